@@ -1,0 +1,103 @@
+"""aftersales: a shop's after-sales work through one interface.
+
+Returns and exchanges, logistics lookups, review monitoring and scheduled
+follow-up visits (回访), across marketplaces and tracking providers.
+"""
+
+from __future__ import annotations
+
+from aftersales.errors import (
+    AdapterNotFoundError,
+    AfterSalesError,
+    AuthenticationError,
+    ConcurrentUpdateError,
+    ConfigurationError,
+    InvalidTransitionError,
+    NotEligibleError,
+    NotFoundError,
+    RateLimitError,
+    RemoteError,
+    RemoteNotFoundError,
+    RemoteRejectedError,
+    ResponseParseError,
+    SignatureError,
+    StorageError,
+    TransientError,
+    UnsupportedOperationError,
+    ValidationError,
+)
+from aftersales.interfaces import Capability, Carrier, Channel, Marketplace
+from aftersales.models import (
+    Buyer,
+    FollowUp,
+    FollowUpStatus,
+    InspectionResult,
+    Message,
+    Order,
+    OrderLine,
+    ParcelIssue,
+    ParcelStatus,
+    Receipt,
+    Refund,
+    ReturnKind,
+    ReturnLine,
+    ReturnReason,
+    ReturnRequest,
+    ReturnStatus,
+    Review,
+    Sentiment,
+    Shipment,
+    Tracking,
+    TrackingEvent,
+)
+from aftersales.money import Money
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AdapterNotFoundError",
+    "AfterSalesError",
+    "AuthenticationError",
+    "Buyer",
+    "Capability",
+    "Carrier",
+    "Channel",
+    "ConcurrentUpdateError",
+    "ConfigurationError",
+    "FollowUp",
+    "FollowUpStatus",
+    "InspectionResult",
+    "InvalidTransitionError",
+    "Marketplace",
+    "Message",
+    "Money",
+    "NotEligibleError",
+    "NotFoundError",
+    "Order",
+    "OrderLine",
+    "ParcelIssue",
+    "ParcelStatus",
+    "RateLimitError",
+    "Receipt",
+    "Refund",
+    "RemoteError",
+    "RemoteNotFoundError",
+    "RemoteRejectedError",
+    "ResponseParseError",
+    "ReturnKind",
+    "ReturnLine",
+    "ReturnReason",
+    "ReturnRequest",
+    "ReturnStatus",
+    "Review",
+    "Sentiment",
+    "Shipment",
+    "SignatureError",
+    "StorageError",
+    "Tracking",
+    "TrackingEvent",
+    "TransientError",
+    "UnsupportedOperationError",
+    "ValidationError",
+    "__version__",
+]

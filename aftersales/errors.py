@@ -1,0 +1,225 @@
+"""The exceptions aftersales raises.
+
+Every error the library raises derives from :class:`AfterSalesError`, so a
+caller can catch one class at its boundary and still tell the cases apart::
+
+    AfterSalesError
+    ├── ConfigurationError            settings missing or contradictory
+    ├── AdapterNotFoundError          no installed adapter has that name
+    ├── UnsupportedOperationError     the adapter does not declare the capability
+    ├── ValidationError               bad input: names the field, row or payload
+    ├── InvalidTransitionError        the state machine refuses the change
+    ├── NotEligibleError              a policy refuses the request
+    ├── NotFoundError                 no such row in the store
+    ├── ConcurrentUpdateError         someone else changed the row first
+    ├── SignatureError                a push or webhook failed its signature check
+    ├── StorageError                  the database failed (wraps SQLAlchemy's error)
+    └── RemoteError                   a marketplace or carrier call failed
+        ├── AuthenticationError       bad or expired credentials (401/403)
+        ├── RateLimitError            throttled; ``retry_after`` says how long to wait
+        ├── RemoteNotFoundError       the remote side has no such object (404)
+        ├── RemoteRejectedError       the remote side refused the request (400/409/422)
+        ├── TransientError            a timeout, a dropped connection or a 5xx
+        └── ResponseParseError        the answer was not what the API documents
+
+``retryable`` on each class is the one fact the retry layer in
+:mod:`aftersales.http` reads; nothing else decides whether a call is repeated.
+Messages never carry secrets or personal data: remote bodies are redacted
+before they are attached.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AdapterNotFoundError",
+    "AfterSalesError",
+    "AuthenticationError",
+    "ConcurrentUpdateError",
+    "ConfigurationError",
+    "InvalidTransitionError",
+    "NotEligibleError",
+    "NotFoundError",
+    "RateLimitError",
+    "RemoteError",
+    "RemoteNotFoundError",
+    "RemoteRejectedError",
+    "ResponseParseError",
+    "SignatureError",
+    "StorageError",
+    "TransientError",
+    "UnsupportedOperationError",
+    "ValidationError",
+]
+
+
+class AfterSalesError(Exception):
+    """Root of every error aftersales raises."""
+
+    retryable: bool = False
+
+
+class ConfigurationError(AfterSalesError):
+    """Settings are missing, malformed or contradict each other."""
+
+
+class AdapterNotFoundError(AfterSalesError):
+    """No installed adapter answers to the requested name.
+
+    Attributes:
+        name: the name that was asked for.
+        group: the entry-point group searched.
+        installed: the names that are installed in that group.
+    """
+
+    def __init__(self, name: str, group: str, installed: list[str]) -> None:
+        self.name = name
+        self.group = group
+        self.installed = sorted(installed)
+        listing = ", ".join(self.installed) or "none"
+        super().__init__(f"no adapter named {name!r} in {group}; installed: {listing}")
+
+
+class UnsupportedOperationError(AfterSalesError):
+    """The adapter does not declare the capability an operation needs."""
+
+    def __init__(self, adapter: str, operation: str) -> None:
+        self.adapter = adapter
+        self.operation = operation
+        super().__init__(f"{adapter} does not support {operation}")
+
+
+class ValidationError(AfterSalesError):
+    """Input was rejected; ``field``, ``row`` or ``payload`` says where.
+
+    Attributes:
+        field: the offending field, when one can be named.
+        row: the 1-based row number of a bulk file, when the input was a file.
+        payload: a short name for the payload (``"shopify return webhook"``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        row: int | None = None,
+        payload: str | None = None,
+    ) -> None:
+        self.field = field
+        self.row = row
+        self.payload = payload
+        where = []
+        if payload:
+            where.append(payload)
+        if row is not None:
+            where.append(f"row {row}")
+        if field:
+            where.append(f"field {field!r}")
+        prefix = (", ".join(where) + ": ") if where else ""
+        super().__init__(prefix + message)
+
+
+class InvalidTransitionError(AfterSalesError):
+    """The state machine does not allow moving from one status to another."""
+
+    def __init__(self, entity: str, current: str, target: str, detail: str = "") -> None:
+        self.entity = entity
+        self.current = current
+        self.target = target
+        msg = f"{entity} cannot move from {current} to {target}"
+        super().__init__(f"{msg}: {detail}" if detail else msg)
+
+
+class NotEligibleError(AfterSalesError):
+    """A policy refused the request; ``reasons`` are readable to a customer."""
+
+    def __init__(self, message: str, reasons: list[str] | None = None) -> None:
+        self.reasons = list(reasons or [])
+        super().__init__(message)
+
+
+class NotFoundError(AfterSalesError):
+    """The store holds no row with that identifier."""
+
+    def __init__(self, entity: str, key: object) -> None:
+        self.entity = entity
+        self.key = key
+        super().__init__(f"{entity} {key!s} not found")
+
+
+class ConcurrentUpdateError(AfterSalesError):
+    """The row changed between read and write; reload and try again."""
+
+    retryable = True
+
+
+class SignatureError(AfterSalesError):
+    """A webhook or push notification failed its signature check."""
+
+
+class StorageError(AfterSalesError):
+    """The database failed; the SQLAlchemy error is the ``__cause__``."""
+
+
+class RemoteError(AfterSalesError):
+    """A call to a marketplace or carrier failed.
+
+    Attributes:
+        adapter: the adapter name (``"shopify"``).
+        status: the HTTP status, or ``None`` when no response arrived.
+        code: the provider's own error code, when it gave one.
+        request_id: the provider's request id, for its support desk.
+        body: a redacted excerpt of the response body.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        adapter: str = "",
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        body: str | None = None,
+    ) -> None:
+        self.adapter = adapter
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.body = body
+        parts = [p for p in (adapter, f"HTTP {status}" if status else "", code) if p]
+        head = f"[{' '.join(parts)}] " if parts else ""
+        tail = f" (request id {request_id})" if request_id else ""
+        super().__init__(f"{head}{message}{tail}")
+
+
+class AuthenticationError(RemoteError):
+    """Credentials were refused: fix configuration, retrying will not help."""
+
+
+class RateLimitError(RemoteError):
+    """The provider throttled the call; wait ``retry_after`` seconds."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
+class RemoteNotFoundError(RemoteError):
+    """The remote side has no such object."""
+
+
+class RemoteRejectedError(RemoteError):
+    """The remote side understood and refused the request."""
+
+
+class TransientError(RemoteError):
+    """A timeout, dropped connection or server error that may pass."""
+
+    retryable = True
+
+
+class ResponseParseError(RemoteError):
+    """The response did not match what the API documents."""

@@ -1,0 +1,318 @@
+"""The common interface every adapter implements.
+
+Three kinds of adapter plug into the core:
+
+* a :class:`Marketplace` (Shopify, WooCommerce, Taobao, the sandbox, …) where
+  orders, return requests and reviews come from and where actions go back;
+* a :class:`Carrier`, a tracking provider (Kuaidi100, 17TRACK, AfterShip, …);
+* a :class:`Channel`, the way a message reaches a buyer or the shop's staff.
+
+Each adapter declares its :class:`Capability` set; nothing is inferred from
+which methods happen to exist. The services call :func:`require` before an
+operation, so an operation the adapter cannot do raises
+:class:`~aftersales.errors.UnsupportedOperationError` naming both, never a
+silent no-op.
+
+Listings are incremental and streamed: each returns an iterator of
+:class:`~aftersales.models.Page` objects whose ``cursor`` resumes the listing
+right after that page. Pass ``None`` to start from the beginning.
+
+Construction: every adapter can be built with no arguments (reading its
+settings from the environment), so the registry can build one from a name
+in configuration; callers who want control pass settings or a ready
+:class:`~aftersales.http.ApiClient` instead.
+
+:class:`MarketplaceBase`, :class:`CarrierBase` and :class:`ChannelBase` give
+adapters the default behaviour of raising ``UnsupportedOperationError`` for
+every operation they do not override, so an adapter writes only what its
+marketplace can do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from enum import StrEnum
+from typing import ClassVar, Protocol, runtime_checkable
+
+from aftersales.errors import UnsupportedOperationError
+from aftersales.models import (
+    Message,
+    Order,
+    Page,
+    Receipt,
+    Refund,
+    ReturnRequest,
+    Review,
+    Shipment,
+    Tracking,
+    TrackQuery,
+    TrackResult,
+)
+
+__all__ = [
+    "Capability",
+    "Carrier",
+    "CarrierBase",
+    "Channel",
+    "ChannelBase",
+    "Marketplace",
+    "MarketplaceBase",
+    "require",
+]
+
+
+class Capability(StrEnum):
+    """An operation an adapter declares it can perform."""
+
+    # marketplace
+    LIST_ORDERS = "list_orders"
+    GET_ORDER = "get_order"
+    LIST_RETURNS = "list_returns"
+    APPROVE_RETURN = "approve_return"
+    REJECT_RETURN = "reject_return"
+    CONFIRM_RETURN_RECEIVED = "confirm_return_received"
+    REFUND = "refund"
+    SHIP_EXCHANGE = "ship_exchange"
+    LIST_REVIEWS = "list_reviews"
+    REPLY_REVIEW = "reply_review"
+    MESSAGE_BUYER = "message_buyer"
+    LIST_SHIPMENTS = "list_shipments"
+    # carrier
+    DETECT_CARRIER = "detect_carrier"
+    TRACK = "track"
+    PUSH = "push"
+
+
+class _Adapter(Protocol):
+    name: str
+    capabilities: frozenset[Capability]
+
+
+def require(adapter: _Adapter, capability: Capability) -> None:
+    """Raise ``UnsupportedOperationError`` unless ``adapter`` declares ``capability``."""
+    if capability not in adapter.capabilities:
+        raise UnsupportedOperationError(adapter.name, capability.value)
+
+
+@runtime_checkable
+class Marketplace(Protocol):
+    """Where orders, return requests and reviews live, and where actions go back.
+
+    Attributes:
+        name: the adapter's registered name (``"shopify"``).
+        capabilities: the operations this adapter performs.
+    """
+
+    name: str
+    capabilities: frozenset[Capability]
+
+    def list_orders(self, cursor: str | None = None) -> Iterator[Page[Order]]:
+        """Orders created or changed after ``cursor``, oldest change first.
+
+        Raises:
+            RemoteError: the marketplace failed after the retry layer gave up.
+        """
+        ...
+
+    def get_order(self, order_id: str) -> Order:
+        """One order by the marketplace's id.
+
+        Raises:
+            RemoteNotFoundError: the marketplace has no such order.
+        """
+        ...
+
+    def list_returns(self, cursor: str | None = None) -> Iterator[Page[ReturnRequest]]:
+        """Return, exchange and refund requests created or changed after ``cursor``."""
+        ...
+
+    def approve_return(self, request: ReturnRequest, *, note: str | None = None) -> None:
+        """Accept the request on the marketplace."""
+        ...
+
+    def reject_return(self, request: ReturnRequest, *, reason: str, note: str | None = None) -> None:
+        """Refuse the request on the marketplace, giving ``reason`` to the buyer."""
+        ...
+
+    def confirm_return_received(self, request: ReturnRequest) -> None:
+        """Tell the marketplace the returned goods arrived."""
+        ...
+
+    def refund(self, refund: Refund, request: ReturnRequest | None = None) -> Refund:
+        """Pay money back; ``refund.idempotency_key`` makes a retry pay once.
+
+        Returns:
+            The refund as the marketplace recorded it (``external_id`` set).
+        """
+        ...
+
+    def ship_exchange(self, request: ReturnRequest, shipment: Shipment) -> Shipment:
+        """Record the replacement parcel of an exchange on the marketplace."""
+        ...
+
+    def list_reviews(self, cursor: str | None = None) -> Iterator[Page[Review]]:
+        """Reviews created or changed (edited, appended, replied) after ``cursor``."""
+        ...
+
+    def reply_review(self, review: Review, text: str, *, idempotency_key: str) -> str:
+        """Post the shop's public reply to a review; returns the reply's id."""
+        ...
+
+    def send_message(self, message: Message) -> Receipt:
+        """Send a message to the buyer through the marketplace's own messaging."""
+        ...
+
+    def list_shipments(self, order_id: str) -> list[Shipment]:
+        """The parcels of one order, with their tracking numbers."""
+        ...
+
+
+@runtime_checkable
+class Carrier(Protocol):
+    """A tracking provider.
+
+    Attributes:
+        name: the adapter's registered name (``"kuaidi100"``).
+        capabilities: the operations this adapter performs.
+        batch_size: how many numbers one ``track`` call may carry.
+        carriers: the carrier codes it can track, or ``None`` for any.
+    """
+
+    name: str
+    capabilities: frozenset[Capability]
+    batch_size: int
+    carriers: frozenset[str] | None
+
+    def detect(self, number: str) -> list[str]:
+        """Carrier codes the number may belong to, most likely first."""
+        ...
+
+    def track(self, queries: Sequence[TrackQuery]) -> list[TrackResult]:
+        """Look up at most ``batch_size`` numbers in one call.
+
+        An unknown number comes back as a pending tracking, and a number the
+        provider refused comes back with ``error`` set: one bad number never
+        fails the batch.
+
+        Raises:
+            AuthenticationError: the provider refused the credentials.
+            RateLimitError: the provider throttled the call or the quota ran out.
+        """
+        ...
+
+    def parse_push(self, body: bytes, headers: Mapping[str, str]) -> list[Tracking]:
+        """Verify and parse a push notification.
+
+        Raises:
+            SignatureError: the signature is missing or wrong.
+            ValidationError: the body is not a payload this provider sends.
+        """
+        ...
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """How a message reaches a buyer or the shop's staff."""
+
+    name: str
+
+    def send(self, message: Message) -> Receipt:
+        """Deliver one message; a repeated ``idempotency_key`` is not sent twice
+        where the channel can tell.
+
+        Raises:
+            TransientError: the channel may accept the message if tried again.
+            RemoteRejectedError: the channel refused the message for good.
+        """
+        ...
+
+
+class MarketplaceBase:
+    """A base for marketplace adapters: every operation is unsupported until overridden."""
+
+    name: str = "marketplace"
+    capabilities: frozenset[Capability] = frozenset()
+    #: every raw status the marketplace documents, for the conformance kit.
+    raw_return_statuses: ClassVar[tuple[str, ...]] = ()
+
+    def _unsupported(self, operation: str) -> UnsupportedOperationError:
+        return UnsupportedOperationError(self.name, operation)
+
+    def list_orders(self, cursor: str | None = None) -> Iterator[Page[Order]]:
+        """See :meth:`Marketplace.list_orders`."""
+        raise self._unsupported("list_orders")
+
+    def get_order(self, order_id: str) -> Order:
+        """See :meth:`Marketplace.get_order`."""
+        raise self._unsupported("get_order")
+
+    def list_returns(self, cursor: str | None = None) -> Iterator[Page[ReturnRequest]]:
+        """See :meth:`Marketplace.list_returns`."""
+        raise self._unsupported("list_returns")
+
+    def approve_return(self, request: ReturnRequest, *, note: str | None = None) -> None:
+        """See :meth:`Marketplace.approve_return`."""
+        raise self._unsupported("approve_return")
+
+    def reject_return(self, request: ReturnRequest, *, reason: str, note: str | None = None) -> None:
+        """See :meth:`Marketplace.reject_return`."""
+        raise self._unsupported("reject_return")
+
+    def confirm_return_received(self, request: ReturnRequest) -> None:
+        """See :meth:`Marketplace.confirm_return_received`."""
+        raise self._unsupported("confirm_return_received")
+
+    def refund(self, refund: Refund, request: ReturnRequest | None = None) -> Refund:
+        """See :meth:`Marketplace.refund`."""
+        raise self._unsupported("refund")
+
+    def ship_exchange(self, request: ReturnRequest, shipment: Shipment) -> Shipment:
+        """See :meth:`Marketplace.ship_exchange`."""
+        raise self._unsupported("ship_exchange")
+
+    def list_reviews(self, cursor: str | None = None) -> Iterator[Page[Review]]:
+        """See :meth:`Marketplace.list_reviews`."""
+        raise self._unsupported("list_reviews")
+
+    def reply_review(self, review: Review, text: str, *, idempotency_key: str) -> str:
+        """See :meth:`Marketplace.reply_review`."""
+        raise self._unsupported("reply_review")
+
+    def send_message(self, message: Message) -> Receipt:
+        """See :meth:`Marketplace.send_message`."""
+        raise self._unsupported("send_message")
+
+    def list_shipments(self, order_id: str) -> list[Shipment]:
+        """See :meth:`Marketplace.list_shipments`."""
+        raise self._unsupported("list_shipments")
+
+
+class CarrierBase:
+    """A base for tracking-provider adapters: unsupported until overridden."""
+
+    name: str = "carrier"
+    capabilities: frozenset[Capability] = frozenset()
+    batch_size: int = 1
+    carriers: frozenset[str] | None = None
+
+    def detect(self, number: str) -> list[str]:
+        """See :meth:`Carrier.detect`."""
+        raise UnsupportedOperationError(self.name, "detect_carrier")
+
+    def track(self, queries: Sequence[TrackQuery]) -> list[TrackResult]:
+        """See :meth:`Carrier.track`."""
+        raise UnsupportedOperationError(self.name, "track")
+
+    def parse_push(self, body: bytes, headers: Mapping[str, str]) -> list[Tracking]:
+        """See :meth:`Carrier.parse_push`."""
+        raise UnsupportedOperationError(self.name, "push")
+
+
+class ChannelBase:
+    """A base for channels; subclasses implement :meth:`send`."""
+
+    name: str = "channel"
+
+    def send(self, message: Message) -> Receipt:
+        """See :meth:`Channel.send`."""
+        raise UnsupportedOperationError(self.name, "send")

@@ -1,0 +1,459 @@
+"""The core's data models, shared by every area and every adapter.
+
+Adapters turn a marketplace's payload into these; services work only on
+these; the store persists them. They are pydantic v2 models, so bad data is
+refused at the door with an error naming the field. Datetimes must be
+timezone-aware; money is :class:`~aftersales.money.Money`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from aftersales.money import Money
+from aftersales.redact import mask_address, mask_email, mask_phone
+
+__all__ = [
+    "AwareDatetime",
+    "Buyer",
+    "FollowUp",
+    "FollowUpStatus",
+    "InspectionResult",
+    "Message",
+    "Money",
+    "Order",
+    "OrderLine",
+    "Page",
+    "ParcelIssue",
+    "ParcelStatus",
+    "Receipt",
+    "Refund",
+    "RefundLine",
+    "ReturnKind",
+    "ReturnLine",
+    "ReturnReason",
+    "ReturnRequest",
+    "ReturnStatus",
+    "Review",
+    "Sentiment",
+    "Shipment",
+    "ShipmentDirection",
+    "TrackQuery",
+    "TrackResult",
+    "Tracking",
+    "TrackingEvent",
+]
+
+
+def _require_aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("datetime must be timezone-aware")
+    return value
+
+
+#: A datetime that must carry a time zone; naive datetimes are refused.
+AwareDatetime = Annotated[datetime, AfterValidator(_require_aware)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False)
+
+
+# ---------------------------------------------------------------- statuses
+
+
+class ReturnStatus(StrEnum):
+    """Where a return, exchange or refund-only request stands."""
+
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    RETURN_SHIPPED = "return_shipped"
+    RECEIVED = "received"
+    REFUNDED = "refunded"
+    EXCHANGE_SHIPPED = "exchange_shipped"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class ReturnKind(StrEnum):
+    """What the buyer wants: money back only, money back for goods, or a swap."""
+
+    REFUND_ONLY = "refund_only"
+    RETURN = "return"
+    EXCHANGE = "exchange"
+
+
+class ReturnReason(StrEnum):
+    """A small canonical taxonomy of why a buyer returns; raw text is kept beside it."""
+
+    WRONG_SIZE = "wrong_size"
+    QUALITY_ISSUE = "quality_issue"
+    DAMAGED_IN_TRANSIT = "damaged_in_transit"
+    NOT_AS_DESCRIBED = "not_as_described"
+    WRONG_ITEM = "wrong_item"
+    MISSING_ITEM = "missing_item"
+    NO_REASON = "no_reason"  # 七天无理由
+    CHANGED_MIND = "changed_mind"
+    LATE_DELIVERY = "late_delivery"
+    OTHER = "other"
+
+
+class InspectionResult(StrEnum):
+    """What the warehouse found when a returned unit arrived."""
+
+    RESELLABLE = "resellable"
+    DAMAGED = "damaged"
+    WRONG_ITEM = "wrong_item"
+    MISSING = "missing"
+
+
+class ParcelStatus(StrEnum):
+    """Where a parcel is, whichever carrier or provider reported it."""
+
+    PENDING = "pending"
+    INFO_RECEIVED = "info_received"
+    PICKED_UP = "picked_up"  # 揽收
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    FAILED_ATTEMPT = "failed_attempt"
+    AVAILABLE_FOR_PICKUP = "available_for_pickup"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"
+    RETURNING = "returning"  # 退回, on its way back
+    RETURNED = "returned"  # back with the sender
+    EXPIRED = "expired"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True when no further event is expected (no need to query again)."""
+        return self in _TERMINAL_PARCEL
+
+
+_TERMINAL_PARCEL = frozenset({ParcelStatus.DELIVERED, ParcelStatus.RETURNED, ParcelStatus.EXPIRED})
+
+
+class ParcelIssue(StrEnum):
+    """Why a parcel is in exception."""
+
+    DELAYED = "delayed"
+    LOST = "lost"
+    DAMAGED = "damaged"
+    REFUSED = "refused"
+    ADDRESS = "address"
+    CUSTOMS = "customs"
+    HELD = "held"
+    OTHER = "other"
+
+
+class ShipmentDirection(StrEnum):
+    """Which way a parcel travels."""
+
+    OUTBOUND = "outbound"
+    RETURN = "return"
+    EXCHANGE = "exchange"
+
+
+class FollowUpStatus(StrEnum):
+    """The life of one scheduled follow-up visit (回访)."""
+
+    SCHEDULED = "scheduled"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    RESPONDED = "responded"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Sentiment(StrEnum):
+    """The tone of a review."""
+
+    POSITIVE = "positive"
+    NEUTRAL = "neutral"
+    NEGATIVE = "negative"
+
+
+# ---------------------------------------------------------------- people and orders
+
+
+class Buyer(_Model):
+    """The person who bought; contact fields are masked in every repr."""
+
+    external_id: str
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    address: str | None = None
+    timezone: str | None = None
+    locale: str | None = None
+
+    def __repr_args__(self) -> Any:
+        masked = {
+            "email": mask_email(self.email),
+            "phone": mask_phone(self.phone),
+            "address": mask_address(self.address),
+            "name": (self.name[:1] + "***") if self.name else self.name,
+        }
+        for key, value in super().__repr_args__():
+            yield key, masked.get(key, value) if key else value
+
+    def __str__(self) -> str:
+        return f"Buyer({self.external_id})"
+
+
+class OrderLine(_Model):
+    """One line of an order: a SKU, a quantity and what was charged for it."""
+
+    external_id: str
+    sku: str
+    title: str = ""
+    category: str | None = None
+    quantity: int = Field(ge=1)
+    unit_price: Money
+    discount: Money | None = None  # the line's own discount, before any order-level one
+
+    @property
+    def gross(self) -> Money:
+        """Unit price times quantity, before discounts."""
+        return self.unit_price * self.quantity
+
+    @property
+    def net(self) -> Money:
+        """What the line cost after its own discount (order-level discounts excluded)."""
+        return self.gross - self.discount if self.discount else self.gross
+
+
+class Shipment(_Model):
+    """A parcel: an outbound delivery, a buyer's return or an exchange replacement."""
+
+    tracking_number: str = Field(min_length=1)
+    carrier: str | None = None
+    direction: ShipmentDirection = ShipmentDirection.OUTBOUND
+    external_id: str | None = None
+    shipped_at: AwareDatetime | None = None
+    line_ids: list[str] = Field(default_factory=list)
+
+    @field_validator("carrier")
+    @classmethod
+    def _lower(cls, value: str | None) -> str | None:
+        return value.strip().lower() if value else value
+
+
+class Order(_Model):
+    """An order as the marketplace reports it."""
+
+    marketplace: str
+    external_id: str
+    buyer: Buyer
+    currency: str
+    lines: list[OrderLine] = Field(min_length=1)
+    shipping: Money
+    discount: Money  # order-level discount, spread over lines for refunds
+    total: Money
+    raw_status: str | None = None
+    placed_at: AwareDatetime
+    updated_at: AwareDatetime
+    delivered_at: AwareDatetime | None = None
+    shipments: list[Shipment] = Field(default_factory=list)
+
+    def line(self, external_id: str) -> OrderLine:
+        """The line with that id; ``KeyError`` when there is none."""
+        for line in self.lines:
+            if line.external_id == external_id:
+                return line
+        raise KeyError(external_id)
+
+
+# ---------------------------------------------------------------- returns
+
+
+class ReturnLine(_Model):
+    """One order line (or part of it) in a return request, with its own reason."""
+
+    order_line_id: str
+    sku: str | None = None
+    quantity: int = Field(ge=1)
+    reason: ReturnReason = ReturnReason.OTHER
+    reason_text: str | None = None  # the marketplace's or buyer's own words, always kept
+    replacement_sku: str | None = None  # for exchanges: the size or colour wanted instead
+
+
+class ReturnRequest(_Model):
+    """A buyer's request for a refund, a return or an exchange.
+
+    ``external_id`` is the marketplace's id (``None`` for requests made in the
+    shop's own portal); ``rma_id`` is the library's, set once stored.
+    """
+
+    marketplace: str
+    order_id: str  # the marketplace's order id
+    kind: ReturnKind
+    lines: list[ReturnLine] = Field(min_length=1)
+    status: ReturnStatus = ReturnStatus.REQUESTED
+    raw_status: str | None = None
+    external_id: str | None = None
+    rma_id: str | None = None
+    requested_amount: Money | None = None
+    buyer_note: str | None = None
+    evidence: list[str] = Field(default_factory=list)
+    return_tracking_number: str | None = None
+    return_carrier: str | None = None
+    created_at: AwareDatetime | None = None
+    updated_at: AwareDatetime | None = None
+
+
+class RefundLine(_Model):
+    """The part of a refund that pays back one order line."""
+
+    order_line_id: str
+    quantity: int = Field(ge=0)
+    amount: Money
+
+
+class Refund(_Model):
+    """Money sent back to a buyer, or the instruction to send it."""
+
+    order_id: str
+    amount: Money
+    lines: list[RefundLine] = Field(default_factory=list)
+    shipping: Money | None = None
+    note: str | None = None
+    idempotency_key: str
+    external_id: str | None = None
+    raw_status: str | None = None
+    created_at: AwareDatetime | None = None
+
+
+# ---------------------------------------------------------------- logistics
+
+
+class TrackingEvent(_Model):
+    """One scan or status change in a parcel's journey."""
+
+    time: AwareDatetime
+    status: ParcelStatus
+    description: str = ""
+    location: str | None = None
+    raw_code: str | None = None
+
+
+class Tracking(_Model):
+    """A parcel's current status and its events, oldest first."""
+
+    carrier: str | None
+    number: str
+    status: ParcelStatus = ParcelStatus.PENDING
+    issue: ParcelIssue | None = None
+    events: list[TrackingEvent] = Field(default_factory=list)
+    delivered_at: AwareDatetime | None = None
+    provider: str | None = None
+    raw_status: str | None = None
+
+    @field_validator("events")
+    @classmethod
+    def _ordered(cls, events: list[TrackingEvent]) -> list[TrackingEvent]:
+        return sorted(events, key=lambda e: e.time)
+
+
+class TrackQuery(_Model):
+    """One number to look up, with what the provider may need beside it."""
+
+    number: str = Field(min_length=1)
+    carrier: str | None = None
+    phone_suffix: str | None = None  # some carriers (SF) want the last 4 digits
+
+
+class TrackResult(_Model):
+    """The answer for one number of a batch: a tracking or the error for that number."""
+
+    query: TrackQuery
+    tracking: Tracking | None = None
+    error: str | None = None
+    error_code: str | None = None
+
+
+# ---------------------------------------------------------------- reviews
+
+
+class Review(_Model):
+    """A buyer's review (评价) of an order line, as the marketplace reports it."""
+
+    marketplace: str
+    external_id: str
+    rating: int = Field(ge=1, le=5)
+    body: str = ""
+    title: str | None = None
+    sku: str | None = None
+    order_id: str | None = None
+    order_line_id: str | None = None
+    author: str | None = None
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    appended_body: str | None = None  # 追评, the buyer's follow-up review
+    appended_at: AwareDatetime | None = None
+    reply: str | None = None  # the seller's reply, if any
+    images: list[str] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- follow-ups and channels
+
+
+class FollowUp(_Model):
+    """A scheduled follow-up visit (回访) as callers see it."""
+
+    id: int | None = None
+    plan: str
+    channel: str
+    due_at: AwareDatetime
+    status: FollowUpStatus = FollowUpStatus.SCHEDULED
+    buyer_id: str
+    order_id: str | None = None
+    rma_id: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class Message(_Model):
+    """A rendered message on its way to a buyer or to the shop's staff."""
+
+    to: str  # an address the channel understands: e-mail, URL, buyer id
+    subject: str = ""
+    body: str
+    idempotency_key: str
+    buyer_id: str | None = None
+    order_id: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def __repr_args__(self) -> Any:
+        for key, value in super().__repr_args__():
+            yield key, (mask_email(value) if key == "to" and isinstance(value, str) else value)
+
+
+class Receipt(_Model):
+    """Proof that a channel accepted a message."""
+
+    channel: str
+    message_id: str
+    accepted_at: AwareDatetime
+
+
+# ---------------------------------------------------------------- paging
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of an incremental listing.
+
+    ``cursor`` is opaque to the core: passing it back to the same listing
+    resumes right after this page, missing and repeating nothing.
+    """
+
+    items: list[T]
+    cursor: str | None = None

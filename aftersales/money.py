@@ -1,0 +1,169 @@
+"""Money: a Decimal amount with its ISO 4217 currency.
+
+Floats never enter; arithmetic refuses to mix currencies; rounding is
+explicit, half-up to the currency's minor unit, because that is what shops
+and marketplaces print on receipts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+__all__ = ["Money", "minor_units"]
+
+# Currencies whose minor unit is not two digits (ISO 4217).
+_MINOR_UNITS: dict[str, int] = {
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
+    "PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0,
+    "XPF": 0, "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+}
+
+
+def minor_units(currency: str) -> int:
+    """How many decimal places the currency's smallest unit has (2 unless listed)."""
+    return _MINOR_UNITS.get(currency.upper(), 2)
+
+
+class Money(BaseModel):
+    """An amount of one currency.
+
+    ``Money("12.30", "CNY")`` reads naturally; amounts keep full Decimal
+    precision until :meth:`rounded` is called, so a discount spread over lines
+    does not lose cents on the way.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    amount: Decimal
+    currency: str
+
+    def __init__(self, amount: Any = None, currency: Any = None, /, **data: Any) -> None:
+        if amount is not None:
+            data.setdefault("amount", amount)
+        if currency is not None:
+            data.setdefault("currency", currency)
+        super().__init__(**data)
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _no_float(cls, value: Any) -> Any:
+        if isinstance(value, float):
+            raise ValueError("money amounts must not be floats; pass a str or Decimal")
+        if isinstance(value, str):
+            try:
+                return Decimal(value.strip())
+            except InvalidOperation as exc:
+                raise ValueError(f"not a decimal amount: {value!r}") from exc
+        return value
+
+    @field_validator("amount")
+    @classmethod
+    def _finite(cls, value: Decimal) -> Decimal:
+        if not value.is_finite():
+            raise ValueError("money amounts must be finite")
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _iso(cls, value: str) -> str:
+        code = value.strip().upper()
+        if len(code) != 3 or not code.isalpha() or not code.isascii():
+            raise ValueError(f"not an ISO 4217 currency code: {value!r}")
+        return code
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        """Zero in ``currency``."""
+        return cls(Decimal(0), currency)
+
+    def _same(self, other: object) -> Money:
+        if not isinstance(other, Money):
+            raise TypeError(f"cannot combine Money with {type(other).__name__}")
+        if other.currency != self.currency:
+            raise ValueError(f"cannot combine {self.currency} with {other.currency}")
+        return other
+
+    def __add__(self, other: Money) -> Money:
+        return Money(self.amount + self._same(other).amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        return Money(self.amount - self._same(other).amount, self.currency)
+
+    def __mul__(self, factor: int | Decimal) -> Money:
+        if isinstance(factor, float | Money):
+            raise TypeError("multiply Money by an int or Decimal")
+        return Money(self.amount * Decimal(factor), self.currency)
+
+    __rmul__ = __mul__
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        return self.amount < self._same(other).amount
+
+    def __le__(self, other: Money) -> bool:
+        return self.amount <= self._same(other).amount
+
+    def __gt__(self, other: Money) -> bool:
+        return self.amount > self._same(other).amount
+
+    def __ge__(self, other: Money) -> bool:
+        return self.amount >= self._same(other).amount
+
+    def __bool__(self) -> bool:
+        return bool(self.amount)
+
+    def __str__(self) -> str:
+        return f"{self.rounded().amount} {self.currency}"
+
+    def __repr__(self) -> str:
+        return f"Money('{self.amount}', '{self.currency}')"
+
+    @property
+    def quantum(self) -> Decimal:
+        """The smallest unit of the currency as a Decimal (``0.01`` for CNY)."""
+        return Decimal(1).scaleb(-minor_units(self.currency))
+
+    def rounded(self) -> Money:
+        """Half-up to the currency's minor unit."""
+        return Money(self.amount.quantize(self.quantum, rounding=ROUND_HALF_UP), self.currency)
+
+    def is_zero(self) -> bool:
+        """True when the amount is zero."""
+        return self.amount == 0
+
+    def allocate(self, weights: Sequence[Decimal | int]) -> list[Money]:
+        """Split into parts proportional to ``weights`` that sum exactly to this amount.
+
+        Each part is a whole number of minor units; the remainder left by
+        rounding down goes one unit at a time to the largest fractional parts,
+        so no cent is created or lost (the largest-remainder method).
+        """
+        if not weights:
+            raise ValueError("allocate needs at least one weight")
+        ws = [Decimal(w) for w in weights]
+        if any(w < 0 for w in ws):
+            raise ValueError("weights must not be negative")
+        total_w = sum(ws, Decimal(0))
+        total = self.rounded().amount
+        q = self.quantum
+        if total_w == 0:
+            ws = [Decimal(1)] * len(ws)
+            total_w = Decimal(len(ws))
+        raw = [total * w / total_w for w in ws]
+        sign = 1 if total >= 0 else -1
+        floors = [(r * sign).quantize(q, rounding=ROUND_DOWN) * sign for r in raw]
+        remainder_units = int(((total - sum(floors, Decimal(0))) / q).to_integral_value())
+        order = sorted(range(len(ws)), key=lambda i: abs(raw[i] - floors[i]), reverse=True)
+        for i in order[: abs(remainder_units)]:
+            floors[i] += q * sign
+        return [Money(f, self.currency) for f in floors]
+
+    def with_amount(self, amount: Decimal) -> Self:
+        """The same currency with another amount."""
+        return type(self)(amount, self.currency)
