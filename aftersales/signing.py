@@ -1,0 +1,46 @@
+"""Webhook and push signatures computed and checked in one place.
+
+Several providers sign a notification with an HMAC of the raw request body
+(Shopify and WooCommerce send base64 of HMAC-SHA256). Adapters call these
+helpers instead of each rolling its own, so every check is constant-time and
+tolerant of the same header quirks (surrounding whitespace, a missing header).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+
+__all__ = ["hmac_sha256", "hmac_sha256_base64", "verify_hmac_sha256_base64"]
+
+
+def _key(secret: str | bytes) -> bytes:
+    return secret.encode("utf-8") if isinstance(secret, str) else secret
+
+
+def hmac_sha256(secret: str | bytes, body: bytes) -> bytes:
+    """The raw HMAC-SHA256 digest of ``body`` keyed with ``secret`` (UTF-8 when a str)."""
+    return hmac.new(_key(secret), body, hashlib.sha256).digest()
+
+
+def hmac_sha256_base64(secret: str | bytes, body: bytes) -> str:
+    """Base64 of the HMAC-SHA256 of ``body``: the value a signing sender puts in its header."""
+    return base64.b64encode(hmac_sha256(secret, body)).decode("ascii")
+
+
+def verify_hmac_sha256_base64(body: bytes, signature: str | None, secret: str | bytes) -> bool:
+    """True when ``signature`` is the base64 HMAC-SHA256 of the raw ``body``.
+
+    The comparison is made on the decoded digests with ``hmac.compare_digest``
+    so its time does not depend on where the values differ. A missing, empty
+    or non-base64 signature, or an empty secret, is simply ``False``.
+    """
+    if not signature or not secret:
+        return False
+    try:
+        given = base64.b64decode(signature.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return hmac.compare_digest(given, hmac_sha256(secret, body))
