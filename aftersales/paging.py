@@ -1,0 +1,185 @@
+"""Cursors and page iteration shared by the adapters.
+
+A listing cursor is opaque to callers but has one meaning inside the
+library: a *watermark*, the change time of the last item handed out plus the
+ids already handed out at exactly that time. Resuming from a watermark asks
+the marketplace again from that time (inclusive) and drops what the
+watermark has already seen, so a resumed listing misses nothing and repeats
+nothing, whatever order the marketplace gives items that share a timestamp.
+
+Marketplace page tokens (a GraphQL ``endCursor``, a page number) are only
+followed inside one run of a listing; the cursor handed back to the caller is
+always the watermark, because page tokens go stale when items change.
+
+:func:`numbered_pages` and :func:`token_pages` walk the two pagination styles
+(page numbers up to a total-pages count, and next-page tokens).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from aftersales.errors import ValidationError
+from aftersales.models import Page
+
+__all__ = [
+    "Watermark",
+    "decode_cursor",
+    "encode_cursor",
+    "numbered_pages",
+    "token_pages",
+    "watermarked_pages",
+]
+
+T = TypeVar("T")
+_VERSION = 1
+
+
+def encode_cursor(data: dict[str, Any]) -> str:
+    """Pack ``data`` (JSON-serialisable) into a URL-safe opaque string."""
+    raw = json.dumps({"v": _VERSION, **data}, sort_keys=True, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str, *, adapter: str) -> dict[str, Any]:
+    """Unpack a cursor made by :func:`encode_cursor`.
+
+    Raises:
+        ValidationError: the cursor is not one this library made (names the
+            adapter, never echoes the value).
+    """
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (binascii.Error, ValueError, UnicodeError) as exc:
+        raise ValidationError("not a cursor this library made", field="cursor",
+                              payload=f"{adapter} cursor") from exc
+    if not isinstance(data, dict) or data.get("v") != _VERSION:
+        raise ValidationError("unknown cursor version", field="cursor",
+                              payload=f"{adapter} cursor")
+    return data
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("watermark times must be timezone-aware")
+    return value.astimezone(UTC)
+
+
+@dataclass
+class Watermark:
+    """How far an incremental listing has got: a time and the ids seen at it.
+
+    Attributes:
+        at: the latest change time handed out (UTC).
+        seen: the ids handed out whose change time is exactly ``at``.
+    """
+
+    at: datetime
+    seen: set[str] = field(default_factory=set)
+
+    def admits(self, at: datetime, key: str) -> bool:
+        """True when an item changed at ``at`` with id ``key`` is new to this watermark."""
+        at = _aware(at)
+        return at > self.at or (at == self.at and key not in self.seen)
+
+    def advance(self, at: datetime, key: str) -> None:
+        """Record that the item (``at``, ``key``) was handed out."""
+        at = _aware(at)
+        if at > self.at:
+            self.at, self.seen = at, {key}
+        elif at == self.at:
+            self.seen.add(key)
+
+    def to_cursor(self) -> str:
+        """The opaque cursor for this watermark."""
+        return encode_cursor({"at": self.at.isoformat(), "seen": sorted(self.seen)})
+
+    @classmethod
+    def from_cursor(cls, cursor: str | None, *, adapter: str) -> Watermark | None:
+        """The watermark in ``cursor``, or ``None`` for a listing from the start.
+
+        Raises:
+            ValidationError: the cursor is malformed.
+        """
+        if cursor is None:
+            return None
+        data = decode_cursor(cursor, adapter=adapter)
+        try:
+            at = _aware(datetime.fromisoformat(str(data["at"])))
+            seen = {str(s) for s in data.get("seen", [])}
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError("cursor has no valid time", field="cursor",
+                                  payload=f"{adapter} cursor") from exc
+        return cls(at, seen)
+
+
+def watermarked_pages(
+    batches: Iterable[list[T]],
+    stamp: Callable[[T], tuple[datetime, str]],
+    start: Watermark | None,
+) -> Iterator[Page[T]]:
+    """Turn raw batches (oldest change first) into pages with watermark cursors.
+
+    Items the starting watermark already saw are dropped; every yielded page's
+    cursor resumes right after its last item. A batch that is entirely old
+    still yields an empty page carrying the unchanged cursor, so a caller that
+    stores cursors page by page always has the latest one.
+
+    Args:
+        batches: the marketplace's pages, in ascending change order.
+        stamp: gives an item's (change time, id).
+        start: the watermark to resume from, or ``None``.
+    """
+    mark = Watermark(start.at, set(start.seen)) if start else None
+    for batch in batches:
+        fresh: list[T] = []
+        for item in batch:
+            at, key = stamp(item)
+            if mark is None:
+                mark = Watermark(_aware(at), {key})
+                fresh.append(item)
+            elif mark.admits(at, key):
+                mark.advance(at, key)
+                fresh.append(item)
+        yield Page[T](items=fresh, cursor=mark.to_cursor() if mark else None)
+
+
+def numbered_pages(
+    fetch: Callable[[int], tuple[list[T], int | None]], *, first: int = 1
+) -> Iterator[list[T]]:
+    """Walk page-numbered results until the total-pages count (or an empty page).
+
+    Args:
+        fetch: loads page ``n`` and returns its items and the total number of
+            pages the server reported (``None`` when it did not say).
+        first: the first page number.
+    """
+    page = first
+    while True:
+        items, total = fetch(page)
+        yield items
+        if not items or (total is not None and page >= total):
+            return
+        page += 1
+
+
+def token_pages(fetch: Callable[[str | None], tuple[list[T], str | None]]) -> Iterator[list[T]]:
+    """Walk token-paginated results (GraphQL ``endCursor``, REST ``page_info``).
+
+    Args:
+        fetch: loads the page after ``token`` (``None`` for the first) and
+            returns its items and the next token, or ``None`` on the last page.
+    """
+    token: str | None = None
+    while True:
+        items, token = fetch(token)
+        yield items
+        if token is None:
+            return

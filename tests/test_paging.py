@@ -1,0 +1,102 @@
+"""Watermark cursors: a listing resumed from any page misses and repeats nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aftersales.errors import ValidationError
+from aftersales.paging import (
+    Watermark,
+    decode_cursor,
+    encode_cursor,
+    numbered_pages,
+    token_pages,
+    watermarked_pages,
+)
+
+T0 = datetime(2025, 7, 1, tzinfo=UTC)
+
+
+def test_cursor_round_trips_and_is_url_safe() -> None:
+    cur = encode_cursor({"at": "2025-07-01T00:00:00+00:00", "seen": ["1", "2"]})
+    assert set(cur) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    assert decode_cursor(cur, adapter="x")["seen"] == ["1", "2"]
+
+
+@pytest.mark.parametrize("bad", ["!!!", "bm90IGpzb24", encode_cursor({})[:-3] + "xx"])
+def test_malformed_cursor_is_a_validation_error_naming_the_adapter(bad: str) -> None:
+    with pytest.raises(ValidationError, match="shopify cursor"):
+        Watermark.from_cursor(bad, adapter="shopify")
+
+
+def test_cursor_without_time_is_refused() -> None:
+    with pytest.raises(ValidationError, match="cursor"):
+        Watermark.from_cursor(encode_cursor({"seen": []}), adapter="woo")
+
+
+def test_naive_times_are_refused() -> None:
+    mark = Watermark(T0)
+    with pytest.raises(ValueError, match="aware"):
+        mark.admits(datetime(2025, 7, 1), "1")
+
+
+def _listing(items: list[tuple[int, str]], size: int, start: Watermark | None) -> list[str]:
+    """Simulate a marketplace: items with change time >= the watermark, ascending."""
+    def batches() -> list[list[tuple[int, str]]]:
+        since = start.at if start else None
+        pool = sorted(i for i in items if since is None or T0 + timedelta(seconds=i[0]) >= since)
+        return [pool[k:k + size] for k in range(0, len(pool), size)] or [[]]
+
+    return [key for page in watermarked_pages(batches(), _stamp, start) for _, key in page.items]
+
+
+def _stamp(item: tuple[int, str]) -> tuple[datetime, str]:
+    return T0 + timedelta(seconds=item[0]), item[1]
+
+
+@given(
+    times=st.lists(st.integers(min_value=0, max_value=5), min_size=1, max_size=30),
+    size=st.integers(min_value=1, max_value=7),
+    stop=st.integers(min_value=0, max_value=10),
+)
+def test_resuming_from_any_page_misses_and_repeats_nothing(
+    times: list[int], size: int, stop: int
+) -> None:
+    items = [(t, f"id{n}") for n, t in enumerate(times)]  # many ties on purpose
+    pages = list(watermarked_pages(
+        [sorted(items)[k:k + size] for k in range(0, len(items), size)], _stamp, None))
+    stop = min(stop, len(pages) - 1)
+    first = [key for p in pages[: stop + 1] for _, key in p.items]
+    resumed = _listing(items, size, Watermark.from_cursor(pages[stop].cursor, adapter="t"))
+    assert sorted(first + resumed) == sorted(key for _, key in items)
+
+
+def test_an_old_only_batch_keeps_the_cursor() -> None:
+    start = Watermark(T0 + timedelta(seconds=5), {"a"})
+    pages = list(watermarked_pages([[(5, "a")]], _stamp, start))
+    assert pages[0].items == []
+    assert pages[0].cursor == start.to_cursor()
+
+
+def test_numbered_pages_stops_at_total_pages() -> None:
+    calls: list[int] = []
+
+    def fetch(n: int) -> tuple[list[int], int | None]:
+        calls.append(n)
+        return [n], 3
+
+    assert list(numbered_pages(fetch)) == [[1], [2], [3]]
+    assert calls == [1, 2, 3]
+
+
+def test_numbered_pages_stops_on_an_empty_page_without_total() -> None:
+    assert list(numbered_pages(lambda n: ([n] if n < 3 else [], None))) == [[1], [2], []]
+
+
+def test_token_pages_follows_tokens_until_none() -> None:
+    tokens = {None: ([1], "a"), "a": ([2], "b"), "b": ([3], None)}
+    assert list(token_pages(lambda t: tokens[t])) == [[1], [2], [3]]
