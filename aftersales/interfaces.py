@@ -130,7 +130,9 @@ class Marketplace(Protocol):
         """Accept the request on the marketplace."""
         ...
 
-    def reject_return(self, request: ReturnRequest, *, reason: str, note: str | None = None) -> None:
+    def reject_return(
+        self, request: ReturnRequest, *, reason: str, note: str | None = None
+    ) -> None:
         """Refuse the request on the marketplace, giving ``reason`` to the buyer."""
         ...
 
@@ -254,7 +256,9 @@ class MarketplaceBase:
         """See :meth:`Marketplace.approve_return`."""
         raise self._unsupported("approve_return")
 
-    def reject_return(self, request: ReturnRequest, *, reason: str, note: str | None = None) -> None:
+    def reject_return(
+        self, request: ReturnRequest, *, reason: str, note: str | None = None
+    ) -> None:
         """See :meth:`Marketplace.reject_return`."""
         raise self._unsupported("reject_return")
 

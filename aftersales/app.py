@@ -1,0 +1,295 @@
+"""AfterSales: the facade a store backend, a worker or a script holds.
+
+It wires the store, the adapters and the area services together::
+
+    from aftersales import AfterSales
+    from aftersales.sandbox import SandboxMarketplace
+
+    app = AfterSales("sqlite:///aftersales.db", marketplaces=[SandboxMarketplace()])
+    app.sync()                          # pull what changed since the last sync
+    app.returns.approve(rma_id, note="ok")
+
+Everything has a default read from the environment, so ``AfterSales()``
+works in a worker configured by ``AFTERSALES_*`` variables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aftersales import registry
+from aftersales.errors import ConfigurationError, NotFoundError
+from aftersales.events import EventBus, Hook
+from aftersales.interfaces import Capability, Carrier, Channel, Marketplace
+from aftersales.store import Store
+from aftersales.store.cursors import get_cursor, set_cursor
+from aftersales.store.orders import upsert_orders
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.base import BaseScheduler
+
+    from aftersales.followups.service import FollowUpsService
+    from aftersales.logistics.service import LogisticsService
+    from aftersales.returns.service import ReturnsService
+    from aftersales.reviews.service import ReviewsService
+
+__all__ = ["DEFAULT_DATABASE_URL", "AfterSales", "SyncReport"]
+
+DEFAULT_DATABASE_URL = "sqlite:///aftersales.db"
+
+
+@dataclass
+class SyncReport:
+    """What one :meth:`AfterSales.sync` pulled, per marketplace and stream."""
+
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def add(self, marketplace: str, stream: str, count: int) -> None:
+        """Count ``count`` changed items of ``stream`` from ``marketplace``."""
+        per = self.counts.setdefault(marketplace, {})
+        per[stream] = per.get(stream, 0) + count
+
+    def total(self, stream: str) -> int:
+        """Changed items of ``stream`` over every marketplace."""
+        return sum(per.get(stream, 0) for per in self.counts.values())
+
+
+def _names(env: str) -> list[str]:
+    return [n.strip() for n in os.environ.get(env, "").split(",") if n.strip()]
+
+
+def _resolve(group: str, given: Iterable[Any] | None, env: str) -> list[Any]:
+    if given is None:
+        return [registry.create(group, name) for name in _names(env)]
+    return [registry.create(group, g) if isinstance(g, str) else g for g in given]
+
+
+class AfterSales:
+    """The library's entry point.
+
+    Args:
+        database_url: SQLAlchemy URL; defaults to ``AFTERSALES_DATABASE_URL``
+            or ``sqlite:///aftersales.db``.
+        marketplaces: adapter instances or registered names; defaults to
+            ``AFTERSALES_MARKETPLACES`` (comma-separated names).
+        carriers: tracking providers, in fallback order; defaults to
+            ``AFTERSALES_CARRIERS``.
+        channels: message channels; defaults to ``AFTERSALES_CHANNELS``, or
+            the built-in ``outbox`` when none is named.
+        timezone: the shop's IANA zone (``AFTERSALES_TIMEZONE``, default UTC),
+            used for quiet hours and day counts when a buyer's zone is unknown.
+        clock: returns the current aware time; tests pass a fixed one.
+        migrate: apply the packaged migrations on start (default True).
+        options: area settings, such as ``return_policy`` or ``plans``.
+
+    Raises:
+        ConfigurationError: an unknown zone, a bad URL or a clash of names.
+        AdapterNotFoundError: a named adapter is not installed.
+    """
+
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        marketplaces: Sequence[Marketplace | str] | None = None,
+        carriers: Sequence[Carrier | str] | None = None,
+        channels: Sequence[Channel | str] | None = None,
+        timezone: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+        migrate: bool = True,
+        **options: Any,
+    ) -> None:
+        url = database_url or os.environ.get("AFTERSALES_DATABASE_URL") or DEFAULT_DATABASE_URL
+        zone = timezone or os.environ.get("AFTERSALES_TIMEZONE") or "UTC"
+        try:
+            self.timezone = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigurationError(f"unknown time zone {zone!r}") from exc
+        self.store = Store(url)
+        if migrate:
+            self.store.upgrade()
+        self.events = EventBus()
+        self.options: dict[str, Any] = options
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self.marketplaces: dict[str, Marketplace] = self._by_name(
+            _resolve(registry.MARKETPLACES, marketplaces, "AFTERSALES_MARKETPLACES"), "marketplace"
+        )
+        self.carriers: dict[str, Carrier] = self._by_name(
+            _resolve(registry.CARRIERS, carriers, "AFTERSALES_CARRIERS"), "carrier"
+        )
+        if channels is None:
+            channels = _names("AFTERSALES_CHANNELS") or ["outbox"]
+        self._channel_specs: list[Any] = list(channels)
+
+    @staticmethod
+    def _by_name(adapters: list[Any], kind: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for adapter in adapters:
+            if adapter.name in out:
+                raise ConfigurationError(f"two {kind} adapters are both named {adapter.name!r}")
+            out[adapter.name] = adapter
+        return out
+
+    # ------------------------------------------------------------------ basics
+
+    def now(self) -> datetime:
+        """The current time as the app sees it (aware, UTC)."""
+        return self._clock()
+
+    def marketplace(self, name: str) -> Marketplace:
+        """The configured marketplace adapter called ``name``.
+
+        Raises:
+            NotFoundError: no marketplace of that name is configured here.
+        """
+        try:
+            return self.marketplaces[name]
+        except KeyError:
+            raise NotFoundError("marketplace", name) from None
+
+    @cached_property
+    def channels(self) -> dict[str, Channel]:
+        """The configured channels by name (built on first use: some need the app)."""
+        built: list[Any] = []
+        for spec in self._channel_specs:
+            if isinstance(spec, str):
+                cls = registry.load(registry.CHANNELS, spec)
+                built.append(cls.for_app(self) if hasattr(cls, "for_app") else cls())
+            else:
+                built.append(spec)
+        return self._by_name(built, "channel")
+
+    def channel(self, name: str) -> Channel:
+        """The configured channel called ``name``."""
+        try:
+            return self.channels[name]
+        except KeyError:
+            raise NotFoundError("channel", name) from None
+
+    def on(self, event: str, hook: Hook) -> Hook:
+        """Call ``hook(event)`` after each committed event named ``event`` (``"*"``: all).
+
+        Events are named ``area.what``: ``return.approved``, ``parcel.delivered``,
+        ``review.negative``, ``order.delivered``, … Usable as a decorator's target.
+        """
+        return self.events.on(event, hook)
+
+    # ------------------------------------------------------------------ areas
+
+    @cached_property
+    def returns(self) -> ReturnsService:
+        """Returns, exchanges and refunds."""
+        from aftersales.returns.service import ReturnsService
+
+        return ReturnsService(self)
+
+    @cached_property
+    def logistics(self) -> LogisticsService:
+        """Tracking look-ups, refreshes and anomalies."""
+        from aftersales.logistics.service import LogisticsService
+
+        return LogisticsService(self)
+
+    @cached_property
+    def reviews(self) -> ReviewsService:
+        """Review sync, classification, alerts, metrics and replies."""
+        from aftersales.reviews.service import ReviewsService
+
+        return ReviewsService(self)
+
+    @cached_property
+    def followups(self) -> FollowUpsService:
+        """Scheduled follow-up visits (回访)."""
+        from aftersales.followups.service import FollowUpsService
+
+        return FollowUpsService(self)
+
+    def scheduler(self, **kwargs: Any) -> BaseScheduler:
+        """A configured APScheduler ``BackgroundScheduler`` running the worker's ticks.
+
+        The caller starts and stops it; nothing runs until then.
+        """
+        from aftersales.scheduler import build_scheduler
+
+        return build_scheduler(self, **kwargs)
+
+    # ------------------------------------------------------------------ sync
+
+    def sync(self, *, progress: Callable[[str, int], None] | None = None) -> SyncReport:
+        """Pull everything that changed since the last sync, from every marketplace.
+
+        Orders first, then return requests and reviews, each resuming from its
+        own saved cursor. Each page is written in one transaction together with
+        its cursor, so an interrupted sync resumes where it stopped and a repeat
+        writes nothing new.
+
+        Args:
+            progress: called as ``progress(stream, count)`` after each page.
+
+        Returns:
+            Counts of changed items per marketplace and stream; a marketplace
+            that failed is named in ``errors`` and the others still sync.
+        """
+        report = SyncReport()
+        for name, market in self.marketplaces.items():
+            if Capability.LIST_ORDERS in market.capabilities:
+                report.add(name, "orders", self.sync_orders(name, progress=progress))
+        if any(Capability.LIST_RETURNS in m.capabilities for m in self.marketplaces.values()):
+            for name, count in self.returns.sync().items():
+                report.add(name, "returns", count)
+        if any(Capability.LIST_REVIEWS in m.capabilities for m in self.marketplaces.values()):
+            for name, count in self.reviews.sync().items():
+                report.add(name, "reviews", count)
+        return report
+
+    def sync_orders(
+        self, marketplace: str, *, progress: Callable[[str, int], None] | None = None
+    ) -> int:
+        """Pull one marketplace's changed orders; returns how many changed.
+
+        Emits ``order.delivered`` the first time an order is seen delivered.
+        """
+        market = self.marketplace(marketplace)
+        with self.store.session() as session:
+            cursor = get_cursor(session, marketplace, "orders")
+        changed = 0
+        for page in market.list_orders(cursor):
+            with self.store.session() as session:
+                for row, did_change, delivered in upsert_orders(session, page.items):
+                    changed += did_change
+                    if delivered:
+                        self.events.emit(
+                            session,
+                            "order.delivered",
+                            {
+                                "marketplace": marketplace,
+                                "order_id": row.external_id,
+                                "buyer_id": row.buyer_id,
+                                "delivered_at": row.delivered_at.isoformat()
+                                if row.delivered_at
+                                else None,
+                            },
+                            key=f"order.delivered:{marketplace}:{row.external_id}",
+                        )
+                if page.cursor is not None:
+                    set_cursor(session, marketplace, "orders", page.cursor)
+            if progress is not None:
+                progress("orders", len(page.items))
+        return changed
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.store.dispose()
+
+    def __enter__(self) -> AfterSales:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,96 @@
+"""The ``aftersales`` command: demo, database, sync, and each area's commands."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from aftersales.cli_support import CliState, ErrorsAsLines, output, pass_app, pass_state, table
+
+__all__ = ["main"]
+
+
+@click.group(cls=ErrorsAsLines)
+@click.option(
+    "--database-url",
+    envvar="AFTERSALES_DATABASE_URL",
+    default=None,
+    help="SQLAlchemy URL (default: AFTERSALES_DATABASE_URL or sqlite:///aftersales.db).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
+@click.version_option(package_name="aftersales")
+@click.pass_context
+def main(ctx: click.Context, database_url: str | None, as_json: bool) -> None:
+    """After-sales work for online shops: returns, logistics, reviews and follow-ups."""
+    ctx.obj = CliState(database_url, as_json)
+
+
+@main.command()
+@click.option("--orders", default=200, show_default=True, help="Sandbox orders to simulate.")
+@click.option("--seed", default=0, show_default=True, help="Sandbox seed.")
+@pass_state
+def demo(state: CliState, orders: int, seed: int) -> None:
+    """Run one after-sales cycle on a fresh SQLite file and the sandbox shop."""
+    from aftersales.demo import run_demo
+
+    run_demo(state, orders=orders, seed=seed)
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@pass_state
+def db_upgrade(state: CliState, revision: str) -> None:
+    """Apply the packaged migrations."""
+    from aftersales.store import Store
+
+    store = Store(state.database_url or _default_url())
+    store.upgrade(revision)
+    output(state, {"upgraded": revision, "tables": store.table_names()},
+           lambda: f"database at {revision}: {len(store.table_names())} tables")
+
+
+@main.command()
+@pass_app
+@pass_state
+def sync(state: CliState, app: Any) -> None:
+    """Pull what changed on every configured marketplace (AFTERSALES_MARKETPLACES)."""
+    if not app.marketplaces:
+        raise click.UsageError("no marketplaces configured; set AFTERSALES_MARKETPLACES=sandbox,…")
+    from rich.progress import Progress
+
+    with Progress(console=state.err, transient=True, disable=state.as_json) as bar:
+        task = bar.add_task("syncing", total=None)
+        report = app.sync(progress=lambda stream, n: bar.advance(task, n))
+    rows = [(m, s, n) for m, per in report.counts.items() for s, n in per.items()]
+    output(state, report.counts, lambda: table("changed", ["marketplace", "stream", "count"], rows))
+
+
+def _default_url() -> str:
+    from aftersales.app import DEFAULT_DATABASE_URL
+
+    return DEFAULT_DATABASE_URL
+
+
+def _add_area_commands() -> None:
+    for area in ("returns", "logistics", "reviews", "followups"):
+        module = importlib.import_module(f"aftersales.{area}.cli")
+        main.add_command(module.group)
+        for extra in getattr(module, "top_level_commands", ()):
+            main.add_command(extra)
+    try:
+        scheduler = importlib.import_module("aftersales.scheduler")
+    except ImportError:
+        return
+    worker = getattr(scheduler, "worker_command", None)
+    if worker is not None:
+        main.add_command(worker, "worker")
+
+
+_add_area_commands()

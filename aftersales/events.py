@@ -1,0 +1,111 @@
+"""Events: in-process hooks and the transactional outbox.
+
+Services call :meth:`EventBus.emit` inside the transaction that made the
+change. The event is written to the outbox table in that same transaction
+(so a backend reading the outbox never sees an event for a change that was
+rolled back), and the in-process hooks run only after the commit succeeds.
+A hook that raises is logged and does not undo the committed change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aftersales.store.tables.core import OutboxRow
+
+__all__ = ["Event", "EventBus", "Hook"]
+
+log = logging.getLogger("aftersales.events")
+
+
+class Event:
+    """Something that happened: a ``name`` such as ``return.approved`` and its payload."""
+
+    __slots__ = ("key", "name", "payload")
+
+    def __init__(self, name: str, payload: dict[str, Any], key: str) -> None:
+        self.name = name
+        self.payload = payload
+        self.key = key
+
+    def __repr__(self) -> str:
+        return f"Event({self.name!r}, key={self.key!r})"
+
+
+#: A hook receives the event after its transaction committed.
+Hook = Callable[[Event], None]
+
+_PENDING = "aftersales_pending_events"
+
+
+class EventBus:
+    """Hooks by event name (``"*"`` receives every event) and the outbox writer."""
+
+    def __init__(self) -> None:
+        self._hooks: dict[str, list[Hook]] = defaultdict(list)
+
+    def on(self, name: str, hook: Hook) -> Hook:
+        """Call ``hook`` after every committed event called ``name`` (or ``"*"``)."""
+        self._hooks[name].append(hook)
+        return hook
+
+    def off(self, name: str, hook: Hook) -> None:
+        """Stop calling ``hook`` for ``name``."""
+        if hook in self._hooks.get(name, []):
+            self._hooks[name].remove(hook)
+
+    def emit(
+        self,
+        session: Session,
+        name: str,
+        payload: dict[str, Any],
+        *,
+        key: str,
+        outbox: bool = True,
+    ) -> bool:
+        """Record ``name`` in the caller's transaction; hooks run after commit.
+
+        Args:
+            key: a natural key for the event (``"return.approved:rma_123:3"``);
+                an event whose key is already in the outbox is not recorded or
+                dispatched again, so retried work never repeats an event.
+            outbox: also write it to the outbox table for the store backend.
+
+        Returns:
+            True when the event is new.
+        """
+        if outbox:
+            if session.scalar(select(OutboxRow.id).where(OutboxRow.key == key)) is not None:
+                return False
+            if any(getattr(obj, "key", None) == key for obj in session.new):
+                return False
+            session.add(OutboxRow(key=key, topic=name, payload=payload))
+        pending: list[Event] = session.info.setdefault(_PENDING, [])
+        if not pending:
+            sa_event.listen(session, "after_commit", self._after_commit, once=True)
+            sa_event.listen(session, "after_rollback", self._after_rollback, once=True)
+        pending.append(Event(name, payload, key))
+        return True
+
+    def dispatch(self, event: Event) -> None:
+        """Run the hooks for one event now (used after commit)."""
+        for hook in [*self._hooks.get(event.name, []), *self._hooks.get("*", [])]:
+            try:
+                hook(event)
+            except Exception:
+                log.exception("hook for %s failed", event.name)
+
+    def _after_commit(self, session: Session) -> None:
+        for event in session.info.pop(_PENDING, []):
+            self.dispatch(event)
+
+    @staticmethod
+    def _after_rollback(session: Session) -> None:
+        session.info.pop(_PENDING, None)

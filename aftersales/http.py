@@ -1,0 +1,428 @@
+"""ApiClient: the one HTTP base every adapter talks through.
+
+It owns everything about a call that is not the marketplace's business:
+a pooled ``requests.Session``; connect and read timeouts, always set; a
+per-adapter token-bucket rate limit; mapping of HTTP failures onto the
+:mod:`aftersales.errors` tree; and the library's single retry layer
+(tenacity), which retries only errors marked ``retryable``, honours
+``Retry-After``, backs off exponentially with jitter, and never re-sends a
+request that may already have reached the server unless the request is
+idempotent or carries an idempotency key. urllib3's own retries stay off so
+attempts never multiply. Secrets and personal data are masked in every log
+line and every error.
+
+Adapters pass ``classify_error`` when their API reports errors inside a
+``200 OK`` body (Taobao, Kuaidi100, 17TRACK): it sees every response first.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from urllib3.util.retry import Retry
+
+from aftersales.errors import (
+    AuthenticationError,
+    RateLimitError,
+    RemoteError,
+    RemoteNotFoundError,
+    RemoteRejectedError,
+    ResponseParseError,
+    TransientError,
+)
+from aftersales.redact import redact_mapping, redact_text
+
+__all__ = ["ApiClient", "RateLimit", "TokenBucket", "parse_retry_after"]
+
+log = logging.getLogger("aftersales.http")
+
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-requestid", "x-amzn-requestid")
+_MAX_RETRY_AFTER = 300.0
+_EXCERPT = 300
+
+_E = TypeVar("_E", bound=RemoteError)
+
+#: A callable that may turn a response into an error (or return ``None``).
+ErrorClassifier = Callable[[requests.Response], RemoteError | None]
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``per_second`` calls a second on average, in bursts of ``burst``."""
+
+    per_second: float
+    burst: int = 1
+
+
+class TokenBucket:
+    """A thread-safe token bucket; ``acquire`` waits (through ``sleep``) for a token."""
+
+    def __init__(
+        self,
+        limit: RateLimit,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if limit.per_second <= 0 or limit.burst < 1:
+            raise ValueError("rate limit needs per_second > 0 and burst >= 1")
+        self.limit = limit
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = float(limit.burst)
+        self._stamp = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token, waiting if none is left; returns the seconds waited."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(
+                float(self.limit.burst), self._tokens + (now - self._stamp) * self.limit.per_second
+            )
+            self._stamp = now
+            self._tokens -= 1.0
+            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.limit.per_second
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    return max(0.0, min(seconds, _MAX_RETRY_AFTER))
+
+
+def _may_have_arrived(exc: BaseException) -> bool:
+    return not getattr(exc, "_unsent", False)
+
+
+class ApiClient:
+    """HTTP for one adapter.
+
+    Args:
+        adapter: the adapter's name, carried by every error.
+        base_url: prefix for relative paths.
+        timeout: ``(connect, read)`` seconds; never unbounded.
+        max_attempts: attempts in all, the first included.
+        backoff: base seconds of the exponential backoff (with full jitter).
+        backoff_max: the longest single backoff wait.
+        rate_limit: calls per second allowed to this provider, if it sets one.
+        sleep: how to wait; tests pass a recorder so nothing really sleeps.
+        session: a ready ``requests.Session`` (a transport for tests).
+        headers: sent with every request (credentials go here or in ``auth``).
+        auth: a requests auth object, such as HTTP basic auth.
+        secrets: values to mask wherever they might appear in logs or errors.
+        classify_error: the adapter's hook for errors reported inside a body.
+        pool_size: connections kept per host, for concurrent callers.
+    """
+
+    def __init__(
+        self,
+        adapter: str,
+        base_url: str = "",
+        *,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        max_attempts: int = 4,
+        backoff: float = 0.5,
+        backoff_max: float = 30.0,
+        rate_limit: RateLimit | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: Any = None,
+        secrets: Iterable[str] = (),
+        classify_error: ErrorClassifier | None = None,
+        pool_size: int = 10,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.adapter = adapter
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+        self._sleep = sleep
+        self._secrets = [s for s in secrets if s]
+        self.classify_error = classify_error
+        self.bucket = TokenBucket(rate_limit, sleep=sleep) if rate_limit else None
+        self.session = session or requests.Session()
+        no_retries = HTTPAdapter(
+            max_retries=Retry(total=0, raise_on_status=False),
+            pool_connections=pool_size,
+            pool_maxsize=pool_size,
+        )
+        self.session.mount("https://", no_retries)
+        self.session.mount("http://", no_retries)
+        if headers:
+            self.session.headers.update(headers)
+        if auth is not None:
+            self.session.auth = auth
+
+    def add_secret(self, value: str) -> None:
+        """Mask ``value`` too (a token obtained after construction)."""
+        if value:
+            self._secrets.append(value)
+
+    # ------------------------------------------------------------------ public calls
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotency_key: str | None = None,
+        idempotency_header: str = "Idempotency-Key",
+        idempotent: bool | None = None,
+    ) -> requests.Response:
+        """Send one logical request, retrying what is safe to retry.
+
+        Args:
+            method: the HTTP method.
+            path: a path under ``base_url``, or an absolute URL.
+            idempotency_key: sent as ``idempotency_header``; makes a POST safe
+                to re-send because the server deduplicates it.
+            idempotent: override the method's own idempotency (a GraphQL query
+                is a POST that changes nothing).
+
+        Returns:
+            The successful response (2xx, and not an error by ``classify_error``).
+
+        Raises:
+            RemoteError: a subclass describing the failure, after retries.
+        """
+        method = method.upper()
+        url = path if "://" in path else f"{self.base_url}/{path.lstrip('/')}"
+        hdrs = dict(headers or {})
+        if idempotency_key:
+            hdrs[idempotency_header] = idempotency_key
+        safe = idempotent if idempotent is not None else method in _IDEMPOTENT_METHODS
+        safe = safe or bool(idempotency_key)
+
+        def should_retry(exc: BaseException) -> bool:
+            if not getattr(exc, "retryable", False):
+                return False
+            return safe or not _may_have_arrived(exc)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception(should_retry),
+            sleep=self._sleep,
+            reraise=True,
+            before_sleep=self._log_retry,
+        )
+        response: requests.Response = retrying(
+            self._send_once, method, url, params, json, data, hdrs
+        )
+        return response
+
+    def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """:meth:`request`, then the body parsed as JSON.
+
+        Raises:
+            ResponseParseError: the body is not JSON (an HTML error page, a truncated body).
+        """
+        response = self.request(method, path, **kwargs)
+        return self.parse_json(response)
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        """GET and parse JSON."""
+        return self.request_json("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        """POST and parse JSON (re-sent only with an idempotency key or ``idempotent=True``)."""
+        return self.request_json("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Any:
+        """PUT and parse JSON."""
+        return self.request_json("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Any:
+        """DELETE and parse JSON."""
+        return self.request_json("DELETE", path, **kwargs)
+
+    def parse_json(self, response: requests.Response) -> Any:
+        """The response body as JSON, or ``ResponseParseError`` naming the adapter."""
+        try:
+            return jsonlib.loads(response.content or b"null")
+        except ValueError as exc:
+            raise ResponseParseError(
+                f"expected JSON, got {self._content_kind(response)}",
+                adapter=self.adapter,
+                status=response.status_code,
+                request_id=self._request_id(response),
+                body=self.excerpt(response.text),
+            ) from exc
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.session.close()
+
+    def excerpt(self, text: str) -> str:
+        """A short, redacted piece of a body, safe for logs and errors."""
+        return redact_text(text[:_EXCERPT], self._secrets)
+
+    def redact_url(self, url: str) -> str:
+        """The URL with sensitive query parameters and known secrets masked."""
+        parts = urlsplit(url)
+        if parts.query:
+            pairs = [p.split("=", 1) for p in parts.query.split("&") if p]
+            query = urlencode(
+                redact_mapping({k: (v[0] if v else "") for k, *v in pairs}), safe="*"
+            )
+            url = urlunsplit(parts._replace(query=query))
+        return redact_text(url, self._secrets)
+
+    # ------------------------------------------------------------------ internals
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        data: Any,
+        headers: dict[str, str],
+    ) -> requests.Response:
+        if self.bucket is not None:
+            self.bucket.acquire()
+        started = time.monotonic()
+        try:
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                json=json,
+                data=data,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=True,
+            )
+        except requests.exceptions.ConnectTimeout as exc:
+            raise self._unsent(TransientError("connect timed out", adapter=self.adapter)) from exc
+        except requests.exceptions.Timeout as exc:
+            raise TransientError("read timed out", adapter=self.adapter) from exc
+        except requests.exceptions.ConnectionError as exc:
+            err = TransientError("connection failed", adapter=self.adapter)
+            if "NewConnectionError" in repr(exc) or "Failed to establish" in str(exc):
+                err = self._unsent(err)
+            raise err from exc
+        except requests.exceptions.RequestException as exc:
+            raise RemoteError(
+                f"request failed: {type(exc).__name__}", adapter=self.adapter
+            ) from exc
+        elapsed = (time.monotonic() - started) * 1000
+        log.debug(
+            "%s %s %s -> %s in %.0f ms",
+            self.adapter,
+            method,
+            self.redact_url(response.url or url),
+            response.status_code,
+            elapsed,
+        )
+        error = self._error_for(response)
+        if error is not None:
+            raise error
+        return response
+
+    def _error_for(self, response: requests.Response) -> RemoteError | None:
+        if self.classify_error is not None:
+            error = self.classify_error(response)
+            if error is not None:
+                if not error.adapter:
+                    error.adapter = self.adapter
+                if error.body is None:
+                    error.body = self.excerpt(response.text)
+                if error.request_id is None:
+                    error.request_id = self._request_id(response)
+                if isinstance(error, RateLimitError):
+                    self._unsent(error)
+                return error
+        status = response.status_code
+        if status < 400:
+            return None
+        common: dict[str, Any] = {
+            "adapter": self.adapter,
+            "status": status,
+            "request_id": self._request_id(response),
+            "body": self.excerpt(response.text),
+        }
+        if status in (401, 403):
+            return AuthenticationError("credentials were refused", **common)
+        if status == 404:
+            return RemoteNotFoundError("not found", **common)
+        if status == 429:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            return self._unsent(RateLimitError("rate limited", retry_after=retry_after, **common))
+        if status in (502, 503, 504):
+            return TransientError("server unavailable", **common)
+        if status >= 500:
+            return RemoteError("server error", **common)
+        return RemoteRejectedError("request refused", **common)
+
+    @staticmethod
+    def _unsent(error: _E) -> _E:
+        # A refusal like 429 or a failed connect means the call did nothing yet.
+        error._unsent = True  # type: ignore[attr-defined]
+        return error
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            return exc.retry_after
+        ceiling = min(self.backoff_max, self.backoff * (2 ** (state.attempt_number - 1)))
+        return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        log.info(
+            "%s: attempt %d failed (%s); retrying",
+            self.adapter,
+            state.attempt_number,
+            redact_text(str(exc), self._secrets),
+        )
+
+    @staticmethod
+    def _request_id(response: requests.Response) -> str | None:
+        for name in _REQUEST_ID_HEADERS:
+            value = response.headers.get(name)
+            if value:
+                return value
+        return None
+
+    @staticmethod
+    def _content_kind(response: requests.Response) -> str:
+        ctype = response.headers.get("Content-Type", "")
+        if "html" in ctype or response.text.lstrip()[:1] == "<":
+            return "an HTML page"
+        return "a body that is not valid JSON"

@@ -1,0 +1,1 @@
+"""Returns, exchanges and refunds."""

@@ -1,0 +1,1 @@
+"""Review sync, classification, alerts, metrics and replies."""

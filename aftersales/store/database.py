@@ -1,0 +1,134 @@
+"""The store: one engine, short transactions, SQLAlchemy errors wrapped at the edge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from aftersales.errors import ConcurrentUpdateError, ConfigurationError, StorageError
+from aftersales.redact import redact_text
+from aftersales.store.tables import Base
+
+__all__ = ["Store"]
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy issue BEGIN itself (see _sqlite_begin) instead of pysqlite.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # pysqlite defers BEGIN; an immediate write lock avoids lost upgrades from
+    # read to write between two writers on the same file.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Store:
+    """The database behind an :class:`~aftersales.app.AfterSales`.
+
+    Args:
+        url: a SQLAlchemy URL; ``sqlite:///aftersales.db`` is the embedded
+            default, ``postgresql+psycopg://…`` the scale-out one.
+        echo: log SQL through SQLAlchemy's own logger (off by default).
+
+    Every unit of work runs in :meth:`session`, which commits on success and
+    rolls back on any error, so nothing is ever half-written.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False, **engine_options: Any) -> None:
+        if not url or "://" not in url:
+            raise ConfigurationError("database url must look like sqlite:///file.db")
+        self.url = url
+        try:
+            self.engine: Engine = create_engine(url, echo=echo, **engine_options)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise ConfigurationError(f"cannot use database url: {redact_text(str(exc))}") from exc
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True on the embedded SQLite backend (one writer at a time)."""
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: commit when the block ends, roll back on any error.
+
+        Raises:
+            ConcurrentUpdateError: an optimistic-lock check failed.
+            StorageError: any other database failure (``__cause__`` is SQLAlchemy's).
+        """
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except StaleDataError as exc:
+            session.rollback()
+            raise ConcurrentUpdateError(
+                "the row was changed by someone else; reload and try again"
+            ) from exc
+        except IntegrityError as exc:
+            session.rollback()
+            raise StorageError(f"integrity error: {redact_text(str(exc.orig))}") from exc
+        except SQLAlchemyError as exc:
+            session.rollback()
+            raise StorageError(f"database error: {redact_text(str(exc))[:300]}") from exc
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply the packaged Alembic migrations up to ``revision``."""
+        from alembic import command
+
+        try:
+            command.upgrade(self.alembic_config(), revision)
+        except (SQLAlchemyError, OperationalError) as exc:
+            raise StorageError(f"migration failed: {redact_text(str(exc))[:300]}") from exc
+
+    def alembic_config(self) -> Any:
+        """The Alembic configuration for this store's database."""
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        cfg.set_main_option("path_separator", "os")
+        cfg.attributes["engine"] = self.engine
+        return cfg
+
+    def create_all(self) -> None:
+        """Create every table straight from the models (tests and throwaway databases)."""
+        Base.metadata.create_all(self.engine)
+
+    def table_names(self) -> list[str]:
+        """The tables that exist in the database now."""
+        return sorted(inspect(self.engine).get_table_names())
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

@@ -1,0 +1,148 @@
+"""Orders in the store: idempotent upserts from a marketplace and reads back as models."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from aftersales.models import Buyer, Order, OrderLine, Shipment, ShipmentDirection
+from aftersales.money import Money
+from aftersales.store.tables.core import OrderLineRow, OrderRow, ShipmentRow
+
+__all__ = ["get_order_row", "order_from_row", "upsert_orders"]
+
+
+def get_order_row(session: Session, marketplace: str, external_id: str) -> OrderRow | None:
+    """The stored order with that natural key, lines loaded."""
+    return session.scalar(
+        select(OrderRow)
+        .options(selectinload(OrderRow.lines))
+        .where(OrderRow.marketplace == marketplace, OrderRow.external_id == external_id)
+    )
+
+
+def upsert_orders(session: Session, orders: Sequence[Order]) -> list[tuple[OrderRow, bool, bool]]:
+    """Insert or update a page of orders in one round of queries.
+
+    Returns one ``(row, changed, newly_delivered)`` per order: ``changed`` is
+    False when the stored copy was already this recent, so a re-sync writes
+    nothing; ``newly_delivered`` says a delivery time appeared.
+    """
+    if not orders:
+        return []
+    by_key: dict[tuple[str, str], OrderRow] = {}
+    marketplaces = {o.marketplace for o in orders}
+    for marketplace in marketplaces:
+        ids = [o.external_id for o in orders if o.marketplace == marketplace]
+        rows = session.scalars(
+            select(OrderRow)
+            .options(selectinload(OrderRow.lines))
+            .where(OrderRow.marketplace == marketplace, OrderRow.external_id.in_(ids))
+        )
+        by_key.update({(r.marketplace, r.external_id): r for r in rows})
+    out: list[tuple[OrderRow, bool, bool]] = []
+    for order in orders:
+        row = by_key.get((order.marketplace, order.external_id))
+        if row is not None and row.remote_updated_at >= order.updated_at:
+            out.append((row, False, False))
+            continue
+        was_delivered = row is not None and row.delivered_at is not None
+        if row is None:
+            row = OrderRow(marketplace=order.marketplace, external_id=order.external_id)
+            session.add(row)
+            by_key[(order.marketplace, order.external_id)] = row
+        _fill(row, order)
+        session.flush([row])
+        _sync_shipments(session, row, order.shipments)
+        out.append((row, True, order.delivered_at is not None and not was_delivered))
+    return out
+
+
+def _fill(row: OrderRow, order: Order) -> None:
+    row.buyer_id = order.buyer.external_id
+    row.buyer = order.buyer.model_dump(mode="json")
+    row.currency = order.currency
+    row.shipping = order.shipping.amount
+    row.discount = order.discount.amount
+    row.total = order.total.amount
+    row.raw_status = order.raw_status
+    row.placed_at = order.placed_at
+    row.remote_updated_at = order.updated_at
+    row.delivered_at = order.delivered_at
+    existing = {line.external_id: line for line in row.lines}
+    for line in order.lines:
+        target = existing.get(line.external_id)
+        if target is None:
+            target = OrderLineRow(external_id=line.external_id)
+            row.lines.append(target)
+        target.sku = line.sku
+        target.title = line.title
+        target.category = line.category
+        target.quantity = line.quantity
+        target.unit_price = line.unit_price.amount
+        target.discount = line.discount.amount if line.discount else Decimal(0)
+
+
+def _sync_shipments(session: Session, row: OrderRow, shipments: Sequence[Shipment]) -> None:
+    if not shipments:
+        return
+    known = set(
+        session.scalars(
+            select(ShipmentRow.tracking_number).where(ShipmentRow.order_id == row.id)
+        )
+    )
+    for shipment in shipments:
+        if shipment.tracking_number in known:
+            continue
+        known.add(shipment.tracking_number)
+        session.add(
+            ShipmentRow(
+                order_id=row.id,
+                direction=shipment.direction.value,
+                tracking_number=shipment.tracking_number,
+                carrier=shipment.carrier,
+                shipped_at=shipment.shipped_at,
+            )
+        )
+
+
+def order_from_row(row: OrderRow, shipments: Sequence[ShipmentRow] = ()) -> Order:
+    """The stored order as the core's model."""
+    cur = row.currency
+    return Order(
+        marketplace=row.marketplace,
+        external_id=row.external_id,
+        buyer=Buyer.model_validate(row.buyer),
+        currency=cur,
+        lines=[
+            OrderLine(
+                external_id=line.external_id,
+                sku=line.sku,
+                title=line.title,
+                category=line.category,
+                quantity=line.quantity,
+                unit_price=Money(line.unit_price, cur),
+                discount=Money(line.discount, cur) if line.discount else None,
+            )
+            for line in row.lines
+        ],
+        shipping=Money(row.shipping, cur),
+        discount=Money(row.discount, cur),
+        total=Money(row.total, cur),
+        raw_status=row.raw_status,
+        placed_at=row.placed_at,
+        updated_at=row.remote_updated_at,
+        delivered_at=row.delivered_at,
+        shipments=[
+            Shipment(
+                tracking_number=s.tracking_number,
+                carrier=s.carrier,
+                direction=ShipmentDirection(s.direction),
+                shipped_at=s.shipped_at,
+            )
+            for s in shipments
+        ],
+    )

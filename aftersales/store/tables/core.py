@@ -1,0 +1,165 @@
+"""Tables every area shares: orders, parcels, audit, outbox, cursors, idempotency."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from aftersales.store.tables.base import Base, Timestamps, Versioned, utcnow
+from aftersales.store.types import DecimalText, JSONType, UTCDateTime
+
+__all__ = [
+    "AuditRow",
+    "CursorRow",
+    "IdempotencyRow",
+    "OrderLineRow",
+    "OrderRow",
+    "OutboxRow",
+    "ShipmentRow",
+    "TrackingEventRow",
+]
+
+
+class OrderRow(Timestamps, Versioned, Base):
+    """An order as last synced from its marketplace."""
+
+    __tablename__ = "orders"
+    __table_args__ = (UniqueConstraint("marketplace", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    marketplace: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str] = mapped_column(String(120))
+    buyer_id: Mapped[str] = mapped_column(String(120), index=True)
+    buyer: Mapped[dict[str, Any]] = mapped_column(JSONType())
+    currency: Mapped[str] = mapped_column(String(3))
+    shipping: Mapped[Decimal] = mapped_column(DecimalText())
+    discount: Mapped[Decimal] = mapped_column(DecimalText())
+    total: Mapped[Decimal] = mapped_column(DecimalText())
+    raw_status: Mapped[str | None] = mapped_column(String(80))
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    remote_updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    lines: Mapped[list[OrderLineRow]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderLineRow.id"
+    )
+
+
+class OrderLineRow(Base):
+    """One line of an order."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (UniqueConstraint("order_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(120))
+    sku: Mapped[str] = mapped_column(String(120), index=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    category: Mapped[str | None] = mapped_column(String(120))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal] = mapped_column(DecimalText())
+    discount: Mapped[Decimal] = mapped_column(DecimalText(), default=Decimal(0))
+
+    order: Mapped[OrderRow] = relationship(back_populates="lines")
+
+
+class ShipmentRow(Timestamps, Versioned, Base):
+    """A parcel: outbound, a buyer's return or an exchange replacement."""
+
+    __tablename__ = "shipments"
+    __table_args__ = (
+        UniqueConstraint("tracking_number", "direction", "order_id"),
+        Index("ix_shipments_open_checked", "terminal", "last_checked_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    rma_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    direction: Mapped[str] = mapped_column(String(20), default="outbound")
+    tracking_number: Mapped[str] = mapped_column(String(80), index=True)
+    carrier: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(30), default="pending")
+    issue: Mapped[str | None] = mapped_column(String(30))
+    raw_status: Mapped[str | None] = mapped_column(String(80))
+    provider: Mapped[str | None] = mapped_column(String(40))
+    terminal: Mapped[bool] = mapped_column(default=False)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TrackingEventRow(Base):
+    """One scan of a parcel; ``fingerprint`` makes re-fetched events idempotent."""
+
+    __tablename__ = "tracking_events"
+    __table_args__ = (UniqueConstraint("shipment_id", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str] = mapped_column(Text, default="")
+    location: Mapped[str | None] = mapped_column(String(200))
+    raw_code: Mapped[str | None] = mapped_column(String(40))
+
+
+class AuditRow(Base):
+    """Who changed what, when, from which status to which, and why."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(80))
+    actor: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    from_status: Mapped[str | None] = mapped_column(String(40))
+    to_status: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
+
+
+class OutboxRow(Base):
+    """An event or message for the store backend to read (the transactional outbox)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    topic: Mapped[str] = mapped_column(String(80), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CursorRow(Base):
+    """Where an incremental sync of one stream of one source got to."""
+
+    __tablename__ = "sync_cursors"
+
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class IdempotencyRow(Base):
+    """A caller's idempotency key and the result it produced the first time."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(40))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,86 @@
+"""Tables of the returns area: requests, their lines, refunds and SLA deadlines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from aftersales.store.tables.base import Base, Timestamps, Versioned
+from aftersales.store.types import DecimalText, JSONType, UTCDateTime
+
+__all__ = ["RefundRow", "ReturnLineRow", "ReturnRow"]
+
+
+class ReturnRow(Timestamps, Versioned, Base):
+    """A return, exchange or refund-only request (an RMA)."""
+
+    __tablename__ = "return_requests"
+    __table_args__ = (
+        UniqueConstraint("marketplace", "external_id"),
+        Index("ix_return_requests_status", "status", "updated_at"),
+    )
+
+    rma_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    marketplace: Mapped[str] = mapped_column(String(40))
+    external_id: Mapped[str | None] = mapped_column(String(120))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    order_external_id: Mapped[str] = mapped_column(String(120), index=True)
+    buyer_id: Mapped[str | None] = mapped_column(String(120), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(30))
+    raw_status: Mapped[str | None] = mapped_column(String(80))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    requested_amount: Mapped[Decimal | None] = mapped_column(DecimalText())
+    buyer_note: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[list[str]] = mapped_column(JSONType(), default=list)
+    return_tracking_number: Mapped[str | None] = mapped_column(String(80))
+    return_carrier: Mapped[str | None] = mapped_column(String(40))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    remote_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    lines: Mapped[list[ReturnLineRow]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="ReturnLineRow.id"
+    )
+
+
+class ReturnLineRow(Base):
+    """One order line in a request, with its own reason and inspection result."""
+
+    __tablename__ = "return_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rma_id: Mapped[str] = mapped_column(ForeignKey("return_requests.rma_id", ondelete="CASCADE"))
+    order_line_external_id: Mapped[str] = mapped_column(String(120))
+    sku: Mapped[str | None] = mapped_column(String(120))
+    quantity: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(40))
+    reason_text: Mapped[str | None] = mapped_column(Text)
+    replacement_sku: Mapped[str | None] = mapped_column(String(120))
+    inspection: Mapped[list[str] | None] = mapped_column(JSONType())
+
+    request: Mapped[ReturnRow] = relationship(back_populates="lines")
+
+
+class RefundRow(Base):
+    """A refund paid (or being paid) for a request; unique on its idempotency key."""
+
+    __tablename__ = "refunds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rma_id: Mapped[str | None] = mapped_column(
+        ForeignKey("return_requests.rma_id", ondelete="SET NULL"), index=True
+    )
+    order_external_id: Mapped[str] = mapped_column(String(120), index=True)
+    marketplace: Mapped[str] = mapped_column(String(40))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[Decimal] = mapped_column(DecimalText())
+    shipping: Mapped[Decimal] = mapped_column(DecimalText(), default=Decimal(0))
+    breakdown: Mapped[dict[str, Any]] = mapped_column(JSONType())
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,144 @@
+"""Fixtures shared by the whole suite.
+
+* ``pg_url``: a throwaway PostgreSQL cluster started from the machine's
+  binaries as the ``postgres`` user (the server refuses to run as root).
+  Without the binaries the PostgreSQL tests skip with the reason, unless
+  ``AFTERSALES_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) makes that a failure.
+* ``db_url``: parametrized over SQLite and PostgreSQL, for tests that must
+  hold on both backends.
+* ``app``: an :class:`AfterSales` on a fresh SQLite file with the sandbox.
+* ``http``: a ``responses`` mock that fails the test on any unregistered or
+  unfired request, so no test reaches the network.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+
+PG_BIN_DIRS = ["/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/lib/postgresql/17/bin"]
+
+
+def _pg_bin(name: str) -> str | None:
+    for d in PG_BIN_DIRS:
+        p = Path(d) / name
+        if p.exists():
+            return str(p)
+    return shutil.which(name)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """The base URL of a throwaway PostgreSQL cluster (database ``postgres``)."""
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        if os.environ.get("AFTERSALES_REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL binaries not found but AFTERSALES_REQUIRE_POSTGRES=1")
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    tmp = tempfile.mkdtemp(prefix="aftersales-pg-")
+    if os.geteuid() == 0:
+        shutil.chown(tmp, "postgres", "postgres")
+    data = f"{tmp}/data"
+    port = _free_port()
+    subprocess.run(
+        _as_postgres([initdb, "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8"]),
+        check=True,
+        capture_output=True,
+    )
+    opts = f"-k {tmp} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    subprocess.run(
+        _as_postgres([pg_ctl, "-D", data, "-l", f"{tmp}/log", "-w", "-o", opts, "start"]),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run(
+            _as_postgres([pg_ctl, "-D", data, "-m", "immediate", "stop"]), capture_output=True
+        )
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    import sqlalchemy as sa
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = sa.create_engine(f"{pg_server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{pg_server}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh SQLite file for one test."""
+    return f"sqlite:///{tmp_path}/aftersales.db"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh database of each backend in turn."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/aftersales.db"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def http() -> Iterator[responses.RequestsMock]:
+    """Mocked HTTP: every request must be registered, and every registered one fired."""
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+
+
+@pytest.fixture
+def sandbox() -> Any:
+    """A small deterministic sandbox shop."""
+    from aftersales.sandbox import SandboxMarketplace
+
+    return SandboxMarketplace(seed=0, orders=40)
+
+
+@pytest.fixture
+def app(sqlite_url: str, sandbox: Any) -> Iterator[Any]:
+    """An AfterSales on a fresh SQLite file, wired to the sandbox shop and carrier."""
+    from aftersales.app import AfterSales
+    from aftersales.sandbox import SandboxCarrier
+
+    instance = AfterSales(
+        sqlite_url,
+        marketplaces=[sandbox],
+        carriers=[SandboxCarrier(seed=0)],
+        clock=lambda: sandbox.now,
+    )
+    yield instance
+    instance.close()
