@@ -1,0 +1,153 @@
+"""The ``smtp`` channel: follow-ups by e-mail through any SMTP server.
+
+Each message gets a ``Message-ID`` derived from its idempotency key, so a
+message sent twice after a crash carries the same id and mail clients and
+archives can fold the copies; the channel itself cannot see what the server
+delivered before a dropped connection.
+
+Failures are classified by the SMTP reply code: a 4xx reply, a timeout or a
+dropped connection is a :class:`~aftersales.errors.TransientError` (try
+again later); a 5xx reply or an address that is not an e-mail address is a
+:class:`~aftersales.errors.RemoteRejectedError`. Server replies often echo
+the recipient, so they are redacted before they reach an error message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import smtplib
+import ssl
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from aftersales.errors import RemoteRejectedError, TransientError
+from aftersales.interfaces import ChannelBase
+from aftersales.models import Message, Receipt
+from aftersales.redact import redact_text
+
+__all__ = ["SmtpChannel", "SmtpSettings"]
+
+
+class SmtpSettings(BaseModel):
+    """Where and how to reach the SMTP server.
+
+    From the environment (:meth:`from_env`): ``AFTERSALES_SMTP_HOST``,
+    ``_PORT``, ``_SENDER``, ``_USERNAME``, ``_PASSWORD``, ``_STARTTLS``
+    (``1``/``0``), ``_SSL`` and ``_TIMEOUT``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = "localhost"
+    port: int = Field(default=25, ge=1, le=65535)
+    sender: str = "no-reply@localhost"
+    username: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = False
+    ssl: bool = False
+    timeout: float = Field(default=10.0, gt=0)
+
+    @classmethod
+    def from_env(cls) -> SmtpSettings:
+        """Settings from ``AFTERSALES_SMTP_*`` variables, defaults for the rest."""
+        env = {k[len("AFTERSALES_SMTP_") :].lower(): v for k, v in os.environ.items()
+               if k.startswith("AFTERSALES_SMTP_")}
+        known = {k: v for k, v in env.items() if k in cls.model_fields}
+        return cls.model_validate(known)
+
+
+def message_id(idempotency_key: str, sender: str) -> str:
+    """The stable ``Message-ID`` of the message with this idempotency key."""
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
+    domain = sender.rpartition("@")[2] or "localhost"
+    return f"<{digest}@{domain}>"
+
+
+class SmtpChannel(ChannelBase):
+    """Sends each message as one e-mail; ``message.to`` is the buyer's address.
+
+    Args:
+        settings: the server; read from the environment when omitted.
+    """
+
+    name = "smtp"
+
+    def __init__(self, settings: SmtpSettings | None = None) -> None:
+        self.settings = settings or SmtpSettings.from_env()
+
+    def _build(self, message: Message) -> EmailMessage:
+        email = EmailMessage()
+        email["From"] = self.settings.sender
+        email["To"] = message.to
+        email["Subject"] = message.subject
+        email["Date"] = formatdate(localtime=False)
+        email["Message-ID"] = message_id(message.idempotency_key, self.settings.sender)
+        email["X-Aftersales-Idempotency-Key"] = message.idempotency_key
+        email.set_content(message.body)
+        return email
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        client: smtplib.SMTP
+        if s.ssl:
+            client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
+                                      context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+        if s.starttls and not s.ssl:
+            client.starttls(context=ssl.create_default_context())
+        if s.username:
+            secret = s.password.get_secret_value() if s.password else ""
+            client.login(s.username, secret)
+        return client
+
+    def send(self, message: Message) -> Receipt:
+        """Deliver ``message`` to ``message.to`` by e-mail.
+
+        Raises:
+            TransientError: a 4xx reply, a timeout or a lost connection.
+            RemoteRejectedError: a 5xx reply, or ``to`` is not an e-mail address.
+        """
+        if "@" not in message.to or any(c in message.to for c in "\r\n<>,; "):
+            raise RemoteRejectedError("recipient is not an e-mail address", adapter=self.name)
+        email = self._build(message)
+        try:
+            client = self._connect()
+            try:
+                refused = client.send_message(email)
+            finally:
+                try:
+                    client.quit()
+                except (smtplib.SMTPException, OSError):
+                    client.close()
+        # ``from None`` throughout: smtplib's exceptions carry the recipient
+        # address, which must not reach a traceback in someone's log.
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            raise self._error(min(codes) if codes else 550, "recipient refused") from None
+        except smtplib.SMTPResponseException as exc:
+            reply = exc.smtp_error.decode("utf-8", "replace") if isinstance(
+                exc.smtp_error, bytes) else str(exc.smtp_error)
+            raise self._error(exc.smtp_code, reply) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TransientError(
+                f"SMTP connection failed: {type(exc).__name__}", adapter=self.name
+            ) from None
+        if refused:
+            codes = [code for code, _ in refused.values()]
+            raise self._error(min(codes), "recipient refused")
+        return Receipt(
+            channel=self.name,
+            message_id=str(email["Message-ID"]),
+            accepted_at=datetime.now(UTC),
+        )
+
+    def _error(self, code: int, reply: str) -> TransientError | RemoteRejectedError:
+        text = redact_text(f"SMTP {code}: {reply}")[:300]
+        if 400 <= code < 500:
+            return TransientError(text, adapter=self.name, code=str(code))
+        return RemoteRejectedError(text, adapter=self.name, code=str(code))

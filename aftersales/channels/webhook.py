@@ -1,0 +1,200 @@
+"""The ``webhook`` channel: each message as a signed HTTP POST to the shop's endpoint.
+
+The body is compact JSON with sorted keys. Three headers go with it:
+
+* ``X-Aftersales-Timestamp``: the Unix time of signing, in seconds;
+* ``X-Aftersales-Signature``: ``v1=`` and the hex HMAC-SHA256, keyed with
+  the shared secret, of ``"<timestamp>." + body``;
+* ``Idempotency-Key``: the message's key, the same on every retry, so the
+  receiver can drop a repeat.
+
+Signing the timestamp with the body lets a receiver refuse a replayed old
+request; :func:`verify` does the whole check (constant time, tolerance
+window, several secrets during a rotation) so a receiver written in Python
+need not reimplement it. Sending goes through the core's
+:class:`~aftersales.http.ApiClient`, whose retry layer repeats timeouts and
+5xx answers; what is left after its attempts surfaces as
+:class:`~aftersales.errors.TransientError` (try again later) or
+:class:`~aftersales.errors.RemoteRejectedError` (a 4xx: refused for good).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+
+from aftersales.errors import (
+    ConfigurationError,
+    RemoteError,
+    RemoteRejectedError,
+    SignatureError,
+    TransientError,
+)
+from aftersales.http import ApiClient
+from aftersales.interfaces import ChannelBase
+from aftersales.models import Message, Receipt
+from aftersales.signing import hmac_sha256
+
+__all__ = [
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "WebhookChannel",
+    "encode_body",
+    "sign",
+    "verify",
+]
+
+TIMESTAMP_HEADER = "X-Aftersales-Timestamp"
+SIGNATURE_HEADER = "X-Aftersales-Signature"
+_SCHEME = "v1"
+
+
+def sign(secret: str | bytes, body: bytes, timestamp: int) -> str:
+    """The signature header value for ``body`` sent at ``timestamp`` (``v1=<hex>``)."""
+    digest = hmac_sha256(secret, str(int(timestamp)).encode() + b"." + body)
+    return f"{_SCHEME}={digest.hex()}"
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def verify(
+    secret: str | bytes | Iterable[str | bytes],
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    tolerance: float = 300.0,
+    now: float | None = None,
+) -> int:
+    """Check a received webhook; returns its timestamp.
+
+    Args:
+        secret: the shared secret, or several (old and new) during a rotation.
+        body: the raw request body, byte for byte as received.
+        headers: the request headers (any letter case).
+        tolerance: seconds a timestamp may differ from ``now`` either way.
+        now: the receiver's clock (Unix seconds); the system clock when omitted.
+
+    Raises:
+        SignatureError: a header is missing or malformed, the timestamp is
+            outside the tolerance, or no secret produces the signature.
+    """
+    raw_ts = _header(headers, TIMESTAMP_HEADER)
+    raw_sig = _header(headers, SIGNATURE_HEADER)
+    if not raw_ts or not raw_sig:
+        raise SignatureError("webhook signature or timestamp header missing")
+    try:
+        timestamp = int(raw_ts.strip())
+    except ValueError:
+        raise SignatureError("webhook timestamp is not an integer") from None
+    current = time.time() if now is None else now
+    if abs(current - timestamp) > tolerance:
+        raise SignatureError("webhook timestamp outside the allowed window")
+    secrets = [secret] if isinstance(secret, (str, bytes)) else list(secret)
+    given = [part.strip() for part in raw_sig.split(",")]
+    matched = False
+    for candidate in secrets:
+        if not candidate:
+            continue
+        expected = sign(candidate, body, timestamp)
+        for value in given:
+            # Every comparison runs; no early exit that would time the match.
+            matched |= hmac.compare_digest(value.encode(), expected.encode())
+    if not matched:
+        raise SignatureError("webhook signature does not match")
+    return timestamp
+
+
+def encode_body(message: Message) -> bytes:
+    """The exact JSON bytes posted for ``message`` (sorted keys, no spaces)."""
+    payload = {
+        "idempotency_key": message.idempotency_key,
+        "to": message.to,
+        "subject": message.subject,
+        "body": message.body,
+        "buyer_id": message.buyer_id,
+        "order_id": message.order_id,
+        "metadata": message.metadata,
+    }
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=False, default=str).encode("utf-8")
+
+
+class WebhookChannel(ChannelBase):
+    """Posts each message, signed, to one URL.
+
+    Args:
+        url: the endpoint; ``AFTERSALES_WEBHOOK_URL`` when omitted.
+        secret: the shared signing secret; ``AFTERSALES_WEBHOOK_SECRET`` when omitted.
+        client: a ready :class:`~aftersales.http.ApiClient` (tests pass one
+            with a recording ``sleep``); built with the core's retry defaults
+            otherwise.
+        clock: Unix-seconds clock used for the timestamp header.
+
+    Raises:
+        ConfigurationError: no URL or no secret.
+    """
+
+    name = "webhook"
+
+    def __init__(
+        self,
+        url: str | None = None,
+        secret: str | None = None,
+        *,
+        client: ApiClient | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.url = url or os.environ.get("AFTERSALES_WEBHOOK_URL", "")
+        secret = secret or os.environ.get("AFTERSALES_WEBHOOK_SECRET", "")
+        if not self.url:
+            raise ConfigurationError("webhook channel needs a url (AFTERSALES_WEBHOOK_URL)")
+        if not secret:
+            raise ConfigurationError("webhook channel needs a secret (AFTERSALES_WEBHOOK_SECRET)")
+        self._secret = secret
+        self.client = client or ApiClient(self.name, secrets=[secret])
+        self.client.add_secret(secret)
+        self._now = clock
+
+    def __repr__(self) -> str:
+        return f"WebhookChannel(url={self.client.redact_url(self.url)!r})"
+
+    def send(self, message: Message) -> Receipt:
+        """POST ``message``; a retry re-sends the same body, signature and key.
+
+        Raises:
+            TransientError: the endpoint timed out, was unreachable or kept
+                answering 5xx/429 after the retries.
+            RemoteRejectedError: the endpoint refused the message (4xx).
+        """
+        body = encode_body(message)
+        timestamp = int(self._now())
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            TIMESTAMP_HEADER: str(timestamp),
+            SIGNATURE_HEADER: sign(self._secret, body, timestamp),
+        }
+        try:
+            response = self.client.request(
+                "POST", self.url, data=body, headers=headers,
+                idempotency_key=message.idempotency_key,
+            )
+        except (TransientError, RemoteRejectedError):
+            raise
+        except RemoteError as exc:
+            if exc.retryable:
+                raise TransientError(str(exc), adapter=self.name, status=exc.status,
+                                     code=exc.code, request_id=exc.request_id) from exc
+            raise RemoteRejectedError(str(exc), adapter=self.name, status=exc.status,
+                                      code=exc.code, request_id=exc.request_id) from exc
+        remote_id = response.headers.get("X-Request-Id") or message.idempotency_key
+        return Receipt(channel=self.name, message_id=remote_id, accepted_at=datetime.now(UTC))

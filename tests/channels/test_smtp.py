@@ -1,0 +1,110 @@
+"""The smtp channel against a real SMTP server on localhost."""
+
+from __future__ import annotations
+
+import email
+import socket
+from email.message import Message as EmailMessage
+from typing import Any
+
+import pytest
+
+from aftersales.channels.smtp import SmtpChannel, SmtpSettings, message_id
+from aftersales.errors import RemoteRejectedError, TransientError
+from aftersales.models import Message
+
+SECRET_ADDRESS = "buyer.private@example.com"
+
+
+def _channel(port: int) -> SmtpChannel:
+    return SmtpChannel(SmtpSettings(host="127.0.0.1", port=port, sender="shop@example.com",
+                                    timeout=5))
+
+
+def _message(to: str = SECRET_ADDRESS, key: str = "fu-1") -> Message:
+    return Message(to=to, subject="How was order A-1?", body="Did it arrive well? 满意吗？",
+                   idempotency_key=key, buyer_id="b1", order_id="A-1")
+
+
+def _parsed(envelope: Any) -> EmailMessage:
+    return email.message_from_bytes(envelope.content)
+
+
+def test_sends_one_mail_with_stable_message_id(smtp_server: tuple[Any, int]) -> None:
+    recorder, port = smtp_server
+    receipt = _channel(port).send(_message())
+    assert len(recorder.messages) == 1
+    envelope = recorder.messages[0]
+    assert envelope.mail_from == "shop@example.com"
+    assert envelope.rcpt_tos == [SECRET_ADDRESS]
+    parsed = _parsed(envelope)
+    assert parsed["Subject"] == "How was order A-1?"
+    assert parsed["X-Aftersales-Idempotency-Key"] == "fu-1"
+    payload = parsed.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    assert "满意吗" in payload.decode("utf-8")
+    assert receipt.channel == "smtp"
+    assert receipt.message_id == parsed["Message-ID"] == message_id("fu-1", "shop@example.com")
+
+
+def test_same_key_same_message_id_across_sends(smtp_server: tuple[Any, int]) -> None:
+    recorder, port = smtp_server
+    channel = _channel(port)
+    first = channel.send(_message(key="k"))
+    second = channel.send(_message(key="k"))
+    third = channel.send(_message(key="other"))
+    assert first.message_id == second.message_id != third.message_id
+    assert len(recorder.messages) == 3
+
+
+def test_5xx_recipient_is_rejected_without_leaking_address(smtp_server: tuple[Any, int]) -> None:
+    recorder, port = smtp_server
+    recorder.replies[SECRET_ADDRESS] = f"550 5.1.1 <{SECRET_ADDRESS}>: mailbox unavailable"
+    with pytest.raises(RemoteRejectedError) as info:
+        _channel(port).send(_message())
+    assert info.value.code == "550"
+    assert SECRET_ADDRESS not in str(info.value)
+    assert info.value.__cause__ is None
+    assert recorder.messages == []
+
+
+def test_4xx_is_transient(smtp_server: tuple[Any, int]) -> None:
+    recorder, port = smtp_server
+    recorder.replies[SECRET_ADDRESS] = "451 4.3.0 try again later"
+    with pytest.raises(TransientError) as info:
+        _channel(port).send(_message())
+    assert info.value.retryable
+    assert info.value.code == "451"
+
+
+def test_data_refused_5xx(smtp_server: tuple[Any, int]) -> None:
+    recorder, port = smtp_server
+    recorder.data_reply = "554 5.6.0 content refused"
+    with pytest.raises(RemoteRejectedError, match="554"):
+        _channel(port).send(_message())
+
+
+def test_no_server_is_transient() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # bound but not listening: connection refused
+        with pytest.raises(TransientError, match="connection failed"):
+            _channel(port).send(_message())
+
+
+@pytest.mark.parametrize("to", ["b1", "a@b.com\r\nBcc: x@y.com", "x@y.com, z@w.com"])
+def test_non_email_recipient_is_rejected_before_connecting(to: str) -> None:
+    with pytest.raises(RemoteRejectedError, match="not an e-mail address"):
+        _channel(1).send(_message(to=to))
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AFTERSALES_SMTP_HOST", "mail.internal")
+    monkeypatch.setenv("AFTERSALES_SMTP_PORT", "2525")
+    monkeypatch.setenv("AFTERSALES_SMTP_PASSWORD", "hunter22")
+    monkeypatch.setenv("AFTERSALES_SMTP_STARTTLS", "1")
+    channel = SmtpChannel()
+    assert channel.settings.host == "mail.internal"
+    assert channel.settings.port == 2525
+    assert channel.settings.starttls is True
+    assert "hunter22" not in repr(channel.settings)
