@@ -13,7 +13,12 @@ import binascii
 import hashlib
 import hmac
 
-__all__ = ["hmac_sha256", "hmac_sha256_base64", "verify_hmac_sha256_base64"]
+__all__ = [
+    "hexdigest_matches",
+    "hmac_sha256",
+    "hmac_sha256_base64",
+    "verify_hmac_sha256_base64",
+]
 
 
 def _key(secret: str | bytes) -> bytes:
@@ -44,3 +49,15 @@ def verify_hmac_sha256_base64(body: bytes, signature: str | None, secret: str | 
     except (binascii.Error, ValueError):
         return False
     return hmac.compare_digest(given, hmac_sha256(secret, body))
+
+
+def hexdigest_matches(given: str | None, expected: str) -> bool:
+    """True when the hex digest ``given`` equals ``expected``, ignoring case.
+
+    For providers that sign with a plain hash of body and secret (17TRACK's
+    SHA-256, Kuaidi100's MD5) rather than an HMAC. Constant-time; a missing
+    or empty ``given`` is simply ``False``.
+    """
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(given.strip().lower().encode(), expected.lower().encode())

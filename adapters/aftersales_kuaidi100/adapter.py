@@ -1,0 +1,133 @@
+"""The Kuaidi100 (快递100) tracking adapter."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from urllib.parse import parse_qs
+
+import requests
+from pydantic import ValidationError as PydanticValidationError
+
+from aftersales.errors import (
+    RemoteRejectedError,
+    ResponseParseError,
+    SignatureError,
+    ValidationError,
+)
+from aftersales.interfaces import Capability, CarrierBase
+from aftersales.models import Tracking, TrackQuery, TrackResult
+from aftersales_kuaidi100.client import Kuaidi100Client
+from aftersales_kuaidi100.mapping import (
+    NO_RESULT,
+    carrier_for,
+    com_for,
+    pending,
+    to_tracking,
+    verify_push,
+)
+from aftersales_kuaidi100.schemas import AutoNumberCandidate, PushParam, QueryResponse
+from aftersales_kuaidi100.settings import Kuaidi100Settings
+
+__all__ = ["PUSH_ACK", "Kuaidi100Carrier"]
+
+#: The body a push callback must answer with, or Kuaidi100 pushes again ~30 min later.
+PUSH_ACK = {"result": True, "returnCode": "200", "message": "成功"}
+
+
+class Kuaidi100Carrier(CarrierBase):
+    """Kuaidi100: China's carriers and many international ones, one number per call.
+
+    Alias ``kuaidi100``; API: ``poll/query.do`` (signed real-time query,
+    ``resultv2=4``), ``autonumber/auto`` (carrier detection) and subscription
+    pushes; docs: https://api.kuaidi100.com/document/. Capabilities: detect
+    carrier, track, push.
+
+    Constructing needs no credentials: ``Kuaidi100Carrier()`` reads
+    ``KUAIDI100_KEY``, ``KUAIDI100_CUSTOMER`` and ``KUAIDI100_SALT`` and a call
+    that needs a missing one raises ``ConfigurationError``. Kuaidi100 asks
+    callers to leave 30 minutes between queries of one number (or it locks
+    the number); the logistics service's TTL takes care of that.
+    """
+
+    name = "kuaidi100"
+    capabilities = frozenset({Capability.DETECT_CARRIER, Capability.TRACK, Capability.PUSH})
+    batch_size = 1
+    carriers = None
+
+    def __init__(
+        self,
+        settings: Kuaidi100Settings | None = None,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings or Kuaidi100Settings.from_env()
+        self.client = Kuaidi100Client(self.settings, session=session, sleep=sleep)
+
+    def detect(self, number: str) -> list[str]:
+        """Carrier codes from Kuaidi100's autonumber, best first; empty when it knows none."""
+        body = self.client.autonumber(number)
+        if not isinstance(body, list):
+            return []  # {"returnCode": "201"}: not a valid waybill number
+        try:
+            found = [AutoNumberCandidate.model_validate(item) for item in body]
+        except PydanticValidationError as exc:
+            raise ResponseParseError("unexpected autonumber answer", adapter=self.name) from exc
+        return list(dict.fromkeys(carrier_for(c.com_code) for c in found))
+
+    def track(self, queries: Sequence[TrackQuery]) -> list[TrackResult]:
+        """Look up one number (Kuaidi100 has no batch query).
+
+        A number without a carrier is first resolved through autonumber.
+        """
+        if len(queries) > self.batch_size:
+            raise ValidationError(
+                f"at most {self.batch_size} number per call", field="queries", payload=self.name
+            )
+        return [self._track_one(query) for query in queries]
+
+    def _track_one(self, query: TrackQuery) -> TrackResult:
+        carrier = query.carrier or next(iter(self.detect(query.number)), None)
+        com = com_for(carrier)
+        if com is None:
+            return TrackResult(query=query, error="carrier not recognised", error_code="201")
+        try:
+            body = self.client.query(com, query.number, query.phone_suffix)
+        except RemoteRejectedError as exc:
+            return TrackResult(query=query, error=str(exc), error_code=exc.code)
+        if isinstance(body, dict) and str(body.get("returnCode", "")) == NO_RESULT:
+            return TrackResult(query=query, tracking=pending(query.number, carrier))
+        try:
+            response = QueryResponse.model_validate(body)
+        except PydanticValidationError as exc:
+            raise ResponseParseError("unexpected query answer", adapter=self.name) from exc
+        return TrackResult(query=query, tracking=to_tracking(response, query.number, carrier))
+
+    def parse_push(self, body: bytes, headers: Mapping[str, str]) -> list[Tracking]:
+        """Verify (``sign`` = MD5 of param + salt) and parse a subscription push.
+
+        Raises:
+            ConfigurationError: ``KUAIDI100_SALT`` is not set.
+            SignatureError: the sign is missing or wrong.
+            ValidationError: the body is not a Kuaidi100 push.
+        """
+        salt = self.settings.require_salt()
+        form = parse_qs(body.decode("utf-8", errors="replace"))
+        param = (form.get("param") or [""])[0]
+        if not param:
+            raise ValidationError("no param field", field="param", payload="kuaidi100 push")
+        signature = (form.get("sign") or [""])[0]
+        if not verify_push(param, signature, salt):
+            raise SignatureError("kuaidi100 push signature does not match")
+        try:
+            push = PushParam.model_validate(json.loads(param))
+        except (ValueError, PydanticValidationError) as exc:
+            raise ValidationError(
+                "param is not a push", field="param", payload="kuaidi100 push"
+            ) from exc
+        if push.last_result is None:
+            raise ValidationError("no lastResult", field="lastResult", payload="kuaidi100 push")
+        result = push.last_result
+        return [to_tracking(result, result.nu, carrier_for(result.com) if result.com else None)]

@@ -1,0 +1,76 @@
+"""HTTP for Kuaidi100, through the core's ApiClient; no parsing beyond the envelope.
+
+Kuaidi100 answers errors with ``200 OK`` and an error body, so the client's
+``classify_error`` hook turns those into the core's errors before the retry
+layer decides anything.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from aftersales.errors import RemoteError
+from aftersales.http import ApiClient
+from aftersales_kuaidi100.mapping import error_for, query_param, sign
+from aftersales_kuaidi100.settings import Kuaidi100Settings
+
+__all__ = ["Kuaidi100Client"]
+
+
+def _classify(response: requests.Response) -> RemoteError | None:
+    try:
+        body = json.loads(response.content or b"null")
+    except ValueError:
+        return None  # not JSON: the status check or parse_json reports it
+    return error_for(body) if isinstance(body, dict) else None
+
+
+class Kuaidi100Client:
+    """The two Kuaidi100 calls the adapter makes: a signed query and autonumber."""
+
+    def __init__(
+        self,
+        settings: Kuaidi100Settings,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = 3,
+    ) -> None:
+        self.settings = settings
+        held = (settings.key, settings.customer, settings.salt)
+        secrets = [s.get_secret_value() for s in held if s]
+        self.api = ApiClient(
+            "kuaidi100",
+            settings.base_url,
+            timeout=(5.0, settings.timeout),
+            max_attempts=max_attempts,
+            session=session,
+            sleep=sleep,
+            secrets=secrets,
+            classify_error=_classify,
+        )
+
+    def query(self, com: str, number: str, phone: str | None = None) -> Any:
+        """``POST /poll/query.do``: the body as JSON (a result, or the no-result body).
+
+        Raises:
+            ConfigurationError: key or customer is not configured.
+            RemoteError: per :data:`~aftersales_kuaidi100.mapping.RETURN_CODES`.
+        """
+        key, customer = self.settings.credentials()
+        param = query_param(com, number, phone, self.settings.resultv2)
+        form = {"customer": customer, "sign": sign(param, key, customer), "param": param}
+        # A query changes nothing on the server, so the POST is safe to repeat.
+        return self.api.post("/poll/query.do", data=form, idempotent=True)
+
+    def autonumber(self, number: str) -> Any:
+        """``autonumber/auto``: a list of candidate carriers, or an error body."""
+        key = self.settings.require_key()
+        return self.api.post(
+            self.settings.autonumber_url, data={"num": number, "key": key}, idempotent=True
+        )

@@ -1,0 +1,100 @@
+"""Helpers every tracking adapter shares: status tables, times, Tracking assembly.
+
+Each provider maps its own codes through one table of
+``code -> StatusRule``; :func:`lookup` reads such a table with a fallback,
+:func:`parse_time` turns a provider's time text into an aware datetime and
+:func:`build_tracking` assembles the core :class:`~aftersales.models.Tracking`
+(events oldest first, ``delivered_at`` filled in) the same way for all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from typing import NamedTuple
+
+from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
+
+__all__ = [
+    "CHINA_TZ",
+    "StatusRule",
+    "StatusTable",
+    "build_tracking",
+    "lookup",
+    "parse_time",
+]
+
+#: China Standard Time; Chinese carriers print local times with no offset (no DST).
+CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+class StatusRule(NamedTuple):
+    """What one provider code means: a canonical status and, for problems, why."""
+
+    status: ParcelStatus
+    issue: ParcelIssue | None = None
+
+
+StatusTable = Mapping[str, StatusRule]
+
+
+def lookup(table: StatusTable, *codes: str | None, default: StatusRule | None = None) -> StatusRule:
+    """The rule for the first of ``codes`` the table knows (most specific first).
+
+    Providers keep adding codes; an unknown one falls back to a broader code
+    (a sub-status's main status) and finally to ``default`` (in transit),
+    never to an exception.
+    """
+    for code in codes:
+        if code is not None and code in table:
+            return table[code]
+    return default or StatusRule(ParcelStatus.IN_TRANSIT)
+
+
+def parse_time(text: str | None, naive_tz: timezone = UTC) -> datetime | None:
+    """An aware datetime from ISO-8601-ish text, or ``None`` when empty or unreadable.
+
+    Text without an offset is read in ``naive_tz`` (China time for Kuaidi100).
+    """
+    if not text:
+        return None
+    value = text.strip().replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=naive_tz)
+    return parsed
+
+
+def build_tracking(
+    *,
+    carrier: str | None,
+    number: str,
+    rule: StatusRule,
+    events: Iterable[TrackingEvent],
+    provider: str,
+    raw_status: str | None,
+) -> Tracking:
+    """Assemble a :class:`Tracking`, deriving ``delivered_at`` from the events.
+
+    ``delivered_at`` is the time of the latest delivered event, or of the
+    latest event of any kind when the provider says delivered but marks no
+    single event so; it stays ``None`` for parcels not delivered.
+    """
+    ordered = sorted(events, key=lambda e: e.time)
+    delivered_at = None
+    if rule.status is ParcelStatus.DELIVERED and ordered:
+        marked = [e.time for e in ordered if e.status is ParcelStatus.DELIVERED]
+        delivered_at = (marked or [ordered[-1].time])[-1]
+    return Tracking(
+        carrier=carrier,
+        number=number,
+        status=rule.status,
+        issue=rule.issue,
+        events=ordered,
+        delivered_at=delivered_at,
+        provider=provider,
+        raw_status=raw_status,
+    )
