@@ -1,0 +1,145 @@
+"""Sample arguments the conformance checks pass to an adapter's operations.
+
+A check that a declared capability works has to call it with something: a
+return request to approve, a refund to pay, a review to answer. By default
+they come from the adapter's own listings (the first return request, the
+first review), so they are objects the mocked marketplace knows; where a
+listing is not declared a generic object stands in, which is enough to show
+that an undeclared operation refuses before it looks at its arguments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from aftersales.interfaces import Capability
+from aftersales.models import (
+    Message,
+    Money,
+    Refund,
+    ReturnKind,
+    ReturnLine,
+    ReturnRequest,
+    Review,
+    Shipment,
+)
+
+__all__ = ["CarrierSamples", "MarketplaceSamples", "default_marketplace_samples"]
+
+_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def _generic_return(name: str) -> ReturnRequest:
+    return ReturnRequest(
+        marketplace=name,
+        order_id="conformance-order",
+        kind=ReturnKind.RETURN,
+        lines=[ReturnLine(order_line_id="conformance-line", quantity=1)],
+        external_id="conformance-return",
+    )
+
+
+def _generic_review(name: str) -> Review:
+    return Review(
+        marketplace=name,
+        external_id="conformance-review",
+        rating=3,
+        created_at=_EPOCH,
+        updated_at=_EPOCH,
+    )
+
+
+@dataclass
+class MarketplaceSamples:
+    """Arguments for every marketplace operation.
+
+    Attributes:
+        return_request: approved, rejected, refunded or exchanged by the checks.
+        refund: paid by the ``refund`` check (against ``return_request``).
+        review: answered by the ``reply_review`` check.
+        order_id: read by ``get_order`` and ``list_shipments``.
+        message: sent by the ``send_message`` check.
+        shipment: the replacement parcel for ``ship_exchange``.
+    """
+
+    return_request: ReturnRequest
+    refund: Refund
+    review: Review
+    order_id: str
+    message: Message
+    shipment: Shipment = field(
+        default_factory=lambda: Shipment(tracking_number="CONFORMANCE0001", carrier="sf")
+    )
+
+    @classmethod
+    def generic(cls, name: str, currency: str = "CNY") -> MarketplaceSamples:
+        """Stand-in samples that reach no real object of the marketplace."""
+        request = _generic_return(name)
+        return cls(
+            return_request=request,
+            refund=Refund(
+                order_id=request.order_id,
+                amount=Money(Decimal("1.00"), currency),
+                idempotency_key="conformance-refund",
+            ),
+            review=_generic_review(name),
+            order_id=request.order_id,
+            message=Message(to="conformance-buyer", body="Hello", idempotency_key="conf-msg"),
+        )
+
+
+@dataclass
+class CarrierSamples:
+    """Arguments for every carrier operation.
+
+    Attributes:
+        number: a tracking number the mocked provider answers for.
+        carrier: its carrier code, when the provider needs one.
+        push: a correctly signed push notification (body, headers).
+    """
+
+    number: str = "SF1234567890123"
+    carrier: str | None = None
+    push: tuple[bytes, Mapping[str, str]] = (b"{}", {})
+
+
+def _first(pages: Any) -> Any:
+    for page in pages:
+        if page.items:
+            return page.items[0]
+    return None
+
+
+def default_marketplace_samples(adapter: Any, currency: str = "CNY") -> MarketplaceSamples:
+    """Samples taken from the adapter's own listings where it declares them.
+
+    The first listed return request becomes ``return_request`` (and sets the
+    order id and the refund's amount); the first listed review becomes
+    ``review``. Everything else is generic.
+    """
+    samples = MarketplaceSamples.generic(adapter.name, currency)
+    caps = adapter.capabilities
+    if Capability.LIST_RETURNS in caps:
+        request = _first(adapter.list_returns(None))
+        if request is not None:
+            amount = request.requested_amount or samples.refund.amount
+            samples.return_request = request
+            samples.order_id = request.order_id
+            samples.refund = Refund(
+                order_id=request.order_id,
+                amount=amount,
+                idempotency_key=f"conformance-{request.external_id}",
+            )
+    elif Capability.LIST_ORDERS in caps:
+        order = _first(adapter.list_orders(None))
+        if order is not None:
+            samples.order_id = order.external_id
+    if Capability.LIST_REVIEWS in caps:
+        review = _first(adapter.list_reviews(None))
+        if review is not None:
+            samples.review = review
+    return samples
