@@ -1,0 +1,313 @@
+"""Refund arithmetic: what a request pays back, line by line, in Decimal.
+
+The rules, in order:
+
+1. What was *paid* for an order line is its net (unit price × quantity less
+   the line's own discount) less its share of the order-level discount,
+   spread over the lines in proportion to their nets with
+   :meth:`Money.allocate`, so the shares add up to the discount to the cent.
+2. ``k`` units of a line of ``q`` units, of which ``u`` were already settled
+   by other requests, are worth ``round(paid·(u+k)/q) − round(paid·u/q)``:
+   refunding every unit one request at a time adds up to exactly ``paid``.
+3. A restocking fee (policy rate by reason, SKU and category) is kept back
+   from goods that travel back.
+4. The order's original shipping is refunded when the policy says so for one
+   of the reasons, and only if no earlier refund on the order included it.
+5. What this request already received is subtracted (a top-up pays only the
+   difference), and the result is capped so that the total refunded for a
+   line over all requests never exceeds what was paid for it.
+6. A partial refund (an explicit smaller amount) takes the reduction from
+   the lines and the shipping in proportion.
+
+Nothing here moves money or touches the store; the service feeds in the
+ledger of earlier refunds and records the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from aftersales.errors import ValidationError
+from aftersales.models import Order, Refund, RefundLine, ReturnKind, ReturnLine
+from aftersales.money import Money
+from aftersales.returns.policy import ReturnPolicy
+
+__all__ = [
+    "LineLedger",
+    "LineRefund",
+    "RefundBreakdown",
+    "RefundLedger",
+    "compute_refund",
+    "ledger_from",
+    "paid_by_line",
+    "units_value",
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def paid_by_line(order: Order) -> dict[str, Money]:
+    """What the buyer actually paid for each line, order discount spread proportionally."""
+    cur = order.currency
+    nets = [line.net.rounded() for line in order.lines]
+    weights = [max(n.amount, Decimal(0)) for n in nets]
+    total_net = sum(weights, Decimal(0))
+    # An order discount larger than the goods cannot make a line's price negative.
+    discount = min(order.discount.rounded().amount, total_net)
+    shares = Money(discount, cur).allocate(weights)
+    return {
+        line.external_id: Money(max(w - s.amount, Decimal(0)), cur)
+        for line, w, s in zip(order.lines, weights, shares, strict=True)
+    }
+
+
+def units_value(paid: Money, quantity: int, settled: int, units: int) -> Money:
+    """The value of ``units`` more units after ``settled`` units of a ``quantity`` line.
+
+    Cumulative rounding makes the values of all units, taken in any number of
+    steps, add up to ``paid`` exactly.
+    """
+    if quantity <= 0 or units <= 0:
+        return Money.zero(paid.currency)
+    start = min(settled, quantity)
+    end = min(settled + units, quantity)
+
+    def upto(n: int) -> Money:
+        return Money(paid.amount * n / quantity, paid.currency).rounded()
+
+    return upto(end) - upto(start)
+
+
+class LineLedger(_Frozen):
+    """What earlier refunds already did to one order line.
+
+    Attributes:
+        settled_elsewhere: units of the line refunded by *other* requests.
+        refunded: money refunded for the line by every request, this one included.
+        refunded_here: money refunded for the line by this request.
+    """
+
+    settled_elsewhere: int = Field(default=0, ge=0)
+    refunded: Decimal = Decimal(0)
+    refunded_here: Decimal = Decimal(0)
+
+
+class RefundLedger(_Frozen):
+    """Earlier refunds on the order, as the store knows them."""
+
+    lines: dict[str, LineLedger] = Field(default_factory=dict)
+    shipping_refunded: Decimal = Decimal(0)  # by any request on the order
+
+    def line(self, order_line_id: str) -> LineLedger:
+        """The ledger of one line (empty when nothing was refunded on it)."""
+        return self.lines.get(order_line_id, LineLedger())
+
+
+class LineRefund(_Frozen):
+    """One line of a breakdown; ``amount`` is what goes back for it now."""
+
+    order_line_id: str
+    quantity: int
+    goods: Money  # list price of the units
+    discount_share: Money  # line and order discounts attributed to the units
+    fee: Money  # restocking fee kept back
+    previously_refunded: Money  # already paid back on this request (top-up)
+    adjustment: Money  # removed by the cap or by a partial refund
+    amount: Money
+
+
+class RefundBreakdown(_Frozen):
+    """What a refund would pay and why: the preview a support agent shows.
+
+    ``total = goods − discount_share − fees − previously_refunded −
+    adjustment + shipping``.
+    """
+
+    currency: str
+    lines: list[LineRefund]
+    goods: Money
+    discount_share: Money
+    shipping: Money
+    fees: Money
+    previously_refunded: Money
+    adjustment: Money
+    total: Money
+
+    def to_refund(self, order_id: str, idempotency_key: str, note: str | None = None) -> Refund:
+        """The :class:`~aftersales.models.Refund` instruction for the marketplace."""
+        return Refund(
+            order_id=order_id,
+            amount=self.total,
+            lines=[
+                RefundLine(order_line_id=ln.order_line_id, quantity=ln.quantity, amount=ln.amount)
+                for ln in self.lines
+            ],
+            shipping=self.shipping if self.shipping else None,
+            note=note,
+            idempotency_key=idempotency_key,
+        )
+
+
+def _merge(lines: Sequence[ReturnLine]) -> dict[str, tuple[int, list[ReturnLine]]]:
+    merged: dict[str, tuple[int, list[ReturnLine]]] = {}
+    for line in lines:
+        qty, group = merged.get(line.order_line_id, (0, []))
+        merged[line.order_line_id] = (qty + line.quantity, [*group, line])
+    return merged
+
+
+def compute_refund(
+    order: Order,
+    lines: Sequence[ReturnLine],
+    *,
+    kind: ReturnKind,
+    policy: ReturnPolicy,
+    ledger: RefundLedger | None = None,
+    amount: Money | None = None,
+    refund_shipping: bool | None = None,
+    shipping_refunded_here: Decimal = Decimal(0),
+) -> RefundBreakdown:
+    """Work out what to refund for ``lines`` of ``order`` now.
+
+    Args:
+        order: the order as the marketplace reports it.
+        lines: the request's lines (each with its reason).
+        kind: the request's kind (refund-only pays no restocking fee).
+        policy: the shop's policy.
+        ledger: earlier refunds on the order.
+        amount: a smaller total for a partial refund; ``None`` refunds in full.
+        refund_shipping: force the original-shipping refund on or off;
+            ``None`` follows the policy. It is paid once per order either way.
+        shipping_refunded_here: shipping this request already paid (top-up).
+
+    Raises:
+        ValidationError: a line is not in the order, ``amount`` is in another
+            currency, negative, or more than can be refunded.
+    """
+    cur = order.currency
+    zero = Money.zero(cur)
+    ledger = ledger or RefundLedger()
+    paid = paid_by_line(order)
+    out: list[LineRefund] = []
+    for line_id, (qty, group) in _merge(lines).items():
+        try:
+            ol = order.line(line_id)
+        except KeyError:
+            raise ValidationError(f"line {line_id} is not in order {order.external_id}",
+                                  field="order_line_id") from None
+        book = ledger.line(line_id)
+        units = min(qty, ol.quantity)
+        goods = (ol.unit_price * units).rounded()
+        value = units_value(paid[line_id], ol.quantity, book.settled_elsewhere, units)
+        # Units with different reasons may carry different fee rates: weight by units.
+        fee = Money(
+            sum((value.amount * g.quantity
+                 * policy.restocking_rate(ol.sku, ol.category, g.reason, kind) / qty
+                 for g in group), Decimal(0)),
+            cur,
+        ).rounded()
+        fee = min(fee, value)
+        before = Money(book.refunded_here, cur)
+        due = max(value - fee - before, zero)
+        room = max(paid[line_id] - Money(book.refunded, cur), zero)
+        capped = min(due, room)
+        out.append(LineRefund(
+            order_line_id=line_id, quantity=units, goods=goods, discount_share=goods - value,
+            fee=fee, previously_refunded=min(before, max(value - fee, zero)),
+            adjustment=due - capped, amount=capped,
+        ))
+
+    wants_shipping = policy.refunds_shipping(g.reason for g in lines) if (
+        refund_shipping is None) else refund_shipping
+    shipping = zero
+    if wants_shipping and ledger.shipping_refunded == 0 and shipping_refunded_here == 0:
+        shipping = order.shipping.rounded()
+
+    if amount is not None:
+        out, shipping = _partial(out, shipping, amount, cur)
+    return _summarise(cur, out, shipping)
+
+
+def _partial(
+    out: list[LineRefund], shipping: Money, amount: Money, cur: str
+) -> tuple[list[LineRefund], Money]:
+    if amount.currency != cur:
+        raise ValidationError(f"the order is in {cur}, not {amount.currency}", field="amount")
+    if amount.amount < 0:
+        raise ValidationError("a refund cannot be negative", field="amount")
+    full = sum((ln.amount for ln in out), shipping)
+    wanted = amount.rounded()
+    if wanted > full:
+        raise ValidationError(f"at most {full} can be refunded, not {wanted}", field="amount")
+    cut = full - wanted
+    goods_total = sum((ln.amount for ln in out), Money.zero(cur))
+    # The reduction comes from the goods first, in proportion; shipping only
+    # gives way when the amount asked is below the shipping alone.
+    from_goods = min(cut, goods_total)
+    lines = out
+    if from_goods:
+        shares = from_goods.allocate([ln.amount.amount for ln in out])
+        lines = [
+            ln.model_copy(update={"amount": ln.amount - s, "adjustment": ln.adjustment + s})
+            for ln, s in zip(out, shares, strict=True)
+        ]
+    return lines, shipping - (cut - from_goods)
+
+
+def _summarise(cur: str, out: list[LineRefund], shipping: Money) -> RefundBreakdown:
+    zero = Money.zero(cur)
+
+    def total_of(attr: str) -> Money:
+        return sum((getattr(ln, attr) for ln in out), zero)
+
+    return RefundBreakdown(
+        currency=cur,
+        lines=out,
+        goods=total_of("goods"),
+        discount_share=total_of("discount_share"),
+        shipping=shipping,
+        fees=total_of("fee"),
+        previously_refunded=total_of("previously_refunded"),
+        adjustment=total_of("adjustment"),
+        total=total_of("amount") + shipping,
+    )
+
+
+def ledger_from(
+    rows: Sequence[tuple[str, str, int, Decimal]],
+    rma_id: str,
+    shipping: Mapping[str, Decimal],
+) -> RefundLedger:
+    """Build a ledger from stored refund lines ``(rma_id, order_line_id, units, amount)``.
+
+    A request refunded in several steps (a top-up) counts its units once.
+    ``shipping`` maps rma ids to the original shipping each one refunded.
+    """
+    refunded: dict[str, Decimal] = {}
+    here: dict[str, Decimal] = {}
+    units: dict[tuple[str, str], int] = {}
+    for rid, line_id, n, amt in rows:
+        refunded[line_id] = refunded.get(line_id, Decimal(0)) + amt
+        if rid == rma_id:
+            here[line_id] = here.get(line_id, Decimal(0)) + amt
+        else:
+            units[(rid, line_id)] = max(units.get((rid, line_id), 0), n)
+    elsewhere: dict[str, int] = {}
+    for (_, line_id), n in units.items():
+        elsewhere[line_id] = elsewhere.get(line_id, 0) + n
+    return RefundLedger(
+        lines={
+            line_id: LineLedger(
+                settled_elsewhere=elsewhere.get(line_id, 0),
+                refunded=total,
+                refunded_here=here.get(line_id, Decimal(0)),
+            )
+            for line_id, total in refunded.items()
+        },
+        shipping_refunded=sum(shipping.values(), Decimal(0)),
+    )

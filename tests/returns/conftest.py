@@ -1,0 +1,63 @@
+"""Builders shared by the returns tests: orders and request lines."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from aftersales.models import Buyer, Order, OrderLine, ReturnLine, ReturnReason
+from aftersales.money import Money
+
+DELIVERED = datetime(2026, 1, 1, 15, 0, tzinfo=UTC)
+
+
+def build_order(
+    *,
+    lines: list[tuple[str, str, int, str]] | None = None,
+    discount: str = "0",
+    shipping: str = "10.00",
+    delivered_at: datetime | None = DELIVERED,
+    currency: str = "CNY",
+    categories: dict[str, str] | None = None,
+    buyer_tz: str | None = None,
+    order_id: str = "O-1",
+) -> Order:
+    """An order; ``lines`` are ``(line_id, sku, quantity, unit_price)``."""
+    specs = lines or [("L1", "TSHIRT-M", 2, "100.00"), ("L2", "MUG", 1, "50.00")]
+    cats = categories or {}
+    order_lines = [
+        OrderLine(external_id=lid, sku=sku, title=sku.title(), quantity=q,
+                  unit_price=Money(p, currency), category=cats.get(sku))
+        for lid, sku, q, p in specs
+    ]
+    goods = sum((ln.net for ln in order_lines), Money.zero(currency))
+    return Order(
+        marketplace="sandbox", external_id=order_id,
+        buyer=Buyer(external_id="B-1", timezone=buyer_tz), currency=currency,
+        lines=order_lines, shipping=Money(shipping, currency), discount=Money(discount, currency),
+        total=goods - Money(discount, currency) + Money(shipping, currency),
+        placed_at=datetime(2025, 12, 28, tzinfo=UTC), updated_at=datetime(2025, 12, 28, tzinfo=UTC),
+        delivered_at=delivered_at,
+    )
+
+
+def rline(
+    line_id: str = "L1", qty: int = 1, reason: ReturnReason = ReturnReason.NO_REASON, **kw: Any
+) -> ReturnLine:
+    """A request line."""
+    return ReturnLine(order_line_id=line_id, quantity=qty, reason=reason, **kw)
+
+
+@pytest.fixture(scope="session")
+def make_order() -> Callable[..., Order]:
+    """The :func:`build_order` builder as a fixture."""
+    return build_order
+
+
+@pytest.fixture(scope="session")
+def make_line() -> Callable[..., ReturnLine]:
+    """The :func:`rline` builder as a fixture."""
+    return rline
