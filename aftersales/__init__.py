@@ -6,6 +6,7 @@ follow-up visits (回访), across marketplaces and tracking providers.
 
 from __future__ import annotations
 
+from aftersales.app import AfterSales
 from aftersales.errors import (
     AdapterNotFoundError,
     AfterSalesError,
@@ -56,6 +57,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AdapterNotFoundError",
+    "AfterSales",
     "AfterSalesError",
     "AuthenticationError",
     "Buyer",

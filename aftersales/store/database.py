@@ -22,20 +22,16 @@ _MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy issue BEGIN itself (see _sqlite_begin) instead of pysqlite.
-    dbapi_connection.isolation_level = None
+    # pysqlite's own transaction handling is kept on purpose: reads run outside a
+    # write transaction and a write begins one, so a write checks the version
+    # column against the latest commit and a lost race is a ConcurrentUpdateError
+    # instead of a stale-snapshot failure. Writers queue on busy_timeout.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-
-
-def _sqlite_begin(conn: Any) -> None:
-    # pysqlite defers BEGIN; an immediate write lock avoids lost upgrades from
-    # read to write between two writers on the same file.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Store:
@@ -60,7 +56,6 @@ class Store:
             raise ConfigurationError(f"cannot use database url: {redact_text(str(exc))}") from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine, "begin", _sqlite_begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

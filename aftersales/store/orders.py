@@ -55,7 +55,7 @@ def upsert_orders(session: Session, orders: Sequence[Order]) -> list[tuple[Order
             session.add(row)
             by_key[(order.marketplace, order.external_id)] = row
         _fill(row, order)
-        session.flush([row])
+        session.flush()
         _sync_shipments(session, row, order.shipments)
         out.append((row, True, order.delivered_at is not None and not was_delivered))
     return out

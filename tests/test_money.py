@@ -1,0 +1,86 @@
+"""Money: Decimal only, one currency at a time, explicit half-up rounding."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pydantic
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aftersales.money import Money, minor_units
+
+amounts = st.decimals(
+    min_value=-(10**9), max_value=10**9, allow_nan=False, allow_infinity=False, places=4
+)
+currencies = st.sampled_from(["CNY", "USD", "JPY", "KWD", "EUR"])
+
+
+def test_float_is_refused_with_the_field_named() -> None:
+    with pytest.raises(pydantic.ValidationError, match="amount"):
+        Money(1.1, "CNY")
+
+
+@pytest.mark.parametrize("code", ["yuan", "C1Y", "", "€€€"])
+def test_bad_currency_is_refused(code: str) -> None:
+    with pytest.raises(pydantic.ValidationError, match="currency"):
+        Money("1", code)
+
+
+def test_mixed_currencies_are_refused() -> None:
+    with pytest.raises(ValueError, match="CNY with USD"):
+        Money("1", "CNY") + Money("1", "USD")
+    with pytest.raises(ValueError, match="CNY with USD"):
+        _ = Money("1", "CNY") < Money("1", "USD")
+
+
+def test_half_up_to_the_minor_unit() -> None:
+    assert Money("2.345", "CNY").rounded().amount == Decimal("2.35")
+    assert Money("2.5", "JPY").rounded().amount == Decimal("3")
+    assert Money("1.0005", "KWD").rounded().amount == Decimal("1.001")
+    assert Money("-2.345", "CNY").rounded().amount == Decimal("-2.35")
+    assert str(Money("3", "CNY")) == "3.00 CNY"
+
+
+def test_lowercase_currency_is_normalised() -> None:
+    assert Money("1", "cny").currency == "CNY"
+
+
+@given(a=amounts, b=amounts, cur=currencies)
+def test_addition_and_subtraction_are_exact(a: Decimal, b: Decimal, cur: str) -> None:
+    total = Money(a, cur) + Money(b, cur)
+    assert total.amount == a + b
+    assert (total - Money(b, cur)).amount == a
+
+
+@given(a=amounts, cur=currencies)
+def test_rounding_is_idempotent_and_close(a: Decimal, cur: str) -> None:
+    once = Money(a, cur).rounded()
+    assert once.rounded() == once
+    q = Decimal(1).scaleb(-minor_units(cur))
+    assert abs(once.amount - a) <= q / 2
+
+
+@given(
+    a=st.decimals(
+        min_value=-(10**6), max_value=10**6, places=2, allow_nan=False, allow_infinity=False
+    ),
+    weights=st.lists(st.integers(min_value=0, max_value=1000), min_size=1, max_size=12),
+)
+def test_allocation_never_creates_or_loses_a_cent(a: Decimal, weights: list[int]) -> None:
+    parts = Money(a, "CNY").allocate(weights)
+    assert len(parts) == len(weights)
+    assert sum((p.amount for p in parts), Decimal(0)) == Money(a, "CNY").rounded().amount
+    for p in parts:
+        assert p.amount == p.rounded().amount
+    if a >= 0 and sum(weights) > 0:
+        for p, w in zip(parts, weights, strict=True):
+            if w == 0:
+                assert p.amount == 0
+
+
+def test_multiplication_by_float_is_refused() -> None:
+    with pytest.raises(TypeError):
+        Money("1", "CNY") * 1.5  # type: ignore[operator]
+    assert (Money("1.10", "CNY") * 3).amount == Decimal("3.30")
