@@ -20,6 +20,7 @@ __all__ = [
     "StatusRule",
     "StatusTable",
     "build_tracking",
+    "header_value",
     "lookup",
     "parse_time",
 ]
@@ -98,3 +99,12 @@ def build_tracking(
         provider=provider,
         raw_status=raw_status,
     )
+
+
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
+    """The value of header ``name`` whatever its case (web frameworks differ)."""
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return None

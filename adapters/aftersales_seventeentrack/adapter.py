@@ -1,0 +1,128 @@
+"""The 17TRACK tracking adapter."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import requests
+from pydantic import ValidationError as PydanticValidationError
+
+from aftersales.errors import ResponseParseError, SignatureError, ValidationError
+from aftersales.interfaces import Capability, CarrierBase
+from aftersales.logistics.tracking import header_value
+from aftersales.models import Tracking, TrackQuery, TrackResult
+from aftersales_seventeentrack.client import SeventeenTrackClient
+from aftersales_seventeentrack.mapping import (
+    NOT_REGISTERED,
+    PENDING_CODES,
+    error_for_code,
+    key_for,
+    pending,
+    to_tracking,
+    verify_webhook,
+)
+from aftersales_seventeentrack.schemas import Envelope, ItemError, TrackItem, Webhook
+from aftersales_seventeentrack.settings import SeventeenTrackSettings
+
+__all__ = ["SeventeenTrackCarrier"]
+
+_QUOTA_CODES = frozenset({-18019907, -18019908})
+
+
+class SeventeenTrackCarrier(CarrierBase):
+    """17TRACK: 3,000+ carriers worldwide, up to 40 numbers per call.
+
+    Alias ``seventeentrack``; API: Tracking API v2.2 (``/gettrackinfo``,
+    ``/register``, webhooks ``TRACKING_UPDATED``/``TRACKING_STOPPED``); docs:
+    https://api.17track.net/en/doc. Capabilities: track, push.
+
+    ``SeventeenTrackCarrier()`` reads ``SEVENTEENTRACK_TOKEN``; constructing
+    needs nothing, a call without the token raises ``ConfigurationError``.
+    A number 17TRACK does not know yet is registered in one extra batched
+    call and comes back pending (registration uses quota).
+    """
+
+    name = "seventeentrack"
+    capabilities = frozenset({Capability.TRACK, Capability.PUSH})
+    carriers = None
+
+    def __init__(
+        self,
+        settings: SeventeenTrackSettings | None = None,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings or SeventeenTrackSettings.from_env()
+        self.batch_size = self.settings.batch_size
+        self.client = SeventeenTrackClient(self.settings, session=session, sleep=sleep)
+
+    def track(self, queries: Sequence[TrackQuery]) -> list[TrackResult]:
+        """Look up to ``batch_size`` numbers in one ``gettrackinfo`` call.
+
+        Unregistered numbers are registered (one more call) and come back
+        pending; other refused numbers come back with ``error`` set.
+        """
+        if len(queries) > self.batch_size:
+            raise ValidationError(
+                f"at most {self.batch_size} numbers per call", field="queries", payload=self.name
+            )
+        if not queries:
+            return []
+        envelope = self._envelope(self.client.get_track_info([_item(q) for q in queries]))
+        accepted = {item.number: item for item in envelope.data.accepted}
+        rejected = {item.number: item.error for item in envelope.data.rejected}
+        to_register = [
+            q for q in queries if q.number in rejected and rejected[q.number].code == NOT_REGISTERED
+        ]
+        if to_register:
+            self.client.register([_item(q) for q in to_register])
+        return [self._result(q, accepted.get(q.number), rejected.get(q.number)) for q in queries]
+
+    @staticmethod
+    def _result(query: TrackQuery, item: TrackItem | None, error: ItemError | None) -> TrackResult:
+        if item is not None:
+            return TrackResult(query=query, tracking=to_tracking(item, query.carrier))
+        if error is None or error.code == NOT_REGISTERED or error.code in PENDING_CODES:
+            return TrackResult(query=query, tracking=pending(query.number, query.carrier))
+        if error.code in _QUOTA_CODES:
+            raise error_for_code(error.code, error.message)
+        message = error.message or "refused"
+        return TrackResult(query=query, error=message, error_code=str(error.code))
+
+    def parse_push(self, body: bytes, headers: Mapping[str, str]) -> list[Tracking]:
+        """Verify the ``sign`` header and parse a webhook.
+
+        ``TRACKING_STOPPED`` carries no status and yields no tracking.
+
+        Raises:
+            SignatureError: the ``sign`` header is missing or wrong.
+            ValidationError: the body is not a 17TRACK webhook.
+        """
+        key = self.settings.require_webhook_key()
+        if not verify_webhook(body, header_value(headers, "sign"), key):
+            raise SignatureError("17track webhook signature does not match")
+        try:
+            hook = Webhook.model_validate(json.loads(body))
+        except (ValueError, PydanticValidationError) as exc:
+            raise ValidationError("not a 17track webhook", payload="17track webhook") from exc
+        if hook.event != "TRACKING_UPDATED" or hook.data.track_info is None:
+            return []
+        return [to_tracking(hook.data)]
+
+    def _envelope(self, body: Any) -> Envelope:
+        try:
+            return Envelope.model_validate(body)
+        except PydanticValidationError as exc:
+            raise ResponseParseError("unexpected gettrackinfo answer", adapter=self.name) from exc
+
+
+def _item(query: TrackQuery) -> dict[str, Any]:
+    item: dict[str, Any] = {"number": query.number}
+    key = key_for(query.carrier)
+    if key is not None:
+        item["carrier"] = key
+    return item

@@ -1,0 +1,77 @@
+"""HTTP for 17TRACK v2.2, through the core's ApiClient; no parsing beyond the envelope.
+
+17TRACK reports request-level errors inside a ``200 OK`` envelope (``code``
+not 0, or ``data.errors``); ``classify_error`` turns them into the core's
+errors. Per-number refusals (``data.rejected``) are left to the adapter.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import requests
+
+from aftersales.errors import RemoteError
+from aftersales.http import ApiClient
+from aftersales_seventeentrack.mapping import error_for_code
+from aftersales_seventeentrack.settings import SeventeenTrackSettings
+
+__all__ = ["SeventeenTrackClient"]
+
+
+def _classify(response: requests.Response) -> RemoteError | None:
+    try:
+        body = json.loads(response.content or b"null")
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    errors = data.get("errors") or [] if isinstance(data, dict) else []
+    code = body.get("code", 0)
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    if not code and not first:
+        return None
+    return error_for_code(int(first.get("code") or code), str(first.get("message") or ""))
+
+
+class SeventeenTrackClient:
+    """The 17TRACK calls the adapter makes: ``gettrackinfo`` and ``register``."""
+
+    def __init__(
+        self,
+        settings: SeventeenTrackSettings,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = 3,
+    ) -> None:
+        self.settings = settings
+        self.api = ApiClient(
+            "seventeentrack",
+            settings.base_url,
+            timeout=(5.0, settings.timeout),
+            max_attempts=max_attempts,
+            session=session,
+            sleep=sleep,
+            secrets=[settings.token.get_secret_value()] if settings.token else [],
+            classify_error=_classify,
+            pool_size=16,
+        )
+
+    def _post(self, path: str, items: Sequence[dict[str, Any]]) -> Any:
+        token = self.settings.require_token()
+        # Both calls are safe to repeat: reading changes nothing, and
+        # registering twice only reports "already registered".
+        return self.api.post(path, json=list(items), headers={"17token": token}, idempotent=True)
+
+    def get_track_info(self, items: Sequence[dict[str, Any]]) -> Any:
+        """``POST /gettrackinfo`` for up to 40 ``{"number", "carrier"?}`` items."""
+        return self._post("/gettrackinfo", items)
+
+    def register(self, items: Sequence[dict[str, Any]]) -> Any:
+        """``POST /register``: start tracking up to 40 numbers."""
+        return self._post("/register", items)

@@ -1,0 +1,195 @@
+"""Pure conversions for 17TRACK: statuses, carrier keys, error codes, webhook signing.
+
+``STATUS_TABLE`` maps every documented sub-status and main status to a
+canonical status; a sub-status not in the table falls back to its main
+status. The tests check each row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from aftersales.errors import (
+    AuthenticationError,
+    RateLimitError,
+    RemoteError,
+    RemoteRejectedError,
+    TransientError,
+)
+from aftersales.logistics.tracking import StatusRule, build_tracking, lookup, parse_time
+from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
+from aftersales.signing import hexdigest_matches
+from aftersales_seventeentrack.schemas import RawEvent, TrackItem
+
+__all__ = [
+    "CARRIER_BY_KEY",
+    "KEY_BY_CARRIER",
+    "NOT_REGISTERED",
+    "PENDING_CODES",
+    "STATUS_TABLE",
+    "carrier_for",
+    "error_for_code",
+    "key_for",
+    "pending",
+    "to_tracking",
+    "verify_webhook",
+    "webhook_sign",
+]
+
+S, R = ParcelStatus, ParcelIssue  # status, reason
+
+#: main status and sub_status -> canonical status (logistics.md §2.7).
+STATUS_TABLE: dict[str, StatusRule] = {
+    "NotFound": StatusRule(S.PENDING),
+    "NotFound_Other": StatusRule(S.PENDING),
+    "NotFound_InvalidCode": StatusRule(S.PENDING),
+    "InfoReceived": StatusRule(S.INFO_RECEIVED),
+    "InTransit": StatusRule(S.IN_TRANSIT),
+    "InTransit_PickedUp": StatusRule(S.PICKED_UP),
+    "InTransit_Other": StatusRule(S.IN_TRANSIT),
+    "InTransit_Departure": StatusRule(S.IN_TRANSIT),
+    "InTransit_Arrival": StatusRule(S.IN_TRANSIT),
+    "InTransit_CustomsProcessing": StatusRule(S.IN_TRANSIT),
+    "InTransit_CustomsReleased": StatusRule(S.IN_TRANSIT),
+    "InTransit_CustomsRequiringInformation": StatusRule(S.EXCEPTION, R.CUSTOMS),
+    "Expired": StatusRule(S.EXPIRED),
+    "Expired_Other": StatusRule(S.EXPIRED),
+    "AvailableForPickup": StatusRule(S.AVAILABLE_FOR_PICKUP),
+    "AvailableForPickup_Other": StatusRule(S.AVAILABLE_FOR_PICKUP),
+    "OutForDelivery": StatusRule(S.OUT_FOR_DELIVERY),
+    "OutForDelivery_Other": StatusRule(S.OUT_FOR_DELIVERY),
+    "DeliveryFailure": StatusRule(S.FAILED_ATTEMPT),
+    "DeliveryFailure_Other": StatusRule(S.FAILED_ATTEMPT),
+    "DeliveryFailure_NoBody": StatusRule(S.FAILED_ATTEMPT),
+    "DeliveryFailure_Security": StatusRule(S.FAILED_ATTEMPT, R.CUSTOMS),
+    "DeliveryFailure_Rejected": StatusRule(S.EXCEPTION, R.REFUSED),
+    "DeliveryFailure_InvalidAddress": StatusRule(S.FAILED_ATTEMPT, R.ADDRESS),
+    "Delivered": StatusRule(S.DELIVERED),
+    "Delivered_Other": StatusRule(S.DELIVERED),
+    "Exception": StatusRule(S.EXCEPTION, R.OTHER),
+    "Exception_Other": StatusRule(S.EXCEPTION, R.OTHER),
+    "Exception_Returning": StatusRule(S.RETURNING),
+    "Exception_Returned": StatusRule(S.RETURNED),
+    "Exception_NoBody": StatusRule(S.EXCEPTION, R.ADDRESS),
+    "Exception_Security": StatusRule(S.EXCEPTION, R.CUSTOMS),
+    "Exception_Damage": StatusRule(S.EXCEPTION, R.DAMAGED),
+    "Exception_Rejected": StatusRule(S.EXCEPTION, R.REFUSED),
+    "Exception_Delayed": StatusRule(S.EXCEPTION, R.DELAYED),
+    "Exception_Lost": StatusRule(S.EXCEPTION, R.LOST),
+    "Exception_Destroyed": StatusRule(S.EXCEPTION, R.DAMAGED),
+    "Exception_Cancel": StatusRule(S.EXCEPTION, R.OTHER),
+    "Exception_Held": StatusRule(S.EXCEPTION, R.HELD),  # one third-party source only
+}
+
+#: per-number code: not registered yet (register, then it is pending).
+NOT_REGISTERED = -18019902
+#: per-number codes that mean "nothing to show yet" rather than a failure.
+PENDING_CODES = frozenset({-18019901, -18019909})
+
+#: request-level and quota codes -> error class (logistics.md §2.8).
+ERROR_CODES: dict[int, type[RemoteError]] = {
+    -18010001: AuthenticationError,  # IP not in whitelist
+    -18010002: AuthenticationError,  # invalid security key
+    -18010003: TransientError,  # internal error, retry later
+    -18010004: AuthenticationError,  # account disabled
+    -18010005: AuthenticationError,  # unauthorized access
+    -18019907: RateLimitError,  # daily limit exceeded
+    -18019908: RateLimitError,  # quota exhausted
+}
+
+#: our carrier code -> 17TRACK carrier key (logistics.md §2.10).
+KEY_BY_CARRIER: dict[str, int] = {
+    "chinapost": 3011,
+    "ems": 3013,
+    "usps": 21051,
+    "dhl": 100001,
+    "ups": 100002,
+    "fedex": 100003,
+    "sf": 190766,
+    "yto": 190157,
+    "zto": 190455,
+    "sto": 190324,
+    "jtexpress": 190442,
+    "jd": 191121,
+    "deppon": 190174,
+    "cainiao": 191076,
+    "yunexpress": 190008,
+}
+CARRIER_BY_KEY: dict[int, str] = {v: k for k, v in KEY_BY_CARRIER.items()} | {
+    100012: "sf",
+    190271: "cainiao",
+}
+
+
+def webhook_sign(body: bytes, key: str) -> str:
+    """17TRACK's webhook ``sign`` header: SHA-256 hex of ``body + "/" + key``."""
+    return hashlib.sha256(body + b"/" + key.encode("utf-8")).hexdigest()
+
+
+def verify_webhook(body: bytes, signature: str | None, key: str) -> bool:
+    """Whether a webhook's ``sign`` header matches its raw body (constant time)."""
+    return hexdigest_matches(signature, webhook_sign(body, key))
+
+
+def key_for(carrier: str | None) -> int | None:
+    """The 17TRACK carrier key for one of our codes, or ``None`` to let 17TRACK detect."""
+    return KEY_BY_CARRIER.get(carrier) if carrier else None
+
+
+def carrier_for(key: int | None, default: str | None = None) -> str | None:
+    """Our carrier code for a 17TRACK key; ``default`` when the key is not mapped."""
+    return CARRIER_BY_KEY.get(key, default) if key is not None else default
+
+
+def error_for_code(code: int, message: str = "") -> RemoteError:
+    """The error a request-level (or quota) code stands for."""
+    cls = ERROR_CODES.get(code, RemoteRejectedError)
+    return cls(message or "request refused", adapter="seventeentrack", code=str(code))
+
+
+def _event(raw: RawEvent) -> TrackingEvent | None:
+    when = parse_time(raw.time_utc) or parse_time(raw.time_iso)
+    if when is None:
+        return None
+    main = raw.sub_status.split("_", 1)[0] if raw.sub_status else None
+    rule = lookup(STATUS_TABLE, raw.sub_status, main)
+    return TrackingEvent(
+        time=when,
+        status=rule.status,
+        description=raw.description or "",
+        location=raw.location or None,
+        raw_code=raw.sub_status,
+    )
+
+
+def to_tracking(item: TrackItem, carrier: str | None = None) -> Tracking:
+    """An accepted item (gettrackinfo or webhook) as a core :class:`Tracking`."""
+    info = item.track_info
+    if info is None:
+        return pending(item.number, carrier_for(item.carrier, carrier))
+    latest = info.latest_status
+    rule = lookup(STATUS_TABLE, latest.sub_status, latest.status)
+    raws = [e for p in info.tracking.providers for e in p.events]
+    if not raws and info.latest_event is not None:
+        raws = [info.latest_event]
+    seen: set[tuple[str | None, str | None]] = set()
+    events = []
+    for raw in raws:
+        mark = (raw.time_utc or raw.time_iso, raw.description)
+        event = _event(raw) if mark not in seen else None
+        seen.add(mark)
+        if event is not None:
+            events.append(event)
+    return build_tracking(
+        carrier=carrier_for(item.carrier, carrier),
+        number=item.number,
+        rule=rule,
+        events=events,
+        provider="seventeentrack",
+        raw_status=latest.sub_status or latest.status,
+    )
+
+
+def pending(number: str, carrier: str | None) -> Tracking:
+    """A number 17TRACK has nothing on yet (just registered, or no info)."""
+    return Tracking(carrier=carrier, number=number, provider="seventeentrack", raw_status=None)
