@@ -122,21 +122,22 @@ def test_a_newer_version_updates_in_place_and_reports_delivery(store: Store) -> 
 def test_a_stale_write_raises_concurrent_update(store: Store) -> None:
     with store.session() as s:
         upsert_orders(s, [_order()])
-    with store.session() as a:
-        row_a = get_order_row(a, "sandbox", "o-1")
-        assert row_a is not None
-        with store.session() as b:
-            row_b = get_order_row(b, "sandbox", "o-1")
-            assert row_b is not None
-            row_b.raw_status = "paid"
-        row_a.raw_status = "cancelled"
-        with pytest.raises(ConcurrentUpdateError):
-            a.flush()
-        a.rollback()
+    a_session = store.session()
+    a = a_session.__enter__()
+    row_a = get_order_row(a, "sandbox", "o-1")
+    assert row_a is not None
+    with store.session() as b:
+        row_b = get_order_row(b, "sandbox", "o-1")
+        assert row_b is not None
+        row_b.raw_status = "paid"
+    row_a.raw_status = "cancelled"
+    with pytest.raises(ConcurrentUpdateError):
+        a_session.__exit__(None, None, None)
     with store.session() as s:
         final = get_order_row(s, "sandbox", "o-1")
         assert final is not None
         assert final.raw_status == "paid"
+        assert final.version == 2
 
 
 def test_a_failed_transaction_leaves_nothing_half_written(store: Store) -> None:
