@@ -1,0 +1,297 @@
+"""The Shopify marketplace adapter."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ClassVar
+
+from pydantic import ValidationError as PydanticValidationError
+
+from aftersales.errors import (
+    ConfigurationError,
+    RemoteNotFoundError,
+    RemoteRejectedError,
+    ResponseParseError,
+)
+from aftersales.http import ApiClient
+from aftersales.interfaces import Capability, MarketplaceBase
+from aftersales.models import Order, Page, Refund, ReturnKind, ReturnRequest, Shipment
+from aftersales.paging import Watermark, token_pages, watermarked_pages
+
+from . import mapping, webhooks
+from .client import ShopifyClient
+from .schemas import (
+    Connection,
+    GqlRefund,
+    GqlReturn,
+    OrderReturns,
+    RestFulfillment,
+    RestOrder,
+    RestSuggestedRefund,
+    UserError,
+)
+from .settings import ShopifySettings
+
+__all__ = ["ShopifyMarketplace"]
+
+_RETURN_FIELDS = """
+fragment ReturnFields on Return {
+  id name status createdAt closedAt requestApprovedAt
+  decline { reason note }
+  order { id }
+  returnLineItems(first: 50) { nodes { id quantity ... on ReturnLineItem {
+    returnReason returnReasonNote customerNote fulfillmentLineItem { id lineItem { id sku } }
+  } } }
+  exchangeLineItems(first: 10) { nodes { id } }
+}"""
+
+LIST_RETURNS = """query ListReturns($first: Int!, $after: String, $query: String) {
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id updatedAt returns(first: 20) { nodes { ...ReturnFields } } }
+  }
+}""" + _RETURN_FIELDS
+
+APPROVE = """mutation ReturnApproveRequest($input: ReturnApproveRequestInput!) {
+  returnApproveRequest(input: $input) { return { id status } userErrors { code field message } }
+}"""
+
+DECLINE = """mutation ReturnDeclineRequest($input: ReturnDeclineRequestInput!) {
+  returnDeclineRequest(input: $input) {
+    return { id status decline { reason note } } userErrors { code field message }
+  }
+}"""
+
+CLOSE = """mutation ReturnClose($id: ID!) {
+  returnClose(id: $id) { return { id status closedAt } userErrors { code field message } }
+}"""
+
+REVERSE_ORDERS = """query ReturnReverse($id: ID!) {
+  return(id: $id) { id reverseFulfillmentOrders(first: 10) { nodes {
+    id lineItems(first: 50) { nodes { id totalQuantity } }
+  } } }
+}"""
+
+DISPOSE = """mutation Dispose($inputs: [ReverseFulfillmentOrderDisposeInput!]!) {
+  reverseFulfillmentOrderDispose(dispositionInputs: $inputs) {
+    reverseFulfillmentOrderLineItems { id } userErrors { code field message }
+  }
+}"""
+
+REFUND = """mutation RefundCreate($input: RefundInput!, $key: String!) {
+  refundCreate(input: $input) @idempotent(key: $key) {
+    refund { id note createdAt totalRefundedSet { shopMoney { amount currencyCode } } }
+    userErrors { field message }
+  }
+}"""
+
+
+def _payload(data: Mapping[str, Any], field: str) -> dict[str, Any]:
+    """A mutation's payload, raising on its ``userErrors``."""
+    payload = data.get(field)
+    if not isinstance(payload, dict):
+        raise ResponseParseError(f"{field} returned no payload", adapter="shopify")
+    errors = [UserError.model_validate(e) for e in payload.get("userErrors") or []]
+    if errors:
+        first = errors[0]
+        cls = RemoteNotFoundError if first.code == "NOT_FOUND" else RemoteRejectedError
+        raise cls(f"{field}: {first.message}", adapter="shopify", code=first.code or field)
+    return payload
+
+
+class ShopifyMarketplace(MarketplaceBase):
+    """Shopify, through the Admin API (GraphQL for returns and refunds, REST for orders).
+
+    Alias ``shopify``; API version pinned by ``ShopifySettings.api_version``
+    (default 2026-01, the first where ``refundCreate`` takes ``@idempotent``);
+    docs https://shopify.dev/docs/api/admin-graphql. Needs the scopes
+    ``read_orders``, ``read_returns``/``write_returns``, ``write_orders`` (refunds)
+    and ``read_all_orders`` for orders older than 60 days.
+
+    Capabilities: orders (list, get, shipments with tracking numbers), return
+    requests (list, approve, decline, confirm received by disposing the
+    reverse fulfillment, refund then close). Shopify has **no review API**
+    and no buyer messaging, so ``list_reviews``, ``reply_review`` and
+    ``send_message`` raise ``UnsupportedOperationError``; exchanges are shipped
+    from Shopify's own admin, so ``ship_exchange`` is unsupported too.
+
+    Shopify has no top-level returns query (returns hang off ``Order.returns``),
+    so returns are listed through the orders changed since the cursor.
+    """
+
+    name = "shopify"
+    capabilities = frozenset({
+        Capability.LIST_ORDERS, Capability.GET_ORDER, Capability.LIST_SHIPMENTS,
+        Capability.LIST_RETURNS, Capability.APPROVE_RETURN, Capability.REJECT_RETURN,
+        Capability.CONFIRM_RETURN_RECEIVED, Capability.REFUND,
+    })
+    raw_return_statuses: ClassVar[tuple[str, ...]] = tuple(mapping.RETURN_STATUS)
+
+    def __init__(
+        self,
+        settings: ShopifySettings | None = None,
+        *,
+        api: ApiClient | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        **options: Any,
+    ) -> None:
+        self.settings = settings or ShopifySettings.from_env(**options)
+        self.client = ShopifyClient(self.settings, api=api, sleep=sleep)
+
+    # ------------------------------------------------------------ orders
+
+    def list_orders(self, cursor: str | None = None) -> Iterator[Page[Order]]:
+        """Orders changed since ``cursor`` (REST, oldest change first, ``page_info`` paging)."""
+        start = Watermark.from_cursor(cursor, adapter=self.name)
+        first: dict[str, Any] = {"status": "any", "order": "updated_at asc",
+                                 "limit": self.settings.page_size}
+        if start is not None:
+            first["updated_at_min"] = start.at.isoformat()
+
+        def fetch(token: str | None) -> tuple[list[RestOrder], str | None]:
+            params = first if token is None else {"limit": self.settings.page_size,
+                                                  "page_info": token}
+            body, nxt = self.client.get("orders.json", params)
+            return [self._parse(RestOrder, o) for o in body.get("orders", [])], nxt
+
+        for page in watermarked_pages(token_pages(fetch), lambda o: (o.updated_at, str(o.id)),
+                                      start):
+            yield Page[Order](items=[mapping.order_from_rest(o) for o in page.items],
+                              cursor=page.cursor)
+
+    def get_order(self, order_id: str) -> Order:
+        """One order by its numeric id (or GID)."""
+        body, _ = self.client.get(f"orders/{mapping.numeric_id(order_id)}.json")
+        return mapping.order_from_rest(self._parse(RestOrder, body.get("order")))
+
+    def list_shipments(self, order_id: str) -> list[Shipment]:
+        """The order's fulfillments, one shipment per tracking number."""
+        body, _ = self.client.get(f"orders/{mapping.numeric_id(order_id)}/fulfillments.json")
+        return mapping.shipments_from_rest(
+            self._parse(RestFulfillment, f) for f in body.get("fulfillments", []))
+
+    # ------------------------------------------------------------ returns
+
+    def list_returns(self, cursor: str | None = None) -> Iterator[Page[ReturnRequest]]:
+        """Returns of the orders changed since ``cursor`` (GraphQL, cursor paging)."""
+        start = Watermark.from_cursor(cursor, adapter=self.name)
+        search = f"updated_at:>='{start.at.isoformat()}'" if start else None
+
+        def fetch(after: str | None) -> tuple[list[OrderReturns], str | None]:
+            data = self.client.graphql(LIST_RETURNS, {
+                "first": self.settings.page_size, "after": after, "query": search})
+            conn = self._parse(Connection[OrderReturns], data.get("orders"))
+            return conn.nodes, conn.pageInfo.endCursor if conn.pageInfo.hasNextPage else None
+
+        for page in watermarked_pages(token_pages(fetch), lambda o: (o.updatedAt, o.id), start):
+            items = [mapping.return_from_gql(r, order_id=mapping.numeric_id(o.id),
+                                             updated_at=o.updatedAt)
+                     for o in page.items for r in o.returns.nodes if r.returnLineItems.nodes]
+            yield Page[ReturnRequest](items=items, cursor=page.cursor)
+
+    def approve_return(self, request: ReturnRequest, *, note: str | None = None) -> None:
+        """``returnApproveRequest``: REQUESTED → OPEN, telling the customer."""
+        data = self.client.graphql(APPROVE, {"input": {
+            "id": self._return_id(request), "notifyCustomer": True}}, mutation=True)
+        _payload(data, "returnApproveRequest")
+
+    def reject_return(
+        self, request: ReturnRequest, *, reason: str, note: str | None = None
+    ) -> None:
+        """``returnDeclineRequest`` with the matching decline reason and a note (≤500)."""
+        data = self.client.graphql(DECLINE, {"input": {
+            "id": self._return_id(request), "declineReason": mapping.decline_reason(reason),
+            "declineNote": (note or reason)[:500], "notifyCustomer": True}}, mutation=True)
+        _payload(data, "returnDeclineRequest")
+
+    def confirm_return_received(self, request: ReturnRequest) -> None:
+        """Dispose every reverse fulfillment line: restocked at the configured location,
+        or left for processing when no location is set."""
+        data = self.client.graphql(REVERSE_ORDERS, {"id": self._return_id(request)})
+        ret = data.get("return")
+        if not isinstance(ret, dict):
+            raise RemoteNotFoundError("return not found", adapter=self.name)
+        parsed = self._parse(GqlReturn, {**ret, "status": "OPEN"})
+        loc = self.settings.location_id
+        inputs = [
+            {"reverseFulfillmentOrderLineItemId": line.id, "quantity": line.totalQuantity,
+             "dispositionType": "RESTOCKED" if loc else "PROCESSING_REQUIRED",
+             **({"locationId": mapping.gid("Location", loc)} if loc else {})}
+            for rfo in parsed.reverseFulfillmentOrders.nodes for line in rfo.lineItems.nodes
+            if line.totalQuantity > 0
+        ]
+        if not inputs:
+            raise RemoteRejectedError("return has no reverse fulfillment to receive",
+                                      adapter=self.name, code="NO_REVERSE_FULFILLMENT")
+        _payload(self.client.graphql(DISPOSE, {"inputs": inputs}, mutation=True),
+                 "reverseFulfillmentOrderDispose")
+
+    def refund(self, refund: Refund, request: ReturnRequest | None = None) -> Refund:
+        """``refundCreate`` with ``@idempotent(key: refund.idempotency_key)``.
+
+        The paying transactions come from ``refunds/calculate.json``; a retry
+        with the same key returns Shopify's first result instead of paying
+        again. A Shopify return refunded this way (not an exchange) is closed.
+        """
+        order = mapping.numeric_id(refund.order_id)
+        calc = self.client.post(f"orders/{order}/refunds/calculate.json", {"refund": {
+            "currency": refund.amount.currency,
+            "refund_line_items": [{"line_item_id": int(ln.order_line_id), "quantity": ln.quantity,
+                                   "restock_type": "no_restock"}
+                                  for ln in refund.lines if ln.quantity > 0],
+        }}, idempotent=True)
+        suggested = self._parse(RestSuggestedRefund, (calc or {}).get("refund"))
+        txs = [t.model_dump(mode="json") for t in suggested.transactions if t.parent_id]
+        body = mapping.refund_input(refund.model_copy(update={"order_id": order}), txs,
+                                    self.settings.location_id)
+        data = self.client.graphql(REFUND, {"input": body, "key": refund.idempotency_key},
+                                   mutation=True, idempotency_key=refund.idempotency_key)
+        created = self._parse(GqlRefund, _payload(data, "refundCreate").get("refund"))
+        if request is not None and request.external_id and request.kind != ReturnKind.EXCHANGE:
+            self.close_return(request)
+        return mapping.refund_from_gql(created, refund)
+
+    def close_return(self, request: ReturnRequest) -> None:
+        """``returnClose``; a return that is already closed is left as it is."""
+        try:
+            _payload(self.client.graphql(CLOSE, {"id": self._return_id(request)},
+                                         mutation=True), "returnClose")
+        except RemoteRejectedError as exc:
+            if exc.code != "INVALID_STATE":
+                raise
+
+    # ------------------------------------------------------------ webhooks
+
+    def parse_returns_webhook(
+        self, body: bytes, headers: Mapping[str, str]
+    ) -> webhooks.ReturnEvent:
+        """Verify with ``webhook_secret`` and parse a ``returns/*`` webhook."""
+        return webhooks.parse_returns_webhook(body, headers, secret=self._secret())
+
+    def parse_fulfillment_webhook(
+        self, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[str, list[Shipment]]:
+        """Verify with ``webhook_secret`` and parse a ``fulfillments/*`` webhook."""
+        return webhooks.parse_fulfillment_webhook(body, headers, secret=self._secret())
+
+    # ------------------------------------------------------------ helpers
+
+    def _secret(self) -> str:
+        if self.settings.webhook_secret is None:
+            raise ConfigurationError("shopify: set SHOPIFY_WEBHOOK_SECRET to verify webhooks")
+        return self.settings.webhook_secret.get_secret_value()
+
+    def _return_id(self, request: ReturnRequest) -> str:
+        if not request.external_id:
+            raise RemoteRejectedError("the request has no Shopify return id",
+                                      adapter=self.name, code="NO_RETURN_ID")
+        return mapping.gid("Return", request.external_id)
+
+    def _parse(self, model: Any, data: Any) -> Any:
+        try:
+            return model.model_validate(data)
+        except PydanticValidationError as exc:
+            raise ResponseParseError(
+                f"unexpected {getattr(model, '__name__', 'payload')} ({exc.error_count()} "
+                "error(s))", adapter=self.name) from exc

@@ -1,0 +1,327 @@
+"""Pure conversions between Shopify payloads and the core's models.
+
+The two tables below are the whole of Shopify's vocabulary for returns:
+``RETURN_STATUS`` (the ``ReturnStatus`` enum, upper case in GraphQL and lower
+case in webhooks) and ``RETURN_REASON`` (the ``ReturnReason`` enum). Nothing
+here does I/O, so every row is tested directly.
+
+Ids: orders and order lines use Shopify's numeric REST ids (``"450789469"``),
+returns use their GraphQL GID (``"gid://shopify/Return/945000960"``), because
+returns exist only in GraphQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from aftersales.errors import ValidationError
+from aftersales.models import (
+    Buyer,
+    Order,
+    OrderLine,
+    Refund,
+    ReturnKind,
+    ReturnLine,
+    ReturnReason,
+    ReturnRequest,
+    ReturnStatus,
+    Shipment,
+)
+from aftersales.money import Money
+
+from .schemas import (
+    GqlRefund,
+    GqlReturn,
+    GqlReturnLineItem,
+    RestFulfillment,
+    RestOrder,
+    WebhookReturn,
+)
+
+__all__ = [
+    "DECLINE_REASONS",
+    "RETURN_REASON",
+    "RETURN_STATUS",
+    "decline_reason",
+    "gid",
+    "map_reason",
+    "map_return_status",
+    "numeric_id",
+    "order_from_rest",
+    "refund_from_gql",
+    "refund_input",
+    "return_from_gql",
+    "return_from_webhook",
+    "shipments_from_rest",
+]
+
+NAME = "shopify"
+
+#: Shopify ``ReturnStatus`` → canonical status (one row per documented value).
+RETURN_STATUS: dict[str, ReturnStatus] = {
+    "REQUESTED": ReturnStatus.REQUESTED,
+    "OPEN": ReturnStatus.APPROVED,
+    "DECLINED": ReturnStatus.REJECTED,
+    "CLOSED": ReturnStatus.CLOSED,
+    "CANCELED": ReturnStatus.CANCELLED,
+}
+
+#: Shopify ``ReturnReason`` → canonical reason (one row per documented value).
+RETURN_REASON: dict[str, ReturnReason] = {
+    "SIZE_TOO_SMALL": ReturnReason.WRONG_SIZE,
+    "SIZE_TOO_LARGE": ReturnReason.WRONG_SIZE,
+    "UNWANTED": ReturnReason.CHANGED_MIND,
+    "STYLE": ReturnReason.CHANGED_MIND,
+    "COLOR": ReturnReason.CHANGED_MIND,
+    "NOT_AS_DESCRIBED": ReturnReason.NOT_AS_DESCRIBED,
+    "WRONG_ITEM": ReturnReason.WRONG_ITEM,
+    "DEFECTIVE": ReturnReason.QUALITY_ISSUE,
+    "OTHER": ReturnReason.OTHER,
+    "UNKNOWN": ReturnReason.OTHER,
+}
+
+#: Shopify's ``ReturnDeclineReason`` values; anything else is declined as ``OTHER``.
+DECLINE_REASONS = frozenset({"RETURN_PERIOD_ENDED", "FINAL_SALE", "OTHER"})
+
+# Shopify's free-text ``tracking_company`` → the library's lowercase carrier codes.
+_CARRIERS = {
+    "ups": "ups", "usps": "usps", "fedex": "fedex", "dhl express": "dhl", "dhl": "dhl",
+    "sf express": "sf", "sf": "sf", "ems": "ems", "china post": "ems", "yto": "yto",
+    "zto": "zto", "sto": "sto", "yunda": "yunda", "j&t express": "jtexpress", "jd": "jd",
+}
+
+
+def gid(kind: str, value: str | int) -> str:
+    """The GraphQL GID of a REST id (``gid("Order", 1)`` → ``gid://shopify/Order/1``)."""
+    text = str(value)
+    return text if text.startswith("gid://") else f"gid://shopify/{kind}/{text}"
+
+
+def numeric_id(value: str | int) -> str:
+    """The numeric REST id inside a GID (or the id itself when already numeric)."""
+    return str(value).rsplit("/", 1)[-1].split("?", 1)[0]
+
+
+def map_return_status(raw: str) -> ReturnStatus:
+    """The canonical status of a Shopify return status (either case).
+
+    Raises:
+        ValidationError: the status is not one Shopify documents.
+    """
+    try:
+        return RETURN_STATUS[raw.strip().upper()]
+    except KeyError:
+        raise ValidationError(f"unknown return status {raw!r}", field="status",
+                              payload="shopify return") from None
+
+
+def map_reason(raw: str | None) -> ReturnReason:
+    """The canonical reason of a Shopify return reason; unknown or missing is ``OTHER``.
+
+    Unknown values are tolerated because 2026-01 adds merchant-defined reason
+    definitions beside the enum.
+    """
+    return RETURN_REASON.get((raw or "").strip().upper(), ReturnReason.OTHER)
+
+
+def decline_reason(reason: str) -> str:
+    """The ``ReturnDeclineReason`` for a rejection reason (``"final_sale"`` → ``FINAL_SALE``)."""
+    code = reason.strip().upper().replace(" ", "_").replace("-", "_")
+    return code if code in DECLINE_REASONS else "OTHER"
+
+
+def _carrier(company: str | None) -> str | None:
+    if not company:
+        return None
+    key = company.strip().lower()
+    return _CARRIERS.get(key, key)
+
+
+def shipments_from_rest(fulfillments: Iterable[RestFulfillment]) -> list[Shipment]:
+    """One outbound shipment per tracking number of every non-cancelled fulfillment."""
+    out: list[Shipment] = []
+    for f in fulfillments:
+        if (f.status or "").lower() == "cancelled":
+            continue
+        numbers = list(dict.fromkeys([*f.tracking_numbers, *filter(None, [f.tracking_number])]))
+        for number in numbers:
+            out.append(Shipment(
+                tracking_number=number,
+                carrier=_carrier(f.tracking_company),
+                external_id=str(f.id),
+                shipped_at=f.created_at,
+                line_ids=[str(li.id) for li in f.line_items],
+            ))
+    return out
+
+
+def order_from_rest(o: RestOrder) -> Order:
+    """An :class:`Order` from a REST order.
+
+    Shopify already spreads order-level discounts over the lines
+    (``discount_allocations``); they become each line's discount, and only
+    what is left unallocated stays an order-level discount.
+    """
+    cur = o.currency
+    lines: list[OrderLine] = []
+    allocated = Decimal(0)
+    for li in o.line_items:
+        disc = sum((a.amount for a in li.discount_allocations), Decimal(0)) or li.total_discount
+        allocated += disc
+        lines.append(OrderLine(
+            external_id=str(li.id), sku=li.sku or "", title=li.title or li.name or "",
+            quantity=li.quantity, unit_price=Money(li.price, cur),
+            discount=Money(disc, cur) if disc else None,
+        ))
+    c = o.customer
+    name = " ".join(filter(None, [c.first_name, c.last_name])) if c else None
+    address = None
+    if o.shipping_address:
+        a = o.shipping_address
+        address = ", ".join(filter(None, [a.address1, a.address2, a.city, a.province, a.zip,
+                                          a.country])) or None
+    buyer = Buyer(
+        external_id=str(c.id) if c else f"guest:{o.id}",
+        name=name or None, email=(c.email if c else None) or o.email,
+        phone=(c.phone if c else None) or o.phone, address=address,
+        locale=(c.locale if c else None) or o.customer_locale,
+    )
+    delivered = [f.updated_at for f in o.fulfillments
+                 if (f.shipment_status or "").lower() == "delivered" and f.updated_at]
+    return Order(
+        marketplace=NAME, external_id=str(o.id), buyer=buyer, currency=cur, lines=lines,
+        shipping=Money(sum((s.price for s in o.shipping_lines), Decimal(0)), cur),
+        discount=Money(max(o.total_discounts - allocated, Decimal(0)), cur),
+        total=Money(o.total_price, cur), raw_status=o.financial_status,
+        placed_at=o.created_at, updated_at=o.updated_at,
+        delivered_at=max(delivered) if delivered else None,
+        shipments=shipments_from_rest(o.fulfillments),
+    )
+
+
+def _line_from_gql(li: GqlReturnLineItem) -> ReturnLine:
+    ref = li.fulfillmentLineItem.lineItem if li.fulfillmentLineItem else None
+    note = li.returnReasonNote or li.customerNote or None
+    return ReturnLine(
+        order_line_id=numeric_id(ref.id) if ref else numeric_id(li.id),
+        sku=ref.sku if ref else None, quantity=li.quantity,
+        reason=map_reason(li.returnReason), reason_text=li.returnReason and (
+            f"{li.returnReason}: {note}" if note else li.returnReason),
+    )
+
+
+def return_from_gql(r: GqlReturn, *, order_id: str | None = None,
+                    updated_at: datetime | None = None) -> ReturnRequest:
+    """A :class:`ReturnRequest` from a GraphQL ``Return``.
+
+    Raises:
+        ValidationError: the return has no line items or an unknown status.
+    """
+    lines = [_line_from_gql(li) for li in r.returnLineItems.nodes]
+    if not lines:
+        raise ValidationError("return has no line items", field="returnLineItems",
+                              payload="shopify return")
+    oid = order_id or (numeric_id(r.order.id) if r.order else None)
+    if oid is None:
+        raise ValidationError("return has no order", field="order", payload="shopify return")
+    notes = [li.customerNote for li in r.returnLineItems.nodes if li.customerNote]
+    return ReturnRequest(
+        marketplace=NAME, order_id=oid, external_id=r.id,
+        kind=ReturnKind.EXCHANGE if r.exchangeLineItems.nodes else ReturnKind.RETURN,
+        lines=lines, status=map_return_status(r.status), raw_status=r.status.upper(),
+        buyer_note="\n".join(notes) or None, created_at=r.createdAt,
+        updated_at=updated_at or r.closedAt or r.requestApprovedAt or r.createdAt,
+    )
+
+
+def return_from_webhook(w: WebhookReturn) -> ReturnRequest | None:
+    """The request a ``returns/*`` webhook describes, or ``None`` for a status-only body.
+
+    ``returns/request``/``approve``/``decline`` carry line items; ``cancel``,
+    ``close`` and ``reopen`` send only the id and status.
+    """
+    if not w.return_line_items:
+        return None
+    order_id = (w.order.id if w.order and w.order.id else None) or w.order_id
+    if order_id is None:
+        raise ValidationError("webhook has no order id", field="order",
+                              payload="shopify returns webhook")
+    lines = []
+    for li in w.return_line_items:
+        ref = (li.fulfillment_line_item or {}).get("line_item") or {}
+        note = li.return_reason_note or li.customer_note or None
+        raw = (li.return_reason or "").upper() or None
+        lines.append(ReturnLine(
+            order_line_id=str(ref.get("id") or li.id), quantity=li.quantity,
+            reason=map_reason(raw), reason_text=raw and (f"{raw}: {note}" if note else raw),
+        ))
+    notes = [li.customer_note for li in w.return_line_items if li.customer_note]
+    return ReturnRequest(
+        marketplace=NAME, order_id=str(order_id),
+        external_id=w.admin_graphql_api_id or gid("Return", w.id),
+        kind=ReturnKind.EXCHANGE if w.exchange_line_items else ReturnKind.RETURN,
+        lines=lines, status=map_return_status(w.status), raw_status=w.status.upper(),
+        buyer_note="\n".join(notes) or None,
+    )
+
+
+def refund_input(refund: Refund, transactions: list[dict[str, Any]],
+                 location_id: str | None) -> dict[str, Any]:
+    """The ``RefundInput`` for ``refundCreate``.
+
+    ``transactions`` are the parent payments that can carry the refund (from
+    ``refunds/calculate.json``): the refund amount is spread over them in
+    order, never more than each can take. Lines restock at ``location_id``
+    when one is configured and are otherwise refunded without restocking.
+    """
+    currency = refund.amount.currency
+    left = refund.amount.rounded().amount
+    txs: list[dict[str, Any]] = []
+    for tx in transactions:
+        if left <= 0:
+            break
+        cap = Decimal(str(tx.get("maximum_refundable") or tx.get("amount") or 0))
+        take = min(left, cap) if cap > 0 else Decimal(0)
+        if take <= 0:
+            continue
+        txs.append({"orderId": gid("Order", refund.order_id),
+                    "parentId": gid("OrderTransaction", tx["parent_id"]),
+                    "gateway": tx.get("gateway"), "kind": "REFUND", "amount": str(take)})
+        left -= take
+    if left > 0:
+        raise ValidationError(f"refund exceeds what the order's payments can refund by {left} "
+                              f"{currency}", field="amount", payload="shopify refund")
+    items: list[dict[str, Any]] = []
+    for line in refund.lines:
+        if line.quantity <= 0:
+            continue
+        item: dict[str, Any] = {"lineItemId": gid("LineItem", line.order_line_id),
+                                "quantity": line.quantity,
+                                "restockType": "RETURN" if location_id else "NO_RESTOCK"}
+        if location_id:
+            item["locationId"] = gid("Location", location_id)
+        items.append(item)
+    data: dict[str, Any] = {
+        "orderId": gid("Order", refund.order_id), "currency": currency, "notify": True,
+        "refundLineItems": items, "transactions": txs,
+    }
+    if refund.note:
+        data["note"] = refund.note
+    if refund.shipping:
+        data["shipping"] = {"amount": str(refund.shipping.rounded().amount)}
+    return data
+
+
+def refund_from_gql(created: GqlRefund, requested: Refund) -> Refund:
+    """The requested refund as Shopify recorded it (``external_id`` and time set)."""
+    amount = requested.amount
+    if created.totalRefundedSet is not None:
+        m = created.totalRefundedSet.shopMoney
+        amount = Money(m.amount, m.currencyCode)
+    return requested.model_copy(update={
+        "external_id": created.id, "amount": amount, "raw_status": "success",
+        "created_at": created.createdAt or requested.created_at,
+    })

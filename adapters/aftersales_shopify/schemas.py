@@ -1,0 +1,282 @@
+"""Tolerant wire models of the Shopify payloads the adapter reads.
+
+Only the fields the adapter uses are declared; everything else is ignored,
+so a new field in a later API version never breaks a sync. REST and webhook
+payloads are snake_case, GraphQL is camelCase: each model follows its wire.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Connection",
+    "GqlRefund",
+    "GqlReturn",
+    "GqlReturnLineItem",
+    "OrderReturns",
+    "PageInfo",
+    "RestFulfillment",
+    "RestLineItem",
+    "RestOrder",
+    "RestSuggestedRefund",
+    "UserError",
+    "WebhookFulfillment",
+    "WebhookReturn",
+]
+
+N = TypeVar("N")
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+# ---------------------------------------------------------------- GraphQL
+
+
+class PageInfo(_Wire):
+    """Relay pagination state."""
+
+    hasNextPage: bool = False
+    endCursor: str | None = None
+
+
+class Connection(_Wire, Generic[N]):
+    """A GraphQL connection read through ``nodes`` (or ``edges { node }``)."""
+
+    nodes: list[N] = Field(default_factory=list)
+    pageInfo: PageInfo = Field(default_factory=PageInfo)
+
+
+class _Id(_Wire):
+    id: str
+
+
+class _LineItemRef(_Wire):
+    id: str
+    sku: str | None = None
+
+
+class _FulfillmentLineItem(_Wire):
+    id: str
+    lineItem: _LineItemRef | None = None
+
+
+class GqlReturnLineItem(_Wire):
+    """A ``ReturnLineItem`` (reached through ``... on ReturnLineItem``)."""
+
+    id: str
+    quantity: int
+    returnReason: str | None = None
+    returnReasonNote: str | None = None
+    customerNote: str | None = None
+    fulfillmentLineItem: _FulfillmentLineItem | None = None
+
+
+class _Decline(_Wire):
+    reason: str | None = None
+    note: str | None = None
+
+
+class GqlReverseLine(_Wire):
+    """A reverse fulfillment order line: what can be disposed when goods arrive."""
+
+    id: str
+    totalQuantity: int = 0
+
+
+class GqlReverseFulfillmentOrder(_Wire):
+    """The reverse fulfillment order Shopify opens for an approved return."""
+
+    id: str
+    lineItems: Connection[GqlReverseLine] = Field(default_factory=Connection[GqlReverseLine])
+
+
+class GqlReturn(_Wire):
+    """A ``Return`` object."""
+
+    id: str
+    name: str | None = None
+    status: str
+    createdAt: datetime | None = None
+    closedAt: datetime | None = None
+    requestApprovedAt: datetime | None = None
+    decline: _Decline | None = None
+    order: _Id | None = None
+    returnLineItems: Connection[GqlReturnLineItem] = Field(
+        default_factory=Connection[GqlReturnLineItem])
+    exchangeLineItems: Connection[_Id] = Field(default_factory=Connection[_Id])
+    reverseFulfillmentOrders: Connection[GqlReverseFulfillmentOrder] = Field(
+        default_factory=Connection[GqlReverseFulfillmentOrder])
+
+
+class OrderReturns(_Wire):
+    """An order node of the returns listing: its change time and its returns."""
+
+    id: str
+    updatedAt: datetime
+    returns: Connection[GqlReturn] = Field(default_factory=Connection[GqlReturn])
+
+
+class UserError(_Wire):
+    """A ``UserError`` / ``ReturnUserError`` from a mutation payload."""
+
+    field: list[str] | None = None
+    message: str = ""
+    code: str | None = None
+
+
+class _MoneyV2(_Wire):
+    amount: Decimal
+    currencyCode: str
+
+
+class _MoneyBag(_Wire):
+    shopMoney: _MoneyV2
+
+
+class GqlRefund(_Wire):
+    """The ``Refund`` a ``refundCreate`` returns."""
+
+    id: str
+    note: str | None = None
+    createdAt: datetime | None = None
+    totalRefundedSet: _MoneyBag | None = None
+
+
+# ---------------------------------------------------------------- REST
+
+
+class _Allocation(_Wire):
+    amount: Decimal
+
+
+class RestLineItem(_Wire):
+    """An order line (REST)."""
+
+    id: int
+    sku: str | None = None
+    title: str = ""
+    name: str | None = None
+    quantity: int
+    price: Decimal
+    total_discount: Decimal = Decimal(0)
+    discount_allocations: list[_Allocation] = Field(default_factory=list)
+    fulfillment_line_item_id: int | None = None
+
+
+class RestFulfillment(_Wire):
+    """A fulfillment (REST) with its tracking numbers."""
+
+    id: int
+    order_id: int | None = None
+    status: str | None = None
+    tracking_company: str | None = None
+    tracking_number: str | None = None
+    tracking_numbers: list[str] = Field(default_factory=list)
+    shipment_status: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    line_items: list[RestLineItem] = Field(default_factory=list)
+
+
+class _Customer(_Wire):
+    id: int
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    locale: str | None = None
+
+
+class _Address(_Wire):
+    address1: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    province: str | None = None
+    zip: str | None = None
+    country: str | None = None
+
+
+class _ShippingLine(_Wire):
+    price: Decimal = Decimal(0)
+
+
+class RestOrder(_Wire):
+    """An order (REST ``orders/{id}.json`` / ``orders.json``)."""
+
+    id: int
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    currency: str
+    created_at: datetime
+    updated_at: datetime
+    financial_status: str | None = None
+    fulfillment_status: str | None = None
+    cancelled_at: datetime | None = None
+    customer_locale: str | None = None
+    customer: _Customer | None = None
+    shipping_address: _Address | None = None
+    line_items: list[RestLineItem] = Field(default_factory=list)
+    fulfillments: list[RestFulfillment] = Field(default_factory=list)
+    shipping_lines: list[_ShippingLine] = Field(default_factory=list)
+    total_discounts: Decimal = Decimal(0)
+    total_price: Decimal
+    current_total_price: Decimal | None = None
+
+
+class _SuggestedTransaction(_Wire):
+    parent_id: int | None = None
+    gateway: str | None = None
+    amount: Decimal = Decimal(0)
+    maximum_refundable: Decimal | None = None
+    currency: str | None = None
+
+
+class RestSuggestedRefund(_Wire):
+    """The answer of ``refunds/calculate.json``: which transactions can pay a refund."""
+
+    currency: str | None = None
+    transactions: list[_SuggestedTransaction] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- webhooks
+
+
+class _WebhookRef(_Wire):
+    id: int | None = None
+    admin_graphql_api_id: str | None = None
+
+
+class _WebhookReturnLine(_Wire):
+    id: int
+    admin_graphql_api_id: str | None = None
+    fulfillment_line_item: dict[str, Any] | None = None
+    quantity: int = 1
+    return_reason: str | None = None
+    return_reason_note: str | None = None
+    customer_note: str | None = None
+
+
+class WebhookReturn(_Wire):
+    """A ``returns/*`` webhook body (lowercase status and reason values)."""
+
+    id: int
+    admin_graphql_api_id: str | None = None
+    status: str
+    name: str | None = None
+    order: _WebhookRef | None = None
+    order_id: int | None = None
+    return_line_items: list[_WebhookReturnLine] = Field(default_factory=list)
+    exchange_line_items: list[dict[str, Any]] = Field(default_factory=list)
+    decline: _Decline | None = None
+
+
+class WebhookFulfillment(RestFulfillment):
+    """A ``fulfillments/create`` or ``fulfillments/update`` webhook body (a REST fulfillment)."""

@@ -1,0 +1,144 @@
+"""Shopify webhooks: signature check and parsing into the core's models.
+
+Shopify signs every webhook with ``X-Shopify-Hmac-Sha256``: base64 of the
+HMAC-SHA256 of the raw body keyed with the app's client secret. Verify the
+raw bytes before parsing them. Header names are matched case-insensitively
+and also without the ``X-`` prefix, as Shopify's own libraries accept.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pydantic import ValidationError as PydanticValidationError
+
+from aftersales.errors import SignatureError, ValidationError
+from aftersales.models import ReturnRequest, ReturnStatus, Shipment
+from aftersales.signing import verify_hmac_sha256_base64
+
+from .mapping import gid, map_return_status, return_from_webhook, shipments_from_rest
+from .schemas import WebhookFulfillment, WebhookReturn
+
+__all__ = [
+    "ReturnEvent",
+    "header",
+    "parse_fulfillment_webhook",
+    "parse_returns_webhook",
+    "verify_webhook",
+]
+
+RETURN_TOPICS = frozenset({
+    "returns/request", "returns/approve", "returns/decline", "returns/cancel",
+    "returns/close", "returns/reopen", "returns/process", "returns/update",
+})
+FULFILLMENT_TOPICS = frozenset({"fulfillments/create", "fulfillments/update"})
+
+
+def verify_webhook(body: bytes, hmac_header: str, secret: str) -> bool:
+    """True when ``hmac_header`` is Shopify's signature of the raw ``body`` under ``secret``.
+
+    Constant-time; a missing or malformed header is ``False``.
+    """
+    return verify_hmac_sha256_base64(body, hmac_header, secret)
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A Shopify header by name, case-insensitive, with or without its ``X-`` prefix."""
+    wanted = {name.lower(), name.lower().removeprefix("x-")}
+    for key, value in headers.items():
+        if key.lower() in wanted:
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class ReturnEvent:
+    """What a ``returns/*`` webhook says.
+
+    Attributes:
+        topic: the webhook topic (``returns/approve``).
+        external_id: the return's GID.
+        status: its canonical status now.
+        raw_status: Shopify's status, upper case.
+        request: the full request when the body carries line items
+            (request/approve/decline); ``None`` for status-only bodies.
+    """
+
+    topic: str
+    external_id: str
+    status: ReturnStatus
+    raw_status: str
+    request: ReturnRequest | None
+
+
+def _load(body: bytes, payload: str) -> object:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError("body is not JSON", payload=payload) from exc
+
+
+def _check(body: bytes, headers: Mapping[str, str], secret: str | None) -> None:
+    if secret is None:
+        return
+    signature = header(headers, "X-Shopify-Hmac-Sha256")
+    if not signature:
+        raise SignatureError("shopify webhook has no X-Shopify-Hmac-Sha256 header")
+    if not verify_webhook(body, signature, secret):
+        raise SignatureError("shopify webhook signature does not match")
+
+
+def parse_returns_webhook(
+    body: bytes, headers: Mapping[str, str], *, secret: str | None
+) -> ReturnEvent:
+    """Verify (when ``secret`` is given) and parse a ``returns/*`` webhook.
+
+    Raises:
+        SignatureError: the signature is missing or wrong.
+        ValidationError: the topic is not a returns topic or the body is not a return.
+    """
+    _check(body, headers, secret)
+    topic = (header(headers, "X-Shopify-Topic") or "").strip().lower()
+    if topic not in RETURN_TOPICS:
+        raise ValidationError(f"not a returns topic: {topic!r}", field="X-Shopify-Topic",
+                              payload="shopify returns webhook")
+    try:
+        hook = WebhookReturn.model_validate(_load(body, "shopify returns webhook"))
+    except PydanticValidationError as exc:
+        raise ValidationError(f"unexpected body ({exc.error_count()} error(s))",
+                              payload="shopify returns webhook") from exc
+    return ReturnEvent(
+        topic=topic, external_id=hook.admin_graphql_api_id or gid("Return", hook.id),
+        status=map_return_status(hook.status), raw_status=hook.status.upper(),
+        request=return_from_webhook(hook),
+    )
+
+
+def parse_fulfillment_webhook(
+    body: bytes, headers: Mapping[str, str], *, secret: str | None
+) -> tuple[str, list[Shipment]]:
+    """Verify and parse a ``fulfillments/create|update`` webhook.
+
+    Returns:
+        The order id and the shipments (one per tracking number).
+
+    Raises:
+        SignatureError: the signature is missing or wrong.
+        ValidationError: the topic or the body is not a fulfillment.
+    """
+    _check(body, headers, secret)
+    topic = (header(headers, "X-Shopify-Topic") or "").strip().lower()
+    if topic not in FULFILLMENT_TOPICS:
+        raise ValidationError(f"not a fulfillment topic: {topic!r}", field="X-Shopify-Topic",
+                              payload="shopify fulfillment webhook")
+    try:
+        hook = WebhookFulfillment.model_validate(_load(body, "shopify fulfillment webhook"))
+    except PydanticValidationError as exc:
+        raise ValidationError(f"unexpected body ({exc.error_count()} error(s))",
+                              payload="shopify fulfillment webhook") from exc
+    if hook.order_id is None:
+        raise ValidationError("fulfillment has no order_id", field="order_id",
+                              payload="shopify fulfillment webhook")
+    return str(hook.order_id), shipments_from_rest([hook])
