@@ -101,8 +101,8 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, _MASK)
-    text = _KEYVAL.sub(lambda m: m.group(1) + _MASK, text)
     text = _BEARER.sub(lambda m: m.group(1) + " " + _MASK, text)
+    text = _KEYVAL.sub(lambda m: m.group(1) + _MASK, text)
     text = _EMAIL.sub(lambda m: mask_email(m.group(0)) or _MASK, text)
     return _PHONE.sub(lambda m: mask_phone(m.group(0)) or _MASK, text)
 

@@ -1,0 +1,71 @@
+"""Events reach the outbox in the same transaction and the hooks only after commit."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from aftersales.events import Event, EventBus
+from aftersales.store import Store
+from aftersales.store.tables.core import OutboxRow
+
+
+@pytest.fixture
+def store(sqlite_url: str) -> Store:
+    s = Store(sqlite_url)
+    s.create_all()
+    return s
+
+
+def _outbox(store: Store) -> int:
+    with store.session() as s:
+        return s.scalar(select(func.count()).select_from(OutboxRow)) or 0
+
+
+def test_hooks_run_after_commit_and_the_outbox_has_the_event(store: Store) -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+    bus.on("return.approved", seen.append)
+    with store.session() as s:
+        assert bus.emit(s, "return.approved", {"rma_id": "r1"}, key="return.approved:r1")
+        assert seen == []
+    assert [e.name for e in seen] == ["return.approved"]
+    assert _outbox(store) == 1
+
+
+def test_a_rolled_back_change_emits_nothing(store: Store) -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+    bus.on("*", seen.append)
+    with pytest.raises(RuntimeError), store.session() as s:
+        bus.emit(s, "return.approved", {}, key="k1")
+        raise RuntimeError("the change failed")
+    assert seen == []
+    assert _outbox(store) == 0
+
+
+def test_the_same_key_is_recorded_and_dispatched_once(store: Store) -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+    bus.on("parcel.delivered", seen.append)
+    for _ in range(2):
+        with store.session() as s:
+            bus.emit(s, "parcel.delivered", {}, key="parcel.delivered:SF1")
+            bus.emit(s, "parcel.delivered", {}, key="parcel.delivered:SF1")
+    assert len(seen) == 1
+    assert _outbox(store) == 1
+
+
+def test_a_failing_hook_does_not_undo_the_change(store: Store) -> None:
+    bus = EventBus()
+
+    def broken(event: Event) -> None:
+        raise ValueError("hook bug")
+
+    seen: list[Event] = []
+    bus.on("x", broken)
+    bus.on("x", seen.append)
+    with store.session() as s:
+        bus.emit(s, "x", {}, key="x1")
+    assert len(seen) == 1
+    assert _outbox(store) == 1
