@@ -1,0 +1,98 @@
+"""HTTP for the AfterShip Tracking API (2025-01), through the core's ApiClient.
+
+AfterShip uses HTTP statuses with a ``meta`` envelope; ``classify_error``
+maps 4xx answers as the core does but keeps ``meta.code`` (4003, 4004 …) as
+the error's ``code`` and reads the wait of a 429 from ``X-RateLimit-Reset``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import requests
+
+from aftersales.errors import (
+    AuthenticationError,
+    RateLimitError,
+    RemoteError,
+    RemoteNotFoundError,
+    RemoteRejectedError,
+)
+from aftersales.http import ApiClient, parse_retry_after
+from aftersales_aftership.settings import AfterShipSettings
+
+__all__ = ["AfterShipClient"]
+
+
+def _meta_code(response: requests.Response) -> str | None:
+    try:
+        meta = json.loads(response.content or b"null")["meta"]
+        return str(meta["code"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _classify(response: requests.Response) -> RemoteError | None:
+    status = response.status_code
+    if status < 400 or status >= 500:
+        return None  # success, or a server error the default mapping retries
+    code = _meta_code(response)
+    if status == 429:
+        wait = parse_retry_after(response.headers.get("Retry-After"))
+        reset = response.headers.get("X-RateLimit-Reset")
+        if wait is None and reset and reset.isdigit():
+            wait = max(0.0, min(float(reset) - time.time(), 300.0))
+        return RateLimitError("rate limited", retry_after=wait, status=429, code=code)
+    cls = _BY_STATUS.get(status, RemoteRejectedError)
+    return cls("request refused", status=status, code=code)
+
+
+#: HTTP status -> error class; the meta code rides along as ``code``.
+_BY_STATUS: dict[int, type[RemoteError]] = {
+    401: AuthenticationError,
+    403: AuthenticationError,
+    404: RemoteNotFoundError,
+}
+
+
+class AfterShipClient:
+    """The AfterShip calls the adapter makes: list by numbers, create one."""
+
+    def __init__(
+        self,
+        settings: AfterShipSettings,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int = 3,
+    ) -> None:
+        self.settings = settings
+        self.api = ApiClient(
+            "aftership",
+            settings.base_url,
+            timeout=(5.0, settings.timeout),
+            max_attempts=max_attempts,
+            session=session,
+            sleep=sleep,
+            secrets=[settings.api_key.get_secret_value()] if settings.api_key else [],
+            classify_error=_classify,
+            pool_size=16,
+        )
+
+    def _headers(self) -> dict[str, str]:
+        return {"as-api-key": self.settings.require_api_key()}
+
+    def list_trackings(self, numbers: Sequence[str]) -> Any:
+        """``GET /trackings?tracking_numbers=a,b,…`` (up to 50 numbers)."""
+        params = {"tracking_numbers": ",".join(numbers), "limit": max(len(numbers), 1)}
+        return self.api.get("/trackings", params=params, headers=self._headers())
+
+    def create_tracking(self, number: str, slug: str | None) -> Any:
+        """``POST /trackings``: start tracking one number (slug optional: auto-detect)."""
+        body: dict[str, Any] = {"tracking_number": number}
+        if slug:
+            body["slug"] = slug
+        return self.api.post("/trackings", json=body, headers=self._headers())

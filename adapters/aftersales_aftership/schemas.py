@@ -1,0 +1,55 @@
+"""Tolerant wire models of AfterShip Tracking API payloads (unknown fields ignored).
+
+They accept 2025-01 and the legacy 2024-04 shapes: the tracking may sit
+directly in ``data`` or under ``data.tracking``.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["Checkpoint", "Meta", "TrackingObject", "Webhook"]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Meta(_Wire):
+    """``meta`` of every response: ``{"code": 4004, "message": ..., "type": "NotFound"}``."""
+
+    code: int = 0
+    message: str = ""
+    type: str = ""
+
+
+class Checkpoint(_Wire):
+    """One checkpoint (scan) of a tracking."""
+
+    created_at: str | None = None
+    checkpoint_time: str | None = None
+    location: str | None = None
+    city: str | None = None
+    message: str = ""
+    tag: str | None = None
+    subtag: str | None = None
+
+
+class TrackingObject(_Wire):
+    """A tracking: number, courier slug, tag/subtag and checkpoints."""
+
+    id: str | None = None
+    tracking_number: str
+    slug: str | None = None
+    tag: str | None = None
+    subtag: str | None = None
+    shipment_delivery_date: str | None = None
+    checkpoints: list[Checkpoint] = Field(default_factory=list)
+
+
+class Webhook(_Wire):
+    """A tracking webhook: ``{"event", "event_id", "msg": tracking, "ts"}``."""
+
+    event: str
+    event_id: str | None = None
+    msg: TrackingObject
