@@ -1,17 +1,326 @@
-"""FollowUpsService: scheduled follow-up visits (reached as ``app.followups``)."""
+"""FollowUpsService: scheduled follow-up visits (reached as ``app.followups``).
+
+::
+
+    app.followups.register(FollowUpPlan(name="satisfaction", trigger="order.delivered",
+                                        delay="3d", channel="outbox", body="Hi {buyer.name}"))
+    app.sync()                                   # order.delivered events schedule follow-ups
+    app.followups.dispatch_due()                 # the worker's tick: send what is due
+    app.followups.record_outcome(fid, csat=2, comment="box was crushed")
+    app.followups.metrics()
+
+Plans come from Python, from TOML (``register("plans.toml")``) or from the
+app's ``plans=`` option. A plan with a ``trigger`` is scheduled by the
+app's event bus. The service also owns the **one contact policy** every
+area consults before writing to a buyer (:meth:`check_contact`,
+:meth:`record_contact`) and the holds and opt-outs behind it.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import builtins
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from aftersales.errors import NotFoundError, ValidationError
+from aftersales.events import Event
+from aftersales.followups import repository as repo
+from aftersales.followups.contact_policy import (
+    ContactPolicy,
+    Decision,
+    HoldKind,
+    MessageKind,
+    Verdict,
+)
+from aftersales.followups.dispatch import Dispatcher, DispatchReport
+from aftersales.followups.metrics import PlanMetrics, plan_metrics
+from aftersales.followups.plans import FollowUpPlan, load_plans
+from aftersales.followups.scheduling import Scheduling, to_model
+from aftersales.models import FollowUp, FollowUpStatus
+from aftersales.store.tables.followups import ContactHoldRow, ContactLogRow, FollowUpRow, OptOutRow
 
 if TYPE_CHECKING:
     from aftersales.app import AfterSales
+    from aftersales.interfaces import Channel
 
-__all__ = ["FollowUpsService"]
+__all__ = ["HOLD_EVENTS", "FollowUpsService"]
+
+#: Events that open (True) or resolve (False) a hold on the buyer's contact.
+HOLD_EVENTS: dict[str, tuple[HoldKind, bool]] = {
+    "return.requested": (HoldKind.RETURN, True),
+    "return.opened": (HoldKind.RETURN, True),
+    "return.closed": (HoldKind.RETURN, False),
+    "return.cancelled": (HoldKind.RETURN, False),
+    "complaint.opened": (HoldKind.COMPLAINT, True),
+    "complaint.resolved": (HoldKind.COMPLAINT, False),
+    "review.negative": (HoldKind.NEGATIVE_REVIEW, True),
+    "review.resolved": (HoldKind.NEGATIVE_REVIEW, False),
+}
 
 
-class FollowUpsService:
-    """Scheduled follow-up visits."""
+class FollowUpsService(Scheduling):
+    """Plans, scheduling, dispatch, outcomes and the contact policy.
+
+    App options read: ``plans`` (a TOML path, TOML text, a mapping, or
+    plans), ``contact_policy`` (a :class:`ContactPolicy`),
+    ``followup_lease`` (seconds a claim lasts, default 300) and
+    ``followup_batch`` (rows claimed per round, default 100).
+    """
 
     def __init__(self, app: AfterSales) -> None:
         self.app = app
+        self.policy: ContactPolicy = app.options.get("contact_policy") or ContactPolicy()
+        self.plans: dict[str, FollowUpPlan] = {}
+        self.lease = timedelta(seconds=float(app.options.get("followup_lease", 300)))
+        self.batch = int(app.options.get("followup_batch", 100))
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._stop = threading.Event()
+        self._triggers: set[str] = set()
+        self._market_channels: dict[str, Channel] = {}
+        for name in HOLD_EVENTS:
+            app.on(name, self._on_hold_event)
+        configured = app.options.get("plans") or os.environ.get("AFTERSALES_FOLLOWUP_PLANS")
+        if configured:
+            self.register(configured)
+
+    # ------------------------------------------------------------ plans
+
+    def register(self, *plans: FollowUpPlan | str | Path | Mapping[str, Any]) -> None:
+        """Add plans: instances, a TOML file path, TOML text or a parsed mapping.
+
+        A plan with a ``trigger`` is scheduled from then on whenever the app
+        emits that event. Registering a plan again under the same name
+        replaces it.
+
+        Raises:
+            ValidationError: a plan is invalid (nothing is registered then).
+        """
+        found: list[FollowUpPlan] = []
+        for item in plans:
+            if isinstance(item, FollowUpPlan):
+                found.append(item)
+            elif isinstance(item, Path) or (isinstance(item, str) and "\n" not in item
+                                             and item.endswith(".toml")):
+                found.extend(load_plans(Path(item)).values())
+            elif isinstance(item, (str, Mapping)):
+                found.extend(load_plans(item).values())
+            elif isinstance(item, Iterable):
+                self.register(*item)
+            else:
+                raise ValidationError(f"not a plan: {type(item).__name__}", field="plans")
+        for plan in found:
+            self.plans[plan.name] = plan
+            if plan.trigger and plan.trigger not in self._triggers:
+                self._triggers.add(plan.trigger)
+                self.app.on(plan.trigger, self._on_trigger)
+
+    def plan(self, name: str) -> FollowUpPlan:
+        """The registered plan called ``name``.
+
+        Raises:
+            NotFoundError: no such plan is registered.
+        """
+        try:
+            return self.plans[name]
+        except KeyError:
+            raise NotFoundError("follow-up plan", name) from None
+
+    def _on_trigger(self, event: Event) -> None:
+        for plan in list(self.plans.values()):
+            if plan.trigger == event.name:
+                self.schedule_for_event(plan, event)
+
+    # ------------------------------------------------------------ contact policy
+
+    def _on_hold_event(self, event: Event) -> None:
+        kind, opens = HOLD_EVENTS[event.name]
+        buyer = self.buyer_for(event.payload)
+        if buyer is None:
+            return
+        p = event.payload
+        ref = str(p.get("rma_id") or p.get("review_id") or p.get("complaint_id")
+                  or p.get("order_id") or event.key)
+        if opens:
+            self.hold(buyer, kind, ref)
+        else:
+            self.resolve_hold(buyer, kind, ref)
+
+    def hold(self, buyer_id: str, kind: HoldKind, ref: str, *, at: datetime | None = None) -> None:
+        """Open a hold (a return, complaint or negative review); repeating it changes nothing."""
+        at = at or self.app.now()
+        with self.app.store.session() as session:
+            existing = session.scalar(select(ContactHoldRow).where(
+                ContactHoldRow.buyer_id == buyer_id, ContactHoldRow.kind == kind.value,
+                ContactHoldRow.ref == ref))
+            if existing is None:
+                session.add(ContactHoldRow(buyer_id=buyer_id, kind=kind.value, ref=ref,
+                                           opened_at=at))
+
+    def resolve_hold(
+        self, buyer_id: str, kind: HoldKind, ref: str | None = None, *, at: datetime | None = None
+    ) -> int:
+        """Resolve the buyer's open holds of ``kind`` (only ``ref``'s when given)."""
+        at = at or self.app.now()
+        with self.app.store.session() as session:
+            query = select(ContactHoldRow).where(
+                ContactHoldRow.buyer_id == buyer_id, ContactHoldRow.kind == kind.value,
+                ContactHoldRow.resolved_at.is_(None))
+            if ref is not None:
+                query = query.where(ContactHoldRow.ref == ref)
+            rows = list(session.scalars(query))
+            for row in rows:
+                row.resolved_at = at
+            return len(rows)
+
+    def opt_out(self, buyer_id: str, scope: MessageKind | str = "*", *,
+                note: str | None = None) -> None:
+        """Record that the buyer wants no messages (``*``) or none of one kind."""
+        scope = MessageKind(scope).value if scope != "*" else "*"
+        with self.app.store.session() as session:
+            found = session.scalar(select(OptOutRow).where(
+                OptOutRow.buyer_id == buyer_id, OptOutRow.scope == scope))
+            if found is None:
+                session.add(OptOutRow(buyer_id=buyer_id, scope=scope, note=note,
+                                      created_at=self.app.now()))
+
+    def opt_in(self, buyer_id: str, scope: MessageKind | str = "*") -> None:
+        """Withdraw an opt-out."""
+        scope = MessageKind(scope).value if scope != "*" else "*"
+        with self.app.store.session() as session:
+            for row in session.scalars(select(OptOutRow).where(
+                    OptOutRow.buyer_id == buyer_id, OptOutRow.scope == scope)):
+                session.delete(row)
+
+    def _decide(self, session: Session, buyer_id: str, kind: MessageKind,
+                now: datetime) -> Decision:
+        return self.policy.decide(
+            kind, now=now,
+            history=repo.contact_history(session, buyer_id, now - self.policy.lookback),
+            open_holds=repo.open_holds(session, buyer_id),
+            opted_out=repo.opted_out(session, buyer_id, kind),
+        )
+
+    def check_contact(self, buyer_id: str, kind: MessageKind, *,
+                      now: datetime | None = None) -> Decision:
+        """What the contact policy says about messaging ``buyer_id`` now.
+
+        Other areas (return updates, review replies by message) call this
+        before they write to a buyer, then :meth:`record_contact` after.
+        """
+        with self.app.store.session() as session:
+            return self._decide(session, buyer_id, kind, now or self.app.now())
+
+    def record_contact(self, buyer_id: str, kind: MessageKind, *, key: str, channel: str = "",
+                       source: str = "", at: datetime | None = None) -> Decision:
+        """Check the policy and, when it allows, log the contact, atomically per buyer.
+
+        Returns the decision; the contact is logged only when it is ``SEND``.
+        A repeated ``key`` is logged once.
+        """
+        now = at or self.app.now()
+        with self.app.store.session() as session:
+            repo.lock_buyer(session, buyer_id)
+            if session.scalar(select(ContactLogRow.id).where(ContactLogRow.key == key)):
+                return Decision(Verdict.SEND, "already recorded")
+            decision = self._decide(session, buyer_id, kind, now)
+            if decision.allowed:
+                session.add(ContactLogRow(key=key, buyer_id=buyer_id, sent_at=now,
+                                          kind=kind.value, channel=channel, source=source))
+            return decision
+
+    # ------------------------------------------------------------ dispatch
+
+    def _channel_for(self, plan: FollowUpPlan, row: FollowUpRow) -> Channel:
+        if plan.channel != "marketplace":
+            return self.app.channel(plan.channel)
+        from aftersales.channels.marketplace import MarketplaceChannel
+
+        name = row.marketplace or ""
+        if name not in self._market_channels:
+            self._market_channels[name] = MarketplaceChannel(self.app.marketplace(name))
+        return self._market_channels[name]
+
+    def dispatcher(self) -> Dispatcher:
+        """The object that sends claimed rows for this worker."""
+        return Dispatcher(self.app.store, owner=self.owner, plans=self.plans,
+                          policy=self.policy, channel_for=self._channel_for,
+                          shop_zone=self.app.timezone)
+
+    def request_stop(self) -> None:
+        """Ask a running :meth:`dispatch_due` to finish the row in hand and return."""
+        self._stop.set()
+
+    def dispatch_due(self, now: datetime | None = None, limit: int = 1000) -> DispatchReport:
+        """Send up to ``limit`` follow-ups that are due at ``now``.
+
+        Rows are claimed in batches under a lease (``SELECT … FOR UPDATE SKIP
+        LOCKED`` on PostgreSQL, one writer on SQLite), so many workers can
+        run this at once and each follow-up goes to one of them. After
+        :meth:`request_stop`, the row in hand is finished and the rest of
+        the batch is released back to the pool at once.
+
+        Returns:
+            Counts of what happened (sent, deferred, retried, failed, …).
+        """
+        report = DispatchReport()
+        dispatcher = self.dispatcher()
+        while report.claimed < limit and not self._stop.is_set():
+            tick = now or self.app.now()
+            with self.app.store.session() as session:
+                rows = repo.claim_due(session, owner=self.owner, now=tick,
+                                      until=tick + self.lease,
+                                      limit=min(self.batch, limit - report.claimed))
+            if not rows:
+                break
+            report.claimed += len(rows)
+            for index, row in enumerate(rows):
+                if self._stop.is_set():
+                    rest = [r.id for r in rows[index:]]
+                    with self.app.store.session() as session:
+                        report.released += repo.release(session, rest, owner=self.owner,
+                                                        now=tick)
+                    break
+                dispatcher.process(row, now or self.app.now(), report)
+        return report
+
+    # ------------------------------------------------------------ reading
+
+    def get(self, follow_up_id: int) -> FollowUp:
+        """One follow-up.
+
+        Raises:
+            NotFoundError: no such follow-up.
+        """
+        with self.app.store.session() as session:
+            row = session.get(FollowUpRow, follow_up_id)
+            if row is None:
+                raise NotFoundError("follow-up", follow_up_id)
+            return to_model(row)
+
+    def list(self, *, status: FollowUpStatus | str | None = None, plan: str | None = None,
+             buyer_id: str | None = None, limit: int = 50) -> builtins.list[FollowUp]:
+        """Follow-ups, soonest due first, filtered by status, plan or buyer."""
+        query = select(FollowUpRow).order_by(FollowUpRow.due_at, FollowUpRow.id).limit(limit)
+        if status is not None:
+            query = query.where(FollowUpRow.status == FollowUpStatus(status).value)
+        if plan is not None:
+            query = query.where(FollowUpRow.plan == plan)
+        if buyer_id is not None:
+            query = query.where(FollowUpRow.buyer_id == buyer_id)
+        with self.app.store.session() as session:
+            return [to_model(r) for r in session.scalars(query)]
+
+    def metrics(self, *, plan: str | None = None, since: datetime | None = None,
+                until: datetime | None = None) -> builtins.list[PlanMetrics]:
+        """Sent, response rate, CSAT and NPS per plan (see :mod:`.metrics`)."""
+        with self.app.store.session() as session:
+            return plan_metrics(session, plan=plan, since=since, until=until)

@@ -1,0 +1,107 @@
+"""The ``outbox`` channel: messages written to the outbox table the backend reads.
+
+The shop's backend polls the ``outbox`` table (topic ``message``) and
+delivers each message its own way: an app push, an in-app inbox, an SMS
+gateway. Rows are keyed ``message:<idempotency key>``, so writing the same
+message twice leaves one row and returns the first receipt.
+
+The channel is *transactional*: :meth:`OutboxChannel.send_in` writes in the
+caller's transaction, so the follow-up service marks a follow-up sent and
+writes its message in one commit. A crash can therefore neither lose a
+sent message nor send one twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from aftersales.errors import ConfigurationError
+from aftersales.interfaces import ChannelBase
+from aftersales.models import Message, Receipt
+from aftersales.store.tables.core import OutboxRow
+
+if TYPE_CHECKING:
+    from aftersales.app import AfterSales
+    from aftersales.store import Store
+
+__all__ = ["TOPIC", "OutboxChannel"]
+
+#: The outbox topic of buyer messages.
+TOPIC = "message"
+
+
+def outbox_key(message: Message) -> str:
+    """The outbox row key of ``message``."""
+    return f"{TOPIC}:{message.idempotency_key}"
+
+
+class OutboxChannel(ChannelBase):
+    """Writes each message as an outbox row.
+
+    Args:
+        store: the store whose ``outbox`` table the backend reads. Built
+            from the app with :meth:`for_app` when named in configuration.
+    """
+
+    name = "outbox"
+    #: The follow-up service calls :meth:`send_in` inside its own transaction.
+    transactional = True
+
+    def __init__(self, store: Store | None = None) -> None:
+        self.store = store
+
+    @classmethod
+    def for_app(cls, app: AfterSales) -> OutboxChannel:
+        """The channel writing to ``app``'s store."""
+        return cls(app.store)
+
+    def send_in(self, session: Session, message: Message) -> Receipt:
+        """Write ``message`` in ``session``'s transaction; a repeated key writes nothing.
+
+        Returns:
+            The receipt of the row holding the message (the first one's,
+            on a repeat).
+        """
+        key = outbox_key(message)
+        payload: dict[str, Any] = {
+            "to": message.to,
+            "subject": message.subject,
+            "body": message.body,
+            "idempotency_key": message.idempotency_key,
+            "buyer_id": message.buyer_id,
+            "order_id": message.order_id,
+            "metadata": message.metadata,
+        }
+        now = datetime.now(UTC)
+        dialect = session.get_bind().dialect.name
+        values = {"key": key, "topic": TOPIC, "payload": payload, "created_at": now}
+        if dialect in ("postgresql", "sqlite"):
+            insert = pg_insert if dialect == "postgresql" else sqlite_insert
+            session.execute(
+                insert(OutboxRow).values(**values).on_conflict_do_nothing(index_elements=["key"])
+            )
+        elif session.scalar(select(OutboxRow.id).where(OutboxRow.key == key)) is None:
+            session.add(OutboxRow(**values))
+            session.flush()
+        row = session.execute(
+            select(OutboxRow.id, OutboxRow.created_at).where(OutboxRow.key == key)
+        ).one()
+        return Receipt(channel=self.name, message_id=f"outbox:{row.id}", accepted_at=row.created_at)
+
+    def send(self, message: Message) -> Receipt:
+        """Write ``message`` in a transaction of its own.
+
+        Raises:
+            ConfigurationError: the channel was built without a store.
+            StorageError: the database failed.
+        """
+        if self.store is None:
+            raise ConfigurationError("the outbox channel needs a store (OutboxChannel(app.store))")
+        with self.store.session() as session:
+            return self.send_in(session, message)

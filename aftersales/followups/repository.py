@@ -1,0 +1,197 @@
+"""The follow-ups area's SQL: claiming due rows, leases, and the contact policy's inputs.
+
+Claiming is the one place concurrency matters. On PostgreSQL, due rows are
+selected ``FOR UPDATE SKIP LOCKED``, so any number of workers on any number
+of hosts each take a disjoint batch without waiting on each other; on SQLite
+the store opens every transaction with ``BEGIN IMMEDIATE``, so there is one
+writer at a time and the same query is safe. Either way a claim sets a lease
+(``lease_owner``, ``lease_until``): a worker that dies leaves rows whose
+lease simply runs out, and the next claim takes them back.
+
+Both claim queries walk an index whose leading column is ``status``
+(``(status, due_at)`` and ``(status, lease_until)``), so a tick reads the
+rows that are due, however many more are scheduled for later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, delete, func, select, text, update
+from sqlalchemy.orm import Session
+
+from aftersales.followups.contact_policy import Contact, HoldKind, MessageKind
+from aftersales.models import FollowUpStatus
+from aftersales.store.tables.followups import (
+    ContactHoldRow,
+    ContactLogRow,
+    FollowUpRow,
+    OptOutRow,
+)
+
+__all__ = [
+    "claim_due",
+    "contact_history",
+    "holds_opened_since",
+    "lock_buyer",
+    "open_holds",
+    "opted_out",
+    "release",
+]
+
+SCHEDULED = FollowUpStatus.SCHEDULED.value
+CLAIMED = FollowUpStatus.CLAIMED.value
+
+
+def claim_due(
+    session: Session, *, owner: str, now: datetime, until: datetime, limit: int
+) -> list[FollowUpRow]:
+    """Take up to ``limit`` due rows (and rows whose lease ran out) under a lease.
+
+    Returns the claimed rows, oldest due first, with ``attempts`` counted up.
+    """
+    due = (
+        select(FollowUpRow.id)
+        .where(FollowUpRow.status == SCHEDULED, FollowUpRow.due_at <= now)
+        .order_by(FollowUpRow.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(session.scalars(due))
+    if len(ids) < limit:
+        expired = (
+            select(FollowUpRow.id)
+            .where(FollowUpRow.status == CLAIMED, FollowUpRow.lease_until <= now)
+            .order_by(FollowUpRow.lease_until)
+            .limit(limit - len(ids))
+            .with_for_update(skip_locked=True)
+        )
+        ids.extend(session.scalars(expired))
+    if not ids:
+        return []
+    session.execute(
+        update(FollowUpRow)
+        .where(FollowUpRow.id.in_(ids))
+        .values(
+            status=CLAIMED,
+            lease_owner=owner,
+            lease_until=until,
+            attempts=FollowUpRow.attempts + 1,
+            version=FollowUpRow.version + 1,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    rows = list(
+        session.scalars(
+            select(FollowUpRow)
+            .where(FollowUpRow.id.in_(ids))
+            .order_by(FollowUpRow.due_at, FollowUpRow.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+    for row in rows:
+        session.expunge(row)
+    return rows
+
+
+def release(session: Session, ids: Sequence[int], *, owner: str, now: datetime) -> int:
+    """Put claimed rows back in the pool untouched (a worker stopping); returns how many."""
+    if not ids:
+        return 0
+    result = session.execute(
+        update(FollowUpRow)
+        .where(FollowUpRow.id.in_(ids), FollowUpRow.lease_owner == owner,
+               FollowUpRow.status == CLAIMED)
+        .values(status=SCHEDULED, lease_owner=None, lease_until=None,
+                attempts=FollowUpRow.attempts - 1, version=FollowUpRow.version + 1,
+                updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def still_owned(session: Session, row_id: int, *, owner: str) -> bool:
+    """Re-assert the lease on one row inside the caller's transaction.
+
+    The update takes the row's lock on PostgreSQL until commit, so a worker
+    that found the lease expired cannot take the row meanwhile.
+    """
+    result = session.execute(
+        update(FollowUpRow)
+        .where(FollowUpRow.id == row_id, FollowUpRow.status == CLAIMED,
+               FollowUpRow.lease_owner == owner)
+        .values(version=FollowUpRow.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def lock_buyer(session: Session, buyer_id: str) -> None:
+    """Serialise contact decisions for one buyer until the transaction ends.
+
+    PostgreSQL takes a transaction-level advisory lock on the buyer; SQLite
+    already has a single writer.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:b, 0))"),
+                        {"b": buyer_id})
+
+
+def contact_history(session: Session, buyer_id: str, since: datetime) -> list[Contact]:
+    """The buyer's contacts after ``since``, from every plan, area and channel."""
+    rows = session.execute(
+        select(ContactLogRow.sent_at, ContactLogRow.kind, ContactLogRow.channel,
+               ContactLogRow.source)
+        .where(ContactLogRow.buyer_id == buyer_id, ContactLogRow.sent_at > since)
+    )
+    return [Contact(r.sent_at, MessageKind(r.kind), r.channel, r.source) for r in rows]
+
+
+def open_holds(session: Session, buyer_id: str) -> set[HoldKind]:
+    """The kinds of the buyer's unresolved matters."""
+    kinds = session.scalars(
+        select(ContactHoldRow.kind).where(ContactHoldRow.buyer_id == buyer_id,
+                                          ContactHoldRow.resolved_at.is_(None))
+    )
+    return {HoldKind(k) for k in kinds}
+
+
+def holds_opened_since(session: Session, buyer_id: str, since: datetime) -> set[HoldKind]:
+    """Kinds of matters the buyer opened at or after ``since`` (resolved or not)."""
+    kinds = session.scalars(
+        select(ContactHoldRow.kind).where(ContactHoldRow.buyer_id == buyer_id,
+                                          ContactHoldRow.opened_at >= since)
+    )
+    return {HoldKind(k) for k in kinds}
+
+
+def opted_out(session: Session, buyer_id: str, kind: MessageKind) -> bool:
+    """True when the buyer opted out of everything or of ``kind``."""
+    found = session.scalar(
+        select(func.count()).select_from(OptOutRow).where(
+            OptOutRow.buyer_id == buyer_id, OptOutRow.scope.in_(["*", kind.value])
+        )
+    )
+    return bool(found)
+
+
+def responded_on_order(session: Session, row: FollowUpRow) -> bool:
+    """True when another follow-up on the same order already got an answer."""
+    if not row.order_external_id:
+        return False
+    found = session.scalar(
+        select(func.count()).select_from(FollowUpRow).where(
+            and_(FollowUpRow.order_external_id == row.order_external_id,
+                 FollowUpRow.marketplace == row.marketplace,
+                 FollowUpRow.id != row.id,
+                 FollowUpRow.responded_at.is_not(None))
+        )
+    )
+    return bool(found)
+
+
+def forget_contact(session: Session, key: str) -> None:
+    """Remove a reserved contact whose send failed, so it does not count toward caps."""
+    session.execute(delete(ContactLogRow).where(ContactLogRow.key == key))

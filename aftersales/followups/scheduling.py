@@ -1,0 +1,283 @@
+"""Putting follow-ups on the calendar, and hearing back from buyers.
+
+Scheduling computes the due time on the buyer's wall clock (or the shop's):
+the plan's delay after the anchor (the delivery, the return's closing),
+no earlier than a review window opens, then moved out of quiet hours. The
+deadline (``not_after``) is the end of the review window or the plan's
+``expires_after``, whichever is first. Every schedule is idempotent on its
+key: an event delivered twice schedules one follow-up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from aftersales.errors import InvalidTransitionError, NotFoundError, ValidationError
+from aftersales.followups.plans import FollowUpPlan
+from aftersales.followups.quiet_hours import next_allowed, resolve_zone, shift_local
+from aftersales.models import FollowUp, FollowUpStatus
+from aftersales.store.orders import get_order_row
+from aftersales.store.tables.followups import FollowUpRow
+
+if TYPE_CHECKING:
+    from aftersales.app import AfterSales
+    from aftersales.events import Event
+
+__all__ = ["Scheduling", "to_model"]
+
+_OPEN = (FollowUpStatus.SCHEDULED.value, FollowUpStatus.CLAIMED.value)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else None
+    return None
+
+
+class Scheduling:
+    """The scheduling and outcome half of :class:`FollowUpsService`."""
+
+    app: AfterSales
+    plans: dict[str, FollowUpPlan]
+
+    def plan(self, name: str) -> FollowUpPlan:  # pragma: no cover - provided by the service
+        """See :meth:`FollowUpsService.plan`."""
+        raise NotImplementedError
+
+    def register(self, *plans: Any) -> None:  # pragma: no cover - provided by the service
+        """See :meth:`FollowUpsService.register`."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ context
+
+    def buyer_for(self, payload: dict[str, Any]) -> str | None:
+        """The buyer an event is about: its ``buyer_id``, or its order's buyer."""
+        if payload.get("buyer_id"):
+            return str(payload["buyer_id"])
+        market, order_id = payload.get("marketplace"), payload.get("order_id")
+        if market and order_id:
+            with self.app.store.session() as session:
+                row = get_order_row(session, str(market), str(order_id))
+                return row.buyer_id if row else None
+        return None
+
+    def _order_context(self, marketplace: str | None, order_id: str | None) -> dict[str, Any]:
+        if not (marketplace and order_id):
+            return {}
+        with self.app.store.session() as session:
+            row = get_order_row(session, marketplace, order_id)
+            if row is None:
+                return {}
+            return {
+                "buyer": dict(row.buyer or {}),
+                "order": {
+                    "id": row.external_id, "marketplace": row.marketplace,
+                    "total": str(row.total), "currency": row.currency,
+                    "placed_at": row.placed_at.isoformat(),
+                    "delivered_at": row.delivered_at.isoformat() if row.delivered_at else None,
+                    "buyer_id": row.buyer_id,
+                },
+            }
+
+    # ------------------------------------------------------------ scheduling
+
+    def schedule(
+        self,
+        plan: FollowUpPlan | str,
+        *,
+        buyer_id: str,
+        order_id: str | None = None,
+        marketplace: str | None = None,
+        rma_id: str | None = None,
+        at: datetime | None = None,
+        due_at: datetime | None = None,
+        context: dict[str, Any] | None = None,
+        key: str | None = None,
+    ) -> FollowUp:
+        """Schedule one follow-up of ``plan`` for a buyer (a caller's own follow-up).
+
+        Args:
+            plan: a registered plan's name, or a plan (registered on the way).
+            buyer_id: whom to contact.
+            order_id, marketplace: the order it is about; its buyer and order
+                fields become template fields.
+            rma_id: the return it is about, if any.
+            at: the anchor the plan's delay counts from (the delivery);
+                defaults to now.
+            due_at: an exact due time instead of anchor plus delay (still
+                moved out of quiet hours).
+            context: more template fields (merged over the order's).
+            key: the idempotency key; the same key schedules once. Defaults
+                to plan + order (or + return), else a fresh one.
+
+        Returns:
+            The follow-up, ``skipped`` when its window closes before any
+            allowed moment.
+
+        Raises:
+            NotFoundError: ``plan`` names no registered plan.
+            ValidationError: a naive datetime or a bad time zone.
+        """
+        if isinstance(plan, FollowUpPlan):
+            if self.plans.get(plan.name) != plan:
+                self.register(plan)
+        else:
+            plan = self.plan(plan)
+        for name, value in (("at", at), ("due_at", due_at)):
+            if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+                raise ValidationError("must be timezone-aware", field=name)
+        ctx = self._order_context(marketplace, order_id)
+        for name, value in (context or {}).items():
+            if isinstance(value, dict) and isinstance(ctx.get(name), dict):
+                ctx[name] = {**ctx[name], **value}
+            else:
+                ctx[name] = value
+        found = ctx.get("buyer")
+        buyer: dict[str, Any] = found if isinstance(found, dict) else {}
+        buyer_zone = buyer.get("timezone") if plan.zone_preference == "buyer" else None
+        try:
+            zone = resolve_zone(buyer_zone, None) if buyer_zone else self.app.timezone
+        except ValidationError:
+            zone = self.app.timezone
+        anchor = at or self.app.now()
+        due = due_at or shift_local(anchor, plan.delay, zone)
+        not_after: datetime | None = None
+        window = plan.window_for(marketplace)
+        if window is not None:
+            first, last = window.bounds(anchor, zone)
+            due, not_after = max(due, first), last
+        if plan.expires_after is not None:
+            limit = due + plan.expires_after
+            not_after = min(not_after, limit) if not_after else limit
+        due = next_allowed(due, plan.quiet_hours, zone)
+        status = FollowUpStatus.SCHEDULED.value
+        error = None
+        if not_after is not None and max(due, self.app.now()) > not_after:
+            status, error = FollowUpStatus.SKIPPED.value, "no allowed moment inside its window"
+        key = key or (f"{plan.name}:{marketplace}:{order_id}" if order_id
+                      else f"{plan.name}:rma:{rma_id}" if rma_id
+                      else f"{plan.name}:{uuid.uuid4().hex}")
+        with self.app.store.session() as session:
+            existing = session.scalar(select(FollowUpRow).where(
+                FollowUpRow.idempotency_key == key))
+            if existing is not None:
+                return to_model(existing)
+            row = FollowUpRow(
+                plan=plan.name, kind=plan.kind.value, channel=plan.channel, buyer_id=buyer_id,
+                marketplace=marketplace, order_external_id=order_id, rma_id=rma_id,
+                due_at=due, not_after=not_after, status=status, attempts=0,
+                idempotency_key=key, context=ctx, last_error=error,
+                created_at=self.app.now(), updated_at=self.app.now(),
+            )
+            session.add(row)
+            session.flush()
+            return to_model(row)
+
+    def schedule_for_event(self, plan: FollowUpPlan, event: Event) -> FollowUp | None:
+        """Schedule ``plan`` for the buyer an event is about (the trigger hook)."""
+        p = event.payload
+        buyer = self.buyer_for(p)
+        if buyer is None:
+            return None
+        anchor = (_parse_time(p.get("delivered_at")) or _parse_time(p.get("closed_at"))
+                  or _parse_time(p.get("at")) or self.app.now())
+        extra = {k: v for k, v in p.items() if isinstance(v, (str, int, float, bool))}
+        return self.schedule(
+            plan, buyer_id=buyer, order_id=p.get("order_id"), marketplace=p.get("marketplace"),
+            rma_id=p.get("rma_id"), at=anchor, context={"event": extra},
+            key=f"{plan.name}:{event.key}",
+        )
+
+    def cancel(self, follow_up_id: int, reason: str = "cancelled by caller") -> FollowUp:
+        """Cancel a follow-up that has not gone out yet.
+
+        Raises:
+            NotFoundError: no such follow-up.
+            InvalidTransitionError: it was already sent, failed or settled.
+        """
+        with self.app.store.session() as session:
+            row = session.get(FollowUpRow, follow_up_id)
+            if row is None:
+                raise NotFoundError("follow-up", follow_up_id)
+            if row.status not in _OPEN:
+                raise InvalidTransitionError("follow-up", row.status, "cancelled")
+            row.status = FollowUpStatus.CANCELLED.value
+            row.last_error = reason[:500]
+            row.lease_owner = row.lease_until = None
+            return to_model(row)
+
+    # ------------------------------------------------------------ outcomes
+
+    def record_outcome(self, follow_up_id: int, *, csat: int | None = None,
+                       nps: int | None = None, comment: str | None = None) -> FollowUp:
+        """Record the buyer's answer to a sent follow-up.
+
+        A CSAT at or below the plan's ``low_csat``, or an NPS at or below
+        its ``low_nps``, emits ``followup.low_score`` (an alert a backend can
+        hook) and schedules the plan's ``low_score_plan`` when it has one.
+        Recording the same answer again changes nothing.
+
+        Raises:
+            ValidationError: no score, or a score out of range (CSAT 1–5, NPS 0–10).
+            NotFoundError: no such follow-up.
+            InvalidTransitionError: the follow-up was never sent.
+        """
+        if csat is None and nps is None:
+            raise ValidationError("give csat (1-5) or nps (0-10)", field="csat")
+        if csat is not None and not 1 <= csat <= 5:
+            raise ValidationError("CSAT is from 1 to 5", field="csat")
+        if nps is not None and not 0 <= nps <= 10:
+            raise ValidationError("NPS is from 0 to 10", field="nps")
+        now = self.app.now()
+        with self.app.store.session() as session:
+            row = session.get(FollowUpRow, follow_up_id)
+            if row is None:
+                raise NotFoundError("follow-up", follow_up_id)
+            if row.status not in (FollowUpStatus.SENT.value, FollowUpStatus.RESPONDED.value):
+                raise InvalidTransitionError("follow-up", row.status, "responded",
+                                             "only a sent follow-up can be answered")
+            if (row.csat, row.nps, row.comment) == (csat, nps, comment):
+                return to_model(row)
+            row.status = FollowUpStatus.RESPONDED.value
+            row.responded_at = now
+            row.csat, row.nps, row.comment = csat, nps, comment
+            plan = self.plans.get(row.plan)
+            low = plan is not None and (
+                (csat is not None and csat <= plan.low_csat)
+                or (nps is not None and nps <= plan.low_nps))
+            payload = {"follow_up_id": row.id, "plan": row.plan, "buyer_id": row.buyer_id,
+                       "order_id": row.order_external_id, "marketplace": row.marketplace,
+                       "csat": csat, "nps": nps}
+            self.app.events.emit(session, "followup.responded", payload,
+                                 key=f"followup.responded:{row.id}:{row.version}")
+            if low:
+                self.app.events.emit(session, "followup.low_score", payload,
+                                     key=f"followup.low_score:{row.id}")
+            model = to_model(row)
+            buyer, order, market = row.buyer_id, row.order_external_id, row.marketplace
+        if low and plan is not None and plan.low_score_plan:
+            self.schedule(plan.low_score_plan, buyer_id=buyer, order_id=order,
+                          marketplace=market, key=f"{plan.low_score_plan}:low:{follow_up_id}",
+                          context={"outcome": {"csat": csat, "nps": nps,
+                                               "comment": comment or ""}})
+        return model
+
+
+def to_model(row: FollowUpRow) -> FollowUp:
+    """The stored row as the core's :class:`~aftersales.models.FollowUp`."""
+    return FollowUp(
+        id=row.id, plan=row.plan, channel=row.channel, due_at=row.due_at,
+        status=FollowUpStatus(row.status), buyer_id=row.buyer_id,
+        order_id=row.order_external_id, rma_id=row.rma_id, attempts=row.attempts,
+        last_error=row.last_error, context=dict(row.context or {}),
+    )
