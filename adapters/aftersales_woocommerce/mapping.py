@@ -1,0 +1,242 @@
+"""Pure conversions between WooCommerce payloads and the core's models.
+
+WooCommerce has no return object, so its vocabulary for after-sales is its
+order status and the free text of refund reasons and notes. The two tables:
+
+* ``ORDER_STATUS``: every documented order status and what it means for a
+  return request the library keeps for that order (``None``: nothing).
+* ``REASON_KEYWORDS``: phrases in a buyer's or a refund's free text and the
+  canonical reason they indicate, tried in order.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from aftersales.models import (
+    Buyer,
+    Order,
+    OrderLine,
+    Refund,
+    ReturnReason,
+    ReturnStatus,
+    Review,
+    Shipment,
+)
+from aftersales.money import Money
+
+from .schemas import WcOrder, WcRefund, WcReview
+
+__all__ = [
+    "IDEMPOTENCY_META_KEY",
+    "ORDER_STATUS",
+    "REASON_KEYWORDS",
+    "classify_reason",
+    "map_order_status",
+    "note_for",
+    "order_from_wc",
+    "refund_body",
+    "refund_from_wc",
+    "refund_key",
+    "review_from_wc",
+    "strip_html",
+]
+
+NAME = "woocommerce"
+
+#: The refund meta key carrying the caller's idempotency key.
+IDEMPOTENCY_META_KEY = "_aftersales_idempotency_key"
+
+#: WooCommerce order status → what it means for the order's return request.
+ORDER_STATUS: dict[str, ReturnStatus | None] = {
+    "pending": None,
+    "processing": None,
+    "on-hold": None,
+    "completed": None,
+    "cancelled": ReturnStatus.CANCELLED,
+    "refunded": ReturnStatus.REFUNDED,
+    "failed": None,
+    "trash": ReturnStatus.CANCELLED,
+    "checkout-draft": None,
+}
+
+#: Phrases in free text → canonical reason; the first phrase found wins.
+REASON_KEYWORDS: tuple[tuple[str, ReturnReason], ...] = (
+    ("damaged in transit", ReturnReason.DAMAGED_IN_TRANSIT),
+    ("damaged", ReturnReason.DAMAGED_IN_TRANSIT),
+    ("wrong size", ReturnReason.WRONG_SIZE),
+    ("too small", ReturnReason.WRONG_SIZE),
+    ("too large", ReturnReason.WRONG_SIZE),
+    ("too big", ReturnReason.WRONG_SIZE),
+    ("wrong item", ReturnReason.WRONG_ITEM),
+    ("not as described", ReturnReason.NOT_AS_DESCRIBED),
+    ("missing", ReturnReason.MISSING_ITEM),
+    ("defective", ReturnReason.QUALITY_ISSUE),
+    ("broken", ReturnReason.QUALITY_ISSUE),
+    ("faulty", ReturnReason.QUALITY_ISSUE),
+    ("late", ReturnReason.LATE_DELIVERY),
+    ("changed my mind", ReturnReason.CHANGED_MIND),
+    ("no longer needed", ReturnReason.CHANGED_MIND),
+    ("no reason", ReturnReason.NO_REASON),
+)
+
+
+def map_order_status(raw: str) -> ReturnStatus | None:
+    """What an order status says about the order's return; unknown statuses say nothing.
+
+    Shops add their own statuses through plugins, so an unknown one is not an error.
+    """
+    return ORDER_STATUS.get(raw.strip().lower().removeprefix("wc-"))
+
+
+def classify_reason(text: str | None) -> ReturnReason:
+    """The canonical reason a free-text reason indicates (``OTHER`` when none matches)."""
+    low = (text or "").lower()
+    for phrase, reason in REASON_KEYWORDS:
+        if phrase in low:
+            return reason
+    return ReturnReason.OTHER
+
+
+def strip_html(text: str) -> str:
+    """Review bodies come wrapped by ``wpautop`` (``<p>…</p>\\n``): keep the text."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+
+
+def _shipments(o: WcOrder) -> list[Shipment]:
+    # Tracking is not a core order field: the official Shipment Tracking
+    # extension keeps it in ``_wc_shipment_tracking_items`` order meta.
+    out: list[Shipment] = []
+    for meta in o.meta_data:
+        if meta.key != "_wc_shipment_tracking_items" or not isinstance(meta.value, list):
+            continue
+        for item in meta.value:
+            if not isinstance(item, dict) or not item.get("tracking_number"):
+                continue
+            shipped = str(item.get("date_shipped") or "")
+            out.append(Shipment(
+                tracking_number=str(item["tracking_number"]),
+                carrier=item.get("tracking_provider") or item.get("custom_tracking_provider"),
+                external_id=str(item.get("tracking_id") or item["tracking_number"]),
+                shipped_at=(datetime.fromtimestamp(int(shipped), UTC)
+                            if shipped.isdigit() else None),
+            ))
+    return out
+
+
+def order_from_wc(o: WcOrder) -> Order:
+    """An :class:`Order` from a WooCommerce order.
+
+    A line's ``subtotal`` is before coupons and its ``total`` after, so the
+    difference is that line's share of the discount; WooCommerce has already
+    spread coupons over lines, so no order-level discount remains.
+    """
+    cur = o.currency
+    lines = []
+    for li in o.line_items:
+        if li.quantity < 1:
+            continue
+        unit = (li.subtotal / li.quantity) if li.subtotal else (li.price or Decimal(0))
+        disc = li.subtotal - li.total
+        lines.append(OrderLine(
+            external_id=str(li.id), sku=li.sku or "", title=li.name,
+            quantity=li.quantity, unit_price=Money(unit, cur),
+            discount=Money(disc, cur) if disc > 0 else None,
+        ))
+    line_disc = sum((ln.discount.amount for ln in lines if ln.discount), Decimal(0))
+    b, s = o.billing, o.shipping
+    address = ", ".join(filter(None, [s.address_1, s.address_2, s.city, s.state, s.postcode,
+                                      s.country])) or None
+    created = o.date_created_gmt or o.date_modified_gmt
+    if created is None:
+        raise ValueError("order has no creation date")
+    return Order(
+        marketplace=NAME, external_id=str(o.id),
+        buyer=Buyer(
+            external_id=str(o.customer_id) if o.customer_id else f"guest:{o.id}",
+            name=" ".join(filter(None, [b.first_name, b.last_name])) or None,
+            email=b.email or None, phone=b.phone or None, address=address,
+        ),
+        currency=cur, lines=lines, shipping=Money(o.shipping_total, cur),
+        discount=Money(max(o.discount_total - line_disc, Decimal(0)), cur),
+        total=Money(o.total, cur), raw_status=o.status, placed_at=created,
+        updated_at=o.date_modified_gmt or created, shipments=_shipments(o),
+    )
+
+
+#: What the buyer (or the shop's staff) reads in the order note for each step.
+_NOTES = {
+    "approved": ("Your return request {ref} has been approved.", True),
+    "rejected": ("Your return request {ref} was declined: {reason}", True),
+    "received": ("Returned goods for {ref} were received.", False),
+}
+
+
+def note_for(step: str, ref: str, *, reason: str = "", note: str | None = None
+             ) -> dict[str, Any]:
+    """The order-note body recording a step of the library's own return request.
+
+    Approval and rejection are customer notes (WooCommerce e-mails them to the
+    buyer); receipt of the goods is a private note for the shop's staff.
+    """
+    text, to_customer = _NOTES[step]
+    message = text.format(ref=ref, reason=reason).strip()
+    if note:
+        message = f"{message}\n\n{note}"
+    return {"note": message, "customer_note": to_customer}
+
+
+def refund_body(refund: Refund, *, api_refund: bool, restock: bool) -> dict[str, Any]:
+    """The body of ``POST /orders/{id}/refunds`` for ``refund``.
+
+    The amount is sent explicitly; each line names the order item, the
+    quantity and its share of the amount. The idempotency key rides in
+    ``meta_data`` so a retry can find a refund that was already made.
+    """
+    body: dict[str, Any] = {
+        "amount": str(refund.amount.rounded().amount),
+        "reason": refund.note or "",
+        "api_refund": api_refund,
+        "api_restock": restock,
+        "line_items": [
+            {"id": line.order_line_id, "quantity": line.quantity,
+             "refund_total": str(line.amount.rounded().amount)}
+            for line in refund.lines
+        ],
+        "meta_data": [{"key": IDEMPOTENCY_META_KEY, "value": refund.idempotency_key}],
+    }
+    return body
+
+
+def refund_key(payload: dict[str, Any]) -> str | None:
+    """The idempotency key stored on a refund payload, if any."""
+    for meta in payload.get("meta_data") or []:
+        if isinstance(meta, dict) and meta.get("key") == IDEMPOTENCY_META_KEY:
+            return str(meta.get("value"))
+    return None
+
+
+def refund_from_wc(created: WcRefund, requested: Refund) -> Refund:
+    """The requested refund as WooCommerce recorded it."""
+    return requested.model_copy(update={
+        "external_id": str(created.id),
+        "amount": Money(created.amount, requested.amount.currency),
+        "raw_status": "refunded_payment" if created.refunded_payment else "recorded",
+        "created_at": created.date_created_gmt or requested.created_at,
+    })
+
+
+def review_from_wc(r: WcReview) -> Review | None:
+    """A :class:`Review`, or ``None`` for a comment without a star rating (rating 0)."""
+    if r.rating < 1:
+        return None
+    return Review(
+        marketplace=NAME, external_id=str(r.id), rating=min(r.rating, 5),
+        body=strip_html(r.review), sku=str(r.product_id) if r.product_id else None,
+        author=r.reviewer or None, created_at=r.date_created_gmt,
+        updated_at=r.date_created_gmt,
+    )

@@ -1,0 +1,161 @@
+"""Tolerant wire models of the WooCommerce REST v3 payloads the adapter reads.
+
+Only the fields used are declared; the rest is ignored. WooCommerce sends
+each time twice, in the site's zone and as ``*_gmt`` without an offset: the
+adapter reads the ``*_gmt`` one and attaches UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "ApiError",
+    "WcLineItem",
+    "WcNote",
+    "WcOrder",
+    "WcRefund",
+    "WcReview",
+    "gmt",
+]
+
+
+def gmt(value: datetime | str | None) -> datetime | None:
+    """A ``*_gmt`` timestamp made timezone-aware (UTC)."""
+    if value is None or value == "":
+        return None
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ApiError(_Wire):
+    """The error object: ``{"code", "message", "data": {"status"}}``."""
+
+    code: str
+    message: str = ""
+    data: dict[str, Any] | None = None
+
+
+class _Meta(_Wire):
+    key: str = ""
+    value: Any = None
+
+
+class WcLineItem(_Wire):
+    """An order line item."""
+
+    id: int
+    name: str = ""
+    product_id: int | None = None
+    variation_id: int | None = None
+    quantity: int
+    sku: str | None = None
+    subtotal: Decimal = Decimal(0)
+    total: Decimal = Decimal(0)
+    price: Decimal | None = None
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _price(cls, value: Any) -> Any:
+        # ``price`` is a JSON number (3, 12, 9.5): go through str to stay exact.
+        return str(value) if isinstance(value, float | int) else value
+
+
+class _Billing(_Wire):
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class _Shipping(_Wire):
+    address_1: str | None = None
+    address_2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postcode: str | None = None
+    country: str | None = None
+
+
+class WcOrder(_Wire):
+    """An order (``GET /orders``, ``GET /orders/{id}``, ``order.*`` webhooks)."""
+
+    id: int
+    number: str | None = None
+    status: str
+    currency: str
+    date_created_gmt: datetime | None = None
+    date_modified_gmt: datetime | None = None
+    date_completed_gmt: datetime | None = None
+    discount_total: Decimal = Decimal(0)
+    shipping_total: Decimal = Decimal(0)
+    total: Decimal = Decimal(0)
+    customer_id: int = 0
+    billing: _Billing = Field(default_factory=_Billing)
+    shipping: _Shipping = Field(default_factory=_Shipping)
+    line_items: list[WcLineItem] = Field(default_factory=list)
+    meta_data: list[_Meta] = Field(default_factory=list)
+
+    @field_validator("date_created_gmt", "date_modified_gmt", "date_completed_gmt", mode="after")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return gmt(value)
+
+
+class WcRefund(_Wire):
+    """An order refund (``POST|GET /orders/{id}/refunds``)."""
+
+    id: int
+    date_created_gmt: datetime | None = None
+    amount: Decimal
+    reason: str | None = None
+    refunded_payment: bool = False
+
+    @field_validator("date_created_gmt", mode="after")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return gmt(value)
+
+
+class WcNote(_Wire):
+    """An order note (``/orders/{id}/notes``)."""
+
+    id: int
+    author: str | None = None
+    note: str = ""
+    customer_note: bool = False
+    date_created_gmt: datetime | None = None
+
+    @field_validator("date_created_gmt", mode="after")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return gmt(value)
+
+
+class WcReview(_Wire):
+    """A product review (``/products/reviews``)."""
+
+    id: int
+    date_created_gmt: datetime
+    product_id: int | None = None
+    product_name: str | None = None
+    status: str = "approved"
+    reviewer: str | None = None
+    review: str = ""
+    rating: int = 0
+    verified: bool = False
+
+    @field_validator("date_created_gmt", mode="after")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        out = gmt(value)
+        assert out is not None
+        return out

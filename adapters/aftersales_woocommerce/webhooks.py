@@ -1,0 +1,105 @@
+"""WooCommerce webhooks: signature check and parsing.
+
+WooCommerce signs each delivery with ``X-WC-Webhook-Signature``: base64 of
+the HMAC-SHA256 of the exact body, keyed with the webhook's secret after
+WordPress decodes HTML entities in it (``&amp;`` → ``&``). On creation it
+sends an unsigned ping (form body ``webhook_id=N``) that a receiver must
+answer with 200, or the webhook never activates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pydantic import ValidationError as PydanticValidationError
+
+from aftersales.errors import SignatureError, ValidationError
+from aftersales.models import Order, ReturnStatus
+from aftersales.signing import verify_hmac_sha256_base64
+
+from .mapping import map_order_status, order_from_wc
+from .schemas import WcOrder
+
+__all__ = ["OrderEvent", "is_ping", "parse_order_webhook", "verify_webhook"]
+
+
+def verify_webhook(body: bytes, signature: str, secret: str) -> bool:
+    """True when ``signature`` is WooCommerce's signature of the raw ``body`` under ``secret``.
+
+    Constant-time; a missing or malformed signature is ``False``.
+    """
+    # wp_specialchars_decode(..., ENT_QUOTES) decodes only &amp; &lt; &gt; &quot; &#039;.
+    key = secret
+    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#039;", "'"),
+                         ("&#39;", "'"), ("&amp;", "&")):
+        key = key.replace(entity, char)
+    return verify_hmac_sha256_base64(body, signature, key)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    low = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == low), None)
+
+
+def is_ping(body: bytes, headers: Mapping[str, str]) -> bool:
+    """True for the unsigned activation ping (``webhook_id=N``, no ``X-WC-Webhook-*``)."""
+    if any(k.lower().startswith("x-wc-webhook-") for k in headers):
+        return False
+    return body.startswith(b"webhook_id=") and body[len(b"webhook_id="):].isdigit()
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """What an ``order.*`` webhook says.
+
+    Attributes:
+        topic: ``order.created``, ``order.updated``, ``order.deleted``, ….
+        order_id: the order's id.
+        order: the order, or ``None`` when the body is only ``{"id": N}``
+            (deleted resources) or has no line items.
+        return_status: what the order status means for its return request.
+    """
+
+    topic: str
+    order_id: str
+    order: Order | None
+    return_status: ReturnStatus | None
+
+
+def parse_order_webhook(body: bytes, headers: Mapping[str, str], *, secret: str) -> OrderEvent:
+    """Verify and parse an ``order.*`` webhook.
+
+    Raises:
+        SignatureError: the signature is missing or wrong.
+        ValidationError: the topic is not an order topic or the body is not an order.
+    """
+    signature = _header(headers, "X-WC-Webhook-Signature")
+    if not signature:
+        raise SignatureError("woocommerce webhook has no X-WC-Webhook-Signature header")
+    if not verify_webhook(body, signature, secret):
+        raise SignatureError("woocommerce webhook signature does not match")
+    topic = (_header(headers, "X-WC-Webhook-Topic") or "").strip().lower()
+    if not topic.startswith("order."):
+        raise ValidationError(f"not an order topic: {topic!r}", field="X-WC-Webhook-Topic",
+                              payload="woocommerce order webhook")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError("body is not JSON", payload="woocommerce order webhook") from exc
+    if not isinstance(data, dict) or "id" not in data:
+        raise ValidationError("body has no order id", field="id",
+                              payload="woocommerce order webhook")
+    if set(data) == {"id"}:
+        return OrderEvent(topic, str(data["id"]), None, None)
+    try:
+        wc = WcOrder.model_validate(data)
+    except PydanticValidationError as exc:
+        raise ValidationError(f"unexpected body ({exc.error_count()} error(s))",
+                              payload="woocommerce order webhook") from exc
+    order = None
+    if wc.line_items and (wc.date_created_gmt or wc.date_modified_gmt):
+        order = order_from_wc(wc)
+    return OrderEvent(topic, str(wc.id), order, map_order_status(wc.status))
+
