@@ -1,0 +1,226 @@
+"""HTTP to the Taobao/Tmall open platform (TOP) gateway, through the core ApiClient.
+
+Every call is a form POST to one router URL: the API's name travels in the
+``method`` parameter beside the common ones (``app_key``, ``session``,
+``timestamp``, ``v``, ``sign_method``, ``format``) and the business
+parameters, and the whole set is signed (:func:`sign`). Answers come back
+with HTTP 200 whether they succeeded or not; a failure is an
+``error_response`` object in the body, which :func:`classify_error` turns
+into the library's errors so the core retry layer can act on them:
+
+* call-limit codes (4–8, ``accesscontrol.*``) are a ``RateLimitError``
+  carrying the ban the platform announces ("This ban will last for 71 more
+  seconds");
+* ``isp.*`` sub-codes and code 10 are server-side: ``TransientError``;
+* bad signature, session or app key: ``AuthenticationError``;
+* ``isv.*`` and other caller errors: ``RemoteRejectedError``, never retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+
+from aftersales.errors import (
+    AuthenticationError,
+    RateLimitError,
+    RemoteError,
+    RemoteRejectedError,
+    ResponseParseError,
+    TransientError,
+)
+from aftersales.http import ApiClient
+from aftersales.logistics.tracking import CHINA_TZ
+from aftersales_taobao.settings import TaobaoSettings
+
+__all__ = ["TaobaoClient", "classify_error", "error_from_body", "format_time", "sign"]
+
+_BAN = re.compile(r"ban will last for (\d+(?:\.\d+)?) more second", re.IGNORECASE)
+_LIMIT_CODES = frozenset({4, 5, 6, 7, 8})
+_AUTH_CODES = frozenset({11, 12, 13, 24, 25, 26, 27, 28, 29})
+_TRANSIENT_CODES = frozenset({10})
+
+
+def sign(params: Mapping[str, str], secret: str, method: str = "md5") -> str:
+    """The TOP signature of ``params``: uppercase hex.
+
+    Every parameter except ``sign`` and empty ones, sorted by name, joined
+    as ``name1value1name2value2``; ``md5`` hashes it wrapped in the secret,
+    ``hmac`` (HMAC-MD5) and ``hmac-sha256`` key the HMAC with the secret.
+
+    Raises:
+        ValueError: an unknown ``method``.
+    """
+    text = "".join(
+        f"{k}{params[k]}" for k in sorted(params) if k != "sign" and params[k] not in (None, "")
+    )
+    if method == "md5":
+        digest = hashlib.md5((secret + text + secret).encode("utf-8")).hexdigest()  # noqa: S324
+    elif method == "hmac":
+        digest = hmac.new(secret.encode("utf-8"), text.encode("utf-8"), hashlib.md5).hexdigest()
+    elif method == "hmac-sha256":
+        digest = hmac.new(secret.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest()
+    else:
+        raise ValueError(f"unknown TOP sign method {method!r} (md5, hmac, hmac-sha256)")
+    return digest.upper()
+
+
+def format_time(moment: datetime) -> str:
+    """``yyyy-MM-dd HH:mm:ss`` in China time, as the gateway reads times."""
+    if moment.tzinfo is None:
+        raise ValueError("TOP times must be built from aware datetimes")
+    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _seconds_to_china_midnight(now: datetime) -> float:
+    local = now.astimezone(CHINA_TZ)
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (midnight - local).total_seconds()
+
+
+def error_from_body(
+    body: Any, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> RemoteError | None:
+    """The library error for a TOP ``error_response`` body, or ``None`` for a success."""
+    if not isinstance(body, dict) or "error_response" not in body:
+        return None
+    err = body["error_response"] if isinstance(body["error_response"], dict) else {}
+    try:
+        code = int(err.get("code", 0))
+    except (TypeError, ValueError):
+        code = 0
+    sub_code = str(err.get("sub_code") or "")
+    text = f"{err.get('msg') or 'error'}" + (f": {err['sub_msg']}" if err.get("sub_msg") else "")
+    kw: dict[str, Any] = {"code": f"{code}/{sub_code}" if sub_code else str(code)}
+    if err.get("request_id"):
+        kw["request_id"] = str(err["request_id"])
+    if code in _LIMIT_CODES or sub_code.startswith("accesscontrol."):
+        found = _BAN.search(f"{err.get('sub_msg', '')} {err.get('msg', '')}")
+        if found:
+            wait = float(found.group(1)) + 1.0
+        elif sub_code.endswith("limited-by-app-access-count"):
+            wait = _seconds_to_china_midnight(now())  # the daily quota resets at 00:00 GMT+8
+        else:
+            wait = 1.0
+        return RateLimitError(text, retry_after=wait, **kw)
+    if code in _AUTH_CODES or sub_code in {"isv.invalid-session", "invalid-sessionkey"}:
+        return AuthenticationError(text, **kw)
+    if code in _TRANSIENT_CODES or sub_code.startswith("isp."):
+        return TransientError(text, **kw)
+    return RemoteRejectedError(text, **kw)
+
+
+def classify_error(response: requests.Response) -> RemoteError | None:
+    """The ApiClient hook: turn a 200 answer carrying ``error_response`` into an error.
+
+    Bodies that are not JSON are left to the ApiClient (an HTML page becomes
+    ``ResponseParseError``, a 5xx a ``TransientError``).
+    """
+    if response.status_code >= 400:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return error_from_body(body)
+
+
+def _response_key(method: str) -> str:
+    name = method[len("taobao.") :] if method.startswith("taobao.") else method
+    return name.replace(".", "_") + "_response"
+
+
+class TaobaoClient:
+    """Signed calls to the gateway for one seller.
+
+    Args:
+        settings: credentials and options.
+        api: a ready ApiClient (tests inject one with a recorded ``sleep``).
+        clock: the current aware time, for ``timestamp``.
+        sleep: how the retry layer waits (ignored when ``api`` is given).
+    """
+
+    def __init__(
+        self,
+        settings: TaobaoSettings,
+        *,
+        api: ApiClient | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        secret = settings.app_secret.get_secret_value()
+        session = settings.session.get_secret_value()
+        if api is None:
+            extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
+            api = ApiClient(
+                "taobao",
+                settings.gateway_url,
+                timeout=settings.timeout,
+                secrets=[secret, session],
+                **extra,
+            )
+        else:
+            api.add_secret(secret)
+            api.add_secret(session)
+        api.classify_error = self._classify
+        self.api = api
+
+    def _classify(self, response: requests.Response) -> RemoteError | None:
+        error = classify_error(response)
+        too_long = self.settings.max_ban_wait
+        if isinstance(error, RateLimitError) and (error.retry_after or 0) > too_long:
+            # Too long to wait in-process (and the signed timestamp would go
+            # stale): hand the ban to the caller, whose scheduler retries later.
+            error.retryable = False
+        return error
+
+    def signed_params(self, method: str, params: Mapping[str, Any]) -> dict[str, str]:
+        """The full form of one call: common parameters, business ones, ``sign``."""
+        s = self.settings
+        form: dict[str, str] = {
+            "method": method,
+            "app_key": s.app_key,
+            "session": s.session.get_secret_value(),
+            "timestamp": format_time(self.clock()),
+            "format": "json",
+            "v": "2.0",
+            "sign_method": s.sign_method,
+        }
+        for key, value in params.items():
+            if value is None:
+                continue
+            form[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        form["sign"] = sign(form, s.app_secret.get_secret_value(), s.sign_method)
+        return form
+
+    def call(
+        self, method: str, params: Mapping[str, Any], *, write: bool = False
+    ) -> dict[str, Any]:
+        """Call API ``method`` and return the object under its ``*_response`` key.
+
+        Reads are retried by the core on throttling and transient failures;
+        writes only on throttling (a throttled call did nothing), because a
+        write that may have reached Taobao must not be blindly sent again.
+
+        Raises:
+            RemoteError: the subclass :func:`classify_error` chose, after retries.
+            ResponseParseError: the answer was not JSON or had no ``*_response``.
+        """
+        body = self.api.post(
+            self.settings.gateway_url, data=self.signed_params(method, params), idempotent=not write
+        )
+        key = _response_key(method)
+        inner = body.get(key) if isinstance(body, dict) else None
+        if not isinstance(inner, dict):
+            raise ResponseParseError(
+                f"{method}: the answer has no {key} object", adapter="taobao"
+            )
+        return inner

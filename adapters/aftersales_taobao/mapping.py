@@ -1,0 +1,303 @@
+"""Pure conversions from TOP payloads to the core's models, and their tables.
+
+One table per concept, each row tested: refund statuses
+(:data:`REFUND_STATUSES`), refund reasons (:data:`REASONS`), rating results
+(:data:`RATE_RESULTS`), logistics-trace actions (:data:`TRACE_ACTIONS`) and
+express company names (:data:`COMPANIES`). Times on the wire are China time
+without an offset; they become aware UTC datetimes here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from aftersales.errors import ValidationError
+from aftersales.logistics.tracking import CHINA_TZ, StatusRule, build_tracking, lookup
+from aftersales.models import (
+    Money,
+    ParcelIssue,
+    ParcelStatus,
+    ReturnKind,
+    ReturnLine,
+    ReturnReason,
+    ReturnRequest,
+    ReturnStatus,
+    Review,
+    Shipment,
+    Tracking,
+    TrackingEvent,
+)
+from aftersales_taobao.schemas import LogisticsTrace, TopRefund, TradeRate
+
+__all__ = [
+    "COMPANIES",
+    "CURRENCY",
+    "KINDS",
+    "RATE_RESULTS",
+    "REASONS",
+    "REFUND_STATUSES",
+    "TRACE_ACTIONS",
+    "carrier_code",
+    "parse_time",
+    "rate_to_review",
+    "reason_for",
+    "refund_to_request",
+    "return_status",
+    "to_fen",
+    "trace_to_shipment",
+    "trace_to_tracking",
+]
+
+NAME = "taobao"
+CURRENCY = "CNY"
+
+#: Refund ``status`` values (taobao.refunds.receive.get) and their canonical status.
+REFUND_STATUSES: dict[str, ReturnStatus] = {
+    "WAIT_SELLER_AGREE": ReturnStatus.REQUESTED,  # buyer applied, seller to answer
+    "WAIT_BUYER_RETURN_GOODS": ReturnStatus.APPROVED,  # seller agreed, buyer to send back
+    "WAIT_SELLER_CONFIRM_GOODS": ReturnStatus.RETURN_SHIPPED,  # buyer sent the goods back
+    "SELLER_REFUSE_BUYER": ReturnStatus.REJECTED,
+    "CLOSED": ReturnStatus.CANCELLED,  # closed without money: withdrawn or timed out
+    "SUCCESS": ReturnStatus.REFUNDED,
+    # exchange states (current filter documentation)
+    "WAIT_SELLER_CONSIGN_GOODS": ReturnStatus.RECEIVED,  # returned goods in, swap to send
+    "WAIT_BUYER_CONFIRM_EXCHANGE_SELLER_SEND_GOODS": ReturnStatus.EXCHANGE_SHIPPED,
+    "EXCHANGE_TRANSFORM_TO_REFUND": ReturnStatus.REQUESTED,  # the swap became a refund request
+}
+
+#: ``dispute_type`` values and the kind of request each is.
+KINDS: dict[str, ReturnKind] = {
+    "REFUND": ReturnKind.REFUND_ONLY,
+    "REFUND_AND_RETURN": ReturnKind.RETURN,
+    "TMALL_EXCHANGE": ReturnKind.EXCHANGE,
+    "TAOBAO_EXCHANGE": ReturnKind.EXCHANGE,
+}
+
+#: The reasons buyers pick in the refund form (free text on the wire) and their canonical reason.
+REASONS: dict[str, ReturnReason] = {
+    "七天无理由退换货": ReturnReason.NO_REASON,
+    "7天无理由退换货": ReturnReason.NO_REASON,
+    "尺码不合适": ReturnReason.WRONG_SIZE,
+    "尺码拍错": ReturnReason.WRONG_SIZE,
+    "大小/尺寸与商品描述不符": ReturnReason.NOT_AS_DESCRIBED,
+    "颜色/图案/款式与商品描述不符": ReturnReason.NOT_AS_DESCRIBED,
+    "材质与商品描述不符": ReturnReason.NOT_AS_DESCRIBED,
+    "商品与描述不符": ReturnReason.NOT_AS_DESCRIBED,
+    "假冒品牌": ReturnReason.NOT_AS_DESCRIBED,
+    "质量问题": ReturnReason.QUALITY_ISSUE,
+    "做工粗糙/有瑕疵": ReturnReason.QUALITY_ISSUE,
+    "收到商品破损": ReturnReason.DAMAGED_IN_TRANSIT,
+    "商品破损/包装破损": ReturnReason.DAMAGED_IN_TRANSIT,
+    "少件/漏发": ReturnReason.MISSING_ITEM,
+    "空包裹": ReturnReason.MISSING_ITEM,
+    "卖家发错货": ReturnReason.WRONG_ITEM,
+    "发错货": ReturnReason.WRONG_ITEM,
+    "多拍/拍错/不想要": ReturnReason.CHANGED_MIND,
+    "不喜欢/效果不好": ReturnReason.CHANGED_MIND,
+    "未按约定时间发货": ReturnReason.LATE_DELIVERY,
+    "快递一直未送到": ReturnReason.LATE_DELIVERY,
+    "快递/物流一直未送到": ReturnReason.LATE_DELIVERY,
+    "快递无跟踪记录": ReturnReason.LATE_DELIVERY,
+    "与商家协商一致退款": ReturnReason.OTHER,
+    "其他": ReturnReason.OTHER,
+}
+
+#: Rating ``result`` values and the 1–5 rating each stands for.
+RATE_RESULTS: dict[str, int] = {"good": 5, "neutral": 3, "bad": 1}
+
+#: ``transit_step_info.action`` codes. The value set is not documented; these
+#: are the codes seen in public TOP/Cainiao material. Unknown codes count as in transit.
+TRACE_ACTIONS: dict[str, StatusRule] = {
+    "CREATE": StatusRule(ParcelStatus.INFO_RECEIVED),
+    "CONSIGN": StatusRule(ParcelStatus.INFO_RECEIVED),
+    "GOT": StatusRule(ParcelStatus.PICKED_UP),
+    "TMS_ACCEPT": StatusRule(ParcelStatus.PICKED_UP),
+    "ARRIVAL": StatusRule(ParcelStatus.IN_TRANSIT),
+    "DEPARTURE": StatusRule(ParcelStatus.IN_TRANSIT),
+    "TMS_STATION_IN": StatusRule(ParcelStatus.IN_TRANSIT),
+    "TMS_STATION_OUT": StatusRule(ParcelStatus.IN_TRANSIT),
+    "SENT_SCAN": StatusRule(ParcelStatus.OUT_FOR_DELIVERY),
+    "TMS_DELIVERING": StatusRule(ParcelStatus.OUT_FOR_DELIVERY),
+    "STA_INBOUND": StatusRule(ParcelStatus.AVAILABLE_FOR_PICKUP),
+    "SIGNED": StatusRule(ParcelStatus.DELIVERED),
+    "TMS_SIGN": StatusRule(ParcelStatus.DELIVERED),
+    "STA_SIGN": StatusRule(ParcelStatus.DELIVERED),
+    "FAILED": StatusRule(ParcelStatus.EXCEPTION, ParcelIssue.OTHER),
+    "TMS_FAILED": StatusRule(ParcelStatus.FAILED_ATTEMPT),
+    "TMS_ERROR": StatusRule(ParcelStatus.EXCEPTION, ParcelIssue.OTHER),
+    "TMS_REJECT": StatusRule(ParcelStatus.EXCEPTION, ParcelIssue.REFUSED),
+    "TMS_RETURN": StatusRule(ParcelStatus.RETURNING),
+}
+
+#: Express company names as Taobao prints them, and the library's carrier codes.
+COMPANIES: dict[str, str] = {
+    "顺丰速运": "sf",
+    "顺丰快递": "sf",
+    "京东快递": "jd",
+    "京东物流": "jd",
+    "EMS": "ems",
+    "邮政EMS": "ems",
+    "圆通速递": "yto",
+    "圆通快递": "yto",
+    "中通快递": "zto",
+    "申通快递": "sto",
+    "韵达快递": "yunda",
+    "韵达速递": "yunda",
+    "极兔速递": "jtexpress",
+    "德邦快递": "deppon",
+    "德邦物流": "deppon",
+    "菜鸟速递": "cainiao",
+}
+
+
+def parse_time(
+    text: str | None, *, field: str = "time", payload: str = "taobao payload"
+) -> datetime:
+    """``yyyy-MM-dd HH:mm:ss`` China time → aware UTC datetime.
+
+    Raises:
+        ValidationError: empty or not in that format (names field and payload).
+    """
+    try:
+        local = datetime.strptime(str(text).strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA_TZ)
+    except ValueError as exc:
+        raise ValidationError(
+            "not a 'yyyy-MM-dd HH:mm:ss' time", field=field, payload=payload
+        ) from exc
+    return local.astimezone(UTC)
+
+
+def return_status(raw: str) -> ReturnStatus:
+    """The canonical status of a refund ``status``.
+
+    A status Taobao adds later reads as ``requested`` (the raw value is kept
+    beside it) rather than failing a whole sync.
+    """
+    return REFUND_STATUSES.get(raw, ReturnStatus.REQUESTED)
+
+
+def reason_for(text: str | None) -> ReturnReason:
+    """The canonical reason of the buyer's chosen reason text (``other`` when unknown)."""
+    return REASONS.get((text or "").strip(), ReturnReason.OTHER)
+
+
+def carrier_code(company: str | None) -> str | None:
+    """The carrier code of an express company name, or ``None`` when unknown."""
+    return COMPANIES.get((company or "").strip()) or None
+
+
+def _kind(refund: TopRefund) -> ReturnKind:
+    if refund.dispute_type in KINDS:
+        return KINDS[refund.dispute_type]
+    return ReturnKind.RETURN if refund.has_good_return else ReturnKind.REFUND_ONLY
+
+
+def refund_to_request(refund: TopRefund) -> ReturnRequest:
+    """A Taobao refund as the core's :class:`ReturnRequest` (one line: the sub-order)."""
+    where = f"taobao refund {refund.refund_id}"
+    amount = refund.refund_fee
+    return ReturnRequest(
+        marketplace=NAME,
+        order_id=refund.tid,
+        kind=_kind(refund),
+        lines=[
+            ReturnLine(
+                order_line_id=refund.oid or refund.tid,
+                sku=refund.outer_id or None,
+                quantity=max(refund.num or 1, 1),
+                reason=reason_for(refund.reason),
+                reason_text=refund.reason or None,
+            )
+        ],
+        status=return_status(refund.status),
+        raw_status=refund.status,
+        external_id=refund.refund_id,
+        requested_amount=Money(amount, CURRENCY) if amount is not None else None,
+        buyer_note=refund.desc or None,
+        return_tracking_number=refund.sid or None,
+        return_carrier=carrier_code(refund.company_name),
+        created_at=parse_time(refund.created, field="created", payload=where)
+        if refund.created
+        else None,
+        updated_at=parse_time(refund.modified, field="modified", payload=where),
+    )
+
+
+def rate_to_review(rate: TradeRate) -> Review:
+    """A buyer's rating of a sub-order as the core's :class:`Review` (id: the sub-order)."""
+    where = f"taobao rating {rate.oid}"
+    try:
+        rating = RATE_RESULTS[rate.result]
+    except KeyError:
+        raise ValidationError(
+            f"unknown rating result {rate.result!r}", field="result", payload=where
+        ) from None
+    created = parse_time(rate.created, field="created", payload=where)
+    return Review(
+        marketplace=NAME,
+        external_id=rate.oid,
+        rating=rating,
+        body=rate.content or "",
+        title=rate.item_title or None,
+        order_id=rate.tid,
+        order_line_id=rate.oid,
+        author=rate.nick or None,
+        created_at=created,
+        updated_at=created,
+        reply=rate.reply or None,
+    )
+
+
+def to_fen(amount: Money) -> int:
+    """A CNY amount in fen (1/100 yuan), as ``taobao.rp.refunds.agree`` wants it.
+
+    Raises:
+        ValidationError: not CNY, or not positive.
+    """
+    if amount.currency != CURRENCY:
+        raise ValidationError(f"Taobao refunds are in CNY, not {amount.currency}", field="amount")
+    fen = int(amount.rounded().amount * Decimal(100))
+    if fen <= 0:
+        raise ValidationError("a refund must be more than zero", field="amount")
+    return fen
+
+
+def trace_to_tracking(trace: LogisticsTrace) -> Tracking:
+    """The outbound parcel's journey; its status is that of the latest step."""
+    where = f"taobao trace {trace.tid}"
+    events = [
+        TrackingEvent(
+            time=parse_time(step.status_time, field="status_time", payload=where),
+            status=lookup(TRACE_ACTIONS, step.action).status,
+            description=step.status_desc,
+            raw_code=step.action,
+        )
+        for step in trace.trace_list
+    ]
+    latest = max(zip((e.time for e in events), trace.trace_list, strict=True), default=None,
+                 key=lambda pair: pair[0])
+    if latest is None:
+        rule = StatusRule(ParcelStatus.PENDING)
+    else:
+        rule = lookup(TRACE_ACTIONS, latest[1].action)
+    return build_tracking(
+        carrier=carrier_code(trace.company_name),
+        number=trace.out_sid or "",
+        rule=rule,
+        events=events,
+        provider=NAME,
+        raw_status=trace.status,
+    )
+
+
+def trace_to_shipment(trace: LogisticsTrace) -> Shipment | None:
+    """The outbound shipment of a trade, or ``None`` before it ships."""
+    if not trace.out_sid:
+        return None
+    shipped = next((e.time for e in trace_to_tracking(trace).events), None)
+    return Shipment(
+        tracking_number=trace.out_sid,
+        carrier=carrier_code(trace.company_name),
+        shipped_at=shipped,
+    )

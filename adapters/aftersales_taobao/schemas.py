@@ -1,0 +1,171 @@
+"""Tolerant wire models of the TOP answers the adapter reads.
+
+Unknown keys are ignored. Default (non-``simplify``) JSON nests every list
+one level, ``{"refunds": {"refund": [...]}}``, and a one-element list may
+arrive as a bare object; ``simplify=true`` answers give the plain array.
+:func:`_unwrap` accepts all three. Ids are 19-digit numbers on the wire and
+strings here; money stays the decimal text Taobao sends, in yuan.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "AgreeResult",
+    "LogisticsTrace",
+    "RefundPage",
+    "TopRefund",
+    "TradeRate",
+    "TradeRatePage",
+    "TransitStep",
+]
+
+
+def _unwrap(value: Any, *item_keys: str) -> list[Any]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, dict):
+        for key in item_keys:
+            if key in value:
+                return _unwrap(value[key])
+        return [value]
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def _text(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class TopRefund(_Wire):
+    """A refund (退款) as ``taobao.refunds.receive.get`` and ``taobao.refund.get`` give it."""
+
+    refund_id: str
+    tid: str
+    oid: str | None = None
+    title: str | None = None
+    num: int | None = None
+    status: str
+    good_status: str | None = None
+    order_status: str | None = None
+    has_good_return: bool | None = None
+    total_fee: Decimal | None = None
+    refund_fee: Decimal | None = None
+    reason: str | None = None
+    desc: str | None = None
+    company_name: str | None = None
+    sid: str | None = None
+    created: str | None = None
+    modified: str
+    refund_phase: str | None = None
+    refund_version: int | None = None
+    dispute_type: str | None = None
+    sku: str | None = None
+    outer_id: str | None = None
+
+    _ids = field_validator("refund_id", "tid", "oid", "sid", mode="before")(_text)
+
+
+class RefundPage(_Wire):
+    """One page of ``taobao.refunds.receive.get``."""
+
+    refunds: list[TopRefund] = Field(default_factory=list)
+    total_results: int | None = None
+    has_next: bool | None = None
+
+    @field_validator("refunds", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> list[Any]:
+        return _unwrap(value, "refund")
+
+
+class TradeRate(_Wire):
+    """A rating (评价) as ``taobao.traderates.get`` gives it."""
+
+    tid: str
+    oid: str
+    role: str | None = None
+    nick: str | None = None
+    result: str
+    created: str
+    rated_nick: str | None = None
+    item_title: str | None = None
+    item_price: Decimal | None = None
+    content: str | None = None
+    reply: str | None = None
+    num_iid: str | None = None
+    valid_score: bool | None = None
+
+    _ids = field_validator("tid", "oid", "num_iid", mode="before")(_text)
+
+
+class TradeRatePage(_Wire):
+    """One page of ``taobao.traderates.get``."""
+
+    trade_rates: list[TradeRate] = Field(default_factory=list)
+    total_results: int | None = None
+    has_next: bool | None = None
+
+    @field_validator("trade_rates", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> list[Any]:
+        # The 2011 SDK names the item trade_rate; newer metadata calls the type Results.
+        return _unwrap(value, "trade_rate", "taobao_traderates_get_results", "results")
+
+
+class TransitStep(_Wire):
+    """One step of a logistics trace."""
+
+    status_time: str
+    status_desc: str = ""
+    action: str | None = None
+
+
+class LogisticsTrace(_Wire):
+    """``taobao.logistics.trace.search``: the outbound parcel of a trade and its steps."""
+
+    out_sid: str | None = None
+    company_name: str | None = None
+    tid: str | None = None
+    status: str | None = None
+    trace_list: list[TransitStep] = Field(default_factory=list)
+
+    _ids = field_validator("out_sid", "tid", mode="before")(_text)
+
+    @field_validator("trace_list", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> list[Any]:
+        return _unwrap(value, "transit_step_info")
+
+
+class AgreeItem(_Wire):
+    """The outcome for one refund of a ``taobao.rp.refunds.agree`` call."""
+
+    refund_id: str | None = None
+    succ: bool = False
+    message: str | None = None
+
+    _ids = field_validator("refund_id", mode="before")(_text)
+
+
+class AgreeResult(_Wire):
+    """``taobao.rp.refunds.agree``: ``OP_SUCC``, ``SOME_OP_SUCC`` or ``OP_FAILURE_UE``."""
+
+    msg_code: str | None = None
+    message: str | None = None
+    succ: bool = False
+    results: list[AgreeItem] = Field(default_factory=list)
+
+    @field_validator("results", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> list[Any]:
+        return _unwrap(value, "refund_mapping_result")

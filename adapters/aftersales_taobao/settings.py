@@ -1,0 +1,118 @@
+"""Credentials and options of the Taobao/Tmall adapter.
+
+Credentials come from the constructor or from the environment
+(``TAOBAO_APP_KEY``, ``TAOBAO_APP_SECRET``, ``TAOBAO_SESSION``); the secret
+and the seller's session key are ``SecretStr`` so no repr, log line or error
+shows them.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import ValidationError as PydanticValidationError
+
+from aftersales.errors import ConfigurationError
+
+__all__ = ["DEFAULT_GATEWAY", "ReturnAddress", "SignMethod", "TaobaoSettings"]
+
+#: The production gateway (HTTPS); the sandbox is ``https://gw.api.tbsandbox.com/router/rest``.
+DEFAULT_GATEWAY = "https://gw.api.taobao.com/router/rest"
+
+SignMethod = Literal["md5", "hmac", "hmac-sha256"]
+
+_ENV = {
+    "app_key": "TAOBAO_APP_KEY",
+    "app_secret": "TAOBAO_APP_SECRET",
+    "session": "TAOBAO_SESSION",
+    "gateway_url": "TAOBAO_GATEWAY_URL",
+    "sign_method": "TAOBAO_SIGN_METHOD",
+    "tmall": "TAOBAO_TMALL",
+    "seller_address_id": "TAOBAO_SELLER_ADDRESS_ID",
+}
+
+
+class ReturnAddress(BaseModel):
+    """Where buyers send goods back; Taobao (not Tmall) wants it spelled out on each agree."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    address: str = Field(repr=False)
+    post: str = Field(repr=False)
+    mobile: SecretStr
+    tel: SecretStr | None = None
+
+
+class TaobaoSettings(BaseModel):
+    """How to reach the TOP gateway as one seller.
+
+    Attributes:
+        app_key: the application's AppKey.
+        app_secret: the application's AppSecret, used only to sign.
+        session: the seller's session key (access token) from authorisation.
+        gateway_url: the REST router.
+        sign_method: ``md5``, ``hmac`` (HMAC-MD5) or ``hmac-sha256``.
+        tmall: the shop is a Tmall shop (refund phases required, rating
+            explanations available).
+        seller_address_id: the shop's return address id, needed to agree a return.
+        return_address: the address itself (Taobao shops only).
+        page_size: items per listing call (TOP allows up to 100).
+        window: the longest modified-time span one listing query covers.
+        lookback: how far back a listing without a cursor starts.
+        lag: listings stop this long before now, so late writes are not missed.
+        max_ban_wait: the longest call-limit ban waited out in-process; a
+            longer one is raised to the caller (the signed timestamp would
+            go stale anyway).
+        timeout: (connect, read) seconds.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    app_key: str = Field(min_length=1)
+    app_secret: SecretStr
+    session: SecretStr
+    gateway_url: str = DEFAULT_GATEWAY
+    sign_method: SignMethod = "md5"
+    tmall: bool = False
+    seller_address_id: str | None = None
+    return_address: ReturnAddress | None = None
+    page_size: int = Field(default=40, ge=1, le=100)
+    window: timedelta = timedelta(days=1)
+    lookback: timedelta = timedelta(days=30)
+    lag: timedelta = timedelta(seconds=60)
+    max_ban_wait: float = Field(default=120.0, ge=0)
+    timeout: tuple[float, float] = (5.0, 30.0)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> TaobaoSettings:
+        """Settings from ``TAOBAO_*`` variables, with ``overrides`` taking precedence.
+
+        Raises:
+            ConfigurationError: a required variable is missing or a value is
+                malformed; the message names the variable, never its value.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field, var in _ENV.items():
+            if field in overrides:
+                continue
+            raw = env.get(var)
+            if raw and field == "tmall":
+                values[field] = raw.strip().lower() in {"1", "true", "yes"}
+            elif raw:
+                values[field] = raw
+        values.update(overrides)
+        missing = [_ENV[f] for f in ("app_key", "app_secret", "session") if f not in values]
+        if missing:
+            raise ConfigurationError(
+                "taobao needs credentials: pass TaobaoSettings(...) or set " + ", ".join(missing)
+            )
+        try:
+            return cls(**values)
+        except PydanticValidationError as exc:
+            fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
+            raise ConfigurationError(f"taobao settings invalid: {', '.join(fields)}") from None
