@@ -1,0 +1,258 @@
+"""The worker: APScheduler 3 ticks that run each area's due work.
+
+APScheduler only drives the ticks; the due work itself lives in tables
+(follow-ups, parcels to refresh, SLA timers), claimed under leases, so any
+number of workers can run side by side and a million follow-ups are a
+million rows, not a million jobs. Each tick calls one area's own method,
+and only when that area has it:
+
+=============== =========================== =================
+tick            calls                       default interval
+=============== =========================== =================
+followups       ``app.followups.dispatch_due``   30 s
+tracking        ``app.logistics.refresh``        15 min
+reviews         ``app.reviews.sync``             30 min
+sync            ``app.sync``                     10 min
+return_timers   ``app.returns.run_timers``        5 min
+=============== =========================== =================
+
+Intervals come from ``intervals=`` / ``--interval NAME=SECONDS``, else from
+``AFTERSALES_INTERVAL_<NAME>`` (seconds); 0 turns a tick off.
+
+``aftersales worker`` runs a :class:`BlockingScheduler`; ``--once`` runs
+every tick once and exits (for cron). SIGTERM (or SIGINT) lets the follow-up
+tick finish the row in hand, puts the rest of its claimed batch back in the
+pool, waits for running ticks, and exits. :func:`build_scheduler` gives a
+backend a configured :class:`BackgroundScheduler` to embed instead
+(``app.scheduler()``); nothing starts until the caller starts it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import click
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from aftersales.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from aftersales.app import AfterSales
+
+__all__ = [
+    "DEFAULT_INTERVALS",
+    "TICKS",
+    "Tick",
+    "build_scheduler",
+    "resolve_intervals",
+    "run_once",
+    "run_worker",
+    "ticks_for",
+    "worker_command",
+]
+
+
+@dataclass(frozen=True)
+class Tick:
+    """One kind of periodic work: the area attribute on the app and its method."""
+
+    name: str
+    area: str | None  # None: the method is on the app itself
+    method: str
+    default_interval: float
+
+
+TICKS: tuple[Tick, ...] = (
+    Tick("followups", "followups", "dispatch_due", 30),
+    Tick("tracking", "logistics", "refresh", 900),
+    Tick("reviews", "reviews", "sync", 1800),
+    Tick("sync", None, "sync", 600),
+    Tick("return_timers", "returns", "run_timers", 300),
+)
+DEFAULT_INTERVALS: dict[str, float] = {t.name: t.default_interval for t in TICKS}
+
+
+def resolve_intervals(intervals: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Seconds per tick: the defaults, overridden by the environment, then by ``intervals``.
+
+    Raises:
+        ConfigurationError: an unknown tick name or a negative or non-numeric interval.
+    """
+    out = dict(DEFAULT_INTERVALS)
+    for name in out:
+        raw = os.environ.get(f"AFTERSALES_INTERVAL_{name.upper()}")
+        if raw:
+            try:
+                out[name] = float(raw)
+            except ValueError:
+                raise ConfigurationError(
+                    f"AFTERSALES_INTERVAL_{name.upper()} must be seconds, got {raw!r}"
+                ) from None
+    for name, value in (intervals or {}).items():
+        if name not in out:
+            raise ConfigurationError(f"unknown tick {name!r}; ticks: {', '.join(out)}")
+        out[name] = float(value)
+    bad = [n for n, v in out.items() if v < 0]
+    if bad:
+        raise ConfigurationError(f"intervals cannot be negative: {', '.join(bad)}")
+    return out
+
+
+def ticks_for(app: AfterSales, only: Sequence[str] = ()) -> dict[str, Callable[[], Any]]:
+    """The ticks this app can run (its area has the method), by name, in order."""
+    out: dict[str, Callable[[], Any]] = {}
+    for tick in TICKS:
+        if only and tick.name not in only:
+            continue
+        target: Any = app if tick.area is None else getattr(app, tick.area, None)
+        method = getattr(target, tick.method, None) if target is not None else None
+        if callable(method):
+            out[tick.name] = method
+    return out
+
+
+def build_scheduler(
+    app: AfterSales,
+    *,
+    blocking: bool = False,
+    intervals: Mapping[str, float] | None = None,
+    only: Sequence[str] = (),
+) -> BaseScheduler:
+    """A scheduler with one interval job per available tick; not started.
+
+    Each job runs at most one instance at a time and coalesces missed runs,
+    and the first run is due at once.
+
+    Args:
+        app: the app whose areas the ticks call.
+        blocking: a :class:`BlockingScheduler` (the worker) instead of a
+            :class:`BackgroundScheduler` (a backend embedding it).
+        intervals: seconds per tick name; 0 leaves a tick out.
+        only: run only these ticks.
+    """
+    seconds = resolve_intervals(intervals)
+    scheduler: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(
+        timezone=UTC
+    )
+    now = datetime.now(UTC)
+    for name, fn in ticks_for(app, only).items():
+        if seconds[name] <= 0:
+            continue
+        scheduler.add_job(fn, "interval", seconds=seconds[name], id=name, name=name,
+                          max_instances=1, coalesce=True, next_run_time=now,
+                          misfire_grace_time=None)
+    return scheduler
+
+
+def run_once(app: AfterSales, only: Sequence[str] = (),
+             stop: threading.Event | None = None) -> dict[str, Any]:
+    """Run each available tick once, in order; returns each tick's result.
+
+    A tick that raises is reported as the error's text and the others still run.
+    """
+    results: dict[str, Any] = {}
+    for name, fn in ticks_for(app, only).items():
+        if stop is not None and stop.is_set():
+            break
+        try:
+            results[name] = fn()
+        except Exception as exc:  # one area's failure must not stop the others
+            results[name] = f"error: {type(exc).__name__}: {exc}"
+    return results
+
+
+def run_worker(
+    app: AfterSales,
+    *,
+    once: bool = False,
+    intervals: Mapping[str, float] | None = None,
+    only: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Run the worker in this (main) thread until SIGTERM/SIGINT, or once with ``once``.
+
+    On SIGTERM the follow-up tick finishes the row in hand and releases the
+    rest of its claimed batch; running ticks are waited for before return.
+    """
+    stop = threading.Event()
+    scheduler = None if once else build_scheduler(app, blocking=True, intervals=intervals,
+                                                  only=only)
+    stopper: list[threading.Thread] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+        followups = app.__dict__.get("followups")  # only if the area was started
+        if followups is not None:
+            followups.request_stop()
+        if scheduler is not None and not stopper:
+            # shutdown(wait=True) waits for running ticks: not from inside a handler.
+            thread = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True},
+                                      name="aftersales-worker-stop")
+            stopper.append(thread)
+            thread.start()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        if once:
+            return run_once(app, only, stop)
+        assert scheduler is not None
+        scheduler.start()
+        for thread in stopper:
+            thread.join()
+        return {}
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _parse_interval(values: Sequence[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for value in values:
+        name, sep, seconds = value.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected NAME=SECONDS, got {value!r}")
+        try:
+            out[name.strip()] = float(seconds)
+        except ValueError:
+            raise click.BadParameter(f"{seconds!r} is not a number of seconds") from None
+    return out
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run every tick once and exit (for cron).")
+@click.option("--interval", "interval", multiple=True, metavar="NAME=SECONDS",
+              help="Override a tick's interval; 0 turns it off. Repeatable.")
+@click.option("--only", multiple=True, type=click.Choice([t.name for t in TICKS]),
+              help="Run only these ticks. Repeatable.")
+@click.pass_context
+def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
+                   only: Sequence[str]) -> None:
+    """Run follow-up dispatch, tracking refresh, review and marketplace sync, SLA timers."""
+    app = getattr(ctx.obj, "app", None)
+    if app is None:
+        from aftersales.app import AfterSales
+
+        app = AfterSales()
+    intervals = _parse_interval(interval)
+    available = list(ticks_for(app, only))
+    click.echo(f"worker {'once' if once else 'started'}: ticks {', '.join(available) or 'none'}",
+               err=True)
+    results = run_worker(app, once=once, intervals=intervals, only=only)
+    for name, result in results.items():
+        click.echo(f"{name}: {_summary(result)}")
+
+
+def _summary(result: Any) -> str:
+    if hasattr(result, "__dataclass_fields__"):
+        fields = {k: getattr(result, k) for k in result.__dataclass_fields__}
+        return ", ".join(f"{k}={v}" for k, v in fields.items()
+                         if isinstance(v, int) and not isinstance(v, bool) and v) or "nothing due"
+    return str(result)

@@ -1,0 +1,178 @@
+"""The worker: real APScheduler ticks, --once, SIGTERM, configurable intervals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from aftersales.app import AfterSales
+from aftersales.errors import ConfigurationError
+from aftersales.followups.plans import FollowUpPlan
+from aftersales.models import Message, Receipt
+from aftersales.scheduler import (
+    DEFAULT_INTERVALS,
+    build_scheduler,
+    resolve_intervals,
+    run_worker,
+    ticks_for,
+    worker_command,
+)
+from aftersales.store.tables.followups import FollowUpRow
+
+NOW = datetime(2024, 6, 3, 4, 0, tzinfo=UTC)
+PLAN = FollowUpPlan(name="hello", channel="recorder", body="Hi {buyer.name}")
+
+
+class Recorder:
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.sent: list[Message] = []
+        self.on_send: Any = None
+
+    def send(self, message: Message) -> Receipt:
+        if self.on_send is not None:
+            self.on_send(message)
+        self.sent.append(message)
+        return Receipt(channel=self.name, message_id=str(len(self.sent)), accepted_at=NOW)
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def app(tmp_path: Path, recorder: Recorder) -> Iterator[AfterSales]:
+    instance = AfterSales(f"sqlite:///{tmp_path}/w.db", marketplaces=[], carriers=[],
+                          channels=[recorder], clock=lambda: NOW, migrate=False)
+    instance.store.create_all()
+    instance.followups.register(PLAN)
+    yield instance
+    instance.close()
+
+
+def _schedule(app: AfterSales, count: int) -> None:
+    for n in range(count):
+        app.followups.schedule("hello", buyer_id=f"b{n}", context={"buyer": {"name": "Li"}},
+                               due_at=NOW)
+
+
+def test_intervals_defaults_env_and_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AFTERSALES_INTERVAL_TRACKING", "60")
+    got = resolve_intervals({"followups": 5})
+    assert got["followups"] == 5
+    assert got["tracking"] == 60
+    assert got["reviews"] == DEFAULT_INTERVALS["reviews"]
+    with pytest.raises(ConfigurationError, match="unknown tick 'nope'"):
+        resolve_intervals({"nope": 1})
+    with pytest.raises(ConfigurationError, match="negative"):
+        resolve_intervals({"sync": -1})
+    monkeypatch.setenv("AFTERSALES_INTERVAL_SYNC", "soon")
+    with pytest.raises(ConfigurationError, match="seconds"):
+        resolve_intervals()
+
+
+def test_only_areas_with_the_method_get_a_tick() -> None:
+    calls: list[str] = []
+    fake = SimpleNamespace(
+        followups=SimpleNamespace(dispatch_due=lambda: calls.append("f")),
+        logistics=SimpleNamespace(),  # no refresh yet
+        reviews=SimpleNamespace(sync=lambda: calls.append("r")),
+        returns=SimpleNamespace(run_timers=lambda: calls.append("t")),
+        sync=lambda: calls.append("s"),
+    )
+    ticks = ticks_for(fake)  # type: ignore[arg-type]
+    assert list(ticks) == ["followups", "reviews", "sync", "return_timers"]
+    assert list(ticks_for(fake, only=["reviews"])) == ["reviews"]  # type: ignore[arg-type]
+
+
+def test_build_scheduler_jobs_and_kinds(app: AfterSales) -> None:
+    background = build_scheduler(app, intervals={"followups": 7, "sync": 0})
+    assert isinstance(background, BackgroundScheduler)
+    jobs = {job.id: job for job in background.get_jobs()}
+    assert "followups" in jobs
+    assert "sync" not in jobs
+    assert jobs["followups"].trigger.interval.total_seconds() == 7
+    assert jobs["followups"].max_instances == 1
+    assert isinstance(build_scheduler(app, blocking=True), BlockingScheduler)
+    assert not background.running  # nothing starts by itself
+    assert isinstance(app.scheduler(), BackgroundScheduler)
+
+
+def test_background_scheduler_dispatches_due_followups(app: AfterSales,
+                                                       recorder: Recorder) -> None:
+    _schedule(app, 3)
+    scheduler = build_scheduler(app, only=["followups"], intervals={"followups": 3600})
+    done = threading.Event()
+    outcomes: list[Any] = []
+
+    def listener(event: Any) -> None:
+        outcomes.append(event.retval if event.code == EVENT_JOB_EXECUTED else event.exception)
+        done.set()
+
+    scheduler.add_listener(listener, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    scheduler.start()
+    try:
+        assert done.wait(timeout=30)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert outcomes[0].sent == 3
+    assert len(recorder.sent) == 3
+
+
+def test_worker_once_command(app: AfterSales, recorder: Recorder) -> None:
+    _schedule(app, 2)
+    result = CliRunner().invoke(worker_command, ["--once", "--only", "followups"],
+                                obj=SimpleNamespace(app=app))
+    assert result.exit_code == 0, result.output
+    assert "followups: claimed=2, sent=2" in result.output
+    assert len(recorder.sent) == 2
+    again = CliRunner().invoke(worker_command, ["--once", "--only", "followups"],
+                               obj=SimpleNamespace(app=app))
+    assert "followups: nothing due" in again.output
+
+
+def test_worker_bad_interval_is_a_usage_error(app: AfterSales) -> None:
+    result = CliRunner().invoke(worker_command, ["--once", "--interval", "followups"],
+                                obj=SimpleNamespace(app=app))
+    assert result.exit_code == 2
+    assert "NAME=SECONDS" in result.output
+
+
+def test_sigterm_finishes_current_row_and_releases_the_rest(
+    app: AfterSales, recorder: Recorder
+) -> None:
+    _schedule(app, 5)
+
+    def first_send_brings_sigterm(message: Message) -> None:
+        recorder.on_send = None
+        os.kill(os.getpid(), signal.SIGTERM)
+        # the handler runs on the main thread; wait until it has asked the tick to stop
+        assert app.followups._stop.wait(timeout=30)
+
+    recorder.on_send = first_send_brings_sigterm
+    before = signal.getsignal(signal.SIGTERM)
+    run_worker(app, only=["followups"], intervals={"followups": 3600})
+    assert signal.getsignal(signal.SIGTERM) == before
+    assert len(recorder.sent) == 1
+    with app.store.session() as s:
+        statuses = dict(s.execute(select(FollowUpRow.status, func.count())
+                                  .group_by(FollowUpRow.status)).all())
+        leased = s.scalar(select(func.count()).select_from(FollowUpRow)
+                          .where(FollowUpRow.lease_owner.is_not(None)))
+    assert statuses == {"sent": 1, "scheduled": 4}
+    assert leased == 0
