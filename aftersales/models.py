@@ -391,6 +391,8 @@ class Review(_Model):
     sku: str | None = None
     order_id: str | None = None
     order_line_id: str | None = None
+    return_id: str | None = None  # the marketplace's return request id, where it links one
+    tracking_number: str | None = None  # the parcel reviewed, where the marketplace says
     author: str | None = None
     created_at: AwareDatetime
     updated_at: AwareDatetime
