@@ -16,7 +16,15 @@ from aftersales.errors import (
 )
 from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, MarketplaceBase
-from aftersales.models import Order, Page, Refund, ReturnKind, ReturnRequest, Shipment
+from aftersales.models import (
+    Order,
+    Page,
+    Refund,
+    ReturnKind,
+    ReturnRequest,
+    ReturnStatus,
+    Shipment,
+)
 from aftersales.paging import Watermark, token_pages, watermarked_pages
 
 from . import mapping, webhooks
@@ -127,6 +135,8 @@ class ShopifyMarketplace(MarketplaceBase):
         Capability.CONFIRM_RETURN_RECEIVED, Capability.REFUND,
     })
     raw_return_statuses: ClassVar[tuple[str, ...]] = tuple(mapping.RETURN_STATUS)
+    #: The status table, for the conformance kit.
+    return_status_table: ClassVar[Mapping[str, ReturnStatus]] = mapping.RETURN_STATUS
 
     def __init__(
         self,

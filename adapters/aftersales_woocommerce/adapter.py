@@ -43,6 +43,15 @@ _REFUND_ATTEMPTS = 3
 _LOCAL_TIME_MARGIN = timedelta(hours=15)
 
 
+def _order_id(value: str) -> int:
+    """WooCommerce order ids are integers; anything else is refused before any call."""
+    text = str(value).strip()
+    if not text.isdigit():
+        raise ValidationError(f"not a WooCommerce order id: {text[:40]!r}", field="order_id",
+                              payload="woocommerce")
+    return int(text)
+
+
 def _since(mark: Watermark, margin: timedelta = timedelta(seconds=1)) -> str:
     return (mark.at - margin).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
@@ -115,7 +124,7 @@ class WooCommerceMarketplace(MarketplaceBase):
 
     def get_order(self, order_id: str) -> Order:
         """One order by id."""
-        data, _ = self.client.get(f"orders/{int(order_id)}")
+        data, _ = self.client.get(f"orders/{_order_id(order_id)}")
         return mapping.order_from_wc(self._parse(WcOrder, data))
 
     def list_shipments(self, order_id: str) -> list[Shipment]:
@@ -147,7 +156,7 @@ class WooCommerceMarketplace(MarketplaceBase):
         was lost, the order's refunds are searched for the key: a refund that
         was already made is returned instead of paying twice.
         """
-        order = int(refund.order_id)
+        order = _order_id(refund.order_id)
         found = self._find_refund(order, refund.idempotency_key)
         if found is not None:
             return mapping.refund_from_wc(found, refund)
@@ -214,7 +223,7 @@ class WooCommerceMarketplace(MarketplaceBase):
     # ------------------------------------------------------------ helpers
 
     def _note(self, order_id: str, body: Mapping[str, Any]) -> WcNote:
-        note: WcNote = self._parse(WcNote, self.client.post(f"orders/{int(order_id)}/notes",
+        note: WcNote = self._parse(WcNote, self.client.post(f"orders/{_order_id(order_id)}/notes",
                                                              body))
         return note
 
