@@ -1,0 +1,311 @@
+"""TaobaoMarketplace against a fake TOP shop: listings, actions, paid-once refunds."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import requests
+from aftersales_taobao import TaobaoMarketplace
+
+from aftersales.errors import (
+    RemoteRejectedError,
+    TransientError,
+    UnsupportedOperationError,
+    ValidationError,
+)
+from aftersales.interfaces import Capability, Marketplace
+from aftersales.models import Money, ParcelStatus, Refund, ReturnKind, ReturnRequest, ReturnStatus
+
+from .conftest import NOW, FakeShop, FakeTop, body, make_settings
+
+
+def _requests(market: TaobaoMarketplace, cursor: str | None = None) -> list[ReturnRequest]:
+    return [r for page in market.list_returns(cursor) for r in page.items]
+
+
+def test_is_a_marketplace_with_truthful_capabilities(market: TaobaoMarketplace) -> None:
+    assert isinstance(market, Marketplace)
+    assert market.capabilities == {
+        Capability.LIST_RETURNS, Capability.APPROVE_RETURN, Capability.REJECT_RETURN,
+        Capability.REFUND, Capability.LIST_REVIEWS, Capability.LIST_SHIPMENTS}
+
+
+def test_lists_refunds_oldest_change_first_over_many_pages(
+    market: TaobaoMarketplace, shop: FakeShop, top: FakeTop
+) -> None:
+    pages = list(market.list_returns())
+    items = [r for p in pages for r in p.items]
+    assert sorted(r.external_id or "" for r in items) == sorted(shop.refunds)
+    stamps = [(r.updated_at, r.external_id) for r in items]
+    assert stamps == sorted(stamps)  # ascending, although the fake answers newest first
+    assert sum(1 for p in pages if p.items) >= 3
+    calls = [c for c in top.calls if c["method"] == "taobao.refunds.receive.get"]
+    assert max(int(c["page_no"]) for c in calls) >= 3  # page_no really walked
+    assert {c["page_size"] for c in calls} == {"2"}
+    assert all(c["use_has_next"] == "true" for c in calls)
+    # windows of one day covering the three-day lookback, ending a minute before now
+    assert calls[0]["start_modified"] == "2024-05-17 09:59:00"
+    assert calls[-1]["end_modified"] == "2024-05-20 09:59:00"
+    assert all(r.marketplace == "taobao" for r in items)
+
+
+def test_resuming_from_any_cursor_misses_and_repeats_nothing(
+    market: TaobaoMarketplace, shop: FakeShop
+) -> None:
+    pages = list(market.list_returns())
+    everything = [r.external_id for p in pages for r in p.items]
+    seen = 0
+    for page in pages:
+        seen += len(page.items)
+        assert [r.external_id for r in _requests(market, page.cursor)] == everything[seen:]
+
+
+def test_a_later_sync_sees_only_what_changed(shop: FakeShop) -> None:
+    now = [NOW]
+    market = TaobaoMarketplace(make_settings(), clock=lambda: now[0])
+    last = list(market.list_returns())[-1].cursor
+    now[0] = NOW + timedelta(minutes=10)
+    shop.refunds["100003"]["modified"] = "2024-05-20 10:05:00"
+    shop.refunds["100003"]["status"] = "CLOSED"
+    again = _requests(market, last)
+    assert [(r.external_id, r.status) for r in again] == [("100003", ReturnStatus.CANCELLED)]
+
+
+def test_malformed_cursor_is_a_clear_error(market: TaobaoMarketplace) -> None:
+    with pytest.raises(ValidationError, match="taobao cursor"):
+        list(market.list_returns("not-a-cursor!"))
+
+
+def test_lists_ratings_as_reviews(market: TaobaoMarketplace, shop: FakeShop,
+                                  top: FakeTop) -> None:
+    reviews = [r for p in market.list_reviews() for r in p.items]
+    assert sorted(r.external_id for r in reviews) == sorted(str(r["oid"]) for r in shop.rates)
+    assert {r.rating for r in reviews} == {1, 3, 5}
+    call = next(c for c in top.calls if c["method"] == "taobao.traderates.get")
+    assert (call["rate_type"], call["role"]) == ("get", "buyer")  # ratings buyers gave us
+
+
+def _request(market: TaobaoMarketplace, refund_id: str) -> ReturnRequest:
+    return next(r for r in _requests(market) if r.external_id == refund_id)
+
+
+def test_approving_a_return_agrees_the_return_of_goods(
+    market: TaobaoMarketplace, shop: FakeShop, top: FakeTop
+) -> None:
+    request = _request(market, "100000")
+    assert request.kind is ReturnKind.RETURN
+    version = shop.refunds["100000"]["refund_version"]
+    top.calls.clear()
+    market.approve_return(request, note="请寄回")
+    assert top.methods() == ["taobao.refund.get", "taobao.rp.returngoods.agree"]
+    sent = top.calls[1]
+    assert (sent["refund_id"], sent["remark"], sent["seller_address_id"]) == (
+        "100000", "请寄回", "100200300")
+    assert (sent["refund_version"], sent["refund_phase"]) == (str(version), "aftersale")
+    assert shop.refunds["100000"]["status"] == "WAIT_BUYER_RETURN_GOODS"
+    top.calls.clear()
+    market.approve_return(request)  # again: already agreed, nothing sent
+    assert top.methods() == ["taobao.refund.get"]
+
+
+def test_approving_a_refund_only_request_moves_no_money(
+    market: TaobaoMarketplace, shop: FakeShop, top: FakeTop
+) -> None:
+    request = _request(market, "100001")
+    assert request.kind is ReturnKind.REFUND_ONLY
+    top.calls.clear()
+    market.approve_return(request)
+    assert top.methods() == ["taobao.refund.get"]
+    assert shop.agreed == []
+
+
+def test_approving_a_closed_refund_is_refused(market: TaobaoMarketplace, shop: FakeShop) -> None:
+    request = _request(market, "100000")
+    shop.refunds["100000"]["status"] = "CLOSED"
+    with pytest.raises(RemoteRejectedError, match="CLOSED"):
+        market.approve_return(request)
+
+
+def test_rejecting_refuses_the_refund(market: TaobaoMarketplace, shop: FakeShop,
+                                      top: FakeTop) -> None:
+    request = _request(market, "100001")
+    top.calls.clear()
+    market.reject_return(request, reason="商品已发出", note="请先拒收")
+    assert top.methods() == ["taobao.refund.get", "taobao.refund.refuse"]
+    assert top.calls[1]["refuse_message"] == "商品已发出：请先拒收"
+    assert shop.refunds["100001"]["status"] == "SELLER_REFUSE_BUYER"
+
+
+def test_rejecting_goods_on_their_way_back_refuses_the_return(
+    market: TaobaoMarketplace, shop: FakeShop, top: FakeTop
+) -> None:
+    request = _request(market, "100002")
+    shop.refunds["100002"]["status"] = "WAIT_SELLER_CONFIRM_GOODS"
+    top.calls.clear()
+    market.reject_return(request, reason="退回商品已损坏")
+    assert top.methods() == ["taobao.refund.get", "taobao.rp.returngoods.refuse"]
+
+
+@pytest.mark.parametrize("reason", ["x", "长" * 201])
+def test_refusal_text_is_checked_before_any_call(market: TaobaoMarketplace, reason: str,
+                                                 http: object) -> None:
+    request = ReturnRequest.model_validate({
+        "marketplace": "taobao", "order_id": "1", "kind": "refund_only", "external_id": "9",
+        "lines": [{"order_line_id": "1", "quantity": 1}]})
+    with pytest.raises(ValidationError, match="reason"):
+        market.reject_return(request, reason=reason)
+
+
+def _refund(request: ReturnRequest, amount: str = "11.50") -> Refund:
+    return Refund(order_id=request.order_id, amount=Money(Decimal(amount), "CNY"),
+                  idempotency_key=f"rk-{request.external_id}")
+
+
+def test_refund_agrees_in_fen_with_version_and_phase(
+    market: TaobaoMarketplace, shop: FakeShop, top: FakeTop
+) -> None:
+    request = _request(market, "100001")
+    version = shop.refunds["100001"]["refund_version"]
+    paid = market.refund(_refund(request), request)
+    assert shop.agreed == [f"100001|1150|{version}|aftersale"]
+    assert (paid.external_id, paid.raw_status) == ("100001", "SUCCESS")
+
+
+def test_refund_already_paid_is_not_paid_again(
+    market: TaobaoMarketplace, shop: FakeShop, top: FakeTop
+) -> None:
+    request = _request(market, "100001")
+    market.refund(_refund(request), request)
+    top.calls.clear()
+    again = market.refund(_refund(request), request)
+    assert top.methods() == ["taobao.refund.get"]
+    assert len(shop.agreed) == 1
+    assert again.external_id == "100001"
+
+
+def test_refund_retried_after_a_timeout_is_paid_once(
+    market: TaobaoMarketplace, shop: FakeShop, top: FakeTop
+) -> None:
+    """The agree reached Taobao but the answer was lost: the re-read sees SUCCESS."""
+    request = _request(market, "100001")
+
+    def lost_answer(form: dict[str, str]) -> Exception:
+        shop._agree(form)  # Taobao did pay...
+        return requests.exceptions.ReadTimeout("read timed out")  # ...but we never heard
+
+    top.queue("taobao.rp.refunds.agree", lost_answer)
+    top.calls.clear()
+    paid = market.refund(_refund(request), request)
+    assert top.methods() == ["taobao.refund.get", "taobao.rp.refunds.agree", "taobao.refund.get"]
+    assert len(shop.agreed) == 1
+    assert paid.external_id == "100001"
+
+
+def test_refund_that_timed_out_before_reaching_taobao_is_sent_again_once(
+    market: TaobaoMarketplace, shop: FakeShop, top: FakeTop
+) -> None:
+    request = _request(market, "100001")
+    top.queue("taobao.rp.refunds.agree", requests.exceptions.ReadTimeout("read timed out"))
+    top.calls.clear()
+    market.refund(_refund(request), request)
+    assert top.methods() == ["taobao.refund.get", "taobao.rp.refunds.agree",
+                             "taobao.refund.get", "taobao.rp.refunds.agree"]
+    assert len(shop.agreed) == 1
+
+
+def test_refund_gives_up_after_two_unanswered_agrees(
+    market: TaobaoMarketplace, shop: FakeShop, top: FakeTop
+) -> None:
+    request = _request(market, "100001")
+    top.queue("taobao.rp.refunds.agree", requests.exceptions.ReadTimeout("a"),
+              requests.exceptions.ReadTimeout("b"))
+    with pytest.raises(TransientError):
+        market.refund(_refund(request), request)
+    assert shop.agreed == []
+
+
+def test_refund_refused_by_taobao_says_why(market: TaobaoMarketplace, shop: FakeShop,
+                                           top: FakeTop) -> None:
+    request = _request(market, "100001")
+    top.queue("taobao.rp.refunds.agree", {"rp_refunds_agree_response": {
+        "msg_code": "OP_FAILURE_UE", "message": "需要短信验证码", "succ": False,
+        "results": {"refund_mapping_result": [
+            {"refund_id": "100001", "succ": False, "message": "需要短信验证码"}]}}})
+    with pytest.raises(RemoteRejectedError, match="需要短信验证码"):
+        market.refund(_refund(request), request)
+
+
+def test_refund_of_a_closed_request_is_refused(market: TaobaoMarketplace,
+                                               shop: FakeShop) -> None:
+    request = _request(market, "100001")
+    shop.refunds["100001"]["status"] = "CLOSED"
+    with pytest.raises(RemoteRejectedError, match="CLOSED"):
+        market.refund(_refund(request), request)
+    assert shop.agreed == []
+
+
+def test_refund_needs_the_buyers_request(market: TaobaoMarketplace) -> None:
+    refund = Refund(order_id="1", amount=Money("1", "CNY"), idempotency_key="k")
+    with pytest.raises(ValidationError, match="request"):
+        market.refund(refund)
+
+
+def test_refund_in_another_currency_is_refused_before_any_call(
+    market: TaobaoMarketplace, shop: FakeShop, top: FakeTop
+) -> None:
+    request = _request(market, "100001")
+    top.calls.clear()
+    with pytest.raises(ValidationError, match="CNY"):
+        market.refund(Refund(order_id="1", amount=Money("1", "USD"), idempotency_key="k"),
+                      request)
+    assert top.calls == []
+
+
+def test_tmall_replies_to_a_rating_through_explain(
+    tmall: TaobaoMarketplace, shop: FakeShop, top: FakeTop
+) -> None:
+    review = next(r for p in tmall.list_reviews() for r in p.items)
+    assert tmall.reply_review(review, "非常抱歉", idempotency_key="k") == review.external_id
+    sent = top.calls[-1]
+    assert (sent["method"], sent["oid"], sent["reply"]) == (
+        "taobao.traderate.explain.add", review.external_id, "非常抱歉")
+
+
+def test_taobao_shops_cannot_reply(market: TaobaoMarketplace, shop: FakeShop) -> None:
+    review = next(r for p in market.list_reviews() for r in p.items)
+    with pytest.raises(UnsupportedOperationError, match="taobao does not support reply_review"):
+        market.reply_review(review, "谢谢", idempotency_key="k")
+
+
+@pytest.mark.parametrize("op", ["list_orders", "get_order", "confirm_return_received",
+                                "ship_exchange", "send_message"])
+def test_undeclared_operations_raise(market: TaobaoMarketplace, op: str) -> None:
+    with pytest.raises(UnsupportedOperationError):
+        getattr(market, op)(*([None] * (2 if op == "ship_exchange" else 1)))
+
+
+def test_shipments_and_trace_of_an_order(market: TaobaoMarketplace, top: FakeTop) -> None:
+    top.queue("taobao.logistics.trace.search", body("logistics_trace_search"),
+              body("logistics_trace_search"))
+    shipments = market.list_shipments("2345678901234567890")
+    assert [(s.tracking_number, s.carrier) for s in shipments] == [("78912345678901", "zto")]
+    assert top.calls[0]["tid"] == "2345678901234567890"
+    assert market.trace("2345678901234567890").status is ParcelStatus.DELIVERED
+
+
+def test_empty_shop_lists_nothing(market: TaobaoMarketplace, top: FakeTop) -> None:
+    FakeShop(top, refunds=0, rates=0)
+    assert _requests(market) == []
+
+
+def test_long_lookback_is_split_into_windows(top: FakeTop) -> None:
+    FakeShop(top, refunds=1, rates=0)
+    market = TaobaoMarketplace(make_settings(lookback=timedelta(days=5),
+                                             window=timedelta(hours=12)), clock=lambda: NOW)
+    _requests(market)
+    windows = [(c["start_modified"], c["end_modified"]) for c in top.calls]
+    assert len(windows) == 10
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(windows))
