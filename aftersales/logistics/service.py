@@ -1,17 +1,309 @@
-"""LogisticsService: tracking look-ups, refreshes and anomalies (reached as ``app.logistics``)."""
+"""LogisticsService: tracking look-ups, refreshes and anomalies (reached as ``app.logistics``).
+
+Options (``AfterSales(..., logistics={...})``):
+
+* ``ttl``: how long a parcel's last check stays fresh (default 1 hour;
+  Kuaidi100 locks numbers queried more often than every 30 minutes);
+* ``max_in_flight``: provider calls running at once during a refresh (4);
+* ``stuck_after``: ``{carrier: timedelta}`` overriding the stuck thresholds;
+* ``receive_returns``: whether a delivered return parcel marks its return
+  request received (``app.returns.receive``); when unset, the returns
+  policy's ``receive_on_delivery`` decides (off when it has no such rule).
+  Either way the ``parcel.delivered`` event carries ``direction`` and
+  ``rma_id``, so the backend or the returns area can react themselves.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from aftersales.errors import (
+    AfterSalesError,
+    ConfigurationError,
+    NotFoundError,
+    RemoteRejectedError,
+    ValidationError,
+)
+from aftersales.interfaces import Capability, Carrier
+from aftersales.logistics.anomalies import DEFAULT_STUCK_AFTER, STUCK_AFTER, Anomaly, classify
+from aftersales.logistics.detect import detect_carrier, normalize_number
+from aftersales.logistics.refresh import Group, Refresher, RefreshReport
+from aftersales.logistics.repository import (
+    Change,
+    ParcelRef,
+    apply_trackings,
+    parcels_by_number,
+    problem_parcels,
+    select_due,
+    stored_tracking,
+)
+from aftersales.models import ParcelStatus, Tracking
 
 if TYPE_CHECKING:
     from aftersales.app import AfterSales
 
-__all__ = ["LogisticsService"]
+__all__ = ["NOTABLE", "LogisticsService"]
+
+log = logging.getLogger("aftersales.logistics")
+
+#: statuses whose arrival is announced as an event ``parcel.<status>``.
+NOTABLE = frozenset(
+    {
+        ParcelStatus.PICKED_UP,
+        ParcelStatus.OUT_FOR_DELIVERY,
+        ParcelStatus.FAILED_ATTEMPT,
+        ParcelStatus.AVAILABLE_FOR_PICKUP,
+        ParcelStatus.DELIVERED,
+        ParcelStatus.EXCEPTION,
+        ParcelStatus.RETURNING,
+        ParcelStatus.RETURNED,
+        ParcelStatus.EXPIRED,
+    }
+)
 
 
 class LogisticsService:
-    """Tracking look-ups, refreshes and anomalies."""
+    """Tracking look-ups, refreshes and anomalies for every stored parcel.
+
+    Parcels are the shipments the store holds (synced from orders, or
+    attached to return requests). Providers are ``app.carriers`` in their
+    configured order: the first that serves a parcel's carrier is asked,
+    and the next one when it fails or refuses the number.
+    """
 
     def __init__(self, app: AfterSales) -> None:
         self.app = app
+        opts: Mapping[str, Any] = app.options.get("logistics") or {}
+        self.ttl: timedelta = opts.get("ttl", timedelta(hours=1))
+        self.max_in_flight: int = int(opts.get("max_in_flight", 4))
+        self.stuck_after: dict[str, timedelta] = {**STUCK_AFTER, **opts.get("stuck_after", {})}
+        self._receive_returns: bool | None = opts.get("receive_returns")
+        if self.max_in_flight < 1:
+            raise ConfigurationError("logistics max_in_flight must be at least 1")
+
+    # ------------------------------------------------------------------ look-ups
+
+    @property
+    def providers(self) -> list[Carrier]:
+        """The tracking providers, in fallback order."""
+        return [c for c in self.app.carriers.values() if Capability.TRACK in c.capabilities]
+
+    def track(self, number: str, carrier: str | None = None, *, fresh: bool = False) -> Tracking:
+        """A parcel's tracking: stored when fresh enough, else asked of the providers.
+
+        Args:
+            number: the tracking number (spaces, dashes and case do not matter).
+            carrier: the carrier code when known; else the stored one, else
+                detected from the number when only one carrier fits (else the
+                provider's own detection decides).
+            fresh: ask the providers even within the TTL.
+
+        Returns:
+            The tracking; stored parcels with that number are updated and
+            their events emitted as in :meth:`refresh`.
+
+        Raises:
+            ValidationError: the number is empty.
+            ConfigurationError: no tracking provider is configured.
+            RemoteError: every provider failed (the last failure).
+        """
+        normal = normalize_number(number)
+        if not normal:
+            raise ValidationError("a tracking number is required", field="number")
+        with self.app.store.session() as session:
+            refs = parcels_by_number(session, normal)
+            if refs and not fresh and all(self._fresh(r) for r in refs):
+                stored = stored_tracking(session, normal)
+                if stored is not None:
+                    return stored
+        code = (carrier or "").strip().lower() or (refs[0].carrier if refs else None)
+        group = Group(normal, code or _unique(detect_carrier(normal)), refs)
+        found: list[Tracking] = []
+
+        def sink(pairs: list[tuple[Group, Tracking]]) -> int:
+            found.extend(t for _, t in pairs)
+            return self._write(pairs)
+
+        report = self._refresher(sink).run([group])
+        if found:
+            return found[0]
+        error = report.errors.get(normal)
+        if error is not None:
+            raise error
+        reason = report.unresolved.get(normal, "no provider answered")
+        raise RemoteRejectedError(f"could not track {normal}: {reason}", adapter="logistics")
+
+    def refresh(self, *, progress: Callable[[int], None] | None = None) -> RefreshReport:
+        """Look up every open parcel not checked within the TTL.
+
+        Delivered, returned and expired parcels are never queried again.
+        Numbers go to each provider in batches of its ``batch_size``, with
+        at most ``max_in_flight`` calls running at once; a batch that fails,
+        or a number a provider refuses, falls back to the next provider.
+        Each batch's results are written in one transaction, with their
+        ``parcel.*`` events.
+
+        Args:
+            progress: called with how many numbers were settled after each batch.
+
+        Returns:
+            Counts of parcels checked and changed, and calls per provider.
+        """
+        if not self.providers:
+            raise ConfigurationError("no tracking provider configured; set AFTERSALES_CARRIERS")
+        with self.app.store.session() as session:
+            due = select_due(session, now=self.app.now(), ttl=self.ttl)
+        report = RefreshReport(due=len(due))
+        self._refresher(self._write, progress).run(_group(due), report)
+        return report
+
+    def handle_push(self, provider: str, body: bytes, headers: Mapping[str, str]) -> int:
+        """Verify and apply a provider's push (webhook); returns parcels updated.
+
+        Raises:
+            NotFoundError: no provider of that name is configured.
+            SignatureError: the push's signature is missing or wrong.
+            ValidationError: the body is not a push of that provider.
+        """
+        adapter = self.app.carriers.get(provider)
+        if adapter is None:
+            raise NotFoundError("carrier", provider)
+        trackings = adapter.parse_push(body, headers)
+        pairs: list[tuple[Group, Tracking]] = []
+        with self.app.store.session() as session:
+            for tracking in trackings:
+                refs = parcels_by_number(session, normalize_number(tracking.number))
+                if refs:
+                    pairs.append((Group(refs[0].number, tracking.carrier, refs), tracking))
+        self._write(pairs)
+        return sum(len(g.refs) for g, _ in pairs)
+
+    def anomalies(self, *, now: datetime | None = None) -> list[Anomaly]:
+        """Parcels that need attention: exceptions, failed attempts, returns to
+        sender, and parcels stuck without a new event for longer than their
+        carrier usually takes (``stuck_after``), oldest first."""
+        now = now or self.app.now()
+        with self.app.store.session() as session:
+            refs = problem_parcels(session)
+        found = []
+        for ref in refs:
+            kind = classify(
+                status=ref.status,
+                carrier=ref.carrier,
+                direction=ref.direction,
+                last_event_at=ref.last_event_at,
+                shipped_at=ref.shipped_at,
+                now=now,
+                stuck_after=self.stuck_after,
+                default=DEFAULT_STUCK_AFTER,
+            )
+            if kind is not None:
+                found.append(Anomaly(
+                    shipment_id=ref.id, tracking_number=ref.number, carrier=ref.carrier,
+                    kind=kind, status=ref.status, issue=ref.issue,
+                    since=ref.last_event_at or ref.shipped_at, direction=ref.direction,
+                    order_id=ref.order_id, rma_id=ref.rma_id,
+                ))
+        return sorted(found, key=lambda a: (a.since is None, a.since or now))
+
+    # ------------------------------------------------------------------ internals
+
+    def _fresh(self, ref: ParcelRef) -> bool:
+        if ref.terminal:
+            return True
+        checked = ref.last_checked_at
+        return checked is not None and self.app.now() - checked < self.ttl
+
+    def _refresher(
+        self,
+        sink: Callable[[list[tuple[Group, Tracking]]], int],
+        progress: Callable[[int], None] | None = None,
+    ) -> Refresher:
+        if not self.providers:
+            raise ConfigurationError("no tracking provider configured; set AFTERSALES_CARRIERS")
+        return Refresher(
+            self.providers, max_in_flight=self.max_in_flight, sink=sink, progress=progress
+        )
+
+    def _write(self, pairs: list[tuple[Group, Tracking]]) -> int:
+        """Store one batch of trackings and emit their events; returns parcels changed."""
+        now = self.app.now()
+        with self.app.store.session() as session:
+            changes = apply_trackings(
+                session, [(ref, tracking) for group, tracking in pairs for ref in group.refs],
+                now=now,
+            )
+            for change in changes:
+                self._emit(session, change)
+        for change in changes:
+            if change.status is ParcelStatus.DELIVERED and change.parcel.direction == "return":
+                self._return_delivered(change)
+        return len(changes)
+
+    def _emit(self, session: Session, change: Change) -> None:
+        if change.status not in NOTABLE:
+            return
+        ref = change.parcel
+        when = change.last_event_at.isoformat() if change.last_event_at else ""
+        payload = {
+            "shipment_id": ref.id,
+            "tracking_number": ref.number,
+            "carrier": ref.carrier,
+            "status": change.status.value,
+            "previous_status": ref.status.value,
+            "issue": change.issue.value if change.issue else None,
+            "direction": ref.direction,
+            "order_id": ref.order_id,
+            "rma_id": ref.rma_id,
+            "delivered_at": change.delivered_at.isoformat() if change.delivered_at else None,
+            "last_event_at": when or None,
+        }
+        key = f"parcel.{change.status.value}:{ref.id}"
+        if not change.status.is_terminal:
+            key += f":{when}"  # a parcel may fail twice; a delivery happens once
+        self.app.events.emit(session, f"parcel.{change.status.value}", payload, key=key)
+
+    def _receive_enabled(self) -> bool:
+        if self._receive_returns is not None:
+            return self._receive_returns
+        policy = getattr(self.app.returns, "policy", None)
+        return bool(getattr(policy, "receive_on_delivery", False))
+
+    def _return_delivered(self, change: Change) -> None:
+        # The returns area owns the request's state machine; logistics only
+        # asks it, when the policy wants a delivery to count as receipt.
+        rma_id = change.parcel.rma_id
+        if rma_id is None or not self._receive_enabled():
+            return
+        when = change.delivered_at or change.last_event_at
+        note = f"return parcel {change.parcel.number} delivered"
+        try:
+            hook = getattr(self.app.returns, "receive_delivered_parcel", None)
+            if hook is not None:
+                hook(rma_id, delivered_at=when)
+            else:
+                self.app.returns.receive(rma_id, actor="logistics", note=note)
+        except AfterSalesError as exc:
+            # Already received, cancelled meanwhile, …: the event still tells the backend.
+            log.warning("return %s not marked received: %s", rma_id, exc)
+
+
+def _unique(codes: Sequence[str]) -> str | None:
+    return codes[0] if len(codes) == 1 else None
+
+
+def _group(refs: Sequence[ParcelRef]) -> list[Group]:
+    by_key: dict[tuple[str, str | None], Group] = {}
+    for ref in refs:
+        carrier = ref.carrier or _unique(detect_carrier(ref.number))
+        key = (ref.number, carrier)
+        group = by_key.get(key)
+        if group is None:
+            group = by_key[key] = Group(ref.number, carrier)
+        group.refs.append(ref)
+    return list(by_key.values())

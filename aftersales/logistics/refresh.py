@@ -1,0 +1,201 @@
+"""The refresh engine: batching per provider, bounded concurrency, fallback.
+
+Numbers are grouped into batches of each provider's ``batch_size`` and sent
+to a thread pool whose size caps the calls in flight. Results come back to
+the calling thread, which writes them (so SQLite's single writer is never
+contended) while the next calls are still on the wire. A batch that fails
+as a whole, or a number a provider refuses or cannot serve, moves on to the
+next provider in the configured order; a number no provider could track is
+reported, not raised.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from aftersales.errors import AfterSalesError
+from aftersales.interfaces import Capability, Carrier
+from aftersales.logistics.repository import ParcelRef
+from aftersales.models import Tracking, TrackQuery, TrackResult
+
+__all__ = ["Group", "RefreshReport", "Refresher", "serves"]
+
+
+@dataclass
+class Group:
+    """One number to look up and the stored parcels that carry it."""
+
+    number: str
+    carrier: str | None
+    refs: list[ParcelRef] = field(default_factory=list)
+
+
+@dataclass
+class RefreshReport:
+    """What one refresh did.
+
+    Attributes:
+        due: parcels that were due (open and not checked within the TTL).
+        checked: parcels that got a fresh tracking.
+        changed: parcels whose status moved.
+        calls: provider calls made, per provider.
+        failed_calls: calls that failed as a whole, per provider.
+        fallbacks: numbers handed to a later provider.
+        unresolved: numbers no provider could track, with the last reason.
+    """
+
+    due: int = 0
+    checked: int = 0
+    changed: int = 0
+    calls: Counter[str] = field(default_factory=Counter)
+    failed_calls: Counter[str] = field(default_factory=Counter)
+    fallbacks: int = 0
+    unresolved: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, AfterSalesError] = field(default_factory=dict, repr=False)
+
+    @property
+    def total_calls(self) -> int:
+        """Provider calls over every provider."""
+        return sum(self.calls.values())
+
+
+def serves(provider: Carrier, carrier: str | None) -> bool:
+    """Whether ``provider`` tracks numbers of ``carrier`` (``None``: unknown carrier)."""
+    if Capability.TRACK not in provider.capabilities:
+        return False
+    return provider.carriers is None or (carrier is not None and carrier in provider.carriers)
+
+
+#: What the refresher hands back per batch: each group with its fresh tracking.
+Sink = Callable[[list[tuple[Group, Tracking]]], int]
+
+_Outcome = list[TrackResult] | AfterSalesError
+
+
+def _call(provider: Carrier, batch: Sequence[Group]) -> _Outcome:
+    queries = [TrackQuery(number=g.number, carrier=g.carrier) for g in batch]
+    try:
+        results = provider.track(queries)
+    except AfterSalesError as exc:
+        return exc
+    return results
+
+
+class Refresher:
+    """Runs one refresh over ``providers`` (in fallback order).
+
+    Args:
+        providers: the tracking providers, first choice first.
+        max_in_flight: the most provider calls running at once.
+        sink: writes one batch of results; returns how many parcels changed.
+        progress: called with the number of groups settled after each batch.
+    """
+
+    def __init__(
+        self,
+        providers: Sequence[Carrier],
+        *,
+        max_in_flight: int,
+        sink: Sink,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        if max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
+        self.providers = list(providers)
+        self.max_in_flight = max_in_flight
+        self.sink = sink
+        self.progress = progress
+
+    def _next(self, group: Group, after: int) -> int | None:
+        for index in range(after + 1, len(self.providers)):
+            if serves(self.providers[index], group.carrier):
+                return index
+        return None
+
+    def run(self, groups: Sequence[Group], report: RefreshReport | None = None) -> RefreshReport:
+        """Look every group up; returns the report (also filled in place)."""
+        report = report or RefreshReport()
+        buffers: dict[int, list[Group]] = {i: [] for i in range(len(self.providers))}
+        for group in groups:
+            self._route(group, -1, buffers, report, "no configured provider serves this carrier")
+        inflight: dict[Future[_Outcome], tuple[int, list[Group]]] = {}
+        with ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="aftersales-track") as pool:
+            self._submit(pool, buffers, inflight, report)
+            while inflight:
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    index, batch = inflight.pop(future)
+                    self._settle(index, batch, future.result(), buffers, report)
+                self._submit(pool, buffers, inflight, report)
+        return report
+
+    def _route(
+        self,
+        group: Group,
+        after: int,
+        buffers: dict[int, list[Group]],
+        report: RefreshReport,
+        reason: str,
+        error: AfterSalesError | None = None,
+    ) -> None:
+        index = self._next(group, after)
+        if index is None:
+            report.unresolved[group.number] = reason
+            if error is not None:
+                report.errors[group.number] = error
+            if self.progress is not None:
+                self.progress(1)
+            return
+        if after >= 0:
+            report.fallbacks += 1
+        buffers[index].append(group)
+
+    def _submit(
+        self,
+        pool: ThreadPoolExecutor,
+        buffers: dict[int, list[Group]],
+        inflight: dict[Future[_Outcome], tuple[int, list[Group]]],
+        report: RefreshReport,
+    ) -> None:
+        busy = [index for index, _ in inflight.values()]
+        for index, buffer in buffers.items():
+            size = max(1, self.providers[index].batch_size)
+            # A part-filled batch waits while an earlier provider may still hand it numbers.
+            flush = not any(b < index for b in busy)
+            while len(buffer) >= size or (flush and buffer):
+                batch, buffer[:] = buffer[:size], buffer[size:]
+                provider = self.providers[index]
+                report.calls[provider.name] += 1
+                inflight[pool.submit(_call, provider, batch)] = (index, batch)
+
+    def _settle(
+        self,
+        index: int,
+        batch: list[Group],
+        outcome: _Outcome,
+        buffers: dict[int, list[Group]],
+        report: RefreshReport,
+    ) -> None:
+        provider = self.providers[index]
+        if isinstance(outcome, AfterSalesError) or len(outcome) != len(batch):
+            report.failed_calls[provider.name] += 1
+            error = outcome if isinstance(outcome, AfterSalesError) else None
+            reason = f"{provider.name}: {outcome if error else 'answer did not match the batch'}"
+            for group in batch:
+                self._route(group, index, buffers, report, reason, error)
+            return
+        found: list[tuple[Group, Tracking]] = []
+        for group, result in zip(batch, outcome, strict=True):
+            if result.tracking is not None:
+                found.append((group, result.tracking))
+            else:
+                reason = f"{provider.name}: {result.error or 'no tracking'}"
+                self._route(group, index, buffers, report, reason)
+        if found:
+            report.changed += self.sink(found)
+            report.checked += sum(len(g.refs) for g, _ in found)
+            if self.progress is not None:
+                self.progress(len(found))

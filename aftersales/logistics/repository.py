@@ -1,0 +1,255 @@
+"""Parcels in the store: what is due for a refresh, and writing trackings back.
+
+Writes are bulk statements (one UPDATE executemany for the parcels, one
+INSERT for new events per batch) so a refresh of thousands of parcels
+spends its time waiting on providers, not on the database. Events are
+idempotent on ``(shipment_id, fingerprint)``: a re-fetched scan is never
+stored twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, bindparam, insert, or_, select
+from sqlalchemy.orm import Session
+
+from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
+from aftersales.store.tables.core import ShipmentRow, TrackingEventRow
+from aftersales.store.types import UTCDateTime
+
+__all__ = [
+    "Change",
+    "ParcelRef",
+    "apply_trackings",
+    "fingerprint",
+    "parcels_by_number",
+    "problem_parcels",
+    "select_due",
+    "stored_tracking",
+]
+
+_SHIP = cast(Table, ShipmentRow.__table__)
+
+
+@dataclass(frozen=True)
+class ParcelRef:
+    """The stored facts about one parcel that a refresh needs."""
+
+    id: int
+    number: str
+    carrier: str | None
+    status: ParcelStatus
+    issue: ParcelIssue | None
+    last_event_at: datetime | None
+    shipped_at: datetime | None
+    direction: str
+    order_id: int | None
+    rma_id: str | None
+    last_checked_at: datetime | None = None
+
+    @property
+    def terminal(self) -> bool:
+        """True when no further event is expected."""
+        return self.status.is_terminal
+
+
+@dataclass(frozen=True)
+class Change:
+    """A parcel whose status moved, for events and for the returns area."""
+
+    parcel: ParcelRef
+    status: ParcelStatus
+    issue: ParcelIssue | None
+    last_event_at: datetime | None
+    delivered_at: datetime | None
+
+
+_COLUMNS = (
+    ShipmentRow.id,
+    ShipmentRow.tracking_number,
+    ShipmentRow.carrier,
+    ShipmentRow.status,
+    ShipmentRow.issue,
+    ShipmentRow.last_event_at,
+    ShipmentRow.shipped_at,
+    ShipmentRow.direction,
+    ShipmentRow.order_id,
+    ShipmentRow.rma_id,
+    ShipmentRow.last_checked_at,
+)
+
+
+def _ref(row: Any) -> ParcelRef:
+    return ParcelRef(
+        id=row.id,
+        number=row.tracking_number,
+        carrier=row.carrier,
+        status=ParcelStatus(row.status),
+        issue=ParcelIssue(row.issue) if row.issue else None,
+        last_event_at=row.last_event_at,
+        shipped_at=row.shipped_at,
+        direction=row.direction,
+        order_id=row.order_id,
+        rma_id=row.rma_id,
+        last_checked_at=row.last_checked_at,
+    )
+
+
+def select_due(session: Session, *, now: datetime, ttl: timedelta) -> list[ParcelRef]:
+    """Open parcels not checked within ``ttl``: not terminal, oldest check first."""
+    stale = now - ttl
+    query = (
+        select(*_COLUMNS)
+        .where(ShipmentRow.terminal.is_(False))
+        .where(or_(ShipmentRow.last_checked_at.is_(None), ShipmentRow.last_checked_at <= stale))
+        .order_by(ShipmentRow.last_checked_at.is_not(None), ShipmentRow.last_checked_at,
+                  ShipmentRow.id)
+    )
+    return [_ref(row) for row in session.execute(query)]
+
+
+def parcels_by_number(session: Session, number: str) -> list[ParcelRef]:
+    """Every stored parcel with this tracking number (one per order and direction)."""
+    query = select(*_COLUMNS).where(ShipmentRow.tracking_number == number).order_by(ShipmentRow.id)
+    return [_ref(row) for row in session.execute(query)]
+
+
+def problem_parcels(session: Session) -> list[ParcelRef]:
+    """Candidates for anomalies: every parcel not delivered or expired."""
+    done = (ParcelStatus.DELIVERED.value, ParcelStatus.EXPIRED.value)
+    query = select(*_COLUMNS).where(ShipmentRow.status.not_in(done)).order_by(ShipmentRow.id)
+    return [_ref(row) for row in session.execute(query)]
+
+
+def fingerprint(event: TrackingEvent) -> str:
+    """A stable identity for one scan, so a re-fetched event is recognised."""
+    text = "|".join(
+        [event.time.isoformat(), event.status.value, event.description, event.location or ""]
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _known_fingerprints(session: Session, ids: Sequence[int]) -> set[tuple[int, str]]:
+    found: set[tuple[int, str]] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        query = select(TrackingEventRow.shipment_id, TrackingEventRow.fingerprint).where(
+            TrackingEventRow.shipment_id.in_(chunk)
+        )
+        found.update((r.shipment_id, r.fingerprint) for r in session.execute(query))
+    return found
+
+
+_UPDATE = (
+    _SHIP.update()
+    .where(_SHIP.c.id == bindparam("b_id"))
+    .values(
+        carrier=bindparam("b_carrier"),
+        status=bindparam("b_status"),
+        issue=bindparam("b_issue"),
+        raw_status=bindparam("b_raw_status"),
+        provider=bindparam("b_provider"),
+        terminal=bindparam("b_terminal"),
+        last_event_at=bindparam("b_last_event_at", type_=UTCDateTime()),
+        delivered_at=bindparam("b_delivered_at", type_=UTCDateTime()),
+        last_checked_at=bindparam("b_checked", type_=UTCDateTime()),
+        updated_at=bindparam("b_checked", type_=UTCDateTime()),
+        version=_SHIP.c.version + 1,
+    )
+)
+
+
+def apply_trackings(
+    session: Session, pairs: Iterable[tuple[ParcelRef, Tracking]], *, now: datetime
+) -> list[Change]:
+    """Write fresh trackings onto their parcels and store their new events.
+
+    A provider that answers "pending, no events" for a parcel already known
+    further along does not move it back: only the check time is recorded.
+
+    Returns:
+        The parcels whose status changed.
+    """
+    pairs = list(pairs)
+    if not pairs:
+        return []
+    known = _known_fingerprints(session, sorted({ref.id for ref, _ in pairs}))
+    updates: list[dict[str, object]] = []
+    new_events: list[dict[str, object]] = []
+    changes: list[Change] = []
+    for ref, tracking in pairs:
+        regress = tracking.status is ParcelStatus.PENDING and not tracking.events
+        status = ref.status if regress else tracking.status
+        issue = ref.issue if regress else tracking.issue
+        last = tracking.events[-1].time if tracking.events else ref.last_event_at
+        for event in tracking.events:
+            mark = (ref.id, fingerprint(event))
+            if mark in known:
+                continue
+            known.add(mark)
+            new_events.append({
+                "shipment_id": ref.id,
+                "fingerprint": mark[1],
+                "occurred_at": event.time,
+                "status": event.status.value,
+                "description": event.description,
+                "location": event.location,
+                "raw_code": event.raw_code,
+            })
+        updates.append({
+            "b_id": ref.id,
+            "b_carrier": tracking.carrier or ref.carrier,
+            "b_status": status.value,
+            "b_issue": issue.value if issue else None,
+            "b_raw_status": (tracking.raw_status or "")[:80] or None,
+            "b_provider": tracking.provider,
+            "b_terminal": status.is_terminal,
+            "b_last_event_at": last,
+            "b_delivered_at": tracking.delivered_at,
+            "b_checked": now,
+        })
+        moved = status is not ref.status
+        if moved or (issue is not ref.issue and status is ParcelStatus.EXCEPTION):
+            changes.append(Change(ref, status, issue, last, tracking.delivered_at))
+    session.execute(_UPDATE, updates)
+    if new_events:
+        session.execute(insert(TrackingEventRow), new_events)
+    return changes
+
+
+def stored_tracking(session: Session, number: str) -> Tracking | None:
+    """The last stored tracking of ``number`` (its first parcel's), events included."""
+    refs = parcels_by_number(session, number)
+    if not refs:
+        return None
+    row = session.get(ShipmentRow, refs[0].id)
+    assert row is not None
+    events = session.scalars(
+        select(TrackingEventRow)
+        .where(and_(TrackingEventRow.shipment_id == row.id))
+        .order_by(TrackingEventRow.occurred_at, TrackingEventRow.id)
+    )
+    return Tracking(
+        carrier=row.carrier,
+        number=row.tracking_number,
+        status=ParcelStatus(row.status),
+        issue=ParcelIssue(row.issue) if row.issue else None,
+        events=[
+            TrackingEvent(
+                time=e.occurred_at,
+                status=ParcelStatus(e.status),
+                description=e.description,
+                location=e.location,
+                raw_code=e.raw_code,
+            )
+            for e in events
+        ],
+        delivered_at=row.delivered_at,
+        provider=row.provider,
+        raw_status=row.raw_status,
+    )

@@ -1,0 +1,201 @@
+"""Refresh: exact call counts per batch, TTL, terminal parcels, fallback, events."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from aftersales.errors import AuthenticationError, ConfigurationError, TransientError
+from aftersales.events import Event
+from aftersales.models import ParcelStatus
+from aftersales.store.tables.core import OutboxRow, ShipmentRow, TrackingEventRow
+
+from .conftest import Clock, ScriptedCarrier, add_parcels, numbers
+
+
+@pytest.mark.parametrize(("count", "batch"), [(0, 40), (1, 40), (40, 40), (41, 40), (95, 40),
+                                               (95, 7), (12, 1)])
+def test_n_parcels_cost_ceil_n_over_batch_calls(make_app: Any, count: int, batch: int) -> None:
+    provider = ScriptedCarrier(batch_size=batch)
+    app = make_app(provider)
+    add_parcels(app, numbers(count))
+    report = app.logistics.refresh()
+    assert provider.calls == math.ceil(count / batch)
+    assert report.calls["primary"] == provider.calls
+    assert sorted(provider.numbers) == numbers(count)
+    assert report.checked == report.due == count
+
+
+def test_calls_in_flight_are_bounded(make_app: Any) -> None:
+    import threading
+
+    state = {"now": 0, "peak": 0}
+    lock = threading.Lock()
+    three_in_flight = threading.Event()
+
+    class Gated(ScriptedCarrier):
+        def track(self, queries: Any) -> Any:
+            with lock:
+                state["now"] += 1
+                state["peak"] = max(state["peak"], state["now"])
+                if state["now"] == 3:
+                    three_in_flight.set()
+            # the first calls wait until three run at once: proves they overlap
+            three_in_flight.wait(timeout=10)
+            with lock:
+                state["now"] -= 1
+            return super().track(queries)
+
+    provider = Gated(batch_size=5)
+    app = make_app(provider, logistics={"max_in_flight": 3})
+    add_parcels(app, numbers(60))
+    app.logistics.refresh()
+    assert provider.calls == 12
+    assert state["peak"] == 3
+
+
+def test_a_second_refresh_within_the_ttl_costs_nothing(make_app: Any, clock: Clock) -> None:
+    provider = ScriptedCarrier()
+    app = make_app(provider, logistics={"ttl": timedelta(hours=2)})
+    add_parcels(app, numbers(50))
+    app.logistics.refresh()
+    first = provider.calls
+    clock.advance(timedelta(hours=1, minutes=59))
+    report = app.logistics.refresh()
+    assert provider.calls == first
+    assert report.due == 0
+    clock.advance(timedelta(minutes=2))
+    app.logistics.refresh()
+    assert provider.calls == first + 2
+
+
+def test_delivered_parcels_are_never_queried_again(make_app: Any, clock: Clock) -> None:
+    parcels = numbers(30)
+    delivered = set(parcels[:10])
+    provider = ScriptedCarrier(
+        statuses=dict.fromkeys(delivered, ParcelStatus.DELIVERED)
+    )
+    app = make_app(provider)
+    add_parcels(app, parcels)
+    app.logistics.refresh()
+    provider.batches.clear()
+    for _ in range(3):
+        clock.advance(timedelta(days=1))
+        app.logistics.refresh()
+    assert provider.calls == 3
+    assert not delivered & set(provider.numbers)
+    with app.store.session() as session:
+        terminal = session.scalar(select(func.count()).where(ShipmentRow.terminal.is_(True)))
+    assert terminal == 10
+
+
+def test_a_failing_provider_falls_back_to_the_next(make_app: Any) -> None:
+    broken = ScriptedCarrier("broken", batch_size=40, fail=TransientError("down", adapter="x"))
+    backup = ScriptedCarrier("backup", batch_size=20)
+    app = make_app(broken, backup)
+    add_parcels(app, numbers(90))
+    report = app.logistics.refresh()
+    assert broken.calls == 3
+    assert backup.calls == math.ceil(90 / 20)
+    assert report.failed_calls["broken"] == 3
+    assert report.checked == 90
+    assert report.fallbacks == 90
+    assert not report.unresolved
+
+
+def test_bad_credentials_fall_back_too(make_app: Any) -> None:
+    broken = ScriptedCarrier("broken", fail=AuthenticationError("bad key", adapter="x"))
+    backup = ScriptedCarrier("backup")
+    app = make_app(broken, backup)
+    add_parcels(app, numbers(5))
+    assert app.logistics.refresh().checked == 5
+
+
+def test_a_provider_lacking_the_carrier_is_skipped(make_app: Any) -> None:
+    sf_only = ScriptedCarrier("sf_only", carriers=frozenset({"sf"}))
+    anyone = ScriptedCarrier("anyone")
+    app = make_app(sf_only, anyone)
+    add_parcels(app, numbers(3), carrier="sf")
+    add_parcels(app, numbers(4, "YT"), carrier="yto")
+    app.logistics.refresh()
+    assert sorted(sf_only.numbers) == numbers(3)
+    assert sorted(anyone.numbers) == numbers(4, "YT")
+
+
+def test_a_refused_number_moves_on_alone(make_app: Any) -> None:
+    parcels = numbers(10)
+    first = ScriptedCarrier("first", refuse=parcels[:2])
+    second = ScriptedCarrier("second")
+    app = make_app(first, second)
+    add_parcels(app, parcels)
+    report = app.logistics.refresh()
+    assert first.calls == 1
+    assert second.batches == [parcels[:2]]
+    assert report.checked == 10
+
+
+def test_numbers_no_provider_can_track_are_reported_and_stay_due(make_app: Any) -> None:
+    provider = ScriptedCarrier(refuse=numbers(2))
+    app = make_app(provider)
+    add_parcels(app, numbers(5))
+    report = app.logistics.refresh()
+    assert set(report.unresolved) == set(numbers(2))
+    assert report.checked == 3
+    assert app.logistics.refresh().due == 2  # not marked checked: retried next time
+
+
+def test_refresh_without_providers_is_a_configuration_error(make_app: Any) -> None:
+    app = make_app()
+    with pytest.raises(ConfigurationError, match="AFTERSALES_CARRIERS"):
+        app.logistics.refresh()
+
+
+def test_events_are_emitted_once_after_commit(make_app: Any, clock: Clock) -> None:
+    parcels = numbers(4)
+    provider = ScriptedCarrier(statuses={parcels[0]: ParcelStatus.DELIVERED,
+                                         parcels[1]: ParcelStatus.EXCEPTION})
+    app = make_app(provider)
+    add_parcels(app, parcels)
+    seen: list[Event] = []
+    app.on("*", seen.append)
+    app.logistics.refresh()
+    names = sorted(e.name for e in seen)
+    assert names == ["parcel.delivered", "parcel.exception"]
+    delivered = next(e for e in seen if e.name == "parcel.delivered")
+    assert delivered.payload["tracking_number"] == parcels[0]
+    assert delivered.payload["previous_status"] == "pending"
+    clock.advance(timedelta(days=1))
+    app.logistics.refresh()
+    assert len(seen) == 2
+    with app.store.session() as session:
+        topics = sorted(session.scalars(select(OutboxRow.topic)))
+        events = session.scalar(select(func.count()).select_from(TrackingEventRow))
+    assert topics == ["parcel.delivered", "parcel.exception"]
+    assert events == 4  # re-fetched scans are not stored twice
+
+
+def test_a_pending_answer_never_moves_a_parcel_back(make_app: Any, clock: Clock) -> None:
+    provider = ScriptedCarrier()
+    app = make_app(provider)
+    add_parcels(app, numbers(1))
+    app.logistics.refresh()
+
+    class Forgetful(ScriptedCarrier):
+        def track(self, queries: Any) -> Any:
+            results = super().track(queries)
+            for r in results:
+                assert r.tracking is not None
+                r.tracking.status = ParcelStatus.PENDING
+                r.tracking.events = []
+            return results
+
+    app.carriers["primary"] = Forgetful()
+    clock.advance(timedelta(days=1))
+    app.logistics.refresh()
+    with app.store.session() as session:
+        status = session.scalar(select(ShipmentRow.status))
+    assert status == "in_transit"

@@ -1,0 +1,196 @@
+"""LogisticsService: track(), anomalies(), pushes, returns received on delivery."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from aftersales.errors import (
+    InvalidTransitionError,
+    NotFoundError,
+    RemoteRejectedError,
+    SignatureError,
+    TransientError,
+    ValidationError,
+)
+from aftersales.logistics.anomalies import AnomalyKind
+from aftersales.models import ParcelStatus
+from aftersales.store.tables.core import ShipmentRow
+
+from .conftest import T0, Clock, ScriptedCarrier, add_parcels, numbers
+
+
+def test_track_asks_the_provider_for_an_unknown_number(make_app: Any) -> None:
+    provider = ScriptedCarrier()
+    app = make_app(provider)
+    tracking = app.logistics.track(" sf-0000000000001 ")
+    assert tracking.number == "SF0000000000001"
+    assert tracking.carrier == "sf"  # detected from the number: only SF fits
+    assert provider.batches == [["SF0000000000001"]]
+
+
+def test_track_serves_a_fresh_stored_parcel_without_a_call(make_app: Any, clock: Clock) -> None:
+    provider = ScriptedCarrier()
+    app = make_app(provider)
+    [number] = numbers(1)
+    add_parcels(app, [number])
+    first = app.logistics.track(number)
+    again = app.logistics.track(number)
+    assert provider.calls == 1
+    assert again.status is first.status is ParcelStatus.IN_TRANSIT
+    assert [e.description for e in again.events] == [e.description for e in first.events]
+    app.logistics.track(number, fresh=True)
+    assert provider.calls == 2
+    clock.advance(timedelta(hours=2))
+    app.logistics.track(number)
+    assert provider.calls == 3
+
+
+def test_track_passes_the_given_carrier(make_app: Any) -> None:
+    provider = ScriptedCarrier()
+    app = make_app(provider)
+    assert app.logistics.track("4311159956248", carrier="YUNDA").carrier == "yunda"
+
+
+def test_track_raises_the_last_failure(make_app: Any) -> None:
+    app = make_app(ScriptedCarrier(fail=TransientError("down", adapter="primary")))
+    with pytest.raises(TransientError):
+        app.logistics.track("SF0000000000001")
+
+
+def test_track_of_a_number_nobody_knows(make_app: Any) -> None:
+    app = make_app(ScriptedCarrier(refuse=["SF0000000000001"]))
+    with pytest.raises(RemoteRejectedError, match="unknown number"):
+        app.logistics.track("SF0000000000001")
+
+
+def test_track_refuses_an_empty_number(make_app: Any) -> None:
+    app = make_app(ScriptedCarrier())
+    with pytest.raises(ValidationError, match="number"):
+        app.logistics.track("  - ")
+
+
+def _set(app: Any, number: str, **values: Any) -> None:
+    with app.store.session() as session:
+        row = session.scalar(select(ShipmentRow).where(ShipmentRow.tracking_number == number))
+        for key, value in values.items():
+            setattr(row, key, value)
+
+
+def test_anomalies(make_app: Any, clock: Clock) -> None:
+    app = make_app(ScriptedCarrier())
+    stuck, fine, broken, failed, back, done = numbers(6)
+    add_parcels(app, [stuck, fine, broken, failed, back, done])
+    now = clock.now
+    _set(app, stuck, status="in_transit", last_event_at=now - timedelta(days=3))
+    _set(app, fine, status="in_transit", last_event_at=now - timedelta(hours=5))
+    _set(app, broken, status="exception", issue="lost", last_event_at=now - timedelta(hours=1))
+    _set(app, failed, status="failed_attempt", last_event_at=now - timedelta(hours=2))
+    _set(app, back, status="returning", last_event_at=now - timedelta(hours=3))
+    _set(app, done, status="delivered", terminal=True, last_event_at=now - timedelta(days=9))
+    found = {a.tracking_number: a for a in app.logistics.anomalies()}
+    assert set(found) == {stuck, broken, failed, back}
+    assert found[stuck].kind is AnomalyKind.STUCK
+    assert found[broken].kind is AnomalyKind.EXCEPTION
+    assert found[broken].issue is not None
+    assert found[failed].kind is AnomalyKind.FAILED_ATTEMPT
+    assert found[back].kind is AnomalyKind.RETURNING
+    assert next(iter(found)) == stuck  # oldest first
+
+
+def test_stuck_thresholds_can_be_configured(make_app: Any, clock: Clock) -> None:
+    app = make_app(ScriptedCarrier(), logistics={"stuck_after": {"sf": timedelta(hours=4)}})
+    [number] = numbers(1)
+    add_parcels(app, [number])
+    _set(app, number, status="in_transit", last_event_at=clock.now - timedelta(hours=5))
+    assert [a.kind for a in app.logistics.anomalies()] == [AnomalyKind.STUCK]
+
+
+def test_a_delivered_return_parcel_asks_the_returns_area(make_app: Any) -> None:
+    [number] = numbers(1)
+    received: list[tuple[str, str, str]] = []
+
+    class Returns:
+        def receive(self, rma_id: str, *, actor: str, note: str) -> None:
+            received.append((rma_id, actor, note))
+
+    app = make_app(ScriptedCarrier(status=ParcelStatus.DELIVERED),
+                   logistics={"receive_returns": True})
+    app.__dict__["returns"] = Returns()
+    add_parcels(app, [number], direction="return", rma_id="RMA-1")
+    events: list[Any] = []
+    app.on("parcel.delivered", events.append)
+    app.logistics.refresh()
+    assert received == [("RMA-1", "logistics", f"return parcel {number} delivered")]
+    assert events[0].payload["direction"] == "return"
+    assert events[0].payload["rma_id"] == "RMA-1"
+
+
+def test_a_dedicated_hook_wins_and_its_refusal_is_not_fatal(make_app: Any) -> None:
+    [number] = numbers(1)
+    seen: list[tuple[str, datetime | None]] = []
+
+    class Returns:
+        policy = type("P", (), {"receive_on_delivery": True})()
+
+        def receive_delivered_parcel(self, rma_id: str, *, delivered_at: datetime | None) -> None:
+            seen.append((rma_id, delivered_at))
+            raise InvalidTransitionError("return", "received", "received")
+
+    app = make_app(ScriptedCarrier(status=ParcelStatus.DELIVERED))
+    app.__dict__["returns"] = Returns()
+    add_parcels(app, [number], direction="return", rma_id="RMA-3")
+    assert app.logistics.refresh().checked == 1
+    assert seen == [("RMA-3", T0)]
+
+
+def test_returns_are_left_alone_when_the_policy_says_no(make_app: Any) -> None:
+    [number] = numbers(1)
+    called: list[str] = []
+
+    class Returns:
+        policy = type("P", (), {"receive_on_delivery": False})()
+
+        def receive(self, rma_id: str, **_: Any) -> None:
+            called.append(rma_id)
+
+    app = make_app(ScriptedCarrier(status=ParcelStatus.DELIVERED))
+    app.__dict__["returns"] = Returns()
+    add_parcels(app, [number], direction="return", rma_id="RMA-2")
+    app.logistics.refresh()
+    assert called == []
+
+
+def test_push_updates_stored_parcels(make_app: Any) -> None:
+    from aftersales.sandbox import SandboxCarrier, SandboxMarketplace
+
+    shop = SandboxMarketplace(seed=0, orders=5)
+    carrier = SandboxCarrier(clock=shop.clock)
+    app = make_app(carrier)
+    number = next(s.tracking_number for o in _orders(shop) for s in o.shipments)
+    add_parcels(app, [number], carrier=None)
+    body, headers = carrier.make_push([number])
+    assert app.logistics.handle_push("sandbox", body, headers) == 1
+    with pytest.raises(SignatureError):
+        app.logistics.handle_push("sandbox", body + b" ", headers)
+    with pytest.raises(NotFoundError):
+        app.logistics.handle_push("nonesuch", body, headers)
+
+
+def _orders(shop: Any) -> list[Any]:
+    return [o for page in shop.list_orders(None) for o in page.items]
+
+
+def test_sandbox_shop_end_to_end(app: Any) -> None:
+    app.sync_orders("sandbox")
+    report = app.logistics.refresh()
+    assert report.due > 0
+    assert report.checked == report.due
+    assert not report.unresolved
+    assert report.total_calls == math.ceil(report.due / 40)
+    again = app.logistics.refresh()
+    assert again.total_calls == 0
