@@ -9,7 +9,6 @@ tolerant of the same header quirks (surrounding whitespace, a missing header).
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 
@@ -38,17 +37,16 @@ def hmac_sha256_base64(secret: str | bytes, body: bytes) -> str:
 def verify_hmac_sha256_base64(body: bytes, signature: str | None, secret: str | bytes) -> bool:
     """True when ``signature`` is the base64 HMAC-SHA256 of the raw ``body``.
 
-    The comparison is made on the decoded digests with ``hmac.compare_digest``
-    so its time does not depend on where the values differ. A missing, empty
-    or non-base64 signature, or an empty secret, is simply ``False``.
+    The canonical base64 text is compared with ``hmac.compare_digest``, so
+    the time taken does not depend on where the values differ, and a
+    non-canonical spelling of the right digest (different unused padding
+    bits) is refused too. A missing or empty signature, or an empty secret,
+    is simply ``False``.
     """
     if not signature or not secret:
         return False
-    try:
-        given = base64.b64decode(signature.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return hmac.compare_digest(given, hmac_sha256(secret, body))
+    given = signature.strip().encode("ascii", "replace")
+    return hmac.compare_digest(given, hmac_sha256_base64(secret, body).encode("ascii"))
 
 
 def hexdigest_matches(given: str | None, expected: str) -> bool:

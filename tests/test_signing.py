@@ -1,0 +1,48 @@
+"""Base64 HMAC-SHA256 signatures: the shared check behind Shopify and WooCommerce webhooks."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aftersales.signing import hmac_sha256_base64, verify_hmac_sha256_base64
+
+# The Shopify reference vector (marketplaces.md §1.8).
+BODY = (b'{"id":3547267221,"admin_graphql_api_id":"gid://shopify/Return/3547267221",'
+        b'"status":"requested","order":{"id":5196695273621,"admin_graphql_api_id":'
+        b'"gid://shopify/Order/5196695273621"},"total_return_line_items":1,"name":"#1106-R2"}')
+SIGNATURE = "kpvoDT3Q6f8v7xr/Krjp3AH4PvhqFDANjXIWY9KWXCo="
+
+
+def test_reference_vector() -> None:
+    assert hmac_sha256_base64("hush", BODY) == SIGNATURE
+    assert verify_hmac_sha256_base64(BODY, SIGNATURE, "hush")
+    assert verify_hmac_sha256_base64(BODY, SIGNATURE, b"hush")
+
+
+@pytest.mark.parametrize("signature", [None, "", "   ", "not-base64", SIGNATURE[:-2] + "=="])
+def test_missing_or_wrong_signatures_fail(signature: str | None) -> None:
+    assert not verify_hmac_sha256_base64(BODY, signature, "hush")
+
+
+def test_an_empty_secret_never_verifies() -> None:
+    assert not verify_hmac_sha256_base64(BODY, hmac_sha256_base64("", BODY), "")
+
+
+def test_a_non_canonical_spelling_of_the_right_digest_is_refused() -> None:
+    # 'o' and 'p' differ only in the two unused bits of the last base64 digit
+    variant = SIGNATURE[:-2] + "p="
+    assert base64.b64decode(variant) == base64.b64decode(SIGNATURE)
+    assert not verify_hmac_sha256_base64(BODY, variant, "hush")
+
+
+@given(body=st.binary(max_size=200), secret=st.text(min_size=1, max_size=40))
+def test_matches_the_standard_library(body: bytes, secret: str) -> None:
+    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    assert hmac_sha256_base64(secret, body) == expected
+    assert verify_hmac_sha256_base64(body, f" {expected} ", secret)
