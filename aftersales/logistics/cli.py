@@ -1,12 +1,128 @@
-"""The ``aftersales logistics`` commands."""
+"""The ``aftersales track`` and ``aftersales logistics …`` commands."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-__all__ = ["group"]
+from aftersales.cli_support import CliState, output, pass_app, pass_state, table
+from aftersales.logistics.detect import match_formats, normalize_number
+from aftersales.models import Tracking
+
+__all__ = ["group", "top_level_commands", "track"]
+
+
+def _timeline(tracking: Tracking) -> Any:
+    from rich.console import Group as RichGroup
+    from rich.text import Text
+
+    head = Text.assemble(
+        (tracking.number, "bold"),
+        f"  {tracking.carrier or 'unknown carrier'}  ",
+        (tracking.status.value, "bold green" if tracking.status.value == "delivered" else "bold"),
+        f" ({tracking.issue.value})" if tracking.issue else "",
+        f"  via {tracking.provider}" if tracking.provider else "",
+    )
+    rows = [
+        (e.time.isoformat(timespec="minutes"), e.status.value, e.location or "", e.description)
+        for e in reversed(tracking.events)
+    ]
+    events = table("events, newest first", ["time", "status", "location", "description"], rows)
+    return RichGroup(head, events)
+
+
+@click.command("track")
+@click.argument("number")
+@click.option("--carrier", default=None, help="Carrier code (sf, yto, ups, …) when known.")
+@click.option("--fresh", is_flag=True, help="Ask the providers even if the stored copy is fresh.")
+@pass_app
+@pass_state
+def track(state: CliState, app: Any, number: str, carrier: str | None, fresh: bool) -> None:
+    """Print a parcel's timeline (providers from AFTERSALES_CARRIERS)."""
+    tracking = app.logistics.track(number, carrier, fresh=fresh)
+    output(state, tracking.model_dump(mode="json"), lambda: _timeline(tracking))
 
 
 @click.group("logistics")
 def group() -> None:
     """Tracking look-ups, refreshes and anomalies."""
+
+
+@group.command("refresh")
+@pass_app
+@pass_state
+def refresh(state: CliState, app: Any) -> None:
+    """Look up every open parcel not checked within the TTL."""
+    from rich.progress import Progress
+
+    with Progress(console=state.err, transient=True, disable=state.as_json) as bar:
+        task = bar.add_task("tracking", total=None)
+
+        def tick(settled: int, total: int) -> None:
+            bar.update(task, total=total, advance=settled)
+
+        report = app.logistics.refresh(progress=tick)
+    data = {
+        "due": report.due,
+        "checked": report.checked,
+        "changed": report.changed,
+        "calls": dict(report.calls),
+        "failed_calls": dict(report.failed_calls),
+        "fallbacks": report.fallbacks,
+        "unresolved": report.unresolved,
+    }
+    calls = ", ".join(f"{k}: {v}" for k, v in report.calls.items()) or "none"
+    output(state, data, lambda: (
+        f"{report.checked} of {report.due} due parcels checked, {report.changed} changed; "
+        f"provider calls {calls}; {len(report.unresolved)} unresolved"
+    ))
+
+
+@group.command("anomalies")
+@pass_app
+@pass_state
+def anomalies(state: CliState, app: Any) -> None:
+    """List stuck parcels, exceptions, failed attempts and returns to sender."""
+    found = app.logistics.anomalies()
+    data = [
+        {
+            "tracking_number": a.tracking_number,
+            "carrier": a.carrier,
+            "kind": a.kind.value,
+            "status": a.status.value,
+            "issue": a.issue.value if a.issue else None,
+            "since": a.since.isoformat() if a.since else None,
+            "direction": a.direction,
+            "rma_id": a.rma_id,
+        }
+        for a in found
+    ]
+    rows = [(d["tracking_number"], d["carrier"], d["kind"], d["status"], d["issue"], d["since"],
+             d["direction"]) for d in data]
+    output(state, data, lambda: table(
+        f"{len(found)} parcels need attention",
+        ["number", "carrier", "kind", "status", "issue", "since", "direction"], rows,
+    ))
+
+
+@group.command("detect")
+@click.argument("number")
+@pass_state
+def detect(state: CliState, number: str) -> None:
+    """Which carriers a number may belong to, from its format alone (no network)."""
+    hits = match_formats(number)
+    data = {
+        "number": normalize_number(number),
+        "carriers": list(dict.fromkeys(c for h in hits for c in h.carriers)),
+        "formats": [{"id": h.format_id, "name": h.name, "check_digit": h.check_digit}
+                    for h in hits],
+    }
+    rows = [(", ".join(h.carriers), h.name, "yes" if h.check_digit else "no") for h in hits]
+    output(state, data, lambda: table(
+        f"{data['number']}: most likely first", ["carriers", "format", "check digit"], rows
+    ))
+
+
+#: Commands the top-level ``aftersales`` group adds beside ``logistics``.
+top_level_commands = [track]

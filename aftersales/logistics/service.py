@@ -138,7 +138,7 @@ class LogisticsService:
         reason = report.unresolved.get(normal, "no provider answered")
         raise RemoteRejectedError(f"could not track {normal}: {reason}", adapter="logistics")
 
-    def refresh(self, *, progress: Callable[[int], None] | None = None) -> RefreshReport:
+    def refresh(self, *, progress: Callable[[int, int], None] | None = None) -> RefreshReport:
         """Look up every open parcel not checked within the TTL.
 
         Delivered, returned and expired parcels are never queried again.
@@ -149,7 +149,8 @@ class LogisticsService:
         ``parcel.*`` events.
 
         Args:
-            progress: called with how many numbers were settled after each batch.
+            progress: called as ``progress(settled, total)`` after each batch:
+                numbers settled by that batch, and numbers due in all.
 
         Returns:
             Counts of parcels checked and changed, and calls per provider.
@@ -159,7 +160,9 @@ class LogisticsService:
         with self.app.store.session() as session:
             due = select_due(session, now=self.app.now(), ttl=self.ttl)
         report = RefreshReport(due=len(due))
-        self._refresher(self._write, progress).run(_group(due), report)
+        groups = _group(due)
+        tick = (lambda n: progress(n, len(groups))) if progress is not None else None
+        self._refresher(self._write, tick).run(groups, report)
         return report
 
     def handle_push(self, provider: str, body: bytes, headers: Mapping[str, str]) -> int:
