@@ -29,6 +29,7 @@ backend a configured :class:`BackgroundScheduler` to embed instead
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -47,6 +48,8 @@ from aftersales.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from aftersales.app import AfterSales
+
+log = logging.getLogger("aftersales.scheduler")
 
 __all__ = [
     "DEFAULT_INTERVALS",
@@ -113,7 +116,11 @@ def ticks_for(app: AfterSales, only: Sequence[str] = ()) -> dict[str, Callable[[
     for tick in TICKS:
         if only and tick.name not in only:
             continue
-        target: Any = app if tick.area is None else getattr(app, tick.area, None)
+        try:
+            target: Any = app if tick.area is None else getattr(app, tick.area, None)
+        except ImportError:
+            log.warning("tick %s skipped: its area failed to import", tick.name, exc_info=True)
+            continue
         method = getattr(target, tick.method, None) if target is not None else None
         if callable(method):
             out[tick.name] = method

@@ -1,7 +1,7 @@
-"""Sending one claimed follow-up: the checks, the send, and the record.
+"""Sending claimed follow-ups: the checks, the send, and the record.
 
-For each follow-up a worker holds under lease, in one transaction with the
-buyer locked:
+For the follow-ups a worker holds under lease, in one transaction with the
+buyers locked:
 
 1. re-assert the lease (a worker whose lease ran out drops the row);
 2. skip it when past its deadline (a review window that closed), when the
@@ -10,26 +10,29 @@ buyer locked:
    which may defer it (a frequency cap, a hold) to a later moment;
 4. reserve the contact in the contact log.
 
-A *transactional* channel (the outbox) then writes the message and the row
-is marked ``sent`` in that same commit: a crash can neither lose nor repeat
-it. Any other channel sends after that commit, with the follow-up's
-idempotency key, and a second short transaction records the receipt, or,
+A *transactional* channel (the outbox) then writes the messages and the
+rows are marked ``sent`` in that same commit, a whole claimed batch at a
+time: a crash can neither lose nor repeat one. Any other channel sends after
+that commit, with the follow-up's idempotency key, and a second short
+transaction records the receipt, or,
 on failure, frees the reservation and either reschedules the follow-up
 along its plan's retry schedule or ends it ``failed`` with the reason.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert
 from sqlalchemy.orm import Session
 
-from aftersales.errors import AfterSalesError, ValidationError
+from aftersales.errors import AfterSalesError, StorageError, ValidationError
 from aftersales.followups import repository as repo
-from aftersales.followups.contact_policy import ContactPolicy, HoldKind
+from aftersales.followups.contact_policy import Contact, ContactPolicy
+from aftersales.followups.decide import BuyerFacts, evaluate
 from aftersales.followups.plans import CancelCondition, FollowUpPlan
 from aftersales.followups.quiet_hours import next_allowed, resolve_zone
 from aftersales.models import FollowUpStatus, Message, Receipt
@@ -41,13 +44,6 @@ if TYPE_CHECKING:
     from aftersales.store import Store
 
 __all__ = ["DispatchReport", "Dispatcher"]
-
-_CANCEL_HOLDS = {
-    CancelCondition.RETURN_OPENED: HoldKind.RETURN,
-    CancelCondition.COMPLAINT_OPENED: HoldKind.COMPLAINT,
-    CancelCondition.NEGATIVE_REVIEW: HoldKind.NEGATIVE_REVIEW,
-}
-
 
 @dataclass
 class DispatchReport:
@@ -70,15 +66,6 @@ class DispatchReport:
                      "cancelled", "released", "lost_lease"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)
-
-
-def _finish(session: Session, row: FollowUpRow, **values: Any) -> None:
-    session.execute(
-        update(FollowUpRow)
-        .where(FollowUpRow.id == row.id)
-        .values(lease_owner=None, lease_until=None, version=FollowUpRow.version + 1, **values)
-        .execution_options(synchronize_session=False)
-    )
 
 
 class Dispatcher:
@@ -137,6 +124,111 @@ class Dispatcher:
         ctx["follow_up"] = {"id": row.id, "plan": row.plan}
         return ctx
 
+    # ------------------------------------------------------------ judging
+
+    def _judge(
+        self, session: Session, row: FollowUpRow, plan: FollowUpPlan, now: datetime,
+        facts: BuyerFacts,
+    ) -> tuple[dict[str, Any] | None, Message | None, Channel | None]:
+        """Either the values that settle the row now, or the message and channel to send."""
+        zone = self._zone(plan, row)
+        responded = (CancelCondition.RESPONDED in plan.cancel_if
+                     and repo.responded_on_order(session, row))
+        outcome = evaluate(plan, now=now, created_at=row.created_at, not_after=row.not_after,
+                           buyer_id=row.buyer_id, facts=facts, policy=self.policy, zone=zone,
+                           responded_on_order=responded)
+        if outcome.status is FollowUpStatus.SCHEDULED:
+            # A deferral is not an attempt.
+            return _settle(row, now, outcome.status, outcome.reason, due_at=outcome.due_at,
+                           attempts=row.attempts - 1), None, None
+        if outcome.status is not None:
+            return _settle(row, now, outcome.status, outcome.reason), None, None
+        try:
+            channel = self.channel_for(plan, row)
+            subject, body = plan.render(self._context(row))
+            message = Message(
+                to=self._recipient(plan, channel, row), subject=subject, body=body,
+                idempotency_key=row.idempotency_key, buyer_id=row.buyer_id,
+                order_id=row.order_external_id,
+                metadata={"plan": plan.name, "kind": plan.kind.value, "follow_up_id": row.id},
+            )
+        except AfterSalesError as exc:
+            return _settle(row, now, FollowUpStatus.FAILED,
+                           redact_text(str(exc))[:500]), None, None
+        return None, message, channel
+
+    def _is_transactional(self, row: FollowUpRow) -> bool:
+        plan = self.plans.get(row.plan)
+        if plan is None:
+            return False
+        try:
+            channel = self.channel_for(plan, row)
+        except AfterSalesError:
+            return False
+        return bool(getattr(channel, "transactional", False))
+
+    # ------------------------------------------------------------ many rows
+
+    def process_all(
+        self, rows: list[FollowUpRow], now: datetime, report: DispatchReport,
+        stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """Process a claimed batch: rows for transactional channels in one transaction,
+        the others one by one; after ``stop()`` turns true, release what is left."""
+        batch = [r for r in rows if self._is_transactional(r)]
+        single = [r for r in rows if r not in batch]
+        if batch:
+            try:
+                self._process_batch(batch, now, report)
+            except StorageError:
+                single = batch + single  # judge them one at a time instead
+        for index, row in enumerate(single):
+            if stop():
+                with self.store.session() as session:
+                    report.released += repo.release(
+                        session, [r.id for r in single[index:]], owner=self.owner, now=now)
+                return
+            self.process(row, now, report)
+
+    def _process_batch(self, rows: list[FollowUpRow], now: datetime,
+                       report: DispatchReport) -> None:
+        local = DispatchReport()
+        with self.store.session() as session:
+            repo.lock_buyers(session, [r.buyer_id for r in rows])
+            owned = repo.owned_ids(session, [r.id for r in rows], owner=self.owner)
+            repo.forget_contacts(session, [r.idempotency_key for r in rows
+                                           if r.attempts > 1 and r.id in owned])
+            facts = repo.load_facts(session, sorted({r.buyer_id for r in rows}),
+                                    now - self.policy.lookback)
+            settles: list[dict[str, Any]] = []
+            contacts: list[dict[str, Any]] = []
+            sends: list[tuple[FollowUpRow, Channel, Message]] = []
+            for row in rows:
+                if row.id not in owned:
+                    local.lost_lease += 1
+                    continue
+                plan = self.plans[row.plan]
+                settle, message, channel = self._judge(session, row, plan, now,
+                                                       facts[row.buyer_id])
+                if settle is not None:
+                    settles.append(settle)
+                    continue
+                assert message is not None
+                assert channel is not None
+                facts[row.buyer_id].history.append(
+                    Contact(now, plan.message_kind, channel.name, plan.name))
+                contacts.append(_contact(row, plan, channel, now))
+                sends.append((row, channel, message))
+            if contacts:
+                session.execute(insert(ContactLogRow), contacts)
+            for row, receipt in _send_in(session, sends):
+                settles.append(_settle(row, now, FollowUpStatus.SENT, None, sent_at=now,
+                                       receipt_id=receipt.message_id[:200]))
+            _apply(session, settles)
+            for settle in settles:
+                _count(local, settle["_status"])
+        report.merge(local)
+
     # ------------------------------------------------------------ one row
 
     def process(self, row: FollowUpRow, now: datetime, report: DispatchReport) -> None:
@@ -145,14 +237,12 @@ class Dispatcher:
         if plan is None:
             with self.store.session() as session:
                 if repo.still_owned(session, row.id, owner=self.owner):
-                    _finish(session, row, status=repo.SCHEDULED, attempts=row.attempts - 1,
-                            due_at=now + self.policy.hold_recheck,
-                            last_error=f"plan {row.plan!r} is not registered in this worker")
+                    _apply(session, [_settle(
+                        row, now, FollowUpStatus.SCHEDULED,
+                        f"plan {row.plan!r} is not registered in this worker",
+                        due_at=now + self.policy.hold_recheck, attempts=row.attempts - 1)])
             report.deferred += 1
             return
-        zone = self._zone(plan, row)
-        message: Message | None = None
-        channel: Channel | None = None
         with self.store.session() as session:
             repo.lock_buyer(session, row.buyer_id)
             if not repo.still_owned(session, row.id, owner=self.owner):
@@ -161,100 +251,27 @@ class Dispatcher:
             if row.attempts > 1:
                 # An earlier holder may have reserved the contact and died before sending.
                 repo.forget_contact(session, row.idempotency_key)
-            outcome = self._gate(session, plan, row, now, zone)
-            if outcome is not None:
-                setattr(report, outcome, getattr(report, outcome) + 1)
+            facts = repo.load_facts(session, [row.buyer_id], now - self.policy.lookback)
+            settle, message, channel = self._judge(session, row, plan, now, facts[row.buyer_id])
+            if settle is not None:
+                _apply(session, [settle])
+                _count(report, settle["_status"])
                 return
-            try:
-                channel = self.channel_for(plan, row)
-                subject, body = plan.render(self._context(row))
-                message = Message(
-                    to=self._recipient(plan, channel, row), subject=subject, body=body,
-                    idempotency_key=row.idempotency_key, buyer_id=row.buyer_id,
-                    order_id=row.order_external_id,
-                    metadata={"plan": plan.name, "kind": plan.kind.value,
-                              "follow_up_id": row.id},
-                )
-            except AfterSalesError as exc:
-                _finish(session, row, status=FollowUpStatus.FAILED.value,
-                        last_error=redact_text(str(exc))[:500])
-                report.failed += 1
-                return
-            session.add(ContactLogRow(key=row.idempotency_key, buyer_id=row.buyer_id,
-                                      sent_at=now, kind=plan.message_kind.value,
-                                      channel=channel.name, source=plan.name))
+            assert message is not None
+            assert channel is not None
+            session.execute(insert(ContactLogRow), [_contact(row, plan, channel, now)])
             if getattr(channel, "transactional", False):
-                receipt: Receipt = cast(Any, channel).send_in(session, message)
-                _finish(session, row, status=FollowUpStatus.SENT.value, sent_at=now,
-                        receipt_id=receipt.message_id[:200], last_error=None)
+                ((_, receipt),) = _send_in(session, [(row, channel, message)])
+                _apply(session, [_settle(row, now, FollowUpStatus.SENT, None, sent_at=now,
+                                         receipt_id=receipt.message_id[:200])])
                 report.sent += 1
                 return
-        self._send_outside(plan, row, channel, message, now, zone, report)
-
-    def _gate(
-        self, session: Session, plan: FollowUpPlan, row: FollowUpRow, now: datetime, zone: Any
-    ) -> str | None:
-        """Apply deadline, opt-out, cancel conditions, quiet hours and the contact policy.
-
-        Returns the report counter to bump when the row was settled here, or
-        ``None`` when it may be sent now.
-        """
-        if row.not_after is not None and now > row.not_after:
-            _finish(session, row, status=FollowUpStatus.SKIPPED.value,
-                    last_error="past its deadline (window closed or expired)")
-            return "skipped"
-        kind = plan.message_kind
-        if row.buyer_id in plan.opt_out or repo.opted_out(session, row.buyer_id, kind):
-            _finish(session, row, status=FollowUpStatus.SKIPPED.value,
-                    last_error="buyer opted out")
-            return "skipped"
-        reason = self._cancel_reason(session, plan, row)
-        if reason:
-            _finish(session, row, status=FollowUpStatus.CANCELLED.value, last_error=reason)
-            return "cancelled"
-        allowed_at = next_allowed(now, plan.quiet_hours, zone)
-        decision = self.policy.decide(
-            kind, now=now,
-            history=repo.contact_history(session, row.buyer_id, now - self.policy.lookback),
-            open_holds=repo.open_holds(session, row.buyer_id),
-        )
-        if allowed_at > now or not decision.allowed:
-            later = max(allowed_at, decision.retry_at or allowed_at)
-            later = next_allowed(later, plan.quiet_hours, zone)
-            why = decision.reason if not decision.allowed else "quiet hours"
-            if row.not_after is not None and later > row.not_after:
-                _finish(session, row, status=FollowUpStatus.SKIPPED.value,
-                        last_error=f"{why}; no allowed moment before its deadline")
-                return "skipped"
-            _finish(session, row, status=repo.SCHEDULED, due_at=later,
-                    attempts=row.attempts - 1, last_error=why)
-            return "deferred"
-        return None
-
-    def _cancel_reason(self, session: Session, plan: FollowUpPlan, row: FollowUpRow) -> str | None:
-        if not plan.cancel_if:
-            return None
-        opened = repo.holds_opened_since(session, row.buyer_id, row.created_at)
-        for condition in sorted(plan.cancel_if):
-            hold = _CANCEL_HOLDS.get(condition)
-            if hold is not None and hold in opened:
-                return f"cancelled: {condition.value} since it was scheduled"
-            if condition is CancelCondition.RESPONDED and repo.responded_on_order(session, row):
-                return "cancelled: the buyer already answered a follow-up on this order"
-        return None
+        self._send_outside(plan, row, channel, message, now, report)
 
     def _send_outside(
-        self,
-        plan: FollowUpPlan,
-        row: FollowUpRow,
-        channel: Channel | None,
-        message: Message | None,
-        now: datetime,
-        zone: Any,
-        report: DispatchReport,
+        self, plan: FollowUpPlan, row: FollowUpRow, channel: Channel, message: Message,
+        now: datetime, report: DispatchReport,
     ) -> None:
-        assert channel is not None
-        assert message is not None
         try:
             receipt = channel.send(message)
         except AfterSalesError as exc:
@@ -267,21 +284,82 @@ class Dispatcher:
                     report.lost_lease += 1
                     return
                 if retry_at is None:
-                    _finish(session, row, status=FollowUpStatus.FAILED.value, last_error=reason)
+                    _apply(session, [_settle(row, now, FollowUpStatus.FAILED, reason)])
                     report.failed += 1
                 else:
-                    due = next_allowed(retry_at, plan.quiet_hours, zone)
-                    _finish(session, row, status=repo.SCHEDULED, due_at=due, last_error=reason)
+                    due = next_allowed(retry_at, plan.quiet_hours, self._zone(plan, row))
+                    _apply(session, [_settle(row, now, FollowUpStatus.SCHEDULED, reason,
+                                             due_at=due)])
                     report.retried += 1
             report.errors.append(f"follow-up {row.id}: {reason}")
             return
         with self.store.session() as session:
-            session.execute(
-                update(FollowUpRow)
-                .where(FollowUpRow.id == row.id)
-                .values(status=FollowUpStatus.SENT.value, sent_at=now, lease_owner=None,
-                        lease_until=None, receipt_id=receipt.message_id[:200],
-                        last_error=None, version=FollowUpRow.version + 1)
-                .execution_options(synchronize_session=False)
-            )
+            _apply(session, [_settle(row, now, FollowUpStatus.SENT, None, sent_at=now,
+                                     receipt_id=receipt.message_id[:200])])
         report.sent += 1
+
+
+def _settle(row: FollowUpRow, now: datetime, status: FollowUpStatus, reason: str | None, *,
+            due_at: datetime | None = None, attempts: int | None = None,
+            sent_at: datetime | None = None, receipt_id: str | None = None) -> dict[str, Any]:
+    return {
+        "_id": row.id, "_status": status.value, "_due_at": due_at or row.due_at,
+        "_attempts": row.attempts if attempts is None else attempts,
+        "_last_error": reason, "_sent_at": sent_at or row.sent_at,
+        "_receipt_id": receipt_id or row.receipt_id, "_now": now,
+    }
+
+
+_TABLE = FollowUpRow.__table__
+_SETTLE = (
+    _TABLE.update()  # type: ignore[attr-defined]
+    .where(_TABLE.c.id == bindparam("_id"))
+    .values(status=bindparam("_status"), due_at=bindparam("_due_at"),
+            attempts=bindparam("_attempts"), last_error=bindparam("_last_error"),
+            sent_at=bindparam("_sent_at"), receipt_id=bindparam("_receipt_id"),
+            updated_at=bindparam("_now"), lease_owner=None, lease_until=None,
+            version=_TABLE.c.version + 1)
+)
+
+_COUNTERS = {
+    FollowUpStatus.SENT.value: "sent",
+    FollowUpStatus.SCHEDULED.value: "deferred",
+    FollowUpStatus.SKIPPED.value: "skipped",
+    FollowUpStatus.CANCELLED.value: "cancelled",
+    FollowUpStatus.FAILED.value: "failed",
+}
+
+
+def _apply(session: Session, settles: list[dict[str, Any]]) -> None:
+    """Write the settled rows' new state in one executemany UPDATE."""
+    if settles:
+        session.connection().execute(_SETTLE, settles)
+
+
+def _count(report: DispatchReport, status: str) -> None:
+    name = _COUNTERS[status]
+    setattr(report, name, getattr(report, name) + 1)
+
+
+def _contact(row: FollowUpRow, plan: FollowUpPlan, channel: Channel,
+             now: datetime) -> dict[str, Any]:
+    return {"key": row.idempotency_key, "buyer_id": row.buyer_id, "sent_at": now,
+            "kind": plan.message_kind.value, "channel": channel.name, "source": plan.name}
+
+
+def _send_in(
+    session: Session, sends: list[tuple[FollowUpRow, Channel, Message]]
+) -> list[tuple[FollowUpRow, Receipt]]:
+    """Hand messages to transactional channels, many at a time where a channel can."""
+    out: list[tuple[FollowUpRow, Receipt]] = []
+    by_channel: dict[int, list[tuple[FollowUpRow, Channel, Message]]] = {}
+    for item in sends:
+        by_channel.setdefault(id(item[1]), []).append(item)
+    for items in by_channel.values():
+        channel: Any = items[0][1]
+        if hasattr(channel, "send_many_in"):
+            receipts = channel.send_many_in(session, [m for _, _, m in items])
+        else:
+            receipts = [channel.send_in(session, m) for _, _, m in items]
+        out.extend((row, receipt) for (row, _, _), receipt in zip(items, receipts, strict=True))
+    return out

@@ -22,6 +22,7 @@ from sqlalchemy import and_, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from aftersales.followups.contact_policy import Contact, HoldKind, MessageKind
+from aftersales.followups.decide import BuyerFacts
 from aftersales.models import FollowUpStatus
 from aftersales.store.tables.followups import (
     ContactHoldRow,
@@ -34,9 +35,12 @@ __all__ = [
     "claim_due",
     "contact_history",
     "holds_opened_since",
+    "load_facts",
     "lock_buyer",
+    "lock_buyers",
     "open_holds",
     "opted_out",
+    "owned_ids",
     "release",
 ]
 
@@ -195,3 +199,57 @@ def responded_on_order(session: Session, row: FollowUpRow) -> bool:
 def forget_contact(session: Session, key: str) -> None:
     """Remove a reserved contact whose send failed, so it does not count toward caps."""
     session.execute(delete(ContactLogRow).where(ContactLogRow.key == key))
+
+
+def load_facts(
+    session: Session, buyer_ids: Sequence[str], since: datetime
+) -> dict[str, BuyerFacts]:
+    """Opt-outs, holds and contacts after ``since`` of many buyers, in three queries."""
+    facts = {b: BuyerFacts() for b in buyer_ids}
+    if not facts:
+        return facts
+    ids = list(facts)
+    for buyer, scope in session.execute(
+        select(OptOutRow.buyer_id, OptOutRow.scope).where(OptOutRow.buyer_id.in_(ids))
+    ):
+        facts[buyer].opt_outs.add(scope)
+    for buyer, kind, opened, resolved in session.execute(
+        select(ContactHoldRow.buyer_id, ContactHoldRow.kind, ContactHoldRow.opened_at,
+               ContactHoldRow.resolved_at).where(ContactHoldRow.buyer_id.in_(ids))
+    ):
+        facts[buyer].holds.append((HoldKind(kind), opened, resolved))
+    for r in session.execute(
+        select(ContactLogRow.buyer_id, ContactLogRow.sent_at, ContactLogRow.kind,
+               ContactLogRow.channel, ContactLogRow.source)
+        .where(ContactLogRow.buyer_id.in_(ids), ContactLogRow.sent_at > since)
+    ):
+        facts[r.buyer_id].history.append(Contact(r.sent_at, MessageKind(r.kind), r.channel,
+                                                 r.source))
+    return facts
+
+
+def lock_buyers(session: Session, buyer_ids: Sequence[str]) -> None:
+    """:func:`lock_buyer` for many buyers, always in the same order (no deadlocks)."""
+    if session.get_bind().dialect.name != "postgresql" or not buyer_ids:
+        return
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(b, 0)) "
+             "FROM unnest(CAST(:bs AS text[])) AS b ORDER BY b"),
+        {"bs": sorted(set(buyer_ids))},
+    )
+
+
+def owned_ids(session: Session, ids: Sequence[int], *, owner: str) -> set[int]:
+    """Which of ``ids`` this worker still holds, locking them until commit."""
+    return set(session.scalars(
+        select(FollowUpRow.id)
+        .where(FollowUpRow.id.in_(ids), FollowUpRow.status == CLAIMED,
+               FollowUpRow.lease_owner == owner)
+        .with_for_update()
+    ))
+
+
+def forget_contacts(session: Session, keys: Sequence[str]) -> None:
+    """:func:`forget_contact` for many keys."""
+    if keys:
+        session.execute(delete(ContactLogRow).where(ContactLogRow.key.in_(list(keys))))

@@ -282,14 +282,7 @@ class FollowUpsService(Scheduling):
             if not rows:
                 break
             report.claimed += len(rows)
-            for index, row in enumerate(rows):
-                if self._stop.is_set():
-                    rest = [r.id for r in rows[index:]]
-                    with self.app.store.session() as session:
-                        report.released += repo.release(session, rest, owner=self.owner,
-                                                        now=tick)
-                    break
-                dispatcher.process(row, now or self.app.now(), report)
+            dispatcher.process_all(rows, now or self.app.now(), report, self._stop.is_set)
         return report
 
     # ------------------------------------------------------------ reading
