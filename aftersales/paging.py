@@ -128,9 +128,11 @@ def watermarked_pages(
     """Turn raw batches (oldest change first) into pages with watermark cursors.
 
     Items the starting watermark already saw are dropped; every yielded page's
-    cursor resumes right after its last item. A batch that is entirely old
-    still yields an empty page carrying the unchanged cursor, so a caller that
-    stores cursors page by page always has the latest one.
+    cursor resumes right after its last item. Each batch is put in change
+    order first, so a server that orders one page differently loses nothing.
+    A batch that is entirely old still yields an empty page carrying the
+    unchanged cursor, so a caller that stores cursors page by page always has
+    the latest one.
 
     Args:
         batches: the marketplace's pages, in ascending change order.
@@ -140,8 +142,9 @@ def watermarked_pages(
     mark = Watermark(start.at, set(start.seen)) if start else None
     for batch in batches:
         fresh: list[T] = []
-        for item in batch:
-            at, key = stamp(item)
+        stamped = sorted(((stamp(item), n, item) for n, item in enumerate(batch)),
+                         key=lambda s: (_aware(s[0][0]), s[1]))
+        for (at, key), _, item in stamped:
             if mark is None:
                 mark = Watermark(_aware(at), {key})
                 fresh.append(item)

@@ -100,3 +100,11 @@ def test_numbered_pages_stops_on_an_empty_page_without_total() -> None:
 def test_token_pages_follows_tokens_until_none() -> None:
     tokens = {None: ([1], "a"), "a": ([2], "b"), "b": ([3], None)}
     assert list(token_pages(lambda t: tokens[t])) == [[1], [2], [3]]
+
+
+def test_a_page_in_reverse_order_is_handed_out_in_change_order() -> None:
+    pages = list(watermarked_pages([[(3, "c"), (1, "a"), (2, "b")]], _stamp, None))
+    assert [key for _, key in pages[0].items] == ["a", "b", "c"]
+    resumed = Watermark.from_cursor(pages[0].cursor, adapter="t")
+    assert resumed is not None
+    assert resumed.at == T0 + timedelta(seconds=3)

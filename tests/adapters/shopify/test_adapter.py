@@ -413,3 +413,14 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert market.settings.base_url == "https://env-shop.myshopify.com/admin/api/2026-01"
     assert "shpat_env" not in repr(market.settings)
     assert json.loads(market.settings.model_dump_json())["access_token"] == "**********"
+
+
+def test_the_token_never_reaches_the_log(
+    market: ShopifyMarketplace, http: responses.RequestsMock, caplog: pytest.LogCaptureFixture
+) -> None:
+    http.get(ORDER_URL, status=429, json={"errors": "Exceeded"}, headers={"Retry-After": "1"})
+    http.get(ORDER_URL, json=body("rest_orders_get"))
+    with caplog.at_level("DEBUG", logger="aftersales"):
+        market.get_order("450789469")
+    assert "shopify GET" in caplog.text
+    assert TOKEN not in caplog.text

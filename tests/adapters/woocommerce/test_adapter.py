@@ -371,3 +371,28 @@ def test_list_reviews_walks_three_pages_of_every_status_and_resumes(
                                                   "after": "2025-06-30T20:00:00"})])
     resumed = list(market.list_reviews(got[0].cursor))
     assert [r.external_id for p in resumed for r in p.items] == ["3", "4", "5"]
+
+
+def test_the_orders_list_fixture_parses(market: WooCommerceMarketplace,
+                                        http: responses.RequestsMock) -> None:
+    fixture = fx("orders_list")
+    http.get(f"{BASE}/orders", json=fixture["response"]["body"],
+             headers=fixture["response"]["headers"])
+    pages = list(market.list_orders())
+    # the docs list newest first; the adapter hands them out in change order
+    assert [o.external_id for p in pages for o in p.items] == ["723", "727"]
+
+
+def test_query_string_credentials_never_reach_the_log(
+    http: responses.RequestsMock, sleeps: Sleeps, caplog: pytest.LogCaptureFixture
+) -> None:
+    market = WooCommerceMarketplace(WooCommerceSettings(
+        url="https://example.com", consumer_key=KEY, consumer_secret=SECRET,
+        query_string_auth=True), sleep=sleeps)
+    http.get(ORDER_URL, status=503, body="<html>busy</html>", content_type="text/html")
+    http.get(ORDER_URL, json=body("orders_get"))
+    with caplog.at_level("DEBUG", logger="aftersales"):
+        market.get_order("727")
+    assert "woocommerce GET" in caplog.text  # the calls were logged...
+    assert KEY not in caplog.text  # ...without the key pair
+    assert SECRET not in caplog.text
