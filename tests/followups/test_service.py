@@ -362,3 +362,14 @@ def test_plans_from_app_option(make_app: Any) -> None:
     app = make_app(plans='[plans.hello]\nbody = "Hi {buyer.name}"\ntrigger = "custom.thing"\n')
     assert app.followups.plan("hello").trigger == "custom.thing"
     assert datetime.now(UTC)  # sanity
+
+
+def test_cap_holds_inside_one_claimed_batch(app: Any, clock: Any) -> None:
+    app.followups.register(SURVEY, SURVEY.model_copy(update={"name": "survey2"}))
+    a = app.followups.schedule("survey", buyer_id="b1", order_id="A", context=buyer(),
+                               due_at=clock.now).id
+    b = app.followups.schedule("survey2", buyer_id="b1", order_id="A", context=buyer(),
+                               due_at=clock.now).id
+    report = app.followups.dispatch_due()
+    assert (report.claimed, report.sent, report.deferred) == (2, 1, 1)
+    assert {status_of(app, a), status_of(app, b)} == {"sent", "scheduled"}
