@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from aftersales.errors import RemoteRejectedError, TransientError, ValidationError
+from aftersales.errors import (
+    RemoteNotFoundError,
+    RemoteRejectedError,
+    TransientError,
+    ValidationError,
+)
 from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, MarketplaceBase
-from aftersales.models import Page, Refund, ReturnKind, ReturnRequest, Review, Shipment, Tracking
+from aftersales.models import (
+    Order,
+    Page,
+    Refund,
+    ReturnKind,
+    ReturnRequest,
+    Review,
+    Shipment,
+    Tracking,
+)
 from aftersales.paging import Watermark, watermarked_pages
 from aftersales_taobao import mapping
 from aftersales_taobao.client import TaobaoClient, format_time
@@ -18,6 +33,8 @@ from aftersales_taobao.schemas import (
     LogisticsTrace,
     RefundPage,
     TopRefund,
+    TopTrade,
+    TradePage,
     TradeRatePage,
 )
 from aftersales_taobao.settings import TaobaoSettings
@@ -33,8 +50,14 @@ _REFUND_FIELDS = (
 )
 _RATE_FIELDS = "tid,oid,role,nick,result,created,rated_nick,item_title,item_price,content,reply"
 _AGREEABLE = frozenset({"WAIT_SELLER_AGREE", "WAIT_SELLER_CONFIRM_GOODS"})
+_TRADE_FIELDS = (
+    "tid,status,payment,post_fee,created,modified,end_time,consign_time,buyer_nick,"
+    "buyer_open_uid,orders"
+)
 _BASE = frozenset(
     {
+        Capability.LIST_ORDERS,
+        Capability.GET_ORDER,
         Capability.LIST_RETURNS,
         Capability.APPROVE_RETURN,
         Capability.REJECT_RETURN,
@@ -49,24 +72,28 @@ class TaobaoMarketplace(MarketplaceBase):
     """Taobao/Tmall open platform (TOP), REST router API ``v=2.0``.
 
     Docs: https://open.taobao.com (API reference per method name below).
-    Alias ``taobao``. Capabilities: ``list_returns`` (taobao.refunds.receive.get,
-    by modified time), ``approve_return`` (taobao.rp.returngoods.agree for a
-    return; a refund-only request has no separate approval on Taobao, where
-    agreeing *is* paying, so approving only checks the request still awaits
-    the seller and :meth:`refund` pays), ``reject_return``
-    (taobao.refund.refuse, or taobao.rp.returngoods.refuse once the goods
-    are on their way back), ``refund`` (taobao.rp.refunds.agree, paid once:
-    the refund's state is read back before any repeat), ``list_reviews``
-    (taobao.traderates.get, the ratings buyers gave, last 180 days),
-    ``list_shipments`` (taobao.logistics.trace.search; :meth:`trace` gives the
-    journey), and for Tmall shops ``reply_review``
-    (taobao.traderate.explain.add, a Tmall-only API).
+    Alias ``taobao``. Capabilities:
 
-    Not supported: orders (the trade APIs are outside this adapter), return
-    receipt confirmation (on Taobao it is the refund agree itself), exchange
-    shipping and buyer messages. Tmall requires a proof image to refuse,
-    which the common interface does not carry: such refusals come back as
-    ``RemoteRejectedError`` from Taobao.
+    * ``list_orders`` / ``get_order``: taobao.trades.sold.increment.get (by
+      modified time, last three months) and taobao.trade.fullinfo.get;
+    * ``list_returns``: taobao.refunds.receive.get, by modified time;
+    * ``approve_return``: taobao.rp.returngoods.agree for a return. A
+      refund-only request has no separate approval on Taobao (agreeing *is*
+      paying), so approving one only checks it still awaits the seller and
+      :meth:`refund` pays;
+    * ``reject_return``: taobao.refund.refuse, or taobao.rp.returngoods.refuse
+      once the goods are on their way back;
+    * ``refund``: taobao.rp.refunds.agree, paid once: the refund's state is
+      read back before any repeat;
+    * ``list_reviews``: taobao.traderates.get, the ratings buyers gave (180 days);
+    * ``list_shipments``: taobao.logistics.trace.search (:meth:`trace` gives
+      the journey);
+    * ``reply_review``, Tmall shops only: taobao.traderate.explain.add.
+
+    Not supported: return receipt confirmation (on Taobao it is the refund
+    agree itself), exchange shipping and buyer messages. Tmall requires a
+    proof image to refuse, which the common interface does not carry: such
+    refusals come back from Taobao as ``RemoteRejectedError``.
     """
 
     name = "taobao"
@@ -101,45 +128,51 @@ class TaobaoMarketplace(MarketplaceBase):
             yield since, until
             since = until
 
-    def _pages(
-        self,
-        start: Watermark | None,
-        fetch: Callable[[datetime, datetime, int], tuple[list[T], bool]],
-        stamp: Callable[[T], tuple[datetime, str]],
-        lookback: timedelta,
-    ) -> Iterator[list[T]]:
-        """Batches of ``page_size`` items, oldest change first across every window."""
-        size = self.settings.page_size
-        for since, until in self._windows(start, lookback):
-            items: list[T] = []
-            page_no = 1
-            while True:
-                got, more = fetch(since, until, page_no)
-                items.extend(got)
-                if not more or not got:
-                    break
-                page_no += 1
-            # Taobao does not document the order within a window; sort it ourselves.
-            items.sort(key=stamp)
-            for i in range(0, len(items), size):
-                yield items[i : i + size]
+    def _window(self, spec: _Listing[T], since: datetime, until: datetime) -> list[T]:
+        """Every item changed in one window, oldest change first.
 
-    def _fetch_refunds(self, since: datetime, until: datetime, page_no: int) -> tuple[
-        list[ReturnRequest], bool
-    ]:
-        body = self.client.call(
-            "taobao.refunds.receive.get",
-            {
-                "fields": _REFUND_FIELDS,
-                "start_modified": format_time(since),
-                "end_modified": format_time(until),
-                "page_no": page_no,
-                "page_size": self.settings.page_size,
-                "use_has_next": True,
-            },
-        )
-        page = RefundPage.model_validate(body)
-        return [mapping.refund_to_request(r) for r in page.refunds], bool(page.has_next)
+        Taobao answers newest first and advises paging from the last page
+        back, so an item changed mid-listing (and so leaving the window)
+        never shifts an unread one out of reach; page 1 is read again last
+        for the same reason, and repeats are dropped by id.
+        """
+        size = self.settings.page_size
+
+        def fetch(page_no: int) -> tuple[list[T], int | None]:
+            body = self.client.call(spec.method, {
+                "fields": spec.fields, spec.since_key: format_time(since),
+                spec.until_key: format_time(until), "page_no": page_no, "page_size": size,
+                **spec.extra,
+            })
+            return spec.parse(body)
+
+        first, total = fetch(1)
+        found = {spec.stamp(item)[1]: item for item in first}
+        if total is None:  # no count given: walk forward until a short page
+            page_no, got = 1, first
+            while len(got) == size:
+                page_no += 1
+                got, _ = fetch(page_no)
+                found.update((spec.stamp(item)[1], item) for item in got)
+        elif total > size:
+            for page_no in range(-(-total // size), 0, -1):
+                for item in fetch(page_no)[0]:
+                    key = spec.stamp(item)[1]
+                    if key not in found or spec.stamp(found[key]) < spec.stamp(item):
+                        found[key] = item
+        return sorted(found.values(), key=spec.stamp)
+
+    def _listing(self, spec: _Listing[T], cursor: str | None) -> Iterator[Page[T]]:
+        start = Watermark.from_cursor(cursor, adapter=self.name)
+        size = self.settings.page_size
+
+        def batches() -> Iterator[list[T]]:
+            for since, until in self._windows(start, spec.lookback):
+                items = self._window(spec, since, until)
+                for i in range(0, len(items), size):
+                    yield items[i : i + size]
+
+        return watermarked_pages(batches(), spec.stamp, start)
 
     def list_returns(self, cursor: str | None = None) -> Iterator[Page[ReturnRequest]]:
         """Refunds (退款) changed after ``cursor``, oldest change first.
@@ -147,35 +180,34 @@ class TaobaoMarketplace(MarketplaceBase):
         The cursor is a watermark (time and ids seen at it), so resuming
         misses and repeats nothing; listing starts ``lookback`` ago without one.
         """
-        start = Watermark.from_cursor(cursor, adapter=self.name)
-        batches = self._pages(start, self._fetch_refunds, _request_stamp, self.settings.lookback)
-        return watermarked_pages(batches, _request_stamp, start)
-
-    def _fetch_rates(self, since: datetime, until: datetime, page_no: int) -> tuple[
-        list[Review], bool
-    ]:
-        body = self.client.call(
-            "taobao.traderates.get",
-            {
-                "fields": _RATE_FIELDS,
-                "rate_type": "get",
-                "role": "buyer",
-                "start_date": format_time(since),
-                "end_date": format_time(until),
-                "page_no": page_no,
-                "page_size": self.settings.page_size,
-                "use_has_next": True,
-            },
-        )
-        page = TradeRatePage.model_validate(body)
-        return [mapping.rate_to_review(r) for r in page.trade_rates], bool(page.has_next)
+        spec = _Listing[ReturnRequest](
+            "taobao.refunds.receive.get", _REFUND_FIELDS, "start_modified", "end_modified",
+            _parse_refunds, _request_stamp, self.settings.lookback)
+        return self._listing(spec, cursor)
 
     def list_reviews(self, cursor: str | None = None) -> Iterator[Page[Review]]:
         """Ratings buyers gave the shop after ``cursor`` (Taobao keeps 180 days)."""
-        start = Watermark.from_cursor(cursor, adapter=self.name)
-        lookback = min(self.settings.lookback, _REVIEW_HORIZON)
-        batches = self._pages(start, self._fetch_rates, _review_stamp, lookback)
-        return watermarked_pages(batches, _review_stamp, start)
+        spec = _Listing[Review](
+            "taobao.traderates.get", _RATE_FIELDS, "start_date", "end_date", _parse_rates,
+            _review_stamp, min(self.settings.lookback, _REVIEW_HORIZON),
+            {"rate_type": "get", "role": "buyer"})
+        return self._listing(spec, cursor)
+
+    def list_orders(self, cursor: str | None = None) -> Iterator[Page[Order]]:
+        """Trades (交易) changed after ``cursor`` (Taobao keeps three months)."""
+        spec = _Listing[Order](
+            "taobao.trades.sold.increment.get", _TRADE_FIELDS, "start_modified",
+            "end_modified", _parse_trades, _order_stamp,
+            min(self.settings.lookback, _ORDER_HORIZON))
+        return self._listing(spec, cursor)
+
+    def get_order(self, order_id: str) -> Order:
+        """One trade with its sub-orders (taobao.trade.fullinfo.get)."""
+        body = self.client.call("taobao.trade.fullinfo.get",
+                                {"fields": _TRADE_FIELDS, "tid": order_id})
+        if not body.get("trade"):
+            raise RemoteNotFoundError(f"no trade {order_id}", adapter=self.name)
+        return mapping.trade_to_order(TopTrade.model_validate(body["trade"]))
 
     # ------------------------------------------------------------------ actions
 
@@ -326,6 +358,41 @@ class TaobaoMarketplace(MarketplaceBase):
 
 #: taobao.traderates.get only reaches ratings of the last 180 days.
 _REVIEW_HORIZON = timedelta(days=180)
+#: taobao.trades.sold.increment.get only reaches trades of the last three months.
+_ORDER_HORIZON = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class _Listing(Generic[T]):
+    """One incremental TOP listing: its API, time parameters and converters."""
+
+    method: str
+    fields: str
+    since_key: str
+    until_key: str
+    parse: Callable[[dict[str, Any]], tuple[list[T], int | None]]
+    stamp: Callable[[T], tuple[datetime, str]]
+    lookback: timedelta
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _parse_refunds(body: dict[str, Any]) -> tuple[list[ReturnRequest], int | None]:
+    page = RefundPage.model_validate(body)
+    return [mapping.refund_to_request(r) for r in page.refunds], page.total_results
+
+
+def _parse_rates(body: dict[str, Any]) -> tuple[list[Review], int | None]:
+    page = TradeRatePage.model_validate(body)
+    return [mapping.rate_to_review(r) for r in page.trade_rates], page.total_results
+
+
+def _parse_trades(body: dict[str, Any]) -> tuple[list[Order], int | None]:
+    page = TradePage.model_validate(body)
+    return [mapping.trade_to_order(t) for t in page.trades], page.total_results
+
+
+def _order_stamp(item: Order) -> tuple[datetime, str]:
+    return item.updated_at, item.external_id
 
 
 def _request_stamp(item: ReturnRequest) -> tuple[datetime, str]:

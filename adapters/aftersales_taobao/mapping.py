@@ -15,7 +15,10 @@ from decimal import Decimal
 from aftersales.errors import ValidationError
 from aftersales.logistics.tracking import CHINA_TZ, StatusRule, build_tracking, lookup
 from aftersales.models import (
+    Buyer,
     Money,
+    Order,
+    OrderLine,
     ParcelIssue,
     ParcelStatus,
     ReturnKind,
@@ -28,7 +31,7 @@ from aftersales.models import (
     Tracking,
     TrackingEvent,
 )
-from aftersales_taobao.schemas import LogisticsTrace, TopRefund, TradeRate
+from aftersales_taobao.schemas import LogisticsTrace, TopOrder, TopRefund, TopTrade, TradeRate
 
 __all__ = [
     "COMPANIES",
@@ -47,6 +50,7 @@ __all__ = [
     "to_fen",
     "trace_to_shipment",
     "trace_to_tracking",
+    "trade_to_order",
 ]
 
 NAME = "taobao"
@@ -261,6 +265,77 @@ def to_fen(amount: Money) -> int:
     if fen <= 0:
         raise ValidationError("a refund must be more than zero", field="amount")
     return fen
+
+
+#: Trade statuses after which the buyer has the goods.
+_RECEIVED = frozenset({"TRADE_FINISHED", "TRADE_BUYER_SIGNED"})
+
+
+def _line(sub: TopOrder) -> OrderLine:
+    # payment = price * num + adjust_fee - discount_fee: a manual adjustment
+    # is a negative discount.
+    discount = sub.discount_fee - sub.adjust_fee
+    return OrderLine(
+        external_id=sub.oid,
+        sku=sub.outer_sku_id or sub.sku_id or sub.outer_iid or sub.num_iid or sub.oid,
+        title=sub.title,
+        quantity=max(sub.num, 1),
+        unit_price=Money(sub.price, CURRENCY),
+        discount=Money(discount, CURRENCY) if discount else None,
+    )
+
+
+def _shipments(trade: TopTrade, where: str) -> list[Shipment]:
+    parcels: dict[str, Shipment] = {}
+    for sub in trade.orders:
+        if not sub.invoice_no:
+            continue
+        known = parcels.get(sub.invoice_no)
+        if known is not None:
+            known.line_ids.append(sub.oid)
+            continue
+        shipped = sub.consign_time or trade.consign_time
+        parcels[sub.invoice_no] = Shipment(
+            tracking_number=sub.invoice_no,
+            carrier=carrier_code(sub.logistics_company),
+            external_id=sub.invoice_no,
+            shipped_at=parse_time(shipped, field="consign_time", payload=where)
+            if shipped else None,
+            line_ids=[sub.oid],
+        )
+    return list(parcels.values())
+
+
+def trade_to_order(trade: TopTrade) -> Order:
+    """A Taobao trade as the core's :class:`Order`: one line per sub-order.
+
+    ``total`` is what the buyer paid; the order-level ``discount`` is what
+    the lines and postage add up to beyond that (shop coupons and the like).
+    """
+    where = f"taobao trade {trade.tid}"
+    if not trade.orders:
+        raise ValidationError("a trade without sub-orders", field="orders", payload=where)
+    lines = [_line(sub) for sub in trade.orders]
+    shipping = Money(trade.post_fee, CURRENCY)
+    paid = Money(trade.payment, CURRENCY)
+    gross = sum((line.net for line in lines), Money.zero(CURRENCY)) + shipping
+    discount = gross - paid if gross > paid else Money.zero(CURRENCY)
+    return Order(
+        marketplace=NAME,
+        external_id=trade.tid,
+        buyer=Buyer(external_id=trade.buyer_open_uid or trade.buyer_nick or f"trade-{trade.tid}"),
+        currency=CURRENCY,
+        lines=lines,
+        shipping=shipping,
+        discount=discount,
+        total=paid,
+        raw_status=trade.status,
+        placed_at=parse_time(trade.created, field="created", payload=where),
+        updated_at=parse_time(trade.modified, field="modified", payload=where),
+        delivered_at=parse_time(trade.end_time, field="end_time", payload=where)
+        if trade.status in _RECEIVED and trade.end_time else None,
+        shipments=_shipments(trade, where),
+    )
 
 
 def trace_to_tracking(trace: LogisticsTrace) -> Tracking:

@@ -18,7 +18,10 @@ __all__ = [
     "AgreeResult",
     "LogisticsTrace",
     "RefundPage",
+    "TopOrder",
     "TopRefund",
+    "TopTrade",
+    "TradePage",
     "TradeRate",
     "TradeRatePage",
     "TransitStep",
@@ -26,7 +29,7 @@ __all__ = [
 
 
 def _unwrap(value: Any, *item_keys: str) -> list[Any]:
-    if value is None or value == "":
+    if value is None or value == "" or value == {}:
         return []
     if isinstance(value, dict):
         for key in item_keys:
@@ -169,3 +172,71 @@ class AgreeResult(_Wire):
     @classmethod
     def _list(cls, value: Any) -> list[Any]:
         return _unwrap(value, "refund_mapping_result")
+
+
+class TopOrder(_Wire):
+    """A sub-order (子订单) of a trade: one item line."""
+
+    oid: str
+    title: str = ""
+    price: Decimal
+    num: int = 1
+    num_iid: str | None = None
+    sku_id: str | None = None
+    outer_iid: str | None = None
+    outer_sku_id: str | None = None
+    discount_fee: Decimal = Decimal(0)
+    adjust_fee: Decimal = Decimal(0)
+    status: str | None = None
+    refund_status: str | None = None
+    logistics_company: str | None = None
+    invoice_no: str | None = None
+    consign_time: str | None = None
+
+    _ids = field_validator("oid", "num_iid", "sku_id", mode="before")(_text)
+
+    @field_validator("discount_fee", "adjust_fee", mode="before")
+    @classmethod
+    def _zero(cls, value: Any) -> Any:
+        return value if value not in (None, "") else Decimal(0)
+
+
+class TopTrade(_Wire):
+    """A trade (交易) as taobao.trade.fullinfo.get and taobao.trades.sold.increment.get give it."""
+
+    tid: str
+    status: str | None = None
+    payment: Decimal
+    post_fee: Decimal = Decimal(0)
+    created: str
+    modified: str
+    end_time: str | None = None
+    consign_time: str | None = None
+    buyer_nick: str | None = None
+    buyer_open_uid: str | None = None
+    orders: list[TopOrder] = Field(default_factory=list)
+
+    _ids = field_validator("tid", mode="before")(_text)
+
+    @field_validator("post_fee", mode="before")
+    @classmethod
+    def _zero(cls, value: Any) -> Any:
+        return value if value not in (None, "") else Decimal(0)
+
+    @field_validator("orders", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> list[Any]:
+        return _unwrap(value, "order")
+
+
+class TradePage(_Wire):
+    """One page of taobao.trades.sold.increment.get."""
+
+    trades: list[TopTrade] = Field(default_factory=list)
+    total_results: int | None = None
+    has_next: bool | None = None
+
+    @field_validator("trades", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> list[Any]:
+        return _unwrap(value, "trade")

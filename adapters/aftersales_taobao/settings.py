@@ -61,7 +61,8 @@ class TaobaoSettings(BaseModel):
         seller_address_id: the shop's return address id, needed to agree a return.
         return_address: the address itself (Taobao shops only).
         page_size: items per listing call (TOP allows up to 100).
-        window: the longest modified-time span one listing query covers.
+        window: the longest modified-time span one listing query covers
+            (TOP allows one day for trades; shorter answers faster).
         lookback: how far back a listing without a cursor starts.
         lag: listings stop this long before now, so late writes are not missed.
         max_ban_wait: the longest call-limit ban waited out in-process; a
@@ -81,7 +82,7 @@ class TaobaoSettings(BaseModel):
     seller_address_id: str | None = None
     return_address: ReturnAddress | None = None
     page_size: int = Field(default=40, ge=1, le=100)
-    window: timedelta = timedelta(days=1)
+    window: timedelta = Field(default=timedelta(days=1), gt=timedelta(0), le=timedelta(days=1))
     lookback: timedelta = timedelta(days=30)
     lag: timedelta = timedelta(seconds=60)
     max_ban_wait: float = Field(default=120.0, ge=0)

@@ -177,8 +177,20 @@ class FakeShop:
             rate.update(oid=3000 + i, tid=4000 + i, result=["good", "neutral", "bad"][i % 3],
                         created=_china(NOW - timedelta(hours=7 * i, minutes=2)))
             self.rates.append(rate)
+        self.trades: dict[str, dict[str, Any]] = {}
+        trade_template = body("trade_fullinfo_get")["trade_fullinfo_get_response"]["trade"]
+        for r in self.refunds.values():
+            sub = dict(trade_template["orders"]["order"][0], oid=r["oid"], price=r["refund_fee"],
+                       discount_fee="0.00")
+            trade = dict(trade_template, tid=r["tid"], payment=r["refund_fee"], post_fee="0.00",
+                         modified=_china(_read(r["modified"]) - timedelta(minutes=30)),
+                         orders={"order": [sub]})
+            self.trades[str(r["tid"])] = trade
         self.agreed: list[str] = []
+        self.before_page: Callable[[str, int], None] = lambda method, page_no: None
         top.handle("taobao.refunds.receive.get", self._refunds)
+        top.handle("taobao.trades.sold.increment.get", self._trades)
+        top.handle("taobao.trade.fullinfo.get", self._trade_get)
         top.handle("taobao.traderates.get", self._rates)
         top.handle("taobao.refund.get", self._refund_get)
         top.handle("taobao.rp.refunds.agree", self._agree)
@@ -188,25 +200,35 @@ class FakeShop:
         top.handle("taobao.traderate.explain.add", lambda f: body("traderate_explain_add"))
         top.handle("taobao.logistics.trace.search", lambda f: body("logistics_trace_search"))
 
-    @staticmethod
-    def _page(items: list[dict[str, Any]], form: dict[str, str], start: str, end: str,
-              stamp: str) -> tuple[list[dict[str, Any]], bool]:
+    def _page(self, items: list[dict[str, Any]], form: dict[str, str], start: str, end: str,
+              stamp: str) -> tuple[list[dict[str, Any]], int]:
+        self.before_page(form["method"], int(form["page_no"]))
         lo, hi = _read(form[start]), _read(form[end])
         hits = [x for x in items if lo <= _read(x[stamp]) <= hi]
-        hits.sort(key=lambda x: _read(x[stamp]), reverse=True)  # newest first, like many APIs
+        hits.sort(key=lambda x: _read(x[stamp]), reverse=True)  # newest first, as TOP does
         size, no = int(form["page_size"]), int(form["page_no"])
-        return hits[(no - 1) * size : no * size], no * size < len(hits)
+        return hits[(no - 1) * size : no * size], len(hits)
 
     def _refunds(self, form: dict[str, str]) -> dict[str, Any]:
-        got, more = self._page(list(self.refunds.values()), form, "start_modified",
-                               "end_modified", "modified")
+        got, total = self._page(list(self.refunds.values()), form, "start_modified",
+                                "end_modified", "modified")
         return {"refunds_receive_get_response": {
-            "refunds": {"refund": got}, "has_next": more, "request_id": "r"}}
+            "refunds": {"refund": got}, "total_results": total, "request_id": "r"}}
 
     def _rates(self, form: dict[str, str]) -> dict[str, Any]:
-        got, more = self._page(self.rates, form, "start_date", "end_date", "created")
+        got, total = self._page(self.rates, form, "start_date", "end_date", "created")
         return {"traderates_get_response": {
-            "trade_rates": {"trade_rate": got}, "has_next": more, "request_id": "r"}}
+            "trade_rates": {"trade_rate": got}, "total_results": total, "request_id": "r"}}
+
+    def _trades(self, form: dict[str, str]) -> dict[str, Any]:
+        got, total = self._page(list(self.trades.values()), form, "start_modified",
+                                "end_modified", "modified")
+        return {"trades_sold_increment_get_response": {
+            "trades": {"trade": got}, "total_results": total, "request_id": "r"}}
+
+    def _trade_get(self, form: dict[str, str]) -> dict[str, Any]:
+        return {"trade_fullinfo_get_response": {"trade": self.trades[form["tid"]],
+                                                "request_id": "r"}}
 
     def _refund_get(self, form: dict[str, str]) -> dict[str, Any]:
         return {"refund_get_response": {"refund": self.refunds[form["refund_id"]],

@@ -11,6 +11,7 @@ import requests
 from aftersales_taobao import TaobaoMarketplace
 
 from aftersales.errors import (
+    RemoteNotFoundError,
     RemoteRejectedError,
     TransientError,
     UnsupportedOperationError,
@@ -29,6 +30,7 @@ def _requests(market: TaobaoMarketplace, cursor: str | None = None) -> list[Retu
 def test_is_a_marketplace_with_truthful_capabilities(market: TaobaoMarketplace) -> None:
     assert isinstance(market, Marketplace)
     assert market.capabilities == {
+        Capability.LIST_ORDERS, Capability.GET_ORDER,
         Capability.LIST_RETURNS, Capability.APPROVE_RETURN, Capability.REJECT_RETURN,
         Capability.REFUND, Capability.LIST_REVIEWS, Capability.LIST_SHIPMENTS}
 
@@ -45,7 +47,11 @@ def test_lists_refunds_oldest_change_first_over_many_pages(
     calls = [c for c in top.calls if c["method"] == "taobao.refunds.receive.get"]
     assert max(int(c["page_no"]) for c in calls) >= 3  # page_no really walked
     assert {c["page_size"] for c in calls} == {"2"}
-    assert all(c["use_has_next"] == "true" for c in calls)
+    # each window: page 1 for the count, then from the last page back to page 1
+    by_window: dict[str, list[int]] = {}
+    for c in calls:
+        by_window.setdefault(c["start_modified"], []).append(int(c["page_no"]))
+    assert list(by_window.values()) == [[1], [1, 2, 1], [1, 3, 2, 1]]
     # windows of one day covering the three-day lookback, ending a minute before now
     assert calls[0]["start_modified"] == "2024-05-17 09:59:00"
     assert calls[-1]["end_modified"] == "2024-05-20 09:59:00"
@@ -280,8 +286,7 @@ def test_taobao_shops_cannot_reply(market: TaobaoMarketplace, shop: FakeShop) ->
         market.reply_review(review, "谢谢", idempotency_key="k")
 
 
-@pytest.mark.parametrize("op", ["list_orders", "get_order", "confirm_return_received",
-                                "ship_exchange", "send_message"])
+@pytest.mark.parametrize("op", ["confirm_return_received", "ship_exchange", "send_message"])
 def test_undeclared_operations_raise(market: TaobaoMarketplace, op: str) -> None:
     with pytest.raises(UnsupportedOperationError):
         getattr(market, op)(*([None] * (2 if op == "ship_exchange" else 1)))
@@ -309,3 +314,49 @@ def test_long_lookback_is_split_into_windows(top: FakeTop) -> None:
     windows = [(c["start_modified"], c["end_modified"]) for c in top.calls]
     assert len(windows) == 10
     assert all(a[1] == b[0] for a, b in itertools.pairwise(windows))
+
+
+def test_an_item_changed_mid_listing_does_not_push_another_out_of_reach(
+    market: TaobaoMarketplace, shop: FakeShop
+) -> None:
+    """Taobao pages newest first; a change while paging moves an item out of the window.
+
+    Read forwards, everything after it would shift up a place and one item
+    would never be read; read from the last page back, nothing is lost.
+    """
+    newest_in_window = "100004"  # 20 hours ago: the first window's newest refund
+    state = {"done": False}
+
+    def change(method: str, page_no: int) -> None:
+        if method == "taobao.refunds.receive.get" and page_no == 3 and not state["done"]:
+            state["done"] = True
+            shop.refunds[newest_in_window]["modified"] = "2024-05-20 09:58:59"
+
+    shop.before_page = change
+    ids = [r.external_id or "" for r in _requests(market)]
+    assert sorted(ids) == sorted(shop.refunds)  # nothing lost (and the changed one seen)
+    assert len(ids) == len(set(ids))
+
+
+def test_lists_trades_as_orders(market: TaobaoMarketplace, shop: FakeShop,
+                                top: FakeTop) -> None:
+    orders = [o for p in market.list_orders() for o in p.items]
+    assert sorted(o.external_id for o in orders) == sorted(shop.trades)
+    call = next(c for c in top.calls if c["method"] == "taobao.trades.sold.increment.get")
+    assert "orders" in call["fields"].split(",")
+    refund = shop.refunds["100001"]
+    order = next(o for o in orders if o.external_id == str(refund["tid"]))
+    assert order.lines[0].external_id == str(refund["oid"])  # refunds point at these lines
+
+
+def test_gets_one_trade(market: TaobaoMarketplace, top: FakeTop) -> None:
+    top.queue("taobao.trade.fullinfo.get", body("trade_fullinfo_get"))
+    order = market.get_order("2345678901234567890")
+    assert top.calls[0]["tid"] == "2345678901234567890"
+    assert order.total == Money("183.00", "CNY")
+
+
+def test_missing_trade_is_not_found(market: TaobaoMarketplace, top: FakeTop) -> None:
+    top.queue("taobao.trade.fullinfo.get", {"trade_fullinfo_get_response": {"request_id": "r"}})
+    with pytest.raises(RemoteNotFoundError):
+        market.get_order("1")

@@ -283,3 +283,35 @@ def test_amounts_in_fen(amount: str, fen: int) -> None:
 def test_bad_refund_amounts(money: Money, field: str) -> None:
     with pytest.raises(ValidationError, match=field):
         mapping.to_fen(money)
+
+
+def test_reference_trade_becomes_an_order() -> None:
+    from aftersales_taobao.schemas import TopTrade
+
+    trade = TopTrade.model_validate(body("trade_fullinfo_get")["trade_fullinfo_get_response"]
+                                    ["trade"])
+    order = mapping.trade_to_order(trade)
+    assert (order.marketplace, order.external_id, order.currency) == (
+        "taobao", "2345678901234567890", "CNY")
+    tee, socks = order.lines
+    assert (tee.external_id, tee.sku, tee.quantity) == ("2345678901234567891", "TEE-WHITE-L", 1)
+    assert tee.net == Money("94.00", "CNY")
+    assert socks.net == Money("89.00", "CNY")  # 45 x 2 with a 1.00 manual price cut
+    assert order.shipping == Money("10.00", "CNY")
+    assert order.total == Money("183.00", "CNY")
+    assert order.discount == Money("10.00", "CNY")  # what the buyer did not pay: a coupon
+    assert order.delivered_at == datetime(2024, 5, 19, 8, 0, tzinfo=UTC)
+    (parcel,) = order.shipments
+    assert (parcel.tracking_number, parcel.carrier) == ("78912345678901", "zto")
+    assert parcel.line_ids == ["2345678901234567891", "2345678901234567892"]
+    assert type(order).model_validate_json(order.model_dump_json()) == order
+
+
+def test_unfinished_trade_is_not_delivered_and_a_trade_needs_lines() -> None:
+    from aftersales_taobao.schemas import TopTrade
+
+    raw = body("trade_fullinfo_get")["trade_fullinfo_get_response"]["trade"]
+    trade = TopTrade.model_validate({**raw, "status": "WAIT_BUYER_CONFIRM_GOODS"})
+    assert mapping.trade_to_order(trade).delivered_at is None
+    with pytest.raises(ValidationError, match="orders"):
+        mapping.trade_to_order(TopTrade.model_validate({**raw, "orders": {}}))

@@ -77,3 +77,11 @@ def test_registered_by_entry_point() -> None:
     from aftersales import registry
 
     assert registry.load(registry.MARKETPLACES, "taobao") is TaobaoMarketplace
+
+
+@pytest.mark.parametrize("hours", [0, 25])
+def test_listing_window_is_at_most_one_day(hours: int) -> None:
+    from datetime import timedelta
+
+    with pytest.raises(ConfigurationError, match="window"):
+        TaobaoSettings.from_env(ENV, window=timedelta(hours=hours))
