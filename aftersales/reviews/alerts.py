@@ -117,7 +117,7 @@ class AlertDraft:
 
 
 def _excerpt(snapshot: ReviewSnapshot) -> str:
-    text = redact_text(snapshot.excerpt.strip())
+    text = redact_text(" ".join(snapshot.excerpt.split()))
     return text if len(text) <= _EXCERPT else text[: _EXCERPT - 1] + "…"
 
 

@@ -1,21 +1,318 @@
-"""ReviewsService: review sync, classification, alerts, metrics, replies (``app.reviews``)."""
+"""ReviewsService: review sync, classification, alerts, metrics and replies (``app.reviews``).
+
+A shop's rating (好评率) is its livelihood: a bad review left unseen for a day
+costs sales, and a wave of them on one SKU is often the first sign of a
+quality problem. The service watches every configured marketplace that
+declares ``LIST_REVIEWS``::
+
+    app = AfterSales(marketplaces=["judgeme"], review_alerts=AlertConfig(spike_threshold=3))
+    app.reviews.sync()                         # new, edited, appended (追评), replied
+    for alert in app.reviews.alerts(undelivered=True): ...
+    app.reviews.metrics(since=week_ago, by="sku")
+    app.reviews.reply(42, template="sorry", dry_run=True)
+
+Options read from the app (``AfterSales(..., review_classifier=...)``):
+
+* ``review_classifier``: a :class:`~aftersales.reviews.classify.Classifier`
+  (default: the bilingual :class:`LexiconClassifier`);
+* ``review_alerts``: an :class:`~aftersales.reviews.alerts.AlertConfig`
+  (spike threshold K and window, switched-on rules);
+* ``review_alert_channels``: channel names alerts go to (default: every
+  configured channel); ``review_alert_to``: the address, or a dict of
+  address per channel name (default ``"shop"``, which suits the outbox);
+* ``review_templates``: reply templates by name, added to ``thanks`` and
+  ``sorry``; ``shop_name``: the ``{shop}`` of the templates.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from aftersales.errors import ValidationError
+from aftersales.interfaces import Capability
+from aftersales.reviews._delivery import deliver_alerts
+from aftersales.reviews._record import record_page
+from aftersales.reviews.alerts import AlertConfig, AlertRule
+from aftersales.reviews.classify import Classifier, LexiconClassifier, Severity
+from aftersales.reviews.metrics import GroupBy, ReviewMetrics, compute_metrics
+from aftersales.reviews.replies import DEFAULT_TEMPLATES, ReplyResult, send_reply
+from aftersales.store.cursors import get_cursor, set_cursor
+from aftersales.store.tables.reviews import ReviewAlertRow
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from aftersales.app import AfterSales
 
-__all__ = ["ReviewsService"]
+__all__ = ["Alert", "ReviewsService"]
+
+STREAM = "reviews"
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A stored review alert, as callers see it.
+
+    Attributes:
+        id: the alert's id.
+        rule: ``negative``, ``counterfeit``, ``rating_drop`` or ``spike``.
+        subject: the review it is about (``"marketplace:external_id"``).
+        severity: how urgent.
+        message: one line for a person (personal data masked).
+        review_id: the library's id of the review.
+        occurred_at: when the review version that raised it appeared.
+        created_at: when the alert was raised.
+        delivered_at: when every alert channel had it, or ``None``.
+    """
+
+    id: int
+    rule: AlertRule
+    subject: str
+    severity: Severity
+    message: str
+    marketplace: str | None
+    sku: str | None
+    review_id: int | None
+    occurred_at: datetime
+    created_at: datetime
+    delivered_at: datetime | None
+    data: dict[str, Any]
+
+    @property
+    def event(self) -> str:
+        """The event name it was emitted as (``review.negative``, …)."""
+        return self.rule.event
+
+
+def _alert(row: ReviewAlertRow) -> Alert:
+    return Alert(
+        id=row.id,
+        rule=AlertRule(row.rule),
+        subject=row.subject,
+        severity=Severity(row.severity),
+        message=row.message,
+        marketplace=row.marketplace,
+        sku=row.sku,
+        review_id=row.review_id,
+        occurred_at=row.occurred_at,
+        created_at=row.created_at,
+        delivered_at=row.delivered_at,
+        data=dict(row.data or {}),
+    )
 
 
 class ReviewsService:
-    """Review sync, classification, alerts, metrics and replies."""
+    """Review sync, classification, alerts, metrics and replies; reached as ``app.reviews``.
+
+    Attributes:
+        classifier: what reads each review (replace it to plug in your own).
+        alert_config: the alert thresholds and switched-on rules.
+        templates: reply templates by name.
+    """
 
     def __init__(self, app: AfterSales) -> None:
         self.app = app
+        options = app.options
+        self.classifier: Classifier = options.get("review_classifier") or LexiconClassifier()
+        config = options.get("review_alerts") or AlertConfig()
+        if not isinstance(config, AlertConfig):
+            raise ValidationError("must be an AlertConfig", field="review_alerts")
+        self.alert_config: AlertConfig = config
+        self.templates: dict[str, str | Mapping[str, str]] = {
+            **DEFAULT_TEMPLATES,
+            **options.get("review_templates", {}),
+        }
+        self.shop_name: str = options.get("shop_name", "our shop")
+        self._alert_channels: list[str] | None = options.get("review_alert_channels")
+        self.alert_to: str | Mapping[str, str] = options.get("review_alert_to", "shop")
 
-    def sync(self) -> dict[str, int]:
-        """Pull what changed on every marketplace; counts per marketplace."""
-        return {}
+    # ------------------------------------------------------------------ sync
+
+    def sync(self, marketplace: str | None = None) -> dict[str, int]:
+        """Pull the reviews created or changed since each marketplace's cursor.
+
+        New reviews, edits, appended reviews (追评) and replies each add a
+        version; a review whose content did not change adds nothing, so a
+        re-sync writes nothing new and raises no alert twice. Each page is
+        written with its cursor in one transaction: an interrupted sync
+        resumes after the last page it finished. Alerts raised are then
+        delivered through the alert channels.
+
+        Args:
+            marketplace: sync only this one (default: every marketplace that
+                declares ``LIST_REVIEWS``).
+
+        Returns:
+            Reviews with a new version, per marketplace.
+
+        Raises:
+            RemoteError: a marketplace failed after the retry layer gave up;
+                pages before the failure stay synced.
+        """
+        counts: dict[str, int] = {}
+        for name, market in self.app.marketplaces.items():
+            if marketplace is not None and name != marketplace:
+                continue
+            if Capability.LIST_REVIEWS not in market.capabilities:
+                continue
+            counts[name] = self._sync_one(name)
+        self.deliver_alerts()
+        return counts
+
+    def _sync_one(self, name: str) -> int:
+        market = self.app.marketplace(name)
+        with self.app.store.session() as session:
+            cursor = get_cursor(session, name, STREAM)
+        changed = 0
+        for page in market.list_reviews(cursor):
+            with self.app.store.session() as session:
+                result = record_page(
+                    session,
+                    name,
+                    page.items,
+                    classifier=self.classifier,
+                    config=self.alert_config,
+                    now=self.app.now(),
+                    emit=self._emit,
+                )
+                if page.cursor is not None:
+                    set_cursor(session, name, STREAM, page.cursor)
+            changed += result.changed
+        return changed
+
+    def _emit(self, session: Session, name: str, payload: dict[str, Any], key: str) -> None:
+        self.app.events.emit(session, name, payload, key=key)
+
+    # ------------------------------------------------------------------ alerts
+
+    @property
+    def alert_channels(self) -> list[str]:
+        """The channels alerts go to (default: every configured channel)."""
+        if self._alert_channels is not None:
+            return list(self._alert_channels)
+        return list(self.app.channels)
+
+    def deliver_alerts(self) -> int:
+        """Send undelivered alerts through :attr:`alert_channels`; returns how many went.
+
+        A channel that fails keeps its alerts for the next call (``attempts``
+        and ``last_error`` say why); the sync never fails because of it.
+        """
+        channels = self.alert_channels
+        if not channels:
+            return 0
+        return deliver_alerts(self.app, channels=channels, to=self.alert_to)
+
+    def alerts(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        rule: AlertRule | str | None = None,
+        sku: str | None = None,
+        min_severity: Severity | None = None,
+        undelivered: bool = False,
+        limit: int = 100,
+    ) -> list[Alert]:
+        """Stored alerts, newest first, filtered.
+
+        Args:
+            since, until: the window on ``occurred_at`` (``[since, until)``).
+            rule: one rule (``"negative"``, ``AlertRule.SPIKE``, …).
+            sku: alerts about one SKU.
+            min_severity: at least this severe.
+            undelivered: only alerts some channel does not have yet.
+            limit: at most this many.
+
+        Raises:
+            ValidationError: an unknown rule or a non-positive limit.
+        """
+        if limit < 1:
+            raise ValidationError("must be at least 1", field="limit")
+        query = select(ReviewAlertRow)
+        if rule is not None:
+            try:
+                query = query.where(ReviewAlertRow.rule == AlertRule(rule).value)
+            except ValueError:
+                raise ValidationError(f"unknown rule {rule!r}", field="rule") from None
+        if since is not None:
+            query = query.where(ReviewAlertRow.occurred_at >= since)
+        if until is not None:
+            query = query.where(ReviewAlertRow.occurred_at < until)
+        if sku is not None:
+            query = query.where(ReviewAlertRow.sku == sku)
+        if min_severity is not None:
+            query = query.where(ReviewAlertRow.severity >= int(min_severity))
+        if undelivered:
+            query = query.where(ReviewAlertRow.delivered_at.is_(None))
+        query = query.order_by(ReviewAlertRow.occurred_at.desc(), ReviewAlertRow.id.desc())
+        with self.app.store.session() as session:
+            return [_alert(row) for row in session.scalars(query.limit(limit))]
+
+    # ------------------------------------------------------------------ metrics
+
+    def metrics(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        by: GroupBy = "sku",
+    ) -> list[ReviewMetrics]:
+        """Count, average rating, positive rate (好评率), negative rate and top negative
+        topics of the reviews written in ``[since, until)``, per SKU or per shop.
+
+        Raises:
+            ValidationError: ``by`` is not ``"sku"`` or ``"shop"``, or a bad window.
+        """
+        with self.app.store.session() as session:
+            return compute_metrics(session, since=since, until=until, by=by)
+
+    # ------------------------------------------------------------------ replies
+
+    def reply(
+        self,
+        review_id: int | str,
+        *,
+        template: str,
+        marketplace: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        dry_run: bool = False,
+    ) -> ReplyResult:
+        """Post the shop's public reply to a review, at most once per review.
+
+        Args:
+            review_id: the library's review id, or the marketplace's review id
+                (with ``marketplace=`` when two marketplaces share it).
+            template: a template name (``thanks``, ``sorry`` or one of
+                ``review_templates``) or the template text itself, with
+                ``{author}``, ``{shop}``, ``{sku}``, ``{rating}``,
+                ``{order_id}`` and ``{review.body}``-style fields; no code runs.
+            context: more fields for the template (override the built-in ones).
+            dry_run: render and return the text; send and write nothing.
+
+        Returns:
+            ``sent``; or ``already_replied`` when the review already has a reply
+            (from here or the marketplace's back office): nothing is sent twice.
+
+        Raises:
+            NotFoundError: no such review.
+            UnsupportedOperationError: the marketplace cannot reply to reviews.
+            ValidationError: the template is malformed or needs a missing field.
+            RemoteError: the marketplace failed; after a timeout the next call
+                re-sends with the same idempotency key.
+        """
+        return send_reply(
+            self.app,
+            review_id,
+            template=template,
+            templates=self.templates,
+            shop=self.shop_name,
+            marketplace=marketplace,
+            context=context,
+            dry_run=dry_run,
+        )

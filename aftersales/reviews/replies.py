@@ -1,0 +1,241 @@
+"""Replies to reviews: safe templates, sent once per review, with a dry run.
+
+A reply is claimed in the database before the marketplace is called (one
+row per review, unique), so two workers, a retried script or a double click
+can never post two replies. The claim carries an idempotency key; if the
+call's outcome is unknown (a timeout), the claim stays and the next attempt
+re-sends the same text with the same key, which the marketplace answers with
+the first reply instead of a second. A refusal (the text was too long, the
+credentials were wrong) releases the claim so a corrected reply can go.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from aftersales.errors import (
+    AuthenticationError,
+    NotFoundError,
+    RemoteRejectedError,
+    StorageError,
+    UnsupportedOperationError,
+    ValidationError,
+)
+from aftersales.interfaces import Capability, require
+from aftersales.models import Review
+from aftersales.redact import redact_text
+from aftersales.store.tables.reviews import ReviewReplyRow, ReviewRow, ReviewVersionRow
+from aftersales.templating import Template
+
+if TYPE_CHECKING:
+    from aftersales.app import AfterSales
+
+__all__ = ["DEFAULT_TEMPLATES", "ReplyResult", "send_reply"]
+
+#: Built-in templates; each has a Chinese and an English text, chosen by the review's language.
+DEFAULT_TEMPLATES: Mapping[str, Mapping[str, str]] = {
+    "thanks": {
+        "zh": "感谢{author}的好评！期待您再次光临{shop}。",
+        "en": "Thank you for your kind review, {author}! We hope to see you again at {shop}.",
+    },
+    "sorry": {
+        "zh": "{author}您好，非常抱歉给您带来不好的体验。"
+        "我们已记录您反馈的问题，客服会尽快联系您处理。",
+        "en": "Hi {author}, we are sorry about your experience. We have noted the problem "
+        "and our team will contact you shortly.",
+    },
+}
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_DEFINITELY_NOT_SENT = (
+    RemoteRejectedError,
+    AuthenticationError,
+    UnsupportedOperationError,
+    ValidationError,
+)
+
+
+@dataclass(frozen=True)
+class ReplyResult:
+    """What :meth:`ReviewsService.reply` did.
+
+    Attributes:
+        review_id: the library's review id.
+        status: ``sent``, ``dry_run`` (nothing sent or written) or
+            ``already_replied`` (the review has a reply; nothing sent).
+        text: the reply text (the existing one when already replied).
+        remote_id: the marketplace's id of the reply, when it gave one.
+    """
+
+    review_id: int
+    status: str
+    text: str
+    remote_id: str | None = None
+
+
+def _find(app: AfterSales, review_id: int | str, marketplace: str | None) -> ReviewRow:
+    with app.store.session() as session:
+        if isinstance(review_id, int):
+            row = session.get(ReviewRow, review_id)
+        else:
+            query = select(ReviewRow).where(ReviewRow.external_id == review_id)
+            if marketplace:
+                query = query.where(ReviewRow.marketplace == marketplace)
+            rows = list(session.scalars(query.limit(2)))
+            if len(rows) > 1:
+                raise ValidationError(
+                    "several marketplaces have a review with this id; pass marketplace=",
+                    field="review_id",
+                )
+            row = rows[0] if rows else None
+        if row is None:
+            raise NotFoundError("review", review_id)
+        return row
+
+
+def _template_text(
+    template: str, templates: Mapping[str, str | Mapping[str, str]], body: str
+) -> tuple[str | None, str]:
+    chosen = templates.get(template)
+    if chosen is None:
+        return None, template  # not a name: the template text itself
+    if isinstance(chosen, str):
+        return template, chosen
+    language = "zh" if _CJK.search(body) else "en"
+    return template, chosen.get(language) or next(iter(chosen.values()))
+
+
+def _context(row: ReviewRow, shop: str, extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    chinese = bool(_CJK.search(row.body or ""))
+    return {
+        "author": "亲" if chinese else "there",
+        "shop": shop,
+        "sku": row.sku,
+        "rating": row.rating,
+        "order_id": row.order_external_id,
+        "review": {
+            "id": row.id,
+            "marketplace": row.marketplace,
+            "external_id": row.external_id,
+            "rating": row.rating,
+            "title": row.title,
+            "body": row.body,
+            "sku": row.sku,
+            "order_id": row.order_external_id,
+        },
+        **(extra or {}),
+    }
+
+
+def _review_model(app: AfterSales, row: ReviewRow) -> Review:
+    with app.store.session() as session:
+        data = session.scalar(
+            select(ReviewVersionRow.data).where(
+                ReviewVersionRow.review_id == row.id,
+                ReviewVersionRow.version == row.current_version,
+            )
+        )
+    fields = {k: v for k, v in (data or {}).items() if k in Review.model_fields}
+    return Review.model_validate(fields)
+
+
+def send_reply(
+    app: AfterSales,
+    review_id: int | str,
+    *,
+    template: str,
+    templates: Mapping[str, str | Mapping[str, str]],
+    shop: str,
+    marketplace: str | None = None,
+    context: Mapping[str, Any] | None = None,
+    dry_run: bool = False,
+) -> ReplyResult:
+    """Render ``template`` for a review and post it, once; see :meth:`ReviewsService.reply`."""
+    row = _find(app, review_id, marketplace)
+    market = app.marketplace(row.marketplace)
+    require(market, Capability.REPLY_REVIEW)
+    with app.store.session() as session:
+        claim = session.scalar(select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id))
+    if claim is not None and claim.status == "sent":
+        return ReplyResult(row.id, "already_replied", claim.text, claim.remote_id)
+    if claim is None and row.replied:
+        return ReplyResult(row.id, "already_replied", "")
+    if claim is not None:
+        text = claim.text  # an unfinished attempt: the same text, the same key
+    else:
+        name, source = _template_text(template, templates, row.body or "")
+        label = f"reply template {name!r}" if name else "reply template"
+        text = Template(source, name=label).render(_context(row, shop, context)).strip()
+        if not text:
+            raise ValidationError("the reply is empty", field="template")
+    if dry_run:
+        return ReplyResult(row.id, "dry_run", text)
+    key = f"review-reply:{row.marketplace}:{row.external_id}"
+    if claim is None:
+        name, _ = _template_text(template, templates, row.body or "")
+        try:
+            with app.store.session() as session:
+                session.add(
+                    ReviewReplyRow(
+                        review_id=row.id,
+                        template=name,
+                        text=text,
+                        idempotency_key=key,
+                        status="sending",
+                        created_at=app.now(),
+                    )
+                )
+        except StorageError:
+            # Someone else claimed this review a moment ago: theirs is the reply.
+            with app.store.session() as session:
+                other = session.scalar(
+                    select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id)
+                )
+            if other is None:
+                raise
+            return ReplyResult(row.id, "already_replied", other.text, other.remote_id)
+    review = _review_model(app, row)
+    try:
+        remote_id = market.reply_review(review, text, idempotency_key=key)
+    except _DEFINITELY_NOT_SENT:
+        with app.store.session() as session:
+            claimed = session.scalar(
+                select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id)
+            )
+            if claimed is not None:
+                session.delete(claimed)
+        raise
+    except Exception as exc:
+        with app.store.session() as session:
+            claimed = session.scalar(
+                select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id)
+            )
+            if claimed is not None:
+                claimed.last_error = redact_text(str(exc))[:300]
+        raise
+    with app.store.session() as session:
+        claimed = session.scalar(select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id))
+        stored = session.get(ReviewRow, row.id)
+        if claimed is not None:
+            claimed.status = "sent"
+            claimed.remote_id = remote_id
+            claimed.sent_at = app.now()
+            claimed.last_error = None
+        if stored is not None:
+            stored.replied = True
+        app.events.emit(
+            session,
+            "review.replied",
+            {
+                "review_id": row.id,
+                "marketplace": row.marketplace,
+                "external_id": row.external_id,
+                "reply_id": remote_id,
+            },
+            key=f"review.replied:{row.marketplace}:{row.external_id}",
+        )
+    return ReplyResult(row.id, "sent", text, remote_id)

@@ -1,0 +1,337 @@
+"""ReviewsService: sync with versions and links, alerts as de-duplicated rows and
+events, delivery through channels, and resumable, idempotent syncs."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, select
+
+from aftersales.app import AfterSales
+from aftersales.errors import TransientError, ValidationError
+from aftersales.events import Event
+from aftersales.models import Sentiment
+from aftersales.reviews.alerts import AlertConfig, AlertRule
+from aftersales.reviews.classify import Severity
+from aftersales.store.tables.core import CursorRow, OrderRow, OutboxRow, ShipmentRow
+from aftersales.store.tables.returns import ReturnLineRow, ReturnRow
+from aftersales.store.tables.reviews import ReviewAlertRow, ReviewRow, ReviewVersionRow
+from tests.reviews.conftest import T0, FakeReviewShop, make_app
+
+
+def count(app: AfterSales, table: Any) -> int:
+    with app.store.session() as session:
+        return int(session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def events(app: AfterSales) -> list[Event]:
+    seen: list[Event] = []
+    app.on("*", seen.append)
+    return seen
+
+
+def test_sync_stores_classified_reviews_and_a_resync_writes_nothing(
+    review_app: AfterSales, shop: FakeReviewShop
+) -> None:
+    shop.put("r1", 5, "质量很好，物流超快", at=timedelta(hours=1))
+    shop.put("r2", 1, "质量太差了，穿一次就开线了", at=timedelta(hours=2))
+    shop.put("r3", 3, "It's okay, does the job", at=timedelta(hours=3))
+    assert review_app.reviews.sync() == {"fake": 3}
+    with review_app.store.session() as session:
+        rows = {r.external_id: r for r in session.scalars(select(ReviewRow))}
+    assert rows["r1"].sentiment == "positive"
+    assert rows["r2"].sentiment == "negative"
+    assert "quality" in rows["r2"].topics
+    assert rows["r3"].sentiment == "neutral"
+    assert count(review_app, ReviewVersionRow) == 3
+
+    seen = events(review_app)
+    before = (count(review_app, ReviewAlertRow), count(review_app, OutboxRow))
+    assert review_app.reviews.sync() == {"fake": 0}
+    assert count(review_app, ReviewVersionRow) == 3
+    assert (count(review_app, ReviewAlertRow), count(review_app, OutboxRow)) == before
+    assert seen == []
+
+
+def test_negative_review_raises_an_alert_row_an_event_and_an_outbox_message(
+    review_app: AfterSales, shop: FakeReviewShop
+) -> None:
+    seen = events(review_app)
+    shop.put("r1", 1, "客服态度恶劣，问什么都不回", order_id="O-1")
+    review_app.reviews.sync()
+    (alert,) = review_app.reviews.alerts()
+    assert alert.rule is AlertRule.NEGATIVE
+    assert alert.subject == "fake:r1"
+    assert alert.severity >= Severity.MEDIUM
+    assert alert.delivered_at is not None
+    (event,) = [e for e in seen if e.name == "review.negative"]
+    assert event.payload["order_id"] == "O-1"
+    assert event.payload["alert_id"] == alert.id
+    with review_app.store.session() as session:
+        topics = Counter(session.scalars(select(OutboxRow.topic)))
+    assert topics == {"review.negative": 1, "message": 1}
+
+
+def test_counterfeit_mention_is_critical_even_with_four_stars(
+    review_app: AfterSales, shop: FakeReviewShop
+) -> None:
+    seen = events(review_app)
+    shop.put("r1", 4, "用着还行，但怀疑是高仿")
+    review_app.reviews.sync()
+    (alert,) = review_app.reviews.alerts(rule="counterfeit")
+    assert alert.severity is Severity.CRITICAL
+    assert "review.counterfeit" in [e.name for e in seen]
+
+
+def test_an_edited_review_keeps_every_version_and_raises_a_rating_drop(
+    review_app: AfterSales, shop: FakeReviewShop
+) -> None:
+    shop.put("r1", 5, "Great quality, love it", at=timedelta(hours=1))
+    review_app.reviews.sync()
+    assert review_app.reviews.alerts() == []
+    shop.put("r1", 1, "Broke after a week, terrible quality", at=timedelta(days=6))
+    seen = events(review_app)
+    assert review_app.reviews.sync() == {"fake": 1}
+    with review_app.store.session() as session:
+        versions = session.execute(
+            select(ReviewVersionRow.version, ReviewVersionRow.rating, ReviewVersionRow.sentiment)
+            .order_by(ReviewVersionRow.version)
+        ).all()
+        row = session.scalars(select(ReviewRow)).one()
+    assert [tuple(v) for v in versions] == [(1, 5, "positive"), (2, 1, "negative")]
+    assert (row.rating, row.current_version, row.sentiment) == (1, 2, "negative")
+    rules = {a.rule for a in review_app.reviews.alerts()}
+    assert rules == {AlertRule.RATING_DROP, AlertRule.NEGATIVE}
+    drop = review_app.reviews.alerts(rule=AlertRule.RATING_DROP)[0]
+    assert drop.data["previous_rating"] == 5
+    assert {e.name for e in seen} >= {"review.rating_drop", "review.negative"}
+
+
+def test_an_appended_review_is_a_new_version_and_a_bare_timestamp_bump_is_not(
+    review_app: AfterSales, shop: FakeReviewShop
+) -> None:
+    shop.put("r1", 5, "很好", at=timedelta(hours=1))
+    review_app.reviews.sync()
+    shop.put("r1", 5, "很好", at=timedelta(hours=2))  # touched, content unchanged
+    assert review_app.reviews.sync() == {"fake": 0}
+    shop.put("r1", 5, "很好", at=timedelta(days=3), appended_body="用了一周，掉色严重",
+             appended_at=T0 + timedelta(days=3))
+    assert review_app.reviews.sync() == {"fake": 1}
+    assert count(review_app, ReviewVersionRow) == 2
+    with review_app.store.session() as session:
+        row = session.scalars(select(ReviewRow)).one()
+    assert row.appended_body == "用了一周，掉色严重"
+    assert "quality" in row.topics
+
+
+def test_spike_fires_once_for_k_negatives_on_one_sku_within_the_window(
+    tmp_path: Path, shop: FakeReviewShop
+) -> None:
+    config = AlertConfig(spike_threshold=3, spike_window=timedelta(hours=24))
+    app = make_app(f"sqlite:///{tmp_path}/s.db", shop, review_alerts=config)
+    seen = events(app)
+    shop.put("a", 1, "质量太差", at=timedelta(hours=1))
+    shop.put("b", 2, "太失望了", at=timedelta(hours=3))
+    shop.put("other", 1, "质量太差", at=timedelta(hours=4), sku="SKU-2")
+    shop.put("c", 1, "垃圾产品", at=timedelta(hours=5))
+    shop.put("d", 1, "退款一直没处理", at=timedelta(hours=6))  # same wave: no second spike
+    app.reviews.sync()
+    (spike,) = app.reviews.alerts(rule="spike")
+    assert spike.subject == "fake:c"
+    assert spike.sku == "SKU-1"
+    assert spike.data["count"] == 3
+    assert sorted(spike.data["reviews"]) == ["fake:a", "fake:b", "fake:c"]
+    assert [e.name for e in seen].count("review.spike") == 1
+    # A day and a half later, a new wave is a new spike.
+    for i, hour in enumerate((40, 41, 42)):
+        shop.put(f"w{i}", 1, "做工太粗糙了", at=timedelta(hours=hour))
+    app.reviews.sync()
+    assert len(app.reviews.alerts(rule="spike")) == 2
+    app.close()
+
+
+def test_negatives_spread_beyond_the_window_raise_no_spike(
+    review_app: AfterSales, shop: FakeReviewShop
+) -> None:
+    for i in range(4):
+        shop.put(f"r{i}", 1, "质量太差", at=timedelta(days=2 * i))
+    review_app.reviews.sync()
+    assert review_app.reviews.alerts(rule="spike") == []
+    assert len(review_app.reviews.alerts(rule="negative")) == 4
+
+
+def test_alerts_stay_unique_across_resyncs_and_a_lost_cursor(
+    review_app: AfterSales, shop: FakeReviewShop
+) -> None:
+    for i in range(5):
+        shop.put(f"r{i}", 1, "假货，别买", at=timedelta(hours=i))
+    review_app.reviews.sync()
+    first = count(review_app, ReviewAlertRow)
+    messages = count(review_app, OutboxRow)
+    assert first >= 10  # negative + counterfeit for each, and a spike
+    with review_app.store.session() as session:
+        session.execute(delete(CursorRow))  # as if the cursor were lost: a full re-read
+    review_app.reviews.sync()
+    review_app.reviews.sync()
+    assert count(review_app, ReviewAlertRow) == first
+    assert count(review_app, OutboxRow) == messages
+    with review_app.store.session() as session:
+        pairs = session.execute(select(ReviewAlertRow.rule, ReviewAlertRow.subject)).all()
+    assert len(pairs) == len(set(pairs))
+
+
+def test_an_interrupted_sync_resumes_after_the_last_finished_page(
+    review_app: AfterSales, shop: FakeReviewShop
+) -> None:
+    for i in range(6):  # three pages of two
+        shop.put(f"r{i}", 1 if i % 2 else 5, "很好" if i % 2 == 0 else "很差",
+                 at=timedelta(hours=i))
+    shop.fail_on_page = 2
+    with pytest.raises(TransientError):
+        review_app.reviews.sync()
+    assert count(review_app, ReviewRow) == 4  # the two finished pages, with their cursor
+    shop.fail_on_page = None
+    assert review_app.reviews.sync() == {"fake": 2}
+    assert count(review_app, ReviewRow) == 6
+    assert count(review_app, ReviewVersionRow) == 6
+
+
+def test_reviews_link_to_order_return_and_parcel(
+    review_app: AfterSales, shop: FakeReviewShop
+) -> None:
+    with review_app.store.session() as session:
+        order = OrderRow(
+            marketplace="fake", external_id="O-9", buyer_id="B-1", buyer={}, currency="CNY",
+            shipping=Decimal(0), discount=Decimal(0), total=Decimal("99.00"),
+            placed_at=T0, remote_updated_at=T0,
+        )
+        session.add(order)
+        session.flush()
+        session.add(ShipmentRow(order_id=order.id, tracking_number="SF1234567890",
+                                direction="outbound", carrier="sf"))
+        ret = ReturnRow(rma_id="RMA-1", marketplace="fake", external_id="RT-1",
+                        order_id=order.id, order_external_id="O-9", kind="return",
+                        status="requested")
+        ret.lines = [ReturnLineRow(order_line_external_id="L-2", quantity=1, reason="wrong_size")]
+        session.add(ret)
+    shop.put("r1", 2, "尺码偏小", order_id="O-9", order_line_id="L-2")
+    shop.put("r2", 5, "很好", order_id="O-unknown")
+    review_app.reviews.sync()
+    with review_app.store.session() as session:
+        rows = {r.external_id: r for r in session.scalars(select(ReviewRow))}
+    assert rows["r1"].order_id is not None
+    assert rows["r1"].rma_id == "RMA-1"
+    assert rows["r1"].tracking_number == "SF1234567890"
+    assert (rows["r2"].order_id, rows["r2"].rma_id) == (None, None)
+    assert rows["r2"].order_external_id == "O-unknown"
+    negative = [e for e in review_app.reviews.alerts() if e.subject == "fake:r1"]
+    assert negative
+
+
+def test_a_failing_alert_channel_keeps_the_alert_for_the_next_delivery(
+    tmp_path: Path, shop: FakeReviewShop
+) -> None:
+    class Flaky:
+        name = "pager"
+
+        def __init__(self) -> None:
+            self.fail = True
+            self.sent: list[str] = []
+
+        def send(self, message: Any) -> Any:
+            if self.fail:
+                raise TransientError("pager down", adapter="pager")
+            self.sent.append(message.idempotency_key)
+            from aftersales.models import Receipt
+
+            return Receipt(channel="pager", message_id="p1", accepted_at=T0)
+
+    pager = Flaky()
+    app = AfterSales(f"sqlite:///{tmp_path}/c.db", marketplaces=[shop], carriers=[],
+                     channels=["outbox", pager], clock=lambda: T0, migrate=False,
+                     review_alert_to={"pager": "+10000000000"})
+    app.store.create_all()
+    shop.put("r1", 1, "质量太差")
+    app.reviews.sync()
+    (alert,) = app.reviews.alerts(undelivered=True)
+    with app.store.session() as session:
+        row = session.get(ReviewAlertRow, alert.id)
+        assert row is not None
+        assert row.delivered_to == ["outbox"]
+        assert row.attempts == 1
+        assert row.last_error is not None
+        assert "pager down" in row.last_error
+    pager.fail = False
+    assert app.reviews.deliver_alerts() == 1
+    assert app.reviews.alerts(undelivered=True) == []
+    assert pager.sent == ["review-alert:negative:fake:r1"]
+    with app.store.session() as session:
+        assert session.scalar(
+            select(func.count()).select_from(OutboxRow).where(OutboxRow.topic == "message")
+        ) == 1
+    app.close()
+
+
+def test_alert_filters(review_app: AfterSales, shop: FakeReviewShop) -> None:
+    shop.put("r1", 1, "假货", at=timedelta(hours=1), sku="A")
+    shop.put("r2", 2, "太慢了", at=timedelta(days=3), sku="B")
+    review_app.reviews.sync()
+    assert {a.sku for a in review_app.reviews.alerts(sku="A")} == {"A"}
+    critical = review_app.reviews.alerts(min_severity=Severity.CRITICAL)
+    assert {a.rule for a in critical} == {AlertRule.COUNTERFEIT, AlertRule.NEGATIVE}
+    late = review_app.reviews.alerts(since=T0 + timedelta(days=1))
+    assert {a.subject for a in late} == {"fake:r2"}
+    assert len(review_app.reviews.alerts(limit=1)) == 1
+    with pytest.raises(ValidationError):
+        review_app.reviews.alerts(rule="nonsense")
+    with pytest.raises(ValidationError):
+        review_app.reviews.alerts(limit=0)
+
+
+def test_a_custom_classifier_plugs_in(tmp_path: Path, shop: FakeReviewShop) -> None:
+    from aftersales.reviews.classify import Classification
+
+    class StarsOnly:
+        def classify(self, text: str, *, rating: int | None = None) -> Classification:
+            tone = Sentiment.NEGATIVE if (rating or 3) <= 3 else Sentiment.POSITIVE
+            return Classification(tone, ("custom",), (), Severity.LOW)
+
+    app = make_app(f"sqlite:///{tmp_path}/x.db", shop, review_classifier=StarsOnly())
+    shop.put("r1", 3, "完美，非常满意")
+    app.reviews.sync()
+    with app.store.session() as session:
+        row = session.scalars(select(ReviewRow)).one()
+    assert (row.sentiment, row.topics) == ("negative", ["custom"])
+    app.close()
+
+
+def test_review_alerts_option_must_be_an_alert_config(
+    tmp_path: Path, shop: FakeReviewShop
+) -> None:
+    app = make_app(f"sqlite:///{tmp_path}/y.db", shop, review_alerts={"spike_threshold": 2})
+    with pytest.raises(ValidationError) as info:
+        _ = app.reviews
+    assert info.value.field == "review_alerts"
+    app.close()
+
+
+def test_sandbox_shop_end_to_end(app: AfterSales, sandbox: Any) -> None:
+    app.sync_orders("sandbox")
+    first = app.reviews.sync()
+    assert first["sandbox"] > 0
+    assert app.reviews.sync() == {"sandbox": 0}
+    assert app.reviews.alerts(rule="negative")
+    sandbox.advance(days=10)
+    app.sync_orders("sandbox")
+    assert app.reviews.sync()["sandbox"] > 0
+    with app.store.session() as session:
+        linked = session.scalar(
+            select(func.count()).select_from(ReviewRow).where(ReviewRow.order_id.is_not(None))
+        )
+        total = session.scalar(select(func.count()).select_from(ReviewRow))
+    assert linked == total  # the sandbox names each review's order, synced first
