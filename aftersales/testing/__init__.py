@@ -78,7 +78,8 @@ It checks that every code in ``raw_parcel_statuses`` maps to a
 detect / track / push works when declared and raises
 ``UnsupportedOperationError`` when not, that ``track`` answers one result
 per query for a full batch of ``batch_size`` and either refuses a larger
-batch with ``ValidationError`` or still answers every query, and that a
+batch (``ValidationError``, or the provider's ``RemoteRejectedError``) or
+still answers every query, and that a
 push with a bad or missing signature raises
 :class:`~aftersales.errors.SignatureError` while a good one parses.
 

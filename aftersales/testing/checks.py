@@ -16,7 +16,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from aftersales.errors import SignatureError, UnsupportedOperationError, ValidationError
+from aftersales.errors import (
+    RemoteRejectedError,
+    SignatureError,
+    UnsupportedOperationError,
+    ValidationError,
+)
 from aftersales.interfaces import Capability, Carrier, Marketplace
 from aftersales.models import (
     Order,
@@ -355,8 +360,9 @@ def check_track_batch(carrier: Carrier, queries: Sequence[TrackQuery]) -> list[T
 
     ``queries`` must hold at least ``batch_size + 1`` queries: the first
     ``batch_size`` go in one call; then all of them go in, and the adapter
-    must either refuse the over-sized batch with ``ValidationError`` or still
-    answer every query.
+    must either refuse the over-sized batch (``ValidationError`` before any
+    call, or the provider's ``RemoteRejectedError``) or still answer every
+    query. Silently dropping numbers fails.
     """
     size = carrier.batch_size
     assert isinstance(size, int), f"batch_size must be an int: {size!r}"
@@ -367,7 +373,7 @@ def check_track_batch(carrier: Carrier, queries: Sequence[TrackQuery]) -> list[T
     _one_per_query(batch, results)
     try:
         more = carrier.track(list(queries))
-    except ValidationError:
+    except (ValidationError, RemoteRejectedError):
         return results
     _one_per_query(list(queries), more)
     return results

@@ -77,10 +77,11 @@ class MarketplaceConformance:
         return _lookup_status(adapter_class, raw)
 
     def samples(self, marketplace: Any, capability: Capability) -> MarketplaceSamples:
-        """Arguments for ``capability``'s operation (default: from the adapter's listings)."""
+        """Arguments for ``capability``'s operation (default: from the adapter's listings,
+        a request in a state that suits the capability)."""
         if capability not in marketplace.capabilities:
             return MarketplaceSamples.generic(marketplace.name, self.currency)
-        return default_marketplace_samples(marketplace, self.currency)
+        return default_marketplace_samples(marketplace, self.currency, capability)
 
     # ---------------------------------------------------------------- checks
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from aftersales.interfaces import Capability
@@ -24,6 +25,7 @@ from aftersales.models import (
     ReturnKind,
     ReturnLine,
     ReturnRequest,
+    ReturnStatus,
     Review,
     Shipment,
 )
@@ -114,18 +116,47 @@ def _first(pages: Any) -> Any:
     return None
 
 
-def default_marketplace_samples(adapter: Any, currency: str = "CNY") -> MarketplaceSamples:
+#: For each action, the request states it is tried on, most suitable first
+#: (and the kind it needs, if any).
+_SUITS: dict[Capability, tuple[tuple[ReturnStatus, ...], ReturnKind | None]] = {
+    Capability.APPROVE_RETURN: ((ReturnStatus.REQUESTED,), None),
+    Capability.REJECT_RETURN: ((ReturnStatus.REQUESTED,), None),
+    Capability.CONFIRM_RETURN_RECEIVED: (
+        (ReturnStatus.RETURN_SHIPPED, ReturnStatus.APPROVED), None),
+    Capability.REFUND: (
+        (ReturnStatus.RECEIVED, ReturnStatus.APPROVED, ReturnStatus.RETURN_SHIPPED,
+         ReturnStatus.REQUESTED), None),
+    Capability.SHIP_EXCHANGE: ((ReturnStatus.RECEIVED,), ReturnKind.EXCHANGE),
+}
+
+
+def _suited(requests: list[ReturnRequest], capability: Capability | None) -> ReturnRequest:
+    statuses, kind = _SUITS.get(capability, ((), None)) if capability else ((), None)
+    for status in statuses:
+        for request in requests:
+            if request.status is status and (kind is None or request.kind is kind):
+                return request
+    same_kind = [r for r in requests if kind is None or r.kind is kind]
+    return (same_kind or requests)[0]
+
+
+def default_marketplace_samples(
+    adapter: Any, currency: str = "CNY", capability: Capability | None = None
+) -> MarketplaceSamples:
     """Samples taken from the adapter's own listings where it declares them.
 
-    The first listed return request becomes ``return_request`` (and sets the
-    order id and the refund's amount); the first listed review becomes
-    ``review``. Everything else is generic.
+    The return request is a listed one in a state that suits ``capability``
+    (a requested one to approve, a received exchange to ship, …), else the
+    first listed; it sets the order id and the refund's amount. The first
+    listed review becomes ``review``; a message goes to the order's buyer
+    when the adapter can read orders. Everything else is generic.
     """
     samples = MarketplaceSamples.generic(adapter.name, currency)
     caps = adapter.capabilities
     if Capability.LIST_RETURNS in caps:
-        request = _first(adapter.list_returns(None))
-        if request is not None:
+        listed = [r for page in islice(adapter.list_returns(None), 200) for r in page.items]
+        if listed:
+            request = _suited(listed, capability)
             amount = request.requested_amount or samples.refund.amount
             samples.return_request = request
             samples.order_id = request.order_id
@@ -138,8 +169,12 @@ def default_marketplace_samples(adapter: Any, currency: str = "CNY") -> Marketpl
         order = _first(adapter.list_orders(None))
         if order is not None:
             samples.order_id = order.external_id
-    if Capability.LIST_REVIEWS in caps:
+    if Capability.LIST_REVIEWS in caps and capability is Capability.REPLY_REVIEW:
         review = _first(adapter.list_reviews(None))
         if review is not None:
             samples.review = review
+    if capability is Capability.MESSAGE_BUYER and Capability.GET_ORDER in caps:
+        buyer = adapter.get_order(samples.order_id).buyer.external_id
+        samples.message = Message(to=buyer, buyer_id=buyer, order_id=samples.order_id,
+                                  body="Hello", idempotency_key="conf-msg")
     return samples
