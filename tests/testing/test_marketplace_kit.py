@@ -275,3 +275,21 @@ def test_unoverridden_fixture_fails_with_a_hint() -> None:
     fixture = MarketplaceConformance.marketplace.__wrapped__  # type: ignore[attr-defined]
     with pytest.raises(pytest.fail.Exception, match="override the `marketplace` fixture"):
         fixture(MarketplaceConformance())
+
+
+def test_samples_pick_a_request_in_a_state_that_suits_the_action() -> None:
+    toy = ToyMarketplace()
+    states = [(ReturnStatus.CANCELLED, ReturnKind.REFUND_ONLY),
+              (ReturnStatus.REQUESTED, ReturnKind.RETURN),
+              (ReturnStatus.RECEIVED, ReturnKind.RETURN),
+              (ReturnStatus.RECEIVED, ReturnKind.EXCHANGE),
+              (ReturnStatus.RETURN_SHIPPED, ReturnKind.RETURN)]
+    for request, (status, kind) in zip(toy.requests, states, strict=False):
+        request.status, request.kind = status, kind
+    pick = {cap: default_marketplace_samples(toy, capability=cap).return_request.external_id
+            for cap in (Capability.APPROVE_RETURN, Capability.REFUND,
+                        Capability.SHIP_EXCHANGE, Capability.CONFIRM_RETURN_RECEIVED,
+                        Capability.LIST_SHIPMENTS)}
+    assert pick == {Capability.APPROVE_RETURN: "r1", Capability.REFUND: "r2",
+                    Capability.SHIP_EXCHANGE: "r3", Capability.CONFIRM_RETURN_RECEIVED: "r4",
+                    Capability.LIST_SHIPMENTS: "r0"}
