@@ -57,7 +57,7 @@ def order_id(index: int) -> str:
 def order_index(external_id: str) -> int | None:
     """The index behind an order id, or ``None`` when it is not one."""
     if len(external_id) == 10 and external_id.startswith("SO") and external_id[2:].isdigit():
-        return int(external_id[2:]) - 1
+        return int(external_id[2:]) - 1 if int(external_id[2:]) else None
     return None
 
 

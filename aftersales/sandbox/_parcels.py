@@ -25,6 +25,7 @@ from aftersales.sandbox._data import HUBS
 
 __all__ = [
     "FORMATS",
+    "RAW_PARCEL_STATUSES",
     "Journey",
     "Stop",
     "carrier_of",
@@ -32,6 +33,21 @@ __all__ = [
     "journey",
     "tracking_at",
 ]
+
+#: every raw scan code a sandbox journey uses, and its canonical status.
+RAW_PARCEL_STATUSES: dict[str, ParcelStatus] = {
+    "PICKUP": ParcelStatus.PICKED_UP,
+    "TRANSIT": ParcelStatus.IN_TRANSIT,
+    "DELAY": ParcelStatus.EXCEPTION,
+    "LOST": ParcelStatus.EXCEPTION,
+    "DELIVERING": ParcelStatus.OUT_FOR_DELIVERY,
+    "FAILED": ParcelStatus.FAILED_ATTEMPT,
+    "LOCKER": ParcelStatus.AVAILABLE_FOR_PICKUP,
+    "SIGNED": ParcelStatus.DELIVERED,
+    "REFUSED": ParcelStatus.EXCEPTION,
+    "RETURNING": ParcelStatus.RETURNING,
+    "RETURNED": ParcelStatus.RETURNED,
+}
 
 _EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 _HOUR = timedelta(hours=1)

@@ -15,13 +15,13 @@ import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from aftersales.models import ReturnKind, ReturnReason, ReturnStatus
 from aftersales.money import Money
 from aftersales.sandbox._clock import rng
 from aftersales.sandbox._data import BUYER_NOTES, RAW_RETURN_REASONS
-from aftersales.sandbox._orders import LineSpec, money
+from aftersales.sandbox._orders import LinesSpec, money
 from aftersales.sandbox._parcels import issue_number
 
 __all__ = ["Action", "ReturnPlan", "ReturnState", "plan_return", "replay", "return_id"]
@@ -48,7 +48,7 @@ def return_id(index: int) -> str:
 def return_index(external_id: str) -> int | None:
     """The index behind a return id, or ``None`` when it is not one."""
     if len(external_id) == 10 and external_id.startswith("RT") and external_id[2:].isdigit():
-        return int(external_id[2:]) - 1
+        return int(external_id[2:]) - 1 if int(external_id[2:]) else None
     return None
 
 
@@ -94,16 +94,24 @@ class ReturnPlan:
 
 
 def plan_return(seed: int, index: int, order_index: int, base: datetime, english: bool,
-                lines: tuple[LineSpec, ...], serial: int) -> ReturnPlan:
-    """Return request ``index`` on order ``order_index``, asked ``base`` plus a delay."""
+                order: LinesSpec, serial: int) -> ReturnPlan:
+    """Return request ``index`` on order ``order_index``, asked ``base`` plus a delay.
+
+    The amount asked back per line is the line's share of what was paid: its
+    net price less its part of the order-level discount.
+    """
     r = rng(seed, "return", index)
+    lines = order.lines
+    net_sum = sum((ln.net for ln in lines), Decimal(0))
+    kept = (net_sum - order.discount) / net_sum if net_sum else Decimal(1)
     kind = KINDS[index % len(KINDS)]
     reason = REASONS[index % len(REASONS)]
     chosen = r.sample(lines, 1 if len(lines) == 1 or r.random() < 0.7 else 2)
     plan_lines = []
     for ln in chosen:
         qty = r.randint(1, ln.quantity)
-        amount = money((ln.net * qty / ln.quantity).quantize(_CENT, rounding=ROUND_HALF_UP))
+        share = ln.net * qty / ln.quantity * kept
+        amount = money(share.quantize(_CENT, rounding=ROUND_DOWN))
         swap = None
         if kind is ReturnKind.EXCHANGE:
             base_sku, _, size = ln.sku.rpartition("-")

@@ -28,7 +28,7 @@ def review_id(order_index: int) -> str:
 def review_index(external_id: str) -> int | None:
     """The order index behind a review id, or ``None`` when it is not one."""
     if len(external_id) == 10 and external_id.startswith("RV") and external_id[2:].isdigit():
-        return int(external_id[2:]) - 1
+        return int(external_id[2:]) - 1 if int(external_id[2:]) else None
     return None
 
 

@@ -200,8 +200,8 @@ class World:
             j = p.journey
             base = j.at(ParcelStatus.DELIVERED) or j.final.time + timedelta(days=1)
             english = buyer_speaks_english(self.seed, p.buyer_index)
-            lines = order_lines(self.seed, o).lines
-            plan = plan_return(self.seed, r, o, base, english, lines, self.orders + r)
+            spec = order_lines(self.seed, o)
+            plan = plan_return(self.seed, r, o, base, english, spec, self.orders + r)
             self._return_plans[r] = plan
         return plan
 

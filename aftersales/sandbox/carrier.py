@@ -9,16 +9,16 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import pydantic
 
-from aftersales.errors import RemoteRejectedError, SignatureError, ValidationError
+from aftersales.errors import SignatureError, ValidationError
 from aftersales.interfaces import Capability, CarrierBase
-from aftersales.models import Tracking, TrackQuery, TrackResult
+from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
 from aftersales.sandbox._clock import SandboxClock
 from aftersales.sandbox._faults import FaultInjector, Faults
-from aftersales.sandbox._parcels import carrier_of, tracking_at
+from aftersales.sandbox._parcels import RAW_PARCEL_STATUSES, carrier_of, tracking_at
 
 __all__ = ["SANDBOX_PUSH_SECRET", "SIGNATURE_HEADER", "SandboxCarrier"]
 
@@ -79,6 +79,10 @@ class SandboxCarrier(CarrierBase):
         {Capability.DETECT_CARRIER, Capability.TRACK, Capability.PUSH}
     )
     batch_size = 40
+    #: every raw scan code the sandbox reports (``Tracking.raw_status``, event ``raw_code``).
+    raw_parcel_statuses: ClassVar[tuple[str, ...]] = tuple(RAW_PARCEL_STATUSES)
+    #: raw scan code -> canonical parcel status, one row per code.
+    parcel_status_table: ClassVar[Mapping[str, ParcelStatus]] = RAW_PARCEL_STATUSES
 
     def __init__(
         self,
@@ -134,15 +138,15 @@ class SandboxCarrier(CarrierBase):
         """See :meth:`Carrier.track`.
 
         Raises:
-            RemoteRejectedError: more than ``batch_size`` queries in one call.
+            ValidationError: more than ``batch_size`` queries in one call.
             RateLimitError, TransientError: injected faults.
         """
         self.calls += 1
         self.batches.append(len(queries))
         if len(queries) > self.batch_size:
-            raise RemoteRejectedError(
+            raise ValidationError(
                 f"a batch holds at most {self.batch_size} numbers, got {len(queries)}",
-                adapter=self.name, status=400, code="batch_too_large",
+                field="queries",
             )
         self._faults.before("track")
         return [self._track_one(q) for q in queries]

@@ -104,7 +104,7 @@ class SandboxMarketplace(MarketplaceBase):
     })
     raw_return_statuses: ClassVar[tuple[str, ...]] = tuple(RAW_RETURN_STATUSES)
     #: raw status -> canonical status, one row per documented raw status.
-    raw_return_status_map: ClassVar[Mapping[str, ReturnStatus]] = RAW_RETURN_STATUSES
+    return_status_table: ClassVar[Mapping[str, ReturnStatus]] = RAW_RETURN_STATUSES
     #: raw reason text -> canonical reason, Chinese and English.
     raw_return_reasons: ClassVar[Mapping[str, ReturnReason]] = RAW_RETURN_REASONS
 
@@ -177,7 +177,7 @@ class SandboxMarketplace(MarketplaceBase):
         return SandboxCarrier(clock=self.clock, **kwargs)  # type: ignore[arg-type]
 
     @classmethod
-    def canonical_status(cls, raw_status: str) -> ReturnStatus:
+    def map_return_status(cls, raw_status: str) -> ReturnStatus:
         """The canonical status of one of the sandbox's raw statuses.
 
         Raises:
