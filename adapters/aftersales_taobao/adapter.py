@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
 from aftersales.errors import (
+    ConfigurationError,
     RemoteNotFoundError,
     RemoteRejectedError,
     TransientError,
@@ -225,7 +226,9 @@ class TaobaoMarketplace(MarketplaceBase):
         body = self.client.call(
             "taobao.refund.get", {"fields": _REFUND_FIELDS, "refund_id": refund_id}
         )
-        return TopRefund.model_validate(body.get("refund") or {})
+        if not body.get("refund"):
+            raise RemoteNotFoundError(f"no refund {refund_id}", adapter=self.name)
+        return TopRefund.model_validate(body["refund"])
 
     def _phase(self, fresh: TopRefund) -> dict[str, Any]:
         return {"refund_phase": fresh.refund_phase, "refund_version": fresh.refund_version}
@@ -240,6 +243,11 @@ class TaobaoMarketplace(MarketplaceBase):
         if fresh.status != "WAIT_SELLER_AGREE":
             raise RemoteRejectedError(
                 f"refund is {fresh.status}; it cannot be approved", adapter=self.name
+            )
+        if not self.settings.seller_address_id:
+            raise ConfigurationError(
+                "agreeing a return needs the shop's return address id: set "
+                "TaobaoSettings(seller_address_id=...) or TAOBAO_SELLER_ADDRESS_ID"
             )
         params: dict[str, Any] = {
             "refund_id": fresh.refund_id,

@@ -11,6 +11,7 @@ import requests
 from aftersales_taobao import TaobaoMarketplace
 
 from aftersales.errors import (
+    ConfigurationError,
     RemoteNotFoundError,
     RemoteRejectedError,
     TransientError,
@@ -360,3 +361,21 @@ def test_missing_trade_is_not_found(market: TaobaoMarketplace, top: FakeTop) -> 
     top.queue("taobao.trade.fullinfo.get", {"trade_fullinfo_get_response": {"request_id": "r"}})
     with pytest.raises(RemoteNotFoundError):
         market.get_order("1")
+
+
+def test_approving_a_return_without_a_return_address_is_a_configuration_error(
+    shop: FakeShop, top: FakeTop
+) -> None:
+    market = TaobaoMarketplace(make_settings(seller_address_id=None), clock=lambda: NOW)
+    request = _request(market, "100000")
+    top.calls.clear()
+    with pytest.raises(ConfigurationError, match="TAOBAO_SELLER_ADDRESS_ID"):
+        market.approve_return(request)
+    assert top.methods() == ["taobao.refund.get"]  # nothing was agreed
+    assert shop.refunds["100000"]["status"] == "WAIT_SELLER_AGREE"
+
+
+def test_unknown_refund_is_not_found(market: TaobaoMarketplace, top: FakeTop) -> None:
+    top.queue("taobao.refund.get", {"refund_get_response": {"request_id": "r"}})
+    with pytest.raises(RemoteNotFoundError, match="no refund 42"):
+        market.fetch_refund("42")
