@@ -258,6 +258,8 @@ class ReturnPolicy(_Frozen):
             transit) without photos goes to review.
         reject_failed_inspection: receipt with a failed inspection rejects
             the request at once.
+        auto_reject_ineligible: reject a new request the validators find
+            ineligible, giving their reasons (off: it waits for a human).
         sla: the deadlines.
     """
 
@@ -278,6 +280,7 @@ class ReturnPolicy(_Frozen):
     serial_returner: SerialReturnerRule = SerialReturnerRule()
     claim_evidence_required: bool = True
     reject_failed_inspection: bool = True
+    auto_reject_ineligible: bool = False
     sla: SlaPolicy = SlaPolicy()
 
     @field_validator("timezone")

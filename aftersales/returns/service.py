@@ -1,21 +1,34 @@
-"""ReturnsService: returns, exchanges and refunds (reached as ``app.returns``)."""
+"""ReturnsService: returns, exchanges and refunds (reached as ``app.returns``).
+
+The service is assembled from one module per job, each adding its methods:
+
+* :mod:`~aftersales.returns.requests`: ``request``, ``check``, ``get``,
+  ``list``, ``history`` and the policy's automatic decisions;
+* :mod:`~aftersales.returns.actions`: ``approve``, ``reject``,
+  ``mark_shipped``, ``receive``, ``close``, ``cancel``, ``reopen``;
+* :mod:`~aftersales.returns.refunding`: ``preview_refund``, ``refund``;
+* :mod:`~aftersales.returns.exchanges`: ``ship_exchange``;
+* :mod:`~aftersales.returns.sync`: ``sync``;
+* :mod:`~aftersales.returns.timers`: ``run_timers``;
+* :mod:`~aftersales.returns.bulk`: ``bulk``.
+
+Every status change goes through one path (:mod:`~aftersales.returns._core`):
+state machine check, new state plus audit row in one transaction, an event
+(``return.approved``, …) to hooks and the outbox, the SLA deadline replaced,
+and the version column guarding against a racing writer.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from aftersales.app import AfterSales
+from aftersales.returns.bulk import BulkMixin
 
 __all__ = ["ReturnsService"]
 
 
-class ReturnsService:
-    """Returns, exchanges and refunds."""
+class ReturnsService(BulkMixin):
+    """Returns, exchanges and refunds, by hand, by rule and in bulk.
 
-    def __init__(self, app: AfterSales) -> None:
-        self.app = app
-
-    def sync(self) -> dict[str, int]:
-        """Pull what changed on every marketplace; counts per marketplace."""
-        return {}
+    Configure it through the app: ``AfterSales(return_policy="policy.toml",
+    stock_check=fn)``, or set :attr:`policy`, :attr:`validators` and
+    :attr:`stock_check` on ``app.returns`` directly.
+    """

@@ -61,3 +61,53 @@ def make_order() -> Callable[..., Order]:
 def make_line() -> Callable[..., ReturnLine]:
     """The :func:`rline` builder as a fixture."""
     return rline
+
+
+# ---------------------------------------------------------------- service fixtures
+
+
+@pytest.fixture
+def synced(app: Any) -> Any:
+    """The ``app`` fixture with the sandbox's orders synced (return requests not synced)."""
+    app.sync_orders("sandbox")
+    return app
+
+
+@pytest.fixture
+def fresh_order(synced: Any) -> Callable[..., Order]:
+    """Pick a stored order delivered in the last few days, with at least ``units`` on a line."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from aftersales.store.orders import order_from_row
+    from aftersales.store.tables.core import OrderRow
+
+    used: set[str] = set()
+
+    def pick(units: int = 1, lines: int = 1, shipping: bool | None = None) -> Order:
+        now = synced.now()
+        with synced.store.session() as s:
+            rows = s.scalars(select(OrderRow).where(
+                OrderRow.delivered_at >= now - timedelta(days=6)).order_by(OrderRow.id)).all()
+            for row in rows:
+                order = order_from_row(row)
+                if order.external_id in used or len(order.lines) < lines:
+                    continue
+                if max(ln.quantity for ln in order.lines) < units:
+                    continue
+                if shipping is not None and bool(order.shipping) != shipping:
+                    continue
+                used.add(order.external_id)
+                return order
+        raise LookupError("the sandbox has no such order")
+
+    return pick
+
+
+@pytest.fixture
+def events(app: Any) -> list[Any]:
+    """Every event the app dispatched after commit, in order."""
+    seen: list[Any] = []
+    app.on("*", seen.append)
+    return seen

@@ -12,7 +12,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from aftersales.store.tables.base import Base, Timestamps, Versioned
 from aftersales.store.types import DecimalText, JSONType, UTCDateTime
 
-__all__ = ["RefundRow", "ReturnLineRow", "ReturnRow"]
+__all__ = [
+    "BulkKeyRow",
+    "RefundLineRow",
+    "RefundRow",
+    "ReturnDeadlineRow",
+    "ReturnLineRow",
+    "ReturnRow",
+]
 
 
 class ReturnRow(Timestamps, Versioned, Base):
@@ -41,6 +48,11 @@ class ReturnRow(Timestamps, Versioned, Base):
     return_carrier: Mapped[str | None] = mapped_column(String(40))
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     remote_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The eligibility verdict when the request arrived: eligible / needs_review / ineligible.
+    eligibility: Mapped[str | None] = mapped_column(String(20))
+    eligibility_reasons: Mapped[list[str] | None] = mapped_column(JSONType())
+    exchange_tracking_number: Mapped[str | None] = mapped_column(String(80))
+    exchange_carrier: Mapped[str | None] = mapped_column(String(40))
 
     lines: Mapped[list[ReturnLineRow]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="ReturnLineRow.id"
@@ -84,3 +96,59 @@ class RefundRow(Base):
     external_id: Mapped[str | None] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(20), default="pending")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(Text)
+
+    lines: Mapped[list[RefundLineRow]] = relationship(
+        cascade="all, delete-orphan", order_by="RefundLineRow.id"
+    )
+
+
+class RefundLineRow(Base):
+    """The part of a refund that pays back one order line (the ledger the caps read)."""
+
+    __tablename__ = "refund_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    refund_id: Mapped[int] = mapped_column(ForeignKey("refunds.id", ondelete="CASCADE"),
+                                           index=True)
+    order_line_external_id: Mapped[str] = mapped_column(String(120))
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(DecimalText())
+
+
+class ReturnDeadlineRow(Base):
+    """The SLA deadline a request is under now: one row per request, replaced on each move.
+
+    ``name`` is ``None`` when no deadline runs. The timer tick claims due rows
+    (``lease_until`` keeps two workers off the same one), sends the alert at
+    ``alert_at`` and applies ``action`` at ``due_at``.
+    """
+
+    __tablename__ = "return_deadlines"
+    __table_args__ = (
+        Index("ix_return_deadlines_due", "due_at"),
+        Index("ix_return_deadlines_alert", "alert_at"),
+    )
+
+    rma_id: Mapped[str] = mapped_column(
+        ForeignKey("return_requests.rma_id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str | None] = mapped_column(String(30))
+    action: Mapped[str | None] = mapped_column(String(20))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class BulkKeyRow(Base):
+    """A bulk-file row already applied, written in the same transaction as its effect."""
+
+    __tablename__ = "return_bulk_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    action: Mapped[str] = mapped_column(String(20))
+    rma_id: Mapped[str | None] = mapped_column(String(40))
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime())

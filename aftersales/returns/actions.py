@@ -1,0 +1,225 @@
+"""The merchant's actions on a request: approve, reject, receive, close, cancel, reopen."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy.orm import Session
+
+from aftersales.errors import NotEligibleError, ValidationError
+from aftersales.interfaces import Capability
+from aftersales.models import (
+    InspectionResult,
+    ReturnKind,
+    ReturnLine,
+    ReturnRequest,
+    ReturnStatus,
+    ShipmentDirection,
+)
+from aftersales.returns import repository as repo
+from aftersales.returns.inspection import judge_inspection, normalise_inspection
+from aftersales.returns.lifecycle import check_transition
+from aftersales.returns.requests import LinesIn, RequestsMixin, resolve_lines
+from aftersales.store.tables.core import ShipmentRow
+from aftersales.store.tables.returns import ReturnRow
+
+__all__ = ["ActionsMixin", "Inspection"]
+
+S = ReturnStatus
+
+#: Per-unit results: ``{order_line_id: [result, ...]}``, or a plain list for one line.
+Inspection = Mapping[str, Sequence[InspectionResult | str]] | Sequence[InspectionResult | str]
+
+
+class ActionsMixin(RequestsMixin):
+    """Every action is one transaction; each takes ``actor``, ``dry_run`` and ``version``."""
+
+    def approve(
+        self, rma_id: str, *, note: str | None = None, actor: str = "merchant",
+        override: bool = False, version: int | None = None, dry_run: bool = False,
+    ) -> ReturnRequest:
+        """Accept the request, on the marketplace first and then here.
+
+        A request the validators found ineligible is approved only with
+        ``override=True`` (goodwill), which the audit row records.
+
+        Raises:
+            InvalidTransitionError: the request is not waiting for a decision.
+            NotEligibleError: ineligible and no override.
+            UnsupportedOperationError: the marketplace cannot approve.
+            ConcurrentUpdateError: someone else changed it first.
+        """
+        def work(session: Session) -> ReturnRequest:
+            row = self._load(session, rma_id, version)
+            check_transition(ReturnKind(row.kind), S(row.status), S.APPROVED,
+                             entity=f"return {rma_id}")
+            if row.eligibility == "ineligible" and not override:
+                raise NotEligibleError(
+                    f"return {rma_id} was found ineligible; approve with override=True "
+                    "to make an exception", list(row.eligibility_reasons or []))
+            self._push(row, Capability.APPROVE_RETURN, lambda m, r: m.approve_return(r, note=note),
+                       dry_run=dry_run)
+            self._move(session, row, S.APPROVED, actor=actor, now=self.app.now(), note=note,
+                       reason="override" if row.eligibility == "ineligible" else None)
+            return repo.to_model(row)
+
+        return self._run(work, dry_run=dry_run)
+
+    def reject(
+        self, rma_id: str, *, reason: str, note: str | None = None, actor: str = "merchant",
+        version: int | None = None, dry_run: bool = False,
+    ) -> ReturnRequest:
+        """Refuse the request (or a received one after a failed inspection).
+
+        ``reason`` is shown to the buyer and required.
+        """
+        def work(session: Session) -> ReturnRequest:
+            if not reason or not reason.strip():
+                raise ValidationError("a rejection needs a reason for the buyer", field="reason")
+            row = self._load(session, rma_id, version)
+            check_transition(ReturnKind(row.kind), S(row.status), S.REJECTED,
+                             entity=f"return {rma_id}")
+            self._push(row, Capability.REJECT_RETURN,
+                       lambda m, r: m.reject_return(r, reason=reason, note=note), dry_run=dry_run)
+            self._move(session, row, S.REJECTED, actor=actor, now=self.app.now(), reason=reason,
+                       note=note)
+            return repo.to_model(row)
+
+        return self._run(work, dry_run=dry_run)
+
+    def mark_shipped(
+        self, rma_id: str, tracking_number: str, carrier: str | None = None, *,
+        actor: str = "buyer", version: int | None = None, dry_run: bool = False,
+    ) -> ReturnRequest:
+        """The buyer sent the goods back: record the parcel so logistics tracks it."""
+        def work(session: Session) -> ReturnRequest:
+            number = (tracking_number or "").strip()
+            if not number:
+                raise ValidationError("a tracking number is required", field="tracking_number")
+            row = self._load(session, rma_id, version)
+            now = self.app.now()
+            check_transition(ReturnKind(row.kind), S(row.status), S.RETURN_SHIPPED,
+                             entity=f"return {rma_id}")
+            row.return_tracking_number = number
+            row.return_carrier = carrier.strip().lower() if carrier else None
+            self._parcel(session, row, number, row.return_carrier, ShipmentDirection.RETURN)
+            self._move(session, row, S.RETURN_SHIPPED, actor=actor, now=now,
+                       data={"tracking_number": number, "carrier": row.return_carrier})
+            return repo.to_model(row)
+
+        return self._run(work, dry_run=dry_run)
+
+    def receive(
+        self, rma_id: str, *, inspection: Inspection | None = None, note: str | None = None,
+        actor: str = "warehouse", version: int | None = None, dry_run: bool = False,
+    ) -> ReturnRequest:
+        """The parcel arrived: record one inspection result per unit.
+
+        Resellable units emit ``return.restock`` and damaged ones
+        ``return.write_off`` (one event per SKU with the count), for the
+        backend's stock hooks. A failed inspection (wrong item, nothing in
+        the box, or buyer-caused damage) then rejects the request when the
+        policy says so.
+
+        Args:
+            inspection: ``{order_line_id: [result per unit]}``; ``None``
+                means every unit is resellable.
+        """
+        def work(session: Session) -> ReturnRequest:
+            row = self._load(session, rma_id, version)
+            model = repo.to_model(row)
+            check_transition(model.kind, model.status, S.RECEIVED, entity=f"return {rma_id}")
+            results = normalise_inspection(model.lines, inspection)
+            skus = {ln.order_line_id: ln.sku or ln.order_line_id for ln in model.lines}
+            outcome = judge_inspection(model.lines, results, self.policy, skus)
+            reject = outcome.failed and self.policy.reject_failed_inspection
+            self._push(row, Capability.CONFIRM_RETURN_RECEIVED,
+                       lambda m, r: m.confirm_return_received(r), dry_run=dry_run)
+            if reject:
+                self._push(row, Capability.REJECT_RETURN,
+                           lambda m, r: m.reject_return(r, reason=" ".join(outcome.failures)),
+                           dry_run=dry_run)
+            now = self.app.now()
+            for line in row.lines:
+                line.inspection = [r.value for r in results[line.order_line_external_id]]
+            self._move(session, row, S.RECEIVED, actor=actor, now=now, note=note,
+                       data={"inspection": {k: [r.value for r in v] for k, v in results.items()}})
+            for name, counts in (("return.restock", outcome.restock),
+                                 ("return.write_off", outcome.write_off)):
+                for sku, qty in sorted(counts.items()):
+                    self._event(session, name, row, actor=actor,
+                                extra={"sku": sku, "quantity": qty},
+                                key=f"{name}:{rma_id}:{sku}:{row.version}")
+            if reject:
+                self._move(session, row, S.REJECTED, actor=actor, now=now,
+                           reason="inspection failed", note=" ".join(outcome.failures))
+            return repo.to_model(row)
+
+        return self._run(work, dry_run=dry_run)
+
+    def close(self, rma_id: str, *, note: str | None = None, actor: str = "merchant",
+              version: int | None = None, dry_run: bool = False) -> ReturnRequest:
+        """File a finished (refunded, exchanged, rejected or never shipped) request away."""
+        return self._simple(rma_id, S.CLOSED, note=note, actor=actor, version=version,
+                            dry_run=dry_run)
+
+    def cancel(self, rma_id: str, *, note: str | None = None, actor: str = "buyer",
+               version: int | None = None, dry_run: bool = False) -> ReturnRequest:
+        """Withdraw a request before anything was shipped."""
+        return self._simple(rma_id, S.CANCELLED, note=note, actor=actor, version=version,
+                            dry_run=dry_run)
+
+    def reopen(
+        self, rma_id: str, *, lines: LinesIn | None = None, reason: str | None = None,
+        evidence: Sequence[str] | None = None, note: str | None = None, actor: str = "buyer",
+        version: int | None = None, dry_run: bool = False,
+    ) -> ReturnRequest:
+        """A revised request reopens a rejected one; eligibility is judged again."""
+        def work(session: Session) -> ReturnRequest:
+            row = self._load(session, rma_id, version)
+            check_transition(ReturnKind(row.kind), S(row.status), S.REQUESTED,
+                             entity=f"return {rma_id}")
+            order, _ = self._order(session, row.marketplace, row.order_external_id)
+            items: list[ReturnLine] = repo.to_model(row).lines
+            if lines is not None:
+                items = resolve_lines(order, lines, reason)
+                repo.fill_lines(row, items, order)
+            if evidence is not None:
+                row.evidence = list(evidence)
+            now = self.app.now()
+            verdict = self._eligibility(session, order, items, ReturnKind(row.kind),
+                                        row.evidence or [], now, exclude=rma_id)
+            row.eligibility = verdict.decision.value
+            row.eligibility_reasons = verdict.reasons
+            self._move(session, row, S.REQUESTED, actor=actor, now=now, note=note,
+                       reason="revised request")
+            return repo.to_model(row)
+
+        return self._run(work, dry_run=dry_run)
+
+    # ------------------------------------------------------------ helpers
+
+    def _load(self, session: Session, rma_id: str, version: int | None) -> ReturnRow:
+        row = repo.load_row(session, rma_id)
+        self._expect(row, version)
+        return row
+
+    def _simple(self, rma_id: str, target: ReturnStatus, *, note: str | None, actor: str,
+                version: int | None, dry_run: bool) -> ReturnRequest:
+        def work(session: Session) -> ReturnRequest:
+            row = self._load(session, rma_id, version)
+            self._move(session, row, target, actor=actor, now=self.app.now(), note=note)
+            return repo.to_model(row)
+
+        return self._run(work, dry_run=dry_run)
+
+    def _parcel(self, session: Session, row: ReturnRow, number: str, carrier: str | None,
+                direction: ShipmentDirection) -> None:
+        """Record a parcel for the logistics area to track (once per number and direction)."""
+        exists = session.query(ShipmentRow.id).filter_by(
+            tracking_number=number, direction=direction.value, order_id=row.order_id,
+        ).first()
+        if exists is None:
+            session.add(ShipmentRow(order_id=row.order_id, rma_id=row.rma_id,
+                                    direction=direction.value, tracking_number=number,
+                                    carrier=carrier, shipped_at=self.app.now()))

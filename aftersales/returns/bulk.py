@@ -1,0 +1,384 @@
+"""Bulk processing: apply a stream of rows in batches, each row exactly once.
+
+Rows are applied in file order, in batches of ``batch_size`` per
+transaction. Every applied row's key (:mod:`~aftersales.returns.bulk_rows`)
+is written in the same transaction as its effect, so a re-run skips it, and
+a run killed at any moment loses at most the batch in flight, which the
+next run applies. Runs of consecutive approvals take a set-based fast path
+(one query to read the batch, one executemany per table); every other row
+runs the ordinary action inside a savepoint, so a bad row is reported and
+the batch goes on. Outcomes are reported only once their batch committed.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from aftersales.errors import AfterSalesError
+from aftersales.interfaces import Capability
+from aftersales.models import ReturnKind, ReturnLine, ReturnStatus
+from aftersales.returns import repository as repo
+from aftersales.returns.bulk_rows import BadRow, BulkRow, CsvSource, parse_row
+from aftersales.returns.lifecycle import check_transition
+from aftersales.returns.sla import plan_deadline
+from aftersales.returns.timers import TimersMixin
+from aftersales.store.tables.core import AuditRow, OutboxRow
+from aftersales.store.tables.returns import BulkKeyRow, ReturnDeadlineRow, ReturnRow
+
+__all__ = ["REPORT_COLUMNS", "BulkMixin", "BulkOutcome", "BulkSummary"]
+
+#: The columns of a bulk report.
+REPORT_COLUMNS = ("row", "action", "rma_id", "outcome", "detail")
+
+S = ReturnStatus
+Item = BulkRow | BadRow
+
+
+@dataclass(frozen=True, slots=True)
+class BulkOutcome:
+    """What happened to one row: ``ok``, ``skipped`` (already done) or ``error``."""
+
+    row: int
+    action: str
+    rma_id: str | None
+    outcome: str
+    detail: str = ""
+
+
+@dataclass
+class BulkSummary:
+    """Counts over the whole run."""
+
+    total: int = 0
+    ok: int = 0
+    skipped: int = 0
+    errors: int = 0
+    dry_run: bool = False
+
+    def add(self, outcome: BulkOutcome) -> None:
+        """Count one outcome."""
+        self.total += 1
+        if outcome.outcome == "ok":
+            self.ok += 1
+        elif outcome.outcome == "skipped":
+            self.skipped += 1
+        else:
+            self.errors += 1
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    batch: list[Item] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, StaleDataError):
+        return "changed by someone else during the run; run the file again"
+    if isinstance(exc, AfterSalesError):
+        return str(exc)
+    return f"database error: {type(exc).__name__}"
+
+
+class BulkMixin(TimersMixin):
+    """``bulk``."""
+
+    def bulk(
+        self, rows: Iterable[Mapping[str, Any] | BulkRow | BadRow], *, dry_run: bool = False,
+        batch_size: int = 500, actor: str = "bulk",
+        on_outcome: Callable[[BulkOutcome], None] | None = None,
+    ) -> BulkSummary:
+        """Apply rows (dicts with the CSV's columns, or parsed rows) in batches.
+
+        Args:
+            dry_run: check and report every row, change nothing anywhere.
+            batch_size: rows per transaction.
+            on_outcome: called with each row's outcome once its batch is
+                committed (the CLI writes the report and moves the bar here).
+
+        Returns:
+            The counts; the per-row details went to ``on_outcome``.
+        """
+        summary = BulkSummary(dry_run=dry_run)
+
+        def parsed() -> Iterator[Item]:
+            for n, row in enumerate(rows, start=1):
+                yield row if isinstance(row, BulkRow | BadRow) else parse_row(n, row)
+
+        for batch in _batches(parsed(), max(1, batch_size)):
+            for outcome in self._batch(batch, actor=actor, dry_run=dry_run):
+                summary.add(outcome)
+                if on_outcome is not None:
+                    on_outcome(outcome)
+        return summary
+
+    def bulk_file(
+        self, path: str | Path, *, dry_run: bool = False, report: str | Path | None = None,
+        batch_size: int = 500, actor: str = "bulk",
+        on_outcome: Callable[[BulkOutcome], None] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> BulkSummary:
+        """Apply a bulk CSV file, streaming it, and write a per-row report.
+
+        Args:
+            report: where to write ``row,action,rma_id,outcome,detail`` lines.
+            progress: called as ``progress(bytes_read, file_size)`` after each row.
+
+        Raises:
+            BulkFileError: the file is missing, has no header or unknown columns.
+        """
+        with CsvSource(path) as source, ExitStack() as stack:
+            writer = None
+            if report is not None:
+                handle = stack.enter_context(open(report, "w", newline="", encoding="utf-8"))
+                writer = csv.writer(handle)
+                writer.writerow(REPORT_COLUMNS)
+
+            def each(outcome: BulkOutcome) -> None:
+                if writer is not None:
+                    writer.writerow([outcome.row, outcome.action, outcome.rma_id or "",
+                                     outcome.outcome, outcome.detail])
+                if on_outcome is not None:
+                    on_outcome(outcome)
+                if progress is not None:
+                    progress(source.position, source.size)
+
+            return self.bulk(source, dry_run=dry_run, batch_size=batch_size, actor=actor,
+                             on_outcome=each)
+
+    def _batch(self, batch: list[Item], *, actor: str, dry_run: bool) -> list[BulkOutcome]:
+        outcomes: list[BulkOutcome] = []
+        try:
+            with self.app.store.session() as session, self._joined(session):
+                self._apply_batch(session, batch, outcomes, actor=actor, dry_run=dry_run,
+                                  fast=True)
+                if dry_run:
+                    raise _Rollback
+        except _Rollback:
+            pass
+        except StaleDataError:
+            # A racing writer changed a row of the fast path: redo the batch row by row.
+            outcomes = []
+            with self.app.store.session() as session, self._joined(session):
+                self._apply_batch(session, batch, outcomes, actor=actor, dry_run=dry_run,
+                                  fast=False)
+        return outcomes
+
+    def _apply_batch(self, session: Session, batch: list[Item], out: list[BulkOutcome], *,
+                     actor: str, dry_run: bool, fast: bool) -> None:
+        keys = [i.key for i in batch if isinstance(i, BulkRow)]
+        done = set(session.scalars(select(BulkKeyRow.key).where(BulkKeyRow.key.in_(keys))))
+        run: list[BulkRow] = []
+        for item in batch:
+            if fast and isinstance(item, BulkRow) and item.action == "approve":
+                run.append(item)
+                continue
+            if run:
+                self._approve_run(session, run, done, out, actor=actor, dry_run=dry_run)
+                run = []
+            if isinstance(item, BadRow):
+                out.append(BulkOutcome(item.number, item.action, item.rma_id, "error",
+                                       item.error))
+            elif item.key in done:
+                out.append(BulkOutcome(item.number, item.action, item.rma_id, "skipped",
+                                       "already applied by an earlier run"))
+            else:
+                out.append(self._one(session, item, actor=actor, dry_run=dry_run))
+                if out[-1].outcome != "error":
+                    done.add(item.key)
+        if run:
+            self._approve_run(session, run, done, out, actor=actor, dry_run=dry_run)
+
+    # ------------------------------------------------------------ one row, any action
+
+    def _one(self, session: Session, row: BulkRow, *, actor: str, dry_run: bool) -> BulkOutcome:
+        def result(outcome: str, detail: str, rma_id: str | None = row.rma_id) -> BulkOutcome:
+            return BulkOutcome(row.number, row.action, rma_id, outcome, detail)
+
+        try:
+            with session.begin_nested():
+                if row.action != "create":
+                    current = repo.load_row(session, row.rma_id or "")
+                    if row.action == "approve" and current.status == S.APPROVED.value:
+                        session.add(self._key_row(row, row.rma_id))
+                        return result("skipped", "already approved")
+                detail, rma_id = self._do(row, actor=actor, dry_run=dry_run)
+                session.add(self._key_row(row, rma_id))
+                session.flush()
+            return result("ok", detail, rma_id)
+        except (AfterSalesError, SQLAlchemyError) as exc:
+            return result("error", _message(exc))
+
+    def _key_row(self, row: BulkRow, rma_id: str | None) -> BulkKeyRow:
+        return BulkKeyRow(key=row.key, action=row.action, rma_id=rma_id, applied_at=self.app.now())
+
+    def _do(self, row: BulkRow, *, actor: str, dry_run: bool) -> tuple[str, str | None]:
+        rma = row.rma_id or ""
+        if row.action == "create":
+            assert row.marketplace
+            assert row.order_id
+            assert row.sku
+            assert row.quantity
+            assert row.kind
+            line = ReturnLine(order_line_id=row.sku, quantity=row.quantity,
+                              reason=row.reason or "other")
+            made = self.request(row.marketplace, row.order_id, [line], kind=row.kind,
+                                buyer_note=row.note, idempotency_key=row.key, actor=actor,
+                                dry_run=dry_run)
+            return f"created ({made.status.value})", made.rma_id
+        if row.action == "approve":
+            self.approve(rma, note=row.note, actor=actor, dry_run=dry_run)
+        elif row.action == "reject":
+            self.reject(rma, reason=row.note or "rejected by the shop", actor=actor,
+                        dry_run=dry_run)
+        elif row.action == "receive":
+            self.receive(rma, note=row.note, actor=actor, dry_run=dry_run)
+        elif row.action == "refund":
+            money = row.money(self._currency(rma))
+            paid = self.refund(rma, amount=money, note=row.note, idempotency_key=row.key,
+                               actor=actor, dry_run=dry_run)
+            return f"refunded {paid.amount}", rma
+        elif row.action == "close":
+            self.close(rma, note=row.note, actor=actor, dry_run=dry_run)
+        elif row.action == "cancel":
+            self.cancel(rma, note=row.note, actor=actor, dry_run=dry_run)
+        return row.action + ("d" if row.action.endswith("e") else "ed"), rma
+
+    def _currency(self, rma_id: str) -> str | None:
+        return self._run(lambda s: repo.load_row(s, rma_id).currency)
+
+    # ------------------------------------------------------------ approvals, set-based
+
+    def _approve_run(self, session: Session, run: list[BulkRow], done: set[str],
+                     out: list[BulkOutcome], *, actor: str, dry_run: bool) -> None:
+        t = _table(ReturnRow)
+        ids = {r.rma_id for r in run if r.rma_id}
+        found = {rec.rma_id: rec for rec in session.execute(
+            select(t.c.rma_id, t.c.status, t.c.kind, t.c.version, t.c.marketplace,
+                   t.c.external_id, t.c.eligibility, t.c.order_external_id)
+            .where(t.c.rma_id.in_(ids)))}
+        now = self.app.now()
+        updates: list[dict[str, Any]] = []
+        audits: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        plans: list[dict[str, Any]] = []
+        keys: list[dict[str, Any]] = []
+        touched: set[str] = set()
+        for row in run:
+            rma = row.rma_id or ""
+            if row.key in done:
+                out.append(BulkOutcome(row.number, "approve", rma, "skipped",
+                                       "already applied by an earlier run"))
+                continue
+            rec = found.get(rma)
+            if rec is None:
+                out.append(BulkOutcome(row.number, "approve", rma, "error",
+                                       f"return request {rma} not found"))
+                continue
+            done.add(row.key)
+            keys.append({"key": row.key, "action": "approve", "rma_id": rma, "applied_at": now})
+            if rec.status == S.APPROVED.value or rma in touched:
+                out.append(BulkOutcome(row.number, "approve", rma, "skipped", "already approved"))
+                continue
+            try:
+                check_transition(ReturnKind(rec.kind), S(rec.status), S.APPROVED,
+                                 entity=f"return {rma}")
+                if rec.eligibility == "ineligible":
+                    raise AfterSalesError(f"return {rma} was found ineligible; approve it "
+                                          "by hand with override to make an exception")
+                if rec.external_id is not None:
+                    self._push_approve(rma, rec.marketplace, row.note, dry_run=dry_run)
+            except AfterSalesError as exc:
+                keys.pop()
+                done.discard(row.key)
+                out.append(BulkOutcome(row.number, "approve", rma, "error", str(exc)))
+                continue
+            touched.add(rma)
+            version = rec.version + 1
+            updates.append({"b_rma": rma, "b_version": rec.version, "status": S.APPROVED.value,
+                            "version": version, "updated_at": now})
+            audits.append({"entity": repo.ENTITY, "entity_id": rma, "actor": actor, "at": now,
+                           "from_status": rec.status, "to_status": S.APPROVED.value,
+                           "reason": None, "note": row.note, "data": {"bulk": row.key}})
+            payload = {"rma_id": rma, "marketplace": rec.marketplace,
+                       "order_id": rec.order_external_id, "external_id": rec.external_id,
+                       "kind": rec.kind, "status": S.APPROVED.value, "actor": actor,
+                       "version": version, "from": rec.status, "reason": None}
+            events.append({"key": f"return.approved:{rma}:{version}", "topic": "return.approved",
+                           "payload": payload, "created_at": now})
+            plan = plan_deadline(ReturnKind(rec.kind), S.APPROVED, now, self.policy)
+            plans.append({"rma_id": rma, "name": plan.name if plan else None,
+                          "status": plan.status.value if plan else None,
+                          "action": plan.action.value if plan else None,
+                          "due_at": plan.due_at if plan else None,
+                          "alert_at": plan.alert_at if plan else None,
+                          "alerted_at": None, "lease_until": None, "last_error": None})
+            out.append(BulkOutcome(row.number, "approve", rma, "ok", "approved"))
+        self._write_approvals(session, updates, audits, events, plans, keys)
+
+    def _push_approve(self, rma: str, marketplace: str, note: str | None, *,
+                      dry_run: bool) -> None:
+        market = self._market(marketplace, Capability.APPROVE_RETURN)
+        if not dry_run:
+            market.approve_return(self.get(rma), note=note)
+
+    def _write_approvals(self, session: Session, updates: list[dict[str, Any]],
+                         audits: list[dict[str, Any]], events: list[dict[str, Any]],
+                         plans: list[dict[str, Any]], keys: list[dict[str, Any]]) -> None:
+        t = _table(ReturnRow)
+        if updates:
+            result = session.execute(
+                update(t).where(t.c.rma_id == bindparam("b_rma"),
+                                t.c.version == bindparam("b_version"))
+                .values(status=bindparam("status"), version=bindparam("version"),
+                        updated_at=bindparam("updated_at")),
+                updates)
+            if session.get_bind().dialect.supports_sane_multi_rowcount and (
+                    result.rowcount != len(updates)):  # type: ignore[attr-defined]
+                raise StaleDataError("a request changed during the bulk run")
+            session.execute(insert(_table(AuditRow)), audits)
+            session.execute(insert(_table(OutboxRow)), events)
+            for ev in events:
+                self.app.events.emit(session, ev["topic"], ev["payload"], key=ev["key"],
+                                     outbox=False)
+            self._write_plans(session, plans)
+        if keys:
+            session.execute(insert(_table(BulkKeyRow)), keys)
+
+    @staticmethod
+    def _write_plans(session: Session, plans: list[dict[str, Any]]) -> None:
+        d = _table(ReturnDeadlineRow)
+        have = set(session.scalars(select(d.c.rma_id).where(
+            d.c.rma_id.in_([p["rma_id"] for p in plans]))))
+        fresh = [p for p in plans if p["rma_id"] not in have]
+        old = [{**{k: v for k, v in p.items() if k != "rma_id"}, "b_rma": p["rma_id"]}
+               for p in plans if p["rma_id"] in have]
+        if old:
+            session.execute(
+                update(d).where(d.c.rma_id == bindparam("b_rma"))
+                .values({k: bindparam(k) for k in old[0] if k != "b_rma"}), old)
+        if fresh:
+            session.execute(insert(d), fresh)

@@ -1,0 +1,242 @@
+"""Bulk rows: the CSV layout, streaming reads, per-row validation and per-row keys (no I/O
+beyond reading the file).
+
+The CSV has a header. Columns (any order; all but ``action`` optional in the
+header): ``action`` (create, approve, reject, receive, refund, close, cancel),
+``rma_id``, ``marketplace``, ``order_id``, ``sku``, ``quantity``, ``kind``,
+``reason``, ``amount``, ``currency``, ``note``, ``idempotency_key``.
+
+Every row gets a key that does not depend on the file: its
+``idempotency_key`` when given, else a hash of what the row does (the note
+left out). The key is stored with the row's effect in one transaction, so a
+re-run, or a run after a crash, applies each row once. Two identical rows
+are one operation: give them distinct ``idempotency_key`` values to mean two.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from aftersales.errors import ValidationError
+from aftersales.models import ReturnKind, ReturnReason
+from aftersales.money import Money
+
+__all__ = [
+    "ACTIONS",
+    "COLUMNS",
+    "BadRow",
+    "BulkFileError",
+    "BulkRow",
+    "CsvSource",
+    "parse_row",
+]
+
+COLUMNS = ("action", "rma_id", "marketplace", "order_id", "sku", "quantity", "kind", "reason",
+           "amount", "currency", "note", "idempotency_key")
+ACTIONS = ("create", "approve", "reject", "receive", "refund", "close", "cancel")
+_NEEDS = {
+    "create": ("marketplace", "order_id", "sku", "quantity", "kind", "reason"),
+    **{a: ("rma_id",) for a in ACTIONS if a != "create"},
+}
+
+
+class BulkFileError(ValidationError):
+    """The file itself cannot be used: missing, unreadable, no header, unknown columns."""
+
+
+@dataclass(frozen=True, slots=True)
+class BulkRow:
+    """One valid row, ready to apply."""
+
+    number: int
+    action: str
+    key: str
+    rma_id: str | None = None
+    marketplace: str | None = None
+    order_id: str | None = None
+    sku: str | None = None
+    quantity: int | None = None
+    kind: ReturnKind | None = None
+    reason: ReturnReason | None = None
+    amount: Decimal | None = None
+    currency: str | None = None
+    note: str | None = None
+
+    def money(self, default_currency: str | None) -> Money | None:
+        """The row's amount as Money, in its currency or the order's."""
+        if self.amount is None:
+            return None
+        cur = self.currency or default_currency
+        if not cur:
+            raise ValidationError("give a currency with the amount", field="currency",
+                                  row=self.number)
+        return Money(self.amount, cur)
+
+
+@dataclass(frozen=True, slots=True)
+class BadRow:
+    """A row that cannot be applied, with the reason in words."""
+
+    number: int
+    action: str
+    rma_id: str | None
+    error: str
+
+
+def _clean(record: Mapping[str, str | None]) -> dict[str, str]:
+    return {k: (v or "").strip() for k, v in record.items() if k}
+
+
+def _key(values: dict[str, str], parsed: dict[str, object]) -> str:
+    if values.get("idempotency_key"):
+        return "k:" + values["idempotency_key"][:190]
+    parts = [str(parsed.get(c) if parsed.get(c) is not None else "")
+             for c in COLUMNS if c not in ("note", "idempotency_key")]
+    return "h:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+
+
+def parse_row(number: int, record: Mapping[str, str | None]) -> BulkRow | BadRow:
+    """Validate one row; a bad one comes back as :class:`BadRow` with the error in words."""
+    values = _clean(record)
+    action = values.get("action", "").lower()
+    try:
+        if any("\udc80" <= ch <= "\udcff" for v in values.values() for ch in v):
+            raise ValidationError("the text is not UTF-8; save the file as UTF-8", row=number)
+        if action not in ACTIONS:
+            raise ValidationError(f"unknown action {action or '(empty)'!r}; use one of "
+                                  + ", ".join(ACTIONS), field="action", row=number)
+        for column in _NEEDS[action]:
+            if not values.get(column):
+                raise ValidationError("missing value", field=column, row=number)
+        parsed: dict[str, object] = {"action": action}
+        for column in ("rma_id", "marketplace", "order_id", "sku"):
+            parsed[column] = values.get(column) or None
+        parsed["quantity"] = _int(values.get("quantity"), number)
+        parsed["kind"] = _enum(ReturnKind, values.get("kind"), "kind", number)
+        parsed["reason"] = _enum(ReturnReason, values.get("reason"), "reason", number)
+        parsed["amount"] = _amount(values.get("amount"), number)
+        currency = (values.get("currency") or "").upper() or None
+        if currency is not None:
+            Money(0, currency)  # validates the code
+        parsed["currency"] = currency
+    except ValidationError as exc:
+        return BadRow(number, action, values.get("rma_id") or None, str(exc))
+    except ValueError:
+        return BadRow(number, action, values.get("rma_id") or None,
+                      f"row {number}, field 'currency': not an ISO 4217 currency code")
+    return BulkRow(number=number, key=_key(values, parsed), note=values.get("note") or None,
+                   **parsed)  # type: ignore[arg-type]
+
+
+def _int(text: str | None, number: int) -> int | None:
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValidationError(f"{text!r} is not a whole number", field="quantity",
+                              row=number) from None
+    if value < 1:
+        raise ValidationError("must be at least 1", field="quantity", row=number)
+    return value
+
+
+def _amount(text: str | None, number: int) -> Decimal | None:
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValidationError(f"{text!r} is not an amount", field="amount", row=number) from None
+    if not value.is_finite() or value <= 0:
+        raise ValidationError("must be a positive amount", field="amount", row=number)
+    return value
+
+
+def _enum(enum: type[ReturnKind] | type[ReturnReason], text: str | None, field: str,
+          number: int) -> ReturnKind | ReturnReason | None:
+    if not text:
+        return None
+    try:
+        return enum(text.lower())
+    except ValueError:
+        options = ", ".join(e.value for e in enum)
+        raise ValidationError(f"{text!r} is not one of {options}", field=field,
+                              row=number) from None
+
+
+class CsvSource:
+    """A bulk CSV read as a stream: constant memory however long the file.
+
+    Opening checks the file is usable (it exists, has a header, and every
+    column is known) and raises :class:`BulkFileError` otherwise. Iterating
+    yields a :class:`BulkRow` or :class:`BadRow` per data row; ``position``
+    and ``size`` (bytes) drive a progress bar.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self._raw = open(self.path, "rb")  # noqa: SIM115 - closed by close()
+        except OSError as exc:
+            raise BulkFileError(f"cannot open {self.path}: {exc.strerror}",
+                                payload=str(self.path)) from None
+        self.size = self.path.stat().st_size
+        self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", errors="surrogateescape",
+                                      newline="")
+        self._reader = csv.DictReader(self._text)
+        try:
+            header = self._reader.fieldnames
+        except csv.Error as exc:
+            self.close()
+            raise BulkFileError(f"not a CSV file: {exc}", payload=str(self.path)) from None
+        if not header or not any(h.strip() for h in header):
+            self.close()
+            raise BulkFileError("the file has no header row", payload=str(self.path))
+        names = [h.strip().lower() for h in header]
+        unknown = [h for h in names if h not in COLUMNS]
+        if unknown or "action" not in names:
+            self.close()
+            detail = (f"unknown column(s): {', '.join(unknown)}" if unknown
+                      else "the header has no 'action' column")
+            raise BulkFileError(f"{detail}; known columns: {', '.join(COLUMNS)}",
+                                payload=str(self.path))
+        self._reader.fieldnames = names
+
+    @property
+    def position(self) -> int:
+        """Bytes read so far (the reader's buffer runs slightly ahead)."""
+        return self._raw.tell()
+
+    def __iter__(self) -> Iterator[BulkRow | BadRow]:
+        number = 0
+        while True:
+            try:
+                record = next(self._reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                number += 1
+                yield BadRow(number, "", None, f"row {number}: unreadable CSV ({exc})")
+                continue
+            number += 1
+            if None in record:
+                yield BadRow(number, "", None, f"row {number}: more values than columns")
+                continue
+            yield parse_row(number, record)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._raw.close()
+
+    def __enter__(self) -> CsvSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

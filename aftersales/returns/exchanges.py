@@ -1,0 +1,73 @@
+"""Exchanges: check the replacement is in stock, ship it, hand the parcel to logistics."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from aftersales.errors import NotEligibleError, ValidationError
+from aftersales.interfaces import Capability
+from aftersales.models import ReturnKind, ReturnStatus, Shipment, ShipmentDirection
+from aftersales.returns import repository as repo
+from aftersales.returns.lifecycle import check_transition
+from aftersales.returns.refunding import RefundsMixin
+
+__all__ = ["ExchangesMixin"]
+
+S = ReturnStatus
+
+
+class ExchangesMixin(RefundsMixin):
+    """``ship_exchange`` and the stock check behind it."""
+
+    def in_stock(self, sku: str, quantity: int) -> bool:
+        """Ask the backend's ``stock_check`` hook; with no hook, assume the shop has it."""
+        return True if self.stock_check is None else bool(self.stock_check(sku, quantity))
+
+    def ship_exchange(
+        self, rma_id: str, tracking_number: str, carrier: str | None = None, *,
+        note: str | None = None, actor: str = "merchant", version: int | None = None,
+        dry_run: bool = False,
+    ) -> Shipment:
+        """Send the replacement of a received exchange.
+
+        Every replacement SKU is checked with the stock hook first; the
+        parcel is recorded on the marketplace and stored as an ``exchange``
+        shipment, which the logistics area then tracks.
+
+        Raises:
+            NotEligibleError: a replacement is out of stock (refund instead:
+                a received exchange may be refunded).
+            InvalidTransitionError: not a received exchange.
+            ValidationError: no tracking number.
+        """
+        def work(session: Session) -> Shipment:
+            number = (tracking_number or "").strip()
+            if not number:
+                raise ValidationError("a tracking number is required", field="tracking_number")
+            row = self._load(session, rma_id, version)
+            model = repo.to_model(row)
+            check_transition(ReturnKind(row.kind), S(row.status), S.EXCHANGE_SHIPPED,
+                             entity=f"return {rma_id}")
+            short = [f"{ln.replacement_sku} × {ln.quantity}" for ln in model.lines
+                     if ln.replacement_sku and not self.in_stock(ln.replacement_sku, ln.quantity)]
+            if short:
+                raise NotEligibleError(
+                    f"the replacement is out of stock ({', '.join(short)}); refund instead",
+                    [f"{s} is out of stock." for s in short])
+            shipment = Shipment(
+                tracking_number=number, carrier=carrier, direction=ShipmentDirection.EXCHANGE,
+                shipped_at=self.app.now(), line_ids=[ln.order_line_id for ln in model.lines],
+            )
+            recorded = shipment
+            if row.external_id is not None:
+                market = self._market(row.marketplace, Capability.SHIP_EXCHANGE)
+                if not dry_run:
+                    recorded = market.ship_exchange(model, shipment)
+            row.exchange_tracking_number = number
+            row.exchange_carrier = shipment.carrier
+            self._parcel(session, row, number, shipment.carrier, ShipmentDirection.EXCHANGE)
+            self._move(session, row, S.EXCHANGE_SHIPPED, actor=actor, now=self.app.now(),
+                       note=note, data={"tracking_number": number, "carrier": shipment.carrier})
+            return recorded
+
+        return self._run(work, dry_run=dry_run)

@@ -1,0 +1,271 @@
+"""Opening requests, explaining eligibility, reading them back, and policy auto-decisions."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from aftersales.errors import (
+    AfterSalesError,
+    NotEligibleError,
+    NotFoundError,
+    ValidationError,
+)
+from aftersales.interfaces import Capability
+from aftersales.models import (
+    Order,
+    ReturnKind,
+    ReturnLine,
+    ReturnReason,
+    ReturnRequest,
+    ReturnStatus,
+)
+from aftersales.money import Money
+from aftersales.returns import repository as repo
+from aftersales.returns._core import ServiceCore
+from aftersales.returns.eligibility import Decision, Eligibility, EligibilityContext, evaluate
+from aftersales.returns.refunds import compute_refund
+from aftersales.store.orders import upsert_orders
+from aftersales.store.tables.core import OrderRow
+from aftersales.store.tables.returns import ReturnRow
+
+__all__ = ["LinesIn", "RequestsMixin"]
+
+#: Lines as ``ReturnLine`` objects, or ``{order_line_id_or_sku: quantity}`` sharing one reason.
+LinesIn = Sequence[ReturnLine] | Mapping[str, int]
+
+
+def resolve_lines(
+    order: Order, lines: LinesIn, reason: ReturnReason | str | None
+) -> list[ReturnLine]:
+    """Normalise the caller's lines; a SKU is accepted where a line id is expected.
+
+    Raises:
+        ValidationError: no lines, or a reason that is not a known one.
+    """
+    try:
+        default = ReturnReason(reason) if reason is not None else ReturnReason.OTHER
+    except ValueError:
+        raise ValidationError(f"unknown reason {reason!r}", field="reason") from None
+    if isinstance(lines, Mapping):
+        items = [ReturnLine(order_line_id=k, quantity=q, reason=default) for k, q in lines.items()]
+    else:
+        items = list(lines)
+    if not items:
+        raise ValidationError("a request needs at least one line", field="lines")
+    by_sku = {ol.sku: ol.external_id for ol in order.lines}
+    ids = {ol.external_id for ol in order.lines}
+    out = []
+    for line in items:
+        if line.order_line_id not in ids and line.order_line_id in by_sku:
+            line = line.model_copy(update={"order_line_id": by_sku[line.order_line_id],
+                                           "sku": line.order_line_id})
+        out.append(line)
+    return out
+
+
+class RequestsMixin(ServiceCore):
+    """``request``, ``check``, ``get``, ``list``, ``history``."""
+
+    # ------------------------------------------------------------ orders
+
+    def _order(self, session: Session, marketplace: str, order_id: str) -> tuple[Order, int]:
+        found = repo.load_order(session, marketplace, order_id)
+        if found is not None:
+            return found
+        market = self.app.marketplaces.get(marketplace)
+        if market is None or Capability.GET_ORDER not in market.capabilities:
+            raise NotFoundError("order", f"{marketplace}/{order_id}")
+        order = market.get_order(order_id)
+        row, _, _ = upsert_orders(session, [order])[0]
+        return order, row.id
+
+    def _marketplace_of(self, session: Session, order_id: str) -> str:
+        names = list(session.scalars(
+            select(OrderRow.marketplace).where(OrderRow.external_id == order_id)))
+        if len(names) == 1:
+            return names[0]
+        if not names and len(self.app.marketplaces) == 1:
+            return next(iter(self.app.marketplaces))
+        raise ValidationError(f"say which marketplace order {order_id} is from",
+                              field="marketplace")
+
+    def _eligibility(
+        self, session: Session, order: Order, lines: Sequence[ReturnLine], kind: ReturnKind,
+        evidence: Sequence[str], now: datetime, exclude: str | None = None,
+    ) -> Eligibility:
+        stats = repo.buyer_stats(session, order.buyer.external_id, now,
+                                 self.policy.serial_returner.lookback_days)
+        ctx = EligibilityContext(
+            order=order, lines=lines, kind=kind, policy=self.policy, now=now,
+            buyer_stats=stats, evidence=evidence,
+            already_requested=repo.units_taken(session, order.marketplace, order.external_id,
+                                               exclude),
+        )
+        return evaluate(ctx, self.validators)
+
+    # ------------------------------------------------------------ public
+
+    def check(
+        self, order_id: str, lines: LinesIn, reason: ReturnReason | str | None = None, *,
+        marketplace: str | None = None, kind: ReturnKind | str = ReturnKind.RETURN,
+        evidence: Sequence[str] = (),
+    ) -> Eligibility:
+        """Would this request be accepted? The answer, in words a customer can hear.
+
+        Raises:
+            NotFoundError: the order is neither stored nor on the marketplace.
+        """
+        def work(session: Session) -> Eligibility:
+            market = marketplace or self._marketplace_of(session, order_id)
+            order, _ = self._order(session, market, order_id)
+            items = resolve_lines(order, lines, reason)
+            return self._eligibility(session, order, items, ReturnKind(kind), evidence,
+                                     self.app.now())
+
+        return self._run(work)
+
+    def request(
+        self, marketplace: str, order_id: str, lines: LinesIn, *,
+        kind: ReturnKind | str = ReturnKind.RETURN, reason: ReturnReason | str | None = None,
+        evidence: Sequence[str] = (), buyer_note: str | None = None,
+        requested_amount: Money | None = None, idempotency_key: str | None = None,
+        actor: str = "buyer", force: bool = False, auto: bool = True, dry_run: bool = False,
+    ) -> ReturnRequest:
+        """Open a request made in the shop's own portal (or by support on the phone).
+
+        The validators decide first: an ineligible request is refused unless
+        ``force`` (a staff override, recorded as such). A new eligible request
+        may be approved at once by a policy rule (``auto=False`` skips that).
+
+        Args:
+            lines: ``ReturnLine`` objects (each with its reason), or
+                ``{order_line_id or sku: quantity}`` with ``reason`` for all.
+            idempotency_key: a repeat with the same key returns the first
+                request instead of opening another.
+
+        Raises:
+            NotEligibleError: the policy refuses it; ``reasons`` say why.
+            NotFoundError: the order is unknown.
+            ValidationError: bad lines or reason.
+        """
+        def work(session: Session) -> ReturnRequest:
+            if idempotency_key is not None:
+                found = session.scalar(select(ReturnRow).options(selectinload(ReturnRow.lines))
+                                       .where(ReturnRow.idempotency_key == idempotency_key))
+                if found is not None:
+                    return repo.to_model(found)
+            now = self.app.now()
+            order, order_row_id = self._order(session, marketplace, order_id)
+            items = resolve_lines(order, lines, reason)
+            k = ReturnKind(kind)
+            verdict = self._eligibility(session, order, items, k, evidence, now)
+            if verdict.decision is Decision.INELIGIBLE and not force:
+                raise NotEligibleError(verdict.explain(), verdict.reasons)
+            row = ReturnRow(
+                rma_id=repo.new_rma_id(), marketplace=marketplace, order_id=order_row_id,
+                order_external_id=order_id, buyer_id=order.buyer.external_id, kind=k.value,
+                status=ReturnStatus.REQUESTED.value, currency=order.currency,
+                requested_amount=requested_amount.amount if requested_amount else None,
+                buyer_note=buyer_note, evidence=list(evidence),
+                idempotency_key=idempotency_key, created_at=now, updated_at=now,
+                eligibility=verdict.decision.value, eligibility_reasons=verdict.reasons,
+            )
+            repo.fill_lines(row, items, order)
+            session.add(row)
+            self._opened(session, row, actor=actor, now=now,
+                         note="staff override" if force and not verdict.eligible else None)
+            if auto:
+                self._auto_decide(session, row, order, verdict, now, dry_run=dry_run)
+            return repo.to_model(row)
+
+        return self._run(work, dry_run=dry_run)
+
+    def _opened(self, session: Session, row: ReturnRow, *, actor: str, now: datetime,
+                note: str | None = None, data: dict[str, object] | None = None) -> None:
+        repo.audit(session, row.rma_id, actor=actor, at=now, source=None,
+                   target=ReturnStatus(row.status), reason="request opened", note=note,
+                   data=data)
+        session.flush()
+        self._event(session, f"return.{row.status}", row, actor=actor, extra={"from": None})
+        self._plan(session, row, ReturnStatus(row.status), now)
+
+    def _auto_decide(self, session: Session, row: ReturnRow, order: Order,
+                     verdict: Eligibility, now: datetime, *, dry_run: bool = False) -> None:
+        """Apply the policy's automatic decision to a new request, if any.
+
+        A marketplace that refuses or fails leaves the request for a human.
+        """
+        if row.status != ReturnStatus.REQUESTED.value:
+            return
+        model = repo.to_model(row)
+        try:
+            if verdict.decision is Decision.INELIGIBLE and self.policy.auto_reject_ineligible:
+                text = " ".join(verdict.reasons)
+                self._push(row, Capability.REJECT_RETURN,
+                           lambda m, r: m.reject_return(r, reason=text), dry_run=dry_run)
+                self._move(session, row, ReturnStatus.REJECTED, actor="policy", now=now,
+                           reason=text[:200])
+                return
+            if not verdict.eligible:
+                return
+            amount = compute_refund(order, model.lines, kind=model.kind, policy=self.policy).total
+            stats = repo.buyer_stats(session, row.buyer_id, now,
+                                     self.policy.serial_returner.lookback_days)
+            rule = self.policy.auto_approve_rule(
+                amount=amount, reasons=[ln.reason for ln in model.lines], kind=model.kind,
+                stats=stats)
+            if rule is None:
+                return
+            self._push(row, Capability.APPROVE_RETURN, lambda m, r: m.approve_return(r),
+                       dry_run=dry_run)
+        except AfterSalesError:
+            return
+        self._move(session, row, ReturnStatus.APPROVED, actor=f"policy:{rule.name}", now=now,
+                   reason=f"auto-approved: {amount} within rule {rule.name!r}")
+
+    def get(self, rma_id: str) -> ReturnRequest:
+        """One request.
+
+        Raises:
+            NotFoundError: no request has that id.
+        """
+        return self._run(lambda s: repo.to_model(repo.load_row(s, rma_id)))
+
+    def list(
+        self, *, status: ReturnStatus | str | Sequence[ReturnStatus | str] | None = None,
+        kind: ReturnKind | str | None = None, marketplace: str | None = None,
+        order_id: str | None = None, buyer_id: str | None = None,
+        limit: int = 100, offset: int = 0,
+    ) -> list[ReturnRequest]:
+        """Requests matching every filter given, most recently updated first."""
+        query = select(ReturnRow).options(selectinload(ReturnRow.lines))
+        if status is not None:
+            wanted = [status] if isinstance(status, str) else list(status)
+            query = query.where(ReturnRow.status.in_([ReturnStatus(s).value for s in wanted]))
+        if kind is not None:
+            query = query.where(ReturnRow.kind == ReturnKind(kind).value)
+        for column, value in ((ReturnRow.marketplace, marketplace),
+                              (ReturnRow.order_external_id, order_id),
+                              (ReturnRow.buyer_id, buyer_id)):
+            if value is not None:
+                query = query.where(column == value)
+        query = query.order_by(ReturnRow.updated_at.desc(), ReturnRow.rma_id)
+        query = query.limit(limit).offset(offset)
+        return self._run(lambda s: self._models(list(s.scalars(query))))
+
+    def history(self, rma_id: str) -> builtins.list[repo.AuditEntry]:
+        """The request's audit trail, oldest first (who, when, from, to, why).
+
+        Raises:
+            NotFoundError: no request has that id.
+        """
+        def work(session: Session) -> builtins.list[repo.AuditEntry]:
+            repo.load_row(session, rma_id)
+            return repo.history(session, rma_id)
+
+        return self._run(work)

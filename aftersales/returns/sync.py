@@ -1,0 +1,149 @@
+"""Marketplace sync: pull changed requests per cursor and upsert them idempotently.
+
+The adapter maps its statuses and reasons onto the canonical ones (one
+table per adapter); this module only merges. A request is keyed on
+``(marketplace, external_id)``; a copy no newer than the stored one writes
+nothing, so replaying a sync changes nothing. A status changed on the
+marketplace side moves the request along the state machine (several steps
+at once when the marketplace skipped some) with an audit row naming the
+marketplace; a jump the machine does not allow is recorded, not applied.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from aftersales.errors import AfterSalesError, ValidationError
+from aftersales.interfaces import Capability
+from aftersales.models import ReturnKind, ReturnRequest, ReturnStatus
+from aftersales.returns import repository as repo
+from aftersales.returns.exchanges import ExchangesMixin
+from aftersales.returns.lifecycle import path_between
+from aftersales.store.cursors import get_cursor, set_cursor
+from aftersales.store.tables.returns import ReturnRow
+
+__all__ = ["SyncMixin"]
+
+
+def _line_key(req: ReturnRequest) -> builtins.list[tuple[str, int, str, str | None]]:
+    return sorted((ln.order_line_id, ln.quantity, ln.reason.value, ln.replacement_sku)
+                  for ln in req.lines)
+
+
+class SyncMixin(ExchangesMixin):
+    """``sync`` and the per-request merge."""
+
+    def sync(self) -> dict[str, int]:
+        """Pull changed requests from every marketplace that lists returns.
+
+        Returns:
+            How many requests were created or changed, per marketplace.
+        """
+        return {
+            name: self.sync_marketplace(name)
+            for name, market in self.app.marketplaces.items()
+            if Capability.LIST_RETURNS in market.capabilities
+        }
+
+    def sync_marketplace(self, name: str) -> int:
+        """Pull one marketplace's changed requests from its saved cursor.
+
+        Each page is merged in one transaction with the cursor, so an
+        interrupted sync resumes after the last whole page.
+        """
+        market = self.app.marketplace(name)
+        with self.app.store.session() as session:
+            cursor = get_cursor(session, name, "returns")
+        changed = 0
+        for page in market.list_returns(cursor):
+            with self.app.store.session() as session:
+                for request in page.items:
+                    changed += self._merge(session, name, request)
+                if page.cursor is not None:
+                    set_cursor(session, name, "returns", page.cursor)
+        return changed
+
+    def _merge(self, session: Session, name: str, req: ReturnRequest) -> bool:
+        if not req.external_id:
+            raise ValidationError("a synced request needs its marketplace id",
+                                  field="external_id", payload=f"{name} return")
+        row = session.scalar(
+            select(ReturnRow).options(selectinload(ReturnRow.lines))
+            .where(ReturnRow.marketplace == name, ReturnRow.external_id == req.external_id))
+        if row is None:
+            self._insert(session, name, req)
+            return True
+        if (row.remote_updated_at is not None and req.updated_at is not None
+                and req.updated_at <= row.remote_updated_at):
+            return False  # a replay, or an older copy
+        return self._update(session, name, row, req)
+
+    def _insert(self, session: Session, name: str, req: ReturnRequest) -> None:
+        now = self.app.now()
+        try:
+            order, order_row_id = self._order(session, name, req.order_id)
+        except AfterSalesError:
+            order, order_row_id = None, None
+        verdict = None
+        if order is not None:
+            verdict = self._eligibility(session, order, req.lines, req.kind, req.evidence, now)
+        row = ReturnRow(
+            rma_id=repo.new_rma_id(), marketplace=name, external_id=req.external_id,
+            order_id=order_row_id, order_external_id=req.order_id,
+            buyer_id=order.buyer.external_id if order else None, kind=req.kind.value,
+            status=req.status.value, raw_status=req.raw_status,
+            currency=order.currency if order else None,
+            requested_amount=req.requested_amount.amount if req.requested_amount else None,
+            buyer_note=req.buyer_note, evidence=list(req.evidence),
+            return_tracking_number=req.return_tracking_number, return_carrier=req.return_carrier,
+            remote_updated_at=req.updated_at, created_at=req.created_at or now, updated_at=now,
+            eligibility=verdict.decision.value if verdict else None,
+            eligibility_reasons=verdict.reasons if verdict else None,
+        )
+        repo.fill_lines(row, req.lines, order)
+        session.add(row)
+        self._opened(session, row, actor=f"marketplace:{name}", now=now,
+                     data={"raw_status": req.raw_status})
+        if order is not None and verdict is not None:
+            self._auto_decide(session, row, order, verdict, now)
+
+    def _update(self, session: Session, name: str, row: ReturnRow, req: ReturnRequest) -> bool:
+        now = self.app.now()
+        actor = f"marketplace:{name}"
+        changed = False
+        stored = repo.to_model(row)
+        if _line_key(stored) != _line_key(req):
+            order = repo.load_order(session, name, row.order_external_id)
+            repo.fill_lines(row, req.lines, order[0] if order else None)
+            changed = True
+        for attr in ("buyer_note", "return_tracking_number", "return_carrier"):
+            value = getattr(req, attr)
+            if value is not None and getattr(row, attr) != value:
+                setattr(row, attr, value)
+                changed = True
+        if list(req.evidence) != list(row.evidence or []):
+            row.evidence = list(req.evidence)
+            changed = True
+        row.remote_updated_at = req.updated_at
+        current, target = ReturnStatus(row.status), req.status
+        if target is not current:
+            path = path_between(ReturnKind(row.kind), current, target)
+            if path is not None:
+                self._move(session, row, target, actor=actor, now=now, check=False,
+                           raw_status=req.raw_status, reason="changed on the marketplace",
+                           data={"raw_status": req.raw_status,
+                                 "path": [s.value for s in path]})
+                return True
+            repo.audit(session, row.rma_id, actor=actor, at=now, source=current, target=current,
+                       reason=f"marketplace reports {target.value}; not allowed from "
+                              f"{current.value}, kept", data={"raw_status": req.raw_status})
+            changed = True
+        if req.raw_status != row.raw_status:
+            row.raw_status = req.raw_status
+            changed = True
+        if changed:
+            row.updated_at = now
+        return changed

@@ -1,0 +1,134 @@
+"""SLA deadlines: the timer tick that alerts before a breach and acts on expiry.
+
+Deadlines are rows (:class:`~aftersales.store.tables.returns.ReturnDeadlineRow`),
+so a million open requests are a million rows, not a million scheduled jobs.
+Each tick claims due rows with a lease (``FOR UPDATE SKIP LOCKED`` where the
+database has it), so several workers never act on the same deadline twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+
+from aftersales.errors import AfterSalesError
+from aftersales.models import ReturnKind, ReturnStatus
+from aftersales.returns import repository as repo
+from aftersales.returns.policy import SlaAction
+from aftersales.returns.sla import expiry_target
+from aftersales.returns.sync import SyncMixin
+from aftersales.store.tables.returns import ReturnDeadlineRow
+
+__all__ = ["TimerReport", "TimersMixin"]
+
+D = ReturnDeadlineRow
+
+
+@dataclass
+class TimerReport:
+    """What one tick did: alerts sent, reminders, automatic actions and failures."""
+
+    alerts: int = 0
+    reminders: int = 0
+    actions: int = 0
+    failed: int = 0
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+class TimersMixin(SyncMixin):
+    """``run_timers``."""
+
+    def run_timers(self, now: datetime | None = None, *, limit: int = 500,
+                   lease: timedelta = timedelta(minutes=5)) -> TimerReport:
+        """Process the deadlines that are about to pass or have passed.
+
+        A deadline within its alert lead time emits ``return.sla_warning``
+        once, before it breaches. A passed one runs its action: ``remind``
+        emits ``return.sla_breached``; ``auto_approve`` approves (or, after
+        receipt, refunds); ``auto_close`` closes. A retryable failure (the
+        marketplace is down) is tried again when the lease ends; any other
+        is recorded and reported as ``return.sla_breached`` with the error.
+
+        Args:
+            now: the tick's time (default: the app's clock).
+            limit: at most this many deadlines of each sort per tick.
+            lease: how long a claimed deadline is kept from other workers.
+        """
+        now = now or self.app.now()
+        report = TimerReport()
+        self._alerts(now, limit, report)
+        with self.app.store.session() as session:
+            due = list(session.scalars(
+                select(D).where(D.name.is_not(None), D.due_at <= now,
+                                or_(D.lease_until.is_(None), D.lease_until <= now))
+                .order_by(D.due_at).limit(limit).with_for_update(skip_locked=True)))
+            for dl in due:
+                dl.lease_until = now + lease
+            claimed = [(dl.rma_id, dl.name or "", dl.action or "", dl.status or "")
+                       for dl in due]
+        for rma_id, name, action, status in claimed:
+            self._expire(rma_id, name, SlaAction(action), status, now, report)
+        return report
+
+    def _alerts(self, now: datetime, limit: int, report: TimerReport) -> None:
+        with self.app.store.session() as session:
+            rows = session.scalars(
+                select(D).where(D.name.is_not(None), D.alerted_at.is_(None), D.alert_at <= now,
+                                D.due_at > now)
+                .order_by(D.alert_at).limit(limit).with_for_update(skip_locked=True))
+            for dl in rows:
+                row = repo.load_row(session, dl.rma_id)
+                due = dl.due_at.isoformat() if dl.due_at else ""
+                self._event(session, "return.sla_warning", row, actor="timer",
+                            extra={"deadline": dl.name, "due_at": due, "action": dl.action},
+                            key=f"return.sla_warning:{dl.rma_id}:{dl.name}:{due}")
+                dl.alerted_at = now
+                report.alerts += 1
+
+    def _expire(self, rma_id: str, name: str, action: SlaAction, status: str, now: datetime,
+                report: TimerReport) -> None:
+        with self.app.store.session() as session:
+            row = repo.load_row(session, rma_id)
+            kind = ReturnKind(row.kind)
+            stale = row.status != status
+        target = None if stale else expiry_target(name, action, kind)
+        actor = f"timer:{name}"
+        note = f"{name.replace('_', ' ')} deadline passed"
+        try:
+            if target is ReturnStatus.APPROVED:
+                self.approve(rma_id, actor=actor, note=note)
+            elif target is ReturnStatus.CLOSED:
+                self.close(rma_id, actor=actor, note=note)
+            elif target is ReturnStatus.REFUNDED:
+                self.refund(rma_id, actor=actor, note=note)
+            else:
+                self._finish(rma_id, name, now, error=None, remind=not stale)
+                report.reminders += 0 if stale else 1
+                return
+            report.actions += 1
+        except AfterSalesError as exc:
+            if exc.retryable:
+                report.errors[rma_id] = str(exc)
+                return  # the lease runs out and the next tick tries again
+            self._finish(rma_id, name, now, error=str(exc), remind=True)
+            report.failed += 1
+            report.errors[rma_id] = str(exc)
+
+    def _finish(self, rma_id: str, name: str, now: datetime, *, error: str | None,
+                remind: bool) -> None:
+        """Clear the deadline (so it fires once) and, unless stale, say it breached."""
+        with self.app.store.session() as session:
+            dl = session.get(D, rma_id)
+            if dl is None or dl.name != name:
+                return
+            if remind:
+                row = repo.load_row(session, rma_id)
+                due = dl.due_at.isoformat() if dl.due_at else ""
+                self._event(session, "return.sla_breached", row, actor="timer",
+                            extra={"deadline": name, "due_at": due, "error": error},
+                            key=f"return.sla_breached:{rma_id}:{name}:{due}")
+            dl.name = None
+            dl.lease_until = None
+            dl.last_error = error
