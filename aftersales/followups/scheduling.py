@@ -11,10 +11,13 @@ key: an event delivered twice schedules one follow-up.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from aftersales.errors import InvalidTransitionError, NotFoundError, ValidationError
 from aftersales.followups.plans import FollowUpPlan
@@ -49,6 +52,7 @@ class Scheduling:
 
     app: AfterSales
     plans: dict[str, FollowUpPlan]
+    _zones: dict[str, Any]
 
     def plan(self, name: str) -> FollowUpPlan:  # pragma: no cover - provided by the service
         """See :meth:`FollowUpsService.plan`."""
@@ -142,28 +146,7 @@ class Scheduling:
                 ctx[name] = {**ctx[name], **value}
             else:
                 ctx[name] = value
-        found = ctx.get("buyer")
-        buyer: dict[str, Any] = found if isinstance(found, dict) else {}
-        buyer_zone = buyer.get("timezone") if plan.zone_preference == "buyer" else None
-        try:
-            zone = resolve_zone(buyer_zone, None) if buyer_zone else self.app.timezone
-        except ValidationError:
-            zone = self.app.timezone
-        anchor = at or self.app.now()
-        due = due_at or shift_local(anchor, plan.delay, zone)
-        not_after: datetime | None = None
-        window = plan.window_for(marketplace)
-        if window is not None:
-            first, last = window.bounds(anchor, zone)
-            due, not_after = max(due, first), last
-        if plan.expires_after is not None:
-            limit = due + plan.expires_after
-            not_after = min(not_after, limit) if not_after else limit
-        due = next_allowed(due, plan.quiet_hours, zone)
-        status = FollowUpStatus.SCHEDULED.value
-        error = None
-        if not_after is not None and max(due, self.app.now()) > not_after:
-            status, error = FollowUpStatus.SKIPPED.value, "no allowed moment inside its window"
+        due, not_after, status, error = self._timing(plan, ctx, at, due_at, marketplace)
         key = key or (f"{plan.name}:{marketplace}:{order_id}" if order_id
                       else f"{plan.name}:rma:{rma_id}" if rma_id
                       else f"{plan.name}:{uuid.uuid4().hex}")
@@ -182,6 +165,99 @@ class Scheduling:
             session.add(row)
             session.flush()
             return to_model(row)
+
+    def _timing(
+        self, plan: FollowUpPlan, ctx: dict[str, Any], at: datetime | None,
+        due_at: datetime | None, marketplace: str | None,
+    ) -> tuple[datetime, datetime | None, str, str | None]:
+        """(due_at, not_after, status, reason) of a new follow-up; see the module docstring."""
+        found = ctx.get("buyer")
+        buyer: dict[str, Any] = found if isinstance(found, dict) else {}
+        raw_zone = buyer.get("timezone") if plan.zone_preference == "buyer" else None
+        zone: Any = self.app.timezone
+        if raw_zone:
+            name = str(raw_zone)
+            if name not in self._zones:
+                try:
+                    self._zones[name] = resolve_zone(name, None)
+                except ValidationError:  # an unknown zone on record: use the shop's
+                    self._zones[name] = self.app.timezone
+            zone = self._zones[name]
+        now = self.app.now()
+        anchor = at or now
+        due = due_at or shift_local(anchor, plan.delay, zone)
+        not_after: datetime | None = None
+        window = plan.window_for(marketplace)
+        if window is not None:
+            first, last = window.bounds(anchor, zone)
+            due, not_after = max(due, first), last
+        if plan.expires_after is not None:
+            limit = due + plan.expires_after
+            not_after = min(not_after, limit) if not_after else limit
+        due = next_allowed(due, plan.quiet_hours, zone)
+        if not_after is not None and max(due, now) > not_after:
+            return due, not_after, FollowUpStatus.SKIPPED.value, (
+                "no allowed moment inside its window")
+        return due, not_after, FollowUpStatus.SCHEDULED.value, None
+
+    def schedule_many(self, plan: FollowUpPlan | str, items: Iterable[Mapping[str, Any]], *,
+                      chunk: int = 5000) -> int:
+        """Schedule many follow-ups of one plan in bulk; returns how many were new.
+
+        Each item holds ``buyer_id`` and optionally ``order_id``,
+        ``marketplace``, ``rma_id``, ``at``, ``due_at``, ``context`` and
+        ``key`` (as for :meth:`schedule`; the key defaults to plan + order,
+        which then must be given). Timing rules are the same as
+        :meth:`schedule`'s, but the order is not looked up: put the template
+        fields in ``context``. Rows are written ``chunk`` at a time, and a key
+        already scheduled is left as it is, so a re-run schedules nothing twice.
+
+        Raises:
+            ValidationError: an item lacks ``buyer_id`` or a key (nothing of
+                its chunk is written).
+        """
+        if isinstance(plan, FollowUpPlan):
+            if self.plans.get(plan.name) != plan:
+                self.register(plan)
+        else:
+            plan = self.plan(plan)
+        created = 0
+        batch: list[dict[str, Any]] = []
+        for n, item in enumerate(items, start=1):
+            ctx = dict(item.get("context") or {})
+            order_id, market = item.get("order_id"), item.get("marketplace")
+            key = item.get("key") or (f"{plan.name}:{market}:{order_id}" if order_id else None)
+            if not item.get("buyer_id") or not key:
+                raise ValidationError("each item needs buyer_id and a key or order_id", row=n)
+            due, not_after, status, error = self._timing(plan, ctx, item.get("at"),
+                                                         item.get("due_at"), market)
+            now = self.app.now()
+            batch.append({
+                "plan": plan.name, "kind": plan.kind.value, "channel": plan.channel,
+                "buyer_id": str(item["buyer_id"]), "marketplace": market,
+                "order_external_id": order_id, "rma_id": item.get("rma_id"),
+                "due_at": due, "not_after": not_after, "status": status, "attempts": 0,
+                "idempotency_key": key, "context": ctx, "last_error": error, "version": 1,
+                "created_at": now, "updated_at": now,
+            })
+            if len(batch) >= chunk:
+                created += self._insert_new(batch)
+                batch = []
+        if batch:
+            created += self._insert_new(batch)
+        return created
+
+    def _insert_new(self, rows: list[dict[str, Any]]) -> int:
+        with self.app.store.session() as session:
+            dialect = session.get_bind().dialect.name
+            insert = pg_insert if dialect == "postgresql" else sqlite_insert
+            keys = {r["idempotency_key"] for r in rows}
+            known = set(session.scalars(select(FollowUpRow.idempotency_key)
+                                        .where(FollowUpRow.idempotency_key.in_(keys))))
+            session.execute(
+                insert(FollowUpRow).on_conflict_do_nothing(index_elements=["idempotency_key"]),
+                rows)
+            return len(keys - known)
 
     def schedule_for_event(self, plan: FollowUpPlan, event: Event) -> FollowUp | None:
         """Schedule ``plan`` for the buyer an event is about (the trigger hook)."""

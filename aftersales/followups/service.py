@@ -86,6 +86,7 @@ class FollowUpsService(Scheduling):
         self._stop = threading.Event()
         self._triggers: set[str] = set()
         self._market_channels: dict[str, Channel] = {}
+        self._zones: dict[str, Any] = {}
         for name in HOLD_EVENTS:
             app.on(name, self._on_hold_event)
         configured = app.options.get("plans") or os.environ.get("AFTERSALES_FOLLOWUP_PLANS")

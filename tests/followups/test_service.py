@@ -373,3 +373,25 @@ def test_cap_holds_inside_one_claimed_batch(app: Any, clock: Any) -> None:
     report = app.followups.dispatch_due()
     assert (report.claimed, report.sent, report.deferred) == (2, 1, 1)
     assert {status_of(app, a), status_of(app, b)} == {"sent", "scheduled"}
+
+
+def test_schedule_many_bulk_is_idempotent_and_applies_rules(app: Any, clock: Any) -> None:
+    app.followups.register(SURVEY)
+    items = [{"buyer_id": f"b{n}", "order_id": f"A-{n}", "marketplace": "shop",
+              "at": clock.now, "context": buyer(zone="America/New_York" if n % 2 else None)}
+             for n in range(10)]
+    assert app.followups.schedule_many("survey", items, chunk=4) == 10
+    assert app.followups.schedule_many("survey", items) == 0  # re-run schedules nothing
+    rows = {r.buyer_id: r for r in app.followups.list(limit=100)}
+    # same rule as schedule(): Shanghai buyers at +3 days 10:00 local; New York
+    # buyers' +3 days is 22:00 local (quiet) and moves to 09:00 the next day
+    assert rows["b0"].due_at == clock.now + timedelta(days=3)
+    assert rows["b1"].due_at == datetime(2024, 6, 6, 13, 0, tzinfo=UTC)
+
+
+def test_schedule_many_refuses_items_without_buyer(app: Any) -> None:
+    app.followups.register(SURVEY)
+    with pytest.raises(ValidationError, match="row 2"):
+        app.followups.schedule_many("survey", [{"buyer_id": "b1", "key": "k1"},
+                                               {"key": "k2"}])
+    assert app.followups.list() == []
