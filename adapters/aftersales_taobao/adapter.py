@@ -29,15 +29,7 @@ from aftersales.models import (
 from aftersales.paging import Watermark, watermarked_pages
 from aftersales_taobao import mapping
 from aftersales_taobao.client import TaobaoClient, format_time
-from aftersales_taobao.schemas import (
-    AgreeResult,
-    LogisticsTrace,
-    RefundPage,
-    TopRefund,
-    TopTrade,
-    TradePage,
-    TradeRatePage,
-)
+from aftersales_taobao.schemas import AgreeResult, LogisticsTrace, TopRefund, TopTrade
 from aftersales_taobao.settings import TaobaoSettings
 
 __all__ = ["TaobaoMarketplace"]
@@ -183,14 +175,14 @@ class TaobaoMarketplace(MarketplaceBase):
         """
         spec = _Listing[ReturnRequest](
             "taobao.refunds.receive.get", _REFUND_FIELDS, "start_modified", "end_modified",
-            _parse_refunds, _request_stamp, self.settings.lookback)
+            mapping.refunds_page, mapping.request_stamp, self.settings.lookback)
         return self._listing(spec, cursor)
 
     def list_reviews(self, cursor: str | None = None) -> Iterator[Page[Review]]:
         """Ratings buyers gave the shop after ``cursor`` (Taobao keeps 180 days)."""
         spec = _Listing[Review](
-            "taobao.traderates.get", _RATE_FIELDS, "start_date", "end_date", _parse_rates,
-            _review_stamp, min(self.settings.lookback, _REVIEW_HORIZON),
+            "taobao.traderates.get", _RATE_FIELDS, "start_date", "end_date", mapping.rates_page,
+            mapping.review_stamp, min(self.settings.lookback, _REVIEW_HORIZON),
             {"rate_type": "get", "role": "buyer"})
         return self._listing(spec, cursor)
 
@@ -198,7 +190,7 @@ class TaobaoMarketplace(MarketplaceBase):
         """Trades (交易) changed after ``cursor`` (Taobao keeps three months)."""
         spec = _Listing[Order](
             "taobao.trades.sold.increment.get", _TRADE_FIELDS, "start_modified",
-            "end_modified", _parse_trades, _order_stamp,
+            "end_modified", mapping.trades_page, mapping.order_stamp,
             min(self.settings.lookback, _ORDER_HORIZON))
         return self._listing(spec, cursor)
 
@@ -382,31 +374,3 @@ class _Listing(Generic[T]):
     stamp: Callable[[T], tuple[datetime, str]]
     lookback: timedelta
     extra: dict[str, str] = field(default_factory=dict)
-
-
-def _parse_refunds(body: dict[str, Any]) -> tuple[list[ReturnRequest], int | None]:
-    page = RefundPage.model_validate(body)
-    return [mapping.refund_to_request(r) for r in page.refunds], page.total_results
-
-
-def _parse_rates(body: dict[str, Any]) -> tuple[list[Review], int | None]:
-    page = TradeRatePage.model_validate(body)
-    return [mapping.rate_to_review(r) for r in page.trade_rates], page.total_results
-
-
-def _parse_trades(body: dict[str, Any]) -> tuple[list[Order], int | None]:
-    page = TradePage.model_validate(body)
-    return [mapping.trade_to_order(t) for t in page.trades], page.total_results
-
-
-def _order_stamp(item: Order) -> tuple[datetime, str]:
-    return item.updated_at, item.external_id
-
-
-def _request_stamp(item: ReturnRequest) -> tuple[datetime, str]:
-    # refund_to_request always sets both
-    return item.updated_at or datetime.min.replace(tzinfo=UTC), item.external_id or ""
-
-
-def _review_stamp(item: Review) -> tuple[datetime, str]:
-    return item.updated_at, item.external_id

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from aftersales.errors import ValidationError
 from aftersales.logistics.tracking import CHINA_TZ, StatusRule, build_tracking, lookup
@@ -31,7 +32,16 @@ from aftersales.models import (
     Tracking,
     TrackingEvent,
 )
-from aftersales_taobao.schemas import LogisticsTrace, TopOrder, TopRefund, TopTrade, TradeRate
+from aftersales_taobao.schemas import (
+    LogisticsTrace,
+    RefundPage,
+    TopOrder,
+    TopRefund,
+    TopTrade,
+    TradePage,
+    TradeRate,
+    TradeRatePage,
+)
 
 __all__ = [
     "COMPANIES",
@@ -42,15 +52,21 @@ __all__ = [
     "REFUND_STATUSES",
     "TRACE_ACTIONS",
     "carrier_code",
+    "order_stamp",
     "parse_time",
     "rate_to_review",
+    "rates_page",
     "reason_for",
     "refund_to_request",
+    "refunds_page",
+    "request_stamp",
     "return_status",
+    "review_stamp",
     "to_fen",
     "trace_to_shipment",
     "trace_to_tracking",
     "trade_to_order",
+    "trades_page",
 ]
 
 NAME = "taobao"
@@ -376,3 +392,39 @@ def trace_to_shipment(trace: LogisticsTrace) -> Shipment | None:
         carrier=carrier_code(trace.company_name),
         shipped_at=shipped,
     )
+
+
+# ------------------------------------------------------------------ listing pages
+
+
+def refunds_page(body: dict[str, Any]) -> tuple[list[ReturnRequest], int | None]:
+    """A taobao.refunds.receive.get answer: its requests and the total count."""
+    page = RefundPage.model_validate(body)
+    return [refund_to_request(r) for r in page.refunds], page.total_results
+
+
+def rates_page(body: dict[str, Any]) -> tuple[list[Review], int | None]:
+    """A taobao.traderates.get answer: its reviews and the total count."""
+    page = TradeRatePage.model_validate(body)
+    return [rate_to_review(r) for r in page.trade_rates], page.total_results
+
+
+def trades_page(body: dict[str, Any]) -> tuple[list[Order], int | None]:
+    """A taobao.trades.sold.increment.get answer: its orders and the total count."""
+    page = TradePage.model_validate(body)
+    return [trade_to_order(t) for t in page.trades], page.total_results
+
+
+def order_stamp(item: Order) -> tuple[datetime, str]:
+    """An order's (change time, id), for watermark cursors."""
+    return item.updated_at, item.external_id
+
+
+def request_stamp(item: ReturnRequest) -> tuple[datetime, str]:
+    """A request's (change time, id); refund_to_request always sets both."""
+    return item.updated_at or datetime.min.replace(tzinfo=UTC), item.external_id or ""
+
+
+def review_stamp(item: Review) -> tuple[datetime, str]:
+    """A review's (change time, id)."""
+    return item.updated_at, item.external_id
