@@ -182,14 +182,23 @@ class World:
             self._return_of[r] = found
         return found
 
-    def returns_of(self, index: int) -> list[int]:
-        """The return requests made on order ``index``."""
+    def index_returns(self) -> None:
+        """Map every order to its return requests at once (before listing every order)."""
         if self._returns_by_order is None:
             by_order: dict[int, list[int]] = {}
             for r in range(self.returns):
                 by_order.setdefault(self.order_of_return(r), []).append(r)
             self._returns_by_order = by_order
-        return self._returns_by_order.get(index, [])
+
+    def returns_of(self, index: int) -> list[int]:
+        """The return requests made on order ``index``."""
+        if self._returns_by_order is not None:
+            return self._returns_by_order.get(index, [])
+        # only the requests whose stretch of orders can reach this one
+        stride = max(1, self.orders // self.returns)
+        lo = max(0, (index - stride) * self.returns // self.orders - 1)
+        hi = min(self.returns, index * self.returns // self.orders + 2)
+        return [r for r in range(lo, hi) if self.order_of_return(r) == index]
 
     def return_plan(self, r: int) -> ReturnPlan:
         """The plan of return request ``r`` (generated once)."""

@@ -203,6 +203,7 @@ class SandboxMarketplace(MarketplaceBase):
         now, w = self.now, self._world
         keys: list[Key] = []
         seen: dict[str, datetime] = {}
+        w.index_returns()
         for i in range(w.orders):
             updated = w.order_updated(i, now)
             if updated is None:

@@ -161,3 +161,17 @@ def test_constructor_refuses_nonsense() -> None:
         SandboxMarketplace(start=datetime(2026, 1, 1))
     with pytest.raises(ValueError, match="forward"):
         SandboxMarketplace().advance(days=-1)
+
+
+def test_get_order_agrees_with_the_listing_including_return_parcels() -> None:
+    listed = SandboxMarketplace(seed=6, orders=90)
+    single = SandboxMarketplace(seed=6, orders=90)
+    for shop in (listed, single):
+        for r in [r for p in shop.list_returns() for r in p.items]:
+            if r.status.value == "requested" and r.kind.value != "refund_only":
+                shop.approve_return(r)
+        shop.advance(days=4)
+    orders = _all(listed.list_orders)
+    assert any(s.direction.value == "return" for o in orders for s in o.shipments)
+    for o in orders:  # ``single`` never listed its orders: each is built on its own
+        assert single.get_order(o.external_id) == o
