@@ -171,6 +171,7 @@ def _fill(row: ReviewRow, review: Review, verdict: Classification, links: _Links
     row.rma_id = links.rma_id
     row.tracking_number = links.tracking_number
     row.rating = review.rating
+    row.author = review.author
     row.title = review.title
     row.body = review.body
     row.appended_body = review.appended_body
@@ -233,7 +234,7 @@ def record_page(
                 rating=review.rating,
                 sentiment=verdict.sentiment.value,
                 data={
-                    **review.model_dump(mode="json", exclude={"author"}),
+                    **review.model_dump(mode="json"),
                     "classification": {
                         "topics": list(verdict.topics),
                         "complaints": list(verdict.complaints),

@@ -112,7 +112,7 @@ def _template_text(
 def _context(row: ReviewRow, shop: str, extra: Mapping[str, Any] | None) -> dict[str, Any]:
     chinese = bool(_CJK.search(row.body or ""))
     return {
-        "author": "亲" if chinese else "there",
+        "author": row.author or ("亲" if chinese else "there"),
         "shop": shop,
         "sku": row.sku,
         "rating": row.rating,

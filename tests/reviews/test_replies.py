@@ -47,7 +47,7 @@ def test_reply_is_sent_once_however_often_it_is_asked(
     first = synced.reviews.reply(rid, template="sorry")
     assert first.status == "sent"
     assert first.remote_id == "R-1"
-    assert first.text.startswith("亲您好")  # a Chinese review gets the Chinese text
+    assert first.text.startswith("小李您好")  # the Chinese text, with the reviewer's name
     again = synced.reviews.reply(rid, template="thanks")
     assert again.status == "already_replied"
     assert again.text == first.text
@@ -71,7 +71,15 @@ def test_dry_run_renders_and_sends_and_writes_nothing(
 
 def test_builtin_template_picks_the_review_language(synced: AfterSales) -> None:
     text = synced.reviews.reply("r2", template="thanks", dry_run=True).text
-    assert text.startswith("Thank you for your kind review, there!")
+    assert text == "Thank you for your kind review, Ann! We hope to see you again at our shop."
+
+
+def test_a_review_without_an_author_is_greeted_generically(
+    review_app: AfterSales, shop: FakeReviewShop
+) -> None:
+    shop.put("anon", 1, "太差了")
+    review_app.reviews.sync()
+    assert review_app.reviews.reply("anon", template="sorry", dry_run=True).text.startswith("亲您好")
 
 
 def test_custom_named_templates(tmp_path: Path, shop: FakeReviewShop) -> None:

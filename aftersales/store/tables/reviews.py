@@ -38,6 +38,7 @@ class ReviewRow(Timestamps, Base):
     )
     tracking_number: Mapped[str | None] = mapped_column(String(80))
     rating: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str | None] = mapped_column(String(120))  # the public display name
     title: Mapped[str | None] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
     appended_body: Mapped[str | None] = mapped_column(Text)

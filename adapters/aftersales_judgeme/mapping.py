@@ -1,0 +1,81 @@
+"""Pure conversions from Judge.me payloads to the core's models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pydantic
+
+from aftersales.errors import ValidationError
+from aftersales.models import Review
+from aftersales_judgeme.schemas import JudgeMeReview
+from aftersales_judgeme.settings import JudgeMeSettings
+
+__all__ = ["parse_time", "to_review"]
+
+MARKETPLACE = "judgeme"
+
+
+def parse_time(value: str | None, *, field: str, payload: str) -> datetime:
+    """An aware datetime from Judge.me's ISO 8601 text.
+
+    Judge.me sends offsets (``2022-05-12T04:38:32+00:00``); a time without
+    one is read as UTC rather than refused, since the API is UTC throughout.
+
+    Raises:
+        ValidationError: missing or not a date-time; names the field.
+    """
+    if not value:
+        raise ValidationError("missing", field=field, payload=payload)
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError("not an ISO 8601 date-time", field=field, payload=payload) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def to_review(raw: dict[str, Any], settings: JudgeMeSettings | None = None) -> Review:
+    """The core :class:`~aftersales.models.Review` for one Judge.me review.
+
+    The product stands in for the SKU (``settings.sku_from``); a store review
+    (no product) has no SKU. Judge.me's list gives no order id, so none is
+    set. The reviewer's e-mail and phone are never copied.
+
+    Raises:
+        ValidationError: the review lacks an id, a 1–5 rating or its times;
+            the error names the field and the review id.
+    """
+    settings = settings or JudgeMeSettings()
+    payload = f"judgeme review {raw.get('id', '?')}"
+    try:
+        wire = JudgeMeReview.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ValidationError(first["msg"], field=field, payload=payload) from None
+    if wire.rating is None or not 1 <= wire.rating <= 5:
+        raise ValidationError("must be 1 to 5", field="rating", payload=payload)
+    created = parse_time(wire.created_at, field="created_at", payload=payload)
+    updated = parse_time(wire.updated_at or wire.created_at, field="updated_at", payload=payload)
+    sku = wire.product_external_id if settings.sku_from == "product_external_id" else (
+        wire.product_handle or wire.product_external_id
+    )
+    return Review(
+        marketplace=MARKETPLACE,
+        external_id=wire.id,
+        rating=wire.rating,
+        title=wire.title or None,
+        body=wire.body or "",
+        sku=sku,
+        author=wire.reviewer.name if wire.reviewer else None,
+        created_at=created,
+        updated_at=max(updated, created),
+        images=[
+            url
+            for picture in wire.pictures
+            if not picture.hidden
+            for url in [picture.urls.get("original") or picture.urls.get("huge")]
+            if url
+        ],
+    )
