@@ -49,7 +49,8 @@ def test_request_writes_row_audit_event_and_deadline(
 ) -> None:
     req = open_request(synced, fresh_order())
     assert req.status is S.REQUESTED
-    assert req.rma_id is not None and req.rma_id.startswith("RMA-")
+    assert req.rma_id is not None
+    assert req.rma_id.startswith("RMA-")
     trail = synced.returns.history(req.rma_id)
     assert [(e.from_status, e.to_status, e.actor) for e in trail] == [
         (None, "requested", "buyer")]
@@ -308,7 +309,7 @@ def test_policy_auto_approves_small_requests(
     last = synced.returns.history(req.rma_id)[-1]
     assert last.actor == "policy:small"
     assert "auto-approved" in (last.reason or "")
-    assert not open_request(synced, fresh_order(), auto=False).status is S.APPROVED
+    assert open_request(synced, fresh_order(), auto=False).status is not S.APPROVED
 
 
 def test_policy_auto_rejects_ineligible_when_configured(synced: Any) -> None:
