@@ -23,6 +23,7 @@ def two_apps(db_url: str) -> Iterator[tuple[Any, Any, str]]:
     a.sync_orders("sandbox")
     req = a.returns.request("sandbox", "SO00000004", {"SO00000004-L1": 1}, reason="no_reason",
                             force=True)
+    assert req.rma_id is not None
     yield a, b, req.rma_id
     a.close()
     b.close()

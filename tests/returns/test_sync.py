@@ -13,7 +13,14 @@ from sqlalchemy import delete, func, select
 
 from aftersales.app import AfterSales
 from aftersales.interfaces import Capability, MarketplaceBase
-from aftersales.models import Page, ReturnKind, ReturnLine, ReturnReason, ReturnRequest, ReturnStatus
+from aftersales.models import (
+    Page,
+    ReturnKind,
+    ReturnLine,
+    ReturnReason,
+    ReturnRequest,
+    ReturnStatus,
+)
 from aftersales.sandbox import SandboxMarketplace
 from aftersales.store.tables.core import AuditRow, CursorRow, OutboxRow
 from aftersales.store.tables.returns import ReturnRow
