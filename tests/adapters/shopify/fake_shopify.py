@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import responses
 
-from .conftest import BASE, GRAPHQL, body
+from .conftest import BASE, body
 
 JSON = {"Content-Type": "application/json; charset=utf-8"}
 
@@ -46,17 +46,23 @@ class FakeShop:
             ret["returnLineItems"]["nodes"][0]["fulfillmentLineItem"]["lineItem"]["id"] = (
                 "gid://shopify/LineItem/518995019")
             self.returns[i] = ret
-        mock.add_callback(responses.GET, re.compile(rf"{re.escape(BASE)}/orders\.json.*"),
-                          callback=self._orders)
-        mock.add_callback(responses.GET, re.compile(rf"{re.escape(BASE)}/orders/\d+\.json"),
-                          callback=self._order)
-        mock.add_callback(responses.GET,
-                          re.compile(rf"{re.escape(BASE)}/orders/\d+/fulfillments\.json"),
-                          callback=self._fulfillments)
-        mock.add_callback(responses.POST,
-                          re.compile(rf"{re.escape(BASE)}/orders/\d+/refunds/calculate\.json"),
-                          callback=self._calculate)
-        mock.add_callback(responses.POST, GRAPHQL, callback=self._graphql)
+        # One route per method, dispatched here: a test fires both whatever it calls.
+        mock.add_callback(responses.GET, re.compile(rf"{re.escape(BASE)}/.*"), callback=self._get)
+        mock.add_callback(responses.POST, re.compile(rf"{re.escape(BASE)}/.*"),
+                          callback=self._post)
+
+    def _get(self, request: Any) -> tuple[int, dict[str, str], str]:
+        path = urlsplit(request.url).path
+        if path.endswith("/orders.json"):
+            return self._orders(request)
+        if path.endswith("/fulfillments.json"):
+            return self._fulfillments(request)
+        return self._order(request)
+
+    def _post(self, request: Any) -> tuple[int, dict[str, str], str]:
+        if urlsplit(request.url).path.endswith("/graphql.json"):
+            return self._graphql(request)
+        return self._calculate(request)
 
     # ---------------------------------------------------------------- helpers
 
