@@ -1,12 +1,165 @@
-"""The ``aftersales reviews`` commands."""
+"""The ``aftersales reviews`` commands: sync, alerts, report, reply.
+
+::
+
+    aftersales reviews sync
+    aftersales reviews alerts --rule counterfeit --days 7
+    aftersales reviews report --by sku --days 30
+    aftersales --json reviews report --by shop --since 2026-03-01T00:00:00+08:00
+    aftersales reviews reply 42 --template sorry --dry-run
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 import click
 
+from aftersales.cli_support import CliState, output, pass_state, table
+from aftersales.errors import NotFoundError
+from aftersales.reviews.alerts import AlertRule
+from aftersales.reviews.classify import Severity
+
 __all__ = ["group"]
+
+
+def _aware(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """Parse an ISO 8601 time that carries a zone (a click option callback)."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        raise click.BadParameter(f"{value!r} has no time zone (add +00:00 or Z)")
+    return parsed
+
+
+def _since(app: Any, since: datetime | None, days: float | None) -> datetime | None:
+    if since is not None and days is not None:
+        raise click.UsageError("give --since or --days, not both")
+    if days is not None:
+        start: datetime = app.now() - timedelta(days=days)
+        return start
+    return since
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.1f}%"
+
+
+_window = [
+    click.option("--since", callback=_aware, default=None, help="ISO 8601 start, with zone."),
+    click.option("--until", callback=_aware, default=None, help="ISO 8601 end, with zone."),
+    click.option("--days", type=click.FloatRange(min=0, min_open=True), default=None,
+                 help="The last N days (instead of --since)."),
+]
+
+
+def _with_window(fn: Any) -> Any:
+    for option in reversed(_window):
+        fn = option(fn)
+    return fn
 
 
 @click.group("reviews")
 def group() -> None:
     """Review sync, classification, alerts, metrics and replies."""
+
+
+@group.command("sync")
+@click.option("--marketplace", default=None, help="Only this marketplace.")
+@pass_state
+def sync_command(state: CliState, marketplace: str | None) -> None:
+    """Pull new and changed reviews, raise and deliver alerts."""
+    counts = state.app.reviews.sync(marketplace)
+    rows = sorted(counts.items())
+    output(state, counts, lambda: table("reviews changed", ["marketplace", "reviews"], rows))
+
+
+@group.command("alerts")
+@click.option("--rule", type=click.Choice([r.value for r in AlertRule]), default=None)
+@click.option("--sku", default=None)
+@click.option("--min-severity", type=click.Choice([s.name.lower() for s in Severity]),
+              default=None)
+@click.option("--undelivered", is_flag=True, help="Only alerts a channel does not have yet.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@_with_window
+@pass_state
+def alerts_command(state: CliState, rule: str | None, sku: str | None,
+                   min_severity: str | None, undelivered: bool, limit: int,
+                   since: datetime | None, until: datetime | None, days: float | None) -> None:
+    """List review alerts, newest first."""
+    app = state.app
+    found = app.reviews.alerts(
+        since=_since(app, since, days),
+        until=until,
+        rule=rule,
+        sku=sku,
+        min_severity=Severity[min_severity.upper()] if min_severity else None,
+        undelivered=undelivered,
+        limit=limit,
+    )
+    data = [
+        {
+            "id": a.id,
+            "rule": a.rule.value,
+            "severity": a.severity.name.lower(),
+            "subject": a.subject,
+            "sku": a.sku,
+            "occurred_at": a.occurred_at.isoformat(),
+            "delivered": a.delivered_at is not None,
+            "message": a.message,
+        }
+        for a in found
+    ]
+    rows = [
+        (a.occurred_at.strftime("%Y-%m-%d %H:%M"), a.rule.value, a.severity.name, a.sku or "",
+         a.message)
+        for a in found
+    ]
+    output(state, data, lambda: table(f"{len(found)} review alerts",
+                                      ["when (UTC)", "rule", "severity", "sku", "message"], rows))
+
+
+@group.command("report")
+@click.option("--by", type=click.Choice(["sku", "shop"]), default="sku", show_default=True)
+@_with_window
+@pass_state
+def report_command(state: CliState, by: str, since: datetime | None, until: datetime | None,
+                   days: float | None) -> None:
+    """Count, average rating, positive rate (好评率), negative rate and top complaints."""
+    app = state.app
+    metrics = app.reviews.metrics(since=_since(app, since, days), until=until, by=by)
+    rows = [
+        (m.key or "(none)", m.count, f"{m.average_rating:.2f}", _pct(m.positive_rate),
+         _pct(m.negative_rate), ", ".join(f"{t} ({n})" for t, n in m.top_negative_topics))
+        for m in metrics
+    ]
+    columns = [by, "reviews", "avg ★", "positive", "negative", "top negative topics"]
+    output(state, [m.as_dict() for m in metrics],
+           lambda: table(f"reviews by {by}", columns, rows))
+
+
+@group.command("reply")
+@click.argument("review_id")
+@click.option("--template", required=True,
+              help="A template name (thanks, sorry, …) or the template text itself.")
+@click.option("--marketplace", default=None, help="When the id is the marketplace's own.")
+@click.option("--dry-run", is_flag=True, help="Show the reply; send and write nothing.")
+@pass_state
+def reply_command(state: CliState, review_id: str, template: str, marketplace: str | None,
+                  dry_run: bool) -> None:
+    """Reply to a review once (REVIEW_ID: the library's id, or the marketplace's)."""
+    reviews = state.app.reviews
+    try:
+        key: int | str = int(review_id) if marketplace is None else review_id
+        result = reviews.reply(key, template=template, marketplace=marketplace, dry_run=dry_run)
+    except (ValueError, NotFoundError):  # not the library's id: the marketplace's
+        result = reviews.reply(review_id, template=template, marketplace=marketplace,
+                               dry_run=dry_run)
+    data = {"review_id": result.review_id, "status": result.status, "text": result.text,
+            "remote_id": result.remote_id}
+    output(state, data, lambda: f"{result.status}: {result.text}")

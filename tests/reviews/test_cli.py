@@ -1,0 +1,81 @@
+"""``aftersales reviews sync|alerts|report|reply`` and the demo section."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from click.testing import CliRunner
+from rich.console import Console
+
+from aftersales.app import AfterSales
+from aftersales.cli_support import CliState
+from aftersales.reviews.cli import group
+from tests.reviews.conftest import FakeReviewShop
+
+
+def run(app: AfterSales, args: list[str], *, as_json: bool = False) -> Any:
+    state = CliState(None, as_json)
+    state._app = app
+    return CliRunner().invoke(group, args, obj=state)
+
+
+def test_sync_alerts_report_and_reply(review_app: AfterSales, shop: FakeReviewShop) -> None:
+    shop.put("r1", 1, "假货，和专柜的不一样", at=timedelta(hours=1), sku="A")
+    shop.put("r2", 5, "质量很好", at=timedelta(hours=2), sku="A")
+    shop.put("r3", 4, "不错", at=timedelta(hours=3), sku="B")
+    result = run(review_app, ["sync"], as_json=True)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"fake": 3}
+
+    alerts = json.loads(run(review_app, ["alerts"], as_json=True).output)
+    assert {a["rule"] for a in alerts} == {"negative", "counterfeit"}
+    only = json.loads(run(review_app, ["alerts", "--rule", "counterfeit"], as_json=True).output)
+    assert [(a["rule"], a["severity"]) for a in only] == [("counterfeit", "critical")]
+    text = run(review_app, ["alerts", "--min-severity", "critical"]).output
+    assert "counterfeit" in text
+
+    report = json.loads(run(review_app, ["report", "--by", "sku"], as_json=True).output)
+    assert [(r["key"], r["count"], r["positive_rate"]) for r in report] == [
+        ("A", 2, 0.5), ("B", 1, 1.0)
+    ]
+    table = run(review_app, ["report", "--by", "shop"]).output
+    assert "fake" in table
+    assert "66.7%" in table
+
+    dry = json.loads(run(review_app, ["reply", "r1", "--template", "sorry", "--dry-run"],
+                         as_json=True).output)
+    assert dry["status"] == "dry_run"
+    assert shop.reply_calls == []
+    sent = run(review_app, ["reply", "r1", "--template", "sorry"])
+    assert sent.output.startswith("sent")
+    again = run(review_app, ["reply", "1", "--template", "sorry"])
+    assert again.output.startswith("already_replied")
+    assert len(shop.reply_calls) == 1
+
+
+def test_window_options(review_app: AfterSales, shop: FakeReviewShop) -> None:
+    shop.put("old", 1, "很差", at=timedelta(days=1))
+    review_app.reviews.sync()
+    # The app's clock is 30 days after the review.
+    assert json.loads(run(review_app, ["alerts", "--days", "7"], as_json=True).output) == []
+    assert json.loads(run(review_app, ["report", "--days", "60"], as_json=True).output)
+    bad = run(review_app, ["report", "--since", "2026-03-01"])
+    assert bad.exit_code != 0
+    assert "time zone" in bad.output
+    both = run(review_app, ["report", "--days", "1", "--since", "2026-03-01T00:00:00+00:00"])
+    assert both.exit_code != 0
+
+
+def test_demo_section_shows_alerts_and_the_positive_rate(app: AfterSales, sandbox: Any) -> None:
+    from aftersales.reviews.demo import run as demo
+
+    app.sync_orders("sandbox")
+    app.reviews.sync()
+    console = Console(record=True, width=160)
+    demo(app, console)
+    text = console.export_text()
+    assert "Alerts raised:" in text
+    assert "positive rate (好评率)" in text
+    assert "asked again: already_replied" in text
