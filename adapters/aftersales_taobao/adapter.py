@@ -115,7 +115,12 @@ class TaobaoMarketplace(MarketplaceBase):
     ) -> Iterator[tuple[datetime, datetime]]:
         s = self.settings
         end = self.clock() - s.lag
-        since = start.at if start else end - lookback
+        # Resume one second early: whether TOP's start bound is inclusive is
+        # not documented, and the watermark drops what it has already seen.
+        since = start.at - _SECOND if start else end - lookback
+        # Always read at least one second, so ties at the watermark (items
+        # changed in the same second as the last one handed out) are found.
+        end = max(end, since + _SECOND)
         while since < end:
             until = min(since + s.window, end)
             yield since, until
@@ -356,6 +361,7 @@ class TaobaoMarketplace(MarketplaceBase):
         return mapping.trace_to_tracking(self._trace(order_id))
 
 
+_SECOND = timedelta(seconds=1)
 #: taobao.traderates.get only reaches ratings of the last 180 days.
 _REVIEW_HORIZON = timedelta(days=180)
 #: taobao.trades.sold.increment.get only reaches trades of the last three months.

@@ -133,7 +133,8 @@ class FakeTop:
                 json.dumps(payload, ensure_ascii=False))
 
 
-def _china(moment: datetime) -> str:
+def china_time(moment: datetime) -> str:
+    """``yyyy-MM-dd HH:mm:ss`` in Shanghai, as TOP writes times."""
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -161,8 +162,8 @@ class FakeShop:
                 refund_id=f"1000{i:02d}",
                 tid=2345678901234567000 + i,
                 oid=2345678901234568000 + i,
-                modified=_china(stamp),
-                created=_china(stamp - timedelta(hours=1)),
+                modified=china_time(stamp),
+                created=china_time(stamp - timedelta(hours=1)),
                 refund_fee=f"{10 + i}.50",
                 dispute_type="REFUND" if i % 2 else "REFUND_AND_RETURN",
                 has_good_return=not i % 2,
@@ -175,7 +176,7 @@ class FakeShop:
         for i in range(rates):
             rate = dict(rate_template)
             rate.update(oid=3000 + i, tid=4000 + i, result=["good", "neutral", "bad"][i % 3],
-                        created=_china(NOW - timedelta(hours=7 * i, minutes=2)))
+                        created=china_time(NOW - timedelta(hours=7 * i, minutes=2)))
             self.rates.append(rate)
         self.trades: dict[str, dict[str, Any]] = {}
         trade_template = body("trade_fullinfo_get")["trade_fullinfo_get_response"]["trade"]
@@ -183,7 +184,7 @@ class FakeShop:
             sub = dict(trade_template["orders"]["order"][0], oid=r["oid"], price=r["refund_fee"],
                        discount_fee="0.00")
             trade = dict(trade_template, tid=r["tid"], payment=r["refund_fee"], post_fee="0.00",
-                         modified=_china(_read(r["modified"]) - timedelta(minutes=30)),
+                         modified=china_time(_read(r["modified"]) - timedelta(minutes=30)),
                          orders={"order": [sub]})
             self.trades[str(r["tid"])] = trade
         self.agreed: list[str] = []

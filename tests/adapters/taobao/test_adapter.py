@@ -8,7 +8,10 @@ from decimal import Decimal
 
 import pytest
 import requests
+import responses
 from aftersales_taobao import TaobaoMarketplace
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aftersales.errors import (
     ConfigurationError,
@@ -20,8 +23,9 @@ from aftersales.errors import (
 )
 from aftersales.interfaces import Capability, Marketplace
 from aftersales.models import Money, ParcelStatus, Refund, ReturnKind, ReturnRequest, ReturnStatus
+from aftersales.testing import check_resume
 
-from .conftest import NOW, FakeShop, FakeTop, body, make_settings
+from .conftest import NOW, FakeShop, FakeTop, body, china_time, make_settings
 
 
 def _requests(market: TaobaoMarketplace, cursor: str | None = None) -> list[ReturnRequest]:
@@ -379,3 +383,19 @@ def test_unknown_refund_is_not_found(market: TaobaoMarketplace, top: FakeTop) ->
     top.queue("taobao.refund.get", {"refund_get_response": {"request_id": "r"}})
     with pytest.raises(RemoteNotFoundError, match="no refund 42"):
         market.fetch_refund("42")
+
+
+@settings(max_examples=20, deadline=None)
+@given(ages=st.lists(st.integers(min_value=60, max_value=3 * 24 * 3600), max_size=12),
+       page_size=st.integers(min_value=2, max_value=5))
+def test_any_shop_is_listed_once_and_resumes_from_every_cursor(
+    ages: list[int], page_size: int
+) -> None:
+    """Whatever the change times (ties included) and page size, nothing is lost or repeated."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        shop = FakeShop(FakeTop(rsps), refunds=len(ages), rates=0)
+        for refund, age in zip(shop.refunds.values(), ages, strict=True):
+            refund["modified"] = china_time(NOW - timedelta(seconds=age // 60 * 60))
+        market = TaobaoMarketplace(make_settings(page_size=page_size), clock=lambda: NOW)
+        items = check_resume(market.list_returns, min_pages=0)
+    assert sorted(r.external_id or "" for r in items) == sorted(shop.refunds)

@@ -237,3 +237,16 @@ def test_timestamps_are_china_time() -> None:
 def test_success_bodies_are_not_errors() -> None:
     assert error_from_body(body("refund_get")) is None
     assert error_from_body([1, 2]) is None
+
+
+def test_secrets_never_reach_the_log(http: responses.RequestsMock, client: TaobaoClient,
+                                     caplog: pytest.LogCaptureFixture) -> None:
+    top = FakeTop(http)
+    top.queue("taobao.refunds.receive.get", body("error_isp_remote_service"),
+              body("refunds_receive_get"))
+    with caplog.at_level("DEBUG", logger="aftersales"):
+        _call(client)
+    text = caplog.text
+    assert "taobao" in text  # something was logged
+    for secret in (SECRET, SESSION, top.calls[0]["sign"]):
+        assert secret not in text

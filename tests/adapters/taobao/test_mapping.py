@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from aftersales_taobao import mapping
+from aftersales_taobao.client import format_time
 from aftersales_taobao.schemas import LogisticsTrace, RefundPage, TopRefund, TradeRatePage
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aftersales.errors import ValidationError
 from aftersales.models import (
@@ -315,3 +319,15 @@ def test_unfinished_trade_is_not_delivered_and_a_trade_needs_lines() -> None:
     assert mapping.trade_to_order(trade).delivered_at is None
     with pytest.raises(ValidationError, match="orders"):
         mapping.trade_to_order(TopTrade.model_validate({**raw, "orders": {}}))
+
+
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1),
+                    timezones=st.sampled_from([UTC, ZoneInfo("Asia/Shanghai"),
+                                               ZoneInfo("America/New_York")]),
+                    allow_imaginary=False))
+def test_times_round_trip_through_the_gateway_format(moment: datetime) -> None:
+    """Any aware time written as TOP text reads back as the same instant (to the second)."""
+    text = format_time(moment)
+    # compare instants: PEP 495 makes ambiguous wall times unequal across zones
+    assert mapping.parse_time(text).timestamp() == moment.replace(microsecond=0).timestamp()
+    assert mapping.parse_time(text).tzinfo is UTC
