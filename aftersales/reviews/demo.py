@@ -32,20 +32,20 @@ def run(app: AfterSales, console: Console) -> None:
     worst = sorted(found, key=lambda a: (-a.severity, a.id))[:8]
     rows = [(a.severity.name, a.rule.value, a.sku or "", a.message) for a in worst]
     console.print(table("Most urgent review alerts", ["severity", "rule", "sku", "message"], rows))
-    (shop, *_) = app.reviews.metrics(by="shop") or [None]
-    if shop is not None:
+    for shop in app.reviews.metrics(by="shop"):
         console.print(
             f"Shop {shop.key}: {shop.count} reviews, average {shop.average_rating:.2f}★, "
             f"positive rate (好评率) {shop.positive_rate:.1%}, "
             f"negative rate {shop.negative_rate:.1%}."
         )
-    rows = [
+    sku_rows = [
         (m.key or "(none)", m.count, f"{m.average_rating:.2f}", f"{m.positive_rate:.0%}",
          f"{m.negative_rate:.0%}", ", ".join(t for t, _ in m.top_negative_topics))
         for m in sorted(app.reviews.metrics(by="sku"), key=lambda m: -m.negative_rate)[:6]
     ]
     console.print(table("SKUs with the most negative reviews",
-                        ["sku", "reviews", "avg ★", "positive", "negative", "complaints"], rows))
+                        ["sku", "reviews", "avg ★", "positive", "negative", "complaints"],
+                        sku_rows))
     negative = next((a for a in found if a.rule.value == "negative" and a.review_id), None)
     if negative is None or negative.review_id is None or not negative.marketplace:
         return
