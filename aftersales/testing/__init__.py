@@ -48,7 +48,11 @@ What runs (one pytest item per line):
   listing (orders, returns, reviews), the whole listing is read, then
   resumed from every page's cursor; what comes back must be exactly what
   followed that page. The fake must serve at least ``min_pages`` pages with
-  items, and the items must round-trip.
+  items, and the items must round-trip. Make the fake's data hard: items
+  that share a change time across a page boundary, and the newest item at
+  the very end of the listed span, are where resumable cursors usually
+  break (a hypothesis test calling :func:`check_resume` over random data
+  finds such bugs quickly).
 
 The samples default to the adapter's own listings (the first return request
 listed is the one approved, rejected and refunded; the first review listed
