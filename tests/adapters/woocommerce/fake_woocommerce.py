@@ -30,7 +30,7 @@ def _q(request: Any) -> dict[str, str]:
 class FakeStore:
     """Orders 1..n and reviews 1..n, each changed one after another (some share a second)."""
 
-    def __init__(self, mock: responses.RequestsMock, n: int = 7) -> None:
+    def __init__(self, mock: responses.RequestsMock, n: int = 7, *, writes: bool = True) -> None:
         self.orders: dict[int, dict[str, Any]] = {}
         self.reviews: list[dict[str, Any]] = []
         self.notes: list[dict[str, Any]] = []
@@ -43,18 +43,26 @@ class FakeStore:
             review = copy.deepcopy(body("products_reviews_list")[i % 2])
             review.update(id=100 + i, date_created_gmt=stamp, rating=1 + i % 5)
             self.reviews.append(review)
-        b = re.escape(BASE)
-        mock.add_callback(responses.GET, re.compile(rf"{b}/orders(\?.*)?$"), callback=self._orders)
-        mock.add_callback(responses.GET, re.compile(rf"{b}/orders/\d+(\?.*)?$"),
-                          callback=self._order)
-        mock.add_callback(responses.POST, re.compile(rf"{b}/orders/\d+/notes(\?.*)?$"),
-                          callback=self._note)
-        mock.add_callback(responses.GET, re.compile(rf"{b}/orders/\d+/refunds(\?.*)?$"),
-                          callback=self._list_refunds)
-        mock.add_callback(responses.POST, re.compile(rf"{b}/orders/\d+/refunds(\?.*)?$"),
-                          callback=self._refund)
-        mock.add_callback(responses.GET, re.compile(rf"{b}/products/reviews(\?.*)?$"),
-                          callback=self._reviews)
+        # One route per method, dispatched here: a test fires both whatever it calls.
+        mock.add_callback(responses.GET, re.compile(rf"{re.escape(BASE)}/.*"), callback=self._get)
+        if writes:  # a read-only test leaves POST unregistered, so a write would fail it
+            mock.add_callback(responses.POST, re.compile(rf"{re.escape(BASE)}/.*"),
+                              callback=self._post)
+
+    def _get(self, request: Any) -> tuple[int, dict[str, str], str]:
+        path = urlsplit(request.url).path
+        if path.endswith("/orders"):
+            return self._orders(request)
+        if path.endswith("/refunds"):
+            return self._list_refunds(request)
+        if path.endswith("/products/reviews"):
+            return self._reviews(request)
+        return self._order(request)
+
+    def _post(self, request: Any) -> tuple[int, dict[str, str], str]:
+        if urlsplit(request.url).path.endswith("/notes"):
+            return self._note(request)
+        return self._refund(request)
 
     @staticmethod
     def _page(rows: list[dict[str, Any]], q: dict[str, str]) -> tuple[int, dict[str, str], str]:
