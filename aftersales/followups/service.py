@@ -60,6 +60,7 @@ HOLD_EVENTS: dict[str, tuple[HoldKind, bool]] = {
     "return.opened": (HoldKind.RETURN, True),
     "return.closed": (HoldKind.RETURN, False),
     "return.cancelled": (HoldKind.RETURN, False),
+    "return.rejected": (HoldKind.RETURN, False),  # a revision emits return.requested again
     "complaint.opened": (HoldKind.COMPLAINT, True),
     "complaint.resolved": (HoldKind.COMPLAINT, False),
     "review.negative": (HoldKind.NEGATIVE_REVIEW, True),
@@ -156,7 +157,10 @@ class FollowUpsService(Scheduling):
             self.resolve_hold(buyer, kind, ref)
 
     def hold(self, buyer_id: str, kind: HoldKind, ref: str, *, at: datetime | None = None) -> None:
-        """Open a hold (a return, complaint or negative review); repeating it changes nothing."""
+        """Open a hold (a return, complaint or negative review) on the buyer's contact.
+
+        Opening an open hold changes nothing; opening a resolved one reopens it.
+        """
         at = at or self.app.now()
         with self.app.store.session() as session:
             existing = session.scalar(select(ContactHoldRow).where(
@@ -165,6 +169,9 @@ class FollowUpsService(Scheduling):
             if existing is None:
                 session.add(ContactHoldRow(buyer_id=buyer_id, kind=kind.value, ref=ref,
                                            opened_at=at))
+            elif existing.resolved_at is not None:
+                existing.resolved_at = None
+                existing.opened_at = at
 
     def resolve_hold(
         self, buyer_id: str, kind: HoldKind, ref: str | None = None, *, at: datetime | None = None

@@ -395,3 +395,21 @@ def test_schedule_many_refuses_items_without_buyer(app: Any) -> None:
         app.followups.schedule_many("survey", [{"buyer_id": "b1", "key": "k1"},
                                                {"key": "k2"}])
     assert app.followups.list() == []
+
+
+def test_returns_events_open_and_resolve_holds_via_the_order(app: Any, clock: Any) -> None:
+    # The returns area's events carry the order, not the buyer: the buyer is looked up.
+    from aftersales.store.tables.core import OrderRow
+
+    with app.store.session() as s:
+        s.add(OrderRow(marketplace="shop", external_id="A-1", buyer_id="b1", buyer={},
+                       currency="CNY", shipping=0, discount=0, total=10, placed_at=clock.now,
+                       remote_updated_at=clock.now))
+    ev = {"rma_id": "R1", "marketplace": "shop", "order_id": "A-1"}
+    assert app.followups is not None  # the area subscribes to the bus when it starts
+    for name, key in (("return.requested", "1"), ("return.rejected", "2"),
+                      ("return.requested", "3")):
+        with app.store.session() as s:
+            app.events.emit(s, name, ev, key=f"{name}:{key}", outbox=False)
+        open_now = app.followups.check_contact("b1", MessageKind.REVIEW_REQUEST).verdict
+        assert open_now is (Verdict.SEND if name == "return.rejected" else Verdict.DEFER)
