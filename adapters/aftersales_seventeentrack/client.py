@@ -8,6 +8,7 @@ errors. Per-number refusals (``data.rejected``) are left to the adapter.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -22,7 +23,13 @@ from aftersales_seventeentrack.settings import SeventeenTrackSettings
 __all__ = ["SeventeenTrackClient"]
 
 
+#: ``{"code": 0, …`` at the start of a body: no request-level error, no need to parse twice.
+_CLEAN = re.compile(rb'\s*\{\s*"code"\s*:\s*0\s*[,}]')
+
+
 def _classify(response: requests.Response) -> RemoteError | None:
+    if response.status_code == 200 and _CLEAN.match(response.content or b""):
+        return None
     try:
         body = json.loads(response.content or b"null")
     except ValueError:

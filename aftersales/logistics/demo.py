@@ -54,14 +54,14 @@ def run(app: AfterSales, console: Console) -> None:
     console.print(table("Parcels by status", ["status", "parcels"], sorted(counts.items())))
     found = app.logistics.anomalies()
     kinds = Counter(a.kind.value for a in found)
-    rows = [
+    flagged = [
         (a.tracking_number, a.carrier, a.kind.value, a.status.value,
          a.issue.value if a.issue else "", a.since.isoformat(timespec="minutes") if a.since else "")
         for a in found[:8]
     ]
     summary = ", ".join(f"{k} {v}" for k, v in kinds.items()) or "none"
     console.print(table(f"Anomalies ({summary})",
-                        ["number", "carrier", "kind", "status", "issue", "since"], rows))
+                        ["number", "carrier", "kind", "status", "issue", "since"], flagged))
     with app.store.session() as session:
         number = session.scalar(
             select(ShipmentRow.tracking_number).where(ShipmentRow.status == "delivered").limit(1)

@@ -90,8 +90,10 @@ class Refresher:
     Args:
         providers: the tracking providers, first choice first.
         max_in_flight: the most provider calls running at once.
-        sink: writes one batch of results; returns how many parcels changed.
+        sink: writes results; returns how many parcels changed.
         progress: called with the number of groups settled after each batch.
+        write_every: results are handed to ``sink`` once this many numbers
+            are waiting (and at the end): fewer, larger transactions.
     """
 
     def __init__(
@@ -101,6 +103,7 @@ class Refresher:
         max_in_flight: int,
         sink: Sink,
         progress: Callable[[int], None] | None = None,
+        write_every: int = 1,
     ) -> None:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
@@ -108,6 +111,8 @@ class Refresher:
         self.max_in_flight = max_in_flight
         self.sink = sink
         self.progress = progress
+        self.write_every = max(1, write_every)
+        self._waiting: list[tuple[Group, Tracking]] = []
 
     def _next(self, group: Group, after: int) -> int | None:
         for index in range(after + 1, len(self.providers)):
@@ -130,7 +135,14 @@ class Refresher:
                     index, batch = inflight.pop(future)
                     self._settle(index, batch, future.result(), buffers, report)
                 self._submit(pool, buffers, inflight, report)
+        self._flush(report)
         return report
+
+    def _flush(self, report: RefreshReport) -> None:
+        if self._waiting:
+            found, self._waiting = self._waiting, []
+            report.changed += self.sink(found)
+            report.checked += sum(len(g.refs) for g, _ in found)
 
     def _route(
         self,
@@ -195,7 +207,8 @@ class Refresher:
                 reason = f"{provider.name}: {result.error or 'no tracking'}"
                 self._route(group, index, buffers, report, reason)
         if found:
-            report.changed += self.sink(found)
-            report.checked += sum(len(g.refs) for g, _ in found)
+            self._waiting.extend(found)
+            if len(self._waiting) >= self.write_every:
+                self._flush(report)
             if self.progress is not None:
                 self.progress(len(found))

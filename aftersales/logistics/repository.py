@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 _SHIP = cast(Table, ShipmentRow.__table__)
+_EVENTS = cast(Table, TrackingEventRow.__table__)
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,9 @@ def apply_trackings(
     pairs = list(pairs)
     if not pairs:
         return []
-    known = _known_fingerprints(session, sorted({ref.id for ref, _ in pairs}))
+    # A parcel that never had an event has none stored: no need to look.
+    seen_before = sorted({ref.id for ref, _ in pairs if ref.last_event_at is not None})
+    known = _known_fingerprints(session, seen_before)
     updates: list[dict[str, object]] = []
     new_events: list[dict[str, object]] = []
     changes: list[Change] = []
@@ -218,7 +221,7 @@ def apply_trackings(
             changes.append(Change(ref, status, issue, last, tracking.delivered_at))
     session.execute(_UPDATE, updates)
     if new_events:
-        session.execute(insert(TrackingEventRow), new_events)
+        session.execute(insert(_EVENTS), new_events)
     return changes
 
 

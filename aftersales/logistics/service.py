@@ -5,6 +5,7 @@ Options (``AfterSales(..., logistics={...})``):
 * ``ttl``: how long a parcel's last check stays fresh (default 1 hour;
   Kuaidi100 locks numbers queried more often than every 30 minutes);
 * ``max_in_flight``: provider calls running at once during a refresh (4);
+* ``write_every``: results written per transaction during a refresh (400);
 * ``stuck_after``: ``{carrier: timedelta}`` overriding the stuck thresholds;
 * ``receive_returns``: whether a delivered return parcel marks its return
   request received (``app.returns.receive``); when unset, the returns
@@ -81,6 +82,7 @@ class LogisticsService:
         opts: Mapping[str, Any] = app.options.get("logistics") or {}
         self.ttl: timedelta = opts.get("ttl", timedelta(hours=1))
         self.max_in_flight: int = int(opts.get("max_in_flight", 4))
+        self.write_every: int = int(opts.get("write_every", 400))
         self.stuck_after: dict[str, timedelta] = {**STUCK_AFTER, **opts.get("stuck_after", {})}
         self._receive_returns: bool | None = opts.get("receive_returns")
         if self.max_in_flight < 1:
@@ -145,8 +147,8 @@ class LogisticsService:
         Numbers go to each provider in batches of its ``batch_size``, with
         at most ``max_in_flight`` calls running at once; a batch that fails,
         or a number a provider refuses, falls back to the next provider.
-        Each batch's results are written in one transaction, with their
-        ``parcel.*`` events.
+        Results are written in transactions of about ``write_every``
+        parcels, each with its ``parcel.*`` events.
 
         Args:
             progress: called as ``progress(settled, total)`` after each batch:
@@ -162,7 +164,7 @@ class LogisticsService:
         report = RefreshReport(due=len(due))
         groups = _group(due)
         tick = (lambda n: progress(n, len(groups))) if progress is not None else None
-        self._refresher(self._write, tick).run(groups, report)
+        self._refresher(self._write, tick, write_every=self.write_every).run(groups, report)
         return report
 
     def handle_push(self, provider: str, body: bytes, headers: Mapping[str, str]) -> int:
@@ -226,11 +228,17 @@ class LogisticsService:
         self,
         sink: Callable[[list[tuple[Group, Tracking]]], int],
         progress: Callable[[int], None] | None = None,
+        *,
+        write_every: int = 1,
     ) -> Refresher:
         if not self.providers:
             raise ConfigurationError("no tracking provider configured; set AFTERSALES_CARRIERS")
         return Refresher(
-            self.providers, max_in_flight=self.max_in_flight, sink=sink, progress=progress
+            self.providers,
+            max_in_flight=self.max_in_flight,
+            sink=sink,
+            progress=progress,
+            write_every=write_every,
         )
 
     def _write(self, pairs: list[tuple[Group, Tracking]]) -> int:

@@ -1,0 +1,204 @@
+"""Refresh 10,000 parcels through 17TRACK's adapter against a local server adding 20 ms a call.
+
+What it shows: provider calls equal ceil(N / 40) (one ``gettrackinfo`` per
+batch of 40) and the refresh's wall time as a ratio to the latency-bound
+limit, calls x 20 ms / concurrency: the time the calls alone would take with
+that many in flight and nothing else to do. A second refresh within the TTL
+must cost no call. The server is ``http.server`` in a thread on 127.0.0.1,
+in this process; the database is a temporary SQLite file.
+
+    python benchmarks/tracking_refresh.py [--quick] [--parcels N] [--concurrency 1,2,4,8]
+                                          [--server-process]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import requests
+from aftersales_seventeentrack import SeventeenTrackCarrier, SeventeenTrackSettings
+from sqlalchemy import insert
+
+from aftersales.app import AfterSales
+from aftersales.store.tables.core import ShipmentRow
+
+LATENCY = 0.020
+BATCH = 40
+TOKEN = "BENCHTOKEN"
+NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
+
+
+def _event(day: int, hour: int, sub: str, text: str, where: str) -> dict[str, Any]:
+    stamp = f"2026-03-0{day}T{hour:02d}:00:00"
+    return {"time_iso": stamp + "+08:00", "time_utc": None, "description": text,
+            "location": where, "stage": None, "sub_status": sub}
+
+
+TRACK_INFO = {
+    "latest_status": {"status": "InTransit", "sub_status": "InTransit_Other"},
+    "tracking": {"providers": [{"events": [
+        _event(2, 9, "InTransit_Other", "Departed sorting centre", "SHENZHEN"),
+        _event(1, 20, "InTransit_Arrival", "Arrived at sorting centre", "SHENZHEN"),
+        _event(1, 10, "InTransit_PickedUp", "Picked up", "GUANGZHOU"),
+    ]}]},
+}
+
+
+_ITEM = b'{"number":%s,"carrier":null,"track_info":' + json.dumps(TRACK_INFO).encode() + b"}"
+
+
+class Handler(BaseHTTPRequestHandler):
+    """``POST /track/v2.2/gettrackinfo``: every number accepted, after 20 ms."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as a real provider's HTTPS endpoint would
+    disable_nagle_algorithm = True  # headers and body go out at once: no delayed-ACK stall
+    calls = 0
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", 0))
+        items = json.loads(self.rfile.read(length))
+        with Handler.lock:
+            Handler.calls += 1
+            if _COUNTER is not None:
+                _COUNTER.value += 1
+        time.sleep(LATENCY)
+        # Built from a pre-serialised fragment: the stand-in provider should
+        # cost this process as little as possible.
+        accepted = b",".join(_ITEM % json.dumps(i["number"]).encode() for i in items)
+        body = b'{"code":0,"data":{"accepted":[' + accepted + b'],"rejected":[]}}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        """Silence the per-request log lines."""
+
+
+def serve() -> tuple[ThreadingHTTPServer, str]:
+    """Start the fake provider; returns it and its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/track/v2.2"
+
+
+def http_only(base: str, batches: int, concurrency: int) -> float:
+    """Baseline: the same number of calls with the same concurrency, nothing else."""
+    session = requests.Session()
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=concurrency))
+    body = [{"number": f"SF{i:013d}"} for i in range(BATCH)]
+
+    def one(_: int) -> None:
+        session.post(f"{base}/gettrackinfo", json=body, timeout=10).raise_for_status()
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(batches)))
+    return time.perf_counter() - started
+
+
+def refresh_once(base: str, parcels: int, concurrency: int) -> tuple[float, int, Any, Any]:
+    """One refresh of ``parcels`` new parcels; returns wall time, calls, report, second report."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = SeventeenTrackSettings(token=TOKEN, base_url=base)
+        carrier = SeventeenTrackCarrier(settings)
+        carrier.client.api.session.mount(
+            "http://", requests.adapters.HTTPAdapter(pool_maxsize=concurrency)
+        )
+        app = AfterSales(f"sqlite:///{Path(tmp) / 'bench.db'}", marketplaces=[],
+                         carriers=[carrier], clock=lambda: NOW, migrate=False,
+                         logistics={"max_in_flight": concurrency})
+        app.store.create_all()
+        with app.store.session() as session:
+            session.execute(insert(ShipmentRow), [
+                {"tracking_number": f"SF{i:013d}", "carrier": "sf", "direction": "outbound",
+                 "status": "pending", "terminal": False, "version": 1}
+                for i in range(parcels)
+            ])
+        before = _calls()
+        started = time.perf_counter()
+        report = app.logistics.refresh()
+        wall = time.perf_counter() - started
+        calls = _calls() - before
+        second = app.logistics.refresh()
+        app.close()
+    return wall, calls, report, second
+
+
+_COUNTER: Any = None
+
+
+def _calls() -> int:
+    return int(_COUNTER.value) if _COUNTER is not None else Handler.calls
+
+
+def _serve_in_child(port: Any, counter: Any) -> None:
+    global _COUNTER
+    _COUNTER = counter
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port.value = server.server_address[1]
+    server.serve_forever()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--parcels", type=int, default=10_000)
+    parser.add_argument("--concurrency", default="1,2,4,8",
+                        help="comma-separated calls in flight to try (default 1,2,4,8)")
+    parser.add_argument("--quick", action="store_true", help="2,000 parcels, concurrency 4")
+    parser.add_argument("--server-process", action="store_true",
+                        help="run the fake provider in a child process, so its CPU is not "
+                             "this process's (closer to a remote provider)")
+    args = parser.parse_args()
+    parcels = 2_000 if args.quick else args.parcels
+    levels = [4] if args.quick else [int(c) for c in args.concurrency.split(",")]
+    child = None
+    if args.server_process:
+        global _COUNTER
+        ctx = multiprocessing.get_context("fork")
+        port, _COUNTER = ctx.Value("i", 0), ctx.Value("i", 0)
+        child = ctx.Process(target=_serve_in_child, args=(port, _COUNTER), daemon=True)
+        child.start()
+        while not port.value:
+            time.sleep(0.01)
+        base = f"http://127.0.0.1:{port.value}/track/v2.2"
+        where = "a child process"
+    else:
+        server, base = serve()
+        where = "a thread of this process"
+    expected = math.ceil(parcels / BATCH)
+    print(f"{parcels} parcels, batch {BATCH}, {LATENCY * 1000:.0f} ms per call, "
+          f"server in {where}; ceil(N/40) = {expected}")
+    print("limit = calls x 20 ms / concurrency; target: refresh <= 1.3x the limit")
+    print(f"{'in flight':>9} {'calls':>6} {'2nd':>4} {'refresh s':>10} {'limit s':>8} "
+          f"{'x limit':>8} {'HTTP-only x limit':>18} {'checked':>8}")
+    for level in levels:
+        wall, calls, report, second = refresh_once(base, parcels, level)
+        bound = calls * LATENCY / level
+        baseline = http_only(base, expected, level)
+        ok = calls == expected == report.total_calls and second.total_calls == 0
+        print(f"{level:>9} {calls:>6} {second.total_calls:>4} {wall:>10.3f} {bound:>8.3f} "
+              f"{wall / bound:>7.2f}x {baseline / bound:>17.2f}x {report.checked:>8}"
+              f"{'' if ok else '  CALL COUNT MISMATCH'}")
+    if child is not None:
+        child.terminate()
+    else:
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
