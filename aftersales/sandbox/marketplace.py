@@ -86,6 +86,9 @@ class SandboxMarketplace(MarketplaceBase):
         seed: fixes every generated value.
         orders: how many orders the shop has (placed before ``start``).
         days: the span before ``start`` over which orders are placed.
+        future_days: a further span after ``start`` over which the rest of the
+            orders are placed, so new orders arrive as the clock advances
+            (0 by default: every order exists from the start).
         start: where the clock starts (aware datetime); ignored when ``clock`` is given.
         clock: a clock to share with a :class:`SandboxCarrier`.
         page_size: items per listing page.
@@ -114,6 +117,7 @@ class SandboxMarketplace(MarketplaceBase):
         orders: int = 100,
         *,
         days: float = 30,
+        future_days: float = 0,
         start: datetime | None = None,
         clock: SandboxClock | None = None,
         page_size: int = 50,
@@ -125,8 +129,8 @@ class SandboxMarketplace(MarketplaceBase):
             raise ValueError("orders must be at least 1")
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
-        if days <= 0:
-            raise ValueError("days must be positive")
+        if days <= 0 or future_days < 0:
+            raise ValueError("days must be positive and future_days not negative")
         self.name = name or type(self).name
         self.seed = seed
         self.page_size = page_size
@@ -134,8 +138,9 @@ class SandboxMarketplace(MarketplaceBase):
         n_returns = returns if returns is not None else max(min(orders, 30), orders // 5)
         if not 1 <= n_returns <= orders:
             raise ValueError("returns must be between 1 and orders")
-        window = timedelta(days=days)
-        self._world = World(self.name, seed, orders, n_returns, self.clock.start - window, window)
+        before = timedelta(days=days)
+        window = before + timedelta(days=future_days)
+        self._world = World(self.name, seed, orders, n_returns, self.clock.start - before, window)
         self._faults = FaultInjector(faults, self.name)
         self._next_serial = orders + n_returns
         #: every refund paid through :meth:`refund`, in order (a retried key appears once).

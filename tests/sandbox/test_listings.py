@@ -175,3 +175,16 @@ def test_get_order_agrees_with_the_listing_including_return_parcels() -> None:
     assert any(s.direction.value == "return" for o in orders for s in o.shipments)
     for o in orders:  # ``single`` never listed its orders: each is built on its own
         assert single.get_order(o.external_id) == o
+
+
+def test_future_days_bring_new_orders_as_the_clock_advances() -> None:
+    shop = SandboxMarketplace(seed=1, orders=100, days=10, future_days=10, page_size=25)
+    first = _all(shop.list_orders)
+    assert 30 < len(first) < 70
+    last = list(shop.list_orders())[-1].cursor
+    shop.advance(days=10)
+    newer = _all(shop.list_orders, last)
+    seen = {o.external_id for o in first}
+    arrived = [o for o in newer if o.external_id not in seen]
+    assert len(seen) + len(arrived) == 100
+    assert all(o.placed_at > shop.start for o in arrived)
