@@ -39,6 +39,7 @@ from aftersales.errors import (
     ConfigurationError,
     NotEligibleError,
     NotFoundError,
+    RemoteNotFoundError,
     SignatureError,
     ValidationError,
 )
@@ -133,7 +134,7 @@ def create_app(aftersales: AfterSales | None = None) -> Flask:
             )
         except NotEligibleError as exc:
             return _error(422, str(exc), reasons=exc.reasons)
-        except NotFoundError as exc:
+        except (NotFoundError, RemoteNotFoundError) as exc:
             return _error(404, str(exc))
         except ValidationError as exc:
             return _error(400, str(exc))

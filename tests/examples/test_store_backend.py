@@ -15,6 +15,7 @@ import pytest
 import responses
 from aftersales_shopify import ShopifyMarketplace, ShopifySettings
 from aftersales_woocommerce import WooCommerceMarketplace, WooCommerceSettings
+from flask import Flask
 from flask.testing import FlaskClient
 
 from aftersales import AfterSales
@@ -40,6 +41,12 @@ def _fx(folder: Path, name: str) -> dict[str, Any]:
     return data
 
 
+def _json(response: Any) -> dict[str, Any]:
+    data = response.get_json()
+    assert isinstance(data, dict)
+    return data
+
+
 def _sign(secret: str, raw: bytes) -> str:
     return base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha256).digest()).decode()
 
@@ -52,7 +59,9 @@ def lib(tmp_path: Path) -> Iterator[AfterSales]:
     woo = WooCommerceMarketplace(WooCommerceSettings(
         url="https://example.com", consumer_key="ck_1", consumer_secret="cs_1",
         webhook_secret="wc-secret-0123"), sleep=lambda _: None)
-    app = AfterSales(f"sqlite:///{tmp_path}/a.db", marketplaces=[shopify, woo])
+    app = AfterSales(f"sqlite:///{tmp_path}/a.db", marketplaces=[shopify, woo], carriers=[],
+                     migrate=False)
+    app.store.create_all()
     yield app
     app.close()
 
@@ -60,13 +69,19 @@ def lib(tmp_path: Path) -> Iterator[AfterSales]:
 @pytest.fixture
 def client(lib: AfterSales, http: responses.RequestsMock) -> FlaskClient:
     """The backend; ``http`` is active so no test can reach the network."""
-    return _load_example().create_app(lib).test_client()
+    web: Flask = _load_example().create_app(lib)
+    return web.test_client()
 
 
 @pytest.fixture
 def return_syncs(lib: AfterSales, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
-    monkeypatch.setattr(lib.returns, "sync", lambda: calls.append(1) or {})
+
+    def sync() -> dict[str, int]:
+        calls.append(1)
+        return {}
+
+    monkeypatch.setattr(lib.returns, "sync", sync)
     return calls
 
 
@@ -173,4 +188,39 @@ def test_a_bad_return_request_is_a_400(client: FlaskClient, payload: Any, messag
     data = payload if isinstance(payload, str) else json.dumps(payload)
     got = client.post("/returns", data=data, content_type="application/json")
     assert got.status_code == 400
-    assert message in got.json["error"]
+    assert message in _json(got)["error"]
+
+
+def test_the_portal_opens_a_return_once_per_idempotency_key(
+    client: FlaskClient, http: responses.RequestsMock
+) -> None:
+    http.get(f"{WOO_ORDERS}/727", json=_fx(WOO_FX, "orders_get")["response"]["body"])
+    payload = {"marketplace": "woocommerce", "order_id": "727", "lines": {"316": 1},
+               "reason": "wrong_size", "note": "Size M is too small"}
+    first = client.post("/returns", json=payload, headers={"Idempotency-Key": "portal-42"})
+    assert first.status_code == 201, first.json
+    assert _json(first)["rma_id"]
+    assert _json(first)["kind"] == "return"
+    again = client.post("/returns", json=payload, headers={"Idempotency-Key": "portal-42"})
+    assert again.status_code == 201
+    assert _json(again)["rma_id"] == _json(first)["rma_id"]
+
+
+def test_the_portal_answers_404_for_an_unknown_order(
+    client: FlaskClient, http: responses.RequestsMock
+) -> None:
+    err = _fx(WOO_FX, "error_404_invalid_order")["response"]
+    http.get(f"{WOO_ORDERS}/999999", json=err["body"], status=404)
+    got = client.post("/returns", json={"marketplace": "woocommerce", "order_id": "999999",
+                                        "lines": {"1": 1}})
+    assert got.status_code == 404
+
+
+def test_the_portal_explains_why_a_request_is_refused(
+    client: FlaskClient, http: responses.RequestsMock
+) -> None:
+    http.get(f"{WOO_ORDERS}/727", json=_fx(WOO_FX, "orders_get")["response"]["body"])
+    got = client.post("/returns", json={"marketplace": "woocommerce", "order_id": "727",
+                                        "lines": {"no-such-line": 1}, "reason": "wrong_size"})
+    assert got.status_code == 422
+    assert _json(got)["reasons"] == ["Line no-such-line is not part of order 727."]
