@@ -36,6 +36,7 @@ for _text, _reason in RAW_RETURN_REASONS.items():
     _TEXTS[_reason] = (zh, _text) if _text.isascii() else (_text, en)
 _CARRIERS = ("sf", "yto", "zto", "jd", "sto", "yunda", "jtexpress")
 _CENT = Decimal("0.01")
+_HOUR = timedelta(hours=1)
 _CLOSE_AFTER_REFUND = timedelta(days=2)
 _CLOSE_AFTER_EXCHANGE = timedelta(days=4)
 
@@ -245,7 +246,9 @@ def _apply(plan: ReturnPlan, s: ReturnState, at: datetime, what: str,
             schedule(at + _CLOSE_AFTER_EXCHANGE, "close")
     elif what == "buyer_ships" and st is ReturnStatus.APPROVED:
         s.return_carrier = plan.ship_carrier
-        s.return_tracking_number = issue_number(plan.ship_carrier, plan.serial, at)
+        # handed over in the hour before the buyer entered the number, so the
+        # pickup scan is never later than the status change
+        s.return_tracking_number = issue_number(plan.ship_carrier, plan.serial, at - _HOUR)
         move(ReturnStatus.RETURN_SHIPPED, "WAIT_SELLER_CONFIRM_GOODS")
     elif what == "close" and st in (ReturnStatus.REFUNDED, ReturnStatus.EXCHANGE_SHIPPED):
         move(ReturnStatus.CLOSED, "CLOSED_FINISHED")

@@ -133,7 +133,9 @@ def test_the_buyer_ships_back_after_approval_and_the_parcel_is_trackable(
     parcels = shop.list_shipments(request.order_id)
     back = [s for s in parcels if s.direction is ShipmentDirection.RETURN]
     assert [s.tracking_number for s in back] == [request.return_tracking_number]
+    assert back[0].shipped_at is not None
     assert request.updated_at is not None
+    assert back[0].shipped_at <= request.updated_at <= shop.now
     assert shop.get_order(request.order_id).updated_at >= request.updated_at
 
     shop.confirm_return_received(request)
