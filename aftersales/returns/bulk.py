@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, delete, false, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -89,6 +89,18 @@ def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
             batch = []
     if batch:
         yield batch
+
+
+def _begin_write(session: Session) -> None:
+    """Open the batch's transaction before any savepoint.
+
+    pysqlite (in the store's default mode) begins a transaction only before
+    a write; a SAVEPOINT issued first would start one that its RELEASE
+    commits, splitting the batch. A write that matches nothing starts the
+    real transaction first, so the batch commits (or rolls back) whole.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(delete(_table(BulkKeyRow)).where(false()))
 
 
 def _table(model: type[Any]) -> Table:
@@ -173,6 +185,7 @@ class BulkMixin(TimersMixin):
         outcomes: list[BulkOutcome] = []
         try:
             with self.app.store.session() as session, self._joined(session):
+                _begin_write(session)
                 self._apply_batch(session, batch, outcomes, actor=actor, dry_run=dry_run,
                                   fast=True)
                 if dry_run:
@@ -183,6 +196,7 @@ class BulkMixin(TimersMixin):
             # A racing writer changed a row of the fast path: redo the batch row by row.
             outcomes = []
             with self.app.store.session() as session, self._joined(session):
+                _begin_write(session)
                 self._apply_batch(session, batch, outcomes, actor=actor, dry_run=dry_run,
                                   fast=False)
         return outcomes

@@ -89,6 +89,11 @@ class BadRow:
     error: str
 
 
+def _shown(text: str | None) -> str:
+    """Text safe to print and write back: undecodable bytes become U+FFFD."""
+    return (text or "").encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _clean(record: Mapping[str, str | None]) -> dict[str, str]:
     return {k: (v or "").strip() for k, v in record.items() if k}
 
@@ -96,8 +101,14 @@ def _clean(record: Mapping[str, str | None]) -> dict[str, str]:
 def _key(values: dict[str, str], parsed: dict[str, object]) -> str:
     if values.get("idempotency_key"):
         return "k:" + values["idempotency_key"][:190]
-    parts = [str(parsed.get(c) if parsed.get(c) is not None else "")
-             for c in COLUMNS if c not in ("note", "idempotency_key")]
+    def norm(value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, Decimal):  # 10, 10.0 and 10.00 are the same refund
+            return format(value.normalize(), "f")
+        return str(value)
+
+    parts = [norm(parsed.get(c)) for c in COLUMNS if c not in ("note", "idempotency_key")]
     return "h:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
 
 
@@ -126,9 +137,9 @@ def parse_row(number: int, record: Mapping[str, str | None]) -> BulkRow | BadRow
             Money(0, currency)  # validates the code
         parsed["currency"] = currency
     except ValidationError as exc:
-        return BadRow(number, action, values.get("rma_id") or None, str(exc))
+        return BadRow(number, _shown(action), _shown(values.get("rma_id")) or None, str(exc))
     except ValueError:
-        return BadRow(number, action, values.get("rma_id") or None,
+        return BadRow(number, _shown(action), _shown(values.get("rma_id")) or None,
                       f"row {number}, field 'currency': not an ISO 4217 currency code")
     return BulkRow(number=number, key=_key(values, parsed), note=values.get("note") or None,
                    **parsed)  # type: ignore[arg-type]

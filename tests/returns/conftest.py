@@ -111,3 +111,31 @@ def events(app: Any) -> list[Any]:
     seen: list[Any] = []
     app.on("*", seen.append)
     return seen
+
+
+def seed_requests(app: Any, n: int, *, start: int = 0, kind: str = "return") -> list[str]:
+    """Insert ``n`` requested local returns fast (one line each); returns their rma ids."""
+    from sqlalchemy import insert
+
+    from aftersales.store.tables.returns import ReturnLineRow, ReturnRow
+
+    now = app.now()
+    ids = [f"RMA-T{i:07d}" for i in range(start, start + n)]
+    with app.store.session() as s:
+        s.execute(insert(ReturnRow), [
+            {"rma_id": rma, "marketplace": "shop", "external_id": None,
+             "order_external_id": f"O-{i}", "buyer_id": f"B-{i % 97}", "kind": kind,
+             "status": "requested", "currency": "CNY", "evidence": [], "version": 1,
+             "eligibility": "eligible", "created_at": now, "updated_at": now}
+            for i, rma in enumerate(ids, start=start)])
+        s.execute(insert(ReturnLineRow), [
+            {"rma_id": rma, "order_line_external_id": f"O-{i}-L1", "sku": "SKU-1",
+             "quantity": 1, "reason": "no_reason"}
+            for i, rma in enumerate(ids, start=start)])
+    return ids
+
+
+@pytest.fixture
+def seed(app: Any) -> Callable[..., list[str]]:
+    """``seed(n)``: insert n requested returns into the ``app`` fixture's database."""
+    return lambda n, **kw: seed_requests(app, n, **kw)

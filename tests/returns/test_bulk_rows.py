@@ -1,0 +1,105 @@
+"""Bulk rows: validation of each row, file checks, per-row keys."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from aftersales.models import ReturnKind, ReturnReason
+from aftersales.returns.bulk_rows import BadRow, BulkFileError, BulkRow, CsvSource, parse_row
+
+
+def row(**kw: str) -> dict[str, str]:
+    return kw
+
+
+def test_a_good_create_row() -> None:
+    r = parse_row(3, row(action="Create", marketplace="sandbox", order_id="O1", sku="A",
+                         quantity="2", kind="return", reason="wrong_size", note=" hi "))
+    assert isinstance(r, BulkRow)
+    assert (r.number, r.action, r.quantity, r.kind, r.reason, r.note) == (
+        3, "create", 2, ReturnKind.RETURN, ReturnReason.WRONG_SIZE, "hi")
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        (row(action="explode", rma_id="R"), "unknown action 'explode'"),
+        (row(action="", rma_id="R"), "unknown action '(empty)'"),
+        (row(action="approve"), "field 'rma_id': missing value"),
+        (row(action="create", marketplace="m", order_id="o", sku="s", kind="return",
+             reason="other"), "field 'quantity': missing value"),
+        (row(action="create", marketplace="m", order_id="o", sku="s", quantity="two",
+             kind="return", reason="other"), "'two' is not a whole number"),
+        (row(action="create", marketplace="m", order_id="o", sku="s", quantity="0",
+             kind="return", reason="other"), "at least 1"),
+        (row(action="create", marketplace="m", order_id="o", sku="s", quantity="1",
+             kind="swap", reason="other"), "'swap' is not one of"),
+        (row(action="refund", rma_id="R", amount="12,50"), "'12,50' is not an amount"),
+        (row(action="refund", rma_id="R", amount="-3"), "positive amount"),
+        (row(action="refund", rma_id="R", amount="NaN"), "positive amount"),
+        (row(action="refund", rma_id="R", amount="3", currency="EURO"), "currency"),
+        (row(action="approve", rma_id="R\udcff"), "not UTF-8"),
+    ],
+)
+def test_bad_rows_say_what_is_wrong(record: dict[str, str], message: str) -> None:
+    r = parse_row(7, record)
+    assert isinstance(r, BadRow)
+    assert message in r.error
+    assert "row 7" in r.error
+
+
+def test_keys_follow_content_not_position_or_note() -> None:
+    a = parse_row(1, row(action="refund", rma_id="R", amount="10.0", note="x"))
+    b = parse_row(99, row(action="refund", rma_id="R", amount="10.00", note="y"))
+    c = parse_row(1, row(action="refund", rma_id="R", amount="11"))
+    d = parse_row(1, row(action="refund", rma_id="R", amount="10", idempotency_key="k1"))
+    assert isinstance(a, BulkRow)
+    assert isinstance(b, BulkRow)
+    assert isinstance(c, BulkRow)
+    assert isinstance(d, BulkRow)
+    assert a.key == b.key
+    assert a.key != c.key
+    assert d.key == "k:k1"
+    assert a.amount == Decimal("10.0")
+
+
+def write(tmp_path: Path, content: bytes) -> Path:
+    p = tmp_path / "rows.csv"
+    p.write_bytes(content)
+    return p
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "no header"),
+        (b"\n\n", "no header"),
+        (b"action,rma_id,colour\napprove,R1,red\n", "unknown column(s): colour"),
+        (b"rma_id,note\nR1,x\n", "no 'action' column"),
+    ],
+)
+def test_unusable_files_are_refused_up_front(tmp_path: Path, content: bytes,
+                                             message: str) -> None:
+    with pytest.raises(BulkFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        CsvSource(write(tmp_path, content))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(BulkFileError, match="cannot open"):
+        CsvSource(tmp_path / "nope.csv")
+
+
+def test_stream_reports_bad_encoding_and_extra_values_per_row(tmp_path: Path) -> None:
+    content = ("\ufeffAction,RMA_ID,note\n"
+               "approve,R1,ok\n").encode() + b"approve,R2,\xff\xfe bad\n" + (
+               b"approve,R3,a,b\n" b"approve,R4,\xe5\xa5\xbd\n")
+    with CsvSource(write(tmp_path, content)) as source:
+        items = list(source)
+        assert source.position == source.size
+    assert [type(i).__name__ for i in items] == ["BulkRow", "BadRow", "BadRow", "BulkRow"]
+    assert "not UTF-8" in items[1].error  # type: ignore[union-attr]
+    assert "more values than columns" in items[2].error  # type: ignore[union-attr]
+    assert items[3].note == "好"  # type: ignore[union-attr]
