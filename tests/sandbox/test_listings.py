@@ -188,3 +188,47 @@ def test_future_days_bring_new_orders_as_the_clock_advances() -> None:
     arrived = [o for o in newer if o.external_id not in seen]
     assert len(seen) + len(arrived) == 100
     assert all(o.placed_at > shop.start for o in arrived)
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 1000),
+       steps=st.lists(st.tuples(st.sampled_from(["advance", "approve", "reject", "reply"]),
+                                st.integers(0, 10_000)), min_size=1, max_size=12))
+def test_an_incremental_mirror_always_matches_a_full_listing(
+    seed: int, steps: list[tuple[str, int]]
+) -> None:
+    """A syncer that keeps only its cursor never misses a change, whatever happens between."""
+    shop = SandboxMarketplace(seed=seed, orders=60, page_size=9, future_days=5)
+    mirrors: dict[str, dict[str, Any]] = {name: {} for name in LISTINGS}
+    cursors: dict[str, str | None] = dict.fromkeys(LISTINGS)
+
+    def sync() -> None:
+        for name in LISTINGS:
+            for page in getattr(shop, name)(cursors[name]):
+                mirrors[name].update((i.external_id, i) for i in page.items)
+                cursors[name] = page.cursor
+
+    for op, n in steps:
+        sync()
+        if op == "advance":
+            shop.advance(hours=n % 97)
+            continue
+        if op == "reply":
+            reviews = list(mirrors["list_reviews"].values())
+            if reviews:
+                review = reviews[n % len(reviews)]
+                if review.reply is None and review.external_id not in {
+                        r.external_id for r in reviews if r.reply}:
+                    shop.reply_review(review, "谢谢", idempotency_key=f"k{n}")
+            continue
+        requested = [r for r in mirrors["list_returns"].values()
+                     if r.status.value == "requested"]
+        if requested:
+            target = requested[n % len(requested)]
+            if op == "approve":
+                shop.approve_return(target)
+            else:
+                shop.reject_return(target, reason="no")
+    sync()
+    for name in LISTINGS:
+        assert mirrors[name] == {i.external_id: i for i in _all(getattr(shop, name))}, name
