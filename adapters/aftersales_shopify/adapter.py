@@ -32,7 +32,7 @@ from .client import ShopifyClient
 from .schemas import (
     Connection,
     GqlRefund,
-    GqlReturn,
+    GqlReverseFulfillmentOrder,
     OrderReturns,
     RestFulfillment,
     RestOrder,
@@ -186,7 +186,8 @@ class ShopifyMarketplace(MarketplaceBase):
     def list_returns(self, cursor: str | None = None) -> Iterator[Page[ReturnRequest]]:
         """Returns of the orders changed since ``cursor`` (GraphQL, cursor paging)."""
         start = Watermark.from_cursor(cursor, adapter=self.name)
-        search = f"updated_at:>='{start.at.isoformat()}'" if start else None
+        # Shopify's search syntax; its timestamps have whole seconds.
+        search = f"updated_at:>='{start.at:%Y-%m-%dT%H:%M:%SZ}'" if start else None
 
         def fetch(after: str | None) -> tuple[list[OrderReturns], str | None]:
             data = self.client.graphql(LIST_RETURNS, {
@@ -222,13 +223,14 @@ class ShopifyMarketplace(MarketplaceBase):
         ret = data.get("return")
         if not isinstance(ret, dict):
             raise RemoteNotFoundError("return not found", adapter=self.name)
-        parsed = self._parse(GqlReturn, {**ret, "status": "OPEN"})
+        reverse = self._parse(Connection[GqlReverseFulfillmentOrder],
+                              ret.get("reverseFulfillmentOrders") or {})
         loc = self.settings.location_id
         inputs = [
             {"reverseFulfillmentOrderLineItemId": line.id, "quantity": line.totalQuantity,
              "dispositionType": "RESTOCKED" if loc else "PROCESSING_REQUIRED",
              **({"locationId": mapping.gid("Location", loc)} if loc else {})}
-            for rfo in parsed.reverseFulfillmentOrders.nodes for line in rfo.lineItems.nodes
+            for rfo in reverse.nodes for line in rfo.lineItems.nodes
             if line.totalQuantity > 0
         ]
         if not inputs:

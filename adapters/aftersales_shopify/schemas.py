@@ -18,6 +18,8 @@ __all__ = [
     "GqlRefund",
     "GqlReturn",
     "GqlReturnLineItem",
+    "GqlReverseFulfillmentOrder",
+    "GqlReverseLine",
     "OrderReturns",
     "PageInfo",
     "RestFulfillment",

@@ -224,7 +224,7 @@ def test_list_returns_pages_through_three_graphql_pages_and_resumes(
                                            _order_node(5, "2025-07-03T10:00:00Z")], None))
     resumed = list(market.list_returns(pages[1].cursor))
     assert [r.order_id for p in resumed for r in p.items] == ["5"]
-    assert gql.seen[-1]["variables"]["query"] == "updated_at:>='2025-07-02T11:00:00+00:00'"
+    assert gql.seen[-1]["variables"]["query"] == "updated_at:>='2025-07-02T11:00:00Z'"
 
 
 def test_graphql_throttled_waits_for_the_bucket_then_retries(
@@ -424,3 +424,30 @@ def test_the_token_never_reaches_the_log(
         market.get_order("450789469")
     assert "shopify GET" in caplog.text
     assert TOKEN not in caplog.text
+
+
+def test_receiving_without_a_location_leaves_goods_for_processing(
+    market: ShopifyMarketplace, gql: GraphQL
+) -> None:
+    gql.reply("ReturnReverse", {"data": {"return": {
+        "id": "gid://shopify/Return/945000959", "reverseFulfillmentOrders": {"nodes": [{
+            "id": "gid://shopify/ReverseFulfillmentOrder/1", "lineItems": {"nodes": [
+                {"id": "gid://shopify/ReverseFulfillmentOrderLineItem/7", "totalQuantity": 2},
+                {"id": "gid://shopify/ReverseFulfillmentOrderLineItem/8", "totalQuantity": 0}]}}]}}}})
+    gql.reply("Dispose", {"data": {"reverseFulfillmentOrderDispose": {
+        "reverseFulfillmentOrderLineItems": [], "userErrors": []}}})
+    market.confirm_return_received(_request())
+    assert gql.seen[1]["variables"]["inputs"] == [{
+        "reverseFulfillmentOrderLineItemId": "gid://shopify/ReverseFulfillmentOrderLineItem/7",
+        "quantity": 2, "dispositionType": "PROCESSING_REQUIRED"}]
+
+
+def test_receiving_a_return_with_nothing_to_receive_is_refused(
+    market: ShopifyMarketplace, gql: GraphQL
+) -> None:
+    gql.reply("ReturnReverse", {"data": {"return": {
+        "id": "gid://shopify/Return/945000959", "reverseFulfillmentOrders": {"nodes": []}}}})
+    with pytest.raises(RemoteRejectedError) as err:
+        market.confirm_return_received(_request())
+    assert err.value.code == "NO_REVERSE_FULFILLMENT"
+    assert gql.ops() == ["ReturnReverse"]  # nothing disposed
