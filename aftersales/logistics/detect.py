@@ -49,6 +49,7 @@ class CarrierFormat:
     prepend_if: tuple[re.Pattern[str], str] | None = None
     allowed: dict[str, frozenset[str]] = field(default_factory=dict)
     fallback: bool = False
+    length: tuple[int, int] = (1, 64)
 
     def check(self, number: str) -> bool:
         """Whether the normalised ``number`` is of this format, check digit included."""
@@ -93,6 +94,7 @@ def _compile(row: dict[str, Any]) -> CarrierFormat:
         prepend_if=(re.compile(prepend["matches"]), prepend["content"]) if prepend else None,
         allowed={k: frozenset(v) for k, v in (row.get("allowed") or {}).items()},
         fallback=bool(row.get("fallback", False)),
+        length=(int(row["length"][0]), int(row["length"][1])),
     )
 
 
@@ -105,11 +107,23 @@ def load_formats() -> tuple[CarrierFormat, ...]:
     return tuple(sorted(compiled, key=lambda f: -f.priority))
 
 
+@cache
+def _by_length() -> dict[int, tuple[CarrierFormat, ...]]:
+    # Most formats have one or two lengths: only those that can fit are tried.
+    longest = max(f.length[1] for f in load_formats())
+    return {
+        n: tuple(f for f in load_formats() if f.length[0] <= n <= f.length[1])
+        for n in range(longest + 1)
+    }
+
+
 def normalize_number(number: str) -> str:
     """Canonical form of a tracking number: full-width folded, separators gone, upper case.
 
     ``" sf 1234-5678 "`` and ``"ＳＦ12345678"`` both become ``"SF12345678"``.
     """
+    if number.isascii() and number.isalnum():
+        return number.upper()  # the common case, without the Unicode machinery
     return _STRIP.sub("", unicodedata.normalize("NFKC", number)).upper()
 
 
@@ -120,9 +134,7 @@ def match_formats(number: str) -> list[FormatMatch]:
     format matched.
     """
     normal = normalize_number(number)
-    if not normal:
-        return []
-    hits = [f for f in load_formats() if f.check(normal)]
+    hits = [f for f in _by_length().get(len(normal), ()) if f.check(normal)]
     if any(not f.fallback for f in hits):
         hits = [f for f in hits if not f.fallback]
     return [

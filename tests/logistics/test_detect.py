@@ -148,3 +148,12 @@ def test_exactly_one_ups_check_digit_fits(stem: str) -> None:
 def test_separators_anywhere_are_ignored(number: str, sep: str) -> None:
     spaced = sep.join(number[i : i + 4] for i in range(0, len(number), 4)).lower()
     assert detect_carrier(spaced) == detect_carrier(number) == ["sf"]
+
+
+def test_declared_lengths_match_the_patterns() -> None:
+    import importlib
+
+    sre = importlib.import_module("re._parser")  # the length prefilter must never hide a match
+
+    for fmt in load_formats():
+        assert fmt.length == sre.parse(fmt.pattern.pattern).getwidth(), fmt.id
