@@ -2,35 +2,35 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
-from aftersales.errors import RemoteNotFoundError, RemoteRejectedError
-from aftersales.interfaces import Capability, MarketplaceBase
+from aftersales.errors import ConfigurationError
+from aftersales.interfaces import Capability
 from aftersales.models import (
     Message,
     Order,
     Page,
     Receipt,
     Refund,
-    ReturnKind,
     ReturnReason,
     ReturnRequest,
     ReturnStatus,
     Review,
     Shipment,
-    ShipmentDirection,
 )
 from aftersales.money import Money
+from aftersales.sandbox._actions import ShopActions
 from aftersales.sandbox._clock import SandboxClock
 from aftersales.sandbox._cursor import Key, paginate
 from aftersales.sandbox._data import RAW_RETURN_REASONS, RAW_RETURN_STATUSES
 from aftersales.sandbox._faults import FaultInjector, Faults
 from aftersales.sandbox._orders import order_index
 from aftersales.sandbox._parcels import FORMATS, issue_number
-from aftersales.sandbox._returns import ALLOWED, Action, ReturnState, return_index
+from aftersales.sandbox._returns import return_index
 from aftersales.sandbox._reviews import Reply, review_index
 from aftersales.sandbox._world import World
 
@@ -41,14 +41,8 @@ __all__ = ["SandboxMarketplace"]
 
 _T = TypeVar("_T")
 
-_PROGRESSED = frozenset({ReturnStatus.APPROVED, ReturnStatus.RETURN_SHIPPED,
-                         ReturnStatus.RECEIVED, ReturnStatus.REFUNDED,
-                         ReturnStatus.EXCHANGE_SHIPPED, ReturnStatus.CLOSED})
-_TARGET = {"approve": ReturnStatus.APPROVED, "reject": ReturnStatus.REJECTED,
-           "receive": ReturnStatus.RECEIVED}
 
-
-class SandboxMarketplace(MarketplaceBase):
+class SandboxMarketplace(ShopActions):
     """A deterministic simulated shop: the embedded default marketplace.
 
     Demos, tests and benchmarks of every area run against it; it needs no
@@ -82,6 +76,10 @@ class SandboxMarketplace(MarketplaceBase):
         shop.advance(days=3)              # parcels move, buyers act
         newer = list(shop.list_returns(pages[-1].cursor))
 
+    Built with no arguments (as the registry does), it reads
+    ``AFTERSALES_SANDBOX_SEED`` (default 0) and ``AFTERSALES_SANDBOX_ORDERS``
+    (default 100) from the environment.
+
     Args:
         seed: fixes every generated value.
         orders: how many orders the shop has (placed before ``start``).
@@ -113,8 +111,8 @@ class SandboxMarketplace(MarketplaceBase):
 
     def __init__(
         self,
-        seed: int = 0,
-        orders: int = 100,
+        seed: int | None = None,
+        orders: int | None = None,
         *,
         days: float = 30,
         future_days: float = 0,
@@ -125,6 +123,8 @@ class SandboxMarketplace(MarketplaceBase):
         faults: Faults | None = None,
         name: str | None = None,
     ) -> None:
+        seed = seed if seed is not None else _env_int("AFTERSALES_SANDBOX_SEED", 0)
+        orders = orders if orders is not None else _env_int("AFTERSALES_SANDBOX_ORDERS", 100)
         if orders < 1:
             raise ValueError("orders must be at least 1")
         if page_size < 1:
@@ -156,11 +156,6 @@ class SandboxMarketplace(MarketplaceBase):
     # ------------------------------------------------------------ the clock
 
     @property
-    def now(self) -> datetime:
-        """The sandbox's simulated present."""
-        return self.clock.now
-
-    @property
     def start(self) -> datetime:
         """Where the simulated clock started."""
         return self.clock.start
@@ -174,12 +169,13 @@ class SandboxMarketplace(MarketplaceBase):
         """Move the simulated clock forward; returns the new ``now``."""
         return self.clock.advance(days=days, hours=hours, minutes=minutes)
 
-    def carrier(self, **kwargs: object) -> SandboxCarrier:
+    def carrier(self, *, carriers: frozenset[str] | None = None, batch_size: int = 40,
+                faults: Faults | None = None) -> SandboxCarrier:
         """A :class:`SandboxCarrier` sharing this shop's clock (and seed)."""
         from aftersales.sandbox.carrier import SandboxCarrier
 
-        kwargs.setdefault("seed", self.seed)
-        return SandboxCarrier(clock=self.clock, **kwargs)  # type: ignore[arg-type]
+        return SandboxCarrier(self.seed, clock=self.clock, carriers=carriers,
+                              batch_size=batch_size, faults=faults)
 
     @classmethod
     def map_return_status(cls, raw_status: str) -> ReturnStatus:
@@ -277,220 +273,6 @@ class SandboxMarketplace(MarketplaceBase):
         """What has been refunded on an order through :meth:`refund`."""
         return self._world.refunded(self._visible_order(order_id))
 
-    # ------------------------------------------------------------ actions
-
-    def approve_return(self, request: ReturnRequest, *, note: str | None = None) -> None:
-        """See :meth:`Marketplace.approve_return`; approving twice is a no-op."""
-        self._begin("approve_return")
-        self._act(self._visible_return(request.external_id), "approve", note=note)
-        self._faults.after_write("approve_return")
-
-    def reject_return(self, request: ReturnRequest, *, reason: str,
-                      note: str | None = None) -> None:
-        """See :meth:`Marketplace.reject_return`; a received request may be rejected too."""
-        self._begin("reject_return")
-        if not reason.strip():
-            raise self._rejected("a rejection needs a reason for the buyer", "reason_required")
-        self._act(self._visible_return(request.external_id), "reject", note=reason)
-        self._faults.after_write("reject_return")
-
-    def confirm_return_received(self, request: ReturnRequest) -> None:
-        """See :meth:`Marketplace.confirm_return_received`."""
-        self._begin("confirm_return_received")
-        r = self._visible_return(request.external_id)
-        if self._world.return_plan(r).kind is ReturnKind.REFUND_ONLY:
-            raise self._rejected("a refund-only request has no goods to receive", "no_goods")
-        self._act(r, "receive")
-        self._faults.after_write("confirm_return_received")
-
-    def refund(self, refund: Refund, request: ReturnRequest | None = None) -> Refund:
-        """See :meth:`Marketplace.refund`.
-
-        Raises:
-            RemoteNotFoundError: no such order or request.
-            RemoteRejectedError: more than the order has left to refund, a
-                non-positive amount, another currency, a request that cannot be
-                refunded now, or an idempotency key reused with other values.
-        """
-        self._begin("refund")
-        w = self._world
-        i = self._visible_order(refund.order_id)
-        done = self._refund_keys.get(refund.idempotency_key)
-        if done is not None:
-            if done.order_id != refund.order_id or done.amount != refund.amount:
-                raise self._rejected("idempotency key reused with other values",
-                                     "idempotency_mismatch")
-            self._faults.after_write("refund")
-            return done
-        total = w.order_total(i)
-        if refund.amount.currency != total.currency:
-            raise self._rejected("refund currency differs from the order's", "currency")
-        if refund.amount.amount <= 0:
-            raise self._rejected("refund amount must be positive", "amount")
-        remaining = total - w.refunded(i)
-        if refund.amount > remaining:
-            raise self._rejected(f"refund exceeds the refundable {remaining}",
-                                 "exceeds_refundable")
-        r = None
-        if request is not None:
-            r = self._visible_return(request.external_id)
-            if w.return_plan(r).order_index != i:
-                raise self._rejected("the request belongs to another order", "order_mismatch")
-        stamp = self.clock.tick()
-        if r is not None:
-            state = self._state(r, stamp)
-            if state.status not in ALLOWED["refund"]:
-                raise self._rejected(f"cannot refund a request that is {state.raw_status}",
-                                     "invalid_status")
-            if state.status is not ReturnStatus.REFUNDED:
-                w.return_actions.setdefault(r, []).append(Action(stamp, "refund"))
-        paid = refund.model_copy(update={
-            "external_id": f"RF{len(self.refunds_paid) + 1:08d}",
-            "raw_status": "SUCCESS",
-            "created_at": stamp,
-        })
-        self.refunds_paid.append(paid)
-        self._refund_keys[refund.idempotency_key] = paid
-        w.refunds.setdefault(i, []).append(paid)
-        w.order_touched[i] = stamp
-        self._faults.after_write("refund")
-        return paid
-
-    def ship_exchange(self, request: ReturnRequest, shipment: Shipment) -> Shipment:
-        """See :meth:`Marketplace.ship_exchange`; the same number twice records one parcel."""
-        self._begin("ship_exchange")
-        w = self._world
-        r = self._visible_return(request.external_id)
-        plan = w.return_plan(r)
-        if plan.kind is not ReturnKind.EXCHANGE:
-            raise self._rejected("only an exchange request ships a replacement", "not_exchange")
-        recorded = w.exchange_shipments.setdefault(plan.order_index, [])
-        for s in recorded:
-            if s.tracking_number == shipment.tracking_number:
-                return s
-        stamp = self.clock.tick()
-        state = self._state(r, stamp)
-        if state.status not in ALLOWED["exchange"]:
-            raise self._rejected(f"cannot ship an exchange for a request that is "
-                                 f"{state.raw_status}", "invalid_status")
-        sent = shipment.model_copy(update={
-            "direction": ShipmentDirection.EXCHANGE,
-            "external_id": f"{plan.external_id}-X{len(recorded) + 1}",
-            "shipped_at": min(shipment.shipped_at or stamp, stamp),
-            "line_ids": shipment.line_ids or [ln.order_line_id for ln in plan.lines],
-        })
-        recorded.append(sent)
-        w.return_actions.setdefault(r, []).append(Action(stamp, "exchange"))
-        w.order_touched[plan.order_index] = stamp
-        self._faults.after_write("ship_exchange")
-        return sent
-
-    def reply_review(self, review: Review, text: str, *, idempotency_key: str) -> str:
-        """See :meth:`Marketplace.reply_review`; one reply per review, as on most marketplaces.
-
-        Raises:
-            RemoteRejectedError: empty or over-long text, or the review already has
-                a reply made with another idempotency key.
-        """
-        self._begin("reply_review")
-        i = self._visible_review(review.external_id)
-        done = self._reply_keys.get(idempotency_key)
-        if done is not None:
-            return done.reply_id
-        if not text.strip() or len(text) > 500:
-            raise self._rejected("a reply needs 1 to 500 characters", "reply_length")
-        if i in self._world.replies:
-            raise self._rejected("the review already has a reply", "already_replied")
-        stamp = self.clock.tick()
-        reply = Reply(f"RP{len(self._reply_keys) + 1:08d}", text, idempotency_key, stamp)
-        self._world.replies[i] = reply
-        self._reply_keys[idempotency_key] = reply
-        self._faults.after_write("reply_review")
-        return reply.reply_id
-
-    def send_message(self, message: Message) -> Receipt:
-        """See :meth:`Marketplace.send_message`.
-
-        ``message.buyer_id`` or ``message.to`` must name one of the shop's
-        buyers (its id, ``B0000001``, or its e-mail, ``buyer1@example.com``).
-        """
-        self._begin("send_message")
-        done = self._receipts.get(message.idempotency_key)
-        if done is not None:
-            return done
-        if not message.body.strip():
-            raise self._rejected("an empty message cannot be sent", "empty_body")
-        if not any(self._is_buyer(x) for x in (message.buyer_id, message.to) if x):
-            raise RemoteNotFoundError("no such buyer in the sandbox", adapter=self.name,
-                                      status=404, code="buyer_not_found")
-        if message.order_id is not None:
-            self._visible_order(message.order_id)
-        stamp = self.clock.tick()
-        receipt = Receipt(channel=self.name, message_id=f"MSG{len(self._receipts) + 1:08d}",
-                          accepted_at=stamp)
-        self._receipts[message.idempotency_key] = receipt
-        self.messages_sent.append(message)
-        self._faults.after_write("send_message")
-        return receipt
-
-    # ------------------------------------------------------------ helpers
-
-    def _begin(self, op: str) -> None:
-        self.calls[op] += 1
-        self._faults.before(op)
-
-    def _rejected(self, message: str, code: str) -> RemoteRejectedError:
-        return RemoteRejectedError(message, adapter=self.name, status=409, code=code)
-
-    def _not_found(self, what: str) -> RemoteNotFoundError:
-        return RemoteNotFoundError(f"no such {what}", adapter=self.name, status=404,
-                                   code="not_found")
-
-    def _visible_order(self, order_id: str) -> int:
-        i = order_index(order_id)
-        if i is None or i >= self._world.orders or self._world.plan(i).placed_at > self.now:
-            raise self._not_found("order")
-        return i
-
-    def _visible_return(self, external_id: str | None) -> int:
-        r = return_index(external_id) if external_id else None
-        if r is None or r >= self._world.returns or self._world.return_state(r, self.now) is None:
-            raise self._not_found("return request")
-        return r
-
-    def _visible_review(self, external_id: str) -> int:
-        i = review_index(external_id)
-        if i is None or i >= self._world.orders or self._world.review_updated(i, self.now) is None:
-            raise self._not_found("review")
-        return i
-
-    def _is_buyer(self, ref: str) -> bool:
-        pool = max(1, self._world.orders * 4 // 5)
-        ref = ref.strip().lower()
-        if ref.startswith("b") and ref[1:].isdigit() and len(ref) == 8:
-            return 1 <= int(ref[1:]) <= pool
-        if ref.startswith("buyer") and ref.endswith("@example.com"):
-            n = ref[len("buyer") : -len("@example.com")]
-            return n.isdigit() and 1 <= int(n) <= pool
-        return False
-
-    def _state(self, r: int, at: datetime) -> ReturnState:
-        state = self._world.return_state(r, at)
-        assert state is not None
-        return state
-
-    def _act(self, r: int, op: str, note: str | None = None) -> None:
-        stamp = self.clock.tick()
-        state = self._state(r, stamp)
-        target = _TARGET[op]
-        reached = any(st is target for _, st in state.history)
-        if state.status is target or (reached and state.status in _PROGRESSED):
-            return  # already done: a retry changes nothing
-        if state.status not in ALLOWED[op]:
-            raise self._rejected(f"cannot {op} a request that is {state.raw_status}",
-                                 "invalid_status")
-        self._world.return_actions.setdefault(r, []).append(Action(stamp, op, note=note))
-
 
 def _order(order_id: str) -> int:
     i = order_index(order_id)
@@ -509,3 +291,12 @@ def _rev(external_id: str) -> int:
     assert i is not None
     return i
 
+
+def _env_int(variable: str, default: int) -> int:
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{variable} must be a whole number, not {raw!r}") from None

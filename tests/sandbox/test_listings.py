@@ -232,3 +232,18 @@ def test_an_incremental_mirror_always_matches_a_full_listing(
     sync()
     for name in LISTINGS:
         assert mirrors[name] == {i.external_id: i for i in _all(getattr(shop, name))}, name
+
+
+def test_built_without_arguments_it_reads_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aftersales.errors import ConfigurationError
+
+    monkeypatch.setenv("AFTERSALES_SANDBOX_SEED", "7")
+    monkeypatch.setenv("AFTERSALES_SANDBOX_ORDERS", "12")
+    shop = SandboxMarketplace()
+    assert (shop.seed, len(_all(shop.list_orders))) == (7, 12)
+    assert _all(shop.list_orders) == _all(SandboxMarketplace(seed=7, orders=12).list_orders)
+    monkeypatch.setenv("AFTERSALES_SANDBOX_ORDERS", "lots")
+    with pytest.raises(ConfigurationError, match="AFTERSALES_SANDBOX_ORDERS"):
+        SandboxMarketplace()
