@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
 from pydantic import ValidationError as PydanticValidationError
@@ -18,9 +18,15 @@ from aftersales.errors import (
 )
 from aftersales.interfaces import Capability, CarrierBase
 from aftersales.logistics.tracking import header_value
-from aftersales.models import Tracking, TrackQuery, TrackResult
+from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
 from aftersales_aftership.client import AfterShipClient
-from aftersales_aftership.mapping import slug_for, to_tracking, tracking_object, verify_webhook
+from aftersales_aftership.mapping import (
+    STATUS_TABLE,
+    slug_for,
+    to_tracking,
+    tracking_object,
+    verify_webhook,
+)
 from aftersales_aftership.schemas import TrackingObject, Webhook
 from aftersales_aftership.settings import AfterShipSettings
 
@@ -47,6 +53,11 @@ class AfterShipCarrier(CarrierBase):
     name = "aftership"
     capabilities = frozenset({Capability.TRACK, Capability.PUSH})
     carriers = None
+    #: every documented provider status code, and what each means (for the conformance kit).
+    raw_parcel_statuses: ClassVar[tuple[str, ...]] = tuple(STATUS_TABLE)
+    parcel_status_table: ClassVar[dict[str, ParcelStatus]] = {
+        code: rule.status for code, rule in STATUS_TABLE.items()
+    }
 
     def __init__(
         self,

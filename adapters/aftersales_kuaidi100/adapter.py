@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import ClassVar
 from urllib.parse import parse_qs
 
 import requests
@@ -17,10 +18,11 @@ from aftersales.errors import (
     ValidationError,
 )
 from aftersales.interfaces import Capability, CarrierBase
-from aftersales.models import Tracking, TrackQuery, TrackResult
+from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
 from aftersales_kuaidi100.client import Kuaidi100Client
 from aftersales_kuaidi100.mapping import (
     NO_RESULT,
+    STATE_TABLE,
     carrier_for,
     com_for,
     pending,
@@ -55,6 +57,11 @@ class Kuaidi100Carrier(CarrierBase):
     capabilities = frozenset({Capability.DETECT_CARRIER, Capability.TRACK, Capability.PUSH})
     batch_size = 1
     carriers = None
+    #: every documented provider status code, and what each means (for the conformance kit).
+    raw_parcel_statuses: ClassVar[tuple[str, ...]] = tuple(STATE_TABLE)
+    parcel_status_table: ClassVar[dict[str, ParcelStatus]] = {
+        code: rule.status for code, rule in STATE_TABLE.items()
+    }
 
     def __init__(
         self,

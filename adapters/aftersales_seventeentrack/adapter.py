@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
 from pydantic import ValidationError as PydanticValidationError
@@ -13,11 +13,12 @@ from pydantic import ValidationError as PydanticValidationError
 from aftersales.errors import ResponseParseError, SignatureError, ValidationError
 from aftersales.interfaces import Capability, CarrierBase
 from aftersales.logistics.tracking import header_value
-from aftersales.models import Tracking, TrackQuery, TrackResult
+from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
 from aftersales_seventeentrack.client import SeventeenTrackClient
 from aftersales_seventeentrack.mapping import (
     NOT_REGISTERED,
     PENDING_CODES,
+    STATUS_TABLE,
     error_for_code,
     key_for,
     pending,
@@ -48,6 +49,11 @@ class SeventeenTrackCarrier(CarrierBase):
     name = "seventeentrack"
     capabilities = frozenset({Capability.TRACK, Capability.PUSH})
     carriers = None
+    #: every documented provider status code, and what each means (for the conformance kit).
+    raw_parcel_statuses: ClassVar[tuple[str, ...]] = tuple(STATUS_TABLE)
+    parcel_status_table: ClassVar[dict[str, ParcelStatus]] = {
+        code: rule.status for code, rule in STATUS_TABLE.items()
+    }
 
     def __init__(
         self,
