@@ -63,8 +63,9 @@ class SandboxCarrier(CarrierBase):
     in the ``X-Sandbox-Signature`` header (hex); :meth:`make_push` builds one.
 
     Args:
-        seed: accepted for symmetry with the marketplace; journeys depend only
-            on the number, and the seed seeds faults when they give none.
+        seed: accepted for symmetry with the marketplace (and kept as
+            ``seed``); a journey depends only on its number, so any sandbox
+            carrier tracks any sandbox marketplace's parcels alike.
         clock: the clock to read ``now`` from (a new one at ``start`` if omitted).
         start: where a new clock starts.
         carriers: the carrier codes served, or ``None`` for any.
