@@ -1,0 +1,55 @@
+"""The refresh engine alone (no database): batching, fallback and bounds for any mix."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aftersales.errors import TransientError
+from aftersales.logistics.refresh import Group, Refresher
+from aftersales.models import Tracking
+
+from .conftest import ScriptedCarrier
+
+providers_st = st.lists(
+    st.tuples(st.integers(min_value=1, max_value=50), st.booleans()), min_size=1, max_size=3
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    count=st.integers(min_value=0, max_value=300),
+    providers=providers_st,
+    in_flight=st.integers(min_value=1, max_value=6),
+)
+def test_calls_and_fallback_for_any_mix(
+    count: int, providers: list[tuple[int, bool]], in_flight: int
+) -> None:
+    carriers = [
+        ScriptedCarrier(f"p{i}", batch_size=size,
+                        fail=TransientError("down", adapter=f"p{i}") if broken else None)
+        for i, (size, broken) in enumerate(providers)
+    ]
+    written: list[tuple[Group, Tracking]] = []
+
+    def sink(pairs: list[tuple[Group, Tracking]]) -> int:
+        written.extend(pairs)
+        return 0
+
+    groups = [Group(f"SF{i:013d}", "sf") for i in range(count)]
+    report = Refresher(carriers, max_in_flight=in_flight, sink=sink, write_every=37).run(groups)
+    # every number goes to the providers in order until one that works answers it
+    working = next((i for i, c in enumerate(carriers) if c.fail is None), None)
+    for index, carrier in enumerate(carriers):
+        asked = working is None or index <= working
+        assert carrier.calls == (math.ceil(count / carrier.batch_size) if asked else 0)
+        assert all(len(b) <= carrier.batch_size for b in carrier.batches)
+    if working is None:
+        assert set(report.unresolved) == {g.number for g in groups}
+        assert written == []
+        return
+    assert sorted(g.number for g, _ in written) == [g.number for g in groups]
+    assert report.unresolved == {}
+    assert report.total_calls == sum(c.calls for c in carriers)
