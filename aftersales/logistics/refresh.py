@@ -172,11 +172,12 @@ class Refresher:
         inflight: dict[Future[_Outcome], tuple[int, list[Group]]],
         report: RefreshReport,
     ) -> None:
-        busy = [index for index, _ in inflight.values()]
-        for index, buffer in buffers.items():
+        for index in sorted(buffers):
+            buffer = buffers[index]
             size = max(1, self.providers[index].batch_size)
-            # A part-filled batch waits while an earlier provider may still hand it numbers.
-            flush = not any(b < index for b in busy)
+            # A part-filled batch waits while an earlier provider (including a
+            # call submitted just now) may still hand it numbers.
+            flush = not any(busy < index for busy, _ in inflight.values())
             while len(buffer) >= size or (flush and buffer):
                 batch, buffer[:] = buffer[:size], buffer[size:]
                 provider = self.providers[index]
