@@ -1,0 +1,51 @@
+"""The three tracking adapters as the app meets them: by name, unconfigured, and via push."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aftersales_aftership import AfterShipCarrier, AfterShipSettings
+
+from aftersales import registry
+from aftersales.errors import ConfigurationError
+from aftersales.events import Event
+from aftersales.models import TrackQuery
+from aftersales.signing import hmac_sha256_base64
+
+from .conftest import add_parcels
+
+ENV = ("KUAIDI100_KEY", "KUAIDI100_CUSTOMER", "KUAIDI100_SALT", "SEVENTEENTRACK_TOKEN",
+       "SEVENTEENTRACK_WEBHOOK_KEY", "AFTERSHIP_API_KEY", "AFTERSHIP_WEBHOOK_SECRET")
+
+
+@pytest.mark.parametrize("name", ["kuaidi100", "seventeentrack", "aftership"])
+def test_built_by_name_without_settings(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ENV:
+        monkeypatch.delenv(var, raising=False)
+    carrier = registry.create(registry.CARRIERS, name)
+    assert carrier.name == name
+    with pytest.raises(ConfigurationError, match=name.upper()):
+        carrier.track([TrackQuery(number="SF1234567890123", carrier="sf")])
+
+
+def test_an_aftership_webhook_updates_the_stored_parcel(make_app: Any) -> None:
+    secret = "whsec"
+    carrier = AfterShipCarrier(AfterShipSettings(api_key="k", webhook_secret=secret))
+    app = make_app(carrier)
+    add_parcels(app, ["9400111899223197428490"], carrier="usps")
+    seen: list[Event] = []
+    app.on("parcel.delivered", seen.append)
+    msg = {"tracking_number": "9400111899223197428490", "slug": "usps", "tag": "Delivered",
+           "subtag": "Delivered_001", "checkpoints": [
+               {"checkpoint_time": "2025-03-03T11:31:00-05:00", "message": "Delivered",
+                "tag": "Delivered", "subtag": "Delivered_001", "location": "BROOKLYN, NY"}]}
+    body = json.dumps({"event": "tracking_update", "event_id": "e1", "msg": msg}).encode()
+    headers = {"aftership-hmac-sha256": hmac_sha256_base64(secret, body)}
+    assert app.logistics.handle_push("aftership", body, headers) == 1
+    assert app.logistics.handle_push("aftership", body, headers) == 1  # a retried webhook
+    assert [e.payload["tracking_number"] for e in seen] == ["9400111899223197428490"]
+    tracking = app.logistics.track("9400111899223197428490")  # terminal: from the store
+    assert tracking.status.value == "delivered"
+    assert [e.location for e in tracking.events] == ["BROOKLYN, NY"]
