@@ -49,3 +49,27 @@ def test_an_aftership_webhook_updates_the_stored_parcel(make_app: Any) -> None:
     tracking = app.logistics.track("9400111899223197428490")  # terminal: from the store
     assert tracking.status.value == "delivered"
     assert [e.location for e in tracking.events] == ["BROOKLYN, NY"]
+
+
+def test_kuaidi100_resolves_an_ambiguous_digits_only_number_once(make_app: Any, http: Any) -> None:
+    from aftersales_kuaidi100 import Kuaidi100Carrier, Kuaidi100Settings
+    from sqlalchemy import select
+
+    from aftersales.logistics import detect_carrier
+    from aftersales.store.tables.core import ShipmentRow
+
+    number = "4311159956248"
+    assert len(detect_carrier(number)) > 1  # Yunda and STO shapes both fit
+    http.post("http://www.kuaidi100.com/autonumber/auto",
+              json=[{"comCode": "yunda", "name": "韵达快递", "lengthPre": 13}])
+    answer = {"message": "ok", "state": "0", "status": "200", "ischeck": "0", "com": "yunda",
+              "nu": number, "data": [{"time": "2024-05-02 09:12:40",
+                                      "ftime": "2024-05-02 09:12:40", "context": "在途"}]}
+    http.post("https://poll.kuaidi100.com/poll/query.do", json=answer)
+    carrier = Kuaidi100Carrier(Kuaidi100Settings(key="k", customer="c"), sleep=lambda _s: None)
+    app = make_app(carrier)
+    add_parcels(app, [number], carrier=None)
+    report = app.logistics.refresh()
+    assert report.checked == 1
+    with app.store.session() as session:
+        assert session.scalar(select(ShipmentRow.carrier)) == "yunda"  # no autonumber next time
