@@ -72,6 +72,10 @@ def deliver_alerts(
 ) -> int:
     """Send every undelivered alert to every channel in ``channels``.
 
+    A transactional channel (the outbox) takes a whole batch in one
+    transaction together with the delivery marks; any other channel is
+    called alert by alert, each mark written right after its send.
+
     Returns:
         How many alerts became fully delivered. A channel failure is recorded
         on the alert (``attempts``, ``last_error``) and retried next time.
@@ -90,34 +94,52 @@ def deliver_alerts(
             )
         if not batch:
             return delivered
-        for alert in batch:
-            last_id = alert.id
-            delivered += _deliver_one(app, alert, channels, to)
+        last_id = batch[-1].id
+        failed: set[int] = set()
+        for name in channels:
+            todo = [a for a in batch if name not in a.delivered_to and a.id not in failed]
+            if todo:
+                failed |= _send(app, name, todo, channels, to)
+        delivered += len(batch) - len(failed)
 
 
-def _deliver_one(
-    app: AfterSales, alert: ReviewAlertRow, channels: Sequence[str], to: str | Mapping[str, str]
-) -> int:
-    for name in channels:
-        if name in alert.delivered_to:
-            continue
-        message = alert_message(alert, _address(to, name))
+def _send(
+    app: AfterSales,
+    name: str,
+    alerts: list[ReviewAlertRow],
+    channels: Sequence[str],
+    to: str | Mapping[str, str],
+) -> set[int]:
+    """Deliver ``alerts`` through channel ``name``; the ids that failed."""
+    channel: Any = app.channel(name)
+    address = _address(to, name)
+    if getattr(channel, "transactional", False) and hasattr(channel, "send_in"):
         try:
-            channel: Any = app.channel(name)
-            if getattr(channel, "transactional", False) and hasattr(channel, "send_in"):
-                with app.store.session() as session:
-                    channel.send_in(session, message)
-                    _mark(session, alert.id, name, channels, app.now())
-            else:
-                channel.send(message)
-                with app.store.session() as session:
+            with app.store.session() as session, session.no_autoflush:
+                for alert in alerts:
+                    channel.send_in(session, alert_message(alert, address))
                     _mark(session, alert.id, name, channels, app.now())
         except AfterSalesError as exc:
-            with app.store.session() as session:
-                row = session.get(ReviewAlertRow, alert.id)
-                if row is not None:
-                    row.attempts += 1
-                    row.last_error = f"{name}: {redact_text(str(exc))}"[:300]
-            return 0
-        alert.delivered_to = [*alert.delivered_to, name]
-    return 1
+            _failed(app, [a.id for a in alerts], name, exc)
+            return {a.id for a in alerts}
+        return set()
+    failed: set[int] = set()
+    for alert in alerts:
+        try:
+            channel.send(alert_message(alert, address))
+        except AfterSalesError as exc:
+            _failed(app, [alert.id], name, exc)
+            failed.add(alert.id)
+            continue
+        with app.store.session() as session:
+            _mark(session, alert.id, name, channels, app.now())
+    return failed
+
+
+def _failed(app: AfterSales, ids: list[int], name: str, exc: Exception) -> None:
+    with app.store.session() as session:
+        for alert_id in ids:
+            row = session.get(ReviewAlertRow, alert_id)
+            if row is not None:
+                row.attempts += 1
+                row.last_error = f"{name}: {redact_text(str(exc))}"[:300]

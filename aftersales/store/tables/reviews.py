@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from aftersales.store.tables.base import Base, Timestamps
 from aftersales.store.types import JSONType, UTCDateTime
@@ -68,6 +68,9 @@ class ReviewVersionRow(Base):
     sentiment: Mapped[str] = mapped_column(String(20))
     data: Mapped[dict[str, Any]] = mapped_column(JSONType())
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    # Many-to-one only: a new version is added without loading the others.
+    review: Mapped[ReviewRow] = relationship()
 
 
 class ReviewAlertRow(Base):
