@@ -84,17 +84,17 @@ def build_tracking(
     latest event of any kind when the provider says delivered but marks no
     single event so; it stays ``None`` for parcels not delivered.
     """
-    ordered = sorted(events, key=lambda e: e.time)
+    events = list(events)  # Tracking puts them in time order itself
     delivered_at = None
-    if rule.status is ParcelStatus.DELIVERED and ordered:
-        marked = [e.time for e in ordered if e.status is ParcelStatus.DELIVERED]
-        delivered_at = (marked or [ordered[-1].time])[-1]
+    if rule.status is ParcelStatus.DELIVERED and events:
+        marked = [e.time for e in events if e.status is ParcelStatus.DELIVERED]
+        delivered_at = max(marked or [e.time for e in events])
     return Tracking(
         carrier=carrier,
         number=number,
         status=rule.status,
         issue=rule.issue,
-        events=ordered,
+        events=events,
         delivered_at=delivered_at,
         provider=provider,
         raw_status=raw_status,
