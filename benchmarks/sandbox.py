@@ -31,8 +31,8 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=None)
     args = parser.parse_args()
     size = args.orders or (20_000 if args.quick else 100_000)
-    base = SandboxMarketplace(seed=1, orders=1_000, page_size=500)
-    full = SandboxMarketplace(seed=2, orders=size, page_size=500)
+    base = SandboxMarketplace(seed=1, orders=1_000, page_size=50)
+    full = SandboxMarketplace(seed=2, orders=size, page_size=50)
     print(f"sandbox listing: {size:,} orders vs a 1,000-order baseline (seconds per item ratio)")
     for listing in ("list_orders", "list_returns", "list_reviews"):
         n0, t0 = _list_all(base, listing)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from aftersales.models import Buyer, OrderLine
+from aftersales.models import Buyer, OrderLine, ParcelStatus
 from aftersales.money import Money
 from aftersales.sandbox._clock import rng
 from aftersales.sandbox._data import (
@@ -27,7 +27,7 @@ from aftersales.sandbox._data import (
     SURNAMES,
     ZONES,
 )
-from aftersales.sandbox._parcels import Journey, issue_number, journey
+from aftersales.sandbox._parcels import build_journey, issue_number
 
 __all__ = [
     "LineSpec",
@@ -82,15 +82,13 @@ class OrderPlan:
     external_id: str
     placed_at: datetime
     number: str  # the outbound parcel's tracking number
+    carrier: str
+    shipped_at: datetime  # the parcel's milestones, from its journey
+    delivered_at: datetime | None
+    returned_at: datetime | None  # back with the shop after a refusal
+    settled_at: datetime  # its last scan: delivered, returned or lost
     buyer_index: int
     review: ReviewPlan | None
-
-    @property
-    def journey(self) -> Journey:
-        """The outbound parcel's journey (always a sandbox-issued number)."""
-        j = journey(self.number)
-        assert j is not None
-        return j
 
 
 def plan_order(seed: int, index: int, orders: int, window_start: datetime,
@@ -117,7 +115,12 @@ def plan_order(seed: int, index: int, orders: int, window_start: datetime,
             append_after=append,
             append_pick=r.randrange(1 << 16),
         )
-    return OrderPlan(index, order_id(index), placed, number, buyer_index, review)
+    # keep the milestones, not the journey: a listing of 100k orders stays light
+    j = build_journey(number)
+    assert j is not None
+    return OrderPlan(index, order_id(index), placed, number, carrier, j.shipped_at,
+                     j.at(ParcelStatus.DELIVERED), j.at(ParcelStatus.RETURNED), j.final.time,
+                     buyer_index, review)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +186,7 @@ _QTY = (1, 2, 3)
 _QTY_CUM = (80, 95, 100)
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=4096)
 def order_lines(seed: int, index: int) -> LinesSpec:
     """The lines, shipping fee and order-level discount of order ``index``."""
     r = rng(seed, "order-lines", index)
@@ -231,7 +234,7 @@ def buyer_speaks_english(seed: int, index: int) -> bool:
 _ZONE_CUM = tuple(sum(w for _, _, w in ZONES[: n + 1]) for n in range(len(ZONES)))
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=4096)
 def _buyer_fields(seed: int, index: int) -> dict[str, str]:
     r = rng(seed, "buyer", index)
     zone, locale, _ = r.choices(ZONES, cum_weights=_ZONE_CUM)[0]

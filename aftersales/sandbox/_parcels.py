@@ -28,6 +28,7 @@ __all__ = [
     "RAW_PARCEL_STATUSES",
     "Journey",
     "Stop",
+    "build_journey",
     "carrier_of",
     "issue_number",
     "journey",
@@ -140,9 +141,18 @@ class Journey:
         return self.stops[-1]
 
 
-@lru_cache(maxsize=262_144)
+@lru_cache(maxsize=16_384)
 def journey(number: str) -> Journey | None:
-    """The whole journey of a sandbox-issued number; ``None`` if it was never issued."""
+    """The whole journey of a sandbox-issued number; ``None`` if it was never issued.
+
+    Cached for trackers that ask again; :func:`build_journey` is the same
+    without the cache, for callers that keep only a summary.
+    """
+    return build_journey(number)
+
+
+def build_journey(number: str) -> Journey | None:
+    """See :func:`journey` (uncached)."""
     number = number.strip().upper()
     parsed = _parse(number)
     if parsed is None:

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 from aftersales.models import (
     Order,
-    ParcelStatus,
     Refund,
     ReturnLine,
     ReturnRequest,
@@ -38,8 +37,6 @@ from aftersales.sandbox._returns import Action, ReturnPlan, ReturnState, plan_re
 from aftersales.sandbox._reviews import Reply, build_review, review_times
 
 __all__ = ["World"]
-
-_MILESTONES = frozenset({ParcelStatus.DELIVERED, ParcelStatus.RETURNED, ParcelStatus.EXCEPTION})
 
 
 class World:
@@ -79,12 +76,8 @@ class World:
         if p.placed_at > now:
             return None
         updated = p.placed_at
-        j = p.journey
-        if j.shipped_at <= now:
-            updated = j.shipped_at
-            final = j.final
-            if final.status in _MILESTONES and final.time <= now:
-                updated = final.time
+        if p.shipped_at <= now:
+            updated = p.settled_at if p.settled_at <= now else p.shipped_at
         touched = self.order_touched.get(index)
         if touched is not None and touched <= now:
             updated = max(updated, touched)
@@ -106,12 +99,11 @@ class World:
     def shipments(self, index: int, now: datetime) -> list[Shipment]:
         """Order ``index``'s parcels visible at ``now``: outbound, returns, exchanges."""
         p = self.plan(index)
-        j = p.journey
         spec: LinesSpec = order_lines(self.seed, index)
         out: list[Shipment] = []
-        if j.shipped_at <= now:
-            out.append(Shipment(tracking_number=p.number, carrier=j.carrier,
-                                external_id=f"{p.external_id}-P1", shipped_at=j.shipped_at,
+        if p.shipped_at <= now:
+            out.append(Shipment(tracking_number=p.number, carrier=p.carrier,
+                                external_id=f"{p.external_id}-P1", shipped_at=p.shipped_at,
                                 line_ids=[ln.external_id for ln in spec.lines]))
         for r in self.returns_of(index):
             state = self.return_state(r, now)
@@ -139,15 +131,14 @@ class World:
         assert updated is not None
         spec = order_lines(self.seed, index)
         total = money(spec.total)
-        j = p.journey
-        delivered = j.at(ParcelStatus.DELIVERED)
+        delivered = p.delivered_at
         delivered = delivered if delivered is not None and delivered <= now else None
         raw = "WAIT_SELLER_SEND_GOODS"
-        if j.shipped_at <= now:
+        if p.shipped_at <= now:
             raw = "WAIT_BUYER_CONFIRM_GOODS"
         if delivered is not None:
             raw = "TRADE_BUYER_SIGNED"
-        returned = j.at(ParcelStatus.RETURNED)
+        returned = p.returned_at
         if (returned is not None and returned <= now) or self.refunded(index) >= total:
             raw = "TRADE_CLOSED"
         return Order(
@@ -176,7 +167,7 @@ class World:
             first = r * self.orders // self.returns
             found = first
             for o in range(first, min(first + stride, self.orders)):
-                if self.plan(o).journey.at(ParcelStatus.DELIVERED) is not None:
+                if self.plan(o).delivered_at is not None:
                     found = o
                     break
             self._return_of[r] = found
@@ -206,8 +197,7 @@ class World:
         if plan is None:
             o = self.order_of_return(r)
             p = self.plan(o)
-            j = p.journey
-            base = j.at(ParcelStatus.DELIVERED) or j.final.time + timedelta(days=1)
+            base = p.delivered_at or p.settled_at + timedelta(days=1)
             english = buyer_speaks_english(self.seed, p.buyer_index)
             spec = order_lines(self.seed, o)
             plan = plan_return(self.seed, r, o, base, english, spec, self.orders + r)
@@ -249,7 +239,7 @@ class World:
         p = self.plan(index)
         if p.review is None:
             return None
-        delivered = p.journey.at(ParcelStatus.DELIVERED)
+        delivered = p.delivered_at
         if delivered is None:
             return None
         times = review_times(p.review, delivered)
@@ -265,7 +255,7 @@ class World:
         """Order ``index``'s review as the marketplace shows it at ``now``."""
         p = self.plan(index)
         assert p.review is not None
-        delivered = p.journey.at(ParcelStatus.DELIVERED)
+        delivered = p.delivered_at
         assert delivered is not None
         b = buyer(self.seed, p.buyer_index)
         english = buyer_speaks_english(self.seed, p.buyer_index)
