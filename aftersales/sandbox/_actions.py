@@ -102,12 +102,12 @@ class ShopActions(MarketplaceBase):
                 raise self._rejected("idempotency key reused with other values",
                                      "idempotency_mismatch")
             self._faults.after_write("refund")
-            return done
+            return done.model_copy(deep=True)
         total = w.order_total(i)
         if refund.amount.currency != total.currency:
             raise self._rejected("refund currency differs from the order's", "currency")
-        if refund.amount.amount <= 0:
-            raise self._rejected("refund amount must be positive", "amount")
+        if refund.amount.amount <= 0 or refund.amount.rounded() != refund.amount:
+            raise self._rejected("refund amount must be positive whole cents", "amount")
         remaining = total - w.refunded(i)
         if refund.amount > remaining:
             raise self._rejected(f"refund exceeds the refundable {remaining}",
@@ -135,7 +135,7 @@ class ShopActions(MarketplaceBase):
         w.refunds.setdefault(i, []).append(paid)
         w.order_touched[i] = stamp
         self._faults.after_write("refund")
-        return paid
+        return paid.model_copy(deep=True)
 
     def ship_exchange(self, request: ReturnRequest, shipment: Shipment) -> Shipment:
         """See :meth:`Marketplace.ship_exchange`; the same number twice records one parcel."""
@@ -148,7 +148,7 @@ class ShopActions(MarketplaceBase):
         recorded = w.exchange_shipments.setdefault(plan.order_index, [])
         for s in recorded:
             if s.tracking_number == shipment.tracking_number:
-                return s
+                return s.model_copy(deep=True)
         stamp = self.clock.tick()
         state = self._state(r, stamp)
         if state.status not in ALLOWED["exchange"]:
@@ -164,7 +164,7 @@ class ShopActions(MarketplaceBase):
         w.return_actions.setdefault(r, []).append(Action(stamp, "exchange"))
         w.order_touched[plan.order_index] = stamp
         self._faults.after_write("ship_exchange")
-        return sent
+        return sent.model_copy(deep=True)
 
     def reply_review(self, review: Review, text: str, *, idempotency_key: str) -> str:
         """See :meth:`Marketplace.reply_review`; one reply per review, as on most marketplaces.

@@ -117,7 +117,7 @@ class World:
                     shipped_at=back.shipped_at if back else None,
                     line_ids=[ln.order_line_id for ln in self.return_plan(r).lines],
                 ))
-        out.extend(s for s in self.exchange_shipments.get(index, [])
+        out.extend(s.model_copy(deep=True) for s in self.exchange_shipments.get(index, [])
                    if s.shipped_at is None or s.shipped_at <= now)
         return out
 

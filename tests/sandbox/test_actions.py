@@ -196,6 +196,8 @@ def test_refund_is_paid_once_per_idempotency_key(shop: SandboxMarketplace) -> No
     assert first.external_id == again.external_id
     assert first == again
     assert shop.refunds_paid == [first]
+    first.note = "changed by the caller"
+    assert shop.refunds_paid[0].note is None  # the ledger is not the caller's copy
     assert shop.refunded_total(request.order_id) == refund.amount
     assert shop.get_order(request.order_id).updated_at == first.created_at
 
@@ -228,7 +230,7 @@ def test_refunding_more_than_remains_is_refused_and_pays_nothing(
 
 
 @pytest.mark.parametrize("amount", [Money("0.00", "CNY"), Money("-5.00", "CNY"),
-                                    Money("5.00", "USD")])
+                                    Money("5.00", "USD"), Money("1.005", "CNY")])
 def test_nonsense_refunds_are_refused(shop: SandboxMarketplace, amount: Money) -> None:
     with pytest.raises(RemoteRejectedError):
         shop.refund(Refund(order_id="SO00000003", amount=amount, idempotency_key="x"))
