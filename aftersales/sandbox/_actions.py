@@ -198,7 +198,7 @@ class ShopActions(MarketplaceBase):
         self._begin("send_message")
         done = self._receipts.get(message.idempotency_key)
         if done is not None:
-            return done
+            return done.model_copy()
         if not message.body.strip():
             raise self._rejected("an empty message cannot be sent", "empty_body")
         if not any(self._is_buyer(x) for x in (message.buyer_id, message.to) if x):
@@ -210,9 +210,9 @@ class ShopActions(MarketplaceBase):
         receipt = Receipt(channel=self.name, message_id=f"MSG{len(self._receipts) + 1:08d}",
                           accepted_at=stamp)
         self._receipts[message.idempotency_key] = receipt
-        self.messages_sent.append(message)
+        self.messages_sent.append(message.model_copy(deep=True))
         self._faults.after_write("send_message")
-        return receipt
+        return receipt.model_copy()
 
     # ------------------------------------------------------------ helpers
 
