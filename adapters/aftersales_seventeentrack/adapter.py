@@ -70,7 +70,11 @@ class SeventeenTrackCarrier(CarrierBase):
         """Look up to ``batch_size`` numbers in one ``gettrackinfo`` call.
 
         Unregistered numbers are registered (one more call) and come back
-        pending; other refused numbers come back with ``error`` set.
+        pending; other refused numbers, and numbers whose registration was
+        refused, come back with ``error`` set.
+
+        Raises:
+            RateLimitError: the daily limit or the quota is used up.
         """
         if len(queries) > self.batch_size:
             raise ValidationError(
@@ -85,7 +89,9 @@ class SeventeenTrackCarrier(CarrierBase):
             q for q in queries if q.number in rejected and rejected[q.number].code == NOT_REGISTERED
         ]
         if to_register:
-            self.client.register([_item(q) for q in to_register])
+            registered = self._envelope(self.client.register([_item(q) for q in to_register]))
+            # A registration refused (carrier not detected, quota…) replaces "not registered".
+            rejected.update({item.number: item.error for item in registered.data.rejected})
         return [self._result(q, accepted.get(q.number), rejected.get(q.number)) for q in queries]
 
     @staticmethod

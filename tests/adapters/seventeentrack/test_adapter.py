@@ -206,3 +206,40 @@ def test_signed_garbage_is_a_validation_error(carrier: SeventeenTrackCarrier) ->
     body = b'{"hello": "world"}'
     with pytest.raises(ValidationError, match="17track"):
         carrier.parse_push(body, {"sign": webhook_sign(body, TOKEN)})
+
+
+def test_a_refused_registration_is_a_per_number_error(
+    mock: responses.RequestsMock, carrier: SeventeenTrackCarrier
+) -> None:
+    mock.post(INFO, json=load("gettrackinfo_response"))
+    refusal = {"code": -18019903, "message": "carrier cannot be detected"}
+    mock.post(REGISTER, json={"code": 0, "data": {"accepted": [], "rejected": [
+        {"number": "LX000000000CN", "error": refusal}]}})
+    _, refused = carrier.track([TrackQuery(number="RR123456789CN"),
+                                TrackQuery(number="LX000000000CN")])
+    assert refused.tracking is None
+    assert refused.error_code == "-18019903"
+
+
+def test_registration_already_done_is_pending(
+    mock: responses.RequestsMock, carrier: SeventeenTrackCarrier
+) -> None:
+    mock.post(INFO, json=load("gettrackinfo_response"))
+    body = load("register_response")
+    body["data"]["rejected"][0]["number"] = "LX000000000CN"  # -18019901: already registered
+    mock.post(REGISTER, json=body)
+    _, again = carrier.track([TrackQuery(number="RR123456789CN"),
+                              TrackQuery(number="LX000000000CN")])
+    assert again.tracking is not None
+    assert again.tracking.status is ParcelStatus.PENDING
+
+
+def test_registration_out_of_quota(
+    mock: responses.RequestsMock, carrier: SeventeenTrackCarrier
+) -> None:
+    mock.post(INFO, json=load("gettrackinfo_response"))
+    quota = {"code": -18019908, "message": "quota exhausted"}
+    mock.post(REGISTER, json={"code": 0, "data": {"rejected": [
+        {"number": "LX000000000CN", "error": quota}]}})
+    with pytest.raises(RateLimitError):
+        carrier.track([TrackQuery(number="LX000000000CN")])
