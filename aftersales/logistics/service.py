@@ -156,12 +156,15 @@ class LogisticsService:
 
         Returns:
             Counts of parcels checked and changed, and calls per provider.
+
+        Raises:
+            ConfigurationError: parcels are due but no tracking provider is configured.
         """
-        if not self.providers:
-            raise ConfigurationError("no tracking provider configured; set AFTERSALES_CARRIERS")
         with self.app.store.session() as session:
             due = select_due(session, now=self.app.now(), ttl=self.ttl)
         report = RefreshReport(due=len(due))
+        if not due:
+            return report  # nothing to do, configured or not (a worker's idle tick)
         groups = _group(due)
         tick = (lambda n: progress(n, len(groups))) if progress is not None else None
         self._refresher(self._write, tick, write_every=self.write_every).run(groups, report)
