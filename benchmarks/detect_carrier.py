@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-import tracking_numbers
+import tracking_numbers  # type: ignore[import-untyped]
 
 from aftersales.logistics import detect_carrier, match_formats
 from aftersales.logistics.checksums import mod7, mod10, s10, sum_product
@@ -80,12 +80,13 @@ def _break(number: str) -> str:
 
 
 def _chinese(rng: random.Random) -> str:
-    return rng.choice([
+    makers: list[Callable[[], str]] = [
         lambda: "SF" + _digits(rng, 13), lambda: "YT" + _digits(rng, 13),
         lambda: "JT" + _digits(rng, 13), lambda: "JDX" + _digits(rng, 12),
         lambda: "7" + rng.choice("3456") + _digits(rng, 12), lambda: "77" + _digits(rng, 13),
         lambda: rng.choice("34") + _digits(rng, 14), lambda: _digits(rng, 13),
-    ])()
+    ]
+    return rng.choice(makers)()
 
 
 def _noise(rng: random.Random) -> str:

@@ -52,7 +52,7 @@ class AfterShipCarrier(CarrierBase):
 
     name = "aftership"
     capabilities = frozenset({Capability.TRACK, Capability.PUSH})
-    carriers = None
+    carriers: frozenset[str] | None = None  # any carrier the provider knows
     #: every documented provider status code, and what each means (for the conformance kit).
     raw_parcel_statuses: ClassVar[tuple[str, ...]] = tuple(STATUS_TABLE)
     parcel_status_table: ClassVar[dict[str, ParcelStatus]] = {

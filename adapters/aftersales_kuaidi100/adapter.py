@@ -56,7 +56,7 @@ class Kuaidi100Carrier(CarrierBase):
     name = "kuaidi100"
     capabilities = frozenset({Capability.DETECT_CARRIER, Capability.TRACK, Capability.PUSH})
     batch_size = 1
-    carriers = None
+    carriers: frozenset[str] | None = None  # any carrier the provider knows
     #: every documented provider status code, and what each means (for the conformance kit).
     raw_parcel_statuses: ClassVar[tuple[str, ...]] = tuple(STATE_TABLE)
     parcel_status_table: ClassVar[dict[str, ParcelStatus]] = {
