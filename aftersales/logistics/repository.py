@@ -114,9 +114,13 @@ def select_due(session: Session, *, now: datetime, ttl: timedelta) -> list[Parce
     return [_ref(row) for row in session.execute(query)]
 
 
-def parcels_by_number(session: Session, number: str) -> list[ParcelRef]:
-    """Every stored parcel with this tracking number (one per order and direction)."""
-    query = select(*_COLUMNS).where(ShipmentRow.tracking_number == number).order_by(ShipmentRow.id)
+def parcels_by_number(session: Session, *numbers: str) -> list[ParcelRef]:
+    """Every stored parcel with one of these spellings of a tracking number."""
+    query = (
+        select(*_COLUMNS)
+        .where(ShipmentRow.tracking_number.in_(set(numbers)))
+        .order_by(ShipmentRow.id)
+    )
     return [_ref(row) for row in session.execute(query)]
 
 
@@ -225,9 +229,9 @@ def apply_trackings(
     return changes
 
 
-def stored_tracking(session: Session, number: str) -> Tracking | None:
-    """The last stored tracking of ``number`` (its first parcel's), events included."""
-    refs = parcels_by_number(session, number)
+def stored_tracking(session: Session, *numbers: str) -> Tracking | None:
+    """The last stored tracking of a number (its first parcel's), events included."""
+    refs = parcels_by_number(session, *numbers)
     if not refs:
         return None
     row = session.get(ShipmentRow, refs[0].id)

@@ -117,10 +117,11 @@ class LogisticsService:
         normal = normalize_number(number)
         if not normal:
             raise ValidationError("a tracking number is required", field="number")
+        spellings = (normal, number.strip())  # stored numbers may keep a shop's spacing
         with self.app.store.session() as session:
-            refs = parcels_by_number(session, normal)
+            refs = parcels_by_number(session, *spellings)
             if refs and not fresh and all(self._fresh(r) for r in refs):
-                stored = stored_tracking(session, normal)
+                stored = stored_tracking(session, *spellings)
                 if stored is not None:
                     return stored
         code = (carrier or "").strip().lower() or (refs[0].carrier if refs else None)
@@ -173,6 +174,8 @@ class LogisticsService:
     def handle_push(self, provider: str, body: bytes, headers: Mapping[str, str]) -> int:
         """Verify and apply a provider's push (webhook); returns parcels updated.
 
+        Numbers the store holds no parcel for are ignored.
+
         Raises:
             NotFoundError: no provider of that name is configured.
             SignatureError: the push's signature is missing or wrong.
@@ -185,9 +188,10 @@ class LogisticsService:
         pairs: list[tuple[Group, Tracking]] = []
         with self.app.store.session() as session:
             for tracking in trackings:
-                refs = parcels_by_number(session, normalize_number(tracking.number))
+                normal = normalize_number(tracking.number)
+                refs = parcels_by_number(session, normal, tracking.number)
                 if refs:
-                    pairs.append((Group(refs[0].number, tracking.carrier, refs), tracking))
+                    pairs.append((Group(normal, tracking.carrier, refs), tracking))
         self._write(pairs)
         return sum(len(g.refs) for g, _ in pairs)
 
@@ -314,10 +318,11 @@ def _unique(codes: Sequence[str]) -> str | None:
 def _group(refs: Sequence[ParcelRef]) -> list[Group]:
     by_key: dict[tuple[str, str | None], Group] = {}
     for ref in refs:
-        carrier = ref.carrier or _unique(detect_carrier(ref.number))
-        key = (ref.number, carrier)
+        number = normalize_number(ref.number)
+        carrier = ref.carrier or _unique(detect_carrier(number))
+        key = (number, carrier)
         group = by_key.get(key)
         if group is None:
-            group = by_key[key] = Group(ref.number, carrier)
+            group = by_key[key] = Group(number, carrier)
         group.refs.append(ref)
     return list(by_key.values())

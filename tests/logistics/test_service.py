@@ -194,3 +194,13 @@ def test_sandbox_shop_end_to_end(app: Any) -> None:
     assert report.total_calls == math.ceil(report.due / 40)
     again = app.logistics.refresh()
     assert again.total_calls == 0
+
+
+def test_stored_numbers_with_spaces_are_found_and_queried_clean(make_app: Any) -> None:
+    provider = ScriptedCarrier()
+    app = make_app(provider)
+    add_parcels(app, ["SF 0000 0000 00001"])
+    app.logistics.refresh()
+    assert provider.numbers == ["SF0000000000001"]
+    assert app.logistics.track("SF 0000 0000 00001").provider == "primary"
+    assert provider.calls == 1  # found as the shop stored it, and fresh: no second call
