@@ -53,7 +53,7 @@ def lookup(table: StatusTable, *codes: str | None, default: StatusRule | None = 
 
 
 def parse_time(text: str | None, naive_tz: timezone = UTC) -> datetime | None:
-    """An aware datetime from ISO-8601-ish text, or ``None`` when empty or unreadable.
+    """An aware UTC datetime from ISO-8601-ish text, or ``None`` when empty or unreadable.
 
     Text without an offset is read in ``naive_tz`` (China time for Kuaidi100).
     """
@@ -66,7 +66,9 @@ def parse_time(text: str | None, naive_tz: timezone = UTC) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=naive_tz)
-    return parsed
+    # One time zone for every event: the store keeps UTC, and comparing
+    # datetimes that share a tzinfo is the fast path when events are sorted.
+    return parsed.astimezone(UTC)
 
 
 def build_tracking(
