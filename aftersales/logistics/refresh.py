@@ -15,11 +15,14 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aftersales.errors import AfterSalesError
 from aftersales.interfaces import Capability, Carrier
-from aftersales.logistics.repository import ParcelRef
 from aftersales.models import Tracking, TrackQuery, TrackResult
+
+if TYPE_CHECKING:
+    from aftersales.logistics.repository import ParcelRef
 
 __all__ = ["Group", "RefreshReport", "Refresher", "serves"]
 
