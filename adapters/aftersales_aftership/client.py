@@ -21,7 +21,7 @@ from aftersales.errors import (
     RemoteNotFoundError,
     RemoteRejectedError,
 )
-from aftersales.http import ApiClient, parse_retry_after
+from aftersales.http import ApiClient, RateLimit, parse_retry_after
 from aftersales_aftership.settings import AfterShipSettings
 
 __all__ = ["AfterShipClient"]
@@ -80,6 +80,7 @@ class AfterShipClient:
             secrets=[settings.api_key.get_secret_value()] if settings.api_key else [],
             classify_error=_classify,
             pool_size=16,
+            rate_limit=RateLimit(rps) if (rps := settings.requests_per_second) else None,
         )
 
     def _headers(self) -> dict[str, str]:

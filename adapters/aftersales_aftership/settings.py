@@ -31,6 +31,8 @@ class AfterShipSettings(BaseModel):
         webhook_secret: signs webhooks (``aftership-hmac-sha256``).
         base_url: the API root with its version (2025-01).
         batch_size: numbers per listing call (``tracking_numbers`` takes up to 50).
+        requests_per_second: client-side pace; AfterShip allows 6/s on
+            ``GET /trackings`` (2024-07 and later), ``None`` for no pacing.
         timeout: seconds before one HTTP call gives up.
     """
 
@@ -40,6 +42,7 @@ class AfterShipSettings(BaseModel):
     webhook_secret: SecretStr | None = None
     base_url: str = "https://api.aftership.com/tracking/2025-01"
     batch_size: int = Field(default=50, ge=1, le=50)
+    requests_per_second: float | None = Field(default=6.0, gt=0)
     timeout: float = Field(default=30.0, gt=0)
 
     @classmethod

@@ -16,7 +16,7 @@ from typing import Any
 import requests
 
 from aftersales.errors import RemoteError
-from aftersales.http import ApiClient
+from aftersales.http import ApiClient, RateLimit
 from aftersales_seventeentrack.mapping import error_for_code
 from aftersales_seventeentrack.settings import SeventeenTrackSettings
 
@@ -67,6 +67,7 @@ class SeventeenTrackClient:
             secrets=[settings.token.get_secret_value()] if settings.token else [],
             classify_error=_classify,
             pool_size=16,
+            rate_limit=RateLimit(rps) if (rps := settings.requests_per_second) else None,
         )
 
     def _post(self, path: str, items: Sequence[dict[str, Any]]) -> Any:

@@ -32,6 +32,9 @@ class SeventeenTrackSettings(BaseModel):
         webhook_key: the key that signs webhooks (defaults to ``token``).
         base_url: the API root, version included.
         batch_size: numbers per call; 17TRACK allows at most 40.
+        requests_per_second: client-side pace, ``None`` for none. Third-party
+            clients report 3/s per key; 17TRACK's own pages do not say, so
+            it is off by default and a 429 is handled by the retry layer.
         timeout: seconds before one HTTP call gives up.
     """
 
@@ -41,6 +44,7 @@ class SeventeenTrackSettings(BaseModel):
     webhook_key: SecretStr | None = None
     base_url: str = "https://api.17track.net/track/v2.2"
     batch_size: int = Field(default=40, ge=1, le=40)
+    requests_per_second: float | None = Field(default=None, gt=0)
     timeout: float = Field(default=30.0, gt=0)
 
     @classmethod

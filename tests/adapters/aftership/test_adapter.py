@@ -188,3 +188,17 @@ def test_signed_body_that_is_not_a_webhook(carrier: AfterShipCarrier) -> None:
         carrier.parse_push(vector["raw_body"].encode(), {
             "aftership-hmac-sha256": vector["signature"]
         })
+
+
+def test_calls_are_paced_to_the_documented_rate(mock: responses.RequestsMock) -> None:
+    waits: list[float] = []
+    settings = AfterShipSettings(api_key=API_KEY, requests_per_second=6.0)
+    carrier = AfterShipCarrier(settings, sleep=waits.append)
+    mock.get(LIST, json=listing(load("get_tracking_response_2025-01")["data"]))
+    for _ in range(3):
+        carrier.track([TrackQuery(number=NUMBER)])
+    # the first call passes; the next two wait for a token (the fake sleep lets no
+    # time pass, so the second wait adds up to two tokens' worth)
+    assert len(waits) == 2
+    assert 0 < waits[0] <= 1 / 6 + 1e-6
+    assert waits[0] < waits[1] <= 2 / 6 + 1e-6
