@@ -112,6 +112,32 @@ class Kuaidi100Carrier(CarrierBase):
             raise ResponseParseError("unexpected query answer", adapter=self.name) from exc
         return TrackResult(query=query, tracking=to_tracking(response, query.number, carrier))
 
+    def subscribe(
+        self,
+        number: str,
+        carrier: str | None = None,
+        *,
+        callback_url: str,
+        phone_suffix: str | None = None,
+    ) -> None:
+        """Have Kuaidi100 push this number's updates to ``callback_url``.
+
+        The pushes are signed with ``KUAIDI100_SALT`` when it is set (then
+        :meth:`parse_push` verifies them); without a carrier, Kuaidi100
+        detects it. The callback must answer :data:`PUSH_ACK`.
+
+        Raises:
+            ConfigurationError: ``KUAIDI100_KEY`` is not set.
+            RemoteRejectedError: Kuaidi100 refused the subscription.
+        """
+        body = self.client.subscribe(com_for(carrier), number, callback_url, phone_suffix)
+        if not (isinstance(body, dict) and body.get("result") is True):
+            code = str(body.get("returnCode", "")) if isinstance(body, dict) else None
+            message = str(body.get("message", "")) if isinstance(body, dict) else ""
+            raise RemoteRejectedError(
+                f"subscription refused: {message}".strip(), adapter=self.name, code=code
+            )
+
     def parse_push(self, body: bytes, headers: Mapping[str, str]) -> list[Tracking]:
         """Verify (``sign`` = MD5 of param + salt) and parse a subscription push.
 

@@ -16,7 +16,7 @@ import requests
 
 from aftersales.errors import RemoteError
 from aftersales.http import ApiClient
-from aftersales_kuaidi100.mapping import error_for, query_param, sign
+from aftersales_kuaidi100.mapping import error_for, query_param, sign, subscribe_param
 from aftersales_kuaidi100.settings import Kuaidi100Settings
 
 __all__ = ["Kuaidi100Client"]
@@ -74,3 +74,15 @@ class Kuaidi100Client:
         return self.api.post(
             self.settings.autonumber_url, data={"num": number, "key": key}, idempotent=True
         )
+
+    def subscribe(
+        self, com: str | None, number: str, callback_url: str, phone: str | None = None
+    ) -> Any:
+        """``POST /poll``: ask Kuaidi100 to push this number's updates to ``callback_url``."""
+        key = self.settings.require_key()
+        salt = self.settings.salt.get_secret_value() if self.settings.salt else None
+        param = subscribe_param(
+            com, number, key, callback_url, salt, phone, self.settings.resultv2
+        )
+        # Subscribing twice is harmless (Kuaidi100 allows 4 a month per number).
+        return self.api.post("/poll", data={"schema": "json", "param": param}, idempotent=True)

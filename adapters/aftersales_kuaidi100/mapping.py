@@ -42,6 +42,7 @@ __all__ = [
     "push_sign",
     "query_param",
     "sign",
+    "subscribe_param",
     "to_tracking",
     "verify_push",
 ]
@@ -168,6 +169,26 @@ def query_param(com: str, number: str, phone: str | None, resultv2: str) -> str:
     if phone:
         body["phone"] = phone
     body.update({"resultv2": resultv2, "show": "0", "order": "desc"})
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def subscribe_param(
+    com: str | None, number: str, key: str, callback_url: str, salt: str | None,
+    phone: str | None, resultv2: str,
+) -> str:
+    """The ``param`` JSON for ``POST /poll`` (subscription), in the documented key order.
+
+    Without ``com``, ``autoCom`` asks Kuaidi100 to detect the carrier itself.
+    """
+    parameters: dict[str, Any] = {"callbackurl": callback_url}
+    if salt:
+        parameters["salt"] = salt
+    parameters["resultv2"] = resultv2
+    if phone:
+        parameters["phone"] = phone
+    if not com:
+        parameters["autoCom"] = "1"
+    body = {"company": com or "", "number": number, "key": key, "parameters": parameters}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 

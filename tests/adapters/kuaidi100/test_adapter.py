@@ -15,6 +15,7 @@ from aftersales.errors import (
     AuthenticationError,
     ConfigurationError,
     RateLimitError,
+    RemoteRejectedError,
     ResponseParseError,
     SignatureError,
     TransientError,
@@ -260,3 +261,21 @@ def test_push_that_is_not_a_push(carrier: Kuaidi100Carrier) -> None:
                         .hexdigest().upper()})
     with pytest.raises(ValidationError, match="lastResult"):
         carrier.parse_push(signed.encode(), {})
+
+
+def test_subscribe_sends_the_documented_form(
+    mock: responses.RequestsMock, carrier: Kuaidi100Carrier
+) -> None:
+    mock.post(
+        "https://poll.kuaidi100.com/poll",
+        json=load("subscribe_response_ok"),
+        match=[matchers.urlencoded_params_matcher(load("subscribe_request_form"))],
+    )
+    carrier.subscribe(NUMBER, "yto", callback_url="https://example.com/kd100/callback")
+
+
+def test_subscribe_refused(mock: responses.RequestsMock, carrier: Kuaidi100Carrier) -> None:
+    mock.post("https://poll.kuaidi100.com/poll",
+              json={"result": False, "returnCode": "500", "message": "重复订阅"})
+    with pytest.raises(RemoteRejectedError, match="重复订阅"):
+        carrier.subscribe(NUMBER, callback_url="https://example.com/cb")
