@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, delete, false, insert, select, update
+from sqlalchemy import Table, delete, false, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -28,12 +28,12 @@ from aftersales.errors import AfterSalesError
 from aftersales.interfaces import Capability
 from aftersales.models import ReturnKind, ReturnLine, ReturnStatus
 from aftersales.returns import repository as repo
+from aftersales.returns.bulk_approve import Approval, read_requests, write_approvals
 from aftersales.returns.bulk_rows import BadRow, BulkRow, CsvSource, parse_row
-from aftersales.returns.lifecycle import check_transition
+from aftersales.returns.lifecycle import can_transition, check_transition
 from aftersales.returns.sla import plan_deadline
 from aftersales.returns.timers import TimersMixin
-from aftersales.store.tables.core import AuditRow, OutboxRow
-from aftersales.store.tables.returns import BulkKeyRow, ReturnDeadlineRow, ReturnRow
+from aftersales.store.tables.returns import BulkKeyRow
 
 __all__ = ["REPORT_COLUMNS", "BulkMixin", "BulkOutcome", "BulkSummary"]
 
@@ -42,10 +42,13 @@ REPORT_COLUMNS = ("row", "action", "rma_id", "outcome", "detail")
 
 S = ReturnStatus
 Item = BulkRow | BadRow
+#: (kind, status) pairs the machine lets approve, read once from the table.
+_EARLIER = "already applied by an earlier run"
+_APPROVABLE = frozenset((k.value, s.value) for k in ReturnKind for s in ReturnStatus
+                        if can_transition(k, s, ReturnStatus.APPROVED))
 
 
-@dataclass(frozen=True, slots=True)
-class BulkOutcome:
+class BulkOutcome(NamedTuple):
     """What happened to one row: ``ok``, ``skipped`` (already done) or ``error``."""
 
     row: int
@@ -288,111 +291,51 @@ class BulkMixin(TimersMixin):
 
     def _approve_run(self, session: Session, run: list[BulkRow], done: set[str],
                      out: list[BulkOutcome], *, actor: str, dry_run: bool) -> None:
-        t = _table(ReturnRow)
-        ids = {r.rma_id for r in run if r.rma_id}
-        found = {rec.rma_id: rec for rec in session.execute(
-            select(t.c.rma_id, t.c.status, t.c.kind, t.c.version, t.c.marketplace,
-                   t.c.external_id, t.c.eligibility, t.c.order_external_id)
-            .where(t.c.rma_id.in_(ids)))}
+        found = read_requests(session, [r.rma_id or "" for r in run])
         now = self.app.now()
-        updates: list[dict[str, Any]] = []
-        audits: list[dict[str, Any]] = []
-        events: list[dict[str, Any]] = []
-        plans: list[dict[str, Any]] = []
-        keys: list[dict[str, Any]] = []
-        touched: set[str] = set()
+        approved = S.APPROVED.value
+        todo: list[Approval] = []
+        taken: set[str] = set()
+        add = out.append
         for row in run:
             rma = row.rma_id or ""
             if row.key in done:
-                out.append(BulkOutcome(row.number, "approve", rma, "skipped",
-                                       "already applied by an earlier run"))
+                add(BulkOutcome(row.number, "approve", rma, "skipped", _EARLIER))
                 continue
             rec = found.get(rma)
             if rec is None:
-                out.append(BulkOutcome(row.number, "approve", rma, "error",
-                                       f"return request {rma} not found"))
+                add(BulkOutcome(row.number, "approve", rma, "error",
+                                f"return request {rma} not found"))
                 continue
+            _, status, kind, version, marketplace, external_id, eligibility, order_id = rec
+            if status == approved or rma in taken:
+                add(BulkOutcome(row.number, "approve", rma, "skipped", "already approved"))
+                continue
+            if (kind, status) not in _APPROVABLE or eligibility == "ineligible" or external_id:
+                try:
+                    check_transition(ReturnKind(kind), S(status), S.APPROVED,
+                                     entity=f"return {rma}")
+                    if eligibility == "ineligible":
+                        raise AfterSalesError(f"return {rma} was found ineligible; approve it "
+                                              "by hand with override to make an exception")
+                    if external_id is not None:
+                        self._push_approve(rma, marketplace, row.note, dry_run=dry_run)
+                except AfterSalesError as exc:
+                    add(BulkOutcome(row.number, "approve", rma, "error", str(exc)))
+                    continue
             done.add(row.key)
-            keys.append({"key": row.key, "action": "approve", "rma_id": rma, "applied_at": now})
-            if rec.status == S.APPROVED.value or rma in touched:
-                out.append(BulkOutcome(row.number, "approve", rma, "skipped", "already approved"))
-                continue
-            try:
-                check_transition(ReturnKind(rec.kind), S(rec.status), S.APPROVED,
-                                 entity=f"return {rma}")
-                if rec.eligibility == "ineligible":
-                    raise AfterSalesError(f"return {rma} was found ineligible; approve it "
-                                          "by hand with override to make an exception")
-                if rec.external_id is not None:
-                    self._push_approve(rma, rec.marketplace, row.note, dry_run=dry_run)
-            except AfterSalesError as exc:
-                keys.pop()
-                done.discard(row.key)
-                out.append(BulkOutcome(row.number, "approve", rma, "error", str(exc)))
-                continue
-            touched.add(rma)
-            version = rec.version + 1
-            updates.append({"b_rma": rma, "b_version": rec.version, "status": S.APPROVED.value,
-                            "version": version, "updated_at": now})
-            audits.append({"entity": repo.ENTITY, "entity_id": rma, "actor": actor, "at": now,
-                           "from_status": rec.status, "to_status": S.APPROVED.value,
-                           "reason": None, "note": row.note, "data": {"bulk": row.key}})
-            payload = {"rma_id": rma, "marketplace": rec.marketplace,
-                       "order_id": rec.order_external_id, "external_id": rec.external_id,
-                       "kind": rec.kind, "status": S.APPROVED.value, "actor": actor,
-                       "version": version, "from": rec.status, "reason": None}
-            events.append({"key": f"return.approved:{rma}:{version}", "topic": "return.approved",
-                           "payload": payload, "created_at": now})
-            plan = plan_deadline(ReturnKind(rec.kind), S.APPROVED, now, self.policy)
-            plans.append({"rma_id": rma, "name": plan.name if plan else None,
-                          "status": plan.status.value if plan else None,
-                          "action": plan.action.value if plan else None,
-                          "due_at": plan.due_at if plan else None,
-                          "alert_at": plan.alert_at if plan else None,
-                          "alerted_at": None, "lease_until": None, "last_error": None})
-            out.append(BulkOutcome(row.number, "approve", rma, "ok", "approved"))
-        self._write_approvals(session, updates, audits, events, plans, keys)
+            taken.add(rma)  # a repeat later in the run is "already approved"
+            todo.append(Approval(rma, version, status, kind, marketplace, order_id, external_id,
+                                 row.note, row.key))
+            add(BulkOutcome(row.number, "approve", rma, "ok", "approved"))
+        plans = {k.value: plan_deadline(k, S.APPROVED, now, self.policy) for k in ReturnKind}
+        emit = self.app.events.emit
+        for topic, payload, key in write_approvals(session, todo, actor=actor, now=now,
+                                                   plans=plans):
+            emit(session, topic, payload, key=key, outbox=False)
 
     def _push_approve(self, rma: str, marketplace: str, note: str | None, *,
                       dry_run: bool) -> None:
         market = self._market(marketplace, Capability.APPROVE_RETURN)
         if not dry_run:
             market.approve_return(self.get(rma), note=note)
-
-    def _write_approvals(self, session: Session, updates: list[dict[str, Any]],
-                         audits: list[dict[str, Any]], events: list[dict[str, Any]],
-                         plans: list[dict[str, Any]], keys: list[dict[str, Any]]) -> None:
-        t = _table(ReturnRow)
-        if updates:
-            result = session.execute(
-                update(t).where(t.c.rma_id == bindparam("b_rma"),
-                                t.c.version == bindparam("b_version"))
-                .values(status=bindparam("status"), version=bindparam("version"),
-                        updated_at=bindparam("updated_at")),
-                updates)
-            if session.get_bind().dialect.supports_sane_multi_rowcount and (
-                    result.rowcount != len(updates)):  # type: ignore[attr-defined]
-                raise StaleDataError("a request changed during the bulk run")
-            session.execute(insert(_table(AuditRow)), audits)
-            session.execute(insert(_table(OutboxRow)), events)
-            for ev in events:
-                self.app.events.emit(session, ev["topic"], ev["payload"], key=ev["key"],
-                                     outbox=False)
-            self._write_plans(session, plans)
-        if keys:
-            session.execute(insert(_table(BulkKeyRow)), keys)
-
-    @staticmethod
-    def _write_plans(session: Session, plans: list[dict[str, Any]]) -> None:
-        d = _table(ReturnDeadlineRow)
-        have = set(session.scalars(select(d.c.rma_id).where(
-            d.c.rma_id.in_([p["rma_id"] for p in plans]))))
-        fresh = [p for p in plans if p["rma_id"] not in have]
-        old = [{**{k: v for k, v in p.items() if k != "rma_id"}, "b_rma": p["rma_id"]}
-               for p in plans if p["rma_id"] in have]
-        if old:
-            session.execute(
-                update(d).where(d.c.rma_id == bindparam("b_rma"))
-                .values({k: bindparam(k) for k in old[0] if k != "b_rma"}), old)
-        if fresh:
-            session.execute(insert(d), fresh)

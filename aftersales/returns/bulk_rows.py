@@ -19,13 +19,15 @@ import csv
 import hashlib
 import io
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import NamedTuple, TypeVar
 
 from aftersales.errors import ValidationError
 from aftersales.models import ReturnKind, ReturnReason
 from aftersales.money import Money
+
+E = TypeVar("E", ReturnKind, ReturnReason)
 
 __all__ = [
     "ACTIONS",
@@ -50,8 +52,7 @@ class BulkFileError(ValidationError):
     """The file itself cannot be used: missing, unreadable, no header, unknown columns."""
 
 
-@dataclass(frozen=True, slots=True)
-class BulkRow:
+class BulkRow(NamedTuple):
     """One valid row, ready to apply."""
 
     number: int
@@ -79,8 +80,7 @@ class BulkRow:
         return Money(self.amount, cur)
 
 
-@dataclass(frozen=True, slots=True)
-class BadRow:
+class BadRow(NamedTuple):
     """A row that cannot be applied, with the reason in words."""
 
     number: int
@@ -95,54 +95,59 @@ def _shown(text: str | None) -> str:
 
 
 def _clean(record: Mapping[str, str | None]) -> dict[str, str]:
-    return {k: (v or "").strip() for k, v in record.items() if k}
-
-
-def _key(values: dict[str, str], parsed: dict[str, object]) -> str:
-    if values.get("idempotency_key"):
-        return "k:" + values["idempotency_key"][:190]
-    def norm(value: object) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, Decimal):  # 10, 10.0 and 10.00 are the same refund
-            return format(value.normalize(), "f")
-        return str(value)
-
-    parts = [norm(parsed.get(c)) for c in COLUMNS if c not in ("note", "idempotency_key")]
-    return "h:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40]
+    """The row's non-empty values, stripped (empty cells are simply absent)."""
+    out = {}
+    for k, v in record.items():
+        if k and v:
+            v = v.strip()
+            if v:
+                out[k] = v
+    return out
 
 
 def parse_row(number: int, record: Mapping[str, str | None]) -> BulkRow | BadRow:
     """Validate one row; a bad one comes back as :class:`BadRow` with the error in words."""
     values = _clean(record)
     action = values.get("action", "").lower()
+    get = values.get
     try:
-        if any("\udc80" <= ch <= "\udcff" for v in values.values() for ch in v):
-            raise ValidationError("the text is not UTF-8; save the file as UTF-8", row=number)
-        if action not in ACTIONS:
+        try:  # undecodable bytes arrive as lone surrogates, which cannot be encoded
+            "".join(values.values()).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("the text is not UTF-8; save the file as UTF-8",
+                                  row=number) from None
+        if action not in _NEEDS:
             raise ValidationError(f"unknown action {action or '(empty)'!r}; use one of "
                                   + ", ".join(ACTIONS), field="action", row=number)
         for column in _NEEDS[action]:
-            if not values.get(column):
+            if column not in values:
                 raise ValidationError("missing value", field=column, row=number)
-        parsed: dict[str, object] = {"action": action}
-        for column in ("rma_id", "marketplace", "order_id", "sku"):
-            parsed[column] = values.get(column) or None
-        parsed["quantity"] = _int(values.get("quantity"), number)
-        parsed["kind"] = _enum(ReturnKind, values.get("kind"), "kind", number)
-        parsed["reason"] = _enum(ReturnReason, values.get("reason"), "reason", number)
-        parsed["amount"] = _amount(values.get("amount"), number)
-        currency = (values.get("currency") or "").upper() or None
+        quantity = _int(get("quantity"), number)
+        kind = _enum(ReturnKind, get("kind"), "kind", number)
+        reason = _enum(ReturnReason, get("reason"), "reason", number)
+        amount = _amount(get("amount"), number)
+        currency = get("currency")
         if currency is not None:
-            Money(0, currency)  # validates the code
-        parsed["currency"] = currency
+            currency = Money(0, currency).currency  # validates the code
     except ValidationError as exc:
-        return BadRow(number, _shown(action), _shown(values.get("rma_id")) or None, str(exc))
+        return BadRow(number, _shown(action), _shown(get("rma_id")) or None, str(exc))
     except ValueError:
-        return BadRow(number, _shown(action), _shown(values.get("rma_id")) or None,
+        return BadRow(number, _shown(action), _shown(get("rma_id")) or None,
                       f"row {number}, field 'currency': not an ISO 4217 currency code")
-    return BulkRow(number=number, key=_key(values, parsed), note=values.get("note") or None,
-                   **parsed)  # type: ignore[arg-type]
+    rma_id, marketplace, order_id, sku = get("rma_id"), get("marketplace"), get("order_id"), \
+        get("sku")
+    given = get("idempotency_key")
+    if given:
+        key = "k:" + given[:190]
+    else:
+        text = "\x1f".join((
+            action, rma_id or "", marketplace or "", order_id or "", sku or "",
+            "" if quantity is None else str(quantity), kind or "", reason or "",
+            # 10, 10.0 and 10.00 are the same refund
+            "" if amount is None else format(amount.normalize(), "f"), currency or ""))
+        key = "h:" + hashlib.sha256(text.encode()).hexdigest()[:40]
+    return BulkRow(number, action, key, rma_id, marketplace, order_id, sku, quantity, kind,
+                   reason, amount, currency, get("note"))
 
 
 def _int(text: str | None, number: int) -> int | None:
@@ -170,8 +175,7 @@ def _amount(text: str | None, number: int) -> Decimal | None:
     return value
 
 
-def _enum(enum: type[ReturnKind] | type[ReturnReason], text: str | None, field: str,
-          number: int) -> ReturnKind | ReturnReason | None:
+def _enum(enum: type[E], text: str | None, field: str, number: int) -> E | None:
     if not text:
         return None
     try:

@@ -228,6 +228,41 @@ class RequestsMixin(ServiceCore):
         self._move(session, row, ReturnStatus.APPROVED, actor=f"policy:{rule.name}", now=now,
                    reason=f"auto-approved: {amount} within rule {rule.name!r}")
 
+    def decide(self, rma_id: str, *, dry_run: bool = False) -> ReturnRequest:
+        """Judge a waiting request again and apply the policy's automatic decision.
+
+        Use it after changing the policy, to work through the backlog: the
+        eligibility verdict is refreshed, and a rule may approve (or, when
+        configured, reject) the request. Anything else stays for a human.
+
+        Raises:
+            NotFoundError: no such request, or its order is unknown.
+        """
+        def work(session: Session) -> ReturnRequest:
+            row = repo.load_row(session, rma_id)
+            if row.status != ReturnStatus.REQUESTED.value:
+                return repo.to_model(row)
+            order, _ = self._order(session, row.marketplace, row.order_external_id)
+            model = repo.to_model(row)
+            now = self.app.now()
+            # Judged as of when the buyer asked: a backlog does not age out of its window.
+            verdict = self._eligibility(session, order, model.lines, model.kind, model.evidence,
+                                        row.created_at or now, exclude=rma_id)
+            row.eligibility = verdict.decision.value
+            row.eligibility_reasons = verdict.reasons
+            self._auto_decide(session, row, order, verdict, now, dry_run=dry_run)
+            return repo.to_model(row)
+
+        return self._run(work, dry_run=dry_run)
+
+    def eligibility_of(self, rma_id: str) -> tuple[str | None, builtins.list[str]]:
+        """The stored verdict of a request: (decision, reasons in customer words)."""
+        def work(session: Session) -> tuple[str | None, builtins.list[str]]:
+            row = repo.load_row(session, rma_id)
+            return row.eligibility, builtins.list(row.eligibility_reasons or [])
+
+        return self._run(work)
+
     def get(self, rma_id: str) -> ReturnRequest:
         """One request.
 

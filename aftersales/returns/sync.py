@@ -89,7 +89,9 @@ class SyncMixin(ExchangesMixin):
             order, order_row_id = None, None
         verdict = None
         if order is not None:
-            verdict = self._eligibility(session, order, req.lines, req.kind, req.evidence, now)
+            # Judged as of when the buyer asked, not when the sync ran.
+            verdict = self._eligibility(session, order, req.lines, req.kind, req.evidence,
+                                        req.created_at or now)
         row = ReturnRow(
             rma_id=repo.new_rma_id(), marketplace=name, external_id=req.external_id,
             order_id=order_row_id, order_external_id=req.order_id,

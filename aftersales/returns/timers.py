@@ -74,9 +74,10 @@ class TimersMixin(SyncMixin):
 
     def _alerts(self, now: datetime, limit: int, report: TimerReport) -> None:
         with self.app.store.session() as session:
+            # Bounded by due_at (indexed): no alert goes out earlier than the longest lead.
             rows = session.scalars(
-                select(D).where(D.name.is_not(None), D.alerted_at.is_(None), D.alert_at <= now,
-                                D.due_at > now)
+                select(D).where(D.due_at > now, D.due_at <= now + self._longest_lead(),
+                                D.name.is_not(None), D.alerted_at.is_(None), D.alert_at <= now)
                 .order_by(D.alert_at).limit(limit).with_for_update(skip_locked=True))
             for dl in rows:
                 row = repo.load_row(session, dl.rma_id)
@@ -86,6 +87,12 @@ class TimersMixin(SyncMixin):
                             key=f"return.sla_warning:{dl.rma_id}:{dl.name}:{due}")
                 dl.alerted_at = now
                 report.alerts += 1
+
+    def _longest_lead(self) -> timedelta:
+        sla = self.policy.sla
+        leads = [sla.alert_lead(d) for d in (sla.merchant_response, sla.buyer_shipment,
+                                             sla.merchant_confirmation) if d is not None]
+        return max([*leads, sla.alert_before])
 
     def _expire(self, rma_id: str, name: str, action: SlaAction, status: str, now: datetime,
                 report: TimerReport) -> None:

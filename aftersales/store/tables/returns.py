@@ -125,10 +125,8 @@ class ReturnDeadlineRow(Base):
     """
 
     __tablename__ = "return_deadlines"
-    __table_args__ = (
-        Index("ix_return_deadlines_due", "due_at"),
-        Index("ix_return_deadlines_alert", "alert_at"),
-    )
+    # One index: alerts are found by ``due_at`` too (within the longest alert lead).
+    __table_args__ = (Index("ix_return_deadlines_due", "due_at"),)
 
     rma_id: Mapped[str] = mapped_column(
         ForeignKey("return_requests.rma_id", ondelete="CASCADE"), primary_key=True
@@ -147,6 +145,7 @@ class BulkKeyRow(Base):
     """A bulk-file row already applied, written in the same transaction as its effect."""
 
     __tablename__ = "return_bulk_keys"
+    __table_args__ = {"sqlite_with_rowid": False}  # the key is the whole point: one b-tree
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     action: Mapped[str] = mapped_column(String(20))
