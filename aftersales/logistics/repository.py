@@ -169,13 +169,42 @@ _UPDATE = (
 )
 
 
+_CHECKED = (
+    _SHIP.update()
+    .where(_SHIP.c.id == bindparam("b_id"))
+    .values(last_checked_at=bindparam("b_checked", type_=UTCDateTime()))
+)
+
+
+def _new_events(
+    ref: ParcelRef, tracking: Tracking, known: set[tuple[int, str]]
+) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for event in tracking.events:
+        mark = (ref.id, fingerprint(event))
+        if mark in known:
+            continue
+        known.add(mark)
+        rows.append({
+            "shipment_id": ref.id,
+            "fingerprint": mark[1],
+            "occurred_at": event.time,
+            "status": event.status.value,
+            "description": event.description,
+            "location": event.location,
+            "raw_code": event.raw_code,
+        })
+    return rows
+
+
 def apply_trackings(
     session: Session, pairs: Iterable[tuple[ParcelRef, Tracking]], *, now: datetime
 ) -> list[Change]:
     """Write fresh trackings onto their parcels and store their new events.
 
     A provider that answers "pending, no events" for a parcel already known
-    further along does not move it back: only the check time is recorded.
+    further along does not move it back, and a parcel with nothing new only
+    gets its check time recorded (the common case of a periodic refresh).
 
     Returns:
         The parcels whose status changed.
@@ -187,30 +216,24 @@ def apply_trackings(
     seen_before = sorted({ref.id for ref, _ in pairs if ref.last_event_at is not None})
     known = _known_fingerprints(session, seen_before)
     updates: list[dict[str, object]] = []
+    checked: list[dict[str, object]] = []
     new_events: list[dict[str, object]] = []
     changes: list[Change] = []
     for ref, tracking in pairs:
         regress = tracking.status is ParcelStatus.PENDING and not tracking.events
         status = ref.status if regress else tracking.status
         issue = ref.issue if regress else tracking.issue
-        last = tracking.events[-1].time if tracking.events else ref.last_event_at
-        for event in tracking.events:
-            mark = (ref.id, fingerprint(event))
-            if mark in known:
-                continue
-            known.add(mark)
-            new_events.append({
-                "shipment_id": ref.id,
-                "fingerprint": mark[1],
-                "occurred_at": event.time,
-                "status": event.status.value,
-                "description": event.description,
-                "location": event.location,
-                "raw_code": event.raw_code,
-            })
+        events = _new_events(ref, tracking, known)
+        new_events.extend(events)
+        carrier = tracking.carrier or ref.carrier
+        if not events and (status, issue, carrier) == (ref.status, ref.issue, ref.carrier):
+            checked.append({"b_id": ref.id, "b_checked": now})
+            continue
+        times = [t for t in (ref.last_event_at, *(e.time for e in tracking.events[-1:])) if t]
+        last = max(times) if times else None
         updates.append({
             "b_id": ref.id,
-            "b_carrier": tracking.carrier or ref.carrier,
+            "b_carrier": carrier,
             "b_status": status.value,
             "b_issue": issue.value if issue else None,
             "b_raw_status": (tracking.raw_status or "")[:80] or None,
@@ -223,7 +246,10 @@ def apply_trackings(
         moved = status is not ref.status
         if moved or (issue is not ref.issue and status is ParcelStatus.EXCEPTION):
             changes.append(Change(ref, status, issue, last, tracking.delivered_at))
-    session.execute(_UPDATE, updates)
+    if updates:
+        session.execute(_UPDATE, updates)
+    if checked:
+        session.execute(_CHECKED, checked)
     if new_events:
         session.execute(insert(_EVENTS), new_events)
     return changes

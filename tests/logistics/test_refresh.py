@@ -201,3 +201,48 @@ def test_a_pending_answer_never_moves_a_parcel_back(make_app: Any, clock: Clock)
     with app.store.session() as session:
         status = session.scalar(select(ShipmentRow.status))
     assert status == "in_transit"
+
+
+def test_nothing_new_only_records_the_check(make_app: Any, clock: Clock) -> None:
+    provider = ScriptedCarrier()
+    app = make_app(provider)
+    add_parcels(app, numbers(3))
+    app.logistics.refresh()
+    with app.store.session() as session:
+        before = {r.id: (r.version, r.last_event_at) for r in session.scalars(select(ShipmentRow))}
+    clock.advance(timedelta(hours=2))
+    report = app.logistics.refresh()
+    assert report.checked == 3
+    assert report.changed == 0
+    with app.store.session() as session:
+        rows = list(session.scalars(select(ShipmentRow)))
+    assert {r.id: (r.version, r.last_event_at) for r in rows} == before
+    assert all(r.last_checked_at == clock.now for r in rows)
+
+
+def test_the_last_event_time_never_moves_back(make_app: Any, clock: Clock) -> None:
+    from .conftest import T0
+
+    provider = ScriptedCarrier()
+    app = make_app(provider)
+    [number] = numbers(1)
+    add_parcels(app, [number])
+    app.logistics.refresh()
+
+    class Older(ScriptedCarrier):
+        def track(self, queries: Any) -> Any:
+            results = super().track(queries)
+            for r in results:
+                assert r.tracking is not None
+                r.tracking.status = ParcelStatus.OUT_FOR_DELIVERY
+                r.tracking.events[0].time = T0 - timedelta(days=1)
+            return results
+
+    app.carriers["primary"] = Older()
+    clock.advance(timedelta(hours=2))
+    app.logistics.refresh()
+    with app.store.session() as session:
+        row = session.scalar(select(ShipmentRow))
+    assert row is not None
+    assert row.status == "out_for_delivery"
+    assert row.last_event_at == T0
