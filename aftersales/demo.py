@@ -23,7 +23,7 @@ AREAS = ("returns", "logistics", "reviews", "followups")
 def run_demo(state: CliState, *, orders: int = 200, seed: int = 0) -> None:
     """Sync the sandbox into a fresh database and let every area show its work."""
     from aftersales.app import AfterSales
-    from aftersales.sandbox import SandboxCarrier, SandboxMarketplace
+    from aftersales.sandbox import SandboxMarketplace
 
     url = state.database_url or DEMO_URL
     if url == DEMO_URL:
@@ -32,7 +32,7 @@ def run_demo(state: CliState, *, orders: int = 200, seed: int = 0) -> None:
     app = AfterSales(
         url,
         marketplaces=[market],
-        carriers=[SandboxCarrier(seed=seed)],
+        carriers=[market.carrier()],
         channels=["outbox"],
         clock=lambda: market.now,
     )
