@@ -33,7 +33,7 @@ from aftersales.reviews.alerts import (
 from aftersales.reviews.classify import Classification, Classifier, Severity
 from aftersales.store.tables.reviews import ReviewAlertRow, ReviewRow, ReviewVersionRow
 
-__all__ = ["Emit", "PageResult", "record_page", "review_key", "review_text"]
+__all__ = ["RESOLVED", "Emit", "PageResult", "record_page", "review_key", "review_text"]
 
 #: ``emit(session, event_name, payload, key)``: the app's event bus, bound.
 Emit = Callable[[Session, str, dict[str, Any], str], None]
@@ -253,7 +253,24 @@ def record_page(
         for (item, draft), row in zip(fresh, rows, strict=True):
             emit(session, draft.rule.event, _payload(item, draft, row),
                  f"{draft.rule.event}:{draft.subject}")
+        for item in changed:
+            if _resolved(item):
+                emit(session, RESOLVED, _base_payload(item),
+                     f"{RESOLVED}:{item.current.key}:{item.row.current_version}")
     return PageResult(changed=len(changed), alerts=len(rows))
+
+
+#: Emitted when an edit lifts a negative review out of negative (the 差评 was resolved),
+#: so a follow-up hold opened by ``review.negative`` can close.
+RESOLVED = "review.resolved"
+
+
+def _resolved(item: _Changed) -> bool:
+    return (
+        item.previous is not None
+        and item.previous.sentiment is Sentiment.NEGATIVE
+        and item.current.sentiment is not Sentiment.NEGATIVE
+    )
 
 
 def _alert_row(item: _Changed, draft: AlertDraft, now: datetime) -> ReviewAlertRow:
@@ -271,22 +288,29 @@ def _alert_row(item: _Changed, draft: AlertDraft, now: datetime) -> ReviewAlertR
     )
 
 
-def _payload(item: _Changed, draft: AlertDraft, alert: ReviewAlertRow) -> dict[str, Any]:
+def _base_payload(item: _Changed) -> dict[str, Any]:
     row = item.row
     return {
-        "alert_id": alert.id,
-        "rule": draft.rule.value,
-        "severity": int(draft.severity),
-        "message": draft.message,
         "marketplace": row.marketplace,
         "review_id": row.id,
         "external_id": row.external_id,
-        "sku": draft.sku,
+        "sku": row.sku,
         "rating": row.rating,
         "sentiment": row.sentiment,
         "topics": list(row.topics or ()),
         "order_id": row.order_external_id,
         "buyer_id": item.links.buyer_id,
         "rma_id": row.rma_id,
+    }
+
+
+def _payload(item: _Changed, draft: AlertDraft, alert: ReviewAlertRow) -> dict[str, Any]:
+    return {
+        **_base_payload(item),
+        "alert_id": alert.id,
+        "rule": draft.rule.value,
+        "severity": int(draft.severity),
+        "message": draft.message,
+        "sku": draft.sku,
         **({"spike": draft.data} if draft.rule is AlertRule.SPIKE else {}),
     }

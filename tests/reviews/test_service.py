@@ -335,3 +335,45 @@ def test_sandbox_shop_end_to_end(app: AfterSales, sandbox: Any) -> None:
         )
         total = session.scalar(select(func.count()).select_from(ReviewRow))
     assert linked == total  # the sandbox names each review's order, synced first
+
+
+def test_an_edit_that_lifts_a_negative_review_emits_review_resolved(
+    review_app: AfterSales, shop: FakeReviewShop
+) -> None:
+    seen = events(review_app)
+    shop.put("r1", 1, "物流太慢了", at=timedelta(hours=1), order_id="O-1")
+    review_app.reviews.sync()
+    shop.put("r1", 5, "物流太慢了（追加：客服主动联系解决了，很满意）", at=timedelta(days=2),
+             order_id="O-1")
+    review_app.reviews.sync()
+    names = [e.name for e in seen]
+    assert names.count("review.negative") == 1
+    (resolved,) = [e for e in seen if e.name == "review.resolved"]
+    negative = next(e for e in seen if e.name == "review.negative")
+    assert resolved.payload["review_id"] == negative.payload["review_id"]
+    assert resolved.payload["order_id"] == "O-1"
+    review_app.reviews.sync()
+    assert [e.name for e in seen].count("review.resolved") == 1
+
+
+def test_a_negative_review_holds_follow_ups_to_its_buyer_until_resolved(
+    review_app: AfterSales, shop: FakeReviewShop
+) -> None:
+    from aftersales.store.tables.followups import ContactHoldRow
+
+    with review_app.store.session() as session:
+        session.add(OrderRow(
+            marketplace="fake", external_id="O-7", buyer_id="B-7", buyer={}, currency="CNY",
+            shipping=Decimal(0), discount=Decimal(0), total=Decimal("10.00"),
+            placed_at=T0, remote_updated_at=T0,
+        ))
+    _ = review_app.followups  # subscribes to review.negative / review.resolved
+    shop.put("r1", 1, "质量太差", at=timedelta(hours=1), order_id="O-7")
+    review_app.reviews.sync()
+    with review_app.store.session() as session:
+        hold = session.scalars(select(ContactHoldRow)).one()
+        assert (hold.buyer_id, hold.kind, hold.resolved_at) == ("B-7", "negative_review", None)
+    shop.put("r1", 4, "客服处理得很好，满意", at=timedelta(days=1), order_id="O-7")
+    review_app.reviews.sync()
+    with review_app.store.session() as session:
+        assert session.scalars(select(ContactHoldRow)).one().resolved_at is not None
