@@ -204,3 +204,30 @@ def test_stored_numbers_with_spaces_are_found_and_queried_clean(make_app: Any) -
     assert provider.numbers == ["SF0000000000001"]
     assert app.logistics.track("SF 0000 0000 00001").provider == "primary"
     assert provider.calls == 1  # found as the shop stored it, and fresh: no second call
+
+
+def test_a_delivered_return_parcel_is_received_by_the_returns_service(
+    sqlite_url: str, sandbox: Any
+) -> None:
+    from aftersales.app import AfterSales
+
+    provider = ScriptedCarrier(status=ParcelStatus.DELIVERED)
+    app = AfterSales(sqlite_url, marketplaces=[sandbox], carriers=[provider],
+                     clock=lambda: sandbox.now, logistics={"receive_returns": True})
+    try:
+        app.sync_orders("sandbox")
+        order = next(o for page in sandbox.list_orders(None) for o in page.items
+                     if o.delivered_at is not None)
+        line = order.lines[0]
+        request = app.returns.request("sandbox", order.external_id, {line.external_id: 1},
+                                      reason="wrong_size", force=True, auto=False)
+        assert request.rma_id is not None
+        app.returns.approve(request.rma_id, override=True)
+        app.returns.mark_shipped(request.rma_id, "SF9999999999999", "sf")
+        seen: list[Any] = []
+        app.on("parcel.delivered", seen.append)
+        app.logistics.refresh()
+        assert app.returns.get(request.rma_id).status.value == "received"
+        assert request.rma_id in [e.payload["rma_id"] for e in seen]
+    finally:
+        app.close()
