@@ -11,6 +11,7 @@ from rich.panel import Panel
 from aftersales.cli_support import table
 
 if TYPE_CHECKING:
+    from aftersales.app import SyncReport
     from aftersales.cli_support import CliState
 
 __all__ = ["AREAS", "DEMO_URL", "run_demo"]
@@ -18,6 +19,10 @@ __all__ = ["AREAS", "DEMO_URL", "run_demo"]
 DEMO_URL = "sqlite:///aftersales-demo.db"
 #: The areas whose ``demo.run(app, console)`` the demo calls, in order.
 AREAS = ("returns", "logistics", "reviews", "followups")
+
+
+def _changed(report: SyncReport) -> int:
+    return sum(sum(per.values()) for per in report.counts.values())
 
 
 def run_demo(state: CliState, *, orders: int = 200, seed: int = 0) -> None:
@@ -49,9 +54,10 @@ def run_demo(state: CliState, *, orders: int = 200, seed: int = 0) -> None:
     for area in AREAS:
         module = importlib.import_module(f"aftersales.{area}.demo")
         module.run(app, console)
-    again = app.sync()
+    echoed = app.sync()
+    repeat = app.sync()
     console.print(
-        f"Re-sync of the same state changed {sum(sum(p.values()) for p in again.counts.values())}"
-        " rows (idempotent)."
+        f"Sync after the demo's own actions picked up {_changed(echoed)} echoed changes; "
+        f"syncing again changed {_changed(repeat)} rows (idempotent)."
     )
     app.close()
