@@ -139,6 +139,7 @@ def rate(fn: Callable[[str], object], numbers: Sequence[str], repeat: int = 3) -
 
 
 def main() -> None:
+    """Time both detectors on the same inputs and compare their answers."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--count", type=int, default=50_000)
     parser.add_argument("--quick", action="store_true", help="5,000 numbers")

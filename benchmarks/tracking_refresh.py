@@ -67,6 +67,7 @@ class Handler(BaseHTTPRequestHandler):
     lock = threading.Lock()
 
     def do_POST(self) -> None:
+        """Answer one ``gettrackinfo`` call: every number accepted, in transit."""
         length = int(self.headers.get("Content-Length", 0))
         items = json.loads(self.rfile.read(length))
         with Handler.lock:
@@ -166,6 +167,7 @@ def _serve_in_child(port: Any, counter: Any) -> None:
 
 
 def main() -> None:
+    """Run the refreshes at each concurrency and print the figures."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--parcels", type=int, default=10_000)
     parser.add_argument("--concurrency", default="1,2,4,8",
