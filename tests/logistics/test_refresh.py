@@ -246,3 +246,25 @@ def test_the_last_event_time_never_moves_back(make_app: Any, clock: Clock) -> No
     assert row is not None
     assert row.status == "out_for_delivery"
     assert row.last_event_at == T0
+
+
+def test_refresh_on_each_backend(db_url: str, clock: Clock) -> None:
+    from aftersales.app import AfterSales
+
+    parcels = numbers(45)
+    provider = ScriptedCarrier(statuses={parcels[0]: ParcelStatus.DELIVERED})
+    app = AfterSales(db_url, marketplaces=[], carriers=[provider], clock=clock)
+    try:
+        add_parcels(app, parcels)
+        report = app.logistics.refresh()
+        assert (report.checked, report.total_calls) == (45, 2)
+        clock.advance(timedelta(hours=2))
+        assert app.logistics.refresh().checked == 44
+        with app.store.session() as session:
+            events = session.scalar(select(func.count()).select_from(TrackingEventRow))
+            topics = list(session.scalars(select(OutboxRow.topic)))
+        assert events == 45
+        assert topics == ["parcel.delivered"]
+        assert app.logistics.track(parcels[0]).status is ParcelStatus.DELIVERED
+    finally:
+        app.close()
