@@ -2,9 +2,13 @@
 
 Claiming is the one place concurrency matters. On PostgreSQL, due rows are
 selected ``FOR UPDATE SKIP LOCKED``, so any number of workers on any number
-of hosts each take a disjoint batch without waiting on each other; on SQLite
-the store opens every transaction with ``BEGIN IMMEDIATE``, so there is one
-writer at a time and the same query is safe. Either way a claim sets a lease
+of hosts each take a disjoint batch without waiting on each other. On SQLite
+a read does not open a write transaction, so every unit of work here that
+reads and then writes first takes the database's single write lock
+(:func:`begin_write`): one writer at a time, and its reads see the latest
+commit. The claim's UPDATE also re-checks that each row is still claimable,
+and only rows that now carry this worker's lease are returned. Either way a
+claim sets a lease
 (``lease_owner``, ``lease_until``): a worker that dies leaves rows whose
 lease simply runs out, and the next claim takes them back.
 
@@ -17,8 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, func, select, text, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from aftersales.followups.contact_policy import Contact, HoldKind, MessageKind
@@ -32,6 +37,7 @@ from aftersales.store.tables.followups import (
 )
 
 __all__ = [
+    "begin_write",
     "claim_due",
     "contact_history",
     "holds_opened_since",
@@ -48,6 +54,24 @@ SCHEDULED = FollowUpStatus.SCHEDULED.value
 CLAIMED = FollowUpStatus.CLAIMED.value
 
 
+def begin_write(session: Session) -> None:
+    """On SQLite, take the write lock now, so later reads in this transaction are current.
+
+    A no-op UPDATE opens SQLite's write transaction (pysqlite begins one before
+    any DML, and the statement takes the RESERVED lock even when it changes
+    nothing). PostgreSQL needs nothing: row and advisory locks do the work.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("UPDATE follow_ups SET id = id WHERE 1 = 0"))
+
+
+def _claimable(now: datetime) -> Any:
+    return or_(
+        and_(FollowUpRow.status == SCHEDULED, FollowUpRow.due_at <= now),
+        and_(FollowUpRow.status == CLAIMED, FollowUpRow.lease_until <= now),
+    )
+
+
 def claim_due(
     session: Session, *, owner: str, now: datetime, until: datetime, limit: int
 ) -> list[FollowUpRow]:
@@ -55,6 +79,7 @@ def claim_due(
 
     Returns the claimed rows, oldest due first, with ``attempts`` counted up.
     """
+    begin_write(session)
     due = (
         select(FollowUpRow.id)
         .where(FollowUpRow.status == SCHEDULED, FollowUpRow.due_at <= now)
@@ -76,7 +101,7 @@ def claim_due(
         return []
     session.execute(
         update(FollowUpRow)
-        .where(FollowUpRow.id.in_(ids))
+        .where(FollowUpRow.id.in_(ids), _claimable(now))
         .values(
             status=CLAIMED,
             lease_owner=owner,
@@ -90,7 +115,8 @@ def claim_due(
     rows = list(
         session.scalars(
             select(FollowUpRow)
-            .where(FollowUpRow.id.in_(ids))
+            .where(FollowUpRow.id.in_(ids), FollowUpRow.status == CLAIMED,
+                   FollowUpRow.lease_owner == owner, FollowUpRow.lease_until == until)
             .order_by(FollowUpRow.due_at, FollowUpRow.id)
             .execution_options(populate_existing=True)
         )
@@ -136,8 +162,9 @@ def lock_buyer(session: Session, buyer_id: str) -> None:
     """Serialise contact decisions for one buyer until the transaction ends.
 
     PostgreSQL takes a transaction-level advisory lock on the buyer; SQLite
-    already has a single writer.
+    takes its single write lock (:func:`begin_write`).
     """
+    begin_write(session)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:b, 0))"),
                         {"b": buyer_id})
@@ -230,6 +257,7 @@ def load_facts(
 
 def lock_buyers(session: Session, buyer_ids: Sequence[str]) -> None:
     """:func:`lock_buyer` for many buyers, always in the same order (no deadlocks)."""
+    begin_write(session)
     if session.get_bind().dialect.name != "postgresql" or not buyer_ids:
         return
     session.execute(

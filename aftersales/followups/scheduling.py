@@ -19,9 +19,15 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from aftersales.errors import InvalidTransitionError, NotFoundError, ValidationError
+from aftersales.errors import (
+    InvalidTransitionError,
+    NotFoundError,
+    StorageError,
+    ValidationError,
+)
 from aftersales.followups.plans import FollowUpPlan
 from aftersales.followups.quiet_hours import next_allowed, resolve_zone, shift_local
+from aftersales.followups.repository import begin_write
 from aftersales.models import FollowUp, FollowUpStatus
 from aftersales.store.orders import get_order_row
 from aftersales.store.tables.followups import FollowUpRow
@@ -150,7 +156,25 @@ class Scheduling:
         key = key or (f"{plan.name}:{marketplace}:{order_id}" if order_id
                       else f"{plan.name}:rma:{rma_id}" if rma_id
                       else f"{plan.name}:{uuid.uuid4().hex}")
+        try:
+            return self._insert_one(plan, key, buyer_id, marketplace, order_id, rma_id, due,
+                                    not_after, status, ctx, error)
+        except StorageError:
+            # Another caller inserted the same key between our check and our write.
+            with self.app.store.session() as session:
+                existing = session.scalar(select(FollowUpRow).where(
+                    FollowUpRow.idempotency_key == key))
+                if existing is None:
+                    raise
+                return to_model(existing)
+
+    def _insert_one(
+        self, plan: FollowUpPlan, key: str, buyer_id: str, marketplace: str | None,
+        order_id: str | None, rma_id: str | None, due: datetime, not_after: datetime | None,
+        status: str, ctx: dict[str, Any], error: str | None,
+    ) -> FollowUp:
         with self.app.store.session() as session:
+            begin_write(session)
             existing = session.scalar(select(FollowUpRow).where(
                 FollowUpRow.idempotency_key == key))
             if existing is not None:

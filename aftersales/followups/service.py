@@ -163,6 +163,7 @@ class FollowUpsService(Scheduling):
         """
         at = at or self.app.now()
         with self.app.store.session() as session:
+            repo.begin_write(session)
             existing = session.scalar(select(ContactHoldRow).where(
                 ContactHoldRow.buyer_id == buyer_id, ContactHoldRow.kind == kind.value,
                 ContactHoldRow.ref == ref))
@@ -194,6 +195,7 @@ class FollowUpsService(Scheduling):
         """Record that the buyer wants no messages (``*``) or none of one kind."""
         scope = MessageKind(scope).value if scope != "*" else "*"
         with self.app.store.session() as session:
+            repo.begin_write(session)
             found = session.scalar(select(OptOutRow).where(
                 OptOutRow.buyer_id == buyer_id, OptOutRow.scope == scope))
             if found is None:

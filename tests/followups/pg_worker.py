@@ -1,12 +1,14 @@
 """A follow-up worker process for the multi-process test (run as a script).
 
-Usage: python pg_worker.py DATABASE_URL WORKER_NAME
+Usage: python pg_worker.py DATABASE_URL WORKER_NAME [PAUSE_AT]
 
 It dispatches through a *transactional* recording channel that appends one
 row per delivered message to ``channel_log`` (no unique constraint), in the
 same commit that marks the follow-up sent, and prints ``sent N`` after every
 message so the test can kill it mid-batch. It exits when no follow-up is
-left scheduled or claimed.
+left scheduled or claimed. With ``PAUSE_AT`` it stops inside the transaction
+of message number ``PAUSE_AT`` (waiting on stdin) so the test's SIGKILL
+always lands mid-batch, with rows claimed and a transaction open.
 """
 
 from __future__ import annotations
@@ -31,15 +33,18 @@ class CountingChannel:
     name = "counting"
     transactional = True
 
-    def __init__(self, worker: str) -> None:
+    def __init__(self, worker: str, pause_at: int = 0) -> None:
         self.worker = worker
         self.count = 0
+        self.pause_at = pause_at
 
     def send_in(self, session: Session, message: Message) -> Receipt:
         session.execute(text("INSERT INTO channel_log (key, worker) VALUES (:k, :w)"),
                         {"k": message.idempotency_key, "w": self.worker})
         self.count += 1
         print(f"sent {self.count}", flush=True)
+        if self.count == self.pause_at:
+            sys.stdin.readline()  # hold the transaction open until the test kills us
         return Receipt(channel=self.name, message_id=message.idempotency_key,
                        accepted_at=datetime.now(UTC))
 
@@ -47,8 +52,9 @@ class CountingChannel:
         raise NotImplementedError
 
 
-def main(url: str, worker: str) -> None:
-    app = AfterSales(url, marketplaces=[], carriers=[], channels=[CountingChannel(worker)],
+def main(url: str, worker: str, pause_at: int = 0) -> None:
+    channel = CountingChannel(worker, pause_at)
+    app = AfterSales(url, marketplaces=[], carriers=[], channels=[channel],
                      migrate=False, followup_batch=50, followup_lease=3)
     app.followups.register(FollowUpPlan(name="load", channel="counting", body="Hi {buyer.id}"))
     while True:
@@ -67,4 +73,4 @@ def main(url: str, worker: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0)
