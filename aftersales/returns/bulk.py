@@ -19,16 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, delete, false, select
+from sqlalchemy import Table, delete, false
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from aftersales.errors import AfterSalesError
+from aftersales.errors import AfterSalesError, ConcurrentUpdateError
 from aftersales.interfaces import Capability
 from aftersales.models import ReturnKind, ReturnLine, ReturnStatus
 from aftersales.returns import repository as repo
-from aftersales.returns.bulk_approve import Approval, read_requests, write_approvals
+from aftersales.returns.bulk_approve import (
+    Approval,
+    applied_keys,
+    read_requests,
+    write_approvals,
+)
 from aftersales.returns.bulk_rows import BadRow, BulkRow, CsvSource, parse_row
 from aftersales.returns.lifecycle import can_transition, check_transition
 from aftersales.returns.sla import plan_deadline
@@ -178,36 +183,38 @@ class BulkMixin(TimersMixin):
                                      outcome.outcome, outcome.detail])
                 if on_outcome is not None:
                     on_outcome(outcome)
-                if progress is not None:
+                if progress is not None and outcome.row % 200 == 0:
                     progress(source.position, source.size)
 
-            return self.bulk(source, dry_run=dry_run, batch_size=batch_size, actor=actor,
-                             on_outcome=each)
+            summary = self.bulk(source, dry_run=dry_run, batch_size=batch_size, actor=actor,
+                                on_outcome=each)
+            if progress is not None:
+                progress(source.size, source.size)
+            return summary
 
     def _batch(self, batch: list[Item], *, actor: str, dry_run: bool) -> list[BulkOutcome]:
         outcomes: list[BulkOutcome] = []
-        try:
-            with self.app.store.session() as session, self._joined(session):
-                _begin_write(session)
-                self._apply_batch(session, batch, outcomes, actor=actor, dry_run=dry_run,
-                                  fast=True)
-                if dry_run:
-                    raise _Rollback
-        except _Rollback:
-            pass
-        except StaleDataError:
-            # A racing writer changed a row of the fast path: redo the batch row by row.
+        for fast in (True, False):
             outcomes = []
-            with self.app.store.session() as session, self._joined(session):
-                _begin_write(session)
-                self._apply_batch(session, batch, outcomes, actor=actor, dry_run=dry_run,
-                                  fast=False)
+            try:
+                with self.app.store.session() as session, self._joined(session):
+                    _begin_write(session)
+                    self._apply_batch(session, batch, outcomes, actor=actor, dry_run=dry_run,
+                                      fast=fast)
+                    if dry_run:
+                        raise _Rollback
+                return outcomes
+            except _Rollback:
+                return outcomes
+            except (StaleDataError, ConcurrentUpdateError):
+                if not fast:
+                    raise
+                # A racing writer changed a row of the fast path: redo the batch row by row.
         return outcomes
 
     def _apply_batch(self, session: Session, batch: list[Item], out: list[BulkOutcome], *,
                      actor: str, dry_run: bool, fast: bool) -> None:
-        keys = [i.key for i in batch if isinstance(i, BulkRow)]
-        done = set(session.scalars(select(BulkKeyRow.key).where(BulkKeyRow.key.in_(keys))))
+        done = applied_keys(session, [i.key for i in batch if isinstance(i, BulkRow)])
         run: list[BulkRow] = []
         for item in batch:
             if fast and isinstance(item, BulkRow) and item.action == "approve":

@@ -27,11 +27,18 @@ from aftersales.returns.sla import PlannedDeadline
 from aftersales.store.tables.core import AuditRow, OutboxRow
 from aftersales.store.tables.returns import BulkKeyRow, ReturnDeadlineRow, ReturnRow
 
-__all__ = ["Approval", "read_requests", "write_approvals"]
+__all__ = ["Approval", "applied_keys", "read_requests", "write_approvals"]
 
 #: The request columns an approval needs, in the order :func:`read_requests` gives them.
 REQUEST_COLUMNS = ("rma_id", "status", "kind", "version", "marketplace", "external_id",
                    "eligibility", "order_external_id")
+
+
+def applied_keys(session: Session, keys: Sequence[str]) -> set[str]:
+    """Which of these bulk row keys were applied by an earlier run (one query)."""
+    db = _Driver(session)
+    return {r[0] for r in db.select_in(BulkKeyRow.__table__, ("key",), "key",
+                                       list(dict.fromkeys(keys)))}
 
 
 def read_requests(session: Session, ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
@@ -53,6 +60,9 @@ class Approval(NamedTuple):
     external_id: str | None
     note: str | None
     key: str
+
+
+_CHUNK = 900  # bound parameters per IN list, under every backend's limit
 
 
 class _Driver:
@@ -90,15 +100,20 @@ class _Driver:
 
     def select_in(self, table: Any, columns: Sequence[str], key: str,
                   values: Sequence[str]) -> list[tuple[Any, ...]]:
-        """Rows whose ``key`` column is one of ``values`` (plain values back, no conversion)."""
-        if not values:
-            return []
+        """Rows whose ``key`` column is one of ``values`` (plain values back, no conversion).
+
+        Asked in chunks, so no database's limit on bound parameters is reached.
+        """
         names = ", ".join(self.quote(c) for c in columns)
-        marks = ", ".join([self.mark] * len(values))
-        result = self.conn.exec_driver_sql(
-            f"SELECT {names} FROM {self.quote(table.name)} "  # noqa: S608 - our metadata
-            f"WHERE {self.quote(key)} IN ({marks})", tuple(values))
-        return [tuple(r) for r in result.fetchall()]
+        out: list[tuple[Any, ...]] = []
+        for start in range(0, len(values), _CHUNK):
+            chunk = tuple(values[start:start + _CHUNK])
+            marks = ", ".join([self.mark] * len(chunk))
+            result = self.conn.exec_driver_sql(
+                f"SELECT {names} FROM {self.quote(table.name)} "  # noqa: S608 - our metadata
+                f"WHERE {self.quote(key)} IN ({marks})", chunk)
+            out.extend(tuple(r) for r in result.fetchall())
+        return out
 
     def update(self, table: Any, columns: Sequence[str], where: Sequence[str],
                rows: list[tuple[Any, ...]]) -> int:
@@ -161,8 +176,6 @@ def write_approvals(
 def _deadlines(session: Session, db: _Driver, approvals: list[Approval],
                plans: dict[str, PlannedDeadline | None]) -> None:
     dl = ReturnDeadlineRow.__table__
-    have = {r[0] for r in db.select_in(dl, ("rma_id",), "rma_id",
-                                       [a.rma_id for a in approvals])}
     cols = ("name", "status", "action", "due_at", "alert_at", "alerted_at", "lease_until",
             "last_error")
 
@@ -174,7 +187,11 @@ def _deadlines(session: Session, db: _Driver, approvals: list[Approval],
                 db.value(dl.c.alert_at, p.alert_at), None, None, None)
 
     by_kind = {k: values(k) for k in {a.kind for a in approvals}}
-    db.update(dl, cols, ("rma_id",),
-              [(*by_kind[a.kind], a.rma_id) for a in approvals if a.rma_id in have])
-    db.insert(dl, ("rma_id", *cols),
-              [(a.rma_id, *by_kind[a.kind]) for a in approvals if a.rma_id not in have])
+    updated = db.update(dl, cols, ("rma_id",),
+                        [(*by_kind[a.kind], a.rma_id) for a in approvals])
+    if updated != len(approvals) or not db.dialect.supports_sane_multi_rowcount:
+        # Requests that never had a deadline row (made by an older version): add them.
+        have = {r[0] for r in db.select_in(dl, ("rma_id",), "rma_id",
+                                           [a.rma_id for a in approvals])}
+        db.insert(dl, ("rma_id", *cols),
+                  [(a.rma_id, *by_kind[a.kind]) for a in approvals if a.rma_id not in have])

@@ -256,3 +256,42 @@ def test_sigkill_mid_run_then_rerun_applies_every_good_row_once(
     assert events == {"return.approved": len(approve), "return.cancelled": len(used_cancel)}
     assert statuses[S.APPROVED.value] == len(approve)
     assert statuses[S.CANCELLED.value] == len(used_cancel)
+
+
+def test_bulk_approvals_run_deadlines_the_timer_honours(
+    app: Any, seed: Callable[..., list[str]]
+) -> None:
+    from datetime import timedelta
+
+    ids = seed(4)
+    summary = app.returns.bulk([{"action": "approve", "rma_id": r} for r in ids])
+    assert summary.ok == 4
+    start = app.now()
+    assert app.returns.run_timers(start + timedelta(days=6)).actions == 0
+    report = app.returns.run_timers(start + timedelta(days=7))
+    assert report.actions == 4  # the buyers never shipped: closed by the deadline
+    assert {r.status for r in app.returns.list(limit=10)} == {S.CLOSED}
+
+
+def test_a_race_on_the_fast_path_redoes_the_batch_row_by_row(
+    app: Any, seed: Callable[..., list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aftersales.returns.bulk as bulk_module
+
+    ids = seed(3)
+    real = bulk_module.read_requests
+
+    def stale(session: Any, wanted: Any) -> Any:
+        found = real(session, wanted)
+        rec = found[ids[1]]
+        found[ids[1]] = (*rec[:3], rec[3] - 1, *rec[4:])  # as if read before someone else wrote
+        return found
+
+    monkeypatch.setattr(bulk_module, "read_requests", stale)
+    summary = app.returns.bulk([{"action": "approve", "rma_id": r} for r in ids])
+    assert (summary.ok, summary.errors) == (3, 0)
+    for rma in ids:
+        moves = [e.to_status for e in app.returns.history(rma)]
+        assert moves == ["approved"]
+    with app.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(BulkKeyRow)) == 3
