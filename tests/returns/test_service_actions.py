@@ -338,3 +338,21 @@ def test_list_filters(synced: Any, fresh_order: Callable[..., Order]) -> None:
     assert [r.rma_id for r in synced.returns.list(kind="exchange")] == [b.rma_id]
     assert len(synced.returns.list(status=["requested", "approved"])) == 2
     assert synced.returns.list(order_id="nope") == []
+
+
+def test_exchange_parcel_is_tracked_by_logistics(
+    synced: Any, fresh_order: Callable[..., Order], sandbox: Any
+) -> None:
+    req = open_request(synced, fresh_order(), K.EXCHANGE)
+    rma = req.rma_id
+    synced.returns.approve(rma)
+    synced.returns.mark_shipped(rma, sandbox.new_tracking_number("sf"), carrier="sf")
+    synced.returns.receive(rma)
+    number = sandbox.new_tracking_number("sf")
+    synced.returns.ship_exchange(rma, number, carrier="sf")
+    synced.logistics.refresh()
+    with synced.store.session() as s:
+        checked = s.execute(select(ShipmentRow.direction, ShipmentRow.last_checked_at)
+                            .where(ShipmentRow.rma_id == rma)).all()
+    assert {d for d, _ in checked} == {"return", "exchange"}
+    assert all(at is not None for _, at in checked)
