@@ -26,15 +26,22 @@ __all__ = [
     "Change",
     "ParcelRef",
     "apply_trackings",
+    "claim_due",
     "fingerprint",
     "parcels_by_number",
     "problem_parcels",
+    "release",
     "select_due",
     "stored_tracking",
 ]
 
 _SHIP = cast(Table, ShipmentRow.__table__)
 _EVENTS = cast(Table, TrackingEventRow.__table__)
+_CHECKED = (
+    _SHIP.update()
+    .where(_SHIP.c.id == bindparam("b_id"))
+    .values(last_checked_at=bindparam("b_checked", type_=UTCDateTime()))
+)
 
 
 @dataclass(frozen=True)
@@ -101,17 +108,48 @@ def _ref(row: Any) -> ParcelRef:
     )
 
 
-def select_due(session: Session, *, now: datetime, ttl: timedelta) -> list[ParcelRef]:
-    """Open parcels not checked within ``ttl``: not terminal, oldest check first."""
+def _due(now: datetime, ttl: timedelta) -> Any:
     stale = now - ttl
-    query = (
+    return (
         select(*_COLUMNS)
         .where(ShipmentRow.terminal.is_(False))
         .where(or_(ShipmentRow.last_checked_at.is_(None), ShipmentRow.last_checked_at <= stale))
-        .order_by(ShipmentRow.last_checked_at.is_not(None), ShipmentRow.last_checked_at,
-                  ShipmentRow.id)
     )
-    return [_ref(row) for row in session.execute(query)]
+
+
+def select_due(
+    session: Session, *, now: datetime, ttl: timedelta, limit: int | None = None
+) -> list[ParcelRef]:
+    """Open parcels not checked within ``ttl``: not terminal, oldest check first."""
+    query = _due(now, ttl).order_by(
+        ShipmentRow.last_checked_at.is_not(None), ShipmentRow.last_checked_at, ShipmentRow.id
+    )
+    return [_ref(row) for row in session.execute(query.limit(limit))]
+
+
+def claim_due(session: Session, *, now: datetime, ttl: timedelta) -> list[ParcelRef]:
+    """Select the due parcels and mark them checked now, so no other worker takes them.
+
+    On PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED``: two
+    workers refreshing at once split the parcels instead of both asking the
+    providers. The check time doubles as the lease: a worker that dies
+    leaves its parcels due again one TTL later. Call :func:`release` for
+    parcels that could not be tracked, so the next refresh retries them.
+    """
+    query = _due(now, ttl).order_by(ShipmentRow.id).with_for_update(skip_locked=True)
+    refs = [_ref(row) for row in session.execute(query)]
+    ids = [ref.id for ref in refs]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        session.execute(_SHIP.update().where(_SHIP.c.id.in_(chunk)).values(last_checked_at=now))
+    return refs
+
+
+def release(session: Session, refs: Iterable[ParcelRef]) -> None:
+    """Give claimed parcels their previous check time back (they stay due)."""
+    rows = [{"b_id": ref.id, "b_checked": ref.last_checked_at} for ref in refs]
+    if rows:
+        session.execute(_CHECKED, rows)
 
 
 def parcels_by_number(session: Session, *numbers: str) -> list[ParcelRef]:
@@ -166,13 +204,6 @@ _UPDATE = (
         updated_at=bindparam("b_checked", type_=UTCDateTime()),
         version=_SHIP.c.version + 1,
     )
-)
-
-
-_CHECKED = (
-    _SHIP.update()
-    .where(_SHIP.c.id == bindparam("b_id"))
-    .values(last_checked_at=bindparam("b_checked", type_=UTCDateTime()))
 )
 
 

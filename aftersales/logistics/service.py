@@ -38,8 +38,10 @@ from aftersales.logistics.repository import (
     Change,
     ParcelRef,
     apply_trackings,
+    claim_due,
     parcels_by_number,
     problem_parcels,
+    release,
     select_due,
     stored_tracking,
 )
@@ -145,6 +147,10 @@ class LogisticsService:
         """Look up every open parcel not checked within the TTL.
 
         Delivered, returned and expired parcels are never queried again.
+        The due parcels are claimed first (their check time set, rows locked
+        with ``SKIP LOCKED`` on PostgreSQL), so workers on several hosts
+        split the work; numbers no provider could track are released and
+        stay due.
         Numbers go to each provider in batches of its ``batch_size``, with
         at most ``max_in_flight`` calls running at once; a batch that fails,
         or a number a provider refuses, falls back to the next provider.
@@ -161,14 +167,24 @@ class LogisticsService:
         Raises:
             ConfigurationError: parcels are due but no tracking provider is configured.
         """
+        if not self.providers:
+            with self.app.store.session() as session:
+                if not select_due(session, now=self.app.now(), ttl=self.ttl, limit=1):
+                    return RefreshReport()  # an idle worker tick is not an error
+        refresher = self._refresher(self._write, None, write_every=self.write_every)
         with self.app.store.session() as session:
-            due = select_due(session, now=self.app.now(), ttl=self.ttl)
+            due = claim_due(session, now=self.app.now(), ttl=self.ttl)
         report = RefreshReport(due=len(due))
-        if not due:
-            return report  # nothing to do, configured or not (a worker's idle tick)
         groups = _group(due)
-        tick = (lambda n: progress(n, len(groups))) if progress is not None else None
-        self._refresher(self._write, tick, write_every=self.write_every).run(groups, report)
+        if progress is not None:
+            refresher.progress = lambda n: progress(n, len(groups))
+        try:
+            refresher.run(groups, report)
+        finally:
+            lost = [ref for g in groups if g.number in report.unresolved for ref in g.refs]
+            if lost:
+                with self.app.store.session() as session:
+                    release(session, lost)
         return report
 
     def handle_push(self, provider: str, body: bytes, headers: Mapping[str, str]) -> int:

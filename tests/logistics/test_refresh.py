@@ -268,3 +268,24 @@ def test_refresh_on_each_backend(db_url: str, clock: Clock) -> None:
         assert app.logistics.track(parcels[0]).status is ParcelStatus.DELIVERED
     finally:
         app.close()
+
+
+def test_workers_refreshing_at_once_split_the_parcels(db_url: str, clock: Clock) -> None:
+    from aftersales.app import AfterSales
+    from aftersales.logistics.repository import claim_due
+
+    app = AfterSales(db_url, marketplaces=[], carriers=[ScriptedCarrier()], clock=clock)
+    try:
+        add_parcels(app, numbers(10))
+        ttl = timedelta(hours=1)
+        if app.store.is_sqlite:  # one writer at a time: the second claim comes after
+            with app.store.session() as first:
+                assert len(claim_due(first, now=clock.now, ttl=ttl)) == 10
+            with app.store.session() as second:
+                assert claim_due(second, now=clock.now, ttl=ttl) == []
+            return
+        with app.store.session() as first, app.store.session() as second:
+            assert len(claim_due(first, now=clock.now, ttl=ttl)) == 10
+            assert claim_due(second, now=clock.now, ttl=ttl) == []  # SKIP LOCKED
+    finally:
+        app.close()
