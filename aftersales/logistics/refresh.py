@@ -130,7 +130,8 @@ class Refresher:
         for group in groups:
             self._route(group, -1, buffers, report, "no configured provider serves this carrier")
         inflight: dict[Future[_Outcome], tuple[int, list[Group]]] = {}
-        with ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="aftersales-track") as pool:
+        pool = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="aftersales-track")
+        try:
             self._submit(pool, buffers, inflight, report)
             while inflight:
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)
@@ -138,7 +139,11 @@ class Refresher:
                     index, batch = inflight.pop(future)
                     self._settle(index, batch, future.result(), buffers, report)
                 self._submit(pool, buffers, inflight, report)
-        self._flush(report)
+            self._flush(report)
+        finally:
+            # On an error (a failed write, a bug in an adapter) the queued calls
+            # are dropped rather than sent; the parcels stay due.
+            pool.shutdown(wait=True, cancel_futures=True)
         return report
 
     def _flush(self, report: RefreshReport) -> None:

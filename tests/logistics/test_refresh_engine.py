@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aftersales.errors import TransientError
+from aftersales.errors import StorageError, TransientError
 from aftersales.logistics.refresh import Group, Refresher
 from aftersales.models import Tracking
 
@@ -53,3 +54,15 @@ def test_calls_and_fallback_for_any_mix(
     assert sorted(g.number for g, _ in written) == [g.number for g in groups]
     assert report.unresolved == {}
     assert report.total_calls == sum(c.calls for c in carriers)
+
+
+def test_a_failing_write_stops_the_run_without_sending_the_queued_calls() -> None:
+    provider = ScriptedCarrier(batch_size=1)
+
+    def sink(pairs: list[tuple[Group, Tracking]]) -> int:
+        raise StorageError("disk full")
+
+    groups = [Group(f"SF{i:013d}", "sf") for i in range(200)]
+    with pytest.raises(StorageError):
+        Refresher([provider], max_in_flight=2, sink=sink).run(groups)
+    assert provider.calls < 200
