@@ -171,17 +171,29 @@ class LogisticsService:
             with self.app.store.session() as session:
                 if not select_due(session, now=self.app.now(), ttl=self.ttl, limit=1):
                     return RefreshReport()  # an idle worker tick is not an error
-        refresher = self._refresher(self._write, None, write_every=self.write_every)
+        written: set[int] = set()
+
+        def sink(pairs: list[tuple[Group, Tracking]]) -> int:
+            changed = self._write(pairs)
+            written.update(ref.id for group, _ in pairs for ref in group.refs)
+            return changed
+
+        refresher = self._refresher(sink, None, write_every=self.write_every)
         with self.app.store.session() as session:
             due = claim_due(session, now=self.app.now(), ttl=self.ttl)
         report = RefreshReport(due=len(due))
         groups = _group(due)
         if progress is not None:
             refresher.progress = lambda n: progress(n, len(groups))
+        finished = False
         try:
             refresher.run(groups, report)
+            finished = True
         finally:
-            lost = [ref for g in groups if g.number in report.unresolved for ref in g.refs]
+            # Claimed but not written (no provider could track it, or the run
+            # stopped on an error): due again at the next refresh.
+            lost = [ref for ref in due if ref.id not in written
+                    and (not finished or _number(ref) in report.unresolved)]
             if lost:
                 with self.app.store.session() as session:
                     release(session, lost)
@@ -325,6 +337,10 @@ class LogisticsService:
         except AfterSalesError as exc:
             # Already received, cancelled meanwhile, …: the event still tells the backend.
             log.warning("return %s not marked received: %s", rma_id, exc)
+
+
+def _number(ref: ParcelRef) -> str:
+    return normalize_number(ref.number)
 
 
 def _unique(codes: Sequence[str]) -> str | None:

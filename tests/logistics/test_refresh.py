@@ -289,3 +289,33 @@ def test_workers_refreshing_at_once_split_the_parcels(db_url: str, clock: Clock)
             assert claim_due(second, now=clock.now, ttl=ttl) == []  # SKIP LOCKED
     finally:
         app.close()
+
+
+def test_a_failed_write_leaves_nothing_half_written(make_app: Any, clock: Clock,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from aftersales.errors import StorageError
+    from aftersales.logistics import service as logistics_service
+
+    provider = ScriptedCarrier(status=ParcelStatus.DELIVERED)
+    app = make_app(provider)
+    add_parcels(app, numbers(5))
+    from aftersales.logistics.repository import apply_trackings as real
+
+    def apply_then_fail(*args: Any, **kwargs: Any) -> Any:
+        real(*args, **kwargs)  # the UPDATEs and INSERTs run…
+        raise StorageError("disk full")  # …and the transaction rolls back
+
+    monkeypatch.setattr(logistics_service, "apply_trackings", apply_then_fail)
+    seen: list[Event] = []
+    app.on("*", seen.append)
+    with pytest.raises(StorageError, match="disk full"):
+        app.logistics.refresh()
+    with app.store.session() as session:
+        rows = list(session.scalars(select(ShipmentRow)))
+        events = session.scalar(select(func.count()).select_from(TrackingEventRow))
+        outbox = session.scalar(select(func.count()).select_from(OutboxRow))
+    assert {r.status for r in rows} == {"pending"}
+    assert all(r.last_checked_at is None for r in rows)  # claims released: due again
+    assert (events, outbox, seen) == (0, 0, [])
+    monkeypatch.setattr(logistics_service, "apply_trackings", real)
+    assert app.logistics.refresh().checked == 5
