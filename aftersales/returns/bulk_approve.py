@@ -147,17 +147,16 @@ def write_approvals(
     at = db.value(req.c.updated_at, now)
     approved = ReturnStatus.APPROVED.value
 
-    js = db.converter(aud.c.data)
     payload_js = db.converter(out.c.payload)
 
     changed = db.update(req, ("status", "version", "updated_at"), ("rma_id", "version"),
                         [(approved, a.version + 1, at, a.rma_id, a.version) for a in approvals])
     if db.dialect.supports_sane_multi_rowcount and changed != len(approvals):
         raise StaleDataError("a request changed during the bulk run")
-    db.insert(aud, ("entity", "entity_id", "actor", "at", "from_status", "to_status", "note",
-                    "data"),
-              [(ENTITY, a.rma_id, actor, at, a.status, approved, a.note,
-                js({"bulk": a.key})) for a in approvals])
+    db.insert(aud, ("entity", "entity_id", "actor", "at", "from_status", "to_status", "reason",
+                    "note"),
+              [(ENTITY, a.rma_id, actor, at, a.status, approved, f"bulk row {a.key}"[:200],
+                a.note) for a in approvals])
     events = []
     for a in approvals:
         payload = {"rma_id": a.rma_id, "marketplace": a.marketplace, "order_id": a.order_id,
