@@ -45,7 +45,13 @@ def review_key(marketplace: str, external_id: str) -> str:
 
 
 def review_text(title: str | None, body: str, appended: str | None) -> str:
-    """The text a classifier reads: title, body and 追评, one clause each."""
+    """The text a classifier reads: title, body and 追评, one clause each.
+
+    A title that merely repeats the start of the body is left out, so that
+    its words are not counted twice.
+    """
+    if title and body.strip().startswith(title.strip()):
+        title = None
     return "\n".join(part for part in (title, body, appended) if part)
 
 

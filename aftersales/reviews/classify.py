@@ -70,7 +70,7 @@ TOPICS = (
 CRITICAL_TOPICS = frozenset({"counterfeit", "safety"})
 
 #: Star rating → prior added to the text score.
-RATING_PRIOR: Mapping[int, float] = {1: -2.0, 2: -1.2, 3: 0.0, 4: 0.8, 5: 1.2}
+RATING_PRIOR: Mapping[int, float] = {1: -2.5, 2: -1.8, 3: 0.0, 4: 1.2, 5: 1.8}
 
 LexiconSource = Lexicon | Mapping[str, Any] | str | Path
 

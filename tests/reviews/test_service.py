@@ -377,3 +377,12 @@ def test_a_negative_review_holds_follow_ups_to_its_buyer_until_resolved(
     review_app.reviews.sync()
     with review_app.store.session() as session:
         assert session.scalars(select(ContactHoldRow)).one().resolved_at is not None
+
+
+def test_a_title_repeating_the_body_is_not_counted_twice() -> None:
+    from aftersales.reviews._record import review_text
+
+    assert review_text("Way too small", "Way too small, cannot wear it", None) == (
+        "Way too small, cannot wear it"
+    )
+    assert review_text("Fake?", "The logo is wrong", "追评") == "Fake?\nThe logo is wrong\n追评"
