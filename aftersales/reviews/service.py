@@ -230,10 +230,13 @@ class ReviewsService:
             limit: at most this many.
 
         Raises:
-            ValidationError: an unknown rule or a non-positive limit.
+            ValidationError: an unknown rule, a naive time or a non-positive limit.
         """
         if limit < 1:
             raise ValidationError("must be at least 1", field="limit")
+        for name, value in (("since", since), ("until", until)):
+            if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+                raise ValidationError("must be timezone-aware", field=name)
         query = select(ReviewAlertRow)
         if rule is not None:
             try:

@@ -4,7 +4,7 @@ events, delivery through channels, and resumable, idempotent syncs."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -291,6 +291,9 @@ def test_alert_filters(review_app: AfterSales, shop: FakeReviewShop) -> None:
         review_app.reviews.alerts(rule="nonsense")
     with pytest.raises(ValidationError):
         review_app.reviews.alerts(limit=0)
+    with pytest.raises(ValidationError) as info:
+        review_app.reviews.alerts(since=datetime(2026, 3, 1))
+    assert info.value.field == "since"
 
 
 def test_a_custom_classifier_plugs_in(tmp_path: Path, shop: FakeReviewShop) -> None:
