@@ -195,6 +195,7 @@ def run_worker(
     stopper: list[threading.Thread] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
+        """Stop after the row in hand; shut the scheduler down from another thread."""
         stop.set()
         followups = app.__dict__.get("followups")  # only if the area was started
         if followups is not None:

@@ -62,8 +62,9 @@ def recorder() -> Recorder:
 def make_app(tmp_path: Any, clock: Clock, recorder: Recorder) -> Iterator[Any]:
     apps: list[AfterSales] = []
 
-    def build(url: str | None = None, **options: Any) -> AfterSales:
-        app = AfterSales(url or f"sqlite:///{tmp_path}/f{len(apps)}.db", marketplaces=[],
+    def build(url: str | None = None, marketplaces: Any = (), **options: Any) -> AfterSales:
+        app = AfterSales(url or f"sqlite:///{tmp_path}/f{len(apps)}.db",
+                         marketplaces=list(marketplaces),
                          carriers=[], channels=["outbox", recorder], timezone="Asia/Shanghai",
                          clock=clock, migrate=False, **options)
         app.store.create_all()

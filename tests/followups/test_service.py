@@ -413,3 +413,40 @@ def test_returns_events_open_and_resolve_holds_via_the_order(app: Any, clock: An
             app.events.emit(s, name, ev, key=f"{name}:{key}", outbox=False)
         open_now = app.followups.check_contact("b1", MessageKind.REVIEW_REQUEST).verdict
         assert open_now is (Verdict.SEND if name == "return.rejected" else Verdict.DEFER)
+
+
+def test_shop_zone_preference_ignores_buyer_zone(app: Any, clock: Any) -> None:
+    shop_quiet = QuietHours(start=time(21), end=time(9), zone="shop")
+    plan = SURVEY.model_copy(update={"name": "shopclock", "quiet_hours": shop_quiet})
+    # 13:00 UTC is 09:00 in New York (allowed) but 21:00 in Shanghai, the shop's zone
+    fu = app.followups.schedule(plan, buyer_id="b1", context=buyer(zone="America/New_York"),
+                                due_at=datetime(2024, 6, 4, 13, 0, tzinfo=UTC))
+    assert fu.due_at == datetime(2024, 6, 5, 1, 0, tzinfo=UTC)  # 09:00 Shanghai
+
+
+def test_review_request_through_marketplace_messaging(make_app: Any, clock: Any) -> None:
+    from aftersales.interfaces import Capability, MarketplaceBase
+    from aftersales.models import Message, Receipt
+
+    class Amazonish(MarketplaceBase):
+        name = "amazon"
+        capabilities = frozenset({Capability.MESSAGE_BUYER})
+
+        def __init__(self) -> None:
+            self.sent: list[Message] = []
+
+        def send_message(self, message: Message) -> Receipt:
+            self.sent.append(message)
+            return Receipt(channel="amazon", message_id="sol-1", accepted_at=clock.now)
+
+    market = Amazonish()
+    app = make_app(marketplaces=[market])
+    plan = REVIEW.model_copy(update={"name": "ask", "channel": "marketplace"})
+    fu = app.followups.schedule(plan, buyer_id="b1", order_id="111-2", marketplace="amazon",
+                                at=clock.now, context=buyer())
+    assert app.followups.dispatch_due().claimed == 0  # the window opens after 5 days
+    clock.advance(days=5)
+    assert app.followups.dispatch_due().sent == 1
+    assert [m.body for m in market.sent] == ["Would you review 111-2?"]
+    assert market.sent[0].idempotency_key == "ask:amazon:111-2"
+    assert status_of(app, fu.id) == "sent"
