@@ -13,17 +13,19 @@ buyers locked:
 A *transactional* channel (the outbox) then writes the messages and the
 rows are marked ``sent`` in that same commit, a whole claimed batch at a
 time: a crash can neither lose nor repeat one. Any other channel sends after
-that commit, with the follow-up's idempotency key, and a second short
-transaction records the receipt, or,
-on failure, frees the reservation and either reschedules the follow-up
-along its plan's retry schedule or ends it ``failed`` with the reason.
+that commit (the lease renewed first), with the follow-up's idempotency key,
+and a second short transaction records the receipt, or, on failure, frees
+the reservation and either reschedules the follow-up along its plan's retry
+schedule or ends it ``failed`` with the reason. A crash between that send
+and its record sends the message again once the lease ends, with the same
+key, for the receiver to drop: at least once, keyed, for such channels.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, insert
@@ -80,6 +82,7 @@ class Dispatcher:
         policy: ContactPolicy,
         channel_for: Any,
         shop_zone: Any,
+        lease: timedelta = timedelta(minutes=5),
     ) -> None:
         self.store = store
         self.owner = owner
@@ -87,6 +90,7 @@ class Dispatcher:
         self.policy = policy
         self.channel_for = channel_for  # (plan, row) -> Channel
         self.shop_zone = shop_zone
+        self.lease = lease
 
     # ------------------------------------------------------------ helpers
 
@@ -245,7 +249,8 @@ class Dispatcher:
             return
         with self.store.session() as session:
             repo.lock_buyer(session, row.buyer_id)
-            if not repo.still_owned(session, row.id, owner=self.owner):
+            # Renew the lease: a slow channel must not let it run out mid-send.
+            if not repo.still_owned(session, row.id, owner=self.owner, until=now + self.lease):
                 report.lost_lease += 1
                 return
             if row.attempts > 1:

@@ -142,17 +142,22 @@ def release(session: Session, ids: Sequence[int], *, owner: str, now: datetime) 
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def still_owned(session: Session, row_id: int, *, owner: str) -> bool:
+def still_owned(session: Session, row_id: int, *, owner: str,
+                until: datetime | None = None) -> bool:
     """Re-assert the lease on one row inside the caller's transaction.
 
     The update takes the row's lock on PostgreSQL until commit, so a worker
-    that found the lease expired cannot take the row meanwhile.
+    that found the lease expired cannot take the row meanwhile. ``until``
+    renews the lease (before a slow send).
     """
+    values: dict[str, Any] = {"version": FollowUpRow.version + 1}
+    if until is not None:
+        values["lease_until"] = until
     result = session.execute(
         update(FollowUpRow)
         .where(FollowUpRow.id == row_id, FollowUpRow.status == CLAIMED,
                FollowUpRow.lease_owner == owner)
-        .values(version=FollowUpRow.version + 1)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))

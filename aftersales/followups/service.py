@@ -263,7 +263,7 @@ class FollowUpsService(Scheduling):
         """The object that sends claimed rows for this worker."""
         return Dispatcher(self.app.store, owner=self.owner, plans=self.plans,
                           policy=self.policy, channel_for=self._channel_for,
-                          shop_zone=self.app.timezone)
+                          shop_zone=self.app.timezone, lease=self.lease)
 
     def request_stop(self) -> None:
         """Ask a running :meth:`dispatch_due` to finish the row in hand and return."""
