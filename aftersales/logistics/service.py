@@ -182,7 +182,10 @@ class LogisticsService:
         with self.app.store.session() as session:
             due = claim_due(session, now=self.app.now(), ttl=self.ttl)
         report = RefreshReport(due=len(due))
-        groups = _group(due)
+        for ref in due:
+            if not normalize_number(ref.number):  # stays claimed: back after the TTL
+                report.unresolved[ref.number] = "not a tracking number"
+        groups = _group([ref for ref in due if normalize_number(ref.number)])
         if progress is not None:
             refresher.progress = lambda n: progress(n, len(groups))
         finished = False

@@ -319,3 +319,13 @@ def test_a_failed_write_leaves_nothing_half_written(make_app: Any, clock: Clock,
     assert (events, outbox, seen) == (0, 0, [])
     monkeypatch.setattr(logistics_service, "apply_trackings", real)
     assert app.logistics.refresh().checked == 5
+
+
+def test_a_blank_stored_number_is_reported_not_fatal(make_app: Any) -> None:
+    provider = ScriptedCarrier()
+    app = make_app(provider)
+    add_parcels(app, [*numbers(2), " - "])
+    report = app.logistics.refresh()
+    assert report.checked == 2
+    assert report.unresolved == {" - ": "not a tracking number"}
+    assert provider.numbers == numbers(2)
