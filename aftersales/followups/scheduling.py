@@ -237,8 +237,10 @@ class Scheduling:
         already scheduled is left as it is, so a re-run schedules nothing twice.
 
         Raises:
-            ValidationError: an item lacks ``buyer_id`` or a key (nothing of
-                its chunk is written).
+            ValidationError: an item lacks ``buyer_id`` or a key; the error
+                names its 1-based row. Nothing of that item's chunk is
+                written; earlier chunks are, and re-running the fixed input
+                schedules none of them twice.
         """
         if isinstance(plan, FollowUpPlan):
             if self.plans.get(plan.name) != plan:

@@ -450,3 +450,10 @@ def test_review_request_through_marketplace_messaging(make_app: Any, clock: Any)
     assert [m.body for m in market.sent] == ["Would you review 111-2?"]
     assert market.sent[0].idempotency_key == "ask:amazon:111-2"
     assert status_of(app, fu.id) == "sent"
+
+
+def test_bad_plans_register_nothing(app: Any) -> None:
+    text_ = '[plans.ok]\nbody = "hi"\n\n[plans.bad]\nbody = "{unclosed"\n'
+    with pytest.raises(ValidationError, match="plan 'bad'"):
+        app.followups.register(text_)
+    assert app.followups.plans == {}
