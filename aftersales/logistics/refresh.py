@@ -11,13 +11,14 @@ reported, not raised.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from aftersales.errors import AfterSalesError
+from aftersales.errors import AfterSalesError, RemoteError
 from aftersales.interfaces import Capability, Carrier
 from aftersales.models import Tracking, TrackQuery, TrackResult
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from aftersales.logistics.repository import ParcelRef
 
 __all__ = ["Group", "RefreshReport", "Refresher", "serves"]
+
+log = logging.getLogger("aftersales.logistics")
 
 
 @dataclass
@@ -84,6 +87,12 @@ def _call(provider: Carrier, batch: Sequence[Group]) -> _Outcome:
         results = provider.track(queries)
     except AfterSalesError as exc:
         return exc
+    except Exception as exc:
+        # A bug in one adapter must not stop the refresh: its numbers fall
+        # back like any failed call. Only the type is kept (a message could
+        # carry a secret); the traceback goes to the caller's logging.
+        log.exception("%s.track failed unexpectedly", provider.name)
+        return RemoteError(f"unexpected {type(exc).__name__}", adapter=provider.name)
     return results
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -66,3 +67,24 @@ def test_a_failing_write_stops_the_run_without_sending_the_queued_calls() -> Non
     with pytest.raises(StorageError):
         Refresher([provider], max_in_flight=2, sink=sink).run(groups)
     assert provider.calls < 200
+
+
+def test_a_crashing_adapter_falls_back_like_a_failed_call() -> None:
+    class Buggy(ScriptedCarrier):
+        def track(self, queries: Any) -> Any:
+            super().track(queries)
+            raise KeyError("secret-token-123")
+
+    buggy, backup = Buggy("buggy"), ScriptedCarrier("backup")
+    written: list[tuple[Group, Tracking]] = []
+
+    def sink(pairs: list[tuple[Group, Tracking]]) -> int:
+        written.extend(pairs)
+        return 0
+
+    report = Refresher([buggy, backup], max_in_flight=2, sink=sink).run(
+        [Group(f"SF{i:013d}", "sf") for i in range(5)]
+    )
+    assert len(written) == 5
+    assert report.failed_calls["buggy"] == 1
+    assert backup.calls == 1
