@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from aftersales.errors import ConfigurationError
+from aftersales.errors import ConfigurationError, StorageError, TransientError
 from aftersales.interfaces import ChannelBase
 from aftersales.models import Message, Receipt
 from aftersales.store.tables.core import OutboxRow
@@ -124,9 +124,12 @@ class OutboxChannel(ChannelBase):
 
         Raises:
             ConfigurationError: the channel was built without a store.
-            StorageError: the database failed.
+            TransientError: the database failed (the write may succeed later).
         """
         if self.store is None:
             raise ConfigurationError("the outbox channel needs a store (OutboxChannel(app.store))")
-        with self.store.session() as session:
-            return self.send_in(session, message)
+        try:
+            with self.store.session() as session:
+                return self.send_in(session, message)
+        except StorageError as exc:
+            raise TransientError("the outbox write failed", adapter=self.name) from exc

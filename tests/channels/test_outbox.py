@@ -50,3 +50,12 @@ def test_send_in_joins_the_callers_transaction(tmp_path: Path) -> None:
 def test_needs_a_store() -> None:
     with pytest.raises(ConfigurationError, match="store"):
         OutboxChannel().send(Message(to="b1", body="x", idempotency_key="k"))
+
+
+def test_database_failure_is_transient(tmp_path: Path) -> None:
+    from aftersales.errors import TransientError
+
+    store = Store(f"sqlite:///{tmp_path}/empty.db")  # no tables: every write fails
+    with pytest.raises(TransientError, match="outbox write failed") as info:
+        OutboxChannel(store).send(Message(to="b1", body="x", idempotency_key="k"))
+    assert info.value.retryable
