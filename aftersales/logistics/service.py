@@ -2,8 +2,9 @@
 
 Options (``AfterSales(..., logistics={...})``):
 
-* ``ttl``: how long a parcel's last check stays fresh (default 1 hour;
-  Kuaidi100 locks numbers queried more often than every 30 minutes);
+* ``ttl``: how long a parcel's last check stays fresh, a ``timedelta`` or
+  seconds (default 1 hour; Kuaidi100 locks numbers queried more often than
+  every 30 minutes);
 * ``max_in_flight``: provider calls running at once during a refresh (4);
 * ``write_every``: results written per transaction during a refresh (400);
 * ``stuck_after``: ``{carrier: timedelta}`` overriding the stuck thresholds;
@@ -82,7 +83,8 @@ class LogisticsService:
     def __init__(self, app: AfterSales) -> None:
         self.app = app
         opts: Mapping[str, Any] = app.options.get("logistics") or {}
-        self.ttl: timedelta = opts.get("ttl", timedelta(hours=1))
+        ttl = opts.get("ttl", timedelta(hours=1))
+        self.ttl: timedelta = ttl if isinstance(ttl, timedelta) else timedelta(seconds=float(ttl))
         self.max_in_flight: int = int(opts.get("max_in_flight", 4))
         self.write_every: int = int(opts.get("write_every", 400))
         self.stuck_after: dict[str, timedelta] = {**STUCK_AFTER, **opts.get("stuck_after", {})}

@@ -329,3 +329,15 @@ def test_a_blank_stored_number_is_reported_not_fatal(make_app: Any) -> None:
     assert report.checked == 2
     assert report.unresolved == {" - ": "not a tracking number"}
     assert provider.numbers == numbers(2)
+
+
+def test_ttl_may_be_given_in_seconds(make_app: Any, clock: Clock) -> None:
+    provider = ScriptedCarrier()
+    app = make_app(provider, logistics={"ttl": 600})
+    add_parcels(app, numbers(1))
+    app.logistics.refresh()
+    clock.advance(timedelta(seconds=599))
+    app.logistics.refresh()
+    clock.advance(timedelta(seconds=2))
+    app.logistics.refresh()
+    assert provider.calls == 2
