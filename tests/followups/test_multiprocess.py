@@ -81,4 +81,4 @@ def _run(url: str, total: int, *, kill_after: int) -> None:
     assert by_status == {"sent": total}
     assert retaken >= 1  # the killed worker held leased rows; others took them over
     assert 1 <= victim_sent < kill_after  # its open batch was lost, none of its commits
-    assert workers == 4
+    assert workers >= 2  # the victim and at least one survivor delivered
