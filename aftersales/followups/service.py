@@ -149,8 +149,9 @@ class FollowUpsService(Scheduling):
         if buyer is None:
             return
         p = event.payload
-        ref = str(p.get("rma_id") or p.get("review_id") or p.get("complaint_id")
-                  or p.get("order_id") or event.key)
+        field = {HoldKind.RETURN: "rma_id", HoldKind.NEGATIVE_REVIEW: "review_id",
+                 HoldKind.COMPLAINT: "complaint_id"}[kind]
+        ref = str(p.get(field) or p.get("external_id") or p.get("order_id") or event.key)
         if opens:
             self.hold(buyer, kind, ref)
         else:

@@ -457,3 +457,19 @@ def test_bad_plans_register_nothing(app: Any) -> None:
     with pytest.raises(ValidationError, match="plan 'bad'"):
         app.followups.register(text_)
     assert app.followups.plans == {}
+
+
+def test_review_events_hold_on_the_review_not_its_return(app: Any, clock: Any) -> None:
+    # review.negative as the reviews area emits it: buyer, review id, and a linked return
+    payload = {"marketplace": "shop", "review_id": 41, "external_id": "RV41", "buyer_id": "b1",
+               "order_id": "A-1", "rma_id": "R9", "rating": 1}
+    assert app.followups is not None
+    with app.store.session() as s:
+        app.events.emit(s, "review.negative", payload, key="review.negative:shop:RV41")
+    assert app.followups.check_contact("b1", MessageKind.REVIEW_REQUEST).verdict is Verdict.DEFER
+    with app.store.session() as s:  # the return closing does not lift the review's hold
+        app.events.emit(s, "return.closed", {**payload, "rating": None}, key="return.closed:R9")
+    assert app.followups.check_contact("b1", MessageKind.REVIEW_REQUEST).verdict is Verdict.DEFER
+    with app.store.session() as s:
+        app.events.emit(s, "review.resolved", payload, key="review.resolved:shop:RV41:2")
+    assert app.followups.check_contact("b1", MessageKind.REVIEW_REQUEST).allowed
