@@ -184,10 +184,13 @@ def run_worker(
     intervals: Mapping[str, float] | None = None,
     only: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Run the worker in this (main) thread until SIGTERM/SIGINT, or once with ``once``.
+    """Run the worker in this thread until SIGTERM/SIGINT, or once with ``once``.
 
     On SIGTERM the follow-up tick finishes the row in hand and releases the
     rest of its claimed batch; running ticks are waited for before return.
+    Signal handlers are installed only on the main thread (Python allows
+    nothing else); elsewhere, stop it with ``app.followups.request_stop()``
+    and the scheduler's ``shutdown()``.
     """
     stop = threading.Event()
     scheduler = None if once else build_scheduler(app, blocking=True, intervals=intervals,
@@ -207,7 +210,9 @@ def run_worker(
             stopper.append(thread)
             thread.start()
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():  # handlers live there only
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         if once:
             return run_once(app, only, stop)
