@@ -13,6 +13,7 @@ The effect is the same as :meth:`ReturnsService.approve` row by row.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -147,7 +148,9 @@ def write_approvals(
     at = db.value(req.c.updated_at, now)
     approved = ReturnStatus.APPROVED.value
 
-    payload_js = db.converter(out.c.payload)
+    # SQLite keeps JSON as text written by json.dumps (the store sets no other serializer);
+    # elsewhere the column type's own converter runs.
+    payload_js = json.dumps if db.dialect.name == "sqlite" else db.converter(out.c.payload)
 
     changed = db.update(req, ("status", "version", "updated_at"), ("rma_id", "version"),
                         [(approved, a.version + 1, at, a.rma_id, a.version) for a in approvals])

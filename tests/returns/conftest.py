@@ -139,3 +139,9 @@ def seed_requests(app: Any, n: int, *, start: int = 0, kind: str = "return") -> 
 def seed(app: Any) -> Callable[..., list[str]]:
     """``seed(n)``: insert n requested returns into the ``app`` fixture's database."""
     return lambda n, **kw: seed_requests(app, n, **kw)
+
+
+@pytest.fixture(scope="session")
+def seeder() -> Callable[..., list[str]]:
+    """:func:`seed_requests` for tests that build their own app."""
+    return seed_requests

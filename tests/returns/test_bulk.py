@@ -276,10 +276,9 @@ def test_bulk_approvals_run_deadlines_the_timer_honours(
 def test_a_race_on_the_fast_path_redoes_the_batch_row_by_row(
     app: Any, seed: Callable[..., list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import aftersales.returns.bulk as bulk_module
+    from aftersales.returns.bulk_approve import read_requests as real
 
     ids = seed(3)
-    real = bulk_module.read_requests
 
     def stale(session: Any, wanted: Any) -> Any:
         found = real(session, wanted)
@@ -287,7 +286,7 @@ def test_a_race_on_the_fast_path_redoes_the_batch_row_by_row(
         found[ids[1]] = (*rec[:3], rec[3] - 1, *rec[4:])  # as if read before someone else wrote
         return found
 
-    monkeypatch.setattr(bulk_module, "read_requests", stale)
+    monkeypatch.setattr("aftersales.returns.bulk.read_requests", stale)
     summary = app.returns.bulk([{"action": "approve", "rma_id": r} for r in ids])
     assert (summary.ok, summary.errors) == (3, 0)
     for rma in ids:
@@ -295,3 +294,36 @@ def test_a_race_on_the_fast_path_redoes_the_batch_row_by_row(
         assert moves == ["approved"]
     with app.store.session() as s:
         assert s.scalar(select(func.count()).select_from(BulkKeyRow)) == 3
+
+
+def test_bulk_fast_path_on_each_backend(db_url: str, seeder: Callable[..., list[str]]) -> None:
+    from datetime import timedelta
+
+    from aftersales.app import AfterSales
+    from aftersales.sandbox import SandboxMarketplace
+
+    shop = SandboxMarketplace(seed=0, orders=5)
+    app = AfterSales(db_url, marketplaces=[shop], clock=lambda: shop.now, migrate=False)
+    app.store.create_all()
+    try:
+        ids = seeder(app, 1100)
+        rows = [{"action": "approve", "rma_id": r, "note": "ok"} for r in ids]
+        rows.insert(10, {"action": "approve", "rma_id": "RMA-NOPE"})
+        summary = app.returns.bulk(rows, batch_size=1000)
+        assert (summary.ok, summary.errors) == (1100, 1)
+        assert app.returns.bulk(rows, batch_size=1000).skipped == 1100
+        with app.store.session() as s:
+            payloads = s.scalars(select(OutboxRow.payload).where(
+                OutboxRow.topic == "return.approved")).all()
+            assert len(payloads) == 1100
+            assert {p["status"] for p in payloads} == {"approved"}
+            assert s.scalar(select(func.count()).select_from(AuditRow)
+                            .where(AuditRow.to_status == "approved")) == 1100
+        trail = app.returns.history(ids[0])
+        assert trail[-1].note == "ok"
+        assert trail[-1].at == app.now()
+        later = app.now() + timedelta(days=7)
+        ticks = [app.returns.run_timers(later).actions for _ in range(4)]
+        assert ticks == [500, 500, 100, 0]  # at most `limit` per tick, each once
+    finally:
+        app.close()
