@@ -129,8 +129,10 @@ def bench_scheduling(folder: Path, count: int, baseline: int) -> AfterSales:
           f"({per_ours * 1e6:.1f} us each); APScheduler 3 SQLAlchemyJobStore {baseline:,} jobs "
           f"in {aps_s:.1f} s ({per_aps * 1e6:.1f} us each)")
     if baseline < count:
+        full = per_aps * count
+        span = f"{full / 60:.0f} min" if full >= 120 else f"{full:.0f} s"
         print(f"    APScheduler baseline ran at {baseline:,} jobs, not {count:,}: one insert and "
-              f"commit per job (about {per_aps * count / 60:.0f} min at full size)")
+              f"commit per job (about {span} at full size)")
     print(f"    time per follow-up: APScheduler / aftersales = {per_aps / per_ours:.1f}x")
     print(f"    peak traced memory scheduling {probe:,}: aftersales {ours_peak / 2**20:.1f} MiB, "
           f"APScheduler {aps_peak / 2**20:.1f} MiB, ratio {aps_peak / ours_peak:.2f}x")
