@@ -127,6 +127,9 @@ class AfterSales:
         if channels is None:
             channels = _names("AFTERSALES_CHANNELS") or ["outbox"]
         self._channel_specs: list[Any] = list(channels)
+        # Built now, not on first use: its plans and contact holds listen to
+        # events that other areas emit before anyone touches app.followups.
+        _ = self.followups
 
     @staticmethod
     def _by_name(adapters: list[Any], kind: str) -> dict[str, Any]:

@@ -49,17 +49,20 @@ def _run(url: str, total: int, *, kill_after: int) -> None:
             for n in range(total)
         ])
     store.dispose()
-    procs = [subprocess.Popen([sys.executable, str(WORKER), url, f"w{i}",
-                               str(kill_after if i == 0 else 0)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-             for i in range(4)]
-    victim = procs[0]
+    def start(name: str, pause_at: int) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, str(WORKER), url, name, str(pause_at)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    # The victim starts alone so it surely reaches its pause inside a batch's
+    # transaction; the others start while it holds that batch, then it is killed.
+    victim = start("w0", kill_after)
     assert victim.stdout is not None
-    for line in victim.stdout:  # it pauses inside a batch's transaction: kill it there
+    for line in victim.stdout:
         if line.strip() == f"sent {kill_after}":
-            victim.send_signal(signal.SIGKILL)
             break
+    procs = [victim, *(start(f"w{i}", 0) for i in range(1, 4))]
+    victim.send_signal(signal.SIGKILL)
     assert victim.wait(timeout=60) == -signal.SIGKILL
     for proc in procs[1:]:
         out, err = proc.communicate(timeout=240)
