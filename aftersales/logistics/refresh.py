@@ -147,7 +147,10 @@ class Refresher:
                 for future in done:
                     index, batch = inflight.pop(future)
                     self._settle(index, batch, future.result(), buffers, report)
+                # Send the next calls before writing, so the write overlaps the wait.
                 self._submit(pool, buffers, inflight, report)
+                if len(self._waiting) >= self.write_every:
+                    self._flush(report)
             self._flush(report)
         finally:
             # On an error (a failed write, a bug in an adapter) the queued calls
@@ -226,7 +229,5 @@ class Refresher:
                 self._route(group, index, buffers, report, reason)
         if found:
             self._waiting.extend(found)
-            if len(self._waiting) >= self.write_every:
-                self._flush(report)
             if self.progress is not None:
                 self.progress(len(found))
