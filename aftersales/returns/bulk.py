@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, delete, false
+from sqlalchemy import Table
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -85,7 +85,9 @@ class BulkSummary:
 
 
 class _Rollback(Exception):
-    pass
+    def __init__(self, outcome: BulkOutcome | None = None) -> None:
+        super().__init__()
+        self.outcome = outcome
 
 
 def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
@@ -97,18 +99,6 @@ def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
             batch = []
     if batch:
         yield batch
-
-
-def _begin_write(session: Session) -> None:
-    """Open the batch's transaction before any savepoint.
-
-    pysqlite (in the store's default mode) begins a transaction only before
-    a write; a SAVEPOINT issued first would start one that its RELEASE
-    commits, splitting the batch. A write that matches nothing starts the
-    real transaction first, so the batch commits (or rolls back) whole.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(delete(_table(BulkKeyRow)).where(false()))
 
 
 def _table(model: type[Any]) -> Table:
@@ -193,67 +183,84 @@ class BulkMixin(TimersMixin):
             return summary
 
     def _batch(self, batch: list[Item], *, actor: str, dry_run: bool) -> list[BulkOutcome]:
-        outcomes: list[BulkOutcome] = []
-        for fast in (True, False):
-            outcomes = []
-            try:
-                with self.app.store.session() as session, self._joined(session):
-                    _begin_write(session)
-                    self._apply_batch(session, batch, outcomes, actor=actor, dry_run=dry_run,
-                                      fast=fast)
-                    if dry_run:
-                        raise _Rollback
-                return outcomes
-            except _Rollback:
-                return outcomes
-            except (StaleDataError, ConcurrentUpdateError):
-                if not fast:
-                    raise
-                # A racing writer changed a row of the fast path: redo the batch row by row.
-        return outcomes
+        """Apply one batch: each run of approvals in one transaction, any other row in its own.
 
-    def _apply_batch(self, session: Session, batch: list[Item], out: list[BulkOutcome], *,
-                     actor: str, dry_run: bool, fast: bool) -> None:
-        done = applied_keys(session, [i.key for i in batch if isinstance(i, BulkRow)])
+        Other rows run the ordinary actions, which may call the marketplace
+        and emit events; a transaction of their own keeps a bad row from
+        touching its neighbours without savepoints (whose release would run
+        the event hooks before the real commit).
+        """
+        with self.app.store.session() as session:
+            done = applied_keys(session, [i.key for i in batch if isinstance(i, BulkRow)])
+        out: list[BulkOutcome] = []
         run: list[BulkRow] = []
         for item in batch:
-            if fast and isinstance(item, BulkRow) and item.action == "approve":
+            if isinstance(item, BulkRow) and item.action == "approve":
                 run.append(item)
                 continue
             if run:
-                self._approve_run(session, run, done, out, actor=actor, dry_run=dry_run)
+                out.extend(self._approvals(run, done, actor=actor, dry_run=dry_run))
                 run = []
             if isinstance(item, BadRow):
                 out.append(BulkOutcome(item.number, item.action, item.rma_id, "error",
                                        item.error))
             elif item.key in done:
                 out.append(BulkOutcome(item.number, item.action, item.rma_id, "skipped",
-                                       "already applied by an earlier run"))
+                                       _EARLIER))
             else:
-                out.append(self._one(session, item, actor=actor, dry_run=dry_run))
-                if out[-1].outcome != "error":
-                    done.add(item.key)
+                out.append(self._one(item, done, actor=actor, dry_run=dry_run))
         if run:
-            self._approve_run(session, run, done, out, actor=actor, dry_run=dry_run)
+            out.extend(self._approvals(run, done, actor=actor, dry_run=dry_run))
+        return out
+
+    def _approvals(self, run: list[BulkRow], done: set[str], *, actor: str,
+                   dry_run: bool) -> list[BulkOutcome]:
+        """A run of approvals, set-based in one transaction; row by row after a race."""
+        before = set(done)
+        out: list[BulkOutcome] = []
+        try:
+            with self.app.store.session() as session:
+                self._approve_run(session, run, done, out, actor=actor, dry_run=dry_run)
+                if dry_run:
+                    raise _Rollback
+        except _Rollback:
+            pass
+        except (StaleDataError, ConcurrentUpdateError):
+            # A racing writer changed one of the requests: redo the run row by row.
+            done.intersection_update(before)
+            return [self._one(row, done, actor=actor, dry_run=dry_run) if row.key not in done
+                    else BulkOutcome(row.number, row.action, row.rma_id, "skipped", _EARLIER)
+                    for row in run]
+        return out
 
     # ------------------------------------------------------------ one row, any action
 
-    def _one(self, session: Session, row: BulkRow, *, actor: str, dry_run: bool) -> BulkOutcome:
+    def _one(self, row: BulkRow, done: set[str], *, actor: str, dry_run: bool) -> BulkOutcome:
         def result(outcome: str, detail: str, rma_id: str | None = row.rma_id) -> BulkOutcome:
             return BulkOutcome(row.number, row.action, rma_id, outcome, detail)
 
         try:
-            with session.begin_nested():
+            with self.app.store.session() as session, self._joined(session):
                 if row.action != "create":
                     current = repo.load_row(session, row.rma_id or "")
                     if row.action == "approve" and current.status == S.APPROVED.value:
                         session.add(self._key_row(row, row.rma_id))
-                        return result("skipped", "already approved")
+                        outcome = result("skipped", "already approved")
+                        if dry_run:
+                            raise _Rollback(outcome)
+                        done.add(row.key)
+                        return outcome
                 detail, rma_id = self._do(row, actor=actor, dry_run=dry_run)
                 session.add(self._key_row(row, rma_id))
                 session.flush()
+                if dry_run:
+                    raise _Rollback(result("ok", detail, rma_id))
+            done.add(row.key)
             return result("ok", detail, rma_id)
-        except (AfterSalesError, SQLAlchemyError) as exc:
+        except _Rollback as dry:
+            done.add(row.key)  # a dry run reports a repeat of this row as already done
+            return dry.outcome if dry.outcome is not None else result("ok", "")
+        except (AfterSalesError, SQLAlchemyError, StaleDataError) as exc:
             return result("error", _message(exc))
 
     def _key_row(self, row: BulkRow, rma_id: str | None) -> BulkKeyRow:

@@ -107,13 +107,18 @@ class _Driver:
         """
         names = ", ".join(self.quote(c) for c in columns)
         out: list[tuple[Any, ...]] = []
-        for start in range(0, len(values), _CHUNK):
-            chunk = tuple(values[start:start + _CHUNK])
-            marks = ", ".join([self.mark] * len(chunk))
-            result = self.conn.exec_driver_sql(
-                f"SELECT {names} FROM {self.quote(table.name)} "  # noqa: S608 - our metadata
-                f"WHERE {self.quote(key)} IN ({marks})", chunk)
-            out.extend(tuple(r) for r in result.fetchall())
+        # The transaction's own DBAPI cursor: rows come back as plain tuples.
+        cursor = self.conn.connection.cursor()
+        try:
+            for start in range(0, len(values), _CHUNK):
+                chunk = tuple(values[start:start + _CHUNK])
+                marks = ", ".join([self.mark] * len(chunk))
+                cursor.execute(
+                    f"SELECT {names} FROM {self.quote(table.name)} "  # noqa: S608 - metadata
+                    f"WHERE {self.quote(key)} IN ({marks})", chunk)
+                out.extend(tuple(r) for r in cursor.fetchall())
+        finally:
+            cursor.close()
         return out
 
     def update(self, table: Any, columns: Sequence[str], where: Sequence[str],
@@ -167,8 +172,7 @@ def write_approvals(
                    "actor": actor, "version": a.version + 1, "from": a.status, "reason": None}
         events.append(("return.approved", payload, f"return.approved:{a.rma_id}:{a.version + 1}"))
     db.insert(out, ("key", "topic", "payload", "created_at"),
-              [(key, topic, payload_js(payload), at)
-               for topic, payload, key in events])
+              [(key, topic, payload_js(payload), at) for topic, payload, key in events])
     _deadlines(session, db, approvals, plans)
     db.insert(keys, ("key", "action", "rma_id", "applied_at"),
               [(a.key, "approve", a.rma_id, at) for a in approvals])

@@ -110,7 +110,10 @@ def _clean(record: Mapping[str, str | None]) -> dict[str, str]:
 
 def parse_row(number: int, record: Mapping[str, str | None]) -> BulkRow | BadRow:
     """Validate one row; a bad one comes back as :class:`BadRow` with the error in words."""
-    values = _clean(record)
+    return _parse(number, _clean(record))
+
+
+def _parse(number: int, values: dict[str, str]) -> BulkRow | BadRow:
     get = values.get
     action = (get("action") or "").lower()
     try:
@@ -215,9 +218,9 @@ class CsvSource:
         self.size = self.path.stat().st_size
         self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", errors="surrogateescape",
                                       newline="")
-        self._reader = csv.DictReader(self._text)
+        self._reader = csv.reader(self._text)
         try:
-            header = self._reader.fieldnames
+            header = next(self._reader, None)
         except csv.Error as exc:
             self.close()
             raise BulkFileError(f"not a CSV file: {exc}", payload=str(self.path)) from None
@@ -232,7 +235,7 @@ class CsvSource:
                       else "the header has no 'action' column")
             raise BulkFileError(f"{detail}; known columns: {', '.join(COLUMNS)}",
                                 payload=str(self.path))
-        self._reader.fieldnames = names
+        self._names = names
 
     @property
     def position(self) -> int:
@@ -240,21 +243,31 @@ class CsvSource:
         return self._raw.tell()
 
     def __iter__(self) -> Iterator[BulkRow | BadRow]:
+        names = self._names
+        width = len(names)
         number = 0
         while True:
             try:
-                record = next(self._reader)
+                raw = next(self._reader)
             except StopIteration:
                 return
             except csv.Error as exc:
                 number += 1
                 yield BadRow(number, "", None, f"row {number}: unreadable CSV ({exc})")
                 continue
+            if not raw:
+                continue  # a blank line is not a row
             number += 1
-            if None in record:
+            if len(raw) > width:
                 yield BadRow(number, "", None, f"row {number}: more values than columns")
                 continue
-            yield parse_row(number, record)
+            values = {}
+            for name, value in zip(names, raw, strict=False):
+                if value:
+                    value = value.strip()
+                    if value:
+                        values[name] = value
+            yield _parse(number, values)
 
     def close(self) -> None:
         """Close the file."""
