@@ -138,7 +138,8 @@ class BulkMixin(TimersMixin):
             for n, row in enumerate(rows, start=1):
                 yield row if isinstance(row, BulkRow | BadRow) else parse_row(n, row)
 
-        for batch in _batches(parsed(), max(1, batch_size)):
+        items = rows if isinstance(rows, CsvSource) else parsed()  # a file comes parsed
+        for batch in _batches(items, max(1, batch_size)):
             for outcome in self._batch(batch, actor=actor, dry_run=dry_run):
                 summary.add(outcome)
                 if on_outcome is not None:

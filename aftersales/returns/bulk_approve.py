@@ -165,14 +165,18 @@ def write_approvals(
                     "note"),
               [(ENTITY, a.rma_id, actor, at, a.status, approved, f"bulk row {a.key}"[:200],
                 a.note) for a in approvals])
+    topic = "return.approved"
     events = []
+    outbox = []
     for a in approvals:
+        version = a.version + 1
         payload = {"rma_id": a.rma_id, "marketplace": a.marketplace, "order_id": a.order_id,
                    "external_id": a.external_id, "kind": a.kind, "status": approved,
-                   "actor": actor, "version": a.version + 1, "from": a.status, "reason": None}
-        events.append(("return.approved", payload, f"return.approved:{a.rma_id}:{a.version + 1}"))
-    db.insert(out, ("key", "topic", "payload", "created_at"),
-              [(key, topic, payload_js(payload), at) for topic, payload, key in events])
+                   "actor": actor, "version": version, "from": a.status, "reason": None}
+        key = f"{topic}:{a.rma_id}:{version}"
+        events.append((topic, payload, key))
+        outbox.append((key, topic, payload_js(payload), at))
+    db.insert(out, ("key", "topic", "payload", "created_at"), outbox)
     _deadlines(session, db, approvals, plans)
     db.insert(keys, ("key", "action", "rma_id", "applied_at"),
               [(a.key, "approve", a.rma_id, at) for a in approvals])

@@ -189,7 +189,9 @@ CHILD = textwrap.dedent("""
         sys.stdout.flush()
 
     def each(outcome):
-        sys.stdout.write(f"{outcome.row} {outcome.outcome}\\n")
+        # Padded so the pipe fills long before the end: the child then waits for the
+        # parent, which kills it at a point of its choosing, always mid-run.
+        sys.stdout.write(f"{outcome.row} {outcome.outcome}".ljust(120) + "\\n")
         sys.stdout.flush()
 
     summary = app.returns.bulk_file(sys.argv[2], batch_size=int(sys.argv[3]), on_outcome=each)
