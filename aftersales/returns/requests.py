@@ -68,6 +68,14 @@ def resolve_lines(
     return out
 
 
+def _kind(kind: ReturnKind | str) -> ReturnKind:
+    try:
+        return ReturnKind(kind)
+    except ValueError:
+        options = ", ".join(k.value for k in ReturnKind)
+        raise ValidationError(f"unknown kind {kind!r}; use {options}", field="kind") from None
+
+
 class RequestsMixin(ServiceCore):
     """``request``, ``check``, ``get``, ``list``, ``history``."""
 
@@ -124,7 +132,7 @@ class RequestsMixin(ServiceCore):
             market = marketplace or self._marketplace_of(session, order_id)
             order, _ = self._order(session, market, order_id)
             items = resolve_lines(order, lines, reason)
-            return self._eligibility(session, order, items, ReturnKind(kind), evidence,
+            return self._eligibility(session, order, items, _kind(kind), evidence,
                                      self.app.now())
 
         return self._run(work)
@@ -162,7 +170,7 @@ class RequestsMixin(ServiceCore):
             now = self.app.now()
             order, order_row_id = self._order(session, marketplace, order_id)
             items = resolve_lines(order, lines, reason)
-            k = ReturnKind(kind)
+            k = _kind(kind)
             verdict = self._eligibility(session, order, items, k, evidence, now)
             if verdict.decision is Decision.INELIGIBLE and not force:
                 raise NotEligibleError(verdict.explain(), verdict.reasons)
@@ -279,11 +287,14 @@ class RequestsMixin(ServiceCore):
     ) -> list[ReturnRequest]:
         """Requests matching every filter given, most recently updated first."""
         query = select(ReturnRow).options(selectinload(ReturnRow.lines))
-        if status is not None:
-            wanted = [status] if isinstance(status, str) else list(status)
-            query = query.where(ReturnRow.status.in_([ReturnStatus(s).value for s in wanted]))
-        if kind is not None:
-            query = query.where(ReturnRow.kind == ReturnKind(kind).value)
+        try:
+            if status is not None:
+                wanted = [status] if isinstance(status, str) else builtins.list(status)
+                query = query.where(ReturnRow.status.in_([ReturnStatus(s).value for s in wanted]))
+            if kind is not None:
+                query = query.where(ReturnRow.kind == ReturnKind(kind).value)
+        except ValueError as exc:
+            raise ValidationError(str(exc), field="status" if status else "kind") from None
         for column, value in ((ReturnRow.marketplace, marketplace),
                               (ReturnRow.order_external_id, order_id),
                               (ReturnRow.buyer_id, buyer_id)):

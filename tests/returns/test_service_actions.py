@@ -356,3 +356,24 @@ def test_exchange_parcel_is_tracked_by_logistics(
                             .where(ShipmentRow.rma_id == rma)).all()
     assert {d for d, _ in checked} == {"return", "exchange"}
     assert all(at is not None for _, at in checked)
+
+
+def test_list_refuses_unknown_filters(synced: Any) -> None:
+    with pytest.raises(ValidationError, match="lost"):
+        synced.returns.list(status="lost")
+    with pytest.raises(ValidationError, match="swap"):
+        synced.returns.list(kind="swap")
+
+
+def test_unknown_kind_or_reason_is_a_clear_error(
+    synced: Any, fresh_order: Callable[..., Order]
+) -> None:
+    order = fresh_order()
+    before = counts(synced)
+    with pytest.raises(ValidationError, match="unknown kind 'swap'"):
+        synced.returns.request(order.marketplace, order.external_id,
+                               {order.lines[0].external_id: 1}, kind="swap")
+    with pytest.raises(ValidationError, match="unknown reason 'bored'"):
+        synced.returns.request(order.marketplace, order.external_id,
+                               {order.lines[0].external_id: 1}, reason="bored")
+    assert counts(synced) == before
