@@ -13,7 +13,6 @@ The effect is the same as :meth:`ReturnsService.approve` row by row.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -153,9 +152,7 @@ def write_approvals(
     at = db.value(req.c.updated_at, now)
     approved = ReturnStatus.APPROVED.value
 
-    # SQLite keeps JSON as text written by json.dumps (the store sets no other serializer);
-    # elsewhere the column type's own converter runs.
-    payload_js = json.dumps if db.dialect.name == "sqlite" else db.converter(out.c.payload)
+    payload_js = db.converter(out.c.payload)
 
     changed = db.update(req, ("status", "version", "updated_at"), ("rma_id", "version"),
                         [(approved, a.version + 1, at, a.rma_id, a.version) for a in approvals])
@@ -167,16 +164,33 @@ def write_approvals(
                 a.note) for a in approvals])
     topic = "return.approved"
     events = []
-    outbox = []
-    for a in approvals:
-        version = a.version + 1
-        payload = {"rma_id": a.rma_id, "marketplace": a.marketplace, "order_id": a.order_id,
-                   "external_id": a.external_id, "kind": a.kind, "status": approved,
-                   "actor": actor, "version": version, "from": a.status, "reason": None}
-        key = f"{topic}:{a.rma_id}:{version}"
-        events.append((topic, payload, key))
-        outbox.append((key, topic, payload_js(payload), at))
-    db.insert(out, ("key", "topic", "payload", "created_at"), outbox)
+    fields = ("rma_id", "marketplace", "order_id", "external_id", "kind", "status", "actor",
+              "version", "from", "reason")
+    if db.dialect.name == "sqlite":
+        # SQLite builds the JSON itself (json_object, in C) from plain values.
+        pairs = ", ".join(f"'{f}', ?" for f in fields)
+        sql = (f"INSERT INTO {db.quote(OutboxRow.__tablename__)} (key, topic, payload, created_at) "  # noqa: S608
+               f"VALUES (?, ?, json_object({pairs}), ?)")  # field names are ours, not input
+        rows = []
+        for a in approvals:
+            version = a.version + 1
+            values = (a.rma_id, a.marketplace, a.order_id, a.external_id, a.kind, approved,
+                      actor, version, a.status, None)
+            key = f"{topic}:{a.rma_id}:{version}"
+            events.append((topic, dict(zip(fields, values, strict=True)), key))
+            rows.append((key, topic, *values, at))
+        db.conn.exec_driver_sql(sql, rows)
+    else:
+        outbox = []
+        for a in approvals:
+            version = a.version + 1
+            payload = dict(zip(fields, (a.rma_id, a.marketplace, a.order_id, a.external_id,
+                                        a.kind, approved, actor, version, a.status, None),
+                               strict=True))
+            key = f"{topic}:{a.rma_id}:{version}"
+            events.append((topic, payload, key))
+            outbox.append((key, topic, payload_js(payload), at))
+        db.insert(out, ("key", "topic", "payload", "created_at"), outbox)
     _deadlines(session, db, approvals, plans)
     db.insert(keys, ("key", "action", "rma_id", "applied_at"),
               [(a.key, "approve", a.rma_id, at) for a in approvals])
