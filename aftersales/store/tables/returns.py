@@ -145,7 +145,7 @@ class BulkKeyRow(Base):
     """A bulk-file row already applied, written in the same transaction as its effect."""
 
     __tablename__ = "return_bulk_keys"
-    __table_args__ = {"sqlite_with_rowid": False}  # the key is the whole point: one b-tree
+    __table_args__ = ({"sqlite_with_rowid": False},)  # the key is the whole point: one b-tree
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     action: Mapped[str] = mapped_column(String(20))
