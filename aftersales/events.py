@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from aftersales.store.tables.core import OutboxRow
 
@@ -43,6 +43,8 @@ class Event:
 Hook = Callable[[Event], None]
 
 _PENDING = "aftersales_pending_events"
+_LISTENING = "aftersales_event_listeners"
+_MARKS = "aftersales_event_savepoints"
 
 
 class EventBus:
@@ -88,9 +90,12 @@ class EventBus:
                 return False
             session.add(OutboxRow(key=key, topic=name, payload=payload))
         pending: list[Event] = session.info.setdefault(_PENDING, [])
-        if not pending:
-            sa_event.listen(session, "after_commit", self._after_commit, once=True)
-            sa_event.listen(session, "after_rollback", self._after_rollback, once=True)
+        if not session.info.get(_LISTENING):
+            session.info[_LISTENING] = True
+            sa_event.listen(session, "after_commit", self._after_commit)
+            sa_event.listen(session, "after_transaction_create", _mark_savepoint)
+            sa_event.listen(session, "after_soft_rollback", _after_rollback)
+            _mark_savepoint(session, session.get_transaction())
         pending.append(Event(name, payload, key))
         return True
 
@@ -103,9 +108,25 @@ class EventBus:
                 log.exception("hook for %s failed", event.name)
 
     def _after_commit(self, session: Session) -> None:
+        if session.in_nested_transaction():
+            return  # a savepoint was released; the real commit is still to come
         for event in session.info.pop(_PENDING, []):
             self.dispatch(event)
 
-    @staticmethod
-    def _after_rollback(session: Session) -> None:
-        session.info.pop(_PENDING, None)
+
+def _mark_savepoint(session: Session, transaction: SessionTransaction | None) -> None:
+    # Remember how many events were pending when a savepoint began, so rolling
+    # the savepoint back drops only the events emitted inside it.
+    if transaction is not None and transaction.nested:
+        session.info.setdefault(_MARKS, {})[id(transaction)] = len(
+            session.info.get(_PENDING, [])
+        )
+
+
+def _after_rollback(session: Session, previous: SessionTransaction) -> None:
+    pending: list[Event] = session.info.get(_PENDING, [])
+    if previous.nested:
+        mark = session.info.get(_MARKS, {}).pop(id(previous), len(pending))
+        del pending[mark:]
+    elif previous.parent is None:
+        pending.clear()

@@ -69,3 +69,33 @@ def test_a_failing_hook_does_not_undo_the_change(store: Store) -> None:
         bus.emit(s, "x", {}, key="x1")
     assert len(seen) == 1
     assert _outbox(store) == 1
+
+
+def test_a_released_savepoint_waits_for_the_real_commit(store: Store) -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+    bus.on("*", seen.append)
+    with store.session() as s:
+        with s.begin_nested():
+            bus.emit(s, "a", {}, key="a1")
+        assert seen == []
+        bus.emit(s, "b", {}, key="b1")
+        assert seen == []
+    assert [e.key for e in seen] == ["a1", "b1"]
+
+
+def test_a_rolled_back_savepoint_drops_only_its_own_events(store: Store) -> None:
+    bus = EventBus()
+    seen: list[Event] = []
+    bus.on("*", seen.append)
+    with store.session() as s:
+        bus.emit(s, "before", {}, key="k-before")
+        s.flush()
+        nested = s.begin_nested()
+        bus.emit(s, "inside", {}, key="k-inside")
+        nested.rollback()
+        bus.emit(s, "after", {}, key="k-after")
+    assert [e.key for e in seen] == ["k-before", "k-after"]
+    with store.session() as s:
+        topics = set(s.scalars(select(OutboxRow.topic)))
+    assert topics == {"before", "after"}
