@@ -131,12 +131,21 @@ class ServiceCore:
     ) -> None:
         """Send a local action to the marketplace that owns the request.
 
-        A request made in the shop's own portal (no ``external_id``) has
-        nothing on the marketplace to act on. A dry run checks the
+        A request made in the shop's own portal (no ``external_id``) is told
+        to the marketplace only where the marketplace has no return objects
+        of its own (``LIST_RETURNS`` undeclared, as on WooCommerce, whose
+        adapter records the step on the order) and declares the operation;
+        otherwise the step is the library's alone. A dry run checks the
         capability and sends nothing.
         """
         if row.external_id is None:
-            return
+            local = self.app.marketplaces.get(row.marketplace)
+            if (
+                local is None
+                or Capability.LIST_RETURNS in local.capabilities
+                or capability not in local.capabilities
+            ):
+                return
         market = self._market(row.marketplace, capability)
         if not dry_run:
             call(market, repo.to_model(row))

@@ -1,11 +1,8 @@
 """The library driven end to end through the WooCommerce adapter against a fake store.
 
 WooCommerce has no return object: requests are opened in the shop's own
-portal (``app.returns.request``) and the refund reaches the store as a real
-order refund. The returns service sends approvals and rejections of portal
-requests to no marketplace (they have no ``external_id`` there), so those
-steps stay in the library; the adapter's order notes for them are tested in
-``test_adapter.py``.
+portal (``app.returns.request``); each step reaches the store as an order
+note, and the refund as a real order refund.
 """
 
 from __future__ import annotations
@@ -73,6 +70,7 @@ def test_a_portal_return_is_approved_received_and_refunded_once(
     assert opened.rma_id is not None
     rma = opened.rma_id
     assert app.returns.approve(rma, note="Print the label.").status is ReturnStatus.APPROVED
+    assert any("Print the label." in n["note"] for n in store.notes)
     app.returns.mark_shipped(rma, tracking_number="1Z999AA10123456784", carrier="ups")
     assert app.returns.receive(rma).status is ReturnStatus.RECEIVED
     paid = app.returns.refund(rma, idempotency_key="rk-3")
@@ -86,11 +84,15 @@ def test_a_portal_return_is_approved_received_and_refunded_once(
     assert len(store.refunds[3]) == 1  # paid once
 
 
-def test_a_portal_request_is_rejected_in_the_library(reader: AfterSales) -> None:
-    app = reader
+def test_a_portal_request_is_rejected_with_a_note_to_the_buyer(
+    app: AfterSales, store: FakeStore
+) -> None:
     app.sync()
     opened = app.returns.request("woocommerce", "4", {"316": 1}, reason="changed_mind",
                                  auto=False)
     assert opened.rma_id is not None
     rejected = app.returns.reject(opened.rma_id, reason="Used items cannot be returned")
-    assert rejected.status is ReturnStatus.REJECTED  # and nothing was written to the store
+    assert rejected.status is ReturnStatus.REJECTED
+    notes = [n for n in store.notes if n["order_id"] == 4]
+    assert len(notes) == 1
+    assert "Used items cannot be returned" in notes[0]["note"]
