@@ -231,7 +231,9 @@ class CsvSource:
         unknown = [h for h in names if h not in COLUMNS]
         if unknown or "action" not in names:
             self.close()
-            detail = (f"unknown column(s): {', '.join(unknown)}" if unknown
+            shown = [u if len(u) <= 40 else u[:40] + "…" for u in unknown[:5]]
+            more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+            detail = (f"unknown column(s): {', '.join(map(repr, shown))}{more}" if unknown
                       else "the header has no 'action' column")
             raise BulkFileError(f"{detail}; known columns: {', '.join(COLUMNS)}",
                                 payload=str(self.path))

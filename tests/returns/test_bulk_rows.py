@@ -77,7 +77,7 @@ def write(tmp_path: Path, content: bytes) -> Path:
     [
         (b"", "no header"),
         (b"\n\n", "no header"),
-        (b"action,rma_id,colour\napprove,R1,red\n", "unknown column(s): colour"),
+        (b"action,rma_id,colour\napprove,R1,red\n", "unknown column(s): 'colour'"),
         (b"rma_id,note\nR1,x\n", "no 'action' column"),
     ],
 )
@@ -85,6 +85,13 @@ def test_unusable_files_are_refused_up_front(tmp_path: Path, content: bytes,
                                              message: str) -> None:
     with pytest.raises(BulkFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
         CsvSource(write(tmp_path, content))
+
+
+def test_a_binary_file_is_refused_with_a_short_message(tmp_path: Path) -> None:
+    junk = b"SQLite format 3\x00" + bytes(range(1, 256)) * 40
+    with pytest.raises(BulkFileError) as info:
+        CsvSource(write(tmp_path, junk))
+    assert len(str(info.value)) < 600
 
 
 def test_missing_file(tmp_path: Path) -> None:
