@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 00:47:57.075321
+Create Date: 2026-11-24 01:34:47.167362
 """
 
 from __future__ import annotations
@@ -154,7 +154,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_pending', ['delivered_at', 'id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_outbox_topic'), ['topic'], unique=False)
 
     op.create_table('return_bulk_keys',
     sa.Column('key', sa.String(length=200), nullable=False),
@@ -470,7 +469,6 @@ def downgrade() -> None:
     op.drop_table('sync_cursors')
     op.drop_table('return_bulk_keys')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_outbox_topic'))
         batch_op.drop_index('ix_outbox_pending')
 
     op.drop_table('outbox')
