@@ -1,0 +1,159 @@
+"""AdapterSettings: the base of every adapter's settings model.
+
+Each adapter keeps its credentials and options in a frozen pydantic model
+built from the constructor or from the environment. What they all do the
+same way lives here, once:
+
+- :meth:`AdapterSettings.from_env` reads the variables named in
+  ``env_vars``, lets keyword overrides win, names missing required
+  variables, and turns pydantic's errors into a ``ConfigurationError`` that
+  names the fields but never echoes a value (which may be a secret);
+- :meth:`AdapterSettings.require` unwraps a credential an operation needs,
+  or raises ``ConfigurationError`` naming the variable to set;
+- :meth:`AdapterSettings.api_client` builds the adapter's
+  :class:`~aftersales.http.ApiClient` from the common fields (``base_url``,
+  ``timeout``, ``requests_per_second``), masking every secret the settings hold.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, Self
+
+import requests
+from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import ValidationError as PydanticValidationError
+
+from aftersales.errors import ConfigurationError
+from aftersales.http import ApiClient, ErrorClassifier, RateLimit
+
+__all__ = ["AdapterSettings"]
+
+#: What an on/off variable may say to mean "on" (anything else is off).
+_TRUE = frozenset({"1", "true", "yes"})
+
+
+class AdapterSettings(BaseModel):
+    """Credentials and options of one adapter, frozen, unknown keys refused.
+
+    A subclass declares its fields and, as class variables:
+
+    Attributes:
+        adapter_name: the adapter's name, which starts every error message.
+        env_vars: field -> environment variable read by :meth:`from_env`.
+        env_flags: fields read as on/off (``1``, ``true`` or ``yes`` mean on).
+        required_from_env: fields :meth:`from_env` must find (in the
+            environment or the overrides) before building.
+
+    Secrets are ``SecretStr`` fields: they never show in a repr, and
+    :meth:`api_client` masks them in every log line and error.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    adapter_name: ClassVar[str] = "adapter"
+    env_vars: ClassVar[Mapping[str, str]] = {}
+    env_flags: ClassVar[frozenset[str]] = frozenset()
+    required_from_env: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
+        """Settings from the variables in ``env_vars``; keyword ``overrides`` win.
+
+        An empty variable counts as unset, and an override of ``None`` leaves
+        the environment's value (or the default) in place.
+
+        Raises:
+            ConfigurationError: a required setting is missing, or a value is
+                malformed; the message names the variable or field, never its value.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field, variable in cls.env_vars.items():
+            raw = env.get(variable)
+            if raw:
+                values[field] = raw.strip().lower() in _TRUE if field in cls.env_flags else raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        missing = [cls.env_vars[f] for f in cls.required_from_env if f not in values]
+        if missing:
+            raise cls.missing_error(missing)
+        try:
+            return cls(**values)
+        except PydanticValidationError as exc:
+            # ``from None``: pydantic's own message would echo the offending value.
+            errors = exc.errors()
+            fields = sorted({".".join(str(p) for p in e["loc"]) or "settings" for e in errors})
+            raise ConfigurationError(
+                f"{cls.adapter_name}: invalid setting(s) {', '.join(fields)}"
+            ) from None
+
+    @classmethod
+    def missing_error(cls, variables: list[str]) -> ConfigurationError:
+        """The error :meth:`from_env` raises when required ``variables`` are unset."""
+        return ConfigurationError(f"{cls.adapter_name}: set {' and '.join(variables)}")
+
+    def require(self, field: str, purpose: str = "") -> str:
+        """The value of ``field`` (a ``SecretStr`` unwrapped) for an operation that needs it.
+
+        Args:
+            field: the settings field.
+            purpose: what it is needed for (``"verify webhooks"``), for the message.
+
+        Raises:
+            ConfigurationError: the field is unset; the message names its
+                environment variable (the field where it has none).
+        """
+        value = getattr(self, field)
+        if value is None:
+            variable = self.env_vars.get(field, field)
+            why = f" to {purpose}" if purpose else ""
+            raise ConfigurationError(f"{self.adapter_name} needs {variable}{why}")
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        return str(value)
+
+    def secret_values(self) -> list[str]:
+        """The values of every ``SecretStr`` field that is set (for masking)."""
+        values = (getattr(self, name) for name in type(self).model_fields)
+        return [v.get_secret_value() for v in values if isinstance(v, SecretStr)]
+
+    def api_client(
+        self,
+        *,
+        classify_error: ErrorClassifier | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: Any = None,
+        secrets: Iterable[str] = (),
+        sleep: Callable[[float], None] = time.sleep,
+        session: requests.Session | None = None,
+        max_attempts: int = 4,
+        pool_size: int = 10,
+    ) -> ApiClient:
+        """The adapter's ``ApiClient``, built from these settings.
+
+        Reads ``base_url`` (a field or property), ``timeout`` (read seconds,
+        with a 5 s connect timeout, or a ``(connect, read)`` pair) and, where
+        the settings have it, ``requests_per_second`` (``None``: no pacing).
+        Every ``SecretStr`` value is masked, plus ``secrets``; the other
+        arguments go to :class:`~aftersales.http.ApiClient` as they are.
+        """
+        timeout = getattr(self, "timeout", 30.0)
+        if not isinstance(timeout, tuple):
+            timeout = (5.0, float(timeout))
+        rps = getattr(self, "requests_per_second", None)
+        return ApiClient(
+            self.adapter_name,
+            str(getattr(self, "base_url", "")),
+            timeout=timeout,
+            max_attempts=max_attempts,
+            session=session,
+            sleep=sleep,
+            headers=headers,
+            auth=auth,
+            secrets=[*self.secret_values(), *secrets],
+            classify_error=classify_error,
+            pool_size=pool_size,
+            rate_limit=RateLimit(rps) if rps else None,
+        )
