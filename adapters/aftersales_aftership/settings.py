@@ -6,25 +6,20 @@ needs a missing one raises ``ConfigurationError`` naming the variable.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from typing import Any
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
 
-from aftersales.errors import ConfigurationError
+from aftersales.settings import AdapterSettings
 
 __all__ = ["AfterShipSettings"]
 
-_ENV = {
-    "api_key": "AFTERSHIP_API_KEY",
-    "webhook_secret": "AFTERSHIP_WEBHOOK_SECRET",
-    "base_url": "AFTERSHIP_BASE_URL",
-}
 
-
-class AfterShipSettings(BaseModel):
+class AfterShipSettings(AdapterSettings):
     """How to reach the AfterShip Tracking API (version pinned in ``base_url``).
+
+    ``from_env()`` reads ``AFTERSHIP_API_KEY``, ``AFTERSHIP_WEBHOOK_SECRET``
+    and ``AFTERSHIP_BASE_URL``.
 
     Attributes:
         api_key: sent as the ``as-api-key`` header.
@@ -36,7 +31,12 @@ class AfterShipSettings(BaseModel):
         timeout: seconds before one HTTP call gives up.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    adapter_name: ClassVar[str] = "aftership"
+    env_vars: ClassVar[dict[str, str]] = {
+        "api_key": "AFTERSHIP_API_KEY",
+        "webhook_secret": "AFTERSHIP_WEBHOOK_SECRET",
+        "base_url": "AFTERSHIP_BASE_URL",
+    }
 
     api_key: SecretStr | None = None
     webhook_secret: SecretStr | None = None
@@ -45,24 +45,10 @@ class AfterShipSettings(BaseModel):
     requests_per_second: float | None = Field(default=6.0, gt=0)
     timeout: float = Field(default=30.0, gt=0)
 
-    @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> AfterShipSettings:
-        """Settings from ``AFTERSHIP_API_KEY`` and ``AFTERSHIP_WEBHOOK_SECRET``."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {f: env[v] for f, v in _ENV.items() if env.get(v)}
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
-
     def require_api_key(self) -> str:
         """The API key; ``ConfigurationError`` when unset."""
-        if self.api_key is None:
-            raise ConfigurationError("aftership needs AFTERSHIP_API_KEY")
-        return self.api_key.get_secret_value()
+        return self.require("api_key")
 
     def require_webhook_secret(self) -> str:
         """The webhook secret; ``ConfigurationError`` when unset."""
-        if self.webhook_secret is None:
-            raise ConfigurationError("aftership needs AFTERSHIP_WEBHOOK_SECRET to verify webhooks")
-        return self.webhook_secret.get_secret_value()
+        return self.require("webhook_secret", "verify webhooks")

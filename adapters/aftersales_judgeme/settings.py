@@ -6,25 +6,20 @@ token or shop domain raises ``ConfigurationError`` naming the variable.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 
-from aftersales.errors import ConfigurationError
+from aftersales.settings import AdapterSettings
 
 __all__ = ["JudgeMeSettings"]
 
-_ENV = {
-    "api_token": "JUDGEME_API_TOKEN",
-    "shop_domain": "JUDGEME_SHOP_DOMAIN",
-    "base_url": "JUDGEME_BASE_URL",
-}
 
-
-class JudgeMeSettings(BaseModel):
+class JudgeMeSettings(AdapterSettings):
     """How to reach the Judge.me REST API (v1).
+
+    ``from_env()`` reads ``JUDGEME_API_TOKEN``, ``JUDGEME_SHOP_DOMAIN`` and
+    ``JUDGEME_BASE_URL``.
 
     Attributes:
         api_token: the shop's *private* API token (Judge.me settings →
@@ -39,7 +34,12 @@ class JudgeMeSettings(BaseModel):
         timeout: seconds before one HTTP call gives up.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    adapter_name: ClassVar[str] = "judgeme"
+    env_vars: ClassVar[dict[str, str]] = {
+        "api_token": "JUDGEME_API_TOKEN",
+        "shop_domain": "JUDGEME_SHOP_DOMAIN",
+        "base_url": "JUDGEME_BASE_URL",
+    }
 
     api_token: SecretStr | None = None
     shop_domain: str | None = None
@@ -57,25 +57,10 @@ class JudgeMeSettings(BaseModel):
         value = value.strip().lower().removeprefix("https://").removeprefix("http://")
         return value.rstrip("/") or None
 
-    @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> JudgeMeSettings:
-        """Settings from ``JUDGEME_API_TOKEN``, ``JUDGEME_SHOP_DOMAIN`` (and
-        ``JUDGEME_BASE_URL``), with ``overrides`` taking precedence."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {f: env[v] for f, v in _ENV.items() if env.get(v)}
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
-
     def credentials(self) -> dict[str, str]:
         """The ``api_token`` and ``shop_domain`` query parameters every call carries.
 
         Raises:
             ConfigurationError: either is unset.
         """
-        if self.api_token is None:
-            raise ConfigurationError("judgeme needs JUDGEME_API_TOKEN")
-        if not self.shop_domain:
-            raise ConfigurationError("judgeme needs JUDGEME_SHOP_DOMAIN")
-        return {"api_token": self.api_token.get_secret_value(), "shop_domain": self.shop_domain}
+        return {"api_token": self.require("api_token"), "shop_domain": self.require("shop_domain")}

@@ -8,26 +8,21 @@ raises ``ConfigurationError`` naming the environment variable to set.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from typing import Any
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
 
 from aftersales.errors import ConfigurationError
+from aftersales.settings import AdapterSettings
 
 __all__ = ["Kuaidi100Settings"]
 
-_ENV = {
-    "key": "KUAIDI100_KEY",
-    "customer": "KUAIDI100_CUSTOMER",
-    "salt": "KUAIDI100_SALT",
-    "base_url": "KUAIDI100_BASE_URL",
-}
 
-
-class Kuaidi100Settings(BaseModel):
+class Kuaidi100Settings(AdapterSettings):
     """How to reach Kuaidi100 (快递100).
+
+    ``from_env()`` reads ``KUAIDI100_KEY``, ``KUAIDI100_CUSTOMER``,
+    ``KUAIDI100_SALT`` and ``KUAIDI100_BASE_URL``.
 
     Attributes:
         key: the account key (授权key); signs queries, authorises autonumber.
@@ -39,7 +34,13 @@ class Kuaidi100Settings(BaseModel):
         timeout: seconds before one HTTP call gives up.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    adapter_name: ClassVar[str] = "kuaidi100"
+    env_vars: ClassVar[dict[str, str]] = {
+        "key": "KUAIDI100_KEY",
+        "customer": "KUAIDI100_CUSTOMER",
+        "salt": "KUAIDI100_SALT",
+        "base_url": "KUAIDI100_BASE_URL",
+    }
 
     key: SecretStr | None = None
     customer: SecretStr | None = None
@@ -49,19 +50,6 @@ class Kuaidi100Settings(BaseModel):
     resultv2: str = "4"
     timeout: float = Field(default=30.0, gt=0)
 
-    @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> Kuaidi100Settings:
-        """Settings from ``KUAIDI100_KEY``, ``KUAIDI100_CUSTOMER``, ``KUAIDI100_SALT``.
-
-        Keyword ``overrides`` win over the environment.
-        """
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {f: env[v] for f, v in _ENV.items() if env.get(v)}
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
-
     def credentials(self) -> tuple[str, str]:
         """``(key, customer)`` for a signed query.
 
@@ -69,6 +57,7 @@ class Kuaidi100Settings(BaseModel):
             ConfigurationError: either is missing.
         """
         if self.key is None or self.customer is None:
+            # Both named: the pair is issued together, so both are usually unset.
             raise ConfigurationError(
                 "kuaidi100 needs KUAIDI100_KEY and KUAIDI100_CUSTOMER to query"
             )
@@ -76,12 +65,8 @@ class Kuaidi100Settings(BaseModel):
 
     def require_key(self) -> str:
         """The account key alone (for autonumber); ``ConfigurationError`` when unset."""
-        if self.key is None:
-            raise ConfigurationError("kuaidi100 needs KUAIDI100_KEY to detect carriers")
-        return self.key.get_secret_value()
+        return self.require("key", "detect carriers")
 
     def require_salt(self) -> str:
         """The push salt; ``ConfigurationError`` when unset."""
-        if self.salt is None:
-            raise ConfigurationError("kuaidi100 needs KUAIDI100_SALT to verify pushes")
-        return self.salt.get_secret_value()
+        return self.require("salt", "verify pushes")

@@ -7,25 +7,20 @@ missing one raises ``ConfigurationError`` naming the variable to set.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from typing import Any
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field, SecretStr
 
-from aftersales.errors import ConfigurationError
+from aftersales.settings import AdapterSettings
 
 __all__ = ["SeventeenTrackSettings"]
 
-_ENV = {
-    "token": "SEVENTEENTRACK_TOKEN",
-    "webhook_key": "SEVENTEENTRACK_WEBHOOK_KEY",
-    "base_url": "SEVENTEENTRACK_BASE_URL",
-}
 
-
-class SeventeenTrackSettings(BaseModel):
+class SeventeenTrackSettings(AdapterSettings):
     """How to reach the 17TRACK Tracking API v2.2.
+
+    ``from_env()`` reads ``SEVENTEENTRACK_TOKEN``, ``SEVENTEENTRACK_WEBHOOK_KEY``
+    and ``SEVENTEENTRACK_BASE_URL``.
 
     Attributes:
         token: the security key sent as the ``17token`` header.
@@ -38,7 +33,12 @@ class SeventeenTrackSettings(BaseModel):
         timeout: seconds before one HTTP call gives up.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    adapter_name: ClassVar[str] = "seventeentrack"
+    env_vars: ClassVar[dict[str, str]] = {
+        "token": "SEVENTEENTRACK_TOKEN",
+        "webhook_key": "SEVENTEENTRACK_WEBHOOK_KEY",
+        "base_url": "SEVENTEENTRACK_BASE_URL",
+    }
 
     token: SecretStr | None = None
     webhook_key: SecretStr | None = None
@@ -47,27 +47,12 @@ class SeventeenTrackSettings(BaseModel):
     requests_per_second: float | None = Field(default=None, gt=0)
     timeout: float = Field(default=30.0, gt=0)
 
-    @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> SeventeenTrackSettings:
-        """Settings from ``SEVENTEENTRACK_TOKEN`` (and ``SEVENTEENTRACK_WEBHOOK_KEY``)."""
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {f: env[v] for f, v in _ENV.items() if env.get(v)}
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
-
     def require_token(self) -> str:
         """The security key; ``ConfigurationError`` when unset."""
-        if self.token is None:
-            raise ConfigurationError("seventeentrack needs SEVENTEENTRACK_TOKEN")
-        return self.token.get_secret_value()
+        return self.require("token")
 
     def require_webhook_key(self) -> str:
         """The webhook signing key (the token unless set apart)."""
-        key = self.webhook_key or self.token
-        if key is None:
-            raise ConfigurationError(
-                "seventeentrack needs SEVENTEENTRACK_TOKEN (or _WEBHOOK_KEY) to verify webhooks"
-            )
-        return key.get_secret_value()
+        if self.webhook_key is not None:
+            return self.webhook_key.get_secret_value()
+        return self.require("token", "verify webhooks (or set SEVENTEENTRACK_WEBHOOK_KEY)")

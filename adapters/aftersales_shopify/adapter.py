@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.errors import (
-    ConfigurationError,
     RemoteNotFoundError,
     RemoteRejectedError,
     ResponseParseError,
@@ -290,9 +289,7 @@ class ShopifyMarketplace(MarketplaceBase):
     # ------------------------------------------------------------ helpers
 
     def _secret(self) -> str:
-        if self.settings.webhook_secret is None:
-            raise ConfigurationError("shopify: set SHOPIFY_WEBHOOK_SECRET to verify webhooks")
-        return self.settings.webhook_secret.get_secret_value()
+        return self.settings.require("webhook_secret", "verify webhooks")
 
     def _return_id(self, request: ReturnRequest) -> str:
         if not request.external_id:

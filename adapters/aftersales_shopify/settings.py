@@ -6,32 +6,24 @@ a repr, a log line or an error message.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Mapping
-from typing import Any
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-from pydantic import ValidationError as PydanticValidationError
+from pydantic import Field, SecretStr, field_validator
 
-from aftersales.errors import ConfigurationError
+from aftersales.settings import AdapterSettings
 
 __all__ = ["DEFAULT_API_VERSION", "ShopifySettings"]
 
 #: The pinned Admin API version: 2026-01 is the first with ``@idempotent`` on refundCreate.
 DEFAULT_API_VERSION = "2026-01"
 
-_ENV = {
-    "shop": "SHOPIFY_SHOP",
-    "access_token": "SHOPIFY_ACCESS_TOKEN",
-    "api_version": "SHOPIFY_API_VERSION",
-    "webhook_secret": "SHOPIFY_WEBHOOK_SECRET",
-    "location_id": "SHOPIFY_LOCATION_ID",
-}
-
-
-class ShopifySettings(BaseModel):
+class ShopifySettings(AdapterSettings):
     """How to reach one Shopify shop.
+
+    ``from_env()`` reads ``SHOPIFY_SHOP`` and ``SHOPIFY_ACCESS_TOKEN`` (both
+    required), ``SHOPIFY_API_VERSION``, ``SHOPIFY_WEBHOOK_SECRET`` and
+    ``SHOPIFY_LOCATION_ID``.
 
     Attributes:
         shop: the shop's handle (``example-shop``) or its ``*.myshopify.com`` domain.
@@ -44,7 +36,15 @@ class ShopifySettings(BaseModel):
         timeout: seconds before one HTTP call gives up.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    adapter_name: ClassVar[str] = "shopify"
+    env_vars: ClassVar[dict[str, str]] = {
+        "shop": "SHOPIFY_SHOP",
+        "access_token": "SHOPIFY_ACCESS_TOKEN",
+        "api_version": "SHOPIFY_API_VERSION",
+        "webhook_secret": "SHOPIFY_WEBHOOK_SECRET",
+        "location_id": "SHOPIFY_LOCATION_ID",
+    }
+    required_from_env: ClassVar[tuple[str, ...]] = ("shop", "access_token")
 
     shop: str = Field(min_length=1)
     access_token: SecretStr
@@ -75,26 +75,3 @@ class ShopifySettings(BaseModel):
     def base_url(self) -> str:
         """``https://{shop}/admin/api/{version}``: the root of every Admin API call."""
         return f"https://{self.shop}/admin/api/{self.api_version}"
-
-    @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> ShopifySettings:
-        """Settings from ``SHOPIFY_*`` variables, with keyword arguments taking precedence.
-
-        Raises:
-            ConfigurationError: the shop or the token is missing or malformed
-                (the message names the variable, never its value).
-        """
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {k: env[v] for k, v in _ENV.items() if env.get(v)}
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        missing = [_ENV[k] for k in ("shop", "access_token") if k not in values]
-        if missing:
-            raise ConfigurationError(f"shopify: set {' and '.join(missing)}")
-        try:
-            return cls(**values)
-        except PydanticValidationError as exc:
-            # ``from None``: pydantic's own message would echo the offending value.
-            fields = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})
-            raise ConfigurationError(f"shopify: invalid setting(s) {', '.join(fields)}") from None

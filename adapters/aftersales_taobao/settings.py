@@ -8,14 +8,13 @@ shows them.
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
-from typing import Any, Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
-from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.errors import ConfigurationError
+from aftersales.settings import AdapterSettings
 
 __all__ = ["DEFAULT_GATEWAY", "ReturnAddress", "SignMethod", "TaobaoSettings"]
 
@@ -23,16 +22,6 @@ __all__ = ["DEFAULT_GATEWAY", "ReturnAddress", "SignMethod", "TaobaoSettings"]
 DEFAULT_GATEWAY = "https://gw.api.taobao.com/router/rest"
 
 SignMethod = Literal["md5", "hmac", "hmac-sha256"]
-
-_ENV = {
-    "app_key": "TAOBAO_APP_KEY",
-    "app_secret": "TAOBAO_APP_SECRET",
-    "session": "TAOBAO_SESSION",
-    "gateway_url": "TAOBAO_GATEWAY_URL",
-    "sign_method": "TAOBAO_SIGN_METHOD",
-    "tmall": "TAOBAO_TMALL",
-    "seller_address_id": "TAOBAO_SELLER_ADDRESS_ID",
-}
 
 
 class ReturnAddress(BaseModel):
@@ -47,8 +36,13 @@ class ReturnAddress(BaseModel):
     tel: SecretStr | None = None
 
 
-class TaobaoSettings(BaseModel):
+class TaobaoSettings(AdapterSettings):
     """How to reach the TOP gateway as one seller.
+
+    ``from_env()`` reads ``TAOBAO_APP_KEY``, ``TAOBAO_APP_SECRET`` and
+    ``TAOBAO_SESSION`` (all required), ``TAOBAO_GATEWAY_URL``,
+    ``TAOBAO_SIGN_METHOD``, ``TAOBAO_TMALL`` (``1``/``true``/``yes`` for on)
+    and ``TAOBAO_SELLER_ADDRESS_ID``.
 
     Attributes:
         app_key: the application's AppKey.
@@ -71,7 +65,18 @@ class TaobaoSettings(BaseModel):
         timeout: (connect, read) seconds.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    adapter_name: ClassVar[str] = "taobao"
+    env_vars: ClassVar[dict[str, str]] = {
+        "app_key": "TAOBAO_APP_KEY",
+        "app_secret": "TAOBAO_APP_SECRET",
+        "session": "TAOBAO_SESSION",
+        "gateway_url": "TAOBAO_GATEWAY_URL",
+        "sign_method": "TAOBAO_SIGN_METHOD",
+        "tmall": "TAOBAO_TMALL",
+        "seller_address_id": "TAOBAO_SELLER_ADDRESS_ID",
+    }
+    env_flags: ClassVar[frozenset[str]] = frozenset({"tmall"})
+    required_from_env: ClassVar[tuple[str, ...]] = ("app_key", "app_secret", "session")
 
     app_key: str = Field(min_length=1)
     app_secret: SecretStr
@@ -88,32 +93,14 @@ class TaobaoSettings(BaseModel):
     max_ban_wait: float = Field(default=120.0, ge=0)
     timeout: tuple[float, float] = (5.0, 30.0)
 
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> TaobaoSettings:
-        """Settings from ``TAOBAO_*`` variables, with ``overrides`` taking precedence.
+    @property
+    def base_url(self) -> str:
+        """The gateway every call goes to (``gateway_url``)."""
+        return self.gateway_url
 
-        Raises:
-            ConfigurationError: a required variable is missing or a value is
-                malformed; the message names the variable, never its value.
-        """
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for field, var in _ENV.items():
-            if field in overrides:
-                continue
-            raw = env.get(var)
-            if raw and field == "tmall":
-                values[field] = raw.strip().lower() in {"1", "true", "yes"}
-            elif raw:
-                values[field] = raw
-        values.update(overrides)
-        missing = [_ENV[f] for f in ("app_key", "app_secret", "session") if f not in values]
-        if missing:
-            raise ConfigurationError(
-                "taobao needs credentials: pass TaobaoSettings(...) or set " + ", ".join(missing)
-            )
-        try:
-            return cls(**values)
-        except PydanticValidationError as exc:
-            fields = sorted({".".join(str(p) for p in e["loc"]) for e in exc.errors()})
-            raise ConfigurationError(f"taobao settings invalid: {', '.join(fields)}") from None
+    @classmethod
+    def missing_error(cls, variables: list[str]) -> ConfigurationError:
+        """Missing credentials, with how to give them."""
+        return ConfigurationError(
+            "taobao needs credentials: pass TaobaoSettings(...) or set " + ", ".join(variables)
+        )

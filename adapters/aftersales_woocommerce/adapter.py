@@ -10,7 +10,6 @@ from typing import Any, ClassVar
 from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.errors import (
-    ConfigurationError,
     ResponseParseError,
     TransientError,
     ValidationError,
@@ -214,11 +213,8 @@ class WooCommerceMarketplace(MarketplaceBase):
 
     def parse_order_webhook(self, body: bytes, headers: Mapping[str, str]) -> webhooks.OrderEvent:
         """Verify with ``webhook_secret`` and parse an ``order.*`` webhook."""
-        if self.settings.webhook_secret is None:
-            raise ConfigurationError(
-                "woocommerce: set WOOCOMMERCE_WEBHOOK_SECRET to verify webhooks")
-        return webhooks.parse_order_webhook(
-            body, headers, secret=self.settings.webhook_secret.get_secret_value())
+        secret = self.settings.require("webhook_secret", "verify webhooks")
+        return webhooks.parse_order_webhook(body, headers, secret=secret)
 
     # ------------------------------------------------------------ helpers
 

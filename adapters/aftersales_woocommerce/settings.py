@@ -6,29 +6,22 @@ never show in a repr, a log line or an error message.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from typing import Any
+from typing import ClassVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic import ValidationError as PydanticValidationError
+from pydantic import Field, SecretStr, field_validator
 
-from aftersales.errors import ConfigurationError
+from aftersales.settings import AdapterSettings
 
 __all__ = ["WooCommerceSettings"]
 
-_ENV = {
-    "url": "WOOCOMMERCE_URL",
-    "consumer_key": "WOOCOMMERCE_CONSUMER_KEY",
-    "consumer_secret": "WOOCOMMERCE_CONSUMER_SECRET",
-    "webhook_secret": "WOOCOMMERCE_WEBHOOK_SECRET",
-    "query_string_auth": "WOOCOMMERCE_QUERY_STRING_AUTH",
-}
 
-
-class WooCommerceSettings(BaseModel):
+class WooCommerceSettings(AdapterSettings):
     """How to reach one WooCommerce store.
+
+    ``from_env()`` reads ``WOOCOMMERCE_URL``, ``WOOCOMMERCE_CONSUMER_KEY`` and
+    ``WOOCOMMERCE_CONSUMER_SECRET`` (all required), ``WOOCOMMERCE_WEBHOOK_SECRET``
+    and ``WOOCOMMERCE_QUERY_STRING_AUTH`` (``1``/``true``/``yes`` for on).
 
     Attributes:
         url: the site's address (``https://shop.example.com``); the API lives
@@ -45,7 +38,16 @@ class WooCommerceSettings(BaseModel):
         timeout: seconds before one HTTP call gives up.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    adapter_name: ClassVar[str] = "woocommerce"
+    env_vars: ClassVar[dict[str, str]] = {
+        "url": "WOOCOMMERCE_URL",
+        "consumer_key": "WOOCOMMERCE_CONSUMER_KEY",
+        "consumer_secret": "WOOCOMMERCE_CONSUMER_SECRET",
+        "webhook_secret": "WOOCOMMERCE_WEBHOOK_SECRET",
+        "query_string_auth": "WOOCOMMERCE_QUERY_STRING_AUTH",
+    }
+    env_flags: ClassVar[frozenset[str]] = frozenset({"query_string_auth"})
+    required_from_env: ClassVar[tuple[str, ...]] = ("url", "consumer_key", "consumer_secret")
 
     url: str = Field(min_length=1)
     consumer_key: SecretStr
@@ -67,40 +69,14 @@ class WooCommerceSettings(BaseModel):
             raise ValueError("url must be an https:// address")
         return value.strip().rstrip("/")
 
-    @model_validator(mode="after")
-    def _keys(self) -> WooCommerceSettings:
-        if not self.consumer_key.get_secret_value() or not self.consumer_secret.get_secret_value():
+    @field_validator("consumer_key", "consumer_secret")
+    @classmethod
+    def _not_empty(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value():
             raise ValueError("consumer key and secret must not be empty")
-        return self
+        return value
 
     @property
     def base_url(self) -> str:
         """``{url}/wp-json/wc/v3``: the root of every REST call."""
         return f"{self.url}/wp-json/wc/v3"
-
-    @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> WooCommerceSettings:
-        """Settings from ``WOOCOMMERCE_*`` variables, keyword arguments taking precedence.
-
-        Raises:
-            ConfigurationError: a required setting is missing or malformed (the
-                message names the variable, never its value).
-        """
-        env = os.environ if environ is None else environ
-        values: dict[str, Any] = {k: env[v] for k, v in _ENV.items() if env.get(v)}
-        if "query_string_auth" in values:
-            values["query_string_auth"] = values["query_string_auth"].lower() in {"1", "true"}
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        missing = [_ENV[k] for k in ("url", "consumer_key", "consumer_secret") if k not in values]
-        if missing:
-            raise ConfigurationError(f"woocommerce: set {' and '.join(missing)}")
-        try:
-            return cls(**values)
-        except PydanticValidationError as exc:
-            # ``from None``: pydantic's own message would echo the offending value.
-            fields = sorted({str(e["loc"][0]) if e["loc"] else "consumer key/secret"
-                             for e in exc.errors()})
-            raise ConfigurationError(
-                f"woocommerce: invalid setting(s) {', '.join(fields)}") from None
