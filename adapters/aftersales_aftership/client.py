@@ -21,7 +21,7 @@ from aftersales.errors import (
     RemoteNotFoundError,
     RemoteRejectedError,
 )
-from aftersales.http import ApiClient, RateLimit, parse_retry_after
+from aftersales.http import parse_retry_after
 from aftersales_aftership.settings import AfterShipSettings
 
 __all__ = ["AfterShipClient"]
@@ -70,17 +70,9 @@ class AfterShipClient:
         max_attempts: int = 3,
     ) -> None:
         self.settings = settings
-        self.api = ApiClient(
-            "aftership",
-            settings.base_url,
-            timeout=(5.0, settings.timeout),
-            max_attempts=max_attempts,
-            session=session,
-            sleep=sleep,
-            secrets=[settings.api_key.get_secret_value()] if settings.api_key else [],
-            classify_error=_classify,
-            pool_size=16,
-            rate_limit=RateLimit(rps) if (rps := settings.requests_per_second) else None,
+        self.api = settings.api_client(
+            classify_error=_classify, session=session, sleep=sleep,
+            max_attempts=max_attempts, pool_size=16,
         )
 
     def _headers(self) -> dict[str, str]:

@@ -15,7 +15,6 @@ from typing import Any
 
 import requests
 
-from aftersales.http import ApiClient
 from aftersales_judgeme.settings import JudgeMeSettings
 
 __all__ = ["JudgeMeClient"]
@@ -33,15 +32,9 @@ class JudgeMeClient:
         max_attempts: int = 4,
     ) -> None:
         self.settings = settings
-        self.api = ApiClient(
-            "judgeme",
-            settings.base_url,
-            timeout=(5.0, settings.timeout),
+        self.api = settings.api_client(
+            headers={"Accept": "application/json"}, session=session, sleep=sleep,
             max_attempts=max_attempts,
-            session=session,
-            sleep=sleep,
-            secrets=[settings.api_token.get_secret_value()] if settings.api_token else [],
-            headers={"Accept": "application/json"},
         )
 
     def list_reviews(self, page: int, per_page: int) -> Any:

@@ -15,7 +15,6 @@ from typing import Any
 import requests
 
 from aftersales.errors import RemoteError
-from aftersales.http import ApiClient
 from aftersales_kuaidi100.mapping import error_for, query_param, sign, subscribe_param
 from aftersales_kuaidi100.settings import Kuaidi100Settings
 
@@ -42,17 +41,8 @@ class Kuaidi100Client:
         max_attempts: int = 3,
     ) -> None:
         self.settings = settings
-        held = (settings.key, settings.customer, settings.salt)
-        secrets = [s.get_secret_value() for s in held if s]
-        self.api = ApiClient(
-            "kuaidi100",
-            settings.base_url,
-            timeout=(5.0, settings.timeout),
-            max_attempts=max_attempts,
-            session=session,
-            sleep=sleep,
-            secrets=secrets,
-            classify_error=_classify,
+        self.api = settings.api_client(
+            classify_error=_classify, session=session, sleep=sleep, max_attempts=max_attempts
         )
 
     def query(self, com: str, number: str, phone: str | None = None) -> Any:

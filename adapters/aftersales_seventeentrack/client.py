@@ -16,7 +16,6 @@ from typing import Any
 import requests
 
 from aftersales.errors import RemoteError
-from aftersales.http import ApiClient, RateLimit
 from aftersales_seventeentrack.mapping import error_for_code
 from aftersales_seventeentrack.settings import SeventeenTrackSettings
 
@@ -57,17 +56,9 @@ class SeventeenTrackClient:
         max_attempts: int = 3,
     ) -> None:
         self.settings = settings
-        self.api = ApiClient(
-            "seventeentrack",
-            settings.base_url,
-            timeout=(5.0, settings.timeout),
-            max_attempts=max_attempts,
-            session=session,
-            sleep=sleep,
-            secrets=[settings.token.get_secret_value()] if settings.token else [],
-            classify_error=_classify,
-            pool_size=16,
-            rate_limit=RateLimit(rps) if (rps := settings.requests_per_second) else None,
+        self.api = settings.api_client(
+            classify_error=_classify, session=session, sleep=sleep,
+            max_attempts=max_attempts, pool_size=16,
         )
 
     def _post(self, path: str, items: Sequence[dict[str, Any]]) -> Any:

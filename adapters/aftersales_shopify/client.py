@@ -105,10 +105,9 @@ class ShopifyClient:
     ) -> None:
         token = settings.access_token.get_secret_value()
         self.settings = settings
-        self.api = api or ApiClient(
-            NAME, settings.base_url, timeout=(5.0, settings.timeout), sleep=sleep,
+        self.api = api or settings.api_client(
             headers={"X-Shopify-Access-Token": token, "Accept": "application/json"},
-            secrets=[token], classify_error=classify_error,
+            classify_error=classify_error, sleep=sleep,
         )
 
     def graphql(

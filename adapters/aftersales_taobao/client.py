@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -159,14 +160,7 @@ class TaobaoClient:
         secret = settings.app_secret.get_secret_value()
         session = settings.session.get_secret_value()
         if api is None:
-            extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
-            api = ApiClient(
-                "taobao",
-                settings.gateway_url,
-                timeout=settings.timeout,
-                secrets=[secret, session],
-                **extra,
-            )
+            api = settings.api_client(sleep=time.sleep if sleep is None else sleep)
         else:
             api.add_secret(secret)
             api.add_secret(session)

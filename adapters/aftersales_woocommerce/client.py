@@ -32,8 +32,6 @@ from .settings import WooCommerceSettings
 
 __all__ = ["WooCommerceClient", "classify_error"]
 
-NAME = "woocommerce"
-
 
 def classify_error(response: requests.Response) -> RemoteError | None:
     """The error for a WooCommerce error object, carrying its ``code``; ``None`` if not one."""
@@ -81,11 +79,10 @@ class WooCommerceClient:
         secret = settings.consumer_secret.get_secret_value()
         self.settings = settings
         self._query_auth = {"consumer_key": key, "consumer_secret": secret}
-        self.api = api or ApiClient(
-            NAME, settings.base_url, timeout=(5.0, settings.timeout), sleep=sleep,
-            headers={"Accept": "application/json"}, secrets=[key, secret],
+        self.api = api or settings.api_client(
+            headers={"Accept": "application/json"},
             auth=None if settings.query_string_auth else HTTPBasicAuth(key, secret),
-            classify_error=classify_error,
+            classify_error=classify_error, sleep=sleep,
         )
 
     def _params(self, params: Mapping[str, Any] | None) -> dict[str, Any]:
