@@ -17,7 +17,7 @@ from aftersales.errors import (
     ValidationError,
 )
 from aftersales.interfaces import Capability, CarrierBase
-from aftersales.logistics.tracking import header_value
+from aftersales.logistics.tracking import header_value, status_map
 from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
 from aftersales_aftership.client import AfterShipClient
 from aftersales_aftership.mapping import (
@@ -55,9 +55,7 @@ class AfterShipCarrier(CarrierBase):
     carriers: frozenset[str] | None = None  # any carrier the provider knows
     #: every documented provider status code, and what each means (for the conformance kit).
     raw_parcel_statuses: ClassVar[tuple[str, ...]] = tuple(STATUS_TABLE)
-    parcel_status_table: ClassVar[dict[str, ParcelStatus]] = {
-        code: rule.status for code, rule in STATUS_TABLE.items()
-    }
+    parcel_status_table: ClassVar[dict[str, ParcelStatus]] = status_map(STATUS_TABLE)
 
     def __init__(
         self,

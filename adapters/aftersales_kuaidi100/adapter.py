@@ -18,6 +18,7 @@ from aftersales.errors import (
     ValidationError,
 )
 from aftersales.interfaces import Capability, CarrierBase
+from aftersales.logistics.tracking import status_map
 from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
 from aftersales_kuaidi100.client import Kuaidi100Client
 from aftersales_kuaidi100.mapping import (
@@ -59,9 +60,7 @@ class Kuaidi100Carrier(CarrierBase):
     carriers: frozenset[str] | None = None  # any carrier the provider knows
     #: every documented provider status code, and what each means (for the conformance kit).
     raw_parcel_statuses: ClassVar[tuple[str, ...]] = tuple(STATE_TABLE)
-    parcel_status_table: ClassVar[dict[str, ParcelStatus]] = {
-        code: rule.status for code, rule in STATE_TABLE.items()
-    }
+    parcel_status_table: ClassVar[dict[str, ParcelStatus]] = status_map(STATE_TABLE)
 
     def __init__(
         self,

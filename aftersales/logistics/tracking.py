@@ -23,6 +23,7 @@ __all__ = [
     "header_value",
     "lookup",
     "parse_time",
+    "status_map",
 ]
 
 #: China Standard Time; Chinese carriers print local times with no offset (no DST).
@@ -50,6 +51,15 @@ def lookup(table: StatusTable, *codes: str | None, default: StatusRule | None = 
         if code is not None and code in table:
             return table[code]
     return default or StatusRule(ParcelStatus.IN_TRANSIT)
+
+
+def status_map(table: StatusTable) -> dict[str, ParcelStatus]:
+    """Each code of ``table`` and its canonical status, dropping the issue.
+
+    What a tracking adapter publishes as ``parcel_status_table`` (next to
+    ``raw_parcel_statuses = tuple(table)``) for the conformance kit.
+    """
+    return {code: rule.status for code, rule in table.items()}
 
 
 def parse_time(text: str | None, naive_tz: timezone = UTC) -> datetime | None:

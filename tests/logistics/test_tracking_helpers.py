@@ -15,12 +15,19 @@ from aftersales.logistics.tracking import (
     header_value,
     lookup,
     parse_time,
+    status_map,
 )
 from aftersales.models import ParcelIssue, ParcelStatus, TrackingEvent
 from aftersales.signing import hexdigest_matches
 
 TABLE = {"A": StatusRule(ParcelStatus.DELIVERED), "B": StatusRule(ParcelStatus.EXCEPTION,
                                                                    ParcelIssue.LOST)}
+
+
+def test_status_map_keeps_every_code_and_its_status_only() -> None:
+    assert status_map(TABLE) == {"A": ParcelStatus.DELIVERED, "B": ParcelStatus.EXCEPTION}
+    assert list(status_map(TABLE)) == list(TABLE)  # same codes, same order
+    assert status_map({}) == {}
 
 
 def test_lookup_takes_the_most_specific_known_code() -> None:
