@@ -63,6 +63,10 @@ class EventBus:
         if hook in self._hooks.get(name, []):
             self._hooks[name].remove(hook)
 
+    def listens(self, name: str) -> bool:
+        """True when some hook would receive an event called ``name``."""
+        return bool(self._hooks.get(name) or self._hooks.get("*"))
+
     def emit(
         self,
         session: Session,
@@ -89,6 +93,8 @@ class EventBus:
             if any(getattr(obj, "key", None) == key for obj in session.new):
                 return False
             session.add(OutboxRow(key=key, topic=name, payload=payload))
+        if not self.listens(name):
+            return True  # recorded in the outbox; no hook to run after commit
         pending: list[Event] = session.info.setdefault(_PENDING, [])
         if not session.info.get(_LISTENING):
             session.info[_LISTENING] = True

@@ -344,10 +344,12 @@ class BulkMixin(TimersMixin):
                                  row.note, row.key))
             add(BulkOutcome(row.number, "approve", rma, "ok", "approved"))
         plans = {k.value: plan_deadline(k, S.APPROVED, now, self.policy) for k in ReturnKind}
-        emit = self.app.events.emit
+        events = self.app.events
+        hooks = events.listens("return.approved")
+        # The outbox rows are written by write_approvals; only hooks remain.
         for topic, payload, key in write_approvals(session, todo, actor=actor, now=now,
-                                                   plans=plans):
-            emit(session, topic, payload, key=key, outbox=False)
+                                                   plans=plans, hooks=hooks):
+            events.emit(session, topic, payload, key=key, outbox=False)
 
     def _push_approve(self, rma: str, marketplace: str, note: str | None, *,
                       dry_run: bool) -> None:

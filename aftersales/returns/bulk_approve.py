@@ -133,12 +133,14 @@ class _Driver:
 
 def write_approvals(
     session: Session, approvals: list[Approval], *, actor: str, now: datetime,
-    plans: dict[str, PlannedDeadline | None],
+    plans: dict[str, PlannedDeadline | None], hooks: bool = True,
 ) -> list[tuple[str, dict[str, Any], str]]:
     """Write a run of approvals; returns ``(topic, payload, key)`` per event for the hooks.
 
     Args:
         plans: the buyer-shipment deadline per kind (``None``: no deadline).
+        hooks: build the events for in-process hooks (``False``: nobody
+            listens, so only the outbox rows are written and ``[]`` returned).
 
     Raises:
         StaleDataError: a request changed since it was read (the caller
@@ -177,7 +179,8 @@ def write_approvals(
             values = (a.rma_id, a.marketplace, a.order_id, a.external_id, a.kind, approved,
                       actor, version, a.status, None)
             key = f"{topic}:{a.rma_id}:{version}"
-            events.append((topic, dict(zip(fields, values, strict=True)), key))
+            if hooks:
+                events.append((topic, dict(zip(fields, values, strict=True)), key))
             rows.append((key, topic, *values, at))
         db.conn.exec_driver_sql(sql, rows)
     else:

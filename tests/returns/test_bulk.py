@@ -148,6 +148,16 @@ def test_bulk_from_python_rows(app: Any, seed: Callable[..., list[str]]) -> None
                         .where(OutboxRow.topic == "return.approved")) == 5
 
 
+def test_bulk_approvals_reach_hooks_after_commit(app: Any, seed: Callable[..., list[str]]) -> None:
+    ids = seed(3)
+    heard: list[Any] = []
+    app.on("return.approved", heard.append)
+    summary = app.returns.bulk([{"action": "approve", "rma_id": r} for r in ids], batch_size=2)
+    assert summary.ok == 3
+    assert sorted(e.payload["rma_id"] for e in heard) == sorted(ids)
+    assert all(e.payload["status"] == "approved" for e in heard)
+
+
 def test_cli_exit_status_and_report(app: Any, seed: Callable[..., list[str]], tmp_path: Path,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from aftersales.cli import main
