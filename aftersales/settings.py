@@ -4,10 +4,11 @@ Each adapter keeps its credentials and options in a frozen pydantic model
 built from the constructor or from the environment. What they all do the
 same way lives here, once:
 
-- :meth:`AdapterSettings.from_env` reads the variables named in
-  ``env_vars``, lets keyword overrides win, names missing required
-  variables, and turns pydantic's errors into a ``ConfigurationError`` that
-  names the fields but never echoes a value (which may be a secret);
+- :meth:`AdapterSettings.from_env` reads one variable per field listed,
+  named ``{ADAPTER}_{FIELD}`` (``SHOPIFY_ACCESS_TOKEN``), lets keyword
+  overrides win, names missing required variables, and turns pydantic's
+  errors into a ``ConfigurationError`` that names the fields but never
+  echoes a value (which may be a secret);
 - :meth:`AdapterSettings.require` unwraps a credential an operation needs,
   or raises ``ConfigurationError`` naming the variable to set;
 - :meth:`AdapterSettings.api_client` builds the adapter's
@@ -41,11 +42,13 @@ class AdapterSettings(BaseModel):
     A subclass declares its fields and, as class variables:
 
     Attributes:
-        adapter_name: the adapter's name, which starts every error message.
-        env_vars: field -> environment variable read by :meth:`from_env`.
+        adapter_name: the adapter's name; it starts every error message and,
+            upper-cased, every variable name (:meth:`env_var`).
+        env_fields: fields :meth:`from_env` reads from the environment.
         env_flags: fields read as on/off (``1``, ``true`` or ``yes`` mean on).
         required_from_env: fields :meth:`from_env` must find (in the
-            environment or the overrides) before building.
+            environment or the overrides) before building; read from the
+            environment too, without being listed in ``env_fields``.
 
     Secrets are ``SecretStr`` fields: they never show in a repr, and
     :meth:`api_client` masks them in every log line and error.
@@ -54,13 +57,18 @@ class AdapterSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     adapter_name: ClassVar[str] = "adapter"
-    env_vars: ClassVar[Mapping[str, str]] = {}
+    env_fields: ClassVar[tuple[str, ...]] = ()
     env_flags: ClassVar[frozenset[str]] = frozenset()
     required_from_env: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
+    def env_var(cls, field: str) -> str:
+        """The environment variable of ``field``: ``{ADAPTER_NAME}_{FIELD}``."""
+        return f"{cls.adapter_name}_{field}".upper()
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
-        """Settings from the variables in ``env_vars``; keyword ``overrides`` win.
+        """Settings from the environment (see :meth:`env_var`); keyword ``overrides`` win.
 
         An empty variable counts as unset, and an override of ``None`` leaves
         the environment's value (or the default) in place.
@@ -71,12 +79,12 @@ class AdapterSettings(BaseModel):
         """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        for field, variable in cls.env_vars.items():
-            raw = env.get(variable)
+        for field in dict.fromkeys((*cls.required_from_env, *cls.env_fields)):
+            raw = env.get(cls.env_var(field))
             if raw:
                 values[field] = raw.strip().lower() in _TRUE if field in cls.env_flags else raw
         values.update({k: v for k, v in overrides.items() if v is not None})
-        missing = [cls.env_vars[f] for f in cls.required_from_env if f not in values]
+        missing = [cls.env_var(f) for f in cls.required_from_env if f not in values]
         if missing:
             raise cls.missing_error(missing)
         try:
@@ -107,7 +115,8 @@ class AdapterSettings(BaseModel):
         """
         value = getattr(self, field)
         if value is None:
-            variable = self.env_vars.get(field, field)
+            read = (*self.required_from_env, *self.env_fields)
+            variable = self.env_var(field) if field in read else field
             why = f" to {purpose}" if purpose else ""
             raise ConfigurationError(f"{self.adapter_name} needs {variable}{why}")
         if isinstance(value, SecretStr):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 import requests
@@ -21,15 +21,9 @@ HOOK = "whsec_fedcba9876543210"
 class ToySettings(AdapterSettings):
     """A provider with a token, a webhook secret, an on/off flag and a pace."""
 
-    adapter_name: ClassVar[str] = "toy"
-    env_vars: ClassVar[dict[str, str]] = {
-        "token": "TOY_TOKEN",
-        "webhook_secret": "TOY_WEBHOOK_SECRET",
-        "shop": "TOY_SHOP",
-        "sandbox": "TOY_SANDBOX",
-        "base_url": "TOY_BASE_URL",
-    }
-    env_flags: ClassVar[frozenset[str]] = frozenset({"sandbox"})
+    adapter_name = "toy"
+    env_fields = ("token", "webhook_secret", "shop", "sandbox", "base_url")
+    env_flags = frozenset({"sandbox"})
 
     token: SecretStr | None = None
     webhook_secret: SecretStr | None = None
@@ -44,13 +38,14 @@ class ToySettings(AdapterSettings):
 class StrictToySettings(ToySettings):
     """The same provider when the token and shop must be there from the start."""
 
-    required_from_env: ClassVar[tuple[str, ...]] = ("shop", "token")
+    required_from_env = ("shop", "token")
 
 
 class PairTimeoutSettings(AdapterSettings):
     """A provider whose timeout is already a ``(connect, read)`` pair."""
 
-    adapter_name: ClassVar[str] = "pair"
+    adapter_name = "pair"
+    required_from_env = ("secret",)  # read from the environment without being listed
 
     secret: SecretStr
     timeout: tuple[float, float] = (2.0, 9.0)
@@ -59,6 +54,19 @@ class PairTimeoutSettings(AdapterSettings):
     def base_url(self) -> str:
         """The root, computed rather than stored."""
         return "https://pair.test/api"
+
+
+def test_each_variable_is_named_after_the_adapter_and_the_field() -> None:
+    assert ToySettings.env_var("webhook_secret") == "TOY_WEBHOOK_SECRET"
+    assert PairTimeoutSettings.env_var("secret") == "PAIR_SECRET"
+
+
+def test_only_listed_and_required_fields_come_from_the_environment() -> None:
+    s = ToySettings.from_env({"TOY_PAGE_SIZE": "99", "TOY_SHOP": "acme"})
+    assert (s.page_size, s.shop) == (10, "acme")
+    assert PairTimeoutSettings.from_env({"PAIR_SECRET": "s"}).require("secret") == "s"
+    with pytest.raises(ConfigurationError, match="pair: set PAIR_SECRET"):
+        PairTimeoutSettings.from_env({})
 
 
 def test_from_env_reads_the_mapped_variables() -> None:

@@ -6,8 +6,6 @@ needs a missing one raises ``ConfigurationError`` naming the variable.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from pydantic import Field, SecretStr
 
 from aftersales.settings import AdapterSettings
@@ -31,12 +29,8 @@ class AfterShipSettings(AdapterSettings):
         timeout: seconds before one HTTP call gives up.
     """
 
-    adapter_name: ClassVar[str] = "aftership"
-    env_vars: ClassVar[dict[str, str]] = {
-        "api_key": "AFTERSHIP_API_KEY",
-        "webhook_secret": "AFTERSHIP_WEBHOOK_SECRET",
-        "base_url": "AFTERSHIP_BASE_URL",
-    }
+    adapter_name = "aftership"
+    env_fields = ("api_key", "webhook_secret", "base_url")
 
     api_key: SecretStr | None = None
     webhook_secret: SecretStr | None = None

@@ -6,7 +6,7 @@ token or shop domain raises ``ConfigurationError`` naming the variable.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -34,12 +34,8 @@ class JudgeMeSettings(AdapterSettings):
         timeout: seconds before one HTTP call gives up.
     """
 
-    adapter_name: ClassVar[str] = "judgeme"
-    env_vars: ClassVar[dict[str, str]] = {
-        "api_token": "JUDGEME_API_TOKEN",
-        "shop_domain": "JUDGEME_SHOP_DOMAIN",
-        "base_url": "JUDGEME_BASE_URL",
-    }
+    adapter_name = "judgeme"
+    env_fields = ("api_token", "shop_domain", "base_url")
 
     api_token: SecretStr | None = None
     shop_domain: str | None = None

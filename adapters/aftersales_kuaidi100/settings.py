@@ -8,8 +8,6 @@ raises ``ConfigurationError`` naming the environment variable to set.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from pydantic import Field, SecretStr
 
 from aftersales.errors import ConfigurationError
@@ -34,13 +32,8 @@ class Kuaidi100Settings(AdapterSettings):
         timeout: seconds before one HTTP call gives up.
     """
 
-    adapter_name: ClassVar[str] = "kuaidi100"
-    env_vars: ClassVar[dict[str, str]] = {
-        "key": "KUAIDI100_KEY",
-        "customer": "KUAIDI100_CUSTOMER",
-        "salt": "KUAIDI100_SALT",
-        "base_url": "KUAIDI100_BASE_URL",
-    }
+    adapter_name = "kuaidi100"
+    env_fields = ("key", "customer", "salt", "base_url")
 
     key: SecretStr | None = None
     customer: SecretStr | None = None

@@ -7,8 +7,6 @@ missing one raises ``ConfigurationError`` naming the variable to set.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from pydantic import Field, SecretStr
 
 from aftersales.settings import AdapterSettings
@@ -33,12 +31,8 @@ class SeventeenTrackSettings(AdapterSettings):
         timeout: seconds before one HTTP call gives up.
     """
 
-    adapter_name: ClassVar[str] = "seventeentrack"
-    env_vars: ClassVar[dict[str, str]] = {
-        "token": "SEVENTEENTRACK_TOKEN",
-        "webhook_key": "SEVENTEENTRACK_WEBHOOK_KEY",
-        "base_url": "SEVENTEENTRACK_BASE_URL",
-    }
+    adapter_name = "seventeentrack"
+    env_fields = ("token", "webhook_key", "base_url")
 
     token: SecretStr | None = None
     webhook_key: SecretStr | None = None

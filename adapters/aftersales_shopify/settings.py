@@ -7,7 +7,6 @@ a repr, a log line or an error message.
 from __future__ import annotations
 
 import re
-from typing import ClassVar
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -36,15 +35,9 @@ class ShopifySettings(AdapterSettings):
         timeout: seconds before one HTTP call gives up.
     """
 
-    adapter_name: ClassVar[str] = "shopify"
-    env_vars: ClassVar[dict[str, str]] = {
-        "shop": "SHOPIFY_SHOP",
-        "access_token": "SHOPIFY_ACCESS_TOKEN",
-        "api_version": "SHOPIFY_API_VERSION",
-        "webhook_secret": "SHOPIFY_WEBHOOK_SECRET",
-        "location_id": "SHOPIFY_LOCATION_ID",
-    }
-    required_from_env: ClassVar[tuple[str, ...]] = ("shop", "access_token")
+    adapter_name = "shopify"
+    env_fields = ("api_version", "webhook_secret", "location_id")
+    required_from_env = ("shop", "access_token")
 
     shop: str = Field(min_length=1)
     access_token: SecretStr

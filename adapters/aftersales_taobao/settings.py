@@ -9,7 +9,7 @@ shows them.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import ClassVar, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -65,18 +65,15 @@ class TaobaoSettings(AdapterSettings):
         timeout: (connect, read) seconds.
     """
 
-    adapter_name: ClassVar[str] = "taobao"
-    env_vars: ClassVar[dict[str, str]] = {
-        "app_key": "TAOBAO_APP_KEY",
-        "app_secret": "TAOBAO_APP_SECRET",
-        "session": "TAOBAO_SESSION",
-        "gateway_url": "TAOBAO_GATEWAY_URL",
-        "sign_method": "TAOBAO_SIGN_METHOD",
-        "tmall": "TAOBAO_TMALL",
-        "seller_address_id": "TAOBAO_SELLER_ADDRESS_ID",
-    }
-    env_flags: ClassVar[frozenset[str]] = frozenset({"tmall"})
-    required_from_env: ClassVar[tuple[str, ...]] = ("app_key", "app_secret", "session")
+    adapter_name = "taobao"
+    env_fields = (
+        "gateway_url",
+        "sign_method",
+        "tmall",
+        "seller_address_id",
+    )
+    env_flags = frozenset({"tmall"})
+    required_from_env = ("app_key", "app_secret", "session")
 
     app_key: str = Field(min_length=1)
     app_secret: SecretStr

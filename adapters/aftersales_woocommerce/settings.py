@@ -6,7 +6,6 @@ never show in a repr, a log line or an error message.
 
 from __future__ import annotations
 
-from typing import ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -38,16 +37,10 @@ class WooCommerceSettings(AdapterSettings):
         timeout: seconds before one HTTP call gives up.
     """
 
-    adapter_name: ClassVar[str] = "woocommerce"
-    env_vars: ClassVar[dict[str, str]] = {
-        "url": "WOOCOMMERCE_URL",
-        "consumer_key": "WOOCOMMERCE_CONSUMER_KEY",
-        "consumer_secret": "WOOCOMMERCE_CONSUMER_SECRET",
-        "webhook_secret": "WOOCOMMERCE_WEBHOOK_SECRET",
-        "query_string_auth": "WOOCOMMERCE_QUERY_STRING_AUTH",
-    }
-    env_flags: ClassVar[frozenset[str]] = frozenset({"query_string_auth"})
-    required_from_env: ClassVar[tuple[str, ...]] = ("url", "consumer_key", "consumer_secret")
+    adapter_name = "woocommerce"
+    env_fields = ("webhook_secret", "query_string_auth")
+    env_flags = frozenset({"query_string_auth"})
+    required_from_env = ("url", "consumer_key", "consumer_secret")
 
     url: str = Field(min_length=1)
     consumer_key: SecretStr
