@@ -14,6 +14,9 @@ same way lives here, once:
 - :meth:`AdapterSettings.api_client` builds the adapter's
   :class:`~aftersales.http.ApiClient` from the common fields (``base_url``,
   ``timeout``, ``requests_per_second``), masking every secret the settings hold.
+
+:class:`AdapterClient` is the base of an adapter's thin API client (the
+calls it makes, nothing more): it holds the settings and the ``ApiClient``.
 """
 
 from __future__ import annotations
@@ -21,16 +24,16 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import requests
 from pydantic import BaseModel, ConfigDict, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 
-from aftersales.errors import ConfigurationError
+from aftersales.errors import ConfigurationError, RemoteError
 from aftersales.http import ApiClient, ErrorClassifier, RateLimit
 
-__all__ = ["AdapterSettings"]
+__all__ = ["AdapterClient", "AdapterSettings"]
 
 #: What an on/off variable may say to mean "on" (anything else is off).
 _TRUE = frozenset({"1", "true", "yes"})
@@ -166,3 +169,57 @@ class AdapterSettings(BaseModel):
             pool_size=pool_size,
             rate_limit=RateLimit(rps) if rps else None,
         )
+
+
+SettingsT = TypeVar("SettingsT", bound=AdapterSettings)
+
+
+class AdapterClient(Generic[SettingsT]):
+    """The base of an adapter's API client: its settings and the ``ApiClient`` they build.
+
+    A subclass adds the provider's calls (through ``self.api``), tunes the
+    class variables below, and overrides :meth:`classify` when the API
+    reports errors inside a ``200 OK`` body.
+
+    Attributes:
+        max_attempts: attempts per call, the first included (unless the
+            constructor is given another number).
+        pool_size: connections kept per host.
+        headers: sent with every request (no credentials: those are per call
+            or in the subclass's own set-up).
+
+    Args:
+        settings: the adapter's settings.
+        session: a ready ``requests.Session`` (a transport for tests).
+        sleep: how the retry layer waits (tests pass a recorder).
+        max_attempts: overrides the class's ``max_attempts``.
+    """
+
+    max_attempts: ClassVar[int] = 4
+    pool_size: ClassVar[int] = 10
+    headers: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(
+        self,
+        settings: SettingsT,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_attempts: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.api = settings.api_client(
+            classify_error=self.classify,
+            headers=self.headers or None,
+            session=session,
+            sleep=sleep,
+            max_attempts=self.max_attempts if max_attempts is None else max_attempts,
+            pool_size=self.pool_size,
+        )
+
+    def classify(self, response: requests.Response) -> RemoteError | None:
+        """The error a response reports in its body, ``None`` when it reports none.
+
+        By default none: the HTTP status decides, as the ``ApiClient`` maps it.
+        """
+        return None

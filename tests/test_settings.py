@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import pytest
 import requests
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from pydantic import Field, SecretStr
 
 from aftersales.errors import ConfigurationError, RemoteRejectedError
-from aftersales.settings import AdapterSettings
+from aftersales.settings import AdapterClient, AdapterSettings
 
 TOKEN = "tok_0123456789abcdef"
 HOOK = "whsec_fedcba9876543210"
@@ -196,3 +197,46 @@ def test_api_client_masks_every_secret_and_the_extra_ones(http: responses.Reques
     shown = str(err.value) + repr(err.value.__dict__)
     for secret in (TOKEN, HOOK, "sess_42"):
         assert secret not in shown
+
+
+class PlainClient(AdapterClient[ToySettings]):
+    """A client of an API whose HTTP status says everything."""
+
+
+class BodyErrorClient(AdapterClient[ToySettings]):
+    """A client of an API that reports errors inside ``200 OK`` bodies."""
+
+    max_attempts = 2
+    pool_size = 16
+    headers: ClassVar[Mapping[str, str]] = {"Accept": "application/json"}
+
+    def classify(self, response: requests.Response) -> Any:
+        if response.json().get("error"):
+            return RemoteRejectedError("refused in the body", code=response.json()["error"])
+        return None
+
+
+def test_adapter_client_builds_its_api_from_the_settings() -> None:
+    settings = ToySettings(token=TOKEN, timeout=7.0)
+    client = PlainClient(settings)
+    assert client.settings is settings
+    assert (client.api.adapter, client.api.timeout, client.api.max_attempts) == (
+        "toy", (5.0, 7.0), 4)
+    assert client.api.session.headers["Accept"] == "*/*"  # requests' own default, untouched
+
+
+def test_adapter_client_class_settings_and_a_per_instance_attempt_count() -> None:
+    client = BodyErrorClient(ToySettings(), max_attempts=5)
+    assert client.api.max_attempts == 5
+    assert BodyErrorClient(ToySettings()).api.max_attempts == 2
+    assert client.api.session.headers["Accept"] == "application/json"
+
+
+def test_adapter_client_classify_sees_every_response(http: responses.RequestsMock) -> None:
+    http.get("https://api.toy.test/v1/ok", json={"error": None})
+    http.get("https://api.toy.test/v1/refused", json={"error": "E42"})
+    client = BodyErrorClient(ToySettings(), sleep=lambda _s: None)
+    assert client.api.get("ok") == {"error": None}
+    with pytest.raises(RemoteRejectedError) as err:
+        client.api.get("refused")
+    assert (err.value.code, err.value.adapter) == ("E42", "toy")

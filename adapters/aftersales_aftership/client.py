@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import requests
@@ -22,6 +22,7 @@ from aftersales.errors import (
     RemoteRejectedError,
 )
 from aftersales.http import parse_retry_after
+from aftersales.settings import AdapterClient
 from aftersales_aftership.settings import AfterShipSettings
 
 __all__ = ["AfterShipClient"]
@@ -58,22 +59,15 @@ _BY_STATUS: dict[int, type[RemoteError]] = {
 }
 
 
-class AfterShipClient:
+class AfterShipClient(AdapterClient[AfterShipSettings]):
     """The AfterShip calls the adapter makes: list by numbers, create one."""
 
-    def __init__(
-        self,
-        settings: AfterShipSettings,
-        *,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        max_attempts: int = 3,
-    ) -> None:
-        self.settings = settings
-        self.api = settings.api_client(
-            classify_error=_classify, session=session, sleep=sleep,
-            max_attempts=max_attempts, pool_size=16,
-        )
+    max_attempts = 3
+    pool_size = 16
+
+    def classify(self, response: requests.Response) -> RemoteError | None:
+        """AfterShip's ``meta`` error, by HTTP status and meta code."""
+        return _classify(response)
 
     def _headers(self) -> dict[str, str]:
         return {"as-api-key": self.settings.require_api_key()}

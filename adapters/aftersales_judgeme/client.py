@@ -9,33 +9,19 @@ ApiClient maps onto the error tree as it does for any API.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
-import requests
-
+from aftersales.settings import AdapterClient
 from aftersales_judgeme.settings import JudgeMeSettings
 
 __all__ = ["JudgeMeClient"]
 
 
-class JudgeMeClient:
+class JudgeMeClient(AdapterClient[JudgeMeSettings]):
     """The Judge.me calls the adapter makes: list reviews, post a public reply."""
 
-    def __init__(
-        self,
-        settings: JudgeMeSettings,
-        *,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        max_attempts: int = 4,
-    ) -> None:
-        self.settings = settings
-        self.api = settings.api_client(
-            headers={"Accept": "application/json"}, session=session, sleep=sleep,
-            max_attempts=max_attempts,
-        )
+    headers: ClassVar[Mapping[str, str]] = {"Accept": "application/json"}
 
     def list_reviews(self, page: int, per_page: int) -> Any:
         """``GET /reviews?page=&per_page=``: one page of the shop's reviews."""

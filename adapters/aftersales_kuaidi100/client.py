@@ -8,13 +8,12 @@ layer decides anything.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
 import requests
 
 from aftersales.errors import RemoteError
+from aftersales.settings import AdapterClient
 from aftersales_kuaidi100.mapping import error_for, query_param, sign, subscribe_param
 from aftersales_kuaidi100.settings import Kuaidi100Settings
 
@@ -29,21 +28,14 @@ def _classify(response: requests.Response) -> RemoteError | None:
     return error_for(body) if isinstance(body, dict) else None
 
 
-class Kuaidi100Client:
+class Kuaidi100Client(AdapterClient[Kuaidi100Settings]):
     """The two Kuaidi100 calls the adapter makes: a signed query and autonumber."""
 
-    def __init__(
-        self,
-        settings: Kuaidi100Settings,
-        *,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        max_attempts: int = 3,
-    ) -> None:
-        self.settings = settings
-        self.api = settings.api_client(
-            classify_error=_classify, session=session, sleep=sleep, max_attempts=max_attempts
-        )
+    max_attempts = 3
+
+    def classify(self, response: requests.Response) -> RemoteError | None:
+        """Kuaidi100's ``returnCode``, reported in a ``200 OK`` body."""
+        return _classify(response)
 
     def query(self, com: str, number: str, phone: str | None = None) -> Any:
         """``POST /poll/query.do``: the body as JSON (a result, or the no-result body).

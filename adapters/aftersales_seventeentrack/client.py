@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import requests
 
 from aftersales.errors import RemoteError
+from aftersales.settings import AdapterClient
 from aftersales_seventeentrack.mapping import error_for_code
 from aftersales_seventeentrack.settings import SeventeenTrackSettings
 
@@ -44,22 +44,15 @@ def _classify(response: requests.Response) -> RemoteError | None:
     return error_for_code(int(first.get("code") or code), str(first.get("message") or ""))
 
 
-class SeventeenTrackClient:
+class SeventeenTrackClient(AdapterClient[SeventeenTrackSettings]):
     """The 17TRACK calls the adapter makes: ``gettrackinfo`` and ``register``."""
 
-    def __init__(
-        self,
-        settings: SeventeenTrackSettings,
-        *,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        max_attempts: int = 3,
-    ) -> None:
-        self.settings = settings
-        self.api = settings.api_client(
-            classify_error=_classify, session=session, sleep=sleep,
-            max_attempts=max_attempts, pool_size=16,
-        )
+    max_attempts = 3
+    pool_size = 16
+
+    def classify(self, response: requests.Response) -> RemoteError | None:
+        """17TRACK's error ``code``, reported in a ``200 OK`` body too."""
+        return _classify(response)
 
     def _post(self, path: str, items: Sequence[dict[str, Any]]) -> Any:
         token = self.settings.require_token()
