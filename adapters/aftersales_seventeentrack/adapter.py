@@ -123,10 +123,11 @@ class SeventeenTrackCarrier(CarrierBase):
             return []
         return [to_tracking(hook.data)]
 
-    def _envelope(self, body: Any) -> Envelope:
+    def _envelope(self, response: requests.Response) -> Envelope:
         try:
-            return Envelope.model_validate(body)
+            return Envelope.model_validate_json(response.content or b"null")
         except PydanticValidationError as exc:
+            self.client.api.parse_json(response)  # not JSON at all: that error says so
             raise ResponseParseError("unexpected gettrackinfo answer", adapter=self.name) from exc
 
 

@@ -54,16 +54,18 @@ class SeventeenTrackClient(AdapterClient[SeventeenTrackSettings]):
         """17TRACK's error ``code``, reported in a ``200 OK`` body too."""
         return _classify(response)
 
-    def _post(self, path: str, items: Sequence[dict[str, Any]]) -> Any:
+    def _post(self, path: str, items: Sequence[dict[str, Any]]) -> requests.Response:
         token = self.settings.require_token()
         # Both calls are safe to repeat: reading changes nothing, and
-        # registering twice only reports "already registered".
-        return self.api.post(path, json=list(items), headers={"17token": token}, idempotent=True)
+        # registering twice only reports "already registered". The body is
+        # left unparsed: the adapter validates the bytes in one pass.
+        return self.api.request("POST", path, json=list(items), headers={"17token": token},
+                                idempotent=True)
 
-    def get_track_info(self, items: Sequence[dict[str, Any]]) -> Any:
+    def get_track_info(self, items: Sequence[dict[str, Any]]) -> requests.Response:
         """``POST /gettrackinfo`` for up to 40 ``{"number", "carrier"?}`` items."""
         return self._post("/gettrackinfo", items)
 
-    def register(self, items: Sequence[dict[str, Any]]) -> Any:
+    def register(self, items: Sequence[dict[str, Any]]) -> requests.Response:
         """``POST /register``: start tracking up to 40 numbers."""
         return self._post("/register", items)
