@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import click
@@ -13,7 +14,7 @@ from rich.table import Table
 
 from aftersales.errors import AfterSalesError
 
-__all__ = ["CliState", "fail", "output", "pass_app", "pass_state", "table"]
+__all__ = ["CliState", "aware_datetime", "fail", "output", "pass_app", "pass_state", "table"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,6 +54,21 @@ def pass_app(fn: F) -> F:
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
     return cast(F, wrapper)
+
+
+def aware_datetime(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> datetime | None:
+    """Parse an ISO 8601 time that carries a zone (a click option callback)."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        raise click.BadParameter(f"{value!r} has no time zone (add +00:00 or Z)")
+    return parsed
 
 
 def fail(message: str, code: int = 1) -> None:

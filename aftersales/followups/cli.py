@@ -17,23 +17,10 @@ from typing import Any
 
 import click
 
-from aftersales.cli_support import CliState, output, pass_state, table
+from aftersales.cli_support import CliState, aware_datetime, output, pass_state, table
 from aftersales.models import FollowUpStatus
 
 __all__ = ["group"]
-
-
-def _aware(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    """Parse an ISO 8601 time that carries a zone (a click option callback)."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time") from None
-    if parsed.tzinfo is None:
-        raise click.BadParameter(f"{value!r} has no time zone (add +00:00 or Z)")
-    return parsed
 
 
 def _app(state: CliState) -> Any:
@@ -75,9 +62,9 @@ def list_command(state: CliState, status: str | None, plan: str | None, buyer_id
 @click.option("--order", "order_id", default=None, help="The order it is about.")
 @click.option("--marketplace", default=None, help="The order's marketplace.")
 @click.option("--rma", "rma_id", default=None, help="The return it is about.")
-@click.option("--at", "at", default=None, callback=_aware, metavar="ISO-TIME",
+@click.option("--at", "at", default=None, callback=aware_datetime, metavar="ISO-TIME",
               help="The anchor the plan's delay counts from (default: now).")
-@click.option("--due", "due_at", default=None, callback=_aware, metavar="ISO-TIME",
+@click.option("--due", "due_at", default=None, callback=aware_datetime, metavar="ISO-TIME",
               help="An exact due time.")
 @click.option("--key", default=None, help="Idempotency key: the same key schedules once.")
 @pass_state
@@ -95,7 +82,7 @@ def schedule_command(state: CliState, plan: str, buyer_id: str, order_id: str | 
 
 @group.command("dispatch")
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(1))
-@click.option("--now", "now", default=None, callback=_aware, metavar="ISO-TIME",
+@click.option("--now", "now", default=None, callback=aware_datetime, metavar="ISO-TIME",
               help="Dispatch as of this time.")
 @pass_state
 def dispatch_command(state: CliState, limit: int, now: datetime | None) -> None:
@@ -112,8 +99,8 @@ def dispatch_command(state: CliState, limit: int, now: datetime | None) -> None:
 
 @group.command("metrics")
 @click.option("--plan", default=None)
-@click.option("--since", default=None, callback=_aware, metavar="ISO-TIME")
-@click.option("--until", default=None, callback=_aware, metavar="ISO-TIME")
+@click.option("--since", default=None, callback=aware_datetime, metavar="ISO-TIME")
+@click.option("--until", default=None, callback=aware_datetime, metavar="ISO-TIME")
 @pass_state
 def metrics_command(state: CliState, plan: str | None, since: datetime | None,
                     until: datetime | None) -> None:

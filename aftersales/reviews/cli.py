@@ -16,25 +16,12 @@ from typing import Any
 
 import click
 
-from aftersales.cli_support import CliState, output, pass_state, table
+from aftersales.cli_support import CliState, aware_datetime, output, pass_state, table
 from aftersales.errors import NotFoundError
 from aftersales.reviews.alerts import AlertRule
 from aftersales.reviews.classify import Severity
 
 __all__ = ["group"]
-
-
-def _aware(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    """Parse an ISO 8601 time that carries a zone (a click option callback)."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 time") from None
-    if parsed.tzinfo is None:
-        raise click.BadParameter(f"{value!r} has no time zone (add +00:00 or Z)")
-    return parsed
 
 
 def _since(app: Any, since: datetime | None, days: float | None) -> datetime | None:
@@ -51,8 +38,9 @@ def _pct(value: float) -> str:
 
 
 _window = [
-    click.option("--since", callback=_aware, default=None, help="ISO 8601 start, with zone."),
-    click.option("--until", callback=_aware, default=None, help="ISO 8601 end, with zone."),
+    click.option("--since", callback=aware_datetime, default=None,
+                 help="ISO 8601 start, with zone."),
+    click.option("--until", callback=aware_datetime, default=None, help="ISO 8601 end, with zone."),
     click.option("--days", type=click.FloatRange(min=0, min_open=True), default=None,
                  help="The last N days (instead of --since)."),
 ]
