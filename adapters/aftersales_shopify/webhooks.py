@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
+from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.errors import SignatureError, ValidationError
@@ -90,6 +92,27 @@ def _check(body: bytes, headers: Mapping[str, str], secret: str | None) -> None:
         raise SignatureError("shopify webhook signature does not match")
 
 
+_Hook = TypeVar("_Hook", bound=BaseModel)
+
+
+def _verified(
+    body: bytes, headers: Mapping[str, str], secret: str | None, *,
+    topics: frozenset[str], model: type[_Hook], kind: str,
+) -> tuple[str, _Hook]:
+    """Check the signature and the topic, then parse the body as ``model``."""
+    _check(body, headers, secret)
+    payload = f"shopify {kind} webhook"
+    topic = (header(headers, "X-Shopify-Topic") or "").strip().lower()
+    if topic not in topics:
+        raise ValidationError(f"not a {kind} topic: {topic!r}", field="X-Shopify-Topic",
+                              payload=payload)
+    try:
+        return topic, model.model_validate(_load(body, payload))
+    except PydanticValidationError as exc:
+        raise ValidationError(f"unexpected body ({exc.error_count()} error(s))",
+                              payload=payload) from exc
+
+
 def parse_returns_webhook(
     body: bytes, headers: Mapping[str, str], *, secret: str | None
 ) -> ReturnEvent:
@@ -99,16 +122,8 @@ def parse_returns_webhook(
         SignatureError: the signature is missing or wrong.
         ValidationError: the topic is not a returns topic or the body is not a return.
     """
-    _check(body, headers, secret)
-    topic = (header(headers, "X-Shopify-Topic") or "").strip().lower()
-    if topic not in RETURN_TOPICS:
-        raise ValidationError(f"not a returns topic: {topic!r}", field="X-Shopify-Topic",
-                              payload="shopify returns webhook")
-    try:
-        hook = WebhookReturn.model_validate(_load(body, "shopify returns webhook"))
-    except PydanticValidationError as exc:
-        raise ValidationError(f"unexpected body ({exc.error_count()} error(s))",
-                              payload="shopify returns webhook") from exc
+    topic, hook = _verified(body, headers, secret, topics=RETURN_TOPICS, model=WebhookReturn,
+                            kind="returns")
     return ReturnEvent(
         topic=topic, external_id=hook.admin_graphql_api_id or gid("Return", hook.id),
         status=map_return_status(hook.status), raw_status=hook.status.upper(),
@@ -128,16 +143,8 @@ def parse_fulfillment_webhook(
         SignatureError: the signature is missing or wrong.
         ValidationError: the topic or the body is not a fulfillment.
     """
-    _check(body, headers, secret)
-    topic = (header(headers, "X-Shopify-Topic") or "").strip().lower()
-    if topic not in FULFILLMENT_TOPICS:
-        raise ValidationError(f"not a fulfillment topic: {topic!r}", field="X-Shopify-Topic",
-                              payload="shopify fulfillment webhook")
-    try:
-        hook = WebhookFulfillment.model_validate(_load(body, "shopify fulfillment webhook"))
-    except PydanticValidationError as exc:
-        raise ValidationError(f"unexpected body ({exc.error_count()} error(s))",
-                              payload="shopify fulfillment webhook") from exc
+    _, hook = _verified(body, headers, secret, topics=FULFILLMENT_TOPICS,
+                        model=WebhookFulfillment, kind="fulfillment")
     if hook.order_id is None:
         raise ValidationError("fulfillment has no order_id", field="order_id",
                               payload="shopify fulfillment webhook")
