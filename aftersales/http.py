@@ -341,15 +341,15 @@ class ApiClient:
             raise RemoteError(
                 f"request failed: {type(exc).__name__}", adapter=self.adapter
             ) from exc
-        elapsed = (time.monotonic() - started) * 1000
-        log.debug(
-            "%s %s %s -> %s in %.0f ms",
-            self.adapter,
-            method,
-            self.redact_url(response.url or url),
-            response.status_code,
-            elapsed,
-        )
+        if log.isEnabledFor(logging.DEBUG):  # redacting the URL is not free
+            log.debug(
+                "%s %s %s -> %s in %.0f ms",
+                self.adapter,
+                method,
+                self.redact_url(response.url or url),
+                response.status_code,
+                (time.monotonic() - started) * 1000,
+            )
         error = self._error_for(response)
         if error is not None:
             raise error
