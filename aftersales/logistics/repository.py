@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, insert, or_, select
+from sqlalchemy import Table, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
+from aftersales.store.driver import Driver
 from aftersales.store.tables.core import ShipmentRow, TrackingEventRow
 from aftersales.store.types import UTCDateTime
 
@@ -177,54 +178,28 @@ def fingerprint(event: TrackingEvent) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _known_fingerprints(session: Session, ids: Sequence[int]) -> set[tuple[int, str]]:
-    found: set[tuple[int, str]] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        query = select(TrackingEventRow.shipment_id, TrackingEventRow.fingerprint).where(
-            TrackingEventRow.shipment_id.in_(chunk)
-        )
-        found.update((r.shipment_id, r.fingerprint) for r in session.execute(query))
-    return found
+def _known_fingerprints(db: Driver, ids: Sequence[int]) -> set[tuple[int, str]]:
+    rows = db.select_in(_EVENTS, ("shipment_id", "fingerprint"), "shipment_id", ids)
+    return {(int(shipment), str(mark)) for shipment, mark in rows}
 
 
-_UPDATE = (
-    _SHIP.update()
-    .where(_SHIP.c.id == bindparam("b_id"))
-    .values(
-        carrier=bindparam("b_carrier"),
-        status=bindparam("b_status"),
-        issue=bindparam("b_issue"),
-        raw_status=bindparam("b_raw_status"),
-        provider=bindparam("b_provider"),
-        terminal=bindparam("b_terminal"),
-        last_event_at=bindparam("b_last_event_at", type_=UTCDateTime()),
-        delivered_at=bindparam("b_delivered_at", type_=UTCDateTime()),
-        last_checked_at=bindparam("b_checked", type_=UTCDateTime()),
-        updated_at=bindparam("b_checked", type_=UTCDateTime()),
-        version=_SHIP.c.version + 1,
-    )
-)
+_UPDATED = ("carrier", "status", "issue", "raw_status", "provider", "terminal", "last_event_at",
+            "delivered_at", "last_checked_at", "updated_at")
+_EVENT_COLUMNS = ("shipment_id", "fingerprint", "occurred_at", "status", "description",
+                  "location", "raw_code")
 
 
 def _new_events(
-    ref: ParcelRef, tracking: Tracking, known: set[tuple[int, str]]
-) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
+    ref: ParcelRef, tracking: Tracking, known: set[tuple[int, str]], at: Any
+) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
     for event in tracking.events:
         mark = (ref.id, fingerprint(event))
         if mark in known:
             continue
         known.add(mark)
-        rows.append({
-            "shipment_id": ref.id,
-            "fingerprint": mark[1],
-            "occurred_at": event.time,
-            "status": event.status.value,
-            "description": event.description,
-            "location": event.location,
-            "raw_code": event.raw_code,
-        })
+        rows.append((ref.id, mark[1], at(event.time), event.status.value, event.description,
+                     event.location, event.raw_code))
     return rows
 
 
@@ -236,6 +211,9 @@ def apply_trackings(
     A provider that answers "pending, no events" for a parcel already known
     further along does not move it back, and a parcel with nothing new only
     gets its check time recorded (the common case of a periodic refresh).
+    The rows go to the driver as plain tuples (:class:`~aftersales.store.driver.Driver`):
+    a refresh writes tens of thousands of events, and per-row statement
+    building would cost more than the database's own work.
 
     Returns:
         The parcels whose status changed.
@@ -243,46 +221,48 @@ def apply_trackings(
     pairs = list(pairs)
     if not pairs:
         return []
+    db = Driver(session)
+    at = db.converter(_SHIP.c.last_event_at)
+    flag = db.converter(_SHIP.c.terminal)
+    checked_at = at(now)
     # A parcel that never had an event has none stored: no need to look.
     seen_before = sorted({ref.id for ref, _ in pairs if ref.last_event_at is not None})
-    known = _known_fingerprints(session, seen_before)
-    updates: list[dict[str, object]] = []
-    checked: list[dict[str, object]] = []
-    new_events: list[dict[str, object]] = []
+    known = _known_fingerprints(db, seen_before)
+    updates: list[tuple[Any, ...]] = []
+    checked: list[tuple[Any, ...]] = []
+    new_events: list[tuple[Any, ...]] = []
     changes: list[Change] = []
     for ref, tracking in pairs:
         regress = tracking.status is ParcelStatus.PENDING and not tracking.events
         status = ref.status if regress else tracking.status
         issue = ref.issue if regress else tracking.issue
-        events = _new_events(ref, tracking, known)
+        events = _new_events(ref, tracking, known, at)
         new_events.extend(events)
         carrier = tracking.carrier or ref.carrier
         if not events and (status, issue, carrier) == (ref.status, ref.issue, ref.carrier):
-            checked.append({"b_id": ref.id, "b_checked": now})
+            checked.append((checked_at, ref.id))
             continue
         times = [t for t in (ref.last_event_at, *(e.time for e in tracking.events[-1:])) if t]
         last = max(times) if times else None
-        updates.append({
-            "b_id": ref.id,
-            "b_carrier": carrier,
-            "b_status": status.value,
-            "b_issue": issue.value if issue else None,
-            "b_raw_status": (tracking.raw_status or "")[:80] or None,
-            "b_provider": tracking.provider,
-            "b_terminal": status.is_terminal,
-            "b_last_event_at": last,
-            "b_delivered_at": tracking.delivered_at,
-            "b_checked": now,
-        })
+        updates.append((
+            carrier,
+            status.value,
+            issue.value if issue else None,
+            (tracking.raw_status or "")[:80] or None,
+            tracking.provider,
+            flag(status.is_terminal),
+            at(last),
+            at(tracking.delivered_at),
+            checked_at,
+            checked_at,
+            ref.id,
+        ))
         moved = status is not ref.status
         if moved or (issue is not ref.issue and status is ParcelStatus.EXCEPTION):
             changes.append(Change(ref, status, issue, last, tracking.delivered_at))
-    if updates:
-        session.execute(_UPDATE, updates)
-    if checked:
-        session.execute(_CHECKED, checked)
-    if new_events:
-        session.execute(insert(_EVENTS), new_events)
+    db.update(_SHIP, _UPDATED, ("id",), updates, bump="version")
+    db.update(_SHIP, ("last_checked_at",), ("id",), checked)
+    db.insert(_EVENTS, _EVENT_COLUMNS, new_events)
     return changes
 
 

@@ -13,17 +13,17 @@ The effect is the same as :meth:`ReturnsService.approve` row by row.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from aftersales.models import ReturnKind, ReturnStatus
 from aftersales.returns.repository import ENTITY
 from aftersales.returns.sla import PlannedDeadline
+from aftersales.store.driver import Driver
 from aftersales.store.tables.core import AuditRow, OutboxRow
 from aftersales.store.tables.returns import BulkKeyRow, ReturnDeadlineRow, ReturnRow
 
@@ -36,14 +36,14 @@ REQUEST_COLUMNS = ("rma_id", "status", "kind", "version", "marketplace", "extern
 
 def applied_keys(session: Session, keys: Sequence[str]) -> set[str]:
     """Which of these bulk row keys were applied by an earlier run (one query)."""
-    db = _Driver(session)
+    db = Driver(session)
     return {r[0] for r in db.select_in(BulkKeyRow.__table__, ("key",), "key",
                                        list(dict.fromkeys(keys)))}
 
 
 def read_requests(session: Session, ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
     """The requests of a run, one query, keyed by rma id (columns of REQUEST_COLUMNS)."""
-    db = _Driver(session)
+    db = Driver(session)
     return {r[0]: r for r in db.select_in(ReturnRow.__table__, REQUEST_COLUMNS, "rma_id",
                                           list(dict.fromkeys(ids)))}
 
@@ -60,75 +60,6 @@ class Approval(NamedTuple):
     external_id: str | None
     note: str | None
     key: str
-
-
-_CHUNK = 900  # bound parameters per IN list, under every backend's limit
-
-
-class _Driver:
-    """Executes plain SQL with the driver's own paramstyle, many rows at once."""
-
-    def __init__(self, session: Session) -> None:
-        self.conn = session.connection()
-        self.dialect = self.conn.dialect
-        style = self.dialect.paramstyle
-        self.mark = "?" if style == "qmark" else "%s"
-        self.quote = self.dialect.identifier_preparer.quote
-        self._procs: dict[str | None, Callable[[Any], Any]] = {}
-
-    def value(self, column: ColumnElement[Any], value: Any) -> Any:
-        """``value`` converted as the column's type would convert it."""
-        return self.converter(column)(value)
-
-    def converter(self, column: ColumnElement[Any]) -> Callable[[Any], Any]:
-        """The column type's bind conversion for this dialect (looked up once)."""
-        found = self._procs.get(column.key)
-        if found is None:
-            proc = column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
-            found = proc if proc is not None else (lambda v: v)
-            self._procs[column.key] = found
-        return found
-
-    def insert(self, table: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        names = ", ".join(self.quote(c) for c in columns)
-        marks = ", ".join([self.mark] * len(columns))
-        self.conn.exec_driver_sql(
-            # Names come from our own table metadata, never from input.
-            f"INSERT INTO {self.quote(table.name)} ({names}) VALUES ({marks})", rows)  # noqa: S608
-
-    def select_in(self, table: Any, columns: Sequence[str], key: str,
-                  values: Sequence[str]) -> list[tuple[Any, ...]]:
-        """Rows whose ``key`` column is one of ``values`` (plain values back, no conversion).
-
-        Asked in chunks, so no database's limit on bound parameters is reached.
-        """
-        names = ", ".join(self.quote(c) for c in columns)
-        out: list[tuple[Any, ...]] = []
-        # The transaction's own DBAPI cursor: rows come back as plain tuples.
-        cursor = self.conn.connection.cursor()
-        try:
-            for start in range(0, len(values), _CHUNK):
-                chunk = tuple(values[start:start + _CHUNK])
-                marks = ", ".join([self.mark] * len(chunk))
-                cursor.execute(
-                    f"SELECT {names} FROM {self.quote(table.name)} "  # noqa: S608 - metadata
-                    f"WHERE {self.quote(key)} IN ({marks})", chunk)
-                out.extend(tuple(r) for r in cursor.fetchall())
-        finally:
-            cursor.close()
-        return out
-
-    def update(self, table: Any, columns: Sequence[str], where: Sequence[str],
-               rows: list[tuple[Any, ...]]) -> int:
-        if not rows:
-            return 0
-        sets = ", ".join(f"{self.quote(c)} = {self.mark}" for c in columns)
-        cond = " AND ".join(f"{self.quote(c)} = {self.mark}" for c in where)
-        result = self.conn.exec_driver_sql(
-            f"UPDATE {self.quote(table.name)} SET {sets} WHERE {cond}", rows)  # noqa: S608
-        return int(result.rowcount)
 
 
 def write_approvals(
@@ -148,7 +79,7 @@ def write_approvals(
     """
     if not approvals:
         return []
-    db = _Driver(session)
+    db = Driver(session)
     req, aud, out = ReturnRow.__table__, AuditRow.__table__, OutboxRow.__table__
     keys = BulkKeyRow.__table__
     at = db.value(req.c.updated_at, now)
@@ -200,7 +131,7 @@ def write_approvals(
     return events
 
 
-def _deadlines(session: Session, db: _Driver, approvals: list[Approval],
+def _deadlines(session: Session, db: Driver, approvals: list[Approval],
                plans: dict[str, PlannedDeadline | None]) -> None:
     dl = ReturnDeadlineRow.__table__
     cols = ("name", "status", "action", "due_at", "alert_at", "alerted_at", "lease_until",
