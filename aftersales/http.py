@@ -43,6 +43,7 @@ from aftersales.errors import (
     TransientError,
 )
 from aftersales.redact import redact_mapping, redact_text
+from aftersales.transport import ApiSession
 
 __all__ = ["ApiClient", "RateLimit", "TokenBucket", "parse_retry_after"]
 
@@ -171,7 +172,7 @@ class ApiClient:
         self._secrets = [s for s in secrets if s]
         self.classify_error = classify_error
         self.bucket = TokenBucket(rate_limit, sleep=sleep) if rate_limit else None
-        self.session = session or requests.Session()
+        self.session = session or ApiSession()
         no_retries = HTTPAdapter(
             max_retries=Retry(total=0, raise_on_status=False),
             pool_connections=pool_size,
