@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
@@ -25,7 +24,7 @@ from aftersales_seventeentrack.mapping import (
     to_tracking,
     verify_webhook,
 )
-from aftersales_seventeentrack.schemas import Envelope, ItemError, TrackItem, Webhook
+from aftersales_seventeentrack.schemas import ENVELOPE, WEBHOOK, Envelope, ItemError, TrackItem
 from aftersales_seventeentrack.settings import SeventeenTrackSettings
 
 __all__ = ["SeventeenTrackCarrier"]
@@ -81,27 +80,31 @@ class SeventeenTrackCarrier(CarrierBase):
         if not queries:
             return []
         envelope = self._envelope(self.client.get_track_info([_item(q) for q in queries]))
-        accepted = {item.number: item for item in envelope.data.accepted}
-        rejected = {item.number: item.error for item in envelope.data.rejected}
+        data = envelope.get("data") or {}
+        accepted = {item["number"]: item for item in data.get("accepted", ())}
+        rejected = {item["number"]: item.get("error") or {} for item in data.get("rejected", ())}
         to_register = [
-            q for q in queries if q.number in rejected and rejected[q.number].code == NOT_REGISTERED
+            q for q in queries
+            if q.number in rejected and rejected[q.number].get("code") == NOT_REGISTERED
         ]
         if to_register:
             registered = self._envelope(self.client.register([_item(q) for q in to_register]))
             # A registration refused (carrier not detected, quota…) replaces "not registered".
-            rejected.update({item.number: item.error for item in registered.data.rejected})
+            refused = (registered.get("data") or {}).get("rejected", ())
+            rejected.update({item["number"]: item.get("error") or {} for item in refused})
         return [self._result(q, accepted.get(q.number), rejected.get(q.number)) for q in queries]
 
     @staticmethod
     def _result(query: TrackQuery, item: TrackItem | None, error: ItemError | None) -> TrackResult:
         if item is not None:
             return TrackResult(query=query, tracking=to_tracking(item, query.carrier))
-        if error is None or error.code == NOT_REGISTERED or error.code in PENDING_CODES:
+        code = error.get("code", 0) if error is not None else None
+        if code is None or code == NOT_REGISTERED or code in PENDING_CODES:
             return TrackResult(query=query, tracking=pending(query.number, query.carrier))
-        if error.code in _QUOTA_CODES:
-            raise error_for_code(error.code, error.message)
-        message = error.message or "refused"
-        return TrackResult(query=query, error=message, error_code=str(error.code))
+        message = (error or {}).get("message", "")
+        if code in _QUOTA_CODES:
+            raise error_for_code(code, message)
+        return TrackResult(query=query, error=message or "refused", error_code=str(code))
 
     def parse_push(self, body: bytes, headers: Mapping[str, str]) -> list[Tracking]:
         """Verify the ``sign`` header and parse a webhook.
@@ -116,16 +119,16 @@ class SeventeenTrackCarrier(CarrierBase):
         if not verify_webhook(body, header_value(headers, "sign"), key):
             raise SignatureError("17track webhook signature does not match")
         try:
-            hook = Webhook.model_validate(json.loads(body))
+            hook = WEBHOOK.validate_json(body)
         except (ValueError, PydanticValidationError) as exc:
             raise ValidationError("not a 17track webhook", payload="17track webhook") from exc
-        if hook.event != "TRACKING_UPDATED" or hook.data.track_info is None:
+        if hook["event"] != "TRACKING_UPDATED" or hook["data"].get("track_info") is None:
             return []
-        return [to_tracking(hook.data)]
+        return [to_tracking(hook["data"])]
 
     def _envelope(self, response: requests.Response) -> Envelope:
         try:
-            return Envelope.model_validate_json(response.content or b"null")
+            return ENVELOPE.validate_json(response.content or b"null")
         except PydanticValidationError as exc:
             self.client.api.parse_json(response)  # not JSON at all: that error says so
             raise ResponseParseError("unexpected gettrackinfo answer", adapter=self.name) from exc

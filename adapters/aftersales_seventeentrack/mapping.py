@@ -148,45 +148,47 @@ def error_for_code(code: int, message: str = "") -> RemoteError:
 
 
 def _event(raw: RawEvent) -> TrackingEvent | None:
-    when = parse_time(raw.time_utc) or parse_time(raw.time_iso)
+    when = parse_time(raw.get("time_utc")) or parse_time(raw.get("time_iso"))
     if when is None:
         return None
-    main = raw.sub_status.split("_", 1)[0] if raw.sub_status else None
-    rule = lookup(STATUS_TABLE, raw.sub_status, main)
+    sub = raw.get("sub_status")
+    rule = lookup(STATUS_TABLE, sub, sub.split("_", 1)[0] if sub else None)
     return TrackingEvent(
         time=when,
         status=rule.status,
-        description=raw.description or "",
-        location=raw.location or None,
-        raw_code=raw.sub_status,
+        description=raw.get("description") or "",
+        location=raw.get("location") or None,
+        raw_code=sub,
     )
 
 
 def to_tracking(item: TrackItem, carrier: str | None = None) -> Tracking:
     """An accepted item (gettrackinfo or webhook) as a core :class:`Tracking`."""
-    info = item.track_info
+    info = item.get("track_info")
+    ours = carrier_for(item.get("carrier"), carrier)
     if info is None:
-        return pending(item.number, carrier_for(item.carrier, carrier))
-    latest = info.latest_status
-    rule = lookup(STATUS_TABLE, latest.sub_status, latest.status)
-    raws = [e for p in info.tracking.providers for e in p.events]
-    if not raws and info.latest_event is not None:
-        raws = [info.latest_event]
+        return pending(item["number"], ours)
+    latest = info.get("latest_status") or {}
+    rule = lookup(STATUS_TABLE, latest.get("sub_status"), latest.get("status"))
+    providers = (info.get("tracking") or {}).get("providers") or []
+    raws = [e for p in providers for e in p.get("events") or []]
+    if not raws and info.get("latest_event"):
+        raws = [info["latest_event"] or {}]
     seen: set[tuple[str | None, str | None]] = set()
     events = []
     for raw in raws:
-        mark = (raw.time_utc or raw.time_iso, raw.description)
+        mark = (raw.get("time_utc") or raw.get("time_iso"), raw.get("description"))
         event = _event(raw) if mark not in seen else None
         seen.add(mark)
         if event is not None:
             events.append(event)
     return build_tracking(
-        carrier=carrier_for(item.carrier, carrier),
-        number=item.number,
+        carrier=ours,
+        number=item["number"],
         rule=rule,
         events=events,
         provider="seventeentrack",
-        raw_status=latest.sub_status or latest.status,
+        raw_status=latest.get("sub_status") or latest.get("status"),
     )
 
 

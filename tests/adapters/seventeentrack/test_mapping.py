@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aftersales_seventeentrack import STATUS_TABLE, verify_webhook, webhook_sign
 from aftersales_seventeentrack.mapping import carrier_for, error_for_code, key_for, to_tracking
-from aftersales_seventeentrack.schemas import TrackItem
+from aftersales_seventeentrack.schemas import TRACK_ITEM, TrackItem
 
 from aftersales.errors import (
     AuthenticationError,
@@ -74,7 +74,7 @@ def test_every_documented_status_has_a_row() -> None:
 def _item(main: str, sub: str | None) -> TrackItem:
     data = load("gettrackinfo_response")["data"]["accepted"][0]
     data["track_info"]["latest_status"] = {"status": main, "sub_status": sub}
-    return TrackItem.model_validate(data)
+    return TRACK_ITEM.validate_python(data)
 
 
 @pytest.mark.parametrize(("code", "expected"), sorted(EXPECTED.items()))
