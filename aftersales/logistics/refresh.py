@@ -1,22 +1,26 @@
 """The refresh engine: batching per provider, bounded concurrency, fallback.
 
 Numbers are grouped into batches of each provider's ``batch_size`` and sent
-to a thread pool whose size caps the calls in flight. Results come back to
-the calling thread, which writes them (so SQLite's single writer is never
-contended) while the next calls are still on the wire. A batch that fails
-as a whole, or a number a provider refuses or cannot serve, moves on to the
-next provider in the configured order; a number no provider could track is
-reported, not raised.
+to a thread pool whose size caps the calls in flight. The groups are pulled
+from an iterator only as calls need them (a few batches ahead of the pool),
+so a refresh of a million parcels never holds a million of them: the
+service claims due parcels in chunks as the iterator is read. Results come
+back to the calling thread, which writes them (so SQLite's single writer is
+never contended) while the next calls are still on the wire. A batch that
+fails as a whole, or a number a provider refuses or cannot serve, moves on
+to the next provider in the configured order; a number no provider could
+track is reported, not raised. Only the last batch of each provider may be
+part-filled: N numbers cost ``ceil(N / batch_size)`` calls.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
 from aftersales.errors import AfterSalesError, RemoteError
 from aftersales.interfaces import Capability, Carrier
@@ -30,13 +34,16 @@ __all__ = ["Group", "RefreshReport", "Refresher", "serves"]
 log = logging.getLogger("aftersales.logistics")
 
 
-@dataclass
-class Group:
-    """One number to look up and the stored parcels that carry it."""
+class Group(NamedTuple):
+    """One number to look up and the stored parcels that carry it.
+
+    A tuple, so that groups waiting for their call cost the cycle collector
+    nothing (see :mod:`aftersales.logistics.snapshot`).
+    """
 
     number: str
     carrier: str | None
-    refs: list[ParcelRef] = field(default_factory=list)
+    refs: tuple[ParcelRef, ...] = ()
 
 
 @dataclass
@@ -75,8 +82,8 @@ def serves(provider: Carrier, carrier: str | None) -> bool:
     return provider.carriers is None or (carrier is not None and carrier in provider.carriers)
 
 
-#: What the refresher hands back per batch: each group with its fresh tracking.
-Sink = Callable[[list[tuple[Group, Tracking]]], int]
+#: A fresh tracking as the sink wants it (see ``Refresher``'s ``prepare``).
+P = TypeVar("P")
 
 _Outcome = list[TrackResult] | AfterSalesError
 
@@ -96,14 +103,18 @@ def _call(provider: Carrier, batch: Sequence[Group]) -> _Outcome:
     return results
 
 
-class Refresher:
+class Refresher(Generic[P]):
     """Runs one refresh over ``providers`` (in fallback order).
 
     Args:
         providers: the tracking providers, first choice first.
         max_in_flight: the most provider calls running at once.
+        prepare: turns each fresh tracking into what ``sink`` takes, as soon
+            as its call settles (a refresh passes
+            :func:`~aftersales.logistics.snapshot.snapshot`: the models die
+            young and only plain tuples wait for the write).
         sink: writes results; returns how many parcels changed.
-        progress: called with the number of groups settled after each batch.
+        progress: called with the number of parcels settled after each batch.
         write_every: results are handed to ``sink`` once this many numbers
             are waiting (and at the end): fewer, larger transactions.
     """
@@ -113,7 +124,8 @@ class Refresher:
         providers: Sequence[Carrier],
         *,
         max_in_flight: int,
-        sink: Sink,
+        prepare: Callable[[Tracking], P],
+        sink: Callable[[list[tuple[Group, P]]], int],
         progress: Callable[[int], None] | None = None,
         write_every: int = 1,
     ) -> None:
@@ -121,10 +133,12 @@ class Refresher:
             raise ValueError("max_in_flight must be at least 1")
         self.providers = list(providers)
         self.max_in_flight = max_in_flight
+        self.prepare = prepare
         self.sink = sink
         self.progress = progress
         self.write_every = max(1, write_every)
-        self._waiting: list[tuple[Group, Tracking]] = []
+        self._waiting: list[tuple[Group, P]] = []
+        self._exhausted = False
 
     def _next(self, group: Group, after: int) -> int | None:
         for index in range(after + 1, len(self.providers)):
@@ -132,23 +146,26 @@ class Refresher:
                 return index
         return None
 
-    def run(self, groups: Sequence[Group], report: RefreshReport | None = None) -> RefreshReport:
-        """Look every group up; returns the report (also filled in place)."""
+    def run(self, groups: Iterable[Group], report: RefreshReport | None = None) -> RefreshReport:
+        """Look every group up; returns the report (also filled in place).
+
+        ``groups`` is read lazily, a few batches ahead of the calls in flight.
+        """
         report = report or RefreshReport()
+        source = iter(groups)
+        self._exhausted = False
         buffers: dict[int, list[Group]] = {i: [] for i in range(len(self.providers))}
-        for group in groups:
-            self._route(group, -1, buffers, report, "no configured provider serves this carrier")
         inflight: dict[Future[_Outcome], tuple[int, list[Group]]] = {}
         pool = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="aftersales-track")
         try:
-            self._submit(pool, buffers, inflight, report)
+            self._fill(source, pool, buffers, inflight, report)
             while inflight:
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)
                 for future in done:
                     index, batch = inflight.pop(future)
                     self._settle(index, batch, future.result(), buffers, report)
                 # Send the next calls before writing, so the write overlaps the wait.
-                self._submit(pool, buffers, inflight, report)
+                self._fill(source, pool, buffers, inflight, report)
                 if len(self._waiting) >= self.write_every:
                     self._flush(report)
             self._flush(report)
@@ -157,6 +174,25 @@ class Refresher:
             # are dropped rather than sent; the parcels stay due.
             pool.shutdown(wait=True, cancel_futures=True)
         return report
+
+    def _fill(
+        self,
+        source: Iterator[Group],
+        pool: ThreadPoolExecutor,
+        buffers: dict[int, list[Group]],
+        inflight: dict[Future[_Outcome], tuple[int, list[Group]]],
+        report: RefreshReport,
+    ) -> None:
+        """Pull groups until a few calls wait behind those in flight, and submit them."""
+        ahead = 2 * self.max_in_flight
+        while not self._exhausted and len(inflight) < ahead:
+            group = next(source, None)
+            if group is None:
+                self._exhausted = True
+                break
+            self._route(group, -1, buffers, report, "no configured provider serves this carrier")
+            self._submit(pool, buffers, inflight, report)
+        self._submit(pool, buffers, inflight, report)
 
     def _flush(self, report: RefreshReport) -> None:
         if self._waiting:
@@ -179,7 +215,7 @@ class Refresher:
             if error is not None:
                 report.errors[group.number] = error
             if self.progress is not None:
-                self.progress(1)
+                self.progress(max(1, len(group.refs)))
             return
         if after >= 0:
             report.fallbacks += 1
@@ -195,9 +231,10 @@ class Refresher:
         for index in sorted(buffers):
             buffer = buffers[index]
             size = max(1, self.providers[index].batch_size)
-            # A part-filled batch waits while an earlier provider (including a
-            # call submitted just now) may still hand it numbers.
-            flush = not any(busy < index for busy, _ in inflight.values())
+            # A part-filled batch waits while more numbers may come: from the
+            # source, or from an earlier provider (including a call submitted
+            # just now) handing numbers on.
+            flush = self._exhausted and not any(busy < index for busy, _ in inflight.values())
             while len(buffer) >= size or (flush and buffer):
                 batch, buffer[:] = buffer[:size], buffer[size:]
                 provider = self.providers[index]
@@ -220,14 +257,14 @@ class Refresher:
             for group in batch:
                 self._route(group, index, buffers, report, reason, error)
             return
-        found: list[tuple[Group, Tracking]] = []
+        found: list[tuple[Group, P]] = []
         for group, result in zip(batch, outcome, strict=True):
             if result.tracking is not None:
-                found.append((group, result.tracking))
+                found.append((group, self.prepare(result.tracking)))
             else:
                 reason = f"{provider.name}: {result.error or 'no tracking'}"
                 self._route(group, index, buffers, report, reason)
         if found:
             self._waiting.extend(found)
             if self.progress is not None:
-                self.progress(len(found))
+                self.progress(sum(max(1, len(g.refs)) for g, _ in found))

@@ -9,15 +9,15 @@ stored twice.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, and_, bindparam, or_, select
+from sqlalchemy import Table, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from aftersales.logistics.snapshot import Snapshot, fingerprint
 from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
 from aftersales.store.driver import Driver
 from aftersales.store.tables.core import ShipmentRow, TrackingEventRow
@@ -28,6 +28,7 @@ __all__ = [
     "ParcelRef",
     "apply_trackings",
     "claim_due",
+    "count_due",
     "fingerprint",
     "parcels_by_number",
     "problem_parcels",
@@ -36,6 +37,8 @@ __all__ = [
     "stored_tracking",
 ]
 
+_STATUS = {s.value: s for s in ParcelStatus}
+_ISSUE = {i.value: i for i in ParcelIssue}
 _SHIP = cast(Table, ShipmentRow.__table__)
 _EVENTS = cast(Table, TrackingEventRow.__table__)
 _CHECKED = (
@@ -45,21 +48,36 @@ _CHECKED = (
 )
 
 
-@dataclass(frozen=True)
-class ParcelRef:
-    """The stored facts about one parcel that a refresh needs."""
+class ParcelRef(NamedTuple):
+    """The stored facts about one parcel that a refresh needs.
+
+    A named tuple of plain values (statuses as their strings): a refresh
+    holds one per due parcel, thousands at once, and such tuples are never
+    walked by the cycle collector. :attr:`status` and :attr:`issue` give
+    the enums.
+    """
 
     id: int
     number: str
     carrier: str | None
-    status: ParcelStatus
-    issue: ParcelIssue | None
+    status_value: str
+    issue_value: str | None
     last_event_at: datetime | None
     shipped_at: datetime | None
     direction: str
     order_id: int | None
     rma_id: str | None
     last_checked_at: datetime | None = None
+
+    @property
+    def status(self) -> ParcelStatus:
+        """The stored canonical status."""
+        return _STATUS[self.status_value]
+
+    @property
+    def issue(self) -> ParcelIssue | None:
+        """Why the parcel is in trouble, when it is."""
+        return _ISSUE[self.issue_value] if self.issue_value else None
 
     @property
     def terminal(self) -> bool:
@@ -93,20 +111,10 @@ _COLUMNS = (
 )
 
 
-def _ref(row: Any) -> ParcelRef:
-    return ParcelRef(
-        id=row.id,
-        number=row.tracking_number,
-        carrier=row.carrier,
-        status=ParcelStatus(row.status),
-        issue=ParcelIssue(row.issue) if row.issue else None,
-        last_event_at=row.last_event_at,
-        shipped_at=row.shipped_at,
-        direction=row.direction,
-        order_id=row.order_id,
-        rma_id=row.rma_id,
-        last_checked_at=row.last_checked_at,
-    )
+def _refs(rows: Iterable[Any]) -> list[ParcelRef]:
+    # Positional: a refresh reads every due parcel, and Row attribute access
+    # per column was most of the claim's time.
+    return [ParcelRef(*row) for row in rows]
 
 
 def _due(now: datetime, ttl: timedelta) -> Any:
@@ -125,10 +133,17 @@ def select_due(
     query = _due(now, ttl).order_by(
         ShipmentRow.last_checked_at.is_not(None), ShipmentRow.last_checked_at, ShipmentRow.id
     )
-    return [_ref(row) for row in session.execute(query.limit(limit))]
+    return _refs(session.execute(query.limit(limit)))
 
 
-def claim_due(session: Session, *, now: datetime, ttl: timedelta) -> list[ParcelRef]:
+def claim_due(
+    session: Session,
+    *,
+    now: datetime,
+    ttl: timedelta,
+    after: int = 0,
+    limit: int | None = None,
+) -> list[ParcelRef]:
     """Select the due parcels and mark them checked now, so no other worker takes them.
 
     On PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED``: two
@@ -136,14 +151,25 @@ def claim_due(session: Session, *, now: datetime, ttl: timedelta) -> list[Parcel
     providers. The check time doubles as the lease: a worker that dies
     leaves its parcels due again one TTL later. Call :func:`release` for
     parcels that could not be tracked, so the next refresh retries them.
+
+    Args:
+        after: only parcels with a greater id (the last id of the previous
+            chunk, when claiming in chunks).
+        limit: claim at most this many, lowest ids first.
     """
-    query = _due(now, ttl).order_by(ShipmentRow.id).with_for_update(skip_locked=True)
-    refs = [_ref(row) for row in session.execute(query)]
+    query = _due(now, ttl).where(ShipmentRow.id > after).order_by(ShipmentRow.id)
+    refs = _refs(session.execute(query.limit(limit).with_for_update(skip_locked=True)))
     ids = [ref.id for ref in refs]
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         session.execute(_SHIP.update().where(_SHIP.c.id.in_(chunk)).values(last_checked_at=now))
     return refs
+
+
+def count_due(session: Session, *, now: datetime, ttl: timedelta) -> int:
+    """How many parcels are due now (for a progress bar's total)."""
+    query = _due(now, ttl).with_only_columns(func.count())
+    return int(session.execute(query).scalar_one())
 
 
 def release(session: Session, refs: Iterable[ParcelRef]) -> None:
@@ -160,22 +186,14 @@ def parcels_by_number(session: Session, *numbers: str) -> list[ParcelRef]:
         .where(ShipmentRow.tracking_number.in_(set(numbers)))
         .order_by(ShipmentRow.id)
     )
-    return [_ref(row) for row in session.execute(query)]
+    return _refs(session.execute(query))
 
 
 def problem_parcels(session: Session) -> list[ParcelRef]:
     """Candidates for anomalies: every parcel not delivered or expired."""
     done = (ParcelStatus.DELIVERED.value, ParcelStatus.EXPIRED.value)
     query = select(*_COLUMNS).where(ShipmentRow.status.not_in(done)).order_by(ShipmentRow.id)
-    return [_ref(row) for row in session.execute(query)]
-
-
-def fingerprint(event: TrackingEvent) -> str:
-    """A stable identity for one scan, so a re-fetched event is recognised."""
-    text = "|".join(
-        [event.time.isoformat(), event.status.value, event.description, event.location or ""]
-    )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _refs(session.execute(query))
 
 
 def _known_fingerprints(db: Driver, ids: Sequence[int]) -> set[tuple[int, str]]:
@@ -190,21 +208,21 @@ _EVENT_COLUMNS = ("shipment_id", "fingerprint", "occurred_at", "status", "descri
 
 
 def _new_events(
-    ref: ParcelRef, tracking: Tracking, known: set[tuple[int, str]], at: Any
+    ref: ParcelRef, snap: Snapshot, known: set[tuple[int, str]], at: Any
 ) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
-    for event in tracking.events:
-        mark = (ref.id, fingerprint(event))
+    for scan in snap.scans:
+        mark = (ref.id, scan.fingerprint)
         if mark in known:
             continue
         known.add(mark)
-        rows.append((ref.id, mark[1], at(event.time), event.status.value, event.description,
-                     event.location, event.raw_code))
+        rows.append((ref.id, scan.fingerprint, at(scan.time), scan.status, scan.description,
+                     scan.location, scan.raw_code))
     return rows
 
 
 def apply_trackings(
-    session: Session, pairs: Iterable[tuple[ParcelRef, Tracking]], *, now: datetime
+    session: Session, pairs: Iterable[tuple[ParcelRef, Snapshot]], *, now: datetime
 ) -> list[Change]:
     """Write fresh trackings onto their parcels and store their new events.
 
@@ -214,6 +232,10 @@ def apply_trackings(
     The rows go to the driver as plain tuples (:class:`~aftersales.store.driver.Driver`):
     a refresh writes tens of thousands of events, and per-row statement
     building would cost more than the database's own work.
+
+    Args:
+        pairs: each parcel with its fresh tracking, as a
+            :func:`~aftersales.logistics.snapshot.snapshot`.
 
     Returns:
         The parcels whose status changed.
@@ -232,34 +254,38 @@ def apply_trackings(
     checked: list[tuple[Any, ...]] = []
     new_events: list[tuple[Any, ...]] = []
     changes: list[Change] = []
-    for ref, tracking in pairs:
-        regress = tracking.status is ParcelStatus.PENDING and not tracking.events
-        status = ref.status if regress else tracking.status
-        issue = ref.issue if regress else tracking.issue
-        events = _new_events(ref, tracking, known, at)
+    pending = ParcelStatus.PENDING.value
+    for ref, snap in pairs:
+        regress = snap.status == pending and not snap.scans
+        status = ref.status_value if regress else snap.status
+        issue = ref.issue_value if regress else snap.issue
+        events = _new_events(ref, snap, known, at)
         new_events.extend(events)
-        carrier = tracking.carrier or ref.carrier
-        if not events and (status, issue, carrier) == (ref.status, ref.issue, ref.carrier):
+        carrier = snap.carrier or ref.carrier
+        if not events and (status, issue, carrier) == (ref.status_value, ref.issue_value,
+                                                       ref.carrier):
             checked.append((checked_at, ref.id))
             continue
-        times = [t for t in (ref.last_event_at, *(e.time for e in tracking.events[-1:])) if t]
+        times = [t for t in (ref.last_event_at, snap.last_event_at) if t]
         last = max(times) if times else None
+        canonical = _STATUS[status]
         updates.append((
             carrier,
-            status.value,
-            issue.value if issue else None,
-            (tracking.raw_status or "")[:80] or None,
-            tracking.provider,
-            flag(status.is_terminal),
+            status,
+            issue,
+            (snap.raw_status or "")[:80] or None,
+            snap.provider,
+            flag(canonical.is_terminal),
             at(last),
-            at(tracking.delivered_at),
+            at(snap.delivered_at),
             checked_at,
             checked_at,
             ref.id,
         ))
-        moved = status is not ref.status
-        if moved or (issue is not ref.issue and status is ParcelStatus.EXCEPTION):
-            changes.append(Change(ref, status, issue, last, tracking.delivered_at))
+        if status != ref.status_value or (issue != ref.issue_value
+                                          and canonical is ParcelStatus.EXCEPTION):
+            changes.append(Change(ref, canonical, _ISSUE[issue] if issue else None, last,
+                                  snap.delivered_at))
     db.update(_SHIP, _UPDATED, ("id",), updates, bump="version")
     db.update(_SHIP, ("last_checked_at",), ("id",), checked)
     db.insert(_EVENTS, _EVENT_COLUMNS, new_events)

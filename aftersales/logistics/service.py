@@ -7,6 +7,8 @@ Options (``AfterSales(..., logistics={...})``):
   every 30 minutes);
 * ``max_in_flight``: provider calls running at once during a refresh (4);
 * ``write_every``: results written per transaction during a refresh (400);
+* ``claim_every``: due parcels claimed per transaction during a refresh,
+  as the calls need them (2,000): memory stays flat however many are due;
 * ``stuck_after``: ``{carrier: timedelta}`` overriding the stuck thresholds;
 * ``receive_returns``: whether a delivered return parcel marks its return
   request received (``app.returns.receive``); when unset, the returns
@@ -18,9 +20,9 @@ Options (``AfterSales(..., logistics={...})``):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -40,18 +42,22 @@ from aftersales.logistics.repository import (
     ParcelRef,
     apply_trackings,
     claim_due,
+    count_due,
     parcels_by_number,
     problem_parcels,
     release,
     select_due,
     stored_tracking,
 )
+from aftersales.logistics.snapshot import Snapshot, snapshot
 from aftersales.models import ParcelStatus, Tracking
 
 if TYPE_CHECKING:
     from aftersales.app import AfterSales
 
 __all__ = ["NOTABLE", "LogisticsService"]
+
+P = TypeVar("P")
 
 log = logging.getLogger("aftersales.logistics")
 
@@ -87,6 +93,7 @@ class LogisticsService:
         self.ttl: timedelta = ttl if isinstance(ttl, timedelta) else timedelta(seconds=float(ttl))
         self.max_in_flight: int = int(opts.get("max_in_flight", 4))
         self.write_every: int = int(opts.get("write_every", 400))
+        self.claim_every: int = int(opts.get("claim_every", 2000))
         self.stuck_after: dict[str, timedelta] = {**STUCK_AFTER, **opts.get("stuck_after", {})}
         self._receive_returns: bool | None = opts.get("receive_returns")
         if self.max_in_flight < 1:
@@ -129,14 +136,17 @@ class LogisticsService:
                 if stored is not None:
                     return stored
         code = (carrier or "").strip().lower() or (refs[0].carrier if refs else None)
-        group = Group(normal, code or _unique(detect_carrier(normal)), refs)
+        group = Group(normal, code or _unique(detect_carrier(normal)), tuple(refs))
         found: list[Tracking] = []
 
-        def sink(pairs: list[tuple[Group, Tracking]]) -> int:
-            found.extend(t for _, t in pairs)
-            return self._write(pairs)
+        def keep(tracking: Tracking) -> tuple[Tracking, Snapshot]:
+            return tracking, snapshot(tracking)
 
-        report = self._refresher(sink).run([group])
+        def sink(pairs: list[tuple[Group, tuple[Tracking, Snapshot]]]) -> int:
+            found.extend(tracking for _, (tracking, _snap) in pairs)
+            return self._write([(g, snap) for g, (_tracking, snap) in pairs])
+
+        report = self._refresher(keep, sink).run([group])
         if found:
             return found[0]
         error = report.errors.get(normal)
@@ -149,10 +159,11 @@ class LogisticsService:
         """Look up every open parcel not checked within the TTL.
 
         Delivered, returned and expired parcels are never queried again.
-        The due parcels are claimed first (their check time set, rows locked
-        with ``SKIP LOCKED`` on PostgreSQL), so workers on several hosts
-        split the work; numbers no provider could track are released and
-        stay due.
+        Due parcels are claimed in chunks of ``claim_every`` as the calls
+        need them (their check time set, rows locked with ``SKIP LOCKED``
+        on PostgreSQL), so workers on several hosts split the work and
+        memory stays flat; numbers no provider could track are released
+        and stay due.
         Numbers go to each provider in batches of its ``batch_size``, with
         at most ``max_in_flight`` calls running at once; a batch that fails,
         or a number a provider refuses, falls back to the next provider.
@@ -161,7 +172,7 @@ class LogisticsService:
 
         Args:
             progress: called as ``progress(settled, total)`` after each batch:
-                numbers settled by that batch, and numbers due in all.
+                parcels settled by that batch, and parcels due in all.
 
         Returns:
             Counts of parcels checked and changed, and calls per provider.
@@ -173,36 +184,64 @@ class LogisticsService:
             with self.app.store.session() as session:
                 if not select_due(session, now=self.app.now(), ttl=self.ttl, limit=1):
                     return RefreshReport()  # an idle worker tick is not an error
-        written: set[int] = set()
+        now = self.app.now()
+        report = RefreshReport()
+        claimed: dict[int, ParcelRef] = {}  # claimed and not written yet
 
-        def sink(pairs: list[tuple[Group, Tracking]]) -> int:
+        def sink(pairs: list[tuple[Group, Snapshot]]) -> int:
             changed = self._write(pairs)
-            written.update(ref.id for group, _ in pairs for ref in group.refs)
+            for group, _ in pairs:
+                for ref in group.refs:
+                    claimed.pop(ref.id, None)
             return changed
 
-        refresher = self._refresher(sink, None, write_every=self.write_every)
-        with self.app.store.session() as session:
-            due = claim_due(session, now=self.app.now(), ttl=self.ttl)
-        report = RefreshReport(due=len(due))
-        for ref in due:
-            if not normalize_number(ref.number):  # stays claimed: back after the TTL
-                report.unresolved[ref.number] = "not a tracking number"
-        groups = _group([ref for ref in due if normalize_number(ref.number)])
+        tick = None
         if progress is not None:
-            refresher.progress = lambda n: progress(n, len(groups))
-        finished = False
+            with self.app.store.session() as session:
+                total = count_due(session, now=now, ttl=self.ttl)
+            tick = lambda n: progress(n, total)  # noqa: E731 - a closure over total
+        refresher = self._refresher(snapshot, sink, tick, write_every=self.write_every)
         try:
-            refresher.run(groups, report)
-            finished = True
+            refresher.run(self._claim_groups(now, report, claimed, tick), report)
         finally:
             # Claimed but not written (no provider could track it, or the run
             # stopped on an error): due again at the next refresh.
-            lost = [ref for ref in due if ref.id not in written
-                    and (not finished or _number(ref) in report.unresolved)]
-            if lost:
+            if claimed:
                 with self.app.store.session() as session:
-                    release(session, lost)
+                    release(session, claimed.values())
         return report
+
+    def _claim_groups(
+        self,
+        now: datetime,
+        report: RefreshReport,
+        claimed: dict[int, ParcelRef],
+        tick: Callable[[int], None] | None,
+    ) -> Iterator[Group]:
+        """Claim due parcels a chunk at a time, as the refresher asks for more.
+
+        Parcels sharing a number within a chunk are one look-up; a number
+        whose parcels fall into two chunks (far apart in id) is looked up
+        twice, which costs a slot in a batch, never a wrong answer.
+        """
+        after = 0
+        while True:
+            with self.app.store.session() as session:
+                chunk = claim_due(session, now=now, ttl=self.ttl, after=after,
+                                  limit=self.claim_every)
+            if not chunk:
+                return
+            after = chunk[-1].id
+            report.due += len(chunk)
+            groups, unusable = _group(chunk)
+            for ref in unusable:  # stays claimed: back after the TTL
+                report.unresolved[ref.number] = "not a tracking number"
+            if unusable and tick is not None:
+                tick(len(unusable))
+            for group in groups:
+                for ref in group.refs:
+                    claimed[ref.id] = ref
+            yield from groups
 
     def handle_push(self, provider: str, body: bytes, headers: Mapping[str, str]) -> int:
         """Verify and apply a provider's push (webhook); returns parcels updated.
@@ -218,13 +257,14 @@ class LogisticsService:
         if adapter is None:
             raise NotFoundError("carrier", provider)
         trackings = adapter.parse_push(body, headers)
-        pairs: list[tuple[Group, Tracking]] = []
+        pairs: list[tuple[Group, Snapshot]] = []
         with self.app.store.session() as session:
             for tracking in trackings:
                 normal = normalize_number(tracking.number)
                 refs = parcels_by_number(session, normal, tracking.number)
                 if refs:
-                    pairs.append((Group(normal, tracking.carrier, refs), tracking))
+                    pairs.append((Group(normal, tracking.carrier, tuple(refs)),
+                                  snapshot(tracking)))
         self._write(pairs)
         return sum(len(g.refs) for g, _ in pairs)
 
@@ -266,28 +306,29 @@ class LogisticsService:
 
     def _refresher(
         self,
-        sink: Callable[[list[tuple[Group, Tracking]]], int],
+        prepare: Callable[[Tracking], P],
+        sink: Callable[[list[tuple[Group, P]]], int],
         progress: Callable[[int], None] | None = None,
         *,
         write_every: int = 1,
-    ) -> Refresher:
+    ) -> Refresher[P]:
         if not self.providers:
             raise ConfigurationError("no tracking provider configured; set AFTERSALES_CARRIERS")
         return Refresher(
             self.providers,
             max_in_flight=self.max_in_flight,
+            prepare=prepare,
             sink=sink,
             progress=progress,
             write_every=write_every,
         )
 
-    def _write(self, pairs: list[tuple[Group, Tracking]]) -> int:
+    def _write(self, pairs: list[tuple[Group, Snapshot]]) -> int:
         """Store one batch of trackings and emit their events; returns parcels changed."""
         now = self.app.now()
         with self.app.store.session() as session:
             changes = apply_trackings(
-                session, [(ref, tracking) for group, tracking in pairs for ref in group.refs],
-                now=now,
+                session, [(ref, snap) for group, snap in pairs for ref in group.refs], now=now
             )
             for change in changes:
                 self._emit(session, change)
@@ -344,22 +385,20 @@ class LogisticsService:
             log.warning("return %s not marked received: %s", rma_id, exc)
 
 
-def _number(ref: ParcelRef) -> str:
-    return normalize_number(ref.number)
-
-
 def _unique(codes: Sequence[str]) -> str | None:
     return codes[0] if len(codes) == 1 else None
 
 
-def _group(refs: Sequence[ParcelRef]) -> list[Group]:
-    by_key: dict[tuple[str, str | None], Group] = {}
+def _group(refs: Sequence[ParcelRef]) -> tuple[list[Group], list[ParcelRef]]:
+    """Parcels grouped by normalised number and carrier, and those with no usable number."""
+    by_key: dict[tuple[str, str | None], list[ParcelRef]] = {}
+    unusable = []
     for ref in refs:
         number = normalize_number(ref.number)
+        if not number:
+            unusable.append(ref)
+            continue
         carrier = ref.carrier or _unique(detect_carrier(number))
-        key = (number, carrier)
-        group = by_key.get(key)
-        if group is None:
-            group = by_key[key] = Group(number, carrier)
-        group.refs.append(ref)
-    return list(by_key.values())
+        by_key.setdefault((number, carrier), []).append(ref)
+    groups = [Group(number, carrier, tuple(same)) for (number, carrier), same in by_key.items()]
+    return groups, unusable

@@ -341,3 +341,58 @@ def test_ttl_may_be_given_in_seconds(make_app: Any, clock: Clock) -> None:
     clock.advance(timedelta(seconds=2))
     app.logistics.refresh()
     assert provider.calls == 2
+
+
+@pytest.mark.parametrize(("count", "chunk", "batch"), [(95, 7, 40), (95, 40, 40), (120, 1000, 7),
+                                                        (33, 1, 5)])
+def test_claiming_in_chunks_keeps_exact_calls(make_app: Any, count: int, chunk: int,
+                                               batch: int) -> None:
+    provider = ScriptedCarrier(batch_size=batch)
+    app = make_app(provider, logistics={"claim_every": chunk})
+    add_parcels(app, numbers(count))
+    report = app.logistics.refresh()
+    assert provider.calls == math.ceil(count / batch)
+    assert sorted(provider.numbers) == numbers(count)
+    assert report.checked == report.due == count
+    assert app.logistics.refresh().total_calls == 0  # every chunk was claimed and written
+
+
+def test_parcels_are_claimed_as_the_calls_need_them(make_app: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from aftersales.logistics import service as logistics_service
+
+    provider = ScriptedCarrier(batch_size=10)
+    app = make_app(provider, logistics={"claim_every": 20, "max_in_flight": 1})
+    add_parcels(app, numbers(500))
+    claimed_before_call: list[int] = []
+    claimed = [0]
+    real_claim, real_track = logistics_service.claim_due, provider.track
+
+    def counting_claim(*args: Any, **kwargs: Any) -> Any:
+        refs = real_claim(*args, **kwargs)
+        claimed[0] += len(refs)
+        return refs
+
+    def recording_track(queries: Any) -> Any:
+        claimed_before_call.append(claimed[0])
+        return real_track(queries)
+
+    monkeypatch.setattr(logistics_service, "claim_due", counting_claim)
+    monkeypatch.setattr(provider, "track", recording_track)
+    assert app.logistics.refresh().checked == 500
+    # the first call goes out after one chunk, not after all 500 parcels were claimed,
+    # and the claims never run more than a chunk and a few batches ahead of the calls
+    assert claimed_before_call[0] == 20
+    for sent, seen in enumerate(claimed_before_call):
+        assert seen - sent * 10 <= 20 + 3 * 10
+
+
+def test_progress_counts_parcels_up_to_the_total(make_app: Any) -> None:
+    provider = ScriptedCarrier(batch_size=7, refuse=numbers(3))
+    app = make_app(provider, logistics={"claim_every": 9})
+    add_parcels(app, [*numbers(30), " - "])
+    add_parcels(app, numbers(2), direction="return")  # a number shared by two parcels
+    seen: list[tuple[int, int]] = []
+    app.logistics.refresh(progress=lambda n, total: seen.append((n, total)))
+    assert {total for _, total in seen} == {33}
+    assert sum(n for n, _ in seen) == 33

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from aftersales.errors import StorageError, TransientError
 from aftersales.logistics.refresh import Group, Refresher
-from aftersales.models import Tracking
+from aftersales.logistics.snapshot import Snapshot, snapshot
 
 from .conftest import ScriptedCarrier
 
@@ -34,14 +34,15 @@ def test_calls_and_fallback_for_any_mix(
                         fail=TransientError("down", adapter=f"p{i}") if broken else None)
         for i, (size, broken) in enumerate(providers)
     ]
-    written: list[tuple[Group, Tracking]] = []
+    written: list[tuple[Group, Snapshot]] = []
 
-    def sink(pairs: list[tuple[Group, Tracking]]) -> int:
+    def sink(pairs: list[tuple[Group, Snapshot]]) -> int:
         written.extend(pairs)
         return 0
 
     groups = [Group(f"SF{i:013d}", "sf") for i in range(count)]
-    report = Refresher(carriers, max_in_flight=in_flight, sink=sink, write_every=37).run(groups)
+    report = Refresher(carriers, max_in_flight=in_flight, prepare=snapshot, sink=sink,
+                       write_every=37).run(groups)
     # every number goes to the providers in order until one that works answers it
     working = next((i for i, c in enumerate(carriers) if c.fail is None), None)
     for index, carrier in enumerate(carriers):
@@ -60,12 +61,12 @@ def test_calls_and_fallback_for_any_mix(
 def test_a_failing_write_stops_the_run_without_sending_the_queued_calls() -> None:
     provider = ScriptedCarrier(batch_size=1)
 
-    def sink(pairs: list[tuple[Group, Tracking]]) -> int:
+    def sink(pairs: list[tuple[Group, Snapshot]]) -> int:
         raise StorageError("disk full")
 
     groups = [Group(f"SF{i:013d}", "sf") for i in range(200)]
     with pytest.raises(StorageError):
-        Refresher([provider], max_in_flight=2, sink=sink).run(groups)
+        Refresher([provider], max_in_flight=2, prepare=snapshot, sink=sink).run(groups)
     assert provider.calls < 200
 
 
@@ -76,13 +77,13 @@ def test_a_crashing_adapter_falls_back_like_a_failed_call() -> None:
             raise KeyError("secret-token-123")
 
     buggy, backup = Buggy("buggy"), ScriptedCarrier("backup")
-    written: list[tuple[Group, Tracking]] = []
+    written: list[tuple[Group, Snapshot]] = []
 
-    def sink(pairs: list[tuple[Group, Tracking]]) -> int:
+    def sink(pairs: list[tuple[Group, Snapshot]]) -> int:
         written.extend(pairs)
         return 0
 
-    report = Refresher([buggy, backup], max_in_flight=2, sink=sink).run(
+    report = Refresher([buggy, backup], max_in_flight=2, prepare=snapshot, sink=sink).run(
         [Group(f"SF{i:013d}", "sf") for i in range(5)]
     )
     assert len(written) == 5
