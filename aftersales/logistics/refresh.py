@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
 from aftersales.errors import AfterSalesError, RemoteError
 from aftersales.interfaces import Capability, Carrier
-from aftersales.models import Tracking, TrackQuery, TrackResult
+from aftersales.models import Tracking, TrackQuery
 
 if TYPE_CHECKING:
     from aftersales.logistics.repository import ParcelRef
@@ -85,10 +85,13 @@ def serves(provider: Carrier, carrier: str | None) -> bool:
 #: A fresh tracking as the sink wants it (see ``Refresher``'s ``prepare``).
 P = TypeVar("P")
 
-_Outcome = list[TrackResult] | AfterSalesError
+#: Per number of a batch, the prepared tracking or why there is none; or the call's error.
+_Outcome = list[tuple[P | None, str]] | AfterSalesError
 
 
-def _call(provider: Carrier, batch: Sequence[Group]) -> _Outcome:
+def _call(
+    provider: Carrier, batch: Sequence[Group], prepare: Callable[[Tracking], P]
+) -> _Outcome[P]:
     queries = [TrackQuery(number=g.number, carrier=g.carrier) for g in batch]
     try:
         results = provider.track(queries)
@@ -100,7 +103,12 @@ def _call(provider: Carrier, batch: Sequence[Group]) -> _Outcome:
         # carry a secret); the traceback goes to the caller's logging.
         log.exception("%s.track failed unexpectedly", provider.name)
         return RemoteError(f"unexpected {type(exc).__name__}", adapter=provider.name)
-    return results
+    # Prepared here, in the worker, so the models die with the call rather
+    # than wait for the main thread (see aftersales.logistics.snapshot).
+    return [
+        (prepare(r.tracking), "") if r.tracking is not None else (None, r.error or "no tracking")
+        for r in results
+    ]
 
 
 class Refresher(Generic[P]):
@@ -109,8 +117,8 @@ class Refresher(Generic[P]):
     Args:
         providers: the tracking providers, first choice first.
         max_in_flight: the most provider calls running at once.
-        prepare: turns each fresh tracking into what ``sink`` takes, as soon
-            as its call settles (a refresh passes
+        prepare: turns each fresh tracking into what ``sink`` takes, in the
+            worker right after its call (a refresh passes
             :func:`~aftersales.logistics.snapshot.snapshot`: the models die
             young and only plain tuples wait for the write).
         sink: writes results; returns how many parcels changed.
@@ -155,7 +163,7 @@ class Refresher(Generic[P]):
         source = iter(groups)
         self._exhausted = False
         buffers: dict[int, list[Group]] = {i: [] for i in range(len(self.providers))}
-        inflight: dict[Future[_Outcome], tuple[int, list[Group]]] = {}
+        inflight: dict[Future[_Outcome[P]], tuple[int, list[Group]]] = {}
         pool = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="aftersales-track")
         try:
             self._fill(source, pool, buffers, inflight, report)
@@ -180,7 +188,7 @@ class Refresher(Generic[P]):
         source: Iterator[Group],
         pool: ThreadPoolExecutor,
         buffers: dict[int, list[Group]],
-        inflight: dict[Future[_Outcome], tuple[int, list[Group]]],
+        inflight: dict[Future[_Outcome[P]], tuple[int, list[Group]]],
         report: RefreshReport,
     ) -> None:
         """Pull groups until a few calls wait behind those in flight, and submit them."""
@@ -225,7 +233,7 @@ class Refresher(Generic[P]):
         self,
         pool: ThreadPoolExecutor,
         buffers: dict[int, list[Group]],
-        inflight: dict[Future[_Outcome], tuple[int, list[Group]]],
+        inflight: dict[Future[_Outcome[P]], tuple[int, list[Group]]],
         report: RefreshReport,
     ) -> None:
         for index in sorted(buffers):
@@ -239,13 +247,13 @@ class Refresher(Generic[P]):
                 batch, buffer[:] = buffer[:size], buffer[size:]
                 provider = self.providers[index]
                 report.calls[provider.name] += 1
-                inflight[pool.submit(_call, provider, batch)] = (index, batch)
+                inflight[pool.submit(_call, provider, batch, self.prepare)] = (index, batch)
 
     def _settle(
         self,
         index: int,
         batch: list[Group],
-        outcome: _Outcome,
+        outcome: _Outcome[P],
         buffers: dict[int, list[Group]],
         report: RefreshReport,
     ) -> None:
@@ -258,11 +266,11 @@ class Refresher(Generic[P]):
                 self._route(group, index, buffers, report, reason, error)
             return
         found: list[tuple[Group, P]] = []
-        for group, result in zip(batch, outcome, strict=True):
-            if result.tracking is not None:
-                found.append((group, self.prepare(result.tracking)))
+        for group, (prepared, why) in zip(batch, outcome, strict=True):
+            if prepared is not None:
+                found.append((group, prepared))
             else:
-                reason = f"{provider.name}: {result.error or 'no tracking'}"
+                reason = f"{provider.name}: {why}"
                 self._route(group, index, buffers, report, reason)
         if found:
             self._waiting.extend(found)

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Table, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from aftersales.logistics.snapshot import Snapshot, fingerprint
+from aftersales.logistics.snapshot import Scan, Snapshot, fingerprint
 from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
 from aftersales.store.driver import Driver
 from aftersales.store.tables.core import ShipmentRow, TrackingEventRow
@@ -208,16 +208,14 @@ _EVENT_COLUMNS = ("shipment_id", "fingerprint", "occurred_at", "status", "descri
 
 
 def _new_events(
-    ref: ParcelRef, snap: Snapshot, known: set[tuple[int, str]], at: Any
+    ref: ParcelRef, scans: tuple[Scan, ...], known: set[tuple[int, str]], at: Any
 ) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
-    for scan in snap.scans:
-        mark = (ref.id, scan.fingerprint)
-        if mark in known:
+    for mark, when, status, description, location, raw_code in scans:
+        if (ref.id, mark) in known:
             continue
-        known.add(mark)
-        rows.append((ref.id, scan.fingerprint, at(scan.time), scan.status, scan.description,
-                     scan.location, scan.raw_code))
+        known.add((ref.id, mark))
+        rows.append((ref.id, mark, at(when), status, description, location, raw_code))
     return rows
 
 
@@ -256,28 +254,29 @@ def apply_trackings(
     changes: list[Change] = []
     pending = ParcelStatus.PENDING.value
     for ref, snap in pairs:
-        regress = snap.status == pending and not snap.scans
-        status = ref.status_value if regress else snap.status
-        issue = ref.issue_value if regress else snap.issue
-        events = _new_events(ref, snap, known, at)
+        fresh_carrier, fresh_status, fresh_issue, raw, provider, delivered, latest, scans = snap
+        regress = fresh_status == pending and not scans
+        status = ref.status_value if regress else fresh_status
+        issue = ref.issue_value if regress else fresh_issue
+        events = _new_events(ref, scans, known, at)
         new_events.extend(events)
-        carrier = snap.carrier or ref.carrier
+        carrier = fresh_carrier or ref.carrier
         if not events and (status, issue, carrier) == (ref.status_value, ref.issue_value,
                                                        ref.carrier):
             checked.append((checked_at, ref.id))
             continue
-        times = [t for t in (ref.last_event_at, snap.last_event_at) if t]
+        times = [t for t in (ref.last_event_at, latest) if t]
         last = max(times) if times else None
         canonical = _STATUS[status]
         updates.append((
             carrier,
             status,
             issue,
-            (snap.raw_status or "")[:80] or None,
-            snap.provider,
+            (raw or "")[:80] or None,
+            provider,
             flag(canonical.is_terminal),
             at(last),
-            at(snap.delivered_at),
+            at(delivered),
             checked_at,
             checked_at,
             ref.id,
@@ -285,7 +284,7 @@ def apply_trackings(
         if status != ref.status_value or (issue != ref.issue_value
                                           and canonical is ParcelStatus.EXCEPTION):
             changes.append(Change(ref, canonical, _ISSUE[issue] if issue else None, last,
-                                  snap.delivered_at))
+                                  delivered))
     db.update(_SHIP, _UPDATED, ("id",), updates, bump="version")
     db.update(_SHIP, ("last_checked_at",), ("id",), checked)
     db.insert(_EVENTS, _EVENT_COLUMNS, new_events)

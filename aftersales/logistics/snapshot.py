@@ -6,48 +6,34 @@ collector to walk, and those that wait long enough are promoted into the
 oldest generation, whose full collections pause every thread of the
 process. On the refresh benchmark those pauses were most of the distance
 between the wall time and the latency bound with four calls in flight.
-Tuples holding only strings, numbers and datetimes are untracked by the
-collector, so a waiting :class:`Snapshot` costs it nothing.
+Exact tuples holding only strings, numbers and datetimes are untracked by
+the collector, so a waiting :data:`Snapshot` costs it nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import NamedTuple
 
 from aftersales.models import Tracking, TrackingEvent
 
 __all__ = ["Scan", "Snapshot", "fingerprint", "snapshot"]
 
 
-class Scan(NamedTuple):
-    """One event, ready to store."""
+#: One event ready to store:
+#: ``(fingerprint, time, status, description, location, raw_code)``.
+Scan = tuple[str, datetime, str, str, str | None, str | None]
 
-    fingerprint: str
-    time: datetime
-    status: str
-    description: str
-    location: str | None
-    raw_code: str | None
-
-
-class Snapshot(NamedTuple):
-    """A fresh tracking as plain values: statuses as their string values.
-
-    Attributes:
-        last_event_at: the time of the latest event, ``None`` without events.
-        scans: the events, oldest first.
-    """
-
-    carrier: str | None
-    status: str
-    issue: str | None
-    raw_status: str | None
-    provider: str | None
-    delivered_at: datetime | None
-    last_event_at: datetime | None
-    scans: tuple[Scan, ...]
+#: A fresh tracking as plain values, statuses as their string values:
+#: ``(carrier, status, issue, raw_status, provider, delivered_at,
+#: last_event_at, scans)``, where ``last_event_at`` is the latest event's
+#: time (``None`` without events) and ``scans`` are oldest first. Plain
+#: tuples rather than named ones: only exact tuples of untracked values are
+#: dropped by the collector.
+Snapshot = tuple[
+    str | None, str, str | None, str | None, str | None, datetime | None, datetime | None,
+    tuple[Scan, ...],
+]
 
 
 def fingerprint(event: TrackingEvent) -> str:
@@ -59,9 +45,9 @@ def fingerprint(event: TrackingEvent) -> str:
 
 
 def snapshot(tracking: Tracking) -> Snapshot:
-    """``tracking`` as a :class:`Snapshot` (events fingerprinted once, here)."""
+    """``tracking`` as a :data:`Snapshot` (events fingerprinted once, here)."""
     events = tracking.events
-    return Snapshot(
+    return (
         tracking.carrier,
         tracking.status.value,
         tracking.issue.value if tracking.issue else None,
@@ -70,7 +56,7 @@ def snapshot(tracking: Tracking) -> Snapshot:
         tracking.delivered_at,
         events[-1].time if events else None,
         tuple(
-            Scan(fingerprint(e), e.time, e.status.value, e.description, e.location, e.raw_code)
+            (fingerprint(e), e.time, e.status.value, e.description, e.location, e.raw_code)
             for e in events
         ),
     )
