@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from aftersales.followups.contact_policy import Contact, HoldKind, MessageKind
 from aftersales.followups.decide import BuyerFacts
 from aftersales.models import FollowUpStatus
+from aftersales.store.locking import begin_write
 from aftersales.store.tables.followups import (
     ContactHoldRow,
     ContactLogRow,
@@ -52,17 +53,6 @@ __all__ = [
 
 SCHEDULED = FollowUpStatus.SCHEDULED.value
 CLAIMED = FollowUpStatus.CLAIMED.value
-
-
-def begin_write(session: Session) -> None:
-    """On SQLite, take the write lock now, so later reads in this transaction are current.
-
-    A no-op UPDATE opens SQLite's write transaction (pysqlite begins one before
-    any DML, and the statement takes the RESERVED lock even when it changes
-    nothing). PostgreSQL needs nothing: row and advisory locks do the work.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("UPDATE follow_ups SET id = id WHERE 1 = 0"))
 
 
 def _claimable(now: datetime) -> Any:

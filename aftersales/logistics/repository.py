@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from aftersales.logistics.snapshot import Scan, Snapshot, fingerprint
 from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
 from aftersales.store.driver import Driver
+from aftersales.store.locking import begin_write
 from aftersales.store.tables.core import ShipmentRow, TrackingEventRow
 from aftersales.store.types import UTCDateTime
 
@@ -149,7 +150,9 @@ def claim_due(
     On PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED``: two
     workers refreshing at once split the parcels instead of both asking the
     providers. The check time doubles as the lease: a worker that dies
-    leaves its parcels due again one TTL later. Call :func:`release` for
+    leaves its parcels due again one TTL later. On SQLite the claim takes the
+    database's write lock before it reads (:func:`~aftersales.store.locking.begin_write`),
+    so two workers on one file never claim the same parcels. Call :func:`release` for
     parcels that could not be tracked, so the next refresh retries them.
 
     Args:
@@ -157,6 +160,7 @@ def claim_due(
             chunk, when claiming in chunks).
         limit: claim at most this many, lowest ids first.
     """
+    begin_write(session)  # SQLite: another worker's claim cannot slip in between
     query = _due(now, ttl).where(ShipmentRow.id > after).order_by(ShipmentRow.id)
     refs = _refs(session.execute(query.limit(limit).with_for_update(skip_locked=True)))
     ids = [ref.id for ref in refs]
@@ -197,8 +201,8 @@ def problem_parcels(session: Session) -> list[ParcelRef]:
 
 
 def _known_fingerprints(db: Driver, ids: Sequence[int]) -> set[tuple[int, str]]:
-    rows = db.select_in(_EVENTS, ("shipment_id", "fingerprint"), "shipment_id", ids)
-    return {(int(shipment), str(mark)) for shipment, mark in rows}
+    # The driver's rows are (int, str) tuples already: a set of them as they come.
+    return set(db.select_in(_EVENTS, ("shipment_id", "fingerprint"), "shipment_id", ids))
 
 
 _UPDATED = ("carrier", "status", "issue", "raw_status", "provider", "terminal", "last_event_at",

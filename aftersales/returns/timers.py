@@ -3,7 +3,8 @@
 Deadlines are rows (:class:`~aftersales.store.tables.returns.ReturnDeadlineRow`),
 so a million open requests are a million rows, not a million scheduled jobs.
 Each tick claims due rows with a lease (``FOR UPDATE SKIP LOCKED`` where the
-database has it), so several workers never act on the same deadline twice.
+database has it; SQLite's write lock taken before the read otherwise), so
+several workers never act on the same deadline twice.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aftersales.returns import repository as repo
 from aftersales.returns.policy import SlaAction
 from aftersales.returns.sla import expiry_target
 from aftersales.returns.sync import SyncMixin
+from aftersales.store.locking import begin_write
 from aftersales.store.tables.returns import ReturnDeadlineRow
 
 __all__ = ["TimerReport", "TimersMixin"]
@@ -60,6 +62,7 @@ class TimersMixin(SyncMixin):
         report = TimerReport()
         self._alerts(now, limit, report)
         with self.app.store.session() as session:
+            begin_write(session)  # SQLite: no other worker claims between read and write
             due = list(session.scalars(
                 select(D).where(D.name.is_not(None), D.due_at <= now,
                                 or_(D.lease_until.is_(None), D.lease_until <= now))
@@ -74,6 +77,7 @@ class TimersMixin(SyncMixin):
 
     def _alerts(self, now: datetime, limit: int, report: TimerReport) -> None:
         with self.app.store.session() as session:
+            begin_write(session)
             # Bounded by due_at (indexed): no alert goes out earlier than the longest lead.
             rows = session.scalars(
                 select(D).where(D.due_at > now, D.due_at <= now + self._longest_lead(),

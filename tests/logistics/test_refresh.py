@@ -396,3 +396,48 @@ def test_progress_counts_parcels_up_to_the_total(make_app: Any) -> None:
     app.logistics.refresh(progress=lambda n, total: seen.append((n, total)))
     assert {total for _, total in seen} == {33}
     assert sum(n for n, _ in seen) == 33
+
+
+def test_two_workers_refreshing_at_the_same_time_ask_for_each_parcel_once(
+        db_url: str, clock: Clock) -> None:
+    import threading
+    import time as _time
+
+    from aftersales.app import AfterSales
+
+    class Slow(ScriptedCarrier):
+        def track(self, queries: Any) -> Any:
+            _time.sleep(0.002)  # calls overlap the other worker's claims and writes
+            return super().track(queries)
+
+    provider = Slow(batch_size=5)
+    options = {"logistics": {"claim_every": 10, "write_every": 5, "max_in_flight": 2}}
+    apps = [AfterSales(db_url, marketplaces=[], carriers=[provider], clock=clock, **options)
+            for _ in range(2)]
+    try:
+        add_parcels(apps[0], numbers(300))
+        start = threading.Barrier(2)
+        reports: list[Any] = []
+        errors: list[BaseException] = []
+
+        def work(app: Any) -> None:
+            start.wait()
+            try:
+                reports.append(app.logistics.refresh())
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(a,)) for a in apps]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert sorted(provider.numbers) == numbers(300)  # each number asked exactly once
+        assert sum(r.checked for r in reports) == 300
+        with apps[0].store.session() as session:
+            stored = session.scalar(select(func.count()).select_from(TrackingEventRow))
+        assert stored == 300
+    finally:
+        for app in apps:
+            app.close()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from aftersales.app import AfterSales
-from aftersales.errors import ConcurrentUpdateError, InvalidTransitionError
+from aftersales.errors import AfterSalesError, ConcurrentUpdateError, InvalidTransitionError
 from aftersales.models import ReturnStatus
 from aftersales.sandbox import SandboxMarketplace
 
@@ -72,3 +72,59 @@ def test_threads_racing_approvals_approve_once(
     assert sorted(results.values()).count("ok") == 1
     assert a.returns.get(rma).status is ReturnStatus.APPROVED
     assert [e.to_status for e in a.returns.history(rma)[1:]] == ["approved"]
+
+
+def test_two_workers_ticking_timers_at_once_act_on_each_deadline_once(db_url: str) -> None:
+    from datetime import timedelta
+
+    shop = SandboxMarketplace(seed=0, orders=40)
+    clock = [shop.now]
+    apps = [AfterSales(db_url, marketplaces=[shop], clock=lambda: clock[0], migrate=False)
+            for _ in range(2)]
+    try:
+        apps[0].store.create_all()
+        apps[0].sync_orders("sandbox")
+        rmas = []
+        for n in range(40):
+            order = f"SO{n:08d}"
+            try:
+                req = apps[0].returns.request("sandbox", order, {f"{order}-L1": 1},
+                                              reason="no_reason", force=True)
+            except AfterSalesError:  # not placed yet in the sandbox's world
+                continue
+            if req.status is ReturnStatus.REQUESTED:  # waits on the merchant: a deadline runs
+                rmas.append(req.rma_id)
+        assert len(rmas) >= 10
+        start = clock[0]
+        # at 42 h each deadline alerts; at 48 h each acts (approves, or fails as ineligible)
+        for hours, fields in ((42, ("alerts",)), (48, ("actions", "failed"))):
+            reports, errors = _tick_together(apps, start + timedelta(hours=hours))
+            assert errors == []
+            assert sum(getattr(r, f) for r in reports for f in fields) == len(rmas)
+        for rma in rmas:
+            approvals = [e for e in apps[1].returns.history(rma) if e.to_status == "approved"]
+            assert len(approvals) <= 1
+    finally:
+        for app in apps:
+            app.close()
+
+
+def _tick_together(apps: list[Any], at: Any) -> tuple[list[Any], list[BaseException]]:
+    """Run every app's timer tick at ``at`` in its own thread, all released at once."""
+    barrier = threading.Barrier(len(apps))
+    reports: list[Any] = []
+    errors: list[BaseException] = []
+
+    def tick(app: Any) -> None:
+        barrier.wait()
+        try:
+            reports.append(app.returns.run_timers(at))
+        except BaseException as exc:  # returned to the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=tick, args=(a,)) for a in apps]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return reports, errors
