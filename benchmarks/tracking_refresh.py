@@ -16,8 +16,13 @@ client, validating and mapping the answers, the writes, the garbage
 collector), not by the calls, and more calls in flight cannot bring the
 wall time down to the limit.
 
+Because the claims are chunked and locked, a refresh also scales out: the
+last rows run the same refreshes split between ``--processes`` worker
+processes (as several ``aftersales worker`` processes or hosts would), each
+with its share of the calls in flight and its own CPU.
+
     python benchmarks/tracking_refresh.py [--quick] [--parcels N] [--concurrency 1,2,4,8]
-                                          [--repeat 3] [--server-thread]
+                                          [--repeat 3] [--processes 2] [--server-thread]
 """
 
 from __future__ import annotations
@@ -122,6 +127,25 @@ def http_only(base: str, batches: int, concurrency: int) -> float:
     return time.perf_counter() - started
 
 
+def _app(base: str, url: str, in_flight: int, clock: list[datetime]) -> AfterSales:
+    carrier = SeventeenTrackCarrier(SeventeenTrackSettings(token=TOKEN, base_url=base))
+    carrier.client.api.session.mount(
+        "http://", requests.adapters.HTTPAdapter(pool_maxsize=in_flight)
+    )
+    return AfterSales(url, marketplaces=[], carriers=[carrier], clock=lambda: clock[0],
+                      migrate=False, logistics={"max_in_flight": in_flight})
+
+
+def _store_parcels(app: AfterSales, parcels: int) -> None:
+    app.store.create_all()
+    with app.store.session() as session:
+        session.execute(insert(ShipmentRow), [
+            {"tracking_number": f"SF{i:013d}", "carrier": "sf", "direction": "outbound",
+             "status": "pending", "terminal": False, "version": 1}
+            for i in range(parcels)
+        ])
+
+
 def refresh_once(
     base: str, parcels: int, concurrency: int
 ) -> tuple[float, int, Any, Any, float, float]:
@@ -132,22 +156,9 @@ def refresh_once(
     this process's CPU seconds during the first.
     """
     with tempfile.TemporaryDirectory() as tmp:
-        settings = SeventeenTrackSettings(token=TOKEN, base_url=base)
-        carrier = SeventeenTrackCarrier(settings)
-        carrier.client.api.session.mount(
-            "http://", requests.adapters.HTTPAdapter(pool_maxsize=concurrency)
-        )
         clock = [NOW]
-        app = AfterSales(f"sqlite:///{Path(tmp) / 'bench.db'}", marketplaces=[],
-                         carriers=[carrier], clock=lambda: clock[0], migrate=False,
-                         logistics={"max_in_flight": concurrency})
-        app.store.create_all()
-        with app.store.session() as session:
-            session.execute(insert(ShipmentRow), [
-                {"tracking_number": f"SF{i:013d}", "carrier": "sf", "direction": "outbound",
-                 "status": "pending", "terminal": False, "version": 1}
-                for i in range(parcels)
-            ])
+        app = _app(base, f"sqlite:///{Path(tmp) / 'bench.db'}", concurrency, clock)
+        _store_parcels(app, parcels)
         before = _calls()
         cpu = time.process_time()
         started = time.perf_counter()
@@ -162,6 +173,58 @@ def refresh_once(
         steady = time.perf_counter() - started
         app.close()
     return wall, calls, report, second, steady, cpu
+
+
+def _refresh_worker(base: str, url: str, in_flight: int, gate: Any, out: Any) -> None:
+    """One worker process: the three refreshes, each started with the others at ``gate``."""
+    clock = [NOW]
+    app = _app(base, url, in_flight, clock)
+    for at in (NOW, NOW, NOW + timedelta(hours=2)):
+        clock[0] = at
+        gate.wait()
+        cpu = time.process_time()
+        report = app.logistics.refresh()
+        out.put((report.checked, report.total_calls, time.process_time() - cpu))
+        gate.wait()
+    app.close()
+
+
+def refresh_processes(
+    base: str, parcels: int, processes: int, in_flight: int
+) -> tuple[float, int, int, float, float, int]:
+    """The same three refreshes run by ``processes`` worker processes at once.
+
+    Each worker has ``in_flight`` calls in flight and claims its own chunks
+    of due parcels, as separate hosts or ``aftersales worker`` processes
+    would. Returns the first refresh's wall time and calls, the second's
+    calls, the third's wall time, the workers' mean CPU seconds during the
+    first, and the parcels checked by the first.
+    """
+    ctx = multiprocessing.get_context("fork")
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        setup = _app(base, url, in_flight, [NOW])
+        _store_parcels(setup, parcels)
+        setup.close()
+        gate, out = ctx.Barrier(processes + 1), ctx.Queue()
+        workers = [ctx.Process(target=_refresh_worker, args=(base, url, in_flight, gate, out))
+                   for _ in range(processes)]
+        for worker in workers:
+            worker.start()
+        walls, calls, results = [], [], []
+        for _ in range(3):
+            before = _calls()
+            gate.wait()
+            started = time.perf_counter()
+            gate.wait()
+            walls.append(time.perf_counter() - started)
+            calls.append(_calls() - before)
+            results.append([out.get() for _ in range(processes)])
+        for worker in workers:
+            worker.join()
+    checked = sum(r[0] for r in results[0])
+    cpu = statistics.mean(r[2] for r in results[0])
+    return walls[0], calls[0], calls[1], walls[2], cpu, checked
 
 
 _COUNTER: Any = None
@@ -187,6 +250,9 @@ def main() -> None:
                         help="comma-separated calls in flight to try (default 1,2,4,8)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs per concurrency; the median is printed (default 3)")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="also split each refresh between this many worker processes "
+                             "(default 2; 1 to skip)")
     parser.add_argument("--quick", action="store_true",
                         help="2,000 parcels, concurrency 4, one run")
     parser.add_argument("--server-thread", action="store_true",
@@ -232,6 +298,24 @@ def main() -> None:
         print(f"{level:>9} {calls:>6} {second.total_calls:>4} {bound:>8.3f} {wall:>8.3f} "
               f"{wall / bound:>7.2f}x {steady:>10.3f} {steady / bound:>7.2f}x "
               f"{baseline / bound:>9.2f}x {cpu / bound:>9.2f}x{'' if ok else '  MISMATCH'}")
+    if args.processes > 1 and child is None:
+        print("(worker processes need the server in a child process: drop --server-thread)")
+    elif args.processes > 1:
+        k = args.processes
+        print(f"the same refreshes split between {k} worker processes on one SQLite file, "
+              "each claiming its own chunks;")
+        print("in flight = processes x calls in flight each; CPU/limit is per worker")
+        for level in [lv for lv in levels if lv >= k and lv % k == 0]:
+            split = [refresh_processes(base, parcels, k, level // k) for _ in range(repeat)]
+            calls, second_calls = split[0][1], split[0][2]
+            wall = statistics.median(r[0] for r in split)
+            steady = statistics.median(r[3] for r in split)
+            cpu = statistics.median(r[4] for r in split)
+            bound = calls * LATENCY / level
+            ok = all(r[1] == expected and r[2] == 0 and r[5] == parcels for r in split)
+            print(f"{f'{k} x {level // k}':>9} {calls:>6} {second_calls:>4} {bound:>8.3f} "
+                  f"{wall:>8.3f} {wall / bound:>7.2f}x {steady:>10.3f} {steady / bound:>7.2f}x "
+                  f"{'':>10} {cpu / bound:>9.2f}x{'' if ok else '  MISMATCH'}")
     if child is not None:
         child.terminate()
     else:

@@ -8,7 +8,8 @@ Options (``AfterSales(..., logistics={...})``):
 * ``max_in_flight``: provider calls running at once during a refresh (4);
 * ``write_every``: results written per transaction during a refresh (400);
 * ``claim_every``: due parcels claimed per transaction during a refresh,
-  as the calls need them (2,000): memory stays flat however many are due;
+  as the calls need them (400): memory stays flat however many are due,
+  and workers sharing the parcels finish together;
 * ``stuck_after``: ``{carrier: timedelta}`` overriding the stuck thresholds;
 * ``receive_returns``: whether a delivered return parcel marks its return
   request received (``app.returns.receive``); when unset, the returns
@@ -93,7 +94,7 @@ class LogisticsService:
         self.ttl: timedelta = ttl if isinstance(ttl, timedelta) else timedelta(seconds=float(ttl))
         self.max_in_flight: int = int(opts.get("max_in_flight", 4))
         self.write_every: int = int(opts.get("write_every", 400))
-        self.claim_every: int = int(opts.get("claim_every", 2000))
+        self.claim_every: int = int(opts.get("claim_every", 400))
         self.stuck_after: dict[str, timedelta] = {**STUCK_AFTER, **opts.get("stuck_after", {})}
         self._receive_returns: bool | None = opts.get("receive_returns")
         if self.max_in_flight < 1:
