@@ -18,8 +18,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +146,36 @@ def app(sqlite_url: str, sandbox: Any) -> Iterator[Any]:
     instance.store.create_all()
     yield instance
     instance.close()
+
+
+AtOnce = Callable[[Sequence[Callable[[], Any]]], tuple[list[Any], list[BaseException]]]
+
+
+@pytest.fixture
+def at_once() -> AtOnce:
+    """Run each callable in its own thread, all released together.
+
+    Returns what they returned and what they raised (in completion order),
+    so a test of racing workers can assert both.
+    """
+
+    def run(calls: Sequence[Callable[[], Any]]) -> tuple[list[Any], list[BaseException]]:
+        gate = threading.Barrier(len(calls))
+        results: list[Any] = []
+        errors: list[BaseException] = []
+
+        def one(call: Callable[[], Any]) -> None:
+            gate.wait()
+            try:
+                results.append(call())
+            except BaseException as exc:  # handed to the test
+                errors.append(exc)
+
+        threads = [threading.Thread(target=one, args=(c,)) for c in calls]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return results, errors
+
+    return run

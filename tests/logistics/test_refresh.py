@@ -399,8 +399,7 @@ def test_progress_counts_parcels_up_to_the_total(make_app: Any) -> None:
 
 
 def test_two_workers_refreshing_at_the_same_time_ask_for_each_parcel_once(
-        db_url: str, clock: Clock) -> None:
-    import threading
+        db_url: str, clock: Clock, at_once: Any) -> None:
     import time as _time
 
     from aftersales.app import AfterSales
@@ -416,22 +415,7 @@ def test_two_workers_refreshing_at_the_same_time_ask_for_each_parcel_once(
             for _ in range(2)]
     try:
         add_parcels(apps[0], numbers(300))
-        start = threading.Barrier(2)
-        reports: list[Any] = []
-        errors: list[BaseException] = []
-
-        def work(app: Any) -> None:
-            start.wait()
-            try:
-                reports.append(app.logistics.refresh())
-            except BaseException as exc:  # surfaced below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=work, args=(a,)) for a in apps]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        reports, errors = at_once([app.logistics.refresh for app in apps])
         assert errors == []
         assert sorted(provider.numbers) == numbers(300)  # each number asked exactly once
         assert sum(r.checked for r in reports) == 300

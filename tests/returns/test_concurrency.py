@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -74,7 +75,8 @@ def test_threads_racing_approvals_approve_once(
     assert [e.to_status for e in a.returns.history(rma)[1:]] == ["approved"]
 
 
-def test_two_workers_ticking_timers_at_once_act_on_each_deadline_once(db_url: str) -> None:
+def test_two_workers_ticking_timers_at_once_act_on_each_deadline_once(
+        db_url: str, at_once: Any) -> None:
     from datetime import timedelta
 
     shop = SandboxMarketplace(seed=0, orders=40)
@@ -98,7 +100,8 @@ def test_two_workers_ticking_timers_at_once_act_on_each_deadline_once(db_url: st
         start = clock[0]
         # at 42 h each deadline alerts; at 48 h each acts (approves, or fails as ineligible)
         for hours, fields in ((42, ("alerts",)), (48, ("actions", "failed"))):
-            reports, errors = _tick_together(apps, start + timedelta(hours=hours))
+            at = start + timedelta(hours=hours)
+            reports, errors = at_once([partial(app.returns.run_timers, at) for app in apps])
             assert errors == []
             assert sum(getattr(r, f) for r in reports for f in fields) == len(rmas)
         for rma in rmas:
@@ -108,23 +111,3 @@ def test_two_workers_ticking_timers_at_once_act_on_each_deadline_once(db_url: st
         for app in apps:
             app.close()
 
-
-def _tick_together(apps: list[Any], at: Any) -> tuple[list[Any], list[BaseException]]:
-    """Run every app's timer tick at ``at`` in its own thread, all released at once."""
-    barrier = threading.Barrier(len(apps))
-    reports: list[Any] = []
-    errors: list[BaseException] = []
-
-    def tick(app: Any) -> None:
-        barrier.wait()
-        try:
-            reports.append(app.returns.run_timers(at))
-        except BaseException as exc:  # returned to the test
-            errors.append(exc)
-
-    threads = [threading.Thread(target=tick, args=(a,)) for a in apps]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return reports, errors
