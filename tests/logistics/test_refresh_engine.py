@@ -42,7 +42,7 @@ def test_calls_and_fallback_for_any_mix(
 
     groups = [Group(f"SF{i:013d}", "sf") for i in range(count)]
     report = Refresher(carriers, max_in_flight=in_flight, prepare=snapshot, sink=sink,
-                       write_every=37).run(groups)
+                       write_every=37).run(iter(groups))
     # every number goes to the providers in order until one that works answers it
     working = next((i for i, c in enumerate(carriers) if c.fail is None), None)
     for index, carrier in enumerate(carriers):
