@@ -42,6 +42,7 @@ from aftersales.reviews.classify import Classifier, LexiconClassifier, Severity
 from aftersales.reviews.metrics import GroupBy, ReviewMetrics, compute_metrics
 from aftersales.reviews.replies import DEFAULT_TEMPLATES, ReplyResult, send_reply
 from aftersales.store.cursors import get_cursor, set_cursor
+from aftersales.store.locking import one_writer
 from aftersales.store.tables.reviews import ReviewAlertRow
 
 if TYPE_CHECKING:
@@ -171,6 +172,9 @@ class ReviewsService:
         changed = 0
         for page in market.list_reviews(cursor):
             with self.app.store.session() as session:
+                # Two workers syncing this marketplace at once write a page at a
+                # time each; the second then finds the first's reviews stored.
+                one_writer(session, f"reviews.sync:{name}")
                 result = record_page(
                     session,
                     name,

@@ -8,6 +8,11 @@ takes the database's single write lock first, so its reads see the latest
 commit and the other worker waits (up to the busy timeout) rather than
 claiming the same rows. PostgreSQL needs nothing here: its claims lock
 rows with ``FOR UPDATE SKIP LOCKED`` or advisory locks.
+
+Work that inserts rows a concurrent worker may insert too (two workers
+syncing the same marketplace's reviews) uses :func:`one_writer`: one
+transaction at a time per key, on either database, so the second sees what
+the first wrote instead of colliding with it on a unique key.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-__all__ = ["begin_write"]
+__all__ = ["begin_write", "one_writer"]
 
 
 def begin_write(session: Session) -> None:
@@ -27,3 +32,17 @@ def begin_write(session: Session) -> None:
     """
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("UPDATE outbox SET id = id WHERE 1 = 0"))
+
+
+def one_writer(session: Session, key: str) -> None:
+    """Let one transaction at a time hold ``key``; others wait until it ends.
+
+    PostgreSQL takes a transaction-level advisory lock on the key's hash;
+    SQLite, whose writers are one at a time anyway, takes its write lock.
+    Either way the lock goes with the transaction's commit or rollback.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                        {"key": key})
+    else:
+        begin_write(session)

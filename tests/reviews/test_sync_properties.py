@@ -117,3 +117,30 @@ def test_sync_alerts_metrics_and_replies_on_each_database(db_url: str) -> None:
     app.reviews.sync()
     assert [a.subject for a in app.reviews.alerts(rule="rating_drop")] == ["fake:r0"]
     app.close()
+
+
+def test_two_workers_syncing_at_once_store_each_review_once(
+        db_url: str, at_once: Any, tmp_path: Any) -> None:
+    shop = FakeReviewShop(page_size=3)
+    for i in range(30):
+        shop.put(f"r{i}", 1 if i % 3 == 0 else 5, "质量太差了" if i % 3 == 0 else "质量很好",
+                 at=timedelta(minutes=i))
+    alone = make_app(f"sqlite:///{tmp_path}/alone.db", shop)  # what one worker would raise
+    alone.reviews.sync()
+    expected_alerts = sorted((a.rule, a.subject) for a in alone.reviews.alerts())
+    alone.close()
+    apps = [make_app(db_url, shop), make_app(db_url, shop)]
+    try:
+        counts, errors = at_once([app.reviews.sync for app in apps])
+        assert errors == []
+        assert sum(c["fake"] for c in counts) == 30  # every review stored by one of them
+        with apps[0].store.session() as session:
+            versions = session.scalar(select(func.count()).select_from(ReviewVersionRow))
+            alerts = session.scalar(select(func.count()).select_from(ReviewAlertRow))
+        assert versions == 30
+        assert alerts == len(expected_alerts)
+        assert sorted((a.rule, a.subject) for a in apps[0].reviews.alerts()) == expected_alerts
+        assert apps[1].reviews.sync() == {"fake": 0}
+    finally:
+        for app in apps:
+            app.close()
