@@ -172,6 +172,7 @@ class ApiClient:
         self._secrets = [s for s in secrets if s]
         self.classify_error = classify_error
         self.bucket = TokenBucket(rate_limit, sleep=sleep) if rate_limit else None
+        self._retryings: dict[tuple[bool, int], Retrying] = {}
         self.session = session or ApiSession()
         no_retries = HTTPAdapter(
             max_retries=Retry(total=0, raise_on_status=False),
@@ -229,23 +230,36 @@ class ApiClient:
         safe = idempotent if idempotent is not None else method in _IDEMPOTENT_METHODS
         safe = safe or bool(idempotency_key)
 
-        def should_retry(exc: BaseException) -> bool:
-            if not getattr(exc, "retryable", False):
-                return False
-            return safe or not _may_have_arrived(exc)
-
-        retrying = Retrying(
-            stop=stop_after_attempt(self.max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception(should_retry),
-            sleep=self._sleep,
-            reraise=True,
-            before_sleep=self._log_retry,
-        )
-        response: requests.Response = retrying(
+        response: requests.Response = self._retrying(safe)(
             self._send_once, method, url, params, json, data, hdrs
         )
         return response
+
+    def _retrying(self, safe: bool) -> Retrying:
+        """The retry policy for safe (or unsafe) requests, built once and shared.
+
+        tenacity keeps a call's state in thread-locals, so one ``Retrying``
+        serves every thread; building one per request made a dozen objects
+        in reference cycles that only the cycle collector could free.
+        """
+        key = (safe, self.max_attempts)
+        found = self._retryings.get(key)
+        if found is None:
+
+            def should_retry(exc: BaseException) -> bool:
+                if not getattr(exc, "retryable", False):
+                    return False
+                return safe or not _may_have_arrived(exc)
+
+            found = self._retryings[key] = Retrying(
+                stop=stop_after_attempt(self.max_attempts),
+                wait=self._wait,
+                retry=retry_if_exception(should_retry),
+                sleep=self._sleep,
+                reraise=True,
+                before_sleep=self._log_retry,
+            )
+        return found
 
     def request_json(self, method: str, path: str, **kwargs: Any) -> Any:
         """:meth:`request`, then the body parsed as JSON.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
+from typing import Any
 
 import pytest
 import requests
@@ -227,3 +229,30 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after("soon") is None
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
     assert parse_retry_after("100000") == 300.0
+
+
+def test_threads_sharing_a_client_retry_independently(
+    http: responses.RequestsMock, client: ApiClient, sleeps: Sleeps, at_once: Any
+) -> None:
+    # each path fails twice, then answers: every thread needs its own three attempts
+    for n in range(4):
+        http.get(f"{BASE}/p{n}", status=503)
+        http.get(f"{BASE}/p{n}", status=503)
+        http.get(f"{BASE}/p{n}", json={"n": n})
+    answers, errors = at_once([partial(client.get, f"p{n}") for n in range(4)])
+    assert errors == []
+    assert sorted(a["n"] for a in answers) == [0, 1, 2, 3]
+    assert len(http.calls) == 12
+    assert len(sleeps) == 8
+
+
+def test_a_post_is_still_not_resent_after_safe_calls_shared_the_policy(
+    http: responses.RequestsMock, client: ApiClient
+) -> None:
+    http.get(f"{BASE}/orders", status=503)
+    http.get(f"{BASE}/orders", json={"ok": True})
+    assert client.get("orders") == {"ok": True}
+    http.post(f"{BASE}/refunds", status=503)
+    with pytest.raises(TransientError):
+        client.post("refunds", json={"amount": "1.00"})
+    assert [c.request.method for c in http.calls] == ["GET", "GET", "POST"]
