@@ -1,10 +1,12 @@
 """Parcels in the store: what is due for a refresh, and writing trackings back.
 
-Writes are bulk statements (one UPDATE executemany for the parcels, one
-INSERT for new events per batch) so a refresh of thousands of parcels
-spends its time waiting on providers, not on the database. Events are
-idempotent on ``(shipment_id, fingerprint)``: a re-fetched scan is never
-stored twice.
+Due parcels are claimed in chunks (:func:`claim_due` with ``after`` and
+``limit``), locked so that concurrent workers split them. Writes are bulk
+statements sent straight to the driver (one UPDATE executemany for the
+parcels, one INSERT for new events per batch) so a refresh of thousands of
+parcels spends its time waiting on providers, not on the database. Events
+are idempotent on ``(shipment_id, fingerprint)``: a re-fetched scan is
+never stored twice.
 """
 
 from __future__ import annotations
