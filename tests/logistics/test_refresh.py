@@ -7,6 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from aftersales.errors import AuthenticationError, ConfigurationError, TransientError
@@ -425,3 +427,30 @@ def test_two_workers_refreshing_at_the_same_time_ask_for_each_parcel_once(
     finally:
         for app in apps:
             app.close()
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(count=st.integers(min_value=0, max_value=120), batch=st.integers(min_value=1, max_value=50),
+       chunk=st.integers(min_value=1, max_value=150), write=st.integers(min_value=1, max_value=90),
+       in_flight=st.integers(min_value=1, max_value=5))
+def test_any_chunking_costs_exact_calls_and_checks_each_parcel_once(
+        tmp_path_factory: Any, count: int, batch: int, chunk: int, write: int,
+        in_flight: int) -> None:
+    from aftersales.app import AfterSales
+
+    provider = ScriptedCarrier(batch_size=batch)
+    url = f"sqlite:///{tmp_path_factory.mktemp('chunks')}/refresh.db"
+    app = AfterSales(url, marketplaces=[], carriers=[provider], clock=Clock(), migrate=False,
+                     logistics={"claim_every": chunk, "write_every": write,
+                                "max_in_flight": in_flight})
+    try:
+        app.store.create_all()
+        add_parcels(app, numbers(count))
+        report = app.logistics.refresh()
+        assert provider.calls == math.ceil(count / batch)
+        assert sorted(provider.numbers) == numbers(count)  # each number asked once
+        assert report.due == report.checked == count
+        assert app.logistics.refresh().total_calls == 0
+    finally:
+        app.close()
