@@ -35,11 +35,7 @@ log = logging.getLogger("aftersales.logistics")
 
 
 class Group(NamedTuple):
-    """One number to look up and the stored parcels that carry it.
-
-    A tuple, so that groups waiting for their call cost the cycle collector
-    nothing (see :mod:`aftersales.logistics.snapshot`).
-    """
+    """One number to look up and the stored parcels that carry it (immutable)."""
 
     number: str
     carrier: str | None
