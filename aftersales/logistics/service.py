@@ -97,8 +97,10 @@ class LogisticsService:
         self.claim_every: int = int(opts.get("claim_every", 400))
         self.stuck_after: dict[str, timedelta] = {**STUCK_AFTER, **opts.get("stuck_after", {})}
         self._receive_returns: bool | None = opts.get("receive_returns")
-        if self.max_in_flight < 1:
-            raise ConfigurationError("logistics max_in_flight must be at least 1")
+        for option in ("max_in_flight", "write_every", "claim_every"):
+            if getattr(self, option) < 1:
+                # 0 claims would make every refresh a silent no-op
+                raise ConfigurationError(f"logistics {option} must be at least 1")
 
     # ------------------------------------------------------------------ look-ups
 
