@@ -293,6 +293,41 @@ def test_workers_refreshing_at_once_split_the_parcels(db_url: str, clock: Clock)
         app.close()
 
 
+def test_a_chunked_claim_reads_its_own_rows_not_every_open_parcel(
+    make_app: Any, clock: Clock
+) -> None:
+    """Each chunk walks open parcels in id order through an index.
+
+    Without it SQLite read every open parcel and sorted them by id for each
+    chunk, so a refresh cost grew with the square of the open parcels.
+    """
+    from sqlalchemy import event
+
+    from aftersales.logistics.repository import claim_due
+
+    app = make_app(ScriptedCarrier())
+    add_parcels(app, numbers(30))
+    seen: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    event.listen(app.store.engine, "before_cursor_execute", capture)
+    with app.store.session() as session:
+        assert len(claim_due(session, now=clock.now, ttl=timedelta(hours=1), after=10,
+                             limit=5)) == 5
+    event.remove(app.store.engine, "before_cursor_execute", capture)
+    (statement, parameters), = seen
+    with app.store.session() as session:
+        plan = " ".join(
+            str(row[-1]) for row in
+            session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        )
+    assert "ix_shipments_open_id" in plan
+    assert "TEMP B-TREE" not in plan
+
+
 def test_a_failed_write_leaves_nothing_half_written(make_app: Any, clock: Clock,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from aftersales.errors import StorageError

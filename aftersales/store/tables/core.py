@@ -74,7 +74,11 @@ class ShipmentRow(Timestamps, Versioned, Base):
     __tablename__ = "shipments"
     __table_args__ = (
         UniqueConstraint("tracking_number", "direction", "order_id"),
+        # due parcels, oldest check first (select_due, count_due)
         Index("ix_shipments_open_checked", "terminal", "last_checked_at"),
+        # a refresh's chunked claims walk open parcels in id order: each
+        # chunk reads its own rows, not every open parcel again
+        Index("ix_shipments_open_id", "terminal", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

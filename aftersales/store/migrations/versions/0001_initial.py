@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 01:34:47.167362
+Create Date: 2026-11-24 04:18:18.282430
 """
 
 from __future__ import annotations
@@ -247,6 +247,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('shipments', schema=None) as batch_op:
         batch_op.create_index('ix_shipments_open_checked', ['terminal', 'last_checked_at'], unique=False)
+        batch_op.create_index('ix_shipments_open_id', ['terminal', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_shipments_rma_id'), ['rma_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_shipments_tracking_number'), ['tracking_number'], unique=False)
 
@@ -453,6 +454,7 @@ def downgrade() -> None:
     with op.batch_alter_table('shipments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_shipments_tracking_number'))
         batch_op.drop_index(batch_op.f('ix_shipments_rma_id'))
+        batch_op.drop_index('ix_shipments_open_id')
         batch_op.drop_index('ix_shipments_open_checked')
 
     op.drop_table('shipments')
