@@ -66,6 +66,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         def process(value: datetime | None) -> str | None:
             if value is None:
                 return None
+            if value.tzinfo is UTC:  # the library's own times: drop the "+00:00"
+                return value.isoformat(" ", "microseconds")[:26]
             if value.tzinfo is None or value.utcoffset() is None:
                 raise ValueError("refusing to store a naive datetime; pass an aware one")
             return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
