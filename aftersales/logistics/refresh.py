@@ -20,26 +20,24 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aftersales.errors import AfterSalesError, RemoteError
 from aftersales.interfaces import Capability, Carrier
 from aftersales.models import Tracking, TrackQuery
-
-if TYPE_CHECKING:
-    from aftersales.logistics.repository import ParcelRef
 
 __all__ = ["Group", "RefreshReport", "Refresher", "serves"]
 
 log = logging.getLogger("aftersales.logistics")
 
 
-class Group(NamedTuple):
-    """One number to look up and the stored parcels that carry it (immutable)."""
-
-    number: str
-    carrier: str | None
-    refs: tuple[ParcelRef, ...] = ()
+#: One number to look up: ``(number, carrier, parcels)``, where ``parcels``
+#: are what the sink needs to write the answer (a refresh passes the stored
+#: rows that carry the number; the engine only counts them). A plain tuple:
+#: a refresh holds thousands from claim to write, and only exact tuples of
+#: plain values escape Python's cycle collector (see
+#: :mod:`aftersales.logistics.snapshot`).
+Group = tuple[str, str | None, tuple[Any, ...]]
 
 
 @dataclass
@@ -88,7 +86,7 @@ _Outcome = list[tuple[P | None, str]] | AfterSalesError
 def _call(
     provider: Carrier, batch: Sequence[Group], prepare: Callable[[Tracking], P]
 ) -> _Outcome[P]:
-    queries = [TrackQuery(number=g.number, carrier=g.carrier) for g in batch]
+    queries = [TrackQuery(number=number, carrier=carrier) for number, carrier, _ in batch]
     try:
         results = provider.track(queries)
     except AfterSalesError as exc:
@@ -145,8 +143,9 @@ class Refresher(Generic[P]):
         self._exhausted = False
 
     def _next(self, group: Group, after: int) -> int | None:
+        _, carrier, _ = group
         for index in range(after + 1, len(self.providers)):
-            if serves(self.providers[index], group.carrier):
+            if serves(self.providers[index], carrier):
                 return index
         return None
 
@@ -202,7 +201,7 @@ class Refresher(Generic[P]):
         if self._waiting:
             found, self._waiting = self._waiting, []
             report.changed += self.sink(found)
-            report.checked += sum(len(g.refs) for g, _ in found)
+            report.checked += sum(len(parcels) for (_, _, parcels), _ in found)
 
     def _route(
         self,
@@ -215,11 +214,12 @@ class Refresher(Generic[P]):
     ) -> None:
         index = self._next(group, after)
         if index is None:
-            report.unresolved[group.number] = reason
+            number, _carrier, parcels = group
+            report.unresolved[number] = reason
             if error is not None:
-                report.errors[group.number] = error
+                report.errors[number] = error
             if self.progress is not None:
-                self.progress(max(1, len(group.refs)))
+                self.progress(max(1, len(parcels)))
             return
         if after >= 0:
             report.fallbacks += 1
@@ -271,4 +271,4 @@ class Refresher(Generic[P]):
         if found:
             self._waiting.extend(found)
             if self.progress is not None:
-                self.progress(sum(max(1, len(g.refs)) for g, _ in found))
+                self.progress(sum(max(1, len(parcels)) for (_, _, parcels), _ in found))

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Table, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from aftersales.logistics.snapshot import Scan, Snapshot, fingerprint
+from aftersales.logistics.snapshot import Snapshot, fingerprint
 from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
 from aftersales.store.driver import Driver
 from aftersales.store.locking import begin_write
@@ -29,6 +29,7 @@ from aftersales.store.types import UTCDateTime
 __all__ = [
     "Change",
     "ParcelRef",
+    "ParcelRow",
     "apply_trackings",
     "claim_due",
     "count_due",
@@ -51,13 +52,25 @@ _CHECKED = (
 )
 
 
-class ParcelRef(NamedTuple):
-    """The stored facts about one parcel that a refresh needs.
+#: The stored facts about one parcel that a refresh needs, as a plain tuple:
+#: ``(id, number, carrier, status, issue, last_event_at, shipped_at,
+#: direction, order_id, rma_id, last_checked_at)``, statuses as their stored
+#: strings. What :func:`claim_due` returns: a refresh holds thousands from
+#: claim to write, and exact tuples of plain values are invisible to Python's
+#: cycle collector (see :mod:`aftersales.logistics.snapshot`), where named
+#: ones are not. ``ParcelRef(*row)`` gives the fields names.
+ParcelRow = tuple[
+    int, str, str | None, str, str | None, datetime | None, datetime | None, str,
+    int | None, str | None, datetime | None,
+]
 
-    A named tuple built straight from a claimed row's columns (statuses kept
-    as their stored strings): a refresh reads thousands per minute, and
-    per-field conversion was most of a claim's time. :attr:`status` and
-    :attr:`issue` give the enums.
+
+class ParcelRef(NamedTuple):
+    """The stored facts about one parcel, by name (a :data:`ParcelRow` with names).
+
+    A named tuple built straight from a row's columns (statuses kept as
+    their stored strings): per-field conversion was most of a read's time.
+    :attr:`status` and :attr:`issue` give the enums.
     """
 
     id: int
@@ -88,7 +101,7 @@ class ParcelRef(NamedTuple):
         return self.status.is_terminal
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """A parcel whose status moved, for events and for the returns area."""
 
@@ -146,7 +159,7 @@ def claim_due(
     ttl: timedelta,
     after: int = 0,
     limit: int | None = None,
-) -> list[ParcelRef]:
+) -> list[ParcelRow]:
     """Select the due parcels and mark them checked now, so no other worker takes them.
 
     On PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED``: two
@@ -164,12 +177,15 @@ def claim_due(
     """
     begin_write(session)  # SQLite: another worker's claim cannot slip in between
     query = _due(now, ttl).where(ShipmentRow.id > after).order_by(ShipmentRow.id)
-    refs = _refs(session.execute(query.limit(limit).with_for_update(skip_locked=True)))
-    ids = [ref.id for ref in refs]
+    rows: list[ParcelRow] = [
+        tuple(row)  # the columns of _COLUMNS, in order
+        for row in session.execute(query.limit(limit).with_for_update(skip_locked=True))
+    ]
+    ids = [row[0] for row in rows]
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         session.execute(_SHIP.update().where(_SHIP.c.id.in_(chunk)).values(last_checked_at=now))
-    return refs
+    return rows
 
 
 def count_due(session: Session, *, now: datetime, ttl: timedelta) -> int:
@@ -178,11 +194,11 @@ def count_due(session: Session, *, now: datetime, ttl: timedelta) -> int:
     return int(session.execute(query).scalar_one())
 
 
-def release(session: Session, refs: Iterable[ParcelRef]) -> None:
+def release(session: Session, rows: Iterable[ParcelRow]) -> None:
     """Give claimed parcels their previous check time back (they stay due)."""
-    rows = [{"b_id": ref.id, "b_checked": ref.last_checked_at} for ref in refs]
-    if rows:
-        session.execute(_CHECKED, rows)
+    params = [{"b_id": row[0], "b_checked": row[10]} for row in rows]
+    if params:
+        session.execute(_CHECKED, params)
 
 
 def parcels_by_number(session: Session, *numbers: str) -> list[ParcelRef]:
@@ -213,20 +229,8 @@ _EVENT_COLUMNS = ("shipment_id", "fingerprint", "occurred_at", "status", "descri
                   "location", "raw_code")
 
 
-def _new_events(
-    ref: ParcelRef, scans: tuple[Scan, ...], known: set[tuple[int, str]], at: Any
-) -> list[tuple[Any, ...]]:
-    rows: list[tuple[Any, ...]] = []
-    for mark, when, status, description, location, raw_code in scans:
-        if (ref.id, mark) in known:
-            continue
-        known.add((ref.id, mark))
-        rows.append((ref.id, mark, at(when), status, description, location, raw_code))
-    return rows
-
-
 def apply_trackings(
-    session: Session, pairs: Iterable[tuple[ParcelRef, Snapshot]], *, now: datetime
+    session: Session, pairs: Iterable[tuple[ParcelRow, Snapshot]], *, now: datetime
 ) -> list[Change]:
     """Write fresh trackings onto their parcels and store their new events.
 
@@ -238,7 +242,8 @@ def apply_trackings(
     building would cost more than the database's own work.
 
     Args:
-        pairs: each parcel with its fresh tracking, as a
+        pairs: each parcel (a :data:`ParcelRow`, or a :class:`ParcelRef`)
+            with its fresh tracking, as a
             :func:`~aftersales.logistics.snapshot.snapshot`.
 
     Returns:
@@ -252,27 +257,32 @@ def apply_trackings(
     flag = db.converter(_SHIP.c.terminal)
     checked_at = at(now)
     # A parcel that never had an event has none stored: no need to look.
-    seen_before = sorted({ref.id for ref, _ in pairs if ref.last_event_at is not None})
+    seen_before = sorted({row[0] for row, _ in pairs if row[5] is not None})
     known = _known_fingerprints(db, seen_before)
     updates: list[tuple[Any, ...]] = []
     checked: list[tuple[Any, ...]] = []
     new_events: list[tuple[Any, ...]] = []
     changes: list[Change] = []
     pending = ParcelStatus.PENDING.value
-    for ref, snap in pairs:
+    for row, snap in pairs:
+        parcel, _, stored_carrier, stored_status, stored_issue, stored_last, *_ = row
         fresh_carrier, fresh_status, fresh_issue, raw, provider, delivered, latest, scans = snap
         regress = fresh_status == pending and not scans
-        status = ref.status_value if regress else fresh_status
-        issue = ref.issue_value if regress else fresh_issue
-        events = _new_events(ref, scans, known, at)
-        new_events.extend(events)
-        carrier = fresh_carrier or ref.carrier
-        if not events and (status, issue, carrier) == (ref.status_value, ref.issue_value,
-                                                       ref.carrier):
-            checked.append((checked_at, ref.id))
+        status = stored_status if regress else fresh_status
+        issue = stored_issue if regress else fresh_issue
+        added = len(new_events)
+        for mark, when, kind, description, location, raw_code in scans:
+            if (parcel, mark) not in known:
+                known.add((parcel, mark))
+                new_events.append((parcel, mark, at(when), kind, description, location,
+                                   raw_code))
+        carrier = fresh_carrier or stored_carrier
+        if len(new_events) == added and (status, issue, carrier) == (
+            stored_status, stored_issue, stored_carrier
+        ):
+            checked.append((checked_at, parcel))
             continue
-        times = [t for t in (ref.last_event_at, latest) if t]
-        last = max(times) if times else None
+        last = max(stored_last, latest) if stored_last and latest else stored_last or latest
         canonical = _STATUS[status]
         updates.append((
             carrier,
@@ -285,12 +295,12 @@ def apply_trackings(
             at(delivered),
             checked_at,
             checked_at,
-            ref.id,
+            parcel,
         ))
-        if status != ref.status_value or (issue != ref.issue_value
-                                          and canonical is ParcelStatus.EXCEPTION):
-            changes.append(Change(ref, canonical, _ISSUE[issue] if issue else None, last,
-                                  delivered))
+        if status != stored_status or (issue != stored_issue
+                                       and canonical is ParcelStatus.EXCEPTION):
+            changes.append(Change(ParcelRef(*row), canonical, _ISSUE[issue] if issue else None,
+                                  last, delivered))
     db.update(_SHIP, _UPDATED, ("id",), updates, bump="version")
     db.update(_SHIP, ("last_checked_at",), ("id",), checked)
     db.insert(_EVENTS, _EVENT_COLUMNS, new_events)

@@ -41,6 +41,7 @@ from aftersales.logistics.refresh import Group, Refresher, RefreshReport
 from aftersales.logistics.repository import (
     Change,
     ParcelRef,
+    ParcelRow,
     apply_trackings,
     claim_due,
     count_due,
@@ -139,7 +140,7 @@ class LogisticsService:
                 if stored is not None:
                     return stored
         code = (carrier or "").strip().lower() or (refs[0].carrier if refs else None)
-        group = Group(normal, code or _unique(detect_carrier(normal)), tuple(refs))
+        group = (normal, code or _unique(detect_carrier(normal)), tuple(refs))
         found: list[Tracking] = []
 
         def keep(tracking: Tracking) -> tuple[Tracking, Snapshot]:
@@ -189,13 +190,13 @@ class LogisticsService:
                     return RefreshReport()  # an idle worker tick is not an error
         now = self.app.now()
         report = RefreshReport()
-        claimed: dict[int, ParcelRef] = {}  # claimed and not written yet
+        claimed: dict[int, ParcelRow] = {}  # claimed and not written yet
 
         def sink(pairs: list[tuple[Group, Snapshot]]) -> int:
             changed = self._write(pairs)
-            for group, _ in pairs:
-                for ref in group.refs:
-                    claimed.pop(ref.id, None)
+            for (_, _, rows), _ in pairs:
+                for row in rows:
+                    claimed.pop(row[0], None)
             return changed
 
         tick = None
@@ -218,7 +219,7 @@ class LogisticsService:
         self,
         now: datetime,
         report: RefreshReport,
-        claimed: dict[int, ParcelRef],
+        claimed: dict[int, ParcelRow],
         tick: Callable[[int], None] | None,
     ) -> Iterator[Group]:
         """Claim due parcels a chunk at a time, as the refresher asks for more.
@@ -234,16 +235,17 @@ class LogisticsService:
                                   limit=self.claim_every)
             if not chunk:
                 return
-            after = chunk[-1].id
+            after = chunk[-1][0]
             report.due += len(chunk)
             groups, unusable = _group(chunk)
-            for ref in unusable:  # stays claimed: back after the TTL
-                report.unresolved[ref.number] = "not a tracking number"
+            for row in unusable:  # stays claimed: back after the TTL
+                report.unresolved[row[1]] = "not a tracking number"
             if unusable and tick is not None:
                 tick(len(unusable))
-            for group in groups:
-                for ref in group.refs:
-                    claimed[ref.id] = ref
+            for _, _, rows in groups:
+                for row in rows:
+                    claimed[row[0]] = row
+            del chunk  # only the groups stay referenced while they are looked up
             yield from groups
 
     def handle_push(self, provider: str, body: bytes, headers: Mapping[str, str]) -> int:
@@ -266,10 +268,9 @@ class LogisticsService:
                 normal = normalize_number(tracking.number)
                 refs = parcels_by_number(session, normal, tracking.number)
                 if refs:
-                    pairs.append((Group(normal, tracking.carrier, tuple(refs)),
-                                  snapshot(tracking)))
+                    pairs.append(((normal, tracking.carrier, tuple(refs)), snapshot(tracking)))
         self._write(pairs)
-        return sum(len(g.refs) for g, _ in pairs)
+        return sum(len(parcels) for (_, _, parcels), _ in pairs)
 
     def anomalies(self, *, now: datetime | None = None) -> list[Anomaly]:
         """Parcels that need attention: exceptions, failed attempts, returns to
@@ -331,7 +332,7 @@ class LogisticsService:
         now = self.app.now()
         with self.app.store.session() as session:
             changes = apply_trackings(
-                session, [(ref, snap) for group, snap in pairs for ref in group.refs], now=now
+                session, [(row, snap) for (_, _, rows), snap in pairs for row in rows], now=now
             )
             for change in changes:
                 self._emit(session, change)
@@ -392,16 +393,17 @@ def _unique(codes: Sequence[str]) -> str | None:
     return codes[0] if len(codes) == 1 else None
 
 
-def _group(refs: Sequence[ParcelRef]) -> tuple[list[Group], list[ParcelRef]]:
+def _group(rows: Sequence[ParcelRow]) -> tuple[list[Group], list[ParcelRow]]:
     """Parcels grouped by normalised number and carrier, and those with no usable number."""
-    by_key: dict[tuple[str, str | None], list[ParcelRef]] = {}
+    by_key: dict[tuple[str, str | None], list[ParcelRow]] = {}
     unusable = []
-    for ref in refs:
-        number = normalize_number(ref.number)
+    for row in rows:
+        _, stored_number, stored_carrier, *_ = row
+        number = normalize_number(stored_number)
         if not number:
-            unusable.append(ref)
+            unusable.append(row)
             continue
-        carrier = ref.carrier or _unique(detect_carrier(number))
-        by_key.setdefault((number, carrier), []).append(ref)
-    groups = [Group(number, carrier, tuple(same)) for (number, carrier), same in by_key.items()]
+        carrier = stored_carrier or _unique(detect_carrier(number))
+        by_key.setdefault((number, carrier), []).append(row)
+    groups = [(number, carrier, tuple(same)) for (number, carrier), same in by_key.items()]
     return groups, unusable

@@ -40,7 +40,7 @@ def test_calls_and_fallback_for_any_mix(
         written.extend(pairs)
         return 0
 
-    groups = [Group(f"SF{i:013d}", "sf") for i in range(count)]
+    groups = [(f"SF{i:013d}", "sf", ()) for i in range(count)]
     report = Refresher(carriers, max_in_flight=in_flight, prepare=snapshot, sink=sink,
                        write_every=37).run(iter(groups))
     # every number goes to the providers in order until one that works answers it
@@ -50,10 +50,10 @@ def test_calls_and_fallback_for_any_mix(
         assert carrier.calls == (math.ceil(count / carrier.batch_size) if asked else 0)
         assert all(len(b) <= carrier.batch_size for b in carrier.batches)
     if working is None:
-        assert set(report.unresolved) == {g.number for g in groups}
+        assert set(report.unresolved) == {number for number, _, _ in groups}
         assert written == []
         return
-    assert sorted(g.number for g, _ in written) == [g.number for g in groups]
+    assert sorted(g[0] for g, _ in written) == [number for number, _, _ in groups]
     assert report.unresolved == {}
     assert report.total_calls == sum(c.calls for c in carriers)
 
@@ -64,7 +64,7 @@ def test_a_failing_write_stops_the_run_without_sending_the_queued_calls() -> Non
     def sink(pairs: list[tuple[Group, Snapshot]]) -> int:
         raise StorageError("disk full")
 
-    groups = [Group(f"SF{i:013d}", "sf") for i in range(200)]
+    groups = [(f"SF{i:013d}", "sf", ()) for i in range(200)]
     with pytest.raises(StorageError):
         Refresher([provider], max_in_flight=2, prepare=snapshot, sink=sink).run(groups)
     assert provider.calls < 200
@@ -84,7 +84,7 @@ def test_a_crashing_adapter_falls_back_like_a_failed_call() -> None:
         return 0
 
     report = Refresher([buggy, backup], max_in_flight=2, prepare=snapshot, sink=sink).run(
-        [Group(f"SF{i:013d}", "sf") for i in range(5)]
+        [(f"SF{i:013d}", "sf", ()) for i in range(5)]
     )
     assert len(written) == 5
     assert report.failed_calls["buggy"] == 1
