@@ -45,7 +45,7 @@ from aftersales.errors import (
 from aftersales.redact import redact_mapping, redact_text
 from aftersales.transport import ApiSession
 
-__all__ = ["ApiClient", "RateLimit", "TokenBucket", "parse_retry_after"]
+__all__ = ["ApiClient", "RateLimit", "TokenBucket", "may_have_arrived", "parse_retry_after"]
 
 log = logging.getLogger("aftersales.http")
 
@@ -118,7 +118,15 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, min(seconds, _MAX_RETRY_AFTER))
 
 
-def _may_have_arrived(exc: BaseException) -> bool:
+def may_have_arrived(exc: BaseException) -> bool:
+    """Whether a failed call may have reached the provider, and so may have acted.
+
+    False only for failures known to come before the request left (a refused
+    connection, a connect timeout, a 429 or other refusal): sending those
+    again is safe. Any other failure of a call that changes something (a
+    read timeout, a connection dropped after sending) must be checked with
+    the provider before the call is sent again.
+    """
     return not getattr(exc, "_unsent", False)
 
 
@@ -249,7 +257,7 @@ class ApiClient:
             def should_retry(exc: BaseException) -> bool:
                 if not getattr(exc, "retryable", False):
                     return False
-                return safe or not _may_have_arrived(exc)
+                return safe or not may_have_arrived(exc)
 
             found = self._retryings[key] = Retrying(
                 stop=stop_after_attempt(self.max_attempts),

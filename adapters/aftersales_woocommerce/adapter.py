@@ -14,7 +14,7 @@ from aftersales.errors import (
     TransientError,
     ValidationError,
 )
-from aftersales.http import ApiClient
+from aftersales.http import ApiClient, may_have_arrived
 from aftersales.interfaces import Capability, MarketplaceBase
 from aftersales.models import (
     Message,
@@ -35,8 +35,9 @@ from .settings import WooCommerceSettings
 
 __all__ = ["WooCommerceMarketplace"]
 
-#: Refund POSTs tried in all when the answer is lost; each retry looks first.
-_REFUND_ATTEMPTS = 3
+#: After a refund POST whose answer was lost, the seconds waited before each
+#: further look for it: the store may still be paying through its gateway.
+_REFUND_SETTLE = (1.0, 2.0, 4.0, 8.0)
 # Review ``after`` filters on the site's local time, not GMT: ask from this
 # much earlier and let the watermark drop what was already seen.
 _LOCAL_TIME_MARGIN = timedelta(hours=15)
@@ -96,6 +97,7 @@ class WooCommerceMarketplace(MarketplaceBase):
     ) -> None:
         self.settings = settings or WooCommerceSettings.from_env(**options)
         self.client = WooCommerceClient(self.settings, api=api, sleep=sleep)
+        self._sleep = sleep
 
     # ------------------------------------------------------------ orders
 
@@ -151,27 +153,41 @@ class WooCommerceMarketplace(MarketplaceBase):
         """Create an order refund with its line items, paid once per idempotency key.
 
         WooCommerce has no idempotency header, so the key is stored in the
-        refund's ``meta_data``. Before each POST, and after a POST whose answer
-        was lost, the order's refunds are searched for the key: a refund that
-        was already made is returned instead of paying twice.
+        refund's ``meta_data``, and the order's refunds are searched for it
+        before the POST: a refund that was already made is returned instead
+        of paying twice.
+
+        A POST that failed before reaching the store is sent again (by the
+        HTTP layer). One whose answer was lost is never sent again in the
+        same call: the store may still be paying through its gateway, so
+        the refund is looked for a few more times over about 15 seconds.
+
+        Raises:
+            TransientError: the answer was lost and no refund with this key
+                showed up: its outcome is unknown. Calling again later with
+                the same idempotency key is how to settle it (it looks first).
         """
         order = _order_id(refund.order_id)
-        found = self._find_refund(order, refund.idempotency_key)
+        key = refund.idempotency_key
+        found = self._find_refund(order, key)
         if found is not None:
             return mapping.refund_from_wc(found, refund)
         body = mapping.refund_body(refund, api_refund=self.settings.gateway_refunds,
                                    restock=self.settings.restock)
-        for attempt in range(1, _REFUND_ATTEMPTS + 1):
-            try:
-                created = self.client.post(f"orders/{order}/refunds", body)
-                return mapping.refund_from_wc(self._parse(WcRefund, created), refund)
-            except TransientError:
-                found = self._find_refund(order, refund.idempotency_key)
-                if found is not None:
-                    return mapping.refund_from_wc(found, refund)
-                if attempt == _REFUND_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        try:
+            created = self.client.post(f"orders/{order}/refunds", body)
+        except TransientError as exc:
+            if not may_have_arrived(exc):
+                raise  # refused before it left: nothing was paid
+            found = self._settled_refund(order, key)
+            if found is None:
+                raise TransientError(
+                    "refund outcome unknown: the store's answer was lost and no refund with "
+                    "this key shows yet; call again later with the same idempotency key",
+                    adapter=self.name,
+                ) from exc
+            return mapping.refund_from_wc(found, refund)
+        return mapping.refund_from_wc(self._parse(WcRefund, created), refund)
 
     # ------------------------------------------------------------ reviews and messages
 
@@ -222,6 +238,19 @@ class WooCommerceMarketplace(MarketplaceBase):
         note: WcNote = self._parse(WcNote, self.client.post(f"orders/{_order_id(order_id)}/notes",
                                                              body))
         return note
+
+    def _settled_refund(self, order: int, key: str) -> WcRefund | None:
+        """The refund with ``key``, looked for until the store has had time to finish."""
+        for wait in (0.0, *_REFUND_SETTLE):
+            if wait:
+                self._sleep(wait)
+            try:
+                found = self._find_refund(order, key)
+            except TransientError:
+                continue  # the store is still busy; look again
+            if found is not None:
+                return found
+        return None
 
     def _find_refund(self, order: int, key: str) -> WcRefund | None:
         def fetch(page: int) -> tuple[list[dict[str, Any]], int | None]:

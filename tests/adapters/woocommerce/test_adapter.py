@@ -267,15 +267,20 @@ def test_refund_posts_line_items_with_the_key(
 class FakeStore:
     """WooCommerce's side of refunds: what was paid, and answers that can get lost."""
 
-    def __init__(self, http: responses.RequestsMock, lose_first_answer: bool) -> None:
+    def __init__(self, http: responses.RequestsMock, lose_first_answer: bool,
+                 busy_lookups: int = 0) -> None:
         self.refunds: list[dict[str, Any]] = []
         self.posts = 0
+        self.lookups = 0
         self.lose = lose_first_answer
+        self.busy = busy_lookups  # lookups before a refund shows (the gateway is slow)
         http.add_callback(responses.GET, REFUNDS, callback=self.list_refunds)
         http.add_callback(responses.POST, REFUNDS, callback=self.create)
 
     def list_refunds(self, request: Any) -> tuple[int, dict[str, str], str]:
-        return 200, {"X-WP-TotalPages": "1"}, json.dumps(self.refunds)
+        self.lookups += 1
+        shown = self.refunds if self.lookups > 1 + self.busy else []
+        return 200, {"X-WP-TotalPages": "1"}, json.dumps(shown)
 
     def create(self, request: Any) -> tuple[int, dict[str, str], str]:
         self.posts += 1
@@ -309,14 +314,47 @@ def test_a_repeated_refund_call_finds_the_first_and_pays_once(
     assert len(store.refunds) == 1
 
 
-def test_a_refund_post_that_never_arrived_is_sent_again(
-    market: WooCommerceMarketplace, http: responses.RequestsMock
+def test_a_refund_the_store_shows_only_after_a_while_is_found_not_paid_again(
+    market: WooCommerceMarketplace, http: responses.RequestsMock, sleeps: Sleeps
+) -> None:
+    store = FakeStore(http, lose_first_answer=True, busy_lookups=2)
+    done = market.refund(_refund())
+    assert done.external_id == "800"
+    assert (len(store.refunds), store.posts) == (1, 1)  # paid once, never posted again
+    assert sleeps == [1.0, 2.0]  # it waited for the store to finish
+
+
+def test_a_refund_with_a_lost_answer_that_never_shows_is_an_unknown_outcome(
+    market: WooCommerceMarketplace, http: responses.RequestsMock, sleeps: Sleeps
+) -> None:
+    store = FakeStore(http, lose_first_answer=True, busy_lookups=99)
+    with pytest.raises(TransientError, match="outcome unknown") as exc:
+        market.refund(_refund())
+    assert exc.value.retryable  # the returns area keeps the refund pending
+    assert (len(store.refunds), store.posts) == (1, 1)  # not posted a second time
+    store.busy = 0  # later, the store shows the refund it made
+    assert market.refund(_refund()).external_id == "800"
+    assert (len(store.refunds), store.posts) == (1, 1)
+
+
+def test_a_refund_post_dropped_after_sending_is_not_sent_again(
+    market: WooCommerceMarketplace, http: responses.RequestsMock, sleeps: Sleeps
 ) -> None:
     http.get(REFUNDS, json=[], headers={"X-WP-TotalPages": "1"})
     http.post(REFUNDS, body=requests.exceptions.ConnectionError("reset by peer"))
+    with pytest.raises(TransientError, match="outcome unknown"):
+        market.refund(_refund())
+    assert [c.request.method for c in http.calls].count("POST") == 1
+
+
+def test_a_refund_post_that_never_left_is_sent_again(
+    market: WooCommerceMarketplace, http: responses.RequestsMock, sleeps: Sleeps
+) -> None:
     http.get(REFUNDS, json=[], headers={"X-WP-TotalPages": "1"})
+    http.post(REFUNDS, body=requests.exceptions.ConnectTimeout("connect timed out"))
     http.post(REFUNDS, json=body("order_refunds_create"), status=201)
     assert market.refund(_refund()).external_id == "726"
+    assert [c.request.method for c in http.calls].count("POST") == 2
 
 
 def test_a_refused_refund_keeps_the_error_code(
