@@ -51,7 +51,31 @@ class Driver:
             self._procs[key] = found
         return found
 
-    def _name(self, table: FromClause) -> str:
+    def reader(self, column: ColumnElement[Any]) -> Callable[[Any], Any]:
+        """The column type's result conversion for this dialect: what the ORM would read."""
+        table = getattr(getattr(column, "table", None), "name", "")
+        key = ("read", f"{table}.{column.key}")
+        found = self._procs.get(key)
+        if found is None:
+            proc = column.type.dialect_impl(self.dialect).result_processor(self.dialect, None)
+            found = proc if proc is not None else _same
+            self._procs[key] = found
+        return found
+
+    def fetch(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Run one query written in the driver's paramstyle; rows as plain tuples, unconverted.
+
+        Only for statements assembled from our metadata's names (never input).
+        """
+        cursor = self.conn.connection.cursor()
+        try:
+            cursor.execute(sql, tuple(params))
+            return [tuple(r) for r in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    def table_name(self, table: FromClause) -> str:
+        """The table's quoted name, for a statement written in the driver's SQL."""
         return str(self.quote(table.description))  # a table's description is its name
 
     def insert(
@@ -63,7 +87,7 @@ class Driver:
         names = ", ".join(self.quote(c) for c in columns)
         marks = ", ".join([self.mark] * len(columns))
         self.conn.exec_driver_sql(
-            f"INSERT INTO {self._name(table)} ({names}) VALUES ({marks})", rows)  # noqa: S608
+            f"INSERT INTO {self.table_name(table)} ({names}) VALUES ({marks})", rows)  # noqa: S608
 
     def update(
         self,
@@ -90,7 +114,7 @@ class Driver:
             sets.append(f"{self.quote(bump)} = {self.quote(bump)} + 1")
         cond = " AND ".join(f"{self.quote(c)} = {self.mark}" for c in where)
         result = self.conn.exec_driver_sql(
-            f"UPDATE {self._name(table)} SET {', '.join(sets)} WHERE {cond}",  # noqa: S608
+            f"UPDATE {self.table_name(table)} SET {', '.join(sets)} WHERE {cond}",  # noqa: S608
             rows)
         return int(result.rowcount)
 
@@ -110,7 +134,7 @@ class Driver:
                 chunk = tuple(values[start:start + IN_CHUNK])
                 marks = ", ".join([self.mark] * len(chunk))
                 cursor.execute(
-                    f"SELECT {names} FROM {self._name(table)} "  # noqa: S608 - metadata
+                    f"SELECT {names} FROM {self.table_name(table)} "  # noqa: S608 - metadata
                     f"WHERE {self.quote(key)} IN ({marks})", chunk)
                 out.extend(tuple(r) for r in cursor.fetchall())
         finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -293,6 +293,39 @@ def test_workers_refreshing_at_once_split_the_parcels(db_url: str, clock: Clock)
         app.close()
 
 
+def test_a_claim_reads_the_stored_facts_back_as_they_were_written(
+    db_url: str, clock: Clock
+) -> None:
+    """Times come back aware and in UTC, the rest as stored, and the claim marks them checked."""
+    from aftersales.app import AfterSales
+    from aftersales.logistics.repository import ParcelRef, claim_due
+
+    app = AfterSales(db_url, marketplaces=[], carriers=[ScriptedCarrier()], clock=clock)
+    try:
+        shipped = datetime(2026, 3, 1, 9, 30, 15, 250000, tzinfo=UTC)
+        checked = clock.now - timedelta(hours=3)
+        (parcel,) = add_parcels(app, ["SF0000000000042"], shipped_at=shipped,
+                                rma_id="RMA-7", direction="return")
+        with app.store.session() as session:
+            row = session.get(ShipmentRow, parcel)
+            assert row is not None
+            row.last_checked_at = checked
+        ttl = timedelta(hours=1)
+        with app.store.session() as session:
+            (claimed,) = claim_due(session, now=clock.now, ttl=ttl)
+        ref = ParcelRef(*claimed)
+        assert (ref.id, ref.number, ref.carrier, ref.status, ref.direction, ref.rma_id) == (
+            parcel, "SF0000000000042", "sf", ParcelStatus.PENDING, "return", "RMA-7")
+        assert (ref.shipped_at, ref.last_checked_at, ref.last_event_at) == (shipped, checked, None)
+        assert ref.shipped_at is not None and ref.shipped_at.tzinfo is UTC
+        with app.store.session() as session:
+            assert claim_due(session, now=clock.now, ttl=ttl) == []  # checked now
+            row = session.get(ShipmentRow, parcel)
+            assert row is not None and row.last_checked_at == clock.now
+    finally:
+        app.close()
+
+
 def test_a_chunked_claim_reads_its_own_rows_not_every_open_parcel(
     make_app: Any, clock: Clock
 ) -> None:
@@ -301,28 +334,22 @@ def test_a_chunked_claim_reads_its_own_rows_not_every_open_parcel(
     Without it SQLite read every open parcel and sorted them by id for each
     chunk, so a refresh cost grew with the square of the open parcels.
     """
-    from sqlalchemy import event
-
     from aftersales.logistics.repository import claim_due
 
     app = make_app(ScriptedCarrier())
     add_parcels(app, numbers(30))
-    seen: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            seen.append((statement, parameters))
-
-    event.listen(app.store.engine, "before_cursor_execute", capture)
+    sent: list[str] = []
     with app.store.session() as session:
-        assert len(claim_due(session, now=clock.now, ttl=timedelta(hours=1), after=10,
-                             limit=5)) == 5
-    event.remove(app.store.engine, "before_cursor_execute", capture)
-    (statement, parameters), = seen
+        dbapi = session.connection().connection.dbapi_connection
+        dbapi.set_trace_callback(sent.append)  # each statement, its values filled in
+        claimed = claim_due(session, now=clock.now, ttl=timedelta(hours=1), after=10, limit=5)
+        dbapi.set_trace_callback(None)
+    assert [row[0] for row in claimed] == [11, 12, 13, 14, 15]
+    select_sql, = [s for s in sent if s.lstrip().upper().startswith("SELECT")]
     with app.store.session() as session:
         plan = " ".join(
             str(row[-1]) for row in
-            session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {select_sql}")
         )
     assert "ix_shipments_open_id" in plan
     assert "TEMP B-TREE" not in plan
