@@ -141,13 +141,19 @@ class Refresher(Generic[P]):
         self.write_every = max(1, write_every)
         self._waiting: list[tuple[Group, P]] = []
         self._exhausted = False
+        self._order: dict[tuple[str | None, int], int | None] = {}
 
     def _next(self, group: Group, after: int) -> int | None:
+        """The next provider after ``after`` that serves the group's carrier (looked up once)."""
         _, carrier, _ = group
-        for index in range(after + 1, len(self.providers)):
-            if serves(self.providers[index], carrier):
-                return index
-        return None
+        key = (carrier, after)
+        if key not in self._order:
+            self._order[key] = next(
+                (index for index in range(after + 1, len(self.providers))
+                 if serves(self.providers[index], carrier)),
+                None,
+            )
+        return self._order[key]
 
     def run(self, groups: Iterable[Group], report: RefreshReport | None = None) -> RefreshReport:
         """Look every group up; returns the report (also filled in place).
@@ -193,8 +199,10 @@ class Refresher(Generic[P]):
             if group is None:
                 self._exhausted = True
                 break
-            self._route(group, -1, buffers, report, "no configured provider serves this carrier")
-            self._submit(pool, buffers, inflight, report)
+            index = self._route(group, -1, buffers, report,
+                                "no configured provider serves this carrier")
+            if index is not None and len(buffers[index]) >= self.providers[index].batch_size:
+                self._submit(pool, buffers, inflight, report)
         self._submit(pool, buffers, inflight, report)
 
     def _flush(self, report: RefreshReport) -> None:
@@ -211,7 +219,11 @@ class Refresher(Generic[P]):
         report: RefreshReport,
         reason: str,
         error: AfterSalesError | None = None,
-    ) -> None:
+    ) -> int | None:
+        """Buffer ``group`` for the next provider that serves it; returns that provider's index.
+
+        With none left the number is reported unresolved (``None``).
+        """
         index = self._next(group, after)
         if index is None:
             number, _carrier, parcels = group
@@ -220,10 +232,11 @@ class Refresher(Generic[P]):
                 report.errors[number] = error
             if self.progress is not None:
                 self.progress(max(1, len(parcels)))
-            return
+            return None
         if after >= 0:
             report.fallbacks += 1
         buffers[index].append(group)
+        return index
 
     def _submit(
         self,

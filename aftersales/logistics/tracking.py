@@ -69,9 +69,8 @@ def parse_time(text: str | None, naive_tz: timezone = UTC) -> datetime | None:
     """
     if not text:
         return None
-    value = text.strip().replace("Z", "+00:00")
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(text.strip())  # reads a trailing "Z" since 3.11
     except ValueError:
         return None
     if parsed.tzinfo is None:
