@@ -317,11 +317,13 @@ def test_a_claim_reads_the_stored_facts_back_as_they_were_written(
         assert (ref.id, ref.number, ref.carrier, ref.status, ref.direction, ref.rma_id) == (
             parcel, "SF0000000000042", "sf", ParcelStatus.PENDING, "return", "RMA-7")
         assert (ref.shipped_at, ref.last_checked_at, ref.last_event_at) == (shipped, checked, None)
-        assert ref.shipped_at is not None and ref.shipped_at.tzinfo is UTC
+        assert ref.shipped_at is not None
+        assert ref.shipped_at.tzinfo is UTC
         with app.store.session() as session:
             assert claim_due(session, now=clock.now, ttl=ttl) == []  # checked now
             row = session.get(ShipmentRow, parcel)
-            assert row is not None and row.last_checked_at == clock.now
+            assert row is not None
+            assert row.last_checked_at == clock.now
     finally:
         app.close()
 
