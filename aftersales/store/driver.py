@@ -34,7 +34,7 @@ class Driver:
         self.dialect: Dialect = self.conn.dialect
         self.mark = "?" if self.dialect.paramstyle == "qmark" else "%s"
         self.quote = self.dialect.identifier_preparer.quote
-        self._procs: dict[tuple[str, str], Callable[[Any], Any]] = {}
+        self._procs: dict[tuple[bool, str, str], Callable[[Any], Any]] = {}
 
     def value(self, column: ColumnElement[Any], value: Any) -> Any:
         """``value`` converted as the column's type would convert it."""
@@ -42,22 +42,20 @@ class Driver:
 
     def converter(self, column: ColumnElement[Any]) -> Callable[[Any], Any]:
         """The column type's bind conversion for this dialect (looked up once)."""
-        table = getattr(getattr(column, "table", None), "name", "")
-        key = (table, str(column.key))
-        found = self._procs.get(key)
-        if found is None:
-            proc = column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
-            found = proc if proc is not None else _same
-            self._procs[key] = found
-        return found
+        return self._processor(column, bind=True)
 
     def reader(self, column: ColumnElement[Any]) -> Callable[[Any], Any]:
         """The column type's result conversion for this dialect: what the ORM would read."""
+        return self._processor(column, bind=False)
+
+    def _processor(self, column: ColumnElement[Any], *, bind: bool) -> Callable[[Any], Any]:
         table = getattr(getattr(column, "table", None), "name", "")
-        key = ("read", f"{table}.{column.key}")
+        key = (bind, table, str(column.key))
         found = self._procs.get(key)
         if found is None:
-            proc = column.type.dialect_impl(self.dialect).result_processor(self.dialect, None)
+            impl = column.type.dialect_impl(self.dialect)
+            proc = (impl.bind_processor(self.dialect) if bind
+                    else impl.result_processor(self.dialect, None))
             found = proc if proc is not None else _same
             self._procs[key] = found
         return found
@@ -66,6 +64,7 @@ class Driver:
         """Run one query written in the driver's paramstyle; rows as plain tuples, unconverted.
 
         Only for statements assembled from our metadata's names (never input).
+        The transaction's own DBAPI cursor: no result objects in between.
         """
         cursor = self.conn.connection.cursor()
         try:
@@ -127,18 +126,12 @@ class Driver:
         """
         names = ", ".join(self.quote(c) for c in columns)
         out: list[tuple[Any, ...]] = []
-        # The transaction's own DBAPI cursor: rows come back as plain tuples.
-        cursor = self.conn.connection.cursor()
-        try:
-            for start in range(0, len(values), IN_CHUNK):
-                chunk = tuple(values[start:start + IN_CHUNK])
-                marks = ", ".join([self.mark] * len(chunk))
-                cursor.execute(
-                    f"SELECT {names} FROM {self.table_name(table)} "  # noqa: S608 - metadata
-                    f"WHERE {self.quote(key)} IN ({marks})", chunk)
-                out.extend(tuple(r) for r in cursor.fetchall())
-        finally:
-            cursor.close()
+        for start in range(0, len(values), IN_CHUNK):
+            chunk = values[start:start + IN_CHUNK]
+            marks = ", ".join([self.mark] * len(chunk))
+            out.extend(self.fetch(
+                f"SELECT {names} FROM {self.table_name(table)} "  # noqa: S608 - metadata
+                f"WHERE {self.quote(key)} IN ({marks})", chunk))
         return out
 
 
