@@ -182,6 +182,7 @@ def claim_due(
     begin_write(session)  # SQLite: another worker's claim cannot slip in between
     # Straight to the driver: a refresh claims a chunk every few calls, and
     # building the statement through SQLAlchemy cost more than running it.
+    # The rule is _due's; a test checks the two select the same parcels.
     db = Driver(session)
     q, mark = db.quote, db.mark
     checked = q("last_checked_at")

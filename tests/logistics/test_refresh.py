@@ -328,6 +328,37 @@ def test_a_claim_reads_the_stored_facts_back_as_they_were_written(
         app.close()
 
 
+def test_a_claim_takes_exactly_the_parcels_select_due_and_count_due_call_due(
+    db_url: str, clock: Clock
+) -> None:
+    """The claim writes its rule in the driver's SQL; it must match the query's."""
+    from aftersales.app import AfterSales
+    from aftersales.logistics.repository import claim_due, count_due, select_due
+
+    app = AfterSales(db_url, marketplaces=[], carriers=[ScriptedCarrier()], clock=clock)
+    try:
+        ttl = timedelta(hours=1)
+        ids = add_parcels(app, numbers(6))
+        checks = [None, clock.now - 2 * ttl, clock.now - ttl, clock.now - ttl / 2, None, None]
+        with app.store.session() as session:
+            for parcel, checked in zip(ids, checks, strict=True):
+                row = session.get(ShipmentRow, parcel)
+                assert row is not None
+                row.last_checked_at = checked
+            delivered = session.get(ShipmentRow, ids[4])
+            assert delivered is not None
+            delivered.status, delivered.terminal = "delivered", True
+        with app.store.session() as session:
+            due = {ref.id for ref in select_due(session, now=clock.now, ttl=ttl)}
+            assert count_due(session, now=clock.now, ttl=ttl) == len(due)
+        assert due == {ids[0], ids[1], ids[2], ids[5]}  # never, long ago, exactly one TTL ago
+        with app.store.session() as session:
+            claimed = {row[0] for row in claim_due(session, now=clock.now, ttl=ttl)}
+        assert claimed == due
+    finally:
+        app.close()
+
+
 def test_a_chunked_claim_reads_its_own_rows_not_every_open_parcel(
     make_app: Any, clock: Clock
 ) -> None:
