@@ -268,16 +268,20 @@ class FakeStore:
     """WooCommerce's side of refunds: what was paid, and answers that can get lost."""
 
     def __init__(self, http: responses.RequestsMock, lose_first_answer: bool,
-                 busy_lookups: int = 0) -> None:
+                 busy_lookups: int = 0, unavailable: int = 0) -> None:
         self.refunds: list[dict[str, Any]] = []
         self.posts = 0
         self.lookups = 0
         self.lose = lose_first_answer
         self.busy = busy_lookups  # lookups before a refund shows (the gateway is slow)
+        self.unavailable = unavailable  # list requests after the POST answered with a 503
         http.add_callback(responses.GET, REFUNDS, callback=self.list_refunds)
         http.add_callback(responses.POST, REFUNDS, callback=self.create)
 
     def list_refunds(self, request: Any) -> tuple[int, dict[str, str], str]:
+        if self.posts and self.unavailable:
+            self.unavailable -= 1
+            return 503, {}, json.dumps({"code": "busy", "message": "try later"})
         self.lookups += 1
         shown = self.refunds if self.lookups > 1 + self.busy else []
         return 200, {"X-WP-TotalPages": "1"}, json.dumps(shown)
@@ -322,6 +326,16 @@ def test_a_refund_the_store_shows_only_after_a_while_is_found_not_paid_again(
     assert done.external_id == "800"
     assert (len(store.refunds), store.posts) == (1, 1)  # paid once, never posted again
     assert sleeps == [1.0, 2.0]  # it waited for the store to finish
+
+
+def test_a_store_too_busy_to_list_refunds_is_asked_again_not_paid_again(
+    market: WooCommerceMarketplace, http: responses.RequestsMock, sleeps: Sleeps
+) -> None:
+    # every attempt of the first look after the lost answer meets a 503
+    store = FakeStore(http, lose_first_answer=True, unavailable=4)
+    done = market.refund(_refund())
+    assert done.external_id == "800"
+    assert (len(store.refunds), store.posts) == (1, 1)
 
 
 def test_a_refund_with_a_lost_answer_that_never_shows_is_an_unknown_outcome(
