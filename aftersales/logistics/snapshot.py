@@ -4,8 +4,8 @@ A refresh settles thousands of trackings and holds each until its write.
 As pydantic models each would be a dozen objects for Python's cycle
 collector to walk, and those that wait long enough are promoted into the
 oldest generation, whose full collections pause every thread of the
-process. On the refresh benchmark those pauses were most of the distance
-between the wall time and the latency bound with four calls in flight.
+process (on the refresh benchmark with four calls in flight, a few
+hundredths of the limit, each time one runs).
 Exact tuples holding only strings, numbers and datetimes are untracked by
 the collector, so a waiting :data:`Snapshot` costs it nothing.
 """
