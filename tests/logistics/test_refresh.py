@@ -293,6 +293,15 @@ def test_workers_refreshing_at_once_split_the_parcels(db_url: str, clock: Clock)
         app.close()
 
 
+def _set_checked(app: Any, checks: dict[int, datetime | None]) -> None:
+    """Give parcels a last check time, as earlier refreshes would have."""
+    with app.store.session() as session:
+        for parcel, checked in checks.items():
+            row = session.get(ShipmentRow, parcel)
+            assert row is not None
+            row.last_checked_at = checked
+
+
 def test_a_claim_reads_the_stored_facts_back_as_they_were_written(
     db_url: str, clock: Clock
 ) -> None:
@@ -306,10 +315,7 @@ def test_a_claim_reads_the_stored_facts_back_as_they_were_written(
         checked = clock.now - timedelta(hours=3)
         (parcel,) = add_parcels(app, ["SF0000000000042"], shipped_at=shipped,
                                 rma_id="RMA-7", direction="return")
-        with app.store.session() as session:
-            row = session.get(ShipmentRow, parcel)
-            assert row is not None
-            row.last_checked_at = checked
+        _set_checked(app, {parcel: checked})
         ttl = timedelta(hours=1)
         with app.store.session() as session:
             (claimed,) = claim_due(session, now=clock.now, ttl=ttl)
@@ -340,11 +346,8 @@ def test_a_claim_takes_exactly_the_parcels_select_due_and_count_due_call_due(
         ttl = timedelta(hours=1)
         ids = add_parcels(app, numbers(6))
         checks = [None, clock.now - 2 * ttl, clock.now - ttl, clock.now - ttl / 2, None, None]
+        _set_checked(app, dict(zip(ids, checks, strict=True)))
         with app.store.session() as session:
-            for parcel, checked in zip(ids, checks, strict=True):
-                row = session.get(ShipmentRow, parcel)
-                assert row is not None
-                row.last_checked_at = checked
             delivered = session.get(ShipmentRow, ids[4])
             assert delivered is not None
             delivered.status, delivered.terminal = "delivered", True
