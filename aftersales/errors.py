@@ -8,6 +8,7 @@ caller can catch one class at its boundary and still tell the cases apart::
     ├── AdapterNotFoundError          no installed adapter has that name
     ├── UnsupportedOperationError     the adapter does not declare the capability
     ├── ValidationError               bad input: names the field, row or payload
+    │   └── CurrencyMismatchError     money of two currencies combined (also a ValueError)
     ├── InvalidTransitionError        the state machine refuses the change
     ├── NotEligibleError              a policy refuses the request
     ├── NotFoundError                 no such row in the store
@@ -36,6 +37,7 @@ __all__ = [
     "AuthenticationError",
     "ConcurrentUpdateError",
     "ConfigurationError",
+    "CurrencyMismatchError",
     "InvalidTransitionError",
     "NotEligibleError",
     "NotFoundError",
@@ -117,6 +119,15 @@ class ValidationError(AfterSalesError):
             where.append(f"field {field!r}")
         prefix = (", ".join(where) + ": ") if where else ""
         super().__init__(prefix + message)
+
+
+class CurrencyMismatchError(ValidationError, ValueError):
+    """Money of two currencies was added, subtracted or compared.
+
+    Amounts are never converted silently: an order's shop money and its
+    buyer's (presentment) money stay apart, and mixing them is a bug at the
+    caller. It is a ``ValueError`` too, so pydantic validators report it.
+    """
 
 
 class InvalidTransitionError(AfterSalesError):

@@ -8,12 +8,14 @@ timezone-aware; money is :class:`~aftersales.money.Money`.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from pydantic import AwareDatetime as PydanticAwareDatetime
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from aftersales.errors import CurrencyMismatchError
 from aftersales.money import Money
 from aftersales.redact import mask_address, mask_email, mask_phone
 
@@ -42,6 +44,7 @@ __all__ = [
     "Sentiment",
     "Shipment",
     "ShipmentDirection",
+    "TaxLine",
     "TrackQuery",
     "TrackResult",
     "Tracking",
@@ -202,8 +205,30 @@ class Buyer(_Model):
         return f"Buyer({self.external_id})"
 
 
+class TaxLine(_Model):
+    """One tax charged on an order line or on shipping, as the platform itemises it.
+
+    ``rate_id`` is the platform's own id of the rate where it has one
+    (WooCommerce's tax rate id, which its refund body names); ``title`` and
+    ``rate`` are for people (``"State Tax"``, ``0.06``).
+    """
+
+    amount: Money
+    rate_id: str | None = None
+    title: str = ""
+    rate: Decimal | None = None
+
+
+def _tax_sum(taxes: list[TaxLine], currency: str) -> Money:
+    return sum((t.amount for t in taxes), Money.zero(currency))
+
+
 class OrderLine(_Model):
-    """One line of an order: a SKU, a quantity and what was charged for it."""
+    """One line of an order: a SKU, a quantity, what was charged for it and its tax.
+
+    ``taxes`` is the tax charged on the whole line after discounts. Whether
+    ``unit_price`` already contains it is the order's ``taxes_included``.
+    """
 
     external_id: str
     sku: str
@@ -212,6 +237,7 @@ class OrderLine(_Model):
     quantity: int = Field(ge=1)
     unit_price: Money
     discount: Money | None = None  # the line's own discount, before any order-level one
+    taxes: list[TaxLine] = Field(default_factory=list)
 
     @property
     def gross(self) -> Money:
@@ -222,6 +248,11 @@ class OrderLine(_Model):
     def net(self) -> Money:
         """What the line cost after its own discount (order-level discounts excluded)."""
         return self.gross - self.discount if self.discount else self.gross
+
+    @property
+    def tax(self) -> Money:
+        """The line's tax, all rates together (zero when untaxed)."""
+        return _tax_sum(self.taxes, self.unit_price.currency)
 
 
 class Shipment(_Model):
@@ -241,7 +272,17 @@ class Shipment(_Model):
 
 
 class Order(_Model):
-    """An order as the marketplace reports it."""
+    """An order as the marketplace reports it.
+
+    Every amount is in ``currency``: the currency the buyer paid in, which is
+    the one a refund is paid in. Where the platform also reports the shop's
+    own currency (Shopify's shop money beside presentment money),
+    ``shop_currency`` and ``shop_total`` keep it; the two are never mixed.
+
+    ``taxes_included`` says whether line prices and shipping already contain
+    their tax (VAT-style, and every Chinese marketplace) or the tax comes on
+    top (US sales tax): the buyer paid ``total`` either way.
+    """
 
     marketplace: str
     external_id: str
@@ -256,6 +297,40 @@ class Order(_Model):
     updated_at: AwareDatetime
     delivered_at: AwareDatetime | None = None
     shipments: list[Shipment] = Field(default_factory=list)
+    taxes_included: bool = False
+    shipping_taxes: list[TaxLine] = Field(default_factory=list)
+    shop_currency: str | None = None  # the shop's own currency, when the buyer paid in another
+    shop_total: Money | None = None  # ``total`` in the shop's currency
+
+    @model_validator(mode="after")
+    def _one_currency(self) -> Order:
+        cur = self.currency
+        amounts = [self.shipping, self.discount, self.total,
+                   *(t.amount for t in self.shipping_taxes)]
+        for line in self.lines:
+            amounts += [line.unit_price, *([line.discount] if line.discount else []),
+                        *(t.amount for t in line.taxes)]
+        for money in amounts:
+            if money.currency != cur:
+                raise CurrencyMismatchError(
+                    f"order {self.external_id} is in {cur} but has an amount in "
+                    f"{money.currency}", field="currency", payload="order")
+        if self.shop_total is not None and self.shop_total.currency != (
+                self.shop_currency or self.shop_total.currency):
+            raise CurrencyMismatchError(
+                f"order {self.external_id}: shop_total is not in {self.shop_currency}",
+                field="shop_total", payload="order")
+        return self
+
+    @property
+    def shipping_tax(self) -> Money:
+        """The tax on shipping, all rates together."""
+        return _tax_sum(self.shipping_taxes, self.currency)
+
+    @property
+    def tax(self) -> Money:
+        """All tax on the order: every line's and the shipping's."""
+        return sum((line.tax for line in self.lines), self.shipping_tax)
 
     def line(self, external_id: str) -> OrderLine:
         """The line with that id; ``KeyError`` when there is none."""
@@ -304,15 +379,28 @@ class ReturnRequest(_Model):
 
 
 class RefundLine(_Model):
-    """The part of a refund that pays back one order line."""
+    """The part of a refund that pays back one order line.
+
+    ``amount`` is all that goes back for the line, its tax included;
+    ``tax`` is the tax inside it, split over the line's rates in ``taxes``.
+    """
 
     order_line_id: str
     quantity: int = Field(ge=0)
     amount: Money
+    tax: Money | None = None
+    taxes: list[TaxLine] = Field(default_factory=list)
 
 
 class Refund(_Model):
-    """Money sent back to a buyer, or the instruction to send it."""
+    """Money sent back to a buyer, or the instruction to send it.
+
+    ``amount`` is the whole refund in the currency the marketplace refunds in
+    (the buyer's). ``shipping`` and ``shipping_tax`` are the original
+    shipping and its tax; ``tax`` is all tax inside ``amount``.
+    ``taxes_included`` repeats the order's flag, so an adapter knows whether
+    a line's tax is on top of its goods or inside them.
+    """
 
     order_id: str
     amount: Money
@@ -323,6 +411,10 @@ class Refund(_Model):
     external_id: str | None = None
     raw_status: str | None = None
     created_at: AwareDatetime | None = None
+    tax: Money | None = None
+    shipping_tax: Money | None = None
+    shipping_taxes: list[TaxLine] = Field(default_factory=list)
+    taxes_included: bool = False
 
 
 # ---------------------------------------------------------------- logistics

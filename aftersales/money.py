@@ -13,6 +13,8 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from aftersales.errors import CurrencyMismatchError
+
 __all__ = ["Money", "minor_units"]
 
 # Currencies whose minor unit is not two digits (ISO 4217).
@@ -84,7 +86,8 @@ class Money(BaseModel):
         if not isinstance(other, Money):
             raise TypeError(f"cannot combine Money with {type(other).__name__}")
         if other.currency != self.currency:
-            raise ValueError(f"cannot combine {self.currency} with {other.currency}")
+            raise CurrencyMismatchError(f"cannot combine {self.currency} with {other.currency}",
+                                        field="currency")
         return other
 
     def __add__(self, other: Money) -> Money:

@@ -11,12 +11,20 @@ honours the key, pays at most once.
 
 from __future__ import annotations
 
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from aftersales.errors import AfterSalesError, ConcurrentUpdateError, ValidationError
 from aftersales.interfaces import Capability, Marketplace
-from aftersales.models import Refund, RefundLine, ReturnKind, ReturnRequest, ReturnStatus
+from aftersales.models import (
+    Order,
+    Refund,
+    RefundLine,
+    ReturnKind,
+    ReturnRequest,
+    ReturnStatus,
+)
 from aftersales.money import Money
 from aftersales.returns import repository as repo
 from aftersales.returns.actions import ActionsMixin
@@ -29,8 +37,17 @@ __all__ = ["RefundsMixin"]
 S = ReturnStatus
 
 
-def _as_model(row: RefundRow) -> Refund:
+def _as_model(row: RefundRow, order: Order | None = None) -> Refund:
     cur = row.currency
+    try:
+        breakdown = RefundBreakdown.model_validate(row.breakdown)
+    except PydanticValidationError:
+        breakdown = None
+    if breakdown is not None:  # the stored breakdown keeps the tax the lines carried
+        return breakdown.to_refund(row.order_external_id, row.idempotency_key,
+                                   order=order).model_copy(update={
+            "external_id": row.external_id, "raw_status": row.status,
+            "created_at": row.created_at})
     return Refund(
         order_id=row.order_external_id, amount=Money(row.amount, cur),
         lines=[RefundLine(order_line_id=ln.order_line_external_id, quantity=ln.quantity,
@@ -95,7 +112,8 @@ class RefundsMixin(ActionsMixin):
             self._market(row.marketplace, Capability.REFUND)
             existing = self._existing(session, rma_id, idempotency_key)
             if existing is not None:
-                return existing, _as_model(existing)
+                stored = repo.load_order(session, row.marketplace, row.order_external_id)
+                return existing, _as_model(existing, stored[0] if stored else None)
             breakdown = self._breakdown(session, row, amount, refund_shipping)
             if not breakdown.total:
                 raise ValidationError(f"nothing is left to refund on return {rma_id}",
@@ -114,7 +132,8 @@ class RefundsMixin(ActionsMixin):
             )
             session.add(refund_row)
             session.flush()
-            return refund_row, breakdown.to_refund(row.order_external_id, key, note)
+            order, _ = self._order(session, row.marketplace, row.order_external_id)
+            return refund_row, breakdown.to_refund(row.order_external_id, key, note, order)
 
         pending, instruction = self._run(prepare, dry_run=dry_run)
         if dry_run or pending is None:

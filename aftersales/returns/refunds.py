@@ -11,13 +11,24 @@ The rules, in order:
    refunding every unit one request at a time adds up to exactly ``paid``.
 3. A restocking fee (policy rate by reason, SKU and category) is kept back
    from goods that travel back.
-4. The order's original shipping is refunded when the policy says so for one
-   of the reasons, and only if no earlier refund on the order included it.
-5. What this request already received is subtracted (a top-up pays only the
+4. Tax is capped like goods: a line's tax is refunded per unit with the
+   same cumulative rounding, so every unit refunded adds up to exactly the
+   line's tax. When the order's prices exclude tax (``taxes_included`` is
+   False) the tax is paid on top of the goods; when they include it, it is
+   only reported, being inside the goods already. A restocking fee is kept
+   back from the goods only.
+5. The order's original shipping (and its tax) is refunded when the policy
+   says so for one of the reasons, and only if no earlier refund on the
+   order included it.
+6. What this request already received is subtracted (a top-up pays only the
    difference), and the result is capped so that the total refunded for a
-   line over all requests never exceeds what was paid for it.
-6. A partial refund (an explicit smaller amount) takes the reduction from
-   the lines and the shipping in proportion.
+   line over all requests never exceeds what was paid for it, tax included.
+7. A partial refund (an explicit smaller amount) takes the reduction from
+   the lines and the shipping in proportion; the tax inside each part
+   shrinks with it.
+
+Everything is in the order's currency, the one the buyer paid in; an amount
+in any other currency is refused.
 
 Nothing here moves money or touches the store; the service feeds in the
 ledger of earlier refunds and records the result.
@@ -31,7 +42,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from aftersales.errors import ValidationError
-from aftersales.models import Order, Refund, RefundLine, ReturnKind, ReturnLine
+from aftersales.models import Order, Refund, RefundLine, ReturnKind, ReturnLine, TaxLine
 from aftersales.money import Money
 from aftersales.returns.policy import ReturnPolicy
 
@@ -43,6 +54,7 @@ __all__ = [
     "compute_refund",
     "ledger_from",
     "paid_by_line",
+    "tax_inside",
     "units_value",
 ]
 
@@ -83,6 +95,19 @@ def units_value(paid: Money, quantity: int, settled: int, units: int) -> Money:
     return upto(end) - upto(start)
 
 
+def tax_inside(tax: Money, part: Money, whole: Money) -> Money:
+    """The tax inside ``part`` of an amount ``whole`` that carries ``tax``, pro rata.
+
+    Used when a cap or a partial refund pays less than the whole: the tax
+    told to the marketplace shrinks in the same proportion.
+    """
+    if part.is_zero():
+        return Money.zero(tax.currency)
+    if part >= whole:
+        return tax.rounded()
+    return Money(tax.amount * part.amount / whole.amount, tax.currency).rounded()
+
+
 class LineLedger(_Frozen):
     """What earlier refunds already did to one order line.
 
@@ -109,45 +134,81 @@ class RefundLedger(_Frozen):
 
 
 class LineRefund(_Frozen):
-    """One line of a breakdown; ``amount`` is what goes back for it now."""
+    """One line of a breakdown; ``amount`` is what goes back for it now, tax included.
+
+    ``tax`` is the tax charged on these units; ``amount_tax`` is the tax
+    inside ``amount`` (smaller when a cap or a partial refund cut it).
+    """
 
     order_line_id: str
     quantity: int
     goods: Money  # list price of the units
     discount_share: Money  # line and order discounts attributed to the units
+    tax: Money  # tax charged on the units (on top, or inside when taxes are included)
     fee: Money  # restocking fee kept back
     previously_refunded: Money  # already paid back on this request (top-up)
     adjustment: Money  # removed by the cap or by a partial refund
     amount: Money
+    amount_tax: Money
 
 
 class RefundBreakdown(_Frozen):
     """What a refund would pay and why: the preview a support agent shows.
 
-    ``total = goods − discount_share − fees − previously_refunded −
-    adjustment + shipping``.
+    When taxes come on top (``taxes_included`` False)::
+
+        total = goods − discount_share + tax − fees − previously_refunded
+                − adjustment + shipping + shipping_tax
+
+    When prices include tax, ``tax`` and ``shipping_tax`` are inside goods
+    and shipping and are not added again. ``total_tax`` is the tax inside
+    ``total``, what the marketplace is told was tax.
     """
 
     currency: str
+    taxes_included: bool = False
     lines: list[LineRefund]
     goods: Money
     discount_share: Money
+    tax: Money
     shipping: Money
+    shipping_tax: Money
     fees: Money
     previously_refunded: Money
     adjustment: Money
     total: Money
+    total_tax: Money
 
-    def to_refund(self, order_id: str, idempotency_key: str, note: str | None = None) -> Refund:
-        """The :class:`~aftersales.models.Refund` instruction for the marketplace."""
+    def to_refund(self, order_id: str, idempotency_key: str, note: str | None = None,
+                  order: Order | None = None) -> Refund:
+        """The :class:`~aftersales.models.Refund` instruction for the marketplace.
+
+        With ``order``, each line's tax is split over the line's tax rates
+        (and the shipping tax over the shipping's), for marketplaces whose
+        refund names the rates (WooCommerce's ``refund_tax``).
+        """
+        def split(tax: Money, taxes: Sequence[TaxLine]) -> list[TaxLine]:
+            if not taxes or tax.is_zero():
+                return []
+            parts = tax.allocate([t.amount.amount for t in taxes])
+            return [t.model_copy(update={"amount": p}) for t, p in zip(taxes, parts, strict=True)]
+
+        lines = []
+        for ln in self.lines:
+            rates = order.line(ln.order_line_id).taxes if order is not None else []
+            lines.append(RefundLine(
+                order_line_id=ln.order_line_id, quantity=ln.quantity, amount=ln.amount,
+                tax=ln.amount_tax if ln.amount_tax else None, taxes=split(ln.amount_tax, rates)))
+        ship_rates = order.shipping_taxes if order is not None else []
         return Refund(
             order_id=order_id,
             amount=self.total,
-            lines=[
-                RefundLine(order_line_id=ln.order_line_id, quantity=ln.quantity, amount=ln.amount)
-                for ln in self.lines
-            ],
+            lines=lines,
             shipping=self.shipping if self.shipping else None,
+            shipping_tax=self.shipping_tax if self.shipping_tax else None,
+            shipping_taxes=split(self.shipping_tax, ship_rates),
+            tax=self.total_tax if self.total_tax else None,
+            taxes_included=self.taxes_included,
             note=note,
             idempotency_key=idempotency_key,
         )
@@ -191,6 +252,7 @@ def compute_refund(
     """
     cur = order.currency
     zero = Money.zero(cur)
+    included = order.taxes_included
     ledger = ledger or RefundLedger()
     paid = paid_by_line(order)
     out: list[LineRefund] = []
@@ -204,6 +266,7 @@ def compute_refund(
         units = min(qty, ol.quantity)
         goods = (ol.unit_price * units).rounded()
         value = units_value(paid[line_id], ol.quantity, book.settled_elsewhere, units)
+        tax = units_value(ol.tax.rounded(), ol.quantity, book.settled_elsewhere, units)
         # Units with different reasons may carry different fee rates: weight by units.
         fee = Money(
             sum((value.amount * g.quantity
@@ -212,35 +275,46 @@ def compute_refund(
             cur,
         ).rounded()
         fee = min(fee, value)
+        # Tax on top is refunded in full for the units; tax inside the price
+        # leaves with the goods, less the part inside the fee.
+        full = value - fee + (zero if included else tax)
+        full_tax = tax_inside(tax, value - fee, value) if included else tax
         before = Money(book.refunded_here, cur)
-        due = max(value - fee - before, zero)
-        room = max(paid[line_id] - Money(book.refunded, cur), zero)
+        due = max(full - before, zero)
+        line_paid = paid[line_id] + (zero if included else ol.tax.rounded())
+        room = max(line_paid - Money(book.refunded, cur), zero)
         capped = min(due, room)
         out.append(LineRefund(
             order_line_id=line_id, quantity=units, goods=goods, discount_share=goods - value,
-            fee=fee, previously_refunded=min(before, max(value - fee, zero)),
+            tax=tax, fee=fee, previously_refunded=min(before, full),
             adjustment=due - capped, amount=capped,
+            amount_tax=tax_inside(full_tax, capped, full),
         ))
 
     wants_shipping = policy.refunds_shipping(g.reason for g in lines) if (
         refund_shipping is None) else refund_shipping
     shipping = zero
+    shipping_tax = zero
     if wants_shipping and ledger.shipping_refunded == 0 and shipping_refunded_here == 0:
         shipping = order.shipping.rounded()
+        shipping_tax = order.shipping_tax.rounded()
 
     if amount is not None:
-        out, shipping = _partial(out, shipping, amount, cur)
-    return _summarise(cur, out, shipping)
+        out, shipping, shipping_tax = _partial(out, shipping, shipping_tax, amount, cur,
+                                               included=included)
+    return _summarise(cur, out, shipping, shipping_tax, included=included)
 
 
 def _partial(
-    out: list[LineRefund], shipping: Money, amount: Money, cur: str
-) -> tuple[list[LineRefund], Money]:
+    out: list[LineRefund], shipping: Money, shipping_tax: Money, amount: Money, cur: str,
+    *, included: bool,
+) -> tuple[list[LineRefund], Money, Money]:
     if amount.currency != cur:
         raise ValidationError(f"the order is in {cur}, not {amount.currency}", field="amount")
     if amount.amount < 0:
         raise ValidationError("a refund cannot be negative", field="amount")
-    full = sum((ln.amount for ln in out), shipping)
+    ship_full = shipping if included else shipping + shipping_tax
+    full = sum((ln.amount for ln in out), ship_full)
     wanted = amount.rounded()
     if wanted > full:
         raise ValidationError(f"at most {full} can be refunded, not {wanted}", field="amount")
@@ -253,13 +327,20 @@ def _partial(
     if from_goods:
         shares = from_goods.allocate([ln.amount.amount for ln in out])
         lines = [
-            ln.model_copy(update={"amount": ln.amount - s, "adjustment": ln.adjustment + s})
+            ln.model_copy(update={
+                "amount": ln.amount - s, "adjustment": ln.adjustment + s,
+                "amount_tax": tax_inside(ln.amount_tax, ln.amount - s, ln.amount)})
             for ln, s in zip(out, shares, strict=True)
         ]
-    return lines, shipping - (cut - from_goods)
+    ship_left = ship_full - (cut - from_goods)
+    if ship_left == ship_full:
+        return lines, shipping, shipping_tax
+    tax_left = tax_inside(shipping_tax, ship_left, ship_full)
+    return lines, (ship_left if included else ship_left - tax_left), tax_left
 
 
-def _summarise(cur: str, out: list[LineRefund], shipping: Money) -> RefundBreakdown:
+def _summarise(cur: str, out: list[LineRefund], shipping: Money, shipping_tax: Money, *,
+               included: bool) -> RefundBreakdown:
     zero = Money.zero(cur)
 
     def total_of(attr: str) -> Money:
@@ -267,14 +348,18 @@ def _summarise(cur: str, out: list[LineRefund], shipping: Money) -> RefundBreakd
 
     return RefundBreakdown(
         currency=cur,
+        taxes_included=included,
         lines=out,
         goods=total_of("goods"),
         discount_share=total_of("discount_share"),
+        tax=total_of("tax"),
         shipping=shipping,
+        shipping_tax=shipping_tax,
         fees=total_of("fee"),
         previously_refunded=total_of("previously_refunded"),
         adjustment=total_of("adjustment"),
-        total=total_of("amount") + shipping,
+        total=total_of("amount") + shipping + (zero if included else shipping_tax),
+        total_tax=total_of("amount_tax") + shipping_tax,
     )
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from aftersales.models import Buyer, Order, OrderLine, Shipment, ShipmentDirection
+from aftersales.models import Buyer, Order, OrderLine, Shipment, ShipmentDirection, TaxLine
 from aftersales.money import Money
 from aftersales.store.tables.core import OrderLineRow, OrderRow, ShipmentRow
 
@@ -72,6 +73,10 @@ def _fill(row: OrderRow, order: Order) -> None:
     row.placed_at = order.placed_at
     row.remote_updated_at = order.updated_at
     row.delivered_at = order.delivered_at
+    row.taxes_included = order.taxes_included
+    row.shipping_taxes = _taxes_out(order.shipping_taxes)
+    row.shop_currency = order.shop_currency
+    row.shop_total = order.shop_total.amount if order.shop_total is not None else None
     existing = {line.external_id: line for line in row.lines}
     for line in order.lines:
         target = existing.get(line.external_id)
@@ -84,6 +89,19 @@ def _fill(row: OrderRow, order: Order) -> None:
         target.quantity = line.quantity
         target.unit_price = line.unit_price.amount
         target.discount = line.discount.amount if line.discount else Decimal(0)
+        target.taxes = _taxes_out(line.taxes)
+
+
+def _taxes_out(taxes: Sequence[TaxLine]) -> list[dict[str, Any]]:
+    return [{"amount": str(t.amount.amount), "rate_id": t.rate_id, "title": t.title,
+             "rate": None if t.rate is None else str(t.rate)} for t in taxes]
+
+
+def _taxes_in(data: Sequence[dict[str, Any]] | None, currency: str) -> list[TaxLine]:
+    return [TaxLine(amount=Money(d["amount"], currency), rate_id=d.get("rate_id"),
+                    title=d.get("title") or "",
+                    rate=None if d.get("rate") is None else Decimal(d["rate"]))
+            for d in data or []]
 
 
 def _sync_shipments(session: Session, row: OrderRow, shipments: Sequence[Shipment]) -> None:
@@ -126,6 +144,7 @@ def order_from_row(row: OrderRow, shipments: Sequence[ShipmentRow] = ()) -> Orde
                 quantity=line.quantity,
                 unit_price=Money(line.unit_price, cur),
                 discount=Money(line.discount, cur) if line.discount else None,
+                taxes=_taxes_in(line.taxes, cur),
             )
             for line in row.lines
         ],
@@ -136,6 +155,11 @@ def order_from_row(row: OrderRow, shipments: Sequence[ShipmentRow] = ()) -> Orde
         placed_at=row.placed_at,
         updated_at=row.remote_updated_at,
         delivered_at=row.delivered_at,
+        taxes_included=row.taxes_included,
+        shipping_taxes=_taxes_in(row.shipping_taxes, cur),
+        shop_currency=row.shop_currency,
+        shop_total=(Money(row.shop_total, row.shop_currency or cur)
+                    if row.shop_total is not None else None),
         shipments=[
             Shipment(
                 tracking_number=s.tracking_number,

@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
 from aftersales.errors import ConcurrentUpdateError, ConfigurationError, StorageError
-from aftersales.models import Buyer, Order, OrderLine, Shipment
+from aftersales.models import Buyer, Order, OrderLine, Shipment, TaxLine
 from aftersales.money import Money
 from aftersales.store import Base, Store
 from aftersales.store.cursors import get_cursor, set_cursor
@@ -87,6 +87,24 @@ def test_order_round_trip_keeps_money_exact_and_times_aware(store: Store) -> Non
     assert back.placed_at.utcoffset() == timedelta(0)
     assert back.buyer == original.buyer
     assert [sh.carrier for sh in back.shipments] == ["sf"]
+
+
+def test_order_round_trip_keeps_tax_and_both_currencies(store: Store) -> None:
+    vat = [TaxLine(amount=Money("1.76", "CAD"), rate_id="75", title="GST", rate=Decimal("0.065"))]
+    taxed = _order(
+        currency="CAD", taxes_included=True, shop_currency="USD", shop_total=Money("26.30", "USD"),
+        lines=[OrderLine(external_id="l-1", sku="MUG", quantity=2,
+                         unit_price=Money("13.50", "CAD"), taxes=vat)],
+        shipping=Money("6.75", "CAD"), discount=Money("0", "CAD"), total=Money("35.51", "CAD"),
+        shipping_taxes=[TaxLine(amount=Money("0.44", "CAD"))],
+    )
+    with store.session() as s:
+        upsert_orders(s, [taxed])
+    with store.session() as s:
+        row = get_order_row(s, "sandbox", "o-1")
+        assert row is not None
+        back = order_from_row(row)
+    assert back.model_dump(exclude={"shipments"}) == taxed.model_dump(exclude={"shipments"})
 
 
 def test_upserting_the_same_order_twice_writes_nothing_new(store: Store) -> None:

@@ -43,6 +43,11 @@ class OrderRow(Timestamps, Versioned, Base):
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     remote_updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    taxes_included: Mapped[bool] = mapped_column(default=False)
+    # [{"amount", "rate_id", "title", "rate"}], amounts as strings in ``currency``
+    shipping_taxes: Mapped[list[dict[str, Any]]] = mapped_column(JSONType(), default=list)
+    shop_currency: Mapped[str | None] = mapped_column(String(3))
+    shop_total: Mapped[Decimal | None] = mapped_column(DecimalText())
 
     lines: Mapped[list[OrderLineRow]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLineRow.id"
@@ -64,6 +69,7 @@ class OrderLineRow(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[Decimal] = mapped_column(DecimalText())
     discount: Mapped[Decimal] = mapped_column(DecimalText(), default=Decimal(0))
+    taxes: Mapped[list[dict[str, Any]]] = mapped_column(JSONType(), default=list)
 
     order: Mapped[OrderRow] = relationship(back_populates="lines")
 

@@ -133,6 +133,10 @@ def upgrade() -> None:
     sa.Column('placed_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('remote_updated_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('delivered_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('taxes_included', sa.Boolean(), nullable=False),
+    sa.Column('shipping_taxes', aftersales.store.types.JSONType(), nullable=False),
+    sa.Column('shop_currency', sa.String(length=3), nullable=True),
+    sa.Column('shop_total', aftersales.store.types.DecimalText(length=40), nullable=True),
     sa.Column('created_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -180,6 +184,7 @@ def upgrade() -> None:
     sa.Column('quantity', sa.Integer(), nullable=False),
     sa.Column('unit_price', aftersales.store.types.DecimalText(length=40), nullable=False),
     sa.Column('discount', aftersales.store.types.DecimalText(length=40), nullable=False),
+    sa.Column('taxes', aftersales.store.types.JSONType(), nullable=False),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_order_lines_order_id_orders'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_order_lines')),
     sa.UniqueConstraint('order_id', 'external_id', name=op.f('uq_order_lines_order_id_external_id'))
