@@ -88,7 +88,8 @@ DISPOSE = """mutation Dispose($inputs: [ReverseFulfillmentOrderDisposeInput!]!) 
 
 REFUND = """mutation RefundCreate($input: RefundInput!, $key: String!) {
   refundCreate(input: $input) @idempotent(key: $key) {
-    refund { id note createdAt totalRefundedSet { shopMoney { amount currencyCode } } }
+    refund { id note createdAt totalRefundedSet {
+      shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } } }
     userErrors { field message }
   }
 }"""
@@ -241,17 +242,25 @@ class ShopifyMarketplace(MarketplaceBase):
     def refund(self, refund: Refund, request: ReturnRequest | None = None) -> Refund:
         """``refundCreate`` with ``@idempotent(key: refund.idempotency_key)``.
 
-        The paying transactions come from ``refunds/calculate.json``; a retry
-        with the same key returns Shopify's first result instead of paying
-        again. A Shopify return refunded this way (not an exchange) is closed.
+        Amounts are in the buyer's (presentment) currency, which ``RefundInput``
+        requires. Shopify first suggests the paying transactions for the same
+        lines and shipping (``refunds/calculate.json``); its figures are used
+        when they match the refund (see :func:`mapping.refund_input`). A
+        retry with the same key returns Shopify's first result instead of
+        paying again. A Shopify return refunded this way (not an exchange) is
+        closed.
         """
         order = mapping.numeric_id(refund.order_id)
-        calc = self.client.post(f"orders/{order}/refunds/calculate.json", {"refund": {
+        ask: dict[str, Any] = {
             "currency": refund.amount.currency,
             "refund_line_items": [{"line_item_id": int(ln.order_line_id), "quantity": ln.quantity,
                                    "restock_type": "no_restock"}
                                   for ln in refund.lines if ln.quantity > 0],
-        }}, idempotent=True)
+        }
+        if refund.shipping:
+            ask["shipping"] = {"amount": str(refund.shipping.rounded().amount)}
+        calc = self.client.post(f"orders/{order}/refunds/calculate.json", {"refund": ask},
+                                idempotent=True)
         suggested = self._parse(RestSuggestedRefund, (calc or {}).get("refund"))
         txs = [t.model_dump(mode="json") for t in suggested.transactions if t.parent_id]
         body = mapping.refund_input(refund.model_copy(update={"order_id": order}), txs,

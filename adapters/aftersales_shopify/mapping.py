@@ -12,7 +12,7 @@ returns exist only in GraphQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -29,6 +29,7 @@ from aftersales.models import (
     ReturnRequest,
     ReturnStatus,
     Shipment,
+    TaxLine,
 )
 from aftersales.money import Money
 
@@ -36,8 +37,10 @@ from .schemas import (
     GqlRefund,
     GqlReturn,
     GqlReturnLineItem,
+    MoneySet,
     RestFulfillment,
     RestOrder,
+    RestTaxLine,
     WebhookReturn,
 )
 
@@ -158,23 +161,64 @@ def shipments_from_rest(fulfillments: Iterable[RestFulfillment]) -> list[Shipmen
     return out
 
 
+def _in_buyer_money(o: RestOrder) -> Callable[[Decimal, MoneySet | None, str], Decimal]:
+    """A picker of the buyer's (presentment) amount of each REST amount.
+
+    Shopify's plain fields (``price``, ``total_price``) are in the shop's
+    currency; the ``*_set.presentment_money`` twins are in the currency the
+    buyer paid, which is the one ``refundCreate`` takes. When the two
+    currencies differ an amount without its presentment twin is refused
+    rather than mislabelled.
+    """
+    shop = o.currency.upper()
+    buyer = (o.presentment_currency or o.currency).upper()
+
+    def pick(value: Decimal, money: MoneySet | None, field: str) -> Decimal:
+        if money is not None and money.presentment_money is not None:
+            pm = money.presentment_money
+            if pm.currency_code.upper() != buyer:
+                raise ValidationError(f"{field} is in {pm.currency_code}, not {buyer}",
+                                      field=field, payload="shopify order")
+            return pm.amount
+        if buyer == shop:
+            return value
+        raise ValidationError(f"{field} has no presentment_money for a {buyer} order",
+                              field=field, payload="shopify order")
+
+    return pick
+
+
+def _taxes(lines: Iterable[RestTaxLine], pick: Callable[[Decimal, MoneySet | None, str], Decimal],
+           cur: str, field: str) -> list[TaxLine]:
+    return [TaxLine(amount=Money(pick(t.price, t.price_set, field), cur), title=t.title,
+                    rate=t.rate) for t in lines]
+
+
 def order_from_rest(o: RestOrder) -> Order:
-    """An :class:`Order` from a REST order.
+    """An :class:`Order` from a REST order, in the buyer's (presentment) currency.
 
     Shopify already spreads order-level discounts over the lines
     (``discount_allocations``); they become each line's discount, and only
-    what is left unallocated stays an order-level discount.
+    what is left unallocated stays an order-level discount. Each line keeps
+    its ``tax_lines`` and the shipping its own; ``taxes_included`` is the
+    order's. When the buyer paid in another currency than the shop's, the
+    shop's currency and total are kept beside (``shop_currency``,
+    ``shop_total``).
     """
-    cur = o.currency
+    pick = _in_buyer_money(o)
+    cur = (o.presentment_currency or o.currency).upper()
     lines: list[OrderLine] = []
     allocated = Decimal(0)
     for li in o.line_items:
-        disc = sum((a.amount for a in li.discount_allocations), Decimal(0)) or li.total_discount
+        disc = sum((pick(a.amount, a.amount_set, "discount_allocations")
+                    for a in li.discount_allocations), Decimal(0)) or pick(
+            li.total_discount, li.total_discount_set, "total_discount")
         allocated += disc
         lines.append(OrderLine(
             external_id=str(li.id), sku=li.sku or "", title=li.title or li.name or "",
-            quantity=li.quantity, unit_price=Money(li.price, cur),
+            quantity=li.quantity, unit_price=Money(pick(li.price, li.price_set, "price"), cur),
             discount=Money(disc, cur) if disc else None,
+            taxes=_taxes(li.tax_lines, pick, cur, "tax_lines"),
         ))
     c = o.customer
     name = " ".join(filter(None, [c.first_name, c.last_name])) if c else None
@@ -191,14 +235,27 @@ def order_from_rest(o: RestOrder) -> Order:
     )
     delivered = [f.updated_at for f in o.fulfillments
                  if (f.shipment_status or "").lower() == "delivered" and f.updated_at]
+    # What the buyer paid for shipping: the discounted price where Shopify gives one.
+    shipping = sum((pick(s.discounted_price, s.discounted_price_set, "shipping_lines")
+                    if s.discounted_price is not None
+                    else pick(s.price, s.price_set, "shipping_lines")
+                    for s in o.shipping_lines), Decimal(0))
+    discounts = pick(o.total_discounts, o.total_discounts_set, "total_discounts")
+    two = cur != o.currency.upper()
     return Order(
         marketplace=NAME, external_id=str(o.id), buyer=buyer, currency=cur, lines=lines,
-        shipping=Money(sum((s.price for s in o.shipping_lines), Decimal(0)), cur),
-        discount=Money(max(o.total_discounts - allocated, Decimal(0)), cur),
-        total=Money(o.total_price, cur), raw_status=o.financial_status,
+        shipping=Money(shipping, cur),
+        discount=Money(max(discounts - allocated, Decimal(0)), cur),
+        total=Money(pick(o.total_price, o.total_price_set, "total_price"), cur),
+        raw_status=o.financial_status,
         placed_at=o.created_at, updated_at=o.updated_at,
         delivered_at=max(delivered) if delivered else None,
         shipments=shipments_from_rest(o.fulfillments),
+        taxes_included=o.taxes_included,
+        shipping_taxes=[t for s in o.shipping_lines
+                        for t in _taxes(s.tax_lines, pick, cur, "shipping_lines.tax_lines")],
+        shop_currency=o.currency.upper() if two else None,
+        shop_total=Money(o.total_price, o.currency) if two else None,
     )
 
 
@@ -270,27 +327,48 @@ def return_from_webhook(w: WebhookReturn) -> ReturnRequest | None:
 
 def refund_input(refund: Refund, transactions: list[dict[str, Any]],
                  location_id: str | None) -> dict[str, Any]:
-    """The ``RefundInput`` for ``refundCreate``.
+    """The ``RefundInput`` for ``refundCreate``, in the buyer's (presentment) currency.
 
-    ``transactions`` are the parent payments that can carry the refund (from
-    ``refunds/calculate.json``): the refund amount is spread over them in
-    order, never more than each can take. Lines restock at ``location_id``
-    when one is configured and are otherwise refunded without restocking.
+    ``transactions`` are Shopify's suggested refund transactions for the same
+    lines and shipping (from ``refunds/calculate.json``). When their sum is
+    the refund's amount, give or take the rounding of one minor unit per
+    line, Shopify's own figures are sent as they are, so the refund agrees
+    with Shopify to the cent. Otherwise (a partial amount, a restocking fee)
+    the refund's amount is spread over them in order, never more than each
+    can take (``maximum_refundable``). Lines restock at ``location_id`` when
+    one is configured and are otherwise refunded without restocking.
+
+    Raises:
+        ValidationError: the order's payments cannot carry the amount.
     """
     currency = refund.amount.currency
-    left = refund.amount.rounded().amount
+    wanted = refund.amount.rounded().amount
+    suggested = [(tx, Decimal(str(tx.get("amount") or 0))) for tx in transactions]
+    offered = sum((amount for _, amount in suggested), Decimal(0))
+    slack = refund.amount.quantum * (len(refund.lines) + (1 if refund.shipping else 0))
     txs: list[dict[str, Any]] = []
-    for tx in transactions:
-        if left <= 0:
-            break
-        cap = Decimal(str(tx.get("maximum_refundable") or tx.get("amount") or 0))
-        take = min(left, cap) if cap > 0 else Decimal(0)
-        if take <= 0:
-            continue
+
+    def pay(tx: dict[str, Any], take: Decimal) -> None:
         txs.append({"orderId": gid("Order", refund.order_id),
                     "parentId": gid("OrderTransaction", tx["parent_id"]),
                     "gateway": tx.get("gateway"), "kind": "REFUND", "amount": str(take)})
-        left -= take
+
+    if offered > 0 and abs(offered - wanted) <= slack:
+        for tx, amount in suggested:
+            if amount > 0:
+                pay(tx, amount)
+        left = Decimal(0)
+    else:
+        left = wanted
+        for tx, amount in suggested:
+            if left <= 0:
+                break
+            cap = Decimal(str(tx.get("maximum_refundable") or 0)) or amount
+            take = min(left, cap) if cap > 0 else Decimal(0)
+            if take <= 0:
+                continue
+            pay(tx, take)
+            left -= take
     if left > 0:
         raise ValidationError(f"refund exceeds what the order's payments can refund by {left} "
                               f"{currency}", field="amount", payload="shopify refund")
@@ -316,11 +394,17 @@ def refund_input(refund: Refund, transactions: list[dict[str, Any]],
 
 
 def refund_from_gql(created: GqlRefund, requested: Refund) -> Refund:
-    """The requested refund as Shopify recorded it (``external_id`` and time set)."""
+    """The requested refund as Shopify recorded it (``external_id`` and time set).
+
+    The amount is Shopify's ``totalRefundedSet`` in the refund's own currency
+    (the presentment one); the shop-currency figure is never put in its place.
+    """
     amount = requested.amount
-    if created.totalRefundedSet is not None:
-        m = created.totalRefundedSet.shopMoney
-        amount = Money(m.amount, m.currencyCode)
+    bag = created.totalRefundedSet
+    for m in ([bag.presentmentMoney, bag.shopMoney] if bag is not None else []):
+        if m is not None and m.currencyCode.upper() == amount.currency:
+            amount = Money(m.amount, m.currencyCode)
+            break
     return requested.model_copy(update={
         "external_id": created.id, "amount": amount, "raw_status": "success",
         "created_at": created.createdAt or requested.created_at,

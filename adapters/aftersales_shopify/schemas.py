@@ -20,12 +20,14 @@ __all__ = [
     "GqlReturnLineItem",
     "GqlReverseFulfillmentOrder",
     "GqlReverseLine",
+    "MoneySet",
     "OrderReturns",
     "PageInfo",
     "RestFulfillment",
     "RestLineItem",
     "RestOrder",
     "RestSuggestedRefund",
+    "RestTaxLine",
     "UserError",
     "WebhookFulfillment",
     "WebhookReturn",
@@ -140,6 +142,7 @@ class _MoneyV2(_Wire):
 
 class _MoneyBag(_Wire):
     shopMoney: _MoneyV2
+    presentmentMoney: _MoneyV2 | None = None
 
 
 class GqlRefund(_Wire):
@@ -154,8 +157,30 @@ class GqlRefund(_Wire):
 # ---------------------------------------------------------------- REST
 
 
+class _Money(_Wire):
+    amount: Decimal
+    currency_code: str
+
+
+class MoneySet(_Wire):
+    """A REST ``*_set``: the same amount in the shop's and in the buyer's currency."""
+
+    shop_money: _Money
+    presentment_money: _Money | None = None
+
+
 class _Allocation(_Wire):
     amount: Decimal
+    amount_set: MoneySet | None = None
+
+
+class RestTaxLine(_Wire):
+    """A tax line of an order line or a shipping line (REST)."""
+
+    price: Decimal = Decimal(0)
+    rate: Decimal | None = None
+    title: str = ""
+    price_set: MoneySet | None = None
 
 
 class RestLineItem(_Wire):
@@ -167,8 +192,11 @@ class RestLineItem(_Wire):
     name: str | None = None
     quantity: int
     price: Decimal
+    price_set: MoneySet | None = None
     total_discount: Decimal = Decimal(0)
+    total_discount_set: MoneySet | None = None
     discount_allocations: list[_Allocation] = Field(default_factory=list)
+    tax_lines: list[RestTaxLine] = Field(default_factory=list)
     fulfillment_line_item_id: int | None = None
 
 
@@ -207,6 +235,10 @@ class _Address(_Wire):
 
 class _ShippingLine(_Wire):
     price: Decimal = Decimal(0)
+    price_set: MoneySet | None = None
+    discounted_price: Decimal | None = None
+    discounted_price_set: MoneySet | None = None
+    tax_lines: list[RestTaxLine] = Field(default_factory=list)
 
 
 class RestOrder(_Wire):
@@ -229,8 +261,12 @@ class RestOrder(_Wire):
     fulfillments: list[RestFulfillment] = Field(default_factory=list)
     shipping_lines: list[_ShippingLine] = Field(default_factory=list)
     total_discounts: Decimal = Decimal(0)
+    total_discounts_set: MoneySet | None = None
     total_price: Decimal
+    total_price_set: MoneySet | None = None
     current_total_price: Decimal | None = None
+    presentment_currency: str | None = None
+    taxes_included: bool = False
 
 
 class _SuggestedTransaction(_Wire):
