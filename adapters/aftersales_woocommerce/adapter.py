@@ -30,7 +30,7 @@ from aftersales.paging import Watermark, numbered_pages, watermarked_pages
 
 from . import mapping, webhooks
 from .client import WooCommerceClient
-from .schemas import WcNote, WcOrder, WcRefund, WcReview
+from .schemas import WcNote, WcOrder, WcRefund, WcReview, WcShippingLine
 from .settings import WooCommerceSettings
 
 __all__ = ["WooCommerceMarketplace"]
@@ -172,8 +172,9 @@ class WooCommerceMarketplace(MarketplaceBase):
         found = self._find_refund(order, key)
         if found is not None:
             return mapping.refund_from_wc(found, refund)
+        shipping = self._shipping_lines(order) if refund.shipping else []
         body = mapping.refund_body(refund, api_refund=self.settings.gateway_refunds,
-                                   restock=self.settings.restock)
+                                   restock=self.settings.restock, shipping=shipping)
         try:
             created = self.client.post(f"orders/{order}/refunds", body)
         except TransientError as exc:
@@ -238,6 +239,12 @@ class WooCommerceMarketplace(MarketplaceBase):
         note: WcNote = self._parse(WcNote, self.client.post(f"orders/{_order_id(order_id)}/notes",
                                                              body))
         return note
+
+    def _shipping_lines(self, order: int) -> list[WcShippingLine]:
+        """The order's shipping lines as the store has them now (a refund names their ids)."""
+        data, _ = self.client.get(f"orders/{order}")
+        parsed: WcOrder = self._parse(WcOrder, data)
+        return parsed.shipping_lines
 
     def _settled_refund(self, order: int, key: str) -> WcRefund | None:
         """The refund with ``key``, looked for until the store has had time to finish."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,10 +27,11 @@ from aftersales.models import (
     ReturnStatus,
     Review,
     Shipment,
+    TaxLine,
 )
 from aftersales.money import Money
 
-from .schemas import WcOrder, WcRefund, WcReview
+from .schemas import WcOrder, WcRefund, WcReview, WcShippingLine, WcTax
 
 __all__ = [
     "IDEMPOTENCY_META_KEY",
@@ -128,12 +130,25 @@ def _shipments(o: WcOrder) -> list[Shipment]:
     return out
 
 
+def _taxes(taxes: Sequence[WcTax], total_tax: Decimal, cur: str) -> list[TaxLine]:
+    """A line's tax per rate (WooCommerce's rate ids, which a refund names)."""
+    out = [TaxLine(amount=Money(t.total, cur), rate_id=str(t.id)) for t in taxes if t.total]
+    if not out and total_tax:
+        out = [TaxLine(amount=Money(total_tax, cur))]
+    return out
+
+
 def order_from_wc(o: WcOrder) -> Order:
     """An :class:`Order` from a WooCommerce order.
 
     A line's ``subtotal`` is before coupons and its ``total`` after, so the
     difference is that line's share of the discount; WooCommerce has already
     spread coupons over lines, so no order-level discount remains.
+
+    WooCommerce keeps line and shipping totals without tax and the tax
+    beside them (``total_tax``, ``taxes`` per rate), whatever the shop's
+    ``prices_include_tax`` display setting says, so the order's amounts are
+    always tax-exclusive here (``taxes_included`` False) and the tax is added.
     """
     cur = o.currency
     lines = []
@@ -146,6 +161,7 @@ def order_from_wc(o: WcOrder) -> Order:
             external_id=str(li.id), sku=li.sku or "", title=li.name,
             quantity=li.quantity, unit_price=Money(unit, cur),
             discount=Money(disc, cur) if disc > 0 else None,
+            taxes=_taxes(li.taxes, li.total_tax, cur),
         ))
     line_disc = sum((ln.discount.amount for ln in lines if ln.discount), Decimal(0))
     b, s = o.billing, o.shipping
@@ -162,6 +178,9 @@ def order_from_wc(o: WcOrder) -> Order:
             email=b.email or None, phone=b.phone or None, address=address,
         ),
         currency=cur, lines=lines, shipping=Money(o.shipping_total, cur),
+        taxes_included=False,
+        shipping_taxes=([t for s in o.shipping_lines for t in _taxes(s.taxes, s.total_tax, cur)]
+                        or _taxes([], o.shipping_tax, cur)),
         discount=Money(max(o.discount_total - line_disc, Decimal(0)), cur),
         total=Money(o.total, cur), raw_status=o.status, placed_at=created,
         updated_at=o.date_modified_gmt or created, shipments=_shipments(o),
@@ -190,23 +209,60 @@ def note_for(step: str, ref: str, *, reason: str = "", note: str | None = None
     return {"note": message, "customer_note": to_customer}
 
 
-def refund_body(refund: Refund, *, api_refund: bool, restock: bool) -> dict[str, Any]:
+def _refund_taxes(taxes: Sequence[TaxLine]) -> list[dict[str, Any]]:
+    return [{"id": int(t.rate_id) if t.rate_id.isdigit() else t.rate_id,
+             "refund_total": str(t.amount.rounded().amount)}
+            for t in taxes if t.rate_id is not None and t.amount]
+
+
+def _shipping_items(refund: Refund, shipping: Sequence[WcShippingLine]) -> list[dict[str, Any]]:
+    """The shipping lines of a refund: its shipping and shipping tax spread over them."""
+    if not refund.shipping or not shipping:
+        return []
+    cur = refund.shipping.currency
+    parts = refund.shipping.allocate([s.total for s in shipping])
+    out = []
+    for line, part in zip(shipping, parts, strict=True):
+        item: dict[str, Any] = {"id": line.id, "refund_total": str(part.amount)}
+        paid = [TaxLine(amount=Money(t.total, cur), rate_id=str(t.id)) for t in line.taxes]
+        wanted = {t.rate_id: t.amount for t in refund.shipping_taxes}
+        back = [t.model_copy(update={"amount": min(t.amount, wanted.get(t.rate_id, t.amount))})
+                for t in paid if t.rate_id in wanted]
+        for t in back:  # a rate spread over several shipping lines is used up once
+            wanted[t.rate_id] = wanted[t.rate_id] - t.amount
+        if back:
+            item["refund_tax"] = _refund_taxes(back)
+        out.append(item)
+    return out
+
+
+def refund_body(refund: Refund, *, api_refund: bool, restock: bool,
+                shipping: Sequence[WcShippingLine] = ()) -> dict[str, Any]:
     """The body of ``POST /orders/{id}/refunds`` for ``refund``.
 
     The amount is sent explicitly; each line names the order item, the
-    quantity and its share of the amount. The idempotency key rides in
+    quantity, its goods without tax (``refund_total``) and its tax per rate
+    (``refund_tax``: ``[{"id": <tax rate id>, "refund_total"}]``, as the
+    REST docs' "Create a refund" shows). Shipping refunded goes back the
+    same way on the order's ``shipping`` lines. The idempotency key rides in
     ``meta_data`` so a retry can find a refund that was already made.
     """
+    items: list[dict[str, Any]] = []
+    for line in refund.lines:
+        # Without rate ids the tax cannot be named, so it stays in refund_total.
+        taxes = [] if refund.taxes_included else _refund_taxes(line.taxes)
+        tax = sum((Decimal(t["refund_total"]) for t in taxes), Decimal(0))
+        item: dict[str, Any] = {"id": line.order_line_id, "quantity": line.quantity,
+                                "refund_total": str(line.amount.rounded().amount - tax)}
+        if taxes:
+            item["refund_tax"] = taxes
+        items.append(item)
     body: dict[str, Any] = {
         "amount": str(refund.amount.rounded().amount),
         "reason": refund.note or "",
         "api_refund": api_refund,
         "api_restock": restock,
-        "line_items": [
-            {"id": line.order_line_id, "quantity": line.quantity,
-             "refund_total": str(line.amount.rounded().amount)}
-            for line in refund.lines
-        ],
+        "line_items": items + _shipping_items(refund, shipping),
         "meta_data": [{"key": IDEMPOTENCY_META_KEY, "value": refund.idempotency_key}],
     }
     return body

@@ -20,6 +20,8 @@ __all__ = [
     "WcOrder",
     "WcRefund",
     "WcReview",
+    "WcShippingLine",
+    "WcTax",
     "gmt",
 ]
 
@@ -49,8 +51,15 @@ class _Meta(_Wire):
     value: Any = None
 
 
+class WcTax(_Wire):
+    """One rate's tax on a line item or a shipping line; ``id`` is the tax rate id."""
+
+    id: int
+    total: Decimal = Decimal(0)
+
+
 class WcLineItem(_Wire):
-    """An order line item."""
+    """An order line item; ``total`` excludes tax, ``total_tax`` is beside it."""
 
     id: int
     name: str = ""
@@ -60,6 +69,8 @@ class WcLineItem(_Wire):
     sku: str | None = None
     subtotal: Decimal = Decimal(0)
     total: Decimal = Decimal(0)
+    total_tax: Decimal = Decimal(0)
+    taxes: list[WcTax] = Field(default_factory=list)
     price: Decimal | None = None
 
     @field_validator("price", mode="before")
@@ -85,6 +96,15 @@ class _Shipping(_Wire):
     country: str | None = None
 
 
+class WcShippingLine(_Wire):
+    """A shipping line: its id is what a refund names to give shipping back."""
+
+    id: int
+    total: Decimal = Decimal(0)
+    total_tax: Decimal = Decimal(0)
+    taxes: list[WcTax] = Field(default_factory=list)
+
+
 class WcOrder(_Wire):
     """An order (``GET /orders``, ``GET /orders/{id}``, ``order.*`` webhooks)."""
 
@@ -97,7 +117,10 @@ class WcOrder(_Wire):
     date_completed_gmt: datetime | None = None
     discount_total: Decimal = Decimal(0)
     shipping_total: Decimal = Decimal(0)
+    shipping_tax: Decimal = Decimal(0)
     total: Decimal = Decimal(0)
+    prices_include_tax: bool = False
+    shipping_lines: list[WcShippingLine] = Field(default_factory=list)
     customer_id: int = 0
     billing: _Billing = Field(default_factory=_Billing)
     shipping: _Shipping = Field(default_factory=_Shipping)
