@@ -351,6 +351,9 @@ def trade_to_order(trade: TopTrade) -> Order:
         delivered_at=parse_time(trade.end_time, field="end_time", payload=where)
         if trade.status in _RECEIVED and trade.end_time else None,
         shipments=_shipments(trade, where),
+        # Taobao and Tmall prices are what the buyer pays, VAT inside; the
+        # trade itemises no tax, so none is shown (a refund carries none).
+        taxes_included=True,
     )
 
 

@@ -155,6 +155,7 @@ class World:
             updated_at=updated,
             delivered_at=delivered,
             shipments=self.shipments(index, now),
+            taxes_included=True,  # a Chinese marketplace: prices include VAT, none itemised
         )
 
     # ------------------------------------------------------------ returns
