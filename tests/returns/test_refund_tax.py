@@ -108,10 +108,13 @@ def test_tax_inside_is_reported_not_added() -> None:
 def test_a_second_request_cannot_refund_the_tax_again() -> None:
     order = taxed_order([("L1", 1, "10.00", "1.00")])
     first = refund(order, {"L1": 1})
-    rows = [("A", "L1", 1, first.lines[0].amount.amount)]
-    again = refund(order, {"L1": 1}, ledger=ledger_from(rows, "B", {}))
     assert first.total == usd("11.00")
+    # Another request already paid the whole line, goods and tax, as money only
+    # (no unit settled): only the cap stands between the buyer and a second 11.00.
+    rows = [("A", "L1", 0, first.lines[0].amount.amount)]
+    again = refund(order, {"L1": 1}, ledger=ledger_from(rows, "B", {}))
     assert again.total.is_zero()
+    assert again.adjustment == usd("11.00")
 
 
 def test_the_tax_inside_a_capped_line_shrinks_with_it() -> None:
