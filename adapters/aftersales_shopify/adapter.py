@@ -1,4 +1,25 @@
-"""The Shopify marketplace adapter."""
+"""The Shopify marketplace adapter.
+
+Checked against the Admin API reference for 2026-01 (the pinned version) on
+2026-12-02:
+
+* statuses and reasons: ``ReturnStatus``, ``ReturnReason`` (deprecated) and
+  ``ReturnReasonDefinition``, ``ReturnDeclineReason``, ``FulfillmentStatus``
+  and ``FulfillmentEventStatus`` are tables in :mod:`.mapping`, one row per
+  documented value;
+* errors: return mutations answer ``userErrors`` with a ``ReturnErrorCode``
+  (``NOT_FOUND`` is read as a missing object, ``INVALID_STATE`` as already
+  closed on ``returnClose``, every other code as a refusal); top-level GraphQL
+  errors ``THROTTLED``, ``ACCESS_DENIED`` and ``INTERNAL_SERVER_ERROR`` are
+  classified in :mod:`.client`; Shopify documents no other top-level codes
+  a client should branch on, and unknown ones are refusals;
+* pagination: GraphQL connections by ``pageInfo.endCursor``; REST by the
+  ``page_info`` of the ``Link: rel="next"`` header;
+* rate limits: the GraphQL cost bucket (``extensions.cost``; 100 points a
+  second on a standard plan, 1,000 per query at most) and the REST leaky
+  bucket (429 with ``Retry-After``);
+* webhooks: see :mod:`.webhooks`.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +33,7 @@ from aftersales.errors import (
     RemoteNotFoundError,
     RemoteRejectedError,
     ResponseParseError,
+    ValidationError,
 )
 from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, MarketplaceBase
@@ -31,6 +53,7 @@ from .client import ShopifyClient
 from .schemas import (
     Connection,
     GqlRefund,
+    GqlReturn,
     GqlReverseFulfillmentOrder,
     OrderReturns,
     RestFulfillment,
@@ -42,23 +65,41 @@ from .settings import ShopifySettings
 
 __all__ = ["ShopifyMarketplace"]
 
-_RETURN_FIELDS = """
-fragment ReturnFields on Return {
+#: ``returnReasonDefinition`` exists from 2026-01 on; older versions refuse the field.
+_REASON_DEFINITION_SINCE = "2026-01"
+
+
+def return_fields(api_version: str) -> str:
+    """The ``ReturnFields`` fragment for ``api_version``.
+
+    From 2026-01 on it asks for ``returnReasonDefinition`` beside the
+    deprecated ``returnReason``, which stays the fallback.
+    """
+    definition = ("returnReasonDefinition { handle name } "
+                  if api_version >= _REASON_DEFINITION_SINCE else "")
+    return f"""
+fragment ReturnFields on Return {{
   id name status createdAt closedAt requestApprovedAt
-  decline { reason note }
-  order { id }
-  returnLineItems(first: 50) { nodes { id quantity ... on ReturnLineItem {
-    returnReason returnReasonNote customerNote fulfillmentLineItem { id lineItem { id sku } }
-  } } }
-  exchangeLineItems(first: 10) { nodes { id } }
-}"""
+  decline {{ reason note }}
+  order {{ id }}
+  returnLineItems(first: 50) {{ nodes {{ id quantity ... on ReturnLineItem {{
+    {definition}returnReason returnReasonNote customerNote
+    fulfillmentLineItem {{ id lineItem {{ id sku }} }}
+  }} }} }}
+  exchangeLineItems(first: 10) {{ nodes {{ id }} }}
+}}"""
+
 
 LIST_RETURNS = """query ListReturns($first: Int!, $after: String, $query: String) {
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
     pageInfo { hasNextPage endCursor }
     nodes { id updatedAt returns(first: 20) { nodes { ...ReturnFields } } }
   }
-}""" + _RETURN_FIELDS
+}"""
+
+GET_RETURN = """query GetReturn($id: ID!) {
+  return(id: $id) { ...ReturnFields }
+}"""
 
 APPROVE = """mutation ReturnApproveRequest($input: ReturnApproveRequestInput!) {
   returnApproveRequest(input: $input) { return { id status } userErrors { code field message } }
@@ -117,8 +158,9 @@ class ShopifyMarketplace(MarketplaceBase):
     ``read_orders``, ``read_returns``/``write_returns``, ``write_orders`` (refunds)
     and ``read_all_orders`` for orders older than 60 days.
 
-    Capabilities: orders (list, get, shipments with tracking numbers), return
-    requests (list, approve, decline, confirm received by disposing the
+    Capabilities: orders (list, get, shipments with tracking numbers of the
+    fulfillments that succeeded), return requests (list, get, apply a
+    ``returns/update`` change set, approve, decline, confirm received by disposing the
     reverse fulfillment, refund then close). Shopify has **no review API**
     and no buyer messaging, so ``list_reviews``, ``reply_review`` and
     ``send_message`` raise ``UnsupportedOperationError``; exchanges are shipped
@@ -148,6 +190,7 @@ class ShopifyMarketplace(MarketplaceBase):
     ) -> None:
         self.settings = settings or ShopifySettings.from_env(**options)
         self.client = ShopifyClient(self.settings, api=api, sleep=sleep)
+        self._fields = return_fields(self.settings.api_version)
 
     # ------------------------------------------------------------ orders
 
@@ -190,7 +233,7 @@ class ShopifyMarketplace(MarketplaceBase):
         search = f"updated_at:>='{start.at:%Y-%m-%dT%H:%M:%SZ}'" if start else None
 
         def fetch(after: str | None) -> tuple[list[OrderReturns], str | None]:
-            data = self.client.graphql(LIST_RETURNS, {
+            data = self.client.graphql(LIST_RETURNS + self._fields, {
                 "first": self.settings.page_size, "after": after, "query": search})
             conn = self._parse(Connection[OrderReturns], data.get("orders"))
             return conn.nodes, conn.pageInfo.endCursor if conn.pageInfo.hasNextPage else None
@@ -200,6 +243,36 @@ class ShopifyMarketplace(MarketplaceBase):
                                              updated_at=o.updatedAt)
                      for o in page.items for r in o.returns.nodes if r.returnLineItems.nodes]
             yield Page[ReturnRequest](items=items, cursor=page.cursor)
+
+    def get_return(self, return_id: str) -> ReturnRequest:
+        """One return by its GID or numeric id, as Shopify has it now.
+
+        Raises:
+            RemoteNotFoundError: Shopify has no such return.
+            ValidationError: the return has no line items left.
+        """
+        data = self.client.graphql(GET_RETURN + self._fields,
+                                   {"id": mapping.gid("Return", return_id)})
+        if not isinstance(data.get("return"), dict):
+            raise RemoteNotFoundError("return not found", adapter=self.name)
+        return mapping.return_from_gql(self._parse(GqlReturn, data["return"]))
+
+    def apply_returns_update(self, event: webhooks.ReturnEvent) -> ReturnRequest:
+        """The request after a ``returns/update`` change set, read back from Shopify.
+
+        The change set names Shopify's return lines and quantity deltas; the
+        core keys return lines by order line, so the return is read once and
+        its current lines are the changes applied. A line the change set
+        removed entirely is gone from the result.
+
+        Raises:
+            ValidationError: ``event`` is not a ``returns/update`` event.
+            RemoteNotFoundError: the return no longer exists.
+        """
+        if event.changes is None:
+            raise ValidationError("not a returns/update event", field="topic",
+                                  payload="shopify returns webhook")
+        return self.get_return(event.external_id)
 
     def approve_return(self, request: ReturnRequest, *, note: str | None = None) -> None:
         """``returnApproveRequest``: REQUESTED → OPEN, telling the customer."""

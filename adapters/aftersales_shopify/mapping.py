@@ -1,9 +1,14 @@
 """Pure conversions between Shopify payloads and the core's models.
 
-The two tables below are the whole of Shopify's vocabulary for returns:
+The tables below are Shopify's vocabulary for returns and parcels, each
+checked against the Admin API reference for 2026-01 on 2026-12-02:
 ``RETURN_STATUS`` (the ``ReturnStatus`` enum, upper case in GraphQL and lower
-case in webhooks) and ``RETURN_REASON`` (the ``ReturnReason`` enum). Nothing
-here does I/O, so every row is tested directly.
+case in webhooks), ``RETURN_REASON`` (the ``ReturnReason`` enum, deprecated in
+2026-01 but still sent), ``REASON_HANDLES`` (phrases in the handles of the
+open-ended ``ReturnReasonDefinition`` library that replaces it),
+``FULFILLMENT_SHIPS`` (``FulfillmentStatus``: which fulfillments are parcels
+that left) and ``SHIPMENT_STATUS`` (``FulfillmentEventStatus`` / REST
+``shipment_status``). Nothing here does I/O, so every row is tested directly.
 
 Ids: orders and order lines use Shopify's numeric REST ids (``"450789469"``),
 returns use their GraphQL GID (``"gid://shopify/Return/945000960"``), because
@@ -22,6 +27,7 @@ from aftersales.models import (
     Buyer,
     Order,
     OrderLine,
+    ParcelStatus,
     Refund,
     ReturnKind,
     ReturnLine,
@@ -42,15 +48,20 @@ from .schemas import (
     RestOrder,
     RestTaxLine,
     WebhookReturn,
+    WebhookReturnLine,
 )
 
 __all__ = [
     "DECLINE_REASONS",
+    "FULFILLMENT_SHIPS",
+    "REASON_HANDLES",
     "RETURN_REASON",
     "RETURN_STATUS",
+    "SHIPMENT_STATUS",
     "decline_reason",
     "gid",
     "map_reason",
+    "map_reason_definition",
     "map_return_status",
     "numeric_id",
     "order_from_rest",
@@ -84,6 +95,67 @@ RETURN_REASON: dict[str, ReturnReason] = {
     "DEFECTIVE": ReturnReason.QUALITY_ISSUE,
     "OTHER": ReturnReason.OTHER,
     "UNKNOWN": ReturnReason.OTHER,
+}
+
+#: Phrases in a ``ReturnReasonDefinition.handle`` → canonical reason, tried in order.
+#: Shopify's library of definitions is open-ended (the ``returnReasonDefinitions``
+#: query lists it per shop, and handles such as ``arrived-late``, ``too-tight``,
+#: ``color-too-bright`` or ``quality`` are its documented examples), so there is
+#: no closed list to enumerate: a handle matching no phrase is ``OTHER``, with
+#: the definition's name kept in the line's reason text. Colour and style come
+#: before size so that ``color-too-bright`` is not read as a size.
+REASON_HANDLES: tuple[tuple[str, ReturnReason], ...] = (
+    ("late", ReturnReason.LATE_DELIVERY),
+    ("damaged", ReturnReason.DAMAGED_IN_TRANSIT),
+    ("wrong-item", ReturnReason.WRONG_ITEM),
+    ("wrong-product", ReturnReason.WRONG_ITEM),
+    ("missing", ReturnReason.MISSING_ITEM),
+    ("not-as-described", ReturnReason.NOT_AS_DESCRIBED),
+    ("defect", ReturnReason.QUALITY_ISSUE),
+    ("quality", ReturnReason.QUALITY_ISSUE),
+    ("broken", ReturnReason.QUALITY_ISSUE),
+    ("faulty", ReturnReason.QUALITY_ISSUE),
+    ("color", ReturnReason.CHANGED_MIND),
+    ("colour", ReturnReason.CHANGED_MIND),
+    ("style", ReturnReason.CHANGED_MIND),
+    ("unwanted", ReturnReason.CHANGED_MIND),
+    ("changed-mind", ReturnReason.CHANGED_MIND),
+    ("no-longer", ReturnReason.CHANGED_MIND),
+    ("size", ReturnReason.WRONG_SIZE),
+    ("too-", ReturnReason.WRONG_SIZE),
+    ("fit", ReturnReason.WRONG_SIZE),
+    ("comfort", ReturnReason.WRONG_SIZE),
+)
+
+#: ``FulfillmentStatus`` (GraphQL upper case, REST lower case) → whether the
+#: fulfillment is a parcel that left. Only ``SUCCESS`` is: ``CANCELLED``,
+#: ``ERROR`` and ``FAILURE`` never shipped, and the legacy ``PENDING``/``OPEN``
+#: (deprecated, a fulfillment service still working on it) have not shipped yet;
+#: a later ``fulfillments/update`` brings them in once they succeed.
+FULFILLMENT_SHIPS: dict[str, bool] = {
+    "SUCCESS": True,
+    "CANCELLED": False,
+    "ERROR": False,
+    "FAILURE": False,
+    "PENDING": False,
+    "OPEN": False,
+}
+
+#: ``FulfillmentEventStatus`` (2026-01, plus ``PICKED_UP`` from ``unstable``) and
+#: the REST ``shipment_status`` (same words, lower case) → canonical parcel status.
+SHIPMENT_STATUS: dict[str, ParcelStatus] = {
+    "LABEL_PURCHASED": ParcelStatus.INFO_RECEIVED,
+    "LABEL_PRINTED": ParcelStatus.INFO_RECEIVED,
+    "CONFIRMED": ParcelStatus.INFO_RECEIVED,
+    "CARRIER_PICKED_UP": ParcelStatus.PICKED_UP,
+    "IN_TRANSIT": ParcelStatus.IN_TRANSIT,
+    "DELAYED": ParcelStatus.IN_TRANSIT,
+    "OUT_FOR_DELIVERY": ParcelStatus.OUT_FOR_DELIVERY,
+    "ATTEMPTED_DELIVERY": ParcelStatus.FAILED_ATTEMPT,
+    "READY_FOR_PICKUP": ParcelStatus.AVAILABLE_FOR_PICKUP,
+    "PICKED_UP": ParcelStatus.DELIVERED,
+    "DELIVERED": ParcelStatus.DELIVERED,
+    "FAILURE": ParcelStatus.EXCEPTION,
 }
 
 #: Shopify's ``ReturnDeclineReason`` values; anything else is declined as ``OTHER``.
@@ -130,6 +202,40 @@ def map_reason(raw: str | None) -> ReturnReason:
     return RETURN_REASON.get((raw or "").strip().upper(), ReturnReason.OTHER)
 
 
+def map_reason_definition(handle: str | None) -> ReturnReason:
+    """The canonical reason of a ``ReturnReasonDefinition`` handle (2026-01 and later).
+
+    A handle spelling one of the legacy enum values (``wrong-item``) maps as
+    that value; otherwise the first phrase of :data:`REASON_HANDLES` found in
+    it decides; a handle matching nothing is ``OTHER``.
+    """
+    low = (handle or "").strip().lower()
+    legacy = RETURN_REASON.get(low.replace("-", "_").upper())
+    if legacy is not None and legacy is not ReturnReason.OTHER:
+        return legacy
+    for phrase, reason in REASON_HANDLES:
+        if phrase in low:
+            return reason
+    return ReturnReason.OTHER
+
+
+def ships(status: str | None) -> bool:
+    """Whether a fulfillment with this status is a parcel that left (see ``FULFILLMENT_SHIPS``).
+
+    A fulfillment without a status (a trimmed payload) is taken as shipped; an
+    unknown status is not, so that no follow-up runs on a parcel that may
+    never have left.
+    """
+    if status is None:
+        return True
+    return FULFILLMENT_SHIPS.get(status.strip().upper(), False)
+
+
+def shipment_status(raw: str | None) -> ParcelStatus | None:
+    """The canonical status of a ``shipment_status``; ``None`` when missing or unknown."""
+    return SHIPMENT_STATUS.get((raw or "").strip().upper())
+
+
 def decline_reason(reason: str) -> str:
     """The ``ReturnDeclineReason`` for a rejection reason (``"final_sale"`` → ``FINAL_SALE``)."""
     code = reason.strip().upper().replace(" ", "_").replace("-", "_")
@@ -144,10 +250,14 @@ def _carrier(company: str | None) -> str | None:
 
 
 def shipments_from_rest(fulfillments: Iterable[RestFulfillment]) -> list[Shipment]:
-    """One outbound shipment per tracking number of every non-cancelled fulfillment."""
+    """One outbound shipment per tracking number of every fulfillment that shipped.
+
+    Cancelled, failed and errored fulfillments (and legacy ones still pending)
+    are skipped: see :data:`FULFILLMENT_SHIPS`.
+    """
     out: list[Shipment] = []
     for f in fulfillments:
-        if (f.status or "").lower() == "cancelled":
+        if not ships(f.status):
             continue
         numbers = list(dict.fromkeys([*f.tracking_numbers, *filter(None, [f.tracking_number])]))
         for number in numbers:
@@ -233,8 +343,8 @@ def order_from_rest(o: RestOrder) -> Order:
         phone=(c.phone if c else None) or o.phone, address=address,
         locale=(c.locale if c else None) or o.customer_locale,
     )
-    delivered = [f.updated_at for f in o.fulfillments
-                 if (f.shipment_status or "").lower() == "delivered" and f.updated_at]
+    delivered = [f.updated_at for f in o.fulfillments if ships(f.status) and f.updated_at
+                 and shipment_status(f.shipment_status) is ParcelStatus.DELIVERED]
     # What the buyer paid for shipping: the discounted price where Shopify gives one.
     shipping = sum((pick(s.discounted_price, s.discounted_price_set, "shipping_lines")
                     if s.discounted_price is not None
@@ -259,15 +369,47 @@ def order_from_rest(o: RestOrder) -> Order:
     )
 
 
+def _reason(definition: str | None, label: str | None, legacy: str | None,
+            note: str | None) -> tuple[ReturnReason, str | None]:
+    """The canonical reason and the text kept beside it.
+
+    ``returnReasonDefinition`` (2026-01) wins; the deprecated ``returnReason``
+    enum is the fallback for older API versions and older returns.
+    """
+    if definition:
+        reason, word = map_reason_definition(definition), label or definition
+    elif legacy:
+        reason, word = map_reason(legacy), legacy.upper()
+    else:
+        return ReturnReason.OTHER, note or None
+    return reason, f"{word}: {note}" if note else word
+
+
 def _line_from_gql(li: GqlReturnLineItem) -> ReturnLine:
     ref = li.fulfillmentLineItem.lineItem if li.fulfillmentLineItem else None
     note = li.returnReasonNote or li.customerNote or None
+    definition = li.returnReasonDefinition
+    reason, text = _reason(definition.handle if definition else None,
+                           definition.name if definition else None, li.returnReason, note)
+    if not definition and not li.returnReason:
+        text = None
     return ReturnLine(
         order_line_id=numeric_id(ref.id) if ref else numeric_id(li.id),
-        sku=ref.sku if ref else None, quantity=li.quantity,
-        reason=map_reason(li.returnReason), reason_text=li.returnReason and (
-            f"{li.returnReason}: {note}" if note else li.returnReason),
+        sku=ref.sku if ref else None, quantity=li.quantity, reason=reason, reason_text=text,
     )
+
+
+def _line_from_webhook(li: WebhookReturnLine) -> ReturnLine:
+    ref = (li.fulfillment_line_item or {}).get("line_item") or {}
+    note = li.return_reason_note or li.customer_note or None
+    definition = li.return_reason_definition or {}
+    handle = definition.get("handle")
+    reason, text = _reason(str(handle) if handle else None,
+                           str(definition.get("name") or "") or None, li.return_reason, note)
+    if not handle and not li.return_reason:
+        text = None
+    return ReturnLine(order_line_id=str(ref.get("id") or li.id), quantity=li.quantity,
+                      reason=reason, reason_text=text)
 
 
 def return_from_gql(r: GqlReturn, *, order_id: str | None = None,
@@ -306,15 +448,7 @@ def return_from_webhook(w: WebhookReturn) -> ReturnRequest | None:
     if order_id is None:
         raise ValidationError("webhook has no order id", field="order",
                               payload="shopify returns webhook")
-    lines = []
-    for li in w.return_line_items:
-        ref = (li.fulfillment_line_item or {}).get("line_item") or {}
-        note = li.return_reason_note or li.customer_note or None
-        raw = (li.return_reason or "").upper() or None
-        lines.append(ReturnLine(
-            order_line_id=str(ref.get("id") or li.id), quantity=li.quantity,
-            reason=map_reason(raw), reason_text=raw and (f"{raw}: {note}" if note else raw),
-        ))
+    lines = [_line_from_webhook(li) for li in w.return_line_items]
     notes = [li.customer_note for li in w.return_line_items if li.customer_note]
     return ReturnRequest(
         marketplace=NAME, order_id=str(order_id),

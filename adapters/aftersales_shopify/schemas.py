@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "Connection",
+    "GqlReasonDefinition",
     "GqlRefund",
     "GqlReturn",
     "GqlReturnLineItem",
@@ -31,6 +32,7 @@ __all__ = [
     "UserError",
     "WebhookFulfillment",
     "WebhookReturn",
+    "WebhookReturnLine",
 ]
 
 N = TypeVar("N")
@@ -71,11 +73,19 @@ class _FulfillmentLineItem(_Wire):
     lineItem: _LineItemRef | None = None
 
 
+class GqlReasonDefinition(_Wire):
+    """A ``ReturnReasonDefinition`` (2026-01): a stable ``handle`` and a localized ``name``."""
+
+    handle: str
+    name: str | None = None
+
+
 class GqlReturnLineItem(_Wire):
     """A ``ReturnLineItem`` (reached through ``... on ReturnLineItem``)."""
 
     id: str
     quantity: int
+    returnReasonDefinition: GqlReasonDefinition | None = None
     returnReason: str | None = None
     returnReasonNote: str | None = None
     customerNote: str | None = None
@@ -292,11 +302,19 @@ class _WebhookRef(_Wire):
     admin_graphql_api_id: str | None = None
 
 
-class _WebhookReturnLine(_Wire):
+class WebhookReturnLine(_Wire):
+    """A return line of a ``returns/*`` webhook body (snake_case, lower-case enum values).
+
+    ``return_reason_definition`` is read when present; Shopify's webhook
+    reference does not show whether 2026-01 bodies carry it, so the
+    deprecated ``return_reason`` stays the fallback.
+    """
+
     id: int
     admin_graphql_api_id: str | None = None
     fulfillment_line_item: dict[str, Any] | None = None
     quantity: int = 1
+    return_reason_definition: dict[str, Any] | None = None
     return_reason: str | None = None
     return_reason_note: str | None = None
     customer_note: str | None = None
@@ -311,7 +329,7 @@ class WebhookReturn(_Wire):
     name: str | None = None
     order: _WebhookRef | None = None
     order_id: int | None = None
-    return_line_items: list[_WebhookReturnLine] = Field(default_factory=list)
+    return_line_items: list[WebhookReturnLine] = Field(default_factory=list)
     exchange_line_items: list[dict[str, Any]] = Field(default_factory=list)
     decline: _Decline | None = None
 

@@ -1,5 +1,10 @@
 """Shopify webhooks: signature check and parsing into the core's models.
 
+Topics read (webhook reference, API 2026-01, checked 2026-12-02):
+``returns/request|approve|decline|cancel|close|reopen|process`` (a return,
+whole or status-only), ``returns/update`` (a change set, see
+:mod:`aftersales_shopify.changes`) and ``fulfillments/create|update``.
+
 Shopify signs every webhook with ``X-Shopify-Hmac-Sha256``: base64 of the
 HMAC-SHA256 of the raw body keyed with the app's client secret. Verify the
 raw bytes before parsing them. Header names are matched case-insensitively
@@ -20,6 +25,7 @@ from aftersales.errors import SignatureError, ValidationError
 from aftersales.models import ReturnRequest, ReturnStatus, Shipment
 from aftersales.signing import verify_hmac_sha256_base64
 
+from .changes import ReturnChanges, WebhookReturnsUpdate, changes_from
 from .mapping import gid, map_return_status, return_from_webhook, shipments_from_rest
 from .schemas import WebhookFulfillment, WebhookReturn
 
@@ -62,17 +68,21 @@ class ReturnEvent:
     Attributes:
         topic: the webhook topic (``returns/approve``).
         external_id: the return's GID.
-        status: its canonical status now.
-        raw_status: Shopify's status, upper case.
+        status: its canonical status now; ``None`` for ``returns/update``,
+            whose body carries no status.
+        raw_status: Shopify's status, upper case (``None`` likewise).
         request: the full request when the body carries line items
-            (request/approve/decline); ``None`` for status-only bodies.
+            (request/approve/decline); ``None`` for status-only bodies and
+            change sets.
+        changes: what a ``returns/update`` changed; ``None`` for other topics.
     """
 
     topic: str
     external_id: str
-    status: ReturnStatus
-    raw_status: str
+    status: ReturnStatus | None
+    raw_status: str | None
     request: ReturnRequest | None
+    changes: ReturnChanges | None = None
 
 
 def _load(body: bytes, payload: str) -> object:
@@ -95,6 +105,10 @@ def _check(body: bytes, headers: Mapping[str, str], secret: str | None) -> None:
 _Hook = TypeVar("_Hook", bound=BaseModel)
 
 
+def _topic(headers: Mapping[str, str]) -> str:
+    return (header(headers, "X-Shopify-Topic") or "").strip().lower()
+
+
 def _verified(
     body: bytes, headers: Mapping[str, str], secret: str | None, *,
     topics: frozenset[str], model: type[_Hook], kind: str,
@@ -102,7 +116,7 @@ def _verified(
     """Check the signature and the topic, then parse the body as ``model``."""
     _check(body, headers, secret)
     payload = f"shopify {kind} webhook"
-    topic = (header(headers, "X-Shopify-Topic") or "").strip().lower()
+    topic = _topic(headers)
     if topic not in topics:
         raise ValidationError(f"not a {kind} topic: {topic!r}", field="X-Shopify-Topic",
                               payload=payload)
@@ -118,10 +132,19 @@ def parse_returns_webhook(
 ) -> ReturnEvent:
     """Verify (when ``secret`` is given) and parse a ``returns/*`` webhook.
 
+    ``returns/update`` gives an event with ``changes`` and no status.
+
     Raises:
         SignatureError: the signature is missing or wrong.
         ValidationError: the topic is not a returns topic or the body is not a return.
     """
+    if _topic(headers) == "returns/update":
+        _, update = _verified(body, headers, secret, topics=RETURN_TOPICS,
+                              model=WebhookReturnsUpdate, kind="returns")
+        return ReturnEvent(
+            topic="returns/update",
+            external_id=update.admin_graphql_api_id or gid("Return", update.id or ""),
+            status=None, raw_status=None, request=None, changes=changes_from(update))
     topic, hook = _verified(body, headers, secret, topics=RETURN_TOPICS, model=WebhookReturn,
                             kind="returns")
     return ReturnEvent(

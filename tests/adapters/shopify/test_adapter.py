@@ -90,9 +90,18 @@ def test_get_order_sends_the_token_to_the_pinned_version(
 def test_list_shipments_reads_tracking_numbers(
     market: ShopifyMarketplace, http: responses.RequestsMock
 ) -> None:
-    http.get(rest_url("rest_fulfillments_list"), json=body("rest_fulfillments_list"))
+    http.get(rest_url("rest_fulfillments_list"), json=body("rest_fulfillments_list_success"))
     ships = market.list_shipments("450789469")
-    assert [(s.tracking_number, s.carrier) for s in ships] == [("1Z1234512345123456", "usps")]
+    assert [(s.tracking_number, s.carrier) for s in ships] == [
+        ("123456789", "my-custom-shipping-company")]
+
+
+def test_list_shipments_skips_a_failed_fulfillment(
+    market: ShopifyMarketplace, http: responses.RequestsMock
+) -> None:
+    # Shopify's example: status "failure" with a USPS tracking number that never moved.
+    http.get(rest_url("rest_fulfillments_list"), json=body("rest_fulfillments_list"))
+    assert market.list_shipments("450789469") == []
 
 
 def test_list_orders_follows_page_info_over_three_pages_and_resumes(

@@ -123,11 +123,12 @@ def test_a_wrong_topic_or_body_is_a_validation_error() -> None:
 
 
 def test_fulfillment_webhook_gives_shipments() -> None:
-    ful = body("rest_fulfillments_list")["fulfillments"][0]
+    ful = body("rest_fulfillments_list_success")["fulfillments"][0]
     raw = json.dumps(ful).encode()
     order_id, ships = parse_fulfillment_webhook(
         raw, _headers("fulfillments/create", raw), secret="hush")
     assert order_id == "450789469"
-    assert [(s.tracking_number, s.carrier) for s in ships] == [("1Z1234512345123456", "usps")]
+    assert [(s.tracking_number, s.carrier) for s in ships] == [
+        ("123456789", "my-custom-shipping-company")]
     with pytest.raises(SignatureError):
         parse_fulfillment_webhook(raw, {"X-Shopify-Topic": "fulfillments/create"}, secret="hush")
