@@ -84,7 +84,7 @@ def create_app(aftersales: AfterSales | None = None) -> Flask:
                 event = shopify.parse_returns_webhook(raw, headers)
                 lib.returns.sync()
                 return jsonify({"topic": topic, "return": event.external_id,
-                                "status": event.status.value})
+                                "status": event.status.value if event.status else None})
             if topic in FULFILLMENT_TOPICS:
                 order_id, shipments = shopify.parse_fulfillment_webhook(raw, headers)
                 changed = lib.sync_orders("shopify")
