@@ -41,6 +41,7 @@ __all__ = [
     "ReturnRequest",
     "ReturnStatus",
     "Review",
+    "ReviewVisibility",
     "Sentiment",
     "Shipment",
     "ShipmentDirection",
@@ -167,6 +168,18 @@ class FollowUpStatus(StrEnum):
     SKIPPED = "skipped"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+class ReviewVisibility(StrEnum):
+    """Whether shoppers can see a review, after the marketplace's moderation.
+
+    ``None`` on a review means the marketplace does not say. A shop never
+    replies publicly to a hidden review.
+    """
+
+    PUBLISHED = "published"
+    PENDING = "pending"  # awaiting moderation: shown or not by the shop's own setting
+    HIDDEN = "hidden"  # taken off the storefront (hidden by the shop, spam, trash)
 
 
 class Sentiment(StrEnum):
@@ -488,6 +501,7 @@ class Review(_Model):
     appended_at: AwareDatetime | None = None
     reply: str | None = None  # the seller's reply, if any
     images: list[str] = Field(default_factory=list)
+    visibility: ReviewVisibility | None = None  # the moderation state, where the platform says
 
 
 # ---------------------------------------------------------------- follow-ups and channels

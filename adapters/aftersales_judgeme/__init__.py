@@ -7,8 +7,8 @@ and posts the shop's public replies.
 
 from __future__ import annotations
 
-from aftersales_judgeme.adapter import JudgeMeMarketplace
+from aftersales_judgeme.adapter import HiddenReviewError, JudgeMeMarketplace
 from aftersales_judgeme.mapping import to_review
 from aftersales_judgeme.settings import JudgeMeSettings
 
-__all__ = ["JudgeMeMarketplace", "JudgeMeSettings", "to_review"]
+__all__ = ["HiddenReviewError", "JudgeMeMarketplace", "JudgeMeSettings", "to_review"]

@@ -1,4 +1,21 @@
-"""``JudgeMeMarketplace``: Judge.me as a review source for a Shopify shop."""
+"""``JudgeMeMarketplace``: Judge.me as a review source for a Shopify shop.
+
+Checked against Judge.me's REST API v1 reference (judge.me/api/docs and its
+OpenAPI file) and help centre on 2026-12-02:
+
+* auth: the private (or OAuth) token in ``X-Api-Token``, the shop in
+  ``shop_domain``;
+* moderation: ``curated``/``hidden``/``published``, mapped in
+  :mod:`.mapping` onto :class:`~aftersales.models.ReviewVisibility`;
+* pagination: ``page``/``per_page`` with no total and no documented order
+  (hence the full scan below);
+* errors: HTTP status only (401 token, 404, 422, 429); Judge.me documents no
+  error codes in the body;
+* rate limits: Judge.me says it throttles per shop but publishes no figures;
+  429 is waited out by the core's retry layer;
+* webhooks: Judge.me offers ``review/created`` and ``review/updated``; this
+  adapter does not receive them (a sync lists reviews instead).
+"""
 
 from __future__ import annotations
 
@@ -10,16 +27,23 @@ from typing import Any
 import pydantic
 import requests
 
-from aftersales.errors import ResponseParseError, ValidationError
+from aftersales.errors import NotEligibleError, ResponseParseError, ValidationError
 from aftersales.interfaces import Capability, MarketplaceBase
-from aftersales.models import Page, Review
+from aftersales.models import Page, Review, ReviewVisibility
 from aftersales.paging import Watermark, watermarked_pages
 from aftersales_judgeme.client import JudgeMeClient
-from aftersales_judgeme.mapping import MARKETPLACE, to_review
-from aftersales_judgeme.schemas import JudgeMeReply, JudgeMeReviewList
+from aftersales_judgeme.mapping import MARKETPLACE, to_review, visibility
+from aftersales_judgeme.schemas import JudgeMeReply, JudgeMeReview, JudgeMeReviewList
 from aftersales_judgeme.settings import JudgeMeSettings
 
-__all__ = ["JudgeMeMarketplace"]
+__all__ = ["HiddenReviewError", "JudgeMeMarketplace"]
+
+
+class HiddenReviewError(NotEligibleError):
+    """The review is hidden from shoppers, so no public reply is posted to it.
+
+    Raised by :meth:`JudgeMeMarketplace.reply_review` before anything is sent.
+    """
 
 log = logging.getLogger("aftersales.judgeme")
 
@@ -115,11 +139,35 @@ class JudgeMeMarketplace(MarketplaceBase):
     def reply_review(self, review: Review, text: str, *, idempotency_key: str) -> str:
         """See :meth:`Marketplace.reply_review`: a public reply, shown on the widgets.
 
+        A hidden review (``hidden: true`` or ``curated: spam``) gets no public
+        reply: the review's state is read from Judge.me first (it may have
+        been hidden since the last sync) and :class:`HiddenReviewError` is
+        raised before anything is posted. A review still awaiting moderation
+        may be replied to; Judge.me shows the reply only with the review.
+
         ``idempotency_key`` is not sent: Judge.me has none. Returns the reply id
         when Judge.me gives one, else ``"<review id>"``-based id.
+
+        Raises:
+            HiddenReviewError: the review is hidden from shoppers.
         """
+        if review.visibility is ReviewVisibility.HIDDEN or self._hidden_now(review.external_id):
+            raise HiddenReviewError(
+                f"judgeme review {review.external_id} is hidden from shoppers: "
+                "no public reply is posted", reasons=["review hidden"])
         body = self.client.reply(
             review.external_id, text, send_reply_email=self.settings.send_reply_email
         )
         answer = JudgeMeReply.model_validate(body) if isinstance(body, dict) else JudgeMeReply()
         return answer.reply_id() or f"reply-to-{review.external_id}"
+
+    def _hidden_now(self, review_id: str) -> bool:
+        """Whether Judge.me has the review hidden now (``GET /reviews/{id}``)."""
+        answer = self.client.get_review(review_id)
+        raw = answer.get("review", answer) if isinstance(answer, dict) else None
+        try:
+            wire = JudgeMeReview.model_validate(raw)
+        except pydantic.ValidationError as exc:
+            raise ResponseParseError(f"GET /reviews/{review_id} is not a review",
+                                     adapter=self.name) from exc
+        return visibility(wire.curated, wire.hidden, wire.published) is ReviewVisibility.HIDDEN

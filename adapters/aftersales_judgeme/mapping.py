@@ -1,4 +1,12 @@
-"""Pure conversions from Judge.me payloads to the core's models."""
+"""Pure conversions from Judge.me payloads to the core's models.
+
+The moderation table, checked on 2026-12-02: Judge.me's review carries
+``curated`` (its moderation state), ``hidden`` (taken off the widgets) and,
+in webhook bodies, ``published``. Judge.me's API docs show ``curated: "ok"``
+(the GET /reviews/{id} example); a real listing shows ``"not-yet"``; and
+``"spam"`` is the value integrations set to reject a review. The docs give
+no closed list, so an unknown value is read as pending, never as published.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +16,41 @@ from typing import Any
 import pydantic
 
 from aftersales.errors import ValidationError
-from aftersales.models import Review
+from aftersales.models import Review, ReviewVisibility
 from aftersales_judgeme.schemas import JudgeMeReview
 from aftersales_judgeme.settings import JudgeMeSettings
 
-__all__ = ["parse_time", "to_review"]
+__all__ = ["CURATED", "parse_time", "to_review", "visibility"]
 
 MARKETPLACE = "judgeme"
+
+#: ``curated`` → what it means for shoppers, before ``hidden`` and ``published`` are read.
+CURATED: dict[str, ReviewVisibility] = {
+    "ok": ReviewVisibility.PUBLISHED,
+    "not-yet": ReviewVisibility.PENDING,
+    "spam": ReviewVisibility.HIDDEN,
+}
+
+
+def visibility(curated: str | None, hidden: bool | None,
+               published: bool | None = None) -> ReviewVisibility:
+    """Whether shoppers see a Judge.me review.
+
+    ``hidden: true`` (or ``curated: spam``) is hidden whatever else is set;
+    ``published: false`` is not published; otherwise ``curated`` decides, an
+    unknown or missing value being pending. ``published: true`` on a review
+    not yet curated means the shop publishes without moderation.
+    """
+    if hidden:
+        return ReviewVisibility.HIDDEN
+    state = CURATED.get((curated or "").strip().lower(), ReviewVisibility.PENDING)
+    if state is ReviewVisibility.HIDDEN:
+        return state
+    if published is False:
+        return ReviewVisibility.PENDING
+    if published is True:
+        return ReviewVisibility.PUBLISHED
+    return state
 
 
 def parse_time(value: str | None, *, field: str, payload: str) -> datetime:
@@ -78,4 +114,5 @@ def to_review(raw: dict[str, Any], settings: JudgeMeSettings | None = None) -> R
             for url in [picture.urls.get("original") or picture.urls.get("huge")]
             if url
         ],
+        visibility=visibility(wire.curated, wire.hidden, wire.published),
     )

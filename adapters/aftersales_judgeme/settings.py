@@ -53,10 +53,19 @@ class JudgeMeSettings(AdapterSettings):
         value = value.strip().lower().removeprefix("https://").removeprefix("http://")
         return value.rstrip("/") or None
 
-    def credentials(self) -> dict[str, str]:
-        """The ``api_token`` and ``shop_domain`` query parameters every call carries.
+    def auth_header(self) -> dict[str, str]:
+        """The ``X-Api-Token`` header every call carries (never a query parameter:
+        a URL ends up in access logs and in urllib3's DEBUG line).
 
         Raises:
-            ConfigurationError: either is unset.
+            ConfigurationError: the token is unset.
         """
-        return {"api_token": self.require("api_token"), "shop_domain": self.require("shop_domain")}
+        return {"X-Api-Token": self.require("api_token")}
+
+    def shop(self) -> dict[str, str]:
+        """The ``shop_domain`` query parameter every call carries.
+
+        Raises:
+            ConfigurationError: the shop domain is unset.
+        """
+        return {"shop_domain": self.require("shop_domain")}

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from aftersales.errors import (
     AuthenticationError,
+    NotEligibleError,
     NotFoundError,
     RemoteRejectedError,
     StorageError,
@@ -52,6 +53,7 @@ DEFAULT_TEMPLATES: Mapping[str, Mapping[str, str]] = {
 }
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _DEFINITELY_NOT_SENT = (
+    NotEligibleError,  # the adapter refused before sending (a hidden review)
     RemoteRejectedError,
     AuthenticationError,
     UnsupportedOperationError,

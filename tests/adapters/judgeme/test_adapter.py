@@ -50,8 +50,19 @@ def serve(http: responses.RequestsMock, name: str, *, page: int | None = None) -
         json=data["response"]["body"],
         status=data["response"]["status"],
         headers=data["response"].get("headers", {}),
-        match=[matchers.query_param_matcher(query)],
+        match=[matchers.query_param_matcher(query),
+               matchers.header_matcher(data["request"].get("headers", {}))],
     )
+
+
+def serve_state(http: responses.RequestsMock, review_id: str, *, curated: str = "ok",
+                hidden: bool = False) -> None:
+    """``GET /reviews/{id}``: the review's current state, on Judge.me's documented example."""
+    body = fixture("review_get_docs.json")["response"]["body"]
+    body["review"].update(id=int(review_id), curated=curated, hidden=hidden)
+    http.add("GET", f"{BASE}/reviews/{review_id}", json=body,
+             match=[matchers.query_param_matcher({"shop_domain": "example.myshopify.com"}),
+                    matchers.header_matcher({"X-Api-Token": TOKEN})])
 
 
 def serve_all(http: responses.RequestsMock) -> None:
@@ -169,10 +180,12 @@ def test_reply_posts_the_documented_body_and_returns_the_reply_id(
         json=data["response"]["body"],
         match=[
             matchers.query_param_matcher(data["request"]["query"]),
+            matchers.header_matcher(data["request"]["headers"]),
             matchers.json_params_matcher(data["request"]["body"]),
         ],
     )
     serve(http, "reviews_page_1.json")
+    serve_state(http, "465077606")
     http.add("GET", f"{BASE}/reviews", json={"reviews": []})
     market = adapter()
     review = next(r for p in market.list_reviews() for r in p.items if r.rating == 1)
@@ -183,6 +196,7 @@ def test_reply_posts_the_documented_body_and_returns_the_reply_id(
 
 
 def test_reply_answer_without_an_id_still_gives_one(http: responses.RequestsMock) -> None:
+    serve_state(http, "465077606")
     http.add("POST", f"{BASE}/replies", json={"success": True})
     market = adapter()
     review = _review()
@@ -191,10 +205,11 @@ def test_reply_answer_without_an_id_still_gives_one(http: responses.RequestsMock
 
 def test_a_failed_reply_post_is_not_resent_blindly(http: responses.RequestsMock) -> None:
     # Judge.me has no idempotency key: a POST that reached the server is never repeated.
+    serve_state(http, "465077606")
     http.add("POST", f"{BASE}/replies", status=503)
     with pytest.raises(TransientError):
         adapter().reply_review(_review(), "谢谢", idempotency_key="k")
-    assert len(http.calls) == 1
+    assert [c.request.method for c in http.calls] == ["GET", "POST"]
 
 
 def _review() -> Any:
@@ -216,7 +231,8 @@ def test_settings_from_the_environment_keep_the_token_secret() -> None:
     loaded = JudgeMeSettings.from_env(env)
     assert loaded.shop_domain == "shop.myshopify.com"
     assert "s3cr3t-token" not in repr(loaded)
-    assert loaded.credentials()["api_token"] == "s3cr3t-token"
+    assert loaded.auth_header() == {"X-Api-Token": "s3cr3t-token"}
+    assert loaded.shop() == {"shop_domain": "shop.myshopify.com"}
     assert JudgeMeSettings.from_env(env, per_page=5).per_page == 5
 
 
@@ -237,6 +253,7 @@ def test_the_reviews_service_syncs_alerts_and_replies_through_judgeme(
     rules = {(a.rule, a.subject) for a in app.reviews.alerts()}
     assert (AlertRule.COUNTERFEIT, "judgeme:465077605") in rules
     assert (AlertRule.NEGATIVE, "judgeme:465077606") in rules
+    serve_state(http, "465077606")
     http.add("POST", f"{BASE}/replies", json={"reply": {"id": 77}},
              match=[matchers.json_params_matcher(
                  {"review_id": 465077606, "send_reply_email": False,
