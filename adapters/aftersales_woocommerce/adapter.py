@@ -1,4 +1,36 @@
-"""The WooCommerce marketplace adapter."""
+"""The WooCommerce marketplace adapter.
+
+REST API v3 (``/wp-json/wc/v3``), checked on 2026-12-02 against the REST API
+docs (woocommerce/woocommerce-rest-api-docs @13d6196) and the plugin's own
+controllers (woocommerce/woocommerce ``includes/rest-api/Controllers``):
+
+* **Minimum WooCommerce: 5.8.** Orders are listed with ``orderby=modified``,
+  ``modified_after`` and ``dates_are_gmt``. All three are declared in
+  ``WC_REST_CRUD_Controller::get_collection_params`` and applied in its
+  ``prepare_objects_query`` (a ``date_query`` on ``post_modified_gmt``), which
+  the orders controller inherits. ``modified_after`` came with
+  woocommerce/woocommerce#30585 (merged August 2021, first released in 5.8);
+  ``orderby=modified`` with woocommerce/woocommerce-rest-api#226 (July 2020).
+  The docs list ``modified_after`` and ``dates_are_gmt`` (docs PR #209) but
+  their ``orderby`` options still omit ``modified``: the code is the
+  authority here. A store too old for ``orderby=modified`` answers 400
+  ``rest_invalid_param``, turned into a :class:`ConfigurationError` naming
+  the version; one that ignores ``modified_after`` (4.x to 5.7) is still
+  read right, only slower, because every order older than the cursor is
+  dropped client-side by the watermark. Whether the HPOS order tables honour
+  the same ``date_query`` was not verified in the source; the watermark
+  keeps the listing right either way.
+* statuses: :mod:`.mapping` (orders, product reviews);
+* errors: ``{"code", "message", "data": {"status"}}`` with the same HTTP
+  status, mapped in :mod:`.client`;
+* pagination: ``page``/``per_page`` (at most 100), ``X-WP-TotalPages``;
+* rate limits: WooCommerce core documents none (a host or WAF may add its
+  own; 429 and 503 are waited out like any API's);
+* webhooks: :mod:`.webhooks` (``order.*`` topics and the activation ping).
+* auth: HTTP Basic over https. ``query_string_auth`` puts the key pair in
+  every URL (which urllib3 prints at DEBUG and servers write to access
+  logs): it is only for servers that drop the Authorization header.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +42,8 @@ from typing import Any, ClassVar
 from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.errors import (
+    ConfigurationError,
+    RemoteRejectedError,
     ResponseParseError,
     TransientError,
     ValidationError,
@@ -38,6 +72,8 @@ __all__ = ["WooCommerceMarketplace"]
 #: After a refund POST whose answer was lost, the seconds waited before each
 #: further look for it: the store may still be paying through its gateway.
 _REFUND_SETTLE = (1.0, 2.0, 4.0, 8.0)
+#: The first WooCommerce release whose REST API takes every order listing parameter used.
+MIN_WOOCOMMERCE = "5.8"
 # Review ``after`` filters on the site's local time, not GMT: ask from this
 # much earlier and let the watermark drop what was already seen.
 _LOCAL_TIME_MARGIN = timedelta(hours=15)
@@ -59,7 +95,8 @@ def _since(mark: Watermark, margin: timedelta = timedelta(seconds=1)) -> str:
 class WooCommerceMarketplace(MarketplaceBase):
     """WooCommerce, through the REST API v3 (``/wp-json/wc/v3``).
 
-    Alias ``woocommerce``; docs https://woocommerce.github.io/woocommerce-rest-api-docs/.
+    Alias ``woocommerce``; docs https://woocommerce.github.io/woocommerce-rest-api-docs/;
+    needs WooCommerce 5.8 or later (see the module docstring).
 
     **WooCommerce has no return object in core.** Return and exchange
     requests are the library's own (made in the shop's return portal or by
@@ -110,7 +147,15 @@ class WooCommerceMarketplace(MarketplaceBase):
             params.update(modified_after=_since(start), dates_are_gmt="true")
 
         def fetch(page: int) -> tuple[list[WcOrder], int | None]:
-            data, pages = self.client.get("orders", {**params, "page": page})
+            try:
+                data, pages = self.client.get("orders", {**params, "page": page})
+            except RemoteRejectedError as exc:
+                if exc.code != "rest_invalid_param":
+                    raise
+                raise ConfigurationError(
+                    f"the store refused the order listing's parameters ({exc}): listing "
+                    f"orders by modification time needs WooCommerce {MIN_WOOCOMMERCE} or later"
+                ) from exc
             return [self._parse(WcOrder, o) for o in self._list(data)], pages
 
         def stamp(o: WcOrder) -> tuple[datetime, str]:
@@ -195,7 +240,9 @@ class WooCommerceMarketplace(MarketplaceBase):
     def list_reviews(self, cursor: str | None = None) -> Iterator[Page[Review]]:
         """Product reviews of every status created since ``cursor``, oldest first.
 
-        Comments without a star rating (rating 0) are not reviews and are skipped.
+        Each carries its moderation state (``approved``/``hold``/``spam``) as
+        ``Review.visibility``. Comments without a star rating (rating 0) are not
+        reviews and are skipped.
         """
         start = Watermark.from_cursor(cursor, adapter=self.name)
         params: dict[str, Any] = {"status": "all", "orderby": "date_gmt", "order": "asc",

@@ -1,10 +1,17 @@
 """Pure conversions between WooCommerce payloads and the core's models.
 
 WooCommerce has no return object, so its vocabulary for after-sales is its
-order status and the free text of refund reasons and notes. The two tables:
+order status and the free text of refund reasons and notes. The tables,
+checked against the REST API v3 docs (woocommerce-rest-api-docs @13d6196)
+and the plugin's REST controllers on 2026-12-02:
 
-* ``ORDER_STATUS``: every documented order status and what it means for a
-  return request the library keeps for that order (``None``: nothing).
+* ``ORDER_STATUS``: every order status and what it means for a return
+  request the library keeps for that order (``None``: nothing). The docs
+  list eight; core also registers ``checkout-draft`` (block checkout), which
+  the docs leave out. Plugins add their own; an unknown one says nothing.
+* ``REVIEW_STATUS``: a product review's ``status`` and whether shoppers see
+  it. The docs list six values, but ``unspam`` and ``untrash`` are only
+  ever sent (actions on an update); a listing answers the other four.
 * ``REASON_KEYWORDS``: phrases in a buyer's or a refund's free text and the
   canonical reason they indicate, tried in order.
 """
@@ -26,6 +33,7 @@ from aftersales.models import (
     ReturnReason,
     ReturnStatus,
     Review,
+    ReviewVisibility,
     Shipment,
     TaxLine,
 )
@@ -37,6 +45,7 @@ __all__ = [
     "IDEMPOTENCY_META_KEY",
     "ORDER_STATUS",
     "REASON_KEYWORDS",
+    "REVIEW_STATUS",
     "classify_reason",
     "map_order_status",
     "note_for",
@@ -64,6 +73,14 @@ ORDER_STATUS: dict[str, ReturnStatus | None] = {
     "failed": None,
     "trash": ReturnStatus.CANCELLED,
     "checkout-draft": None,
+}
+
+#: Product review ``status`` → whether shoppers see the review.
+REVIEW_STATUS: dict[str, ReviewVisibility] = {
+    "approved": ReviewVisibility.PUBLISHED,
+    "hold": ReviewVisibility.PENDING,
+    "spam": ReviewVisibility.HIDDEN,
+    "trash": ReviewVisibility.HIDDEN,
 }
 
 #: Phrases in free text → canonical reason; the first phrase found wins.
@@ -158,7 +175,8 @@ def order_from_wc(o: WcOrder) -> Order:
         unit = (li.subtotal / li.quantity) if li.subtotal else (li.price or Decimal(0))
         disc = li.subtotal - li.total
         lines.append(OrderLine(
-            external_id=str(li.id), sku=li.sku or "", title=li.name,
+            # Item names come HTML-escaped (the docs' own example: "&ndash;").
+            external_id=str(li.id), sku=li.sku or "", title=html.unescape(li.name),
             quantity=li.quantity, unit_price=Money(unit, cur),
             discount=Money(disc, cur) if disc > 0 else None,
             taxes=_taxes(li.taxes, li.total_tax, cur),
@@ -295,4 +313,5 @@ def review_from_wc(r: WcReview) -> Review | None:
         body=strip_html(r.review), sku=str(r.product_id) if r.product_id else None,
         author=r.reviewer or None, created_at=r.date_created_gmt,
         updated_at=r.date_created_gmt,
+        visibility=REVIEW_STATUS.get(r.status.strip().lower(), ReviewVisibility.PENDING),
     )
