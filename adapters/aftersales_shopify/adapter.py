@@ -73,7 +73,9 @@ def return_fields(api_version: str) -> str:
     """The ``ReturnFields`` fragment for ``api_version``.
 
     From 2026-01 on it asks for ``returnReasonDefinition`` beside the
-    deprecated ``returnReason``, which stays the fallback.
+    deprecated ``returnReason``, which stays the fallback (developer changelog
+    "New Return Reason Definitions API", 2026-01: the definition has ``id``,
+    ``handle`` and ``name``; ``returnReason`` is deprecated on return line items).
     """
     definition = ("returnReasonDefinition { handle name } "
                   if api_version >= _REASON_DEFINITION_SINCE else "")

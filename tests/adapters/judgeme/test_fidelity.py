@@ -15,9 +15,11 @@ import responses
 from aftersales_judgeme import HiddenReviewError, JudgeMeMarketplace, JudgeMeSettings, to_review
 from aftersales_judgeme.mapping import CURATED, visibility
 from responses import matchers
+from sqlalchemy import select
 
 from aftersales.app import AfterSales
 from aftersales.models import ReviewVisibility
+from aftersales.store.tables.reviews import ReviewReplyRow
 
 from .test_adapter import BASE, TOKEN, adapter, fixture, serve, serve_all, serve_state
 
@@ -165,10 +167,14 @@ def test_the_reviews_service_keeps_the_state_and_frees_the_claim_of_a_refused_re
         serve_state(http, "309836503", curated="spam")
         with pytest.raises(HiddenReviewError):
             app.reviews.reply("309836503", template="Thanks {author}")
-        # Nothing was posted, so no claim is left behind: a later reply is free to go.
+        # Nothing was posted, so no claim is left behind ("sending" would mean an
+        # unknown outcome): a later reply is rendered afresh and goes.
+        with app.store.session() as session:
+            assert session.scalars(select(ReviewReplyRow)).all() == []
         serve_state(http, "309836503", curated="ok")
         http.add("POST", f"{BASE}/replies", json={"reply": {"id": 9}})
-        result = app.reviews.reply("309836503", template="Thanks {author}")
-        assert (result.status, result.remote_id) == ("sent", "9")
+        result = app.reviews.reply("309836503", template="Thank you, {author}")
+        assert (result.status, result.remote_id, result.text) == ("sent", "9",
+                                                                  "Thank you, aldrien")
     finally:
         app.close()
