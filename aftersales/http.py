@@ -42,6 +42,7 @@ from aftersales.errors import (
     ResponseParseError,
     TransientError,
 )
+from aftersales.multipart import FilePart, encode_multipart, new_boundary
 from aftersales.redact import redact_mapping, redact_text
 from aftersales.transport import ApiSession
 
@@ -179,6 +180,8 @@ class ApiClient:
         self._sleep = sleep
         self._secrets = [s for s in secrets if s]
         self.classify_error = classify_error
+        #: makes the boundary of each multipart body (tests pin it to check the wire format)
+        self.multipart_boundary: Callable[[], str] = new_boundary
         self.bucket = TokenBucket(rate_limit, sleep=sleep) if rate_limit else None
         self._retryings: dict[tuple[bool, int], Retrying] = {}
         self.session = session or ApiSession()
@@ -213,12 +216,16 @@ class ApiClient:
         idempotency_key: str | None = None,
         idempotency_header: str = "Idempotency-Key",
         idempotent: bool | None = None,
+        files: Mapping[str, FilePart] | None = None,
     ) -> requests.Response:
         """Send one logical request, retrying what is safe to retry.
 
         Args:
             method: the HTTP method.
             path: a path under ``base_url``, or an absolute URL.
+            files: upload these as ``multipart/form-data``, after the text
+                fields in ``data`` (a mapping); the body is encoded once, so
+                a retry sends the very same bytes.
             idempotency_key: sent as ``idempotency_header``; makes a POST safe
                 to re-send because the server deduplicates it.
             idempotent: override the method's own idempotency (a GraphQL query
@@ -233,6 +240,12 @@ class ApiClient:
         method = method.upper()
         url = path if "://" in path else f"{self.base_url}/{path.lstrip('/')}"
         hdrs = dict(headers or {})
+        if files:
+            if json is not None or not isinstance(data or {}, Mapping):
+                raise TypeError("files go with form fields in data=, not with json= or a raw body")
+            data, hdrs["Content-Type"] = encode_multipart(
+                {k: str(v) for k, v in (data or {}).items()}, files, self.multipart_boundary()
+            )
         if idempotency_key:
             hdrs[idempotency_header] = idempotency_key
         safe = idempotent if idempotent is not None else method in _IDEMPOTENT_METHODS

@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from aftersales.errors import ValidationError
+from aftersales.logistics.carrier_names import carrier_for_name
 from aftersales.models import (
     Buyer,
     Order,
@@ -161,14 +162,6 @@ SHIPMENT_STATUS: dict[str, ParcelStatus] = {
 #: Shopify's ``ReturnDeclineReason`` values; anything else is declined as ``OTHER``.
 DECLINE_REASONS = frozenset({"RETURN_PERIOD_ENDED", "FINAL_SALE", "OTHER"})
 
-# Shopify's free-text ``tracking_company`` → the library's lowercase carrier codes.
-_CARRIERS = {
-    "ups": "ups", "usps": "usps", "fedex": "fedex", "dhl express": "dhl", "dhl": "dhl",
-    "sf express": "sf", "sf": "sf", "ems": "ems", "china post": "ems", "yto": "yto",
-    "zto": "zto", "sto": "sto", "yunda": "yunda", "j&t express": "jtexpress", "jd": "jd",
-}
-
-
 def gid(kind: str, value: str | int) -> str:
     """The GraphQL GID of a REST id (``gid("Order", 1)`` → ``gid://shopify/Order/1``)."""
     text = str(value)
@@ -243,10 +236,10 @@ def decline_reason(reason: str) -> str:
 
 
 def _carrier(company: str | None) -> str | None:
+    # free-text ``tracking_company``: the core's one name table; unknown names kept lower-cased
     if not company:
         return None
-    key = company.strip().lower()
-    return _CARRIERS.get(key, key)
+    return carrier_for_name(company) or company.strip().lower()
 
 
 def shipments_from_rest(fulfillments: Iterable[RestFulfillment]) -> list[Shipment]:

@@ -26,10 +26,20 @@ from aftersales.models import (
     Shipment,
     Tracking,
 )
+from aftersales.multipart import FilePart
 from aftersales.paging import Watermark, watermarked_pages
 from aftersales_taobao import mapping
 from aftersales_taobao.client import TaobaoClient, format_time
-from aftersales_taobao.schemas import AgreeResult, LogisticsTrace, TopRefund, TopTrade
+from aftersales_taobao.errors import RefundCapError, VerificationRequiredError
+from aftersales_taobao.proof import check_picture
+from aftersales_taobao.schemas import (
+    AgreeResult,
+    LogisticsTrace,
+    RefuseReason,
+    RefuseReasons,
+    TopRefund,
+    TopTrade,
+)
 from aftersales_taobao.settings import TaobaoSettings
 
 __all__ = ["TaobaoMarketplace"]
@@ -74,19 +84,29 @@ class TaobaoMarketplace(MarketplaceBase):
       refund-only request has no separate approval on Taobao (agreeing *is*
       paying), so approving one only checks it still awaits the seller and
       :meth:`refund` pays;
-    * ``reject_return``: taobao.refund.refuse, or taobao.rp.returngoods.refuse
-      once the goods are on their way back;
+    * ``reject_return``: taobao.refund.refuse, or (Tmall only)
+      taobao.rp.returngoods.refuse once the goods are on their way back, with
+      a proof picture uploaded as multipart and a reason code from
+      taobao.refund.refusereason.get (:meth:`refuse_reasons`);
     * ``refund``: taobao.rp.refunds.agree, paid once: the refund's state is
-      read back before any repeat;
+      read back before any repeat; an SMS verification demand and the
+      per-call cap are typed errors (:mod:`aftersales_taobao.errors`);
+    * :meth:`add_evidence`: taobao.refund.message.add, a message with a picture;
     * ``list_reviews``: taobao.traderates.get, the ratings buyers gave (180 days);
     * ``list_shipments``: taobao.logistics.trace.search (:meth:`trace` gives
       the journey);
     * ``reply_review``, Tmall shops only: taobao.traderate.explain.add.
 
     Not supported: return receipt confirmation (on Taobao it is the refund
-    agree itself), exchange shipping and buyer messages. Tmall requires a
-    proof image to refuse, which the common interface does not carry: such
-    refusals come back from Taobao as ``RemoteRejectedError``.
+    agree itself), exchange shipping and buyer messages. A plain Taobao shop
+    must be configured with its return address (``TaobaoSettings.check_store``).
+
+    Mapping checked against the TOP API reference (REST router ``v=2.0``;
+    API metadata as mirrored by the official SDKs) on 2026-12-02. TOP
+    publishes no webhook for these APIs here (its message service, TMC, is a
+    separate long-lived connection the adapter does not use); pagination is
+    ``page_no``/``page_size`` (at most 100) with ``total_results``; call
+    limits come back as error codes 4–8 (see :mod:`aftersales_taobao.client`).
     """
 
     name = "taobao"
@@ -103,6 +123,7 @@ class TaobaoMarketplace(MarketplaceBase):
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.settings = settings or TaobaoSettings.from_env()
+        self.settings.check_store()
         self.clock = clock or (lambda: datetime.now(UTC))
         self.client = TaobaoClient(self.settings, api=api, clock=self.clock, sleep=sleep)
         if self.settings.tmall:
@@ -180,7 +201,8 @@ class TaobaoMarketplace(MarketplaceBase):
         """
         spec = _Listing[ReturnRequest](
             "taobao.refunds.receive.get", _REFUND_FIELDS, "start_modified", "end_modified",
-            mapping.refunds_page, mapping.request_stamp, self.settings.lookback)
+            mapping.refunds_page, mapping.request_stamp, self.settings.lookback,
+            {"type": ",".join(mapping.TRADE_TYPES)})
         return self._listing(spec, cursor)
 
     def list_reviews(self, cursor: str | None = None) -> Iterator[Page[Review]]:
@@ -253,7 +275,7 @@ class TaobaoMarketplace(MarketplaceBase):
             "seller_address_id": self.settings.seller_address_id,
         }
         addr = self.settings.return_address
-        if addr is not None and not self.settings.tmall:
+        if addr is not None and not self.settings.tmall:  # check_store made sure it is set
             params.update(
                 name=addr.name, address=addr.address, post=addr.post,
                 mobile=addr.mobile.get_secret_value(),
@@ -261,22 +283,55 @@ class TaobaoMarketplace(MarketplaceBase):
             )
         self.client.call("taobao.rp.returngoods.agree", params, write=True)
 
+    def refuse_reasons(self, request: ReturnRequest) -> list[RefuseReason]:
+        """The reasons Taobao offers for refusing this request (taobao.refund.refusereason.get).
+
+        ``reason_id`` of one of them goes with :meth:`reject_return` when the
+        returned goods are refused.
+        """
+        return self._reasons(self.fetch_refund(self._refund_id(request)))
+
+    def _reasons(self, fresh: TopRefund) -> list[RefuseReason]:
+        body = self.client.call("taobao.refund.refusereason.get", {
+            "refund_id": fresh.refund_id, "refund_phase": fresh.refund_phase or "aftersale",
+            "fields": "reason_id,reason_text,reason_tips"})
+        return RefuseReasons.model_validate(body).reasons
+
     def reject_return(
-        self, request: ReturnRequest, *, reason: str, note: str | None = None
+        self,
+        request: ReturnRequest,
+        *,
+        reason: str,
+        note: str | None = None,
+        proof: FilePart | None = None,
+        reason_id: int | None = None,
     ) -> None:
-        """Refuse the refund, or the returned goods once they are on their way back."""
+        """Refuse the refund, or the returned goods once they are on their way back.
+
+        Refusing returned goods (status ``WAIT_SELLER_CONFIRM_GOODS``) is
+        taobao.rp.returngoods.refuse, which Taobao documents for Tmall only
+        ("目前仅支持天猫退货"): it needs ``proof``, a picture of at most 5 MB,
+        uploaded as multipart, and a refusal reason chosen by its code among
+        :meth:`refuse_reasons` (``reason_id``; without it, the listed reason
+        whose text equals ``reason``). On a plain Taobao shop the call is not
+        made: the refusal is done in the seller console, and this raises
+        ``UnsupportedOperationError`` before anything changes.
+
+        Raises:
+            ValidationError: a bad message, a missing or bad proof, or a reason
+                Taobao does not list for this refund (the codes it lists are named).
+            UnsupportedOperationError: goods refusal on a plain Taobao shop.
+        """
         message = (reason if not note else f"{reason}：{note}").strip()
         if not 2 <= len(message) <= 200:
             raise ValidationError("Taobao wants 2–200 characters", field="reason")
+        if proof is not None:
+            proof = check_picture(proof, field="proof", payload="taobao.rp.returngoods.refuse")
         fresh = self.fetch_refund(self._refund_id(request))
         if fresh.status == "SELLER_REFUSE_BUYER":
             return
         if fresh.status == "WAIT_SELLER_CONFIRM_GOODS":
-            self.client.call(
-                "taobao.rp.returngoods.refuse",
-                {"refund_id": fresh.refund_id, **self._phase(fresh)},
-                write=True,
-            )
+            self._refuse_goods(fresh, message, proof, reason_id)
             return
         if fresh.status != "WAIT_SELLER_AGREE":
             raise RemoteRejectedError(
@@ -288,13 +343,57 @@ class TaobaoMarketplace(MarketplaceBase):
             write=True,
         )
 
-    def refund(self, refund: Refund, request: ReturnRequest | None = None) -> Refund:
+    def _refuse_goods(
+        self, fresh: TopRefund, message: str, proof: FilePart | None, reason_id: int | None
+    ) -> None:
+        if not self.settings.tmall:
+            raise self._unsupported("refusing returned goods through the API (Tmall only)")
+        if proof is None:
+            raise ValidationError(
+                "refusing returned goods needs a picture as proof: pass proof=FilePart(...)",
+                field="proof", payload="taobao.rp.returngoods.refuse")
+        chosen = mapping.choose_reason(self._reasons(fresh), reason_id, message)
+        self.client.call(
+            "taobao.rp.returngoods.refuse",
+            {"refund_id": fresh.refund_id, **self._phase(fresh), "refuse_reason_id": chosen},
+            write=True,
+            files={"refuse_proof": proof},
+        )
+
+    def add_evidence(self, request: ReturnRequest, text: str, picture: FilePart) -> None:
+        """Leave the seller's evidence on the request: a message and a picture.
+
+        taobao.refund.message.add (创建退款留言/凭证), the picture uploaded
+        through the same multipart path as a refusal proof (same checks).
+        """
+        if not 1 <= len(text.strip()) <= 400:
+            raise ValidationError("Taobao takes 1–400 characters", field="text")
+        picture = check_picture(picture, field="picture", payload="taobao.refund.message.add")
+        self.client.call(
+            "taobao.refund.message.add",
+            {"refund_id": self._refund_id(request), "content": text.strip()},
+            write=True,
+            files={"image": picture},
+        )
+
+    def refund(
+        self, refund: Refund, request: ReturnRequest | None = None, *, code: str | None = None
+    ) -> Refund:
         """Agree the buyer's refund for ``refund.amount``; a repeat never pays twice.
 
         The refund's state is read first: one already ``SUCCESS`` is returned
         as paid. If the agree call fails in a way that may have reached
         Taobao, the state is read again and the agree re-sent only when the
         refund still awaits the seller.
+
+        Args:
+            code: the SMS verification code Taobao texted the seller after a
+                :class:`VerificationRequiredError` for this refund.
+
+        Raises:
+            RefundCapError: the amount is above one call's cap (6,000 CNY on
+                Taobao, 10,000 CNY on Tmall); nothing was sent.
+            VerificationRequiredError: Taobao asks for the SMS code.
         """
         if request is None:
             raise ValidationError(
@@ -302,6 +401,11 @@ class TaobaoMarketplace(MarketplaceBase):
             )
         refund_id = self._refund_id(request)
         fen = mapping.to_fen(refund.amount)
+        cap = mapping.AGREE_CAP_FEN["tmall" if self.settings.tmall else "taobao"]
+        if fen > cap:
+            raise RefundCapError(
+                f"one taobao.rp.refunds.agree call pays at most {cap // 100} CNY; "
+                "agree this refund in the seller console", adapter=self.name, code="cap")
         for attempt in (1, 2):
             fresh = self.fetch_refund(refund_id)
             if fresh.status == "SUCCESS":
@@ -313,20 +417,31 @@ class TaobaoMarketplace(MarketplaceBase):
             infos = f"{refund_id}|{fen}|{fresh.refund_version or ''}"
             infos += f"|{fresh.refund_phase}" if fresh.refund_phase else ""
             try:
-                body = self.client.call("taobao.rp.refunds.agree", {"refund_infos": infos},
-                                        write=True)
+                body = self.client.call("taobao.rp.refunds.agree",
+                                        {"refund_infos": infos, "code": code}, write=True)
             except TransientError:
                 if attempt == 2:
                     raise
                 continue  # it may have gone through: read the state before any repeat
+            except RemoteRejectedError as exc:
+                if mapping.asks_for_verification(str(exc)):
+                    raise self._verification(exc.code) from exc
+                raise
             result = AgreeResult.model_validate(body)
             mine = next((r for r in result.results if r.refund_id == refund_id), None)
             if result.msg_code != "OP_SUCC" and not (mine and mine.succ):
                 detail = (mine.message if mine else None) or result.message or result.msg_code
+                if mapping.asks_for_verification(detail):
+                    raise self._verification(result.msg_code)
                 raise RemoteRejectedError(f"refund not agreed: {detail}", adapter=self.name,
                                           code=result.msg_code)
             return self._paid(refund, fresh, status="SUCCESS")
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _verification(self, code: str | None) -> VerificationRequiredError:
+        return VerificationRequiredError(
+            "needs verification: Taobao texted a code to the seller's phone; agree in the "
+            "seller console or pass code= to refund()", adapter=self.name, code=code)
 
     @staticmethod
     def _paid(refund: Refund, fresh: TopRefund, status: str | None = None) -> Refund:

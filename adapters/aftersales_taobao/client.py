@@ -14,6 +14,15 @@ into the library's errors so the core retry layer can act on them:
 * ``isp.*`` sub-codes and code 10 are server-side: ``TransientError``;
 * bad signature, session or app key: ``AuthenticationError``;
 * ``isv.*`` and other caller errors: ``RemoteRejectedError``, never retried.
+
+Calls that upload a file (``taobao.rp.returngoods.refuse``'s ``refuse_proof``,
+a picture) follow the TOP protocol for byte[] parameters, as the official
+SDKs do (``top/api/base.py`` ``RestApi.getResponse`` in the Python SDK,
+``DefaultTaobaoClient`` in the Java one): the system parameters, ``sign``
+included, travel in the URL's query string; the business parameters are
+text parts of a ``multipart/form-data`` body and the files are file parts
+after them; the signature covers the system and business parameters but
+never a file.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ from aftersales.errors import (
 )
 from aftersales.http import ApiClient
 from aftersales.logistics.tracking import CHINA_TZ
+from aftersales.multipart import FilePart
 from aftersales_taobao.settings import TaobaoSettings
 
 __all__ = ["TaobaoClient", "classify_error", "error_from_body", "format_time", "sign"]
@@ -46,6 +56,8 @@ _BAN = re.compile(r"ban will last for (\d+(?:\.\d+)?) more second", re.IGNORECAS
 _LIMIT_CODES = frozenset({4, 5, 6, 7, 8})
 _AUTH_CODES = frozenset({11, 12, 13, 24, 25, 26, 27, 28, 29})
 _TRANSIENT_CODES = frozenset({10})
+#: The protocol's own parameters: in the query string of an upload, signed like the rest.
+_SYSTEM_PARAMS = ("method", "app_key", "session", "timestamp", "format", "v", "sign_method")
 
 
 def sign(params: Mapping[str, str], secret: str, method: str = "md5") -> str:
@@ -177,7 +189,10 @@ class TaobaoClient:
         return error
 
     def signed_params(self, method: str, params: Mapping[str, Any]) -> dict[str, str]:
-        """The full form of one call: common parameters, business ones, ``sign``."""
+        """The full form of one call: common parameters, business ones, ``sign``.
+
+        File parameters are never part of ``params``: TOP signs without them.
+        """
         s = self.settings
         form: dict[str, str] = {
             "method": method,
@@ -196,21 +211,31 @@ class TaobaoClient:
         return form
 
     def call(
-        self, method: str, params: Mapping[str, Any], *, write: bool = False
+        self,
+        method: str,
+        params: Mapping[str, Any],
+        *,
+        write: bool = False,
+        files: Mapping[str, FilePart] | None = None,
     ) -> dict[str, Any]:
         """Call API ``method`` and return the object under its ``*_response`` key.
 
         Reads are retried by the core on throttling and transient failures;
         writes only on throttling (a throttled call did nothing), because a
         write that may have reached Taobao must not be blindly sent again.
+        With ``files`` the call is a multipart upload (see the module notes).
 
         Raises:
             RemoteError: the subclass :func:`classify_error` chose, after retries.
             ResponseParseError: the answer was not JSON or had no ``*_response``.
         """
-        body = self.api.post(
-            self.settings.gateway_url, data=self.signed_params(method, params), idempotent=not write
-        )
+        form = self.signed_params(method, params)
+        if files:
+            system = {k: form.pop(k) for k in (*_SYSTEM_PARAMS, "sign") if k in form}
+            body = self.api.post(self.settings.gateway_url, params=system, data=form,
+                                 files=files, idempotent=not write)
+        else:
+            body = self.api.post(self.settings.gateway_url, data=form, idempotent=not write)
         key = _response_key(method)
         inner = body.get(key) if isinstance(body, dict) else None
         if not isinstance(inner, dict):

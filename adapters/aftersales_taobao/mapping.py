@@ -2,8 +2,9 @@
 
 One table per concept, each row tested: refund statuses
 (:data:`REFUND_STATUSES`), refund reasons (:data:`REASONS`), rating results
-(:data:`RATE_RESULTS`), logistics-trace actions (:data:`TRACE_ACTIONS`) and
-express company names (:data:`COMPANIES`). Times on the wire are China time
+(:data:`RATE_RESULTS`) and logistics-trace actions (:data:`TRACE_ACTIONS`);
+express company names go through the core's one table
+(:mod:`aftersales.logistics.carrier_names`). Times on the wire are China time
 without an offset; they become aware UTC datetimes here.
 """
 
@@ -14,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from aftersales.errors import ValidationError
+from aftersales.logistics.carrier_names import carrier_for_name
 from aftersales.logistics.tracking import CHINA_TZ, StatusRule, build_tracking, lookup
 from aftersales.models import (
     Buyer,
@@ -35,6 +37,7 @@ from aftersales.models import (
 from aftersales_taobao.schemas import (
     LogisticsTrace,
     RefundPage,
+    RefuseReason,
     TopOrder,
     TopRefund,
     TopTrade,
@@ -44,14 +47,17 @@ from aftersales_taobao.schemas import (
 )
 
 __all__ = [
-    "COMPANIES",
+    "AGREE_CAP_FEN",
     "CURRENCY",
     "KINDS",
     "RATE_RESULTS",
     "REASONS",
     "REFUND_STATUSES",
     "TRACE_ACTIONS",
+    "TRADE_TYPES",
+    "asks_for_verification",
     "carrier_code",
+    "choose_reason",
     "order_stamp",
     "parse_time",
     "rate_to_review",
@@ -86,13 +92,40 @@ REFUND_STATUSES: dict[str, ReturnStatus] = {
     "EXCHANGE_TRANSFORM_TO_REFUND": ReturnStatus.REQUESTED,  # the swap became a refund request
 }
 
-#: ``dispute_type`` values and the kind of request each is.
-KINDS: dict[str, ReturnKind] = {
-    "REFUND": ReturnKind.REFUND_ONLY,
-    "REFUND_AND_RETURN": ReturnKind.RETURN,
-    "TMALL_EXCHANGE": ReturnKind.EXCHANGE,
-    "TAOBAO_EXCHANGE": ReturnKind.EXCHANGE,
+#: ``dispute_type`` values (taobao.refund.get, Refund struct) and the kind of request each is.
+#: ``None``: the type says nothing about goods or money, so ``has_good_return`` decides.
+KINDS: dict[str, ReturnKind | None] = {
+    "REFUND": ReturnKind.REFUND_ONLY,  # 仅退款
+    "REFUND_AND_RETURN": ReturnKind.RETURN,  # 退货退款
+    "TMALL_EXCHANGE": ReturnKind.EXCHANGE,  # 天猫换货
+    "TAOBAO_EXCHANGE": ReturnKind.EXCHANGE,  # 淘宝换货
+    # 维修 and 补寄: no money goes back, the seller sends goods; the exchange
+    # flow (goods out, no payment) is the only canonical kind that never pays.
+    "REPAIR": ReturnKind.EXCHANGE,  # 维修
+    "RESHIPPING": ReturnKind.EXCHANGE,  # 补寄
+    "OTHERS": None,  # 其他
 }
+
+#: Every trade ``type`` a shop can have, for taobao.refunds.receive.get. Without
+#: ``type`` the API covers only guarantee_trade,auto_delivery; the list is the
+#: one taobao.trades.sold.get documents (guarantee_trade is fixed + auction, so
+#: those two are asked for instead).
+TRADE_TYPES: tuple[str, ...] = (
+    "fixed", "auction", "step", "independent_simple_trade", "independent_shop_trade",
+    "auto_delivery", "ec", "cod", "fenxiao", "game_equipment", "shopex_trade", "netcn_trade",
+    "external_trade", "instant_trade", "b2c_cod", "hotel_trade", "super_market_trade",
+    "super_market_cod_trade", "taohua", "waimai", "o2o_offlinetrade", "nopaid", "eticket",
+    "tmall_i18n", "insurance_plus", "finance", "pre_auth_type",
+)
+
+#: The most one taobao.rp.refunds.agree call pays, in fen (API doc: Taobao 20
+#: refunds and 6,000 CNY a call, Tmall 30 refunds and 10,000 CNY).
+AGREE_CAP_FEN: dict[str, int] = {"taobao": 600_000, "tmall": 1_000_000}
+
+#: Words of a refused agree that mean "send the SMS code". TOP documents that
+#: a large refund fails and texts the seller a code, but not the error code it
+#: answers with, so the message text is what is matched.
+_VERIFICATION_WORDS = ("验证码", "短信", "verification", "sms")
 
 #: The reasons buyers pick in the refund form (free text on the wire) and their canonical reason.
 REASONS: dict[str, ReturnReason] = {
@@ -134,6 +167,7 @@ TRACE_ACTIONS: dict[str, StatusRule] = {
     "GOT": StatusRule(ParcelStatus.PICKED_UP),
     "TMS_ACCEPT": StatusRule(ParcelStatus.PICKED_UP),
     "ARRIVAL": StatusRule(ParcelStatus.IN_TRANSIT),
+    "ARRIVE": StatusRule(ParcelStatus.IN_TRANSIT),  # the trace API doc's own example
     "DEPARTURE": StatusRule(ParcelStatus.IN_TRANSIT),
     "TMS_STATION_IN": StatusRule(ParcelStatus.IN_TRANSIT),
     "TMS_STATION_OUT": StatusRule(ParcelStatus.IN_TRANSIT),
@@ -149,27 +183,6 @@ TRACE_ACTIONS: dict[str, StatusRule] = {
     "TMS_REJECT": StatusRule(ParcelStatus.EXCEPTION, ParcelIssue.REFUSED),
     "TMS_RETURN": StatusRule(ParcelStatus.RETURNING),
 }
-
-#: Express company names as Taobao prints them, and the library's carrier codes.
-COMPANIES: dict[str, str] = {
-    "顺丰速运": "sf",
-    "顺丰快递": "sf",
-    "京东快递": "jd",
-    "京东物流": "jd",
-    "EMS": "ems",
-    "邮政EMS": "ems",
-    "圆通速递": "yto",
-    "圆通快递": "yto",
-    "中通快递": "zto",
-    "申通快递": "sto",
-    "韵达快递": "yunda",
-    "韵达速递": "yunda",
-    "极兔速递": "jtexpress",
-    "德邦快递": "deppon",
-    "德邦物流": "deppon",
-    "菜鸟速递": "cainiao",
-}
-
 
 def parse_time(
     text: str | None, *, field: str = "time", payload: str = "taobao payload"
@@ -203,14 +216,40 @@ def reason_for(text: str | None) -> ReturnReason:
 
 
 def carrier_code(company: str | None) -> str | None:
-    """The carrier code of an express company name, or ``None`` when unknown."""
-    return COMPANIES.get((company or "").strip()) or None
+    """The carrier code of an express company name (the core's one table), or ``None``."""
+    return carrier_for_name(company)
 
 
 def _kind(refund: TopRefund) -> ReturnKind:
-    if refund.dispute_type in KINDS:
-        return KINDS[refund.dispute_type]
+    kind = KINDS.get(refund.dispute_type or "")
+    if kind is not None:
+        return kind
     return ReturnKind.RETURN if refund.has_good_return else ReturnKind.REFUND_ONLY
+
+
+def asks_for_verification(text: str | None) -> bool:
+    """Whether a refused taobao.rp.refunds.agree asks for the SMS verification code."""
+    low = (text or "").lower()
+    return any(word in low for word in _VERIFICATION_WORDS)
+
+
+def choose_reason(listed: list[RefuseReason], reason_id: int | None, text: str) -> int:
+    """The ``refuse_reason_id`` to send: ``reason_id`` if Taobao lists it, else the listed
+    reason whose text equals ``text``.
+
+    Raises:
+        ValidationError: no such code (or text) among the listed reasons; the
+            message names the codes Taobao offered.
+    """
+    for reason in listed:
+        if reason_id is not None and reason.reason_id == reason_id:
+            return reason.reason_id
+        if reason_id is None and reason.reason_text.strip() == text.strip():
+            return reason.reason_id
+    offered = ", ".join(f"{r.reason_id} {r.reason_text}" for r in listed) or "none"
+    raise ValidationError(
+        f"choose a refusal reason by its code among those Taobao lists: {offered}",
+        field="reason_id", payload="taobao.rp.returngoods.refuse")
 
 
 def refund_to_request(refund: TopRefund) -> ReturnRequest:

@@ -18,6 +18,8 @@ __all__ = [
     "AgreeResult",
     "LogisticsTrace",
     "RefundPage",
+    "RefuseReason",
+    "RefuseReasons",
     "TopOrder",
     "TopRefund",
     "TopTrade",
@@ -172,6 +174,26 @@ class AgreeResult(_Wire):
     @classmethod
     def _list(cls, value: Any) -> list[Any]:
         return _unwrap(value, "refund_mapping_result")
+
+
+class RefuseReason(_Wire):
+    """One reason a seller may give to refuse (taobao.refund.refusereason.get)."""
+
+    reason_id: int
+    reason_text: str = ""
+    reason_tips: str | None = None
+
+
+class RefuseReasons(_Wire):
+    """``taobao.refund.refusereason.get``: the reasons this refund may be refused for."""
+
+    reasons: list[RefuseReason] = Field(default_factory=list)
+    total_results: int | None = None
+
+    @field_validator("reasons", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> list[Any]:
+        return _unwrap(value, "reason")
 
 
 class TopOrder(_Wire):

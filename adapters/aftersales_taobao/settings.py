@@ -8,20 +8,31 @@ shows them.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from aftersales.errors import ConfigurationError
 from aftersales.settings import AdapterSettings
 
-__all__ = ["DEFAULT_GATEWAY", "ReturnAddress", "SignMethod", "TaobaoSettings"]
+__all__ = ["DEFAULT_GATEWAY", "RETURN_ADDRESS_VARIABLES", "ReturnAddress", "SignMethod",
+           "TaobaoSettings"]
 
 #: The production gateway (HTTPS); the sandbox is ``https://gw.api.tbsandbox.com/router/rest``.
 DEFAULT_GATEWAY = "https://gw.api.taobao.com/router/rest"
 
 SignMethod = Literal["md5", "hmac", "hmac-sha256"]
+
+#: The return address's parts and the variables ``from_env`` reads them from.
+RETURN_ADDRESS_VARIABLES: dict[str, str] = {
+    "name": "TAOBAO_RETURN_NAME",
+    "address": "TAOBAO_RETURN_ADDRESS",
+    "post": "TAOBAO_RETURN_POST",
+    "mobile": "TAOBAO_RETURN_MOBILE",
+}
 
 
 class ReturnAddress(BaseModel):
@@ -29,9 +40,9 @@ class ReturnAddress(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str
-    address: str = Field(repr=False)
-    post: str = Field(repr=False)
+    name: str = Field(min_length=1)
+    address: str = Field(min_length=1, repr=False)
+    post: str = Field(min_length=1, repr=False)
     mobile: SecretStr
     tel: SecretStr | None = None
 
@@ -41,8 +52,14 @@ class TaobaoSettings(AdapterSettings):
 
     ``from_env()`` reads ``TAOBAO_APP_KEY``, ``TAOBAO_APP_SECRET`` and
     ``TAOBAO_SESSION`` (all required), ``TAOBAO_GATEWAY_URL``,
-    ``TAOBAO_SIGN_METHOD``, ``TAOBAO_TMALL`` (``1``/``true``/``yes`` for on)
-    and ``TAOBAO_SELLER_ADDRESS_ID``.
+    ``TAOBAO_SIGN_METHOD``, ``TAOBAO_TMALL`` (``1``/``true``/``yes`` for on),
+    ``TAOBAO_SELLER_ADDRESS_ID`` and the return address
+    (``TAOBAO_RETURN_NAME``, ``_ADDRESS``, ``_POST``, ``_MOBILE``).
+
+    A plain Taobao shop (``tmall`` off) must have ``return_address``:
+    taobao.rp.returngoods.agree wants name, address, post code and mobile
+    spelled out for non-Tmall shops, and :meth:`check_store` (run when the
+    marketplace is built) refuses the store without it.
 
     Attributes:
         app_key: the application's AppKey.
@@ -94,6 +111,30 @@ class TaobaoSettings(AdapterSettings):
     def base_url(self) -> str:
         """The gateway every call goes to (``gateway_url``)."""
         return self.gateway_url
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
+        """See :meth:`AdapterSettings.from_env`; also reads the ``TAOBAO_RETURN_*`` address."""
+        env = os.environ if environ is None else environ
+        parts = {k: env.get(v, "").strip() for k, v in RETURN_ADDRESS_VARIABLES.items()}
+        if overrides.get("return_address") is None and all(parts.values()):
+            overrides["return_address"] = ReturnAddress(**parts)
+        return super().from_env(environ, **overrides)
+
+    def check_store(self) -> None:
+        """Refuse settings a shop of this kind cannot work with.
+
+        Raises:
+            ConfigurationError: a plain Taobao shop without ``return_address``;
+                the message names the setting and its variables.
+        """
+        if not self.tmall and self.return_address is None:
+            raise ConfigurationError(
+                "taobao: a Taobao (non-Tmall) shop needs return_address (name, address, post, "
+                "mobile) for taobao.rp.returngoods.agree: pass TaobaoSettings(return_address="
+                "ReturnAddress(...)) or set " + ", ".join(RETURN_ADDRESS_VARIABLES.values())
+                + "; for a Tmall shop set TAOBAO_TMALL=1"
+            )
 
     @classmethod
     def missing_error(cls, variables: list[str]) -> ConfigurationError:

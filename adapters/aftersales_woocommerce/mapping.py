@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from aftersales.logistics.carrier_names import carrier_for_name
 from aftersales.models import (
     Buyer,
     Order,
@@ -126,6 +127,13 @@ def strip_html(text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
 
 
+def _carrier(provider: Any) -> str | None:
+    # Shipment Tracking's provider name: the core's one name table; unknown ones kept as written
+    if not provider:
+        return None
+    return carrier_for_name(str(provider)) or str(provider)
+
+
 def _shipments(o: WcOrder) -> list[Shipment]:
     # Tracking is not a core order field: the official Shipment Tracking
     # extension keeps it in ``_wc_shipment_tracking_items`` order meta.
@@ -139,7 +147,8 @@ def _shipments(o: WcOrder) -> list[Shipment]:
             shipped = str(item.get("date_shipped") or "")
             out.append(Shipment(
                 tracking_number=str(item["tracking_number"]),
-                carrier=item.get("tracking_provider") or item.get("custom_tracking_provider"),
+                carrier=_carrier(item.get("tracking_provider")
+                                 or item.get("custom_tracking_provider")),
                 external_id=str(item.get("tracking_id") or item["tracking_number"]),
                 shipped_at=(datetime.fromtimestamp(int(shipped), UTC)
                             if shipped.isdigit() else None),

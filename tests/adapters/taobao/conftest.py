@@ -16,14 +16,17 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from email.parser import BytesParser
+from email.policy import HTTP
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 import responses
 from aftersales_taobao import TaobaoMarketplace, TaobaoSettings
+from aftersales_taobao.settings import ReturnAddress
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GATEWAY = "https://gw.api.taobao.com/router/rest"
@@ -85,6 +88,8 @@ class FakeTop:
     def __init__(self, rsps: responses.RequestsMock, secret: str = SECRET) -> None:
         self.secret = secret
         self.calls: list[dict[str, str]] = []
+        #: the files of each multipart call, by its index in ``calls``
+        self.files: dict[int, dict[str, tuple[str, str, bytes]]] = {}
         self.queues: dict[str, list[Reply]] = {}
         self.handlers: dict[str, Callable[[dict[str, str]], Any]] = {}
         rsps.add_callback(responses.POST, GATEWAY, callback=self._handle)
@@ -103,8 +108,25 @@ class FakeTop:
 
     def _handle(self, request: Any) -> Any:
         raw = request.body or ""
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        form = dict(parse_qsl(text, keep_blank_values=True))
+        ctype = request.headers.get("Content-Type", "")
+        query = dict(parse_qsl(urlsplit(request.url).query, keep_blank_values=True))
+        files: dict[str, tuple[str, str, bytes]] = {}
+        if ctype.startswith("multipart/form-data"):
+            form = dict(query)
+            head = f"Content-Type: {ctype}\r\n\r\n".encode()
+            message = BytesParser(policy=HTTP).parsebytes(head + raw)
+            for part in message.iter_parts():
+                name = part.get_param("name", header="content-disposition")
+                payload = part.get_payload(decode=True)
+                if part.get_filename():
+                    files[name] = (part.get_filename(), part.get_content_type(), payload)
+                else:
+                    form[name] = payload.decode("utf-8")
+        else:
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            form = {**query, **dict(parse_qsl(text, keep_blank_values=True))}
+        if files:
+            self.files[len(self.calls)] = files
         self.calls.append(form)
         expected = independent_sign(form, self.secret, form.get("sign_method", "md5"))
         if form.get("sign") != expected:
@@ -266,11 +288,16 @@ def sleeps() -> Sleeps:
     return Sleeps()
 
 
+#: A plain Taobao shop's return address (the settings of every non-Tmall test shop).
+RETURN_ADDRESS = ReturnAddress(name="售后仓", address="浙江省杭州市余杭区文一西路1号",
+                               post="311100", mobile="13800000000")
+
+
 def make_settings(**kw: Any) -> TaobaoSettings:
     """Settings matching the reference requests (app key, secret, session)."""
     base: dict[str, Any] = {"app_key": "12345678", "app_secret": SECRET, "session": SESSION,
                             "seller_address_id": "100200300", "page_size": 2,
-                            "lookback": timedelta(days=3)}
+                            "lookback": timedelta(days=3), "return_address": RETURN_ADDRESS}
     base.update(kw)
     return TaobaoSettings(**base)
 

@@ -150,14 +150,15 @@ def test_rejecting_refuses_the_refund(market: TaobaoMarketplace, shop: FakeShop,
     assert shop.refunds["100001"]["status"] == "SELLER_REFUSE_BUYER"
 
 
-def test_rejecting_goods_on_their_way_back_refuses_the_return(
+def test_rejecting_goods_on_their_way_back_needs_a_tmall_shop(
     market: TaobaoMarketplace, shop: FakeShop, top: FakeTop
 ) -> None:
     request = _request(market, "100002")
     shop.refunds["100002"]["status"] = "WAIT_SELLER_CONFIRM_GOODS"
     top.calls.clear()
-    market.reject_return(request, reason="退回商品已损坏")
-    assert top.methods() == ["taobao.refund.get", "taobao.rp.returngoods.refuse"]
+    with pytest.raises(UnsupportedOperationError):
+        market.reject_return(request, reason="退回商品已损坏")
+    assert top.methods() == ["taobao.refund.get"]
 
 
 @pytest.mark.parametrize("reason", ["x", "长" * 201])
@@ -242,10 +243,10 @@ def test_refund_refused_by_taobao_says_why(market: TaobaoMarketplace, shop: Fake
                                            top: FakeTop) -> None:
     request = _request(market, "100001")
     top.queue("taobao.rp.refunds.agree", {"rp_refunds_agree_response": {
-        "msg_code": "OP_FAILURE_UE", "message": "需要短信验证码", "succ": False,
+        "msg_code": "OP_FAILURE_UE", "message": "退款版本已过期", "succ": False,
         "results": {"refund_mapping_result": [
-            {"refund_id": "100001", "succ": False, "message": "需要短信验证码"}]}}})
-    with pytest.raises(RemoteRejectedError, match="需要短信验证码"):
+            {"refund_id": "100001", "succ": False, "message": "退款版本已过期"}]}}})
+    with pytest.raises(RemoteRejectedError, match="退款版本已过期"):
         market.refund(_refund(request), request)
 
 

@@ -10,7 +10,9 @@ from aftersales.errors import ConfigurationError
 from aftersales.interfaces import Capability
 
 ENV = {"TAOBAO_APP_KEY": "12345678", "TAOBAO_APP_SECRET": "s3cr3t-value",
-       "TAOBAO_SESSION": "session-value-123"}
+       "TAOBAO_SESSION": "session-value-123", "TAOBAO_RETURN_NAME": "售后仓",
+       "TAOBAO_RETURN_ADDRESS": "杭州市某路2号", "TAOBAO_RETURN_POST": "310000",
+       "TAOBAO_RETURN_MOBILE": "13900000000"}
 
 
 def test_from_environment() -> None:
