@@ -434,17 +434,27 @@ class Refund(_Model):
 
 
 class TrackingEvent(_Model):
-    """One scan or status change in a parcel's journey."""
+    """One scan or status change in a parcel's journey.
+
+    ``time_inferred`` is true when the provider gave a local time without an
+    offset and the zone was inferred (from the scan's place or country).
+    """
 
     time: AwareDatetime
     status: ParcelStatus
     description: str = ""
     location: str | None = None
     raw_code: str | None = None
+    time_inferred: bool = False
 
 
 class Tracking(_Model):
-    """A parcel's current status and its events, oldest first."""
+    """A parcel's current status and its events, oldest first.
+
+    ``push_stopped`` is true when a push says the provider stopped watching
+    the number (Kuaidi100 ``shutdown``/``abort``): no more pushes will come,
+    so a parcel not yet at a final state is refreshed by query instead.
+    """
 
     carrier: str | None
     number: str
@@ -454,6 +464,7 @@ class Tracking(_Model):
     delivered_at: AwareDatetime | None = None
     provider: str | None = None
     raw_status: str | None = None
+    push_stopped: bool = False
 
     @field_validator("events")
     @classmethod

@@ -24,6 +24,7 @@ from aftersales_kuaidi100.client import Kuaidi100Client
 from aftersales_kuaidi100.mapping import (
     NO_RESULT,
     STATE_TABLE,
+    STOPPED,
     carrier_for,
     com_for,
     pending,
@@ -45,7 +46,11 @@ class Kuaidi100Carrier(CarrierBase):
     Alias ``kuaidi100``; API: ``poll/query.do`` (signed real-time query,
     ``resultv2=4``), ``autonumber/auto`` (carrier detection) and subscription
     pushes; docs: https://api.kuaidi100.com/document/. Capabilities: detect
-    carrier, track, push.
+    carrier, track, push. State and error tables checked on 2026-12-02
+    (see :mod:`aftersales_kuaidi100.mapping`). Push ``status`` values:
+    ``polling`` (watching), ``shutdown`` (ended), ``abort`` (given up),
+    ``updateall`` (re-sent in full); ``shutdown`` and ``abort`` set
+    ``Tracking.push_stopped``.
 
     Constructing needs no credentials: ``Kuaidi100Carrier()`` reads
     ``KUAIDI100_KEY``, ``KUAIDI100_CUSTOMER`` and ``KUAIDI100_SALT`` and a call
@@ -130,12 +135,10 @@ class Kuaidi100Carrier(CarrierBase):
             RemoteRejectedError: Kuaidi100 refused the subscription.
         """
         body = self.client.subscribe(com_for(carrier), number, callback_url, phone_suffix)
-        if not (isinstance(body, dict) and body.get("result") is True):
-            code = str(body.get("returnCode", "")) if isinstance(body, dict) else None
-            message = str(body.get("message", "")) if isinstance(body, dict) else ""
-            raise RemoteRejectedError(
-                f"subscription refused: {message}".strip(), adapter=self.name, code=code
-            )
+        if not isinstance(body, dict):
+            raise ResponseParseError("unexpected subscription answer", adapter=self.name)
+        # Errors were raised by the client from mapping.SUBSCRIBE_CODES; here
+        # body is a success: 200 subscribed, or 501 already subscribed.
 
     def parse_push(self, body: bytes, headers: Mapping[str, str]) -> list[Tracking]:
         """Verify (``sign`` = MD5 of param + salt) and parse a subscription push.
@@ -162,4 +165,10 @@ class Kuaidi100Carrier(CarrierBase):
         if push.last_result is None:
             raise ValidationError("no lastResult", field="lastResult", payload="kuaidi100 push")
         result = push.last_result
-        return [to_tracking(result, result.nu, carrier_for(result.com) if result.com else None)]
+        tracking = to_tracking(result, result.nu, carrier_for(result.com) if result.com else None)
+        if push.status in STOPPED:
+            # Kuaidi100 stopped watching the number (shutdown: ended, abort:
+            # given up, e.g. no trace for days): no push follows, so the
+            # logistics service refreshes an unfinished parcel by query.
+            tracking = tracking.model_copy(update={"push_stopped": True})
+        return [tracking]

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 from aftersales.errors import RemoteError
 from aftersales.settings import AdapterClient
-from aftersales_kuaidi100.mapping import error_for, query_param, sign, subscribe_param
+from aftersales_kuaidi100.mapping import (
+    error_for,
+    query_param,
+    sign,
+    subscribe_error,
+    subscribe_param,
+)
 from aftersales_kuaidi100.settings import Kuaidi100Settings
 
 __all__ = ["Kuaidi100Client"]
@@ -25,7 +32,11 @@ def _classify(response: requests.Response) -> RemoteError | None:
         body = json.loads(response.content or b"null")
     except ValueError:
         return None  # not JSON: the status check or parse_json reports it
-    return error_for(body) if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        return None
+    if urlsplit(response.url or "").path.rstrip("/") == "/poll":  # the subscription endpoint
+        return subscribe_error(body)
+    return error_for(body)
 
 
 class Kuaidi100Client(AdapterClient[Kuaidi100Settings]):
@@ -66,5 +77,6 @@ class Kuaidi100Client(AdapterClient[Kuaidi100Settings]):
         param = subscribe_param(
             com, number, key, callback_url, salt, phone, self.settings.resultv2
         )
-        # Subscribing twice is harmless (Kuaidi100 allows 4 a month per number).
+        # Subscribing twice is harmless: 501 "already subscribed" is a success
+        # (its own table, mapping.SUBSCRIBE_CODES), so the POST may be repeated.
         return self.api.post("/poll", data={"schema": "json", "param": param}, idempotent=True)

@@ -1,8 +1,19 @@
 """Pure conversions for Kuaidi100: signing, state codes, carrier codes, errors.
 
 ``STATE_TABLE`` maps every documented ``state`` / ``statusCode`` (the base
-codes and the advanced ``resultv2=4`` codes) to a canonical status; the
-tests check each row.
+codes and the advanced ``resultv2=4`` codes) to a canonical status; each
+advanced code agrees with its base state (:data:`PARENT`) unless
+:data:`REFINEMENTS` names why it is finer. The tests check each row.
+
+Two endpoints, two ``returnCode`` tables: the real-time query
+(:data:`RETURN_CODES`) and the subscription (:data:`SUBSCRIBE_CODES`), where
+501 means "already subscribed and still polling" rather than a server error.
+
+Checked against Kuaidi100's API documents (api.kuaidi100.com/document:
+real-time query, subscription and push, autonumber; ``resultv2=4`` state
+table) on 2026-12-02. Kuaidi100 documents no pagination (one number per
+call) and no numeric rate limit beyond "leave 30 minutes between queries of
+one number"; a push is re-sent about 30 minutes later unless acknowledged.
 """
 
 from __future__ import annotations
@@ -34,7 +45,11 @@ __all__ = [
     "CARRIER_BY_COM",
     "COM_BY_CARRIER",
     "NO_RESULT",
+    "PARENT",
+    "REFINEMENTS",
     "STATE_TABLE",
+    "STOPPED",
+    "SUBSCRIBE_CODES",
     "carrier_for",
     "com_for",
     "error_for",
@@ -42,6 +57,7 @@ __all__ = [
     "push_sign",
     "query_param",
     "sign",
+    "subscribe_error",
     "subscribe_param",
     "to_tracking",
     "verify_push",
@@ -76,7 +92,7 @@ STATE_TABLE: dict[str, StatusRule] = {
     "302": StatusRule(S.DELIVERED),  # 派件异常后签收
     "303": StatusRule(S.DELIVERED),  # 代签
     "304": StatusRule(S.DELIVERED),  # 投柜或站签收
-    "401": StatusRule(S.EXCEPTION, R.OTHER),  # 已销单: waybill cancelled
+    "401": StatusRule(S.RETURNED),  # 已销单, under 4 退签: back with the sender
     "201": StatusRule(S.EXCEPTION, R.DELAYED),  # 超时未签收
     "202": StatusRule(S.EXCEPTION, R.DELAYED),  # 超时未更新
     "203": StatusRule(S.EXCEPTION, R.REFUSED),  # 拒收
@@ -87,6 +103,28 @@ STATE_TABLE: dict[str, StatusRule] = {
     "208": StatusRule(S.EXCEPTION, R.HELD),  # 滞留
     "209": StatusRule(S.EXCEPTION, R.DAMAGED),  # 破损
     "210": StatusRule(S.EXCEPTION, R.OTHER),  # 销单
+}
+
+#: advanced code -> its base state, as the resultv2=4 state table groups them.
+PARENT: dict[str, str] = {
+    "101": "1", "102": "1", "103": "1",
+    "1001": "0", "1002": "0", "1003": "0",
+    "501": "5",
+    "301": "3", "302": "3", "303": "3", "304": "3",
+    "401": "4",
+    "201": "2", "202": "2", "203": "2", "204": "2", "205": "2", "206": "2", "207": "2",
+    "208": "2", "209": "2", "210": "2",
+    "10": "8", "11": "8", "12": "8", "13": "8",
+}
+
+#: Advanced codes whose status is finer than their base state's, and why.
+REFINEMENTS: dict[str, str] = {
+    "101": "order placed, not yet picked up: before 揽收's pickup",
+    "102": "awaiting pickup: before 揽收's pickup",
+    "501": "put in a locker or station: the buyer collects it, it is not out with a courier",
+    "204": "a failed delivery attempt is the 疑难 the core tells apart",
+    "206": "recipient unreachable: a failed attempt, address issue",
+    "13": "customs exception: the 清关 stage went wrong",
 }
 
 #: returnCode meaning "no trace yet": a pending parcel, not an error.
@@ -104,6 +142,22 @@ RETURN_CODES: dict[str, tuple[type[RemoteError], str]] = {
     "601": (RateLimitError, "key expired or query quota used up"),
     "701": (AuthenticationError, "key missing"),
 }
+
+#: ``POST /poll`` (subscription) returnCode -> (error class or None when fine, meaning),
+#: from Kuaidi100's subscription document. Unknown codes are a non-retried RemoteError.
+SUBSCRIBE_CODES: dict[str, tuple[type[RemoteError] | None, str]] = {
+    "200": (None, "subscribed"),
+    "501": (None, "already subscribed and still polling; the repeat is ignored"),
+    "500": (TransientError, "server error"),
+    "600": (AuthenticationError, "not a valid subscriber: check KUAIDI100_KEY"),
+    "601": (AuthenticationError, "key expired or subscription quota used up"),
+    "700": (RemoteRejectedError, "bad subscription data (carrier, number or callback URL)"),
+    "701": (RemoteRejectedError, "this carrier cannot be subscribed"),
+    "702": (RemoteRejectedError, "no carrier recognised for this number"),
+}
+
+#: Push ``status`` values meaning Kuaidi100 stopped watching the number.
+STOPPED = frozenset({"shutdown", "abort"})
 
 #: our carrier code -> Kuaidi100 ``com`` (logistics.md §1.9).
 COM_BY_CARRIER: dict[str, str] = {
@@ -201,6 +255,15 @@ def error_for(body: Mapping[str, Any]) -> RemoteError | None:
         return None
     cls, meaning = RETURN_CODES.get(code, (RemoteError, "unexpected error"))
     return cls(meaning, adapter="kuaidi100", code=code)
+
+
+def subscribe_error(body: Mapping[str, Any]) -> RemoteError | None:
+    """The error a subscription answer stands for; ``None`` when subscribed (or already)."""
+    if body.get("result") is True:
+        return None
+    code = str(body.get("returnCode", ""))
+    cls, meaning = SUBSCRIBE_CODES.get(code, (RemoteError, "unexpected subscription answer"))
+    return None if cls is None else cls(meaning, adapter="kuaidi100", code=code)
 
 
 def _event(raw: QueryEvent, fallback: StatusRule) -> TrackingEvent | None:

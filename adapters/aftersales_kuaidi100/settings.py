@@ -8,7 +8,7 @@ raises ``ConfigurationError`` naming the environment variable to set.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from aftersales.errors import ConfigurationError
 from aftersales.settings import AdapterSettings
@@ -27,7 +27,9 @@ class Kuaidi100Settings(AdapterSettings):
         customer: the company id (customer) sent with every query.
         salt: the salt given when subscribing, which signs pushes.
         base_url: the query host.
-        autonumber_url: the carrier auto-detection endpoint (documented as http).
+        autonumber_url: the carrier auto-detection endpoint. Kuaidi100's doc
+            writes it with http, but the call carries the key, so only
+            https is accepted (www.kuaidi100.com serves it).
         resultv2: ``"4"`` asks for advanced state codes per event.
         timeout: seconds before one HTTP call gives up.
     """
@@ -39,9 +41,17 @@ class Kuaidi100Settings(AdapterSettings):
     customer: SecretStr | None = None
     salt: SecretStr | None = None
     base_url: str = "https://poll.kuaidi100.com"
-    autonumber_url: str = "http://www.kuaidi100.com/autonumber/auto"
+    autonumber_url: str = "https://www.kuaidi100.com/autonumber/auto"
     resultv2: str = "4"
     timeout: float = Field(default=30.0, gt=0)
+
+    @field_validator("base_url", "autonumber_url")
+    @classmethod
+    def _https_only(cls, url: str) -> str:
+        # Every Kuaidi100 call carries the key or a signature made with it.
+        if not url.lower().startswith("https://"):
+            raise ValueError("must be an https:// URL: the key is never sent in the clear")
+        return url
 
     def credentials(self) -> tuple[str, str]:
         """``(key, customer)`` for a signed query.

@@ -257,7 +257,10 @@ class LogisticsService:
     def handle_push(self, provider: str, body: bytes, headers: Mapping[str, str]) -> int:
         """Verify and apply a provider's push (webhook); returns parcels updated.
 
-        Numbers the store holds no parcel for are ignored.
+        Numbers the store holds no parcel for are ignored. A push saying the
+        provider stopped watching a parcel not yet at a final state
+        (``Tracking.push_stopped``) leaves that parcel due for a refresh by
+        query at once.
 
         Raises:
             NotFoundError: no provider of that name is configured.
@@ -269,13 +272,19 @@ class LogisticsService:
             raise NotFoundError("carrier", provider)
         trackings = adapter.parse_push(body, headers)
         pairs: list[tuple[Group, Snapshot]] = []
+        orphaned = []  # parcels no push will follow: due for a query at once
         with self.app.store.session() as session:
             for tracking in trackings:
                 normal = normalize_number(tracking.number)
                 refs = parcels_by_number(session, normal, tracking.number)
                 if refs:
                     pairs.append(((normal, tracking.carrier, tuple(refs)), snapshot(tracking)))
+                if tracking.push_stopped and not tracking.status.is_terminal:
+                    orphaned += [ref._replace(last_checked_at=None) for ref in refs]
         self._write(pairs)
+        if orphaned:
+            with self.app.store.session() as session:
+                release(session, orphaned)
         return sum(len(parcels) for (_, _, parcels), _ in pairs)
 
     def anomalies(self, *, now: datetime | None = None) -> list[Anomaly]:

@@ -60,7 +60,7 @@ def test_kuaidi100_resolves_an_ambiguous_digits_only_number_once(make_app: Any, 
 
     number = "4311159956248"
     assert len(detect_carrier(number)) > 1  # Yunda and STO shapes both fit
-    http.post("http://www.kuaidi100.com/autonumber/auto",
+    http.post("https://www.kuaidi100.com/autonumber/auto",
               json=[{"comCode": "yunda", "name": "韵达快递", "lengthPre": 13}])
     answer = {"message": "ok", "state": "0", "status": "200", "ischeck": "0", "com": "yunda",
               "nu": number, "data": [{"time": "2024-05-02 09:12:40",
@@ -73,3 +73,31 @@ def test_kuaidi100_resolves_an_ambiguous_digits_only_number_once(make_app: Any, 
     assert report.checked == 1
     with app.store.session() as session:
         assert session.scalar(select(ShipmentRow.carrier)) == "yunda"  # no autonumber next time
+
+
+def test_a_kuaidi100_abort_push_makes_an_unfinished_parcel_due_for_a_query(make_app: Any) -> None:
+    """A stopped push (Kuaidi100 abort) means no more pushes: the parcel is queried instead."""
+    from pathlib import Path
+    from urllib.parse import urlencode
+
+    from aftersales_kuaidi100 import Kuaidi100Carrier, Kuaidi100Settings
+    from aftersales_kuaidi100.mapping import push_sign
+    from sqlalchemy import select
+
+    from aftersales.store.tables.core import ShipmentRow
+
+    platform = Path(__file__).parents[1] / "adapters" / "kuaidi100" / "fixtures" / "platform"
+
+    def push(name: str) -> tuple[bytes, dict[str, str]]:
+        param = json.loads((platform / f"{name}.json").read_text("utf-8"))["param"]
+        text = json.dumps(param, ensure_ascii=False)
+        return urlencode({"param": text, "sign": push_sign(text, "salt")}).encode(), {}
+
+    app = make_app(Kuaidi100Carrier(Kuaidi100Settings(key="k", customer="c", salt="salt")))
+    stopped, delivered = add_parcels(app, ["3100447289887", "3805420027268"], carrier="yunda")
+    assert app.logistics.handle_push("kuaidi100", *push("push_abort_no_trace_real")) == 1
+    assert app.logistics.handle_push("kuaidi100", *push("push_shutdown_yunda_real")) == 1
+    with app.store.session() as session:
+        checked = dict(session.execute(select(ShipmentRow.id, ShipmentRow.last_checked_at)).all())
+    assert checked[stopped] is None  # due at once: refreshed by query
+    assert checked[delivered] is not None  # shut down after delivery: nothing left to do

@@ -16,7 +16,7 @@ KEY = "AbCdEf123456"
 CUSTOMER = "0123456789ABCDEF0123456789ABCDEF"
 SALT = "mysalt"
 QUERY_URL = "https://poll.kuaidi100.com/poll/query.do"
-AUTONUMBER_URL = "http://www.kuaidi100.com/autonumber/auto"
+AUTONUMBER_URL = "https://www.kuaidi100.com/autonumber/auto"
 
 
 def load(name: str) -> Any:

@@ -276,6 +276,8 @@ def test_subscribe_sends_the_documented_form(
 
 def test_subscribe_refused(mock: responses.RequestsMock, carrier: Kuaidi100Carrier) -> None:
     mock.post("https://poll.kuaidi100.com/poll",
-              json={"result": False, "returnCode": "500", "message": "重复订阅"})
-    with pytest.raises(RemoteRejectedError, match="重复订阅"):
+              json={"result": False, "returnCode": "700", "message": "POLL:不支持的快递公司"})
+    with pytest.raises(RemoteRejectedError, match="bad subscription data") as info:
         carrier.subscribe(NUMBER, callback_url="https://example.com/cb")
+    assert info.value.code == "700"
+    assert len(mock.calls) == 1

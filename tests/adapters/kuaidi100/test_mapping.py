@@ -65,7 +65,7 @@ EXPECTED = {
     "302": (S.DELIVERED, None),
     "303": (S.DELIVERED, None),
     "304": (S.DELIVERED, None),
-    "401": (S.EXCEPTION, R.OTHER),
+    "401": (S.RETURNED, None),  # 已销单 under 4 退签
     "201": (S.EXCEPTION, R.DELAYED),
     "202": (S.EXCEPTION, R.DELAYED),
     "203": (S.EXCEPTION, R.REFUSED),
