@@ -2,7 +2,19 @@
 
 ``STATUS_TABLE`` maps every documented sub-status and main status to a
 canonical status; a sub-status not in the table falls back to its main
-status. The tests check each row.
+status. An event without ``sub_status`` is read by its ``stage``
+(:data:`STAGES`, the milestone key stages). The tests check each row.
+
+Checked against the 17TRACK Tracking API v2.2 reference (api.17track.net/en/doc,
+status, sub-status, key stage and error code lists) on 2026-12-02. Error
+codes: only -18010003 ("internal error, retry later") is documented as worth
+retrying at once; the daily limit and quota codes are rate limits the caller's
+scheduler waits out (not retried in-process); any other non-zero code is a
+clear ``RemoteError`` naming the code. 17TRACK documents batches of at most
+40 numbers and no paging for gettrackinfo. The official pages retrieved say
+nothing of a request rate (third parties cite 3 a second, answered with HTTP
+429, which the core's ApiClient handles); ``requests_per_second`` paces calls
+when set. Webhook events: ``TRACKING_UPDATED`` and ``TRACKING_STOPPED``.
 """
 
 from __future__ import annotations
@@ -26,6 +38,7 @@ __all__ = [
     "KEY_BY_CARRIER",
     "NOT_REGISTERED",
     "PENDING_CODES",
+    "STAGES",
     "STATUS_TABLE",
     "carrier_for",
     "error_for_code",
@@ -81,21 +94,47 @@ STATUS_TABLE: dict[str, StatusRule] = {
     "Exception_Held": StatusRule(S.EXCEPTION, R.HELD),  # one third-party source only
 }
 
+#: event ``stage`` (the milestone key stages) -> canonical status, for events
+#: that carry a stage but no ``sub_status``.
+STAGES: dict[str, StatusRule] = {
+    "InfoReceived": StatusRule(S.INFO_RECEIVED),
+    "PickedUp": StatusRule(S.PICKED_UP),
+    "Departure": StatusRule(S.IN_TRANSIT),
+    "Arrival": StatusRule(S.IN_TRANSIT),
+    "AvailableForPickup": StatusRule(S.AVAILABLE_FOR_PICKUP),
+    "OutForDelivery": StatusRule(S.OUT_FOR_DELIVERY),
+    "Delivered": StatusRule(S.DELIVERED),
+    "Returning": StatusRule(S.RETURNING),
+    "Returned": StatusRule(S.RETURNED),
+}
+
 #: per-number code: not registered yet (register, then it is pending).
 NOT_REGISTERED = -18019902
 #: per-number codes that mean "nothing to show yet" rather than a failure.
 PENDING_CODES = frozenset({-18019901, -18019909})
 
-#: request-level and quota codes -> error class (logistics.md §2.8).
+#: request-level and quota codes -> error class (the v2.2 error code list).
 ERROR_CODES: dict[int, type[RemoteError]] = {
     -18010001: AuthenticationError,  # IP not in whitelist
     -18010002: AuthenticationError,  # invalid security key
-    -18010003: TransientError,  # internal error, retry later
+    -18010003: TransientError,  # internal error, retry later: the only one to retry
     -18010004: AuthenticationError,  # account disabled
     -18010005: AuthenticationError,  # unauthorized access
+    -18010010: RemoteRejectedError,  # data {0} required
+    -18010011: RemoteRejectedError,  # value of data {0} invalid
+    -18010012: RemoteRejectedError,  # format of data {0} invalid
+    -18010013: RemoteRejectedError,  # invalid submitted data
+    -18010014: RemoteRejectedError,  # more than 40 numbers
+    -18010015: RemoteRejectedError,  # value {0} of field {1} invalid
+    -18010016: RemoteRejectedError,  # last-mile carrier only for postal services
+    -18010018: RemoteRejectedError,  # carrier needs country and postal code
+    -18010019: RemoteRejectedError,  # carrier needs postal code
+    -18010020: RemoteRejectedError,  # carrier needs phone number
     -18019907: RateLimitError,  # daily limit exceeded
     -18019908: RateLimitError,  # quota exhausted
 }
+#: Rate limits the docs give no near end for: handed to the caller, not retried in-process.
+_NOT_RETRIED_LIMITS = frozenset({-18019907, -18019908})
 
 #: our carrier code -> 17TRACK carrier key (logistics.md §2.10).
 KEY_BY_CARRIER: dict[str, int] = {
@@ -142,9 +181,19 @@ def carrier_for(key: int | None, default: str | None = None) -> str | None:
 
 
 def error_for_code(code: int, message: str = "") -> RemoteError:
-    """The error a request-level (or quota) code stands for."""
-    cls = ERROR_CODES.get(code, RemoteRejectedError)
-    return cls(message or "request refused", adapter="seventeentrack", code=str(code))
+    """The error a request-level (or quota) code stands for.
+
+    A code outside the documented list is a plain, never retried
+    ``RemoteError`` whose message names the code.
+    """
+    cls = ERROR_CODES.get(code)
+    if cls is None:
+        text = f"17TRACK answered undocumented code {code}" + (f": {message}" if message else "")
+        return RemoteError(text, adapter="seventeentrack", code=str(code))
+    error = cls(message or "request refused", adapter="seventeentrack", code=str(code))
+    if code in _NOT_RETRIED_LIMITS:
+        error.retryable = False
+    return error
 
 
 def _event(raw: RawEvent) -> TrackingEvent | None:
@@ -152,13 +201,16 @@ def _event(raw: RawEvent) -> TrackingEvent | None:
     if when is None:
         return None
     sub = raw.get("sub_status")
-    rule = lookup(STATUS_TABLE, sub, sub.split("_", 1)[0] if sub else None)
+    if sub:
+        rule = lookup(STATUS_TABLE, sub, sub.split("_", 1)[0])
+    else:  # no sub_status: the event's key stage, when it has one
+        rule = lookup(STAGES, raw.get("stage"))
     return TrackingEvent(
         time=when,
         status=rule.status,
         description=raw.get("description") or "",
         location=raw.get("location") or None,
-        raw_code=sub,
+        raw_code=sub or raw.get("stage"),
     )
 
 
