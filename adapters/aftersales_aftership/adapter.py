@@ -102,6 +102,9 @@ class AfterShipCarrier(CarrierBase):
     def parse_push(self, body: bytes, headers: Mapping[str, str]) -> list[Tracking]:
         """Verify ``aftership-hmac-sha256`` and parse a tracking webhook.
 
+        The body's ``event`` is read first: ``tracking_update`` is parsed,
+        any other event type yields no tracking.
+
         Raises:
             SignatureError: the signature header is missing or wrong.
             ValidationError: the body is not an AfterShip tracking webhook.
@@ -111,10 +114,22 @@ class AfterShipCarrier(CarrierBase):
         if not verify_webhook(body, signature, secret):
             raise SignatureError("aftership webhook signature does not match")
         try:
+            event = json.loads(body).get("event")
+        except (ValueError, AttributeError) as exc:
+            raise ValidationError("not a tracking webhook", payload="aftership webhook") from exc
+        if event != TRACKING_UPDATE:
+            # Only tracking_update carries a tracking; any other event type is
+            # acknowledged and changes no parcel.
+            return []
+        try:
             hook = Webhook.model_validate(json.loads(body))
         except (ValueError, PydanticValidationError) as exc:
             raise ValidationError("not a tracking webhook", payload="aftership webhook") from exc
         return [to_tracking(hook.msg)]
+
+
+#: The webhook event that carries a tracking (AfterShip webhook specification).
+TRACKING_UPDATE = "tracking_update"
 
 
 def _parse(data: Any) -> TrackingObject:

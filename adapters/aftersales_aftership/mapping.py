@@ -3,15 +3,25 @@
 ``STATUS_TABLE`` maps every documented tag and subtag to a canonical status;
 an unknown subtag (the list is open-ended) falls back to its tag. The tests
 check each row.
+
+Checked against the AfterShip Tracking API 2026-07 reference (delivery
+statuses and sub-statuses, checkpoint fields, webhook specification) and the
+help-center list of sub-statuses added from 2026-03-27 (Exception_016 to
+Exception_021) on 2026-12-02. A ``checkpoint_time`` without an offset is the
+carrier's local time: its zone comes from the checkpoint's country, state or
+location (:func:`aftersales.logistics.zones.zone_for`) and the event says
+the time was inferred; AfterShip's ``created_at`` (when it fetched the
+scan, days later at times) is never used as the scan's time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aftersales.logistics.tracking import StatusRule, build_tracking, lookup, parse_time
+from aftersales.logistics.zones import zone_for
 from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
 from aftersales.signing import verify_hmac_sha256_base64
 from aftersales_aftership.schemas import Checkpoint, TrackingObject
@@ -69,7 +79,7 @@ STATUS_TABLE: dict[str, StatusRule] = {
     "Exception_005": StatusRule(S.EXCEPTION, R.DELAYED),
     "Exception_006": StatusRule(S.EXCEPTION, R.HELD),  # held for payment
     "Exception_007": StatusRule(S.EXCEPTION, R.ADDRESS),
-    "Exception_008": StatusRule(S.EXCEPTION, R.OTHER),  # pickup missed
+    "Exception_008": StatusRule(S.EXCEPTION, R.HELD),  # pickup missed: waits uncollected
     "Exception_009": StatusRule(S.EXCEPTION, R.OTHER),  # rejected by carrier
     "Exception_010": StatusRule(S.RETURNING),
     "Exception_011": StatusRule(S.RETURNED),
@@ -77,7 +87,10 @@ STATUS_TABLE: dict[str, StatusRule] = {
     "Exception_013": StatusRule(S.EXCEPTION, R.LOST),
     "Exception_016": StatusRule(S.EXCEPTION, R.DELAYED),
     "Exception_017": StatusRule(S.EXCEPTION, R.DELAYED),
-    "Exception_018": StatusRule(S.EXCEPTION, R.CUSTOMS),
+    "Exception_018": StatusRule(S.EXCEPTION, R.CUSTOMS),  # incorrect / missing documents
+    "Exception_019": StatusRule(S.EXCEPTION, R.DELAYED),  # late flight
+    "Exception_020": StatusRule(S.EXCEPTION, R.OTHER),  # shipment cancelled
+    "Exception_021": StatusRule(S.EXCEPTION, R.DAMAGED),  # disposed: destroyed or discarded
     "Expired": StatusRule(S.EXPIRED),
     "Expired_001": StatusRule(S.EXPIRED),
 }
@@ -124,22 +137,33 @@ def tracking_object(data: Any) -> Mapping[str, Any] | None:
     return data if isinstance(data, dict) and "tracking_number" in data else None
 
 
-def _when(point: Checkpoint) -> datetime | None:
-    # checkpoint_time is the carrier's local time and may lack an offset; then
-    # AfterShip's own created_at (always with offset) is the honest fallback.
-    when = parse_time(point.checkpoint_time)
-    has_offset = point.checkpoint_time and (
-        point.checkpoint_time.endswith("Z") or point.checkpoint_time[-6:-5] in "+-"
+def _when(point: Checkpoint) -> tuple[datetime, bool] | None:
+    """The scan's time and whether its zone was inferred (``None``: no usable time)."""
+    text = point.checkpoint_time
+    local = parse_time(text)
+    if text is None or local is None:
+        return None
+    try:
+        naive = datetime.fromisoformat(text.strip()).tzinfo is None
+    except ValueError:
+        naive = False
+    if not naive:
+        return local, False
+    zone = zone_for(
+        country=point.country_region or point.country_iso3,
+        country_name=point.country_region_name or point.country_name,
+        region=point.state,
+        location=point.location or point.city,
     )
-    if when is not None and has_offset:
-        return when
-    return parse_time(point.created_at) or when
+    # No place to tell the zone by: UTC, still marked as inferred.
+    return parse_time(text, zone or UTC) or local, True
 
 
 def _event(point: Checkpoint) -> TrackingEvent | None:
-    when = _when(point)
-    if when is None:
+    found = _when(point)
+    if found is None:
         return None
+    when, inferred = found
     rule = lookup(STATUS_TABLE, point.subtag, point.tag)
     return TrackingEvent(
         time=when,
@@ -147,6 +171,7 @@ def _event(point: Checkpoint) -> TrackingEvent | None:
         description=point.message,
         location=point.location or point.city or None,
         raw_code=point.subtag or point.tag,
+        time_inferred=inferred,
     )
 
 

@@ -30,6 +30,11 @@ class Checkpoint(_Wire):
     checkpoint_time: str | None = None
     location: str | None = None
     city: str | None = None
+    state: str | None = None
+    country_region: str | None = None  # ISO alpha-3 (2024-07+)
+    country_region_name: str | None = None
+    country_iso3: str | None = None  # the same, 2024-04 and v4
+    country_name: str | None = None
     message: str = ""
     tag: str | None = None
     subtag: str | None = None

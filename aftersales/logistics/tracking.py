@@ -10,7 +10,7 @@ Each provider maps its own codes through one table of
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import NamedTuple
 
 from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
@@ -62,7 +62,7 @@ def status_map(table: StatusTable) -> dict[str, ParcelStatus]:
     return {code: rule.status for code, rule in table.items()}
 
 
-def parse_time(text: str | None, naive_tz: timezone = UTC) -> datetime | None:
+def parse_time(text: str | None, naive_tz: tzinfo = UTC) -> datetime | None:
     """An aware UTC datetime from ISO-8601-ish text, or ``None`` when empty or unreadable.
 
     Text without an offset is read in ``naive_tz`` (China time for Kuaidi100).

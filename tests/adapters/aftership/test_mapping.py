@@ -42,7 +42,7 @@ EXPECTED: dict[str, tuple[ParcelStatus, ParcelIssue | None]] = {
     "Exception_005": (S.EXCEPTION, R.DELAYED),
     "Exception_006": (S.EXCEPTION, R.HELD),
     "Exception_007": (S.EXCEPTION, R.ADDRESS),
-    "Exception_008": (S.EXCEPTION, R.OTHER),
+    "Exception_008": (S.EXCEPTION, R.HELD),
     "Exception_009": (S.EXCEPTION, R.OTHER),
     "Exception_010": (S.RETURNING, None),
     "Exception_011": (S.RETURNED, None),
@@ -51,6 +51,9 @@ EXPECTED: dict[str, tuple[ParcelStatus, ParcelIssue | None]] = {
     "Exception_016": (S.EXCEPTION, R.DELAYED),
     "Exception_017": (S.EXCEPTION, R.DELAYED),
     "Exception_018": (S.EXCEPTION, R.CUSTOMS),
+    "Exception_019": (S.EXCEPTION, R.DELAYED),
+    "Exception_020": (S.EXCEPTION, R.OTHER),
+    "Exception_021": (S.EXCEPTION, R.DAMAGED),
     "Expired": (S.EXPIRED, None),
     "Expired_001": (S.EXPIRED, None),
 }
