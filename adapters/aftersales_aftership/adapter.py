@@ -1,4 +1,12 @@
-"""The AfterShip tracking adapter."""
+"""The AfterShip tracking adapter.
+
+API: Tracking API 2025-01 (``/tracking/2025-01``; legacy 2024-04 bodies are
+read too), webhook event ``tracking_update``. Tags and subtags checked on
+2026-12-02 against the 2026-07 sub-status list, a superset of 2025-01's, and
+the help-center list of sub-statuses added from 2026-03-27 (see
+:mod:`aftersales_aftership.mapping`); rate limits are the per-endpoint ones
+of the 2025-01 reference, paced by ``requests_per_second``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,11 @@
-"""The Kuaidi100 (快递100) tracking adapter."""
+"""The Kuaidi100 (快递100) tracking adapter.
+
+API: ``poll/query.do`` (resultv2=4), ``autonumber/auto`` and the
+subscription ``POST /poll`` with its pushes. State codes, both returnCode
+tables and push statuses checked against Kuaidi100's API documents on
+2026-12-02 (see :mod:`aftersales_kuaidi100.mapping`); Kuaidi100 documents no
+paging and no numeric rate limit.
+"""
 
 from __future__ import annotations
 

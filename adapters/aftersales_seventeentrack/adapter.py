@@ -1,4 +1,11 @@
-"""The 17TRACK tracking adapter."""
+"""The 17TRACK tracking adapter.
+
+API: Tracking API v2.2 (``register``, ``gettrackinfo``, webhooks
+``TRACKING_UPDATED`` / ``TRACKING_STOPPED``). Statuses, sub-statuses, event
+key stages and error codes checked against the v2.2 reference on
+2026-12-02 (see :mod:`aftersales_seventeentrack.mapping`); the reference
+retrieved states no request-rate limit.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,13 @@
-"""``TaobaoMarketplace``: Taobao and Tmall shops through the TOP gateway."""
+"""``TaobaoMarketplace``: Taobao and Tmall shops through the TOP gateway.
+
+API: the TOP REST router, ``v=2.0``. Statuses, dispute types, trade types,
+refusal reasons, error codes, paging (``page_no``/``page_size`` ≤ 100) and
+call limits (codes 4–8) checked against the TOP API reference and the
+official SDKs' request definitions on 2026-12-02. TOP documents no webhook
+for these APIs (its message service, TMC, is not used), nor the error code
+of a refund agree that wants an SMS code (matched by its text, see
+:mod:`aftersales_taobao.mapping`).
+"""
 
 from __future__ import annotations
 
