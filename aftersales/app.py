@@ -9,21 +9,23 @@ It wires the store, the adapters and the area services together::
     app.sync()                          # pull what changed since the last sync
     app.returns.approve(rma_id, note="ok")
 
-Everything has a default read from the environment, so ``AfterSales()``
-works in a worker configured by ``AFTERSALES_*`` variables.
+Everything has a default read from ``aftersales.toml`` and the environment
+(:mod:`aftersales.config`), so ``AfterSales()`` works in a worker configured
+by ``AFTERSALES_*`` variables.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from aftersales import registry
+from aftersales.config import AfterSalesSettings
 from aftersales.errors import ConfigurationError, NotFoundError
 from aftersales.events import EventBus, Hook
 from aftersales.interfaces import Capability, Carrier, Channel, Marketplace
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
     from aftersales.returns.service import ReturnsService
     from aftersales.reviews.service import ReviewsService
 
-__all__ = ["DEFAULT_DATABASE_URL", "AfterSales", "SyncReport"]
+__all__ = ["DEFAULT_DATABASE_URL", "AfterSales", "SyncReport", "adapter_options"]
 
 DEFAULT_DATABASE_URL = "sqlite:///aftersales.db"
 
@@ -61,36 +63,59 @@ class SyncReport:
         return sum(per.get(stream, 0) for per in self.counts.values())
 
 
-def _names(env: str) -> list[str]:
-    return [n.strip() for n in os.environ.get(env, "").split(",") if n.strip()]
+def _resolve(group: str, given: Iterable[Any], settings: AfterSalesSettings) -> list[Any]:
+    return [
+        registry.create(group, g, **adapter_options(settings, group, g))
+        if isinstance(g, str)
+        else g
+        for g in given
+    ]
 
 
-def _resolve(group: str, given: Iterable[Any] | None, env: str) -> list[Any]:
-    if given is None:
-        return [registry.create(group, name) for name in _names(env)]
-    return [registry.create(group, g) if isinstance(g, str) else g for g in given]
+def adapter_options(settings: AfterSalesSettings, group: str, name: str) -> dict[str, Any]:
+    """Constructor arguments from ``settings`` for a built-in adapter built by name."""
+    if name == "sandbox" and group == registry.MARKETPLACES:
+        return {"seed": settings.sandbox.seed, "orders": settings.sandbox.orders}
+    if name == "webhook" and group == registry.CHANNELS:
+        hook = settings.webhook
+        secret = hook.secret.get_secret_value() if hook.secret is not None else None
+        return {k: v for k, v in (("url", hook.url), ("secret", secret)) if v}
+    if name == "smtp" and group == registry.CHANNELS:
+        return {"settings": settings.smtp}
+    return {}
+
+
+def _given(given: Sequence[Any] | None, configured: list[str]) -> Sequence[Any]:
+    return configured if given is None else given
 
 
 class AfterSales:
     """The library's entry point.
 
+    Settings come from :class:`~aftersales.config.AfterSalesSettings`: the
+    TOML file (``AFTERSALES_CONFIG`` or ``./aftersales.toml``), then the
+    ``AFTERSALES_*`` variables, then the arguments here, each winning over
+    the one before.
+
     Args:
-        database_url: SQLAlchemy URL; defaults to ``AFTERSALES_DATABASE_URL``
-            or ``sqlite:///aftersales.db``.
-        marketplaces: adapter instances or registered names; defaults to
-            ``AFTERSALES_MARKETPLACES`` (comma-separated names).
-        carriers: tracking providers, in fallback order; defaults to
-            ``AFTERSALES_CARRIERS``.
-        channels: message channels; defaults to ``AFTERSALES_CHANNELS``, or
-            the built-in ``outbox`` when none is named.
-        timezone: the shop's IANA zone (``AFTERSALES_TIMEZONE``, default UTC),
-            used for quiet hours and day counts when a buyer's zone is unknown.
+        database_url: SQLAlchemy URL (``database_url``; default
+            ``sqlite:///aftersales.db``).
+        marketplaces: adapter instances or registered names (default: the
+            ``marketplaces`` setting).
+        carriers: tracking providers, in fallback order (``carriers``).
+        channels: message channels (``channels``; default the built-in ``outbox``).
+        timezone: the shop's IANA zone (``timezone``, default UTC), used for
+            quiet hours and day counts when a buyer's zone is unknown.
         clock: returns the current aware time; tests pass a fixed one.
         migrate: apply the packaged migrations on start (default True).
-        options: area settings, such as ``return_policy`` or ``plans``.
+        config: the TOML settings file to read instead of the default one.
+        settings: ready settings; then neither a file nor the environment is read.
+        options: other settings, by section (``returns={"policy": "p.toml"}``)
+            or by a shortcut (``return_policy="p.toml"``).
 
     Raises:
-        ConfigurationError: an unknown zone, a bad URL or a clash of names.
+        ConfigurationError: an unknown setting (named, with the closest valid
+            one), an invalid value, a bad URL or a clash of names.
         AdapterNotFoundError: a named adapter is not installed.
     """
 
@@ -104,29 +129,31 @@ class AfterSales:
         timezone: str | None = None,
         clock: Callable[[], datetime] | None = None,
         migrate: bool = True,
+        config: str | Path | None = None,
+        settings: AfterSalesSettings | None = None,
         **options: Any,
     ) -> None:
-        url = database_url or os.environ.get("AFTERSALES_DATABASE_URL") or DEFAULT_DATABASE_URL
-        zone = timezone or os.environ.get("AFTERSALES_TIMEZONE") or "UTC"
-        try:
-            self.timezone = ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ConfigurationError(f"unknown time zone {zone!r}") from exc
-        self.store = Store(url)
+        if settings is None:
+            settings = AfterSalesSettings.load(
+                config, database_url=database_url, timezone=timezone, **options
+            )
+        elif options or config is not None or timezone is not None:
+            raise ConfigurationError("pass either settings= or other settings, not both")
+        self.settings = settings
+        self.timezone = ZoneInfo(settings.timezone)
+        self.store = Store(database_url or settings.database_url)
         if migrate:
             self.store.upgrade()
         self.events = EventBus()
-        self.options: dict[str, Any] = options
         self._clock = clock or (lambda: datetime.now(UTC))
         self.marketplaces: dict[str, Marketplace] = self._by_name(
-            _resolve(registry.MARKETPLACES, marketplaces, "AFTERSALES_MARKETPLACES"), "marketplace"
+            _resolve(registry.MARKETPLACES, _given(marketplaces, settings.marketplaces), settings),
+            "marketplace",
         )
         self.carriers: dict[str, Carrier] = self._by_name(
-            _resolve(registry.CARRIERS, carriers, "AFTERSALES_CARRIERS"), "carrier"
+            _resolve(registry.CARRIERS, _given(carriers, settings.carriers), settings), "carrier"
         )
-        if channels is None:
-            channels = _names("AFTERSALES_CHANNELS") or ["outbox"]
-        self._channel_specs: list[Any] = list(channels)
+        self._channel_specs: list[Any] = list(_given(channels, settings.channels))
         # Built now, not on first use: its plans and contact holds listen to
         # events that other areas emit before anyone touches app.followups.
         _ = self.followups
@@ -164,7 +191,8 @@ class AfterSales:
         for spec in self._channel_specs:
             if isinstance(spec, str):
                 cls = registry.load(registry.CHANNELS, spec)
-                built.append(cls.for_app(self) if hasattr(cls, "for_app") else cls())
+                kwargs = adapter_options(self.settings, registry.CHANNELS, spec)
+                built.append(cls.for_app(self) if hasattr(cls, "for_app") else cls(**kwargs))
             else:
                 built.append(spec)
         return self._by_name(built, "channel")

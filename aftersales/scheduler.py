@@ -17,7 +17,8 @@ return_timers   ``app.returns.run_timers``        5 min
 =============== =========================== =================
 
 Intervals come from ``intervals=`` / ``--interval NAME=SECONDS``, else from
-``AFTERSALES_INTERVAL_<NAME>`` (seconds); 0 turns a tick off.
+the app's ``interval`` settings (``AFTERSALES_INTERVAL_<NAME>`` or
+``[interval]`` in ``aftersales.toml``, seconds); 0 turns a tick off.
 
 ``aftersales worker`` runs a :class:`BlockingScheduler`; ``--once`` runs
 every tick once and exits (for cron). SIGTERM (or SIGINT) lets the follow-up
@@ -30,7 +31,6 @@ backend a configured :class:`BackgroundScheduler` to embed instead
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -44,6 +44,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from aftersales.config import AfterSalesSettings, IntervalSettings
 from aftersales.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -84,22 +85,17 @@ TICKS: tuple[Tick, ...] = (
 DEFAULT_INTERVALS: dict[str, float] = {t.name: t.default_interval for t in TICKS}
 
 
-def resolve_intervals(intervals: Mapping[str, float] | None = None) -> dict[str, float]:
-    """Seconds per tick: the defaults, overridden by the environment, then by ``intervals``.
+def resolve_intervals(
+    intervals: Mapping[str, float] | None = None, configured: IntervalSettings | None = None
+) -> dict[str, float]:
+    """Seconds per tick: ``configured`` settings (else the environment's), then ``intervals``.
 
     Raises:
         ConfigurationError: an unknown tick name or a negative or non-numeric interval.
     """
-    out = dict(DEFAULT_INTERVALS)
-    for name in out:
-        raw = os.environ.get(f"AFTERSALES_INTERVAL_{name.upper()}")
-        if raw:
-            try:
-                out[name] = float(raw)
-            except ValueError:
-                raise ConfigurationError(
-                    f"AFTERSALES_INTERVAL_{name.upper()} must be seconds, got {raw!r}"
-                ) from None
+    if configured is None:
+        configured = AfterSalesSettings.load().interval
+    out = {name: float(getattr(configured, name)) for name in DEFAULT_INTERVALS}
     for name, value in (intervals or {}).items():
         if name not in out:
             raise ConfigurationError(f"unknown tick {name!r}; ticks: {', '.join(out)}")
@@ -146,7 +142,8 @@ def build_scheduler(
         intervals: seconds per tick name; 0 leaves a tick out.
         only: run only these ticks.
     """
-    seconds = resolve_intervals(intervals)
+    settings = getattr(app, "settings", None)
+    seconds = resolve_intervals(intervals, settings.interval if settings is not None else None)
     scheduler: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(
         timezone=UTC
     )

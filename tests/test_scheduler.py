@@ -82,7 +82,7 @@ def test_intervals_defaults_env_and_overrides(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(ConfigurationError, match="negative"):
         resolve_intervals({"sync": -1})
     monkeypatch.setenv("AFTERSALES_INTERVAL_SYNC", "soon")
-    with pytest.raises(ConfigurationError, match="seconds"):
+    with pytest.raises(ConfigurationError, match=r"interval\.sync \(AFTERSALES_INTERVAL_SYNC\)"):
         resolve_intervals()
 
 

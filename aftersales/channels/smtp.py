@@ -42,14 +42,14 @@ class SmtpSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    host: str = "localhost"
-    port: int = Field(default=25, ge=1, le=65535)
-    sender: str = "no-reply@localhost"
-    username: str | None = None
-    password: SecretStr | None = None
-    starttls: bool = False
-    ssl: bool = False
-    timeout: float = Field(default=10.0, gt=0)
+    host: str = Field(default="localhost", description="the SMTP server")
+    port: int = Field(default=25, ge=1, le=65535, description="the SMTP server's port")
+    sender: str = Field(default="no-reply@localhost", description="the From address")
+    username: str | None = Field(default=None, description="the SMTP login")
+    password: SecretStr | None = Field(default=None, description="the SMTP password")
+    starttls: bool = Field(default=False, description="upgrade the connection with STARTTLS")
+    ssl: bool = Field(default=False, description="connect over TLS from the start")
+    timeout: float = Field(default=10.0, gt=0, description="seconds to wait for the server")
 
     @classmethod
     def from_env(cls) -> SmtpSettings:

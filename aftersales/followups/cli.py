@@ -1,6 +1,6 @@
 """The ``aftersales followups`` commands: list, schedule, dispatch, metrics.
 
-Plans come from ``--plans FILE.toml`` or ``AFTERSALES_FOLLOWUP_PLANS``::
+Plans come from ``--plans FILE.toml`` or ``AFTERSALES_FOLLOWUPS_PLANS``::
 
     aftersales followups --plans plans.toml schedule satisfaction --buyer b1 \\
         --order 1001 --marketplace shopify

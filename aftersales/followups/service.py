@@ -71,18 +71,18 @@ HOLD_EVENTS: dict[str, tuple[HoldKind, bool]] = {
 class FollowUpsService(Scheduling):
     """Plans, scheduling, dispatch, outcomes and the contact policy.
 
-    App options read: ``plans`` (a TOML path, TOML text, a mapping, or
-    plans), ``contact_policy`` (a :class:`ContactPolicy`),
-    ``followup_lease`` (seconds a claim lasts, default 300) and
-    ``followup_batch`` (rows claimed per round, default 100).
+    Settings read (section ``followups``): ``plans`` (a TOML path, TOML
+    text, a mapping, or plans), ``contact_policy`` (a :class:`ContactPolicy`),
+    ``lease`` (seconds a claim lasts, default 300) and ``batch`` (rows
+    claimed per round, default 100).
     """
 
     def __init__(self, app: AfterSales) -> None:
         self.app = app
-        self.policy: ContactPolicy = app.options.get("contact_policy") or ContactPolicy()
+        self.policy: ContactPolicy = app.settings.followups.contact_policy or ContactPolicy()
         self.plans: dict[str, FollowUpPlan] = {}
-        self.lease = timedelta(seconds=float(app.options.get("followup_lease", 300)))
-        self.batch = int(app.options.get("followup_batch", 100))
+        self.lease = timedelta(seconds=app.settings.followups.lease)
+        self.batch = app.settings.followups.batch
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
         self._triggers: set[str] = set()
@@ -90,7 +90,7 @@ class FollowUpsService(Scheduling):
         self._zones: dict[str, Any] = {}
         for name in HOLD_EVENTS:
             app.on(name, self._on_hold_event)
-        configured = app.options.get("plans") or os.environ.get("AFTERSALES_FOLLOWUP_PLANS")
+        configured = app.settings.followups.plans
         if configured:
             self.register(configured)
 

@@ -1,6 +1,7 @@
 """LogisticsService: tracking look-ups, refreshes and anomalies (reached as ``app.logistics``).
 
-Options (``AfterSales(..., logistics={...})``):
+Settings (section ``logistics``: ``AfterSales(..., logistics={...})``, ``[logistics]``
+in ``aftersales.toml`` or ``AFTERSALES_LOGISTICS_*``):
 
 * ``ttl``: how long a parcel's last check stays fresh, a ``timedelta`` or
   seconds (default 1 hour; Kuaidi100 locks numbers queried more often than
@@ -29,7 +30,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -96,18 +97,13 @@ class LogisticsService:
 
     def __init__(self, app: AfterSales) -> None:
         self.app = app
-        opts: Mapping[str, Any] = app.options.get("logistics") or {}
-        ttl = opts.get("ttl", timedelta(hours=1))
-        self.ttl: timedelta = ttl if isinstance(ttl, timedelta) else timedelta(seconds=float(ttl))
-        self.max_in_flight: int = int(opts.get("max_in_flight", 4))
-        self.write_every: int = int(opts.get("write_every", 100))
-        self.claim_every: int = int(opts.get("claim_every", 200))
-        self.stuck_after: dict[str, timedelta] = {**STUCK_AFTER, **opts.get("stuck_after", {})}
-        self._receive_returns: bool | None = opts.get("receive_returns")
-        for option in ("max_in_flight", "write_every", "claim_every"):
-            if getattr(self, option) < 1:
-                # 0 claims would make every refresh a silent no-op
-                raise ConfigurationError(f"logistics {option} must be at least 1")
+        opts = app.settings.logistics
+        self.ttl: timedelta = opts.ttl
+        self.max_in_flight: int = opts.max_in_flight
+        self.write_every: int = opts.write_every
+        self.claim_every: int = opts.claim_every
+        self.stuck_after: dict[str, timedelta] = {**STUCK_AFTER, **opts.stuck_after}
+        self._receive_returns: bool | None = opts.receive_returns
 
     # ------------------------------------------------------------------ look-ups
 

@@ -58,7 +58,7 @@ def _policy_from(value: object) -> ReturnPolicy:
         return ReturnPolicy.load(value)
     if isinstance(value, dict):
         return ReturnPolicy.from_mapping(value)
-    raise ConfigurationError("return_policy must be a ReturnPolicy, a TOML path or a mapping")
+    raise ConfigurationError("returns.policy must be a ReturnPolicy, a TOML path or a mapping")
 
 
 class ServiceCore:
@@ -67,13 +67,13 @@ class ServiceCore:
     def __init__(self, app: AfterSales) -> None:
         self.app = app
         #: The shop's policy (``AfterSales(return_policy=...)``: object, TOML path or dict).
-        self.policy: ReturnPolicy = _policy_from(app.options.get("return_policy"))
+        self.policy: ReturnPolicy = _policy_from(app.settings.returns.policy)
         #: Eligibility validators, in order; append a function to add a rule.
         self.validators: list[Validator] = list(
-            app.options.get("return_validators") or DEFAULT_VALIDATORS
+            app.settings.returns.validators or DEFAULT_VALIDATORS
         )
         #: The backend's stock check for exchange replacements (``None``: always in stock).
-        self.stock_check: StockCheck | None = app.options.get("stock_check")
+        self.stock_check: StockCheck | None = app.settings.returns.stock_check
 
     # ------------------------------------------------------------ units of work
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from aftersales.errors import ValidationError
+from aftersales.errors import ConfigurationError, ValidationError
 from aftersales.interfaces import Capability
 from aftersales.reviews._delivery import deliver_alerts
 from aftersales.reviews._record import record_page
@@ -118,19 +118,19 @@ class ReviewsService:
 
     def __init__(self, app: AfterSales) -> None:
         self.app = app
-        options = app.options
-        self.classifier: Classifier = options.get("review_classifier") or LexiconClassifier()
-        config = options.get("review_alerts") or AlertConfig()
+        options = app.settings.reviews
+        self.classifier: Classifier = options.classifier or LexiconClassifier()
+        config = options.alerts or AlertConfig()
         if not isinstance(config, AlertConfig):
-            raise ValidationError("must be an AlertConfig", field="review_alerts")
+            raise ConfigurationError("reviews.alerts must be an AlertConfig")
         self.alert_config: AlertConfig = config
         self.templates: dict[str, str | Mapping[str, str]] = {
             **DEFAULT_TEMPLATES,
-            **options.get("review_templates", {}),
+            **options.templates,
         }
-        self.shop_name: str = options.get("shop_name", "our shop")
-        self._alert_channels: list[str] | None = options.get("review_alert_channels")
-        self.alert_to: str | Mapping[str, str] = options.get("review_alert_to", "shop")
+        self.shop_name: str = options.shop_name
+        self._alert_channels: list[str] | None = options.alert_channels
+        self.alert_to: str | Mapping[str, str] = options.alert_to
 
     # ------------------------------------------------------------------ sync
 

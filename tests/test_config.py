@@ -1,0 +1,149 @@
+"""AfterSalesSettings: TOML file, environment and keywords; unknown keys refused by name."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from aftersales import AfterSales
+from aftersales.config import AfterSalesSettings, configuration_table
+from aftersales.errors import ConfigurationError
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AFTERSALES_CONFIG", raising=False)
+    for name in ("DATABASE_URL", "RETURNS_POLICY", "LOGISTICS_TTL", "CHANNELS", "TIMEZONE"):
+        monkeypatch.delenv(f"AFTERSALES_{name}", raising=False)
+
+
+def test_a_misspelt_keyword_is_refused_naming_it_and_the_closest_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        AfterSales(f"sqlite:///{tmp_path}/a.db", return_polcy="p.toml")
+    assert str(info.value) == "unknown setting 'return_polcy'; did you mean 'return_policy'?"
+    assert not (tmp_path / "a.db").exists()  # refused before anything is built
+
+
+def test_a_misspelt_key_inside_a_section_keyword_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"'logistics\.ttk'; did you mean 'logistics\.ttl'"):
+        AfterSalesSettings.load(logistics={"ttk": 60})
+
+
+def test_an_unknown_toml_key_is_refused_naming_file_key_and_the_closest_key(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "aftersales.toml").write_text('[returns]\npolcy = "p.toml"\n')
+    with pytest.raises(ConfigurationError) as info:
+        AfterSalesSettings.load()
+    assert str(info.value) == (
+        "aftersales.toml: unknown setting 'returns.polcy'; did you mean 'returns.policy'?"
+    )
+    (tmp_path / "aftersales.toml").write_text('databse_url = "sqlite://"\n')
+    with pytest.raises(ConfigurationError, match="'databse_url'; did you mean 'database_url'"):
+        AfterSales()
+
+
+def test_toml_then_environment_then_keywords(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "conf" / "shop.toml"
+    other.parent.mkdir()
+    other.write_text(
+        'timezone = "Asia/Shanghai"\n'
+        "[logistics]\nttl = 120\nmax_in_flight = 2\n"
+        "[interval]\nsync = 60\n"
+    )
+    monkeypatch.setenv("AFTERSALES_CONFIG", str(other))
+    settings = AfterSalesSettings.load()
+    assert settings.timezone == "Asia/Shanghai"
+    assert settings.logistics.ttl == timedelta(seconds=120)
+    assert settings.interval.sync == 60
+    monkeypatch.setenv("AFTERSALES_LOGISTICS_TTL", "30")
+    settings = AfterSalesSettings.load(logistics={"max_in_flight": 8})
+    assert settings.logistics.ttl == timedelta(seconds=30)  # the environment beats the file
+    assert settings.logistics.max_in_flight == 8  # a keyword beats both
+    assert settings.interval.sync == 60  # the file's other keys stay
+
+
+def test_the_app_reads_its_settings_from_the_file(tmp_path: Path) -> None:
+    (tmp_path / "aftersales.toml").write_text(
+        f'database_url = "sqlite:///{tmp_path}/from-file.db"\n'
+        'marketplaces = ["sandbox"]\n'
+        "[sandbox]\nseed = 7\norders = 3\n"
+        "[followups]\nbatch = 5\n"
+    )
+    with AfterSales() as app:
+        assert (tmp_path / "from-file.db").exists()
+        assert app.followups.batch == 5
+        shop = app.marketplace("sandbox")
+        assert sum(len(page.items) for page in shop.list_orders(None)) == 3
+
+
+def test_shortcut_keywords_land_in_their_sections() -> None:
+    settings = AfterSalesSettings.load(return_policy="p.toml", followup_batch=7, shop_name="S")
+    assert settings.returns.policy == "p.toml"
+    assert settings.followups.batch == 7
+    assert settings.reviews.shop_name == "S"
+
+
+@pytest.mark.parametrize(
+    ("keywords", "message"),
+    [
+        ({"channels": ["outbox", "pigeon"]}, r"^setting channels \(AFTERSALES_CHANNELS\): "
+                                             r"unknown channel 'pigeon'; known: "),
+        ({"interval": {"sync": -5}}, r"^setting interval\.sync \(AFTERSALES_INTERVAL_SYNC\): "),
+        ({"logistics": {"max_in_flight": 0}}, r"^setting logistics\.max_in_flight "),
+        ({"timezone": "Mars/Olympus"}, r"^setting timezone \(AFTERSALES_TIMEZONE\): unknown "),
+    ],
+)
+def test_invalid_values_are_one_line_errors_naming_the_key(
+    keywords: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message) as info:
+        AfterSalesSettings.load(**keywords)
+    assert "\n" not in str(info.value)
+
+
+def test_an_invalid_variable_names_the_variable_and_never_echoes_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AFTERSALES_CHANNELS", "outbox,pigeon")
+    monkeypatch.setenv("AFTERSALES_SMTP_PORT", "hunter2-secret")
+    with pytest.raises(ConfigurationError) as info:
+        AfterSalesSettings.load(channels=["outbox"])
+    assert "AFTERSALES_SMTP_PORT" in str(info.value)
+    assert "hunter2" not in str(info.value)
+
+
+def test_the_readme_table_is_the_one_the_model_generates() -> None:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("<!-- configuration table: python -m aftersales.config -->\n")
+    begin = text.index("\n", start) + 1
+    end = text.index("<!-- end of configuration table -->", begin)
+    assert text[begin:end] == configuration_table(), "regenerate: python -m aftersales.config"
+
+
+def test_every_variable_the_library_reads_is_in_the_table() -> None:
+    """An ``AFTERSALES_*`` name anywhere in the library's code must be a documented setting."""
+    table = configuration_table()
+    documented = set(re.findall(r"`(AFTERSALES_[A-Z0-9_]+)`", table))
+    read: dict[str, str] = {}
+    for path in (ROOT / "aftersales").rglob("*.py"):
+        for name in re.findall(r"AFTERSALES_[A-Z0-9_]+", path.read_text(encoding="utf-8")):
+            read.setdefault(name, str(path.relative_to(ROOT)))
+    assert "AFTERSALES_DATABASE_URL" in read
+    missing = {
+        name: where
+        for name, where in read.items()
+        # a name ending in "_" is a prefix (AFTERSALES_SMTP_): some setting must carry it
+        if not (any(d.startswith(name) for d in documented) if name.endswith("_")
+                else name in documented)
+    }
+    assert not missing, f"read but not in the settings model: {missing}"
