@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,9 +26,10 @@ from zoneinfo import ZoneInfo
 
 from aftersales import registry
 from aftersales.config import AfterSalesSettings
-from aftersales.errors import ConfigurationError, NotFoundError
+from aftersales.errors import ConfigurationError
 from aftersales.events import EventBus, Hook
 from aftersales.interfaces import Capability, Carrier, Channel, Marketplace
+from aftersales.runtime import Runtime, adapter_options, by_name
 from aftersales.store import Store
 from aftersales.store.cursors import get_cursor, set_cursor
 from aftersales.store.orders import upsert_orders
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from aftersales.returns.service import ReturnsService
     from aftersales.reviews.service import ReviewsService
 
-__all__ = ["DEFAULT_DATABASE_URL", "AfterSales", "SyncReport", "adapter_options"]
+__all__ = ["DEFAULT_DATABASE_URL", "AfterSales", "SyncReport"]
 
 DEFAULT_DATABASE_URL = "sqlite:///aftersales.db"
 
@@ -70,19 +71,6 @@ def _resolve(group: str, given: Iterable[Any], settings: AfterSalesSettings) -> 
         else g
         for g in given
     ]
-
-
-def adapter_options(settings: AfterSalesSettings, group: str, name: str) -> dict[str, Any]:
-    """Constructor arguments from ``settings`` for a built-in adapter built by name."""
-    if name == "sandbox" and group == registry.MARKETPLACES:
-        return {"seed": settings.sandbox.seed, "orders": settings.sandbox.orders}
-    if name == "webhook" and group == registry.CHANNELS:
-        hook = settings.webhook
-        secret = hook.secret.get_secret_value() if hook.secret is not None else None
-        return {k: v for k, v in (("url", hook.url), ("secret", secret)) if v}
-    if name == "smtp" and group == registry.CHANNELS:
-        return {"settings": settings.smtp}
-    return {}
 
 
 def _given(given: Sequence[Any] | None, configured: list[str]) -> Sequence[Any]:
@@ -140,38 +128,40 @@ class AfterSales:
         elif options or config is not None or timezone is not None:
             raise ConfigurationError("pass either settings= or other settings, not both")
         self.settings = settings
-        self.timezone = ZoneInfo(settings.timezone)
-        self.store = Store(database_url or settings.database_url)
+        store = Store(database_url or settings.database_url)
         if migrate:
-            self.store.upgrade()
-        self.events = EventBus()
-        self._clock = clock or (lambda: datetime.now(UTC))
-        self.marketplaces: dict[str, Marketplace] = self._by_name(
-            _resolve(registry.MARKETPLACES, _given(marketplaces, settings.marketplaces), settings),
-            "marketplace",
+            store.upgrade()
+        #: What every area service is given instead of this facade.
+        self.runtime = Runtime(
+            store,
+            settings,
+            marketplaces=by_name(
+                _resolve(
+                    registry.MARKETPLACES, _given(marketplaces, settings.marketplaces), settings
+                ),
+                "marketplace",
+            ),
+            carriers=by_name(
+                _resolve(registry.CARRIERS, _given(carriers, settings.carriers), settings),
+                "carrier",
+            ),
+            channels=list(_given(channels, settings.channels)),
+            clock=clock,
         )
-        self.carriers: dict[str, Carrier] = self._by_name(
-            _resolve(registry.CARRIERS, _given(carriers, settings.carriers), settings), "carrier"
-        )
-        self._channel_specs: list[Any] = list(_given(channels, settings.channels))
+        self.store: Store = store
+        self.events: EventBus = self.runtime.events
+        self.timezone: ZoneInfo = self.runtime.timezone
+        self.marketplaces: dict[str, Marketplace] = self.runtime.marketplaces
+        self.carriers: dict[str, Carrier] = self.runtime.carriers
         # Built now, not on first use: its plans and contact holds listen to
         # events that other areas emit before anyone touches app.followups.
         _ = self.followups
-
-    @staticmethod
-    def _by_name(adapters: list[Any], kind: str) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for adapter in adapters:
-            if adapter.name in out:
-                raise ConfigurationError(f"two {kind} adapters are both named {adapter.name!r}")
-            out[adapter.name] = adapter
-        return out
 
     # ------------------------------------------------------------------ basics
 
     def now(self) -> datetime:
         """The current time as the app sees it (aware, UTC)."""
-        return self._clock()
+        return self.runtime.now()
 
     def marketplace(self, name: str) -> Marketplace:
         """The configured marketplace adapter called ``name``.
@@ -179,30 +169,16 @@ class AfterSales:
         Raises:
             NotFoundError: no marketplace of that name is configured here.
         """
-        try:
-            return self.marketplaces[name]
-        except KeyError:
-            raise NotFoundError("marketplace", name) from None
+        return self.runtime.marketplace(name)
 
-    @cached_property
+    @property
     def channels(self) -> dict[str, Channel]:
-        """The configured channels by name (built on first use: some need the app)."""
-        built: list[Any] = []
-        for spec in self._channel_specs:
-            if isinstance(spec, str):
-                cls = registry.load(registry.CHANNELS, spec)
-                kwargs = adapter_options(self.settings, registry.CHANNELS, spec)
-                built.append(cls.for_app(self) if hasattr(cls, "for_app") else cls(**kwargs))
-            else:
-                built.append(spec)
-        return self._by_name(built, "channel")
+        """The configured channels by name (built on first use: some need the store)."""
+        return self.runtime.channels
 
     def channel(self, name: str) -> Channel:
         """The configured channel called ``name``."""
-        try:
-            return self.channels[name]
-        except KeyError:
-            raise NotFoundError("channel", name) from None
+        return self.runtime.channel(name)
 
     def on(self, event: str, hook: Hook) -> Hook:
         """Call ``hook(event)`` after each committed event named ``event`` (``"*"``: all).
@@ -210,7 +186,7 @@ class AfterSales:
         Events are named ``area.what``: ``return.approved``, ``parcel.delivered``,
         ``review.negative``, ``order.delivered``, … Usable as a decorator's target.
         """
-        return self.events.on(event, hook)
+        return self.runtime.on(event, hook)
 
     # ------------------------------------------------------------------ areas
 
@@ -219,28 +195,36 @@ class AfterSales:
         """Returns, exchanges and refunds."""
         from aftersales.returns.service import ReturnsService
 
-        return ReturnsService(self)
+        return ReturnsService(self.runtime)
 
     @cached_property
     def logistics(self) -> LogisticsService:
         """Tracking look-ups, refreshes and anomalies."""
         from aftersales.logistics.service import LogisticsService
 
-        return LogisticsService(self)
+        return LogisticsService(self.runtime, receive_return=self._receive_return_parcel)
 
     @cached_property
     def reviews(self) -> ReviewsService:
         """Review sync, classification, alerts, metrics and replies."""
         from aftersales.reviews.service import ReviewsService
 
-        return ReviewsService(self)
+        return ReviewsService(self.runtime)
 
     @cached_property
     def followups(self) -> FollowUpsService:
         """Scheduled follow-up visits (回访)."""
         from aftersales.followups.service import FollowUpsService
 
-        return FollowUpsService(self)
+        return FollowUpsService(self.runtime)
+
+    def _receive_return_parcel(
+        self, rma_id: str, *, number: str, delivered_at: datetime | None, force: bool
+    ) -> object:
+        # The one place that joins two areas: logistics sees only this callable.
+        return self.returns.receive_delivered_parcel(
+            rma_id, number=number, delivered_at=delivered_at, force=force
+        )
 
     def scheduler(self, **kwargs: Any) -> BaseScheduler:
         """A configured APScheduler ``BackgroundScheduler`` running the worker's ticks.

@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import click
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -47,8 +47,17 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from aftersales.config import AfterSalesSettings, IntervalSettings
 from aftersales.errors import ConfigurationError
 
-if TYPE_CHECKING:
-    from aftersales.app import AfterSales
+
+class TickHost(Protocol):
+    """What the worker needs of the app: its settings; each tick's area is an attribute.
+
+    The facade (:class:`~aftersales.app.AfterSales`) is one. Typed this way,
+    this module never imports the facade, which builds schedulers itself.
+    """
+
+    @property
+    def settings(self) -> AfterSalesSettings:
+        """The app's settings (the worker reads ``interval``)."""
 
 log = logging.getLogger("aftersales.scheduler")
 
@@ -56,6 +65,7 @@ __all__ = [
     "DEFAULT_INTERVALS",
     "TICKS",
     "Tick",
+    "TickHost",
     "build_scheduler",
     "resolve_intervals",
     "run_once",
@@ -106,7 +116,7 @@ def resolve_intervals(
     return out
 
 
-def ticks_for(app: AfterSales, only: Sequence[str] = ()) -> dict[str, Callable[[], Any]]:
+def ticks_for(app: TickHost, only: Sequence[str] = ()) -> dict[str, Callable[[], Any]]:
     """The ticks this app can run (its area has the method), by name, in order."""
     out: dict[str, Callable[[], Any]] = {}
     for tick in TICKS:
@@ -124,7 +134,7 @@ def ticks_for(app: AfterSales, only: Sequence[str] = ()) -> dict[str, Callable[[
 
 
 def build_scheduler(
-    app: AfterSales,
+    app: TickHost,
     *,
     blocking: bool = False,
     intervals: Mapping[str, float] | None = None,
@@ -142,8 +152,7 @@ def build_scheduler(
         intervals: seconds per tick name; 0 leaves a tick out.
         only: run only these ticks.
     """
-    settings = getattr(app, "settings", None)
-    seconds = resolve_intervals(intervals, settings.interval if settings is not None else None)
+    seconds = resolve_intervals(intervals, app.settings.interval)
     scheduler: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(
         timezone=UTC
     )
@@ -157,7 +166,7 @@ def build_scheduler(
     return scheduler
 
 
-def run_once(app: AfterSales, only: Sequence[str] = (),
+def run_once(app: TickHost, only: Sequence[str] = (),
              stop: threading.Event | None = None) -> dict[str, Any]:
     """Run each available tick once, in order; returns each tick's result.
 
@@ -175,7 +184,7 @@ def run_once(app: AfterSales, only: Sequence[str] = (),
 
 
 def run_worker(
-    app: AfterSales,
+    app: TickHost,
     *,
     once: bool = False,
     intervals: Mapping[str, float] | None = None,
@@ -248,9 +257,9 @@ def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
     """Run follow-up dispatch, tracking refresh, review and marketplace sync, SLA timers."""
     app = getattr(ctx.obj, "app", None)
     if app is None:
-        from aftersales.app import AfterSales
-
-        app = AfterSales()
+        # The facade is the caller's to build (``aftersales worker`` does):
+        # this module must not import it, since the facade builds schedulers.
+        raise click.UsageError("no app to run: use `aftersales worker`")
     intervals = _parse_interval(interval)
     available = list(ticks_for(app, only))
     click.echo(f"worker {'once' if once else 'started'}: ticks {', '.join(available) or 'none'}",

@@ -27,7 +27,7 @@ from aftersales.models import Message, Receipt
 from aftersales.store.tables.core import OutboxRow
 
 if TYPE_CHECKING:
-    from aftersales.app import AfterSales
+    from aftersales.runtime import Runtime
     from aftersales.store import Store
 
 __all__ = ["TOPIC", "OutboxChannel"]
@@ -58,7 +58,7 @@ class OutboxChannel(ChannelBase):
 
     Args:
         store: the store whose ``outbox`` table the backend reads. Built
-            from the app with :meth:`for_app` when named in configuration.
+            from the runtime with :meth:`for_runtime` when named in configuration.
     """
 
     name = "outbox"
@@ -69,9 +69,9 @@ class OutboxChannel(ChannelBase):
         self.store = store
 
     @classmethod
-    def for_app(cls, app: AfterSales) -> OutboxChannel:
-        """The channel writing to ``app``'s store."""
-        return cls(app.store)
+    def for_runtime(cls, runtime: Runtime) -> OutboxChannel:
+        """The channel writing to ``runtime``'s store."""
+        return cls(runtime.store)
 
     def send_in(self, session: Session, message: Message) -> Receipt:
         """Write ``message`` in ``session``'s transaction; a repeated key writes nothing.

@@ -33,8 +33,8 @@ from aftersales.store.orders import get_order_row
 from aftersales.store.tables.followups import FollowUpRow
 
 if TYPE_CHECKING:
-    from aftersales.app import AfterSales
     from aftersales.events import Event
+    from aftersales.runtime import Runtime
 
 __all__ = ["Scheduling", "to_model"]
 
@@ -56,7 +56,7 @@ def _parse_time(value: Any) -> datetime | None:
 class Scheduling:
     """The scheduling and outcome half of :class:`FollowUpsService`."""
 
-    app: AfterSales
+    runtime: Runtime
     plans: dict[str, FollowUpPlan]
     _zones: dict[str, Any]
 
@@ -76,7 +76,7 @@ class Scheduling:
             return str(payload["buyer_id"])
         market, order_id = payload.get("marketplace"), payload.get("order_id")
         if market and order_id:
-            with self.app.store.session() as session:
+            with self.runtime.store.session() as session:
                 row = get_order_row(session, str(market), str(order_id))
                 return row.buyer_id if row else None
         return None
@@ -84,7 +84,7 @@ class Scheduling:
     def _order_context(self, marketplace: str | None, order_id: str | None) -> dict[str, Any]:
         if not (marketplace and order_id):
             return {}
-        with self.app.store.session() as session:
+        with self.runtime.store.session() as session:
             row = get_order_row(session, marketplace, order_id)
             if row is None:
                 return {}
@@ -161,7 +161,7 @@ class Scheduling:
                                     not_after, status, ctx, error)
         except StorageError:
             # Another caller inserted the same key between our check and our write.
-            with self.app.store.session() as session:
+            with self.runtime.store.session() as session:
                 existing = session.scalar(select(FollowUpRow).where(
                     FollowUpRow.idempotency_key == key))
                 if existing is None:
@@ -173,7 +173,7 @@ class Scheduling:
         order_id: str | None, rma_id: str | None, due: datetime, not_after: datetime | None,
         status: str, ctx: dict[str, Any], error: str | None,
     ) -> FollowUp:
-        with self.app.store.session() as session:
+        with self.runtime.store.session() as session:
             begin_write(session)
             existing = session.scalar(select(FollowUpRow).where(
                 FollowUpRow.idempotency_key == key))
@@ -184,7 +184,7 @@ class Scheduling:
                 marketplace=marketplace, order_external_id=order_id, rma_id=rma_id,
                 due_at=due, not_after=not_after, status=status, attempts=0,
                 idempotency_key=key, context=ctx, last_error=error,
-                created_at=self.app.now(), updated_at=self.app.now(),
+                created_at=self.runtime.now(), updated_at=self.runtime.now(),
             )
             session.add(row)
             session.flush()
@@ -198,16 +198,16 @@ class Scheduling:
         found = ctx.get("buyer")
         buyer: dict[str, Any] = found if isinstance(found, dict) else {}
         raw_zone = buyer.get("timezone") if plan.zone_preference == "buyer" else None
-        zone: Any = self.app.timezone
+        zone: Any = self.runtime.timezone
         if raw_zone:
             name = str(raw_zone)
             if name not in self._zones:
                 try:
                     self._zones[name] = resolve_zone(name, None)
                 except ValidationError:  # an unknown zone on record: use the shop's
-                    self._zones[name] = self.app.timezone
+                    self._zones[name] = self.runtime.timezone
             zone = self._zones[name]
-        now = self.app.now()
+        now = self.runtime.now()
         anchor = at or now
         due = due_at or shift_local(anchor, plan.delay, zone)
         not_after: datetime | None = None
@@ -257,7 +257,7 @@ class Scheduling:
                 raise ValidationError("each item needs buyer_id and a key or order_id", row=n)
             due, not_after, status, error = self._timing(plan, ctx, item.get("at"),
                                                          item.get("due_at"), market)
-            now = self.app.now()
+            now = self.runtime.now()
             batch.append({
                 "plan": plan.name, "kind": plan.kind.value, "channel": plan.channel,
                 "buyer_id": str(item["buyer_id"]), "marketplace": market,
@@ -274,7 +274,7 @@ class Scheduling:
         return created
 
     def _insert_new(self, rows: list[dict[str, Any]]) -> int:
-        with self.app.store.session() as session:
+        with self.runtime.store.session() as session:
             dialect = session.get_bind().dialect.name
             insert = pg_insert if dialect == "postgresql" else sqlite_insert
             keys = {r["idempotency_key"] for r in rows}
@@ -292,7 +292,7 @@ class Scheduling:
         if buyer is None:
             return None
         anchor = (_parse_time(p.get("delivered_at")) or _parse_time(p.get("closed_at"))
-                  or _parse_time(p.get("at")) or self.app.now())
+                  or _parse_time(p.get("at")) or self.runtime.now())
         extra = {k: v for k, v in p.items() if isinstance(v, (str, int, float, bool))}
         return self.schedule(
             plan, buyer_id=buyer, order_id=p.get("order_id"), marketplace=p.get("marketplace"),
@@ -307,7 +307,7 @@ class Scheduling:
             NotFoundError: no such follow-up.
             InvalidTransitionError: it was already sent, failed or settled.
         """
-        with self.app.store.session() as session:
+        with self.runtime.store.session() as session:
             row = session.get(FollowUpRow, follow_up_id)
             if row is None:
                 raise NotFoundError("follow-up", follow_up_id)
@@ -340,8 +340,8 @@ class Scheduling:
             raise ValidationError("CSAT is from 1 to 5", field="csat")
         if nps is not None and not 0 <= nps <= 10:
             raise ValidationError("NPS is from 0 to 10", field="nps")
-        now = self.app.now()
-        with self.app.store.session() as session:
+        now = self.runtime.now()
+        with self.runtime.store.session() as session:
             row = session.get(FollowUpRow, follow_up_id)
             if row is None:
                 raise NotFoundError("follow-up", follow_up_id)
@@ -360,10 +360,10 @@ class Scheduling:
             payload = {"follow_up_id": row.id, "plan": row.plan, "buyer_id": row.buyer_id,
                        "order_id": row.order_external_id, "marketplace": row.marketplace,
                        "csat": csat, "nps": nps}
-            self.app.events.emit(session, "followup.responded", payload,
+            self.runtime.events.emit(session, "followup.responded", payload,
                                  key=f"followup.responded:{row.id}:{row.version}")
             if low:
-                self.app.events.emit(session, "followup.low_score", payload,
+                self.runtime.events.emit(session, "followup.low_score", payload,
                                      key=f"followup.low_score:{row.id}")
             model = to_model(row)
             buyer, order, market = row.buyer_id, row.order_external_id, row.marketplace

@@ -49,8 +49,8 @@ from aftersales.models import FollowUp, FollowUpStatus
 from aftersales.store.tables.followups import ContactHoldRow, ContactLogRow, FollowUpRow, OptOutRow
 
 if TYPE_CHECKING:
-    from aftersales.app import AfterSales
     from aftersales.interfaces import Channel
+    from aftersales.runtime import Runtime
 
 __all__ = ["HOLD_EVENTS", "FollowUpsService"]
 
@@ -77,20 +77,20 @@ class FollowUpsService(Scheduling):
     claimed per round, default 100).
     """
 
-    def __init__(self, app: AfterSales) -> None:
-        self.app = app
-        self.policy: ContactPolicy = app.settings.followups.contact_policy or ContactPolicy()
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.policy: ContactPolicy = runtime.settings.followups.contact_policy or ContactPolicy()
         self.plans: dict[str, FollowUpPlan] = {}
-        self.lease = timedelta(seconds=app.settings.followups.lease)
-        self.batch = app.settings.followups.batch
+        self.lease = timedelta(seconds=runtime.settings.followups.lease)
+        self.batch = runtime.settings.followups.batch
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
         self._triggers: set[str] = set()
         self._market_channels: dict[str, Channel] = {}
         self._zones: dict[str, Any] = {}
         for name in HOLD_EVENTS:
-            app.on(name, self._on_hold_event)
-        configured = app.settings.followups.plans
+            runtime.on(name, self._on_hold_event)
+        configured = runtime.settings.followups.plans
         if configured:
             self.register(configured)
 
@@ -123,7 +123,7 @@ class FollowUpsService(Scheduling):
             self.plans[plan.name] = plan
             if plan.trigger and plan.trigger not in self._triggers:
                 self._triggers.add(plan.trigger)
-                self.app.on(plan.trigger, self._on_trigger)
+                self.runtime.on(plan.trigger, self._on_trigger)
 
     def plan(self, name: str) -> FollowUpPlan:
         """The registered plan called ``name``.
@@ -162,8 +162,8 @@ class FollowUpsService(Scheduling):
 
         Opening an open hold changes nothing; opening a resolved one reopens it.
         """
-        at = at or self.app.now()
-        with self.app.store.session() as session:
+        at = at or self.runtime.now()
+        with self.runtime.store.session() as session:
             repo.begin_write(session)
             existing = session.scalar(select(ContactHoldRow).where(
                 ContactHoldRow.buyer_id == buyer_id, ContactHoldRow.kind == kind.value,
@@ -179,8 +179,8 @@ class FollowUpsService(Scheduling):
         self, buyer_id: str, kind: HoldKind, ref: str | None = None, *, at: datetime | None = None
     ) -> int:
         """Resolve the buyer's open holds of ``kind`` (only ``ref``'s when given)."""
-        at = at or self.app.now()
-        with self.app.store.session() as session:
+        at = at or self.runtime.now()
+        with self.runtime.store.session() as session:
             query = select(ContactHoldRow).where(
                 ContactHoldRow.buyer_id == buyer_id, ContactHoldRow.kind == kind.value,
                 ContactHoldRow.resolved_at.is_(None))
@@ -195,18 +195,18 @@ class FollowUpsService(Scheduling):
                 note: str | None = None) -> None:
         """Record that the buyer wants no messages (``*``) or none of one kind."""
         scope = MessageKind(scope).value if scope != "*" else "*"
-        with self.app.store.session() as session:
+        with self.runtime.store.session() as session:
             repo.begin_write(session)
             found = session.scalar(select(OptOutRow).where(
                 OptOutRow.buyer_id == buyer_id, OptOutRow.scope == scope))
             if found is None:
                 session.add(OptOutRow(buyer_id=buyer_id, scope=scope, note=note,
-                                      created_at=self.app.now()))
+                                      created_at=self.runtime.now()))
 
     def opt_in(self, buyer_id: str, scope: MessageKind | str = "*") -> None:
         """Withdraw an opt-out."""
         scope = MessageKind(scope).value if scope != "*" else "*"
-        with self.app.store.session() as session:
+        with self.runtime.store.session() as session:
             for row in session.scalars(select(OptOutRow).where(
                     OptOutRow.buyer_id == buyer_id, OptOutRow.scope == scope)):
                 session.delete(row)
@@ -227,8 +227,8 @@ class FollowUpsService(Scheduling):
         Other areas (return updates, review replies by message) call this
         before they write to a buyer, then :meth:`record_contact` after.
         """
-        with self.app.store.session() as session:
-            return self._decide(session, buyer_id, kind, now or self.app.now())
+        with self.runtime.store.session() as session:
+            return self._decide(session, buyer_id, kind, now or self.runtime.now())
 
     def record_contact(self, buyer_id: str, kind: MessageKind, *, key: str, channel: str = "",
                        source: str = "", at: datetime | None = None) -> Decision:
@@ -237,8 +237,8 @@ class FollowUpsService(Scheduling):
         Returns the decision; the contact is logged only when it is ``SEND``.
         A repeated ``key`` is logged once.
         """
-        now = at or self.app.now()
-        with self.app.store.session() as session:
+        now = at or self.runtime.now()
+        with self.runtime.store.session() as session:
             repo.lock_buyer(session, buyer_id)
             if session.scalar(select(ContactLogRow.id).where(ContactLogRow.key == key)):
                 return Decision(Verdict.SEND, "already recorded")
@@ -252,19 +252,19 @@ class FollowUpsService(Scheduling):
 
     def _channel_for(self, plan: FollowUpPlan, row: FollowUpRow) -> Channel:
         if plan.channel != "marketplace":
-            return self.app.channel(plan.channel)
+            return self.runtime.channel(plan.channel)
         from aftersales.channels.marketplace import MarketplaceChannel
 
         name = row.marketplace or ""
         if name not in self._market_channels:
-            self._market_channels[name] = MarketplaceChannel(self.app.marketplace(name))
+            self._market_channels[name] = MarketplaceChannel(self.runtime.marketplace(name))
         return self._market_channels[name]
 
     def dispatcher(self) -> Dispatcher:
         """The object that sends claimed rows for this worker."""
-        return Dispatcher(self.app.store, owner=self.owner, plans=self.plans,
+        return Dispatcher(self.runtime.store, owner=self.owner, plans=self.plans,
                           policy=self.policy, channel_for=self._channel_for,
-                          shop_zone=self.app.timezone, lease=self.lease)
+                          shop_zone=self.runtime.timezone, lease=self.lease)
 
     def request_stop(self) -> None:
         """Ask a running :meth:`dispatch_due` to finish the row in hand and return."""
@@ -285,15 +285,15 @@ class FollowUpsService(Scheduling):
         report = DispatchReport()
         dispatcher = self.dispatcher()
         while report.claimed < limit and not self._stop.is_set():
-            tick = now or self.app.now()
-            with self.app.store.session() as session:
+            tick = now or self.runtime.now()
+            with self.runtime.store.session() as session:
                 rows = repo.claim_due(session, owner=self.owner, now=tick,
                                       until=tick + self.lease,
                                       limit=min(self.batch, limit - report.claimed))
             if not rows:
                 break
             report.claimed += len(rows)
-            dispatcher.process_all(rows, now or self.app.now(), report, self._stop.is_set)
+            dispatcher.process_all(rows, now or self.runtime.now(), report, self._stop.is_set)
         return report
 
     # ------------------------------------------------------------ reading
@@ -304,7 +304,7 @@ class FollowUpsService(Scheduling):
         Raises:
             NotFoundError: no such follow-up.
         """
-        with self.app.store.session() as session:
+        with self.runtime.store.session() as session:
             row = session.get(FollowUpRow, follow_up_id)
             if row is None:
                 raise NotFoundError("follow-up", follow_up_id)
@@ -320,11 +320,11 @@ class FollowUpsService(Scheduling):
             query = query.where(FollowUpRow.plan == plan)
         if buyer_id is not None:
             query = query.where(FollowUpRow.buyer_id == buyer_id)
-        with self.app.store.session() as session:
+        with self.runtime.store.session() as session:
             return [to_model(r) for r in session.scalars(query)]
 
     def metrics(self, *, plan: str | None = None, since: datetime | None = None,
                 until: datetime | None = None) -> builtins.list[PlanMetrics]:
         """Sent, response rate, CSAT and NPS per plan (see :mod:`.metrics`)."""
-        with self.app.store.session() as session:
+        with self.runtime.store.session() as session:
             return plan_metrics(session, plan=plan, since=since, until=until)

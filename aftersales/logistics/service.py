@@ -19,8 +19,9 @@ in ``aftersales.toml`` or ``AFTERSALES_LOGISTICS_*``):
   refresh benchmark);
 * ``stuck_after``: ``{carrier: timedelta}`` overriding the stuck thresholds;
 * ``receive_returns``: whether a delivered return parcel marks its return
-  request received (``app.returns.receive``); when unset, the returns
-  policy's ``receive_on_delivery`` decides (off when it has no such rule).
+  request received (through the ``receive_return`` callable the app passes
+  in, :meth:`ReturnsService.receive_delivered_parcel`); when unset, the
+  return policy's ``receive_on_delivery`` decides (off by default).
   Either way the ``parcel.delivered`` event carries ``direction`` and
   ``rma_id``, so the backend or the returns area can react themselves.
 """
@@ -30,7 +31,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -62,9 +63,9 @@ from aftersales.logistics.snapshot import Snapshot, snapshot
 from aftersales.models import ParcelStatus, Tracking
 
 if TYPE_CHECKING:
-    from aftersales.app import AfterSales
+    from aftersales.runtime import Runtime
 
-__all__ = ["NOTABLE", "LogisticsService"]
+__all__ = ["NOTABLE", "LogisticsService", "ReceiveReturnParcel"]
 
 P = TypeVar("P")
 
@@ -86,6 +87,21 @@ NOTABLE = frozenset(
 )
 
 
+class ReceiveReturnParcel(Protocol):
+    """How logistics reports a return parcel delivered to the warehouse.
+
+    The returns area implements it (it owns the request's state machine and
+    the policy's ``receive_on_delivery``); logistics is given only this
+    callable, never the returns service. ``force`` is the ``logistics``
+    setting ``receive_returns``: receive even when the policy does not say so.
+    """
+
+    def __call__(
+        self, rma_id: str, *, number: str, delivered_at: datetime | None, force: bool
+    ) -> object:
+        """Mark return ``rma_id`` received if the policy (or ``force``) says so."""
+
+
 class LogisticsService:
     """Tracking look-ups, refreshes and anomalies for every stored parcel.
 
@@ -95,9 +111,12 @@ class LogisticsService:
     and the next one when it fails or refuses the number.
     """
 
-    def __init__(self, app: AfterSales) -> None:
-        self.app = app
-        opts = app.settings.logistics
+    def __init__(
+        self, runtime: Runtime, *, receive_return: ReceiveReturnParcel | None = None
+    ) -> None:
+        self.runtime = runtime
+        self._receive_return = receive_return
+        opts = runtime.settings.logistics
         self.ttl: timedelta = opts.ttl
         self.max_in_flight: int = opts.max_in_flight
         self.write_every: int = opts.write_every
@@ -110,7 +129,7 @@ class LogisticsService:
     @property
     def providers(self) -> list[Carrier]:
         """The tracking providers, in fallback order."""
-        return [c for c in self.app.carriers.values() if Capability.TRACK in c.capabilities]
+        return [c for c in self.runtime.carriers.values() if Capability.TRACK in c.capabilities]
 
     def track(self, number: str, carrier: str | None = None, *, fresh: bool = False) -> Tracking:
         """A parcel's tracking: stored when fresh enough, else asked of the providers.
@@ -135,7 +154,7 @@ class LogisticsService:
         if not normal:
             raise ValidationError("a tracking number is required", field="number")
         spellings = (normal, number.strip())  # stored numbers may keep a shop's spacing
-        with self.app.store.session() as session:
+        with self.runtime.store.session() as session:
             refs = parcels_by_number(session, *spellings)
             if refs and not fresh and all(self._fresh(r) for r in refs):
                 stored = stored_tracking(session, *spellings)
@@ -187,10 +206,10 @@ class LogisticsService:
             ConfigurationError: parcels are due but no tracking provider is configured.
         """
         if not self.providers:
-            with self.app.store.session() as session:
-                if not select_due(session, now=self.app.now(), ttl=self.ttl, limit=1):
+            with self.runtime.store.session() as session:
+                if not select_due(session, now=self.runtime.now(), ttl=self.ttl, limit=1):
                     return RefreshReport()  # an idle worker tick is not an error
-        now = self.app.now()
+        now = self.runtime.now()
         report = RefreshReport()
         claimed: dict[int, ParcelRow] = {}  # claimed and not written yet
 
@@ -203,7 +222,7 @@ class LogisticsService:
 
         tick = None
         if progress is not None:
-            with self.app.store.session() as session:
+            with self.runtime.store.session() as session:
                 total = count_due(session, now=now, ttl=self.ttl)
             tick = lambda n: progress(n, total)  # noqa: E731 - a closure over total
         refresher = self._refresher(snapshot, sink, tick, write_every=self.write_every)
@@ -213,7 +232,7 @@ class LogisticsService:
             # Claimed but not written (no provider could track it, or the run
             # stopped on an error): due again at the next refresh.
             if claimed:
-                with self.app.store.session() as session:
+                with self.runtime.store.session() as session:
                     release(session, claimed.values())
         return report
 
@@ -232,7 +251,7 @@ class LogisticsService:
         """
         after = 0
         while True:
-            with self.app.store.session() as session:
+            with self.runtime.store.session() as session:
                 chunk = claim_due(session, now=now, ttl=self.ttl, after=after,
                                   limit=self.claim_every)
             if not chunk:
@@ -263,13 +282,13 @@ class LogisticsService:
             SignatureError: the push's signature is missing or wrong.
             ValidationError: the body is not a push of that provider.
         """
-        adapter = self.app.carriers.get(provider)
+        adapter = self.runtime.carriers.get(provider)
         if adapter is None:
             raise NotFoundError("carrier", provider)
         trackings = adapter.parse_push(body, headers)
         pairs: list[tuple[Group, Snapshot]] = []
         orphaned = []  # parcels no push will follow: due for a query at once
-        with self.app.store.session() as session:
+        with self.runtime.store.session() as session:
             for tracking in trackings:
                 normal = normalize_number(tracking.number)
                 refs = parcels_by_number(session, normal, tracking.number)
@@ -279,7 +298,7 @@ class LogisticsService:
                     orphaned += [ref._replace(last_checked_at=None) for ref in refs]
         self._write(pairs)
         if orphaned:
-            with self.app.store.session() as session:
+            with self.runtime.store.session() as session:
                 release(session, orphaned)
         return sum(len(parcels) for (_, _, parcels), _ in pairs)
 
@@ -287,8 +306,8 @@ class LogisticsService:
         """Parcels that need attention: exceptions, failed attempts, returns to
         sender, and parcels stuck without a new event for longer than their
         carrier usually takes (``stuck_after``), oldest first."""
-        now = now or self.app.now()
-        with self.app.store.session() as session:
+        now = now or self.runtime.now()
+        with self.runtime.store.session() as session:
             refs = problem_parcels(session)
         found = []
         for ref in refs:
@@ -317,7 +336,7 @@ class LogisticsService:
         if ref.terminal:
             return True
         checked = ref.last_checked_at
-        return checked is not None and self.app.now() - checked < self.ttl
+        return checked is not None and self.runtime.now() - checked < self.ttl
 
     def _refresher(
         self,
@@ -340,8 +359,8 @@ class LogisticsService:
 
     def _write(self, pairs: list[tuple[Group, Snapshot]]) -> int:
         """Store one batch of trackings and emit their events; returns parcels changed."""
-        now = self.app.now()
-        with self.app.store.session() as session:
+        now = self.runtime.now()
+        with self.runtime.store.session() as session:
             changes = apply_trackings(
                 session, [(row, snap) for (_, _, rows), snap in pairs for row in rows], now=now
             )
@@ -373,28 +392,18 @@ class LogisticsService:
         key = f"parcel.{change.status.value}:{ref.id}"
         if not change.status.is_terminal:
             key += f":{when}"  # a parcel may fail twice; a delivery happens once
-        self.app.events.emit(session, f"parcel.{change.status.value}", payload, key=key)
-
-    def _receive_enabled(self) -> bool:
-        if self._receive_returns is not None:
-            return self._receive_returns
-        policy = getattr(self.app.returns, "policy", None)
-        return bool(getattr(policy, "receive_on_delivery", False))
+        self.runtime.events.emit(session, f"parcel.{change.status.value}", payload, key=key)
 
     def _return_delivered(self, change: Change) -> None:
-        # The returns area owns the request's state machine; logistics only
-        # asks it, when the policy wants a delivery to count as receipt.
+        # The returns area owns the request's state machine and its policy;
+        # logistics only reports the delivery, after its own write committed.
         rma_id = change.parcel.rma_id
-        if rma_id is None or not self._receive_enabled():
+        if rma_id is None or self._receive_return is None or self._receive_returns is False:
             return
         when = change.delivered_at or change.last_event_at
-        note = f"return parcel {change.parcel.number} delivered"
         try:
-            hook = getattr(self.app.returns, "receive_delivered_parcel", None)
-            if hook is not None:
-                hook(rma_id, delivered_at=when)
-            else:
-                self.app.returns.receive(rma_id, actor="logistics", note=note)
+            self._receive_return(rma_id, number=change.parcel.number, delivered_at=when,
+                                 force=bool(self._receive_returns))
         except AfterSalesError as exc:
             # Already received, cancelled meanwhile, …: the event still tells the backend.
             log.warning("return %s not marked received: %s", rma_id, exc)

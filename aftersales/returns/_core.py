@@ -30,7 +30,7 @@ from aftersales.returns.sla import plan_deadline
 from aftersales.store.tables.returns import ReturnDeadlineRow, ReturnRow
 
 if TYPE_CHECKING:
-    from aftersales.app import AfterSales
+    from aftersales.runtime import Runtime
 
 __all__ = ["ServiceCore", "StockCheck"]
 
@@ -64,16 +64,16 @@ def _policy_from(value: object) -> ReturnPolicy:
 class ServiceCore:
     """State, configuration and the shared transition path of the returns service."""
 
-    def __init__(self, app: AfterSales) -> None:
-        self.app = app
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
         #: The shop's policy (``AfterSales(return_policy=...)``: object, TOML path or dict).
-        self.policy: ReturnPolicy = _policy_from(app.settings.returns.policy)
+        self.policy: ReturnPolicy = _policy_from(runtime.settings.returns.policy)
         #: Eligibility validators, in order; append a function to add a rule.
         self.validators: list[Validator] = list(
-            app.settings.returns.validators or DEFAULT_VALIDATORS
+            runtime.settings.returns.validators or DEFAULT_VALIDATORS
         )
         #: The backend's stock check for exchange replacements (``None``: always in stock).
-        self.stock_check: StockCheck | None = app.settings.returns.stock_check
+        self.stock_check: StockCheck | None = runtime.settings.returns.stock_check
 
     # ------------------------------------------------------------ units of work
 
@@ -87,7 +87,7 @@ class ServiceCore:
         if shared is not None:
             return fn(shared)
         try:
-            with self.app.store.session() as session:
+            with self.runtime.store.session() as session:
                 result = fn(session)
                 if dry_run:
                     raise _DryRun(result)
@@ -116,7 +116,7 @@ class ServiceCore:
     # ------------------------------------------------------------ marketplace
 
     def _market(self, name: str, capability: Capability) -> Marketplace:
-        market = self.app.marketplaces.get(name)
+        market = self.runtime.marketplaces.get(name)
         if market is None:
             raise ConfigurationError(
                 f"marketplace {name!r} is not configured, so it cannot "
@@ -139,7 +139,7 @@ class ServiceCore:
         capability and sends nothing.
         """
         if row.external_id is None:
-            local = self.app.marketplaces.get(row.marketplace)
+            local = self.runtime.marketplaces.get(row.marketplace)
             if (
                 local is None
                 or Capability.LIST_RETURNS in local.capabilities
@@ -184,7 +184,7 @@ class ServiceCore:
             "kind": row.kind, "status": row.status, "actor": actor, "version": row.version,
             **(extra or {}),
         }
-        self.app.events.emit(session, name, payload,
+        self.runtime.events.emit(session, name, payload,
                              key=key or f"{name}:{row.rma_id}:{row.version}")
 
     def _plan(self, session: Session, row: ReturnRow, status: ReturnStatus,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -59,7 +60,7 @@ class ActionsMixin(RequestsMixin):
                     "to make an exception", list(row.eligibility_reasons or []))
             self._push(row, Capability.APPROVE_RETURN, lambda m, r: m.approve_return(r, note=note),
                        dry_run=dry_run)
-            self._move(session, row, S.APPROVED, actor=actor, now=self.app.now(), note=note,
+            self._move(session, row, S.APPROVED, actor=actor, now=self.runtime.now(), note=note,
                        reason="override" if row.eligibility == "ineligible" else None)
             return repo.to_model(row)
 
@@ -81,7 +82,7 @@ class ActionsMixin(RequestsMixin):
                              entity=f"return {rma_id}")
             self._push(row, Capability.REJECT_RETURN,
                        lambda m, r: m.reject_return(r, reason=reason, note=note), dry_run=dry_run)
-            self._move(session, row, S.REJECTED, actor=actor, now=self.app.now(), reason=reason,
+            self._move(session, row, S.REJECTED, actor=actor, now=self.runtime.now(), reason=reason,
                        note=note)
             return repo.to_model(row)
 
@@ -97,7 +98,7 @@ class ActionsMixin(RequestsMixin):
             if not number:
                 raise ValidationError("a tracking number is required", field="tracking_number")
             row = self._load(session, rma_id, version)
-            now = self.app.now()
+            now = self.runtime.now()
             check_transition(ReturnKind(row.kind), S(row.status), S.RETURN_SHIPPED,
                              entity=f"return {rma_id}")
             row.return_tracking_number = number
@@ -108,6 +109,28 @@ class ActionsMixin(RequestsMixin):
             return repo.to_model(row)
 
         return self._run(work, dry_run=dry_run)
+
+    def receive_delivered_parcel(
+        self, rma_id: str, *, number: str, delivered_at: datetime | None = None,
+        force: bool = False,
+    ) -> ReturnRequest | None:
+        """A return parcel was delivered to the warehouse: receive it if the policy says so.
+
+        The logistics area calls this (as its ``receive_return``) after it
+        has stored the delivery. The request moves to ``received`` when the
+        policy's ``receive_on_delivery`` is on, or ``force`` is (the
+        ``logistics.receive_returns`` setting); every unit counts as
+        resellable until the warehouse inspects it.
+
+        Returns:
+            The received request, or ``None`` when the policy leaves receipt
+            to the warehouse.
+        """
+        if not (force or self.policy.receive_on_delivery):
+            return None
+        when = f" on {delivered_at.isoformat()}" if delivered_at is not None else ""
+        return self.receive(rma_id, actor="logistics",
+                            note=f"return parcel {number} delivered{when}")
 
     def receive(
         self, rma_id: str, *, inspection: Inspection | None = None, note: str | None = None,
@@ -139,7 +162,7 @@ class ActionsMixin(RequestsMixin):
                 self._push(row, Capability.REJECT_RETURN,
                            lambda m, r: m.reject_return(r, reason=" ".join(outcome.failures)),
                            dry_run=dry_run)
-            now = self.app.now()
+            now = self.runtime.now()
             for line in row.lines:
                 line.inspection = [r.value for r in results[line.order_line_external_id]]
             self._move(session, row, S.RECEIVED, actor=actor, now=now, note=note,
@@ -186,7 +209,7 @@ class ActionsMixin(RequestsMixin):
                 repo.fill_lines(row, items, order)
             if evidence is not None:
                 row.evidence = list(evidence)
-            now = self.app.now()
+            now = self.runtime.now()
             verdict = self._eligibility(session, order, items, ReturnKind(row.kind),
                                         row.evidence or [], now, exclude=rma_id)
             row.eligibility = verdict.decision.value
@@ -208,7 +231,7 @@ class ActionsMixin(RequestsMixin):
                 version: int | None, dry_run: bool) -> ReturnRequest:
         def work(session: Session) -> ReturnRequest:
             row = self._load(session, rma_id, version)
-            self._move(session, row, target, actor=actor, now=self.app.now(), note=note)
+            self._move(session, row, target, actor=actor, now=self.runtime.now(), note=note)
             return repo.to_model(row)
 
         return self._run(work, dry_run=dry_run)
@@ -222,4 +245,4 @@ class ActionsMixin(RequestsMixin):
         if exists is None:
             session.add(ShipmentRow(order_id=row.order_id, rma_id=row.rma_id,
                                     direction=direction.value, tracking_number=number,
-                                    carrier=carrier, shipped_at=self.app.now()))
+                                    carrier=carrier, shipped_at=self.runtime.now()))

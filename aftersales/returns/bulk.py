@@ -191,7 +191,7 @@ class BulkMixin(TimersMixin):
         touching its neighbours without savepoints (whose release would run
         the event hooks before the real commit).
         """
-        with self.app.store.session() as session:
+        with self.runtime.store.session() as session:
             done = applied_keys(session, [i.key for i in batch if isinstance(i, BulkRow)])
         out: list[BulkOutcome] = []
         run: list[BulkRow] = []
@@ -220,7 +220,7 @@ class BulkMixin(TimersMixin):
         before = set(done)
         out: list[BulkOutcome] = []
         try:
-            with self.app.store.session() as session:
+            with self.runtime.store.session() as session:
                 self._approve_run(session, run, done, out, actor=actor, dry_run=dry_run)
                 if dry_run:
                     raise _Rollback
@@ -241,7 +241,7 @@ class BulkMixin(TimersMixin):
             return BulkOutcome(row.number, row.action, rma_id, outcome, detail)
 
         try:
-            with self.app.store.session() as session, self._joined(session):
+            with self.runtime.store.session() as session, self._joined(session):
                 if row.action != "create":
                     current = repo.load_row(session, row.rma_id or "")
                     if row.action == "approve" and current.status == S.APPROVED.value:
@@ -265,7 +265,8 @@ class BulkMixin(TimersMixin):
             return result("error", _message(exc))
 
     def _key_row(self, row: BulkRow, rma_id: str | None) -> BulkKeyRow:
-        return BulkKeyRow(key=row.key, action=row.action, rma_id=rma_id, applied_at=self.app.now())
+        return BulkKeyRow(key=row.key, action=row.action, rma_id=rma_id,
+                          applied_at=self.runtime.now())
 
     def _do(self, row: BulkRow, *, actor: str, dry_run: bool) -> tuple[str, str | None]:
         rma = row.rma_id or ""
@@ -307,7 +308,7 @@ class BulkMixin(TimersMixin):
     def _approve_run(self, session: Session, run: list[BulkRow], done: set[str],
                      out: list[BulkOutcome], *, actor: str, dry_run: bool) -> None:
         found = read_requests(session, [r.rma_id or "" for r in run])
-        now = self.app.now()
+        now = self.runtime.now()
         approved = S.APPROVED.value
         todo: list[Approval] = []
         taken: set[str] = set()
@@ -344,7 +345,7 @@ class BulkMixin(TimersMixin):
                                  row.note, row.key))
             add(BulkOutcome(row.number, "approve", rma, "ok", "approved"))
         plans = {k.value: plan_deadline(k, S.APPROVED, now, self.policy) for k in ReturnKind}
-        events = self.app.events
+        events = self.runtime.events
         hooks = events.listens("return.approved")
         # The outbox rows are written by write_approvals; only hooks remain.
         for topic, payload, key in write_approvals(session, todo, actor=actor, now=now,

@@ -56,7 +56,7 @@ class ExchangesMixin(RefundsMixin):
                     [f"{s} is out of stock." for s in short])
             shipment = Shipment(
                 tracking_number=number, carrier=carrier, direction=ShipmentDirection.EXCHANGE,
-                shipped_at=self.app.now(), line_ids=[ln.order_line_id for ln in model.lines],
+                shipped_at=self.runtime.now(), line_ids=[ln.order_line_id for ln in model.lines],
             )
             recorded = shipment
             if row.external_id is not None:
@@ -66,7 +66,7 @@ class ExchangesMixin(RefundsMixin):
             row.exchange_tracking_number = number
             row.exchange_carrier = shipment.carrier
             self._parcel(session, row, number, shipment.carrier, ShipmentDirection.EXCHANGE)
-            self._move(session, row, S.EXCHANGE_SHIPPED, actor=actor, now=self.app.now(),
+            self._move(session, row, S.EXCHANGE_SHIPPED, actor=actor, now=self.runtime.now(),
                        note=note, data={"tracking_number": number, "carrier": shipment.carrier})
             return recorded
 

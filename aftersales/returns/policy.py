@@ -171,6 +171,9 @@ class ReturnPolicy(_Frozen):
             the request at once.
         auto_reject_ineligible: reject a new request the validators find
             ineligible, giving their reasons (off: it waits for a human).
+        receive_on_delivery: a return parcel the carrier reports delivered
+            to the warehouse marks its request received (every unit
+            resellable until inspected otherwise); off: the warehouse says so.
         sla: the deadlines.
     """
 
@@ -192,6 +195,7 @@ class ReturnPolicy(_Frozen):
     claim_evidence_required: bool = True
     reject_failed_inspection: bool = True
     auto_reject_ineligible: bool = False
+    receive_on_delivery: bool = False
     sla: SlaPolicy = SlaPolicy()
 
     @field_validator("timezone")

@@ -125,7 +125,7 @@ class RefundsMixin(ActionsMixin):
                 marketplace=row.marketplace, currency=breakdown.currency,
                 amount=breakdown.total.amount, shipping=breakdown.shipping.amount,
                 breakdown=breakdown.model_dump(mode="json"), idempotency_key=key,
-                status="pending", created_at=self.app.now(),
+                status="pending", created_at=self.runtime.now(),
                 lines=[RefundLineRow(order_line_external_id=ln.order_line_id,
                                      quantity=ln.quantity, amount=ln.amount.amount)
                        for ln in breakdown.lines],
@@ -179,7 +179,7 @@ class RefundsMixin(ActionsMixin):
             row, refund_row = current(session)
             refund_row.status = "paid"
             refund_row.external_id = paid.external_id
-            now = self.app.now()
+            now = self.runtime.now()
             data = {"refund": instruction.idempotency_key, "amount": str(instruction.amount),
                     "external_id": paid.external_id}
             if S(row.status) in (S.REFUNDED, S.CLOSED, S.CANCELLED):

@@ -85,7 +85,7 @@ class RequestsMixin(ServiceCore):
         found = repo.load_order(session, marketplace, order_id)
         if found is not None:
             return found
-        market = self.app.marketplaces.get(marketplace)
+        market = self.runtime.marketplaces.get(marketplace)
         if market is None or Capability.GET_ORDER not in market.capabilities:
             raise NotFoundError("order", f"{marketplace}/{order_id}")
         order = market.get_order(order_id)
@@ -97,8 +97,8 @@ class RequestsMixin(ServiceCore):
             select(OrderRow.marketplace).where(OrderRow.external_id == order_id)))
         if len(names) == 1:
             return names[0]
-        if not names and len(self.app.marketplaces) == 1:
-            return next(iter(self.app.marketplaces))
+        if not names and len(self.runtime.marketplaces) == 1:
+            return next(iter(self.runtime.marketplaces))
         raise ValidationError(f"say which marketplace order {order_id} is from",
                               field="marketplace")
 
@@ -133,7 +133,7 @@ class RequestsMixin(ServiceCore):
             order, _ = self._order(session, market, order_id)
             items = resolve_lines(order, lines, reason)
             return self._eligibility(session, order, items, _kind(kind), evidence,
-                                     self.app.now())
+                                     self.runtime.now())
 
         return self._run(work)
 
@@ -167,7 +167,7 @@ class RequestsMixin(ServiceCore):
                                        .where(ReturnRow.idempotency_key == idempotency_key))
                 if found is not None:
                     return repo.to_model(found)
-            now = self.app.now()
+            now = self.runtime.now()
             order, order_row_id = self._order(session, marketplace, order_id)
             items = resolve_lines(order, lines, reason)
             k = _kind(kind)
@@ -252,7 +252,7 @@ class RequestsMixin(ServiceCore):
                 return repo.to_model(row)
             order, _ = self._order(session, row.marketplace, row.order_external_id)
             model = repo.to_model(row)
-            now = self.app.now()
+            now = self.runtime.now()
             # Judged as of when the buyer asked: a backlog does not age out of its window.
             verdict = self._eligibility(session, order, model.lines, model.kind, model.evidence,
                                         row.created_at or now, exclude=rma_id)

@@ -44,7 +44,7 @@ class SyncMixin(ExchangesMixin):
         """
         return {
             name: self.sync_marketplace(name)
-            for name, market in self.app.marketplaces.items()
+            for name, market in self.runtime.marketplaces.items()
             if Capability.LIST_RETURNS in market.capabilities
         }
 
@@ -54,12 +54,12 @@ class SyncMixin(ExchangesMixin):
         Each page is merged in one transaction with the cursor, so an
         interrupted sync resumes after the last whole page.
         """
-        market = self.app.marketplace(name)
-        with self.app.store.session() as session:
+        market = self.runtime.marketplace(name)
+        with self.runtime.store.session() as session:
             cursor = get_cursor(session, name, "returns")
         changed = 0
         for page in market.list_returns(cursor):
-            with self.app.store.session() as session:
+            with self.runtime.store.session() as session:
                 for request in page.items:
                     changed += self._merge(session, name, request)
                 if page.cursor is not None:
@@ -82,7 +82,7 @@ class SyncMixin(ExchangesMixin):
         return self._update(session, name, row, req)
 
     def _insert(self, session: Session, name: str, req: ReturnRequest) -> None:
-        now = self.app.now()
+        now = self.runtime.now()
         try:
             order, order_row_id = self._order(session, name, req.order_id)
         except AfterSalesError:
@@ -113,7 +113,7 @@ class SyncMixin(ExchangesMixin):
             self._auto_decide(session, row, order, verdict, now)
 
     def _update(self, session: Session, name: str, row: ReturnRow, req: ReturnRequest) -> bool:
-        now = self.app.now()
+        now = self.runtime.now()
         actor = f"marketplace:{name}"
         changed = False
         stored = repo.to_model(row)

@@ -23,7 +23,7 @@ from aftersales.store.tables.reviews import ReviewAlertRow
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from aftersales.app import AfterSales
+    from aftersales.runtime import Runtime
 
 __all__ = ["alert_message", "deliver_alerts"]
 
@@ -68,7 +68,7 @@ def _mark(session: Session, alert_id: int, channel: str, wanted: Sequence[str], 
 
 
 def deliver_alerts(
-    app: AfterSales, *, channels: Sequence[str], to: str | Mapping[str, str]
+    runtime: Runtime, *, channels: Sequence[str], to: str | Mapping[str, str]
 ) -> int:
     """Send every undelivered alert to every channel in ``channels``.
 
@@ -83,7 +83,7 @@ def deliver_alerts(
     delivered = 0
     last_id = 0
     while True:
-        with app.store.session() as session:
+        with runtime.store.session() as session:
             batch = list(
                 session.scalars(
                     select(ReviewAlertRow)
@@ -99,28 +99,28 @@ def deliver_alerts(
         for name in channels:
             todo = [a for a in batch if name not in a.delivered_to and a.id not in failed]
             if todo:
-                failed |= _send(app, name, todo, channels, to)
+                failed |= _send(runtime, name, todo, channels, to)
         delivered += len(batch) - len(failed)
 
 
 def _send(
-    app: AfterSales,
+    runtime: Runtime,
     name: str,
     alerts: list[ReviewAlertRow],
     channels: Sequence[str],
     to: str | Mapping[str, str],
 ) -> set[int]:
     """Deliver ``alerts`` through channel ``name``; the ids that failed."""
-    channel: Any = app.channel(name)
+    channel: Any = runtime.channel(name)
     address = _address(to, name)
     if getattr(channel, "transactional", False) and hasattr(channel, "send_in"):
         try:
-            with app.store.session() as session, session.no_autoflush:
+            with runtime.store.session() as session, session.no_autoflush:
                 for alert in alerts:
                     channel.send_in(session, alert_message(alert, address))
-                    _mark(session, alert.id, name, channels, app.now())
+                    _mark(session, alert.id, name, channels, runtime.now())
         except AfterSalesError as exc:
-            _failed(app, [a.id for a in alerts], name, exc)
+            _failed(runtime, [a.id for a in alerts], name, exc)
             return {a.id for a in alerts}
         return set()
     failed: set[int] = set()
@@ -128,16 +128,16 @@ def _send(
         try:
             channel.send(alert_message(alert, address))
         except AfterSalesError as exc:
-            _failed(app, [alert.id], name, exc)
+            _failed(runtime, [alert.id], name, exc)
             failed.add(alert.id)
             continue
-        with app.store.session() as session:
-            _mark(session, alert.id, name, channels, app.now())
+        with runtime.store.session() as session:
+            _mark(session, alert.id, name, channels, runtime.now())
     return failed
 
 
-def _failed(app: AfterSales, ids: list[int], name: str, exc: Exception) -> None:
-    with app.store.session() as session:
+def _failed(runtime: Runtime, ids: list[int], name: str, exc: Exception) -> None:
+    with runtime.store.session() as session:
         for alert_id in ids:
             row = session.get(ReviewAlertRow, alert_id)
             if row is not None:

@@ -34,7 +34,7 @@ from aftersales.store.tables.reviews import ReviewReplyRow, ReviewRow, ReviewVer
 from aftersales.templating import Template
 
 if TYPE_CHECKING:
-    from aftersales.app import AfterSales
+    from aftersales.runtime import Runtime
 
 __all__ = ["DEFAULT_TEMPLATES", "ReplyResult", "send_reply"]
 
@@ -79,8 +79,8 @@ class ReplyResult:
     remote_id: str | None = None
 
 
-def _find(app: AfterSales, review_id: int | str, marketplace: str | None) -> ReviewRow:
-    with app.store.session() as session:
+def _find(runtime: Runtime, review_id: int | str, marketplace: str | None) -> ReviewRow:
+    with runtime.store.session() as session:
         if isinstance(review_id, int):
             row = session.get(ReviewRow, review_id)
         else:
@@ -133,8 +133,8 @@ def _context(row: ReviewRow, shop: str, extra: Mapping[str, Any] | None) -> dict
     }
 
 
-def _review_model(app: AfterSales, row: ReviewRow) -> Review:
-    with app.store.session() as session:
+def _review_model(runtime: Runtime, row: ReviewRow) -> Review:
+    with runtime.store.session() as session:
         data = session.scalar(
             select(ReviewVersionRow.data).where(
                 ReviewVersionRow.review_id == row.id,
@@ -146,7 +146,7 @@ def _review_model(app: AfterSales, row: ReviewRow) -> Review:
 
 
 def send_reply(
-    app: AfterSales,
+    runtime: Runtime,
     review_id: int | str,
     *,
     template: str,
@@ -157,10 +157,10 @@ def send_reply(
     dry_run: bool = False,
 ) -> ReplyResult:
     """Render ``template`` for a review and post it, once; see :meth:`ReviewsService.reply`."""
-    row = _find(app, review_id, marketplace)
-    market = app.marketplace(row.marketplace)
+    row = _find(runtime, review_id, marketplace)
+    market = runtime.marketplace(row.marketplace)
     require(market, Capability.REPLY_REVIEW)
-    with app.store.session() as session:
+    with runtime.store.session() as session:
         claim = session.scalar(select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id))
     if claim is not None and claim.status == "sent":
         return ReplyResult(row.id, "already_replied", claim.text, claim.remote_id)
@@ -180,7 +180,7 @@ def send_reply(
     if claim is None:
         name, _ = _template_text(template, templates, row.body or "")
         try:
-            with app.store.session() as session:
+            with runtime.store.session() as session:
                 session.add(
                     ReviewReplyRow(
                         review_id=row.id,
@@ -188,23 +188,23 @@ def send_reply(
                         text=text,
                         idempotency_key=key,
                         status="sending",
-                        created_at=app.now(),
+                        created_at=runtime.now(),
                     )
                 )
         except StorageError:
             # Someone else claimed this review a moment ago: theirs is the reply.
-            with app.store.session() as session:
+            with runtime.store.session() as session:
                 other = session.scalar(
                     select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id)
                 )
             if other is None:
                 raise
             return ReplyResult(row.id, "already_replied", other.text, other.remote_id)
-    review = _review_model(app, row)
+    review = _review_model(runtime, row)
     try:
         remote_id = market.reply_review(review, text, idempotency_key=key)
     except _DEFINITELY_NOT_SENT:
-        with app.store.session() as session:
+        with runtime.store.session() as session:
             claimed = session.scalar(
                 select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id)
             )
@@ -212,24 +212,24 @@ def send_reply(
                 session.delete(claimed)
         raise
     except Exception as exc:
-        with app.store.session() as session:
+        with runtime.store.session() as session:
             claimed = session.scalar(
                 select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id)
             )
             if claimed is not None:
                 claimed.last_error = redact_text(str(exc))[:300]
         raise
-    with app.store.session() as session:
+    with runtime.store.session() as session:
         claimed = session.scalar(select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id))
         stored = session.get(ReviewRow, row.id)
         if claimed is not None:
             claimed.status = "sent"
             claimed.remote_id = remote_id
-            claimed.sent_at = app.now()
+            claimed.sent_at = runtime.now()
             claimed.last_error = None
         if stored is not None:
             stored.replied = True
-        app.events.emit(
+        runtime.events.emit(
             session,
             "review.replied",
             {

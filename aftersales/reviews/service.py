@@ -11,7 +11,7 @@ declares ``LIST_REVIEWS``::
     app.reviews.metrics(since=week_ago, by="sku")
     app.reviews.reply(42, template="sorry", dry_run=True)
 
-Options read from the app (``AfterSales(..., review_classifier=...)``):
+Settings read (section ``reviews``; ``AfterSales(..., review_classifier=...)``):
 
 * ``review_classifier``: a :class:`~aftersales.reviews.classify.Classifier`
   (default: the bilingual :class:`LexiconClassifier`);
@@ -48,7 +48,7 @@ from aftersales.store.tables.reviews import ReviewAlertRow
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from aftersales.app import AfterSales
+    from aftersales.runtime import Runtime
 
 __all__ = ["Alert", "ReviewsService"]
 
@@ -116,9 +116,9 @@ class ReviewsService:
         templates: reply templates by name.
     """
 
-    def __init__(self, app: AfterSales) -> None:
-        self.app = app
-        options = app.settings.reviews
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        options = runtime.settings.reviews
         self.classifier: Classifier = options.classifier or LexiconClassifier()
         config = options.alerts or AlertConfig()
         if not isinstance(config, AlertConfig):
@@ -156,7 +156,7 @@ class ReviewsService:
                 pages before the failure stay synced.
         """
         counts: dict[str, int] = {}
-        for name, market in self.app.marketplaces.items():
+        for name, market in self.runtime.marketplaces.items():
             if marketplace is not None and name != marketplace:
                 continue
             if Capability.LIST_REVIEWS not in market.capabilities:
@@ -166,12 +166,12 @@ class ReviewsService:
         return counts
 
     def _sync_one(self, name: str) -> int:
-        market = self.app.marketplace(name)
-        with self.app.store.session() as session:
+        market = self.runtime.marketplace(name)
+        with self.runtime.store.session() as session:
             cursor = get_cursor(session, name, STREAM)
         changed = 0
         for page in market.list_reviews(cursor):
-            with self.app.store.session() as session:
+            with self.runtime.store.session() as session:
                 # Two workers syncing this marketplace at once write a page at a
                 # time each; the second then finds the first's reviews stored.
                 one_writer(session, f"reviews.sync:{name}")
@@ -181,7 +181,7 @@ class ReviewsService:
                     page.items,
                     classifier=self.classifier,
                     config=self.alert_config,
-                    now=self.app.now(),
+                    now=self.runtime.now(),
                     emit=self._emit,
                 )
                 if page.cursor is not None:
@@ -190,7 +190,7 @@ class ReviewsService:
         return changed
 
     def _emit(self, session: Session, name: str, payload: dict[str, Any], key: str) -> None:
-        self.app.events.emit(session, name, payload, key=key)
+        self.runtime.events.emit(session, name, payload, key=key)
 
     # ------------------------------------------------------------------ alerts
 
@@ -199,7 +199,7 @@ class ReviewsService:
         """The channels alerts go to (default: every configured channel)."""
         if self._alert_channels is not None:
             return list(self._alert_channels)
-        return list(self.app.channels)
+        return list(self.runtime.channels)
 
     def deliver_alerts(self) -> int:
         """Send undelivered alerts through :attr:`alert_channels`; returns how many went.
@@ -210,7 +210,7 @@ class ReviewsService:
         channels = self.alert_channels
         if not channels:
             return 0
-        return deliver_alerts(self.app, channels=channels, to=self.alert_to)
+        return deliver_alerts(self.runtime, channels=channels, to=self.alert_to)
 
     def alerts(
         self,
@@ -258,7 +258,7 @@ class ReviewsService:
         if undelivered:
             query = query.where(ReviewAlertRow.delivered_at.is_(None))
         query = query.order_by(ReviewAlertRow.occurred_at.desc(), ReviewAlertRow.id.desc())
-        with self.app.store.session() as session:
+        with self.runtime.store.session() as session:
             return [_alert(row) for row in session.scalars(query.limit(limit))]
 
     # ------------------------------------------------------------------ metrics
@@ -276,7 +276,7 @@ class ReviewsService:
         Raises:
             ValidationError: ``by`` is not ``"sku"`` or ``"shop"``, or a bad window.
         """
-        with self.app.store.session() as session:
+        with self.runtime.store.session() as session:
             return compute_metrics(session, since=since, until=until, by=by)
 
     # ------------------------------------------------------------------ replies
@@ -314,7 +314,7 @@ class ReviewsService:
                 re-sends with the same idempotency key.
         """
         return send_reply(
-            self.app,
+            self.runtime,
             review_id,
             template=template,
             templates=self.templates,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -110,59 +111,97 @@ def test_stuck_thresholds_can_be_configured(make_app: Any, clock: Clock) -> None
     assert [a.kind for a in app.logistics.anomalies()] == [AnomalyKind.STUCK]
 
 
-def test_a_delivered_return_parcel_asks_the_returns_area(make_app: Any) -> None:
+def test_logistics_reports_a_delivered_return_parcel_through_its_callable(
+    sqlite_url: str,
+) -> None:
+    """Logistics is built from a runtime alone; another area is only a callable."""
+    from aftersales.config import AfterSalesSettings
+    from aftersales.logistics.service import LogisticsService
+    from aftersales.runtime import Runtime
+    from aftersales.store import Store
+
+    store = Store(sqlite_url)
+    store.upgrade()
+    runtime = Runtime(store, AfterSalesSettings.load(),
+                      carriers={"primary": ScriptedCarrier(status=ParcelStatus.DELIVERED)},
+                      clock=lambda: T0)
+    calls: list[tuple[str, str, datetime | None, bool]] = []
+
+    def receive(rma_id: str, *, number: str, delivered_at: datetime | None,
+                force: bool) -> None:
+        calls.append((rma_id, number, delivered_at, force))
+        raise InvalidTransitionError("return", "received", "received")  # refused: not fatal
+
+    logistics = LogisticsService(runtime, receive_return=receive)
     [number] = numbers(1)
-    received: list[tuple[str, str, str]] = []
-
-    class Returns:
-        def receive(self, rma_id: str, *, actor: str, note: str) -> None:
-            received.append((rma_id, actor, note))
-
-    app = make_app(ScriptedCarrier(status=ParcelStatus.DELIVERED),
-                   logistics={"receive_returns": True})
-    app.__dict__["returns"] = Returns()
-    add_parcels(app, [number], direction="return", rma_id="RMA-1")
-    events: list[Any] = []
-    app.on("parcel.delivered", events.append)
-    app.logistics.refresh()
-    assert received == [("RMA-1", "logistics", f"return parcel {number} delivered")]
-    assert events[0].payload["direction"] == "return"
-    assert events[0].payload["rma_id"] == "RMA-1"
+    add_parcels(SimpleNamespace(store=store, now=lambda: T0), [number], direction="return",
+                rma_id="RMA-3")
+    assert logistics.refresh().checked == 1
+    assert calls == [("RMA-3", number, T0, False)]
+    store.dispose()
 
 
-def test_a_dedicated_hook_wins_and_its_refusal_is_not_fatal(make_app: Any) -> None:
-    [number] = numbers(1)
-    seen: list[tuple[str, datetime | None]] = []
-
-    class Returns:
-        policy = type("P", (), {"receive_on_delivery": True})()
-
-        def receive_delivered_parcel(self, rma_id: str, *, delivered_at: datetime | None) -> None:
-            seen.append((rma_id, delivered_at))
-            raise InvalidTransitionError("return", "received", "received")
-
-    app = make_app(ScriptedCarrier(status=ParcelStatus.DELIVERED))
-    app.__dict__["returns"] = Returns()
-    add_parcels(app, [number], direction="return", rma_id="RMA-3")
-    assert app.logistics.refresh().checked == 1
-    assert seen == [("RMA-3", T0)]
+def _shipped_return(app: Any, sandbox: Any, number: str) -> str:
+    app.sync_orders("sandbox")
+    order = next(o for page in sandbox.list_orders(None) for o in page.items
+                 if o.delivered_at is not None)
+    request = app.returns.request("sandbox", order.external_id, {order.lines[0].external_id: 1},
+                                  reason="wrong_size", force=True, auto=False)
+    assert request.rma_id is not None
+    app.returns.approve(request.rma_id, override=True)
+    app.returns.mark_shipped(request.rma_id, number, "sf")
+    return request.rma_id
 
 
-def test_returns_are_left_alone_when_the_policy_says_no(make_app: Any) -> None:
-    [number] = numbers(1)
-    called: list[str] = []
+@pytest.mark.parametrize(
+    ("policy_says", "logistics", "expected"),
+    [
+        (True, {}, "received"),  # the policy's receive_on_delivery decides
+        (False, {}, "return_shipped"),  # off by default: the warehouse says when
+        (True, {"receive_returns": False}, "return_shipped"),  # the setting overrides it
+        (False, {"receive_returns": True}, "received"),
+    ],
+)
+def test_a_return_parcel_delivered_to_the_warehouse_receives_its_request_when_told(
+    sqlite_url: str, sandbox: Any, policy_says: bool, logistics: dict[str, Any], expected: str
+) -> None:
+    from aftersales.app import AfterSales
 
-    class Returns:
-        policy = type("P", (), {"receive_on_delivery": False})()
+    app = AfterSales(sqlite_url, marketplaces=[sandbox],
+                     carriers=[ScriptedCarrier(status=ParcelStatus.DELIVERED)],
+                     clock=lambda: sandbox.now, logistics=logistics,
+                     return_policy={"receive_on_delivery": policy_says})
+    try:
+        rma_id = _shipped_return(app, sandbox, "SF9999999999999")
+        seen: list[Any] = []
+        app.on("parcel.delivered", seen.append)
+        assert app.logistics.refresh().checked >= 1
+        request = app.returns.get(rma_id)
+        assert request.status.value == expected
+        assert [e.payload["direction"] for e in seen if e.payload["rma_id"] == rma_id] == ["return"]
+        if expected == "received":
+            audit = app.returns.history(rma_id)[-1]
+            assert (audit.actor, audit.to_status) == ("logistics", "received")
+            assert "SF9999999999999 delivered" in (audit.note or "")
+    finally:
+        app.close()
 
-        def receive(self, rma_id: str, **_: Any) -> None:
-            called.append(rma_id)
 
-    app = make_app(ScriptedCarrier(status=ParcelStatus.DELIVERED))
-    app.__dict__["returns"] = Returns()
-    add_parcels(app, [number], direction="return", rma_id="RMA-2")
-    app.logistics.refresh()
-    assert called == []
+def test_a_return_already_received_by_the_warehouse_does_not_stop_the_refresh(
+    sqlite_url: str, sandbox: Any
+) -> None:
+    from aftersales.app import AfterSales
+
+    app = AfterSales(sqlite_url, marketplaces=[sandbox],
+                     carriers=[ScriptedCarrier(status=ParcelStatus.DELIVERED)],
+                     clock=lambda: sandbox.now, return_policy={"receive_on_delivery": True})
+    try:
+        rma_id = _shipped_return(app, sandbox, "SF9999999999998")
+        app.returns.receive(rma_id)  # the warehouse was quicker than the carrier's feed
+        assert app.logistics.refresh().checked >= 1
+        assert app.returns.get(rma_id).status.value == "received"
+    finally:
+        app.close()
 
 
 def test_push_updates_stored_parcels(make_app: Any) -> None:
@@ -204,30 +243,3 @@ def test_stored_numbers_with_spaces_are_found_and_queried_clean(make_app: Any) -
     assert provider.numbers == ["SF0000000000001"]
     assert app.logistics.track("SF 0000 0000 00001").provider == "primary"
     assert provider.calls == 1  # found as the shop stored it, and fresh: no second call
-
-
-def test_a_delivered_return_parcel_is_received_by_the_returns_service(
-    sqlite_url: str, sandbox: Any
-) -> None:
-    from aftersales.app import AfterSales
-
-    provider = ScriptedCarrier(status=ParcelStatus.DELIVERED)
-    app = AfterSales(sqlite_url, marketplaces=[sandbox], carriers=[provider],
-                     clock=lambda: sandbox.now, logistics={"receive_returns": True})
-    try:
-        app.sync_orders("sandbox")
-        order = next(o for page in sandbox.list_orders(None) for o in page.items
-                     if o.delivered_at is not None)
-        line = order.lines[0]
-        request = app.returns.request("sandbox", order.external_id, {line.external_id: 1},
-                                      reason="wrong_size", force=True, auto=False)
-        assert request.rma_id is not None
-        app.returns.approve(request.rma_id, override=True)
-        app.returns.mark_shipped(request.rma_id, "SF9999999999999", "sf")
-        seen: list[Any] = []
-        app.on("parcel.delivered", seen.append)
-        app.logistics.refresh()
-        assert app.returns.get(request.rma_id).status.value == "received"
-        assert request.rma_id in [e.payload["rma_id"] for e in seen]
-    finally:
-        app.close()
