@@ -26,7 +26,9 @@ from aftersales.returns import repository as repo
 from aftersales.returns.eligibility import DEFAULT_VALIDATORS, Validator
 from aftersales.returns.lifecycle import check_transition
 from aftersales.returns.policy import ReturnPolicy
-from aftersales.returns.sla import plan_deadline
+from aftersales.returns.sla import PlannedDeadline, plan_deadline
+from aftersales.returns.transition import build_transition
+from aftersales.store.tables.core import AuditRow
 from aftersales.store.tables.returns import ReturnDeadlineRow, ReturnRow
 
 if TYPE_CHECKING:
@@ -167,12 +169,18 @@ class ServiceCore:
         if raw_status is not None:
             row.raw_status = raw_status
         row.updated_at = now
-        repo.audit(session, row.rma_id, actor=actor, at=now, source=current, target=target,
-                   reason=reason, note=note, data=data)
         session.flush()  # bumps the version now: a lost race surfaces here
-        self._event(session, f"return.{target.value}", row, actor=actor,
-                    extra={"from": current.value, "reason": reason})
-        self._plan(session, row, target, now)
+        # The same builder as the bulk approvals': identical audit and event rows.
+        move = build_transition(
+            rma_id=row.rma_id, kind=row.kind, marketplace=row.marketplace,
+            order_id=row.order_external_id, external_id=row.external_id, source=current,
+            target=target, version=row.version, actor=actor, at=now,
+            deadline=plan_deadline(kind, target, now, self.policy),
+            reason=reason, note=note, data=data,
+        )
+        session.add(AuditRow(entity=repo.ENTITY, **move.audit_values()))
+        self.runtime.events.emit(session, move.topic, move.payload(), key=move.event_key)
+        self._set_deadline(session, row, move.deadline)
 
     def _event(
         self, session: Session, name: str, row: ReturnRow, *, actor: str,
@@ -185,12 +193,16 @@ class ServiceCore:
             **(extra or {}),
         }
         self.runtime.events.emit(session, name, payload,
-                             key=key or f"{name}:{row.rma_id}:{row.version}")
+                                 key=key or f"{name}:{row.rma_id}:{row.version}")
 
     def _plan(self, session: Session, row: ReturnRow, status: ReturnStatus,
               now: datetime) -> None:
         """Replace the request's deadline with the one its new status runs."""
-        plan = plan_deadline(ReturnKind(row.kind), status, now, self.policy)
+        self._set_deadline(session, row, plan_deadline(ReturnKind(row.kind), status, now,
+                                                       self.policy))
+
+    def _set_deadline(self, session: Session, row: ReturnRow,
+                      plan: PlannedDeadline | None) -> None:
         dl = session.get(ReturnDeadlineRow, row.rma_id)
         if dl is None:
             dl = ReturnDeadlineRow(rma_id=row.rma_id)

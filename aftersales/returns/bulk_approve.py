@@ -4,7 +4,9 @@ An approval is the commonest bulk action and the one a shop runs by the
 hundred thousand. Instead of one ORM unit of work per row, a run of them is
 read with one query and written with one ``executemany`` per table: the
 request's status and version (checked, so a racing writer is detected), its
-audit row, its outbox event, its SLA deadline and the row's bulk key. Values
+audit row, its outbox event, its SLA deadline and the row's bulk key. What
+each row says is built by :func:`~aftersales.returns.transition.build_transition`,
+the same function the single path uses, so the rows are the same. Values
 shared by the whole run (the time, the deadline) go through the column
 types' own converters once; per-row values are plain strings and numbers,
 so the statements go to the driver without per-row SQLAlchemy processing.
@@ -23,6 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from aftersales.models import ReturnKind, ReturnStatus
 from aftersales.returns.repository import ENTITY
 from aftersales.returns.sla import PlannedDeadline
+from aftersales.returns.transition import EVENT_FIELDS, build_transition
 from aftersales.store.driver import Driver
 from aftersales.store.tables.core import AuditRow, OutboxRow
 from aftersales.store.tables.returns import BulkKeyRow, ReturnDeadlineRow, ReturnRow
@@ -83,47 +86,45 @@ def write_approvals(
     req, aud, out = ReturnRow.__table__, AuditRow.__table__, OutboxRow.__table__
     keys = BulkKeyRow.__table__
     at = db.value(req.c.updated_at, now)
-    approved = ReturnStatus.APPROVED.value
 
     payload_js = db.converter(out.c.payload)
 
+    approved_status = ReturnStatus.APPROVED
+    moves = [
+        build_transition(
+            rma_id=a.rma_id, kind=a.kind, marketplace=a.marketplace, order_id=a.order_id,
+            external_id=a.external_id, source=ReturnStatus(a.status), target=approved_status,
+            version=a.version + 1, actor=actor, at=now, deadline=plans.get(a.kind), note=a.note,
+        )
+        for a in approvals
+    ]
     changed = db.update(req, ("status", "version", "updated_at"), ("rma_id", "version"),
-                        [(approved, a.version + 1, at, a.rma_id, a.version) for a in approvals])
+                        [(m.target.value, m.version, at, m.rma_id, m.version - 1)
+                         for m in moves])
     if db.dialect.supports_sane_multi_rowcount and changed != len(approvals):
         raise StaleDataError("a request changed during the bulk run")
     db.insert(aud, ("entity", "entity_id", "actor", "at", "from_status", "to_status", "reason",
                     "note"),
-              [(ENTITY, a.rma_id, actor, at, a.status, approved, f"bulk row {a.key}"[:200],
-                a.note) for a in approvals])
-    topic = "return.approved"
-    events = []
-    fields = ("rma_id", "marketplace", "order_id", "external_id", "kind", "status", "actor",
-              "version", "from", "reason")
+              [(ENTITY, m.rma_id, m.actor, at, m.source.value, m.target.value,
+                m.reason[:200] if m.reason else None, m.note) for m in moves])
+    events: list[tuple[str, dict[str, Any], str]] = []
     if db.dialect.name == "sqlite":
         # SQLite builds the JSON itself (json_object, in C) from plain values.
-        pairs = ", ".join(f"'{f}', ?" for f in fields)
+        pairs = ", ".join(f"'{f}', ?" for f in EVENT_FIELDS)
         sql = (f"INSERT INTO {db.quote(OutboxRow.__tablename__)} (key, topic, payload, created_at) "  # noqa: S608
                f"VALUES (?, ?, json_object({pairs}), ?)")  # field names are ours, not input
         rows = []
-        for a in approvals:
-            version = a.version + 1
-            values = (a.rma_id, a.marketplace, a.order_id, a.external_id, a.kind, approved,
-                      actor, version, a.status, None)
-            key = f"{topic}:{a.rma_id}:{version}"
+        for m in moves:
             if hooks:
-                events.append((topic, dict(zip(fields, values, strict=True)), key))
-            rows.append((key, topic, *values, at))
+                events.append((m.topic, m.payload(), m.event_key))
+            rows.append((m.event_key, m.topic, *m.event_values, at))
         db.conn.exec_driver_sql(sql, rows)
     else:
         outbox = []
-        for a in approvals:
-            version = a.version + 1
-            payload = dict(zip(fields, (a.rma_id, a.marketplace, a.order_id, a.external_id,
-                                        a.kind, approved, actor, version, a.status, None),
-                               strict=True))
-            key = f"{topic}:{a.rma_id}:{version}"
-            events.append((topic, payload, key))
-            outbox.append((key, topic, payload_js(payload), at))
+        for m in moves:
+            payload = m.payload()
+            events.append((m.topic, payload, m.event_key))
+            outbox.append((m.event_key, m.topic, payload_js(payload), at))
         db.insert(out, ("key", "topic", "payload", "created_at"), outbox)
     _deadlines(session, db, approvals, plans)
     db.insert(keys, ("key", "action", "rma_id", "applied_at"),
