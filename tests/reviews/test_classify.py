@@ -299,3 +299,112 @@ def test_any_text_gets_a_consistent_classification(
         assert result.severity in (Severity.MEDIUM, Severity.HIGH)
     if result.sentiment is Sentiment.POSITIVE and not result.complaints:
         assert result.severity is Severity.NONE
+
+
+# ---------------------------------------------------------------- lexicon fixes
+# Each case below was misread before the fix named beside it (measured on the
+# lexicons and rules as they were; see the review notes in the README).
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "不修身",  # a negator with nothing it knows after it
+        "穿上不修身",
+        "does not work",
+        "it does not work at all",
+    ],
+)
+def test_a_negator_before_an_unknown_word_is_a_complaint(
+    classifier: LexiconClassifier, text: str
+) -> None:
+    result = classifier.classify(text)
+    assert result.sentiment is Sentiment.NEGATIVE
+    assert result.terms
+    assert result.terms[0][1] < 0
+
+
+def test_a_negator_before_punctuation_or_a_neutral_phrase_says_nothing(
+    classifier: LexiconClassifier,
+) -> None:
+    assert classifier.classify("不知道，很好").sentiment is Sentiment.POSITIVE
+    assert classifier.classify("无线鼠标很好用").sentiment is Sentiment.POSITIVE
+    assert classifier.classify("no, it is great").sentiment is Sentiment.POSITIVE
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [("鞋子好小", "size"), ("衣服好贵啊", None), ("物流好慢", "delivery")],
+)
+def test_hao_before_a_complaint_means_very(
+    classifier: LexiconClassifier, text: str, complaint: str | None
+) -> None:
+    result = classifier.classify(text)
+    assert result.sentiment is Sentiment.NEGATIVE
+    assert all(weight < 0 for _, weight in result.terms)  # 好 is no praise here
+    if complaint:
+        assert complaint in result.complaints
+
+
+def test_kuai_before_a_number_means_almost(classifier: LexiconClassifier) -> None:
+    result = classifier.classify("送餐晚了快一个小时")
+    assert result.sentiment is Sentiment.NEGATIVE
+    assert "delivery" in result.complaints
+    assert classifier.classify("物流很快").sentiment is Sentiment.POSITIVE  # still fast
+
+
+@pytest.mark.parametrize("text", ["最好不要买", "大家最好别买这家的"])
+def test_better_not_buy_is_a_complaint(classifier: LexiconClassifier, text: str) -> None:
+    assert classifier.classify(text).sentiment is Sentiment.NEGATIVE
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["并不像想象的那么好", "without a doubt the worst purchase I've made", "no doubt the worst"],
+)
+def test_negation_reaches_the_right_word(classifier: LexiconClassifier, text: str) -> None:
+    assert classifier.classify(text).sentiment is Sentiment.NEGATIVE
+
+
+def test_the_clause_after_but_is_the_point(classifier: LexiconClassifier) -> None:
+    result = classifier.classify("颜色很好看，款式也喜欢，但是尺码偏小")
+    assert result.sentiment is Sentiment.NEGATIVE
+    assert result.complaints == ("size",)
+    # The reverse still reads as praise.
+    assert classifier.classify("物流有点慢，但是质量很好").sentiment is Sentiment.POSITIVE
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["东西很好，就是快递太慢了", "东西不错，运费太贵了", "great product but shipping cost way too much"],
+)
+def test_a_courier_or_fee_complaint_inside_praise_is_a_delivery_complaint(
+    classifier: LexiconClassifier, text: str
+) -> None:
+    result = classifier.classify(text)
+    assert "delivery" in result.complaints
+    assert result.sentiment is not Sentiment.POSITIVE
+    assert result.severity >= Severity.LOW
+
+
+@pytest.mark.parametrize("text", ["物流能在慢一点吗？", "物流能再快一点吗？", "快递就不能快点吗?"])
+def test_a_rhetorical_question_is_a_complaint(classifier: LexiconClassifier, text: str) -> None:
+    result = classifier.classify(text)
+    assert result.sentiment is Sentiment.NEGATIVE
+    assert "delivery" in result.complaints
+
+
+def test_a_plain_question_is_no_complaint(classifier: LexiconClassifier) -> None:
+    result = classifier.classify("质量很好，还能再买吗？")
+    assert result.sentiment is Sentiment.POSITIVE
+    assert all(weight > 0 for _, weight in result.terms)
+
+
+def test_the_classification_names_the_words_that_decided_it(
+    classifier: LexiconClassifier,
+) -> None:
+    result = classifier.classify("包装很好，但是质量太差")
+    assert [term for term, _ in result.terms] == ["很好", "太差"]
+    assert result.terms[0][1] > 0 > result.terms[1][1]
+    assert "太差" in result.explanation
+    assert result.model_score is None  # no model took part
