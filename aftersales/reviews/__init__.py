@@ -1,7 +1,10 @@
 """Review monitoring: sync, classification, alerts, metrics and replies.
 
 The pure parts live in :mod:`aftersales.reviews.classify` (the
-:class:`Classifier` protocol and the default lexicon classifier) and
+:class:`Classifier` protocol and the lexicon classifier),
+:mod:`aftersales.reviews.blended` (the default classifier: a trained text
+model shipped in the package, blended with the lexicons; see
+:func:`default_classifier`) and
 :mod:`aftersales.reviews.alerts` (the alert rules); the service that syncs,
 stores and acts is reached as ``app.reviews``
 (:class:`~aftersales.reviews.service.ReviewsService`).
@@ -10,6 +13,7 @@ stores and acts is reached as ``app.reviews``
 from __future__ import annotations
 
 from aftersales.reviews.alerts import AlertConfig, AlertRule
+from aftersales.reviews.blended import Blend, BlendedClassifier, default_classifier
 from aftersales.reviews.classify import (
     Classification,
     Classifier,
@@ -22,10 +26,13 @@ from aftersales.reviews.replies import ReplyResult
 __all__ = [
     "AlertConfig",
     "AlertRule",
+    "Blend",
+    "BlendedClassifier",
     "Classification",
     "Classifier",
     "LexiconClassifier",
     "ReplyResult",
     "ReviewMetrics",
     "Severity",
+    "default_classifier",
 ]

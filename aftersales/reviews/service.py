@@ -14,7 +14,8 @@ declares ``LIST_REVIEWS``::
 Settings read (section ``reviews``; ``AfterSales(..., review_classifier=...)``):
 
 * ``review_classifier``: a :class:`~aftersales.reviews.classify.Classifier`
-  (default: the bilingual :class:`LexiconClassifier`);
+  (default: :func:`~aftersales.reviews.blended.default_classifier`, the
+  packaged text model blended with the bilingual lexicons);
 * ``review_alerts``: an :class:`~aftersales.reviews.alerts.AlertConfig`
   (spike threshold K and window, switched-on rules);
 * ``review_alert_channels``: channel names alerts go to (default: every
@@ -38,7 +39,8 @@ from aftersales.interfaces import Capability
 from aftersales.reviews._delivery import deliver_alerts
 from aftersales.reviews._record import record_page
 from aftersales.reviews.alerts import AlertConfig, AlertRule
-from aftersales.reviews.classify import Classifier, LexiconClassifier, Severity
+from aftersales.reviews.blended import default_classifier
+from aftersales.reviews.classify import Classifier, Severity
 from aftersales.reviews.metrics import GroupBy, ReviewMetrics, compute_metrics
 from aftersales.reviews.replies import DEFAULT_TEMPLATES, ReplyResult, send_reply
 from aftersales.store.cursors import get_cursor, set_cursor
@@ -119,7 +121,7 @@ class ReviewsService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         options = runtime.settings.reviews
-        self.classifier: Classifier = options.classifier or LexiconClassifier()
+        self.classifier: Classifier = options.classifier or default_classifier()
         config = options.alerts or AlertConfig()
         if not isinstance(config, AlertConfig):
             raise ConfigurationError("reviews.alerts must be an AlertConfig")
