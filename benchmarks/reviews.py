@@ -2,7 +2,12 @@
 
 Run ``python benchmarks/reviews.py`` (add ``--quick`` for a smaller run).
 
-1. **Classification throughput** of the default ``LexiconClassifier`` (one
+1. **Classification throughput** of the default classifier
+   (``default_classifier()``: the packaged character n-gram model scored in
+   pure Python, blended with the lexicons) as a ratio to the
+   ``LexiconClassifier`` alone in the same process, over real reviews (the
+   held-out sets in ``tests/reviews/heldout/``) and the labelled sets; and of
+   the ``LexiconClassifier`` (one
    pass of a prefix-shared regex over the text) as a ratio to a naive
    classifier that loops over every lexicon term and searches the text for
    it with ``str.find``, scoring the same weights with a one-step negation
@@ -35,6 +40,7 @@ from aftersales.app import AfterSales
 from aftersales.interfaces import Capability, MarketplaceBase
 from aftersales.models import Page, Review, Sentiment
 from aftersales.paging import Watermark, watermarked_pages
+from aftersales.reviews.blended import default_classifier
 from aftersales.reviews.classify import LexiconClassifier
 from aftersales.reviews.lexicon import Entry, Kind, normalize
 from aftersales.sandbox import SandboxMarketplace
@@ -42,6 +48,7 @@ from aftersales.sandbox import SandboxMarketplace
 ROOT = Path(__file__).resolve().parent.parent
 
 SETS = [ROOT / "tests/reviews/labelled_reviews.jsonl", ROOT / "tests/reviews/blind_reviews.jsonl"]
+HELDOUT = sorted((ROOT / "tests/reviews/heldout").glob("*.jsonl"))
 
 
 # ---------------------------------------------------------------- 1. classification
@@ -102,6 +109,25 @@ def bench_classification(quick: bool) -> None:
     print(f"  naive term loop     {theirs:>10,.0f} reviews/s   accuracy "
           f"{naive_right / len(rows):.3f}")
     print(f"  throughput ratio (lexicon / naive): {ours / theirs:.1f}x")
+
+
+def bench_default_classifier(quick: bool) -> None:
+    real = [json.loads(line)["text"] for path in HELDOUT
+            for line in path.read_text("utf-8").splitlines() if line.strip()]
+    lexicon = LexiconClassifier()
+    blended = default_classifier()
+    texts = real * (1 if quick else 5)
+    chars = sum(map(len, real)) / len(real)
+    lex_rate = _rate(lambda t: lexicon.classify(t), texts, 3)
+    rate = _rate(lambda t: blended.classify(t), texts, 3)
+    model_rate = _rate(blended.model.logit, texts, 3)
+    print(f"default classifier: {len(real):,} real held-out reviews ({chars:.0f} characters on "
+          f"average), {len(texts):,} a round, one core")
+    print(f"  blended (model + lexicon)  {rate:>10,.0f} reviews/s")
+    print(f"  text model alone           {model_rate:>10,.0f} reviews/s")
+    print(f"  lexicon alone              {lex_rate:>10,.0f} reviews/s")
+    print(f"  throughput ratio (blended / lexicon alone): {rate / lex_rate:.2f}x "
+          f"(target: at least 0.33x, and 20,000 reviews/s)")
 
 
 # ---------------------------------------------------------------- 2. sync memory
@@ -181,6 +207,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     args = parser.parse_args()
+    bench_default_classifier(args.quick)
     bench_classification(args.quick)
     bench_sync_memory(args.quick)
 
