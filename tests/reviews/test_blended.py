@@ -103,9 +103,11 @@ def test_topics_are_the_lexicons(clf: BlendedClassifier) -> None:
 
 
 def test_a_hostile_review_is_read_in_bounded_work(clf: BlendedClassifier) -> None:
+    varied = "".join(chr(0x4E00 + (i * 7919) % 20_000) for i in range(300_000))
+    assert len(features(varied)) <= 3 * MAX_CHARS  # the model reads a bounded prefix
+    assert clf.model.read(varied)[1] <= 3 * MAX_CHARS
     huge = "差" * 2_000_000 + "好" * 10
-    assert len(features(huge)) <= 3 * MAX_CHARS
-    assert clf.classify(huge).sentiment in Sentiment
+    assert clf.classify(huge).sentiment in Sentiment  # so does the lexicon
     weird = "\u0000\ud7ff\U0001f600" * 50 + "﹏ＡＢＣ"
     assert clf.classify(weird).sentiment in Sentiment
 
@@ -117,12 +119,13 @@ _BASES = ["这次收到了", "第二次买了", "给家里人买的", "看了很
 
 
 def _shop_rows() -> list[tuple[str, str]]:
-    """A shop whose buyers say ZX9批次 for the bad batch and QK7批次 for the good."""
+    """A shop whose buyers name the bad batch 龘靐 and the good one 齉齾 (stand-ins
+    for a shop's own words: characters the packaged model has never seen)."""
     rows = []
     for i in range(250):
         base = _BASES[i % len(_BASES)]
-        rows.append((f"{base}，又是ZX9批次{i % 7}", "negative"))
-        rows.append((f"{base}，是QK7批次{i % 7}", "positive"))
+        rows.append((f"{base}，又是龘靐批次{i % 7}", "negative"))
+        rows.append((f"{base}，是齉齾批次{i % 7}", "positive"))
     return rows
 
 
@@ -139,9 +142,11 @@ def test_a_shop_fits_the_model_on_its_own_csv_and_saves_and_loads_it(
 ) -> None:
     path = tmp_path / "reviews.csv"
     _write_csv(path, _shop_rows())  # 500 rows
-    bad, good = "今天到了，又是ZX9批次", "今天到了，是QK7批次"
+    bad, good = "今天到了，又是龘靐批次", "今天到了，是齉齾批次"
+    assert "龘靐" not in clf.model.weights
     before = clf.classify(bad).score - clf.classify(good).score
     fitted = clf.fit_csv(path)
+    assert fitted.model.weights["龘靐"] > 0 > fitted.model.weights["齉齾"]  # new words learnt
     assert fitted.classify(bad).sentiment is Sentiment.NEGATIVE
     assert fitted.classify(good).sentiment is not Sentiment.NEGATIVE
     assert fitted.classify(bad).score - fitted.classify(good).score < before - 1
