@@ -31,6 +31,8 @@ before they are attached.
 
 from __future__ import annotations
 
+from aftersales.redact import redact_remote
+
 __all__ = [
     "AdapterNotFoundError",
     "AfterSalesError",
@@ -197,7 +199,10 @@ class RemoteError(AfterSalesError):
         self.status = status
         self.code = code
         self.request_id = request_id
-        self.body = body
+        # A provider's words may quote the buyer or echo a credential: masked here,
+        # so no caller can put them unmasked into a log, a report or a column.
+        self.body = redact_remote(body) if body else body
+        message = redact_remote(message)
         parts = [p for p in (adapter, f"HTTP {status}" if status else "", code) if p]
         head = f"[{' '.join(parts)}] " if parts else ""
         tail = f" (request id {request_id})" if request_id else ""

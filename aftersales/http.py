@@ -22,7 +22,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
@@ -33,6 +33,7 @@ from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from urllib3.util.retry import Retry
 
+from aftersales import observe
 from aftersales.errors import (
     AuthenticationError,
     RateLimitError,
@@ -42,8 +43,15 @@ from aftersales.errors import (
     ResponseParseError,
     TransientError,
 )
+from aftersales.http_guard import LOOPBACK_HOSTS, follow_redirects
 from aftersales.multipart import FilePart, encode_multipart, new_boundary
-from aftersales.redact import redact_mapping, redact_text
+from aftersales.redact import (
+    install_url_log_filter,
+    redact_mapping,
+    redact_remote,
+    redact_text,
+    register_secret,
+)
 from aftersales.transport import ApiSession
 
 __all__ = ["ApiClient", "RateLimit", "TokenBucket", "may_have_arrived", "parse_retry_after"]
@@ -149,6 +157,10 @@ class ApiClient:
         secrets: values to mask wherever they might appear in logs or errors.
         classify_error: the adapter's hook for errors reported inside a body.
         pool_size: connections kept per host, for concurrent callers.
+        allow_http_hosts: hosts that may be called over plain http (loopback
+            only by default; ``"loopback"`` allows any loopback address).
+            Every other URL must be https (:mod:`aftersales.http_guard`), and
+            credentials never follow a redirect to another origin.
     """
 
     def __init__(
@@ -168,6 +180,7 @@ class ApiClient:
         secrets: Iterable[str] = (),
         classify_error: ErrorClassifier | None = None,
         pool_size: int = 10,
+        allow_http_hosts: Collection[str] = LOOPBACK_HOSTS,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -179,6 +192,9 @@ class ApiClient:
         self.backoff_max = backoff_max
         self._sleep = sleep
         self._secrets = [s for s in secrets if s]
+        self.allow_http_hosts = frozenset(h.lower() for h in allow_http_hosts)
+        register_secret(self, *self._secrets)
+        install_url_log_filter()
         self.classify_error = classify_error
         #: makes the boundary of each multipart body (tests pin it to check the wire format)
         self.multipart_boundary: Callable[[], str] = new_boundary
@@ -201,6 +217,7 @@ class ApiClient:
         """Mask ``value`` too (a token obtained after construction)."""
         if value:
             self._secrets.append(value)
+            register_secret(self, value)
 
     # ------------------------------------------------------------------ public calls
 
@@ -251,9 +268,15 @@ class ApiClient:
         safe = idempotent if idempotent is not None else method in _IDEMPOTENT_METHODS
         safe = safe or bool(idempotency_key)
 
-        response: requests.Response = self._retrying(safe)(
-            self._send_once, method, url, params, json, data, hdrs
-        )
+        with observe.http_call(self.adapter, method, urlsplit(url).hostname or "") as outcome:
+            try:
+                response: requests.Response = self._retrying(safe)(
+                    self._send_once, method, url, params, json, data, hdrs
+                )
+            except RemoteError as exc:
+                log.info("%s %s %s failed: %s", self.adapter, method, self.redact_url(url), exc)
+                raise
+            outcome["status"] = response.status_code
         return response
 
     def _retrying(self, safe: bool) -> Retrying:
@@ -326,7 +349,7 @@ class ApiClient:
 
     def excerpt(self, text: str) -> str:
         """A short, redacted piece of a body, safe for logs and errors."""
-        return redact_text(text[:_EXCERPT], self._secrets)
+        return redact_remote(text[:65536], self._secrets)[:_EXCERPT]
 
     def redact_url(self, url: str) -> str:
         """The URL with sensitive query parameters and known secrets masked."""
@@ -354,15 +377,19 @@ class ApiClient:
             self.bucket.acquire()
         started = time.monotonic()
         try:
-            response = self.session.request(
+            response = follow_redirects(
+                self.session.request,
+                self.session,
                 method,
                 url,
+                adapter=self.adapter,
+                headers=headers,
+                secrets=self._secrets,
+                allow_http_hosts=self.allow_http_hosts,
                 params=params,
                 json=json,
                 data=data,
-                headers=headers,
                 timeout=self.timeout,
-                allow_redirects=True,
             )
         except requests.exceptions.ConnectTimeout as exc:
             raise self._unsent(TransientError("connect timed out", adapter=self.adapter)) from exc

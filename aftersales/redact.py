@@ -2,20 +2,38 @@
 
 One place decides what is sensitive, so the HTTP client, the models' reprs
 and the error messages all mask the same way.
+
+Remote error texts get the strictest treatment (:func:`redact_remote`): a
+JSON body is walked, nested objects and lists included, and every value
+under a secret or personal key (names, phones, e-mails, addresses, tokens)
+is masked before the text is scanned for the patterns :func:`redact_text`
+knows. :class:`RedactingFilter` applies the same masking to log records, for
+an application that wants it on its own handlers; the library puts it on the
+loggers whose lines may carry a request URL (``urllib3.connectionpool``).
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+import threading
+import weakref
 from collections.abc import Iterable, Mapping
 
 __all__ = [
+    "PERSONAL_KEYS",
     "SENSITIVE_KEYS",
+    "RedactingFilter",
+    "install_url_log_filter",
     "mask_address",
     "mask_email",
     "mask_phone",
     "redact_mapping",
+    "redact_remote",
     "redact_text",
+    "redact_value",
+    "register_secret",
 ]
 
 #: Lower-case key names whose values are never shown (headers, params, JSON keys).
@@ -64,6 +82,56 @@ SENSITIVE_KEYS: frozenset[str] = frozenset(
     }
 )
 
+#: Lower-case keys whose values in a *remote* body are personal data (on top of
+#: :data:`SENSITIVE_KEYS`): names and the parts of an address.
+PERSONAL_KEYS: frozenset[str] = frozenset(
+    {
+        "name",
+        "first_name",
+        "last_name",
+        "firstname",
+        "lastname",
+        "full_name",
+        "fullname",
+        "buyer_name",
+        "customer_name",
+        "contact_name",
+        "nickname",
+        "nick",
+        "street",
+        "street1",
+        "street2",
+        "address_1",
+        "address_2",
+        "addr",
+        "city",
+        "district",
+        "province",
+        "state",
+        "zip",
+        "postcode",
+        "post_code",
+        "postal_code",
+        "receiver",
+        "receiver_state",
+        "receiver_city",
+        "receiver_district",
+        "receiver_town",
+        "receiver_zip",
+        "billing",
+        "shipping_address",
+        "billing_address",
+        "default_address",
+        "tel",
+        "mobile_phone",
+        "id_card",
+        "ip",
+        "ip_address",
+        "session_key",
+        "refresh_token",
+    }
+)
+
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Phone numbers: 7+ digits optionally separated by spaces/dashes, optional +country code.
 _PHONE = re.compile(r"(?<![\w])\+?\d[\d\s\-()]{6,}\d(?![\w])")
@@ -71,6 +139,25 @@ _BEARER = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{6,}")
 _KEYVAL = re.compile(
     r"(?i)(\"?(?:" + "|".join(re.escape(k) for k in sorted(SENSITIVE_KEYS, key=len, reverse=True))
     + r")\"?\s*[=:]\s*)(\"[^\"]*\"|[^&\s,;}]+)"
+)
+_PERSONAL_KEYVAL = re.compile(
+    r"(?i)(\"(?:" + "|".join(re.escape(k) for k in sorted(PERSONAL_KEYS, key=len, reverse=True))
+    + r")\"\s*:\s*)(\"(?:[^\"\\\\]|\\\\.)*\"|[^,}\]]+)"
+)
+# A street address in free text: a house number and a street word (English),
+# or a Chinese address down to the road or the house number.
+_STREET = re.compile(
+    r"(?i)\b\d{1,6}[a-z]?\s+(?:[\w.'-]+\s+){0,4}"
+    r"(?:st|street|rd|road|ave|avenue|blvd|boulevard|lane|ln|dr|drive|way|ct|court|pl|place"
+    r"|terrace|ter|plaza|square|sq|highway|hwy|parkway|pkwy|circle|cir|trail|alley|row)\b\.?"
+    r"|[\u4e00-\u9fff]{2,}(?:省|市|区|县|镇)[\u4e00-\u9fff0-9\-]*(?:路|街|道|巷|弄|号|室)[0-9\-]*"
+)
+# A name in free text, recognised by the word before it: "customer Alice Wong".
+_CUED_NAME = re.compile(
+    r"((?i:\b(?:customer|buyer|recipient|receiver|consignee|name|contact|dear|mr|mrs|ms)"
+    r"\.?:?\s+))"
+    r"((?:[A-Z][\w'-]+)(?:\s+[A-Z][\w'-]+){0,2})"
+    r"|((?:收货人|收件人|买家|联系人|姓名)[:：]?\s*)([\u4e00-\u9fff·]{2,4})"
 )
 _MASK = "***"
 
@@ -98,13 +185,58 @@ def mask_address(value: str | None) -> str | None:
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     """Mask known secret values, ``key=value`` pairs, e-mails, phones and bearer tokens."""
-    for secret in secrets:
+    for secret in sorted(set(secrets), key=len, reverse=True):
         if secret and len(secret) >= 4:
             text = text.replace(secret, _MASK)
     text = _BEARER.sub(lambda m: m.group(1) + " " + _MASK, text)
     text = _KEYVAL.sub(lambda m: m.group(1) + _MASK, text)
     text = _EMAIL.sub(lambda m: mask_email(m.group(0)) or _MASK, text)
-    return _PHONE.sub(lambda m: mask_phone(m.group(0)) or _MASK, text)
+    text = _PHONE.sub(lambda m: mask_phone(m.group(0)) or _MASK, text)
+    return _registry_mask(text)
+
+
+def redact_value(value: object, secrets: Iterable[str] = ()) -> object:
+    """A copy of a decoded JSON value with secrets and personal data masked, at any depth.
+
+    Values under a key of :data:`SENSITIVE_KEYS` or :data:`PERSONAL_KEYS`
+    become ``"***"``; every other string is passed through :func:`redact_text`.
+    """
+    secrets = list(secrets)
+    if isinstance(value, Mapping):
+        return {
+            k: _MASK if str(k).lower() in _ALL_KEYS else redact_value(v, secrets)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact_value(v, secrets) for v in value]
+    if isinstance(value, str):
+        return redact_text(value, secrets)
+    return value
+
+
+def redact_remote(text: str, secrets: Iterable[str] = ()) -> str:
+    """A provider's error text (a body or a message quoting one) made safe to show.
+
+    A JSON body is decoded and masked structurally (:func:`redact_value`);
+    any text, JSON or not, then loses quoted personal keys' values, street
+    addresses and everything :func:`redact_text` masks.
+    """
+    secrets = list(secrets)
+    stripped = text.strip()
+    if stripped[:1] in ("{", "["):
+        try:
+            decoded = json.loads(stripped)
+        except ValueError:
+            pass
+        else:
+            found: list[str] = []
+            _personal_values(decoded, found)
+            text = json.dumps(redact_value(decoded, secrets), ensure_ascii=False)
+            secrets += found  # the same name or street quoted again in a message
+    text = _PERSONAL_KEYVAL.sub(lambda m: m.group(1) + '"' + _MASK + '"', text)
+    text = _STREET.sub(_MASK, text)
+    text = _CUED_NAME.sub(lambda m: (m.group(1) or m.group(3)) + _MASK, text)
+    return redact_text(text, secrets)
 
 
 def redact_mapping(data: Mapping[str, object]) -> dict[str, object]:
@@ -118,3 +250,94 @@ def redact_mapping(data: Mapping[str, object]) -> dict[str, object]:
         else:
             out[key] = value
     return out
+
+
+_ALL_KEYS = SENSITIVE_KEYS | PERSONAL_KEYS
+
+
+def _personal_values(value: object, out: list[str], masked: bool = False,
+                     name: bool = False) -> None:
+    # Every string at or under a sensitive or personal key; a name's words too,
+    # since a message may quote the surname alone.
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            key = str(k).lower()
+            _personal_values(v, out, masked or key in _ALL_KEYS,
+                             name or "name" in key or "nick" in key)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _personal_values(v, out, masked, name)
+    elif masked and isinstance(value, str) and len(value) >= 3:
+        out.append(value)
+        if name:
+            out.extend(w for w in value.split() if len(w) >= 4)
+
+# Secret values the process holds (every ApiClient registers its credentials),
+# masked in every text redact_text sees, so a log line or an error built far
+# from the client that knows the secret still cannot show it.
+_registered: weakref.WeakKeyDictionary[object, tuple[str, ...]] = weakref.WeakKeyDictionary()
+_registry_lock = threading.Lock()
+
+
+def register_secret(owner: object, *values: str) -> None:
+    """Mask ``values`` in every redacted text for as long as ``owner`` lives."""
+    kept = tuple(v for v in values if v and len(v) >= 4)
+    if not kept:
+        return
+    with _registry_lock:
+        _registered[owner] = _registered.get(owner, ()) + kept
+
+
+def _registry_mask(text: str) -> str:
+    with _registry_lock:
+        values = [v for vs in _registered.values() for v in vs]
+    for value in sorted(set(values), key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, _MASK)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks secrets and personal data in every record it sees.
+
+    The record's message is formatted once, masked with :func:`redact_remote`
+    (registered secrets included) and stored back with no arguments; the
+    exception text, if any, is masked too. Attach it to a handler to cover
+    every logger behind it::
+
+        handler.addFilter(RedactingFilter())
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Mask the record in place; never drops it."""
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: leave the record to logging's own report
+            return True
+        record.msg = redact_remote(message)
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_remote(record.exc_text)
+        return True
+
+
+_URL_LOGGERS = ("urllib3.connectionpool",)
+_installed = False
+
+
+def install_url_log_filter() -> None:
+    """Put a :class:`RedactingFilter` on the loggers that print request URLs.
+
+    urllib3 logs every request line at DEBUG, query string included; a
+    provider that authenticates by query parameters would show its key there.
+    The filter sits on the logger itself, so it holds whatever handlers the
+    application configures. Idempotent.
+    """
+    global _installed
+    if _installed:
+        return
+    for name in _URL_LOGGERS:
+        logging.getLogger(name).addFilter(RedactingFilter())
+    _installed = True

@@ -1,0 +1,194 @@
+"""Where a provider call may go, and what it may carry there.
+
+Two rules, kept apart from :mod:`aftersales.http` so they can be read alone:
+
+* **https only.** Every URL a client calls is ``https://``; plain ``http://``
+  is refused before anything is sent, except to hosts the client was
+  explicitly told to allow (loopback by default, for local test servers).
+  A URL with a user name or password in it is refused too: any logger
+  printing the URL would print the credential.
+* **Credentials never follow a redirect to another origin.** Redirects are
+  followed here, one hop at a time, instead of inside requests. A hop to
+  another scheme, host or port drops every credential header
+  (``Authorization``, ``X-Shopify-Access-Token``, ``17token``,
+  ``as-api-key``, cookies, any header holding one of the client's secrets)
+  and the session's ``auth``; a hop from https to http is refused outright.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from aftersales.errors import ConfigurationError, RemoteError, RemoteRejectedError
+from aftersales.redact import SENSITIVE_KEYS
+
+__all__ = [
+    "CREDENTIAL_HEADERS",
+    "LOOPBACK_HOSTS",
+    "MAX_REDIRECTS",
+    "check_url",
+    "follow_redirects",
+    "same_origin",
+]
+
+#: Header names (lower case) that carry a credential, on top of :data:`SENSITIVE_KEYS`.
+CREDENTIAL_HEADERS: frozenset[str] = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "x-api-key",
+        "api-key",
+        "x-auth-token",
+        "x-access-token",
+        "x-shopify-access-token",
+        "17token",
+        "as-api-key",
+        "aftership-api-key",
+        "as-access-key",
+    }
+) | SENSITIVE_KEYS
+
+#: Hosts allowed over plain http unless a client says otherwise.
+LOOPBACK_HOSTS: frozenset[str] = frozenset({"localhost", "127.0.0.1", "::1"})
+
+#: Hops followed before a call fails.
+MAX_REDIRECTS = 5
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def _allowed_http(host: str, allow_http_hosts: Collection[str]) -> bool:
+    if host in allow_http_hosts:
+        return True
+    if "loopback" in allow_http_hosts:
+        try:
+            return host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+    return False
+
+
+def check_url(url: str, adapter: str, allow_http_hosts: Collection[str] = LOOPBACK_HOSTS) -> None:
+    """Refuse a URL that is not https (outside the allowed hosts) or that holds a credential.
+
+    Raises:
+        ConfigurationError: naming the adapter and the scheme or the problem,
+            never the URL's credential.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if parts.username or parts.password:
+        raise ConfigurationError(
+            f"{adapter}: a URL must not hold a user name or password; pass credentials as settings"
+        )
+    if scheme == "https":
+        return
+    if scheme == "http" and _allowed_http((parts.hostname or "").lower(), allow_http_hosts):
+        return
+    raise ConfigurationError(
+        f"{adapter}: refusing {scheme or 'a relative'}:// URL to {parts.hostname or '?'}; "
+        "provider calls must use https"
+    )
+
+
+def same_origin(a: str, b: str) -> bool:
+    """Whether two URLs share scheme, host and port."""
+    pa, pb = urlsplit(a), urlsplit(b)
+
+    def port(p: Any) -> int | None:
+        return p.port or {"https": 443, "http": 80}.get(p.scheme.lower())
+
+    return (pa.scheme.lower(), (pa.hostname or "").lower(), port(pa)) == (
+        pb.scheme.lower(),
+        (pb.hostname or "").lower(),
+        port(pb),
+    )
+
+
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    # Overrides the session's auth (and .netrc) for a hop to another origin.
+    return request
+
+
+def _credential_names(
+    session: requests.Session, headers: Mapping[str, str], secrets: Iterable[str]
+) -> list[str]:
+    values = [s for s in secrets if s and len(s) >= 4]
+    names = []
+    for name, value in [*session.headers.items(), *headers.items()]:
+        text = value.decode("latin-1") if isinstance(value, bytes) else str(value or "")
+        if name.lower() in CREDENTIAL_HEADERS or any(v in text for v in values):
+            names.append(name)
+    return names
+
+
+def follow_redirects(
+    send: Callable[..., requests.Response],
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    adapter: str,
+    headers: Mapping[str, str],
+    secrets: Iterable[str] = (),
+    allow_http_hosts: Collection[str] = LOOPBACK_HOSTS,
+    **kwargs: Any,
+) -> requests.Response:
+    """Send a request through ``send`` (``session.request``-like), following redirects safely.
+
+    ``send`` is called with ``allow_redirects=False`` for every hop. A hop to
+    another origin goes without credential headers and without ``auth``;
+    303 (and 301/302 after a POST) turn into a body-less GET, as browsers
+    and requests do.
+
+    Raises:
+        ConfigurationError: the first URL is not https (see :func:`check_url`).
+        RemoteRejectedError: a redirect to plain http or with a credential in its URL.
+        RemoteError: more than :data:`MAX_REDIRECTS` hops.
+    """
+    check_url(url, adapter, allow_http_hosts)
+    first = url
+    hdrs: dict[str, Any] = dict(headers)
+    history: list[requests.Response] = []
+    secrets = list(secrets)
+    for _ in range(MAX_REDIRECTS + 1):
+        response = send(method, url, headers=hdrs, allow_redirects=False, **kwargs)
+        location = response.headers.get("Location")
+        if response.status_code not in _REDIRECTS or not location:
+            response.history = history
+            return response
+        history.append(response)
+        response.close()
+        target = urljoin(url, location)
+        try:
+            check_url(target, adapter, allow_http_hosts)
+        except ConfigurationError:
+            raise RemoteRejectedError(
+                f"redirected to a {urlsplit(target).scheme or 'relative'}:// URL on "
+                f"{_host(target) or '?'}; refused",
+                adapter=adapter,
+                status=response.status_code,
+            ) from None
+        status = response.status_code
+        if method != "HEAD" and (status in (302, 303) or (status == 301 and method == "POST")):
+            method = "GET"
+            for body in ("json", "data", "files"):
+                kwargs.pop(body, None)
+            hdrs = {k: v for k, v in hdrs.items() if k.lower() != "content-type"}
+        kwargs.pop("params", None)  # the Location is the whole next URL
+        if not same_origin(first, target):
+            for name in _credential_names(session, hdrs, secrets):
+                hdrs[name] = None  # requests drops a header merged as None
+            kwargs["auth"] = _no_auth
+        url = target
+    raise RemoteError(f"more than {MAX_REDIRECTS} redirects", adapter=adapter)
