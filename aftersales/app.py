@@ -16,6 +16,7 @@ by ``AFTERSALES_*`` variables.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from aftersales import registry
+from aftersales import observe, registry
 from aftersales.config import AfterSalesSettings
 from aftersales.errors import ConfigurationError
 from aftersales.events import EventBus, Hook
@@ -237,6 +238,8 @@ class AfterSales:
 
     # ------------------------------------------------------------------ sync
 
+    @observe.traced("sync", "sync", counts=lambda r: {
+        **{s: r.total(s) for s in ("orders", "returns", "reviews")}, "errors": len(r.errors)})
     def sync(self, *, progress: Callable[[str, int], None] | None = None) -> SyncReport:
         """Pull everything that changed since the last sync, from every marketplace.
 
@@ -264,6 +267,7 @@ class AfterSales:
                 report.add(name, "reviews", count)
         return report
 
+    @observe.traced("sync", "orders", store_arg="marketplace", counts=lambda n: {"changed": n})
     def sync_orders(
         self, marketplace: str, *, progress: Callable[[str, int], None] | None = None
     ) -> int:
@@ -275,7 +279,9 @@ class AfterSales:
         with self.store.session() as session:
             cursor = get_cursor(session, marketplace, "orders")
         changed = 0
+        started = time.monotonic()
         for page in market.list_orders(cursor):
+            before = changed
             with self.store.session() as session:
                 for row, did_change, delivered in upsert_orders(session, page.items):
                     changed += did_change
@@ -295,6 +301,9 @@ class AfterSales:
                         )
                 if page.cursor is not None:
                     set_cursor(session, marketplace, "orders", page.cursor)
+            observe.log_page("sync", marketplace, "orders", len(page.items), changed - before,
+                             started)
+            started = time.monotonic()
             if progress is not None:
                 progress("orders", len(page.items))
         return changed

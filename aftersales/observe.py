@@ -44,6 +44,7 @@ from aftersales.redact import redact_remote
 
 __all__ = [
     "Operation",
+    "counts_of",
     "http_call",
     "log_page",
     "logger",
@@ -193,14 +194,37 @@ def traced(
     return wrap
 
 
+def counts_of(result: Any) -> Mapping[str, Any]:
+    """The counts a result reports: a dataclass's or a mapping's int values, or an int."""
+    return _fields(result)
+
+
 def _fields(result: Any) -> Mapping[str, Any]:
     if hasattr(result, "__dataclass_fields__"):
-        return {k: getattr(result, k) for k in result.__dataclass_fields__}
-    if isinstance(result, Mapping):
-        return result
-    if isinstance(result, int) and not isinstance(result, bool):
+        fields = {k: getattr(result, k) for k in result.__dataclass_fields__}
+    elif isinstance(result, Mapping):
+        fields = dict(result)
+    elif isinstance(result, int) and not isinstance(result, bool):
         return {"items": result}
-    return {}
+    else:
+        return {}
+    out: dict[str, int] = {}
+    for key, value in fields.items():
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int):
+            out[key] = out.get(key, 0) + value
+        elif isinstance(value, list | tuple | set) or (
+            isinstance(value, Mapping) and not any(isinstance(v, Mapping) for v in value.values())
+            and not all(isinstance(v, int) for v in value.values())
+        ):
+            out[key] = len(value)  # a list of errors, a map of failures: how many
+        elif isinstance(value, Mapping):
+            for inner in value.values():  # {store: {stream: n}}, or {store: n}
+                for k, n in (inner.items() if isinstance(inner, Mapping) else [(key, inner)]):
+                    if isinstance(n, int) and not isinstance(n, bool):
+                        out[k] = out.get(k, 0) + n
+    return out
 
 
 def log_page(area: str, store: str, stream: str, items: int, changed: int,

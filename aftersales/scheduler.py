@@ -30,6 +30,7 @@ backend a configured :class:`BackgroundScheduler` to embed instead
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
@@ -44,8 +45,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from aftersales import observe
 from aftersales.config import AfterSalesSettings, IntervalSettings
 from aftersales.errors import ConfigurationError
+from aftersales.logconfig import LEVELS, configure_logging
 
 
 class TickHost(Protocol):
@@ -60,6 +63,7 @@ class TickHost(Protocol):
         """The app's settings (the worker reads ``interval``)."""
 
 log = logging.getLogger("aftersales.scheduler")
+worker_log = observe.logger("worker")
 
 __all__ = [
     "DEFAULT_INTERVALS",
@@ -129,8 +133,21 @@ def ticks_for(app: TickHost, only: Sequence[str] = ()) -> dict[str, Callable[[],
             continue
         method = getattr(target, tick.method, None) if target is not None else None
         if callable(method):
-            out[tick.name] = method
+            out[tick.name] = _observed(tick.name, method)
     return out
+
+
+def _observed(name: str, method: Callable[[], Any]) -> Callable[[], Any]:
+    """``method`` run as the worker's tick ``name``: one span, metric and log line a run."""
+
+    @functools.wraps(method)
+    def tick() -> Any:
+        with observe.operation("worker", f"tick.{name}") as op:
+            result = method()
+            op.counts_from(observe.counts_of(result))
+            return result
+
+    return tick
 
 
 def build_scheduler(
@@ -211,7 +228,7 @@ def run_worker(
             followups.request_stop()
         if scheduler is not None and not stopper:
             # shutdown(wait=True) waits for running ticks: not from inside a handler.
-            thread = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True},
+            thread = threading.Thread(target=_shut_down, args=(scheduler, signum),
                                       name="aftersales-worker-stop")
             stopper.append(thread)
             thread.start()
@@ -226,10 +243,18 @@ def run_worker(
         scheduler.start()
         for thread in stopper:
             thread.join()
+        worker_log.info("worker stopped")
         return {}
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _shut_down(scheduler: BaseScheduler, signum: int) -> None:
+    # Logging here, not in the signal handler, which may interrupt a log call.
+    worker_log.info("worker: %s received; waiting for running ticks",
+                    signal.Signals(signum).name)
+    scheduler.shutdown(wait=True)
 
 
 def _parse_interval(values: Sequence[str]) -> dict[str, float]:
@@ -251,10 +276,20 @@ def _parse_interval(values: Sequence[str]) -> dict[str, float]:
               help="Override a tick's interval; 0 turns it off. Repeatable.")
 @click.option("--only", multiple=True, type=click.Choice([t.name for t in TICKS]),
               help="Run only these ticks. Repeatable.")
+@click.option("--log-level", type=click.Choice(LEVELS, case_sensitive=False),
+              envvar="AFTERSALES_LOG_LEVEL", default="INFO", show_default=True,
+              help="Log lines at this level and above go to stderr, masked.")
+@click.option("--log-format", type=click.Choice(["text", "json"]),
+              envvar="AFTERSALES_LOG_FORMAT", default="text", show_default=True,
+              help="Plain text, or one JSON object a line.")
 @click.pass_context
 def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
-                   only: Sequence[str]) -> None:
-    """Run follow-up dispatch, tracking refresh, review and marketplace sync, SLA timers."""
+                   only: Sequence[str], log_level: str, log_format: str) -> None:
+    """Run follow-up dispatch, tracking refresh, review and marketplace sync, SLA timers.
+
+    SIGTERM (or Ctrl-C) lets the ticks running finish, then exits.
+    """
+    configure_logging(log_level, log_format)
     app = getattr(ctx.obj, "app", None)
     if app is None:
         # The facade is the caller's to build (``aftersales worker`` does):

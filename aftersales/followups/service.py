@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aftersales import observe
 from aftersales.errors import NotFoundError, ValidationError
 from aftersales.events import Event
 from aftersales.followups import repository as repo
@@ -270,6 +271,7 @@ class FollowUpsService(Scheduling):
         """Ask a running :meth:`dispatch_due` to finish the row in hand and return."""
         self._stop.set()
 
+    @observe.traced("followups", "dispatch")
     def dispatch_due(self, now: datetime | None = None, limit: int = 1000) -> DispatchReport:
         """Send up to ``limit`` follow-ups that are due at ``now``.
 

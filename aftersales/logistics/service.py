@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
+from aftersales import observe
 from aftersales.errors import (
     AfterSalesError,
     ConfigurationError,
@@ -180,6 +181,7 @@ class LogisticsService:
         reason = report.unresolved.get(normal, "no provider answered")
         raise RemoteRejectedError(f"could not track {normal}: {reason}", adapter="logistics")
 
+    @observe.traced("logistics", "refresh")
     def refresh(self, *, progress: Callable[[int, int], None] | None = None) -> RefreshReport:
         """Look up every open parcel not checked within the TTL.
 

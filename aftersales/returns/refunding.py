@@ -15,6 +15,7 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from aftersales import observe
 from aftersales.errors import AfterSalesError, ConcurrentUpdateError, ValidationError
 from aftersales.interfaces import Capability, Marketplace
 from aftersales.models import (
@@ -82,6 +83,7 @@ class RefundsMixin(ActionsMixin):
         return self._run(lambda s: self._breakdown(s, repo.load_row(s, rma_id), amount,
                                                    refund_shipping))
 
+    @observe.traced("returns", "refund", counts=lambda r: {"refunds": 1})
     def refund(
         self, rma_id: str, *, amount: Money | None = None, refund_shipping: bool | None = None,
         note: str | None = None, idempotency_key: str | None = None, actor: str = "merchant",

@@ -12,10 +12,12 @@ marketplace; a jump the machine does not allow is recorded, not applied.
 from __future__ import annotations
 
 import builtins
+import time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from aftersales import observe
 from aftersales.errors import AfterSalesError, ValidationError
 from aftersales.interfaces import Capability
 from aftersales.models import ReturnKind, ReturnRequest, ReturnStatus
@@ -48,6 +50,7 @@ class SyncMixin(ExchangesMixin):
             if Capability.LIST_RETURNS in market.capabilities
         }
 
+    @observe.traced("returns", "sync", store_arg="name", counts=lambda n: {"changed": n})
     def sync_marketplace(self, name: str) -> int:
         """Pull one marketplace's changed requests from its saved cursor.
 
@@ -58,12 +61,17 @@ class SyncMixin(ExchangesMixin):
         with self.runtime.store.session() as session:
             cursor = get_cursor(session, name, "returns")
         changed = 0
+        started = time.monotonic()
         for page in market.list_returns(cursor):
+            before = changed
             with self.runtime.store.session() as session:
                 for request in page.items:
                     changed += self._merge(session, name, request)
                 if page.cursor is not None:
                     set_cursor(session, name, "returns", page.cursor)
+            observe.log_page("returns", name, "returns", len(page.items), changed - before,
+                             started)
+            started = time.monotonic()
         return changed
 
     def _merge(self, session: Session, name: str, req: ReturnRequest) -> bool:

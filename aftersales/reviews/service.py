@@ -27,6 +27,7 @@ Settings read (section ``reviews``; ``AfterSales(..., review_classifier=...)``):
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from aftersales import observe
 from aftersales.errors import ConfigurationError, ValidationError
 from aftersales.interfaces import Capability
 from aftersales.reviews._delivery import deliver_alerts
@@ -167,11 +169,13 @@ class ReviewsService:
         self.deliver_alerts()
         return counts
 
+    @observe.traced("reviews", "sync", store_arg="name", counts=lambda n: {"changed": n})
     def _sync_one(self, name: str) -> int:
         market = self.runtime.marketplace(name)
         with self.runtime.store.session() as session:
             cursor = get_cursor(session, name, STREAM)
         changed = 0
+        started = time.monotonic()
         for page in market.list_reviews(cursor):
             with self.runtime.store.session() as session:
                 # Two workers syncing this marketplace at once write a page at a
@@ -189,6 +193,8 @@ class ReviewsService:
                 if page.cursor is not None:
                     set_cursor(session, name, STREAM, page.cursor)
             changed += result.changed
+            observe.log_page("reviews", name, "reviews", len(page.items), result.changed, started)
+            started = time.monotonic()
         return changed
 
     def _emit(self, session: Session, name: str, payload: dict[str, Any], key: str) -> None:
