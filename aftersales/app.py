@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     from aftersales.followups.service import FollowUpsService
     from aftersales.logistics.service import LogisticsService
+    from aftersales.outbox import Outbox
     from aftersales.returns.service import ReturnsService
     from aftersales.reviews.service import ReviewsService
 
@@ -211,6 +212,13 @@ class AfterSales:
         from aftersales.reviews.service import ReviewsService
 
         return ReviewsService(self.runtime)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """The outbox's reader: buyer messages, shop alerts and domain events to deliver."""
+        from aftersales.outbox import Outbox
+
+        return Outbox(self.store, clock=self.now)
 
     @cached_property
     def followups(self) -> FollowUpsService:

@@ -84,6 +84,7 @@ def _add_area_commands() -> None:
         main.add_command(module.group)
         for extra in getattr(module, "top_level_commands", ()):
             main.add_command(extra)
+    main.add_command(importlib.import_module("aftersales.outbox_cli").group)
     try:
         scheduler = importlib.import_module("aftersales.scheduler")
     except ImportError:

@@ -18,6 +18,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session, SessionTransaction
 
+from aftersales.outbox import event_fields
 from aftersales.store.tables.core import OutboxRow
 
 __all__ = ["Event", "EventBus", "Hook"]
@@ -92,7 +93,7 @@ class EventBus:
                 return False
             if any(getattr(obj, "key", None) == key for obj in session.new):
                 return False
-            session.add(OutboxRow(key=key, topic=name, payload=payload))
+            session.add(OutboxRow(key=key, payload=payload, **event_fields(name, payload, key)))
         if not self.listens(name):
             return True  # recorded in the outbox; no hook to run after commit
         pending: list[Event] = session.info.setdefault(_PENDING, [])

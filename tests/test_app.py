@@ -58,7 +58,7 @@ def test_delivered_orders_emit_one_event_each(app: AfterSales) -> None:
             select(func.count()).select_from(OrderRow).where(OrderRow.delivered_at.is_not(None))
         )
         outbox = s.scalar(
-            select(func.count()).select_from(OutboxRow).where(OutboxRow.topic == "order.delivered")
+            select(func.count()).select_from(OutboxRow).where(OutboxRow.event_type == "order.delivered")
         )
     assert len(keys) == delivered == outbox
 

@@ -97,5 +97,5 @@ def test_a_rolled_back_savepoint_drops_only_its_own_events(store: Store) -> None
         bus.emit(s, "after", {}, key="k-after")
     assert [e.key for e in seen] == ["k-before", "k-after"]
     with store.session() as s:
-        topics = set(s.scalars(select(OutboxRow.topic)))
+        topics = set(s.scalars(select(OutboxRow.event_type)))
     assert topics == {"before", "after"}

@@ -1,9 +1,10 @@
 """The ``outbox`` channel: messages written to the outbox table the backend reads.
 
-The shop's backend polls the ``outbox`` table (topic ``message``) and
-delivers each message its own way: an app push, an in-app inbox, an SMS
-gateway. Rows are keyed ``message:<idempotency key>``, so writing the same
-message twice leaves one row and returns the first receipt.
+The shop's backend reads the outbox (``app.outbox``, topic ``message`` for
+buyers, ``alert`` for messages to the shop's staff) and delivers each
+message its own way: an app push, an in-app inbox, an SMS gateway. Rows are
+keyed ``message:<idempotency key>``, so writing the same message twice
+leaves one row and returns the first receipt.
 
 The channel is *transactional*: :meth:`OutboxChannel.send_in` writes in the
 caller's transaction, so the follow-up service marks a follow-up sent and
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from aftersales.errors import ConfigurationError, StorageError, TransientError
 from aftersales.interfaces import ChannelBase
 from aftersales.models import Message, Receipt
+from aftersales.outbox import message_fields
 from aftersales.store.tables.core import OutboxRow
 
 if TYPE_CHECKING:
@@ -84,7 +86,7 @@ class OutboxChannel(ChannelBase):
         payload = _payload(message)
         now = datetime.now(UTC)
         dialect = session.get_bind().dialect.name
-        values = {"key": key, "topic": TOPIC, "payload": payload, "created_at": now}
+        values = {"key": key, "payload": payload, "created_at": now, **message_fields(payload)}
         if dialect in ("postgresql", "sqlite"):
             insert = pg_insert if dialect == "postgresql" else sqlite_insert
             session.execute(
@@ -109,8 +111,8 @@ class OutboxChannel(ChannelBase):
         now = datetime.now(UTC)
         session.execute(
             insert(OutboxRow).on_conflict_do_nothing(index_elements=["key"]),
-            [{"key": outbox_key(m), "topic": TOPIC, "payload": _payload(m), "created_at": now}
-             for m in messages],
+            [{"key": outbox_key(m), "payload": p, "created_at": now, **message_fields(p)}
+             for m in messages for p in (_payload(m),)],
         )
         keys = [outbox_key(m) for m in messages]
         found = {r.key: r for r in session.execute(

@@ -32,6 +32,9 @@ from aftersales.store.tables.returns import BulkKeyRow, ReturnDeadlineRow, Retur
 
 __all__ = ["Approval", "applied_keys", "read_requests", "write_approvals"]
 
+#: Where the store (marketplace) name sits in an event payload's values.
+_STORE = EVENT_FIELDS.index("marketplace")
+
 #: The request columns an approval needs, in the order :func:`read_requests` gives them.
 REQUEST_COLUMNS = ("rma_id", "status", "kind", "version", "marketplace", "external_id",
                    "eligibility", "order_external_id")
@@ -111,21 +114,25 @@ def write_approvals(
     if db.dialect.name == "sqlite":
         # SQLite builds the JSON itself (json_object, in C) from plain values.
         pairs = ", ".join(f"'{f}', ?" for f in EVENT_FIELDS)
-        sql = (f"INSERT INTO {db.quote(OutboxRow.__tablename__)} (key, topic, payload, created_at) "  # noqa: S608
-               f"VALUES (?, ?, json_object({pairs}), ?)")  # field names are ours, not input
+        sql = (f"INSERT INTO {db.quote(OutboxRow.__tablename__)} (key, topic, event_type, "  # noqa: S608
+               "aggregate_type, aggregate_id, store, payload, created_at) "
+               f"VALUES (?, 'event', ?, 'return', ?, ?, json_object({pairs}), ?)")  # names ours
         rows = []
         for m in moves:
             if hooks:
                 events.append((m.topic, m.payload(), m.event_key))
-            rows.append((m.event_key, m.topic, *m.event_values, at))
+            rows.append((m.event_key, m.topic, m.rma_id, m.event_values[_STORE],
+                         *m.event_values, at))
         db.conn.exec_driver_sql(sql, rows)
     else:
         outbox = []
         for m in moves:
             payload = m.payload()
             events.append((m.topic, payload, m.event_key))
-            outbox.append((m.event_key, m.topic, payload_js(payload), at))
-        db.insert(out, ("key", "topic", "payload", "created_at"), outbox)
+            outbox.append((m.event_key, "event", m.topic, "return", m.rma_id,
+                           m.event_values[_STORE], payload_js(payload), at))
+        db.insert(out, ("key", "topic", "event_type", "aggregate_type", "aggregate_id", "store",
+                        "payload", "created_at"), outbox)
     _deadlines(session, db, approvals, plans)
     db.insert(keys, ("key", "action", "rma_id", "applied_at"),
               [(a.key, "approve", a.rma_id, at) for a in approvals])

@@ -176,7 +176,7 @@ def test_events_are_emitted_once_after_commit(make_app: Any, clock: Clock) -> No
     app.logistics.refresh()
     assert len(seen) == 2
     with app.store.session() as session:
-        topics = sorted(session.scalars(select(OutboxRow.topic)))
+        topics = sorted(session.scalars(select(OutboxRow.event_type)))
         events = session.scalar(select(func.count()).select_from(TrackingEventRow))
     assert topics == ["parcel.delivered", "parcel.exception"]
     assert events == 4  # re-fetched scans are not stored twice
@@ -264,7 +264,7 @@ def test_refresh_on_each_backend(db_url: str, clock: Clock) -> None:
         assert app.logistics.refresh().checked == 44
         with app.store.session() as session:
             events = session.scalar(select(func.count()).select_from(TrackingEventRow))
-            topics = list(session.scalars(select(OutboxRow.topic)))
+            topics = list(session.scalars(select(OutboxRow.event_type)))
         assert events == 45
         assert topics == ["parcel.delivered"]
         assert app.logistics.track(parcels[0]).status is ParcelStatus.DELIVERED

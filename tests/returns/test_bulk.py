@@ -145,7 +145,7 @@ def test_bulk_from_python_rows(app: Any, seed: Callable[..., list[str]]) -> None
     assert {r.status for r in app.returns.list(limit=10)} == {S.APPROVED}
     with app.store.session() as s:
         assert s.scalar(select(func.count()).select_from(OutboxRow)
-                        .where(OutboxRow.topic == "return.approved")) == 5
+                        .where(OutboxRow.event_type == "return.approved")) == 5
 
 
 def test_bulk_approvals_reach_hooks_after_commit(app: Any, seed: Callable[..., list[str]]) -> None:
@@ -259,7 +259,7 @@ def test_sigkill_mid_run_then_rerun_applies_every_good_row_once(
             select(AuditRow.entity_id, func.count()).where(AuditRow.to_status.in_(
                 ["approved", "cancelled"])).group_by(AuditRow.entity_id)).all())
         events = dict(s.execute(
-            select(OutboxRow.topic, func.count()).group_by(OutboxRow.topic)).all())
+            select(OutboxRow.event_type, func.count()).group_by(OutboxRow.event_type)).all())
         statuses = dict(s.execute(select(ReturnRow.status, func.count())
                                   .group_by(ReturnRow.status)).all())
     used_cancel = [r for i, r in enumerate(cancel) if i * 12 < len(approve)]
@@ -326,7 +326,7 @@ def test_bulk_fast_path_on_each_backend(db_url: str, seeder: Callable[..., list[
         assert app.returns.bulk(rows, batch_size=1000).skipped == 1100
         with app.store.session() as s:
             payloads = s.scalars(select(OutboxRow.payload).where(
-                OutboxRow.topic == "return.approved")).all()
+                OutboxRow.event_type == "return.approved")).all()
             assert len(payloads) == 1100
             assert {p["status"] for p in payloads} == {"approved"}
             assert s.scalar(select(func.count()).select_from(AuditRow)

@@ -30,7 +30,7 @@ def counts(app: Any) -> tuple[int, int, int]:
         return (s.scalar(select(func.count()).select_from(ReturnRow)) or 0,
                 s.scalar(select(func.count()).select_from(AuditRow)) or 0,
                 s.scalar(select(func.count()).select_from(OutboxRow)
-                         .where(OutboxRow.topic.like("return.%"))) or 0)
+                         .where(OutboxRow.event_type.like("return.%"))) or 0)
 
 
 def open_request(app: Any, order: Order, kind: K = K.RETURN, reason: R = R.NO_REASON,
@@ -61,7 +61,7 @@ def test_request_writes_row_audit_event_and_deadline(
         assert dl.name == "merchant_response"
         assert dl.due_at == synced.now() + timedelta(hours=48)
         assert dl.alert_at == synced.now() + timedelta(hours=42)
-        assert s.scalar(select(OutboxRow.topic).where(OutboxRow.topic == "return.requested"))
+        assert s.scalar(select(OutboxRow.event_type).where(OutboxRow.event_type == "return.requested"))
 
 
 def test_request_by_sku_and_mapping(synced: Any, fresh_order: Callable[..., Order]) -> None:

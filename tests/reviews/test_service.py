@@ -74,7 +74,7 @@ def test_negative_review_raises_an_alert_row_an_event_and_an_outbox_message(
     assert event.payload["alert_id"] == alert.id
     with review_app.store.session() as session:
         topics = Counter(session.scalars(select(OutboxRow.topic)))
-    assert topics == {"review.negative": 1, "message": 1}
+    assert topics == {"event": 1, "alert": 1}  # the domain event, and the alert to the shop
 
 
 def test_counterfeit_mention_is_critical_even_with_four_stars(
@@ -272,7 +272,7 @@ def test_a_failing_alert_channel_keeps_the_alert_for_the_next_delivery(
     assert pager.sent == ["review-alert:negative:fake:r1"]
     with app.store.session() as session:
         assert session.scalar(
-            select(func.count()).select_from(OutboxRow).where(OutboxRow.topic == "message")
+            select(func.count()).select_from(OutboxRow).where(OutboxRow.topic == "alert")
         ) == 1
     app.close()
 

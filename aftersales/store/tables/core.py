@@ -139,16 +139,33 @@ class AuditRow(Base):
 
 
 class OutboxRow(Base):
-    """An event or message for the store backend to read (the transactional outbox)."""
+    """An event or message for the store backend to read (the transactional outbox).
+
+    The columns follow the common transactional-outbox layout (aggregate
+    type, aggregate id, event type, payload, created), so a change-data-capture
+    relay can stream the table as it is; :mod:`aftersales.outbox` reads it.
+    ``topic`` is ``message`` (to a buyer), ``alert`` (to the shop's staff) or
+    ``event`` (a domain event such as ``return.approved``). ``claimed_by`` and
+    ``claimed_until`` are a reader's lease; ``delivered_at`` its ack.
+    """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "delivered_at", "id"),
+        Index("ix_outbox_topic_pending", "topic", "delivered_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
-    topic: Mapped[str] = mapped_column(String(80))
+    topic: Mapped[str] = mapped_column(String(20))
+    event_type: Mapped[str] = mapped_column(String(80))
+    aggregate_type: Mapped[str] = mapped_column(String(40))
+    aggregate_id: Mapped[str] = mapped_column(String(200))
+    store: Mapped[str | None] = mapped_column(String(80))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

@@ -149,15 +149,22 @@ def upgrade() -> None:
     op.create_table('outbox',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
-    sa.Column('topic', sa.String(length=80), nullable=False),
+    sa.Column('topic', sa.String(length=20), nullable=False),
+    sa.Column('event_type', sa.String(length=80), nullable=False),
+    sa.Column('aggregate_type', sa.String(length=40), nullable=False),
+    sa.Column('aggregate_id', sa.String(length=200), nullable=False),
+    sa.Column('store', sa.String(length=80), nullable=True),
     sa.Column('payload', aftersales.store.types.JSONType(), nullable=False),
     sa.Column('created_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_by', sa.String(length=120), nullable=True),
+    sa.Column('claimed_until', aftersales.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('delivered_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
     sa.UniqueConstraint('key', name=op.f('uq_outbox_key'))
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_pending', ['delivered_at', 'id'], unique=False)
+        batch_op.create_index('ix_outbox_topic_pending', ['topic', 'delivered_at', 'id'], unique=False)
 
     op.create_table('return_bulk_keys',
     sa.Column('key', sa.String(length=200), nullable=False),
@@ -476,6 +483,7 @@ def downgrade() -> None:
     op.drop_table('sync_cursors')
     op.drop_table('return_bulk_keys')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_topic_pending')
         batch_op.drop_index('ix_outbox_pending')
 
     op.drop_table('outbox')

@@ -1,0 +1,97 @@
+"""The ``aftersales outbox`` commands: list, ack, tail.
+
+::
+
+    aftersales outbox list --topic message --store tmall-flagship --limit 50
+    aftersales outbox ack 101 102 103
+    aftersales outbox tail --topic event            # JSON lines, each acked once printed
+    aftersales outbox tail --follow --lease 120     # keep waiting for new rows
+
+``tail`` claims rows under a lease, so several ``tail`` processes share one
+outbox and each row is printed by one of them.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from datetime import timedelta
+from types import FrameType
+from typing import Any
+
+import click
+
+from aftersales.cli_support import CliState, output, pass_state, table
+from aftersales.outbox import TOPICS
+
+__all__ = ["group"]
+
+_topic = click.option("--topic", type=click.Choice(TOPICS), default=None,
+                      help="message (to buyers), alert (to the shop) or event; default all.")
+_store = click.option("--store", default=None, help="Only this store's rows.")
+
+
+@click.group("outbox")
+def group() -> None:
+    """Buyer messages, shop alerts and domain events waiting to be delivered."""
+
+
+@group.command("list")
+@_topic
+@_store
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--after", type=click.IntRange(min=0), default=0, help="Only ids above this.")
+@pass_state
+def list_command(state: CliState, topic: str | None, store: str | None, limit: int,
+                 after: int) -> None:
+    """List rows not yet delivered, oldest first."""
+    entries = state.app.outbox.pending(topic=topic, store=store, limit=limit, after=after)
+    output(state, [e.to_dict() for e in entries], lambda: table(
+        "pending", ["id", "topic", "event", "aggregate", "store", "created"],
+        [(e.id, e.topic, e.event_type, f"{e.aggregate_type}:{e.aggregate_id}", e.store or "",
+          e.created_at.isoformat()) for e in entries]))
+
+
+@group.command("ack")
+@click.argument("ids", nargs=-1, required=True, type=click.IntRange(min=1))
+@pass_state
+def ack_command(state: CliState, ids: tuple[int, ...]) -> None:
+    """Mark rows delivered."""
+    done = state.app.outbox.ack(ids)
+    output(state, {"acked": done, "requested": len(set(ids))},
+           lambda: f"acked {done} of {len(set(ids))}")
+
+
+@group.command("tail")
+@_topic
+@_store
+@click.option("--batch", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--lease", type=click.FloatRange(min=1), default=60.0, show_default=True,
+              help="Seconds a claimed batch is held.")
+@click.option("--follow", is_flag=True, help="Wait for new rows instead of ending.")
+@click.option("--poll", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
+              help="Seconds between claims when following an empty outbox.")
+@pass_state
+def tail_command(state: CliState, topic: str | None, store: str | None, batch: int,
+                 lease: float, follow: bool, poll: float) -> None:
+    """Print rows as JSON lines, claiming them under a lease; each is acked once printed.
+
+    SIGTERM or Ctrl-C ends after the row in hand; the rest of its batch goes back.
+    """
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for entry in state.app.outbox.stream(topic=topic, store=store, batch=batch,
+                                             lease=timedelta(seconds=lease), follow=follow,
+                                             poll=poll, stop=stop.is_set, sleep=stop.wait):
+            click.echo(json.dumps(entry.to_dict(), default=str, ensure_ascii=False))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
