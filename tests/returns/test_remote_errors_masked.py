@@ -1,0 +1,102 @@
+"""A refund refused with a body quoting the buyer: only masked text in the column, the error
+and a bulk run's report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import responses
+from sqlalchemy import select
+
+from aftersales.errors import AfterSalesError, RemoteError, RemoteRejectedError
+from aftersales.http import ApiClient
+from aftersales.models import Order, ReturnKind, ReturnLine, ReturnReason
+from aftersales.store.tables.returns import RefundRow
+
+TOKEN = "pay_token_0123456789abcdef"
+PLANTED = ["alice.wong@example.com", "13812345678", "Alicia", "Wongsakul",
+           "742 Evergreen Terrace", TOKEN]
+BODY = {"error": {"message": "Refund refused for customer Alicia Wongsakul "
+                             "(alice.wong@example.com, 13812345678)",
+                  "customer": {"first_name": "Alicia", "last_name": "Wongsakul",
+                               "default_address": {"address1": "742 Evergreen Terrace"}},
+                  "echo": {"access_token": TOKEN}}}
+
+
+def _approved_refund(app: Any, order: Order) -> str:
+    line = order.lines[0]
+    req = app.returns.request(
+        order.marketplace, order.external_id,
+        [ReturnLine(order_line_id=line.external_id, quantity=1,
+                    reason=ReturnReason.QUALITY_ISSUE)],
+        kind=ReturnKind.REFUND_ONLY, evidence=["photo.jpg"], force=True)
+    app.returns.approve(req.rma_id, override=True)
+    rma: str = req.rma_id
+    return rma
+
+
+def _refusing(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sandbox's refunds go through a real ApiClient to a payment API that refuses."""
+
+    def quote_the_provider(response: requests.Response) -> RemoteError | None:
+        # As adapters do: the provider's own message becomes the error's message.
+        if response.status_code < 400:
+            return None
+        return RemoteRejectedError(response.json()["error"]["message"],
+                                   status=response.status_code)
+
+    client = ApiClient("sandbox", "https://pay.example.test", max_attempts=1,
+                       headers={"X-Access-Token": TOKEN}, secrets=[TOKEN],
+                       classify_error=quote_the_provider)
+
+    def refuse(refund: Any, request: Any = None) -> Any:
+        return client.post("refunds", json={"amount": str(refund.amount)})
+
+    monkeypatch.setattr(sandbox, "refund", refuse)
+
+
+def test_a_refused_refund_stores_a_masked_error(
+    synced: Any, fresh_order: Callable[..., Order], sandbox: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rma = _approved_refund(synced, fresh_order())
+    _refusing(sandbox, monkeypatch)
+    with responses.RequestsMock() as mock:
+        mock.post("https://pay.example.test/refunds", status=422, json=BODY)
+        with pytest.raises(AfterSalesError) as caught:
+            synced.returns.refund(rma)
+    with synced.store.session() as s:
+        stored = s.scalars(select(RefundRow.error).where(RefundRow.rma_id == rma)).one()
+    assert stored
+    texts = [stored, str(caught.value), repr(caught.value)]
+    assert [p for p in PLANTED for t in texts if p in t] == []
+
+
+def test_a_bulk_report_shows_only_the_masked_error(
+    synced: Any, fresh_order: Callable[..., Order], sandbox: Any,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    rma = _approved_refund(synced, fresh_order())
+    _refusing(sandbox, monkeypatch)
+    path, report = tmp_path / "in.csv", tmp_path / "report.csv"
+    path.write_text("action,rma_id,marketplace,order_id,sku,quantity,kind,reason,amount,"
+                    f"currency,note\nrefund,{rma},,,,,,,5.00,CNY,partial\n", encoding="utf-8")
+    with responses.RequestsMock() as mock:
+        mock.post("https://pay.example.test/refunds", status=422, json=BODY)
+        summary = synced.returns.bulk_file(path, report=report)
+    text = report.read_text(encoding="utf-8")
+    assert "error" in text
+    assert "HTTP 422" in text
+    assert "Refund refused for customer ***" in text
+    assert [p for p in PLANTED if p in text or p in repr(summary)] == []
+
+
+def test_any_error_text_assigned_to_a_column_is_masked() -> None:
+    row = RefundRow()
+    row.error = json.dumps(BODY)
+    assert [p for p in PLANTED if p in (row.error or "")] == []
