@@ -289,7 +289,14 @@ def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
 
     SIGTERM (or Ctrl-C) lets the ticks running finish, then exits.
     """
-    configure_logging(log_level, log_format)
+    root, level_before = logging.getLogger(), logging.getLogger().level
+    handler = configure_logging(log_level, log_format)
+
+    def restore() -> None:  # a process embedding the command gets its logging back
+        root.removeHandler(handler)
+        root.setLevel(level_before)
+
+    ctx.call_on_close(restore)
     app = getattr(ctx.obj, "app", None)
     if app is None:
         # The facade is the caller's to build (``aftersales worker`` does):
