@@ -43,6 +43,7 @@ CREDENTIAL_HEADERS: frozenset[str] = frozenset(
         "proxy-authorization",
         "cookie",
         "x-api-key",
+        "x-api-token",
         "api-key",
         "x-auth-token",
         "x-access-token",
