@@ -116,7 +116,8 @@ def _woocommerce() -> Callable[[], Any]:
 def _taobao() -> Callable[[], Any]:
     m = TaobaoMarketplace(
         TaobaoSettings(app_key="12345678", app_secret=SECRETS["taobao_secret"],
-                       session=SECRETS["taobao_session"], lookback=timedelta(days=1)),
+                       session=SECRETS["taobao_session"], lookback=timedelta(days=1),
+                       tmall=True),
         sleep=_sleep,
     )
     return lambda: next(iter(m.list_orders(None)), None)
