@@ -133,8 +133,9 @@ PERSONAL_KEYS: frozenset[str] = frozenset(
 )
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-# Phone numbers: 7+ digits optionally separated by spaces/dashes, optional +country code.
-_PHONE = re.compile(r"(?<![\w])\+?\d[\d\s\-()]{6,}\d(?![\w])")
+# Phone numbers: 7+ digits optionally separated by spaces/dashes, optional +country code;
+# not after a minus sign or a dot (a provider's negative error code, a decimal).
+_PHONE = re.compile(r"(?<![\w\-.])\+?\d[\d\s\-()]{6,}\d(?![\w])")
 _BEARER = re.compile(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{6,}")
 _KEYVAL = re.compile(
     r"(?i)(\"?(?:" + "|".join(re.escape(k) for k in sorted(SENSITIVE_KEYS, key=len, reverse=True))
