@@ -277,10 +277,10 @@ def _parse_interval(values: Sequence[str]) -> dict[str, float]:
 @click.option("--only", multiple=True, type=click.Choice([t.name for t in TICKS]),
               help="Run only these ticks. Repeatable.")
 @click.option("--log-level", type=click.Choice(LEVELS, case_sensitive=False),
-              envvar="AFTERSALES_LOG_LEVEL", default="INFO", show_default=True,
+              default="INFO", show_default=True,
               help="Log lines at this level and above go to stderr, masked.")
 @click.option("--log-format", type=click.Choice(["text", "json"]),
-              envvar="AFTERSALES_LOG_FORMAT", default="text", show_default=True,
+              default="text", show_default=True,
               help="Plain text, or one JSON object a line.")
 @click.pass_context
 def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
