@@ -30,6 +30,7 @@ from aftersales.config import AfterSalesSettings
 from aftersales.errors import ConfigurationError
 from aftersales.events import EventBus, Hook
 from aftersales.interfaces import Capability, Carrier, Channel, Marketplace
+from aftersales.redact import redact_text
 from aftersales.runtime import Runtime, adapter_options, by_name
 from aftersales.store import Store
 from aftersales.store.cursors import get_cursor, set_cursor
@@ -51,7 +52,12 @@ DEFAULT_DATABASE_URL = "sqlite:///aftersales.db"
 
 @dataclass
 class SyncReport:
-    """What one :meth:`AfterSales.sync` pulled, per marketplace and stream."""
+    """What one :meth:`AfterSales.sync` pulled, per marketplace and stream.
+
+    ``errors`` names each marketplace that failed, with what failed (one
+    line per stream, redacted); its other streams and the other marketplaces
+    still synced.
+    """
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
@@ -60,6 +66,12 @@ class SyncReport:
         """Count ``count`` changed items of ``stream`` from ``marketplace``."""
         per = self.counts.setdefault(marketplace, {})
         per[stream] = per.get(stream, 0) + count
+
+    def fail(self, marketplace: str, stream: str, exc: Exception) -> None:
+        """Record that ``stream`` of ``marketplace`` failed with ``exc`` (redacted text)."""
+        text = f"{stream}: {type(exc).__name__}: {redact_text(str(exc))[:300]}"
+        previous = self.errors.get(marketplace)
+        self.errors[marketplace] = f"{previous}; {text}" if previous else text
 
     def total(self, stream: str) -> int:
         """Changed items of ``stream`` over every marketplace."""
@@ -261,18 +273,24 @@ class AfterSales:
 
         Returns:
             Counts of changed items per marketplace and stream; a marketplace
-            that failed is named in ``errors`` and the others still sync.
+            that failed is named in ``errors`` with what failed, and its other
+            streams and the other marketplaces still sync. Pages written before
+            a failure stay written, so the next sync resumes after them.
         """
         report = SyncReport()
         for name, market in self.marketplaces.items():
+            streams: list[tuple[str, Callable[[], int]]] = []
             if Capability.LIST_ORDERS in market.capabilities:
-                report.add(name, "orders", self.sync_orders(name, progress=progress))
-        if any(Capability.LIST_RETURNS in m.capabilities for m in self.marketplaces.values()):
-            for name, count in self.returns.sync().items():
-                report.add(name, "returns", count)
-        if any(Capability.LIST_REVIEWS in m.capabilities for m in self.marketplaces.values()):
-            for name, count in self.reviews.sync().items():
-                report.add(name, "reviews", count)
+                streams.append(("orders", lambda n=name: self.sync_orders(n, progress=progress)))
+            if Capability.LIST_RETURNS in market.capabilities:
+                streams.append(("returns", lambda n=name: self.returns.sync_marketplace(n)))
+            if Capability.LIST_REVIEWS in market.capabilities:
+                streams.append(("reviews", lambda n=name: self.reviews.sync(n).get(n, 0)))
+            for stream, pull in streams:
+                try:
+                    report.add(name, stream, pull())
+                except Exception as exc:  # one marketplace's failure must not stop the others
+                    report.fail(name, stream, exc)
         return report
 
     @observe.traced("sync", "orders", store_arg="marketplace", counts=lambda n: {"changed": n})

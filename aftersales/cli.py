@@ -7,7 +7,18 @@ from typing import Any
 
 import click
 
-from aftersales.cli_support import CliState, ErrorsAsLines, output, pass_app, pass_state, table
+from aftersales.cli_support import (
+    CliState,
+    ErrorsAsLines,
+    add_json_option,
+    fail,
+    finish,
+    output,
+    pass_app,
+    pass_state,
+    steps,
+    table,
+)
 
 __all__ = ["main"]
 
@@ -23,8 +34,14 @@ __all__ = ["main"]
 @click.version_option(package_name="aftersales")
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None, as_json: bool) -> None:
-    """After-sales work for online shops: returns, logistics, reviews and follow-ups."""
+    """After-sales work for online shops: returns, logistics, reviews and follow-ups.
+
+    Exit status: 0 all done, 1 completed with failures (named in the output),
+    2 unusable input or configuration. ``--json`` works on every command.
+    """
     ctx.obj = CliState(database_url, as_json)
+    if database_url is not None and not database_url.strip():
+        fail("--database-url is empty; give a URL such as sqlite:///aftersales.db", 2)
 
 
 @main.command()
@@ -47,7 +64,7 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True)
 @pass_state
 def db_upgrade(state: CliState, revision: str) -> None:
-    """Apply the packaged migrations."""
+    """Apply the packaged migrations (under a lock: safe while other processes start)."""
     from aftersales.store import Store
 
     store = Store(state.database_url or _default_url())
@@ -63,13 +80,15 @@ def sync(state: CliState, app: Any) -> None:
     """Pull what changed on every configured marketplace (AFTERSALES_MARKETPLACES)."""
     if not app.marketplaces:
         raise click.UsageError("no marketplaces configured; set AFTERSALES_MARKETPLACES=sandbox,…")
-    from rich.progress import Progress
-
-    with Progress(console=state.err, transient=True, disable=state.as_json) as bar:
-        task = bar.add_task("syncing", total=None)
-        report = app.sync(progress=lambda stream, n: bar.advance(task, n))
+    with steps(state, "sync") as progress:
+        report = app.sync(progress=lambda stream, n: progress.advance(n, stream))
     rows = [(m, s, n) for m, per in report.counts.items() for s, n in per.items()]
-    output(state, report.counts, lambda: table("changed", ["marketplace", "stream", "count"], rows))
+    failed = [(m, "failed", e) for m, e in report.errors.items()]
+    data = report.counts if not report.errors else {**report.counts, "errors": report.errors}
+    output(state, data, lambda: table(
+        "changed" + (f"; {len(report.errors)} marketplace(s) failed" if report.errors else ""),
+        ["marketplace", "stream", "count"], rows + failed))
+    finish(len(report.errors))
 
 
 def _default_url() -> str:
@@ -95,3 +114,4 @@ def _add_area_commands() -> None:
 
 
 _add_area_commands()
+add_json_option(main)

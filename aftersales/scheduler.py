@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -71,6 +72,7 @@ __all__ = [
     "Tick",
     "TickHost",
     "build_scheduler",
+    "failures",
     "resolve_intervals",
     "run_once",
     "run_worker",
@@ -114,9 +116,9 @@ def resolve_intervals(
         if name not in out:
             raise ConfigurationError(f"unknown tick {name!r}; ticks: {', '.join(out)}")
         out[name] = float(value)
-    bad = [n for n, v in out.items() if v < 0]
+    bad = [n for n, v in out.items() if not math.isfinite(v) or v < 0]
     if bad:
-        raise ConfigurationError(f"intervals cannot be negative: {', '.join(bad)}")
+        raise ConfigurationError(f"intervals cannot be negative or infinite: {', '.join(bad)}")
     return out
 
 
@@ -262,16 +264,42 @@ def _parse_interval(values: Sequence[str]) -> dict[str, float]:
     for value in values:
         name, sep, seconds = value.partition("=")
         if not sep:
-            raise click.BadParameter(f"expected NAME=SECONDS, got {value!r}")
+            raise click.BadParameter(f"expected NAME=SECONDS, got {value!r}",
+                                     param_hint="--interval")
         try:
             out[name.strip()] = float(seconds)
         except ValueError:
-            raise click.BadParameter(f"{seconds!r} is not a number of seconds") from None
+            raise click.BadParameter(f"{seconds!r} is not a number of seconds",
+                                     param_hint="--interval") from None
+    return out
+
+
+def failures(results: Mapping[str, Any]) -> dict[str, str]:
+    """The ticks of a :func:`run_once` that failed, with what failed.
+
+    A tick failed when it raised, or when its report names failures (a
+    non-empty ``errors``, or a positive ``failed`` count).
+    """
+    out: dict[str, str] = {}
+    for name, result in results.items():
+        if isinstance(result, str) and result.startswith("error: "):
+            out[name] = result[len("error: "):]
+            continue
+        errors = getattr(result, "errors", None)
+        failed = getattr(result, "failed", 0)
+        if isinstance(errors, Mapping) and errors:
+            out[name] = "; ".join(f"{k}: {v}" for k, v in errors.items())
+        elif isinstance(errors, list | tuple) and errors:
+            out[name] = "; ".join(map(str, errors[:5])) + (
+                f" and {len(errors) - 5} more" if len(errors) > 5 else "")
+        elif isinstance(failed, int) and not isinstance(failed, bool) and failed > 0:
+            out[name] = f"{failed} failed"
     return out
 
 
 @click.command("worker")
-@click.option("--once", is_flag=True, help="Run every tick once and exit (for cron).")
+@click.option("--once", is_flag=True,
+              help="Run every tick once and exit (for cron): status 1 if any tick failed.")
 @click.option("--interval", "interval", multiple=True, metavar="NAME=SECONDS",
               help="Override a tick's interval; 0 turns it off. Repeatable.")
 @click.option("--only", multiple=True, type=click.Choice([t.name for t in TICKS]),
@@ -287,8 +315,12 @@ def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
                    only: Sequence[str], log_level: str, log_format: str) -> None:
     """Run follow-up dispatch, tracking refresh, review and marketplace sync, SLA timers.
 
-    SIGTERM (or Ctrl-C) lets the ticks running finish, then exits.
+    SIGTERM (or Ctrl-C) lets the ticks running finish, then exits. With
+    ``--once``, exit status 0 when every tick succeeded and 1 when any failed
+    (each failure is printed); a bad interval or setting is status 2.
     """
+    intervals = _parse_interval(interval)
+    resolve_intervals(intervals)  # bad names and values are refused before any work
     root, level_before = logging.getLogger(), logging.getLogger().level
     handler = configure_logging(log_level, log_format)
 
@@ -302,18 +334,42 @@ def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
         # The facade is the caller's to build (``aftersales worker`` does):
         # this module must not import it, since the facade builds schedulers.
         raise click.UsageError("no app to run: use `aftersales worker`")
-    intervals = _parse_interval(interval)
     available = list(ticks_for(app, only))
     click.echo(f"worker {'once' if once else 'started'}: ticks {', '.join(available) or 'none'}",
                err=True)
     results = run_worker(app, once=once, intervals=intervals, only=only)
-    for name, result in results.items():
-        click.echo(f"{name}: {_summary(result)}")
+    failed = failures(results)
+    as_json = bool(getattr(ctx.obj, "as_json", False))
+    if as_json:
+        import json
+
+        click.echo(json.dumps({"ticks": {n: _summary(r) for n, r in results.items()},
+                               "failed": failed}, ensure_ascii=False, indent=2))
+    else:
+        for name, result in results.items():
+            click.echo(f"{name}: {_summary(result)}")
+        if failed:
+            click.echo(f"{len(failed)} of {len(results)} ticks failed: {', '.join(failed)}",
+                       err=True)
+    if failed:
+        ctx.exit(1)
 
 
 def _summary(result: Any) -> str:
     if hasattr(result, "__dataclass_fields__"):
-        fields = {k: getattr(result, k) for k in result.__dataclass_fields__}
-        return ", ".join(f"{k}={v}" for k, v in fields.items()
-                         if isinstance(v, int) and not isinstance(v, bool) and v) or "nothing due"
+        parts = []
+        for key in result.__dataclass_fields__:
+            value = getattr(result, key)
+            if isinstance(value, int) and not isinstance(value, bool) and value:
+                parts.append(f"{key}={value}")
+            elif isinstance(value, Mapping) and value:
+                total = sum(_count(v) for v in value.values())
+                parts.append(f"{key}={total}" if key != "errors" else f"errors={len(value)}")
+        return ", ".join(parts) or "nothing due"
     return str(result)
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, Mapping):
+        return sum(_count(v) for v in value.values())
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

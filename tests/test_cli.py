@@ -35,7 +35,7 @@ def test_db_upgrade_reports_in_json(sqlite_url: str) -> None:
 
 def test_a_bad_database_url_is_one_line_and_no_traceback() -> None:
     proc = _run("--database-url", "nosuchdb://x", "db", "upgrade")
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # unusable configuration
     assert proc.stderr.strip().startswith("error:")
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1

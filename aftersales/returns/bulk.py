@@ -34,6 +34,7 @@ from aftersales.returns.bulk_approve import (
     read_requests,
     write_approvals,
 )
+from aftersales.returns.bulk_report import check_report_path, safe_cell
 from aftersales.returns.bulk_rows import BadRow, BulkRow, CsvSource, parse_row
 from aftersales.returns.lifecycle import can_transition, check_transition
 from aftersales.returns.sla import plan_deadline
@@ -159,8 +160,13 @@ class BulkMixin(TimersMixin):
             progress: called as ``progress(bytes_read, file_size)`` after each row.
 
         Raises:
-            BulkFileError: the file is missing, has no header or unknown columns.
+            BulkFileError: the file is missing, has no header or unknown
+                columns, or ``report`` is the input file or in a missing folder
+                (checked before any row runs). Report cells that a spreadsheet
+                would run as formulas are written as text (``'=...``).
         """
+        if report is not None:
+            check_report_path(report, path)
         with CsvSource(path) as source, ExitStack() as stack:
             writer = None
             if report is not None:
@@ -170,8 +176,9 @@ class BulkMixin(TimersMixin):
 
             def each(outcome: BulkOutcome) -> None:
                 if writer is not None:
-                    writer.writerow([outcome.row, outcome.action, outcome.rma_id or "",
-                                     outcome.outcome, outcome.detail])
+                    writer.writerow([outcome.row, safe_cell(outcome.action),
+                                     safe_cell(outcome.rma_id), outcome.outcome,
+                                     safe_cell(outcome.detail)])
                 if on_outcome is not None:
                     on_outcome(outcome)
                 if progress is not None and outcome.row % 200 == 0:

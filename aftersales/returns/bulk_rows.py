@@ -7,7 +7,8 @@ header): ``action`` (create, approve, reject, receive, refund, close, cancel),
 ``reason``, ``amount``, ``currency``, ``note``, ``idempotency_key``.
 
 Every row gets a key that does not depend on the file: its
-``idempotency_key`` when given, else a hash of what the row does (the note
+``idempotency_key`` when given (hashed whole when longer than 190
+characters, never cut), else a hash of what the row does (the note
 left out). The key is stored with the row's effect in one transaction, so a
 re-run, or a run after a crash, applies each row once. Two identical rows
 are one operation: give them distinct ``idempotency_key`` values to mean two.
@@ -26,6 +27,7 @@ from typing import NamedTuple, TypeVar
 from aftersales.errors import ValidationError
 from aftersales.models import ReturnKind, ReturnReason
 from aftersales.money import Money
+from aftersales.store.keys import stored_key
 
 E = TypeVar("E", ReturnKind, ReturnReason)
 
@@ -148,7 +150,7 @@ def _parse(number: int, values: dict[str, str]) -> BulkRow | BadRow:
         get("sku")
     given = get("idempotency_key")
     if given:
-        key = "k:" + given[:190]
+        key = "k:" + stored_key(given, 190)  # a longer key is hashed whole, never cut
     else:
         text = "\x1f".join((
             action, rma_id or "", marketplace or "", order_id or "", sku or "",

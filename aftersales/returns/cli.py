@@ -1,7 +1,12 @@
-"""The ``aftersales returns`` commands: list, show, act, bulk, sync and timers."""
+"""The ``aftersales returns`` commands: list, show, request, each action, bulk, sync, timers.
+
+Every action takes ``--dry-run``, which checks everything, changes nothing and says
+what it would do (``would approve``).
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -9,9 +14,21 @@ from typing import Any
 
 import click
 
-from aftersales.cli_support import CliState, fail, output, pass_app, pass_state, table
+from aftersales.cli_support import (
+    CliState,
+    aware_datetime,
+    clean_text,
+    fail,
+    finish,
+    output,
+    pass_app,
+    pass_state,
+    steps,
+    table,
+)
 from aftersales.errors import AfterSalesError
 from aftersales.money import Money
+from aftersales.returns.bulk_report import SHOWN_ERRORS, check_report_path
 from aftersales.returns.bulk_rows import BulkFileError
 
 __all__ = ["group"]
@@ -32,7 +49,7 @@ def _req(r: Any) -> dict[str, Any]:
 @click.option("--kind", default=None, help="refund_only, return or exchange.")
 @click.option("--marketplace", default=None)
 @click.option("--order", "order_id", default=None, help="Only this order.")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
 @pass_app
 @pass_state
 def list_(state: CliState, app: Any, status: tuple[str, ...], kind: str | None,
@@ -80,8 +97,27 @@ def show(state: CliState, app: Any, rma_id: str) -> None:
     output(state, data, render)
 
 
-def _act(state: CliState, result: Any) -> None:
-    output(state, _req(result), lambda: f"{result.rma_id}: {result.status.value}")
+def _act(state: CliState, result: Any, verb: str, dry_run: bool) -> None:
+    """Print an action's outcome: ``RMA: approved``, or ``RMA: would approve`` in a dry run."""
+    data = {**_req(result), "dry_run": dry_run}
+    output(state, data, lambda: f"{result.rma_id}: would {verb} (now {result.status.value})"
+           if dry_run else f"{result.rma_id}: {result.status.value}")
+
+
+def _money(ctx: click.Context, param: click.Parameter, value: str | None) -> Decimal | None:
+    """A positive plain decimal amount (``12.50``): no sign, exponent, comma or NaN."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not _AMOUNT.fullmatch(text):
+        raise click.BadParameter(f"{clean_text(value)[:40]!r} is not an amount like 12.50")
+    amount = Decimal(text)
+    if amount <= 0:
+        raise click.BadParameter("must be more than 0")
+    return amount
+
+
+_AMOUNT = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
 
 
 dry = click.option("--dry-run", is_flag=True, help="Check and show the outcome; change nothing.")
@@ -99,7 +135,7 @@ def approve(state: CliState, app: Any, rma_id: str, note: str | None, override: 
             dry_run: bool) -> None:
     """Approve a request (on its marketplace too)."""
     _act(state, app.returns.approve(rma_id, note=note, override=override, actor="cli",
-                                    dry_run=dry_run))
+                                    dry_run=dry_run), "approve", dry_run)
 
 
 @group.command("reject")
@@ -113,7 +149,7 @@ def reject(state: CliState, app: Any, rma_id: str, reason: str, note: str | None
            dry_run: bool) -> None:
     """Reject a request, giving the buyer a reason."""
     _act(state, app.returns.reject(rma_id, reason=reason, note=note, actor="cli",
-                                   dry_run=dry_run))
+                                   dry_run=dry_run), "reject", dry_run)
 
 
 @group.command("receive")
@@ -131,27 +167,31 @@ def receive(state: CliState, app: Any, rma_id: str, inspect: tuple[str, ...],
     if inspect:
         inspection = {}
         for spec in inspect:
-            line, _, results = spec.partition("=")
+            line, sep, results = spec.partition("=")
+            if not sep or not line.strip():
+                raise click.BadParameter(f"expected LINE=R1,R2, got {clean_text(spec)[:60]!r}",
+                                         param_hint="--inspect")
             inspection[line.strip()] = [r.strip() for r in results.split(",") if r.strip()]
     _act(state, app.returns.receive(rma_id, inspection=inspection, note=note, actor="cli",
-                                    dry_run=dry_run))
+                                    dry_run=dry_run), "receive", dry_run)
 
 
 @group.command("refund")
 @click.argument("rma_id")
-@click.option("--amount", default=None, help="A partial refund, in the order's currency.")
+@click.option("--amount", default=None, callback=_money,
+              help="A partial refund in the order's currency, e.g. 12.50.")
 @click.option("--key", "idempotency_key", default=None, help="Idempotency key.")
 @note_opt
 @dry
 @pass_app
 @pass_state
-def refund(state: CliState, app: Any, rma_id: str, amount: str | None,
+def refund(state: CliState, app: Any, rma_id: str, amount: Decimal | None,
            idempotency_key: str | None, note: str | None, dry_run: bool) -> None:
     """Refund a request through its marketplace (at most once per key)."""
     money = None
     if amount is not None:
         currency = app.returns.preview_refund(rma_id).currency
-        money = Money(Decimal(amount), currency)
+        money = Money(amount, currency)
     paid = app.returns.refund(rma_id, amount=money, idempotency_key=idempotency_key, note=note,
                               actor="cli", dry_run=dry_run)
     output(state, paid.model_dump(mode="json"),
@@ -166,7 +206,8 @@ def refund(state: CliState, app: Any, rma_id: str, amount: str | None,
 @pass_state
 def close(state: CliState, app: Any, rma_id: str, note: str | None, dry_run: bool) -> None:
     """Close a finished request."""
-    _act(state, app.returns.close(rma_id, note=note, actor="cli", dry_run=dry_run))
+    _act(state, app.returns.close(rma_id, note=note, actor="cli", dry_run=dry_run), "close",
+         dry_run)
 
 
 @group.command("cancel")
@@ -177,50 +218,139 @@ def close(state: CliState, app: Any, rma_id: str, note: str | None, dry_run: boo
 @pass_state
 def cancel(state: CliState, app: Any, rma_id: str, note: str | None, dry_run: bool) -> None:
     """Cancel a request before anything was shipped."""
-    _act(state, app.returns.cancel(rma_id, note=note, actor="cli", dry_run=dry_run))
+    _act(state, app.returns.cancel(rma_id, note=note, actor="cli", dry_run=dry_run), "cancel",
+         dry_run)
+
+
+@group.command("request")
+@click.argument("marketplace")
+@click.argument("order_id")
+@click.option("--line", "lines", multiple=True, required=True, metavar="LINE=QTY",
+              help="An order line (or SKU) and how many units. Repeatable.")
+@click.option("--reason", required=True, help="quality_issue, wrong_item, no_reason, …")
+@click.option("--kind", default="return", show_default=True,
+              type=click.Choice(["refund_only", "return", "exchange"]))
+@click.option("--note", "buyer_note", default=None, help="The buyer's words.")
+@click.option("--key", "idempotency_key", default=None,
+              help="Idempotency key: a repeat returns the first request.")
+@click.option("--force", is_flag=True, help="Open it although the policy refuses it.")
+@dry
+@pass_app
+@pass_state
+def request(state: CliState, app: Any, marketplace: str, order_id: str,
+            lines: tuple[str, ...], reason: str, kind: str, buyer_note: str | None,
+            idempotency_key: str | None, force: bool, dry_run: bool) -> None:
+    """Open a request for an order (made in the shop's own portal or by phone)."""
+    wanted: dict[str, int] = {}
+    for spec in lines:
+        line, sep, qty = spec.partition("=")
+        if not sep or not line.strip() or not qty.strip().isdigit() or int(qty) < 1:
+            raise click.BadParameter(f"expected LINE=QTY with QTY at least 1, got "
+                                     f"{clean_text(spec)[:60]!r}", param_hint="--line")
+        wanted[line.strip()] = wanted.get(line.strip(), 0) + int(qty)
+    made = app.returns.request(marketplace, order_id, wanted, kind=kind, reason=reason,
+                               buyer_note=buyer_note, idempotency_key=idempotency_key,
+                               actor="cli", force=force, dry_run=dry_run)
+    output(state, {**_req(made), "dry_run": dry_run},
+           lambda: f"would open a {made.kind.value} request ({made.status.value}) for order "
+                   f"{order_id}" if dry_run else
+                   f"{made.rma_id}: {made.status.value} ({made.kind.value})")
+
+
+@group.command("mark-shipped")
+@click.argument("rma_id")
+@click.argument("tracking_number")
+@click.option("--carrier", default=None, help="Carrier code (sf, jd, ups, …); else detected.")
+@dry
+@pass_app
+@pass_state
+def mark_shipped(state: CliState, app: Any, rma_id: str, tracking_number: str,
+                 carrier: str | None, dry_run: bool) -> None:
+    """Record the buyer's return parcel, so logistics tracks it."""
+    _act(state, app.returns.mark_shipped(rma_id, tracking_number, carrier, actor="cli",
+                                         dry_run=dry_run), "mark shipped", dry_run)
+
+
+@group.command("reopen")
+@click.argument("rma_id")
+@click.option("--reason", default=None, help="The revised reason.")
+@note_opt
+@dry
+@pass_app
+@pass_state
+def reopen(state: CliState, app: Any, rma_id: str, reason: str | None, note: str | None,
+           dry_run: bool) -> None:
+    """Reopen a rejected request with a revision; eligibility is judged again."""
+    _act(state, app.returns.reopen(rma_id, reason=reason, note=note, actor="cli",
+                                   dry_run=dry_run), "reopen", dry_run)
+
+
+@group.command("ship-exchange")
+@click.argument("rma_id")
+@click.argument("tracking_number")
+@click.option("--carrier", default=None, help="Carrier code of the replacement's parcel.")
+@note_opt
+@dry
+@pass_app
+@pass_state
+def ship_exchange(state: CliState, app: Any, rma_id: str, tracking_number: str,
+                  carrier: str | None, note: str | None, dry_run: bool) -> None:
+    """Send the replacement of a received exchange (stock is checked first)."""
+    sent = app.returns.ship_exchange(rma_id, tracking_number, carrier, note=note, actor="cli",
+                                     dry_run=dry_run)
+    output(state, {**sent.model_dump(mode="json"), "rma_id": rma_id, "dry_run": dry_run},
+           lambda: f"{rma_id}: {'would ship' if dry_run else 'shipped'} the exchange as "
+                   f"{clean_text(tracking_number)}")
 
 
 @group.command("bulk")
 @click.argument("file", type=click.Path(path_type=Path))
 @dry
 @click.option("--report", type=click.Path(path_type=Path), default=None,
-              help="Write one outcome per row here (CSV).")
-@click.option("--batch-size", default=500, show_default=True)
+              help="Write one outcome per row here (CSV); never the input file.")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(min=1))
 @pass_state
 def bulk(state: CliState, file: Path, dry_run: bool, report: Path | None,
          batch_size: int) -> None:
     """Apply a CSV of actions, each row once; bad rows are reported and skipped.
 
-    Exit status 0 when the run completed (bad rows are in the report), 2 when
-    the file cannot be used.
+    Exit status 0 when every row was applied (or was already), 1 when the run
+    completed with error rows (each is in the report; the first 20 are
+    printed, then "and N more"), 2 when the file or the report path cannot be
+    used (nothing is written then).
     """
-    from rich.progress import BarColumn, Progress, TextColumn
-
     try:
         size = file.stat().st_size
     except OSError:
         fail(f"cannot open {file}", 2)
+    if report is not None:
+        check_report_path(report, file)
     app = state.app
     errors: list[str] = []
-    with Progress(TextColumn("bulk"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                  console=state.err, transient=True, disable=state.as_json) as bar:
-        task = bar.add_task("rows", total=max(size, 1))
+
+    def record(o: Any) -> None:
+        if o.outcome == "error" and len(errors) < SHOWN_ERRORS:
+            errors.append(f"row {o.row}: {o.detail}")
+
+    with steps(state, "bulk", max(size, 1), every=1.0, unit=" bytes read") as progress:
         try:
             summary = app.returns.bulk_file(
                 file, dry_run=dry_run, report=report, batch_size=batch_size, actor="bulk",
-                progress=lambda pos, total: bar.update(task, completed=pos),
-                on_outcome=lambda o: errors.append(f"row {o.row}: {o.detail}")
-                if o.outcome == "error" and len(errors) < 20 else None)
+                progress=lambda pos, total: progress.advance(completed=pos),
+                on_outcome=record)
         except BulkFileError as exc:
             fail(str(exc), 2)
-            return
+    more = summary.errors - len(errors)
     data = {"total": summary.total, "ok": summary.ok, "skipped": summary.skipped,
             "errors": summary.errors, "dry_run": dry_run,
-            "report": str(report) if report else None}
+            "report": str(report) if report else None, "first_errors": errors}
+    would = "would be " if dry_run else ""
     output(state, data, lambda: "\n".join([
-        f"{'dry run: ' if dry_run else ''}{summary.total} rows: {summary.ok} ok, "
+        f"{'dry run: ' if dry_run else ''}{summary.total} rows: {summary.ok} {would}ok, "
         f"{summary.skipped} skipped (already done), {summary.errors} errors",
-        *errors]))
+        *errors, *([f"and {more} more" + (f" (all in {report})" if report else "")]
+                   if more > 0 else [])]))
+    finish(summary.errors)
 
 
 @group.command("sync")
@@ -234,17 +364,18 @@ def sync(state: CliState, app: Any) -> None:
 
 
 @group.command("timers")
-@click.option("--now", "now_text", default=None, help="ISO time to run the tick at (aware).")
+@click.option("--now", default=None, callback=aware_datetime,
+              help="ISO time to run the tick at, with its zone (2026-01-05T10:00+00:00).")
 @pass_app
 @pass_state
-def timers(state: CliState, app: Any, now_text: str | None) -> None:
-    """Run one SLA timer tick: alerts before deadlines, actions after them."""
-    now = datetime.fromisoformat(now_text) if now_text else None
-    if now is not None and now.tzinfo is None:
-        raise click.BadParameter("give a time zone, e.g. 2026-01-05T10:00+00:00",
-                                 param_hint="--now")
+def timers(state: CliState, app: Any, now: datetime | None) -> None:
+    """Run one SLA timer tick: alerts before deadlines, actions after them.
+
+    Exit status 1 when some action failed (the report counts them).
+    """
     report = app.returns.run_timers(now)
     data = {"alerts": report.alerts, "reminders": report.reminders, "actions": report.actions,
             "failed": report.failed, "errors": report.errors}
     output(state, data, lambda: f"{report.alerts} alerts, {report.reminders} reminders, "
                                 f"{report.actions} actions, {report.failed} failed")
+    finish(report.failed)

@@ -86,16 +86,17 @@ TRANSITIONS: tuple[Transition, ...] = (
 #: Statuses nothing leaves.
 FINAL: frozenset[ReturnStatus] = frozenset({S.CLOSED, S.CANCELLED})
 
-#: The verb a caller uses for each target status (``approve`` moves to ``approved``).
+#: The command that moves to each status (``approve`` moves to ``approved``), as
+#: ``aftersales returns`` names it; the Python method is the same with ``_``.
 ACTIONS: dict[ReturnStatus, str] = {
     S.REQUESTED: "reopen",
     S.APPROVED: "approve",
     S.REJECTED: "reject",
     S.CANCELLED: "cancel",
-    S.RETURN_SHIPPED: "mark_shipped",
+    S.RETURN_SHIPPED: "mark-shipped",
     S.RECEIVED: "receive",
     S.REFUNDED: "refund",
-    S.EXCHANGE_SHIPPED: "ship_exchange",
+    S.EXCHANGE_SHIPPED: "ship-exchange",
     S.CLOSED: "close",
 }
 

@@ -29,6 +29,7 @@ from aftersales.returns import repository as repo
 from aftersales.returns._core import ServiceCore
 from aftersales.returns.eligibility import Decision, Eligibility, EligibilityContext, evaluate
 from aftersales.returns.refunds import compute_refund
+from aftersales.store.keys import stored_key
 from aftersales.store.orders import upsert_orders
 from aftersales.store.tables.core import OrderRow
 from aftersales.store.tables.returns import ReturnRow
@@ -161,10 +162,12 @@ class RequestsMixin(ServiceCore):
             NotFoundError: the order is unknown.
             ValidationError: bad lines or reason.
         """
+        key = stored_key(idempotency_key) if idempotency_key is not None else None
+
         def work(session: Session) -> ReturnRequest:
-            if idempotency_key is not None:
+            if key is not None:
                 found = session.scalar(select(ReturnRow).options(selectinload(ReturnRow.lines))
-                                       .where(ReturnRow.idempotency_key == idempotency_key))
+                                       .where(ReturnRow.idempotency_key == key))
                 if found is not None:
                     return repo.to_model(found)
             now = self.runtime.now()
@@ -180,7 +183,7 @@ class RequestsMixin(ServiceCore):
                 status=ReturnStatus.REQUESTED.value, currency=order.currency,
                 requested_amount=requested_amount.amount if requested_amount else None,
                 buyer_note=buyer_note, evidence=list(evidence),
-                idempotency_key=idempotency_key, created_at=now, updated_at=now,
+                idempotency_key=key, created_at=now, updated_at=now,
                 eligibility=verdict.decision.value, eligibility_reasons=verdict.reasons,
             )
             repo.fill_lines(row, items, order)

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -16,7 +16,10 @@ from aftersales.errors import ConcurrentUpdateError, ConfigurationError, Storage
 from aftersales.redact import redact_text
 from aftersales.store.tables import Base
 
-__all__ = ["Store"]
+__all__ = ["MIGRATION_LOCK", "Store", "migration_lock"]
+
+#: The PostgreSQL advisory lock key the migrations run under (``aftersal`` in ASCII).
+MIGRATION_LOCK = 0x6166746572736C
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -34,6 +37,36 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+@contextmanager
+def migration_lock(connection: Connection) -> Iterator[None]:
+    """Hold the lock migrations run under, on ``connection``, for the block.
+
+    PostgreSQL: a session advisory lock (other processes wait for it; the
+    lock ends with the block, or with the connection if the process dies).
+    SQLite: ``BEGIN IMMEDIATE``, the database's write lock, which the
+    migration's own transaction then commits; other processes wait on the
+    busy timeout. Other databases: no lock.
+    """
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.rollback()
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            connection.commit()
+    elif dialect == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            connection.rollback()  # a no-op once the migration committed
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        yield
+
+
 class Store:
     """The database behind an :class:`~aftersales.app.AfterSales`.
 
@@ -49,6 +82,8 @@ class Store:
     def __init__(self, url: str, *, echo: bool = False, **engine_options: Any) -> None:
         if not url or "://" not in url:
             raise ConfigurationError("database url must look like sqlite:///file.db")
+        if "\x00" in url or "%00" in url:
+            raise ConfigurationError("database url contains a NUL character")
         self.url = url
         try:
             self.engine: Engine = create_engine(url, echo=echo, **engine_options)
@@ -98,11 +133,29 @@ class Store:
             session.close()
 
     def upgrade(self, revision: str = "head") -> None:
-        """Apply the packaged Alembic migrations up to ``revision``."""
-        from alembic import command
+        """Apply the packaged Alembic migrations up to ``revision``, under a lock.
 
+        Any number of processes may start at once on one database: each
+        takes the migration lock (a session advisory lock on PostgreSQL,
+        the write lock on SQLite) before reading the schema version, so one
+        migrates and the others then find the schema current.
+
+        Raises:
+            ConfigurationError: ``revision`` is not a known revision.
+            StorageError: the database failed.
+        """
+        from alembic import command
+        from alembic.util import CommandError
+
+        cfg = self.alembic_config()
         try:
-            command.upgrade(self.alembic_config(), revision)
+            with self.engine.connect() as connection, migration_lock(connection):
+                cfg.attributes["connection"] = connection
+                command.upgrade(cfg, revision)
+        except CommandError as exc:
+            raise ConfigurationError(
+                f"cannot upgrade to revision {revision[:80]!r}: {redact_text(str(exc))[:200]}"
+            ) from None
         except (SQLAlchemyError, OperationalError) as exc:
             raise StorageError(f"migration failed: {redact_text(str(exc))[:300]}") from exc
 

@@ -74,5 +74,5 @@ def test_detect_needs_no_network_or_database(sqlite_url: str) -> None:
 def test_track_errors_are_one_line(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AFTERSALES_CARRIERS", raising=False)
     result = CliRunner().invoke(main, ["--database-url", sqlite_url, "track", "SF1234567890123"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # no carrier configured: unusable configuration
     assert "AFTERSALES_CARRIERS" in result.output

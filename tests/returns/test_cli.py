@@ -38,7 +38,7 @@ def test_a_return_through_the_cli(cli: Callable[..., Any], synced: Any,
     rma = req.rma_id
     listed = json.loads(cli("--json", "returns", "list", "--status", "requested").output)
     assert [r["rma_id"] for r in listed] == [rma]
-    assert "would" not in cli("returns", "approve", rma, "--dry-run").output
+    assert f"{rma}: would approve" in cli("returns", "approve", rma, "--dry-run").output
     assert synced.returns.get(rma).status.value == "requested"
     assert f"{rma}: approved" in cli("returns", "approve", rma, "--note", "ok").output
     synced.returns.mark_shipped(rma, "SF1234567890123")
@@ -60,7 +60,7 @@ def test_refusals_are_one_line_with_status_1(cli: Callable[..., Any], synced: An
                                  {order.lines[0].external_id: 1}, reason="no_reason")
     failed = cli("returns", "receive", req.rma_id, code=1)
     assert "cannot move from requested to received" in failed.output
-    assert "not found" in cli("returns", "approve", "RMA-NOPE", code=1).output
+    assert "not found" in cli("returns", "approve", "RMA-NOPE", code=2).output
     assert f"{req.rma_id}: rejected" in cli("returns", "reject", req.rma_id, "--reason",
                                             "worn").output
     other = synced.returns.request(order.marketplace, order.external_id,

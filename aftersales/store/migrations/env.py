@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine
 
 from aftersales.store.tables import Base
 
@@ -22,17 +22,29 @@ def _engine() -> Engine:
 
 
 def run_migrations_online() -> None:
-    """Run the migrations in one transaction (batch mode keeps SQLite ALTERs possible)."""
+    """Run the migrations in one transaction (batch mode keeps SQLite ALTERs possible).
+
+    The Store hands over a connection that already holds the migration lock
+    (``attributes["connection"]``); without one, an engine's own is used.
+    """
+    given = config.attributes.get("connection")
+    if given is not None:
+        _run(given)
+        return
     with _engine().connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=True,
-            compare_type=True,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
-        connection.commit()
+        _run(connection)
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()
 
 
 run_migrations_online()

@@ -1,0 +1,57 @@
+"""The bulk report: where it may go, and cells a spreadsheet cannot run.
+
+A report is opened by people in spreadsheets, and its cells echo what the
+input file said (ids, notes, error texts). A cell that starts with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return is a formula to Excel and
+LibreOffice (CSV injection, OWASP); :func:`safe_cell` prefixes it with ``'``
+so it shows as text. The report path is checked before any row runs: its
+folder must exist and it must not be the input file, which writing the
+report would destroy while it is being read.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from aftersales.returns.bulk_rows import BulkFileError
+
+__all__ = ["FORMULA_LEADS", "SHOWN_ERRORS", "check_report_path", "safe_cell"]
+
+#: First characters that make a spreadsheet treat a cell as a formula.
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+#: Error rows the CLI prints before "and N more".
+SHOWN_ERRORS = 20
+
+
+def safe_cell(value: object) -> str:
+    """``value`` as a CSV cell no spreadsheet runs as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_LEADS) else text
+
+
+def check_report_path(report: str | Path, source: str | Path) -> None:
+    """Refuse a report path that cannot be written or that is the input file.
+
+    Raises:
+        BulkFileError: the folder is missing, the path is a folder, or it is
+            the input file (by name or, through a link, by identity).
+    """
+    report = Path(report)
+    folder = report.parent
+    if not folder.is_dir():
+        raise BulkFileError(f"--report folder {folder} does not exist", payload=str(report))
+    if report.is_dir():
+        raise BulkFileError(f"--report {report} is a folder; give a file name",
+                            payload=str(report))
+    same = os.path.abspath(report) == os.path.abspath(source)
+    if not same and report.exists():
+        try:
+            same = os.path.samefile(report, source)
+        except OSError:
+            same = False
+    if same:
+        raise BulkFileError("--report is the input file; writing it would destroy the input",
+                            payload=str(report))
+    if report.exists() and not os.access(report, os.W_OK):
+        raise BulkFileError(f"--report {report} cannot be written", payload=str(report))
