@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_DATABASE_URL", "AfterSales", "SyncReport"]
 
 DEFAULT_DATABASE_URL = "sqlite:///aftersales.db"
+#: What :meth:`AfterSales.sync` pulls from each marketplace, in order.
+_STREAMS = (("orders", Capability.LIST_ORDERS), ("returns", Capability.LIST_RETURNS),
+            ("reviews", Capability.LIST_REVIEWS))
 
 
 @dataclass
@@ -167,6 +170,9 @@ class AfterSales:
         self.timezone: ZoneInfo = self.runtime.timezone
         self.marketplaces: dict[str, Marketplace] = self.runtime.marketplaces
         self.carriers: dict[str, Carrier] = self.runtime.carriers
+        for spec in _given(channels, settings.channels):  # a misspelt name fails now
+            if isinstance(spec, str):
+                registry.load(registry.CHANNELS, spec)
         # Built now, not on first use: its plans and contact holds listen to
         # events that other areas emit before anyone touches app.followups.
         _ = self.followups
@@ -279,19 +285,22 @@ class AfterSales:
         """
         report = SyncReport()
         for name, market in self.marketplaces.items():
-            streams: list[tuple[str, Callable[[], int]]] = []
-            if Capability.LIST_ORDERS in market.capabilities:
-                streams.append(("orders", lambda n=name: self.sync_orders(n, progress=progress)))
-            if Capability.LIST_RETURNS in market.capabilities:
-                streams.append(("returns", lambda n=name: self.returns.sync_marketplace(n)))
-            if Capability.LIST_REVIEWS in market.capabilities:
-                streams.append(("reviews", lambda n=name: self.reviews.sync(n).get(n, 0)))
-            for stream, pull in streams:
+            for stream, capability in _STREAMS:
+                if capability not in market.capabilities:
+                    continue
                 try:
-                    report.add(name, stream, pull())
+                    report.add(name, stream, self._sync_stream(name, stream, progress))
                 except Exception as exc:  # one marketplace's failure must not stop the others
                     report.fail(name, stream, exc)
         return report
+
+    def _sync_stream(self, name: str, stream: str,
+                     progress: Callable[[str, int], None] | None) -> int:
+        if stream == "orders":
+            return self.sync_orders(name, progress=progress)
+        if stream == "returns":
+            return self.returns.sync_marketplace(name)
+        return self.reviews.sync(name).get(name, 0)
 
     @observe.traced("sync", "orders", store_arg="marketplace", counts=lambda n: {"changed": n})
     def sync_orders(

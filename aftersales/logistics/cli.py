@@ -6,7 +6,16 @@ from typing import Any
 
 import click
 
-from aftersales.cli_support import CliState, output, pass_app, pass_state, table
+from aftersales.cli_support import (
+    CliState,
+    clean_text,
+    finish,
+    output,
+    pass_app,
+    pass_state,
+    steps,
+    table,
+)
 from aftersales.logistics.detect import match_formats, normalize_number
 from aftersales.models import Tracking
 
@@ -18,7 +27,7 @@ def _timeline(tracking: Tracking) -> Any:
     from rich.text import Text
 
     head = Text.assemble(
-        (tracking.number, "bold"),
+        (clean_text(tracking.number), "bold"),
         f"  {tracking.carrier or 'unknown carrier'}  ",
         (tracking.status.value, "bold green" if tracking.status.value == "delivered" else "bold"),
         f" ({tracking.issue.value})" if tracking.issue else "",
@@ -53,14 +62,15 @@ def group() -> None:
 @pass_app
 @pass_state
 def refresh(state: CliState, app: Any) -> None:
-    """Look up every open parcel not checked within the TTL."""
-    from rich.progress import Progress
+    """Look up every open parcel not checked within the TTL.
 
-    with Progress(console=state.err, transient=True, disable=state.as_json) as bar:
-        task = bar.add_task("tracking", total=None)
+    Exit status 1 when provider calls failed (their parcels stay due).
+    """
+    with steps(state, "tracking", every=1.0, unit=" parcels settled") as progress:
 
         def tick(settled: int, total: int) -> None:
-            bar.update(task, total=total, advance=settled)
+            progress.total = total
+            progress.advance(settled)
 
         report = app.logistics.refresh(progress=tick)
     data = {
@@ -76,7 +86,9 @@ def refresh(state: CliState, app: Any) -> None:
     output(state, data, lambda: (
         f"{report.checked} of {report.due} due parcels checked, {report.changed} changed; "
         f"provider calls {calls}; {len(report.unresolved)} unresolved"
+        + (f"; failed calls {dict(report.failed_calls)}" if report.failed_calls else "")
     ))
+    finish(sum(report.failed_calls.values()))
 
 
 @group.command("anomalies")

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -39,7 +40,8 @@ from aftersales.returns.bulk_rows import BadRow, BulkRow, CsvSource, parse_row
 from aftersales.returns.lifecycle import can_transition, check_transition
 from aftersales.returns.sla import plan_deadline
 from aftersales.returns.timers import TimersMixin
-from aftersales.store.tables.returns import BulkKeyRow
+from aftersales.store.locking import begin_write
+from aftersales.store.tables.returns import BulkKeyRow, RefundRow
 
 __all__ = ["REPORT_COLUMNS", "BulkMixin", "BulkOutcome", "BulkSummary"]
 
@@ -86,9 +88,11 @@ class BulkSummary:
 
 
 class _Rollback(Exception):
-    def __init__(self, outcome: BulkOutcome | None = None) -> None:
-        super().__init__()
-        self.outcome = outcome
+    """Ends a dry run's transaction without committing it."""
+
+
+#: The transaction of the dry run in progress in this context, if any.
+_DRY: ContextVar[Session | None] = ContextVar("aftersales_bulk_dry_run", default=None)
 
 
 def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
@@ -125,7 +129,12 @@ class BulkMixin(TimersMixin):
         """Apply rows (dicts with the CSV's columns, or parsed rows) in batches.
 
         Args:
-            dry_run: check and report every row, change nothing anywhere.
+            dry_run: check and report every row, change nothing anywhere. The
+                rows run for real (marketplace calls aside) in one transaction
+                that is rolled back at the end, so the prediction is what the
+                real run would do, duplicates and later rows on the same
+                request included; on SQLite that transaction holds the write
+                lock until the dry run ends.
             batch_size: rows per transaction.
             on_outcome: called with each row's outcome once its batch is
                 committed (the CLI writes the report and moves the bar here).
@@ -140,12 +149,51 @@ class BulkMixin(TimersMixin):
                 yield row if isinstance(row, BulkRow | BadRow) else parse_row(n, row)
 
         items = rows if isinstance(rows, CsvSource) else parsed()  # a file comes parsed
-        for batch in _batches(items, max(1, batch_size)):
-            for outcome in self._batch(batch, actor=actor, dry_run=dry_run):
-                summary.add(outcome)
-                if on_outcome is not None:
-                    on_outcome(outcome)
+
+        def run() -> None:
+            for batch in _batches(items, max(1, batch_size)):
+                for outcome in self._batch(batch, actor=actor, dry_run=dry_run):
+                    summary.add(outcome)
+                    if on_outcome is not None:
+                        on_outcome(outcome)
+
+        if not dry_run:
+            run()
+            return summary
+        # A dry run applies every row for real, marketplace calls aside, inside one
+        # transaction that is then rolled back: each row sees what the rows before it
+        # did (duplicates, approve-then-reject, a second refund), as in the real run.
+        try:
+            with self.runtime.store.session() as shared:
+                # A real transaction first: on SQLite a SAVEPOINT opened outside one
+                # would itself be the transaction, and releasing it would commit.
+                begin_write(shared)
+                token = _DRY.set(shared)
+                try:
+                    run()
+                finally:
+                    _DRY.reset(token)
+                raise _Rollback
+        except _Rollback:
+            pass
         return summary
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        """A row's or a batch's transaction: its own, or a savepoint of the dry run's."""
+        shared = _DRY.get()
+        if shared is None:
+            with self.runtime.store.session() as session:
+                yield session
+            return
+        savepoint = shared.begin_nested()
+        try:
+            yield shared
+            shared.flush()
+        except BaseException:
+            savepoint.rollback()
+            raise
+        savepoint.commit()
 
     def bulk_file(
         self, path: str | Path, *, dry_run: bool = False, report: str | Path | None = None,
@@ -198,7 +246,7 @@ class BulkMixin(TimersMixin):
         touching its neighbours without savepoints (whose release would run
         the event hooks before the real commit).
         """
-        with self.runtime.store.session() as session:
+        with self._tx() as session:
             done = applied_keys(session, [i.key for i in batch if isinstance(i, BulkRow)])
         out: list[BulkOutcome] = []
         run: list[BulkRow] = []
@@ -227,12 +275,8 @@ class BulkMixin(TimersMixin):
         before = set(done)
         out: list[BulkOutcome] = []
         try:
-            with self.runtime.store.session() as session:
+            with self._tx() as session:
                 self._approve_run(session, run, done, out, actor=actor, dry_run=dry_run)
-                if dry_run:
-                    raise _Rollback
-        except _Rollback:
-            pass
         except (StaleDataError, ConcurrentUpdateError):
             # A racing writer changed one of the requests: redo the run row by row.
             done.intersection_update(before)
@@ -248,26 +292,19 @@ class BulkMixin(TimersMixin):
             return BulkOutcome(row.number, row.action, rma_id, outcome, detail)
 
         try:
-            with self.runtime.store.session() as session, self._joined(session):
+            with self._tx() as session, self._joined(session):
                 if row.action != "create":
                     current = repo.load_row(session, row.rma_id or "")
                     if row.action == "approve" and current.status == S.APPROVED.value:
                         session.add(self._key_row(row, row.rma_id))
                         outcome = result("skipped", "already approved")
-                        if dry_run:
-                            raise _Rollback(outcome)
                         done.add(row.key)
                         return outcome
                 detail, rma_id = self._do(row, actor=actor, dry_run=dry_run)
                 session.add(self._key_row(row, rma_id))
                 session.flush()
-                if dry_run:
-                    raise _Rollback(result("ok", detail, rma_id))
             done.add(row.key)
             return result("ok", detail, rma_id)
-        except _Rollback as dry:
-            done.add(row.key)  # a dry run reports a repeat of this row as already done
-            return dry.outcome if dry.outcome is not None else result("ok", "")
         except (AfterSalesError, SQLAlchemyError, StaleDataError) as exc:
             return result("error", _message(exc))
 
@@ -300,12 +337,28 @@ class BulkMixin(TimersMixin):
             money = row.money(self._currency(rma))
             paid = self.refund(rma, amount=money, note=row.note, idempotency_key=row.key,
                                actor=actor, dry_run=dry_run)
+            if dry_run:
+                self._as_if_paid(rma, paid.idempotency_key, actor=actor)
             return f"refunded {paid.amount}", rma
         elif row.action == "close":
             self.close(rma, note=row.note, actor=actor, dry_run=dry_run)
         elif row.action == "cancel":
             self.cancel(rma, note=row.note, actor=actor, dry_run=dry_run)
         return row.action + ("d" if row.action.endswith("e") else "ed"), rma
+
+    def _as_if_paid(self, rma_id: str, key: str, *, actor: str) -> None:
+        """In a dry run, record a refund as the marketplace's answer would have."""
+        def record(session: Session) -> None:
+            refund_row = session.scalar(select(RefundRow).where(RefundRow.idempotency_key == key))
+            if refund_row is None or refund_row.status == "paid":
+                return
+            refund_row.status = "paid"
+            row = repo.load_row(session, rma_id)
+            if S(row.status) not in (S.REFUNDED, S.CLOSED, S.CANCELLED):
+                self._move(session, row, S.REFUNDED, actor=actor, now=self.runtime.now(),
+                           reason=f"refunded {refund_row.amount}")
+
+        self._run(record)
 
     def _currency(self, rma_id: str) -> str | None:
         return self._run(lambda s: repo.load_row(s, rma_id).currency)

@@ -1,0 +1,134 @@
+"""Bulk runs that tell the truth: exit statuses, "and N more", safe reports, exact dry runs."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from aftersales.cli import main
+from aftersales.cli_support import CliState
+from aftersales.returns.bulk_report import safe_cell
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture
+def runner(app: Any, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setattr(CliState, "app", property(lambda self: app))
+    return CliRunner()
+
+
+def test_error_rows_exit_1_and_the_summary_says_and_n_more(
+        runner: CliRunner, seed: Callable[..., list[str]], tmp_path: Path) -> None:
+    ids = seed(2)
+    path = tmp_path / "in.csv"
+    path.write_text("action,rma_id\n" + "".join(f"approve,{r}\n" for r in ids)
+                    + "".join(f"approve,RMA-NOPE-{i}\n" for i in range(25)), encoding="utf-8")
+    done = runner.invoke(main, ["returns", "bulk", str(path), "--report",
+                                str(tmp_path / "out.csv")])
+    assert done.exit_code == 1, done.output
+    assert "27 rows: 2 ok, 0 skipped (already done), 25 errors" in done.output
+    assert done.output.count("not found") == 20
+    assert "and 5 more (all in" in done.output
+    again = runner.invoke(main, ["returns", "bulk", str(path), "--json"])
+    assert again.exit_code == 1
+    assert '"errors": 25' in again.output
+
+
+def test_a_clean_run_exits_0(runner: CliRunner, seed: Callable[..., list[str]],
+                             tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("action,rma_id\n" + "".join(f"approve,{r}\n" for r in seed(3)),
+                    encoding="utf-8")
+    assert runner.invoke(main, ["returns", "bulk", str(path)]).exit_code == 0
+
+
+def test_the_report_cannot_be_the_input_and_the_input_survives(
+        runner: CliRunner, seed: Callable[..., list[str]], tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    text = "action,rma_id\n" + "".join(f"approve,{r}\n" for r in seed(3))
+    path.write_text(text, encoding="utf-8")
+    for report in (str(path), str(tmp_path / "." / "in.csv")):
+        refused = runner.invoke(main, ["returns", "bulk", str(path), "--report", report])
+        assert refused.exit_code == 2, refused.output
+        assert "--report is the input file" in refused.output
+    link = tmp_path / "link.csv"
+    link.symlink_to(path)
+    refused = runner.invoke(main, ["returns", "bulk", str(path), "--report", str(link)])
+    assert refused.exit_code == 2
+    assert path.read_text(encoding="utf-8") == text
+    missing = runner.invoke(main, ["returns", "bulk", str(path), "--report",
+                                   str(tmp_path / "no" / "out.csv")])
+    assert missing.exit_code == 2
+    assert len(missing.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx",
+                                  '=HYPERLINK("http://x","y")'])
+def test_report_cells_are_never_formulas(cell: str) -> None:
+    assert safe_cell(cell) == "'" + cell
+    assert safe_cell("RMA-1") == "RMA-1"
+
+
+def test_a_formula_in_the_input_is_text_in_the_report(
+        app: Any, seed: Callable[..., list[str]], tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text('action,rma_id,note\napprove,"=HYPERLINK(""http://evil"",""x"")",hi\n'
+                    "approve,@cmd,x\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    app.returns.bulk_file(path, report=out)
+    cells = [c for row in _rows(out) for c in row.values()]
+    assert all(not c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in cells), cells
+    assert any(c.startswith("'=HYPERLINK") for c in cells)
+
+
+def test_keys_longer_than_the_column_are_hashed_whole_never_cut(
+        app: Any, seed: Callable[..., list[str]], tmp_path: Path) -> None:
+    a, b = seed(2)
+    prefix = "k" * 300
+    path = tmp_path / "in.csv"
+    path.write_text(f"action,rma_id,idempotency_key\napprove,{a},{prefix}-1\n"
+                    f"approve,{b},{prefix}-2\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    summary = app.returns.bulk_file(path, report=out)
+    assert (summary.ok, summary.skipped) == (2, 0)
+    assert app.returns.get(b).status.value == "approved"
+    again = app.returns.bulk_file(path)
+    assert (again.ok, again.skipped) == (0, 2)
+
+
+def test_a_dry_run_predicts_exactly_what_the_real_run_does(
+        app: Any, seed: Callable[..., list[str]], tmp_path: Path) -> None:
+    r1, r2, r3, r4 = seed(4)
+    path = tmp_path / "in.csv"
+    path.write_text(
+        "action,rma_id,note,idempotency_key\n"
+        f"approve,{r1},,\n"
+        f"approve,{r1},again,k-2\n"          # a duplicate under another key
+        f"reject,{r1},too late,\n"           # after its approval in this file
+        f"cancel,{r2},,\n"
+        f"approve,{r2},,\n"                  # a cancelled request cannot be approved
+        f"cancel,{r2},,k-3\n"                # nor cancelled twice
+        f"reject,{r3},no,\n"
+        f"reject,{r3},no,\n"                 # the same row twice
+        f"close,{r4},,\n"                    # refused: not refunded
+        f"approve,{r4},,\n"
+        f"approve,{r4},,k-4\n", encoding="utf-8")
+    dry_out, real_out = tmp_path / "dry.csv", tmp_path / "real.csv"
+    for batch_size in (1, 3, 500):
+        app.returns.bulk_file(path, report=dry_out, dry_run=True, batch_size=batch_size)
+        assert [app.returns.get(r).status.value for r in (r1, r2, r3, r4)] == ["requested"] * 4
+        dry = [(r["row"], r["outcome"]) for r in _rows(dry_out)]
+        assert dry == [(r["row"], r["outcome"]) for r in _rows(dry_out)]
+    real = app.returns.bulk_file(path, report=real_out, batch_size=3)
+    assert [(r["row"], r["outcome"]) for r in _rows(real_out)] == dry
+    assert real.errors > 0
+    assert real.ok + real.skipped + real.errors == 11
