@@ -36,6 +36,7 @@ from aftersales.errors import (
     AfterSalesError,
     ConfigurationError,
     NotFoundError,
+    RemoteNotFoundError,
     ValidationError,
 )
 from aftersales.redact import redact_text
@@ -68,7 +69,8 @@ EXIT_UNUSABLE = 2
 
 #: Errors that mean "this input or configuration cannot be used" (exit 2).
 _UNUSABLE: tuple[type[AfterSalesError], ...] = (
-    ConfigurationError, ValidationError, AdapterNotFoundError, NotFoundError)
+    ConfigurationError, ValidationError, AdapterNotFoundError, NotFoundError,
+    RemoteNotFoundError)
 
 # C0 and C1 controls but newline, DEL, and the invisible reordering marks that
 # can make shown text differ from the stored text.

@@ -131,8 +131,8 @@ class AfterShipCarrier(CarrierBase):
             return []
         try:
             hook = Webhook.model_validate(json.loads(body))
-        except (ValueError, PydanticValidationError) as exc:
-            raise ValidationError("not a tracking webhook", payload="aftership webhook") from exc
+        except (ValueError, RecursionError, PydanticValidationError):
+            raise ValidationError("not a tracking webhook", payload="aftership webhook") from None
         return [to_tracking(hook.msg)]
 
 

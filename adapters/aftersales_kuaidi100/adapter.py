@@ -165,10 +165,10 @@ class Kuaidi100Carrier(CarrierBase):
             raise SignatureError("kuaidi100 push signature does not match")
         try:
             push = PushParam.model_validate(json.loads(param))
-        except (ValueError, PydanticValidationError) as exc:
+        except (ValueError, RecursionError, PydanticValidationError):
             raise ValidationError(
                 "param is not a push", field="param", payload="kuaidi100 push"
-            ) from exc
+            ) from None
         if push.last_result is None:
             raise ValidationError("no lastResult", field="lastResult", payload="kuaidi100 push")
         result = push.last_result

@@ -88,8 +88,8 @@ class ReturnEvent:
 def _load(body: bytes, payload: str) -> object:
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError("body is not JSON", payload=payload) from exc
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ValidationError("body is not JSON", payload=payload) from None
 
 
 def _check(body: bytes, headers: Mapping[str, str], secret: str | None) -> None:

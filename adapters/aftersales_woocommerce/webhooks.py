@@ -86,13 +86,17 @@ def parse_order_webhook(body: bytes, headers: Mapping[str, str], *, secret: str)
                               payload="woocommerce order webhook")
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError("body is not JSON", payload="woocommerce order webhook") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise ValidationError("body is not JSON", payload="woocommerce order webhook") from None
     if not isinstance(data, dict) or "id" not in data:
         raise ValidationError("body has no order id", field="id",
                               payload="woocommerce order webhook")
+    given = data["id"]
+    if isinstance(given, bool) or not isinstance(given, int | str) or not str(given).strip():
+        raise ValidationError("the order id must be a number", field="id",
+                              payload="woocommerce order webhook")
     if set(data) == {"id"}:
-        return OrderEvent(topic, str(data["id"]), None, None)
+        return OrderEvent(topic, str(given), None, None)
     try:
         wc = WcOrder.model_validate(data)
     except PydanticValidationError as exc:

@@ -81,7 +81,7 @@ def schedule_command(state: CliState, plan: str, buyer_id: str, order_id: str | 
 
 
 @group.command("dispatch")
-@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1))
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--now", "now", default=None, callback=aware_datetime, metavar="ISO-TIME",
               help="Dispatch as of this time.")
 @pass_state

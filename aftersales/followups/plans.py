@@ -29,7 +29,6 @@ plan is built, so a typo fails at start-up, not at 3 a.m.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
@@ -44,6 +43,7 @@ from aftersales.followups.backoff import RetryPolicy
 from aftersales.followups.contact_policy import MessageKind
 from aftersales.followups.quiet_hours import QuietHours, shift_local
 from aftersales.templating import Template
+from aftersales.tomlfile import parse_toml, read_toml
 
 __all__ = [
     "REVIEW_WINDOWS",
@@ -244,19 +244,18 @@ def load_plans(source: str | Path | Mapping[str, Any]) -> dict[str, FollowUpPlan
     The TOML holds one ``[plans.<name>]`` table per plan.
 
     Raises:
-        ValidationError: the TOML does not parse, or a plan is invalid; the
-            message names the plan and the field. No plan is returned when
+        ValidationError: the file is missing or not UTF-8, the TOML does not
+            parse or nests too deep, or a plan is invalid; the message names
+            the file or the plan and the field. No plan is returned when
             any one is bad.
     """
     data: Mapping[str, Any]
     if isinstance(source, Mapping):
         data = source
+    elif isinstance(source, Path):
+        data = read_toml(source, what="follow-up plans")
     else:
-        text = source.read_text("utf-8") if isinstance(source, Path) else source
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ValidationError(f"not valid TOML: {exc}", payload="follow-up plans") from exc
+        data = parse_toml(source, what="follow-up plans")
     tables = data.get("plans")
     if not isinstance(tables, Mapping):
         raise ValidationError("expected [plans.<name>] tables", payload="follow-up plans")

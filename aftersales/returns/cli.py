@@ -49,7 +49,7 @@ def _req(r: Any) -> dict[str, Any]:
 @click.option("--kind", default=None, help="refund_only, return or exchange.")
 @click.option("--marketplace", default=None)
 @click.option("--order", "order_id", default=None, help="Only this order.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 @pass_app
 @pass_state
 def list_(state: CliState, app: Any, status: tuple[str, ...], kind: str | None,

@@ -29,7 +29,6 @@ A TOML file looks like this (every key optional)::
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -51,6 +50,7 @@ from aftersales.returns.deadlines import (
     SlaPolicy,
     parse_duration,
 )
+from aftersales.tomlfile import parse_toml, read_toml
 
 __all__ = [
     "AutoApproveRule",
@@ -241,10 +241,7 @@ class ReturnPolicy(_Frozen):
         Raises:
             ConfigurationError: the text is not TOML or a value is bad.
         """
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigurationError(f"{source}: not valid TOML: {exc}") from None
+        data = parse_toml(text, what=source, error=ConfigurationError)
         return cls.from_mapping(data, source=source)
 
     @classmethod
@@ -255,11 +252,8 @@ class ReturnPolicy(_Frozen):
             ConfigurationError: the file is missing, unreadable or invalid.
         """
         p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigurationError(f"cannot read return policy {p}: {exc}") from None
-        return cls.from_toml(text, source=str(p))
+        data = read_toml(p, what="return policy", error=ConfigurationError)
+        return cls.from_mapping(data, source=str(p))
 
     # ------------------------------------------------------------ item rules
 

@@ -29,6 +29,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aftersales.errors import ValidationError
+from aftersales.tomlfile import read_toml
 
 __all__ = [
     "BUILTIN_LANGUAGES",
@@ -196,11 +197,14 @@ def load_lexicon(source: Lexicon | Mapping[str, Any] | str | Path) -> Lexicon:
     if isinstance(source, (str, Path)):
         path = Path(source)
         name = f"lexicon file {path.name}"
-        try:
-            raw = path.read_bytes()
-            data = json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw.decode())
-        except (OSError, ValueError) as exc:
-            raise ValidationError(f"cannot read: {exc}", payload=name) from exc
+        if path.suffix != ".json":
+            data = read_toml(path, what="lexicon file")
+        else:
+            try:
+                data = json.loads(path.read_bytes())
+            except (OSError, ValueError, RecursionError) as exc:
+                raise ValidationError(f"cannot read: {type(exc).__name__}",
+                                      payload=name) from None
     try:
         return Lexicon.model_validate(data)
     except pydantic.ValidationError as exc:

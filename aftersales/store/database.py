@@ -145,9 +145,14 @@ class Store:
             StorageError: the database failed.
         """
         from alembic import command
+        from alembic.script import ScriptDirectory
         from alembic.util import CommandError
 
         cfg = self.alembic_config()
+        known = {s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()}
+        if revision not in known | {"head", "heads"}:
+            raise ConfigurationError(
+                f"unknown revision {revision[:80]!r}; known: head, {', '.join(sorted(known))}")
         try:
             with self.engine.connect() as connection, migration_lock(connection):
                 cfg.attributes["connection"] = connection

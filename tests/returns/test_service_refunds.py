@@ -167,7 +167,7 @@ def test_refund_refused_in_the_wrong_state(synced: Any, fresh_order: Callable[..
     with pytest.raises(InvalidTransitionError):
         synced.returns.refund(req.rma_id)
     synced.returns.approve(req.rma_id)
-    with pytest.raises(InvalidTransitionError, match="mark_shipped"):
+    with pytest.raises(InvalidTransitionError, match="mark-shipped"):
         synced.returns.refund(req.rma_id)
 
 
