@@ -37,14 +37,14 @@ def read_toml(path: str | Path, *, what: str,
     p = Path(path)
     try:
         if p.stat().st_size > MAX_SIZE:
-            raise error(f"{what} {p}: larger than {MAX_SIZE // (1024 * 1024)} MiB")
+            raise error(f"cannot read {what} {p}: larger than {MAX_SIZE // (1024 * 1024)} MiB")
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise error(f"{what} {p}: no such file") from None
+        raise error(f"cannot read {what} {p}: no such file") from None
     except UnicodeDecodeError:
-        raise error(f"{what} {p}: not UTF-8; save it as UTF-8") from None
+        raise error(f"cannot read {what} {p}: not UTF-8; save it as UTF-8") from None
     except OSError as exc:
-        raise error(f"{what} {p}: cannot read ({exc.strerror})") from None
+        raise error(f"cannot read {what} {p}: {exc.strerror}") from None
     return parse_toml(text, what=f"{what} {p}", error=error)
 
 

@@ -6,6 +6,7 @@ Run it (Flask is the optional ``web`` extra: ``pip install "aftersales[web]"``):
     export SHOPIFY_SHOP=example-shop SHOPIFY_ACCESS_TOKEN=shpat_... SHOPIFY_WEBHOOK_SECRET=...
     export WOOCOMMERCE_URL=https://shop.example.com WOOCOMMERCE_CONSUMER_KEY=ck_...
     export WOOCOMMERCE_CONSUMER_SECRET=cs_... WOOCOMMERCE_WEBHOOK_SECRET=...
+    export STORE_BACKEND_TOKEN=$(python -c "import secrets; print(secrets.token_urlsafe(32))")
     flask --app examples.store_backend:create_app run
 
 Endpoints:
@@ -15,23 +16,44 @@ Endpoints:
 * ``POST /webhooks/woocommerce``: ``order.*`` topics signed with
   ``X-WC-Webhook-Signature``, and WooCommerce's unsigned activation ping;
 * ``POST /returns``: the shop's own return portal opens a request
-  (``Idempotency-Key`` header makes a double-click open one request).
+  (``Authorization: Bearer <STORE_BACKEND_TOKEN>``; an ``Idempotency-Key``
+  header makes a double-click open one request).
 
-A webhook is verified against the raw body before anything else, parsed
-into the library's models, and then treated as a doorbell: the backend asks
-the library to pull what changed through the adapter's incremental listing,
-which is idempotent, so a webhook delivered twice (both platforms retry)
-changes nothing twice.
+What makes it safe to copy:
+
+* every request body is limited (``max_body``, 1 MiB by default) and
+  refused with 413 before it is read; JSON nested deeper than
+  :data:`MAX_DEPTH` is refused with 400;
+* the portal needs a bearer token from the settings, compared in constant
+  time; the webhooks are verified against the raw body before anything else;
+* every bad input is a 400 with a JSON error; a marketplace that is down or
+  throttling is a 503 with ``Retry-After``; no request gets a traceback, and
+  anything unexpected is a 500 with a JSON error and no details;
+* a webhook whose delivery id was already handled (Shopify's
+  ``X-Shopify-Event-Id``, else ``X-Shopify-Webhook-Id``; WooCommerce's
+  ``X-WC-Webhook-Delivery-ID``) is answered 200 and not handled again. The
+  id is recorded only after the delivery was handled, so a delivery that
+  failed is handled when the platform retries it.
+
+A webhook is then treated as a doorbell: the backend asks the library to
+pull what changed through the adapter's incremental listing, which is
+idempotent too.
 """
 
 from __future__ import annotations
 
+import hmac
+import json
+import logging
+import os
+from collections.abc import Callable
 from typing import Any
 
 from aftersales_shopify import ShopifyMarketplace, verify_webhook
 from aftersales_shopify.webhooks import FULFILLMENT_TOPICS, RETURN_TOPICS, header
 from aftersales_woocommerce import WooCommerceMarketplace, is_ping
 from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from aftersales import AfterSales
 from aftersales.errors import (
@@ -39,34 +61,76 @@ from aftersales.errors import (
     ConfigurationError,
     NotEligibleError,
     NotFoundError,
+    RateLimitError,
+    RemoteError,
     RemoteNotFoundError,
     SignatureError,
     ValidationError,
 )
+from aftersales.models import ReturnKind, ReturnReason
+from aftersales.store.keys import stored_key
+from aftersales.store.tables.core import IdempotencyRow
 
-__all__ = ["create_app"]
+__all__ = ["MAX_BODY", "MAX_DEPTH", "TOKEN_VARIABLE", "create_app"]
+
+log = logging.getLogger("store_backend")
+
+#: The environment variable holding the portal's bearer token.
+TOKEN_VARIABLE = "STORE_BACKEND_TOKEN"
+#: Request bodies larger than this are refused with 413 before they are read.
+MAX_BODY = 1024 * 1024
+#: JSON nested deeper than this is refused with 400.
+MAX_DEPTH = 8
+#: Seconds a client is asked to wait when a marketplace is down.
+RETRY_AFTER = 30
+_KINDS = tuple(k.value for k in ReturnKind)
+_REASONS = frozenset(r.value for r in ReturnReason)
 
 
 def _error(status: int, message: str, **extra: Any) -> tuple[Response, int]:
     return jsonify({"error": message, **extra}), status
 
 
-def create_app(aftersales: AfterSales | None = None) -> Flask:
+class BadInput(Exception):
+    """A request the backend cannot use: answered 400 with the message."""
+
+
+def create_app(aftersales: AfterSales | None = None, *, api_token: str | None = None,
+               max_body: int = MAX_BODY) -> Flask:
     """The Flask application around one :class:`AfterSales`.
 
     Args:
         aftersales: the library facade; built from the environment when omitted,
             with the ``shopify`` and ``woocommerce`` marketplaces.
+        api_token: the portal's bearer token; default ``STORE_BACKEND_TOKEN``.
+        max_body: the largest request body accepted, in bytes.
+
+    Raises:
+        ConfigurationError: no token is set, or it is shorter than 16 characters.
     """
+    token = api_token if api_token is not None else os.environ.get(TOKEN_VARIABLE, "")
+    if len(token) < 16:
+        raise ConfigurationError(f"set {TOKEN_VARIABLE} to a random token of 16+ characters")
     lib = aftersales or AfterSales(marketplaces=["shopify", "woocommerce"])
     web = Flask(__name__)
     web.config["AFTERSALES"] = lib
+    web.config["MAX_CONTENT_LENGTH"] = max_body
+    expected = f"Bearer {token}".encode()
 
     def market(name: str) -> Any:
         try:
             return lib.marketplace(name)
         except NotFoundError:
             return None
+
+    @web.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        return _error(exc.code or 400, exc.name.lower())
+
+    @web.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Any:
+        log.error("unexpected %s on %s", type(exc).__name__, request.path)
+        return _error(500, "internal error")
 
     @web.post("/webhooks/shopify")
     def shopify_webhook() -> Any:
@@ -75,26 +139,27 @@ def create_app(aftersales: AfterSales | None = None) -> Flask:
             return _error(404, "shopify is not configured")
         raw, headers = request.get_data(), dict(request.headers)
         if shopify.settings.webhook_secret is None:
-            return _error(500, "set SHOPIFY_WEBHOOK_SECRET to receive Shopify webhooks")
+            return _error(503, "set SHOPIFY_WEBHOOK_SECRET to receive Shopify webhooks")
         if not _shopify_signed(shopify, raw, headers):
             return _error(401, "signature missing or wrong")
+        delivery = header(headers, "X-Shopify-Event-Id") or header(headers,
+                                                                   "X-Shopify-Webhook-Id")
         topic = (header(headers, "X-Shopify-Topic") or "").lower()
-        try:
+
+        def handle() -> Any:
             if topic in RETURN_TOPICS:
                 event = shopify.parse_returns_webhook(raw, headers)
                 lib.returns.sync()
-                return jsonify({"topic": topic, "return": event.external_id,
-                                "status": event.status.value if event.status else None})
+                return {"topic": topic, "return": event.external_id,
+                        "status": event.status.value}
             if topic in FULFILLMENT_TOPICS:
                 order_id, shipments = shopify.parse_fulfillment_webhook(raw, headers)
                 changed = lib.sync_orders("shopify")
-                return jsonify({"topic": topic, "order": order_id, "changed": changed,
-                                "tracking": [s.tracking_number for s in shipments]})
-        except SignatureError as exc:
-            return _error(401, str(exc))
-        except ValidationError as exc:
-            return _error(400, str(exc))
-        return jsonify({"topic": topic, "ignored": True})  # signed, but not subscribed here
+                return {"topic": topic, "order": order_id, "changed": changed,
+                        "tracking": [s.tracking_number for s in shipments]}
+            return {"topic": topic, "ignored": True}  # signed, but not subscribed here
+
+        return _once(lib, "shopify", delivery, handle)
 
     @web.post("/webhooks/woocommerce")
     def woocommerce_webhook() -> Any:
@@ -111,39 +176,179 @@ def create_app(aftersales: AfterSales | None = None) -> Flask:
         except ValidationError as exc:
             return _error(400, str(exc))
         except ConfigurationError as exc:
-            return _error(500, str(exc))
-        changed = lib.sync_orders("woocommerce")
-        return jsonify({"topic": event.topic, "order": event.order_id, "changed": changed,
-                        "return_status": event.return_status.value if event.return_status
-                        else None})
+            return _error(503, str(exc))
+        delivery = header(headers, "X-WC-Webhook-Delivery-ID")
+
+        def handle() -> Any:
+            changed = lib.sync_orders("woocommerce")
+            return {"topic": event.topic, "order": event.order_id, "changed": changed,
+                    "return_status": event.return_status.value if event.return_status
+                    else None}
+
+        return _once(lib, "woocommerce", delivery, handle)
 
     @web.post("/returns")
     def open_return() -> Any:
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            return _error(400, "send a JSON object")
-        missing = [k for k in ("marketplace", "order_id", "lines") if not data.get(k)]
-        if missing:
-            return _error(400, f"missing field(s): {', '.join(missing)}")
+        given = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            return _error(401, "send Authorization: Bearer <token>")
         try:
-            created = lib.returns.request(
-                str(data["marketplace"]), str(data["order_id"]), data["lines"],
-                kind=data.get("kind", "return"), reason=data.get("reason"),
-                buyer_note=data.get("note"), evidence=data.get("evidence") or [],
-                idempotency_key=request.headers.get("Idempotency-Key"),
-            )
-        except NotEligibleError as exc:
-            return _error(422, str(exc), reasons=exc.reasons)
-        except (NotFoundError, RemoteNotFoundError) as exc:
-            return _error(404, str(exc))
-        except ValidationError as exc:
+            data = _json_object(request.get_data())
+            fields = _return_fields(data)
+            if fields["marketplace"] not in lib.marketplaces:
+                raise BadInput(f"unknown marketplace; use one of {', '.join(lib.marketplaces)}")
+            key = request.headers.get("Idempotency-Key")
+            if key is not None and not 0 < len(key) <= 200:
+                raise BadInput("Idempotency-Key must be 1 to 200 characters")
+        except BadInput as exc:
             return _error(400, str(exc))
-        except AfterSalesError as exc:
-            return _error(502, str(exc))
-        return jsonify({"rma_id": created.rma_id, "status": created.status.value,
-                        "kind": created.kind.value}), 201
+
+        def work() -> Any:
+            created = lib.returns.request(**fields, idempotency_key=key)
+            return jsonify({"rma_id": created.rma_id, "status": created.status.value,
+                            "kind": created.kind.value}), 201
+
+        return _answer(work)
 
     return web
+
+
+def _answer(work: Callable[[], Any]) -> Any:
+    """Run ``work`` and turn each library error into its HTTP answer."""
+    try:
+        return work()
+    except NotEligibleError as exc:
+        return _error(422, str(exc), reasons=exc.reasons)
+    except (NotFoundError, RemoteNotFoundError) as exc:
+        return _error(404, str(exc))
+    except (ValidationError, SignatureError) as exc:
+        return _error(400 if isinstance(exc, ValidationError) else 401, str(exc))
+    except RateLimitError as exc:
+        wait = int(exc.retry_after or RETRY_AFTER) + 1
+        response, status = _error(503, "the marketplace is throttling us; try again later")
+        response.headers["Retry-After"] = str(wait)
+        return response, status
+    except RemoteError as exc:
+        if exc.retryable or exc.status is None or exc.status >= 500:
+            response, status = _error(503, "the marketplace is unreachable; try again later")
+            response.headers["Retry-After"] = str(RETRY_AFTER)
+            return response, status
+        return _error(502, str(exc))
+    except ConfigurationError as exc:
+        return _error(503, str(exc))
+    except AfterSalesError as exc:
+        return _error(409, str(exc))
+
+
+def _once(lib: AfterSales, platform: str, delivery: str | None,
+          handle: Callable[[], Any]) -> Any:
+    """Handle a verified webhook once per delivery id; a repeat gets the first answer."""
+    key = stored_key(f"webhook:{platform}:{delivery}") if delivery else None
+    if key is not None:
+        with lib.store.session() as session:
+            seen = session.get(IdempotencyRow, key)
+            if seen is not None:
+                return jsonify({**(seen.result or {}), "duplicate": True})
+
+    def work() -> Any:
+        result = handle()
+        if key is not None:
+            try:
+                with lib.store.session() as session:
+                    session.add(IdempotencyRow(key=key, scope="webhook", request_hash="",
+                                               result=result))
+            except AfterSalesError:
+                pass  # a concurrent delivery of the same id recorded it first
+        return jsonify(result)
+
+    return _answer(work)
+
+
+def _nesting(raw: bytes) -> int:
+    """How deep ``raw``'s JSON nests, counted without parsing (brackets in strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                break
+        elif byte in b"]}":
+            depth -= 1
+    return deepest
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    # The json module recurses once per level: refuse deep nesting before parsing.
+    if _nesting(raw) > MAX_DEPTH:
+        raise BadInput(f"JSON nested deeper than {MAX_DEPTH} levels")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise BadInput("send a JSON object, UTF-8 encoded") from None
+    if not isinstance(data, dict):
+        raise BadInput("send a JSON object")
+    return data
+
+
+def _text(data: dict[str, Any], name: str, limit: int, *, required: bool = False,
+          number_ok: bool = False) -> str | None:
+    value = data.get(name)
+    if value is None or value == "":
+        if required:
+            raise BadInput(f"missing field: {name}")
+        return None
+    if number_ok and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise BadInput(f"field {name!r} must be a string")
+    if len(value) > limit:
+        raise BadInput(f"field {name!r} is longer than {limit} characters")
+    return value
+
+
+def _quantity(line: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10_000:
+        raise BadInput(f"lines[{line[:40]!r}] must be a whole number from 1 to 10000")
+    return value
+
+
+def _return_fields(data: dict[str, Any]) -> dict[str, Any]:
+    missing = [k for k in ("marketplace", "order_id", "lines") if not data.get(k)]
+    if missing:
+        raise BadInput(f"missing field(s): {', '.join(missing)}")
+    raw_lines = data["lines"]
+    if not isinstance(raw_lines, dict) or not 0 < len(raw_lines) <= 100:
+        raise BadInput("field 'lines' must be an object of 1 to 100 {line id: quantity}")
+    lines = {}
+    for line, qty in raw_lines.items():
+        if not line or len(line) > 120:
+            raise BadInput("a line id must be 1 to 120 characters")
+        lines[line] = _quantity(line, qty)
+    reason = _text(data, "reason", 40)
+    if reason is not None and reason not in _REASONS:
+        raise BadInput(f"field 'reason' must be one of {', '.join(sorted(_REASONS))}")
+    kind = _text(data, "kind", 20) or "return"
+    if kind not in _KINDS:
+        raise BadInput(f"field 'kind' must be one of {', '.join(_KINDS)}")
+    evidence = data.get("evidence") or []
+    if not isinstance(evidence, list) or len(evidence) > 20 or not all(
+            isinstance(e, str) and len(e) <= 500 for e in evidence):
+        raise BadInput("field 'evidence' must be a list of at most 20 strings")
+    return {"marketplace": _text(data, "marketplace", 40, required=True),
+            "order_id": _text(data, "order_id", 120, required=True, number_ok=True),
+            "lines": lines, "kind": kind, "reason": reason,
+            "buyer_note": _text(data, "note", 2000), "evidence": evidence}
 
 
 def _shopify_signed(shopify: ShopifyMarketplace, raw: bytes, headers: dict[str, str]) -> bool:

@@ -25,6 +25,8 @@ SHOPIFY_FX = ROOT / "tests/adapters/shopify/fixtures"
 WOO_FX = ROOT / "tests/adapters/woocommerce/fixtures"
 SHOPIFY_ORDERS = "https://example-shop.myshopify.com/admin/api/2026-01/orders.json"
 WOO_ORDERS = "https://example.com/wp-json/wc/v3/orders"
+TOKEN = "portal-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def _load_example() -> Any:
@@ -69,7 +71,7 @@ def lib(tmp_path: Path) -> Iterator[AfterSales]:
 @pytest.fixture
 def client(lib: AfterSales, http: responses.RequestsMock) -> FlaskClient:
     """The backend; ``http`` is active so no test can reach the network."""
-    web: Flask = _load_example().create_app(lib)
+    web: Flask = _load_example().create_app(lib, api_token=TOKEN)
     return web.test_client()
 
 
@@ -186,7 +188,7 @@ def test_the_woocommerce_activation_ping_gets_a_200(client: FlaskClient) -> None
 ])
 def test_a_bad_return_request_is_a_400(client: FlaskClient, payload: Any, message: str) -> None:
     data = payload if isinstance(payload, str) else json.dumps(payload)
-    got = client.post("/returns", data=data, content_type="application/json")
+    got = client.post("/returns", data=data, content_type="application/json", headers=AUTH)
     assert got.status_code == 400
     assert message in _json(got)["error"]
 
@@ -197,11 +199,11 @@ def test_the_portal_opens_a_return_once_per_idempotency_key(
     http.get(f"{WOO_ORDERS}/727", json=_fx(WOO_FX, "orders_get")["response"]["body"])
     payload = {"marketplace": "woocommerce", "order_id": "727", "lines": {"316": 1},
                "reason": "wrong_size", "note": "Size M is too small"}
-    first = client.post("/returns", json=payload, headers={"Idempotency-Key": "portal-42"})
+    first = client.post("/returns", json=payload, headers={"Idempotency-Key": "portal-42", **AUTH})
     assert first.status_code == 201, first.json
     assert _json(first)["rma_id"]
     assert _json(first)["kind"] == "return"
-    again = client.post("/returns", json=payload, headers={"Idempotency-Key": "portal-42"})
+    again = client.post("/returns", json=payload, headers={"Idempotency-Key": "portal-42", **AUTH})
     assert again.status_code == 201
     assert _json(again)["rma_id"] == _json(first)["rma_id"]
 
@@ -212,7 +214,7 @@ def test_the_portal_answers_404_for_an_unknown_order(
     err = _fx(WOO_FX, "error_404_invalid_order")["response"]
     http.get(f"{WOO_ORDERS}/999999", json=err["body"], status=404)
     got = client.post("/returns", json={"marketplace": "woocommerce", "order_id": "999999",
-                                        "lines": {"1": 1}})
+                                        "lines": {"1": 1}}, headers=AUTH)
     assert got.status_code == 404
 
 
@@ -221,6 +223,7 @@ def test_the_portal_explains_why_a_request_is_refused(
 ) -> None:
     http.get(f"{WOO_ORDERS}/727", json=_fx(WOO_FX, "orders_get")["response"]["body"])
     got = client.post("/returns", json={"marketplace": "woocommerce", "order_id": "727",
-                                        "lines": {"no-such-line": 1}, "reason": "wrong_size"})
+                                        "lines": {"no-such-line": 1}, "reason": "wrong_size"},
+                      headers=AUTH)
     assert got.status_code == 422
     assert _json(got)["reasons"] == ["Line no-such-line is not part of order 727."]
