@@ -123,8 +123,8 @@ class AfterShipCarrier(CarrierBase):
             raise SignatureError("aftership webhook signature does not match")
         try:
             event = json.loads(body).get("event")
-        except (ValueError, AttributeError) as exc:
-            raise ValidationError("not a tracking webhook", payload="aftership webhook") from exc
+        except (ValueError, AttributeError, RecursionError):
+            raise ValidationError("not a tracking webhook", payload="aftership webhook") from None
         if event != TRACKING_UPDATE:
             # Only tracking_update carries a tracking; any other event type is
             # acknowledged and changes no parcel.
