@@ -17,7 +17,6 @@ Everything printed for a terminal passes :func:`clean_text`, so stored text
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import time
@@ -299,7 +298,7 @@ class ErrorsAsLines(click.Group):
 
     Library errors: 2 for unusable input or configuration, else 1 (see
     :func:`exit_code_for`); usage errors: 2; anything unexpected: 1, one
-    line naming the exception (``AFTERSALES_DEBUG=1`` shows the traceback).
+    line naming the exception.
     """
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
@@ -330,7 +329,5 @@ class ErrorsAsLines(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:
-            if os.environ.get("AFTERSALES_DEBUG") == "1":
-                raise
             fail(f"unexpected {type(exc).__name__}: {redact_text(str(exc))[:300]}")
         return None
