@@ -54,7 +54,16 @@ from aftersales.redact import (
 )
 from aftersales.transport import ApiSession
 
-__all__ = ["ApiClient", "RateLimit", "TokenBucket", "may_have_arrived", "parse_retry_after"]
+__all__ = [
+    "ApiClient",
+    "RateLimit",
+    "SendHook",
+    "TokenBucket",
+    "add_send_hook",
+    "may_have_arrived",
+    "notify_send",
+    "parse_retry_after",
+]
 
 log = logging.getLogger("aftersales.http")
 
@@ -125,6 +134,29 @@ def parse_retry_after(value: str | None) -> float | None:
             return None
         seconds = when.timestamp() - time.time()
     return max(0.0, min(seconds, _MAX_RETRY_AFTER))
+
+
+#: ``hook(adapter, method, target)``, called before every call leaves the process.
+SendHook = Callable[[str, str, str], None]
+_SEND_HOOKS: list[SendHook] = []
+
+
+def add_send_hook(hook: SendHook) -> Callable[[], None]:
+    """Call ``hook`` before every outgoing call; returns the function that removes it.
+
+    A hook may raise to stop the call. The test suite uses one to fail any
+    call made while the calling thread holds an open write transaction
+    (:func:`aftersales.store.guard.write_open`). Simulated marketplaces call
+    :func:`notify_send` too, so the check covers them.
+    """
+    _SEND_HOOKS.append(hook)
+    return lambda: _SEND_HOOKS.remove(hook)
+
+
+def notify_send(adapter: str, method: str, target: str) -> None:
+    """Run the send hooks for one call about to leave (an adapter's or a simulation's)."""
+    for hook in tuple(_SEND_HOOKS):
+        hook(adapter, method, target)
 
 
 def may_have_arrived(exc: BaseException) -> bool:
@@ -373,6 +405,8 @@ class ApiClient:
         data: Any,
         headers: dict[str, str],
     ) -> requests.Response:
+        if _SEND_HOOKS:
+            notify_send(self.adapter, method, url)
         if self.bucket is not None:
             self.bucket.acquire()
         started = time.monotonic()

@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import builtins
 import time
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from aftersales import observe
 from aftersales.errors import AfterSalesError, ValidationError
-from aftersales.interfaces import Capability
+from aftersales.interfaces import Capability, Marketplace
 from aftersales.models import ReturnKind, ReturnRequest, ReturnStatus
 from aftersales.returns import repository as repo
 from aftersales.returns.exchanges import ExchangesMixin
 from aftersales.returns.lifecycle import path_between
 from aftersales.store.cursors import get_cursor, set_cursor
+from aftersales.store.orders import upsert_orders
 from aftersales.store.tables.returns import ReturnRow
 
 __all__ = ["SyncMixin"]
@@ -64,6 +66,7 @@ class SyncMixin(ExchangesMixin):
         started = time.monotonic()
         for page in market.list_returns(cursor):
             before = changed
+            self._fetch_orders(name, market, page.items)  # no call inside the page's write
             with self.runtime.store.session() as session:
                 for request in page.items:
                     changed += self._merge(session, name, request)
@@ -73,6 +76,24 @@ class SyncMixin(ExchangesMixin):
                              started)
             started = time.monotonic()
         return changed
+
+    def _fetch_orders(self, name: str, market: Marketplace,
+                      requests: Sequence[ReturnRequest]) -> None:
+        """Store the orders of ``requests`` the store lacks, fetched before any write."""
+        if Capability.GET_ORDER not in market.capabilities:
+            return
+        with self.runtime.store.session() as session:
+            wanted = {r.order_id for r in requests if r.external_id}
+            missing = [o for o in sorted(wanted) if repo.load_order(session, name, o) is None]
+        fetched = []
+        for order_id in missing:
+            try:
+                fetched.append(market.get_order(order_id))
+            except AfterSalesError:
+                continue  # merged without its order, as before
+        if fetched:
+            with self.runtime.store.session() as session:
+                upsert_orders(session, fetched)
 
     def _merge(self, session: Session, name: str, req: ReturnRequest) -> bool:
         if not req.external_id:

@@ -11,9 +11,11 @@ unknown ids with ``RemoteNotFoundError``.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from aftersales.errors import RemoteNotFoundError, RemoteRejectedError
+from aftersales.http import notify_send
 from aftersales.interfaces import MarketplaceBase
 from aftersales.models import (
     Message,
@@ -137,6 +139,18 @@ class ShopActions(MarketplaceBase):
         self._faults.after_write("refund")
         return paid.model_copy(deep=True)
 
+    def find_refund(
+        self, refund: Refund, request: ReturnRequest | None = None, *,
+        keys: Sequence[str] = (), exclude: Collection[str] = (),
+    ) -> Refund | None:
+        """See :meth:`Marketplace.find_refund`: by key, as the sandbox keeps every key it paid."""
+        self._begin("find_refund")
+        for key in (refund.idempotency_key, *keys):
+            done = self._refund_keys.get(key)
+            if done is not None:
+                return done.model_copy(deep=True)
+        return None
+
     def ship_exchange(self, request: ReturnRequest, shipment: Shipment) -> Shipment:
         """See :meth:`Marketplace.ship_exchange`; the same number twice records one parcel."""
         self._begin("ship_exchange")
@@ -217,6 +231,7 @@ class ShopActions(MarketplaceBase):
     # ------------------------------------------------------------ helpers
 
     def _begin(self, op: str) -> None:
+        notify_send(self.name, "CALL", op)  # as a real marketplace's HTTP call would
         self.calls[op] += 1
         self._faults.before(op)
 

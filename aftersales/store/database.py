@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from aftersales.errors import ConcurrentUpdateError, ConfigurationError, StorageError
 from aftersales.redact import redact_text
+from aftersales.store import guard
 from aftersales.store.tables import Base
 
 __all__ = ["MIGRATION_LOCK", "Store", "migration_lock"]
@@ -91,6 +92,7 @@ class Store:
             raise ConfigurationError(f"cannot use database url: {redact_text(str(exc))}") from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        guard.watch(self.engine)  # write_open() can tell a push made inside a write
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
