@@ -9,10 +9,12 @@ caller can catch one class at its boundary and still tell the cases apart::
     ├── UnsupportedOperationError     the adapter does not declare the capability
     ├── ValidationError               bad input: names the field, row or payload
     │   └── CurrencyMismatchError     money of two currencies combined (also a ValueError)
+    │   └── IdempotencyKeyReusedError the same key sent with other values
     ├── InvalidTransitionError        the state machine refuses the change
     ├── NotEligibleError              a policy refuses the request
     ├── NotFoundError                 no such row in the store
     ├── ConcurrentUpdateError         someone else changed the row first
+    │   └── RefundInFlightError       another refund of the request is still pending
     ├── SignatureError                a push or webhook failed its signature check
     ├── StorageError                  the database failed (wraps SQLAlchemy's error)
     └── RemoteError                   a marketplace or carrier call failed
@@ -40,10 +42,12 @@ __all__ = [
     "ConcurrentUpdateError",
     "ConfigurationError",
     "CurrencyMismatchError",
+    "IdempotencyKeyReusedError",
     "InvalidTransitionError",
     "NotEligibleError",
     "NotFoundError",
     "RateLimitError",
+    "RefundInFlightError",
     "RemoteError",
     "RemoteNotFoundError",
     "RemoteRejectedError",
@@ -132,6 +136,19 @@ class CurrencyMismatchError(ValidationError, ValueError):
     """
 
 
+class IdempotencyKeyReusedError(ValidationError):
+    """An idempotency key came back with other values than its first use (as stripe refuses).
+
+    Attributes:
+        key: the key that was reused.
+    """
+
+    def __init__(self, key: str, detail: str) -> None:
+        self.key = key
+        super().__init__(f"idempotency key {key!r} was first used {detail}; use a new key "
+                         "for a different refund", field="idempotency_key")
+
+
 class InvalidTransitionError(AfterSalesError):
     """The state machine does not allow moving from one status to another."""
 
@@ -164,6 +181,27 @@ class ConcurrentUpdateError(AfterSalesError):
     """The row changed between read and write; reload and try again."""
 
     retryable = True
+
+
+class RefundInFlightError(ConcurrentUpdateError):
+    """Another refund of the request is pending and this call may not take it over.
+
+    It is being paid right now, or its outcome is not known yet, or it was
+    asked for with other values. Try again later (or with the same values
+    and key, which resumes it).
+
+    Attributes:
+        rma_id: the request.
+        idempotency_key: the key of the refund in flight.
+        amount: its amount, as text (``"120.00 CNY"``).
+    """
+
+    def __init__(self, rma_id: str, idempotency_key: str, amount: str, why: str) -> None:
+        self.rma_id = rma_id
+        self.idempotency_key = idempotency_key
+        self.amount = amount
+        super().__init__(f"return {rma_id} has refund {idempotency_key!r} of {amount} in "
+                         f"flight: {why}")
 
 
 class SignatureError(AfterSalesError):

@@ -30,7 +30,7 @@ marketplace can do.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from enum import StrEnum
 from typing import ClassVar, Protocol, runtime_checkable
 
@@ -145,6 +145,33 @@ class Marketplace(Protocol):
 
         Returns:
             The refund as the marketplace recorded it (``external_id`` set).
+        """
+        ...
+
+    def find_refund(
+        self, refund: Refund, request: ReturnRequest | None = None, *,
+        keys: Sequence[str] = (), exclude: Collection[str] = (),
+    ) -> Refund | None:
+        """Look for a refund this library already sent, before sending it again.
+
+        Called when an earlier :meth:`refund` of ``refund`` may have reached
+        the marketplace (its answer was lost: a timeout, a reset, a 5xx, an
+        HTML error page) and before anything is sent again. Every adapter
+        that declares ``REFUND`` implements it and says in its docstring how
+        it matches: by ``refund.idempotency_key`` (or one of ``keys``, the
+        keys of the request's earlier attempts) where the platform stores a
+        key, otherwise by the amount, the lines and the time (not before
+        ``refund.created_at``), skipping refunds whose ids are in ``exclude``
+        (those the store already recorded).
+
+        Returns:
+            The refund found (its ``idempotency_key`` says which key it
+            paid), or ``None`` when the marketplace surely has none, so
+            sending it is safe.
+
+        Raises:
+            RemoteError: the marketplace could not be asked, or its answer
+                cannot tell; the refund stays pending.
         """
         ...
 
@@ -269,6 +296,13 @@ class MarketplaceBase:
     def refund(self, refund: Refund, request: ReturnRequest | None = None) -> Refund:
         """See :meth:`Marketplace.refund`."""
         raise self._unsupported("refund")
+
+    def find_refund(
+        self, refund: Refund, request: ReturnRequest | None = None, *,
+        keys: Sequence[str] = (), exclude: Collection[str] = (),
+    ) -> Refund | None:
+        """See :meth:`Marketplace.find_refund`."""
+        raise self._unsupported("find_refund")
 
     def ship_exchange(self, request: ReturnRequest, shipment: Shipment) -> Shipment:
         """See :meth:`Marketplace.ship_exchange`."""

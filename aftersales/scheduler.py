@@ -14,6 +14,7 @@ tracking        ``app.logistics.refresh``        15 min
 reviews         ``app.reviews.sync``             30 min
 sync            ``app.sync``                     10 min
 return_timers   ``app.returns.run_timers``        5 min
+refunds         ``app.returns.reconcile_refunds`` 2 min
 =============== =========================== =================
 
 Intervals come from ``intervals=`` / ``--interval NAME=SECONDS``, else from
@@ -97,6 +98,7 @@ TICKS: tuple[Tick, ...] = (
     Tick("reviews", "reviews", "sync", 1800),
     Tick("sync", None, "sync", 600),
     Tick("return_timers", "returns", "run_timers", 300),
+    Tick("refunds", "returns", "reconcile_refunds", 120),
 )
 DEFAULT_INTERVALS: dict[str, float] = {t.name: t.default_interval for t in TICKS}
 

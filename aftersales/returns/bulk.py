@@ -291,6 +291,8 @@ class BulkMixin(TimersMixin):
         def result(outcome: str, detail: str, rma_id: str | None = row.rma_id) -> BulkOutcome:
             return BulkOutcome(row.number, row.action, rma_id, outcome, detail)
 
+        if row.action == "refund" and not dry_run:  # a dry run sends nothing: stays in its tx
+            return self._refund_row(row, done, actor=actor, dry_run=dry_run)
         try:
             with self._tx() as session, self._joined(session):
                 if row.action != "create":
@@ -307,6 +309,31 @@ class BulkMixin(TimersMixin):
             return result("ok", detail, rma_id)
         except (AfterSalesError, SQLAlchemyError, StaleDataError) as exc:
             return result("error", _message(exc))
+
+    def _refund_row(self, row: BulkRow, done: set[str], *, actor: str,
+                    dry_run: bool) -> BulkOutcome:
+        """A refund row, in no batch transaction: claim, push and record are its own.
+
+        The row's key is the refund's idempotency key, so a re-run resumes
+        (or returns) the refund instead of paying again; the key row is
+        written once the refund is settled. Any failure, even one the
+        library did not foresee, fails this row only.
+        """
+        rma = row.rma_id or ""
+        try:
+            money = row.money(self._currency(rma))
+            paid = self.refund(rma, amount=money, note=row.note, idempotency_key=row.key,
+                               actor=actor, dry_run=dry_run)
+            if not dry_run:
+                with self.runtime.store.session() as session:
+                    session.add(self._key_row(row, rma))
+        except (AfterSalesError, SQLAlchemyError, StaleDataError) as exc:
+            return BulkOutcome(row.number, row.action, rma, "error", _message(exc))
+        except Exception as exc:  # a poison row must not stop the run
+            return BulkOutcome(row.number, row.action, rma, "error",
+                               f"unexpected error: {type(exc).__name__}")
+        done.add(row.key)
+        return BulkOutcome(row.number, row.action, rma, "ok", f"refunded {paid.amount}")
 
     def _key_row(self, row: BulkRow, rma_id: str | None) -> BulkKeyRow:
         return BulkKeyRow(key=row.key, action=row.action, rma_id=rma_id,

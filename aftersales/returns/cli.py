@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from aftersales.cli_support import (
 from aftersales.errors import AfterSalesError
 from aftersales.money import Money
 from aftersales.returns.bulk_report import SHOWN_ERRORS, check_report_path
+from aftersales.amounts import check_amount
 from aftersales.returns.bulk_rows import BulkFileError
 
 __all__ = ["group"]
@@ -191,7 +191,7 @@ def refund(state: CliState, app: Any, rma_id: str, amount: Decimal | None,
     money = None
     if amount is not None:
         currency = app.returns.preview_refund(rma_id).currency
-        money = Money(amount, currency)
+        money = check_amount(amount, currency, field="--amount")
     paid = app.returns.refund(rma_id, amount=money, idempotency_key=idempotency_key, note=note,
                               actor="cli", dry_run=dry_run)
     output(state, paid.model_dump(mode="json"),

@@ -1,36 +1,51 @@
-"""Moving money: refund previews and refunds that a retry can never pay twice.
+"""Moving money: refund previews and refunds that are paid exactly once.
 
-A refund runs in three steps. First a *pending* row (unique on its
-idempotency key) is committed with its line ledger, so the caps see money
-that may be on its way. Then the refund goes to the marketplace with that
-key. Last the row is marked paid and the request moves to ``refunded`` in
-one transaction. A crash or a timeout between the steps leaves the pending
-row; the next call resumes it with the same key, and the marketplace, which
-honours the key, pays at most once.
+A refund runs in three steps, and only the middle one talks to the
+marketplace:
+
+1. **Claim** (one transaction, holding the order's lock: ``SELECT … FOR
+   UPDATE`` on PostgreSQL, the write lock on SQLite). The amount is decided
+   from the ledger of every paid and pending refund on the order, the caps
+   are checked (per line over all requests on the order, per order,
+   shipping once), and the *pending* row is committed with a push lease
+   (:mod:`~aftersales.returns.refund_claim`). Another caller then sees the
+   pending row: with the same values it resumes it once the lease is free,
+   otherwise it gets :class:`~aftersales.errors.RefundInFlightError` naming
+   it.
+2. **Push**, outside any transaction (:mod:`~aftersales.returns.refund_settle`).
+   A resumed refund is first looked up on the marketplace
+   (``find_refund``) and sent only when the marketplace surely has none.
+3. **Record**, in a new transaction: paid (the request moves to
+   ``refunded``), failed (a definite refusal), or still pending with the
+   lease released (an unknown outcome: a timeout, a reset, a 5xx, an HTML
+   page), to be settled by the next call, a bulk re-run or the worker's
+   ``reconcile_refunds`` tick.
 """
 
 from __future__ import annotations
 
-from pydantic import ValidationError as PydanticValidationError
+from datetime import datetime
+
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from aftersales import observe
-from aftersales.errors import AfterSalesError, ConcurrentUpdateError, ValidationError
-from aftersales.interfaces import Capability, Marketplace
-from aftersales.models import (
-    Order,
-    Refund,
-    RefundLine,
-    ReturnKind,
-    ReturnRequest,
-    ReturnStatus,
+from aftersales.amounts import check_amount
+from aftersales.errors import (
+    IdempotencyKeyReusedError,
+    NotFoundError,
+    RefundInFlightError,
+    ValidationError,
 )
+from aftersales.interfaces import Capability
+from aftersales.models import Refund, ReturnKind, ReturnStatus
 from aftersales.money import Money
+from aftersales.returns import refund_claim as claims
 from aftersales.returns import repository as repo
-from aftersales.returns.actions import ActionsMixin
 from aftersales.returns.lifecycle import check_transition
+from aftersales.returns.refund_settle import SettleMixin
 from aftersales.returns.refunds import RefundBreakdown, compute_refund
+from aftersales.store.orders import upsert_orders
 from aftersales.store.tables.returns import RefundLineRow, RefundRow, ReturnRow
 
 __all__ = ["RefundsMixin"]
@@ -38,29 +53,8 @@ __all__ = ["RefundsMixin"]
 S = ReturnStatus
 
 
-def _as_model(row: RefundRow, order: Order | None = None) -> Refund:
-    cur = row.currency
-    try:
-        breakdown = RefundBreakdown.model_validate(row.breakdown)
-    except PydanticValidationError:
-        breakdown = None
-    if breakdown is not None:  # the stored breakdown keeps the tax the lines carried
-        return breakdown.to_refund(row.order_external_id, row.idempotency_key,
-                                   order=order).model_copy(update={
-            "external_id": row.external_id, "raw_status": row.status,
-            "created_at": row.created_at})
-    return Refund(
-        order_id=row.order_external_id, amount=Money(row.amount, cur),
-        lines=[RefundLine(order_line_id=ln.order_line_external_id, quantity=ln.quantity,
-                          amount=Money(ln.amount, cur)) for ln in row.lines],
-        shipping=Money(row.shipping, cur) if row.shipping else None,
-        idempotency_key=row.idempotency_key, external_id=row.external_id,
-        raw_status=row.status, created_at=row.created_at,
-    )
-
-
-class RefundsMixin(ActionsMixin):
-    """``preview_refund`` and ``refund``."""
+class RefundsMixin(SettleMixin):
+    """``preview_refund``, ``refund`` and ``reconcile_refunds``."""
 
     def _breakdown(self, session: Session, row: ReturnRow, amount: Money | None,
                    refund_shipping: bool | None) -> RefundBreakdown:
@@ -78,10 +72,15 @@ class RefundsMixin(ActionsMixin):
 
         Raises:
             NotFoundError: no such request (or its order is unknown).
-            ValidationError: ``amount`` is more than can be refunded.
+            ValidationError: ``amount`` is more than can be refunded, or not
+                a strict amount of the order's currency.
         """
-        return self._run(lambda s: self._breakdown(s, repo.load_row(s, rma_id), amount,
-                                                   refund_shipping))
+        def work(session: Session) -> RefundBreakdown:
+            row = repo.load_row(session, rma_id)
+            return self._breakdown(session, row, self._strict(session, row, amount),
+                                   refund_shipping)
+
+        return self._run(work)
 
     @observe.traced("returns", "refund", counts=lambda r: {"refunds": 1})
     def refund(
@@ -89,122 +88,153 @@ class RefundsMixin(ActionsMixin):
         note: str | None = None, idempotency_key: str | None = None, actor: str = "merchant",
         version: int | None = None, dry_run: bool = False,
     ) -> Refund:
-        """Pay the buyer back through the marketplace, at most once per key.
+        """Pay the buyer back through the marketplace, exactly once.
 
         Args:
-            amount: a partial refund; ``None`` pays everything still due.
+            amount: a partial refund; ``None`` pays everything still due. It
+                must be a plain amount of the order's currency: more
+                decimals than the currency has, ``NaN``, infinities, zero,
+                negative or absurd amounts are refused, never rounded.
             refund_shipping: force the original shipping in or out (it is
                 paid at most once per order either way).
-            idempotency_key: the caller's key; the same key never pays twice
-                and returns the first refund. Without one, a key is made per
-                request and attempt, and an unfinished attempt is resumed.
+            idempotency_key: the caller's key. The same key with the same
+                values never pays twice and returns the first refund; with
+                other values it raises ``IdempotencyKeyReusedError``.
+                Without a key, one is made per request and attempt.
+
+        A refund of this request still pending (its answer was lost) is
+        resumed first when the values match: it is looked up on the
+        marketplace and sent again only if the marketplace surely has none.
 
         Raises:
             InvalidTransitionError: the request is not in a refundable state.
             ValidationError: nothing left to refund, or a bad ``amount``.
+            IdempotencyKeyReusedError: the key was used with other values.
+            RefundInFlightError: another refund of the request is pending
+                (being paid now, or asked for with other values or another key).
             UnsupportedOperationError: the marketplace cannot refund.
-            RemoteError: the marketplace failed; a retryable failure leaves
-                the refund pending, to be resumed by the next call.
+            RemoteError: the marketplace refused (the refund is marked
+                failed) or its answer was lost (the refund stays pending, and
+                the next call, a bulk re-run or ``reconcile_refunds`` settles it).
         """
-        def prepare(session: Session) -> tuple[RefundRow | None, Refund]:
+        if idempotency_key is not None and not idempotency_key.strip():
+            raise ValidationError("an idempotency key cannot be empty", field="idempotency_key")
+        self._ensure_order(rma_id)
+
+        def claim(session: Session) -> claims.Claimed:
+            return self._claim(session, rma_id, amount, refund_shipping, idempotency_key,
+                               version, note)
+
+        claimed = self._run(claim, dry_run=dry_run)
+        if dry_run or claimed.paid:
+            return claimed.instruction
+        return self._settle(claimed, actor=actor, note=note)
+
+    # ------------------------------------------------------------ the claim
+
+    def _strict(self, session: Session, row: ReturnRow, amount: Money | None) -> Money | None:
+        if amount is None:
+            return None
+        found = repo.load_order(session, row.marketplace, row.order_external_id)
+        currency = found[0].currency if found else (row.currency or amount.currency)
+        return check_amount(amount, currency)
+
+    def _ensure_order(self, rma_id: str) -> None:
+        """Fetch the request's order first if it was never stored: no call under the lock."""
+        def stored(session: Session) -> tuple[str, str] | None:
             row = repo.load_row(session, rma_id)
-            self._expect(row, version)
-            check_transition(ReturnKind(row.kind), S(row.status), S.REFUNDED,
-                             entity=f"return {rma_id}")
-            self._market(row.marketplace, Capability.REFUND)
-            existing = self._existing(session, rma_id, idempotency_key)
-            if existing is not None:
-                stored = repo.load_order(session, row.marketplace, row.order_external_id)
-                return existing, _as_model(existing, stored[0] if stored else None)
-            breakdown = self._breakdown(session, row, amount, refund_shipping)
-            if not breakdown.total:
-                raise ValidationError(f"nothing is left to refund on return {rma_id}",
-                                      field="amount")
-            count = session.scalar(select(func.count()).where(RefundRow.rma_id == rma_id)) or 0
-            key = idempotency_key or f"refund:{rma_id}:{count + 1}"
-            refund_row = RefundRow(
-                rma_id=rma_id, order_external_id=row.order_external_id,
-                marketplace=row.marketplace, currency=breakdown.currency,
-                amount=breakdown.total.amount, shipping=breakdown.shipping.amount,
-                breakdown=breakdown.model_dump(mode="json"), idempotency_key=key,
-                status="pending", created_at=self.runtime.now(),
-                lines=[RefundLineRow(order_line_external_id=ln.order_line_id,
-                                     quantity=ln.quantity, amount=ln.amount.amount)
-                       for ln in breakdown.lines],
-            )
-            session.add(refund_row)
-            session.flush()
-            order, _ = self._order(session, row.marketplace, row.order_external_id)
-            return refund_row, breakdown.to_refund(row.order_external_id, key, note, order)
+            if repo.load_order(session, row.marketplace, row.order_external_id) is None:
+                return row.marketplace, row.order_external_id
+            return None
 
-        pending, instruction = self._run(prepare, dry_run=dry_run)
-        if dry_run or pending is None:
-            return instruction
-        if pending.status == "paid":
-            return instruction  # this key already paid: nothing moves twice
-        return self._pay(rma_id, instruction, actor=actor, note=note)
+        missing = self._run(stored)
+        if missing is None:
+            return
+        market = self.runtime.marketplaces.get(missing[0])
+        if market is None or Capability.GET_ORDER not in market.capabilities:
+            raise NotFoundError("order", f"{missing[0]}/{missing[1]}")
+        order = market.get_order(missing[1])
+        self._run(lambda s: upsert_orders(s, [order]))
 
-    def _existing(self, session: Session, rma_id: str, key: str | None) -> RefundRow | None:
-        query = select(RefundRow).options(selectinload(RefundRow.lines))
+    def _claim(self, session: Session, rma_id: str, amount: Money | None,
+               refund_shipping: bool | None, key: str | None, version: int | None,
+               note: str | None) -> claims.Claimed:
+        where = session.execute(select(ReturnRow.marketplace, ReturnRow.order_external_id)
+                                .where(ReturnRow.rma_id == rma_id)).first()
+        if where is None:
+            raise NotFoundError("return request", rma_id)
+        claims.lock_order(session, where[0], where[1])
+        row = repo.load_row(session, rma_id)  # everything below is read under the lock
+        self._expect(row, version)
+        asked = self._strict(session, row, amount)
+        print_ = claims.fingerprint(asked, refund_shipping)
+        now = self.runtime.now()
         if key is not None:
-            found = session.scalar(query.where(RefundRow.idempotency_key == key))
-            if found is not None and found.rma_id != rma_id:
-                raise ValidationError(f"idempotency key {key!r} belongs to another request",
-                                      field="idempotency_key")
-            if found is not None and found.status != "failed":
-                return found
-        return session.scalar(query.where(RefundRow.rma_id == rma_id,
-                                          RefundRow.status == "pending"))
+            mine = claims.by_key(session, key)
+            if mine is not None:
+                return self._reuse(session, mine, rma_id, print_, now, note, keyed=True)
+        check_transition(ReturnKind(row.kind), S(row.status), S.REFUNDED,
+                         entity=f"return {rma_id}")
+        self._market(row.marketplace, Capability.REFUND)
+        pending = claims.pending_of(session, rma_id)
+        if pending is not None:
+            if key is not None:
+                raise self._in_flight(pending, "it was asked for under another key; resume it "
+                                      "with that key, or wait for its outcome")
+            return self._reuse(session, pending, rma_id, print_, now, note, keyed=False)
+        breakdown = self._breakdown(session, row, asked, refund_shipping)
+        if not breakdown.total:
+            raise ValidationError(f"nothing is left to refund on return {rma_id}",
+                                  field="amount")
+        count = session.scalar(select(func.count()).where(RefundRow.rma_id == rma_id)) or 0
+        made = RefundRow(
+            rma_id=rma_id, order_external_id=row.order_external_id,
+            marketplace=row.marketplace, currency=breakdown.currency,
+            amount=breakdown.total.amount, shipping=breakdown.shipping.amount,
+            breakdown=breakdown.model_dump(mode="json"),
+            idempotency_key=key or f"refund:{rma_id}:{count + 1}", fingerprint=print_,
+            status="pending", created_at=now, attempts=0,
+            lines=[RefundLineRow(order_line_external_id=ln.order_line_id,
+                                 quantity=ln.quantity, amount=ln.amount.amount)
+                   for ln in breakdown.lines],
+        )
+        session.add(made)
+        session.flush()
+        taken = claims.take(session, made, rma_id, now, resumed=False)
+        return self._with_note(taken, note)
 
-    def _pay(self, rma_id: str, instruction: Refund, *, actor: str, note: str | None) -> Refund:
-        def current(session: Session) -> tuple[ReturnRow, RefundRow]:
-            row = repo.load_row(session, rma_id)
-            refund_row = session.scalars(select(RefundRow).where(
-                RefundRow.idempotency_key == instruction.idempotency_key)).one()
-            return row, refund_row
-
-        def target(session: Session) -> tuple[Marketplace, ReturnRequest | None]:
-            row, _ = current(session)
-            return (self._market(row.marketplace, Capability.REFUND),
-                    repo.to_model(row) if row.external_id else None)
-
-        market, request = self._run(target)
-        try:
-            paid = market.refund(instruction, request)
-        except AfterSalesError as exc:
-            if not exc.retryable:
-                error = str(exc)
-                self._run(lambda s: self._fail(s, instruction.idempotency_key, error))
-            raise
-
-        def record(session: Session) -> Refund:
-            row, refund_row = current(session)
-            refund_row.status = "paid"
-            refund_row.external_id = paid.external_id
-            now = self.runtime.now()
-            data = {"refund": instruction.idempotency_key, "amount": str(instruction.amount),
-                    "external_id": paid.external_id}
-            if S(row.status) in (S.REFUNDED, S.CLOSED, S.CANCELLED):
-                repo.audit(session, rma_id, actor=actor, at=now, source=S(row.status),
-                           target=S(row.status), reason="further refund", note=note, data=data)
-                self._event(session, "return.refunded", row, actor=actor, extra=data,
-                            key=f"return.refunded:{instruction.idempotency_key}")
-            else:
-                self._move(session, row, S.REFUNDED, actor=actor, now=now, note=note,
-                           reason=f"refunded {instruction.amount}", data=data)
-            return paid.model_copy(update={"raw_status": "paid"})
-
-        for _ in range(3):  # money has moved: the record must follow even after a race
-            try:
-                return self._run(record)
-            except ConcurrentUpdateError:
-                continue
-        raise ConcurrentUpdateError(f"refund of return {rma_id} was paid but its status could "
-                                    "not be recorded; call refund() again to finish")
+    def _reuse(self, session: Session, found: RefundRow, rma_id: str, print_: str,
+               now: datetime, note: str | None, *, keyed: bool) -> claims.Claimed:
+        """The caller's key (``keyed``) or request names a stored refund: return or resume it."""
+        key = found.idempotency_key
+        if found.rma_id != rma_id:
+            raise IdempotencyKeyReusedError(key, f"for return {found.rma_id}")
+        if found.fingerprint is not None and found.fingerprint != print_:
+            if not keyed:
+                raise self._in_flight(found, f"it was asked for {found.fingerprint}, not "
+                                      f"{print_}; it must settle first")
+            raise IdempotencyKeyReusedError(key, found.fingerprint)
+        if found.status == "paid":
+            return claims.Claimed(rma_id, claims.as_refund(found), paid=True)
+        if found.status == "failed":
+            raise ValidationError(f"refund {key!r} was refused by the marketplace "
+                                  f"({found.error or 'no reason given'}); use a new key to "
+                                  "try again", field="idempotency_key")
+        if claims.leased(found, now):
+            raise self._in_flight(found, "it is being sent to the marketplace right now; "
+                                  "try again in a few minutes")
+        return self._with_note(claims.take(session, found, rma_id, now, resumed=True), note)
 
     @staticmethod
-    def _fail(session: Session, key: str, error: str) -> None:
-        refund_row = session.scalars(select(RefundRow).where(
-            RefundRow.idempotency_key == key)).one()
-        refund_row.status = "failed"
-        refund_row.error = error[:500]
+    def _with_note(claimed: claims.Claimed, note: str | None) -> claims.Claimed:
+        if note is None:
+            return claimed
+        return claims.Claimed(claimed.rma_id,
+                              claimed.instruction.model_copy(update={"note": note}),
+                              paid=claimed.paid, attempts=claimed.attempts,
+                              other_keys=claimed.other_keys, known_ids=claimed.known_ids)
+
+    @staticmethod
+    def _in_flight(row: RefundRow, why: str) -> RefundInFlightError:
+        return RefundInFlightError(row.rma_id or "", row.idempotency_key,
+                                   f"{Money(row.amount, row.currency)}", why)

@@ -94,9 +94,16 @@ class RefundRow(Base):
     breakdown: Mapped[dict[str, Any]] = mapped_column(JSONType())
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     external_id: Mapped[str | None] = mapped_column(String(120))
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(Text)
+    #: what the caller asked for (amount, shipping): the same key must ask the same
+    fingerprint: Mapped[str | None] = mapped_column(String(200))
+    #: pushes started; above zero, the refund may have reached the marketplace
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: while in the future, one caller is pushing it and no other may
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     lines: Mapped[list[RefundLineRow]] = relationship(
         cascade="all, delete-orphan", order_by="RefundLineRow.id"

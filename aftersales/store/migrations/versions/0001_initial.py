@@ -277,6 +277,10 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('created_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('fingerprint', sa.String(length=200), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('attempted_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_until', aftersales.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['rma_id'], ['return_requests.rma_id'], name=op.f('fk_refunds_rma_id_return_requests'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_refunds')),
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_refunds_idempotency_key'))
@@ -284,6 +288,7 @@ def upgrade() -> None:
     with op.batch_alter_table('refunds', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_refunds_order_external_id'), ['order_external_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_refunds_rma_id'), ['rma_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_refunds_status'), ['status'], unique=False)
 
     op.create_table('return_deadlines',
     sa.Column('rma_id', sa.String(length=40), nullable=False),
@@ -459,6 +464,7 @@ def downgrade() -> None:
 
     op.drop_table('return_deadlines')
     with op.batch_alter_table('refunds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_refunds_status'))
         batch_op.drop_index(batch_op.f('ix_refunds_rma_id'))
         batch_op.drop_index(batch_op.f('ix_refunds_order_external_id'))
 

@@ -1,0 +1,208 @@
+"""Settling a claimed refund: one push outside any transaction, then its outcome recorded.
+
+The outcome of a push is one of three:
+
+* **paid**: the marketplace answered with the refund. The row is marked
+  paid and the request moves to ``refunded``, in one transaction.
+* **refused**: a definite refusal (:func:`refused`: a 4xx business error,
+  bad credentials, or an adapter's own check before sending). Nothing was
+  paid; the row is marked failed and no longer counts against the caps.
+* **unknown**: anything else (a timeout, a reset after sending, any 5xx,
+  an HTML error page, a body that does not parse). The marketplace may
+  have paid. The row stays pending under the same key with its push lease
+  released; the next call, a bulk re-run of the row, or the worker's
+  :meth:`SettleMixin.reconcile_refunds` tick asks the marketplace first
+  (``find_refund``) and sends again only if the marketplace surely has none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from aftersales.errors import (
+    AfterSalesError,
+    AuthenticationError,
+    ConcurrentUpdateError,
+    ConfigurationError,
+    RemoteNotFoundError,
+    RemoteRejectedError,
+    UnsupportedOperationError,
+    ValidationError,
+)
+from aftersales.interfaces import Capability, Marketplace
+from aftersales.models import Refund, ReturnRequest, ReturnStatus
+from aftersales.redact import redact_text
+from aftersales.returns import refund_claim as claims
+from aftersales.returns import repository as repo
+from aftersales.returns.actions import ActionsMixin
+from aftersales.store.locking import begin_write
+from aftersales.store.tables.returns import RefundRow
+
+__all__ = ["RefundReport", "SettleMixin", "refused"]
+
+S = ReturnStatus
+
+#: A pending refund is reconciled by the tick only this long after its last push.
+SETTLE_AFTER = timedelta(minutes=1)
+
+
+def refused(exc: BaseException) -> bool:
+    """Whether a failed push surely paid nothing (a definite refusal).
+
+    Only a refusal by the marketplace (4xx: rejected, not found, bad
+    credentials) or a check the adapter or the core made before sending
+    counts. Every other failure may have followed the payment.
+    """
+    return isinstance(exc, RemoteRejectedError | RemoteNotFoundError | AuthenticationError
+                      | ValidationError | UnsupportedOperationError | ConfigurationError)
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc) if isinstance(exc, AfterSalesError) else type(exc).__name__
+    return redact_text(text)[:450]
+
+
+@dataclass
+class RefundReport:
+    """What one reconciliation tick did with the pending refunds it took."""
+
+    settled: int = 0  # found paid on the marketplace, or surely absent and paid now
+    failed: int = 0  # refused by the marketplace
+    pending: int = 0  # still unknown (the marketplace could not be asked)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+class SettleMixin(ActionsMixin):
+    """The push and its outcome, and the ``reconcile_refunds`` tick."""
+
+    def _settle(self, claimed: claims.Claimed, *, actor: str, note: str | None) -> Refund:
+        """Push ``claimed`` (looking it up first when resumed) and record the outcome."""
+        instruction = claimed.instruction
+        key = instruction.idempotency_key
+
+        def target(session: Session) -> tuple[Marketplace, ReturnRequest | None]:
+            row = repo.load_row(session, claimed.rma_id)
+            return (self._market(row.marketplace, Capability.REFUND),
+                    repo.to_model(row) if row.external_id else None)
+
+        try:
+            market, request = self._run(target)
+            found = None
+            if claimed.resumed:
+                found = market.find_refund(instruction, request, keys=claimed.other_keys,
+                                           exclude=claimed.known_ids)
+            if found is not None and found.idempotency_key not in ("", key):
+                return self._superseded(claimed, found, actor=actor, note=note)
+            paid = found if found is not None else market.refund(instruction, request)
+        except BaseException as exc:
+            why = _why(exc)
+            if refused(exc):
+                self._run(lambda s: self._close(s, key, "failed", why))
+            else:
+                self._run(lambda s: self._close(s, key, "pending", f"outcome unknown: {why}"))
+            raise
+        return self._record(claimed.rma_id, instruction, paid, actor=actor, note=note)
+
+    def _record(self, rma_id: str, instruction: Refund, paid: Refund, *, actor: str,
+                note: str | None) -> Refund:
+        key = instruction.idempotency_key
+
+        def record(session: Session) -> Refund:
+            row = repo.load_row(session, rma_id)
+            refund_row = session.scalars(select(RefundRow).where(
+                RefundRow.idempotency_key == key)).one()
+            if refund_row.status == "paid":
+                return claims.as_refund(refund_row)
+            refund_row.status = "paid"
+            refund_row.external_id = paid.external_id
+            refund_row.lease_until = None
+            refund_row.error = None
+            now = self.runtime.now()
+            data = {"refund": key, "amount": str(instruction.amount),
+                    "external_id": paid.external_id}
+            if S(row.status) in (S.REFUNDED, S.CLOSED, S.CANCELLED):
+                repo.audit(session, rma_id, actor=actor, at=now, source=S(row.status),
+                           target=S(row.status), reason="further refund", note=note, data=data)
+                self._event(session, "return.refunded", row, actor=actor, extra=data,
+                            key=f"return.refunded:{key}")
+            else:
+                self._move(session, row, S.REFUNDED, actor=actor, now=now, note=note,
+                           reason=f"refunded {instruction.amount}", data=data, check=False)
+            return instruction.model_copy(update={"external_id": paid.external_id,
+                                                  "raw_status": "paid"})
+
+        for _ in range(3):  # money has moved: the record must follow even after a race
+            try:
+                return self._run(record)
+            except ConcurrentUpdateError:
+                continue
+        raise ConcurrentUpdateError(f"refund of return {rma_id} was paid but its status could "
+                                    "not be recorded; call refund() again to finish")
+
+    def _superseded(self, claimed: claims.Claimed, found: Refund, *, actor: str,
+                    note: str | None) -> Refund:
+        """An earlier attempt, recorded as refused, turns out paid: record it, drop this one."""
+        earlier = found.idempotency_key
+
+        def fix(session: Session) -> Refund:
+            row = claims.by_key(session, earlier)
+            if row is None:  # pragma: no cover - the adapter only matches keys it was given
+                raise ConcurrentUpdateError(f"refund {earlier!r} is not in the store")
+            row.status = "pending"
+            self._close(session, claimed.instruction.idempotency_key, "failed",
+                        f"not sent: refund {earlier!r} was found paid on the marketplace")
+            return claims.as_refund(row)
+
+        stored = self._run(fix)
+        return self._record(claimed.rma_id, stored, found, actor=actor, note=note)
+
+    @staticmethod
+    def _close(session: Session, key: str, status: str, error: str) -> None:
+        """End a push: ``failed`` for good, or ``pending`` with the lease released."""
+        refund_row = session.scalars(select(RefundRow).where(
+            RefundRow.idempotency_key == key)).one()
+        if refund_row.status == "paid":
+            return
+        refund_row.status = status
+        refund_row.error = error[:500]
+        refund_row.lease_until = None
+
+    # ------------------------------------------------------------ the tick
+
+    def reconcile_refunds(self, now: datetime | None = None, *, limit: int = 100,
+                          settle_after: timedelta = SETTLE_AFTER) -> RefundReport:
+        """Settle the pending refunds nobody is pushing: look each up, pay only if surely absent.
+
+        A refund is taken when its push lease is free and its last push is
+        at least ``settle_after`` old (the marketplace may still be
+        finishing it). Each is looked up with ``find_refund`` first; the
+        worker runs this as its ``refunds`` tick.
+        """
+        now = now or self.runtime.now()
+        report = RefundReport()
+        with self.runtime.store.session() as session:
+            begin_write(session)  # SQLite: no other worker takes the same rows
+            rows = list(session.scalars(
+                select(RefundRow).where(
+                    RefundRow.status == "pending",
+                    or_(RefundRow.lease_until.is_(None), RefundRow.lease_until <= now),
+                    or_(RefundRow.attempted_at.is_(None),
+                        RefundRow.attempted_at <= now - settle_after),
+                ).order_by(RefundRow.id).limit(limit).with_for_update(skip_locked=True)))
+            taken = [claims.take(session, r, r.rma_id or "", now, resumed=True)
+                     for r in rows if r.rma_id]
+        for claimed in taken:
+            try:
+                self._settle(claimed, actor="reconcile", note=None)
+                report.settled += 1
+            except AfterSalesError as exc:
+                report.errors[claimed.instruction.idempotency_key] = str(exc)
+                if refused(exc):
+                    report.failed += 1
+                else:
+                    report.pending += 1
+        return report
