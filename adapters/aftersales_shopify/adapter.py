@@ -23,13 +23,15 @@ Checked against the Admin API reference for 2026-01 (the pinned version) on
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.errors import (
+    RemoteError,
     RemoteNotFoundError,
     RemoteRejectedError,
     ResponseParseError,
@@ -46,12 +48,15 @@ from aftersales.models import (
     ReturnStatus,
     Shipment,
 )
+from aftersales.money import Money
 from aftersales.paging import Watermark, token_pages, watermarked_pages
+from aftersales.refund_match import same_refund
 
 from . import mapping, webhooks
 from .client import ShopifyClient
 from .schemas import (
     Connection,
+    GqlListedRefund,
     GqlRefund,
     GqlReturn,
     GqlReverseFulfillmentOrder,
@@ -64,6 +69,8 @@ from .schemas import (
 from .settings import ShopifySettings
 
 __all__ = ["ShopifyMarketplace"]
+
+log = logging.getLogger("aftersales.shopify")
 
 #: ``returnReasonDefinition`` exists from 2026-01 on; older versions refuse the field.
 _REASON_DEFINITION_SINCE = "2026-01"
@@ -135,6 +142,14 @@ REFUND = """mutation RefundCreate($input: RefundInput!, $key: String!) {
       shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } } }
     userErrors { field message }
   }
+}"""
+
+
+ORDER_REFUNDS = """query OrderRefunds($id: ID!) {
+  order(id: $id) { refunds(first: 100) {
+    id note createdAt totalRefundedSet { shopMoney { amount currencyCode } }
+    refundLineItems(first: 100) { nodes { quantity lineItem { id } } }
+  } }
 }"""
 
 
@@ -344,8 +359,46 @@ class ShopifyMarketplace(MarketplaceBase):
                                    mutation=True, idempotency_key=refund.idempotency_key)
         created = self._parse(GqlRefund, _payload(data, "refundCreate").get("refund"))
         if request is not None and request.external_id and request.kind != ReturnKind.EXCHANGE:
-            self.close_return(request)
+            try:
+                self.close_return(request)
+            except RemoteError:  # the money moved: a return left open must not undo that
+                log.warning("shopify: refund %s paid but its return was not closed",
+                            created.id)
         return mapping.refund_from_gql(created, refund)
+
+    def find_refund(
+        self, refund: Refund, request: ReturnRequest | None = None, *,
+        keys: Sequence[str] = (), exclude: Collection[str] = (),
+    ) -> Refund | None:
+        """The order's refund that matches ``refund``, from ``Order.refunds``.
+
+        Shopify deduplicates ``refundCreate`` by its ``@idempotent`` key but
+        stores no key on the refund, so this matches **by amount, lines and
+        time** (:func:`aftersales.refund_match.same_refund`): the same total
+        in shop money, the same line items and quantities, created no
+        earlier than the pending refund was recorded, and not one of the
+        ids the store already holds (``exclude``). ``keys`` cannot be
+        matched and are ignored.
+        """
+        data = self.client.graphql(ORDER_REFUNDS, {"id": mapping.gid("Order", refund.order_id)})
+        order = data.get("order")
+        if not isinstance(order, dict):
+            raise RemoteNotFoundError(f"no order {refund.order_id}", adapter=self.name)
+        known = {mapping.numeric_id(x) for x in exclude}
+        for raw in order.get("refunds") or []:
+            listed: GqlListedRefund = self._parse(GqlListedRefund, raw)
+            if mapping.numeric_id(listed.id) in known:
+                continue
+            money = listed.totalRefundedSet.shopMoney if listed.totalRefundedSet else None
+            lines: dict[str, int] = {}
+            for node in listed.refundLineItems.nodes:
+                if node.lineItem is not None:
+                    lid = mapping.numeric_id(node.lineItem.id)
+                    lines[lid] = lines.get(lid, 0) + node.quantity
+            if same_refund(refund, amount=Money(money.amount, money.currencyCode)
+                           if money else None, lines=lines, created_at=listed.createdAt):
+                return mapping.refund_from_gql(listed, refund)
+        return None
 
     def close_return(self, request: ReturnRequest) -> None:
         """``returnClose``; a return that is already closed is left as it is."""

@@ -15,8 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "Connection",
+    "GqlListedRefund",
     "GqlReasonDefinition",
     "GqlRefund",
+    "GqlRefundLine",
     "GqlReturn",
     "GqlReturnLineItem",
     "GqlReverseFulfillmentOrder",
@@ -162,6 +164,19 @@ class GqlRefund(_Wire):
     note: str | None = None
     createdAt: datetime | None = None
     totalRefundedSet: _MoneyBag | None = None
+
+
+class GqlRefundLine(_Wire):
+    """One ``RefundLineItem`` of a listed refund: the order line and the quantity."""
+
+    quantity: int = 0
+    lineItem: _Id | None = None
+
+
+class GqlListedRefund(GqlRefund):
+    """A ``Refund`` as ``Order.refunds`` lists it, with its lines (for ``find_refund``)."""
+
+    refundLineItems: Connection[GqlRefundLine] = Field(default_factory=Connection)
 
 
 # ---------------------------------------------------------------- REST

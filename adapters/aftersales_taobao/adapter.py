@@ -11,7 +11,7 @@ of a refund agree that wants an SMS code (matched by its text, see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar
@@ -20,6 +20,7 @@ from aftersales.errors import (
     ConfigurationError,
     RemoteNotFoundError,
     RemoteRejectedError,
+    ResponseParseError,
     TransientError,
     ValidationError,
 )
@@ -62,6 +63,8 @@ _REFUND_FIELDS = (
 )
 _RATE_FIELDS = "tid,oid,role,nick,result,created,rated_nick,item_title,item_price,content,reply"
 _AGREEABLE = frozenset({"WAIT_SELLER_AGREE", "WAIT_SELLER_CONFIRM_GOODS"})
+#: States in which Taobao surely has not paid the refund.
+_UNPAID = _AGREEABLE | {"WAIT_BUYER_RETURN_GOODS", "SELLER_REFUSE_BUYER", "CLOSED"}
 _TRADE_FIELDS = (
     "tid,status,payment,post_fee,created,modified,end_time,consign_time,buyer_nick,"
     "buyer_open_uid,orders"
@@ -451,6 +454,29 @@ class TaobaoMarketplace(MarketplaceBase):
         return VerificationRequiredError(
             "needs verification: Taobao texted a code to the seller's phone; agree in the "
             "seller console or pass code= to refund()", adapter=self.name, code=code)
+
+    def find_refund(
+        self, refund: Refund, request: ReturnRequest | None = None, *,
+        keys: Sequence[str] = (), exclude: Collection[str] = (),
+    ) -> Refund | None:
+        """The buyer's refund request, if Taobao already paid it (``taobao.refund.get``).
+
+        Taobao keeps no idempotency key, and it needs none: a buyer's refund
+        request (退款, its ``refund_id``) is paid once, when the seller
+        agrees. So the refund is matched **by its refund id and state**:
+        ``SUCCESS`` means it was paid; a state that still waits for the
+        seller, or one refused or closed, means it surely was not. Any
+        other state cannot tell and raises, leaving the refund pending.
+        """
+        if request is None:
+            return None  # refund() refuses to pay without one: nothing was sent
+        fresh = self.fetch_refund(self._refund_id(request))
+        if fresh.status == "SUCCESS":
+            return self._paid(refund, fresh)
+        if fresh.status in _UNPAID:
+            return None
+        raise ResponseParseError(f"refund state {fresh.status} cannot tell whether it was "
+                                 "paid", adapter=self.name)
 
     @staticmethod
     def _paid(refund: Refund, fresh: TopRefund, status: str | None = None) -> Refund:

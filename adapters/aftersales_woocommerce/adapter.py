@@ -35,7 +35,7 @@ controllers (woocommerce/woocommerce ``includes/rest-api/Controllers``):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -214,7 +214,7 @@ class WooCommerceMarketplace(MarketplaceBase):
         """
         order = _order_id(refund.order_id)
         key = refund.idempotency_key
-        found = self._find_refund(order, key)
+        found = self._find_refund(order, (key,))
         if found is not None:
             return mapping.refund_from_wc(found, refund)
         shipping = self._shipping_lines(order) if refund.shipping else []
@@ -234,6 +234,27 @@ class WooCommerceMarketplace(MarketplaceBase):
                 ) from exc
             return mapping.refund_from_wc(found, refund)
         return mapping.refund_from_wc(self._parse(WcRefund, created), refund)
+
+    def find_refund(
+        self, refund: Refund, request: ReturnRequest | None = None, *,
+        keys: Sequence[str] = (), exclude: Collection[str] = (),
+    ) -> Refund | None:
+        """The order refund carrying ``refund.idempotency_key`` or one of ``keys``.
+
+        Matched by key: every refund this adapter makes stores its key in
+        ``meta_data`` (``_aftersales_idempotency_key``), and ``keys`` (the
+        request's earlier attempts) are searched too, so a refund whose
+        answer was lost under an earlier key is found as well. The order's
+        refunds are read page by page (``GET /orders/{id}/refunds``).
+        """
+        order = _order_id(refund.order_id)
+        wanted = (refund.idempotency_key, *keys)
+        for raw in self._refunds(order):
+            key = mapping.refund_key(raw)
+            if key in wanted:
+                found = mapping.refund_from_wc(self._parse(WcRefund, raw), refund)
+                return found.model_copy(update={"idempotency_key": key})
+        return None
 
     # ------------------------------------------------------------ reviews and messages
 
@@ -299,24 +320,27 @@ class WooCommerceMarketplace(MarketplaceBase):
             if wait:
                 self._sleep(wait)
             try:
-                found = self._find_refund(order, key)
+                found = self._find_refund(order, (key,))
             except TransientError:
                 continue  # the store is still busy; look again
             if found is not None:
                 return found
         return None
 
-    def _find_refund(self, order: int, key: str) -> WcRefund | None:
+    def _refunds(self, order: int) -> Iterator[dict[str, Any]]:
         def fetch(page: int) -> tuple[list[dict[str, Any]], int | None]:
             data, pages = self.client.get(f"orders/{order}/refunds",
                                           {"per_page": 100, "page": page})
             return self._list(data), pages
 
         for batch in numbered_pages(fetch):
-            for raw in batch:
-                if mapping.refund_key(raw) == key:
-                    parsed: WcRefund = self._parse(WcRefund, raw)
-                    return parsed
+            yield from batch
+
+    def _find_refund(self, order: int, keys: Sequence[str]) -> WcRefund | None:
+        for raw in self._refunds(order):
+            if mapping.refund_key(raw) in keys:
+                parsed: WcRefund = self._parse(WcRefund, raw)
+                return parsed
         return None
 
     @staticmethod
