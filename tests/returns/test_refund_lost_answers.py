@@ -127,3 +127,22 @@ def test_an_earlier_attempt_found_paid_is_recorded_not_paid_again(
         assert [(r.idempotency_key, r.status) for r in rows] == [("old-1", "paid"),
                                                                  ("new-2", "failed")]
         assert "found paid" in (rows[1].error or "")
+
+
+def test_a_push_inside_a_write_transaction_is_caught(
+    synced: Any, fresh_order: Callable[..., Order], sandbox: Any,
+    no_call_inside_a_write: list[str],
+) -> None:
+    """The guard every returns test runs under: a push moved into a write fails the test."""
+    rma = refund_only(synced, fresh_order())
+    instruction = synced.returns.preview_refund(rma).to_refund(fresh_order.__name__, "k")
+    with synced.store.session() as s:
+        s.get(RefundRow, 1)  # a read: fine
+        from aftersales.store.tables.returns import ReturnRow
+        s.get(ReturnRow, rma).buyer_note = "x"
+        s.flush()  # now a write is open
+        with pytest.raises(AssertionError, match="inside a write transaction"):
+            sandbox.refund(instruction)
+    assert no_call_inside_a_write == ["sandbox CALL refund"]
+    no_call_inside_a_write.clear()
+    assert sandbox.refunds_paid == []
