@@ -147,7 +147,8 @@ REFUND = """mutation RefundCreate($input: RefundInput!, $key: String!) {
 
 ORDER_REFUNDS = """query OrderRefunds($id: ID!) {
   order(id: $id) { refunds(first: 100) {
-    id note createdAt totalRefundedSet { shopMoney { amount currencyCode } }
+    id note createdAt totalRefundedSet {
+      shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } }
     refundLineItems(first: 100) { nodes { quantity lineItem { id } } }
   } }
 }"""
@@ -375,10 +376,10 @@ class ShopifyMarketplace(MarketplaceBase):
         Shopify deduplicates ``refundCreate`` by its ``@idempotent`` key but
         stores no key on the refund, so this matches **by amount, lines and
         time** (:func:`aftersales.refund_match.same_refund`): the same total
-        in shop money, the same line items and quantities, created no
-        earlier than the pending refund was recorded, and not one of the
-        ids the store already holds (``exclude``). ``keys`` cannot be
-        matched and are ignored.
+        in the refund's own currency (presentment or shop money), the same
+        line items and quantities, created no earlier than the pending
+        refund was recorded, and not one of the ids the store already holds
+        (``exclude``). ``keys`` cannot be matched and are ignored.
         """
         data = self.client.graphql(ORDER_REFUNDS, {"id": mapping.gid("Order", refund.order_id)})
         order = data.get("order")
@@ -389,7 +390,10 @@ class ShopifyMarketplace(MarketplaceBase):
             listed: GqlListedRefund = self._parse(GqlListedRefund, raw)
             if mapping.numeric_id(listed.id) in known:
                 continue
-            money = listed.totalRefundedSet.shopMoney if listed.totalRefundedSet else None
+            bag = listed.totalRefundedSet
+            money = next((m for m in ([bag.presentmentMoney, bag.shopMoney] if bag else [])
+                          if m is not None and m.currencyCode.upper() == refund.amount.currency),
+                         None)
             lines: dict[str, int] = {}
             for node in listed.refundLineItems.nodes:
                 if node.lineItem is not None:
