@@ -38,7 +38,7 @@ def _writes(statement: str) -> bool:
     head = statement.lstrip()[:12].lower()
     if not head.startswith(_READ_ONLY):
         return True
-    return head.startswith(("select", "with")) and " for update" in statement.lower()
+    return head.startswith(("select", "with")) and "FOR UPDATE" in statement  # as emitted
 
 
 def _on_execute(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
