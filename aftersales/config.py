@@ -206,6 +206,8 @@ class IntervalSettings(_Section):
     reviews: float = Field(default=1800, ge=0, description="seconds between review syncs")
     sync: float = Field(default=600, ge=0, description="seconds between marketplace syncs")
     return_timers: float = Field(default=300, ge=0, description="seconds between SLA timer runs")
+    refunds: float = Field(default=120, ge=0,
+                           description="seconds between reconciliations of pending refunds")
 
 
 class SandboxSettings(_Section):
