@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import click
 
+from aftersales.amounts import check_amount
 from aftersales.cli_support import (
     CliState,
     aware_datetime,
@@ -26,9 +28,7 @@ from aftersales.cli_support import (
     table,
 )
 from aftersales.errors import AfterSalesError
-from aftersales.money import Money
 from aftersales.returns.bulk_report import SHOWN_ERRORS, check_report_path
-from aftersales.amounts import check_amount
 from aftersales.returns.bulk_rows import BulkFileError
 
 __all__ = ["group"]
