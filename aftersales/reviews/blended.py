@@ -30,7 +30,6 @@ A shop adapts it to its own reviews, then keeps the result::
 from __future__ import annotations
 
 import csv
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from aftersales.reviews.lexicon import normalize
 from aftersales.reviews.model import (
     SentimentModel,
     read_model_file,
+    sigmoid,
     targets_of,
     write_model_file,
 )
@@ -78,13 +78,6 @@ _MAX_CSV_BYTES = 50 * 2**20
 def language_of(norm: str) -> str:
     """Which blend reads a normalized text: "zh" if it has a CJK character."""
     return "zh" if _CJK.search(norm) else "en"
-
-
-def _sigmoid(z: float) -> float:
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
 
 
 @dataclass(frozen=True)
@@ -177,7 +170,7 @@ class BlendedClassifier:
             severity=self.lexicon.severity(sentiment, reading.complaints, strong=strong),
             score=round(-z, 3),
             terms=reading.terms,
-            model_score=round(_sigmoid(logit), 3),
+            model_score=round(sigmoid(logit), 3),
         )
 
     def votes(self, text: str) -> tuple[float, float, float]:
@@ -349,7 +342,7 @@ def fit_blend(
         hess = [[ridge if i == j else 0.0 for j in range(size)] for i in range(size)]
         for (m, s, v), y in zip(points, targets, strict=True):
             x = (m, s, v, 1.0)
-            p = _sigmoid(sum(b * xi for b, xi in zip(beta, x, strict=True)))
+            p = sigmoid(sum(b * xi for b, xi in zip(beta, x, strict=True)))
             for i in range(size):
                 grad[i] += (p - y) * x[i]
                 for j in range(size):

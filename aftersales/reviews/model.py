@@ -40,6 +40,7 @@ __all__ = [
     "features",
     "features_of_normalized",
     "read_model_file",
+    "sigmoid",
     "targets_of",
     "write_model_file",
 ]
@@ -74,7 +75,8 @@ def features_of_normalized(norm: str) -> set[str]:
     return out
 
 
-def _sigmoid(z: float) -> float:
+def sigmoid(z: float) -> float:
+    """The logistic function, written so that neither branch overflows."""
     if z >= 0:
         return 1.0 / (1.0 + math.exp(-z))
     e = math.exp(z)
@@ -114,7 +116,7 @@ class SentimentModel:
 
     def probability(self, text: str) -> float:
         """The probability that ``text`` is a complaint."""
-        return _sigmoid(self.logit(text))
+        return sigmoid(self.logit(text))
 
     def contributions(self, text: str, top: int = 5) -> list[tuple[str, float]]:
         """The n-grams of ``text`` that moved its score most, with their signed
@@ -184,7 +186,7 @@ class SentimentModel:
                 known = [f for f in rows[i] if f in weights]
                 scale = 1 / math.sqrt(len(known)) if known else 0.0
                 z = bias + sum(weights[f] for f in known) * scale
-                grad = _sigmoid(z) - targets[i]
+                grad = sigmoid(z) - targets[i]
                 for f in known:
                     w = weights[f]
                     weights[f] = w - step * (grad * scale + pull * (w - start[f]))
