@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -37,6 +37,8 @@ from aftersales.errors import ConfigurationError, NotFoundError
 from aftersales.events import EventBus, Hook
 from aftersales.interfaces import Carrier, Channel, Marketplace
 from aftersales.store import Store
+
+_A = TypeVar("_A")
 
 __all__ = ["Runtime", "adapter_options", "by_name"]
 
@@ -119,10 +121,7 @@ class Runtime:
         Raises:
             NotFoundError: no marketplace of that name is configured here.
         """
-        try:
-            return self.marketplaces[name]
-        except KeyError:
-            raise NotFoundError("marketplace", name) from None
+        return _named(self.marketplaces, "marketplace", name)
 
     @cached_property
     def channels(self) -> dict[str, Channel]:
@@ -145,11 +144,16 @@ class Runtime:
         Raises:
             NotFoundError: no channel of that name is configured here.
         """
-        try:
-            return self.channels[name]
-        except KeyError:
-            raise NotFoundError("channel", name) from None
+        return _named(self.channels, "channel", name)
 
     def on(self, event: str, hook: Hook) -> Hook:
         """Call ``hook(event)`` after each committed event named ``event`` (``"*"``: all)."""
         return self.events.on(event, hook)
+
+
+def _named(adapters: Mapping[str, _A], kind: str, name: str) -> _A:
+    """The adapter of ``kind`` called ``name``, or a NotFoundError naming both."""
+    try:
+        return adapters[name]
+    except KeyError:
+        raise NotFoundError(kind, name) from None
