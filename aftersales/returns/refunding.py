@@ -45,6 +45,7 @@ from aftersales.returns import repository as repo
 from aftersales.returns.lifecycle import check_transition
 from aftersales.returns.refund_settle import SettleMixin
 from aftersales.returns.refunds import RefundBreakdown, compute_refund
+from aftersales.store.keys import stored_key
 from aftersales.store.orders import upsert_orders
 from aftersales.store.tables.returns import RefundLineRow, RefundRow, ReturnRow
 
@@ -119,6 +120,9 @@ class RefundsMixin(SettleMixin):
         """
         if idempotency_key is not None and not idempotency_key.strip():
             raise ValidationError("an idempotency key cannot be empty", field="idempotency_key")
+        if idempotency_key is not None:
+            # Stored and sent as the column holds it: a long key is hashed whole, never cut.
+            idempotency_key = stored_key(idempotency_key)
         self._ensure_order(rma_id)
 
         def claim(session: Session) -> claims.Claimed:

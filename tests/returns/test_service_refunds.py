@@ -181,3 +181,19 @@ def test_dry_run_refund_pays_nothing(synced: Any, fresh_order: Callable[..., Ord
     assert sandbox.refunds_paid == []
     with synced.store.session() as s:
         assert s.scalars(select(RefundRow)).all() == []
+
+
+def test_a_key_longer_than_its_column_is_hashed_whole_not_cut(
+    synced: Any, fresh_order: Callable[..., Order], sandbox: Any
+) -> None:
+    rma = refund_only(synced, fresh_order())
+    long_key = "desk-" + "x" * 300
+    paid = synced.returns.refund(rma, idempotency_key=long_key)
+    again = synced.returns.refund(rma, idempotency_key=long_key)
+    assert again.external_id == paid.external_id
+    assert len(sandbox.refunds_paid) == 1
+    with synced.store.session() as s:
+        stored = s.scalars(select(RefundRow.idempotency_key).where(RefundRow.rma_id == rma)).all()
+    assert len(stored) == 1
+    assert stored[0].startswith("sha256:")
+    assert len(stored[0]) <= 200
