@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.config import JsonDict
 from pydantic.fields import FieldInfo
@@ -47,7 +47,9 @@ from pydantic_settings import (
 
 from aftersales import registry
 from aftersales.channels.smtp import SmtpSettings
+from aftersales.channels.webhook import WebhookSettings
 from aftersales.errors import ConfigurationError
+from aftersales.sandbox.settings import SandboxSettings
 
 __all__ = [
     "CONFIG_FILE",
@@ -208,20 +210,6 @@ class IntervalSettings(_Section):
     return_timers: float = Field(default=300, ge=0, description="seconds between SLA timer runs")
     refunds: float = Field(default=120, ge=0,
                            description="seconds between reconciliations of pending refunds")
-
-
-class SandboxSettings(_Section):
-    """``[sandbox]``: the simulated shop built by name."""
-
-    seed: int = Field(default=0, description="the sandbox's random seed")
-    orders: int = Field(default=100, ge=1, description="how many orders the sandbox shop has")
-
-
-class WebhookSettings(_Section):
-    """``[webhook]``: the signed-POST channel built by name."""
-
-    url: str | None = Field(default=None, description="the webhook channel's endpoint")
-    secret: SecretStr | None = Field(default=None, description="the webhook's signing secret")
 
 
 class _TomlSource(PydanticBaseSettingsSource):

@@ -17,10 +17,14 @@ Listings are incremental and streamed: each returns an iterator of
 :class:`~aftersales.models.Page` objects whose ``cursor`` resumes the listing
 right after that page. Pass ``None`` to start from the beginning.
 
-Construction: every adapter can be built with no arguments (reading its
-settings from the environment), so the registry can build one from a name
-in configuration; callers who want control pass settings or a ready
-:class:`~aftersales.http.ApiClient` instead.
+Construction: every adapter takes the same keyword arguments,
+``settings=`` (its settings model; read from the environment when omitted),
+``api=`` (a ready :class:`~aftersales.http.ApiClient`, for tests and
+custom transports) and ``name=`` (the store's name, see
+:mod:`aftersales.naming`; the adapter's kind by default), plus test hooks
+such as ``sleep=`` or ``clock=``. So every adapter can be built with no
+arguments, the registry can build one from a name in configuration, and two
+stores of one kind are two instances with two names.
 
 :class:`MarketplaceBase`, :class:`CarrierBase` and :class:`ChannelBase` give
 adapters the default behaviour of raising ``UnsupportedOperationError`` for
@@ -48,6 +52,7 @@ from aftersales.models import (
     TrackQuery,
     TrackResult,
 )
+from aftersales.naming import adapter_name
 
 __all__ = [
     "Capability",
@@ -99,7 +104,8 @@ class Marketplace(Protocol):
     """Where orders, return requests and reviews live, and where actions go back.
 
     Attributes:
-        name: the adapter's registered name (``"shopify"``).
+        name: the store's name (``"shopify-eu"``); the adapter's registered
+            kind (``"shopify"``) when it was built without one.
         capabilities: the operations this adapter performs.
     """
 
@@ -201,7 +207,8 @@ class Carrier(Protocol):
     """A tracking provider.
 
     Attributes:
-        name: the adapter's registered name (``"kuaidi100"``).
+        name: the instance's name; the adapter's registered kind
+            (``"kuaidi100"``) when it was built without one.
         capabilities: the operations this adapter performs.
         batch_size: how many numbers one ``track`` call may carry.
         carriers: the carrier codes it can track, or ``None`` for any.
@@ -263,6 +270,15 @@ class MarketplaceBase:
     capabilities: frozenset[Capability] = frozenset()
     #: every raw status the marketplace documents, for the conformance kit.
     raw_return_statuses: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *, name: str | None = None) -> None:
+        """Name this instance: ``name`` checked as a store name, the class's ``name`` by default."""
+        self.name = adapter_name(name, type(self).name)
+
+    @property
+    def kind(self) -> str:
+        """The adapter's registered kind (``"shopify"``), whatever this instance is named."""
+        return type(self).name
 
     def _unsupported(self, operation: str) -> UnsupportedOperationError:
         return UnsupportedOperationError(self.name, operation)
@@ -333,6 +349,15 @@ class CarrierBase:
     batch_size: int = 1
     carriers: frozenset[str] | None = None
 
+    def __init__(self, *, name: str | None = None) -> None:
+        """Name this instance: ``name`` checked as a store name, the class's ``name`` by default."""
+        self.name = adapter_name(name, type(self).name)
+
+    @property
+    def kind(self) -> str:
+        """The adapter's registered kind (``"shopify"``), whatever this instance is named."""
+        return type(self).name
+
     def detect(self, number: str) -> list[str]:
         """See :meth:`Carrier.detect`."""
         raise UnsupportedOperationError(self.name, "detect_carrier")
@@ -350,6 +375,15 @@ class ChannelBase:
     """A base for channels; subclasses implement :meth:`send`."""
 
     name: str = "channel"
+
+    def __init__(self, *, name: str | None = None) -> None:
+        """Name this instance: ``name`` checked as a store name, the class's ``name`` by default."""
+        self.name = adapter_name(name, type(self).name)
+
+    @property
+    def kind(self) -> str:
+        """The adapter's registered kind (``"shopify"``), whatever this instance is named."""
+        return type(self).name
 
     def send(self, message: Message) -> Receipt:
         """See :meth:`Channel.send`."""

@@ -48,9 +48,7 @@ def adapter_options(settings: AfterSalesSettings, group: str, name: str) -> dict
     if name == "sandbox" and group == registry.MARKETPLACES:
         return {"seed": settings.sandbox.seed, "orders": settings.sandbox.orders}
     if name == "webhook" and group == registry.CHANNELS:
-        hook = settings.webhook
-        secret = hook.secret.get_secret_value() if hook.secret is not None else None
-        return {k: v for k, v in (("url", hook.url), ("secret", secret)) if v}
+        return {"settings": settings.webhook}
     if name == "smtp" and group == registry.CHANNELS:
         return {"settings": settings.smtp}
     return {}

@@ -190,7 +190,9 @@ class AdapterClient(Generic[SettingsT]):
 
     Args:
         settings: the adapter's settings.
-        session: a ready ``requests.Session`` (a transport for tests).
+        api: a ready ``ApiClient`` (tests and custom transports); it is given
+            this client's error classifier and the settings' secrets to mask.
+        session: a ready ``requests.Session`` for the ``ApiClient`` built otherwise.
         sleep: how the retry layer waits (tests pass a recorder).
         max_attempts: overrides the class's ``max_attempts``.
     """
@@ -203,11 +205,18 @@ class AdapterClient(Generic[SettingsT]):
         self,
         settings: SettingsT,
         *,
+        api: ApiClient | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_attempts: int | None = None,
     ) -> None:
         self.settings = settings
+        if api is not None:
+            api.classify_error = self.classify
+            for secret in settings.secret_values():
+                api.add_secret(secret)
+            self.api = api
+            return
         self.api = settings.api_client(
             classify_error=self.classify,
             headers=self.headers or None,

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-import requests
 from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.errors import (
@@ -24,6 +23,7 @@ from aftersales.errors import (
     SignatureError,
     ValidationError,
 )
+from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, CarrierBase
 from aftersales.logistics.tracking import header_value, status_map
 from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
@@ -69,12 +69,14 @@ class AfterShipCarrier(CarrierBase):
         self,
         settings: AfterShipSettings | None = None,
         *,
-        session: requests.Session | None = None,
+        api: ApiClient | None = None,
+        name: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        super().__init__(name=name)
         self.settings = settings or AfterShipSettings.from_env()
         self.batch_size = self.settings.batch_size
-        self.client = AfterShipClient(self.settings, session=session, sleep=sleep)
+        self.client = AfterShipClient(self.settings, api=api, sleep=sleep)
 
     def track(self, queries: Sequence[TrackQuery]) -> list[TrackResult]:
         """Look up to ``batch_size`` numbers with one listing call."""

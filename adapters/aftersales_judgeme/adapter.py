@@ -25,9 +25,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pydantic
-import requests
 
 from aftersales.errors import NotEligibleError, ResponseParseError, ValidationError
+from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, MarketplaceBase
 from aftersales.models import Page, Review, ReviewVisibility
 from aftersales.paging import Watermark, watermarked_pages
@@ -69,8 +69,8 @@ class JudgeMeMarketplace(MarketplaceBase):
 
     Args:
         settings: token, shop domain and options (default: from the environment).
-        client: a ready :class:`JudgeMeClient` (tests pass one on a fake session).
-        session: a ``requests.Session`` for the default client.
+        api: a ready :class:`~aftersales.http.ApiClient` (tests, custom transports).
+        name: the store's name (default ``judgeme``).
         sleep: how the retry layer waits.
     """
 
@@ -81,12 +81,13 @@ class JudgeMeMarketplace(MarketplaceBase):
         self,
         settings: JudgeMeSettings | None = None,
         *,
-        client: JudgeMeClient | None = None,
-        session: requests.Session | None = None,
+        api: ApiClient | None = None,
+        name: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        super().__init__(name=name)
         self.settings = settings or JudgeMeSettings.from_env()
-        self.client = client or JudgeMeClient(self.settings, session=session, sleep=sleep)
+        self.client = JudgeMeClient(self.settings, api=api, sleep=sleep)
         #: ``(review id, reason)`` of every review a listing skipped as malformed.
         self.skipped: list[tuple[str, str]] = []
 
@@ -113,7 +114,7 @@ class JudgeMeMarketplace(MarketplaceBase):
             previous_ids = ids
             for raw in raw_reviews:
                 try:
-                    review = to_review(raw, self.settings)
+                    review = to_review(raw, self.settings, store=self.name)
                 except ValidationError as exc:
                     self.skipped.append((str(raw.get("id", "?")), str(exc)))
                     log.warning("judgeme: skipped a malformed review: %s", exc)

@@ -71,8 +71,10 @@ def parse_time(value: str | None, *, field: str, payload: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def to_review(raw: dict[str, Any], settings: JudgeMeSettings | None = None) -> Review:
-    """The core :class:`~aftersales.models.Review` for one Judge.me review.
+def to_review(
+    raw: dict[str, Any], settings: JudgeMeSettings | None = None, *, store: str = MARKETPLACE
+) -> Review:
+    """The core :class:`~aftersales.models.Review` of ``store`` for one Judge.me review.
 
     The product stands in for the SKU (``settings.sku_from``); a store review
     (no product) has no SKU. Judge.me's list gives no order id, so none is
@@ -98,7 +100,7 @@ def to_review(raw: dict[str, Any], settings: JudgeMeSettings | None = None) -> R
         wire.product_handle or wire.product_external_id
     )
     return Review(
-        marketplace=MARKETPLACE,
+        marketplace=store,
         external_id=wire.id,
         rating=wire.rating,
         title=wire.title or None,

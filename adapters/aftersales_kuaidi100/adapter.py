@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 from urllib.parse import parse_qs
 
-import requests
 from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.errors import (
@@ -24,6 +23,7 @@ from aftersales.errors import (
     SignatureError,
     ValidationError,
 )
+from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, CarrierBase
 from aftersales.logistics.tracking import status_map
 from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
@@ -78,11 +78,13 @@ class Kuaidi100Carrier(CarrierBase):
         self,
         settings: Kuaidi100Settings | None = None,
         *,
-        session: requests.Session | None = None,
+        api: ApiClient | None = None,
+        name: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        super().__init__(name=name)
         self.settings = settings or Kuaidi100Settings.from_env()
-        self.client = Kuaidi100Client(self.settings, session=session, sleep=sleep)
+        self.client = Kuaidi100Client(self.settings, api=api, sleep=sleep)
 
     def detect(self, number: str) -> list[str]:
         """Carrier codes from Kuaidi100's autonumber, best first; empty when it knows none."""

@@ -17,6 +17,7 @@ import requests
 from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.errors import ResponseParseError, SignatureError, ValidationError
+from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, CarrierBase
 from aftersales.logistics.tracking import header_value, status_map
 from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
@@ -63,12 +64,14 @@ class SeventeenTrackCarrier(CarrierBase):
         self,
         settings: SeventeenTrackSettings | None = None,
         *,
-        session: requests.Session | None = None,
+        api: ApiClient | None = None,
+        name: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        super().__init__(name=name)
         self.settings = settings or SeventeenTrackSettings.from_env()
         self.batch_size = self.settings.batch_size
-        self.client = SeventeenTrackClient(self.settings, session=session, sleep=sleep)
+        self.client = SeventeenTrackClient(self.settings, api=api, sleep=sleep)
 
     def track(self, queries: Sequence[TrackQuery]) -> list[TrackResult]:
         """Look up to ``batch_size`` numbers in one ``gettrackinfo`` call.

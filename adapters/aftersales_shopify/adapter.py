@@ -203,10 +203,11 @@ class ShopifyMarketplace(MarketplaceBase):
         settings: ShopifySettings | None = None,
         *,
         api: ApiClient | None = None,
+        name: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        **options: Any,
     ) -> None:
-        self.settings = settings or ShopifySettings.from_env(**options)
+        super().__init__(name=name)
+        self.settings = settings or ShopifySettings.from_env()
         self.client = ShopifyClient(self.settings, api=api, sleep=sleep)
         self._fields = return_fields(self.settings.api_version)
 
@@ -228,13 +229,13 @@ class ShopifyMarketplace(MarketplaceBase):
 
         for page in watermarked_pages(token_pages(fetch), lambda o: (o.updated_at, str(o.id)),
                                       start):
-            yield Page[Order](items=[mapping.order_from_rest(o) for o in page.items],
-                              cursor=page.cursor)
+            items = [mapping.order_from_rest(o, store=self.name) for o in page.items]
+            yield Page[Order](items=items, cursor=page.cursor)
 
     def get_order(self, order_id: str) -> Order:
         """One order by its numeric id (or GID)."""
         body, _ = self.client.get(f"orders/{mapping.numeric_id(order_id)}.json")
-        return mapping.order_from_rest(self._parse(RestOrder, body.get("order")))
+        return mapping.order_from_rest(self._parse(RestOrder, body.get("order")), store=self.name)
 
     def list_shipments(self, order_id: str) -> list[Shipment]:
         """The order's fulfillments, one shipment per tracking number."""
@@ -258,7 +259,7 @@ class ShopifyMarketplace(MarketplaceBase):
 
         for page in watermarked_pages(token_pages(fetch), lambda o: (o.updatedAt, o.id), start):
             items = [mapping.return_from_gql(r, order_id=mapping.numeric_id(o.id),
-                                             updated_at=o.updatedAt)
+                                             updated_at=o.updatedAt, store=self.name)
                      for o in page.items for r in o.returns.nodes if r.returnLineItems.nodes]
             yield Page[ReturnRequest](items=items, cursor=page.cursor)
 
@@ -273,7 +274,7 @@ class ShopifyMarketplace(MarketplaceBase):
                                    {"id": mapping.gid("Return", return_id)})
         if not isinstance(data.get("return"), dict):
             raise RemoteNotFoundError("return not found", adapter=self.name)
-        return mapping.return_from_gql(self._parse(GqlReturn, data["return"]))
+        return mapping.return_from_gql(self._parse(GqlReturn, data["return"]), store=self.name)
 
     def apply_returns_update(self, event: webhooks.ReturnEvent) -> ReturnRequest:
         """The request after a ``returns/update`` change set, read back from Shopify.
@@ -419,7 +420,8 @@ class ShopifyMarketplace(MarketplaceBase):
         self, body: bytes, headers: Mapping[str, str]
     ) -> webhooks.ReturnEvent:
         """Verify with ``webhook_secret`` and parse a ``returns/*`` webhook."""
-        return webhooks.parse_returns_webhook(body, headers, secret=self._secret())
+        return webhooks.parse_returns_webhook(body, headers, secret=self._secret(),
+                                              store=self.name)
 
     def parse_fulfillment_webhook(
         self, body: bytes, headers: Mapping[str, str]

@@ -297,8 +297,8 @@ def _taxes(lines: Iterable[RestTaxLine], pick: Callable[[Decimal, MoneySet | Non
                     rate=t.rate) for t in lines]
 
 
-def order_from_rest(o: RestOrder) -> Order:
-    """An :class:`Order` from a REST order, in the buyer's (presentment) currency.
+def order_from_rest(o: RestOrder, *, store: str = NAME) -> Order:
+    """An :class:`Order` of ``store`` from a REST order, in the buyer's (presentment) currency.
 
     Shopify already spreads order-level discounts over the lines
     (``discount_allocations``); they become each line's discount, and only
@@ -346,7 +346,7 @@ def order_from_rest(o: RestOrder) -> Order:
     discounts = pick(o.total_discounts, o.total_discounts_set, "total_discounts")
     two = cur != o.currency.upper()
     return Order(
-        marketplace=NAME, external_id=str(o.id), buyer=buyer, currency=cur, lines=lines,
+        marketplace=store, external_id=str(o.id), buyer=buyer, currency=cur, lines=lines,
         shipping=Money(shipping, cur),
         discount=Money(max(discounts - allocated, Decimal(0)), cur),
         total=Money(pick(o.total_price, o.total_price_set, "total_price"), cur),
@@ -406,8 +406,8 @@ def _line_from_webhook(li: WebhookReturnLine) -> ReturnLine:
 
 
 def return_from_gql(r: GqlReturn, *, order_id: str | None = None,
-                    updated_at: datetime | None = None) -> ReturnRequest:
-    """A :class:`ReturnRequest` from a GraphQL ``Return``.
+                    updated_at: datetime | None = None, store: str = NAME) -> ReturnRequest:
+    """A :class:`ReturnRequest` of ``store`` from a GraphQL ``Return``.
 
     Raises:
         ValidationError: the return has no line items or an unknown status.
@@ -421,7 +421,7 @@ def return_from_gql(r: GqlReturn, *, order_id: str | None = None,
         raise ValidationError("return has no order", field="order", payload="shopify return")
     notes = [li.customerNote for li in r.returnLineItems.nodes if li.customerNote]
     return ReturnRequest(
-        marketplace=NAME, order_id=oid, external_id=r.id,
+        marketplace=store, order_id=oid, external_id=r.id,
         kind=ReturnKind.EXCHANGE if r.exchangeLineItems.nodes else ReturnKind.RETURN,
         lines=lines, status=map_return_status(r.status), raw_status=r.status.upper(),
         buyer_note="\n".join(notes) or None, created_at=r.createdAt,
@@ -429,8 +429,8 @@ def return_from_gql(r: GqlReturn, *, order_id: str | None = None,
     )
 
 
-def return_from_webhook(w: WebhookReturn) -> ReturnRequest | None:
-    """The request a ``returns/*`` webhook describes, or ``None`` for a status-only body.
+def return_from_webhook(w: WebhookReturn, *, store: str = NAME) -> ReturnRequest | None:
+    """The request of ``store`` a ``returns/*`` webhook describes; ``None`` for status only.
 
     ``returns/request``/``approve``/``decline`` carry line items; ``cancel``,
     ``close`` and ``reopen`` send only the id and status.
@@ -444,7 +444,7 @@ def return_from_webhook(w: WebhookReturn) -> ReturnRequest | None:
     lines = [_line_from_webhook(li) for li in w.return_line_items]
     notes = [li.customer_note for li in w.return_line_items if li.customer_note]
     return ReturnRequest(
-        marketplace=NAME, order_id=str(order_id),
+        marketplace=store, order_id=str(order_id),
         external_id=w.admin_graphql_api_id or gid("Return", w.id),
         kind=ReturnKind.EXCHANGE if w.exchange_line_items else ReturnKind.RETURN,
         lines=lines, status=map_return_status(w.status), raw_status=w.status.upper(),

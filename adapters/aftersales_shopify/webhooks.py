@@ -26,7 +26,7 @@ from aftersales.models import ReturnRequest, ReturnStatus, Shipment
 from aftersales.signing import verify_hmac_sha256_base64
 
 from .changes import ReturnChanges, WebhookReturnsUpdate, changes_from
-from .mapping import gid, map_return_status, return_from_webhook, shipments_from_rest
+from .mapping import NAME, gid, map_return_status, return_from_webhook, shipments_from_rest
 from .schemas import WebhookFulfillment, WebhookReturn
 
 __all__ = [
@@ -128,9 +128,9 @@ def _verified(
 
 
 def parse_returns_webhook(
-    body: bytes, headers: Mapping[str, str], *, secret: str | None
+    body: bytes, headers: Mapping[str, str], *, secret: str | None, store: str = NAME
 ) -> ReturnEvent:
-    """Verify (when ``secret`` is given) and parse a ``returns/*`` webhook.
+    """Verify (when ``secret`` is given) and parse a ``returns/*`` webhook of ``store``.
 
     ``returns/update`` gives an event with ``changes`` and no status.
 
@@ -150,7 +150,7 @@ def parse_returns_webhook(
     return ReturnEvent(
         topic=topic, external_id=hook.admin_graphql_api_id or gid("Return", hook.id),
         status=map_return_status(hook.status), raw_status=hook.status.upper(),
-        request=return_from_webhook(hook),
+        request=return_from_webhook(hook, store=store),
     )
 
 

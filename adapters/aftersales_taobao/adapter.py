@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar, Generic, TypeVar
 
 from aftersales.errors import (
@@ -131,9 +132,11 @@ class TaobaoMarketplace(MarketplaceBase):
         settings: TaobaoSettings | None = None,
         *,
         api: ApiClient | None = None,
+        name: str | None = None,
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
+        super().__init__(name=name)
         self.settings = settings or TaobaoSettings.from_env()
         self.settings.check_store()
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -213,14 +216,16 @@ class TaobaoMarketplace(MarketplaceBase):
         """
         spec = _Listing[ReturnRequest](
             "taobao.refunds.receive.get", _REFUND_FIELDS, "start_modified", "end_modified",
-            mapping.refunds_page, mapping.request_stamp, self.settings.lookback,
+            partial(mapping.refunds_page, store=self.name), mapping.request_stamp,
+            self.settings.lookback,
             {"type": ",".join(mapping.TRADE_TYPES)})
         return self._listing(spec, cursor)
 
     def list_reviews(self, cursor: str | None = None) -> Iterator[Page[Review]]:
         """Ratings buyers gave the shop after ``cursor`` (Taobao keeps 180 days)."""
         spec = _Listing[Review](
-            "taobao.traderates.get", _RATE_FIELDS, "start_date", "end_date", mapping.rates_page,
+            "taobao.traderates.get", _RATE_FIELDS, "start_date", "end_date",
+            partial(mapping.rates_page, store=self.name),
             mapping.review_stamp, min(self.settings.lookback, _REVIEW_HORIZON),
             {"rate_type": "get", "role": "buyer"})
         return self._listing(spec, cursor)
@@ -229,7 +234,7 @@ class TaobaoMarketplace(MarketplaceBase):
         """Trades (交易) changed after ``cursor`` (Taobao keeps three months)."""
         spec = _Listing[Order](
             "taobao.trades.sold.increment.get", _TRADE_FIELDS, "start_modified",
-            "end_modified", mapping.trades_page, mapping.order_stamp,
+            "end_modified", partial(mapping.trades_page, store=self.name), mapping.order_stamp,
             min(self.settings.lookback, _ORDER_HORIZON))
         return self._listing(spec, cursor)
 
@@ -239,7 +244,7 @@ class TaobaoMarketplace(MarketplaceBase):
                                 {"fields": _TRADE_FIELDS, "tid": order_id})
         if not body.get("trade"):
             raise RemoteNotFoundError(f"no trade {order_id}", adapter=self.name)
-        return mapping.trade_to_order(TopTrade.model_validate(body["trade"]))
+        return mapping.trade_to_order(TopTrade.model_validate(body["trade"]), store=self.name)
 
     # ------------------------------------------------------------------ actions
 

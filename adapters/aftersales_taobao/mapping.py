@@ -252,12 +252,12 @@ def choose_reason(listed: list[RefuseReason], reason_id: int | None, text: str) 
         field="reason_id", payload="taobao.rp.returngoods.refuse")
 
 
-def refund_to_request(refund: TopRefund) -> ReturnRequest:
-    """A Taobao refund as the core's :class:`ReturnRequest` (one line: the sub-order)."""
+def refund_to_request(refund: TopRefund, *, store: str = NAME) -> ReturnRequest:
+    """A Taobao refund as a :class:`ReturnRequest` of ``store`` (one line: the sub-order)."""
     where = f"taobao refund {refund.refund_id}"
     amount = refund.refund_fee
     return ReturnRequest(
-        marketplace=NAME,
+        marketplace=store,
         order_id=refund.tid,
         kind=_kind(refund),
         lines=[
@@ -283,8 +283,8 @@ def refund_to_request(refund: TopRefund) -> ReturnRequest:
     )
 
 
-def rate_to_review(rate: TradeRate) -> Review:
-    """A buyer's rating of a sub-order as the core's :class:`Review` (id: the sub-order)."""
+def rate_to_review(rate: TradeRate, *, store: str = NAME) -> Review:
+    """A buyer's rating of a sub-order as a :class:`Review` of ``store`` (id: the sub-order)."""
     where = f"taobao rating {rate.oid}"
     try:
         rating = RATE_RESULTS[rate.result]
@@ -294,7 +294,7 @@ def rate_to_review(rate: TradeRate) -> Review:
         ) from None
     created = parse_time(rate.created, field="created", payload=where)
     return Review(
-        marketplace=NAME,
+        marketplace=store,
         external_id=rate.oid,
         rating=rating,
         body=rate.content or "",
@@ -361,8 +361,8 @@ def _shipments(trade: TopTrade, where: str) -> list[Shipment]:
     return list(parcels.values())
 
 
-def trade_to_order(trade: TopTrade) -> Order:
-    """A Taobao trade as the core's :class:`Order`: one line per sub-order.
+def trade_to_order(trade: TopTrade, *, store: str = NAME) -> Order:
+    """A Taobao trade as an :class:`Order` of ``store``: one line per sub-order.
 
     ``total`` is what the buyer paid; the order-level ``discount`` is what
     the lines and postage add up to beyond that (shop coupons and the like).
@@ -376,7 +376,7 @@ def trade_to_order(trade: TopTrade) -> Order:
     gross = sum((line.net for line in lines), Money.zero(CURRENCY)) + shipping
     discount = gross - paid if gross > paid else Money.zero(CURRENCY)
     return Order(
-        marketplace=NAME,
+        marketplace=store,
         external_id=trade.tid,
         buyer=Buyer(external_id=trade.buyer_open_uid or trade.buyer_nick or f"trade-{trade.tid}"),
         currency=CURRENCY,
@@ -439,22 +439,24 @@ def trace_to_shipment(trace: LogisticsTrace) -> Shipment | None:
 # ------------------------------------------------------------------ listing pages
 
 
-def refunds_page(body: dict[str, Any]) -> tuple[list[ReturnRequest], int | None]:
-    """A taobao.refunds.receive.get answer: its requests and the total count."""
+def refunds_page(
+    body: dict[str, Any], *, store: str = NAME
+) -> tuple[list[ReturnRequest], int | None]:
+    """A taobao.refunds.receive.get answer: its requests (of ``store``) and the total count."""
     page = RefundPage.model_validate(body)
-    return [refund_to_request(r) for r in page.refunds], page.total_results
+    return [refund_to_request(r, store=store) for r in page.refunds], page.total_results
 
 
-def rates_page(body: dict[str, Any]) -> tuple[list[Review], int | None]:
-    """A taobao.traderates.get answer: its reviews and the total count."""
+def rates_page(body: dict[str, Any], *, store: str = NAME) -> tuple[list[Review], int | None]:
+    """A taobao.traderates.get answer: its reviews (of ``store``) and the total count."""
     page = TradeRatePage.model_validate(body)
-    return [rate_to_review(r) for r in page.trade_rates], page.total_results
+    return [rate_to_review(r, store=store) for r in page.trade_rates], page.total_results
 
 
-def trades_page(body: dict[str, Any]) -> tuple[list[Order], int | None]:
-    """A taobao.trades.sold.increment.get answer: its orders and the total count."""
+def trades_page(body: dict[str, Any], *, store: str = NAME) -> tuple[list[Order], int | None]:
+    """A taobao.trades.sold.increment.get answer: its orders (of ``store``) and the total count."""
     page = TradePage.model_validate(body)
-    return [trade_to_order(t) for t in page.trades], page.total_results
+    return [trade_to_order(t, store=store) for t in page.trades], page.total_results
 
 
 def order_stamp(item: Order) -> tuple[datetime, str]:

@@ -129,10 +129,11 @@ class WooCommerceMarketplace(MarketplaceBase):
         settings: WooCommerceSettings | None = None,
         *,
         api: ApiClient | None = None,
+        name: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        **options: Any,
     ) -> None:
-        self.settings = settings or WooCommerceSettings.from_env(**options)
+        super().__init__(name=name)
+        self.settings = settings or WooCommerceSettings.from_env()
         self.client = WooCommerceClient(self.settings, api=api, sleep=sleep)
         self._sleep = sleep
 
@@ -165,13 +166,13 @@ class WooCommerceMarketplace(MarketplaceBase):
             return at, str(o.id)
 
         for page in watermarked_pages(numbered_pages(fetch), stamp, start):
-            yield Page[Order](items=[mapping.order_from_wc(o) for o in page.items
+            yield Page[Order](items=[mapping.order_from_wc(o, store=self.name) for o in page.items
                                      if o.line_items], cursor=page.cursor)
 
     def get_order(self, order_id: str) -> Order:
         """One order by id."""
         data, _ = self.client.get(f"orders/{_order_id(order_id)}")
-        return mapping.order_from_wc(self._parse(WcOrder, data))
+        return mapping.order_from_wc(self._parse(WcOrder, data), store=self.name)
 
     def list_shipments(self, order_id: str) -> list[Shipment]:
         """The tracking numbers the Shipment Tracking extension stored on the order."""
@@ -277,7 +278,7 @@ class WooCommerceMarketplace(MarketplaceBase):
 
         for page in watermarked_pages(numbered_pages(fetch),
                                       lambda r: (r.date_created_gmt, str(r.id)), start):
-            reviews = [mapping.review_from_wc(r) for r in page.items]
+            reviews = [mapping.review_from_wc(r, store=self.name) for r in page.items]
             yield Page[Review](items=[r for r in reviews if r is not None], cursor=page.cursor)
 
     def send_message(self, message: Message) -> Receipt:
@@ -299,7 +300,7 @@ class WooCommerceMarketplace(MarketplaceBase):
     def parse_order_webhook(self, body: bytes, headers: Mapping[str, str]) -> webhooks.OrderEvent:
         """Verify with ``webhook_secret`` and parse an ``order.*`` webhook."""
         secret = self.settings.require("webhook_secret", "verify webhooks")
-        return webhooks.parse_order_webhook(body, headers, secret=secret)
+        return webhooks.parse_order_webhook(body, headers, secret=secret, store=self.name)
 
     # ------------------------------------------------------------ helpers
 

@@ -164,8 +164,8 @@ def _taxes(taxes: Sequence[WcTax], total_tax: Decimal, cur: str) -> list[TaxLine
     return out
 
 
-def order_from_wc(o: WcOrder) -> Order:
-    """An :class:`Order` from a WooCommerce order.
+def order_from_wc(o: WcOrder, *, store: str = NAME) -> Order:
+    """An :class:`Order` of ``store`` from a WooCommerce order.
 
     A line's ``subtotal`` is before coupons and its ``total`` after, so the
     difference is that line's share of the discount; WooCommerce has already
@@ -198,7 +198,7 @@ def order_from_wc(o: WcOrder) -> Order:
     if created is None:
         raise ValueError("order has no creation date")
     return Order(
-        marketplace=NAME, external_id=str(o.id),
+        marketplace=store, external_id=str(o.id),
         buyer=Buyer(
             external_id=str(o.customer_id) if o.customer_id else f"guest:{o.id}",
             name=" ".join(filter(None, [b.first_name, b.last_name])) or None,
@@ -313,12 +313,12 @@ def refund_from_wc(created: WcRefund, requested: Refund) -> Refund:
     })
 
 
-def review_from_wc(r: WcReview) -> Review | None:
-    """A :class:`Review`, or ``None`` for a comment without a star rating (rating 0)."""
+def review_from_wc(r: WcReview, *, store: str = NAME) -> Review | None:
+    """A :class:`Review` of ``store``; ``None`` for a comment without a star rating (0)."""
     if r.rating < 1:
         return None
     return Review(
-        marketplace=NAME, external_id=str(r.id), rating=min(r.rating, 5),
+        marketplace=store, external_id=str(r.id), rating=min(r.rating, 5),
         body=strip_html(r.review), sku=str(r.product_id) if r.product_id else None,
         author=r.reviewer or None, created_at=r.date_created_gmt,
         updated_at=r.date_created_gmt,

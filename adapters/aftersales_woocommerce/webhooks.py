@@ -19,7 +19,7 @@ from aftersales.errors import SignatureError, ValidationError
 from aftersales.models import Order, ReturnStatus
 from aftersales.signing import verify_hmac_sha256_base64
 
-from .mapping import map_order_status, order_from_wc
+from .mapping import NAME, map_order_status, order_from_wc
 from .schemas import WcOrder
 
 __all__ = ["OrderEvent", "is_ping", "parse_order_webhook", "verify_webhook"]
@@ -68,8 +68,10 @@ class OrderEvent:
     return_status: ReturnStatus | None
 
 
-def parse_order_webhook(body: bytes, headers: Mapping[str, str], *, secret: str) -> OrderEvent:
-    """Verify and parse an ``order.*`` webhook.
+def parse_order_webhook(
+    body: bytes, headers: Mapping[str, str], *, secret: str, store: str = NAME
+) -> OrderEvent:
+    """Verify and parse an ``order.*`` webhook of ``store``.
 
     Raises:
         SignatureError: the signature is missing or wrong.
@@ -104,6 +106,6 @@ def parse_order_webhook(body: bytes, headers: Mapping[str, str], *, secret: str)
                               payload="woocommerce order webhook") from exc
     order = None
     if wc.line_items and (wc.date_created_gmt or wc.date_modified_gmt):
-        order = order_from_wc(wc)
+        order = order_from_wc(wc, store=store)
     return OrderEvent(topic, str(wc.id), order, map_order_status(wc.status))
 

@@ -61,13 +61,15 @@ class OutboxChannel(ChannelBase):
     Args:
         store: the store whose ``outbox`` table the backend reads. Built
             from the runtime with :meth:`for_runtime` when named in configuration.
+        name: the channel's name (default ``outbox``).
     """
 
     name = "outbox"
     #: The follow-up service calls :meth:`send_in` inside its own transaction.
     transactional = True
 
-    def __init__(self, store: Store | None = None) -> None:
+    def __init__(self, store: Store | None = None, *, name: str | None = None) -> None:
+        super().__init__(name=name)
         self.store = store
 
     @classmethod

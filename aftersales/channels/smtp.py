@@ -72,11 +72,13 @@ class SmtpChannel(ChannelBase):
 
     Args:
         settings: the server; read from the environment when omitted.
+        name: the channel's name (default ``smtp``).
     """
 
     name = "smtp"
 
-    def __init__(self, settings: SmtpSettings | None = None) -> None:
+    def __init__(self, settings: SmtpSettings | None = None, *, name: str | None = None) -> None:
+        super().__init__(name=name)
         self.settings = settings or SmtpSettings.from_env()
 
     def _build(self, message: Message) -> EmailMessage:

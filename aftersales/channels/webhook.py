@@ -27,6 +27,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
 from aftersales.errors import (
     ConfigurationError,
     RemoteError,
@@ -43,6 +45,7 @@ __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "WebhookChannel",
+    "WebhookSettings",
     "encode_body",
     "sign",
     "verify",
@@ -129,15 +132,26 @@ def encode_body(message: Message) -> bytes:
                       ensure_ascii=False, default=str).encode("utf-8")
 
 
+class WebhookSettings(BaseModel):
+    """``[webhook]``: the signed-POST channel's endpoint and secret."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str | None = Field(default=None, description="the webhook channel's endpoint")
+    secret: SecretStr | None = Field(default=None, description="the webhook's signing secret")
+
+
 class WebhookChannel(ChannelBase):
     """Posts each message, signed, to one URL.
 
     Args:
-        url: the endpoint; ``AFTERSALES_WEBHOOK_URL`` when omitted.
-        secret: the shared signing secret; ``AFTERSALES_WEBHOOK_SECRET`` when omitted.
-        client: a ready :class:`~aftersales.http.ApiClient` (tests pass one
+        settings: the endpoint and the shared signing secret; each one left
+            unset is read from ``AFTERSALES_WEBHOOK_URL`` and
+            ``AFTERSALES_WEBHOOK_SECRET``.
+        api: a ready :class:`~aftersales.http.ApiClient` (tests pass one
             with a recording ``sleep``); built with the core's retry defaults
             otherwise.
+        name: the channel's name (default ``webhook``).
         clock: Unix-seconds clock used for the timestamp header.
 
     Raises:
@@ -148,20 +162,23 @@ class WebhookChannel(ChannelBase):
 
     def __init__(
         self,
-        url: str | None = None,
-        secret: str | None = None,
+        settings: WebhookSettings | None = None,
         *,
-        client: ApiClient | None = None,
+        api: ApiClient | None = None,
+        name: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.url = url or os.environ.get("AFTERSALES_WEBHOOK_URL", "")
-        secret = secret or os.environ.get("AFTERSALES_WEBHOOK_SECRET", "")
+        super().__init__(name=name)
+        settings = settings or WebhookSettings()
+        given = settings.secret.get_secret_value() if settings.secret is not None else ""
+        self.url = settings.url or os.environ.get("AFTERSALES_WEBHOOK_URL", "")
+        secret = given or os.environ.get("AFTERSALES_WEBHOOK_SECRET", "")
         if not self.url:
             raise ConfigurationError("webhook channel needs a url (AFTERSALES_WEBHOOK_URL)")
         if not secret:
             raise ConfigurationError("webhook channel needs a secret (AFTERSALES_WEBHOOK_SECRET)")
         self._secret = secret
-        self.client = client or ApiClient(self.name, secrets=[secret])
+        self.client = api or ApiClient(self.name, secrets=[secret])
         self.client.add_secret(secret)
         self._now = clock
 

@@ -99,8 +99,8 @@ class SandboxCarrier(CarrierBase):
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        super().__init__(name=name)
         self.seed = seed
-        self.name = name or type(self).name
         self.clock = clock or SandboxClock(start)
         self.carriers = frozenset(c.lower() for c in carriers) if carriers is not None else None
         self.batch_size = batch_size

@@ -33,6 +33,7 @@ from aftersales.sandbox._parcels import FORMATS, issue_number
 from aftersales.sandbox._returns import return_index
 from aftersales.sandbox._reviews import Reply, review_index
 from aftersales.sandbox._world import World
+from aftersales.sandbox.settings import SandboxSettings
 
 if TYPE_CHECKING:
     from aftersales.sandbox.carrier import SandboxCarrier
@@ -92,7 +93,9 @@ class SandboxMarketplace(ShopActions):
         page_size: items per listing page.
         returns: how many return requests (default one per five orders, at least 30).
         faults: fault injection rates, or ``None`` for none.
-        name: the marketplace name written into every model.
+        settings: seed and order count as a :class:`SandboxSettings` (a
+            store's settings); ``seed`` and ``orders`` given here win.
+        name: the store's name, written into every model (default ``sandbox``).
     """
 
     name = "sandbox"
@@ -121,8 +124,13 @@ class SandboxMarketplace(ShopActions):
         page_size: int = 50,
         returns: int | None = None,
         faults: Faults | None = None,
+        settings: SandboxSettings | None = None,
         name: str | None = None,
     ) -> None:
+        super().__init__(name=name)
+        if settings is not None:
+            seed = settings.seed if seed is None else seed
+            orders = settings.orders if orders is None else orders
         seed = seed if seed is not None else _env_int("AFTERSALES_SANDBOX_SEED", 0)
         orders = orders if orders is not None else _env_int("AFTERSALES_SANDBOX_ORDERS", 100)
         if orders < 1:
@@ -131,7 +139,6 @@ class SandboxMarketplace(ShopActions):
             raise ValueError("page_size must be at least 1")
         if days <= 0 or future_days < 0:
             raise ValueError("days must be positive and future_days not negative")
-        self.name = name or type(self).name
         self.seed = seed
         self.page_size = page_size
         self.clock = clock or SandboxClock(start)

@@ -12,6 +12,7 @@ from aftersales.channels.webhook import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     WebhookChannel,
+    WebhookSettings,
     encode_body,
     sign,
     verify,
@@ -39,7 +40,8 @@ def mocked() -> Iterator[responses.RequestsMock]:
 def _channel(sleeps: list[float] | None = None) -> WebhookChannel:
     record = sleeps if sleeps is not None else []
     client = ApiClient("webhook", max_attempts=3, sleep=record.append)
-    return WebhookChannel(URL, SECRET, client=client, clock=lambda: float(NOW))
+    return WebhookChannel(WebhookSettings(url=URL, secret=SECRET), api=client,
+                          clock=lambda: float(NOW))
 
 
 def _message() -> Message:
@@ -130,7 +132,7 @@ def test_configuration_is_required(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigurationError, match="url"):
         WebhookChannel()
     with pytest.raises(ConfigurationError, match="secret"):
-        WebhookChannel(URL)
+        WebhookChannel(WebhookSettings(url=URL))
     monkeypatch.setenv("AFTERSALES_WEBHOOK_URL", URL)
     monkeypatch.setenv("AFTERSALES_WEBHOOK_SECRET", SECRET)
     channel = WebhookChannel()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -460,3 +463,23 @@ def test_receiving_a_return_with_nothing_to_receive_is_refused(
         market.confirm_return_received(_request())
     assert err.value.code == "NO_REVERSE_FULFILLMENT"
     assert gql.ops() == ["ReturnReverse"]  # nothing disposed
+
+
+# ---------------------------------------------------------------- a named store
+
+
+def test_a_named_store_writes_its_name_into_every_model(
+    settings: ShopifySettings, sleeps: Sleeps, http: responses.RequestsMock, gql: GraphQL
+) -> None:
+    eu = ShopifyMarketplace(settings, name="shopify-eu", sleep=sleeps)
+    http.get(ORDER_URL, json=body("rest_orders_get"))
+    http.get(ORDERS_URL, json={"orders": [_order(1, "2025-07-01T10:00:00Z")]})
+    gql.reply("ListReturns", _orders_page([_order_node(1, "2025-07-01T10:00:00Z")], None))
+    gql.reply("GetReturn", body("graphql_return_get"))
+    raw = json.dumps(fx("webhook_returns_request_payload_sample")["body"]).encode()
+    signed = base64.b64encode(hmac.new(b"hush", raw, hashlib.sha256).digest()).decode()
+    event = eu.parse_returns_webhook(raw, {"X-Shopify-Topic": "returns/request",
+                                           "X-Shopify-Hmac-Sha256": signed})
+    made = [eu.get_order("450789469"), *next(iter(eu.list_orders())).items,
+            *next(iter(eu.list_returns())).items, eu.get_return("945000959"), event.request]
+    assert [m.marketplace if m else None for m in made] == ["shopify-eu"] * 5
