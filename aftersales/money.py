@@ -13,9 +13,9 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from aftersales.errors import CurrencyMismatchError
+from aftersales.errors import CurrencyMismatchError, ValidationError
 
-__all__ = ["Money", "minor_units"]
+__all__ = ["Money", "from_fen", "minor_units", "to_fen"]
 
 # Currencies whose minor unit is not two digits (ISO 4217).
 _MINOR_UNITS: dict[str, int] = {
@@ -170,3 +170,38 @@ class Money(BaseModel):
     def with_amount(self, amount: Decimal) -> Self:
         """The same currency with another amount."""
         return type(self)(amount, self.currency)
+
+
+def from_fen(value: int | str, currency: str = "CNY", *, field: str = "amount",
+             payload: str = "payload") -> Money:
+    """An amount given in the currency's minor unit (fen for CNY) as :class:`Money`.
+
+    Douyin, Pinduoduo and JD write many amounts as whole fen (``1990`` is
+    19.90 CNY). ``value`` is an int or the text of one; anything else (a
+    float, a fraction, a word) is refused rather than guessed.
+
+    Raises:
+        ValidationError: not a whole number (names ``field`` and ``payload``).
+    """
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValidationError("an amount in fen must be a whole number", field=field,
+                              payload=payload)
+    text = str(value).strip()
+    if not text.lstrip("-").isdigit():
+        raise ValidationError("an amount in fen must be a whole number", field=field,
+                              payload=payload)
+    return Money(Decimal(int(text)).scaleb(-minor_units(currency)), currency)
+
+
+def to_fen(money: Money) -> int:
+    """``money`` in its currency's minor unit (fen for CNY), exactly.
+
+    Raises:
+        ValidationError: the amount has a fraction of the minor unit (a
+            platform that counts in fen cannot be sent 0.005 CNY).
+    """
+    scaled = money.amount.scaleb(minor_units(money.currency))
+    if scaled != scaled.to_integral_value():
+        raise ValidationError(f"{money} is finer than one minor unit of {money.currency}",
+                              field="amount")
+    return int(scaled)

@@ -22,7 +22,7 @@ import binascii
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from aftersales.errors import ValidationError
@@ -33,8 +33,10 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "numbered_pages",
+    "time_windows",
     "token_pages",
     "watermarked_pages",
+    "window_newest_first",
 ]
 
 T = TypeVar("T")
@@ -186,3 +188,70 @@ def token_pages(fetch: Callable[[str | None], tuple[list[T], str | None]]) -> It
         yield items
         if token is None:
             return
+
+
+def time_windows(
+    start: Watermark | None, *, now: datetime, lag: timedelta, lookback: timedelta,
+    width: timedelta,
+) -> Iterator[tuple[datetime, datetime]]:
+    """The modified-time windows an incremental listing reads, oldest first.
+
+    Platforms that list "changed between A and B" cap the span one query
+    may cover (Pinduoduo: 30 minutes; Taobao: one day); this walks from the
+    watermark (one second early, since whether the start bound is inclusive
+    is rarely documented) or from ``lookback`` ago, to ``lag`` before now,
+    at most ``width`` at a time, and always covers at least one second so
+    items changed in the watermark's own second are found again.
+    """
+    second = timedelta(seconds=1)
+    end = now - lag
+    since = start.at - second if start else end - lookback
+    end = max(end, since + second)
+    while since < end:
+        until = min(since + width, end)
+        yield since, until
+        since = until
+
+
+def window_newest_first(
+    fetch: Callable[[int], tuple[list[T], int | None]], size: int,
+    stamp: Callable[[T], tuple[datetime, str]],
+) -> list[T]:
+    """Every item of one window whose pages a platform serves newest first.
+
+    Pinduoduo and Taobao number pages within a window and advise reading
+    from the last page back: an item changed during the walk leaves the
+    window without shifting an unread one out of reach. Page 1 comes first
+    (it carries the total), then the last page back to page 2; an item seen
+    twice keeps its newest version. Without a total, pages are walked
+    forward until a short one.
+
+    Args:
+        fetch: loads page ``n`` (from 1) and returns its items and the total
+            number of items the platform reports (``None`` if it does not).
+        size: the page size asked for.
+        stamp: an item's (change time, id).
+
+    Returns:
+        The window's items, oldest change first.
+    """
+    first, total = fetch(1)
+    found: dict[str, T] = {}
+
+    def keep(items: list[T]) -> None:
+        for item in items:
+            key = stamp(item)[1]
+            if key not in found or stamp(found[key]) < stamp(item):
+                found[key] = item
+
+    keep(first)
+    if total is None:
+        page_no, got = 1, first
+        while len(got) == size:
+            page_no += 1
+            got, _ = fetch(page_no)
+            keep(got)
+    elif total > size:
+        for page_no in range(-(-total // size), 1, -1):
+            keep(fetch(page_no)[0])
+    return sorted(found.values(), key=stamp)

@@ -84,3 +84,30 @@ def test_multiplication_by_float_is_refused() -> None:
     with pytest.raises(TypeError):
         Money("1", "CNY") * 1.5  # type: ignore[operator]
     assert (Money("1.10", "CNY") * 3).amount == Decimal("3.30")
+
+
+def test_fen_round_trips_exactly() -> None:
+    from aftersales.money import from_fen, to_fen
+
+    assert from_fen(1990) == Money("19.90", "CNY")
+    assert from_fen("5") == Money("0.05", "CNY")
+    assert from_fen(100, "JPY") == Money("100", "JPY")
+    assert to_fen(Money("19.90", "CNY")) == 1990
+    assert to_fen(from_fen(123456789)) == 123456789
+
+
+@pytest.mark.parametrize("bad", ["19.9", "1e3", "", "十", True, 1.5])
+def test_fen_refuses_what_is_not_a_whole_number(bad: object) -> None:
+    from aftersales.errors import ValidationError
+    from aftersales.money import from_fen
+
+    with pytest.raises(ValidationError, match="refund_fee"):
+        from_fen(bad, field="refund_fee")  # type: ignore[arg-type]
+
+
+def test_to_fen_refuses_a_fraction_of_a_fen() -> None:
+    from aftersales.errors import ValidationError
+    from aftersales.money import to_fen
+
+    with pytest.raises(ValidationError, match="finer"):
+        to_fen(Money("0.005", "CNY"))

@@ -108,3 +108,55 @@ def test_a_page_in_reverse_order_is_handed_out_in_change_order() -> None:
     resumed = Watermark.from_cursor(pages[0].cursor, adapter="t")
     assert resumed is not None
     assert resumed.at == T0 + timedelta(seconds=3)
+
+
+def test_time_windows_tile_from_the_watermark_to_lag_before_now() -> None:
+    from datetime import UTC, datetime, timedelta
+    from itertools import pairwise
+
+    from aftersales.paging import Watermark, time_windows
+
+    now = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+    width = timedelta(minutes=30)
+    spans = list(time_windows(None, now=now, lag=timedelta(minutes=1),
+                              lookback=timedelta(hours=2), width=width))
+    assert spans[0][0] == now - timedelta(hours=2, minutes=1)
+    assert spans[-1][1] == now - timedelta(minutes=1)
+    assert all(b - a <= width for a, b in spans)
+    assert all(x[1] == y[0] for x, y in pairwise(spans))
+    mark = Watermark(now, {"a"})  # a watermark at "now": still one second is read
+    assert list(time_windows(mark, now=now, lag=timedelta(minutes=1),
+                             lookback=timedelta(hours=2), width=width)) == [
+        (now - timedelta(seconds=1), now)]
+
+
+def test_window_newest_first_reads_page_one_then_back_and_keeps_newest() -> None:
+    from datetime import UTC, datetime
+
+    from aftersales.paging import window_newest_first
+
+    t = [datetime(2024, 1, 1, 0, m, tzinfo=UTC) for m in range(6)]
+    items = [(t[5], "e"), (t[4], "d"), (t[3], "c"), (t[2], "b"), (t[1], "a")]  # newest first
+    asked: list[int] = []
+
+    def fetch(page: int) -> tuple[list[tuple[datetime, str]], int | None]:
+        asked.append(page)
+        got = items[(page - 1) * 2: page * 2]
+        if page == 3:
+            got = [*got, (t[0], "d")]  # an older copy of "d" seen later
+        return got, len(items)
+
+    found = window_newest_first(fetch, 2, lambda x: x)
+    assert asked == [1, 3, 2]
+    assert found == sorted(items)
+
+
+def test_window_newest_first_without_a_total_walks_forward() -> None:
+    from datetime import UTC, datetime
+
+    from aftersales.paging import window_newest_first
+
+    t = datetime(2024, 1, 1, tzinfo=UTC)
+    pages = {1: [(t, "a"), (t, "b")], 2: [(t, "c")]}
+    assert window_newest_first(lambda n: (pages.get(n, []), None), 2, lambda x: x) == [
+        (t, "a"), (t, "b"), (t, "c")]

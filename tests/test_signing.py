@@ -46,3 +46,27 @@ def test_matches_the_standard_library(body: bytes, secret: str) -> None:
     expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
     assert hmac_sha256_base64(secret, body) == expected
     assert verify_hmac_sha256_base64(body, f" {expected} ", secret)
+
+
+def test_md5_wrapped_sign_matches_the_platforms_worked_examples() -> None:
+    """Pinduoduo's and JD's developer guides each publish one signed example."""
+    from aftersales.signing import md5_wrapped_sign
+
+    pdd = {"access_token": "asd78172s8ds9a921j9qqwda12312w1w21211", "client_id": "1",
+           "data_type": "XML", "type": "pdd.order.number.list.get", "timestamp": "1480411125",
+           "order_status": "1", "page": "1", "page_size": "10"}
+    assert md5_wrapped_sign(pdd, "testSecret") == "E4DE3ED21002510DED352819E7AE6775"
+    jd = {"360buy_param_json": '{"end_date":null,"optional_fields":null,"order_state":'
+                               '"WAIT_SELLER_STOCK_OUT","page":"1","page_size":"200",'
+                               '"start_date":null}',
+          "access_token": "yourtoken", "app_key": "yourappkey",
+          "method": "jingdong.pop.order.search", "timestamp": "2021-05-07 09:20:39.683+0800",
+          "v": "2.0"}
+    assert md5_wrapped_sign(jd, "yourappSecret") == "D70825340F4084360B9362B60DFD7930"
+
+
+def test_md5_wrapped_sign_leaves_out_sign_and_empty_values() -> None:
+    from aftersales.signing import md5_wrapped_sign, sorted_pairs
+
+    assert sorted_pairs({"b": "2", "a": "1", "sign": "X", "c": "", "d": None}) == "a1b2"
+    assert md5_wrapped_sign({"a": "1", "sign": "X"}, "s") == md5_wrapped_sign({"a": "1"}, "s")

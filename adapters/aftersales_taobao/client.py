@@ -48,6 +48,7 @@ from aftersales.errors import (
 from aftersales.http import ApiClient
 from aftersales.logistics.tracking import CHINA_TZ
 from aftersales.multipart import FilePart
+from aftersales.signing import md5_wrapped_sign, sorted_pairs
 from aftersales_taobao.settings import TaobaoSettings
 
 __all__ = ["TaobaoClient", "classify_error", "error_from_body", "format_time", "sign"]
@@ -70,12 +71,10 @@ def sign(params: Mapping[str, str], secret: str, method: str = "md5") -> str:
     Raises:
         ValueError: an unknown ``method``.
     """
-    text = "".join(
-        f"{k}{params[k]}" for k in sorted(params) if k != "sign" and params[k] not in (None, "")
-    )
     if method == "md5":
-        digest = hashlib.md5((secret + text + secret).encode("utf-8")).hexdigest()  # noqa: S324
-    elif method == "hmac":
+        return md5_wrapped_sign(params, secret)
+    text = sorted_pairs(params)
+    if method == "hmac":
         digest = hmac.new(secret.encode("utf-8"), text.encode("utf-8"), hashlib.md5).hexdigest()
     elif method == "hmac-sha256":
         digest = hmac.new(secret.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest()

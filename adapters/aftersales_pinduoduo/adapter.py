@@ -1,0 +1,264 @@
+"""``PinduoduoMarketplace``: Pinduoduo (拼多多) shops through the open platform router.
+
+API names, parameters, statuses and types checked against the platform's
+API reference as the official SDKs' request and response classes carry it
+(``com.pdd.pop.sdk``), on 2026-12-02. The platform offers no API to refuse
+an after-sales request, to read or answer reviews, or to message a buyer;
+those capabilities are not declared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from aftersales.errors import (
+    ConfigurationError,
+    RemoteNotFoundError,
+    RemoteRejectedError,
+    ResponseParseError,
+    TransientError,
+    ValidationError,
+)
+from aftersales.http import ApiClient
+from aftersales.interfaces import Capability, MarketplaceBase
+from aftersales.models import Order, Page, Refund, ReturnKind, ReturnRequest, Shipment
+from aftersales.paging import Watermark, time_windows, watermarked_pages, window_newest_first
+from aftersales_pinduoduo import mapping
+from aftersales_pinduoduo.client import PinduoduoClient
+from aftersales_pinduoduo.schemas import PddOrder, PddRefundDetail
+from aftersales_pinduoduo.settings import PinduoduoSettings
+
+__all__ = ["PinduoduoMarketplace"]
+
+def _result(body: dict[str, Any]) -> dict[str, Any]:
+    """The ``result`` object of a write's answer (the answer itself when it has none)."""
+    inner = body.get("result")
+    return inner if isinstance(inner, dict) else body
+
+
+#: The order listing and detail reach three months back.
+_ORDER_HORIZON = timedelta(days=90)
+
+
+class PinduoduoMarketplace(MarketplaceBase):
+    """Pinduoduo open platform (router API ``V1``).
+
+    Docs: https://open.pinduoduo.com (API reference per ``type`` below).
+    Alias ``pinduoduo``. Capabilities:
+
+    * ``list_returns``: pdd.refund.list.increment.get, every status and type,
+      by update time in windows of at most 30 minutes, each window's pages
+      read from the last back (the platform's advice against missed records);
+    * ``approve_return``: pdd.refund.returngoods.agree for a return of goods
+      (with the shop's ``return_address_id``); a refund-only request has no
+      separate approval (agreeing *is* paying), so approving one only checks
+      it still awaits the shop;
+    * ``refund``: pdd.refund.agree, paid once: the state is read
+      (pdd.refund.information.get) before the agree and before any repeat;
+    * ``list_orders`` / ``get_order``: pdd.order.number.list.increment.get and
+      pdd.order.information.get (the last three months);
+    * ``list_shipments``: the order's outbound tracking number.
+
+    Not supported, because the platform has no such call: refusing a
+    request (refusals are made in the seller console, 商家后台), reviews,
+    buyer messages. pdd.refund.status.check (:meth:`orders_with_after_sales`)
+    tells which orders have after-sales at all.
+    """
+
+    capabilities: frozenset[Capability] = frozenset({
+        Capability.LIST_ORDERS,
+        Capability.GET_ORDER,
+        Capability.LIST_RETURNS,
+        Capability.APPROVE_RETURN,
+        Capability.REFUND,
+        Capability.LIST_SHIPMENTS,
+    })
+    raw_return_statuses: ClassVar[tuple[str, ...]] = tuple(str(c) for c in mapping.STATUSES)
+    return_status_table: ClassVar[dict[str, Any]] = {
+        str(code): status for code, status in mapping.STATUSES.items()}
+
+    def __init__(
+        self,
+        settings: PinduoduoSettings | None = None,
+        *,
+        api: ApiClient | None = None,
+        name: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.name = name or "pinduoduo"
+        self.settings = settings or PinduoduoSettings.from_env()
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.client = PinduoduoClient(self.settings, api=api, clock=self.clock, sleep=sleep)
+
+    # ------------------------------------------------------------------ listings
+
+    def _listing(self, api_type: str, extra: dict[str, Any], cursor: str | None,
+                 parse: Callable[[dict[str, Any], str], tuple[list[Any], int | None]],
+                 stamp: Callable[[Any], tuple[datetime, str]],
+                 lookback: timedelta) -> Iterator[Page[Any]]:
+        s = self.settings
+        start = Watermark.from_cursor(cursor, adapter=self.name)
+
+        def window(since: datetime, until: datetime) -> list[Any]:
+            def fetch(page: int) -> tuple[list[Any], int | None]:
+                body = self.client.call(api_type, {
+                    **extra, "start_updated_at": int(since.timestamp()),
+                    "end_updated_at": int(until.timestamp()), "page": page,
+                    "page_size": s.page_size})
+                return parse(body, self.name)
+            return window_newest_first(fetch, s.page_size, stamp)
+
+        def batches() -> Iterator[list[Any]]:
+            for since, until in time_windows(start, now=self.clock(), lag=s.lag,
+                                             lookback=lookback, width=s.window):
+                items = window(since, until)
+                for i in range(0, len(items), s.page_size):
+                    yield items[i : i + s.page_size]
+
+        return watermarked_pages(batches(), stamp, start)
+
+    def list_returns(self, cursor: str | None = None) -> Iterator[Page[ReturnRequest]]:
+        """After-sales orders changed after ``cursor``, oldest change first."""
+        return self._listing("pdd.refund.list.increment.get",
+                             {"after_sales_status": 1, "after_sales_type": 1}, cursor,
+                             mapping.refunds_page, mapping.request_stamp, self.settings.lookback)
+
+    def list_orders(self, cursor: str | None = None) -> Iterator[Page[Order]]:
+        """Orders changed after ``cursor`` (every shipping and after-sales state)."""
+        return self._listing("pdd.order.number.list.increment.get",
+                             {"is_lucky_flag": 0, "order_status": 5, "refund_status": 5}, cursor,
+                             mapping.orders_page, mapping.order_stamp,
+                             min(self.settings.lookback, _ORDER_HORIZON))
+
+    def get_order(self, order_id: str) -> Order:
+        """One order with its SKU lines (pdd.order.information.get)."""
+        body = self.client.call("pdd.order.information.get", {"order_sn": order_id})
+        info = body.get("order_info")
+        if not info:
+            raise RemoteNotFoundError(f"no order {order_id}", adapter=self.name)
+        return mapping.to_order(PddOrder.model_validate(info), self.name)
+
+    def list_shipments(self, order_id: str) -> list[Shipment]:
+        """The order's outbound parcel (empty before it ships)."""
+        return self.get_order(order_id).shipments
+
+    def orders_with_after_sales(self, order_ids: Sequence[str]) -> set[str]:
+        """Which of ``order_ids`` have after-sales orders (pdd.refund.status.check)."""
+        body = self.client.call("pdd.refund.status.check", {"order_sns": ",".join(order_ids)})
+        found = body.get("order_sns_exists_refund") or []
+        return {str(item.get("order_sn")) for item in found if isinstance(item, dict)}
+
+    # ------------------------------------------------------------------ actions
+
+    def _ids(self, request: ReturnRequest) -> tuple[str, str]:
+        if not request.external_id:
+            raise ValidationError(
+                "a Pinduoduo action needs the after-sales id (external_id) of the request",
+                field="external_id", payload="pinduoduo return request")
+        return request.external_id, request.order_id
+
+    def fetch_detail(self, request: ReturnRequest) -> PddRefundDetail:
+        """The after-sales order as Pinduoduo holds it now (pdd.refund.information.get)."""
+        after_sales_id, order_sn = self._ids(request)
+        body = self.client.call("pdd.refund.information.get",
+                                {"after_sales_id": after_sales_id, "order_sn": order_sn},
+                                bare=True)
+        if "after_sales_status" not in body:
+            raise RemoteNotFoundError(f"no after-sales order {after_sales_id}", adapter=self.name)
+        return PddRefundDetail.model_validate(body)
+
+    def approve_return(self, request: ReturnRequest, *, note: str | None = None) -> None:
+        """Agree the return of goods; for a refund-only request, check it awaits the shop."""
+        fresh = self.fetch_detail(request)
+        code = fresh.after_sales_status
+        kind = mapping.detail_kind(fresh) or request.kind
+        if code == 7 or code in mapping.PAID or (code == 2 and kind is ReturnKind.REFUND_ONLY):
+            return  # already agreed, or nothing to agree before paying
+        if code == 3 and fresh.express_no:
+            return  # the goods are on their way back: the refund agree comes next
+        if code != 3:
+            raise RemoteRejectedError(
+                f"after-sales status {code} cannot be approved", adapter=self.name)
+        if not self.settings.return_address_id:
+            raise ConfigurationError(
+                "agreeing a return needs the shop's return address id: set "
+                "PinduoduoSettings(return_address_id=...) or PINDUODUO_RETURN_ADDRESS_ID")
+        body = self.client.call("pdd.refund.returngoods.agree", {
+            "after_sales_id": fresh.id, "order_sn": fresh.order_sn,
+            "operate_desc": note or "同意退货", "return_address_id":
+            self.settings.return_address_id}, write=True)
+        result = _result(body)
+        if result.get("success") is False or body.get("success") is False:
+            raise RemoteRejectedError(f"return not agreed: {result.get('message') or ''}",
+                                      adapter=self.name)
+
+    def refund(self, refund: Refund, request: ReturnRequest | None = None) -> Refund:
+        """Agree the buyer's refund (pdd.refund.agree); a repeat never pays twice.
+
+        Pinduoduo pays the amount the buyer asked for; a refund for more is
+        refused before anything is sent. The state is read first: one
+        already agreed (4, 5) or refunded (10) is returned as paid. If the
+        agree fails in a way that may have reached Pinduoduo, the state is
+        read again and the agree re-sent only when it still awaits the shop.
+        """
+        if request is None:
+            raise ValidationError("Pinduoduo pays only against a buyer's after-sales order",
+                                  field="request")
+        if request.requested_amount is not None and refund.amount > request.requested_amount:
+            raise ValidationError(
+                f"Pinduoduo refunds what the buyer asked ({request.requested_amount}), "
+                f"not {refund.amount}", field="amount")
+        for attempt in (1, 2):
+            fresh = self.fetch_detail(request)
+            if fresh.after_sales_status in mapping.PAID:
+                return self._paid(refund, fresh)
+            if fresh.after_sales_status not in mapping.AGREEABLE:
+                raise RemoteRejectedError(
+                    f"after-sales status {fresh.after_sales_status} cannot be paid",
+                    adapter=self.name)
+            try:
+                body = self.client.call("pdd.refund.agree", {
+                    "after_sales_id": fresh.id, "order_sn": fresh.order_sn,
+                    "operate_desc": refund.note or "同意退款"}, write=True)
+            except TransientError:
+                if attempt == 2:
+                    raise
+                continue  # it may have gone through: read the state before any repeat
+            result = _result(body)
+            if result.get("succ") is False or result.get("success") is False:
+                raise RemoteRejectedError(f"refund not agreed: {result.get('message') or ''}",
+                                          adapter=self.name)
+            return self._paid(refund, fresh, status="4")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def find_refund(
+        self, refund: Refund, request: ReturnRequest | None = None, *,
+        keys: Sequence[str] = (), exclude: Collection[str] = (),
+    ) -> Refund | None:
+        """The buyer's after-sales order, if the shop already agreed it.
+
+        Pinduoduo keeps no idempotency key and needs none: an after-sales
+        order is paid once, when the shop agrees. So the refund is matched
+        **by its after-sales id and state**: 4, 5 or 10 mean agreed (paid or
+        being paid); a state that still awaits the shop, or one refused,
+        withdrawn or expired, means surely not. Any other state cannot tell
+        and raises, leaving the refund pending.
+        """
+        if request is None:
+            return None  # refund() refuses to pay without one: nothing was sent
+        fresh = self.fetch_detail(request)
+        if fresh.after_sales_status in mapping.PAID:
+            return self._paid(refund, fresh)
+        if fresh.after_sales_status in mapping.UNPAID:
+            return None
+        raise ResponseParseError(
+            f"after-sales status {fresh.after_sales_status} cannot tell whether it was paid",
+            adapter=self.name)
+
+    @staticmethod
+    def _paid(refund: Refund, fresh: PddRefundDetail, status: str | None = None) -> Refund:
+        return refund.model_copy(update={
+            "external_id": fresh.id, "raw_status": status or str(fresh.after_sales_status)})

@@ -1,0 +1,103 @@
+"""Signed calls to a Chinese open platform's router (TOP style), shared by the adapters.
+
+Pinduoduo's ``gw-api.pinduoduo.com/api/router`` and JD's ``api.jd.com/routerjson``
+work like Taobao's TOP gateway: every call is a form POST to one URL; the API's
+name and the app's credentials travel as parameters beside the business ones;
+the whole set is signed with :func:`~aftersales.signing.md5_wrapped_sign`; the
+answer is HTTP 200 either way, with the result under one key named after the
+API (``refund_increment_get_response``; JD spells it ``…_responce``) or an
+``error_response`` object. :class:`RouterClient` does that once: the adapters
+only say which parameters they send and how their ``error_response`` reads.
+
+Writes are never re-sent after an answer that may have followed the
+platform's action (a 5xx, a timeout): the core retry layer treats them as
+unsafe, and the adapter looks the outcome up instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+
+from aftersales.errors import RemoteError, ResponseParseError
+from aftersales.http import ApiClient
+from aftersales.signing import md5_wrapped_sign
+
+__all__ = ["RESPONSE_SUFFIXES", "RouterClient", "unwrap"]
+
+#: How a router names the object holding a call's result (JD writes ``responce``).
+RESPONSE_SUFFIXES = ("_response", "_responce")
+
+ErrorReader = Callable[[Any], RemoteError | None]
+
+
+def unwrap(body: Any, *, adapter: str, method: str, bare: bool = False) -> dict[str, Any]:
+    """The result object of a router answer: the value of its one ``*_response`` key.
+
+    With ``bare``, an answer whose result fields sit at the top level (no
+    ``*_response`` key, as some API references describe theirs) is the result.
+
+    Raises:
+        ResponseParseError: the answer is not an object or has no such key
+            (names the API, never echoes the body).
+    """
+    if isinstance(body, dict):
+        for key, value in body.items():
+            if key != "error_response" and key.endswith(RESPONSE_SUFFIXES) and isinstance(
+                    value, dict):
+                return value
+        if bare and body and "error_response" not in body:
+            return body
+    raise ResponseParseError(f"{method}: the answer has no *_response object", adapter=adapter)
+
+
+class RouterClient:
+    """One app's signed calls to a router URL.
+
+    Args:
+        api: the adapter's ApiClient (its ``classify_error`` is set here).
+        url: the router's URL.
+        secret: the app secret, used only to sign (and masked in logs).
+        read_error: turns a parsed answer into the library error it reports,
+            or ``None`` when it reports none.
+    """
+
+    def __init__(self, api: ApiClient, url: str, secret: str, read_error: ErrorReader) -> None:
+        self.api = api
+        self.url = url
+        self._secret = secret
+        self.read_error = read_error
+        api.add_secret(secret)
+        api.classify_error = self._classify
+
+    def _classify(self, response: requests.Response) -> RemoteError | None:
+        if response.status_code >= 400:
+            return None  # the ApiClient maps HTTP errors itself
+        try:
+            body = response.json()
+        except ValueError:
+            return None  # not JSON: the ApiClient reports a parse error
+        return self.read_error(body)
+
+    def signed(self, form: Mapping[str, str | None]) -> dict[str, str]:
+        """``form`` without empty values, plus its ``sign``."""
+        clean = {k: v for k, v in form.items() if v not in (None, "") and k != "sign"}
+        clean["sign"] = md5_wrapped_sign(clean, self._secret)
+        return clean
+
+    def call(self, method: str, form: Mapping[str, str | None], *,
+             write: bool = False, bare: bool = False) -> dict[str, Any]:
+        """POST the signed ``form`` and return the result object.
+
+        Reads are retried by the core on throttling and transient failures;
+        writes only when the platform surely did nothing (throttled, refused
+        before it acted).
+
+        Raises:
+            RemoteError: the platform's error, after retries.
+            ResponseParseError: the answer had no result object.
+        """
+        body = self.api.post(self.url, data=self.signed(form), idempotent=not write)
+        return unwrap(body, adapter=self.api.adapter, method=method, bare=bare)
