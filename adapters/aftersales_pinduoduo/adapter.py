@@ -67,6 +67,7 @@ class PinduoduoMarketplace(MarketplaceBase):
     tells which orders have after-sales at all.
     """
 
+    name = "pinduoduo"
     capabilities: frozenset[Capability] = frozenset({
         Capability.LIST_ORDERS,
         Capability.GET_ORDER,
@@ -88,7 +89,7 @@ class PinduoduoMarketplace(MarketplaceBase):
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        self.name = name or "pinduoduo"
+        super().__init__(name=name)
         self.settings = settings or PinduoduoSettings.from_env()
         self.clock = clock or (lambda: datetime.now(UTC))
         self.client = PinduoduoClient(self.settings, api=api, clock=self.clock, sleep=sleep)

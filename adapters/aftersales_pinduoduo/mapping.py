@@ -65,6 +65,7 @@ __all__ = [
     "to_order",
 ]
 
+NAME = "pinduoduo"
 CURRENCY = "CNY"
 
 #: ``after_sales_status`` (pdd.refund.list.increment.get, pdd.refund.information.get)
@@ -212,7 +213,7 @@ def _quantity(text: str, where: str) -> int:
         raise ValidationError("not a whole number", field="goods_number", payload=where) from exc
 
 
-def refund_to_request(refund: PddRefund, store: str) -> ReturnRequest:
+def refund_to_request(refund: PddRefund, store: str = NAME) -> ReturnRequest:
     """An after-sales order as the core's :class:`ReturnRequest` (one line: the SKU)."""
     where = f"pinduoduo after-sales {refund.id}"
     return ReturnRequest(
@@ -247,7 +248,7 @@ def detail_kind(detail: PddRefundDetail) -> ReturnKind | None:
 _SIGNED = 3
 
 
-def to_order(order: PddOrder, store: str) -> Order:
+def to_order(order: PddOrder, store: str = NAME) -> Order:
     """A Pinduoduo order as the core's :class:`Order`: one line per SKU.
 
     ``total`` is what the buyer paid (``pay_amount``); the order-level
@@ -296,13 +297,13 @@ def to_order(order: PddOrder, store: str) -> Order:
 # ------------------------------------------------------------------ listing pages
 
 
-def refunds_page(body: dict[str, Any], store: str) -> tuple[list[ReturnRequest], int | None]:
+def refunds_page(body: dict[str, Any], store: str = NAME) -> tuple[list[ReturnRequest], int | None]:
     """A pdd.refund.list.increment.get answer: its requests and the total count."""
     page = PddRefundPage.model_validate(body)
     return [refund_to_request(r, store) for r in page.refund_list], page.total_count
 
 
-def orders_page(body: dict[str, Any], store: str) -> tuple[list[Order], int | None]:
+def orders_page(body: dict[str, Any], store: str = NAME) -> tuple[list[Order], int | None]:
     """A pdd.order.number.list.increment.get answer: its orders and the total count."""
     page = PddOrderPage.model_validate(body)
     return [to_order(o, store) for o in page.order_sn_list], page.total_count
