@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
 
     from aftersales.followups.service import FollowUpsService
+    from aftersales.kb.service import KnowledgeBase
     from aftersales.logistics.service import LogisticsService
     from aftersales.outbox import Outbox
     from aftersales.returns.service import ReturnsService
@@ -244,6 +245,13 @@ class AfterSales:
         from aftersales.followups.service import FollowUpsService
 
         return FollowUpsService(self.runtime)
+
+    @cached_property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge base: FAQ entries, reply templates, search and suggestions."""
+        from aftersales.kb.service import KnowledgeBase
+
+        return KnowledgeBase(self.runtime)
 
     def _receive_return_parcel(
         self, rma_id: str, *, number: str, delivered_at: datetime | None, force: bool

@@ -119,6 +119,38 @@ def upgrade() -> None:
     sa.Column('created_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_idempotency_keys'))
     )
+    op.create_table('kb_entries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('store', sa.String(length=80), nullable=False),
+    sa.Column('key', sa.String(length=80), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('question', sa.Text(), nullable=False),
+    sa.Column('also', aftersales.store.types.JSONType(), nullable=False),
+    sa.Column('answer_zh', sa.Text(), nullable=False),
+    sa.Column('answer_en', sa.Text(), nullable=False),
+    sa.Column('intents', aftersales.store.types.JSONType(), nullable=False),
+    sa.Column('tags', aftersales.store.types.JSONType(), nullable=False),
+    sa.Column('valid_from', aftersales.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('valid_until', aftersales.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('handoff', sa.Boolean(), nullable=False),
+    sa.Column('length', sa.Integer(), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('created_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_kb_entries')),
+    sa.UniqueConstraint('store', 'key', name=op.f('uq_kb_entries_store_key'))
+    )
+    op.create_table('kb_terms',
+    sa.Column('term', sa.String(length=80), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
+    sa.Column('tf', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['entry_id'], ['kb_entries.id'], name=op.f('fk_kb_terms_entry_id_kb_entries'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('term', 'entry_id', name=op.f('pk_kb_terms'))
+    )
+    with op.batch_alter_table('kb_terms', schema=None) as batch_op:
+        batch_op.create_index('ix_kb_terms_entry', ['entry_id'], unique=False)
+
     op.create_table('orders',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('marketplace', sa.String(length=40), nullable=False),
@@ -497,6 +529,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_orders_buyer_id'))
 
     op.drop_table('orders')
+    with op.batch_alter_table('kb_terms', schema=None) as batch_op:
+        batch_op.drop_index('ix_kb_terms_entry')
+
+    op.drop_table('kb_terms')
+    op.drop_table('kb_entries')
     op.drop_table('idempotency_keys')
     with op.batch_alter_table('follow_ups', schema=None) as batch_op:
         batch_op.drop_index('ix_follow_ups_plan')

@@ -1,0 +1,117 @@
+"""The knowledge base's own search index and its BM25 ranking, in plain SQL.
+
+Why an index of our own rather than SQLite FTS5 or PostgreSQL's text search:
+the same table and the same query run on both backends and rank alike;
+Chinese needs character bigrams, which neither FTS5's trigram tokenizer
+(nothing under three characters matches: ``退款`` finds nothing) nor
+PostgreSQL's parsers (a run of Chinese is one "word") give; and ``pg_trgm``
+is an extension a hosted database may not allow. ``benchmarks/kb_search.py``
+measures the alternatives on the same questions.
+
+The ranking is Okapi BM25 (k1 = 1.2, b = 0.75) over the weighted terms of
+:mod:`aftersales.kb.text`: each query term's inverse document frequency
+times the weight of its kind, computed in SQL, best first. A query costs
+three statements whatever the size of the knowledge base: the document
+frequencies of its terms, the collection's size and mean length, and the
+ranked postings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Float, and_, case, cast, func, or_, select
+from sqlalchemy.orm import Session
+
+from aftersales.kb.models import Entry, EntryKind
+from aftersales.kb.text import document_terms
+from aftersales.store.tables.kb import KbEntryRow, KbTermRow
+
+__all__ = ["K1", "B", "entry_filter", "entry_terms", "rank"]
+
+K1 = 1.2
+B = 0.75
+
+#: How much each field of an entry counts (a question's words say most).
+FIELD_WEIGHTS = {"question": 3, "also": 2, "labels": 2, "answer": 1}
+
+
+def entry_terms(entry: Entry) -> tuple[Counter[str], int]:
+    """The index terms of ``entry`` with their weighted counts, and its length.
+
+    Intents and tags are indexed twice: as words (so a query for
+    ``refund`` finds an entry tagged ``refund``) and as exact labels
+    (``i:refund``, ``t:damage``) that suggestions look up; the labels do not
+    count toward the length.
+    """
+    labels = " ".join(label.replace("_", " ") for label in [*entry.intents, *entry.tags])
+    counts = document_terms([
+        (entry.question, FIELD_WEIGHTS["question"]),
+        *((text, FIELD_WEIGHTS["also"]) for text in entry.also),
+        (labels, FIELD_WEIGHTS["labels"]),
+        (entry.answer_zh, FIELD_WEIGHTS["answer"]),
+        (entry.answer_en, FIELD_WEIGHTS["answer"]),
+    ])
+    length = sum(counts.values())
+    for intent in entry.intents:
+        counts[f"i:{intent}"[:80]] = 1
+    for tag in entry.tags:
+        counts[f"t:{tag}"[:80]] = 1
+    return counts, length
+
+
+def entry_filter(*, store: str | None, kind: EntryKind | None,
+                 at: datetime) -> ColumnElement[bool]:
+    """Entries of ``store`` (and those every store shares) of ``kind``, valid at ``at``."""
+    parts: list[ColumnElement[bool]] = [
+        or_(KbEntryRow.valid_from.is_(None), KbEntryRow.valid_from <= at),
+        or_(KbEntryRow.valid_until.is_(None), KbEntryRow.valid_until > at),
+    ]
+    if store is not None:
+        parts.append(KbEntryRow.store.in_(["", store]))
+    if kind is not None:
+        parts.append(KbEntryRow.kind == kind.value)
+    return and_(*parts)
+
+
+def rank(session: Session, weights: Mapping[str, float], where: ColumnElement[bool],
+         limit: int) -> list[tuple[int, float]]:
+    """The ids of the best ``limit`` entries for query terms ``weights``, with scores.
+
+    Args:
+        weights: query term → how much it counts (see :func:`aftersales.kb.text.query_terms`).
+        where: which entries may be returned (:func:`entry_filter`).
+    """
+    if not weights:
+        return []
+    terms: Sequence[str] = sorted(weights)
+    df = dict(session.execute(
+        select(KbTermRow.term, func.count())
+        .join(KbEntryRow, KbEntryRow.id == KbTermRow.entry_id)
+        .where(KbTermRow.term.in_(terms), where)
+        .group_by(KbTermRow.term)
+    ).all())
+    if not df:
+        return []
+    n, mean = session.execute(
+        select(func.count(), func.avg(KbEntryRow.length)).where(where)
+    ).one()
+    mean = float(mean or 1.0) or 1.0
+    idf = {t: weights[t] * math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+    tf = cast(KbTermRow.tf, Float)
+    norm = K1 * (1 - B + B * cast(KbEntryRow.length, Float) / mean)
+    score = func.sum(
+        case(idf, value=KbTermRow.term, else_=0.0) * tf * (K1 + 1) / (tf + norm)
+    ).label("score")
+    rows = session.execute(
+        select(KbEntryRow.id, score)
+        .join(KbTermRow, KbTermRow.entry_id == KbEntryRow.id)
+        .where(KbTermRow.term.in_(list(idf)), where)
+        .group_by(KbEntryRow.id)
+        .order_by(score.desc(), KbEntryRow.id)
+        .limit(limit)
+    ).all()
+    return [(int(i), float(s)) for i, s in rows]

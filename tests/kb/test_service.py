@@ -1,0 +1,168 @@
+"""app.kb: entries, validity windows, stores, templates, re-indexing and suggestions."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import MetaData, create_engine, select
+
+from aftersales.app import AfterSales
+from aftersales.errors import ConfigurationError, NotFoundError, ValidationError
+from aftersales.kb import Subject
+from aftersales.store.tables.kb import KbTermRow
+from aftersales.store.tables.reviews import ReviewRow
+
+NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def app(db_url: str) -> Iterator[AfterSales]:
+    with AfterSales(db_url, marketplaces=[], carriers=[], clock=lambda: NOW) as instance:
+        instance.kb.load_sample()
+        yield instance
+
+
+def _keys(app: AfterSales, query: str, **kw: object) -> list[str]:
+    return [h.entry.key for h in app.kb.search(query, **kw)]  # type: ignore[arg-type]
+
+
+def test_an_entry_outside_its_window_is_not_found(app: AfterSales) -> None:
+    # The sample's pre-sale entry runs 2026-10-20 .. 2026-11-20 (+08:00).
+    assert "double-eleven-presale" not in _keys(app, "预售定金能退吗")
+    during = datetime(2026, 11, 1, tzinfo=UTC)
+    assert _keys(app, "预售定金能退吗", at=during)[0] == "double-eleven-presale"
+    end = datetime(2026, 11, 19, 16, tzinfo=UTC)  # exactly valid_until: no longer shown
+    assert "double-eleven-presale" not in _keys(app, "预售定金能退吗", at=end)
+    assert "double-eleven-presale" in _keys(app, "预售定金能退吗", at=end - timedelta(seconds=1))
+
+
+def test_a_stores_own_entry_is_shown_only_for_that_store(app: AfterSales) -> None:
+    app.kb.add({"key": "gift-wrap", "store": "tmall-flagship", "question": "可以礼品包装吗",
+                "answer_zh": "旗舰店支持免费礼品包装。"})
+    assert "gift-wrap" in _keys(app, "礼品包装", store="tmall-flagship")
+    assert "gift-wrap" not in _keys(app, "礼品包装", store="jd-outlet")
+    assert "gift-wrap" in _keys(app, "礼品包装")  # no store given: every entry
+
+
+def test_replacing_an_entry_replaces_its_index(app: AfterSales) -> None:
+    app.kb.add({"key": "gift-wrap", "question": "可以礼品包装吗", "answer_zh": "可以"})
+    assert app.kb.add({"key": "gift-wrap", "question": "可以礼品包装吗",
+                       "answer_zh": "可以"}).value == "unchanged"
+    assert app.kb.add({"key": "gift-wrap", "question": "能刻字吗",
+                       "answer_zh": "可以刻字"}).value == "updated"
+    assert "gift-wrap" not in _keys(app, "礼品包装")
+    assert _keys(app, "刻字")[0] == "gift-wrap"
+    assert app.kb.remove("gift-wrap") is True
+    assert app.kb.remove("gift-wrap") is False
+    with app.store.session() as s:
+        assert not s.scalars(select(KbTermRow).where(KbTermRow.term == "b:刻字")).all()
+
+
+def test_templates_render_safely_and_refuse_unknown_variables(app: AfterSales) -> None:
+    text = app.kb.render("refund-paid", {"order_id": "E1001", "refund_amount": "¥25.00"})
+    assert text == "您好，您的订单E1001已退款¥25.00，将原路退回您的支付账户，请注意查收。"
+    hostile = app.kb.render("refund-paid", {"order_id": "{refund_amount}", "refund_amount": "1"},
+                            lang="en")
+    assert "order {refund_amount}" in hostile  # a value is never rendered again
+    with pytest.raises(ValidationError, match="refund_amount"):
+        app.kb.render("refund-paid", {"order_id": "E1001"})
+    with pytest.raises(ValidationError, match=r"unknown variable\(s\) secret"):
+        app.kb.add({"key": "t", "kind": "template", "question": "q",
+                    "answer_zh": "{secret}"})
+    with pytest.raises(ValidationError, match="unknown variable"):
+        app.kb.add({"key": "t", "kind": "template", "question": "q",
+                    "answer_en": "{order_id.__class__}"})
+    with pytest.raises(NotFoundError):
+        app.kb.render("nope", {})
+
+
+def test_limits_and_empty_queries(app: AfterSales) -> None:
+    assert app.kb.search("？？？") == []
+    assert app.kb.search("x" * 100_000) == []  # cut to its first 2000 characters
+    for bad in (0, 101):
+        with pytest.raises(ValidationError, match="limit"):
+            app.kb.search("退款", limit=bad)
+
+
+def _fingerprint(url: str) -> str:
+    engine = create_engine(url)
+    meta = MetaData()
+    meta.reflect(engine)
+    digest = hashlib.sha256()
+    with engine.connect() as conn:
+        for name in sorted(meta.tables):
+            for row in conn.execute(select(meta.tables[name])):
+                digest.update(repr((name, sorted(map(repr, row)))).encode())
+    engine.dispose()
+    return digest.hexdigest()
+
+
+def _review(app: AfterSales, **over: object) -> int:
+    data: dict[str, object] = {
+        "marketplace": "sandbox", "external_id": "R-1", "rating": 1, "body": "杯子收到就碎了，太失望",
+        "topics": ["damage"], "complaints": ["damage"], "order_external_id": "SO-7",
+        "tracking_number": "SF100", "remote_created_at": NOW, "remote_updated_at": NOW,
+    }
+    data.update(over)
+    with app.store.session() as s:
+        row = ReviewRow(**data)
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def test_suggestions_for_a_review_rank_by_topic_and_text_and_send_nothing(
+        app: AfterSales) -> None:
+    review_id = _review(app)
+    before = _fingerprint(app.store.url)
+    found = app.kb.suggest(review_id=review_id, limit=5)
+    assert _fingerprint(app.store.url) == before  # nothing written, nothing queued to send
+    keys = [s.entry.key for s in found]
+    assert keys[:2] == ["damaged-on-arrival", "damage-apology"]
+    apology = found[1]
+    assert apology.text is not None
+    assert "SO-7" in apology.text
+    assert "SF100" in apology.text
+    assert "tag damage" in apology.reasons
+    assert "intent damaged" in apology.reasons
+    refund = app.kb.suggest(review_id=_review(app, external_id="R-2", tracking_number=None,
+                                              topics=["refund"], complaints=["refund"],
+                                              body="退款拖了两周还没到账"))
+    paid = next(s for s in refund if s.entry.key == "refund-delay-apology")
+    assert paid.text is None
+    assert paid.missing == ("deadline", "refund_amount")
+
+
+def test_a_handoff_entry_says_a_person_must_answer(app: AfterSales) -> None:
+    found = app.kb.suggest(review_id=_review(app, body="this is a fake, not genuine at all",
+                                             topics=["counterfeit"], complaints=["counterfeit"]))
+    first = found[0]
+    assert first.entry.key == "counterfeit"
+    assert first.handoff
+    assert "hand to a person" in first.reasons
+
+
+def test_suggest_needs_one_subject(app: AfterSales) -> None:
+    with pytest.raises(ValidationError):
+        app.kb.suggest()
+    with pytest.raises(ValidationError):
+        app.kb.suggest("C-1", review_id=1)
+    with pytest.raises(NotFoundError):
+        app.kb.suggest(review_id=999_999)
+    with pytest.raises(ConfigurationError):
+        app.kb.suggest("C-1")
+
+
+def test_suggest_for_a_subject_built_by_the_caller(app: AfterSales) -> None:
+    found = app.kb.suggest_for(Subject(ref="case X", intents=("shipping_status",),
+                                       tags=("late_delivery",), text="快递一周了还没到",
+                                       values={"order_id": "SO-9", "tracking_number": "YT1",
+                                               "tracking_link": "https://t.example/YT1"}))
+    keys = [s.entry.key for s in found]
+    assert "late-delivery-apology" in keys[:3]
+    late = next(s for s in found if s.entry.key == "late-delivery-apology")
+    assert late.text is not None
+    assert "https://t.example/YT1" in late.text
