@@ -35,16 +35,19 @@ marketplace can do.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import timedelta
 from enum import StrEnum
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 from aftersales.errors import UnsupportedOperationError
 from aftersales.models import (
     Message,
     Order,
     Page,
+    PlatformDeadline,
     Receipt,
     Refund,
+    RefusalReason,
     ReturnRequest,
     Review,
     Shipment,
@@ -53,6 +56,9 @@ from aftersales.models import (
     TrackResult,
 )
 from aftersales.naming import adapter_name
+
+if TYPE_CHECKING:
+    from aftersales.evidence import Evidence
 
 __all__ = [
     "Capability",
@@ -82,6 +88,9 @@ class Capability(StrEnum):
     REPLY_REVIEW = "reply_review"
     MESSAGE_BUYER = "message_buyer"
     LIST_SHIPMENTS = "list_shipments"
+    LIST_REFUSAL_REASONS = "list_refusal_reasons"
+    SUBMIT_EVIDENCE = "submit_evidence"
+    EXTEND_DEADLINE = "extend_deadline"
     # carrier
     DETECT_CARRIER = "detect_carrier"
     TRACK = "track"
@@ -137,9 +146,34 @@ class Marketplace(Protocol):
         ...
 
     def reject_return(
-        self, request: ReturnRequest, *, reason: str, note: str | None = None
+        self, request: ReturnRequest, *, reason: str, note: str | None = None,
+        reason_code: str | None = None, evidence: Evidence | None = None,
     ) -> None:
-        """Refuse the request on the marketplace, giving ``reason`` to the buyer."""
+        """Refuse the request on the marketplace, giving ``reason`` to the buyer.
+
+        ``reason_code`` is one of :meth:`refusal_reasons`' codes where the
+        marketplace wants one; ``evidence`` (text and pictures) goes with the
+        refusal where the marketplace takes it. An adapter that cannot send
+        them raises ``ValidationError`` naming the argument, never drops them.
+        """
+        ...
+
+    def refusal_reasons(self, request: ReturnRequest) -> list[RefusalReason]:
+        """The reasons the marketplace lets the shop refuse this request for, by code."""
+        ...
+
+    def submit_evidence(self, request: ReturnRequest, evidence: Evidence) -> None:
+        """Upload the shop's evidence (text and pictures) to the request."""
+        ...
+
+    def extend_deadline(
+        self, request: ReturnRequest, by: timedelta | None = None
+    ) -> PlatformDeadline:
+        """Ask the marketplace for more time on its deadline; returns the new deadline.
+
+        ``by`` is how much more time where the marketplace lets the shop
+        choose (``None``: the marketplace's own extension).
+        """
         ...
 
     def confirm_return_received(self, request: ReturnRequest) -> None:
@@ -300,10 +334,25 @@ class MarketplaceBase:
         raise self._unsupported("approve_return")
 
     def reject_return(
-        self, request: ReturnRequest, *, reason: str, note: str | None = None
+        self, request: ReturnRequest, *, reason: str, note: str | None = None,
+        reason_code: str | None = None, evidence: Evidence | None = None,
     ) -> None:
         """See :meth:`Marketplace.reject_return`."""
         raise self._unsupported("reject_return")
+
+    def refusal_reasons(self, request: ReturnRequest) -> list[RefusalReason]:
+        """See :meth:`Marketplace.refusal_reasons`."""
+        raise self._unsupported("list_refusal_reasons")
+
+    def submit_evidence(self, request: ReturnRequest, evidence: Evidence) -> None:
+        """See :meth:`Marketplace.submit_evidence`."""
+        raise self._unsupported("submit_evidence")
+
+    def extend_deadline(
+        self, request: ReturnRequest, by: timedelta | None = None
+    ) -> PlatformDeadline:
+        """See :meth:`Marketplace.extend_deadline`."""
+        raise self._unsupported("extend_deadline")
 
     def confirm_return_received(self, request: ReturnRequest) -> None:
         """See :meth:`Marketplace.confirm_return_received`."""

@@ -20,10 +20,12 @@ from aftersales.money import Money
 from aftersales.redact import mask_address, mask_email, mask_phone
 
 __all__ = [
+    "KIND_FLOWS",
     "AwareDatetime",
     "Buyer",
     "FollowUp",
     "FollowUpStatus",
+    "FulfilmentStage",
     "InspectionResult",
     "Message",
     "Money",
@@ -32,9 +34,11 @@ __all__ = [
     "Page",
     "ParcelIssue",
     "ParcelStatus",
+    "PlatformDeadline",
     "Receipt",
     "Refund",
     "RefundLine",
+    "RefusalReason",
     "ReturnKind",
     "ReturnLine",
     "ReturnReason",
@@ -42,6 +46,7 @@ __all__ = [
     "ReturnStatus",
     "Review",
     "ReviewVisibility",
+    "RiskSignal",
     "Sentiment",
     "Shipment",
     "ShipmentDirection",
@@ -81,11 +86,55 @@ class ReturnStatus(StrEnum):
 
 
 class ReturnKind(StrEnum):
-    """What the buyer wants: money back only, money back for goods, or a swap."""
+    """What the buyer wants: money back only, money back for goods, a swap, or
+    the kinds the Chinese marketplaces add: price protection (价保, the
+    difference paid back after a price drop), reship (补寄, the shop sends what
+    was missing) and repair (维修, the goods go back, are repaired and return).
+
+    Which way goods and money travel for each kind is :data:`KIND_FLOWS`.
+    """
 
     REFUND_ONLY = "refund_only"
     RETURN = "return"
     EXCHANGE = "exchange"
+    PRICE_PROTECTION = "price_protection"  # 价保
+    RESHIP = "reship"  # 补寄
+    REPAIR = "repair"  # 维修
+
+    @property
+    def goods_back(self) -> bool:
+        """True when the buyer sends goods back to the shop (return, exchange, repair)."""
+        return self in KIND_FLOWS["goods_back"]
+
+    @property
+    def goods_out(self) -> bool:
+        """True when the shop sends goods to the buyer (exchange, reship, repair)."""
+        return self in KIND_FLOWS["goods_out"]
+
+    @property
+    def pays(self) -> bool:
+        """True when the request is for money (refund-only, return, price protection)."""
+        return self in KIND_FLOWS["pays"]
+
+
+#: Which way goods and money travel for each kind: the one table the state
+#: machine, the SLA and eligibility read, so a new kind is added here once.
+KIND_FLOWS: dict[str, frozenset[ReturnKind]] = {
+    "goods_back": frozenset({ReturnKind.RETURN, ReturnKind.EXCHANGE, ReturnKind.REPAIR}),
+    "goods_out": frozenset({ReturnKind.EXCHANGE, ReturnKind.RESHIP, ReturnKind.REPAIR}),
+    "pays": frozenset({ReturnKind.REFUND_ONLY, ReturnKind.RETURN, ReturnKind.PRICE_PROTECTION}),
+}
+
+
+class FulfilmentStage(StrEnum):
+    """How far the order had gone when the buyer asked: kept so a refund before
+    shipment (未发货仅退款, in effect a cancellation) is never counted or
+    handled as an after-delivery return.
+    """
+
+    NOT_SHIPPED = "not_shipped"  # the shop had not sent the goods yet
+    SHIPPED = "shipped"  # on the way, not received by the buyer
+    DELIVERED = "delivered"  # the buyer had the goods
 
 
 class ReturnReason(StrEnum):
@@ -367,11 +416,54 @@ class ReturnLine(_Model):
     replacement_sku: str | None = None  # for exchanges: the size or colour wanted instead
 
 
+class PlatformDeadline(_Model):
+    """A deadline the marketplace itself runs on a request (逾期时间), beside the
+    shop's own SLA deadline: when it passes the platform acts (Douyin agrees
+    a refund the shop left unanswered, for instance).
+
+    ``status`` is the request's status the deadline guards (when the
+    request moves on, a synced copy replaces it); ``extendable`` says whether
+    the marketplace lets the shop ask for more time; ``extensions`` counts
+    the times the shop did.
+    """
+
+    due_at: AwareDatetime
+    status: ReturnStatus
+    raw_status: str | None = None
+    extendable: bool = False
+    extensions: int = Field(default=0, ge=0)
+
+
+class RiskSignal(_Model):
+    """The marketplace's own risk verdict on a request (Douyin's ``risk_decision_*``),
+    kept for people and rules to weigh; the library never acts on it alone.
+    """
+
+    code: str
+    reason: str | None = None
+    description: str | None = None
+
+
+class RefusalReason(_Model):
+    """One reason a marketplace lets the shop give to refuse a request, chosen by ``code``.
+
+    ``needs_evidence`` is true when the marketplace wants pictures with it.
+    """
+
+    code: str = Field(min_length=1)
+    text: str = ""
+    tips: str | None = None
+    needs_evidence: bool = False
+
+
 class ReturnRequest(_Model):
     """A buyer's request for a refund, a return or an exchange.
 
     ``external_id`` is the marketplace's id (``None`` for requests made in the
     shop's own portal); ``rma_id`` is the library's, set once stored.
+    ``stage`` is how far the order had gone when the buyer asked (``None``
+    when the marketplace does not say); ``platform_deadline`` is the
+    marketplace's own deadline on it; ``risk`` its risk verdict.
     """
 
     marketplace: str
@@ -389,6 +481,9 @@ class ReturnRequest(_Model):
     return_carrier: str | None = None
     created_at: AwareDatetime | None = None
     updated_at: AwareDatetime | None = None
+    stage: FulfilmentStage | None = None
+    platform_deadline: PlatformDeadline | None = None
+    risk: RiskSignal | None = None
 
 
 class RefundLine(_Model):

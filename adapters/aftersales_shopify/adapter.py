@@ -37,6 +37,7 @@ from aftersales.errors import (
     ResponseParseError,
     ValidationError,
 )
+from aftersales.evidence import Evidence, refuse_unsent
 from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, MarketplaceBase
 from aftersales.models import (
@@ -300,9 +301,14 @@ class ShopifyMarketplace(MarketplaceBase):
         _payload(data, "returnApproveRequest")
 
     def reject_return(
-        self, request: ReturnRequest, *, reason: str, note: str | None = None
+        self, request: ReturnRequest, *, reason: str, note: str | None = None,
+        reason_code: str | None = None, evidence: Evidence | None = None,
     ) -> None:
-        """``returnDeclineRequest`` with the matching decline reason and a note (≤500)."""
+        """``returnDeclineRequest`` with the matching decline reason and a note (≤500).
+
+        Shopify takes no refusal code or evidence here: giving either is refused.
+        """
+        refuse_unsent(self.name, reason_code=reason_code, evidence=evidence)
         data = self.client.graphql(DECLINE, {"input": {
             "id": self._return_id(request), "declineReason": mapping.decline_reason(reason),
             "declineNote": (note or reason)[:500], "notifyCustomer": True}}, mutation=True)

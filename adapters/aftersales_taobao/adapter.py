@@ -25,12 +25,14 @@ from aftersales.errors import (
     TransientError,
     ValidationError,
 )
+from aftersales.evidence import Evidence
 from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, MarketplaceBase
 from aftersales.models import (
     Order,
     Page,
     Refund,
+    RefusalReason,
     ReturnKind,
     ReturnRequest,
     Review,
@@ -80,6 +82,8 @@ _BASE = frozenset(
         Capability.REFUND,
         Capability.LIST_REVIEWS,
         Capability.LIST_SHIPMENTS,
+        Capability.LIST_REFUSAL_REASONS,
+        Capability.SUBMIT_EVIDENCE,
     }
 )
 
@@ -308,6 +312,10 @@ class TaobaoMarketplace(MarketplaceBase):
         """
         return self._reasons(self.fetch_refund(self._refund_id(request)))
 
+    def refusal_reasons(self, request: ReturnRequest) -> list[RefusalReason]:
+        """:meth:`refuse_reasons` as core :class:`RefusalReason` objects (code: ``reason_id``)."""
+        return [mapping.refusal_reason(r) for r in self.refuse_reasons(request)]
+
     def _reasons(self, fresh: TopRefund) -> list[RefuseReason]:
         body = self.client.call("taobao.refund.refusereason.get", {
             "refund_id": fresh.refund_id, "refund_phase": fresh.refund_phase or "aftersale",
@@ -322,6 +330,8 @@ class TaobaoMarketplace(MarketplaceBase):
         note: str | None = None,
         proof: FilePart | None = None,
         reason_id: int | None = None,
+        reason_code: str | None = None,
+        evidence: Evidence | None = None,
     ) -> None:
         """Refuse the refund, or the returned goods once they are on their way back.
 
@@ -339,6 +349,17 @@ class TaobaoMarketplace(MarketplaceBase):
                 Taobao does not list for this refund (the codes it lists are named).
             UnsupportedOperationError: goods refusal on a plain Taobao shop.
         """
+        if reason_code is not None and reason_id is None:
+            if not str(reason_code).strip().isdigit():
+                raise ValidationError("a Taobao refusal reason code is a number",
+                                      field="reason_code", payload="taobao.rp.returngoods.refuse")
+            reason_id = int(reason_code)
+        if evidence:
+            if len(evidence.pictures) > 1 or (evidence.pictures and proof is not None):
+                raise ValidationError("Taobao takes one proof picture with a refusal",
+                                      field="evidence", payload="taobao.rp.returngoods.refuse")
+            proof = evidence.pictures[0] if evidence.pictures else proof
+            note = note or evidence.text.strip() or None
         message = (reason if not note else f"{reason}：{note}").strip()
         if not 2 <= len(message) <= 200:
             raise ValidationError("Taobao wants 2–200 characters", field="reason")
@@ -392,6 +413,21 @@ class TaobaoMarketplace(MarketplaceBase):
             write=True,
             files={"image": picture},
         )
+
+    def submit_evidence(self, request: ReturnRequest, evidence: Evidence) -> None:
+        """The core's evidence as :meth:`add_evidence` messages: one per picture (Taobao
+        takes one picture a message), the text on the first.
+
+        Raises:
+            ValidationError: no picture (taobao.refund.message.add wants one),
+                or a bad one.
+        """
+        if not evidence.pictures:
+            raise ValidationError("Taobao evidence needs a picture", field="pictures",
+                                  payload="taobao.refund.message.add")
+        for i, picture in enumerate(evidence.pictures):
+            self.add_evidence(request, (evidence.text.strip() if i == 0 else "") or "凭证",
+                              picture)
 
     def refund(
         self, refund: Refund, request: ReturnRequest | None = None, *, code: str | None = None

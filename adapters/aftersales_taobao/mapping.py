@@ -15,15 +15,18 @@ from decimal import Decimal
 from typing import Any
 
 from aftersales.errors import ValidationError
+from aftersales.evidence import choose_refusal_reason
 from aftersales.logistics.carrier_names import carrier_for_name
 from aftersales.logistics.tracking import CHINA_TZ, StatusRule, build_tracking, lookup
 from aftersales.models import (
     Buyer,
+    FulfilmentStage,
     Money,
     Order,
     OrderLine,
     ParcelIssue,
     ParcelStatus,
+    RefusalReason,
     ReturnKind,
     ReturnLine,
     ReturnReason,
@@ -49,6 +52,7 @@ from aftersales_taobao.schemas import (
 __all__ = [
     "AGREE_CAP_FEN",
     "CURRENCY",
+    "GOOD_STATUSES",
     "KINDS",
     "RATE_RESULTS",
     "REASONS",
@@ -65,9 +69,11 @@ __all__ = [
     "reason_for",
     "refund_to_request",
     "refunds_page",
+    "refusal_reason",
     "request_stamp",
     "return_status",
     "review_stamp",
+    "stage_of",
     "to_fen",
     "trace_to_shipment",
     "trace_to_tracking",
@@ -99,10 +105,8 @@ KINDS: dict[str, ReturnKind | None] = {
     "REFUND_AND_RETURN": ReturnKind.RETURN,  # 退货退款
     "TMALL_EXCHANGE": ReturnKind.EXCHANGE,  # 天猫换货
     "TAOBAO_EXCHANGE": ReturnKind.EXCHANGE,  # 淘宝换货
-    # 维修 and 补寄: no money goes back, the seller sends goods; the exchange
-    # flow (goods out, no payment) is the only canonical kind that never pays.
-    "REPAIR": ReturnKind.EXCHANGE,  # 维修
-    "RESHIPPING": ReturnKind.EXCHANGE,  # 补寄
+    "REPAIR": ReturnKind.REPAIR,  # 维修
+    "RESHIPPING": ReturnKind.RESHIP,  # 补寄
     "OTHERS": None,  # 其他
 }
 
@@ -220,6 +224,22 @@ def carrier_code(company: str | None) -> str | None:
     return carrier_for_name(company)
 
 
+#: ``good_status`` values (where the goods were when the buyer asked) and the stage each is.
+GOOD_STATUSES: dict[str, FulfilmentStage] = {
+    "BUYER_NOT_RECEIVED": FulfilmentStage.SHIPPED,  # 买家未收到货
+    "BUYER_RECEIVED": FulfilmentStage.DELIVERED,  # 买家已收到货
+    "BUYER_RETURNED_GOODS": FulfilmentStage.DELIVERED,  # 买家已退货
+}
+
+
+def stage_of(refund: TopRefund) -> FulfilmentStage | None:
+    """How far the sub-order had gone: not shipped while the trade still waited for the
+    seller to send (``order_status`` ``WAIT_SELLER_SEND_GOODS``), else by ``good_status``."""
+    if refund.order_status == "WAIT_SELLER_SEND_GOODS":
+        return FulfilmentStage.NOT_SHIPPED
+    return GOOD_STATUSES.get(refund.good_status or "")
+
+
 def _kind(refund: TopRefund) -> ReturnKind:
     kind = KINDS.get(refund.dispute_type or "")
     if kind is not None:
@@ -233,23 +253,24 @@ def asks_for_verification(text: str | None) -> bool:
     return any(word in low for word in _VERIFICATION_WORDS)
 
 
+def refusal_reason(reason: RefuseReason) -> RefusalReason:
+    """A listed TOP refusal reason as the core's :class:`RefusalReason` (code: ``reason_id``)."""
+    return RefusalReason(code=str(reason.reason_id), text=reason.reason_text,
+                         tips=reason.reason_tips or None)
+
+
 def choose_reason(listed: list[RefuseReason], reason_id: int | None, text: str) -> int:
     """The ``refuse_reason_id`` to send: ``reason_id`` if Taobao lists it, else the listed
-    reason whose text equals ``text``.
+    reason whose text equals ``text`` (the core's :func:`choose_refusal_reason`).
 
     Raises:
         ValidationError: no such code (or text) among the listed reasons; the
             message names the codes Taobao offered.
     """
-    for reason in listed:
-        if reason_id is not None and reason.reason_id == reason_id:
-            return reason.reason_id
-        if reason_id is None and reason.reason_text.strip() == text.strip():
-            return reason.reason_id
-    offered = ", ".join(f"{r.reason_id} {r.reason_text}" for r in listed) or "none"
-    raise ValidationError(
-        f"choose a refusal reason by its code among those Taobao lists: {offered}",
-        field="reason_id", payload="taobao.rp.returngoods.refuse")
+    chosen = choose_refusal_reason(
+        [refusal_reason(r) for r in listed], None if reason_id is None else str(reason_id),
+        text, payload="taobao.rp.returngoods.refuse")
+    return int(chosen.code)
 
 
 def refund_to_request(refund: TopRefund, *, store: str = NAME) -> ReturnRequest:
@@ -280,6 +301,7 @@ def refund_to_request(refund: TopRefund, *, store: str = NAME) -> ReturnRequest:
         if refund.created
         else None,
         updated_at=parse_time(refund.modified, field="modified", payload=where),
+        stage=stage_of(refund),
     )
 
 

@@ -48,6 +48,7 @@ from aftersales.errors import (
     TransientError,
     ValidationError,
 )
+from aftersales.evidence import Evidence, refuse_unsent
 from aftersales.http import ApiClient, may_have_arrived
 from aftersales.interfaces import Capability, MarketplaceBase
 from aftersales.models import (
@@ -185,9 +186,14 @@ class WooCommerceMarketplace(MarketplaceBase):
         self._note(request.order_id, mapping.note_for("approved", self._ref(request), note=note))
 
     def reject_return(
-        self, request: ReturnRequest, *, reason: str, note: str | None = None
+        self, request: ReturnRequest, *, reason: str, note: str | None = None,
+        reason_code: str | None = None, evidence: Evidence | None = None,
     ) -> None:
-        """Tell the buyer, in a customer order note, that the request is declined and why."""
+        """Tell the buyer, in a customer order note, that the request is declined and why.
+
+        WooCommerce has no refusal codes or evidence: giving either is refused.
+        """
+        refuse_unsent(self.name, reason_code=reason_code, evidence=evidence)
         self._note(request.order_id,
                    mapping.note_for("rejected", self._ref(request), reason=reason, note=note))
 

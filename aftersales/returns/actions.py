@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from aftersales.errors import NotEligibleError, ValidationError
+from aftersales.evidence import Evidence
 from aftersales.interfaces import Capability
 from aftersales.models import (
     InspectionResult,
@@ -30,6 +32,24 @@ S = ReturnStatus
 
 #: Per-unit results: ``{order_line_id: [result, ...]}``, or a plain list for one line.
 Inspection = Mapping[str, Sequence[InspectionResult | str]] | Sequence[InspectionResult | str]
+
+
+def _refusal(reason_code: str | None, evidence: Evidence | None) -> dict[str, Any]:
+    """The refusal's extra arguments, only those given (adapters written before them
+    take neither)."""
+    extra: dict[str, Any] = {}
+    if reason_code is not None:
+        extra["reason_code"] = reason_code
+    if evidence:
+        extra["evidence"] = evidence
+    return extra
+
+
+def _refusal_audit(reason_code: str | None, evidence: Evidence | None) -> dict[str, Any] | None:
+    if reason_code is None and not evidence:
+        return None
+    return {"reason_code": reason_code,
+            "pictures": [p.filename for p in evidence.pictures] if evidence else []}
 
 
 class ActionsMixin(RequestsMixin):
@@ -68,11 +88,14 @@ class ActionsMixin(RequestsMixin):
 
     def reject(
         self, rma_id: str, *, reason: str, note: str | None = None, actor: str = "merchant",
-        version: int | None = None, dry_run: bool = False,
+        version: int | None = None, dry_run: bool = False, reason_code: str | None = None,
+        evidence: Evidence | None = None,
     ) -> ReturnRequest:
         """Refuse the request (or a received one after a failed inspection).
 
-        ``reason`` is shown to the buyer and required.
+        ``reason`` is shown to the buyer and required. ``reason_code`` is one
+        of :meth:`refusal_reasons`' codes where the marketplace wants one;
+        ``evidence`` (text and pictures) goes to the marketplace with the refusal.
         """
         def work(session: Session) -> ReturnRequest:
             if not reason or not reason.strip():
@@ -81,9 +104,11 @@ class ActionsMixin(RequestsMixin):
             check_transition(ReturnKind(row.kind), S(row.status), S.REJECTED,
                              entity=f"return {rma_id}")
             self._push(row, Capability.REJECT_RETURN,
-                       lambda m, r: m.reject_return(r, reason=reason, note=note), dry_run=dry_run)
+                       lambda m, r: m.reject_return(r, reason=reason, note=note,
+                                                    **_refusal(reason_code, evidence)),
+                       dry_run=dry_run)
             self._move(session, row, S.REJECTED, actor=actor, now=self.runtime.now(), reason=reason,
-                       note=note)
+                       note=note, data=_refusal_audit(reason_code, evidence))
             return repo.to_model(row)
 
         return self._run(work, dry_run=dry_run)

@@ -186,11 +186,18 @@ def items_returnable(ctx: EligibilityContext) -> Iterator[Finding]:
                           line.order_line_id)
 
 
+#: Kinds whose window is not the shop's return window: price protection runs from
+#: the purchase and a reshipment from the delivery, each as the marketplace rules.
+_OWN_WINDOW = frozenset({ReturnKind.PRICE_PROTECTION, ReturnKind.RESHIP})
+
+
 def within_window(ctx: EligibilityContext) -> Iterator[Finding]:
     """Returns and exchanges must be asked for within the window counted from delivery."""
+    if ctx.kind in _OWN_WINDOW:
+        return  # the marketplace runs the window of 价保 and 补寄 itself
     delivered = ctx.order.delivered_at
     if delivered is None:
-        if ctx.kind is not ReturnKind.REFUND_ONLY:
+        if ctx.kind.goods_back:
             yield Finding("window", Decision.NEEDS_REVIEW,
                           "The order is not marked as delivered yet, so the return window "
                           "has not started.")
@@ -248,7 +255,7 @@ def serial_returner(ctx: EligibilityContext) -> Iterator[Finding]:
 
 def return_postage(ctx: EligibilityContext) -> Iterator[Finding]:
     """Say who pays to send the goods back (only when goods travel)."""
-    if ctx.kind is ReturnKind.REFUND_ONLY:
+    if not ctx.kind.goods_back:
         return
     payers = {ctx.policy.payer_for(line.reason) for line in ctx.lines}
     if payers == {Payer.MERCHANT}:

@@ -6,11 +6,17 @@ every timer goes through :func:`check_transition` (one step) or
 :func:`path_between` (a marketplace that skipped steps), so no code path can
 put a request in a state the table does not allow.
 
-The three paths::
+The paths::
 
-    refund_only  requested → approved → refunded → closed
-    return       requested → approved → return_shipped → received → refunded → closed
-    exchange     requested → approved → return_shipped → received → exchange_shipped → closed
+    refund_only       requested → approved → refunded → closed
+    price_protection  requested → approved → refunded → closed
+    return            requested → approved → return_shipped → received → refunded → closed
+    exchange          requested → approved → return_shipped → received → exchange_shipped → closed
+    repair            requested → approved → return_shipped → received → exchange_shipped → closed
+    reship            requested → approved → exchange_shipped → closed
+
+Which kinds send goods back, send goods out or pay is
+:data:`~aftersales.models.KIND_FLOWS`; the rows below are written against it.
 
 Around them: a request may be rejected (and a revised request reopens it),
 an inspection failure rejects a received one, the buyer may cancel while
@@ -27,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aftersales.errors import InvalidTransitionError
-from aftersales.models import ReturnKind, ReturnStatus
+from aftersales.models import KIND_FLOWS, ReturnKind, ReturnStatus
 
 __all__ = [
     "ACTIONS",
@@ -46,10 +52,11 @@ S = ReturnStatus
 K = ReturnKind
 
 _ALL = frozenset(ReturnKind)
-_GOODS = frozenset({K.RETURN, K.EXCHANGE})  # kinds where goods travel back
-_ONLY = frozenset({K.REFUND_ONLY})
-_RET = frozenset({K.RETURN})
-_EXC = frozenset({K.EXCHANGE})
+_GOODS = KIND_FLOWS["goods_back"]  # kinds where goods travel back
+_ONLY = KIND_FLOWS["pays"] - _GOODS  # money back, nothing returns (refund-only, 价保)
+_RET = KIND_FLOWS["pays"] & _GOODS  # goods back, money back
+_EXC = KIND_FLOWS["goods_out"] & _GOODS  # goods back, goods out (exchange, repair)
+_SEND = KIND_FLOWS["goods_out"] - _GOODS  # goods out only (补寄)
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(_ALL, S.REFUNDED, S.REFUNDED, "a further partial refund (top-up)"),
     Transition(_ALL, S.REFUNDED, S.CLOSED, "the request is done"),
     Transition(_EXC, S.EXCHANGE_SHIPPED, S.CLOSED, "the exchange is done"),
+    Transition(_SEND, S.APPROVED, S.EXCHANGE_SHIPPED, "the missing goods are on their way"),
+    Transition(_SEND, S.EXCHANGE_SHIPPED, S.CLOSED, "the reshipment is done"),
 )
 
 #: Statuses nothing leaves.

@@ -18,14 +18,17 @@ from sqlalchemy.orm import Session, selectinload
 
 from aftersales.errors import NotFoundError
 from aftersales.models import (
+    FulfilmentStage,
     Order,
     ReturnKind,
     ReturnLine,
     ReturnReason,
     ReturnRequest,
     ReturnStatus,
+    RiskSignal,
 )
 from aftersales.money import Money
+from aftersales.returns.platform_deadlines import platform_deadline_model
 from aftersales.returns.policy import BuyerStats
 from aftersales.returns.refunds import RefundLedger, ledger_from
 from aftersales.store.orders import get_order_row, order_from_row
@@ -116,6 +119,9 @@ def to_model(row: ReturnRow) -> ReturnRequest:
         return_carrier=row.return_carrier,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        stage=FulfilmentStage(row.stage) if row.stage else None,
+        platform_deadline=platform_deadline_model(row.platform_deadline),
+        risk=RiskSignal.model_validate(row.risk) if row.risk else None,
     )
 
 

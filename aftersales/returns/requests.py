@@ -17,6 +17,7 @@ from aftersales.errors import (
 )
 from aftersales.interfaces import Capability
 from aftersales.models import (
+    FulfilmentStage,
     Order,
     ReturnKind,
     ReturnLine,
@@ -286,9 +287,14 @@ class RequestsMixin(ServiceCore):
         self, *, status: ReturnStatus | str | Sequence[ReturnStatus | str] | None = None,
         kind: ReturnKind | str | None = None, marketplace: str | None = None,
         order_id: str | None = None, buyer_id: str | None = None,
-        limit: int = 100, offset: int = 0,
+        limit: int = 100, offset: int = 0, stage: FulfilmentStage | str | None = None,
     ) -> list[ReturnRequest]:
-        """Requests matching every filter given, most recently updated first."""
+        """Requests matching every filter given, most recently updated first.
+
+        ``stage="not_shipped"`` keeps refunds asked before shipment apart from
+        after-delivery ones (requests whose stage the marketplace did not
+        say match no stage).
+        """
         query = select(ReturnRow).options(selectinload(ReturnRow.lines))
         try:
             if status is not None:
@@ -298,6 +304,11 @@ class RequestsMixin(ServiceCore):
                 query = query.where(ReturnRow.kind == ReturnKind(kind).value)
         except ValueError as exc:
             raise ValidationError(str(exc), field="status" if status else "kind") from None
+        if stage is not None:
+            try:
+                query = query.where(ReturnRow.stage == FulfilmentStage(stage).value)
+            except ValueError as exc:
+                raise ValidationError(str(exc), field="stage") from None
         for column, value in ((ReturnRow.marketplace, marketplace),
                               (ReturnRow.order_external_id, order_id),
                               (ReturnRow.buyer_id, buyer_id)):

@@ -43,7 +43,7 @@ def plan_deadline(
 ) -> PlannedDeadline | None:
     """The deadline a request of ``kind`` runs after entering ``status``, or ``None``."""
     name = DEADLINE_FOR_STATUS.get(status)
-    if name is None or (name == "buyer_shipment" and kind is ReturnKind.REFUND_ONLY):
+    if name is None or (name == "buyer_shipment" and not kind.goods_back):
         return None
     deadline = policy.sla.deadline(name)
     if deadline is None:
@@ -57,8 +57,8 @@ def expiry_target(name: str, action: SlaAction, kind: ReturnKind) -> ReturnStatu
     """The status an expired deadline moves the request to, or ``None`` for a reminder.
 
     After receipt, auto-approve means the refund goes out (as marketplaces do
-    when a merchant stays silent); an exchange cannot ship itself, so it
-    only reminds.
+    when a merchant stays silent); a kind that sends goods out (exchange,
+    repair) cannot ship itself, so it only reminds.
     """
     if action is SlaAction.REMIND:
         return None
@@ -67,5 +67,5 @@ def expiry_target(name: str, action: SlaAction, kind: ReturnKind) -> ReturnStatu
     if name == "buyer_shipment" and action is SlaAction.AUTO_CLOSE:
         return S.CLOSED
     if name == "merchant_confirmation" and action is SlaAction.AUTO_APPROVE:
-        return None if kind is ReturnKind.EXCHANGE else S.REFUNDED
+        return S.REFUNDED if kind.pays else None
     return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import builtins
 import time
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -25,6 +26,7 @@ from aftersales.models import ReturnKind, ReturnRequest, ReturnStatus
 from aftersales.returns import repository as repo
 from aftersales.returns.exchanges import ExchangesMixin
 from aftersales.returns.lifecycle import path_between
+from aftersales.returns.platform_deadlines import record_platform_deadline
 from aftersales.store.cursors import get_cursor, set_cursor
 from aftersales.store.orders import upsert_orders
 from aftersales.store.tables.returns import ReturnRow
@@ -35,6 +37,20 @@ __all__ = ["SyncMixin"]
 def _line_key(req: ReturnRequest) -> builtins.list[tuple[str, int, str, str | None]]:
     return sorted((ln.order_line_id, ln.quantity, ln.reason.value, ln.replacement_sku)
                   for ln in req.lines)
+
+
+def _merge_platform_facts(row: ReturnRow, req: ReturnRequest, now: datetime) -> bool:
+    """Stage, risk verdict and platform deadline as the marketplace now reports them."""
+    changed = False
+    stage = req.stage.value if req.stage else None
+    if stage is not None and row.stage != stage:
+        row.stage = stage
+        changed = True
+    risk = req.risk.model_dump(mode="json") if req.risk else None
+    if risk != row.risk:
+        row.risk = risk
+        changed = True
+    return record_platform_deadline(row, req.platform_deadline, now=now) or changed
 
 
 class SyncMixin(ExchangesMixin):
@@ -133,8 +149,11 @@ class SyncMixin(ExchangesMixin):
             remote_updated_at=req.updated_at, created_at=req.created_at or now, updated_at=now,
             eligibility=verdict.decision.value if verdict else None,
             eligibility_reasons=verdict.reasons if verdict else None,
+            stage=req.stage.value if req.stage else None,
+            risk=req.risk.model_dump(mode="json") if req.risk else None,
         )
         repo.fill_lines(row, req.lines, order)
+        record_platform_deadline(row, req.platform_deadline, now=now)
         session.add(row)
         self._opened(session, row, actor=f"marketplace:{name}", now=now,
                      data={"raw_status": req.raw_status})
@@ -158,6 +177,7 @@ class SyncMixin(ExchangesMixin):
         if list(req.evidence) != list(row.evidence or []):
             row.evidence = list(req.evidence)
             changed = True
+        changed = _merge_platform_facts(row, req, now) or changed
         row.remote_updated_at = req.updated_at
         current, target = ReturnStatus(row.status), req.status
         if target is not current:

@@ -15,6 +15,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from aftersales.errors import RemoteNotFoundError, RemoteRejectedError
+from aftersales.evidence import Evidence, refuse_unsent
 from aftersales.http import notify_send
 from aftersales.interfaces import MarketplaceBase
 from aftersales.models import (
@@ -69,8 +70,10 @@ class ShopActions(MarketplaceBase):
         self._faults.after_write("approve_return")
 
     def reject_return(self, request: ReturnRequest, *, reason: str,
-                      note: str | None = None) -> None:
+                      note: str | None = None, reason_code: str | None = None,
+                      evidence: Evidence | None = None) -> None:
         """See :meth:`Marketplace.reject_return`; a received request may be rejected too."""
+        refuse_unsent(self.name, reason_code=reason_code, evidence=evidence)
         self._begin("reject_return")
         if not reason.strip():
             raise self._rejected("a rejection needs a reason for the buyer", "reason_required")

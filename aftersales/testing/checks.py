@@ -27,8 +27,10 @@ from aftersales.models import (
     Order,
     Page,
     ParcelStatus,
+    PlatformDeadline,
     Receipt,
     Refund,
+    RefusalReason,
     Shipment,
     Tracking,
     TrackQuery,
@@ -67,6 +69,9 @@ MARKETPLACE_CAPABILITIES: tuple[Capability, ...] = (
     Capability.REPLY_REVIEW,
     Capability.MESSAGE_BUYER,
     Capability.LIST_SHIPMENTS,
+    Capability.LIST_REFUSAL_REASONS,
+    Capability.SUBMIT_EVIDENCE,
+    Capability.EXTEND_DEADLINE,
 )
 #: Every capability a carrier (tracking provider) adapter may declare.
 CARRIER_CAPABILITIES: tuple[Capability, ...] = (
@@ -160,6 +165,12 @@ def _marketplace_call(adapter: Marketplace, cap: Capability, s: MarketplaceSampl
         return adapter.send_message(s.message)
     if cap is Capability.LIST_SHIPMENTS:
         return adapter.list_shipments(s.order_id)
+    if cap is Capability.LIST_REFUSAL_REASONS:
+        return adapter.refusal_reasons(s.return_request)
+    if cap is Capability.SUBMIT_EVIDENCE:
+        return adapter.submit_evidence(s.return_request, s.evidence)
+    if cap is Capability.EXTEND_DEADLINE:
+        return adapter.extend_deadline(s.return_request, s.extension)
     raise AssertionError(f"{cap.value} is not a marketplace capability")
 
 
@@ -194,6 +205,8 @@ _RESULT_TYPES: dict[Capability, type | None] = {
     Capability.APPROVE_RETURN: type(None),
     Capability.REJECT_RETURN: type(None),
     Capability.CONFIRM_RETURN_RECEIVED: type(None),
+    Capability.SUBMIT_EVIDENCE: type(None),
+    Capability.EXTEND_DEADLINE: PlatformDeadline,
 }
 
 
@@ -224,6 +237,10 @@ def check_capability_declared(
     if cap is Capability.LIST_SHIPMENTS:
         assert isinstance(result, list), "list_shipments() must return a list"
         assert all(isinstance(x, Shipment) for x in result), "list_shipments(): not Shipments"
+    if cap is Capability.LIST_REFUSAL_REASONS:
+        assert isinstance(result, list), "refusal_reasons() must return a list"
+        assert all(isinstance(x, RefusalReason) for x in result), (
+            "refusal_reasons(): not RefusalReasons")
     if cap is Capability.DETECT_CARRIER:
         assert isinstance(result, list), "detect() must return a list of carrier codes"
         assert all(isinstance(c, str) and c == c.lower() for c in result), (

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import islice
 from typing import Any
 
+from aftersales.evidence import Evidence
 from aftersales.interfaces import Capability
 from aftersales.models import (
     Message,
@@ -29,8 +30,16 @@ from aftersales.models import (
     Review,
     Shipment,
 )
+from aftersales.multipart import FilePart
 
-__all__ = ["CarrierSamples", "MarketplaceSamples", "default_marketplace_samples"]
+__all__ = ["SAMPLE_PNG", "CarrierSamples", "MarketplaceSamples", "default_marketplace_samples"]
+
+#: The smallest complete PNG (one transparent pixel): a picture every check accepts.
+SAMPLE_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6300010000050001"
+    "0d0a2db40000000049454e44ae426082"
+)
 
 _EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -66,6 +75,8 @@ class MarketplaceSamples:
         order_id: read by ``get_order`` and ``list_shipments``.
         message: sent by the ``send_message`` check.
         shipment: the replacement parcel for ``ship_exchange``.
+        evidence: what ``submit_evidence`` uploads (a text and a small PNG).
+        extension: what ``extend_deadline`` asks for (``None``: the platform's own).
     """
 
     return_request: ReturnRequest
@@ -76,6 +87,9 @@ class MarketplaceSamples:
     shipment: Shipment = field(
         default_factory=lambda: Shipment(tracking_number="CONFORMANCE0001", carrier="sf")
     )
+    evidence: Evidence = field(default_factory=lambda: Evidence(
+        "conformance evidence", (FilePart("proof.png", SAMPLE_PNG, "image/png"),)))
+    extension: timedelta | None = None
 
     @classmethod
     def generic(cls, name: str, currency: str = "CNY") -> MarketplaceSamples:
@@ -127,7 +141,16 @@ _SUITS: dict[Capability, tuple[tuple[ReturnStatus, ...], ReturnKind | None]] = {
         (ReturnStatus.RECEIVED, ReturnStatus.APPROVED, ReturnStatus.RETURN_SHIPPED,
          ReturnStatus.REQUESTED), None),
     Capability.SHIP_EXCHANGE: ((ReturnStatus.RECEIVED,), ReturnKind.EXCHANGE),
+    Capability.LIST_REFUSAL_REASONS: ((ReturnStatus.REQUESTED,), None),
+    Capability.SUBMIT_EVIDENCE: ((ReturnStatus.REQUESTED, ReturnStatus.REJECTED), None),
 }
+
+
+def _extendable(requests: list[ReturnRequest]) -> ReturnRequest | None:
+    for request in requests:
+        if request.platform_deadline is not None and request.platform_deadline.extendable:
+            return request
+    return None
 
 
 def _suited(requests: list[ReturnRequest], capability: Capability | None) -> ReturnRequest:
@@ -157,6 +180,8 @@ def default_marketplace_samples(
         listed = [r for page in islice(adapter.list_returns(None), 200) for r in page.items]
         if listed:
             request = _suited(listed, capability)
+            if capability is Capability.EXTEND_DEADLINE:
+                request = _extendable(listed) or request
             amount = request.requested_amount or samples.refund.amount
             samples.return_request = request
             samples.order_id = request.order_id

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from aftersales.store.tables.base import Base, Timestamps, Versioned
@@ -14,6 +14,7 @@ from aftersales.store.types import DecimalText, JSONType, UTCDateTime
 
 __all__ = [
     "BulkKeyRow",
+    "PlatformDeadlineRow",
     "RefundLineRow",
     "RefundRow",
     "ReturnDeadlineRow",
@@ -53,9 +54,16 @@ class ReturnRow(Timestamps, Versioned, Base):
     eligibility_reasons: Mapped[list[str] | None] = mapped_column(JSONType())
     exchange_tracking_number: Mapped[str | None] = mapped_column(String(80))
     exchange_carrier: Mapped[str | None] = mapped_column(String(40))
+    #: how far the order had gone when the buyer asked (FulfilmentStage), if known
+    stage: Mapped[str | None] = mapped_column(String(20))
+    #: the marketplace's risk verdict (RiskSignal fields), if it gave one
+    risk: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
 
     lines: Mapped[list[ReturnLineRow]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="ReturnLineRow.id"
+    )
+    platform_deadline: Mapped[PlatformDeadlineRow | None] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", uselist=False
     )
 
 
@@ -146,6 +154,30 @@ class ReturnDeadlineRow(Base):
     alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class PlatformDeadlineRow(Base):
+    """The marketplace's own deadline on a request, beside the shop's SLA deadline.
+
+    One row per request, written by the sync (the marketplace moves it with
+    each status) and by an extension the shop asked for; ``extensions``
+    counts those. ``alerted_at`` keeps the warning before it to one.
+    """
+
+    __tablename__ = "return_platform_deadlines"
+    __table_args__ = (Index("ix_return_platform_deadlines_due", "due_at"),)
+
+    rma_id: Mapped[str] = mapped_column(
+        ForeignKey("return_requests.rma_id", ondelete="CASCADE"), primary_key=True
+    )
+    store: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(30))
+    raw_status: Mapped[str | None] = mapped_column(String(80))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    extendable: Mapped[bool] = mapped_column(Boolean, default=False)
+    extensions: Mapped[int] = mapped_column(Integer, default=0)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class BulkKeyRow(Base):

@@ -222,6 +222,11 @@ class FakeShop:
         top.handle("taobao.rp.returngoods.refuse", self._goods_refuse)
         top.handle("taobao.traderate.explain.add", lambda f: body("traderate_explain_add"))
         top.handle("taobao.logistics.trace.search", lambda f: body("logistics_trace_search"))
+        top.handle("taobao.refund.refusereason.get", lambda f: json.loads(
+            (FIXTURES / "platform" / "refusereason_get_doc_example.json").read_text("utf-8")
+        )["body"])
+        top.handle("taobao.refund.message.add", lambda f: {
+            "refund_message_add_response": {"refund_message": {"id": 1}}})
 
     def _page(self, items: list[dict[str, Any]], form: dict[str, str], start: str, end: str,
               stamp: str) -> tuple[list[dict[str, Any]], int]:

@@ -37,7 +37,8 @@ def test_is_a_marketplace_with_truthful_capabilities(market: TaobaoMarketplace) 
     assert market.capabilities == {
         Capability.LIST_ORDERS, Capability.GET_ORDER,
         Capability.LIST_RETURNS, Capability.APPROVE_RETURN, Capability.REJECT_RETURN,
-        Capability.REFUND, Capability.LIST_REVIEWS, Capability.LIST_SHIPMENTS}
+        Capability.REFUND, Capability.LIST_REVIEWS, Capability.LIST_SHIPMENTS,
+        Capability.LIST_REFUSAL_REASONS, Capability.SUBMIT_EVIDENCE}
 
 
 def test_lists_refunds_oldest_change_first_over_many_pages(

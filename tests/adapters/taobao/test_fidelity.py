@@ -196,7 +196,7 @@ def test_refund_listing_asks_for_every_trade_type(
 DISPUTE_TYPES = {  # taobao.refund.get, Refund.dispute_type
     "REFUND": ReturnKind.REFUND_ONLY, "REFUND_AND_RETURN": ReturnKind.RETURN,
     "TMALL_EXCHANGE": ReturnKind.EXCHANGE, "TAOBAO_EXCHANGE": ReturnKind.EXCHANGE,
-    "REPAIR": ReturnKind.EXCHANGE, "RESHIPPING": ReturnKind.EXCHANGE, "OTHERS": None,
+    "REPAIR": ReturnKind.REPAIR, "RESHIPPING": ReturnKind.RESHIP, "OTHERS": None,
 }
 
 

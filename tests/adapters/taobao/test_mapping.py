@@ -110,7 +110,7 @@ def test_unknown_reason_is_other(text: str | None) -> None:
     ("TMALL_EXCHANGE", False, ReturnKind.EXCHANGE),
     ("TAOBAO_EXCHANGE", False, ReturnKind.EXCHANGE),
     (None, True, ReturnKind.RETURN),
-    ("REPAIR", False, ReturnKind.EXCHANGE),
+    ("REPAIR", False, ReturnKind.REPAIR),
 ])
 def test_kind_row(dispute: str | None, good_return: bool, kind: ReturnKind) -> None:
     refund = TopRefund(refund_id="1", tid="2", status="WAIT_SELLER_AGREE", dispute_type=dispute,

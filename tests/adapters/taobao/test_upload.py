@@ -132,7 +132,7 @@ def test_a_reason_code_taobao_does_not_list_is_refused_naming_the_listed_ones(
     tmall: TaobaoMarketplace, shop: FakeShop, top: FakeTop, reasons: None
 ) -> None:
     request = _goods_on_their_way_back(tmall, shop)
-    with pytest.raises(ValidationError, match=r"reason_id.*1 已经影响商品完好"):
+    with pytest.raises(ValidationError, match=r"reason_code.*1 已经影响商品完好"):
         tmall.reject_return(request, reason="退回商品已损坏", reason_id=7,
                             proof=FilePart("p.png", PNG))
     assert "taobao.rp.returngoods.refuse" not in top.methods()

@@ -253,6 +253,8 @@ def upgrade() -> None:
     sa.Column('eligibility_reasons', aftersales.store.types.JSONType(), nullable=True),
     sa.Column('exchange_tracking_number', sa.String(length=80), nullable=True),
     sa.Column('exchange_carrier', sa.String(length=40), nullable=True),
+    sa.Column('stage', sa.String(length=20), nullable=True),
+    sa.Column('risk', aftersales.store.types.JSONType(), nullable=True),
     sa.Column('created_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -337,6 +339,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('return_deadlines', schema=None) as batch_op:
         batch_op.create_index('ix_return_deadlines_due', ['due_at'], unique=False)
+
+    op.create_table('return_platform_deadlines',
+    sa.Column('rma_id', sa.String(length=40), nullable=False),
+    sa.Column('store', sa.String(length=80), nullable=False),
+    sa.Column('status', sa.String(length=30), nullable=False),
+    sa.Column('raw_status', sa.String(length=80), nullable=True),
+    sa.Column('due_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('extendable', sa.Boolean(), nullable=False),
+    sa.Column('extensions', sa.Integer(), nullable=False),
+    sa.Column('synced_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('alerted_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['rma_id'], ['return_requests.rma_id'], name=op.f('fk_return_platform_deadlines_rma_id_return_requests'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('rma_id', name=op.f('pk_return_platform_deadlines'))
+    )
+    with op.batch_alter_table('return_platform_deadlines', schema=None) as batch_op:
+        batch_op.create_index('ix_return_platform_deadlines_due', ['due_at'], unique=False)
 
     op.create_table('return_lines',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -491,6 +509,10 @@ def downgrade() -> None:
 
     op.drop_table('reviews')
     op.drop_table('return_lines')
+    with op.batch_alter_table('return_platform_deadlines', schema=None) as batch_op:
+        batch_op.drop_index('ix_return_platform_deadlines_due')
+
+    op.drop_table('return_platform_deadlines')
     with op.batch_alter_table('return_deadlines', schema=None) as batch_op:
         batch_op.drop_index('ix_return_deadlines_due')
 

@@ -1,0 +1,121 @@
+"""The shop's dealings with a marketplace's own after-sales machinery.
+
+Three use cases the Chinese marketplaces need beside approve and refuse:
+
+* :func:`refusal_reasons`: the reasons the marketplace lets the shop refuse
+  a request for, each with its code (a refusal then names one by code);
+* :func:`submit_evidence`: words and pictures uploaded to the request (the
+  pictures go as multipart through the adapter's ``ApiClient``);
+* :func:`extend_deadline`: more time on the marketplace's own deadline,
+  stored as the request's new platform deadline.
+
+Each reads the request in one short transaction, calls the marketplace with
+no transaction open, and records the outcome (audit row, event, deadline) in
+another. A call that failed records nothing: it is safe to repeat, because
+evidence and extensions are additions the shop chooses to make again.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from aftersales.errors import ValidationError
+from aftersales.evidence import Evidence
+from aftersales.interfaces import Capability
+from aftersales.models import PlatformDeadline, RefusalReason, ReturnRequest, ReturnStatus
+from aftersales.returns import repository as repo
+from aftersales.returns.platform_deadlines import record_platform_deadline
+
+if TYPE_CHECKING:
+    from aftersales.returns._core import ServiceCore
+
+__all__ = ["extend_deadline", "refusal_reasons", "submit_evidence"]
+
+
+def _request(svc: ServiceCore, rma_id: str) -> ReturnRequest:
+    with svc.runtime.store.session() as session:
+        request = repo.to_model(repo.load_row(session, rma_id))
+    if request.external_id is None:
+        raise ValidationError(
+            f"return {rma_id} was made in the shop's own portal; the marketplace has no "
+            "request to act on", field="external_id", payload=f"return {rma_id}")
+    return request
+
+
+def refusal_reasons(svc: ServiceCore, rma_id: str) -> list[RefusalReason]:
+    """The reasons the request's marketplace offers for refusing it, each with its code.
+
+    Raises:
+        UnsupportedOperationError: the marketplace lists no refusal reasons.
+    """
+    request = _request(svc, rma_id)
+    market = svc._market(request.marketplace, Capability.LIST_REFUSAL_REASONS)
+    return market.refusal_reasons(request)
+
+
+def submit_evidence(svc: ServiceCore, rma_id: str, evidence: Evidence, *,
+                    actor: str = "merchant") -> ReturnRequest:
+    """Upload ``evidence`` to the request on its marketplace, then audit it.
+
+    The audit row and the ``return.evidence_submitted`` event name the
+    pictures' file names and count, never their bytes.
+
+    Raises:
+        ValidationError: empty evidence, or pictures the marketplace refuses.
+        UnsupportedOperationError: the marketplace takes no evidence.
+    """
+    if not evidence:
+        raise ValidationError("evidence needs a text or a picture", field="evidence",
+                              payload=f"return {rma_id}")
+    request = _request(svc, rma_id)
+    market = svc._market(request.marketplace, Capability.SUBMIT_EVIDENCE)
+    market.submit_evidence(request, evidence)
+    names = [p.filename for p in evidence.pictures]
+    with svc.runtime.store.session() as session:
+        row = repo.load_row(session, rma_id)
+        now = svc.runtime.now()
+        status = ReturnStatus(row.status)
+        repo.audit(session, rma_id, actor=actor, at=now, source=status, target=status,
+                   reason="evidence submitted", note=evidence.text or None,
+                   data={"pictures": names})
+        svc._event(session, "return.evidence_submitted", row, actor=actor,
+                   extra={"pictures": names},
+                   key=f"return.evidence_submitted:{rma_id}:{now.isoformat()}")
+        return repo.to_model(row)
+
+
+def extend_deadline(svc: ServiceCore, rma_id: str, by: timedelta | None = None, *,
+                    actor: str = "merchant") -> PlatformDeadline:
+    """Ask the marketplace for more time on its deadline and store the new one.
+
+    Raises:
+        ValidationError: ``by`` is not positive, or the request has no
+            extendable platform deadline.
+        UnsupportedOperationError: the marketplace cannot extend deadlines.
+    """
+    if by is not None and by <= timedelta(0):
+        raise ValidationError("an extension must be positive", field="by",
+                              payload=f"return {rma_id}")
+    request = _request(svc, rma_id)
+    market = svc._market(request.marketplace, Capability.EXTEND_DEADLINE)
+    current = request.platform_deadline
+    if current is None or not current.extendable:
+        raise ValidationError(
+            f"return {rma_id} has no platform deadline the marketplace lets the shop extend",
+            field="platform_deadline", payload=f"return {rma_id}")
+    extended = market.extend_deadline(request, by)
+    with svc.runtime.store.session() as session:
+        row = repo.load_row(session, rma_id)
+        now = svc.runtime.now()
+        record_platform_deadline(row, extended, now=now, extended=True)
+        status = ReturnStatus(row.status)
+        due = extended.due_at.isoformat()
+        repo.audit(session, rma_id, actor=actor, at=now, source=status, target=status,
+                   reason="platform deadline extended",
+                   data={"from": current.due_at.isoformat(), "to": due})
+        svc._event(session, "return.platform_deadline_extended", row, actor=actor,
+                   extra={"from": current.due_at.isoformat(), "due_at": due},
+                   key=f"return.platform_deadline_extended:{rma_id}:{due}")
+        stored = repo.to_model(row).platform_deadline
+    return stored or extended
