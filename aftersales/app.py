@@ -35,6 +35,7 @@ from aftersales.runtime import Runtime, adapter_options, by_name
 from aftersales.store import Store
 from aftersales.store.cursors import get_cursor, set_cursor
 from aftersales.store.orders import upsert_orders
+from aftersales.stores import build_stores
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
@@ -107,7 +108,8 @@ class AfterSales:
         database_url: SQLAlchemy URL (``database_url``; default
             ``sqlite:///aftersales.db``).
         marketplaces: adapter instances or registered names (default: the
-            ``marketplaces`` setting).
+            ``marketplaces`` setting and the configured ``stores``; given,
+            these are the app's marketplaces and the settings' are not read).
         carriers: tracking providers, in fallback order (``carriers``).
         channels: message channels (``channels``; default the built-in ``outbox``).
         timezone: the shop's IANA zone (``timezone``, default UTC), used for
@@ -146,6 +148,15 @@ class AfterSales:
         elif options or config is not None or timezone is not None:
             raise ConfigurationError("pass either settings= or other settings, not both")
         self.settings = settings
+        # Adapters first: a configuration error (a store's unset variable, a
+        # clash of names) must stop the app before the database is touched.
+        markets = _resolve(
+            registry.MARKETPLACES, _given(marketplaces, settings.marketplaces), settings)
+        if marketplaces is None:
+            markets += build_stores(settings.stores)
+        markets_by_name = by_name(markets, "marketplace")
+        carriers_by_name = by_name(
+            _resolve(registry.CARRIERS, _given(carriers, settings.carriers), settings), "carrier")
         store = Store(database_url or settings.database_url)
         if migrate:
             store.upgrade()
@@ -153,16 +164,8 @@ class AfterSales:
         self.runtime = Runtime(
             store,
             settings,
-            marketplaces=by_name(
-                _resolve(
-                    registry.MARKETPLACES, _given(marketplaces, settings.marketplaces), settings
-                ),
-                "marketplace",
-            ),
-            carriers=by_name(
-                _resolve(registry.CARRIERS, _given(carriers, settings.carriers), settings),
-                "carrier",
-            ),
+            marketplaces=markets_by_name,
+            carriers=carriers_by_name,
             channels=list(_given(channels, settings.channels)),
             clock=clock,
         )

@@ -45,7 +45,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from aftersales import registry
+from aftersales import registry, stores
 from aftersales.channels.smtp import SmtpSettings
 from aftersales.channels.webhook import WebhookSettings
 from aftersales.errors import ConfigurationError
@@ -91,6 +91,8 @@ KEYWORD_SHORTCUTS: Mapping[str, tuple[str, str]] = {
 
 #: Marks a field that only a keyword (a Python object) can set.
 _KEYWORD_ONLY: JsonDict = {"keyword_only": True}
+#: Marks a field set in the TOML file or by keyword, not by a variable.
+_FILE_OR_KEYWORD: JsonDict = {"file_or_keyword": True}
 
 
 def _names(value: Any) -> Any:
@@ -247,6 +249,12 @@ class AfterSalesSettings(BaseSettings):
     carriers: Names = Field(
         default_factory=list, description="tracking providers, in fallback order"
     )
+    stores: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description='named stores: `[stores.NAME]` with `adapter = "KIND"` and its settings, '
+        'secrets as `{ env = "VARIABLE" }` (see Stores)',
+        json_schema_extra=_FILE_OR_KEYWORD,
+    )
     channels: Names = Field(
         default_factory=lambda: ["outbox"], description="follow-up and alert channels"
     )
@@ -271,6 +279,12 @@ class AfterSalesSettings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("unknown time zone") from None
         return value
+
+    @field_validator("stores", mode="before")
+    @classmethod
+    def _checked_stores(cls, value: Any) -> Any:
+        # A ConfigurationError passes through pydantic as it is: it names the store and key.
+        return stores.check_stores(value)
 
     @field_validator("channels")
     @classmethod
@@ -420,6 +434,8 @@ def _rows() -> Iterator[tuple[str, str, str, str]]:
             key = name if sub is None else f"{name}.{sub}"
             extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
             variable = "" if extra.get("keyword_only") else _variable(key) or ""
+            if extra.get("file_or_keyword"):
+                variable = "-"
             yield key, variable, field.description or "", _default(field)
 
 
@@ -438,7 +454,8 @@ def configuration_table() -> str:
     """The README's configuration table (markdown), generated from the model."""
     lines = ["| key (TOML, keyword) | variable | meaning | default |", "| --- | --- | --- | --- |"]
     for key, variable, meaning, default in _rows():
-        var = f"`{variable}`" if variable else "keyword only"
+        var = "TOML or keyword" if variable == "-" else f"`{variable}`" if variable else (
+            "keyword only")
         lines.append(f"| {f'`{key}`' if key else ''} | {var} | {meaning} | {default} |")
     return "\n".join(lines) + "\n"
 

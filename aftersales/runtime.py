@@ -55,11 +55,17 @@ def adapter_options(settings: AfterSalesSettings, group: str, name: str) -> dict
 
 
 def by_name(adapters: Sequence[Any], kind: str) -> dict[str, Any]:
-    """Adapters keyed by their ``name``; two of one name are a configuration error."""
+    """Adapters keyed by their ``name``; two of one name are a configuration error.
+
+    Two stores of one kind therefore need two names (``name=`` or
+    ``[stores.NAME]``); the message says so.
+    """
     out: dict[str, Any] = {}
     for adapter in adapters:
         if adapter.name in out:
-            raise ConfigurationError(f"two {kind} adapters are both named {adapter.name!r}")
+            raise ConfigurationError(
+                f"two {kind} adapters are both named {adapter.name!r}; give each store "
+                "its own name (name= or [stores.NAME])")
         out[adapter.name] = adapter
     return out
 
