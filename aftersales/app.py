@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from aftersales.kb.service import KnowledgeBase
     from aftersales.logistics.service import LogisticsService
     from aftersales.outbox import Outbox
+    from aftersales.reports.service import ReportsService
     from aftersales.returns.service import ReturnsService
     from aftersales.reviews.service import ReviewsService
 
@@ -255,6 +256,13 @@ class AfterSales:
         from aftersales.kb.service import KnowledgeBase
 
         return KnowledgeBase(self.runtime)
+
+    @cached_property
+    def reports(self) -> ReportsService:
+        """Reports and analytics over every area: SQL aggregates in the shop's zone."""
+        from aftersales.reports.service import ReportsService
+
+        return ReportsService(self.runtime, policy=lambda: self.returns.policy)
 
     def _receive_return_parcel(
         self, rma_id: str, *, number: str, delivered_at: datetime | None, force: bool

@@ -1,0 +1,107 @@
+"""``app.reports``: the reports facade, delegating to one module per section."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from aftersales.errors import ValidationError
+from aftersales.reports import followups, logistics, returns, reviews
+from aftersales.reports.periods import Scope
+from aftersales.reports.rows import ReportTable
+from aftersales.runtime import Runtime
+
+__all__ = ["DEFAULT_DAYS", "SECTIONS", "ReportsService"]
+
+#: The window a report covers when no ``since`` is given: this many days before ``until``.
+DEFAULT_DAYS = 30
+#: Every section, in the order the HTML report shows them.
+SECTIONS = ("returns", "logistics", "reviews", "followups")
+_DEFAULT_BY = {"returns": "week", "logistics": "carrier", "reviews": "week", "followups": "plan"}
+
+
+class ReportsService:
+    """Reports over the store: returns, logistics, reviews and follow-ups, each a list of
+    :class:`~aftersales.reports.rows.ReportTable`.
+
+    Every figure is an SQL aggregate (the same on SQLite and PostgreSQL); time
+    buckets are days, weeks (Monday first) or months in the shop's zone
+    (``runtime.timezone``). Build it from a runtime; the facade gives it the
+    returns policy as a callable so the SLA tables use the shop's deadlines.
+
+    Args:
+        runtime: the store, clock and shop zone.
+        policy: returns the current returns policy (for SLA deadlines); without
+            it the SLA tables use the policy defaults (48 h response, 72 h refund).
+    """
+
+    def __init__(self, runtime: Runtime, *, policy: Callable[[], Any] | None = None) -> None:
+        self.runtime = runtime
+        self._policy = policy
+
+    def scope(self, *, since: datetime | None = None, until: datetime | None = None,
+              store: str | tuple[str, ...] | None = None) -> Scope:
+        """The window ``[since, until)`` (default: the last 30 days to now) in the shop's zone.
+
+        Raises:
+            ValidationError: a naive time, or ``until`` not after ``since``.
+        """
+        until = until if until is not None else self.runtime.now()
+        if until.tzinfo is None or until.utcoffset() is None:
+            raise ValidationError("must be timezone-aware", field="until")
+        since = since if since is not None else until - timedelta(days=DEFAULT_DAYS)
+        stores = (store,) if isinstance(store, str) else tuple(store or ())
+        return Scope(since, until, self.runtime.timezone, stores)
+
+    def _deadlines(self) -> tuple[timedelta | None, timedelta | None]:
+        if self._policy is None:
+            return timedelta(hours=48), timedelta(hours=72)
+        sla = self._policy().sla
+        out = []
+        for name in ("merchant_response", "merchant_confirmation"):
+            deadline = sla.deadline(name)
+            out.append(None if deadline is None else deadline.after)
+        return out[0], out[1]
+
+    def section(self, name: str, *, since: datetime | None = None,
+                until: datetime | None = None, store: str | tuple[str, ...] | None = None,
+                by: str | None = None) -> list[ReportTable]:
+        """One section's tables (``returns``, ``logistics``, ``reviews``, ``followups``).
+
+        ``by`` is a grain (``day``, ``week``, ``month``), ``all``, or a column the
+        section knows (``store``, ``sku``, ``category``, ``reason``, ``carrier``,
+        ``plan``); a table that cannot group by it uses the section's default.
+
+        Raises:
+            ValidationError: an unknown section or ``by``, or a bad window.
+        """
+        if name not in SECTIONS:
+            raise ValidationError(f"unknown report {name!r}; choose one of "
+                                  f"{', '.join(SECTIONS)}", field="report")
+        scope = self.scope(since=since, until=until, store=store)
+        by = by or _DEFAULT_BY[name]
+        with self.runtime.store.session() as session:
+            if name == "returns":
+                response, refund = self._deadlines()
+                return returns.section(session, scope, by, response_deadline=response,
+                                       refund_deadline=refund)
+            module = {"logistics": logistics, "reviews": reviews, "followups": followups}[name]
+            tables: list[ReportTable] = module.section(session, scope, by)
+            return tables
+
+    def returns(self, **options: Any) -> list[ReportTable]:
+        """The returns section (see :mod:`aftersales.reports.returns`)."""
+        return self.section("returns", **options)
+
+    def logistics(self, **options: Any) -> list[ReportTable]:
+        """The logistics section (see :mod:`aftersales.reports.logistics`)."""
+        return self.section("logistics", **options)
+
+    def reviews(self, **options: Any) -> list[ReportTable]:
+        """The reviews section (see :mod:`aftersales.reports.reviews`)."""
+        return self.section("reviews", **options)
+
+    def followups(self, **options: Any) -> list[ReportTable]:
+        """The follow-ups section (see :mod:`aftersales.reports.followups`)."""
+        return self.section("followups", **options)
