@@ -12,13 +12,21 @@ from aftersales.reports.periods import Scope
 from aftersales.reports.rows import ReportTable
 from aftersales.runtime import Runtime
 
-__all__ = ["DEFAULT_DAYS", "SECTIONS", "ReportsService"]
+__all__ = ["BY", "DEFAULT_DAYS", "SECTIONS", "ReportsService"]
 
 #: The window a report covers when no ``since`` is given: this many days before ``until``.
 DEFAULT_DAYS = 30
 #: Every section, in the order the HTML report shows them.
 SECTIONS = ("returns", "logistics", "reviews", "followups")
 _DEFAULT_BY = {"returns": "week", "logistics": "carrier", "reviews": "week", "followups": "plan"}
+_COMMON = ("day", "week", "month", "all", "store")
+#: What each section can group by (its tables that cannot use a choice use the default).
+BY: dict[str, tuple[str, ...]] = {
+    "returns": (*_COMMON, "sku", "category", "reason"),
+    "logistics": (*_COMMON, "carrier"),
+    "reviews": (*_COMMON, "sku"),
+    "followups": (*_COMMON, "plan"),
+}
 
 
 class ReportsService:
@@ -79,8 +87,11 @@ class ReportsService:
         if name not in SECTIONS:
             raise ValidationError(f"unknown report {name!r}; choose one of "
                                   f"{', '.join(SECTIONS)}", field="report")
-        scope = self.scope(since=since, until=until, store=store)
         by = by or _DEFAULT_BY[name]
+        if by not in BY[name]:
+            raise ValidationError(f"the {name} report cannot group by {by!r}; choose one of "
+                                  f"{', '.join(BY[name])}", field="by")
+        scope = self.scope(since=since, until=until, store=store)
         with self.runtime.store.session() as session:
             if name == "returns":
                 response, refund = self._deadlines()

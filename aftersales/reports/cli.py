@@ -1,0 +1,116 @@
+"""The ``aftersales report`` commands: one table set per section, and the HTML report.
+
+::
+
+    aftersales report returns --since 2026-03-01 --until 2026-04-01 --by week
+    aftersales report logistics --by carrier --store tmall-flagship
+    aftersales --json report reviews --by sku
+    aftersales report followups --csv out/
+    aftersales report html -o report.html --lang zh
+
+``--since``/``--until`` take a date (midnight in the shop's zone) or an ISO
+time with a zone; the default window is the 30 days to now.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from aftersales.cli_support import CliState, clean_text, output, pass_state, table
+from aftersales.reports.export import to_jsonable, write_csv_files
+from aftersales.reports.rows import ReportTable
+from aftersales.reports.service import SECTIONS
+
+__all__ = ["group"]
+
+
+def _when(ctx: click.Context, param: click.Parameter, value: str | None
+          ) -> datetime | date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{clean_text(value)!r} is neither a date (2026-03-01) nor an ISO time with a zone"
+        ) from None
+    if parsed.tzinfo is None:
+        raise click.BadParameter(f"{clean_text(value)!r} has no time zone (add +08:00 or Z)")
+    return parsed
+
+
+def _aware(value: datetime | date | None, app: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime(value.year, value.month, value.day, tzinfo=app.timezone)
+
+
+def window_options(fn: Any) -> Any:
+    """``--since``, ``--until``, ``--store`` (repeatable) and ``--by``."""
+    for option in reversed([
+        click.option("--since", callback=_when, default=None,
+                     help="First day or time counted (default: 30 days before --until)."),
+        click.option("--until", callback=_when, default=None,
+                     help="First day or time not counted (default: now)."),
+        click.option("--store", "stores", multiple=True,
+                     help="Only this store (repeatable; default: every store)."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+def _cell(value: Any, column: str) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and (column.endswith(("rate", "share", "satisfied"))):
+        return f"{100 * value:.1f}%"
+    return str(value)
+
+
+def render(tables: list[ReportTable]) -> Any:
+    """Rich tables for a terminal, one per report table."""
+    from rich.console import Group
+
+    return Group(*(table(f"{t.name} by {t.by}", t.columns(),
+                         [[_cell(row[c], c) for c in t.columns()] for row in t.as_dicts()])
+                   for t in tables))
+
+
+@click.group("report")
+def group() -> None:
+    """Reports: returns, logistics, reviews and follow-ups in numbers; the HTML report."""
+
+
+def _section_command(name: str) -> click.Command:
+    @click.command(name, help=f"The {name} report's tables (figures defined in the README).")
+    @window_options
+    @click.option("--by", default=None,
+                  help="day, week, month, all, store, or a column of this report "
+                       "(sku, category, reason, carrier, plan).")
+    @click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path),
+                  default=None, help="Also write each table to DIR/<report>-<table>.csv.")
+    @pass_state
+    def command(state: CliState, since: Any, until: Any, stores: tuple[str, ...],
+                by: str | None, csv_dir: Path | None) -> None:
+        app = state.app
+        tables = app.reports.section(name, since=_aware(since, app), until=_aware(until, app),
+                                     store=stores or None, by=by)
+        written = write_csv_files(tables, csv_dir, name) if csv_dir is not None else []
+        data: dict[str, Any] = {"report": name, "tables": to_jsonable(tables)}
+        if written:
+            data["csv"] = [str(p) for p in written]
+        output(state, data, lambda: render(tables))
+
+    return command
+
+
+for _name in SECTIONS:
+    group.add_command(_section_command(_name))
