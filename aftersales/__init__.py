@@ -57,6 +57,7 @@ from aftersales.models import (
     TrackingEvent,
 )
 from aftersales.money import Money
+from aftersales.store_metrics import StoreFigures, StoreMetrics
 
 __version__ = "0.1.0"
 
@@ -105,6 +106,8 @@ __all__ = [
     "Shipment",
     "SignatureError",
     "StorageError",
+    "StoreFigures",
+    "StoreMetrics",
     "TaxLine",
     "Tracking",
     "TrackingEvent",

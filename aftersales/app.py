@@ -35,6 +35,7 @@ from aftersales.runtime import Runtime, adapter_options, by_name
 from aftersales.store import Store
 from aftersales.store.cursors import get_cursor, set_cursor
 from aftersales.store.orders import upsert_orders
+from aftersales.store_metrics import StoreMetrics, store_metrics
 from aftersales.stores import build_stores
 
 if TYPE_CHECKING:
@@ -283,10 +284,11 @@ class AfterSales:
 
     # ------------------------------------------------------------------ sync
 
-    @observe.traced("sync", "sync", counts=lambda r: {
+    @observe.traced("sync", "sync", store_arg="store", counts=lambda r: {
         **{s: r.total(s) for s in ("orders", "returns", "reviews")}, "errors": len(r.errors)})
-    def sync(self, *, progress: Callable[[str, int], None] | None = None) -> SyncReport:
-        """Pull everything that changed since the last sync, from every marketplace.
+    def sync(self, store: str | None = None, *,
+             progress: Callable[[str, int], None] | None = None) -> SyncReport:
+        """Pull everything that changed since the last sync, from every store (or ``store``).
 
         Orders first, then return requests and reviews, each resuming from its
         own saved cursor. Each page is written in one transaction together with
@@ -294,6 +296,7 @@ class AfterSales:
         writes nothing new.
 
         Args:
+            store: only this store (a configured marketplace's name).
             progress: called as ``progress(stream, count)`` after each page.
 
         Returns:
@@ -303,7 +306,8 @@ class AfterSales:
             a failure stay written, so the next sync resumes after them.
         """
         report = SyncReport()
-        for name, market in self.marketplaces.items():
+        chosen = self.marketplaces if store is None else {store: self.marketplace(store)}
+        for name, market in chosen.items():
             for stream, capability in _STREAMS:
                 if capability not in market.capabilities:
                     continue
@@ -361,6 +365,11 @@ class AfterSales:
             if progress is not None:
                 progress("orders", len(page.items))
         return changed
+
+    def store_metrics(self, store: str | None = None) -> StoreMetrics:
+        """Figures per store and their roll-up across stores (:mod:`aftersales.store_metrics`)."""
+        with self.store.session() as session:
+            return store_metrics(session, store=store)
 
     def close(self) -> None:
         """Release the database connections."""

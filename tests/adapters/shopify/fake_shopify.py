@@ -30,7 +30,9 @@ def _when(text: str) -> datetime:
 class FakeShop:
     """Orders 1..n, each with one requested return, changed one after another."""
 
-    def __init__(self, mock: responses.RequestsMock, n: int = 7, page_size: int = 2) -> None:
+    def __init__(self, mock: responses.RequestsMock, n: int = 7, page_size: int = 2,
+                 base: str = BASE) -> None:
+        self.base = base
         self.orders: dict[int, dict[str, Any]] = {}
         self.returns: dict[int, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
@@ -47,8 +49,8 @@ class FakeShop:
                 "gid://shopify/LineItem/518995019")
             self.returns[i] = ret
         # One route per method, dispatched here: a test fires both whatever it calls.
-        mock.add_callback(responses.GET, re.compile(rf"{re.escape(BASE)}/.*"), callback=self._get)
-        mock.add_callback(responses.POST, re.compile(rf"{re.escape(BASE)}/.*"),
+        mock.add_callback(responses.GET, re.compile(rf"{re.escape(base)}/.*"), callback=self._get)
+        mock.add_callback(responses.POST, re.compile(rf"{re.escape(base)}/.*"),
                           callback=self._post)
 
     def _get(self, request: Any) -> tuple[int, dict[str, str], str]:
@@ -94,7 +96,7 @@ class FakeShop:
         headers = dict(JSON)
         if start + size < len(rows):
             token = quote(f"{start + size}|{since}")
-            headers["Link"] = f'<{BASE}/orders.json?limit={size}&page_info={token}>; rel="next"'
+            headers["Link"] = f'<{self.base}/orders.json?limit={size}&page_info={token}>; rel="next"'
         return 200, headers, json.dumps({"orders": page})
 
     def _order(self, request: Any) -> tuple[int, dict[str, str], str]:
