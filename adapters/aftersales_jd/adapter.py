@@ -1,0 +1,348 @@
+"""``JdMarketplace``: JD (京东) POP shops through the JOS router.
+
+API names, parameters and status lists checked against the JOS API
+reference as the official SDKs' request classes carry it
+(``com.jd.open.api.sdk``, the JD Python SDK's ``jd.api.rest``) on 2026-12-02.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from aftersales.errors import (
+    RemoteNotFoundError,
+    RemoteRejectedError,
+    ResponseParseError,
+    TransientError,
+    ValidationError,
+)
+from aftersales.http import ApiClient
+from aftersales.interfaces import Capability, MarketplaceBase
+from aftersales.logistics.tracking import CHINA_TZ
+from aftersales.models import Order, Page, Refund, ReturnRequest, Review, Shipment
+from aftersales.paging import Watermark, time_windows, watermarked_pages, window_newest_first
+from aftersales_jd import mapping
+from aftersales_jd.client import JdClient
+from aftersales_jd.schemas import (
+    JdComment,
+    JdOrder,
+    RefundApply,
+    RefundApplyResult,
+    ServicePage,
+)
+from aftersales_jd.settings import JdSettings
+
+__all__ = ["JdMarketplace"]
+
+_REFUND_LIST = "jingdong.pop.afs.soa.refundapply.queryPageList"
+_REFUND_GET = "jingdong.pop.afs.soa.refundapply.queryById"
+_REFUND_REPLY = "jingdong.pop.afs.soa.refundapply.replyRefund"
+_SERVICE_LIST = "jingdong.asc.query.list"
+_COMMENTS = "jingdong.pop.PopCommentJsfService.getVenderCommentsForJos"
+_REPLY = "jingdong.pop.PopCommentJsfService.saveReply"
+_ORDER_GET = "jingdong.pop.order.get"
+_ORDER_FIELDS = ("orderId,orderState,orderTotalPrice,orderPayment,freightPrice,sellerDiscount,"
+                 "orderStartTime,orderEndTime,modified,waybill,logisticsId,itemInfoList")
+
+
+def _fmt(moment: datetime) -> str:
+    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class JdMarketplace(MarketplaceBase):
+    """JD open platform (JOS), router ``v=2.0``.
+
+    Docs: https://open.jd.com (API reference per method below). Alias ``jd``.
+    Two kinds of request are listed together, each keeping its kind in its id:
+
+    * ``refund-<id>``: refund applications before shipment (退款审核单,
+      jingdong.pop.afs.soa.refundapply.queryPageList / queryById), refund
+      only. Approving one *is* refunding it (replyRefund ``status=1``), so
+      ``approve_return`` only checks it awaits the shop and ``refund`` pays;
+      ``reject_return`` answers ``status=2`` with a ``rejectType`` chosen by
+      code among :data:`~aftersales_jd.mapping.REJECT_TYPES`;
+    * ``afs-<serviceId>``: after-sales service orders (服务单,
+      jingdong.asc.query.list by update time; needs ``vender_id``), listed
+      and mapped (statuses, expectations: 退货, 换货, 维修, 补发 …). Their review
+      and processing calls (jingdong.asc.audit, jingdong.asc.process …) are
+      not wired: acting on one raises ``UnsupportedOperationError``.
+
+    Also: ``get_order`` / ``list_shipments`` (jingdong.pop.order.get),
+    ``list_reviews`` / ``reply_review`` (getVenderCommentsForJos, saveReply).
+    Not supported: listing orders, confirming a received return, shipping
+    an exchange, messaging buyers.
+    """
+
+    name = "jd"
+    capabilities: frozenset[Capability] = frozenset({
+        Capability.GET_ORDER,
+        Capability.LIST_RETURNS,
+        Capability.APPROVE_RETURN,
+        Capability.REJECT_RETURN,
+        Capability.REFUND,
+        Capability.LIST_SHIPMENTS,
+        Capability.LIST_REVIEWS,
+        Capability.REPLY_REVIEW,
+    })
+    raw_return_statuses: ClassVar[tuple[str, ...]] = (
+        *(str(c) for c in mapping.REFUND_STATUSES),
+        *(f"afs:{c}" for c in mapping.SERVICE_STATUSES),
+    )
+
+    def __init__(
+        self,
+        settings: JdSettings | None = None,
+        *,
+        api: ApiClient | None = None,
+        name: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        super().__init__(name=name)
+        self.settings = settings or JdSettings.from_env()
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.client = JdClient(self.settings, api=api, clock=self.clock, sleep=sleep)
+        #: orders read while listing, so one order is read once per listing run
+        self._orders: dict[str, Order] = {}
+
+    @staticmethod
+    def map_return_status(raw: str) -> Any:
+        """The canonical status of a raw status (``afs:<code>`` for service orders)."""
+        if raw.startswith("afs:"):
+            return mapping.service_status(int(raw[4:]))
+        return mapping.refund_status(int(raw))
+
+    # ------------------------------------------------------------------ listings
+
+    def _watermarked(self, cursor: str | None, lookback: timedelta,
+                     window: Callable[[datetime, datetime], list[Any]],
+                     stamp: Callable[[Any], tuple[datetime, str]]) -> Iterator[Page[Any]]:
+        s = self.settings
+        start = Watermark.from_cursor(cursor, adapter=self.name)
+
+        def batches() -> Iterator[list[Any]]:
+            for since, until in time_windows(start, now=self.clock(), lag=s.lag,
+                                             lookback=lookback, width=s.window):
+                items = window(since, until)
+                for i in range(0, len(items), s.page_size):
+                    yield items[i : i + s.page_size]
+
+        return watermarked_pages(batches(), stamp, start)
+
+    def _refund_window(self, since: datetime, until: datetime) -> list[ReturnRequest]:
+        found: dict[str, ReturnRequest] = {}
+        for start_key, end_key in (("applyTimeStart", "applyTimeEnd"),
+                                   ("checkTimeStart", "checkTimeEnd")):
+            def fetch(page: int, a: str = start_key, b: str = end_key) -> tuple[
+                    list[ReturnRequest], int | None]:
+                body = self.client.call(_REFUND_LIST, {
+                    a: _fmt(since), b: _fmt(until), "pageIndex": page,
+                    "pageSize": self.settings.page_size})
+                result = self._query_result(body, _REFUND_LIST)
+                return ([mapping.refund_to_request(r, self.name) for r in result.result],
+                        result.totalCount)
+            for item in window_newest_first(fetch, self.settings.page_size,
+                                            mapping.request_stamp):
+                found[item.external_id or ""] = item
+        # an application changed in this window (applied or checked in it), by its own stamp
+        mine = [r for r in found.values()
+                if r.updated_at is not None and since <= r.updated_at <= until]
+        return sorted((self._with_order_lines(r) for r in mine), key=mapping.request_stamp)
+
+    def _with_order_lines(self, request: ReturnRequest) -> ReturnRequest:
+        """The application with its order's lines (it names only the order)."""
+        try:
+            order = self._orders.get(request.order_id) or self.get_order(request.order_id)
+        except RemoteNotFoundError:
+            return request  # the order is gone from JD: keep the order-wide line
+        self._orders[request.order_id] = order
+        return mapping.for_whole_order(request, order)
+
+    def _service_window(self, since: datetime, until: datetime) -> list[ReturnRequest]:
+        s = self.settings
+        if not s.vender_id:
+            return []
+
+        def fetch(page: int) -> tuple[list[ReturnRequest], int | None]:
+            body = self.client.call(_SERVICE_LIST, {
+                "buId": s.vender_id, "operatePin": s.operator_pin,
+                "operateNick": s.operator_name, "updateTimeBegin": _fmt(since),
+                "updateTimeEnd": _fmt(until), "pageNumber": page, "pageSize": s.page_size})
+            page_result = ServicePage.model_validate(body.get("pageResult") or {})
+            return ([mapping.service_to_request(b, self.name) for b in page_result.data],
+                    page_result.totalCount)
+        return window_newest_first(fetch, s.page_size, mapping.request_stamp)
+
+    def list_returns(self, cursor: str | None = None) -> Iterator[Page[ReturnRequest]]:
+        """Refund applications and service orders changed after ``cursor``, oldest first."""
+        self._orders = {}
+
+        def window(since: datetime, until: datetime) -> list[ReturnRequest]:
+            both = self._refund_window(since, until) + self._service_window(since, until)
+            return sorted(both, key=mapping.request_stamp)
+        return self._watermarked(cursor, self.settings.lookback, window, mapping.request_stamp)
+
+    def list_reviews(self, cursor: str | None = None) -> Iterator[Page[Review]]:
+        """Buyers' comments made after ``cursor`` (getVenderCommentsForJos)."""
+        size = self.settings.page_size
+
+        def window(since: datetime, until: datetime) -> list[Review]:
+            def fetch(page: int) -> tuple[list[Review], int | None]:
+                body = self.client.call(_COMMENTS, {
+                    "beginTime": _fmt(since), "endTime": _fmt(until), "page": page,
+                    "pageSize": size})
+                comments = [JdComment.model_validate(c) for c in body.get("comments") or []]
+                total = body.get("totalItem")
+                return ([mapping.comment_to_review(c, self.name) for c in comments],
+                        int(total) if total is not None else None)
+            return window_newest_first(fetch, size, mapping.review_stamp)
+        return self._watermarked(cursor, self.settings.lookback, window, mapping.review_stamp)
+
+    def reply_review(self, review: Review, text: str, *, idempotency_key: str) -> str:
+        """Answer a comment publicly (saveReply); returns the comment's id."""
+        if not 1 <= len(text.strip()) <= 500:
+            raise ValidationError("JD takes 1–500 characters", field="text")
+        body = self.client.call(_REPLY, {"commentId": review.external_id,
+                                         "content": text.strip()}, write=True)
+        self._check_success(body, "reply not saved")
+        return review.external_id
+
+    # ------------------------------------------------------------------ orders
+
+    def get_order(self, order_id: str) -> Order:
+        """One POP order with its SKU lines (jingdong.pop.order.get)."""
+        body = self.client.call(_ORDER_GET, {"order_id": order_id,
+                                             "optional_fields": _ORDER_FIELDS})
+        detail = body.get("orderDetailInfo") or {}
+        info = detail.get("orderInfo") if isinstance(detail, dict) else None
+        if not info:
+            raise RemoteNotFoundError(f"no order {order_id}", adapter=self.name)
+        return mapping.to_order(JdOrder.model_validate(info), self.name)
+
+    def list_shipments(self, order_id: str) -> list[Shipment]:
+        """The order's outbound parcel (empty before it ships)."""
+        return self.get_order(order_id).shipments
+
+    # ------------------------------------------------------------------ refund applications
+
+    def _query_result(self, body: dict[str, Any], method: str) -> RefundApplyResult:
+        result = RefundApplyResult.model_validate(body.get("queryResult") or {})
+        if not result.success:
+            raise RemoteRejectedError(f"{method}: {result.resultDescribe or 'refused'}",
+                                      adapter=self.name, code=result.resultCode or None)
+        return result
+
+    def _check_success(self, body: dict[str, Any], what: str) -> None:
+        for value in body.values():
+            if isinstance(value, dict) and value.get("success") is False:
+                words = value.get("errorMessage") or value.get("resultDescribe") or ""
+                raise RemoteRejectedError(f"{what}: {words}", adapter=self.name,
+                                          code=str(value.get("errorCode") or "") or None)
+
+    def _refund_id(self, request: ReturnRequest, operation: str) -> str:
+        kind, raw = mapping.split_id(request.external_id or "")
+        if kind != "refund":
+            raise self._unsupported(f"{operation} of a service order (jingdong.asc.* review "
+                                    "and processing are done in the seller console)")
+        return raw
+
+    def fetch_refund(self, refund_id: str) -> RefundApply:
+        """A refund application as JD holds it now (queryById)."""
+        result = self._query_result(self.client.call(_REFUND_GET, {"id": refund_id}),
+                                    _REFUND_GET)
+        if not result.result:
+            raise RemoteNotFoundError(f"no refund application {refund_id}", adapter=self.name)
+        return result.result[0]
+
+    def approve_return(self, request: ReturnRequest, *, note: str | None = None) -> None:
+        """Check a refund application awaits the shop (approving it is refunding it)."""
+        fresh = self.fetch_refund(self._refund_id(request, "approve_return"))
+        if fresh.status != 0 and fresh.status not in mapping.REFUND_PAID:
+            raise RemoteRejectedError(f"refund application is {fresh.status}; it cannot be "
+                                      "approved", adapter=self.name)
+
+    def reject_return(self, request: ReturnRequest, *, reason: str, note: str | None = None,
+                      reject_type: int | None = None) -> None:
+        """Refuse a refund application (replyRefund ``status=2``) with a listed code.
+
+        ``reject_type`` is one of :data:`~aftersales_jd.mapping.REJECT_TYPES`
+        (without it, the listed one whose words equal ``reason``, else 5 其他);
+        ``reason`` and ``note`` become the remark the buyer sees.
+        """
+        remark = (reason if not note else f"{reason}：{note}").strip()
+        if not 1 <= len(remark) <= 200:
+            raise ValidationError("JD wants a remark of 1–200 characters", field="reason")
+        code = mapping.choose_reject_type(reject_type, reason)
+        fresh = self.fetch_refund(self._refund_id(request, "reject_return"))
+        if fresh.status == 2:
+            return
+        if fresh.status != 0:
+            raise RemoteRejectedError(f"refund application is {fresh.status}; it cannot be "
+                                      "refused", adapter=self.name)
+        body = self.client.call(_REFUND_REPLY, {
+            "id": fresh.id, "status": 2, "rejectType": code, "remark": remark,
+            "checkUserName": self.settings.operator_pin}, write=True)
+        self._check_success(body, "refusal not saved")
+
+    def refund(self, refund: Refund, request: ReturnRequest | None = None) -> Refund:
+        """Approve a refund application (replyRefund ``status=1``); a repeat never pays twice.
+
+        JD refunds what the buyer applied for; a refund for more is refused
+        before anything is sent. The state is read first and, after a failure
+        that may have reached JD, read again before any repeat.
+        """
+        if request is None:
+            raise ValidationError("JD pays only against a buyer's refund application",
+                                  field="request")
+        refund_id = self._refund_id(request, "refund")
+        if request.requested_amount is not None and refund.amount > request.requested_amount:
+            raise ValidationError(f"JD refunds what the buyer applied for "
+                                  f"({request.requested_amount}), not {refund.amount}",
+                                  field="amount")
+        for attempt in (1, 2):
+            fresh = self.fetch_refund(refund_id)
+            if fresh.status in mapping.REFUND_PAID:
+                return self._paid(refund, fresh)
+            if fresh.status != 0:
+                raise RemoteRejectedError(f"refund application is {fresh.status}; it cannot "
+                                          "be paid", adapter=self.name)
+            try:
+                body = self.client.call(_REFUND_REPLY, {
+                    "id": fresh.id, "status": 1, "remark": refund.note or "同意退款",
+                    "checkUserName": self.settings.operator_pin}, write=True)
+            except TransientError:
+                if attempt == 2:
+                    raise
+                continue  # it may have gone through: read the state before any repeat
+            self._check_success(body, "refund not approved")
+            return self._paid(refund, fresh, status="1")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def find_refund(
+        self, refund: Refund, request: ReturnRequest | None = None, *,
+        keys: Sequence[str] = (), exclude: Collection[str] = (),
+    ) -> Refund | None:
+        """The refund application, if the shop already approved it.
+
+        JD keeps no idempotency key and needs none: an application is
+        refunded once, when approved. So the refund is matched **by the
+        application's id and state**: an approved state (1, 3, 5, 6, 9, 16)
+        means paid; 未审核, a refusal, a withdrawal or a negotiated close
+        means surely not; any other state cannot tell and raises.
+        """
+        if request is None:
+            return None
+        fresh = self.fetch_refund(self._refund_id(request, "find_refund"))
+        if fresh.status in mapping.REFUND_PAID:
+            return self._paid(refund, fresh)
+        if fresh.status in mapping.REFUND_UNPAID:
+            return None
+        raise ResponseParseError(f"refund application state {fresh.status} cannot tell "
+                                 "whether it was paid", adapter=self.name)
+
+    @staticmethod
+    def _paid(refund: Refund, fresh: RefundApply, status: str | None = None) -> Refund:
+        return refund.model_copy(update={"external_id": f"{mapping.REFUND_PREFIX}{fresh.id}",
+                                         "raw_status": status or str(fresh.status)})

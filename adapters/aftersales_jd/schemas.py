@@ -1,0 +1,117 @@
+"""Tolerant wire models of the JOS payloads the adapter reads.
+
+Field names follow the API reference as the official SDKs' domain classes
+spell them (camelCase); unknown fields are ignored, ids written as numbers
+are read as text, and every field the adapter can do without has a default.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "JdComment",
+    "JdItem",
+    "JdOrder",
+    "RefundApply",
+    "RefundApplyResult",
+    "ServiceBill",
+    "ServicePage",
+]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+
+class RefundApply(_Wire):
+    """A refund application before shipment (退款审核单, ``RefundApplyVo``)."""
+
+    id: str
+    orderId: str  # the wire spells fields in camelCase
+    status: int
+    applyTime: str = ""
+    checkTime: str | None = None
+    applyRefundSum: str | int | float | None = None
+    reason: str = ""
+    buyerId: str = ""
+    buyerName: str = ""
+    checkUserName: str = ""
+    checkRemark: str = ""
+
+
+class RefundApplyResult(_Wire):
+    """The ``queryResult`` of refundapply.queryPageList / queryById."""
+
+    success: bool = True
+    result: list[RefundApply] = Field(default_factory=list)
+    totalCount: int | None = None
+    resultCode: str = ""
+    resultDescribe: str = ""
+
+
+class ServiceBill(_Wire):
+    """An after-sales service order (服务单) of jingdong.asc.query.list."""
+
+    serviceId: str
+    orderId: str
+    serviceStatus: int
+    serviceStatusName: str = ""
+    customerExpect: int
+    customerExpectName: str = ""
+    skuId: str = ""
+    wareName: str = ""
+    serviceCount: int = 1
+    applyTime: str | None = None
+    updateDate: str | None = None
+    approveReasonCid1Name: str = ""
+    questionDesc: str = ""
+
+
+class ServicePage(_Wire):
+    """The ``pageResult`` of jingdong.asc.query.list."""
+
+    data: list[ServiceBill] = Field(default_factory=list)
+    totalCount: int | None = None
+
+
+class JdItem(_Wire):
+    """One SKU line of an order's ``itemInfoList``."""
+
+    skuId: str = ""
+    outerSkuId: str = ""
+    wareId: str = ""
+    skuName: str = ""
+    jdPrice: str = "0"
+    itemTotal: int = 1
+
+
+class JdOrder(_Wire):
+    """An order of jingdong.pop.order.get (``orderInfo``); amounts are yuan text."""
+
+    orderId: str
+    orderState: str = ""
+    orderTotalPrice: str = "0"
+    orderPayment: str = "0"
+    freightPrice: str = "0"
+    sellerDiscount: str = "0"
+    orderStartTime: str
+    modified: str = ""
+    orderEndTime: str = ""
+    waybill: str = ""
+    logisticsId: str = ""
+    itemInfoList: list[JdItem] = Field(default_factory=list)
+
+
+class JdComment(_Wire):
+    """A buyer's comment of getVenderCommentsForJos."""
+
+    commentId: str
+    content: str = ""
+    creationTime: str
+    score: int = 5
+    skuid: str = ""
+    skuName: str = ""
+    orderId: str = ""
+    nickName: str = ""
+    replies: list[dict[str, object]] = Field(default_factory=list)
