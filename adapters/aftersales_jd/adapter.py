@@ -18,10 +18,19 @@ from aftersales.errors import (
     TransientError,
     ValidationError,
 )
+from aftersales.evidence import Evidence, refuse_unsent
 from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, MarketplaceBase
 from aftersales.logistics.tracking import CHINA_TZ
-from aftersales.models import Order, Page, Refund, ReturnRequest, Review, Shipment
+from aftersales.models import (
+    Order,
+    Page,
+    Refund,
+    RefusalReason,
+    ReturnRequest,
+    Review,
+    Shipment,
+)
 from aftersales.paging import Watermark, time_windows, watermarked_pages, window_newest_first
 from aftersales_jd import mapping
 from aftersales_jd.client import JdClient
@@ -62,7 +71,8 @@ class JdMarketplace(MarketplaceBase):
       only. Approving one *is* refunding it (replyRefund ``status=1``), so
       ``approve_return`` only checks it awaits the shop and ``refund`` pays;
       ``reject_return`` answers ``status=2`` with a ``rejectType`` chosen by
-      code among :data:`~aftersales_jd.mapping.REJECT_TYPES`;
+      code among :meth:`refusal_reasons` (:data:`~aftersales_jd.mapping.REJECT_TYPES`);
+      such a request's ``stage`` is ``not_shipped``;
     * ``afs-<serviceId>``: after-sales service orders (服务单,
       jingdong.asc.query.list by update time; needs ``vender_id``), listed
       and mapped (statuses, expectations: 退货, 换货, 维修, 补发 …). Their review
@@ -81,6 +91,7 @@ class JdMarketplace(MarketplaceBase):
         Capability.LIST_RETURNS,
         Capability.APPROVE_RETURN,
         Capability.REJECT_RETURN,
+        Capability.LIST_REFUSAL_REASONS,
         Capability.REFUND,
         Capability.LIST_SHIPMENTS,
         Capability.LIST_REVIEWS,
@@ -263,18 +274,26 @@ class JdMarketplace(MarketplaceBase):
             raise RemoteRejectedError(f"refund application is {fresh.status}; it cannot be "
                                       "approved", adapter=self.name)
 
+    def refusal_reasons(self, request: ReturnRequest) -> list[RefusalReason]:
+        """The refusal codes JD takes for a refund application (replyRefund ``rejectType``)."""
+        self._refund_id(request, "refusal_reasons")
+        return mapping.refusal_reasons()
+
     def reject_return(self, request: ReturnRequest, *, reason: str, note: str | None = None,
-                      reject_type: int | None = None) -> None:
+                      reason_code: str | None = None, evidence: Evidence | None = None) -> None:
         """Refuse a refund application (replyRefund ``status=2``) with a listed code.
 
-        ``reject_type`` is one of :data:`~aftersales_jd.mapping.REJECT_TYPES`
-        (without it, the listed one whose words equal ``reason``, else 5 其他);
-        ``reason`` and ``note`` become the remark the buyer sees.
+        ``reason_code`` is one of :meth:`refusal_reasons`' codes (without it,
+        the listed one whose words equal ``reason``, else 5 其他); ``reason``
+        and ``note`` become the remark the buyer sees. replyRefund takes no
+        pictures: evidence is refused before anything is sent.
         """
+        if evidence:
+            refuse_unsent(self.name, reason_code=None, evidence=evidence)
         remark = (reason if not note else f"{reason}：{note}").strip()
         if not 1 <= len(remark) <= 200:
             raise ValidationError("JD wants a remark of 1–200 characters", field="reason")
-        code = mapping.choose_reject_type(reject_type, reason)
+        code = mapping.choose_reject_type(reason_code, reason)
         fresh = self.fetch_refund(self._refund_id(request, "reject_return"))
         if fresh.status == 2:
             return

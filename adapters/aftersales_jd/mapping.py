@@ -21,12 +21,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from aftersales.errors import ValidationError
+from aftersales.evidence import choose_refusal_reason
 from aftersales.logistics.tracking import CHINA_TZ
 from aftersales.models import (
     Buyer,
+    FulfilmentStage,
     Money,
     Order,
     OrderLine,
+    RefusalReason,
     ReturnKind,
     ReturnLine,
     ReturnReason,
@@ -58,6 +61,7 @@ __all__ = [
     "reason_for",
     "refund_status",
     "refund_to_request",
+    "refusal_reasons",
     "request_stamp",
     "review_stamp",
     "service_status",
@@ -67,6 +71,7 @@ __all__ = [
 ]
 
 NAME = "jd"
+_REPLY = "jingdong.pop.afs.soa.refundapply.replyRefund"
 CURRENCY = "CNY"
 REFUND_PREFIX = "refund-"
 AFS_PREFIX = "afs-"
@@ -128,19 +133,19 @@ SERVICE_STATUSES: dict[int, ReturnStatus] = {
     14000: ReturnStatus.RECEIVED,  # 上门检测中
 }
 
-#: ``customerExpect`` of a service order and the kind of request it is. Services
-#: that send goods or people and pay nothing (换货, 维修, 补发, installation)
-#: take the exchange path, the canonical kind that never pays.
+#: ``customerExpect`` of a service order and the kind of request it is: 维修 is
+#: repair, 补发 reship; installation services (goods stay, people come, nothing
+#: is paid) take the exchange path, the canonical kind that never pays.
 EXPECTATIONS: dict[int, ReturnKind] = {
     10: ReturnKind.RETURN,  # 退货
     11: ReturnKind.REFUND_ONLY,  # 仅退款
     20: ReturnKind.EXCHANGE,  # 换货
-    30: ReturnKind.EXCHANGE,  # 维修
+    30: ReturnKind.REPAIR,  # 维修
     40: ReturnKind.EXCHANGE,  # 大家电安装
     50: ReturnKind.EXCHANGE,  # 大家电移机
     60: ReturnKind.EXCHANGE,  # 大家电增值服务
-    70: ReturnKind.EXCHANGE,  # 上门维修
-    80: ReturnKind.EXCHANGE,  # 补发商品
+    70: ReturnKind.REPAIR,  # 上门维修
+    80: ReturnKind.RESHIP,  # 补发商品
     90: ReturnKind.REFUND_ONLY,  # 优鲜赔 (a compensation)
     100: ReturnKind.RETURN,  # 试用收回
 }
@@ -238,7 +243,7 @@ def refund_to_request(apply: RefundApply, store: str = NAME) -> ReturnRequest:
         lines=[ReturnLine(order_line_id=apply.orderId, quantity=1,
                           reason=reason_for(apply.reason), reason_text=apply.reason or None)],
         status=refund_status(apply.status), raw_status=str(apply.status),
-        external_id=f"{REFUND_PREFIX}{apply.id}",
+        external_id=f"{REFUND_PREFIX}{apply.id}", stage=FulfilmentStage.NOT_SHIPPED,
         requested_amount=amount(apply.applyRefundSum, field="applyRefundSum", payload=where),
         created_at=parse_time(apply.applyTime, field="applyTime", payload=where)
         if apply.applyTime else None,
@@ -278,22 +283,23 @@ def service_to_request(bill: ServiceBill, store: str = NAME) -> ReturnRequest:
     )
 
 
-def choose_reject_type(reject_type: int | None, text: str) -> int:
-    """The ``rejectType`` to send: ``reject_type`` if JD lists it, else the one whose
+def refusal_reasons() -> list[RefusalReason]:
+    """The refusal codes of replyRefund as the core's :class:`RefusalReason` list."""
+    return [RefusalReason(code=str(code), text=words) for code, words in REJECT_TYPES.items()]
+
+
+def choose_reject_type(code: str | None, text: str) -> int:
+    """The ``rejectType`` to send: ``code`` if JD lists it, else the listed one whose
     words equal ``text``, else 5 (其他).
 
     Raises:
         ValidationError: a code JD does not list (the message names the codes).
     """
-    if reject_type is not None:
-        if reject_type in REJECT_TYPES:
-            return reject_type
-        offered = ", ".join(f"{c} {t}" for c, t in REJECT_TYPES.items())
-        raise ValidationError(f"choose a refusal by its code among {offered}",
-                              field="reject_type", payload="jingdong.pop.afs.soa.refundapply"
-                              ".replyRefund")
-    found = [code for code, words in REJECT_TYPES.items() if words == text.strip()]
-    return found[0] if found else 5
+    listed = refusal_reasons()
+    if code is None and not any(r.text == text.strip() for r in listed):
+        return 5
+    chosen = choose_refusal_reason(listed, code, text, payload=_REPLY)
+    return int(chosen.code)
 
 
 #: ``orderState`` values after which the buyer has the goods.

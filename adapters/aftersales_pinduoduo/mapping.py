@@ -108,14 +108,12 @@ UNPAID = AGREEABLE | {0, 6, 7, 9, 11, 12, 13}
 
 #: ``after_sales_type`` as pdd.refund.list.increment.get numbers it (its filter
 #: and its records: 2 仅退款, 3 退货退款, 4 换货, 5 缺货补寄, 6 维修, 9 拦截退货).
-#: 补寄 and 维修 send goods and pay nothing: the exchange path is the canonical
-#: kind that never pays.
 LIST_TYPES: dict[int, ReturnKind] = {
     2: ReturnKind.REFUND_ONLY,
     3: ReturnKind.RETURN,
     4: ReturnKind.EXCHANGE,
-    5: ReturnKind.EXCHANGE,
-    6: ReturnKind.EXCHANGE,
+    5: ReturnKind.RESHIP,
+    6: ReturnKind.REPAIR,
     9: ReturnKind.REFUND_ONLY,  # the parcel is intercepted on its way out, money back
 }
 
@@ -125,8 +123,8 @@ DETAIL_TYPES: dict[int, ReturnKind] = {
     1: ReturnKind.REFUND_ONLY,
     2: ReturnKind.RETURN,
     3: ReturnKind.EXCHANGE,
-    4: ReturnKind.EXCHANGE,
-    5: ReturnKind.EXCHANGE,
+    4: ReturnKind.RESHIP,
+    5: ReturnKind.REPAIR,
 }
 
 #: The reasons buyers pick (free text on the wire; the platform publishes no

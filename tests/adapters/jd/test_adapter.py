@@ -21,7 +21,9 @@ from aftersales.errors import (
     UnsupportedOperationError,
     ValidationError,
 )
-from aftersales.models import Money, Refund, ReturnStatus
+from aftersales.evidence import Evidence
+from aftersales.models import FulfilmentStage, Money, Refund, ReturnStatus
+from aftersales.multipart import FilePart
 
 from .conftest import (
     NOW,
@@ -96,8 +98,22 @@ def test_a_refusal_sends_a_listed_code(market: JdMarketplace, shop: FakeJdShop) 
     market.reject_return(request, reason="again")  # already refused: nothing sent
     assert len(shop.refused) == 1
     other = next(r for r in _requests(market) if r.external_id == "refund-61000103")
-    with pytest.raises(ValidationError, match="reject_type"):
-        market.reject_return(other, reason="x", reject_type=9)
+    with pytest.raises(ValidationError, match="reason_code"):
+        market.reject_return(other, reason="x", reason_code="9")
+    market.reject_return(other, reason="x", reason_code="4")
+    assert shop.refused[-1]["rejectType"] == 4
+    assert [r.code for r in market.refusal_reasons(other)] == ["1", "2", "3", "4", "5", "6"]
+
+
+def test_a_refusal_with_pictures_is_refused_before_any_call(market: JdMarketplace,
+                                                            shop: FakeJdShop, jos: FakeJos) -> None:
+    request = next(r for r in _requests(market) if r.external_id == "refund-61000100")
+    before = len(jos.calls)
+    with pytest.raises(ValidationError, match="evidence"):
+        market.reject_return(request, reason="其他", evidence=Evidence(
+            "photo", (FilePart("a.png", b"\x89PNG\r\n\x1a\n" + b"0" * 10),)))
+    assert len(jos.calls) == before
+    assert request.stage is FulfilmentStage.NOT_SHIPPED
 
 
 def test_a_refund_above_what_was_applied_for_is_refused_before_any_call(

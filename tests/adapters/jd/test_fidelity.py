@@ -8,7 +8,7 @@ from aftersales_jd.client import error_from_body
 from aftersales_jd.schemas import JdComment, JdOrder, RefundApplyResult, ServicePage
 
 from aftersales.errors import AuthenticationError
-from aftersales.models import Money, ReturnKind, ReturnReason, ReturnStatus
+from aftersales.models import FulfilmentStage, Money, ReturnKind, ReturnReason, ReturnStatus
 from aftersales.router import unwrap
 
 from .conftest import FIXTURES, body, fx
@@ -35,6 +35,7 @@ def test_refund_applications_become_refund_only_requests() -> None:
     assert (waiting.kind, waiting.status) == (ReturnKind.REFUND_ONLY, ReturnStatus.REQUESTED)
     assert waiting.requested_amount == Money("59.90", "CNY")
     assert waiting.lines[0].reason is ReturnReason.CHANGED_MIND
+    assert waiting.stage is FulfilmentStage.NOT_SHIPPED  # kept apart from after-delivery
     assert waiting.updated_at == waiting.created_at  # never checked: changed when applied
     assert approved.status is ReturnStatus.REFUNDED
     assert approved.updated_at is not None
@@ -49,7 +50,8 @@ def test_service_orders_become_requests_of_their_kind() -> None:
         "afs-7700001", ReturnKind.RETURN, ReturnStatus.REQUESTED)
     assert ret.lines[0].reason is ReturnReason.QUALITY_ISSUE
     assert ret.order_id == "281100229900"
-    assert (repair.kind, repair.status) == (ReturnKind.EXCHANGE, ReturnStatus.APPROVED)
+    assert (repair.kind, repair.status) == (ReturnKind.REPAIR, ReturnStatus.APPROVED)
+    assert ret.stage is None  # the service list does not say how far the order had gone
     assert repair.updated_at is not None
     assert repair.updated_at.isoformat() == "2024-11-21T01:40:00+00:00"
 

@@ -60,6 +60,8 @@ def test_paid_and_unpaid_never_overlap_and_read_as_their_words() -> None:
     assert mapping.refund_status(11) is ReturnStatus.CANCELLED
     assert mapping.EXPECTATIONS[10] is ReturnKind.RETURN
     assert mapping.EXPECTATIONS[11] is ReturnKind.REFUND_ONLY
+    assert mapping.EXPECTATIONS[30] is mapping.EXPECTATIONS[70] is ReturnKind.REPAIR
+    assert mapping.EXPECTATIONS[80] is ReturnKind.RESHIP
 
 
 @pytest.mark.parametrize("text", sorted(mapping.REASONS))
@@ -68,11 +70,11 @@ def test_every_listed_reason_maps(text: str) -> None:
 
 
 def test_refusal_codes_are_chosen_by_code_or_words() -> None:
-    assert mapping.choose_reject_type(2, "whatever") == 2
+    assert mapping.choose_reject_type("2", "whatever") == 2
     assert mapping.choose_reject_type(None, "商品已签收，无法取消") == 2
     assert mapping.choose_reject_type(None, "别的原因") == 5
     with pytest.raises(ValidationError, match="1 （支持拒收）"):
-        mapping.choose_reject_type(42, "x")
+        mapping.choose_reject_type("42", "x")
 
 
 def test_ids_keep_their_kind() -> None:

@@ -63,6 +63,8 @@ def test_both_type_tables_are_exactly_the_documented_lists() -> None:
         assert all(isinstance(kind, ReturnKind) for kind in table.values())
     assert mapping.LIST_TYPES[2] is mapping.DETAIL_TYPES[1] is ReturnKind.REFUND_ONLY
     assert mapping.LIST_TYPES[3] is mapping.DETAIL_TYPES[2] is ReturnKind.RETURN
+    assert mapping.LIST_TYPES[5] is mapping.DETAIL_TYPES[4] is ReturnKind.RESHIP  # 补寄
+    assert mapping.LIST_TYPES[6] is mapping.DETAIL_TYPES[5] is ReturnKind.REPAIR  # 维修
 
 
 @pytest.mark.parametrize("text", sorted(mapping.REASONS))
