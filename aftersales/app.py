@@ -41,6 +41,7 @@ from aftersales.stores import build_stores
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
 
+    from aftersales.customers.service import Customers
     from aftersales.followups.service import FollowUpsService
     from aftersales.kb.service import KnowledgeBase
     from aftersales.logistics.service import LogisticsService
@@ -264,6 +265,13 @@ class AfterSales:
         from aftersales.reports.service import ReportsService
 
         return ReportsService(self.runtime, policy=lambda: self.returns.policy)
+
+    @cached_property
+    def customers(self) -> Customers:
+        """Customer records (客户档案): one view of a buyer across every area."""
+        from aftersales.customers.service import Customers
+
+        return Customers(self.runtime)
 
     def _receive_return_parcel(
         self, rma_id: str, *, number: str, delivered_at: datetime | None, force: bool
