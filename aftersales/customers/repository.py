@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, raiseload, selectinload
 
 from aftersales.store.tables.core import OrderRow
 from aftersales.store.tables.followups import (
@@ -60,7 +60,7 @@ def load_rows(session: Session, buyer_id: str, store: str | None) -> BuyerRows:
     order_keys = {(o.marketplace, o.external_id) for o in orders}
     order_ids = sorted({o.external_id for o in orders})
     returns = [r for r in session.scalars(_of_store(
-        select(ReturnRow).options(selectinload(ReturnRow.lines)).where(
+        select(ReturnRow).options(selectinload(ReturnRow.lines), raiseload("*")).where(
             or_(ReturnRow.buyer_id == buyer_id,
                 ReturnRow.order_external_id.in_(order_ids))), ReturnRow.marketplace, store)
         .order_by(ReturnRow.created_at.desc(), ReturnRow.rma_id))
