@@ -95,17 +95,26 @@ class Evidence:
     Attributes:
         text: the shop's words (shown to the buyer or the platform's staff).
         pictures: picture files, uploaded by the adapter through ``ApiClient``.
+        urls: pictures already hosted (on the marketplace's own image store),
+            for marketplaces whose evidence fields take links (Douyin).
     """
 
     text: str = ""
     pictures: tuple[FilePart, ...] = field(default=())
+    urls: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         if not isinstance(self.pictures, tuple):
             object.__setattr__(self, "pictures", tuple(self.pictures))
+        if not isinstance(self.urls, tuple):
+            object.__setattr__(self, "urls", tuple(self.urls))
+        for url in self.urls:
+            if not str(url).startswith(("https://", "http://")):
+                raise ValidationError("an evidence link must be an http(s) URL",
+                                      field="urls", payload="evidence")
 
     def __bool__(self) -> bool:
-        return bool(self.text.strip() or self.pictures)
+        return bool(self.text.strip() or self.pictures or self.urls)
 
     def checked(self, *, payload: str, max_pictures: int, max_bytes: int = MAX_PICTURE_BYTES,
                 types: Collection[str] = PICTURE_TYPES) -> Evidence:
@@ -119,10 +128,14 @@ class Evidence:
             raise ValidationError(
                 f"at most {max_pictures} pictures, not {len(self.pictures)}",
                 field="pictures", payload=payload)
+        if len(self.pictures) + len(self.urls) > max_pictures:
+            raise ValidationError(
+                f"at most {max_pictures} pictures, not {len(self.pictures) + len(self.urls)}",
+                field="pictures", payload=payload)
         return Evidence(self.text, tuple(
             check_picture(p, field=f"pictures[{i}]", payload=payload, max_bytes=max_bytes,
                           types=types)
-            for i, p in enumerate(self.pictures)))
+            for i, p in enumerate(self.pictures)), self.urls)
 
 
 def choose_refusal_reason(

@@ -355,6 +355,9 @@ class TaobaoMarketplace(MarketplaceBase):
                                       field="reason_code", payload="taobao.rp.returngoods.refuse")
             reason_id = int(reason_code)
         if evidence:
+            if evidence.urls:
+                raise ValidationError("Taobao takes proof pictures as files, not links",
+                                      field="evidence", payload="taobao.rp.returngoods.refuse")
             if len(evidence.pictures) > 1 or (evidence.pictures and proof is not None):
                 raise ValidationError("Taobao takes one proof picture with a refusal",
                                       field="evidence", payload="taobao.rp.returngoods.refuse")
@@ -422,8 +425,9 @@ class TaobaoMarketplace(MarketplaceBase):
             ValidationError: no picture (taobao.refund.message.add wants one),
                 or a bad one.
         """
-        if not evidence.pictures:
-            raise ValidationError("Taobao evidence needs a picture", field="pictures",
+        if not evidence.pictures or evidence.urls:
+            raise ValidationError("Taobao evidence needs picture files (not links)",
+                                  field="pictures",
                                   payload="taobao.refund.message.add")
         for i, picture in enumerate(evidence.pictures):
             self.add_evidence(request, (evidence.text.strip() if i == 0 else "") or "凭证",

@@ -152,7 +152,7 @@ def _marketplace_call(adapter: Marketplace, cap: Capability, s: MarketplaceSampl
     if cap is Capability.APPROVE_RETURN:
         return adapter.approve_return(s.return_request)
     if cap is Capability.REJECT_RETURN:
-        return adapter.reject_return(s.return_request, reason="conformance check")
+        return _reject(adapter, s)
     if cap is Capability.CONFIRM_RETURN_RECEIVED:
         return adapter.confirm_return_received(s.return_request)
     if cap is Capability.REFUND:
@@ -172,6 +172,20 @@ def _marketplace_call(adapter: Marketplace, cap: Capability, s: MarketplaceSampl
     if cap is Capability.EXTEND_DEADLINE:
         return adapter.extend_deadline(s.return_request, s.extension)
     raise AssertionError(f"{cap.value} is not a marketplace capability")
+
+
+def _reject(adapter: Marketplace, s: MarketplaceSamples) -> Any:
+    """A refusal; where the marketplace lists reasons, by the first one's code (with
+    the sample evidence when that reason wants pictures), as such marketplaces require."""
+    if Capability.LIST_REFUSAL_REASONS not in adapter.capabilities:
+        return adapter.reject_return(s.return_request, reason="conformance check")
+    listed = adapter.refusal_reasons(s.return_request)
+    if not listed:
+        return adapter.reject_return(s.return_request, reason="conformance check")
+    first = listed[0]
+    return adapter.reject_return(
+        s.return_request, reason=first.text or "conformance check", reason_code=first.code,
+        evidence=s.evidence if first.needs_evidence else None)
 
 
 def _carrier_call(adapter: Carrier, cap: Capability, s: CarrierSamples) -> Any:
