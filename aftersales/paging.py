@@ -222,9 +222,10 @@ def window_newest_first(
     Pinduoduo and Taobao number pages within a window and advise reading
     from the last page back: an item changed during the walk leaves the
     window without shifting an unread one out of reach. Page 1 comes first
-    (it carries the total), then the last page back to page 2; an item seen
-    twice keeps its newest version. Without a total, pages are walked
-    forward until a short one.
+    (it carries the total), then the last page back to page 1 again (an
+    item that moved up into page 1 after the first read is found there); an
+    item seen twice keeps its newest version. Without a total, pages are
+    walked forward until a short one.
 
     Args:
         fetch: loads page ``n`` (from 1) and returns its items and the total
@@ -252,6 +253,6 @@ def window_newest_first(
             got, _ = fetch(page_no)
             keep(got)
     elif total > size:
-        for page_no in range(-(-total // size), 1, -1):
+        for page_no in range(-(-total // size), 0, -1):
             keep(fetch(page_no)[0])
     return sorted(found.values(), key=stamp)

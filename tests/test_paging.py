@@ -147,7 +147,7 @@ def test_window_newest_first_reads_page_one_then_back_and_keeps_newest() -> None
         return got, len(items)
 
     found = window_newest_first(fetch, 2, lambda x: x)
-    assert asked == [1, 3, 2]
+    assert asked == [1, 3, 2, 1]
     assert found == sorted(items)
 
 
@@ -160,3 +160,22 @@ def test_window_newest_first_without_a_total_walks_forward() -> None:
     pages = {1: [(t, "a"), (t, "b")], 2: [(t, "c")]}
     assert window_newest_first(lambda n: (pages.get(n, []), None), 2, lambda x: x) == [
         (t, "a"), (t, "b"), (t, "c")]
+
+
+def test_window_newest_first_loses_nothing_when_an_item_leaves_mid_walk() -> None:
+    """The newest item changes (leaves the window) while page 3 is read; the rest shift up."""
+    from datetime import UTC, datetime
+
+    from aftersales.paging import window_newest_first
+
+    t = [datetime(2024, 1, 1, 0, m, tzinfo=UTC) for m in range(6)]
+    live = [(t[5], "f"), (t[4], "e"), (t[3], "d"), (t[2], "c"), (t[1], "b"), (t[0], "a")]
+
+    def fetch(page: int) -> tuple[list[tuple[datetime, str]], int | None]:
+        got = live[(page - 1) * 2: page * 2]
+        if page == 3:
+            live.pop(0)  # "f" changed after the window's end: it leaves, the others move up
+        return got, len(live)
+
+    found = {key for _, key in window_newest_first(fetch, 2, lambda x: x)}
+    assert found >= {"a", "b", "c", "d", "e"}
