@@ -40,7 +40,7 @@ from aftersales.models import (
     Tracking,
 )
 from aftersales.multipart import FilePart
-from aftersales.paging import Watermark, watermarked_pages
+from aftersales.paging import Watermark, time_windows, watermarked_pages, window_newest_first
 from aftersales_taobao import mapping
 from aftersales_taobao.client import TaobaoClient, format_time
 from aftersales_taobao.errors import RefundCapError, VerificationRequiredError
@@ -150,29 +150,12 @@ class TaobaoMarketplace(MarketplaceBase):
 
     # ------------------------------------------------------------------ listings
 
-    def _windows(
-        self, start: Watermark | None, lookback: timedelta
-    ) -> Iterator[tuple[datetime, datetime]]:
-        s = self.settings
-        end = self.clock() - s.lag
-        # Resume one second early: whether TOP's start bound is inclusive is
-        # not documented, and the watermark drops what it has already seen.
-        since = start.at - _SECOND if start else end - lookback
-        # Always read at least one second, so ties at the watermark (items
-        # changed in the same second as the last one handed out) are found.
-        end = max(end, since + _SECOND)
-        while since < end:
-            until = min(since + s.window, end)
-            yield since, until
-            since = until
-
     def _window(self, spec: _Listing[T], since: datetime, until: datetime) -> list[T]:
         """Every item changed in one window, oldest change first.
 
         Taobao answers newest first and advises paging from the last page
-        back, so an item changed mid-listing (and so leaving the window)
-        never shifts an unread one out of reach; page 1 is read again last
-        for the same reason, and repeats are dropped by id.
+        back (:func:`~aftersales.paging.window_newest_first`), so an item
+        changed mid-listing never shifts an unread one out of reach.
         """
         size = self.settings.page_size
 
@@ -184,28 +167,16 @@ class TaobaoMarketplace(MarketplaceBase):
             })
             return spec.parse(body)
 
-        first, total = fetch(1)
-        found = {spec.stamp(item)[1]: item for item in first}
-        if total is None:  # no count given: walk forward until a short page
-            page_no, got = 1, first
-            while len(got) == size:
-                page_no += 1
-                got, _ = fetch(page_no)
-                found.update((spec.stamp(item)[1], item) for item in got)
-        elif total > size:
-            for page_no in range(-(-total // size), 0, -1):
-                for item in fetch(page_no)[0]:
-                    key = spec.stamp(item)[1]
-                    if key not in found or spec.stamp(found[key]) < spec.stamp(item):
-                        found[key] = item
-        return sorted(found.values(), key=spec.stamp)
+        return window_newest_first(fetch, size, spec.stamp)
 
     def _listing(self, spec: _Listing[T], cursor: str | None) -> Iterator[Page[T]]:
         start = Watermark.from_cursor(cursor, adapter=self.name)
         size = self.settings.page_size
 
         def batches() -> Iterator[list[T]]:
-            for since, until in self._windows(start, spec.lookback):
+            for since, until in time_windows(start, now=self.clock(), lag=self.settings.lag,
+                                             lookback=spec.lookback,
+                                             width=self.settings.window):
                 items = self._window(spec, since, until)
                 for i in range(0, len(items), size):
                     yield items[i : i + size]
@@ -556,7 +527,6 @@ class TaobaoMarketplace(MarketplaceBase):
         return mapping.trace_to_tracking(self._trace(order_id))
 
 
-_SECOND = timedelta(seconds=1)
 #: taobao.traderates.get only reaches ratings of the last 180 days.
 _REVIEW_HORIZON = timedelta(days=180)
 #: taobao.trades.sold.increment.get only reaches trades of the last three months.
