@@ -74,21 +74,53 @@ def db_upgrade(state: CliState, revision: str) -> None:
 
 
 @main.command()
+@click.option("--store", default=None, help="Only this store.")
 @pass_app
 @pass_state
-def sync(state: CliState, app: Any) -> None:
-    """Pull what changed on every configured marketplace (AFTERSALES_MARKETPLACES)."""
+def sync(state: CliState, app: Any, store: str | None) -> None:
+    """Pull what changed on every configured store ([stores.NAME], AFTERSALES_MARKETPLACES)."""
     if not app.marketplaces:
         raise click.UsageError("no marketplaces configured; set AFTERSALES_MARKETPLACES=sandbox,…")
+    if store is not None and store not in app.marketplaces:
+        from aftersales.naming import shown
+
+        raise click.BadParameter(f"no store {shown(store)}; configured: "
+                                 f"{', '.join(app.marketplaces)}", param_hint="--store")
     with steps(state, "sync") as progress:
-        report = app.sync(progress=lambda stream, n: progress.advance(n, stream))
+        report = app.sync(store, progress=lambda stream, n: progress.advance(n, stream))
     rows = [(m, s, n) for m, per in report.counts.items() for s, n in per.items()]
     failed = [(m, "failed", e) for m, e in report.errors.items()]
     data = report.counts if not report.errors else {**report.counts, "errors": report.errors}
     output(state, data, lambda: table(
-        "changed" + (f"; {len(report.errors)} marketplace(s) failed" if report.errors else ""),
-        ["marketplace", "stream", "count"], rows + failed))
+        "changed" + (f"; {len(report.errors)} store(s) failed" if report.errors else ""),
+        ["store", "stream", "count"], rows + failed))
     finish(len(report.errors))
+
+
+@main.command("stores")
+@pass_app
+@pass_state
+def stores_command(state: CliState, app: Any) -> None:
+    """List the configured stores: name, adapter kind, and each one's figures."""
+    from aftersales.store_metrics import StoreFigures
+
+    metrics = app.store_metrics()
+    kinds = {name: getattr(m, "kind", type(m).__name__) for name, m in app.marketplaces.items()}
+    names = [*kinds, *(n for n in metrics.stores if n not in kinds)]
+    data = {"stores": {n: {"kind": kinds.get(n), **metrics.stores.get(n, StoreFigures()).as_dict()}
+                       for n in names},
+            "total": metrics.total.as_dict()}
+
+    def row(name: str, kind: str, figures: Any) -> tuple[Any, ...]:
+        paid = ", ".join(f"{a} {c}" for c, a in sorted(figures.refunded.items())) or "-"
+        return (name, kind, figures.orders, sum(figures.returns.values()),
+                figures.refunds_paid, paid, figures.reviews)
+
+    rows = [row(n, kinds.get(n) or "(not configured)", metrics.stores.get(n, StoreFigures()))
+            for n in names]
+    output(state, data, lambda: table(
+        f"{len(kinds)} store(s)", ["store", "kind", "orders", "requests", "refunds", "refunded",
+                                   "reviews"], [*rows, row("all", "", metrics.total)]))
 
 
 def _default_url() -> str:

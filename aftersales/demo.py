@@ -1,4 +1,10 @@
-"""``aftersales demo``: one after-sales cycle on a fresh SQLite file and the sandbox shop."""
+"""``aftersales demo``: one after-sales cycle on a fresh SQLite file and two sandbox stores.
+
+The main store is named ``sandbox``; a smaller outlet (``sandbox-outlet``,
+another seed, the same clock) runs beside it in the same database, so the
+same external order ids exist twice without meeting, and the demo ends with
+each store's figures and their roll-up.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,11 @@ from rich.panel import Panel
 from aftersales.cli_support import table
 
 if TYPE_CHECKING:
-    from aftersales.app import SyncReport
+    from rich.console import Console
+
+    from aftersales.app import AfterSales, SyncReport
     from aftersales.cli_support import CliState
+    from aftersales.store_metrics import StoreFigures
 
 __all__ = ["AREAS", "DEMO_URL", "run_demo"]
 
@@ -26,7 +35,7 @@ def _changed(report: SyncReport) -> int:
 
 
 def run_demo(state: CliState, *, orders: int = 200, seed: int = 0) -> None:
-    """Sync the sandbox into a fresh database and let every area show its work."""
+    """Sync two sandbox stores into a fresh database and let every area show its work."""
     from aftersales.app import AfterSales
     from aftersales.sandbox import SandboxMarketplace
 
@@ -34,9 +43,11 @@ def run_demo(state: CliState, *, orders: int = 200, seed: int = 0) -> None:
     if url == DEMO_URL:
         Path("aftersales-demo.db").unlink(missing_ok=True)
     market = SandboxMarketplace(seed=seed, orders=orders)
+    outlet = SandboxMarketplace(seed=seed + 1, orders=max(orders // 4, 1), clock=market.clock,
+                                name="sandbox-outlet")
     app = AfterSales(
         url,
-        marketplaces=[market],
+        marketplaces=[market, outlet],
         carriers=[market.carrier()],
         channels=["outbox"],
         clock=lambda: market.now,
@@ -44,13 +55,14 @@ def run_demo(state: CliState, *, orders: int = 200, seed: int = 0) -> None:
     console = state.console
     console.print(
         Panel.fit(
-            f"aftersales demo: sandbox shop (seed {seed}, {orders} orders) on {url}",
+            f"aftersales demo: two sandbox stores, {market.name} (seed {seed}, {orders} orders) "
+            f"and {outlet.name} (seed {seed + 1}, {max(orders // 4, 1)} orders), on {url}",
             style="bold",
         )
     )
     report = app.sync()
     rows = [(m, s, n) for m, per in report.counts.items() for s, n in per.items()]
-    console.print(table("Synced from the sandbox", ["marketplace", "stream", "changed"], rows))
+    console.print(table("Synced from the sandbox stores", ["store", "stream", "changed"], rows))
     for area in AREAS:
         module = importlib.import_module(f"aftersales.{area}.demo")
         module.run(app, console)
@@ -60,4 +72,22 @@ def run_demo(state: CliState, *, orders: int = 200, seed: int = 0) -> None:
         f"Sync after the demo's own actions picked up {_changed(echoed)} echoed changes; "
         f"syncing again changed {_changed(repeat)} rows (idempotent)."
     )
+    _stores(app, console)
     app.close()
+
+
+def _stores(app: AfterSales, console: Console) -> None:
+    """Each store's figures and the roll-up, counted on its own."""
+    metrics = app.store_metrics()
+
+    def row(name: str, figures: StoreFigures) -> tuple[object, ...]:
+        paid = ", ".join(f"{a} {c}" for c, a in sorted(figures.refunded.items())) or "-"
+        return (name, figures.orders, sum(figures.returns.values()), figures.refunds_paid, paid,
+                figures.reviews, figures.followups_sent)
+
+    rows = [row(name, figures) for name, figures in metrics.stores.items()]
+    console.print(table("Per store, and all stores (counted on its own)",
+                        ["store", "orders", "requests", "refunds", "refunded", "reviews",
+                         "follow-ups sent"], [*rows, row("all", metrics.total)]))
+    same = "equal" if metrics.summed() == metrics.total else "NOT equal"
+    console.print(f"The stores' figures added up are {same} to the roll-up.")

@@ -627,6 +627,7 @@ class FollowUp(_Model):
     attempts: int = 0
     last_error: str | None = None
     context: dict[str, Any] = Field(default_factory=dict)
+    marketplace: str | None = None  # the store of the order or return it is about
 
 
 class Message(_Model):

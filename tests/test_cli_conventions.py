@@ -75,7 +75,7 @@ def test_the_sync_command_exits_1_and_says_which_store_failed(
     assert data["north"]["orders"] > 0
     plain = CliRunner().invoke(main, ["sync"])
     assert plain.exit_code == 1
-    assert "1 marketplace(s) failed" in plain.output
+    assert "1 store(s) failed" in plain.output
     app.close()
 
 

@@ -3,7 +3,7 @@
 Plans come from ``--plans FILE.toml`` or ``AFTERSALES_FOLLOWUPS_PLANS``::
 
     aftersales followups --plans plans.toml schedule satisfaction --buyer b1 \\
-        --order 1001 --marketplace shopify
+        --order 1001 --store shopify
     aftersales followups dispatch --limit 500
     aftersales followups list --status failed
     aftersales --json followups metrics --since 2024-06-01T00:00:00+00:00
@@ -60,7 +60,8 @@ def list_command(state: CliState, status: str | None, plan: str | None, buyer_id
 @click.argument("plan")
 @click.option("--buyer", "buyer_id", required=True, help="The buyer to contact.")
 @click.option("--order", "order_id", default=None, help="The order it is about.")
-@click.option("--marketplace", default=None, help="The order's marketplace.")
+@click.option("--store", "--marketplace", "marketplace", default=None,
+              help="The order's store (--marketplace: its former name).")
 @click.option("--rma", "rma_id", default=None, help="The return it is about.")
 @click.option("--at", "at", default=None, callback=aware_datetime, metavar="ISO-TIME",
               help="The anchor the plan's delay counts from (default: now).")

@@ -382,4 +382,5 @@ def to_model(row: FollowUpRow) -> FollowUp:
         status=FollowUpStatus(row.status), buyer_id=row.buyer_id,
         order_id=row.order_external_id, rma_id=row.rma_id, attempts=row.attempts,
         last_error=row.last_error, context=dict(row.context or {}),
+        marketplace=row.marketplace,
     )

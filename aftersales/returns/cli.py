@@ -47,7 +47,8 @@ def _req(r: Any) -> dict[str, Any]:
 @group.command("list")
 @click.option("--status", multiple=True, help="Only these statuses (repeatable).")
 @click.option("--kind", default=None, help="refund_only, return or exchange.")
-@click.option("--marketplace", default=None)
+@click.option("--store", "--marketplace", "marketplace", default=None,
+              help="Only this store's requests (--marketplace: its former name).")
 @click.option("--order", "order_id", default=None, help="Only this order.")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
 @pass_app
@@ -223,7 +224,7 @@ def cancel(state: CliState, app: Any, rma_id: str, note: str | None, dry_run: bo
 
 
 @group.command("request")
-@click.argument("marketplace")
+@click.argument("marketplace", metavar="STORE")
 @click.argument("order_id")
 @click.option("--line", "lines", multiple=True, required=True, metavar="LINE=QTY",
               help="An order line (or SKU) and how many units. Repeatable.")

@@ -58,7 +58,8 @@ def group() -> None:
 
 
 @group.command("sync")
-@click.option("--marketplace", default=None, help="Only this marketplace.")
+@click.option("--store", "--marketplace", "marketplace", default=None,
+              help="Only this store (--marketplace: its former name).")
 @pass_state
 def sync_command(state: CliState, marketplace: str | None) -> None:
     """Pull new and changed reviews, raise and deliver alerts."""
@@ -135,7 +136,9 @@ def report_command(state: CliState, by: str, since: datetime | None, until: date
 @click.argument("review_id")
 @click.option("--template", required=True,
               help="A template name (thanks, sorry, …) or the template text itself.")
-@click.option("--marketplace", default=None, help="When the id is the marketplace's own.")
+@click.option("--store", "--marketplace", "marketplace", default=None,
+              help="The review's store, when the id is the store's own (--marketplace: "
+              "its former name).")
 @click.option("--dry-run", is_flag=True, help="Show the reply; send and write nothing.")
 @pass_state
 def reply_command(state: CliState, review_id: str, template: str, marketplace: str | None,
