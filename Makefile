@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo demo-douyin test lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	rm -f demo.db
 	$(VENV)/bin/aftersales --database-url sqlite:///demo.db demo
+
+# A Douyin-shaped shop (fen amounts, the new kinds, platform deadlines) through the douyin adapter.
+demo-douyin: $(STAMP)
+	rm -f demo-douyin.db
+	$(VENV)/bin/aftersales --database-url sqlite:///demo-douyin.db demo --shape douyin
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check aftersales adapters tests examples benchmarks
@@ -27,4 +32,4 @@ bench: $(STAMP)
 	for f in benchmarks/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) demo.db .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo.db demo-douyin.db .pytest_cache .mypy_cache .ruff_cache

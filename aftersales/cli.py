@@ -47,9 +47,18 @@ def main(ctx: click.Context, database_url: str | None, as_json: bool) -> None:
 @main.command()
 @click.option("--orders", default=200, show_default=True, help="Sandbox orders to simulate.")
 @click.option("--seed", default=0, show_default=True, help="Sandbox seed.")
+@click.option("--shape", type=click.Choice(["sandbox", "douyin"]), default="sandbox",
+              show_default=True,
+              help="sandbox: the generic shop; douyin: a Douyin-shaped shop (fen amounts, "
+                   "价保/补寄/维修, platform deadlines) through the douyin adapter.")
 @pass_state
-def demo(state: CliState, orders: int, seed: int) -> None:
+def demo(state: CliState, orders: int, seed: int, shape: str) -> None:
     """Run one after-sales cycle on a fresh SQLite file and the sandbox shop."""
+    if shape != "sandbox":
+        import importlib
+
+        importlib.import_module(f"aftersales_{shape}.demo").run(state, seed=seed)
+        return
     from aftersales.demo import run_demo
 
     run_demo(state, orders=orders, seed=seed)

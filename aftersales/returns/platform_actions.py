@@ -34,7 +34,7 @@ __all__ = ["extend_deadline", "refusal_reasons", "submit_evidence"]
 
 
 def _request(svc: ServiceCore, rma_id: str) -> ReturnRequest:
-    with svc.runtime.store.session() as session:
+    with svc.runtime.unit_of_work() as session:
         request = repo.to_model(repo.load_row(session, rma_id))
     if request.external_id is None:
         raise ValidationError(
@@ -72,7 +72,7 @@ def submit_evidence(svc: ServiceCore, rma_id: str, evidence: Evidence, *,
     market = svc._market(request.marketplace, Capability.SUBMIT_EVIDENCE)
     market.submit_evidence(request, evidence)
     names = [p.filename for p in evidence.pictures]
-    with svc.runtime.store.session() as session:
+    with svc.runtime.unit_of_work() as session:
         row = repo.load_row(session, rma_id)
         now = svc.runtime.now()
         status = ReturnStatus(row.status)
@@ -105,7 +105,7 @@ def extend_deadline(svc: ServiceCore, rma_id: str, by: timedelta | None = None, 
             f"return {rma_id} has no platform deadline the marketplace lets the shop extend",
             field="platform_deadline", payload=f"return {rma_id}")
     extended = market.extend_deadline(request, by)
-    with svc.runtime.store.session() as session:
+    with svc.runtime.unit_of_work() as session:
         row = repo.load_row(session, rma_id)
         now = svc.runtime.now()
         record_platform_deadline(row, extended, now=now, extended=True)
