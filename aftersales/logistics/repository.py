@@ -23,7 +23,8 @@ from aftersales.logistics.snapshot import Snapshot, fingerprint
 from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
 from aftersales.store.driver import Driver
 from aftersales.store.locking import begin_write
-from aftersales.store.tables.core import ShipmentRow, TrackingEventRow
+from aftersales.store.tables.core import OrderRow, ShipmentRow, TrackingEventRow
+from aftersales.store.tables.returns import ReturnRow
 from aftersales.store.types import UTCDateTime
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "claim_due",
     "count_due",
     "fingerprint",
+    "parcel_stores",
     "parcels_by_number",
     "problem_parcels",
     "release",
@@ -324,6 +326,23 @@ def apply_trackings(
     db.update(_SHIP, ("last_checked_at",), ("id",), checked)
     db.insert(_EVENTS, _EVENT_COLUMNS, new_events)
     return changes
+
+
+def parcel_stores(session: Session, changes: Sequence[Change]) -> dict[int, str]:
+    """The store of each changed parcel (its order's, else its return's), in one query.
+
+    A parcel linked to neither has no store and is absent from the result.
+    """
+    ids = [c.parcel.id for c in changes]
+    if not ids:
+        return {}
+    found = session.execute(
+        select(ShipmentRow.id, func.coalesce(OrderRow.marketplace, ReturnRow.marketplace))
+        .outerjoin(OrderRow, OrderRow.id == ShipmentRow.order_id)
+        .outerjoin(ReturnRow, ReturnRow.rma_id == ShipmentRow.rma_id)
+        .where(ShipmentRow.id.in_(ids))
+    )
+    return {shipment: store for shipment, store in found if store is not None}
 
 
 def stored_tracking(session: Session, *numbers: str) -> Tracking | None:

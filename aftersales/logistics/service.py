@@ -54,6 +54,7 @@ from aftersales.logistics.repository import (
     apply_trackings,
     claim_due,
     count_due,
+    parcel_stores,
     parcels_by_number,
     problem_parcels,
     release,
@@ -366,19 +367,21 @@ class LogisticsService:
             changes = apply_trackings(
                 session, [(row, snap) for (_, _, rows), snap in pairs for row in rows], now=now
             )
+            stores = parcel_stores(session, changes)
             for change in changes:
-                self._emit(session, change)
+                self._emit(session, change, stores.get(change.parcel.id))
         for change in changes:
             if change.status is ParcelStatus.DELIVERED and change.parcel.direction == "return":
                 self._return_delivered(change)
         return len(changes)
 
-    def _emit(self, session: Session, change: Change) -> None:
+    def _emit(self, session: Session, change: Change, store: str | None) -> None:
         if change.status not in NOTABLE:
             return
         ref = change.parcel
         when = change.last_event_at.isoformat() if change.last_event_at else ""
         payload = {
+            "marketplace": store,  # the store of the parcel's order or return
             "shipment_id": ref.id,
             "tracking_number": ref.number,
             "carrier": ref.carrier,
