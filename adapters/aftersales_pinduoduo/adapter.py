@@ -122,10 +122,20 @@ class PinduoduoMarketplace(MarketplaceBase):
         return watermarked_pages(batches(), stamp, start)
 
     def list_returns(self, cursor: str | None = None) -> Iterator[Page[ReturnRequest]]:
-        """After-sales orders changed after ``cursor``, oldest change first."""
+        """After-sales orders changed after ``cursor``, oldest change first.
+
+        Each is completed from pdd.refund.information.get (the list does not
+        carry them): the stage the order had reached (未发货 or not), the
+        platform's deadline while the shop has to answer, the buyer's
+        pictures and note.
+        """
+        def parse(body: dict[str, Any], store: str) -> tuple[list[ReturnRequest], int | None]:
+            found, total = mapping.refunds_page(body, store)
+            return [mapping.with_detail(r, self.fetch_detail(r)) for r in found], total
+
         return self._listing("pdd.refund.list.increment.get",
                              {"after_sales_status": 1, "after_sales_type": 1}, cursor,
-                             mapping.refunds_page, mapping.request_stamp, self.settings.lookback)
+                             parse, mapping.request_stamp, self.settings.lookback)
 
     def list_orders(self, cursor: str | None = None) -> Iterator[Page[Order]]:
         """Orders changed after ``cursor`` (every shipping and after-sales state)."""

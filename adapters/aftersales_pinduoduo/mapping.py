@@ -24,9 +24,11 @@ from aftersales.logistics.carrier_names import carrier_for_name
 from aftersales.logistics.tracking import CHINA_TZ
 from aftersales.models import (
     Buyer,
+    FulfilmentStage,
     Money,
     Order,
     OrderLine,
+    PlatformDeadline,
     ReturnKind,
     ReturnLine,
     ReturnReason,
@@ -63,6 +65,7 @@ __all__ = [
     "request_stamp",
     "return_status",
     "to_order",
+    "with_detail",
 ]
 
 NAME = "pinduoduo"
@@ -235,6 +238,29 @@ def refund_to_request(refund: PddRefund, store: str = NAME) -> ReturnRequest:
         if refund.created_time else None,
         updated_at=parse_time(refund.updated_time, field="updated_time", payload=where),
     )
+
+
+def with_detail(request: ReturnRequest, detail: PddRefundDetail) -> ReturnRequest:
+    """``request`` completed from its detail: stage, platform deadline, pictures, note.
+
+    ``shipping_status`` (0 未发货, 1 已发货) is how far the order had gone, so
+    a refund asked before shipment (未发货仅退款) is kept apart;
+    ``expire_time`` (售后逾期时间, given only while the shop has to answer)
+    is the platform's deadline on the request's current status.
+    """
+    where = f"pinduoduo after-sales {detail.id}"
+    stage = {0: FulfilmentStage.NOT_SHIPPED, 1: FulfilmentStage.SHIPPED}.get(
+        detail.shipping_status if detail.shipping_status is not None else -1)
+    deadline = None
+    if detail.expire_time and str(detail.expire_time).strip() not in ("", "0"):
+        deadline = PlatformDeadline(
+            due_at=parse_time(detail.expire_time, field="expire_time", payload=where),
+            status=request.status, raw_status=request.raw_status)
+    return request.model_copy(update={
+        "stage": stage, "platform_deadline": deadline,
+        "evidence": [url for url in detail.images if url] or request.evidence,
+        "buyer_note": detail.remark or request.buyer_note,
+    })
 
 
 def detail_kind(detail: PddRefundDetail) -> ReturnKind | None:

@@ -209,7 +209,10 @@ class FakeMall:
         detail = body("refund_information_get")["refund_information_get_response"]
         detail.update(id=r["id"], order_sn=r["order_sn"], after_sales_status=r["after_sales_status"],
                       after_sales_type=1 if r["after_sales_type"] == 2 else 2,
-                      express_no=r.get("tracking_number", ""), sku_id=r["sku_id"])
+                      express_no=r.get("tracking_number", ""), sku_id=r["sku_id"],
+                      shipping_status=0 if r["after_sales_type"] == 2 else 1,
+                      expire_time=detail["expire_time"] if r["after_sales_status"] in (2, 3)
+                      else None)
         return {"refund_information_get_response": detail}
 
     def set_status(self, after_sales_id: str, status: int) -> None:

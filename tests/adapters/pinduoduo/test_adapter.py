@@ -19,7 +19,7 @@ from aftersales.errors import (
     UnsupportedOperationError,
     ValidationError,
 )
-from aftersales.models import Money, Refund, ReturnStatus
+from aftersales.models import FulfilmentStage, Money, Refund, ReturnStatus
 
 from .conftest import NOW, SECRET, TOKEN, FakeMall, FakeRouter, Sleeps, body, make_settings
 
@@ -58,6 +58,23 @@ def test_resuming_from_the_last_cursor_reads_nothing_new(market: PinduoduoMarket
     for page in market.list_returns():
         cursor = page.cursor
     assert [r for p in market.list_returns(cursor) for r in p.items] == []
+
+
+def test_requests_carry_stage_deadline_and_pictures_from_their_detail(
+        market: PinduoduoMarketplace, mall: FakeMall) -> None:
+    found = {r.external_id: r for p in market.list_returns() for r in p.items}
+    refund_only, goods = found["9000"], found["9001"]
+    assert refund_only.stage is FulfilmentStage.NOT_SHIPPED  # 未发货仅退款, kept apart
+    assert goods.stage is FulfilmentStage.SHIPPED
+    deadline = refund_only.platform_deadline
+    assert deadline is not None
+    assert deadline.due_at.isoformat() == "2024-11-23T01:40:00+00:00"
+    assert (deadline.status, deadline.raw_status) == (ReturnStatus.REQUESTED, "2")
+    assert refund_only.evidence == ["https://img.pddpic.com/example/shoe-box.jpg"]
+    assert refund_only.buyer_note == "买小了"
+    mall.set_status("9000", 10)
+    done = next(r for p in market.list_returns() for r in p.items if r.external_id == "9000")
+    assert done.platform_deadline is None  # no deadline once the shop has answered
 
 
 def test_approving_a_return_sends_the_return_address(market: PinduoduoMarketplace,

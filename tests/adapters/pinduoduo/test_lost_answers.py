@@ -15,7 +15,7 @@ import pytest
 from aftersales_pinduoduo import PinduoduoMarketplace
 
 from aftersales.app import AfterSales
-from aftersales.models import ReturnStatus
+from aftersales.models import FulfilmentStage, ReturnStatus
 from aftersales.testing.lost_answers import (
     FOLLOW_UPS,
     LOST_ANSWERS,
@@ -72,6 +72,10 @@ def test_find_refund_reads_the_state(app: AfterSales, mall: FakeMall) -> None:
     request = next(r for r in app.returns.list(marketplace="pinduoduo")
                    if r.external_id == "9000")
     rma = request.rma_id or ""
+    assert request.stage is FulfilmentStage.NOT_SHIPPED  # synced and stored with the request
+    assert request.platform_deadline is not None
+    assert request.platform_deadline.due_at.isoformat() == "2024-11-23T01:40:00+00:00"
+    assert rma in {r.rma_id for r in app.returns.list(stage=FulfilmentStage.NOT_SHIPPED)}
     app.returns.approve(rma)
     instruction = app.returns.preview_refund(rma).to_refund(request.order_id, "k-1")
     assert market.find_refund(instruction, request) is None  # awaits the shop: unpaid
