@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aftersales_jd import mapping
 from aftersales_jd.client import error_from_body
@@ -78,3 +80,40 @@ def test_documented_errors_become_typed_errors(name: str) -> None:
     error = error_from_body(body(name))
     assert isinstance(error, AuthenticationError)
     assert error.code == "19"
+
+
+@pytest.mark.parametrize(("field", "value"), [("applyTime", "yesterday"),
+                                              ("applyRefundSum", "lots")])
+def test_a_hostile_record_is_one_line_naming_the_field_and_the_record(
+        field: str, value: str) -> None:
+    from aftersales.errors import ValidationError
+
+    inner = unwrap(body("refundapply_query_page_list"), adapter="jd", method="list")
+    record = inner["queryResult"]["result"][0]
+    record[field] = value
+    with pytest.raises(ValidationError) as info:
+        mapping.refund_to_request(RefundApplyResult.model_validate(
+            inner["queryResult"]).result[0])
+    text = str(info.value)
+    assert field in text
+    assert "61000001" in text
+    assert "\n" not in text
+
+
+def test_a_refused_query_is_a_rejected_call_not_an_empty_list(
+        http: Any) -> None:
+    from aftersales_jd import JdMarketplace
+
+    from aftersales.errors import RemoteRejectedError
+
+    from .conftest import NOW, FakeJdShop, FakeJos, make_settings
+
+    jos = FakeJos(http)
+    FakeJdShop(jos)
+    jos.handle("jingdong.pop.afs.soa.refundapply.queryPageList", lambda p: {
+        "jingdong_pop_afs_soa_refundapply_queryPageList_responce": {
+            "code": "0", "queryResult": {"success": False, "resultCode": "403",
+                                         "resultDescribe": "无权限"}}})
+    market = JdMarketplace(make_settings(), clock=lambda: NOW)
+    with pytest.raises(RemoteRejectedError, match="无权限"):
+        list(market.list_returns())

@@ -83,3 +83,21 @@ def test_documented_errors_become_typed_errors(name: str, kind: type, code: str)
     error = error_from_body(body(name))
     assert isinstance(error, kind)
     assert error.code == code
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("updated_time", "yesterday"), ("refund_amount", "lots"), ("goods_number", "two"),
+])
+def test_a_hostile_record_is_one_line_naming_the_field_and_the_record(
+        field: str, value: str) -> None:
+    from aftersales.errors import ValidationError
+
+    inner = unwrap(body("refund_list_increment_get"), adapter="pinduoduo", method="list")
+    inner["refund_list"][0][field] = value
+    with pytest.raises(ValidationError) as info:
+        mapping.refunds_page(inner)
+    text = str(info.value)
+    assert field in text
+    assert "8020001" in text
+    assert "\n" not in text
+    assert value not in text  # the offending value is not echoed
