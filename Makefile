@@ -32,4 +32,4 @@ bench: $(STAMP)
 	for f in benchmarks/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) demo.db demo-douyin.db .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo.db demo-douyin.db aftersales-demo-report.html .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,7 @@ each store's figures and their roll-up.
 from __future__ import annotations
 
 import importlib
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,9 +24,12 @@ if TYPE_CHECKING:
     from aftersales.cli_support import CliState
     from aftersales.store_metrics import StoreFigures
 
-__all__ = ["AREAS", "DEMO_URL", "run_demo"]
+__all__ = ["AREAS", "DEMO_URL", "REPORT_FILE", "run_demo"]
 
 DEMO_URL = "sqlite:///aftersales-demo.db"
+#: Where the demo writes its HTML report (in the working directory), and over how many days.
+REPORT_FILE = "aftersales-demo-report.html"
+REPORT_DAYS = 35
 #: The areas whose ``demo.run(app, console)`` the demo calls, in order.
 AREAS = ("returns", "logistics", "reviews", "followups")
 
@@ -73,6 +77,10 @@ def run_demo(state: CliState, *, orders: int = 200, seed: int = 0) -> None:
         f"syncing again changed {_changed(repeat)} rows (idempotent)."
     )
     _stores(app, console)
+    html = Path(REPORT_FILE).resolve()
+    since = market.start - timedelta(days=REPORT_DAYS)
+    html.write_text(app.reports.html(since=since), encoding="utf-8")
+    console.print(f"HTML report (every section's charts, works offline): {html}")
     app.close()
 
 

@@ -22,6 +22,7 @@ import click
 
 from aftersales.cli_support import CliState, clean_text, output, pass_state, table
 from aftersales.reports.export import to_jsonable, write_csv_files
+from aftersales.reports.labels import LANGS
 from aftersales.reports.rows import ReportTable
 from aftersales.reports.service import SECTIONS
 
@@ -110,6 +111,24 @@ def _section_command(name: str) -> click.Command:
         output(state, data, lambda: render(tables))
 
     return command
+
+
+@group.command("html")
+@window_options
+@click.option("-o", "--output", "path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("report.html"), show_default=True, help="Where to write the report.")
+@click.option("--lang", type=click.Choice(sorted(LANGS)), default="en", show_default=True,
+              help="Labels in English or Chinese.")
+@pass_state
+def html_command(state: CliState, since: Any, until: Any, stores: tuple[str, ...], path: Path,
+                 lang: str) -> None:
+    """Write the self-contained HTML report (charts inline, works offline, prints on A4)."""
+    app = state.app
+    text = app.reports.html(since=_aware(since, app), until=_aware(until, app),
+                            store=stores or None, lang=lang)
+    path.write_text(text, encoding="utf-8")
+    output(state, {"written": str(path.resolve()), "bytes": len(text.encode())},
+           lambda: f"report written to {path.resolve()}")
 
 
 for _name in SECTIONS:

@@ -6,6 +6,8 @@ order's:
 
 * **transit time**: shipped → delivered, nearest-rank p50 and p90, of the
   parcels delivered before the window's end (AfterShip Tracking).
+* **transit-time distribution**: delivered parcels per band of transit hours
+  (0–24 h, 24–48 h, … 120 h+).
 * **exception rate**: parcels that ever had an exception (an exception scan,
   or an issue recorded on the parcel) ÷ parcels. By issue: parcels with that
   issue ÷ parcels (an exception without a recorded issue counts as ``other``).
@@ -30,7 +32,15 @@ from aftersales.reports.periods import GRAINS, Scope
 from aftersales.reports.rows import CountRow, DurationRow, RateRow, ReportTable
 from aftersales.store.tables.core import OrderRow, ShipmentRow, TrackingEventRow
 
-__all__ = ["exception_rate", "first_attempt_rate", "section", "stuck_parcels", "transit_times"]
+__all__ = [
+    "TRANSIT_BANDS",
+    "exception_rate",
+    "first_attempt_rate",
+    "section",
+    "stuck_parcels",
+    "transit_histogram",
+    "transit_times",
+]
 
 S = ShipmentRow.__table__.c
 E = TrackingEventRow.__table__.c
@@ -64,6 +74,29 @@ def transit_times(session: Session, scope: Scope, by: str = "carrier") -> list[D
         _PARCELS).where(*_in(scope), S.delivered_at < scope.until)
     return fill_periods(by, scope, distribution(session, base), lambda r: r.key,
                         lambda k: DurationRow(k, 0, 0, None, None))
+
+
+#: The transit-time distribution's band edges, in hours.
+TRANSIT_BANDS = (24, 48, 72, 96, 120)
+
+
+def _band_label(lo: int, hi: int | None) -> str:
+    return f"{lo}-{hi}h" if hi is not None else f"{lo}h+"
+
+
+def transit_histogram(session: Session, scope: Scope,
+                      edges: tuple[int, ...] = TRANSIT_BANDS) -> list[CountRow]:
+    """Transit-time distribution: delivered parcels per band of hours (0-24h, 24-48h, …)."""
+    hours = epoch(S.delivered_at) - epoch(S.shipped_at)
+    bounds = [0, *edges]
+    labels = [_band_label(lo, hi) for lo, hi in zip(bounds, [*edges, None], strict=True)]
+    band = case(*((hours < hi * 3600, labels[i]) for i, hi in enumerate(edges)),
+                else_=labels[-1])
+    inner = select(band.label("k")).select_from(_PARCELS).where(
+        *_in(scope), S.delivered_at < scope.until).subquery()
+    found = {str(k): int(n) for k, n in session.execute(
+        select(inner.c.k, func.count()).group_by(inner.c.k))}
+    return [CountRow(label, found.get(label, 0)) for label in labels]
 
 
 def exception_rate(session: Session, scope: Scope, by: str = "carrier") -> list[RateRow]:
@@ -107,6 +140,7 @@ def section(session: Session, scope: Scope, by: str = "carrier") -> list[ReportT
     by = by if by in (*GRAINS, "all", "store", "carrier") else "carrier"
     return [
         ReportTable("transit_time", by, DurationRow, transit_times(session, scope, by)),
+        ReportTable("transit_bands", "band", CountRow, transit_histogram(session, scope)),
         ReportTable("exception_rate", by, RateRow, exception_rate(session, scope, by)),
         ReportTable("exception_issue", "issue", RateRow, exception_rate(session, scope, "issue")),
         ReportTable("stuck_parcels", by, CountRow, stuck_parcels(session, scope, by)),

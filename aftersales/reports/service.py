@@ -8,11 +8,13 @@ from typing import Any
 
 from aftersales.errors import ValidationError
 from aftersales.reports import followups, logistics, returns, reviews
-from aftersales.reports.periods import Scope
+from aftersales.reports.html import render_report
+from aftersales.reports.labels import words
+from aftersales.reports.periods import Grain, Scope
 from aftersales.reports.rows import ReportTable
 from aftersales.runtime import Runtime
 
-__all__ = ["BY", "DEFAULT_DAYS", "SECTIONS", "ReportsService"]
+__all__ = ["BY", "DEFAULT_DAYS", "SECTIONS", "ReportsService", "trend_grain"]
 
 #: The window a report covers when no ``since`` is given: this many days before ``until``.
 DEFAULT_DAYS = 30
@@ -27,6 +29,14 @@ BY: dict[str, tuple[str, ...]] = {
     "reviews": (*_COMMON, "sku"),
     "followups": (*_COMMON, "plan"),
 }
+
+
+def trend_grain(scope: Scope) -> Grain:
+    """Days for a window up to 31 days, weeks up to half a year, else months."""
+    span = scope.until - scope.since
+    if span <= timedelta(days=31):
+        return "day"
+    return "week" if span <= timedelta(days=183) else "month"
 
 
 class ReportsService:
@@ -100,6 +110,40 @@ class ReportsService:
             module = {"logistics": logistics, "reviews": reviews, "followups": followups}[name]
             tables: list[ReportTable] = module.section(session, scope, by)
             return tables
+
+    def html_data(self, *, since: datetime | None = None, until: datetime | None = None,
+                  store: str | tuple[str, ...] | None = None,
+                  ) -> tuple[Scope, dict[str, list[ReportTable]]]:
+        """Every table the HTML report draws, by group (see :func:`render_report`)."""
+        scope = self.scope(since=since, until=until, store=store)
+        grain = trend_grain(scope)
+
+        def tables(name: str, by: str) -> list[ReportTable]:
+            return self.section(name, since=scope.since, until=scope.until,
+                                store=scope.stores or None, by=by)
+
+        data = {
+            "returns": tables("returns", grain),
+            "returns_category": [t for t in tables("returns", "category")
+                                 if t.name == "return_rate"],
+            "logistics": tables("logistics", "carrier"),
+            "logistics_trend": tables("logistics", grain),
+            "reviews": tables("reviews", grain),
+            "followups": tables("followups", "plan"),
+            "followups_trend": tables("followups", grain),
+        }
+        return scope, data
+
+    def html(self, *, since: datetime | None = None, until: datetime | None = None,
+             store: str | tuple[str, ...] | None = None, lang: str = "en") -> str:
+        """The self-contained HTML report (inline SVG charts, A4-printable), as text.
+
+        Raises:
+            ValidationError: ``lang`` is neither ``en`` nor ``zh``, or a bad window.
+        """
+        words(lang)  # refuse a bad language before any query runs
+        scope, data = self.html_data(since=since, until=until, store=store)
+        return render_report(data, scope=scope, lang=lang, generated=self.runtime.now())
 
     def returns(self, **options: Any) -> list[ReportTable]:
         """The returns section (see :mod:`aftersales.reports.returns`)."""

@@ -66,6 +66,7 @@ def build(url: str, *, orders: int = 160) -> Dataset:
         if i % 3 != 2:
             app.followups.record_outcome(fu.id or 0, nps=(i * 7) % 11,
                                          csat=None if i % 4 == 0 else 1 + i % 5)
+    clock.advance(hours=1)  # the answers lie inside a window that ends "now"
     return Dataset(app, [first, second], url)
 
 

@@ -256,6 +256,19 @@ class Oracle:
         return {k: (len(v), sum(v), nearest_rank(v, 50), nearest_rank(v, 90))
                 for k, v in groups.items()}
 
+    def transit_bands(self, edges: tuple[int, ...]) -> dict[str, int]:
+        out: Counter[str] = Counter()
+        for s, _ in self.parcels():
+            if s.delivered_at is None or s.delivered_at >= self.until:
+                continue
+            hours = (seconds(s.delivered_at) - seconds(s.shipped_at)) / 3600  # type: ignore[arg-type]
+            lows = [0, *edges]
+            for lo, hi in zip(lows, [*edges, None], strict=True):
+                if hi is None or hours < hi:
+                    out[f"{lo}-{hi}h" if hi is not None else f"{lo}h+"] += 1
+                    break
+        return dict(out)
+
     def exception_rate(self, by: str) -> dict[str, tuple[int, int]]:
         parcels = self.parcels()
         exceptional = [p for p in parcels if p[0].issue is not None or self.had(p[0], "exception")]

@@ -4,21 +4,55 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from aftersales.cli import main
+from aftersales.demo import REPORT_FILE
 from aftersales.reports.service import SECTIONS
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('cli')}/demo.db"
-    result = CliRunner().invoke(main, ["--database-url", url, "demo", "--orders", "80"])
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, str]:
+    folder = tmp_path_factory.mktemp("cli")
+    url = f"sqlite:///{folder}/demo.db"
+    here = Path.cwd()
+    os.chdir(folder)  # the demo writes its HTML report in the working directory
+    try:
+        result = CliRunner().invoke(main, ["--database-url", url, "demo", "--orders", "80"])
+    finally:
+        os.chdir(here)
     assert result.exit_code == 0, result.output
-    return url
+    return url, folder, result.stdout
+
+
+@pytest.fixture(scope="module")
+def demo_url(demo: tuple[str, Path, str]) -> str:
+    return demo[0]
+
+
+def test_the_demo_ends_by_writing_the_html_report(demo: tuple[str, Path, str]) -> None:
+    _, folder, out = demo
+    report = folder / REPORT_FILE
+    assert str(report) in out.strip().splitlines()[-1]
+    text = report.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert text.count('<figure class="chart"') >= 17
+
+
+def test_report_html_writes_the_file(demo_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "r.html"
+    code, out, _ = _invoke(demo_url, "--json", "report", "html", "-o", str(path), "--lang", "zh",
+                           "--since", "2025-11-01", "--until", "2026-01-10")
+    assert code == 0
+    assert json.loads(out)["written"] == str(path.resolve())
+    assert "退货率" in path.read_text(encoding="utf-8")
+    code, _, err = _invoke(demo_url, "report", "html", "-o", str(path), "--lang", "fr")
+    assert code == 2
+    assert "--lang" in err
 
 
 def _invoke(url: str, *args: str) -> tuple[int, str, str]:

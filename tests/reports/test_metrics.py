@@ -124,6 +124,13 @@ def test_transit_times(case: tuple[Any, Scope, Oracle], by: str) -> None:
     assert got
 
 
+def test_transit_distribution(case: tuple[Any, Scope, Oracle]) -> None:
+    dataset, scope, oracle = case
+    rows = _run(dataset, logistics.transit_histogram, scope, (36, 48, 60, 72))
+    assert {r.key: r.count for r in rows if r.count} == oracle.transit_bands((36, 48, 60, 72))
+    assert sum(1 for r in rows if r.count) >= 2
+
+
 @pytest.mark.parametrize("by", ["carrier", "issue", "week"])
 def test_exception_rate(case: tuple[Any, Scope, Oracle], by: str) -> None:
     dataset, scope, oracle = case
@@ -168,3 +175,5 @@ def test_response_rate_csat_nps(case: tuple[Any, Scope, Oracle], by: str) -> Non
     got = {r.key: (r.sent, r.responded, r.csat_count, r.csat_sum, r.satisfied, r.nps_count,
                    r.promoters, r.detractors) for r in rows if r.sent}
     assert got == oracle.surveys(by)
+    if scope.until == dataset.app.now():
+        assert sum(v[5] for v in got.values()) > 20  # NPS answers were counted

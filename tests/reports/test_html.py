@@ -1,0 +1,181 @@
+"""The HTML report in a real headless Chromium: every chart drawn, nothing fetched, A4 wide.
+
+Chromium runs with the network unreachable (no proxy answers, no host
+resolves) and the DevTools protocol lists every request the page makes.
+Charts are screenshotted one by one and their plot areas' pixels counted.
+Each check is also run once on a page that breaks it, to show it bites.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.reports.browser import Browser, chromium, png_pixels
+from tests.reports.conftest import ZONE, Dataset
+
+CHARTS = ["return_trend", "by_reason", "money", "handling", "sla", "by_category", "transit",
+          "transit_hist", "carrier_rates", "by_issue", "stuck", "exception_trend",
+          "review_trend", "stars_trend", "topics", "plan_rates", "score_trend"]
+#: Coloured pixels a plot area needs to count as drawn (an empty chart has none).
+DRAWN = 40
+#: A4 is 210 mm wide; less 12 mm margins each side, 186 mm = 703 CSS pixels at 96 per inch.
+A4_PRINTABLE_PX = 703
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    binary = chromium()
+    if binary is None:
+        if os.environ.get("AFTERSALES_REQUIRE_BROWSER") == "1":
+            pytest.fail("chromium is not installed but AFTERSALES_REQUIRE_BROWSER=1")
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    b = Browser(binary)
+    b.page("Network.enable")
+    b.page("Page.enable")
+    b.page("Emulation.setDeviceMetricsOverride", width=A4_PRINTABLE_PX, height=1000,
+           deviceScaleFactor=1, mobile=False)
+    b.page("Emulation.setEmulatedMedia", media="print")
+    # No scrollbar: a full-page capture must not narrow (and so re-flow) the page.
+    b.page("Emulation.setScrollbarsHidden", hidden=True)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def reports(dataset: Dataset, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    folder = tmp_path_factory.mktemp("html")
+    since = datetime(2026, 2, 1, tzinfo=ZoneInfo(ZONE))
+    out = {}
+    for lang in ("en", "zh"):
+        path = folder / f"report-{lang}.html"
+        path.write_text(dataset.app.reports.html(since=since, lang=lang), encoding="utf-8")
+        out[lang] = path
+    return out
+
+
+def load(browser: Browser, path: Path) -> list[str]:
+    """Open ``path``; return the URLs the page requested."""
+    browser.events.clear()
+    browser.page("Page.navigate", url=path.as_uri())
+    browser.wait_for("Page.loadEventFired")
+    return browser.requests()
+
+
+def layout(browser: Browser) -> dict[str, Any]:
+    """The page's scroll width and each chart's plot area (document coordinates)."""
+    script = """JSON.stringify({
+      width: document.documentElement.scrollWidth,
+      charts: [...document.querySelectorAll('figure.chart')].map(f => {
+        const box = f.getBoundingClientRect();
+        const plot = (f.querySelector('g.plot') || f).getBoundingClientRect();
+        return {name: f.dataset.chart, right: box.right + scrollX,
+                x: plot.x + scrollX, y: plot.y + scrollY, w: plot.width, h: plot.height};
+      })})"""
+    data: dict[str, Any] = json.loads(browser.evaluate(script))
+    return data
+
+
+def drawn(browser: Browser, chart: dict[str, Any]) -> int:
+    """Coloured (saturated) pixels in a chart's plot area: the plotted data, not axes or text."""
+    width, height, pixels = png_pixels(browser.screenshot(chart["x"], chart["y"], chart["w"],
+                                                          chart["h"]))
+    assert width > 100
+    assert height > 100
+    return sum(1 for p in pixels if max(p[:3]) - min(p[:3]) > 60)
+
+
+@pytest.mark.parametrize("dataset", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_chart_is_present_and_not_blank(browser: Browser, reports: dict[str, Path],
+                                              lang: str) -> None:
+    load(browser, reports[lang])
+    charts = layout(browser)["charts"]
+    assert [c["name"] for c in charts] == CHARTS
+    blank = [c["name"] for c in charts if drawn(browser, c) < DRAWN]
+    assert blank == []
+
+
+@pytest.mark.parametrize("dataset", ["sqlite"], indirect=True)
+def test_the_check_sees_a_blank_chart(browser: Browser, reports: dict[str, Path],
+                                      tmp_path: Path) -> None:
+    """The same check on a report of an empty shop: every chart is blank."""
+    from aftersales.app import AfterSales
+
+    empty = AfterSales(f"sqlite:///{tmp_path}/empty.db", marketplaces=[], timezone=ZONE)
+    page = tmp_path / "empty.html"
+    page.write_text(empty.reports.html(), encoding="utf-8")
+    empty.close()
+    load(browser, page)
+    charts = layout(browser)["charts"]
+    assert len(charts) == len(CHARTS)
+    assert [c["name"] for c in charts if drawn(browser, c) >= DRAWN] == []
+
+
+@pytest.mark.parametrize("dataset", ["sqlite"], indirect=True)
+def test_nothing_is_requested_outside_the_file(browser: Browser,
+                                               reports: dict[str, Path]) -> None:
+    for path in reports.values():
+        assert load(browser, path) == [path.as_uri()]
+        text = path.read_text(encoding="utf-8")
+        assert "<script" not in text
+        assert "@import" not in text
+        assert "url(" not in text
+
+
+@pytest.mark.parametrize("dataset", ["sqlite"], indirect=True)
+def test_the_request_log_sees_a_fetch(browser: Browser, reports: dict[str, Path],
+                                      tmp_path: Path) -> None:
+    """A page that loads an image from a host shows up in the log (and cannot reach it)."""
+    page = tmp_path / "fetching.html"
+    page.write_text(reports["en"].read_text(encoding="utf-8").replace(
+        "<body>", '<body><img src="https://cdn.example.com/logo.png">', 1), encoding="utf-8")
+    assert "https://cdn.example.com/logo.png" in load(browser, page)
+
+
+@pytest.mark.parametrize("dataset", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_page_fits_an_a4_width(browser: Browser, reports: dict[str, Path],
+                                   lang: str) -> None:
+    load(browser, reports[lang])
+    page = layout(browser)
+    assert page["width"] <= A4_PRINTABLE_PX
+    assert max(c["right"] for c in page["charts"]) <= A4_PRINTABLE_PX
+    pdf = base64.b64decode(browser.page(
+        "Page.printToPDF", paperWidth=8.27, paperHeight=11.69, preferCSSPageSize=True)["data"])
+    assert pdf.startswith(b"%PDF")
+    boxes = {(round(float(w)), round(float(h))) for w, h in re.findall(
+        rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", pdf)}
+    assert boxes == {(595, 842)}  # A4 in points
+
+
+@pytest.mark.parametrize("dataset", ["sqlite"], indirect=True)
+def test_the_width_check_sees_an_overflow(browser: Browser, reports: dict[str, Path],
+                                          tmp_path: Path) -> None:
+    page = tmp_path / "wide.html"
+    page.write_text(reports["en"].read_text(encoding="utf-8").replace(
+        "figure.chart svg { display: block; width: 100%;",
+        "figure.chart svg { display: block; width: 900px;", 1), encoding="utf-8")
+    load(browser, page)
+    assert layout(browser)["width"] > A4_PRINTABLE_PX
+
+
+@pytest.mark.parametrize("dataset", ["sqlite"], indirect=True)
+def test_labels_in_english_and_chinese(reports: dict[str, Path]) -> None:
+    en, zh = (reports[k].read_text(encoding="utf-8") for k in ("en", "zh"))
+    assert '<html lang="en">' in en
+    assert "Return rate" in en
+    assert '<html lang="zh-CN">' in zh
+    assert "退货率" in zh
+    assert "好评率" in zh
+    assert "Return rate" not in zh
