@@ -131,11 +131,17 @@ class PinduoduoMarketplace(MarketplaceBase):
         """
         def parse(body: dict[str, Any], store: str) -> tuple[list[ReturnRequest], int | None]:
             found, total = mapping.refunds_page(body, store)
-            return [mapping.with_detail(r, self.fetch_detail(r)) for r in found], total
+            return [self._completed(r) for r in found], total
 
         return self._listing("pdd.refund.list.increment.get",
                              {"after_sales_status": 1, "after_sales_type": 1}, cursor,
                              parse, mapping.request_stamp, self.settings.lookback)
+
+    def _completed(self, request: ReturnRequest) -> ReturnRequest:
+        try:
+            return mapping.with_detail(request, self.fetch_detail(request))
+        except RemoteNotFoundError:
+            return request  # no detail to add: the listed record stands as it is
 
     def list_orders(self, cursor: str | None = None) -> Iterator[Page[Order]]:
         """Orders changed after ``cursor`` (every shipping and after-sales state)."""

@@ -77,6 +77,14 @@ def test_requests_carry_stage_deadline_and_pictures_from_their_detail(
     assert done.platform_deadline is None  # no deadline once the shop has answered
 
 
+def test_a_request_without_a_detail_is_still_listed(market: PinduoduoMarketplace,
+                                                    mall: FakeMall, router: FakeRouter) -> None:
+    router.queue("pdd.refund.information.get", {"refund_information_get_response": {}})
+    found = [r for p in market.list_returns() for r in p.items]
+    assert sorted(r.external_id or "" for r in found) == sorted(mall.refunds)
+    assert sum(1 for r in found if r.stage is None) == 1
+
+
 def test_approving_a_return_sends_the_return_address(market: PinduoduoMarketplace,
                                                      mall: FakeMall, router: FakeRouter) -> None:
     request = next(r for p in market.list_returns() for r in p.items if r.external_id == "9001")
