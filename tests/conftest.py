@@ -179,3 +179,31 @@ def at_once() -> AtOnce:
         return results, errors
 
     return run
+
+
+# ---------------------------------------------------------------- no call inside a write
+
+
+@pytest.fixture
+def no_call_inside_a_write() -> Any:
+    """Fail any marketplace call made while this thread holds an open write transaction.
+
+    Every outgoing call (``ApiClient`` and the sandbox's simulated calls) runs
+    the send hooks; this one checks :func:`aftersales.store.guard.write_open`.
+    The hook raises so the call never happens, and the test fails at teardown
+    even if the code under test swallowed the error.
+    """
+    from aftersales.http import add_send_hook
+    from aftersales.store.guard import write_open
+
+    seen: list[str] = []
+
+    def check(adapter: str, method: str, target: str) -> None:
+        if write_open():
+            seen.append(f"{adapter} {method} {target}")
+            raise AssertionError(f"{adapter} {method} {target} called inside a write transaction")
+
+    remove = add_send_hook(check)
+    yield seen
+    remove()
+    assert seen == [], f"calls made inside a write transaction: {seen}"

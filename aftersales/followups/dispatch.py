@@ -24,6 +24,7 @@ key, for the receiver to drop: at least once, keyed, for such channels.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -43,7 +44,6 @@ from aftersales.store.tables.followups import ContactLogRow, FollowUpRow
 
 if TYPE_CHECKING:
     from aftersales.interfaces import Channel
-    from aftersales.store import Store
 
 __all__ = ["DispatchReport", "Dispatcher"]
 
@@ -75,7 +75,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        store: Store,
+        unit_of_work: Callable[[], AbstractContextManager[Session]],
         *,
         owner: str,
         plans: dict[str, FollowUpPlan],
@@ -84,7 +84,8 @@ class Dispatcher:
         shop_zone: Any,
         lease: timedelta = timedelta(minutes=5),
     ) -> None:
-        self.store = store
+        #: Opens one write transaction (the runtime's ``unit_of_work``).
+        self.unit_of_work = unit_of_work
         self.owner = owner
         self.plans = plans
         self.policy = policy
@@ -188,7 +189,7 @@ class Dispatcher:
                 single = batch + single  # judge them one at a time instead
         for index, row in enumerate(single):
             if stop():
-                with self.store.session() as session:
+                with self.unit_of_work() as session:
                     report.released += repo.release(
                         session, [r.id for r in single[index:]], owner=self.owner, now=now)
                 return
@@ -197,7 +198,7 @@ class Dispatcher:
     def _process_batch(self, rows: list[FollowUpRow], now: datetime,
                        report: DispatchReport) -> None:
         local = DispatchReport()
-        with self.store.session() as session:
+        with self.unit_of_work() as session:
             repo.lock_buyers(session, [r.buyer_id for r in rows])
             owned = repo.owned_ids(session, [r.id for r in rows], owner=self.owner)
             repo.forget_contacts(session, [r.idempotency_key for r in rows
@@ -239,7 +240,7 @@ class Dispatcher:
         """Decide, send and record one claimed follow-up; counts go into ``report``."""
         plan = self.plans.get(row.plan)
         if plan is None:
-            with self.store.session() as session:
+            with self.unit_of_work() as session:
                 if repo.still_owned(session, row.id, owner=self.owner):
                     _apply(session, [_settle(
                         row, now, FollowUpStatus.SCHEDULED,
@@ -247,7 +248,7 @@ class Dispatcher:
                         due_at=now + self.policy.hold_recheck, attempts=row.attempts - 1)])
             report.deferred += 1
             return
-        with self.store.session() as session:
+        with self.unit_of_work() as session:
             repo.lock_buyer(session, row.buyer_id)
             # Renew the lease: a slow channel must not let it run out mid-send.
             if not repo.still_owned(session, row.id, owner=self.owner, until=now + self.lease):
@@ -283,7 +284,7 @@ class Dispatcher:
             reason = redact_text(f"{type(exc).__name__}: {exc}")[:500]
             retry_at = (plan.retry.next_attempt(now, row.attempts, row.idempotency_key)
                         if exc.retryable else None)
-            with self.store.session() as session:
+            with self.unit_of_work() as session:
                 repo.forget_contact(session, row.idempotency_key)
                 if not repo.still_owned(session, row.id, owner=self.owner):
                     report.lost_lease += 1
@@ -298,7 +299,7 @@ class Dispatcher:
                     report.retried += 1
             report.errors.append(f"follow-up {row.id}: {reason}")
             return
-        with self.store.session() as session:
+        with self.unit_of_work() as session:
             _apply(session, [_settle(row, now, FollowUpStatus.SENT, None, sent_at=now,
                                      receipt_id=receipt.message_id[:200])])
         report.sent += 1

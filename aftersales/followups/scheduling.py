@@ -76,7 +76,7 @@ class Scheduling:
             return str(payload["buyer_id"])
         market, order_id = payload.get("marketplace"), payload.get("order_id")
         if market and order_id:
-            with self.runtime.store.session() as session:
+            with self.runtime.unit_of_work() as session:
                 row = get_order_row(session, str(market), str(order_id))
                 return row.buyer_id if row else None
         return None
@@ -84,7 +84,7 @@ class Scheduling:
     def _order_context(self, marketplace: str | None, order_id: str | None) -> dict[str, Any]:
         if not (marketplace and order_id):
             return {}
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             row = get_order_row(session, marketplace, order_id)
             if row is None:
                 return {}
@@ -161,7 +161,7 @@ class Scheduling:
                                     not_after, status, ctx, error)
         except StorageError:
             # Another caller inserted the same key between our check and our write.
-            with self.runtime.store.session() as session:
+            with self.runtime.unit_of_work() as session:
                 existing = session.scalar(select(FollowUpRow).where(
                     FollowUpRow.idempotency_key == key))
                 if existing is None:
@@ -173,7 +173,7 @@ class Scheduling:
         order_id: str | None, rma_id: str | None, due: datetime, not_after: datetime | None,
         status: str, ctx: dict[str, Any], error: str | None,
     ) -> FollowUp:
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             begin_write(session)
             existing = session.scalar(select(FollowUpRow).where(
                 FollowUpRow.idempotency_key == key))
@@ -274,7 +274,7 @@ class Scheduling:
         return created
 
     def _insert_new(self, rows: list[dict[str, Any]]) -> int:
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             dialect = session.get_bind().dialect.name
             insert = pg_insert if dialect == "postgresql" else sqlite_insert
             keys = {r["idempotency_key"] for r in rows}
@@ -307,7 +307,7 @@ class Scheduling:
             NotFoundError: no such follow-up.
             InvalidTransitionError: it was already sent, failed or settled.
         """
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             row = session.get(FollowUpRow, follow_up_id)
             if row is None:
                 raise NotFoundError("follow-up", follow_up_id)
@@ -341,7 +341,7 @@ class Scheduling:
         if nps is not None and not 0 <= nps <= 10:
             raise ValidationError("NPS is from 0 to 10", field="nps")
         now = self.runtime.now()
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             row = session.get(FollowUpRow, follow_up_id)
             if row is None:
                 raise NotFoundError("follow-up", follow_up_id)

@@ -164,7 +164,7 @@ class FollowUpsService(Scheduling):
         Opening an open hold changes nothing; opening a resolved one reopens it.
         """
         at = at or self.runtime.now()
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             repo.begin_write(session)
             existing = session.scalar(select(ContactHoldRow).where(
                 ContactHoldRow.buyer_id == buyer_id, ContactHoldRow.kind == kind.value,
@@ -181,7 +181,7 @@ class FollowUpsService(Scheduling):
     ) -> int:
         """Resolve the buyer's open holds of ``kind`` (only ``ref``'s when given)."""
         at = at or self.runtime.now()
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             query = select(ContactHoldRow).where(
                 ContactHoldRow.buyer_id == buyer_id, ContactHoldRow.kind == kind.value,
                 ContactHoldRow.resolved_at.is_(None))
@@ -196,7 +196,7 @@ class FollowUpsService(Scheduling):
                 note: str | None = None) -> None:
         """Record that the buyer wants no messages (``*``) or none of one kind."""
         scope = MessageKind(scope).value if scope != "*" else "*"
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             repo.begin_write(session)
             found = session.scalar(select(OptOutRow).where(
                 OptOutRow.buyer_id == buyer_id, OptOutRow.scope == scope))
@@ -207,7 +207,7 @@ class FollowUpsService(Scheduling):
     def opt_in(self, buyer_id: str, scope: MessageKind | str = "*") -> None:
         """Withdraw an opt-out."""
         scope = MessageKind(scope).value if scope != "*" else "*"
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             for row in session.scalars(select(OptOutRow).where(
                     OptOutRow.buyer_id == buyer_id, OptOutRow.scope == scope)):
                 session.delete(row)
@@ -228,7 +228,7 @@ class FollowUpsService(Scheduling):
         Other areas (return updates, review replies by message) call this
         before they write to a buyer, then :meth:`record_contact` after.
         """
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             return self._decide(session, buyer_id, kind, now or self.runtime.now())
 
     def record_contact(self, buyer_id: str, kind: MessageKind, *, key: str, channel: str = "",
@@ -239,7 +239,7 @@ class FollowUpsService(Scheduling):
         A repeated ``key`` is logged once.
         """
         now = at or self.runtime.now()
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             repo.lock_buyer(session, buyer_id)
             if session.scalar(select(ContactLogRow.id).where(ContactLogRow.key == key)):
                 return Decision(Verdict.SEND, "already recorded")
@@ -263,7 +263,7 @@ class FollowUpsService(Scheduling):
 
     def dispatcher(self) -> Dispatcher:
         """The object that sends claimed rows for this worker."""
-        return Dispatcher(self.runtime.store, owner=self.owner, plans=self.plans,
+        return Dispatcher(self.runtime.unit_of_work, owner=self.owner, plans=self.plans,
                           policy=self.policy, channel_for=self._channel_for,
                           shop_zone=self.runtime.timezone, lease=self.lease)
 
@@ -288,7 +288,7 @@ class FollowUpsService(Scheduling):
         dispatcher = self.dispatcher()
         while report.claimed < limit and not self._stop.is_set():
             tick = now or self.runtime.now()
-            with self.runtime.store.session() as session:
+            with self.runtime.unit_of_work() as session:
                 rows = repo.claim_due(session, owner=self.owner, now=tick,
                                       until=tick + self.lease,
                                       limit=min(self.batch, limit - report.claimed))
@@ -306,7 +306,7 @@ class FollowUpsService(Scheduling):
         Raises:
             NotFoundError: no such follow-up.
         """
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             row = session.get(FollowUpRow, follow_up_id)
             if row is None:
                 raise NotFoundError("follow-up", follow_up_id)
@@ -322,11 +322,11 @@ class FollowUpsService(Scheduling):
             query = query.where(FollowUpRow.plan == plan)
         if buyer_id is not None:
             query = query.where(FollowUpRow.buyer_id == buyer_id)
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             return [to_model(r) for r in session.scalars(query)]
 
     def metrics(self, *, plan: str | None = None, since: datetime | None = None,
                 until: datetime | None = None) -> builtins.list[PlanMetrics]:
         """Sent, response rate, CSAT and NPS per plan (see :mod:`.metrics`)."""
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             return plan_metrics(session, plan=plan, since=since, until=until)

@@ -156,7 +156,7 @@ class LogisticsService:
         if not normal:
             raise ValidationError("a tracking number is required", field="number")
         spellings = (normal, number.strip())  # stored numbers may keep a shop's spacing
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             refs = parcels_by_number(session, *spellings)
             if refs and not fresh and all(self._fresh(r) for r in refs):
                 stored = stored_tracking(session, *spellings)
@@ -209,7 +209,7 @@ class LogisticsService:
             ConfigurationError: parcels are due but no tracking provider is configured.
         """
         if not self.providers:
-            with self.runtime.store.session() as session:
+            with self.runtime.unit_of_work() as session:
                 if not select_due(session, now=self.runtime.now(), ttl=self.ttl, limit=1):
                     return RefreshReport()  # an idle worker tick is not an error
         now = self.runtime.now()
@@ -225,7 +225,7 @@ class LogisticsService:
 
         tick = None
         if progress is not None:
-            with self.runtime.store.session() as session:
+            with self.runtime.unit_of_work() as session:
                 total = count_due(session, now=now, ttl=self.ttl)
             tick = lambda n: progress(n, total)  # noqa: E731 - a closure over total
         refresher = self._refresher(snapshot, sink, tick, write_every=self.write_every)
@@ -235,7 +235,7 @@ class LogisticsService:
             # Claimed but not written (no provider could track it, or the run
             # stopped on an error): due again at the next refresh.
             if claimed:
-                with self.runtime.store.session() as session:
+                with self.runtime.unit_of_work() as session:
                     release(session, claimed.values())
         return report
 
@@ -254,7 +254,7 @@ class LogisticsService:
         """
         after = 0
         while True:
-            with self.runtime.store.session() as session:
+            with self.runtime.unit_of_work() as session:
                 chunk = claim_due(session, now=now, ttl=self.ttl, after=after,
                                   limit=self.claim_every)
             if not chunk:
@@ -291,7 +291,7 @@ class LogisticsService:
         trackings = adapter.parse_push(body, headers)
         pairs: list[tuple[Group, Snapshot]] = []
         orphaned = []  # parcels no push will follow: due for a query at once
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             for tracking in trackings:
                 normal = normalize_number(tracking.number)
                 refs = parcels_by_number(session, normal, tracking.number)
@@ -301,7 +301,7 @@ class LogisticsService:
                     orphaned += [ref._replace(last_checked_at=None) for ref in refs]
         self._write(pairs)
         if orphaned:
-            with self.runtime.store.session() as session:
+            with self.runtime.unit_of_work() as session:
                 release(session, orphaned)
         return sum(len(parcels) for (_, _, parcels), _ in pairs)
 
@@ -310,7 +310,7 @@ class LogisticsService:
         sender, and parcels stuck without a new event for longer than their
         carrier usually takes (``stuck_after``), oldest first."""
         now = now or self.runtime.now()
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             refs = problem_parcels(session)
         found = []
         for ref in refs:
@@ -363,7 +363,7 @@ class LogisticsService:
     def _write(self, pairs: list[tuple[Group, Snapshot]]) -> int:
         """Store one batch of trackings and emit their events; returns parcels changed."""
         now = self.runtime.now()
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             changes = apply_trackings(
                 session, [(row, snap) for (_, _, rows), snap in pairs for row in rows], now=now
             )

@@ -10,9 +10,7 @@ deadline is replaced, all in the caller's one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -40,10 +38,6 @@ T = TypeVar("T")
 
 #: ``stock_check(sku, quantity) -> bool``: can the shop send this replacement now?
 StockCheck = Callable[[str, int], bool]
-
-
-#: The transaction of the bulk batch being applied in this context, if any.
-_SHARED: ContextVar[Session | None] = ContextVar("aftersales_returns_batch", default=None)
 
 
 class _DryRun(Exception):
@@ -80,16 +74,14 @@ class ServiceCore:
     # ------------------------------------------------------------ units of work
 
     def _run(self, fn: Callable[[Session], T], *, dry_run: bool = False) -> T:
-        """Run ``fn`` in one transaction; a dry run does everything, then rolls back.
+        """Run ``fn`` in a unit of work of its own; a dry run does everything, then rolls back.
 
-        Inside a bulk batch the batch's transaction is joined instead (its
-        savepoint and its commit decide).
+        Nothing joins a transaction by ambient context: a caller that has a
+        unit of work open (a bulk batch) calls the session-taking step
+        (``_approve``, ``_request``, ...) with it instead.
         """
-        shared = _SHARED.get()
-        if shared is not None:
-            return fn(shared)
         try:
-            with self.runtime.store.session() as session:
+            with self.runtime.unit_of_work() as session:
                 result = fn(session)
                 if dry_run:
                     raise _DryRun(result)
@@ -97,16 +89,6 @@ class ServiceCore:
         except _DryRun as done:
             result_: T = done.result
             return result_
-
-    @staticmethod
-    @contextmanager
-    def _joined(session: Session) -> Iterator[None]:
-        """Make every action in this block join ``session`` (a bulk batch)."""
-        token = _SHARED.set(session)
-        try:
-            yield
-        finally:
-            _SHARED.reset(token)
 
     @staticmethod
     def _expect(row: ReturnRow, version: int | None) -> None:
@@ -140,17 +122,22 @@ class ServiceCore:
         otherwise the step is the library's alone. A dry run checks the
         capability and sends nothing.
         """
-        if row.external_id is None:
-            local = self.runtime.marketplaces.get(row.marketplace)
-            if (
-                local is None
-                or Capability.LIST_RETURNS in local.capabilities
-                or capability not in local.capabilities
-            ):
-                return
+        if not self._reaches_market(row, capability):
+            return
         market = self._market(row.marketplace, capability)
         if not dry_run:
             call(market, repo.to_model(row))
+
+    def _reaches_market(self, row: ReturnRow, capability: Capability) -> bool:
+        """Whether a local ``capability`` step on ``row`` is told to its marketplace."""
+        if row.external_id is not None:
+            return True
+        local = self.runtime.marketplaces.get(row.marketplace)
+        return not (
+            local is None
+            or Capability.LIST_RETURNS in local.capabilities
+            or capability not in local.capabilities
+        )
 
     # ------------------------------------------------------------ transitions
 

@@ -70,21 +70,26 @@ class ActionsMixin(RequestsMixin):
             UnsupportedOperationError: the marketplace cannot approve.
             ConcurrentUpdateError: someone else changed it first.
         """
-        def work(session: Session) -> ReturnRequest:
-            row = self._load(session, rma_id, version)
-            check_transition(ReturnKind(row.kind), S(row.status), S.APPROVED,
-                             entity=f"return {rma_id}")
-            if row.eligibility == "ineligible" and not override:
-                raise NotEligibleError(
-                    f"return {rma_id} was found ineligible; approve with override=True "
-                    "to make an exception", list(row.eligibility_reasons or []))
-            self._push(row, Capability.APPROVE_RETURN, lambda m, r: m.approve_return(r, note=note),
-                       dry_run=dry_run)
-            self._move(session, row, S.APPROVED, actor=actor, now=self.runtime.now(), note=note,
-                       reason="override" if row.eligibility == "ineligible" else None)
-            return repo.to_model(row)
+        return self._run(lambda s: self._approve(s, rma_id, note=note, actor=actor,
+                                                 override=override, version=version,
+                                                 dry_run=dry_run), dry_run=dry_run)
 
-        return self._run(work, dry_run=dry_run)
+    def _approve(self, session: Session, rma_id: str, *, note: str | None, actor: str,
+                 override: bool = False, version: int | None = None,
+                 dry_run: bool) -> ReturnRequest:
+        """:meth:`approve` in the caller's unit of work (the push comes before any write)."""
+        row = self._load(session, rma_id, version)
+        check_transition(ReturnKind(row.kind), S(row.status), S.APPROVED,
+                         entity=f"return {rma_id}")
+        if row.eligibility == "ineligible" and not override:
+            raise NotEligibleError(
+                f"return {rma_id} was found ineligible; approve with override=True "
+                "to make an exception", list(row.eligibility_reasons or []))
+        self._push(row, Capability.APPROVE_RETURN, lambda m, r: m.approve_return(r, note=note),
+                   dry_run=dry_run)
+        self._move(session, row, S.APPROVED, actor=actor, now=self.runtime.now(), note=note,
+                   reason="override" if row.eligibility == "ineligible" else None)
+        return repo.to_model(row)
 
     def reject(
         self, rma_id: str, *, reason: str, note: str | None = None, actor: str = "merchant",
@@ -97,21 +102,28 @@ class ActionsMixin(RequestsMixin):
         of :meth:`refusal_reasons`' codes where the marketplace wants one;
         ``evidence`` (text and pictures) goes to the marketplace with the refusal.
         """
-        def work(session: Session) -> ReturnRequest:
-            if not reason or not reason.strip():
-                raise ValidationError("a rejection needs a reason for the buyer", field="reason")
-            row = self._load(session, rma_id, version)
-            check_transition(ReturnKind(row.kind), S(row.status), S.REJECTED,
-                             entity=f"return {rma_id}")
-            self._push(row, Capability.REJECT_RETURN,
-                       lambda m, r: m.reject_return(r, reason=reason, note=note,
-                                                    **_refusal(reason_code, evidence)),
-                       dry_run=dry_run)
-            self._move(session, row, S.REJECTED, actor=actor, now=self.runtime.now(), reason=reason,
-                       note=note, data=_refusal_audit(reason_code, evidence))
-            return repo.to_model(row)
+        return self._run(lambda s: self._reject(s, rma_id, reason=reason, note=note, actor=actor,
+                                                version=version, dry_run=dry_run,
+                                                reason_code=reason_code, evidence=evidence),
+                         dry_run=dry_run)
 
-        return self._run(work, dry_run=dry_run)
+    def _reject(self, session: Session, rma_id: str, *, reason: str, note: str | None,
+                actor: str, version: int | None = None, dry_run: bool,
+                reason_code: str | None = None, evidence: Evidence | None = None,
+                ) -> ReturnRequest:
+        """:meth:`reject` in the caller's unit of work."""
+        if not reason or not reason.strip():
+            raise ValidationError("a rejection needs a reason for the buyer", field="reason")
+        row = self._load(session, rma_id, version)
+        check_transition(ReturnKind(row.kind), S(row.status), S.REJECTED,
+                         entity=f"return {rma_id}")
+        self._push(row, Capability.REJECT_RETURN,
+                   lambda m, r: m.reject_return(r, reason=reason, note=note,
+                                                **_refusal(reason_code, evidence)),
+                   dry_run=dry_run)
+        self._move(session, row, S.REJECTED, actor=actor, now=self.runtime.now(), reason=reason,
+                   note=note, data=_refusal_audit(reason_code, evidence))
+        return repo.to_model(row)
 
     def mark_shipped(
         self, rma_id: str, tracking_number: str, carrier: str | None = None, *,
@@ -173,37 +185,42 @@ class ActionsMixin(RequestsMixin):
             inspection: ``{order_line_id: [result per unit]}``; ``None``
                 means every unit is resellable.
         """
-        def work(session: Session) -> ReturnRequest:
-            row = self._load(session, rma_id, version)
-            model = repo.to_model(row)
-            check_transition(model.kind, model.status, S.RECEIVED, entity=f"return {rma_id}")
-            results = normalise_inspection(model.lines, inspection)
-            skus = {ln.order_line_id: ln.sku or ln.order_line_id for ln in model.lines}
-            outcome = judge_inspection(model.lines, results, self.policy, skus)
-            reject = outcome.failed and self.policy.reject_failed_inspection
-            self._push(row, Capability.CONFIRM_RETURN_RECEIVED,
-                       lambda m, r: m.confirm_return_received(r), dry_run=dry_run)
-            if reject:
-                self._push(row, Capability.REJECT_RETURN,
-                           lambda m, r: m.reject_return(r, reason=" ".join(outcome.failures)),
-                           dry_run=dry_run)
-            now = self.runtime.now()
-            for line in row.lines:
-                line.inspection = [r.value for r in results[line.order_line_external_id]]
-            self._move(session, row, S.RECEIVED, actor=actor, now=now, note=note,
-                       data={"inspection": {k: [r.value for r in v] for k, v in results.items()}})
-            for name, counts in (("return.restock", outcome.restock),
-                                 ("return.write_off", outcome.write_off)):
-                for sku, qty in sorted(counts.items()):
-                    self._event(session, name, row, actor=actor,
-                                extra={"sku": sku, "quantity": qty},
-                                key=f"{name}:{rma_id}:{sku}:{row.version}")
-            if reject:
-                self._move(session, row, S.REJECTED, actor=actor, now=now,
-                           reason="inspection failed", note=" ".join(outcome.failures))
-            return repo.to_model(row)
+        return self._run(lambda s: self._receive(s, rma_id, inspection=inspection, note=note,
+                                                 actor=actor, version=version, dry_run=dry_run),
+                         dry_run=dry_run)
 
-        return self._run(work, dry_run=dry_run)
+    def _receive(self, session: Session, rma_id: str, *, inspection: Inspection | None,
+                 note: str | None, actor: str, version: int | None = None,
+                 dry_run: bool) -> ReturnRequest:
+        """:meth:`receive` in the caller's unit of work (the pushes come before any write)."""
+        row = self._load(session, rma_id, version)
+        model = repo.to_model(row)
+        check_transition(model.kind, model.status, S.RECEIVED, entity=f"return {rma_id}")
+        results = normalise_inspection(model.lines, inspection)
+        skus = {ln.order_line_id: ln.sku or ln.order_line_id for ln in model.lines}
+        outcome = judge_inspection(model.lines, results, self.policy, skus)
+        reject = outcome.failed and self.policy.reject_failed_inspection
+        self._push(row, Capability.CONFIRM_RETURN_RECEIVED,
+                   lambda m, r: m.confirm_return_received(r), dry_run=dry_run)
+        if reject:
+            self._push(row, Capability.REJECT_RETURN,
+                       lambda m, r: m.reject_return(r, reason=" ".join(outcome.failures)),
+                       dry_run=dry_run)
+        now = self.runtime.now()
+        for line in row.lines:
+            line.inspection = [r.value for r in results[line.order_line_external_id]]
+        self._move(session, row, S.RECEIVED, actor=actor, now=now, note=note,
+                   data={"inspection": {k: [r.value for r in v] for k, v in results.items()}})
+        for name, counts in (("return.restock", outcome.restock),
+                             ("return.write_off", outcome.write_off)):
+            for sku, qty in sorted(counts.items()):
+                self._event(session, name, row, actor=actor,
+                            extra={"sku": sku, "quantity": qty},
+                            key=f"{name}:{rma_id}:{sku}:{row.version}")
+        if reject:
+            self._move(session, row, S.REJECTED, actor=actor, now=now,
+                       reason="inspection failed", note=" ".join(outcome.failures))
+        return repo.to_model(row)
 
     def close(self, rma_id: str, *, note: str | None = None, actor: str = "merchant",
               version: int | None = None, dry_run: bool = False) -> ReturnRequest:
@@ -254,12 +271,15 @@ class ActionsMixin(RequestsMixin):
 
     def _simple(self, rma_id: str, target: ReturnStatus, *, note: str | None, actor: str,
                 version: int | None, dry_run: bool) -> ReturnRequest:
-        def work(session: Session) -> ReturnRequest:
-            row = self._load(session, rma_id, version)
-            self._move(session, row, target, actor=actor, now=self.runtime.now(), note=note)
-            return repo.to_model(row)
+        return self._run(lambda s: self._settle_status(s, rma_id, target, note=note, actor=actor,
+                                                       version=version), dry_run=dry_run)
 
-        return self._run(work, dry_run=dry_run)
+    def _settle_status(self, session: Session, rma_id: str, target: ReturnStatus, *,
+                       note: str | None, actor: str, version: int | None = None) -> ReturnRequest:
+        """Close or cancel in the caller's unit of work (no marketplace call)."""
+        row = self._load(session, rma_id, version)
+        self._move(session, row, target, actor=actor, now=self.runtime.now(), note=note)
+        return repo.to_model(row)
 
     def _parcel(self, session: Session, row: ReturnRow, number: str, carrier: str | None,
                 direction: ShipmentDirection) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, cast
@@ -38,6 +37,7 @@ from aftersales.returns.bulk_approve import (
 from aftersales.returns.bulk_report import check_report_path, safe_cell
 from aftersales.returns.bulk_rows import BadRow, BulkRow, CsvSource, parse_row
 from aftersales.returns.lifecycle import can_transition, check_transition
+from aftersales.returns.requests import AutoStep
 from aftersales.returns.sla import plan_deadline
 from aftersales.returns.timers import TimersMixin
 from aftersales.store.locking import begin_write
@@ -89,10 +89,6 @@ class BulkSummary:
 
 class _Rollback(Exception):
     """Ends a dry run's transaction without committing it."""
-
-
-#: The transaction of the dry run in progress in this context, if any.
-_DRY: ContextVar[Session | None] = ContextVar("aftersales_bulk_dry_run", default=None)
 
 
 def _batches(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
@@ -150,40 +146,35 @@ class BulkMixin(TimersMixin):
 
         items = rows if isinstance(rows, CsvSource) else parsed()  # a file comes parsed
 
-        def run() -> None:
+        def run(shared: Session | None) -> None:
             for batch in _batches(items, max(1, batch_size)):
-                for outcome in self._batch(batch, actor=actor, dry_run=dry_run):
+                for outcome in self._batch(batch, shared, actor=actor, dry_run=dry_run):
                     summary.add(outcome)
                     if on_outcome is not None:
                         on_outcome(outcome)
 
         if not dry_run:
-            run()
+            run(None)
             return summary
         # A dry run applies every row for real, marketplace calls aside, inside one
         # transaction that is then rolled back: each row sees what the rows before it
         # did (duplicates, approve-then-reject, a second refund), as in the real run.
         try:
-            with self.runtime.store.session() as shared:
+            with self.runtime.unit_of_work() as shared:
                 # A real transaction first: on SQLite a SAVEPOINT opened outside one
                 # would itself be the transaction, and releasing it would commit.
                 begin_write(shared)
-                token = _DRY.set(shared)
-                try:
-                    run()
-                finally:
-                    _DRY.reset(token)
+                run(shared)
                 raise _Rollback
         except _Rollback:
             pass
         return summary
 
     @contextmanager
-    def _tx(self) -> Iterator[Session]:
-        """A row's or a batch's transaction: its own, or a savepoint of the dry run's."""
-        shared = _DRY.get()
+    def _tx(self, shared: Session | None) -> Iterator[Session]:
+        """A row's or a batch's unit of work: its own, or a savepoint of the dry run's."""
         if shared is None:
-            with self.runtime.store.session() as session:
+            with self.runtime.unit_of_work() as session:
                 yield session
             return
         savepoint = shared.begin_nested()
@@ -238,7 +229,8 @@ class BulkMixin(TimersMixin):
                 progress(source.size, source.size)
             return summary
 
-    def _batch(self, batch: list[Item], *, actor: str, dry_run: bool) -> list[BulkOutcome]:
+    def _batch(self, batch: list[Item], shared: Session | None, *, actor: str,
+               dry_run: bool) -> list[BulkOutcome]:
         """Apply one batch: each run of approvals in one transaction, any other row in its own.
 
         Other rows run the ordinary actions, which may call the marketplace
@@ -246,7 +238,7 @@ class BulkMixin(TimersMixin):
         touching its neighbours without savepoints (whose release would run
         the event hooks before the real commit).
         """
-        with self._tx() as session:
+        with self._tx(shared) as session:
             done = applied_keys(session, [i.key for i in batch if isinstance(i, BulkRow)])
         out: list[BulkOutcome] = []
         run: list[BulkRow] = []
@@ -255,7 +247,7 @@ class BulkMixin(TimersMixin):
                 run.append(item)
                 continue
             if run:
-                out.extend(self._approvals(run, done, actor=actor, dry_run=dry_run))
+                out.extend(self._approvals(run, done, shared, actor=actor, dry_run=dry_run))
                 run = []
             if isinstance(item, BadRow):
                 out.append(BulkOutcome(item.number, item.action, item.rma_id, "error",
@@ -264,37 +256,40 @@ class BulkMixin(TimersMixin):
                 out.append(BulkOutcome(item.number, item.action, item.rma_id, "skipped",
                                        _EARLIER))
             else:
-                out.append(self._one(item, done, actor=actor, dry_run=dry_run))
+                out.append(self._one(item, done, shared, actor=actor, dry_run=dry_run))
         if run:
-            out.extend(self._approvals(run, done, actor=actor, dry_run=dry_run))
+            out.extend(self._approvals(run, done, shared, actor=actor, dry_run=dry_run))
         return out
 
-    def _approvals(self, run: list[BulkRow], done: set[str], *, actor: str,
-                   dry_run: bool) -> list[BulkOutcome]:
+    def _approvals(self, run: list[BulkRow], done: set[str], shared: Session | None, *,
+                   actor: str, dry_run: bool) -> list[BulkOutcome]:
         """A run of approvals, set-based in one transaction; row by row after a race."""
         before = set(done)
         out: list[BulkOutcome] = []
         try:
-            with self._tx() as session:
+            with self._tx(shared) as session:
                 self._approve_run(session, run, done, out, actor=actor, dry_run=dry_run)
         except (StaleDataError, ConcurrentUpdateError):
             # A racing writer changed one of the requests: redo the run row by row.
             done.intersection_update(before)
-            return [self._one(row, done, actor=actor, dry_run=dry_run) if row.key not in done
+            return [self._one(row, done, shared, actor=actor, dry_run=dry_run)
+                    if row.key not in done
                     else BulkOutcome(row.number, row.action, row.rma_id, "skipped", _EARLIER)
                     for row in run]
         return out
 
     # ------------------------------------------------------------ one row, any action
 
-    def _one(self, row: BulkRow, done: set[str], *, actor: str, dry_run: bool) -> BulkOutcome:
+    def _one(self, row: BulkRow, done: set[str], shared: Session | None, *, actor: str,
+             dry_run: bool) -> BulkOutcome:
         def result(outcome: str, detail: str, rma_id: str | None = row.rma_id) -> BulkOutcome:
             return BulkOutcome(row.number, row.action, rma_id, outcome, detail)
 
         if row.action == "refund" and not dry_run:  # a dry run sends nothing: stays in its tx
             return self._refund_row(row, done, actor=actor, dry_run=dry_run)
+        later: list[AutoStep] = []
         try:
-            with self._tx() as session, self._joined(session):
+            with self._tx(shared) as session:
                 if row.action != "create":
                     current = repo.load_row(session, row.rma_id or "")
                     if row.action == "approve" and current.status == S.APPROVED.value:
@@ -302,10 +297,13 @@ class BulkMixin(TimersMixin):
                         outcome = result("skipped", "already approved")
                         done.add(row.key)
                         return outcome
-                detail, rma_id = self._do(row, actor=actor, dry_run=dry_run)
+                detail, rma_id = self._do(session, row, actor=actor, dry_run=dry_run, later=later)
                 session.add(self._key_row(row, rma_id))
                 session.flush()
             done.add(row.key)
+            if later:  # a policy decision the marketplace must hear, after the commit
+                self._run_later(later)
+                detail = f"created ({self.get(rma_id or '').status.value})"
             return result("ok", detail, rma_id)
         except (AfterSalesError, SQLAlchemyError, StaleDataError) as exc:
             return result("error", _message(exc))
@@ -325,7 +323,7 @@ class BulkMixin(TimersMixin):
             paid = self.refund(rma, amount=money, note=row.note, idempotency_key=row.key,
                                actor=actor, dry_run=dry_run)
             if not dry_run:
-                with self.runtime.store.session() as session:
+                with self.runtime.unit_of_work() as session:
                     session.add(self._key_row(row, rma))
         except (AfterSalesError, SQLAlchemyError, StaleDataError) as exc:
             return BulkOutcome(row.number, row.action, rma, "error", _message(exc))
@@ -339,7 +337,9 @@ class BulkMixin(TimersMixin):
         return BulkKeyRow(key=row.key, action=row.action, rma_id=rma_id,
                           applied_at=self.runtime.now())
 
-    def _do(self, row: BulkRow, *, actor: str, dry_run: bool) -> tuple[str, str | None]:
+    def _do(self, session: Session, row: BulkRow, *, actor: str, dry_run: bool,
+            later: list[AutoStep]) -> tuple[str, str | None]:
+        """Apply one row's action in the row's unit of work (``session``)."""
         rma = row.rma_id or ""
         if row.action == "create":
             assert row.marketplace
@@ -349,43 +349,41 @@ class BulkMixin(TimersMixin):
             assert row.kind
             line = ReturnLine(order_line_id=row.sku, quantity=row.quantity,
                               reason=row.reason or "other")
-            made = self.request(row.marketplace, row.order_id, [line], kind=row.kind,
-                                buyer_note=row.note, idempotency_key=row.key, actor=actor,
-                                dry_run=dry_run)
+            made = self._request(session, row.marketplace, row.order_id, [line], kind=row.kind,
+                                 reason=None, evidence=(), buyer_note=row.note,
+                                 requested_amount=None, idempotency_key=row.key, actor=actor,
+                                 force=False, auto=True, dry_run=dry_run, later=later)
             return f"created ({made.status.value})", made.rma_id
         if row.action == "approve":
-            self.approve(rma, note=row.note, actor=actor, dry_run=dry_run)
+            self._approve(session, rma, note=row.note, actor=actor, dry_run=dry_run)
         elif row.action == "reject":
-            self.reject(rma, reason=row.note or "rejected by the shop", actor=actor,
-                        dry_run=dry_run)
+            self._reject(session, rma, reason=row.note or "rejected by the shop", note=None,
+                         actor=actor, dry_run=dry_run)
         elif row.action == "receive":
-            self.receive(rma, note=row.note, actor=actor, dry_run=dry_run)
-        elif row.action == "refund":
-            money = row.money(self._currency(rma))
-            paid = self.refund(rma, amount=money, note=row.note, idempotency_key=row.key,
-                               actor=actor, dry_run=dry_run)
-            if dry_run:
-                self._as_if_paid(rma, paid.idempotency_key, actor=actor)
+            self._receive(session, rma, inspection=None, note=row.note, actor=actor,
+                          dry_run=dry_run)
+        elif row.action == "refund":  # only a dry run comes here: nothing is sent
+            money = row.money(repo.load_row(session, rma).currency)
+            paid = self._refund_claim(session, rma, amount=money, note=row.note,
+                                      idempotency_key=row.key)
+            self._as_if_paid(session, rma, paid.idempotency_key, actor=actor)
             return f"refunded {paid.amount}", rma
         elif row.action == "close":
-            self.close(rma, note=row.note, actor=actor, dry_run=dry_run)
+            self._settle_status(session, rma, S.CLOSED, note=row.note, actor=actor)
         elif row.action == "cancel":
-            self.cancel(rma, note=row.note, actor=actor, dry_run=dry_run)
+            self._settle_status(session, rma, S.CANCELLED, note=row.note, actor=actor)
         return row.action + ("d" if row.action.endswith("e") else "ed"), rma
 
-    def _as_if_paid(self, rma_id: str, key: str, *, actor: str) -> None:
+    def _as_if_paid(self, session: Session, rma_id: str, key: str, *, actor: str) -> None:
         """In a dry run, record a refund as the marketplace's answer would have."""
-        def record(session: Session) -> None:
-            refund_row = session.scalar(select(RefundRow).where(RefundRow.idempotency_key == key))
-            if refund_row is None or refund_row.status == "paid":
-                return
-            refund_row.status = "paid"
-            row = repo.load_row(session, rma_id)
-            if S(row.status) not in (S.REFUNDED, S.CLOSED, S.CANCELLED):
-                self._move(session, row, S.REFUNDED, actor=actor, now=self.runtime.now(),
-                           reason=f"refunded {refund_row.amount}")
-
-        self._run(record)
+        refund_row = session.scalar(select(RefundRow).where(RefundRow.idempotency_key == key))
+        if refund_row is None or refund_row.status == "paid":
+            return
+        refund_row.status = "paid"
+        row = repo.load_row(session, rma_id)
+        if S(row.status) not in (S.REFUNDED, S.CLOSED, S.CANCELLED):
+            self._move(session, row, S.REFUNDED, actor=actor, now=self.runtime.now(),
+                       reason=f"refunded {refund_row.amount}")
 
     def _currency(self, rma_id: str) -> str | None:
         return self._run(lambda s: repo.load_row(s, rma_id).currency)

@@ -184,7 +184,7 @@ class SettleMixin(ActionsMixin):
         """
         now = now or self.runtime.now()
         report = RefundReport()
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             begin_write(session)  # SQLite: no other worker takes the same rows
             rows = list(session.scalars(
                 select(RefundRow).where(

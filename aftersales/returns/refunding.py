@@ -134,6 +134,15 @@ class RefundsMixin(SettleMixin):
             return claimed.instruction
         return self._settle(claimed, actor=actor, note=note)
 
+    def _refund_claim(self, session: Session, rma_id: str, *, amount: Money | None,
+                      note: str | None, idempotency_key: str) -> Refund:
+        """A dry run's refund in the caller's unit of work: claimed, never sent."""
+        row = repo.load_row(session, rma_id)
+        self._order(session, row.marketplace, row.order_external_id)
+        claimed = self._claim(session, rma_id, amount, None, stored_key(idempotency_key), None,
+                              note)
+        return claimed.instruction
+
     # ------------------------------------------------------------ the claim
 
     def _strict(self, session: Session, row: ReturnRow, amount: Money | None) -> Money | None:

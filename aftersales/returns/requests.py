@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from aftersales.errors import (
     NotFoundError,
     ValidationError,
 )
-from aftersales.interfaces import Capability
+from aftersales.interfaces import Capability, Marketplace
 from aftersales.models import (
     FulfilmentStage,
     Order,
@@ -35,7 +36,7 @@ from aftersales.store.orders import upsert_orders
 from aftersales.store.tables.core import OrderRow
 from aftersales.store.tables.returns import ReturnRow
 
-__all__ = ["LinesIn", "RequestsMixin"]
+__all__ = ["AutoStep", "LinesIn", "RequestsMixin"]
 
 #: Lines as ``ReturnLine`` objects, or ``{order_line_id_or_sku: quantity}`` sharing one reason.
 LinesIn = Sequence[ReturnLine] | Mapping[str, int]
@@ -68,6 +69,19 @@ def resolve_lines(
                                            "sku": line.order_line_id})
         out.append(line)
     return out
+
+
+@dataclass(frozen=True)
+class AutoStep:
+    """A policy decision the marketplace must hear first: pushed after its unit commits."""
+
+    rma_id: str
+    version: int
+    target: ReturnStatus
+    capability: Capability
+    call: Callable[[Marketplace, ReturnRequest], object]
+    actor: str
+    reason: str
 
 
 def _kind(kind: ReturnKind | str) -> ReturnKind:
@@ -163,39 +177,56 @@ class RequestsMixin(ServiceCore):
             NotFoundError: the order is unknown.
             ValidationError: bad lines or reason.
         """
+        later: builtins.list[AutoStep] = []
+        made = self._run(
+            lambda s: self._request(s, marketplace, order_id, lines, kind=kind, reason=reason,
+                                    evidence=evidence, buyer_note=buyer_note,
+                                    requested_amount=requested_amount,
+                                    idempotency_key=idempotency_key, actor=actor, force=force,
+                                    auto=auto, dry_run=dry_run, later=later),
+            dry_run=dry_run)
+        if not later:
+            return made
+        self._run_later(later)
+        return self.get(made.rma_id or "")
+
+    def _request(
+        self, session: Session, marketplace: str, order_id: str, lines: LinesIn, *,
+        kind: ReturnKind | str, reason: ReturnReason | str | None, evidence: Sequence[str],
+        buyer_note: str | None, requested_amount: Money | None, idempotency_key: str | None,
+        actor: str, force: bool, auto: bool, dry_run: bool,
+        later: builtins.list[AutoStep] | None = None,
+    ) -> ReturnRequest:
+        """:meth:`request` in the caller's unit of work; a push it needs goes to ``later``."""
         key = stored_key(idempotency_key) if idempotency_key is not None else None
-
-        def work(session: Session) -> ReturnRequest:
-            if key is not None:
-                found = session.scalar(select(ReturnRow).options(selectinload(ReturnRow.lines))
-                                       .where(ReturnRow.idempotency_key == key))
-                if found is not None:
-                    return repo.to_model(found)
-            now = self.runtime.now()
-            order, order_row_id = self._order(session, marketplace, order_id)
-            items = resolve_lines(order, lines, reason)
-            k = _kind(kind)
-            verdict = self._eligibility(session, order, items, k, evidence, now)
-            if verdict.decision is Decision.INELIGIBLE and not force:
-                raise NotEligibleError(verdict.explain(), verdict.reasons)
-            row = ReturnRow(
-                rma_id=repo.new_rma_id(), marketplace=marketplace, order_id=order_row_id,
-                order_external_id=order_id, buyer_id=order.buyer.external_id, kind=k.value,
-                status=ReturnStatus.REQUESTED.value, currency=order.currency,
-                requested_amount=requested_amount.amount if requested_amount else None,
-                buyer_note=buyer_note, evidence=list(evidence),
-                idempotency_key=key, created_at=now, updated_at=now,
-                eligibility=verdict.decision.value, eligibility_reasons=verdict.reasons,
-            )
-            repo.fill_lines(row, items, order)
-            session.add(row)
-            self._opened(session, row, actor=actor, now=now,
-                         note="staff override" if force and not verdict.eligible else None)
-            if auto:
-                self._auto_decide(session, row, order, verdict, now, dry_run=dry_run)
-            return repo.to_model(row)
-
-        return self._run(work, dry_run=dry_run)
+        if key is not None:
+            found = session.scalar(select(ReturnRow).options(selectinload(ReturnRow.lines))
+                                   .where(ReturnRow.idempotency_key == key))
+            if found is not None:
+                return repo.to_model(found)
+        now = self.runtime.now()
+        order, order_row_id = self._order(session, marketplace, order_id)
+        items = resolve_lines(order, lines, reason)
+        k = _kind(kind)
+        verdict = self._eligibility(session, order, items, k, evidence, now)
+        if verdict.decision is Decision.INELIGIBLE and not force:
+            raise NotEligibleError(verdict.explain(), verdict.reasons)
+        row = ReturnRow(
+            rma_id=repo.new_rma_id(), marketplace=marketplace, order_id=order_row_id,
+            order_external_id=order_id, buyer_id=order.buyer.external_id, kind=k.value,
+            status=ReturnStatus.REQUESTED.value, currency=order.currency,
+            requested_amount=requested_amount.amount if requested_amount else None,
+            buyer_note=buyer_note, evidence=list(evidence),
+            idempotency_key=key, created_at=now, updated_at=now,
+            eligibility=verdict.decision.value, eligibility_reasons=verdict.reasons,
+        )
+        repo.fill_lines(row, items, order)
+        session.add(row)
+        self._opened(session, row, actor=actor, now=now,
+                     note="staff override" if force and not verdict.eligible else None)
+        if auto:
+            self._auto_decide(session, row, order, verdict, now, dry_run=dry_run, later=later)
+        return repo.to_model(row)
 
     def _opened(self, session: Session, row: ReturnRow, *, actor: str, now: datetime,
                 note: str | None = None, data: dict[str, object] | None = None) -> None:
@@ -207,38 +238,79 @@ class RequestsMixin(ServiceCore):
         self._plan(session, row, ReturnStatus(row.status), now)
 
     def _auto_decide(self, session: Session, row: ReturnRow, order: Order,
-                     verdict: Eligibility, now: datetime, *, dry_run: bool = False) -> None:
+                     verdict: Eligibility, now: datetime, *, dry_run: bool = False,
+                     later: builtins.list[AutoStep] | None = None) -> None:
         """Apply the policy's automatic decision to a new request, if any.
 
-        A marketplace that refuses or fails leaves the request for a human.
+        A decision the marketplace must hear first is not pushed here, inside
+        the caller's unit of work: it is appended to ``later``, and the caller
+        runs it with :meth:`_run_later` once its unit has committed (without
+        ``later`` it is dropped, leaving the request for a human). A
+        marketplace that refuses or fails leaves the request for a human.
         """
         if row.status != ReturnStatus.REQUESTED.value:
             return
-        model = repo.to_model(row)
         try:
-            if verdict.decision is Decision.INELIGIBLE and self.policy.auto_reject_ineligible:
-                text = " ".join(verdict.reasons)
-                self._push(row, Capability.REJECT_RETURN,
-                           lambda m, r: m.reject_return(r, reason=text), dry_run=dry_run)
-                self._move(session, row, ReturnStatus.REJECTED, actor="policy", now=now,
-                           reason=text[:200])
+            step = self._auto_step(session, row, order, verdict, now)
+            if step is None:
                 return
-            if not verdict.eligible:
+            if not dry_run and self._reaches_market(row, step.capability):
+                self._market(row.marketplace, step.capability)  # refused now if it cannot
+                if later is not None:
+                    later.append(step)
                 return
-            amount = compute_refund(order, model.lines, kind=model.kind, policy=self.policy).total
-            stats = repo.buyer_stats(session, row.buyer_id, now,
-                                     self.policy.serial_returner.lookback_days)
-            rule = self.policy.auto_approve_rule(
-                amount=amount, reasons=[ln.reason for ln in model.lines], kind=model.kind,
-                stats=stats)
-            if rule is None:
-                return
-            self._push(row, Capability.APPROVE_RETURN, lambda m, r: m.approve_return(r),
-                       dry_run=dry_run)
+            self._push(row, step.capability, step.call, dry_run=dry_run)  # sends nothing
         except AfterSalesError:
             return
-        self._move(session, row, ReturnStatus.APPROVED, actor=f"policy:{rule.name}", now=now,
-                   reason=f"auto-approved: {amount} within rule {rule.name!r}")
+        self._move(session, row, step.target, actor=step.actor, now=now, reason=step.reason)
+
+    def _auto_step(self, session: Session, row: ReturnRow, order: Order,
+                   verdict: Eligibility, now: datetime) -> AutoStep | None:
+        """The policy's automatic decision on a waiting request, or ``None`` (a human decides)."""
+        if verdict.decision is Decision.INELIGIBLE and self.policy.auto_reject_ineligible:
+            text = " ".join(verdict.reasons)
+            return AutoStep(row.rma_id, row.version, ReturnStatus.REJECTED,
+                            Capability.REJECT_RETURN,
+                            lambda m, r: m.reject_return(r, reason=text), "policy", text[:200])
+        if not verdict.eligible:
+            return None
+        model = repo.to_model(row)
+        amount = compute_refund(order, model.lines, kind=model.kind, policy=self.policy).total
+        stats = repo.buyer_stats(session, row.buyer_id, now,
+                                 self.policy.serial_returner.lookback_days)
+        rule = self.policy.auto_approve_rule(
+            amount=amount, reasons=[ln.reason for ln in model.lines], kind=model.kind,
+            stats=stats)
+        if rule is None:
+            return None
+        return AutoStep(row.rma_id, row.version, ReturnStatus.APPROVED, Capability.APPROVE_RETURN,
+                        lambda m, r: m.approve_return(r), f"policy:{rule.name}",
+                        f"auto-approved: {amount} within rule {rule.name!r}")
+
+    def _run_later(self, steps: Sequence[AutoStep]) -> None:
+        """Run automatic decisions after their unit of work committed: push, then record.
+
+        The push happens with no transaction open; the move is recorded in
+        a new unit of work only if nobody changed the request meanwhile.
+        """
+        for step in steps:
+            def load(session: Session, rma: str = step.rma_id) -> ReturnRequest:
+                return repo.to_model(repo.load_row(session, rma))
+
+            try:
+                request = self._run(load)
+                step.call(self._market(request.marketplace, step.capability), request)
+            except AfterSalesError:
+                continue
+
+            def record(session: Session, step: AutoStep = step) -> None:
+                row = repo.load_row(session, step.rma_id)
+                if row.status != ReturnStatus.REQUESTED.value:
+                    return
+                self._move(session, row, step.target, actor=step.actor, now=self.runtime.now(),
+                           reason=step.reason)
+
+            self._run(record)
 
     def decide(self, rma_id: str, *, dry_run: bool = False) -> ReturnRequest:
         """Judge a waiting request again and apply the policy's automatic decision.
@@ -262,10 +334,15 @@ class RequestsMixin(ServiceCore):
                                         row.created_at or now, exclude=rma_id)
             row.eligibility = verdict.decision.value
             row.eligibility_reasons = verdict.reasons
-            self._auto_decide(session, row, order, verdict, now, dry_run=dry_run)
+            self._auto_decide(session, row, order, verdict, now, dry_run=dry_run, later=later)
             return repo.to_model(row)
 
-        return self._run(work, dry_run=dry_run)
+        later: builtins.list[AutoStep] = []
+        judged = self._run(work, dry_run=dry_run)
+        if not later:
+            return judged
+        self._run_later(later)
+        return self.get(rma_id)
 
     def eligibility_of(self, rma_id: str) -> tuple[str | None, builtins.list[str]]:
         """The stored verdict of a request: (decision, reasons in customer words)."""

@@ -27,6 +27,7 @@ from aftersales.returns import repository as repo
 from aftersales.returns.exchanges import ExchangesMixin
 from aftersales.returns.lifecycle import path_between
 from aftersales.returns.platform_deadlines import record_platform_deadline
+from aftersales.returns.requests import AutoStep
 from aftersales.store.cursors import get_cursor, set_cursor
 from aftersales.store.orders import upsert_orders
 from aftersales.store.tables.returns import ReturnRow
@@ -76,18 +77,20 @@ class SyncMixin(ExchangesMixin):
         interrupted sync resumes after the last whole page.
         """
         market = self.runtime.marketplace(name)
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             cursor = get_cursor(session, name, "returns")
         changed = 0
         started = time.monotonic()
         for page in market.list_returns(cursor):
             before = changed
             self._fetch_orders(name, market, page.items)  # no call inside the page's write
-            with self.runtime.store.session() as session:
+            later: builtins.list[AutoStep] = []
+            with self.runtime.unit_of_work() as session:
                 for request in page.items:
-                    changed += self._merge(session, name, request)
+                    changed += self._merge(session, name, request, later)
                 if page.cursor is not None:
                     set_cursor(session, name, "returns", page.cursor)
+            self._run_later(later)  # policy decisions the marketplace must hear: after commit
             observe.log_page("returns", name, "returns", len(page.items), changed - before,
                              started)
             started = time.monotonic()
@@ -98,7 +101,7 @@ class SyncMixin(ExchangesMixin):
         """Store the orders of ``requests`` the store lacks, fetched before any write."""
         if Capability.GET_ORDER not in market.capabilities:
             return
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             wanted = {r.order_id for r in requests if r.external_id}
             missing = [o for o in sorted(wanted) if repo.load_order(session, name, o) is None]
         fetched = []
@@ -108,10 +111,11 @@ class SyncMixin(ExchangesMixin):
             except AfterSalesError:
                 continue  # merged without its order, as before
         if fetched:
-            with self.runtime.store.session() as session:
+            with self.runtime.unit_of_work() as session:
                 upsert_orders(session, fetched)
 
-    def _merge(self, session: Session, name: str, req: ReturnRequest) -> bool:
+    def _merge(self, session: Session, name: str, req: ReturnRequest,
+               later: builtins.list[AutoStep]) -> bool:
         if not req.external_id:
             raise ValidationError("a synced request needs its marketplace id",
                                   field="external_id", payload=f"{name} return")
@@ -119,14 +123,15 @@ class SyncMixin(ExchangesMixin):
             select(ReturnRow).options(selectinload(ReturnRow.lines))
             .where(ReturnRow.marketplace == name, ReturnRow.external_id == req.external_id))
         if row is None:
-            self._insert(session, name, req)
+            self._insert(session, name, req, later)
             return True
         if (row.remote_updated_at is not None and req.updated_at is not None
                 and req.updated_at <= row.remote_updated_at):
             return False  # a replay, or an older copy
         return self._update(session, name, row, req)
 
-    def _insert(self, session: Session, name: str, req: ReturnRequest) -> None:
+    def _insert(self, session: Session, name: str, req: ReturnRequest,
+                later: builtins.list[AutoStep]) -> None:
         now = self.runtime.now()
         try:
             order, order_row_id = self._order(session, name, req.order_id)
@@ -158,7 +163,7 @@ class SyncMixin(ExchangesMixin):
         self._opened(session, row, actor=f"marketplace:{name}", now=now,
                      data={"raw_status": req.raw_status})
         if order is not None and verdict is not None:
-            self._auto_decide(session, row, order, verdict, now)
+            self._auto_decide(session, row, order, verdict, now, later=later)
 
     def _update(self, session: Session, name: str, row: ReturnRow, req: ReturnRequest) -> bool:
         now = self.runtime.now()

@@ -61,7 +61,7 @@ class TimersMixin(SyncMixin):
         now = now or self.runtime.now()
         report = TimerReport()
         self._alerts(now, limit, report)
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             begin_write(session)  # SQLite: no other worker claims between read and write
             due = list(session.scalars(
                 select(D).where(D.name.is_not(None), D.due_at <= now,
@@ -76,7 +76,7 @@ class TimersMixin(SyncMixin):
         return report
 
     def _alerts(self, now: datetime, limit: int, report: TimerReport) -> None:
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             begin_write(session)
             # Bounded by due_at (indexed): no alert goes out earlier than the longest lead.
             rows = session.scalars(
@@ -100,7 +100,7 @@ class TimersMixin(SyncMixin):
 
     def _expire(self, rma_id: str, name: str, action: SlaAction, status: str, now: datetime,
                 report: TimerReport) -> None:
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             row = repo.load_row(session, rma_id)
             kind = ReturnKind(row.kind)
             stale = row.status != status
@@ -130,7 +130,7 @@ class TimersMixin(SyncMixin):
     def _finish(self, rma_id: str, name: str, now: datetime, *, error: str | None,
                 remind: bool) -> None:
         """Clear the deadline (so it fires once) and, unless stale, say it breached."""
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             dl = session.get(D, rma_id)
             if dl is None or dl.name != name:
                 return

@@ -83,7 +83,7 @@ def deliver_alerts(
     delivered = 0
     last_id = 0
     while True:
-        with runtime.store.session() as session:
+        with runtime.unit_of_work() as session:
             batch = list(
                 session.scalars(
                     select(ReviewAlertRow)
@@ -115,7 +115,7 @@ def _send(
     address = _address(to, name)
     if getattr(channel, "transactional", False) and hasattr(channel, "send_in"):
         try:
-            with runtime.store.session() as session, session.no_autoflush:
+            with runtime.unit_of_work() as session, session.no_autoflush:
                 for alert in alerts:
                     channel.send_in(session, alert_message(alert, address))
                     _mark(session, alert.id, name, channels, runtime.now())
@@ -131,13 +131,13 @@ def _send(
             _failed(runtime, [alert.id], name, exc)
             failed.add(alert.id)
             continue
-        with runtime.store.session() as session:
+        with runtime.unit_of_work() as session:
             _mark(session, alert.id, name, channels, runtime.now())
     return failed
 
 
 def _failed(runtime: Runtime, ids: list[int], name: str, exc: Exception) -> None:
-    with runtime.store.session() as session:
+    with runtime.unit_of_work() as session:
         for alert_id in ids:
             row = session.get(ReviewAlertRow, alert_id)
             if row is not None:

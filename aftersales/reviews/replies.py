@@ -80,7 +80,7 @@ class ReplyResult:
 
 
 def _find(runtime: Runtime, review_id: int | str, marketplace: str | None) -> ReviewRow:
-    with runtime.store.session() as session:
+    with runtime.unit_of_work() as session:
         if isinstance(review_id, int):
             row = session.get(ReviewRow, review_id)
         else:
@@ -134,7 +134,7 @@ def _context(row: ReviewRow, shop: str, extra: Mapping[str, Any] | None) -> dict
 
 
 def _review_model(runtime: Runtime, row: ReviewRow) -> Review:
-    with runtime.store.session() as session:
+    with runtime.unit_of_work() as session:
         data = session.scalar(
             select(ReviewVersionRow.data).where(
                 ReviewVersionRow.review_id == row.id,
@@ -160,7 +160,7 @@ def send_reply(
     row = _find(runtime, review_id, marketplace)
     market = runtime.marketplace(row.marketplace)
     require(market, Capability.REPLY_REVIEW)
-    with runtime.store.session() as session:
+    with runtime.unit_of_work() as session:
         claim = session.scalar(select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id))
     if claim is not None and claim.status == "sent":
         return ReplyResult(row.id, "already_replied", claim.text, claim.remote_id)
@@ -180,7 +180,7 @@ def send_reply(
     if claim is None:
         name, _ = _template_text(template, templates, row.body or "")
         try:
-            with runtime.store.session() as session:
+            with runtime.unit_of_work() as session:
                 session.add(
                     ReviewReplyRow(
                         review_id=row.id,
@@ -193,7 +193,7 @@ def send_reply(
                 )
         except StorageError:
             # Someone else claimed this review a moment ago: theirs is the reply.
-            with runtime.store.session() as session:
+            with runtime.unit_of_work() as session:
                 other = session.scalar(
                     select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id)
                 )
@@ -204,7 +204,7 @@ def send_reply(
     try:
         remote_id = market.reply_review(review, text, idempotency_key=key)
     except _DEFINITELY_NOT_SENT:
-        with runtime.store.session() as session:
+        with runtime.unit_of_work() as session:
             claimed = session.scalar(
                 select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id)
             )
@@ -212,14 +212,14 @@ def send_reply(
                 session.delete(claimed)
         raise
     except Exception as exc:
-        with runtime.store.session() as session:
+        with runtime.unit_of_work() as session:
             claimed = session.scalar(
                 select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id)
             )
             if claimed is not None:
                 claimed.last_error = redact_text(str(exc))[:300]
         raise
-    with runtime.store.session() as session:
+    with runtime.unit_of_work() as session:
         claimed = session.scalar(select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id))
         stored = session.get(ReviewRow, row.id)
         if claimed is not None:

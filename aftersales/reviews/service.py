@@ -172,12 +172,12 @@ class ReviewsService:
     @observe.traced("reviews", "sync", store_arg="name", counts=lambda n: {"changed": n})
     def _sync_one(self, name: str) -> int:
         market = self.runtime.marketplace(name)
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             cursor = get_cursor(session, name, STREAM)
         changed = 0
         started = time.monotonic()
         for page in market.list_reviews(cursor):
-            with self.runtime.store.session() as session:
+            with self.runtime.unit_of_work() as session:
                 # Two workers syncing this marketplace at once write a page at a
                 # time each; the second then finds the first's reviews stored.
                 one_writer(session, f"reviews.sync:{name}")
@@ -266,7 +266,7 @@ class ReviewsService:
         if undelivered:
             query = query.where(ReviewAlertRow.delivered_at.is_(None))
         query = query.order_by(ReviewAlertRow.occurred_at.desc(), ReviewAlertRow.id.desc())
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             return [_alert(row) for row in session.scalars(query.limit(limit))]
 
     # ------------------------------------------------------------------ metrics
@@ -284,7 +284,7 @@ class ReviewsService:
         Raises:
             ValidationError: ``by`` is not ``"sku"`` or ``"shop"``, or a bad window.
         """
-        with self.runtime.store.session() as session:
+        with self.runtime.unit_of_work() as session:
             return compute_metrics(session, since=since, until=until, by=by)
 
     # ------------------------------------------------------------------ replies

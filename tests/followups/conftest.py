@@ -79,3 +79,9 @@ def make_app(tmp_path: Any, clock: Clock, recorder: Recorder) -> Iterator[Any]:
 @pytest.fixture
 def app(make_app: Any) -> AfterSales:
     return make_app()  # type: ignore[no-any-return]
+
+
+@pytest.fixture(autouse=True)
+def _no_call_inside_a_write(no_call_inside_a_write: list[str]) -> list[str]:
+    """Every followups test runs with the write-transaction guard on (tests/conftest.py)."""
+    return no_call_inside_a_write

@@ -123,3 +123,9 @@ def make_app(sqlite_url: str, clock: Clock) -> Iterator[Any]:
     yield make
     for app in built:
         app.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_call_inside_a_write(no_call_inside_a_write: list[str]) -> list[str]:
+    """Every logistics test runs with the write-transaction guard on (tests/conftest.py)."""
+    return no_call_inside_a_write

@@ -190,3 +190,22 @@ def test_property_replaying_any_sync_changes_nothing(steps: list[int]) -> None:
                 assert r.status in set(ReturnStatus)
     finally:
         app.close()
+
+
+def test_policy_decisions_on_synced_requests_are_pushed_after_the_page_commits(
+    app: Any, sandbox: Any
+) -> None:
+    """A synced request the policy approves is approved on the marketplace outside the page's
+    write transaction (the autouse guard fails any call made inside one), then recorded."""
+    from aftersales.returns import ReturnPolicy
+
+    app.returns.policy = ReturnPolicy.from_mapping(
+        {"auto_approve": [{"name": "all", "max_amount": "1000000 CNY"}],
+         "serial_returner": {"enabled": False}})
+    app.returns.sync()
+    decided = [r for r in app.returns.list(limit=1000)
+               if any(h.actor == "policy:all" for h in app.returns.history(r.rma_id))]
+    assert decided
+    for r in decided:
+        assert r.status is S.APPROVED
+        assert sandbox.get_return(r.external_id).status is S.APPROVED

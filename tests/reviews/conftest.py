@@ -101,3 +101,9 @@ def review_app(tmp_path: Path, shop: FakeReviewShop) -> Iterator[AfterSales]:
     app = make_app(f"sqlite:///{tmp_path}/reviews.db", shop)
     yield app
     app.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_call_inside_a_write(no_call_inside_a_write: list[str]) -> list[str]:
+    """Every reviews test runs with the write-transaction guard on (tests/conftest.py)."""
+    return no_call_inside_a_write
