@@ -32,6 +32,7 @@ from aftersales.errors import (
 )
 from aftersales.interfaces import Capability, Carrier, Channel, Marketplace
 from aftersales.models import (
+    Attachment,
     Buyer,
     FollowUp,
     FollowUpStatus,
@@ -65,6 +66,7 @@ __all__ = [
     "AdapterNotFoundError",
     "AfterSales",
     "AfterSalesError",
+    "Attachment",
     "AuthenticationError",
     "Buyer",
     "Capability",

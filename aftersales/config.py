@@ -31,7 +31,7 @@ from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
@@ -202,6 +202,16 @@ class FollowUpsSettings(_Section):
     batch: int = Field(default=100, ge=1, description="follow-ups claimed per round")
 
 
+class ReportsSettings(_Section):
+    """``[reports]``: the weekly report the worker sends (off until a channel and recipient)."""
+
+    weekly_channel: str | None = Field(
+        default=None, description="channel of the weekly HTML report (smtp, outbox, …)")
+    weekly_to: str | None = Field(default=None,
+                                  description="its recipient (an e-mail address for smtp)")
+    weekly_lang: Literal["en", "zh"] = Field(default="en", description="its labels: en or zh")
+
+
 class IntervalSettings(_Section):
     """``[interval]``: seconds between the worker's ticks; 0 turns a tick off."""
 
@@ -212,6 +222,8 @@ class IntervalSettings(_Section):
     return_timers: float = Field(default=300, ge=0, description="seconds between SLA timer runs")
     refunds: float = Field(default=120, ge=0,
                            description="seconds between reconciliations of pending refunds")
+    weekly_report: float = Field(default=3600, ge=0,
+                                 description="seconds between checks for a weekly report due")
 
 
 class _TomlSource(PydanticBaseSettingsSource):
@@ -263,6 +275,7 @@ class AfterSalesSettings(BaseSettings):
     logistics: LogisticsSettings = Field(default_factory=LogisticsSettings)
     reviews: ReviewsSettings = Field(default_factory=ReviewsSettings)
     followups: FollowUpsSettings = Field(default_factory=FollowUpsSettings)
+    reports: ReportsSettings = Field(default_factory=ReportsSettings)
     interval: IntervalSettings = Field(default_factory=IntervalSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)

@@ -21,6 +21,7 @@ from aftersales.redact import mask_address, mask_email, mask_phone
 
 __all__ = [
     "KIND_FLOWS",
+    "Attachment",
     "AwareDatetime",
     "Buyer",
     "FollowUp",
@@ -630,6 +631,14 @@ class FollowUp(_Model):
     marketplace: str | None = None  # the store of the order or return it is about
 
 
+class Attachment(_Model):
+    """A text file sent with a message (the weekly report's HTML): name, type, content."""
+
+    filename: str
+    content_type: str = "text/plain"
+    content: str
+
+
 class Message(_Model):
     """A rendered message on its way to a buyer or to the shop's staff."""
 
@@ -640,6 +649,8 @@ class Message(_Model):
     buyer_id: str | None = None
     order_id: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    #: files sent with it, where the channel can (e-mail attaches them, the outbox keeps them)
+    attachments: list[Attachment] = Field(default_factory=list)
 
     def __repr_args__(self) -> Any:
         for key, value in super().__repr_args__():

@@ -15,6 +15,7 @@ reviews         ``app.reviews.sync``             30 min
 sync            ``app.sync``                     10 min
 return_timers   ``app.returns.run_timers``        5 min
 refunds         ``app.returns.reconcile_refunds`` 2 min
+weekly_report   ``app.reports.send_weekly``      1 h
 =============== =========================== =================
 
 Intervals come from ``intervals=`` / ``--interval NAME=SECONDS``, else from
@@ -99,6 +100,7 @@ TICKS: tuple[Tick, ...] = (
     Tick("sync", None, "sync", 600),
     Tick("return_timers", "returns", "run_timers", 300),
     Tick("refunds", "returns", "reconcile_refunds", 120),
+    Tick("weekly_report", "reports", "send_weekly", 3600),
 )
 DEFAULT_INTERVALS: dict[str, float] = {t.name: t.default_interval for t in TICKS}
 

@@ -44,7 +44,7 @@ def outbox_key(message: Message) -> str:
 
 
 def _payload(message: Message) -> dict[str, Any]:
-    return {
+    payload: dict[str, Any] = {
         "to": message.to,
         "subject": message.subject,
         "body": message.body,
@@ -53,6 +53,9 @@ def _payload(message: Message) -> dict[str, Any]:
         "order_id": message.order_id,
         "metadata": message.metadata,
     }
+    if message.attachments:
+        payload["attachments"] = [a.model_dump() for a in message.attachments]
+    return payload
 
 
 class OutboxChannel(ChannelBase):

@@ -90,6 +90,14 @@ class SmtpChannel(ChannelBase):
         email["Message-ID"] = message_id(message.idempotency_key, self.settings.sender)
         email["X-Aftersales-Idempotency-Key"] = message.idempotency_key
         email.set_content(message.body)
+        for item in message.attachments:
+            maintype, _, subtype = item.content_type.partition("/")
+            if maintype == "text":
+                email.add_attachment(item.content, subtype=subtype or "plain",
+                                     filename=item.filename)
+            else:
+                email.add_attachment(item.content.encode(), maintype=maintype or "application",
+                                     subtype=subtype or "octet-stream", filename=item.filename)
         return email
 
     def _connect(self) -> smtplib.SMTP:

@@ -12,6 +12,7 @@ from aftersales.reports.html import render_report
 from aftersales.reports.labels import words
 from aftersales.reports.periods import Grain, Scope
 from aftersales.reports.rows import ReportTable
+from aftersales.reports.weekly import WeeklyOutcome, send_weekly
 from aftersales.runtime import Runtime
 
 __all__ = ["BY", "DEFAULT_DAYS", "SECTIONS", "ReportsService", "trend_grain"]
@@ -144,6 +145,25 @@ class ReportsService:
         words(lang)  # refuse a bad language before any query runs
         scope, data = self.html_data(since=since, until=until, store=store)
         return render_report(data, scope=scope, lang=lang, generated=self.runtime.now())
+
+    def send_weekly(self, *, now: datetime | None = None) -> WeeklyOutcome:
+        """Send last week's HTML report through ``[reports] weekly_channel`` to ``weekly_to``.
+
+        Once per week (Monday to Monday in the shop's zone); a later run in the
+        same week sends nothing. The worker's ``weekly_report`` tick calls this.
+        Off (status ``off``) until both settings are set.
+
+        Raises:
+            NotFoundError: the channel is not configured.
+            RemoteError: the channel refused or failed (the next run tries again).
+        """
+        settings = self.runtime.settings.reports
+        channel = (self.runtime.channel(settings.weekly_channel)
+                   if settings.weekly_channel else None)
+        return send_weekly(
+            self.runtime,
+            lambda since, until, lang: self.html(since=since, until=until, lang=lang),
+            channel=channel, to=settings.weekly_to, lang=settings.weekly_lang, now=now)
 
     def returns(self, **options: Any) -> list[ReportTable]:
         """The returns section (see :mod:`aftersales.reports.returns`)."""

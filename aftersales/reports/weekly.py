@@ -1,0 +1,96 @@
+"""The weekly report the worker sends: last week's HTML report, attached to one message.
+
+Once a week has ended in the shop's zone (Monday 00:00 local), the
+``weekly_report`` tick renders the report of that whole week (Monday to
+Monday) and sends it through the configured channel (``smtp``: an e-mail
+with the HTML attached; ``outbox``: a shop alert row carrying it) to the
+configured recipient. A week is sent once: the idempotency table records
+it after the channel accepted it. A crash between the channel's answer and
+that record sends it again on the next tick with the same idempotency key
+(the e-mail keeps its ``Message-ID``; the outbox writes nothing twice), the
+channels' own at-least-once promise. Nothing is sent while a database
+transaction is open.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from aftersales.interfaces import Channel
+from aftersales.models import Attachment, Message
+from aftersales.reports.labels import words
+from aftersales.runtime import Runtime
+from aftersales.store.tables.core import IdempotencyRow
+
+__all__ = ["SCOPE", "WeeklyOutcome", "last_week", "send_weekly"]
+
+#: The idempotency table's scope for sent weekly reports.
+SCOPE = "report.weekly"
+
+
+@dataclass(frozen=True)
+class WeeklyOutcome:
+    """What one run of the weekly report did: ``sent``, ``already_sent`` or ``off``."""
+
+    status: str
+    week: str | None = None
+    key: str | None = None
+    message_id: str | None = None
+
+
+def last_week(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The last whole week before ``now`` in ``zone``: Monday 00:00 to Monday 00:00 (aware)."""
+    today = now.astimezone(zone).date()
+    monday = today - timedelta(days=today.weekday())
+    start = monday - timedelta(days=7)
+    return (datetime(start.year, start.month, start.day, tzinfo=zone),
+            datetime(monday.year, monday.month, monday.day, tzinfo=zone))
+
+
+def send_weekly(runtime: Runtime, html: Callable[[datetime, datetime, str], str], *,
+                channel: Channel | None, to: str | None, lang: str = "en",
+                now: datetime | None = None) -> WeeklyOutcome:
+    """Send last week's report through ``channel`` to ``to`` unless it went already.
+
+    Args:
+        runtime: the store, clock and shop zone.
+        html: renders the report of ``[since, until)`` in a language.
+        channel: where it goes; ``None`` switches the weekly report off.
+        to: the recipient the channel understands (an e-mail address for ``smtp``).
+        lang: ``en`` or ``zh``.
+        now: the moment to act as (default the runtime's clock).
+    """
+    if channel is None or not to:
+        return WeeklyOutcome("off")
+    title = words(lang)["title"]
+    since, until = last_week(now or runtime.now(), runtime.timezone)
+    week = since.date().isoformat()
+    digest = hashlib.sha256(f"{channel.name}\0{to}".encode()).hexdigest()[:16]
+    key = f"{SCOPE}:{week}:{digest}"
+    with runtime.store.session() as session:
+        if session.scalar(select(IdempotencyRow.key).where(IdempotencyRow.key == key)):
+            return WeeklyOutcome("already_sent", week, key)
+    text = html(since, until, lang)
+    last_day = (until - timedelta(days=1)).date().isoformat()
+    message = Message(
+        to=to, subject=f"{title} {week} – {last_day}",
+        body=f"{title}: {week} – {last_day} ({runtime.timezone.key}). "
+             f"The report is attached as an HTML file; it opens offline in any browser.",
+        idempotency_key=key,
+        metadata={"kind": "weekly_report", "audience": "shop", "week": week},
+        attachments=[Attachment(filename=f"aftersales-report-{week}.html",
+                                content_type="text/html", content=text)],
+    )
+    receipt = channel.send(message)  # no transaction is open here
+    with runtime.store.session() as session:
+        if session.get(IdempotencyRow, key) is None:
+            session.add(IdempotencyRow(key=key, scope=SCOPE, request_hash=digest,
+                                       result={"week": week, "message_id": receipt.message_id},
+                                       created_at=runtime.now()))
+    return WeeklyOutcome("sent", week, key, receipt.message_id)

@@ -1,0 +1,179 @@
+"""The weekly report: last week's HTML attached to an e-mail (a real local SMTP server)
+or an outbox row, once a week, never sent inside a write transaction."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aftersales.errors import TransientError
+from aftersales.reports.weekly import last_week
+from aftersales.store.tables.core import IdempotencyRow, OutboxRow
+from tests.channels.conftest import Recorder
+
+ZONE = "Asia/Shanghai"
+
+
+def _app(tmp_path: Path, **options: Any) -> Any:
+    from aftersales.app import AfterSales
+    from aftersales.sandbox import SandboxMarketplace
+
+    shop = SandboxMarketplace(seed=3, orders=60)
+    app = AfterSales(f"sqlite:///{tmp_path}/weekly.db", marketplaces=[shop],
+                     carriers=[shop.carrier()], clock=lambda: shop.now, timezone=ZONE,
+                     migrate=False, **options)
+    app.store.create_all()
+    app.sync()
+    return app
+
+
+@pytest.fixture
+def mailed(tmp_path: Path) -> Iterator[tuple[Any, Recorder]]:
+    """An app whose weekly report goes by e-mail to a real SMTP server on localhost."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    recorder = Recorder()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    app = _app(tmp_path, channels=["smtp"], smtp={"host": "127.0.0.1", "port": port},
+               reports={"weekly_channel": "smtp", "weekly_to": "ops@example.com"})
+    try:
+        yield app, recorder
+    finally:
+        app.close()
+        controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def never_inside_a_write(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Fail if a channel sends while this thread holds a write transaction."""
+    from aftersales.channels.outbox import OutboxChannel
+    from aftersales.channels.smtp import SmtpChannel
+    from aftersales.store.guard import write_open
+
+    seen: list[str] = []
+    for cls in (SmtpChannel, OutboxChannel):
+        original = cls.send
+
+        def send(self: Any, message: Any, _original: Any = original) -> Any:
+            if write_open():
+                seen.append(type(self).__name__)
+            return _original(self, message)
+
+        monkeypatch.setattr(cls, "send", send)
+    yield seen
+    assert seen == []
+
+
+def _parsed(recorder: Recorder, i: int) -> Any:
+    return email.message_from_bytes(recorder.messages[i].original_content,
+                                    policy=email.policy.default)
+
+
+def test_last_week_is_monday_to_monday_in_the_shops_zone() -> None:
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(ZONE)
+    # Sunday 23:30 UTC is already Monday 07:30 in Shanghai: the week before ended.
+    since, until = last_week(datetime(2026, 1, 11, 23, 30, tzinfo=UTC), zone)
+    assert (since.isoformat(), until.isoformat()) == ("2026-01-05T00:00:00+08:00",
+                                                      "2026-01-12T00:00:00+08:00")
+    since, until = last_week(datetime(2026, 1, 11, 15, 30, tzinfo=UTC), zone)
+    assert since.isoformat() == "2025-12-29T00:00:00+08:00"
+
+
+def test_the_report_goes_by_email_with_the_html_attached_once_a_week(
+        mailed: tuple[Any, Recorder]) -> None:
+    app, recorder = mailed
+    first = app.reports.send_weekly()
+    assert first.status == "sent"
+    assert len(recorder.messages) == 1
+    assert recorder.messages[0].rcpt_tos == ["ops@example.com"]
+    mail = _parsed(recorder, 0)
+    assert first.week in mail["Subject"]
+    parts = list(mail.iter_attachments())
+    assert [p.get_filename() for p in parts] == [f"aftersales-report-{first.week}.html"]
+    assert parts[0].get_content_type() == "text/html"
+    html = parts[0].get_content()
+    assert html.startswith("<!DOCTYPE html>")
+    assert html.count('<figure class="chart"') >= 17
+    # The same week again: nothing sent.
+    assert app.reports.send_weekly().status == "already_sent"
+    assert len(recorder.messages) == 1
+    # The next week: one more.
+    later = app.reports.send_weekly(now=app.now() + timedelta(days=7))
+    assert later.status == "sent"
+    assert later.week != first.week
+    assert len(recorder.messages) == 2
+
+
+def test_a_lost_record_resends_with_the_same_message_id(mailed: tuple[Any, Recorder]) -> None:
+    """The mail went but its record did not (a crash): the next run sends the same Message-ID."""
+    app, recorder = mailed
+    sent = app.reports.send_weekly()
+    with app.store.session() as session:
+        session.delete(session.get(IdempotencyRow, sent.key))
+    again = app.reports.send_weekly()
+    assert again.status == "sent"
+    assert again.key == sent.key
+    ids = {_parsed(recorder, i)["Message-ID"] for i in range(2)}
+    assert len(recorder.messages) == 2
+    assert len(ids) == 1
+
+
+def test_a_refused_mail_is_not_recorded_and_goes_next_time(
+        mailed: tuple[Any, Recorder]) -> None:
+    app, recorder = mailed
+    recorder.data_reply = "451 Try again later"
+    with pytest.raises(TransientError):
+        app.reports.send_weekly()
+    with app.store.session() as session:
+        assert session.query(IdempotencyRow).count() == 0
+    recorder.data_reply = "250 OK"
+    assert app.reports.send_weekly().status == "sent"
+    assert len(recorder.messages) == 1
+
+
+def test_the_worker_tick_sends_it(mailed: tuple[Any, Recorder]) -> None:
+    from aftersales.scheduler import run_once
+
+    app, recorder = mailed
+    results = run_once(app, only=["weekly_report"])
+    assert results["weekly_report"].status == "sent"
+    assert len(recorder.messages) == 1
+
+
+def test_through_the_outbox_in_chinese(tmp_path: Path) -> None:
+    app = _app(tmp_path, reports={"weekly_channel": "outbox", "weekly_to": "shop-ops",
+                                  "weekly_lang": "zh"})
+    try:
+        assert app.reports.send_weekly().status == "sent"
+        assert app.reports.send_weekly().status == "already_sent"
+        with app.store.session() as session:
+            rows = session.query(OutboxRow).filter(OutboxRow.event_type == "alert.weekly_report"
+                                                   ).all()
+            assert len(rows) == 1
+            attachment = rows[0].payload["attachments"][0]
+        assert attachment["content_type"] == "text/html"
+        assert "退货率" in attachment["content"]
+    finally:
+        app.close()
+
+
+def test_off_until_configured(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    try:
+        assert app.reports.send_weekly().status == "off"
+    finally:
+        app.close()
