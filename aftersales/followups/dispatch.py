@@ -203,7 +203,7 @@ class Dispatcher:
             owned = repo.owned_ids(session, [r.id for r in rows], owner=self.owner)
             repo.forget_contacts(session, [r.idempotency_key for r in rows
                                            if r.attempts > 1 and r.id in owned])
-            facts = repo.load_facts(session, sorted({r.buyer_id for r in rows}),
+            facts = repo.load_facts(session, sorted({_buyer(r) for r in rows}, key=repr),
                                     now - self.policy.lookback)
             settles: list[dict[str, Any]] = []
             contacts: list[dict[str, Any]] = []
@@ -214,14 +214,17 @@ class Dispatcher:
                     continue
                 plan = self.plans[row.plan]
                 settle, message, channel = self._judge(session, row, plan, now,
-                                                       facts[row.buyer_id])
+                                                       facts[_buyer(row)])
                 if settle is not None:
                     settles.append(settle)
                     continue
                 assert message is not None
                 assert channel is not None
-                facts[row.buyer_id].history.append(
-                    Contact(now, plan.message_kind, channel.name, plan.name))
+                # Counted for every key of this buyer the batch holds that it caps.
+                for key, found in facts.items():
+                    if key[1] == row.buyer_id and key[0] in (None, row.marketplace):
+                        found.history.append(
+                            Contact(now, plan.message_kind, channel.name, plan.name))
                 contacts.append(_contact(row, plan, channel, now))
                 sends.append((row, channel, message))
             if contacts:
@@ -257,8 +260,8 @@ class Dispatcher:
             if row.attempts > 1:
                 # An earlier holder may have reserved the contact and died before sending.
                 repo.forget_contact(session, row.idempotency_key)
-            facts = repo.load_facts(session, [row.buyer_id], now - self.policy.lookback)
-            settle, message, channel = self._judge(session, row, plan, now, facts[row.buyer_id])
+            facts = repo.load_facts(session, [_buyer(row)], now - self.policy.lookback)
+            settle, message, channel = self._judge(session, row, plan, now, facts[_buyer(row)])
             if settle is not None:
                 _apply(session, [settle])
                 _count(report, settle["_status"])
@@ -347,10 +350,16 @@ def _count(report: DispatchReport, status: str) -> None:
     setattr(report, name, getattr(report, name) + 1)
 
 
+def _buyer(row: FollowUpRow) -> repo.BuyerKey:
+    """The buyer a follow-up's contact caps count for: per store."""
+    return (row.marketplace, row.buyer_id)
+
+
 def _contact(row: FollowUpRow, plan: FollowUpPlan, channel: Channel,
              now: datetime) -> dict[str, Any]:
-    return {"key": row.idempotency_key, "buyer_id": row.buyer_id, "sent_at": now,
-            "kind": plan.message_kind.value, "channel": channel.name, "source": plan.name}
+    return {"key": row.idempotency_key, "buyer_id": row.buyer_id, "store": row.marketplace,
+            "sent_at": now, "kind": plan.message_kind.value, "channel": channel.name,
+            "source": plan.name}
 
 
 def _send_in(

@@ -38,6 +38,7 @@ from aftersales.store.tables.followups import (
 )
 
 __all__ = [
+    "BuyerKey",
     "begin_write",
     "claim_due",
     "contact_history",
@@ -165,13 +166,18 @@ def lock_buyer(session: Session, buyer_id: str) -> None:
                         {"b": buyer_id})
 
 
-def contact_history(session: Session, buyer_id: str, since: datetime) -> list[Contact]:
-    """The buyer's contacts after ``since``, from every plan, area and channel."""
-    rows = session.execute(
-        select(ContactLogRow.sent_at, ContactLogRow.kind, ContactLogRow.channel,
-               ContactLogRow.source)
-        .where(ContactLogRow.buyer_id == buyer_id, ContactLogRow.sent_at > since)
-    )
+def contact_history(session: Session, buyer_id: str, since: datetime,
+                    store: str | None = None) -> list[Contact]:
+    """The buyer's contacts after ``since``, from every plan, area and channel.
+
+    With ``store``, only those made for that store or for no store in particular.
+    """
+    query = (select(ContactLogRow.sent_at, ContactLogRow.kind, ContactLogRow.channel,
+                    ContactLogRow.source)
+             .where(ContactLogRow.buyer_id == buyer_id, ContactLogRow.sent_at > since))
+    if store is not None:
+        query = query.where(or_(ContactLogRow.store == store, ContactLogRow.store.is_(None)))
+    rows = session.execute(query)
     return [Contact(r.sent_at, MessageKind(r.kind), r.channel, r.source) for r in rows]
 
 
@@ -223,30 +229,47 @@ def forget_contact(session: Session, key: str) -> None:
     session.execute(delete(ContactLogRow).where(ContactLogRow.key == key))
 
 
+#: A buyer in a store: ``(store, buyer_id)``; a store of ``None`` means "any store".
+BuyerKey = tuple[str | None, str]
+
+
 def load_facts(
-    session: Session, buyer_ids: Sequence[str], since: datetime
-) -> dict[str, BuyerFacts]:
-    """Opt-outs, holds and contacts after ``since`` of many buyers, in three queries."""
-    facts = {b: BuyerFacts() for b in buyer_ids}
+    session: Session, keys: Sequence[BuyerKey], since: datetime
+) -> dict[BuyerKey, BuyerFacts]:
+    """Opt-outs, holds and contacts after ``since`` of many buyers, in three queries.
+
+    Frequency caps are per store: a buyer's history under ``(store, buyer)``
+    holds the contacts made for that store, plus those recorded without a
+    store (which count everywhere). Under ``(None, buyer)`` it holds them all.
+    Opt-outs and holds are the buyer's, whichever store they came from.
+    """
+    facts = {k: BuyerFacts() for k in keys}
     if not facts:
         return facts
-    ids = list(facts)
+    per_buyer: dict[str, list[tuple[str | None, BuyerFacts]]] = {}
+    for (store, buyer), found in facts.items():
+        per_buyer.setdefault(buyer, []).append((store, found))
+    ids = list(per_buyer)
     for buyer, scope in session.execute(
         select(OptOutRow.buyer_id, OptOutRow.scope).where(OptOutRow.buyer_id.in_(ids))
     ):
-        facts[buyer].opt_outs.add(scope)
+        for _, found in per_buyer[buyer]:
+            found.opt_outs.add(scope)
     for buyer, kind, opened, resolved in session.execute(
         select(ContactHoldRow.buyer_id, ContactHoldRow.kind, ContactHoldRow.opened_at,
                ContactHoldRow.resolved_at).where(ContactHoldRow.buyer_id.in_(ids))
     ):
-        facts[buyer].holds.append((HoldKind(kind), opened, resolved))
+        for _, found in per_buyer[buyer]:
+            found.holds.append((HoldKind(kind), opened, resolved))
     for r in session.execute(
-        select(ContactLogRow.buyer_id, ContactLogRow.sent_at, ContactLogRow.kind,
-               ContactLogRow.channel, ContactLogRow.source)
+        select(ContactLogRow.buyer_id, ContactLogRow.store, ContactLogRow.sent_at,
+               ContactLogRow.kind, ContactLogRow.channel, ContactLogRow.source)
         .where(ContactLogRow.buyer_id.in_(ids), ContactLogRow.sent_at > since)
     ):
-        facts[r.buyer_id].history.append(Contact(r.sent_at, MessageKind(r.kind), r.channel,
-                                                 r.source))
+        contact = Contact(r.sent_at, MessageKind(r.kind), r.channel, r.source)
+        for store, found in per_buyer[r.buyer_id]:
+            if store is None or r.store is None or store == r.store:
+                found.history.append(contact)
     return facts
 
 

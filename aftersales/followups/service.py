@@ -213,39 +213,43 @@ class FollowUpsService(Scheduling):
                 session.delete(row)
 
     def _decide(self, session: Session, buyer_id: str, kind: MessageKind,
-                now: datetime) -> Decision:
+                now: datetime, store: str | None = None) -> Decision:
         return self.policy.decide(
             kind, now=now,
-            history=repo.contact_history(session, buyer_id, now - self.policy.lookback),
+            history=repo.contact_history(session, buyer_id, now - self.policy.lookback, store),
             open_holds=repo.open_holds(session, buyer_id),
             opted_out=repo.opted_out(session, buyer_id, kind),
         )
 
     def check_contact(self, buyer_id: str, kind: MessageKind, *,
-                      now: datetime | None = None) -> Decision:
+                      now: datetime | None = None, store: str | None = None) -> Decision:
         """What the contact policy says about messaging ``buyer_id`` now.
 
         Other areas (return updates, review replies by message) call this
         before they write to a buyer, then :meth:`record_contact` after.
+        Caps count per store: with ``store``, only that store's contacts
+        (and those recorded for no store) count; without, all of them.
         """
         with self.runtime.unit_of_work() as session:
-            return self._decide(session, buyer_id, kind, now or self.runtime.now())
+            return self._decide(session, buyer_id, kind, now or self.runtime.now(), store)
 
     def record_contact(self, buyer_id: str, kind: MessageKind, *, key: str, channel: str = "",
-                       source: str = "", at: datetime | None = None) -> Decision:
+                       source: str = "", at: datetime | None = None,
+                       store: str | None = None) -> Decision:
         """Check the policy and, when it allows, log the contact, atomically per buyer.
 
         Returns the decision; the contact is logged only when it is ``SEND``.
-        A repeated ``key`` is logged once.
+        A repeated ``key`` is logged once. ``store``: the store the message
+        is for (its caps); a contact recorded without one counts for every store.
         """
         now = at or self.runtime.now()
         with self.runtime.unit_of_work() as session:
             repo.lock_buyer(session, buyer_id)
             if session.scalar(select(ContactLogRow.id).where(ContactLogRow.key == key)):
                 return Decision(Verdict.SEND, "already recorded")
-            decision = self._decide(session, buyer_id, kind, now)
+            decision = self._decide(session, buyer_id, kind, now, store)
             if decision.allowed:
-                session.add(ContactLogRow(key=key, buyer_id=buyer_id, sent_at=now,
+                session.add(ContactLogRow(key=key, buyer_id=buyer_id, store=store, sent_at=now,
                                           kind=kind.value, channel=channel, source=source))
             return decision
 

@@ -68,6 +68,8 @@ class ContactLogRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
     buyer_id: Mapped[str] = mapped_column(String(120))
+    #: the store the contact was made for (caps count per store); ``None``: every store
+    store: Mapped[str | None] = mapped_column(String(80))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     kind: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(40), default="")

@@ -55,6 +55,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('buyer_id', sa.String(length=120), nullable=False),
+    sa.Column('store', sa.String(length=80), nullable=True),
     sa.Column('sent_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('channel', sa.String(length=40), nullable=False),
