@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from aftersales.cli_support import CliState, aware_datetime, output, pass_state, table
+from aftersales.cli_support import CliState, aware_datetime, output, pass_state, steps, table
 from aftersales.models import FollowUpStatus
 
 __all__ = ["group"]
@@ -88,7 +88,9 @@ def schedule_command(state: CliState, plan: str, buyer_id: str, order_id: str | 
 @pass_state
 def dispatch_command(state: CliState, limit: int, now: datetime | None) -> None:
     """Send the follow-ups that are due (one worker tick)."""
-    report = _app(state).followups.dispatch_due(now=now, limit=limit)
+    with steps(state, "followups dispatch", unit=" follow-ups") as progress:
+        report = _app(state).followups.dispatch_due(now=now, limit=limit,
+                                                    progress=progress.advance)
     counts = {k: v for k, v in vars(report).items() if k != "errors"}
     output(state, {**counts, "errors": report.errors},
            lambda: table("Dispatch", ["claimed", "sent", "deferred", "retried", "failed",

@@ -23,7 +23,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -276,7 +276,8 @@ class FollowUpsService(Scheduling):
         self._stop.set()
 
     @observe.traced("followups", "dispatch")
-    def dispatch_due(self, now: datetime | None = None, limit: int = 1000) -> DispatchReport:
+    def dispatch_due(self, now: datetime | None = None, limit: int = 1000, *,
+                     progress: Callable[[int], None] | None = None) -> DispatchReport:
         """Send up to ``limit`` follow-ups that are due at ``now``.
 
         Rows are claimed in batches under a lease (``SELECT … FOR UPDATE SKIP
@@ -284,6 +285,10 @@ class FollowUpsService(Scheduling):
         run this at once and each follow-up goes to one of them. After
         :meth:`request_stop`, the row in hand is finished and the rest of
         the batch is released back to the pool at once.
+
+        Args:
+            progress: called with the number of rows after each claimed
+                batch is processed.
 
         Returns:
             Counts of what happened (sent, deferred, retried, failed, …).
@@ -300,6 +305,8 @@ class FollowUpsService(Scheduling):
                 break
             report.claimed += len(rows)
             dispatcher.process_all(rows, now or self.runtime.now(), report, self._stop.is_set)
+            if progress is not None:
+                progress(len(rows))
         return report
 
     # ------------------------------------------------------------ reading

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from aftersales.cli_support import CliState, aware_datetime, output, pass_state, table
+from aftersales.cli_support import CliState, aware_datetime, output, pass_state, steps, table
 from aftersales.errors import NotFoundError
 from aftersales.reviews.alerts import AlertRule
 from aftersales.reviews.classify import Severity
@@ -63,7 +63,9 @@ def group() -> None:
 @pass_state
 def sync_command(state: CliState, marketplace: str | None) -> None:
     """Pull new and changed reviews, raise and deliver alerts."""
-    counts = state.app.reviews.sync(marketplace)
+    with steps(state, "reviews sync", unit=" reviews") as progress:
+        counts = state.app.reviews.sync(
+            marketplace, progress=lambda name, n: progress.advance(n, name))
     rows = sorted(counts.items())
     output(state, counts, lambda: table("reviews changed", ["marketplace", "reviews"], rows))
 

@@ -28,7 +28,7 @@ Settings read (section ``reviews``; ``AfterSales(..., review_classifier=...)``):
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -138,7 +138,8 @@ class ReviewsService:
 
     # ------------------------------------------------------------------ sync
 
-    def sync(self, marketplace: str | None = None) -> dict[str, int]:
+    def sync(self, marketplace: str | None = None, *,
+             progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
         """Pull the reviews created or changed since each marketplace's cursor.
 
         New reviews, edits, appended reviews (追评) and replies each add a
@@ -151,6 +152,8 @@ class ReviewsService:
         Args:
             marketplace: sync only this one (default: every marketplace that
                 declares ``LIST_REVIEWS``).
+            progress: called as ``progress(marketplace, count)`` after each
+                page, with the number of reviews the page held.
 
         Returns:
             Reviews with a new version, per marketplace.
@@ -165,12 +168,13 @@ class ReviewsService:
                 continue
             if Capability.LIST_REVIEWS not in market.capabilities:
                 continue
-            counts[name] = self._sync_one(name)
+            counts[name] = self._sync_one(name, progress)
         self.deliver_alerts()
         return counts
 
     @observe.traced("reviews", "sync", store_arg="name", counts=lambda n: {"changed": n})
-    def _sync_one(self, name: str) -> int:
+    def _sync_one(self, name: str,
+                  progress: Callable[[str, int], None] | None = None) -> int:
         market = self.runtime.marketplace(name)
         with self.runtime.unit_of_work() as session:
             cursor = get_cursor(session, name, STREAM)
@@ -195,6 +199,8 @@ class ReviewsService:
             changed += result.changed
             observe.log_page("reviews", name, "reviews", len(page.items), result.changed, started)
             started = time.monotonic()
+            if progress is not None:
+                progress(name, len(page.items))
         return changed
 
     def _emit(self, session: Session, name: str, payload: dict[str, Any], key: str) -> None:

@@ -51,3 +51,21 @@ def test_naive_time_is_a_usage_error(app: Any, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "no time zone" in result.output
     assert app.followups.list() == []
+
+
+def test_dispatch_shows_progress_per_batch_on_stderr(app: Any, clock: Any,
+                                                     tmp_path: Path) -> None:
+    plans = tmp_path / "plans.toml"
+    plans.write_text(PLANS, "utf-8")
+    for buyer in ("b1", "b2", "b3"):
+        _run(app, ["--plans", str(plans), "schedule", "hello", "--buyer", buyer,
+                   "--due", clock.now.isoformat()])
+    app.followups.batch = 2
+    result = _run(app, ["dispatch"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "followups dispatch: 2 follow-ups", "followups dispatch: 3 follow-ups"]
+    assert "followups dispatch:" not in result.stdout
+    quiet = _run(app, ["dispatch"], as_json=True)
+    assert quiet.stderr == ""
+    assert json.loads(quiet.stdout)["claimed"] == 0

@@ -79,3 +79,32 @@ def test_demo_section_shows_alerts_and_the_positive_rate(app: AfterSales, sandbo
     assert "Alerts raised:" in text
     assert "positive rate (好评率)" in text
     assert "asked again: already_replied" in text
+
+
+def test_sync_shows_progress_per_page_on_stderr(review_app: AfterSales,
+                                                shop: FakeReviewShop) -> None:
+    for i in range(5):  # pages of two: 2, 2, 1
+        shop.put(f"p{i}", 5, "很好", at=timedelta(minutes=i))
+    result = run(review_app, ["sync"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "reviews sync: 2 reviews fake", "reviews sync: 4 reviews fake",
+        "reviews sync: 5 reviews fake"]
+    assert "reviews sync:" not in result.stdout
+
+
+def test_sync_progress_stays_off_json_output(review_app: AfterSales,
+                                             shop: FakeReviewShop) -> None:
+    shop.put("p0", 5, "很好")
+    result = run(review_app, ["sync"], as_json=True)
+    assert result.stderr == ""
+    assert json.loads(result.stdout) == {"fake": 1}
+
+
+def test_sync_progress_callback_gets_each_page(review_app: AfterSales,
+                                               shop: FakeReviewShop) -> None:
+    for i in range(3):
+        shop.put(f"p{i}", 5, "很好", at=timedelta(minutes=i))
+    seen: list[tuple[str, int]] = []
+    review_app.reviews.sync(progress=lambda name, n: seen.append((name, n)))
+    assert seen == [("fake", 2), ("fake", 1)]
