@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
 from aftersales.errors import RemoteError, ValidationError
-from aftersales.redact import mask_email, mask_phone, redact_mapping, redact_text
+from aftersales.redact import (
+    known_names,
+    mask_email,
+    mask_names,
+    mask_phone,
+    redact_mapping,
+    redact_text,
+)
 
 
 def test_text_is_scrubbed_of_contacts_and_secrets() -> None:
@@ -33,3 +42,46 @@ def test_errors_say_where() -> None:
     assert str(err) == "bulk file, row 7, field 'amount': not a number"
     remote = RemoteError("refused", adapter="taobao", status=200, code="isv.invalid-parameter", request_id="r9")
     assert str(remote) == "[taobao HTTP 200 isv.invalid-parameter] refused (request id r9)"
+
+
+PHONES = [
+    "13812345678", "138 1234 5678", "138-1234-5678", "+86 138 1234 5678", "+8613812345678",
+    "008613812345678", "+1 415 555 0199", "+14155550199", "+44 20 7946 0958",
+    "(415) 555-0199", "415-555-0199", "415.555.0199", "0571-88888888", "(010) 1234 5678",
+    "020 7946 0958", "01 23 45 67 89",
+]
+NOT_PHONES = [  # order ids, tracking numbers, dates, amounts, codes
+    "4023456789012345678", "1001", "#1001", "450789469", "5801234567890", "SF1234567890123",
+    "773012345678901", "1Z999AA10123456784", "YT2012345678901234", "9400111899223856928499",
+    "2024-06-01", "01-02-2024", "1234567.89", "-40012345", "12345678", "123456789012",
+    "20240601123045",
+]
+
+
+@pytest.mark.parametrize("phone", PHONES)
+def test_phone_shapes_are_masked_keeping_the_last_four(phone: str) -> None:
+    out = redact_text(f"reach the buyer at {phone} today")
+    digits = "".join(c for c in phone if c.isdigit())
+    assert out == f"reach the buyer at ***{digits[-4:]} today"
+
+
+@pytest.mark.parametrize("value", NOT_PHONES)
+def test_ids_tracking_numbers_dates_and_amounts_stay_readable(value: str) -> None:
+    text = f"order {value} could not be refunded"
+    assert redact_text(text) == text
+
+
+@pytest.mark.parametrize("text", ["phone 5550199", "Tel: 8888 6666", "电话：88886666",
+                                  "手机号 5550199"])
+def test_a_number_after_a_phone_word_is_masked_whatever_its_shape(text: str) -> None:
+    assert redact_text(text).endswith("***" + text[-4:])
+
+
+def test_known_names_are_masked_whole_and_in_parts_only_inside_the_block() -> None:
+    text = "Alice Wong says Wong never got it; ALICE  WONG; Wongsakul; 王小明说小明没收到，王先生"
+    assert redact_text(text) == text  # no cue, no key: nothing says these are names
+    with known_names("Alice Wong", "王小明"), known_names(None, " "):
+        out = redact_text(text)
+    assert out == "*** says *** never got it; ***; Wongsakul; ***说***没收到，***"
+    assert redact_text(text) == text
+    assert mask_names("Jo met Jo", ["Jo"]) == "*** met ***"

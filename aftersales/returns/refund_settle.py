@@ -35,11 +35,12 @@ from aftersales.errors import (
 )
 from aftersales.interfaces import Capability, Marketplace
 from aftersales.models import Refund, ReturnRequest, ReturnStatus
-from aftersales.redact import redact_text
+from aftersales.redact import known_names, redact_text
 from aftersales.returns import refund_claim as claims
 from aftersales.returns import repository as repo
 from aftersales.returns.actions import ActionsMixin
 from aftersales.store.locking import begin_write
+from aftersales.store.orders import buyer_names
 from aftersales.store.tables.returns import RefundRow
 
 __all__ = ["RefundReport", "SettleMixin", "refused"]
@@ -80,7 +81,15 @@ class SettleMixin(ActionsMixin):
     """The push and its outcome, and the ``reconcile_refunds`` tick."""
 
     def _settle(self, claimed: claims.Claimed, *, actor: str, note: str | None) -> Refund:
-        """Push ``claimed`` (looking it up first when resumed) and record the outcome."""
+        """Push ``claimed`` (looking it up first when resumed) and record the outcome.
+
+        The buyer's name is masked in any error text written meanwhile.
+        """
+        names = self._run(lambda s: buyer_names(s, repo.load_row(s, claimed.rma_id).order_id))
+        with known_names(*names):
+            return self._pay(claimed, actor=actor, note=note)
+
+    def _pay(self, claimed: claims.Claimed, *, actor: str, note: str | None) -> Refund:
         instruction = claimed.instruction
         key = instruction.idempotency_key
 

@@ -13,7 +13,7 @@ from aftersales.models import Buyer, Order, OrderLine, Shipment, ShipmentDirecti
 from aftersales.money import Money
 from aftersales.store.tables.core import OrderLineRow, OrderRow, ShipmentRow
 
-__all__ = ["get_order_row", "order_from_row", "upsert_orders"]
+__all__ = ["buyer_names", "get_order_row", "order_from_row", "upsert_orders"]
 
 
 def get_order_row(session: Session, marketplace: str, external_id: str) -> OrderRow | None:
@@ -23,6 +23,17 @@ def get_order_row(session: Session, marketplace: str, external_id: str) -> Order
         .options(selectinload(OrderRow.lines))
         .where(OrderRow.marketplace == marketplace, OrderRow.external_id == external_id)
     )
+
+
+def buyer_names(session: Session, order_id: int | None) -> tuple[str, ...]:
+    """The buyer's name as the stored order holds it (none if unknown).
+
+    For :func:`aftersales.redact.known_names`: the one reliable way to tell
+    a person's name in a marketplace's free text is to know it already.
+    """
+    row = session.get(OrderRow, order_id) if order_id is not None else None
+    name = (row.buyer or {}).get("name") if row is not None else None
+    return (name,) if isinstance(name, str) and name.strip() else ()
 
 
 def upsert_orders(session: Session, orders: Sequence[Order]) -> list[tuple[OrderRow, bool, bool]]:

@@ -100,3 +100,33 @@ def test_any_error_text_assigned_to_a_column_is_masked() -> None:
     row = RefundRow()
     row.error = json.dumps(BODY)
     assert [p for p in PLANTED if p in (row.error or "")] == []
+
+
+@pytest.mark.parametrize(("name", "quoted"), [
+    ("Grace Hopperton", "Grace Hopperton disputes this charge; Hopperton asked her bank"),
+    ("王小明", "王小明 已申请拒付，小明 说未收到货，王先生 请联系银行"),
+])
+def test_a_refused_refund_masks_the_buyers_name_quoted_without_a_cue(
+    synced: Any, fresh_order: Callable[..., Order], sandbox: Any,
+    monkeypatch: pytest.MonkeyPatch, name: str, quoted: str,
+) -> None:
+    # No cue word, no personal key: the name is masked because the order says it is the buyer's.
+    from aftersales.store.tables.core import OrderRow
+
+    order = fresh_order()
+    with synced.store.session() as s:
+        row = s.scalars(select(OrderRow).where(OrderRow.external_id == order.external_id)).one()
+        row.buyer = {**row.buyer, "name": name}
+    rma = _approved_refund(synced, order)
+    _refusing(sandbox, monkeypatch)
+    with responses.RequestsMock() as mock:
+        mock.post("https://pay.example.test/refunds", status=422,
+                  json={"error": {"message": f"{quoted} (order {order.external_id})"}})
+        with pytest.raises(AfterSalesError) as caught:
+            synced.returns.refund(rma)
+    with synced.store.session() as s:
+        stored = s.scalars(select(RefundRow.error).where(RefundRow.rma_id == rma)).one()
+    parts = [name, *name.split(), name[1:] if len(name) == 3 else name, name[0] + "先生"]
+    for text in (stored or "", str(caught.value)):
+        assert [p for p in parts if len(p) > 1 and p in text] == [], text
+        assert order.external_id in text  # the order id stays readable
