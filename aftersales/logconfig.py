@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -41,12 +42,21 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
-                out[key] = value if isinstance(value, int | float | bool | None) else str(value)
+                out[key] = _plain(value)
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             out["exception"] = record.exc_text
         return json.dumps(out, ensure_ascii=False)
+
+
+def _plain(value: Any) -> Any:
+    # Numbers stay numbers and a mapping of counts stays an object; anything else is text.
+    if isinstance(value, int | float | bool | None):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)
 
 
 def configure_logging(level: str = "INFO", fmt: str = "text",

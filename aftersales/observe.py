@@ -113,12 +113,13 @@ def _describe(counts: Mapping[str, int]) -> str:
 
 @contextmanager
 def operation(area: str, name: str, *, store: str | None = None,
-              level: int = logging.INFO) -> Iterator[Operation]:
+              level: int = logging.INFO, quiet: bool = False) -> Iterator[Operation]:
     """Trace, count, time and log one run of an operation.
 
     On success one line at ``level`` (``sync store=shopify orders=12 in 340 ms``);
     on failure one WARNING line with the masked error, and the error raised
-    again. The span's status and the ``outcome`` attribute follow.
+    again. The span's status and the ``outcome`` attribute follow. With
+    ``quiet`` the caller writes the line itself (the worker's tick summary).
     """
     attributes = {"area": area, "operation": name}
     if store is not None:
@@ -142,11 +143,14 @@ def operation(area: str, name: str, *, store: str | None = None,
             span.add_event("exception", {"exception.type": type(exc).__name__,
                                          "exception.message": text})
             _record(op, "error", elapsed, span)
-            log.warning("%s%s failed after %.0f ms: %s", name, where, elapsed * 1000, text)
+            if not quiet:
+                log.warning("%s%s failed after %.0f ms: %s", name, where, elapsed * 1000, text)
             raise
         elapsed = time.monotonic() - started
         _record(op, "ok", elapsed, span)
-        log.log(level, "%s%s %s in %.0f ms", name, where, _describe(op.counts), elapsed * 1000)
+        if not quiet:
+            log.log(level, "%s%s %s in %.0f ms", name, where, _describe(op.counts),
+                    elapsed * 1000)
 
 
 def _record(op: Operation, outcome: str, elapsed: float, span: trace.Span) -> None:

@@ -37,6 +37,7 @@ import logging
 import math
 import signal
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +53,7 @@ from aftersales import observe
 from aftersales.config import AfterSalesSettings, IntervalSettings
 from aftersales.errors import ConfigurationError
 from aftersales.logconfig import LEVELS, configure_logging
+from aftersales.worker_summary import log_tick, summarize
 
 
 class TickHost(Protocol):
@@ -144,14 +146,20 @@ def ticks_for(app: TickHost, only: Sequence[str] = ()) -> dict[str, Callable[[],
 
 
 def _observed(name: str, method: Callable[[], Any]) -> Callable[[], Any]:
-    """``method`` run as the worker's tick ``name``: one span, metric and log line a run."""
+    """``method`` run as the worker's tick ``name``: one span, metric and summary line a run."""
 
     @functools.wraps(method)
     def tick() -> Any:
-        with observe.operation("worker", f"tick.{name}") as op:
-            result = method()
-            op.counts_from(observe.counts_of(result))
-            return result
+        started = time.monotonic()
+        try:
+            with observe.operation("worker", f"tick.{name}", quiet=True) as op:
+                result = method()
+                op.counts_from(observe.counts_of(result))
+        except BaseException as exc:
+            log_tick(worker_log, summarize(name, None, time.monotonic() - started, exc))
+            raise
+        log_tick(worker_log, summarize(name, result, time.monotonic() - started))
+        return result
 
     return tick
 
