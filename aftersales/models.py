@@ -548,8 +548,10 @@ class Tracking(_Model):
     """A parcel's current status and its events, oldest first.
 
     ``push_stopped`` is true when a push says the provider stopped watching
-    the number (Kuaidi100 ``shutdown``/``abort``): no more pushes will come,
-    so a parcel not yet at a final state is refreshed by query instead.
+    the number (Kuaidi100 ``shutdown``/``abort``, 17TRACK ``TRACKING_STOPPED``):
+    no more pushes will come, so a parcel not yet at a final state is
+    refreshed by query instead. A stop notice that carries no tracking has
+    no ``raw_status`` and no events, and changes nothing else.
     """
 
     carrier: str | None

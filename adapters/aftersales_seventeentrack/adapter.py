@@ -119,7 +119,12 @@ class SeventeenTrackCarrier(CarrierBase):
     def parse_push(self, body: bytes, headers: Mapping[str, str]) -> list[Tracking]:
         """Verify the ``sign`` header and parse a webhook.
 
-        ``TRACKING_STOPPED`` carries no status and yields no tracking.
+        ``TRACKING_STOPPED`` (17TRACK stopped watching the number under a
+        system rule; only ``/retrack`` resumes it) yields the number marked
+        ``push_stopped``, so the logistics service refreshes a parcel not yet
+        at a final state by query. Its ``track_info`` is read when the push
+        carries one; without it the tracking has no status and no events,
+        and the parcel keeps what it has.
 
         Raises:
             SignatureError: the ``sign`` header is missing or wrong.
@@ -132,6 +137,8 @@ class SeventeenTrackCarrier(CarrierBase):
             hook = WEBHOOK.validate_json(body)
         except (ValueError, PydanticValidationError) as exc:
             raise ValidationError("not a 17track webhook", payload="17track webhook") from exc
+        if hook["event"] == "TRACKING_STOPPED":
+            return [to_tracking(hook["data"]).model_copy(update={"push_stopped": True})]
         if hook["event"] != "TRACKING_UPDATED" or hook["data"].get("track_info") is None:
             return []
         return [to_tracking(hook["data"])]

@@ -295,9 +295,16 @@ class LogisticsService:
             for tracking in trackings:
                 normal = normalize_number(tracking.number)
                 refs = parcels_by_number(session, normal, tracking.number)
-                if refs:
+                # A stop notice may say nothing of the parcel (no status, no events):
+                # the parcel keeps what it has and is only made due for a query.
+                says_nothing = (tracking.push_stopped and tracking.raw_status is None
+                                and not tracking.events)
+                if refs and not says_nothing:
                     pairs.append(((normal, tracking.carrier, tuple(refs)), snapshot(tracking)))
-                if tracking.push_stopped and not tracking.status.is_terminal:
+                if tracking.push_stopped and says_nothing:  # the parcel's own status decides
+                    orphaned += [ref._replace(last_checked_at=None) for ref in refs
+                                 if not ref.status.is_terminal]
+                elif tracking.push_stopped and not tracking.status.is_terminal:
                     orphaned += [ref._replace(last_checked_at=None) for ref in refs]
         self._write(pairs)
         if orphaned:

@@ -101,3 +101,46 @@ def test_a_kuaidi100_abort_push_makes_an_unfinished_parcel_due_for_a_query(make_
         checked = dict(session.execute(select(ShipmentRow.id, ShipmentRow.last_checked_at)).all())
     assert checked[stopped] is None  # due at once: refreshed by query
     assert checked[delivered] is not None  # shut down after delivery: nothing left to do
+
+
+def test_a_17track_stopped_push_makes_an_unfinished_parcel_due_and_changes_nothing_else(
+    make_app: Any,
+) -> None:
+    """17TRACK's TRACKING_STOPPED: no more pushes come, so the parcel is queried instead."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from aftersales_seventeentrack import SeventeenTrackCarrier, SeventeenTrackSettings
+    from aftersales_seventeentrack.mapping import webhook_sign
+    from sqlalchemy import select, update
+
+    from aftersales.store.tables.core import ShipmentRow
+
+    fixtures = Path(__file__).parents[1] / "adapters" / "seventeentrack" / "fixtures"
+
+    def push(name: str, number: str) -> tuple[bytes, dict[str, str]]:
+        hook = json.loads((fixtures / f"{name}.json").read_text("utf-8"))
+        hook.pop("_source", None)
+        hook["data"]["number"] = number
+        body = json.dumps(hook, separators=(",", ":")).encode()
+        return body, {"sign": webhook_sign(body, "key")}
+
+    carrier = SeventeenTrackCarrier(SeventeenTrackSettings(token="t", webhook_key="key"))
+    app = make_app(carrier)
+    moving, delivered = add_parcels(app, ["RR000000001CN", "RR123456789CN"], carrier="chinapost")
+    checked_at = datetime(2025, 3, 1, tzinfo=UTC)
+    with app.store.session() as session:
+        session.execute(update(ShipmentRow).values(last_checked_at=checked_at,
+                                                   status="in_transit"))
+    assert app.logistics.handle_push("seventeentrack",
+                                     *push("webhook_tracking_updated", "RR123456789CN")) == 1
+    assert app.logistics.handle_push("seventeentrack",
+                                     *push("webhook_tracking_stopped", "RR000000001CN")) == 0
+    assert app.logistics.handle_push("seventeentrack",
+                                     *push("webhook_tracking_stopped", "RR123456789CN")) == 0
+    with app.store.session() as session:
+        rows = {r.id: r for r in session.scalars(select(ShipmentRow))}
+        state = {i: (r.status, r.last_checked_at) for i, r in rows.items()}
+    assert state[moving] == ("in_transit", None)  # due at once; its status untouched
+    assert state[delivered][0] == "delivered"
+    assert state[delivered][1] is not None  # stopped after delivery: nothing left to do

@@ -197,9 +197,22 @@ def test_push_with_a_bad_signature(carrier: SeventeenTrackCarrier) -> None:
         carrier.parse_push(tampered, {"sign": load("webhook_sign_vectors")["vectors"][1]["sign"]})
 
 
-def test_tracking_stopped_push_yields_nothing(carrier: SeventeenTrackCarrier) -> None:
+def test_tracking_stopped_push_marks_the_number_stopped(carrier: SeventeenTrackCarrier) -> None:
     body = compact(load("webhook_tracking_stopped"))
-    assert carrier.parse_push(body, {"sign": webhook_sign(body, TOKEN)}) == []
+    [tracking] = carrier.parse_push(body, {"sign": webhook_sign(body, TOKEN)})
+    assert (tracking.number, tracking.carrier) == ("RR123456789CN", "chinapost")
+    assert tracking.push_stopped
+    assert (tracking.status, tracking.raw_status, tracking.events) == (
+        ParcelStatus.PENDING, None, [])  # no track_info: nothing said of the parcel
+
+
+def test_tracking_stopped_push_with_track_info_keeps_it(carrier: SeventeenTrackCarrier) -> None:
+    hook = load("webhook_tracking_updated")
+    hook["event"] = "TRACKING_STOPPED"
+    body = compact(hook)
+    [tracking] = carrier.parse_push(body, {"sign": webhook_sign(body, TOKEN)})
+    assert tracking.push_stopped
+    assert tracking.status is ParcelStatus.DELIVERED
 
 
 def test_signed_garbage_is_a_validation_error(carrier: SeventeenTrackCarrier) -> None:
