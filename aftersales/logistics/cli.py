@@ -34,10 +34,14 @@ def _timeline(tracking: Tracking) -> Any:
         f"  via {tracking.provider}" if tracking.provider else "",
     )
     rows = [
-        (e.time.isoformat(timespec="minutes"), e.status.value, e.location or "", e.description)
+        (("~" if e.time_inferred else "") + e.time.isoformat(timespec="minutes"),
+         e.status.value, e.location or "", e.description)
         for e in reversed(tracking.events)
     ]
-    events = table("events, newest first", ["time", "status", "location", "description"], rows)
+    title = "events, newest first" + (
+        " (~: time zone inferred from the place)" if any(e.time_inferred
+                                                        for e in tracking.events) else "")
+    events = table(title, ["time", "status", "location", "description"], rows)
     return RichGroup(head, events)
 
 

@@ -247,7 +247,7 @@ def _known_fingerprints(db: Driver, ids: Sequence[int]) -> set[tuple[int, str]]:
 _UPDATED = ("carrier", "status", "issue", "raw_status", "provider", "terminal", "last_event_at",
             "delivered_at", "last_checked_at", "updated_at")
 _EVENT_COLUMNS = ("shipment_id", "fingerprint", "occurred_at", "status", "description",
-                  "location", "raw_code")
+                  "location", "raw_code", "time_inferred")
 
 
 def apply_trackings(
@@ -276,6 +276,7 @@ def apply_trackings(
     db = Driver(session)
     at = db.converter(_SHIP.c.last_event_at)
     flag = db.converter(_SHIP.c.terminal)
+    inferred = db.converter(_EVENTS.c.time_inferred)
     checked_at = at(now)
     # A parcel that never had an event has none stored: no need to look.
     seen_before = sorted({row[0] for row, _ in pairs if row[5] is not None})
@@ -292,11 +293,11 @@ def apply_trackings(
         status = stored_status if regress else fresh_status
         issue = stored_issue if regress else fresh_issue
         added = len(new_events)
-        for mark, when, kind, description, location, raw_code in scans:
+        for mark, when, kind, description, location, raw_code, guessed in scans:
             if (parcel, mark) not in known:
                 known.add((parcel, mark))
                 new_events.append((parcel, mark, at(when), kind, description, location,
-                                   raw_code))
+                                   raw_code, inferred(guessed)))
         carrier = fresh_carrier or stored_carrier
         if len(new_events) == added and (status, issue, carrier) == (
             stored_status, stored_issue, stored_carrier
@@ -369,6 +370,7 @@ def stored_tracking(session: Session, *numbers: str) -> Tracking | None:
                 description=e.description,
                 location=e.location,
                 raw_code=e.raw_code,
+                time_inferred=e.time_inferred,
             )
             for e in events
         ],

@@ -21,8 +21,8 @@ __all__ = ["Scan", "Snapshot", "fingerprint", "snapshot"]
 
 
 #: One event ready to store:
-#: ``(fingerprint, time, status, description, location, raw_code)``.
-Scan = tuple[str, datetime, str, str, str | None, str | None]
+#: ``(fingerprint, time, status, description, location, raw_code, time_inferred)``.
+Scan = tuple[str, datetime, str, str, str | None, str | None, bool]
 
 #: A fresh tracking as plain values, statuses as their string values:
 #: ``(carrier, status, issue, raw_status, provider, delivered_at,
@@ -56,7 +56,8 @@ def snapshot(tracking: Tracking) -> Snapshot:
         tracking.delivered_at,
         events[-1].time if events else None,
         tuple(
-            (fingerprint(e), e.time, e.status.value, e.description, e.location, e.raw_code)
+            (fingerprint(e), e.time, e.status.value, e.description, e.location, e.raw_code,
+             e.time_inferred)
             for e in events
         ),
     )

@@ -118,6 +118,8 @@ class TrackingEventRow(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     location: Mapped[str | None] = mapped_column(String(200))
     raw_code: Mapped[str | None] = mapped_column(String(40))
+    #: the scan's time had no UTC offset and its zone was inferred from its place
+    time_inferred: Mapped[bool] = mapped_column(default=False)
 
 
 class AuditRow(Base):

@@ -416,6 +416,7 @@ def upgrade() -> None:
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('location', sa.String(length=200), nullable=True),
     sa.Column('raw_code', sa.String(length=40), nullable=True),
+    sa.Column('time_inferred', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['shipment_id'], ['shipments.id'], name=op.f('fk_tracking_events_shipment_id_shipments'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tracking_events')),
     sa.UniqueConstraint('shipment_id', 'fingerprint', name=op.f('uq_tracking_events_shipment_id_fingerprint'))
