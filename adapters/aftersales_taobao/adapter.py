@@ -457,10 +457,13 @@ class TaobaoMarketplace(MarketplaceBase):
                 raise
             result = AgreeResult.model_validate(body)
             mine = next((r for r in result.results if r.refund_id == refund_id), None)
+            said = " ".join(m for m in ((mine.message if mine else None), result.message) if m)
+            if mapping.asks_for_verification(said):
+                # "发送二次验证短信成功" (the code was texted) may come in an answer
+                # that otherwise reads as a success: nothing is paid until code= follows.
+                raise self._verification(result.msg_code)
             if result.msg_code != "OP_SUCC" and not (mine and mine.succ):
                 detail = (mine.message if mine else None) or result.message or result.msg_code
-                if mapping.asks_for_verification(detail):
-                    raise self._verification(result.msg_code)
                 raise RemoteRejectedError(f"refund not agreed: {detail}", adapter=self.name,
                                           code=result.msg_code)
             return self._paid(refund, fresh, status="SUCCESS")

@@ -126,9 +126,14 @@ TRADE_TYPES: tuple[str, ...] = (
 #: refunds and 6,000 CNY a call, Tmall 30 refunds and 10,000 CNY).
 AGREE_CAP_FEN: dict[str, int] = {"taobao": 600_000, "tmall": 1_000_000}
 
-#: Words of a refused agree that mean "send the SMS code". TOP documents that
-#: a large refund fails and texts the seller a code, but not the error code it
-#: answers with, so the message text is what is matched.
+#: Words of an agree answer that mean "send the SMS code". TOP documents that
+#: a large refund fails and texts the seller a code, but names no sub_code or
+#: msg_code for it: the API page (taobao.rp.refunds.agree, id 22465) lists
+#: only OP_SUCC, SOME_OP_SUCC and OP_FAILURE_UE, as does the response type
+#: generated from it in bububa/opentaobao (searched 2026-12-02), so the
+#: message text is what is matched.
+#: Integrations in the wild match "发送二次验证短信成功" in the
+#: ``rp_refunds_agree_response`` itself, so it is looked for there too.
 _VERIFICATION_WORDS = ("验证码", "短信", "verification", "sms")
 
 #: The reasons buyers pick in the refund form (free text on the wire) and their canonical reason.

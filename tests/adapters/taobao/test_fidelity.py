@@ -155,6 +155,22 @@ def test_an_sms_demand_in_the_result_list_is_the_same_typed_error(
         market.refund(_refund(request, "11.50"), request)
 
 
+@pytest.mark.parametrize(("succ", "msg_code"), [(True, "OP_SUCC"), (False, "OP_FAILURE_UE"),
+                                               (True, None)])
+def test_an_sms_sent_message_in_a_success_shaped_answer_is_not_a_payment(
+    market: TaobaoMarketplace, shop: FakeShop, top: FakeTop, succ: bool, msg_code: str | None,
+) -> None:
+    # Not a platform-written payload: the message text is what a third-party Tmall
+    # integration checks in rp_refunds_agree_response ("the code was texted");
+    # TOP documents neither its succ nor its msg_code, so each is tried.
+    request = _request(market, "100001")
+    top.queue("taobao.rp.refunds.agree", {"rp_refunds_agree_response": {
+        "msg_code": msg_code, "succ": succ, "message": "发送二次验证短信成功"}})
+    with pytest.raises(VerificationRequiredError):
+        market.refund(_refund(request, "11.50"), request)
+    assert shop.agreed == []
+
+
 @pytest.mark.parametrize(("tmall", "amount", "refused"), [
     (False, "6000.00", False), (False, "6000.01", True),
     (True, "10000.00", False), (True, "10000.01", True),
