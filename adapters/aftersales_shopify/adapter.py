@@ -366,13 +366,17 @@ class ShopifyMarketplace(MarketplaceBase):
         data = self.client.graphql(REFUND, {"input": body, "key": refund.idempotency_key},
                                    mutation=True, idempotency_key=refund.idempotency_key)
         created = self._parse(GqlRefund, _payload(data, "refundCreate").get("refund"))
-        if request is not None and request.external_id and request.kind != ReturnKind.EXCHANGE:
-            try:
-                self.close_return(request)
-            except RemoteError:  # the money moved: a return left open must not undo that
-                log.warning("shopify: refund %s paid but its return was not closed",
-                            created.id)
+        self._close_refunded(request, created.id)
         return mapping.refund_from_gql(created, refund)
+
+    def _close_refunded(self, request: ReturnRequest | None, refund_id: str) -> None:
+        """Close the Shopify return a refund paid (not an exchange's); never raises."""
+        if request is None or not request.external_id or request.kind == ReturnKind.EXCHANGE:
+            return
+        try:
+            self.close_return(request)
+        except RemoteError:  # the money moved: a return left open must not undo that
+            log.warning("shopify: refund %s paid but its return was not closed", refund_id)
 
     def find_refund(
         self, refund: Refund, request: ReturnRequest | None = None, *,
@@ -387,6 +391,9 @@ class ShopifyMarketplace(MarketplaceBase):
         line items and quantities, created no earlier than the pending
         refund was recorded, and not one of the ids the store already holds
         (``exclude``). ``keys`` cannot be matched and are ignored.
+
+        A match is a refund whose answer was lost, so what :meth:`refund`
+        does after a payment is done here: the Shopify return is closed.
         """
         data = self.client.graphql(ORDER_REFUNDS, {"id": mapping.gid("Order", refund.order_id)})
         order = data.get("order")
@@ -408,6 +415,7 @@ class ShopifyMarketplace(MarketplaceBase):
                     lines[lid] = lines.get(lid, 0) + node.quantity
             if same_refund(refund, amount=Money(money.amount, money.currencyCode)
                            if money else None, lines=lines, created_at=listed.createdAt):
+                self._close_refunded(request, listed.id)
                 return mapping.refund_from_gql(listed, refund)
         return None
 

@@ -98,6 +98,8 @@ def test_a_lost_answer_pays_exactly_once(app: AfterSales, shop: LosingShop, mode
     settle_after_lost_answer(app, rma, follow_up, heal=heal)
     assert len(shop.refunds) == 1
     assert app.returns.get(rma).status is ReturnStatus.REFUNDED
+    # The refund found after the lost answer closes the Shopify return, as a paid one does.
+    assert shop.returns[shop._ret_index("gid://shopify/Return/200")]["status"] == "CLOSED"
 
 
 def test_find_refund_skips_refunds_already_recorded(app: AfterSales, shop: LosingShop) -> None:
