@@ -7,7 +7,10 @@ with a key of their own each. The marketplace (:mod:`ledger_shop`) records
 every payment in a file all processes share and caps only at the order's
 total, as the platforms do. Rounds default to a number that still fails
 without the order lock (see the report of issue 13); set
-``AFTERSALES_RACE_ROUNDS=200`` for the long run.
+``AFTERSALES_RACE_ROUNDS=200`` for the long run. ``AFTERSALES_RACE_UNLOCKED=1``
+runs the same cases with the order lock patched out in the racing processes
+(nothing in the library can turn it off): they are then expected to fail,
+which shows the lock is what holds.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from aftersales.store.orders import upsert_orders
 from .ledger_shop import LedgerShop, ledger_order
 
 ROUNDS = int(os.environ.get("AFTERSALES_RACE_ROUNDS", "6"))
+UNLOCKED = os.environ.get("AFTERSALES_RACE_UNLOCKED") == "1"
 LINES = [("L1", 1, "100.00"), ("L2", 1, "500.00")]  # room under the total for a double pay
 
 
@@ -145,7 +149,7 @@ def test_racing_processes_pay_each_request_once(
     db_url: str, tmp_path: Path, processes: int, mode: str, shared_line: bool,
 ) -> None:
     shop, counts = race(db_url, tmp_path, processes=processes, mode=mode,
-                        shared_line=shared_line)
+                        shared_line=shared_line, unlocked=UNLOCKED)
     check_ledger(shop, ROUNDS, shared_line)
     unexpected = {o: n for o, n in counts.items()
                   if o not in ("paid", "in flight", "nothing left")}
