@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,20 +28,22 @@ from zoneinfo import ZoneInfo
 
 from aftersales import observe, registry
 from aftersales.config import AfterSalesSettings
-from aftersales.errors import ConfigurationError
+from aftersales.errors import ConfigurationError, NotFoundError
 from aftersales.events import EventBus, Hook
 from aftersales.interfaces import Capability, Carrier, Channel, Marketplace
+from aftersales.money import Money
 from aftersales.redact import redact_text
 from aftersales.runtime import Runtime, adapter_options, by_name
 from aftersales.store import Store
 from aftersales.store.cursors import get_cursor, set_cursor
-from aftersales.store.orders import upsert_orders
+from aftersales.store.orders import get_order_row, upsert_orders
 from aftersales.store_metrics import StoreMetrics, store_metrics
 from aftersales.stores import build_stores
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
 
+    from aftersales.cases.service import CasesService
     from aftersales.customers.service import Customers
     from aftersales.followups.service import FollowUpsService
     from aftersales.kb.service import KnowledgeBase
@@ -183,6 +186,7 @@ class AfterSales:
         # Built now, not on first use: its plans and contact holds listen to
         # events that other areas emit before anyone touches app.followups.
         _ = self.followups
+        _ = self.cases  # opens cases from the events above, so built now too
 
     # ------------------------------------------------------------------ basics
 
@@ -272,6 +276,53 @@ class AfterSales:
         from aftersales.customers.service import Customers
 
         return Customers(self.runtime)
+
+    @cached_property
+    def cases(self) -> CasesService:
+        """Complaint cases (投诉工单): the loop, auto-opening, SLA and escalation."""
+        from aftersales.cases.service import CasesService
+
+        return CasesService(self.runtime, refund=self._case_refund,
+                            schedule_callback=self._case_callback,
+                            record_contact=self._case_contact)
+
+    def _case_refund(self, *, store: str, order_id: str, rma_id: str | None,
+                     amount: Decimal | None, currency: str | None, key: str,
+                     note: str | None) -> dict[str, Any]:
+        # Cases pay only through returns: a refund-only request for the case's
+        # order when no return is named, then one refund under the case's key.
+        from aftersales.models import ReturnStatus
+
+        if rma_id is None:
+            with self.store.session() as session:
+                order = get_order_row(session, store, order_id)
+                if order is None:
+                    raise NotFoundError("order", f"{store}/{order_id}")
+                lines = {line.external_id: line.quantity for line in order.lines}
+            request = self.returns.request(store, order_id, lines, kind="refund_only",
+                                           reason="other", idempotency_key=f"{key}:request",
+                                           actor="case", force=True, auto=False)
+            rma_id = str(request.rma_id)
+            if request.status is ReturnStatus.REQUESTED:
+                self.returns.approve(rma_id, actor="case", override=True,
+                                     note="refund agreed on a complaint case")
+        money = Money(amount, currency or "") if amount is not None else None
+        refund = self.returns.refund(rma_id, amount=money, idempotency_key=key, actor="case",
+                                     note=note)
+        return {"rma_id": rma_id, "refund": refund.external_id or refund.idempotency_key,
+                "amount": str(refund.amount.amount), "currency": refund.amount.currency}
+
+    def _case_callback(self, plan: str, *, buyer_id: str, order_id: str | None,
+                       marketplace: str, key: str, context: dict[str, Any]) -> int:
+        scheduled = self.followups.schedule(plan, buyer_id=buyer_id, order_id=order_id,
+                                            marketplace=marketplace, key=key, context=context)
+        return int(scheduled.id or 0)
+
+    def _case_contact(self, buyer_id: str, *, key: str, channel: str, source: str) -> bool:
+        from aftersales.followups.contact_policy import MessageKind
+
+        return self.followups.record_contact(buyer_id, MessageKind.RETURN_UPDATE, key=key,
+                                             channel=channel, source=source).allowed
 
     def _receive_return_parcel(
         self, rma_id: str, *, number: str, delivered_at: datetime | None, force: bool

@@ -56,6 +56,7 @@ __all__ = [
     "CONFIG_VARIABLE",
     "KEYWORD_SHORTCUTS",
     "AfterSalesSettings",
+    "CasesSettings",
     "FollowUpsSettings",
     "IntervalSettings",
     "LogisticsSettings",
@@ -87,6 +88,7 @@ KEYWORD_SHORTCUTS: Mapping[str, tuple[str, str]] = {
     "contact_policy": ("followups", "contact_policy"),
     "followup_lease": ("followups", "lease"),
     "followup_batch": ("followups", "batch"),
+    "case_policy": ("cases", "policy"),
 }
 
 #: Marks a field that only a keyword (a Python object) can set.
@@ -212,6 +214,21 @@ class ReportsSettings(_Section):
     weekly_lang: Literal["en", "zh"] = Field(default="en", description="its labels: en or zh")
 
 
+class CasesSettings(_Section):
+    """``[cases]``: the case policy, the shop's own root causes and the SLA tick."""
+
+    policy: Any = Field(
+        default=None, description="the case policy (SLA, hours, escalation): a TOML path or text"
+    )
+    causes: dict[str, str] = Field(
+        default_factory=dict, description="the shop's own root causes, code = label"
+    )
+    batch: int = Field(default=500, ge=1, description="SLA deadlines handled per transaction")
+    notify_channel: str | None = Field(
+        default=None, description="channel that tells buyers about proposals (default: first)"
+    )
+
+
 class IntervalSettings(_Section):
     """``[interval]``: seconds between the worker's ticks; 0 turns a tick off."""
 
@@ -220,6 +237,7 @@ class IntervalSettings(_Section):
     reviews: float = Field(default=1800, ge=0, description="seconds between review syncs")
     sync: float = Field(default=600, ge=0, description="seconds between marketplace syncs")
     return_timers: float = Field(default=300, ge=0, description="seconds between SLA timer runs")
+    cases: float = Field(default=60, ge=0, description="seconds between case SLA ticks")
     refunds: float = Field(default=120, ge=0,
                            description="seconds between reconciliations of pending refunds")
     weekly_report: float = Field(default=3600, ge=0,
@@ -276,6 +294,7 @@ class AfterSalesSettings(BaseSettings):
     reviews: ReviewsSettings = Field(default_factory=ReviewsSettings)
     followups: FollowUpsSettings = Field(default_factory=FollowUpsSettings)
     reports: ReportsSettings = Field(default_factory=ReportsSettings)
+    cases: CasesSettings = Field(default_factory=CasesSettings)
     interval: IntervalSettings = Field(default_factory=IntervalSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)

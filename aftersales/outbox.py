@@ -77,6 +77,8 @@ _AGGREGATE_KEYS: dict[str, tuple[str, ...]] = {
     "parcel": ("tracking_number", "shipment_id", "order_id"),
     "review": ("review_id", "alert_id", "subject"),
     "followup": ("follow_up_id",),
+    "case": ("case_id",),
+    "complaint": ("complaint_id",),
     "follow_up": ("follow_up_id",),
 }
 _FALLBACK_KEYS = ("rma_id", "order_id", "review_id", "tracking_number", "buyer_id", "id")

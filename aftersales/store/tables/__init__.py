@@ -7,9 +7,9 @@ Importing this also masks every error column's assignments
 from __future__ import annotations
 
 from aftersales.store.redacted import guard_error_columns
-from aftersales.store.tables import core, followups, kb, logistics, returns, reviews
+from aftersales.store.tables import cases, core, followups, kb, logistics, returns, reviews
 from aftersales.store.tables.base import Base
 
-__all__ = ["Base", "core", "followups", "kb", "logistics", "returns", "reviews"]
+__all__ = ["Base", "cases", "core", "followups", "kb", "logistics", "returns", "reviews"]
 
 guard_error_columns()

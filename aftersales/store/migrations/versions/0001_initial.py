@@ -486,12 +486,119 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_review_versions')),
     sa.UniqueConstraint('review_id', 'version', name=op.f('uq_review_versions_review_id_version'))
     )
+    # complaint cases
+    op.create_table('cases',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('store', sa.String(length=80), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('channel', sa.String(length=30), nullable=False),
+    sa.Column('buyer_id', sa.String(length=120), nullable=False),
+    sa.Column('order_id', sa.String(length=120), nullable=True),
+    sa.Column('priority', sa.String(length=10), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('open_key', sa.String(length=200), nullable=True),
+    sa.Column('subject', sa.String(length=300), nullable=False),
+    sa.Column('root_cause', sa.String(length=80), nullable=True),
+    sa.Column('cause_valid', sa.Boolean(), nullable=True),
+    sa.Column('assignee', sa.String(length=120), nullable=True),
+    sa.Column('escalation', sa.Integer(), nullable=False),
+    sa.Column('resolution', aftersales.store.types.JSONType(), nullable=True),
+    sa.Column('order_total', aftersales.store.types.DecimalText(length=40), nullable=True),
+    sa.Column('currency', sa.String(length=3), nullable=True),
+    sa.Column('reopened', sa.Integer(), nullable=False),
+    sa.Column('csat', sa.Integer(), nullable=True),
+    sa.Column('opened_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('first_response_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolved_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_cases')),
+    sa.UniqueConstraint('open_key', name=op.f('uq_cases_open_key'))
+    )
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.create_index('ix_cases_buyer', ['buyer_id', 'opened_at'], unique=False)
+        batch_op.create_index('ix_cases_order', ['store', 'order_id'], unique=False)
+        batch_op.create_index('ix_cases_status', ['status', 'opened_at'], unique=False)
+
+    op.create_table('case_facts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('source', sa.String(length=80), nullable=False),
+    sa.Column('at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('data', aftersales.store.types.JSONType(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_facts_case_id_cases'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_facts')),
+    sa.UniqueConstraint('key', name=op.f('uq_case_facts_key'))
+    )
+    with op.batch_alter_table('case_facts', schema=None) as batch_op:
+        batch_op.create_index('ix_case_facts_case', ['case_id', 'id'], unique=False)
+
+    op.create_table('case_links',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('ref', sa.String(length=200), nullable=False),
+    sa.Column('created_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_links_case_id_cases'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_links')),
+    sa.UniqueConstraint('case_id', 'kind', 'ref', name=op.f('uq_case_links_case_id_kind_ref'))
+    )
+    with op.batch_alter_table('case_links', schema=None) as batch_op:
+        batch_op.create_index('ix_case_links_ref', ['kind', 'ref'], unique=False)
+
+    op.create_table('case_slas',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('metric', sa.String(length=20), nullable=False),
+    sa.Column('clock', sa.String(length=10), nullable=False),
+    sa.Column('round', sa.Integer(), nullable=False),
+    sa.Column('target_seconds', sa.Float(), nullable=False),
+    sa.Column('warn_seconds', sa.Float(), nullable=False),
+    sa.Column('elapsed_seconds', sa.Float(), nullable=False),
+    sa.Column('running_since', aftersales.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('warn_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('due_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('warned_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('breached_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('met_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_slas_case_id_cases'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_slas')),
+    sa.UniqueConstraint('case_id', 'metric', name=op.f('uq_case_slas_case_id_metric'))
+    )
+    with op.batch_alter_table('case_slas', schema=None) as batch_op:
+        batch_op.create_index('ix_case_slas_next', ['next_at'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     """Revert this revision."""
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('case_slas', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_slas_next')
+
+    op.drop_table('case_slas')
+    with op.batch_alter_table('case_links', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_links_ref')
+
+    op.drop_table('case_links')
+    with op.batch_alter_table('case_facts', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_facts_case')
+
+    op.drop_table('case_facts')
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_status')
+        batch_op.drop_index('ix_cases_order')
+        batch_op.drop_index('ix_cases_buyer')
+
+    op.drop_table('cases')
+
     op.drop_table('review_versions')
     op.drop_table('review_replies')
     with op.batch_alter_table('review_alerts', schema=None) as batch_op:

@@ -1,0 +1,880 @@
+"""CasesService: complaint cases as a closed loop (reached as ``app.cases``).
+
+::
+
+    case = app.cases.open(store="sandbox", buyer_id="b1", order_id="o1", kind="complaint",
+                          channel="phone", subject="arrived broken")
+    app.cases.investigate(case.id)
+    app.cases.set_cause(case.id, "logistics.damaged_in_transit", valid=True)
+    app.cases.propose(case.id, Resolution("refund", amount="20.00"))   # tells the buyer
+    app.cases.resolve(case.id)       # pays the refund once, schedules the 回访
+    app.cases.run_sla()              # the worker's tick: warnings, breaches, escalation
+
+Cases also open by themselves from events (see :mod:`.triggers`); a second
+trigger for the same store, buyer, order and kind is a new fact on the open
+case, never a second case. Every change and note is an audit row; every
+change emits one event (``case.opened``, ``case.investigating``, …,
+``case.sla_warning``, ``case.sla_breached``, ``case.escalated``).
+
+What the service needs of other areas it is given as narrow callables by
+the app: ``refund`` (pay through returns), ``schedule_callback`` (a 回访
+through the follow-ups area) and ``record_contact`` (the one contact policy).
+"""
+
+from __future__ import annotations
+
+import builtins
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from aftersales import observe
+from aftersales.cases import repository as repo
+from aftersales.cases import sla
+from aftersales.cases.causes import CRITICAL_CAUSES, Cause, CauseCatalog
+from aftersales.cases.clock import CalendarClock, Clock
+from aftersales.cases.model import AuditEntry, Case, to_case, to_entry
+from aftersales.cases.policy import CasesPolicy, load_policy
+from aftersales.cases.resolutions import Resolution, ResolutionKind
+from aftersales.cases.states import (
+    CaseChannel,
+    CaseKind,
+    CaseStatus,
+    Priority,
+    check_transition,
+    parse_enum,
+)
+from aftersales.cases.triggers import TRIGGERS, Opening, OrderFacts, opening_for
+from aftersales.errors import (
+    InvalidTransitionError,
+    NotFoundError,
+    StorageError,
+    ValidationError,
+)
+from aftersales.events import Event
+from aftersales.models import Message
+from aftersales.store.keys import stored_key
+from aftersales.store.orders import get_order_row
+from aftersales.store.tables.cases import CaseFactRow, CaseLinkRow, CaseRow, CaseSlaRow
+from aftersales.store.tables.core import OrderRow
+
+if TYPE_CHECKING:
+    from aftersales.runtime import Runtime
+
+__all__ = ["CasesService", "RefundFn", "SlaReport"]
+
+S = CaseStatus
+#: ``refund(store=, order_id=, rma_id=, amount=, currency=, key=, note=)`` pays through
+#: returns and returns ``{"rma_id", "refund", "amount", "currency"}``.
+RefundFn = Callable[..., dict[str, Any]]
+#: ``schedule_callback(plan, buyer_id=, order_id=, marketplace=, key=, context=)`` → follow-up id.
+CallbackFn = Callable[..., int]
+#: ``record_contact(buyer_id, key=, channel=, source=)`` → True when the policy allows it.
+ContactFn = Callable[..., bool]
+
+_LIMITS = {"store": 80, "buyer_id": 120, "order_id": 120, "subject": 300, "assignee": 120,
+           "actor": 120}
+
+
+def _text(value: object, field: str, *, required: bool = True) -> str | None:
+    """A clean one-line value of ``field``, or a ValidationError naming it."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValidationError("is required", field=field)
+        return None
+    if not isinstance(value, str):
+        raise ValidationError("must be text", field=field)
+    text = value.strip()
+    if any(ord(c) < 32 for c in text) or "\x7f" in text:
+        raise ValidationError("must be one line without control characters", field=field)
+    limit = _LIMITS.get(field, 200)
+    if len(text) > limit:
+        raise ValidationError(f"at most {limit} characters", field=field)
+    return text
+
+
+@dataclass
+class SlaReport:
+    """What one SLA tick did."""
+
+    checked: int = 0
+    warned: int = 0
+    breached: int = 0
+    escalated: int = 0
+    skipped: int = 0
+
+
+class CasesService:
+    """Complaint cases: the loop, auto-opening, SLA and escalation; see the module docstring.
+
+    Settings read (section ``cases``): ``policy`` (a TOML path or text, or a
+    :class:`~aftersales.cases.policy.CasesPolicy`), ``causes`` (the shop's own
+    root causes), ``batch`` (deadlines per SLA transaction) and
+    ``notify_channel``.
+    """
+
+    def __init__(self, runtime: Runtime, *, refund: RefundFn | None = None,
+                 schedule_callback: CallbackFn | None = None,
+                 record_contact: ContactFn | None = None) -> None:
+        self.runtime = runtime
+        options = runtime.settings.cases
+        self.policy: CasesPolicy = load_policy(options.policy)
+        self.causes = CauseCatalog(options.causes)
+        self.batch = options.batch
+        self.notify_channel: str | None = options.notify_channel
+        self._refund = refund
+        self._schedule_callback = schedule_callback
+        self._record_contact = record_contact
+        self._clocks: dict[str, Clock] = {"calendar": CalendarClock()}
+        for name in TRIGGERS:
+            runtime.on(name, self._on_event)
+
+    # ------------------------------------------------------------ reading
+
+    def get(self, case_id: int) -> Case:
+        """One case with its facts, links and deadlines.
+
+        Raises:
+            NotFoundError: no such case.
+        """
+        with self.runtime.store.session() as session:
+            return self._model(session, self._row(session, case_id))
+
+    def list(self, *, status: S | str | None = None, kind: CaseKind | str | None = None,
+             store: str | None = None, buyer_id: str | None = None,
+             order_id: str | None = None, open_only: bool = False,
+             limit: int = 50) -> builtins.list[Case]:
+        """Cases, newest first, filtered (facts and deadlines not loaded)."""
+        if not 1 <= limit <= 10_000:
+            raise ValidationError("from 1 to 10000", field="limit")
+        query = select(CaseRow).order_by(CaseRow.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(CaseRow.status == parse_enum(S, status, "status").value)
+        if kind is not None:
+            query = query.where(CaseRow.kind == parse_enum(CaseKind, kind, "kind").value)
+        for col, value in ((CaseRow.store, store), (CaseRow.buyer_id, buyer_id),
+                           (CaseRow.order_id, order_id)):
+            if value is not None:
+                query = query.where(col == value)
+        if open_only:
+            query = query.where(CaseRow.open_key.is_not(None))
+        with self.runtime.store.session() as session:
+            return [to_case(r) for r in session.scalars(query)]
+
+    def history(self, case_id: int) -> builtins.list[AuditEntry]:
+        """The case's audit trail (the 记录), oldest first."""
+        with self.runtime.store.session() as session:
+            self._row(session, case_id)
+            return [to_entry(r) for r in repo.history(session, case_id)]
+
+    def root_causes(self) -> builtins.list[Cause]:
+        """The pick-list: canonical causes and the shop's own."""
+        return self.causes.all()
+
+    # ------------------------------------------------------------ opening
+
+    def open(self, *, store: str, buyer_id: str, kind: CaseKind | str,
+             channel: CaseChannel | str = CaseChannel.PHONE, order_id: str | None = None,
+             priority: Priority | str = Priority.NORMAL, subject: str = "",
+             key: str | None = None, source: str = "manual",
+             data: dict[str, Any] | None = None,
+             links: Iterable[tuple[str, str]] = (), actor: str = "merchant") -> Case:
+        """Open a case, or add a fact to the open one for the same store, buyer, order and kind.
+
+        Args:
+            key: the fact's natural key; the same key never adds a second
+                fact (a retried call or event), and a new key on an open
+                case adds a fact instead of a second case.
+            source: what reported it (``phone``, ``douyin.arbitrate_status``, …).
+            links: ``(kind, ref)`` pairs: ``return``, ``refund``, ``parcel``,
+                ``review`` or ``follow_up`` and its id.
+
+        Raises:
+            ValidationError: a bad field (named).
+        """
+        store_ = _text(store, "store")
+        buyer = _text(buyer_id, "buyer_id")
+        order = _text(order_id, "order_id", required=False)
+        assert store_ is not None
+        assert buyer is not None
+        found = self._lookup(store_, order, None) if order else None
+        opening = Opening(
+            store=store_, buyer_id=buyer, order_id=order,
+            kind=parse_enum(CaseKind, kind, "kind"),
+            channel=parse_enum(CaseChannel, channel, "channel"),
+            priority=parse_enum(Priority, priority, "priority"),
+            subject=_text(subject, "subject", required=False) or "",
+            key=stored_key(_text(key, "key") or "") if key is not None
+            else f"manual:{uuid.uuid4().hex}",
+            source=_text(source, "source") or "manual", data=dict(data or {}),
+            links=[(self._link_kind(k), _text(r, "link") or "") for k, r in links],
+            order_total=found.total if found else None,
+            currency=found.currency if found else None,
+        )
+        return self._open(opening, actor=_text(actor, "actor") or "merchant")
+
+    def open_or_update(self, *, store: str, buyer_id: str, kind: CaseKind | str,
+                       key: str, source: str, order_id: str | None = None,
+                       data: dict[str, Any] | None = None,
+                       channel: CaseChannel | str = CaseChannel.MARKETPLACE,
+                       priority: Priority | str = Priority.HIGH, subject: str = "") -> Case:
+        """Open or update a case from another area or adapter (a platform dispute).
+
+        The same as :meth:`open` with a required natural ``key``: call it for
+        every change a platform reports (Douyin ``arbitrate_status``, Taobao
+        ``cs_status``); each new key becomes a fact on the one open case.
+        """
+        return self.open(store=store, buyer_id=buyer_id, kind=kind, channel=channel,
+                         order_id=order_id, priority=priority, subject=subject, key=key,
+                         source=source, data=data, actor=f"source:{source}"[:120])
+
+    def _on_event(self, event: Event) -> None:
+        p = event.payload
+        if event.name == "followup.responded" and p.get("follow_up_id") is not None:
+            with self.runtime.store.session() as session:
+                case_id = repo.case_for_link(session, "callback", str(p["follow_up_id"]))
+            if case_id is not None:
+                self.record_answer(case_id, csat=p.get("csat"), nps=p.get("nps"),
+                                   key=event.key)
+                return
+        opening = opening_for(event.name, p, stored_key(event.key), self.policy, self._lookup)
+        if opening is not None:
+            self._open(opening, actor=f"rule:{event.name}")
+
+    def _lookup(self, store: str | None, order_id: str | None,
+                internal: int | None) -> OrderFacts | None:
+        with self.runtime.store.session() as session:
+            if internal is not None:
+                row = session.get(OrderRow, internal)
+            elif store and order_id:
+                row = get_order_row(session, store, order_id)
+            else:
+                row = None
+            if row is None:
+                return None
+            return OrderFacts(row.marketplace, row.external_id, row.buyer_id, row.total,
+                              row.currency)
+
+    def open_many(self, openings: Iterable[Opening], *, actor: str = "import") -> int:
+        """Open or update many cases, one transaction each; returns how many were new facts."""
+        added = 0
+        for opening in openings:
+            before = self._fact_exists(opening.key)
+            self._open(opening, actor=actor)
+            added += not before
+        return added
+
+    def _fact_exists(self, key: str) -> bool:
+        with self.runtime.store.session() as session:
+            return repo.fact_seen(session, key) is not None
+
+    def _open(self, opening: Opening, *, actor: str) -> Case:
+        try:
+            return self._open_once(opening, actor)
+        except StorageError:
+            # Only if something bypassed the key's lock: the other case won; add the fact.
+            return self._open_once(opening, actor)
+
+    def _open_once(self, o: Opening, actor: str) -> Case:
+        now = self.runtime.now()
+        okey = repo.open_key(o.store, o.buyer_id, o.order_id, o.kind.value)
+        with self.runtime.store.session() as session:
+            seen = repo.fact_seen(session, o.key)
+            if seen is not None:
+                return self._model(session, self._row(session, seen))
+            repo.lock_open_key(session, okey)
+            seen = repo.fact_seen(session, o.key)
+            if seen is not None:
+                return self._model(session, self._row(session, seen))
+            row = repo.find_open(session, okey)
+            fact = {"subject": o.subject, **o.data} if o.subject else dict(o.data)
+            if row is not None:
+                repo.add_fact(session, row.id, key=o.key, source=o.source, at=now, data=fact)
+                for kind, ref in o.links:
+                    repo.link(session, row.id, kind, ref, now)
+                row.updated_at = now
+                session.flush()
+                repo.audit(session, row.id, actor=actor, at=now, reason="fact added",
+                           data={"source": o.source, "key": o.key})
+                self._emit(session, "case.fact_added", row, key=f"case.fact_added:{o.key}",
+                           extra={"source": o.source})
+                return self._model(session, row)
+            row = CaseRow(store=o.store, kind=o.kind.value, channel=o.channel.value,
+                          buyer_id=o.buyer_id, order_id=o.order_id, priority=o.priority.value,
+                          status=S.RECEIVED.value, open_key=okey, subject=o.subject[:300],
+                          order_total=o.order_total, currency=o.currency, escalation=0,
+                          reopened=0, opened_at=now, created_at=now, updated_at=now)
+            session.add(row)
+            session.flush()
+            repo.add_fact(session, row.id, key=o.key, source=o.source, at=now, data=fact)
+            for kind, ref in o.links:
+                repo.link(session, row.id, kind, ref, now)
+            repo.audit(session, row.id, actor=actor, at=now, target=S.RECEIVED.value,
+                       reason="opened", note=o.subject or None,
+                       data={"source": o.source, "kind": o.kind.value,
+                             "channel": o.channel.value, "priority": o.priority.value})
+            repo.hold(session, row.buyer_id, self._hold_ref(row), now)
+            for metric in ("first_response", "resolution"):
+                session.add(self._deadline(row, metric, now))
+            if o.cause is not None:
+                row.root_cause = o.cause
+            self._emit(session, "case.opened", row, key=f"case.opened:{row.id}",
+                       extra={"source": o.source, "channel": row.channel})
+            self.runtime.events.emit(session, "complaint.opened",
+                                     {"complaint_id": self._hold_ref(row),
+                                      "buyer_id": row.buyer_id, "store": row.store,
+                                      "marketplace": row.store, "order_id": row.order_id,
+                                      "case_id": row.id},
+                                     key=f"complaint.opened:{self._hold_ref(row)}:0")
+            self._escalate_on_open(session, row, o, now)
+            session.flush()
+            return self._model(session, row)
+
+    def _escalate_on_open(self, session: Session, row: CaseRow, o: Opening,
+                          now: datetime) -> None:
+        rules = self.policy.escalation
+        level, reasons = 0, list[str]()
+        if o.cause in CRITICAL_CAUSES:
+            level, reasons = max(level, rules.critical_level), [*reasons, "counterfeit or safety"]
+        if (rules.high_value is not None and o.order_total is not None
+                and o.order_total >= rules.high_value):
+            level, reasons = max(level, 1), [*reasons, "high-value order"]
+        since = repo.lookback(now, rules.repeat_days)
+        if repo.prior_cases(session, row.store, row.buyer_id, since, exclude=row.id) \
+                >= rules.repeat_cases:
+            level, reasons = max(level, 1), [*reasons, "repeat complainant"]
+        if level:
+            self._escalate(session, row, level, reason=", ".join(reasons), now=now)
+
+    # ------------------------------------------------------------ working a case
+
+    def investigate(self, case_id: int, *, actor: str = "merchant",
+                    note: str | None = None) -> Case:
+        """Start working the case (the first response: its SLA is met)."""
+        return self.transition(case_id, S.INVESTIGATING, actor=actor, note=note)
+
+    def transition(self, case_id: int, target: S | str, *, actor: str = "merchant",
+                   reason: str | None = None, note: str | None = None) -> Case:
+        """Move the case to ``target`` if the state machine allows it.
+
+        Raises:
+            InvalidTransitionError: the move is not allowed from the case's status.
+            NotFoundError: no such case.
+        """
+        goal = parse_enum(S, target, "status")
+        actor = _text(actor, "actor") or "merchant"
+
+        def work(session: Session, row: CaseRow, now: datetime) -> None:
+            self._move(session, row, goal, actor=actor, now=now, reason=reason, note=note)
+
+        return self._change(case_id, work)
+
+    def note(self, case_id: int, text: str, *, actor: str = "merchant",
+             reply: bool = False) -> Case:
+        """Add a note to the audit trail; ``reply=True`` marks it as the answer to the buyer.
+
+        A reply meets the first-response deadline.
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise ValidationError("is required", field="text")
+        if len(text) > 5000:
+            raise ValidationError("at most 5000 characters", field="text")
+        actor = _text(actor, "actor") or "merchant"
+
+        def work(session: Session, row: CaseRow, now: datetime) -> None:
+            repo.audit(session, row.id, actor=actor, at=now,
+                       reason="reply" if reply else "note", note=text)
+            if reply:
+                self._first_response(session, row, now)
+            row.updated_at = now
+            session.flush()
+            self._emit(session, "case.noted", row, key=f"case.noted:{row.id}:{row.version}",
+                       extra={"reply": reply})
+
+        return self._change(case_id, work)
+
+    def assign(self, case_id: int, assignee: str, *, actor: str = "merchant") -> Case:
+        """Give the case to ``assignee`` (recorded in the audit trail)."""
+        who = _text(assignee, "assignee")
+        actor = _text(actor, "actor") or "merchant"
+
+        def work(session: Session, row: CaseRow, now: datetime) -> None:
+            before = row.assignee
+            if before == who:
+                return
+            row.assignee = who
+            row.updated_at = now
+            session.flush()
+            repo.audit(session, row.id, actor=actor, at=now, reason="assigned",
+                       data={"from": before, "to": who})
+            self._emit(session, "case.assigned", row,
+                       key=f"case.assigned:{row.id}:{row.version}", extra={"assignee": who})
+
+        return self._change(case_id, work)
+
+    def set_priority(self, case_id: int, priority: Priority | str, *,
+                     actor: str = "merchant") -> Case:
+        """Change the case's priority (recorded); deadlines already running keep their targets."""
+        level = parse_enum(Priority, priority, "priority")
+
+        def work(session: Session, row: CaseRow, now: datetime) -> None:
+            if row.priority == level.value:
+                return
+            repo.audit(session, row.id, actor=actor, at=now, reason="priority",
+                       data={"from": row.priority, "to": level.value})
+            row.priority = level.value
+            row.updated_at = now
+
+        return self._change(case_id, work)
+
+    def set_cause(self, case_id: int, code: str, *, valid: bool, actor: str = "merchant",
+                  note: str | None = None) -> Case:
+        """Record the root cause (分析) and whether the complaint was justified.
+
+        A counterfeit or safety cause escalates the case.
+
+        Raises:
+            ValidationError: an unknown cause (field ``root_cause``).
+        """
+        cause = self.causes.get(code)
+        if not isinstance(valid, bool):
+            raise ValidationError("true or false", field="valid")
+
+        def work(session: Session, row: CaseRow, now: datetime) -> None:
+            repo.audit(session, row.id, actor=actor, at=now, reason="root cause", note=note,
+                       data={"from": row.root_cause, "to": cause.code, "valid": valid})
+            row.root_cause, row.cause_valid = cause.code, valid
+            row.updated_at = now
+            session.flush()
+            self._emit(session, "case.cause_set", row,
+                       key=f"case.cause_set:{row.id}:{row.version}",
+                       extra={"root_cause": cause.code, "valid": valid})
+            if cause.code in CRITICAL_CAUSES:
+                self._escalate(session, row, self.policy.escalation.critical_level,
+                               reason="counterfeit or safety", now=now)
+
+        return self._change(case_id, work)
+
+    def link(self, case_id: int, kind: str, ref: str) -> Case:
+        """Link the case to a return, refund, parcel, review or follow-up."""
+        k, r = self._link_kind(kind), _text(ref, "ref")
+
+        def work(session: Session, row: CaseRow, now: datetime) -> None:
+            repo.link(session, row.id, k, r or "", now)
+
+        return self._change(case_id, work)
+
+    @staticmethod
+    def _link_kind(kind: str) -> str:
+        allowed = ("return", "refund", "parcel", "review", "follow_up", "callback")
+        if kind not in allowed:
+            raise ValidationError(f"one of {', '.join(allowed)}", field="link")
+        return kind
+
+    # ------------------------------------------------------------ the resolution
+
+    def propose(self, case_id: int, resolution: Resolution, *, actor: str = "merchant",
+                notify: bool = True, message: str | None = None) -> Case:
+        """Propose a resolution (方案) and tell the buyer (反馈).
+
+        The proposal is recorded first; the buyer is told through the
+        ``notify_channel`` (under the contact policy) after that commit, and
+        the case then waits for the customer (its clock paused). A message
+        the contact policy refuses (the buyer opted out) leaves the case
+        ``proposed`` with a note saying so.
+        """
+        if not isinstance(resolution, Resolution):
+            raise ValidationError("a Resolution", field="resolution")
+        actor = _text(actor, "actor") or "merchant"
+        number: list[int] = []
+
+        def work(session: Session, row: CaseRow, now: datetime) -> None:
+            if resolution.kind is ResolutionKind.REFUND and not row.order_id:
+                raise ValidationError("a refund needs the case's order", field="resolution")
+            previous = row.resolution or {}
+            n = int(previous.get("number") or 0) + 1
+            number.append(n)
+            row.resolution = {**resolution.to_dict(), "number": n, "done": False,
+                              "currency": resolution.currency or row.currency}
+            self._move(session, row, S.PROPOSED, actor=actor, now=now,
+                       reason=f"proposed {resolution.kind.value}", data=row.resolution)
+
+        case = self._change(case_id, work)
+        if not notify:
+            return case
+        return self._tell_buyer(case, number[0], message or resolution.note, actor)
+
+    def _tell_buyer(self, case: Case, number: int, text: str, actor: str) -> Case:
+        key = f"case:{case.id}:proposal:{number}"
+        allowed = True
+        if self._record_contact is not None:
+            allowed = self._record_contact(case.buyer_id, key=key, source=f"case:{case.id}",
+                                           channel=self._channel_name())
+        if not allowed:
+            return self.note(case.id, "the buyer was not told: the contact policy refused it",
+                             actor=actor)
+        channel = self.runtime.channel(self._channel_name())
+        body = text or f"We have a proposal for your complaint #{case.id}."
+        message = Message(to=case.buyer_id, subject=f"About your complaint #{case.id}",
+                          body=body, idempotency_key=key, buyer_id=case.buyer_id,
+                          order_id=case.order_id,
+                          metadata={"kind": "case_proposal", "case_id": case.id,
+                                    "store": case.store})
+        receipt = channel.send(message)
+
+        def work(session: Session, row: CaseRow, now: datetime) -> None:
+            if row.status != S.PROPOSED.value:
+                return
+            self._move(session, row, S.AWAITING_CUSTOMER, actor=actor, now=now,
+                       reason="buyer told", data={"channel": receipt.channel,
+                                                  "message_id": receipt.message_id})
+
+        return self._change(case.id, work)
+
+    def _channel_name(self) -> str:
+        if self.notify_channel:
+            return self.notify_channel
+        names = list(self.runtime.channels)
+        if not names:
+            raise ValidationError("no channel is configured to tell buyers",
+                                  field="cases.notify_channel")
+        return names[0]
+
+    def resolve(self, case_id: int, *, actor: str = "merchant", note: str | None = None,
+                follow_up_plan: str | None = None) -> Case:
+        """Carry out the proposed resolution and mark the case resolved, then schedule the 回访.
+
+        A refund is paid through returns under a key derived from the case
+        and the proposal's number, so calling this again after a lost answer
+        or a crash resumes that refund and never pays twice. With a
+        follow-up plan (``follow_up_plan`` or the policy's), a 回访 is
+        scheduled under the one contact policy and the case moves to
+        ``following_up``; the buyer's answer closes or reopens it.
+
+        Raises:
+            InvalidTransitionError: the case cannot be resolved now.
+            ValidationError: a refund the returns area refused (its reason).
+        """
+        actor = _text(actor, "actor") or "merchant"
+        case = self.get(case_id)
+        check_transition(case.status, S.RESOLVED, entity=f"case {case_id}")
+        outcome: dict[str, Any] = {}
+        res = case.resolution or {}
+        if res.get("kind") == ResolutionKind.REFUND.value and not res.get("done"):
+            if self._refund is None:
+                raise ValidationError("refunds need the returns area (use app.cases)",
+                                      field="resolution")
+            amount = Decimal(res["amount"]) if res.get("amount") else None
+            outcome = self._refund(store=case.store, order_id=case.order_id,
+                                   rma_id=res.get("rma_id"), amount=amount,
+                                   currency=res.get("currency") or case.currency,
+                                   key=f"case:{case.id}:refund:{res.get('number') or 1}",
+                                   note=res.get("note") or None)
+
+        def work(session: Session, row: CaseRow, now: datetime) -> None:
+            if outcome:
+                repo.link(session, row.id, "return", str(outcome["rma_id"]), now)
+                repo.link(session, row.id, "refund", str(outcome["refund"]), now)
+                repo.add_fact(session, row.id, key=f"case:{row.id}:refund:{outcome['refund']}",
+                              source="returns.refund", at=now, data=outcome)
+            if row.resolution is not None:
+                row.resolution = {**row.resolution, "done": True}
+            self._move(session, row, S.RESOLVED, actor=actor, now=now, note=note,
+                       reason="resolved", data={"refund": outcome} if outcome else None)
+
+        case = self._change(case_id, work)
+        plan = follow_up_plan or self.policy.follow_up_plan
+        if plan and self._schedule_callback is not None:
+            return self._callback(case, plan, actor)
+        return case
+
+    def _callback(self, case: Case, plan: str, actor: str) -> Case:
+        round_ = case.reopened
+        assert self._schedule_callback is not None
+        follow_up_id = self._schedule_callback(
+            plan, buyer_id=case.buyer_id, order_id=case.order_id, marketplace=case.store,
+            key=f"case:{case.id}:callback:{round_}",
+            context={"case": {"id": case.id, "kind": case.kind.value,
+                              "subject": case.subject}})
+
+        def work(session: Session, row: CaseRow, now: datetime) -> None:
+            repo.link(session, row.id, "callback", str(follow_up_id), now)
+            if row.status == S.RESOLVED.value:
+                self._move(session, row, S.FOLLOWING_UP, actor=actor, now=now,
+                           reason="回访 scheduled",
+                           data={"follow_up_id": follow_up_id, "plan": plan})
+
+        return self._change(case.id, work)
+
+    def record_answer(self, case_id: int, *, csat: int | None = None, nps: int | None = None,
+                      key: str | None = None) -> Case:
+        """The buyer's answer to the 回访: satisfied closes the case, else it reopens it."""
+        if csat is None and nps is None:
+            raise ValidationError("give csat (1-5) or nps (0-10)", field="csat")
+        satisfied = not ((csat is not None and csat <= self.policy.low_csat)
+                         or (nps is not None and nps <= self.policy.detractor_nps))
+        fact_key = stored_key(key or f"case:{case_id}:answer:{uuid.uuid4().hex}")
+
+        def work(session: Session, row: CaseRow, now: datetime) -> None:
+            if repo.fact_seen(session, fact_key) is not None:
+                return
+            repo.add_fact(session, row.id, key=fact_key, source="followup.responded", at=now,
+                          data={"csat": csat, "nps": nps, "satisfied": satisfied})
+            row.csat = csat if csat is not None else row.csat
+            if satisfied:
+                self._move(session, row, S.CLOSED, actor="buyer", now=now,
+                           reason="satisfied", data={"csat": csat, "nps": nps})
+            else:
+                self._reopen(session, row, now, actor="buyer",
+                             reason="not satisfied with the resolution")
+
+        return self._change(case_id, work)
+
+    def close(self, case_id: int, *, actor: str = "merchant", note: str | None = None) -> Case:
+        """Close the case (it leaves the open key: a new trigger opens a new case)."""
+        return self.transition(case_id, S.CLOSED, actor=actor, note=note, reason="closed")
+
+    def reopen(self, case_id: int, *, actor: str = "merchant",
+               reason: str = "reopened") -> Case:
+        """Reopen a resolved, following-up or closed case, one priority step higher."""
+        actor = _text(actor, "actor") or "merchant"
+
+        def work(session: Session, row: CaseRow, now: datetime) -> None:
+            self._reopen(session, row, now, actor=actor, reason=reason)
+
+        return self._change(case_id, work)
+
+    def _reopen(self, session: Session, row: CaseRow, now: datetime, *, actor: str,
+                reason: str) -> None:
+        if row.open_key is None:
+            okey = repo.open_key(row.store, row.buyer_id, row.order_id, row.kind)
+            repo.lock_open_key(session, okey)
+            other = repo.find_open(session, okey)
+            if other is not None and other.id != row.id:
+                raise InvalidTransitionError(f"case {row.id}", row.status, S.REOPENED.value,
+                                             f"case {other.id} is open for the same order")
+            row.open_key = okey
+        row.priority = Priority(row.priority).raised().value
+        row.reopened += 1
+        self._move(session, row, S.REOPENED, actor=actor, now=now, reason=reason,
+                   data={"priority": row.priority, "round": row.reopened})
+
+    # ------------------------------------------------------------ moves
+
+    def _move(self, session: Session, row: CaseRow, target: S, *, actor: str, now: datetime,
+              reason: str | None = None, note: str | None = None,
+              data: dict[str, Any] | None = None) -> None:
+        source = S(row.status)
+        check_transition(source, target, entity=f"case {row.id}")
+        row.status = target.value
+        row.updated_at = now
+        if target is S.RESOLVED:
+            row.resolved_at = now
+        if target is S.CLOSED:
+            row.closed_at = now
+            row.open_key = None
+        session.flush()  # bumps the version now: a lost race surfaces here
+        repo.audit(session, row.id, actor=actor, at=now, source=source.value,
+                   target=target.value, reason=reason, note=note, data=data)
+        self._clock_effects(session, row, source, target, now)
+        self._emit(session, f"case.{target.value}", row,
+                   key=f"case.{target.value}:{row.id}:{row.version}",
+                   extra={"from": source.value, "actor": actor})
+        ref = self._hold_ref(row)
+        if target is S.CLOSED:
+            repo.release_hold(session, row.buyer_id, ref, now)
+            self.runtime.events.emit(session, "complaint.resolved",
+                                     {"complaint_id": ref, "buyer_id": row.buyer_id,
+                                      "store": row.store, "case_id": row.id},
+                                     key=f"complaint.resolved:{ref}:{row.version}")
+        elif target is S.REOPENED and source is S.CLOSED:
+            repo.hold(session, row.buyer_id, ref, now)
+
+    def _clock_effects(self, session: Session, row: CaseRow, source: S, target: S,
+                       now: datetime) -> None:
+        slas = {s.metric: s for s in repo.slas_of(session, row.id)}
+        if source is S.RECEIVED or target in (S.RESOLVED, S.CLOSED):
+            self._first_response(session, row, now, slas)
+        if target is S.AWAITING_CUSTOMER:
+            for s in slas.values():
+                sla.pause(s, now, self._clock(s.clock))
+        elif source is S.AWAITING_CUSTOMER:
+            for s in slas.values():
+                sla.resume(s, now, self._clock(s.clock))
+        if target in (S.RESOLVED, S.CLOSED) and "resolution" in slas:
+            sla.meet(slas["resolution"], now, self._clock(slas["resolution"].clock))
+        if target is S.REOPENED and "resolution" in slas:
+            s = slas["resolution"]
+            target_ = self.policy.target(CaseKind(row.kind), Priority(row.priority))
+            seconds = target_.resolution.total_seconds()
+            sla.restart(s, now, self._clock(s.clock), target=seconds,
+                        warn=seconds * self.policy.warn_ratio)
+
+    def _first_response(self, session: Session, row: CaseRow, now: datetime,
+                        slas: dict[str, CaseSlaRow] | None = None) -> None:
+        if row.first_response_at is None:
+            row.first_response_at = now
+        found = slas if slas is not None else {s.metric: s for s in repo.slas_of(session,
+                                                                                  row.id)}
+        first = found.get("first_response")
+        if first is not None:
+            sla.meet(first, now, self._clock(first.clock))
+
+    # ------------------------------------------------------------ SLA
+
+    def _deadline(self, row: CaseRow, metric: str, now: datetime) -> CaseSlaRow:
+        target = self.policy.target(CaseKind(row.kind), Priority(row.priority))
+        name, clock = self.policy.clock_for(target, self.runtime.timezone)
+        self._clocks.setdefault(name, clock)
+        seconds = (target.first_response if metric == "first_response"
+                   else target.resolution).total_seconds()
+        deadline = CaseSlaRow(case_id=row.id, metric=metric, clock=name, round=1,
+                              target_seconds=seconds,
+                              warn_seconds=seconds * self.policy.warn_ratio,
+                              elapsed_seconds=0.0, running_since=now, status=sla.RUNNING)
+        sla.recompute(deadline, clock)
+        return deadline
+
+    def _clock(self, name: str) -> Clock:
+        if name not in self._clocks:
+            self._clocks[name] = (self.policy.hours.clock(self.runtime.timezone)
+                                  if name == "business" else CalendarClock())
+        return self._clocks[name]
+
+    @observe.traced("cases", "sla")
+    def run_sla(self, now: datetime | None = None, limit: int | None = None) -> SlaReport:
+        """The worker's tick: emit each due warning and breach once, and escalate on a breach.
+
+        Due deadlines are claimed ``FOR UPDATE SKIP LOCKED`` (one writer on
+        SQLite) and handled in the transaction that claims them, so any
+        number of workers may run this at once: each event is emitted once,
+        and a worker killed half-way leaves its rows due for another.
+        """
+        report = SlaReport()
+        skip: set[int] = set()
+        while limit is None or report.checked < limit:
+            tick = now or self.runtime.now()
+            size = self.batch if limit is None else min(self.batch, limit - report.checked)
+            with self.runtime.store.session() as session:
+                rows = [r for r in repo.claim_due_slas(session, tick, size + len(skip))
+                        if r.id not in skip][:size]
+                if not rows:
+                    break
+                cases = repo.lock_cases(session, sorted({r.case_id for r in rows}))
+                for deadline in rows:
+                    case = cases.get(deadline.case_id)
+                    if case is None:
+                        skip.add(deadline.id)
+                        report.skipped += 1
+                        continue
+                    report.checked += 1
+                    self._tick_one(session, case, deadline, tick, report)
+            if len(rows) < size:
+                break
+        return report
+
+    def _tick_one(self, session: Session, row: CaseRow, deadline: CaseSlaRow, now: datetime,
+                  report: SlaReport) -> None:
+        clock = self._clock(deadline.clock)
+        extra = {"metric": deadline.metric, "round": deadline.round,
+                 "due_at": deadline.due_at.isoformat() if deadline.due_at else None}
+        tag = f"{row.id}:{deadline.metric}:{deadline.round}"
+        if deadline.warned_at is None and deadline.warn_at is not None \
+                and deadline.warn_at <= now:
+            deadline.warned_at = now
+            repo.audit(session, row.id, actor="sla", at=now, reason="SLA warning", data=extra)
+            self._emit(session, "case.sla_warning", row, key=f"case.sla_warning:{tag}",
+                       extra=extra)
+            report.warned += 1
+        if deadline.breached_at is None and deadline.due_at is not None \
+                and deadline.due_at <= now:
+            deadline.breached_at = now
+            deadline.status = sla.BREACHED
+            repo.audit(session, row.id, actor="sla", at=now, reason="SLA breached", data=extra)
+            self._emit(session, "case.sla_breached", row, key=f"case.sla_breached:{tag}",
+                       extra=extra)
+            report.breached += 1
+            if self._escalate(session, row, row.escalation + 1,
+                              reason=f"{deadline.metric} SLA breached", now=now):
+                report.escalated += 1
+        sla.recompute(deadline, clock)
+
+    def _escalate(self, session: Session, row: CaseRow, level: int, *, reason: str,
+                  now: datetime) -> bool:
+        """Raise the case to ``level``: record it and the new assignee, alert the shop."""
+        if level <= row.escalation:
+            return False
+        before, row.escalation = row.escalation, level
+        assignee = self.policy.escalation.assignee(level)
+        if assignee:
+            row.assignee = assignee
+        row.updated_at = now
+        session.flush()
+        data = {"from": before, "to": level, "assignee": row.assignee, "reason": reason}
+        repo.audit(session, row.id, actor="escalation", at=now,
+                   reason=f"escalated to level {level}", note=reason, data=data)
+        self._emit(session, "case.escalated", row, key=f"case.escalated:{row.id}:{level}",
+                   extra=data)
+        from aftersales.channels.outbox import OutboxChannel
+
+        OutboxChannel().send_in(session, Message(
+            to=row.assignee or "shop", subject=f"Case #{row.id} escalated to level {level}",
+            body=f"Case #{row.id} ({row.kind}, {row.priority}) escalated: {reason}.",
+            idempotency_key=f"case-escalation:{row.id}:{level}", buyer_id=None,
+            order_id=row.order_id,
+            metadata={"kind": "case_alert", "audience": "shop", "case_id": row.id,
+                      "store": row.store, "level": level}))
+        return True
+
+    # ------------------------------------------------------------ plumbing
+
+    @staticmethod
+    def _hold_ref(row: CaseRow) -> str:
+        return f"case:{row.id}"
+
+    def _emit(self, session: Session, name: str, row: CaseRow, *, key: str,
+              extra: dict[str, Any] | None = None) -> None:
+        payload = {"case_id": row.id, "store": row.store, "marketplace": row.store,
+                   "buyer_id": row.buyer_id, "order_id": row.order_id, "kind": row.kind,
+                   "priority": row.priority, "status": row.status, "version": row.version,
+                   **(extra or {})}
+        self.runtime.events.emit(session, name, payload, key=stored_key(key))
+
+    def _row(self, session: Session, case_id: int) -> CaseRow:
+        if not isinstance(case_id, int) or isinstance(case_id, bool):
+            raise ValidationError("must be a whole number", field="case_id")
+        row = session.get(CaseRow, case_id)
+        if row is None:
+            raise NotFoundError("case", case_id)
+        return row
+
+    def _model(self, session: Session, row: CaseRow) -> Case:
+        session.flush()
+        facts = list(session.scalars(select(CaseFactRow).where(CaseFactRow.case_id == row.id)
+                                     .order_by(CaseFactRow.id)))
+        links = [(k, r) for k, r in session.execute(
+            select(CaseLinkRow.kind, CaseLinkRow.ref).where(CaseLinkRow.case_id == row.id)
+            .order_by(CaseLinkRow.id))]
+        return to_case(row, facts, links, repo.slas_of(session, row.id))
+
+    def _change(self, case_id: int, work: Callable[[Session, CaseRow, datetime], None]) -> Case:
+        with self.runtime.store.session() as session:
+            self._row(session, case_id)
+            row = repo.lock_case(session, case_id)
+            if row is None:
+                raise NotFoundError("case", case_id)
+            work(session, row, self.runtime.now())
+            return self._model(session, row)
+
+    def count_open(self) -> int:
+        """How many cases are open."""
+        with self.runtime.store.session() as session:
+            return int(session.scalar(select(func.count()).select_from(CaseRow)
+                                      .where(CaseRow.open_key.is_not(None))) or 0)
+

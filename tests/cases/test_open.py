@@ -1,0 +1,159 @@
+"""Opening cases: by hand and from events, one open case per store, buyer, order and kind."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from aftersales.app import AfterSales
+from aftersales.cases import CaseStatus
+from aftersales.errors import InvalidTransitionError, ValidationError
+from aftersales.followups.contact_policy import HoldKind
+from aftersales.store.tables.core import OutboxRow
+from aftersales.store.tables.followups import ContactHoldRow
+from tests.cases.conftest import an_order, emit
+
+
+def _events(app: AfterSales, name: str) -> list[OutboxRow]:
+    with app.store.session() as session:
+        rows = list(session.scalars(select(OutboxRow).where(OutboxRow.event_type == name)))
+        session.expunge_all()
+        return rows
+
+
+def test_five_triggers_for_one_order_and_kind_make_one_case_with_five_facts(
+        app: AfterSales) -> None:
+    order, buyer = an_order(app)
+    for n in range(5):
+        emit(app, "review.negative", {"marketplace": "sandbox", "review_id": 100 + n,
+                                      "order_id": order, "buyer_id": buyer, "rating": 1,
+                                      "severity": 2}, key=f"review.negative:sandbox:r{n}")
+    cases = app.cases.list(buyer_id=buyer)
+    assert len(cases) == 1
+    case = app.cases.get(cases[0].id)
+    assert len(case.facts) == 5
+    assert case.kind.value == "negative_review" and case.status is CaseStatus.RECEIVED
+    assert sorted(case.links["review"]) == ["100", "101", "102", "103", "104"]
+    assert len(_events(app, "case.opened")) == 1
+    assert len(_events(app, "case.fact_added")) == 4  # the first trigger opened it
+
+
+def test_a_retried_event_never_adds_a_second_fact(app: AfterSales) -> None:
+    order, buyer = an_order(app)
+    payload = {"marketplace": "sandbox", "review_id": 1, "order_id": order, "buyer_id": buyer,
+               "rating": 1}
+    for _ in range(3):
+        app.cases._on_event(type("E", (), {"name": "review.negative", "payload": payload,
+                                           "key": "review.negative:sandbox:1"})())  # type: ignore[arg-type]
+    (case,) = app.cases.list(buyer_id=buyer)
+    assert len(app.cases.get(case.id).facts) == 1
+
+
+def test_opening_holds_review_requests_until_the_case_closes(app: AfterSales) -> None:
+    order, buyer = an_order(app)
+    case = app.cases.open(store="sandbox", buyer_id=buyer, order_id=order, kind="complaint",
+                          subject="box crushed", key="call-1")
+    assert HoldKind.COMPLAINT in _holds(app, buyer)
+    app.cases.close(case.id, note="sorted on the phone")
+    assert HoldKind.COMPLAINT not in _holds(app, buyer)
+    # closed: the key is free, a new trigger opens a new case
+    again = app.cases.open(store="sandbox", buyer_id=buyer, order_id=order, kind="complaint",
+                           key="call-2")
+    assert again.id != case.id
+    with pytest.raises(InvalidTransitionError, match="is open for the same order"):
+        app.cases.reopen(case.id)
+
+
+def _holds(app: AfterSales, buyer: str) -> set[HoldKind]:
+    with app.store.session() as session:
+        return {HoldKind(r.kind) for r in session.scalars(select(ContactHoldRow).where(
+            ContactHoldRow.buyer_id == buyer, ContactHoldRow.resolved_at.is_(None)))}
+
+
+def test_parcel_exceptions_open_logistics_cases_only_for_lost_damaged_refused(
+        lite: AfterSales) -> None:
+    from aftersales.store.tables.core import OrderRow
+
+    with lite.store.session() as session:
+        row = session.scalars(select(OrderRow).order_by(OrderRow.id)).first()
+        assert row is not None
+        internal, buyer = row.id, row.buyer_id
+    for n, issue in enumerate(["delayed", "lost", "damaged", "refused", "customs"]):
+        emit(lite, "parcel.exception", {"shipment_id": n, "order_id": internal, "issue": issue,
+                                        "status": "exception"}, key=f"parcel.exception:{n}")
+    kinds = sorted(c.kind.value for c in lite.cases.list(buyer_id=buyer))
+    assert kinds == ["damage_claim", "logistics"]
+    logistics = next(c for c in lite.cases.list(buyer_id=buyer) if c.kind.value == "logistics")
+    assert len(lite.cases.get(logistics.id).facts) == 2  # lost and refused
+
+
+def test_counterfeit_review_escalates_and_alerts_the_shop(lite: AfterSales) -> None:
+    order, buyer = an_order(lite)
+    emit(lite, "review.counterfeit", {"marketplace": "sandbox", "review_id": 9,
+                                      "order_id": order, "buyer_id": buyer, "rating": 1,
+                                      "topics": ["counterfeit"]}, key="review.counterfeit:9")
+    (case,) = lite.cases.list(buyer_id=buyer)
+    assert case.priority.value == "urgent" and case.escalation == 2
+    assert case.root_cause == "product.counterfeit"
+    alerts = [r for r in _all(lite) if r.topic == "alert"]
+    assert len(alerts) == 1 and alerts[0].payload["metadata"]["case_id"] == case.id
+
+
+def _all(app: AfterSales) -> list[OutboxRow]:
+    with app.store.session() as session:
+        rows = list(session.scalars(select(OutboxRow)))
+        session.expunge_all()
+        return rows
+
+
+def test_low_csat_and_detractors_open_complaints_and_good_scores_do_not(
+        lite: AfterSales) -> None:
+    order, buyer = an_order(lite)
+    base = {"marketplace": "sandbox", "order_id": order, "buyer_id": buyer, "follow_up_id": 5}
+    emit(lite, "followup.responded", {**base, "csat": 4}, key="f:1")
+    assert lite.cases.list(buyer_id=buyer) == []
+    emit(lite, "followup.responded", {**base, "nps": 3}, key="f:2")
+    emit(lite, "followup.responded", {**base, "csat": 1}, key="f:3")
+    (case,) = lite.cases.list(buyer_id=buyer)
+    assert case.channel.value == "follow_up" and len(lite.cases.get(case.id).facts) == 2
+
+
+def test_buyer_messages_open_a_case_only_when_the_rules_mark_a_complaint(
+        lite: AfterSales) -> None:
+    order, buyer = an_order(lite)
+    emit(lite, "message.received", {"store": "sandbox", "buyer_id": buyer, "order_id": order,
+                                    "text": "when will it ship?"}, key="m:1")
+    assert lite.cases.list(buyer_id=buyer) == []
+    emit(lite, "message.received", {"store": "sandbox", "buyer_id": buyer, "order_id": order,
+                                    "text": "我要投诉，东西是坏的"}, key="m:2")
+    assert len(lite.cases.list(buyer_id=buyer)) == 1
+
+
+def test_a_platform_dispute_is_opened_and_updated_through_one_public_call(
+        lite: AfterSales) -> None:
+    order, buyer = an_order(lite)
+    for status in ("1", "2", "2"):
+        lite.cases.open_or_update(store="sandbox", buyer_id=buyer, order_id=order,
+                                  kind="platform_dispute", source="douyin.arbitrate_status",
+                                  key=f"douyin:arbitrate:{order}:{status}",
+                                  data={"arbitrate_status": status})
+    (case,) = lite.cases.list(buyer_id=buyer)
+    assert [f.data["arbitrate_status"] for f in lite.cases.get(case.id).facts] == ["1", "2"]
+
+
+@pytest.mark.parametrize(("field", "kwargs"), [
+    ("store", {"store": ""}),
+    ("buyer_id", {"buyer_id": "x" * 500}),
+    ("kind", {"kind": "rant"}),
+    ("channel", {"channel": "pigeon"}),
+    ("priority", {"priority": "asap"}),
+    ("subject", {"subject": "line\nbreak"}),
+    ("order_id", {"order_id": "o\x00"}),
+])
+def test_hostile_fields_are_one_line_errors_naming_the_field(
+        lite: AfterSales, field: str, kwargs: dict[str, str]) -> None:
+    args = {"store": "sandbox", "buyer_id": "b", "kind": "complaint", **kwargs}
+    with pytest.raises(ValidationError) as info:
+        lite.cases.open(**args)  # type: ignore[arg-type]
+    assert f"'{field}'" in str(info.value) and "\n" not in str(info.value)
+    assert lite.cases.list() == []
