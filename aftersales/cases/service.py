@@ -243,9 +243,30 @@ class CasesService:
                 self.record_answer(case_id, csat=p.get("csat"), nps=p.get("nps"),
                                    key=event.key)
                 return
+        if event.name == "review.resolved" and p.get("review_id") is not None:
+            self._review_revised(str(p["review_id"]), stored_key(event.key))
+            return
         opening = opening_for(event.name, p, stored_key(event.key), self.policy, self._lookup)
         if opening is not None:
             self._open(opening, actor=f"rule:{event.name}")
+
+    def _review_revised(self, review_id: str, key: str) -> None:
+        """The buyer lifted their 差评 out of negative: the negative-review case closes."""
+        with self.runtime.store.session() as session:
+            case_id = repo.case_for_link(session, "review", review_id)
+        if case_id is None:
+            return
+
+        def work(session: Session, row: CaseRow, now: datetime) -> None:
+            if row.kind != CaseKind.NEGATIVE_REVIEW.value or row.open_key is None \
+                    or repo.fact_seen(session, key) is not None:
+                return
+            repo.add_fact(session, row.id, key=key, source="review.resolved", at=now,
+                          data={"review_id": review_id})
+            self._move(session, row, S.CLOSED, actor="rule:review.resolved", now=now,
+                       reason="the buyer revised the review")
+
+        self._change(case_id, work)
 
     def _lookup(self, store: str | None, order_id: str | None,
                 internal: int | None) -> OrderFacts | None:

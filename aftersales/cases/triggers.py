@@ -33,7 +33,7 @@ __all__ = ["TRIGGERS", "Opening", "OrderFacts", "OrderLookup", "opening_for"]
 
 #: The events the service listens to.
 TRIGGERS = ("review.negative", "review.counterfeit", "parcel.exception",
-            "followup.responded", "return.disputed", "message.received")
+            "followup.responded", "return.disputed", "message.received", "review.resolved")
 
 
 @dataclass(frozen=True)
