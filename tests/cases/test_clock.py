@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -86,11 +87,15 @@ def test_a_pause_moves_the_deadline_by_the_paused_business_time() -> None:
     start = _local(SHANGHAI, 2026, 3, 2, 9, 0)
     row = _deadline(clock, start, target=8 * H, warn=6 * H)
     sla.pause(row, _local(SHANGHAI, 2026, 3, 2, 11, 0), clock)  # 2h counted
-    assert row.next_at is None and row.due_at is None and row.elapsed_seconds == 2 * H
+    assert row.next_at is None
+    assert row.due_at is None
+    assert row.elapsed_seconds == 2 * H
     sla.resume(row, _local(SHANGHAI, 2026, 3, 3, 10, 0), clock)  # Tuesday 10:00
     assert row.due_at == _local(SHANGHAI, 2026, 3, 3, 16, 0)
     sla.meet(row, _local(SHANGHAI, 2026, 3, 3, 12, 0), clock)
-    assert row.status == sla.MET and row.elapsed_seconds == 4 * H and row.next_at is None
+    assert row.status == sla.MET
+    assert row.elapsed_seconds == 4 * H
+    assert row.next_at is None
 
 
 def test_policy_targets_fall_back_and_bad_policies_name_the_field() -> None:
@@ -108,7 +113,8 @@ def test_policy_targets_fall_back_and_bad_policies_name_the_field() -> None:
                         ("warn_ratio = 1.5", "warn_ratio")):
         with pytest.raises(ValidationError) as info:
             load_policy(text)
-        assert field in str(info.value) and "\n" not in str(info.value)
+        assert field in str(info.value)
+        assert "\n" not in str(info.value)
 
 
 # ---------------------------------------------------------------- the property
@@ -135,7 +141,7 @@ def test_counted_time_never_includes_paused_or_closed_hours(marks: list[int]) ->
     times = [_BASE + timedelta(minutes=15 * m) for m in sorted(marks)]
     row = _deadline(_CLOCK, times[0], target=1000 * H, warn=900 * H)
     running, expected = True, 0
-    for a, b in zip(times, times[1:], strict=False):
+    for a, b in itertools.pairwise(times):
         if running:
             minute = a
             while minute < b:

@@ -32,7 +32,8 @@ def test_five_triggers_for_one_order_and_kind_make_one_case_with_five_facts(
     assert len(cases) == 1
     case = app.cases.get(cases[0].id)
     assert len(case.facts) == 5
-    assert case.kind.value == "negative_review" and case.status is CaseStatus.RECEIVED
+    assert case.kind.value == "negative_review"
+    assert case.status is CaseStatus.RECEIVED
     assert sorted(case.links["review"]) == ["100", "101", "102", "103", "104"]
     assert len(_events(app, "case.opened")) == 1
     assert len(_events(app, "case.fact_added")) == 4  # the first trigger opened it
@@ -93,10 +94,12 @@ def test_counterfeit_review_escalates_and_alerts_the_shop(lite: AfterSales) -> N
                                       "order_id": order, "buyer_id": buyer, "rating": 1,
                                       "topics": ["counterfeit"]}, key="review.counterfeit:9")
     (case,) = lite.cases.list(buyer_id=buyer)
-    assert case.priority.value == "urgent" and case.escalation == 2
+    assert case.priority.value == "urgent"
+    assert case.escalation == 2
     assert case.root_cause == "product.counterfeit"
     alerts = [r for r in _all(lite) if r.topic == "alert"]
-    assert len(alerts) == 1 and alerts[0].payload["metadata"]["case_id"] == case.id
+    assert len(alerts) == 1
+    assert alerts[0].payload["metadata"]["case_id"] == case.id
 
 
 def _all(app: AfterSales) -> list[OutboxRow]:
@@ -115,7 +118,8 @@ def test_low_csat_and_detractors_open_complaints_and_good_scores_do_not(
     emit(lite, "followup.responded", {**base, "nps": 3}, key="f:2")
     emit(lite, "followup.responded", {**base, "csat": 1}, key="f:3")
     (case,) = lite.cases.list(buyer_id=buyer)
-    assert case.channel.value == "follow_up" and len(lite.cases.get(case.id).facts) == 2
+    assert case.channel.value == "follow_up"
+    assert len(lite.cases.get(case.id).facts) == 2
 
 
 def test_buyer_messages_open_a_case_only_when_the_rules_mark_a_complaint(
@@ -155,5 +159,6 @@ def test_hostile_fields_are_one_line_errors_naming_the_field(
     args = {"store": "sandbox", "buyer_id": "b", "kind": "complaint", **kwargs}
     with pytest.raises(ValidationError) as info:
         lite.cases.open(**args)  # type: ignore[arg-type]
-    assert f"'{field}'" in str(info.value) and "\n" not in str(info.value)
+    assert f"'{field}'" in str(info.value)
+    assert "\n" not in str(info.value)
     assert lite.cases.list() == []

@@ -57,7 +57,8 @@ def test_warning_then_breach_once_each_and_the_breach_escalates(
     assert _count(sla_app, "case.sla_warning") == 1
     assert _count(sla_app, "case.sla_breached") == 1
     got = sla_app.cases.get(case.id)
-    assert got.escalation == 1 and got.assignee == "lead"
+    assert got.escalation == 1
+    assert got.assignee == "lead"
     assert [e.reason for e in sla_app.cases.history(case.id)].count("escalated to level 1") == 1
     with sla_app.store.session() as session:
         alerts = session.scalar(select(func.count()).select_from(OutboxRow)

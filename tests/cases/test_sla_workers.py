@@ -92,4 +92,5 @@ def _run(url: str, total: int, *, kill_after: int) -> None:
     assert events == audits == escalated == total
     assert left == 0
     # the victim's open batch was rolled back and handled again by the survivors
-    assert victim_logged is not None and victim_logged < kill_after
+    assert victim_logged is not None
+    assert victim_logged < kill_after
