@@ -140,7 +140,7 @@ def _default_url() -> str:
 
 def _add_area_commands() -> None:
     for area in ("returns", "logistics", "reviews", "followups", "kb", "reports",
-                 "customers"):
+                 "customers", "cases"):
         module = importlib.import_module(f"aftersales.{area}.cli")
         main.add_command(module.group)
         for extra in getattr(module, "top_level_commands", ()):

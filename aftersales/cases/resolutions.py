@@ -10,7 +10,8 @@ or store credit) is recorded with its amount.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -32,6 +33,8 @@ class ResolutionKind(StrEnum):
 
 
 _COMPENSATION = ("coupon", "store_credit")
+#: A plain positive decimal: no sign, exponent, NaN or thousands separator.
+_PLAIN = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
 
 
 class Resolution:
@@ -60,12 +63,12 @@ class Resolution:
         if amount is not None and currency:
             self.amount = check_amount(str(amount).strip(), currency).amount
         elif amount is not None:
-            try:
-                value = Decimal(str(amount).strip())
-            except (InvalidOperation, ValueError):
-                raise ValidationError("not a number", field="amount") from None
-            if not value.is_finite() or value <= 0:
-                raise ValidationError("must be a positive amount", field="amount")
+            text = str(amount).strip()
+            if not _PLAIN.fullmatch(text):
+                raise ValidationError("not a plain amount like 12.50", field="amount")
+            value = Decimal(text)
+            if value <= 0:
+                raise ValidationError("must be more than 0", field="amount")
             self.amount = value
         self.currency = currency.upper() if currency else None
         self.rma_id = rma_id

@@ -1,0 +1,139 @@
+"""The whole loop in one test, on SQLite and PostgreSQL.
+
+A sandbox negative review opens a case by itself; a root cause is recorded;
+a partial refund is proposed, the buyer is told through a channel, and the
+refund is paid exactly once through returns; the case is resolved, a 回访 is
+scheduled and sent respecting quiet hours and the contact cap; a CSAT of 5
+closes the case. Every step is in the case's audit trail and every event is
+emitted once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from aftersales.app import AfterSales
+from aftersales.cases import CaseStatus, Resolution
+from aftersales.errors import InvalidTransitionError
+from aftersales.followups.contact_policy import MessageKind
+from aftersales.models import FollowUpStatus
+from aftersales.sandbox import SandboxMarketplace
+from aftersales.store.tables.core import OutboxRow
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PLANS = """
+[plans.case_callback]
+kind = "follow_up"
+delay = "3d"
+channel = "outbox"
+subject = "About your complaint"
+body = "Hi, is everything all right now with case {case.id}?"
+quiet_hours = { start = "21:00", end = "09:00" }
+"""
+POLICY = """
+follow_up_plan = "case_callback"
+[targets."*"."*"]
+first_response = "4h"
+resolution = "2d"
+"""
+
+
+@pytest.fixture
+def shop() -> SandboxMarketplace:
+    return SandboxMarketplace(seed=0, orders=40)
+
+
+@pytest.fixture
+def loop_app(db_url: str, shop: SandboxMarketplace) -> Iterator[AfterSales]:
+    app = AfterSales(db_url, marketplaces=[shop], clock=lambda: shop.now, migrate=False,
+                     channels=["outbox"], timezone="Asia/Shanghai", plans=PLANS,
+                     cases={"policy": POLICY})
+    app.store.create_all()
+    yield app
+    app.close()
+
+
+def _outbox(app: AfterSales) -> list[OutboxRow]:
+    with app.store.session() as session:
+        rows = list(session.scalars(select(OutboxRow).order_by(OutboxRow.id)))
+        session.expunge_all()
+        return rows
+
+
+def test_the_whole_loop(loop_app: AfterSales, shop: SandboxMarketplace) -> None:
+    app = loop_app
+    # 受理: the sandbox's negative reviews open cases by themselves
+    app.sync()
+    opened = [c for c in app.cases.list(kind="negative_review") if c.order_id]
+    assert opened, "the sandbox shop has negative reviews on known orders"
+    case = app.cases.get(opened[-1].id)
+    assert case.status is CaseStatus.RECEIVED
+    assert case.links["review"] and case.facts[0].source == "review.negative"
+    # 记录 and 分析
+    app.cases.investigate(case.id, note="called the buyer")
+    app.cases.set_cause(case.id, "product.quality", valid=True, note="seam split")
+    # 方案 and 反馈: a partial refund, the buyer told through the outbox channel
+    order = shop.get_order(str(case.order_id))
+    amount = Decimal("1.00")
+    proposed = app.cases.propose(case.id, Resolution("refund", amount=amount,
+                                                     currency=order.currency,
+                                                     note="We will refund 1.00 for the seam."))
+    assert proposed.status is CaseStatus.AWAITING_CUSTOMER
+    told = [r for r in _outbox(app) if r.topic == "message"
+            and r.payload["metadata"].get("kind") == "case_proposal"]
+    assert len(told) == 1 and told[0].payload["buyer_id"] == case.buyer_id
+    # the refund, paid once through returns, however often resolving is retried
+    resolved = app.cases.resolve(case.id, note="buyer accepted on chat")
+    paid = [r for r in shop.refunds_paid if r.order_id == case.order_id]
+    assert [r.amount.amount for r in paid] == [amount]
+    with pytest.raises(InvalidTransitionError):
+        app.cases.resolve(case.id)
+    again = app._case_refund(store=case.store, order_id=str(case.order_id),
+                             rma_id=resolved.links["return"][0], amount=amount,
+                             currency=order.currency, key=f"case:{case.id}:refund:1", note=None)
+    assert again["refund"] in resolved.links["refund"]
+    assert len([r for r in shop.refunds_paid if r.order_id == case.order_id]) == 1
+    # 回访: scheduled three days on, out of quiet hours, under the contact cap
+    assert resolved.status is CaseStatus.FOLLOWING_UP
+    (callback,) = app.followups.list(plan="case_callback")
+    assert str(callback.id) in resolved.links["callback"]
+    local = callback.due_at.astimezone(SHANGHAI)
+    assert 9 <= local.hour < 21
+    # another message reached the buyer just before: the cap (one a day) defers the 回访
+    shop.advance(hours=(callback.due_at - shop.now).total_seconds() / 3600 - 1)
+    assert app.followups.record_contact(case.buyer_id, MessageKind.OTHER, key="promo-1",
+                                        source="promo").allowed
+    shop.advance(hours=1)
+    report = app.followups.dispatch_due()
+    assert report.sent == 0
+    assert app.followups.get(int(callback.id or 0)).status is FollowUpStatus.SCHEDULED
+    shop.advance(days=1)
+    assert app.followups.dispatch_due().sent == 1
+    sent_at = shop.now.astimezone(SHANGHAI)
+    assert 9 <= sent_at.hour < 21
+    # the buyer's answer: CSAT 5 closes the case
+    app.followups.record_outcome(int(callback.id or 0), csat=5)
+    closed = app.cases.get(case.id)
+    assert closed.status is CaseStatus.CLOSED and closed.csat == 5
+    # every step in the audit trail
+    trail = app.cases.history(case.id)
+    assert [e.to_status for e in trail if e.to_status] == [
+        "received", "investigating", "proposed", "awaiting_customer", "resolved",
+        "following_up", "closed"]
+    assert {"root cause"} <= {e.reason for e in trail}
+    # every event once
+    mine = Counter(r.event_type for r in _outbox(app)
+                   if r.topic == "event" and r.payload.get("case_id") == case.id)
+    assert mine == {"case.opened": 1, "complaint.opened": 1, "case.investigating": 1,
+                    "case.cause_set": 1, "case.proposed": 1, "case.awaiting_customer": 1,
+                    "case.resolved": 1, "case.following_up": 1, "case.closed": 1,
+                    "complaint.resolved": 1}
+    refunds = Counter(r.event_type for r in _outbox(app)
+                      if r.payload.get("rma_id") == resolved.links["return"][0])
+    assert refunds["return.refunded"] == 1
