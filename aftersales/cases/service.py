@@ -248,7 +248,7 @@ class CasesService:
             return
         opening = opening_for(event.name, p, stored_key(event.key), self.policy, self._lookup)
         if opening is not None:
-            self._open(opening, actor=f"rule:{event.name}")
+            self._open_quiet(opening, actor=f"rule:{event.name}")
 
     def _review_revised(self, review_id: str, key: str) -> None:
         """The buyer lifted their 差评 out of negative: the negative-review case closes."""
@@ -287,7 +287,7 @@ class CasesService:
         added = 0
         for opening in openings:
             before = self._fact_exists(opening.key)
-            self._open(opening, actor=actor)
+            self._open_quiet(opening, actor=actor)
             added += not before
         return added
 
@@ -296,23 +296,26 @@ class CasesService:
             return repo.fact_seen(session, key) is not None
 
     def _open(self, opening: Opening, *, actor: str) -> Case:
+        case = self._open_quiet(opening, actor=actor, model=True)
+        assert case is not None
+        return case
+
+    def _open_quiet(self, opening: Opening, *, actor: str, model: bool = False) -> Case | None:
+        """Open or add the fact; the case as a model only when ``model`` (a hook needs none)."""
         try:
-            return self._open_once(opening, actor)
+            return self._open_once(opening, actor, model)
         except StorageError:
             # Only if something bypassed the key's lock: the other case won; add the fact.
-            return self._open_once(opening, actor)
+            return self._open_once(opening, actor, model)
 
-    def _open_once(self, o: Opening, actor: str) -> Case:
+    def _open_once(self, o: Opening, actor: str, model: bool) -> Case | None:
         now = self.runtime.now()
         okey = repo.open_key(o.store, o.buyer_id, o.order_id, o.kind.value)
         with self.runtime.store.session() as session:
-            seen = repo.fact_seen(session, o.key)
-            if seen is not None:
-                return self._model(session, self._row(session, seen))
             repo.lock_open_key(session, okey)
             seen = repo.fact_seen(session, o.key)
             if seen is not None:
-                return self._model(session, self._row(session, seen))
+                return self._model(session, self._row(session, seen)) if model else None
             row = repo.find_open(session, okey)
             fact = {"subject": o.subject, **o.data} if o.subject else dict(o.data)
             if row is not None:
@@ -325,7 +328,7 @@ class CasesService:
                            data={"source": o.source, "key": o.key})
                 self._emit(session, "case.fact_added", row, key=f"case.fact_added:{o.key}",
                            extra={"source": o.source})
-                return self._model(session, row)
+                return self._model(session, row) if model else None
             row = CaseRow(store=o.store, kind=o.kind.value, channel=o.channel.value,
                           buyer_id=o.buyer_id, order_id=o.order_id, priority=o.priority.value,
                           status=S.RECEIVED.value, open_key=okey, subject=o.subject[:300],
@@ -355,7 +358,7 @@ class CasesService:
                                      key=f"complaint.opened:{self._hold_ref(row)}:0")
             self._escalate_on_open(session, row, o, now)
             session.flush()
-            return self._model(session, row)
+            return self._model(session, row) if model else None
 
     def _escalate_on_open(self, session: Session, row: CaseRow, o: Opening,
                           now: datetime) -> None:
