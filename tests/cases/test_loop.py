@@ -74,7 +74,8 @@ def test_the_whole_loop(loop_app: AfterSales, shop: SandboxMarketplace) -> None:
     assert opened, "the sandbox shop has negative reviews on known orders"
     case = app.cases.get(opened[-1].id)
     assert case.status is CaseStatus.RECEIVED
-    assert case.links["review"] and case.facts[0].source == "review.negative"
+    assert case.links["review"]
+    assert case.facts[0].source == "review.negative"
     # 记录 and 分析
     app.cases.investigate(case.id, note="called the buyer")
     app.cases.set_cause(case.id, "product.quality", valid=True, note="seam split")
@@ -87,7 +88,8 @@ def test_the_whole_loop(loop_app: AfterSales, shop: SandboxMarketplace) -> None:
     assert proposed.status is CaseStatus.AWAITING_CUSTOMER
     told = [r for r in _outbox(app) if r.topic == "message"
             and r.payload["metadata"].get("kind") == "case_proposal"]
-    assert len(told) == 1 and told[0].payload["buyer_id"] == case.buyer_id
+    assert len(told) == 1
+    assert told[0].payload["buyer_id"] == case.buyer_id
     # the refund, paid once through returns, however often resolving is retried
     resolved = app.cases.resolve(case.id, note="buyer accepted on chat")
     paid = [r for r in shop.refunds_paid if r.order_id == case.order_id]
@@ -120,7 +122,8 @@ def test_the_whole_loop(loop_app: AfterSales, shop: SandboxMarketplace) -> None:
     # the buyer's answer: CSAT 5 closes the case
     app.followups.record_outcome(int(callback.id or 0), csat=5)
     closed = app.cases.get(case.id)
-    assert closed.status is CaseStatus.CLOSED and closed.csat == 5
+    assert closed.status is CaseStatus.CLOSED
+    assert closed.csat == 5
     # every step in the audit trail
     trail = app.cases.history(case.id)
     assert [e.to_status for e in trail if e.to_status] == [
