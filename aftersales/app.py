@@ -318,11 +318,13 @@ class AfterSales:
                                             marketplace=marketplace, key=key, context=context)
         return int(scheduled.id or 0)
 
-    def _case_contact(self, buyer_id: str, *, key: str, channel: str, source: str) -> bool:
+    def _case_contact(self, buyer_id: str, *, key: str, channel: str, source: str,
+                      store: str) -> bool:
         from aftersales.followups.contact_policy import MessageKind
 
         return self.followups.record_contact(buyer_id, MessageKind.RETURN_UPDATE, key=key,
-                                             channel=channel, source=source).allowed
+                                             channel=channel, source=source,
+                                             store=store).allowed
 
     def _receive_return_parcel(
         self, rma_id: str, *, number: str, delivered_at: datetime | None, force: bool

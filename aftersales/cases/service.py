@@ -75,7 +75,7 @@ S = CaseStatus
 RefundFn = Callable[..., dict[str, Any]]
 #: ``schedule_callback(plan, buyer_id=, order_id=, marketplace=, key=, context=)`` → follow-up id.
 CallbackFn = Callable[..., int]
-#: ``record_contact(buyer_id, key=, channel=, source=)`` → True when the policy allows it.
+#: ``record_contact(buyer_id, key=, channel=, source=, store=)`` → True when the policy allows.
 ContactFn = Callable[..., bool]
 
 _LIMITS = {"store": 80, "buyer_id": 120, "order_id": 120, "subject": 300, "assignee": 120,
@@ -539,7 +539,7 @@ class CasesService:
         allowed = True
         if self._record_contact is not None:
             allowed = self._record_contact(case.buyer_id, key=key, source=f"case:{case.id}",
-                                           channel=self._channel_name())
+                                           channel=self._channel_name(), store=case.store)
         if not allowed:
             return self.note(case.id, "the buyer was not told: the contact policy refused it",
                              actor=actor)
