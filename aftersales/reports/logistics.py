@@ -46,7 +46,12 @@ S = ShipmentRow.__table__.c
 E = TrackingEventRow.__table__.c
 ORD = OrderRow.__table__.c
 _S, _E, _O = ShipmentRow.__table__, TrackingEventRow.__table__, OrderRow.__table__
-_PARCELS = _S.outerjoin(_O, S.order_id == ORD.id)
+_WITH_ORDERS = _S.outerjoin(_O, S.order_id == ORD.id)
+
+
+def _parcels(by: str, scope: Scope) -> Any:
+    """Parcels, joined to their orders only when the store is asked for."""
+    return _WITH_ORDERS if by == "store" or scope.stores else _S
 
 
 def _in(scope: Scope) -> list[ColumnElement[bool]]:
@@ -71,7 +76,7 @@ def transit_times(session: Session, scope: Scope, by: str = "carrier") -> list[D
     """Transit time: shipped → delivered of delivered parcels, p50/p90, by ship date."""
     base = select(_key(by, scope).label("k"),
                   (epoch(S.delivered_at) - epoch(S.shipped_at)).label("d")).select_from(
-        _PARCELS).where(*_in(scope), S.delivered_at < scope.until)
+        _parcels(by, scope)).where(*_in(scope), S.delivered_at < scope.until)
     return fill_periods(by, scope, distribution(session, base), lambda r: r.key,
                         lambda k: DurationRow(k, 0, 0, None, None))
 
@@ -92,7 +97,7 @@ def transit_histogram(session: Session, scope: Scope,
     labels = [_band_label(lo, hi) for lo, hi in zip(bounds, [*edges, None], strict=True)]
     band = case(*((hours < hi * 3600, labels[i]) for i, hi in enumerate(edges)),
                 else_=labels[-1])
-    inner = select(band.label("k")).select_from(_PARCELS).where(
+    inner = select(band.label("k")).select_from(_parcels("band", scope)).where(
         *_in(scope), S.delivered_at < scope.until).subquery()
     found = {str(k): int(n) for k, n in session.execute(
         select(inner.c.k, func.count()).group_by(inner.c.k))}
@@ -103,14 +108,14 @@ def exception_rate(session: Session, scope: Scope, by: str = "carrier") -> list[
     """Exception rate: parcels that had an exception ÷ parcels, by ship date."""
     exceptional = or_(S.issue.is_not(None), _had("exception"))
     if by == "issue":
-        total = session.execute(select(func.count()).select_from(_PARCELS)
+        total = session.execute(select(func.count()).select_from(_parcels(by, scope))
                                 .where(*_in(scope))).scalar_one()
         issues = select(func.coalesce(S.issue, "other").label("k")).select_from(
-            _PARCELS).where(*_in(scope), exceptional).subquery()
+            _parcels(by, scope)).where(*_in(scope), exceptional).subquery()
         query = select(issues.c.k, literal(int(total)), func.count()).group_by(issues.c.k)
         return _rates(session, by, scope, query)
     inner = select(_key(by, scope).label("k"), case((exceptional, 1), else_=0).label("x")
-                   ).select_from(_PARCELS).where(*_in(scope)).subquery()
+                   ).select_from(_parcels(by, scope)).where(*_in(scope)).subquery()
     return _rates(session, by, scope,
                   select(inner.c.k, func.count(), func.sum(inner.c.x)).group_by(inner.c.k))
 
@@ -119,7 +124,7 @@ def stuck_parcels(session: Session, scope: Scope, by: str = "carrier",
                   stuck_after: timedelta = timedelta(days=3)) -> list[CountRow]:
     """Stuck parcels: unfinished, with no scan for ``stuck_after`` at the window's end."""
     last = func.coalesce(S.last_event_at, S.shipped_at)
-    inner = select(_key(by, scope).label("k")).select_from(_PARCELS).where(
+    inner = select(_key(by, scope).label("k")).select_from(_parcels(by, scope)).where(
         *_in(scope), S.terminal.is_(False), last <= scope.until - stuck_after).subquery()
     rows = [CountRow(str(k), int(n)) for k, n in session.execute(
         select(inner.c.k, func.count()).group_by(inner.c.k))]
@@ -130,7 +135,7 @@ def first_attempt_rate(session: Session, scope: Scope, by: str = "carrier") -> l
     """First-attempt delivery rate: delivered with no failed attempt ÷ delivered, by ship date."""
     inner = select(_key(by, scope).label("k"),
                    case((_had("failed_attempt"), 0), else_=1).label("x")).select_from(
-        _PARCELS).where(*_in(scope), S.delivered_at < scope.until).subquery()
+        _parcels(by, scope)).where(*_in(scope), S.delivered_at < scope.until).subquery()
     return _rates(session, by, scope,
                   select(inner.c.k, func.count(), func.sum(inner.c.x)).group_by(inner.c.k))
 
