@@ -171,8 +171,13 @@ def _store_versions(
     return changed
 
 
-def _spikes(session: Session, changed: list[_Changed], config: AlertConfig) -> list[AlertDraft]:
-    """The spike rule over the page, in time order, against the stored history."""
+def _spikes(session: Session, changed: list[_Changed], config: AlertConfig,
+            marketplace: str) -> list[AlertDraft]:
+    """The spike rule over the page, in time order, against the stored history.
+
+    Per store: only ``marketplace``'s reviews count toward its SKU's spike,
+    and only its own earlier spike cools it down.
+    """
     negatives = [
         c.current for c in changed
         if c.current.sku and c.current.sentiment is Sentiment.NEGATIVE
@@ -186,6 +191,7 @@ def _spikes(session: Session, changed: list[_Changed], config: AlertConfig) -> l
     for market, external_id, sku, at in session.execute(
         select(ReviewRow.marketplace, ReviewRow.external_id, ReviewRow.sku,
                ReviewRow.remote_updated_at).where(
+            ReviewRow.marketplace == marketplace,
             ReviewRow.sku.in_(skus),
             ReviewRow.sentiment == Sentiment.NEGATIVE.value,
             ReviewRow.remote_updated_at > low,
@@ -198,7 +204,8 @@ def _spikes(session: Session, changed: list[_Changed], config: AlertConfig) -> l
     last: dict[str, datetime] = {}
     for sku, at in session.execute(
         select(ReviewAlertRow.sku, func.max(ReviewAlertRow.occurred_at))
-        .where(ReviewAlertRow.rule == AlertRule.SPIKE.value, ReviewAlertRow.sku.in_(skus))
+        .where(ReviewAlertRow.rule == AlertRule.SPIKE.value, ReviewAlertRow.sku.in_(skus),
+               ReviewAlertRow.marketplace == marketplace)
         .group_by(ReviewAlertRow.sku)
     ):
         last[sku or ""] = at
@@ -238,7 +245,7 @@ def record_page(
     for item in changed:
         for draft in review_alerts(item.current, item.previous, config):
             drafts.setdefault((draft.rule.value, draft.subject), draft)
-    for draft in _spikes(session, changed, config):
+    for draft in _spikes(session, changed, config, marketplace):
         drafts.setdefault((draft.rule.value, draft.subject), draft)
     if drafts:
         existing = {
