@@ -155,7 +155,8 @@ class Dispatcher:
                 to=self._recipient(plan, channel, row), subject=subject, body=body,
                 idempotency_key=row.idempotency_key, buyer_id=row.buyer_id,
                 order_id=row.order_external_id,
-                metadata={"plan": plan.name, "kind": plan.kind.value, "follow_up_id": row.id},
+                metadata={"plan": plan.name, "kind": plan.kind.value, "follow_up_id": row.id,
+                          **({"marketplace": row.marketplace} if row.marketplace else {})},
             )
         except AfterSalesError as exc:
             return _settle(row, now, FollowUpStatus.FAILED,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from aftersales.followups.contact_policy import MessageKind, Verdict
 from aftersales.followups.plans import FollowUpPlan
+from aftersales.store.tables.core import OutboxRow
 from aftersales.store.tables.followups import ContactLogRow
 
 #: Outbox plans are dispatched in batches; recorder plans one by one.
@@ -56,3 +57,15 @@ def test_a_contact_recorded_for_no_store_counts_in_every_store(app: Any, clock: 
                                        store="south").verdict is Verdict.SEND
     clock.advance(days=1, hours=1)
     assert app.followups.dispatch_due().sent == 2
+
+
+def test_a_follow_up_message_in_the_outbox_names_its_store(app: Any, clock: Any) -> None:
+    app.followups.register(BATCHED)
+    for store in ("north", None):
+        app.followups.schedule("batched", buyer_id=f"b-{store}", marketplace=store,
+                               context={"buyer": {"name": "Li"}}, due_at=clock.now)
+    assert app.followups.dispatch_due().sent == 2
+    with app.store.session() as s:
+        rows = s.execute(select(OutboxRow.aggregate_id, OutboxRow.store)
+                         .where(OutboxRow.topic == "message")).all()
+    assert sorted(rows, key=repr) == sorted([("b-north", "north"), ("b-None", None)], key=repr)
