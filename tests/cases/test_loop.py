@@ -140,3 +140,34 @@ def test_the_whole_loop(loop_app: AfterSales, shop: SandboxMarketplace) -> None:
     refunds = Counter(r.event_type for r in _outbox(app)
                       if r.payload.get("rma_id") == resolved.links["return"][0])
     assert refunds["return.refunded"] == 1
+
+
+def test_a_refund_whose_recording_failed_is_not_paid_again_on_retry(
+        loop_app: AfterSales, shop: SandboxMarketplace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refund is paid, then recording it on the case fails (a crash, a lost
+    connection): resolving again resumes the same refund under the case's key."""
+    from aftersales.cases import repository
+
+    app = loop_app
+    app.sync()
+    case = next(c for c in app.cases.list(kind="negative_review") if c.order_id)
+    order = shop.get_order(str(case.order_id))
+    app.cases.propose(case.id, Resolution("refund", amount="1.00", currency=order.currency),
+                      notify=False)
+    real = repository.link
+    calls = {"n": 0}
+
+    def failing(*args: object, **kwargs: object) -> bool:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("lost the database after the refund was paid")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repository, "link", failing)
+    with pytest.raises(ConnectionError):
+        app.cases.resolve(case.id)
+    assert app.cases.get(case.id).status is CaseStatus.PROPOSED  # nothing recorded
+    assert len([r for r in shop.refunds_paid if r.order_id == case.order_id]) == 1
+    resolved = app.cases.resolve(case.id)
+    assert resolved.status in (CaseStatus.RESOLVED, CaseStatus.FOLLOWING_UP)
+    assert len([r for r in shop.refunds_paid if r.order_id == case.order_id]) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
@@ -52,6 +54,8 @@ def test_a_retried_event_never_adds_a_second_fact(app: AfterSales) -> None:
 
 def test_opening_holds_review_requests_until_the_case_closes(app: AfterSales) -> None:
     order, buyer = an_order(app)
+    # the hold is written in the opening's own transaction, not left to an after-commit hook
+    app.events.off("complaint.opened", app.followups._on_hold_event)
     case = app.cases.open(store="sandbox", buyer_id=buyer, order_id=order, kind="complaint",
                           subject="box crushed", key="call-1")
     assert HoldKind.COMPLAINT in _holds(app, buyer)
@@ -162,3 +166,33 @@ def test_hostile_fields_are_one_line_errors_naming_the_field(
     assert f"'{field}'" in str(info.value)
     assert "\n" not in str(info.value)
     assert lite.cases.list() == []
+
+
+def test_the_database_refuses_a_second_open_case_for_the_same_key(app: AfterSales) -> None:
+    from aftersales.errors import StorageError
+    from aftersales.store.tables.cases import CaseRow
+
+    order, buyer = an_order(app)
+    case = app.cases.open(store="sandbox", buyer_id=buyer, order_id=order, kind="complaint",
+                          key="k1")
+    with pytest.raises(StorageError), app.store.session() as session:
+        row = session.get(CaseRow, case.id)
+        assert row is not None
+        session.add(CaseRow(store=row.store, kind=row.kind, channel=row.channel,
+                            buyer_id=row.buyer_id, order_id=row.order_id, priority="normal",
+                            status="received", open_key=row.open_key, subject="",
+                            escalation=0, reopened=0, opened_at=row.opened_at))
+    assert len(app.cases.list(buyer_id=buyer)) == 1
+
+
+def test_racing_triggers_in_parallel_still_make_one_case(app: AfterSales, at_once: Any) -> None:
+    order, buyer = an_order(app)
+
+    def trigger(n: int) -> Any:
+        return lambda: app.cases.open(store="sandbox", buyer_id=buyer, order_id=order,
+                                      kind="logistics", key=f"race-{n}")
+
+    results, errors = at_once([trigger(n) for n in range(5)])
+    assert errors == []
+    assert len({c.id for c in results}) == 1
+    assert len(app.cases.get(results[0].id).facts) == 5
