@@ -262,3 +262,10 @@ def test_the_reviews_service_syncs_alerts_and_replies_through_judgeme(
     assert (result.status, result.remote_id) == ("sent", "77")
     assert app.reviews.reply("465077606", template="sorry").status == "already_replied"
     app.close()
+
+
+def test_a_named_store_writes_its_name_into_every_review(http: responses.RequestsMock) -> None:
+    serve_all(http)
+    market = JudgeMeMarketplace(settings(), name="judgeme-eu", sleep=lambda _s: None)
+    names = {r.marketplace for p in market.list_reviews() for r in p.items}
+    assert names == {"judgeme-eu"}

@@ -448,3 +448,14 @@ def test_query_string_credentials_never_reach_the_log(
     assert "woocommerce GET" in caplog.text  # the calls were logged...
     assert KEY not in caplog.text  # ...without the key pair
     assert SECRET not in caplog.text
+
+
+def test_a_named_store_writes_its_name_into_orders_and_reviews(
+    settings: WooCommerceSettings, sleeps: Sleeps, http: responses.RequestsMock
+) -> None:
+    eu = WooCommerceMarketplace(settings, name="woo-eu", sleep=sleeps)
+    http.get(ORDER_URL, json=body("orders_get"))
+    http.get(f"{BASE}/products/reviews", json=[_review(1, "2025-07-01T10:00:00")],
+             headers={"X-WP-TotalPages": "1"})
+    reviews = [r for p in eu.list_reviews() for r in p.items]
+    assert [eu.get_order("727").marketplace, *(r.marketplace for r in reviews)] == ["woo-eu"] * 2
