@@ -36,7 +36,8 @@ from aftersales.redact import redact_text
 from aftersales.runtime import Runtime, adapter_options, by_name
 from aftersales.store import Store
 from aftersales.store.cursors import get_cursor, set_cursor
-from aftersales.store.orders import get_order_row, upsert_orders
+from aftersales.store.order_page import write_order_page
+from aftersales.store.orders import get_order_row
 from aftersales.store_metrics import StoreMetrics, store_metrics
 from aftersales.stores import build_stores
 
@@ -401,23 +402,16 @@ class AfterSales:
         started = time.monotonic()
         for page in market.list_orders(cursor):
             before = changed
-            with self.store.session() as session:
-                for row, did_change, delivered in upsert_orders(session, page.items):
-                    changed += did_change
-                    if delivered:
-                        self.events.emit(
-                            session,
-                            "order.delivered",
-                            {
-                                "marketplace": marketplace,
-                                "order_id": row.external_id,
-                                "buyer_id": row.buyer_id,
-                                "delivered_at": row.delivered_at.isoformat()
-                                if row.delivered_at
-                                else None,
-                            },
-                            key=f"order.delivered:{marketplace}:{row.external_id}",
-                        )
+            with self.runtime.unit_of_work() as session:
+                written = write_order_page(session, page.items)
+                changed += sum(w.changed for w in written)
+                self.events.emit_many(session, [
+                    ("order.delivered",
+                     {"marketplace": marketplace, "order_id": w.external_id,
+                      "buyer_id": w.buyer_id,
+                      "delivered_at": w.delivered_at.isoformat() if w.delivered_at else None},
+                     f"order.delivered:{marketplace}:{w.external_id}")
+                    for w in written if w.newly_delivered])
                 if page.cursor is not None:
                     set_cursor(session, marketplace, "orders", page.cursor)
             observe.log_page("sync", marketplace, "orders", len(page.items), changed - before,

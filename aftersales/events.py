@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
+from sqlalchemy import Table, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from aftersales.outbox import event_fields
+from aftersales.store.tables.base import utcnow
 from aftersales.store.tables.core import OutboxRow
+from aftersales.store.upsert import native_insert
 
 __all__ = ["Event", "EventBus", "Hook"]
 
@@ -94,8 +96,51 @@ class EventBus:
             if any(getattr(obj, "key", None) == key for obj in session.new):
                 return False
             session.add(OutboxRow(key=key, payload=payload, **event_fields(name, payload, key)))
+        self._queue(session, name, payload, key)
+        return True
+
+    def emit_many(
+        self, session: Session, events: Sequence[tuple[str, dict[str, Any], str]]
+    ) -> list[bool]:
+        """Record many ``(name, payload, key)`` events in one statement; hooks run after commit.
+
+        The set-based form of :meth:`emit` for a page of work: one INSERT for
+        the page whose duplicates the database drops (``ON CONFLICT (key) DO
+        NOTHING``), so an event whose key is already in the outbox, or earlier
+        in ``events``, is neither recorded nor dispatched again.
+
+        Returns:
+            One flag per event, True when that event is new.
+        """
+        if not events:
+            return []
+        firsts: dict[str, int] = {}
+        for i, (_, _, key) in enumerate(events):
+            firsts.setdefault(key, i)
+        rows = [{"key": key, "payload": payload, "created_at": utcnow(),
+                 **event_fields(name, payload, key)}
+                for i, (name, payload, key) in enumerate(events) if firsts[key] == i]
+        insert = native_insert(session)
+        if insert is None:  # no native upsert: one event at a time
+            return [self.emit(session, name, payload, key=key) for name, payload, key in events]
+        table = cast(Table, OutboxRow.__table__)
+        stmt = insert(table).on_conflict_do_nothing(index_elements=["key"])
+        if len(rows) == 1:
+            result = session.execute(stmt.values(rows[0]).returning(table.c.key))
+        else:
+            result = session.execute(stmt.returning(table.c.key), rows)
+        added = set(result.scalars())
+        out: list[bool] = []
+        for i, (name, payload, key) in enumerate(events):
+            new = firsts[key] == i and key in added
+            if new:
+                self._queue(session, name, payload, key)
+            out.append(new)
+        return out
+
+    def _queue(self, session: Session, name: str, payload: dict[str, Any], key: str) -> None:
         if not self.listens(name):
-            return True  # recorded in the outbox; no hook to run after commit
+            return  # recorded in the outbox; no hook to run after commit
         pending: list[Event] = session.info.setdefault(_PENDING, [])
         if not session.info.get(_LISTENING):
             session.info[_LISTENING] = True
@@ -104,7 +149,6 @@ class EventBus:
             sa_event.listen(session, "after_soft_rollback", _after_rollback)
             _mark_savepoint(session, session.get_transaction())
         pending.append(Event(name, payload, key))
-        return True
 
     def dispatch(self, event: Event) -> None:
         """Run the hooks for one event now (used after commit)."""

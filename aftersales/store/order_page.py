@@ -1,0 +1,281 @@
+"""A page of synced orders written set-based: a few statements per page, not per order.
+
+:func:`write_order_page` gives the same result as upserting the page's orders
+one by one (:func:`aftersales.store.orders.upsert_orders`), in this order:
+
+1. one SELECT of the page's stored orders by natural key (marketplace,
+   external id): id, version, remote update time, delivery time;
+2. only when some stored order really changed, one SELECT of those orders'
+   lines and one of their parcels' tracking numbers;
+3. the changes worked out in memory, order by order in page order (so an
+   order listed twice in a page counts, and bumps its version, twice, as the
+   per-order path did);
+4. INSERTs and UPDATEs with ``executemany``: new orders (ids returned in
+   page order), changed orders (guarded by their version: a row someone else
+   changed meanwhile raises ``StaleDataError``, which the store turns into
+   :class:`~aftersales.errors.ConcurrentUpdateError`), new and changed lines,
+   new parcels.
+
+A page whose orders are all already this recent costs the one SELECT and
+writes nothing. Timestamps and versions follow the ORM's rules: a new row is
+version 1, each real change adds one and sets ``updated_at``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from aftersales.models import Order, OrderLine, TaxLine
+from aftersales.store.tables.base import utcnow
+from aftersales.store.tables.core import OrderLineRow, OrderRow, ShipmentRow
+
+__all__ = ["OrderWrite", "write_order_page"]
+
+_ORDERS = cast(Table, OrderRow.__table__)
+_LINES = cast(Table, OrderLineRow.__table__)
+_SHIPMENTS = cast(Table, ShipmentRow.__table__)
+#: Natural keys per IN list, well under every database's bound-parameter limit.
+_CHUNK = 500
+
+
+class OrderWrite(NamedTuple):
+    """What writing one listed order did (one per order of the page, in page order)."""
+
+    marketplace: str
+    external_id: str
+    buyer_id: str
+    delivered_at: datetime | None
+    changed: bool
+    newly_delivered: bool
+
+
+@dataclass
+class _Slot:
+    """One stored (or about to be stored) order while the page is worked out."""
+
+    id: int | None
+    version: int
+    remote_updated_at: datetime
+    delivered: bool
+    values: dict[str, Any] | None = None  # the columns to write, when changed
+    stored: dict[str, Any] | None = None  # the stored columns, read when it changes
+    bumps: int = 0  # real changes made to a stored row (each adds one to its version)
+    lines: dict[str, dict[str, Any]] = field(default_factory=dict)  # external id -> columns
+    line_ids: dict[str, int] = field(default_factory=dict)  # stored lines' ids
+    dirty_lines: set[str] = field(default_factory=set)  # stored lines to update
+    tracking: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Added:
+    """Rows a page adds to the child tables, in the order the per-order path added them."""
+
+    lines: list[tuple[_Slot, str]] = field(default_factory=list)
+    shipments: list[tuple[_Slot, dict[str, Any]]] = field(default_factory=list)
+
+
+def write_order_page(session: Session, orders: Sequence[Order]) -> list[OrderWrite]:
+    """Insert or update a page of orders set-based; one :class:`OrderWrite` per order."""
+    if not orders:
+        return []
+    slots = _read_stored(session, orders)
+    changing = [s for key, s in slots.items() if s.id is not None and _will_change(key, s, orders)]
+    if changing:
+        _read_children(session, changing)
+    added = _Added()
+    out: list[OrderWrite] = []
+    for order in orders:
+        key = (order.marketplace, order.external_id)
+        slot = slots.get(key)
+        if slot is not None and slot.remote_updated_at >= order.updated_at:
+            out.append(OrderWrite(order.marketplace, order.external_id,
+                                  order.buyer.external_id, order.delivered_at, False, False))
+            continue
+        if slot is None:
+            slot = slots[key] = _Slot(id=None, version=0, remote_updated_at=order.updated_at,
+                                      delivered=False)
+        was_delivered = slot.delivered
+        if slot.values is not None or slot.id is not None:
+            slot.bumps += 1  # an UPDATE of a row already written
+        _apply(slot, order, added)
+        out.append(OrderWrite(order.marketplace, order.external_id, order.buyer.external_id,
+                              order.delivered_at, True,
+                              order.delivered_at is not None and not was_delivered))
+    _write(session, [s for s in slots.values() if s.values is not None], added)
+    return out
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _read_stored(session: Session, orders: Sequence[Order]) -> dict[tuple[str, str], _Slot]:
+    ids: dict[str, list[str]] = {}
+    for order in orders:
+        ids.setdefault(order.marketplace, []).append(order.external_id)
+    slots: dict[tuple[str, str], _Slot] = {}
+    for marketplace, external_ids in ids.items():
+        for chunk in _chunks(list(dict.fromkeys(external_ids))):
+            for row in session.execute(
+                select(_ORDERS.c.id, _ORDERS.c.external_id, _ORDERS.c.version,
+                       _ORDERS.c.remote_updated_at, _ORDERS.c.delivered_at)
+                .where(_ORDERS.c.marketplace == marketplace, _ORDERS.c.external_id.in_(chunk))
+            ):
+                slots[(marketplace, row.external_id)] = _Slot(
+                    id=row.id, version=row.version, remote_updated_at=row.remote_updated_at,
+                    delivered=row.delivered_at is not None)
+    return slots
+
+
+def _will_change(key: tuple[str, str], slot: _Slot, orders: Sequence[Order]) -> bool:
+    return any((o.marketplace, o.external_id) == key and o.updated_at > slot.remote_updated_at
+               for o in orders)
+
+
+def _read_children(session: Session, changing: Sequence[_Slot]) -> None:
+    by_id = {s.id: s for s in changing}
+    order_ids = list(by_id)
+    for chunk in _chunks(order_ids):
+        for row in session.execute(select(_ORDERS).where(_ORDERS.c.id.in_(chunk))):
+            by_id[row.id].stored = {c: getattr(row, c) for c in _ORDER_COLUMNS}
+        for line in session.execute(
+            select(_LINES).where(_LINES.c.order_id.in_(chunk)).order_by(_LINES.c.id)
+        ):
+            slot = by_id[line.order_id]
+            slot.line_ids[line.external_id] = line.id
+            slot.lines[line.external_id] = {c: getattr(line, c) for c in _LINE_COLUMNS}
+        for parcel in session.execute(
+            select(_SHIPMENTS.c.order_id, _SHIPMENTS.c.tracking_number)
+            .where(_SHIPMENTS.c.order_id.in_(chunk))
+        ):
+            by_id[parcel.order_id].tracking.add(parcel.tracking_number)
+
+
+_LINE_COLUMNS = ("sku", "title", "category", "quantity", "unit_price", "discount", "taxes")
+
+
+_ORDER_COLUMNS = (
+    "marketplace", "external_id", "buyer_id", "buyer", "currency", "shipping", "discount",
+    "total", "raw_status", "placed_at", "remote_updated_at", "delivered_at", "taxes_included",
+    "shipping_taxes", "shop_currency", "shop_total",
+)
+
+
+def _keep_equal(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """``new``, keeping ``old``'s value where the two are equal (``Decimal("5.0")`` stays).
+
+    The ORM writes only the columns whose value compares unequal; this keeps
+    the stored text of a value that is equal but spelled differently.
+    """
+    if old is None:
+        return new
+    return {c: old[c] if c in old and old[c] == v else v for c, v in new.items()}
+
+
+def _apply(slot: _Slot, order: Order, added: _Added) -> None:
+    slot.values = _keep_equal(slot.values if slot.values is not None else slot.stored,
+                              _order_columns(order))
+    slot.remote_updated_at = order.updated_at
+    slot.delivered = order.delivered_at is not None
+    for line in order.lines:
+        old = slot.lines.get(line.external_id)
+        columns = _keep_equal(old, _line_columns(line))
+        if old is None:
+            added.lines.append((slot, line.external_id))
+        elif line.external_id in slot.line_ids and old != columns:
+            slot.dirty_lines.add(line.external_id)
+        slot.lines[line.external_id] = columns
+    for shipment in order.shipments:
+        if shipment.tracking_number in slot.tracking:
+            continue
+        slot.tracking.add(shipment.tracking_number)
+        added.shipments.append((slot, {
+            "direction": shipment.direction.value,
+            "tracking_number": shipment.tracking_number,
+            "carrier": shipment.carrier,
+            "shipped_at": shipment.shipped_at,
+        }))
+
+
+def _order_columns(order: Order) -> dict[str, Any]:
+    return {
+        "marketplace": order.marketplace,
+        "external_id": order.external_id,
+        "buyer_id": order.buyer.external_id,
+        "buyer": order.buyer.model_dump(mode="json"),
+        "currency": order.currency,
+        "shipping": order.shipping.amount,
+        "discount": order.discount.amount,
+        "total": order.total.amount,
+        "raw_status": order.raw_status,
+        "placed_at": order.placed_at,
+        "remote_updated_at": order.updated_at,
+        "delivered_at": order.delivered_at,
+        "taxes_included": order.taxes_included,
+        "shipping_taxes": taxes_out(order.shipping_taxes),
+        "shop_currency": order.shop_currency,
+        "shop_total": order.shop_total.amount if order.shop_total is not None else None,
+    }
+
+
+def _line_columns(line: OrderLine) -> dict[str, Any]:
+    return {
+        "sku": line.sku,
+        "title": line.title,
+        "category": line.category,
+        "quantity": line.quantity,
+        "unit_price": line.unit_price.amount,
+        "discount": line.discount.amount if line.discount else Decimal(0),
+        "taxes": taxes_out(line.taxes),
+    }
+
+
+def taxes_out(taxes: Sequence[TaxLine]) -> list[dict[str, Any]]:
+    """Tax lines as the JSON the order tables store (amounts as strings)."""
+    return [{"amount": str(t.amount.amount), "rate_id": t.rate_id, "title": t.title,
+             "rate": None if t.rate is None else str(t.rate)} for t in taxes]
+
+
+def _write(session: Session, slots: Sequence[_Slot], added: _Added) -> None:
+    if not slots:
+        return
+    now = utcnow()
+    fresh = [s for s in slots if s.id is None]
+    if fresh:
+        rows = [{**(s.values or {}), "version": 1 + s.bumps, "created_at": now, "updated_at": now}
+                for s in fresh]
+        result = session.execute(
+            insert(_ORDERS).returning(_ORDERS.c.id, sort_by_parameter_order=True), rows)
+        for slot, new_id in zip(fresh, result.scalars(), strict=True):
+            slot.id = new_id
+    stale = [s for s in slots if s not in fresh]
+    if stale:
+        stmt = (update(_ORDERS)
+                .where(_ORDERS.c.id == bindparam("b_id"),
+                       _ORDERS.c.version == bindparam("b_version")))
+        params = [{**(s.values or {}), "version": s.version + s.bumps, "updated_at": now,
+                   "b_id": s.id, "b_version": s.version} for s in stale]
+        done = session.execute(stmt, params)
+        if session.get_bind().dialect.supports_sane_multi_rowcount \
+                and done.rowcount != len(params):  # type: ignore[attr-defined]
+            raise StaleDataError("an order changed while its page was written")
+    new_lines = [{"order_id": s.id, "external_id": ext, **s.lines[ext]} for s, ext in added.lines]
+    if new_lines:
+        session.execute(insert(_LINES), new_lines)
+    dirty = [{"b_id": s.line_ids[ext], **s.lines[ext]}
+             for s in slots for ext in s.line_ids if ext in s.dirty_lines]
+    if dirty:
+        session.execute(update(_LINES).where(_LINES.c.id == bindparam("b_id")), dirty)
+    parcels = [{"order_id": s.id, **p, "version": 1, "created_at": now, "updated_at": now}
+               for s, p in added.shipments]
+    if parcels:
+        session.execute(insert(_SHIPMENTS), parcels)

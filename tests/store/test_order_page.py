@@ -1,0 +1,255 @@
+"""Set-based order pages write exactly what the per-order path wrote, in a few statements.
+
+The per-order path (``upsert_orders`` plus one ``emit`` per event, as order
+sync did it before) runs here side by side with ``app.sync_orders`` on random
+pages with random changes; every stored row, event, version and cursor must
+match, and so must the changed counts and the hooks that ran.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from aftersales.app import AfterSales
+from aftersales.models import Buyer, Order, OrderLine, Page, Shipment, ShipmentDirection
+from aftersales.money import Money
+from aftersales.sandbox import SandboxMarketplace
+from aftersales.store.cursors import set_cursor
+from aftersales.store.orders import upsert_orders
+from aftersales.store.tables.core import CursorRow, OrderLineRow, OrderRow, OutboxRow, ShipmentRow
+
+STORE = "sandbox"
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+EAST8 = timezone(timedelta(hours=8))
+PRICES = [Decimal("5"), Decimal("5.0"), Decimal("5.00"), Decimal("7.25"), Decimal("19.9")]
+_SKIP = {"created_at", "updated_at"}
+
+
+def _app(url: str) -> AfterSales:
+    app = AfterSales(url, marketplaces=[SandboxMarketplace(seed=0, orders=30)],
+                     clock=lambda: T0, migrate=False)
+    app.store.create_all()
+    return app
+
+
+def per_order_sync(app: AfterSales, pages: Sequence[Page[Order]]) -> list[int]:
+    """Order sync as it was written before set-based pages: the reference."""
+    counts = []
+    for page in pages:
+        changed = 0
+        with app.store.session() as session:
+            for row, did_change, delivered in upsert_orders(session, page.items):
+                changed += did_change
+                if delivered:
+                    app.events.emit(session, "order.delivered", {
+                        "marketplace": STORE, "order_id": row.external_id,
+                        "buyer_id": row.buyer_id,
+                        "delivered_at": row.delivered_at.isoformat() if row.delivered_at else None,
+                    }, key=f"order.delivered:{STORE}:{row.external_id}")
+            if page.cursor is not None:
+                set_cursor(session, STORE, "orders", page.cursor)
+        counts.append(changed)
+    return counts
+
+
+def set_based_sync(app: AfterSales, pages: Sequence[Page[Order]]) -> list[int]:
+    """``app.sync_orders`` over these pages, one call per page (to count per page)."""
+    counts = []
+    for page in pages:
+        app.marketplace(STORE).list_orders = (  # type: ignore[method-assign]
+            lambda cursor=None, page=page: iter([page]))
+        counts.append(app.sync_orders(STORE))
+    return counts
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, Decimal):
+        return str(value)  # the stored text: "5.0" and "5.00" differ here
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def dump(app: AfterSales) -> dict[str, list[dict[str, Any]]]:
+    """Every row the sync writes, all columns but the wall-clock timestamps."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    with app.store.session() as s:
+        for table in (OrderRow, OrderLineRow, ShipmentRow, OutboxRow, CursorRow):
+            t = table.__table__
+            rows = s.execute(select(t).order_by(*t.primary_key.columns)).mappings()
+            out[t.name] = [{k: _plain(v) for k, v in r.items() if k not in _SKIP}
+                           for r in rows]
+    return out
+
+
+# ------------------------------------------------------------------ strategies
+
+_order_ids = st.sampled_from([f"O{i}" for i in range(6)])
+_money = st.sampled_from(PRICES)
+
+
+@st.composite
+def orders(draw: st.DrawFn) -> Order:
+    oid = draw(_order_ids)
+    line_ids = draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=3,
+                             unique=True))
+    lines = [OrderLine(external_id=f"{oid}-{lid}", sku=draw(st.sampled_from(["S1", "S2"])),
+                       title=draw(st.sampled_from(["", "Mug"])),
+                       quantity=draw(st.integers(1, 3)), unit_price=Money(draw(_money), "CNY"),
+                       discount=draw(st.none() | _money.map(lambda d: Money(d, "CNY"))))
+             for lid in line_ids]
+    placed = T0 + timedelta(hours=int(oid[1:]))
+    updated = placed + timedelta(minutes=draw(st.integers(0, 4)))
+    delivered = draw(st.none() | st.integers(0, 2).map(lambda h: placed + timedelta(hours=h)))
+    if delivered is not None and draw(st.booleans()):
+        delivered = delivered.astimezone(EAST8)  # the same instant, another zone
+    tracking = draw(st.lists(st.sampled_from(["SF1", "SF2", "YT3"]), max_size=2))
+    return Order(
+        marketplace=STORE, external_id=oid,
+        buyer=Buyer(external_id=draw(st.sampled_from(["B1", "B2"]))),
+        currency="CNY", lines=lines, shipping=Money(draw(_money), "CNY"),
+        discount=Money(Decimal(0), "CNY"), total=Money(draw(_money), "CNY"),
+        raw_status=draw(st.sampled_from([None, "paid", "delivered"])),
+        placed_at=placed, updated_at=updated, delivered_at=delivered,
+        shipments=[Shipment(tracking_number=t, carrier="sf",
+                            direction=draw(st.sampled_from(list(ShipmentDirection))),
+                            shipped_at=placed) for t in tracking],
+    )
+
+
+@st.composite
+def page_lists(draw: st.DrawFn) -> list[Page[Order]]:
+    n = draw(st.integers(1, 4))
+    return [Page[Order](items=draw(st.lists(orders(), min_size=1, max_size=6)),
+                        cursor=draw(st.none() | st.just(f"c{i}"))) for i in range(n)]
+
+
+# ------------------------------------------------------------------ properties
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(pages=page_lists())
+def test_set_based_pages_write_what_the_per_order_path_wrote(pages: list[Page[Order]]) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        ref, new = _app(f"sqlite:///{d}/ref.db"), _app(f"sqlite:///{d}/new.db")
+        try:
+            heard: dict[str, list[str]] = {"ref": [], "new": []}
+            ref.on("order.delivered", lambda e: heard["ref"].append(e.key))
+            new.on("order.delivered", lambda e: heard["new"].append(e.key))
+            assert set_based_sync(new, pages) == per_order_sync(ref, pages)
+            assert dump(new) == dump(ref)
+            assert heard["new"] == heard["ref"]
+        finally:
+            ref.close()
+            new.close()
+
+
+def _scenario() -> list[Page[Order]]:
+    """A fixed history: new orders, a re-listing with changes, a repeat within a page."""
+    def order(oid: str, minute: int, price: str, delivered: bool, tracking: list[str],
+              lines: Sequence[str] = ("a",)) -> Order:
+        placed = T0 + timedelta(hours=int(oid[1:]))
+        return Order(
+            marketplace=STORE, external_id=oid, buyer=Buyer(external_id="B1"), currency="CNY",
+            lines=[OrderLine(external_id=f"{oid}-{x}", sku="S1", quantity=1,
+                             unit_price=Money(Decimal(price), "CNY")) for x in lines],
+            shipping=Money(Decimal(price), "CNY"), discount=Money(Decimal(0), "CNY"),
+            total=Money(Decimal(price), "CNY"), placed_at=placed,
+            updated_at=placed + timedelta(minutes=minute),
+            delivered_at=placed + timedelta(hours=1) if delivered else None,
+            shipments=[Shipment(tracking_number=t, carrier="sf") for t in tracking])
+
+    return [
+        Page[Order](items=[order("O1", 0, "5.0", False, ["SF1"]),
+                           order("O2", 0, "7", True, [])], cursor="c1"),
+        Page[Order](items=[order("O1", 1, "5.00", True, ["SF1", "SF2"], ("a", "b")),
+                           order("O2", 0, "9", True, []),
+                           order("O3", 0, "5", False, [])], cursor="c2"),
+        Page[Order](items=[order("O3", 2, "6", True, ["YT1"]),
+                           order("O3", 3, "6.5", True, ["YT1", "YT2"], ("a", "c")),
+                           order("O1", 1, "5", True, [])], cursor="c3"),
+    ]
+
+
+@pytest.mark.postgres
+def test_postgresql_writes_what_the_per_order_path_wrote_on_sqlite(
+    pg_url: str, tmp_path: Path
+) -> None:
+    pages = _scenario()
+    ref, new = _app(f"sqlite:///{tmp_path}/ref.db"), _app(pg_url)
+    try:
+        assert set_based_sync(new, pages) == per_order_sync(ref, pages)
+        assert dump(new) == dump(ref)
+    finally:
+        ref.close()
+        new.close()
+
+
+def test_an_unchanged_page_costs_two_statements_and_writes_nothing(tmp_path: Path) -> None:
+    app = _app(f"sqlite:///{tmp_path}/a.db")
+    pages = _scenario()
+    set_based_sync(app, pages)
+    before = dump(app)
+    seen: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(app.store.engine, "before_cursor_execute", count)
+    try:
+        for page in pages:
+            with app.runtime.unit_of_work() as session:
+                seen.clear()
+                from aftersales.store.order_page import write_order_page
+
+                written = write_order_page(session, page.items)
+                set_cursor(session, STORE, "orders", page.cursor)
+                assert not any(w.changed for w in written)
+                assert len(seen) <= 2, seen
+                assert all(s.lstrip().upper().startswith("SELECT") for s in seen), seen
+    finally:
+        event.remove(app.store.engine, "before_cursor_execute", count)
+    assert set_based_sync(app, pages) == [0, 0, 0]
+    assert dump(app) == before
+    app.close()
+
+
+def test_an_order_changed_meanwhile_is_a_concurrent_update(tmp_path: Path) -> None:
+    from aftersales.errors import ConcurrentUpdateError
+    from aftersales.store.order_page import write_order_page
+
+    app = _app(f"sqlite:///{tmp_path}/a.db")
+    pages = _scenario()
+    set_based_sync(app, pages[:1])
+    real_execute = Session.execute
+    bumped: list[bool] = []
+
+    def racing(self: Session, statement: Any, *args: Any, **kw: Any) -> Any:
+        if getattr(statement, "is_update", False) and not bumped:
+            bumped.append(True)  # another writer moves O1 on between our read and our write
+            real_execute(self, OrderRow.__table__.update()
+                         .where(OrderRow.__table__.c.external_id == "O1")
+                         .values(version=OrderRow.__table__.c.version + 1))
+        return real_execute(self, statement, *args, **kw)
+
+    with pytest.raises(ConcurrentUpdateError), app.runtime.unit_of_work() as session:
+        session.execute = racing.__get__(session)  # type: ignore[method-assign]
+        write_order_page(session, pages[1].items)
+    with app.store.session() as s:
+        assert s.scalar(select(OrderRow.version).where(OrderRow.external_id == "O1")) == 1
+    app.close()
