@@ -35,8 +35,9 @@ from aftersales.store.tables.reviews import ReviewAlertRow, ReviewRow, ReviewVer
 
 __all__ = ["RESOLVED", "Emit", "PageResult", "record_page", "review_key", "review_text"]
 
-#: ``emit(session, event_name, payload, key)``: the app's event bus, bound.
-Emit = Callable[[Session, str, dict[str, Any], str], None]
+#: ``emit(session, [(event_name, payload, key), ...])``: the app's event bus, bound
+#: (:meth:`aftersales.events.EventBus.emit_many`: the page's events in one statement).
+Emit = Callable[[Session, list[tuple[str, dict[str, Any], str]]], object]
 
 
 def review_key(marketplace: str, external_id: str) -> str:
@@ -262,14 +263,14 @@ def record_page(
     rows = [_alert_row(item, draft, now) for item, draft in fresh]
     session.add_all(rows)
     session.flush()
-    with session.no_autoflush:  # the bus looks its keys up; nothing here needs a flush
-        for (item, draft), row in zip(fresh, rows, strict=True):
-            emit(session, draft.rule.event, _payload(item, draft, row),
-                 f"{draft.rule.event}:{draft.subject}")
-        for item in changed:
-            if _resolved(item):
-                emit(session, RESOLVED, _base_payload(item),
-                     f"{RESOLVED}:{item.current.key}:{item.row.current_version}")
+    events = [(draft.rule.event, _payload(item, draft, row), f"{draft.rule.event}:{draft.subject}")
+              for (item, draft), row in zip(fresh, rows, strict=True)]
+    events += [(RESOLVED, _base_payload(item),
+                f"{RESOLVED}:{item.current.key}:{item.row.current_version}")
+               for item in changed if _resolved(item)]
+    if events:
+        with session.no_autoflush:  # nothing here needs a flush
+            emit(session, events)
     return PageResult(changed=len(changed), alerts=len(rows))
 
 

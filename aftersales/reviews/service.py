@@ -203,8 +203,8 @@ class ReviewsService:
                 progress(name, len(page.items))
         return changed
 
-    def _emit(self, session: Session, name: str, payload: dict[str, Any], key: str) -> None:
-        self.runtime.events.emit(session, name, payload, key=key)
+    def _emit(self, session: Session, events: list[tuple[str, dict[str, Any], str]]) -> None:
+        self.runtime.events.emit_many(session, events)
 
     # ------------------------------------------------------------------ alerts
 

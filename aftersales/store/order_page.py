@@ -72,6 +72,7 @@ class _Slot:
     line_ids: dict[str, int] = field(default_factory=dict)  # stored lines' ids
     dirty_lines: set[str] = field(default_factory=set)  # stored lines to update
     tracking: set[str] = field(default_factory=set)
+    listed: Order | None = None  # the last listing applied to it
 
 
 @dataclass
@@ -110,7 +111,15 @@ def write_order_page(session: Session, orders: Sequence[Order]) -> list[OrderWri
                               order.delivered_at, True,
                               order.delivered_at is not None and not was_delivered))
     _write(session, [s for s in slots.values() if s.values is not None], added)
-    return out
+    return [_as_last_listed(w, slots[(w.marketplace, w.external_id)]) for w in out]
+
+
+def _as_last_listed(write: OrderWrite, slot: _Slot) -> OrderWrite:
+    """A change reports the order as the page left it (its last listing), as the row read."""
+    if not write.changed or slot.listed is None:
+        return write
+    return write._replace(buyer_id=slot.listed.buyer.external_id,
+                          delivered_at=slot.listed.delivered_at)
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -185,6 +194,7 @@ def _apply(slot: _Slot, order: Order, added: _Added) -> None:
     slot.values = _keep_equal(slot.values if slot.values is not None else slot.stored,
                               _order_columns(order))
     slot.remote_updated_at = order.updated_at
+    slot.listed = order
     slot.delivered = order.delivered_at is not None
     for line in order.lines:
         old = slot.lines.get(line.external_id)

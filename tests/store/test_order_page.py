@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -141,7 +141,7 @@ def page_lists(draw: st.DrawFn) -> list[Page[Order]]:
 # ------------------------------------------------------------------ properties
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=30, deadline=None, phases=(Phase.explicit, Phase.reuse, Phase.generate),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(pages=page_lists())
 def test_set_based_pages_write_what_the_per_order_path_wrote(pages: list[Page[Order]]) -> None:
