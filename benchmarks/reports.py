@@ -166,9 +166,10 @@ def fill(app: AfterSales, n: int) -> None:
             CASE WHEN i % 40 <> 0 AND i % 50 <> 1
             THEN {d.ts(placed + " + 86400 + (i % 97) * 3600")} END, {now}, {now}""")),
         ("tracking_events", d.series(n // 25, f"""INSERT INTO tracking_events (id, shipment_id,
-            fingerprint, occurred_at, status, description)
+            fingerprint, occurred_at, status, description, time_inferred)
             SELECT i, i * 25, 'f' || i, {d.ts(placed.replace("i *", "(i * 25) *") + " + 90000")},
-            CASE WHEN i % 2 = 0 THEN 'failed_attempt' ELSE 'exception' END, ''""")),
+            CASE WHEN i % 2 = 0 THEN 'failed_attempt' ELSE 'exception' END, '',
+            {d.flag("1 = 0")}""")),
         ("reviews", d.series(n // 10 * 3, f"""INSERT INTO reviews (id, marketplace, external_id,
             sku, rating, body, topics, complaints, severity, score, replied, remote_created_at,
             remote_updated_at, current_version, created_at, updated_at)

@@ -126,7 +126,8 @@ def render_report(data: Mapping[str, list[ReportTable]], *, scope: Scope, lang: 
 
     ``data`` holds the tables by group: ``returns`` (by period), ``returns_category``,
     ``logistics`` (by carrier), ``logistics_trend``, ``reviews`` (by period),
-    ``followups`` (by plan), ``followups_trend`` and optionally ``cases``.
+    ``followups`` (by plan), ``followups_trend``, and ``cases`` (by kind) with
+    ``cases_trend`` when the cases area is there.
 
     Raises:
         ValidationError: ``lang`` is neither ``en`` nor ``zh``.
@@ -204,12 +205,35 @@ def render_report(data: Mapping[str, list[ReportTable]], *, scope: Scope, lang: 
               [("response_rate", "response_rate"), ("csat_satisfied", "csat_satisfied")], _pct)
     trend = t(data, "followups_trend", "surveys")
     page.line("score_trend", trend, [("nps", "nps"), ("csat", "csat")])
+    if "cases" in data:
+        _cases(page, data)
     body = "\n".join(page.parts)
     html_lang = "zh-CN" if lang == "zh" else "en"
     return (f'<!DOCTYPE html>\n<html lang="{html_lang}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{escape(w['title'])}</title><style>{CSS}</style></head>"
             f"<body>\n{body}\n</body></html>\n")
+
+
+def _cases(page: _Page, data: Mapping[str, list[ReportTable]]) -> None:
+    w, t = page.w, _table
+    page.heading("cases")
+    page.bars("case_trend", t(data, "cases_trend", "volume"), [("count", "cases_count")])
+    kinds = t(data, "cases", "change")
+    page.chart("case_kinds", bar_chart(
+        w["case_kinds"], _labels(kinds),
+        [_series(kinds, "current", w["cases_now"]), _series(kinds, "previous", w["cases_before"])],
+        no_data=w["no_data"]))
+    page.bars("case_causes", t(data, "cases", "volume_by_cause"), [("count", "cases_count")],
+              horizontal=True)
+    first, resolution = t(data, "cases", "first_response_time"), t(data, "cases",
+                                                                   "resolution_time")
+    page.chart("case_times", bar_chart(
+        w["case_times"], _labels(first),
+        [_series(first, "p50_hours", w["first_p50"]),
+         (w["resolution_p50"], _aligned(first, resolution, "p50_hours"))],
+        formatter=_hours, no_data=w["no_data"]))
+    page.bars("case_skus", t(data, "cases", "skus"), [("count", "cases_count")], horizontal=True)
 
 
 def _aligned(base: ReportTable | None, other: ReportTable | None, attr: str

@@ -65,6 +65,16 @@ _EN = {
     "kpi_nps": "NPS",
     "kpi_exception": "Exception rate",
     "kpi_response": "Follow-up response rate",
+    "case_trend": "Complaints opened over time",
+    "case_kinds": "Complaints by kind, against the period before",
+    "cases_now": "This period",
+    "cases_before": "Period before",
+    "case_causes": "Complaints by root cause",
+    "case_times": "First response and resolution (hours)",
+    "first_p50": "First response p50",
+    "resolution_p50": "Resolution p50",
+    "case_skus": "SKUs with the most complaints",
+    "cases_count": "Cases",
     "no_data": "No data",
 }
 
@@ -127,6 +137,16 @@ _ZH = {
     "kpi_nps": "NPS",
     "kpi_exception": "物流异常率",
     "kpi_response": "回访回复率",
+    "case_trend": "投诉量趋势",
+    "case_kinds": "各类型投诉量（与上期对比）",
+    "cases_now": "本期",
+    "cases_before": "上期",
+    "case_causes": "投诉根因分布",
+    "case_times": "首次响应与解决时长（小时）",
+    "first_p50": "首次响应 p50",
+    "resolution_p50": "解决 p50",
+    "case_skus": "投诉最多的商品（SKU）",
+    "cases_count": "工单数",
     "no_data": "暂无数据",
 }
 

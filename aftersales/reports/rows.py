@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any, Union
 
 __all__ = [
+    "ChangeRow",
     "CountRow",
     "DurationRow",
     "RateRow",
@@ -187,7 +188,22 @@ class SurveyRow:
         return round(100 * (self.promoters - self.detractors) / self.nps_count, 1)
 
 
-ReportRow = Union[RateRow, CountRow, RevenueRow, DurationRow, SlaRow, StarsRow, SurveyRow]  # noqa: UP007
+@dataclass(frozen=True)
+class ChangeRow:
+    """A count now against the same count in the period before."""
+
+    key: str
+    current: int
+    previous: int
+
+    @property
+    def change(self) -> float | None:
+        """(current − previous) ÷ previous, or ``None`` with nothing before."""
+        return ratio(self.current - self.previous, self.previous)
+
+
+ReportRow = Union[  # noqa: UP007
+    ChangeRow, RateRow, CountRow, RevenueRow, DurationRow, SlaRow, StarsRow, SurveyRow]
 
 _DERIVED: dict[type[Any], tuple[str, ...]] = {
     RateRow: ("rate",),
@@ -196,6 +212,7 @@ _DERIVED: dict[type[Any], tuple[str, ...]] = {
     SlaRow: ("breach_rate",),
     StarsRow: ("average_stars", "positive_rate", "negative_rate"),
     SurveyRow: ("response_rate", "csat", "csat_satisfied", "nps"),
+    ChangeRow: ("change",),
 }
 
 

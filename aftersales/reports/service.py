@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aftersales.errors import ValidationError
-from aftersales.reports import followups, logistics, returns, reviews
+from aftersales.reports import cases, followups, logistics, returns, reviews
 from aftersales.reports.html import render_report
 from aftersales.reports.labels import words
 from aftersales.reports.periods import Grain, Scope
@@ -20,8 +20,9 @@ __all__ = ["BY", "DEFAULT_DAYS", "SECTIONS", "ReportsService", "trend_grain"]
 #: The window a report covers when no ``since`` is given: this many days before ``until``.
 DEFAULT_DAYS = 30
 #: Every section, in the order the HTML report shows them.
-SECTIONS = ("returns", "logistics", "reviews", "followups")
-_DEFAULT_BY = {"returns": "week", "logistics": "carrier", "reviews": "week", "followups": "plan"}
+SECTIONS = ("returns", "logistics", "reviews", "followups", "cases")
+_DEFAULT_BY = {"returns": "week", "logistics": "carrier", "reviews": "week", "followups": "plan",
+               "cases": "kind"}
 _COMMON = ("day", "week", "month", "all", "store")
 #: What each section can group by (its tables that cannot use a choice use the default).
 BY: dict[str, tuple[str, ...]] = {
@@ -29,6 +30,7 @@ BY: dict[str, tuple[str, ...]] = {
     "logistics": (*_COMMON, "carrier"),
     "reviews": (*_COMMON, "sku"),
     "followups": (*_COMMON, "plan"),
+    "cases": (*_COMMON, "kind", "cause"),
 }
 
 
@@ -108,7 +110,8 @@ class ReportsService:
                 response, refund = self._deadlines()
                 return returns.section(session, scope, by, response_deadline=response,
                                        refund_deadline=refund)
-            module = {"logistics": logistics, "reviews": reviews, "followups": followups}[name]
+            module = {"logistics": logistics, "reviews": reviews, "followups": followups,
+                      "cases": cases}[name]
             tables: list[ReportTable] = module.section(session, scope, by)
             return tables
 
@@ -132,6 +135,8 @@ class ReportsService:
             "reviews": tables("reviews", grain),
             "followups": tables("followups", "plan"),
             "followups_trend": tables("followups", grain),
+            "cases": tables("cases", "kind"),
+            "cases_trend": [t for t in tables("cases", grain) if t.name == "volume"],
         }
         return scope, data
 
@@ -176,6 +181,10 @@ class ReportsService:
     def reviews(self, **options: Any) -> list[ReportTable]:
         """The reviews section (see :mod:`aftersales.reports.reviews`)."""
         return self.section("reviews", **options)
+
+    def cases(self, **options: Any) -> list[ReportTable]:
+        """The complaint analysis (投诉分析) section (see :mod:`aftersales.reports.cases`)."""
+        return self.section("cases", **options)
 
     def followups(self, **options: Any) -> list[ReportTable]:
         """The follow-ups section (see :mod:`aftersales.reports.followups`)."""

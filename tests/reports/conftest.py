@@ -62,12 +62,38 @@ def build(url: str, *, orders: int = 160) -> Dataset:
         app.followups.dispatch_due()
     clock.advance(days=1.5)
     app.followups.dispatch_due()
+    _work_cases(app, clock)
     for i, fu in enumerate(app.followups.list(status="sent", limit=10_000)):
         if i % 3 != 2:
             app.followups.record_outcome(fu.id or 0, nps=(i * 7) % 11,
                                          csat=None if i % 4 == 0 else 1 + i % 5)
     clock.advance(hours=1)  # the answers lie inside a window that ends "now"
     return Dataset(app, [first, second], url)
+
+
+def _work_cases(app: Any, clock: Any) -> None:
+    """Answer, judge and resolve some of the cases the areas' events opened."""
+    from aftersales.errors import AfterSalesError
+
+    cases = app.cases.list(limit=10_000) if _takes_limit(app) else app.cases.list()
+    causes = ("product.quality", "fulfilment", "product.description_mismatch")
+    for i, c in enumerate(cases):
+        clock.advance(hours=1 + i % 5)
+        if i % 3:
+            _try(lambda c=c: app.cases.investigate(c.id), AfterSalesError)
+        if i % 4 != 3:
+            _try(lambda c=c, i=i: app.cases.set_cause(c.id, causes[i % 3], valid=i % 2 == 0),
+                 AfterSalesError)
+        if i % 3 == 1:
+            _try(lambda c=c: app.cases.transition(c.id, "resolved"), AfterSalesError)
+    clock.advance(days=2)
+    app.cases.run_sla()
+
+
+def _takes_limit(app: Any) -> bool:
+    import inspect
+
+    return "limit" in inspect.signature(app.cases.list).parameters
 
 
 def _try(call: Any, errors: type[Exception]) -> None:

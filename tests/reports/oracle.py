@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from aftersales.store.tables.cases import CaseRow, CaseSlaRow
 from aftersales.store.tables.core import (
     AuditRow,
     OrderLineRow,
@@ -72,6 +73,8 @@ class Tables:
     events: list[TrackingEventRow]
     reviews: list[ReviewRow]
     followups: list[FollowUpRow]
+    cases: list[CaseRow]
+    case_slas: list[CaseSlaRow]
 
 
 def load(session: Session) -> Tables:
@@ -81,7 +84,8 @@ def load(session: Session) -> Tables:
 
     return Tables(every(OrderRow), every(OrderLineRow), every(ReturnRow), every(ReturnLineRow),
                   every(RefundRow), every(AuditRow), every(ShipmentRow),
-                  every(TrackingEventRow), every(ReviewRow), every(FollowUpRow))
+                  every(TrackingEventRow), every(ReviewRow), every(FollowUpRow),
+                  every(CaseRow), every(CaseSlaRow))
 
 
 class Oracle:
@@ -344,3 +348,69 @@ class Oracle:
                 row[6] += u.nps >= 9
                 row[7] += u.nps <= 6
         return {k: tuple(v) for k, v in out.items()}
+
+    # -------------------------------------------------------------- cases
+
+    def case_list(self, since: datetime | None = None,
+                  until: datetime | None = None) -> list[CaseRow]:
+        lo, hi = since or self.since, until or self.until
+        return [c for c in self.t.cases if lo <= c.opened_at < hi]
+
+    def case_key(self, by: str) -> Callable[[CaseRow], str]:
+        column = {"kind": lambda c: c.kind, "cause": lambda c: c.root_cause,
+                  "store": lambda c: c.store}.get(by)
+        return self.keyer(by, lambda c: c.opened_at, column)
+
+    def case_volume(self, by: str, since: datetime | None = None,
+                    until: datetime | None = None) -> dict[str, int]:
+        return dict(Counter(self.case_key(by)(c) for c in self.case_list(since, until)))
+
+    def case_validity(self) -> dict[str, int]:
+        names = {True: "valid", False: "invalid", None: "undetermined"}
+        return dict(Counter(names[c.cause_valid] for c in self.case_list()))
+
+    def case_times(self, step: str, by: str) -> dict[str, tuple[int, int, int | None, int | None]]:
+        groups: dict[str, list[int]] = defaultdict(list)
+        for c in self.case_list():
+            end = c.first_response_at if step == "first_response" else c.resolved_at
+            if end is not None and end < self.until:
+                groups[self.case_key(by)(c)].append(seconds(end) - seconds(c.opened_at))
+        return {k: (len(v), sum(v), nearest_rank(v, 50), nearest_rank(v, 90))
+                for k, v in groups.items()}
+
+    def case_sla(self) -> dict[str, tuple[int, int, int]]:
+        ids = {c.id for c in self.case_list()}
+        out: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        for s in self.t.case_slas:
+            if s.case_id not in ids:
+                continue
+            if s.breached_at is not None and s.breached_at < self.until:
+                out[s.metric][1] += 1
+            elif s.met_at is not None and s.met_at < self.until:
+                out[s.metric][0] += 1
+            else:
+                out[s.metric][2] += 1
+        return {k: (v[0], v[1], v[2]) for k, v in out.items()}
+
+    def case_escalation(self, by: str) -> dict[str, tuple[int, int]]:
+        out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for c in self.case_list():
+            out[self.case_key(by)(c)][1] += 1
+            out[self.case_key(by)(c)][0] += c.escalation > 0
+        return {k: (v[0], v[1]) for k, v in out.items()}
+
+    def case_repeat(self) -> tuple[int, int]:
+        per = Counter(c.buyer_id for c in self.case_list())
+        return sum(1 for n in per.values() if n >= 2), len(per)
+
+    def case_skus(self) -> dict[str, int]:
+        orders = {(o.marketplace, o.external_id): o.id for o in self.t.orders}
+        lines: dict[int, set[str]] = defaultdict(set)
+        for ln in self.t.lines:
+            lines[ln.order_id].add(ln.sku)
+        out: Counter[str] = Counter()
+        for c in self.case_list():
+            oid = orders.get((c.store, c.order_id or ""))
+            if oid is not None:
+                out.update(lines[oid])
+        return dict(out)

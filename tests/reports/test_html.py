@@ -23,7 +23,8 @@ from tests.reports.conftest import ZONE, Dataset
 
 CHARTS = ["return_trend", "by_reason", "money", "handling", "sla", "by_category", "transit",
           "transit_hist", "carrier_rates", "by_issue", "stuck", "exception_trend",
-          "review_trend", "stars_trend", "topics", "plan_rates", "score_trend"]
+          "review_trend", "stars_trend", "topics", "plan_rates", "score_trend",
+          "case_trend", "case_kinds", "case_causes", "case_times", "case_skus"]
 #: Coloured pixels a plot area needs to count as drawn (an empty chart has none).
 DRAWN = 40
 #: A4 is 210 mm wide; less 12 mm margins each side, 186 mm = 703 CSS pixels at 96 per inch.

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aftersales.reports import followups, logistics, returns, reviews
+from aftersales.reports import cases, followups, logistics, returns, reviews
 from aftersales.reports.periods import Scope
 from tests.reports.conftest import ZONE, Dataset
 from tests.reports.oracle import Oracle, label, load
@@ -177,3 +177,35 @@ def test_response_rate_csat_nps(case: tuple[Any, Scope, Oracle], by: str) -> Non
     assert got == oracle.surveys(by)
     if scope.until == dataset.app.now():
         assert sum(v[5] for v in got.values()) > 20  # NPS answers were counted
+
+
+@pytest.mark.parametrize("by", ["kind", "cause", "store", "day", "week"])
+def test_case_volume_escalation_and_times(case: tuple[Any, Scope, Oracle], by: str) -> None:
+    dataset, scope, oracle = case
+    rows = _run(dataset, cases.volume, scope, by)
+    assert {r.key: r.count for r in rows if r.count} == oracle.case_volume(by)
+    got = _rates(_run(dataset, cases.escalation_rate, scope, by))
+    assert got == {k: v for k, v in oracle.case_escalation(by).items() if v[1]}
+    for step in ("first_response", "resolution"):
+        assert _durations(_run(dataset, cases.handling_times, scope, step, by)) == \
+            oracle.case_times(step, by)
+    if by == "kind" and scope.until == dataset.app.now():
+        assert oracle.case_times("resolution", by)
+        assert sum(v[0] for v in got.values())
+
+
+def test_case_validity_sla_repeat_skus_and_change(case: tuple[Any, Scope, Oracle]) -> None:
+    dataset, scope, oracle = case
+    assert {r.key: r.count for r in _run(dataset, cases.validity, scope)} == \
+        oracle.case_validity()
+    assert {r.key: (r.met, r.breached, r.pending) for r in _run(dataset, cases.sla, scope)} \
+        == oracle.case_sla()
+    repeat = _run(dataset, cases.repeat_complainants, scope)[0]
+    assert (repeat.numerator, repeat.denominator) == oracle.case_repeat()
+    top = _run(dataset, cases.skus, scope, 1000)
+    assert {r.key: r.count for r in top} == oracle.case_skus()
+    previous = scope.previous()
+    got = {r.key: (r.current, r.previous) for r in _run(dataset, cases.change, scope, "kind")}
+    now = oracle.case_volume("kind")
+    before = oracle.case_volume("kind", previous.since, previous.until)
+    assert got == {k: (now.get(k, 0), before.get(k, 0)) for k in set(now) | set(before)}
