@@ -32,6 +32,7 @@ from aftersales.models import (
 )
 from aftersales.multipart import FilePart
 from aftersales.store.tables.core import AuditRow
+from aftersales.store.tables.returns import PlatformDeadlineRow
 from aftersales.testing.samples import SAMPLE_PNG
 
 S = ReturnStatus
@@ -124,6 +125,17 @@ def test_stage_risk_and_platform_deadline_are_synced_and_replays_change_nothing(
              risk=RiskSignal(code="1", reason="疑似异常退款"))  # the same copy again
     app.returns.sync()
     assert (_audits(app), app.returns.get(req.rma_id).model_dump()) == before
+    # A newer copy with the same facts rewrites no platform fact.
+    shop.say(T0 + timedelta(minutes=1), due=due, stage=FulfilmentStage.NOT_SHIPPED,
+             risk=RiskSignal(code="1", reason="疑似异常退款"))
+    app.returns.sync()
+    same = app.returns.get(req.rma_id)
+    assert same.platform_deadline == req.platform_deadline
+    assert (same.stage, same.risk) == (req.stage, req.risk)
+    with app.store.session() as s:
+        row = s.get(PlatformDeadlineRow, req.rma_id)
+        assert row is not None
+        assert row.synced_at == NOW  # untouched since the first sync wrote it
     # The marketplace moved its clock: the new deadline replaces the old one.
     shop.say(T0 + timedelta(minutes=5), due=due + timedelta(days=2),
              stage=FulfilmentStage.NOT_SHIPPED)
