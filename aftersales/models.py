@@ -36,6 +36,7 @@ __all__ = [
     "ParcelIssue",
     "ParcelStatus",
     "PlatformDeadline",
+    "PlatformDispute",
     "Receipt",
     "Refund",
     "RefundLine",
@@ -445,6 +446,19 @@ class RiskSignal(_Model):
     description: str | None = None
 
 
+class PlatformDispute(_Model):
+    """The marketplace's own dispute (仲裁, platform intervention) on a request.
+
+    ``status`` is the marketplace's raw state (Douyin's ``arbitrate_status``);
+    ``open`` says whether the platform is still deciding (the shop may have
+    to give evidence); ``external_id`` is the dispute's own id where given.
+    """
+
+    status: str
+    open: bool
+    external_id: str | None = None
+
+
 class RefusalReason(_Model):
     """One reason a marketplace lets the shop give to refuse a request, chosen by ``code``.
 
@@ -464,7 +478,8 @@ class ReturnRequest(_Model):
     shop's own portal); ``rma_id`` is the library's, set once stored.
     ``stage`` is how far the order had gone when the buyer asked (``None``
     when the marketplace does not say); ``platform_deadline`` is the
-    marketplace's own deadline on it; ``risk`` its risk verdict.
+    marketplace's own deadline on it; ``risk`` its risk verdict; ``dispute``
+    the platform's dispute on it, if any.
     """
 
     marketplace: str
@@ -485,6 +500,7 @@ class ReturnRequest(_Model):
     stage: FulfilmentStage | None = None
     platform_deadline: PlatformDeadline | None = None
     risk: RiskSignal | None = None
+    dispute: PlatformDispute | None = None
 
 
 class RefundLine(_Model):

@@ -23,6 +23,7 @@ from aftersales.models import (
     Order,
     OrderLine,
     PlatformDeadline,
+    PlatformDispute,
     RefusalReason,
     ReturnKind,
     ReturnLine,
@@ -260,6 +261,9 @@ def item_to_request(item: AftersaleItem, store: str = NAME) -> ReturnRequest:
             extendable=info.aftersale_status in EXTENDABLE) if due else None,
         risk=_risk(info.risk_decision_code, info.risk_decision_reason,
                    info.risk_decision_description),
+        dispute=PlatformDispute(status=str(info.arbitrate_status),
+                                open=info.arbitrate_status in DISPUTE_OPEN)
+        if info.arbitrate_status else None,
     )
 
 

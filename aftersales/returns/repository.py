@@ -20,6 +20,7 @@ from aftersales.errors import NotFoundError
 from aftersales.models import (
     FulfilmentStage,
     Order,
+    PlatformDispute,
     ReturnKind,
     ReturnLine,
     ReturnReason,
@@ -122,6 +123,7 @@ def to_model(row: ReturnRow) -> ReturnRequest:
         stage=FulfilmentStage(row.stage) if row.stage else None,
         platform_deadline=platform_deadline_model(row.platform_deadline),
         risk=RiskSignal.model_validate(row.risk) if row.risk else None,
+        dispute=PlatformDispute.model_validate(row.dispute) if row.dispute else None,
     )
 
 

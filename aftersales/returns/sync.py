@@ -162,8 +162,24 @@ class SyncMixin(ExchangesMixin):
         session.add(row)
         self._opened(session, row, actor=f"marketplace:{name}", now=now,
                      data={"raw_status": req.raw_status})
+        self._merge_dispute(session, row, req, f"marketplace:{name}")
         if order is not None and verdict is not None:
             self._auto_decide(session, row, order, verdict, now, later=later)
+
+    def _merge_dispute(self, session: Session, row: ReturnRow, req: ReturnRequest,
+                       actor: str) -> bool:
+        """Keep the platform's dispute as reported; a new or changed one emits
+        ``return.dispute_changed`` (the cases area opens or updates its
+        platform-dispute case from it)."""
+        dispute = req.dispute.model_dump(mode="json") if req.dispute else None
+        if dispute == row.dispute:
+            return False
+        before = row.dispute
+        row.dispute = dispute
+        self._event(session, "return.dispute_changed", row, actor=actor,
+                    extra={"dispute": dispute, "before": before},
+                    key=f"return.dispute_changed:{row.rma_id}:{req.updated_at}")
+        return True
 
     def _update(self, session: Session, name: str, row: ReturnRow, req: ReturnRequest) -> bool:
         now = self.runtime.now()
@@ -183,6 +199,7 @@ class SyncMixin(ExchangesMixin):
             row.evidence = list(req.evidence)
             changed = True
         changed = _merge_platform_facts(row, req, now) or changed
+        changed = self._merge_dispute(session, row, req, actor) or changed
         row.remote_updated_at = req.updated_at
         current, target = ReturnStatus(row.status), req.status
         if target is not current:

@@ -23,6 +23,7 @@ from aftersales.models import (
     FulfilmentStage,
     Page,
     PlatformDeadline,
+    PlatformDispute,
     RefusalReason,
     ReturnKind,
     ReturnLine,
@@ -31,7 +32,7 @@ from aftersales.models import (
     RiskSignal,
 )
 from aftersales.multipart import FilePart
-from aftersales.store.tables.core import AuditRow
+from aftersales.store.tables.core import AuditRow, OutboxRow
 from aftersales.store.tables.returns import PlatformDeadlineRow
 from aftersales.testing.samples import SAMPLE_PNG
 
@@ -61,11 +62,12 @@ class PlatformShop(MarketplaceBase):
 
     def say(self, at: datetime, *, due: datetime | None, stage: FulfilmentStage | None,
             status: ReturnStatus = S.REQUESTED, risk: RiskSignal | None = None,
-            external_id: str = "A-1", kind: ReturnKind = ReturnKind.REFUND_ONLY) -> None:
+            dispute: PlatformDispute | None = None, external_id: str = "A-1",
+            kind: ReturnKind = ReturnKind.REFUND_ONLY) -> None:
         self.items.append(ReturnRequest(
             marketplace=self.name, order_id="O-1", kind=kind, external_id=external_id,
             status=status, raw_status=str(status), updated_at=at, created_at=T0, stage=stage,
-            risk=risk, lines=[ReturnLine(order_line_id="O-1-L1", quantity=1)],
+            risk=risk, dispute=dispute, lines=[ReturnLine(order_line_id="O-1-L1", quantity=1)],
             platform_deadline=PlatformDeadline(due_at=due, status=status, raw_status="6",
                                                extendable=True) if due else None))
 
@@ -144,6 +146,37 @@ def test_stage_risk_and_platform_deadline_are_synced_and_replays_change_nothing(
     assert moved.platform_deadline is not None
     assert moved.platform_deadline.due_at == due + timedelta(days=2)
     assert moved.risk is None  # the marketplace withdrew its verdict
+
+
+def _disputes(app: AfterSales) -> list[dict[str, Any]]:
+    with app.store.session() as s:
+        rows = s.scalars(select(OutboxRow).where(OutboxRow.event_type == "return.dispute_changed")
+                         .order_by(OutboxRow.id))
+        return [r.payload for r in rows]
+
+
+def test_a_platform_dispute_is_kept_and_announced_once_per_change(
+    world: tuple[AfterSales, PlatformShop]
+) -> None:
+    app, shop = world
+    opened = PlatformDispute(status="4", open=True, external_id="ARB-1")
+    shop.say(T0, due=None, stage=FulfilmentStage.DELIVERED, dispute=opened)
+    app.returns.sync()
+    (req,) = app.returns.list()
+    assert req.dispute == opened
+    assert [e["dispute"]["status"] for e in _disputes(app)] == ["4"]
+    shop.say(T0 + timedelta(minutes=1), due=None, stage=FulfilmentStage.DELIVERED,
+             dispute=opened)
+    app.returns.sync()
+    assert len(_disputes(app)) == 1  # the same dispute again: nothing new to say
+    closed = PlatformDispute(status="255", open=False, external_id="ARB-1")
+    shop.say(T0 + timedelta(minutes=2), due=None, stage=FulfilmentStage.DELIVERED,
+             dispute=closed)
+    app.returns.sync()
+    events = _disputes(app)
+    assert [e["dispute"]["open"] for e in events] == [True, False]
+    assert events[-1]["before"]["status"] == "4"
+    assert app.returns.get(req.rma_id).dispute == closed
 
 
 def test_refunds_before_shipment_are_kept_apart(world: tuple[AfterSales, PlatformShop]) -> None:

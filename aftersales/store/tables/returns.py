@@ -58,6 +58,8 @@ class ReturnRow(Timestamps, Versioned, Base):
     stage: Mapped[str | None] = mapped_column(String(20))
     #: the marketplace's risk verdict (RiskSignal fields), if it gave one
     risk: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
+    #: the platform's dispute (PlatformDispute fields), if one was opened
+    dispute: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
 
     lines: Mapped[list[ReturnLineRow]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="ReturnLineRow.id"

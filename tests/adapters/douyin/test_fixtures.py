@@ -17,6 +17,7 @@ from aftersales.errors import RemoteRejectedError, TransientError
 from aftersales.models import (
     FulfilmentStage,
     Money,
+    PlatformDispute,
     ReturnKind,
     ReturnReason,
     ReturnStatus,
@@ -63,6 +64,8 @@ def test_list_return_on_its_way_back_with_risk_and_postage() -> None:
     assert second.platform_deadline is not None
     assert second.platform_deadline.extendable  # 11: waiting for the goods
     assert second.platform_deadline.due_at == NOW + timedelta(days=5)
+    assert second.dispute == PlatformDispute(status="4", open=True)  # 待商家举证
+    assert mapping.requests_page(body("aftersale_list")["data"])[0][0].dispute is None
 
 
 def test_detail_reads_its_own_spellings() -> None:

@@ -256,6 +256,7 @@ def upgrade() -> None:
     sa.Column('exchange_carrier', sa.String(length=40), nullable=True),
     sa.Column('stage', sa.String(length=20), nullable=True),
     sa.Column('risk', aftersales.store.types.JSONType(), nullable=True),
+    sa.Column('dispute', aftersales.store.types.JSONType(), nullable=True),
     sa.Column('created_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
