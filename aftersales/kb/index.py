@@ -10,10 +10,14 @@ measures the alternatives on the same questions.
 
 The ranking is Okapi BM25 (k1 = 1.2, b = 0.75) over the weighted terms of
 :mod:`aftersales.kb.text`: each query term's inverse document frequency
-times the weight of its kind, computed in SQL, best first. A query costs
-three statements whatever the size of the knowledge base: the document
-frequencies of its terms, the collection's size and mean length, and the
-ranked postings.
+times the weight of its kind, computed in SQL, best first. Document
+frequencies and the mean length are taken over the whole knowledge base; the
+store, kind and validity filter applies to the ranking. A word's character
+trigrams are used only when the word itself is in no entry (a typo), which
+keeps a query's postings to a few per cent of what every trigram would read.
+A query costs three statements: the document frequencies of its terms (an
+index-only count), the collection's size and mean length, and the ranked
+postings (each term's postings are one range of the clustered primary key).
 """
 
 from __future__ import annotations
@@ -23,11 +27,22 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Float, and_, case, cast, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    String,
+    and_,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from aftersales.kb.models import Entry, EntryKind
-from aftersales.kb.text import document_terms
+from aftersales.kb.text import document_terms, typo_terms
 from aftersales.store.tables.kb import KbEntryRow, KbTermRow
 
 __all__ = ["K1", "B", "entry_filter", "entry_terms", "rank"]
@@ -78,38 +93,47 @@ def entry_filter(*, store: str | None, kind: EntryKind | None,
 
 
 def rank(session: Session, weights: Mapping[str, float], where: ColumnElement[bool],
-         limit: int) -> list[tuple[int, float]]:
+         limit: int, *, query: str | None = None) -> list[tuple[int, float]]:
     """The ids of the best ``limit`` entries for query terms ``weights``, with scores.
 
     Args:
         weights: query term → how much it counts (see :func:`aftersales.kb.text.query_terms`).
         where: which entries may be returned (:func:`entry_filter`).
+        query: the text ``weights`` came from; given, the trigrams of its words
+            that some entry has are left out (:func:`~aftersales.kb.text.typo_terms`).
     """
     if not weights:
         return []
     terms: Sequence[str] = sorted(weights)
+    # Document frequencies and lengths over the whole knowledge base (the
+    # filter applies to the ranking only): an index-only count per term.
     df = dict(session.execute(
-        select(KbTermRow.term, func.count())
-        .join(KbEntryRow, KbEntryRow.id == KbTermRow.entry_id)
-        .where(KbTermRow.term.in_(terms), where)
+        select(KbTermRow.term, func.count()).where(KbTermRow.term.in_(terms))
         .group_by(KbTermRow.term)
     ).all())
+    if query is not None:  # a known word's trigrams only stand in for unknown words
+        groups = typo_terms(query)
+        needed = {g for word, grams in groups.items() if not df.get(word) for g in grams}
+        for grams in groups.values():
+            for gram in grams - needed:
+                df.pop(gram, None)
     if not df:
         return []
-    n, mean = session.execute(
-        select(func.count(), func.avg(KbEntryRow.length)).where(where)
-    ).one()
+    n, mean = session.execute(select(func.count(), func.avg(KbEntryRow.length))).one()
     mean = float(mean or 1.0) or 1.0
     idf = {t: weights[t] * math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+    wanted = union_all(*(
+        select(literal(t, String()).label("term"), literal(w, Float()).label("weight"))
+        for t, w in sorted(idf.items()))).cte("q")
     tf = cast(KbTermRow.tf, Float)
     norm = K1 * (1 - B + B * cast(KbEntryRow.length, Float) / mean)
-    score = func.sum(
-        case(idf, value=KbTermRow.term, else_=0.0) * tf * (K1 + 1) / (tf + norm)
-    ).label("score")
+    score = func.sum(wanted.c.weight * tf * (K1 + 1) / (tf + norm)).label("score")
     rows = session.execute(
         select(KbEntryRow.id, score)
-        .join(KbTermRow, KbTermRow.entry_id == KbEntryRow.id)
-        .where(KbTermRow.term.in_(list(idf)), where)
+        .select_from(wanted)
+        .join(KbTermRow, KbTermRow.term == wanted.c.term)
+        .join(KbEntryRow, KbEntryRow.id == KbTermRow.entry_id)
+        .where(where)
         .group_by(KbEntryRow.id)
         .order_by(score.desc(), KbEntryRow.id)
         .limit(limit)

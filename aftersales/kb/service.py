@@ -166,7 +166,8 @@ class KnowledgeBase:
         where = entry_filter(store=store, kind=EntryKind(kind) if kind else None,
                              at=at or self._runtime.now())
         with self._runtime.store.session() as session:
-            ranked = rank(session, query_terms(query[:MAX_QUERY]), where, limit)
+            text = query[:MAX_QUERY]
+            ranked = rank(session, query_terms(text), where, limit, query=text)
             entries = load_entries(session, [i for i, _ in ranked])
         return [Hit(entry=entries[i], score=round(s, 6)) for i, s in ranked]
 
@@ -218,7 +219,8 @@ class KnowledgeBase:
         where = entry_filter(store=subject.store, kind=None, at=self._runtime.now())
         with self._runtime.store.session() as session:
             labelled = label_matches(session, subject)
-            by_text = rank(session, query_terms(subject.text[:MAX_QUERY]), where, 20)
+            text = subject.text[:MAX_QUERY]
+            by_text = rank(session, query_terms(text), where, 20, query=text)
             valid = set(session.scalars(select(KbEntryRow.id).where(
                 KbEntryRow.id.in_(list(labelled)), where))) if labelled else set()
             ids = [i for i in labelled if i in valid] + [i for i, _ in by_text]

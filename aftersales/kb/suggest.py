@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,11 +31,16 @@ from aftersales.store.tables.reviews import ReviewRow
 from aftersales.templating import Template
 
 __all__ = [
+    "CAUSE_INTENTS",
     "INTENT_POINTS",
+    "KIND_INTENTS",
     "TAG_POINTS",
     "TEXT_POINTS",
     "TOPIC_INTENTS",
+    "CaseLike",
     "Subject",
+    "case_subject",
+    "cause_tags",
     "label_matches",
     "review_subject",
     "suggestion",
@@ -107,6 +112,86 @@ def review_subject(session: Session, review_id: int) -> Subject:
     return Subject(ref=f"review {review_id}", intents=intents or ("review",),
                    tags=(*topics, "negative_review" if row.rating <= 2 else "review"),
                    text=text, lang=language(text), store=row.marketplace, values=values)
+
+
+#: The intents a case's kind implies (aftersales.cases.states.CaseKind values).
+KIND_INTENTS: Mapping[str, tuple[str, ...]] = {
+    "complaint": ("complaint",),
+    "damage_claim": ("damaged",),
+    "logistics": ("shipping_status",),
+    "negative_review": ("review", "complaint"),
+    "return_dispute": ("return", "complaint"),
+    "platform_dispute": ("complaint", "refund"),
+}
+#: The intent a root cause's last part implies.
+CAUSE_INTENTS: Mapping[str, str] = {
+    "quality": "quality_issue", "description_mismatch": "return",
+    "counterfeit": "counterfeit", "safety": "safety", "wrong_item": "wrong_item",
+    "damaged_in_transit": "damaged", "late_delivery": "shipping_status",
+    "lost_parcel": "shipping_status", "courier_attitude": "complaint",
+    "attitude": "complaint", "refund_delay": "refund",
+}
+#: Fact fields that hold the buyer's or the shop's words.
+_TEXT_FIELDS = ("subject", "title", "body", "text", "comment", "message", "note", "reason",
+                "description", "appended_body")
+
+
+class CaseLike(Protocol):
+    """What :func:`case_subject` reads of a case (``aftersales.cases.model.Case``)."""
+
+    id: int
+    store: str
+    kind: Any
+    order_id: str | None
+    subject: str
+    root_cause: str | None
+    facts: Any
+    links: Any
+
+
+def cause_tags(code: str) -> tuple[str, ...]:
+    """Tags a dotted root cause matches: ``logistics.lost_parcel`` → itself,
+    ``lost_parcel``, ``logistics_lost_parcel``; ``product.quality`` → …, ``product_quality``."""
+    parts = code.split(".")
+    tags = [code, parts[-1]]
+    if len(parts) > 1:
+        tags.append(f"{parts[-2]}_{parts[-1]}")
+    return tuple(dict.fromkeys(tags))
+
+
+def case_subject(case: CaseLike) -> Subject:
+    """The subject a case makes: its kind and root cause, its words and its order."""
+    kind = str(getattr(case.kind, "value", case.kind))
+    intents = list(KIND_INTENTS.get(kind, ()))
+    tags: list[str] = [kind]
+    if case.root_cause:
+        tags.extend(cause_tags(case.root_cause))
+        cause_intent = CAUSE_INTENTS.get(case.root_cause.rsplit(".", 1)[-1])
+        if cause_intent:
+            intents.insert(0, cause_intent)
+    words = [case.subject] if case.subject else []
+    topics: list[str] = []
+    for fact in case.facts or ():
+        data = getattr(fact, "data", None) or {}
+        words.extend(str(data[k]) for k in _TEXT_FIELDS if isinstance(data.get(k), str))
+        for key in ("topics", "complaints"):
+            if isinstance(data.get(key), list):
+                topics.extend(str(t) for t in data[key])
+    for topic in dict.fromkeys(topics):
+        tags.append(topic)
+        if topic in TOPIC_INTENTS:
+            intents.append(TOPIC_INTENTS[topic])
+    links = dict(case.links or {})
+    values: dict[str, Any] = {"store": case.store}
+    if case.order_id:
+        values["order_id"] = case.order_id
+    for link, name in (("parcel", "tracking_number"), ("return", "rma_id")):
+        if links.get(link):
+            values[name] = links[link][0]
+    text = " ".join(words)
+    return Subject(ref=f"case {case.id}", intents=tuple(dict.fromkeys(intents)),
+                   tags=tuple(dict.fromkeys(tags)), text=text, lang=language(text),
+                   store=case.store, values=values)
 
 
 def label_matches(session: Session, subject: Subject) -> dict[int, set[str]]:

@@ -36,6 +36,7 @@ __all__ = [
     "normalize",
     "query_terms",
     "stem",
+    "typo_terms",
 ]
 
 #: How much one matching term of each kind counts in a query.
@@ -172,6 +173,25 @@ def _synonyms_of(text: str, words: set[str]) -> list[str]:
         if any(present):
             found.extend(m for m, here in zip(group, present, strict=True) if not here)
     return found
+
+
+def typo_terms(query: str) -> dict[str, set[str]]:
+    """Each word term of ``query`` and its synonyms (``w:…``) → its trigram terms (``g:…``).
+
+    The search uses a word's trigrams only when the word itself is in no
+    entry (most likely a typo): a known word is matched as a word, and the
+    trigrams of common words would otherwise be most of a query's cost.
+    """
+    text = normalize(query)
+    words = [w for w in _RUNS.findall(text) if not _HAN_RUN.fullmatch(w)]
+    own = {t[2:] for w in words for t in _word_terms(w) if t.startswith("w:")}
+    words += [p for s in _synonyms_of(text, own) for p in s.split() if not _HAN_RUN.search(s)]
+    out: dict[str, set[str]] = {}
+    for word in words:
+        found = list(_word_terms(word))
+        if found:
+            out.setdefault(found[0], set()).update(found[1:])
+    return out
 
 
 def query_terms(query: str) -> dict[str, float]:

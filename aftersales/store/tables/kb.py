@@ -51,7 +51,9 @@ class KbTermRow(Base):
     """One term of one entry's index, with its weighted count."""
 
     __tablename__ = "kb_terms"
-    __table_args__ = (Index("ix_kb_terms_entry", "entry_id"),)
+    # Without a rowid the primary key is the table: a term's postings, with
+    # their counts, are read as one range of one b-tree.
+    __table_args__ = (Index("ix_kb_terms_entry", "entry_id"), {"sqlite_with_rowid": False})
 
     term: Mapped[str] = mapped_column(String(80), primary_key=True)
     entry_id: Mapped[int] = mapped_column(

@@ -147,7 +147,8 @@ def upgrade() -> None:
     sa.Column('entry_id', sa.Integer(), nullable=False),
     sa.Column('tf', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['entry_id'], ['kb_entries.id'], name=op.f('fk_kb_terms_entry_id_kb_entries'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('term', 'entry_id', name=op.f('pk_kb_terms'))
+    sa.PrimaryKeyConstraint('term', 'entry_id', name=op.f('pk_kb_terms')),
+    sqlite_with_rowid=False
     )
     with op.batch_alter_table('kb_terms', schema=None) as batch_op:
         batch_op.create_index('ix_kb_terms_entry', ['entry_id'], unique=False)
