@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from aftersales.customers.service import Customers
     from aftersales.followups.service import FollowUpsService
     from aftersales.kb.service import KnowledgeBase
+    from aftersales.kb.suggest import Subject
     from aftersales.logistics.service import LogisticsService
     from aftersales.outbox import Outbox
     from aftersales.reports.service import ReportsService
@@ -262,7 +263,17 @@ class AfterSales:
         """The knowledge base: FAQ entries, reply templates, search and suggestions."""
         from aftersales.kb.service import KnowledgeBase
 
-        return KnowledgeBase(self.runtime)
+        return KnowledgeBase(self.runtime, case_facts=self._case_subject)
+
+    def _case_subject(self, case_id: str) -> Subject:
+        # The knowledge base sees a case only as the facts its suggestions rank by.
+        from aftersales.kb.suggest import case_subject
+
+        try:
+            number = int(case_id)
+        except ValueError:
+            raise NotFoundError("case", case_id[:40]) from None
+        return case_subject(self.cases.get(number))
 
     @cached_property
     def reports(self) -> ReportsService:

@@ -165,7 +165,7 @@ class CustomerRecord(_Part):
 
     ``buyer`` holds the contact details of the latest order (masked in any
     repr or log line; :class:`~aftersales.models.Buyer` masks them). Lists
-    are newest first. ``cases`` is empty until the cases area is installed.
+    are newest first.
     """
 
     buyer_id: str

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, raiseload, selectinload
 
+from aftersales.store.tables.cases import CaseRow
 from aftersales.store.tables.core import OrderRow
 from aftersales.store.tables.followups import (
     ContactHoldRow,
@@ -30,7 +31,7 @@ __all__ = ["CONTACT_LIMIT", "QUERIES", "BuyerRows", "load_rows"]
 #: The most recent contacts shown (the log grows with every message).
 CONTACT_LIMIT = 200
 #: Statements :func:`load_rows` runs, whatever the buyer's history.
-QUERIES = 9
+QUERIES = 10
 
 
 @dataclass
@@ -41,7 +42,7 @@ class BuyerRows:
     returns: Sequence[ReturnRow]
     refunds: Sequence[RefundRow]
     reviews: Sequence[ReviewRow]
-    cases: Sequence[Any]
+    cases: Sequence[CaseRow]
     follow_ups: Sequence[FollowUpRow]
     contacts: Sequence[ContactLogRow]
     holds: Sequence[ContactHoldRow]
@@ -94,6 +95,8 @@ def load_rows(session: Session, buyer_id: str, store: str | None) -> BuyerRows:
                      contacts=contacts, holds=holds, opt_outs=opt_outs)
 
 
-def _cases(session: Session, buyer_id: str, store: str | None) -> Sequence[Any]:
-    """The buyer's cases (none until the cases area is installed)."""
-    return []
+def _cases(session: Session, buyer_id: str, store: str | None) -> Sequence[CaseRow]:
+    """The buyer's complaint cases, newest first."""
+    return session.scalars(_of_store(
+        select(CaseRow).where(CaseRow.buyer_id == buyer_id), CaseRow.store, store)
+        .order_by(CaseRow.opened_at.desc(), CaseRow.id.desc())).all()

@@ -205,13 +205,13 @@ class KnowledgeBase:
             raise ValidationError("give a case id or a review id", field="case_id")
         if not 1 <= limit <= 50:
             raise ValidationError("give 1 to 50", field="limit")
-        with self._runtime.store.session() as session:
-            if review_id is not None:
+        if review_id is not None:
+            with self._runtime.store.session() as session:
                 subject = review_subject(session, review_id)
-            elif self._case_facts is None:
-                raise ConfigurationError("suggestions for cases need the cases area")
-            else:
-                subject = self._case_facts(str(case_id))
+        elif self._case_facts is None:
+            raise ConfigurationError("suggestions for cases need the cases area")
+        else:
+            subject = self._case_facts(str(case_id))
         return self.suggest_for(subject, limit=limit)
 
     def suggest_for(self, subject: Subject, *, limit: int = 5) -> builtins.list[Suggestion]:

@@ -139,14 +139,37 @@ _TEXT_FIELDS = ("subject", "title", "body", "text", "comment", "message", "note"
 class CaseLike(Protocol):
     """What :func:`case_subject` reads of a case (``aftersales.cases.model.Case``)."""
 
-    id: int
-    store: str
-    kind: Any
-    order_id: str | None
-    subject: str
-    root_cause: str | None
-    facts: Any
-    links: Any
+    @property
+    def id(self) -> int:
+        """The case's id."""
+
+    @property
+    def store(self) -> str:
+        """Its store."""
+
+    @property
+    def kind(self) -> Any:
+        """Its kind (a CaseKind or its value)."""
+
+    @property
+    def order_id(self) -> str | None:
+        """Its order, if any."""
+
+    @property
+    def subject(self) -> str:
+        """Its one-line subject."""
+
+    @property
+    def root_cause(self) -> str | None:
+        """Its dotted root cause, if recorded."""
+
+    @property
+    def facts(self) -> Any:
+        """Its facts (each with a ``data`` mapping)."""
+
+    @property
+    def links(self) -> Any:
+        """Its links by kind (``parcel``, ``return``, …)."""
 
 
 def cause_tags(code: str) -> tuple[str, ...]:
@@ -188,7 +211,7 @@ def case_subject(case: CaseLike) -> Subject:
     for link, name in (("parcel", "tracking_number"), ("return", "rma_id")):
         if links.get(link):
             values[name] = links[link][0]
-    text = " ".join(words)
+    text = " ".join(dict.fromkeys(words))
     return Subject(ref=f"case {case.id}", intents=tuple(dict.fromkeys(intents)),
                    tags=tuple(dict.fromkeys(tags)), text=text, lang=language(text),
                    store=case.store, values=values)

@@ -85,12 +85,16 @@ def test_the_record_holds_every_area_with_money_per_currency(app: AfterSales) ->
     _history(app, "b1", 2, store="amazon-us", currency="USD")
     _history(app, "someone-else", 3)
     _contact_state(app, "b1")
+    case = app.cases.open(store="tmall", buyer_id="b1", kind="complaint", order_id="tmall-b1-0")
+    app.cases.open(store="tmall", buyer_id="someone-else", kind="complaint")
     record = app.customers.get("b1")
+    assert [c.id for c in record.cases] == [case.id]
     assert len(record.orders) == 6
     assert len(record.returns) == 3
     assert len(record.refunds) == 3
     assert len(record.reviews) == 6
-    assert len(record.follow_ups) == len(record.contacts) == len(record.holds) == 1
+    assert len(record.follow_ups) == len(record.contacts) == 1
+    assert {h.ref for h in record.holds} == {"C-1", f"case:{case.id}"}  # the case holds contact
     assert [o.scope for o in record.opt_outs] == ["marketing"]
     life = record.lifetime
     assert life.spent == {"CNY": Decimal("400.00"), "USD": Decimal("200.00")}
@@ -134,6 +138,8 @@ def test_the_number_of_queries_does_not_grow_with_the_history(app: AfterSales) -
     _history(app, "large", 60)
     _contact_state(app, "small")
     _contact_state(app, "large")
+    for n in range(5):
+        app.cases.open(store="tmall", buyer_id="large", kind="complaint", order_id=f"o{n}")
     assert _statements(app, "small") == _statements(app, "large") == QUERIES
 
 

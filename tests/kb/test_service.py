@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import MetaData, create_engine, select
 
 from aftersales.app import AfterSales
-from aftersales.errors import ConfigurationError, NotFoundError, ValidationError
+from aftersales.errors import NotFoundError, ValidationError
 from aftersales.kb import Subject
 from aftersales.store.tables.kb import KbTermRow
 from aftersales.store.tables.reviews import ReviewRow
@@ -152,8 +152,10 @@ def test_suggest_needs_one_subject(app: AfterSales) -> None:
         app.kb.suggest("C-1", review_id=1)
     with pytest.raises(NotFoundError):
         app.kb.suggest(review_id=999_999)
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(NotFoundError):
         app.kb.suggest("C-1")
+    with pytest.raises(NotFoundError):
+        app.kb.suggest("999999")
 
 
 def test_suggest_for_a_subject_built_by_the_caller(app: AfterSales) -> None:
@@ -166,3 +168,30 @@ def test_suggest_for_a_subject_built_by_the_caller(app: AfterSales) -> None:
     late = next(s for s in found if s.entry.key == "late-delivery-apology")
     assert late.text is not None
     assert "https://t.example/YT1" in late.text
+
+
+def test_suggestions_for_a_case_follow_its_kind_root_cause_and_words(app: AfterSales) -> None:
+    case = app.cases.open(store="sandbox", buyer_id="b-1", kind="logistics", order_id="SO-9",
+                          subject="快递一个星期了还没到，物流也不更新", links=[("parcel", "YT1")])
+    app.cases.set_cause(case.id, "logistics.late_delivery", valid=True)
+    before = _fingerprint(app.store.url)
+    found = app.kb.suggest(str(case.id))
+    assert _fingerprint(app.store.url) == before  # a suggestion writes and sends nothing
+    keys = [s.entry.key for s in found]
+    assert {"tracking-not-updating", "late-delivery-apology"} <= set(keys[:3])
+    assert "late-delivery-compensation" in keys
+    late = next(s for s in found if s.entry.key == "late-delivery-compensation")
+    assert "tag late_delivery" in late.reasons
+    assert "intent shipping_status" in late.reasons
+    apology = next(s for s in app.kb.suggest(str(case.id), limit=10)
+                   if s.entry.key == "late-delivery-apology")
+    assert apology.missing == ("tracking_link",)  # the parcel's number is known, its link is not
+
+
+def test_cause_tags_meet_the_samples_tags() -> None:
+    from aftersales.kb.suggest import cause_tags
+
+    assert cause_tags("logistics.lost_parcel") == (
+        "logistics.lost_parcel", "lost_parcel", "logistics_lost_parcel")
+    assert "product_quality" in cause_tags("product.quality")
+    assert cause_tags("other") == ("other",)
