@@ -34,6 +34,7 @@ from aftersales.store.tables.cases import CaseFactRow, CaseRow, CaseSlaRow
 from aftersales.store.tables.core import OutboxRow
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+PAST = NOW - timedelta(minutes=5)
 
 
 def _folder() -> Path:
@@ -70,7 +71,7 @@ def bench_open(folder: Path, events: int) -> None:
 
 def _fill(app: AfterSales, total: int, due: int) -> list[int]:
     later = NOW + timedelta(days=30)
-    past = NOW - timedelta(minutes=5)
+    past = PAST
     chunk = 20_000
     with app.store.engine.begin() as conn:
         for start in range(0, total, chunk):
@@ -99,7 +100,7 @@ def _tick(app: AfterSales, due_ids: list[int]) -> float:
         assert report.warned == len(due_ids), report
         with app.store.engine.begin() as conn:  # put the due rows back for the next tick
             conn.execute(update(CaseSlaRow).where(CaseSlaRow.case_id.in_(due_ids))
-                         .values(warned_at=None, next_at=CaseSlaRow.warn_at))
+                         .values(warned_at=None, warn_at=PAST, next_at=PAST))
             conn.execute(delete(OutboxRow))
     return statistics.median(times)
 
