@@ -10,6 +10,8 @@ event                       kind              channel      priority
 ``followup.responded``      complaint         follow_up    high
   (CSAT at or below ``low_csat``, or NPS at or below ``detractor_nps``)
 ``return.disputed``         return_dispute    marketplace  high
+``return.dispute_changed``  platform_dispute  marketplace  high
+  (a platform's dispute on a return: Douyin ``arbitrate_status``; none: no case)
 ``message.received``        complaint         marketplace  normal
   (text matching the policy's ``complaint_keywords``)
 =========================== ================= ============ =========
@@ -33,7 +35,8 @@ __all__ = ["TRIGGERS", "Opening", "OrderFacts", "OrderLookup", "opening_for"]
 
 #: The events the service listens to.
 TRIGGERS = ("review.negative", "review.counterfeit", "parcel.exception",
-            "followup.responded", "return.disputed", "message.received", "review.resolved")
+            "followup.responded", "return.disputed", "return.dispute_changed",
+            "message.received", "review.resolved")
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,19 @@ def opening_for(name: str, payload: Mapping[str, Any], key: str, policy: CasesPo
                        kind=CaseKind.RETURN_DISPUTE, channel=CaseChannel.MARKETPLACE,
                        priority=Priority.HIGH, subject="rejected return disputed on the platform",
                        key=key, source=source, data=_facts(payload),
+                       links=[("return", str(payload["rma_id"]))] if payload.get("rma_id")
+                       else [], order_total=found.total, currency=found.currency)
+    if name == "return.dispute_changed":
+        dispute = payload.get("dispute")
+        found = _order(payload, lookup)
+        if not isinstance(dispute, dict) or found is None:
+            return None
+        shown = {k: v for k, v in dispute.items()
+                 if v is None or isinstance(v, (str, int, float, bool))}
+        return Opening(store=found.store, buyer_id=found.buyer_id, order_id=found.order_id,
+                       kind=CaseKind.PLATFORM_DISPUTE, channel=CaseChannel.MARKETPLACE,
+                       priority=Priority.HIGH, subject="the platform stepped into a return",
+                       key=key, source=source, data={**_facts(payload), "dispute": shown},
                        links=[("return", str(payload["rma_id"]))] if payload.get("rma_id")
                        else [], order_total=found.total, currency=found.currency)
     if name == "message.received":

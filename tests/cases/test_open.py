@@ -196,3 +196,19 @@ def test_racing_triggers_in_parallel_still_make_one_case(app: AfterSales, at_onc
     assert errors == []
     assert len({c.id for c in results}) == 1
     assert len(app.cases.get(results[0].id).facts) == 5
+
+
+def test_a_platform_dispute_on_a_return_opens_one_case_and_each_change_is_a_fact(
+        lite: AfterSales) -> None:
+    order, buyer = an_order(lite)
+    base = {"marketplace": "sandbox", "order_id": order, "rma_id": "RMA-1"}
+    emit(lite, "return.dispute_changed", {**base, "dispute": None}, key="d:0")
+    assert lite.cases.list(buyer_id=buyer) == []
+    for n, status in enumerate(["1", "2"], start=1):
+        emit(lite, "return.dispute_changed",
+             {**base, "dispute": {"status": status, "platform": "douyin"}}, key=f"d:{n}")
+    (case,) = lite.cases.list(buyer_id=buyer)
+    got = lite.cases.get(case.id)
+    assert got.kind.value == "platform_dispute"
+    assert [f.data["dispute"]["status"] for f in got.facts] == ["1", "2"]
+    assert got.links["return"] == ["RMA-1"]
