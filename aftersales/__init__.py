@@ -59,6 +59,7 @@ from aftersales.models import (
 )
 from aftersales.money import Money
 from aftersales.store_metrics import StoreFigures, StoreMetrics
+from aftersales.ticks import TickReport
 
 __version__ = "0.1.0"
 
@@ -111,6 +112,7 @@ __all__ = [
     "StoreFigures",
     "StoreMetrics",
     "TaxLine",
+    "TickReport",
     "Tracking",
     "TrackingEvent",
     "TransientError",

@@ -40,6 +40,7 @@ from aftersales.store.order_page import write_order_page
 from aftersales.store.orders import get_order_row
 from aftersales.store_metrics import StoreMetrics, store_metrics
 from aftersales.stores import build_stores
+from aftersales.ticks import TickReport
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
@@ -64,27 +65,31 @@ _STREAMS = (("orders", Capability.LIST_ORDERS), ("returns", Capability.LIST_RETU
 
 
 @dataclass
-class SyncReport:
+class SyncReport(TickReport):
     """What one :meth:`AfterSales.sync` pulled, per marketplace and stream.
 
-    ``errors`` names each marketplace that failed, with what failed (one
-    line per stream, redacted); its other streams and the other marketplaces
-    still synced.
+    ``done`` counts the changed items over every marketplace and stream;
+    ``failed`` the marketplaces that failed, each named in ``reasons`` with
+    what failed (one line per stream, redacted); its other streams and the
+    other marketplaces still synced.
     """
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
 
     def add(self, marketplace: str, stream: str, count: int) -> None:
         """Count ``count`` changed items of ``stream`` from ``marketplace``."""
         per = self.counts.setdefault(marketplace, {})
         per[stream] = per.get(stream, 0) + count
+        self.done += count
 
-    def fail(self, marketplace: str, stream: str, exc: Exception) -> None:
+    def fail_stream(self, marketplace: str, stream: str, exc: Exception) -> None:
         """Record that ``stream`` of ``marketplace`` failed with ``exc`` (redacted text)."""
         text = f"{stream}: {type(exc).__name__}: {redact_text(str(exc))[:300]}"
-        previous = self.errors.get(marketplace)
-        self.errors[marketplace] = f"{previous}; {text}" if previous else text
+        previous = self.reasons.get(marketplace)
+        if previous is None:
+            self.fail(marketplace, text)
+        else:
+            self.reasons[marketplace] = f"{previous}; {text}"
 
     def total(self, stream: str) -> int:
         """Changed items of ``stream`` over every marketplace."""
@@ -358,7 +363,7 @@ class AfterSales:
     # ------------------------------------------------------------------ sync
 
     @observe.traced("sync", "sync", store_arg="store", counts=lambda r: {
-        **{s: r.total(s) for s in ("orders", "returns", "reviews")}, "errors": len(r.errors)})
+        **{s: r.total(s) for s in ("orders", "returns", "reviews")}, "errors": r.failed})
     def sync(self, store: str | None = None, *,
              progress: Callable[[str, int], None] | None = None) -> SyncReport:
         """Pull everything that changed since the last sync, from every store (or ``store``).
@@ -374,7 +379,7 @@ class AfterSales:
 
         Returns:
             Counts of changed items per marketplace and stream; a marketplace
-            that failed is named in ``errors`` with what failed, and its other
+            that failed is named in ``reasons`` with what failed, and its other
             streams and the other marketplaces still sync. Pages written before
             a failure stay written, so the next sync resumes after them.
         """
@@ -387,7 +392,7 @@ class AfterSales:
                 try:
                     report.add(name, stream, self._sync_stream(name, stream, progress))
                 except Exception as exc:  # one marketplace's failure must not stop the others
-                    report.fail(name, stream, exc)
+                    report.fail_stream(name, stream, exc)
         return report
 
     def _sync_stream(self, name: str, stream: str,
@@ -395,7 +400,7 @@ class AfterSales:
         if stream == "orders":
             return self.sync_orders(name, progress=progress)
         if stream == "returns":
-            return self.returns.sync_marketplace(name)
+            return self.returns.sync(name).get(name, 0)
         return self.reviews.sync(name).get(name, 0)
 
     @observe.traced("sync", "orders", store_arg="marketplace", counts=lambda n: {"changed": n})

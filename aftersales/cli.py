@@ -98,12 +98,12 @@ def sync(state: CliState, app: Any, store: str | None) -> None:
     with steps(state, "sync") as progress:
         report = app.sync(store, progress=lambda stream, n: progress.advance(n, stream))
     rows = [(m, s, n) for m, per in report.counts.items() for s, n in per.items()]
-    failed = [(m, "failed", e) for m, e in report.errors.items()]
-    data = report.counts if not report.errors else {**report.counts, "errors": report.errors}
+    failed = [(m, "failed", e) for m, e in report.reasons.items()]
+    data = report.counts if not report.reasons else {**report.counts, "reasons": report.reasons}
     output(state, data, lambda: table(
-        "changed" + (f"; {len(report.errors)} store(s) failed" if report.errors else ""),
+        "changed" + (f"; {report.failed} store(s) failed" if report.failed else ""),
         ["store", "stream", "count"], rows + failed))
-    finish(len(report.errors))
+    finish(report.failed)
 
 
 @main.command("stores")

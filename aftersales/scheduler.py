@@ -54,6 +54,7 @@ from aftersales import observe
 from aftersales.config import AfterSalesSettings, IntervalSettings
 from aftersales.errors import ConfigurationError
 from aftersales.logconfig import LEVELS, configure_logging
+from aftersales.ticks import TickReport
 from aftersales.worker_summary import log_tick, summarize
 
 
@@ -76,6 +77,7 @@ __all__ = [
     "TICKS",
     "Tick",
     "TickHost",
+    "as_tick_report",
     "build_scheduler",
     "failures",
     "resolve_intervals",
@@ -147,15 +149,45 @@ def ticks_for(app: TickHost, only: Sequence[str] = ()) -> dict[str, Callable[[],
     return out
 
 
-def _observed(name: str, method: Callable[[], Any]) -> Callable[[], Any]:
+def as_tick_report(result: object) -> TickReport:
+    """A tick's result as a :class:`~aftersales.ticks.TickReport`.
+
+    The four areas' tick methods return one (or a one-level subclass); a
+    sync verb's per-store counts (``app.reviews.sync``) become ``done``; any
+    other report keeps its ``skipped`` and ``failed`` counts and its
+    ``errors`` as reasons, and its other counts become ``done``.
+    """
+    if isinstance(result, TickReport):
+        return result
+    if isinstance(result, Mapping):
+        fields: dict[str, Any] = dict(result)
+    elif hasattr(result, "__dataclass_fields__"):
+        fields = {k: getattr(result, k) for k in result.__dataclass_fields__}
+    else:
+        return TickReport()
+
+    def count(value: object) -> int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    errors = fields.get("errors")
+    reasons = ({str(k): str(v) for k, v in errors.items()} if isinstance(errors, Mapping)
+               else {str(i): str(e) for i, e in enumerate(errors)}
+               if isinstance(errors, list | tuple) else {})
+    return TickReport(
+        done=sum(count(v) for k, v in fields.items() if k not in ("skipped", "failed")),
+        skipped=count(fields.get("skipped")), failed=count(fields.get("failed")),
+        reasons=reasons)
+
+
+def _observed(name: str, method: Callable[[], Any]) -> Callable[[], TickReport]:
     """``method`` run as the worker's tick ``name``: one span, metric and summary line a run."""
 
     @functools.wraps(method)
-    def tick() -> Any:
+    def tick() -> TickReport:
         started = time.monotonic()
         try:
             with observe.operation("worker", f"tick.{name}", quiet=True) as op:
-                result = method()
+                result = as_tick_report(method())
                 op.counts_from(observe.counts_of(result))
         except BaseException as exc:
             log_tick(worker_log, summarize(name, None, time.monotonic() - started, exc))
@@ -291,23 +323,21 @@ def _parse_interval(values: Sequence[str]) -> dict[str, float]:
 def failures(results: Mapping[str, Any]) -> dict[str, str]:
     """The ticks of a :func:`run_once` that failed, with what failed.
 
-    A tick failed when it raised, or when its report names failures (a
-    non-empty ``errors``, or a positive ``failed`` count).
+    A tick failed when it raised, or when its :class:`~aftersales.ticks.TickReport`
+    counts failed items or gives reasons (a retryable failure left for the
+    next tick has a reason too).
     """
     out: dict[str, str] = {}
     for name, result in results.items():
         if isinstance(result, str) and result.startswith("error: "):
             out[name] = result[len("error: "):]
             continue
-        errors = getattr(result, "errors", None)
-        failed = getattr(result, "failed", 0)
-        if isinstance(errors, Mapping) and errors:
-            out[name] = "; ".join(f"{k}: {v}" for k, v in errors.items())
-        elif isinstance(errors, list | tuple) and errors:
-            out[name] = "; ".join(map(str, errors[:5])) + (
-                f" and {len(errors) - 5} more" if len(errors) > 5 else "")
-        elif isinstance(failed, int) and not isinstance(failed, bool) and failed > 0:
-            out[name] = f"{failed} failed"
+        if not isinstance(result, TickReport) or result.ok:
+            continue
+        reasons = [f"{k}: {v}" for k, v in result.reasons.items()]
+        text = "; ".join(reasons[:5]) + (f" and {len(reasons) - 5} more"
+                                         if len(reasons) > 5 else "")
+        out[name] = text or f"{result.failed} failed"
     return out
 
 
@@ -378,7 +408,7 @@ def _summary(result: Any) -> str:
                 parts.append(f"{key}={value}")
             elif isinstance(value, Mapping) and value:
                 total = sum(_count(v) for v in value.values())
-                parts.append(f"{key}={total}" if key != "errors" else f"errors={len(value)}")
+                parts.append(f"{key}={total}" if key != "reasons" else f"reasons={len(value)}")
         return ", ".join(parts) or "nothing due"
     return str(result)
 

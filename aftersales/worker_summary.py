@@ -24,9 +24,11 @@ return_timers  alerts, reminders, actions     (none)                       faile
 refunds        settled                        pending (left for later)     failed
 ============== ============================== ============================ ===================
 
-A report that has ``done``, ``skipped`` and ``failed`` of its own is read
-as it is. ``outcome`` is ``ok``, ``failed`` (the tick ran but some items
-failed) or ``error`` (the tick raised; its masked text is in ``error``).
+For the ticks in this table the area's own counts decide; any other
+report that has ``done``, ``skipped`` and ``failed`` of its own (a
+:class:`~aftersales.ticks.TickReport`, as the sync tick's is) is read as it is.
+``outcome`` is ``ok``, ``failed`` (the tick ran but some items failed) or
+``error`` (the tick raised; its masked text is in ``error``).
 """
 
 from __future__ import annotations
@@ -95,15 +97,15 @@ def summarize(tick: str, result: Any, seconds: float,
         return TickSummary(tick, "error", duration_ms=duration, error=error_text(exc))
     counts = dict(counts_of(result))
     own = [getattr(result, k, None) for k in ("done", "skipped", "failed")]
-    if all(v is not None for v in own):  # a report that already says it
+    if tick in TICK_KINDS:  # the table first: its kinds are the area's own counts
+        kinds = TICK_KINDS[tick]
+        done, skipped, failed = (sum(counts.get(k, 0) for k in group) for group in kinds)
+    elif all(v is not None for v in own):  # a TickReport (the sync tick's too): as it says
         done, skipped, failed = (_how_many(v) for v in own)
     elif tick == "sync":
         failed = counts.get("errors", 0)
         done = sum(n for k, n in counts.items() if k != "errors")
         skipped = 0
-    elif tick in TICK_KINDS:
-        kinds = TICK_KINDS[tick]
-        done, skipped, failed = (sum(counts.get(k, 0) for k in group) for group in kinds)
     else:  # reviews ({store: changed}), or a tick this table does not know yet
         failed = counts.get("failed", 0) + counts.get("errors", 0)
         skipped = counts.get("skipped", 0)

@@ -56,8 +56,9 @@ def test_sync_goes_on_past_a_failing_store_and_names_it(sqlite_url: str) -> None
               SandboxMarketplace(seed=3, orders=10, name="south")]
     with AfterSales(sqlite_url, marketplaces=stores, carriers=[]) as app:
         report = app.sync()
-        assert set(report.errors) == {"middle"}
-        assert "orders: TransientError: [middle] marketplace down" in report.errors["middle"]
+        assert set(report.reasons) == {"middle"}
+        assert report.failed == 1
+        assert "orders: TransientError: [middle] marketplace down" in report.reasons["middle"]
         assert report.counts["north"]["orders"] > 0
         assert report.counts["south"]["orders"] > 0
         assert "returns" in report.counts["middle"]  # its other streams still ran
@@ -71,7 +72,7 @@ def test_the_sync_command_exits_1_and_says_which_store_failed(
     result = CliRunner().invoke(main, ["sync", "--json"])
     assert result.exit_code == 1
     data = json.loads(result.stdout)
-    assert "down" in data["errors"]
+    assert "down" in data["reasons"]
     assert data["north"]["orders"] > 0
     plain = CliRunner().invoke(main, ["sync"])
     assert plain.exit_code == 1

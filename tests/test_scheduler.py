@@ -139,7 +139,7 @@ def test_worker_once_command(app: AfterSales, recorder: Recorder) -> None:
     result = CliRunner().invoke(worker_command, ["--once", "--only", "followups"],
                                 obj=SimpleNamespace(app=app))
     assert result.exit_code == 0, result.output
-    assert "followups: claimed=2, sent=2" in result.output
+    assert "followups: done=2, claimed=2, sent=2" in result.output
     assert len(recorder.sent) == 2
     again = CliRunner().invoke(worker_command, ["--once", "--only", "followups"],
                                obj=SimpleNamespace(app=app))

@@ -17,6 +17,8 @@ from aftersales.followups.contact_policy import (
     MessageKind,
     Verdict,
 )
+from aftersales.followups.dispatch import Dispatcher, DispatchReport
+from aftersales.followups.metrics import PlanMetrics
 from aftersales.followups.plans import (
     REVIEW_WINDOWS,
     CancelCondition,
@@ -33,11 +35,14 @@ __all__ = [
     "Contact",
     "ContactPolicy",
     "Decision",
+    "DispatchReport",
+    "Dispatcher",
     "FollowUpPlan",
     "FrequencyCap",
     "HoldKind",
     "MessageKind",
     "PlanKind",
+    "PlanMetrics",
     "QuietHours",
     "RetryPolicy",
     "ReviewWindow",

@@ -91,8 +91,8 @@ def dispatch_command(state: CliState, limit: int, now: datetime | None) -> None:
     with steps(state, "followups dispatch", unit=" follow-ups") as progress:
         report = _app(state).followups.dispatch_due(now=now, limit=limit,
                                                     progress=progress.advance)
-    counts = {k: v for k, v in vars(report).items() if k != "errors"}
-    output(state, {**counts, "errors": report.errors},
+    counts = {k: v for k, v in vars(report).items() if k != "reasons"}
+    output(state, {**counts, "reasons": report.reasons},
            lambda: table("Dispatch", ["claimed", "sent", "deferred", "retried", "failed",
                                       "skipped", "cancelled", "released"],
                          [[counts[k] for k in ("claimed", "sent", "deferred", "retried",

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ from aftersales.followups.quiet_hours import next_allowed, resolve_zone
 from aftersales.models import FollowUpStatus, Message, Receipt
 from aftersales.redact import redact_text
 from aftersales.store.tables.followups import ContactLogRow, FollowUpRow
+from aftersales.ticks import TickReport
 
 if TYPE_CHECKING:
     from aftersales.interfaces import Channel
@@ -48,26 +49,28 @@ if TYPE_CHECKING:
 __all__ = ["DispatchReport", "Dispatcher"]
 
 @dataclass
-class DispatchReport:
-    """What one :meth:`~aftersales.followups.service.FollowUpsService.dispatch_due` did."""
+class DispatchReport(TickReport):
+    """What one :meth:`~aftersales.followups.service.FollowUpsService.dispatch_due` did.
+
+    ``done`` counts the follow-ups sent; ``skipped`` those the plan's
+    conditions skipped; ``failed`` those that failed for good. ``reasons``
+    holds every send that failed (``"follow-up ID"``: why), retried ones too.
+    """
 
     claimed: int = 0
     sent: int = 0
     deferred: int = 0
     retried: int = 0
-    failed: int = 0
-    skipped: int = 0
     cancelled: int = 0
     released: int = 0
     lost_lease: int = 0
-    errors: list[str] = field(default_factory=list)
 
     def merge(self, other: DispatchReport) -> None:
         """Add ``other``'s counts to this report."""
-        for name in ("claimed", "sent", "deferred", "retried", "failed", "skipped",
+        for name in ("done", "claimed", "sent", "deferred", "retried", "failed", "skipped",
                      "cancelled", "released", "lost_lease"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.errors.extend(other.errors)
+        self.reasons.update(other.reasons)
 
 
 class Dispatcher:
@@ -275,6 +278,7 @@ class Dispatcher:
                 _apply(session, [_settle(row, now, FollowUpStatus.SENT, None, sent_at=now,
                                          receipt_id=receipt.message_id[:200])])
                 report.sent += 1
+                report.done += 1
                 return
         self._send_outside(plan, row, channel, message, now, report)
 
@@ -301,12 +305,13 @@ class Dispatcher:
                     _apply(session, [_settle(row, now, FollowUpStatus.SCHEDULED, reason,
                                              due_at=due)])
                     report.retried += 1
-            report.errors.append(f"follow-up {row.id}: {reason}")
+            report.reasons[f"follow-up {row.id}"] = reason
             return
         with self.unit_of_work() as session:
             _apply(session, [_settle(row, now, FollowUpStatus.SENT, None, sent_at=now,
                                      receipt_id=receipt.message_id[:200])])
         report.sent += 1
+        report.done += 1
 
 
 def _settle(row: FollowUpRow, now: datetime, status: FollowUpStatus, reason: str | None, *,
@@ -349,6 +354,8 @@ def _apply(session: Session, settles: list[dict[str, Any]]) -> None:
 def _count(report: DispatchReport, status: str) -> None:
     name = _COUNTERS[status]
     setattr(report, name, getattr(report, name) + 1)
+    if name == "sent":
+        report.done += 1
 
 
 def _buyer(row: FollowUpRow) -> repo.BuyerKey:

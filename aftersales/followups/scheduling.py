@@ -11,7 +11,7 @@ key: an event delivered twice schedules one follow-up.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -54,19 +54,22 @@ def _parse_time(value: Any) -> datetime | None:
 
 
 class Scheduling:
-    """The scheduling and outcome half of :class:`FollowUpsService`."""
+    """Scheduling and outcomes, a part of :class:`FollowUpsService` (which owns the plans).
 
-    runtime: Runtime
-    plans: dict[str, FollowUpPlan]
-    _zones: dict[str, Any]
+    Args:
+        runtime: the app's runtime.
+        plans: the service's registered plans by name (shared, not copied).
+        plan: the service's lookup of a plan by name.
+        register: the service's registration of a plan.
+    """
 
-    def plan(self, name: str) -> FollowUpPlan:  # pragma: no cover - provided by the service
-        """See :meth:`FollowUpsService.plan`."""
-        raise NotImplementedError
-
-    def register(self, *plans: Any) -> None:  # pragma: no cover - provided by the service
-        """See :meth:`FollowUpsService.register`."""
-        raise NotImplementedError
+    def __init__(self, runtime: Runtime, plans: dict[str, FollowUpPlan],
+                 plan: Callable[[str], FollowUpPlan], register: Callable[..., None]) -> None:
+        self.runtime = runtime
+        self.plans = plans
+        self.plan = plan
+        self.register = register
+        self._zones: dict[str, Any] = {}
 
     # ------------------------------------------------------------ context
 

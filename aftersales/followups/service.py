@@ -69,7 +69,7 @@ HOLD_EVENTS: dict[str, tuple[HoldKind, bool]] = {
 }
 
 
-class FollowUpsService(Scheduling):
+class FollowUpsService:
     """Plans, scheduling, dispatch, outcomes and the contact policy.
 
     Settings read (section ``followups``): ``plans`` (a TOML path, TOML
@@ -88,7 +88,13 @@ class FollowUpsService(Scheduling):
         self._stop = threading.Event()
         self._triggers: set[str] = set()
         self._market_channels: dict[str, Channel] = {}
-        self._zones: dict[str, Any] = {}
+        scheduling = Scheduling(runtime, self.plans, self.plan, self.register)
+        self.buyer_for = scheduling.buyer_for
+        self.schedule = scheduling.schedule
+        self.schedule_many = scheduling.schedule_many
+        self.schedule_for_event = scheduling.schedule_for_event
+        self.cancel = scheduling.cancel
+        self.record_outcome = scheduling.record_outcome
         for name in HOLD_EVENTS:
             runtime.on(name, self._on_hold_event)
         configured = runtime.settings.followups.plans

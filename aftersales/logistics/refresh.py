@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 from aftersales.errors import AfterSalesError, RemoteError
 from aftersales.interfaces import Capability, Carrier
 from aftersales.models import Tracking, TrackQuery
+from aftersales.ticks import TickReport
 
 __all__ = ["Group", "RefreshReport", "Refresher", "serves"]
 
@@ -41,8 +42,8 @@ Group = tuple[str, str | None, tuple[Any, ...]]
 
 
 @dataclass
-class RefreshReport:
-    """What one refresh did.
+class RefreshReport(TickReport):
+    """What one refresh did (a :class:`~aftersales.ticks.TickReport`, see :meth:`tally`).
 
     Attributes:
         due: parcels that were due (open and not checked within the TTL).
@@ -67,6 +68,16 @@ class RefreshReport:
     def total_calls(self) -> int:
         """Provider calls over every provider."""
         return sum(self.calls.values())
+
+    def tally(self) -> RefreshReport:
+        """Fill the tick's shared counts: checked parcels are ``done``; numbers whose
+        provider call failed are ``failed`` (with the reason); other unresolved ones
+        (not a tracking number, not found yet) are ``skipped``, due again later."""
+        self.done = self.checked
+        self.failed = len(self.errors)
+        self.skipped = len(self.unresolved) - self.failed
+        self.reasons = {n: self.unresolved.get(n, str(e)) for n, e in self.errors.items()}
+        return self
 
 
 def serves(provider: Carrier, carrier: str | None) -> bool:

@@ -237,7 +237,7 @@ class LogisticsService:
             if claimed:
                 with self.runtime.unit_of_work() as session:
                     release(session, claimed.values())
-        return report
+        return report.tally()
 
     def _claim_groups(
         self,

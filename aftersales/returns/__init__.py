@@ -4,11 +4,14 @@ The service is reached as ``app.returns`` (:class:`~aftersales.returns.service.R
 The pure parts, usable on their own, are re-exported here: the state machine
 (:mod:`~aftersales.returns.lifecycle`), the policy (:mod:`~aftersales.returns.policy`),
 eligibility validators (:mod:`~aftersales.returns.eligibility`) and refund arithmetic
-(:mod:`~aftersales.returns.refunds`).
+(:mod:`~aftersales.returns.refunds`); so is every type the service's verbs return
+(``BulkSummary``, ``TimerReport``, ``RefundReport``, ``AuditEntry``, ...).
 """
 
 from __future__ import annotations
 
+from aftersales.models import PlatformDeadline, RefusalReason
+from aftersales.returns.bulk import BulkOutcome, BulkSummary
 from aftersales.returns.eligibility import (
     DEFAULT_VALIDATORS,
     Decision,
@@ -30,12 +33,18 @@ from aftersales.returns.policy import (
     SlaAction,
     SlaPolicy,
 )
+from aftersales.returns.refund_settle import RefundReport
 from aftersales.returns.refunds import RefundBreakdown, RefundLedger, compute_refund
+from aftersales.returns.repository import AuditEntry
+from aftersales.returns.timers import TimerReport
 
 __all__ = [
     "DEFAULT_VALIDATORS",
     "TRANSITIONS",
+    "AuditEntry",
     "AutoApproveRule",
+    "BulkOutcome",
+    "BulkSummary",
     "BuyerStats",
     "Deadline",
     "Decision",
@@ -44,12 +53,16 @@ __all__ = [
     "Finding",
     "ItemRule",
     "Payer",
+    "PlatformDeadline",
     "RefundBreakdown",
     "RefundLedger",
+    "RefundReport",
+    "RefusalReason",
     "ReturnPolicy",
     "SerialReturnerRule",
     "SlaAction",
     "SlaPolicy",
+    "TimerReport",
     "Validator",
     "allowed_next",
     "check_transition",

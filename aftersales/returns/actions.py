@@ -20,13 +20,15 @@ from aftersales.models import (
     ShipmentDirection,
 )
 from aftersales.returns import repository as repo
+from aftersales.returns.context import ReturnsContext, load
 from aftersales.returns.inspection import judge_inspection, normalise_inspection
 from aftersales.returns.lifecycle import check_transition
-from aftersales.returns.requests import LinesIn, RequestsMixin, resolve_lines
+from aftersales.returns.requests import LinesIn, Requests, resolve_lines
+from aftersales.returns.writes import TransitionWriter
 from aftersales.store.tables.core import ShipmentRow
 from aftersales.store.tables.returns import ReturnRow
 
-__all__ = ["ActionsMixin", "Inspection"]
+__all__ = ["Actions", "Inspection"]
 
 S = ReturnStatus
 
@@ -52,8 +54,15 @@ def _refusal_audit(reason_code: str | None, evidence: Evidence | None) -> dict[s
             "pictures": [p.filename for p in evidence.pictures] if evidence else []}
 
 
-class ActionsMixin(RequestsMixin):
-    """Every action is one transaction; each takes ``actor``, ``dry_run`` and ``version``."""
+class Actions:
+    """The merchant's actions; each public one is one unit of work and takes ``actor``,
+    ``dry_run`` and ``version``; each ``*_in`` step runs in a unit the caller holds."""
+
+    def __init__(self, ctx: ReturnsContext, writer: TransitionWriter,
+                 requests: Requests) -> None:
+        self.ctx = ctx
+        self.writer = writer
+        self.requests = requests
 
     def approve(
         self, rma_id: str, *, note: str | None = None, actor: str = "merchant",
@@ -70,25 +79,26 @@ class ActionsMixin(RequestsMixin):
             UnsupportedOperationError: the marketplace cannot approve.
             ConcurrentUpdateError: someone else changed it first.
         """
-        return self._run(lambda s: self._approve(s, rma_id, note=note, actor=actor,
+        return self.ctx.run(lambda s: self.approve_in(s, rma_id, note=note, actor=actor,
                                                  override=override, version=version,
                                                  dry_run=dry_run), dry_run=dry_run)
 
-    def _approve(self, session: Session, rma_id: str, *, note: str | None, actor: str,
+    def approve_in(self, session: Session, rma_id: str, *, note: str | None, actor: str,
                  override: bool = False, version: int | None = None,
                  dry_run: bool) -> ReturnRequest:
         """:meth:`approve` in the caller's unit of work (the push comes before any write)."""
-        row = self._load(session, rma_id, version)
+        row = load(session, rma_id, version)
         check_transition(ReturnKind(row.kind), S(row.status), S.APPROVED,
                          entity=f"return {rma_id}")
         if row.eligibility == "ineligible" and not override:
             raise NotEligibleError(
                 f"return {rma_id} was found ineligible; approve with override=True "
                 "to make an exception", list(row.eligibility_reasons or []))
-        self._push(row, Capability.APPROVE_RETURN, lambda m, r: m.approve_return(r, note=note),
+        self.ctx.push(row, Capability.APPROVE_RETURN, lambda m, r: m.approve_return(r, note=note),
                    dry_run=dry_run)
-        self._move(session, row, S.APPROVED, actor=actor, now=self.runtime.now(), note=note,
-                   reason="override" if row.eligibility == "ineligible" else None)
+        self.writer.move(session, row, S.APPROVED, actor=actor, now=self.ctx.runtime.now(),
+                         note=note,
+                         reason="override" if row.eligibility == "ineligible" else None)
         return repo.to_model(row)
 
     def reject(
@@ -102,27 +112,28 @@ class ActionsMixin(RequestsMixin):
         of :meth:`refusal_reasons`' codes where the marketplace wants one;
         ``evidence`` (text and pictures) goes to the marketplace with the refusal.
         """
-        return self._run(lambda s: self._reject(s, rma_id, reason=reason, note=note, actor=actor,
-                                                version=version, dry_run=dry_run,
-                                                reason_code=reason_code, evidence=evidence),
-                         dry_run=dry_run)
+        return self.ctx.run(lambda s: self.reject_in(s, rma_id, reason=reason, note=note,
+                                                     actor=actor, version=version,
+                                                     dry_run=dry_run, reason_code=reason_code,
+                                                     evidence=evidence),
+                            dry_run=dry_run)
 
-    def _reject(self, session: Session, rma_id: str, *, reason: str, note: str | None,
-                actor: str, version: int | None = None, dry_run: bool,
-                reason_code: str | None = None, evidence: Evidence | None = None,
-                ) -> ReturnRequest:
+    def reject_in(self, session: Session, rma_id: str, *, reason: str, note: str | None,
+                  actor: str, version: int | None = None, dry_run: bool,
+                  reason_code: str | None = None, evidence: Evidence | None = None,
+                  ) -> ReturnRequest:
         """:meth:`reject` in the caller's unit of work."""
         if not reason or not reason.strip():
             raise ValidationError("a rejection needs a reason for the buyer", field="reason")
-        row = self._load(session, rma_id, version)
+        row = load(session, rma_id, version)
         check_transition(ReturnKind(row.kind), S(row.status), S.REJECTED,
                          entity=f"return {rma_id}")
-        self._push(row, Capability.REJECT_RETURN,
-                   lambda m, r: m.reject_return(r, reason=reason, note=note,
-                                                **_refusal(reason_code, evidence)),
-                   dry_run=dry_run)
-        self._move(session, row, S.REJECTED, actor=actor, now=self.runtime.now(), reason=reason,
-                   note=note, data=_refusal_audit(reason_code, evidence))
+        self.ctx.push(row, Capability.REJECT_RETURN,
+                      lambda m, r: m.reject_return(r, reason=reason, note=note,
+                                                   **_refusal(reason_code, evidence)),
+                      dry_run=dry_run)
+        self.writer.move(session, row, S.REJECTED, actor=actor, now=self.ctx.runtime.now(),
+                         reason=reason, note=note, data=_refusal_audit(reason_code, evidence))
         return repo.to_model(row)
 
     def mark_shipped(
@@ -134,18 +145,18 @@ class ActionsMixin(RequestsMixin):
             number = (tracking_number or "").strip()
             if not number:
                 raise ValidationError("a tracking number is required", field="tracking_number")
-            row = self._load(session, rma_id, version)
-            now = self.runtime.now()
+            row = load(session, rma_id, version)
+            now = self.ctx.runtime.now()
             check_transition(ReturnKind(row.kind), S(row.status), S.RETURN_SHIPPED,
                              entity=f"return {rma_id}")
             row.return_tracking_number = number
             row.return_carrier = carrier.strip().lower() if carrier else None
-            self._parcel(session, row, number, row.return_carrier, ShipmentDirection.RETURN)
-            self._move(session, row, S.RETURN_SHIPPED, actor=actor, now=now,
+            self.parcel(session, row, number, row.return_carrier, ShipmentDirection.RETURN)
+            self.writer.move(session, row, S.RETURN_SHIPPED, actor=actor, now=now,
                        data={"tracking_number": number, "carrier": row.return_carrier})
             return repo.to_model(row)
 
-        return self._run(work, dry_run=dry_run)
+        return self.ctx.run(work, dry_run=dry_run)
 
     def receive_delivered_parcel(
         self, rma_id: str, *, number: str, delivered_at: datetime | None = None,
@@ -163,7 +174,7 @@ class ActionsMixin(RequestsMixin):
             The received request, or ``None`` when the policy leaves receipt
             to the warehouse.
         """
-        if not (force or self.policy.receive_on_delivery):
+        if not (force or self.ctx.policy.receive_on_delivery):
             return None
         when = f" on {delivered_at.isoformat()}" if delivered_at is not None else ""
         return self.receive(rma_id, actor="logistics",
@@ -185,53 +196,53 @@ class ActionsMixin(RequestsMixin):
             inspection: ``{order_line_id: [result per unit]}``; ``None``
                 means every unit is resellable.
         """
-        return self._run(lambda s: self._receive(s, rma_id, inspection=inspection, note=note,
+        return self.ctx.run(lambda s: self.receive_in(s, rma_id, inspection=inspection, note=note,
                                                  actor=actor, version=version, dry_run=dry_run),
                          dry_run=dry_run)
 
-    def _receive(self, session: Session, rma_id: str, *, inspection: Inspection | None,
+    def receive_in(self, session: Session, rma_id: str, *, inspection: Inspection | None,
                  note: str | None, actor: str, version: int | None = None,
                  dry_run: bool) -> ReturnRequest:
         """:meth:`receive` in the caller's unit of work (the pushes come before any write)."""
-        row = self._load(session, rma_id, version)
+        row = load(session, rma_id, version)
         model = repo.to_model(row)
         check_transition(model.kind, model.status, S.RECEIVED, entity=f"return {rma_id}")
         results = normalise_inspection(model.lines, inspection)
         skus = {ln.order_line_id: ln.sku or ln.order_line_id for ln in model.lines}
-        outcome = judge_inspection(model.lines, results, self.policy, skus)
-        reject = outcome.failed and self.policy.reject_failed_inspection
-        self._push(row, Capability.CONFIRM_RETURN_RECEIVED,
+        outcome = judge_inspection(model.lines, results, self.ctx.policy, skus)
+        reject = outcome.failed and self.ctx.policy.reject_failed_inspection
+        self.ctx.push(row, Capability.CONFIRM_RETURN_RECEIVED,
                    lambda m, r: m.confirm_return_received(r), dry_run=dry_run)
         if reject:
-            self._push(row, Capability.REJECT_RETURN,
+            self.ctx.push(row, Capability.REJECT_RETURN,
                        lambda m, r: m.reject_return(r, reason=" ".join(outcome.failures)),
                        dry_run=dry_run)
-        now = self.runtime.now()
+        now = self.ctx.runtime.now()
         for line in row.lines:
             line.inspection = [r.value for r in results[line.order_line_external_id]]
-        self._move(session, row, S.RECEIVED, actor=actor, now=now, note=note,
+        self.writer.move(session, row, S.RECEIVED, actor=actor, now=now, note=note,
                    data={"inspection": {k: [r.value for r in v] for k, v in results.items()}})
         for name, counts in (("return.restock", outcome.restock),
                              ("return.write_off", outcome.write_off)):
             for sku, qty in sorted(counts.items()):
-                self._event(session, name, row, actor=actor,
+                self.writer.event(session, name, row, actor=actor,
                             extra={"sku": sku, "quantity": qty},
                             key=f"{name}:{rma_id}:{sku}:{row.version}")
         if reject:
-            self._move(session, row, S.REJECTED, actor=actor, now=now,
+            self.writer.move(session, row, S.REJECTED, actor=actor, now=now,
                        reason="inspection failed", note=" ".join(outcome.failures))
         return repo.to_model(row)
 
     def close(self, rma_id: str, *, note: str | None = None, actor: str = "merchant",
               version: int | None = None, dry_run: bool = False) -> ReturnRequest:
         """File a finished (refunded, exchanged, rejected or never shipped) request away."""
-        return self._simple(rma_id, S.CLOSED, note=note, actor=actor, version=version,
+        return self._end(rma_id, S.CLOSED, note=note, actor=actor, version=version,
                             dry_run=dry_run)
 
     def cancel(self, rma_id: str, *, note: str | None = None, actor: str = "buyer",
                version: int | None = None, dry_run: bool = False) -> ReturnRequest:
         """Withdraw a request before anything was shipped."""
-        return self._simple(rma_id, S.CANCELLED, note=note, actor=actor, version=version,
+        return self._end(rma_id, S.CANCELLED, note=note, actor=actor, version=version,
                             dry_run=dry_run)
 
     def reopen(
@@ -241,47 +252,42 @@ class ActionsMixin(RequestsMixin):
     ) -> ReturnRequest:
         """A revised request reopens a rejected one; eligibility is judged again."""
         def work(session: Session) -> ReturnRequest:
-            row = self._load(session, rma_id, version)
+            row = load(session, rma_id, version)
             check_transition(ReturnKind(row.kind), S(row.status), S.REQUESTED,
                              entity=f"return {rma_id}")
-            order, _ = self._order(session, row.marketplace, row.order_external_id)
+            order, _ = self.requests.order(session, row.marketplace, row.order_external_id)
             items: list[ReturnLine] = repo.to_model(row).lines
             if lines is not None:
                 items = resolve_lines(order, lines, reason)
                 repo.fill_lines(row, items, order)
             if evidence is not None:
                 row.evidence = list(evidence)
-            now = self.runtime.now()
-            verdict = self._eligibility(session, order, items, ReturnKind(row.kind),
+            now = self.ctx.runtime.now()
+            verdict = self.requests.eligibility(session, order, items, ReturnKind(row.kind),
                                         row.evidence or [], now, exclude=rma_id)
             row.eligibility = verdict.decision.value
             row.eligibility_reasons = verdict.reasons
-            self._move(session, row, S.REQUESTED, actor=actor, now=now, note=note,
+            self.writer.move(session, row, S.REQUESTED, actor=actor, now=now, note=note,
                        reason="revised request")
             return repo.to_model(row)
 
-        return self._run(work, dry_run=dry_run)
+        return self.ctx.run(work, dry_run=dry_run)
 
     # ------------------------------------------------------------ helpers
 
-    def _load(self, session: Session, rma_id: str, version: int | None) -> ReturnRow:
-        row = repo.load_row(session, rma_id)
-        self._expect(row, version)
-        return row
-
-    def _simple(self, rma_id: str, target: ReturnStatus, *, note: str | None, actor: str,
+    def _end(self, rma_id: str, target: ReturnStatus, *, note: str | None, actor: str,
                 version: int | None, dry_run: bool) -> ReturnRequest:
-        return self._run(lambda s: self._settle_status(s, rma_id, target, note=note, actor=actor,
+        return self.ctx.run(lambda s: self.end_in(s, rma_id, target, note=note, actor=actor,
                                                        version=version), dry_run=dry_run)
 
-    def _settle_status(self, session: Session, rma_id: str, target: ReturnStatus, *,
+    def end_in(self, session: Session, rma_id: str, target: ReturnStatus, *,
                        note: str | None, actor: str, version: int | None = None) -> ReturnRequest:
         """Close or cancel in the caller's unit of work (no marketplace call)."""
-        row = self._load(session, rma_id, version)
-        self._move(session, row, target, actor=actor, now=self.runtime.now(), note=note)
+        row = load(session, rma_id, version)
+        self.writer.move(session, row, target, actor=actor, now=self.ctx.runtime.now(), note=note)
         return repo.to_model(row)
 
-    def _parcel(self, session: Session, row: ReturnRow, number: str, carrier: str | None,
+    def parcel(self, session: Session, row: ReturnRow, number: str, carrier: str | None,
                 direction: ShipmentDirection) -> None:
         """Record a parcel for the logistics area to track (once per number and direction)."""
         exists = session.query(ShipmentRow.id).filter_by(
@@ -290,4 +296,4 @@ class ActionsMixin(RequestsMixin):
         if exists is None:
             session.add(ShipmentRow(order_id=row.order_id, rma_id=row.rma_id,
                                     direction=direction.value, tracking_number=number,
-                                    carrier=carrier, shipped_at=self.runtime.now()))
+                                    carrier=carrier, shipped_at=self.ctx.runtime.now()))

@@ -28,6 +28,7 @@ from aftersales.errors import AfterSalesError, ConcurrentUpdateError
 from aftersales.interfaces import Capability
 from aftersales.models import ReturnKind, ReturnLine, ReturnStatus
 from aftersales.returns import repository as repo
+from aftersales.returns.actions import Actions
 from aftersales.returns.bulk_approve import (
     Approval,
     applied_keys,
@@ -36,14 +37,17 @@ from aftersales.returns.bulk_approve import (
 )
 from aftersales.returns.bulk_report import check_report_path, safe_cell
 from aftersales.returns.bulk_rows import BadRow, BulkRow, CsvSource, parse_row
+from aftersales.returns.context import ReturnsContext
 from aftersales.returns.lifecycle import can_transition, check_transition
-from aftersales.returns.requests import AutoStep
+from aftersales.returns.queries import Queries
+from aftersales.returns.refunding import Refunding
+from aftersales.returns.requests import AutoStep, Requests
 from aftersales.returns.sla import plan_deadline
-from aftersales.returns.timers import TimersMixin
+from aftersales.returns.writes import TransitionWriter
 from aftersales.store.locking import begin_write
 from aftersales.store.tables.returns import BulkKeyRow, RefundRow
 
-__all__ = ["REPORT_COLUMNS", "BulkMixin", "BulkOutcome", "BulkSummary"]
+__all__ = ["REPORT_COLUMNS", "Bulk", "BulkOutcome", "BulkSummary"]
 
 #: The columns of a bulk report.
 REPORT_COLUMNS = ("row", "action", "rma_id", "outcome", "detail")
@@ -114,8 +118,17 @@ def _message(exc: Exception) -> str:
     return f"database error: {type(exc).__name__}"
 
 
-class BulkMixin(TimersMixin):
-    """``bulk``."""
+class Bulk:
+    """``bulk`` and ``bulk_file``: rows applied in batches, each row exactly once."""
+
+    def __init__(self, ctx: ReturnsContext, writer: TransitionWriter, queries: Queries,
+                 requests: Requests, actions: Actions, refunding: Refunding) -> None:
+        self.ctx = ctx
+        self.writer = writer
+        self.queries = queries
+        self.requests = requests
+        self.actions = actions
+        self.refunding = refunding
 
     def bulk(
         self, rows: Iterable[Mapping[str, Any] | BulkRow | BadRow], *, dry_run: bool = False,
@@ -160,7 +173,7 @@ class BulkMixin(TimersMixin):
         # transaction that is then rolled back: each row sees what the rows before it
         # did (duplicates, approve-then-reject, a second refund), as in the real run.
         try:
-            with self.runtime.unit_of_work() as shared:
+            with self.ctx.runtime.unit_of_work() as shared:
                 # A real transaction first: on SQLite a SAVEPOINT opened outside one
                 # would itself be the transaction, and releasing it would commit.
                 begin_write(shared)
@@ -174,7 +187,7 @@ class BulkMixin(TimersMixin):
     def _tx(self, shared: Session | None) -> Iterator[Session]:
         """A row's or a batch's unit of work: its own, or a savepoint of the dry run's."""
         if shared is None:
-            with self.runtime.unit_of_work() as session:
+            with self.ctx.runtime.unit_of_work() as session:
                 yield session
             return
         savepoint = shared.begin_nested()
@@ -302,8 +315,8 @@ class BulkMixin(TimersMixin):
                 session.flush()
             done.add(row.key)
             if later:  # a policy decision the marketplace must hear, after the commit
-                self._run_later(later)
-                detail = f"created ({self.get(rma_id or '').status.value})"
+                self.requests.run_later(later)
+                detail = f"created ({self.queries.get(rma_id or '').status.value})"
             return result("ok", detail, rma_id)
         except (AfterSalesError, SQLAlchemyError, StaleDataError) as exc:
             return result("error", _message(exc))
@@ -320,10 +333,10 @@ class BulkMixin(TimersMixin):
         rma = row.rma_id or ""
         try:
             money = row.money(self._currency(rma))
-            paid = self.refund(rma, amount=money, note=row.note, idempotency_key=row.key,
+            paid = self.refunding.refund(rma, amount=money, note=row.note, idempotency_key=row.key,
                                actor=actor, dry_run=dry_run)
             if not dry_run:
-                with self.runtime.unit_of_work() as session:
+                with self.ctx.runtime.unit_of_work() as session:
                     session.add(self._key_row(row, rma))
         except (AfterSalesError, SQLAlchemyError, StaleDataError) as exc:
             return BulkOutcome(row.number, row.action, rma, "error", _message(exc))
@@ -335,7 +348,7 @@ class BulkMixin(TimersMixin):
 
     def _key_row(self, row: BulkRow, rma_id: str | None) -> BulkKeyRow:
         return BulkKeyRow(key=row.key, action=row.action, rma_id=rma_id,
-                          applied_at=self.runtime.now())
+                          applied_at=self.ctx.runtime.now())
 
     def _do(self, session: Session, row: BulkRow, *, actor: str, dry_run: bool,
             later: list[AutoStep]) -> tuple[str, str | None]:
@@ -349,29 +362,30 @@ class BulkMixin(TimersMixin):
             assert row.kind
             line = ReturnLine(order_line_id=row.sku, quantity=row.quantity,
                               reason=row.reason or "other")
-            made = self._request(session, row.marketplace, row.order_id, [line], kind=row.kind,
-                                 reason=None, evidence=(), buyer_note=row.note,
-                                 requested_amount=None, idempotency_key=row.key, actor=actor,
-                                 force=False, auto=True, dry_run=dry_run, later=later)
+            made = self.requests.request_in(
+                session, row.marketplace, row.order_id, [line], kind=row.kind, reason=None,
+                evidence=(), buyer_note=row.note, requested_amount=None,
+                idempotency_key=row.key, actor=actor, force=False, auto=True, dry_run=dry_run,
+                later=later)
             return f"created ({made.status.value})", made.rma_id
         if row.action == "approve":
-            self._approve(session, rma, note=row.note, actor=actor, dry_run=dry_run)
+            self.actions.approve_in(session, rma, note=row.note, actor=actor, dry_run=dry_run)
         elif row.action == "reject":
-            self._reject(session, rma, reason=row.note or "rejected by the shop", note=None,
-                         actor=actor, dry_run=dry_run)
+            self.actions.reject_in(session, rma, reason=row.note or "rejected by the shop",
+                                   note=None, actor=actor, dry_run=dry_run)
         elif row.action == "receive":
-            self._receive(session, rma, inspection=None, note=row.note, actor=actor,
+            self.actions.receive_in(session, rma, inspection=None, note=row.note, actor=actor,
                           dry_run=dry_run)
         elif row.action == "refund":  # only a dry run comes here: nothing is sent
             money = row.money(repo.load_row(session, rma).currency)
-            paid = self._refund_claim(session, rma, amount=money, note=row.note,
+            paid = self.refunding.claim_in(session, rma, amount=money, note=row.note,
                                       idempotency_key=row.key)
             self._as_if_paid(session, rma, paid.idempotency_key, actor=actor)
             return f"refunded {paid.amount}", rma
         elif row.action == "close":
-            self._settle_status(session, rma, S.CLOSED, note=row.note, actor=actor)
+            self.actions.end_in(session, rma, S.CLOSED, note=row.note, actor=actor)
         elif row.action == "cancel":
-            self._settle_status(session, rma, S.CANCELLED, note=row.note, actor=actor)
+            self.actions.end_in(session, rma, S.CANCELLED, note=row.note, actor=actor)
         return row.action + ("d" if row.action.endswith("e") else "ed"), rma
 
     def _as_if_paid(self, session: Session, rma_id: str, key: str, *, actor: str) -> None:
@@ -382,18 +396,18 @@ class BulkMixin(TimersMixin):
         refund_row.status = "paid"
         row = repo.load_row(session, rma_id)
         if S(row.status) not in (S.REFUNDED, S.CLOSED, S.CANCELLED):
-            self._move(session, row, S.REFUNDED, actor=actor, now=self.runtime.now(),
+            self.writer.move(session, row, S.REFUNDED, actor=actor, now=self.ctx.runtime.now(),
                        reason=f"refunded {refund_row.amount}")
 
     def _currency(self, rma_id: str) -> str | None:
-        return self._run(lambda s: repo.load_row(s, rma_id).currency)
+        return self.ctx.run(lambda s: repo.load_row(s, rma_id).currency)
 
     # ------------------------------------------------------------ approvals, set-based
 
     def _approve_run(self, session: Session, run: list[BulkRow], done: set[str],
                      out: list[BulkOutcome], *, actor: str, dry_run: bool) -> None:
         found = read_requests(session, [r.rma_id or "" for r in run])
-        now = self.runtime.now()
+        now = self.ctx.runtime.now()
         approved = S.APPROVED.value
         todo: list[Approval] = []
         taken: set[str] = set()
@@ -429,8 +443,8 @@ class BulkMixin(TimersMixin):
             todo.append(Approval(rma, version, status, kind, marketplace, order_id, external_id,
                                  row.note, row.key))
             add(BulkOutcome(row.number, "approve", rma, "ok", "approved"))
-        plans = {k.value: plan_deadline(k, S.APPROVED, now, self.policy) for k in ReturnKind}
-        events = self.runtime.events
+        plans = {k.value: plan_deadline(k, S.APPROVED, now, self.ctx.policy) for k in ReturnKind}
+        events = self.ctx.runtime.events
         hooks = events.listens("return.approved")
         # The outbox rows are written by write_approvals; only hooks remain.
         for topic, payload, key in write_approvals(session, todo, actor=actor, now=now,
@@ -439,6 +453,6 @@ class BulkMixin(TimersMixin):
 
     def _push_approve(self, rma: str, marketplace: str, note: str | None, *,
                       dry_run: bool) -> None:
-        market = self._market(marketplace, Capability.APPROVE_RETURN)
+        market = self.ctx.market(marketplace, Capability.APPROVE_RETURN)
         if not dry_run:
-            market.approve_return(self.get(rma), note=note)
+            market.approve_return(self.queries.get(rma), note=note)

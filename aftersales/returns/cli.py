@@ -375,8 +375,10 @@ def timers(state: CliState, app: Any, now: datetime | None) -> None:
     Exit status 1 when some action failed (the report counts them).
     """
     report = app.returns.run_timers(now)
-    data = {"alerts": report.alerts, "reminders": report.reminders, "actions": report.actions,
-            "failed": report.failed, "errors": report.errors}
+    data = {"done": report.done, "skipped": report.skipped, "failed": report.failed,
+            "reasons": report.reasons, "alerts": report.alerts, "reminders": report.reminders,
+            "actions": report.actions}
     output(state, data, lambda: f"{report.alerts} alerts, {report.reminders} reminders, "
-                                f"{report.actions} actions, {report.failed} failed")
+                                f"{report.actions} actions, {report.skipped} skipped, "
+                                f"{report.failed} failed")
     finish(report.failed)

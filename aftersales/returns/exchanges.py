@@ -8,20 +8,27 @@ from aftersales.errors import NotEligibleError, ValidationError
 from aftersales.interfaces import Capability
 from aftersales.models import ReturnKind, ReturnStatus, Shipment, ShipmentDirection
 from aftersales.returns import repository as repo
+from aftersales.returns.actions import Actions
+from aftersales.returns.context import ReturnsContext, load
 from aftersales.returns.lifecycle import check_transition
-from aftersales.returns.refunding import RefundsMixin
+from aftersales.returns.writes import TransitionWriter
 
-__all__ = ["ExchangesMixin"]
+__all__ = ["Exchanges"]
 
 S = ReturnStatus
 
 
-class ExchangesMixin(RefundsMixin):
+class Exchanges:
     """``ship_exchange`` and the stock check behind it."""
+
+    def __init__(self, ctx: ReturnsContext, writer: TransitionWriter, actions: Actions) -> None:
+        self.ctx = ctx
+        self.writer = writer
+        self.actions = actions
 
     def in_stock(self, sku: str, quantity: int) -> bool:
         """Ask the backend's ``stock_check`` hook; with no hook, assume the shop has it."""
-        return True if self.stock_check is None else bool(self.stock_check(sku, quantity))
+        return True if self.ctx.stock_check is None else bool(self.ctx.stock_check(sku, quantity))
 
     def ship_exchange(
         self, rma_id: str, tracking_number: str, carrier: str | None = None, *,
@@ -44,7 +51,7 @@ class ExchangesMixin(RefundsMixin):
             number = (tracking_number or "").strip()
             if not number:
                 raise ValidationError("a tracking number is required", field="tracking_number")
-            row = self._load(session, rma_id, version)
+            row = load(session, rma_id, version)
             model = repo.to_model(row)
             check_transition(ReturnKind(row.kind), S(row.status), S.EXCHANGE_SHIPPED,
                              entity=f"return {rma_id}")
@@ -56,18 +63,20 @@ class ExchangesMixin(RefundsMixin):
                     [f"{s} is out of stock." for s in short])
             shipment = Shipment(
                 tracking_number=number, carrier=carrier, direction=ShipmentDirection.EXCHANGE,
-                shipped_at=self.runtime.now(), line_ids=[ln.order_line_id for ln in model.lines],
+                shipped_at=self.ctx.runtime.now(),
+                line_ids=[ln.order_line_id for ln in model.lines],
             )
             recorded = shipment
             if row.external_id is not None:
-                market = self._market(row.marketplace, Capability.SHIP_EXCHANGE)
+                market = self.ctx.market(row.marketplace, Capability.SHIP_EXCHANGE)
                 if not dry_run:
                     recorded = market.ship_exchange(model, shipment)
             row.exchange_tracking_number = number
             row.exchange_carrier = shipment.carrier
-            self._parcel(session, row, number, shipment.carrier, ShipmentDirection.EXCHANGE)
-            self._move(session, row, S.EXCHANGE_SHIPPED, actor=actor, now=self.runtime.now(),
-                       note=note, data={"tracking_number": number, "carrier": shipment.carrier})
+            self.actions.parcel(session, row, number, shipment.carrier, ShipmentDirection.EXCHANGE)
+            self.writer.move(session, row, S.EXCHANGE_SHIPPED, actor=actor,
+                             now=self.ctx.runtime.now(), note=note,
+                             data={"tracking_number": number, "carrier": shipment.carrier})
             return recorded
 
-        return self._run(work, dry_run=dry_run)
+        return self.ctx.run(work, dry_run=dry_run)

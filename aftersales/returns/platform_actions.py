@@ -18,104 +18,105 @@ evidence and extensions are additions the shop chooses to make again.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from aftersales.errors import ValidationError
 from aftersales.evidence import Evidence
 from aftersales.interfaces import Capability
 from aftersales.models import PlatformDeadline, RefusalReason, ReturnRequest, ReturnStatus
 from aftersales.returns import repository as repo
+from aftersales.returns.context import ReturnsContext
 from aftersales.returns.platform_deadlines import record_platform_deadline
+from aftersales.returns.writes import TransitionWriter
 
-if TYPE_CHECKING:
-    from aftersales.returns._core import ServiceCore
-
-__all__ = ["extend_deadline", "refusal_reasons", "submit_evidence"]
+__all__ = ["PlatformActions"]
 
 
-def _request(svc: ServiceCore, rma_id: str) -> ReturnRequest:
-    with svc.runtime.unit_of_work() as session:
-        request = repo.to_model(repo.load_row(session, rma_id))
-    if request.external_id is None:
-        raise ValidationError(
-            f"return {rma_id} was made in the shop's own portal; the marketplace has no "
-            "request to act on", field="external_id", payload=f"return {rma_id}")
-    return request
+class PlatformActions:
+    """``refusal_reasons``, ``submit_evidence`` and ``extend_deadline``."""
 
+    def __init__(self, ctx: ReturnsContext, writer: TransitionWriter) -> None:
+        self.ctx = ctx
+        self.writer = writer
 
-def refusal_reasons(svc: ServiceCore, rma_id: str) -> list[RefusalReason]:
-    """The reasons the request's marketplace offers for refusing it, each with its code.
+    def _request(self, rma_id: str) -> ReturnRequest:
+        request = self.ctx.run(lambda s: repo.to_model(repo.load_row(s, rma_id)))
+        if request.external_id is None:
+            raise ValidationError(
+                f"return {rma_id} was made in the shop's own portal; the marketplace has no "
+                "request to act on", field="external_id", payload=f"return {rma_id}")
+        return request
 
-    Raises:
-        UnsupportedOperationError: the marketplace lists no refusal reasons.
-    """
-    request = _request(svc, rma_id)
-    market = svc._market(request.marketplace, Capability.LIST_REFUSAL_REASONS)
-    return market.refusal_reasons(request)
+    def refusal_reasons(self, rma_id: str) -> list[RefusalReason]:
+        """The reasons the request's marketplace offers for refusing it, each with its code.
 
+        Raises:
+            UnsupportedOperationError: the marketplace lists no refusal reasons.
+        """
+        request = self._request(rma_id)
+        market = self.ctx.market(request.marketplace, Capability.LIST_REFUSAL_REASONS)
+        return market.refusal_reasons(request)
 
-def submit_evidence(svc: ServiceCore, rma_id: str, evidence: Evidence, *,
-                    actor: str = "merchant") -> ReturnRequest:
-    """Upload ``evidence`` to the request on its marketplace, then audit it.
+    def submit_evidence(self, rma_id: str, evidence: Evidence, *,
+                        actor: str = "merchant") -> ReturnRequest:
+        """Upload ``evidence`` to the request on its marketplace, then audit it.
 
-    The audit row and the ``return.evidence_submitted`` event name the
-    pictures' file names and count, never their bytes.
+        The audit row and the ``return.evidence_submitted`` event name the
+        pictures' file names and count, never their bytes.
 
-    Raises:
-        ValidationError: empty evidence, or pictures the marketplace refuses.
-        UnsupportedOperationError: the marketplace takes no evidence.
-    """
-    if not evidence:
-        raise ValidationError("evidence needs a text or a picture", field="evidence",
-                              payload=f"return {rma_id}")
-    request = _request(svc, rma_id)
-    market = svc._market(request.marketplace, Capability.SUBMIT_EVIDENCE)
-    market.submit_evidence(request, evidence)
-    names = [p.filename for p in evidence.pictures]
-    with svc.runtime.unit_of_work() as session:
-        row = repo.load_row(session, rma_id)
-        now = svc.runtime.now()
-        status = ReturnStatus(row.status)
-        repo.audit(session, rma_id, actor=actor, at=now, source=status, target=status,
-                   reason="evidence submitted", note=evidence.text or None,
-                   data={"pictures": names})
-        svc._event(session, "return.evidence_submitted", row, actor=actor,
-                   extra={"pictures": names},
-                   key=f"return.evidence_submitted:{rma_id}:{now.isoformat()}")
-        return repo.to_model(row)
+        Raises:
+            ValidationError: empty evidence, or pictures the marketplace refuses.
+            UnsupportedOperationError: the marketplace takes no evidence.
+        """
+        if not evidence:
+            raise ValidationError("evidence needs a text or a picture", field="evidence",
+                                  payload=f"return {rma_id}")
+        request = self._request(rma_id)
+        market = self.ctx.market(request.marketplace, Capability.SUBMIT_EVIDENCE)
+        market.submit_evidence(request, evidence)
+        names = [p.filename for p in evidence.pictures]
+        with self.ctx.runtime.unit_of_work() as session:
+            row = repo.load_row(session, rma_id)
+            now = self.ctx.runtime.now()
+            status = ReturnStatus(row.status)
+            repo.audit(session, rma_id, actor=actor, at=now, source=status, target=status,
+                       reason="evidence submitted", note=evidence.text or None,
+                       data={"pictures": names})
+            self.writer.event(session, "return.evidence_submitted", row, actor=actor,
+                              extra={"pictures": names},
+                              key=f"return.evidence_submitted:{rma_id}:{now.isoformat()}")
+            return repo.to_model(row)
 
+    def extend_deadline(self, rma_id: str, by: timedelta | None = None, *,
+                        actor: str = "merchant") -> PlatformDeadline:
+        """Ask the marketplace for more time on its deadline and store the new one.
 
-def extend_deadline(svc: ServiceCore, rma_id: str, by: timedelta | None = None, *,
-                    actor: str = "merchant") -> PlatformDeadline:
-    """Ask the marketplace for more time on its deadline and store the new one.
-
-    Raises:
-        ValidationError: ``by`` is not positive, or the request has no
-            extendable platform deadline.
-        UnsupportedOperationError: the marketplace cannot extend deadlines.
-    """
-    if by is not None and by <= timedelta(0):
-        raise ValidationError("an extension must be positive", field="by",
-                              payload=f"return {rma_id}")
-    request = _request(svc, rma_id)
-    market = svc._market(request.marketplace, Capability.EXTEND_DEADLINE)
-    current = request.platform_deadline
-    if current is None or not current.extendable:
-        raise ValidationError(
-            f"return {rma_id} has no platform deadline the marketplace lets the shop extend",
-            field="platform_deadline", payload=f"return {rma_id}")
-    extended = market.extend_deadline(request, by)
-    with svc.runtime.unit_of_work() as session:
-        row = repo.load_row(session, rma_id)
-        now = svc.runtime.now()
-        record_platform_deadline(row, extended, now=now, extended=True)
-        status = ReturnStatus(row.status)
-        due = extended.due_at.isoformat()
-        repo.audit(session, rma_id, actor=actor, at=now, source=status, target=status,
-                   reason="platform deadline extended",
-                   data={"from": current.due_at.isoformat(), "to": due})
-        svc._event(session, "return.platform_deadline_extended", row, actor=actor,
-                   extra={"from": current.due_at.isoformat(), "due_at": due},
-                   key=f"return.platform_deadline_extended:{rma_id}:{due}")
-        stored = repo.to_model(row).platform_deadline
-    return stored or extended
+        Raises:
+            ValidationError: ``by`` is not positive, or the request has no
+                extendable platform deadline.
+            UnsupportedOperationError: the marketplace cannot extend deadlines.
+        """
+        if by is not None and by <= timedelta(0):
+            raise ValidationError("an extension must be positive", field="by",
+                                  payload=f"return {rma_id}")
+        request = self._request(rma_id)
+        market = self.ctx.market(request.marketplace, Capability.EXTEND_DEADLINE)
+        current = request.platform_deadline
+        if current is None or not current.extendable:
+            raise ValidationError(
+                f"return {rma_id} has no platform deadline the marketplace lets the shop extend",
+                field="platform_deadline", payload=f"return {rma_id}")
+        extended = market.extend_deadline(request, by)
+        with self.ctx.runtime.unit_of_work() as session:
+            row = repo.load_row(session, rma_id)
+            now = self.ctx.runtime.now()
+            record_platform_deadline(row, extended, now=now, extended=True)
+            status = ReturnStatus(row.status)
+            due = extended.due_at.isoformat()
+            repo.audit(session, rma_id, actor=actor, at=now, source=status, target=status,
+                       reason="platform deadline extended",
+                       data={"from": current.due_at.isoformat(), "to": due})
+            self.writer.event(session, "return.platform_deadline_extended", row, actor=actor,
+                              extra={"from": current.due_at.isoformat(), "due_at": due},
+                              key=f"return.platform_deadline_extended:{rma_id}:{due}")
+            stored = repo.to_model(row).platform_deadline
+        return stored or extended

@@ -11,13 +11,13 @@ The outcome of a push is one of three:
   an HTML error page, a body that does not parse). The marketplace may
   have paid. The row stays pending under the same key with its push lease
   released; the next call, a bulk re-run of the row, or the worker's
-  :meth:`SettleMixin.reconcile_refunds` tick asks the marketplace first
+  :meth:`Settlement.reconcile_refunds` tick asks the marketplace first
   (``find_refund``) and sends again only if the marketplace surely has none.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
@@ -38,12 +38,14 @@ from aftersales.models import Refund, ReturnRequest, ReturnStatus
 from aftersales.redact import known_names, redact_text
 from aftersales.returns import refund_claim as claims
 from aftersales.returns import repository as repo
-from aftersales.returns.actions import ActionsMixin
+from aftersales.returns.context import ReturnsContext
+from aftersales.returns.writes import TransitionWriter
 from aftersales.store.locking import begin_write
 from aftersales.store.orders import buyer_names
 from aftersales.store.tables.returns import RefundRow
+from aftersales.ticks import TickReport
 
-__all__ = ["RefundReport", "SettleMixin", "refused"]
+__all__ = ["RefundReport", "Settlement", "refused"]
 
 S = ReturnStatus
 
@@ -68,24 +70,32 @@ def _why(exc: BaseException) -> str:
 
 
 @dataclass
-class RefundReport:
-    """What one reconciliation tick did with the pending refunds it took."""
+class RefundReport(TickReport):
+    """What one reconciliation tick did with the pending refunds it took.
 
-    settled: int = 0  # found paid on the marketplace, or surely absent and paid now
-    failed: int = 0  # refused by the marketplace
-    pending: int = 0  # still unknown (the marketplace could not be asked)
-    errors: dict[str, str] = field(default_factory=dict)
+    ``settled`` refunds (found paid on the marketplace, or surely absent and
+    paid now) are ``done``; refunds the marketplace refused are ``failed``;
+    ``pending`` ones (the marketplace could not be asked) are ``skipped``
+    for the next tick. ``reasons`` is keyed by the refund's idempotency key.
+    """
+
+    settled: int = 0
+    pending: int = 0
 
 
-class SettleMixin(ActionsMixin):
-    """The push and its outcome, and the ``reconcile_refunds`` tick."""
+class Settlement:
+    """The push of a claimed refund and its outcome, and the ``reconcile_refunds`` tick."""
 
-    def _settle(self, claimed: claims.Claimed, *, actor: str, note: str | None) -> Refund:
+    def __init__(self, ctx: ReturnsContext, writer: TransitionWriter) -> None:
+        self.ctx = ctx
+        self.writer = writer
+
+    def settle(self, claimed: claims.Claimed, *, actor: str, note: str | None) -> Refund:
         """Push ``claimed`` (looking it up first when resumed) and record the outcome.
 
         The buyer's name is masked in any error text written meanwhile.
         """
-        names = self._run(lambda s: buyer_names(s, repo.load_row(s, claimed.rma_id).order_id))
+        names = self.ctx.run(lambda s: buyer_names(s, repo.load_row(s, claimed.rma_id).order_id))
         with known_names(*names):
             return self._pay(claimed, actor=actor, note=note)
 
@@ -95,11 +105,11 @@ class SettleMixin(ActionsMixin):
 
         def target(session: Session) -> tuple[Marketplace, ReturnRequest | None]:
             row = repo.load_row(session, claimed.rma_id)
-            return (self._market(row.marketplace, Capability.REFUND),
+            return (self.ctx.market(row.marketplace, Capability.REFUND),
                     repo.to_model(row) if row.external_id else None)
 
         try:
-            market, request = self._run(target)
+            market, request = self.ctx.run(target)
             found = None
             if claimed.resumed:
                 found = market.find_refund(instruction, request, keys=claimed.other_keys,
@@ -110,9 +120,9 @@ class SettleMixin(ActionsMixin):
         except BaseException as exc:
             why = _why(exc)
             if refused(exc):
-                self._run(lambda s: self._close(s, key, "failed", why))
+                self.ctx.run(lambda s: self._close(s, key, "failed", why))
             else:
-                self._run(lambda s: self._close(s, key, "pending", f"outcome unknown: {why}"))
+                self.ctx.run(lambda s: self._close(s, key, "pending", f"outcome unknown: {why}"))
             raise
         return self._record(claimed.rma_id, instruction, paid, actor=actor, note=note)
 
@@ -130,23 +140,23 @@ class SettleMixin(ActionsMixin):
             refund_row.external_id = paid.external_id
             refund_row.lease_until = None
             refund_row.error = None
-            now = self.runtime.now()
+            now = self.ctx.runtime.now()
             data = {"refund": key, "amount": str(instruction.amount),
                     "external_id": paid.external_id}
             if S(row.status) in (S.REFUNDED, S.CLOSED, S.CANCELLED):
                 repo.audit(session, rma_id, actor=actor, at=now, source=S(row.status),
                            target=S(row.status), reason="further refund", note=note, data=data)
-                self._event(session, "return.refunded", row, actor=actor, extra=data,
+                self.writer.event(session, "return.refunded", row, actor=actor, extra=data,
                             key=f"return.refunded:{key}")
             else:
-                self._move(session, row, S.REFUNDED, actor=actor, now=now, note=note,
+                self.writer.move(session, row, S.REFUNDED, actor=actor, now=now, note=note,
                            reason=f"refunded {instruction.amount}", data=data, check=False)
             return instruction.model_copy(update={"external_id": paid.external_id,
                                                   "raw_status": "paid"})
 
         for _ in range(3):  # money has moved: the record must follow even after a race
             try:
-                return self._run(record)
+                return self.ctx.run(record)
             except ConcurrentUpdateError:
                 continue
         raise ConcurrentUpdateError(f"refund of return {rma_id} was paid but its status could "
@@ -166,7 +176,7 @@ class SettleMixin(ActionsMixin):
                         f"not sent: refund {earlier!r} was found paid on the marketplace")
             return claims.as_refund(row)
 
-        stored = self._run(fix)
+        stored = self.ctx.run(fix)
         return self._record(claimed.rma_id, stored, found, actor=actor, note=note)
 
     @staticmethod
@@ -191,9 +201,9 @@ class SettleMixin(ActionsMixin):
         finishing it). Each is looked up with ``find_refund`` first; the
         worker runs this as its ``refunds`` tick.
         """
-        now = now or self.runtime.now()
+        now = now or self.ctx.runtime.now()
         report = RefundReport()
-        with self.runtime.unit_of_work() as session:
+        with self.ctx.runtime.unit_of_work() as session:
             begin_write(session)  # SQLite: no other worker takes the same rows
             rows = list(session.scalars(
                 select(RefundRow).where(
@@ -206,12 +216,15 @@ class SettleMixin(ActionsMixin):
                      for r in rows if r.rma_id]
         for claimed in taken:
             try:
-                self._settle(claimed, actor="reconcile", note=None)
+                self.settle(claimed, actor="reconcile", note=None)
                 report.settled += 1
+                report.done += 1
             except AfterSalesError as exc:
-                report.errors[claimed.instruction.idempotency_key] = str(exc)
+                key = claimed.instruction.idempotency_key
                 if refused(exc):
-                    report.failed += 1
+                    report.fail(key, str(exc))
                 else:
                     report.pending += 1
+                    report.skipped += 1
+                    report.reasons[key] = f"outcome still unknown: {exc}"
         return report

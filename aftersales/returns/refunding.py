@@ -42,28 +42,35 @@ from aftersales.models import Refund, ReturnKind, ReturnStatus
 from aftersales.money import Money
 from aftersales.returns import refund_claim as claims
 from aftersales.returns import repository as repo
+from aftersales.returns.context import ReturnsContext, expect
 from aftersales.returns.lifecycle import check_transition
-from aftersales.returns.refund_settle import SettleMixin
+from aftersales.returns.refund_settle import Settlement
 from aftersales.returns.refunds import RefundBreakdown, compute_refund
+from aftersales.returns.requests import Requests
 from aftersales.store.keys import stored_key
 from aftersales.store.orders import upsert_orders
 from aftersales.store.tables.returns import RefundLineRow, RefundRow, ReturnRow
 
-__all__ = ["RefundsMixin"]
+__all__ = ["Refunding"]
 
 S = ReturnStatus
 
 
-class RefundsMixin(SettleMixin):
-    """``preview_refund``, ``refund`` and ``reconcile_refunds``."""
+class Refunding:
+    """``preview_refund`` and ``refund``: claim, push (by :class:`Settlement`), record."""
+
+    def __init__(self, ctx: ReturnsContext, requests: Requests, settlement: Settlement) -> None:
+        self.ctx = ctx
+        self.requests = requests
+        self.settlement = settlement
 
     def _breakdown(self, session: Session, row: ReturnRow, amount: Money | None,
                    refund_shipping: bool | None) -> RefundBreakdown:
-        order, _ = self._order(session, row.marketplace, row.order_external_id)
+        order, _ = self.requests.order(session, row.marketplace, row.order_external_id)
         ledger, shipping_here = repo.ledger_for(session, row.marketplace,
                                                 row.order_external_id, row.rma_id)
         model = repo.to_model(row)
-        return compute_refund(order, model.lines, kind=model.kind, policy=self.policy,
+        return compute_refund(order, model.lines, kind=model.kind, policy=self.ctx.policy,
                               ledger=ledger, amount=amount, refund_shipping=refund_shipping,
                               shipping_refunded_here=shipping_here)
 
@@ -81,7 +88,7 @@ class RefundsMixin(SettleMixin):
             return self._breakdown(session, row, self._strict(session, row, amount),
                                    refund_shipping)
 
-        return self._run(work)
+        return self.ctx.run(work)
 
     @observe.traced("returns", "refund", counts=lambda r: {"refunds": 1})
     def refund(
@@ -129,16 +136,16 @@ class RefundsMixin(SettleMixin):
             return self._claim(session, rma_id, amount, refund_shipping, idempotency_key,
                                version, note)
 
-        claimed = self._run(claim, dry_run=dry_run)
+        claimed = self.ctx.run(claim, dry_run=dry_run)
         if dry_run or claimed.paid:
             return claimed.instruction
-        return self._settle(claimed, actor=actor, note=note)
+        return self.settlement.settle(claimed, actor=actor, note=note)
 
-    def _refund_claim(self, session: Session, rma_id: str, *, amount: Money | None,
+    def claim_in(self, session: Session, rma_id: str, *, amount: Money | None,
                       note: str | None, idempotency_key: str) -> Refund:
         """A dry run's refund in the caller's unit of work: claimed, never sent."""
         row = repo.load_row(session, rma_id)
-        self._order(session, row.marketplace, row.order_external_id)
+        self.requests.order(session, row.marketplace, row.order_external_id)
         claimed = self._claim(session, rma_id, amount, None, stored_key(idempotency_key), None,
                               note)
         return claimed.instruction
@@ -160,14 +167,14 @@ class RefundsMixin(SettleMixin):
                 return row.marketplace, row.order_external_id
             return None
 
-        missing = self._run(stored)
+        missing = self.ctx.run(stored)
         if missing is None:
             return
-        market = self.runtime.marketplaces.get(missing[0])
+        market = self.ctx.runtime.marketplaces.get(missing[0])
         if market is None or Capability.GET_ORDER not in market.capabilities:
             raise NotFoundError("order", f"{missing[0]}/{missing[1]}")
         order = market.get_order(missing[1])
-        self._run(lambda s: upsert_orders(s, [order]))
+        self.ctx.run(lambda s: upsert_orders(s, [order]))
 
     def _claim(self, session: Session, rma_id: str, amount: Money | None,
                refund_shipping: bool | None, key: str | None, version: int | None,
@@ -178,17 +185,17 @@ class RefundsMixin(SettleMixin):
             raise NotFoundError("return request", rma_id)
         claims.lock_order(session, where[0], where[1])
         row = repo.load_row(session, rma_id)  # everything below is read under the lock
-        self._expect(row, version)
+        expect(row, version)
         asked = self._strict(session, row, amount)
         print_ = claims.fingerprint(asked, refund_shipping)
-        now = self.runtime.now()
+        now = self.ctx.runtime.now()
         if key is not None:
             mine = claims.by_key(session, key)
             if mine is not None:
                 return self._reuse(session, mine, rma_id, print_, now, note, keyed=True)
         check_transition(ReturnKind(row.kind), S(row.status), S.REFUNDED,
                          entity=f"return {rma_id}")
-        self._market(row.marketplace, Capability.REFUND)
+        self.ctx.market(row.marketplace, Capability.REFUND)
         pending = claims.pending_of(session, rma_id)
         if pending is not None:
             if key is not None:

@@ -18,7 +18,6 @@ from aftersales.errors import (
 )
 from aftersales.interfaces import Capability, Marketplace
 from aftersales.models import (
-    FulfilmentStage,
     Order,
     ReturnKind,
     ReturnLine,
@@ -28,15 +27,17 @@ from aftersales.models import (
 )
 from aftersales.money import Money
 from aftersales.returns import repository as repo
-from aftersales.returns._core import ServiceCore
+from aftersales.returns.context import ReturnsContext
 from aftersales.returns.eligibility import Decision, Eligibility, EligibilityContext, evaluate
+from aftersales.returns.queries import Queries
 from aftersales.returns.refunds import compute_refund
+from aftersales.returns.writes import TransitionWriter
 from aftersales.store.keys import stored_key
 from aftersales.store.orders import upsert_orders
 from aftersales.store.tables.core import OrderRow
 from aftersales.store.tables.returns import ReturnRow
 
-__all__ = ["AutoStep", "LinesIn", "RequestsMixin"]
+__all__ = ["AutoStep", "LinesIn", "Requests", "resolve_lines"]
 
 #: Lines as ``ReturnLine`` objects, or ``{order_line_id_or_sku: quantity}`` sharing one reason.
 LinesIn = Sequence[ReturnLine] | Mapping[str, int]
@@ -92,16 +93,21 @@ def _kind(kind: ReturnKind | str) -> ReturnKind:
         raise ValidationError(f"unknown kind {kind!r}; use {options}", field="kind") from None
 
 
-class RequestsMixin(ServiceCore):
-    """``request``, ``check``, ``get``, ``list``, ``history``."""
+class Requests:
+    """Opening requests (``request``), judging them (``check``, ``decide``), policy decisions."""
+
+    def __init__(self, ctx: ReturnsContext, writer: TransitionWriter, queries: Queries) -> None:
+        self.ctx = ctx
+        self.writer = writer
+        self.queries = queries
 
     # ------------------------------------------------------------ orders
 
-    def _order(self, session: Session, marketplace: str, order_id: str) -> tuple[Order, int]:
+    def order(self, session: Session, marketplace: str, order_id: str) -> tuple[Order, int]:
         found = repo.load_order(session, marketplace, order_id)
         if found is not None:
             return found
-        market = self.runtime.marketplaces.get(marketplace)
+        market = self.ctx.runtime.marketplaces.get(marketplace)
         if market is None or Capability.GET_ORDER not in market.capabilities:
             raise NotFoundError("order", f"{marketplace}/{order_id}")
         order = market.get_order(order_id)
@@ -113,24 +119,24 @@ class RequestsMixin(ServiceCore):
             select(OrderRow.marketplace).where(OrderRow.external_id == order_id)))
         if len(names) == 1:
             return names[0]
-        if not names and len(self.runtime.marketplaces) == 1:
-            return next(iter(self.runtime.marketplaces))
+        if not names and len(self.ctx.runtime.marketplaces) == 1:
+            return next(iter(self.ctx.runtime.marketplaces))
         raise ValidationError(f"say which marketplace order {order_id} is from",
                               field="marketplace")
 
-    def _eligibility(
+    def eligibility(
         self, session: Session, order: Order, lines: Sequence[ReturnLine], kind: ReturnKind,
         evidence: Sequence[str], now: datetime, exclude: str | None = None,
     ) -> Eligibility:
         stats = repo.buyer_stats(session, order.buyer.external_id, now,
-                                 self.policy.serial_returner.lookback_days)
+                                 self.ctx.policy.serial_returner.lookback_days)
         ctx = EligibilityContext(
-            order=order, lines=lines, kind=kind, policy=self.policy, now=now,
+            order=order, lines=lines, kind=kind, policy=self.ctx.policy, now=now,
             buyer_stats=stats, evidence=evidence,
             already_requested=repo.units_taken(session, order.marketplace, order.external_id,
                                                exclude),
         )
-        return evaluate(ctx, self.validators)
+        return evaluate(ctx, self.ctx.validators)
 
     # ------------------------------------------------------------ public
 
@@ -146,12 +152,12 @@ class RequestsMixin(ServiceCore):
         """
         def work(session: Session) -> Eligibility:
             market = marketplace or self._marketplace_of(session, order_id)
-            order, _ = self._order(session, market, order_id)
+            order, _ = self.order(session, market, order_id)
             items = resolve_lines(order, lines, reason)
-            return self._eligibility(session, order, items, _kind(kind), evidence,
-                                     self.runtime.now())
+            return self.eligibility(session, order, items, _kind(kind), evidence,
+                                     self.ctx.runtime.now())
 
-        return self._run(work)
+        return self.ctx.run(work)
 
     def request(
         self, marketplace: str, order_id: str, lines: LinesIn, *,
@@ -178,8 +184,8 @@ class RequestsMixin(ServiceCore):
             ValidationError: bad lines or reason.
         """
         later: builtins.list[AutoStep] = []
-        made = self._run(
-            lambda s: self._request(s, marketplace, order_id, lines, kind=kind, reason=reason,
+        made = self.ctx.run(
+            lambda s: self.request_in(s, marketplace, order_id, lines, kind=kind, reason=reason,
                                     evidence=evidence, buyer_note=buyer_note,
                                     requested_amount=requested_amount,
                                     idempotency_key=idempotency_key, actor=actor, force=force,
@@ -187,10 +193,10 @@ class RequestsMixin(ServiceCore):
             dry_run=dry_run)
         if not later:
             return made
-        self._run_later(later)
-        return self.get(made.rma_id or "")
+        self.run_later(later)
+        return self.queries.get(made.rma_id or "")
 
-    def _request(
+    def request_in(
         self, session: Session, marketplace: str, order_id: str, lines: LinesIn, *,
         kind: ReturnKind | str, reason: ReturnReason | str | None, evidence: Sequence[str],
         buyer_note: str | None, requested_amount: Money | None, idempotency_key: str | None,
@@ -204,11 +210,11 @@ class RequestsMixin(ServiceCore):
                                    .where(ReturnRow.idempotency_key == key))
             if found is not None:
                 return repo.to_model(found)
-        now = self.runtime.now()
-        order, order_row_id = self._order(session, marketplace, order_id)
+        now = self.ctx.runtime.now()
+        order, order_row_id = self.order(session, marketplace, order_id)
         items = resolve_lines(order, lines, reason)
         k = _kind(kind)
-        verdict = self._eligibility(session, order, items, k, evidence, now)
+        verdict = self.eligibility(session, order, items, k, evidence, now)
         if verdict.decision is Decision.INELIGIBLE and not force:
             raise NotEligibleError(verdict.explain(), verdict.reasons)
         row = ReturnRow(
@@ -222,52 +228,43 @@ class RequestsMixin(ServiceCore):
         )
         repo.fill_lines(row, items, order)
         session.add(row)
-        self._opened(session, row, actor=actor, now=now,
+        self.writer.opened(session, row, actor=actor, now=now,
                      note="staff override" if force and not verdict.eligible else None)
         if auto:
-            self._auto_decide(session, row, order, verdict, now, dry_run=dry_run, later=later)
+            self.auto_decide(session, row, order, verdict, now, dry_run=dry_run, later=later)
         return repo.to_model(row)
 
-    def _opened(self, session: Session, row: ReturnRow, *, actor: str, now: datetime,
-                note: str | None = None, data: dict[str, object] | None = None) -> None:
-        repo.audit(session, row.rma_id, actor=actor, at=now, source=None,
-                   target=ReturnStatus(row.status), reason="request opened", note=note,
-                   data=data)
-        session.flush()
-        self._event(session, f"return.{row.status}", row, actor=actor, extra={"from": None})
-        self._plan(session, row, ReturnStatus(row.status), now)
-
-    def _auto_decide(self, session: Session, row: ReturnRow, order: Order,
+    def auto_decide(self, session: Session, row: ReturnRow, order: Order,
                      verdict: Eligibility, now: datetime, *, dry_run: bool = False,
                      later: builtins.list[AutoStep] | None = None) -> None:
         """Apply the policy's automatic decision to a new request, if any.
 
         A decision the marketplace must hear first is not pushed here, inside
         the caller's unit of work: it is appended to ``later``, and the caller
-        runs it with :meth:`_run_later` once its unit has committed (without
+        runs it with :meth:`run_later` once its unit has committed (without
         ``later`` it is dropped, leaving the request for a human). A
         marketplace that refuses or fails leaves the request for a human.
         """
         if row.status != ReturnStatus.REQUESTED.value:
             return
         try:
-            step = self._auto_step(session, row, order, verdict, now)
+            step = self.auto_step(session, row, order, verdict, now)
             if step is None:
                 return
-            if not dry_run and self._reaches_market(row, step.capability):
-                self._market(row.marketplace, step.capability)  # refused now if it cannot
+            if not dry_run and self.ctx.reaches_market(row, step.capability):
+                self.ctx.market(row.marketplace, step.capability)  # refused now if it cannot
                 if later is not None:
                     later.append(step)
                 return
-            self._push(row, step.capability, step.call, dry_run=dry_run)  # sends nothing
+            self.ctx.push(row, step.capability, step.call, dry_run=dry_run)  # sends nothing
         except AfterSalesError:
             return
-        self._move(session, row, step.target, actor=step.actor, now=now, reason=step.reason)
+        self.writer.move(session, row, step.target, actor=step.actor, now=now, reason=step.reason)
 
-    def _auto_step(self, session: Session, row: ReturnRow, order: Order,
+    def auto_step(self, session: Session, row: ReturnRow, order: Order,
                    verdict: Eligibility, now: datetime) -> AutoStep | None:
         """The policy's automatic decision on a waiting request, or ``None`` (a human decides)."""
-        if verdict.decision is Decision.INELIGIBLE and self.policy.auto_reject_ineligible:
+        if verdict.decision is Decision.INELIGIBLE and self.ctx.policy.auto_reject_ineligible:
             text = " ".join(verdict.reasons)
             return AutoStep(row.rma_id, row.version, ReturnStatus.REJECTED,
                             Capability.REJECT_RETURN,
@@ -275,10 +272,10 @@ class RequestsMixin(ServiceCore):
         if not verdict.eligible:
             return None
         model = repo.to_model(row)
-        amount = compute_refund(order, model.lines, kind=model.kind, policy=self.policy).total
+        amount = compute_refund(order, model.lines, kind=model.kind, policy=self.ctx.policy).total
         stats = repo.buyer_stats(session, row.buyer_id, now,
-                                 self.policy.serial_returner.lookback_days)
-        rule = self.policy.auto_approve_rule(
+                                 self.ctx.policy.serial_returner.lookback_days)
+        rule = self.ctx.policy.auto_approve_rule(
             amount=amount, reasons=[ln.reason for ln in model.lines], kind=model.kind,
             stats=stats)
         if rule is None:
@@ -287,7 +284,7 @@ class RequestsMixin(ServiceCore):
                         lambda m, r: m.approve_return(r), f"policy:{rule.name}",
                         f"auto-approved: {amount} within rule {rule.name!r}")
 
-    def _run_later(self, steps: Sequence[AutoStep]) -> None:
+    def run_later(self, steps: Sequence[AutoStep]) -> None:
         """Run automatic decisions after their unit of work committed: push, then record.
 
         The push happens with no transaction open; the move is recorded in
@@ -298,8 +295,8 @@ class RequestsMixin(ServiceCore):
                 return repo.to_model(repo.load_row(session, rma))
 
             try:
-                request = self._run(load)
-                step.call(self._market(request.marketplace, step.capability), request)
+                request = self.ctx.run(load)
+                step.call(self.ctx.market(request.marketplace, step.capability), request)
             except AfterSalesError:
                 continue
 
@@ -307,10 +304,10 @@ class RequestsMixin(ServiceCore):
                 row = repo.load_row(session, step.rma_id)
                 if row.status != ReturnStatus.REQUESTED.value:
                     return
-                self._move(session, row, step.target, actor=step.actor, now=self.runtime.now(),
-                           reason=step.reason)
+                self.writer.move(session, row, step.target, actor=step.actor,
+                                 now=self.ctx.runtime.now(), reason=step.reason)
 
-            self._run(record)
+            self.ctx.run(record)
 
     def decide(self, rma_id: str, *, dry_run: bool = False) -> ReturnRequest:
         """Judge a waiting request again and apply the policy's automatic decision.
@@ -326,83 +323,20 @@ class RequestsMixin(ServiceCore):
             row = repo.load_row(session, rma_id)
             if row.status != ReturnStatus.REQUESTED.value:
                 return repo.to_model(row)
-            order, _ = self._order(session, row.marketplace, row.order_external_id)
+            order, _ = self.order(session, row.marketplace, row.order_external_id)
             model = repo.to_model(row)
-            now = self.runtime.now()
+            now = self.ctx.runtime.now()
             # Judged as of when the buyer asked: a backlog does not age out of its window.
-            verdict = self._eligibility(session, order, model.lines, model.kind, model.evidence,
+            verdict = self.eligibility(session, order, model.lines, model.kind, model.evidence,
                                         row.created_at or now, exclude=rma_id)
             row.eligibility = verdict.decision.value
             row.eligibility_reasons = verdict.reasons
-            self._auto_decide(session, row, order, verdict, now, dry_run=dry_run, later=later)
+            self.auto_decide(session, row, order, verdict, now, dry_run=dry_run, later=later)
             return repo.to_model(row)
 
         later: builtins.list[AutoStep] = []
-        judged = self._run(work, dry_run=dry_run)
+        judged = self.ctx.run(work, dry_run=dry_run)
         if not later:
             return judged
-        self._run_later(later)
-        return self.get(rma_id)
-
-    def eligibility_of(self, rma_id: str) -> tuple[str | None, builtins.list[str]]:
-        """The stored verdict of a request: (decision, reasons in customer words)."""
-        def work(session: Session) -> tuple[str | None, builtins.list[str]]:
-            row = repo.load_row(session, rma_id)
-            return row.eligibility, builtins.list(row.eligibility_reasons or [])
-
-        return self._run(work)
-
-    def get(self, rma_id: str) -> ReturnRequest:
-        """One request.
-
-        Raises:
-            NotFoundError: no request has that id.
-        """
-        return self._run(lambda s: repo.to_model(repo.load_row(s, rma_id)))
-
-    def list(
-        self, *, status: ReturnStatus | str | Sequence[ReturnStatus | str] | None = None,
-        kind: ReturnKind | str | None = None, marketplace: str | None = None,
-        order_id: str | None = None, buyer_id: str | None = None,
-        limit: int = 100, offset: int = 0, stage: FulfilmentStage | str | None = None,
-    ) -> list[ReturnRequest]:
-        """Requests matching every filter given, most recently updated first.
-
-        ``stage="not_shipped"`` keeps refunds asked before shipment apart from
-        after-delivery ones (requests whose stage the marketplace did not
-        say match no stage).
-        """
-        query = select(ReturnRow).options(selectinload(ReturnRow.lines))
-        try:
-            if status is not None:
-                wanted = [status] if isinstance(status, str) else builtins.list(status)
-                query = query.where(ReturnRow.status.in_([ReturnStatus(s).value for s in wanted]))
-            if kind is not None:
-                query = query.where(ReturnRow.kind == ReturnKind(kind).value)
-        except ValueError as exc:
-            raise ValidationError(str(exc), field="status" if status else "kind") from None
-        if stage is not None:
-            try:
-                query = query.where(ReturnRow.stage == FulfilmentStage(stage).value)
-            except ValueError as exc:
-                raise ValidationError(str(exc), field="stage") from None
-        for column, value in ((ReturnRow.marketplace, marketplace),
-                              (ReturnRow.order_external_id, order_id),
-                              (ReturnRow.buyer_id, buyer_id)):
-            if value is not None:
-                query = query.where(column == value)
-        query = query.order_by(ReturnRow.updated_at.desc(), ReturnRow.rma_id)
-        query = query.limit(limit).offset(offset)
-        return self._run(lambda s: self._models(list(s.scalars(query))))
-
-    def history(self, rma_id: str) -> builtins.list[repo.AuditEntry]:
-        """The request's audit trail, oldest first (who, when, from, to, why).
-
-        Raises:
-            NotFoundError: no request has that id.
-        """
-        def work(session: Session) -> builtins.list[repo.AuditEntry]:
-            repo.load_row(session, rma_id)
-            return repo.history(session, rma_id)
-
-        return self._run(work)
+        self.run_later(later)
+        return self.queries.get(rma_id)

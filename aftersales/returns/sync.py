@@ -24,15 +24,16 @@ from aftersales.errors import AfterSalesError, ValidationError
 from aftersales.interfaces import Capability, Marketplace
 from aftersales.models import ReturnKind, ReturnRequest, ReturnStatus
 from aftersales.returns import repository as repo
-from aftersales.returns.exchanges import ExchangesMixin
+from aftersales.returns.context import ReturnsContext
 from aftersales.returns.lifecycle import path_between
 from aftersales.returns.platform_deadlines import record_platform_deadline
-from aftersales.returns.requests import AutoStep
+from aftersales.returns.requests import AutoStep, Requests
+from aftersales.returns.writes import TransitionWriter
 from aftersales.store.cursors import get_cursor, set_cursor
 from aftersales.store.orders import upsert_orders
 from aftersales.store.tables.returns import ReturnRow
 
-__all__ = ["SyncMixin"]
+__all__ = ["ReturnsSync"]
 
 
 def _line_key(req: ReturnRequest) -> builtins.list[tuple[str, int, str, str | None]]:
@@ -54,30 +55,41 @@ def _merge_platform_facts(row: ReturnRow, req: ReturnRequest, now: datetime) -> 
     return record_platform_deadline(row, req.platform_deadline, now=now) or changed
 
 
-class SyncMixin(ExchangesMixin):
+class ReturnsSync:
     """``sync`` and the per-request merge."""
 
-    def sync(self) -> dict[str, int]:
-        """Pull changed requests from every marketplace that lists returns.
+    def __init__(self, ctx: ReturnsContext, writer: TransitionWriter,
+                 requests: Requests) -> None:
+        self.ctx = ctx
+        self.writer = writer
+        self.requests = requests
+
+    def sync(self, store: str | None = None) -> dict[str, int]:
+        """Pull changed requests from every store that lists returns, or only from ``store``.
 
         Returns:
-            How many requests were created or changed, per marketplace.
+            How many requests were created or changed, per store.
+
+        Raises:
+            NotFoundError: no store called ``store`` is configured.
         """
+        if store is not None:
+            self.ctx.runtime.marketplace(store)  # an unknown name is an error, not nothing
         return {
-            name: self.sync_marketplace(name)
-            for name, market in self.runtime.marketplaces.items()
-            if Capability.LIST_RETURNS in market.capabilities
+            name: self._sync_store(name)
+            for name, market in self.ctx.runtime.marketplaces.items()
+            if (store is None or name == store) and Capability.LIST_RETURNS in market.capabilities
         }
 
     @observe.traced("returns", "sync", store_arg="name", counts=lambda n: {"changed": n})
-    def sync_marketplace(self, name: str) -> int:
+    def _sync_store(self, name: str) -> int:
         """Pull one marketplace's changed requests from its saved cursor.
 
         Each page is merged in one transaction with the cursor, so an
         interrupted sync resumes after the last whole page.
         """
-        market = self.runtime.marketplace(name)
-        with self.runtime.unit_of_work() as session:
+        market = self.ctx.runtime.marketplace(name)
+        with self.ctx.runtime.unit_of_work() as session:
             cursor = get_cursor(session, name, "returns")
         changed = 0
         started = time.monotonic()
@@ -85,12 +97,12 @@ class SyncMixin(ExchangesMixin):
             before = changed
             self._fetch_orders(name, market, page.items)  # no call inside the page's write
             later: builtins.list[AutoStep] = []
-            with self.runtime.unit_of_work() as session:
+            with self.ctx.runtime.unit_of_work() as session:
                 for request in page.items:
                     changed += self._merge(session, name, request, later)
                 if page.cursor is not None:
                     set_cursor(session, name, "returns", page.cursor)
-            self._run_later(later)  # policy decisions the marketplace must hear: after commit
+            self.requests.run_later(later)  # decisions the marketplace must hear: after commit
             observe.log_page("returns", name, "returns", len(page.items), changed - before,
                              started)
             started = time.monotonic()
@@ -101,7 +113,7 @@ class SyncMixin(ExchangesMixin):
         """Store the orders of ``requests`` the store lacks, fetched before any write."""
         if Capability.GET_ORDER not in market.capabilities:
             return
-        with self.runtime.unit_of_work() as session:
+        with self.ctx.runtime.unit_of_work() as session:
             wanted = {r.order_id for r in requests if r.external_id}
             missing = [o for o in sorted(wanted) if repo.load_order(session, name, o) is None]
         fetched = []
@@ -111,7 +123,7 @@ class SyncMixin(ExchangesMixin):
             except AfterSalesError:
                 continue  # merged without its order, as before
         if fetched:
-            with self.runtime.unit_of_work() as session:
+            with self.ctx.runtime.unit_of_work() as session:
                 upsert_orders(session, fetched)
 
     def _merge(self, session: Session, name: str, req: ReturnRequest,
@@ -132,15 +144,15 @@ class SyncMixin(ExchangesMixin):
 
     def _insert(self, session: Session, name: str, req: ReturnRequest,
                 later: builtins.list[AutoStep]) -> None:
-        now = self.runtime.now()
+        now = self.ctx.runtime.now()
         try:
-            order, order_row_id = self._order(session, name, req.order_id)
+            order, order_row_id = self.requests.order(session, name, req.order_id)
         except AfterSalesError:
             order, order_row_id = None, None
         verdict = None
         if order is not None:
             # Judged as of when the buyer asked, not when the sync ran.
-            verdict = self._eligibility(session, order, req.lines, req.kind, req.evidence,
+            verdict = self.requests.eligibility(session, order, req.lines, req.kind, req.evidence,
                                         req.created_at or now)
         row = ReturnRow(
             rma_id=repo.new_rma_id(), marketplace=name, external_id=req.external_id,
@@ -160,11 +172,11 @@ class SyncMixin(ExchangesMixin):
         repo.fill_lines(row, req.lines, order)
         record_platform_deadline(row, req.platform_deadline, now=now)
         session.add(row)
-        self._opened(session, row, actor=f"marketplace:{name}", now=now,
+        self.writer.opened(session, row, actor=f"marketplace:{name}", now=now,
                      data={"raw_status": req.raw_status})
         self._merge_dispute(session, row, req, f"marketplace:{name}")
         if order is not None and verdict is not None:
-            self._auto_decide(session, row, order, verdict, now, later=later)
+            self.requests.auto_decide(session, row, order, verdict, now, later=later)
 
     def _merge_dispute(self, session: Session, row: ReturnRow, req: ReturnRequest,
                        actor: str) -> bool:
@@ -176,13 +188,13 @@ class SyncMixin(ExchangesMixin):
             return False
         before = row.dispute
         row.dispute = dispute
-        self._event(session, "return.dispute_changed", row, actor=actor,
-                    extra={"dispute": dispute, "before": before},
-                    key=f"return.dispute_changed:{row.rma_id}:{req.updated_at}")
+        self.writer.event(session, "return.dispute_changed", row, actor=actor,
+                          extra={"dispute": dispute, "before": before},
+                          key=f"return.dispute_changed:{row.rma_id}:{req.updated_at}")
         return True
 
     def _update(self, session: Session, name: str, row: ReturnRow, req: ReturnRequest) -> bool:
-        now = self.runtime.now()
+        now = self.ctx.runtime.now()
         actor = f"marketplace:{name}"
         changed = False
         stored = repo.to_model(row)
@@ -205,7 +217,7 @@ class SyncMixin(ExchangesMixin):
         if target is not current:
             path = path_between(ReturnKind(row.kind), current, target)
             if path is not None:
-                self._move(session, row, target, actor=actor, now=now, check=False,
+                self.writer.move(session, row, target, actor=actor, now=now, check=False,
                            raw_status=req.raw_status, reason="changed on the marketplace",
                            data={"raw_status": req.raw_status,
                                  "path": [s.value for s in path]})

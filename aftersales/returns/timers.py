@@ -9,7 +9,7 @@ several workers never act on the same deadline twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
@@ -17,30 +17,45 @@ from sqlalchemy import or_, select
 from aftersales.errors import AfterSalesError
 from aftersales.models import ReturnKind, ReturnStatus
 from aftersales.returns import repository as repo
+from aftersales.returns.actions import Actions
+from aftersales.returns.context import ReturnsContext
 from aftersales.returns.policy import SlaAction
+from aftersales.returns.refunding import Refunding
 from aftersales.returns.sla import expiry_target
-from aftersales.returns.sync import SyncMixin
+from aftersales.returns.writes import TransitionWriter
 from aftersales.store.locking import begin_write
 from aftersales.store.tables.returns import ReturnDeadlineRow
+from aftersales.ticks import TickReport
 
-__all__ = ["TimerReport", "TimersMixin"]
+__all__ = ["TimerReport", "Timers"]
 
 D = ReturnDeadlineRow
 
 
 @dataclass
-class TimerReport:
-    """What one tick did: alerts sent, reminders, automatic actions and failures."""
+class TimerReport(TickReport):
+    """What one timer tick did: alerts sent, reminders and automatic actions (all ``done``).
+
+    A deadline whose action failed for good is ``failed``; one whose
+    marketplace was unreachable is ``skipped`` (its lease runs out and the
+    next tick tries again). Both carry their reason in ``reasons``, keyed by
+    ``rma_id``.
+    """
 
     alerts: int = 0
     reminders: int = 0
     actions: int = 0
-    failed: int = 0
-    errors: dict[str, str] = field(default_factory=dict)
 
 
-class TimersMixin(SyncMixin):
-    """``run_timers``."""
+class Timers:
+    """``run_timers``: SLA warnings, and the action each passed deadline runs."""
+
+    def __init__(self, ctx: ReturnsContext, writer: TransitionWriter, actions: Actions,
+                 refunding: Refunding) -> None:
+        self.ctx = ctx
+        self.writer = writer
+        self.actions = actions
+        self.refunding = refunding
 
     def run_timers(self, now: datetime | None = None, *, limit: int = 500,
                    lease: timedelta = timedelta(minutes=5)) -> TimerReport:
@@ -58,10 +73,10 @@ class TimersMixin(SyncMixin):
             limit: at most this many deadlines of each sort per tick.
             lease: how long a claimed deadline is kept from other workers.
         """
-        now = now or self.runtime.now()
+        now = now or self.ctx.runtime.now()
         report = TimerReport()
         self._alerts(now, limit, report)
-        with self.runtime.unit_of_work() as session:
+        with self.ctx.runtime.unit_of_work() as session:
             begin_write(session)  # SQLite: no other worker claims between read and write
             due = list(session.scalars(
                 select(D).where(D.name.is_not(None), D.due_at <= now,
@@ -76,7 +91,7 @@ class TimersMixin(SyncMixin):
         return report
 
     def _alerts(self, now: datetime, limit: int, report: TimerReport) -> None:
-        with self.runtime.unit_of_work() as session:
+        with self.ctx.runtime.unit_of_work() as session:
             begin_write(session)
             # Bounded by due_at (indexed): no alert goes out earlier than the longest lead.
             rows = session.scalars(
@@ -86,21 +101,22 @@ class TimersMixin(SyncMixin):
             for dl in rows:
                 row = repo.load_row(session, dl.rma_id)
                 due = dl.due_at.isoformat() if dl.due_at else ""
-                self._event(session, "return.sla_warning", row, actor="timer",
+                self.writer.event(session, "return.sla_warning", row, actor="timer",
                             extra={"deadline": dl.name, "due_at": due, "action": dl.action},
                             key=f"return.sla_warning:{dl.rma_id}:{dl.name}:{due}")
                 dl.alerted_at = now
                 report.alerts += 1
+                report.done += 1
 
     def _longest_lead(self) -> timedelta:
-        sla = self.policy.sla
+        sla = self.ctx.policy.sla
         leads = [sla.alert_lead(d) for d in (sla.merchant_response, sla.buyer_shipment,
                                              sla.merchant_confirmation) if d is not None]
         return max([*leads, sla.alert_before])
 
     def _expire(self, rma_id: str, name: str, action: SlaAction, status: str, now: datetime,
                 report: TimerReport) -> None:
-        with self.runtime.unit_of_work() as session:
+        with self.ctx.runtime.unit_of_work() as session:
             row = repo.load_row(session, rma_id)
             kind = ReturnKind(row.kind)
             stale = row.status != status
@@ -109,35 +125,38 @@ class TimersMixin(SyncMixin):
         note = f"{name.replace('_', ' ')} deadline passed"
         try:
             if target is ReturnStatus.APPROVED:
-                self.approve(rma_id, actor=actor, note=note)
+                self.actions.approve(rma_id, actor=actor, note=note)
             elif target is ReturnStatus.CLOSED:
-                self.close(rma_id, actor=actor, note=note)
+                self.actions.close(rma_id, actor=actor, note=note)
             elif target is ReturnStatus.REFUNDED:
-                self.refund(rma_id, actor=actor, note=note)
+                self.refunding.refund(rma_id, actor=actor, note=note)
             else:
                 self._finish(rma_id, name, now, error=None, remind=not stale)
                 report.reminders += 0 if stale else 1
+                report.done += 0 if stale else 1
+                report.skipped += 1 if stale else 0
                 return
             report.actions += 1
+            report.done += 1
         except AfterSalesError as exc:
             if exc.retryable:
-                report.errors[rma_id] = str(exc)
+                report.skipped += 1
+                report.reasons[rma_id] = f"will retry: {exc}"
                 return  # the lease runs out and the next tick tries again
             self._finish(rma_id, name, now, error=str(exc), remind=True)
-            report.failed += 1
-            report.errors[rma_id] = str(exc)
+            report.fail(rma_id, str(exc))
 
     def _finish(self, rma_id: str, name: str, now: datetime, *, error: str | None,
                 remind: bool) -> None:
         """Clear the deadline (so it fires once) and, unless stale, say it breached."""
-        with self.runtime.unit_of_work() as session:
+        with self.ctx.runtime.unit_of_work() as session:
             dl = session.get(D, rma_id)
             if dl is None or dl.name != name:
                 return
             if remind:
                 row = repo.load_row(session, rma_id)
                 due = dl.due_at.isoformat() if dl.due_at else ""
-                self._event(session, "return.sla_breached", row, actor="timer",
+                self.writer.event(session, "return.sla_breached", row, actor="timer",
                             extra={"deadline": name, "due_at": due, "error": error},
                             key=f"return.sla_breached:{rma_id}:{name}:{due}")
             dl.name = None

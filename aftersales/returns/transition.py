@@ -1,8 +1,8 @@
 """One function builds what a return request's move writes: status, audit, event, deadline.
 
 Both ways a request moves use it: the single path
-(:meth:`ServiceCore._move`, through the ORM) and the set-based bulk
-approvals (:func:`aftersales.returns.bulk_approve.write_approvals`,
+(:meth:`~aftersales.returns.writes.TransitionWriter.move`, through the ORM)
+and the set-based bulk approvals (:func:`aftersales.returns.bulk_approve.write_approvals`,
 through ``executemany``). They differ only in how they write the rows, so
 a single approval and a bulk one leave identical audit and event rows
 (a test compares them).

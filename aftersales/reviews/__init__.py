@@ -22,8 +22,10 @@ from aftersales.reviews.classify import (
 )
 from aftersales.reviews.metrics import ReviewMetrics
 from aftersales.reviews.replies import ReplyResult
+from aftersales.reviews.service import Alert
 
 __all__ = [
+    "Alert",
     "AlertConfig",
     "AlertRule",
     "Blend",

@@ -138,9 +138,9 @@ class ReviewsService:
 
     # ------------------------------------------------------------------ sync
 
-    def sync(self, marketplace: str | None = None, *,
+    def sync(self, store: str | None = None, *,
              progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
-        """Pull the reviews created or changed since each marketplace's cursor.
+        """Pull the reviews created or changed since each store's cursor.
 
         New reviews, edits, appended reviews (追评) and replies each add a
         version; a review whose content did not change adds nothing, so a
@@ -150,9 +150,9 @@ class ReviewsService:
         delivered through the alert channels.
 
         Args:
-            marketplace: sync only this one (default: every marketplace that
-                declares ``LIST_REVIEWS``).
-            progress: called as ``progress(marketplace, count)`` after each
+            store: sync only this one (default: every store that declares
+                ``LIST_REVIEWS``).
+            progress: called as ``progress(store, count)`` after each
                 page, with the number of reviews the page held.
 
         Returns:
@@ -164,7 +164,7 @@ class ReviewsService:
         """
         counts: dict[str, int] = {}
         for name, market in self.runtime.marketplaces.items():
-            if marketplace is not None and name != marketplace:
+            if store is not None and name != store:
                 continue
             if Capability.LIST_REVIEWS not in market.capabilities:
                 continue

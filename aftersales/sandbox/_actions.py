@@ -1,7 +1,8 @@
 """The actions of the sandbox shop, and the lookups they share with its listings.
 
-:class:`ShopActions` is the base of
-:class:`~aftersales.sandbox.SandboxMarketplace`: every operation that changes
+:class:`ShopActions` is a part of
+:class:`~aftersales.sandbox.SandboxMarketplace` (one of its two bases, beside
+:class:`~aftersales.interfaces.MarketplaceBase`): every operation that changes
 the shop (approve, reject, receive, refund, ship an exchange, reply to a
 review, message a buyer) lives here, each taking one simulated second,
 refusing what the marketplace would refuse with ``RemoteRejectedError`` and
@@ -17,7 +18,6 @@ from datetime import datetime
 from aftersales.errors import RemoteNotFoundError, RemoteRejectedError
 from aftersales.evidence import Evidence, refuse_unsent
 from aftersales.http import notify_send
-from aftersales.interfaces import MarketplaceBase
 from aftersales.models import (
     Message,
     Receipt,
@@ -45,8 +45,10 @@ _TARGET = {"approve": ReturnStatus.APPROVED, "reject": ReturnStatus.REJECTED,
            "receive": ReturnStatus.RECEIVED}
 
 
-class ShopActions(MarketplaceBase):
-    """The sandbox marketplace's actions; state is set up by the subclass."""
+class ShopActions:
+    """The sandbox marketplace's actions; state is set up by the marketplace class."""
+
+    name: str
 
     clock: SandboxClock
     _world: World

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from aftersales.errors import ConfigurationError
-from aftersales.interfaces import Capability
+from aftersales.interfaces import Capability, MarketplaceBase
 from aftersales.models import (
     Message,
     Order,
@@ -43,7 +43,7 @@ __all__ = ["SandboxMarketplace"]
 _T = TypeVar("_T")
 
 
-class SandboxMarketplace(ShopActions):
+class SandboxMarketplace(ShopActions, MarketplaceBase):
     """A deterministic simulated shop: the embedded default marketplace.
 
     Demos, tests and benchmarks of every area run against it; it needs no

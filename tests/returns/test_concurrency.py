@@ -32,14 +32,14 @@ def two_apps(db_url: str) -> Iterator[tuple[Any, Any, str]]:
 
 def test_of_two_racing_approvals_one_wins(two_apps: tuple[Any, Any, str]) -> None:
     a, b, rma = two_apps
-    original = a.returns._move
+    original = a.returns._writer.move  # the one transition path every action takes
 
     def move_after_the_other_committed(*args: Any, **kwargs: Any) -> None:
         # A has read the request (version 1); B approves and commits in between.
         b.returns.approve(rma, override=True, actor="bob")
         original(*args, **kwargs)
 
-    a.returns._move = move_after_the_other_committed
+    a.returns._writer.move = move_after_the_other_committed
     with pytest.raises(ConcurrentUpdateError):
         a.returns.approve(rma, override=True, actor="alice")
     trail = b.returns.history(rma)

@@ -100,7 +100,7 @@ def test_an_action_that_fails_for_good_is_reported_once(
                                  reason="no_reason", force=True)  # ineligible: no auto-approve
     report = synced.returns.run_timers(start + 48 * H)
     assert report.failed == 1
-    assert "ineligible" in report.errors[req.rma_id]
+    assert "ineligible" in report.reasons[req.rma_id]
     assert synced.returns.get(req.rma_id).status is S.REQUESTED
     assert names(events) == ["return.sla_breached"]
     assert synced.returns.run_timers(start + 60 * H).failed == 0

@@ -84,7 +84,7 @@ def test_two_shopify_and_two_sandbox_stores_sync_approve_and_refund_apart(
     app: AfterSales, shops: dict[str, FakeShop], http: responses.RequestsMock
 ) -> None:
     report = app.sync()
-    assert report.errors == {}
+    assert report.reasons == {}
     assert report.counts["shopify-us"] == report.counts["shopify-eu"] == {"orders": 3,
                                                                             "returns": 3}
     assert report.counts["north"] == report.counts["south"]
@@ -146,7 +146,7 @@ def test_two_shopify_and_two_sandbox_stores_sync_approve_and_refund_apart(
     app.sync()
     before = _snapshot(app)
     again = app.sync()
-    assert again.errors == {}
+    assert again.reasons == {}
     assert sum(again.total(s) for s in ("orders", "returns", "reviews")) == 0
     assert _snapshot(app) == before
 

@@ -1,0 +1,159 @@
+"""What every returns use case shares: the runtime, the shop's rules, and the marketplace.
+
+One :class:`ReturnsContext` is built by the facade
+(:class:`~aftersales.returns.service.ReturnsService`) and handed to each use
+case, so setting ``app.returns.policy`` changes the policy every use case
+reads. Units of work are explicit: :meth:`ReturnsContext.run` opens one for
+a use case's public method, and a caller that already holds one (a bulk
+batch) calls the use case's session-taking step with it instead; nothing
+joins a transaction by ambient context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from aftersales.errors import ConcurrentUpdateError, ConfigurationError
+from aftersales.interfaces import Capability, Marketplace, require
+from aftersales.models import ReturnRequest
+from aftersales.returns import repository as repo
+from aftersales.returns.eligibility import DEFAULT_VALIDATORS, Validator
+from aftersales.returns.policy import ReturnPolicy
+from aftersales.store.tables.returns import ReturnRow
+
+if TYPE_CHECKING:
+    from aftersales.runtime import Runtime
+
+__all__ = ["ReturnsContext", "StockCheck", "expect", "load"]
+
+T = TypeVar("T")
+
+#: ``stock_check(sku, quantity) -> bool``: can the shop send this replacement now?
+StockCheck = Callable[[str, int], bool]
+
+
+class _DryRun(Exception):
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+
+def policy_from(value: object) -> ReturnPolicy:
+    """The policy from a setting: a ``ReturnPolicy``, a TOML path, a mapping, or ``None``."""
+    if value is None:
+        return ReturnPolicy()
+    if isinstance(value, ReturnPolicy):
+        return value
+    if isinstance(value, str | Path):
+        return ReturnPolicy.load(value)
+    if isinstance(value, dict):
+        return ReturnPolicy.from_mapping(value)
+    raise ConfigurationError("returns.policy must be a ReturnPolicy, a TOML path or a mapping")
+
+
+def expect(row: ReturnRow, version: int | None) -> None:
+    """Refuse to act on ``row`` unless it is at the ``version`` the caller read (if given).
+
+    Raises:
+        ConcurrentUpdateError: someone else changed it first.
+    """
+    if version is not None and row.version != version:
+        raise ConcurrentUpdateError(
+            f"return {row.rma_id} is at version {row.version}, not {version}; reload it"
+        )
+
+
+def load(session: Session, rma_id: str, version: int | None = None) -> ReturnRow:
+    """The request's row, checked against ``version``.
+
+    Raises:
+        NotFoundError: no request has that id.
+        ConcurrentUpdateError: it is not at ``version``.
+    """
+    row = repo.load_row(session, rma_id)
+    expect(row, version)
+    return row
+
+
+class ReturnsContext:
+    """The runtime, the policy, validators and stock check, units of work and pushes."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        #: The shop's policy (``AfterSales(return_policy=...)``: object, TOML path or dict).
+        self.policy: ReturnPolicy = policy_from(runtime.settings.returns.policy)
+        #: Eligibility validators, in order; append a function to add a rule.
+        self.validators: list[Validator] = list(
+            runtime.settings.returns.validators or DEFAULT_VALIDATORS
+        )
+        #: The backend's stock check for exchange replacements (``None``: always in stock).
+        self.stock_check: StockCheck | None = runtime.settings.returns.stock_check
+
+    # ------------------------------------------------------------ units of work
+
+    def run(self, fn: Callable[[Session], T], *, dry_run: bool = False) -> T:
+        """Run ``fn`` in a unit of work of its own; a dry run does everything, then rolls back."""
+        try:
+            with self.runtime.unit_of_work() as session:
+                result = fn(session)
+                if dry_run:
+                    raise _DryRun(result)
+                return result
+        except _DryRun as done:
+            result_: T = done.result
+            return result_
+
+    # ------------------------------------------------------------ marketplace
+
+    def market(self, name: str, capability: Capability) -> Marketplace:
+        """The marketplace called ``name``, which must declare ``capability``.
+
+        Raises:
+            ConfigurationError: no marketplace of that name is configured.
+            UnsupportedOperationError: it cannot do ``capability``.
+        """
+        market = self.runtime.marketplaces.get(name)
+        if market is None:
+            raise ConfigurationError(
+                f"marketplace {name!r} is not configured, so it cannot "
+                f"{capability.value.replace('_', ' ')}"
+            )
+        require(market, capability)
+        return market
+
+    def reaches_market(self, row: ReturnRow, capability: Capability) -> bool:
+        """Whether a local ``capability`` step on ``row`` is told to its marketplace.
+
+        A request made in the shop's own portal (no ``external_id``) is told
+        only where the marketplace has no return objects of its own
+        (``LIST_RETURNS`` undeclared, as on WooCommerce, whose adapter
+        records the step on the order) and declares the operation;
+        otherwise the step is the library's alone.
+        """
+        if row.external_id is not None:
+            return True
+        local = self.runtime.marketplaces.get(row.marketplace)
+        return not (
+            local is None
+            or Capability.LIST_RETURNS in local.capabilities
+            or capability not in local.capabilities
+        )
+
+    def push(
+        self, row: ReturnRow, capability: Capability,
+        call: Callable[[Marketplace, ReturnRequest], object], *, dry_run: bool,
+    ) -> None:
+        """Send a local action to the marketplace that owns the request.
+
+        Called before the caller's unit of work writes anything, so no
+        write transaction is open during the call. A dry run checks the
+        capability and sends nothing.
+        """
+        if not self.reaches_market(row, capability):
+            return
+        market = self.market(row.marketplace, capability)
+        if not dry_run:
+            call(market, repo.to_model(row))

@@ -1,0 +1,115 @@
+"""The one transition path: a request's status, audit row, event and deadline, written together.
+
+Every change of status, whoever asks for it (a person, a policy rule, a
+timer, a bulk file or a marketplace sync), goes through
+:meth:`TransitionWriter.move` in the caller's unit of work: the state
+machine checks it, the row gets the new status (the version column bumps on
+flush, so a racing writer loses with ``ConcurrentUpdateError``), and the
+rows :func:`~aftersales.returns.transition.build_transition` builds (the
+same builder the bulk approvals use) are added: the audit row, the event
+and the SLA deadline.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from aftersales.models import ReturnKind, ReturnStatus
+from aftersales.returns import repository as repo
+from aftersales.returns.context import ReturnsContext
+from aftersales.returns.lifecycle import check_transition
+from aftersales.returns.sla import PlannedDeadline, plan_deadline
+from aftersales.returns.transition import build_transition
+from aftersales.store.tables.core import AuditRow
+from aftersales.store.tables.returns import ReturnDeadlineRow, ReturnRow
+
+__all__ = ["TransitionWriter"]
+
+
+class TransitionWriter:
+    """Writes transitions, events and deadlines of requests into the caller's session."""
+
+    def __init__(self, ctx: ReturnsContext) -> None:
+        self.ctx = ctx
+
+    def move(
+        self, session: Session, row: ReturnRow, target: ReturnStatus, *, actor: str,
+        now: datetime, reason: str | None = None, note: str | None = None,
+        raw_status: str | None = None, data: dict[str, Any] | None = None,
+        check: bool = True,
+    ) -> None:
+        """Move ``row`` to ``target`` with its audit row, event and deadline.
+
+        Raises:
+            InvalidTransitionError: the machine does not allow it (``check``).
+            ConcurrentUpdateError: a racing writer changed the row first.
+        """
+        kind = ReturnKind(row.kind)
+        current = ReturnStatus(row.status)
+        if check:
+            check_transition(kind, current, target, entity=f"return {row.rma_id}")
+        row.status = target.value
+        if raw_status is not None:
+            row.raw_status = raw_status
+        row.updated_at = now
+        session.flush()  # bumps the version now: a lost race surfaces here
+        # The same builder as the bulk approvals': identical audit and event rows.
+        move = build_transition(
+            rma_id=row.rma_id, kind=row.kind, marketplace=row.marketplace,
+            order_id=row.order_external_id, external_id=row.external_id, source=current,
+            target=target, version=row.version, actor=actor, at=now,
+            deadline=plan_deadline(kind, target, now, self.ctx.policy),
+            reason=reason, note=note, data=data,
+        )
+        session.add(AuditRow(entity=repo.ENTITY, **move.audit_values()))
+        self.ctx.runtime.events.emit(session, move.topic, move.payload(), key=move.event_key)
+        self.set_deadline(session, row, move.deadline)
+
+    def opened(self, session: Session, row: ReturnRow, *, actor: str, now: datetime,
+               note: str | None = None, data: dict[str, object] | None = None) -> None:
+        """Record a new request: its first audit row, its event and its first deadline."""
+        repo.audit(session, row.rma_id, actor=actor, at=now, source=None,
+                   target=ReturnStatus(row.status), reason="request opened", note=note,
+                   data=data)
+        session.flush()
+        self.event(session, f"return.{row.status}", row, actor=actor, extra={"from": None})
+        self.plan(session, row, ReturnStatus(row.status), now)
+
+    def event(
+        self, session: Session, name: str, row: ReturnRow, *, actor: str,
+        extra: dict[str, Any] | None = None, key: str | None = None,
+    ) -> None:
+        """Emit event ``name`` about ``row`` (delivered to hooks once the unit commits)."""
+        payload = {
+            "rma_id": row.rma_id, "marketplace": row.marketplace,
+            "order_id": row.order_external_id, "external_id": row.external_id,
+            "kind": row.kind, "status": row.status, "actor": actor, "version": row.version,
+            **(extra or {}),
+        }
+        self.ctx.runtime.events.emit(session, name, payload,
+                                     key=key or f"{name}:{row.rma_id}:{row.version}")
+
+    def plan(self, session: Session, row: ReturnRow, status: ReturnStatus,
+             now: datetime) -> None:
+        """Replace the request's deadline with the one its new status runs."""
+        self.set_deadline(session, row, plan_deadline(ReturnKind(row.kind), status, now,
+                                                      self.ctx.policy))
+
+    @staticmethod
+    def set_deadline(session: Session, row: ReturnRow, plan: PlannedDeadline | None) -> None:
+        """Write ``plan`` as the request's one deadline row (``None`` clears it)."""
+        dl = session.get(ReturnDeadlineRow, row.rma_id)
+        if dl is None:
+            dl = ReturnDeadlineRow(rma_id=row.rma_id)
+            session.add(dl)
+        dl.name = plan.name if plan else None
+        dl.status = plan.status.value if plan else None
+        dl.action = plan.action.value if plan else None
+        dl.due_at = plan.due_at if plan else None
+        dl.alert_at = plan.alert_at if plan else None
+        dl.alerted_at = None
+        dl.lease_until = None
+        dl.last_error = None

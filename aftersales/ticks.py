@@ -1,0 +1,46 @@
+"""TickReport: what one worker tick did, in the same words in every area.
+
+Every tick the worker runs (``app.returns.run_timers``,
+``app.returns.reconcile_refunds``, ``app.followups.dispatch_due``,
+``app.logistics.refresh``, ``app.reviews.sync``, ``app.sync``) returns a
+:class:`TickReport`: how many items it finished (``done``), how many it
+looked at and left alone (``skipped``), and how many failed (``failed``),
+each failure with its reason in ``reasons`` keyed by the item (a request,
+a follow-up, a parcel, a store). An area's report may add its own counts
+beside these (``TimerReport.alerts``, ``RefreshReport.calls``), one level
+below this class; the worker and the command line read only these four.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["TickReport"]
+
+
+@dataclass
+class TickReport:
+    """Done, skipped and failed items of one tick, failures with their reasons.
+
+    Attributes:
+        done: items the tick finished.
+        skipped: items it looked at and left (nothing due, changed meanwhile,
+            taken by another worker, or held back for a later tick).
+        failed: items that failed.
+        reasons: why, per failed item (its id); a retryable failure says so.
+    """
+
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    def fail(self, item: str, reason: str) -> None:
+        """Count one failed item, with its reason."""
+        self.failed += 1
+        self.reasons[item] = reason
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing failed."""
+        return self.failed == 0 and not self.reasons
