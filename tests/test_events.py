@@ -99,3 +99,24 @@ def test_a_rolled_back_savepoint_drops_only_its_own_events(store: Store) -> None
     with store.session() as s:
         topics = set(s.scalars(select(OutboxRow.event_type)))
     assert topics == {"before", "after"}
+
+
+@pytest.mark.parametrize("url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_a_page_of_events_is_recorded_once_per_key(
+    url: str, request: pytest.FixtureRequest, sqlite_url: str
+) -> None:
+    store = Store(sqlite_url if url == "sqlite" else str(request.getfixturevalue("pg_url")))
+    store.create_all()
+    bus = EventBus()
+    seen: list[str] = []
+    bus.on("order.delivered", lambda e: seen.append(e.key))
+    with store.session() as s:
+        bus.emit(s, "order.delivered", {"order_id": "o1"}, key="order.delivered:o1")
+    seen.clear()
+    page = [("order.delivered", {"order_id": o}, f"order.delivered:{o}")
+            for o in ("o1", "o2", "o2", "o3")]
+    with store.session() as s:
+        assert bus.emit_many(s, page) == [False, True, False, True]
+    assert seen == ["order.delivered:o2", "order.delivered:o3"]
+    assert _outbox(store) == 3
+    store.dispose()
