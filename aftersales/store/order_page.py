@@ -57,7 +57,7 @@ class OrderWrite(NamedTuple):
     newly_delivered: bool
 
 
-@dataclass
+@dataclass(eq=False)
 class _Slot:
     """One stored (or about to be stored) order while the page is worked out."""
 
@@ -88,7 +88,12 @@ def write_order_page(session: Session, orders: Sequence[Order]) -> list[OrderWri
     if not orders:
         return []
     slots = _read_stored(session, orders)
-    changing = [s for key, s in slots.items() if s.id is not None and _will_change(key, s, orders)]
+    newest: dict[tuple[str, str], datetime] = {}
+    for order in orders:
+        key = (order.marketplace, order.external_id)
+        if key not in newest or order.updated_at > newest[key]:
+            newest[key] = order.updated_at
+    changing = [s for key, s in slots.items() if newest[key] > s.remote_updated_at]
     if changing:
         _read_children(session, changing)
     added = _Added()
@@ -143,11 +148,6 @@ def _read_stored(session: Session, orders: Sequence[Order]) -> dict[tuple[str, s
                     id=row.id, version=row.version, remote_updated_at=row.remote_updated_at,
                     delivered=row.delivered_at is not None)
     return slots
-
-
-def _will_change(key: tuple[str, str], slot: _Slot, orders: Sequence[Order]) -> bool:
-    return any((o.marketplace, o.external_id) == key and o.updated_at > slot.remote_updated_at
-               for o in orders)
 
 
 def _read_children(session: Session, changing: Sequence[_Slot]) -> None:
@@ -260,6 +260,7 @@ def _write(session: Session, slots: Sequence[_Slot], added: _Added) -> None:
         return
     now = utcnow()
     fresh = [s for s in slots if s.id is None]
+    stale = [s for s in slots if s.id is not None]
     if fresh:
         rows = [{**(s.values or {}), "version": 1 + s.bumps, "created_at": now, "updated_at": now}
                 for s in fresh]
@@ -267,7 +268,6 @@ def _write(session: Session, slots: Sequence[_Slot], added: _Added) -> None:
             insert(_ORDERS).returning(_ORDERS.c.id, sort_by_parameter_order=True), rows)
         for slot, new_id in zip(fresh, result.scalars(), strict=True):
             slot.id = new_id
-    stale = [s for s in slots if s not in fresh]
     if stale:
         stmt = (update(_ORDERS)
                 .where(_ORDERS.c.id == bindparam("b_id"),
