@@ -19,6 +19,7 @@ reports read back grouped rows only, never the rows themselves).
 
     python benchmarks/reports.py
     AFTERSALES_BENCH_REPORT_ORDERS=1000000 python benchmarks/reports.py
+    AFTERSALES_BENCH_REPORT_BACKENDS=postgresql python benchmarks/reports.py   # one backend
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class Dialect:
 
     def series(self, n: int, select: str) -> str:
         if self.pg:
-            return f"{select} FROM generate_series(1, {n}) AS s(i)"
+            return f"{select} FROM generate_series(CAST(1 AS BIGINT), {n}) AS s(i)"
         return (f"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) "
                 f"{select} FROM s")
 
@@ -428,9 +429,13 @@ def run(url_for: Callable[[str], str], label: str, n: int) -> None:
 
 def main() -> None:
     n = int(os.environ.get("AFTERSALES_BENCH_REPORT_ORDERS", "100000"))
+    backends = os.environ.get("AFTERSALES_BENCH_REPORT_BACKENDS", "sqlite,postgresql").split(",")
     shm = Path("/dev/shm")
-    with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as folder:
-        run(lambda name: f"sqlite:///{folder}/{name}.db", "SQLite", n)
+    if "sqlite" in backends:
+        with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as folder:
+            run(lambda name: f"sqlite:///{folder}/{name}.db", "SQLite", n)
+    if "postgresql" not in backends:
+        return
     started = _start_postgres()
     if started is None:
         print("== PostgreSQL: skipped (no initdb/pg_ctl on this machine)")
