@@ -16,13 +16,15 @@ unsafe, and the adapter looks the outcome up instead.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Self
 
 import requests
 
 from aftersales.errors import RemoteError, ResponseParseError
 from aftersales.http import ApiClient
+from aftersales.settings import AdapterSettings
 from aftersales.signing import md5_wrapped_sign
 
 __all__ = ["RESPONSE_SUFFIXES", "RouterClient", "unwrap"]
@@ -71,6 +73,34 @@ class RouterClient:
         self.read_error = read_error
         api.add_secret(secret)
         api.classify_error = self._classify
+
+    @classmethod
+    def for_shop(
+        cls,
+        settings: AdapterSettings,
+        *,
+        url: str,
+        secret: str,
+        token: str,
+        read_error: ErrorReader,
+        api: ApiClient | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> Self:
+        """The router client of one shop, as every router adapter builds it.
+
+        Args:
+            settings: the shop's settings; they make the ApiClient unless ``api`` is given.
+            url: the router's URL.
+            secret: the app secret (signs, and is masked in logs).
+            token: the shop's access token, masked in logs.
+            read_error: see the class.
+            api: a ready ApiClient (tests inject one with a recorded ``sleep``).
+            sleep: how the retry layer waits (ignored when ``api`` is given).
+        """
+        if api is None:
+            api = settings.api_client(sleep=time.sleep if sleep is None else sleep)
+        api.add_secret(token)
+        return cls(api, url, secret, read_error)
 
     def _classify(self, response: requests.Response) -> RemoteError | None:
         if response.status_code >= 400:

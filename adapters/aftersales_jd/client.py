@@ -19,7 +19,6 @@ signature an ``AuthenticationError``, of a system or service failure
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -101,12 +100,11 @@ class JdClient:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        if api is None:
-            api = settings.api_client(sleep=time.sleep if sleep is None else sleep)
-        api.add_secret(settings.access_token.get_secret_value())
-        self.router = RouterClient(api, settings.gateway_url,
-                                   settings.app_secret.get_secret_value(), error_from_body)
-        self.api = api
+        self.router = RouterClient.for_shop(
+            settings, url=settings.gateway_url, secret=settings.app_secret.get_secret_value(),
+            token=settings.access_token.get_secret_value(), read_error=error_from_body,
+            api=api, sleep=sleep)
+        self.api = self.router.api
 
     def form(self, method: str, params: Mapping[str, Any]) -> dict[str, str | None]:
         """The unsigned form of one call: the system parameters and ``360buy_param_json``."""

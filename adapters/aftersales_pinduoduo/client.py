@@ -20,7 +20,6 @@ library's errors (codes from the platform's error-code table):
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -107,12 +106,11 @@ class PinduoduoClient:
     ) -> None:
         self.settings = settings
         self.clock = clock
-        if api is None:
-            api = settings.api_client(sleep=time.sleep if sleep is None else sleep)
-        api.add_secret(settings.access_token.get_secret_value())
-        self.router = RouterClient(api, settings.gateway_url,
-                                   settings.client_secret.get_secret_value(), error_from_body)
-        self.api = api
+        self.router = RouterClient.for_shop(
+            settings, url=settings.gateway_url, secret=settings.client_secret.get_secret_value(),
+            token=settings.access_token.get_secret_value(), read_error=error_from_body,
+            api=api, sleep=sleep)
+        self.api = self.router.api
 
     def form(self, api_type: str, params: Mapping[str, Any]) -> dict[str, str | None]:
         """The unsigned form of one call: common parameters and business ones."""
