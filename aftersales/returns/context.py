@@ -15,14 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from aftersales.errors import ConcurrentUpdateError, ConfigurationError
 from aftersales.interfaces import Capability, Marketplace, require
 from aftersales.models import ReturnRequest
+from aftersales.redact import known_names
 from aftersales.returns import repository as repo
 from aftersales.returns.eligibility import DEFAULT_VALIDATORS, Validator
 from aftersales.returns.policy import ReturnPolicy
+from aftersales.store.orders import buyer_names
 from aftersales.store.tables.returns import ReturnRow
 
 if TYPE_CHECKING:
@@ -156,4 +158,12 @@ class ReturnsContext:
             return
         market = self.market(row.marketplace, capability)
         if not dry_run:
-            call(market, repo.to_model(row))
+            # the buyer's names, masked in whatever the platform's answer quotes
+            with known_names(*self._buyer_names(row)):
+                call(market, repo.to_model(row))
+
+    def _buyer_names(self, row: ReturnRow) -> tuple[str, ...]:
+        session = object_session(row)
+        if session is not None:
+            return buyer_names(session, row.order_id)
+        return self.run(lambda s: buyer_names(s, row.order_id))

@@ -130,3 +130,41 @@ def test_a_refused_refund_masks_the_buyers_name_quoted_without_a_cue(
     for text in (stored or "", str(caught.value)):
         assert [p for p in parts if len(p) > 1 and p in text] == [], text
         assert order.external_id in text  # the order id stays readable
+
+
+@pytest.mark.parametrize("name", ["Grace Hopperton", "王小明"])
+def test_a_refused_approval_masks_the_buyers_name_quoted_without_a_cue(
+    synced: Any, sandbox: Any, monkeypatch: pytest.MonkeyPatch, name: str,
+) -> None:
+    # Every push to the marketplace, not only refunds, knows whose request it is.
+    from aftersales.models import ReturnStatus
+    from aftersales.store.tables.core import OrderRow
+    from aftersales.store.tables.returns import ReturnRow
+
+    synced.returns.sync()
+    with synced.store.session() as s:
+        row = s.scalars(select(ReturnRow).where(
+            ReturnRow.status == ReturnStatus.REQUESTED.value,
+            ReturnRow.external_id.is_not(None)).limit(1)).one()
+        rma = row.rma_id
+        order = s.get(OrderRow, row.order_id)
+        assert order is not None
+        order.buyer = {**order.buyer, "name": name}
+    client = ApiClient("sandbox", "https://shop.example.test", max_attempts=1,
+                       classify_error=lambda r: RemoteRejectedError(
+                           r.json()["message"], status=r.status_code)
+                       if r.status_code >= 400 else None)
+
+    def refuse(request: Any, **_: Any) -> None:
+        client.post("returns/approve", json={"id": request.external_id})
+
+    monkeypatch.setattr(sandbox, "approve_return", refuse)
+    with responses.RequestsMock() as mock:
+        mock.post("https://shop.example.test/returns/approve", status=422,
+                  json={"message": f"{name} disputes this return, see case 88123"})
+        with pytest.raises(AfterSalesError) as caught:
+            synced.returns.approve(rma)
+    text = str(caught.value)
+    assert name not in text, text
+    assert name.split()[-1] not in text, text
+    assert "88123" in text
