@@ -87,7 +87,7 @@ def test_sync_takes_one_store_or_all(shop: AfterSales, area: str) -> None:
     assert getattr(shop, area).sync("sandbox").keys() <= {"sandbox"}
 
 
-@pytest.mark.parametrize("area", ["returns", "followups"])
+@pytest.mark.parametrize("area", ["returns", "followups", "logistics", "reviews"])
 def test_areas_with_records_read_them_with_get_and_list(shop: AfterSales, area: str) -> None:
     facade = getattr(shop, area)
     required = [p.name for p in inspect.signature(facade.get).parameters.values()

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from aftersales.logistics.anomalies import Anomaly, AnomalyKind
 from aftersales.logistics.detect import detect_carrier, match_formats, normalize_number
+from aftersales.logistics.parcels import Parcel
 from aftersales.logistics.refresh import RefreshReport
 
 __all__ = [
     "Anomaly",
     "AnomalyKind",
+    "Parcel",
     "RefreshReport",
     "detect_carrier",
     "match_formats",

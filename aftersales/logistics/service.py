@@ -28,6 +28,7 @@ in ``aftersales.toml`` or ``AFTERSALES_LOGISTICS_*``):
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -46,6 +47,7 @@ from aftersales.errors import (
 from aftersales.interfaces import Capability, Carrier
 from aftersales.logistics.anomalies import DEFAULT_STUCK_AFTER, STUCK_AFTER, Anomaly, classify
 from aftersales.logistics.detect import detect_carrier, normalize_number
+from aftersales.logistics.parcels import Parcel, get_parcel, list_parcels
 from aftersales.logistics.refresh import Group, Refresher, RefreshReport
 from aftersales.logistics.repository import (
     Change,
@@ -312,7 +314,27 @@ class LogisticsService:
                 release(session, orphaned)
         return sum(len(parcels) for (_, _, parcels), _ in pairs)
 
-    def anomalies(self, *, now: datetime | None = None) -> list[Anomaly]:
+    def get(self, parcel_id: int) -> Parcel:
+        """One stored parcel.
+
+        Raises:
+            NotFoundError: no such parcel.
+        """
+        with self.runtime.unit_of_work() as session:
+            return get_parcel(session, parcel_id)
+
+    def list(
+        self, *, store: str | None = None, status: ParcelStatus | str | None = None,
+        carrier: str | None = None, direction: str | None = None, open_only: bool = False,
+        since: datetime | None = None, limit: int = 50,
+    ) -> builtins.list[Parcel]:
+        """Stored parcels, newest first, by store, status, carrier, direction or openness."""
+        with self.runtime.unit_of_work() as session:
+            return list_parcels(session, store=store, status=status, carrier=carrier,
+                                direction=direction, open_only=open_only, since=since,
+                                limit=limit)
+
+    def anomalies(self, *, now: datetime | None = None) -> builtins.list[Anomaly]:
         """Parcels that need attention: exceptions, failed attempts, returns to
         sender, and parcels stuck without a new event for longer than their
         carrier usually takes (``stuck_after``), oldest first."""
@@ -351,7 +373,7 @@ class LogisticsService:
     def _refresher(
         self,
         prepare: Callable[[Tracking], P],
-        sink: Callable[[list[tuple[Group, P]]], int],
+        sink: Callable[[builtins.list[tuple[Group, P]]], int],
         progress: Callable[[int], None] | None = None,
         *,
         write_every: int = 1,
@@ -367,7 +389,7 @@ class LogisticsService:
             write_every=write_every,
         )
 
-    def _write(self, pairs: list[tuple[Group, Snapshot]]) -> int:
+    def _write(self, pairs: builtins.list[tuple[Group, Snapshot]]) -> int:
         """Store one batch of trackings and emit their events; returns parcels changed."""
         now = self.runtime.now()
         with self.runtime.unit_of_work() as session:

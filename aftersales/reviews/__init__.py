@@ -21,6 +21,7 @@ from aftersales.reviews.classify import (
     Severity,
 )
 from aftersales.reviews.metrics import ReviewMetrics
+from aftersales.reviews.records import StoredReview
 from aftersales.reviews.replies import ReplyResult
 from aftersales.reviews.service import Alert
 
@@ -36,5 +37,6 @@ __all__ = [
     "ReplyResult",
     "ReviewMetrics",
     "Severity",
+    "StoredReview",
     "default_classifier",
 ]

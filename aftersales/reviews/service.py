@@ -27,6 +27,7 @@ Settings read (section ``reviews``; ``AfterSales(..., review_classifier=...)``):
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from aftersales.reviews.alerts import AlertConfig, AlertRule
 from aftersales.reviews.blended import default_classifier
 from aftersales.reviews.classify import Classifier, Severity
 from aftersales.reviews.metrics import GroupBy, ReviewMetrics, compute_metrics
+from aftersales.reviews.records import StoredReview, get_review, list_reviews
 from aftersales.reviews.replies import DEFAULT_TEMPLATES, ReplyResult, send_reply
 from aftersales.store.cursors import get_cursor, set_cursor
 from aftersales.store.locking import one_writer
@@ -275,6 +277,28 @@ class ReviewsService:
         with self.runtime.unit_of_work() as session:
             return [_alert(row) for row in session.scalars(query.limit(limit))]
 
+    # ------------------------------------------------------------------ records
+
+    def get(self, review_id: int) -> StoredReview:
+        """One stored review.
+
+        Raises:
+            NotFoundError: no such review.
+        """
+        with self.runtime.unit_of_work() as session:
+            return get_review(session, review_id)
+
+    def list(
+        self, *, store: str | None = None, sentiment: str | None = None,
+        sku: str | None = None, max_rating: int | None = None, replied: bool | None = None,
+        since: datetime | None = None, limit: int = 50,
+    ) -> builtins.list[StoredReview]:
+        """Stored reviews, newest first, by store, sentiment, SKU, rating, reply or date."""
+        with self.runtime.unit_of_work() as session:
+            return list_reviews(session, store=store, sentiment=sentiment, sku=sku,
+                                max_rating=max_rating, replied=replied, since=since,
+                                limit=limit)
+
     # ------------------------------------------------------------------ metrics
 
     def metrics(
@@ -283,7 +307,7 @@ class ReviewsService:
         since: datetime | None = None,
         until: datetime | None = None,
         by: GroupBy = "sku",
-    ) -> list[ReviewMetrics]:
+    ) -> builtins.list[ReviewMetrics]:
         """Count, average rating, positive rate (好评率), negative rate and top negative
         topics of the reviews written in ``[since, until)``, per SKU or per shop.
 

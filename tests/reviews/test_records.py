@@ -1,0 +1,33 @@
+"""Stored reviews read back with ``get`` and ``list``: the verdict and the links kept."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from aftersales.errors import NotFoundError
+from aftersales.reviews import StoredReview
+
+
+def test_get_and_list_read_stored_reviews(review_app: Any, shop: Any) -> None:
+    shop.put("r1", 1, "Arrived broken, terrible", at=timedelta(hours=1), order_id="O-9")
+    shop.put("r2", 5, "Lovely, works perfectly", at=timedelta(hours=2), sku="SKU-2")
+    review_app.reviews.sync()
+
+    newest_first = review_app.reviews.list()
+    assert [r.external_id for r in newest_first] == ["r2", "r1"]
+    bad = review_app.reviews.get(newest_first[1].id)
+    assert isinstance(bad, StoredReview)
+    assert (bad.store, bad.rating, bad.order_id, bad.sentiment) == ("fake", 1, "O-9", "negative")
+    assert [r.external_id for r in review_app.reviews.list(max_rating=2)] == ["r1"]
+    assert [r.external_id for r in review_app.reviews.list(sku="SKU-2")] == ["r2"]
+    assert [r.external_id for r in review_app.reviews.list(sentiment="negative")] == ["r1"]
+    assert review_app.reviews.list(store="elsewhere") == []
+    assert len(review_app.reviews.list(limit=1)) == 1
+
+
+def test_get_of_an_unknown_review_is_not_found(review_app: Any) -> None:
+    with pytest.raises(NotFoundError, match="review"):
+        review_app.reviews.get(999)
