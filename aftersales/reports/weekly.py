@@ -36,12 +36,19 @@ SCOPE = "report.weekly"
 
 @dataclass(frozen=True)
 class WeeklyOutcome:
-    """What one run of the weekly report did: ``sent``, ``already_sent`` or ``off``."""
+    """What one run of the weekly report did: ``sent``, ``already_sent`` or ``off``.
+
+    ``done`` and ``skipped`` say the same as counts, so the worker's tick
+    report (see :func:`aftersales.scheduler.as_tick_report`) shows a sent
+    report as one item done and any other run as one skipped.
+    """
 
     status: str
     week: str | None = None
     key: str | None = None
     message_id: str | None = None
+    done: int = 0
+    skipped: int = 0
 
 
 def last_week(now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -67,7 +74,7 @@ def send_weekly(runtime: Runtime, html: Callable[[datetime, datetime, str], str]
         now: the moment to act as (default the runtime's clock).
     """
     if channel is None or not to:
-        return WeeklyOutcome("off")
+        return WeeklyOutcome("off", skipped=1)
     title = words(lang)["title"]
     since, until = last_week(now or runtime.now(), runtime.timezone)
     week = since.date().isoformat()
@@ -75,7 +82,7 @@ def send_weekly(runtime: Runtime, html: Callable[[datetime, datetime, str], str]
     key = f"{SCOPE}:{week}:{digest}"
     with runtime.store.session() as session:
         if session.scalar(select(IdempotencyRow.key).where(IdempotencyRow.key == key)):
-            return WeeklyOutcome("already_sent", week, key)
+            return WeeklyOutcome("already_sent", week, key, skipped=1)
     text = html(since, until, lang)
     last_day = (until - timedelta(days=1)).date().isoformat()
     message = Message(
@@ -93,4 +100,4 @@ def send_weekly(runtime: Runtime, html: Callable[[datetime, datetime, str], str]
             session.add(IdempotencyRow(key=key, scope=SCOPE, request_hash=digest,
                                        result={"week": week, "message_id": receipt.message_id},
                                        created_at=runtime.now()))
-    return WeeklyOutcome("sent", week, key, receipt.message_id)
+    return WeeklyOutcome("sent", week, key, receipt.message_id, done=1)

@@ -150,7 +150,10 @@ def test_the_worker_tick_sends_it(mailed: tuple[Any, Recorder]) -> None:
 
     app, recorder = mailed
     results = run_once(app, only=["weekly_report"])
-    assert results["weekly_report"].status == "sent"
+    assert (results["weekly_report"].done, results["weekly_report"].skipped) == (1, 0)
+    assert len(recorder.messages) == 1
+    again = run_once(app, only=["weekly_report"])  # the same week: nothing sent, one skipped
+    assert (again["weekly_report"].done, again["weekly_report"].skipped) == (0, 1)
     assert len(recorder.messages) == 1
 
 
