@@ -2,8 +2,7 @@
 
 The ``get``/``list`` pair every area with records offers: a parcel is the
 store's row for one outbound, return or exchange shipment, with the store it
-belongs to found through its order or return request (the row itself has no
-store column).
+belongs to as the row records it, or else through its order or return request.
 """
 
 from __future__ import annotations
@@ -43,7 +42,8 @@ class Parcel(BaseModel):
     last_checked_at: AwareDatetime | None
 
 
-_STORE = func.coalesce(OrderRow.marketplace, ReturnRow.marketplace).label("store")
+_STORE = func.coalesce(ShipmentRow.store, OrderRow.marketplace,
+                       ReturnRow.marketplace).label("store")
 
 
 def _query() -> Select[ShipmentRow, str, str]:
@@ -81,7 +81,8 @@ def list_parcels(
     """Parcels, newest first, filtered by store, status, carrier, direction or openness."""
     query = _query().order_by(ShipmentRow.id.desc()).limit(limit)
     if store is not None:
-        query = query.where(func.coalesce(OrderRow.marketplace, ReturnRow.marketplace) == store)
+        query = query.where(func.coalesce(ShipmentRow.store, OrderRow.marketplace,
+                                          ReturnRow.marketplace) == store)
     if status is not None:
         query = query.where(ShipmentRow.status == ParcelStatus(status).value)
     if carrier is not None:

@@ -295,5 +295,6 @@ class Actions:
         ).first()
         if exists is None:
             session.add(ShipmentRow(order_id=row.order_id, rma_id=row.rma_id,
+                                    store=row.marketplace,
                                     direction=direction.value, tracking_number=number,
                                     carrier=carrier, shipped_at=self.ctx.runtime.now()))

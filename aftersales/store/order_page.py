@@ -209,6 +209,7 @@ def _apply(slot: _Slot, order: Order, added: _Added) -> None:
             continue
         slot.tracking.add(shipment.tracking_number)
         added.shipments.append((slot, {
+            "store": order.marketplace,
             "direction": shipment.direction.value,
             "tracking_number": shipment.tracking_number,
             "carrier": shipment.carrier,

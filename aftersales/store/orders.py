@@ -130,6 +130,7 @@ def _sync_shipments(session: Session, row: OrderRow, shipments: Sequence[Shipmen
         session.add(
             ShipmentRow(
                 order_id=row.id,
+                store=row.marketplace,
                 direction=shipment.direction.value,
                 tracking_number=shipment.tracking_number,
                 carrier=shipment.carrier,

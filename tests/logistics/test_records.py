@@ -54,3 +54,25 @@ def test_get_and_list_read_stored_parcels_with_their_store(make_app: Any) -> Non
 def test_get_of_an_unknown_parcel_is_not_found(make_app: Any) -> None:
     with pytest.raises(NotFoundError, match="parcel"):
         make_app().logistics.get(999)
+
+
+def test_synced_parcels_keep_their_store_on_the_row(tmp_path: Any) -> None:
+    from sqlalchemy import select
+
+    from aftersales.app import AfterSales
+    from aftersales.sandbox import SandboxMarketplace
+
+    app = AfterSales(f"sqlite:///{tmp_path}/two.db", carriers=[], marketplaces=[
+        SandboxMarketplace(name="east", seed=1, orders=30),
+        SandboxMarketplace(name="west", seed=2, orders=30)])
+    try:
+        for store in ("east", "west"):
+            app.sync_orders(store)
+        with app.store.session() as session:
+            rows = session.execute(select(ShipmentRow.store, OrderRow.marketplace).join(
+                OrderRow, OrderRow.id == ShipmentRow.order_id)).all()
+        assert {store for store, _ in rows} == {"east", "west"}
+        assert all(store == marketplace for store, marketplace in rows)
+        assert {p.store for p in app.logistics.list(store="west", limit=500)} == {"west"}
+    finally:
+        app.close()

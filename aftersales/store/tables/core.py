@@ -90,6 +90,8 @@ class ShipmentRow(Timestamps, Versioned, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
     rma_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    # the store of its order or return request (none for a parcel tracked on its own)
+    store: Mapped[str | None] = mapped_column(String(40))
     direction: Mapped[str] = mapped_column(String(20), default="outbound")
     tracking_number: Mapped[str] = mapped_column(String(80), index=True)
     carrier: Mapped[str | None] = mapped_column(String(40))

@@ -275,6 +275,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=True),
     sa.Column('rma_id', sa.String(length=40), nullable=True),
+    sa.Column('store', sa.String(length=40), nullable=True),
     sa.Column('direction', sa.String(length=20), nullable=False),
     sa.Column('tracking_number', sa.String(length=80), nullable=False),
     sa.Column('carrier', sa.String(length=40), nullable=True),
