@@ -165,5 +165,6 @@ class ReturnsContext:
     def _buyer_names(self, row: ReturnRow) -> tuple[str, ...]:
         session = object_session(row)
         if session is not None:
-            return buyer_names(session, row.order_id)
+            with session.no_autoflush:  # a read before the push must not write
+                return buyer_names(session, row.order_id)
         return self.run(lambda s: buyer_names(s, row.order_id))

@@ -168,3 +168,19 @@ def test_a_refused_approval_masks_the_buyers_name_quoted_without_a_cue(
     assert name not in text, text
     assert name.split()[-1] not in text, text
     assert "88123" in text
+
+
+def test_reading_the_buyers_name_before_a_push_writes_nothing(
+    synced: Any, fresh_order: Callable[..., Order],
+) -> None:
+    # The name is read in the caller's session just before the push: a change pending
+    # there must stay pending, or the push would run inside a write transaction.
+    from aftersales.store.tables.returns import ReturnRow
+
+    rma = _approved_refund(synced, fresh_order())
+    with synced.store.session() as s:
+        row = s.scalars(select(ReturnRow).where(ReturnRow.rma_id == rma)).one()
+        row.buyer_note = "changed, not yet written"
+        synced.returns._ctx._buyer_names(row)
+        assert row in s.dirty
+        s.rollback()
