@@ -8,9 +8,10 @@ belongs to as the row records it, or else through its order or return request.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVarTuple
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from aftersales.errors import NotFoundError
@@ -18,7 +19,7 @@ from aftersales.models import ParcelIssue, ParcelStatus
 from aftersales.store.tables.core import OrderRow, ShipmentRow
 from aftersales.store.tables.returns import ReturnRow
 
-__all__ = ["Parcel", "get_parcel", "list_parcels"]
+__all__ = ["PARCEL_STORE", "Parcel", "get_parcel", "list_parcels", "with_owners"]
 
 
 class Parcel(BaseModel):
@@ -42,14 +43,23 @@ class Parcel(BaseModel):
     last_checked_at: AwareDatetime | None
 
 
-_STORE = func.coalesce(ShipmentRow.store, OrderRow.marketplace,
-                       ReturnRow.marketplace).label("store")
+#: A parcel's store: its own column, else its order's, else its return's
+#: (select it with :func:`with_owners`, which joins the two).
+PARCEL_STORE: ColumnElement[str] = func.coalesce(
+    ShipmentRow.store, OrderRow.marketplace, ReturnRow.marketplace)
+
+
+_Ts = TypeVarTuple("_Ts")
+
+
+def with_owners(query: Select[*_Ts]) -> Select[*_Ts]:
+    """``query`` over shipments joined to the order and return each may belong to."""
+    return (query.outerjoin(OrderRow, OrderRow.id == ShipmentRow.order_id)
+            .outerjoin(ReturnRow, ReturnRow.rma_id == ShipmentRow.rma_id))
 
 
 def _query() -> Select[ShipmentRow, str, str]:
-    return (select(ShipmentRow, _STORE, OrderRow.external_id)
-            .outerjoin(OrderRow, OrderRow.id == ShipmentRow.order_id)
-            .outerjoin(ReturnRow, ReturnRow.rma_id == ShipmentRow.rma_id))
+    return with_owners(select(ShipmentRow, PARCEL_STORE.label("store"), OrderRow.external_id))
 
 
 def _parcel(row: ShipmentRow, store: str | None, order_id: str | None) -> Parcel:
@@ -81,8 +91,7 @@ def list_parcels(
     """Parcels, newest first, filtered by store, status, carrier, direction or openness."""
     query = _query().order_by(ShipmentRow.id.desc()).limit(limit)
     if store is not None:
-        query = query.where(func.coalesce(ShipmentRow.store, OrderRow.marketplace,
-                                          ReturnRow.marketplace) == store)
+        query = query.where(PARCEL_STORE == store)  # noqa: SIM300 (an SQL expression, not a constant)
     if status is not None:
         query = query.where(ShipmentRow.status == ParcelStatus(status).value)
     if carrier is not None:

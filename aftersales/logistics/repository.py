@@ -19,12 +19,12 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Table, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from aftersales.logistics.parcels import PARCEL_STORE, with_owners
 from aftersales.logistics.snapshot import Snapshot, fingerprint
 from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
 from aftersales.store.driver import Driver
 from aftersales.store.locking import begin_write
-from aftersales.store.tables.core import OrderRow, ShipmentRow, TrackingEventRow
-from aftersales.store.tables.returns import ReturnRow
+from aftersales.store.tables.core import ShipmentRow, TrackingEventRow
 from aftersales.store.types import UTCDateTime
 
 __all__ = [
@@ -330,19 +330,17 @@ def apply_trackings(
 
 
 def parcel_stores(session: Session, changes: Sequence[Change]) -> dict[int, str]:
-    """The store of each changed parcel (its order's, else its return's), in one query.
+    """The store of each changed parcel (see :data:`~aftersales.logistics.parcels.PARCEL_STORE`),
+    in one query.
 
-    A parcel linked to neither has no store and is absent from the result.
+    A parcel with no store of its own and linked to neither has none and is
+    absent from the result.
     """
     ids = [c.parcel.id for c in changes]
     if not ids:
         return {}
     found = session.execute(
-        select(ShipmentRow.id, func.coalesce(OrderRow.marketplace, ReturnRow.marketplace))
-        .outerjoin(OrderRow, OrderRow.id == ShipmentRow.order_id)
-        .outerjoin(ReturnRow, ReturnRow.rma_id == ShipmentRow.rma_id)
-        .where(ShipmentRow.id.in_(ids))
-    )
+        with_owners(select(ShipmentRow.id, PARCEL_STORE)).where(ShipmentRow.id.in_(ids)))
     return {shipment: store for shipment, store in found if store is not None}
 
 
