@@ -159,10 +159,15 @@ class ReturnsContext:
         market = self.market(row.marketplace, capability)
         if not dry_run:
             # the buyer's names, masked in whatever the platform's answer quotes
-            with known_names(*self._buyer_names(row)):
+            with known_names(*self.buyer_names_of_row(row)):
                 call(market, repo.to_model(row))
 
-    def _buyer_names(self, row: ReturnRow) -> tuple[str, ...]:
+    def buyer_names_of(self, rma_id: str) -> tuple[str, ...]:
+        """The buyer's name on the request's stored order (for ``redact.known_names``)."""
+        return self.run(lambda s: buyer_names(s, repo.load_row(s, rma_id).order_id))
+
+    def buyer_names_of_row(self, row: ReturnRow) -> tuple[str, ...]:
+        """As :meth:`buyer_names_of`, read in the row's own session when it has one."""
         session = object_session(row)
         if session is not None:
             with session.no_autoflush:  # a read before the push must not write

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from aftersales.errors import NotEligibleError, ValidationError
 from aftersales.interfaces import Capability
 from aftersales.models import ReturnKind, ReturnStatus, Shipment, ShipmentDirection
+from aftersales.redact import known_names
 from aftersales.returns import repository as repo
 from aftersales.returns.actions import Actions
 from aftersales.returns.context import ReturnsContext, load
@@ -70,7 +71,8 @@ class Exchanges:
             if row.external_id is not None:
                 market = self.ctx.market(row.marketplace, Capability.SHIP_EXCHANGE)
                 if not dry_run:
-                    recorded = market.ship_exchange(model, shipment)
+                    with known_names(*self.ctx.buyer_names_of_row(row)):
+                        recorded = market.ship_exchange(model, shipment)
             row.exchange_tracking_number = number
             row.exchange_carrier = shipment.carrier
             self.actions.parcel(session, row, number, shipment.carrier, ShipmentDirection.EXCHANGE)

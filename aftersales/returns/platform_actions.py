@@ -23,6 +23,7 @@ from aftersales.errors import ValidationError
 from aftersales.evidence import Evidence
 from aftersales.interfaces import Capability
 from aftersales.models import PlatformDeadline, RefusalReason, ReturnRequest, ReturnStatus
+from aftersales.redact import known_names
 from aftersales.returns import repository as repo
 from aftersales.returns.context import ReturnsContext
 from aftersales.returns.platform_deadlines import record_platform_deadline
@@ -54,7 +55,8 @@ class PlatformActions:
         """
         request = self._request(rma_id)
         market = self.ctx.market(request.marketplace, Capability.LIST_REFUSAL_REASONS)
-        return market.refusal_reasons(request)
+        with known_names(*self.ctx.buyer_names_of(rma_id)):
+            return market.refusal_reasons(request)
 
     def submit_evidence(self, rma_id: str, evidence: Evidence, *,
                         actor: str = "merchant") -> ReturnRequest:
@@ -72,7 +74,8 @@ class PlatformActions:
                                   payload=f"return {rma_id}")
         request = self._request(rma_id)
         market = self.ctx.market(request.marketplace, Capability.SUBMIT_EVIDENCE)
-        market.submit_evidence(request, evidence)
+        with known_names(*self.ctx.buyer_names_of(rma_id)):
+            market.submit_evidence(request, evidence)
         names = [p.filename for p in evidence.pictures]
         with self.ctx.runtime.unit_of_work() as session:
             row = repo.load_row(session, rma_id)
@@ -105,7 +108,8 @@ class PlatformActions:
             raise ValidationError(
                 f"return {rma_id} has no platform deadline the marketplace lets the shop extend",
                 field="platform_deadline", payload=f"return {rma_id}")
-        extended = market.extend_deadline(request, by)
+        with known_names(*self.ctx.buyer_names_of(rma_id)):
+            extended = market.extend_deadline(request, by)
         with self.ctx.runtime.unit_of_work() as session:
             row = repo.load_row(session, rma_id)
             now = self.ctx.runtime.now()

@@ -41,7 +41,6 @@ from aftersales.returns import repository as repo
 from aftersales.returns.context import ReturnsContext
 from aftersales.returns.writes import TransitionWriter
 from aftersales.store.locking import begin_write
-from aftersales.store.orders import buyer_names
 from aftersales.store.tables.returns import RefundRow
 from aftersales.ticks import TickReport
 
@@ -95,7 +94,7 @@ class Settlement:
 
         The buyer's name is masked in any error text written meanwhile.
         """
-        names = self.ctx.run(lambda s: buyer_names(s, repo.load_row(s, claimed.rma_id).order_id))
+        names = self.ctx.buyer_names_of(claimed.rma_id)
         with known_names(*names):
             return self._pay(claimed, actor=actor, note=note)
 

@@ -181,6 +181,45 @@ def test_reading_the_buyers_name_before_a_push_writes_nothing(
     with synced.store.session() as s:
         row = s.scalars(select(ReturnRow).where(ReturnRow.rma_id == rma)).one()
         row.buyer_note = "changed, not yet written"
-        synced.returns._ctx._buyer_names(row)
+        synced.returns._ctx.buyer_names_of_row(row)
         assert row in s.dirty
         s.rollback()
+
+
+@pytest.mark.parametrize("name", ["Grace Hopperton", "王小明"])
+def test_a_refused_platform_action_masks_the_buyers_name(
+    synced: Any, sandbox: Any, monkeypatch: pytest.MonkeyPatch, name: str,
+) -> None:
+    # Platform actions (refusal reasons, evidence, deadline extensions) know whose request it is.
+    from aftersales.interfaces import Capability
+    from aftersales.store.tables.core import OrderRow
+    from aftersales.store.tables.returns import ReturnRow
+
+    synced.returns.sync()
+    with synced.store.session() as s:
+        row = s.scalars(select(ReturnRow).where(ReturnRow.external_id.is_not(None))
+                        .limit(1)).one()
+        rma = row.rma_id
+        order = s.get(OrderRow, row.order_id)
+        assert order is not None
+        order.buyer = {**order.buyer, "name": name}
+    client = ApiClient("sandbox", "https://shop.example.test", max_attempts=1,
+                       classify_error=lambda r: RemoteRejectedError(
+                           r.json()["message"], status=r.status_code)
+                       if r.status_code >= 400 else None)
+
+    def refuse(request: Any) -> Any:
+        return client.get("refusal-reasons", params={"id": request.external_id})
+
+    monkeypatch.setattr(sandbox, "capabilities",
+                        sandbox.capabilities | {Capability.LIST_REFUSAL_REASONS})
+    monkeypatch.setattr(sandbox, "refusal_reasons", refuse)
+    with responses.RequestsMock() as mock:
+        mock.get("https://shop.example.test/refusal-reasons", status=422,
+                 json={"message": f"{name} has a dispute open, see case 88123"})
+        with pytest.raises(AfterSalesError) as caught:
+            synced.returns.refusal_reasons(rma)
+    text = str(caught.value)
+    assert name not in text, text
+    assert name.split()[-1] not in text, text
+    assert "88123" in text
