@@ -18,6 +18,7 @@ from responses import matchers
 from sqlalchemy import select
 
 from aftersales.app import AfterSales
+from aftersales.errors import AuthenticationError
 from aftersales.models import ReviewVisibility
 from aftersales.store.tables.reviews import ReviewReplyRow
 
@@ -26,6 +27,11 @@ from .test_adapter import BASE, TOKEN, adapter, fixture, serve, serve_all, serve
 #: ``curated`` values seen in Judge.me's docs ("ok"), in a recorded answer
 #: ("not-yet") and set by integrations to reject a review ("spam").
 CURATED_VALUES = ["ok", "not-yet", "spam"]
+
+#: Payloads Judge.me itself wrote: its docs' examples and answers its servers gave.
+PLATFORM_WRITTEN = ("review_get_docs.json", "reviews_list_recorded.json",
+                    "reply_request_docs.json", "reviews_list_recorded_2023.json",
+                    "error_401_recorded.json")
 
 
 def _listed(http: responses.RequestsMock, name: str) -> list[Any]:
@@ -37,8 +43,7 @@ def _listed(http: responses.RequestsMock, name: str) -> list[Any]:
 
 
 def test_every_new_fixture_names_its_source() -> None:
-    for name in ("review_get_docs.json", "reviews_list_recorded.json",
-                 "reply_request_docs.json"):
+    for name in PLATFORM_WRITTEN:
         assert fixture(name)["_source"].strip()
 
 
@@ -93,6 +98,43 @@ def test_the_recorded_listing_is_a_review_awaiting_moderation(
     assert review.visibility is ReviewVisibility.PENDING
     assert review.title == "This is a great Addidas shoe"
     assert review.updated_at > review.created_at
+
+
+def test_the_2023_recorded_listing_maps_a_reviewer_judgeme_knows_only_by_name(
+    http: responses.RequestsMock,
+) -> None:
+    # No reviewer external_id, tags as a list, the phone as the text "null", no pictures key.
+    (review,) = _listed(http, "reviews_list_recorded_2023.json")
+    assert (review.external_id, review.rating, review.sku) == ("407358111", 5, "8033111867704")
+    assert (review.title, review.author) == ("Fits well", "Anonymous")
+    assert review.visibility is ReviewVisibility.PENDING  # curated: not-yet
+    assert review.images == []
+    assert review.created_at.isoformat() == "2023-05-03T06:21:11+00:00"
+    assert review.updated_at.isoformat() == "2023-05-03T06:21:40+00:00"
+    dumped = review.model_dump_json()
+    assert "reviewer@example.com" not in dumped
+    assert "Wrote Judge.me web review" not in dumped  # reviewer tags are not copied
+
+
+def test_the_recorded_401_is_an_authentication_error_naming_judgemes_reason(
+    http: responses.RequestsMock,
+) -> None:
+    data = fixture("error_401_recorded.json")
+    request = data["request"]
+    http.add("GET", request["url"], json=data["response"]["body"], status=401,
+             match=[matchers.query_param_matcher(request["query"]),
+                    matchers.header_matcher(request["headers"])])
+    market = JudgeMeMarketplace(JudgeMeSettings(api_token="WRONG-TOKEN",
+                                                shop_domain="example.myshopify.com"),
+                                sleep=lambda _s: None)
+    with pytest.raises(AuthenticationError) as info:
+        list(market.list_reviews())
+    assert info.value.status == 401
+    # Judge.me's reason (token or shop domain: it does not say which) stays on the error.
+    assert "Shop domain or Api Token is wrong" in (info.value.body or "")
+    assert "WRONG-TOKEN" not in str(info.value)
+    assert "WRONG-TOKEN" not in (info.value.body or "")
+    assert len(http.calls) == 1  # a refused credential is not retried
 
 
 def test_the_review_created_webhook_body_is_published() -> None:
