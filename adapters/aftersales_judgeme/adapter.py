@@ -8,7 +8,9 @@ OpenAPI file) and help centre on 2026-12-02:
 * moderation: ``curated``/``hidden``/``published``, mapped in
   :mod:`.mapping` onto :class:`~aftersales.models.ReviewVisibility`;
 * pagination: ``page``/``per_page`` with no total and no documented order
-  (hence the full scan below);
+  (hence the full scan below); the answer echoes the ``per_page`` it applied,
+  which may be below the one asked for (some versions of the v1 docs cap it
+  at 10), so a page is "short", and the last, only against that figure;
 * errors: HTTP status only (401 token, 404, 422, 429); Judge.me documents no
   error codes in the body;
 * rate limits: Judge.me says it throttles per shop but publishes no figures;
@@ -91,23 +93,23 @@ class JudgeMeMarketplace(MarketplaceBase):
         #: ``(review id, reason)`` of every review a listing skipped as malformed.
         self.skipped: list[tuple[str, str]] = []
 
-    def _reviews(self, body: Any, page: int) -> list[dict[str, Any]]:
+    def _reviews(self, body: Any, page: int) -> JudgeMeReviewList:
         if isinstance(body, list):  # some shops' answers are a bare array
             body = {"reviews": body}
         try:
-            envelope = JudgeMeReviewList.model_validate(body)
+            return JudgeMeReviewList.model_validate(body)
         except pydantic.ValidationError as exc:
             raise ResponseParseError(
                 f"page {page} of GET /reviews is not a review list", adapter=self.name
             ) from exc
-        return envelope.reviews
 
     def _scan(self, start: Watermark | None) -> list[Review]:
         per_page = self.settings.per_page
         changed: dict[str, Review] = {}
         previous_ids: list[Any] = []
         for page in range(1, MAX_PAGES + 1):
-            raw_reviews = self._reviews(self.client.list_reviews(page, per_page), page)
+            envelope = self._reviews(self.client.list_reviews(page, per_page), page)
+            raw_reviews = envelope.reviews
             ids = [raw.get("id") for raw in raw_reviews]
             if not raw_reviews or ids == previous_ids:
                 break
@@ -124,7 +126,10 @@ class JudgeMeMarketplace(MarketplaceBase):
                 seen = changed.get(review.external_id)
                 if seen is None or review.updated_at >= seen.updated_at:
                     changed[review.external_id] = review
-            if len(raw_reviews) < per_page:
+            # A short page is the last one. "Short" is measured against the page
+            # size Judge.me says it applied (its answer's per_page), which may be
+            # smaller than the one asked for: a capped page is not the end.
+            if len(raw_reviews) < envelope.page_size(per_page):
                 break
         return sorted(changed.values(), key=lambda r: (r.updated_at, r.external_id))
 

@@ -78,6 +78,13 @@ class JudgeMeReviewList(_Wire):
     per_page: int | None = None
     reviews: list[dict[str, Any]] = Field(default_factory=list)
 
+    def page_size(self, asked: int) -> int:
+        """The page size this answer was cut to: the ``per_page`` Judge.me echoes
+        when it is smaller than ``asked`` (a server-side cap), else ``asked``."""
+        if self.per_page is not None and 0 < self.per_page < asked:
+            return self.per_page
+        return asked
+
 
 class JudgeMeReply(_Wire):
     """What ``POST /replies`` answers; Judge.me does not document it, so every

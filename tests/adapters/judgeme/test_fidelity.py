@@ -142,6 +142,33 @@ def test_the_review_created_webhook_body_is_published() -> None:
     assert to_review(body).visibility is ReviewVisibility.PUBLISHED
 
 
+# ------------------------------------------------------------ pagination
+
+
+def test_a_page_cut_to_the_size_judgeme_applied_is_not_taken_for_the_last(
+    http: responses.RequestsMock,
+) -> None:
+    # Asked for 100 a page, Judge.me answers with the per_page it applied (10, the
+    # maximum some versions of its v1 docs give): ten reviews are a full page.
+    recorded = fixture("reviews_list_recorded_2023.json")["response"]["body"]["reviews"][0]
+
+    def page(number: int, count: int) -> dict[str, Any]:
+        first = 407358111 + (number - 1) * 10
+        return {"current_page": number, "per_page": 10,
+                "reviews": [{**recorded, "id": first + i} for i in range(count)]}
+
+    for number, count in ((1, 10), (2, 3)):
+        http.add("GET", f"{BASE}/reviews", json=page(number, count), match=[
+            matchers.query_param_matcher({"shop_domain": "example.myshopify.com",
+                                          "page": str(number), "per_page": "100"})])
+    market = JudgeMeMarketplace(JudgeMeSettings(api_token=TOKEN,
+                                                shop_domain="example.myshopify.com"),
+                                sleep=lambda _s: None)
+    reviews = [r for p in market.list_reviews() for r in p.items]
+    assert len(reviews) == 13
+    assert len(http.calls) == 2  # the short second page ends the listing
+
+
 # ------------------------------------------------------------ moderation
 
 
