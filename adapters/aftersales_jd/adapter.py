@@ -41,6 +41,7 @@ from aftersales_jd.schemas import (
     RefundApplyResult,
     ServicePage,
 )
+from aftersales_jd.services import ServiceOrders
 from aftersales_jd.settings import JdSettings
 
 __all__ = ["JdMarketplace"]
@@ -75,9 +76,13 @@ class JdMarketplace(MarketplaceBase):
       such a request's ``stage`` is ``not_shipped``;
     * ``afs-<serviceId>``: after-sales service orders (服务单,
       jingdong.asc.query.list by update time; needs ``vender_id``), listed
-      and mapped (statuses, expectations: 退货, 换货, 维修, 补发 …). Their review
-      and processing calls (jingdong.asc.audit, jingdong.asc.process …) are
-      not wired: acting on one raises ``UnsupportedOperationError``.
+      and mapped (statuses, expectations: 退货, 换货, 维修, 补发 …). Review is
+      wired (:mod:`aftersales_jd.services`): ``reject_return`` is
+      jingdong.asc.audit.refuse with a review reason code, ``approve_return``
+      of a return, exchange or repair is jingdong.asc.audit.send to the
+      shop's return address. Receiving, processing and refunding them
+      (jingdong.asc.receive.register, jingdong.asc.process.*) are not wired:
+      they raise ``UnsupportedOperationError``.
 
     Also: ``get_order`` / ``list_shipments`` (jingdong.pop.order.get),
     ``list_reviews`` / ``reply_review`` (getVenderCommentsForJos, saveReply).
@@ -115,6 +120,7 @@ class JdMarketplace(MarketplaceBase):
         self.settings = settings or JdSettings.from_env()
         self.clock = clock or (lambda: datetime.now(UTC))
         self.client = JdClient(self.settings, api=api, clock=self.clock, sleep=sleep)
+        self.services = ServiceOrders(self.client, self.settings, self.name)
         #: orders read while listing, so one order is read once per listing run
         self._orders: dict[str, Order] = {}
 
@@ -268,24 +274,40 @@ class JdMarketplace(MarketplaceBase):
         return result.result[0]
 
     def approve_return(self, request: ReturnRequest, *, note: str | None = None) -> None:
-        """Check a refund application awaits the shop (approving it is refunding it)."""
+        """Approve a service order, or check a refund application awaits the shop.
+
+        A service order whose goods come back is approved with
+        jingdong.asc.audit.send (a repeat writes nothing); approving a
+        refund application *is* refunding it, so here it is only checked.
+        """
+        kind, raw = mapping.split_id(request.external_id or "")
+        if kind == "afs":
+            self.services.approve(raw, note=note)
+            return
         fresh = self.fetch_refund(self._refund_id(request, "approve_return"))
         if fresh.status != 0 and fresh.status not in mapping.REFUND_PAID:
             raise RemoteRejectedError(f"refund application is {fresh.status}; it cannot be "
                                       "approved", adapter=self.name)
 
     def refusal_reasons(self, request: ReturnRequest) -> list[RefusalReason]:
-        """The refusal codes JD takes for a refund application (replyRefund ``rejectType``)."""
+        """The refusal codes JD takes for a refund application (replyRefund ``rejectType``).
+
+        A service order's review reasons come from jingdong.asc.audit.reason.list,
+        whose answer's shape is not in the material checked: not listed here.
+        """
         self._refund_id(request, "refusal_reasons")
         return mapping.refusal_reasons()
 
     def reject_return(self, request: ReturnRequest, *, reason: str, note: str | None = None,
                       reason_code: str | None = None, evidence: Evidence | None = None) -> None:
-        """Refuse a refund application (replyRefund ``status=2``) with a listed code.
+        """Refuse a refund application (replyRefund ``status=2``) or a service order.
 
-        ``reason_code`` is one of :meth:`refusal_reasons`' codes (without it,
-        the listed one whose words equal ``reason``, else 5 其他); ``reason``
-        and ``note`` become the remark the buyer sees. replyRefund takes no
+        For a refund application ``reason_code`` is one of
+        :meth:`refusal_reasons`' codes (without it, the listed one whose words
+        equal ``reason``, else 5 其他). For a service order it is required: the
+        review reason ``"<一级>"`` or ``"<一级>/<二级>"`` of JD's reason list
+        (jingdong.asc.audit.refuse ``approveReasonCid1/2``). ``reason`` and
+        ``note`` become the remark the buyer sees. Neither call takes
         pictures: evidence is refused before anything is sent.
         """
         if evidence:
@@ -293,6 +315,10 @@ class JdMarketplace(MarketplaceBase):
         remark = (reason if not note else f"{reason}：{note}").strip()
         if not 1 <= len(remark) <= 200:
             raise ValidationError("JD wants a remark of 1–200 characters", field="reason")
+        kind, raw = mapping.split_id(request.external_id or "")
+        if kind == "afs":
+            self.services.refuse(raw, remark=remark, reason_code=reason_code)
+            return
         code = mapping.choose_reject_type(reason_code, reason)
         fresh = self.fetch_refund(self._refund_id(request, "reject_return"))
         if fresh.status == 2:

@@ -51,7 +51,7 @@ class RefundApplyResult(_Wire):
 
 
 class ServiceBill(_Wire):
-    """An after-sales service order (服务单) of jingdong.asc.query.list."""
+    """An after-sales service order (服务单) of jingdong.asc.query.list (``ServiceBrief``)."""
 
     serviceId: str
     orderId: str
@@ -66,6 +66,10 @@ class ServiceBill(_Wire):
     updateDate: str | None = None
     approveReasonCid1Name: str = ""
     questionDesc: str = ""
+    applyId: str = ""
+    sysVersion: int | None = None
+    questionTypeCid1: int | None = None
+    questionTypeCid2: int | None = None
 
 
 class ServicePage(_Wire):

@@ -37,6 +37,13 @@ class JdSettings(AdapterSettings):
         operator_pin: the account named as reviewer (``checkUserName``,
             ``operatePin``) on the shop's answers.
         operator_name: the reviewer's display name (``operateNick``).
+        return_contact_name, return_contact_tel, return_contact_mobile,
+        return_zipcode, return_province, return_city, return_county,
+        return_village, return_detail_address, return_address_type: the
+            shop's return address as jingdong.asc.audit.send takes it
+            (返件联系人, 联系电话, 手机, 邮编, JD area codes of the province,
+            city, county and town, 详细地址, 返件地址类型); approving a service
+            order needs all but the mobile and the town.
         page_size: items per listing call (the refund and comment lists take at most 50).
         window: the span of one time-filtered query.
         lookback: how far back a listing without a cursor starts.
@@ -55,6 +62,16 @@ class JdSettings(AdapterSettings):
     vender_id: str | None = None
     operator_pin: str = Field(default="aftersales", min_length=1, max_length=50)
     operator_name: str = Field(default="aftersales", min_length=1, max_length=50)
+    return_contact_name: str | None = None
+    return_contact_tel: str | None = None
+    return_contact_mobile: str | None = None
+    return_zipcode: str | None = None
+    return_province: int | None = None
+    return_city: int | None = None
+    return_county: int | None = None
+    return_village: int | None = None
+    return_detail_address: str | None = None
+    return_address_type: int | None = None
     page_size: int = Field(default=50, ge=1, le=50)
     window: timedelta = Field(default=timedelta(days=1), gt=timedelta(0),
                               le=timedelta(days=30))

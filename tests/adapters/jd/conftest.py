@@ -155,9 +155,12 @@ class FakeJdShop:
         self.services = []
         for i in range(services):
             changed = NOW - timedelta(hours=7 * i, minutes=3)
-            self.services.append(dict(svc_tpl, serviceId=7700100 + i,
+            self.services.append(dict(svc_tpl, serviceId=7700100 + i, applyId=8800100 + i,
+                                      serviceStatus=10001, sysVersion=1,
                                       updateDate=int(changed.timestamp() * 1000),
                                       customerExpect=[10, 20, 30, 80, 11][i % 5]))
+        #: the review writes JD applied: (method, params)
+        self.audits: list[tuple[str, dict[str, Any]]] = []
         cm_tpl = body("comments_get_vender_comments")[
             "jingdong_pop_PopCommentJsfService_getVenderCommentsForJos_responce"]["comments"][0]
         self.comments = [dict(cm_tpl, commentId=str(15900000100 + i), score=1 + i % 5,
@@ -170,6 +173,9 @@ class FakeJdShop:
         jos.handle("jingdong.pop.afs.soa.refundapply.queryById", self._refund_get)
         jos.handle("jingdong.pop.afs.soa.refundapply.replyRefund", self._reply_refund)
         jos.handle("jingdong.asc.query.list", self._service_list)
+        jos.handle("jingdong.asc.audit.detail", self._audit_detail)
+        jos.handle("jingdong.asc.audit.refuse", self._audit_refuse)
+        jos.handle("jingdong.asc.audit.send", self._audit_send)
         jos.handle("jingdong.pop.PopCommentJsfService.getVenderCommentsForJos", self._comments)
         jos.handle("jingdong.pop.PopCommentJsfService.saveReply", self._save_reply)
         jos.handle("jingdong.pop.order.get", self._order_get)
@@ -208,11 +214,41 @@ class FakeJdShop:
         return body("refundapply_reply_refund")
 
     def _service_list(self, p: dict[str, Any]) -> dict[str, Any]:
-        lo, hi = _read(p["updateTimeBegin"]), _read(p["updateTimeEnd"])
-        hits = [s for s in self.services
-                if lo <= datetime.fromtimestamp(s["updateDate"] / 1000, UTC) <= hi]
+        if "serviceId" in p:
+            hits = [s for s in self.services if s["serviceId"] == p["serviceId"]]
+        else:
+            lo, hi = _read(p["updateTimeBegin"]), _read(p["updateTimeEnd"])
+            hits = [s for s in self.services
+                    if lo <= datetime.fromtimestamp(s["updateDate"] / 1000, UTC) <= hi]
         return {_responce("jingdong.asc.query.list"): {"code": "0", "pageResult": {
             "totalCount": len(hits), "data": self._slice(hits, p["pageNumber"], p["pageSize"])}}}
+
+    def service(self, service_id: int) -> dict[str, Any]:
+        """The service order ``service_id``."""
+        return next(s for s in self.services if s["serviceId"] == service_id)
+
+    def _audit_detail(self, p: dict[str, Any]) -> dict[str, Any]:
+        bill = next(s for s in self.services if s["applyId"] == p["applyId"])
+        answer = body("asc_audit_detail")
+        data = answer["jingdong_asc_audit_detail_responce"]["result"]["data"]
+        data.update(serviceIdList=[bill["serviceId"]], sysVersion=bill["sysVersion"],
+                    applyDetailList=[{"applyDetailId": bill["applyId"] + 1,
+                                      "applyDetailIdLong": bill["applyId"] + 1}])
+        return answer
+
+    def _audit(self, method: str, p: dict[str, Any], status: int) -> dict[str, Any]:
+        bill = self.service(p["serviceId"])
+        if p["sysVersion"] != bill["sysVersion"]:
+            return body("asc_audit_stale_version")
+        self.audits.append((method, p))
+        bill.update(serviceStatus=status, sysVersion=bill["sysVersion"] + 1)
+        return body(method.replace("jingdong.", "").replace(".", "_"))
+
+    def _audit_refuse(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._audit("jingdong.asc.audit.refuse", p, 10004)
+
+    def _audit_send(self, p: dict[str, Any]) -> dict[str, Any]:
+        return self._audit("jingdong.asc.audit.send", p, 10005)
 
     def _comments(self, p: dict[str, Any]) -> dict[str, Any]:
         lo, hi = _read(p["beginTime"]), _read(p["endTime"])
@@ -231,11 +267,21 @@ class FakeJdShop:
             "apiResult": {"success": True}, "orderInfo": info}}}
 
 
+#: The test shop's return address (JD area codes written for the tests).
+RETURN_ADDRESS: dict[str, Any] = {
+    "return_contact_name": "售后组", "return_contact_tel": "021-55550000",
+    "return_zipcode": "200000", "return_province": 2, "return_city": 2813,
+    "return_county": 51976, "return_detail_address": "仓库路 1 号",
+    "return_address_type": 1}
+
+
 def make_settings(**kw: Any) -> JdSettings:
     """Settings of the test shop."""
     base: dict[str, Any] = {"app_key": "jd-app-1", "app_secret": SECRET, "access_token": TOKEN,
                             "page_size": 2, "lookback": timedelta(days=2),
                             "operator_pin": "shop_admin"}
+    if kw.get("vender_id"):
+        base.update(RETURN_ADDRESS)
     base.update(kw)
     return JdSettings(**base)
 

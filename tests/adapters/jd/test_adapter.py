@@ -79,11 +79,11 @@ def test_each_window_asks_by_apply_time_and_by_check_time(market: JdMarketplace,
     assert keys == {("applyTimeEnd", "applyTimeStart"), ("checkTimeEnd", "checkTimeStart")}
 
 
-def test_acting_on_a_service_order_is_unsupported(shop: FakeJdShop) -> None:
+def test_refunding_a_service_order_is_unsupported(shop: FakeJdShop) -> None:
     market = JdMarketplace(make_settings(vender_id="10086"), clock=lambda: NOW)
     service = next(r for r in _requests(market) if (r.external_id or "").startswith("afs-"))
     with pytest.raises(UnsupportedOperationError, match="service order"):
-        market.approve_return(service)
+        market.refusal_reasons(service)
     with pytest.raises(UnsupportedOperationError):
         market.refund(Refund(order_id=service.order_id, amount=Money("1.00", "CNY"),
                              idempotency_key="k"), service)
