@@ -13,6 +13,10 @@ Checked against the Admin API reference for 2026-01 (the pinned version) on
   errors ``THROTTLED``, ``ACCESS_DENIED`` and ``INTERNAL_SERVER_ERROR`` are
   classified in :mod:`.client`; Shopify documents no other top-level codes
   a client should branch on, and unknown ones are refusals;
+* refunds: ``refundCreate`` answers the refund with its transactions; one
+  whose transactions all ended ``FAILURE`` or ``ERROR``
+  (``OrderTransactionStatus``) was declined by the payment gateway and paid
+  nothing, so it is a refusal, never a payment (``PENDING`` counts as paid);
 * pagination: GraphQL connections by ``pageInfo.endCursor``; REST by the
   ``page_info`` of the ``Link: rel="next"`` header;
 * rate limits: the GraphQL cost bucket (``extensions.cost``; 100 points a
@@ -140,7 +144,8 @@ DISPOSE = """mutation Dispose($inputs: [ReverseFulfillmentOrderDisposeInput!]!) 
 REFUND = """mutation RefundCreate($input: RefundInput!, $key: String!) {
   refundCreate(input: $input) @idempotent(key: $key) {
     refund { id note createdAt totalRefundedSet {
-      shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } } }
+      shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } }
+      transactions(first: 10) { nodes { status kind } } }
     userErrors { field message }
   }
 }"""
@@ -150,6 +155,7 @@ ORDER_REFUNDS = """query OrderRefunds($id: ID!) {
   order(id: $id) { refunds(first: 100) {
     id note createdAt totalRefundedSet {
       shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } }
+    transactions(first: 10) { nodes { status kind } }
     refundLineItems(first: 100) { nodes { quantity lineItem { id } } }
   } }
 }"""
@@ -347,6 +353,11 @@ class ShopifyMarketplace(MarketplaceBase):
         retry with the same key returns Shopify's first result instead of
         paying again. A Shopify return refunded this way (not an exchange) is
         closed.
+
+        The created refund's transactions are read: when the payment gateway
+        declined every one (``OrderTransactionStatus`` ``FAILURE`` or
+        ``ERROR``) no money moved, and :class:`RemoteRejectedError` says so;
+        a ``PENDING`` transaction is accepted as paid.
         """
         order = mapping.numeric_id(refund.order_id)
         ask: dict[str, Any] = {
@@ -366,6 +377,15 @@ class ShopifyMarketplace(MarketplaceBase):
         data = self.client.graphql(REFUND, {"input": body, "key": refund.idempotency_key},
                                    mutation=True, idempotency_key=refund.idempotency_key)
         created = self._parse(GqlRefund, _payload(data, "refundCreate").get("refund"))
+        declined = created.declined()
+        if declined:
+            # Shopify recorded the refund, but its payment gateway refused every
+            # transaction: no money moved, the return stays open, and a new
+            # attempt (new key) may pay.
+            raise RemoteRejectedError(
+                f"refundCreate: the payment gateway declined refund {created.id} "
+                f"(transactions {', '.join(declined)})", adapter=self.name,
+                code=declined[0])
         self._close_refunded(request, created.id)
         return mapping.refund_from_gql(created, refund)
 
@@ -390,7 +410,9 @@ class ShopifyMarketplace(MarketplaceBase):
         in the refund's own currency (presentment or shop money), the same
         line items and quantities, created no earlier than the pending
         refund was recorded, and not one of the ids the store already holds
-        (``exclude``). ``keys`` cannot be matched and are ignored.
+        (``exclude``). A refund whose transactions the gateway all declined
+        paid nothing and never matches. ``keys`` cannot be matched and are
+        ignored.
 
         A match is a refund whose answer was lost, so what :meth:`refund`
         does after a payment is done here: the Shopify return is closed.
@@ -402,8 +424,8 @@ class ShopifyMarketplace(MarketplaceBase):
         known = {mapping.numeric_id(x) for x in exclude}
         for raw in order.get("refunds") or []:
             listed: GqlListedRefund = self._parse(GqlListedRefund, raw)
-            if mapping.numeric_id(listed.id) in known:
-                continue
+            if mapping.numeric_id(listed.id) in known or listed.declined():
+                continue  # already held, or declined by the gateway (it paid nothing)
             bag = listed.totalRefundedSet
             money = next((m for m in ([bag.presentmentMoney, bag.shopMoney] if bag else [])
                           if m is not None and m.currencyCode.upper() == refund.amount.currency),

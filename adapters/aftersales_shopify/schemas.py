@@ -11,14 +11,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
+    "FAILED_TRANSACTION",
     "Connection",
     "GqlListedRefund",
     "GqlReasonDefinition",
     "GqlRefund",
     "GqlRefundLine",
+    "GqlRefundTransaction",
     "GqlReturn",
     "GqlReturnLineItem",
     "GqlReverseFulfillmentOrder",
@@ -59,6 +61,15 @@ class Connection(_Wire, Generic[N]):
 
     nodes: list[N] = Field(default_factory=list)
     pageInfo: PageInfo = Field(default_factory=PageInfo)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _edges(cls, data: Any) -> Any:
+        # Shopify's own examples select ``edges { node }``; read them as nodes.
+        if isinstance(data, dict) and "nodes" not in data and isinstance(data.get("edges"), list):
+            nodes = [e.get("node") if isinstance(e, dict) else e for e in data["edges"]]
+            return {**data, "nodes": nodes}
+        return data
 
 
 class _Id(_Wire):
@@ -153,8 +164,21 @@ class _MoneyV2(_Wire):
 
 
 class _MoneyBag(_Wire):
-    shopMoney: _MoneyV2
+    # Non-null in the schema, but only there when selected (Shopify's own
+    # refundCreate examples select presentmentMoney alone).
+    shopMoney: _MoneyV2 | None = None
     presentmentMoney: _MoneyV2 | None = None
+
+
+class GqlRefundTransaction(_Wire):
+    """One payment transaction of a refund: its ``OrderTransactionStatus``."""
+
+    status: str | None = None
+    kind: str | None = None
+
+
+#: ``OrderTransactionStatus`` values of a transaction that moved no money and never will.
+FAILED_TRANSACTION = frozenset({"FAILURE", "ERROR"})
 
 
 class GqlRefund(_Wire):
@@ -164,6 +188,20 @@ class GqlRefund(_Wire):
     note: str | None = None
     createdAt: datetime | None = None
     totalRefundedSet: _MoneyBag | None = None
+    transactions: Connection[GqlRefundTransaction] = Field(default_factory=Connection)
+
+    def declined(self) -> list[str]:
+        """The statuses of its transactions when every one of them failed, else ``[]``.
+
+        A refund whose payment transactions all ended ``FAILURE`` or
+        ``ERROR`` returned no money (the gateway declined it); one with a
+        ``SUCCESS``, ``PENDING`` or ``AWAITING_RESPONSE`` transaction, or
+        with no transaction listed, is taken as paid.
+        """
+        statuses = [(t.status or "").upper() for t in self.transactions.nodes]
+        if statuses and all(s in FAILED_TRANSACTION for s in statuses):
+            return statuses
+        return []
 
 
 class GqlRefundLine(_Wire):
