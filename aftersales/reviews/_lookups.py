@@ -1,13 +1,14 @@
 """What one page of synced reviews refers to, loaded in one query per table.
 
-The reviews already stored (with their latest version's fingerprint), and
-the orders, return requests and parcels the page's reviews name, so that
-linking a review costs no query of its own.
+The orders, return requests and parcels the page's changed reviews name,
+so that linking a review costs no query of its own. Reviews the page leaves
+unchanged need only their return request (one may have come after the
+review), so for them only the returns are read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -16,9 +17,8 @@ from sqlalchemy.orm import Session
 from aftersales.models import Review
 from aftersales.store.tables.core import OrderRow, ShipmentRow
 from aftersales.store.tables.returns import ReturnLineRow, ReturnRow
-from aftersales.store.tables.reviews import ReviewRow, ReviewVersionRow
 
-__all__ = ["Links", "PageLookups"]
+__all__ = ["Links", "PageLinks"]
 
 
 @dataclass
@@ -31,65 +31,48 @@ class Links:
     tracking_number: str | None = None
 
 
-class PageLookups:
-    """Everything the page's reviews refer to, loaded in one query per table."""
+class PageLinks:
+    """The orders, parcels and return requests a page's reviews name.
 
-    def __init__(self, session: Session, marketplace: str, reviews: Sequence[Review]) -> None:
-        ids = [r.external_id for r in reviews]
-        self.rows = {
-            row.external_id: row
-            for row in session.scalars(
-                select(ReviewRow).where(
-                    ReviewRow.marketplace == marketplace, ReviewRow.external_id.in_(ids)
-                )
-            )
-        }
-        self.fingerprints: dict[int, str] = {}
-        if self.rows:
-            for review_id, fingerprint in session.execute(
-                select(ReviewVersionRow.review_id, ReviewVersionRow.fingerprint)
-                .join(ReviewRow, ReviewRow.id == ReviewVersionRow.review_id)
-                .where(
-                    ReviewRow.id.in_([row.id for row in self.rows.values()]),
-                    ReviewVersionRow.version == ReviewRow.current_version,
-                )
-            ):
-                self.fingerprints[review_id] = fingerprint
-        order_ids = {r.order_id for r in reviews if r.order_id}
+    ``orders`` are the order ids whose order and parcel are wanted (changed
+    reviews); ``returns`` those whose return requests are wanted (changed
+    reviews, and unchanged ones not yet linked to a request). Orders with
+    their first outbound parcel are one query, requests with their lines
+    another; nothing is read for an empty set.
+    """
+
+    def __init__(self, session: Session, marketplace: str, orders: Collection[str],
+                 returns: Collection[str]) -> None:
         self.orders: dict[str, tuple[int, str]] = {}
-        self.returns: dict[str, list[tuple[str, str | None, set[str]]]] = {}
         self.parcels: dict[int, str] = {}
-        if not order_ids:
-            return
-        for oid, ext, buyer in session.execute(
-            select(OrderRow.id, OrderRow.external_id, OrderRow.buyer_id).where(
-                OrderRow.marketplace == marketplace, OrderRow.external_id.in_(order_ids)
-            )
-        ):
-            self.orders[ext] = (oid, buyer)
-        lines: dict[str, set[str]] = {}
-        found = session.execute(
-            select(ReturnRow.rma_id, ReturnRow.external_id, ReturnRow.order_external_id).where(
-                ReturnRow.marketplace == marketplace, ReturnRow.order_external_id.in_(order_ids)
-            )
-        ).all()
-        if found:
-            for rma, line in session.execute(
-                select(ReturnLineRow.rma_id, ReturnLineRow.order_line_external_id).where(
-                    ReturnLineRow.rma_id.in_([f.rma_id for f in found])
-                )
+        self.returns: dict[str, list[tuple[str, str | None, set[str]]]] = {}
+        if orders:
+            for oid, ext, buyer, number in session.execute(
+                select(OrderRow.id, OrderRow.external_id, OrderRow.buyer_id,
+                       ShipmentRow.tracking_number)
+                .outerjoin(ShipmentRow, (ShipmentRow.order_id == OrderRow.id)
+                           & (ShipmentRow.direction == "outbound"))
+                .where(OrderRow.marketplace == marketplace, OrderRow.external_id.in_(orders))
+                .order_by(OrderRow.id, ShipmentRow.id)
             ):
-                lines.setdefault(rma, set()).add(line)
-        for rma, return_ext, order_ext in found:
-            self.returns.setdefault(order_ext, []).append((rma, return_ext, lines.get(rma, set())))
-        internal = [oid for oid, _ in self.orders.values()]
-        for order_pk, number in session.execute(
-            select(ShipmentRow.order_id, ShipmentRow.tracking_number)
-            .where(ShipmentRow.order_id.in_(internal), ShipmentRow.direction == "outbound")
-            .order_by(ShipmentRow.id)
+                self.orders[ext] = (oid, buyer)
+                if number is not None:
+                    self.parcels.setdefault(oid, number)
+        if not returns:
+            return
+        found: dict[str, tuple[str | None, str, set[str]]] = {}
+        for rma, return_ext, order_ext, line in session.execute(
+            select(ReturnRow.rma_id, ReturnRow.external_id, ReturnRow.order_external_id,
+                   ReturnLineRow.order_line_external_id)
+            .outerjoin(ReturnLineRow, ReturnLineRow.rma_id == ReturnRow.rma_id)
+            .where(ReturnRow.marketplace == marketplace, ReturnRow.order_external_id.in_(returns))
+            .order_by(ReturnRow.created_at, ReturnRow.rma_id)
         ):
-            if order_pk is not None:
-                self.parcels.setdefault(order_pk, number)
+            entry = found.setdefault(rma, (return_ext, order_ext, set()))
+            if line is not None:
+                entry[2].add(line)
+        for rma, (return_ext, order_ext, lines) in found.items():
+            self.returns.setdefault(order_ext, []).append((rma, return_ext, lines))
 
     def links(self, review: Review) -> Links:
         """The review's order, return request and parcel, as far as they are known."""

@@ -2,26 +2,42 @@
 
 Everything for a page happens in the caller's transaction, together with the
 page's cursor, so a crash mid-sync leaves either the whole page or none of
-it. The page is written in three steps, each a fixed number of statements
-whatever the page size: the reviews and their new versions (one batched
-insert), then the alert rules over the page (one query for the spike
-history of the page's SKUs), then the new alerts and their events.
+it. The page is written set-based, a fixed number of statements whatever
+its size:
+
+1. one SELECT of the page's stored reviews by natural key (marketplace,
+   external id), each with its latest version's fingerprint;
+2. only for what changed, one SELECT of the orders (with their first
+   parcel) and one of the return requests (with their lines) the changed
+   reviews name; a page of unchanged reviews reads only the requests of
+   those not yet linked to one (a return may come after its review);
+3. the changes worked out in memory, review by review in page order (a
+   review listed twice in a page is a new version twice, as before);
+4. ``executemany`` INSERTs and UPDATEs: new reviews (ids returned in page
+   order), changed reviews (guarded by their version: a row someone else
+   changed meanwhile raises ``StaleDataError``), new versions, late links;
+5. the alert rules over the page (one query for the spike history of the
+   page's SKUs), the new alerts, and their events in one statement.
+
+A page whose reviews are all unchanged and linked costs the one SELECT and
+writes nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import Table, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from aftersales.models import Review, Sentiment
-from aftersales.reviews._lookups import Links, PageLookups
+from aftersales.reviews._lookups import Links, PageLinks
 from aftersales.reviews.alerts import (
     AlertConfig,
     AlertDraft,
@@ -38,6 +54,12 @@ __all__ = ["RESOLVED", "Emit", "PageResult", "record_page", "review_key", "revie
 #: ``emit(session, [(event_name, payload, key), ...])``: the app's event bus, bound
 #: (:meth:`aftersales.events.EventBus.emit_many`: the page's events in one statement).
 Emit = Callable[[Session, list[tuple[str, dict[str, Any], str]]], object]
+
+_REVIEWS = cast(Table, ReviewRow.__table__)
+_VERSIONS = cast(Table, ReviewVersionRow.__table__)
+_ALERTS = cast(Table, ReviewAlertRow.__table__)
+#: Natural keys per IN list, well under every database's bound-parameter limit.
+_CHUNK = 500
 
 
 def review_key(marketplace: str, external_id: str) -> str:
@@ -70,59 +92,94 @@ class PageResult:
     alerts: int = 0
 
 
+#: The review columns a sync writes (all but the id, the natural key and the timestamps).
+_COLUMNS = (
+    "sku", "order_external_id", "order_line_external_id", "order_id", "return_external_id",
+    "rma_id", "tracking_number", "rating", "author", "title", "body", "appended_body",
+    "sentiment", "topics", "complaints", "severity", "score", "replied", "remote_created_at",
+    "remote_updated_at", "current_version",
+)
+
+
+@dataclass(eq=False)
+class _Slot:
+    """One stored (or about to be stored) review while the page is worked out."""
+
+    id: int | None
+    marketplace: str
+    external_id: str
+    values: dict[str, Any]  # the columns as the page leaves them
+    version: int = 0  # the stored current_version (the UPDATE's guard)
+    fingerprint: str | None = None  # the stored latest version's, until the page changes it
+    touched: bool = False  # given a new version by this page
+    late_rma: str | None = None  # a request found for an unchanged, unlinked review
+
+
 @dataclass
 class _Changed:
-    row: ReviewRow
+    slot: _Slot
     current: ReviewSnapshot
     previous: ReviewSnapshot | None
     links: Links
 
 
-def _snapshot(key: str, row: ReviewRow) -> ReviewSnapshot:
+@dataclass
+class _Plan:
+    """The page's listings in order, each either a new version or left as it is."""
+
+    steps: list[tuple[Review, str, bool]] = field(default_factory=list)  # review, fp, changes
+    orders: set[str] = field(default_factory=set)
+    returns: set[str] = field(default_factory=set)
+
+
+def _snapshot(key: str, values: dict[str, Any]) -> ReviewSnapshot:
     return ReviewSnapshot(
         key=key,
-        sku=row.sku,
-        rating=row.rating,
-        sentiment=Sentiment(row.sentiment or Sentiment.NEUTRAL.value),
-        complaints=tuple(row.complaints or ()),
-        severity=Severity(row.severity),
-        at=row.remote_updated_at,
-        excerpt=review_text(row.title, row.body, row.appended_body),
+        sku=values["sku"],
+        rating=values["rating"],
+        sentiment=Sentiment(values["sentiment"] or Sentiment.NEUTRAL.value),
+        complaints=tuple(values["complaints"] or ()),
+        severity=Severity(values["severity"]),
+        at=values["remote_updated_at"],
+        excerpt=review_text(values["title"], values["body"], values["appended_body"]),
     )
 
 
-def _fill(row: ReviewRow, review: Review, verdict: Classification, links: Links) -> None:
-    row.sku = review.sku
-    row.order_external_id = review.order_id
-    row.order_line_external_id = review.order_line_id
-    row.return_external_id = review.return_id
-    row.order_id = links.order_id
-    row.rma_id = links.rma_id
-    row.tracking_number = links.tracking_number
-    row.rating = review.rating
-    row.author = review.author
-    row.title = review.title
-    row.body = review.body
-    row.appended_body = review.appended_body
-    row.sentiment = verdict.sentiment.value
-    row.topics = list(verdict.topics)
-    row.complaints = list(verdict.complaints)
-    row.severity = int(verdict.severity)
-    row.score = verdict.score
-    row.replied = row.replied or review.reply is not None
-    row.remote_created_at = review.created_at
-    row.remote_updated_at = review.updated_at
+def _columns(review: Review, verdict: Classification, links: Links,
+             old: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "sku": review.sku,
+        "order_external_id": review.order_id,
+        "order_line_external_id": review.order_line_id,
+        "return_external_id": review.return_id,
+        "order_id": links.order_id,
+        "rma_id": links.rma_id,
+        "tracking_number": links.tracking_number,
+        "rating": review.rating,
+        "author": review.author,
+        "title": review.title,
+        "body": review.body,
+        "appended_body": review.appended_body,
+        "sentiment": verdict.sentiment.value,
+        "topics": list(verdict.topics),
+        "complaints": list(verdict.complaints),
+        "severity": int(verdict.severity),
+        "score": verdict.score,
+        "replied": bool(old and old["replied"]) or review.reply is not None,
+        "remote_created_at": review.created_at,
+        "remote_updated_at": review.updated_at,
+        "current_version": (old["current_version"] + 1) if old else 1,
+    }
 
 
-def _version(row: ReviewRow, review: Review, verdict: Classification, fingerprint: str,
-             now: datetime) -> ReviewVersionRow:
-    return ReviewVersionRow(
-        review=row,
-        version=row.current_version,
-        fingerprint=fingerprint,
-        rating=review.rating,
-        sentiment=verdict.sentiment.value,
-        data={
+def _version(slot: _Slot, review: Review, verdict: Classification, fingerprint: str,
+             now: datetime) -> dict[str, Any]:
+    return {
+        "version": slot.values["current_version"],
+        "fingerprint": fingerprint,
+        "rating": review.rating,
+        "sentiment": verdict.sentiment.value,
+        "data": {
             **review.model_dump(mode="json"),
             "classification": {
                 "topics": list(verdict.topics),
@@ -131,8 +188,57 @@ def _version(row: ReviewRow, review: Review, verdict: Classification, fingerprin
                 "score": verdict.score,
             },
         },
-        seen_at=now,
-    )
+        "seen_at": now,
+    }
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _read_stored(session: Session, marketplace: str,
+                 reviews: Sequence[Review]) -> dict[str, _Slot]:
+    """The page's stored reviews with their latest fingerprint: one SELECT (per 500 keys)."""
+    slots: dict[str, _Slot] = {}
+    ids = list(dict.fromkeys(r.external_id for r in reviews))
+    latest = ((_VERSIONS.c.review_id == _REVIEWS.c.id)
+              & (_VERSIONS.c.version == _REVIEWS.c.current_version))
+    for chunk in _chunks(ids):
+        for row in session.execute(
+            select(_REVIEWS, _VERSIONS.c.fingerprint.label("latest_fingerprint"))
+            .outerjoin(_VERSIONS, latest)
+            .where(_REVIEWS.c.marketplace == marketplace, _REVIEWS.c.external_id.in_(chunk))
+        ).mappings():
+            slots[row["external_id"]] = _Slot(
+                id=row["id"], marketplace=marketplace, external_id=row["external_id"],
+                values={c: row[c] for c in _COLUMNS}, version=row["current_version"],
+                fingerprint=row["latest_fingerprint"])
+    return slots
+
+
+def _plan(reviews: Sequence[Review], slots: dict[str, _Slot]) -> _Plan:
+    """Which listings are new versions, and which orders' links the page needs.
+
+    A listing is unchanged when its review is stored, not yet changed by
+    this page, and has the same fingerprint as its latest version.
+    """
+    plan = _Plan()
+    changed: set[str] = set()
+    for review in reviews:
+        fingerprint = _fingerprint(review)
+        slot = slots.get(review.external_id)
+        same = (slot is not None and review.external_id not in changed
+                and slot.fingerprint == fingerprint)
+        plan.steps.append((review, fingerprint, not same))
+        if not same:
+            changed.add(review.external_id)
+            if review.order_id:
+                plan.orders.add(review.order_id)
+                plan.returns.add(review.order_id)
+        elif slot is not None and slot.values["rma_id"] is None and review.order_id:
+            plan.returns.add(review.order_id)
+    return plan
 
 
 def _store_versions(
@@ -142,34 +248,66 @@ def _store_versions(
     classifier: Classifier,
     now: datetime,
 ) -> list[_Changed]:
-    lookups = PageLookups(session, marketplace, reviews)
+    slots = _read_stored(session, marketplace, reviews)
+    plan = _plan(reviews, slots)
+    lookups = PageLinks(session, marketplace, plan.orders, plan.returns)
     changed: list[_Changed] = []
-    for review in reviews:
+    fresh: list[_Slot] = []
+    versions: list[tuple[_Slot, dict[str, Any]]] = []
+    for review, fingerprint, changes in plan.steps:
         key = review_key(marketplace, review.external_id)
-        fingerprint = _fingerprint(review)
         links = lookups.links(review)
-        row = lookups.rows.get(review.external_id)
+        slot = slots.get(review.external_id)
+        if not changes:
+            assert slot is not None
+            if slot.values["rma_id"] is None and links.rma_id:  # the return came after
+                slot.values["rma_id"] = slot.late_rma = links.rma_id
+            continue
         previous: ReviewSnapshot | None = None
-        if row is not None:
-            if lookups.fingerprints.get(row.id) == fingerprint:
-                if row.rma_id is None and links.rma_id:  # the return came after the review
-                    row.rma_id = links.rma_id
-                continue
-            previous = _snapshot(key, row)
-            row.current_version += 1
+        if slot is None:
+            slot = slots[review.external_id] = _Slot(
+                id=None, marketplace=marketplace, external_id=review.external_id, values={})
+            fresh.append(slot)
+            old = None
         else:
-            row = ReviewRow(marketplace=marketplace, external_id=review.external_id)
-            row.current_version = 1
-            session.add(row)
-            lookups.rows[review.external_id] = row
-        lookups.fingerprints.pop(row.id, None)  # a repeat in the page is a change again
+            previous = _snapshot(key, slot.values)
+            old = slot.values
+        slot.touched = True
         verdict = classifier.classify(
             review_text(review.title, review.body, review.appended_body), rating=review.rating
         )
-        _fill(row, review, verdict, links)
-        session.add(_version(row, review, verdict, fingerprint, now))
-        changed.append(_Changed(row, _snapshot(key, row), previous, links))
+        slot.values = _columns(review, verdict, links, old)
+        versions.append((slot, _version(slot, review, verdict, fingerprint, now)))
+        changed.append(_Changed(slot, _snapshot(key, slot.values), previous, links))
+    _write(session, slots.values(), fresh, versions)
     return changed
+
+
+def _write(session: Session, slots: Iterable[_Slot], fresh: Sequence[_Slot],
+           versions: Sequence[tuple[_Slot, dict[str, Any]]]) -> None:
+    """The page's rows, one ``executemany`` per kind of write; nothing when nothing changed."""
+    if fresh:
+        result = session.execute(
+            insert(_REVIEWS).returning(_REVIEWS.c.id, sort_by_parameter_order=True),
+            [{"marketplace": s.marketplace, "external_id": s.external_id, **s.values}
+             for s in fresh])
+        for slot, new_id in zip(fresh, result.scalars(), strict=True):
+            slot.id = new_id
+    stale = [s for s in slots if s.touched and s.version]
+    if stale:
+        done = session.execute(
+            update(_REVIEWS).where(_REVIEWS.c.id == bindparam("b_id"),
+                                   _REVIEWS.c.current_version == bindparam("b_version")),
+            [{**s.values, "b_id": s.id, "b_version": s.version} for s in stale])
+        if session.get_bind().dialect.supports_sane_multi_rowcount \
+                and done.rowcount != len(stale):  # type: ignore[attr-defined]
+            raise StaleDataError("a review changed while its page was written")
+    late = [{"b_id": s.id, "rma_id": s.late_rma} for s in slots
+            if s.late_rma is not None and not s.touched]
+    if late:
+        session.execute(update(_REVIEWS).where(_REVIEWS.c.id == bindparam("b_id")), late)
+    if versions:
+        session.execute(insert(_VERSIONS), [{"review_id": s.id, **v} for s, v in versions])
 
 
 def _spikes(session: Session, changed: list[_Changed], config: AlertConfig,
@@ -240,7 +378,6 @@ def record_page(
     changed = _store_versions(session, marketplace, reviews, classifier, now)
     if not changed:
         return PageResult()
-    session.flush()
     by_key = {c.current.key: c for c in changed}
     drafts: dict[tuple[str, str], AlertDraft] = {}
     for item in changed:
@@ -252,26 +389,28 @@ def record_page(
         existing = {
             (rule, subject)
             for rule, subject in session.execute(
-                select(ReviewAlertRow.rule, ReviewAlertRow.subject).where(
-                    tuple_(ReviewAlertRow.rule, ReviewAlertRow.subject).in_(list(drafts))
+                select(_ALERTS.c.rule, _ALERTS.c.subject).where(
+                    tuple_(_ALERTS.c.rule, _ALERTS.c.subject).in_(list(drafts))
                 )
             )
         }
         fresh = [(by_key[d.subject], d) for k, d in drafts.items() if k not in existing]
     else:
         fresh = []
-    rows = [_alert_row(item, draft, now) for item, draft in fresh]
-    session.add_all(rows)
-    session.flush()
-    events = [(draft.rule.event, _payload(item, draft, row), f"{draft.rule.event}:{draft.subject}")
-              for (item, draft), row in zip(fresh, rows, strict=True)]
+    alert_ids: list[int] = []
+    if fresh:
+        alert_ids = list(session.execute(
+            insert(_ALERTS).returning(_ALERTS.c.id, sort_by_parameter_order=True),
+            [_alert_row(item, draft, now) for item, draft in fresh]).scalars())
+    events = [(draft.rule.event, _payload(item, draft, alert_id),
+               f"{draft.rule.event}:{draft.subject}")
+              for (item, draft), alert_id in zip(fresh, alert_ids, strict=True)]
     events += [(RESOLVED, _base_payload(item),
-                f"{RESOLVED}:{item.current.key}:{item.row.current_version}")
+                f"{RESOLVED}:{item.current.key}:{item.slot.values['current_version']}")
                for item in changed if _resolved(item)]
     if events:
-        with session.no_autoflush:  # nothing here needs a flush
-            emit(session, events)
-    return PageResult(changed=len(changed), alerts=len(rows))
+        emit(session, events)
+    return PageResult(changed=len(changed), alerts=len(alert_ids))
 
 
 #: Emitted when an edit lifts a negative review out of negative (the 差评 was resolved),
@@ -287,41 +426,41 @@ def _resolved(item: _Changed) -> bool:
     )
 
 
-def _alert_row(item: _Changed, draft: AlertDraft, now: datetime) -> ReviewAlertRow:
-    return ReviewAlertRow(
-        rule=draft.rule.value,
-        subject=draft.subject,
-        review_id=item.row.id,
-        marketplace=item.row.marketplace,
-        sku=draft.sku,
-        severity=int(draft.severity),
-        message=draft.message,
-        data=draft.data,
-        occurred_at=item.current.at,
-        created_at=now,
-    )
-
-
-def _base_payload(item: _Changed) -> dict[str, Any]:
-    row = item.row
+def _alert_row(item: _Changed, draft: AlertDraft, now: datetime) -> dict[str, Any]:
     return {
-        "marketplace": row.marketplace,
-        "review_id": row.id,
-        "external_id": row.external_id,
-        "sku": row.sku,
-        "rating": row.rating,
-        "sentiment": row.sentiment,
-        "topics": list(row.topics or ()),
-        "order_id": row.order_external_id,
-        "buyer_id": item.links.buyer_id,
-        "rma_id": row.rma_id,
+        "rule": draft.rule.value,
+        "subject": draft.subject,
+        "review_id": item.slot.id,
+        "marketplace": item.slot.marketplace,
+        "sku": draft.sku,
+        "severity": int(draft.severity),
+        "message": draft.message,
+        "data": draft.data,
+        "occurred_at": item.current.at,
+        "created_at": now,
     }
 
 
-def _payload(item: _Changed, draft: AlertDraft, alert: ReviewAlertRow) -> dict[str, Any]:
+def _base_payload(item: _Changed) -> dict[str, Any]:
+    values = item.slot.values
+    return {
+        "marketplace": item.slot.marketplace,
+        "review_id": item.slot.id,
+        "external_id": item.slot.external_id,
+        "sku": values["sku"],
+        "rating": values["rating"],
+        "sentiment": values["sentiment"],
+        "topics": list(values["topics"] or ()),
+        "order_id": values["order_external_id"],
+        "buyer_id": item.links.buyer_id,
+        "rma_id": values["rma_id"],
+    }
+
+
+def _payload(item: _Changed, draft: AlertDraft, alert_id: int) -> dict[str, Any]:
     return {
         **_base_payload(item),
-        "alert_id": alert.id,
+        "alert_id": alert_id,
         "rule": draft.rule.value,
         "severity": int(draft.severity),
         "message": draft.message,
