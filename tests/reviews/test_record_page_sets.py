@@ -33,7 +33,6 @@ from aftersales.models import Buyer, Order, OrderLine, Page, Review, Shipment
 from aftersales.money import Money
 from aftersales.reviews._record import record_page
 from aftersales.reviews.alerts import AlertConfig
-from aftersales.store.cursors import set_cursor
 from aftersales.store.orders import upsert_orders
 from aftersales.store.tables.core import CursorRow, OutboxRow
 from aftersales.store.tables.returns import ReturnLineRow, ReturnRow
@@ -166,18 +165,20 @@ Step = tuple[Page[Review], list[tuple[int, int, str | None]]]
 def histories(draw: st.DrawFn) -> list[Step]:
     steps: list[Step] = []
     number = 0
-    for i in range(draw(st.integers(1, 4))):
-        arrivals = []
+    def arrivals() -> list[tuple[int, int, str | None]]:
+        nonlocal number
+        out = []
         for _ in range(draw(st.integers(0, 2))):
             number += 1
-            arrivals.append((number, draw(st.integers(1, 3)),
-                             draw(st.sampled_from([None, "a", "b"]))))
+            out.append((number, draw(st.integers(1, 3)), draw(st.sampled_from([None, "a", "b"]))))
+        return out
+
+    for i in range(draw(st.integers(1, 4))):
         page = Page[Review](items=draw(st.lists(reviews(), min_size=1, max_size=6)),
                             cursor=draw(st.none() | st.just(f"c{i}")))
-        # a page may be listed again unchanged (a replay)
-        steps.append((page, arrivals))
-        if draw(st.booleans()):
-            steps.append((page, []))
+        steps.append((page, arrivals()))
+        if draw(st.booleans()):  # listed again unchanged (a replay), returns arriving meanwhile
+            steps.append((page, arrivals()))
     return steps
 
 
@@ -231,6 +232,18 @@ def _scenario() -> list[Step]:
         _review("r4", 1, 2, "物流太慢了", order_id="O3", reply="Sorry"),
     ], cursor="c2")
     return [(first, []), (first, [(1, 2, None)]), (second, []), (second, [(2, 1, "a")])]
+
+
+def test_a_fixed_history_writes_what_the_per_review_path_wrote(tmp_path: Path) -> None:
+    ref, new = _app(f"sqlite:///{tmp_path}/ref.db"), _app(f"sqlite:///{tmp_path}/new.db")
+    try:
+        _run(ref, new, _scenario())
+        with new.store.session() as s:  # the return that came after r2 is linked on replay
+            assert s.scalar(select(ReviewRow.rma_id).where(ReviewRow.external_id == "r2")) \
+                == "RMA-0001"
+    finally:
+        ref.close()
+        new.close()
 
 
 @pytest.mark.postgres

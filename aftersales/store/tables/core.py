@@ -88,7 +88,9 @@ class ShipmentRow(Timestamps, Versioned, Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    # indexed: page-wise syncs read the parcels of a page's orders
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"),
+                                                 index=True)
     rma_id: Mapped[str | None] = mapped_column(String(40), index=True)
     # the store of its order or return request (none for a parcel tracked on its own)
     store: Mapped[str | None] = mapped_column(String(40))

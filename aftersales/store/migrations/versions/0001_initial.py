@@ -298,6 +298,7 @@ def upgrade() -> None:
     with op.batch_alter_table('shipments', schema=None) as batch_op:
         batch_op.create_index('ix_shipments_open_checked', ['terminal', 'last_checked_at'], unique=False)
         batch_op.create_index('ix_shipments_open_id', ['terminal', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_shipments_order_id'), ['order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_shipments_rma_id'), ['rma_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_shipments_tracking_number'), ['tracking_number'], unique=False)
 
@@ -638,6 +639,7 @@ def downgrade() -> None:
     with op.batch_alter_table('shipments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_shipments_tracking_number'))
         batch_op.drop_index(batch_op.f('ix_shipments_rma_id'))
+        batch_op.drop_index(batch_op.f('ix_shipments_order_id'))
         batch_op.drop_index('ix_shipments_open_id')
         batch_op.drop_index('ix_shipments_open_checked')
 
