@@ -23,7 +23,16 @@ from aftersales.errors import (
 )
 from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, MarketplaceBase
-from aftersales.models import Order, Page, Refund, ReturnKind, ReturnRequest, Shipment
+from aftersales.logistics.carrier_names import carrier_for_name
+from aftersales.models import (
+    Order,
+    Page,
+    Refund,
+    ReturnKind,
+    ReturnRequest,
+    Shipment,
+    ShipmentDirection,
+)
 from aftersales.paging import Watermark, time_windows, watermarked_pages, window_newest_first
 from aftersales_pinduoduo import mapping
 from aftersales_pinduoduo.client import PinduoduoClient
@@ -38,6 +47,7 @@ def _result(body: dict[str, Any]) -> dict[str, Any]:
     return inner if isinstance(inner, dict) else body
 
 
+_EXCHANGE_SHIPPING = "pdd.refund.exchange.shipping"
 #: The order listing and detail reach three months back.
 _ORDER_HORIZON = timedelta(days=90)
 
@@ -59,7 +69,10 @@ class PinduoduoMarketplace(MarketplaceBase):
       (pdd.refund.information.get) before the agree and before any repeat;
     * ``list_orders`` / ``get_order``: pdd.order.number.list.increment.get and
       pdd.order.information.get (the last three months);
-    * ``list_shipments``: the order's outbound tracking number.
+    * ``list_shipments``: the order's outbound tracking number;
+    * ``ship_exchange``: pdd.refund.exchange.shipping (商家换货发货) with the
+      carrier's id from pdd.logistics.companies.get; the state is read
+      first, so a repeat after a lost answer sends nothing.
 
     Not supported, because the platform has no such call: refusing a
     request (refusals are made in the seller console, 商家后台), reviews,
@@ -75,6 +88,7 @@ class PinduoduoMarketplace(MarketplaceBase):
         Capability.APPROVE_RETURN,
         Capability.REFUND,
         Capability.LIST_SHIPMENTS,
+        Capability.SHIP_EXCHANGE,
     })
     raw_return_statuses: ClassVar[tuple[str, ...]] = tuple(str(c) for c in mapping.STATUSES)
     return_status_table: ClassVar[dict[str, Any]] = {
@@ -211,6 +225,65 @@ class PinduoduoMarketplace(MarketplaceBase):
         if result.get("success") is False or body.get("success") is False:
             raise RemoteRejectedError(f"return not agreed: {result.get('message') or ''}",
                                       adapter=self.name)
+
+    def _shipping_company(self, carrier: str | None) -> tuple[int, str]:
+        """(id, name) of the carrier among pdd.logistics.companies.get's available ones."""
+        if not carrier:
+            raise ValidationError("Pinduoduo wants the carrier of the replacement parcel",
+                                  field="carrier", payload=_EXCHANGE_SHIPPING)
+        body = self.client.call("pdd.logistics.companies.get", {})
+        for company in body.get("logistics_companies") or []:
+            if not isinstance(company, dict) or company.get("available") == 0:
+                continue
+            name = str(company.get("logistics_company") or "")
+            if carrier_for_name(name) == carrier and str(company.get("id") or "").isdigit():
+                return int(str(company["id"])), name
+        raise ValidationError(f"Pinduoduo lists no available carrier {carrier!r}",
+                              field="carrier", payload="pdd.logistics.companies.get")
+
+    def ship_exchange(self, request: ReturnRequest, shipment: Shipment) -> Shipment:
+        """Send the replacement of an exchange (pdd.refund.exchange.shipping, 商家换货发货).
+
+        The after-sales order is read first: one already shipped (15, 16, 18,
+        27) is not sent again, so a repeat after a lost answer writes nothing;
+        only an exchange awaiting the shop (14) is shipped.
+
+        Raises:
+            ValidationError: no carrier, or one Pinduoduo does not list.
+            RemoteRejectedError: not an exchange, or not awaiting the shop.
+        """
+        company_id, company_name = self._shipping_company(shipment.carrier)
+        sent = shipment.model_copy(update={"direction": ShipmentDirection.EXCHANGE})
+        for attempt in (1, 2):
+            fresh = self.fetch_detail(request)
+            kind = mapping.detail_kind(fresh) or request.kind
+            if kind is not ReturnKind.EXCHANGE:
+                raise RemoteRejectedError(f"a {kind.value} request ships no replacement",
+                                          adapter=self.name)
+            if fresh.after_sales_status in mapping.EXCHANGE_SENT:
+                return sent
+            if fresh.after_sales_status != mapping.EXCHANGE_AWAITING_SHOP:
+                raise RemoteRejectedError(
+                    f"after-sales status {fresh.after_sales_status} ships no replacement",
+                    adapter=self.name)
+            try:
+                body = self.client.call(_EXCHANGE_SHIPPING, {"request": {
+                    "after_sales_id": int(fresh.id) if fresh.id.isdigit() else fresh.id,
+                    "order_sn": fresh.order_sn, "shipping_id": company_id,
+                    "shipping_name": company_name,
+                    "tracking_number": shipment.tracking_number}}, write=True, bare=True)
+            except TransientError:
+                if attempt == 2:
+                    raise
+                continue  # it may have gone through: read the state before any repeat
+            inner = body.get("response")
+            result = _result(inner) if isinstance(inner, dict) else _result(body)
+            if result.get("succ") is not True:
+                raise RemoteRejectedError(
+                    f"replacement not shipped: {result.get('message') or 'refused'}",
+                    adapter=self.name)
+            return sent
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def refund(self, refund: Refund, request: ReturnRequest | None = None) -> Refund:
         """Agree the buyer's refund (pdd.refund.agree); a repeat never pays twice.

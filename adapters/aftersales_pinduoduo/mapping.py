@@ -49,6 +49,8 @@ __all__ = [
     "AGREEABLE",
     "CURRENCY",
     "DETAIL_TYPES",
+    "EXCHANGE_AWAITING_SHOP",
+    "EXCHANGE_SENT",
     "LIST_TYPES",
     "PAID",
     "REASONS",
@@ -106,6 +108,10 @@ STATUSES: dict[int, ReturnStatus] = {
 PAID = frozenset({4, 5, 10})
 #: States in which pdd.refund.agree may be called (the shop still has to answer).
 AGREEABLE = frozenset({2, 3})
+#: 换货补寄待商家处理: an exchange whose replacement the shop has to send.
+EXCHANGE_AWAITING_SHOP = 14
+#: States reached once the shop sent an exchange's replacement.
+EXCHANGE_SENT = frozenset({15, 16, 18, 27})
 #: States in which the platform surely has not paid (nor will without the shop).
 UNPAID = AGREEABLE | {0, 6, 7, 9, 11, 12, 13}
 

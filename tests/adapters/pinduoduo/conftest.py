@@ -140,7 +140,7 @@ class FakeMall:
     only, odd ones for a return of goods.
     """
 
-    def __init__(self, router: FakeRouter, refunds: int = 9) -> None:
+    def __init__(self, router: FakeRouter, refunds: int = 9, exchange: bool = False) -> None:
         self.router = router
         template = body("refund_list_increment_get")["refund_increment_get_response"]["refund_list"]
         self.refunds: dict[str, dict[str, Any]] = {}
@@ -164,6 +164,19 @@ class FakeMall:
                 order_template, order_sn=order_sn, item_list=[item], pay_amount=base["refund_amount"],
                 goods_amount=base["refund_amount"], discount_amount="0.00",
                 updated_at=china_time(stamp - timedelta(minutes=5)))
+        if exchange:  # one exchange awaiting the shop's replacement (换货补寄待商家处理)
+            stamp = NOW - timedelta(minutes=7)
+            self.refunds["9100"] = dict(
+                template[1], id=9100, order_sn="241120-109100000", updated_time=china_time(stamp),
+                created_time=china_time(stamp - timedelta(days=2)), refund_amount="0.00",
+                after_sales_status=14, after_sales_type=4, sku_id="559100",
+                tracking_number="", shipping_name="")
+            self.orders["241120-109100000"] = dict(
+                order_template, order_sn="241120-109100000",
+                item_list=[dict(order_template["item_list"][0], sku_id="559100")],
+                updated_at=china_time(stamp - timedelta(minutes=5)))
+        #: replacement parcels sent (the request object of each exchange shipping)
+        self.exchanges: list[dict[str, Any]] = []
         self.agreed: list[str] = []
         self.windows: list[tuple[datetime, datetime]] = []
         router.handle("pdd.refund.list.increment.get", self._refund_list)
@@ -173,6 +186,8 @@ class FakeMall:
         router.handle("pdd.refund.agree", self._agree)
         router.handle("pdd.refund.returngoods.agree", self._returngoods_agree)
         router.handle("pdd.refund.status.check", lambda f: body("refund_status_check"))
+        router.handle("pdd.logistics.companies.get", lambda f: body("logistics_companies_get"))
+        router.handle("pdd.refund.exchange.shipping", self._exchange_shipping)
 
     def _page(self, items: list[dict[str, Any]], form: dict[str, str],
               stamp: str) -> tuple[list[dict[str, Any]], int] | dict[str, Any]:
@@ -208,7 +223,7 @@ class FakeMall:
         assert r["order_sn"] == form["order_sn"]
         detail = body("refund_information_get")["refund_information_get_response"]
         detail.update(id=r["id"], order_sn=r["order_sn"], after_sales_status=r["after_sales_status"],
-                      after_sales_type=1 if r["after_sales_type"] == 2 else 2,
+                      after_sales_type={2: 1, 3: 2, 4: 3, 5: 4, 6: 5}[r["after_sales_type"]],
                       express_no=r.get("tracking_number", ""), sku_id=r["sku_id"],
                       shipping_status=0 if r["after_sales_type"] == 2 else 1,
                       expire_time=detail["expire_time"] if r["after_sales_status"] in (2, 3)
@@ -226,6 +241,14 @@ class FakeMall:
         reply["refund_agree_response"]["result"].update(after_sales_id=int(form["after_sales_id"]),
                                                         order_sn=form["order_sn"])
         return reply
+
+    def _exchange_shipping(self, form: dict[str, str]) -> dict[str, Any]:
+        request = json.loads(form["request"])
+        if self.refunds[str(request["after_sales_id"])]["after_sales_status"] != 14:
+            return body("refund_exchange_shipping_refused")
+        self.exchanges.append(request)
+        self.set_status(str(request["after_sales_id"]), 15)
+        return body("refund_exchange_shipping")
 
     def _returngoods_agree(self, form: dict[str, str]) -> dict[str, Any]:
         self.set_status(form["after_sales_id"], 7)

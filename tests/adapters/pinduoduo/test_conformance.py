@@ -20,5 +20,5 @@ class TestPinduoduoConformance(MarketplaceConformance):
 
     @pytest.fixture
     def marketplace(self, lenient_http: responses.RequestsMock) -> PinduoduoMarketplace:
-        FakeMall(FakeRouter(lenient_http))
+        FakeMall(FakeRouter(lenient_http), exchange=True)
         return PinduoduoMarketplace(make_settings(), clock=lambda: NOW)
