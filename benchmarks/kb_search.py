@@ -3,10 +3,12 @@
     python benchmarks/kb_search.py                       # SQLite
     python benchmarks/kb_search.py --postgres URL        # and PostgreSQL (pg_trgm, FTS too)
 
-On the 100 questions of ``tests/kb/questions.csv`` (Chinese and English,
-colloquial, typos, two-character Chinese queries) against the shipped sample
-knowledge base, each approach's share of questions whose right entry is in
-its top 3 (and top 1):
+On two sets of buyers' questions against the shipped sample knowledge base:
+``tests/kb/questions.csv`` (100 questions written with the sample, partly
+tuned on) and ``tests/kb/heldout_questions.csv`` (132 questions written from
+the entries' ids and intents only, before their wording was read: the
+independent figure), each approach's share of questions whose right entry
+(any of the ``|``-separated ones a question names) is in its top 3 (and top 1):
 
 * ``LIKE`` on the whole question, and ``LIKE`` per word, ranked by words matched;
 * SQLite FTS5 with the trigram tokenizer (every 3-character piece of the
@@ -43,21 +45,31 @@ from aftersales.store import Store
 from aftersales.store.tables.kb import KbEntryRow
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
-QUESTIONS = Path(__file__).resolve().parents[1] / "tests" / "kb" / "questions.csv"
+TESTS = Path(__file__).resolve().parents[1] / "tests" / "kb"
+#: Each set of questions, and the time it is asked at. The held-out set is
+#: asked on 11 November, when every sample entry is valid (the Double Eleven
+#: pre-sale entry only is, from 20 October to 20 November), as LIKE, FTS5 and
+#: pg_trgm, which know no validity, search them all; the other set keeps the
+#: date it was written for.
+QUESTION_SETS = {
+    "held-out": (TESTS / "heldout_questions.csv", datetime(2026, 11, 11, 4, tzinfo=UTC)),
+    "written with the sample": (TESTS / "questions.csv", NOW),
+}
 Search = Callable[[str], list[str]]
+Questions = list[tuple[str, frozenset[str]]]
 
 
-def _questions() -> list[tuple[str, str]]:
-    with QUESTIONS.open(encoding="utf-8", newline="") as fh:
-        return [(r["query"], r["expected"]) for r in csv.DictReader(fh)]
+def _questions(path: Path) -> Questions:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [(r["query"], frozenset(r["expected"].split("|"))) for r in csv.DictReader(fh)]
 
 
-def _score(search: Search, questions: list[tuple[str, str]]) -> tuple[float, float]:
+def _score(search: Search, questions: Questions) -> tuple[float, float]:
     top3 = top1 = 0
     for query, expected in questions:
         keys = search(query)[:3]
-        top3 += expected in keys
-        top1 += keys[:1] == [expected]
+        top3 += bool(expected.intersection(keys))
+        top1 += bool(keys) and keys[0] in expected
     return top3 / len(questions), top1 / len(questions)
 
 
@@ -144,18 +156,18 @@ def _postgres(store: Store, entries: list[Entry]) -> dict[str, Search]:
     return out
 
 
-def _ours(kb: KnowledgeBase) -> Search:
-    return lambda q: [h.entry.key for h in kb.search(q, kind="faq", limit=3)]
+def _ours(kb: KnowledgeBase, at: datetime = NOW) -> Search:
+    return lambda q: [h.entry.key for h in kb.search(q, kind="faq", limit=3, at=at)]
 
 
-def _ablations(kb: KnowledgeBase) -> dict[str, Search]:
+def _ablations(kb: KnowledgeBase, at: datetime) -> dict[str, Search]:
     def without(**weights: float) -> Search:
         def search(query: str) -> list[str]:
             saved = dict(kbtext.KIND_WEIGHTS), kbtext.SYNONYM_WEIGHT
             kbtext.KIND_WEIGHTS = {**saved[0], **{k: v for k, v in weights.items() if k != "s"}}
             kbtext.SYNONYM_WEIGHT = weights.get("s", saved[1])
             try:
-                return _ours(kb)(query)
+                return _ours(kb, at)(query)
             finally:
                 kbtext.KIND_WEIGHTS, kbtext.SYNONYM_WEIGHT = saved
         return search
@@ -166,7 +178,7 @@ def _ablations(kb: KnowledgeBase) -> dict[str, Search]:
             "  without synonyms": without(s=0.0)}
 
 
-def _per_query_ms(search: Search, questions: list[tuple[str, str]]) -> float:
+def _per_query_ms(search: Search, questions: Questions) -> float:
     start = time.perf_counter()
     for query, _ in questions:
         search(query)
@@ -181,7 +193,6 @@ def run(url: str) -> None:
     kb = KnowledgeBase(runtime)
     kb.load_sample()
     entries = kb.list()
-    questions = _questions()
     methods: dict[str, Search] = {
         "LIKE on the whole question": _like(store, per_word=False),
         "LIKE per word": _like(store, per_word=True),
@@ -190,12 +201,16 @@ def run(url: str) -> None:
         methods["SQLite FTS5 trigram"] = _fts5(store, entries)
     else:
         methods.update(_postgres(store, entries))
-    methods["knowledge base (BM25, own index)"] = _ours(kb)
-    methods.update(_ablations(kb))
-    print(f"\n{store.dialect}: top-3 / top-1 on {len(questions)} buyer questions")
-    for name, search in methods.items():
-        top3, top1 = _score(search, questions)
-        print(f"  {name:<42} {top3:6.0%} {top1:6.0%}")
+    ours = "knowledge base (BM25, own index)"
+    for set_name, (path, at) in QUESTION_SETS.items():
+        questions = _questions(path)
+        print(f"\n{store.dialect}: top-3 / top-1 on {len(questions)} buyer questions "
+              f"({set_name}, {path.name}, at {at:%Y-%m-%d})")
+        for name, search in {**methods, ours: _ours(kb, at), **_ablations(kb, at)}.items():
+            top3, top1 = _score(search, questions)
+            print(f"  {name:<42} {top3:6.1%} {top1:6.1%}")
+    methods[ours] = _ours(kb)
+    questions = [q for path, _ in QUESTION_SETS.values() for q in _questions(path)]
     grown = [e.model_copy(update={"key": f"{e.key}-{i}"}) for i in range(100) for e in entries]
     with runtime.unit_of_work() as session:
         for e in grown:

@@ -1,20 +1,32 @@
-"""Search quality on buyers' own words: the sample knowledge base against 100 real-style questions.
+"""Search quality on buyers' own words: the sample knowledge base against two sets of questions.
 
-The questions (``questions.csv``) are written as buyers write them, in
-Chinese and English: colloquial, with typos, and two-character Chinese
-queries (退款, 发票, 少件, 换货). Each names the FAQ entry that answers it.
-The knowledge base's search must put the right entry in the top 3 for at
-least 90% of them, on SQLite and on PostgreSQL, and beat a plain ``LIKE``
-search measured on the same questions; both figures are printed.
+* ``heldout_questions.csv``: 132 questions (80 zh, 52 en) written from the
+  sample entries' ids and intents only, before their questions, answers,
+  keywords or tags were read, as buyers write on Taobao, Douyin and JD chats
+  and in shop e-mails: colloquial, order numbers, emojis, mixed Chinese and
+  English, a few in traditional characters, typos, slang, two-character
+  queries (退款, 发票, 漏发). A question may name several entries
+  (``a|b``) when each answers it; any of them counts. This is the
+  independent figure, and the issue's target applies to it.
+* ``questions.csv``: 100 questions written by the sample's author alongside
+  the entries and partly tuned on; kept as a regression figure.
+
+On each, the knowledge base's search must put a right entry in the top 3
+for at least 90% of the questions, on SQLite and on PostgreSQL, and beat a
+plain ``LIKE`` search measured on the same questions; top-1 and both
+``LIKE`` figures are printed. ``benchmarks/kb_search.py`` adds FTS5 trigram
+and pg_trgm on the same sets.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import or_, select
 
 from aftersales.config import AfterSalesSettings
@@ -23,13 +35,22 @@ from aftersales.runtime import Runtime
 from aftersales.store import Store
 from aftersales.store.tables.kb import KbEntryRow
 
-QUESTIONS = Path(__file__).with_name("questions.csv")
+HERE = Path(__file__).parent
+SAMPLE = HERE.parents[1] / "aftersales" / "kb" / "sample" / "kb.toml"
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
+#: The held-out set is asked when every sample entry is valid (the Double
+#: Eleven pre-sale entry only is, 20 October to 20 November), as the LIKE it
+#: is compared with knows no validity.
+SETS = {
+    "held-out": (HERE / "heldout_questions.csv", datetime(2026, 11, 11, 4, tzinfo=UTC)),
+    "written with the sample": (HERE / "questions.csv", NOW),
+}
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
-def _questions() -> list[tuple[str, str]]:
-    with QUESTIONS.open(encoding="utf-8", newline="") as fh:
-        return [(r["query"], r["expected"]) for r in csv.DictReader(fh)]
+def _questions(path: Path) -> list[tuple[str, frozenset[str]]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [(r["query"], frozenset(r["expected"].split("|"))) for r in csv.DictReader(fh)]
 
 
 def _like_top3(store: Store, query: str, *, per_word: bool) -> list[str]:
@@ -47,27 +68,44 @@ def _like_top3(store: Store, query: str, *, per_word: bool) -> list[str]:
     return sorted(counts, key=lambda k: -counts[k])[:3]
 
 
-def test_the_right_entry_is_in_the_top_three_for_nine_in_ten_questions(db_url: str) -> None:
+def test_the_held_out_set_is_as_the_issue_asks_and_names_real_entries() -> None:
+    questions = _questions(SETS["held-out"][0])
+    zh = [q for q, _ in questions if _HAN.search(q)]
+    assert len(questions) >= 80
+    assert len(zh) >= 45
+    assert len(questions) - len(zh) >= 35
+    assert sum(1 for q in zh if len(q) <= 4) >= 10
+    assert sum(1 for q in zh if len(q) == 2) >= 6
+    with SAMPLE.open("rb") as fh:
+        keys = {e["key"] for e in tomllib.load(fh)["faq"]}
+    for path, _ in SETS.values():
+        for query, expected in _questions(path):
+            assert expected <= keys, (path.name, query, expected - keys)
+
+
+@pytest.mark.parametrize("name", list(SETS))
+def test_the_right_entry_is_in_the_top_three_for_nine_in_ten_questions(
+        db_url: str, name: str) -> None:
+    path, at = SETS[name]
     store = Store(db_url)
     store.upgrade()
-    kb = KnowledgeBase(Runtime(store, AfterSalesSettings.load(), clock=lambda: NOW))
+    kb = KnowledgeBase(Runtime(store, AfterSalesSettings.load(), clock=lambda: at))
     kb.load_sample()
-    questions = _questions()
-    assert len(questions) >= 60
-    assert sum(1 for q, _ in questions if len(q) == 2 and "\u4e00" <= q[0] <= "\u9fff") >= 6
-    ours = like = like_words = 0
+    questions = _questions(path)
+    ours = top1 = like = like_words = 0
     missed = []
     for query, expected in questions:
         keys = [hit.entry.key for hit in kb.search(query, kind="faq", limit=3)]
-        ours += expected in keys
-        if expected not in keys:
+        ours += bool(expected.intersection(keys))
+        top1 += bool(keys) and keys[0] in expected
+        if not expected.intersection(keys):
             missed.append(query)
-        like += expected in _like_top3(store, query, per_word=False)
-        like_words += expected in _like_top3(store, query, per_word=True)
+        like += bool(expected.intersection(_like_top3(store, query, per_word=False)))
+        like_words += bool(expected.intersection(_like_top3(store, query, per_word=True)))
     n = len(questions)
-    print(f"\n[{store.dialect}] top-3 on {n} buyer questions: knowledge-base search "
-          f"{ours / n:.0%}, LIKE on the whole query {like / n:.0%}, "
-          f"LIKE per word {like_words / n:.0%}; missed: {missed}")
+    print(f"\n[{store.dialect}, {name}] on {n} buyer questions: knowledge-base search "
+          f"top-3 {ours / n:.1%} (top-1 {top1 / n:.1%}), LIKE on the whole query "
+          f"top-3 {like / n:.1%}, LIKE per word top-3 {like_words / n:.1%}; missed: {missed}")
     store.dispose()
     assert ours / n >= 0.9
     assert ours > max(like, like_words)
