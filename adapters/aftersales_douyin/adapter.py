@@ -323,11 +323,15 @@ class DouyinMarketplace(MarketplaceBase):
     def upload_picture(self, picture: FilePart) -> str:
         """Upload a picture file and return its link on Douyin's image store.
 
-        open/binaryupload takes the bytes (a multipart file part
-        ``file_content``, through ``ApiClient``'s multipart support) and
-        answers a ``store_uri``; material/uploadImageSync turns that into a
-        picture material, whose ``byte_url`` is the link once Douyin's
-        review passed (``audit_status`` 3).
+        open/binaryupload takes the bytes (sent here as a multipart file
+        part ``file_content``, through ``ApiClient``'s multipart support) and
+        answers a ``store_uri``. The form is unconfirmed: the official Go and
+        Java SDKs send this call like every other, a JSON ``param_json`` with
+        ``file_content`` a string (二进制内容，utf-8编码), without saying how
+        bytes become it; pictures given as links avoid the upload.
+        material/uploadImageSync turns the ``store_uri`` into a picture
+        material, whose ``byte_url`` is the link once Douyin's review passed
+        (``audit_status`` 3).
 
         Raises:
             RemoteRejectedError: the picture awaits or failed Douyin's review

@@ -184,13 +184,21 @@ def test_a_changed_request_is_refused_by_its_version(
         market.approve_return(request)
 
 
-def test_unsupported_kinds_of_operation_name_themselves(market: DouyinMarketplace,
-                                                        shop: FakeShop) -> None:
+@pytest.mark.parametrize(("douyin_type", "kind"), [
+    (6, "price_protection"), (7, "reship"), (8, "repair")])  # 价保, 补寄, 维修
+def test_unsupported_kinds_of_operation_name_themselves(
+    market: DouyinMarketplace, shop: FakeShop, douyin_type: int, kind: str,
+) -> None:
+    """No afterSale/operate type for these kinds is in the official material: each
+    approval and refusal is refused naming the kind, and nothing is written."""
     aid = "7140000000000000100"
     request = _request(market, aid)
-    shop._touch(aid, aftersale_type=7)  # 补寄: no approval type known
-    with pytest.raises(UnsupportedOperationError, match="reship"):
+    shop._touch(aid, aftersale_type=douyin_type)
+    with pytest.raises(UnsupportedOperationError, match=kind):
         market.approve_return(request)
+    with pytest.raises(UnsupportedOperationError, match=kind):
+        market.reject_return(request, reason="不符合", reason_code="1002")
+    assert shop.operated == []
 
 
 def test_trace_and_intercept(market: DouyinMarketplace, shop: FakeShop,
