@@ -114,3 +114,17 @@ def test_published_error_codes_classify() -> None:
     assert type(parameter) is RemoteRejectedError
     assert error_from_body(body("operate_ok")) is None
 
+
+
+def test_the_sdks_own_example_values_parse_and_map() -> None:
+    """afterSale/Detail with the values the official Java SDK gives as examples."""
+    detail = AftersaleDetail.model_validate(body("aftersale_detail_sdk_example")["data"])
+    info = detail.process_info.after_sale_info
+    assert info.after_sale_id == "6965315853751632172"
+    assert mapping.detail_status(info) is ReturnStatus.REQUESTED  # 6 售后申请
+    assert mapping.kind_of(info.after_sale_type) is ReturnKind.RETURN  # 0 退货退款
+    assert (info.refund_total_amount, info.refund_post_amount) == (1000, 10)  # fen
+    assert info.got_pkg == 1
+    assert info.risk_decsison_reason == "多个售后单同一单号"
+    assert detail.process_info.arbitrate_info is not None
+    assert detail.process_info.arbitrate_info.arbitrate_status not in mapping.DISPUTE_OPEN
