@@ -4,9 +4,10 @@ Paths, parameters, statuses, types and field spellings checked against the
 official Go SDK (doudian-sdk-golang 1.1.0, request and response structs of
 each path below) on 2026-12-02. ``afterSale/operate``'s ``type`` values come
 from its usage guide (op.jinritemai.com question-docs/93/2752); the SDK's
-field notes confirm 101, 301 and 311, the others are as that guide lists
-them and could not be read from an official source here (see
-:data:`OPERATE`).
+field notes confirm 101, 301 and 311 (and the Java SDK's example of
+``type`` is 111); the others are as that guide lists them and could not be
+read from an official source here (see :data:`OPERATE`). No type for
+价保, 补寄 or 维修 is known: those requests are refused naming their kind.
 """
 
 from __future__ import annotations
