@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from aftersales.outbox import event_fields
 from aftersales.store.tables.base import utcnow
 from aftersales.store.tables.core import OutboxRow
-from aftersales.store.upsert import native_insert
+from aftersales.store.upsert import native_insert, upsert_rows
 
 __all__ = ["Event", "EventBus", "Hook"]
 
@@ -120,16 +120,11 @@ class EventBus:
         rows = [{"key": key, "payload": payload, "created_at": utcnow(),
                  **event_fields(name, payload, key)}
                 for i, (name, payload, key) in enumerate(events) if firsts[key] == i]
-        insert = native_insert(session)
-        if insert is None:  # no native upsert: one event at a time
+        if native_insert(session) is None:  # no native upsert: one event at a time
             return [self.emit(session, name, payload, key=key) for name, payload, key in events]
         table = cast(Table, OutboxRow.__table__)
-        stmt = insert(table).on_conflict_do_nothing(index_elements=["key"])
-        if len(rows) == 1:
-            result = session.execute(stmt.values(rows[0]).returning(table.c.key))
-        else:
-            result = session.execute(stmt.returning(table.c.key), rows)
-        added = set(result.scalars())
+        added = {r.key for r in upsert_rows(session, table, rows, key=("key",),
+                                            returning=("key",))}
         out: list[bool] = []
         for i, (name, payload, key) in enumerate(events):
             new = firsts[key] == i and key in added

@@ -10,11 +10,19 @@ one by one (:func:`aftersales.store.orders.upsert_orders`), in this order:
 3. the changes worked out in memory, order by order in page order (so an
    order listed twice in a page counts, and bumps its version, twice, as the
    per-order path did);
-4. INSERTs and UPDATEs with ``executemany``: new orders (ids returned in
-   page order), changed orders (guarded by their version: a row someone else
-   changed meanwhile raises ``StaleDataError``, which the store turns into
+4. the writes, one statement per table (:mod:`aftersales.store.upsert`):
+   new orders with the database's upsert (``INSERT … ON CONFLICT
+   (marketplace, external_id) DO UPDATE … WHERE`` the stored copy is older,
+   ``RETURNING`` id and version), changed orders with one ``UPDATE`` guarded
+   by the version read (a row someone else changed meanwhile raises
+   ``StaleDataError``, which the store turns into
    :class:`~aftersales.errors.ConcurrentUpdateError`), new and changed lines,
-   new parcels.
+   new parcels. A new order another writer stored meanwhile, as recent, is
+   left alone and counts as unchanged (two syncs of the same orders at once
+   both succeed); one stored meanwhile but older raises ``StaleDataError``,
+   since the page planned its lines and parcels as new. Known orders are
+   updated rather than upserted: on PostgreSQL an upsert that updates still
+   takes a value from the id sequence.
 
 A page whose orders are all already this recent costs the one SELECT and
 writes nothing. Timestamps and versions follow the ORM's rules: a new row is
@@ -29,13 +37,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from aftersales.models import Order, OrderLine, TaxLine
 from aftersales.store.tables.base import utcnow
 from aftersales.store.tables.core import OrderLineRow, OrderRow, ShipmentRow
+from aftersales.store.upsert import update_rows, upsert_rows
 
 __all__ = ["OrderWrite", "write_order_page"]
 
@@ -115,12 +124,14 @@ def write_order_page(session: Session, orders: Sequence[Order]) -> list[OrderWri
         out.append(OrderWrite(order.marketplace, order.external_id, order.buyer.external_id,
                               order.delivered_at, True,
                               order.delivered_at is not None and not was_delivered))
-    _write(session, [s for s in slots.values() if s.values is not None], added)
-    return [_as_last_listed(w, slots[(w.marketplace, w.external_id)]) for w in out]
+    skipped = _write(session, [s for s in slots.values() if s.values is not None], added)
+    return [_as_last_listed(w, slots[(w.marketplace, w.external_id)], skipped) for w in out]
 
 
-def _as_last_listed(write: OrderWrite, slot: _Slot) -> OrderWrite:
+def _as_last_listed(write: OrderWrite, slot: _Slot, skipped: set[int]) -> OrderWrite:
     """A change reports the order as the page left it (its last listing), as the row read."""
+    if id(slot) in skipped:  # another writer stored it first, as recent: no change here
+        return write._replace(changed=False, newly_delivered=False)
     if not write.changed or slot.listed is None:
         return write
     return write._replace(buyer_id=slot.listed.buyer.external_id,
@@ -256,37 +267,49 @@ def taxes_out(taxes: Sequence[TaxLine]) -> list[dict[str, Any]]:
              "rate": None if t.rate is None else str(t.rate)} for t in taxes]
 
 
-def _write(session: Session, slots: Sequence[_Slot], added: _Added) -> None:
+def _write(session: Session, slots: Sequence[_Slot], added: _Added) -> set[int]:
+    """Write the page's changes; the ids of fresh orders someone else stored meanwhile.
+
+    Such an order was found stored (by another writer, after this page's
+    read) as recent as this page has it: the upsert left it alone, so this
+    page did not change it, and its planned children are not written.
+    """
     if not slots:
-        return
+        return set()
     now = utcnow()
     fresh = [s for s in slots if s.id is None]
     stale = [s for s in slots if s.id is not None]
+    skipped: set[int] = set()
     if fresh:
         rows = [{**(s.values or {}), "version": 1 + s.bumps, "created_at": now, "updated_at": now}
                 for s in fresh]
-        result = session.execute(
-            insert(_ORDERS).returning(_ORDERS.c.id, sort_by_parameter_order=True), rows)
-        for slot, new_id in zip(fresh, result.scalars(), strict=True):
-            slot.id = new_id
+        done = {(r.marketplace, r.external_id): r for r in upsert_rows(
+            session, _ORDERS, rows, key=("marketplace", "external_id"),
+            update=(*_ORDER_COLUMNS[2:], "updated_at"), add=("version",),
+            where=lambda t, new: t.c.remote_updated_at < new.remote_updated_at,
+            returning=("id", "marketplace", "external_id", "version"))}
+        for slot in fresh:
+            values = slot.values or {}
+            row = done.get((values["marketplace"], values["external_id"]))
+            if row is None:  # stored meanwhile, as recent: unchanged by this page
+                skipped.add(id(slot))
+                continue
+            if row.version != 1 + slot.bumps:  # stored meanwhile, older: our plan is stale
+                raise StaleDataError("an order was stored while its page was written")
+            slot.id = row.id
     if stale:
-        stmt = (update(_ORDERS)
-                .where(_ORDERS.c.id == bindparam("b_id"),
-                       _ORDERS.c.version == bindparam("b_version")))
-        params = [{**(s.values or {}), "version": s.version + s.bumps, "updated_at": now,
-                   "b_id": s.id, "b_version": s.version} for s in stale]
-        done = session.execute(stmt, params)
-        if session.get_bind().dialect.supports_sane_multi_rowcount \
-                and done.rowcount != len(params):  # type: ignore[attr-defined]
+        params = [({"id": s.id, "version": s.version},
+                   {**(s.values or {}), "version": s.version + s.bumps, "updated_at": now})
+                  for s in stale]
+        if update_rows(session, _ORDERS, params) != len(params):
             raise StaleDataError("an order changed while its page was written")
-    new_lines = [{"order_id": s.id, "external_id": ext, **s.lines[ext]} for s, ext in added.lines]
-    if new_lines:
-        session.execute(insert(_LINES), new_lines)
-    dirty = [{"b_id": s.line_ids[ext], **s.lines[ext]}
+    new_lines = [{"order_id": s.id, "external_id": ext, **s.lines[ext]}
+                 for s, ext in added.lines if id(s) not in skipped]
+    upsert_rows(session, _LINES, new_lines)
+    dirty = [({"id": s.line_ids[ext]}, s.lines[ext])
              for s in slots for ext in s.line_ids if ext in s.dirty_lines]
-    if dirty:
-        session.execute(update(_LINES).where(_LINES.c.id == bindparam("b_id")), dirty)
+    update_rows(session, _LINES, dirty)
     parcels = [{"order_id": s.id, **p, "version": 1, "created_at": now, "updated_at": now}
-               for s, p in added.shipments]
-    if parcels:
-        session.execute(insert(_SHIPMENTS), parcels)
+               for s, p in added.shipments if id(s) not in skipped]
+    upsert_rows(session, _SHIPMENTS, parcels)
+    return skipped

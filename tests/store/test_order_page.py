@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -141,22 +141,25 @@ def page_lists(draw: st.DrawFn) -> list[Page[Order]]:
 # ------------------------------------------------------------------ properties
 
 
-@settings(max_examples=30, deadline=None, phases=(Phase.explicit, Phase.reuse, Phase.generate),
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(pages=page_lists())
-def test_set_based_pages_write_what_the_per_order_path_wrote(pages: list[Page[Order]]) -> None:
-    with tempfile.TemporaryDirectory() as d:
-        ref, new = _app(f"sqlite:///{d}/ref.db"), _app(f"sqlite:///{d}/new.db")
-        try:
-            heard: dict[str, list[str]] = {"ref": [], "new": []}
-            ref.on("order.delivered", lambda e: heard["ref"].append(e.key))
-            new.on("order.delivered", lambda e: heard["new"].append(e.key))
-            assert set_based_sync(new, pages) == per_order_sync(ref, pages)
-            assert dump(new) == dump(ref)
-            assert heard["new"] == heard["ref"]
-        finally:
-            ref.close()
-            new.close()
+def _empty(url: str, d: str) -> str:
+    """``url`` with the sync's tables emptied (ids from 1 again); a new SQLite file for SQLite."""
+    if not url.startswith("postgresql"):
+        return f"sqlite:///{d}/new.db"
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("TRUNCATE orders, order_lines, shipments, outbox, sync_cursors"
+                             " RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def schema_url(db_url: str) -> str:
+    """``db_url`` with the tables created once (the property's examples empty them)."""
+    _app(db_url).close()
+    return db_url
 
 
 def _scenario() -> list[Page[Order]]:
@@ -186,6 +189,31 @@ def _scenario() -> list[Page[Order]]:
     ]
 
 
+@settings(max_examples=30, deadline=None, phases=(Phase.explicit, Phase.reuse, Phase.generate),
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(pages=page_lists())
+@example(pages=_scenario())
+def test_set_based_pages_write_what_the_per_order_path_wrote(
+    schema_url: str, pages: list[Page[Order]]
+) -> None:
+    """On SQLite and on PostgreSQL (its native upsert) against the per-order path on SQLite.
+
+    Ids are compared too: an update never takes a new id from a sequence.
+    """
+    with tempfile.TemporaryDirectory() as d:
+        ref, new = _app(f"sqlite:///{d}/ref.db"), _app(_empty(schema_url, d))
+        try:
+            heard: dict[str, list[str]] = {"ref": [], "new": []}
+            ref.on("order.delivered", lambda e: heard["ref"].append(e.key))
+            new.on("order.delivered", lambda e: heard["new"].append(e.key))
+            assert set_based_sync(new, pages) == per_order_sync(ref, pages)
+            assert dump(new) == dump(ref)
+            assert heard["new"] == heard["ref"]
+        finally:
+            ref.close()
+            new.close()
+
+
 @pytest.mark.postgres
 def test_postgresql_writes_what_the_per_order_path_wrote_on_sqlite(
     pg_url: str, tmp_path: Path
@@ -200,8 +228,8 @@ def test_postgresql_writes_what_the_per_order_path_wrote_on_sqlite(
         new.close()
 
 
-def test_an_unchanged_page_costs_two_statements_and_writes_nothing(tmp_path: Path) -> None:
-    app = _app(f"sqlite:///{tmp_path}/a.db")
+def test_an_unchanged_page_costs_two_statements_and_writes_nothing(db_url: str) -> None:
+    app = _app(db_url)
     pages = _scenario()
     set_based_sync(app, pages)
     before = dump(app)
@@ -229,11 +257,11 @@ def test_an_unchanged_page_costs_two_statements_and_writes_nothing(tmp_path: Pat
     app.close()
 
 
-def test_an_order_changed_meanwhile_is_a_concurrent_update(tmp_path: Path) -> None:
+def test_an_order_changed_meanwhile_is_a_concurrent_update(db_url: str) -> None:
     from aftersales.errors import ConcurrentUpdateError
     from aftersales.store.order_page import write_order_page
 
-    app = _app(f"sqlite:///{tmp_path}/a.db")
+    app = _app(db_url)
     pages = _scenario()
     set_based_sync(app, pages[:1])
     real_execute = Session.execute
@@ -253,3 +281,65 @@ def test_an_order_changed_meanwhile_is_a_concurrent_update(tmp_path: Path) -> No
     with app.store.session() as s:
         assert s.scalar(select(OrderRow.version).where(OrderRow.external_id == "O1")) == 1
     app.close()
+
+
+def _store_meanwhile(session: Session, order: Order) -> Any:
+    """A ``session.execute`` that stores ``order`` (another writer) just before our first INSERT.
+
+    The page's read has already found the order absent, so the page plans it
+    as new; the other writer's row is what the upsert then meets.
+    """
+    real_execute = Session.execute
+    done: list[bool] = []
+
+    def racing(self: Session, statement: Any, *args: Any, **kw: Any) -> Any:
+        if getattr(statement, "is_insert", False) and not done:
+            done.append(True)
+            upsert_orders(self, [order])
+        return real_execute(self, statement, *args, **kw)
+
+    return racing.__get__(session)
+
+
+def test_an_order_stored_meanwhile_as_recent_is_unchanged_by_the_page(db_url: str) -> None:
+    """Two syncs of the same new orders at once: the second changes nothing and fails nothing."""
+    from aftersales.store.order_page import write_order_page
+
+    app = _app(db_url)
+    page = _scenario()[0]
+    first = page.items[0]
+    try:
+        with app.runtime.unit_of_work() as session:
+            session.execute = _store_meanwhile(session, first)  # type: ignore[method-assign]
+            written = write_order_page(session, page.items)
+        assert [(w.external_id, w.changed, w.newly_delivered) for w in written] == [
+            ("O1", False, False), ("O2", True, True)]
+        with app.store.session() as s:
+            rows = {r.external_id: r.version for r in s.scalars(select(OrderRow))}
+            lines = s.scalars(select(OrderLineRow.external_id).order_by(OrderLineRow.id)).all()
+            parcels = s.scalars(select(ShipmentRow.tracking_number)).all()
+        assert rows == {"O1": 1, "O2": 1}
+        assert lines == ["O1-a", "O2-a"]  # the other writer's line, not a second copy
+        assert parcels == ["SF1"]
+    finally:
+        app.close()
+
+
+def test_an_order_stored_meanwhile_older_is_a_concurrent_update(db_url: str) -> None:
+    """The page planned the order as new; a stored older copy means the plan is stale."""
+    from aftersales.errors import ConcurrentUpdateError
+    from aftersales.store.order_page import write_order_page
+
+    app = _app(db_url)
+    page = _scenario()[0]
+    older = page.items[0].model_copy(update={"updated_at": page.items[0].updated_at
+                                             - timedelta(minutes=5)})
+    try:
+        with pytest.raises(ConcurrentUpdateError), app.runtime.unit_of_work() as session:
+            session.execute = _store_meanwhile(session, older)  # type: ignore[method-assign]
+            write_order_page(session, page.items)
+        with app.store.session() as s:
+            assert s.scalars(select(OrderRow)).all() == []  # nothing half-written
+            assert s.scalars(select(OrderLineRow)).all() == []
+    finally:
+        app.close()
