@@ -244,9 +244,11 @@ class PinduoduoMarketplace(MarketplaceBase):
     def ship_exchange(self, request: ReturnRequest, shipment: Shipment) -> Shipment:
         """Send the replacement of an exchange (pdd.refund.exchange.shipping, 商家换货发货).
 
-        The after-sales order is read first: one already shipped (15, 16, 18,
-        27) is not sent again, so a repeat after a lost answer writes nothing;
-        only an exchange awaiting the shop (14) is shipped.
+        The after-sales order is read first: one whose 换货详情 already carries
+        this tracking number (``merchant_exchange_trunk_number``), or past the
+        shipping (16, 18), is not sent again, so a repeat after a lost answer
+        writes nothing; one already shipped under another number is refused;
+        only an exchange in 14 or 15 (换货补寄待商家/用户处理) is shipped.
 
         Raises:
             ValidationError: no carrier, or one Pinduoduo does not list.
@@ -260,9 +262,16 @@ class PinduoduoMarketplace(MarketplaceBase):
             if kind is not ReturnKind.EXCHANGE:
                 raise RemoteRejectedError(f"a {kind.value} request ships no replacement",
                                           adapter=self.name)
+            already = mapping.exchange_tracking(fresh)
+            if already == shipment.tracking_number:
+                return sent
+            if already:
+                raise RemoteRejectedError(
+                    f"the replacement already went out under another tracking number "
+                    f"({already})", adapter=self.name)
             if fresh.after_sales_status in mapping.EXCHANGE_SENT:
                 return sent
-            if fresh.after_sales_status != mapping.EXCHANGE_AWAITING_SHOP:
+            if fresh.after_sales_status not in mapping.EXCHANGE_AWAITING_SHOP:
                 raise RemoteRejectedError(
                     f"after-sales status {fresh.after_sales_status} ships no replacement",
                     adapter=self.name)

@@ -58,6 +58,7 @@ __all__ = [
     "UNPAID",
     "amount",
     "detail_kind",
+    "exchange_tracking",
     "order_stamp",
     "orders_page",
     "parse_time",
@@ -108,10 +109,13 @@ STATUSES: dict[int, ReturnStatus] = {
 PAID = frozenset({4, 5, 10})
 #: States in which pdd.refund.agree may be called (the shop still has to answer).
 AGREEABLE = frozenset({2, 3})
-#: 换货补寄待商家处理: an exchange whose replacement the shop has to send.
-EXCHANGE_AWAITING_SHOP = 14
-#: States reached once the shop sent an exchange's replacement.
-EXCHANGE_SENT = frozenset({15, 16, 18, 27})
+#: States of an exchange in which the shop may send the replacement
+#: (14 换货补寄待商家处理, 15 换货补寄待用户处理: the platform's words do not say
+#: whether the buyer's parcel must come back first, so the platform decides).
+EXCHANGE_AWAITING_SHOP = frozenset({14, 15})
+#: States reached only once the shop sent an exchange's replacement
+#: (18 换货补寄待用户确认完成, 16 换货补寄成功).
+EXCHANGE_SENT = frozenset({16, 18})
 #: States in which the platform surely has not paid (nor will without the shop).
 UNPAID = AGREEABLE | {0, 6, 7, 9, 11, 12, 13}
 
@@ -267,6 +271,13 @@ def with_detail(request: ReturnRequest, detail: PddRefundDetail) -> ReturnReques
         "evidence": [url for url in detail.images if url] or request.evidence,
         "buyer_note": detail.remark or request.buyer_note,
     })
+
+
+def exchange_tracking(detail: PddRefundDetail) -> str | None:
+    """The tracking number of the replacement the shop sent (换货详情), if any."""
+    info = detail.exchange_shipping_detail or {}
+    number = str(info.get("merchant_exchange_trunk_number") or "").strip()
+    return number or None
 
 
 def detail_kind(detail: PddRefundDetail) -> ReturnKind | None:

@@ -76,6 +76,9 @@ class PddRefundDetail(_Wire):
     remark: str = ""
     updated_time: str = ""
     expire_time: str | None = None
+    #: 换货详情 (exchanges only): ``merchant_exchange_trunk_number`` and
+    #: ``merchant_exchange_ship_id`` once the shop sent the replacement.
+    exchange_shipping_detail: dict[str, object] | None = None
 
 
 class PddItem(_Wire):

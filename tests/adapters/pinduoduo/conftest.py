@@ -228,6 +228,10 @@ class FakeMall:
                       shipping_status=0 if r["after_sales_type"] == 2 else 1,
                       expire_time=detail["expire_time"] if r["after_sales_status"] in (2, 3)
                       else None)
+        if r.get("exchange_trunk"):  # 换货详情 once the shop sent the replacement
+            detail["exchange_shipping_detail"] = {
+                "merchant_exchange_trunk_number": r["exchange_trunk"],
+                "merchant_exchange_ship_id": r["exchange_ship_id"]}
         return {"refund_information_get_response": detail}
 
     def set_status(self, after_sales_id: str, status: int) -> None:
@@ -244,10 +248,12 @@ class FakeMall:
 
     def _exchange_shipping(self, form: dict[str, str]) -> dict[str, Any]:
         request = json.loads(form["request"])
-        if self.refunds[str(request["after_sales_id"])]["after_sales_status"] != 14:
+        if self.refunds[str(request["after_sales_id"])]["after_sales_status"] not in (14, 15):
             return body("refund_exchange_shipping_refused")
         self.exchanges.append(request)
-        self.set_status(str(request["after_sales_id"]), 15)
+        self.set_status(str(request["after_sales_id"]), 18)
+        self.refunds[str(request["after_sales_id"])].update(
+            exchange_trunk=request["tracking_number"], exchange_ship_id=request["shipping_id"])
         return body("refund_exchange_shipping")
 
     def _returngoods_agree(self, form: dict[str, str]) -> dict[str, Any]:

@@ -110,3 +110,35 @@ def test_a_lost_answer_ships_exactly_once(exchange_mall: FakeMall, router: FakeR
     market.ship_exchange(request, _parcel())
     assert [json.dumps(e, sort_keys=True) for e in exchange_mall.exchanges] == [
         json.dumps(exchange_mall.exchanges[0], sort_keys=True)]
+
+
+def _lagging(mall: FakeMall, router: FakeRouter) -> None:
+    """The detail's status lags at 14 while its 换货详情 is current."""
+    original = mall._detail
+
+    def detail(form: dict[str, str]) -> dict[str, Any]:
+        answer = original(form)
+        answer["refund_information_get_response"]["after_sales_status"] = 14
+        return answer
+    router.handle("pdd.refund.information.get", detail)
+
+
+def test_a_replacement_already_sent_under_this_number_is_not_sent_again(
+        exchange_mall: FakeMall, router: FakeRouter) -> None:
+    market = _market()
+    request = _request(market)
+    market.ship_exchange(request, _parcel())
+    _lagging(exchange_mall, router)
+    market.ship_exchange(request, _parcel())
+    assert len(exchange_mall.exchanges) == 1
+
+
+def test_a_replacement_already_sent_under_another_number_is_refused(
+        exchange_mall: FakeMall, router: FakeRouter) -> None:
+    market = _market()
+    request = _request(market)
+    market.ship_exchange(request, _parcel())
+    _lagging(exchange_mall, router)
+    with pytest.raises(RemoteRejectedError, match="SF1400000000001"):
+        market.ship_exchange(request, Shipment(tracking_number="ZT0000000000009", carrier="zto"))
+    assert len(exchange_mall.exchanges) == 1

@@ -101,3 +101,14 @@ def test_a_hostile_record_is_one_line_naming_the_field_and_the_record(
     assert "8020001" in text
     assert "\n" not in text
     assert value not in text  # the offending value is not echoed
+
+
+def test_an_exchanges_detail_names_the_replacement_sent() -> None:
+    detail = PddRefundDetail.model_validate(
+        body("refund_information_get_exchange")["refund_information_get_response"])
+    assert mapping.detail_kind(detail) is ReturnKind.EXCHANGE
+    assert mapping.return_status(detail.after_sales_status) is ReturnStatus.APPROVED  # 15
+    assert detail.after_sales_status in mapping.EXCHANGE_AWAITING_SHOP  # the number tells
+    assert mapping.exchange_tracking(detail) == "SF1400000000001"
+    assert mapping.exchange_tracking(PddRefundDetail.model_validate(
+        body("refund_information_get")["refund_information_get_response"])) is None
