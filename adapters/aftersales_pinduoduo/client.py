@@ -38,9 +38,11 @@ from aftersales_pinduoduo.settings import PinduoduoSettings
 
 __all__ = ["PinduoduoClient", "error_from_body", "sign", "wire_value"]
 
+#: The API reference's error table (e.g. pdd.refund.information.get's 返回错误码说明):
+#: throttled calls, system-side failures worth a retry, bad credentials or rights.
 _LIMITED = frozenset({52101, 70031, 70032})
-_TRANSIENT = frozenset({50000, 52102, 52103, 70033})
-_AUTH = frozenset({10014, 10016, 10019, 10035, 20004, 20032})
+_TRANSIENT = frozenset({50000, 50002, 52001, 52002, 52102, 52103, 70033})
+_AUTH = frozenset({10014, 10016, 10019, 10035, 20004, 20005, 20031, 20032})
 
 
 def sign(params: Mapping[str, str], client_secret: str) -> str:

@@ -9,7 +9,12 @@ from aftersales_pinduoduo import mapping
 from aftersales_pinduoduo.client import error_from_body
 from aftersales_pinduoduo.schemas import PddOrder, PddRefundDetail
 
-from aftersales.errors import AuthenticationError, RateLimitError
+from aftersales.errors import (
+    AuthenticationError,
+    RateLimitError,
+    RemoteRejectedError,
+    TransientError,
+)
 from aftersales.models import Money, ReturnKind, ReturnReason, ReturnStatus
 from aftersales.router import unwrap
 
@@ -83,6 +88,33 @@ def test_documented_errors_become_typed_errors(name: str, kind: type, code: str)
     error = error_from_body(body(name))
     assert isinstance(error, kind)
     assert error.code == code
+
+
+#: The error table of the API reference (open.pinduoduo.com, pdd.refund.information.get,
+#: 返回错误码说明) and the class each code is: every documented code is listed.
+DOCUMENTED_ERRORS: dict[int, type] = {
+    10000: RemoteRejectedError, 10001: RemoteRejectedError,  # 参数错误, 公共参数错误
+    10016: AuthenticationError, 10017: RemoteRejectedError,  # client 下线, type 不正确
+    10018: RemoteRejectedError, 10019: AuthenticationError,  # target_client_id, token 过期
+    20004: AuthenticationError, 20005: AuthenticationError,  # 签名, ip 白名单
+    20031: AuthenticationError, 20032: AuthenticationError,  # 未授权此接口, token/client_id 错误
+    20034: RemoteRejectedError, 20035: RemoteRejectedError,  # 接口下线, 不属于当前网关
+    21001: RemoteRejectedError, 21002: RemoteRejectedError,  # 请求参数错误 / 不能为空
+    30000: RemoteRejectedError, 30001: RemoteRejectedError,  # target 权限, partner_id
+    50000: TransientError, 50001: RemoteRejectedError,  # 系统内部错误, 业务服务错误
+    50002: TransientError, 52001: TransientError,  # 业务系统内部异常, 网关业务服务错误
+    52002: TransientError, 52004: RemoteRejectedError,  # 网关系统内部异常, body 太大
+    52101: RateLimitError, 52102: TransientError, 52103: TransientError,  # 限流, 降级
+    70031: RateLimitError, 70032: RateLimitError, 70033: TransientError,  # 频繁, 禁止, 维护
+    70034: RemoteRejectedError, 70035: RemoteRejectedError,  # 存在风险，禁止调用
+    70036: RemoteRejectedError,  # 应用处于测试状态，调用次数被限制
+}
+
+
+@pytest.mark.parametrize(("code", "kind"), sorted(DOCUMENTED_ERRORS.items()))
+def test_every_documented_error_code_has_its_class(code: int, kind: type) -> None:
+    error = error_from_body({"error_response": {"error_code": code, "error_msg": "x"}})
+    assert type(error) is kind
 
 
 @pytest.mark.parametrize(("field", "value"), [
