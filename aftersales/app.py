@@ -401,7 +401,8 @@ class AfterSales:
             return self.sync_orders(name, progress=progress)
         if stream == "returns":
             return self.returns.sync(name).get(name, 0)
-        return self.reviews.sync(name).get(name, 0)
+        per_page = None if progress is None else (lambda _store, n: progress("reviews", n))
+        return self.reviews.sync(name, progress=per_page).get(name, 0)
 
     @observe.traced("sync", "orders", store_arg="marketplace", counts=lambda n: {"changed": n})
     def sync_orders(

@@ -58,6 +58,23 @@ def test_sync_from_the_sandbox_then_again_changes_nothing(sqlite_url: str) -> No
     assert all(n == 0 for per in json.loads(again.output).values() for n in per.values())
 
 
+def test_sync_shows_each_pages_progress_on_stderr(sqlite_url: str) -> None:
+    """A long first sync is never silent: a line per page of orders and of reviews."""
+    env = {"AFTERSALES_MARKETPLACES": "sandbox"}
+    result = CliRunner().invoke(main, ["--database-url", sqlite_url, "sync"], env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    orders = [ln for ln in lines if ln.endswith(" orders")]
+    reviews = [ln for ln in lines if ln.endswith(" reviews")]
+    assert len(orders) >= 2, lines
+    assert all(ln.startswith("sync: ") for ln in orders + reviews), lines
+    assert reviews, lines
+    assert "sync:" not in result.stdout
+    quiet = CliRunner().invoke(main, ["--database-url", sqlite_url, "--json", "sync"], env=env)
+    assert quiet.exit_code == 0
+    assert quiet.stderr == ""
+
+
 @pytest.mark.slow
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     proc = subprocess.run(
