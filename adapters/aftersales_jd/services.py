@@ -233,6 +233,10 @@ class ServiceOrders:
             if not bill.applyId:
                 raise ResponseParseError("service order without applyId",
                                          adapter=self.adapter)
+            if bill.questionTypeCid1 is None:
+                raise ResponseParseError(
+                    "service order names no question type (questionTypeCid1), the review "
+                    "reason its approval needs", adapter=self.adapter)
             details, version = self._apply_details(bill)
             body = self.client.call(AUDIT_SEND, {
                 **self._who(), **address, "serviceId": _number(bill.serviceId),

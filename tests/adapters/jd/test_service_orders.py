@@ -10,6 +10,7 @@ from aftersales_jd import JdMarketplace
 from aftersales.errors import (
     ConfigurationError,
     RemoteRejectedError,
+    ResponseParseError,
     UnsupportedOperationError,
     ValidationError,
 )
@@ -135,3 +136,13 @@ def test_refusing_sends_both_reason_levels_and_writes_once(shop: FakeJdShop,
     assert sent["approveNotes"] == "人为损坏：见照片"
     assert sent["sysVersion"] == 1
     assert _service(market, 7700102).status is ReturnStatus.REJECTED
+
+
+def test_an_order_without_a_question_type_is_not_approved_blind(shop: FakeJdShop,
+                                                                jos: FakeJos) -> None:
+    market = _market()
+    request = _service(market, 7700100)
+    shop.service(7700100).pop("questionTypeCid1")
+    with pytest.raises(ResponseParseError, match="questionTypeCid1"):
+        market.approve_return(request)
+    assert _writes(jos) == []
