@@ -24,8 +24,8 @@ class JdSettings(AdapterSettings):
     """How to reach the JOS router as one POP shop.
 
     ``from_env()`` reads ``JD_APP_KEY``, ``JD_APP_SECRET``, ``JD_ACCESS_TOKEN``
-    (all required), ``JD_GATEWAY_URL``, ``JD_VENDER_ID``, ``JD_OPERATOR_PIN``
-    and ``JD_OPERATOR_NAME``.
+    (all required), ``JD_GATEWAY_URL``, ``JD_VENDER_ID``, ``JD_OPERATOR_PIN``,
+    ``JD_OPERATOR_NAME`` and the return address's ``JD_RETURN_*``.
 
     Attributes:
         app_key: the application's app key.
@@ -52,7 +52,10 @@ class JdSettings(AdapterSettings):
     """
 
     adapter_name = "jd"
-    env_fields = ("gateway_url", "vender_id", "operator_pin", "operator_name")
+    env_fields = ("gateway_url", "vender_id", "operator_pin", "operator_name",
+                  "return_contact_name", "return_contact_tel", "return_contact_mobile",
+                  "return_zipcode", "return_province", "return_city", "return_county",
+                  "return_village", "return_detail_address", "return_address_type")
     required_from_env = ("app_key", "app_secret", "access_token")
 
     app_key: str = Field(min_length=1)

@@ -146,3 +146,14 @@ def test_an_order_without_a_question_type_is_not_approved_blind(shop: FakeJdShop
     with pytest.raises(ResponseParseError, match="questionTypeCid1"):
         market.approve_return(request)
     assert _writes(jos) == []
+
+
+def test_the_return_address_reads_from_the_environment() -> None:
+    from aftersales_jd import JdSettings
+
+    settings = JdSettings.from_env({
+        "JD_APP_KEY": "k", "JD_APP_SECRET": "s", "JD_ACCESS_TOKEN": "t",
+        "JD_RETURN_PROVINCE": "2", "JD_RETURN_ADDRESS_TYPE": "1",
+        "JD_RETURN_DETAIL_ADDRESS": "仓库路 1 号"})
+    assert (settings.return_province, settings.return_address_type) == (2, 1)
+    assert settings.return_detail_address == "仓库路 1 号"
