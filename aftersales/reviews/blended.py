@@ -39,10 +39,16 @@ from typing import Any, Literal
 
 from aftersales.errors import ValidationError
 from aftersales.models import Sentiment
-from aftersales.reviews.classify import MAX_READ, Classification, LexiconClassifier
+from aftersales.reviews.classify import (
+    MAX_READ,
+    Classification,
+    LexiconClassifier,
+    LexiconReading,
+)
 from aftersales.reviews.lexicon import normalize
 from aftersales.reviews.model import (
     SentimentModel,
+    lexicon_features,
     read_model_file,
     sigmoid,
     targets_of,
@@ -144,7 +150,7 @@ class BlendedClassifier:
         """See :meth:`aftersales.reviews.classify.Classifier.classify`."""
         norm = normalize(text[:MAX_READ])  # once, for both readers
         reading = self.lexicon.read_normalized(norm)
-        logit, known = self.model.read_normalized(norm)
+        logit, known = self.model.read_normalized(norm, self._extra(reading))
         # No n-gram the model knows and no lexicon term: the text says nothing
         # ("", "👍"), so only the stars speak.
         if known or reading.terms:
@@ -176,17 +182,26 @@ class BlendedClassifier:
     def votes(self, text: str) -> tuple[float, float, float]:
         """The three votes the blend adds up: model logit, lexicon score, valence."""
         norm = normalize(text[:MAX_READ])
+        reading = self.lexicon.read_normalized(norm)
         return (
-            self.model.read_normalized(norm)[0],
-            self.lexicon.read_normalized(norm).score,
+            self.model.read_normalized(norm, self._extra(reading))[0],
+            reading.score,
             self.valences.score(norm),
         )
+
+    def _extra(self, reading: LexiconReading) -> set[str] | None:
+        """The lexicon's features for the model, if it was trained with them."""
+        if not self.model.lexicon_features:
+            return None
+        return lexicon_features(reading.terms, reading.score)
 
     def explain(self, text: str, *, rating: int | None = None, top: int = 5) -> str:
         """A longer explanation than :attr:`Classification.explanation`: also
         the n-grams that moved the model most (positive toward a complaint)."""
         result = self.classify(text, rating=rating)
-        grams = ", ".join(f"{g!r} {w:+.2f}" for g, w in self.model.contributions(text, top))
+        extra = self._extra(self.lexicon.read(text))
+        found = self.model.contributions(text, top, extra)
+        grams = ", ".join(f"{g!r} {w:+.2f}" for g, w in found)
         return f"{result.explanation}; model n-grams: {grams or 'none known'}"
 
     # ------------------------------------------------------------ fitting
@@ -216,7 +231,10 @@ class BlendedClassifier:
         """
         targets = targets_of(lab.value if isinstance(lab, Sentiment) else lab for lab in labels)
         if what == "model":
-            model = self.model.fit(texts, targets, seed=seed)
+            extra = None
+            if self.model.lexicon_features:
+                extra = [self._extra(self.lexicon.read(t)) or set() for t in texts]
+            model = self.model.fit(texts, targets, seed=seed, extra=extra)
             return BlendedClassifier(
                 model, valences=self.valences, lexicon=self.lexicon, blend=self.blends,
                 positive_margin=self.positive_margin,

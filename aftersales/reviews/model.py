@@ -1,12 +1,14 @@
 """A trained text model of complaints, scored in pure Python.
 
 :class:`SentimentModel` is a logistic regression over the character 1–3-grams
-of a review (plus whole words and word pairs where the review has Latin
-letters), each present n-gram counted once and the sum scaled by the square
-root of how many known n-grams the review has (binary features, L2-normalized,
-as the training script fits them). Its output is the log-odds that the review
+of a review, the characters within reach of a Chinese negator, whole words
+and word pairs where the review has Latin letters, and (when trained with
+them) the lexicon's verdicts, :func:`lexicon_features`; each present feature
+counted once and the sum scaled by the square root of how many known
+features the review has (binary features, L2-normalized, as the training
+script fits them). Its output is the log-odds that the review
 is a complaint. Scoring is a set of string slices and dict look-ups: no
-numpy, no download, a few microseconds a review.
+numpy, no download, tens of microseconds a review.
 
 The weights ship in ``aftersales/reviews/models/sentiment.json.gz``, built by
 ``tools/train_sentiment.py`` (scikit-learn, under the ``train`` extra) from
@@ -39,6 +41,7 @@ __all__ = [
     "SentimentModel",
     "features",
     "features_of_normalized",
+    "lexicon_features",
     "read_model_file",
     "sigmoid",
     "targets_of",
@@ -53,11 +56,17 @@ MAX_CHARS = 1000
 
 _WORD = re.compile(r"[a-z0-9']+")
 _LATIN = re.compile(r"[a-z]")
+# A Chinese negator and what it reaches: up to 4 characters of its clause.
+# (A lookahead, so the scopes of 不是不好's two negators overlap.)
+_NEGATED = re.compile(r"[不没无别未非](?=([^,.。!?;~、\s]{1,4}))")
 
 
 def features(text: str) -> set[str]:
-    """The features of one review: its distinct character 1–3-grams, and its
-    words and word pairs (prefixed ``w:``) when it has Latin letters."""
+    """The features of one review: its distinct character 1–3-grams; the
+    characters and character pairs within reach of a Chinese negator
+    (prefixed ``¬``: 不修身 gives ``¬修``, ``¬修身``, so "negated 修身" is told
+    apart from 修身); and its words and word pairs (prefixed ``w:``) when it
+    has Latin letters."""
     return features_of_normalized(normalize(text[: 2 * MAX_CHARS]))
 
 
@@ -68,10 +77,35 @@ def features_of_normalized(norm: str) -> set[str]:
     out = set(norm)
     out.update([norm[i : i + 2] for i in range(size - 1)])
     out.update([norm[i : i + 3] for i in range(size - 2)])
+    for scope in _NEGATED.findall(norm):
+        out.update(["¬" + c for c in scope])
+        out.update(["¬" + scope[i : i + 2] for i in range(len(scope) - 1)])
     if _LATIN.search(norm):
         words = _WORD.findall(norm)
         out.update("w:" + w for w in words)
         out.update(f"w:{a} {b}" for a, b in pairwise(words))
+    return out
+
+
+# The lexicon's overall score, in bands: (upper bound, feature).
+_SCORE_BANDS = ((-1.0, "LS:--"), (-0.3, "LS:-"), (0.3, "LS:0"), (1.0, "LS:+"))
+
+
+def lexicon_features(terms: Iterable[tuple[str, float]], score: float) -> set[str]:
+    """Features from what the lexicon read in a review, for a model trained
+    with them: each counted term with the sign it ended up with (after
+    negation, intensity, 好 as "very", "but" clauses), as ``L+:term`` or
+    ``L-:term``, and the lexicon's score in five bands (``LS:--`` … ``LS:++``).
+    A text with no lexicon term has no lexicon feature (an empty review stays
+    one the model knows nothing about).
+
+    The model then learns from real reviews how far to trust each lexicon
+    verdict (不修身, 好小 and 最好别买 are read by the lexicon's rules, which
+    n-grams alone do not know), rather than adding one fixed lexicon vote.
+    """
+    out = {("L+:" if weight > 0 else "L-:") + term for term, weight in terms if weight}
+    if out:
+        out.add(next((name for bound, name in _SCORE_BANDS if score <= bound), "LS:++"))
     return out
 
 
@@ -92,11 +126,16 @@ class SentimentModel:
         bias: the intercept.
         meta: where the model came from (sources, licences, settings); kept
             in the file, never used for scoring.
+        lexicon_features: trained with :func:`lexicon_features` too; the
+            caller that has the lexicon's reading passes them as ``extra``
+            (:class:`~aftersales.reviews.blended.BlendedClassifier` does).
+            Without them the model scores the n-grams alone.
     """
 
     weights: Mapping[str, float]
     bias: float = 0.0
     meta: Mapping[str, Any] = field(default_factory=dict)
+    lexicon_features: bool = False
 
     def logit(self, text: str) -> float:
         """The log-odds that ``text`` is a complaint (0 means a coin toss)."""
@@ -107,10 +146,16 @@ class SentimentModel:
         n-grams the model knows (0: the model has nothing to go on)."""
         return self.read_normalized(normalize(text[: 2 * MAX_CHARS]))
 
-    def read_normalized(self, norm: str) -> tuple[float, int]:
-        """:meth:`read` of a text already passed through ``normalize``."""
+    def read_normalized(
+        self, norm: str, extra: Iterable[str] | None = None
+    ) -> tuple[float, int]:
+        """:meth:`read` of a text already passed through ``normalize``, with
+        ``extra`` features (:func:`lexicon_features`) when the caller has them."""
+        feats = features_of_normalized(norm)
+        if extra is not None:
+            feats.update(extra)
         # Stored weights are never 0, so filter(None, ...) keeps the known ones.
-        found = list(filter(None, map(self.weights.get, features_of_normalized(norm))))
+        found = list(filter(None, map(self.weights.get, feats)))
         known = len(found)
         return self.bias + (sum(found) / math.sqrt(known) if known else 0.0), known
 
@@ -118,10 +163,15 @@ class SentimentModel:
         """The probability that ``text`` is a complaint."""
         return sigmoid(self.logit(text))
 
-    def contributions(self, text: str, top: int = 5) -> list[tuple[str, float]]:
-        """The n-grams of ``text`` that moved its score most, with their signed
-        share of the logit (positive toward a complaint): the model's words."""
-        found = [(f, self.weights[f]) for f in features(text) if f in self.weights]
+    def contributions(
+        self, text: str, top: int = 5, extra: Iterable[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """The n-grams of ``text`` (and ``extra`` features) that moved its
+        score most, with their signed share of the logit (positive toward a
+        complaint): the model's words."""
+        feats = features(text)
+        feats.update(extra or ())
+        found = [(f, self.weights[f]) for f in feats if f in self.weights]
         if not found:
             return []
         scale = 1 / math.sqrt(len(found))
@@ -138,6 +188,7 @@ class SentimentModel:
         pull: float = 0.01,
         min_count: int = 2,
         seed: int = 0,
+        extra: Sequence[Iterable[str]] | None = None,
     ) -> SentimentModel:
         """A copy fine-tuned on a shop's own reviews (this model is unchanged).
 
@@ -152,6 +203,8 @@ class SentimentModel:
             targets: for each, 1.0 for a complaint, 0.0 for praise, 0.5 for a
                 neutral review (a soft target).
             epochs: passes over the data, in an order shuffled with ``seed``.
+            extra: for each review, its :func:`lexicon_features` (for a model
+                trained with them), or ``None``.
 
         Raises:
             ValidationError: the lengths differ, there is no row, or a target
@@ -168,7 +221,14 @@ class SentimentModel:
                 raise ValidationError(
                     f"target {target!r} is not between 0 and 1", row=row, payload="training data"
                 )
-        rows = [sorted(features(t)) for t in texts]
+        if extra is not None and len(extra) != len(texts):
+            raise ValidationError(
+                f"{len(texts)} texts but {len(extra)} feature sets", payload="training data"
+            )
+        rows = [
+            sorted(features(t) | set(extra[i] if extra is not None else ()))
+            for i, t in enumerate(texts)
+        ]
         counts = Counter(f for feats in rows for f in feats)
         start = dict(self.weights)
         weights = dict(start)
@@ -193,7 +253,7 @@ class SentimentModel:
                 bias -= step * grad * 0.1
         kept = {f: r for f, w in weights.items() if (r := round(w, 5))}
         meta = {**self.meta, "fine_tuned_on": len(texts)}
-        return SentimentModel(kept, round(bias, 5), meta)
+        return SentimentModel(kept, round(bias, 5), meta, self.lexicon_features)
 
     # ------------------------------------------------------------ files
 
@@ -202,6 +262,7 @@ class SentimentModel:
         return {
             "format": FORMAT,
             "kind": "char-1-3gram-logistic",
+            "lexicon_features": self.lexicon_features,
             "max_chars": MAX_CHARS,
             "meta": dict(self.meta),
             "bias": self.bias,
@@ -230,8 +291,12 @@ class SentimentModel:
         if not isinstance(bias, int | float):
             raise ValidationError("must be a number", field="bias", payload=source)
         meta = data.get("meta", {})
+        lexical = data.get("lexicon_features", False)
+        if not isinstance(lexical, bool):
+            raise ValidationError("must be true or false", field="lexicon_features",
+                                  payload=source)
         kept = {k: float(v) for k, v in weights.items() if v}  # 0 is the same as absent
-        return cls(kept, float(bias), dict(meta))
+        return cls(kept, float(bias), dict(meta), lexical)
 
 
 def read_model_file(path: str | Path | None = None, *, name: str = "sentiment.json.gz") -> Any:

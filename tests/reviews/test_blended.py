@@ -22,7 +22,7 @@ from aftersales.reviews import (
     Severity,
     default_classifier,
 )
-from aftersales.reviews.model import MAX_CHARS, features
+from aftersales.reviews.model import MAX_CHARS, features, lexicon_features
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +51,42 @@ def test_the_model_catches_what_the_lexicon_alone_calls_neutral(
 ) -> None:
     assert LexiconClassifier().classify(text).sentiment is Sentiment.NEUTRAL
     assert clf.classify(text).sentiment is Sentiment.NEGATIVE
+
+
+# Each phrase a lexicon rule reads right (好 as "very", 快 as "almost", 最好别买,
+# a complaint after "but"), which n-grams alone read as praise or nothing: the
+# default classifier must keep the lexicon's verdict, not drown it.
+@pytest.mark.parametrize(
+    "text",
+    ["好小", "好贵", "裤子好短", "快递好慢", "晚了快一个小时", "最好别买",
+     "东西不错，但是快递太慢了", "质量很好，就是运费太贵", "衣服好看但是有线头"],
+)
+def test_the_lexicon_rules_carry_through_the_model(clf: BlendedClassifier, text: str) -> None:
+    assert LexiconClassifier().classify(text).sentiment is Sentiment.NEGATIVE
+    assert clf.classify(text).sentiment is Sentiment.NEGATIVE
+
+
+@pytest.mark.parametrize("text", ["好评", "很好，快递也快", "快递很快，一天就到了", "还不错"])
+def test_plain_praise_stays_positive(clf: BlendedClassifier, text: str) -> None:
+    assert clf.classify(text).sentiment is Sentiment.POSITIVE
+
+
+def test_the_model_reads_negation_scope_and_the_lexicons_verdicts(
+    clf: BlendedClassifier,
+) -> None:
+    feats = features("不修身，质量好")
+    assert {"¬修", "¬修身"} <= feats
+    assert not any(f.startswith("¬") and "质" in f for f in feats)  # the clause ended
+    reading = clf.lexicon.read("好小")
+    assert lexicon_features(reading.terms, reading.score) == {"L-:好小", "LS:--"}
+    assert lexicon_features((), 0.0) == set()  # no term: nothing from the lexicon
+    assert clf.model.lexicon_features
+    # Without the lexicon's features the same model reads 好小 as much less
+    # of a complaint: the features are what carries the lexicon's rule.
+    norm = "好小"
+    with_lexicon = clf.model.read_normalized(norm, lexicon_features(reading.terms,
+                                                                      reading.score))[0]
+    assert with_lexicon > clf.model.read_normalized(norm)[0] + 1
 
 
 def test_stars_combine_with_the_text(clf: BlendedClassifier) -> None:
@@ -212,6 +248,7 @@ def test_an_empty_or_unreadable_csv_is_refused(clf: BlendedClassifier, tmp_path:
         ({"format": 1, "weights": {}, "bias": 0, "blend": {"zh": {"model": 1}}}, "blend.zh"),
         ({"format": 1, "weights": {}, "bias": 0, "valences": {"good": "x"}}, "valences"),
         ({"format": 1, "weights": {}, "bias": 0, "positive_margin": -1}, "positive_margin"),
+        ({"format": 1, "weights": {}, "bias": 0, "lexicon_features": "yes"}, "lexicon_features"),
     ],
 )
 def test_a_malformed_model_file_names_the_field(

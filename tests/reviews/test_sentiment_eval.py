@@ -13,9 +13,9 @@ against not-negative (a neutral verdict counts as not-negative), as a shop
 that wants its complaints caught would count them. The floors sit a little
 under the figures measured when the model was built (printed with ``-s``),
 so a change that makes the classifier worse fails here. Our targets, out of
-domain: English accuracy 0.85 and negative recall 0.80 (met, at 0.851 and
-0.847: the floor is the target); Chinese 0.88 and 0.88 (NOT met: 0.836 and
-0.814; see the README).
+domain: English accuracy 0.85 and negative recall 0.80 (met, at 0.854 and
+0.843: the floor is the target); Chinese 0.88 and 0.88 (NOT met: 0.835 and
+0.816; see the README: the licensed Chinese training data is too small).
 """
 
 from __future__ import annotations
@@ -75,14 +75,15 @@ def test_the_evaluation_rows_were_never_trained_on() -> None:
             assert row["source"] in trained  # in-domain: a source it learnt from
 
 
-# file: (accuracy, negative recall) floors. Measured when the model was built:
-# zh-out_of_domain 0.836 / 0.814, zh-in_domain 0.826 / 0.849,
-# en-out_of_domain 0.851 / 0.847, en-in_domain 0.811 / 0.848.
+# file: (accuracy, macro-F1, negative recall) floors. Measured when the model
+# was built (accuracy / macro-F1 / negative recall):
+# zh-out_of_domain 0.835 / 0.835 / 0.816, zh-in_domain 0.836 / 0.835 / 0.852,
+# en-out_of_domain 0.854 / 0.854 / 0.843, en-in_domain 0.816 / 0.815 / 0.848.
 CASES = {
-    "zh-out_of_domain": (0.83, 0.80),
-    "zh-in_domain": (0.82, 0.84),
-    "en-out_of_domain": (0.85, 0.80),  # the target itself
-    "en-in_domain": (0.80, 0.83),
+    "zh-out_of_domain": (0.83, 0.83, 0.81),
+    "zh-in_domain": (0.83, 0.83, 0.84),
+    "en-out_of_domain": (0.85, 0.85, 0.80),  # the target itself
+    "en-in_domain": (0.81, 0.81, 0.84),
 }
 
 
@@ -94,9 +95,22 @@ def test_held_out_figures_text_alone(name: str) -> None:
     print(f"\n{name} (n={len(rows)}): blended accuracy {new.accuracy:.3f}, macro-F1 "
           f"{new.macro_f1:.3f}, negative recall {new.negative_recall:.3f} | lexicon alone "
           f"{old.accuracy:.3f}, {old.macro_f1:.3f}, {old.negative_recall:.3f}")
-    accuracy, recall = CASES[name]
+    accuracy, macro_f1, recall = CASES[name]
     assert new.accuracy >= accuracy
+    assert new.macro_f1 >= macro_f1
     assert new.negative_recall >= recall
     # The model exists to catch the complaints the lexicon missed.
     assert new.negative_recall > old.negative_recall + 0.05
     assert new.macro_f1 >= old.macro_f1
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_figures_per_language_text_alone(lang: str) -> None:
+    """Both files of a language together (in domain and out of domain)."""
+    rows = _rows(f"{lang}-in_domain") + _rows(f"{lang}-out_of_domain")
+    new = figures(default_classifier(), rows)
+    print(f"\n{lang} all held-out rows (n={len(rows)}): accuracy {new.accuracy:.3f}, "
+          f"macro-F1 {new.macro_f1:.3f}, negative recall {new.negative_recall:.3f}")
+    # The floors of the two files above, weighted: a worse model fails here too.
+    assert new.accuracy >= {"zh": 0.83, "en": 0.84}[lang]
+    assert new.negative_recall >= {"zh": 0.82, "en": 0.80}[lang]
