@@ -120,3 +120,35 @@ def test_a_page_of_events_is_recorded_once_per_key(
     assert seen == ["order.delivered:o2", "order.delivered:o3"]
     assert _outbox(store) == 3
     store.dispose()
+
+
+def test_a_batch_hook_gets_each_commits_events_as_one_list(store: Store) -> None:
+    bus = EventBus()
+    batches: list[list[str]] = []
+    bus.on_many(["review.negative", "parcel.exception"], lambda es: batches.append(
+        [e.key for e in es]))
+    with store.session() as s:
+        bus.emit_many(s, [("review.negative", {}, "a"), ("return.approved", {}, "b"),
+                          ("parcel.exception", {}, "c"), ("review.negative", {}, "a")])
+        assert batches == []
+    with pytest.raises(RuntimeError), store.session() as s:
+        bus.emit(s, "review.negative", {}, key="d")
+        raise RuntimeError("rolled back")
+    with store.session() as s:
+        bus.emit(s, "review.negative", {}, key="e")
+    assert batches == [["a", "c"], ["e"]]  # once per commit, in order, nothing rolled back
+
+
+def test_a_failing_batch_hook_does_not_stop_the_others(store: Store) -> None:
+    bus = EventBus()
+    seen: list[str] = []
+
+    def broken(events: list[Event]) -> None:
+        raise RuntimeError("boom")
+
+    bus.on_many(["x"], broken)
+    bus.on_many(["x"], lambda es: seen.extend(e.key for e in es))
+    bus.on("x", lambda e: seen.append("one:" + e.key))
+    with store.session() as s:
+        bus.emit(s, "x", {}, key="k")
+    assert seen == ["one:k", "k"]

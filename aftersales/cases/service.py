@@ -24,6 +24,7 @@ through the follow-ups area) and ``record_contact`` (the one contact policy).
 from __future__ import annotations
 
 import builtins
+import logging
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from aftersales.cases import sla
 from aftersales.cases.causes import CRITICAL_CAUSES, Cause, CauseCatalog
 from aftersales.cases.clock import CalendarClock, Clock
 from aftersales.cases.model import AuditEntry, Case, to_case, to_entry
+from aftersales.cases.opening import open_batch
 from aftersales.cases.policy import CasesPolicy, load_policy
 from aftersales.cases.resolutions import Resolution, ResolutionKind
 from aftersales.cases.states import (
@@ -50,7 +52,7 @@ from aftersales.cases.states import (
     check_transition,
     parse_enum,
 )
-from aftersales.cases.triggers import TRIGGERS, Opening, OrderFacts, opening_for
+from aftersales.cases.triggers import TRIGGERS, Opening, OrderFacts, OrderLookup, opening_for
 from aftersales.errors import (
     InvalidTransitionError,
     NotFoundError,
@@ -68,6 +70,8 @@ if TYPE_CHECKING:
     from aftersales.runtime import Runtime
 
 __all__ = ["CasesService", "RefundFn", "SlaReport"]
+
+log = logging.getLogger("aftersales.cases")
 
 S = CaseStatus
 #: ``refund(store=, order_id=, rma_id=, amount=, currency=, key=, note=)`` pays through
@@ -132,8 +136,7 @@ class CasesService:
         self._schedule_callback = schedule_callback
         self._record_contact = record_contact
         self._clocks: dict[str, Clock] = {"calendar": CalendarClock()}
-        for name in TRIGGERS:
-            runtime.on(name, self._on_event)
+        runtime.events.on_many(TRIGGERS, self.open_from_events)
 
     # ------------------------------------------------------------ reading
 
@@ -235,20 +238,110 @@ class CasesService:
                          source=source, data=data, actor=f"source:{source}"[:120])
 
     def _on_event(self, event: Event) -> None:
+        """One committed trigger event: :meth:`open_from_events` with a batch of one."""
+        self.open_from_events([event])
+
+    def open_from_events(self, events: Iterable[Event]) -> int:
+        """Open cases from committed trigger events, set-based per batch; returns new facts.
+
+        The event bus hands the cases area each commit's trigger events as one
+        list (a review page's ``review.negative`` events, say); they are
+        handled ``batch`` at a time, each batch in one transaction of a few
+        statements (:mod:`.opening`). Events that answer a 回访 or lift a
+        negative review are applied one at a time, in their place in the
+        order. An event that cannot be read is logged and skipped; the
+        others still open their cases.
+        """
+        added, chunk = 0, builtins.list[Event]()
+        for event in events:
+            chunk.append(event)
+            if len(chunk) >= self.batch:
+                added += self._events_batch(chunk)
+                chunk = []
+        return added + (self._events_batch(chunk) if chunk else 0)
+
+    def _events_batch(self, events: builtins.list[Event]) -> int:
+        lookup = self._prefetch(events)
+        run: builtins.list[tuple[Opening, str]] = []
+        added = 0
+        for event in events:
+            try:
+                special = self._applies_alone(event)
+                if special is not None:
+                    added += self._open_run(run)
+                    run = []
+                    special()
+                    continue
+                opening = opening_for(event.name, event.payload, stored_key(event.key),
+                                      self.policy, lookup)
+            except Exception:
+                log.exception("case trigger %s not handled", event.name)
+                continue
+            if opening is not None:
+                run.append((opening, f"rule:{event.name}"))
+        return added + self._open_run(run)
+
+    def _applies_alone(self, event: Event) -> Callable[[], object] | None:
+        """The change an event makes to one existing case, if it is such an event."""
         p = event.payload
         if event.name == "followup.responded" and p.get("follow_up_id") is not None:
             with self.runtime.store.session() as session:
                 case_id = repo.case_for_link(session, "callback", str(p["follow_up_id"]))
             if case_id is not None:
-                self.record_answer(case_id, csat=p.get("csat"), nps=p.get("nps"),
-                                   key=event.key)
-                return
+                return lambda: self.record_answer(case_id, csat=p.get("csat"),
+                                                  nps=p.get("nps"), key=event.key)
         if event.name == "review.resolved" and p.get("review_id") is not None:
-            self._review_revised(str(p["review_id"]), stored_key(event.key))
-            return
-        opening = opening_for(event.name, p, stored_key(event.key), self.policy, self._lookup)
-        if opening is not None:
-            self._open_quiet(opening, actor=f"rule:{event.name}")
+            return lambda: self._review_revised(str(p["review_id"]), stored_key(event.key))
+        return None
+
+    def _open_run(self, run: builtins.list[tuple[Opening, str]]) -> int:
+        """Open a run of openings set-based; one at a time if the batch hit a conflict."""
+        if not run:
+            return 0
+        try:
+            return open_batch(self, run)
+        except StorageError:
+            # Only if something bypassed the keys' locks: one transaction each instead.
+            added = 0
+            for opening, actor in run:
+                before = self._fact_exists(opening.key)
+                self._open_quiet(opening, actor=actor)
+                added += not before
+            return added
+
+    def _prefetch(self, events: builtins.list[Event]) -> OrderLookup:
+        """The orders ``events`` name, read in one or two queries, as a look-up."""
+        names: set[str] = set()
+        internal: set[int] = set()
+        for event in events:
+            order = event.payload.get("order_id")
+            if isinstance(order, int) and not isinstance(order, bool):
+                internal.add(order)
+            if order is not None and order != "":
+                names.add(str(order))
+        by_key: dict[tuple[str, str], OrderFacts] = {}
+        by_id: dict[int, OrderFacts] = {}
+        cols = (OrderRow.id, OrderRow.marketplace, OrderRow.external_id, OrderRow.buyer_id,
+                OrderRow.total, OrderRow.currency)
+        with self.runtime.store.session() as session:
+            rows = builtins.list(session.execute(select(*cols).where(
+                OrderRow.external_id.in_(sorted(names))))) if names else []
+            if internal:
+                rows += session.execute(select(*cols).where(OrderRow.id.in_(sorted(internal))))
+        for r in rows:
+            facts = OrderFacts(r.marketplace, r.external_id, r.buyer_id, r.total, r.currency)
+            by_key[(r.marketplace, r.external_id)] = facts
+            by_id[r.id] = facts
+
+        def lookup(store: str | None, order_id: str | None,
+                   internal_id: int | None) -> OrderFacts | None:
+            if internal_id is not None:
+                return by_id.get(internal_id)
+            if store and order_id:
+                return by_key.get((store, order_id))
+            return None
+
+        return lookup
 
     def _review_revised(self, review_id: str, key: str) -> None:
         """The buyer lifted their 差评 out of negative: the negative-review case closes."""
@@ -283,13 +376,14 @@ class CasesService:
                               row.currency)
 
     def open_many(self, openings: Iterable[Opening], *, actor: str = "import") -> int:
-        """Open or update many cases, one transaction each; returns how many were new facts."""
-        added = 0
+        """Open or update many cases, ``batch`` at a time set-based; returns new facts."""
+        added, run = 0, builtins.list[tuple[Opening, str]]()
         for opening in openings:
-            before = self._fact_exists(opening.key)
-            self._open_quiet(opening, actor=actor)
-            added += not before
-        return added
+            run.append((opening, actor))
+            if len(run) >= self.batch:
+                added += self._open_run(run)
+                run = []
+        return added + self._open_run(run)
 
     def _fact_exists(self, key: str) -> bool:
         with self.runtime.store.session() as session:
@@ -333,7 +427,8 @@ class CasesService:
                           buyer_id=o.buyer_id, order_id=o.order_id, priority=o.priority.value,
                           status=S.RECEIVED.value, open_key=okey, subject=o.subject[:300],
                           order_total=o.order_total, currency=o.currency, escalation=0,
-                          reopened=0, opened_at=now, created_at=now, updated_at=now)
+                          reopened=0, opened_at=now, created_at=now, updated_at=now,
+                          root_cause=o.cause)
             session.add(row)
             session.flush()
             repo.add_fact(session, row.id, key=o.key, source=o.source, at=now, data=fact)
@@ -346,8 +441,6 @@ class CasesService:
             repo.hold(session, row.buyer_id, self._hold_ref(row), now)
             for metric in ("first_response", "resolution"):
                 session.add(self._deadline(row, metric, now))
-            if o.cause is not None:
-                row.root_cause = o.cause
             self._emit(session, "case.opened", row, key=f"case.opened:{row.id}",
                        extra={"source": o.source, "channel": row.channel})
             self.runtime.events.emit(session, "complaint.opened",
