@@ -1,4 +1,4 @@
-"""The ``aftersales kb`` commands: add, search, import, export, suggest.
+"""The ``aftersales kb`` commands: add, search, import, export, reindex, suggest.
 
 ::
 
@@ -7,6 +7,7 @@
     aftersales kb search 退款
     aftersales kb add --key gift-wrap --question "可以包装成礼物吗" --answer-zh "可以…"
     aftersales kb export kb.csv
+    aftersales kb reindex                         # once after an upgrade changed search rules
     aftersales kb suggest --review 42             # drafts for a person; nothing is sent
 """
 
@@ -94,6 +95,14 @@ def import_command(state: CliState, path: Path | None, sample: bool) -> None:
         raise click.UsageError("give a file or --sample")
     counts = state.app.kb.load_sample() if sample else state.app.kb.import_file(path)
     output(state, counts, lambda: ", ".join(f"{n} {what}" for what, n in counts.items()))
+
+
+@group.command("reindex")
+@pass_state
+def reindex_command(state: CliState) -> None:
+    """Index again the entries indexed by an older version's search rules."""
+    count = state.app.kb.reindex()
+    output(state, {"reindexed": count}, lambda: f"{count} entries indexed again")
 
 
 @group.command("export")

@@ -22,6 +22,7 @@ postings (each term's postings are one range of the clustered primary key).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -45,10 +46,16 @@ from aftersales.kb.models import Entry, EntryKind
 from aftersales.kb.text import document_terms, typo_terms
 from aftersales.store.tables.kb import KbEntryRow, KbTermRow
 
-__all__ = ["K1", "B", "entry_filter", "entry_terms", "rank"]
+__all__ = ["INDEX_VERSION", "K1", "B", "entry_filter", "entry_terms", "indexed_fingerprint",
+           "rank"]
 
 K1 = 1.2
 B = 0.75
+#: The version of the rules that turn text into terms (:mod:`aftersales.kb.text`,
+#: :mod:`aftersales.kb.fold`, :data:`FIELD_WEIGHTS`). Raise it with any change
+#: to them: an entry indexed under another version is then rewritten by the next
+#: import of it or by ``KnowledgeBase.reindex()``.
+INDEX_VERSION = 2
 
 #: How much each field of an entry counts (a question's words say most).
 FIELD_WEIGHTS = {"question": 3, "also": 2, "labels": 2, "answer": 1}
@@ -76,6 +83,15 @@ def entry_terms(entry: Entry) -> tuple[Counter[str], int]:
     for tag in entry.tags:
         counts[f"t:{tag}"[:80]] = 1
     return counts, length
+
+
+def indexed_fingerprint(entry: Entry) -> str:
+    """The fingerprint stored with ``entry``'s row: its content and :data:`INDEX_VERSION`.
+
+    Equal only when the entry reads the same and was indexed by the same
+    rules, so an unchanged entry is skipped and a stale index is not.
+    """
+    return hashlib.sha256(f"{INDEX_VERSION}:{entry.fingerprint()}".encode()).hexdigest()
 
 
 def entry_filter(*, store: str | None, kind: EntryKind | None,

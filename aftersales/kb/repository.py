@@ -8,11 +8,11 @@ from enum import StrEnum
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from aftersales.kb.index import entry_terms
+from aftersales.kb.index import entry_terms, indexed_fingerprint
 from aftersales.kb.models import Entry
 from aftersales.store.tables.kb import KbEntryRow, KbTermRow
 
-__all__ = ["Written", "entry_from_row", "load_entries", "upsert_entry"]
+__all__ = ["Written", "entry_from_row", "load_entries", "reindex_stale", "upsert_entry"]
 
 
 class Written(StrEnum):
@@ -36,13 +36,14 @@ def entry_from_row(row: KbEntryRow) -> Entry:
 def upsert_entry(session: Session, entry: Entry) -> Written:
     """Write ``entry`` (new, or replacing the one of the same store and key) and its index.
 
-    An entry that reads the same as the stored one writes nothing, so a
-    re-import of the same file is free and idempotent.
+    An entry that reads the same as the stored one, indexed by the same
+    rules, writes nothing, so a re-import of the same file is free and
+    idempotent; one indexed by older rules is indexed again.
     """
     row = session.scalars(
         select(KbEntryRow).where(KbEntryRow.store == entry.store, KbEntryRow.key == entry.key)
     ).one_or_none()
-    fingerprint = entry.fingerprint()
+    fingerprint = indexed_fingerprint(entry)
     if row is not None and row.fingerprint == fingerprint:
         return Written.UNCHANGED
     counts, length = entry_terms(entry)
@@ -74,3 +75,21 @@ def load_entries(session: Session, ids: Sequence[int]) -> dict[int, Entry]:
     rows: Iterable[KbEntryRow] = session.scalars(
         select(KbEntryRow).where(KbEntryRow.id.in_(list(ids))))
     return {row.id: entry_from_row(row) for row in rows}
+
+
+def reindex_stale(session: Session) -> int:
+    """Index again every entry indexed by other rules than today's; how many were.
+
+    Reads the rows in pages of 500 by id, so a large knowledge base is not
+    held in memory at once.
+    """
+    done, last = 0, 0
+    while True:
+        rows = list(session.scalars(select(KbEntryRow).where(KbEntryRow.id > last)
+                                    .order_by(KbEntryRow.id).limit(500)))
+        if not rows:
+            return done
+        last = rows[-1].id
+        for row in rows:
+            if upsert_entry(session, entry_from_row(row)) is not Written.UNCHANGED:
+                done += 1

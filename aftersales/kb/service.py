@@ -28,7 +28,13 @@ from aftersales.errors import ConfigurationError, NotFoundError, ValidationError
 from aftersales.kb import files
 from aftersales.kb.index import entry_filter, rank
 from aftersales.kb.models import Entry, EntryKind, Hit, Suggestion
-from aftersales.kb.repository import Written, entry_from_row, load_entries, upsert_entry
+from aftersales.kb.repository import (
+    Written,
+    entry_from_row,
+    load_entries,
+    reindex_stale,
+    upsert_entry,
+)
 from aftersales.kb.suggest import Subject, label_matches, review_subject, suggestion
 from aftersales.kb.text import query_terms
 from aftersales.store.tables.kb import KbEntryRow
@@ -107,6 +113,21 @@ class KnowledgeBase:
             result = session.execute(delete(KbEntryRow).where(
                 KbEntryRow.store == store, KbEntryRow.key == key))
             return bool(getattr(result, "rowcount", 0))
+
+    def reindex(self) -> int:
+        """Index again the entries indexed by older search rules, in one transaction.
+
+        Search rules change between releases (:data:`~aftersales.kb.index.INDEX_VERSION`);
+        run this once after an upgrade (``aftersales kb reindex``). Entries
+        that are current are not touched.
+
+        Returns:
+            How many entries were indexed again.
+        """
+        with self._runtime.unit_of_work() as session:
+            count = reindex_stale(session)
+        log.info("knowledge base reindex: %d entries", count)
+        return count
 
     # ---------------------------------------------------------------- files
 

@@ -5,9 +5,10 @@ spaces, so the knowledge base indexes several kinds of term and weighs them
 differently at query time:
 
 * ``w:`` an English (or other alphabetic) word, lower-cased, NFKC-folded
-  (full-width letters become half-width) and lightly stemmed
-  (``refunded`` and ``refunds`` are both ``refund``); common function words
-  are dropped;
+  (full-width letters become half-width), its chat spelling folded
+  (``pls``, ``pkg``, ``rcvd``, ``colour``: :data:`WORD_VARIANTS`) and
+  lightly stemmed (``refunded``, ``refunds`` and ``refundable`` are all
+  ``refund``); function words and greetings are dropped;
 * ``g:`` the character trigrams of each such word, padded with ``#`` at its
   ends, so a typo (``refnud``, ``recieved``) still shares most of its terms
   with the right word;
@@ -16,6 +17,11 @@ differently at query time:
   or ``发票`` matches, which a trigram index cannot do;
 * ``c:`` every single Han character but a few particles, a weak signal that
   still matches an odd word order or a one-character variant.
+
+Chinese is folded from traditional to simplified characters first
+(:mod:`aftersales.kb.fold`), and chat filler (请问, 亲, 你好, 在吗, 麻烦,
+谢谢: :data:`ZH_FILLER`) is cut out of a run before its pairs are taken, so
+请问退货 gives the terms of 退货 alone and no 问退.
 
 :func:`query_terms` also expands the query with the synonym groups below
 (``退钱`` also looks for ``退款``; ``parcel`` also for ``package``), at a
@@ -29,9 +35,13 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
+from aftersales.kb.fold import fold_traditional
+
 __all__ = [
     "KIND_WEIGHTS",
     "SYNONYMS",
+    "WORD_VARIANTS",
+    "ZH_FILLER",
     "document_terms",
     "normalize",
     "query_terms",
@@ -54,11 +64,32 @@ _EN_STOP_WORDS = (
     "a an the i im i'm me my mine you your u ur we our us it its is are was were be been "
     "am to of for and or in on at by with this that these those so just please pls plz hi "
     "hello hey there also very really do does did has have had got get can could would "
-    "will shall should may might if then than but as from about into out up any some"
+    "will shall should may might if then than but as from about into out up any some "
+    "dear seller sir madam mam team thanks thank kindly ok okay lol guys regards"
 )
 _EN_STOP = frozenset(_EN_STOP_WORDS.split())
 # Particles and pronouns that carry no topic on their own (as single characters).
 _ZH_STOP = frozenset("的了吗呢啊吧呀嘛么我你他她它们是在有就都也还和与及或么哦噢哈啦")
+#: What buyers write around a question in a chat and means nothing on its
+#: own: greetings, forms of address, thanks. Cut out of a run of Chinese
+#: (in entries and queries alike) before its pairs are taken.
+ZH_FILLER: tuple[str, ...] = (
+    "请问", "请教", "亲亲", "亲爱的", "亲", "你好", "您好", "哈喽", "在吗", "在不在",
+    "麻烦你", "麻烦您", "麻烦", "谢谢", "多谢", "感谢", "家人们", "谁懂啊", "老板", "掌柜",
+    "客服小姐姐", "小姐姐",
+)
+_FILLER = re.compile("|".join(sorted(map(re.escape, ZH_FILLER), key=len, reverse=True)))
+#: English chat spellings, abbreviations and British spellings, folded to one
+#: word before stemming (a word may fold to a function word and be dropped).
+WORD_VARIANTS: Mapping[str, str] = {
+    "u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks",
+    "ty": "thanks", "pkg": "package", "pkge": "package", "rcvd": "received",
+    "recvd": "received", "addr": "address", "msg": "message", "qty": "quantity",
+    "colour": "color", "colours": "colors", "grey": "gray", "cancelled": "canceled",
+    "cancelling": "canceling", "wanna": "want", "dont": "do", "didnt": "did",
+    "doesnt": "does", "cant": "can", "wont": "will", "isnt": "is", "hasnt": "has",
+    "havent": "have", "im": "i", "ive": "i", "whats": "what", "wheres": "where",
+}
 
 #: Groups of words that mean the same thing to a buyer; a query containing
 #: one also looks for the others. Chinese members match as substrings,
@@ -73,6 +104,10 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("少件", "漏发", "少发", "缺件", "少了"),
     ("发错", "错发", "不对", "不一样"),
     ("发票", "开票"),
+    ("没收到", "没到", "还没来", "还没到", "没送到", "未收到", "收不到"),
+    ("质量", "起球", "开线", "异味", "做工", "劣质"),
+    ("说明书", "使用说明", "教程"),
+    ("快递公司", "顺丰", "邮政", "中通", "圆通", "申通", "韵达", "极兔", "德邦"),
     ("尺码", "码数", "大小", "尺寸"),
     ("掉色", "褪色", "染色"),
     ("假货", "正品", "假的", "山寨"),
@@ -84,7 +119,11 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("wrong", "incorrect", "different"),
     ("missing", "lost"),
     ("invoice", "receipt", "vat"),
-    ("fake", "counterfeit", "genuine", "authentic"),
+    ("fake", "counterfeit", "genuine", "authentic", "knockoff", "replica"),
+    ("quality", "defective", "faulty", "defect"),
+    ("manual", "instruction", "guide"),
+    ("courier", "carrier", "dhl", "fedex", "usps", "ems"),
+    ("return", "send back"),
     ("size", "fit", "small", "big"),
     ("exchange", "swap", "replace"),
     ("cancel", "cancellation"),
@@ -92,17 +131,20 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
 
 
 def normalize(text: str) -> str:
-    """``text`` NFKC-folded (full-width → half-width) and lower-cased."""
-    return unicodedata.normalize("NFKC", text).casefold()
+    """``text`` NFKC-folded (full-width → half-width), lower-cased, traditional → simplified."""
+    return fold_traditional(unicodedata.normalize("NFKC", text).casefold())
 
 
 def stem(word: str) -> str:
     """A light English stem: ``refunded``, ``refunding``, ``refunds`` → ``refund``.
 
     Deliberately simple (a few suffixes and a final ``e``), so a word and
-    its inflections meet, without an external stemmer.
+    its inflections meet, without an external stemmer; ``-able`` goes too
+    (``refundable``, ``returnable``).
     """
     w = word.removesuffix("'s")
+    if len(w) > 7 and w.endswith("able"):
+        w = w[:-4]
     if len(w) > 4 and w.endswith("ies"):
         w = w[:-3] + "y"
     elif len(w) > 4 and w.endswith("sses"):
@@ -119,6 +161,7 @@ def stem(word: str) -> str:
 
 
 def _word_terms(word: str) -> Iterable[str]:
+    word = WORD_VARIANTS.get(word, word)
     if word in _EN_STOP:
         return
     s = stem(word)
@@ -145,7 +188,8 @@ def terms(text: str) -> list[str]:
     for match in _RUNS.finditer(normalize(text)):
         run = match.group(0)
         if _HAN_RUN.fullmatch(run):
-            out.extend(_han_terms(run))
+            for piece in _FILLER.split(run):
+                out.extend(_han_terms(piece))
         else:
             out.extend(_word_terms(run))
     return out

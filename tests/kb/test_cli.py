@@ -1,4 +1,4 @@
-"""``aftersales kb``: add, search, import, export and suggest from the command line."""
+"""``aftersales kb``: add, search, import, reindex, export and suggest from the command line."""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ def test_import_search_add_export(sqlite_url: str, tmp_path: Path) -> None:
     code, out = _run(sqlite_url, "kb", "search", "礼品包装")
     assert code == 0
     assert "gift-wrap" in out
+    code, out = _run(sqlite_url, "kb", "reindex")
+    assert code == 0
+    assert "0 entries indexed again" in out  # all indexed by today's rules
     code, out = _run(sqlite_url, "kb", "export", str(tmp_path / "kb.csv"))
     assert code == 0
     assert (tmp_path / "kb.csv").read_text(encoding="utf-8").count("gift-wrap") == 1

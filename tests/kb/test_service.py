@@ -12,7 +12,7 @@ from sqlalchemy import MetaData, create_engine, select
 from aftersales.app import AfterSales
 from aftersales.errors import NotFoundError, ValidationError
 from aftersales.kb import Subject
-from aftersales.store.tables.kb import KbTermRow
+from aftersales.store.tables.kb import KbEntryRow, KbTermRow
 from aftersales.store.tables.reviews import ReviewRow
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -85,6 +85,30 @@ def test_limits_and_empty_queries(app: AfterSales) -> None:
     for bad in (0, 101):
         with pytest.raises(ValidationError, match="limit"):
             app.kb.search("退款", limit=bad)
+
+
+def test_an_entry_indexed_by_older_rules_is_indexed_again_once(
+        app: AfterSales, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Index one entry as a release without traditional folding did.
+    with monkeypatch.context() as old:
+        old.setattr("aftersales.kb.index.INDEX_VERSION", 1)
+        old.setattr("aftersales.kb.text.fold_traditional", lambda text: text)
+        app.kb.add({"key": "tw-invoice", "question": "發票抬頭可以改嗎",
+                    "answer_zh": "可以，請提供新抬頭。"})
+
+    def terms() -> set[str]:
+        with app.store.session() as s:
+            return set(s.scalars(select(KbTermRow.term).join(KbEntryRow).where(
+                KbEntryRow.key == "tw-invoice")))
+
+    assert "b:發票" in terms()
+    assert app.kb.reindex() == 1  # that entry only; the sample is current
+    assert "b:发票" in terms()
+    assert "b:發票" not in terms()
+    assert _keys(app, "發票抬頭可以改嗎")[0] == "tw-invoice"
+    assert app.kb.reindex() == 0
+    assert set(app.kb.load_sample()) == {"added", "updated", "unchanged"}
+    assert app.kb.load_sample()["unchanged"] == len(app.kb.list()) - 1
 
 
 def _fingerprint(url: str) -> str:

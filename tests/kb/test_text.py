@@ -42,3 +42,42 @@ def test_synonyms_join_below_the_buyers_own_words() -> None:
 def test_an_empty_or_symbol_only_query_has_no_terms() -> None:
     assert query_terms("") == {}
     assert query_terms("？？！！ ...") == {}
+
+
+# ------------------------------------------------------- buyers' wording, folded
+
+def test_traditional_characters_fold_to_simplified() -> None:
+    assert terms("請問退貨要寄到哪個地址") == terms("请问退货要寄到哪个地址")
+    assert terms("退款多久會到帳") == terms("退款多久会到账")
+    assert "b:发票" in terms("發票")
+
+
+def test_chat_filler_is_cut_out_before_pairs_are_taken() -> None:
+    assert terms("请问退货") == terms("退货")
+    assert terms("亲，你好，在吗？麻烦发票开一下，谢谢") == terms("发票开一下")
+    assert "b:问退" not in terms("请问退货")
+    assert terms("hi dear seller, thanks") == []
+
+
+def test_chat_spellings_and_british_spellings_fold_to_one_word() -> None:
+    assert terms("pls where is my pkg") == terms("please where is my package")
+    assert terms("wrong colour") == terms("wrong color")
+    assert terms("rcvd") == terms("received")
+    assert terms("u sent") == terms("sent")
+
+
+def test_able_is_stemmed_like_other_suffixes() -> None:
+    assert stem("refundable") == stem("refund")
+    assert stem("returnable") == stem("return")
+    assert stem("table") == "tabl"  # too short to lose -able
+
+
+def test_buyers_words_for_not_arrived_quality_manuals_and_couriers_meet() -> None:
+    own = query_terms("还没来")
+    assert 0 < own["b:收到"] < own["b:没来"]
+    assert "b:质量" in query_terms("裤子起球了")
+    assert "b:邮政" in query_terms("能发顺丰吗")
+    assert "w:courier" in query_terms("can i use dhl")
+    assert "w:manual" in query_terms("instructions unclear")
+    assert "w:counterfeit" in query_terms("its a knockoff")
+    assert "w:quality" in query_terms("it is defective")
