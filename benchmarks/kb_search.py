@@ -2,6 +2,7 @@
 
     python benchmarks/kb_search.py                       # SQLite
     python benchmarks/kb_search.py --postgres URL        # and PostgreSQL (pg_trgm, FTS too)
+    python benchmarks/kb_search.py --no-timing           # the quality figures only
 
 On two sets of buyers' questions against the shipped sample knowledge base:
 ``tests/kb/questions.csv`` (100 questions written with the sample, partly
@@ -185,7 +186,7 @@ def _per_query_ms(search: Search, questions: Questions) -> float:
     return (time.perf_counter() - start) * 1000 / len(questions)
 
 
-def run(url: str) -> None:
+def run(url: str, *, timing: bool = True) -> None:
     """Measure every approach on the database at ``url`` (it is written to)."""
     store = Store(url)
     store.upgrade()
@@ -210,6 +211,9 @@ def run(url: str) -> None:
             top3, top1 = _score(search, questions)
             print(f"  {name:<42} {top3:6.1%} {top1:6.1%}")
     methods[ours] = _ours(kb)
+    if not timing:
+        store.dispose()
+        return
     questions = [q for path, _ in QUESTION_SETS.values() for q in _questions(path)]
     grown = [e.model_copy(update={"key": f"{e.key}-{i}"}) for i in range(100) for e in entries]
     with runtime.unit_of_work() as session:
@@ -226,13 +230,15 @@ def main() -> None:
     """Run on a fresh SQLite file, and on PostgreSQL when ``--postgres URL`` is given."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", help="an empty PostgreSQL database's URL")
+    parser.add_argument("--no-timing", action="store_true",
+                        help="only the search quality, not the time on 5,000 entries")
     args = parser.parse_args()
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
-        run(f"sqlite:///{tmp}/kb.db")
+        run(f"sqlite:///{tmp}/kb.db", timing=not args.no_timing)
     if args.postgres:
-        run(args.postgres)
+        run(args.postgres, timing=not args.no_timing)
 
 
 if __name__ == "__main__":
