@@ -343,3 +343,42 @@ def test_an_order_stored_meanwhile_older_is_a_concurrent_update(db_url: str) -> 
             assert s.scalars(select(OrderLineRow)).all() == []
     finally:
         app.close()
+
+
+HOSTILE = ['张三 😀 "quoted" \\back\\slash', "O'Brien\n\ttab", "𝒳 \u200b zero-width", "{\"json\": 1}"]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_any_text_is_stored_as_listed(db_url: str, text: str) -> None:
+    """Names and titles with emoji, CJK, quotes, backslashes and JSON-like text round-trip.
+
+    On PostgreSQL the page travels as one JSON document; nothing in a value
+    may change its meaning or its text.
+    """
+    from aftersales.store.orders import get_order_row, order_from_row
+
+    page = _scenario()[0]
+    first = page.items[0]
+    odd = first.model_copy(update={
+        "buyer": Buyer(external_id=text, name=text, address=text),
+        "raw_status": text[:80],
+        "lines": [first.lines[0].model_copy(update={"title": text, "sku": text})],
+        "shipments": [Shipment(tracking_number=text[:80], carrier="sf")],
+    })
+    app = _app(db_url)
+    try:
+        app.marketplace(STORE).list_orders = (  # type: ignore[method-assign]
+            lambda cursor=None: iter([Page[Order](items=[odd, page.items[1]], cursor=text)]))
+        assert app.sync_orders(STORE) == 2
+        with app.store.session() as s:
+            row = get_order_row(s, STORE, first.external_id)
+            assert row is not None
+            stored = order_from_row(row, s.scalars(select(ShipmentRow)).all())
+            cursor = s.scalar(select(CursorRow.cursor))
+        assert stored.buyer == odd.buyer
+        assert stored.raw_status == odd.raw_status
+        assert [(ln.title, ln.sku) for ln in stored.lines] == [(text, text)]
+        assert stored.shipments[0].tracking_number == text[:80]
+        assert cursor == text
+    finally:
+        app.close()
