@@ -151,6 +151,17 @@ def _fill(app: AfterSales, total: int, due: int) -> list[int]:
     return list(range(1, due + 1))
 
 
+def _plan(app: AfterSales) -> str:
+    """The database's plan for the tick's claim of due deadlines (it must use the index)."""
+    stmt = (select(CaseSlaRow.id).where(CaseSlaRow.next_at <= NOW)
+            .order_by(CaseSlaRow.next_at).limit(1000))
+    compiled = stmt.compile(dialect=app.store.engine.dialect)
+    with app.store.engine.connect() as conn:
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled),
+                                    (NOW.isoformat(), 1000)).all()
+    return "; ".join(str(r[-1]) for r in rows)
+
+
 def _tick(app: AfterSales, due_ids: list[int]) -> float:
     times = []
     for _ in range(3):
@@ -172,6 +183,7 @@ def bench_tick(folder: Path, big: int, small: int, due: int) -> None:
         started = time.perf_counter()
         ids = _fill(app, total, due)
         print(f"    filled {total:,} open cases in {time.perf_counter() - started:.0f}s")
+        print(f"    plan of the claim among {total:,}: {_plan(app)}")
         results[total] = _tick(app, ids)
         app.close()
     ratio = results[big] / results[small]

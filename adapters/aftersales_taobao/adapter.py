@@ -62,7 +62,7 @@ T = TypeVar("T")
 _REFUND_FIELDS = (
     "refund_id,tid,oid,title,num,buyer_nick,total_fee,status,created,modified,refund_fee,"
     "good_status,has_good_return,reason,desc,company_name,sid,order_status,refund_phase,"
-    "refund_version,dispute_type,outer_id"
+    "refund_version,dispute_type,outer_id,cs_status"
 )
 _RATE_FIELDS = "tid,oid,role,nick,result,created,rated_nick,item_title,item_price,content,reply"
 _AGREEABLE = frozenset({"WAIT_SELLER_AGREE", "WAIT_SELLER_CONFIRM_GOODS"})

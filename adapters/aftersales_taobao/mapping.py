@@ -26,6 +26,7 @@ from aftersales.models import (
     OrderLine,
     ParcelIssue,
     ParcelStatus,
+    PlatformDispute,
     RefusalReason,
     ReturnKind,
     ReturnLine,
@@ -109,6 +110,39 @@ KINDS: dict[str, ReturnKind | None] = {
     "RESHIPPING": ReturnKind.RESHIP,  # 补寄
     "OTHERS": None,  # 其他
 }
+
+#: ``cs_status`` values (taobao.refund.get, Refund struct: 客服介入, Taobao's staff stepping
+#: into a refund) and whether the platform is still deciding. TOP's Refund struct as its SDKs
+#: carry it (bububa/opentaobao model/tbrefund/Refund.go) lists 1-11; older SDKs list 1-6.
+#: ``1`` (no intervention needed) is no dispute at all.
+CS_STATUSES: dict[str, tuple[str, bool]] = {
+    "2": ("需要客服介入", True),  # the buyer asked the platform to step in
+    "3": ("客服已经介入", True),  # platform staff are on it
+    "4": ("客服初审完成", True),  # first review done; a supervisor's review may follow
+    "5": ("客服主管复审失败", True),  # the supervisor's review failed: still open
+    "6": ("客服处理完成", False),  # platform staff finished
+    "7": ("系统撤销(B2B)/维权撤销(集市)", False),  # withdrawn
+    "8": ("支持买家", False),  # decided for the buyer
+    "9": ("支持卖家", False),  # decided for the seller
+    "10": ("举证中", True),  # evidence being given
+    "11": ("开放申诉", True),  # open to appeal
+}
+#: ``cs_status`` values that mean no dispute (1: 不需客服介入; 0 or empty: not given).
+NO_DISPUTE = frozenset({"", "0", "1"})
+
+
+def dispute_of(refund: TopRefund) -> PlatformDispute | None:
+    """Taobao's intervention in the refund (``cs_status``) as the core's dispute, if any.
+
+    A value the table does not know counts as open: a new intervention
+    state is something a person should look at.
+    """
+    raw = (refund.cs_status or "").strip()
+    if raw in NO_DISPUTE:
+        return None
+    known = CS_STATUSES.get(raw)
+    return PlatformDispute(status=raw, open=True if known is None else known[1])
+
 
 #: Every trade ``type`` a shop can have, for taobao.refunds.receive.get. Without
 #: ``type`` the API covers only guarantee_trade,auto_delivery; the list is the
@@ -307,6 +341,7 @@ def refund_to_request(refund: TopRefund, *, store: str = NAME) -> ReturnRequest:
         else None,
         updated_at=parse_time(refund.modified, field="modified", payload=where),
         stage=stage_of(refund),
+        dispute=dispute_of(refund),
     )
 
 

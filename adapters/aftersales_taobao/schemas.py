@@ -74,10 +74,11 @@ class TopRefund(_Wire):
     refund_phase: str | None = None
     refund_version: int | None = None
     dispute_type: str | None = None
+    cs_status: str | None = None
     sku: str | None = None
     outer_id: str | None = None
 
-    _ids = field_validator("refund_id", "tid", "oid", "sid", mode="before")(_text)
+    _ids = field_validator("refund_id", "tid", "oid", "sid", "cs_status", mode="before")(_text)
 
 
 class RefundPage(_Wire):

@@ -27,6 +27,11 @@
     repeat_days = 90
     high_value = "2000"         # order total, in the order's currency
 
+    # a buyer message is a complaint when it holds one of these words, or when
+    # the shop's own classifier gave it one of these intents (receive_message)
+    complaint_keywords = ["投诉", "complaint", "12315", "举报", "差评"]
+    complaint_intents = ["complaint"]
+
 A target is looked up by kind and priority, then kind and ``*``, then
 ``*`` and priority, then ``*`` and ``*``, then the built-in defaults.
 """
@@ -132,6 +137,7 @@ class CasesPolicy(BaseModel):
     low_csat: int = Field(default=2, ge=1, le=5)
     detractor_nps: int = Field(default=6, ge=0, le=10)
     complaint_keywords: tuple[str, ...] = ("投诉", "complaint", "12315", "举报", "差评")
+    complaint_intents: tuple[str, ...] = ("complaint",)
 
     @field_validator("targets")
     @classmethod

@@ -237,6 +237,47 @@ class CasesService:
                          order_id=order_id, priority=priority, subject=subject, key=key,
                          source=source, data=data, actor=f"source:{source}"[:120])
 
+    def receive_message(self, *, store: str, buyer_id: str, text: str, message_id: str,
+                        order_id: str | None = None, intents: Iterable[str] = (),
+                        channel: CaseChannel | str = CaseChannel.MARKETPLACE) -> Case | None:
+        """Take in one buyer message; a complaint (by the shop's rules) opens or updates a case.
+
+        The messages-in path: a marketplace's or chat tool's inbound message
+        is recorded as the ``message.received`` event (once per
+        ``message_id``), and the cases area's trigger reads it like any other
+        event. The policy's ``complaint_keywords`` (words in the text) and
+        ``complaint_intents`` (intents the shop's own classifier gave the
+        message) decide; a complaint becomes a fact on the open complaint
+        case of that store, buyer and order, or opens one. A message sent
+        again with the same id changes nothing.
+
+        Returns:
+            The case the message is a fact of, or None when it is no complaint.
+
+        Raises:
+            ValidationError: a bad field (named).
+        """
+        store_ = _text(store, "store")
+        buyer = _text(buyer_id, "buyer_id")
+        message = _text(message_id, "message_id")
+        order = _text(order_id, "order_id", required=False)
+        if not isinstance(text, str) or not text.strip():
+            raise ValidationError("is required", field="text")
+        if len(text) > 5000:
+            raise ValidationError("at most 5000 characters", field="text")
+        said = [_text(i, "intents") or "" for i in intents]
+        how = parse_enum(CaseChannel, channel, "channel")
+        key = stored_key(f"message.received:{store_}:{message}")
+        payload: dict[str, Any] = {"store": store_, "marketplace": store_, "buyer_id": buyer,
+                                   "order_id": order, "message_id": message,
+                                   "text": text[:500], "intents": said, "channel": how.value}
+        with self.runtime.store.session() as session:
+            self.runtime.events.emit(session, "message.received", payload, key=key)
+        # the cases' own hook has run after that commit (or did the first time)
+        with self.runtime.store.session() as session:
+            case_id = repo.fact_seen(session, key)
+            return self._model(session, self._row(session, case_id)) if case_id else None
+
     def _on_event(self, event: Event) -> None:
         """One committed trigger event: :meth:`open_from_events` with a batch of one."""
         self.open_from_events([event])
@@ -589,7 +630,7 @@ class CasesService:
 
     @staticmethod
     def _link_kind(kind: str) -> str:
-        allowed = ("return", "refund", "parcel", "review", "follow_up", "callback")
+        allowed = ("return", "refund", "parcel", "review", "follow_up", "callback", "message")
         if kind not in allowed:
             raise ValidationError(f"one of {', '.join(allowed)}", field="link")
         return kind

@@ -9,11 +9,15 @@ event                       kind              channel      priority
   (issue lost, damaged or refused)
 ``followup.responded``      complaint         follow_up    high
   (CSAT at or below ``low_csat``, or NPS at or below ``detractor_nps``)
-``return.disputed``         return_dispute    marketplace  high
 ``return.dispute_changed``  platform_dispute  marketplace  high
-  (a platform's dispute on a return: Douyin ``arbitrate_status``; none: no case)
+  (a platform's dispute on a return: Douyin ``arbitrate_status``, Taobao
+  ``cs_status``; none: no case)
+``return.disputed``         platform_dispute  marketplace  high
+  (returns sync: a dispute opened on a request the shop rejected; a fact
+  on the same case as the dispute's changes, never a second case)
 ``message.received``        complaint         marketplace  normal
-  (text matching the policy's ``complaint_keywords``)
+  (``app.cases.receive_message``: text holding one of the policy's
+  ``complaint_keywords``, or an intent among its ``complaint_intents``)
 =========================== ================= ============ =========
 
 :func:`opening_for` is pure: it turns one event into an :class:`Opening`
@@ -79,7 +83,7 @@ _PARCEL = {"lost": (CaseKind.LOGISTICS, "logistics.lost_parcel"),
            "refused": (CaseKind.LOGISTICS, None)}
 _FACT_KEYS = ("rating", "severity", "topics", "message", "issue", "status", "tracking_number",
               "csat", "nps", "rma_id", "review_id", "follow_up_id", "reason", "cs_status",
-              "arbitrate_status", "text")
+              "arbitrate_status", "text", "intents", "message_id")
 
 
 def _facts(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -89,6 +93,23 @@ def _facts(payload: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(v, (str, int, float, bool)) or (isinstance(v, list) and len(v) < 50):
             out[k] = v[:500] if isinstance(v, str) else v
     return out
+
+
+def _dispute(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload's dispute, its plain fields only, as a fact's ``dispute``."""
+    dispute = payload.get("dispute")
+    if not isinstance(dispute, dict):
+        return {}
+    return {"dispute": {k: v for k, v in dispute.items()
+                        if v is None or isinstance(v, (str, int, float, bool))}}
+
+
+def _channel(value: object) -> CaseChannel:
+    """The channel a message came in on (a marketplace's message if not a known one)."""
+    try:
+        return CaseChannel(str(value))
+    except ValueError:
+        return CaseChannel.MARKETPLACE
 
 
 def _order(payload: Mapping[str, Any], lookup: OrderLookup,
@@ -168,9 +189,10 @@ def opening_for(name: str, payload: Mapping[str, Any], key: str, policy: CasesPo
         if found is None:
             return None
         return Opening(store=found.store, buyer_id=found.buyer_id, order_id=found.order_id,
-                       kind=CaseKind.RETURN_DISPUTE, channel=CaseChannel.MARKETPLACE,
+                       kind=CaseKind.PLATFORM_DISPUTE, channel=CaseChannel.MARKETPLACE,
                        priority=Priority.HIGH, subject="rejected return disputed on the platform",
-                       key=key, source=source, data=_facts(payload),
+                       key=key, source=source,
+                       data={**_facts(payload), **_dispute(payload), "rejected": True},
                        links=[("return", str(payload["rma_id"]))] if payload.get("rma_id")
                        else [], order_total=found.total, currency=found.currency)
     if name == "return.dispute_changed":
@@ -178,17 +200,18 @@ def opening_for(name: str, payload: Mapping[str, Any], key: str, policy: CasesPo
         found = _order(payload, lookup)
         if not isinstance(dispute, dict) or found is None:
             return None
-        shown = {k: v for k, v in dispute.items()
-                 if v is None or isinstance(v, (str, int, float, bool))}
         return Opening(store=found.store, buyer_id=found.buyer_id, order_id=found.order_id,
                        kind=CaseKind.PLATFORM_DISPUTE, channel=CaseChannel.MARKETPLACE,
                        priority=Priority.HIGH, subject="the platform stepped into a return",
-                       key=key, source=source, data={**_facts(payload), "dispute": shown},
+                       key=key, source=source, data={**_facts(payload), **_dispute(payload)},
                        links=[("return", str(payload["rma_id"]))] if payload.get("rma_id")
                        else [], order_total=found.total, currency=found.currency)
     if name == "message.received":
         text = str(payload.get("text") or "").lower()
-        if not any(word.lower() in text for word in policy.complaint_keywords):
+        intents = payload.get("intents")
+        said = {str(i) for i in intents} if isinstance(intents, list) else set()
+        if not (any(word.lower() in text for word in policy.complaint_keywords)
+                or said & set(policy.complaint_intents)):
             return None
         found = _order(payload, lookup)
         store = str(payload.get("store") or payload.get("marketplace") or "")
@@ -197,8 +220,11 @@ def opening_for(name: str, payload: Mapping[str, Any], key: str, policy: CasesPo
             return None
         return Opening(store=store, buyer_id=str(buyer),
                        order_id=found.order_id if found else None, kind=CaseKind.COMPLAINT,
-                       channel=CaseChannel.MARKETPLACE, priority=Priority.NORMAL,
+                       channel=_channel(payload.get("channel")), priority=Priority.NORMAL,
                        subject="buyer message marked as a complaint", key=key, source=source,
-                       data=_facts(payload), order_total=found.total if found else None,
+                       data=_facts(payload),
+                       links=[("message", str(payload["message_id"]))]
+                       if payload.get("message_id") else [],
+                       order_total=found.total if found else None,
                        currency=found.currency if found else None)
     return None

@@ -182,7 +182,9 @@ class ReturnsSync:
                        actor: str) -> bool:
         """Keep the platform's dispute as reported; a new or changed one emits
         ``return.dispute_changed`` (the cases area opens or updates its
-        platform-dispute case from it)."""
+        platform-dispute case from it). A dispute that opens on a request the
+        shop rejected (stored or now reported as rejected) also emits
+        ``return.disputed``: the buyer took the rejection to the platform."""
         dispute = req.dispute.model_dump(mode="json") if req.dispute else None
         if dispute == row.dispute:
             return False
@@ -191,6 +193,11 @@ class ReturnsSync:
         self.writer.event(session, "return.dispute_changed", row, actor=actor,
                           extra={"dispute": dispute, "before": before},
                           key=f"return.dispute_changed:{row.rma_id}:{req.updated_at}")
+        opened = bool(dispute and dispute.get("open")) and not (before or {}).get("open")
+        if opened and ReturnStatus.REJECTED in (ReturnStatus(row.status), req.status):
+            self.writer.event(session, "return.disputed", row, actor=actor,
+                              extra={"dispute": dispute},
+                              key=f"return.disputed:{row.rma_id}:{req.updated_at}")
         return True
 
     def _update(self, session: Session, name: str, row: ReturnRow, req: ReturnRequest) -> bool:

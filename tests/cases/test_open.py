@@ -212,3 +212,62 @@ def test_a_platform_dispute_on_a_return_opens_one_case_and_each_change_is_a_fact
     assert got.kind.value == "platform_dispute"
     assert [f.data["dispute"]["status"] for f in got.facts] == ["1", "2"]
     assert got.links["return"] == ["RMA-1"]
+
+
+def test_a_buyer_message_marked_a_complaint_opens_a_case_once(lite: AfterSales) -> None:
+    order, buyer = an_order(lite)
+    assert lite.cases.receive_message(store="sandbox", buyer_id=buyer, order_id=order,
+                                      message_id="m1", text="when will it ship?") is None
+    case = lite.cases.receive_message(store="sandbox", buyer_id=buyer, order_id=order,
+                                      message_id="m2", text="杯子碎了，我要投诉", channel="chat")
+    assert case is not None
+    assert (case.kind.value, case.channel.value, case.order_id) == ("complaint", "chat", order)
+    again = lite.cases.receive_message(store="sandbox", buyer_id=buyer, order_id=order,
+                                       message_id="m2", text="杯子碎了，我要投诉")
+    assert again is not None
+    assert again.id == case.id
+    # the shop's own classifier marks a message as a complaint by intent
+    third = lite.cases.receive_message(store="sandbox", buyer_id=buyer, order_id=order,
+                                       message_id="m3", text="the mug arrived in pieces",
+                                       intents=["damaged", "complaint"])
+    assert third is not None
+    assert third.id == case.id
+    got = lite.cases.get(case.id)
+    assert [f.data["message_id"] for f in got.facts] == ["m2", "m3"]
+    assert got.links["message"] == ["m2", "m3"]
+    assert len(_events(lite, "message.received")) == 3  # every message once, complaint or not
+    assert HoldKind.COMPLAINT in _holds(lite, buyer)
+
+
+def test_the_shops_complaint_rules_come_from_its_policy(sqlite_url: str, clock: Any) -> None:
+    from tests.cases.conftest import make_app
+
+    policy = 'complaint_keywords = ["差评"]\ncomplaint_intents = ["refund_dispute"]\n'
+    app = make_app(sqlite_url, clock, cases={"policy": policy})
+    try:
+        order, buyer = an_order(app)
+        assert app.cases.receive_message(store="sandbox", buyer_id=buyer, order_id=order,
+                                         message_id="a", text="我要投诉",
+                                         intents=["complaint"]) is None
+        assert app.cases.receive_message(store="sandbox", buyer_id=buyer, message_id="b",
+                                         text="ok", intents=["refund_dispute"]) is not None
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize(("field", "kwargs"), [
+    ("message_id", {"message_id": ""}),
+    ("text", {"text": " "}),
+    ("text", {"text": "x" * 5001}),
+    ("intents", {"intents": ["a\nb"]}),
+    ("channel", {"channel": "pigeon"}),
+    ("buyer_id", {"buyer_id": None}),
+])
+def test_hostile_messages_are_one_line_errors_and_record_nothing(
+        lite: AfterSales, field: str, kwargs: dict[str, Any]) -> None:
+    args = {"store": "sandbox", "buyer_id": "b", "message_id": "m", "text": "投诉", **kwargs}
+    with pytest.raises(ValidationError) as info:
+        lite.cases.receive_message(**args)
+    assert f"'{field}'" in str(info.value)
+    assert "\n" not in str(info.value)
+    assert _events(lite, "message.received") == []

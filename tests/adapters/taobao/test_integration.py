@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 import requests
 from aftersales_taobao import TaobaoMarketplace
+from sqlalchemy import select
 
 from aftersales.app import AfterSales
 from aftersales.errors import TransientError
 from aftersales.models import Money, ReturnKind, ReturnStatus
+from aftersales.store.tables.core import OutboxRow
 
-from .conftest import NOW, FakeShop, FakeTop, Sleeps, make_settings
+from .conftest import NOW, FakeShop, FakeTop, Sleeps, china_time, make_settings
 
 
 @pytest.fixture
@@ -121,3 +125,84 @@ def test_refund_whose_answer_was_lost_is_paid_once_across_calls(
     assert paid.amount == Money("11.50", "CNY")
     assert len(shop.agreed) == 1  # the retry read SUCCESS and sent nothing
     assert app.returns.get(rma).status is ReturnStatus.REFUNDED
+
+
+class Later:
+    """A clock the test moves on, so a later sync lists later changes."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def later() -> Later:
+    return Later()
+
+
+@pytest.fixture
+def moving(sqlite_url: str, shop: FakeShop, sleeps: Sleeps, later: Later) -> Iterator[AfterSales]:
+    market = TaobaoMarketplace(make_settings(tmall=True), clock=later, sleep=sleeps)
+    with AfterSales(sqlite_url, marketplaces=[market], carriers=[], clock=later,
+                    migrate=False) as app:
+        app.store.create_all()
+        yield app
+
+
+def _intervene(shop: FakeShop, later: Later, refund_id: str, cs_status: int) -> None:
+    """Taobao's staff step into the refund (``cs_status``); ten minutes pass."""
+    later.now += timedelta(minutes=10)
+    r = shop.refunds[refund_id]
+    shop.refunds[refund_id] = {**r, "cs_status": cs_status,
+                               "modified": china_time(later.now - timedelta(minutes=5)),
+                               "refund_version": r["refund_version"] + 1}
+
+
+def _outbox(app: AfterSales, name: str) -> list[dict[str, Any]]:
+    with app.store.session() as session:
+        return [r.payload for r in session.scalars(
+            select(OutboxRow).where(OutboxRow.event_type == name).order_by(OutboxRow.id))]
+
+
+def test_cs_status_opens_one_platform_dispute_case_and_each_change_is_a_fact(
+    moving: AfterSales, shop: FakeShop, later: Later
+) -> None:
+    app = moving
+    app.sync()
+    rma = _by_external(app, "100003")
+    app.returns.reject(rma, reason="商品已发出，请先拒收")
+    _intervene(shop, later, "100003", 2)  # the buyer asks Taobao to step in
+    app.returns.sync()
+    (request,) = [r for r in app.returns.list(marketplace="taobao") if r.rma_id == rma]
+    assert request.dispute is not None
+    assert (request.dispute.status, request.dispute.open) == ("2", True)
+    assert [p["dispute"]["status"] for p in _outbox(app, "return.dispute_changed")] == ["2"]
+    assert [p["rma_id"] for p in _outbox(app, "return.disputed")] == [rma]  # it was rejected
+    _intervene(shop, later, "100003", 3)  # staff stepped in
+    app.returns.sync()
+    _intervene(shop, later, "100003", 9)  # decided for the seller
+    app.returns.sync()
+    app.returns.sync()  # nothing new: nothing added
+    (case,) = app.cases.list(kind="platform_dispute")
+    facts = app.cases.get(case.id).facts
+    assert [f.source for f in facts] == ["return.dispute_changed", "return.disputed",
+                                         "return.dispute_changed", "return.dispute_changed"]
+    assert [f.data["dispute"]["status"] for f in facts] == ["2", "2", "3", "9"]
+    assert len(_outbox(app, "return.disputed")) == 1
+    assert app.cases.get(case.id).links["return"] == [rma]
+
+
+def test_cs_status_on_a_request_not_rejected_is_a_platform_dispute_only(
+    moving: AfterSales, shop: FakeShop, later: Later
+) -> None:
+    app = moving
+    app.sync()
+    rma = _by_external(app, "100001")
+    _intervene(shop, later, "100001", 2)
+    _intervene(shop, later, "100002", 1)  # 不需客服介入: no dispute, no case
+    app.returns.sync()
+    assert _outbox(app, "return.disputed") == []
+    (case,) = app.cases.list(kind="platform_dispute")
+    assert app.cases.get(case.id).links["return"] == [rma]

@@ -328,3 +328,45 @@ def test_times_round_trip_through_the_gateway_format(moment: datetime) -> None:
     # compare instants: PEP 495 makes ambiguous wall times unequal across zones
     assert mapping.parse_time(text).timestamp() == moment.replace(microsecond=0).timestamp()
     assert mapping.parse_time(text).tzinfo is UTC
+
+
+CS_ROWS = [
+    ("2", True), ("3", True), ("4", True), ("5", True), ("6", False), ("7", False),
+    ("8", False), ("9", False), ("10", True), ("11", True),
+]
+
+
+def test_cs_status_table_has_exactly_the_tested_rows() -> None:
+    assert set(mapping.CS_STATUSES) == {raw for raw, _ in CS_ROWS}
+
+
+@pytest.mark.parametrize(("raw", "open_"), CS_ROWS)
+def test_cs_status_row(raw: str, open_: bool) -> None:
+    refund = TopRefund.model_validate({**_cs_refund(), "cs_status": int(raw)})
+    dispute = mapping.refund_to_request(refund).dispute
+    assert dispute is not None
+    assert (dispute.status, dispute.open) == (raw, open_)
+
+
+@pytest.mark.parametrize("raw", [None, 0, 1, "1", ""])
+def test_no_intervention_is_no_dispute(raw: object) -> None:
+    refund = TopRefund.model_validate({**_cs_refund(), "cs_status": raw})
+    assert mapping.refund_to_request(refund).dispute is None
+
+
+def test_an_intervention_state_taobao_adds_later_is_open() -> None:
+    refund = TopRefund.model_validate({**_cs_refund(), "cs_status": 12})
+    dispute = mapping.refund_to_request(refund).dispute
+    assert dispute is not None
+    assert (dispute.status, dispute.open) == ("12", True)
+
+
+def _cs_refund() -> dict[str, object]:
+    return dict(body("refund_get_cs_status")["refund_get_response"]["refund"])
+
+
+def test_refused_refund_with_the_platform_stepping_in_is_a_rejected_open_dispute() -> None:
+    request = mapping.refund_to_request(TopRefund.model_validate(_cs_refund()))
+    assert request.status is ReturnStatus.REJECTED
+    assert request.dispute is not None
+    assert (request.dispute.status, request.dispute.open) == ("2", True)
