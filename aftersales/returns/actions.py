@@ -85,8 +85,12 @@ class Actions:
 
     def approve_in(self, session: Session, rma_id: str, *, note: str | None, actor: str,
                  override: bool = False, version: int | None = None,
-                 dry_run: bool) -> ReturnRequest:
-        """:meth:`approve` in the caller's unit of work (the push comes before any write)."""
+                 dry_run: bool, pushed: bool = False) -> ReturnRequest:
+        """:meth:`approve` in the caller's unit of work (the push comes before any write).
+
+        ``pushed``: the marketplace already heard this approval (a bulk run
+        redone after a race); only the local move is written.
+        """
         row = load(session, rma_id, version)
         check_transition(ReturnKind(row.kind), S(row.status), S.APPROVED,
                          entity=f"return {rma_id}")
@@ -95,7 +99,7 @@ class Actions:
                 f"return {rma_id} was found ineligible; approve with override=True "
                 "to make an exception", list(row.eligibility_reasons or []))
         self.ctx.push(row, Capability.APPROVE_RETURN, lambda m, r: m.approve_return(r, note=note),
-                   dry_run=dry_run)
+                      dry_run=dry_run or pushed)
         self.writer.move(session, row, S.APPROVED, actor=actor, now=self.ctx.runtime.now(),
                          note=note,
                          reason="override" if row.eligibility == "ineligible" else None)

@@ -29,12 +29,7 @@ from aftersales.interfaces import Capability
 from aftersales.models import ReturnKind, ReturnLine, ReturnStatus
 from aftersales.returns import repository as repo
 from aftersales.returns.actions import Actions
-from aftersales.returns.bulk_approve import (
-    Approval,
-    applied_keys,
-    read_requests,
-    write_approvals,
-)
+from aftersales.returns.bulk_approve import applied_keys, read_requests, write_keys
 from aftersales.returns.bulk_report import check_report_path, safe_cell
 from aftersales.returns.bulk_rows import BadRow, BulkRow, CsvSource, parse_row
 from aftersales.returns.context import ReturnsContext
@@ -42,7 +37,7 @@ from aftersales.returns.lifecycle import can_transition, check_transition
 from aftersales.returns.queries import Queries
 from aftersales.returns.refunding import Refunding
 from aftersales.returns.requests import AutoStep, Requests
-from aftersales.returns.sla import plan_deadline
+from aftersales.returns.write_many import Move
 from aftersales.returns.writes import TransitionWriter
 from aftersales.store.locking import begin_write
 from aftersales.store.tables.returns import BulkKeyRow, RefundRow
@@ -279,13 +274,17 @@ class Bulk:
         """A run of approvals, set-based in one transaction; row by row after a race."""
         before = set(done)
         out: list[BulkOutcome] = []
+        pushed: set[str] = set()
         try:
             with self._tx(shared) as session:
-                self._approve_run(session, run, done, out, actor=actor, dry_run=dry_run)
+                self._approve_run(session, run, done, out, pushed, actor=actor,
+                                  dry_run=dry_run)
         except (StaleDataError, ConcurrentUpdateError):
-            # A racing writer changed one of the requests: redo the run row by row.
+            # A racing writer changed one of the requests: redo the run row by row,
+            # without telling a marketplace again what it already heard.
             done.intersection_update(before)
-            return [self._one(row, done, shared, actor=actor, dry_run=dry_run)
+            return [self._one(row, done, shared, actor=actor, dry_run=dry_run,
+                              pushed=row.rma_id in pushed)
                     if row.key not in done
                     else BulkOutcome(row.number, row.action, row.rma_id, "skipped", _EARLIER)
                     for row in run]
@@ -294,7 +293,7 @@ class Bulk:
     # ------------------------------------------------------------ one row, any action
 
     def _one(self, row: BulkRow, done: set[str], shared: Session | None, *, actor: str,
-             dry_run: bool) -> BulkOutcome:
+             dry_run: bool, pushed: bool = False) -> BulkOutcome:
         def result(outcome: str, detail: str, rma_id: str | None = row.rma_id) -> BulkOutcome:
             return BulkOutcome(row.number, row.action, rma_id, outcome, detail)
 
@@ -310,7 +309,8 @@ class Bulk:
                         outcome = result("skipped", "already approved")
                         done.add(row.key)
                         return outcome
-                detail, rma_id = self._do(session, row, actor=actor, dry_run=dry_run, later=later)
+                detail, rma_id = self._do(session, row, actor=actor, dry_run=dry_run,
+                                          later=later, pushed=pushed)
                 session.add(self._key_row(row, rma_id))
                 session.flush()
             done.add(row.key)
@@ -351,7 +351,7 @@ class Bulk:
                           applied_at=self.ctx.runtime.now())
 
     def _do(self, session: Session, row: BulkRow, *, actor: str, dry_run: bool,
-            later: list[AutoStep]) -> tuple[str, str | None]:
+            later: list[AutoStep], pushed: bool = False) -> tuple[str, str | None]:
         """Apply one row's action in the row's unit of work (``session``)."""
         rma = row.rma_id or ""
         if row.action == "create":
@@ -369,7 +369,8 @@ class Bulk:
                 later=later)
             return f"created ({made.status.value})", made.rma_id
         if row.action == "approve":
-            self.actions.approve_in(session, rma, note=row.note, actor=actor, dry_run=dry_run)
+            self.actions.approve_in(session, rma, note=row.note, actor=actor, dry_run=dry_run,
+                                    pushed=pushed)
         elif row.action == "reject":
             self.actions.reject_in(session, rma, reason=row.note or "rejected by the shop",
                                    note=None, actor=actor, dry_run=dry_run)
@@ -405,13 +406,21 @@ class Bulk:
     # ------------------------------------------------------------ approvals, set-based
 
     def _approve_run(self, session: Session, run: list[BulkRow], done: set[str],
-                     out: list[BulkOutcome], *, actor: str, dry_run: bool) -> None:
+                     out: list[BulkOutcome], pushed: set[str], *, actor: str,
+                     dry_run: bool) -> None:
+        """Approve a run set-based: one read, the pushes (before any write), one write a table.
+
+        ``pushed`` collects the requests whose marketplace heard the approval,
+        so a redo after a race does not send it twice.
+        """
         found = read_requests(session, [r.rma_id or "" for r in run])
         now = self.ctx.runtime.now()
         approved = S.APPROVED.value
-        todo: list[Approval] = []
+        moves: list[Move] = []
+        applied: list[tuple[str, str]] = []
         taken: set[str] = set()
         add = out.append
+        cap = Capability.APPROVE_RETURN
         for row in run:
             rma = row.rma_id or ""
             if row.key in done:
@@ -426,33 +435,37 @@ class Bulk:
             if status == approved or rma in taken:
                 add(BulkOutcome(row.number, "approve", rma, "skipped", "already approved"))
                 continue
-            if (kind, status) not in _APPROVABLE or eligibility == "ineligible" or external_id:
+            if ((kind, status) not in _APPROVABLE or eligibility == "ineligible"
+                    or self.ctx.reaches(marketplace, external_id, cap)):
                 try:
                     check_transition(ReturnKind(kind), S(status), S.APPROVED,
                                      entity=f"return {rma}")
                     if eligibility == "ineligible":
                         raise AfterSalesError(f"return {rma} was found ineligible; approve it "
                                               "by hand with override to make an exception")
-                    if external_id is not None:
-                        self._push_approve(rma, marketplace, row.note, dry_run=dry_run)
+                    self._push_approve(rma, marketplace, row.note, dry_run=dry_run)
+                    pushed.add(rma)
                 except AfterSalesError as exc:
                     add(BulkOutcome(row.number, "approve", rma, "error", str(exc)))
                     continue
             done.add(row.key)
             taken.add(rma)  # a repeat later in the run is "already approved"
-            todo.append(Approval(rma, version, status, kind, marketplace, order_id, external_id,
-                                 row.note, row.key))
+            moves.append(Move(rma, kind, marketplace, order_id, external_id, S(status),
+                              version, S.APPROVED, actor, note=row.note))
+            applied.append((row.key, rma))
             add(BulkOutcome(row.number, "approve", rma, "ok", "approved"))
-        plans = {k.value: plan_deadline(k, S.APPROVED, now, self.ctx.policy) for k in ReturnKind}
-        events = self.ctx.runtime.events
-        hooks = events.listens("return.approved")
-        # The outbox rows are written by write_approvals; only hooks remain.
-        for topic, payload, key in write_approvals(session, todo, actor=actor, now=now,
-                                                   plans=plans, hooks=hooks):
-            events.emit(session, topic, payload, key=key, outbox=False)
+        self.writer.move_many(session, moves, now=now)
+        write_keys(session, applied, now=now)
 
     def _push_approve(self, rma: str, marketplace: str, note: str | None, *,
                       dry_run: bool) -> None:
-        market = self.ctx.market(marketplace, Capability.APPROVE_RETURN)
-        if not dry_run:
-            market.approve_return(self.queries.get(rma), note=note)
+        """Tell the marketplace, as a single approval does, from a unit that only reads.
+
+        A dry run checks the marketplace can approve and sends nothing.
+        """
+        if dry_run:
+            self.ctx.market(marketplace, Capability.APPROVE_RETURN)
+            return
+        self.ctx.run(lambda s: self.ctx.push(
+            repo.load_row(s, rma), Capability.APPROVE_RETURN,
+            lambda m, r: m.approve_return(r, note=note), dry_run=dry_run))

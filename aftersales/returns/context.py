@@ -135,9 +135,14 @@ class ReturnsContext:
         records the step on the order) and declares the operation;
         otherwise the step is the library's alone.
         """
-        if row.external_id is not None:
+        return self.reaches(row.marketplace, row.external_id, capability)
+
+    def reaches(self, marketplace: str, external_id: str | None,
+                capability: Capability) -> bool:
+        """:meth:`reaches_market` for a request known by its store and external id."""
+        if external_id is not None:
             return True
-        local = self.runtime.marketplaces.get(row.marketplace)
+        local = self.runtime.marketplaces.get(marketplace)
         return not (
             local is None
             or Capability.LIST_RETURNS in local.capabilities

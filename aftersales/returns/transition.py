@@ -2,10 +2,11 @@
 
 Both ways a request moves use it: the single path
 (:meth:`~aftersales.returns.writes.TransitionWriter.move`, through the ORM)
-and the set-based bulk approvals (:func:`aftersales.returns.bulk_approve.write_approvals`,
-through ``executemany``). They differ only in how they write the rows, so
-a single approval and a bulk one leave identical audit and event rows
-(a test compares them).
+and the set-based form
+(:meth:`~aftersales.returns.writes.TransitionWriter.move_many`, through
+``executemany``, which bulk approvals use). They differ only in how they
+write the rows, so a single move and a set-based one leave identical
+audit and event rows (tests compare them).
 
 The function does no I/O: it takes what the request was and what it
 becomes, and returns the values to write.

@@ -7,11 +7,13 @@ machine checks it, the row gets the new status (the version column bumps on
 flush, so a racing writer loses with ``ConcurrentUpdateError``), and the
 rows :func:`~aftersales.returns.transition.build_transition` builds (the
 same builder the bulk approvals use) are added: the audit row, the event
-and the SLA deadline.
+and the SLA deadline. :meth:`TransitionWriter.move_many` writes the same
+rows for many requests at once, one statement a table (bulk approvals).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +24,8 @@ from aftersales.returns import repository as repo
 from aftersales.returns.context import ReturnsContext
 from aftersales.returns.lifecycle import check_transition
 from aftersales.returns.sla import PlannedDeadline, plan_deadline
-from aftersales.returns.transition import build_transition
+from aftersales.returns.transition import Transition, build_transition
+from aftersales.returns.write_many import Move, write_moves
 from aftersales.store.tables.core import AuditRow
 from aftersales.store.tables.returns import ReturnDeadlineRow, ReturnRow
 
@@ -67,6 +70,21 @@ class TransitionWriter:
         session.add(AuditRow(entity=repo.ENTITY, **move.audit_values()))
         self.ctx.runtime.events.emit(session, move.topic, move.payload(), key=move.event_key)
         self.set_deadline(session, row, move.deadline)
+
+    def move_many(self, session: Session, moves: Sequence[Move], *,
+                  now: datetime) -> list[Transition]:
+        """The set-based :meth:`move`: one statement a table for many requests.
+
+        The caller read the requests (a :class:`Move` holds each as read) and
+        checked each move against the machine; see
+        :func:`~aftersales.returns.write_many.write_moves`.
+
+        Raises:
+            StaleDataError: a request changed since it was read.
+        """
+        return write_moves(session, self.ctx.runtime.events, moves, now=now,
+                           planner=lambda kind, status: plan_deadline(
+                               ReturnKind(kind), status, now, self.ctx.policy))
 
     def opened(self, session: Session, row: ReturnRow, *, actor: str, now: datetime,
                note: str | None = None, data: dict[str, object] | None = None) -> None:
