@@ -51,6 +51,7 @@ S = ReturnStatus
 Item = BulkRow | BadRow
 #: (kind, status) pairs the machine lets approve, read once from the table.
 _EARLIER = "already applied by an earlier run"
+_STATUS = {s.value: s for s in ReturnStatus}
 _APPROVABLE = frozenset((k.value, s.value) for k in ReturnKind for s in ReturnStatus
                         if can_transition(k, s, ReturnStatus.APPROVED))
 
@@ -450,7 +451,7 @@ class Bulk:
                     continue
             done.add(row.key)
             taken.add(rma)  # a repeat later in the run is "already approved"
-            moves.append(Move(rma, kind, marketplace, order_id, external_id, S(status),
+            moves.append(Move(rma, kind, marketplace, order_id, external_id, _STATUS[status],
                               version, S.APPROVED, actor, note=row.note))
             applied.append((row.key, rma))
             add(BulkOutcome(row.number, "approve", rma, "ok", "approved"))

@@ -45,6 +45,8 @@ Planner = Callable[[str, ReturnStatus], PlannedDeadline | None]
 
 #: Where the store (marketplace) name sits in an event payload's values.
 _STORE = EVENT_FIELDS.index("marketplace")
+#: Each status's text, looked up without the enum's descriptor (thousands a call).
+_VALUE = {s: s.value for s in ReturnStatus}
 _DEADLINE_COLUMNS = ("name", "status", "action", "due_at", "alert_at", "alerted_at",
                      "lease_until", "last_error")
 
@@ -119,7 +121,7 @@ def write_moves(
 def _requests(db: Driver, moves: Sequence[Move], out: list[Transition], at: Any) -> None:
     name = db.table_name(ReturnRow.__table__)
     q = db.mark
-    rows = [(t.target.value, t.version, at, m.raw_status, m.rma_id, m.version)
+    rows = [(_VALUE[t.target], t.version, at, m.raw_status, m.rma_id, m.version)
             for m, t in zip(moves, out, strict=True)]
     changed = db.conn.exec_driver_sql(
         f"UPDATE {name} SET status = {q}, version = {q}, updated_at = {q}, "  # noqa: S608
@@ -131,16 +133,18 @@ def _requests(db: Driver, moves: Sequence[Move], out: list[Transition], at: Any)
 
 def _audit(db: Driver, out: list[Transition], at: Any) -> None:
     data_js = db.converter(AuditRow.__table__.c.data)
+    null = data_js(None)  # no data is JSON null, as the ORM writes it
     db.insert(AuditRow.__table__, ("entity", "entity_id", "actor", "at", "from_status",
                                    "to_status", "reason", "note", "data"),
-              [(ENTITY, t.rma_id, t.actor, at, t.source.value, t.target.value,
-                t.reason[:200] if t.reason else None, t.note, data_js(t.data))
-               for t in out])  # no data is JSON null, as the ORM writes it
+              [(ENTITY, t.rma_id, t.actor, at, _VALUE[t.source], _VALUE[t.target],
+                t.reason[:200] if t.reason else None, t.note,
+                null if t.data is None else data_js(t.data)) for t in out])
 
 
 def _events(session: Session, db: Driver, events: EventBus, out: list[Transition],
             at: Any) -> None:
-    heard = {t.target: events.listens(f"return.{t.target.value}") for t in out}
+    topics = {t.target: f"return.{_VALUE[t.target]}" for t in out}
+    heard = {target: events.listens(topic) for target, topic in topics.items()}
     table = db.table_name(OutboxRow.__table__)
     columns = "key, topic, event_type, aggregate_type, aggregate_id, store, payload, created_at"
     conflict = "ON CONFLICT (key) DO NOTHING"  # an event already recorded is not repeated
@@ -150,9 +154,10 @@ def _events(session: Session, db: Driver, events: EventBus, out: list[Transition
         pairs = ", ".join(f"'{f}', ?" for f in EVENT_FIELDS)
         sql = (f"INSERT INTO {table} ({columns}) "  # noqa: S608 - names are ours
                f"VALUES (?, 'event', ?, 'return', ?, ?, json_object({pairs}), ?) {conflict}")
-        for t in out:
-            rows.append((t.event_key, t.topic, t.rma_id, t.event_values[_STORE],
-                         *t.event_values, at))
+        for t in out:  # the key and topic as Transition.event_key and .topic give them
+            topic = topics[t.target]
+            rows.append((f"{topic}:{t.rma_id}:{t.version}", topic, t.rma_id,
+                         t.event_values[_STORE], *t.event_values, at))
     else:
         payload_js = db.converter(OutboxRow.__table__.c.payload)
         q = db.mark
