@@ -91,11 +91,23 @@ class QuietHours(BaseModel):
         return next_allowed(due, self, zone)
 
 
+_TICK = timedelta(microseconds=1)
+_ZERO = timedelta(0)
+
+
 def _wall_to_instant(day: datetime, at: time, zone: tzinfo, after: datetime | None) -> datetime:
     """The first real instant after ``after`` whose wall time in ``zone`` is ``at`` on
     ``day``'s date, or, when that wall time does not exist (a spring-forward gap), the
     moment the clocks jump past it."""
-    naive = datetime.combine(day.date(), at)
+    return _naive_to_instant(datetime.combine(day.date(), at), zone, after)
+
+
+def _naive_to_instant(naive: datetime, zone: tzinfo, after: datetime | None) -> datetime:
+    """:func:`_wall_to_instant` for the wall date and time ``naive``."""
+    offset = zone.utcoffset(naive)
+    if offset is not None and offset == zone.utcoffset(naive.replace(fold=1)):
+        # No clock change at this wall time (the common case): it names exactly one instant.
+        return (naive - offset).replace(tzinfo=UTC)
     options: list[datetime] = []
     for fold in (0, 1):
         instant = naive.replace(tzinfo=zone, fold=fold).astimezone(UTC)
@@ -159,6 +171,5 @@ def shift_local(instant: datetime, delta: timedelta, zone: tzinfo) -> datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValidationError("datetime must be timezone-aware", field="due_at")
     local = instant.astimezone(zone).replace(tzinfo=None) + delta
-    day = datetime.combine(local.date(), time(), tzinfo=zone)
-    after = instant.astimezone(UTC) - timedelta(microseconds=1) if delta >= timedelta(0) else None
-    return _wall_to_instant(day, local.time(), zone, after)
+    after = instant.astimezone(UTC) - _TICK if delta >= _ZERO else None
+    return _naive_to_instant(local, zone, after)

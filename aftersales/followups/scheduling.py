@@ -16,8 +16,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from aftersales.errors import (
     InvalidTransitionError,
@@ -29,6 +27,7 @@ from aftersales.followups.plans import FollowUpPlan
 from aftersales.followups.quiet_hours import next_allowed, resolve_zone, shift_local
 from aftersales.followups.repository import begin_write
 from aftersales.models import FollowUp, FollowUpStatus
+from aftersales.store.driver import Driver
 from aftersales.store.orders import get_order_row
 from aftersales.store.tables.followups import FollowUpRow
 
@@ -39,6 +38,12 @@ if TYPE_CHECKING:
 __all__ = ["Scheduling", "to_model"]
 
 _OPEN = (FollowUpStatus.SCHEDULED.value, FollowUpStatus.CLAIMED.value)
+_SCHEDULED = FollowUpStatus.SCHEDULED.value
+#: The columns schedule_many writes per follow-up, and those a chunk shares.
+_COLUMNS = ("buyer_id", "marketplace", "order_external_id", "rma_id", "due_at", "not_after",
+            "status", "idempotency_key", "context", "last_error")
+_SHARED = ("plan", "kind", "channel", "attempts", "version", "created_at", "updated_at")
+_KEY = _COLUMNS.index("idempotency_key")
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -195,9 +200,12 @@ class Scheduling:
 
     def _timing(
         self, plan: FollowUpPlan, ctx: dict[str, Any], at: datetime | None,
-        due_at: datetime | None, marketplace: str | None,
+        due_at: datetime | None, marketplace: str | None, now: datetime | None = None,
     ) -> tuple[datetime, datetime | None, str, str | None]:
-        """(due_at, not_after, status, reason) of a new follow-up; see the module docstring."""
+        """(due_at, not_after, status, reason) of a new follow-up; see the module docstring.
+
+        ``now``: the clock's reading, when the caller already took it (a chunk shares one).
+        """
         found = ctx.get("buyer")
         buyer: dict[str, Any] = found if isinstance(found, dict) else {}
         raw_zone = buyer.get("timezone") if plan.zone_preference == "buyer" else None
@@ -210,7 +218,7 @@ class Scheduling:
                 except ValidationError:  # an unknown zone on record: use the shop's
                     self._zones[name] = self.runtime.timezone
             zone = self._zones[name]
-        now = self.runtime.now()
+        now = now or self.runtime.now()
         anchor = at or now
         due = due_at or shift_local(anchor, plan.delay, zone)
         not_after: datetime | None = None
@@ -225,7 +233,7 @@ class Scheduling:
         if not_after is not None and max(due, now) > not_after:
             return due, not_after, FollowUpStatus.SKIPPED.value, (
                 "no allowed moment inside its window")
-        return due, not_after, FollowUpStatus.SCHEDULED.value, None
+        return due, not_after, _SCHEDULED, None
 
     def schedule_many(self, plan: FollowUpPlan | str, items: Iterable[Mapping[str, Any]], *,
                       chunk: int = 5000) -> int:
@@ -251,7 +259,8 @@ class Scheduling:
         else:
             plan = self.plan(plan)
         created = 0
-        batch: list[dict[str, Any]] = []
+        batch: list[tuple[Any, ...]] = []
+        now = self.runtime.now()  # one reading per chunk, as one transaction writes it
         for n, item in enumerate(items, start=1):
             ctx = dict(item.get("context") or {})
             order_id, market = item.get("order_id"), item.get("marketplace")
@@ -259,34 +268,52 @@ class Scheduling:
             if not item.get("buyer_id") or not key:
                 raise ValidationError("each item needs buyer_id and a key or order_id", row=n)
             due, not_after, status, error = self._timing(plan, ctx, item.get("at"),
-                                                         item.get("due_at"), market)
-            now = self.runtime.now()
-            batch.append({
-                "plan": plan.name, "kind": plan.kind.value, "channel": plan.channel,
-                "buyer_id": str(item["buyer_id"]), "marketplace": market,
-                "order_external_id": order_id, "rma_id": item.get("rma_id"),
-                "due_at": due, "not_after": not_after, "status": status, "attempts": 0,
-                "idempotency_key": key, "context": ctx, "last_error": error, "version": 1,
-                "created_at": now, "updated_at": now,
-            })
+                                                         item.get("due_at"), market, now)
+            # In the order of _COLUMNS.
+            batch.append((str(item["buyer_id"]), market, order_id, item.get("rma_id"), due,
+                          not_after, status, key, ctx, error))
             if len(batch) >= chunk:
-                created += self._insert_new(batch)
+                created += self._insert_new(plan, batch, now)
                 batch = []
+                now = self.runtime.now()
         if batch:
-            created += self._insert_new(batch)
+            created += self._insert_new(plan, batch, now)
         return created
 
-    def _insert_new(self, rows: list[dict[str, Any]]) -> int:
+    def _insert_new(self, plan: FollowUpPlan, rows: list[tuple[Any, ...]],
+                    now: datetime) -> int:
+        """Write a chunk's new follow-ups: one read of its keys, one ``executemany``.
+
+        A key already stored, or earlier in the chunk, is left as it is (the
+        insert also skips a key a racing writer stored meanwhile).
+        """
         with self.runtime.unit_of_work() as session:
-            dialect = session.get_bind().dialect.name
-            insert = pg_insert if dialect == "postgresql" else sqlite_insert
-            keys = {r["idempotency_key"] for r in rows}
-            known = set(session.scalars(select(FollowUpRow.idempotency_key)
-                                        .where(FollowUpRow.idempotency_key.in_(keys))))
-            session.execute(
-                insert(FollowUpRow).on_conflict_do_nothing(index_elements=["idempotency_key"]),
-                rows)
-            return len(keys - known)
+            db = Driver(session)
+            table = FollowUpRow.__table__
+            keys = list(dict.fromkeys(r[_KEY] for r in rows))
+            known = {r[0] for r in db.select_in(table, ("idempotency_key",), "idempotency_key",
+                                                keys)}
+            fresh: dict[str, tuple[Any, ...]] = {}
+            for r in rows:
+                if r[_KEY] not in known and r[_KEY] not in fresh:
+                    fresh[r[_KEY]] = r
+            if not fresh:
+                return 0
+            when = db.converter(table.c.due_at)
+            ctx_js = db.converter(table.c.context)
+            empty = ctx_js({})
+            stamp = when(now)
+            shared = (plan.name, plan.kind.value, plan.channel, 0, 1, stamp, stamp)
+            names = ", ".join(db.quote(c) for c in (*_SHARED, *_COLUMNS))
+            marks = ", ".join([db.mark] * (len(_SHARED) + len(_COLUMNS)))
+            db.conn.exec_driver_sql(
+                f"INSERT INTO {db.table_name(table)} ({names}) VALUES ({marks}) "  # noqa: S608
+                "ON CONFLICT (idempotency_key) DO NOTHING",
+                [(*shared, buyer, market, order, rma, when(due), when(not_after), status, key,
+                  ctx_js(ctx) if ctx else empty, error)
+                 for buyer, market, order, rma, due, not_after, status, key, ctx, error
+                 in fresh.values()])
+            return len(fresh)
 
     def schedule_for_event(self, plan: FollowUpPlan, event: Event) -> FollowUp | None:
         """Schedule ``plan`` for the buyer an event is about (the trigger hook)."""
