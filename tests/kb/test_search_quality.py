@@ -8,13 +8,18 @@
   queries (退款, 发票, 漏发). A question may name several entries
   (``a|b``) when each answers it; any of them counts. This is the
   independent figure, and the issue's target applies to it.
+* ``fresh_questions.csv``: 50 more (30 zh, 20 en), written after the
+  search's folding rules were chosen from the held-out set's misses, and
+  measured once, untuned: 86% in the top 3, below the issue's 90%. Its floor
+  here is 80%, so a regression shows; what it misses is vocabulary no rule
+  has yet (开胶, 跳闸, unsubscribe, cheaper now).
 * ``questions.csv``: 100 questions written by the sample's author alongside
   the entries and partly tuned on; kept as a regression figure.
 
 On each, the knowledge base's search must put a right entry in the top 3
-for at least 90% of the questions, on SQLite and on PostgreSQL, and beat a
-plain ``LIKE`` search measured on the same questions; top-1 and both
-``LIKE`` figures are printed. ``benchmarks/kb_search.py`` adds FTS5 trigram
+for at least the set's share (90%; 80% for the fresh set), on SQLite and on
+PostgreSQL, and beat a plain ``LIKE`` search measured on the same
+questions; top-1 and both ``LIKE`` figures are printed. ``benchmarks/kb_search.py`` adds FTS5 trigram
 and pg_trgm on the same sets.
 """
 
@@ -43,8 +48,11 @@ NOW = datetime(2026, 12, 1, tzinfo=UTC)
 #: is compared with knows no validity.
 SETS = {
     "held-out": (HERE / "heldout_questions.csv", datetime(2026, 11, 11, 4, tzinfo=UTC)),
+    "fresh": (HERE / "fresh_questions.csv", datetime(2026, 11, 11, 4, tzinfo=UTC)),
     "written with the sample": (HERE / "questions.csv", NOW),
 }
+#: The share of each set whose right entry must be in the top 3.
+TARGET = {"held-out": 0.9, "fresh": 0.8, "written with the sample": 0.9}
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -107,5 +115,5 @@ def test_the_right_entry_is_in_the_top_three_for_nine_in_ten_questions(
           f"top-3 {ours / n:.1%} (top-1 {top1 / n:.1%}), LIKE on the whole query "
           f"top-3 {like / n:.1%}, LIKE per word top-3 {like_words / n:.1%}; missed: {missed}")
     store.dispose()
-    assert ours / n >= 0.9
+    assert ours / n >= TARGET[name]
     assert ours > max(like, like_words)
