@@ -37,9 +37,11 @@ __all__ = [
     "ParcelStatus",
     "PlatformDeadline",
     "PlatformDispute",
+    "PlatformRefund",
     "Receipt",
     "Refund",
     "RefundLine",
+    "RefundedLine",
     "RefusalReason",
     "ReturnKind",
     "ReturnLine",
@@ -335,6 +337,40 @@ class Shipment(_Model):
         return value.strip().lower() if value else value
 
 
+class RefundedLine(_Model):
+    """What one refund the platform reports gave back for one order line.
+
+    ``amount`` is all the money returned for the line, its tax included;
+    ``tax`` is the tax inside it.
+    """
+
+    order_line_id: str
+    quantity: int = Field(ge=0)
+    amount: Money
+    tax: Money | None = None
+
+
+class PlatformRefund(_Model):
+    """A refund the platform reports on the order, whoever made it.
+
+    Refunds made outside the library (in the shop's admin or the seller
+    console) are only known this way, so the refund caps subtract them;
+    the library's own refunds are recognised by ``external_id`` (the id
+    the platform gave the refund) and never counted twice.
+
+    ``lines`` and ``shipping`` (shipping tax included) are what the platform
+    attributes; ``other`` is money it returned without naming a line or the
+    shipping (an amount-only refund, a discrepancy). ``amount`` is the whole.
+    """
+
+    external_id: str = Field(min_length=1)
+    amount: Money
+    lines: list[RefundedLine] = Field(default_factory=list)
+    shipping: Money | None = None
+    other: Money | None = None
+    created_at: AwareDatetime | None = None
+
+
 class Order(_Model):
     """An order as the marketplace reports it.
 
@@ -346,6 +382,9 @@ class Order(_Model):
     ``taxes_included`` says whether line prices and shipping already contain
     their tax (VAT-style, and every Chinese marketplace) or the tax comes on
     top (US sales tax): the buyer paid ``total`` either way.
+
+    ``refunds`` are the refunds the platform reports on the order (the
+    library's own and those made elsewhere); ``total`` stays what was paid.
     """
 
     marketplace: str
@@ -365,6 +404,7 @@ class Order(_Model):
     shipping_taxes: list[TaxLine] = Field(default_factory=list)
     shop_currency: str | None = None  # the shop's own currency, when the buyer paid in another
     shop_total: Money | None = None  # ``total`` in the shop's currency
+    refunds: list[PlatformRefund] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_currency(self) -> Order:
@@ -374,6 +414,10 @@ class Order(_Model):
         for line in self.lines:
             amounts += [line.unit_price, *([line.discount] if line.discount else []),
                         *(t.amount for t in line.taxes)]
+        for refund in self.refunds:
+            amounts += [refund.amount, *(m for m in (refund.shipping, refund.other) if m),
+                        *(ln.amount for ln in refund.lines),
+                        *(ln.tax for ln in refund.lines if ln.tax)]
         for money in amounts:
             if money.currency != cur:
                 raise CurrencyMismatchError(

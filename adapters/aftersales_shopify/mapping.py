@@ -29,7 +29,9 @@ from aftersales.models import (
     Order,
     OrderLine,
     ParcelStatus,
+    PlatformRefund,
     Refund,
+    RefundedLine,
     ReturnKind,
     ReturnLine,
     ReturnReason,
@@ -68,6 +70,7 @@ __all__ = [
     "order_from_rest",
     "refund_from_gql",
     "refund_input",
+    "refunds_from_rest",
     "return_from_gql",
     "return_from_webhook",
     "shipments_from_rest",
@@ -297,6 +300,46 @@ def _taxes(lines: Iterable[RestTaxLine], pick: Callable[[Decimal, MoneySet | Non
                     rate=t.rate) for t in lines]
 
 
+def refunds_from_rest(o: RestOrder, *, store: str = NAME) -> list[PlatformRefund]:
+    """The order's refunds as Shopify lists them (``refunds[]``), in the buyer's currency.
+
+    Each line refunded is ``refund_line_items[]``: its ``quantity`` and its
+    ``subtotal_set`` plus ``total_tax_set`` when the order's prices exclude
+    tax (Shopify's sample order 450789469: 195.66 + 3.98 for a 199.00 line
+    less its 3.33 discount share), the subtotal alone when they include it;
+    shipping refunded is an ``order_adjustments[]`` entry of kind
+    ``shipping_refund`` (its amount and tax, sign dropped). A
+    ``refund_discrepancy`` adjustment is not counted: it only records a
+    difference to Shopify's own calculation. The refund's id is its
+    GraphQL id, the one ``refundCreate`` returns and the store records for
+    the library's own refunds.
+    """
+    pick = _in_buyer_money(o)
+    cur = (o.presentment_currency or o.currency).upper()
+    out: list[PlatformRefund] = []
+    for r in o.refunds:
+        lines = []
+        for li in r.refund_line_items:
+            tax = Money(pick(li.total_tax, li.total_tax_set, "refund_line_items.total_tax"), cur)
+            goods = Money(pick(li.subtotal, li.subtotal_set, "refund_line_items.subtotal"), cur)
+            lines.append(RefundedLine(order_line_id=str(li.line_item_id), quantity=li.quantity,
+                                      amount=goods + (tax if not o.taxes_included else
+                                                      Money.zero(cur)),
+                                      tax=tax if tax else None))
+        shipping = Money.zero(cur)
+        for adj in r.order_adjustments:
+            if (adj.kind or "").lower() == "shipping_refund":
+                shipping += Money(abs(pick(adj.amount, adj.amount_set, "order_adjustments")), cur)
+                if not o.taxes_included:
+                    shipping += Money(abs(pick(adj.tax_amount, adj.tax_amount_set,
+                                               "order_adjustments.tax_amount")), cur)
+        amount = sum((ln.amount for ln in lines), shipping)
+        out.append(PlatformRefund(
+            external_id=r.admin_graphql_api_id or gid("Refund", r.id), amount=amount,
+            lines=lines, shipping=shipping if shipping else None, created_at=r.created_at))
+    return out
+
+
 def order_from_rest(o: RestOrder, *, store: str = NAME) -> Order:
     """An :class:`Order` of ``store`` from a REST order, in the buyer's (presentment) currency.
 
@@ -306,7 +349,8 @@ def order_from_rest(o: RestOrder, *, store: str = NAME) -> Order:
     its ``tax_lines`` and the shipping its own; ``taxes_included`` is the
     order's. When the buyer paid in another currency than the shop's, the
     shop's currency and total are kept beside (``shop_currency``,
-    ``shop_total``).
+    ``shop_total``). The refunds already made on the order, in Shopify's
+    admin or by this library, are kept too (:func:`refunds_from_rest`).
     """
     pick = _in_buyer_money(o)
     cur = (o.presentment_currency or o.currency).upper()
@@ -359,6 +403,7 @@ def order_from_rest(o: RestOrder, *, store: str = NAME) -> Order:
                         for t in _taxes(s.tax_lines, pick, cur, "shipping_lines.tax_lines")],
         shop_currency=o.currency.upper() if two else None,
         shop_total=Money(o.total_price, o.currency) if two else None,
+        refunds=refunds_from_rest(o, store=store),
     )
 
 

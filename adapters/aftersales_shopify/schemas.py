@@ -31,6 +31,9 @@ __all__ = [
     "RestFulfillment",
     "RestLineItem",
     "RestOrder",
+    "RestOrderAdjustment",
+    "RestRefund",
+    "RestRefundLineItem",
     "RestSuggestedRefund",
     "RestTaxLine",
     "UserError",
@@ -304,6 +307,38 @@ class _ShippingLine(_Wire):
     tax_lines: list[RestTaxLine] = Field(default_factory=list)
 
 
+class RestRefundLineItem(_Wire):
+    """One ``refund_line_items[]`` entry of a REST refund: the line, units and money."""
+
+    line_item_id: int
+    quantity: int = 0
+    subtotal: Decimal = Decimal(0)
+    subtotal_set: MoneySet | None = None
+    total_tax: Decimal = Decimal(0)
+    total_tax_set: MoneySet | None = None
+
+
+class RestOrderAdjustment(_Wire):
+    """One ``order_adjustments[]`` entry of a REST refund (``kind`` ``shipping_refund``
+    for shipping refunded, ``refund_discrepancy`` for a difference to the calculation)."""
+
+    kind: str | None = None
+    amount: Decimal = Decimal(0)
+    amount_set: MoneySet | None = None
+    tax_amount: Decimal = Decimal(0)
+    tax_amount_set: MoneySet | None = None
+
+
+class RestRefund(_Wire):
+    """A refund as the REST order lists it (``refunds[]``), whoever made it."""
+
+    id: int
+    admin_graphql_api_id: str | None = None
+    created_at: datetime | None = None
+    refund_line_items: list[RestRefundLineItem] = Field(default_factory=list)
+    order_adjustments: list[RestOrderAdjustment] = Field(default_factory=list)
+
+
 class RestOrder(_Wire):
     """An order (REST ``orders/{id}.json`` / ``orders.json``)."""
 
@@ -330,6 +365,7 @@ class RestOrder(_Wire):
     current_total_price: Decimal | None = None
     presentment_currency: str | None = None
     taxes_included: bool = False
+    refunds: list[RestRefund] = Field(default_factory=list)
 
 
 class _SuggestedTransaction(_Wire):

@@ -68,7 +68,7 @@ class Refunding:
                    refund_shipping: bool | None) -> RefundBreakdown:
         order, _ = self.requests.order(session, row.marketplace, row.order_external_id)
         ledger, shipping_here = repo.ledger_for(session, row.marketplace,
-                                                row.order_external_id, row.rma_id)
+                                                row.order_external_id, row.rma_id, order)
         model = repo.to_model(row)
         return compute_refund(order, model.lines, kind=model.kind, policy=self.ctx.policy,
                               ledger=ledger, amount=amount, refund_shipping=refund_shipping,

@@ -23,7 +23,14 @@ The rules, in order:
 6. What this request already received is subtracted (a top-up pays only the
    difference), and the result is capped so that the total refunded for a
    line over all requests never exceeds what was paid for it, tax included.
-7. A partial refund (an explicit smaller amount) takes the reduction from
+7. Refunds the platform reports that the library did not make (made in the
+   shop's admin or the seller console, :attr:`Order.refunds`) count like
+   other requests' refunds: their units and money per line, their shipping,
+   and, while any is counted, the whole order's money is capped too, so an
+   amount-only refund elsewhere also leaves less to pay
+   (:func:`with_outside`). The library's own refunds are recognised by the
+   platform's refund id and counted once.
+8. A partial refund (an explicit smaller amount) takes the reduction from
    the lines and the shipping in proportion; the tax inside each part
    shrinks with it.
 
@@ -36,13 +43,21 @@ ledger of earlier refunds and records the result.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from aftersales.errors import ValidationError
-from aftersales.models import Order, Refund, RefundLine, ReturnKind, ReturnLine, TaxLine
+from aftersales.models import (
+    Order,
+    PlatformRefund,
+    Refund,
+    RefundLine,
+    ReturnKind,
+    ReturnLine,
+    TaxLine,
+)
 from aftersales.money import Money
 from aftersales.returns.policy import ReturnPolicy
 
@@ -56,6 +71,7 @@ __all__ = [
     "paid_by_line",
     "tax_inside",
     "units_value",
+    "with_outside",
 ]
 
 
@@ -123,10 +139,19 @@ class LineLedger(_Frozen):
 
 
 class RefundLedger(_Frozen):
-    """Earlier refunds on the order, as the store knows them."""
+    """Earlier refunds on the order, as the store knows them.
+
+    ``order_refunded`` is the money of every refund counted on the order
+    (the library's paid and pending ones, and those made outside it);
+    ``outside`` names the platform refunds made outside the library that
+    are counted, ``outside_total`` their money.
+    """
 
     lines: dict[str, LineLedger] = Field(default_factory=dict)
     shipping_refunded: Decimal = Decimal(0)  # by any request on the order
+    order_refunded: Decimal = Decimal(0)
+    outside: tuple[str, ...] = ()
+    outside_total: Decimal = Decimal(0)
 
     def line(self, order_line_id: str) -> LineLedger:
         """The ledger of one line (empty when nothing was refunded on it)."""
@@ -178,6 +203,9 @@ class RefundBreakdown(_Frozen):
     adjustment: Money
     total: Money
     total_tax: Money
+    #: refunds the platform reports that were made outside the library, and their money
+    outside_refunds: list[str] = Field(default_factory=list)
+    refunded_outside: Money | None = None
 
     def to_refund(self, order_id: str, idempotency_key: str, note: str | None = None,
                   order: Order | None = None) -> Refund:
@@ -299,10 +327,23 @@ def compute_refund(
         shipping = order.shipping.rounded()
         shipping_tax = order.shipping_tax.rounded()
 
+    if ledger.outside:
+        # Money refunded outside the library need not name a line: the order's
+        # own total caps what is left.
+        room = max(order.total.rounded() - Money(ledger.order_refunded, cur), zero)
+        full = sum((ln.amount for ln in out),
+                   shipping if included else shipping + shipping_tax)
+        if full > room:
+            out, shipping, shipping_tax = _partial(out, shipping, shipping_tax, room, cur,
+                                                   included=included)
     if amount is not None:
         out, shipping, shipping_tax = _partial(out, shipping, shipping_tax, amount, cur,
                                                included=included)
-    return _summarise(cur, out, shipping, shipping_tax, included=included)
+    summary = _summarise(cur, out, shipping, shipping_tax, included=included)
+    if not ledger.outside:
+        return summary
+    return summary.model_copy(update={"outside_refunds": list(ledger.outside),
+                                      "refunded_outside": Money(ledger.outside_total, cur)})
 
 
 def _partial(
@@ -396,3 +437,36 @@ def ledger_from(
         },
         shipping_refunded=sum(shipping.values(), Decimal(0)),
     )
+
+
+def with_outside(ledger: RefundLedger, refunds: Sequence[PlatformRefund],
+                 own: Collection[str]) -> RefundLedger:
+    """``ledger`` with the platform's refunds that are not the library's own added.
+
+    ``own`` holds the platform ids of the library's recorded refunds: those
+    are in the ledger already and are skipped, so nothing counts twice. Every
+    other refund adds its units and money to its lines (as another request's
+    would), its shipping to the shipping refunded, and its whole amount to the
+    order's.
+    """
+    lines = dict(ledger.lines)
+    shipping = ledger.shipping_refunded
+    order_refunded = ledger.order_refunded
+    names = list(ledger.outside)
+    total = ledger.outside_total
+    for refund in refunds:
+        if refund.external_id in own or refund.external_id in names:
+            continue
+        names.append(refund.external_id)
+        total += refund.amount.amount
+        order_refunded += refund.amount.amount
+        if refund.shipping is not None:
+            shipping += refund.shipping.amount
+        for ln in refund.lines:
+            book = lines.get(ln.order_line_id, LineLedger())
+            lines[ln.order_line_id] = book.model_copy(update={
+                "settled_elsewhere": book.settled_elsewhere + ln.quantity,
+                "refunded": book.refunded + ln.amount.amount})
+    return ledger.model_copy(update={
+        "lines": lines, "shipping_refunded": shipping, "order_refunded": order_refunded,
+        "outside": tuple(names), "outside_total": total})

@@ -31,7 +31,7 @@ from aftersales.models import (
 from aftersales.money import Money
 from aftersales.returns.platform_deadlines import platform_deadline_model
 from aftersales.returns.policy import BuyerStats
-from aftersales.returns.refunds import RefundLedger, ledger_from
+from aftersales.returns.refunds import RefundLedger, ledger_from, with_outside
 from aftersales.store.orders import get_order_row, order_from_row
 from aftersales.store.tables.core import AuditRow, OrderRow
 from aftersales.store.tables.returns import RefundLineRow, RefundRow, ReturnLineRow, ReturnRow
@@ -177,11 +177,17 @@ def load_order(session: Session, marketplace: str, order_id: str) -> tuple[Order
 
 
 def ledger_for(
-    session: Session, marketplace: str, order_id: str, rma_id: str
+    session: Session, marketplace: str, order_id: str, rma_id: str,
+    order: Order | None = None,
 ) -> tuple[RefundLedger, Decimal]:
-    """Earlier refunds on the order (paid or still pending) and the shipping ``rma_id`` got."""
-    live = (RefundRow.marketplace == marketplace, RefundRow.order_external_id == order_id,
-            RefundRow.status.in_(("pending", "paid")))
+    """Earlier refunds on the order (paid or still pending) and the shipping ``rma_id`` got.
+
+    With ``order``, the refunds its platform reports that the library did not
+    make are counted too; the library's own are known by the platform's
+    refund id it recorded (:func:`~aftersales.returns.refunds.with_outside`).
+    """
+    on_order = (RefundRow.marketplace == marketplace, RefundRow.order_external_id == order_id)
+    live = (*on_order, RefundRow.status.in_(("pending", "paid")))
     lines = session.execute(
         select(RefundRow.rma_id, RefundLineRow.order_line_external_id, RefundLineRow.quantity,
                RefundLineRow.amount)
@@ -189,9 +195,18 @@ def ledger_for(
     ).all()
     rows = [(r or "", lid, q, a) for r, lid, q, a in lines]
     shipping: dict[str, Decimal] = {}
-    for rid, amount in session.execute(select(RefundRow.rma_id, RefundRow.shipping).where(*live)):
+    total = Decimal(0)
+    for rid, amount, money in session.execute(
+            select(RefundRow.rma_id, RefundRow.shipping, RefundRow.amount).where(*live)):
         shipping[rid or ""] = shipping.get(rid or "", Decimal(0)) + (amount or Decimal(0))
-    return ledger_from(rows, rma_id, shipping), shipping.get(rma_id, Decimal(0))
+        total += money or Decimal(0)
+    ledger = ledger_from(rows, rma_id, shipping).model_copy(update={"order_refunded": total})
+    if order is not None and order.refunds:
+        # Every status: a refund recorded as failed may yet have been paid, and its
+        # platform id then names it; it is the library's own either way.
+        own = {x for x in session.scalars(select(RefundRow.external_id).where(*on_order)) if x}
+        ledger = with_outside(ledger, order.refunds, own)
+    return ledger, shipping.get(rma_id, Decimal(0))
 
 
 def units_taken(

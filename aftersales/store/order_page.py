@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from aftersales.models import Order, OrderLine, TaxLine
+from aftersales.store.orders import refunds_out
 from aftersales.store.tables.base import utcnow
 from aftersales.store.tables.core import OrderLineRow, OrderRow, ShipmentRow
 from aftersales.store.upsert import update_rows, upsert_rows
@@ -186,7 +187,7 @@ _LINE_COLUMNS = ("sku", "title", "category", "quantity", "unit_price", "discount
 _ORDER_COLUMNS = (
     "marketplace", "external_id", "buyer_id", "buyer", "currency", "shipping", "discount",
     "total", "raw_status", "placed_at", "remote_updated_at", "delivered_at", "taxes_included",
-    "shipping_taxes", "shop_currency", "shop_total",
+    "shipping_taxes", "shop_currency", "shop_total", "platform_refunds",
 )
 
 
@@ -246,6 +247,7 @@ def _order_columns(order: Order) -> dict[str, Any]:
         "shipping_taxes": taxes_out(order.shipping_taxes),
         "shop_currency": order.shop_currency,
         "shop_total": order.shop_total.amount if order.shop_total is not None else None,
+        "platform_refunds": refunds_out(order.refunds),
     }
 
 

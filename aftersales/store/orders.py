@@ -9,11 +9,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from aftersales.models import Buyer, Order, OrderLine, Shipment, ShipmentDirection, TaxLine
+from aftersales.models import (
+    Buyer,
+    Order,
+    OrderLine,
+    PlatformRefund,
+    Shipment,
+    ShipmentDirection,
+    TaxLine,
+)
 from aftersales.money import Money
 from aftersales.store.tables.core import OrderLineRow, OrderRow, ShipmentRow
 
-__all__ = ["buyer_names", "get_order_row", "order_from_row", "upsert_orders"]
+__all__ = ["buyer_names", "get_order_row", "order_from_row", "refunds_out", "upsert_orders"]
 
 
 def get_order_row(session: Session, marketplace: str, external_id: str) -> OrderRow | None:
@@ -88,6 +96,7 @@ def _fill(row: OrderRow, order: Order) -> None:
     row.shipping_taxes = _taxes_out(order.shipping_taxes)
     row.shop_currency = order.shop_currency
     row.shop_total = order.shop_total.amount if order.shop_total is not None else None
+    row.platform_refunds = refunds_out(order.refunds)
     existing = {line.external_id: line for line in row.lines}
     for line in order.lines:
         target = existing.get(line.external_id)
@@ -101,6 +110,11 @@ def _fill(row: OrderRow, order: Order) -> None:
         target.unit_price = line.unit_price.amount
         target.discount = line.discount.amount if line.discount else Decimal(0)
         target.taxes = _taxes_out(line.taxes)
+
+
+def refunds_out(refunds: Sequence[PlatformRefund]) -> list[dict[str, Any]]:
+    """The platform's refunds on an order as the ``platform_refunds`` column holds them."""
+    return [r.model_dump(mode="json", exclude_defaults=True) for r in refunds]
 
 
 def _taxes_out(taxes: Sequence[TaxLine]) -> list[dict[str, Any]]:
@@ -172,6 +186,7 @@ def order_from_row(row: OrderRow, shipments: Sequence[ShipmentRow] = ()) -> Orde
         shop_currency=row.shop_currency,
         shop_total=(Money(row.shop_total, row.shop_currency or cur)
                     if row.shop_total is not None else None),
+        refunds=[PlatformRefund.model_validate(r) for r in row.platform_refunds or []],
         shipments=[
             Shipment(
                 tracking_number=s.tracking_number,

@@ -48,6 +48,8 @@ class OrderRow(Timestamps, Versioned, Base):
     shipping_taxes: Mapped[list[dict[str, Any]]] = mapped_column(JSONType(), default=list)
     shop_currency: Mapped[str | None] = mapped_column(String(3))
     shop_total: Mapped[Decimal | None] = mapped_column(DecimalText())
+    # the refunds the platform reports on the order (PlatformRefund as JSON), whoever made them
+    platform_refunds: Mapped[list[dict[str, Any]]] = mapped_column(JSONType(), default=list)
 
     lines: Mapped[list[OrderLineRow]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderLineRow.id"

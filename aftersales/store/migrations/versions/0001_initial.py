@@ -171,6 +171,7 @@ def upgrade() -> None:
     sa.Column('shipping_taxes', aftersales.store.types.JSONType(), nullable=False),
     sa.Column('shop_currency', sa.String(length=3), nullable=True),
     sa.Column('shop_total', aftersales.store.types.DecimalText(length=40), nullable=True),
+    sa.Column('platform_refunds', aftersales.store.types.JSONType(), nullable=False),
     sa.Column('created_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', aftersales.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
