@@ -167,13 +167,19 @@ class WooCommerceMarketplace(MarketplaceBase):
             return at, str(o.id)
 
         for page in watermarked_pages(numbered_pages(fetch), stamp, start):
-            yield Page[Order](items=[mapping.order_from_wc(o, store=self.name) for o in page.items
-                                     if o.line_items], cursor=page.cursor)
+            yield Page[Order](items=[self._order(o) for o in page.items if o.line_items],
+                              cursor=page.cursor)
 
     def get_order(self, order_id: str) -> Order:
-        """One order by id."""
+        """One order by id, with its refunds (whoever made them) line by line."""
         data, _ = self.client.get(f"orders/{_order_id(order_id)}")
-        return mapping.order_from_wc(self._parse(WcOrder, data), store=self.name)
+        return self._order(self._parse(WcOrder, data))
+
+    def _order(self, o: WcOrder) -> Order:
+        """The order with its refunds' lines: the order lists only each refund's total,
+        so an order with refunds costs one more call (``GET /orders/{id}/refunds``)."""
+        details = [self._parse(WcRefund, raw) for raw in self._refunds(o.id)] if o.refunds else []
+        return mapping.order_from_wc(o, store=self.name, refunds=details)
 
     def list_shipments(self, order_id: str) -> list[Shipment]:
         """The tracking numbers the Shipment Tracking extension stored on the order."""

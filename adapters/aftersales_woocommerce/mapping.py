@@ -30,7 +30,9 @@ from aftersales.models import (
     Buyer,
     Order,
     OrderLine,
+    PlatformRefund,
     Refund,
+    RefundedLine,
     ReturnReason,
     ReturnStatus,
     Review,
@@ -54,6 +56,7 @@ __all__ = [
     "refund_body",
     "refund_from_wc",
     "refund_key",
+    "refunds_from_wc",
     "review_from_wc",
     "strip_html",
 ]
@@ -164,7 +167,40 @@ def _taxes(taxes: Sequence[WcTax], total_tax: Decimal, cur: str) -> list[TaxLine
     return out
 
 
-def order_from_wc(o: WcOrder, *, store: str = NAME) -> Order:
+def refunds_from_wc(o: WcOrder, details: Sequence[WcRefund] = ()) -> list[PlatformRefund]:
+    """The order's refunds, whoever made them, with their lines where ``details`` has them.
+
+    The order itself lists each refund's id and negative ``total`` only;
+    ``GET /orders/{id}/refunds`` (``details``) adds the lines: each names
+    the order line it refunds in its ``_refunded_item_id`` meta entry, with
+    a negative ``quantity``, ``total`` and ``total_tax`` (tax on top, as on
+    the order). Money of a refund not attributed to a line (an amount-only
+    refund, or shipping, which the refund list does not itemise) is
+    ``other``. A refund without details is all ``other``.
+    """
+    cur = o.currency
+    known = {r.id: r for r in details}
+    out: list[PlatformRefund] = []
+    for ref in o.refunds:
+        detail = known.get(ref.id)
+        if detail is None:
+            whole = Money(abs(ref.total), cur)
+            out.append(PlatformRefund(external_id=str(ref.id), amount=whole,
+                                      other=whole if whole else None))
+            continue
+        lines = [RefundedLine(order_line_id=item, quantity=abs(li.quantity),
+                              amount=Money(abs(li.total) + abs(li.total_tax), cur),
+                              tax=Money(abs(li.total_tax), cur) if li.total_tax else None)
+                 for li in detail.line_items if (item := li.refunded_item()) is not None]
+        amount = Money(abs(detail.amount), cur)
+        rest = amount - sum((ln.amount for ln in lines), Money.zero(cur))
+        out.append(PlatformRefund(external_id=str(detail.id), amount=amount, lines=lines,
+                                  other=rest if rest.amount > 0 else None,
+                                  created_at=detail.date_created_gmt))
+    return out
+
+
+def order_from_wc(o: WcOrder, *, store: str = NAME, refunds: Sequence[WcRefund] = ()) -> Order:
     """An :class:`Order` of ``store`` from a WooCommerce order.
 
     A line's ``subtotal`` is before coupons and its ``total`` after, so the
@@ -175,6 +211,9 @@ def order_from_wc(o: WcOrder, *, store: str = NAME) -> Order:
     beside them (``total_tax``, ``taxes`` per rate), whatever the shop's
     ``prices_include_tax`` display setting says, so the order's amounts are
     always tax-exclusive here (``taxes_included`` False) and the tax is added.
+
+    ``refunds`` are the order's refunds as ``GET /orders/{id}/refunds`` gives
+    them (:func:`refunds_from_wc`): the order keeps every refund on it.
     """
     cur = o.currency
     lines = []
@@ -211,6 +250,7 @@ def order_from_wc(o: WcOrder, *, store: str = NAME) -> Order:
         discount=Money(max(o.discount_total - line_disc, Decimal(0)), cur),
         total=Money(o.total, cur), raw_status=o.status, placed_at=created,
         updated_at=o.date_modified_gmt or created, shipments=_shipments(o),
+        refunds=refunds_from_wc(o, refunds),
     )
 
 

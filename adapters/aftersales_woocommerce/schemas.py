@@ -18,7 +18,9 @@ __all__ = [
     "WcLineItem",
     "WcNote",
     "WcOrder",
+    "WcOrderRefund",
     "WcRefund",
+    "WcRefundLine",
     "WcReview",
     "WcShippingLine",
     "WcTax",
@@ -105,6 +107,13 @@ class WcShippingLine(_Wire):
     taxes: list[WcTax] = Field(default_factory=list)
 
 
+class WcOrderRefund(_Wire):
+    """An entry of an order's ``refunds``: the refund's id and its total, negative."""
+
+    id: int
+    total: Decimal = Decimal(0)
+
+
 class WcOrder(_Wire):
     """An order (``GET /orders``, ``GET /orders/{id}``, ``order.*`` webhooks)."""
 
@@ -126,11 +135,30 @@ class WcOrder(_Wire):
     shipping: _Shipping = Field(default_factory=_Shipping)
     line_items: list[WcLineItem] = Field(default_factory=list)
     meta_data: list[_Meta] = Field(default_factory=list)
+    refunds: list[WcOrderRefund] = Field(default_factory=list)
 
     @field_validator("date_created_gmt", "date_modified_gmt", "date_completed_gmt", mode="after")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
         return gmt(value)
+
+
+class WcRefundLine(_Wire):
+    """A line of a refund: quantity and totals negative; the order line it refunds is
+    named by the ``_refunded_item_id`` meta entry."""
+
+    id: int
+    quantity: int = 0
+    total: Decimal = Decimal(0)
+    total_tax: Decimal = Decimal(0)
+    meta_data: list[_Meta] = Field(default_factory=list)
+
+    def refunded_item(self) -> str | None:
+        """The id of the order line this refund line refunds, if WooCommerce names it."""
+        for meta in self.meta_data:
+            if meta.key == "_refunded_item_id" and meta.value not in (None, ""):
+                return str(meta.value)
+        return None
 
 
 class WcRefund(_Wire):
@@ -141,6 +169,7 @@ class WcRefund(_Wire):
     amount: Decimal
     reason: str | None = None
     refunded_payment: bool = False
+    line_items: list[WcRefundLine] = Field(default_factory=list)
 
     @field_validator("date_created_gmt", mode="after")
     @classmethod

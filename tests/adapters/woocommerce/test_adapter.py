@@ -430,9 +430,14 @@ def test_the_orders_list_fixture_parses(market: WooCommerceMarketplace,
     fixture = fx("orders_list")
     http.get(f"{BASE}/orders", json=fixture["response"]["body"],
              headers=fixture["response"]["headers"])
+    # order 723 lists refunds: their lines come from the order's refund list
+    http.get(f"{BASE}/orders/723/refunds", json=body("order_refunds_list"),
+             headers={"X-WP-TotalPages": "1"})
     pages = list(market.list_orders())
     # the docs list newest first; the adapter hands them out in change order
     assert [o.external_id for p in pages for o in p.items] == ["723", "727"]
+    refunds = {o.external_id: [r.external_id for r in o.refunds] for p in pages for o in p.items}
+    assert refunds == {"723": ["726", "724"], "727": []}
 
 
 def test_query_string_credentials_never_reach_the_log(
