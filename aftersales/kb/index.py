@@ -55,7 +55,7 @@ B = 0.75
 #: :mod:`aftersales.kb.fold`, :data:`FIELD_WEIGHTS`). Raise it with any change
 #: to them: an entry indexed under another version is then rewritten by the next
 #: import of it or by ``KnowledgeBase.reindex()``.
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 
 #: How much each field of an entry counts (a question's words say most).
 FIELD_WEIGHTS = {"question": 3, "also": 2, "labels": 2, "answer": 1}

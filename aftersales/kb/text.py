@@ -98,14 +98,16 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("退款", "退钱", "钱退", "返款"),
     ("快递", "物流", "包裹"),
     ("到货", "收到", "签收", "送到"),
-    ("发货", "发出", "寄出"),
+    ("发货", "发出", "寄出", "揽收", "揽件"),
     ("破损", "坏了", "损坏", "摔坏", "碎了", "压坏"),
     ("换货", "调换", "换一个", "换个"),
     ("少件", "漏发", "少发", "缺件", "少了"),
     ("发错", "错发", "不对", "不一样"),
     ("发票", "开票"),
     ("没收到", "没到", "还没来", "还没到", "没送到", "未收到", "收不到"),
-    ("质量", "起球", "开线", "异味", "做工", "劣质"),
+    ("质量", "起球", "开线", "异味", "做工", "劣质", "开胶", "脱胶", "脱线"),
+    ("安全隐患", "冒烟", "发烫", "起火", "着火", "焦味", "漏电", "跳闸", "触电", "鼓包", "爆炸"),
+    ("不理人", "不回消息", "不回复", "没人回", "没人理"),
     ("说明书", "使用说明", "教程"),
     ("快递公司", "顺丰", "邮政", "中通", "圆通", "申通", "韵达", "极兔", "德邦"),
     ("尺码", "码数", "大小", "尺寸"),
@@ -122,6 +124,11 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("fake", "counterfeit", "genuine", "authentic", "knockoff", "replica"),
     ("quality", "defective", "faulty", "defect"),
     ("manual", "instruction", "guide"),
+    ("customer service", "support", "service"),
+    ("reply", "answer", "respond", "response"),
+    ("unsubscribe", "opt out", "stop contacting"),
+    ("delete", "erase", "remove"),
+    ("price protection", "price drop", "cheaper", "lower price"),
     ("courier", "carrier", "dhl", "fedex", "usps", "ems"),
     ("return", "send back"),
     ("size", "fit", "small", "big"),
@@ -140,7 +147,8 @@ def stem(word: str) -> str:
 
     Deliberately simple (a few suffixes and a final ``e``), so a word and
     its inflections meet, without an external stemmer; ``-able`` goes too
-    (``refundable``, ``returnable``).
+    (``refundable``, ``returnable``), and a consonant doubled before a
+    suffix is undoubled (``shipped``, ``dropping`` → ``ship``, ``drop``).
     """
     w = word.removesuffix("'s")
     if len(w) > 7 and w.endswith("able"):
@@ -151,10 +159,13 @@ def stem(word: str) -> str:
         w = w[:-2]
     elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
         w = w[:-1]
+    suffixed = w
     if len(w) > 5 and w.endswith("ing"):
         w = w[:-3]
     elif len(w) > 4 and w.endswith("ed"):
         w = w[:-2]
+    if w != suffixed and len(w) >= 4 and w[-1] == w[-2] and w[-1] not in "lsz":
+        w = w[:-1]  # shipped, dropping → ship, drop (but added, called, missed stay)
     if len(w) > 3 and w.endswith("e"):
         w = w[:-1]
     return w

@@ -81,3 +81,21 @@ def test_buyers_words_for_not_arrived_quality_manuals_and_couriers_meet() -> Non
     assert "w:manual" in query_terms("instructions unclear")
     assert "w:counterfeit" in query_terms("its a knockoff")
     assert "w:quality" in query_terms("it is defective")
+
+
+def test_buyers_words_for_pickup_defects_safety_silence_and_opting_out_meet() -> None:
+    assert "b:发货" in query_terms("还没揽收")
+    assert "b:质量" in query_terms("鞋子开胶了")
+    assert "b:冒烟" in query_terms("插上就跳闸")
+    assert "b:不理" in query_terms("客服不回消息")
+    assert "w:support" in query_terms("your customer service")
+    assert "w:delet" in query_terms("erase my data")
+    assert "w:unsubscrib" in query_terms("stop contacting me")
+    assert "w:cheaper" in query_terms("the price dropped")
+
+
+def test_a_consonant_doubled_before_a_suffix_is_undoubled() -> None:
+    assert stem("shipped") == stem("shipping") == stem("ship")
+    assert stem("dropped") == stem("drop")
+    assert stem("added") == "add"  # too short to lose a letter
+    assert stem("called") == "call"  # a doubled l stays
