@@ -15,7 +15,7 @@
 
 Databases live in /dev/shm when it exists (both sides alike).
 
-    python benchmarks/cases.py [--quick] [--events N] [--open N]
+    python benchmarks/cases.py [--quick] [--events N] [--open N] [--only open|tick]
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ def _plan(app: AfterSales) -> str:
     compiled = stmt.compile(dialect=app.store.engine.dialect)
     with app.store.engine.connect() as conn:
         rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled),
-                                    (NOW.isoformat(), 1000)).all()
+                                    (NOW.isoformat(), 1000, 0)).all()
     return "; ".join(str(r[-1]) for r in rows)
 
 
@@ -197,13 +197,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10,000 events; 100,000 open")
     parser.add_argument("--events", type=int, default=None)
     parser.add_argument("--open", dest="big", type=int, default=None)
+    parser.add_argument("--only", choices=("open", "tick"), default=None,
+                        help="run one of the two parts")
     args = parser.parse_args()
     events = args.events or (10_000 if args.quick else 100_000)
     big = args.big or (100_000 if args.quick else 1_000_000)
     folder = _folder()
     try:
-        bench_open(folder, events, min(events, 2_000))
-        bench_tick(folder, big, 10_000, 1_000)
+        if args.only != "tick":
+            bench_open(folder, events, min(events, 2_000))
+        if args.only != "open":
+            bench_tick(folder, big, 10_000, 1_000)
     finally:
         for path in folder.iterdir():
             path.unlink()

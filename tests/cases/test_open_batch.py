@@ -270,10 +270,19 @@ def test_racing_batches_and_single_openings_make_one_case_per_key(
                                       order_id=orders[0][1], kind="negative_review",
                                       key=f"phone-{n}")
 
+    fallbacks: list[str] = []
+    checked = app.cases._fact_exists
+
+    def fact_exists(key: str) -> bool:  # only a batch that hit a conflict asks this
+        fallbacks.append(key)
+        return checked(key)
+
+    app.cases._fact_exists = fact_exists  # type: ignore[method-assign]
     calls = [batch(events[0:12]), batch(events[6:18]), batch(events[::-1]), single(1),
              single(2)]
     _, errors = at_once(calls)
     assert errors == []
+    assert fallbacks == []  # the keys' locks kept the batches apart: no conflict to retry
     cases = app.cases.list(limit=100)
     keys = [(c.store, c.buyer_id, c.order_id, c.kind.value) for c in cases]
     assert len(keys) == len(set(keys))
