@@ -58,7 +58,10 @@ class OrderEvent:
         topic: ``order.created``, ``order.updated``, ``order.deleted``, ….
         order_id: the order's id.
         order: the order, or ``None`` when the body is only ``{"id": N}``
-            (deleted resources) or has no line items.
+            (deleted resources), has no line items, or lists refunds: the
+            body has only each refund's total, not the lines it refunded,
+            so such an order is read with ``get_order`` (which fetches them)
+            rather than stored with fewer facts than the store has.
         return_status: what the order status means for its return request.
     """
 
@@ -105,7 +108,7 @@ def parse_order_webhook(
         raise ValidationError(f"unexpected body ({exc.error_count()} error(s))",
                               payload="woocommerce order webhook") from exc
     order = None
-    if wc.line_items and (wc.date_created_gmt or wc.date_modified_gmt):
+    if wc.line_items and not wc.refunds and (wc.date_created_gmt or wc.date_modified_gmt):
         order = order_from_wc(wc, store=store)
     return OrderEvent(topic, str(wc.id), order, map_order_status(wc.status))
 

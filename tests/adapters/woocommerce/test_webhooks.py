@@ -81,6 +81,15 @@ def test_a_full_order_body_gives_the_order() -> None:
     assert event.order.total == Money("29.35", "USD")
 
 
+def test_an_order_with_refunds_is_left_to_get_order() -> None:
+    # The docs' order 723 lists refunds 726 and 724 by total only; their lines come
+    # from the order's refund list, so the body alone must not replace the order.
+    raw = json.dumps(next(o for o in body("orders_list") if o["id"] == 723)).encode()
+    headers = {**HEADERS, "X-WC-Webhook-Signature": _independent_sign(b"s4", raw)}
+    event = parse_order_webhook(raw, headers, secret="s4")
+    assert (event.order_id, event.order) == ("723", None)
+
+
 def test_a_deleted_order_sends_only_its_id() -> None:
     raw = b'{"id":727}'
     headers = {**HEADERS, "X-WC-Webhook-Topic": "order.deleted",
