@@ -382,3 +382,46 @@ def test_any_text_is_stored_as_listed(db_url: str, text: str) -> None:
         assert cursor == text
     finally:
         app.close()
+
+
+@pytest.mark.postgres
+def test_two_syncs_of_the_same_new_orders_at_once_both_succeed(pg_url: str, at_once: Any) -> None:
+    """Two workers read the page (nothing stored yet), then both write it, on two connections.
+
+    The second writer's upsert meets the first one's rows: it leaves them
+    alone (as recent), fails nothing, and the orders, lines, parcels and
+    ``order.delivered`` events exist once, counted as changed once.
+    """
+    import threading
+
+    from aftersales.store import order_page
+
+    page = _scenario()[0]
+    apps = [_app(pg_url), _app(pg_url)]
+    for app in apps:
+        app.marketplace(STORE).list_orders = (  # type: ignore[method-assign]
+            lambda cursor=None: iter([page]))
+    both_read = threading.Barrier(2, timeout=30)
+    real_read = order_page._read_stored
+
+    def read_then_wait(session: Session, orders: Sequence[Order]) -> Any:
+        found = real_read(session, orders)
+        both_read.wait()  # neither writes before both have read
+        return found
+
+    order_page._read_stored = read_then_wait  # type: ignore[assignment]
+    try:
+        results, errors = at_once([lambda app=app: app.sync_orders(STORE) for app in apps])
+    finally:
+        order_page._read_stored = real_read  # type: ignore[assignment]
+    try:
+        assert errors == []
+        assert sorted(results) == [0, 2]
+        with apps[0].store.session() as s:
+            assert s.scalars(select(OrderRow.version).order_by(OrderRow.id)).all() == [1, 1]
+            assert len(s.scalars(select(OrderLineRow)).all()) == 2
+            assert s.scalars(select(ShipmentRow.tracking_number)).all() == ["SF1"]
+            assert s.scalars(select(OutboxRow.key)).all() == ["order.delivered:sandbox:O2"]
+    finally:
+        for app in apps:
+            app.close()
