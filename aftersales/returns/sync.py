@@ -7,13 +7,21 @@ nothing, so replaying a sync changes nothing. A status changed on the
 marketplace side moves the request along the state machine (several steps
 at once when the marketplace skipped some) with an audit row naming the
 marketplace; a jump the machine does not allow is recorded, not applied.
+
+A page is read set-based: one SELECT of the orders the page names (before
+the page's write, to fetch the missing ones), then, in the page's unit of
+work, one SELECT of the page's stored requests by natural key. A page whose
+copies are all no newer than the stored ones stops there: two statements,
+no write. Only the requests a page really changes are loaded whole (one
+query for all of them, lines and platform deadline included) and merged,
+in page order, so a request listed twice in a page is merged twice.
 """
 
 from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -31,9 +39,18 @@ from aftersales.returns.requests import AutoStep, Requests
 from aftersales.returns.writes import TransitionWriter
 from aftersales.store.cursors import get_cursor, set_cursor
 from aftersales.store.orders import upsert_orders
+from aftersales.store.tables.core import OrderRow
 from aftersales.store.tables.returns import ReturnRow
 
 __all__ = ["ReturnsSync"]
+
+#: Natural keys per IN list, well under every database's bound-parameter limit.
+_CHUNK = 500
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
 
 
 def _line_key(req: ReturnRequest) -> builtins.list[tuple[str, int, str, str | None]]:
@@ -53,6 +70,11 @@ def _merge_platform_facts(row: ReturnRow, req: ReturnRequest, now: datetime) -> 
         row.risk = risk
         changed = True
     return record_platform_deadline(row, req.platform_deadline, now=now) or changed
+
+
+def _newer(req: ReturnRequest, stored: datetime | None) -> bool:
+    """Whether the listed copy may change the stored one (not a replay or an older copy)."""
+    return stored is None or req.updated_at is None or req.updated_at > stored
 
 
 class ReturnsSync:
@@ -98,8 +120,7 @@ class ReturnsSync:
             self._fetch_orders(name, market, page.items)  # no call inside the page's write
             later: builtins.list[AutoStep] = []
             with self.ctx.runtime.unit_of_work() as session:
-                for request in page.items:
-                    changed += self._merge(session, name, request, later)
+                changed += self.merge_page(session, name, page.items, later)
                 if page.cursor is not None:
                     set_cursor(session, name, "returns", page.cursor)
             self.requests.run_later(later)  # decisions the marketplace must hear: after commit
@@ -113,9 +134,14 @@ class ReturnsSync:
         """Store the orders of ``requests`` the store lacks, fetched before any write."""
         if Capability.GET_ORDER not in market.capabilities:
             return
+        wanted = sorted({r.order_id for r in requests if r.external_id})
+        stored: set[str] = set()
         with self.ctx.runtime.unit_of_work() as session:
-            wanted = {r.order_id for r in requests if r.external_id}
-            missing = [o for o in sorted(wanted) if repo.load_order(session, name, o) is None]
+            for chunk in _chunks(wanted):
+                stored.update(session.scalars(
+                    select(OrderRow.external_id)
+                    .where(OrderRow.marketplace == name, OrderRow.external_id.in_(chunk))))
+        missing = [o for o in wanted if o not in stored]
         fetched = []
         for order_id in missing:
             try:
@@ -126,24 +152,56 @@ class ReturnsSync:
             with self.ctx.runtime.unit_of_work() as session:
                 upsert_orders(session, fetched)
 
+    def merge_page(self, session: Session, name: str, requests: Sequence[ReturnRequest],
+                   later: builtins.list[AutoStep]) -> int:
+        """Merge one page of requests in the caller's unit of work; how many changed.
+
+        Raises:
+            ValidationError: a request has no marketplace id (nothing is written).
+        """
+        for req in requests:
+            if not req.external_id:
+                raise ValidationError("a synced request needs its marketplace id",
+                                      field="external_id", payload=f"{name} return")
+        keys = list(dict.fromkeys(str(r.external_id) for r in requests))
+        seen: dict[str, datetime | None] = {}
+        for chunk in _chunks(keys):
+            for ext, at in session.execute(
+                select(ReturnRow.external_id, ReturnRow.remote_updated_at)
+                .where(ReturnRow.marketplace == name, ReturnRow.external_id.in_(chunk))
+            ):
+                seen[str(ext)] = at
+        # A stored request changes only if some copy in the page is newer than it.
+        changing = {r.external_id for r in requests
+                    if r.external_id not in seen or _newer(r, seen[r.external_id])}
+        if not changing:
+            return 0
+        rows: dict[str, ReturnRow] = {}
+        stale = [k for k in keys if k in changing and k in seen]
+        for chunk in _chunks(stale):
+            for row in session.scalars(
+                select(ReturnRow).options(selectinload(ReturnRow.lines))
+                .where(ReturnRow.marketplace == name, ReturnRow.external_id.in_(chunk))
+            ):
+                rows[str(row.external_id)] = row
+        changed = 0
+        for req in requests:
+            if req.external_id in changing:
+                changed += self._merge(session, name, req, later, rows)
+        return changed
+
     def _merge(self, session: Session, name: str, req: ReturnRequest,
-               later: builtins.list[AutoStep]) -> bool:
-        if not req.external_id:
-            raise ValidationError("a synced request needs its marketplace id",
-                                  field="external_id", payload=f"{name} return")
-        row = session.scalar(
-            select(ReturnRow).options(selectinload(ReturnRow.lines))
-            .where(ReturnRow.marketplace == name, ReturnRow.external_id == req.external_id))
+               later: builtins.list[AutoStep], rows: dict[str, ReturnRow]) -> bool:
+        row = rows.get(str(req.external_id))
         if row is None:
-            self._insert(session, name, req, later)
+            rows[str(req.external_id)] = self._insert(session, name, req, later)
             return True
-        if (row.remote_updated_at is not None and req.updated_at is not None
-                and req.updated_at <= row.remote_updated_at):
+        if not _newer(req, row.remote_updated_at):
             return False  # a replay, or an older copy
         return self._update(session, name, row, req)
 
     def _insert(self, session: Session, name: str, req: ReturnRequest,
-                later: builtins.list[AutoStep]) -> None:
+                later: builtins.list[AutoStep]) -> ReturnRow:
         now = self.ctx.runtime.now()
         try:
             order, order_row_id = self.requests.order(session, name, req.order_id)
@@ -177,6 +235,7 @@ class ReturnsSync:
         self._merge_dispute(session, row, req, f"marketplace:{name}")
         if order is not None and verdict is not None:
             self.requests.auto_decide(session, row, order, verdict, now, later=later)
+        return row
 
     def _merge_dispute(self, session: Session, row: ReturnRow, req: ReturnRequest,
                        actor: str) -> bool:
