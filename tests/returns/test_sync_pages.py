@@ -122,7 +122,8 @@ def sync_pages(app: AfterSales, pages: Sequence[Page[ReturnRequest]]) -> list[in
     shop = app.marketplace(STORE)
     assert isinstance(shop, PagedShop)
     counts = []
-    with mock.patch.object(repo, "new_rma_id", lambda: f"RMA-{next(shop.numbers):04d}"):
+    with mock.patch.object(repo, "new_rma_id",
+                           side_effect=lambda: f"RMA-{next(shop.numbers):04d}"):
         for page in pages:
             shop.pages = [page]
             counts.append(app.returns.sync()[STORE])
