@@ -29,6 +29,7 @@ from aftersales.money import Money
 from aftersales.returns import repository as repo
 from aftersales.returns.context import ReturnsContext
 from aftersales.returns.eligibility import Decision, Eligibility, EligibilityContext, evaluate
+from aftersales.returns.policy import BuyerStats
 from aftersales.returns.queries import Queries
 from aftersales.returns.refunds import compute_refund
 from aftersales.returns.writes import TransitionWriter
@@ -249,6 +250,15 @@ class Requests:
             return
         try:
             step = self.auto_step(session, row, order, verdict, now)
+        except AfterSalesError:
+            return
+        self.apply_step(session, row, step, now, dry_run=dry_run, later=later)
+
+    def apply_step(self, session: Session, row: ReturnRow, step: AutoStep | None,
+                   now: datetime, *, dry_run: bool = False,
+                   later: builtins.list[AutoStep] | None = None) -> None:
+        """Carry out an automatic decision (see :meth:`auto_decide`); ``None`` does nothing."""
+        try:
             if step is None:
                 return
             if not dry_run and self.ctx.reaches_market(row, step.capability):
@@ -262,8 +272,13 @@ class Requests:
         self.writer.move(session, row, step.target, actor=step.actor, now=now, reason=step.reason)
 
     def auto_step(self, session: Session, row: ReturnRow, order: Order,
-                   verdict: Eligibility, now: datetime) -> AutoStep | None:
-        """The policy's automatic decision on a waiting request, or ``None`` (a human decides)."""
+                   verdict: Eligibility, now: datetime, *,
+                   stats: Callable[[], BuyerStats | None] | None = None) -> AutoStep | None:
+        """The policy's automatic decision on a waiting request, or ``None`` (a human decides).
+
+        ``stats`` gives the buyer's history as of ``now`` when the caller
+        already knows it (a sync page); else it is read.
+        """
         if verdict.decision is Decision.INELIGIBLE and self.ctx.policy.auto_reject_ineligible:
             text = " ".join(verdict.reasons)
             return AutoStep(row.rma_id, row.version, ReturnStatus.REJECTED,
@@ -273,11 +288,11 @@ class Requests:
             return None
         model = repo.to_model(row)
         amount = compute_refund(order, model.lines, kind=model.kind, policy=self.ctx.policy).total
-        stats = repo.buyer_stats(session, row.buyer_id, now,
-                                 self.ctx.policy.serial_returner.lookback_days)
+        history = stats() if stats is not None else repo.buyer_stats(
+            session, row.buyer_id, now, self.ctx.policy.serial_returner.lookback_days)
         rule = self.ctx.policy.auto_approve_rule(
             amount=amount, reasons=[ln.reason for ln in model.lines], kind=model.kind,
-            stats=stats)
+            stats=history)
         if rule is None:
             return None
         return AutoStep(row.rma_id, row.version, ReturnStatus.APPROVED, Capability.APPROVE_RETURN,

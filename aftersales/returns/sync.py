@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -30,17 +30,21 @@ from sqlalchemy.orm import Session, selectinload
 from aftersales import observe
 from aftersales.errors import AfterSalesError, ValidationError
 from aftersales.interfaces import Capability, Marketplace
-from aftersales.models import ReturnKind, ReturnRequest, ReturnStatus
+from aftersales.models import Order, ReturnKind, ReturnRequest, ReturnStatus
 from aftersales.returns import repository as repo
 from aftersales.returns.context import ReturnsContext
+from aftersales.returns.eligibility import Eligibility, EligibilityContext, evaluate
 from aftersales.returns.lifecycle import path_between
 from aftersales.returns.platform_deadlines import record_platform_deadline
+from aftersales.returns.policy import BuyerStats
 from aftersales.returns.requests import AutoStep, Requests
+from aftersales.returns.sla import plan_deadline
+from aftersales.returns.sync_page import PageFacts
 from aftersales.returns.writes import TransitionWriter
 from aftersales.store.cursors import get_cursor, set_cursor
 from aftersales.store.orders import upsert_orders
 from aftersales.store.tables.core import OrderRow
-from aftersales.store.tables.returns import ReturnRow
+from aftersales.store.tables.returns import ReturnDeadlineRow, ReturnRow
 
 __all__ = ["ReturnsSync"]
 
@@ -70,6 +74,10 @@ def _merge_platform_facts(row: ReturnRow, req: ReturnRequest, now: datetime) -> 
         row.risk = risk
         changed = True
     return record_platform_deadline(row, req.platform_deadline, now=now) or changed
+
+
+def _known(stats: BuyerStats | None) -> Callable[[], BuyerStats | None]:
+    return lambda: stats
 
 
 def _newer(req: ReturnRequest, stored: datetime | None) -> bool:
@@ -184,11 +192,88 @@ class ReturnsSync:
                 .where(ReturnRow.marketplace == name, ReturnRow.external_id.in_(chunk))
             ):
                 rows[str(row.external_id)] = row
+        fresh = [r for r in requests if r.external_id not in seen]
+        if not stale and len({r.external_id for r in fresh}) == len(fresh):
+            facts = PageFacts(session, name, [r.order_id for r in fresh])
+            if self._orders_known(name, facts, fresh):
+                self._insert_page(session, name, fresh, facts, later)
+                return len(fresh)
         changed = 0
         for req in requests:
             if req.external_id in changing:
                 changed += self._merge(session, name, req, later, rows)
         return changed
+
+    def _orders_known(self, name: str, facts: PageFacts,
+                      fresh: Sequence[ReturnRequest]) -> bool:
+        """Whether every new request's order is stored, or can only stay unknown
+        (the store cannot be asked for it): then nothing would be fetched mid-page."""
+        market = self.ctx.runtime.marketplaces.get(name)
+        if market is None or Capability.GET_ORDER not in market.capabilities:
+            return True
+        return all(r.order_id in facts.orders for r in fresh)
+
+    def _insert_page(self, session: Session, name: str, fresh: Sequence[ReturnRequest],
+                     facts: PageFacts, later: builtins.list[AutoStep]) -> None:
+        """Open a page of new requests set-based: what :meth:`_insert` does for each, in
+        page order, judged from ``facts``, written in one flush, events in one statement."""
+        now = self.ctx.runtime.now()
+        actor = f"marketplace:{name}"
+        policy = self.ctx.policy
+        lookback = policy.serial_returner.lookback_days
+        opened: builtins.list[tuple[ReturnRow, ReturnRequest, Order | None,
+                                    Eligibility | None, BuyerStats | None]] = []
+        deadlines: builtins.list[ReturnDeadlineRow] = []
+        for req in fresh:
+            order, order_row_id = facts.orders.get(req.order_id, (None, None))
+            asked_at = req.created_at or now
+            verdict = None
+            if order is not None:
+                # Judged as of when the buyer asked, not when the sync ran.
+                verdict = evaluate(EligibilityContext(
+                    order=order, lines=req.lines, kind=req.kind, policy=policy, now=asked_at,
+                    buyer_stats=facts.buyer_stats(order.buyer.external_id, asked_at, lookback),
+                    evidence=req.evidence, already_requested=facts.units_taken(req.order_id),
+                ), self.ctx.validators)
+            row = self._new_row(name, req, order, order_row_id, verdict, now)
+            session.add(row)
+            repo.audit(session, row.rma_id, actor=actor, at=now, source=None,
+                       target=req.status, reason="request opened",
+                       data={"raw_status": req.raw_status})
+            deadline = ReturnDeadlineRow(rma_id=row.rma_id)
+            self.writer.fill_deadline(deadline, plan_deadline(req.kind, req.status, now, policy))
+            deadlines.append(deadline)
+            facts.opened(row.rma_id, req.order_id, row.buyer_id, req.status, req.lines,
+                         asked_at)
+            stats = facts.buyer_stats(row.buyer_id, now, lookback)  # as the policy reads it
+            opened.append((row, req, order, verdict, stats))
+        session.flush()  # the requests first: their deadlines refer to them
+        events = []
+        for row, req, _, _, _ in opened:
+            events.append(self.writer.event_of(f"return.{row.status}", row, actor=actor,
+                                               extra={"from": None}))
+            if req.dispute is not None:
+                # As the per-request path: the dispute is merged onto the opened request
+                # (its own change: the version moves to 2), its event names version 1.
+                dispute = req.dispute.model_dump(mode="json")
+                events.append(self.writer.event_of(
+                    "return.dispute_changed", row, actor=actor,
+                    extra={"dispute": dispute, "before": None},
+                    key=f"return.dispute_changed:{row.rma_id}:{req.updated_at}"))
+                row.dispute = dispute
+        session.add_all(deadlines)
+        session.flush()
+        self.ctx.runtime.events.emit_many(session, events)
+        for row, _, order, verdict, stats in opened:
+            if order is None or verdict is None \
+                    or row.status != ReturnStatus.REQUESTED.value:
+                continue
+            try:
+                step = self.requests.auto_step(session, row, order, verdict, now,
+                                               stats=_known(stats))
+            except AfterSalesError:
+                continue
+            self.requests.apply_step(session, row, step, now, later=later)
 
     def _merge(self, session: Session, name: str, req: ReturnRequest,
                later: builtins.list[AutoStep], rows: dict[str, ReturnRow]) -> bool:
@@ -212,6 +297,19 @@ class ReturnsSync:
             # Judged as of when the buyer asked, not when the sync ran.
             verdict = self.requests.eligibility(session, order, req.lines, req.kind, req.evidence,
                                         req.created_at or now)
+        row = self._new_row(name, req, order, order_row_id, verdict, now)
+        session.add(row)
+        self.writer.opened(session, row, actor=f"marketplace:{name}", now=now,
+                     data={"raw_status": req.raw_status})
+        self._merge_dispute(session, row, req, f"marketplace:{name}")
+        if order is not None and verdict is not None:
+            self.requests.auto_decide(session, row, order, verdict, now, later=later)
+        return row
+
+    @staticmethod
+    def _new_row(name: str, req: ReturnRequest, order: Order | None, order_row_id: int | None,
+                 verdict: Eligibility | None, now: datetime) -> ReturnRow:
+        """The row of a request new to the store, lines and platform deadline included."""
         row = ReturnRow(
             rma_id=repo.new_rma_id(), marketplace=name, external_id=req.external_id,
             order_id=order_row_id, order_external_id=req.order_id,
@@ -229,12 +327,6 @@ class ReturnsSync:
         )
         repo.fill_lines(row, req.lines, order)
         record_platform_deadline(row, req.platform_deadline, now=now)
-        session.add(row)
-        self.writer.opened(session, row, actor=f"marketplace:{name}", now=now,
-                     data={"raw_status": req.raw_status})
-        self._merge_dispute(session, row, req, f"marketplace:{name}")
-        if order is not None and verdict is not None:
-            self.requests.auto_decide(session, row, order, verdict, now, later=later)
         return row
 
     def _merge_dispute(self, session: Session, row: ReturnRow, req: ReturnRequest,

@@ -101,14 +101,21 @@ class TransitionWriter:
         extra: dict[str, Any] | None = None, key: str | None = None,
     ) -> None:
         """Emit event ``name`` about ``row`` (delivered to hooks once the unit commits)."""
+        _, payload, key = self.event_of(name, row, actor=actor, extra=extra, key=key)
+        self.ctx.runtime.events.emit(session, name, payload, key=key)
+
+    @staticmethod
+    def event_of(name: str, row: ReturnRow, *, actor: str,
+                 extra: dict[str, Any] | None = None,
+                 key: str | None = None) -> tuple[str, dict[str, Any], str]:
+        """Event ``name`` about ``row`` as ``(name, payload, key)``, for ``emit_many``."""
         payload = {
             "rma_id": row.rma_id, "marketplace": row.marketplace,
             "order_id": row.order_external_id, "external_id": row.external_id,
             "kind": row.kind, "status": row.status, "actor": actor, "version": row.version,
             **(extra or {}),
         }
-        self.ctx.runtime.events.emit(session, name, payload,
-                                     key=key or f"{name}:{row.rma_id}:{row.version}")
+        return name, payload, key or f"{name}:{row.rma_id}:{row.version}"
 
     def plan(self, session: Session, row: ReturnRow, status: ReturnStatus,
              now: datetime) -> None:
@@ -123,6 +130,11 @@ class TransitionWriter:
         if dl is None:
             dl = ReturnDeadlineRow(rma_id=row.rma_id)
             session.add(dl)
+        TransitionWriter.fill_deadline(dl, plan)
+
+    @staticmethod
+    def fill_deadline(dl: ReturnDeadlineRow, plan: PlannedDeadline | None) -> None:
+        """Set ``dl`` to ``plan`` (``None``: no deadline runs), alert and lease cleared."""
         dl.name = plan.name if plan else None
         dl.status = plan.status.value if plan else None
         dl.action = plan.action.value if plan else None

@@ -204,12 +204,27 @@ def page_lists(draw: st.DrawFn) -> list[Page[ReturnRequest]]:
     return pages
 
 
+def _first_difference(got: dict[str, list[dict[str, Any]]],
+                      want: dict[str, list[dict[str, Any]]]) -> str:
+    for table in want:
+        if got[table] != want[table]:
+            for i, (a, b) in enumerate(itertools.zip_longest(got[table], want[table])):
+                if a != b:
+                    cols = {k for k in (a or {}) | (b or {})
+                            if (a or {}).get(k) != (b or {}).get(k)}
+                    return (f"{table} row {i}: "
+                            f"{ {k: (a or {}).get(k) for k in cols} } != "
+                            f"{ {k: (b or {}).get(k) for k in cols} }")
+    return ""
+
+
 def _run(ref: AfterSales, new: AfterSales, pages: Sequence[Page[ReturnRequest]]) -> None:
     heard: dict[str, list[str]] = {"ref": [], "new": []}
     ref.on("*", lambda e: heard["ref"].append(e.key))
     new.on("*", lambda e: heard["new"].append(e.key))
     assert sync_pages(new, pages) == sync_pages(ref, pages)
-    assert dump(new) == dump(ref)
+    got, want = dump(new), dump(ref)
+    assert got == want, _first_difference(got, want)
     assert heard["new"] == heard["ref"]
     calls = [app.marketplace(STORE).calls for app in (new, ref)]  # type: ignore[attr-defined]
     assert calls[0] == calls[1]

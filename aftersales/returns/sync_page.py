@@ -1,0 +1,130 @@
+"""What judging a page of new synced requests needs, read in a fixed number of queries.
+
+A new request is judged (:mod:`aftersales.returns.eligibility`) against its
+order, its buyer's recent history and the units of its order other requests
+already hold; the per-request path reads each of these with queries of its
+own. :class:`PageFacts` reads them once for the whole page (the page's
+orders with their lines; the orders and requests of the page's buyers; the
+requests, lines and paid refunds of the page's orders) and then answers in
+memory, counting each request of the page as it is opened, exactly as the
+queries would have seen it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from aftersales.models import Order, ReturnLine, ReturnStatus
+from aftersales.returns.policy import BuyerStats
+from aftersales.store.orders import order_from_row
+from aftersales.store.tables.core import OrderRow
+from aftersales.store.tables.returns import RefundRow, ReturnLineRow, ReturnRow
+
+__all__ = ["PageFacts"]
+
+_CHUNK = 500
+
+#: Statuses whose requests hold their units (as ``repository.units_taken`` counts them).
+_LIVE = frozenset(s.value for s in (
+    ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.RETURN_SHIPPED,
+    ReturnStatus.RECEIVED, ReturnStatus.REFUNDED, ReturnStatus.EXCHANGE_SHIPPED,
+))
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+@dataclass
+class _Held:
+    """A request of one of the page's orders, as far as unit counting goes."""
+
+    order: str
+    status: str
+    paid: bool
+    exchange_shipped: bool
+    lines: list[tuple[str, int]] = field(default_factory=list)
+
+    def holds(self) -> bool:
+        return self.status in _LIVE or (
+            self.status == ReturnStatus.CLOSED.value and (self.paid or self.exchange_shipped))
+
+
+class PageFacts:
+    """The page's orders, its buyers' history and its orders' held units."""
+
+    def __init__(self, session: Session, marketplace: str, order_ids: Iterable[str]) -> None:
+        self.marketplace = marketplace
+        wanted = sorted(set(order_ids))
+        self.orders: dict[str, tuple[Order, int]] = {}
+        for chunk in _chunks(wanted):
+            for row in session.scalars(
+                select(OrderRow).options(selectinload(OrderRow.lines))
+                .where(OrderRow.marketplace == marketplace, OrderRow.external_id.in_(chunk))
+            ):
+                self.orders[row.external_id] = (order_from_row(row), row.id)
+        buyers = sorted({o.buyer.external_id for o, _ in self.orders.values()
+                         if o.buyer.external_id})
+        self._placed: dict[str, list[datetime]] = {}
+        self._asked: dict[str, list[tuple[str, datetime]]] = {}
+        for chunk in _chunks(buyers):
+            for buyer, placed in session.execute(
+                select(OrderRow.buyer_id, OrderRow.placed_at).where(OrderRow.buyer_id.in_(chunk))
+            ):
+                self._placed.setdefault(buyer, []).append(placed)
+            for asker, order, created in session.execute(
+                select(ReturnRow.buyer_id, ReturnRow.order_external_id, ReturnRow.created_at)
+                .where(ReturnRow.buyer_id.in_(chunk))
+            ):
+                self._asked.setdefault(str(asker), []).append((order, created))
+        self._held: dict[str, _Held] = {}
+        for chunk in _chunks(wanted):
+            paid = select(RefundRow.rma_id).where(RefundRow.status == "paid")
+            for rma, order, status, exchange, is_paid in session.execute(
+                select(ReturnRow.rma_id, ReturnRow.order_external_id, ReturnRow.status,
+                       ReturnRow.exchange_tracking_number, ReturnRow.rma_id.in_(paid))
+                .where(ReturnRow.marketplace == marketplace,
+                       ReturnRow.order_external_id.in_(chunk))
+            ):
+                self._held[rma] = _Held(order, status, bool(is_paid), exchange is not None)
+        rmas = sorted(self._held)
+        for chunk in _chunks(rmas):
+            for rma, line, quantity in session.execute(
+                select(ReturnLineRow.rma_id, ReturnLineRow.order_line_external_id,
+                       ReturnLineRow.quantity).where(ReturnLineRow.rma_id.in_(chunk))
+            ):
+                self._held[rma].lines.append((line, quantity))
+
+    def buyer_stats(self, buyer_id: str | None, now: datetime,
+                    lookback_days: int) -> BuyerStats | None:
+        """As :func:`aftersales.returns.repository.buyer_stats` would read it now."""
+        if not buyer_id:
+            return None
+        since = now - timedelta(days=lookback_days)
+        orders = sum(1 for placed in self._placed.get(buyer_id, ()) if placed >= since)
+        returns = len({order for order, created in self._asked.get(buyer_id, ())
+                       if created >= since})
+        return BuyerStats(orders=orders, returns=min(returns, max(orders, returns)))
+
+    def units_taken(self, order_id: str) -> dict[str, int]:
+        """As :func:`aftersales.returns.repository.units_taken` would read it now."""
+        out: dict[str, int] = {}
+        for held in self._held.values():
+            if held.order == order_id and held.holds():
+                for line, quantity in held.lines:
+                    out[line] = out.get(line, 0) + quantity
+        return out
+
+    def opened(self, rma_id: str, order_id: str, buyer_id: str | None, status: ReturnStatus,
+               lines: Sequence[ReturnLine], created_at: datetime) -> None:
+        """Count a request the page just opened, as the queries would see it next."""
+        self._held[rma_id] = _Held(order_id, status.value, False, False,
+                                   [(ln.order_line_id, ln.quantity) for ln in lines])
+        if buyer_id:
+            self._asked.setdefault(buyer_id, []).append((order_id, created_at))
