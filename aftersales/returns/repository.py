@@ -40,10 +40,12 @@ __all__ = [
     "ENTITY",
     "AuditEntry",
     "audit",
+    "audit_values",
     "buyer_stats",
     "fill_lines",
     "history",
     "ledger_for",
+    "line_values",
     "load_order",
     "load_row",
     "new_rma_id",
@@ -130,6 +132,13 @@ def to_model(row: ReturnRow) -> ReturnRequest:
 def fill_lines(row: ReturnRow, lines: Sequence[ReturnLine], order: Order | None) -> None:
     """Replace the request's lines (SKUs filled in from the order when missing)."""
     row.lines.clear()
+    for values in line_values(lines, order):
+        row.lines.append(ReturnLineRow(**values))
+
+
+def line_values(lines: Sequence[ReturnLine], order: Order | None) -> list[dict[str, Any]]:
+    """The ``return_lines`` columns of ``lines`` (SKUs filled in from the order when missing)."""
+    out = []
     for line in lines:
         sku = line.sku
         if sku is None and order is not None:
@@ -137,11 +146,10 @@ def fill_lines(row: ReturnRow, lines: Sequence[ReturnLine], order: Order | None)
                 sku = order.line(line.order_line_id).sku
             except KeyError:
                 sku = None
-        row.lines.append(ReturnLineRow(
-            order_line_external_id=line.order_line_id, sku=sku, quantity=line.quantity,
-            reason=line.reason.value, reason_text=line.reason_text,
-            replacement_sku=line.replacement_sku,
-        ))
+        out.append({"order_line_external_id": line.order_line_id, "sku": sku,
+                    "quantity": line.quantity, "reason": line.reason.value,
+                    "reason_text": line.reason_text, "replacement_sku": line.replacement_sku})
+    return out
 
 
 def audit(
@@ -150,11 +158,22 @@ def audit(
     data: dict[str, Any] | None = None,
 ) -> None:
     """Add one audit row to the caller's transaction."""
-    session.add(AuditRow(
-        entity=ENTITY, entity_id=rma_id, actor=actor, at=at,
-        from_status=source.value if source else None, to_status=target.value if target else None,
-        reason=reason[:200] if reason else None, note=note, data=data,
-    ))
+    session.add(AuditRow(**audit_values(rma_id, actor=actor, at=at, source=source,
+                                        target=target, reason=reason, note=note, data=data)))
+
+
+def audit_values(
+    rma_id: str, *, actor: str, at: datetime, source: ReturnStatus | None,
+    target: ReturnStatus | None, reason: str | None = None, note: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``audit_log`` columns of one audit row (for a set-based insert)."""
+    return {
+        "entity": ENTITY, "entity_id": rma_id, "actor": actor, "at": at,
+        "from_status": source.value if source else None,
+        "to_status": target.value if target else None,
+        "reason": reason[:200] if reason else None, "note": note, "data": data,
+    }
 
 
 def history(session: Session, rma_id: str) -> list[AuditEntry]:

@@ -273,11 +273,13 @@ class Requests:
 
     def auto_step(self, session: Session, row: ReturnRow, order: Order,
                    verdict: Eligibility, now: datetime, *,
-                   stats: Callable[[], BuyerStats | None] | None = None) -> AutoStep | None:
+                   stats: Callable[[], BuyerStats | None] | None = None,
+                   lines: Sequence[ReturnLine] | None = None) -> AutoStep | None:
         """The policy's automatic decision on a waiting request, or ``None`` (a human decides).
 
-        ``stats`` gives the buyer's history as of ``now`` when the caller
-        already knows it (a sync page); else it is read.
+        ``stats`` gives the buyer's history as of ``now`` and ``lines`` the
+        request's stored lines when the caller already knows them (a sync
+        page); else they are read.
         """
         if verdict.decision is Decision.INELIGIBLE and self.ctx.policy.auto_reject_ineligible:
             text = " ".join(verdict.reasons)
@@ -286,13 +288,13 @@ class Requests:
                             lambda m, r: m.reject_return(r, reason=text), "policy", text[:200])
         if not verdict.eligible:
             return None
-        model = repo.to_model(row)
-        amount = compute_refund(order, model.lines, kind=model.kind, policy=self.ctx.policy).total
+        kind = ReturnKind(row.kind)
+        lines = list(lines) if lines is not None else repo.to_model(row).lines
+        amount = compute_refund(order, lines, kind=kind, policy=self.ctx.policy).total
         history = stats() if stats is not None else repo.buyer_stats(
             session, row.buyer_id, now, self.ctx.policy.serial_returner.lookback_days)
         rule = self.ctx.policy.auto_approve_rule(
-            amount=amount, reasons=[ln.reason for ln in model.lines], kind=model.kind,
-            stats=history)
+            amount=amount, reasons=[ln.reason for ln in lines], kind=kind, stats=history)
         if rule is None:
             return None
         return AutoStep(row.rma_id, row.version, ReturnStatus.APPROVED, Capability.APPROVE_RETURN,

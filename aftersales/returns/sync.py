@@ -23,14 +23,22 @@ import builtins
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from aftersales import observe
 from aftersales.errors import AfterSalesError, ValidationError
 from aftersales.interfaces import Capability, Marketplace
-from aftersales.models import Order, ReturnKind, ReturnRequest, ReturnStatus
+from aftersales.models import (
+    Order,
+    ReturnKind,
+    ReturnLine,
+    ReturnReason,
+    ReturnRequest,
+    ReturnStatus,
+)
 from aftersales.returns import repository as repo
 from aftersales.returns.context import ReturnsContext
 from aftersales.returns.eligibility import Eligibility, EligibilityContext, evaluate
@@ -43,11 +51,13 @@ from aftersales.returns.sync_page import PageFacts
 from aftersales.returns.writes import TransitionWriter
 from aftersales.store.cursors import get_cursor, set_cursor
 from aftersales.store.orders import upsert_orders
-from aftersales.store.tables.core import OrderRow
-from aftersales.store.tables.returns import ReturnDeadlineRow, ReturnRow
+from aftersales.store.tables.core import AuditRow, OrderRow
+from aftersales.store.tables.returns import ReturnDeadlineRow, ReturnLineRow, ReturnRow
 
 __all__ = ["ReturnsSync"]
 
+_LINES = cast(Table, ReturnLineRow.__table__)
+_AUDIT = cast(Table, AuditRow.__table__)
 #: Natural keys per IN list, well under every database's bound-parameter limit.
 _CHUNK = 500
 
@@ -221,9 +231,11 @@ class ReturnsSync:
         actor = f"marketplace:{name}"
         policy = self.ctx.policy
         lookback = policy.serial_returner.lookback_days
-        opened: builtins.list[tuple[ReturnRow, ReturnRequest, Order | None,
-                                    Eligibility | None, BuyerStats | None]] = []
+        opened: builtins.list[tuple[ReturnRow, ReturnRequest, Order | None, Eligibility | None,
+                                    BuyerStats | None, builtins.list[ReturnLine]]] = []
         deadlines: builtins.list[ReturnDeadlineRow] = []
+        lines: builtins.list[dict[str, Any]] = []
+        audits: builtins.list[dict[str, Any]] = []
         for req in fresh:
             order, order_row_id = facts.orders.get(req.order_id, (None, None))
             asked_at = req.created_at or now
@@ -235,21 +247,29 @@ class ReturnsSync:
                     buyer_stats=facts.buyer_stats(order.buyer.external_id, asked_at, lookback),
                     evidence=req.evidence, already_requested=facts.units_taken(req.order_id),
                 ), self.ctx.validators)
-            row = self._new_row(name, req, order, order_row_id, verdict, now)
+            row = self._new_row(name, req, order, order_row_id, verdict, now, lines=False)
             session.add(row)
-            repo.audit(session, row.rma_id, actor=actor, at=now, source=None,
-                       target=req.status, reason="request opened",
-                       data={"raw_status": req.raw_status})
+            values = repo.line_values(req.lines, order)
+            lines.extend({"rma_id": row.rma_id, **v} for v in values)
+            audits.append(repo.audit_values(row.rma_id, actor=actor, at=now, source=None,
+                                            target=req.status, reason="request opened",
+                                            data={"raw_status": req.raw_status}))
             deadline = ReturnDeadlineRow(rma_id=row.rma_id)
             self.writer.fill_deadline(deadline, plan_deadline(req.kind, req.status, now, policy))
             deadlines.append(deadline)
             facts.opened(row.rma_id, req.order_id, row.buyer_id, req.status, req.lines,
                          asked_at)
             stats = facts.buyer_stats(row.buyer_id, now, lookback)  # as the policy reads it
-            opened.append((row, req, order, verdict, stats))
-        session.flush()  # the requests first: their deadlines refer to them
+            opened.append((row, req, order, verdict, stats,
+                           [ReturnLine(order_line_id=v["order_line_external_id"], sku=v["sku"],
+                                       quantity=v["quantity"], reason=ReturnReason(v["reason"]),
+                                       reason_text=v["reason_text"],
+                                       replacement_sku=v["replacement_sku"]) for v in values]))
+        session.flush()  # the requests first: their lines and deadlines refer to them
+        session.execute(insert(_LINES), lines)
+        session.execute(insert(_AUDIT), audits)
         events = []
-        for row, req, _, _, _ in opened:
+        for row, req, _, _, _, _ in opened:
             events.append(self.writer.event_of(f"return.{row.status}", row, actor=actor,
                                                extra={"from": None}))
             if req.dispute is not None:
@@ -264,13 +284,13 @@ class ReturnsSync:
         session.add_all(deadlines)
         session.flush()
         self.ctx.runtime.events.emit_many(session, events)
-        for row, _, order, verdict, stats in opened:
+        for row, _, order, verdict, stats, stored_lines in opened:
             if order is None or verdict is None \
                     or row.status != ReturnStatus.REQUESTED.value:
                 continue
             try:
                 step = self.requests.auto_step(session, row, order, verdict, now,
-                                               stats=_known(stats))
+                                               stats=_known(stats), lines=stored_lines)
             except AfterSalesError:
                 continue
             self.requests.apply_step(session, row, step, now, later=later)
@@ -308,8 +328,8 @@ class ReturnsSync:
 
     @staticmethod
     def _new_row(name: str, req: ReturnRequest, order: Order | None, order_row_id: int | None,
-                 verdict: Eligibility | None, now: datetime) -> ReturnRow:
-        """The row of a request new to the store, lines and platform deadline included."""
+                 verdict: Eligibility | None, now: datetime, *, lines: bool = True) -> ReturnRow:
+        """The row of a request new to the store, platform deadline (and lines) included."""
         row = ReturnRow(
             rma_id=repo.new_rma_id(), marketplace=name, external_id=req.external_id,
             order_id=order_row_id, order_external_id=req.order_id,
@@ -325,7 +345,8 @@ class ReturnsSync:
             stage=req.stage.value if req.stage else None,
             risk=req.risk.model_dump(mode="json") if req.risk else None,
         )
-        repo.fill_lines(row, req.lines, order)
+        if lines:
+            repo.fill_lines(row, req.lines, order)
         record_platform_deadline(row, req.platform_deadline, now=now)
         return row
 
