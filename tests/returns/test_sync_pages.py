@@ -250,11 +250,12 @@ def test_page_wise_sync_writes_what_the_per_request_sync_wrote(
 
 
 def _request(rid: str, minute: int, status: ReturnStatus, order: str = "O1",
-             reason: ReturnReason = ReturnReason.NO_REASON, **fields: Any) -> ReturnRequest:
+             reason: ReturnReason = ReturnReason.NO_REASON, quantity: int = 1,
+             **fields: Any) -> ReturnRequest:
     created = T0 - timedelta(hours=int(rid[1:]))
     return ReturnRequest(
         marketplace=STORE, order_id=order, external_id=rid, kind=ReturnKind.RETURN,
-        lines=[ReturnLine(order_line_id=f"{order}-a", quantity=1, reason=reason)],
+        lines=[ReturnLine(order_line_id=f"{order}-a", quantity=quantity, reason=reason)],
         status=status, raw_status=f"raw-{status.value}", created_at=created,
         updated_at=created + timedelta(minutes=minute), **fields)
 
@@ -262,7 +263,8 @@ def _request(rid: str, minute: int, status: ReturnStatus, order: str = "O1",
 def _scenario() -> list[Page[ReturnRequest]]:
     """New requests (one auto-approved, one on a fetched order), moves, a dispute, a repeat."""
     first = Page[ReturnRequest](items=[
-        _request("R1", 0, S.REQUESTED),
+        _request("R1", 0, S.REQUESTED,
+                 dispute=PlatformDispute(status="platform_intervened", open=True)),
         _request("R2", 0, S.REQUESTED, reason=ReturnReason.QUALITY_ISSUE),
         _request("R3", 0, S.REQUESTED, order="O3"),
     ], cursor="c1")
@@ -273,7 +275,12 @@ def _scenario() -> list[Page[ReturnRequest]]:
         _request("R3", 3, S.CANCELLED, platform_deadline=PlatformDeadline(
             due_at=T0 + timedelta(days=2), status=S.REQUESTED, raw_status="wait")),
     ], cursor="c2")
-    return [first, first, second, second]
+    # two new requests for the same line: the second finds the first's units taken
+    third = Page[ReturnRequest](items=[
+        _request("R6", 0, S.REQUESTED, order="O2", quantity=2),
+        _request("R7", 0, S.REQUESTED, order="O2"),
+    ], cursor="c3")
+    return [first, first, second, second, third]
 
 
 def test_a_fixed_history_writes_what_the_per_request_sync_wrote(tmp_path: Path) -> None:
@@ -281,7 +288,10 @@ def test_a_fixed_history_writes_what_the_per_request_sync_wrote(tmp_path: Path) 
     new = _app(f"sqlite:///{tmp_path}/new.db")
     try:
         _run(ref, new, _scenario())
-        assert ("approve", "R2") in new.marketplace(STORE).calls  # type: ignore[attr-defined]
+        calls = new.marketplace(STORE).calls  # type: ignore[attr-defined]
+        assert ("approve", "R2") in calls
+        assert ("reject", "R7") in calls  # O2-a's two units are R6's already
+        assert ("reject", "R6") not in calls
     finally:
         ref.close()
         new.close()
