@@ -268,7 +268,8 @@ class ReturnsSync:
         session.flush()  # the requests first: their lines and deadlines refer to them
         session.execute(insert(_LINES), lines)
         session.execute(insert(_AUDIT), audits)
-        events = []
+        events: builtins.list[tuple[str, dict[str, Any], str]] = []
+        disputed: builtins.list[tuple[int, ReturnRow, ReturnRequest]] = []
         for row, req, _, _, _, _ in opened:
             events.append(self.writer.event_of(f"return.{row.status}", row, actor=actor,
                                                extra={"from": None}))
@@ -280,9 +281,15 @@ class ReturnsSync:
                     "return.dispute_changed", row, actor=actor,
                     extra={"dispute": dispute, "before": None},
                     key=f"return.dispute_changed:{row.rma_id}:{req.updated_at}"))
+                if req.dispute.open and req.status is ReturnStatus.REJECTED:
+                    disputed.append((len(events), row, req))  # names version 2: after flush
                 row.dispute = dispute
         session.add_all(deadlines)
         session.flush()
+        for at, row, req in reversed(disputed):
+            events.insert(at, self.writer.event_of(
+                "return.disputed", row, actor=actor, extra={"dispute": row.dispute},
+                key=f"return.disputed:{row.rma_id}:{req.updated_at}"))
         self.ctx.runtime.events.emit_many(session, events)
         for row, _, order, verdict, stats, stored_lines in opened:
             if order is None or verdict is None \

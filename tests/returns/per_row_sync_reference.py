@@ -187,6 +187,11 @@ class PerRowReturnsSync:
         self.writer.event(session, "return.dispute_changed", row, actor=actor,
                           extra={"dispute": dispute, "before": before},
                           key=f"return.dispute_changed:{row.rma_id}:{req.updated_at}")
+        opened = bool(dispute and dispute.get("open")) and not (before or {}).get("open")
+        if opened and ReturnStatus.REJECTED in (ReturnStatus(row.status), req.status):
+            self.writer.event(session, "return.disputed", row, actor=actor,
+                              extra={"dispute": dispute},
+                              key=f"return.disputed:{row.rma_id}:{req.updated_at}")
         return True
 
     def _update(self, session: Session, name: str, row: ReturnRow, req: ReturnRequest) -> bool:

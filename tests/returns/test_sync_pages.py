@@ -267,6 +267,8 @@ def _scenario() -> list[Page[ReturnRequest]]:
                  dispute=PlatformDispute(status="platform_intervened", open=True)),
         _request("R2", 0, S.REQUESTED, reason=ReturnReason.QUALITY_ISSUE),
         _request("R3", 0, S.REQUESTED, order="O3"),
+        _request("R8", 0, S.REJECTED, order="O4",
+                 dispute=PlatformDispute(status="arbitrating", open=True)),
     ], cursor="c1")
     second = Page[ReturnRequest](items=[
         _request("R1", 2, S.APPROVED, buyer_note="快点"),
