@@ -16,7 +16,7 @@ sync            ``app.sync``                     10 min
 return_timers   ``app.returns.run_timers``        5 min
 refunds         ``app.returns.reconcile_refunds`` 2 min
 weekly_report   ``app.reports.send_weekly``      1 h
-cases           ``app.cases.run_sla``             1 min
+cases           ``app.cases.tick``                1 min
 =============== =========================== =================
 
 Intervals come from ``intervals=`` / ``--interval NAME=SECONDS``, else from
@@ -106,7 +106,7 @@ TICKS: tuple[Tick, ...] = (
     Tick("return_timers", "returns", "run_timers", 300),
     Tick("refunds", "returns", "reconcile_refunds", 120),
     Tick("weekly_report", "reports", "send_weekly", 3600),
-    Tick("cases", "cases", "run_sla", 60),
+    Tick("cases", "cases", "tick", 60),
 )
 DEFAULT_INTERVALS: dict[str, float] = {t.name: t.default_interval for t in TICKS}
 

@@ -22,6 +22,8 @@ reviews        reviews with a new version     (none)                       (rais
 sync           changed items, every stream    (none)                       stores that failed
 return_timers  alerts, reminders, actions     (none)                       failed
 refunds        settled                        pending (left for later)     failed
+cases          deadlines checked, triggers    skipped                      failed (catch-up)
+               caught up (replayed)
 ============== ============================== ============================ ===================
 
 For the ticks in this table the area's own counts decide; any other
@@ -51,6 +53,8 @@ TICK_KINDS: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {
     "return_timers": (frozenset({"alerts", "reminders", "actions"}), frozenset(),
                       frozenset({"failed"})),
     "refunds": (frozenset({"settled"}), frozenset({"pending"}), frozenset({"failed"})),
+    "cases": (frozenset({"checked", "replayed"}), frozenset({"skipped"}),
+              frozenset({"failed"})),
 }
 
 

@@ -8,7 +8,8 @@
     app.cases.set_cause(case.id, "logistics.damaged_in_transit", valid=True)
     app.cases.propose(case.id, Resolution("refund", amount="20.00"))   # tells the buyer
     app.cases.resolve(case.id)       # pays the refund once, schedules the 回访
-    app.cases.run_sla()              # the worker's tick: warnings, breaches, escalation
+    app.cases.run_sla()              # warnings, breaches, escalation
+    app.cases.tick()                 # the worker's tick: catch_up(), then run_sla()
 
 Cases also open by themselves from events (see :mod:`.triggers`); a second
 trigger for the same store, buyer, order and kind is a new fact on the open
@@ -38,6 +39,7 @@ from sqlalchemy.orm import Session
 from aftersales import observe
 from aftersales.cases import repository as repo
 from aftersales.cases import sla
+from aftersales.cases.catch_up import CatchUpReport, catch_up
 from aftersales.cases.causes import CRITICAL_CAUSES, Cause, CauseCatalog
 from aftersales.cases.clock import CalendarClock, Clock
 from aftersales.cases.model import AuditEntry, Case, to_case, to_entry
@@ -69,7 +71,7 @@ from aftersales.store.tables.core import OrderRow
 if TYPE_CHECKING:
     from aftersales.runtime import Runtime
 
-__all__ = ["CasesService", "RefundFn", "SlaReport"]
+__all__ = ["CasesService", "CasesTickReport", "RefundFn", "SlaReport"]
 
 log = logging.getLogger("aftersales.cases")
 
@@ -112,6 +114,20 @@ class SlaReport:
     breached: int = 0
     escalated: int = 0
     skipped: int = 0
+
+
+@dataclass
+class CasesTickReport(SlaReport):
+    """What the worker's ``cases`` tick did: the SLA counts and the catch-up's.
+
+    ``replayed`` trigger events the catch-up handed over, ``added`` the new
+    facts (cases or facts on open ones) they gave, ``failed`` a catch-up
+    batch that raised (it is retried next tick).
+    """
+
+    replayed: int = 0
+    added: int = 0
+    failed: int = 0
 
 
 class CasesService:
@@ -904,6 +920,29 @@ class CasesService:
             self._clocks[name] = (self.policy.hours.clock(self.runtime.timezone)
                                   if name == "business" else CalendarClock())
         return self._clocks[name]
+
+    @observe.traced("cases", "tick")
+    def tick(self, now: datetime | None = None, limit: int | None = None) -> CasesTickReport:
+        """The worker's ``cases`` tick: :meth:`catch_up` on missed triggers, then :meth:`run_sla`.
+
+        Catching up comes first, so a case a crash kept from opening gets its
+        deadlines before the SLA work reads them.
+        """
+        caught = self.catch_up()
+        sla_ = self.run_sla(now, limit)
+        return CasesTickReport(**vars(sla_), replayed=caught.done, added=caught.added,
+                               failed=caught.failed)
+
+    @observe.traced("cases", "catch_up")
+    def catch_up(self, limit: int | None = None) -> CatchUpReport:
+        """Open the cases of trigger events whose hooks never ran (a crash after the commit).
+
+        Reads the outbox's trigger events after a stored position and hands
+        them to :meth:`open_from_events`, ``batch`` at a time; an event that
+        already gave its fact adds nothing. See :mod:`.catch_up` for the
+        position, concurrent workers and the first run.
+        """
+        return catch_up(self, limit)
 
     @observe.traced("cases", "sla")
     def run_sla(self, now: datetime | None = None, limit: int | None = None) -> SlaReport:
