@@ -16,7 +16,7 @@ from aftersales.app import AfterSales
 from aftersales.cases import catch_up as catching
 from aftersales.store.tables.cases import CaseFactRow, CaseRow
 from aftersales.store.tables.core import OutboxRow
-from tests.cases.conftest import an_order, emit
+from tests.cases.conftest import Clock, an_order, emit, make_app
 
 SCRIPT = Path(__file__).with_name("crash_trigger.py")
 
@@ -145,3 +145,35 @@ def test_the_tick_summary_counts_deadlines_checked_and_triggers_caught_up() -> N
                                               failed=1), 0.01).line()
     assert line.startswith("tick.cases failed done=5 skipped=0 failed=1 ")
     assert "replayed=3 added=1" in line
+
+
+def _trigger(n: int, order: str, buyer: str) -> OutboxRow:
+    """A review.negative row written straight to the outbox (no hook queued)."""
+    return OutboxRow(key=f"review.negative:sandbox:late{n}", topic="event",
+                     event_type="review.negative", aggregate_type="review",
+                     aggregate_id=f"late{n}", store="sandbox",
+                     payload={"marketplace": "sandbox", "review_id": f"late{n}",
+                              "order_id": order, "buyer_id": buyer, "rating": 1})
+
+
+@pytest.mark.postgres
+def test_a_row_committed_after_a_higher_id_is_still_caught_up(pg_url: str,
+                                                              clock: Clock) -> None:
+    """PostgreSQL takes an id at insert: id N can commit after N+1 is read."""
+    app = make_app(pg_url, clock)
+    try:
+        (slow_order, slow_buyer), (fast_order, fast_buyer) = an_order(app, 0), an_order(app, 1)
+        with app.store.session() as slow:
+            slow.add(_trigger(0, slow_order, slow_buyer))
+            slow.flush()  # holds id N, not committed yet
+            with app.store.session() as fast:
+                fast.add(_trigger(1, fast_order, fast_buyer))  # id N+1, committed
+            first = app.cases.catch_up()
+            assert first.added == 1
+            assert [c.order_id for c in app.cases.list()] == [fast_order]
+        second = app.cases.catch_up()  # the slow row is visible now
+        assert second.added == 1
+        assert sorted(c.order_id or "" for c in app.cases.list()) == sorted(
+            [slow_order, fast_order])
+    finally:
+        app.close()
