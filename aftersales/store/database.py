@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from aftersales.errors import ConcurrentUpdateError, ConfigurationError, StorageError
 from aftersales.redact import redact_text
 from aftersales.store import guard
+from aftersales.store.nul import install_nul_free_text, nul_free_json_dumps
 from aftersales.store.tables import Base
 
 __all__ = ["MIGRATION_LOCK", "Store", "migration_lock"]
@@ -86,12 +87,16 @@ class Store:
         if "\x00" in url or "%00" in url:
             raise ConfigurationError("database url contains a NUL character")
         self.url = url
+        if url.startswith(("postgresql", "postgres")):
+            engine_options.setdefault("json_serializer", nul_free_json_dumps)
         try:
             self.engine: Engine = create_engine(url, echo=echo, **engine_options)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise ConfigurationError(f"cannot use database url: {redact_text(str(exc))}") from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        elif self.engine.dialect.driver == "psycopg":
+            event.listen(self.engine, "connect", install_nul_free_text)
         guard.watch(self.engine)  # write_open() can tell a push made inside a write
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 

@@ -18,7 +18,6 @@ first, so what is stored is what the ORM would have stored.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -30,6 +29,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import sqltypes
 from sqlalchemy.types import TypeDecorator
+
+from aftersales.store.nul import nul_free_json_dumps
 
 __all__ = ["Guard", "native_insert", "update_rows", "upsert_rows"]
 
@@ -167,7 +168,7 @@ def _unnest(
         converters.append(_converter(declared, dialect))
         defs.append(f"{quote(name)} {impl.compile(dialect=dialect)}")
     pairs = list(zip(names, converters, strict=True))
-    page = json.dumps([{n: convert(r[n]) for n, convert in pairs} for r in rows])
+    page = nul_free_json_dumps([{n: convert(r[n]) for n, convert in pairs} for r in rows])
     source = text(f"json_to_recordset(CAST(:page AS JSON)) AS v({', '.join(defs)})").bindparams(
         bindparam("page", page, type_=sqltypes.NullType()))
     cols: list[Any] = [literal_column(f"v.{quote(n)}").label(n) for n in names]
