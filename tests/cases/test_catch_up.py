@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -64,14 +65,20 @@ def test_a_trigger_whose_process_was_killed_before_its_hook_opens_one_case_on_th
     assert _count(app, OutboxRow, OutboxRow.event_type == "case.opened") == 1
 
 
-def test_two_workers_catching_up_at_once_open_each_case_once(app: AfterSales,
-                                                             db_url: str) -> None:
+def test_two_workers_catching_up_at_once_open_each_case_once(
+        app: AfterSales, db_url: str, tmp_path: Path) -> None:
     orders = [an_order(app, i) for i in range(12)]
     orders += orders[:4]  # four orders get a second review: a fact on the same case
     _crash(app, db_url, orders)
-    workers = [subprocess.Popen([sys.executable, str(SCRIPT), "tick", db_url],
+    ready = [tmp_path / f"ready{i}" for i in range(2)]
+    go = tmp_path / "go"
+    workers = [subprocess.Popen([sys.executable, str(SCRIPT), "tick", db_url, str(r), str(go)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for _ in range(2)]
+               for r in ready]
+    deadline = time.monotonic() + 120
+    while not all(r.exists() for r in ready) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    go.write_text("1")  # both built: they catch up at the same moment
     for worker in workers:
         _out, err = worker.communicate(timeout=300)
         assert worker.returncode == 0, err
