@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sqlite3
 import sys
 import tempfile
@@ -50,6 +49,9 @@ from aftersales.returns.policy import ReturnPolicy
 from aftersales.returns.repository import new_rma_id
 from aftersales.returns.sla import plan_deadline
 from aftersales.sandbox import SandboxMarketplace
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sync_pages import detach_hooks, interleave, prepare, sqlite_time, timing_header
 
 STORE = "sandbox"
 
@@ -68,24 +70,6 @@ def generate(n: int, size: int) -> tuple[SandboxMarketplace, list[Page[ReturnReq
 def make_app(url: str, shop: SandboxMarketplace) -> AfterSales:
     return AfterSales(url, marketplaces=[shop], carriers=[], channels=[], migrate=False,
                       clock=lambda: shop.now)
-
-
-def prepare(tmp: Path, shop: SandboxMarketplace) -> Path:
-    """A database with the sandbox's orders stored: every run starts from a copy."""
-    db = tmp / "template.db"
-    app = make_app(f"sqlite:///{db}", shop)
-    app.store.create_all()
-    app.sync_orders(STORE)
-    app.close()
-    return db
-
-
-def detach_hooks(app: AfterSales) -> None:
-    """Take the other areas' after-commit hooks off the bus (the outbox keeps the events)."""
-    hooks = app.events._hooks
-    for name, listeners in list(hooks.items()):
-        for hook in list(listeners):
-            app.events.off(name, hook)
 
 
 def run_library(db: Path, shop: SandboxMarketplace, listed: list[Page[ReturnRequest]], *,
@@ -118,10 +102,6 @@ def run_library(db: Path, shop: SandboxMarketplace, listed: list[Page[ReturnRequ
     return elapsed, changed, resync
 
 
-def _ts(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
-
-
 def run_raw(db: Path, listed: list[Page[ReturnRequest]], now_at: datetime) -> float:
     """The floor: the same facts with sqlite3 executemany, one transaction per page."""
     policy = ReturnPolicy()
@@ -129,10 +109,10 @@ def run_raw(db: Path, listed: list[Page[ReturnRequest]], now_at: datetime) -> fl
     con = sqlite3.connect(db)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=NORMAL")
-    at = _ts(now_at)
+    at = sqlite_time(now_at)
     actor = f"marketplace:{STORE}"
     for page in listed:
-        now = _ts(datetime.now(UTC))
+        now = sqlite_time(datetime.now(UTC))
         reqs, lines, audits, events, deadlines, platform = [], [], [], [], [], []
         with con:
             wanted = sorted({r.order_id for r in page.items})
@@ -148,12 +128,12 @@ def run_raw(db: Path, listed: list[Page[ReturnRequest]], now_at: datetime) -> fl
                              r.raw_status, order[2] if order else None,
                              str(r.requested_amount.amount) if r.requested_amount else None,
                              r.buyer_note, json.dumps(list(r.evidence)),
-                             r.return_tracking_number, r.return_carrier, _ts(r.updated_at),
+                             r.return_tracking_number, r.return_carrier, sqlite_time(r.updated_at),
                              r.stage.value if r.stage else None,
                              json.dumps(r.risk.model_dump(mode="json")) if r.risk else None,
                              json.dumps(r.dispute.model_dump(mode="json"))
                              if r.dispute else None,
-                             _ts(r.created_at) or at, at))
+                             sqlite_time(r.created_at) or at, at))
                 for ln in r.lines:
                     lines.append((rma, ln.order_line_id, ln.sku, ln.quantity, ln.reason.value,
                                   ln.reason_text, ln.replacement_sku))
@@ -169,12 +149,12 @@ def run_raw(db: Path, listed: list[Page[ReturnRequest]], now_at: datetime) -> fl
                 deadlines.append((rma, plan.name if plan else None,
                                   plan.status.value if plan else None,
                                   plan.action.value if plan else None,
-                                  _ts(plan.due_at) if plan else None,
-                                  _ts(plan.alert_at) if plan else None))
+                                  sqlite_time(plan.due_at) if plan else None,
+                                  sqlite_time(plan.alert_at) if plan else None))
                 if r.platform_deadline is not None:
                     d = r.platform_deadline
-                    platform.append((rma, STORE, d.status.value, d.raw_status, _ts(d.due_at),
-                                     d.extendable, d.extensions, at))
+                    platform.append((rma, STORE, d.status.value, d.raw_status,
+                                     sqlite_time(d.due_at), d.extendable, d.extensions, at))
             con.executemany(
                 "INSERT INTO return_requests (rma_id, marketplace, external_id, order_id,"
                 " order_external_id, buyer_id, kind, status, raw_status, currency,"
@@ -226,32 +206,20 @@ def main() -> None:
           " (not timed)")
     with tempfile.TemporaryDirectory(prefix="bench-sync-returns-") as d:
         tmp = Path(d)
-        template = prepare(tmp, shop)
-        ours_runs, resync_runs, raw_runs, before_runs = [], [], [], []
-        for i in range(args.repeat):  # interleaved, best of: other work only slows a run
-            db = tmp / f"ours{i}.db"
-            shutil.copy(template, db)
-            elapsed, changed, resync = run_library(db, shop, listed, hooks=args.hooks,
-                                                   again=True)
-            assert changed == n, changed
-            ours_runs.append(elapsed)
-            resync_runs.append(resync)
-            db = tmp / f"raw{i}.db"
-            shutil.copy(template, db)
-            raw_runs.append(run_raw(db, listed, shop.now))
-            if not args.no_before and i == 0 and Path("tests/returns").is_dir():
-                db = tmp / f"before{i}.db"
-                shutil.copy(template, db)
-                elapsed, changed, _ = run_library(db, shop, listed, before=True,
-                                                  hooks=args.hooks)
-                assert changed == n, changed
-                before_runs.append(elapsed)
-            for p in tmp.glob(f"*{i}.db*"):
-                p.unlink()
-    ours, raw, resync = min(ours_runs), min(raw_runs), min(resync_runs)
-    print(f"returns sync on SQLite, {n:,} requests in pages of {args.page} "
-          f"(best of {args.repeat}; the machine may be shared, so absolute times vary)"
-          + ("" if args.hooks else "; other areas' after-commit hooks detached"))
+        template = prepare(tmp, lambda url: make_app(url, shop), STORE)
+        runs = interleave(tmp, template, args.repeat, {
+            "ours": lambda db: run_library(db, shop, listed, hooks=args.hooks, again=True),
+            "raw": lambda db: (run_raw(db, listed, shop.now), n, 0.0),
+        }, first_only={} if args.no_before or not Path("tests/returns").is_dir() else {
+            "before": lambda db: run_library(db, shop, listed, before=True, hooks=args.hooks),
+        })
+    for _, changed, _ in runs["ours"] + runs.get("before", []):
+        assert changed == n, changed
+    ours = min(r[0] for r in runs["ours"])
+    resync = min(r[2] for r in runs["ours"])
+    raw = min(r[0] for r in runs["raw"])
+    before_runs = [r[0] for r in runs.get("before", [])]
+    print(timing_header("returns", n, "requests", args.page, args.repeat, args.hooks))
     print(f"  aftersales returns.sync  : {ours:7.2f} s  {n / ours:9,.0f} requests/s"
           f"   -> {ours / raw:.2f}x the raw time (target <= 5x)")
     print(f"  re-sync, nothing changed : {resync:7.2f} s  {n / resync:9,.0f} requests/s")

@@ -36,7 +36,6 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
 import sys
 import tempfile
@@ -53,6 +52,9 @@ from aftersales.reviews.alerts import AlertConfig, AlertRule, ReviewSnapshot, re
 from aftersales.reviews.blended import default_classifier
 from aftersales.reviews.classify import Classifier
 from aftersales.sandbox import SandboxMarketplace
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sync_pages import detach_hooks, interleave, prepare, sqlite_time, timing_header
 
 STORE = "sandbox"
 RULES = AlertConfig(rules=frozenset({AlertRule.NEGATIVE, AlertRule.COUNTERFEIT,
@@ -81,29 +83,6 @@ def make_app(url: str, shop: SandboxMarketplace) -> AfterSales:
                       review_alerts=RULES, clock=lambda: shop.now)
 
 
-def prepare(tmp: Path, shop: SandboxMarketplace) -> Path:
-    """A database with the sandbox's orders stored: every run starts from a copy."""
-    db = tmp / "template.db"
-    app = make_app(f"sqlite:///{db}", shop)
-    app.store.create_all()
-    app.sync_orders(STORE)
-    app.close()
-    return db
-
-
-def detach_hooks(app: AfterSales) -> None:
-    """Take the other areas' after-commit hooks off the bus (cases open one per 差评).
-
-    They run after each page commits, as work of their own area (the cases
-    area measures case opening in ``benchmarks/cases.py``); the outbox still
-    records every event.
-    """
-    hooks = app.events._hooks
-    for name, listeners in list(hooks.items()):
-        for hook in list(listeners):
-            app.events.off(name, hook)
-
-
 def run_library(db: Path, shop: SandboxMarketplace, listed: list[Page[Review]],
                 before: bool = False, hooks: bool = False) -> tuple[float, int]:
     app = make_app(f"sqlite:///{db}", shop)
@@ -127,10 +106,6 @@ def run_library(db: Path, shop: SandboxMarketplace, listed: list[Page[Review]],
     return elapsed, changed
 
 
-def _ts(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
-
-
 def run_raw(db: Path, listed: list[Page[Review]], classifier: Classifier) -> float:
     """The floor: the same facts with sqlite3 executemany, one transaction per page."""
     t = time.perf_counter()
@@ -140,7 +115,7 @@ def run_raw(db: Path, listed: list[Page[Review]], classifier: Classifier) -> flo
     review_id = con.execute("SELECT coalesce(max(id), 0) FROM reviews").fetchone()[0]
     alert_id = con.execute("SELECT coalesce(max(id), 0) FROM review_alerts").fetchone()[0]
     for page in listed:
-        now = _ts(datetime.now(UTC))
+        now = sqlite_time(datetime.now(UTC))
         rows, versions, alerts, events = [], [], [], []
         with con:
             wanted = sorted({r.order_id for r in page.items if r.order_id})
@@ -159,8 +134,8 @@ def run_raw(db: Path, listed: list[Page[Review]], classifier: Classifier) -> flo
                              r.appended_body, verdict.sentiment.value,
                              json.dumps(list(verdict.topics)),
                              json.dumps(list(verdict.complaints)), int(verdict.severity),
-                             verdict.score, r.reply is not None, _ts(r.created_at),
-                             _ts(r.updated_at), now, now))
+                             verdict.score, r.reply is not None, sqlite_time(r.created_at),
+                             sqlite_time(r.updated_at), now, now))
                 data = {**r.model_dump(mode="json"),
                         "classification": {"topics": list(verdict.topics),
                                            "complaints": list(verdict.complaints),
@@ -179,7 +154,7 @@ def run_raw(db: Path, listed: list[Page[Review]], classifier: Classifier) -> flo
                     alert_id += 1
                     alerts.append((alert_id, draft.rule.value, draft.subject, review_id, STORE,
                                    draft.sku, int(draft.severity), draft.message,
-                                   json.dumps(draft.data), _ts(r.updated_at), now))
+                                   json.dumps(draft.data), sqlite_time(r.updated_at), now))
                     payload = {"marketplace": STORE, "review_id": review_id,
                                "external_id": r.external_id, "sku": r.sku,
                                "rating": r.rating, "sentiment": verdict.sentiment.value,
@@ -239,30 +214,19 @@ def main() -> None:
     classify = time.perf_counter() - t
     with tempfile.TemporaryDirectory(prefix="bench-sync-reviews-") as d:
         tmp = Path(d)
-        template = prepare(tmp, shop)
-        ours_runs, raw_runs, before_runs = [], [], []
-        for i in range(args.repeat):  # interleaved, best of: other work only slows a run
-            db = tmp / f"ours{i}.db"
-            shutil.copy(template, db)
-            elapsed, changed = run_library(db, shop, listed, hooks=args.hooks)
-            assert changed == n, changed
-            ours_runs.append(elapsed)
-            db = tmp / f"raw{i}.db"
-            shutil.copy(template, db)
-            raw_runs.append(run_raw(db, listed, classifier))
-            if not args.no_before and i == 0 and Path("tests/reviews").is_dir():
-                db = tmp / f"before{i}.db"
-                shutil.copy(template, db)
-                elapsed, changed = run_library(db, shop, listed, before=True,
-                                               hooks=args.hooks)
-                assert changed == n, changed
-                before_runs.append(elapsed)
-            for p in tmp.glob(f"*{i}.db*"):
-                p.unlink()
-    ours, raw = min(ours_runs), min(raw_runs)
-    print(f"review sync on SQLite, {n:,} reviews in pages of {args.page} "
-          f"(best of {args.repeat}; the machine may be shared, so absolute times vary)"
-          + ("" if args.hooks else "; other areas' after-commit hooks detached"))
+        template = prepare(tmp, lambda url: make_app(url, shop), STORE)
+        runs = interleave(tmp, template, args.repeat, {
+            "ours": lambda db: run_library(db, shop, listed, hooks=args.hooks),
+            "raw": lambda db: (run_raw(db, listed, classifier), n),
+        }, first_only={} if args.no_before or not Path("tests/reviews").is_dir() else {
+            "before": lambda db: run_library(db, shop, listed, before=True, hooks=args.hooks),
+        })
+    for _, changed in runs["ours"] + runs.get("before", []):
+        assert changed == n, changed
+    ours = min(r[0] for r in runs["ours"])
+    raw = min(r[0] for r in runs["raw"])
+    before_runs = [r[0] for r in runs.get("before", [])]
+    print(timing_header("review", n, "reviews", args.page, args.repeat, args.hooks))
     print(f"  aftersales reviews.sync : {ours:7.2f} s  {n / ours:9,.0f} reviews/s"
           f"   -> {ours / raw:.2f}x the raw time (target <= 5x)")
     if before_runs:

@@ -1,0 +1,77 @@
+"""What the page-sync benchmarks share: a prepared database, detached hooks, interleaved runs.
+
+``sync_returns.py`` and ``sync_reviews.py`` time a sync of pre-listed pages
+against raw ``sqlite3`` writing the same facts. Both start every run from a
+copy of one database that already holds the sandbox's orders, and run the
+library and the floor in turn, best of N: other work on a shared machine
+only ever slows a run down.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from aftersales.app import AfterSales
+
+__all__ = ["detach_hooks", "interleave", "prepare", "sqlite_time", "timing_header"]
+
+T = TypeVar("T")
+
+
+
+def prepare(tmp: Path, make_app: Callable[[str], AfterSales], store: str) -> Path:
+    """A database with the store's orders synced: every run starts from a copy."""
+    db = tmp / "template.db"
+    app = make_app(f"sqlite:///{db}")
+    app.store.create_all()
+    app.sync_orders(store)
+    app.close()
+    return db
+
+
+def detach_hooks(app: AfterSales) -> None:
+    """Take the other areas' after-commit hooks off the bus (cases, follow-ups).
+
+    Their work is timed by their own benchmarks (``benchmarks/cases.py``);
+    the outbox still records every event.
+    """
+    for name, listeners in list(app.events._hooks.items()):
+        for hook in list(listeners):
+            app.events.off(name, hook)
+
+
+def sqlite_time(value: datetime | None) -> str | None:
+    """A time as the text the store's SQLite columns hold (UTC, microseconds)."""
+    return None if value is None else value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+
+
+def interleave(tmp: Path, template: Path, repeat: int,
+               runs: Mapping[str, Callable[[Path], T]],
+               first_only: Mapping[str, Callable[[Path], T]] | None = None,
+               ) -> dict[str, list[T]]:
+    """Each run ``repeat`` times in turn, each on a fresh copy of ``template``.
+
+    ``first_only`` runs join the first round only (a slow reference path).
+    Returns every result by run name, in order.
+    """
+    results: dict[str, list[T]] = {name: [] for name in [*runs, *(first_only or {})]}
+    for i in range(repeat):
+        chosen = {**runs, **(first_only or {})} if i == 0 else dict(runs)
+        for name, run in chosen.items():
+            db = tmp / f"{name}{i}.db"
+            shutil.copy(template, db)
+            results[name].append(run(db))
+        for path in tmp.glob(f"*{i}.db*"):
+            path.unlink()
+    return results
+
+
+def timing_header(area: str, n: int, noun: str, page: int, repeat: int, hooks: bool) -> str:
+    """The first line of a page-sync benchmark's figures."""
+    return (f"{area} sync on SQLite, {n:,} {noun} in pages of {page} "
+            f"(best of {repeat}; the machine may be shared, so absolute times vary)"
+            + ("" if hooks else "; other areas' after-commit hooks detached"))
