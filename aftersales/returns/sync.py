@@ -46,7 +46,7 @@ from aftersales.returns.lifecycle import path_between
 from aftersales.returns.platform_deadlines import record_platform_deadline
 from aftersales.returns.policy import BuyerStats
 from aftersales.returns.requests import AutoStep, Requests
-from aftersales.returns.sla import plan_deadline
+from aftersales.returns.sla import PlannedDeadline, plan_deadline
 from aftersales.returns.sync_page import PageFacts
 from aftersales.returns.writes import TransitionWriter
 from aftersales.store.cursors import get_cursor, set_cursor
@@ -58,6 +58,7 @@ __all__ = ["ReturnsSync"]
 
 _LINES = cast(Table, ReturnLineRow.__table__)
 _AUDIT = cast(Table, AuditRow.__table__)
+_DEADLINES = cast(Table, ReturnDeadlineRow.__table__)
 #: Natural keys per IN list, well under every database's bound-parameter limit.
 _CHUNK = 500
 
@@ -84,6 +85,15 @@ def _merge_platform_facts(row: ReturnRow, req: ReturnRequest, now: datetime) -> 
         row.risk = risk
         changed = True
     return record_platform_deadline(row, req.platform_deadline, now=now) or changed
+
+
+def _deadline_values(rma_id: str, plan: PlannedDeadline | None) -> dict[str, Any]:
+    """The first deadline row of a new request, as ``TransitionWriter.fill_deadline`` sets it."""
+    return {"rma_id": rma_id, "name": plan.name if plan else None,
+            "status": plan.status.value if plan else None,
+            "action": plan.action.value if plan else None,
+            "due_at": plan.due_at if plan else None, "alert_at": plan.alert_at if plan else None,
+            "alerted_at": None, "lease_until": None, "last_error": None}
 
 
 def _known(stats: BuyerStats | None) -> Callable[[], BuyerStats | None]:
@@ -233,7 +243,7 @@ class ReturnsSync:
         lookback = policy.serial_returner.lookback_days
         opened: builtins.list[tuple[ReturnRow, ReturnRequest, Order | None, Eligibility | None,
                                     BuyerStats | None, builtins.list[ReturnLine]]] = []
-        deadlines: builtins.list[ReturnDeadlineRow] = []
+        deadlines: builtins.list[dict[str, Any]] = []
         lines: builtins.list[dict[str, Any]] = []
         audits: builtins.list[dict[str, Any]] = []
         for req in fresh:
@@ -254,9 +264,8 @@ class ReturnsSync:
             audits.append(repo.audit_values(row.rma_id, actor=actor, at=now, source=None,
                                             target=req.status, reason="request opened",
                                             data={"raw_status": req.raw_status}))
-            deadline = ReturnDeadlineRow(rma_id=row.rma_id)
-            self.writer.fill_deadline(deadline, plan_deadline(req.kind, req.status, now, policy))
-            deadlines.append(deadline)
+            deadlines.append(_deadline_values(row.rma_id,
+                                              plan_deadline(req.kind, req.status, now, policy)))
             facts.opened(row.rma_id, req.order_id, row.buyer_id, req.status, req.lines,
                          asked_at)
             stats = facts.buyer_stats(row.buyer_id, now, lookback)  # as the policy reads it
@@ -268,6 +277,7 @@ class ReturnsSync:
         session.flush()  # the requests first: their lines and deadlines refer to them
         session.execute(insert(_LINES), lines)
         session.execute(insert(_AUDIT), audits)
+        session.execute(insert(_DEADLINES), deadlines)
         events: builtins.list[tuple[str, dict[str, Any], str]] = []
         disputed: builtins.list[tuple[int, ReturnRow, ReturnRequest]] = []
         for row, req, _, _, _, _ in opened:
@@ -284,7 +294,6 @@ class ReturnsSync:
                 if req.dispute.open and req.status is ReturnStatus.REJECTED:
                     disputed.append((len(events), row, req))  # names version 2: after flush
                 row.dispute = dispute
-        session.add_all(deadlines)
         session.flush()
         for at, row, req in reversed(disputed):
             events.insert(at, self.writer.event_of(
