@@ -17,6 +17,9 @@ from aftersales.errors import CurrencyMismatchError, ValidationError
 
 __all__ = ["Money", "from_fen", "minor_units", "to_fen"]
 
+_new = object.__new__
+_set = object.__setattr__
+
 # Currencies whose minor unit is not two digits (ISO 4217).
 _MINOR_UNITS: dict[str, int] = {
     "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
@@ -78,6 +81,20 @@ class Money(BaseModel):
         return code
 
     @classmethod
+    def _derived(cls, amount: Decimal, currency: str) -> Money:
+        """Money from parts already checked: a finite Decimal and a currency taken from a
+        validated Money. Arithmetic builds its results this way, skipping validation
+        (a hot path in refund and eligibility sums)."""
+        if not amount.is_finite():  # only a factor given to ``*`` can bring one in
+            return cls(amount, currency)
+        money = _new(cls)
+        _set(money, "__dict__", {"amount": amount, "currency": currency})
+        _set(money, "__pydantic_fields_set__", {"amount", "currency"})
+        _set(money, "__pydantic_extra__", None)
+        _set(money, "__pydantic_private__", None)
+        return money
+
+    @classmethod
     def zero(cls, currency: str) -> Money:
         """Zero in ``currency``."""
         return cls(Decimal(0), currency)
@@ -91,20 +108,20 @@ class Money(BaseModel):
         return other
 
     def __add__(self, other: Money) -> Money:
-        return Money(self.amount + self._same(other).amount, self.currency)
+        return Money._derived(self.amount + self._same(other).amount, self.currency)
 
     def __sub__(self, other: Money) -> Money:
-        return Money(self.amount - self._same(other).amount, self.currency)
+        return Money._derived(self.amount - self._same(other).amount, self.currency)
 
     def __mul__(self, factor: int | Decimal) -> Money:
         if isinstance(factor, float | Money):
             raise TypeError("multiply Money by an int or Decimal")
-        return Money(self.amount * Decimal(factor), self.currency)
+        return Money._derived(self.amount * Decimal(factor), self.currency)
 
     __rmul__ = __mul__
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return Money._derived(-self.amount, self.currency)
 
     def __lt__(self, other: Money) -> bool:
         return self.amount < self._same(other).amount
@@ -134,7 +151,8 @@ class Money(BaseModel):
 
     def rounded(self) -> Money:
         """Half-up to the currency's minor unit."""
-        return Money(self.amount.quantize(self.quantum, rounding=ROUND_HALF_UP), self.currency)
+        return Money._derived(self.amount.quantize(self.quantum, rounding=ROUND_HALF_UP),
+                              self.currency)
 
     def is_zero(self) -> bool:
         """True when the amount is zero."""
@@ -165,7 +183,7 @@ class Money(BaseModel):
         order = sorted(range(len(ws)), key=lambda i: abs(raw[i] - floors[i]), reverse=True)
         for i in order[: abs(remainder_units)]:
             floors[i] += q * sign
-        return [Money(f, self.currency) for f in floors]
+        return [Money._derived(f, self.currency) for f in floors]
 
     def with_amount(self, amount: Decimal) -> Self:
         """The same currency with another amount."""
