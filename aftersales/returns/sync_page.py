@@ -15,19 +15,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Table, select
+from sqlalchemy.orm import Session
 
 from aftersales.models import Order, ReturnLine, ReturnStatus
 from aftersales.returns.policy import BuyerStats
 from aftersales.store.orders import order_from_row
-from aftersales.store.tables.core import OrderRow
+from aftersales.store.tables.core import OrderLineRow, OrderRow
 from aftersales.store.tables.returns import RefundRow, ReturnLineRow, ReturnRow
 
 __all__ = ["PageFacts"]
 
 _CHUNK = 500
+_ORDERS = cast(Table, OrderRow.__table__)
+_ORDER_LINES = cast(Table, OrderLineRow.__table__)
 
 #: Statuses whose requests hold their units (as ``repository.units_taken`` counts them).
 _LIVE = frozenset(s.value for s in (
@@ -39,6 +42,19 @@ _LIVE = frozenset(s.value for s in (
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
+
+
+class _OrderView:
+    """A stored order's columns and its lines' columns, read like an ``OrderRow``."""
+
+    __slots__ = ("_row", "lines")
+
+    def __init__(self, row: Any, lines: list[Any]) -> None:
+        self._row = row
+        self.lines = lines
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, name)
 
 
 @dataclass
@@ -64,11 +80,20 @@ class PageFacts:
         wanted = sorted(set(order_ids))
         self.orders: dict[str, tuple[Order, int]] = {}
         for chunk in _chunks(wanted):
-            for row in session.scalars(
-                select(OrderRow).options(selectinload(OrderRow.lines))
-                .where(OrderRow.marketplace == marketplace, OrderRow.external_id.in_(chunk))
+            found = session.execute(
+                select(_ORDERS)
+                .where(_ORDERS.c.marketplace == marketplace, _ORDERS.c.external_id.in_(chunk))
+            ).all()
+            lines: dict[int, list[Any]] = {row.id: [] for row in found}
+            for line in session.execute(
+                select(_ORDER_LINES).where(_ORDER_LINES.c.order_id.in_(list(lines)))
+                .order_by(_ORDER_LINES.c.id)
             ):
-                self.orders[row.external_id] = (order_from_row(row), row.id)
+                lines[line.order_id].append(line)
+            for row in found:
+                # The columns as the ORM row holds them, read without building ORM objects.
+                view = cast(OrderRow, _OrderView(row, lines[row.id]))
+                self.orders[row.external_id] = (order_from_row(view), row.id)
         buyers = sorted({o.buyer.external_id for o, _ in self.orders.values()
                          if o.buyer.external_id})
         self._placed: dict[str, list[datetime]] = {}
