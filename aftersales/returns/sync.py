@@ -52,13 +52,20 @@ from aftersales.returns.writes import TransitionWriter
 from aftersales.store.cursors import get_cursor, set_cursor
 from aftersales.store.orders import upsert_orders
 from aftersales.store.tables.core import AuditRow, OrderRow
-from aftersales.store.tables.returns import ReturnDeadlineRow, ReturnLineRow, ReturnRow
+from aftersales.store.tables.returns import (
+    PlatformDeadlineRow,
+    ReturnDeadlineRow,
+    ReturnLineRow,
+    ReturnRow,
+)
 
 __all__ = ["ReturnsSync"]
 
 _LINES = cast(Table, ReturnLineRow.__table__)
 _AUDIT = cast(Table, AuditRow.__table__)
 _DEADLINES = cast(Table, ReturnDeadlineRow.__table__)
+_REQUESTS = cast(Table, ReturnRow.__table__)
+_PLATFORM = cast(Table, PlatformDeadlineRow.__table__)
 #: Natural keys per IN list, well under every database's bound-parameter limit.
 _CHUNK = 500
 
@@ -85,6 +92,22 @@ def _merge_platform_facts(row: ReturnRow, req: ReturnRequest, now: datetime) -> 
         row.risk = risk
         changed = True
     return record_platform_deadline(row, req.platform_deadline, now=now) or changed
+
+
+def _column_values(obj: Any, table: Table) -> dict[str, Any]:
+    """The columns set on a new ORM object, as the INSERT of its flush would write them
+    (a column left unset is left out, so the database's default applies)."""
+    state = obj.__dict__
+    return {c.key: state[c.key] for c in table.columns if c.key in state}
+
+
+def _insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT ``rows`` with one executemany per set of columns (in the order first seen)."""
+    groups: dict[tuple[str, ...], builtins.list[dict[str, Any]]] = {}
+    for values in rows:
+        groups.setdefault(tuple(values), []).append(values)
+    for group in groups.values():
+        session.execute(insert(table), group)
 
 
 def _deadline_values(rma_id: str, plan: PlannedDeadline | None) -> dict[str, Any]:
@@ -236,7 +259,8 @@ class ReturnsSync:
     def _insert_page(self, session: Session, name: str, fresh: Sequence[ReturnRequest],
                      facts: PageFacts, later: builtins.list[AutoStep]) -> None:
         """Open a page of new requests set-based: what :meth:`_insert` does for each, in
-        page order, judged from ``facts``, written in one flush, events in one statement."""
+        page order, judged from ``facts``, written in one executemany per table, events in
+        one statement."""
         now = self.ctx.runtime.now()
         actor = f"marketplace:{name}"
         policy = self.ctx.policy
@@ -246,6 +270,8 @@ class ReturnsSync:
         deadlines: builtins.list[dict[str, Any]] = []
         lines: builtins.list[dict[str, Any]] = []
         audits: builtins.list[dict[str, Any]] = []
+        requests: builtins.list[dict[str, Any]] = []
+        platform: builtins.list[dict[str, Any]] = []
         for req in fresh:
             order, order_row_id = facts.orders.get(req.order_id, (None, None))
             asked_at = req.created_at or now
@@ -257,8 +283,12 @@ class ReturnsSync:
                     buyer_stats=facts.buyer_stats(order.buyer.external_id, asked_at, lookback),
                     evidence=req.evidence, already_requested=facts.units_taken(req.order_id),
                 ), self.ctx.validators)
+            # Built to read its columns, not added: the page's rows go in one executemany.
             row = self._new_row(name, req, order, order_row_id, verdict, now, lines=False)
-            session.add(row)
+            row.version = 1  # as the first flush of an ORM row sets it
+            requests.append(_column_values(row, _REQUESTS))
+            if row.platform_deadline is not None:
+                platform.append(_column_values(row.platform_deadline, _PLATFORM))
             values = repo.line_values(req.lines, order)
             lines.extend({"rma_id": row.rma_id, **v} for v in values)
             audits.append(repo.audit_values(row.rma_id, actor=actor, at=now, source=None,
@@ -274,10 +304,14 @@ class ReturnsSync:
                                        quantity=v["quantity"], reason=ReturnReason(v["reason"]),
                                        reason_text=v["reason_text"],
                                        replacement_sku=v["replacement_sku"]) for v in values]))
-        session.flush()  # the requests first: their lines and deadlines refer to them
+        _insert_many(session, _REQUESTS, requests)  # first: the rest refers to them
+        _insert_many(session, _PLATFORM, platform)
         session.execute(insert(_LINES), lines)
         session.execute(insert(_AUDIT), audits)
         session.execute(insert(_DEADLINES), deadlines)
+        # Requests the page changes again (a dispute) are loaded as stored, in one query.
+        stored = self._load(session, [row.rma_id for row, req, *_ in opened
+                                      if req.dispute is not None])
         events: builtins.list[tuple[str, dict[str, Any], str]] = []
         disputed: builtins.list[tuple[int, ReturnRow, ReturnRequest]] = []
         for row, req, _, _, _, _ in opened:
@@ -286,6 +320,7 @@ class ReturnsSync:
             if req.dispute is not None:
                 # As the per-request path: the dispute is merged onto the opened request
                 # (its own change: the version moves to 2), its event names version 1.
+                row = stored[row.rma_id]
                 dispute = req.dispute.model_dump(mode="json")
                 events.append(self.writer.event_of(
                     "return.dispute_changed", row, actor=actor,
@@ -300,16 +335,33 @@ class ReturnsSync:
                 "return.disputed", row, actor=actor, extra={"dispute": row.dispute},
                 key=f"return.disputed:{row.rma_id}:{req.updated_at}"))
         self.ctx.runtime.events.emit_many(session, events)
+        steps: builtins.list[tuple[str, AutoStep | None]] = []
         for row, _, order, verdict, stats, stored_lines in opened:
+            row = stored.get(row.rma_id, row)
             if order is None or verdict is None \
                     or row.status != ReturnStatus.REQUESTED.value:
                 continue
             try:
-                step = self.requests.auto_step(session, row, order, verdict, now,
-                                               stats=_known(stats), lines=stored_lines)
+                steps.append((row.rma_id, self.requests.auto_step(
+                    session, row, order, verdict, now, stats=_known(stats),
+                    lines=stored_lines)))
             except AfterSalesError:
                 continue
-            self.requests.apply_step(session, row, step, now, later=later)
+        # Only a request with a decision to carry out is needed as a stored row.
+        stored.update(self._load(session, [rma for rma, step in steps
+                                           if step is not None and rma not in stored]))
+        for rma, step in steps:
+            if step is not None:
+                self.requests.apply_step(session, stored[rma], step, now, later=later)
+
+    @staticmethod
+    def _load(session: Session, rma_ids: Sequence[str]) -> dict[str, ReturnRow]:
+        """The stored rows of ``rma_ids`` (just inserted in this unit of work)."""
+        out: dict[str, ReturnRow] = {}
+        for chunk in _chunks(rma_ids):
+            for row in session.scalars(select(ReturnRow).where(ReturnRow.rma_id.in_(chunk))):
+                out[row.rma_id] = row
+        return out
 
     def _merge(self, session: Session, name: str, req: ReturnRequest,
                later: builtins.list[AutoStep], rows: dict[str, ReturnRow]) -> bool:
