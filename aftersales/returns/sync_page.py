@@ -85,11 +85,11 @@ class PageFacts:
                 .where(_ORDERS.c.marketplace == marketplace, _ORDERS.c.external_id.in_(chunk))
             ).all()
             lines: dict[int, list[Any]] = {row.id: [] for row in found}
-            for line in session.execute(
+            for order_line in session.execute(
                 select(_ORDER_LINES).where(_ORDER_LINES.c.order_id.in_(list(lines)))
                 .order_by(_ORDER_LINES.c.id)
             ):
-                lines[line.order_id].append(line)
+                lines[order_line.order_id].append(order_line)
             for row in found:
                 # The columns as the ORM row holds them, read without building ORM objects.
                 view = cast(OrderRow, _OrderView(row, lines[row.id]))
