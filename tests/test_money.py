@@ -111,3 +111,28 @@ def test_to_fen_refuses_a_fraction_of_a_fen() -> None:
 
     with pytest.raises(ValidationError, match="finer"):
         to_fen(Money("0.005", "CNY"))
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-10**6,
+                   max_value=10**6),
+       st.integers(min_value=-5, max_value=5), st.sampled_from(["CNY", "JPY", "KWD"]))
+def test_arithmetic_results_are_the_money_validation_would_build(a: Decimal, k: int,
+                                                                 cur: str) -> None:
+    """Sums, differences, products, negations, roundings and allocated parts are built
+    without validating again: each must equal, hash, dump and stay frozen as the Money
+    built from the same parts does."""
+    m = Money(a, cur)
+    results = [m + m, m - m, m * k, k * m, -m, m.rounded(), *m.allocate([1, 2])]
+    for got in results:
+        built = Money(got.amount, got.currency)
+        assert got == built
+        assert hash(got) == hash(built)
+        assert got.model_dump(mode="json") == built.model_dump(mode="json")
+        assert got.model_fields_set == built.model_fields_set
+        with pytest.raises(pydantic.ValidationError):
+            got.amount = Decimal(1)  # type: ignore[misc]
+
+
+def test_a_non_finite_factor_is_refused() -> None:
+    with pytest.raises(pydantic.ValidationError, match="finite"):
+        Money("1.00", "CNY") * Decimal("Infinity")
