@@ -299,6 +299,49 @@ def test_a_fixed_history_writes_what_the_per_request_sync_wrote(tmp_path: Path) 
         new.close()
 
 
+def _buyer_order(n: int, placed_days_ago: int) -> Order:
+    placed = T0 - timedelta(days=placed_days_ago)
+    return _order(n).model_copy(update={
+        "buyer": Buyer(external_id="B9"), "placed_at": placed, "updated_at": placed,
+        "delivered_at": placed + timedelta(days=2)})
+
+
+def _history_request(rid: str, order: str, days_ago: int,
+                     reason: ReturnReason = ReturnReason.NO_REASON) -> ReturnRequest:
+    created = T0 - timedelta(days=days_ago)
+    return ReturnRequest(
+        marketplace=STORE, order_id=order, external_id=rid, kind=ReturnKind.RETURN,
+        lines=[ReturnLine(order_line_id=f"O{order[1:]}-a", quantity=1, reason=reason)],
+        status=S.REQUESTED, raw_status="raw-requested", created_at=created, updated_at=created)
+
+
+def test_a_repeat_returner_is_judged_on_the_history_inside_the_lookback(tmp_path: Path) -> None:
+    """Buyer B9: five orders in the last 90 days, three with a return, and an older order
+    whose return is outside the window. A new quality request would be approved by the
+    policy, but the buyer's rate (3 of 5) sends it to a person, on both paths."""
+    ref = _app(f"sqlite:///{tmp_path}/ref.db", per_row=True)
+    new = _app(f"sqlite:///{tmp_path}/new.db")
+    orders = [_buyer_order(n, n - 17) for n in range(20, 25)] + [_buyer_order(25, 200)]
+    for app in (ref, new):
+        with app.store.session() as session:
+            upsert_orders(session, orders)
+    history = Page[ReturnRequest](items=[
+        _history_request("H20", "O20", 1), _history_request("H21", "O21", 1),
+        _history_request("H22", "O22", 1), _history_request("H25", "O25", 150),
+    ], cursor="h1")
+    asked = Page[ReturnRequest](items=[
+        _history_request("Q23", "O23", 0, ReturnReason.QUALITY_ISSUE)], cursor="h2")
+    try:
+        _run(ref, new, [history, asked])
+        calls = new.marketplace(STORE).calls  # type: ignore[attr-defined]
+        assert ("approve", "Q23") not in calls
+        asked_row = next(r for r in new.returns.list(limit=10) if r.external_id == "Q23")
+        assert asked_row.status is S.REQUESTED  # left to a person, not approved
+    finally:
+        ref.close()
+        new.close()
+
+
 @pytest.mark.postgres
 def test_postgresql_writes_what_the_per_request_sync_wrote_on_sqlite(
     pg_url: str, tmp_path: Path
