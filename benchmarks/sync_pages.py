@@ -9,7 +9,10 @@ only ever slows a run down.
 
 from __future__ import annotations
 
+import argparse
+import os
 import shutil
+import sqlite3
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +20,8 @@ from typing import TypeVar
 
 from aftersales.app import AfterSales
 
-__all__ = ["detach_hooks", "interleave", "prepare", "sqlite_time", "timing_header"]
+__all__ = ["detach_hooks", "interleave", "page_sync_arguments", "prepare", "save_cursor",
+           "sqlite_time", "timing_header"]
 
 T = TypeVar("T")
 
@@ -75,3 +79,28 @@ def timing_header(area: str, n: int, noun: str, page: int, repeat: int, hooks: b
     return (f"{area} sync on SQLite, {n:,} {noun} in pages of {page} "
             f"(best of {repeat}; the machine may be shared, so absolute times vary)"
             + ("" if hooks else "; other areas' after-commit hooks detached"))
+
+
+def page_sync_arguments(doc: str | None, noun: str, env: str) -> argparse.Namespace:
+    """The page-sync benchmarks' command line: the count (``--<noun>``, or ``env``), page size,
+    repeats, and whether to run the per-row path and the other areas' hooks."""
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(f"--{noun}", dest="count", type=int,
+                        default=int(os.environ.get(env, "10000")))
+    parser.add_argument("--page", type=int, default=250, help=f"{noun} per listed page")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-before", action="store_true", help="skip the per-row path")
+    parser.add_argument("--hooks", action="store_true",
+                        help="keep the other areas' after-commit hooks in the timing")
+    return parser.parse_args()
+
+
+def save_cursor(con: sqlite3.Connection, store: str, stream: str, cursor: str | None,
+                now: str | None) -> None:
+    """The floor's cursor write, as the library's sync commits it with each page."""
+    con.execute(
+        "INSERT INTO sync_cursors (source, stream, cursor, updated_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (source, stream)"
+        " DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+        (store, stream, cursor, now))

@@ -31,9 +31,7 @@ benchmarks; the outbox still records every event.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sqlite3
 import sys
 import tempfile
@@ -51,7 +49,15 @@ from aftersales.returns.sla import plan_deadline
 from aftersales.sandbox import SandboxMarketplace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sync_pages import detach_hooks, interleave, prepare, sqlite_time, timing_header
+from sync_pages import (
+    detach_hooks,
+    interleave,
+    page_sync_arguments,
+    prepare,
+    save_cursor,
+    sqlite_time,
+    timing_header,
+)
 
 STORE = "sandbox"
 
@@ -179,27 +185,14 @@ def run_raw(db: Path, listed: list[Page[ReturnRequest]], now_at: datetime) -> fl
                 "INSERT INTO return_platform_deadlines (rma_id, store, status, raw_status,"
                 " due_at, extendable, extensions, synced_at) VALUES (?,?,?,?,?,?,?,?)",
                 platform)
-            con.execute(
-                "INSERT INTO sync_cursors (source, stream, cursor, updated_at)"
-                " VALUES (?, 'returns', ?, ?) ON CONFLICT (source, stream)"
-                " DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
-                (STORE, page.cursor, now))
+            save_cursor(con, STORE, "returns", page.cursor, now)
     con.close()
     return time.perf_counter() - t
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--returns", type=int,
-                        default=int(os.environ.get("AFTERSALES_BENCH_RETURNS", "10000")))
-    parser.add_argument("--page", type=int, default=250, help="requests per listed page")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--no-before", action="store_true", help="skip the per-request path")
-    parser.add_argument("--hooks", action="store_true",
-                        help="keep the other areas' after-commit hooks in the timing")
-    args = parser.parse_args()
-    n = args.returns
+    args = page_sync_arguments(__doc__, "returns", "AFTERSALES_BENCH_RETURNS")
+    n = args.count
     t = time.perf_counter()
     shop, listed = generate(n, args.page)  # generated before any clock starts
     print(f"generated {n:,} sandbox return requests in {time.perf_counter() - t:.1f} s"

@@ -32,10 +32,8 @@ in production (the page lock, link lookups, alert de-duplication).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import os
 import sqlite3
 import sys
 import tempfile
@@ -54,7 +52,15 @@ from aftersales.reviews.classify import Classifier
 from aftersales.sandbox import SandboxMarketplace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sync_pages import detach_hooks, interleave, prepare, sqlite_time, timing_header
+from sync_pages import (
+    detach_hooks,
+    interleave,
+    page_sync_arguments,
+    prepare,
+    save_cursor,
+    sqlite_time,
+    timing_header,
+)
 
 STORE = "sandbox"
 RULES = AlertConfig(rules=frozenset({AlertRule.NEGATIVE, AlertRule.COUNTERFEIT,
@@ -182,27 +188,14 @@ def run_raw(db: Path, listed: list[Page[Review]], classifier: Classifier) -> flo
                 "INSERT INTO outbox (key, topic, event_type, aggregate_type, payload,"
                 " aggregate_id, store, created_at) VALUES (?,'event',?,'review',?,?,"
                 f"'{STORE}',?) ON CONFLICT (key) DO NOTHING", events)
-            con.execute(
-                "INSERT INTO sync_cursors (source, stream, cursor, updated_at)"
-                " VALUES (?, 'reviews', ?, ?) ON CONFLICT (source, stream)"
-                " DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
-                (STORE, page.cursor, now))
+            save_cursor(con, STORE, "reviews", page.cursor, now)
     con.close()
     return time.perf_counter() - t
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--reviews", type=int,
-                        default=int(os.environ.get("AFTERSALES_BENCH_REVIEWS", "10000")))
-    parser.add_argument("--page", type=int, default=250, help="reviews per listed page")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--no-before", action="store_true", help="skip the per-review path")
-    parser.add_argument("--hooks", action="store_true",
-                        help="keep the other areas' after-commit hooks (cases) in the timing")
-    args = parser.parse_args()
-    n = args.reviews
+    args = page_sync_arguments(__doc__, "reviews", "AFTERSALES_BENCH_REVIEWS")
+    n = args.count
     t = time.perf_counter()
     shop, listed = generate(n, args.page)  # generated before any clock starts
     print(f"generated {n:,} sandbox reviews in {time.perf_counter() - t:.1f} s (not timed)")
