@@ -14,7 +14,6 @@ must match.
 from __future__ import annotations
 
 import itertools
-import json
 import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -26,7 +25,7 @@ from unittest import mock
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, select
+from sqlalchemy import event
 
 import aftersales.returns.repository as repo
 from aftersales.app import AfterSales
@@ -51,6 +50,7 @@ from aftersales.money import Money
 from aftersales.store.orders import upsert_orders
 from aftersales.store.tables.base import Base
 from tests.returns.per_row_sync_reference import PerRowReturnsSync
+from tests.table_dump import Rows, dump_tables
 
 STORE = "shop"
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
@@ -130,25 +130,9 @@ def sync_pages(app: AfterSales, pages: Sequence[Page[ReturnRequest]]) -> list[in
     return counts
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True)
-    return value
-
-
-def dump(app: AfterSales) -> dict[str, list[dict[str, Any]]]:
+def dump(app: AfterSales) -> Rows:
     """Every row of every table, all columns but the wall-clock timestamps."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    with app.store.session() as s:
-        for t in Base.metadata.sorted_tables:
-            rows = s.execute(select(t).order_by(*t.primary_key.columns)).mappings()
-            out[t.name] = [{k: _plain(v) for k, v in r.items()
-                            if k not in _SKIP and (t.name, k) not in _SKIP} for r in rows]
-    return out
+    return dump_tables(app, Base.metadata.sorted_tables, _SKIP)
 
 
 # ------------------------------------------------------------------ strategies

@@ -10,7 +10,6 @@ and cursor must match, and so must the changed counts and the hooks heard.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -38,6 +37,7 @@ from aftersales.store.tables.core import CursorRow, OutboxRow
 from aftersales.store.tables.returns import ReturnLineRow, ReturnRow
 from aftersales.store.tables.reviews import ReviewAlertRow, ReviewRow, ReviewVersionRow
 from tests.reviews import per_row_reference
+from tests.table_dump import Rows, dump_tables
 
 STORE = "shop"
 T0 = datetime(2026, 3, 1, 9, tzinfo=UTC)
@@ -110,26 +110,9 @@ def sync_pages(app: AfterSales, pages: Sequence[Page[Review]]) -> list[int]:
     return counts
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True)
-    return value
-
-
-def dump(app: AfterSales) -> dict[str, list[dict[str, Any]]]:
+def dump(app: AfterSales) -> Rows:
     """Every row the sync writes, all columns but the wall-clock timestamps."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    with app.store.session() as s:
-        for table in _TABLES:
-            t = table.__table__
-            rows = s.execute(select(t).order_by(*t.primary_key.columns)).mappings()
-            out[t.name] = [{k: _plain(v) for k, v in r.items() if k not in _SKIP}
-                           for r in rows]
-    return out
+    return dump_tables(app, [t.__table__ for t in _TABLES], _SKIP)
 
 
 # ------------------------------------------------------------------ strategies

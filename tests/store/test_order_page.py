@@ -8,7 +8,6 @@ match, and so must the changed counts and the hooks that ran.
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
@@ -29,6 +28,7 @@ from aftersales.sandbox import SandboxMarketplace
 from aftersales.store.cursors import set_cursor
 from aftersales.store.orders import upsert_orders
 from aftersales.store.tables.core import CursorRow, OrderLineRow, OrderRow, OutboxRow, ShipmentRow
+from tests.table_dump import Rows, dump_tables
 
 STORE = "sandbox"
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -74,26 +74,10 @@ def set_based_sync(app: AfterSales, pages: Sequence[Page[Order]]) -> list[int]:
     return counts
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, Decimal):
-        return str(value)  # the stored text: "5.0" and "5.00" differ here
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True)
-    return value
-
-
-def dump(app: AfterSales) -> dict[str, list[dict[str, Any]]]:
+def dump(app: AfterSales) -> Rows:
     """Every row the sync writes, all columns but the wall-clock timestamps."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    with app.store.session() as s:
-        for table in (OrderRow, OrderLineRow, ShipmentRow, OutboxRow, CursorRow):
-            t = table.__table__
-            rows = s.execute(select(t).order_by(*t.primary_key.columns)).mappings()
-            out[t.name] = [{k: _plain(v) for k, v in r.items() if k not in _SKIP}
-                           for r in rows]
-    return out
+    return dump_tables(app, [t.__table__ for t in (
+        OrderRow, OrderLineRow, ShipmentRow, OutboxRow, CursorRow)], _SKIP)
 
 
 # ------------------------------------------------------------------ strategies
