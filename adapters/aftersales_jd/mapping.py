@@ -131,6 +131,13 @@ SERVICE_STATUSES: dict[int, ReturnStatus] = {
     12000: ReturnStatus.RECEIVED,  # 上门维修中
     13000: ReturnStatus.RECEIVED,  # 商家催收待处理 / 未收货，待收款 / 已收货，待收款
     14000: ReturnStatus.RECEIVED,  # 上门检测中
+    # Named only by a third-party JOS integration (IT-jian/e3-plus, its
+    # RefundTransformer::serviceStatusMap, citing the JOS 售后 code page
+    # open.jd.com doc/common listId=512): a processing step undone, the goods
+    # still with the shop awaiting processing, as 10007 待处理.
+    7060: ReturnStatus.RECEIVED,  # 原返取消，待处理
+    7023: ReturnStatus.RECEIVED,  # 换新取消，待处理
+    7090: ReturnStatus.RECEIVED,  # 线下换新取消，待处理
 }
 
 #: ``customerExpect`` of a service order and the kind of request it is: 维修 is

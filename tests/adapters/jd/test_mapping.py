@@ -21,6 +21,8 @@ DOCUMENTED_SERVICE_STATUSES = {
     10006: "待处理领取", 10007: "待处理", 10009: "待用户确认", 10010: "完成", 10011: "取消",
     10012: "客户已反馈", 10013: "待审核和待客户反馈", 10041: "提交退款申请",
     1100: "待下发维修中心接单", 12000: "上门维修中", 13000: "商家催收待处理", 14000: "上门检测中",
+    # third-party only (IT-jian/e3-plus RefundTransformer, citing the JOS 售后 code page)
+    7060: "原返取消，待处理", 7023: "换新取消，待处理", 7090: "线下换新取消，待处理",
 }
 #: ``customerExpect`` values.
 DOCUMENTED_EXPECTATIONS = {
@@ -62,6 +64,13 @@ def test_paid_and_unpaid_never_overlap_and_read_as_their_words() -> None:
     assert mapping.EXPECTATIONS[11] is ReturnKind.REFUND_ONLY
     assert mapping.EXPECTATIONS[30] is mapping.EXPECTATIONS[70] is ReturnKind.REPAIR
     assert mapping.EXPECTATIONS[80] is ReturnKind.RESHIP
+
+
+@pytest.mark.parametrize("code", [10007, 7060, 7023, 7090])
+def test_awaiting_processing_is_received(code: int) -> None:
+    # 待处理 and the three "<processing> cancelled, awaiting processing" states:
+    # the goods are with the shop
+    assert mapping.service_status(code) is ReturnStatus.RECEIVED
 
 
 @pytest.mark.parametrize("text", sorted(mapping.REASONS))
