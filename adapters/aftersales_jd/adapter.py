@@ -41,7 +41,7 @@ from aftersales_jd.schemas import (
     RefundApplyResult,
     ServicePage,
 )
-from aftersales_jd.services import ServiceOrders
+from aftersales_jd.services import NO_RECEIVE_CODES, ServiceOrders
 from aftersales_jd.settings import JdSettings
 
 __all__ = ["JdMarketplace"]
@@ -80,14 +80,18 @@ class JdMarketplace(MarketplaceBase):
       wired (:mod:`aftersales_jd.services`): ``reject_return`` is
       jingdong.asc.audit.refuse with a review reason code, ``approve_return``
       of a return, exchange or repair is jingdong.asc.audit.send to the
-      shop's return address. Receiving, processing and refunding them
-      (jingdong.asc.receive.register, jingdong.asc.process.*) are not wired:
-      they raise ``UnsupportedOperationError``.
+      shop's return address. ``confirm_return_received`` registers the
+      goods (拆包登记, jingdong.asc.receive.register) with the shop's own
+      ``receive_codes`` and is declared only when the settings hold them:
+      JD publishes the lists of those codes nowhere checked. Processing
+      (jingdong.asc.process.*: 换新, 原返 for repairs) and refunding service
+      orders are not wired: each raises ``UnsupportedOperationError`` naming
+      the call and the code list it lacks.
 
     Also: ``get_order`` / ``list_shipments`` (jingdong.pop.order.get),
     ``list_reviews`` / ``reply_review`` (getVenderCommentsForJos, saveReply).
-    Not supported: listing orders, confirming a received return, shipping
-    an exchange, messaging buyers.
+    Not supported: listing orders, shipping an exchange or a repaired item,
+    messaging buyers.
     """
 
     name = "jd"
@@ -121,6 +125,9 @@ class JdMarketplace(MarketplaceBase):
         self.clock = clock or (lambda: datetime.now(UTC))
         self.client = JdClient(self.settings, api=api, clock=self.clock, sleep=sleep)
         self.services = ServiceOrders(self.client, self.settings, self.name)
+        if self.settings.receive_codes and self.settings.vender_id:
+            self.capabilities = type(self).capabilities | {
+                Capability.CONFIRM_RETURN_RECEIVED}
         #: orders read while listing, so one order is read once per listing run
         self._orders: dict[str, Order] = {}
 
@@ -261,9 +268,39 @@ class JdMarketplace(MarketplaceBase):
     def _refund_id(self, request: ReturnRequest, operation: str) -> str:
         kind, raw = mapping.split_id(request.external_id or "")
         if kind != "refund":
-            raise self._unsupported(f"{operation} of a service order (jingdong.asc.* review "
-                                    "and processing are done in the seller console)")
+            raise self._unsupported(f"{operation} of a service order (the jingdong.asc.* "
+                                    "group of the JOS SDKs has no refund call)")
         return raw
+
+    def confirm_return_received(self, request: ReturnRequest) -> None:
+        """Register a service order's returned goods (拆包登记, jingdong.asc.receive.register).
+
+        Sends the shop's ``receive_codes`` (see :class:`JdSettings`); a repeat,
+        or an order already past 10005 待收货, writes nothing.
+
+        Raises:
+            UnsupportedOperationError: no ``receive_codes`` or ``vender_id`` in
+                the settings, or a refund application before shipment (no goods
+                come back).
+        """
+        if Capability.CONFIRM_RETURN_RECEIVED not in self.capabilities:
+            raise self._unsupported(NO_RECEIVE_CODES)
+        kind, raw = mapping.split_id(request.external_id or "")
+        if kind != "afs":
+            raise self._unsupported("confirm_return_received of a refund application "
+                                    "before shipment (no goods come back)")
+        self.services.receive(raw)
+
+    def ship_exchange(self, request: ReturnRequest, shipment: Shipment) -> Shipment:
+        """Not offered: JD's processing calls take codes whose lists are not published.
+
+        Raises:
+            UnsupportedOperationError: always, naming the call and the unknown codes.
+        """
+        raise self._unsupported(
+            "ship_exchange (jingdong.asc.process.offline.change 线下换新 and "
+            "jingdong.asc.process.back 原返 need opFlag, wareType, repairState and shipWayId "
+            "codes, whose lists JD does not publish)")
 
     def fetch_refund(self, refund_id: str) -> RefundApply:
         """A refund application as JD holds it now (queryById)."""

@@ -25,12 +25,30 @@ Both read the service order first (``jingdong.asc.query.list`` filtered by
 reviewed and writes nothing. Writes answer ``result{success, code, msg}``
 (the SDK's ``ServiceAuditProvider`` results).
 
-Not wired, for want of the values in the material checked: the receipt
-check (``jingdong.asc.receive.register``: its packing, quality, invoice,
-appearance and accessory states are numeric codes whose lists are not
-published in the SDKs), the processing calls (``jingdong.asc.process.renew``
-换新 needs JD delivery-centre ids; no refund call exists in the ``asc`` group),
-and approving 仅退款, 补发 or installation requests (other audit calls).
+Receiving the goods back (拆包登记, ``jingdong.asc.receive.register``,
+open.jd.com apiId 2117; parameters as the JOS PHP SDK's ``AscReceiveRegister``
+describes them and the Java SDK's ``AscReceiveRegisterRequest`` sends them)
+is wired **only with the shop's own codes**: its six check results
+(:data:`RECEIVE_FIELDS`: 产品包装状况, 主商品功能状况, 发票登记状况, 收货登记原因,
+附件/赠品, 主商品外观) are numbers whose lists are published in none of the
+SDKs nor in any other material checked, so the adapter sends what
+``JdSettings.receive_codes`` holds and, without them, refuses by name. It
+acts on a service order in 10005 待收货; one past it (待处理 …) was received
+already and is not written again.
+
+Not wired, for want of the values in the material checked (each raises
+``UnsupportedOperationError`` naming the call):
+
+* processing (处理): ``jingdong.asc.process.offline.change`` (线下换新: the
+  shop ships the replacement; ``opFlag`` 操作类型, ``wareType`` 商品类型 and
+  ``shipWayId`` 承运商 are codes without a published list),
+  ``jingdong.asc.process.back`` (原返, a repaired or unrepaired item sent
+  back: ``repairState`` 是否已维修 and ``shipWayId`` likewise),
+  ``jingdong.asc.process.renew`` (换新 by JD: delivery-centre ids),
+  ``jingdong.asc.process.close`` (``refuseReason`` codes). The SDKs hold no
+  ``jingdong.asc.process.submit`` / ``.result`` and no refund call in the
+  ``asc`` group;
+* approving 仅退款, 补发 or installation requests (other audit calls).
 """
 
 from __future__ import annotations
@@ -49,15 +67,20 @@ from aftersales.errors import (
 )
 from aftersales_jd.client import JdClient
 from aftersales_jd.schemas import ServiceBill, ServicePage
-from aftersales_jd.settings import JdSettings
+from aftersales_jd.settings import RECEIVE_CODE_FIELDS, JdSettings
 
 __all__ = [
     "APPROVED_ON",
     "AUDIT_DETAIL",
     "AUDIT_REFUSE",
     "AUDIT_SEND",
+    "AWAITING_GOODS",
     "AWAITING_REVIEW",
     "GOODS_BACK",
+    "NO_RECEIVE_CODES",
+    "RECEIVED_ON",
+    "RECEIVE_FIELDS",
+    "RECEIVE_REGISTER",
     "SERVICE_LIST",
     "ServiceOrders",
     "parse_reason_code",
@@ -67,6 +90,11 @@ SERVICE_LIST = "jingdong.asc.query.list"
 AUDIT_DETAIL = "jingdong.asc.audit.detail"
 AUDIT_REFUSE = "jingdong.asc.audit.refuse"
 AUDIT_SEND = "jingdong.asc.audit.send"
+RECEIVE_REGISTER = "jingdong.asc.receive.register"
+
+#: The check results jingdong.asc.receive.register requires, each a number
+#: (产品包装状况, 主商品功能状况, 发票登记状况, 收货登记原因, 附件/赠品, 主商品外观).
+RECEIVE_FIELDS = RECEIVE_CODE_FIELDS
 
 #: ``serviceStatus`` values in which the order awaits the shop's review.
 AWAITING_REVIEW = frozenset({10000, 10001, 10002, 10012, 10013})
@@ -75,6 +103,16 @@ APPROVED_ON = frozenset({10005, 10006, 10007, 10009, 10010, 10041, 1100, 12000, 
                          14000})
 #: 审核关闭: refused at review.
 _REFUSED = frozenset({10004})
+#: Why receiving is not offered without the shop's codes (and ``vender_id``).
+NO_RECEIVE_CODES = (f"confirm_return_received ({RECEIVE_REGISTER} needs the shop's "
+                    f"{'/'.join(RECEIVE_FIELDS)} codes, whose lists JD does not publish, "
+                    "and vender_id: set receive_codes)")
+#: ``serviceStatus`` in which the goods are on their way back (待收货).
+AWAITING_GOODS = frozenset({10005})
+#: ``serviceStatus`` values reached only once the goods were received (待处理领取,
+#: 待处理, 待用户确认, 完成, 提交退款申请, 待下发维修中心接单, and 原返 / 换新 /
+#: 线下换新取消，待处理).
+RECEIVED_ON = frozenset({10006, 10007, 10009, 10010, 10041, 1100, 7060, 7023, 7090})
 #: ``customerExpect`` values whose goods come back to the shop (退货, 换货, 维修).
 GOODS_BACK = frozenset({10, 20, 30})
 
@@ -151,16 +189,17 @@ class ServiceOrders:
                                       code=str(result.get("code") or "") or None)
 
     def _write(self, service_id: str, done: Callable[[ServiceBill], bool],
-               send: Callable[[ServiceBill], None]) -> None:
+               send: Callable[[ServiceBill], None], *,
+               awaiting: frozenset[int] = AWAITING_REVIEW, step: str = "review") -> None:
         """Read, write unless ``done``; after a failure that may have reached JD, read again."""
         for attempt in (1, 2):
             bill = self.fetch(service_id)
             if done(bill):
                 return
-            if bill.serviceStatus not in AWAITING_REVIEW:
+            if bill.serviceStatus not in awaiting:
                 raise RemoteRejectedError(
                     f"service order is {bill.serviceStatus} ({bill.serviceStatusName or '?'}); "
-                    "it no longer awaits review", adapter=self.adapter)
+                    f"it no longer awaits {step}", adapter=self.adapter)
             try:
                 send(bill)
                 return
@@ -248,3 +287,28 @@ class ServiceOrders:
             self._check(body, "approval not saved")
         self._write(service_id, lambda b: b.serviceStatus in APPROVED_ON, send)
 
+    def receive(self, service_id: str) -> None:
+        """Register the returned goods (拆包登记, jingdong.asc.receive.register).
+
+        Sends the shop's ``receive_codes``; a repeat, or an order already past
+        待收货, writes nothing.
+
+        Raises:
+            UnsupportedOperationError: the settings hold no ``receive_codes``
+                (JD publishes no list of them in the material checked).
+            RemoteRejectedError: the order is not awaiting its goods.
+        """
+        codes = self.settings.receive_codes
+        if not codes:
+            raise UnsupportedOperationError(self.adapter, NO_RECEIVE_CODES)
+
+        def send(bill: ServiceBill) -> None:
+            body = self.client.call(RECEIVE_REGISTER, {
+                **self._who(), "serviceId": _number(bill.serviceId),
+                "orderId": _number(bill.orderId), "receivePin": self.settings.operator_pin,
+                "receiveName": self.settings.operator_name,
+                **{field: codes[field] for field in RECEIVE_FIELDS},
+                "receiveRemark": self.settings.receive_remark}, write=True)
+            self._check(body, "receipt not registered")
+        self._write(service_id, lambda b: b.serviceStatus in RECEIVED_ON, send,
+                    awaiting=AWAITING_GOODS, step="its goods")

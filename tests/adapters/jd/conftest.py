@@ -176,6 +176,7 @@ class FakeJdShop:
         jos.handle("jingdong.asc.audit.detail", self._audit_detail)
         jos.handle("jingdong.asc.audit.refuse", self._audit_refuse)
         jos.handle("jingdong.asc.audit.send", self._audit_send)
+        jos.handle("jingdong.asc.receive.register", self._receive_register)
         jos.handle("jingdong.pop.PopCommentJsfService.getVenderCommentsForJos", self._comments)
         jos.handle("jingdong.pop.PopCommentJsfService.saveReply", self._save_reply)
         jos.handle("jingdong.pop.order.get", self._order_get)
@@ -249,6 +250,17 @@ class FakeJdShop:
 
     def _audit_send(self, p: dict[str, Any]) -> dict[str, Any]:
         return self._audit("jingdong.asc.audit.send", p, 10005)
+
+    def _receive_register(self, p: dict[str, Any]) -> dict[str, Any]:
+        """拆包登记: JD takes it only while the goods are awaited (10005), then 待处理."""
+        bill = self.service(p["serviceId"])
+        if bill["serviceStatus"] != 10005:
+            answer = body("asc_audit_stale_version")
+            return {_responce("jingdong.asc.receive.register"):
+                    answer["jingdong_asc_audit_send_responce"]}
+        self.audits.append(("jingdong.asc.receive.register", p))
+        bill.update(serviceStatus=10007, sysVersion=bill["sysVersion"] + 1)
+        return body("asc_receive_register")
 
     def _comments(self, p: dict[str, Any]) -> dict[str, Any]:
         lo, hi = _read(p["beginTime"]), _read(p["endTime"])
