@@ -1,17 +1,22 @@
 """``DouyinMarketplace``: Douyin Shop (抖店) shops through the open platform.
 
 Paths, parameters, statuses, types and field spellings checked against the
-official Go SDK (doudian-sdk-golang 1.1.0, request and response structs of
-each path below) on 2026-12-02. ``afterSale/operate``'s ``type`` values come
-from its usage guide (op.jinritemai.com question-docs/93/2752); the SDK's
-field notes confirm 101, 301 and 311 (and the Java SDK's example of
-``type`` is 111); the others are as that guide lists them and could not be
-read from an official source here (see :data:`OPERATE`). No type for
-价保, 补寄 or 维修 is known: those requests are refused naming their kind.
+official Go SDK (doudian-sdk-golang 1.1.0 as vendored in zsmhub/doudian-sdk
+at b020c051, request and response structs of each path below) and the
+official Java SDK's auto-generated classes (doudian-sdk-java 1.1.0,
+``com.doudian.open.api.*``, whose field examples are this adapter's
+platform-sourced fixtures) on 2026-12-02. ``afterSale/operate``'s ``type``
+values are listed only in its usage guide (op.jinritemai.com
+question-docs/93/2752), which both SDKs point to and which is not in the
+material checked: the SDKs' field notes confirm 101, 301 and 311 (the
+``logistics`` they need) and the Java SDK's example of ``type`` is 111; the
+others are as the guide is quoted elsewhere (see :data:`OPERATE`). No type
+for 价保, 补寄 or 维修 is known: those requests are refused naming their kind.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -52,15 +57,21 @@ from aftersales_douyin.settings import DouyinSettings
 __all__ = ["OPERATE", "DouyinMarketplace"]
 
 #: ``afterSale/operate`` types: (what, kind, status it acts on) → type.
+#: Confirmed by the official SDKs: 101 and 301 (their ``logistics`` note:
+#: "当前type=101，301，311是该集合需要传值"; 311 is 仅换货, not used here) and
+#: 111 (the Java SDK's example of ``type``, without its meaning). The others
+#: follow the usage guide as quoted elsewhere, unconfirmed by an official
+#: source; a third-party PHP SDK (renhonghai/doudian-sdk) names 201
+#: "发货后同意仅退款" and 202 "拒绝仅退款" the same way.
 OPERATE: dict[tuple[str, ReturnKind, int], int] = {
-    ("agree", ReturnKind.RETURN, 6): 101,  # 同意退货申请 (SDK: needs logistics)
-    ("refuse", ReturnKind.RETURN, 6): 102,  # 拒绝退货申请
-    ("agree", ReturnKind.RETURN, 11): 111,  # 同意退款 (goods received)
-    ("refuse", ReturnKind.RETURN, 11): 112,  # 拒绝退款 (goods refused)
-    ("agree", ReturnKind.REFUND_ONLY, 6): 201,  # 同意仅退款
-    ("refuse", ReturnKind.REFUND_ONLY, 6): 202,  # 拒绝仅退款
-    ("agree", ReturnKind.EXCHANGE, 6): 301,  # 同意换货申请 (SDK: needs logistics)
-    ("refuse", ReturnKind.EXCHANGE, 6): 302,  # 拒绝换货申请
+    ("agree", ReturnKind.RETURN, 6): 101,  # 同意退货申请 [SDK: needs logistics]
+    ("refuse", ReturnKind.RETURN, 6): 102,  # 拒绝退货申请 [guide]
+    ("agree", ReturnKind.RETURN, 11): 111,  # 同意退款 (goods received) [SDK example value]
+    ("refuse", ReturnKind.RETURN, 11): 112,  # 拒绝退款 (goods refused) [guide]
+    ("agree", ReturnKind.REFUND_ONLY, 6): 201,  # 同意仅退款 [guide; third-party SDK]
+    ("refuse", ReturnKind.REFUND_ONLY, 6): 202,  # 拒绝仅退款 [guide; third-party SDK]
+    ("agree", ReturnKind.EXCHANGE, 6): 301,  # 同意换货申请 [SDK: needs logistics]
+    ("refuse", ReturnKind.EXCHANGE, 6): 302,  # 拒绝换货申请 [guide]
 }
 #: Evidence pictures afterSale/submitEvidence takes ("凭证，最多四张").
 MAX_EVIDENCE = 4
@@ -68,8 +79,8 @@ MAX_EVIDENCE = 4
 _UNPAID = frozenset({6, 7, 11, 27, 28, 29})
 _PAID_STATUS = 12
 #: Words of route nodes and the parcel status each means (the state codes'
-#: table, question-docs/94/1642, was not readable here; the words are the
-#: carriers' own).
+#: table, question-docs/94/1642, which the SDKs point to, was not in the
+#: material checked; the words are the carriers' own).
 _ROUTE_WORDS: tuple[tuple[str, ParcelStatus], ...] = (
     ("签收", ParcelStatus.DELIVERED),
     ("派送", ParcelStatus.OUT_FOR_DELIVERY),
@@ -78,6 +89,10 @@ _ROUTE_WORDS: tuple[tuple[str, ParcelStatus], ...] = (
     ("揽件", ParcelStatus.PICKED_UP),
 )
 _ORDER_HORIZON = timedelta(days=90)
+#: Picture material review states (material/uploadImageSync ``audit_status``):
+#: 1 waiting, 2 under review, 3 passed, 4 refused.
+_AUDIT_PASSED = 3
+_AUDIT_REFUSED = frozenset({4})
 
 
 class DouyinMarketplace(MarketplaceBase):
@@ -324,22 +339,23 @@ class DouyinMarketplace(MarketplaceBase):
     def upload_picture(self, picture: FilePart) -> str:
         """Upload a picture file and return its link on Douyin's image store.
 
-        open/binaryupload takes the bytes (sent here as a multipart file
-        part ``file_content``, through ``ApiClient``'s multipart support) and
-        answers a ``store_uri``. The form is unconfirmed: the official Go and
-        Java SDKs send this call like every other, a JSON ``param_json`` with
-        ``file_content`` a string (二进制内容，utf-8编码), without saying how
-        bytes become it; pictures given as links avoid the upload.
-        material/uploadImageSync turns the ``store_uri`` into a picture
-        material, whose ``byte_url`` is the link once Douyin's review passed
-        (``audit_status`` 3).
+        open/binaryupload is sent as the official SDKs send every call: a
+        JSON body (signed as ``param_json``) whose ``file_content`` is a
+        string; the SDKs document it only as "二进制内容，utf-8编码" and type
+        it as a string, so the bytes go base64-encoded, the one lossless way
+        to carry them in a JSON string (the encoding itself is not confirmed
+        by an official source). It answers a ``store_uri``, which
+        material/uploadImageSync turns into a picture material. That answer's
+        ``byte_url`` is documented as withdrawn (【已下线】): the link is read
+        from material/queryMaterialDetail once the review passed
+        (``audit_status`` 3), as the SDK's field note says.
 
         Raises:
             RemoteRejectedError: the picture awaits or failed Douyin's review
                 (the material id is named, to pass its link later).
         """
-        stored = self.client.call("/open/binaryupload", {}, write=True,
-                                  files={"file_content": picture})
+        content = base64.b64encode(picture.content).decode("ascii")
+        stored = self.client.call("/open/binaryupload", {"file_content": content}, write=True)
         uri = stored.get("store_uri")
         if not uri:
             raise ResponseParseError("open/binaryupload answered no store_uri",
@@ -347,13 +363,21 @@ class DouyinMarketplace(MarketplaceBase):
         material = self.client.call("/material/uploadImageSync", {
             "folder_id": "0", "file_uri": uri, "material_name": picture.filename[:50],
             "need_distinct": True}, write=True)
-        url = material.get("byte_url")
-        if material.get("audit_status") == 3 and url:
+        status, url = material.get("audit_status"), material.get("byte_url")
+        if status == _AUDIT_PASSED and url:
             return str(url)
+        material_id = material.get("material_id")
+        if material_id and status not in _AUDIT_REFUSED:
+            detail = self.client.call("/material/queryMaterialDetail",
+                                      {"material_id": str(material_id)})
+            info = detail.get("material_info") or {}
+            status, url = info.get("audit_status", status), info.get("byte_url")
+            if status == _AUDIT_PASSED and url:
+                return str(url)
         raise RemoteRejectedError(
-            f"picture {picture.filename} awaits Douyin's review (material "
-            f"{material.get('material_id')}, audit status {material.get('audit_status')}); "
-            "send its link once approved", adapter=self.name, code="material-review")
+            f"picture {picture.filename} is not through Douyin's review (material "
+            f"{material_id}, audit status {status}: 1-2 waiting, 4 refused); send its "
+            "link once approved", adapter=self.name, code="material-review")
 
     def extend_deadline(self, request: ReturnRequest,
                         by: timedelta | None = None) -> PlatformDeadline:
@@ -467,7 +491,7 @@ class DouyinMarketplace(MarketplaceBase):
         for node in track.route_node_list:
             status = next((s for word, s in _ROUTE_WORDS if word in node.content),
                           ParcelStatus.IN_TRANSIT)
-            when = mapping.moment(int(node.timestamp)) if node.timestamp.isdigit() else None
+            when = mapping.route_moment(node.timestamp)
             if when is not None:
                 events.append(TrackingEvent(time=when, status=status, description=node.content,
                                             location=node.site_name or None,

@@ -48,7 +48,6 @@ from aftersales.errors import (
     TransientError,
 )
 from aftersales.http import ApiClient
-from aftersales.multipart import FilePart
 from aftersales_douyin.settings import DouyinSettings
 
 __all__ = ["DouyinClient", "canonical_param_json", "error_from_body", "method_of", "sign"]
@@ -240,16 +239,15 @@ class DouyinClient:
             "access_token": s.access_token.get_secret_value(),
         }
 
-    def call(self, path: str, params: Mapping[str, Any], *, write: bool = False,
-             files: Mapping[str, FilePart] | None = None) -> dict[str, Any]:
+    def call(self, path: str, params: Mapping[str, Any], *,
+             write: bool = False) -> dict[str, Any]:
         """Call API ``path`` and return its ``data`` object.
 
         Reads are retried by the core on throttling and transient failures;
         writes only on throttling (a throttled call did nothing), because a
         write that may have reached Douyin must not be blindly sent again.
-        With ``files`` the business parameters go as text parts of a
-        multipart body and the files after them; the signature covers the
-        business parameters' ``param_json`` only.
+        Every call, the file upload included, sends its business parameters
+        as the JSON body, as the official SDKs do.
 
         Raises:
             RemoteError: the subclass :func:`error_from_body` chose, after retries.
@@ -258,14 +256,9 @@ class DouyinClient:
         body = canonical_param_json(params)
         url = f"{self.settings.base_url.rstrip('/')}/{path.strip('/')}"
         query = self.signed_query(path, body)
-        if files:
-            fields = {"param_json": body}
-            answer = self.api.post(url, params=query, data=fields, files=files,
-                                   idempotent=not write)
-        else:
-            answer = self.api.post(url, params=query, data=body.encode("utf-8"),
-                                   headers={"Content-Type": "application/json"},
-                                   idempotent=not write)
+        answer = self.api.post(url, params=query, data=body.encode("utf-8"),
+                               headers={"Content-Type": "application/json"},
+                               idempotent=not write)
         data = answer.get("data") if isinstance(answer, dict) else None
         if data is None and isinstance(answer, dict) and answer.get("code") == SUCCESS:
             return {}

@@ -4,7 +4,7 @@ The world (:mod:`aftersales_douyin.sandbox`) serves signed calls in process;
 the demo syncs it into a fresh database and shows what the Chinese
 marketplaces add: fen amounts, 价保/补寄/维修, refunds before shipment kept
 apart, the platform's own deadlines beside the shop's SLA, risk verdicts,
-refusal by listed code with a picture uploaded as multipart, an extension.
+refusal by listed code with a picture uploaded (open/binaryupload), an extension.
 """
 
 from __future__ import annotations
@@ -88,8 +88,9 @@ def run(state: CliState, *, seed: int = 0, count: int = 24) -> None:
         proof = Evidence("吊牌已拆，影响二次销售", (FilePart("returned.png", SAMPLE_PNG),))
         svc.reject(refused, reason=reasons[0].text, reason_code=reasons[0].code,
                    evidence=proof)
-        console.print(f"  {refused}: refused by code {reasons[0].code}; the picture went up as "
-                      f"multipart ({len(world.pictures)} uploaded) and was sent as a link.")
+        console.print(f"  {refused}: refused by code {reasons[0].code}; the picture went up "
+                      f"through open/binaryupload ({len(world.pictures)} uploaded) and was "
+                      "sent as a link.")
         old = svc.get(extended).platform_deadline
         new = svc.extend_deadline(extended)
         console.print(f"  {extended}: platform deadline extended from "

@@ -62,6 +62,7 @@ __all__ = [
     "request_stamp",
     "requests_page",
     "return_status",
+    "route_moment",
     "stage_of",
     "to_order",
 ]
@@ -111,14 +112,19 @@ REASON_FILTER: dict[int, ReturnReason] = {
 }
 
 #: ``arbitrate_status`` on afterSale/List items and whether a platform dispute is open.
+#: The SDK documents two lists: the answer's (0-5, 255 仲裁结束) and the request
+#: filter's (0 未介入, 1 客服处理中, 2/3 仲裁结束-支持买家/卖家, 4 待商家举证,
+#: 5 待与买家协商, 6 仲裁结束, 255 取消); both are read, and they agree on
+#: which states are open.
 ARBITRATE_STATUSES: dict[int, bool] = {
-    0: False,  # 无仲裁记录
-    1: True,  # 仲裁中
-    2: False,  # 客服同意 (ended for the buyer)
-    3: False,  # 客服拒绝 (ended for the shop)
+    0: False,  # 无仲裁记录 (未介入)
+    1: True,  # 仲裁中 (客服处理中)
+    2: False,  # 客服同意 (仲裁结束-支持买家)
+    3: False,  # 客服拒绝 (仲裁结束-支持卖家)
     4: True,  # 待商家举证
-    5: True,  # 协商期
-    255: False,  # 仲裁结束
+    5: True,  # 协商期 (待与买家协商)
+    6: False,  # 仲裁结束 (the request filter's list only)
+    255: False,  # 仲裁结束 (the answer's list) / 取消 (the request filter's)
 }
 DISPUTE_OPEN = frozenset(code for code, open_ in ARBITRATE_STATUSES.items() if open_)
 
@@ -139,6 +145,7 @@ EXTENDABLE = frozenset({11})
 #: The reason texts buyers pick (``text_part.reason_text``) and their canonical reason.
 REASONS: dict[str, ReturnReason] = {
     "七天无理由退货": ReturnReason.NO_REASON,
+    "无理由退款": ReturnReason.NO_REASON,  # the SDK's example of reason_text and reason
     "7天无理由退货": ReturnReason.NO_REASON,
     "不想要了": ReturnReason.CHANGED_MIND,
     "拍错/多拍/不喜欢": ReturnReason.CHANGED_MIND,
@@ -163,6 +170,27 @@ REASONS: dict[str, ReturnReason] = {
 def moment(seconds: int | None) -> datetime | None:
     """Unix seconds → aware UTC datetime (``None`` for 0 or missing)."""
     return datetime.fromtimestamp(seconds, UTC) if seconds else None
+
+
+#: The span in which a route node's time is believed (2000-01-01 to 2100-01-01, seconds).
+_ROUTE_SPAN = (946_684_800, 4_102_444_800)
+
+
+def route_moment(text: str) -> datetime | None:
+    """A route node's ``timestamp`` (documented as a string of seconds) as an aware time.
+
+    A value that is no plausible day as seconds is tried as milliseconds;
+    one that is neither (the SDK's own example, ``161324234234``, is such a
+    value) is no time at all (``None``) rather than a made-up one.
+    """
+    digits = text.strip()
+    if not digits.isdigit():
+        return None
+    value = int(digits)
+    for seconds in (value, value / 1000):
+        if _ROUTE_SPAN[0] <= seconds < _ROUTE_SPAN[1]:
+            return datetime.fromtimestamp(seconds, UTC)
+    return None
 
 
 def kind_of(type_code: int) -> ReturnKind:
@@ -250,7 +278,7 @@ def item_to_request(item: AftersaleItem, store: str = NAME) -> ReturnRequest:
         external_id=info.aftersale_id,
         requested_amount=from_fen(amount, CURRENCY, field="refund_amount", payload=where)
         if kind.pays else None,
-        buyer_note=info.remark or None,
+        buyer_note=None,  # ``remark`` is the shop's own note (售后商家备注), not the buyer's
         return_tracking_number=info.return_logistics_code or None,
         return_carrier=carrier_for_name(info.return_logistics_company_name or None),
         created_at=moment(info.apply_time or info.create_time),
@@ -294,8 +322,11 @@ def _fen(value: int, field: str, where: str) -> Money:
 def to_order(order: ShopOrder, store: str = NAME) -> Order:
     """An order/orderDetail shop order as the core's :class:`Order`: one line per SKU order.
 
-    ``total`` is what the buyer paid (``pay_amount``); the order-level
-    ``discount`` is what lines and postage add up to beyond that.
+    A line's unit price is ``origin_amount`` (商品现价, the price of one unit:
+    the SDK gives ``sum_amount`` as 商品现价*件数); without it the line's
+    ``sum_amount`` or ``pay_amount`` is spread over the units. ``total`` is
+    what the buyer paid (``pay_amount``); the order-level ``discount`` is what
+    lines and postage add up to beyond that.
     """
     where = f"douyin order {order.order_id}"
     if not order.sku_order_list:
@@ -304,9 +335,12 @@ def to_order(order: ShopOrder, store: str = NAME) -> Order:
     lines = []
     for sku in order.sku_order_list:
         qty = max(sku.item_num, 1)
-        line_fen = sku.origin_amount or sku.pay_amount
-        unit = -(-line_fen // qty)  # whole fen a unit; the excess is the line's own discount
-        extra = unit * qty - line_fen
+        if sku.origin_amount:  # 商品现价: the price of one unit (sum_amount is it times item_num)
+            unit, extra = sku.origin_amount, 0
+        else:
+            line_fen = sku.sum_amount or sku.pay_amount
+            unit = -(-line_fen // qty)  # whole fen a unit; the excess is the line's own discount
+            extra = unit * qty - line_fen
         lines.append(OrderLine(
             external_id=sku.order_id, sku=sku.code or sku.out_sku_id or sku.sku_id or sku.order_id,
             title=sku.product_name, quantity=qty,

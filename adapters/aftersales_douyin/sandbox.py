@@ -12,12 +12,12 @@ Nothing here is a payload the platform published: it is a simulation.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -114,9 +114,14 @@ class DouyinWorld:
             "/order/orderDetail": lambda p: _ok(
                 {"shop_order_detail": self.orders[str(p["shop_order_id"])]}),
             "/order/searchList": self._search,
+            # byte_url is withdrawn from this answer (【已下线】): the link comes from
+            # material/queryMaterialDetail once the review passed.
             "/material/uploadImageSync": lambda p: _ok({
-                "material_id": "70001", "audit_status": 3,
-                "byte_url": f"{HOST}/img/{p['file_uri'].rsplit('/', 1)[-1]}.png"}),
+                "material_id": f"7000{p['file_uri'].rsplit('/', 1)[-1]}", "folder_id": "0",
+                "is_new": True, "audit_status": 2}),
+            "/material/queryMaterialDetail": lambda p: _ok({"material_info": {
+                "material_id": p["material_id"], "audit_status": 3,
+                "byte_url": f"{HOST}/img/{p['material_id']}.png"}}),
         }
 
     def marketplace(self, name: str = "douyin-sandbox") -> DouyinMarketplace:
@@ -132,14 +137,18 @@ class DouyinWorld:
     # ---------------------------------------------------------------- the platform
 
     def answer(self, path: str, query: dict[str, str], params: dict[str, Any],
-               body: str, files: dict[str, bytes]) -> dict[str, Any]:
+               body: str) -> dict[str, Any]:
         """The platform's answer to one signed call."""
         expected = sign(_KEY, _SECRET, query.get("method", ""), body, query.get("timestamp", ""))
         if query.get("sign") != expected:
             return {"code": 40004, "msg": "非法的参数", "sub_code": "isv.signature-invalid",
                     "sub_msg": "签名错误", "log_id": "sandbox"}
         if path == "/open/binaryupload":
-            self.pictures.append(files.get("file_content", b""))
+            try:
+                self.pictures.append(base64.b64decode(params.get("file_content", ""),
+                                                      validate=True))
+            except (binascii.Error, TypeError):
+                return _fail("file_content is not base64")
             return _ok({"store_uri": f"tos-sandbox/{len(self.pictures)}"})
         route = self.routes.get(path)
         return route(params) if route else _fail(f"unknown path {path}")
@@ -213,22 +222,8 @@ class WorldTransport(BaseAdapter):
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         raw = request.body or b""
         raw = raw.encode("utf-8") if isinstance(raw, str) else raw
-        ctype = request.headers.get("Content-Type", "")
-        files: dict[str, bytes] = {}
-        text = "{}"
-        if ctype.startswith("multipart/form-data"):
-            message = BytesParser(policy=HTTP).parsebytes(
-                f"Content-Type: {ctype}\r\n\r\n".encode() + raw)
-            for part in message.iter_parts():
-                name = part.get_param("name", header="content-disposition")
-                payload = part.get_payload(decode=True)
-                if part.get_filename():
-                    files[str(name)] = bytes(payload)
-                elif name == "param_json":
-                    text = bytes(payload).decode("utf-8")
-        else:
-            text = raw.decode("utf-8") or "{}"
-        answer = self.world.answer(parts.path, query, json.loads(text), text, files)
+        text = raw.decode("utf-8") or "{}"
+        answer = self.world.answer(parts.path, query, json.loads(text), text)
         response = requests.Response()
         response.status_code = 200
         response.headers["Content-Type"] = "application/json;charset=UTF-8"

@@ -71,7 +71,7 @@ class AfterSaleInfo(_Wire):
     risk_decision_reason: str = ""
     risk_decision_description: str = ""
     got_pkg: int = 0
-    remark: str = ""
+    remark: str = ""  # 售后商家备注: the shop's own note on the request
     order_logistics: list[OrderLogistics] = Field(default_factory=list)
 
     _ids = field_validator("aftersale_id", "related_id", mode="before")(_text)
@@ -230,6 +230,7 @@ class SkuOrder(_Wire):
     order_status: int | None = None
     item_num: int = 1
     origin_amount: int = 0
+    sum_amount: int = 0
     pay_amount: int = 0
     product_name: str = ""
     code: str = ""

@@ -10,6 +10,7 @@ keeps after-sales requests that change as the shop acts on them.
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import json
@@ -205,7 +206,9 @@ class FakeShop:
         api.handle("/logistics/trackNoRouteDetail", lambda c: body("track_no_route_detail"))
         api.handle("/open/binaryupload", self._upload)
         api.handle("/material/uploadImageSync", self._material)
-        self.uploads: list[tuple[str, str, bytes]] = []
+        api.handle("/material/queryMaterialDetail", self._material_detail)
+        self.uploads: list[bytes] = []
+        self.materials: dict[str, str] = {}
 
     def info(self, aid: str) -> dict[str, Any]:
         """The stored ``aftersale_info`` of one request."""
@@ -260,13 +263,24 @@ class FakeShop:
         return answer
 
     def _upload(self, call: dict[str, Any]) -> dict[str, Any]:
-        self.uploads.append(call["files"]["file_content"])
+        # As the official SDKs send it: JSON, file_content a string (base64 here).
+        self.uploads.append(base64.b64decode(call["params"]["file_content"], validate=True))
         return ok({"store_uri": f"tos-cn-i-test/upload-{len(self.uploads)}"})
 
     def _material(self, call: dict[str, Any]) -> dict[str, Any]:
+        # byte_url is withdrawn from this answer (【已下线】): the detail gives the link.
         uri = call["params"]["file_uri"]
-        return ok({"material_id": "7000" + uri[-1], "folder_id": "0", "is_new": True,
-                   "audit_status": 3, "byte_url": f"https://p3-aio.ecombdimg.com/{uri}.png"})
+        material_id = "7000" + uri[-1]
+        self.materials[material_id] = uri
+        return ok({"material_id": material_id, "folder_id": "0", "is_new": True,
+                   "audit_status": 2})
+
+    def _material_detail(self, call: dict[str, Any]) -> dict[str, Any]:
+        material_id = call["params"]["material_id"]
+        uri = self.materials.get(material_id)
+        return ok({"material_info": {
+            "material_id": material_id, "audit_status": 3 if uri else 2,
+            "byte_url": f"https://p3-aio.ecombdimg.com/{uri}.png" if uri else ""}})
 
     def _submit(self, call: dict[str, Any]) -> dict[str, Any]:
         self.evidence.append(call["params"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import tempfile
 from datetime import timedelta
@@ -95,10 +96,16 @@ def test_a_refusal_takes_a_listed_code_and_uploads_its_pictures(
     assert item["evidence"] == [{"type": 1, "url":
                                  "https://p3-aio.ecombdimg.com/tos-cn-i-test/upload-1.png",
                                  "desc": "吊牌已拆"}]
-    # The picture went as a multipart file part, its type read from its bytes.
-    assert shop.uploads == [("damage.png", "image/png", SAMPLE_PNG)]
+    # The picture went as the SDKs send every call: a signed JSON body whose
+    # file_content is a string (the bytes base64-encoded), never multipart.
+    assert shop.uploads == [SAMPLE_PNG]
     upload = next(c for c in api.calls if c["path"] == "/open/binaryupload")
-    assert upload["raw"] == "{}"  # signed over the business parameters, never the file
+    assert upload["files"] == {}
+    assert list(upload["params"]) == ["file_content"]
+    assert base64.b64decode(upload["params"]["file_content"]) == SAMPLE_PNG
+    # The link came from material/queryMaterialDetail (uploadImageSync's byte_url is withdrawn).
+    assert api.paths().index("/material/queryMaterialDetail") > api.paths().index(
+        "/material/uploadImageSync")
     assert shop.info(aid)["aftersale_status"] == 29
 
 

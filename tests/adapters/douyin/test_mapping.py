@@ -2,10 +2,13 @@
 state maps to a canonical value; the lists are the official SDK's own words.
 
 The documented lists are copied here as the SDK's comments give them
-(doudian-sdk-golang 1.1.0: afterSale/List request ``standard_aftersale_status``,
-``aftersale_type`` and ``reason``; afterSale/List response ``arbitrate_status``
-and ``refund_status``; afterSale/Detail ``after_sale_status`` and
-``after_sale_type``), so a table that loses a row fails here.
+(doudian-sdk-golang 1.1.0, as vendored in zsmhub/doudian-sdk at b020c051:
+afterSale/List request ``standard_aftersale_status``, ``aftersale_type``,
+``reason`` and ``arbitrate_status``; afterSale/List response
+``aftersale_status``, ``arbitrate_status`` and ``refund_status``;
+afterSale/Detail ``after_sale_status`` and ``after_sale_type``; the Java
+SDK's ``afterSale_List.data.AftersaleInfo`` gives the same lists), so a table
+that loses a row fails here.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ DOCUMENTED_STATUSES = (3, 6, 7, 8, 11, 12, 13, 14, 27, 28, 29, 51, 53)
 #: afterSale/Detail ``after_sale_type`` (List documents 0-3 and 6-8).
 DOCUMENTED_TYPES = (0, 1, 2, 3, 4, 5, 6, 7, 8)
 DOCUMENTED_REASONS = (1, 2)
-DOCUMENTED_ARBITRATE = (0, 1, 2, 3, 4, 5, 255)
+#: afterSale/List response ``arbitrate_status`` (0-5, 255) and the request filter's (adds 6).
+DOCUMENTED_ARBITRATE = (0, 1, 2, 3, 4, 5, 6, 255)
 DOCUMENTED_REFUND_STATES = (1, 2, 3, 4, 5)
 
 
