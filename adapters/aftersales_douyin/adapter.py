@@ -51,7 +51,13 @@ from aftersales.multipart import FilePart
 from aftersales.paging import Watermark, time_windows, watermarked_pages, window_newest_first
 from aftersales_douyin import mapping
 from aftersales_douyin.client import DouyinClient
-from aftersales_douyin.schemas import AftersaleDetail, RejectReason, ShopOrder, TrackDetail
+from aftersales_douyin.schemas import (
+    AftersaleDetail,
+    RejectReason,
+    ShopOrder,
+    TrackDetail,
+)
+from aftersales_douyin.schemas import parse as parse_wire
 from aftersales_douyin.settings import DouyinSettings
 
 __all__ = ["OPERATE", "DouyinMarketplace"]
@@ -189,10 +195,17 @@ class DouyinMarketplace(MarketplaceBase):
     def list_orders(self, cursor: str | None = None) -> Iterator[Page[Order]]:
         """Shop orders changed after ``cursor`` (order/searchList, the last three months)."""
         def parse(data: dict[str, Any]) -> tuple[list[Order], int | None]:
-            found = [mapping.to_order(ShopOrder.model_validate(o), self.name)
-                     for o in data.get("shop_order_list") or []]
+            listed = data.get("shop_order_list") or []
+            if not isinstance(listed, list):
+                raise ValidationError("not a list", field="shop_order_list",
+                                      payload="douyin order/searchList")
+            found = [mapping.to_order(parse_wire(ShopOrder, o, payload="douyin order/searchList"),
+                                       self.name)
+                     for o in listed]
             total = data.get("total")
-            return found, int(total) if isinstance(total, int) else None
+            known = total if isinstance(total, int) and not isinstance(total, bool) else None
+            return found, mapping.trusted_total(known, len(found), None,
+                                                has_more=data.get("has_more") is True)
 
         return self._listing(
             "/order/searchList", {"order_by": "update_time", "order_asc": False},
@@ -206,7 +219,8 @@ class DouyinMarketplace(MarketplaceBase):
         detail = data.get("shop_order_detail")
         if not detail:
             raise RemoteNotFoundError(f"no order {order_id}", adapter=self.name)
-        return mapping.to_order(ShopOrder.model_validate(detail), self.name)
+        return mapping.to_order(parse_wire(ShopOrder, detail, payload="douyin order/orderDetail"),
+                                self.name)
 
     def list_shipments(self, order_id: str) -> list[Shipment]:
         """The order's outbound parcels (empty before it ships)."""
@@ -227,7 +241,7 @@ class DouyinMarketplace(MarketplaceBase):
         data = self.client.call("/afterSale/Detail", {"after_sale_id": after_sale_id})
         if not data.get("process_info"):
             raise RemoteNotFoundError(f"no after-sale {after_sale_id}", adapter=self.name)
-        return AftersaleDetail.model_validate(data)
+        return parse_wire(AftersaleDetail, data, payload="douyin afterSale/Detail")
 
     def refusal_reasons(self, request: ReturnRequest) -> list[RefusalReason]:
         """The reasons Douyin offers for refusing this request (afterSale/rejectReasonCodeList).
@@ -237,8 +251,13 @@ class DouyinMarketplace(MarketplaceBase):
         """
         data = self.client.call("/afterSale/rejectReasonCodeList",
                                 {"aftersale_id": int(self._id(request))})
-        return [mapping.reject_reason(RejectReason.model_validate(r))
-                for r in data.get("items") or []]
+        items = data.get("items") or []
+        if not isinstance(items, list):
+            raise ValidationError("not a list", field="items",
+                                  payload="douyin afterSale/rejectReasonCodeList")
+        return [mapping.reject_reason(parse_wire(RejectReason, r,
+                                            payload="douyin afterSale/rejectReasonCodeList"))
+                for r in items]
 
     # ------------------------------------------------------------------ actions
 
@@ -514,4 +533,8 @@ class DouyinMarketplace(MarketplaceBase):
             "after_sale_id": int(self._id(request)), "op_from": 1,
             "intercept_targets": [{"company_code": company_code, "tracking_no": tracking_no}]},
             write=True)
-        return int(data.get("success_count") or 0) > 0
+        count = data.get("success_count") or 0
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise ResponseParseError("afterSale/applyLogisticsIntercept: success_count is not "
+                                     "a whole number", adapter=self.name)
+        return count > 0

@@ -35,11 +35,13 @@ from aftersales.models import (
 )
 from aftersales.money import Money, from_fen
 from aftersales_douyin.schemas import (
+    SECONDS_SPAN,
     AftersaleItem,
     AftersalePage,
     DetailInfo,
     RejectReason,
     ShopOrder,
+    parse,
 )
 
 __all__ = [
@@ -65,6 +67,7 @@ __all__ = [
     "route_moment",
     "stage_of",
     "to_order",
+    "trusted_total",
 ]
 
 NAME = "douyin"
@@ -127,6 +130,8 @@ ARBITRATE_STATUSES: dict[int, bool] = {
     255: False,  # 仲裁结束 (the answer's list) / 取消 (the request filter's)
 }
 DISPUTE_OPEN = frozenset(code for code, open_ in ARBITRATE_STATUSES.items() if open_)
+#: A state the table does not know counts as open: a new dispute state is
+#: something a person should look at, never one to pass over.
 
 #: ``refund_status``: whether the money went back (True), surely not (False) or
 #: cannot tell yet (None: being paid, so never paid again).
@@ -167,9 +172,20 @@ REASONS: dict[str, ReturnReason] = {
 }
 
 
-def moment(seconds: int | None) -> datetime | None:
-    """Unix seconds → aware UTC datetime (``None`` for 0 or missing)."""
-    return datetime.fromtimestamp(seconds, UTC) if seconds else None
+def moment(seconds: int | None, *, field: str = "time",
+           payload: str = "douyin payload") -> datetime | None:
+    """Unix seconds → aware UTC datetime (``None`` for 0 or missing).
+
+    Raises:
+        ValidationError: a value outside 2000–2100 as seconds (milliseconds
+            read as seconds would be a date thousands of years ahead).
+    """
+    if not seconds:
+        return None
+    if not SECONDS_SPAN[0] <= seconds < SECONDS_SPAN[1]:
+        raise ValidationError("not a time in Unix seconds between 2000 and 2100",
+                              field=field, payload=payload)
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 #: The span in which a route node's time is believed (2000-01-01 to 2100-01-01, seconds).
@@ -266,6 +282,9 @@ def item_to_request(item: AftersaleItem, store: str = NAME) -> ReturnRequest:
     ] or [ReturnLine(order_line_id=info.related_id or item.order_info.shop_order_id,
                      quantity=max(info.aftersale_num, 1), reason=reason,
                      reason_text=item.text_part.reason_text or None)]
+    if not info.update_time:
+        raise ValidationError("an after-sale without its update time", field="update_time",
+                              payload=where)
     amount = info.refund_amount + info.refund_post_amount
     due = moment(info.status_deadline)
     return ReturnRequest(
@@ -290,7 +309,7 @@ def item_to_request(item: AftersaleItem, store: str = NAME) -> ReturnRequest:
         risk=_risk(info.risk_decision_code, info.risk_decision_reason,
                    info.risk_decision_description),
         dispute=PlatformDispute(status=str(info.arbitrate_status),
-                                open=info.arbitrate_status in DISPUTE_OPEN)
+                                open=ARBITRATE_STATUSES.get(info.arbitrate_status, True))
         if info.arbitrate_status else None,
     )
 
@@ -304,8 +323,27 @@ def request_stamp(request: ReturnRequest) -> tuple[datetime, str]:
 def requests_page(data: dict[str, Any], store: str = NAME) -> tuple[list[ReturnRequest],
                                                                      int | None]:
     """An afterSale/List ``data`` as requests and the total the platform reports."""
-    page = AftersalePage.model_validate(data)
-    return [item_to_request(item, store) for item in page.items], page.total
+    page = parse(AftersalePage, data, payload="douyin afterSale/List")
+    return [item_to_request(item, store) for item in page.items], trusted_total(
+        page.total, len(page.items), page.page * page.size if page.size else None,
+        has_more=page.has_more)
+
+
+def trusted_total(total: int | None, count: int, before: int | None, *,
+                  has_more: bool | None) -> int | None:
+    """The page's ``total`` if it agrees with the page itself, else ``None``.
+
+    The listing walks the pages the total announces; a total that cannot be
+    (below zero, below the items this page already holds, or saying "no
+    more" beside ``has_more``) would cut the walk short and lose requests
+    silently, so it is dropped and the pages are walked until a short one.
+    """
+    if total is None or total < 0:
+        return None
+    seen = count + (before or 0)
+    if total < seen or (has_more and total <= seen):
+        return None
+    return total
 
 
 def reject_reason(reason: RejectReason) -> RefusalReason:

@@ -9,9 +9,19 @@ text. Amounts are whole fen; times are Unix seconds (0: not set).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, TypeVar, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic import ValidationError as PydanticValidationError
+
+from aftersales.errors import ValidationError
 
 __all__ = [
     "AfterSaleInfo",
@@ -27,15 +37,118 @@ __all__ = [
     "ShopOrder",
     "SkuOrder",
     "TrackDetail",
+    "parse",
 ]
+
+#: The most a Douyin amount may be, in fen (10 billion yuan): anything larger is no price.
+MAX_FEN = 10**12
+#: The span a Douyin time (Unix seconds) is believed in: 2000-01-01 to 2100-01-01.
+SECONDS_SPAN = (946_684_800, 4_102_444_800)
+#: The longest id the adapter takes (Douyin's are 19 digits).
+MAX_ID = 64
+
+
+def _whole(value: Any, what: str) -> int:
+    """A JSON whole number as Douyin writes it: an int or the text of one, never a
+    bool or a float (a float is no exact amount, and ``True`` is no count)."""
+    if isinstance(value, (bool, float)):
+        raise ValueError(f"{what} must be a whole number, not a {type(value).__name__}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isascii() and text.lstrip("-").isdigit() and len(text) <= 20:
+            return int(text)
+    raise ValueError(f"{what} must be a whole number")
+
+
+def _fen(value: Any) -> int:
+    fen = _whole(value, "an amount in fen")
+    if not 0 <= fen <= MAX_FEN:
+        raise ValueError(f"an amount in fen must be between 0 and {MAX_FEN}")
+    return fen
+
+
+def _seconds(value: Any) -> int:
+    seconds = _whole(value, "a time in Unix seconds")
+    if seconds and not SECONDS_SPAN[0] <= seconds < SECONDS_SPAN[1]:
+        raise ValueError("not a time in Unix seconds between 2000 and 2100 "
+                         "(milliseconds, or out of range)")
+    return seconds
+
+
+def _code(value: Any) -> int:
+    return _whole(value, "a code")
+
+
+#: Whole fen, 0 to :data:`MAX_FEN`.
+Fen = Annotated[int, BeforeValidator(_fen)]
+#: Unix seconds between 2000 and 2100, or 0 (not set).
+Seconds = Annotated[int, BeforeValidator(_seconds)]
+#: A status, type or count code: a whole number.
+Code = Annotated[int, BeforeValidator(_code)]
 
 
 def _text(value: Any) -> Any:
+    """A number written as text (ids, codes): an int becomes its digits."""
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _id(value: Any) -> Any:
+    """A required id as text: a number becomes its digits; an empty, over-long or
+    control-character id is refused (it would name no request, or a wrong one)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise ValueError("an id must not be empty")
+        if len(text) > MAX_ID or not text.isprintable():
+            raise ValueError(f"an id must be at most {MAX_ID} printable characters")
+        return text
+    raise ValueError("an id must be a string or a whole number")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], data: Any, *, payload: str) -> M:
+    """``data`` read as ``model``, or the library's ValidationError naming the payload and
+    the first offending field (its path, never its value: it may be a buyer's words).
+
+    Raises:
+        ValidationError: ``data`` does not fit ``model``.
+    """
+    try:
+        return model.model_validate(data)
+    except PydanticValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False, include_context=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or None
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        text = first["msg"].removeprefix("Value error, ")
+        raise ValidationError(f"{text}{more}", field=where, payload=payload) from None
 
 
 class _Wire(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_lists(cls, data: Any) -> Any:
+        # The Go SDK writes an empty slice as null: a null list is an empty one.
+        if isinstance(data, dict):
+            nulls = [k for k, v in data.items() if v is None and k in _list_fields(cls)]
+            if nulls:
+                data = {k: v for k, v in data.items() if k not in nulls}
+        return data
+
+
+def _list_fields(model: type[BaseModel]) -> frozenset[str]:
+    names = set()
+    for name, info in model.model_fields.items():
+        if get_origin(info.annotation) is list:
+            names.update({name, info.alias or name})
+    return frozenset(names)
 
 
 class OrderLogistics(_Wire):
@@ -44,54 +157,56 @@ class OrderLogistics(_Wire):
     tracking_no: str = ""
     company_name: str = ""
     company_code: str = ""
-    logistics_time: int = 0
-    logistics_state: int = 0
+    logistics_time: Seconds = 0
+    logistics_state: Code = 0
 
 
 class AfterSaleInfo(_Wire):
     """``aftersale_info`` of an afterSale/List item."""
 
     aftersale_id: str
-    aftersale_order_type: int | None = None
-    aftersale_type: int
-    aftersale_status: int
+    aftersale_order_type: Code | None = None
+    aftersale_type: Code
+    aftersale_status: Code
     related_id: str | None = None
-    apply_time: int = 0
-    update_time: int
-    status_deadline: int = 0
-    refund_amount: int = 0
-    refund_post_amount: int = 0
-    aftersale_num: int = 0
-    refund_status: int | None = None
-    arbitrate_status: int = 0
-    create_time: int = 0
+    apply_time: Seconds = 0
+    update_time: Seconds
+    status_deadline: Seconds = 0
+    refund_amount: Fen = 0
+    refund_post_amount: Fen = 0
+    aftersale_num: Code = 0
+    refund_status: Code | None = None
+    arbitrate_status: Code = 0
+    create_time: Seconds = 0
     return_logistics_code: str = ""
     return_logistics_company_name: str = ""
-    risk_decision_code: int = 0
+    risk_decision_code: Code = 0
     risk_decision_reason: str = ""
     risk_decision_description: str = ""
-    got_pkg: int = 0
+    got_pkg: Code = 0
     remark: str = ""  # 售后商家备注: the shop's own note on the request
     order_logistics: list[OrderLogistics] = Field(default_factory=list)
 
-    _ids = field_validator("aftersale_id", "related_id", mode="before")(_text)
+    _ids = field_validator("aftersale_id", mode="before")(_id)
+    _related = field_validator("related_id", mode="before")(_text)
 
 
 class RelatedOrder(_Wire):
     """A SKU order (商品单) an after-sales item covers (``related_order_info``)."""
 
     sku_order_id: str
-    order_status: int | None = None
-    pay_amount: int = 0
-    item_num: int = 1
+    order_status: Code | None = None
+    pay_amount: Fen = 0
+    item_num: Code = 1
     product_name: str = ""
     product_id: str | None = None
     shop_sku_code: str = ""
-    aftersale_item_num: int = 0
-    aftersale_pay_amount: int = 0
-    price: int = 0
+    aftersale_item_num: Code = 0
+    aftersale_pay_amount: Fen = 0
+    price: Fen = 0
 
-    _ids = field_validator("sku_order_id", "product_id", mode="before")(_text)
+    _ids = field_validator("sku_order_id", mode="before")(_id)
+    _product = field_validator("product_id", mode="before")(_text)
 
 
 class ListOrderInfo(_Wire):
@@ -100,7 +215,7 @@ class ListOrderInfo(_Wire):
     shop_order_id: str
     related_order_info: list[RelatedOrder] = Field(default_factory=list)
 
-    _ids = field_validator("shop_order_id", mode="before")(_text)
+    _ids = field_validator("shop_order_id", mode="before")(_id)
 
 
 class TextPart(_Wire):
@@ -124,9 +239,9 @@ class AftersalePage(_Wire):
 
     items: list[AftersaleItem] = Field(default_factory=list)
     has_more: bool = False
-    total: int | None = None
-    page: int = 0
-    size: int = 0
+    total: Code | None = None
+    page: Code = 0
+    size: Code = 0
 
 
 class DetailInfo(_Wire):
@@ -134,31 +249,31 @@ class DetailInfo(_Wire):
     ``after_sale_*``, and ``risk_decsison_*`` as the platform writes it)."""
 
     after_sale_id: str
-    after_sale_status: int
-    after_sale_type: int
-    refund_status: int | None = None
-    refund_total_amount: int = 0
-    refund_post_amount: int = 0
-    real_refund_amount: int = 0
-    apply_time: int = 0
-    update_time: int
+    after_sale_status: Code
+    after_sale_type: Code
+    refund_status: Code | None = None
+    refund_total_amount: Fen = 0
+    refund_post_amount: Fen = 0
+    real_refund_amount: Fen = 0
+    apply_time: Seconds = 0
+    update_time: Seconds
     reason: str = ""
     reason_remark: str = ""
     evidence: list[str] = Field(default_factory=list)
-    got_pkg: int = 0
-    status_deadline: int = 0
-    risk_decsison_code: int = 0
+    got_pkg: Code = 0
+    status_deadline: Seconds = 0
+    risk_decsison_code: Code = 0
     risk_decsison_reason: str = ""
     risk_decsison_description: str = ""
 
-    _ids = field_validator("after_sale_id", mode="before")(_text)
+    _ids = field_validator("after_sale_id", mode="before")(_id)
 
 
 class ArbitrateInfo(_Wire):
     """``process_info.arbitrate_info``: the platform's dispute (仲裁) on the request."""
 
     arbitrate_id: str = ""
-    arbitrate_status: int = 0
+    arbitrate_status: Code = 0
     is_required_evidence: bool = False
 
     _ids = field_validator("arbitrate_id", mode="before")(_text)
@@ -175,12 +290,12 @@ class DetailSku(_Wire):
     """A SKU order of afterSale/Detail's ``order_info.sku_order_infos``."""
 
     sku_order_id: str
-    order_status: int | None = None
-    pay_amount: int = 0
-    item_quantity: int = 0
+    order_status: Code | None = None
+    pay_amount: Fen = 0
+    item_quantity: Code = 0
     product_name: str = ""
 
-    _ids = field_validator("sku_order_id", mode="before")(_text)
+    _ids = field_validator("sku_order_id", mode="before")(_id)
 
 
 class DetailOrder(_Wire):
@@ -189,7 +304,7 @@ class DetailOrder(_Wire):
     shop_order_id: str
     sku_order_infos: list[DetailSku] = Field(default_factory=list)
 
-    _ids = field_validator("shop_order_id", mode="before")(_text)
+    _ids = field_validator("shop_order_id", mode="before")(_id)
 
 
 class AftersaleDetail(_Wire):
@@ -202,13 +317,13 @@ class AftersaleDetail(_Wire):
 class RejectReason(_Wire):
     """One item of afterSale/rejectReasonCodeList."""
 
-    reject_reason_code: int
+    reject_reason_code: Code
     reason: str = ""
     evidence_description: str = ""
     evidence_need: str = "N"
     image: str = ""
-    order_type: int | None = None
-    pkg: int | None = None
+    order_type: Code | None = None
+    pkg: Code | None = None
 
 
 class LogisticsInfo(_Wire):
@@ -217,7 +332,7 @@ class LogisticsInfo(_Wire):
     tracking_no: str = ""
     company: str = ""
     company_name: str = ""
-    ship_time: int = 0
+    ship_time: Seconds = 0
     delivery_id: str = ""
 
     _ids = field_validator("delivery_id", mode="before")(_text)
@@ -227,41 +342,41 @@ class SkuOrder(_Wire):
     """A SKU order (子订单) of order/orderDetail's ``sku_order_list``."""
 
     order_id: str
-    order_status: int | None = None
-    item_num: int = 1
-    origin_amount: int = 0
-    sum_amount: int = 0
-    pay_amount: int = 0
+    order_status: Code | None = None
+    item_num: Code = 1
+    origin_amount: Fen = 0
+    sum_amount: Fen = 0
+    pay_amount: Fen = 0
     product_name: str = ""
     code: str = ""
     out_sku_id: str = ""
     sku_id: str | None = None
     product_id: str | None = None
 
-    _ids = field_validator("order_id", "sku_id", "product_id", "out_sku_id", mode="before")(
-        _text)
+    _ids = field_validator("order_id", mode="before")(_id)
+    _other = field_validator("sku_id", "product_id", "out_sku_id", mode="before")(_text)
 
 
 class ShopOrder(_Wire):
     """The shop order (店铺单) of order/orderDetail's ``shop_order_detail``."""
 
     order_id: str
-    order_status: int | None = None
+    order_status: Code | None = None
     order_status_desc: str = ""
-    create_time: int
-    update_time: int
-    finish_time: int = 0
-    ship_time: int = 0
-    order_amount: int = 0
-    pay_amount: int = 0
-    post_amount: int = 0
-    promotion_amount: int = 0
+    create_time: Seconds
+    update_time: Seconds
+    finish_time: Seconds = 0
+    ship_time: Seconds = 0
+    order_amount: Fen = 0
+    pay_amount: Fen = 0
+    post_amount: Fen = 0
+    promotion_amount: Fen = 0
     doudian_open_id: str = ""
     open_id: str = ""
     sku_order_list: list[SkuOrder] = Field(default_factory=list)
     logistics_info: list[LogisticsInfo] = Field(default_factory=list)
 
-    _ids = field_validator("order_id", mode="before")(_text)
+    _ids = field_validator("order_id", mode="before")(_id)
 
 
 class RouteNode(_Wire):
@@ -288,7 +403,9 @@ class TrackDetail(_Wire):
     def parse(cls, data: dict[str, Any]) -> TrackDetail:
         """The track from ``data``, whichever spelling of the node list it uses."""
         nodes = data.get("route__node_list", data.get("route_node_list")) or []
-        info = data.get("track_info") or {}
-        return cls.model_validate({"route__node_list": nodes,
+        info = data.get("track_info")
+        info = info if isinstance(info, dict) else {}
+        return parse(cls, {"route__node_list": nodes,
                                    "track_no": str(info.get("track_no") or ""),
-                                   "express": str(info.get("express") or "")})
+                                   "express": str(info.get("express") or "")},
+                     payload="douyin logistics/trackNoRouteDetail")

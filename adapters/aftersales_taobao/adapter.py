@@ -52,6 +52,7 @@ from aftersales_taobao.schemas import (
     RefuseReasons,
     TopRefund,
     TopTrade,
+    parse,
 )
 from aftersales_taobao.settings import TaobaoSettings
 
@@ -219,7 +220,8 @@ class TaobaoMarketplace(MarketplaceBase):
                                 {"fields": _TRADE_FIELDS, "tid": order_id})
         if not body.get("trade"):
             raise RemoteNotFoundError(f"no trade {order_id}", adapter=self.name)
-        return mapping.trade_to_order(TopTrade.model_validate(body["trade"]), store=self.name)
+        return mapping.trade_to_order(
+            parse(TopTrade, body["trade"], payload="taobao.trade.fullinfo.get"), store=self.name)
 
     # ------------------------------------------------------------------ actions
 
@@ -239,7 +241,7 @@ class TaobaoMarketplace(MarketplaceBase):
         )
         if not body.get("refund"):
             raise RemoteNotFoundError(f"no refund {refund_id}", adapter=self.name)
-        return TopRefund.model_validate(body["refund"])
+        return parse(TopRefund, body["refund"], payload="taobao.refund.get")
 
     def _phase(self, fresh: TopRefund) -> dict[str, Any]:
         return {"refund_phase": fresh.refund_phase, "refund_version": fresh.refund_version}
@@ -291,7 +293,7 @@ class TaobaoMarketplace(MarketplaceBase):
         body = self.client.call("taobao.refund.refusereason.get", {
             "refund_id": fresh.refund_id, "refund_phase": fresh.refund_phase or "aftersale",
             "fields": "reason_id,reason_text,reason_tips"})
-        return RefuseReasons.model_validate(body).reasons
+        return parse(RefuseReasons, body, payload="taobao.refund.refusereason.get").reasons
 
     def reject_return(
         self,
@@ -455,7 +457,7 @@ class TaobaoMarketplace(MarketplaceBase):
                 if mapping.asks_for_verification(str(exc)):
                     raise self._verification(exc.code) from exc
                 raise
-            result = AgreeResult.model_validate(body)
+            result = parse(AgreeResult, body, payload="taobao.rp.refunds.agree")
             mine = next((r for r in result.results if r.refund_id == refund_id), None)
             said = " ".join(m for m in ((mine.message if mine else None), result.message) if m)
             if mapping.asks_for_verification(said):
@@ -518,7 +520,7 @@ class TaobaoMarketplace(MarketplaceBase):
 
     def _trace(self, order_id: str) -> LogisticsTrace:
         body = self.client.call("taobao.logistics.trace.search", {"tid": order_id})
-        return LogisticsTrace.model_validate(body)
+        return parse(LogisticsTrace, body, payload="taobao.logistics.trace.search")
 
     def list_shipments(self, order_id: str) -> list[Shipment]:
         """The trade's outbound parcel (empty before it ships)."""

@@ -102,14 +102,18 @@ def error_from_body(
     """The library error for a TOP ``error_response`` body, or ``None`` for a success."""
     if not isinstance(body, dict) or "error_response" not in body:
         return None
-    err = body["error_response"] if isinstance(body["error_response"], dict) else {}
-    try:
-        code = int(err.get("code", 0))
-    except (TypeError, ValueError):
-        code = 0
+    err = body["error_response"]
+    if not isinstance(err, dict):
+        return ResponseParseError("the answer's error_response is not an object",
+                                  adapter="taobao")
+    raw_code = err.get("code", 0)
+    code = raw_code if isinstance(raw_code, int) and not isinstance(raw_code, bool) else (
+        int(raw_code) if isinstance(raw_code, str) and raw_code.strip().isascii()
+        and raw_code.strip().isdigit() else 0)
     sub_code = str(err.get("sub_code") or "")
     text = f"{err.get('msg') or 'error'}" + (f": {err['sub_msg']}" if err.get("sub_msg") else "")
-    kw: dict[str, Any] = {"code": f"{code}/{sub_code}" if sub_code else str(code)}
+    kw: dict[str, Any] = {"code": f"{code}/{sub_code}" if sub_code else str(code),
+                          "adapter": "taobao"}
     if err.get("request_id"):
         kw["request_id"] = str(err["request_id"])
     if code in _LIMIT_CODES or sub_code.startswith("accesscontrol."):

@@ -48,6 +48,7 @@ from aftersales_taobao.schemas import (
     TradePage,
     TradeRate,
     TradeRatePage,
+    parse,
 )
 
 __all__ = [
@@ -80,6 +81,7 @@ __all__ = [
     "trace_to_tracking",
     "trade_to_order",
     "trades_page",
+    "trusted_total",
 ]
 
 NAME = "taobao"
@@ -237,11 +239,19 @@ def parse_time(
     """
     try:
         local = datetime.strptime(str(text).strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA_TZ)
-    except ValueError as exc:
+    except ValueError:
         raise ValidationError(
             "not a 'yyyy-MM-dd HH:mm:ss' time", field=field, payload=payload
-        ) from exc
+        ) from None
+    if not _YEARS[0] <= local.year < _YEARS[1]:
+        # Year 1 would overflow on the way to UTC; year 9999 is no real change.
+        raise ValidationError(f"a time outside the years {_YEARS[0]}-{_YEARS[1] - 1}",
+                              field=field, payload=payload)
     return local.astimezone(UTC)
+
+
+#: The years a TOP time is believed in (Taobao opened in 2003; the gateway started later).
+_YEARS = (1970, 2200)
 
 
 def return_status(raw: str) -> ReturnStatus:
@@ -505,20 +515,36 @@ def refunds_page(
     body: dict[str, Any], *, store: str = NAME
 ) -> tuple[list[ReturnRequest], int | None]:
     """A taobao.refunds.receive.get answer: its requests (of ``store``) and the total count."""
-    page = RefundPage.model_validate(body)
-    return [refund_to_request(r, store=store) for r in page.refunds], page.total_results
+    page = parse(RefundPage, body, payload="taobao.refunds.receive.get")
+    return [refund_to_request(r, store=store) for r in page.refunds], trusted_total(
+        page.total_results, len(page.refunds), page.has_next)
 
 
 def rates_page(body: dict[str, Any], *, store: str = NAME) -> tuple[list[Review], int | None]:
     """A taobao.traderates.get answer: its reviews (of ``store``) and the total count."""
-    page = TradeRatePage.model_validate(body)
-    return [rate_to_review(r, store=store) for r in page.trade_rates], page.total_results
+    page = parse(TradeRatePage, body, payload="taobao.traderates.get")
+    return [rate_to_review(r, store=store) for r in page.trade_rates], trusted_total(
+        page.total_results, len(page.trade_rates), page.has_next)
 
 
 def trades_page(body: dict[str, Any], *, store: str = NAME) -> tuple[list[Order], int | None]:
     """A taobao.trades.sold.increment.get answer: its orders (of ``store``) and the total count."""
-    page = TradePage.model_validate(body)
-    return [trade_to_order(t, store=store) for t in page.trades], page.total_results
+    page = parse(TradePage, body, payload="taobao.trades.sold.increment.get")
+    return [trade_to_order(t, store=store) for t in page.trades], trusted_total(
+        page.total_results, len(page.trades), page.has_next)
+
+
+def trusted_total(total: int | None, count: int, has_next: bool | None) -> int | None:
+    """A page's ``total_results`` if it agrees with the page itself, else ``None``.
+
+    The listing walks the pages the total announces; a total that cannot be
+    (below zero, below the items of one page, or "no more" beside
+    ``has_next``) would cut the walk short and lose items silently, so it is
+    dropped and the pages are walked until a short one.
+    """
+    if total is None or total < 0 or total < count or (has_next and total <= count):
+        return None
+    return total
 
 
 def order_stamp(item: Order) -> tuple[datetime, str]:

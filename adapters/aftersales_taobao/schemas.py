@@ -9,10 +9,14 @@ strings here; money stays the decimal text Taobao sends, in yuan.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from aftersales.errors import ValidationError
 
 __all__ = [
     "AgreeResult",
@@ -27,6 +31,7 @@ __all__ = [
     "TradeRate",
     "TradeRatePage",
     "TransitStep",
+    "parse",
 ]
 
 
@@ -47,6 +52,76 @@ def _text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+#: The longest id the adapter takes (TOP's are at most 19 digits).
+MAX_ID = 64
+
+
+def _id(value: Any) -> Any:
+    """A required id as text: a number becomes its digits; an empty, over-long or
+    control-character id is refused (it would name no refund, or a wrong one)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise ValueError("an id must not be empty")
+        if len(text) > MAX_ID or not text.isprintable():
+            raise ValueError(f"an id must be at most {MAX_ID} printable characters")
+        return text
+    raise ValueError("an id must be a string or a whole number")
+
+
+#: TOP's Price: yuan as decimal text, at most two places ("12.30"), ASCII digits only.
+_YUAN = re.compile(r"-?[0-9]{1,13}(?:\.[0-9]{1,2})?")
+
+
+def _yuan(value: Any, *, negative: bool) -> Decimal:
+    # TOP writes every Price as text; a JSON float is not exact and a bool is no amount.
+    if isinstance(value, (bool, float)):
+        raise ValueError(f"an amount in yuan must be decimal text, not a {type(value).__name__}")
+    text = str(value).strip() if isinstance(value, int | str | Decimal) else None
+    if text is None or not _YUAN.fullmatch(text):
+        raise ValueError("an amount in yuan must be decimal text with at most two places "
+                         "(\"12.30\") below 10^13")
+    amount = Decimal(text)
+    if amount < 0 and not negative:
+        raise ValueError("an amount in yuan must not be negative")
+    return amount
+
+
+def _price(value: Any) -> Decimal:
+    return _yuan(value, negative=False)
+
+
+def _adjustment(value: Any) -> Decimal:
+    return _yuan(value, negative=True)
+
+
+#: Yuan, at least zero, at most two places.
+Yuan = Annotated[Decimal, BeforeValidator(_price)]
+#: A price adjustment in yuan (may be negative), at most two places.
+YuanAdjustment = Annotated[Decimal, BeforeValidator(_adjustment)]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], data: Any, *, payload: str) -> M:
+    """``data`` read as ``model``, or the library's ValidationError naming the payload and
+    the first offending field (its path, never its value: it may be a buyer's words).
+
+    Raises:
+        ValidationError: ``data`` does not fit ``model``.
+    """
+    try:
+        return model.model_validate(data)
+    except PydanticValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False, include_context=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or None
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        text = first["msg"].removeprefix("Value error, ")
+        raise ValidationError(f"{text}{more}", field=where, payload=payload) from None
+
+
 class _Wire(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
@@ -63,8 +138,8 @@ class TopRefund(_Wire):
     good_status: str | None = None
     order_status: str | None = None
     has_good_return: bool | None = None
-    total_fee: Decimal | None = None
-    refund_fee: Decimal | None = None
+    total_fee: Yuan | None = None
+    refund_fee: Yuan | None = None
     reason: str | None = None
     desc: str | None = None
     company_name: str | None = None
@@ -78,7 +153,8 @@ class TopRefund(_Wire):
     sku: str | None = None
     outer_id: str | None = None
 
-    _ids = field_validator("refund_id", "tid", "oid", "sid", "cs_status", mode="before")(_text)
+    _ids = field_validator("refund_id", "tid", mode="before")(_id)
+    _other = field_validator("oid", "sid", "cs_status", mode="before")(_text)
 
 
 class RefundPage(_Wire):
@@ -105,13 +181,14 @@ class TradeRate(_Wire):
     created: str
     rated_nick: str | None = None
     item_title: str | None = None
-    item_price: Decimal | None = None
+    item_price: Yuan | None = None
     content: str | None = None
     reply: str | None = None
     num_iid: str | None = None
     valid_score: bool | None = None
 
-    _ids = field_validator("tid", "oid", "num_iid", mode="before")(_text)
+    _ids = field_validator("tid", "oid", mode="before")(_id)
+    _item = field_validator("num_iid", mode="before")(_text)
 
 
 class TradeRatePage(_Wire):
@@ -202,21 +279,22 @@ class TopOrder(_Wire):
 
     oid: str
     title: str = ""
-    price: Decimal
+    price: Yuan
     num: int = 1
     num_iid: str | None = None
     sku_id: str | None = None
     outer_iid: str | None = None
     outer_sku_id: str | None = None
-    discount_fee: Decimal = Decimal(0)
-    adjust_fee: Decimal = Decimal(0)
+    discount_fee: Yuan = Decimal(0)
+    adjust_fee: YuanAdjustment = Decimal(0)
     status: str | None = None
     refund_status: str | None = None
     logistics_company: str | None = None
     invoice_no: str | None = None
     consign_time: str | None = None
 
-    _ids = field_validator("oid", "num_iid", "sku_id", mode="before")(_text)
+    _ids = field_validator("oid", mode="before")(_id)
+    _other = field_validator("num_iid", "sku_id", mode="before")(_text)
 
     @field_validator("discount_fee", "adjust_fee", mode="before")
     @classmethod
@@ -229,8 +307,8 @@ class TopTrade(_Wire):
 
     tid: str
     status: str | None = None
-    payment: Decimal
-    post_fee: Decimal = Decimal(0)
+    payment: Yuan
+    post_fee: Yuan = Decimal(0)
     created: str
     modified: str
     end_time: str | None = None
@@ -239,7 +317,7 @@ class TopTrade(_Wire):
     buyer_open_uid: str | None = None
     orders: list[TopOrder] = Field(default_factory=list)
 
-    _ids = field_validator("tid", mode="before")(_text)
+    _ids = field_validator("tid", mode="before")(_id)
 
     @field_validator("post_fee", mode="before")
     @classmethod
