@@ -235,6 +235,14 @@ class DouyinMarketplace(MarketplaceBase):
                 field="external_id", payload="douyin return request")
         return request.external_id
 
+    def _number_id(self, request: ReturnRequest) -> int:
+        """The after-sales id as the number Douyin's write calls take."""
+        text = self._id(request).strip()
+        if not (text.isascii() and text.isdigit() and len(text) <= 20):
+            raise ValidationError("a Douyin after-sales id is a number",
+                                  field="external_id", payload="douyin return request")
+        return int(text)
+
     def fetch_detail(self, request: ReturnRequest) -> AftersaleDetail:
         """The after-sales request as Douyin holds it now (afterSale/Detail)."""
         after_sale_id = self._id(request)
@@ -250,7 +258,7 @@ class DouyinMarketplace(MarketplaceBase):
         gets an empty list.
         """
         data = self.client.call("/afterSale/rejectReasonCodeList",
-                                {"aftersale_id": int(self._id(request))})
+                                {"aftersale_id": self._number_id(request)})
         items = data.get("items") or []
         if not isinstance(items, list):
             raise ValidationError("not a list", field="items",
@@ -265,7 +273,10 @@ class DouyinMarketplace(MarketplaceBase):
         data = self.client.call("/afterSale/operate", {"type": type_code, "items": [item]},
                                 write=True)
         for result in data.get("items") or []:
-            if isinstance(result, dict) and result.get("status_code") not in (None, 0):
+            if not isinstance(result, dict) or result.get("status_code") in (None, ""):
+                continue
+            code = result["status_code"]
+            if (code if isinstance(code, int) else str(code).strip()) not in (0, "0"):
                 raise RemoteRejectedError(
                     f"afterSale/operate {type_code}: {result.get('status_msg') or 'refused'}",
                     adapter=self.name, code=str(result.get("status_code")))
@@ -346,7 +357,7 @@ class DouyinMarketplace(MarketplaceBase):
         links = self._links(evidence, payload="douyin afterSale/submitEvidence",
                             limit=MAX_EVIDENCE)
         self.client.call("/afterSale/submitEvidence", {
-            "aftersale_id": int(self._id(request)), "comment": evidence.text.strip(),
+            "aftersale_id": self._number_id(request), "comment": evidence.text.strip(),
             "evidence": links}, write=True)
 
     def _links(self, evidence: Evidence | None, *, payload: str, limit: int | None) -> list[str]:
@@ -408,7 +419,7 @@ class DouyinMarketplace(MarketplaceBase):
         if by is not None:
             raise ValidationError("Douyin extends by its own rule; by= cannot be chosen",
                                   field="by", payload="douyin afterSale/timeExtend")
-        self.client.call("/afterSale/timeExtend", {"aftersale_id": int(self._id(request))},
+        self.client.call("/afterSale/timeExtend", {"aftersale_id": self._number_id(request)},
                          write=True)
         info = self.fetch_detail(request).process_info.after_sale_info
         due = mapping.moment(info.status_deadline)
@@ -530,7 +541,7 @@ class DouyinMarketplace(MarketplaceBase):
             Whether Douyin reports the interception as made.
         """
         data = self.client.call("/afterSale/applyLogisticsIntercept", {
-            "after_sale_id": int(self._id(request)), "op_from": 1,
+            "after_sale_id": self._number_id(request), "op_from": 1,
             "intercept_targets": [{"company_code": company_code, "tracking_no": tracking_no}]},
             write=True)
         count = data.get("success_count") or 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import json
 import random
 from collections.abc import Callable
@@ -140,7 +141,8 @@ class DouyinWorld:
                body: str) -> dict[str, Any]:
         """The platform's answer to one signed call."""
         expected = sign(_KEY, _SECRET, query.get("method", ""), body, query.get("timestamp", ""))
-        if query.get("sign") != expected:
+        given = query.get("sign", "").encode("utf-8")
+        if not hmac.compare_digest(given, expected.encode("ascii")):  # constant time
             return {"code": 40004, "msg": "非法的参数", "sub_code": "isv.signature-invalid",
                     "sub_msg": "签名错误", "log_id": "sandbox"}
         if path == "/open/binaryupload":

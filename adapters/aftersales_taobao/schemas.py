@@ -71,6 +71,18 @@ def _id(value: Any) -> Any:
     raise ValueError("an id must be a string or a whole number")
 
 
+#: The longest enumeration value (a status, a phase, a type) the adapter takes.
+MAX_TOKEN = 64
+
+
+def _token(value: Any) -> Any:
+    """An enumeration value (``WAIT_SELLER_AGREE``): at most :data:`MAX_TOKEN` printable
+    characters, so a hostile one can neither fill a column nor carry a buyer's words."""
+    if isinstance(value, str) and (len(value) > MAX_TOKEN or not value.isprintable()):
+        raise ValueError(f"a status or type must be at most {MAX_TOKEN} printable characters")
+    return value
+
+
 #: TOP's Price: yuan as decimal text, at most two places ("12.30"), ASCII digits only.
 _YUAN = re.compile(r"-?[0-9]{1,13}(?:\.[0-9]{1,2})?")
 
@@ -155,6 +167,8 @@ class TopRefund(_Wire):
 
     _ids = field_validator("refund_id", "tid", mode="before")(_id)
     _other = field_validator("oid", "sid", "cs_status", mode="before")(_text)
+    _tokens = field_validator("status", "good_status", "order_status", "refund_phase",
+                              "dispute_type", "cs_status", mode="after")(_token)
 
 
 class RefundPage(_Wire):
@@ -189,6 +203,7 @@ class TradeRate(_Wire):
 
     _ids = field_validator("tid", "oid", mode="before")(_id)
     _item = field_validator("num_iid", mode="before")(_text)
+    _tokens = field_validator("result", mode="after")(_token)
 
 
 class TradeRatePage(_Wire):
@@ -295,6 +310,7 @@ class TopOrder(_Wire):
 
     _ids = field_validator("oid", mode="before")(_id)
     _other = field_validator("num_iid", "sku_id", mode="before")(_text)
+    _tokens = field_validator("status", "refund_status", mode="after")(_token)
 
     @field_validator("discount_fee", "adjust_fee", mode="before")
     @classmethod
@@ -318,6 +334,7 @@ class TopTrade(_Wire):
     orders: list[TopOrder] = Field(default_factory=list)
 
     _ids = field_validator("tid", mode="before")(_id)
+    _tokens = field_validator("status", mode="after")(_token)
 
     @field_validator("post_fee", mode="before")
     @classmethod

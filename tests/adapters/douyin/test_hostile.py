@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 import pytest
+import responses
 from aftersales_douyin import DouyinMarketplace, mapping
 from aftersales_douyin.client import error_from_body
 from hypothesis import given, settings
@@ -275,3 +276,56 @@ def test_an_interception_count_that_is_no_number_is_named(market: DouyinMarketpl
             "marketplace": "douyin", "order_id": "1", "kind": "refund_only",
             "lines": [{"order_line_id": "1", "quantity": 1}], "external_id": "7140"}),
             "SF1", "shunfeng")
+
+
+def _numbered(external_id: str) -> ReturnRequest:
+    return ReturnRequest.model_validate({
+        "marketplace": "douyin", "order_id": "1", "kind": "refund_only",
+        "lines": [{"order_line_id": "1", "quantity": 1}], "external_id": external_id})
+
+
+@pytest.mark.parametrize("external_id", ["7140-x", "７１４０", "1" * 40])
+def test_a_write_on_an_id_that_is_no_number_is_refused_before_sending(
+        market: DouyinMarketplace, lenient_http: responses.RequestsMock,
+        external_id: str) -> None:
+    """It raised a raw ValueError from int()."""
+    api = FakeDoudian(lenient_http)
+    for call in (lambda r: market.refusal_reasons(r), lambda r: market.extend_deadline(r),
+                 lambda r: market.intercept(r, "SF1", "shunfeng")):
+        with pytest.raises(ValidationError, match="external_id"):
+            call(_numbered(external_id))
+    assert api.calls == []
+
+
+@pytest.mark.parametrize(("status_code", "refused"), [
+    (0, False), ("0", False), (None, False), (1, True), ("50002", True),
+])
+def test_an_operate_outcome_is_read_whatever_its_spelling(
+        market: DouyinMarketplace, api: FakeDoudian, status_code: Any, refused: bool) -> None:
+    """A "0" written as text is a success: reading it as a refusal would report a paid
+    refund as failed."""
+    api.queue("/afterSale/operate", ok({"items": [
+        {"aftersale_id": 7140, "status_code": status_code, "status_msg": "x"}]}))
+    if refused:
+        with pytest.raises(RemoteRejectedError):
+            market._operate(201, {"aftersale_id": "7140"})
+    else:
+        market._operate(201, {"aftersale_id": "7140"})
+
+
+def test_the_sandbox_checks_signatures_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aftersales_douyin import sandbox
+
+    compared: list[tuple[bytes, bytes]] = []
+    real = sandbox.hmac.compare_digest
+
+    def spy(a: Any, b: Any) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(sandbox.hmac, "compare_digest", spy)
+    world = sandbox.DouyinWorld(seed=1, count=2)
+    refused = world.answer("/afterSale/List", {"method": "afterSale.List", "timestamp": "1",
+                                               "sign": "0" * 64}, {}, "{}")
+    assert refused["sub_code"] == "isv.signature-invalid"
+    assert compared

@@ -226,3 +226,16 @@ def test_a_failing_sync_at_debug_leaks_no_secret_and_no_buyer(
     assert "POST" in caplog.text
     for secret in (SECRET, SESSION, *signs, "13800138000", "张三", "建国路88号"):
         assert secret not in text
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("status", "WAIT_" * 40), ("status", "SUCCESS\x00"), ("dispute_type", PII * 5),
+    ("refund_phase", "x" * 65),
+])
+def test_an_enumeration_value_that_is_no_token_is_refused(field: str, value: str) -> None:
+    """A megabyte status would have been stored as the raw status and shown in errors."""
+    page = _page()
+    _refund(page)[field] = value
+    with pytest.raises(ValidationError) as caught:
+        mapping.refunds_page(page)
+    assert str(caught.value.field).endswith(field)
