@@ -20,8 +20,8 @@ from typing import TypeVar
 
 from aftersales.app import AfterSales
 
-__all__ = ["detach_hooks", "interleave", "page_sync_arguments", "prepare", "save_cursor",
-           "sqlite_time", "timing_header"]
+__all__ = ["detach_batch_hooks", "detach_hooks", "interleave", "page_sync_arguments", "prepare",
+           "save_cursor", "sqlite_time", "timing_header"]
 
 T = TypeVar("T")
 
@@ -46,6 +46,13 @@ def detach_hooks(app: AfterSales) -> None:
     for name, listeners in list(app.events._hooks.items()):
         for hook in list(listeners):
             app.events.off(name, hook)
+
+
+def detach_batch_hooks(app: AfterSales) -> None:
+    """Take the other areas' batch hooks off the bus too (``EventBus.on_many``: the cases
+    area opens a page's cases from one list of its events); :func:`detach_hooks` leaves them.
+    """
+    app.events._batch_hooks.clear()
 
 
 def sqlite_time(value: datetime | None) -> str | None:
@@ -74,16 +81,21 @@ def interleave(tmp: Path, template: Path, repeat: int,
     return results
 
 
-def timing_header(area: str, n: int, noun: str, page: int, repeat: int, hooks: bool) -> str:
+def timing_header(area: str, n: int, noun: str, page: int, repeat: int, hooks: bool,
+                  db: str = "SQLite") -> str:
     """The first line of a page-sync benchmark's figures."""
-    return (f"{area} sync on SQLite, {n:,} {noun} in pages of {page} "
+    return (f"{area} sync on {db}, {n:,} {noun} in pages of {page} "
             f"(best of {repeat}; the machine may be shared, so absolute times vary)"
             + ("" if hooks else "; other areas' after-commit hooks detached"))
 
 
-def page_sync_arguments(doc: str | None, noun: str, env: str) -> argparse.Namespace:
+def page_sync_arguments(doc: str | None, noun: str, env: str,
+                        extra: Callable[[argparse.ArgumentParser], None] | None = None,
+                        ) -> argparse.Namespace:
     """The page-sync benchmarks' command line: the count (``--<noun>``, or ``env``), page size,
-    repeats, and whether to run the per-row path and the other areas' hooks."""
+    repeats, and whether to run the per-row path and the other areas' hooks.
+
+    ``extra`` adds a benchmark's own options to the parser."""
     parser = argparse.ArgumentParser(description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(f"--{noun}", dest="count", type=int,
@@ -93,6 +105,8 @@ def page_sync_arguments(doc: str | None, noun: str, env: str) -> argparse.Namesp
     parser.add_argument("--no-before", action="store_true", help="skip the per-row path")
     parser.add_argument("--hooks", action="store_true",
                         help="keep the other areas' after-commit hooks in the timing")
+    if extra is not None:
+        extra(parser)
     return parser.parse_args()
 
 
