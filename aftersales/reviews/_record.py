@@ -13,11 +13,15 @@ its size:
    those not yet linked to one (a return may come after its review);
 3. the changes worked out in memory, review by review in page order (a
    review listed twice in a page is a new version twice, as before);
-4. ``executemany`` INSERTs and UPDATEs: new reviews (ids returned in page
-   order), changed reviews (guarded by their version: a row someone else
-   changed meanwhile raises ``StaleDataError``), new versions, late links;
+4. one INSERT or UPDATE per kind of write, through the store's set-based
+   writers (:mod:`aftersales.store.upsert`: ``executemany`` on SQLite, the
+   page as one JSON value on PostgreSQL): new reviews (their ids returned
+   with their keys), changed reviews (guarded by their version: a row
+   someone else changed meanwhile raises ``StaleDataError``), new versions,
+   late links;
 5. the alert rules over the page (one query for the spike history of the
-   page's SKUs), the new alerts, and their events in one statement.
+   page's SKUs), the new alerts (one INSERT), and their events in one
+   statement.
 
 A page whose reviews are all unchanged and linked costs the one SELECT and
 writes nothing.
@@ -32,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Table, func, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -48,6 +52,7 @@ from aftersales.reviews.alerts import (
 )
 from aftersales.reviews.classify import Classification, Classifier, Severity
 from aftersales.store.tables.reviews import ReviewAlertRow, ReviewRow, ReviewVersionRow
+from aftersales.store.upsert import update_rows, upsert_rows
 
 __all__ = ["RESOLVED", "Emit", "PageResult", "record_page", "review_key", "review_text"]
 
@@ -285,29 +290,32 @@ def _store_versions(
 
 def _write(session: Session, slots: Iterable[_Slot], fresh: Sequence[_Slot],
            versions: Sequence[tuple[_Slot, dict[str, Any]]]) -> None:
-    """The page's rows, one ``executemany`` per kind of write; nothing when nothing changed."""
+    """The page's rows, one statement per kind of write; nothing when nothing changed.
+
+    Through the store's set-based writers: ``executemany`` on SQLite, the page
+    as one JSON value on PostgreSQL (one statement text whatever the page size).
+    """
     if fresh:
-        result = session.execute(
-            insert(_REVIEWS).returning(_REVIEWS.c.id, sort_by_parameter_order=True),
+        by_external = {s.external_id: s for s in fresh}
+        for row in upsert_rows(
+            session, _REVIEWS,
             [{"marketplace": s.marketplace, "external_id": s.external_id, **s.values}
-             for s in fresh])
-        for slot, new_id in zip(fresh, result.scalars(), strict=True):
-            slot.id = new_id
+             for s in fresh],
+            returning=("id", "external_id"),
+        ):
+            by_external[row.external_id].id = row.id
     stale = [s for s in slots if s.touched and s.version]
     if stale:
-        done = session.execute(
-            update(_REVIEWS).where(_REVIEWS.c.id == bindparam("b_id"),
-                                   _REVIEWS.c.current_version == bindparam("b_version")),
-            [{**s.values, "b_id": s.id, "b_version": s.version} for s in stale])
-        if session.get_bind().dialect.supports_sane_multi_rowcount \
-                and done.rowcount != len(stale):  # type: ignore[attr-defined]
+        done = update_rows(session, _REVIEWS, [
+            ({"id": s.id, "current_version": s.version}, s.values) for s in stale])
+        if session.get_bind().dialect.supports_sane_multi_rowcount and done != len(stale):
             raise StaleDataError("a review changed while its page was written")
-    late = [{"b_id": s.id, "rma_id": s.late_rma} for s in slots
+    late = [({"id": s.id}, {"rma_id": s.late_rma}) for s in slots
             if s.late_rma is not None and not s.touched]
     if late:
-        session.execute(update(_REVIEWS).where(_REVIEWS.c.id == bindparam("b_id")), late)
+        update_rows(session, _REVIEWS, late)
     if versions:
-        session.execute(insert(_VERSIONS), [{"review_id": s.id, **v} for s, v in versions])
+        upsert_rows(session, _VERSIONS, [{"review_id": s.id, **v} for s, v in versions])
 
 
 def _spikes(session: Session, changed: list[_Changed], config: AlertConfig,
@@ -399,9 +407,10 @@ def record_page(
         fresh = []
     alert_ids: list[int] = []
     if fresh:
-        alert_ids = list(session.execute(
-            insert(_ALERTS).returning(_ALERTS.c.id, sort_by_parameter_order=True),
-            [_alert_row(item, draft, now) for item, draft in fresh]).scalars())
+        ids = {(row.rule, row.subject): row.id for row in upsert_rows(
+            session, _ALERTS, [_alert_row(item, draft, now) for item, draft in fresh],
+            returning=("id", "rule", "subject"))}
+        alert_ids = [ids[(draft.rule.value, draft.subject)] for _, draft in fresh]
     events = [(draft.rule.event, _payload(item, draft, alert_id),
                f"{draft.rule.event}:{draft.subject}")
               for (item, draft), alert_id in zip(fresh, alert_ids, strict=True)]

@@ -305,10 +305,12 @@ def _record(app: AfterSales, session: Session, items: Sequence[Review]) -> Any:
                        emit=app.runtime.events.emit_many)
 
 
-def test_a_review_changed_meanwhile_is_a_concurrent_update(tmp_path: Path) -> None:
+def test_a_review_changed_meanwhile_is_a_concurrent_update(db_url: str) -> None:
+    """On both databases: the version-guarded UPDATE of the page's changed reviews
+    (``executemany`` on SQLite, one statement over the page on PostgreSQL)."""
     from aftersales.errors import ConcurrentUpdateError
 
-    app = _app(f"sqlite:///{tmp_path}/a.db")
+    app = _app(db_url)
     steps = _scenario()
     sync_pages(app, [steps[0][0]])
     real_execute = Session.execute
