@@ -366,7 +366,7 @@ class ApiClient:
         """The response body as JSON, or ``ResponseParseError`` naming the adapter."""
         try:
             return jsonlib.loads(response.content or b"null")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # nested past the parser's limit too
             raise ResponseParseError(
                 f"expected JSON, got {self._content_kind(response)}",
                 adapter=self.adapter,

@@ -224,8 +224,10 @@ def window_newest_first(
     window without shifting an unread one out of reach. Page 1 comes first
     (it carries the total), then the last page back to page 1 again (an
     item that moved up into page 1 after the first read is found there); an
-    item seen twice keeps its newest version. Without a total, pages are
-    walked forward until a short one.
+    item seen twice keeps its newest version. A total that changes during
+    the walk (an item came in and shifted the rest) has the window walked
+    again, at most three times. Without a total, pages are walked forward
+    until a short one.
 
     Args:
         fetch: loads page ``n`` (from 1) and returns its items and the total
@@ -252,7 +254,20 @@ def window_newest_first(
             page_no += 1
             got, _ = fetch(page_no)
             keep(got)
-    elif total > size:
-        for page_no in range(-(-total // size), 0, -1):
-            keep(fetch(page_no)[0])
+    else:
+        # A total that changes during the walk means an item came into the window
+        # (a late write) and shifted the ones after it onto pages already read:
+        # the window is walked again under the new total, a few times at most.
+        for _ in range(3):
+            if total <= size:
+                break
+            totals: set[int] = set()
+            for page_no in range(-(-total // size), 0, -1):
+                items, now = fetch(page_no)
+                keep(items)
+                if now is not None:
+                    totals.add(now)
+            if totals <= {total}:
+                break
+            total = max(totals)
     return sorted(found.values(), key=stamp)

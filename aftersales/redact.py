@@ -178,6 +178,8 @@ _STREET = re.compile(
     r"(?:st|street|rd|road|ave|avenue|blvd|boulevard|lane|ln|dr|drive|way|ct|court|pl|place"
     r"|terrace|ter|plaza|square|sq|highway|hwy|parkway|pkwy|circle|cir|trail|alley|row)\b\.?"
     r"|[\u4e00-\u9fff]{2,}(?:省|市|区|县|镇)[\u4e00-\u9fff0-9\-]*(?:路|街|道|巷|弄|号|室)[0-9\-]*"
+    # a street and house number without the city before it: 幸福路88号3栋502室
+    r"|[\u4e00-\u9fff]{1,12}(?:路|街|道|巷|弄)\d+(?:-\d+)?号[\u4e00-\u9fff0-9\-]*"
 )
 # A name in free text, recognised by the word before it: "customer Alice Wong".
 _CUED_NAME = re.compile(
@@ -327,7 +329,7 @@ def redact_remote(text: str, secrets: Iterable[str] = ()) -> str:
     if stripped[:1] in ("{", "["):
         try:
             decoded = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past the parser's limit too
             pass
         else:
             found: list[str] = []

@@ -107,8 +107,8 @@ class RouterClient:
             return None  # the ApiClient maps HTTP errors itself
         try:
             body = response.json()
-        except ValueError:
-            return None  # not JSON: the ApiClient reports a parse error
+        except (ValueError, RecursionError):
+            return None  # not JSON (or nested past the parser's limit): a parse error
         return self.read_error(body)
 
     def signed(self, form: Mapping[str, str | None]) -> dict[str, str]:

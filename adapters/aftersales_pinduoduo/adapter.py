@@ -36,7 +36,7 @@ from aftersales.models import (
 from aftersales.paging import Watermark, time_windows, watermarked_pages, window_newest_first
 from aftersales_pinduoduo import mapping
 from aftersales_pinduoduo.client import PinduoduoClient
-from aftersales_pinduoduo.schemas import PddOrder, PddRefundDetail
+from aftersales_pinduoduo.schemas import PddOrder, PddRefundDetail, read
 from aftersales_pinduoduo.settings import PinduoduoSettings
 
 __all__ = ["PinduoduoMarketplace"]
@@ -129,7 +129,9 @@ class PinduoduoMarketplace(MarketplaceBase):
         def batches() -> Iterator[list[Any]]:
             for since, until in time_windows(start, now=self.clock(), lag=s.lag,
                                              lookback=lookback, width=s.window):
-                items = window(since, until)
+                # an item stamped after the window (a skewed clock, a late answer) would
+                # move the watermark past the windows still to read: it is read there
+                items = [i for i in window(since, until) if stamp(i)[0] <= until]
                 for i in range(0, len(items), s.page_size):
                     yield items[i : i + s.page_size]
 
@@ -170,7 +172,8 @@ class PinduoduoMarketplace(MarketplaceBase):
         info = body.get("order_info")
         if not info:
             raise RemoteNotFoundError(f"no order {order_id}", adapter=self.name)
-        return mapping.to_order(PddOrder.model_validate(info), self.name)
+        return mapping.to_order(read(PddOrder, info, payload="pdd.order.information.get"),
+                                self.name)
 
     def list_shipments(self, order_id: str) -> list[Shipment]:
         """The order's outbound parcel (empty before it ships)."""
@@ -180,7 +183,11 @@ class PinduoduoMarketplace(MarketplaceBase):
         """Which of ``order_ids`` have after-sales orders (pdd.refund.status.check)."""
         body = self.client.call("pdd.refund.status.check", {"order_sns": ",".join(order_ids)})
         found = body.get("order_sns_exists_refund") or []
-        return {str(item.get("order_sn")) for item in found if isinstance(item, dict)}
+        if not isinstance(found, list):
+            raise ValidationError("not a list", field="order_sns_exists_refund",
+                                  payload="pdd.refund.status.check")
+        return {str(item["order_sn"]) for item in found
+                if isinstance(item, dict) and item.get("order_sn") not in (None, "")}
 
     # ------------------------------------------------------------------ actions
 
@@ -199,7 +206,13 @@ class PinduoduoMarketplace(MarketplaceBase):
                                 bare=True)
         if "after_sales_status" not in body:
             raise RemoteNotFoundError(f"no after-sales order {after_sales_id}", adapter=self.name)
-        return PddRefundDetail.model_validate(body)
+        detail = read(PddRefundDetail, body, payload="pdd.refund.information.get")
+        if detail.id != after_sales_id or detail.order_sn != order_sn:
+            # acting on another after-sales order's state could pay the wrong one
+            raise ResponseParseError(
+                f"pdd.refund.information.get answered for another after-sales order than "
+                f"{after_sales_id}", adapter=self.name)
+        return detail
 
     def approve_return(self, request: ReturnRequest, *, note: str | None = None) -> None:
         """Agree the return of goods; for a refund-only request, check it awaits the shop."""
@@ -232,7 +245,11 @@ class PinduoduoMarketplace(MarketplaceBase):
             raise ValidationError("Pinduoduo wants the carrier of the replacement parcel",
                                   field="carrier", payload=_EXCHANGE_SHIPPING)
         body = self.client.call("pdd.logistics.companies.get", {})
-        for company in body.get("logistics_companies") or []:
+        companies = body.get("logistics_companies") or []
+        if not isinstance(companies, list):
+            raise ValidationError("not a list", field="logistics_companies",
+                                  payload="pdd.logistics.companies.get")
+        for company in companies:
             if not isinstance(company, dict) or company.get("available") == 0:
                 continue
             name = str(company.get("logistics_company") or "")

@@ -71,7 +71,7 @@ def error_from_body(body: Any) -> RemoteError | None:
     err = body["error_response"]
     try:
         code = int(err.get("error_code") or 0)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # JSON's Infinity reaches here as a float
         code = 0
     sub = str(err.get("sub_code") or "")
     msg, sub_msg = str(err.get("error_msg") or "error"), str(err.get("sub_msg") or "")

@@ -15,8 +15,9 @@ Order amounts are yuan text ("单位：元").
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 from aftersales.errors import ValidationError
@@ -43,6 +44,7 @@ from aftersales_pinduoduo.schemas import (
     PddRefund,
     PddRefundDetail,
     PddRefundPage,
+    read,
 )
 
 __all__ = [
@@ -59,6 +61,7 @@ __all__ = [
     "amount",
     "detail_kind",
     "exchange_tracking",
+    "list_kind",
     "order_stamp",
     "orders_page",
     "parse_time",
@@ -169,38 +172,99 @@ REASONS: dict[str, ReturnReason] = {
 }
 
 
+#: A wire time as text: China time, to the second, optionally with a fraction
+#: and an explicit offset (``Z``, ``+08:00``, ``+0800``), which is then honoured.
+_TEXT_TIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
+    r"(?:(Z)|([+-])(\d{2}):?(\d{2}))?", re.ASCII)
+#: Times outside these bounds are no after-sales time (0, a year 5138, …).
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def parse_time(value: Any, *, field: str = "time", payload: str = "pinduoduo payload") -> datetime:
     """A wire time (Unix seconds or milliseconds, or China-time text) as aware UTC.
 
+    Epoch numbers (a JSON integer or ASCII digits) above ``10**11`` are
+    milliseconds; text without an offset is China time (+08:00, no DST).
+
     Raises:
-        ValidationError: empty or in neither form (names field and payload).
+        ValidationError: empty, in no such form, or outside 2000–2100 (names
+            field and payload, never the value).
     """
-    text = str(value if value is not None else "").strip()
-    if text.isdigit():
-        seconds = int(text)
-        return datetime.fromtimestamp(seconds / 1000 if seconds > 10**11 else seconds, UTC)
-    try:
-        local = datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA_TZ)
-    except ValueError as exc:
-        raise ValidationError("not a 'yyyy-MM-dd HH:mm:ss' time or Unix seconds",
-                              field=field, payload=payload) from exc
-    return local.astimezone(UTC)
+    def bad(why: str) -> ValidationError:
+        return ValidationError(why, field=field, payload=payload)
+
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise bad("not a 'yyyy-MM-dd HH:mm:ss' time or Unix seconds")
+    text = str(value).strip()
+    if text.isascii() and text.isdigit() and len(text) <= 13:  # to year 2286 in ms
+        number = int(text)
+        moment = _EPOCH + (timedelta(milliseconds=number) if number > 10**11
+                           else timedelta(seconds=number))
+    else:
+        match = _TEXT_TIME.fullmatch(text)
+        if match is None:
+            raise bad("not a 'yyyy-MM-dd HH:mm:ss' time or Unix seconds")
+        y, mo, d, h, mi, sec, frac, zulu, sign, oh, om = match.groups()
+        zone = CHINA_TZ
+        if zulu:
+            zone = UTC
+        elif sign:
+            offset = timedelta(hours=int(oh), minutes=int(om))
+            if offset > timedelta(hours=14):
+                raise bad("a time with an impossible UTC offset")
+            zone = timezone(-offset if sign == "-" else offset)
+        try:
+            moment = datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec),
+                              int((frac or "0")[:6].ljust(6, "0")), tzinfo=zone)
+        except ValueError:
+            raise bad("not a calendar time") from None
+    if not _EARLIEST <= moment < _LATEST:
+        raise bad("a time outside 2000–2100")
+    return moment.astimezone(UTC)
 
 
-def amount(value: str | int | None, *, field: str, payload: str) -> Money | None:
-    """An amount as written on the wire: text in yuan, a JSON number in fen.
+#: An amount as text: ASCII digits, an optional point and fraction (no exponent).
+_DECIMAL_TEXT = re.compile(r"-?\d+(?:\.\d+)?", re.ASCII)
+#: No after-sales amount reaches this (10 billion yuan): above it, the payload is wrong.
+_MOST = Decimal(10) ** 10
+
+
+def amount(value: object, *, field: str, payload: str) -> Money | None:
+    """An amount as written on the wire: text in yuan, a JSON integer in fen.
+
+    Refused, each with the field and payload named (never the value): a
+    flag, a JSON number with a fraction (a fen amount is whole; a float is
+    never guessed), text that is not plain decimal digits (no exponent, no
+    full-width digits), a negative amount, a fraction of a fen, an amount of
+    10 billion yuan or more.
 
     Raises:
-        ValidationError: text that is not a decimal number.
+        ValidationError: the amount is not one of the above.
     """
     if value is None or value == "":
         return None
+    if isinstance(value, bool):
+        raise ValidationError("a flag is not an amount", field=field, payload=payload)
     if isinstance(value, int):
-        return from_fen(value, CURRENCY, field=field, payload=payload)
-    try:
-        return Money(Decimal(value.strip()), CURRENCY)
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationError("not an amount in yuan", field=field, payload=payload) from exc
+        money = from_fen(value, CURRENCY, field=field, payload=payload)
+    elif isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value.strip()):
+        money = Money(Decimal(value.strip()), CURRENCY)
+    elif isinstance(value, float):
+        raise ValidationError("a JSON number with a fraction is not an amount in fen",
+                              field=field, payload=payload)
+    else:
+        raise ValidationError("not an amount in yuan", field=field, payload=payload)
+    if money.amount < 0:
+        raise ValidationError("a negative amount", field=field, payload=payload)
+    if money.amount >= _MOST:
+        raise ValidationError("an amount beyond any after-sales amount", field=field,
+                              payload=payload)
+    if money.amount != money.amount.quantize(Decimal("0.01")):
+        raise ValidationError("an amount finer than one fen", field=field, payload=payload)
+    return money
 
 
 def return_status(code: int) -> ReturnStatus:
@@ -212,16 +276,28 @@ def return_status(code: int) -> ReturnStatus:
     return STATUSES.get(code, ReturnStatus.REQUESTED)
 
 
+def list_kind(code: int) -> ReturnKind:
+    """The kind of an incremental list's ``after_sales_type``.
+
+    A type Pinduoduo adds later reads as ``return`` (goods come back before
+    any money goes), never as a refund of money only.
+    """
+    return LIST_TYPES.get(code, ReturnKind.RETURN)
+
+
 def reason_for(text: str | None) -> ReturnReason:
     """The canonical reason of the buyer's reason text (``other`` when unknown)."""
     return REASONS.get((text or "").strip(), ReturnReason.OTHER)
 
 
 def _quantity(text: str, where: str) -> int:
-    try:
-        return max(int(text or "1"), 1)
-    except ValueError as exc:
-        raise ValidationError("not a whole number", field="goods_number", payload=where) from exc
+    """``goods_number``: ASCII digits; 0 (nothing counted, as on a refund of money
+    only) reads as 1; a sign, a fraction or more than six digits is refused."""
+    text = (text or "1").strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 6):
+        raise ValidationError("not a whole number of pieces", field="goods_number",
+                              payload=where)
+    return max(int(text), 1)
 
 
 def refund_to_request(refund: PddRefund, store: str = NAME) -> ReturnRequest:
@@ -230,7 +306,7 @@ def refund_to_request(refund: PddRefund, store: str = NAME) -> ReturnRequest:
     return ReturnRequest(
         marketplace=store,
         order_id=refund.order_sn,
-        kind=LIST_TYPES.get(refund.after_sales_type, ReturnKind.REFUND_ONLY),
+        kind=list_kind(refund.after_sales_type),
         lines=[ReturnLine(
             order_line_id=refund.sku_id or refund.order_sn,
             sku=refund.outer_id or refund.sku_id or None,
@@ -285,6 +361,13 @@ def detail_kind(detail: PddRefundDetail) -> ReturnKind | None:
     return DETAIL_TYPES.get(detail.after_sales_type) if detail.after_sales_type else None
 
 
+def _count(count: int, where: str) -> int:
+    """An order line's ``goods_count``: 0 reads as 1, a negative count is refused."""
+    if count < 0 or count > 999_999:
+        raise ValidationError("not a count of pieces", field="goods_count", payload=where)
+    return max(count, 1)
+
+
 #: ``order_status`` values after which the buyer has the goods (3 已签收).
 _SIGNED = 3
 
@@ -307,7 +390,7 @@ def to_order(order: PddOrder, store: str = NAME) -> Order:
     lines = [
         OrderLine(external_id=item.sku_id or f"{order.order_sn}-{n}",
                   sku=item.outer_id or item.sku_id or item.goods_id or order.order_sn,
-                  title=item.goods_name, quantity=max(item.goods_count, 1),
+                  title=item.goods_name, quantity=_count(item.goods_count, where),
                   unit_price=yuan(item.goods_price, "goods_price"))
         for n, item in enumerate(order.item_list)
     ]
@@ -340,13 +423,13 @@ def to_order(order: PddOrder, store: str = NAME) -> Order:
 
 def refunds_page(body: dict[str, Any], store: str = NAME) -> tuple[list[ReturnRequest], int | None]:
     """A pdd.refund.list.increment.get answer: its requests and the total count."""
-    page = PddRefundPage.model_validate(body)
+    page = read(PddRefundPage, body, payload="pdd.refund.list.increment.get")
     return [refund_to_request(r, store) for r in page.refund_list], page.total_count
 
 
 def orders_page(body: dict[str, Any], store: str = NAME) -> tuple[list[Order], int | None]:
     """A pdd.order.number.list.increment.get answer: its orders and the total count."""
-    page = PddOrderPage.model_validate(body)
+    page = read(PddOrderPage, body, payload="pdd.order.number.list.increment.get")
     return [to_order(o, store) for o in page.order_sn_list], page.total_count
 
 

@@ -8,7 +8,12 @@ can do without has a default.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+import pydantic
 from pydantic import BaseModel, ConfigDict, Field
+
+from aftersales.errors import ValidationError
 
 __all__ = [
     "PddItem",
@@ -17,7 +22,29 @@ __all__ = [
     "PddRefund",
     "PddRefundDetail",
     "PddRefundPage",
+    "read",
 ]
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def read(model: type[_M], data: Any, *, payload: str) -> _M:
+    """``data`` as ``model``, or the library's ``ValidationError`` naming the field.
+
+    The message says which field (its path in the payload) and what was wrong
+    with it, never the value: a wrong-typed field may hold a buyer's name,
+    phone or address.
+
+    Raises:
+        ValidationError: a required field is missing or null, or a field has
+            the wrong type.
+    """
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        raise ValidationError(str(first["msg"]), field=field, payload=payload) from None
 
 
 class _Wire(BaseModel):
@@ -32,12 +59,13 @@ class PddRefund(_Wire):
     after_sales_status: int
     after_sales_type: int
     after_sale_reason: str = ""
-    refund_amount: str | int | None = None
-    order_amount: str | int | None = None
+    #: text in yuan or a JSON integer in fen; kept as sent, read by ``mapping.amount``
+    refund_amount: object = None
+    order_amount: object = None
     goods_id: str = ""
     goods_name: str = ""
     goods_number: str = "1"
-    goods_price: str | int | None = None
+    goods_price: object = None
     sku_id: str = ""
     outer_id: str = ""
     outer_goods_id: str = ""
@@ -66,7 +94,7 @@ class PddRefundDetail(_Wire):
     after_sales_status: int
     after_sales_type: int | None = None
     after_sales_reason: str = ""
-    refund_amount: str | int | None = None
+    refund_amount: object = None
     goods_number: str = "1"
     sku_id: str = ""
     express_no: str = ""
