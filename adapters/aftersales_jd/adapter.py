@@ -11,6 +11,8 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from pydantic import BaseModel, ConfigDict
+
 from aftersales.errors import (
     RemoteNotFoundError,
     RemoteRejectedError,
@@ -40,6 +42,7 @@ from aftersales_jd.schemas import (
     RefundApply,
     RefundApplyResult,
     ServicePage,
+    read,
 )
 from aftersales_jd.services import NO_RECEIVE_CODES, ServiceOrders
 from aftersales_jd.settings import JdSettings
@@ -55,6 +58,40 @@ _REPLY = "jingdong.pop.PopCommentJsfService.saveReply"
 _ORDER_GET = "jingdong.pop.order.get"
 _ORDER_FIELDS = ("orderId,orderState,orderTotalPrice,orderPayment,freightPrice,sellerDiscount,"
                  "orderStartTime,orderEndTime,modified,waybill,logisticsId,itemInfoList")
+
+
+class _CommentPage(BaseModel):
+    """getVenderCommentsForJos's answer: the comments and their total."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    comments: list[JdComment] | None = None
+    totalItem: int | None = None
+
+    @property
+    def items(self) -> list[JdComment]:
+        return self.comments or []
+
+
+def _inner(body: dict[str, Any], key: str, method: str, adapter: str) -> Any:
+    """The result object ``key`` of a ``*_responce``; never an empty success by default.
+
+    JOS answers a refused business call inside the envelope with a ``code``
+    other than ``0`` and no result object: that is the platform's refusal,
+    and an answer with neither is not one the adapter can read.
+
+    Raises:
+        RemoteRejectedError: a ``code`` other than 0 and no result object.
+        ResponseParseError: no result object and no code.
+    """
+    found = body.get(key)
+    if found is not None:
+        return found
+    code = body.get("code")
+    if code is not None and str(code) != "0":
+        words = body.get("zh_desc") or body.get("errorMessage") or body.get("msg") or "refused"
+        raise RemoteRejectedError(f"{method}: {words}", adapter=adapter, code=str(code))
+    raise ResponseParseError(f"{method}: the answer has no {key}", adapter=adapter)
 
 
 def _fmt(moment: datetime) -> str:
@@ -134,9 +171,13 @@ class JdMarketplace(MarketplaceBase):
     @staticmethod
     def map_return_status(raw: str) -> Any:
         """The canonical status of a raw status (``afs:<code>`` for service orders)."""
+        code = raw[4:] if raw.startswith("afs:") else raw
+        if not (code.isascii() and code.isdigit() and len(code) <= 9):
+            raise ValidationError("not a JD status code", field="raw_status",
+                                  payload="jd return status")
         if raw.startswith("afs:"):
-            return mapping.service_status(int(raw[4:]))
-        return mapping.refund_status(int(raw))
+            return mapping.service_status(int(code))
+        return mapping.refund_status(int(code))
 
     # ------------------------------------------------------------------ listings
 
@@ -149,7 +190,9 @@ class JdMarketplace(MarketplaceBase):
         def batches() -> Iterator[list[Any]]:
             for since, until in time_windows(start, now=self.clock(), lag=s.lag,
                                              lookback=lookback, width=s.window):
-                items = window(since, until)
+                # an item stamped after the window (a skewed clock, a late answer) would
+                # move the watermark past the windows still to read: it is read there
+                items = [i for i in window(since, until) if stamp(i)[0] <= until]
                 for i in range(0, len(items), s.page_size):
                     yield items[i : i + s.page_size]
 
@@ -194,7 +237,8 @@ class JdMarketplace(MarketplaceBase):
                 "buId": s.vender_id, "operatePin": s.operator_pin,
                 "operateNick": s.operator_name, "updateTimeBegin": _fmt(since),
                 "updateTimeEnd": _fmt(until), "pageNumber": page, "pageSize": s.page_size})
-            page_result = ServicePage.model_validate(body.get("pageResult") or {})
+            page_result = read(ServicePage, _inner(body, "pageResult", _SERVICE_LIST, self.name),
+                               payload=_SERVICE_LIST)
             return ([mapping.service_to_request(b, self.name) for b in page_result.data],
                     page_result.totalCount)
         return window_newest_first(fetch, s.page_size, mapping.request_stamp)
@@ -217,10 +261,9 @@ class JdMarketplace(MarketplaceBase):
                 body = self.client.call(_COMMENTS, {
                     "beginTime": _fmt(since), "endTime": _fmt(until), "page": page,
                     "pageSize": size})
-                comments = [JdComment.model_validate(c) for c in body.get("comments") or []]
-                total = body.get("totalItem")
-                return ([mapping.comment_to_review(c, self.name) for c in comments],
-                        int(total) if total is not None else None)
+                got = read(_CommentPage, body, payload=_COMMENTS)
+                return ([mapping.comment_to_review(c, self.name) for c in got.items],
+                        got.totalItem)
             return window_newest_first(fetch, size, mapping.review_stamp)
         return self._watermarked(cursor, self.settings.lookback, window, mapping.review_stamp)
 
@@ -243,7 +286,7 @@ class JdMarketplace(MarketplaceBase):
         info = detail.get("orderInfo") if isinstance(detail, dict) else None
         if not info:
             raise RemoteNotFoundError(f"no order {order_id}", adapter=self.name)
-        return mapping.to_order(JdOrder.model_validate(info), self.name)
+        return mapping.to_order(read(JdOrder, info, payload=_ORDER_GET), self.name)
 
     def list_shipments(self, order_id: str) -> list[Shipment]:
         """The order's outbound parcel (empty before it ships)."""
@@ -252,7 +295,8 @@ class JdMarketplace(MarketplaceBase):
     # ------------------------------------------------------------------ refund applications
 
     def _query_result(self, body: dict[str, Any], method: str) -> RefundApplyResult:
-        result = RefundApplyResult.model_validate(body.get("queryResult") or {})
+        result = read(RefundApplyResult, _inner(body, "queryResult", method, self.name),
+                      payload=method)
         if not result.success:
             raise RemoteRejectedError(f"{method}: {result.resultDescribe or 'refused'}",
                                       adapter=self.name, code=result.resultCode or None)
@@ -308,7 +352,12 @@ class JdMarketplace(MarketplaceBase):
                                     _REFUND_GET)
         if not result.result:
             raise RemoteNotFoundError(f"no refund application {refund_id}", adapter=self.name)
-        return result.result[0]
+        found = result.result[0]
+        if found.id != refund_id:
+            # acting on another application's state could pay the wrong one
+            raise ResponseParseError(f"{_REFUND_GET} answered for another refund application "
+                                     f"than {refund_id}", adapter=self.name)
+        return found
 
     def approve_return(self, request: ReturnRequest, *, note: str | None = None) -> None:
         """Approve a service order, or check a refund application awaits the shop.

@@ -16,8 +16,9 @@ order (服务单: return, exchange, repair, …).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 from aftersales.errors import ValidationError
@@ -176,38 +177,106 @@ REASONS: dict[str, ReturnReason] = {
 }
 
 
+#: A wire time as text: China time, to the second, optionally with a fraction
+#: and an explicit offset (``Z``, ``+08:00``, ``+0800``), which is then honoured.
+_TEXT_TIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
+    r"(?:(Z)|([+-])(\d{2}):?(\d{2}))?", re.ASCII)
+#: Times outside these bounds are no after-sales time (0, a year 5138, …).
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def parse_time(value: Any, *, field: str = "time", payload: str = "jd payload") -> datetime:
     """A wire time (epoch seconds or milliseconds, or China-time text) as aware UTC.
 
+    Epoch numbers (a JSON integer or ASCII digits) above ``10**11`` are
+    milliseconds; text without an offset is China time (+08:00, no DST).
+
     Raises:
-        ValidationError: empty or in neither form (names field and payload).
+        ValidationError: empty, in no such form, or outside 2000–2100 (names
+            field and payload, never the value).
     """
-    text = str(value if value is not None else "").strip()
-    if text.isdigit():
+    def bad(why: str) -> ValidationError:
+        return ValidationError(why, field=field, payload=payload)
+
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise bad("not a 'yyyy-MM-dd HH:mm:ss' time or epoch milliseconds")
+    text = str(value).strip()
+    if text.isascii() and text.isdigit() and len(text) <= 13:  # to year 2286 in ms
         number = int(text)
-        return datetime.fromtimestamp(number / 1000 if number > 10**11 else number, UTC)
-    try:
-        local = datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA_TZ)
-    except ValueError as exc:
-        raise ValidationError("not a 'yyyy-MM-dd HH:mm:ss' time or epoch milliseconds",
-                              field=field, payload=payload) from exc
-    return local.astimezone(UTC)
+        moment = _EPOCH + (timedelta(milliseconds=number) if number > 10**11
+                           else timedelta(seconds=number))
+    else:
+        match = _TEXT_TIME.fullmatch(text)
+        if match is None:
+            raise bad("not a 'yyyy-MM-dd HH:mm:ss' time or epoch milliseconds")
+        y, mo, d, h, mi, sec, frac, zulu, sign, oh, om = match.groups()
+        zone = CHINA_TZ
+        if zulu:
+            zone = UTC
+        elif sign:
+            offset = timedelta(hours=int(oh), minutes=int(om))
+            if offset > timedelta(hours=14):
+                raise bad("a time with an impossible UTC offset")
+            zone = timezone(-offset if sign == "-" else offset)
+        try:
+            moment = datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec),
+                              int((frac or "0")[:6].ljust(6, "0")), tzinfo=zone)
+        except ValueError:
+            raise bad("not a calendar time") from None
+    if not _EARLIEST <= moment < _LATEST:
+        raise bad("a time outside 2000–2100")
+    return moment.astimezone(UTC)
 
 
-def amount(value: str | int | float | None, *, field: str, payload: str) -> Money | None:
+#: An amount as text: ASCII digits, an optional point and fraction (no exponent).
+_DECIMAL_TEXT = re.compile(r"-?\d+(?:\.\d+)?", re.ASCII)
+#: No after-sales amount reaches this (10 billion yuan): above it, the payload is wrong.
+_MOST = Decimal(10) ** 10
+
+
+def amount(value: object, *, field: str, payload: str) -> Money | None:
     """An amount as written: a JSON integer is fen, text or a decimal number is yuan.
 
+    A decimal JSON number is read from its shortest text (``10.5`` is 10.50
+    yuan), which is the text JOS wrote for any amount of at most 15 digits.
+    Refused, each with the field and payload named (never the value): a
+    flag, text that is not plain decimal digits (no exponent, no full-width
+    digits, no NaN), a negative amount, a fraction of a fen (so a float
+    that lost its exact value), an amount of 10 billion yuan or more.
+
     Raises:
-        ValidationError: text that is not a number.
+        ValidationError: the amount is not one of the above.
     """
     if value is None or value == "":
         return None
+    if isinstance(value, bool):
+        raise ValidationError("a flag is not an amount", field=field, payload=payload)
     if isinstance(value, int):
-        return from_fen(value, CURRENCY, field=field, payload=payload)
-    try:
-        return Money(Decimal(str(value).strip()), CURRENCY)
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationError("not an amount", field=field, payload=payload) from exc
+        money = from_fen(value, CURRENCY, field=field, payload=payload)
+    elif isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value.strip()):
+        money = Money(Decimal(value.strip()), CURRENCY)
+    elif isinstance(value, float) and _DECIMAL_TEXT.fullmatch(repr(value)):
+        money = Money(Decimal(repr(value)), CURRENCY)
+    else:
+        raise ValidationError("not an amount in yuan", field=field, payload=payload)
+    if money.amount < 0:
+        raise ValidationError("a negative amount", field=field, payload=payload)
+    if money.amount >= _MOST:
+        raise ValidationError("an amount beyond any after-sales amount", field=field,
+                              payload=payload)
+    if money.amount != money.amount.quantize(Decimal("0.01")):
+        raise ValidationError("an amount finer than one fen", field=field, payload=payload)
+    return money
+
+
+def _count(count: int, field: str, where: str) -> int:
+    """A count of pieces: 0 reads as 1, a negative or absurd count is refused."""
+    if count < 0 or count > 999_999:
+        raise ValidationError("not a count of pieces", field=field, payload=where)
+    return max(count, 1)
 
 
 def split_id(external_id: str) -> tuple[str, str]:
@@ -280,7 +349,8 @@ def service_to_request(bill: ServiceBill, store: str = NAME) -> ReturnRequest:
         marketplace=store, order_id=bill.orderId,
         kind=EXPECTATIONS.get(bill.customerExpect, ReturnKind.RETURN),
         lines=[ReturnLine(order_line_id=bill.skuId or bill.orderId, sku=bill.skuId or None,
-                          quantity=max(bill.serviceCount, 1), reason=reason_for(reason),
+                          quantity=_count(bill.serviceCount, "serviceCount", where),
+                          reason=reason_for(reason),
                           reason_text=reason or None)],
         status=service_status(bill.serviceStatus), raw_status=str(bill.serviceStatus),
         external_id=f"{AFS_PREFIX}{bill.serviceId}",
@@ -329,7 +399,8 @@ def to_order(order: JdOrder, store: str = NAME) -> Order:
 
     lines = [OrderLine(external_id=item.skuId or f"{order.orderId}-{n}",
                        sku=item.outerSkuId or item.skuId or order.orderId, title=item.skuName,
-                       quantity=max(item.itemTotal, 1), unit_price=yuan(item.jdPrice, "jdPrice"))
+                       quantity=_count(item.itemTotal, "itemTotal", where),
+                       unit_price=yuan(item.jdPrice, "jdPrice"))
              for n, item in enumerate(order.itemInfoList)]
     shipping = yuan(order.freightPrice, "freightPrice")
     paid = yuan(order.orderPayment, "orderPayment")
@@ -355,9 +426,11 @@ def comment_to_review(comment: JdComment, store: str = NAME) -> Review:
     """A buyer's comment as the core's :class:`Review` (score 1–5 is the rating)."""
     where = f"jd comment {comment.commentId}"
     created = parse_time(comment.creationTime, field="creationTime", payload=where)
+    if not 1 <= comment.score <= 5:
+        raise ValidationError("a score outside 1–5", field="score", payload=where)
     reply = next((str(r.get("content")) for r in comment.replies if r.get("content")), None)
     return Review(
-        marketplace=store, external_id=comment.commentId, rating=min(max(comment.score, 1), 5),
+        marketplace=store, external_id=comment.commentId, rating=comment.score,
         body=comment.content, title=comment.skuName or None, sku=comment.skuid or None,
         order_id=comment.orderId or None, author=comment.nickName or None,
         created_at=created, updated_at=created, reply=reply,

@@ -66,7 +66,7 @@ from aftersales.errors import (
     ValidationError,
 )
 from aftersales_jd.client import JdClient
-from aftersales_jd.schemas import ServiceBill, ServicePage
+from aftersales_jd.schemas import ServiceBill, ServicePage, read
 from aftersales_jd.settings import RECEIVE_CODE_FIELDS, JdSettings
 
 __all__ = [
@@ -124,7 +124,8 @@ def parse_reason_code(code: str | None) -> tuple[int, int | None]:
         ValidationError: no code, or not one or two positive numbers.
     """
     parts = (code or "").strip().split("/")
-    if not code or len(parts) > 2 or not all(p.strip().isdigit() for p in parts):
+    if not code or len(parts) > 2 or not all(
+            p.strip().isascii() and p.strip().isdigit() and len(p.strip()) <= 9 for p in parts):
         raise ValidationError("JD refuses a service order with a review reason code: "
                               "'<一级>' or '<一级>/<二级>' of jingdong.asc.audit.reason.list",
                               field="reason_code", payload=AUDIT_REFUSE)
@@ -132,7 +133,7 @@ def parse_reason_code(code: str | None) -> tuple[int, int | None]:
 
 
 def _number(text: str) -> int | str:
-    return int(text) if text.isdigit() else text
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else text
 
 
 def _find_detail(value: Any, depth: int = 0) -> dict[str, Any] | None:
@@ -173,7 +174,11 @@ class ServiceOrders:
         """The service order as JD holds it now (query.list by ``serviceId``)."""
         body = self.client.call(SERVICE_LIST, {**self._who(), "serviceId": _number(service_id),
                                                "pageNumber": 1, "pageSize": 1})
-        page = ServicePage.model_validate(body.get("pageResult") or {})
+        raw = body.get("pageResult")
+        if raw is None:
+            raise ResponseParseError(f"{SERVICE_LIST}: the answer has no pageResult",
+                                     adapter=self.adapter)
+        page = read(ServicePage, raw, payload=SERVICE_LIST)
         found = [b for b in page.data if b.serviceId == service_id]
         if not found:
             raise RemoteNotFoundError(f"no service order {service_id}", adapter=self.adapter)
@@ -246,7 +251,8 @@ class ServiceOrders:
         for line in detail["applyDetailList"]:
             raw = line.get("applyDetailIdLong") or line.get("applyDetailId") \
                 if isinstance(line, dict) else None
-            if raw is None or not str(raw).isdigit():
+            if raw is None or isinstance(raw, bool) or not (
+                    str(raw).isascii() and str(raw).isdigit() and len(str(raw)) <= 18):
                 raise ResponseParseError("an application line without applyDetailId",
                                          adapter=self.adapter)
             ids.append(int(str(raw)))

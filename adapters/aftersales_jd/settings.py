@@ -114,7 +114,8 @@ class JdSettings(AdapterSettings):
             raise ValueError("receive_codes is a mapping of name to code")
         if set(value) != set(RECEIVE_CODE_FIELDS):
             raise ValueError("receive_codes needs exactly " + ", ".join(RECEIVE_CODE_FIELDS))
-        if not all(str(v).strip().isdigit() for v in value.values()):
+        if not all(str(v).strip().isascii() and str(v).strip().isdigit()
+                   and len(str(v).strip()) <= 9 for v in value.values()):
             raise ValueError("receive_codes are whole numbers")
         return {k: int(str(v).strip()) for k, v in value.items()}
 
