@@ -22,6 +22,7 @@ _END = ""
 _WILD = "*"
 # Clause punctuation: a negation or intensifier never reaches across it.
 _PUNCT = r"[,.!?;:，。！？；：、~～…\n()（）\"“”]"
+_LEAF = 8  # first characters tried one by one (see _by_first_char)
 
 
 def _is_ascii(term: str) -> bool:
@@ -54,6 +55,42 @@ def _pattern(node: _Node) -> str:
     return "(?:" + "|".join(branches) + ")"
 
 
+def _by_first_char(ascii_root: _Node, other_root: _Node) -> str:
+    """The terms' pattern, dispatched on their first character.
+
+    The regex engine tries the alternatives of a group one by one, so one
+    alternative per first character (hundreds of them in Chinese) would cost
+    hundreds of tries at every position of a review. Instead the first
+    characters are split in halves, each behind a lookahead of its character
+    class (one table look-up), down to groups of a few: a handful of tries a
+    position. At any position only the alternatives starting with its
+    character can match, and those keep their order (English terms, which
+    match whole words only, before the others), so the matches are the same
+    as those of one flat alternation.
+    """
+    groups: list[tuple[str, str]] = []
+    for char in sorted(set(ascii_root) | set(other_root)):
+        alternatives = []
+        if char in ascii_root:  # not after a letter or digit, nor followed by one
+            alternatives.append(
+                re.escape(char) + "(?<![a-z0-9].)" + _pattern(ascii_root[char]) + "(?![a-z0-9])"
+            )
+        if char in other_root:
+            alternatives.append(re.escape(char) + _pattern(other_root[char]))
+        groups.append((char, "|".join(alternatives)))
+    return _halves(groups)
+
+
+def _halves(groups: list[tuple[str, str]]) -> str:
+    if len(groups) <= _LEAF:
+        return "(?:" + "|".join(pattern for _, pattern in groups) + ")"
+    middle = len(groups) // 2
+    return "(?:" + "|".join(
+        "(?=[" + "".join(re.escape(char) for char, _ in half) + "])" + _halves(half)
+        for half in (groups[:middle], groups[middle:])
+    ) + ")"
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     """One hit: the lexicon term (or ``None`` for clause punctuation) and where."""
@@ -74,10 +111,8 @@ class Matcher:
             (t.rstrip(_WILD) for t in ascii_terms if t.endswith(_WILD)), key=len, reverse=True
         )
         parts = []
-        if ascii_terms:
-            parts.append(rf"(?<![a-z0-9]){_pattern(_trie(ascii_terms))}(?![a-z0-9])")
-        if other_terms:
-            parts.append(_pattern(_trie(other_terms)))
+        if terms:
+            parts.append(_by_first_char(_trie(ascii_terms), _trie(other_terms)))
         parts.append(f"(?P<p>{_PUNCT})")
         self._regex = re.compile("|".join(f"(?:{p})" for p in parts))
         self._terms = terms
@@ -89,6 +124,16 @@ class Matcher:
             if found.startswith(stem):
                 return stem + _WILD
         return found
+
+    def spans(self, text: str) -> list[tuple[str | None, int, int]]:
+        """:meth:`find` as plain ``(term, start, end)`` tuples, all at once
+        (the classifier's hot path: no object per hit)."""
+        term = self._term
+        return [
+            (None, *hit.span()) if hit.lastgroup else (term(hit.group()), *hit.span())
+            for hit in self._regex.finditer(text)
+            if hit.lastgroup or hit.end() > hit.start()
+        ]
 
     def find(self, text: str) -> Iterator[Match]:
         """Every term and clause mark in ``text`` (already normalized), in order."""

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -195,7 +195,7 @@ class Classifier(Protocol):
         ...
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pending:
     """A negator or intensifier waiting for the term it modifies."""
 
@@ -214,7 +214,7 @@ class _Pending:
             self.term_end = self.end
 
 
-@dataclass
+@dataclass(slots=True)
 class _Hit:
     weight: float
     topic: str | None
@@ -222,7 +222,7 @@ class _Hit:
     start: int
     end: int
     negated: bool = False
-    entry: Entry = field(default_factory=lambda: Entry(Kind.NEUTRAL))
+    entry: Entry | None = None  # the lexicon entry, None for a rule's own hit
 
 
 def _within_negation(text: str, neg: _Pending, start: int) -> bool:
@@ -320,6 +320,9 @@ class LexiconClassifier:
 class _Reader:
     """One pass over one normalized text (the state of :meth:`LexiconClassifier.read`)."""
 
+    __slots__ = ("aspect", "clause_hits", "clause_start", "contrast_at", "entries", "hits",
+                 "intens", "last", "lukewarm", "matcher", "neg", "norm", "topics")
+
     def __init__(self, classifier: LexiconClassifier, norm: str) -> None:
         self.entries = classifier._entries
         self.matcher = classifier._matcher
@@ -337,21 +340,26 @@ class _Reader:
 
     def run(self) -> LexiconReading:
         norm = self.norm
-        for match in self.matcher.find(norm):
-            if match.term is None:  # clause punctuation
-                self._end_clause(match.start, norm[match.start : match.end])
+        entries = self.entries
+        for term, start, end in self.matcher.spans(norm):
+            if term is None:  # clause punctuation
+                self._end_clause(start, end)
                 continue
-            entry = self.entries[match.term]
             neg = self.neg
-            if neg and not _within_negation(norm, neg, match.start):
-                self._dangling(neg, match.start)
-                neg = self.neg = None
-            if self.intens and not _within(
-                norm, self.intens.end, match.start, _INT_REACH_WORDS, _INT_REACH_CHARS
+            if (
+                neg is not None
+                and not neg.wide
+                and not _within(norm, neg.end, start, _NEG_REACH_WORDS, _NEG_REACH_CHARS)
+            ):
+                self._dangling(neg, start)
+                self.neg = None
+            intens = self.intens
+            if intens is not None and not _within(
+                norm, intens.end, start, _INT_REACH_WORDS, _INT_REACH_CHARS
             ):
                 self.intens = None
-            self._step(match.term, entry, match.start, match.end)
-        self._end_clause(len(norm), "")
+            self._step(term, entries[term], start, end)
+        self._end_clause(len(norm), len(norm))
         return self._conclude()
 
     def _step(self, term: str, entry: Entry, start: int, end: int) -> None:
@@ -448,11 +456,15 @@ class _Reader:
             weight = -_DANGLING * max(neg.factor, _FLIP_POSITIVE) * neg.before
             self._add(_Hit(weight, None, False, neg.start, upto))
 
-    def _end_clause(self, at: int, mark: str) -> None:
+    def _end_clause(self, at: int, mark_end: int) -> None:
+        """The clause ends at ``at``; its mark (punctuation, or nothing at the
+        end of the text) runs to ``mark_end``."""
         if self.neg:
             self._dangling(self.neg, at)
-        clause = self.norm[self.clause_start : at]
-        if mark in _QUESTION_MARKS and _RHETORICAL.search(clause):
+        norm = self.norm
+        if mark_end > at and norm[at:mark_end] in _QUESTION_MARKS and _RHETORICAL.search(
+            norm[self.clause_start : at]
+        ):
             # 物流能再慢一点吗？ "could it be any slower?": sarcasm, a complaint.
             found = False
             for hit in self.hits[self.clause_hits :]:
@@ -469,7 +481,7 @@ class _Reader:
                         hit.topic, hit.complaint = self.aspect, True
         self.neg = self.intens = self.last = None
         self.aspect = None
-        self.clause_start = at + len(mark)
+        self.clause_start = mark_end
         self.clause_hits = len(self.hits)
 
     def _conclude(self) -> LexiconReading:
@@ -504,4 +516,4 @@ def _flip(hit: _Hit, strength: float, *, softened: bool, before: float) -> None:
     hit.weight = weight
     hit.negated = True
     if hit.topic:
-        hit.complaint = hit.entry.kind is Kind.PRAISE
+        hit.complaint = hit.entry is not None and hit.entry.kind is Kind.PRAISE
