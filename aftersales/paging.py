@@ -227,7 +227,8 @@ def window_newest_first(
     item seen twice keeps its newest version. A total that changes during
     the walk (an item came in and shifted the rest) has the window walked
     again, at most three times. Without a total, pages are walked forward
-    until a short one.
+    until a short one, or one that brings no item not read before (a server
+    that ignores the page number would never end the walk).
 
     Args:
         fetch: loads page ``n`` (from 1) and returns its items and the total
@@ -253,7 +254,10 @@ def window_newest_first(
         while len(got) == size:
             page_no += 1
             got, _ = fetch(page_no)
+            before = len(found)
             keep(got)
+            if len(found) == before:
+                break  # a full page of items already read: the server repeats itself
     else:
         # A total that changes during the walk means an item came into the window
         # (a late write) and shifted the ones after it onto pages already read:

@@ -179,3 +179,19 @@ def test_window_newest_first_loses_nothing_when_an_item_leaves_mid_walk() -> Non
 
     found = {key for _, key in window_newest_first(fetch, 2, lambda x: x)}
     assert found >= {"a", "b", "c", "d", "e"}
+
+
+def test_window_newest_first_stops_when_a_server_repeats_its_page() -> None:
+    """Without a total, a server that ignores the page number serves the same full page
+    forever: the walk ends at the first page that brings nothing new."""
+    from aftersales.paging import window_newest_first
+
+    calls: list[int] = []
+
+    def fetch(n: int) -> tuple[list[tuple[int, str]], None]:
+        calls.append(n)
+        assert n < 50, "the walk never ended"
+        return [(1, "a"), (2, "b")], None
+
+    assert window_newest_first(fetch, 2, lambda x: (x[0], x[1])) == [(1, "a"), (2, "b")]
+    assert calls == [1, 2]

@@ -329,3 +329,22 @@ def test_the_sandbox_checks_signatures_in_constant_time(monkeypatch: pytest.Monk
                                                "sign": "0" * 64}, {}, "{}")
     assert refused["sub_code"] == "isv.signature-invalid"
     assert compared
+
+
+def test_a_server_that_ignores_the_page_number_ends_the_walk(
+        market: DouyinMarketplace, shop: FakeShop, api: FakeDoudian) -> None:
+    """Page 0 served for every page, with a total that cannot be: the walk ends."""
+    lister = api.handlers["/afterSale/List"]
+    asked: list[int] = []
+
+    def stuck(call: dict[str, Any]) -> dict[str, Any]:
+        asked.append(call["params"]["page"])
+        assert len(asked) < 200, "the walk never ended"
+        answer = lister({**call, "params": {**call["params"], "page": 0}})
+        answer["data"].update(total=1, has_more=True)
+        return answer
+
+    api.handle("/afterSale/List", stuck)
+    found = [r.external_id for p in market.list_returns() for r in p.items]
+    assert found
+    assert len(found) == len(set(found))
