@@ -11,7 +11,6 @@ without an offset; they become aware UTC datetimes here.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from aftersales.errors import ValidationError
@@ -38,6 +37,7 @@ from aftersales.models import (
     Tracking,
     TrackingEvent,
 )
+from aftersales.money import to_fen as exact_fen
 from aftersales_taobao.schemas import (
     LogisticsTrace,
     RefundPage,
@@ -384,11 +384,12 @@ def to_fen(amount: Money) -> int:
     """A CNY amount in fen (1/100 yuan), as ``taobao.rp.refunds.agree`` wants it.
 
     Raises:
-        ValidationError: not CNY, or not positive.
+        ValidationError: not CNY, not positive, or finer than a fen (12.345
+            CNY is refused, never rounded to 12.35: a refund pays what it says).
     """
     if amount.currency != CURRENCY:
         raise ValidationError(f"Taobao refunds are in CNY, not {amount.currency}", field="amount")
-    fen = int(amount.rounded().amount * Decimal(100))
+    fen = exact_fen(amount)
     if fen <= 0:
         raise ValidationError("a refund must be more than zero", field="amount")
     return fen

@@ -274,13 +274,16 @@ def test_unshipped_trade_has_no_shipment() -> None:
     assert mapping.trace_to_tracking(trace).status is ParcelStatus.PENDING
 
 
-@pytest.mark.parametrize(("amount", "fen"), [("99.00", 9900), ("0.01", 1), ("12.345", 1235)])
+@pytest.mark.parametrize(("amount", "fen"), [("99.00", 9900), ("0.01", 1), ("12.3", 1230)])
 def test_amounts_in_fen(amount: str, fen: int) -> None:
     assert mapping.to_fen(Money(Decimal(amount), "CNY")) == fen
 
 
 @pytest.mark.parametrize(("money", "field"), [(Money("1", "USD"), "amount"),
-                                               (Money("0", "CNY"), "amount")])
+                                               (Money("0", "CNY"), "amount"),
+                                               # finer than a fen: refused, never rounded
+                                               (Money("12.345", "CNY"), "amount"),
+                                               (Money("0.004", "CNY"), "amount")])
 def test_bad_refund_amounts(money: Money, field: str) -> None:
     with pytest.raises(ValidationError, match=field):
         mapping.to_fen(money)
