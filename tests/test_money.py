@@ -124,7 +124,7 @@ def test_arithmetic_results_are_the_money_validation_would_build(a: Decimal, k: 
     m = Money(a, cur)
     results = [m + m, m - m, m * k, k * m, -m, m.rounded(), *m.allocate([1, 2])]
     for got in results:
-        built = Money(got.amount, got.currency)
+        built = Money.model_validate({"amount": got.amount, "currency": got.currency})
         assert got == built
         assert hash(got) == hash(built)
         assert got.model_dump(mode="json") == built.model_dump(mode="json")
@@ -136,3 +136,37 @@ def test_arithmetic_results_are_the_money_validation_would_build(a: Decimal, k: 
 def test_a_non_finite_factor_is_refused() -> None:
     with pytest.raises(pydantic.ValidationError, match="finite"):
         Money("1.00", "CNY") * Decimal("Infinity")
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-10**6,
+                   max_value=10**6), st.sampled_from(["CNY", "JPY", "KWD"]))
+def test_money_of_a_decimal_and_a_normal_code_is_the_money_validation_builds(
+    a: Decimal, cur: str,
+) -> None:
+    """``Money(Decimal, "CNY")`` skips validation (nothing to normalise): it must equal,
+    hash, dump and stay frozen as the validated Money."""
+    got = Money(a, cur)
+    built = Money.model_validate({"amount": a, "currency": cur})
+    assert got == built
+    assert hash(got) == hash(built)
+    assert got.model_dump(mode="json") == built.model_dump(mode="json")
+    assert got.model_fields_set == built.model_fields_set
+    with pytest.raises(pydantic.ValidationError):
+        got.amount = Decimal(1)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("cur", ["cny", " CNY", "CN", "C1Y", "ÇNY"])
+def test_a_code_not_in_normal_form_is_still_validated(cur: str) -> None:
+    try:
+        built = Money.model_validate({"amount": Decimal("1.00"), "currency": cur})
+    except pydantic.ValidationError:
+        with pytest.raises(pydantic.ValidationError):
+            Money(Decimal("1.00"), cur)
+        return
+    assert Money(Decimal("1.00"), cur) == built
+
+
+@pytest.mark.parametrize("amount", [Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity")])
+def test_a_non_finite_decimal_is_refused(amount: Decimal) -> None:
+    with pytest.raises(pydantic.ValidationError, match="finite"):
+        Money(amount, "CNY")
