@@ -31,8 +31,8 @@ from aftersales.returns.context import ReturnsContext
 from aftersales.returns.eligibility import Decision, Eligibility, EligibilityContext, evaluate
 from aftersales.returns.policy import BuyerStats
 from aftersales.returns.queries import Queries
-from aftersales.returns.refunds import compute_refund
-from aftersales.returns.writes import TransitionWriter
+from aftersales.returns.refunds import refund_total
+from aftersales.returns.writes import RequestFacts, TransitionWriter
 from aftersales.store.keys import stored_key
 from aftersales.store.orders import upsert_orders
 from aftersales.store.tables.core import OrderRow
@@ -271,7 +271,7 @@ class Requests:
             return
         self.writer.move(session, row, step.target, actor=step.actor, now=now, reason=step.reason)
 
-    def auto_step(self, session: Session, row: ReturnRow, order: Order,
+    def auto_step(self, session: Session, row: RequestFacts, order: Order,
                    verdict: Eligibility, now: datetime, *,
                    stats: Callable[[], BuyerStats | None] | None = None,
                    lines: Sequence[ReturnLine] | None = None) -> AutoStep | None:
@@ -289,8 +289,12 @@ class Requests:
         if not verdict.eligible:
             return None
         kind = ReturnKind(row.kind)
-        lines = list(lines) if lines is not None else repo.to_model(row).lines
-        amount = compute_refund(order, lines, kind=kind, policy=self.ctx.policy).total
+        if lines is None:
+            if not isinstance(row, ReturnRow):
+                raise TypeError("a request not read as a stored row needs its lines given")
+            lines = repo.to_model(row).lines
+        lines = list(lines)
+        amount = refund_total(order, lines, kind=kind, policy=self.ctx.policy)
         history = stats() if stats is not None else repo.buyer_stats(
             session, row.buyer_id, now, self.ctx.policy.serial_returner.lookback_days)
         rule = self.ctx.policy.auto_approve_rule(

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aftersales.errors import AfterSalesError, CurrencyMismatchError, ValidationError
-from aftersales.models import Buyer, Order, OrderLine, ReturnKind, ReturnLine, TaxLine
+from aftersales.models import Buyer, Order, OrderLine, ReturnKind, ReturnLine, ReturnReason, TaxLine
 from aftersales.money import Money
 from aftersales.returns.policy import ReturnPolicy
-from aftersales.returns.refunds import RefundBreakdown, compute_refund, ledger_from
+from aftersales.returns.refunds import RefundBreakdown, compute_refund, ledger_from, refund_total
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -177,3 +177,44 @@ def test_refunding_every_unit_in_any_steps_pays_exactly_what_was_paid(
         assert paid_tax == order.tax
     else:  # tax inside is reported per unit, never more than was inside
         assert paid_tax <= order.tax
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_the_total_alone_is_the_breakdowns_total_written_the_same_way(
+    data: st.DataObject,
+) -> None:
+    """``refund_total`` (what the auto-approve rules read) equals ``compute_refund``'s total:
+    the same amount with the same digits (it is quoted in the audit row's reason)."""
+    included = data.draw(st.booleans(), label="taxes_included")
+    specs = []
+    for i in range(data.draw(st.integers(1, 4), label="lines")):
+        qty, price, rate = data.draw(st.integers(1, 5)), data.draw(prices), data.draw(rates)
+        tax = (price * qty * rate).quantize(Decimal("0.01"))
+        specs.append((f"L{i}", qty, str(price), str(tax)))
+    ship = data.draw(st.decimals(min_value=0, max_value=30, places=2))
+    order = taxed_order(specs, shipping=str(ship), included=included,
+                        shipping_tax=str((ship * Decimal("0.1")).quantize(Decimal("0.01"))),
+                        discount=str(data.draw(st.decimals(min_value=0, max_value=50,
+                                                           places=2))))
+    reasons = list(ReturnReason)
+    lines = [ReturnLine(order_line_id=data.draw(st.sampled_from([s[0] for s in specs])),
+                        quantity=data.draw(st.integers(1, 6)),
+                        reason=data.draw(st.sampled_from(reasons)))
+             for _ in range(data.draw(st.integers(1, 4), label="request lines"))]
+    policy = ReturnPolicy(restocking_fee_rate=data.draw(rates),
+                          restocking_fee_reasons=frozenset(data.draw(
+                              st.lists(st.sampled_from(reasons), max_size=3))),
+                          shipping_refund_reasons=frozenset(data.draw(
+                              st.lists(st.sampled_from(reasons), max_size=3))))
+    kind = data.draw(st.sampled_from(list(ReturnKind)))
+    whole = compute_refund(order, lines, kind=kind, policy=policy).total
+    alone = refund_total(order, lines, kind=kind, policy=policy)
+    assert (str(alone.amount), alone.currency) == (str(whole.amount), whole.currency)
+
+
+def test_the_total_alone_refuses_a_line_the_order_lacks() -> None:
+    order = taxed_order([("L1", 1, "10.00", "1.00")])
+    with pytest.raises(ValidationError):
+        refund_total(order, [ReturnLine(order_line_id="L9", quantity=1, reason=ReturnReason.OTHER)],
+                     kind=ReturnKind.RETURN, policy=ReturnPolicy())
