@@ -23,9 +23,9 @@ import builtins
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session, selectinload
 
 from aftersales import observe
@@ -33,6 +33,7 @@ from aftersales.errors import AfterSalesError, ValidationError
 from aftersales.interfaces import Capability, Marketplace
 from aftersales.models import (
     Order,
+    PlatformDeadline,
     ReturnKind,
     ReturnLine,
     ReturnReason,
@@ -48,8 +49,9 @@ from aftersales.returns.policy import BuyerStats
 from aftersales.returns.requests import AutoStep, Requests
 from aftersales.returns.sla import PlannedDeadline, plan_deadline
 from aftersales.returns.sync_page import PageFacts
-from aftersales.returns.writes import TransitionWriter
+from aftersales.returns.writes import RequestFacts, TransitionWriter
 from aftersales.store.cursors import get_cursor, set_cursor
+from aftersales.store.driver import Driver
 from aftersales.store.orders import upsert_orders
 from aftersales.store.tables.core import AuditRow, OrderRow
 from aftersales.store.tables.returns import (
@@ -94,20 +96,18 @@ def _merge_platform_facts(row: ReturnRow, req: ReturnRequest, now: datetime) -> 
     return record_platform_deadline(row, req.platform_deadline, now=now) or changed
 
 
-def _column_values(obj: Any, table: Table) -> dict[str, Any]:
-    """The columns set on a new ORM object, as the INSERT of its flush would write them
-    (a column left unset is left out, so the database's default applies)."""
-    state = obj.__dict__
-    return {c.key: state[c.key] for c in table.columns if c.key in state}
-
-
-def _insert_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT ``rows`` with one executemany per set of columns (in the order first seen)."""
+def _insert_many(db: Driver, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT ``rows`` with one executemany per set of columns (in the order first seen),
+    straight to the driver: each value converted by its column type's own converter, as
+    a Core ``insert`` would (no column given here has a Python-side default left unset)."""
     groups: dict[tuple[str, ...], builtins.list[dict[str, Any]]] = {}
     for values in rows:
         groups.setdefault(tuple(values), []).append(values)
-    for group in groups.values():
-        session.execute(insert(table), group)
+    for names, group in groups.items():
+        procs = [db.converter(table.c[name]) for name in names]
+        db.insert(table, names, [tuple(proc(v) for proc, v in zip(procs, values.values(),
+                                                                   strict=True))
+                                 for values in group])
 
 
 def _deadline_values(rma_id: str, plan: PlannedDeadline | None) -> dict[str, Any]:
@@ -117,6 +117,52 @@ def _deadline_values(rma_id: str, plan: PlannedDeadline | None) -> dict[str, Any
             "action": plan.action.value if plan else None,
             "due_at": plan.due_at if plan else None, "alert_at": plan.alert_at if plan else None,
             "alerted_at": None, "lease_until": None, "last_error": None}
+
+
+class _Opened(NamedTuple):
+    """A request a page opens, as far as its first event and the policy read it (the row
+    itself goes in by executemany: no ORM object is built for it)."""
+
+    rma_id: str
+    marketplace: str
+    order_external_id: str
+    external_id: str | None
+    kind: str
+    status: str
+    version: int
+    buyer_id: str | None
+
+
+def _new_values(name: str, req: ReturnRequest, order: Order | None, order_row_id: int | None,
+                verdict: Eligibility | None, now: datetime) -> dict[str, Any]:
+    """The ``return_requests`` columns of a request new to the store, as the first flush of
+    the row :meth:`ReturnsSync._new_row` builds would write them (a test compares)."""
+    return {
+        "rma_id": repo.new_rma_id(), "marketplace": name, "external_id": req.external_id,
+        "order_id": order_row_id, "order_external_id": req.order_id,
+        "buyer_id": order.buyer.external_id if order else None, "kind": req.kind.value,
+        "status": req.status.value, "raw_status": req.raw_status,
+        "currency": order.currency if order else None,
+        "requested_amount": req.requested_amount.amount if req.requested_amount else None,
+        "buyer_note": req.buyer_note, "evidence": list(req.evidence),
+        "return_tracking_number": req.return_tracking_number,
+        "return_carrier": req.return_carrier, "remote_updated_at": req.updated_at,
+        "created_at": req.created_at or now, "updated_at": now,
+        "eligibility": verdict.decision.value if verdict else None,
+        "eligibility_reasons": verdict.reasons if verdict else None,
+        "stage": req.stage.value if req.stage else None,
+        "risk": req.risk.model_dump(mode="json") if req.risk else None,
+        "version": 1,
+    }
+
+
+def _platform_values(rma_id: str, name: str, deadline: PlatformDeadline,
+                     now: datetime) -> dict[str, Any]:
+    """The platform deadline row of a new request, as ``record_platform_deadline`` adds it."""
+    return {"rma_id": rma_id, "store": name, "status": deadline.status.value,
+            "raw_status": deadline.raw_status, "due_at": deadline.due_at,
+            "extendable": deadline.extendable, "extensions": deadline.extensions,
+            "synced_at": now}
 
 
 def _known(stats: BuyerStats | None) -> Callable[[], BuyerStats | None]:
@@ -265,7 +311,7 @@ class ReturnsSync:
         actor = f"marketplace:{name}"
         policy = self.ctx.policy
         lookback = policy.serial_returner.lookback_days
-        opened: builtins.list[tuple[ReturnRow, ReturnRequest, Order | None, Eligibility | None,
+        opened: builtins.list[tuple[_Opened, ReturnRequest, Order | None, Eligibility | None,
                                     BuyerStats | None, builtins.list[ReturnLine]]] = []
         deadlines: builtins.list[dict[str, Any]] = []
         lines: builtins.list[dict[str, Any]] = []
@@ -283,44 +329,46 @@ class ReturnsSync:
                     buyer_stats=facts.buyer_stats(order.buyer.external_id, asked_at, lookback),
                     evidence=req.evidence, already_requested=facts.units_taken(req.order_id),
                 ), self.ctx.validators)
-            # Built to read its columns, not added: the page's rows go in one executemany.
-            row = self._new_row(name, req, order, order_row_id, verdict, now, lines=False)
-            row.version = 1  # as the first flush of an ORM row sets it
-            requests.append(_column_values(row, _REQUESTS))
-            if row.platform_deadline is not None:
-                platform.append(_column_values(row.platform_deadline, _PLATFORM))
+            # The row's columns, not an ORM row: the page's rows go in one executemany.
+            cols = _new_values(name, req, order, order_row_id, verdict, now)
+            requests.append(cols)
+            new = _Opened(cols["rma_id"], name, req.order_id, req.external_id,
+                          cols["kind"], cols["status"], 1, cols["buyer_id"])
+            if req.platform_deadline is not None:
+                platform.append(_platform_values(new.rma_id, name, req.platform_deadline, now))
             values = repo.line_values(req.lines, order)
-            lines.extend({"rma_id": row.rma_id, **v} for v in values)
-            audits.append(repo.audit_values(row.rma_id, actor=actor, at=now, source=None,
+            lines.extend({"rma_id": new.rma_id, **v} for v in values)
+            audits.append(repo.audit_values(new.rma_id, actor=actor, at=now, source=None,
                                             target=req.status, reason="request opened",
                                             data={"raw_status": req.raw_status}))
-            deadlines.append(_deadline_values(row.rma_id,
+            deadlines.append(_deadline_values(new.rma_id,
                                               plan_deadline(req.kind, req.status, now, policy)))
-            facts.opened(row.rma_id, req.order_id, row.buyer_id, req.status, req.lines,
+            facts.opened(new.rma_id, req.order_id, new.buyer_id, req.status, req.lines,
                          asked_at)
-            stats = facts.buyer_stats(row.buyer_id, now, lookback)  # as the policy reads it
-            opened.append((row, req, order, verdict, stats,
+            stats = facts.buyer_stats(new.buyer_id, now, lookback)  # as the policy reads it
+            opened.append((new, req, order, verdict, stats,
                            [ReturnLine(order_line_id=v["order_line_external_id"], sku=v["sku"],
                                        quantity=v["quantity"], reason=ReturnReason(v["reason"]),
                                        reason_text=v["reason_text"],
                                        replacement_sku=v["replacement_sku"]) for v in values]))
-        _insert_many(session, _REQUESTS, requests)  # first: the rest refers to them
-        _insert_many(session, _PLATFORM, platform)
-        session.execute(insert(_LINES), lines)
-        session.execute(insert(_AUDIT), audits)
-        session.execute(insert(_DEADLINES), deadlines)
+        db = Driver(session)
+        _insert_many(db, _REQUESTS, requests)  # first: the rest refers to them
+        _insert_many(db, _PLATFORM, platform)
+        _insert_many(db, _LINES, lines)
+        _insert_many(db, _AUDIT, audits)
+        _insert_many(db, _DEADLINES, deadlines)
         # Requests the page changes again (a dispute) are loaded as stored, in one query.
-        stored = self._load(session, [row.rma_id for row, req, *_ in opened
+        stored = self._load(session, [new.rma_id for new, req, *_ in opened
                                       if req.dispute is not None])
         events: builtins.list[tuple[str, dict[str, Any], str]] = []
         disputed: builtins.list[tuple[int, ReturnRow, ReturnRequest]] = []
-        for row, req, _, _, _, _ in opened:
-            events.append(self.writer.event_of(f"return.{row.status}", row, actor=actor,
+        for new, req, _, _, _, _ in opened:
+            events.append(self.writer.event_of(f"return.{new.status}", new, actor=actor,
                                                extra={"from": None}))
             if req.dispute is not None:
                 # As the per-request path: the dispute is merged onto the opened request
                 # (its own change: the version moves to 2), its event names version 1.
-                row = stored[row.rma_id]
+                row = stored[new.rma_id]
                 dispute = req.dispute.model_dump(mode="json")
                 events.append(self.writer.event_of(
                     "return.dispute_changed", row, actor=actor,
@@ -336,14 +384,14 @@ class ReturnsSync:
                 key=f"return.disputed:{row.rma_id}:{req.updated_at}"))
         self.ctx.runtime.events.emit_many(session, events)
         steps: builtins.list[tuple[str, AutoStep | None]] = []
-        for row, _, order, verdict, stats, stored_lines in opened:
-            row = stored.get(row.rma_id, row)
+        for new, _, order, verdict, stats, stored_lines in opened:
+            seen_as: RequestFacts = stored.get(new.rma_id, new)
             if order is None or verdict is None \
-                    or row.status != ReturnStatus.REQUESTED.value:
+                    or seen_as.status != ReturnStatus.REQUESTED.value:
                 continue
             try:
-                steps.append((row.rma_id, self.requests.auto_step(
-                    session, row, order, verdict, now, stats=_known(stats),
+                steps.append((new.rma_id, self.requests.auto_step(
+                    session, seen_as, order, verdict, now, stats=_known(stats),
                     lines=stored_lines)))
             except AfterSalesError:
                 continue

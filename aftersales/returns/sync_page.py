@@ -109,6 +109,7 @@ class PageFacts:
             ):
                 self._asked.setdefault(str(asker), []).append((order, created))
         self._held: dict[str, _Held] = {}
+        self._by_order: dict[str, list[_Held]] = {}  # the same, by order, in the same order
         for chunk in _chunks(wanted):
             paid = select(RefundRow.rma_id).where(RefundRow.status == "paid")
             for rma, order, status, exchange, is_paid in session.execute(
@@ -117,7 +118,9 @@ class PageFacts:
                 .where(ReturnRow.marketplace == marketplace,
                        ReturnRow.order_external_id.in_(chunk))
             ):
-                self._held[rma] = _Held(order, status, bool(is_paid), exchange is not None)
+                held = self._held[rma] = _Held(order, status, bool(is_paid),
+                                               exchange is not None)
+                self._by_order.setdefault(order, []).append(held)
         rmas = sorted(self._held)
         for chunk in _chunks(rmas):
             for rma, line, quantity in session.execute(
@@ -140,8 +143,8 @@ class PageFacts:
     def units_taken(self, order_id: str) -> dict[str, int]:
         """As :func:`aftersales.returns.repository.units_taken` would read it now."""
         out: dict[str, int] = {}
-        for held in self._held.values():
-            if held.order == order_id and held.holds():
+        for held in self._by_order.get(order_id, ()):
+            if held.holds():
                 for line, quantity in held.lines:
                     out[line] = out.get(line, 0) + quantity
         return out
@@ -149,7 +152,8 @@ class PageFacts:
     def opened(self, rma_id: str, order_id: str, buyer_id: str | None, status: ReturnStatus,
                lines: Sequence[ReturnLine], created_at: datetime) -> None:
         """Count a request the page just opened, as the queries would see it next."""
-        self._held[rma_id] = _Held(order_id, status.value, False, False,
-                                   [(ln.order_line_id, ln.quantity) for ln in lines])
+        held = self._held[rma_id] = _Held(order_id, status.value, False, False,
+                                          [(ln.order_line_id, ln.quantity) for ln in lines])
+        self._by_order.setdefault(order_id, []).append(held)
         if buyer_id:
             self._asked.setdefault(buyer_id, []).append((order_id, created_at))

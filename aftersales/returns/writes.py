@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,29 @@ from aftersales.returns.write_many import Move, write_moves
 from aftersales.store.tables.core import AuditRow
 from aftersales.store.tables.returns import ReturnDeadlineRow, ReturnRow
 
-__all__ = ["TransitionWriter"]
+__all__ = ["RequestFacts", "TransitionWriter"]
+
+
+class RequestFacts(Protocol):
+    """What an event about a request and the policy's decision read of it: a stored
+    :class:`ReturnRow`, or the values of one a sync page is inserting set-based."""
+
+    @property
+    def rma_id(self) -> str: ...
+    @property
+    def marketplace(self) -> str: ...
+    @property
+    def order_external_id(self) -> str: ...
+    @property
+    def external_id(self) -> str | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def buyer_id(self) -> str | None: ...
 
 
 class TransitionWriter:
@@ -105,7 +127,7 @@ class TransitionWriter:
         self.ctx.runtime.events.emit(session, name, payload, key=key)
 
     @staticmethod
-    def event_of(name: str, row: ReturnRow, *, actor: str,
+    def event_of(name: str, row: RequestFacts, *, actor: str,
                  extra: dict[str, Any] | None = None,
                  key: str | None = None) -> tuple[str, dict[str, Any], str]:
         """Event ``name`` about ``row`` as ``(name, payload, key)``, for ``emit_many``."""
