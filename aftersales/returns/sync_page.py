@@ -31,6 +31,10 @@ __all__ = ["PageFacts"]
 _CHUNK = 500
 _ORDERS = cast(Table, OrderRow.__table__)
 _ORDER_LINES = cast(Table, OrderLineRow.__table__)
+#: Read as Core columns: the values only, no ORM loading.
+_RETURNS = cast(Table, ReturnRow.__table__)
+_RETURN_LINES = cast(Table, ReturnLineRow.__table__)
+_REFUNDS = cast(Table, RefundRow.__table__)
 
 #: Statuses whose requests hold their units (as ``repository.units_taken`` counts them).
 _LIVE = frozenset(s.value for s in (
@@ -100,23 +104,24 @@ class PageFacts:
         self._asked: dict[str, list[tuple[str, datetime]]] = {}
         for chunk in _chunks(buyers):
             for buyer, placed in session.execute(
-                select(OrderRow.buyer_id, OrderRow.placed_at).where(OrderRow.buyer_id.in_(chunk))
+                select(_ORDERS.c.buyer_id, _ORDERS.c.placed_at)
+                .where(_ORDERS.c.buyer_id.in_(chunk))
             ):
                 self._placed.setdefault(buyer, []).append(placed)
             for asker, order, created in session.execute(
-                select(ReturnRow.buyer_id, ReturnRow.order_external_id, ReturnRow.created_at)
-                .where(ReturnRow.buyer_id.in_(chunk))
+                select(_RETURNS.c.buyer_id, _RETURNS.c.order_external_id, _RETURNS.c.created_at)
+                .where(_RETURNS.c.buyer_id.in_(chunk))
             ):
                 self._asked.setdefault(str(asker), []).append((order, created))
         self._held: dict[str, _Held] = {}
         self._by_order: dict[str, list[_Held]] = {}  # the same, by order, in the same order
         for chunk in _chunks(wanted):
-            paid = select(RefundRow.rma_id).where(RefundRow.status == "paid")
+            paid = select(_REFUNDS.c.rma_id).where(_REFUNDS.c.status == "paid")
             for rma, order, status, exchange, is_paid in session.execute(
-                select(ReturnRow.rma_id, ReturnRow.order_external_id, ReturnRow.status,
-                       ReturnRow.exchange_tracking_number, ReturnRow.rma_id.in_(paid))
-                .where(ReturnRow.marketplace == marketplace,
-                       ReturnRow.order_external_id.in_(chunk))
+                select(_RETURNS.c.rma_id, _RETURNS.c.order_external_id, _RETURNS.c.status,
+                       _RETURNS.c.exchange_tracking_number, _RETURNS.c.rma_id.in_(paid))
+                .where(_RETURNS.c.marketplace == marketplace,
+                       _RETURNS.c.order_external_id.in_(chunk))
             ):
                 held = self._held[rma] = _Held(order, status, bool(is_paid),
                                                exchange is not None)
@@ -124,8 +129,8 @@ class PageFacts:
         rmas = sorted(self._held)
         for chunk in _chunks(rmas):
             for rma, line, quantity in session.execute(
-                select(ReturnLineRow.rma_id, ReturnLineRow.order_line_external_id,
-                       ReturnLineRow.quantity).where(ReturnLineRow.rma_id.in_(chunk))
+                select(_RETURN_LINES.c.rma_id, _RETURN_LINES.c.order_line_external_id,
+                       _RETURN_LINES.c.quantity).where(_RETURN_LINES.c.rma_id.in_(chunk))
             ):
                 self._held[rma].lines.append((line, quantity))
 
