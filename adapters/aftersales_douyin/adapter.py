@@ -477,8 +477,13 @@ class DouyinMarketplace(MarketplaceBase):
             return self._paid(refund, fresh.after_sale_id, "12")
         raise AssertionError("unreachable")  # pragma: no cover
 
-    @staticmethod
-    def _paid_state(status: int, refund_status: int | None) -> bool:
+    def _paid_state(self, status: int, refund_status: int | None) -> bool:
+        if refund_status and refund_status not in mapping.REFUND_STATUSES:
+            # A refund state the table does not know may be one of paying: never
+            # read as "surely not paid", which would let a refund be sent again.
+            raise ResponseParseError(
+                f"refund state {refund_status} cannot tell whether it was paid",
+                adapter=self.name, code="refund_status")
         return status == _PAID_STATUS or mapping.REFUND_STATUSES.get(
             refund_status or 0, False) is not False
 

@@ -348,3 +348,21 @@ def test_a_server_that_ignores_the_page_number_ends_the_walk(
     found = [r.external_id for p in market.list_returns() for r in p.items]
     assert found
     assert len(found) == len(set(found))
+
+
+def test_an_unknown_refund_state_never_reads_as_surely_unpaid(
+        market: DouyinMarketplace, shop: FakeShop, api: FakeDoudian) -> None:
+    """A refund state the table lacks may be one of paying: the look-up cannot tell, and
+    no agree is sent on it."""
+    from aftersales.models import Money, Refund
+
+    target = "7140000000000000100"
+    shop.info(target).update(aftersale_status=6, refund_status=9)
+    request = _numbered(target)
+    refund = Refund.model_validate({"order_id": "1", "amount": Money("1.00", "CNY"),
+                                    "idempotency_key": "k1"})
+    with pytest.raises(ResponseParseError, match="refund state 9"):
+        market.find_refund(refund, request)
+    with pytest.raises(ResponseParseError, match="refund state 9"):
+        market.refund(refund, request)
+    assert "/afterSale/operate" not in api.paths()
