@@ -20,8 +20,9 @@ from typing import TypeVar
 
 from aftersales.app import AfterSales
 
-__all__ = ["detach_batch_hooks", "detach_hooks", "interleave", "page_sync_arguments", "prepare",
-           "save_cursor", "sqlite_time", "timing_header"]
+__all__ = ["detach_batch_hooks", "detach_hooks", "high_water_mark", "interleave",
+           "page_sync_arguments", "prepare", "reset_high_water_mark", "save_cursor", "sqlite_time",
+           "timing_header"]
 
 T = TypeVar("T")
 
@@ -118,3 +119,24 @@ def save_cursor(con: sqlite3.Connection, store: str, stream: str, cursor: str | 
         " VALUES (?, ?, ?, ?) ON CONFLICT (source, stream)"
         " DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
         (store, stream, cursor, now))
+
+
+def reset_high_water_mark() -> bool:
+    """Reset the process's peak resident size (Linux: ``clear_refs`` 5); whether it could."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return high_water_mark() is not None
+
+
+def high_water_mark() -> float | None:
+    """The peak resident size since the last reset (``VmHWM``), MiB; ``None`` off Linux."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
