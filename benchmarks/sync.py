@@ -168,8 +168,9 @@ def run_raw(db: Path, listed: list[Page[Order]]) -> float:
             con.executemany(
                 "INSERT INTO orders (id, marketplace, external_id, buyer_id, buyer, currency,"
                 " shipping, discount, total, raw_status, placed_at, remote_updated_at,"
-                " delivered_at, taxes_included, shipping_taxes, version, created_at, updated_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", orders)
+                " delivered_at, taxes_included, shipping_taxes, platform_refunds, version,"
+                " created_at, updated_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'[]',?,?,?)", orders)
             con.executemany(
                 "INSERT INTO order_lines (id, order_id, external_id, sku, title, category,"
                 " quantity, unit_price, discount, taxes) VALUES (?,?,?,?,?,?,?,?,?,?)", lines)
@@ -234,8 +235,9 @@ def run_raw_pg(url: str, listed: list[Page[Order]]) -> float:
                 cur.executemany(
                     "INSERT INTO orders (id, marketplace, external_id, buyer_id, buyer, currency,"
                     " shipping, discount, total, raw_status, placed_at, remote_updated_at,"
-                    " delivered_at, taxes_included, shipping_taxes, version, created_at,"
-                    " updated_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                    " delivered_at, taxes_included, shipping_taxes, platform_refunds, version,"
+                    " created_at, updated_at)"
+                    " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,'[]',%s,%s,%s)",
                     orders)
                 cur.executemany(
                     "INSERT INTO order_lines (id, order_id, external_id, sku, title, category,"
