@@ -9,7 +9,7 @@ text. Amounts are whole fen; times are Unix seconds (0: not set).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar, get_origin
+from typing import Annotated, Any, get_origin
 
 from pydantic import (
     BaseModel,
@@ -19,9 +19,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic import ValidationError as PydanticValidationError
 
-from aftersales.errors import ValidationError
+from aftersales.wire import read_payload as parse
 
 __all__ = [
     "AfterSaleInfo",
@@ -107,26 +106,6 @@ def _id(value: Any) -> Any:
             raise ValueError(f"an id must be at most {MAX_ID} printable characters")
         return text
     raise ValueError("an id must be a string or a whole number")
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def parse(model: type[M], data: Any, *, payload: str) -> M:
-    """``data`` read as ``model``, or the library's ValidationError naming the payload and
-    the first offending field (its path, never its value: it may be a buyer's words).
-
-    Raises:
-        ValidationError: ``data`` does not fit ``model``.
-    """
-    try:
-        return model.model_validate(data)
-    except PydanticValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False, include_context=False)[0]
-        where = ".".join(str(part) for part in first["loc"]) or None
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        text = first["msg"].removeprefix("Value error, ")
-        raise ValidationError(f"{text}{more}", field=where, payload=payload) from None
 
 
 class _Wire(BaseModel):

@@ -16,14 +16,11 @@ order (服务单: return, exchange, repair, …).
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 
 from aftersales.errors import ValidationError
 from aftersales.evidence import choose_refusal_reason
-from aftersales.logistics.tracking import CHINA_TZ
 from aftersales.models import (
     Buyer,
     FulfilmentStage,
@@ -39,7 +36,7 @@ from aftersales.models import (
     Review,
     Shipment,
 )
-from aftersales.money import from_fen
+from aftersales.wire import china_time, yuan_or_fen
 from aftersales_jd.schemas import JdComment, JdOrder, RefundApply, ServiceBill
 
 __all__ = [
@@ -177,99 +174,27 @@ REASONS: dict[str, ReturnReason] = {
 }
 
 
-#: A wire time as text: China time, to the second, optionally with a fraction
-#: and an explicit offset (``Z``, ``+08:00``, ``+0800``), which is then honoured.
-_TEXT_TIME = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
-    r"(?:(Z)|([+-])(\d{2}):?(\d{2}))?", re.ASCII)
-#: Times outside these bounds are no after-sales time (0, a year 5138, …).
-_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
 def parse_time(value: Any, *, field: str = "time", payload: str = "jd payload") -> datetime:
-    """A wire time (epoch seconds or milliseconds, or China-time text) as aware UTC.
-
-    Epoch numbers (a JSON integer or ASCII digits) above ``10**11`` are
-    milliseconds; text without an offset is China time (+08:00, no DST).
+    """A wire time (epoch seconds or milliseconds, or China-time text) as aware UTC
+    (:func:`aftersales.wire.china_time`).
 
     Raises:
         ValidationError: empty, in no such form, or outside 2000–2100 (names
             field and payload, never the value).
     """
-    def bad(why: str) -> ValidationError:
-        return ValidationError(why, field=field, payload=payload)
-
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise bad("not a 'yyyy-MM-dd HH:mm:ss' time or epoch milliseconds")
-    text = str(value).strip()
-    if text.isascii() and text.isdigit() and len(text) <= 13:  # to year 2286 in ms
-        number = int(text)
-        moment = _EPOCH + (timedelta(milliseconds=number) if number > 10**11
-                           else timedelta(seconds=number))
-    else:
-        match = _TEXT_TIME.fullmatch(text)
-        if match is None:
-            raise bad("not a 'yyyy-MM-dd HH:mm:ss' time or epoch milliseconds")
-        y, mo, d, h, mi, sec, frac, zulu, sign, oh, om = match.groups()
-        zone = CHINA_TZ
-        if zulu:
-            zone = UTC
-        elif sign:
-            offset = timedelta(hours=int(oh), minutes=int(om))
-            if offset > timedelta(hours=14):
-                raise bad("a time with an impossible UTC offset")
-            zone = timezone(-offset if sign == "-" else offset)
-        try:
-            moment = datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec),
-                              int((frac or "0")[:6].ljust(6, "0")), tzinfo=zone)
-        except ValueError:
-            raise bad("not a calendar time") from None
-    if not _EARLIEST <= moment < _LATEST:
-        raise bad("a time outside 2000–2100")
-    return moment.astimezone(UTC)
-
-
-#: An amount as text: ASCII digits, an optional point and fraction (no exponent).
-_DECIMAL_TEXT = re.compile(r"-?\d+(?:\.\d+)?", re.ASCII)
-#: No after-sales amount reaches this (10 billion yuan): above it, the payload is wrong.
-_MOST = Decimal(10) ** 10
+    return china_time(value, field=field, payload=payload)
 
 
 def amount(value: object, *, field: str, payload: str) -> Money | None:
-    """An amount as written: a JSON integer is fen, text or a decimal number is yuan.
-
-    A decimal JSON number is read from its shortest text (``10.5`` is 10.50
-    yuan), which is the text JOS wrote for any amount of at most 15 digits.
-    Refused, each with the field and payload named (never the value): a
-    flag, text that is not plain decimal digits (no exponent, no full-width
-    digits, no NaN), a negative amount, a fraction of a fen (so a float
-    that lost its exact value), an amount of 10 billion yuan or more.
+    """An amount as written: a JSON integer is fen, text or a decimal JSON number is
+    yuan (:func:`aftersales.wire.yuan_or_fen`).
 
     Raises:
-        ValidationError: the amount is not one of the above.
+        ValidationError: a flag, not plain decimal digits, negative, finer than a
+            fen or beyond any after-sales amount (names field and payload).
     """
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise ValidationError("a flag is not an amount", field=field, payload=payload)
-    if isinstance(value, int):
-        money = from_fen(value, CURRENCY, field=field, payload=payload)
-    elif isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value.strip()):
-        money = Money(Decimal(value.strip()), CURRENCY)
-    elif isinstance(value, float) and _DECIMAL_TEXT.fullmatch(repr(value)):
-        money = Money(Decimal(repr(value)), CURRENCY)
-    else:
-        raise ValidationError("not an amount in yuan", field=field, payload=payload)
-    if money.amount < 0:
-        raise ValidationError("a negative amount", field=field, payload=payload)
-    if money.amount >= _MOST:
-        raise ValidationError("an amount beyond any after-sales amount", field=field,
-                              payload=payload)
-    if money.amount != money.amount.quantize(Decimal("0.01")):
-        raise ValidationError("an amount finer than one fen", field=field, payload=payload)
-    return money
+    return yuan_or_fen(value, field=field, payload=payload, currency=CURRENCY,
+                       decimal_numbers=True)
 
 
 def _count(count: int, field: str, where: str) -> int:

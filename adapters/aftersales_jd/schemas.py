@@ -7,12 +7,9 @@ are read as text, and every field the adapter can do without has a default.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-
-import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from aftersales.errors import ValidationError
+from aftersales.wire import read_payload as read
 
 __all__ = [
     "JdComment",
@@ -24,28 +21,6 @@ __all__ = [
     "ServicePage",
     "read",
 ]
-
-_M = TypeVar("_M", bound=BaseModel)
-
-
-def read(model: type[_M], data: Any, *, payload: str) -> _M:
-    """``data`` as ``model``, or the library's ``ValidationError`` naming the field.
-
-    The message says which field (its path in the payload) and what was wrong
-    with it, never the value: a wrong-typed field may hold a buyer's name,
-    phone or address.
-
-    Raises:
-        ValidationError: a required field is missing or null, or a field has
-            the wrong type.
-    """
-    try:
-        return model.model_validate(data)
-    except pydantic.ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-        field = ".".join(str(part) for part in first["loc"]) or None
-        raise ValidationError(str(first["msg"]), field=field, payload=payload) from None
-
 
 class _Wire(BaseModel):
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)

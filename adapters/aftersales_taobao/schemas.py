@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
-from pydantic import ValidationError as PydanticValidationError
 
-from aftersales.errors import ValidationError
+from aftersales.wire import read_payload as parse
 
 __all__ = [
     "AgreeResult",
@@ -113,26 +112,6 @@ def _adjustment(value: Any) -> Decimal:
 Yuan = Annotated[Decimal, BeforeValidator(_price)]
 #: A price adjustment in yuan (may be negative), at most two places.
 YuanAdjustment = Annotated[Decimal, BeforeValidator(_adjustment)]
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def parse(model: type[M], data: Any, *, payload: str) -> M:
-    """``data`` read as ``model``, or the library's ValidationError naming the payload and
-    the first offending field (its path, never its value: it may be a buyer's words).
-
-    Raises:
-        ValidationError: ``data`` does not fit ``model``.
-    """
-    try:
-        return model.model_validate(data)
-    except PydanticValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False, include_context=False)[0]
-        where = ".".join(str(part) for part in first["loc"]) or None
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        text = first["msg"].removeprefix("Value error, ")
-        raise ValidationError(f"{text}{more}", field=where, payload=payload) from None
-
 
 class _Wire(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
