@@ -43,13 +43,14 @@ import os
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+
+from sync_pages import database_server
 
 from aftersales.app import AfterSales
 from aftersales.models import Buyer, Order, OrderLine, Page, Shipment
@@ -361,24 +362,8 @@ def main() -> None:
     if args.child:
         child_memory(args.url, args.orders, args.page, args.probe)
         return
-    if args.db == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="bench-sync-") as d:
-            bench(args, Backend(Path(d), None))
-        return
-    if args.dsn:
-        server = args.dsn.replace("postgresql://", "postgresql+psycopg://", 1).rsplit("/", 1)[0]
-        bench(args, Backend(Path(tempfile.gettempdir()), server))
-        return
-    from followups import _start_postgres
-
-    started = _start_postgres()
-    if started is None:
-        raise SystemExit("no PostgreSQL binaries (initdb, pg_ctl) here: pass --dsn")
-    server, stop = started
-    try:
-        bench(args, Backend(Path(tempfile.gettempdir()), server))
-    finally:
-        stop()
+    with database_server(args, "bench-sync-") as (tmp, server):
+        bench(args, Backend(tmp, server))
 
 
 def bench(args: argparse.Namespace, backend: Backend) -> None:

@@ -13,18 +13,47 @@ import argparse
 import os
 import shutil
 import sqlite3
-from collections.abc import Callable, Mapping
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 from aftersales.app import AfterSales
 
-__all__ = ["detach_batch_hooks", "detach_hooks", "high_water_mark", "interleave",
+__all__ = ["database_server", "detach_batch_hooks", "detach_hooks", "high_water_mark", "interleave",
            "page_sync_arguments", "prepare", "reset_high_water_mark", "save_cursor", "sqlite_time",
            "timing_header"]
 
 T = TypeVar("T")
+
+
+@contextmanager
+def database_server(args: argparse.Namespace, prefix: str) -> Iterator[tuple[Path, str | None]]:
+    """(a scratch folder, the PostgreSQL server URL or None) for ``--db`` and ``--dsn``.
+
+    SQLite runs get a temporary folder of their own; PostgreSQL runs use the
+    server ``--dsn`` names, or start a throwaway cluster and stop it afterwards.
+    """
+    if args.db == "sqlite":
+        with tempfile.TemporaryDirectory(prefix=prefix) as d:
+            yield Path(d), None
+        return
+    if args.dsn:
+        yield (Path(tempfile.gettempdir()),
+               args.dsn.replace("postgresql://", "postgresql+psycopg://", 1).rsplit("/", 1)[0])
+        return
+    from followups import _start_postgres
+
+    started = _start_postgres()
+    if started is None:
+        raise SystemExit("no PostgreSQL binaries (initdb, pg_ctl) here: pass --dsn")
+    server, stop = started
+    try:
+        yield Path(tempfile.gettempdir()), server
+    finally:
+        stop()
 
 
 

@@ -118,6 +118,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sync import START, make_order
 from sync import pages as order_pages
 from sync_pages import (
+    database_server,
     detach_hooks,
     high_water_mark,
     page_sync_arguments,
@@ -537,24 +538,8 @@ def main() -> None:
         return
     if args.check_prepare:
         sys.exit(check_prepare(args.check_prepare, args.page))
-    if args.db == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="bench-sync-returns-") as d:
-            bench(args, Backend(Path(d), None))
-        return
-    if args.dsn:
-        server = args.dsn.replace("postgresql://", "postgresql+psycopg://", 1).rsplit("/", 1)[0]
-        bench(args, Backend(Path(tempfile.gettempdir()), server))
-        return
-    from followups import _start_postgres
-
-    started = _start_postgres()
-    if started is None:
-        raise SystemExit("no PostgreSQL binaries (initdb, pg_ctl) here: pass --dsn")
-    server, stop = started
-    try:
-        bench(args, Backend(Path(tempfile.gettempdir()), server))
-    finally:
-        stop()
+    with database_server(args, "bench-sync-returns-") as (tmp, server):
+        bench(args, Backend(tmp, server))
 
 
 def bench(args: argparse.Namespace, backend: Backend) -> None:

@@ -69,7 +69,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -91,6 +90,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sync import make_order
 from sync import pages as order_pages
 from sync_pages import (
+    database_server,
     detach_batch_hooks,
     detach_hooks,
     page_sync_arguments,
@@ -595,24 +595,8 @@ def main() -> None:
     if args.child:
         child_memory(args.url, args.count, args.page, args.probe)
         return
-    if args.db == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="bench-sync-reviews-") as d:
-            bench(args, Backend(Path(d), None))
-        return
-    if args.dsn:
-        server = args.dsn.replace("postgresql://", "postgresql+psycopg://", 1).rsplit("/", 1)[0]
-        bench(args, Backend(Path(tempfile.gettempdir()), server))
-        return
-    from followups import _start_postgres
-
-    started = _start_postgres()
-    if started is None:
-        raise SystemExit("no PostgreSQL binaries (initdb, pg_ctl) here: pass --dsn")
-    server, stop = started
-    try:
-        bench(args, Backend(Path(tempfile.gettempdir()), server))
-    finally:
-        stop()
+    with database_server(args, "bench-sync-reviews-") as (tmp, server):
+        bench(args, Backend(tmp, server))
 
 
 if __name__ == "__main__":
