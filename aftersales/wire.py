@@ -23,7 +23,7 @@ from aftersales.errors import ValidationError
 from aftersales.logistics.tracking import CHINA_TZ
 from aftersales.money import Money, from_fen
 
-__all__ = ["china_time", "read_payload", "yuan_or_fen"]
+__all__ = ["MAX_WIRE_ID", "china_time", "read_payload", "wire_id", "yuan_or_fen"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -44,6 +44,26 @@ def read_payload(model: type[M], data: Any, *, payload: str) -> M:
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         text = first["msg"].removeprefix("Value error, ")
         raise ValidationError(f"{text}{more}", field=where, payload=payload) from None
+
+
+#: The longest id a marketplace payload may carry (their ids are at most ~20 digits).
+MAX_WIRE_ID = 64
+
+
+def wire_id(value: Any) -> Any:
+    """A required id as text, for a wire model's ``mode="before"`` validator: a number
+    becomes its digits; an empty, over-long or control-character id is refused (it would
+    name no record, or a wrong one)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise ValueError("an id must not be empty")
+        if len(text) > MAX_WIRE_ID or not text.isprintable():
+            raise ValueError(f"an id must be at most {MAX_WIRE_ID} printable characters")
+        return text
+    raise ValueError("an id must be a string or a whole number")
 
 
 #: A wire time as text: China time, to the second, optionally with a fraction

@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from aftersales.wire import read_payload as parse
+from aftersales.wire import wire_id as _id
 
 __all__ = [
     "AfterSaleInfo",
@@ -43,8 +44,6 @@ __all__ = [
 MAX_FEN = 10**12
 #: The span a Douyin time (Unix seconds) is believed in: 2000-01-01 to 2100-01-01.
 SECONDS_SPAN = (946_684_800, 4_102_444_800)
-#: The longest id the adapter takes (Douyin's are 19 digits).
-MAX_ID = 64
 
 
 def _whole(value: Any, what: str) -> int:
@@ -91,21 +90,6 @@ Code = Annotated[int, BeforeValidator(_code)]
 def _text(value: Any) -> Any:
     """A number written as text (ids, codes): an int becomes its digits."""
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-def _id(value: Any) -> Any:
-    """A required id as text: a number becomes its digits; an empty, over-long or
-    control-character id is refused (it would name no request, or a wrong one)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            raise ValueError("an id must not be empty")
-        if len(text) > MAX_ID or not text.isprintable():
-            raise ValueError(f"an id must be at most {MAX_ID} printable characters")
-        return text
-    raise ValueError("an id must be a string or a whole number")
 
 
 class _Wire(BaseModel):

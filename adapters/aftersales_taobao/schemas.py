@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from aftersales.wire import read_payload as parse
+from aftersales.wire import wire_id as _id
 
 __all__ = [
     "AgreeResult",
@@ -51,23 +52,6 @@ def _text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-#: The longest id the adapter takes (TOP's are at most 19 digits).
-MAX_ID = 64
-
-
-def _id(value: Any) -> Any:
-    """A required id as text: a number becomes its digits; an empty, over-long or
-    control-character id is refused (it would name no refund, or a wrong one)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            raise ValueError("an id must not be empty")
-        if len(text) > MAX_ID or not text.isprintable():
-            raise ValueError(f"an id must be at most {MAX_ID} printable characters")
-        return text
-    raise ValueError("an id must be a string or a whole number")
 
 
 #: The longest enumeration value (a status, a phase, a type) the adapter takes.
