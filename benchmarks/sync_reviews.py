@@ -93,7 +93,9 @@ from sync_pages import (
     database_server,
     detach_batch_hooks,
     detach_hooks,
+    high_water_mark,
     page_sync_arguments,
+    reset_high_water_mark,
     save_cursor,
     sqlite_time,
     timing_header,
@@ -486,7 +488,7 @@ def child_memory(url: str, n: int, size: int, probe: str) -> None:
     app.marketplace(STORE).list_reviews = (  # type: ignore[method-assign]
         lambda cursor=None: factory_pages(n, size))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    hwm = _reset_high_water_mark()
+    hwm = reset_high_water_mark()
     if probe == "tracemalloc":
         tracemalloc.start()
     t = time.perf_counter()
@@ -498,31 +500,10 @@ def child_memory(url: str, n: int, size: int, probe: str) -> None:
         peak_mib = peak / 2**20
     else:
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    during = _high_water_mark() if hwm else None
+    during = high_water_mark() if hwm else None
     app.close()
     print(json.dumps({"peak_mib": peak_mib, "before_mib": before, "seconds": elapsed,
                       "changed": changed, "during_mib": during}))
-
-
-def _reset_high_water_mark() -> bool:
-    """Reset the process's peak resident size (Linux: ``clear_refs`` 5); whether it could."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return _high_water_mark() is not None
-
-
-def _high_water_mark() -> float | None:
-    """The peak resident size since the last reset (``VmHWM``), MiB; ``None`` off Linux."""
-    try:
-        status = Path("/proc/self/status").read_text()
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return None
 
 
 def memory(backend: Backend, n: int, size: int, probe: str) -> dict[str, Any]:
