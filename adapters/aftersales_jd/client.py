@@ -9,11 +9,13 @@ signed by :func:`sign`. The answer sits under ``<method, dots as
 underscores>_responce`` (JOS's own spelling; ``_response`` is accepted too).
 A gateway failure is ``{"error_response": {"code", "zh_desc", "en_desc"}}``
 (for example ``19`` 无效access_token); :func:`error_from_body` turns it into
-the library's errors. JOS publishes no complete code table in the material
-checked, so besides code 19 the class is read from the description: words
-of throttling (频繁, 限流, limit) are a ``RateLimitError``, of a bad token or
-signature an ``AuthenticationError``, of a system or service failure
-(系统, 服务, busy) a ``TransientError``; the rest is ``RemoteRejectedError``.
+the library's errors. JOS's gateway error-code table (网关系统错误码) was
+read only in a public copy that reproduces it (five of its rows are tested
+as published errors), so besides code 19 the class is read from the
+description: words of throttling (频繁, 限流, limit) are a
+``RateLimitError``, of a bad token or signature an ``AuthenticationError``,
+of a system or service failure (系统, 服务, busy) a ``TransientError``; the
+rest is ``RemoteRejectedError``.
 """
 
 from __future__ import annotations
