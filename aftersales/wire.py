@@ -23,7 +23,7 @@ from aftersales.errors import ValidationError
 from aftersales.logistics.tracking import CHINA_TZ
 from aftersales.money import Money, from_fen
 
-__all__ = ["MAX_WIRE_ID", "china_time", "read_payload", "wire_id", "yuan_or_fen"]
+__all__ = ["MAX_WIRE_ID", "china_time", "read_payload", "whole_fen", "wire_id", "yuan_or_fen"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -167,4 +167,45 @@ def yuan_or_fen(value: object, *, field: str, payload: str, currency: str = "CNY
         raise bad("an amount beyond any after-sales amount")
     if money.amount != money.amount.quantize(Decimal("0.01")):
         raise bad("an amount finer than one fen")
+    return money
+
+
+def whole_fen(value: object, *, field: str, payload: str, currency: str = "CNY") -> Money | None:
+    """An amount the platform documents in fen, however the JSON spells it.
+
+    A field documented in fen reaches the wire as a JSON integer (``5990``),
+    the text of one (``"5990"``) or, from a gateway that types it as a
+    double, a whole JSON number (``5990.0``): each is 59.90 yuan. Reading the
+    text or the double as yuan would make the amount 100 times too large, so
+    none is guessed: a fraction of a fen (``"59.90"``, ``59.9``) is refused.
+    ``None`` or empty text is no amount.
+
+    Raises:
+        ValidationError: a flag, not plain decimal digits, a fraction of a fen,
+            a negative amount or one beyond any after-sales amount (names field
+            and payload, never the value).
+    """
+    def bad(why: str) -> ValidationError:
+        return ValidationError(why, field=field, payload=payload)
+
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise bad("a flag is not an amount")
+    if isinstance(value, float):
+        text = repr(value)
+    elif isinstance(value, int | str):
+        text = str(value).strip()
+    else:
+        raise bad("not an amount in fen")
+    if not _DECIMAL_TEXT.fullmatch(text) or len(text) > 40:
+        raise bad("not an amount in fen")
+    fen = Decimal(text)
+    if fen != fen.to_integral_value():
+        raise bad("an amount in fen with a fraction (is it in yuan?)")
+    if fen < 0:
+        raise bad("a negative amount")
+    money = from_fen(int(fen), currency, field=field, payload=payload)
+    if money.amount >= _MOST:
+        raise bad("an amount beyond any after-sales amount")
     return money

@@ -36,7 +36,7 @@ from aftersales.models import (
     Review,
     Shipment,
 )
-from aftersales.wire import china_time, yuan_or_fen
+from aftersales.wire import china_time, whole_fen, yuan_or_fen
 from aftersales_jd.schemas import JdComment, JdOrder, RefundApply, ServiceBill
 
 __all__ = [
@@ -186,8 +186,10 @@ def parse_time(value: Any, *, field: str = "time", payload: str = "jd payload") 
 
 
 def amount(value: object, *, field: str, payload: str) -> Money | None:
-    """An amount as written: a JSON integer is fen, text or a decimal JSON number is
-    yuan (:func:`aftersales.wire.yuan_or_fen`).
+    """An order amount, which JD writes as yuan text (``"59.90"``; a JSON integer
+    would be fen, :func:`aftersales.wire.yuan_or_fen`). A refund application's
+    ``applyRefundSum`` is fen in every spelling and is read by
+    :func:`aftersales.wire.whole_fen` instead.
 
     Raises:
         ValidationError: a flag, not plain decimal digits, negative, finer than a
@@ -245,7 +247,8 @@ def refund_to_request(apply: RefundApply, store: str = NAME) -> ReturnRequest:
                           reason=reason_for(apply.reason), reason_text=apply.reason or None)],
         status=refund_status(apply.status), raw_status=str(apply.status),
         external_id=f"{REFUND_PREFIX}{apply.id}", stage=FulfilmentStage.NOT_SHIPPED,
-        requested_amount=amount(apply.applyRefundSum, field="applyRefundSum", payload=where),
+        requested_amount=whole_fen(apply.applyRefundSum, field="applyRefundSum",
+                                   payload=where, currency=CURRENCY),
         created_at=parse_time(apply.applyTime, field="applyTime", payload=where)
         if apply.applyTime else None,
         updated_at=parse_time(changed, field="checkTime", payload=where),

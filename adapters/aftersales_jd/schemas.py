@@ -34,7 +34,7 @@ class RefundApply(_Wire):
     status: int
     applyTime: str = ""
     checkTime: str | None = None
-    #: a JSON integer in fen, or yuan as text or a decimal number; read by ``mapping.amount``
+    #: in fen however spelled (``5990``, ``"5990"``, ``5990.0``); read by ``wire.whole_fen``
     applyRefundSum: object = None
     reason: str = ""
     buyerId: str = ""

@@ -30,6 +30,7 @@ from aftersales.errors import (
     ValidationError,
 )
 from aftersales.models import Money, Refund, ReturnKind, ReturnStatus
+from aftersales.wire import whole_fen
 
 from .conftest import NOW, SECRET, TOKEN, FakeJdShop, FakeJos, china_time, make_settings
 
@@ -90,11 +91,21 @@ def test_times_read_right(wire: Any, utc: datetime) -> None:
 
 
 @pytest.mark.parametrize(("wire", "money"), [
-    (5990, Money("59.90", "CNY")), ("59.90", Money("59.90", "CNY")),
-    (59.9, Money("59.90", "CNY")), (0, Money("0", "CNY")), (None, None),
+    # applyRefundSum is fen however the gateway spells it: JD's reference for
+    # queryPageList gives it in 分, its SDKs type it String or Double.
+    (5990, Money("59.90", "CNY")), ("5990", Money("59.90", "CNY")),
+    (5990.0, Money("59.90", "CNY")), (" 5990 ", Money("59.90", "CNY")),
+    (0, Money("0", "CNY")), (None, None), ("", None),
 ])
 def test_amounts_read_exactly(wire: Any, money: Money | None) -> None:
     assert applied(applyRefundSum=wire).requested_amount == money
+
+
+@pytest.mark.parametrize("wire", ["59.90", 59.9, "5990.5"])
+def test_refund_sum_with_a_fraction_of_a_fen_is_refused_not_read_as_yuan(wire: Any) -> None:
+    with pytest.raises(ValidationError, match="fraction") as info:
+        applied(applyRefundSum=wire)
+    assert info.value.field == "applyRefundSum"
 
 
 @settings(max_examples=300, deadline=None)
@@ -102,7 +113,7 @@ def test_amounts_read_exactly(wire: Any, money: Money | None) -> None:
                  st.text(max_size=40)))
 def test_any_amount_is_exact_or_a_library_error(value: Any) -> None:
     try:
-        money = mapping.amount(value, field="applyRefundSum", payload=WHERE)
+        money = whole_fen(value, field="applyRefundSum", payload=WHERE)
     except ValidationError:
         return
     if money is not None:
