@@ -7,7 +7,9 @@ are read as text, and every field the adapter can do without has a default.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aftersales.wire import read_payload as read
 
@@ -27,7 +29,23 @@ class _Wire(BaseModel):
 
 
 class RefundApply(_Wire):
-    """A refund application before shipment (退款审核单, ``RefundApplyVo``)."""
+    """A refund application before shipment (退款审核单, ``RefundApplyVo``).
+
+    An item of ``queryResult.result`` is read either as the application's own
+    fields or wrapped as ``{"refundApplyVo": {...}}``: the official SDKs hold
+    the records directly, but integrations written against live answers read
+    queryById's (and some queryPageList's) items through that wrapper, and a
+    refund must not stop on which of the two the gateway sends.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unwrap(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "id" not in data:
+            inner = data.get("refundApplyVo")
+            if isinstance(inner, dict):
+                return inner
+        return data
 
     id: str
     orderId: str  # the wire spells fields in camelCase

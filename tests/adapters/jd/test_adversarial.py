@@ -276,3 +276,30 @@ def test_an_envelope_without_its_result_is_never_an_empty_page(
         "jingdong_pop_afs_soa_refundapply_queryPageList_responce": inner})
     with pytest.raises(error):
         list(_market().list_returns())
+
+
+def test_applications_wrapped_as_refund_apply_vo_are_read_as_listed_ones(
+        jos: FakeJos, shop: FakeJdShop) -> None:
+    """queryById (and, in some integrations, queryPageList) items arrive as
+    ``{"refundApplyVo": {...}}``: both read the same, and the refund goes on."""
+    market = _market()
+    plain = {r.external_id: r for p in market.list_returns() for r in p.items
+             if r.external_id and r.external_id.startswith("refund-")}
+    real_page = jos.handlers["jingdong.pop.afs.soa.refundapply.queryPageList"]
+    real_get = jos.handlers["jingdong.pop.afs.soa.refundapply.queryById"]
+
+    def wrapped(answer: dict[str, Any]) -> dict[str, Any]:
+        for inner in answer.values():
+            query = inner["queryResult"]
+            query["result"] = [{"refundApplyVo": item} for item in query["result"]]
+        return answer
+    jos.handle("jingdong.pop.afs.soa.refundapply.queryPageList", lambda p: wrapped(real_page(p)))
+    jos.handle("jingdong.pop.afs.soa.refundapply.queryById", lambda p: wrapped(real_get(p)))
+    again = {r.external_id: r for p in market.list_returns() for r in p.items
+             if r.external_id and r.external_id.startswith("refund-")}
+    assert again == plain
+    request = next(r for r in again.values() if r.status is ReturnStatus.REQUESTED)
+    refund = Refund(order_id=request.order_id, amount=request.requested_amount
+                    or Money("1.00", "CNY"), idempotency_key="k-wrapped")
+    market.refund(refund, request)
+    assert shop.approved
