@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import tomllib
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from datetime import timedelta
@@ -50,6 +49,7 @@ from aftersales.channels.smtp import SmtpSettings
 from aftersales.channels.webhook import WebhookSettings
 from aftersales.errors import ConfigurationError
 from aftersales.sandbox.settings import SandboxSettings
+from aftersales.tomlfile import read_toml
 
 __all__ = [
     "CONFIG_FILE",
@@ -356,10 +356,9 @@ class AfterSalesSettings(BaseSettings):
         path = _config_path(config)
         data: dict[str, Any] = {}
         if path is not None:
-            try:
-                data = tomllib.loads(path.read_text(encoding="utf-8"))
-            except (OSError, tomllib.TOMLDecodeError) as exc:
-                raise ConfigurationError(f"{path}: cannot read settings: {exc}") from None
+            # Not UTF-8 (a GBK export), nested past the parser's stack or
+            # too large: one line naming the file, as a configuration error.
+            data = read_toml(path, what="settings", error=ConfigurationError)
             _check_keys(data, where=f"{path}: ")
         given = _expand(keywords)
         token = _TomlSource.data.set(data)
