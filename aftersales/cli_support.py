@@ -53,10 +53,12 @@ __all__ = [
     "exit_code_for",
     "fail",
     "finish",
+    "finish_stores",
     "output",
     "pass_app",
     "pass_state",
     "steps",
+    "stores_with",
     "table",
 ]
 
@@ -174,6 +176,41 @@ def finish(failures: int) -> None:
     """End the command with status 1 when it completed with ``failures`` (else 0)."""
     if failures:
         click.get_current_context().exit(EXIT_FAILURES)
+
+
+def stores_with(app: Any, capability: Any, store: str | None = None) -> list[str]:
+    """The configured stores that declare ``capability`` (only ``store`` when given).
+
+    Raises:
+        click.UsageError: no marketplace is configured at all (a cron job
+            syncing nothing must not look like one that synced).
+        NotFoundError: ``store`` is not a configured store (status 2).
+    """
+    if not app.marketplaces:
+        raise click.UsageError(
+            "no marketplaces configured; set AFTERSALES_MARKETPLACES=sandbox,… or [stores.NAME]")
+    if store is not None:
+        app.marketplace(store)
+    return [name for name, market in app.marketplaces.items()
+            if (store is None or name == store) and capability in market.capabilities]
+
+
+def finish_stores(state: CliState, report: Any, title: str, columns: Sequence[str]) -> None:
+    """Print a per-store sync's counts and failures; status 1 when a store failed.
+
+    ``report`` is a :class:`~aftersales.ticks.StoresReport`. With ``--json``
+    the document is the counts by store, plus ``reasons`` (store → error)
+    when any failed.
+    """
+    data: dict[str, Any] = dict(report.counts)
+    if report.reasons:
+        data["reasons"] = dict(report.reasons)
+    rows = [*sorted(report.counts.items()),
+            *((name, f"failed: {reason}") for name, reason in report.reasons.items())]
+    suffix = f"; {report.failed} store(s) failed: {', '.join(report.reasons)}" \
+        if report.reasons else ""
+    output(state, data, lambda: table(title + suffix, columns, rows))
+    finish(report.failed)
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:

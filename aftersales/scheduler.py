@@ -53,8 +53,9 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from aftersales import observe
 from aftersales.config import AfterSalesSettings, IntervalSettings
 from aftersales.errors import ConfigurationError
+from aftersales.interfaces import Capability
 from aftersales.logconfig import LEVELS, configure_logging
-from aftersales.ticks import TickReport
+from aftersales.ticks import StoresReport, TickReport, per_store
 from aftersales.worker_summary import log_tick, summarize
 
 
@@ -145,8 +146,32 @@ def ticks_for(app: TickHost, only: Sequence[str] = ()) -> dict[str, Callable[[],
             continue
         method = getattr(target, tick.method, None) if target is not None else None
         if callable(method):
-            out[tick.name] = _observed(tick.name, method)
+            out[tick.name] = _observed(tick.name, _store_by_store(app, tick, method))
     return out
+
+
+#: Ticks that pull from each store in turn, with the capability a store needs.
+_PER_STORE: dict[str, Capability] = {"reviews": Capability.LIST_REVIEWS}
+
+
+def _store_by_store(app: TickHost, tick: Tick, method: Callable[..., Any]) -> Callable[[], Any]:
+    """``method`` called once per store, so one failing store does not stop the others.
+
+    ``app.reviews.sync()`` stops at the first store that raises; run store
+    by store, each failure is named in the tick's reasons and the stores
+    after it are still synced. An app without a ``marketplaces`` mapping (a
+    test double) gets ``method`` as it is.
+    """
+    capability = _PER_STORE.get(tick.name)
+    markets = getattr(app, "marketplaces", None)
+    if capability is None or not isinstance(markets, Mapping):
+        return method
+
+    def run() -> StoresReport:
+        names = [n for n, m in markets.items() if capability in getattr(m, "capabilities", ())]
+        return per_store(names, lambda name: int(method(name).get(name, 0)))
+
+    return run
 
 
 def as_tick_report(result: object) -> TickReport:

@@ -13,9 +13,12 @@ below this class; the worker and the command line read only these four.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["TickReport"]
+from aftersales.redact import redact_text
+
+__all__ = ["StoresReport", "TickReport", "per_store"]
 
 
 @dataclass
@@ -44,3 +47,28 @@ class TickReport:
     def ok(self) -> bool:
         """Whether nothing failed."""
         return self.failed == 0 and not self.reasons
+
+
+@dataclass
+class StoresReport(TickReport):
+    """A per-store run (a sync verb): ``counts`` per store that finished, failures by store."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def per_store(names: Iterable[str], run: Callable[[str], int]) -> StoresReport:
+    """``run(name)`` for each store in turn; one store's failure does not stop the others.
+
+    A store that raises is counted failed, named in ``reasons`` with the
+    error's type and masked text; the next store still runs.
+    """
+    report = StoresReport()
+    for name in names:
+        try:
+            count = run(name)
+        except Exception as exc:  # one store's failure must not stop the others
+            report.fail(name, f"{type(exc).__name__}: {redact_text(str(exc))[:300]}")
+            continue
+        report.counts[name] = count
+        report.done += count
+    return report

@@ -9,13 +9,20 @@ output, 2 unusable input or configuration; one line, never a traceback;
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from aftersales.app import AfterSales
 from aftersales.cli import main
+from aftersales.cli_support import CliState
+from aftersales.errors import TransientError
+from aftersales.models import Page, ReturnRequest, Review
+from aftersales.sandbox import SandboxMarketplace
+from aftersales.store.cursors import get_cursor
 
 
 def _invoke(*args: str, env: dict[str, str] | None = None) -> Any:
@@ -56,3 +63,84 @@ def test_an_unreadable_settings_file_is_status_2_naming_it(
     assert says in error["error"]
     assert "unexpected" not in error["error"]
     assert not (tmp_path / "a.db").exists()  # refused before the database is touched
+
+
+# ------------------------------------------------------ one store of several fails
+
+
+class _Down(SandboxMarketplace):
+    """A store whose API answers 503 to every listing (after retries gave up)."""
+
+    def list_returns(self, cursor: str | None = None) -> Iterator[Page[ReturnRequest]]:
+        raise TransientError("HTTP 503 from the shop", adapter=self.name, status=503)
+
+    def list_reviews(self, cursor: str | None = None) -> Iterator[Page[Review]]:
+        raise TransientError("HTTP 503 from the shop", adapter=self.name, status=503)
+
+
+@pytest.fixture
+def three_stores(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[AfterSales]:
+    app = AfterSales(sqlite_url, carriers=[], channels=["outbox"], marketplaces=[
+        SandboxMarketplace(seed=1, orders=10, name="north"),
+        _Down(seed=2, orders=10, name="middle"),
+        SandboxMarketplace(seed=3, orders=10, name="south")])
+    for name in ("north", "south"):
+        app.sync_orders(name)
+    monkeypatch.setattr(CliState, "app", property(lambda self: app))
+    yield app
+    app.close()
+
+
+def _cursor(app: AfterSales, store: str, stream: str) -> str | None:
+    with app.store.session() as session:
+        return get_cursor(session, store, stream)
+
+
+@pytest.mark.parametrize("area", ["reviews", "returns"])
+def test_an_area_sync_goes_on_past_a_failing_store_and_exits_1_naming_it(
+        three_stores: AfterSales, area: str) -> None:
+    # Rule: a multi-store sync that fails on one store exits 1 naming it, the
+    # other stores still sync, the failed store's cursor does not move.
+    # Before: the first failing store stopped the command (south never
+    # synced) and the error did not say which store.
+    result = _invoke(area, "sync", "--json")
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert set(data["reasons"]) == {"middle"}
+    assert "TransientError" in data["reasons"]["middle"]
+    assert {"north", "south"} <= data.keys()
+    assert _cursor(three_stores, "south", area) is not None
+    assert _cursor(three_stores, "middle", area) is None
+    plain = _invoke(area, "sync")
+    assert plain.exit_code == 1
+    assert "1 store(s) failed: middle" in plain.stdout
+
+
+@pytest.mark.parametrize("area", ["reviews", "returns"])
+def test_an_area_sync_refuses_an_unknown_store_and_no_stores(
+        three_stores: AfterSales, area: str, sqlite_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rule: never silent acceptance. Before: `reviews sync --store typo`
+    # synced nothing and exited 0; with no store configured both exited 0.
+    unknown = _invoke(area, "sync", "--store", "nosuch", "--json")
+    assert unknown.exit_code == 2
+    assert "nosuch" in _json_error(unknown)["error"]
+    empty = AfterSales(sqlite_url, marketplaces=[], carriers=[], channels=["outbox"])
+    monkeypatch.setattr(CliState, "app", property(lambda self: empty))
+    none = _invoke(area, "sync", "--json")
+    assert none.exit_code == 2
+    assert "no marketplaces configured" in _json_error(none)["error"]
+    empty.close()
+
+
+def test_the_worker_reviews_tick_goes_on_past_a_failing_store(
+        three_stores: AfterSales) -> None:
+    # Rule: a scheduled job never exits 0 when it failed, and one store's
+    # failure must not stop the others. Before: the tick raised at the
+    # first failing store; the stores after it were not synced.
+    result = _invoke("worker", "--once", "--only", "reviews", "--json")
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert data["failed"]["reviews"].startswith("middle: TransientError")
+    assert _cursor(three_stores, "south", "reviews") is not None
+    assert _cursor(three_stores, "middle", "reviews") is None

@@ -21,15 +21,19 @@ from aftersales.cli_support import (
     clean_text,
     fail,
     finish,
+    finish_stores,
     output,
     pass_app,
     pass_state,
     steps,
+    stores_with,
     table,
 )
 from aftersales.errors import AfterSalesError
+from aftersales.interfaces import Capability
 from aftersales.returns.bulk_report import SHOWN_ERRORS, check_report_path
 from aftersales.returns.bulk_rows import BulkFileError
+from aftersales.ticks import per_store
 
 __all__ = ["group"]
 
@@ -355,13 +359,14 @@ def bulk(state: CliState, file: Path, dry_run: bool, report: Path | None,
 
 
 @group.command("sync")
+@click.option("--store", default=None, help="Only this store.")
 @pass_app
 @pass_state
-def sync(state: CliState, app: Any) -> None:
-    """Pull changed return requests from every marketplace."""
-    counts = app.returns.sync()
-    output(state, counts, lambda: table("return requests changed", ["marketplace", "changed"],
-                                        list(counts.items())))
+def sync(state: CliState, app: Any, store: str | None) -> None:
+    """Pull changed return requests from every store; status 1 names a store that failed."""
+    names = stores_with(app, Capability.LIST_RETURNS, store)
+    report = per_store(names, lambda name: app.returns.sync(name).get(name, 0))
+    finish_stores(state, report, "return requests changed", ["marketplace", "changed"])
 
 
 @group.command("timers")

@@ -16,10 +16,21 @@ from typing import Any
 
 import click
 
-from aftersales.cli_support import CliState, aware_datetime, output, pass_state, steps, table
+from aftersales.cli_support import (
+    CliState,
+    aware_datetime,
+    finish_stores,
+    output,
+    pass_state,
+    steps,
+    stores_with,
+    table,
+)
 from aftersales.errors import NotFoundError
+from aftersales.interfaces import Capability
 from aftersales.reviews.alerts import AlertRule
 from aftersales.reviews.classify import Severity
+from aftersales.ticks import per_store
 
 __all__ = ["group"]
 
@@ -63,11 +74,13 @@ def group() -> None:
 @pass_state
 def sync_command(state: CliState, marketplace: str | None) -> None:
     """Pull new and changed reviews, raise and deliver alerts."""
+    app = state.app
+    names = stores_with(app, Capability.LIST_REVIEWS, marketplace)
     with steps(state, "reviews sync", unit=" reviews") as progress:
-        counts = state.app.reviews.sync(
-            marketplace, progress=lambda name, n: progress.advance(n, name))
-    rows = sorted(counts.items())
-    output(state, counts, lambda: table("reviews changed", ["marketplace", "reviews"], rows))
+        # Store by store: one store failing is named and the others still sync.
+        report = per_store(names, lambda name: app.reviews.sync(
+            name, progress=lambda store, n: progress.advance(n, store)).get(name, 0))
+    finish_stores(state, report, "reviews changed", ["marketplace", "reviews"])
 
 
 @group.command("alerts")
