@@ -265,7 +265,9 @@ def run_once(app: TickHost, only: Sequence[str] = (),
     results: dict[str, Any] = {}
     for name, fn in ticks_for(app, only).items():
         if stop is not None and stop.is_set():
-            break
+            # A stopped run is not a clean one: the ticks left out are failures.
+            results[name] = "error: not run: the worker was stopped"
+            continue
         try:
             results[name] = fn()
         except Exception as exc:  # one area's failure must not stop the others
@@ -279,6 +281,7 @@ def run_worker(
     once: bool = False,
     intervals: Mapping[str, float] | None = None,
     only: Sequence[str] = (),
+    received: list[int] | None = None,
 ) -> dict[str, Any]:
     """Run the worker in this thread until SIGTERM/SIGINT, or once with ``once``.
 
@@ -287,6 +290,9 @@ def run_worker(
     Signal handlers are installed only on the main thread (Python allows
     nothing else); elsewhere, stop it with ``app.followups.request_stop()``
     and the scheduler's ``shutdown()``.
+
+    Args:
+        received: each signal that stopped the worker is appended here.
     """
     stop = threading.Event()
     scheduler = None if once else build_scheduler(app, blocking=True, intervals=intervals,
@@ -296,6 +302,8 @@ def run_worker(
     def on_signal(signum: int, frame: FrameType | None) -> None:
         """Stop after the row in hand; shut the scheduler down from another thread."""
         stop.set()
+        if received is not None:
+            received.append(signum)
         followups = app.__dict__.get("followups")  # only if the area was started
         if followups is not None:
             followups.request_stop()
@@ -386,7 +394,9 @@ def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
 
     SIGTERM (or Ctrl-C) lets the ticks running finish, then exits. With
     ``--once``, exit status 0 when every tick succeeded and 1 when any failed
-    (each failure is printed); a bad interval or setting is status 2.
+    (each failure is printed); a bad interval or setting is status 2; stopped
+    by a signal, 128 + its number (143 for SIGTERM, 130 for Ctrl-C), the
+    ticks not run named as failed.
     """
     intervals = _parse_interval(interval)
     resolve_intervals(intervals)  # bad names and values are refused before any work
@@ -406,7 +416,8 @@ def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
     available = list(ticks_for(app, only))
     click.echo(f"worker {'once' if once else 'started'}: ticks {', '.join(available) or 'none'}",
                err=True)
-    results = run_worker(app, once=once, intervals=intervals, only=only)
+    received: list[int] = []
+    results = run_worker(app, once=once, intervals=intervals, only=only, received=received)
     failed = failures(results)
     as_json = bool(getattr(ctx.obj, "as_json", False))
     if as_json:
@@ -420,6 +431,12 @@ def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
         if failed:
             click.echo(f"{len(failed)} of {len(results)} ticks failed: {', '.join(failed)}",
                        err=True)
+    if once and received:
+        # Cron must not read a run cut short as a clean one, even when every
+        # tick that ran succeeded.
+        signum = received[0]
+        click.echo(f"worker once: stopped by {signal.Signals(signum).name}", err=True)
+        ctx.exit(128 + signum)
     if failed:
         ctx.exit(1)
 

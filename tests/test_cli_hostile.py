@@ -9,6 +9,10 @@ output, 2 unusable input or configuration; one line, never a traceback;
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,8 @@ from aftersales.errors import TransientError
 from aftersales.models import Page, ReturnRequest, Review
 from aftersales.sandbox import SandboxMarketplace
 from aftersales.store.cursors import get_cursor
+
+PROBE = Path(__file__).with_name("worker_probe.py")
 
 
 def _invoke(*args: str, env: dict[str, str] | None = None) -> Any:
@@ -144,3 +150,35 @@ def test_the_worker_reviews_tick_goes_on_past_a_failing_store(
     assert data["failed"]["reviews"].startswith("middle: TransientError")
     assert _cursor(three_stores, "south", "reviews") is not None
     assert _cursor(three_stores, "middle", "reviews") is None
+
+
+# ------------------------------------------------------------------- signals
+
+
+def test_a_worker_once_stopped_by_sigterm_is_not_status_0(tmp_path: Path) -> None:
+    # Rule: a scheduled job never exits 0 when it did not do its work. Before:
+    # SIGTERM during `worker --once` skipped the ticks after the running one
+    # and, the running one having succeeded, exited 0.
+    url = f"sqlite:///{tmp_path}/w.db"
+    started, go = tmp_path / "started", tmp_path / "go"
+    proc = subprocess.Popen(
+        [sys.executable, str(PROBE), url, str(started), str(go),
+         "--once", "--only", "sync", "--only", "return_timers", "--log-level", "ERROR"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not started.exists():
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "the sync tick never started"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        go.write_text("1")
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, (out, err)
+    assert "return_timers: error: not run: the worker was stopped" in out
+    assert "stopped by SIGTERM" in err
+    assert "Traceback" not in err
