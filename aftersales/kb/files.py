@@ -42,6 +42,7 @@ from typing import Any
 
 import pydantic
 
+from aftersales.csv_cells import read_cell, safe_cell
 from aftersales.errors import ValidationError
 from aftersales.kb.models import Entry, EntryKind
 from aftersales.tomlfile import MAX_SIZE, read_toml
@@ -165,7 +166,7 @@ def _csv_items(path: Path) -> list[tuple[str, dict[str, Any]]]:
 def _csv_row(path: Path, number: int, row: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in row.items():
-        value = value.strip()
+        value = read_cell(value).strip()  # '=... as the export wrote it reads back as =...
         if name in _LISTS:
             out[name] = [v.strip() for v in value.split("|") if v.strip()]
         elif name == "handoff":
@@ -262,5 +263,6 @@ def _csv_text(entries: Iterable[Entry]) -> str:
                 row.append("")
             else:
                 row.append(value.isoformat() if hasattr(value, "isoformat") else str(value))
-        writer.writerow(row)
+        # A question or answer starting with = + - @ is a formula to a spreadsheet.
+        writer.writerow([safe_cell(cell) for cell in row])
     return out.getvalue()

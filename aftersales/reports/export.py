@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+from aftersales.csv_cells import safe_cell
 from aftersales.reports.rows import ReportTable
 
 __all__ = ["to_json", "to_jsonable", "write_csv", "write_csv_files"]
@@ -43,7 +44,10 @@ def write_csv(table: ReportTable, stream: IO[str]) -> None:
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(columns)
     for row in table.as_dicts():
-        writer.writerow(["" if row[c] is None else _plain(row[c]) for c in columns])
+        # Text cells (a SKU, a reason, a store name from a marketplace) that a
+        # spreadsheet would run as a formula are written as text; numbers stay numbers.
+        writer.writerow([safe_cell(row[c]) if isinstance(row[c], str)
+                         else "" if row[c] is None else _plain(row[c]) for c in columns])
 
 
 def write_csv_files(tables: Sequence[ReportTable], directory: Path, prefix: str) -> list[Path]:
