@@ -110,6 +110,10 @@ class ItemRule(_Frozen):
     note: str | None = None  # the customer-readable reason an item is not returnable
 
 
+#: The rule of an item no category or SKU setting names (shared: rules are frozen).
+_NO_RULE = ItemRule.model_validate({})
+
+
 class AutoApproveRule(_Frozen):
     """Approve without a human when every condition that is set holds."""
 
@@ -259,8 +263,11 @@ class ReturnPolicy(_Frozen):
 
     def rule_for(self, sku: str | None, category: str | None) -> ItemRule:
         """The effective rule for an item: SKU settings over category over defaults."""
+        found = (self.categories.get(category or ""), self.skus.get(sku or ""))
+        if found == (None, None):
+            return _NO_RULE  # the defaults: what validating an empty rule gives (frozen)
         merged: dict[str, Any] = {}
-        for rule in (self.categories.get(category or ""), self.skus.get(sku or "")):
+        for rule in found:
             if rule is not None:
                 merged.update(rule.model_dump(exclude_unset=True))
         return ItemRule.model_validate(merged)

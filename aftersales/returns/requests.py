@@ -288,6 +288,8 @@ class Requests:
                             lambda m, r: m.reject_return(r, reason=text), "policy", text[:200])
         if not verdict.eligible:
             return None
+        if not self.ctx.policy.auto_approve:
+            return None  # no rule could approve it: its amount and history would go unread
         kind = ReturnKind(row.kind)
         if lines is None:
             if not isinstance(row, ReturnRow):
