@@ -104,10 +104,13 @@ def _insert_many(db: Driver, table: Table, rows: Sequence[dict[str, Any]]) -> No
     for values in rows:
         groups.setdefault(tuple(values), []).append(values)
     for names, group in groups.items():
-        procs = [db.converter(table.c[name]) for name in names]
-        db.insert(table, names, [tuple(proc(v) for proc, v in zip(procs, values.values(),
-                                                                   strict=True))
-                                 for values in group])
+        # Column by column: only the columns whose type converts are mapped.
+        columns = list(zip(*(values.values() for values in group), strict=True))
+        for i, name in enumerate(names):
+            column = table.c[name]
+            if db.converts(column):
+                columns[i] = tuple(map(db.converter(column), columns[i]))
+        db.insert(table, names, list(zip(*columns, strict=True)))
 
 
 def _deadline_values(rma_id: str, plan: PlannedDeadline | None) -> dict[str, Any]:

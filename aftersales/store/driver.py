@@ -44,6 +44,14 @@ class Driver:
         """The column type's bind conversion for this dialect (looked up once)."""
         return self._processor(column, bind=True)
 
+    def converts(self, column: ColumnElement[Any]) -> bool:
+        """Whether the column's type converts a value on its way in (else it goes as is)."""
+        return self.converter(column) is not _same
+
+    def reads(self, column: ColumnElement[Any]) -> bool:
+        """Whether the column's type converts a value on its way out (else it comes as is)."""
+        return self.reader(column) is not _same
+
     def reader(self, column: ColumnElement[Any]) -> Callable[[Any], Any]:
         """The column type's result conversion for this dialect: what the ORM would read."""
         return self._processor(column, bind=False)
