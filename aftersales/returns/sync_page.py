@@ -12,19 +12,21 @@ queries would have seen it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from aftersales.models import Order, ReturnLine, ReturnStatus
 from aftersales.returns.policy import BuyerStats
+from aftersales.store.driver import Driver
 from aftersales.store.orders import order_from_row
 from aftersales.store.tables.core import OrderLineRow, OrderRow
 from aftersales.store.tables.returns import RefundRow, ReturnLineRow, ReturnRow
+from aftersales.store.types import JSONType
 
 __all__ = ["PageFacts"]
 
@@ -48,17 +50,64 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
-class _OrderView:
-    """A stored order's columns and its lines' columns, read like an ``OrderRow``."""
+#: The stored order columns :func:`~aftersales.store.orders.order_from_row` reads.
+_ORDER_COLUMNS = ("id", "marketplace", "external_id", "buyer", "currency", "shipping",
+                  "discount", "total", "raw_status", "placed_at", "remote_updated_at",
+                  "delivered_at", "taxes_included", "shipping_taxes", "shop_currency",
+                  "shop_total", "platform_refunds")
+_LINE_COLUMNS = ("order_id", "external_id", "sku", "title", "category", "quantity",
+                 "unit_price", "discount", "taxes")
 
-    __slots__ = ("_row", "lines")
 
-    def __init__(self, row: Any, lines: list[Any]) -> None:
-        self._row = row
-        self.lines = lines
+class _Values:
+    """One stored row's columns as attributes, read like the ORM row (``lines`` included)."""
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._row, name)
+    def __init__(self, names: Sequence[str], values: Sequence[Any]) -> None:
+        self.__dict__.update(zip(names, values, strict=True))
+
+
+class _Reader:
+    """Plain queries on the page's own transaction, each column read as its type reads it
+    (what the ORM would hold), without compiling a statement or building result objects."""
+
+    def __init__(self, session: Session) -> None:
+        self.db = Driver(session)
+        self.q = self.db.quote
+
+    def rows(self, table: Table, names: Sequence[str], where: str, params: Sequence[Any],
+             keys: Sequence[Any], *, order_by: str = "",
+             extra: tuple[str, Sequence[Any]] | None = None) -> list[tuple[Any, ...]]:
+        """``SELECT names FROM table WHERE where`` for ``keys`` in chunks (``where`` written
+        with ``{mark}`` for a parameter and ``{in}`` where the chunk's IN list goes), each
+        value converted on the way; ``extra`` is one more selected expression (read as the
+        driver gives it) and its parameters."""
+        procs = [(i, self._reader(table.c[n])) for i, n in enumerate(names)
+                 if self.db.reads(table.c[n])]
+        cols = ", ".join([*(self.q(n) for n in names), *([extra[0]] if extra else [])])
+        out: list[tuple[Any, ...]] = []
+        for chunk in _chunks(keys):
+            marks = ", ".join([self.db.mark] * len(chunk))
+            sql = (f"SELECT {cols} FROM {self.db.table_name(table)} "  # noqa: S608 - metadata
+                   f"WHERE {where} {order_by}")
+            found = self.db.fetch(sql.replace("{mark}", self.db.mark).replace("{in}", marks),
+                                  [*(extra[1] if extra else []), *params, *chunk])
+            if procs and found:  # column by column: only the columns whose type converts
+                columns = list(zip(*found, strict=True))
+                for i, proc in procs:
+                    columns[i] = tuple(map(proc, columns[i]))
+                found = list(zip(*columns, strict=True))
+            out.extend(found)
+        return out
+
+    def _reader(self, column: Any) -> Callable[[Any], Any]:
+        read = self.db.reader(column)
+        if not isinstance(column.type, JSONType):
+            return read
+
+        def process(value: Any) -> Any:
+            # The text of an empty list needs no parsing (most stored tax lists are empty).
+            return [] if value == "[]" else read(value)
+        return process
 
 
 @dataclass
@@ -82,57 +131,48 @@ class PageFacts:
     def __init__(self, session: Session, marketplace: str, order_ids: Iterable[str]) -> None:
         self.marketplace = marketplace
         wanted = sorted(set(order_ids))
+        read = _Reader(session)
+        q = read.q
         self.orders: dict[str, tuple[Order, int]] = {}
-        for chunk in _chunks(wanted):
-            found = session.execute(
-                select(_ORDERS)
-                .where(_ORDERS.c.marketplace == marketplace, _ORDERS.c.external_id.in_(chunk))
-            ).all()
-            lines: dict[int, list[Any]] = {row.id: [] for row in found}
-            for order_line in session.execute(
-                select(_ORDER_LINES).where(_ORDER_LINES.c.order_id.in_(list(lines)))
-                .order_by(_ORDER_LINES.c.id)
-            ):
-                lines[order_line.order_id].append(order_line)
-            for row in found:
-                # The columns as the ORM row holds them, read without building ORM objects.
-                view = cast(OrderRow, _OrderView(row, lines[row.id]))
-                self.orders[row.external_id] = (order_from_row(view), row.id)
+        found: list[Any] = [_Values(_ORDER_COLUMNS, row) for row in read.rows(
+            _ORDERS, _ORDER_COLUMNS, f"{q('marketplace')} = {{mark}} AND "
+            f"{q('external_id')} IN ({{in}})", [marketplace], wanted)]
+        lines: dict[int, list[Any]] = {row.id: [] for row in found}
+        for values in read.rows(_ORDER_LINES, _LINE_COLUMNS, f"{q('order_id')} IN ({{in}})",
+                                [], list(lines), order_by=f"ORDER BY {q('id')}"):
+            line: Any = _Values(_LINE_COLUMNS, values)
+            lines[line.order_id].append(line)
+        # Chunks of order ids: each chunk's lines come in id order, and so in order of each
+        # order's own lines, as the ORM's ordered relationship reads them.
+        for row in found:
+            row.lines = lines[row.id]
+            self.orders[row.external_id] = (order_from_row(cast(OrderRow, row)), row.id)
         buyers = sorted({o.buyer.external_id for o, _ in self.orders.values()
                          if o.buyer.external_id})
         self._placed: dict[str, list[datetime]] = {}
         self._asked: dict[str, list[tuple[str, datetime]]] = {}
-        for chunk in _chunks(buyers):
-            for buyer, placed in session.execute(
-                select(_ORDERS.c.buyer_id, _ORDERS.c.placed_at)
-                .where(_ORDERS.c.buyer_id.in_(chunk))
-            ):
-                self._placed.setdefault(buyer, []).append(placed)
-            for asker, order, created in session.execute(
-                select(_RETURNS.c.buyer_id, _RETURNS.c.order_external_id, _RETURNS.c.created_at)
-                .where(_RETURNS.c.buyer_id.in_(chunk))
-            ):
-                self._asked.setdefault(str(asker), []).append((order, created))
+        for buyer, placed in read.rows(_ORDERS, ("buyer_id", "placed_at"),
+                                       f"{q('buyer_id')} IN ({{in}})", [], buyers):
+            self._placed.setdefault(buyer, []).append(placed)
+        for asker, order, created in read.rows(
+                _RETURNS, ("buyer_id", "order_external_id", "created_at"),
+                f"{q('buyer_id')} IN ({{in}})", [], buyers):
+            self._asked.setdefault(str(asker), []).append((order, created))
         self._held: dict[str, _Held] = {}
         self._by_order: dict[str, list[_Held]] = {}  # the same, by order, in the same order
-        for chunk in _chunks(wanted):
-            paid = select(_REFUNDS.c.rma_id).where(_REFUNDS.c.status == "paid")
-            for rma, order, status, exchange, is_paid in session.execute(
-                select(_RETURNS.c.rma_id, _RETURNS.c.order_external_id, _RETURNS.c.status,
-                       _RETURNS.c.exchange_tracking_number, _RETURNS.c.rma_id.in_(paid))
-                .where(_RETURNS.c.marketplace == marketplace,
-                       _RETURNS.c.order_external_id.in_(chunk))
-            ):
-                held = self._held[rma] = _Held(order, status, bool(is_paid),
-                                               exchange is not None)
-                self._by_order.setdefault(order, []).append(held)
-        rmas = sorted(self._held)
-        for chunk in _chunks(rmas):
-            for rma, line, quantity in session.execute(
-                select(_RETURN_LINES.c.rma_id, _RETURN_LINES.c.order_line_external_id,
-                       _RETURN_LINES.c.quantity).where(_RETURN_LINES.c.rma_id.in_(chunk))
-            ):
-                self._held[rma].lines.append((line, quantity))
+        paid = (f"{q('rma_id')} IN (SELECT {q('rma_id')} "  # noqa: S608 - metadata names
+                f"FROM {read.db.table_name(_REFUNDS)} WHERE {q('status')} = {{mark}})")
+        for rma, order, status, exchange, is_paid in read.rows(
+                _RETURNS, ("rma_id", "order_external_id", "status",
+                           "exchange_tracking_number"),
+                f"{q('marketplace')} = {{mark}} AND {q('order_external_id')} IN ({{in}})",
+                [marketplace], wanted, extra=(paid, ["paid"])):
+            held = self._held[rma] = _Held(order, status, bool(is_paid), exchange is not None)
+            self._by_order.setdefault(order, []).append(held)
+        for rma, line, quantity in read.rows(
+                _RETURN_LINES, ("rma_id", "order_line_external_id", "quantity"),
+                f"{q('rma_id')} IN ({{in}})", [], sorted(self._held)):
+            self._held[rma].lines.append((line, quantity))
 
     def buyer_stats(self, buyer_id: str | None, now: datetime,
                     lookback_days: int) -> BuyerStats | None:
