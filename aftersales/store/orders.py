@@ -157,7 +157,8 @@ def _sync_shipments(session: Session, row: OrderRow, shipments: Sequence[Shipmen
 
 _new = object.__new__
 _set = object.__setattr__
-_BUYER_FIELDS = frozenset(Buyer.model_fields)
+_BUYER_ORDER = tuple(Buyer.model_fields)
+_BUYER_FIELDS = frozenset(_BUYER_ORDER)
 
 
 def _built(cls: type[Any], values: dict[str, Any], given: set[str] | None = None) -> Any:
@@ -171,6 +172,56 @@ def _built(cls: type[Any], values: dict[str, Any], given: set[str] | None = None
     return model
 
 
+def _order_as_stored(row: OrderRow) -> Order | None:
+    """:func:`order_from_row` without running validation, when the stored columns are
+    already what validating them would give back unchanged: plain text, finite Decimals,
+    aware times, a currency code in its normal form, at least one line of at least one unit,
+    a buyer of known fields, and nothing validation would build further (taxes, platform
+    refunds, the shop's money). ``None`` otherwise (a sync page reads hundreds of orders)."""
+    cur, buyer, lines = row.currency, row.buyer, row.lines
+    if not (type(cur) is str and len(cur) == 3 and cur.isascii() and cur.isalpha()
+            and cur.isupper() and type(row.marketplace) is str
+            and type(row.external_id) is str
+            and (row.raw_status is None or type(row.raw_status) is str)
+            and _aware(row.placed_at) and _aware(row.remote_updated_at)
+            and (row.delivered_at is None or _aware(row.delivered_at))
+            and type(row.taxes_included) is bool
+            and _amount(row.shipping) and _amount(row.discount) and _amount(row.total)
+            and not row.shipping_taxes and not row.platform_refunds
+            and row.shop_currency is None and row.shop_total is None
+            and type(buyer) is dict and type(buyer.get("external_id")) is str
+            and buyer.keys() <= _BUYER_FIELDS and lines):
+        return None
+    for value in buyer.values():
+        if value is not None and type(value) is not str:
+            return None
+    money = Money._derived  # the amounts are checked finite and the code normal
+    built = []
+    for ln in lines:
+        quantity, price, discount, category = ln.quantity, ln.unit_price, ln.discount, ln.category
+        if not (type(ln.external_id) is str and type(ln.sku) is str and type(ln.title) is str
+                and (category is None or type(category) is str)
+                and type(quantity) is int and quantity >= 1
+                and type(price) is Decimal and price.is_finite()
+                and type(discount) is Decimal and discount.is_finite() and not ln.taxes):
+            return None
+        built.append(_built(OrderLine, {
+            "external_id": ln.external_id, "sku": ln.sku, "title": ln.title,
+            "category": category, "quantity": quantity, "unit_price": money(price, cur),
+            "discount": money(discount, cur) if discount else None, "taxes": [],
+        }))
+    return cast(Order, _built(Order, {
+        "marketplace": row.marketplace, "external_id": row.external_id,
+        "buyer": _built(Buyer, {k: buyer.get(k) for k in _BUYER_ORDER}, set(buyer)),
+        "currency": cur, "lines": built, "shipping": money(row.shipping, cur),
+        "discount": money(row.discount, cur), "total": money(row.total, cur),
+        "raw_status": row.raw_status, "placed_at": row.placed_at,
+        "updated_at": row.remote_updated_at, "delivered_at": row.delivered_at,
+        "shipments": [], "taxes_included": row.taxes_included, "shipping_taxes": [],
+        "shop_currency": None, "shop_total": None, "refunds": [],
+    }))
+
+
 def _aware(value: Any) -> bool:
     return type(value) is datetime and value.utcoffset() is not None
 
@@ -179,67 +230,10 @@ def _amount(value: Any) -> bool:
     return type(value) is Decimal and value.is_finite()
 
 
-def _text(value: Any) -> bool:
-    return type(value) is str
-
-
-def _stored_as_validated(row: OrderRow) -> bool:
-    """Whether the stored columns are already what validating them into an :class:`Order`
-    would give back unchanged: plain text, finite Decimals, aware times, a currency code in
-    its normal form, at least one line of at least one unit, a buyer of known fields, and
-    nothing validation would build further (taxes, platform refunds, the shop's money)."""
-    cur = row.currency
-    buyer = row.buyer
-    if not (_text(cur) and len(cur) == 3 and cur.isascii() and cur.isalpha() and cur.isupper()
-            and _text(row.marketplace) and _text(row.external_id)
-            and (row.raw_status is None or _text(row.raw_status))
-            and _aware(row.placed_at) and _aware(row.remote_updated_at)
-            and (row.delivered_at is None or _aware(row.delivered_at))
-            and type(row.taxes_included) is bool
-            and _amount(row.shipping) and _amount(row.discount) and _amount(row.total)
-            and not row.shipping_taxes and not row.platform_refunds
-            and row.shop_currency is None and row.shop_total is None
-            and type(buyer) is dict and _text(buyer.get("external_id"))
-            and buyer.keys() <= _BUYER_FIELDS
-            and all(v is None or _text(v) for v in buyer.values())
-            and row.lines):
-        return False
-    return all(_text(ln.external_id) and _text(ln.sku) and _text(ln.title)
-               and (ln.category is None or _text(ln.category))
-               and type(ln.quantity) is int and ln.quantity >= 1
-               and _amount(ln.unit_price) and _amount(ln.discount) and not ln.taxes
-               for ln in row.lines)
-
-
-def _order_as_stored(row: OrderRow) -> Order:
-    """:func:`order_from_row` of a row :func:`_stored_as_validated` accepts, without running
-    validation that would change nothing (a sync page reads hundreds of orders)."""
-    cur = row.currency
-    return cast(Order, _built(Order, {
-        "marketplace": row.marketplace, "external_id": row.external_id,
-        "buyer": _built(Buyer, {k: row.buyer.get(k) for k in Buyer.model_fields},
-                        set(row.buyer)),
-        "currency": cur,
-        "lines": [_built(OrderLine, {
-            "external_id": ln.external_id, "sku": ln.sku, "title": ln.title,
-            "category": ln.category, "quantity": ln.quantity,
-            "unit_price": Money(ln.unit_price, cur),
-            "discount": Money(ln.discount, cur) if ln.discount else None, "taxes": [],
-        }) for ln in row.lines],
-        "shipping": Money(row.shipping, cur), "discount": Money(row.discount, cur),
-        "total": Money(row.total, cur), "raw_status": row.raw_status,
-        "placed_at": row.placed_at, "updated_at": row.remote_updated_at,
-        "delivered_at": row.delivered_at, "shipments": [],
-        "taxes_included": row.taxes_included, "shipping_taxes": [], "shop_currency": None,
-        "shop_total": None, "refunds": [],
-    }))
-
-
 def order_from_row(row: OrderRow, shipments: Sequence[ShipmentRow] = ()) -> Order:
     """The stored order as the core's model."""
-    if not shipments and _stored_as_validated(row):
-        return _order_as_stored(row)
-    return order_validated(row, shipments)
+    fast = None if shipments else _order_as_stored(row)
+    return fast if fast is not None else order_validated(row, shipments)
 
 
 def order_validated(row: OrderRow, shipments: Sequence[ShipmentRow] = ()) -> Order:
