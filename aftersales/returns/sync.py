@@ -60,6 +60,7 @@ from aftersales.store.tables.returns import (
     ReturnLineRow,
     ReturnRow,
 )
+from aftersales.store.types import JSONType
 
 __all__ = ["ReturnsSync"]
 
@@ -109,8 +110,25 @@ def _insert_many(db: Driver, table: Table, rows: Sequence[dict[str, Any]]) -> No
         for i, name in enumerate(names):
             column = table.c[name]
             if db.converts(column):
-                columns[i] = tuple(map(db.converter(column), columns[i]))
+                convert = db.converter(column)
+                if isinstance(column.type, JSONType):
+                    convert = _known_json(convert)
+                columns[i] = tuple(map(convert, columns[i]))
         db.insert(table, names, list(zip(*columns, strict=True)))
+
+
+def _known_json(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A JSON column's converter that writes ``None`` and an empty list as the converter
+    wrote them once (most evidence lists and risk verdicts of a page are empty)."""
+    null, empty = convert(None), convert([])
+
+    def process(value: Any) -> Any:
+        if value is None:
+            return null
+        if type(value) is list and not value:
+            return empty
+        return convert(value)
+    return process
 
 
 def _deadline_values(rma_id: str, plan: PlannedDeadline | None) -> dict[str, Any]:
@@ -314,8 +332,9 @@ class ReturnsSync:
         actor = f"marketplace:{name}"
         policy = self.ctx.policy
         lookback = policy.serial_returner.lookback_days
+        rules = bool(policy.auto_approve)  # else Requests.auto_step reads no stats or lines
         opened: builtins.list[tuple[_Opened, ReturnRequest, Order | None, Eligibility | None,
-                                    BuyerStats | None, builtins.list[ReturnLine]]] = []
+                                    BuyerStats | None, builtins.list[ReturnLine] | None]] = []
         deadlines: builtins.list[dict[str, Any]] = []
         lines: builtins.list[dict[str, Any]] = []
         audits: builtins.list[dict[str, Any]] = []
@@ -348,6 +367,9 @@ class ReturnsSync:
                                               plan_deadline(req.kind, req.status, now, policy)))
             facts.opened(new.rma_id, req.order_id, new.buyer_id, req.status, req.lines,
                          asked_at)
+            if not rules:  # nothing the policy would read: it approves nothing by itself
+                opened.append((new, req, order, verdict, None, None))
+                continue
             stats = facts.buyer_stats(new.buyer_id, now, lookback)  # as the policy reads it
             opened.append((new, req, order, verdict, stats,
                            [ReturnLine(order_line_id=v["order_line_external_id"], sku=v["sku"],
