@@ -43,8 +43,8 @@ ledger of earlier refunds and records the result.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from decimal import Decimal
+from collections.abc import Callable, Collection, Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -58,7 +58,7 @@ from aftersales.models import (
     ReturnLine,
     TaxLine,
 )
-from aftersales.money import Money
+from aftersales.money import Money, minor_units
 from aftersales.returns.policy import ReturnPolicy
 
 __all__ = [
@@ -83,16 +83,45 @@ class _Frozen(BaseModel):
 def paid_by_line(order: Order) -> dict[str, Money]:
     """What the buyer actually paid for each line, order discount spread proportionally."""
     cur = order.currency
-    nets = [line.net.rounded() for line in order.lines]
-    weights = [max(n.amount, Decimal(0)) for n in nets]
+    return {line_id: Money(paid, cur) for line_id, paid in _paid_amounts(order).items()}
+
+
+def _rounding(currency: str) -> Callable[[Decimal], Decimal]:
+    """``Money(amount, currency).rounded().amount`` for a finite amount, as a function."""
+    quantum = Decimal(1).scaleb(-minor_units(currency))
+
+    def rounded(amount: Decimal) -> Decimal:
+        return amount.quantize(quantum, rounding=ROUND_HALF_UP)
+    return rounded
+
+
+def _paid_amounts(order: Order) -> dict[str, Decimal]:
+    """:func:`paid_by_line`'s amounts, worked out on the Decimals (the same operations in
+    the same order as on the Money they came from)."""
+    cur = order.currency
+    rounded = _rounding(cur)
+    nets = []
+    for line in order.lines:
+        gross = line.unit_price.amount * Decimal(line.quantity)  # OrderLine.gross
+        nets.append(rounded(gross - line.discount.amount if line.discount else gross))
+    weights = [max(n, Decimal(0)) for n in nets]
     total_net = sum(weights, Decimal(0))
     # An order discount larger than the goods cannot make a line's price negative.
-    discount = min(order.discount.rounded().amount, total_net)
+    discount = min(rounded(order.discount.amount), total_net)
     shares = Money(discount, cur).allocate(weights)
     return {
-        line.external_id: Money(max(w - s.amount, Decimal(0)), cur)
+        line.external_id: max(w - s.amount, Decimal(0))
         for line, w, s in zip(order.lines, weights, shares, strict=True)
     }
+
+
+def _units_amount(paid: Decimal, quantity: int, units: int,
+                  rounded: Callable[[Decimal], Decimal]) -> Decimal:
+    """``units_value(Money(paid, cur), quantity, 0, units).amount``."""
+    if quantity <= 0 or units <= 0:
+        return Decimal(0)
+    end = min(units, quantity)
+    return rounded(paid * end / quantity) - rounded(paid * 0 / quantity)
 
 
 def units_value(paid: Money, quantity: int, settled: int, units: int) -> Money:
@@ -361,10 +390,13 @@ def refund_total(order: Order, lines: Sequence[ReturnLine], *, kind: ReturnKind,
         ValidationError: a line is not in the order.
     """
     cur = order.currency
-    zero = Money.zero(cur)
-    none = Money(Decimal(0), cur)  # what an empty ledger says was refunded before
+    rounded = _rounding(cur)
+    # On the Decimals of the Money compute_refund works with: the same operations, in the
+    # same order, so the same digits (Money's arithmetic is its amounts' arithmetic).
+    zero = Decimal(0)
+    none = Decimal(0)  # what an empty ledger says was refunded before
     included = order.taxes_included
-    paid = paid_by_line(order)
+    paid = _paid_amounts(order)
     total = zero
     for line_id, (qty, group) in _merge(lines).items():
         try:
@@ -373,20 +405,17 @@ def refund_total(order: Order, lines: Sequence[ReturnLine], *, kind: ReturnKind,
             raise ValidationError(f"line {line_id} is not in order {order.external_id}",
                                   field="order_line_id") from None
         units = min(qty, ol.quantity)
-        value = units_value(paid[line_id], ol.quantity, 0, units)
-        fee = Money(
-            sum((value.amount * g.quantity
-                 * policy.restocking_rate(ol.sku, ol.category, g.reason, kind) / qty
-                 for g in group), Decimal(0)),
-            cur,
-        ).rounded()
+        value = _units_amount(paid[line_id], ol.quantity, units, rounded)
+        fee = rounded(sum((value * g.quantity
+                           * policy.restocking_rate(ol.sku, ol.category, g.reason, kind) / qty
+                           for g in group), Decimal(0)))
         fee = min(fee, value)
         if included:
             full = value - fee + zero
             line_paid = paid[line_id] + zero
         else:
-            line_tax = ol.tax.rounded()
-            full = value - fee + units_value(line_tax, ol.quantity, 0, units)
+            line_tax = rounded(sum((t.amount.amount for t in ol.taxes), Decimal(0)))
+            full = value - fee + _units_amount(line_tax, ol.quantity, units, rounded)
             line_paid = paid[line_id] + line_tax
         due = max(full - none, zero)
         room = max(line_paid - none, zero)
@@ -394,9 +423,10 @@ def refund_total(order: Order, lines: Sequence[ReturnLine], *, kind: ReturnKind,
     shipping = zero
     shipping_tax = zero
     if policy.refunds_shipping(g.reason for g in lines):
-        shipping = order.shipping.rounded()
-        shipping_tax = order.shipping_tax.rounded()
-    return total + shipping + (zero if included else shipping_tax)
+        shipping = rounded(order.shipping.amount)
+        shipping_tax = rounded(sum((t.amount.amount for t in order.shipping_taxes),
+                                   Decimal(0)))
+    return Money(total + shipping + (zero if included else shipping_tax), cur)
 
 
 def _partial(
