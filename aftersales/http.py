@@ -60,6 +60,7 @@ __all__ = [
     "SendHook",
     "TokenBucket",
     "add_send_hook",
+    "bounded_wait",
     "may_have_arrived",
     "notify_send",
     "parse_retry_after",
@@ -118,6 +119,14 @@ class TokenBucket:
         if wait > 0:
             self._sleep(wait)
         return wait
+
+
+def bounded_wait(seconds: float | None) -> float | None:
+    """A provider's wait hint made safe to sleep on: at most five minutes, never
+    negative; ``None`` for no hint, NaN included (a cost figure gone wrong)."""
+    if seconds is None or seconds != seconds:  # None or NaN
+        return None
+    return max(0.0, min(float(seconds), _MAX_RETRY_AFTER))
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -496,7 +505,11 @@ class ApiClient:
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-            return exc.retry_after
+            # A provider's hint is bounded like Retry-After: a NaN, a negative or a
+            # day-long wait (a GraphQL cost figure gone wrong) never reaches sleep.
+            wait = bounded_wait(exc.retry_after)
+            if wait is not None:
+                return wait
         ceiling = min(self.backoff_max, self.backoff * (2 ** (state.attempt_number - 1)))
         return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
 

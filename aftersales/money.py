@@ -73,7 +73,7 @@ class Money(BaseModel):
             try:
                 return Decimal(value.strip())
             except InvalidOperation as exc:
-                raise ValueError(f"not a decimal amount: {value!r}") from exc
+                raise ValueError("not a decimal amount") from exc
         return value
 
     @field_validator("amount")
@@ -88,7 +88,7 @@ class Money(BaseModel):
     def _iso(cls, value: str) -> str:
         code = value.strip().upper()
         if len(code) != 3 or not code.isalpha() or not code.isascii():
-            raise ValueError(f"not an ISO 4217 currency code: {value!r}")
+            raise ValueError("not an ISO 4217 currency code")
         return code
 
     @classmethod

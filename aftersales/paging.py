@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from aftersales.errors import ValidationError
+from aftersales.errors import ResponseParseError, ValidationError
 from aftersales.models import Page
 
 __all__ = [
@@ -165,29 +165,48 @@ def numbered_pages(
         fetch: loads page ``n`` and returns its items and the total number of
             pages the server reported (``None`` when it did not say).
         first: the first page number.
+
+    A page that repeats the one before it item for item ends the walk too:
+    the server ignores the page number, and would otherwise be asked
+    forever (or up to a total it made up).
     """
     page = first
+    previous: list[T] | None = None
     while True:
         items, total = fetch(page)
+        if items and items == previous:
+            return
         yield items
         if not items or (total is not None and page >= total):
             return
+        previous = items
         page += 1
 
 
-def token_pages(fetch: Callable[[str | None], tuple[list[T], str | None]]) -> Iterator[list[T]]:
+def token_pages(fetch: Callable[[str | None], tuple[list[T], str | None]], *,
+                adapter: str = "") -> Iterator[list[T]]:
     """Walk token-paginated results (GraphQL ``endCursor``, REST ``page_info``).
 
     Args:
         fetch: loads the page after ``token`` (``None`` for the first) and
             returns its items and the next token, or ``None`` on the last page.
+        adapter: named by the error below.
+
+    Raises:
+        ResponseParseError: the server hands out a token it gave before: its
+            pages loop, and following them would never end.
     """
     token: str | None = None
+    seen: set[str] = set()
     while True:
         items, token = fetch(token)
         yield items
         if token is None:
             return
+        if token in seen:
+            raise ResponseParseError("pagination loops: a next-page token came back",
+                                     adapter=adapter)
+        seen.add(token)
 
 
 def time_windows(

@@ -1,4 +1,4 @@
-"""Reading what a marketplace wrote: wire models, China times and yuan/fen amounts.
+"""Reading what a marketplace wrote: wire models, times, amounts and ids.
 
 Chinese marketplaces (Taobao, Douyin, Pinduoduo, JD) write the same kinds of
 values the same few ways: payloads read through tolerant pydantic models,
@@ -7,25 +7,69 @@ Every adapter reads them here, so each refuses a bad value the same way: a
 one-line :class:`~aftersales.errors.ValidationError` naming the payload and
 the field, never the value (a wrong-typed field may hold a buyer's name,
 phone or address).
+
+The western platforms (Shopify, WooCommerce, Judge.me) write ISO 8601 times
+and decimal amounts as text; their wire models declare them with
+:data:`WireAmount`, :data:`SignedWireAmount`, :data:`AwareTime` and
+:data:`UtcTime`, and build money with :func:`wire_money`, so a float that
+lost its value, an exponent, a negative price, a naive or epoch time, or a
+cent more than the currency has is refused by name, not stored.
+:func:`read_answer` reads a marketplace's *answer* the same way but raises
+:class:`~aftersales.errors.ResponseParseError` (an answer that does not
+parse may have followed a server-side effect), and :func:`refusing` turns a
+core model's refusal while mapping into the library's error.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, TypeVar
 
 import pydantic
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
-from aftersales.errors import ValidationError
+from aftersales.errors import ResponseParseError, ValidationError
 from aftersales.logistics.tracking import CHINA_TZ
-from aftersales.money import Money, from_fen
+from aftersales.money import Money, from_fen, minor_units
 
-__all__ = ["MAX_WIRE_ID", "china_time", "read_payload", "whole_fen", "wire_id", "yuan_or_fen"]
+__all__ = [
+    "MAX_WIRE_AMOUNT",
+    "MAX_WIRE_ID",
+    "AwareTime",
+    "SignedWireAmount",
+    "UtcTime",
+    "WireAmount",
+    "WireCount",
+    "WireId",
+    "WireIntId",
+    "china_time",
+    "iso_time",
+    "read_answer",
+    "read_payload",
+    "refusing",
+    "whole_fen",
+    "wire_amount",
+    "wire_count",
+    "wire_id",
+    "wire_int_id",
+    "wire_money",
+    "yuan_or_fen",
+]
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def _first(exc: pydantic.ValidationError) -> tuple[str, str | None]:
+    """The first error of ``exc`` as (text, field path), never with the value."""
+    first = exc.errors(include_url=False, include_input=False, include_context=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or None
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    text = first["msg"].removeprefix("Value error, ")[:200]
+    return f"{text}{more}", where
 
 
 def read_payload(model: type[M], data: Any, *, payload: str) -> M:
@@ -39,11 +83,40 @@ def read_payload(model: type[M], data: Any, *, payload: str) -> M:
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False, include_context=False)[0]
-        where = ".".join(str(part) for part in first["loc"]) or None
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        text = first["msg"].removeprefix("Value error, ")
-        raise ValidationError(f"{text}{more}", field=where, payload=payload) from None
+        text, where = _first(exc)
+        raise ValidationError(text, field=where, payload=payload) from None
+
+
+def read_answer(model: type[M], data: Any, *, adapter: str, payload: str) -> M:
+    """A marketplace's answer read as ``model``, or ``ResponseParseError`` naming the
+    payload and the first offending field (never its value), with no chained cause.
+
+    An answer is not the caller's input: one that does not parse may follow a
+    server-side effect (a refund paid, then an odd body), so it is a remote
+    error of unknown outcome, never a refusal.
+
+    Raises:
+        ResponseParseError: ``data`` does not fit ``model``.
+    """
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        text, where = _first(exc)
+        at = f", field {where!r}" if where else ""
+        raise ResponseParseError(f"unexpected {payload}{at}: {text}",
+                                 adapter=adapter) from None
+
+
+@contextmanager
+def refusing(*, payload: str) -> Iterator[None]:
+    """Turn a core model's refusal inside the block (a naive time, a quantity below one,
+    a currency code that is none) into the library's ValidationError naming the
+    payload and the field, never the value."""
+    try:
+        yield
+    except pydantic.ValidationError as exc:
+        text, where = _first(exc)
+        raise ValidationError(text, field=where, payload=payload) from None
 
 
 #: The longest id a marketplace payload may carry (their ids are at most ~20 digits).
@@ -64,6 +137,49 @@ def wire_id(value: Any) -> Any:
             raise ValueError(f"an id must be at most {MAX_WIRE_ID} printable characters")
         return text
     raise ValueError("an id must be a string or a whole number")
+
+
+#: A required id as text (see :func:`wire_id`), for a wire model field.
+WireId = Annotated[str, BeforeValidator(wire_id)]
+
+#: Numeric ids fit a signed 64-bit column; platforms' are far below.
+_MOST_ID = 2**63
+
+
+def _whole(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"{what} must be a whole number")
+    if isinstance(value, str):
+        text = value.strip()
+        if not (text.isascii() and text.isdigit()) or len(text) > 19:
+            raise ValueError(f"{what} must be a whole number")
+        return int(text)
+    number: int = value
+    return number
+
+
+def wire_int_id(value: Any) -> int:
+    """A numeric id (a JSON integer or its digits): positive and below 2**63; a flag,
+    a fraction, a negative or an over-long number is refused (it names no record)."""
+    number = _whole(value, "an id")
+    if not 0 < number < _MOST_ID:
+        raise ValueError("an id must be a positive whole number below 2**63")
+    return number
+
+
+def wire_count(value: Any) -> int:
+    """A quantity (a JSON integer or its digits), never a flag, a fraction or
+    negative, and below a billion."""
+    number = _whole(value, "a quantity")
+    if not 0 <= number < 10**9:
+        raise ValueError("a quantity must be between 0 and a billion")
+    return number
+
+
+#: A numeric id on the wire (see :func:`wire_int_id`).
+WireIntId = Annotated[int, BeforeValidator(wire_int_id)]
+#: A quantity on the wire (see :func:`wire_count`).
+WireCount = Annotated[int, BeforeValidator(wire_count)]
 
 
 #: A wire time as text: China time, to the second, optionally with a fraction
@@ -209,3 +325,131 @@ def whole_fen(value: object, *, field: str, payload: str, currency: str = "CNY")
     if money.amount >= _MOST:
         raise bad("an amount beyond any after-sales amount")
     return money
+
+
+#: No after-sales amount reaches this in any currency (a trillion units).
+MAX_WIRE_AMOUNT = Decimal(10) ** 12
+
+
+def wire_amount(value: Any, *, signed: bool = False) -> Decimal:
+    """An amount as a wire model reads it: decimal text (``"19.99"``) or a JSON number.
+
+    A JSON number is read from its shortest text, so ``195.66`` is exactly
+    195.66 (Shopify's own sample order writes some amounts as numbers); one
+    whose text is no plain decimal (``1e+20``) is refused. Refused too:
+    a flag, an exponent, NaN or infinity, text that is not ASCII digits, an
+    amount of :data:`MAX_WIRE_AMOUNT` or more, and, unless ``signed``, a
+    negative amount. Raises ``ValueError`` for a pydantic validator, which
+    :func:`read_payload` / :func:`read_answer` turn into the library's error.
+    """
+    if isinstance(value, bool):
+        raise ValueError("a flag is not an amount")
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, float):
+        text = repr(value)
+    elif isinstance(value, str):
+        text = value.strip()
+    elif isinstance(value, Decimal):
+        text = str(value)
+    else:
+        raise ValueError("an amount must be decimal text or a number")
+    if not _DECIMAL_TEXT.fullmatch(text):
+        raise ValueError("not a plain decimal amount")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
+        raise ValueError("not a plain decimal amount") from None
+    if amount < 0 and not signed:
+        raise ValueError("a negative amount")
+    if abs(amount) >= MAX_WIRE_AMOUNT:
+        raise ValueError("an amount beyond any after-sales amount")
+    return amount
+
+
+def _signed_amount(value: Any) -> Decimal:
+    return wire_amount(value, signed=True)
+
+
+#: A non-negative amount on the wire (see :func:`wire_amount`).
+WireAmount = Annotated[Decimal, BeforeValidator(wire_amount)]
+#: An amount that may be negative on the wire (refund totals, adjustments).
+SignedWireAmount = Annotated[Decimal, BeforeValidator(_signed_amount)]
+
+
+def wire_money(amount: Decimal, currency: Any, *, field: str, payload: str) -> Money:
+    """``amount`` in ``currency`` as :class:`Money`, refusing a currency code that is
+    none and an amount finer than the currency's minor unit (``0.5`` JPY, ``1.2345``
+    KWD): rounding it would pay or book a different sum than the platform wrote.
+
+    Raises:
+        ValidationError: names the field and the payload, never the value.
+    """
+    code = currency.strip().upper() if isinstance(currency, str) else ""
+    if len(code) != 3 or not code.isascii() or not code.isalpha():
+        raise ValidationError("not an ISO 4217 currency code", field=field, payload=payload)
+    if amount != amount.quantize(Decimal(1).scaleb(-minor_units(code))):
+        raise ValidationError(f"an amount finer than the {code} minor unit", field=field,
+                              payload=payload)
+    return Money(amount, code)
+
+
+#: An ISO 8601 date-time: date, ``T`` or a space, time to the second (fraction
+#: optional), then ``Z`` or ``±hh:mm`` / ``±hhmm``, or nothing.
+_ISO_TIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
+    r"(?:([zZ])|([+-])(\d{2}):?(\d{2}))?", re.ASCII)
+
+
+def iso_time(value: Any, *, naive: tzinfo | None = None) -> datetime:
+    """An ISO 8601 wire time as aware UTC, between 2000 and 2100.
+
+    A time without an offset is refused, unless ``naive`` names the zone the
+    platform writes such times in (WooCommerce's ``*_gmt`` fields are UTC).
+    Epoch numbers, dates without a time, other spellings and impossible
+    offsets are refused: a platform that writes ISO text never means them.
+    An aware ``datetime`` (a model built in code) is taken as it is, within
+    the same bounds. Raises ``ValueError`` for a pydantic validator.
+    """
+    moment: datetime
+    if isinstance(value, datetime):
+        moment = value
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            if naive is None:
+                raise ValueError("a time without a UTC offset")
+            moment = moment.replace(tzinfo=naive)
+    elif isinstance(value, str):
+        match = _ISO_TIME.fullmatch(value.strip())
+        if match is None:
+            raise ValueError("not an ISO 8601 date-time")
+        y, mo, d, h, mi, sec, frac, zulu, sign, oh, om = match.groups()
+        zone: tzinfo | None = naive
+        if zulu:
+            zone = UTC
+        elif sign:
+            offset = timedelta(hours=int(oh), minutes=int(om))
+            if offset > timedelta(hours=14) or int(om) >= 60:
+                raise ValueError("a time with an impossible UTC offset")
+            zone = timezone(-offset if sign == "-" else offset)
+        if zone is None:
+            raise ValueError("a time without a UTC offset")
+        try:
+            moment = datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec),
+                              int((frac or "0")[:6].ljust(6, "0")), tzinfo=zone)
+        except ValueError:
+            raise ValueError("not a calendar time") from None
+    else:
+        raise ValueError("a time must be ISO 8601 text")
+    if not _EARLIEST <= moment < _LATEST:
+        raise ValueError("a time outside 2000–2100")
+    return moment.astimezone(UTC)
+
+
+def _utc_time(value: Any) -> datetime:
+    return iso_time(value, naive=UTC)
+
+
+#: An ISO 8601 time that must carry its offset (Shopify, Judge.me).
+AwareTime = Annotated[datetime, BeforeValidator(iso_time)]
+#: An ISO 8601 time whose offset may be left out, meaning UTC (WooCommerce ``*_gmt``).
+UtcTime = Annotated[datetime, BeforeValidator(_utc_time)]

@@ -203,6 +203,26 @@ def test_body_level_errors_go_through_the_adapter_hook(
     assert sleeps == [3.0]
 
 
+@pytest.mark.parametrize(("hint", "waited"), [(1e9, 300.0), (float("nan"), None),
+                                             (-5.0, 0.0)])
+def test_a_body_level_wait_hint_is_bounded_like_retry_after(
+    sleeps: Sleeps, http: responses.RequestsMock, hint: float, waited: float | None,
+) -> None:
+    def classify(response: requests.Response) -> RateLimitError | None:
+        if response.json().get("code") == 7:
+            return RateLimitError("call limit", retry_after=hint)
+        return None
+
+    client = ApiClient("gateway", BASE, sleep=sleeps, classify_error=classify)
+    http.post(f"{BASE}/router", json={"code": 7})
+    http.post(f"{BASE}/router", json={"code": 0})
+    client.post("router", data={"method": "x"})
+    assert len(sleeps) == 1
+    assert 0.0 <= sleeps[0] <= 300.0
+    if waited is not None:
+        assert sleeps == [waited]
+
+
 def test_timeouts_are_always_set(http: responses.RequestsMock, client: ApiClient) -> None:
     http.get(f"{BASE}/x", json={})
     client.get("x")
