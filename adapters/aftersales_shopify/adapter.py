@@ -28,11 +28,10 @@ Checked against the Admin API reference for 2026-01 (the pinned version) on
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
-
-from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.errors import (
     RemoteError,
@@ -56,6 +55,7 @@ from aftersales.models import (
 from aftersales.money import Money
 from aftersales.paging import Watermark, token_pages, watermarked_pages
 from aftersales.refund_match import same_refund
+from aftersales.wire import read_answer
 
 from . import mapping, webhooks
 from .client import ShopifyClient
@@ -152,7 +152,7 @@ REFUND = """mutation RefundCreate($input: RefundInput!, $key: String!) {
 
 
 ORDER_REFUNDS = """query OrderRefunds($id: ID!) {
-  order(id: $id) { refunds(first: 100) {
+  order(id: $id) { id refunds(first: 100) {
     id note createdAt totalRefundedSet {
       shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } }
     transactions(first: 10) { nodes { status kind } }
@@ -232,23 +232,31 @@ class ShopifyMarketplace(MarketplaceBase):
             params = first if token is None else {"limit": self.settings.page_size,
                                                   "page_info": token}
             body, nxt = self.client.get("orders.json", params)
-            return [self._parse(RestOrder, o) for o in body.get("orders", [])], nxt
+            return [self._parse(RestOrder, o) for o in _listed(body, "orders")], nxt
 
-        for page in watermarked_pages(token_pages(fetch), lambda o: (o.updated_at, str(o.id)),
-                                      start):
+        for page in watermarked_pages(token_pages(fetch, adapter=self.name),
+                                      lambda o: (o.updated_at, str(o.id)), start):
             items = [mapping.order_from_rest(o, store=self.name) for o in page.items]
             yield Page[Order](items=items, cursor=page.cursor)
 
     def get_order(self, order_id: str) -> Order:
         """One order by its numeric id (or GID)."""
-        body, _ = self.client.get(f"orders/{mapping.numeric_id(order_id)}.json")
-        return mapping.order_from_rest(self._parse(RestOrder, body.get("order")), store=self.name)
+        wanted = _rest_id(order_id)
+        body, _ = self.client.get(f"orders/{wanted}.json")
+        order: RestOrder = self._parse(RestOrder, body.get("order"))
+        _same("order", wanted, order.id)
+        return mapping.order_from_rest(order, store=self.name)
 
     def list_shipments(self, order_id: str) -> list[Shipment]:
         """The order's fulfillments, one shipment per tracking number."""
-        body, _ = self.client.get(f"orders/{mapping.numeric_id(order_id)}/fulfillments.json")
-        return mapping.shipments_from_rest(
-            self._parse(RestFulfillment, f) for f in body.get("fulfillments", []))
+        wanted = _rest_id(order_id)
+        body, _ = self.client.get(f"orders/{wanted}/fulfillments.json")
+        found: list[RestFulfillment] = [self._parse(RestFulfillment, f)
+                                        for f in _listed(body, "fulfillments")]
+        for f in found:
+            if f.order_id is not None:
+                _same("order", wanted, f.order_id)
+        return mapping.shipments_from_rest(found)
 
     # ------------------------------------------------------------ returns
 
@@ -264,7 +272,8 @@ class ShopifyMarketplace(MarketplaceBase):
             conn = self._parse(Connection[OrderReturns], data.get("orders"))
             return conn.nodes, conn.pageInfo.endCursor if conn.pageInfo.hasNextPage else None
 
-        for page in watermarked_pages(token_pages(fetch), lambda o: (o.updatedAt, o.id), start):
+        for page in watermarked_pages(token_pages(fetch, adapter=self.name),
+                                      lambda o: (o.updatedAt, o.id), start):
             items = [mapping.return_from_gql(r, order_id=mapping.numeric_id(o.id),
                                              updated_at=o.updatedAt, store=self.name)
                      for o in page.items for r in o.returns.nodes if r.returnLineItems.nodes]
@@ -277,11 +286,13 @@ class ShopifyMarketplace(MarketplaceBase):
             RemoteNotFoundError: Shopify has no such return.
             ValidationError: the return has no line items left.
         """
-        data = self.client.graphql(GET_RETURN + self._fields,
-                                   {"id": mapping.gid("Return", return_id)})
+        wanted = mapping.gid("Return", return_id)
+        data = self.client.graphql(GET_RETURN + self._fields, {"id": wanted})
         if not isinstance(data.get("return"), dict):
             raise RemoteNotFoundError("return not found", adapter=self.name)
-        return mapping.return_from_gql(self._parse(GqlReturn, data["return"]), store=self.name)
+        found: GqlReturn = self._parse(GqlReturn, data["return"])
+        _same("return", wanted, found.id)
+        return mapping.return_from_gql(found, store=self.name)
 
     def apply_returns_update(self, event: webhooks.ReturnEvent) -> ReturnRequest:
         """The request after a ``returns/update`` change set, read back from Shopify.
@@ -323,10 +334,12 @@ class ShopifyMarketplace(MarketplaceBase):
     def confirm_return_received(self, request: ReturnRequest) -> None:
         """Dispose every reverse fulfillment line: restocked at the configured location,
         or left for processing when no location is set."""
-        data = self.client.graphql(REVERSE_ORDERS, {"id": self._return_id(request)})
+        wanted = self._return_id(request)
+        data = self.client.graphql(REVERSE_ORDERS, {"id": wanted})
         ret = data.get("return")
         if not isinstance(ret, dict):
             raise RemoteNotFoundError("return not found", adapter=self.name)
+        _same("return", wanted, ret.get("id"))  # never dispose another return's goods
         reverse = self._parse(Connection[GqlReverseFulfillmentOrder],
                               ret.get("reverseFulfillmentOrders") or {})
         loc = self.settings.location_id
@@ -359,10 +372,12 @@ class ShopifyMarketplace(MarketplaceBase):
         ``ERROR``) no money moved, and :class:`RemoteRejectedError` says so;
         a ``PENDING`` transaction is accepted as paid.
         """
-        order = mapping.numeric_id(refund.order_id)
+        order = _rest_id(refund.order_id)
         ask: dict[str, Any] = {
             "currency": refund.amount.currency,
-            "refund_line_items": [{"line_item_id": int(ln.order_line_id), "quantity": ln.quantity,
+            "refund_line_items": [{"line_item_id": int(_rest_id(ln.order_line_id,
+                                                                    "lines.order_line_id")),
+                                   "quantity": ln.quantity,
                                    "restock_type": "no_restock"}
                                   for ln in refund.lines if ln.quantity > 0],
         }
@@ -370,7 +385,14 @@ class ShopifyMarketplace(MarketplaceBase):
             ask["shipping"] = {"amount": str(refund.shipping.rounded().amount)}
         calc = self.client.post(f"orders/{order}/refunds/calculate.json", {"refund": ask},
                                 idempotent=True)
-        suggested = self._parse(RestSuggestedRefund, (calc or {}).get("refund"))
+        suggested: RestSuggestedRefund = self._parse(
+            RestSuggestedRefund, calc.get("refund") if isinstance(calc, dict) else None)
+        for tx in suggested.transactions:
+            if tx.order_id is not None and str(tx.order_id) != order:
+                # the calculation of another order: its payments must never pay this refund
+                raise ValidationError("the refund calculation answered for another order",
+                                      field="transactions.order_id",
+                                      payload="shopify refund calculation")
         txs = [t.model_dump(mode="json") for t in suggested.transactions if t.parent_id]
         body = mapping.refund_input(refund.model_copy(update={"order_id": order}), txs,
                                     self.settings.location_id)
@@ -421,6 +443,8 @@ class ShopifyMarketplace(MarketplaceBase):
         order = data.get("order")
         if not isinstance(order, dict):
             raise RemoteNotFoundError(f"no order {refund.order_id}", adapter=self.name)
+        # another order's refunds must never settle this one as paid
+        _same("order", mapping.gid("Order", refund.order_id), order.get("id"))
         known = {mapping.numeric_id(x) for x in exclude}
         for raw in order.get("refunds") or []:
             listed: GqlListedRefund = self._parse(GqlListedRefund, raw)
@@ -477,9 +501,34 @@ class ShopifyMarketplace(MarketplaceBase):
         return mapping.gid("Return", request.external_id)
 
     def _parse(self, model: Any, data: Any) -> Any:
-        try:
-            return model.model_validate(data)
-        except PydanticValidationError as exc:
-            raise ResponseParseError(
-                f"unexpected {getattr(model, '__name__', 'payload')} ({exc.error_count()} "
-                "error(s))", adapter=self.name) from exc
+        """``data`` as ``model``, or ResponseParseError naming the field, never the value."""
+        name = getattr(model, "__name__", "payload")
+        return read_answer(model, data, adapter=self.name, payload=f"shopify {name}")
+
+
+_REST_ID = re.compile(r"(?:gid://shopify/[A-Za-z]+/)?(\d{1,19})", re.ASCII)
+
+
+def _rest_id(value: str, field: str = "order_id") -> str:
+    """The numeric id in ``value`` (digits, or a Shopify GID), refused before any call
+    when it is neither: it goes into a REST path or a refund's lines, where
+    ``12/../34`` read as ``34`` would name another record."""
+    match = _REST_ID.fullmatch(str(value).strip())
+    if match is None:
+        raise ValidationError("not a Shopify id", field=field, payload="shopify")
+    return match.group(1)
+
+
+def _same(kind: str, wanted: str | int, got: Any) -> None:
+    """Refuse an answer about another record than the one asked for (before any write)."""
+    if got is None or mapping.numeric_id(str(got)) != mapping.numeric_id(str(wanted)):
+        raise ResponseParseError(f"Shopify answered for another {kind} than the one asked for",
+                                 adapter="shopify", code="WRONG_RECORD")
+
+
+def _listed(body: Any, key: str) -> list[Any]:
+    """The list under ``key`` of a REST answer: one without it is no empty page."""
+    items = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise ResponseParseError(f"REST answer has no {key} list", adapter="shopify")
+    return items

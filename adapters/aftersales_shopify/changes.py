@@ -27,13 +27,13 @@ themselves stay on the event for callers that keep Shopify's line ids.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aftersales.errors import ValidationError
 from aftersales.money import Money
+from aftersales.wire import WireCount, WireId, WireIntId, wire_amount, wire_id, wire_money
 
 __all__ = ["FeeChange", "LineRemoval", "ReturnChanges", "WebhookReturnsUpdate", "changes_from"]
 
@@ -45,8 +45,8 @@ class _Wire(BaseModel):
 
 
 class _Delta(_Wire):
-    admin_graphql_api_id: str
-    delta: int = Field(ge=0)
+    admin_graphql_api_id: WireId
+    delta: WireCount
 
 
 class _LineChanges(_Wire):
@@ -65,8 +65,8 @@ class _FeeChanges(_Wire):
 class WebhookReturnsUpdate(_Wire):
     """The ``returns/update`` body: the return's id and what changed on it."""
 
-    id: int | None = None
-    admin_graphql_api_id: str | None = None
+    id: WireIntId | None = None
+    admin_graphql_api_id: WireId | None = None
     return_line_items: _LineChanges = Field(default_factory=_LineChanges)
     restocking_fees: _FeeChanges = Field(default_factory=_FeeChanges)
     return_shipping_fees: _FeeChanges = Field(default_factory=_FeeChanges)
@@ -114,16 +114,23 @@ def _fee(entry: dict[str, Any], field: str) -> FeeChange:
     gid = entry.get("admin_graphql_api_id") or entry.get("id")
     if gid is None or gid == "":
         raise ValidationError("a fee change names no fee", field=field, payload=_PAYLOAD)
-    shop = ((entry.get("price") or {}).get("shop_money") or {}) if isinstance(
-        entry.get("price"), dict) else {}
+    try:
+        fee_id = str(wire_id(gid))
+    except ValueError:
+        raise ValidationError("not a fee id", field=f"{field}.id", payload=_PAYLOAD) from None
+    price = entry.get("price")
+    shop = price.get("shop_money") if isinstance(price, dict) else None
+    shop = shop if isinstance(shop, dict) else {}
     amount = None
     if shop.get("amount") is not None and shop.get("currency_code"):
         try:
-            amount = Money(Decimal(str(shop["amount"])), str(shop["currency_code"]))
-        except (ArithmeticError, ValueError) as exc:
+            value = wire_amount(shop["amount"])
+        except ValueError:
             raise ValidationError("not an amount", field=f"{field}.price",
-                                  payload=_PAYLOAD) from exc
-    return FeeChange(fee_id=str(gid), amount=amount)
+                                  payload=_PAYLOAD) from None
+        amount = wire_money(value, shop["currency_code"], field=f"{field}.price",
+                            payload=_PAYLOAD)
+    return FeeChange(fee_id=fee_id, amount=amount)
 
 
 def _fees(changes: _FeeChanges, name: str) -> tuple[tuple[FeeChange, ...], tuple[FeeChange, ...]]:

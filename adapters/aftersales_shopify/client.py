@@ -27,7 +27,7 @@ from aftersales.errors import (
     ResponseParseError,
     TransientError,
 )
-from aftersales.http import ApiClient
+from aftersales.http import ApiClient, bounded_wait
 
 from .settings import ShopifySettings
 
@@ -40,7 +40,8 @@ def throttle_wait(body: Mapping[str, Any]) -> float:
     """Seconds until the GraphQL cost bucket holds what the throttled query asked for.
 
     ``(requestedQueryCost - currentlyAvailable) / restoreRate``, at least a
-    tenth of a second; one second when Shopify sent no cost figures.
+    tenth of a second and at most five minutes; one second when Shopify sent no
+    cost figures, or figures that are no finite numbers.
     """
     cost = (body.get("extensions") or {}).get("cost") or {}
     status = cost.get("throttleStatus") or {}
@@ -49,9 +50,13 @@ def throttle_wait(body: Mapping[str, Any]) -> float:
         rate = float(status["restoreRate"])
     except (KeyError, TypeError, ValueError):
         return 1.0
-    if rate <= 0:
+    if not rate > 0 or needed != needed:  # no rate, or NaN figures
         return 1.0
-    return max(needed / rate, 0.1)
+    return bounded_wait(max(needed / rate, 0.1)) or 1.0
+
+
+#: Top-level error codes whose messages never quote the request (Shopify's own texts).
+_QUIET_CODES = frozenset({"THROTTLED", "ACCESS_DENIED", "INTERNAL_SERVER_ERROR"})
 
 
 def _graphql_errors(body: Any) -> list[dict[str, Any]]:
@@ -74,8 +79,13 @@ def classify_error(response: requests.Response) -> RemoteError | None:
     errors = _graphql_errors(body)
     if not errors:
         return None
-    codes = [str((e.get("extensions") or {}).get("code") or "") for e in errors]
-    message = str(errors[0].get("message") or "GraphQL error")[:200]
+    codes = [str((e.get("extensions") or {}).get("code") or "")[:64] for e in errors]
+    # A validation message may quote the variables sent (a buyer's name in a note):
+    # only the messages of the codes below, which quote nothing, are kept; any other
+    # error says its code, and the redacted body excerpt keeps the rest.
+    message = f"GraphQL error {codes[0] or 'without a code'}"
+    if codes[0] in _QUIET_CODES:
+        message = str(errors[0].get("message") or message)[:200]
     status = response.status_code
     if "THROTTLED" in codes:
         return RateLimitError("GraphQL cost limit reached", retry_after=throttle_wait(body),
@@ -134,14 +144,31 @@ class ShopifyClient:
         return data
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> tuple[Any, str | None]:
-        """GET a REST path; returns the JSON body and the next page's ``page_info``."""
+        """GET a REST path; returns the JSON object and the next page's ``page_info``.
+
+        Only the ``page_info`` of a ``Link: rel="next"`` is taken: the next page
+        is always asked of this shop, wherever the link points.
+
+        Raises:
+            ResponseParseError: the body is not a JSON object.
+            RemoteRejectedError: the body is Shopify's ``errors`` envelope,
+                even with HTTP 200.
+        """
         response = self.api.request("GET", path, params=params)
         nxt = response.links.get("next", {}).get("url")
         token = None
         if nxt:
             values = parse_qs(urlsplit(nxt).query).get("page_info")
-            token = values[0] if values else None
-        return self.api.parse_json(response), token
+            token = values[0] if values and values[0] else None
+        body = self.api.parse_json(response)
+        if not isinstance(body, dict):
+            raise ResponseParseError("REST answer is not a JSON object", adapter=NAME,
+                                     status=response.status_code)
+        if "errors" in body:
+            raise RemoteRejectedError("REST answer carries errors", adapter=NAME,
+                                      status=response.status_code, code="errors",
+                                      body=self.api.excerpt(response.text))
+        return body, token
 
     def post(self, path: str, body: Mapping[str, Any], *, idempotent: bool = False) -> Any:
         """POST a REST path (``idempotent`` for calculations that change nothing)."""

@@ -41,6 +41,7 @@ from aftersales.models import (
     TaxLine,
 )
 from aftersales.money import Money
+from aftersales.wire import refusing, wire_money
 
 from .schemas import (
     GqlRefund,
@@ -267,39 +268,45 @@ def shipments_from_rest(fulfillments: Iterable[RestFulfillment]) -> list[Shipmen
     return out
 
 
-def _in_buyer_money(o: RestOrder) -> Callable[[Decimal, MoneySet | None, str], Decimal]:
+def _in_buyer_money(o: RestOrder) -> Callable[..., Decimal]:
     """A picker of the buyer's (presentment) amount of each REST amount.
 
     Shopify's plain fields (``price``, ``total_price``) are in the shop's
     currency; the ``*_set.presentment_money`` twins are in the currency the
     buyer paid, which is the one ``refundCreate`` takes. When the two
     currencies differ an amount without its presentment twin is refused
-    rather than mislabelled.
+    rather than mislabelled. Every amount picked must be a whole number of
+    the currency's minor units (:func:`aftersales.wire.wire_money`).
     """
-    shop = o.currency.upper()
-    buyer = (o.presentment_currency or o.currency).upper()
+    shop = wire_money(Decimal(0), o.currency, field="currency", payload="shopify order").currency
+    buyer = wire_money(Decimal(0), o.presentment_currency or shop, field="presentment_currency",
+                       payload="shopify order").currency
 
-    def pick(value: Decimal, money: MoneySet | None, field: str) -> Decimal:
+    def pick(value: Decimal, money: MoneySet | None, field: str, signed: bool = False
+             ) -> Decimal:
         if money is not None and money.presentment_money is not None:
             pm = money.presentment_money
-            if pm.currency_code.upper() != buyer:
-                raise ValidationError(f"{field} is in {pm.currency_code}, not {buyer}",
+            if pm.currency_code.strip().upper() != buyer:
+                raise ValidationError(f"{field} is not in the order's {buyer}",
                                       field=field, payload="shopify order")
-            return pm.amount
-        if buyer == shop:
-            return value
-        raise ValidationError(f"{field} has no presentment_money for a {buyer} order",
-                              field=field, payload="shopify order")
+            value = pm.amount
+        elif buyer != shop:
+            raise ValidationError(f"{field} has no presentment_money for a {buyer} order",
+                                  field=field, payload="shopify order")
+        if value < 0 and not signed:  # only adjustments are negative on Shopify's wire
+            raise ValidationError("a negative amount", field=field, payload="shopify order")
+        return wire_money(value, buyer, field=field, payload="shopify order").amount
 
     return pick
 
 
-def _taxes(lines: Iterable[RestTaxLine], pick: Callable[[Decimal, MoneySet | None, str], Decimal],
+def _taxes(lines: Iterable[RestTaxLine], pick: Callable[..., Decimal],
            cur: str, field: str) -> list[TaxLine]:
     return [TaxLine(amount=Money(pick(t.price, t.price_set, field), cur), title=t.title,
                     rate=t.rate) for t in lines]
 
 
+@refusing(payload="shopify order")
 def refunds_from_rest(o: RestOrder, *, store: str = NAME) -> list[PlatformRefund]:
     """The order's refunds as Shopify lists them (``refunds[]``), in the buyer's currency.
 
@@ -329,10 +336,11 @@ def refunds_from_rest(o: RestOrder, *, store: str = NAME) -> list[PlatformRefund
         shipping = Money.zero(cur)
         for adj in r.order_adjustments:
             if (adj.kind or "").lower() == "shipping_refund":
-                shipping += Money(abs(pick(adj.amount, adj.amount_set, "order_adjustments")), cur)
+                shipping += Money(abs(pick(adj.amount, adj.amount_set, "order_adjustments",
+                                                   signed=True)), cur)
                 if not o.taxes_included:
                     shipping += Money(abs(pick(adj.tax_amount, adj.tax_amount_set,
-                                               "order_adjustments.tax_amount")), cur)
+                                               "order_adjustments.tax_amount", signed=True)), cur)
         amount = sum((ln.amount for ln in lines), shipping)
         out.append(PlatformRefund(
             external_id=r.admin_graphql_api_id or gid("Refund", r.id), amount=amount,
@@ -340,6 +348,7 @@ def refunds_from_rest(o: RestOrder, *, store: str = NAME) -> list[PlatformRefund
     return out
 
 
+@refusing(payload="shopify order")
 def order_from_rest(o: RestOrder, *, store: str = NAME) -> Order:
     """An :class:`Order` of ``store`` from a REST order, in the buyer's (presentment) currency.
 
@@ -402,7 +411,8 @@ def order_from_rest(o: RestOrder, *, store: str = NAME) -> Order:
         shipping_taxes=[t for s in o.shipping_lines
                         for t in _taxes(s.tax_lines, pick, cur, "shipping_lines.tax_lines")],
         shop_currency=o.currency.upper() if two else None,
-        shop_total=Money(o.total_price, o.currency) if two else None,
+        shop_total=wire_money(o.total_price, o.currency, field="total_price",
+                              payload="shopify order") if two else None,
         refunds=refunds_from_rest(o, store=store),
     )
 
@@ -450,6 +460,7 @@ def _line_from_webhook(li: WebhookReturnLine) -> ReturnLine:
                       reason=reason, reason_text=text)
 
 
+@refusing(payload="shopify return")
 def return_from_gql(r: GqlReturn, *, order_id: str | None = None,
                     updated_at: datetime | None = None, store: str = NAME) -> ReturnRequest:
     """A :class:`ReturnRequest` of ``store`` from a GraphQL ``Return``.
@@ -474,6 +485,7 @@ def return_from_gql(r: GqlReturn, *, order_id: str | None = None,
     )
 
 
+@refusing(payload="shopify returns webhook")
 def return_from_webhook(w: WebhookReturn, *, store: str = NAME) -> ReturnRequest | None:
     """The request of ``store`` a ``returns/*`` webhook describes; ``None`` for status only.
 

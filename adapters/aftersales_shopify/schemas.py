@@ -3,15 +3,27 @@
 Only the fields the adapter uses are declared; everything else is ignored,
 so a new field in a later API version never breaks a sync. REST and webhook
 payloads are snake_case, GraphQL is camelCase: each model follows its wire.
+
+Ids, quantities, amounts and times are read through the core's wire types
+(:mod:`aftersales.wire`): a NUL or 100 kB id, a flag for a quantity, a
+negative or exponent amount, a naive or epoch time is refused by name.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from aftersales.wire import (
+    AwareTime,
+    SignedWireAmount,
+    WireAmount,
+    WireCount,
+    WireId,
+    WireIntId,
+)
 
 __all__ = [
     "FAILED_TRANSACTION",
@@ -76,16 +88,16 @@ class Connection(_Wire, Generic[N]):
 
 
 class _Id(_Wire):
-    id: str
+    id: WireId
 
 
 class _LineItemRef(_Wire):
-    id: str
+    id: WireId
     sku: str | None = None
 
 
 class _FulfillmentLineItem(_Wire):
-    id: str
+    id: WireId
     lineItem: _LineItemRef | None = None
 
 
@@ -99,8 +111,8 @@ class GqlReasonDefinition(_Wire):
 class GqlReturnLineItem(_Wire):
     """A ``ReturnLineItem`` (reached through ``... on ReturnLineItem``)."""
 
-    id: str
-    quantity: int
+    id: WireId
+    quantity: WireCount
     returnReasonDefinition: GqlReasonDefinition | None = None
     returnReason: str | None = None
     returnReasonNote: str | None = None
@@ -116,26 +128,26 @@ class _Decline(_Wire):
 class GqlReverseLine(_Wire):
     """A reverse fulfillment order line: what can be disposed when goods arrive."""
 
-    id: str
-    totalQuantity: int = 0
+    id: WireId
+    totalQuantity: WireCount = 0
 
 
 class GqlReverseFulfillmentOrder(_Wire):
     """The reverse fulfillment order Shopify opens for an approved return."""
 
-    id: str
+    id: WireId
     lineItems: Connection[GqlReverseLine] = Field(default_factory=Connection[GqlReverseLine])
 
 
 class GqlReturn(_Wire):
     """A ``Return`` object."""
 
-    id: str
+    id: WireId
     name: str | None = None
     status: str
-    createdAt: datetime | None = None
-    closedAt: datetime | None = None
-    requestApprovedAt: datetime | None = None
+    createdAt: AwareTime | None = None
+    closedAt: AwareTime | None = None
+    requestApprovedAt: AwareTime | None = None
     decline: _Decline | None = None
     order: _Id | None = None
     returnLineItems: Connection[GqlReturnLineItem] = Field(
@@ -148,8 +160,8 @@ class GqlReturn(_Wire):
 class OrderReturns(_Wire):
     """An order node of the returns listing: its change time and its returns."""
 
-    id: str
-    updatedAt: datetime
+    id: WireId
+    updatedAt: AwareTime
     returns: Connection[GqlReturn] = Field(default_factory=Connection[GqlReturn])
 
 
@@ -162,7 +174,7 @@ class UserError(_Wire):
 
 
 class _MoneyV2(_Wire):
-    amount: Decimal
+    amount: WireAmount
     currencyCode: str
 
 
@@ -187,9 +199,9 @@ FAILED_TRANSACTION = frozenset({"FAILURE", "ERROR"})
 class GqlRefund(_Wire):
     """The ``Refund`` a ``refundCreate`` returns."""
 
-    id: str
+    id: WireId
     note: str | None = None
-    createdAt: datetime | None = None
+    createdAt: AwareTime | None = None
     totalRefundedSet: _MoneyBag | None = None
     transactions: Connection[GqlRefundTransaction] = Field(default_factory=Connection)
 
@@ -210,7 +222,7 @@ class GqlRefund(_Wire):
 class GqlRefundLine(_Wire):
     """One ``RefundLineItem`` of a listed refund: the order line and the quantity."""
 
-    quantity: int = 0
+    quantity: WireCount = 0
     lineItem: _Id | None = None
 
 
@@ -224,7 +236,7 @@ class GqlListedRefund(GqlRefund):
 
 
 class _Money(_Wire):
-    amount: Decimal
+    amount: SignedWireAmount
     currency_code: str
 
 
@@ -236,14 +248,14 @@ class MoneySet(_Wire):
 
 
 class _Allocation(_Wire):
-    amount: Decimal
+    amount: WireAmount
     amount_set: MoneySet | None = None
 
 
 class RestTaxLine(_Wire):
     """A tax line of an order line or a shipping line (REST)."""
 
-    price: Decimal = Decimal(0)
+    price: WireAmount = Decimal(0)
     rate: Decimal | None = None
     title: str = ""
     price_set: MoneySet | None = None
@@ -252,37 +264,37 @@ class RestTaxLine(_Wire):
 class RestLineItem(_Wire):
     """An order line (REST)."""
 
-    id: int
+    id: WireIntId
     sku: str | None = None
     title: str = ""
     name: str | None = None
-    quantity: int
-    price: Decimal
+    quantity: WireCount
+    price: WireAmount
     price_set: MoneySet | None = None
-    total_discount: Decimal = Decimal(0)
+    total_discount: WireAmount = Decimal(0)
     total_discount_set: MoneySet | None = None
     discount_allocations: list[_Allocation] = Field(default_factory=list)
     tax_lines: list[RestTaxLine] = Field(default_factory=list)
-    fulfillment_line_item_id: int | None = None
+    fulfillment_line_item_id: WireIntId | None = None
 
 
 class RestFulfillment(_Wire):
     """A fulfillment (REST) with its tracking numbers."""
 
-    id: int
-    order_id: int | None = None
+    id: WireIntId
+    order_id: WireIntId | None = None
     status: str | None = None
     tracking_company: str | None = None
     tracking_number: str | None = None
     tracking_numbers: list[str] = Field(default_factory=list)
     shipment_status: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: AwareTime | None = None
+    updated_at: AwareTime | None = None
     line_items: list[RestLineItem] = Field(default_factory=list)
 
 
 class _Customer(_Wire):
-    id: int
+    id: WireIntId
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None
@@ -300,9 +312,9 @@ class _Address(_Wire):
 
 
 class _ShippingLine(_Wire):
-    price: Decimal = Decimal(0)
+    price: WireAmount = Decimal(0)
     price_set: MoneySet | None = None
-    discounted_price: Decimal | None = None
+    discounted_price: WireAmount | None = None
     discounted_price_set: MoneySet | None = None
     tax_lines: list[RestTaxLine] = Field(default_factory=list)
 
@@ -310,11 +322,11 @@ class _ShippingLine(_Wire):
 class RestRefundLineItem(_Wire):
     """One ``refund_line_items[]`` entry of a REST refund: the line, units and money."""
 
-    line_item_id: int
-    quantity: int = 0
-    subtotal: Decimal = Decimal(0)
+    line_item_id: WireIntId
+    quantity: WireCount = 0
+    subtotal: WireAmount = Decimal(0)
     subtotal_set: MoneySet | None = None
-    total_tax: Decimal = Decimal(0)
+    total_tax: WireAmount = Decimal(0)
     total_tax_set: MoneySet | None = None
 
 
@@ -323,18 +335,18 @@ class RestOrderAdjustment(_Wire):
     for shipping refunded, ``refund_discrepancy`` for a difference to the calculation)."""
 
     kind: str | None = None
-    amount: Decimal = Decimal(0)
+    amount: SignedWireAmount = Decimal(0)
     amount_set: MoneySet | None = None
-    tax_amount: Decimal = Decimal(0)
+    tax_amount: SignedWireAmount = Decimal(0)
     tax_amount_set: MoneySet | None = None
 
 
 class RestRefund(_Wire):
     """A refund as the REST order lists it (``refunds[]``), whoever made it."""
 
-    id: int
+    id: WireIntId
     admin_graphql_api_id: str | None = None
-    created_at: datetime | None = None
+    created_at: AwareTime | None = None
     refund_line_items: list[RestRefundLineItem] = Field(default_factory=list)
     order_adjustments: list[RestOrderAdjustment] = Field(default_factory=list)
 
@@ -342,37 +354,38 @@ class RestRefund(_Wire):
 class RestOrder(_Wire):
     """An order (REST ``orders/{id}.json`` / ``orders.json``)."""
 
-    id: int
+    id: WireIntId
     name: str | None = None
     email: str | None = None
     phone: str | None = None
     currency: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: AwareTime
+    updated_at: AwareTime
     financial_status: str | None = None
     fulfillment_status: str | None = None
-    cancelled_at: datetime | None = None
+    cancelled_at: AwareTime | None = None
     customer_locale: str | None = None
     customer: _Customer | None = None
     shipping_address: _Address | None = None
     line_items: list[RestLineItem] = Field(default_factory=list)
     fulfillments: list[RestFulfillment] = Field(default_factory=list)
     shipping_lines: list[_ShippingLine] = Field(default_factory=list)
-    total_discounts: Decimal = Decimal(0)
+    total_discounts: WireAmount = Decimal(0)
     total_discounts_set: MoneySet | None = None
-    total_price: Decimal
+    total_price: WireAmount
     total_price_set: MoneySet | None = None
-    current_total_price: Decimal | None = None
+    current_total_price: WireAmount | None = None
     presentment_currency: str | None = None
     taxes_included: bool = False
     refunds: list[RestRefund] = Field(default_factory=list)
 
 
 class _SuggestedTransaction(_Wire):
-    parent_id: int | None = None
+    order_id: WireIntId | None = None
+    parent_id: WireIntId | None = None
     gateway: str | None = None
-    amount: Decimal = Decimal(0)
-    maximum_refundable: Decimal | None = None
+    amount: WireAmount = Decimal(0)
+    maximum_refundable: WireAmount | None = None
     currency: str | None = None
 
 
@@ -387,7 +400,7 @@ class RestSuggestedRefund(_Wire):
 
 
 class _WebhookRef(_Wire):
-    id: int | None = None
+    id: WireIntId | None = None
     admin_graphql_api_id: str | None = None
 
 
@@ -399,10 +412,10 @@ class WebhookReturnLine(_Wire):
     deprecated ``return_reason`` stays the fallback.
     """
 
-    id: int
-    admin_graphql_api_id: str | None = None
+    id: WireIntId
+    admin_graphql_api_id: WireId | None = None
     fulfillment_line_item: dict[str, Any] | None = None
-    quantity: int = 1
+    quantity: WireCount = 1
     return_reason_definition: dict[str, Any] | None = None
     return_reason: str | None = None
     return_reason_note: str | None = None
@@ -412,12 +425,12 @@ class WebhookReturnLine(_Wire):
 class WebhookReturn(_Wire):
     """A ``returns/*`` webhook body (lowercase status and reason values)."""
 
-    id: int
-    admin_graphql_api_id: str | None = None
+    id: WireIntId
+    admin_graphql_api_id: WireId | None = None
     status: str
     name: str | None = None
     order: _WebhookRef | None = None
-    order_id: int | None = None
+    order_id: WireIntId | None = None
     return_line_items: list[WebhookReturnLine] = Field(default_factory=list)
     exchange_line_items: list[dict[str, Any]] = Field(default_factory=list)
     decline: _Decline | None = None

@@ -106,11 +106,16 @@ class FakeShop:
         return 200, JSON, json.dumps({"order": self.orders[i]})
 
     def _fulfillments(self, request: Any) -> tuple[int, dict[str, str], str]:
-        return 200, JSON, json.dumps(body("rest_fulfillments_list"))
+        listed = copy.deepcopy(body("rest_fulfillments_list"))
+        for f in listed["fulfillments"]:  # Shopify answers about the order asked for
+            f["order_id"] = _order_in(request.url)
+        return 200, JSON, json.dumps(listed)
 
     def _calculate(self, request: Any) -> tuple[int, dict[str, str], str]:
         calc = copy.deepcopy(body("rest_refunds_calculate"))
         calc["refund"]["transactions"][0]["maximum_refundable"] = "10000.00"
+        for tx in calc["refund"]["transactions"]:
+            tx["order_id"] = _order_in(request.url)
         return 200, JSON, json.dumps(calc)
 
     # ---------------------------------------------------------------- GraphQL
@@ -176,3 +181,8 @@ class FakeShop:
                 "totalRefundedSet": {"shopMoney": {"amount": f"{amount:.2f}",
                                                    "currencyCode": v["input"]["currency"]}}}
         return {"refundCreate": {"refund": self.refunds[key], "userErrors": []}}
+
+
+def _order_in(url: str) -> int:
+    """The order id in a REST path (``/orders/450789469/...``)."""
+    return int(re.findall(r"/orders/(\d+)", url)[0])

@@ -481,5 +481,5 @@ def test_a_named_store_writes_its_name_into_every_model(
     event = eu.parse_returns_webhook(raw, {"X-Shopify-Topic": "returns/request",
                                            "X-Shopify-Hmac-Sha256": signed})
     made = [eu.get_order("450789469"), *next(iter(eu.list_orders())).items,
-            *next(iter(eu.list_returns())).items, eu.get_return("945000959"), event.request]
+            *next(iter(eu.list_returns())).items, eu.get_return("945000960"), event.request]
     assert [m.marketplace if m else None for m in made] == ["shopify-eu"] * 5

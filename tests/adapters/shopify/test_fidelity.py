@@ -174,9 +174,10 @@ def test_a_returns_update_is_applied_by_reading_the_return(
 ) -> None:
     event = _returns_hook("webhook_returns_update_sample")
     answer = body("graphql_return_get")
+    answer["data"]["return"]["id"] = event.external_id  # Shopify answers for the return asked
     gql.reply("GetReturn", answer)
     request = market.apply_returns_update(event)
-    assert request.external_id == "gid://shopify/Return/945000960"
+    assert request.external_id == "gid://shopify/Return/123134564567890"
     assert [(ln.order_line_id, ln.quantity) for ln in request.lines] == [("703073504", 1)]
     assert gql.seen[0]["variables"] == {"id": "gid://shopify/Return/123134564567890"}
 

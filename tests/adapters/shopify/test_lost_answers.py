@@ -57,7 +57,7 @@ class LosingShop(FakeShop):
     def _op_OrderRefunds(self, v: dict[str, Any]) -> dict[str, Any]:
         listed = [{k: r[k] for k in r if not k.startswith("_")}
                   for r in self.refunds.values() if r.get("_order") == v["id"]]
-        return {"order": {"refunds": listed}}
+        return {"order": {"id": v["id"], "refunds": listed}}
 
 
 @pytest.fixture

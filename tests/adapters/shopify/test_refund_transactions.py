@@ -115,7 +115,8 @@ def _listed(*statuses: str) -> dict[str, Any]:
 def test_the_lost_answer_look_up_never_takes_a_declined_refund_for_a_payment(
     market: ShopifyMarketplace, gql: GraphQL, statuses: tuple[str, ...], found: bool,
 ) -> None:
-    gql.reply("OrderRefunds", {"data": {"order": {"refunds": [_listed(*statuses)]}}})
+    gql.reply("OrderRefunds", {"data": {"order": {"id": f"gid://shopify/Order/{ORDER}",
+                                                  "refunds": [_listed(*statuses)]}}})
     pending = _instruction(created_at=datetime(2026, 1, 12, 9, 59, tzinfo=UTC))
     match = market.find_refund(pending)
     assert (match is not None) is found

@@ -138,7 +138,8 @@ def _calc(http: responses.RequestsMock, order_id: str, currency: str, amount: st
     # to the figure under test (the SDK's 41.94 reflects earlier refunds there).
     calc = copy.deepcopy(body("rest_refunds_calculate"))
     tx = calc["refund"]["transactions"][0]
-    tx.update(amount=amount, maximum_refundable=amount, currency=currency)
+    tx.update(amount=amount, maximum_refundable=amount, currency=currency,
+              order_id=int(order_id))
     calc["refund"]["currency"] = currency
     http.post(f"{BASE}/orders/{order_id}/refunds/calculate.json", json=calc,
               match=[matchers.json_params_matcher({"refund": expect})])
