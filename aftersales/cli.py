@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
 import click
@@ -53,15 +54,27 @@ def main(ctx: click.Context, database_url: str | None, as_json: bool) -> None:
                    "价保/补寄/维修, platform deadlines) through the douyin adapter.")
 @pass_state
 def demo(state: CliState, orders: int, seed: int, shape: str) -> None:
-    """Run one after-sales cycle on a fresh SQLite file and the sandbox shop."""
-    if shape != "sandbox":
-        import importlib
+    """Run one after-sales cycle on a fresh SQLite file and the sandbox shop.
 
-        importlib.import_module(f"aftersales_{shape}.demo").run(state, seed=seed)
-        return
-    from aftersales.demo import run_demo
-
-    run_demo(state, orders=orders, seed=seed)
+    With ``--json`` the walk-through goes to stderr and stdout holds one
+    JSON document: the shape, the database and the report file written.
+    """
+    module = importlib.import_module(
+        "aftersales.demo" if shape == "sandbox" else f"aftersales_{shape}.demo")
+    shown = state.console
+    if state.as_json:  # the story's tables and panels must not mix into the JSON
+        state.console = state.err
+    try:
+        if shape == "sandbox":
+            module.run_demo(state, orders=orders, seed=seed)
+        else:
+            module.run(state, seed=seed)
+    finally:
+        state.console = shown
+    if state.as_json:
+        report = getattr(module, "REPORT_FILE", None)
+        output(state, {"demo": shape, "database": state.database_url or module.DEMO_URL,
+                       "report": str(Path(report).resolve()) if report else None})
 
 
 @main.group()

@@ -224,3 +224,22 @@ def test_report_csv_writes_text_formulas_as_text_and_numbers_as_numbers() -> Non
     rows = list(csv.reader(io.StringIO(out.getvalue())))[1:]
     assert [r[0] for r in rows] == ["'" + text for text in _FORMULAS]
     assert {r[1] for r in rows} == {"-3"}
+
+
+# --------------------------------------------------------------- --json
+
+
+@pytest.mark.parametrize("shape", ["sandbox", "douyin"])
+def test_demo_json_is_one_json_document(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        shape: str) -> None:
+    # Rule: --json works on every command. Before: `demo --json` printed the
+    # walk-through's panels and tables on stdout, which no JSON reader parses.
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path}/demo.db"
+    result = _invoke("--database-url", url, "--json", "demo", "--orders", "20",
+                     "--shape", shape)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["demo"] == shape
+    assert data["database"] == url
+    assert "aftersales demo" in result.stderr  # the story is still told, on stderr
