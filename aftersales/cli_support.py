@@ -330,6 +330,34 @@ def _json_in(args: Sequence[str]) -> bool:
     return "--json" in head
 
 
+def _log_to_stderr(as_json: bool) -> Callable[[], None]:
+    """Give a command run as a program a masked stderr log handler; returns its undo.
+
+    Without one, Python prints WARNING records through ``logging.lastResort``:
+    unmasked, and as plain text among the JSON lines of ``--json``. The
+    handler masks every line (:class:`~aftersales.redact.RedactingFilter`)
+    and writes one JSON object a line with ``--json``; WARNING and above, as
+    before (``aftersales worker --log-level`` chooses its own). A process
+    that configured logging itself (a backend, a test run) keeps its own.
+    """
+    import logging
+
+    from aftersales.logconfig import JsonFormatter
+    from aftersales.redact import RedactingFilter
+
+    root = logging.getLogger()
+    if root.handlers:
+        return lambda: None
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(JsonFormatter() if as_json else logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    handler.set_name("aftersales")
+    root.addHandler(handler)
+    return lambda: root.removeHandler(handler)
+
+
 class ErrorsAsLines(click.Group):
     """A group whose every error is one line (JSON with ``--json``) with its exit status.
 
@@ -344,6 +372,7 @@ class ErrorsAsLines(click.Group):
         """Run the command; turn every error into one line and an exit status."""
         argv = list(sys.argv[1:] if args is None else args)
         as_json = _json_in(argv)
+        restore = _log_to_stderr(as_json)
         try:
             result = super().main(argv, prog_name, complete_var, standalone_mode=False,
                                   **extra)
@@ -353,6 +382,8 @@ class ErrorsAsLines(click.Group):
             _emit_error(exc.format_message(), EXIT_UNUSABLE, as_json, type(exc).__name__)
         except click.exceptions.Exit as exc:  # pragma: no cover - click returns it
             result = exc.exit_code
+        finally:
+            restore()
         if not standalone_mode:
             return result
         sys.exit(result if isinstance(result, int) else EXIT_OK)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -243,3 +244,22 @@ def test_demo_json_is_one_json_document(tmp_path: Path, monkeypatch: pytest.Monk
     assert data["demo"] == shape
     assert data["database"] == url
     assert "aftersales demo" in result.stderr  # the story is still told, on stderr
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "aftersales", *args], capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, timeout=300,
+                          check=False)
+
+
+def test_json_stderr_is_json_lines_only_log_lines_included(tmp_path: Path) -> None:
+    # Rule: --json output stays JSON on every failure path. Before: the
+    # library's WARNING line went through Python's last-resort handler as
+    # plain, unmasked text beside the JSON error.
+    url = f"sqlite:///{tmp_path}/a.db"
+    proc = _run("--database-url", url, "--json", "returns", "refund", "RMA-NOSUCH")
+    assert proc.returncode == 2, proc.stderr
+    lines = [json.loads(line) for line in proc.stderr.splitlines() if line.strip()]
+    assert lines[-1]["error"] == "return request RMA-NOSUCH not found"
+    assert any(r.get("level") == "WARNING" and r["logger"] == "aftersales.returns"
+               for r in lines)
