@@ -41,6 +41,7 @@ __all__ = [
     "MAX_WIRE_ID",
     "AwareTime",
     "SignedWireAmount",
+    "SignedWireCount",
     "UtcTime",
     "WireAmount",
     "WireCount",
@@ -178,8 +179,18 @@ def wire_count(value: Any) -> int:
 
 #: A numeric id on the wire (see :func:`wire_int_id`).
 WireIntId = Annotated[int, BeforeValidator(wire_int_id)]
+def _signed_count(value: Any) -> int:
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return -wire_count(value.strip()[1:])
+    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+        return -wire_count(-value)
+    return wire_count(value)
+
+
 #: A quantity on the wire (see :func:`wire_count`).
 WireCount = Annotated[int, BeforeValidator(wire_count)]
+#: A quantity that may be negative on the wire (WooCommerce's refund lines).
+SignedWireCount = Annotated[int, BeforeValidator(_signed_count)]
 
 
 #: A wire time as text: China time, to the second, optionally with a fraction

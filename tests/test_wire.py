@@ -18,6 +18,7 @@ from aftersales.money import Money
 from aftersales.paging import numbered_pages, token_pages
 from aftersales.wire import (
     AwareTime,
+    SignedWireCount,
     UtcTime,
     WireAmount,
     WireCount,
@@ -28,6 +29,21 @@ from aftersales.wire import (
     wire_amount,
     wire_money,
 )
+
+
+class _Signed(BaseModel):
+    quantity: SignedWireCount
+
+
+@pytest.mark.parametrize(("value", "read"), [(-1, -1), ("-2", -2), (3, 3), ("0", 0)])
+def test_a_signed_quantity_is_read(value: Any, read: int) -> None:
+    assert _Signed(quantity=value).quantity == read
+
+
+@pytest.mark.parametrize("value", [True, -1.5, "--1", "-", -(10**12), "1e3"])
+def test_a_signed_quantity_that_is_none_is_refused(value: Any) -> None:
+    with pytest.raises(ValueError, match="quantity"):
+        _Signed(quantity=value)
 
 
 class _Thing(BaseModel):

@@ -39,8 +39,6 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from pydantic import ValidationError as PydanticValidationError
-
 from aftersales.errors import (
     ConfigurationError,
     RemoteRejectedError,
@@ -62,6 +60,7 @@ from aftersales.models import (
     Shipment,
 )
 from aftersales.paging import Watermark, numbered_pages, watermarked_pages
+from aftersales.wire import read_answer
 
 from . import mapping, webhooks
 from .client import WooCommerceClient
@@ -172,8 +171,13 @@ class WooCommerceMarketplace(MarketplaceBase):
 
     def get_order(self, order_id: str) -> Order:
         """One order by id, with its refunds (whoever made them) line by line."""
-        data, _ = self.client.get(f"orders/{_order_id(order_id)}")
-        return self._order(self._parse(WcOrder, data))
+        wanted = _order_id(order_id)
+        data, _ = self.client.get(f"orders/{wanted}")
+        order: WcOrder = self._parse(WcOrder, data)
+        if order.id != wanted:
+            raise ResponseParseError("the store answered for another order than the one asked "
+                                     "for", adapter=self.name, code="WRONG_RECORD")
+        return self._order(order)
 
     def _order(self, o: WcOrder) -> Order:
         """The order with its refunds' lines: the order lists only each refund's total,
@@ -235,6 +239,12 @@ class WooCommerceMarketplace(MarketplaceBase):
                                    restock=self.settings.restock, shipping=shipping)
         try:
             created = self.client.post(f"orders/{order}/refunds", body)
+            made: WcRefund = self._parse(WcRefund, created)
+            if mapping.refund_key(created) not in (None, key):
+                # Another refund's answer: whether this one was paid is unknown, and
+                # settled by looking it up under its key, never by sending again.
+                raise ResponseParseError("the store answered with another refund than the "
+                                         "one sent", adapter=self.name, code="WRONG_RECORD")
         except TransientError as exc:
             if not may_have_arrived(exc):
                 raise  # refused before it left: nothing was paid
@@ -246,7 +256,7 @@ class WooCommerceMarketplace(MarketplaceBase):
                     adapter=self.name,
                 ) from exc
             return mapping.refund_from_wc(found, refund)
-        return mapping.refund_from_wc(self._parse(WcRefund, created), refund)
+        return mapping.refund_from_wc(made, refund)
 
     def find_refund(
         self, refund: Refund, request: ReturnRequest | None = None, *,
@@ -325,6 +335,10 @@ class WooCommerceMarketplace(MarketplaceBase):
         """The order's shipping lines as the store has them now (a refund names their ids)."""
         data, _ = self.client.get(f"orders/{order}")
         parsed: WcOrder = self._parse(WcOrder, data)
+        if parsed.id != order:
+            # another order's shipping lines must never go into this refund
+            raise ValidationError("the store answered for another order", field="id",
+                                  payload="woocommerce order before a refund")
         return parsed.shipping_lines
 
     def _settled_refund(self, order: int, key: str) -> WcRefund | None:
@@ -363,12 +377,11 @@ class WooCommerceMarketplace(MarketplaceBase):
     def _list(self, data: Any) -> list[dict[str, Any]]:
         if not isinstance(data, list):
             raise ResponseParseError("expected a JSON list", adapter=self.name)
-        return [d for d in data if isinstance(d, dict)]
+        if not all(isinstance(d, dict) for d in data):  # never silently fewer items
+            raise ResponseParseError("a list item is not a JSON object", adapter=self.name)
+        return data
 
     def _parse(self, model: Any, data: Any) -> Any:
-        try:
-            return model.model_validate(data)
-        except PydanticValidationError as exc:
-            raise ResponseParseError(
-                f"unexpected {getattr(model, '__name__', 'payload')} ({exc.error_count()} "
-                "error(s))", adapter=self.name) from exc
+        """``data`` as ``model``, or ResponseParseError naming the field, never the value."""
+        name = getattr(model, "__name__", "payload")
+        return read_answer(model, data, adapter=self.name, payload=f"woocommerce {name}")

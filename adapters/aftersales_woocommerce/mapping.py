@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from aftersales.errors import ValidationError
 from aftersales.logistics.carrier_names import carrier_for_name
 from aftersales.models import (
     Buyer,
@@ -41,6 +42,7 @@ from aftersales.models import (
     TaxLine,
 )
 from aftersales.money import Money
+from aftersales.wire import refusing, wire_id, wire_money
 
 from .schemas import WcOrder, WcRefund, WcReview, WcShippingLine, WcTax
 
@@ -137,9 +139,16 @@ def _carrier(provider: Any) -> str | None:
     return carrier_for_name(str(provider)) or str(provider)
 
 
+#: Epoch seconds of 2000-01-01 and 2100-01-01 (UTC): the span of an after-sales time.
+_Y2000, _Y2100 = 946_684_800, 4_102_444_800
+
+
 def _shipments(o: WcOrder) -> list[Shipment]:
     # Tracking is not a core order field: the official Shipment Tracking
     # extension keeps it in ``_wc_shipment_tracking_items`` order meta.
+    # A plugin's meta is as hostile as any payload: a number that is no text, a
+    # 100 kB one, or a shipping date in the year 5000 is refused by name.
+    field = "meta_data._wc_shipment_tracking_items"
     out: list[Shipment] = []
     for meta in o.meta_data:
         if meta.key != "_wc_shipment_tracking_items" or not isinstance(meta.value, list):
@@ -147,14 +156,25 @@ def _shipments(o: WcOrder) -> list[Shipment]:
         for item in meta.value:
             if not isinstance(item, dict) or not item.get("tracking_number"):
                 continue
+            try:
+                number = str(wire_id(item["tracking_number"]))
+                tracking_id = str(wire_id(item.get("tracking_id") or number))
+            except ValueError:
+                raise ValidationError("not a tracking number", field=f"{field}.tracking_number",
+                                      payload="woocommerce order") from None
             shipped = str(item.get("date_shipped") or "")
+            when = None
+            if shipped.isascii() and shipped.isdigit():  # epoch seconds
+                if len(shipped) > 10 or not _Y2000 <= int(shipped) < _Y2100:
+                    raise ValidationError("a time outside 2000–2100",
+                                          field=f"{field}.date_shipped",
+                                          payload="woocommerce order")
+                when = datetime.fromtimestamp(int(shipped), UTC)
             out.append(Shipment(
-                tracking_number=str(item["tracking_number"]),
+                tracking_number=number,
                 carrier=_carrier(item.get("tracking_provider")
                                  or item.get("custom_tracking_provider")),
-                external_id=str(item.get("tracking_id") or item["tracking_number"]),
-                shipped_at=(datetime.fromtimestamp(int(shipped), UTC)
-                            if shipped.isdigit() else None),
+                external_id=tracking_id, shipped_at=when,
             ))
     return out
 
@@ -167,6 +187,17 @@ def _taxes(taxes: Sequence[WcTax], total_tax: Decimal, cur: str) -> list[TaxLine
     return out
 
 
+def _currency(o: WcOrder) -> str:
+    """The order's currency, checked with the order-level totals it carries: an ISO
+    code, and totals that are whole minor units (0.5 JPY is no price). Line and
+    tax figures may carry more decimals (WooCommerce keeps them unrounded)."""
+    for field in ("total", "shipping_total", "shipping_tax", "discount_total"):
+        cur = wire_money(getattr(o, field), o.currency, field=field,
+                         payload="woocommerce order").currency
+    return cur
+
+
+@refusing(payload="woocommerce order")
 def refunds_from_wc(o: WcOrder, details: Sequence[WcRefund] = ()) -> list[PlatformRefund]:
     """The order's refunds, whoever made them, with their lines where ``details`` has them.
 
@@ -178,7 +209,7 @@ def refunds_from_wc(o: WcOrder, details: Sequence[WcRefund] = ()) -> list[Platfo
     refund, or shipping, which the refund list does not itemise) is
     ``other``. A refund without details is all ``other``.
     """
-    cur = o.currency
+    cur = _currency(o)
     known = {r.id: r for r in details}
     out: list[PlatformRefund] = []
     for ref in o.refunds:
@@ -200,6 +231,7 @@ def refunds_from_wc(o: WcOrder, details: Sequence[WcRefund] = ()) -> list[Platfo
     return out
 
 
+@refusing(payload="woocommerce order")
 def order_from_wc(o: WcOrder, *, store: str = NAME, refunds: Sequence[WcRefund] = ()) -> Order:
     """An :class:`Order` of ``store`` from a WooCommerce order.
 
@@ -214,8 +246,12 @@ def order_from_wc(o: WcOrder, *, store: str = NAME, refunds: Sequence[WcRefund] 
 
     ``refunds`` are the order's refunds as ``GET /orders/{id}/refunds`` gives
     them (:func:`refunds_from_wc`): the order keeps every refund on it.
+
+    Raises:
+        ValidationError: the currency is no ISO code, an order total is finer
+            than its minor unit, or the order has no date (names the field).
     """
-    cur = o.currency
+    cur = _currency(o)
     lines = []
     for li in o.line_items:
         if li.quantity < 1:
@@ -235,7 +271,8 @@ def order_from_wc(o: WcOrder, *, store: str = NAME, refunds: Sequence[WcRefund] 
                                       s.country])) or None
     created = o.date_created_gmt or o.date_modified_gmt
     if created is None:
-        raise ValueError("order has no creation date")
+        raise ValidationError("order has no creation date", field="date_created_gmt",
+                              payload="woocommerce order")
     return Order(
         marketplace=store, external_id=str(o.id),
         buyer=Buyer(
@@ -354,11 +391,18 @@ def refund_from_wc(created: WcRefund, requested: Refund) -> Refund:
 
 
 def review_from_wc(r: WcReview, *, store: str = NAME) -> Review | None:
-    """A :class:`Review` of ``store``; ``None`` for a comment without a star rating (0)."""
+    """A :class:`Review` of ``store``; ``None`` for a comment without a star rating (0).
+
+    Raises:
+        ValidationError: a rating above 5 (refused, never clamped to 5).
+    """
     if r.rating < 1:
         return None
+    if r.rating > 5:
+        raise ValidationError("must be 0 to 5", field="rating",
+                              payload="woocommerce product review")
     return Review(
-        marketplace=store, external_id=str(r.id), rating=min(r.rating, 5),
+        marketplace=store, external_id=str(r.id), rating=r.rating,
         body=strip_html(r.review), sku=str(r.product_id) if r.product_id else None,
         author=r.reviewer or None, created_at=r.date_created_gmt,
         updated_at=r.date_created_gmt,

@@ -2,7 +2,11 @@
 
 Only the fields used are declared; the rest is ignored. WooCommerce sends
 each time twice, in the site's zone and as ``*_gmt`` without an offset: the
-adapter reads the ``*_gmt`` one and attaches UTC.
+adapter reads the ``*_gmt`` one as UTC (:data:`aftersales.wire.UtcTime`).
+Ids, quantities and amounts go through the core's wire types too: a flag,
+an exponent, a negative price or an epoch-number time is refused by name.
+Amounts are decimal text, except a line's ``price``, a JSON number read from
+its text; refund totals and quantities are negative on the wire.
 """
 
 from __future__ import annotations
@@ -12,6 +16,16 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from aftersales.wire import (
+    SignedWireAmount,
+    SignedWireCount,
+    UtcTime,
+    WireAmount,
+    WireCount,
+    WireIntId,
+    iso_time,
+)
 
 __all__ = [
     "ApiError",
@@ -29,15 +43,23 @@ __all__ = [
 
 
 def gmt(value: datetime | str | None) -> datetime | None:
-    """A ``*_gmt`` timestamp made timezone-aware (UTC)."""
+    """A ``*_gmt`` timestamp made timezone-aware (UTC); ``None`` for none.
+
+    Raises:
+        ValueError: not an ISO 8601 time between 2000 and 2100.
+    """
     if value is None or value == "":
         return None
-    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return iso_time(value, naive=UTC)
 
 
 class _Wire(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+def _no_time(value: Any) -> Any:
+    # WooCommerce writes a time it does not have as null, some plugins as "".
+    return None if value == "" else value
 
 
 class ApiError(_Wire):
@@ -56,30 +78,25 @@ class _Meta(_Wire):
 class WcTax(_Wire):
     """One rate's tax on a line item or a shipping line; ``id`` is the tax rate id."""
 
-    id: int
-    total: Decimal = Decimal(0)
+    id: WireIntId
+    total: WireAmount = Decimal(0)
 
 
 class WcLineItem(_Wire):
     """An order line item; ``total`` excludes tax, ``total_tax`` is beside it."""
 
-    id: int
+    id: WireIntId
     name: str = ""
     product_id: int | None = None
     variation_id: int | None = None
-    quantity: int
+    quantity: WireCount
     sku: str | None = None
-    subtotal: Decimal = Decimal(0)
-    total: Decimal = Decimal(0)
-    total_tax: Decimal = Decimal(0)
+    subtotal: WireAmount = Decimal(0)
+    total: WireAmount = Decimal(0)
+    total_tax: WireAmount = Decimal(0)
     taxes: list[WcTax] = Field(default_factory=list)
-    price: Decimal | None = None
-
-    @field_validator("price", mode="before")
-    @classmethod
-    def _price(cls, value: Any) -> Any:
-        # ``price`` is a JSON number (3, 12, 9.5): go through str to stay exact.
-        return str(value) if isinstance(value, float | int) else value
+    #: a JSON number (3, 12, 9.5), read from its text to stay exact
+    price: WireAmount | None = None
 
 
 class _Billing(_Wire):
@@ -101,33 +118,33 @@ class _Shipping(_Wire):
 class WcShippingLine(_Wire):
     """A shipping line: its id is what a refund names to give shipping back."""
 
-    id: int
-    total: Decimal = Decimal(0)
-    total_tax: Decimal = Decimal(0)
+    id: WireIntId
+    total: WireAmount = Decimal(0)
+    total_tax: WireAmount = Decimal(0)
     taxes: list[WcTax] = Field(default_factory=list)
 
 
 class WcOrderRefund(_Wire):
     """An entry of an order's ``refunds``: the refund's id and its total, negative."""
 
-    id: int
-    total: Decimal = Decimal(0)
+    id: WireIntId
+    total: SignedWireAmount = Decimal(0)
 
 
 class WcOrder(_Wire):
     """An order (``GET /orders``, ``GET /orders/{id}``, ``order.*`` webhooks)."""
 
-    id: int
+    id: WireIntId
     number: str | None = None
     status: str
     currency: str
-    date_created_gmt: datetime | None = None
-    date_modified_gmt: datetime | None = None
-    date_completed_gmt: datetime | None = None
-    discount_total: Decimal = Decimal(0)
-    shipping_total: Decimal = Decimal(0)
-    shipping_tax: Decimal = Decimal(0)
-    total: Decimal = Decimal(0)
+    date_created_gmt: UtcTime | None = None
+    date_modified_gmt: UtcTime | None = None
+    date_completed_gmt: UtcTime | None = None
+    discount_total: WireAmount = Decimal(0)
+    shipping_total: WireAmount = Decimal(0)
+    shipping_tax: WireAmount = Decimal(0)
+    total: WireAmount = Decimal(0)
     prices_include_tax: bool = False
     shipping_lines: list[WcShippingLine] = Field(default_factory=list)
     customer_id: int = 0
@@ -137,20 +154,18 @@ class WcOrder(_Wire):
     meta_data: list[_Meta] = Field(default_factory=list)
     refunds: list[WcOrderRefund] = Field(default_factory=list)
 
-    @field_validator("date_created_gmt", "date_modified_gmt", "date_completed_gmt", mode="after")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return gmt(value)
+    _times = field_validator("date_created_gmt", "date_modified_gmt", "date_completed_gmt",
+                             mode="before")(_no_time)
 
 
 class WcRefundLine(_Wire):
     """A line of a refund: quantity and totals negative; the order line it refunds is
     named by the ``_refunded_item_id`` meta entry."""
 
-    id: int
-    quantity: int = 0
-    total: Decimal = Decimal(0)
-    total_tax: Decimal = Decimal(0)
+    id: WireIntId
+    quantity: SignedWireCount = 0
+    total: SignedWireAmount = Decimal(0)
+    total_tax: SignedWireAmount = Decimal(0)
     meta_data: list[_Meta] = Field(default_factory=list)
 
     def refunded_item(self) -> str | None:
@@ -164,50 +179,37 @@ class WcRefundLine(_Wire):
 class WcRefund(_Wire):
     """An order refund (``POST|GET /orders/{id}/refunds``)."""
 
-    id: int
-    date_created_gmt: datetime | None = None
-    amount: Decimal
+    id: WireIntId
+    date_created_gmt: UtcTime | None = None
+    amount: WireAmount
     reason: str | None = None
     refunded_payment: bool = False
     line_items: list[WcRefundLine] = Field(default_factory=list)
 
-    @field_validator("date_created_gmt", mode="after")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return gmt(value)
+    _times = field_validator("date_created_gmt", mode="before")(_no_time)
 
 
 class WcNote(_Wire):
     """An order note (``/orders/{id}/notes``)."""
 
-    id: int
+    id: WireIntId
     author: str | None = None
     note: str = ""
     customer_note: bool = False
-    date_created_gmt: datetime | None = None
+    date_created_gmt: UtcTime | None = None
 
-    @field_validator("date_created_gmt", mode="after")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return gmt(value)
+    _times = field_validator("date_created_gmt", mode="before")(_no_time)
 
 
 class WcReview(_Wire):
     """A product review (``/products/reviews``)."""
 
-    id: int
-    date_created_gmt: datetime
+    id: WireIntId
+    date_created_gmt: UtcTime
     product_id: int | None = None
     product_name: str | None = None
     status: str = "approved"
     reviewer: str | None = None
     review: str = ""
-    rating: int = 0
+    rating: WireCount = 0
     verified: bool = False
-
-    @field_validator("date_created_gmt", mode="after")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        out = gmt(value)
-        assert out is not None
-        return out
