@@ -97,16 +97,15 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from aftersales.app import AfterSales
-from aftersales.models import Order, Page, ReturnKind, ReturnLine, ReturnRequest
+from aftersales.models import Page, ReturnKind, ReturnLine, ReturnRequest
 from aftersales.returns.policy import ReturnPolicy
 from aftersales.returns.repository import new_rma_id
 from aftersales.returns.sla import plan_deadline
@@ -118,6 +117,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sync import START, make_order
 from sync import pages as order_pages
 from sync_pages import (
+    check_prepare,
     database_server,
     detach_hooks,
     high_water_mark,
@@ -126,6 +126,7 @@ from sync_pages import (
     reset_high_water_mark,
     save_cursor,
     sqlite_time,
+    store_orders_fast,
 )
 
 STORE = "sandbox"
@@ -193,71 +194,13 @@ def factory_pages(n: int, size: int) -> Iterator[Page[ReturnRequest]]:
         yield Page[ReturnRequest](items=items, cursor=f"c{start}")
 
 
-def store_orders_raw(db: Path, listed: Iterable[Page[Order]]) -> None:
-    """Orders into an empty SQLite database with ``executemany``, one transaction per page:
-    the rows ``app.sync_orders`` stores (orders, lines, outbound parcels, one
-    ``order.delivered`` event per delivered order, the orders cursor), checked by
-    ``--check-prepare``."""
-    con = sqlite3.connect(db)
-    con.execute("PRAGMA journal_mode=WAL")
-    con.execute("PRAGMA synchronous=NORMAL")
-    order_id = line_id = ship_id = 0
-    ts = sqlite_time
-    for page in listed:
-        now = ts(datetime.now(UTC))
-        orders, lines, ships, events = [], [], [], []
-        for o in page.items:
-            order_id += 1
-            orders.append((order_id, o.marketplace, o.external_id, o.buyer.external_id,
-                           json.dumps(o.buyer.model_dump(mode="json")), o.currency,
-                           str(o.shipping.amount), str(o.discount.amount), str(o.total.amount),
-                           o.raw_status, ts(o.placed_at), ts(o.updated_at),
-                           ts(o.delivered_at), o.taxes_included, now, now))
-            for ln in o.lines:
-                line_id += 1
-                lines.append((line_id, order_id, ln.external_id, ln.sku, ln.title, ln.category,
-                              ln.quantity, str(ln.unit_price.amount),
-                              str(ln.discount.amount) if ln.discount else "0"))
-            for sh in o.shipments:
-                ship_id += 1
-                ships.append((ship_id, order_id, o.marketplace, sh.direction.value,
-                              sh.tracking_number, sh.carrier, ts(sh.shipped_at), now, now))
-            if o.delivered_at is not None:
-                payload = {"marketplace": o.marketplace, "order_id": o.external_id,
-                           "buyer_id": o.buyer.external_id,
-                           "delivered_at": o.delivered_at.isoformat()}
-                events.append((f"order.delivered:{o.marketplace}:{o.external_id}",
-                               json.dumps(payload), o.external_id, o.marketplace, now))
-        with con:
-            con.executemany(
-                "INSERT INTO orders (id, marketplace, external_id, buyer_id, buyer, currency,"
-                " shipping, discount, total, raw_status, placed_at, remote_updated_at,"
-                " delivered_at, taxes_included, shipping_taxes, shop_currency, shop_total,"
-                " platform_refunds, version, created_at, updated_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'[]',NULL,NULL,'[]',1,?,?)", orders)
-            con.executemany(
-                "INSERT INTO order_lines (id, order_id, external_id, sku, title, category,"
-                " quantity, unit_price, discount, taxes) VALUES (?,?,?,?,?,?,?,?,?,'[]')", lines)
-            con.executemany(
-                "INSERT INTO shipments (id, order_id, store, direction, tracking_number,"
-                " carrier, shipped_at, version, created_at, updated_at, status, terminal)"
-                " VALUES (?,?,?,?,?,?,?,1,?,?,'pending',0)", ships)
-            con.executemany(
-                "INSERT INTO outbox (key, topic, event_type, aggregate_type, payload,"
-                " aggregate_id, store, created_at) VALUES (?,'event','order.delivered','order',"
-                " ?,?,?,?)", events)
-            save_cursor(con, STORE, "orders", page.cursor, now)
-    con.close()
-
-
 def store_factory_orders(url: str, n: int, size: int) -> None:
-    """The factory orders of N requests, into an empty SQLite database, by ``sync.py``'s
-    floor (the shortcut: see the module's docstring)."""
+    """The factory orders of N requests, into an empty database, without the library
+    (the shortcut: see the module's docstring)."""
     app = make_app(url, SandboxMarketplace(seed=1, orders=30), factory_clock(n))
     app.store.create_all()
     app.close()
-    store_orders_raw(Path(url.removeprefix("sqlite:///")),
-                     order_pages(factory_orders(n), size))
+    store_orders_fast(url, order_pages(factory_orders(n), size), STORE)
 
 
 class Source:
@@ -278,15 +221,11 @@ class Source:
 
     def store_orders(self, url: str) -> None:
         """The orders the requests belong to, into an empty database."""
-        if self.kind == "factory" and url.startswith("sqlite:"):
+        if self.kind == "factory":
             store_factory_orders(url, self.n, self.size)
             return
         app = self.app(url)
         app.store.create_all()
-        if self.kind == "factory":
-            n_orders = factory_orders(self.n)
-            app.marketplace(STORE).list_orders = (  # type: ignore[method-assign]
-                lambda cursor=None: order_pages(n_orders, self.size))
         app.sync_orders(STORE)
         app.close()
 
@@ -536,9 +475,9 @@ def main() -> None:
     if args.child:
         child_memory(args.url, args.count, args.page)
         return
-    if args.check_prepare:
-        sys.exit(check_prepare(args.check_prepare, args.page))
     with database_server(args, "bench-sync-returns-") as (tmp, server):
+        if args.check_prepare:
+            sys.exit(check_prepare(args.check_prepare, args.page, tmp, server))
         bench(args, Backend(tmp, server))
 
 
@@ -663,54 +602,6 @@ def memory_runs(args: argparse.Namespace, backend: Backend) -> None:
     print(f"  peak RSS of the process (ru_maxrss): {a['peak_mib']:.1f} MiB at {small:,},"
           f" {b['peak_mib']:.1f} MiB at {large:,} -> {b['peak_mib'] / a['peak_mib']:.2f}x;"
           f" before the sync {a['before_mib']:.1f} and {b['before_mib']:.1f} MiB")
-
-
-#: Wall-clock times each write path stamps for itself: left out of the comparison.
-_WRITTEN_AT = {"created_at", "updated_at"}
-
-
-def check_prepare(k: int, size: int) -> int:
-    """Store K factory orders by the fast path and by ``app.sync_orders``; compare the rows.
-
-    Returns the process's exit status: 0 when every stored column but the write
-    times is the same."""
-    with tempfile.TemporaryDirectory(prefix="bench-returns-check-") as d:
-        fast, lib = Path(d) / "fast.db", Path(d) / "lib.db"
-        app = make_app(f"sqlite:///{fast}", SandboxMarketplace(seed=1, orders=30), START)
-        app.store.create_all()
-        app.close()
-        store_orders_raw(fast, order_pages(k, size))
-        app = make_app(f"sqlite:///{lib}", SandboxMarketplace(seed=1, orders=30), START)
-        app.store.create_all()
-        app.marketplace(STORE).list_orders = (  # type: ignore[method-assign]
-            lambda cursor=None: order_pages(k, size))
-        app.sync_orders(STORE)
-        app.close()
-        bad = 0
-        con = sqlite3.connect(fast)
-        con.execute(f"ATTACH DATABASE '{lib}' AS lib")
-        tables = [t for (t,) in con.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            " ORDER BY name")]
-        for table in tables:
-            cols = [c[1] for c in con.execute(f"PRAGMA table_info({table})")
-                    if c[1] not in _WRITTEN_AT]
-            sel = ", ".join(f'"{c}"' for c in cols)
-            mine = con.execute(f"SELECT {sel} FROM main.{table} ORDER BY 1, 2, 3").fetchall()
-            theirs = con.execute(f"SELECT {sel} FROM lib.{table} ORDER BY 1, 2, 3").fetchall()
-            if mine != theirs:
-                bad += 1
-                diff = next((i for i, (x, y) in enumerate(zip(mine, theirs, strict=False))
-                             if x != y), min(len(mine), len(theirs)))
-                print(f"{table}: {len(mine)} rows by the fast path, {len(theirs)} by"
-                      f" app.sync_orders; first difference at row {diff}:"
-                      f" {mine[diff:diff + 1]} against {theirs[diff:diff + 1]}")
-            elif mine:
-                print(f"{table}: {len(mine)} rows, the same ({', '.join(cols)})")
-        con.close()
-    print("the fast preparation stores the same facts" if not bad else
-          f"{bad} tables differ")
-    return 1 if bad else 0
 
 
 if __name__ == "__main__":

@@ -90,6 +90,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sync import make_order
 from sync import pages as order_pages
 from sync_pages import (
+    check_prepare,
     database_server,
     detach_batch_hooks,
     detach_hooks,
@@ -98,6 +99,7 @@ from sync_pages import (
     reset_high_water_mark,
     save_cursor,
     sqlite_time,
+    store_orders_fast,
     timing_header,
 )
 
@@ -198,9 +200,10 @@ class Source:
         """The orders the reviews belong to, synced into an empty database."""
         app = self.app(url)
         app.store.create_all()
-        if self.kind == "factory":
-            app.marketplace(STORE).list_orders = (  # type: ignore[method-assign]
-                lambda cursor=None: order_pages(self.n, self.size))
+        if self.kind == "factory":  # without the library: see --check-prepare
+            app.close()
+            store_orders_fast(url, order_pages(self.n, self.size), STORE)
+            return
         app.sync_orders(STORE)
         app.close()
 
@@ -560,6 +563,9 @@ def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--probe", choices=["rss", "tracemalloc"],
                         default=os.environ.get("AFTERSALES_BENCH_MEMORY_PROBE", "rss"),
                         help="how the memory runs measure their peak")
+    parser.add_argument("--check-prepare", type=int, metavar="K",
+                        help="compare K factory orders stored by the fast path and by"
+                             " app.sync_orders, then exit")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
 
@@ -577,6 +583,8 @@ def main() -> None:
         child_memory(args.url, args.count, args.page, args.probe)
         return
     with database_server(args, "bench-sync-reviews-") as (tmp, server):
+        if args.check_prepare:
+            sys.exit(check_prepare(args.check_prepare, args.page, tmp, server))
         bench(args, Backend(tmp, server))
 
 

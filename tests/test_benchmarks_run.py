@@ -27,13 +27,19 @@ SQLITE_RUNS = {
     "sync_returns_factory": ["--returns", "200", "--repeat", "1", "--no-memory", "--no-before",
                              "--source", "factory"],
     "sync_reviews": ["--reviews", "200", "--repeat", "1", "--no-memory", "--no-before"],
+    "sync_reviews_factory": ["--reviews", "200", "--repeat", "1", "--no-memory", "--no-before",
+                             "--source", "factory"],
     "bulk_returns": ["--rows", "300", "--batch", "100", "--repeat", "1", "--naive-rows", "20",
                      "--no-memory"],
 }
 POSTGRES_RUNS = {
     "sync": ["--orders", "300", "--repeat", "1", "--no-memory", "--no-before"],
     "sync_returns": ["--returns", "200", "--repeat", "1", "--no-memory", "--no-before"],
+    "sync_returns_factory": ["--returns", "200", "--repeat", "1", "--no-memory", "--no-before",
+                             "--source", "factory"],
     "sync_reviews": ["--reviews", "200", "--repeat", "1", "--no-memory", "--no-before"],
+    "sync_reviews_factory": ["--reviews", "200", "--repeat", "1", "--no-memory", "--no-before",
+                             "--source", "factory"],
 }
 
 
@@ -55,5 +61,24 @@ def test_a_benchmark_runs_on_sqlite(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(POSTGRES_RUNS))
 def test_a_benchmark_runs_on_postgresql(name: str, pg_server: str) -> None:
     dsn = pg_server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
-    out = _run(name, [*POSTGRES_RUNS[name], "--db", "postgresql", "--dsn", dsn])
+    out = _run(name.removesuffix("_factory"),
+               [*POSTGRES_RUNS[name], "--db", "postgresql", "--dsn", dsn])
     assert RATIO.search(out), out
+
+
+def test_the_fast_preparation_stores_what_the_library_stores_on_sqlite() -> None:
+    """The factory's orders, stored without the library before timing, are the rows
+    ``app.sync_orders`` stores (``--check-prepare`` exits non-zero on any difference)."""
+    out = _run("sync_returns", ["--check-prepare", "300", "--page", "100"])
+    assert "the fast preparation stores the same facts" in out, out
+
+
+@pytest.mark.postgres
+def test_the_fast_preparation_stores_what_the_library_stores_on_postgresql(
+        pg_server: str) -> None:
+    """On PostgreSQL the orders go by ``COPY``: the same rows, and the id sequences where
+    the library's inserts leave them."""
+    dsn = pg_server.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    out = _run("sync_reviews", ["--check-prepare", "300", "--page", "100", "--db", "postgresql",
+                                "--dsn", dsn])
+    assert "the fast preparation stores the same facts" in out, out
