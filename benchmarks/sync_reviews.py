@@ -6,6 +6,7 @@
     python benchmarks/sync_reviews.py --db postgresql --dsn postgresql://user@host:5432/postgres
     AFTERSALES_BENCH_MEMORY=100000,1000000 python benchmarks/sync_reviews.py --no-speed
     python benchmarks/sync_reviews.py --classifier stars       # the store's share alone
+    python benchmarks/sync_reviews.py --check-prepare 3000 --db postgresql  # the fast orders
 
 On SQLite the floor is ``sqlite3`` ``executemany``; on PostgreSQL it is
 ``psycopg`` ``executemany`` (pipelined by psycopg), one transaction per page,
@@ -24,7 +25,12 @@ Figures, each measured in this process against a baseline run in this process:
   plans its whole world up front (about three orders per review);
   ``--source factory`` builds them with a small factory here (one order per
   review, made like ``benchmarks/sync.py``'s; review texts, 追评, edits and
-  replies from the sandbox's tables), fast enough for 100,000 and more;
+  replies from the sandbox's tables), fast enough for 100,000 and more,
+  and stores their orders without the library (``sqlite3`` ``executemany``
+  on SQLite, one ``COPY`` per table on PostgreSQL: the rows
+  ``app.sync_orders`` stores, which ``--check-prepare K`` compares, as in
+  ``benchmarks/sync_returns.py``; through ``app.sync_orders`` 100,000 orders
+  took longer on PostgreSQL than a session had);
 * the same pages written with the per-review path reviews sync used before
   (ORM rows, ``tests/reviews/per_row_reference.py``), for the before/after
   figure, when run from a checkout (SQLite only; ``--no-before`` skips it);
