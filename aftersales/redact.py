@@ -136,7 +136,9 @@ PERSONAL_KEYS: frozenset[str] = frozenset(
     }
 )
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Starting only where a run of address characters starts: tried at every position
+# of a long run (100 kB of letters in a hostile body), the pattern took quadratic time.
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Phone numbers by their real shapes, so an order id, a tracking number or an
 # amount stays readable (a bare run of digits is not a phone):
 # * a Chinese mobile: 11 digits starting 13-19, optionally +86/0086 before
@@ -177,7 +179,9 @@ _STREET = re.compile(
     r"(?i)\b\d{1,6}[a-z]?\s+(?:[\w.'-]+\s+){0,4}"
     r"(?:st|street|rd|road|ave|avenue|blvd|boulevard|lane|ln|dr|drive|way|ct|court|pl|place"
     r"|terrace|ter|plaza|square|sq|highway|hwy|parkway|pkwy|circle|cir|trail|alley|row)\b\.?"
-    r"|[\u4e00-\u9fff]{2,}(?:省|市|区|县|镇)[\u4e00-\u9fff0-9\-]*(?:路|街|道|巷|弄|号|室)[0-9\-]*"
+    # (bounded runs: unbounded ones backtracked in quadratic time over a long CJK text)
+    r"|[\u4e00-\u9fff]{2,24}(?:省|市|区|县|镇)[\u4e00-\u9fff0-9\-]{0,40}(?:路|街|道|巷|弄|号|室)"
+    r"[0-9\-]{0,12}"
     # a street and house number without the city before it: 幸福路88号3栋502室
     r"|[\u4e00-\u9fff]{1,12}(?:路|街|道|巷|弄)\d+(?:-\d+)?号[\u4e00-\u9fff0-9\-]*"
 )

@@ -6,11 +6,14 @@ import pytest
 
 from aftersales.errors import RemoteError, ValidationError
 from aftersales.redact import (
+    _EMAIL,
+    _STREET,
     known_names,
     mask_email,
     mask_names,
     mask_phone,
     redact_mapping,
+    redact_remote,
     redact_text,
 )
 
@@ -85,3 +88,19 @@ def test_known_names_are_masked_whole_and_in_parts_only_inside_the_block() -> No
     assert out == "*** says *** never got it; ***; Wongsakul; ***说***没收到，***"
     assert redact_text(text) == text
     assert mask_names("Jo met Jo", ["Jo"]) == "*** met ***"
+
+
+@pytest.mark.parametrize("text", ["x" * 200 + "@example.com", "a.b" * 100 + "@example.com"])
+def test_an_email_is_only_tried_where_its_run_of_letters_starts(text: str) -> None:
+    """Tried at every position of a long run, the e-mail pattern took quadratic time: a
+    100 kB run of letters in a provider's answer cost minutes of CPU to mask."""
+    assert _EMAIL.match(text, 1) is None
+    assert _EMAIL.match(text, 0) is not None
+    assert redact_remote("send to " + text).endswith("@example.com")
+
+
+def test_a_chinese_address_pattern_has_bounded_runs() -> None:
+    """Unbounded runs of CJK characters backtracked in quadratic time over a long text."""
+    assert "]{2,}" not in _STREET.pattern
+    assert "]*(" not in _STREET.pattern
+    assert redact_remote("北京市朝阳区建国路88号") == "***"
