@@ -296,9 +296,12 @@ def apply_trackings(
         for mark, when, kind, description, location, raw_code, guessed in scans:
             if (parcel, mark) not in known:
                 known.add((parcel, mark))
-                new_events.append((parcel, mark, at(when), kind, description, location,
-                                   raw_code, inferred(guessed)))
-        carrier = fresh_carrier or stored_carrier
+                # A provider's text is cut to its column (location 200, raw_code 40):
+                # PostgreSQL refuses a longer one, failing the whole batch's write.
+                new_events.append((parcel, mark, at(when), kind, description,
+                                   location[:200] if location else location,
+                                   raw_code[:40] if raw_code else raw_code, inferred(guessed)))
+        carrier = (fresh_carrier[:40] if fresh_carrier else None) or stored_carrier
         if len(new_events) == added and (status, issue, carrier) == (
             stored_status, stored_issue, stored_carrier
         ):

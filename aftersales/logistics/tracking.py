@@ -5,25 +5,51 @@ Each provider maps its own codes through one table of
 :func:`parse_time` turns a provider's time text into an aware datetime and
 :func:`build_tracking` assembles the core :class:`~aftersales.models.Tracking`
 (events oldest first, ``delivered_at`` filled in) the same way for all.
+
+What a provider answers is checked here the same way for every adapter: a
+parcel-level code nobody documented is :data:`UNKNOWN` (a problem to look
+at, never "delivered"), :func:`scan_time` refuses a scan time that is no
+time by naming the field, and :func:`track_result` keeps an answer that
+names another number or carrier than was asked off the asked parcel.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import NamedTuple
 
-from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
+from aftersales.errors import ValidationError
+from aftersales.logistics.detect import normalize_number
+from aftersales.logistics.zones import zone_for
+from aftersales.models import (
+    ParcelIssue,
+    ParcelStatus,
+    Tracking,
+    TrackingEvent,
+    TrackQuery,
+    TrackResult,
+)
+from aftersales.redact import redact_remote
 
 __all__ = [
     "CHINA_TZ",
+    "UNKNOWN",
+    "ScanTime",
     "StatusRule",
     "StatusTable",
     "build_tracking",
+    "foreign_answer",
     "header_value",
     "lookup",
+    "parcel_rule",
     "parse_time",
+    "place_time",
+    "provider_reason",
+    "scan_time",
     "status_map",
+    "track_result",
 ]
 
 #: China Standard Time; Chinese carriers print local times with no offset (no DST).
@@ -39,6 +65,10 @@ class StatusRule(NamedTuple):
 
 StatusTable = Mapping[str, StatusRule]
 
+#: A parcel-level code the provider's documents do not list: an exception to
+#: look at (快递异常), never read as delivered nor as quietly in transit.
+UNKNOWN = StatusRule(ParcelStatus.EXCEPTION, ParcelIssue.OTHER)
+
 
 def lookup(table: StatusTable, *codes: str | None, default: StatusRule | None = None) -> StatusRule:
     """The rule for the first of ``codes`` the table knows (most specific first).
@@ -53,6 +83,21 @@ def lookup(table: StatusTable, *codes: str | None, default: StatusRule | None = 
     return default or StatusRule(ParcelStatus.IN_TRANSIT)
 
 
+def parcel_rule(
+    table: StatusTable, *codes: str | None, absent: StatusRule = UNKNOWN
+) -> StatusRule:
+    """A parcel's status from its codes, most specific first.
+
+    The first code the table knows wins (a sub-status, then its main
+    status); codes given but none known are :data:`UNKNOWN`; no code at all
+    is ``absent``.
+    """
+    given = [code for code in codes if code]
+    if not given:
+        return absent
+    return lookup(table, *given, default=UNKNOWN)
+
+
 def status_map(table: StatusTable) -> dict[str, ParcelStatus]:
     """Each code of ``table`` and its canonical status, dropping the issue.
 
@@ -62,8 +107,18 @@ def status_map(table: StatusTable) -> dict[str, ParcelStatus]:
     return {code: rule.status for code, rule in table.items()}
 
 
+#: No scan happens before this, nor after :data:`LATEST_SCAN` (0, a year 2999, ...).
+EARLIEST_SCAN = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_SCAN = datetime(2100, 1, 1, tzinfo=UTC)
+#: How far ahead of the clock a scan may be (a local time read in a neighbouring zone).
+_AHEAD = timedelta(days=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DIGITS = re.compile(r"\d{1,13}", re.ASCII)
+
+
 def parse_time(text: str | None, naive_tz: tzinfo = UTC) -> datetime | None:
-    """An aware UTC datetime from ISO-8601-ish text, or ``None`` when empty or unreadable.
+    """An aware UTC datetime from ISO-8601-ish text, or ``None`` when empty, unreadable
+    or outside 2000–2100.
 
     Text without an offset is read in ``naive_tz`` (China time for Kuaidi100).
     """
@@ -77,7 +132,61 @@ def parse_time(text: str | None, naive_tz: tzinfo = UTC) -> datetime | None:
         parsed = parsed.replace(tzinfo=naive_tz)
     # One time zone for every event: the store keeps UTC, and comparing
     # datetimes that share a tzinfo is the fast path when events are sorted.
-    return parsed.astimezone(UTC)
+    try:
+        moment = parsed.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 shifted past the calendar's end
+        return None
+    return moment if EARLIEST_SCAN <= moment < LATEST_SCAN else None
+
+
+class ScanTime(NamedTuple):
+    """A scan's time in UTC, and whether the provider wrote it without an offset."""
+
+    time: datetime
+    naive: bool
+
+
+def scan_time(
+    value: object, *, field: str, payload: str, naive_tz: tzinfo = UTC,
+    now: datetime | None = None,
+) -> ScanTime | None:
+    """A scan's time as the provider wrote it: ISO-8601 text (an offset honoured, none
+    read in ``naive_tz``) or epoch seconds or milliseconds, as a number or digits.
+
+    ``None`` or empty text is no time (a placeholder scan, skipped by the caller).
+
+    Raises:
+        ValidationError: a time that is no time: unreadable, a flag, before 2000,
+            or more than a day ahead of ``now`` (the clock); names the field and
+            the payload, never the value.
+    """
+    if value is None or value == "":
+        return None
+    naive = False
+    moment: datetime | None = None
+    if isinstance(value, bool):
+        moment = None
+    elif isinstance(value, int | float) or (isinstance(value, str)
+                                            and _DIGITS.fullmatch(value.strip())):
+        try:
+            number = float(value)
+            moment = _EPOCH + (timedelta(milliseconds=number) if number > 10**11
+                               else timedelta(seconds=number))
+        except (ValueError, OverflowError):
+            moment = None
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            naive = datetime.fromisoformat(text).tzinfo is None
+        except ValueError:
+            naive = False
+        moment = parse_time(text, naive_tz)
+    if moment is None or not EARLIEST_SCAN <= moment < LATEST_SCAN:
+        raise ValidationError("not a scan time (ISO-8601 or epoch seconds, 2000–2100)",
+                              field=field, payload=payload)
+    if moment > (now or datetime.now(UTC)) + _AHEAD:
+        raise ValidationError("a scan time in the future", field=field, payload=payload)
+    return ScanTime(moment.astimezone(UTC), naive)
 
 
 def build_tracking(
@@ -119,3 +228,74 @@ def header_value(headers: Mapping[str, str], name: str) -> str | None:
         if key.lower() == wanted:
             return value
     return None
+
+
+def place_time(
+    value: object, *, field: str, payload: str, country: str | None = None,
+    country_name: str | None = None, region: str | None = None, location: str | None = None,
+) -> tuple[datetime, bool] | None:
+    """A scan's time and whether its zone was inferred (``None``: no time given).
+
+    A time without an offset is the carrier's local time at the scan's
+    place: its zone comes from the country, region or location
+    (:func:`~aftersales.logistics.zones.zone_for`), UTC when none tells it,
+    and the time is marked inferred either way.
+
+    Raises:
+        ValidationError: as :func:`scan_time`.
+    """
+    found = scan_time(value, field=field, payload=payload)
+    if found is None or not found.naive:
+        return None if found is None else (found.time, False)
+    zone = zone_for(country=country, country_name=country_name, region=region,
+                    location=location)
+    if zone is not None:
+        local = scan_time(value, field=field, payload=payload, naive_tz=zone)
+        if local is not None:
+            return local.time, True
+    return found.time, True
+
+
+def foreign_answer(query: TrackQuery, tracking: Tracking) -> str | None:
+    """Why ``tracking`` does not answer ``query``, or ``None`` when it does.
+
+    The number must be the asked one (spacing and case aside); the carrier,
+    when both the query and the answer name one, must be the asked one. An
+    answer for another parcel is never stored against the asked one.
+    """
+    if normalize_number(tracking.number) != normalize_number(query.number):
+        return "the answer names another tracking number than was asked"
+    if query.carrier and tracking.carrier and tracking.carrier != query.carrier:
+        return "the answer names another carrier than was asked"
+    return None
+
+
+def track_result(query: TrackQuery, build: Callable[[], Tracking]) -> TrackResult:
+    """The result for one asked number: the tracking ``build`` reads from the answer,
+    or a per-number error when the answer holds a bad value
+    (:class:`~aftersales.errors.ValidationError`) or is about another parcel.
+    """
+    try:
+        tracking = build()
+    except ValidationError as exc:
+        return TrackResult(query=query, error=str(exc), error_code="invalid")
+    why = foreign_answer(query, tracking)
+    if why is not None:
+        return TrackResult(query=query, error=why, error_code="mismatch")
+    return TrackResult(query=query, tracking=tracking)
+
+
+#: The longest provider reason kept for one number, and how much of it is read.
+_MAX_REASON = 200
+_MASKED_AT_MOST = 4000
+
+
+def provider_reason(message: object, default: str = "refused") -> str:
+    """A provider's per-number message, fit to show and store: masked (phones, names,
+    keys), on one line, at most 200 characters; ``default`` when it gave none."""
+    text = message if isinstance(message, str) else ""
+    # Masking costs time with the text's length; no reason needs more than this.
+    text = " ".join(redact_remote(text[:_MASKED_AT_MOST].replace("\x00", " ")).split())
+    if len(text) > _MAX_REASON:
+        text = text[: _MAX_REASON - 1] + "…"
+    return text or default
