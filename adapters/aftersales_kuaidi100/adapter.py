@@ -25,7 +25,7 @@ from aftersales.errors import (
 )
 from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, CarrierBase
-from aftersales.logistics.tracking import status_map
+from aftersales.logistics.tracking import status_map, track_result
 from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
 from aftersales_kuaidi100.client import Kuaidi100Client
 from aftersales_kuaidi100.mapping import (
@@ -119,11 +119,16 @@ class Kuaidi100Carrier(CarrierBase):
             return TrackResult(query=query, error=str(exc), error_code=exc.code)
         if isinstance(body, dict) and str(body.get("returnCode", "")) == NO_RESULT:
             return TrackResult(query=query, tracking=pending(query.number, carrier))
+        if not isinstance(body, dict) or not {"nu", "state", "data"} & body.keys():
+            # Neither an error envelope nor an answer (``{}``, ``{"message": …}``).
+            raise ResponseParseError("unexpected query answer", adapter=self.name)
         try:
             response = QueryResponse.model_validate(body)
         except PydanticValidationError as exc:
             raise ResponseParseError("unexpected query answer", adapter=self.name) from exc
-        return TrackResult(query=query, tracking=to_tracking(response, query.number, carrier))
+        # A bad scan time, or an answer for another number or carrier, is this
+        # number's error: nothing of it is stored against the asked parcel.
+        return track_result(query, lambda: to_tracking(response, query.number, carrier))
 
     def subscribe(
         self,
@@ -174,7 +179,11 @@ class Kuaidi100Carrier(CarrierBase):
         if push.last_result is None:
             raise ValidationError("no lastResult", field="lastResult", payload="kuaidi100 push")
         result = push.last_result
-        tracking = to_tracking(result, result.nu, carrier_for(result.com) if result.com else None)
+        if not result.nu.strip():
+            # No number: no parcel the push could be about.
+            raise ValidationError("no number", field="lastResult.nu", payload="kuaidi100 push")
+        tracking = to_tracking(result, result.nu, carrier_for(result.com) if result.com else None,
+                               payload="kuaidi100 push")
         if push.status in STOPPED:
             # Kuaidi100 stopped watching the number (shutdown: ended, abort:
             # given up, e.g. no trace for days): no push follows, so the

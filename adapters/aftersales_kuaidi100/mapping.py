@@ -35,7 +35,8 @@ from aftersales.logistics.tracking import (
     StatusRule,
     build_tracking,
     lookup,
-    parse_time,
+    parcel_rule,
+    scan_time,
 )
 from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
 from aftersales.signing import hexdigest_matches
@@ -247,14 +248,24 @@ def subscribe_param(
 
 
 def error_for(body: Mapping[str, Any]) -> RemoteError | None:
-    """The error an error body stands for; ``None`` for success and for "no result yet"."""
-    if body.get("result") is not False:
+    """The error an error body stands for; ``None`` for success and for "no result yet".
+
+    Kuaidi100 answers errors with ``200 OK``; an answer is an error when it
+    says ``result`` false (the flag or the text), carries a ``returnCode``
+    other than 200, or a ``status`` other than 200 (the success answer's is
+    ``"200"``), whatever its other fields.
+    """
+    result = body.get("result")
+    code, status = (str(body.get(key) or "") for key in ("returnCode", "status"))
+    code, status = ("" if c == "200" else c for c in (code, status))
+    failed = result is False or str(result).lower() == "false"
+    if not (failed or code or status):
         return None
-    code = str(body.get("returnCode", ""))
+    code = code or status
     if code in (NO_RESULT, NOT_A_WAYBILL):
         return None
     cls, meaning = RETURN_CODES.get(code, (RemoteError, "unexpected error"))
-    return cls(meaning, adapter="kuaidi100", code=code)
+    return cls(meaning, adapter="kuaidi100", code=code or None)
 
 
 def subscribe_error(body: Mapping[str, Any]) -> RemoteError | None:
@@ -266,13 +277,16 @@ def subscribe_error(body: Mapping[str, Any]) -> RemoteError | None:
     return None if cls is None else cls(meaning, adapter="kuaidi100", code=code)
 
 
-def _event(raw: QueryEvent, fallback: StatusRule) -> TrackingEvent | None:
-    when = parse_time(raw.ftime or raw.time, CHINA_TZ)
+def _event(raw: QueryEvent, fallback: StatusRule, index: int, payload: str
+           ) -> TrackingEvent | None:
+    field = f"data[{index}].{'ftime' if raw.ftime not in (None, '') else 'time'}"
+    when = scan_time(raw.ftime if raw.ftime not in (None, "") else raw.time,
+                     field=field, payload=payload, naive_tz=CHINA_TZ)
     if when is None:
-        return None
+        return None  # a scan without any time: a placeholder, not a scan
     rule = lookup(STATE_TABLE, raw.status_code, default=fallback)
     return TrackingEvent(
-        time=when,
+        time=when.time,
         status=rule.status,
         description=raw.context,
         location=raw.location or raw.area_name or None,
@@ -280,17 +294,23 @@ def _event(raw: QueryEvent, fallback: StatusRule) -> TrackingEvent | None:
     )
 
 
-def to_tracking(response: QueryResponse, number: str, carrier: str | None) -> Tracking:
+def to_tracking(
+    response: QueryResponse, number: str, carrier: str | None, payload: str = "kuaidi100 query"
+) -> Tracking:
     """A query response (or a push's ``lastResult``) as a core :class:`Tracking`.
 
     Events without their own ``statusCode`` (``resultv2`` off) take the
-    parcel's state when newest and "in transit" otherwise.
+    parcel's state when newest and "in transit" otherwise. A ``state`` not
+    in :data:`STATE_TABLE` (or none) is :data:`~aftersales.logistics.tracking.UNKNOWN`.
+
+    Raises:
+        ValidationError: a scan's time is no time (names the field and ``payload``).
     """
-    rule = lookup(STATE_TABLE, response.state)
+    rule = parcel_rule(STATE_TABLE, response.state)
     events = []
     for index, raw in enumerate(response.data):
         fallback = rule if index == 0 else StatusRule(S.IN_TRANSIT)
-        event = _event(raw, fallback)
+        event = _event(raw, fallback, index, payload)
         if event is not None:
             events.append(event)
     return build_tracking(

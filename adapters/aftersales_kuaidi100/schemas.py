@@ -18,8 +18,8 @@ class _Wire(BaseModel):
 class QueryEvent(_Wire):
     """One entry of ``data[]``: a scan, newest first on the wire."""
 
-    time: str = ""
-    ftime: str = ""
+    time: str | int | float | None = ""  # text; an epoch number is read, then checked
+    ftime: str | int | float | None = ""
     context: str = ""
     location: str | None = None
     area_name: str | None = Field(default=None, alias="areaName")

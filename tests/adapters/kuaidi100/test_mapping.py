@@ -100,9 +100,12 @@ def test_state_row(code: str, expected: tuple[ParcelStatus, ParcelIssue | None])
     assert (tracking.delivered_at is not None) == (expected[0] is S.DELIVERED)
 
 
-def test_an_unknown_state_falls_back_to_in_transit() -> None:
+def test_an_unknown_state_is_an_exception_to_look_at() -> None:
+    """A code Kuaidi100's table does not list is neither delivered nor quietly in transit."""
     body = load("query_response_ok_basic") | {"state": "999"}
-    assert to_tracking(QueryResponse.model_validate(body), "n", None).status is S.IN_TRANSIT
+    tracking = to_tracking(QueryResponse.model_validate(body), "n", None)
+    assert (tracking.status, tracking.issue) == (S.EXCEPTION, R.OTHER)
+    assert tracking.raw_status == "999"
 
 
 @pytest.mark.parametrize(
