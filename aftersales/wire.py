@@ -49,6 +49,7 @@ __all__ = [
     "WireIntId",
     "china_time",
     "iso_time",
+    "payload_error",
     "read_answer",
     "read_payload",
     "refusing",
@@ -86,6 +87,15 @@ def read_payload(model: type[M], data: Any, *, payload: str) -> M:
     except pydantic.ValidationError as exc:
         text, where = _first(exc)
         raise ValidationError(text, field=where, payload=payload) from None
+
+
+def payload_error(exc: pydantic.ValidationError, *, payload: str, at: str = "") -> ValidationError:
+    """The library's one-line ValidationError for a pydantic one, as :func:`read_payload`
+    raises it, for a part of a payload validated on its own (one item of a batch):
+    the first offending field's path under ``at`` (``data.accepted.3``), never its value."""
+    text, where = _first(exc)
+    field = ".".join(part for part in (at, where) if part) or None
+    return ValidationError(text, field=field, payload=payload)
 
 
 def read_answer(model: type[M], data: Any, *, adapter: str, payload: str) -> M:
