@@ -19,20 +19,35 @@ from pydantic import ValidationError as PydanticValidationError
 from aftersales.errors import ResponseParseError, SignatureError, ValidationError
 from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, CarrierBase
-from aftersales.logistics.tracking import header_value, status_map
+from aftersales.logistics.tracking import (
+    header_value,
+    provider_reason,
+    status_map,
+    track_result,
+)
 from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
+from aftersales.wire import payload_error
 from aftersales_seventeentrack.client import SeventeenTrackClient
 from aftersales_seventeentrack.mapping import (
     NOT_REGISTERED,
     PENDING_CODES,
     STATUS_TABLE,
+    carrier_for,
     error_for_code,
     key_for,
     pending,
     to_tracking,
     verify_webhook,
 )
-from aftersales_seventeentrack.schemas import ENVELOPE, WEBHOOK, Envelope, ItemError, TrackItem
+from aftersales_seventeentrack.schemas import (
+    ENVELOPE,
+    REJECTED,
+    TRACK_ITEM,
+    WEBHOOK,
+    Envelope,
+    ItemError,
+    TrackItem,
+)
 from aftersales_seventeentrack.settings import SeventeenTrackSettings
 
 __all__ = ["SeventeenTrackCarrier"]
@@ -89,7 +104,8 @@ class SeventeenTrackCarrier(CarrierBase):
             )
         if not queries:
             return []
-        envelope = self._envelope(self.client.get_track_info([_item(q) for q in queries]))
+        envelope, invalid = self._envelope(
+            self.client.get_track_info([_item(q) for q in queries]))
         data = envelope.get("data") or {}
         accepted = {item["number"]: item for item in data.get("accepted", ())}
         rejected = {item["number"]: item.get("error") or {} for item in data.get("rejected", ())}
@@ -98,23 +114,38 @@ class SeventeenTrackCarrier(CarrierBase):
             if q.number in rejected and rejected[q.number].get("code") == NOT_REGISTERED
         ]
         if to_register:
-            registered = self._envelope(self.client.register([_item(q) for q in to_register]))
+            registered, _ = self._envelope(
+                self.client.register([_item(q) for q in to_register]))
             # A registration refused (carrier not detected, quota…) replaces "not registered".
             refused = (registered.get("data") or {}).get("rejected", ())
             rejected.update({item["number"]: item.get("error") or {} for item in refused})
-        return [self._result(q, accepted.get(q.number), rejected.get(q.number)) for q in queries]
+        return [
+            TrackResult(query=q, error=invalid[q.number], error_code="invalid")
+            if q.number in invalid else self._result(q, accepted.get(q.number),
+                                                     rejected.get(q.number))
+            for q in queries
+        ]
 
     @staticmethod
     def _result(query: TrackQuery, item: TrackItem | None, error: ItemError | None) -> TrackResult:
         if item is not None:
-            return TrackResult(query=query, tracking=to_tracking(item, query.carrier))
-        code = error.get("code", 0) if error is not None else None
-        if code is None or code == NOT_REGISTERED or code in PENDING_CODES:
+            if _other_carrier(query, item):
+                return TrackResult(query=query, error="the answer names another carrier than "
+                                   "was asked", error_code="mismatch")
+            return track_result(query, lambda: to_tracking(item, query.carrier))
+        if error is None:
+            # Neither accepted nor rejected: 17TRACK said nothing of this number
+            # (or answered for another one), which is no "pending".
+            return TrackResult(query=query, error="17TRACK's answer does not mention this "
+                               "number", error_code="missing")
+        code = error.get("code", 0)
+        if code == NOT_REGISTERED or code in PENDING_CODES:
             return TrackResult(query=query, tracking=pending(query.number, query.carrier))
-        message = (error or {}).get("message", "")
+        message = error.get("message", "")
         if code in _QUOTA_CODES:
-            raise error_for_code(code, message)
-        return TrackResult(query=query, error=message or "refused", error_code=str(code))
+            raise error_for_code(code, provider_reason(message, ""))
+        # 17TRACK's words may echo the number's data (a phone it wanted): masked, one line.
+        return TrackResult(query=query, error=provider_reason(message), error_code=str(code))
 
     def parse_push(self, body: bytes, headers: Mapping[str, str]) -> list[Tracking]:
         """Verify the ``sign`` header and parse a webhook.
@@ -135,20 +166,78 @@ class SeventeenTrackCarrier(CarrierBase):
             raise SignatureError("17track webhook signature does not match")
         try:
             hook = WEBHOOK.validate_json(body)
-        except (ValueError, PydanticValidationError) as exc:
-            raise ValidationError("not a 17track webhook", payload="17track webhook") from exc
+        except (ValueError, PydanticValidationError):
+            # from None: pydantic's text quotes the payload's values (a buyer's words).
+            raise ValidationError("not a 17track webhook", payload="17track webhook") from None
+        if not hook["data"]["number"].strip():
+            raise ValidationError("no number", field="data.number", payload="17track webhook")
         if hook["event"] == "TRACKING_STOPPED":
-            return [to_tracking(hook["data"]).model_copy(update={"push_stopped": True})]
+            stopped = to_tracking(hook["data"], payload="17track webhook")
+            return [stopped.model_copy(update={"push_stopped": True})]
         if hook["event"] != "TRACKING_UPDATED" or hook["data"].get("track_info") is None:
             return []
-        return [to_tracking(hook["data"])]
+        return [to_tracking(hook["data"], payload="17track webhook")]
 
-    def _envelope(self, response: requests.Response) -> Envelope:
+    def _envelope(self, response: requests.Response) -> tuple[Envelope, dict[str, str]]:
+        """The answer, and the error of each number whose own item is malformed.
+
+        The whole answer is validated in one pass (the hot path); only when
+        that fails are its items validated one by one, so one number's bad
+        item is that number's error rather than the whole batch's.
+        """
         try:
-            return ENVELOPE.validate_json(response.content or b"null")
+            return ENVELOPE.validate_json(response.content or b"null"), {}
         except PydanticValidationError as exc:
-            self.client.api.parse_json(response)  # not JSON at all: that error says so
-            raise ResponseParseError("unexpected gettrackinfo answer", adapter=self.name) from exc
+            body = self.client.api.parse_json(response)  # not JSON at all: that error says so
+            split = _split(body)
+            if split is None:
+                raise ResponseParseError("unexpected gettrackinfo answer",
+                                         adapter=self.name) from exc
+            return split
+
+
+def _split(body: Any) -> tuple[Envelope, dict[str, str]] | None:
+    """``body`` with its malformed items taken out, and each one's error by number;
+    ``None`` when the envelope itself is malformed, or an item without a number."""
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        return None
+    kept: dict[str, list[Any]] = {"accepted": [], "rejected": []}
+    invalid: dict[str, str] = {}
+    for key, adapter in (("accepted", TRACK_ITEM), ("rejected", REJECTED)):
+        items = data.get(key) or []
+        if not isinstance(items, list):
+            return None
+        for index, item in enumerate(items):
+            try:
+                kept[key].append(adapter.validate_python(item))
+            except PydanticValidationError as exc:
+                number = item.get("number") if isinstance(item, dict) else None
+                if not isinstance(number, str) or not number:
+                    return None  # a malformed item no number owns: the answer is malformed
+                at = f"data.{key}.{index}"
+                invalid[number] = str(payload_error(exc, payload=PAYLOAD, at=at))
+    try:
+        envelope = ENVELOPE.validate_python({**body, "data": {**data, **kept}})
+    except PydanticValidationError:
+        return None
+    return envelope, invalid
+
+
+#: What a malformed item's error names as its payload.
+PAYLOAD = "17track gettrackinfo"
+
+
+def _other_carrier(query: TrackQuery, item: TrackItem) -> bool:
+    """Whether 17TRACK answered for another carrier than the one asked by its key.
+
+    Only when a key was sent: without one 17TRACK detects the carrier, and a
+    key this adapter does not map still names the asked carrier.
+    """
+    sent = key_for(query.carrier)
+    got = item.get("carrier")
+    return sent is not None and got is not None and got != sent and (
+        carrier_for(got) != query.carrier)
 
 
 def _item(query: TrackQuery) -> dict[str, Any]:

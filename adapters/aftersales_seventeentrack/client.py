@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from aftersales.errors import RemoteError
+from aftersales.errors import RemoteError, ResponseParseError
 from aftersales.settings import AdapterClient
 from aftersales_seventeentrack.mapping import error_for_code
 from aftersales_seventeentrack.settings import SeventeenTrackSettings
@@ -41,7 +41,11 @@ def _classify(response: requests.Response) -> RemoteError | None:
     first = errors[0] if errors and isinstance(errors[0], dict) else {}
     if not code and not first:
         return None
-    return error_for_code(int(first.get("code") or code), str(first.get("message") or ""))
+    code = first.get("code") or code
+    if isinstance(code, bool) or not isinstance(code, int):
+        # A code that is no whole number ("abc", -1.5): not an answer 17TRACK documents.
+        return ResponseParseError("error code is not a whole number", adapter="seventeentrack")
+    return error_for_code(code, str(first.get("message") or ""))
 
 
 class SeventeenTrackClient(AdapterClient[SeventeenTrackSettings]):

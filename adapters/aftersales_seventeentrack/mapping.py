@@ -20,6 +20,7 @@ when set. Webhook events: ``TRACKING_UPDATED`` and ``TRACKING_STOPPED``.
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from aftersales.errors import (
     AuthenticationError,
@@ -28,7 +29,14 @@ from aftersales.errors import (
     RemoteRejectedError,
     TransientError,
 )
-from aftersales.logistics.tracking import StatusRule, build_tracking, lookup, parse_time
+from aftersales.logistics.tracking import (
+    StatusRule,
+    build_tracking,
+    lookup,
+    parcel_rule,
+    place_time,
+    scan_time,
+)
 from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
 from aftersales.signing import hexdigest_matches
 from aftersales_seventeentrack.schemas import RawEvent, TrackItem
@@ -196,41 +204,66 @@ def error_for_code(code: int, message: str = "") -> RemoteError:
     return error
 
 
-def _event(raw: RawEvent) -> TrackingEvent | None:
-    when = parse_time(raw.get("time_utc")) or parse_time(raw.get("time_iso"))
-    if when is None:
-        return None
+def _time(raw: RawEvent, where: str, payload: str) -> tuple[datetime, bool] | None:
+    """``time_utc`` (UTC by definition), else ``time_iso``; a ``time_iso`` without an
+    offset is the carrier's local time, its zone inferred from the scan's address."""
+    if raw.get("time_utc") not in (None, ""):
+        found = scan_time(raw.get("time_utc"), field=f"{where}.time_utc", payload=payload)
+        return None if found is None else (found.time, False)
+    address = raw.get("address") or {}
+    return place_time(raw.get("time_iso"), field=f"{where}.time_iso", payload=payload,
+                      country=address.get("country"), region=address.get("state"),
+                      location=raw.get("location") or address.get("city"))
+
+
+def _event(raw: RawEvent, where: str, payload: str) -> TrackingEvent | None:
+    found = _time(raw, where, payload)
+    if found is None:
+        return None  # a scan without any time: a placeholder, not a scan
     sub = raw.get("sub_status")
     if sub:
         rule = lookup(STATUS_TABLE, sub, sub.split("_", 1)[0])
     else:  # no sub_status: the event's key stage, when it has one
         rule = lookup(STAGES, raw.get("stage"))
     return TrackingEvent(
-        time=when,
+        time=found[0],
         status=rule.status,
         description=raw.get("description") or "",
         location=raw.get("location") or None,
         raw_code=sub or raw.get("stage"),
+        time_inferred=found[1],
     )
 
 
-def to_tracking(item: TrackItem, carrier: str | None = None) -> Tracking:
-    """An accepted item (gettrackinfo or webhook) as a core :class:`Tracking`."""
+def to_tracking(
+    item: TrackItem, carrier: str | None = None, payload: str = "17track gettrackinfo"
+) -> Tracking:
+    """An accepted item (gettrackinfo or webhook) as a core :class:`Tracking`.
+
+    An unknown sub-status falls back to its main status; a main status not
+    in :data:`STATUS_TABLE` (or none) is
+    :data:`~aftersales.logistics.tracking.UNKNOWN`.
+
+    Raises:
+        ValidationError: a scan's time is no time (names the field and ``payload``).
+    """
     info = item.get("track_info")
     ours = carrier_for(item.get("carrier"), carrier)
     if info is None:
         return pending(item["number"], ours)
     latest = info.get("latest_status") or {}
-    rule = lookup(STATUS_TABLE, latest.get("sub_status"), latest.get("status"))
+    rule = parcel_rule(STATUS_TABLE, latest.get("sub_status"), latest.get("status"))
     providers = (info.get("tracking") or {}).get("providers") or []
-    raws = [e for p in providers for e in p.get("events") or []]
+    raws = [(f"track_info.tracking.providers[{p}].events[{e}]", raw)
+            for p, provider in enumerate(providers)
+            for e, raw in enumerate(provider.get("events") or [])]
     if not raws and info.get("latest_event"):
-        raws = [info["latest_event"] or {}]
-    seen: set[tuple[str | None, str | None]] = set()
+        raws = [("track_info.latest_event", info["latest_event"] or {})]
+    seen: set[tuple[object, str | None]] = set()
     events = []
-    for raw in raws:
+    for where, raw in raws:
         mark = (raw.get("time_utc") or raw.get("time_iso"), raw.get("description"))
-        event = _event(raw) if mark not in seen else None
+        event = _event(raw, where, payload) if mark not in seen else None
         seen.add(mark)
         if event is not None:
             events.append(event)

@@ -18,10 +18,12 @@ from typing_extensions import TypedDict
 
 __all__ = [
     "ENVELOPE",
+    "REJECTED",
     "TRACK_ITEM",
     "WEBHOOK",
     "Data",
     "Envelope",
+    "EventAddress",
     "ItemError",
     "LatestStatus",
     "ProviderEvents",
@@ -41,15 +43,27 @@ class ItemError(TypedDict, total=False):
     message: str
 
 
-class RawEvent(TypedDict, total=False):
-    """One scan, as in ``latest_event`` and ``tracking.providers[].events[]``."""
+class EventAddress(TypedDict, total=False):
+    """Where a scan happened (``address`` of an event)."""
 
-    time_iso: str | None
-    time_utc: str | None
+    country: str | None
+    state: str | None
+    city: str | None
+
+
+class RawEvent(TypedDict, total=False):
+    """One scan, as in ``latest_event`` and ``tracking.providers[].events[]``.
+
+    Times are text; an epoch number is accepted here and checked by the mapping.
+    """
+
+    time_iso: str | int | float | None
+    time_utc: str | int | float | None
     description: str | None
     location: str | None
     stage: str | None
     sub_status: str | None
+    address: EventAddress | None
 
 
 class LatestStatus(TypedDict, total=False):
@@ -92,7 +106,7 @@ class Rejected(TypedDict):
     """A refused number with its error."""
 
     number: str
-    error: NotRequired[ItemError]
+    error: NotRequired[ItemError | None]
 
 
 class Data(TypedDict, total=False):
@@ -123,3 +137,5 @@ ENVELOPE: TypeAdapter[Envelope] = TypeAdapter(Envelope)
 WEBHOOK: TypeAdapter[Webhook] = TypeAdapter(Webhook)
 #: Validates one accepted item.
 TRACK_ITEM: TypeAdapter[TrackItem] = TypeAdapter(TrackItem)
+#: Validates one refused item.
+REJECTED: TypeAdapter[Rejected] = TypeAdapter(Rejected)
