@@ -25,10 +25,12 @@ from aftersales.errors import (
 )
 from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, CarrierBase
-from aftersales.logistics.tracking import header_value, status_map
+from aftersales.logistics.tracking import header_value, status_map, track_result
 from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
+from aftersales.wire import payload_error, read_payload
 from aftersales_aftership.client import AfterShipClient
 from aftersales_aftership.mapping import (
+    CARRIER_BY_SLUG,
     STATUS_TABLE,
     slug_for,
     to_tracking,
@@ -87,12 +89,15 @@ class AfterShipCarrier(CarrierBase):
         if not queries:
             return []
         body = self.client.list_trackings([q.number for q in queries])
-        found = {t.tracking_number.upper(): t for t in _listed(body)}
+        found, invalid = _listed(body)
         results = []
         for query in queries:
             obj = found.get(query.number.upper())
-            if obj is not None:
-                results.append(TrackResult(query=query, tracking=to_tracking(obj, query.carrier)))
+            if query.number.upper() in invalid:
+                results.append(TrackResult(query=query, error=invalid[query.number.upper()],
+                                           error_code="invalid"))
+            elif obj is not None:
+                results.append(_result(query, obj))
             else:
                 results.append(self._create(query))
         return results
@@ -107,7 +112,7 @@ class AfterShipCarrier(CarrierBase):
         data = tracking_object(body.get("data") if isinstance(body, dict) else None)
         if data is None:
             return TrackResult(query=query, tracking=_pending(query))
-        return TrackResult(query=query, tracking=to_tracking(_parse(data), query.carrier))
+        return _result(query, _parse(data))
 
     def parse_push(self, body: bytes, headers: Mapping[str, str]) -> list[Tracking]:
         """Verify ``aftership-hmac-sha256`` and parse a tracking webhook.
@@ -132,14 +137,33 @@ class AfterShipCarrier(CarrierBase):
             # acknowledged and changes no parcel.
             return []
         try:
-            hook = Webhook.model_validate(json.loads(body))
-        except (ValueError, RecursionError, PydanticValidationError):
+            data = json.loads(body)
+        except (ValueError, RecursionError):
             raise ValidationError("not a tracking webhook", payload="aftership webhook") from None
-        return [to_tracking(hook.msg)]
+        hook = read_payload(Webhook, data, payload="aftership webhook")
+        if not hook.msg.tracking_number.strip():
+            raise ValidationError("no number", field="msg.tracking_number",
+                                  payload="aftership webhook")
+        return [to_tracking(hook.msg, payload="aftership webhook")]
 
 
 #: The webhook event that carries a tracking (AfterShip webhook specification).
 TRACKING_UPDATE = "tracking_update"
+
+
+def _result(query: TrackQuery, obj: TrackingObject) -> TrackResult:
+    """The tracking for ``query``, or its error when the object is about another parcel
+    or holds a bad checkpoint time."""
+
+    def build() -> Tracking:
+        tracking = to_tracking(obj, query.carrier)
+        if slug_for(query.carrier) is None and obj.slug not in CARRIER_BY_SLUG:
+            # Asked without a slug, AfterShip named the courier itself by a slug we do
+            # not map: the asked carrier, not another one.
+            tracking = tracking.model_copy(update={"carrier": query.carrier or tracking.carrier})
+        return tracking
+
+    return track_result(query, build)
 
 
 def _parse(data: Any) -> TrackingObject:
@@ -149,12 +173,31 @@ def _parse(data: Any) -> TrackingObject:
         raise ResponseParseError("unexpected tracking object", adapter="aftership") from exc
 
 
-def _listed(body: Any) -> list[TrackingObject]:
+def _listed(body: Any) -> tuple[dict[str, TrackingObject], dict[str, str]]:
+    """The listed trackings by upper-case number, and the error of each malformed one.
+
+    One malformed tracking is its number's error, not the whole listing's;
+    one without a readable number makes the listing malformed.
+    """
     data = body.get("data") if isinstance(body, dict) else None
     items = data.get("trackings") if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise ResponseParseError("listing has no data.trackings", adapter="aftership")
-    return [_parse(item) for item in items]
+    found: dict[str, TrackingObject] = {}
+    invalid: dict[str, str] = {}
+    for index, item in enumerate(items):
+        try:
+            obj = TrackingObject.model_validate(item)
+        except PydanticValidationError as exc:
+            number = item.get("tracking_number") if isinstance(item, dict) else None
+            if not isinstance(number, str) or not number.strip():
+                raise ResponseParseError("unexpected tracking object",
+                                         adapter="aftership") from None
+            invalid[number.upper()] = str(payload_error(
+                exc, payload="aftership trackings", at=f"data.trackings.{index}"))
+            continue
+        found[obj.tracking_number.upper()] = obj
+    return found, invalid
 
 
 def _pending(query: TrackQuery) -> Tracking:

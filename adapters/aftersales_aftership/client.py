@@ -38,17 +38,26 @@ def _meta_code(response: requests.Response) -> str | None:
 
 def _classify(response: requests.Response) -> RemoteError | None:
     status = response.status_code
-    if status < 400 or status >= 500:
-        return None  # success, or a server error the default mapping retries
-    code = _meta_code(response)
+    if status >= 500:
+        return None  # a server error the default mapping retries
+    code = _meta_code(response) if status >= 400 or b'"meta"' in response.content[:64] else None
+    if status < 400:
+        # An error told in ``meta.code`` beside 200 OK (a proxy, an older API version).
+        if code is None or not code.isdigit() or int(code) < 400:
+            return None
+        status_of = {"429": 429, "4004": 404, "401": 401, "403": 403}.get(code, 400)
+        cls = RateLimitError if status_of == 429 else _BY_STATUS.get(status_of,
+                                                                     RemoteRejectedError)
+        return cls("request refused", adapter="aftership", status=status, code=code)
     if status == 429:
         wait = parse_retry_after(response.headers.get("Retry-After"))
         reset = response.headers.get("X-RateLimit-Reset")
         if wait is None and reset and reset.isdigit():
             wait = max(0.0, min(float(reset) - time.time(), 300.0))
-        return RateLimitError("rate limited", retry_after=wait, status=429, code=code)
+        return RateLimitError("rate limited", retry_after=wait, adapter="aftership",
+                              status=429, code=code)
     cls = _BY_STATUS.get(status, RemoteRejectedError)
-    return cls("request refused", status=status, code=code)
+    return cls("request refused", adapter="aftership", status=status, code=code)
 
 
 #: HTTP status -> error class; the meta code rides along as ``code``.

@@ -17,11 +17,15 @@ scan, days later at times) is never used as the scan's time.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
-from aftersales.logistics.tracking import StatusRule, build_tracking, lookup, parse_time
-from aftersales.logistics.zones import zone_for
+from aftersales.logistics.tracking import (
+    StatusRule,
+    build_tracking,
+    lookup,
+    parcel_rule,
+    place_time,
+)
 from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
 from aftersales.signing import verify_hmac_sha256_base64
 from aftersales_aftership.schemas import Checkpoint, TrackingObject
@@ -137,32 +141,16 @@ def tracking_object(data: Any) -> Mapping[str, Any] | None:
     return data if isinstance(data, dict) and "tracking_number" in data else None
 
 
-def _when(point: Checkpoint) -> tuple[datetime, bool] | None:
-    """The scan's time and whether its zone was inferred (``None``: no usable time)."""
-    text = point.checkpoint_time
-    local = parse_time(text)
-    if text is None or local is None:
-        return None
-    try:
-        naive = datetime.fromisoformat(text.strip()).tzinfo is None
-    except ValueError:
-        naive = False
-    if not naive:
-        return local, False
-    zone = zone_for(
+def _event(point: Checkpoint, index: int, payload: str) -> TrackingEvent | None:
+    found = place_time(
+        point.checkpoint_time, field=f"checkpoints[{index}].checkpoint_time", payload=payload,
         country=point.country_region or point.country_iso3,
         country_name=point.country_region_name or point.country_name,
         region=point.state,
         location=point.location or point.city,
     )
-    # No place to tell the zone by: UTC, still marked as inferred.
-    return parse_time(text, zone or UTC) or local, True
-
-
-def _event(point: Checkpoint) -> TrackingEvent | None:
-    found = _when(point)
     if found is None:
-        return None
+        return None  # a checkpoint without a time: a placeholder, not a scan
     when, inferred = found
     rule = lookup(STATUS_TABLE, point.subtag, point.tag)
     return TrackingEvent(
@@ -175,10 +163,20 @@ def _event(point: Checkpoint) -> TrackingEvent | None:
     )
 
 
-def to_tracking(obj: TrackingObject, carrier: str | None = None) -> Tracking:
-    """A tracking object (API response or webhook ``msg``) as a core :class:`Tracking`."""
-    rule = lookup(STATUS_TABLE, obj.subtag, obj.tag, default=StatusRule(S.PENDING))
-    events = [e for e in (_event(p) for p in obj.checkpoints) if e is not None]
+def to_tracking(
+    obj: TrackingObject, carrier: str | None = None, payload: str = "aftership tracking"
+) -> Tracking:
+    """A tracking object (API response or webhook ``msg``) as a core :class:`Tracking`.
+
+    No tag is pending; a tag (and subtag) not in :data:`STATUS_TABLE` is
+    :data:`~aftersales.logistics.tracking.UNKNOWN`.
+
+    Raises:
+        ValidationError: a checkpoint's time is no time (names the field and ``payload``).
+    """
+    rule = parcel_rule(STATUS_TABLE, obj.subtag, obj.tag, absent=StatusRule(S.PENDING))
+    events = [e for e in (_event(p, i, payload) for i, p in enumerate(obj.checkpoints))
+              if e is not None]
     return build_tracking(
         carrier=carrier_for(obj.slug, carrier),
         number=obj.tracking_number,

@@ -27,7 +27,7 @@ class Checkpoint(_Wire):
     """One checkpoint (scan) of a tracking."""
 
     created_at: str | None = None
-    checkpoint_time: str | None = None
+    checkpoint_time: str | int | float | None = None  # text; a number is read, then checked
     location: str | None = None
     city: str | None = None
     state: str | None = None
