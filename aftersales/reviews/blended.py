@@ -47,6 +47,7 @@ from aftersales.reviews.classify import (
 )
 from aftersales.reviews.lexicon import normalize
 from aftersales.reviews.model import (
+    MAX_CHARS,
     SentimentModel,
     lexicon_features,
     read_model_file,
@@ -78,6 +79,16 @@ LANGUAGES = ("zh", "en")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _MIN_BLEND_ROWS = 20  # fewer rows of a language than this keep its blend as it was
 _STRONG = 3.0  # log-odds beyond which a negative verdict is sure (p ≥ 0.95)
+#: The share of the model's vote that goes to the text after a Chinese
+#: review's last 但是 / 可是 / 不过 ("but"), the rest to the whole text:
+#: 东西不错，但是快递太慢了 ("good, but the courier was too slow") is about the
+#: courier. (The lexicon weighs its own terms after a contrast word more too,
+#: see ``classify``; English has the valences' "but" rule, see ``valence``.)
+AFTER_CONTRAST = 0.5
+# The words that turn a review around (not 就是, 结果, 只是, which the lexicon
+# also weighs but which often only add a detail). English "but" is left to the
+# valences: leaning the model on it too cost English out-of-domain accuracy.
+_BUT = ("但是", "但", "可是", "不过", "然而")
 _MAX_CSV_BYTES = 50 * 2**20
 
 
@@ -150,7 +161,7 @@ class BlendedClassifier:
         """See :meth:`aftersales.reviews.classify.Classifier.classify`."""
         norm = normalize(text[:MAX_READ])  # once, for both readers
         reading = self.lexicon.read_normalized(norm)
-        logit, known = self.model.read_normalized(norm, self._extra(reading))
+        logit, known = self._model_vote(norm, reading)
         # No n-gram the model knows and no lexicon term: the text says nothing
         # ("", "👍"), so only the stars speak.
         if known or reading.terms:
@@ -183,11 +194,21 @@ class BlendedClassifier:
         """The three votes the blend adds up: model logit, lexicon score, valence."""
         norm = normalize(text[:MAX_READ])
         reading = self.lexicon.read_normalized(norm)
-        return (
-            self.model.read_normalized(norm, self._extra(reading))[0],
-            reading.score,
-            self.valences.score(norm),
-        )
+        return self._model_vote(norm, reading)[0], reading.score, self.valences.score(norm)
+
+    def _model_vote(self, norm: str, reading: LexiconReading) -> tuple[float, int]:
+        """The model's log-odds for a normalized text, and how many of its
+        features it knows: of the whole text, moved :data:`AFTER_CONTRAST` of
+        the way toward its log-odds for what follows the last contrast word."""
+        extra = self._extra(reading)
+        logit, known = self.model.read_normalized(norm, extra)
+        after = reading.after_contrast
+        if after is not None and norm.endswith(_BUT, 0, after):
+            tail = norm[after:MAX_CHARS].strip()
+            if len(tail) > 1:
+                tail_logit = self.model.read_normalized(tail, extra)[0]
+                logit += AFTER_CONTRAST * (tail_logit - logit)
+        return logit, known
 
     def _extra(self, reading: LexiconReading) -> set[str] | None:
         """The lexicon's features for the model, if it was trained with them."""
@@ -351,7 +372,30 @@ def fit_blend(
 ) -> Blend:
     """Logistic regression of ``targets`` on (model logit, lexicon score,
     valence), by Newton's method with a little ridge; four numbers, so a
-    hundred rows do."""
+    hundred rows do.
+
+    Each vote keeps the sign it has to have: more complaint from the model
+    never means less, more praise from the lexicon or the valences never means
+    more complaint. A weight fitted with the wrong sign (the votes overlap:
+    the model also reads the lexicon's verdicts) is set to 0 and the others
+    refitted; otherwise a score that grows with the text, as the lexicon's
+    does, would turn a review of 10,000 complaint words into praise."""
+    free = [True, True, True, True]
+    while True:
+        beta = _fit_logistic(points, targets, free)
+        model, lexicon, valence, _ = beta
+        wrong = [model < 0, lexicon > 0, valence > 0, False]
+        if not any(wrong):
+            break
+        free = [f and not w for f, w in zip(free, wrong, strict=True)]
+    model, lexicon, valence, bias = (round(b, 5) + 0.0 for b in beta)
+    return Blend(model, lexicon, bias, valence)
+
+
+def _fit_logistic(
+    points: Sequence[tuple[float, float, float]], targets: Sequence[float], free: list[bool]
+) -> list[float]:
+    """Newton's method for the weights of ``free`` (the others stay 0)."""
     size = 4
     beta = [0.0] * size
     ridge = 1e-2
@@ -359,7 +403,7 @@ def fit_blend(
         grad = [0.0] * size
         hess = [[ridge if i == j else 0.0 for j in range(size)] for i in range(size)]
         for (m, s, v), y in zip(points, targets, strict=True):
-            x = (m, s, v, 1.0)
+            x = tuple(xi if f else 0.0 for xi, f in zip((m, s, v, 1.0), free, strict=True))
             p = sigmoid(sum(b * xi for b, xi in zip(beta, x, strict=True)))
             for i in range(size):
                 grad[i] += (p - y) * x[i]
@@ -371,8 +415,7 @@ def fit_blend(
         beta = [b - d for b, d in zip(beta, step, strict=True)]
         if max(abs(d) for d in step) < 1e-7:
             break
-    model, lexicon, valence, bias = (round(b, 5) for b in beta)
-    return Blend(model, lexicon, bias, valence)
+    return beta
 
 
 def _solve(a: list[list[float]], b: list[float]) -> list[float]:

@@ -171,6 +171,9 @@ class LexiconReading:
         complaints: the topics complained about, sorted.
         terms: the counted terms as written, with their signed weights.
         lukewarm: how many lukewarm words (一般, 还行, "okay") it has.
+        after_contrast: where the text after its last contrast word (但是,
+            不过, "but") starts, or ``None`` when it has none: what follows
+            is the point of the review.
     """
 
     score: float
@@ -178,6 +181,7 @@ class LexiconReading:
     complaints: tuple[str, ...]
     terms: tuple[tuple[str, float], ...]
     lukewarm: int = 0
+    after_contrast: int | None = None
 
 
 @runtime_checkable
@@ -320,8 +324,9 @@ class LexiconClassifier:
 class _Reader:
     """One pass over one normalized text (the state of :meth:`LexiconClassifier.read`)."""
 
-    __slots__ = ("aspect", "clause_hits", "clause_start", "contrast_at", "entries", "hits",
-                 "intens", "last", "lukewarm", "matcher", "neg", "norm", "topics")
+    __slots__ = ("after_contrast", "aspect", "clause_hits", "clause_start", "contrast_at",
+                 "entries", "hits", "intens", "last", "lukewarm", "matcher", "neg", "norm",
+                 "topics")
 
     def __init__(self, classifier: LexiconClassifier, norm: str) -> None:
         self.entries = classifier._entries
@@ -336,6 +341,7 @@ class _Reader:
         self.clause_start = 0  # where the clause starts in the text
         self.clause_hits = 0  # index in hits where the clause starts
         self.contrast_at: int | None = None  # hits index of the last contrast word
+        self.after_contrast: int | None = None  # where the text after it starts
         self.lukewarm = 0
 
     def run(self) -> LexiconReading:
@@ -386,6 +392,7 @@ class _Reader:
             for hit in self.hits:
                 hit.weight *= _CONTRAST
             self.contrast_at = len(self.hits)
+            self.after_contrast = end
             self.neg = self.intens = self.last = None
         elif kind is Kind.ASPECT:
             self.topics.add(entry.topic or "")
@@ -504,6 +511,7 @@ class _Reader:
             complaints=tuple(sorted(c for c in complaints if c)),
             terms=terms,
             lukewarm=self.lukewarm,
+            after_contrast=self.after_contrast,
         )
 
 

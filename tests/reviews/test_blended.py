@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,8 @@ from aftersales.reviews import (
     Severity,
     default_classifier,
 )
+from aftersales.reviews.blended import AFTER_CONTRAST, fit_blend
+from aftersales.reviews.lexicon import normalize
 from aftersales.reviews.model import MAX_CHARS, features, lexicon_features
 
 
@@ -130,6 +133,66 @@ def test_the_classification_says_which_words_and_model_score_decided_it(
     longer = clf.explain("东西很好，就是快递太慢了")
     assert longer.startswith(result.explanation)
     assert "model n-grams:" in longer
+
+
+@pytest.mark.parametrize(
+    ("text", "after"),
+    [("东西不错，但是快递太慢了", "快递太慢了"), ("屏幕很清楚，不过发热严重", "发热严重"),
+     ("外观好看可是用了两天就坏了", "用了两天就坏了")],
+)
+def test_the_model_vote_leans_on_the_text_after_but(
+    clf: BlendedClassifier, text: str, after: str
+) -> None:
+    norm = normalize(text)
+    reading = clf.lexicon.read_normalized(norm)
+    assert reading.after_contrast is not None
+    assert norm[reading.after_contrast :].strip() == after
+    extra = lexicon_features(reading.terms, reading.score)
+    whole = clf.model.read_normalized(norm, extra)[0]
+    tail = clf.model.read_normalized(after, extra)[0]
+    assert tail > whole  # the complaint after "but" is the point
+    assert clf.votes(text)[0] == pytest.approx(whole + AFTER_CONTRAST * (tail - whole))
+
+
+@pytest.mark.parametrize(
+    "text", ["质量很好，就是运费太贵", "东西不错", "不错，但是", "looks nice but it broke in a week"]
+)
+def test_without_a_but_clause_the_model_reads_the_whole_text(
+    clf: BlendedClassifier, text: str
+) -> None:
+    # 就是 adds a detail more often than it turns a review around; "但是" with
+    # nothing after it has no clause to lean on; English "but" is the valences'.
+    norm = normalize(text)
+    reading = clf.lexicon.read_normalized(norm)
+    extra = lexicon_features(reading.terms, reading.score)
+    assert clf.votes(text)[0] == clf.model.read_normalized(norm, extra)[0]
+
+
+def test_fit_blend_keeps_each_vote_on_its_side() -> None:
+    # A lexicon score that rises with complaints (the wrong way round) and
+    # overlaps the model's vote: fitted freely it gets a weight toward
+    # "complaint", which a text of many praise words would then inherit.
+    rnd = random.Random(3)
+    points, targets = [], []
+    for _ in range(300):
+        m = rnd.uniform(-4, 4)
+        points.append((m, 0.5 * m + rnd.uniform(-0.1, 0.1), -0.2 * m))
+        targets.append(1.0 if m + rnd.gauss(0, 1) > 0 else 0.0)
+    blend = fit_blend(points, targets)
+    assert blend.model > 0
+    assert blend.lexicon == 0
+    assert blend.valence <= 0
+
+
+def test_the_packaged_blends_keep_each_vote_on_its_side(clf: BlendedClassifier) -> None:
+    for blend in clf.blends.values():
+        assert blend.model > 0
+        assert blend.lexicon <= 0
+        assert blend.valence <= 0
+    # The lexicon's score grows with the text: 10,000 complaint words must
+    # stay a complaint, not turn into praise through a wrong-signed weight.
+    assert clf.classify("差" * 20_000).sentiment is Sentiment.NEGATIVE
+    assert clf.classify("好" * 20_000).sentiment is Sentiment.POSITIVE
 
 
 def test_topics_are_the_lexicons(clf: BlendedClassifier) -> None:
