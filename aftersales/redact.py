@@ -186,8 +186,10 @@ _STREET = re.compile(
     r"|[\u4e00-\u9fff]{1,12}(?:路|街|道|巷|弄)\d+(?:-\d+)?号[\u4e00-\u9fff0-9\-]*"
 )
 # A name in free text, recognised by the word before it: "customer Alice Wong".
+# "ms" after a number is milliseconds ("failed after 143 ms: RemoteError: ..."),
+# not "Ms.": the error's type after it is no name.
 _CUED_NAME = re.compile(
-    r"((?i:\b(?:customer|buyer|recipient|receiver|consignee|name|contact|dear|mr|mrs|ms)"
+    r"((?i:(?<!\d\s)\b(?:customer|buyer|recipient|receiver|consignee|name|contact|dear|mr|mrs|ms)"
     r"\.?:?\s+))"
     r"((?:[A-Z][\w'-]+)(?:\s+[A-Z][\w'-]+){0,2})"
     r"|((?:收货人|收件人|买家|联系人|姓名)[:：]?\s*)([\u4e00-\u9fff·]{2,4})"

@@ -104,3 +104,13 @@ def test_a_chinese_address_pattern_has_bounded_runs() -> None:
     assert "]{2,}" not in _STREET.pattern
     assert "]*(" not in _STREET.pattern
     assert redact_remote("北京市朝阳区建国路88号") == "***"
+
+
+def test_milliseconds_before_an_error_type_are_no_name_cue() -> None:
+    # The worker's and every area's failure line reads "failed after 143 ms:
+    # RemoteError: ..."; "ms" there was taken for "Ms." and the error's type
+    # masked as a name ("***: [HTTP 500] ..."), hiding what failed.
+    line = "sync store=north failed after 143 ms: RemoteError: [HTTP 500] upstream down"
+    assert redact_remote(line) == line
+    assert redact_remote("Dear Ms Alice Wong, your parcel") == "Dear ***, your parcel"
+    assert redact_remote("Ms: Alice") == "Ms: ***"
