@@ -263,3 +263,22 @@ def test_json_stderr_is_json_lines_only_log_lines_included(tmp_path: Path) -> No
     assert lines[-1]["error"] == "return request RMA-NOSUCH not found"
     assert any(r.get("level") == "WARNING" and r["logger"] == "aftersales.returns"
                for r in lines)
+
+
+# ------------------------------------------------------------------ database
+
+
+@pytest.mark.parametrize("kind", ["folder", "no-folder", "not-sqlite"])
+def test_a_database_file_that_cannot_be_one_is_status_2(tmp_path: Path, kind: str) -> None:
+    # Rule: unusable configuration is status 2, nothing written. Before: each
+    # was status 1, "migration failed: (sqlite3.OperationalError) unable to
+    # open database file" / "file is not a database", read as a failed run.
+    path = {"folder": tmp_path, "no-folder": tmp_path / "nope" / "a.db",
+            "not-sqlite": tmp_path / "notes.txt"}[kind]
+    if kind == "not-sqlite":
+        path.write_text("shop notes, not a database\n" * 10, encoding="utf-8")
+    result = _invoke("--database-url", f"sqlite:///{path}", "--json", "returns", "list")
+    assert result.exit_code == 2, result.output
+    assert "database url" in _json_error(result)["error"]
+    if kind == "not-sqlite":
+        assert path.read_text(encoding="utf-8").startswith("shop notes")

@@ -69,6 +69,38 @@ def migration_lock(connection: Connection) -> Iterator[None]:
         yield
 
 
+#: The first bytes of every SQLite database file.
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_sqlite_file(engine: Engine) -> None:
+    """Refuse a SQLite file that cannot be a database, as configuration (status 2).
+
+    A folder, a file in a folder that does not exist, or a file that is not
+    SQLite's would otherwise fail later as a "migration failed" storage
+    error, which reads like a failed run rather than a wrong setting.
+    """
+    url = engine.url
+    name = url.database
+    if not name or name == ":memory:" or url.query.get("uri") or name.startswith("file:"):
+        return
+    path = Path(name)
+    if path.is_dir():
+        raise ConfigurationError(f"database url names a folder, not a file: {name[:200]}")
+    if not path.parent.is_dir():
+        raise ConfigurationError(f"database url: the folder of {name[:200]} does not exist")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        return  # a new database
+    except OSError as exc:
+        raise ConfigurationError(f"database url: cannot read {name[:200]}: {exc.strerror}") \
+            from None
+    if head and head != _SQLITE_HEADER:
+        raise ConfigurationError(f"database url: {name[:200]} is not a SQLite database")
+
+
 class Store:
     """The database behind an :class:`~aftersales.app.AfterSales`.
 
@@ -94,6 +126,7 @@ class Store:
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise ConfigurationError(f"cannot use database url: {redact_text(str(exc))}") from exc
         if self.engine.dialect.name == "sqlite":
+            _check_sqlite_file(self.engine)
             event.listen(self.engine, "connect", _sqlite_pragmas)
         elif self.engine.dialect.driver == "psycopg":
             event.listen(self.engine, "connect", install_nul_free_text)
