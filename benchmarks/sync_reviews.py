@@ -30,7 +30,8 @@ Figures, each measured in this process against a baseline run in this process:
   on SQLite, one ``COPY`` per table on PostgreSQL: the rows
   ``app.sync_orders`` stores, which ``--check-prepare K`` compares, as in
   ``benchmarks/sync_returns.py``; through ``app.sync_orders`` 100,000 orders
-  took longer on PostgreSQL than a session had);
+  took longer on PostgreSQL than a session had, by ``COPY`` 88 s on a loaded
+  machine, generating them included);
 * the same pages written with the per-review path reviews sync used before
   (ORM rows, ``tests/reviews/per_row_reference.py``), for the before/after
   figure, when run from a checkout (SQLite only; ``--no-before`` skips it);
