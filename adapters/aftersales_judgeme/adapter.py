@@ -26,15 +26,14 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import pydantic
-
 from aftersales.errors import NotEligibleError, ResponseParseError, ValidationError
 from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, MarketplaceBase
 from aftersales.models import Page, Review, ReviewVisibility
 from aftersales.paging import Watermark, watermarked_pages
+from aftersales.wire import read_answer
 from aftersales_judgeme.client import JudgeMeClient
-from aftersales_judgeme.mapping import MARKETPLACE, to_review, visibility
+from aftersales_judgeme.mapping import MARKETPLACE, review_ref, to_review, visibility
 from aftersales_judgeme.schemas import JudgeMeReply, JudgeMeReview, JudgeMeReviewList
 from aftersales_judgeme.settings import JudgeMeSettings
 
@@ -96,29 +95,27 @@ class JudgeMeMarketplace(MarketplaceBase):
     def _reviews(self, body: Any, page: int) -> JudgeMeReviewList:
         if isinstance(body, list):  # some shops' answers are a bare array
             body = {"reviews": body}
-        try:
-            return JudgeMeReviewList.model_validate(body)
-        except pydantic.ValidationError as exc:
-            raise ResponseParseError(
-                f"page {page} of GET /reviews is not a review list", adapter=self.name
-            ) from exc
+        return read_answer(JudgeMeReviewList, body, adapter=self.name,
+                           payload=f"page {page} of GET /reviews")
 
     def _scan(self, start: Watermark | None) -> list[Review]:
         per_page = self.settings.per_page
         changed: dict[str, Review] = {}
-        previous_ids: list[Any] = []
+        pages_seen: set[tuple[str, ...]] = set()
         for page in range(1, MAX_PAGES + 1):
             envelope = self._reviews(self.client.list_reviews(page, per_page), page)
             raw_reviews = envelope.reviews
-            ids = [raw.get("id") for raw in raw_reviews]
-            if not raw_reviews or ids == previous_ids:
+            ids = tuple(review_ref(raw) for raw in raw_reviews)
+            # A page read before (the last one again, or A, B, A, B …): the server
+            # ignores the page number, and would be asked MAX_PAGES times.
+            if not raw_reviews or ids in pages_seen:
                 break
-            previous_ids = ids
+            pages_seen.add(ids)
             for raw in raw_reviews:
                 try:
                     review = to_review(raw, self.settings, store=self.name)
                 except ValidationError as exc:
-                    self.skipped.append((str(raw.get("id", "?")), str(exc)))
+                    self.skipped.append((review_ref(raw), str(exc)))
                     log.warning("judgeme: skipped a malformed review: %s", exc)
                     continue
                 if start is not None and not start.admits(review.updated_at, review.external_id):
@@ -157,23 +154,38 @@ class JudgeMeMarketplace(MarketplaceBase):
         Raises:
             HiddenReviewError: the review is hidden from shoppers.
         """
-        if review.visibility is ReviewVisibility.HIDDEN or self._hidden_now(review.external_id):
+        review_id = review.external_id.strip()
+        if not (review_id.isascii() and review_id.isdigit()):
+            # it goes into a URL path and a reply: Judge.me's review ids are numbers
+            raise ValidationError("not a Judge.me review id", field="external_id",
+                                  payload="judgeme reply")
+        if review.visibility is ReviewVisibility.HIDDEN or self._hidden_now(review_id):
             raise HiddenReviewError(
                 f"judgeme review {review.external_id} is hidden from shoppers: "
                 "no public reply is posted", reasons=["review hidden"])
         body = self.client.reply(
-            review.external_id, text, send_reply_email=self.settings.send_reply_email
+            review_id, text, send_reply_email=self.settings.send_reply_email
         )
-        answer = JudgeMeReply.model_validate(body) if isinstance(body, dict) else JudgeMeReply()
-        return answer.reply_id() or f"reply-to-{review.external_id}"
+        answer = JudgeMeReply()
+        try:
+            if isinstance(body, dict):
+                answer = read_answer(JudgeMeReply, body, adapter=self.name,
+                                     payload="POST /replies")
+        except ResponseParseError as exc:
+            # Judge.me accepted the reply (2xx) and documents no answer: an odd one
+            # must not make the reply look unsent, or a retry would post it twice.
+            log.warning("judgeme: reply to review %s posted; its answer was not read: %s",
+                        review_id, exc)
+        return answer.reply_id() or f"reply-to-{review_id}"
 
     def _hidden_now(self, review_id: str) -> bool:
         """Whether Judge.me has the review hidden now (``GET /reviews/{id}``)."""
         answer = self.client.get_review(review_id)
         raw = answer.get("review", answer) if isinstance(answer, dict) else None
-        try:
-            wire = JudgeMeReview.model_validate(raw)
-        except pydantic.ValidationError as exc:
-            raise ResponseParseError(f"GET /reviews/{review_id} is not a review",
-                                     adapter=self.name) from exc
+        wire = read_answer(JudgeMeReview, raw, adapter=self.name,
+                           payload=f"GET /reviews/{review_id}")
+        if wire.id != review_id:
+            # another review's state says nothing about this one: no reply on its word
+            raise ResponseParseError(f"GET /reviews/{review_id} answered another review",
+                                     adapter=self.name, code="WRONG_RECORD")
         return visibility(wire.curated, wire.hidden, wire.published) is ReviewVisibility.HIDDEN

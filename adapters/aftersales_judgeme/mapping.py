@@ -13,14 +13,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import pydantic
-
 from aftersales.errors import ValidationError
 from aftersales.models import Review, ReviewVisibility
+from aftersales.wire import iso_time, read_payload, wire_id
 from aftersales_judgeme.schemas import JudgeMeReview
 from aftersales_judgeme.settings import JudgeMeSettings
 
-__all__ = ["CURATED", "parse_time", "to_review", "visibility"]
+__all__ = ["CURATED", "parse_time", "review_ref", "to_review", "visibility"]
 
 MARKETPLACE = "judgeme"
 
@@ -54,10 +53,12 @@ def visibility(curated: str | None, hidden: bool | None,
 
 
 def parse_time(value: str | None, *, field: str, payload: str) -> datetime:
-    """An aware datetime from Judge.me's ISO 8601 text.
+    """An aware datetime from Judge.me's ISO 8601 text (:func:`aftersales.wire.iso_time`).
 
     Judge.me sends offsets (``2022-05-12T04:38:32+00:00``); a time without
     one is read as UTC rather than refused, since the API is UTC throughout.
+    A date without a time, an epoch number or a time outside 2000–2100 is
+    refused.
 
     Raises:
         ValidationError: missing or not a date-time; names the field.
@@ -65,10 +66,19 @@ def parse_time(value: str | None, *, field: str, payload: str) -> datetime:
     if not value:
         raise ValidationError("missing", field=field, payload=payload)
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return iso_time(value, naive=UTC)
+    except ValueError as exc:
+        raise ValidationError(str(exc), field=field, payload=payload) from None
+
+
+def review_ref(raw: object) -> str:
+    """How a raw review is named in errors, logs and :attr:`skipped`: its id when
+    that is a plain id, never a 100 kB text or a buyer's words put in its place."""
+    found = raw.get("id") if isinstance(raw, dict) else None
+    try:
+        return str(wire_id(found))
     except ValueError:
-        raise ValidationError("not an ISO 8601 date-time", field=field, payload=payload) from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+        return "?"
 
 
 def to_review(
@@ -85,13 +95,8 @@ def to_review(
             the error names the field and the review id.
     """
     settings = settings or JudgeMeSettings()
-    payload = f"judgeme review {raw.get('id', '?')}"
-    try:
-        wire = JudgeMeReview.model_validate(raw)
-    except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ValidationError(first["msg"], field=field, payload=payload) from None
+    payload = f"judgeme review {review_ref(raw)}"
+    wire = read_payload(JudgeMeReview, raw, payload=payload)
     if wire.rating is None or not 1 <= wire.rating <= 5:
         raise ValidationError("must be 1 to 5", field="rating", payload=payload)
     created = parse_time(wire.created_at, field="created_at", payload=payload)

@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from aftersales.wire import WireCount, WireId
+
 __all__ = [
     "JudgeMePicture",
     "JudgeMeReply",
@@ -49,12 +51,16 @@ class JudgeMePicture(_Wire):
 
 
 class JudgeMeReview(_Wire):
-    """One review as ``GET /reviews`` lists it (and as ``review/*`` webhooks send it)."""
+    """One review as ``GET /reviews`` lists it (and as ``review/*`` webhooks send it).
 
-    id: str
+    The id is Judge.me's number (or its digits); the rating a whole number,
+    never a flag read as one star.
+    """
+
+    id: WireId
     title: str | None = None
     body: str | None = None
-    rating: int | None = None
+    rating: WireCount | None = None
     product_external_id: str | None = None
     product_handle: str | None = None
     product_title: str | None = None
@@ -68,7 +74,7 @@ class JudgeMeReview(_Wire):
     updated_at: str | None = None
     pictures: list[JudgeMePicture] = Field(default_factory=list)
 
-    _ids = field_validator("id", "product_external_id", mode="before")(_text_id)
+    _ids = field_validator("product_external_id", mode="before")(_text_id)
 
 
 class JudgeMeReviewList(_Wire):
