@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -265,7 +266,13 @@ def error_for(body: Mapping[str, Any]) -> RemoteError | None:
     if code in (NO_RESULT, NOT_A_WAYBILL):
         return None
     cls, meaning = RETURN_CODES.get(code, (RemoteError, "unexpected error"))
-    return cls(meaning, adapter="kuaidi100", code=code or None)
+    # The code goes into the error's text: only a code-shaped one (not a line
+    # break, not 100 kB of whatever the field held).
+    return cls(meaning, adapter="kuaidi100", code=code if _CODE.fullmatch(code) else None)
+
+
+#: What a returnCode or status looks like (Kuaidi100's are three digits).
+_CODE = re.compile(r"[0-9A-Za-z_-]{1,16}", re.ASCII)
 
 
 def subscribe_error(body: Mapping[str, Any]) -> RemoteError | None:

@@ -110,6 +110,18 @@ def test_no_result_yet_is_pending(carrier: Kuaidi100Carrier) -> None:
     assert tracking.status is ParcelStatus.PENDING
 
 
+@pytest.mark.parametrize("code", ["\n", "4\n00", "9" * 100_000, "<b>", " "])
+def test_an_error_code_that_is_no_code_stays_out_of_the_error_text(
+        carrier: Kuaidi100Carrier, code: str) -> None:
+    for body in ({"result": False, "returnCode": code}, {"status": code, "message": "x"}):
+        with pytest.raises(RemoteError) as caught:
+            _track(carrier, body)
+        said = str(caught.value)
+        assert "\n" not in said
+        assert len(said) < 200
+        assert caught.value.code is None
+
+
 @pytest.mark.parametrize("body", [{}, {"message": "ok"}, {"status": "0", "message": "验证码错误"},
                                   {"result": True}])
 def test_an_answer_that_is_no_answer_is_refused(
