@@ -55,6 +55,7 @@ __all__ = [
     "refusing",
     "whole_fen",
     "wire_amount",
+    "wire_code",
     "wire_count",
     "wire_id",
     "wire_int_id",
@@ -128,6 +129,20 @@ def refusing(*, payload: str) -> Iterator[None]:
     except pydantic.ValidationError as exc:
         text, where = _first(exc)
         raise ValidationError(text, field=where, payload=payload) from None
+
+
+#: What a provider's error code looks like: "503", "4004", "-18019902", "isv.missing-param".
+_CODE = re.compile(r"[0-9A-Za-z_.:-]{1,64}", re.ASCII)
+
+
+def wire_code(value: object) -> str | None:
+    """A provider's error code as text for an error's ``code`` (and so its message), or
+    ``None`` when the value is no code: a flag, an object, a float, a line break,
+    markup or 100 kB of text are never copied into an error."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value).strip()
+    return text if _CODE.fullmatch(text) else None
 
 
 #: The longest id a marketplace payload may carry (their ids are at most ~20 digits).

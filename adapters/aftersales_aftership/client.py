@@ -23,6 +23,7 @@ from aftersales.errors import (
 )
 from aftersales.http import parse_retry_after
 from aftersales.settings import AdapterClient
+from aftersales.wire import wire_code
 from aftersales_aftership.settings import AfterShipSettings
 
 __all__ = ["AfterShipClient"]
@@ -31,7 +32,7 @@ __all__ = ["AfterShipClient"]
 def _meta_code(response: requests.Response) -> str | None:
     try:
         meta = json.loads(response.content or b"null")["meta"]
-        return str(meta["code"])
+        return wire_code(meta["code"])  # a code that is none never reaches the error's text
     except (ValueError, KeyError, TypeError):
         return None
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +40,7 @@ from aftersales.logistics.tracking import (
 )
 from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
 from aftersales.signing import hexdigest_matches
+from aftersales.wire import wire_code
 from aftersales_kuaidi100.schemas import QueryEvent, QueryResponse
 
 __all__ = [
@@ -268,11 +268,7 @@ def error_for(body: Mapping[str, Any]) -> RemoteError | None:
     cls, meaning = RETURN_CODES.get(code, (RemoteError, "unexpected error"))
     # The code goes into the error's text: only a code-shaped one (not a line
     # break, not 100 kB of whatever the field held).
-    return cls(meaning, adapter="kuaidi100", code=code if _CODE.fullmatch(code) else None)
-
-
-#: What a returnCode or status looks like (Kuaidi100's are three digits).
-_CODE = re.compile(r"[0-9A-Za-z_-]{1,16}", re.ASCII)
+    return cls(meaning, adapter="kuaidi100", code=wire_code(code))
 
 
 def subscribe_error(body: Mapping[str, Any]) -> RemoteError | None:
@@ -281,7 +277,7 @@ def subscribe_error(body: Mapping[str, Any]) -> RemoteError | None:
         return None
     code = str(body.get("returnCode", ""))
     cls, meaning = SUBSCRIBE_CODES.get(code, (RemoteError, "unexpected subscription answer"))
-    return None if cls is None else cls(meaning, adapter="kuaidi100", code=code)
+    return None if cls is None else cls(meaning, adapter="kuaidi100", code=wire_code(code))
 
 
 def _event(raw: QueryEvent, fallback: StatusRule, index: int, payload: str

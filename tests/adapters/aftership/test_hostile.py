@@ -358,3 +358,14 @@ def test_one_malformed_tracking_is_that_numbers_error_not_the_listings(
     assert f"field {field!r}" in str(first.error)
     assert second.tracking is not None
     assert second.tracking.status is ParcelStatus.DELIVERED
+
+
+@pytest.mark.parametrize("code", ["\n", "4\n004", "9" * 100_000, {"a": 1}, 4.5, True, "<b>"])
+def test_a_meta_code_that_is_no_code_stays_out_of_the_error_text(
+        carrier: AfterShipCarrier, code: Any) -> None:
+    with pytest.raises(RemoteRejectedError) as caught:
+        _track(carrier, {"meta": {"code": code, "message": "x"}, "data": {}}, status=400)
+    said = str(caught.value)
+    assert "\n" not in said
+    assert len(said) < 200
+    assert caught.value.code is None

@@ -122,6 +122,17 @@ def test_an_error_code_that_is_no_code_stays_out_of_the_error_text(
         assert caught.value.code is None
 
 
+def test_a_subscription_code_that_is_no_code_stays_out_of_the_error_text(
+        carrier: Kuaidi100Carrier) -> None:
+    with responses.RequestsMock() as mock:
+        mock.post("https://poll.kuaidi100.com/poll",
+                  json={"result": False, "returnCode": "7\n00", "message": "x"})
+        with pytest.raises(RemoteError) as caught:
+            carrier.subscribe(NUMBER, "yto", callback_url="https://example.com/cb")
+    assert "\n" not in str(caught.value)
+    assert caught.value.code is None
+
+
 @pytest.mark.parametrize("body", [{}, {"message": "ok"}, {"status": "0", "message": "验证码错误"},
                                   {"result": True}])
 def test_an_answer_that_is_no_answer_is_refused(
