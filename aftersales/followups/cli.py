@@ -17,7 +17,15 @@ from typing import Any
 
 import click
 
-from aftersales.cli_support import CliState, aware_datetime, output, pass_state, steps, table
+from aftersales.cli_support import (
+    CliState,
+    aware_datetime,
+    finish,
+    output,
+    pass_state,
+    steps,
+    table,
+)
 from aftersales.models import FollowUpStatus
 
 __all__ = ["group"]
@@ -87,7 +95,10 @@ def schedule_command(state: CliState, plan: str, buyer_id: str, order_id: str | 
               help="Dispatch as of this time.")
 @pass_state
 def dispatch_command(state: CliState, limit: int, now: datetime | None) -> None:
-    """Send the follow-ups that are due (one worker tick)."""
+    """Send the follow-ups that are due (one worker tick).
+
+    Exit status 1 when a follow-up failed or was left to retry (the reasons say why).
+    """
     with steps(state, "followups dispatch", unit=" follow-ups") as progress:
         report = _app(state).followups.dispatch_due(now=now, limit=limit,
                                                     progress=progress.advance)
@@ -98,6 +109,9 @@ def dispatch_command(state: CliState, limit: int, now: datetime | None) -> None:
                          [[counts[k] for k in ("claimed", "sent", "deferred", "retried",
                                                "failed", "skipped", "cancelled",
                                                "released")]]))
+    # As the worker judges the same tick: a failure, or a reason (a retry left
+    # for later), is status 1; cron must not read a failed dispatch as done.
+    finish(0 if report.ok else max(report.failed, 1))
 
 
 @group.command("metrics")

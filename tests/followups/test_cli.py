@@ -69,3 +69,24 @@ def test_dispatch_shows_progress_per_batch_on_stderr(app: Any, clock: Any,
     quiet = _run(app, ["dispatch"], as_json=True)
     assert quiet.stderr == ""
     assert json.loads(quiet.stdout)["claimed"] == 0
+
+
+def test_dispatch_exits_1_naming_what_failed(app: Any, clock: Any, recorder: Any,
+                                             tmp_path: Path) -> None:
+    # Rule: status 1 when the run completed with failures (a scheduled
+    # `followups dispatch` in cron must not read 0). Before: the command
+    # exited 0 whatever the report counted.
+    from aftersales.errors import AuthenticationError
+
+    plans = tmp_path / "plans.toml"
+    plans.write_text(PLANS.replace('"outbox"', '"recorder"'), "utf-8")
+    scheduled = _run(app, ["--plans", str(plans), "schedule", "hello", "--buyer", "b1",
+                           "--due", clock.now.isoformat()])
+    assert scheduled.exit_code == 0, scheduled.output
+    recorder.fail_with = AuthenticationError("channel token revoked", adapter="recorder",
+                                             status=401)
+    result = _run(app, ["--plans", str(plans), "dispatch"], as_json=True)
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert data["failed"] + data["retried"] >= 1
+    assert data["reasons"]
