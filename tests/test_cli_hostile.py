@@ -282,3 +282,33 @@ def test_a_database_file_that_cannot_be_one_is_status_2(tmp_path: Path, kind: st
     assert "database url" in _json_error(result)["error"]
     if kind == "not-sqlite":
         assert path.read_text(encoding="utf-8").startswith("shop notes")
+
+
+def test_report_html_into_a_missing_folder_is_status_2(sqlite_url: str, tmp_path: Path) -> None:
+    # Rule: an unusable output path is status 2 with one line. Before: the
+    # report was built, then "unexpected FileNotFoundError" with status 1.
+    out = tmp_path / "nope" / "r.html"
+    result = _invoke("--database-url", sqlite_url, "--json", "report", "html", "-o", str(out))
+    assert result.exit_code == 2, result.output
+    assert "does not exist" in _json_error(result)["error"]
+
+
+def test_report_csv_files_are_written_whole(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rule: nothing half-written. Before: a failure (or SIGTERM) while writing
+    # a table left a truncated CSV in place of the previous one.
+    from aftersales.reports import export
+
+    table = ReportTable("returns", "sku", CountRow, [CountRow(key="A", count=1)])
+    export.write_csv_files([table], tmp_path, "returns")
+    before = (tmp_path / "returns-returns.csv").read_text(encoding="utf-8")
+
+    def half(t: ReportTable, stream: Any) -> None:
+        stream.write("key,count\nB,")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export, "write_csv", half)
+    with pytest.raises(KeyboardInterrupt):
+        export.write_csv_files([table], tmp_path, "returns")
+    assert (tmp_path / "returns-returns.csv").read_text(encoding="utf-8") == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["returns-returns.csv"]

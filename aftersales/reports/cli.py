@@ -20,8 +20,16 @@ from typing import Any
 
 import click
 
-from aftersales.cli_support import CliState, clean_text, output, pass_state, table
-from aftersales.reports.export import to_jsonable, write_csv_files
+from aftersales.cli_support import (
+    EXIT_UNUSABLE,
+    CliState,
+    clean_text,
+    fail,
+    output,
+    pass_state,
+    table,
+)
+from aftersales.reports.export import to_jsonable, write_csv_files, write_whole
 from aftersales.reports.labels import LANGS
 from aftersales.reports.rows import ReportTable
 from aftersales.reports.service import SECTIONS
@@ -123,10 +131,15 @@ def _section_command(name: str) -> click.Command:
 def html_command(state: CliState, since: Any, until: Any, stores: tuple[str, ...], path: Path,
                  lang: str) -> None:
     """Write the self-contained HTML report (charts inline, works offline, prints on A4)."""
+    if not path.parent.is_dir():  # before the report is built: nothing to throw away
+        fail(f"--output: folder {path.parent} does not exist", EXIT_UNUSABLE)
     app = state.app
     text = app.reports.html(since=_aware(since, app), until=_aware(until, app),
                             store=stores or None, lang=lang)
-    path.write_text(text, encoding="utf-8")
+    try:
+        write_whole(path, text)
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror}", EXIT_UNUSABLE)
     output(state, {"written": str(path.resolve()), "bytes": len(text.encode())},
            lambda: f"report written to {path.resolve()}")
 

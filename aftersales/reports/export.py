@@ -8,7 +8,10 @@ row of column names and one line per row, in the same column order.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
+import tempfile
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +20,7 @@ from typing import IO, Any
 from aftersales.csv_cells import safe_cell
 from aftersales.reports.rows import ReportTable
 
-__all__ = ["to_json", "to_jsonable", "write_csv", "write_csv_files"]
+__all__ = ["to_json", "to_jsonable", "write_csv", "write_csv_files", "write_whole"]
 
 
 def _plain(value: Any) -> Any:
@@ -51,12 +54,33 @@ def write_csv(table: ReportTable, stream: IO[str]) -> None:
 
 
 def write_csv_files(tables: Sequence[ReportTable], directory: Path, prefix: str) -> list[Path]:
-    """Each table to ``directory/<prefix>-<table>.csv`` (UTF-8); returns the paths written."""
+    """Each table to ``directory/<prefix>-<table>.csv`` (UTF-8); returns the paths written.
+
+    Each file is written whole (see :func:`write_whole`): an interrupted run
+    leaves the previous file or none, never half of one.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for t in tables:
         path = directory / f"{prefix}-{t.name}.csv"
-        with path.open("w", encoding="utf-8", newline="") as stream:
-            write_csv(t, stream)
+        stream = io.StringIO(newline="")
+        write_csv(t, stream)
+        write_whole(path, stream.getvalue())
         paths.append(path)
     return paths
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it into place.
+
+    Raises:
+        OSError: the folder cannot be written; no temporary file is left.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
