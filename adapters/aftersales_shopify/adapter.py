@@ -166,11 +166,16 @@ def _payload(data: Mapping[str, Any], field: str) -> dict[str, Any]:
     payload = data.get(field)
     if not isinstance(payload, dict):
         raise ResponseParseError(f"{field} returned no payload", adapter="shopify")
-    errors = [UserError.model_validate(e) for e in payload.get("userErrors") or []]
+    listed = payload.get("userErrors") or []
+    if not isinstance(listed, list):
+        raise ResponseParseError(f"{field}.userErrors is not a list", adapter="shopify")
+    errors = [read_answer(UserError, e, adapter="shopify", payload=f"{field}.userErrors")
+              for e in listed]
     if errors:
         first = errors[0]
         cls = RemoteNotFoundError if first.code == "NOT_FOUND" else RemoteRejectedError
-        raise cls(f"{field}: {first.message}", adapter="shopify", code=first.code or field)
+        raise cls(f"{field}: {first.message[:200]}", adapter="shopify",
+                  code=(first.code or field)[:64])
     return payload
 
 

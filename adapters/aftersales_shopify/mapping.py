@@ -41,7 +41,7 @@ from aftersales.models import (
     TaxLine,
 )
 from aftersales.money import Money
-from aftersales.wire import refusing, wire_money
+from aftersales.wire import refusing, wire_id, wire_money
 
 from .schemas import (
     GqlRefund,
@@ -186,7 +186,8 @@ def map_return_status(raw: str) -> ReturnStatus:
     try:
         return RETURN_STATUS[raw.strip().upper()]
     except KeyError:
-        raise ValidationError(f"unknown return status {raw!r}", field="status",
+        shown = repr(raw) if len(raw) <= 40 and raw.isprintable() else "(not shown)"
+        raise ValidationError(f"unknown return status {shown}", field="status",
                               payload="shopify return") from None
 
 
@@ -448,7 +449,15 @@ def _line_from_gql(li: GqlReturnLineItem) -> ReturnLine:
 
 
 def _line_from_webhook(li: WebhookReturnLine) -> ReturnLine:
-    ref = (li.fulfillment_line_item or {}).get("line_item") or {}
+    item = li.fulfillment_line_item or {}
+    ref = item.get("line_item") if isinstance(item, dict) else None
+    ref = ref if isinstance(ref, dict) else {}
+    try:
+        line_id = str(wire_id(ref["id"])) if ref.get("id") is not None else str(li.id)
+    except ValueError:
+        raise ValidationError("not a line item id",
+                              field="return_line_items.fulfillment_line_item.line_item.id",
+                              payload="shopify returns webhook") from None
     note = li.return_reason_note or li.customer_note or None
     definition = li.return_reason_definition or {}
     handle = definition.get("handle")
@@ -456,7 +465,7 @@ def _line_from_webhook(li: WebhookReturnLine) -> ReturnLine:
                            str(definition.get("name") or "") or None, li.return_reason, note)
     if not handle and not li.return_reason:
         text = None
-    return ReturnLine(order_line_id=str(ref.get("id") or li.id), quantity=li.quantity,
+    return ReturnLine(order_line_id=line_id, quantity=li.quantity,
                       reason=reason, reason_text=text)
 
 

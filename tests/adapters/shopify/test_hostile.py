@@ -521,3 +521,42 @@ def test_every_bad_order_is_a_library_error(market: ShopifyMarketplace,
                 market.get_order("450789469")
             except AfterSalesError as exc:
                 _clean(exc)
+
+
+@pytest.mark.parametrize("line_item", ["12695210000533", {"id": "1\x00"}, {"id": [PII[0]]},
+                                       {"id": "9" * 100_000}])
+def test_a_webhook_line_item_that_is_no_line_item_is_refused_by_name(
+    market: ShopifyMarketplace, line_item: Any,
+) -> None:
+    hook = fx("webhook_returns_request_payload_sample")["body"]
+    hook["return_line_items"][0]["fulfillment_line_item"]["line_item"] = line_item
+    raw = json.dumps(hook).encode()
+    if isinstance(line_item, str):  # no object: the return line's own id stands in
+        event = market.parse_returns_webhook(raw, _signed(raw))
+        assert event.request is not None
+        assert event.request.lines[0].order_line_id == "6200524949"
+        return
+    with pytest.raises(ValidationError, match=r"line_item\.id") as caught:
+        market.parse_returns_webhook(raw, _signed(raw))
+    _clean(caught.value)
+
+
+@pytest.mark.parametrize("user_errors", [[{"message": ["Jane Roe"], "code": "INVALID"}],
+                                         [{"message": "x", "field": "note"}], "oops"])
+def test_user_errors_of_an_odd_shape_are_a_parse_error(market: ShopifyMarketplace,
+                                                       gql: GraphQL, user_errors: Any) -> None:
+    gql.reply("ReturnApproveRequest", {"data": {"returnApproveRequest": {
+        "return": None, "userErrors": user_errors}}})
+    with pytest.raises(ResponseParseError) as caught:
+        market.approve_return(_request())
+    _clean(caught.value)
+
+
+def test_an_unknown_return_status_is_named_not_echoed(market: ShopifyMarketplace,
+                                                      gql: GraphQL) -> None:
+    answer = body("graphql_return_get")
+    answer["data"]["return"]["status"] = PII[1] * 5000
+    gql.reply("GetReturn", answer)
+    with pytest.raises(ValidationError, match="field 'status'") as caught:
+        market.get_return("945000960")
+    _clean(caught.value)
