@@ -200,11 +200,23 @@ def build_tracking(
 ) -> Tracking:
     """Assemble a :class:`Tracking`, deriving ``delivered_at`` from the events.
 
+    An event listed more than once (same time, status, text, place and code)
+    is kept once.
+
     ``delivered_at`` is the time of the latest delivered event, or of the
     latest event of any kind when the provider says delivered but marks no
     single event so; it stays ``None`` for parcels not delivered.
     """
-    events = list(events)  # Tracking puts them in time order itself
+    # A scan listed twice (a provider's retry, two carriers echoing one scan) is
+    # one scan; Tracking puts them in time order itself.
+    seen: set[tuple[object, ...]] = set()
+    unique = []
+    for event in events:
+        mark = (event.time, event.status, event.description, event.location, event.raw_code)
+        if mark not in seen:
+            seen.add(mark)
+            unique.append(event)
+    events = unique
     delivered_at = None
     if rule.status is ParcelStatus.DELIVERED and events:
         marked = [e.time for e in events if e.status is ParcelStatus.DELIVERED]

@@ -18,6 +18,7 @@ from aftersales.logistics.tracking import (
     CHINA_TZ,
     UNKNOWN,
     StatusRule,
+    build_tracking,
     foreign_answer,
     parcel_rule,
     parse_time,
@@ -148,6 +149,15 @@ def test_a_provider_reason_is_masked_one_line_and_short(message: str) -> None:
 @pytest.mark.parametrize("message", [None, "", "   ", 42])
 def test_no_provider_reason_is_the_default(message: Any) -> None:
     assert provider_reason(message) == "refused"
+
+
+def test_a_scan_listed_twice_is_kept_once() -> None:
+    scan = TrackingEvent(time=T0, status=ParcelStatus.IN_TRANSIT, description="d", location="l")
+    other = scan.model_copy(update={"description": "e"})
+    tracking = build_tracking(carrier=None, number="n", rule=StatusRule(ParcelStatus.IN_TRANSIT),
+                              events=[scan, other, scan.model_copy(), scan], provider="p",
+                              raw_status=None)
+    assert tracking.events == [scan, other]
 
 
 class _Hostile(CarrierBase):

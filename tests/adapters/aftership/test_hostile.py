@@ -209,6 +209,7 @@ def test_checkpoints_out_of_order_or_twice_come_out_ordered(carrier: AfterShipCa
     assert tracking is not None
     times = [e.time for e in tracking.events]
     assert times == sorted(times)
+    assert len(times) == len(set(times)) == len(_tracking()["checkpoints"])
     assert tracking.status is ParcelStatus.DELIVERED
 
 

@@ -206,6 +206,7 @@ def test_scans_out_of_order_or_twice_come_out_ordered(carrier: Kuaidi100Carrier)
     assert tracking is not None
     times = [e.time for e in tracking.events]
     assert times == sorted(times)
+    assert len(times) == len(set(times)) == len(_answer()["data"])
     assert tracking.status is ParcelStatus.DELIVERED
 
 
