@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 
-from aftersales.cli_support import CliState, output, pass_state, table
+from aftersales.cli_support import CliState, fail, output, pass_state, table
 from aftersales.outbox import TOPICS
 
 __all__ = ["group"]
@@ -77,11 +77,15 @@ def tail_command(state: CliState, topic: str | None, store: str | None, batch: i
                  lease: float, follow: bool, poll: float) -> None:
     """Print rows as JSON lines, claiming them under a lease; each is acked once printed.
 
-    SIGTERM or Ctrl-C ends after the row in hand; the rest of its batch goes back.
+    SIGTERM or Ctrl-C ends after the row in hand; the rest of its batch goes
+    back. Without ``--follow`` a run cut short so is not a drained outbox:
+    exit status 128 + the signal's number (143 for SIGTERM, 130 for Ctrl-C).
     """
     stop = threading.Event()
+    received: list[int] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
         stop.set()
 
     previous: dict[int, Any] = {}
@@ -95,3 +99,6 @@ def tail_command(state: CliState, topic: str | None, store: str | None, batch: i
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if received and not follow:  # --follow only ever ends by a signal: that is its stop
+        fail(f"outbox tail: stopped by {signal.Signals(received[0]).name} before the outbox "
+             "was drained", 128 + received[0])

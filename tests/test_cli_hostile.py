@@ -312,3 +312,28 @@ def test_report_csv_files_are_written_whole(tmp_path: Path,
         export.write_csv_files([table], tmp_path, "returns")
     assert (tmp_path / "returns-returns.csv").read_text(encoding="utf-8") == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["returns-returns.csv"]
+
+
+def test_outbox_tail_stopped_by_sigterm_is_not_status_0(tmp_path: Path) -> None:
+    # Rule: a job cut short never exits 0. Before: `outbox tail` (no
+    # --follow) stopped by SIGTERM left rows undelivered and exited 0, the
+    # status of a drained outbox.
+    url = f"sqlite:///{tmp_path}/o.db"
+    with AfterSales(url, marketplaces=[SandboxMarketplace(seed=0, orders=1500)],
+                    carriers=[], channels=["outbox"]) as app:
+        app.sync_orders("sandbox")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aftersales", "--database-url", url, "outbox", "tail",
+         "--batch", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert json.loads(first)["id"]
+        proc.send_signal(signal.SIGTERM)
+        rest, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "stopped by SIGTERM" in err
+    assert all(json.loads(line) for line in rest.splitlines())  # whole lines only
