@@ -15,6 +15,7 @@ from typing import Any
 import requests
 
 from aftersales.errors import RemoteError, ResponseParseError
+from aftersales.logistics.tracking import provider_reason
 from aftersales.settings import AdapterClient
 from aftersales_seventeentrack.mapping import error_for_code
 from aftersales_seventeentrack.settings import SeventeenTrackSettings
@@ -45,7 +46,8 @@ def _classify(response: requests.Response) -> RemoteError | None:
     if isinstance(code, bool) or not isinstance(code, int):
         # A code that is no whole number ("abc", -1.5): not an answer 17TRACK documents.
         return ResponseParseError("error code is not a whole number", adapter="seventeentrack")
-    return error_for_code(code, str(first.get("message") or ""))
+    # 17TRACK's words go into the error's text: masked, on one line, short.
+    return error_for_code(code, provider_reason(first.get("message"), ""))
 
 
 class SeventeenTrackClient(AdapterClient[SeventeenTrackSettings]):

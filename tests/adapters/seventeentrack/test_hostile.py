@@ -188,6 +188,19 @@ def test_request_errors_are_typed_and_never_a_raw_exception(
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize("code", [-18010013, -18010003, -18019999])
+def test_a_request_errors_message_is_one_short_masked_line(
+        carrier: SeventeenTrackCarrier, code: int) -> None:
+    words = f"bad data\nphone {PII[1]}\n" + "x" * 100_000
+    answer = {"code": code, "data": {"errors": [{"code": code, "message": words}]}}
+    with pytest.raises(AfterSalesError) as caught:
+        _one(carrier, answer)
+    said = str(caught.value)
+    assert "\n" not in said
+    assert PII[1] not in said
+    assert len(said) < 300
+
+
 @pytest.mark.parametrize("reply", [
     {"body": "<html><body>502 Bad Gateway</body></html>", "content_type": "text/html"},
     {"body": '{"code":0,"data":{"accepted":[{"number":"RR1'},
