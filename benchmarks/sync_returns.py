@@ -88,6 +88,18 @@ requests hold: queries of their own), the policy's automatic decisions and
 the page lock. Other areas' after-commit hooks (cases, follow-ups) are
 detached unless ``--hooks``: they are their areas' work, timed by their own
 benchmarks; the outbox still records every event.
+
+Where the library's time goes (cProfile in CPU time, 5,000 sandbox requests;
+the profiler inflates Python calls against the driver's C): reading each
+page's orders, its buyers' history and the units other requests hold, 31%
+(building the orders as models 13% of it: stored columns that validation
+would keep are set without running it); converting and inserting the page's
+rows, 15%; the eligibility validators, 13%; the page's events in one
+statement, 8%. The policy's refund total is worked out only when an
+auto-approve rule could read it (the default policy has none; it was 17% of
+the profile when it always was), and then on the Decimals of the order's
+Money. The same profile took 9.6 s of CPU before these changes and 5.7 s
+after.
 """
 
 from __future__ import annotations
