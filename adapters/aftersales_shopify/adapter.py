@@ -143,7 +143,7 @@ DISPOSE = """mutation Dispose($inputs: [ReverseFulfillmentOrderDisposeInput!]!) 
 
 REFUND = """mutation RefundCreate($input: RefundInput!, $key: String!) {
   refundCreate(input: $input) @idempotent(key: $key) {
-    refund { id note createdAt totalRefundedSet {
+    refund { id note createdAt order { id } totalRefundedSet {
       shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } }
       transactions(first: 10) { nodes { status kind } } }
     userErrors { field message }
@@ -404,6 +404,10 @@ class ShopifyMarketplace(MarketplaceBase):
         data = self.client.graphql(REFUND, {"input": body, "key": refund.idempotency_key},
                                    mutation=True, idempotency_key=refund.idempotency_key)
         created = self._parse(GqlRefund, _payload(data, "refundCreate").get("refund"))
+        if created.order is not None:
+            # A refund of another order is no answer to this one: whether this one was
+            # paid is unknown, settled by find_refund on this order, never by paying again.
+            _same("order", order, created.order.id)
         declined = created.declined()
         if declined:
             # Shopify recorded the refund, but its payment gateway refused every

@@ -204,6 +204,8 @@ class GqlRefund(_Wire):
     createdAt: AwareTime | None = None
     totalRefundedSet: _MoneyBag | None = None
     transactions: Connection[GqlRefundTransaction] = Field(default_factory=Connection)
+    #: the order refunded, when selected (``refundCreate`` asks for it)
+    order: _Id | None = None
 
     def declined(self) -> list[str]:
         """The statuses of its transactions when every one of them failed, else ``[]``.

@@ -561,3 +561,20 @@ def test_an_unknown_return_status_is_named_not_echoed(market: ShopifyMarketplace
         with pytest.raises(ValidationError, match="field 'status'") as caught:
             market.get_return("945000960")
         _clean(caught.value)
+
+
+def test_a_refund_answer_about_another_order_is_an_unknown_outcome(
+    market: ShopifyMarketplace, http: responses.RequestsMock, gql: GraphQL,
+) -> None:
+    http.post(f"{BASE}/orders/450789469/refunds/calculate.json",
+              json=body("rest_refunds_calculate"))
+    gql.reply("RefundCreate", {"data": {"refundCreate": {"refund": {
+        "id": "gid://shopify/Refund/1", "createdAt": "2026-01-12T10:00:00Z",
+        "order": {"id": "gid://shopify/Order/111"},
+        "totalRefundedSet": {"presentmentMoney": {"amount": "41.94", "currencyCode": "USD"}},
+        "transactions": {"nodes": [{"status": "SUCCESS", "kind": "REFUND"}]}},
+        "userErrors": []}}})
+    with pytest.raises(ResponseParseError, match="another order") as caught:
+        market.refund(_refund())
+    assert not refused(caught.value)  # looked up on this order later, never paid again blind
+    assert gql.ops() == ["RefundCreate"]  # and the return is not closed on its word
