@@ -141,13 +141,23 @@ def ticks_for(app: TickHost, only: Sequence[str] = ()) -> dict[str, Callable[[],
             continue
         try:
             target: Any = app if tick.area is None else getattr(app, tick.area, None)
-        except ImportError:
-            log.warning("tick %s skipped: its area failed to import", tick.name, exc_info=True)
+        except ImportError as exc:
+            # A tick whose area cannot load fails each run, named; skipped
+            # silently, `worker --once` would exit 0 having done nothing.
+            log.warning("tick %s fails: its area failed to import: %s", tick.name, exc)
+            out[tick.name] = _observed(tick.name, _raising(exc))
             continue
         method = getattr(target, tick.method, None) if target is not None else None
         if callable(method):
             out[tick.name] = _observed(tick.name, _store_by_store(app, tick, method))
     return out
+
+
+def _raising(exc: ImportError) -> Callable[[], Any]:
+    def tick() -> Any:
+        raise ImportError(f"its area failed to import: {exc}")
+
+    return tick
 
 
 #: Ticks that pull from each store in turn, with the capability a store needs.

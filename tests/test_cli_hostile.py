@@ -337,3 +337,21 @@ def test_outbox_tail_stopped_by_sigterm_is_not_status_0(tmp_path: Path) -> None:
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert "stopped by SIGTERM" in err
     assert all(json.loads(line) for line in rest.splitlines())  # whole lines only
+
+
+def test_a_tick_whose_area_cannot_import_fails_the_worker_once(
+        three_stores: AfterSales, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rule: a scheduled job never exits 0 when it failed. Before: the tick
+    # was left out with a log line and `worker --once --only reviews` exited
+    # 0 having run nothing.
+    def broken(self: AfterSales) -> Any:
+        raise ImportError("No module named 'aftersales_reviews_model'")
+
+    monkeypatch.setattr(AfterSales, "reviews", property(broken))
+    result = _invoke("worker", "--once", "--only", "reviews", "--only", "return_timers",
+                     "--json")
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert "failed to import" in data["failed"]["reviews"]
+    assert "return_timers" not in data["failed"]
+    assert "Traceback" not in result.stderr
