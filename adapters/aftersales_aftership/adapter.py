@@ -27,7 +27,7 @@ from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, CarrierBase
 from aftersales.logistics.tracking import header_value, status_map, track_result
 from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
-from aftersales.wire import payload_error, read_payload
+from aftersales.wire import payload_error, read_answer, read_payload
 from aftersales_aftership.client import AfterShipClient
 from aftersales_aftership.mapping import (
     CARRIER_BY_SLUG,
@@ -167,10 +167,8 @@ def _result(query: TrackQuery, obj: TrackingObject) -> TrackResult:
 
 
 def _parse(data: Any) -> TrackingObject:
-    try:
-        return TrackingObject.model_validate(data)
-    except PydanticValidationError as exc:
-        raise ResponseParseError("unexpected tracking object", adapter="aftership") from exc
+    # read_answer names the field and chains nothing: pydantic's text quotes values.
+    return read_answer(TrackingObject, data, adapter="aftership", payload="tracking object")
 
 
 def _listed(body: Any) -> tuple[dict[str, TrackingObject], dict[str, str]]:

@@ -45,7 +45,8 @@ class TrackingObject(_Wire):
 
     id: str | None = None
     tracking_number: str
-    slug: str | None = None
+    #: a courier slug ("usps", "china-ems"); anything else would become a parcel's carrier
+    slug: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{0,64}$")
     tag: str | None = None
     subtag: str | None = None
     shipment_delivery_date: str | None = None

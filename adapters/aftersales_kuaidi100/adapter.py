@@ -27,6 +27,7 @@ from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, CarrierBase
 from aftersales.logistics.tracking import status_map, track_result
 from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
+from aftersales.wire import read_answer
 from aftersales_kuaidi100.client import Kuaidi100Client
 from aftersales_kuaidi100.mapping import (
     NO_RESULT,
@@ -91,10 +92,9 @@ class Kuaidi100Carrier(CarrierBase):
         body = self.client.autonumber(number)
         if not isinstance(body, list):
             return []  # {"returnCode": "201"}: not a valid waybill number
-        try:
-            found = [AutoNumberCandidate.model_validate(item) for item in body]
-        except PydanticValidationError as exc:
-            raise ResponseParseError("unexpected autonumber answer", adapter=self.name) from exc
+        # read_answer names the field and chains nothing: pydantic's text quotes values.
+        found = [read_answer(AutoNumberCandidate, item, adapter=self.name,
+                             payload="autonumber answer") for item in body]
         return list(dict.fromkeys(carrier_for(c.com_code) for c in found))
 
     def track(self, queries: Sequence[TrackQuery]) -> list[TrackResult]:
@@ -122,10 +122,7 @@ class Kuaidi100Carrier(CarrierBase):
         if not isinstance(body, dict) or not {"nu", "state", "data"} & body.keys():
             # Neither an error envelope nor an answer (``{}``, ``{"message": …}``).
             raise ResponseParseError("unexpected query answer", adapter=self.name)
-        try:
-            response = QueryResponse.model_validate(body)
-        except PydanticValidationError as exc:
-            raise ResponseParseError("unexpected query answer", adapter=self.name) from exc
+        response = read_answer(QueryResponse, body, adapter=self.name, payload="query answer")
         # A bad scan time, or an answer for another number or carrier, is this
         # number's error: nothing of it is stored against the asked parcel.
         return track_result(query, lambda: to_tracking(response, query.number, carrier))

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: A Kuaidi100 carrier code (``com``): "yuantong", "youzhengguonei", "jtexpress".
+#: Anything else (a line break, markup, 100 kB) would become a parcel's carrier.
+COM = r"^[A-Za-z0-9_-]{0,40}$"
+
 __all__ = ["AutoNumberCandidate", "ErrorBody", "PushParam", "QueryEvent", "QueryResponse"]
 
 
@@ -32,7 +36,7 @@ class QueryResponse(_Wire):
 
     message: str = ""
     nu: str = ""
-    com: str = ""
+    com: str = Field(default="", pattern=COM)
     state: str = ""
     ischeck: str = "0"
     status: str = ""
@@ -50,7 +54,7 @@ class ErrorBody(_Wire):
 class AutoNumberCandidate(_Wire):
     """One candidate carrier from ``autonumber/auto``, best first."""
 
-    com_code: str = Field(alias="comCode")
+    com_code: str = Field(alias="comCode", pattern=COM, min_length=1)
     name: str = ""
     length_pre: int | None = Field(default=None, alias="lengthPre")
 

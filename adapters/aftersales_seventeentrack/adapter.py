@@ -187,12 +187,13 @@ class SeventeenTrackCarrier(CarrierBase):
         """
         try:
             return ENVELOPE.validate_json(response.content or b"null"), {}
-        except PydanticValidationError as exc:
+        except PydanticValidationError:
             body = self.client.api.parse_json(response)  # not JSON at all: that error says so
             split = _split(body)
             if split is None:
+                # from None: pydantic's text quotes the answer's values (a buyer's words).
                 raise ResponseParseError("unexpected gettrackinfo answer",
-                                         adapter=self.name) from exc
+                                         adapter=self.name) from None
             return split
 
 

@@ -370,3 +370,23 @@ def test_a_meta_code_that_is_no_code_stays_out_of_the_error_text(
     assert "\n" not in said
     assert len(said) < 200
     assert caught.value.code is None
+
+
+@pytest.mark.parametrize("slug", ["u" * 200, "us\nps", "<b>usps</b>"])
+def test_a_slug_that_is_no_slug_is_that_numbers_error(carrier: AfterShipCarrier, slug: str) -> None:
+    result = _one(carrier, _tracking(slug=slug))
+    assert (result.tracking, result.error_code) == (None, "invalid")
+    assert "data.trackings.0.slug" in str(result.error)
+    with pytest.raises(ValidationError) as caught:
+        carrier.parse_push(*_signed(_hook(slug=slug)))
+    assert caught.value.field == "msg.slug"
+
+
+def test_a_created_tracking_of_the_wrong_shape_names_the_field_and_quotes_nothing(
+        carrier: AfterShipCarrier) -> None:
+    created = {"meta": {"code": 201}, "data": _tracking(checkpoints=[{"message": {"p": PII[1]}}])}
+    with pytest.raises(ResponseParseError) as caught:
+        _track(carrier, listing(), created=created)
+    assert "checkpoints.0.message" in str(caught.value)
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__

@@ -31,7 +31,7 @@ from aftersales.errors import (
 )
 from aftersales.models import ParcelIssue, ParcelStatus, TrackQuery, TrackResult
 
-from .conftest import CUSTOMER, KEY, QUERY_URL, SALT, load
+from .conftest import AUTONUMBER_URL, CUSTOMER, KEY, QUERY_URL, SALT, load
 
 NUMBER = "YT9693083639795"
 PII = ("张三", "13800138000", "北京市朝阳区建国路88号")
@@ -152,13 +152,35 @@ def test_html_and_truncated_answers_are_parse_errors(
         _track(carrier, None, **reply)
 
 
-@pytest.mark.parametrize("changes", [{"nu": "YT0000000000001"}, {"com": "zhongtong"},
-                                     {"com": "y" * 200}])
+@pytest.mark.parametrize("changes", [{"nu": "YT0000000000001"}, {"com": "zhongtong"}])
 def test_an_answer_for_another_parcel_is_not_stored_against_the_asked_one(
         carrier: Kuaidi100Carrier, changes: dict[str, Any]) -> None:
     result = _track(carrier, _answer(**changes))
     assert result.tracking is None
     assert result.error_code == "mismatch"
+
+
+@pytest.mark.parametrize("com", ["y" * 200, "yuan\ntong", "<b>yuantong</b>", "圆通"])
+def test_a_carrier_code_that_is_no_code_is_refused(carrier: Kuaidi100Carrier, com: str) -> None:
+    with pytest.raises(ResponseParseError):
+        _track(carrier, _answer(com=com))
+    with pytest.raises(ValidationError):
+        carrier.parse_push(_push(_push_param(com=com)), {})
+    with responses.RequestsMock() as mock:
+        mock.post(AUTONUMBER_URL, json=[{"comCode": com, "name": "x"}])
+        with pytest.raises(ResponseParseError):
+            carrier.detect(NUMBER)
+
+
+def test_an_answer_of_the_wrong_shape_names_the_field_and_quotes_nothing(
+        carrier: Kuaidi100Carrier) -> None:
+    body = _answer()
+    body["data"][0]["context"] = {"phone": PII[1]}
+    with pytest.raises(ResponseParseError) as caught:
+        _track(carrier, body)
+    assert "data.0.context" in str(caught.value)
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
 
 
 def test_the_same_number_in_other_spelling_is_the_asked_one(carrier: Kuaidi100Carrier) -> None:

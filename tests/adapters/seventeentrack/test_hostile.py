@@ -131,6 +131,13 @@ def test_one_malformed_item_is_that_numbers_error_not_the_batchs(
     assert second.tracking.status is ParcelStatus.DELIVERED
 
 
+def test_a_malformed_envelope_chains_no_quoted_values(carrier: SeventeenTrackCarrier) -> None:
+    with pytest.raises(ResponseParseError) as caught:
+        _one(carrier, {"code": 0, "data": {"accepted": [{"no_number": PII[1]}]}})
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+
+
 def test_one_malformed_rejection_is_that_numbers_error(carrier: SeventeenTrackCarrier) -> None:
     queries = [TrackQuery(number="AA1"), TrackQuery(number="BB2")]
     rejected = [{"number": "AA1", "error": {"code": "x", "message": 5}}]
