@@ -153,3 +153,16 @@ def test_a_hidden_review_gets_no_reply_whatever_its_state_answer_says(
     with pytest.raises(AfterSalesError):
         adapter().reply_review(review, "Thanks", idempotency_key="k")
     assert len(http.calls) == 0
+
+
+@pytest.mark.parametrize("value", [None, True, -1, 1.5, 10**30, "", "Jane Roe",
+                                   "Jane Roe\x00" * 3, [], {"n": "Jane Roe"},
+                                   "9999-01-01T00:00:00Z", "2022-05-12"])
+def test_any_field_of_a_review_is_read_or_named(value: Any) -> None:
+    base = _raw()
+    for key in base:
+        raw = {**copy.deepcopy(base), key: copy.deepcopy(value)}
+        try:
+            to_review(raw)
+        except AfterSalesError as exc:
+            _clean(str(exc))

@@ -301,3 +301,34 @@ def test_a_failing_sync_at_debug_leaks_no_buyer_and_no_secret(
     logged = "\n".join(r.getMessage() for r in caplog.records)
     for secret in (*PII, KEY, SECRET):
         assert secret not in logged
+
+
+def _paths(obj: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix] if prefix else []
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            out += _paths(value, (*prefix, key))
+    elif isinstance(obj, list):
+        for n, value in enumerate(obj[:2]):
+            out += _paths(value, (*prefix, n))
+    return out
+
+
+@pytest.mark.parametrize("value", [None, True, -1, 1.5, 10**30, "", "1e3", "0.001",
+                                   "Jane Roe", "Jane Roe\x00" * 3, [], {"n": "Jane Roe"},
+                                   "9999-01-01T00:00:00"])
+def test_any_field_of_a_signed_order_webhook_is_read_or_named(value: Any) -> None:
+    # Every field of the docs' order in turn: an order, or a named library error that
+    # quotes nothing, never a raw exception.
+    base = body("orders_get")
+    for path in _paths(base):
+        order = copy.deepcopy(base)
+        spot = order
+        for key in path[:-1]:
+            spot = spot[key]
+        spot[path[-1]] = copy.deepcopy(value)
+        raw = json.dumps(order).encode()
+        try:
+            parse_order_webhook(raw, _signed(raw), secret="wc-secret-0123")
+        except AfterSalesError as exc:
+            _clean(exc)
