@@ -204,3 +204,24 @@ def test_100_kb_provider_texts_are_stored_cut_to_their_columns(
                 assert 0 < len(parcel.raw_status or "") <= 80
     finally:
         app.close()
+
+
+def test_a_refresh_stores_no_answer_about_another_parcel(make_app: Any, http: Any) -> None:
+    """Kuaidi100 answers the asked number with another parcel's delivered trace: the
+    asked parcel is not changed and is reported as not resolved."""
+    from aftersales_kuaidi100 import Kuaidi100Carrier, Kuaidi100Settings
+
+    asked, other = "YT9693083639795", "YT9693083639796"
+    answer = {"message": "ok", "state": "3", "status": "200", "ischeck": "1", "com": "yuantong",
+              "nu": other, "data": [{"time": "2026-02-28 09:12:40",
+                                     "ftime": "2026-02-28 09:12:40", "context": "已签收"}]}
+    http.post("https://poll.kuaidi100.com/poll/query.do", json=answer)
+    carrier = Kuaidi100Carrier(Kuaidi100Settings(key="k", customer="c"), sleep=lambda _s: None)
+    app = make_app(carrier)
+    add_parcels(app, [asked], carrier="yto")
+    report = app.logistics.refresh()
+    assert report.changed == 0
+    assert "another tracking number" in report.unresolved[asked]
+    with app.store.session() as session:
+        assert session.scalar(select(ShipmentRow.status)) == "pending"
+        assert session.scalars(select(TrackingEventRow)).all() == []
