@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from aftersales.app import AfterSales
@@ -355,3 +356,19 @@ def test_a_tick_whose_area_cannot_import_fails_the_worker_once(
     assert "failed to import" in data["failed"]["reviews"]
     assert "return_timers" not in data["failed"]
     assert "Traceback" not in result.stderr
+
+
+def test_a_database_migrated_by_a_newer_aftersales_says_so(tmp_path: Path) -> None:
+    # Rule: a one-line error that names what is wrong, status 2. Before: "cannot
+    # upgrade to revision 'head': Can't locate revision identified by '9999'".
+    url = f"sqlite:///{tmp_path}/a.db"
+    assert _invoke("--database-url", url, "db", "upgrade").exit_code == 0
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    result = _invoke("--database-url", url, "--json", "returns", "list")
+    assert result.exit_code == 2, result.output
+    error = _json_error(result)["error"]
+    assert "schema revision 9999" in error
+    assert "newer aftersales" in error

@@ -101,6 +101,23 @@ def _check_sqlite_file(engine: Engine) -> None:
         raise ConfigurationError(f"database url: {name[:200]} is not a SQLite database")
 
 
+def _refuse_unknown_revision(connection: Connection, known: set[str]) -> None:
+    """Refuse a database another, newer aftersales migrated, saying so.
+
+    Alembic's own words ("Can't locate revision identified by '0099'") do
+    not tell a shop that the schema is ahead of the installed version.
+    """
+    from alembic.runtime.migration import MigrationContext
+
+    current = MigrationContext.configure(connection).get_current_heads()
+    ahead = sorted(r for r in current if r not in known)
+    if ahead:
+        raise ConfigurationError(
+            f"the database is at schema revision {', '.join(ahead)[:80]}, which this "
+            f"aftersales does not know (newest: {max(known)}): a newer aftersales migrated "
+            "it; run that version, or upgrade this one")
+
+
 class Store:
     """The database behind an :class:`~aftersales.app.AfterSales`.
 
@@ -195,6 +212,7 @@ class Store:
                 f"unknown revision {revision[:80]!r}; known: head, {', '.join(sorted(known))}")
         try:
             with self.engine.connect() as connection, migration_lock(connection):
+                _refuse_unknown_revision(connection, known)
                 cfg.attributes["connection"] = connection
                 command.upgrade(cfg, revision)
         except CommandError as exc:
