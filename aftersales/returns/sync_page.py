@@ -75,14 +75,14 @@ class _Reader:
         self.q = self.db.quote
 
     def rows(self, table: Table, names: Sequence[str], where: str, params: Sequence[Any],
-             keys: Sequence[Any], *, order_by: str = "",
+             keys: Sequence[Any], *, order_by: str = "", raw: bool = False,
              extra: tuple[str, Sequence[Any]] | None = None) -> list[tuple[Any, ...]]:
         """``SELECT names FROM table WHERE where`` for ``keys`` in chunks (``where`` written
         with ``{mark}`` for a parameter and ``{in}`` where the chunk's IN list goes), each
-        value converted on the way; ``extra`` is one more selected expression (read as the
-        driver gives it) and its parameters."""
-        procs = [(i, self._reader(table.c[n])) for i, n in enumerate(names)
-                 if self.db.reads(table.c[n])]
+        value converted on the way (``raw``: as the driver gives it); ``extra`` is one more
+        selected expression (read as the driver gives it) and its parameters."""
+        procs = [] if raw else [(i, self._reader(table.c[n])) for i, n in enumerate(names)
+                                if self.db.reads(table.c[n])]
         cols = ", ".join([*(self.q(n) for n in names), *([extra[0]] if extra else [])])
         out: list[tuple[Any, ...]] = []
         for chunk in _chunks(keys):
@@ -149,14 +149,19 @@ class PageFacts:
             self.orders[row.external_id] = (order_from_row(cast(OrderRow, row)), row.id)
         buyers = sorted({o.buyer.external_id for o, _ in self.orders.values()
                          if o.buyer.external_id})
-        self._placed: dict[str, list[datetime]] = {}
-        self._asked: dict[str, list[tuple[str, datetime]]] = {}
+        # The buyers' times are kept as the database holds them and compared with the
+        # lookback's start bound as a query binds it: what the per-request queries'
+        # ``placed_at >= since`` compares (text on SQLite), without reading each time.
+        self._since_placed = read.db.converter(_ORDERS.c.placed_at)
+        self._since_asked = read.db.converter(_RETURNS.c.created_at)
+        self._placed: dict[str, list[Any]] = {}
+        self._asked: dict[str, list[tuple[str, Any]]] = {}
         for buyer, placed in read.rows(_ORDERS, ("buyer_id", "placed_at"),
-                                       f"{q('buyer_id')} IN ({{in}})", [], buyers):
+                                       f"{q('buyer_id')} IN ({{in}})", [], buyers, raw=True):
             self._placed.setdefault(buyer, []).append(placed)
         for asker, order, created in read.rows(
                 _RETURNS, ("buyer_id", "order_external_id", "created_at"),
-                f"{q('buyer_id')} IN ({{in}})", [], buyers):
+                f"{q('buyer_id')} IN ({{in}})", [], buyers, raw=True):
             self._asked.setdefault(str(asker), []).append((order, created))
         self._held: dict[str, _Held] = {}
         self._by_order: dict[str, list[_Held]] = {}  # the same, by order, in the same order
@@ -180,9 +185,10 @@ class PageFacts:
         if not buyer_id:
             return None
         since = now - timedelta(days=lookback_days)
-        orders = sum(1 for placed in self._placed.get(buyer_id, ()) if placed >= since)
+        placed_since, asked_since = self._since_placed(since), self._since_asked(since)
+        orders = sum(1 for placed in self._placed.get(buyer_id, ()) if placed >= placed_since)
         returns = len({order for order, created in self._asked.get(buyer_id, ())
-                       if created >= since})
+                       if created >= asked_since})
         return BuyerStats(orders=orders, returns=min(returns, max(orders, returns)))
 
     def units_taken(self, order_id: str) -> dict[str, int]:
@@ -201,4 +207,5 @@ class PageFacts:
                                           [(ln.order_line_id, ln.quantity) for ln in lines])
         self._by_order.setdefault(order_id, []).append(held)
         if buyer_id:
-            self._asked.setdefault(buyer_id, []).append((order_id, created_at))
+            self._asked.setdefault(buyer_id, []).append((order_id,
+                                                          self._since_asked(created_at)))
