@@ -372,3 +372,27 @@ def test_a_database_migrated_by_a_newer_aftersales_says_so(tmp_path: Path) -> No
     error = _json_error(result)["error"]
     assert "schema revision 9999" in error
     assert "newer aftersales" in error
+
+
+# ---------------------------------------------------------------- bulk files
+
+
+def test_bulk_refuses_a_column_named_twice_and_names_a_bad_row_once(
+        sqlite_url: str, tmp_path: Path) -> None:
+    # Rule: bad input is refused naming it, never silently accepted. Before:
+    # "action,action" ran with one of the two cells (which one unsaid), and a
+    # GBK cell was reported as "row 1: row 1: the text is not UTF-8".
+    assert _invoke("--database-url", sqlite_url, "db", "upgrade").exit_code == 0
+    twice = tmp_path / "twice.csv"
+    twice.write_text("action,rma_id,Action\napprove,RMA-1,reject\n", encoding="utf-8")
+    result = _invoke("--database-url", sqlite_url, "--json", "returns", "bulk", str(twice))
+    assert result.exit_code == 2, result.output
+    assert "named twice: 'action'" in _json_error(result)["error"]
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes(b"action,rma_id,reason\nreject,RMA-1," + "质量问题\n".encode("gbk"))
+    bad = _invoke("--database-url", sqlite_url, "--json", "returns", "bulk", str(gbk),
+                  "--dry-run")
+    assert bad.exit_code == 1, bad.output
+    first = json.loads(bad.stdout)["first_errors"][0]
+    assert first.startswith("row 1: ")
+    assert "row 1" not in first[len("row 1: "):]

@@ -239,6 +239,11 @@ class CsvSource:
                       else "the header has no 'action' column")
             raise BulkFileError(f"{detail}; known columns: {', '.join(COLUMNS)}",
                                 payload=str(self.path))
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:  # which of the two cells a row means cannot be told: refuse the file
+            self.close()
+            raise BulkFileError(f"column(s) named twice: {', '.join(map(repr, twice))}",
+                                payload=str(self.path))
         self._names = names
 
     @property

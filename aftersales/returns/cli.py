@@ -335,7 +335,10 @@ def bulk(state: CliState, file: Path, dry_run: bool, report: Path | None,
 
     def record(o: Any) -> None:
         if o.outcome == "error" and len(errors) < SHOWN_ERRORS:
-            errors.append(f"row {o.row}: {o.detail}")
+            where = f"row {o.row}"  # not twice when the detail names the row itself
+            detail = str(o.detail)
+            errors.append(detail if detail.startswith((where + ":", where + ","))
+                          else f"{where}: {detail}")
 
     with steps(state, "bulk", max(size, 1), every=1.0, unit=" bytes read") as progress:
         try:
