@@ -18,7 +18,14 @@ Checked against the Admin API reference for 2026-01 (the pinned version) on
   (``OrderTransactionStatus``) was declined by the payment gateway and paid
   nothing, so it is a refusal, never a payment (``PENDING`` counts as paid);
 * pagination: GraphQL connections by ``pageInfo.endCursor``; REST by the
-  ``page_info`` of the ``Link: rel="next"`` header;
+  ``page_info`` of the ``Link: rel="next"`` header. Lists nested in an
+  answer are never cut short unseen: an order's returns are paged through
+  (``OrderReturns``); a connection read in one page (a return's lines, its
+  reverse fulfillment orders and their lines, a refund's lines and
+  transactions) asks for ``pageInfo { hasNextPage }`` and is refused as
+  longer than read when more follow; ``Order.refunds`` is a plain list (no
+  ``pageInfo``), so an answer holding as many as asked for is refused, since
+  whether more exist cannot be told;
 * rate limits: the GraphQL cost bucket (``extensions.cost``; 100 points a
   second on a standard plan, 1,000 per query at most) and the REST leaky
   bucket (429 with ``Retry-After``);
@@ -88,6 +95,10 @@ def return_fields(api_version: str) -> str:
     deprecated ``returnReason``, which stays the fallback (developer changelog
     "New Return Reason Definitions API", 2026-01: the definition has ``id``,
     ``handle`` and ``name``; ``returnReason`` is deprecated on return line items).
+
+    Of ``exchangeLineItems`` only whether there is one is read (it makes the
+    return an exchange), so one is asked for; ``returnLineItems`` says
+    whether more follow (:meth:`ShopifyMarketplace._whole`).
     """
     definition = ("returnReasonDefinition { handle name } "
                   if api_version >= _REASON_DEFINITION_SINCE else "")
@@ -96,19 +107,27 @@ fragment ReturnFields on Return {{
   id name status createdAt closedAt requestApprovedAt
   decline {{ reason note }}
   order {{ id }}
-  returnLineItems(first: 50) {{ nodes {{ id quantity ... on ReturnLineItem {{
+  returnLineItems(first: 50) {{ pageInfo {{ hasNextPage }}
+    nodes {{ id quantity ... on ReturnLineItem {{
     {definition}returnReason returnReasonNote customerNote
     fulfillmentLineItem {{ id lineItem {{ id sku }} }}
   }} }} }}
-  exchangeLineItems(first: 10) {{ nodes {{ id }} }}
+  exchangeLineItems(first: 1) {{ nodes {{ id }} }}
 }}"""
 
 
 LIST_RETURNS = """query ListReturns($first: Int!, $after: String, $query: String) {
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
     pageInfo { hasNextPage endCursor }
-    nodes { id updatedAt returns(first: 20) { nodes { ...ReturnFields } } }
+    nodes { id updatedAt returns(first: 20) {
+      pageInfo { hasNextPage endCursor } nodes { ...ReturnFields } } }
   }
+}"""
+
+#: The rest of one order's returns, when the listing's first 20 were not all.
+ORDER_RETURNS = """query OrderReturns($id: ID!, $after: String) {
+  order(id: $id) { id returns(first: 20, after: $after) {
+    pageInfo { hasNextPage endCursor } nodes { ...ReturnFields } } }
 }"""
 
 GET_RETURN = """query GetReturn($id: ID!) {
@@ -130,8 +149,8 @@ CLOSE = """mutation ReturnClose($id: ID!) {
 }"""
 
 REVERSE_ORDERS = """query ReturnReverse($id: ID!) {
-  return(id: $id) { id reverseFulfillmentOrders(first: 10) { nodes {
-    id lineItems(first: 50) { nodes { id totalQuantity } }
+  return(id: $id) { id reverseFulfillmentOrders(first: 10) { pageInfo { hasNextPage } nodes {
+    id lineItems(first: 50) { pageInfo { hasNextPage } nodes { id totalQuantity } }
   } } }
 }"""
 
@@ -145,20 +164,25 @@ REFUND = """mutation RefundCreate($input: RefundInput!, $key: String!) {
   refundCreate(input: $input) @idempotent(key: $key) {
     refund { id note createdAt order { id } totalRefundedSet {
       shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } }
-      transactions(first: 10) { nodes { status kind } } }
+      transactions(first: 10) { pageInfo { hasNextPage } nodes { status kind } } }
     userErrors { field message }
   }
 }"""
 
 
-ORDER_REFUNDS = """query OrderRefunds($id: ID!) {
-  order(id: $id) { id refunds(first: 100) {
-    id note createdAt totalRefundedSet {
-      shopMoney { amount currencyCode } presentmentMoney { amount currencyCode } }
-    transactions(first: 10) { nodes { status kind } }
-    refundLineItems(first: 100) { nodes { quantity lineItem { id } } }
-  } }
-}"""
+#: ``Order.refunds`` is a plain list (``[Refund!]!`` with a ``first`` argument,
+#: no ``pageInfo``): an answer holding this many cannot tell whether more exist.
+ORDER_REFUNDS_READ = 100
+
+ORDER_REFUNDS = f"""query OrderRefunds($id: ID!) {{
+  order(id: $id) {{ id refunds(first: {ORDER_REFUNDS_READ}) {{
+    id note createdAt totalRefundedSet {{
+      shopMoney {{ amount currencyCode }} presentmentMoney {{ amount currencyCode }} }}
+    transactions(first: 10) {{ pageInfo {{ hasNextPage }} nodes {{ status kind }} }}
+    refundLineItems(first: 100) {{ pageInfo {{ hasNextPage }}
+      nodes {{ quantity lineItem {{ id }} }} }}
+  }} }}
+}}"""
 
 
 def _payload(data: Mapping[str, Any], field: str) -> dict[str, Any]:
@@ -275,14 +299,39 @@ class ShopifyMarketplace(MarketplaceBase):
             data = self.client.graphql(LIST_RETURNS + self._fields, {
                 "first": self.settings.page_size, "after": after, "query": search})
             conn = self._parse(Connection[OrderReturns], data.get("orders"))
-            return conn.nodes, conn.pageInfo.endCursor if conn.pageInfo.hasNextPage else None
+            return conn.nodes, conn.next_token("the orders listing")
 
         for page in watermarked_pages(token_pages(fetch, adapter=self.name),
                                       lambda o: (o.updatedAt, o.id), start):
             items = [mapping.return_from_gql(r, order_id=mapping.numeric_id(o.id),
                                              updated_at=o.updatedAt, store=self.name)
-                     for o in page.items for r in o.returns.nodes if r.returnLineItems.nodes]
+                     for o in page.items for r in self._order_returns(o)
+                     if self._whole(r)]
             yield Page[ReturnRequest](items=items, cursor=page.cursor)
+
+    def _order_returns(self, order: OrderReturns) -> Iterator[GqlReturn]:
+        """Every return of a listed order: the listing's first page, then the rest."""
+
+        def fetch(after: str | None) -> tuple[list[GqlReturn], str | None]:
+            if after is None:  # the page the listing already holds
+                return order.returns.nodes, order.returns.next_token(
+                    f"the returns of order {order.id}")
+            data = self.client.graphql(ORDER_RETURNS + self._fields,
+                                       {"id": order.id, "after": after})
+            got = data.get("order")
+            if not isinstance(got, dict):
+                raise RemoteNotFoundError("order not found", adapter=self.name)
+            _same("order", order.id, got.get("id"))  # another order's returns are not its own
+            conn: Connection[GqlReturn] = self._parse(Connection[GqlReturn], got.get("returns"))
+            return conn.nodes, conn.next_token(f"the returns of order {order.id}")
+
+        for batch in token_pages(fetch, adapter=self.name):
+            yield from batch
+
+    @staticmethod
+    def _whole(found: GqlReturn) -> list[Any]:
+        """The return's lines, refused when Shopify has more than were read."""
+        return found.returnLineItems.whole(f"the returnLineItems of return {found.id}")
 
     def get_return(self, return_id: str) -> ReturnRequest:
         """One return by its GID or numeric id, as Shopify has it now.
@@ -297,6 +346,7 @@ class ShopifyMarketplace(MarketplaceBase):
             raise RemoteNotFoundError("return not found", adapter=self.name)
         found: GqlReturn = self._parse(GqlReturn, data["return"])
         _same("return", wanted, found.id)
+        self._whole(found)
         return mapping.return_from_gql(found, store=self.name)
 
     def apply_returns_update(self, event: webhooks.ReturnEvent) -> ReturnRequest:
@@ -347,6 +397,9 @@ class ShopifyMarketplace(MarketplaceBase):
         _same("return", wanted, ret.get("id"))  # never dispose another return's goods
         reverse = self._parse(Connection[GqlReverseFulfillmentOrder],
                               ret.get("reverseFulfillmentOrders") or {})
+        # disposing part of the goods and calling the return received would leave the rest
+        for rfo in reverse.whole(f"the reverseFulfillmentOrders of return {wanted}"):
+            rfo.lineItems.whole(f"the lineItems of reverse fulfillment order {rfo.id}")
         loc = self.settings.location_id
         inputs = [
             {"reverseFulfillmentOrderLineItemId": line.id, "quantity": line.totalQuantity,
@@ -455,7 +508,17 @@ class ShopifyMarketplace(MarketplaceBase):
         # another order's refunds must never settle this one as paid
         _same("order", mapping.gid("Order", refund.order_id), order.get("id"))
         known = {mapping.numeric_id(x) for x in exclude}
-        for raw in order.get("refunds") or []:
+        refunds = order.get("refunds") or []
+        if not isinstance(refunds, list):
+            raise ResponseParseError("Order.refunds is not a list", adapter=self.name)
+        if len(refunds) >= ORDER_REFUNDS_READ:
+            # a plain list without pageInfo: the refund paid may be past the ones read,
+            # and "not found" would have it paid twice
+            raise ResponseParseError(
+                f"order {refund.order_id} has {ORDER_REFUNDS_READ} refunds or more; "
+                f"only the first {ORDER_REFUNDS_READ} can be read", adapter=self.name,
+                code="LONGER_THAN_READ")
+        for raw in refunds:
             listed: GqlListedRefund = self._parse(GqlListedRefund, raw)
             if mapping.numeric_id(listed.id) in known or listed.declined():
                 continue  # already held, or declined by the gateway (it paid nothing)
@@ -464,7 +527,8 @@ class ShopifyMarketplace(MarketplaceBase):
                           if m is not None and m.currencyCode.upper() == refund.amount.currency),
                          None)
             lines: dict[str, int] = {}
-            for node in listed.refundLineItems.nodes:
+            for node in listed.refundLineItems.whole(
+                    f"the refundLineItems of refund {listed.id}"):
                 if node.lineItem is not None:
                     lid = mapping.numeric_id(node.lineItem.id)
                     lines[lid] = lines.get(lid, 0) + node.quantity

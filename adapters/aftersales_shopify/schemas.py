@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from aftersales.errors import ResponseParseError
 from aftersales.wire import (
     AwareTime,
     SignedWireAmount,
@@ -85,6 +86,33 @@ class Connection(_Wire, Generic[N]):
             nodes = [e.get("node") if isinstance(e, dict) else e for e in data["edges"]]
             return {**data, "nodes": nodes}
         return data
+
+    def next_token(self, what: str) -> str | None:
+        """The ``endCursor`` to read the rest of ``what`` from, ``None`` on its last page.
+
+        Raises:
+            ResponseParseError: Shopify says more follow but gives no cursor to read
+                them from (the rest would be dropped unread).
+        """
+        if not self.pageInfo.hasNextPage:
+            return None
+        if not self.pageInfo.endCursor:
+            raise ResponseParseError(f"{what} has more than the {len(self.nodes)} read, "
+                                     "and no cursor to read them from", adapter="shopify",
+                                     code="NO_END_CURSOR")
+        return self.pageInfo.endCursor
+
+    def whole(self, what: str) -> list[N]:
+        """The nodes, when they are all there is of ``what``.
+
+        Raises:
+            ResponseParseError: ``pageInfo.hasNextPage``: ``what`` is longer than
+                the page read, and acting on part of it would drop the rest unseen.
+        """
+        if self.pageInfo.hasNextPage:
+            raise ResponseParseError(f"{what} has more than the {len(self.nodes)} read",
+                                     adapter="shopify", code="LONGER_THAN_READ")
+        return self.nodes
 
 
 class _Id(_Wire):
@@ -214,9 +242,15 @@ class GqlRefund(_Wire):
         ``ERROR`` returned no money (the gateway declined it); one with a
         ``SUCCESS``, ``PENDING`` or ``AWAITING_RESPONSE`` transaction, or
         with no transaction listed, is taken as paid.
+
+        Raises:
+            ResponseParseError: every transaction read failed but Shopify has
+                more than were read (``pageInfo.hasNextPage``): an unread one
+                may have paid, so "declined" cannot be told from "paid".
         """
         statuses = [(t.status or "").upper() for t in self.transactions.nodes]
         if statuses and all(s in FAILED_TRANSACTION for s in statuses):
+            self.transactions.whole(f"the transactions of refund {self.id}")
             return statuses
         return []
 
