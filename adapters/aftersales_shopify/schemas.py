@@ -87,13 +87,22 @@ class Connection(_Wire, Generic[N]):
             return {**data, "nodes": nodes}
         return data
 
+    def _told(self, what: str) -> None:
+        """Refuse an answer without the ``pageInfo`` asked for: whether more follow is unknown."""
+        if "pageInfo" not in self.model_fields_set:
+            raise ResponseParseError(f"the answer does not say whether {what} has more "
+                                     f"than the {len(self.nodes)} read", adapter="shopify",
+                                     code="NO_PAGE_INFO")
+
     def next_token(self, what: str) -> str | None:
         """The ``endCursor`` to read the rest of ``what`` from, ``None`` on its last page.
 
         Raises:
             ResponseParseError: Shopify says more follow but gives no cursor to read
-                them from (the rest would be dropped unread).
+                them from (the rest would be dropped unread), or the answer has no
+                ``pageInfo``.
         """
+        self._told(what)
         if not self.pageInfo.hasNextPage:
             return None
         if not self.pageInfo.endCursor:
@@ -107,8 +116,11 @@ class Connection(_Wire, Generic[N]):
 
         Raises:
             ResponseParseError: ``pageInfo.hasNextPage``: ``what`` is longer than
-                the page read, and acting on part of it would drop the rest unseen.
+                the page read, and acting on part of it would drop the rest unseen;
+                or the answer has no ``pageInfo`` (asked for, so its absence is no
+                "no more").
         """
+        self._told(what)
         if self.pageInfo.hasNextPage:
             raise ResponseParseError(f"{what} has more than the {len(self.nodes)} read",
                                      adapter="shopify", code="LONGER_THAN_READ")

@@ -16,6 +16,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 BASE = "https://example-shop.myshopify.com/admin/api/2026-01"
 GRAPHQL = f"{BASE}/graphql.json"
 TOKEN = "shpat_test_token"
+#: The ``pageInfo`` of a connection read whole (the adapter asks whether more follow).
+NO_MORE: dict[str, Any] = {"hasNextPage": False}
 
 
 def fx(name: str) -> dict[str, Any]:

@@ -137,7 +137,8 @@ class FakeShop:
         return {"orders": {
             "pageInfo": {"hasNextPage": more, "endCursor": str(start + v["first"])},
             "nodes": [{"id": f"gid://shopify/Order/{o['id']}", "updatedAt": o["updated_at"],
-                       "returns": {"nodes": [self.returns[o["id"]]]}} for o in page]}}
+                       "returns": {"pageInfo": {"hasNextPage": False},
+                                   "nodes": [self.returns[o["id"]]]}} for o in page]}}
 
     def _mutate(self, gid: str, field: str, allowed: set[str], to: str) -> dict[str, Any]:
         i = self._ret_index(gid)
@@ -162,8 +163,10 @@ class FakeShop:
         return self._mutate(v["id"], "returnClose", {"OPEN"}, "CLOSED")
 
     def _op_ReturnReverse(self, v: dict[str, Any]) -> dict[str, Any]:
-        return {"return": {"id": v["id"], "reverseFulfillmentOrders": {"nodes": [{
-            "id": "gid://shopify/ReverseFulfillmentOrder/1", "lineItems": {"nodes": [
+        return {"return": {"id": v["id"], "reverseFulfillmentOrders": {
+            "pageInfo": {"hasNextPage": False}, "nodes": [{
+            "id": "gid://shopify/ReverseFulfillmentOrder/1", "lineItems": {
+                "pageInfo": {"hasNextPage": False}, "nodes": [
                 {"id": "gid://shopify/ReverseFulfillmentOrderLineItem/1", "totalQuantity": 1}]}}]}}}
 
     def _op_Dispose(self, v: dict[str, Any]) -> dict[str, Any]:

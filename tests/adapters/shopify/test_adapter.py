@@ -36,7 +36,7 @@ from aftersales.models import (
 )
 from aftersales.money import Money
 
-from .conftest import BASE, TOKEN, GraphQL, Sleeps, body, fx, rest_url
+from .conftest import BASE, NO_MORE, TOKEN, GraphQL, Sleeps, body, fx, rest_url
 
 ORDER_URL = f"{BASE}/orders/450789469.json"
 ORDERS_URL = f"{BASE}/orders.json"
@@ -216,7 +216,7 @@ def _order_node(n: int, updated: str, with_return: bool = True) -> dict[str, Any
     ret = copy.deepcopy(body("graphql_return_get")["data"]["return"])
     ret["id"] = f"gid://shopify/Return/{n}00"
     return {"id": f"gid://shopify/Order/{n}", "updatedAt": updated,
-            "returns": {"nodes": [ret] if with_return else []}}
+            "returns": {"pageInfo": NO_MORE, "nodes": [ret] if with_return else []}}
 
 
 def test_list_returns_pages_through_three_graphql_pages_and_resumes(
@@ -299,8 +299,8 @@ def test_confirm_received_disposes_the_reverse_fulfillment(
                                                 location_id="487838322"), sleep=sleeps)
     gql = GraphQL(http)
     gql.reply("ReturnReverse", {"data": {"return": {
-        "id": "gid://shopify/Return/945000959", "reverseFulfillmentOrders": {"nodes": [{
-            "id": "gid://shopify/ReverseFulfillmentOrder/1", "lineItems": {"nodes": [
+        "id": "gid://shopify/Return/945000959", "reverseFulfillmentOrders": {"pageInfo": NO_MORE, "nodes": [{
+            "id": "gid://shopify/ReverseFulfillmentOrder/1", "lineItems": {"pageInfo": NO_MORE, "nodes": [
                 {"id": "gid://shopify/ReverseFulfillmentOrderLineItem/7", "totalQuantity": 1}]}}]}}}})
     gql.reply("Dispose", {"data": {"reverseFulfillmentOrderDispose": {
         "reverseFulfillmentOrderLineItems": [{"id": "x"}], "userErrors": []}}})
@@ -442,8 +442,8 @@ def test_receiving_without_a_location_leaves_goods_for_processing(
     market: ShopifyMarketplace, gql: GraphQL
 ) -> None:
     gql.reply("ReturnReverse", {"data": {"return": {
-        "id": "gid://shopify/Return/945000959", "reverseFulfillmentOrders": {"nodes": [{
-            "id": "gid://shopify/ReverseFulfillmentOrder/1", "lineItems": {"nodes": [
+        "id": "gid://shopify/Return/945000959", "reverseFulfillmentOrders": {"pageInfo": NO_MORE, "nodes": [{
+            "id": "gid://shopify/ReverseFulfillmentOrder/1", "lineItems": {"pageInfo": NO_MORE, "nodes": [
                 {"id": "gid://shopify/ReverseFulfillmentOrderLineItem/7", "totalQuantity": 2},
                 {"id": "gid://shopify/ReverseFulfillmentOrderLineItem/8", "totalQuantity": 0}]}}]}}}})
     gql.reply("Dispose", {"data": {"reverseFulfillmentOrderDispose": {
@@ -458,7 +458,7 @@ def test_receiving_a_return_with_nothing_to_receive_is_refused(
     market: ShopifyMarketplace, gql: GraphQL
 ) -> None:
     gql.reply("ReturnReverse", {"data": {"return": {
-        "id": "gid://shopify/Return/945000959", "reverseFulfillmentOrders": {"nodes": []}}}})
+        "id": "gid://shopify/Return/945000959", "reverseFulfillmentOrders": {"pageInfo": NO_MORE, "nodes": []}}}})
     with pytest.raises(RemoteRejectedError) as err:
         market.confirm_return_received(_request())
     assert err.value.code == "NO_REVERSE_FULFILLMENT"

@@ -38,7 +38,7 @@ from aftersales.models import Refund, RefundLine, ReturnKind, ReturnLine, Return
 from aftersales.money import Money
 from aftersales.returns.refund_settle import refused
 
-from .conftest import BASE, TOKEN, GraphQL, Sleeps, body, fx
+from .conftest import BASE, NO_MORE, TOKEN, GraphQL, Sleeps, body, fx
 
 ORDER_URL = f"{BASE}/orders/450789469.json"
 ORDERS_URL = f"{BASE}/orders.json"
@@ -213,7 +213,7 @@ def test_a_graphql_end_cursor_that_comes_back_ends_the_walk(
         return {"data": {"orders": {"pageInfo": {"hasNextPage": True, "endCursor": "c1"},
                                     "nodes": [{"id": f"gid://shopify/Order/{n}",
                                                "updatedAt": f"2025-07-0{n}T10:00:00Z",
-                                               "returns": {"nodes": [ret]}}]}}}
+                                               "returns": {"pageInfo": NO_MORE, "nodes": [ret]}}]}}}
     for n in (1, 2, 3):
         gql.reply("ListReturns", page(n))
     with pytest.raises(ResponseParseError, match="loops"):
@@ -328,8 +328,8 @@ def _request() -> ReturnRequest:
 def test_goods_of_another_return_are_never_disposed(market: ShopifyMarketplace,
                                                     gql: GraphQL) -> None:
     gql.reply("ReturnReverse", {"data": {"return": {
-        "id": "gid://shopify/Return/1", "reverseFulfillmentOrders": {"nodes": [{
-            "id": "gid://shopify/ReverseFulfillmentOrder/1", "lineItems": {"nodes": [
+        "id": "gid://shopify/Return/1", "reverseFulfillmentOrders": {"pageInfo": NO_MORE, "nodes": [{
+            "id": "gid://shopify/ReverseFulfillmentOrder/1", "lineItems": {"pageInfo": NO_MORE, "nodes": [
                 {"id": "gid://shopify/ReverseFulfillmentOrderLineItem/7",
                  "totalQuantity": 1}]}}]}}}})
     with pytest.raises(ResponseParseError, match="another return"):
@@ -365,7 +365,7 @@ def test_the_lost_answer_look_up_never_takes_another_orders_refund(
               "totalRefundedSet": {"presentmentMoney": {"amount": "41.94",
                                                         "currencyCode": "USD"}},
               "transactions": {"nodes": [{"status": "SUCCESS", "kind": "REFUND"}]},
-              "refundLineItems": {"nodes": [{"quantity": 1, "lineItem": {
+              "refundLineItems": {"pageInfo": NO_MORE, "nodes": [{"quantity": 1, "lineItem": {
                   "id": "gid://shopify/LineItem/518995019"}}]}}
     gql.reply("OrderRefunds", {"data": {"order": {"id": "gid://shopify/Order/111",
                                                   "refunds": [listed]}}})

@@ -49,7 +49,7 @@ class LosingShop(FakeShop):
             made = self.refunds[v["key"]]
             made["createdAt"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
             made["_order"] = v["input"]["orderId"]
-            made["refundLineItems"] = {"nodes": [
+            made["refundLineItems"] = {"pageInfo": {"hasNextPage": False}, "nodes": [
                 {"quantity": x["quantity"], "lineItem": {"id": x["lineItemId"]}}
                 for x in v["input"].get("refundLineItems", [])]}
         return out

@@ -34,7 +34,8 @@ def _docs_answer(*statuses: str) -> dict[str, Any]:
     """Shopify's documented answer, its transactions set to ``statuses``."""
     answer = copy.deepcopy(body("graphql_refund_create_shipping_docs"))
     refund = answer["data"]["refundCreate"]["refund"]
-    refund["transactions"] = {"edges": [{"node": {"kind": "REFUND", "status": s}}
+    refund["transactions"] = {"pageInfo": {"hasNextPage": False},
+                              "edges": [{"node": {"kind": "REFUND", "status": s}}
                                         for s in statuses]}
     return answer
 
@@ -107,7 +108,7 @@ def test_a_refund_with_a_transaction_under_way_or_done_is_paid(
 def _listed(*statuses: str) -> dict[str, Any]:
     refund = _docs_answer(*statuses)["data"]["refundCreate"]["refund"]
     return {**refund, "createdAt": "2026-01-12T10:00:00Z",
-            "refundLineItems": {"nodes": []}}
+            "refundLineItems": {"pageInfo": {"hasNextPage": False}, "nodes": []}}
 
 
 @pytest.mark.parametrize(("statuses", "found"), [
