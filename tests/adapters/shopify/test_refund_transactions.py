@@ -20,7 +20,7 @@ from aftersales_shopify import ShopifyMarketplace
 from aftersales_shopify.schemas import Connection, GqlRefund
 from responses import matchers
 
-from aftersales.errors import RemoteRejectedError
+from aftersales.errors import RemoteRejectedError, ResponseParseError
 from aftersales.models import Refund
 from aftersales.money import Money
 from aftersales.returns.refund_settle import refused
@@ -30,11 +30,11 @@ from .conftest import BASE, GraphQL, body, fx
 ORDER = "734509473"
 
 
-def _docs_answer(*statuses: str) -> dict[str, Any]:
-    """Shopify's documented answer, its transactions set to ``statuses``."""
+def _docs_answer(*statuses: str, more: bool = False) -> dict[str, Any]:
+    """Shopify's documented answer, its transactions set to ``statuses`` (and ``more``)."""
     answer = copy.deepcopy(body("graphql_refund_create_shipping_docs"))
     refund = answer["data"]["refundCreate"]["refund"]
-    refund["transactions"] = {"pageInfo": {"hasNextPage": False},
+    refund["transactions"] = {"pageInfo": {"hasNextPage": more},
                               "edges": [{"node": {"kind": "REFUND", "status": s}}
                                         for s in statuses]}
     return answer
@@ -105,10 +105,10 @@ def test_a_refund_with_a_transaction_under_way_or_done_is_paid(
     assert market.refund(_instruction()).external_id == "gid://shopify/Refund/929361464"
 
 
-def _listed(*statuses: str) -> dict[str, Any]:
-    refund = _docs_answer(*statuses)["data"]["refundCreate"]["refund"]
+def _listed(*statuses: str, more: bool = False, more_lines: bool = False) -> dict[str, Any]:
+    refund = _docs_answer(*statuses, more=more)["data"]["refundCreate"]["refund"]
     return {**refund, "createdAt": "2026-01-12T10:00:00Z",
-            "refundLineItems": {"pageInfo": {"hasNextPage": False}, "nodes": []}}
+            "refundLineItems": {"pageInfo": {"hasNextPage": more_lines}, "nodes": []}}
 
 
 @pytest.mark.parametrize(("statuses", "found"), [
@@ -131,3 +131,55 @@ def test_connections_are_read_from_edges_as_shopifys_examples_write_them() -> No
     approved = Connection[dict[str, Any]].model_validate(
         {"edges": [{"node": {"id": "gid://shopify/ReturnLineItem/677614676"}}]})
     assert approved.nodes == [{"id": "gid://shopify/ReturnLineItem/677614676"}]
+
+
+# ---------------------------------------------------------------- lists longer than read
+
+
+def test_declined_transactions_with_more_unread_are_no_refusal(
+    market: ShopifyMarketplace, http: responses.RequestsMock, gql: GraphQL,
+) -> None:
+    # Refund.transactions is an OrderTransactionConnection: an unread one may have paid,
+    # so "declined" (a new attempt may pay) cannot be said; the outcome is unknown.
+    _calculate(http)
+    gql.reply("RefundCreate", _docs_answer("FAILURE", more=True))
+    with pytest.raises(ResponseParseError) as caught:
+        market.refund(_instruction())
+    assert not refused(caught.value)
+    assert caught.value.code == "LONGER_THAN_READ"
+    assert "transactions of refund gid://shopify/Refund/929361464" in str(caught.value)
+    assert gql.ops() == ["RefundCreate"]
+
+
+def _look_up(market: ShopifyMarketplace, gql: GraphQL, refunds: list[dict[str, Any]]) -> Any:
+    gql.reply("OrderRefunds", {"data": {"order": {"id": f"gid://shopify/Order/{ORDER}",
+                                                  "refunds": refunds}}})
+    return market.find_refund(_instruction(created_at=datetime(2026, 1, 12, 9, 59,
+                                                                tzinfo=UTC)))
+
+
+@pytest.mark.parametrize(("listed", "named"), [
+    (_listed("FAILURE", more=True), "the transactions of refund"),
+    (_listed("SUCCESS", more_lines=True), "the refundLineItems of refund")])
+def test_the_lost_answer_look_up_refuses_a_refund_longer_than_read(
+    market: ShopifyMarketplace, gql: GraphQL, listed: dict[str, Any], named: str,
+) -> None:
+    with pytest.raises(ResponseParseError) as caught:
+        _look_up(market, gql, [listed])
+    assert caught.value.code == "LONGER_THAN_READ"
+    assert named in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_the_lost_answer_look_up_refuses_as_many_refunds_as_it_asked_for(
+    market: ShopifyMarketplace, gql: GraphQL,
+) -> None:
+    # Order.refunds is a plain list ([Refund!]! with first): no pageInfo, so 100 of the
+    # 100 asked for may hide the one paid, and "not found" would have it paid twice.
+    other = {**_listed("SUCCESS"), "id": "gid://shopify/Refund/1",
+             "createdAt": "2026-01-01T00:00:00Z"}
+    assert _look_up(market, gql, [other] * 99) is None
+    with pytest.raises(ResponseParseError, match="only the first 100 can be read") as caught:
+        _look_up(market, gql, [other] * 100)
+    assert caught.value.code == "LONGER_THAN_READ"
+    assert "\n" not in str(caught.value)
