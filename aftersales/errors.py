@@ -15,6 +15,7 @@ caller can catch one class at its boundary and still tell the cases apart::
     ├── NotFoundError                 no such row in the store
     ├── ConcurrentUpdateError         someone else changed the row first
     │   └── RefundInFlightError       another refund of the request is still pending
+    ├── ReplyOutcomeUnknownError      a review reply may have been posted: a person must check
     ├── SignatureError                a push or webhook failed its signature check
     ├── StorageError                  the database failed (wraps SQLAlchemy's error)
     └── RemoteError                   a marketplace or carrier call failed
@@ -51,6 +52,7 @@ __all__ = [
     "RemoteError",
     "RemoteNotFoundError",
     "RemoteRejectedError",
+    "ReplyOutcomeUnknownError",
     "ResponseParseError",
     "SignatureError",
     "StorageError",
@@ -202,6 +204,32 @@ class RefundInFlightError(ConcurrentUpdateError):
         self.amount = amount
         super().__init__(f"return {rma_id} has refund {idempotency_key!r} of {amount} in "
                          f"flight: {why}")
+
+
+class ReplyOutcomeUnknownError(AfterSalesError):
+    """A review reply's earlier attempt may have been posted, and nothing can tell.
+
+    The marketplace takes no idempotency key on replies and offers no way to
+    read the review's reply, so sending again could post it twice, publicly.
+    Someone must look on the marketplace, then mark the reply sent (it is
+    there) or release it (it is not) and reply again. Not retryable: waiting
+    does not tell.
+
+    Attributes:
+        review_id: the library's review id.
+        marketplace: the review's store.
+        external_id: the marketplace's review id.
+    """
+
+    def __init__(self, review_id: int, marketplace: str, external_id: str, why: str) -> None:
+        self.review_id = review_id
+        self.marketplace = marketplace
+        self.external_id = external_id
+        why = " ".join(why.split())  # one line, whatever the lost answer said
+        super().__init__(
+            f"review {review_id} ({marketplace} {external_id}): {why}; check the reply on "
+            f"{marketplace}, then mark it sent (aftersales reviews reply {review_id} "
+            "--mark-sent) or release it (--release) and reply again")
 
 
 class SignatureError(AfterSalesError):

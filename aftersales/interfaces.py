@@ -224,7 +224,14 @@ class Marketplace(Protocol):
         ...
 
     def reply_review(self, review: Review, text: str, *, idempotency_key: str) -> str:
-        """Post the shop's public reply to a review; returns the reply's id."""
+        """Post the shop's public reply to a review; returns the reply's id.
+
+        Called again after an unknown outcome only when the adapter's
+        ``reply_idempotent`` (on :class:`MarketplaceBase`, default ``False``)
+        says the platform answers the same ``idempotency_key`` with the first
+        reply; otherwise the earlier attempt is settled with the adapter's
+        ``find_reply(review) -> str | None`` where it has one, or by a person.
+        """
         ...
 
     def send_message(self, message: Message) -> Receipt:
@@ -304,6 +311,10 @@ class MarketplaceBase:
     capabilities: frozenset[Capability] = frozenset()
     #: every raw status the marketplace documents, for the conformance kit.
     raw_return_statuses: ClassVar[tuple[str, ...]] = ()
+    #: whether ``reply_review`` called again with the same ``idempotency_key`` answers
+    #: with the first reply instead of posting a second; ``True`` only where the
+    #: platform dedupes by key (say why in the adapter's docstring).
+    reply_idempotent: ClassVar[bool] = False
 
     def __init__(self, *, name: str | None = None) -> None:
         """Name this instance: ``name`` checked as a store name, the class's ``name`` by default."""
@@ -380,6 +391,20 @@ class MarketplaceBase:
     def reply_review(self, review: Review, text: str, *, idempotency_key: str) -> str:
         """See :meth:`Marketplace.reply_review`."""
         raise self._unsupported("reply_review")
+
+    def find_reply(self, review: Review) -> str | None:
+        """The id of the shop's reply the review has on the marketplace now, or ``None``.
+
+        Optional: an adapter implements it only where the platform can say
+        (``None`` must mean "surely no reply", so sending is safe). It settles
+        an attempt of :meth:`reply_review` whose answer was lost when
+        ``reply_idempotent`` is ``False``.
+
+        Raises:
+            UnsupportedOperationError: the platform cannot tell (the default).
+            RemoteError: the marketplace could not be asked.
+        """
+        raise self._unsupported("find_reply")
 
     def send_message(self, message: Message) -> Receipt:
         """See :meth:`Marketplace.send_message`."""

@@ -268,7 +268,11 @@ class JdMarketplace(MarketplaceBase):
         return self._watermarked(cursor, self.settings.lookback, window, mapping.review_stamp)
 
     def reply_review(self, review: Review, text: str, *, idempotency_key: str) -> str:
-        """Answer a comment publicly (saveReply); returns the comment's id."""
+        """Answer a comment publicly (saveReply); returns the comment's id.
+
+        saveReply takes no idempotency key and this adapter has no
+        ``find_reply``, so a lost answer is not re-sent.
+        """
         if not 1 <= len(text.strip()) <= 500:
             raise ValidationError("JD takes 1–500 characters", field="text")
         body = self.client.call(_REPLY, {"commentId": review.external_id,

@@ -148,8 +148,12 @@ class JudgeMeMarketplace(MarketplaceBase):
         raised before anything is posted. A review still awaiting moderation
         may be replied to; Judge.me shows the reply only with the review.
 
-        ``idempotency_key`` is not sent: Judge.me has none. Returns the reply id
-        when Judge.me gives one, else ``"<review id>"``-based id.
+        ``idempotency_key`` is not sent: Judge.me has none, and its API
+        documents no way to read a review's existing reply, so the adapter
+        is not ``reply_idempotent`` and has no ``find_reply``: after a lost
+        answer the reply is not posted again until someone checks the widget
+        and marks it sent or releases it. Returns the reply id when Judge.me
+        gives one, else ``"<review id>"``-based id.
 
         Raises:
             HiddenReviewError: the review is hidden from shoppers.

@@ -506,7 +506,11 @@ class TaobaoMarketplace(MarketplaceBase):
         )
 
     def reply_review(self, review: Review, text: str, *, idempotency_key: str) -> str:
-        """Explain a rating (Tmall shops only); returns the sub-order id it answers."""
+        """Explain a rating (Tmall shops only); returns the sub-order id it answers.
+
+        ``taobao.traderate.explain.add`` takes no idempotency key and this
+        adapter has no ``find_reply`` yet, so a lost answer is not re-sent.
+        """
         if not self.settings.tmall:
             raise self._unsupported("reply_review")
         if not 1 <= len(text) <= 500:

@@ -7,6 +7,8 @@
     aftersales reviews report --by sku --days 30
     aftersales --json reviews report --by shop --since 2026-03-01T00:00:00+08:00
     aftersales reviews reply 42 --template sorry --dry-run
+    aftersales reviews reply 42 --mark-sent      # a lost answer: the reply is there
+    aftersales reviews reply 42 --release        # a lost answer: it is not; reply again
 """
 
 from __future__ import annotations
@@ -149,23 +151,41 @@ def report_command(state: CliState, by: str, since: datetime | None, until: date
 
 @group.command("reply")
 @click.argument("review_id")
-@click.option("--template", required=True,
+@click.option("--template", default=None,
               help="A template name (thanks, sorry, …) or the template text itself.")
 @click.option("--store", "--marketplace", "marketplace", default=None,
               help="The review's store, when the id is the store's own (--marketplace: "
               "its former name).")
 @click.option("--dry-run", is_flag=True, help="Show the reply; send and write nothing.")
+@click.option("--mark-sent", is_flag=True,
+              help="An unfinished reply is on the store (you checked): record it as sent.")
+@click.option("--release", is_flag=True,
+              help="An unfinished reply is not on the store (you checked): drop it so "
+              "the next reply posts.")
 @pass_state
-def reply_command(state: CliState, review_id: str, template: str, marketplace: str | None,
-                  dry_run: bool) -> None:
+def reply_command(state: CliState, review_id: str, template: str | None,
+                  marketplace: str | None, dry_run: bool, mark_sent: bool,
+                  release: bool) -> None:
     """Reply to a review once (REVIEW_ID: the library's id, or the marketplace's)."""
     reviews = state.app.reviews
+    if mark_sent and release:
+        raise click.UsageError("--mark-sent and --release exclude each other")
+    if not (mark_sent or release) and template is None:
+        raise click.UsageError("Missing option '--template'.")
+
+    def act(key: int | str) -> Any:
+        if mark_sent:
+            return reviews.mark_reply_sent(key, marketplace=marketplace)
+        if release:
+            return reviews.release_reply(key, marketplace=marketplace)
+        return reviews.reply(key, template=template or "", marketplace=marketplace,
+                             dry_run=dry_run)
+
     try:
         key: int | str = int(review_id) if marketplace is None else review_id
-        result = reviews.reply(key, template=template, marketplace=marketplace, dry_run=dry_run)
+        result = act(key)
     except (ValueError, NotFoundError):  # not the library's id: the marketplace's
-        result = reviews.reply(review_id, template=template, marketplace=marketplace,
-                               dry_run=dry_run)
+        result = act(review_id)
     data = {"review_id": result.review_id, "status": result.status, "text": result.text,
             "remote_id": result.remote_id}
     output(state, data, lambda: f"{result.status}: {result.text}")

@@ -2,11 +2,22 @@
 
 A reply is claimed in the database before the marketplace is called (one
 row per review, unique), so two workers, a retried script or a double click
-can never post two replies. The claim carries an idempotency key; if the
-call's outcome is unknown (a timeout), the claim stays and the next attempt
-re-sends the same text with the same key, which the marketplace answers with
-the first reply instead of a second. A refusal (the text was too long, the
-credentials were wrong) releases the claim so a corrected reply can go.
+can never post two replies. The claim carries an idempotency key. If the
+call's outcome is unknown (a timeout, a 5xx after the server may have acted),
+the claim stays "sending" and the next attempt depends on the marketplace:
+
+* one that dedupes replies by key (``reply_idempotent``, as the sandbox
+  does) gets the same text with the same key again, and answers with the
+  first reply instead of a second;
+* one that can read the review's reply (``find_reply``) is asked first: a
+  reply found is recorded as sent, none found lets the reply go;
+* any other (Judge.me, Taobao, JD) is not sent again: the attempt raises
+  :class:`~aftersales.errors.ReplyOutcomeUnknownError` until a person has
+  looked and called :func:`mark_reply_sent` (it is there) or
+  :func:`release_reply` (it is not; the next reply posts once).
+
+A refusal (the text was too long, the credentials were wrong) releases the
+claim so a corrected reply can go.
 """
 
 from __future__ import annotations
@@ -20,9 +31,11 @@ from sqlalchemy import select
 
 from aftersales.errors import (
     AuthenticationError,
+    InvalidTransitionError,
     NotEligibleError,
     NotFoundError,
     RemoteRejectedError,
+    ReplyOutcomeUnknownError,
     StorageError,
     UnsupportedOperationError,
     ValidationError,
@@ -36,7 +49,7 @@ from aftersales.templating import Template
 if TYPE_CHECKING:
     from aftersales.runtime import Runtime
 
-__all__ = ["DEFAULT_TEMPLATES", "ReplyResult", "send_reply"]
+__all__ = ["DEFAULT_TEMPLATES", "ReplyResult", "mark_reply_sent", "release_reply", "send_reply"]
 
 #: Built-in templates; each has a Chinese and an English text, chosen by the review's language.
 DEFAULT_TEMPLATES: Mapping[str, Mapping[str, str]] = {
@@ -67,8 +80,10 @@ class ReplyResult:
 
     Attributes:
         review_id: the library's review id.
-        status: ``sent``, ``dry_run`` (nothing sent or written) or
-            ``already_replied`` (the review has a reply; nothing sent).
+        status: ``sent``, ``dry_run`` (nothing sent or written),
+            ``already_replied`` (the review has a reply; nothing sent),
+            ``marked_sent`` (recorded as sent by hand) or ``released``
+            (an unfinished attempt dropped by hand).
         text: the reply text (the existing one when already replied).
         remote_id: the marketplace's id of the reply, when it gave one.
     """
@@ -166,6 +181,11 @@ def send_reply(
         return ReplyResult(row.id, "already_replied", claim.text, claim.remote_id)
     if claim is None and row.replied:
         return ReplyResult(row.id, "already_replied", "")
+    if claim is not None and not dry_run and not getattr(market, "reply_idempotent", False):
+        # An unfinished attempt on a marketplace that would post the same text twice.
+        found = _settle(runtime, market, row, claim)
+        if found is not None:
+            return found
     if claim is not None:
         text = claim.text  # an unfinished attempt: the same text, the same key
     else:
@@ -219,6 +239,42 @@ def send_reply(
             if claimed is not None:
                 claimed.last_error = redact_text(str(exc))[:300]
         raise
+    _record_sent(runtime, row, remote_id)
+    return ReplyResult(row.id, "sent", text, remote_id)
+
+
+def _settle(
+    runtime: Runtime, market: Any, row: ReviewRow, claim: ReviewReplyRow
+) -> ReplyResult | None:
+    """Settle an unfinished claim on a non-idempotent marketplace without posting.
+
+    Returns the result when the reply is found on the marketplace, ``None``
+    when it surely is not there (the caller sends); raises otherwise.
+    """
+    if claim.last_error is None:
+        # Another attempt is sending right now, or died before it could tell.
+        raise ReplyOutcomeUnknownError(
+            row.id, row.marketplace, row.external_id,
+            "another attempt is sending the reply or stopped before its answer")
+    lost = ReplyOutcomeUnknownError(
+        row.id, row.marketplace, row.external_id,
+        f"the last attempt's answer was lost ({claim.last_error}) and "
+        f"{row.marketplace} takes no idempotency key on replies")
+    find_reply = getattr(market, "find_reply", None)
+    if find_reply is None:
+        raise lost
+    try:
+        remote_id = find_reply(_review_model(runtime, row))
+    except UnsupportedOperationError:
+        raise lost from None
+    if remote_id is None:
+        return None
+    _record_sent(runtime, row, remote_id)
+    return ReplyResult(row.id, "already_replied", claim.text, remote_id)
+
+
+def _record_sent(runtime: Runtime, row: ReviewRow, remote_id: str | None) -> None:
+    """Mark the claim sent and the review replied; emit ``review.replied`` (once, by key)."""
     with runtime.unit_of_work() as session:
         claimed = session.scalar(select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id))
         stored = session.get(ReviewRow, row.id)
@@ -240,4 +296,51 @@ def send_reply(
             },
             key=f"review.replied:{row.marketplace}:{row.external_id}",
         )
-    return ReplyResult(row.id, "sent", text, remote_id)
+
+
+def _unfinished(runtime: Runtime, row: ReviewRow, target: str) -> ReviewReplyRow:
+    with runtime.unit_of_work() as session:
+        claim = session.scalar(select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id))
+    if claim is None or claim.status != "sending":
+        current = "no reply attempt" if claim is None else claim.status
+        raise InvalidTransitionError(f"the reply to review {row.id}", current, target,
+                                     "only an unfinished reply can be")
+    return claim
+
+
+def mark_reply_sent(
+    runtime: Runtime, review_id: int | str, *, marketplace: str | None = None,
+    remote_id: str | None = None,
+) -> ReplyResult:
+    """Record an unfinished reply as sent: a person saw it on the marketplace.
+
+    Raises:
+        InvalidTransitionError: the review has no unfinished reply.
+    """
+    row = _find(runtime, review_id, marketplace)
+    claim = _unfinished(runtime, row, "sent")
+    _record_sent(runtime, row, remote_id)
+    return ReplyResult(row.id, "marked_sent", claim.text, remote_id)
+
+
+def release_reply(
+    runtime: Runtime, review_id: int | str, *, marketplace: str | None = None
+) -> ReplyResult:
+    """Drop an unfinished reply: a person saw it is not on the marketplace.
+
+    The next :func:`send_reply` renders and posts a reply, once.
+
+    Raises:
+        InvalidTransitionError: the review has no unfinished reply.
+    """
+    row = _find(runtime, review_id, marketplace)
+    claim = _unfinished(runtime, row, "released")
+    with runtime.unit_of_work() as session:
+        claimed = session.scalar(
+            select(ReviewReplyRow).where(
+                ReviewReplyRow.review_id == row.id, ReviewReplyRow.status == "sending"
+            )
+        )
+        if claimed is not None:
+            session.delete(claimed)
+    return ReplyResult(row.id, "released", claim.text)

@@ -46,7 +46,13 @@ from aftersales.reviews.blended import default_classifier
 from aftersales.reviews.classify import Classifier, Severity
 from aftersales.reviews.metrics import GroupBy, ReviewMetrics, compute_metrics
 from aftersales.reviews.records import StoredReview, get_review, list_reviews
-from aftersales.reviews.replies import DEFAULT_TEMPLATES, ReplyResult, send_reply
+from aftersales.reviews.replies import (
+    DEFAULT_TEMPLATES,
+    ReplyResult,
+    mark_reply_sent,
+    release_reply,
+    send_reply,
+)
 from aftersales.store.cursors import get_cursor, set_cursor
 from aftersales.store.locking import one_writer
 from aftersales.store.tables.reviews import ReviewAlertRow
@@ -349,7 +355,11 @@ class ReviewsService:
             UnsupportedOperationError: the marketplace cannot reply to reviews.
             ValidationError: the template is malformed or needs a missing field.
             RemoteError: the marketplace failed; after a timeout the next call
-                re-sends with the same idempotency key.
+                re-sends with the same idempotency key where the marketplace
+                dedupes by key, or asks it for the review's reply where it can.
+            ReplyOutcomeUnknownError: an earlier attempt may have been posted
+                and the marketplace can neither dedupe nor tell: check it, then
+                :meth:`mark_reply_sent` or :meth:`release_reply`.
         """
         return send_reply(
             self.runtime,
@@ -361,3 +371,32 @@ class ReviewsService:
             context=context,
             dry_run=dry_run,
         )
+
+    def mark_reply_sent(
+        self, review_id: int | str, *, marketplace: str | None = None,
+        remote_id: str | None = None,
+    ) -> ReplyResult:
+        """Record an unfinished reply as sent, once someone has seen it on the marketplace.
+
+        The review counts as replied (``review.replied`` is emitted once) and
+        :meth:`reply` answers ``already_replied``.
+
+        Raises:
+            NotFoundError: no such review.
+            InvalidTransitionError: the review has no unfinished reply.
+        """
+        return mark_reply_sent(self.runtime, review_id, marketplace=marketplace,
+                               remote_id=remote_id)
+
+    def release_reply(
+        self, review_id: int | str, *, marketplace: str | None = None
+    ) -> ReplyResult:
+        """Drop an unfinished reply, once someone has seen it is not on the marketplace.
+
+        The next :meth:`reply` renders its template and posts it, once.
+
+        Raises:
+            NotFoundError: no such review.
+            InvalidTransitionError: the review has no unfinished reply.
+        """
+        return release_reply(self.runtime, review_id, marketplace=marketplace)

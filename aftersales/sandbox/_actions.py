@@ -188,6 +188,10 @@ class ShopActions:
     def reply_review(self, review: Review, text: str, *, idempotency_key: str) -> str:
         """See :meth:`Marketplace.reply_review`; one reply per review, as on most marketplaces.
 
+        The same ``idempotency_key`` again answers with the first reply (the
+        sandbox keeps every key it was sent), so the sandbox marketplace is
+        ``reply_idempotent`` and a lost answer is re-sent with the same key.
+
         Raises:
             RemoteRejectedError: empty or over-long text, or the review already has
                 a reply made with another idempotency key.

@@ -65,7 +65,9 @@ class SandboxMarketplace(ShopActions, MarketplaceBase):
     Actions change the shop: approving, rejecting, receiving, refunding,
     shipping an exchange, replying to a review and messaging a buyer. Refunds
     are idempotent on ``refund.idempotency_key`` and recorded in
-    :attr:`refunds_paid`; messages in :attr:`messages_sent`; every call is
+    :attr:`refunds_paid`; replies are idempotent on their key too (hence
+    ``reply_idempotent``: a reply whose answer was lost is simply re-sent);
+    messages in :attr:`messages_sent`; every call is
     counted in :attr:`calls`. Pass ``faults=Faults(...)`` to make calls fail
     with rate limits, timeouts and 503s at given rates, deterministically.
 
@@ -107,6 +109,8 @@ class SandboxMarketplace(ShopActions, MarketplaceBase):
         Capability.LIST_SHIPMENTS,
     })
     raw_return_statuses: ClassVar[tuple[str, ...]] = tuple(RAW_RETURN_STATUSES)
+    #: the same reply key answers with the first reply (see ``reply_review``).
+    reply_idempotent: ClassVar[bool] = True
     #: raw status -> canonical status, one row per documented raw status.
     return_status_table: ClassVar[Mapping[str, ReturnStatus]] = RAW_RETURN_STATUSES
     #: raw reason text -> canonical reason, Chinese and English.

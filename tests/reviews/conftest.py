@@ -26,6 +26,7 @@ class FakeReviewShop(MarketplaceBase):
 
     name = "fake"
     capabilities = frozenset({Capability.LIST_REVIEWS, Capability.REPLY_REVIEW})
+    reply_idempotent = True  # replied is keyed by idempotency key below
 
     def __init__(self, *, page_size: int = 2, replies: bool = True) -> None:
         self.reviews: dict[str, Review] = {}

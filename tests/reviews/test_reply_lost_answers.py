@@ -1,0 +1,212 @@
+"""Replies whose answer was lost, on marketplaces without an idempotency key on replies.
+
+Judge.me (``POST /replies``) takes no key and documents no way to read a
+review's reply: after a timeout or a 5xx the reply may be on the widget, so
+it is never posted again until someone has looked and marked it sent or
+released it. A marketplace that can read the review's reply is asked instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import responses
+from click.testing import CliRunner
+
+from aftersales.app import AfterSales
+from aftersales.errors import (
+    InvalidTransitionError,
+    RemoteError,
+    ReplyOutcomeUnknownError,
+    TransientError,
+)
+from aftersales.models import Review
+from tests.adapters.judgeme.test_adapter import BASE, adapter, serve_all, serve_state
+from tests.reviews.conftest import FakeReviewShop, make_app
+
+REVIEW = "465077606"  # the one-star review of Judge.me's listing fixture
+
+
+def _posts(http: responses.RequestsMock) -> int:
+    return sum(1 for c in http.calls if c.request.method == "POST")
+
+
+def _lost_by_timeout(http: responses.RequestsMock) -> None:
+    # Judge.me took the reply, then the answer never came back.
+    http.add("POST", f"{BASE}/replies", body=requests.exceptions.ReadTimeout("read timed out"))
+
+
+def _lost_by_500(http: responses.RequestsMock) -> None:
+    http.add("POST", f"{BASE}/replies", status=500, json={"error": "internal"})
+
+
+@pytest.fixture
+def judgeme_app(http: responses.RequestsMock, tmp_path: Path) -> AfterSales:
+    serve_all(http)
+    app = AfterSales(f"sqlite:///{tmp_path}/j.db", marketplaces=[adapter()], carriers=[],
+                     channels=["outbox"], migrate=False)
+    app.store.create_all()
+    app.reviews.sync()
+    serve_state(http, REVIEW)
+    return app
+
+
+@pytest.mark.parametrize("lose", [_lost_by_timeout, _lost_by_500], ids=["timeout", "http500"])
+def test_a_lost_judgeme_reply_is_not_posted_again(
+    judgeme_app: AfterSales, http: responses.RequestsMock,
+    lose: Callable[[responses.RequestsMock], None],
+) -> None:
+    lose(http)
+    with pytest.raises(RemoteError):  # a timeout or a 5xx: the outcome is unknown
+        judgeme_app.reviews.reply(REVIEW, template="sorry")
+    assert _posts(http) == 1
+    with pytest.raises(ReplyOutcomeUnknownError) as info:
+        judgeme_app.reviews.reply(REVIEW, template="sorry")
+    assert _posts(http) == 1  # the retry posted nothing: the first may be on the widget
+    message = str(info.value)
+    assert "\n" not in message
+    assert f"judgeme {REVIEW}" in message
+    assert "--mark-sent" in message
+    assert "--release" in message
+    assert info.value.external_id == REVIEW
+    judgeme_app.close()
+
+
+def test_after_mark_sent_the_review_counts_as_replied(
+    judgeme_app: AfterSales, http: responses.RequestsMock
+) -> None:
+    seen: list[Any] = []
+    judgeme_app.on("review.replied", seen.append)
+    _lost_by_timeout(http)
+    with pytest.raises(RemoteError):  # a timeout or a 5xx: the outcome is unknown
+        judgeme_app.reviews.reply(REVIEW, template="sorry")
+    marked = judgeme_app.reviews.mark_reply_sent(REVIEW)
+    assert marked.status == "marked_sent"
+    again = judgeme_app.reviews.reply(REVIEW, template="thanks")
+    assert (again.status, again.text) == ("already_replied", marked.text)
+    assert _posts(http) == 1
+    assert len(seen) == 1
+    with pytest.raises(InvalidTransitionError):
+        judgeme_app.reviews.release_reply(REVIEW)  # a reply that was sent stays sent
+    judgeme_app.close()
+
+
+def test_after_release_the_next_reply_posts_once(
+    judgeme_app: AfterSales, http: responses.RequestsMock
+) -> None:
+    _lost_by_500(http)
+    with pytest.raises(RemoteError):  # a timeout or a 5xx: the outcome is unknown
+        judgeme_app.reviews.reply(REVIEW, template="sorry")
+    assert judgeme_app.reviews.release_reply(REVIEW).status == "released"
+    http.replace("POST", f"{BASE}/replies", json={"reply": {"id": 78}})
+    result = judgeme_app.reviews.reply(REVIEW, template="sorry")
+    assert (result.status, result.remote_id) == ("sent", "78")
+    assert judgeme_app.reviews.reply(REVIEW, template="sorry").status == "already_replied"
+    assert _posts(http) == 2  # the lost one and the released one's single retry
+    judgeme_app.close()
+
+
+def test_the_cli_marks_sent_or_releases(
+    judgeme_app: AfterSales, http: responses.RequestsMock
+) -> None:
+    from aftersales.cli_support import CliState
+    from aftersales.reviews.cli import group
+
+    _lost_by_timeout(http)
+    with pytest.raises(RemoteError):  # a timeout or a 5xx: the outcome is unknown
+        judgeme_app.reviews.reply(REVIEW, template="sorry")
+    state = CliState(None, as_json=False)
+    state._app = judgeme_app
+    runner = CliRunner()
+    both = runner.invoke(group, ["reply", REVIEW, "--mark-sent", "--release"], obj=state)
+    assert both.exit_code == 2
+    done = runner.invoke(group, ["reply", REVIEW, "--release"], obj=state)
+    assert done.exit_code == 0, done.output
+    assert "released" in done.output
+    assert _posts(http) == 1
+    judgeme_app.close()
+
+
+class _LookupShop(FakeReviewShop):
+    """No key on replies, but the review's reply can be read."""
+
+    reply_idempotent = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.on_marketplace: str | None = None
+        self.lookups = 0
+
+    def find_reply(self, review: Review) -> str | None:
+        self.lookups += 1
+        return self.on_marketplace
+
+
+def test_a_marketplace_that_can_tell_is_asked_instead_of_posting_twice(tmp_path: Path) -> None:
+    shop = _LookupShop()
+    app = make_app(f"sqlite:///{tmp_path}/l.db", shop)
+    shop.put("r1", 1, "很差")
+    shop.put("r2", 1, "很差")
+    app.reviews.sync()
+    seen: list[Any] = []
+    app.on("review.replied", seen.append)
+    shop.reply_error = TransientError("read timed out", adapter="fake")
+    for rid in ("r1", "r2"):
+        with pytest.raises(TransientError):
+            app.reviews.reply(rid, template="sorry")
+    shop.reply_error = None
+    shop.on_marketplace = "R-found"  # r1's reply did get through
+    found = app.reviews.reply("r1", template="sorry")
+    assert (found.status, found.remote_id) == ("already_replied", "R-found")
+    assert app.reviews.reply("r1", template="sorry").status == "already_replied"
+    shop.on_marketplace = None  # r2's did not: it goes, once
+    assert app.reviews.reply("r2", template="sorry").status == "sent"
+    assert [c[0] for c in shop.reply_calls] == ["r1", "r2", "r2"]
+    assert shop.lookups == 2
+    assert [e.payload["external_id"] for e in seen] == ["r1", "r2"]
+    app.close()
+
+
+class _SlowShop(FakeReviewShop):
+    """No key on replies; while a reply is in flight, ``during`` runs (another process)."""
+
+    reply_idempotent = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.during: Callable[[], None] | None = None
+
+    def reply_review(self, review: Review, text: str, *, idempotency_key: str) -> str:
+        if self.during is not None:
+            during, self.during = self.during, None
+            during()
+        return super().reply_review(review, text, idempotency_key=idempotency_key)
+
+
+def test_two_processes_at_once_post_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/p.db"
+    shop = _SlowShop()
+    first = make_app(url, shop)
+    shop.put("r1", 1, "很差")
+    first.reviews.sync()
+    other = AfterSales(url, marketplaces=[shop], carriers=[], channels=["outbox"],
+                       migrate=False)
+    outcome: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            other.reviews.reply("r1", template="sorry")
+        except ReplyOutcomeUnknownError as exc:
+            outcome.append(exc)
+
+    shop.during = second
+    assert first.reviews.reply("r1", template="sorry").status == "sent"
+    assert len(outcome) == 1  # the second saw the first one's claim in flight
+    assert len(shop.reply_calls) == 1
+    assert other.reviews.reply("r1", template="sorry").status == "already_replied"
+    other.close()
+    first.close()
