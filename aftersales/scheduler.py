@@ -34,6 +34,7 @@ backend a configured :class:`BackgroundScheduler` to embed instead
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import math
 import signal
@@ -394,12 +395,12 @@ def failures(results: Mapping[str, Any]) -> dict[str, str]:
 @click.option("--log-level", type=click.Choice(LEVELS, case_sensitive=False),
               default="INFO", show_default=True,
               help="Log lines at this level and above go to stderr, masked.")
-@click.option("--log-format", type=click.Choice(["text", "json"]),
-              default="text", show_default=True,
-              help="Plain text, or one JSON object a line.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
+              help="Plain text, or one JSON object a line.  [default: json with --json, "
+                   "else text]")
 @click.pass_context
 def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
-                   only: Sequence[str], log_level: str, log_format: str) -> None:
+                   only: Sequence[str], log_level: str, log_format: str | None) -> None:
     """Run follow-up dispatch, tracking refresh, review and marketplace sync, SLA timers.
 
     SIGTERM (or Ctrl-C) lets the ticks running finish, then exits. With
@@ -410,8 +411,10 @@ def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
     """
     intervals = _parse_interval(interval)
     resolve_intervals(intervals)  # bad names and values are refused before any work
+    as_json = bool(getattr(ctx.obj, "as_json", False))
     root, level_before = logging.getLogger(), logging.getLogger().level
-    handler = configure_logging(log_level, log_format)
+    # With --json every line on stderr is JSON too: the log lines by default.
+    handler = configure_logging(log_level, log_format or ("json" if as_json else "text"))
 
     def restore() -> None:  # a process embedding the command gets its logging back
         root.removeHandler(handler)
@@ -424,15 +427,15 @@ def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
         # this module must not import it, since the facade builds schedulers.
         raise click.UsageError("no app to run: use `aftersales worker`")
     available = list(ticks_for(app, only))
-    click.echo(f"worker {'once' if once else 'started'}: ticks {', '.join(available) or 'none'}",
-               err=True)
+    started = f"worker {'once' if once else 'started'}: ticks {', '.join(available) or 'none'}"
+    if as_json:
+        worker_log.info(started)
+    else:
+        click.echo(started, err=True)
     received: list[int] = []
     results = run_worker(app, once=once, intervals=intervals, only=only, received=received)
     failed = failures(results)
-    as_json = bool(getattr(ctx.obj, "as_json", False))
     if as_json:
-        import json
-
         click.echo(json.dumps({"ticks": {n: _summary(r) for n, r in results.items()},
                                "failed": failed}, ensure_ascii=False, indent=2))
     else:
@@ -445,7 +448,9 @@ def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
         # Cron must not read a run cut short as a clean one, even when every
         # tick that ran succeeded.
         signum = received[0]
-        click.echo(f"worker once: stopped by {signal.Signals(signum).name}", err=True)
+        stopped = f"worker once: stopped by {signal.Signals(signum).name}"
+        click.echo(json.dumps({"error": stopped, "type": "Stopped", "exit_code": 128 + signum})
+                   if as_json else stopped, err=True)
         ctx.exit(128 + signum)
     if failed:
         ctx.exit(1)

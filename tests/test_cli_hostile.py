@@ -396,3 +396,15 @@ def test_bulk_refuses_a_column_named_twice_and_names_a_bad_row_once(
     first = json.loads(bad.stdout)["first_errors"][0]
     assert first.startswith("row 1: ")
     assert "row 1" not in first[len("row 1: "):]
+
+
+def test_worker_json_keeps_stderr_json_too(three_stores: AfterSales) -> None:
+    # Rule: --json output stays JSON on every failure path. Before: with
+    # --json the worker still wrote plain-text log lines and a plain
+    # "worker once: ticks ..." line on stderr.
+    result = _invoke("worker", "--once", "--only", "reviews", "--json")
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["failed"]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines
+    assert [json.loads(line)["level"] for line in lines]  # every line one JSON object
