@@ -118,6 +118,20 @@ def _refuse_unknown_revision(connection: Connection, known: set[str]) -> None:
             "it; run that version, or upgrade this one")
 
 
+def driver_message(exc: BaseException) -> str:
+    """The database's own words for a failure, fit for an error text: the
+    driver's first line, masked and cut to 300 characters.
+
+    The SQL statement, its parameters and PostgreSQL's ``DETAIL`` lines
+    (``Failing row contains (…)``, ``Key (…)=(…)``) are left out: they hold
+    the row's values, which may be a buyer's name, phone or address.
+    """
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc)
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return redact_text(first)[:300]
+
+
 class Store:
     """The database behind an :class:`~aftersales.app.AfterSales`.
 
@@ -138,6 +152,9 @@ class Store:
         self.url = url
         if url.startswith(("postgresql", "postgres")):
             engine_options.setdefault("json_serializer", nul_free_json_dumps)
+        # A failed statement's text would otherwise quote its parameters (a
+        # buyer's name, phone, address) into the error, its cause and the logs.
+        engine_options.setdefault("hide_parameters", True)
         try:
             self.engine: Engine = create_engine(url, echo=echo, **engine_options)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -166,7 +183,8 @@ class Store:
 
         Raises:
             ConcurrentUpdateError: an optimistic-lock check failed.
-            StorageError: any other database failure (``__cause__`` is SQLAlchemy's).
+            StorageError: any other database failure, in the driver's first line
+                (not chained: the driver's error repeats the failing row's values).
         """
         session = self._sessions()
         try:
@@ -179,10 +197,10 @@ class Store:
             ) from exc
         except IntegrityError as exc:
             session.rollback()
-            raise StorageError(f"integrity error: {redact_text(str(exc.orig))}") from exc
+            raise StorageError(f"integrity error: {driver_message(exc)}") from None
         except SQLAlchemyError as exc:
             session.rollback()
-            raise StorageError(f"database error: {redact_text(str(exc))[:300]}") from exc
+            raise StorageError(f"database error: {driver_message(exc)}") from None
         except BaseException:
             session.rollback()
             raise
@@ -220,7 +238,7 @@ class Store:
                 f"cannot upgrade to revision {revision[:80]!r}: {redact_text(str(exc))[:200]}"
             ) from None
         except (SQLAlchemyError, OperationalError) as exc:
-            raise StorageError(f"migration failed: {redact_text(str(exc))[:300]}") from exc
+            raise StorageError(f"migration failed: {driver_message(exc)}") from None
 
     def alembic_config(self) -> Any:
         """The Alembic configuration for this store's database."""
