@@ -120,6 +120,7 @@ from aftersales.testing.samples import (
     MarketplaceSamples,
     default_marketplace_samples,
 )
+from aftersales.testing.timing_safe import digest_comparisons
 
 __all__ = [
     "CARRIER_CAPABILITIES",
@@ -138,4 +139,5 @@ __all__ = [
     "check_status_mapping",
     "check_track_batch",
     "default_marketplace_samples",
+    "digest_comparisons",
 ]

@@ -34,6 +34,7 @@ from aftersales.errors import (
 )
 from aftersales.models import ParcelIssue, ParcelStatus, TrackQuery, TrackResult
 from aftersales.signing import hmac_sha256_base64
+from aftersales.testing import digest_comparisons
 
 from .conftest import API_KEY, BASE, SECRET, compact, listing, load
 
@@ -271,14 +272,8 @@ def test_a_webhook_whose_signature_differs_in_any_way_is_refused(
         carrier.parse_push(body, {})
 
 
-def test_webhook_signatures_are_compared_in_constant_time(
-        carrier: AfterShipCarrier, monkeypatch: pytest.MonkeyPatch) -> None:
-    import hmac
-
-    seen: list[Any] = []
-    real = hmac.compare_digest
-    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: seen.append(a) or real(a, b))
-    with pytest.raises(SignatureError):
+def test_webhook_signatures_are_compared_in_constant_time(carrier: AfterShipCarrier) -> None:
+    with digest_comparisons() as seen, pytest.raises(SignatureError):
         carrier.parse_push(compact(_hook()), {"aftership-hmac-sha256": "A" * 44})
     assert seen
 

@@ -28,6 +28,7 @@ from aftersales.errors import (
     ValidationError,
 )
 from aftersales.models import ReturnRequest
+from aftersales.testing import digest_comparisons
 
 from .conftest import SECRET, TOKEN, FakeDoudian, FakeShop, body, ok
 
@@ -313,20 +314,13 @@ def test_an_operate_outcome_is_read_whatever_its_spelling(
         market._operate(201, {"aftersale_id": "7140"})
 
 
-def test_the_sandbox_checks_signatures_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_sandbox_checks_signatures_in_constant_time() -> None:
     from aftersales_douyin import sandbox
 
-    compared: list[tuple[bytes, bytes]] = []
-    real = sandbox.hmac.compare_digest
-
-    def spy(a: Any, b: Any) -> bool:
-        compared.append((a, b))
-        return real(a, b)
-
-    monkeypatch.setattr(sandbox.hmac, "compare_digest", spy)
     world = sandbox.DouyinWorld(seed=1, count=2)
-    refused = world.answer("/afterSale/List", {"method": "afterSale.List", "timestamp": "1",
-                                               "sign": "0" * 64}, {}, "{}")
+    with digest_comparisons() as compared:
+        refused = world.answer("/afterSale/List", {"method": "afterSale.List", "timestamp": "1",
+                                                   "sign": "0" * 64}, {}, "{}")
     assert refused["sub_code"] == "isv.signature-invalid"
     assert compared
 

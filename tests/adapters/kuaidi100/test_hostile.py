@@ -30,6 +30,7 @@ from aftersales.errors import (
     ValidationError,
 )
 from aftersales.models import ParcelIssue, ParcelStatus, TrackQuery, TrackResult
+from aftersales.testing import digest_comparisons
 
 from .conftest import AUTONUMBER_URL, CUSTOMER, KEY, QUERY_URL, SALT, load
 
@@ -276,19 +277,8 @@ def test_a_push_whose_sign_differs_in_any_way_is_refused(carrier: Kuaidi100Carri
         carrier.parse_push(unsigned, {})
 
 
-def test_push_signatures_are_compared_in_constant_time(
-        carrier: Kuaidi100Carrier, monkeypatch: pytest.MonkeyPatch) -> None:
-    import hmac
-
-    seen: list[tuple[Any, Any]] = []
-    real = hmac.compare_digest
-
-    def spy(a: Any, b: Any) -> bool:
-        seen.append((a, b))
-        return real(a, b)
-
-    monkeypatch.setattr(hmac, "compare_digest", spy)
-    with pytest.raises(SignatureError):
+def test_push_signatures_are_compared_in_constant_time(carrier: Kuaidi100Carrier) -> None:
+    with digest_comparisons() as seen, pytest.raises(SignatureError):
         carrier.parse_push(_push(_push_param(), "0" * 32), {})
     assert seen
 

@@ -31,6 +31,7 @@ from aftersales.errors import (
     ValidationError,
 )
 from aftersales.models import ParcelIssue, ParcelStatus, TrackQuery, TrackResult
+from aftersales.testing import digest_comparisons
 
 from .conftest import BASE, TOKEN, compact, load
 
@@ -327,13 +328,8 @@ def test_a_webhook_whose_sign_differs_in_any_way_is_refused(
 
 
 def test_webhook_signatures_are_compared_in_constant_time(
-        carrier: SeventeenTrackCarrier, monkeypatch: pytest.MonkeyPatch) -> None:
-    import hmac
-
-    seen: list[Any] = []
-    real = hmac.compare_digest
-    monkeypatch.setattr(hmac, "compare_digest", lambda a, b: seen.append(a) or real(a, b))
-    with pytest.raises(SignatureError):
+        carrier: SeventeenTrackCarrier) -> None:
+    with digest_comparisons() as seen, pytest.raises(SignatureError):
         carrier.parse_push(compact(_hook()), {"sign": "0" * 64})
     assert seen
 

@@ -37,6 +37,7 @@ from aftersales.errors import (
 from aftersales.models import Refund, RefundLine, ReturnKind, ReturnLine, ReturnRequest
 from aftersales.money import Money
 from aftersales.returns.refund_settle import refused
+from aftersales.testing import digest_comparisons
 
 from .conftest import BASE, NO_MORE, TOKEN, GraphQL, Sleeps, body, fx
 
@@ -423,20 +424,9 @@ def test_a_webhook_with_a_bad_or_missing_hmac_is_refused(
         market.parse_returns_webhook(raw, {"X-Shopify-Topic": "returns/request", **headers})
 
 
-def test_the_webhook_signature_is_compared_in_constant_time(
-    market: ShopifyMarketplace, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import aftersales.signing as signing
-    calls: list[tuple[Any, Any]] = []
-    real = signing.hmac.compare_digest
-
-    def spy(a: Any, b: Any) -> bool:
-        calls.append((a, b))
-        return real(a, b)
-
-    monkeypatch.setattr(signing.hmac, "compare_digest", spy)
+def test_the_webhook_signature_is_compared_in_constant_time(market: ShopifyMarketplace) -> None:
     raw = fx("webhook_returns_request")["request"]["raw_body"].encode()
-    with pytest.raises(SignatureError):
+    with digest_comparisons() as calls, pytest.raises(SignatureError):
         market.parse_returns_webhook(raw, {**_signed(raw), "X-Shopify-Hmac-Sha256": "AAAA"})
     assert calls
 

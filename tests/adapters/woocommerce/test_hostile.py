@@ -30,6 +30,7 @@ from aftersales.models import Refund, RefundLine
 from aftersales.money import Money
 from aftersales.returns.refund_settle import refused
 from aftersales.signing import hmac_sha256_base64
+from aftersales.testing import digest_comparisons
 
 from .conftest import BASE, KEY, SECRET, body, fx
 
@@ -243,15 +244,10 @@ def test_a_webhook_with_a_bad_or_missing_signature_is_refused(
 
 
 def test_the_webhook_signature_is_compared_in_constant_time(
-    market: WooCommerceMarketplace, monkeypatch: pytest.MonkeyPatch,
+    market: WooCommerceMarketplace,
 ) -> None:
-    import aftersales.signing as signing
-    calls: list[Any] = []
-    real = signing.hmac.compare_digest
-    monkeypatch.setattr(signing.hmac, "compare_digest",
-                        lambda a, b: calls.append((a, b)) or real(a, b))
     raw = fx("webhook_order_updated")["request"]["raw_body"].encode()
-    with pytest.raises(SignatureError):
+    with digest_comparisons() as calls, pytest.raises(SignatureError):
         market.parse_order_webhook(raw, {**_signed(raw), "X-WC-Webhook-Signature": "AAAA"})
     assert calls
 
