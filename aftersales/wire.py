@@ -355,12 +355,8 @@ def whole_fen(value: object, *, field: str, payload: str, currency: str = "CNY")
     fen = Decimal(text)
     if fen != fen.to_integral_value():
         raise bad("an amount in fen with a fraction (is it in yuan?)")
-    if fen < 0:
-        raise bad("a negative amount")
-    money = from_fen(int(fen), currency, field=field, payload=payload)
-    if money.amount >= _MOST:
-        raise bad("an amount beyond any after-sales amount")
-    return money
+    # a whole number of fen, read and bounded as a JSON integer is
+    return yuan_or_fen(int(fen), field=field, payload=payload, currency=currency)
 
 
 #: No after-sales amount reaches this in any currency (a trillion units).
