@@ -32,7 +32,10 @@ The rules, in order:
    platform's refund id and counted once.
 8. A partial refund (an explicit smaller amount) takes the reduction from
    the lines and the shipping in proportion; the tax inside each part
-   shrinks with it.
+   shrinks with it. A line's tax is rounded half-up cumulatively over the
+   request's refunds (the tax inside all paid so far, less the tax told
+   before), so partial refunds and top-ups of a line report its tax to the
+   cent, never more.
 
 Everything is in the order's currency, the one the buyer paid in; an amount
 in any other currency is refused.
@@ -152,6 +155,27 @@ def tax_inside(tax: Money, part: Money, whole: Money) -> Money:
     if part >= whole:
         return tax.rounded()
     return Money(tax.amount * part.amount / whole.amount, tax.currency).rounded()
+
+
+def _tax_between(tax: Money, before: Money, now: Money, whole: Money) -> Money:
+    """The tax inside ``now`` paid after ``before`` of ``whole`` (which carries ``tax``).
+
+    Rounded cumulatively, like units: the tax inside everything paid so far
+    less the tax inside what was paid before, so a line paid back in any
+    number of partial refunds and top-ups reports exactly its tax, never a
+    cent more (two halves of 0.01 would otherwise each report 0.01).
+    """
+    if now.is_zero():
+        return Money.zero(tax.currency)
+    return tax_inside(tax, before + now, whole) - tax_inside(tax, before, whole)
+
+
+def _full_tax(line: LineRefund, *, included: bool) -> Money:
+    """The tax inside a line's full refund (before caps and partial amounts)."""
+    if not included:
+        return line.tax
+    value = line.goods - line.discount_share
+    return tax_inside(line.tax, value - line.fee, value)
 
 
 class LineLedger(_Frozen):
@@ -342,11 +366,12 @@ def compute_refund(
         line_paid = paid[line_id] + (zero if included else ol.tax.rounded())
         room = max(line_paid - Money(book.refunded, cur), zero)
         capped = min(due, room)
+        prior = min(before, full)
         out.append(LineRefund(
             order_line_id=line_id, quantity=units, goods=goods, discount_share=goods - value,
-            tax=tax, fee=fee, previously_refunded=min(before, full),
+            tax=tax, fee=fee, previously_refunded=prior,
             adjustment=due - capped, amount=capped,
-            amount_tax=tax_inside(full_tax, capped, full),
+            amount_tax=_tax_between(full_tax, prior, capped, full),
         ))
 
     wants_shipping = policy.refunds_shipping(g.reason for g in lines) if (
@@ -453,7 +478,9 @@ def _partial(
         lines = [
             ln.model_copy(update={
                 "amount": ln.amount - s, "adjustment": ln.adjustment + s,
-                "amount_tax": tax_inside(ln.amount_tax, ln.amount - s, ln.amount)})
+                "amount_tax": _tax_between(
+                    _full_tax(ln, included=included), ln.previously_refunded, ln.amount - s,
+                    ln.previously_refunded + ln.adjustment + ln.amount)})
             for ln, s in zip(out, shares, strict=True)
         ]
     ship_left = ship_full - (cut - from_goods)

@@ -218,3 +218,36 @@ def test_the_total_alone_refuses_a_line_the_order_lacks() -> None:
     with pytest.raises(ValidationError):
         refund_total(order, [ReturnLine(order_line_id="L9", quantity=1, reason=ReturnReason.OTHER)],
                      kind=ReturnKind.RETURN, policy=ReturnPolicy())
+
+
+# ---------------------------------------------------------------- partial refunds and top-ups
+
+
+@pytest.mark.parametrize("included", [False, True], ids=["tax-on-top", "tax-inside"])
+@pytest.mark.parametrize(("price", "tax"), [("1.00", "0.01"), ("0.98", "0.02"),
+                                             ("3.00", "0.07"), ("2.00", "0.15")])
+def test_partial_refunds_then_a_top_up_never_report_more_tax_than_was_paid(
+    included: bool, price: str, tax: str,
+) -> None:
+    """Each partial refund's tax is rounded half-up on its own share; rounded
+    cumulatively, a request paid back in steps reports exactly the line's tax
+    (two halves of 0.01 tax reported 0.01 each before: 0.02 told as tax refunded)."""
+    order = taxed_order([("L1", 1, price, tax)], included=included)
+    full = refund(order, {"L1": 1})
+    cent = Decimal("0.01")
+    for first in range(1, int(full.total.amount / cent)):
+        for second in (None, 1):  # a top-up of the rest, or of one cent then the rest
+            steps = [Money(first * cent, "USD")]
+            if second is not None and first + second < full.total.amount / cent:
+                steps.append(Money(second * cent, "USD"))
+            steps.append(None)  # type: ignore[arg-type]
+            rows: list[tuple[str, str, int, Decimal]] = []
+            told = Money.zero("USD")
+            paid = Money.zero("USD")
+            for amount in steps:
+                b = refund(order, {"L1": 1}, amount=amount, ledger=ledger_from(rows, "R1", {}))
+                rows.append(("R1", "L1", 1, b.lines[0].amount.amount))
+                told += b.total_tax
+                paid += b.total
+            assert paid == full.total
+            assert told == full.total_tax, (first, second)
