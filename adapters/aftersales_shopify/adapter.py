@@ -20,10 +20,11 @@ Checked against the Admin API reference for 2026-01 (the pinned version) on
 * pagination: GraphQL connections by ``pageInfo.endCursor``; REST by the
   ``page_info`` of the ``Link: rel="next"`` header. Lists nested in an
   answer are never cut short unseen: an order's returns are paged through
-  (``OrderReturns``); a connection read in one page (a return's lines, its
-  reverse fulfillment orders and their lines, a refund's lines and
-  transactions) asks for ``pageInfo { hasNextPage }`` and is refused as
-  longer than read when more follow; ``Order.refunds`` is a plain list (no
+  (``OrderReturns``), and so are a return's lines past the first 50
+  (``ReturnLines``, up to :data:`RETURN_LINE_PAGES` pages); a connection read
+  in one page (a return's reverse fulfillment orders and their lines, a
+  refund's lines and transactions) asks for ``pageInfo { hasNextPage }`` and
+  is refused as longer than read when more follow; ``Order.refunds`` is a plain list (no
   ``pageInfo``), so an answer holding as many as asked for is refused, since
   whether more exist cannot be told;
 * rate limits: the GraphQL cost bucket (``extensions.cost``; 100 points a
@@ -71,8 +72,10 @@ from .schemas import (
     GqlListedRefund,
     GqlRefund,
     GqlReturn,
+    GqlReturnLineItem,
     GqlReverseFulfillmentOrder,
     OrderReturns,
+    PageInfo,
     RestFulfillment,
     RestOrder,
     RestSuggestedRefund,
@@ -88,32 +91,49 @@ log = logging.getLogger("aftersales.shopify")
 _REASON_DEFINITION_SINCE = "2026-01"
 
 
-def return_fields(api_version: str) -> str:
-    """The ``ReturnFields`` fragment for ``api_version``.
+#: Lines asked for per page of ``Return.returnLineItems``.
+RETURN_LINES_PAGE = 50
+#: Pages of a return's lines read at most (5,000 lines): a return longer than
+#: that, or an answer that never stops saying more follow, is refused by name.
+RETURN_LINE_PAGES = 100
+
+
+def return_line_fields(api_version: str) -> str:
+    """The ``ReturnLineFields`` fragment (one return line) for ``api_version``.
 
     From 2026-01 on it asks for ``returnReasonDefinition`` beside the
     deprecated ``returnReason``, which stays the fallback (developer changelog
     "New Return Reason Definitions API", 2026-01: the definition has ``id``,
     ``handle`` and ``name``; ``returnReason`` is deprecated on return line items).
-
-    Of ``exchangeLineItems`` only whether there is one is read (it makes the
-    return an exchange), so one is asked for; ``returnLineItems`` says
-    whether more follow (:meth:`ShopifyMarketplace._whole`).
     """
     definition = ("returnReasonDefinition { handle name } "
                   if api_version >= _REASON_DEFINITION_SINCE else "")
+    return f"""
+fragment ReturnLineFields on ReturnLineItemType {{
+  id quantity ... on ReturnLineItem {{
+    {definition}returnReason returnReasonNote customerNote
+    fulfillmentLineItem {{ id lineItem {{ id sku }} }}
+  }}
+}}"""
+
+
+def return_fields(api_version: str) -> str:
+    """The ``ReturnFields`` fragment for ``api_version`` (with ``ReturnLineFields``).
+
+    Of ``exchangeLineItems`` only whether there is one is read (it makes the
+    return an exchange), so one is asked for; ``returnLineItems``
+    (``ReturnLineItemTypeConnection``) gives its first page and the cursor to
+    read the rest from (:meth:`ShopifyMarketplace._all_lines`).
+    """
     return f"""
 fragment ReturnFields on Return {{
   id name status createdAt closedAt requestApprovedAt
   decline {{ reason note }}
   order {{ id }}
-  returnLineItems(first: 50) {{ pageInfo {{ hasNextPage }}
-    nodes {{ id quantity ... on ReturnLineItem {{
-    {definition}returnReason returnReasonNote customerNote
-    fulfillmentLineItem {{ id lineItem {{ id sku }} }}
-  }} }} }}
+  returnLineItems(first: {RETURN_LINES_PAGE}) {{ pageInfo {{ hasNextPage endCursor }}
+    nodes {{ ...ReturnLineFields }} }}
   exchangeLineItems(first: 1) {{ nodes {{ id }} }}
-}}"""
+}}""" + return_line_fields(api_version)
 
 
 LIST_RETURNS = """query ListReturns($first: Int!, $after: String, $query: String) {
@@ -129,6 +149,12 @@ ORDER_RETURNS = """query OrderReturns($id: ID!, $after: String) {
   order(id: $id) { id returns(first: 20, after: $after) {
     pageInfo { hasNextPage endCursor } nodes { ...ReturnFields } } }
 }"""
+
+#: The rest of one return's lines, when the first page was not all of them.
+RETURN_LINES = f"""query ReturnLines($id: ID!, $after: String) {{
+  return(id: $id) {{ id returnLineItems(first: {RETURN_LINES_PAGE}, after: $after) {{
+    pageInfo {{ hasNextPage endCursor }} nodes {{ ...ReturnLineFields }} }} }}
+}}"""
 
 GET_RETURN = """query GetReturn($id: ID!) {
   return(id: $id) { ...ReturnFields }
@@ -246,6 +272,7 @@ class ShopifyMarketplace(MarketplaceBase):
         self.settings = settings or ShopifySettings.from_env()
         self.client = ShopifyClient(self.settings, api=api, sleep=sleep)
         self._fields = return_fields(self.settings.api_version)
+        self._line_fields = return_line_fields(self.settings.api_version)
 
     # ------------------------------------------------------------ orders
 
@@ -305,8 +332,8 @@ class ShopifyMarketplace(MarketplaceBase):
                                       lambda o: (o.updatedAt, o.id), start):
             items = [mapping.return_from_gql(r, order_id=mapping.numeric_id(o.id),
                                              updated_at=o.updatedAt, store=self.name)
-                     for o in page.items for r in self._order_returns(o)
-                     if self._whole(r)]
+                     for o in page.items for r in map(self._all_lines, self._order_returns(o))
+                     if r.returnLineItems.nodes]
             yield Page[ReturnRequest](items=items, cursor=page.cursor)
 
     def _order_returns(self, order: OrderReturns) -> Iterator[GqlReturn]:
@@ -328,10 +355,56 @@ class ShopifyMarketplace(MarketplaceBase):
         for batch in token_pages(fetch, adapter=self.name):
             yield from batch
 
-    @staticmethod
-    def _whole(found: GqlReturn) -> list[Any]:
-        """The return's lines, refused when Shopify has more than were read."""
-        return found.returnLineItems.whole(f"the returnLineItems of return {found.id}")
+    def _all_lines(self, found: GqlReturn) -> GqlReturn:
+        """``found`` with every one of its lines: the first page, then the rest.
+
+        The pages after the first are read with ``ReturnLines`` from the
+        ``endCursor`` each page gives, so a return of 120 lines is read whole.
+
+        Raises:
+            ResponseParseError: the lines still cannot be read whole: an answer
+                without ``pageInfo`` or without the cursor to read the rest
+                from, a follow-up about another return, the same line twice,
+                or more than :data:`RETURN_LINE_PAGES` pages; each is one line
+                naming the return.
+            RemoteNotFoundError: the return is gone before its lines were read.
+        """
+        what = f"the returnLineItems of return {found.id}"
+        first = found.returnLineItems
+        if first.next_token(what) is None:
+            return found
+        pages = 0
+
+        def fetch(after: str | None) -> tuple[list[GqlReturnLineItem], str | None]:
+            nonlocal pages
+            pages += 1
+            if after is None:  # the page the return already holds
+                return first.nodes, first.next_token(what)
+            if pages > RETURN_LINE_PAGES:
+                raise ResponseParseError(
+                    f"{what} has more than the {RETURN_LINE_PAGES * RETURN_LINES_PAGE} "
+                    "lines read at most", adapter=self.name, code="LONGER_THAN_READ")
+            data = self.client.graphql(RETURN_LINES + self._line_fields,
+                                       {"id": found.id, "after": after})
+            got = data.get("return")
+            if not isinstance(got, dict):
+                raise RemoteNotFoundError("return not found", adapter=self.name)
+            _same("return", found.id, got.get("id"))  # another return's lines are not its own
+            conn: Connection[GqlReturnLineItem] = self._parse(
+                Connection[GqlReturnLineItem], got.get("returnLineItems"))
+            return conn.nodes, conn.next_token(what)
+
+        lines: list[GqlReturnLineItem] = []
+        seen: set[str] = set()
+        for batch in token_pages(fetch, adapter=self.name):
+            for line in batch:
+                if line.id in seen:  # counted twice, its quantity would be returned twice
+                    raise ResponseParseError(f"{what} lists line {line.id} twice",
+                                             adapter=self.name, code="DUPLICATE_LINE")
+                seen.add(line.id)
+                lines.append(line)
+        whole = Connection[GqlReturnLineItem](nodes=lines, pageInfo=PageInfo())
+        return found.model_copy(update={"returnLineItems": whole})
 
     def get_return(self, return_id: str) -> ReturnRequest:
         """One return by its GID or numeric id, as Shopify has it now.
@@ -346,8 +419,7 @@ class ShopifyMarketplace(MarketplaceBase):
             raise RemoteNotFoundError("return not found", adapter=self.name)
         found: GqlReturn = self._parse(GqlReturn, data["return"])
         _same("return", wanted, found.id)
-        self._whole(found)
-        return mapping.return_from_gql(found, store=self.name)
+        return mapping.return_from_gql(self._all_lines(found), store=self.name)
 
     def apply_returns_update(self, event: webhooks.ReturnEvent) -> ReturnRequest:
         """The request after a ``returns/update`` change set, read back from Shopify.

@@ -5,19 +5,24 @@ Shopify's Admin GraphQL 2026-01 reference: ``Order.returns`` (``ReturnConnection
 ``Return.reverseFulfillmentOrders`` (``ReverseFulfillmentOrderConnection``) and
 ``ReverseFulfillmentOrder.lineItems`` (``ReverseFulfillmentOrderLineItemConnection``)
 are connections with ``pageInfo``. An order's returns past the listing's first
-page are read with a follow-up query; a return's lines or reverse fulfillment
-orders past the page read are refused by name (one line) before anything is
-written; an answer without the ``pageInfo`` asked for is refused too, since it
+page, and a return's lines past its first 50, are read with follow-up queries
+from each page's ``endCursor`` (the ``ReturnLines`` answers start from
+``graphql_return_lines_follow_up``); lines that still cannot be read whole
+(no cursor, another return's answer, a line twice, no end) and reverse
+fulfillment orders past the page read are refused by name (one line) before
+anything is written; an answer without the ``pageInfo`` asked for is refused too, since it
 does not say whether more follow. Answers start from ``graphql_return_get``.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
 from aftersales_shopify import ShopifyMarketplace
+from aftersales_shopify import adapter as adapter_module
 
 from aftersales.errors import ResponseParseError
 from aftersales.models import ReturnKind, ReturnLine, ReturnRequest
@@ -90,27 +95,130 @@ def test_more_returns_without_an_end_cursor_are_refused(market: ShopifyMarketpla
     assert gql.ops() == ["ListReturns"]
 
 
-def test_a_listed_return_with_more_lines_than_read_is_refused(market: ShopifyMarketplace,
-                                                              gql: GraphQL) -> None:
+def _line(n: int) -> dict[str, Any]:
+    """Return line ``n``, shaped like the follow-up fixture's line, on order line ``n``."""
+    line: dict[str, Any] = copy.deepcopy(
+        body("graphql_return_lines_follow_up")["data"]["return"]["returnLineItems"]["nodes"][0])
+    line["id"] = f"gid://shopify/ReturnLineItem/{5000 + n}"
+    line["fulfillmentLineItem"]["id"] = f"gid://shopify/FulfillmentLineItem/{6000 + n}"
+    line["fulfillmentLineItem"]["lineItem"] = {"id": f"gid://shopify/LineItem/{7000 + n}",
+                                               "sku": f"SKU-{n}"}
+    return line
+
+
+def _lines(numbers: range, cursor: str | None) -> dict[str, Any]:
+    return {"pageInfo": {"hasNextPage": cursor is not None, "endCursor": cursor},
+            "nodes": [_line(n) for n in numbers]}
+
+
+def _follow_up(return_id: str, lines: dict[str, Any]) -> dict[str, Any]:
+    answer: dict[str, Any] = copy.deepcopy(body("graphql_return_lines_follow_up"))
+    answer["data"]["return"]["id"] = return_id
+    answer["data"]["return"]["returnLineItems"] = lines
+    return answer
+
+
+def _fragments_match(query: str) -> None:
+    """Every fragment spread is defined and every defined fragment spread (GraphQL
+    validation: unknown or unused fragments fail the whole document)."""
+    spread = set(re.findall(r"\.\.\.([A-Za-z_]\w*)", query)) - {"on"}
+    defined = set(re.findall(r"fragment\s+(\w+)\s+on", query))
+    assert spread == defined, (spread, defined)
+
+
+def test_a_return_of_120_lines_is_read_whole_with_follow_ups(market: ShopifyMarketplace,
+                                                             gql: GraphQL) -> None:
+    answer = copy.deepcopy(body("graphql_return_get"))
+    answer["data"]["return"]["returnLineItems"] = _lines(range(50), "c50")
+    gql.reply("GetReturn", answer)
+    rid = "gid://shopify/Return/945000960"
+    gql.reply("ReturnLines", _follow_up(rid, _lines(range(50, 100), "c100")))
+    gql.reply("ReturnLines", _follow_up(rid, _lines(range(100, 120), None)))
+    got = market.get_return("945000960")
+    assert [x.order_line_id for x in got.lines] == [str(7000 + n) for n in range(120)]
+    assert sum(x.quantity for x in got.lines) == 240
+    assert gql.ops() == ["GetReturn", "ReturnLines", "ReturnLines"]
+    assert [s["variables"] for s in gql.seen[1:]] == [{"id": rid, "after": "c50"},
+                                                      {"id": rid, "after": "c100"}]
+    for sent in gql.seen:
+        _fragments_match(sent["query"])
+    assert "returnLineItems(first: 50, after: $after)" in gql.seen[1]["query"]
+
+
+def test_a_listed_return_of_120_lines_is_read_whole(market: ShopifyMarketplace,
+                                                    gql: GraphQL) -> None:
     ret = _return(1)
-    ret["returnLineItems"]["pageInfo"] = MORE
+    ret["returnLineItems"] = _lines(range(50), "c50")
+    gql.reply("ListReturns", _listing({"pageInfo": NO_MORE, "nodes": [ret, _return(2)]}))
+    rid = "gid://shopify/Return/1"
+    gql.reply("ReturnLines", _follow_up(rid, _lines(range(50, 100), "c100")))
+    gql.reply("ReturnLines", _follow_up(rid, _lines(range(100, 120), None)))
+    found = [r for page in market.list_returns() for r in page.items]
+    assert [(r.external_id, len(r.lines)) for r in found] == [
+        (rid, 120), ("gid://shopify/Return/2", 1)]
+    assert found[0].order_id == "1"
+    assert gql.ops() == ["ListReturns", "ReturnLines", "ReturnLines"]
+    _fragments_match(gql.seen[0]["query"])
+
+
+def _refused(market: ShopifyMarketplace, gql: GraphQL, follow_up: dict[str, Any],
+             code: str) -> str:
+    ret = _return(1)
+    ret["returnLineItems"] = _lines(range(50), "c50")
     gql.reply("ListReturns", _listing({"pageInfo": NO_MORE, "nodes": [ret]}))
+    gql.reply("ReturnLines", follow_up)
     with pytest.raises(ResponseParseError) as err:
         [r for page in market.list_returns() for r in page.items]
-    assert err.value.code == "LONGER_THAN_READ"
-    assert "returnLineItems of return gid://shopify/Return/1 has more than the 1 read" in (
-        _one_line(err.value))
+    assert err.value.code == code
+    return _one_line(err.value)
 
 
-def test_a_return_with_more_lines_than_read_is_refused(market: ShopifyMarketplace,
-                                                       gql: GraphQL) -> None:
+def test_more_lines_without_an_end_cursor_are_refused(market: ShopifyMarketplace,
+                                                      gql: GraphQL) -> None:
+    lines = _lines(range(50, 100), None)
+    lines["pageInfo"] = {"hasNextPage": True, "endCursor": None}
+    text = _refused(market, gql, _follow_up("gid://shopify/Return/1", lines), "NO_END_CURSOR")
+    assert "returnLineItems of return gid://shopify/Return/1 has more than the 50 read" in text
+
+
+def test_a_follow_up_about_another_return_is_refused(market: ShopifyMarketplace,
+                                                     gql: GraphQL) -> None:
+    text = _refused(market, gql, _follow_up("gid://shopify/Return/2",
+                                            _lines(range(50, 60), None)), "WRONG_RECORD")
+    assert "another return" in text
+
+
+def test_a_line_listed_on_two_pages_is_refused(market: ShopifyMarketplace,
+                                               gql: GraphQL) -> None:
+    text = _refused(market, gql, _follow_up("gid://shopify/Return/1",
+                                            _lines(range(49, 60), None)), "DUPLICATE_LINE")
+    assert "lists line gid://shopify/ReturnLineItem/5049 twice" in text
+
+
+def test_a_follow_up_without_page_info_is_refused(market: ShopifyMarketplace,
+                                                  gql: GraphQL) -> None:
+    lines = _lines(range(50, 60), None)
+    del lines["pageInfo"]
+    text = _refused(market, gql, _follow_up("gid://shopify/Return/1", lines), "NO_PAGE_INFO")
+    assert "does not say whether the returnLineItems of return gid://shopify/Return/1" in text
+
+
+def test_lines_that_never_end_are_refused_after_the_pages_read_at_most(
+    market: ShopifyMarketplace, gql: GraphQL, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(adapter_module, "RETURN_LINE_PAGES", 3)
     answer = copy.deepcopy(body("graphql_return_get"))
-    answer["data"]["return"]["returnLineItems"]["pageInfo"] = MORE
+    answer["data"]["return"]["returnLineItems"] = _lines(range(50), "c1")
     gql.reply("GetReturn", answer)
+    rid = "gid://shopify/Return/945000960"
+    for page in (1, 2):  # the third follow-up is never sent
+        gql.reply("ReturnLines", _follow_up(rid, _lines(range(50 * page, 50 * page + 50),
+                                                        f"c{page + 1}")))
     with pytest.raises(ResponseParseError) as err:
         market.get_return("945000960")
     assert err.value.code == "LONGER_THAN_READ"
     assert "returnLineItems of return gid://shopify/Return/945000960" in _one_line(err.value)
+    assert gql.ops() == ["GetReturn", "ReturnLines", "ReturnLines"]
 
 
 def test_a_return_whose_answer_does_not_say_if_more_lines_follow_is_refused(
@@ -132,7 +240,7 @@ def test_the_fragment_asks_for_one_exchange_line_and_whether_more_return_lines_f
     market.get_return("945000960")
     query = gql.seen[0]["query"]
     assert "exchangeLineItems(first: 1)" in query  # only whether one exists is read
-    assert "returnLineItems(first: 50) { pageInfo { hasNextPage }" in query
+    assert "returnLineItems(first: 50) { pageInfo { hasNextPage endCursor }" in query
 
 
 def _reverse(orders: dict[str, Any], lines: dict[str, Any]) -> dict[str, Any]:
