@@ -10,21 +10,29 @@ dropped connection is a :class:`~aftersales.errors.TransientError` (try
 again later); a 5xx reply or an address that is not an e-mail address is a
 :class:`~aftersales.errors.RemoteRejectedError`. Server replies often echo
 the recipient, so they are redacted before they reach an error message.
+
+A subject is often filled from buyer data (a name), so a line break in it
+would start a header of the buyer's choosing (``Bcc:``): such a subject,
+and text that cannot be encoded (lone surrogates), is refused with a
+:class:`~aftersales.errors.ValidationError` naming the field before any
+connection is made. Neither is retryable.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import smtplib
 import ssl
+import unicodedata
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from aftersales.errors import RemoteRejectedError, TransientError
+from aftersales.errors import RemoteRejectedError, TransientError, ValidationError
 from aftersales.interfaces import ChannelBase
 from aftersales.models import Message, Receipt
 from aftersales.redact import redact_text
@@ -58,6 +66,31 @@ class SmtpSettings(BaseModel):
                if k.startswith("AFTERSALES_SMTP_")}
         known = {k: v for k, v in env.items() if k in cls.model_fields}
         return cls.model_validate(known)
+
+
+#: One ``local@domain`` address: no spaces, controls, quotes or list separators,
+#: a domain of non-empty dot-separated labels.
+_ATOM = r"[^\s\x00-\x1f\x7f<>()\[\].,;:\\\"@]+"
+_ADDRESS = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*\Z")
+
+
+def _is_address(value: str) -> bool:
+    return bool(_ADDRESS.match(value)) and value.isprintable()
+
+
+def _check_text(message: Message) -> None:
+    """Refuse a subject that would break the header block, or text that cannot be sent."""
+    for name in ("subject", "body"):
+        value: str = getattr(message, name)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("the text is not valid Unicode (a lone surrogate)",
+                                  field=name, payload="smtp message") from None
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") and c != "\t"
+           for c in message.subject):
+        raise ValidationError("a subject cannot hold a line break or a control character",
+                              field="subject", payload="smtp message")
 
 
 def message_id(idempotency_key: str, sender: str) -> str:
@@ -121,10 +154,17 @@ class SmtpChannel(ChannelBase):
         Raises:
             TransientError: a 4xx reply, a timeout or a lost connection.
             RemoteRejectedError: a 5xx reply, or ``to`` is not an e-mail address.
+            ValidationError: the subject holds a line break or a control
+                character, or the subject or body is not valid Unicode.
         """
-        if "@" not in message.to or any(c in message.to for c in "\r\n<>,; "):
+        if not _is_address(message.to):
             raise RemoteRejectedError("recipient is not an e-mail address", adapter=self.name)
-        email = self._build(message)
+        _check_text(message)
+        try:
+            email = self._build(message)
+        except (ValueError, TypeError, LookupError) as exc:  # an attachment it refuses
+            raise ValidationError(f"the message cannot be written as an e-mail: "
+                                  f"{type(exc).__name__}", payload="smtp message") from None
         try:
             client = self._connect()
             try:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from aftersales.channels.smtp import SmtpChannel, SmtpSettings, message_id
-from aftersales.errors import RemoteRejectedError, TransientError
+from aftersales.errors import RemoteRejectedError, TransientError, ValidationError
 from aftersales.models import Message
 
 SECRET_ADDRESS = "buyer.private@example.com"
@@ -92,10 +92,39 @@ def test_no_server_is_transient() -> None:
             _channel(port).send(_message())
 
 
-@pytest.mark.parametrize("to", ["b1", "a@b.com\r\nBcc: x@y.com", "x@y.com, z@w.com"])
+@pytest.mark.parametrize("to", ["b1", "a@b.com\r\nBcc: x@y.com", "x@y.com, z@w.com", "a@", "@",
+                                "@x.com", "a@b..com", "a@x.com.", "a\tb@x.com", "a\x00b@x.com",
+                                "a@b@c.com", "a\u2028b@x.com"])
 def test_non_email_recipient_is_rejected_before_connecting(to: str) -> None:
     with pytest.raises(RemoteRejectedError, match="not an e-mail address"):
         _channel(1).send(_message(to=to))
+
+
+@pytest.mark.parametrize("subject", ["Hi Li\r\nBcc: evil@example.net", "Hi\nX-Evil: 1",
+                                     "Hi\rthere", "Hi\u2028there"])
+def test_line_break_in_subject_is_refused_before_connecting(
+    smtp_server: tuple[Any, int], subject: str
+) -> None:
+    # A subject is filled from buyer data (a name); a line break in it would
+    # start a header of the buyer's choosing (a Bcc:). One named error, not
+    # a bare ValueError from the email package, and nothing reaches the server.
+    recorder, port = smtp_server
+    with pytest.raises(ValidationError, match="'subject'") as info:
+        _channel(port).send(_message().model_copy(update={"subject": subject}))
+    assert not info.value.retryable
+    assert "evil" not in str(info.value)
+    assert recorder.messages == []
+
+
+@pytest.mark.parametrize("field", ["subject", "body"])
+def test_text_that_is_not_unicode_is_refused_by_field(
+    smtp_server: tuple[Any, int], field: str
+) -> None:
+    recorder, port = smtp_server
+    message = _message().model_copy(update={field: "bad \udc80 bytes"})
+    with pytest.raises(ValidationError, match=f"'{field}'"):
+        _channel(port).send(message)
+    assert recorder.messages == []
 
 
 def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,3 +137,42 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert channel.settings.port == 2525
     assert channel.settings.starttls is True
     assert "hunter22" not in repr(channel.settings)
+
+
+def test_dispatch_fails_a_hostile_subject_and_sends_the_rest(
+    smtp_server: tuple[Any, int], tmp_path: Any
+) -> None:
+    # Through the follow-up service: a buyer whose name carries a header
+    # (filled into the subject) used to raise a bare ValueError out of
+    # dispatch_due, leaving the whole batch leased and re-raising every tick.
+    from datetime import UTC, datetime
+
+    from aftersales.app import AfterSales
+    from aftersales.followups.plans import FollowUpPlan
+    from aftersales.models import FollowUpStatus
+
+    recorder, port = smtp_server
+    now = datetime(2024, 6, 3, 2, 0, tzinfo=UTC)
+    app = AfterSales(f"sqlite:///{tmp_path}/smtp.db", marketplaces=[], carriers=[],
+                     channels=[_channel(port)], timezone="Asia/Shanghai", clock=lambda: now,
+                     migrate=False)
+    try:
+        app.store.create_all()
+        app.followups.register(FollowUpPlan(name="ask", channel="smtp",
+                                            subject="How was it, {buyer.name}?",
+                                            body="Dear {buyer.name}"))
+        hostile = {"name": "Li\r\nBcc: evil@example.net", "email": SECRET_ADDRESS}
+        bad = app.followups.schedule("ask", buyer_id="b1", context={"buyer": hostile},
+                                     due_at=now).id
+        good = app.followups.schedule("ask", buyer_id="b2", due_at=now, context={
+            "buyer": {"name": "Wang", "email": "wang@example.com"}}).id
+        report = app.followups.dispatch_due()
+        assert (report.claimed, report.sent, report.failed) == (2, 1, 1)
+        failed = app.followups.get(bad)
+        assert failed.status is FollowUpStatus.FAILED
+        assert "field 'subject'" in (failed.last_error or "")
+        assert app.followups.get(good).status is FollowUpStatus.SENT
+        assert [m.rcpt_tos for m in recorder.messages] == [["wang@example.com"]]
+        assert all(b"evil" not in m.content for m in recorder.messages)
+    finally:
+        app.close()
