@@ -16,7 +16,10 @@ time: a crash can neither lose nor repeat one. Any other channel sends after
 that commit (the lease renewed first), with the follow-up's idempotency key,
 and a second short transaction records the receipt, or, on failure, frees
 the reservation and either reschedules the follow-up along its plan's retry
-schedule or ends it ``failed`` with the reason. A crash between that send
+schedule or ends it ``failed`` with the reason (the buyer's name, e-mail
+and phone masked). A channel that raises something other than an
+:class:`~aftersales.errors.AfterSalesError` ends that one follow-up
+``failed`` (whether it sent is unknown) and the batch goes on. A crash between that send
 and its record sends the message again once the lease ends, with the same
 key, for the receiver to drop: at least once, keyed, for such channels.
 """
@@ -39,7 +42,7 @@ from aftersales.followups.decide import BuyerFacts, evaluate
 from aftersales.followups.plans import CancelCondition, FollowUpPlan
 from aftersales.followups.quiet_hours import next_allowed, resolve_zone
 from aftersales.models import FollowUpStatus, Message, Receipt
-from aftersales.redact import redact_text
+from aftersales.redact import PERSONAL_KEYS, known_names, redact_text
 from aftersales.store.tables.followups import ContactLogRow, FollowUpRow
 from aftersales.ticks import TickReport
 
@@ -288,10 +291,14 @@ class Dispatcher:
     ) -> None:
         try:
             receipt = channel.send(message)
-        except AfterSalesError as exc:
-            reason = redact_text(f"{type(exc).__name__}: {exc}")[:500]
+        except Exception as exc:  # a channel's own bug must not stall the batch
+            # An AfterSalesError says whether to retry; anything else is a
+            # channel bug whose outcome is unknown: ended ``failed``, never
+            # sent again blindly, and the rest of the batch goes on.
+            reason = _reason(exc, row)
+            retryable = isinstance(exc, AfterSalesError) and exc.retryable
             retry_at = (plan.retry.next_attempt(now, row.attempts, row.idempotency_key)
-                        if exc.retryable else None)
+                        if retryable else None)
             with self.unit_of_work() as session:
                 repo.forget_contact(session, row.idempotency_key)
                 if not repo.still_owned(session, row.id, owner=self.owner):
@@ -356,6 +363,22 @@ def _count(report: DispatchReport, status: str) -> None:
     setattr(report, name, getattr(report, name) + 1)
     if name == "sent":
         report.done += 1
+
+
+def _reason(exc: BaseException, row: FollowUpRow) -> str:
+    """The stored reason of a failed send: the error's type and text, the buyer masked.
+
+    A channel's error may quote the buyer it failed to reach, with nothing
+    a pattern can tell is a name; the row's own buyer data is known here,
+    so its name is masked by its parts and its other values (e-mail, phone,
+    address) wherever they appear.
+    """
+    buyer = row.context.get("buyer") if isinstance(row.context, dict) else None
+    values = buyer if isinstance(buyer, dict) else {}
+    names = [str(v) for k, v in values.items() if k in PERSONAL_KEYS and isinstance(v, str)]
+    secrets = [v for k, v in values.items() if isinstance(v, str) and k not in ("id", "timezone")]
+    with known_names(*names):
+        return redact_text(f"{type(exc).__name__}: {exc}", secrets)[:500]
 
 
 def _buyer(row: FollowUpRow) -> repo.BuyerKey:

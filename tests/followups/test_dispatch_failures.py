@@ -1,0 +1,77 @@
+"""A channel that fails in ways it should not: the row fails, the batch goes on, nothing leaks."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from aftersales.errors import RemoteRejectedError
+from aftersales.followups.plans import FollowUpPlan
+from aftersales.models import FollowUpStatus, Message
+from aftersales.store.tables.followups import ContactLogRow
+
+PLAN = FollowUpPlan(name="nudge", channel="recorder", body="Still happy, {buyer.name}?")
+NAME, EMAIL, PHONE = "Alice Wongsworth", "alice.private@example.com", "+86 138 0013 8000"
+PERSONAL = ("Alice", "Wongsworth", "alice.private", "138 0013 8000", "13800138000")
+
+
+def _buyer() -> dict[str, Any]:
+    return {"buyer": {"name": NAME, "email": EMAIL, "phone": PHONE}}
+
+
+def _assert_clean(text: str) -> None:
+    for value in PERSONAL:
+        assert value not in text, f"{value!r} leaked into {text!r}"
+
+
+def test_a_channel_bug_fails_its_row_and_the_batch_goes_on(
+    app: Any, clock: Any, recorder: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A custom channel raising something other than an AfterSalesError (a
+    # ValueError from a library it uses) used to escape dispatch_due: the
+    # whole claimed batch stayed leased, every tick re-claimed the same
+    # first row and raised again, and no follow-up behind it was ever sent.
+    app.followups.register(PLAN)
+    bad = app.followups.schedule("nudge", buyer_id="b1", context=_buyer(), due_at=clock.now).id
+    good = app.followups.schedule("nudge", buyer_id="b2", context={"buyer": {"name": "Bo"}},
+                                  due_at=clock.now).id
+
+    def explode(message: Message) -> None:
+        if message.buyer_id == "b1":
+            raise ValueError(f"cannot deliver to {NAME} <{EMAIL}> / {PHONE}")
+
+    recorder.on_send = explode
+    with caplog.at_level(logging.DEBUG):
+        report = app.followups.dispatch_due()
+    assert (report.claimed, report.sent, report.failed) == (2, 1, 1)
+    failed = app.followups.get(bad)
+    assert failed.status is FollowUpStatus.FAILED
+    assert (failed.last_error or "").startswith("ValueError")
+    _assert_clean(failed.last_error or "")
+    _assert_clean(" ".join(report.reasons.values()))
+    _assert_clean(caplog.text)
+    assert app.followups.get(good).status is FollowUpStatus.SENT
+    with app.store.session() as s:  # the failed send's contact reservation is freed
+        assert list(s.scalars(select(ContactLogRow.buyer_id))) == ["b2"]
+    assert app.followups.dispatch_due().claimed == 0  # nothing left leased to come back
+
+
+def test_a_channel_error_quoting_the_buyer_is_masked_in_the_stored_reason(
+    app: Any, clock: Any, recorder: Any
+) -> None:
+    # A provider's refusal often quotes the buyer it could not reach, with no
+    # cue word before the name; the dispatcher knows the buyer, so it masks
+    # the buyer's own name, e-mail and phone in whatever the channel said.
+    app.followups.register(PLAN)
+    fid = app.followups.schedule("nudge", buyer_id="b1", context=_buyer(), due_at=clock.now).id
+    recorder.fail_with = RemoteRejectedError(f"{NAME} has blocked messages from the shop",
+                                             adapter="recorder", status=422)
+    report = app.followups.dispatch_due()
+    assert report.failed == 1
+    stored = app.followups.get(fid).last_error or ""
+    assert "blocked messages" in stored
+    _assert_clean(stored)
+    _assert_clean(" ".join(report.reasons.values()))
