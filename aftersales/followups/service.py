@@ -69,6 +69,21 @@ HOLD_EVENTS: dict[str, tuple[HoldKind, bool]] = {
 }
 
 
+def _aware(value: datetime | None, field: str) -> datetime | None:
+    """``value`` unchanged, refusing a naive datetime by the argument's name.
+
+    The store would refuse it too, but only as a ``StorageError`` after the
+    work began, and a read (or a resolve with nothing to resolve) never
+    reaches it; every public entry point checks here first.
+
+    Raises:
+        ValidationError: ``value`` has no time zone.
+    """
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise ValidationError("must be timezone-aware", field=field)
+    return value
+
+
 class FollowUpsService:
     """Plans, scheduling, dispatch, outcomes and the contact policy.
 
@@ -169,7 +184,7 @@ class FollowUpsService:
 
         Opening an open hold changes nothing; opening a resolved one reopens it.
         """
-        at = at or self.runtime.now()
+        at = _aware(at, "at") or self.runtime.now()
         with self.runtime.unit_of_work() as session:
             repo.begin_write(session)
             existing = session.scalar(select(ContactHoldRow).where(
@@ -186,7 +201,7 @@ class FollowUpsService:
         self, buyer_id: str, kind: HoldKind, ref: str | None = None, *, at: datetime | None = None
     ) -> int:
         """Resolve the buyer's open holds of ``kind`` (only ``ref``'s when given)."""
-        at = at or self.runtime.now()
+        at = _aware(at, "at") or self.runtime.now()
         with self.runtime.unit_of_work() as session:
             query = select(ContactHoldRow).where(
                 ContactHoldRow.buyer_id == buyer_id, ContactHoldRow.kind == kind.value,
@@ -236,8 +251,9 @@ class FollowUpsService:
         Caps count per store: with ``store``, only that store's contacts
         (and those recorded for no store) count; without, all of them.
         """
+        now = _aware(now, "now") or self.runtime.now()
         with self.runtime.unit_of_work() as session:
-            return self._decide(session, buyer_id, kind, now or self.runtime.now(), store)
+            return self._decide(session, buyer_id, kind, now, store)
 
     def record_contact(self, buyer_id: str, kind: MessageKind, *, key: str, channel: str = "",
                        source: str = "", at: datetime | None = None,
@@ -248,7 +264,7 @@ class FollowUpsService:
         A repeated ``key`` is logged once. ``store``: the store the message
         is for (its caps); a contact recorded without one counts for every store.
         """
-        now = at or self.runtime.now()
+        now = _aware(at, "at") or self.runtime.now()
         with self.runtime.unit_of_work() as session:
             repo.lock_buyer(session, buyer_id)
             if session.scalar(select(ContactLogRow.id).where(ContactLogRow.key == key)):
@@ -298,7 +314,13 @@ class FollowUpsService:
 
         Returns:
             Counts of what happened (sent, deferred, retried, failed, …).
+
+        Raises:
+            ValidationError: ``now`` is naive (as do ``check_contact``,
+                ``record_contact``, ``hold``, ``resolve_hold`` and ``metrics``
+                for their times).
         """
+        _aware(now, "now")
         report = DispatchReport()
         dispatcher = self.dispatcher()
         while report.claimed < limit and not self._stop.is_set():
@@ -345,5 +367,7 @@ class FollowUpsService:
     def metrics(self, *, plan: str | None = None, since: datetime | None = None,
                 until: datetime | None = None) -> builtins.list[PlanMetrics]:
         """Sent, response rate, CSAT and NPS per plan (see :mod:`.metrics`)."""
+        _aware(since, "since")
+        _aware(until, "until")
         with self.runtime.unit_of_work() as session:
             return plan_metrics(session, plan=plan, since=since, until=until)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from aftersales.errors import RemoteRejectedError
+from aftersales.errors import RemoteRejectedError, ValidationError
+from aftersales.followups.contact_policy import HoldKind, MessageKind
 from aftersales.followups.plans import FollowUpPlan
 from aftersales.models import FollowUpStatus, Message
-from aftersales.store.tables.followups import ContactLogRow
+from aftersales.store.tables.followups import ContactHoldRow, ContactLogRow
 
 PLAN = FollowUpPlan(name="nudge", channel="recorder", body="Still happy, {buyer.name}?")
 NAME, EMAIL, PHONE = "Alice Wongsworth", "alice.private@example.com", "+86 138 0013 8000"
@@ -75,3 +77,31 @@ def test_a_channel_error_quoting_the_buyer_is_masked_in_the_stored_reason(
     assert "blocked messages" in stored
     _assert_clean(stored)
     _assert_clean(" ".join(report.reasons.values()))
+
+
+NAIVE = datetime(2024, 6, 3, 3, 0)
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda f: f.dispatch_due(now=NAIVE), "now"),
+    (lambda f: f.check_contact("b1", MessageKind.OTHER, now=NAIVE), "now"),
+    (lambda f: f.record_contact("b1", MessageKind.OTHER, key="k", at=NAIVE), "at"),
+    (lambda f: f.hold("b1", HoldKind.RETURN, "r1", at=NAIVE), "at"),
+    (lambda f: f.resolve_hold("b1", HoldKind.RETURN, at=NAIVE), "at"),
+    (lambda f: f.metrics(since=NAIVE), "since"),
+    (lambda f: f.metrics(until=NAIVE), "until"),
+])
+def test_naive_datetimes_are_refused_by_name_and_write_nothing(
+    app: Any, clock: Any, call: Any, field: str
+) -> None:
+    # These reached the store and came back as a StorageError ("database
+    # error: refusing to store a naive datetime"), or, where nothing was
+    # written yet (resolve_hold with no open hold), were accepted silently.
+    app.followups.register(PLAN)
+    fid = app.followups.schedule("nudge", buyer_id="b1", context=_buyer(), due_at=clock.now).id
+    with pytest.raises(ValidationError, match=f"field '{field}'"):
+        call(app.followups)
+    assert app.followups.get(fid).status is FollowUpStatus.SCHEDULED
+    with app.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(ContactLogRow)) == 0
+        assert s.scalar(select(func.count()).select_from(ContactHoldRow)) == 0
