@@ -149,7 +149,9 @@ def as_refund(row: RefundRow, note: str | None = None, order: Order | None = Non
         return breakdown.to_refund(row.order_external_id, row.idempotency_key, note,
                                    order=order).model_copy(update={
             "external_id": row.external_id, "raw_status": row.status,
-            "created_at": row.created_at})
+            "created_at": row.created_at,
+            # what was paid: the marketplace may have paid another amount than was asked
+            "amount": Money(row.amount, cur)})
     return Refund(
         order_id=row.order_external_id, amount=Money(row.amount, cur),
         lines=[RefundLine(order_line_id=ln.order_line_external_id, quantity=ln.quantity,

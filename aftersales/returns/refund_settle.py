@@ -30,11 +30,13 @@ from aftersales.errors import (
     ConfigurationError,
     RemoteNotFoundError,
     RemoteRejectedError,
+    ResponseParseError,
     UnsupportedOperationError,
     ValidationError,
 )
 from aftersales.interfaces import Capability, Marketplace
 from aftersales.models import Refund, ReturnRequest, ReturnStatus
+from aftersales.money import Money
 from aftersales.redact import known_names, redact_text
 from aftersales.returns import refund_claim as claims
 from aftersales.returns import repository as repo
@@ -44,9 +46,12 @@ from aftersales.store.locking import begin_write
 from aftersales.store.tables.returns import RefundRow
 from aftersales.ticks import TickReport
 
-__all__ = ["RefundReport", "Settlement", "refused"]
+__all__ = ["RefundReport", "Settlement", "mismatch", "refused"]
 
 S = ReturnStatus
+
+#: The code of the error raised when the marketplace paid another amount than asked.
+MISMATCH = "AMOUNT_MISMATCH"
 
 #: A pending refund is reconciled by the tick only this long after its last push.
 SETTLE_AFTER = timedelta(minutes=1)
@@ -61,6 +66,22 @@ def refused(exc: BaseException) -> bool:
     """
     return isinstance(exc, RemoteRejectedError | RemoteNotFoundError | AuthenticationError
                       | ValidationError | UnsupportedOperationError | ConfigurationError)
+
+
+def mismatch(asked: Refund, answered: Money) -> str | None:
+    """Why a marketplace's "paid" answer is not the refund ``asked``, or ``None``.
+
+    A difference of the rounding of one minor unit per line and for the
+    shipping is the marketplace's own figure for the same refund (Shopify
+    pays the transactions its ``refunds/calculate`` suggests), not a mismatch.
+    """
+    want = asked.amount
+    if answered.currency == want.currency:
+        parts = sum(1 for ln in asked.lines if ln.quantity > 0) + (1 if asked.shipping else 0)
+        if abs(answered.amount - want.amount) <= want.quantum * parts:
+            return None
+    return (f"the marketplace paid {answered.amount} {answered.currency} for a refund of "
+            f"{want.amount} {want.currency}")
 
 
 def _why(exc: BaseException) -> str:
@@ -127,7 +148,21 @@ class Settlement:
 
     def _record(self, rma_id: str, instruction: Refund, paid: Refund, *, actor: str,
                 note: str | None) -> Refund:
+        """Record ``paid`` as the marketplace's payment of ``instruction``.
+
+        The refund is recorded at the amount the marketplace says it paid.
+        A marketplace that answers "paid" for another amount (beyond rounding,
+        see :func:`mismatch`) or another currency than was asked has still
+        moved money: the refund is recorded paid (its key never pays again),
+        at the marketplace's amount when the currency is the same (the asked
+        one otherwise), the difference is kept in the row's error column and
+        the audit row, and :class:`ResponseParseError` then says so, naming
+        both amounts.
+        """
         key = instruction.idempotency_key
+        differs = mismatch(instruction, paid.amount)
+        amount = (paid.amount if paid.amount.currency == instruction.amount.currency
+                  else instruction.amount)
 
         def record(session: Session) -> Refund:
             row = repo.load_row(session, rma_id)
@@ -138,10 +173,13 @@ class Settlement:
             refund_row.status = "paid"
             refund_row.external_id = paid.external_id
             refund_row.lease_until = None
-            refund_row.error = None
+            refund_row.error = differs
+            refund_row.amount = amount.amount
             now = self.ctx.runtime.now()
-            data = {"refund": key, "amount": str(instruction.amount),
-                    "external_id": paid.external_id}
+            data = {"refund": key, "amount": str(amount), "external_id": paid.external_id}
+            if amount != instruction.amount or differs:
+                data["asked"] = str(instruction.amount)
+                data["answered"] = f"{paid.amount.amount} {paid.amount.currency}"
             if S(row.status) in (S.REFUNDED, S.CLOSED, S.CANCELLED):
                 repo.audit(session, rma_id, actor=actor, at=now, source=S(row.status),
                            target=S(row.status), reason="further refund", note=note, data=data)
@@ -149,15 +187,20 @@ class Settlement:
                             key=f"return.refunded:{key}")
             else:
                 self.writer.move(session, row, S.REFUNDED, actor=actor, now=now, note=note,
-                           reason=f"refunded {instruction.amount}", data=data, check=False)
+                           reason=f"refunded {amount}", data=data, check=False)
             return instruction.model_copy(update={"external_id": paid.external_id,
-                                                  "raw_status": "paid"})
+                                                  "raw_status": "paid", "amount": amount})
 
         for _ in range(3):  # money has moved: the record must follow even after a race
             try:
-                return self.ctx.run(record)
+                recorded = self.ctx.run(record)
             except ConcurrentUpdateError:
                 continue
+            if differs:
+                raise ResponseParseError(f"refund {key!r}: {differs}; recorded as paid "
+                                         f"{amount}, check it on the marketplace",
+                                         code=MISMATCH)
+            return recorded
         raise ConcurrentUpdateError(f"refund of return {rma_id} was paid but its status could "
                                     "not be recorded; call refund() again to finish")
 
@@ -220,7 +263,10 @@ class Settlement:
                 report.done += 1
             except AfterSalesError as exc:
                 key = claimed.instruction.idempotency_key
-                if refused(exc):
+                if isinstance(exc, ResponseParseError) and exc.code == MISMATCH:
+                    report.settled += 1  # recorded paid; the difference needs a person
+                    report.fail(key, str(exc))
+                elif refused(exc):
                     report.fail(key, str(exc))
                 else:
                     report.pending += 1

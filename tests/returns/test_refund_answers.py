@@ -1,0 +1,124 @@
+"""A marketplace that answers "paid" for another amount or currency than was asked.
+
+The money moved, so the refund is recorded paid (its key never pays
+again), at the amount the marketplace says it paid, and the call raises
+naming both amounts instead of reporting the amount asked for as paid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from aftersales.errors import ResponseParseError, ValidationError
+from aftersales.models import Order, ReturnStatus
+from aftersales.money import Money
+from aftersales.store.tables.returns import RefundRow
+
+from .test_refund_lost_answers import refund_only
+
+
+def answer_with(sandbox: Any, monkeypatch: pytest.MonkeyPatch,
+                change: Callable[[Money], Money]) -> None:
+    """The sandbox pays what it is asked, then answers with ``change(amount)``."""
+    real = sandbox.refund
+
+    def pays_then_says(refund: Any, request: Any = None) -> Any:
+        done = real(refund, request)
+        return done.model_copy(update={"amount": change(done.amount)})
+
+    monkeypatch.setattr(sandbox, "refund", pays_then_says)
+
+
+def test_a_success_for_another_amount_is_recorded_at_that_amount_and_raises(
+    synced: Any, fresh_order: Callable[..., Order], sandbox: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rma = refund_only(synced, fresh_order())
+    asked = synced.returns.preview_refund(rma).total
+    less = asked - Money("1.00", "CNY")
+    answer_with(sandbox, monkeypatch, lambda m: m - Money("1.00", m.currency))
+    with pytest.raises(ResponseParseError, match=f"paid {less.amount} CNY for a refund of "
+                                                f"{asked.amount} CNY"):
+        synced.returns.refund(rma, idempotency_key="k-1")
+    assert len(sandbox.refunds_paid) == 1
+    assert synced.returns.get(rma).status is ReturnStatus.REFUNDED
+    with synced.store.session() as s:
+        row = s.scalars(select(RefundRow).where(RefundRow.rma_id == rma)).one()
+        assert (row.status, row.amount) == ("paid", less.amount)
+        assert "refund of" in (row.error or "")
+    # The same key again: the refund as recorded, at what the marketplace paid; nothing sent.
+    again = synced.returns.refund(rma, idempotency_key="k-1")
+    assert again.amount == less
+    assert len(sandbox.refunds_paid) == 1
+
+
+def test_a_success_in_another_currency_is_recorded_paid_and_raises(
+    synced: Any, fresh_order: Callable[..., Order], sandbox: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rma = refund_only(synced, fresh_order())
+    asked = synced.returns.preview_refund(rma).total
+    answer_with(sandbox, monkeypatch, lambda m: Money(m.amount, "USD"))
+    with pytest.raises(ResponseParseError, match="USD"):
+        synced.returns.refund(rma)
+    assert len(sandbox.refunds_paid) == 1
+    with synced.store.session() as s:
+        row = s.scalars(select(RefundRow).where(RefundRow.rma_id == rma)).one()
+        assert (row.status, row.amount, row.currency) == ("paid", asked.amount, "CNY")
+        assert "USD" in (row.error or "")
+    # Nothing is left to pay on the request: no second payment under a new key.
+    with pytest.raises(ValidationError, match="nothing is left"):
+        synced.returns.refund(rma, idempotency_key="k-2")
+    assert len(sandbox.refunds_paid) == 1
+
+
+def test_a_rounding_difference_is_recorded_at_the_marketplaces_figure_without_error(
+    synced: Any, fresh_order: Callable[..., Order], sandbox: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One minor unit per line (and shipping) is the marketplace's own rounding of the
+    same refund (Shopify pays what its refunds/calculate suggests)."""
+    rma = refund_only(synced, fresh_order())
+    asked = synced.returns.preview_refund(rma).total
+    answer_with(sandbox, monkeypatch, lambda m: m - Money("0.01", m.currency))
+    got = synced.returns.refund(rma)
+    assert got.amount == asked - Money("0.01", "CNY")
+    with synced.store.session() as s:
+        row = s.scalars(select(RefundRow).where(RefundRow.rma_id == rma)).one()
+        assert (row.status, row.amount, row.error) == ("paid", got.amount.amount, None)
+
+
+def test_the_tick_settles_a_lost_answer_found_paid_for_another_amount_and_reports_it(
+    synced: Any, fresh_order: Callable[..., Order], sandbox: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import timedelta
+
+    from aftersales.errors import RemoteError
+
+    from .test_refund_lost_answers import lose_answers
+
+    rma = refund_only(synced, fresh_order())
+    asked = synced.returns.preview_refund(rma).total
+    heal = lose_answers(sandbox, monkeypatch, "500")
+    with pytest.raises(RemoteError):
+        synced.returns.refund(rma)
+    heal()
+    found = sandbox.find_refund
+
+    def found_for_less(refund: Any, request: Any = None, **kw: Any) -> Any:
+        done = found(refund, request, **kw)
+        return done.model_copy(update={"amount": done.amount - Money("2.00", "CNY")})
+
+    monkeypatch.setattr(sandbox, "find_refund", found_for_less)
+    report = synced.returns.reconcile_refunds(synced.runtime.now() + timedelta(minutes=5))
+    assert (report.settled, report.failed, report.pending) == (1, 1, 0)
+    assert "for a refund of" in next(iter(report.reasons.values()))
+    assert len(sandbox.refunds_paid) == 1
+    with synced.store.session() as s:
+        row = s.scalars(select(RefundRow).where(RefundRow.rma_id == rma)).one()
+        assert (row.status, row.amount) == ("paid", (asked - Money("2.00", "CNY")).amount)
