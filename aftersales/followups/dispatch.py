@@ -300,10 +300,12 @@ class Dispatcher:
             retry_at = (plan.retry.next_attempt(now, row.attempts, row.idempotency_key)
                         if retryable else None)
             with self.unit_of_work() as session:
-                repo.forget_contact(session, row.idempotency_key)
+                # Ownership first: a worker that took the row over has
+                # logged its own contact under the same key, which stays.
                 if not repo.still_owned(session, row.id, owner=self.owner):
                     report.lost_lease += 1
                     return
+                repo.forget_contact(session, row.idempotency_key)
                 if retry_at is None:
                     _apply(session, [_settle(row, now, FollowUpStatus.FAILED, reason)])
                     report.failed += 1

@@ -105,3 +105,46 @@ def test_naive_datetimes_are_refused_by_name_and_write_nothing(
     with app.store.session() as s:
         assert s.scalar(select(func.count()).select_from(ContactLogRow)) == 0
         assert s.scalar(select(func.count()).select_from(ContactHoldRow)) == 0
+
+
+def test_a_worker_that_lost_its_lease_keeps_the_new_holders_contact(
+    make_app: Any, clock: Any, recorder: Any, tmp_path: Any
+) -> None:
+    # Worker A's send outlasts its lease; worker B takes the row over, sends
+    # it and logs the contact. A's send then fails: A used to delete the
+    # contact by the follow-up's key before noticing it no longer held the
+    # row, so B's contact vanished from the log and the frequency cap let
+    # another message through to the same buyer.
+    from aftersales.errors import TransientError
+
+    url = f"sqlite:///{tmp_path}/shared.db"
+    first = make_app(url)
+    second = make_app(url)
+    nudge = FollowUpPlan(name="nudge", channel="recorder", body="Hi {buyer.name}")
+    other = FollowUpPlan(name="other", channel="recorder", body="Hello again {buyer.name}")
+    for app in (first, second):
+        app.followups.register(nudge, other)
+    fid = first.followups.schedule("nudge", buyer_id="b1", context=_buyer(),
+                                   due_at=clock.now).id
+    calls: list[str] = []
+
+    def slow_then_fail(message: Message) -> None:
+        calls.append(message.idempotency_key)
+        if len(calls) == 1:  # A, mid-send: its lease runs out and B takes over
+            recorder.fail_with = None
+            clock.advance(minutes=6)
+            assert second.followups.dispatch_due().sent == 1
+            recorder.fail_with = TransientError("gateway timeout", adapter="recorder")
+
+    recorder.on_send = slow_then_fail
+    report = first.followups.dispatch_due()
+    assert report.lost_lease == 1
+    assert first.followups.get(fid).status is FollowUpStatus.SENT
+    with first.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(ContactLogRow)) == 1
+    recorder.on_send = None
+    recorder.fail_with = None
+    later = first.followups.schedule("other", buyer_id="b1", context=_buyer(),
+                                     due_at=clock.now).id
+    assert first.followups.dispatch_due().deferred == 1  # the cap still sees B's message
+    assert first.followups.get(later).last_error == "frequency cap reached"
