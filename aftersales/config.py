@@ -15,10 +15,11 @@ Every area has its own section (``returns``, ``logistics``, ``reviews``,
 ``followups``), as do the worker's tick intervals (``interval``) and the
 built-in adapters that take settings (``sandbox``, ``webhook``, ``smtp``).
 
-An unknown key, in a keyword or in the TOML file, is a
-:class:`~aftersales.errors.ConfigurationError` naming it and the closest
-valid key; a bad value is one naming the key, never echoing the value (it
-may be a secret). :func:`configuration_table` renders the README's table
+An unknown key, in a keyword, in the TOML file or as an ``AFTERSALES_*``
+variable, is a :class:`~aftersales.errors.ConfigurationError` naming it and
+the closest valid key (a misspelt variable would otherwise leave the app on
+its defaults without a word); a bad value is one naming the key, never
+echoing the value (it may be a secret). :func:`configuration_table` renders the README's table
 of every variable from this model, so the two cannot drift apart.
 """
 
@@ -64,7 +65,9 @@ __all__ = [
     "ReviewsSettings",
     "SandboxSettings",
     "WebhookSettings",
+    "check_environment",
     "configuration_table",
+    "known_variable",
 ]
 
 #: The variable naming the TOML file to read.
@@ -72,6 +75,12 @@ CONFIG_VARIABLE = "AFTERSALES_CONFIG"
 #: The TOML file read from the working folder when ``AFTERSALES_CONFIG`` is unset.
 CONFIG_FILE = "aftersales.toml"
 _PREFIX = "AFTERSALES_"
+#: ``AFTERSALES_*`` names read on purpose outside the settings model: the test
+#: suite's switches and, as a prefix (ending in ``_``), the benchmarks' sizes.
+OTHER_VARIABLES: frozenset[str] = frozenset({
+    "AFTERSALES_REQUIRE_POSTGRES", "AFTERSALES_REQUIRE_BROWSER",
+    "AFTERSALES_RACE_ROUNDS", "AFTERSALES_RACE_UNLOCKED", "AFTERSALES_BENCH_",
+})
 
 #: Keyword shortcuts: ``AfterSales(return_policy=...)`` is ``returns={"policy": ...}``.
 KEYWORD_SHORTCUTS: Mapping[str, tuple[str, str]] = {
@@ -256,6 +265,22 @@ class _TomlSource(PydanticBaseSettingsSource):
         return dict(self.data.get() or {})
 
 
+class _CheckedEnvSource(PydanticBaseSettingsSource):
+    """The environment's values, once :func:`check_environment` has passed."""
+
+    def __init__(self, settings_cls: type[BaseSettings],
+                 env: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self.env = env
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # pragma: no cover - __call__ does the work
+
+    def __call__(self) -> dict[str, Any]:
+        check_environment()
+        return self.env()
+
+
 class AfterSalesSettings(BaseSettings):
     """Every setting of the library: top-level keys and one section per area.
 
@@ -336,8 +361,9 @@ class AfterSalesSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Keywords, then the environment, then the TOML file (first wins)."""
-        return init_settings, env_settings, _TomlSource(settings_cls)
+        """Keywords, then the environment (unknown names refused), then the TOML file."""
+        return init_settings, _CheckedEnvSource(settings_cls, env_settings), _TomlSource(
+            settings_cls)
 
     @classmethod
     def load(cls, config: str | Path | None = None, /, **keywords: Any) -> AfterSalesSettings:
@@ -453,6 +479,55 @@ def _variable(key: str) -> str | None:
     if len(parts) > 2:
         return None
     return _PREFIX + "_".join(parts).upper()
+
+
+def _variables() -> dict[str, str | None]:
+    """Every variable of the model: ``None`` for a usable one, else why it is not."""
+    names: dict[str, str | None] = {CONFIG_VARIABLE: None}
+    for name, info in AfterSalesSettings.model_fields.items():
+        if _section_model(info) is not None:
+            names[_PREFIX + name.upper()] = None  # a whole section as JSON
+    for key, variable, _meaning, _default_text in _rows():
+        if variable == "-":
+            names[_variable(key) or key] = f"{key} is set in the TOML file or by keyword"
+        elif not variable:
+            names[_variable(key) or key] = f"{key} is set by keyword only"
+        else:
+            names[variable] = None
+    return names
+
+
+def known_variable(name: str) -> bool:
+    """Whether ``name`` (any case) is an ``AFTERSALES_*`` variable read on purpose."""
+    upper = name.upper()
+    if any(upper.startswith(o) if o.endswith("_") else upper == o for o in OTHER_VARIABLES):
+        return True
+    return _variables().get(upper, "unknown") is None
+
+
+def check_environment(environ: Mapping[str, str] | None = None) -> None:
+    """Refuse an ``AFTERSALES_*`` variable that no setting reads (names only, never values).
+
+    pydantic-settings skips a name it does not know, so a misspelt database URL
+    variable would leave the app on the default SQLite file without a word.
+
+    Raises:
+        ConfigurationError: the first unknown (or keyword-only) variable, by
+            name, with the closest known one.
+    """
+    env = os.environ if environ is None else environ
+    for name in sorted(env):
+        if not name.upper().startswith(_PREFIX) or known_variable(name):
+            continue
+        variables = _variables()
+        why = variables.get(name.upper())
+        if why is not None:
+            raise ConfigurationError(f"{name}: {why}; unset the variable")
+        usable = [v for v, reason in variables.items() if reason is None]
+        near = difflib.get_close_matches(name.upper(), usable, n=1, cutoff=0.6)
+        hint = f"; did you mean {near[0]}?" if near else ""
+        raise ConfigurationError(f"unknown variable {name}{hint} (unset it; the README's "
+                                 "configuration table lists the variables)")
 
 
 def _rows() -> Iterator[tuple[str, str, str, str]]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from aftersales import AfterSales
-from aftersales.config import AfterSalesSettings, configuration_table
+from aftersales.config import OTHER_VARIABLES, AfterSalesSettings, configuration_table
 from aftersales.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,7 +133,7 @@ def test_the_readme_table_is_the_one_the_model_generates() -> None:
 def test_every_variable_the_library_reads_is_in_the_table() -> None:
     """An ``AFTERSALES_*`` name anywhere in the library's code must be a documented setting."""
     table = configuration_table()
-    documented = set(re.findall(r"`(AFTERSALES_[A-Z0-9_]+)`", table))
+    documented = set(re.findall(r"`(AFTERSALES_[A-Z0-9_]+)`", table)) | OTHER_VARIABLES
     read: dict[str, str] = {}
     for path in (ROOT / "aftersales").rglob("*.py"):
         for name in re.findall(r"AFTERSALES_[A-Z0-9_]+", path.read_text(encoding="utf-8")):
@@ -147,3 +147,82 @@ def test_every_variable_the_library_reads_is_in_the_table() -> None:
                 else name in documented)
     }
     assert not missing, f"read but not in the settings model: {missing}"
+
+
+@pytest.mark.parametrize(
+    ("variable", "hint"),
+    [
+        ("AFTERSALES_DATABSE_URL", "AFTERSALES_DATABASE_URL"),
+        ("AFTERSALES_RETURN_POLICY", "AFTERSALES_RETURNS_POLICY"),
+        ("aftersales_databse_url", "AFTERSALES_DATABASE_URL"),  # pydantic reads either case
+        ("AFTERSALES_SMTP_HOTS", "AFTERSALES_SMTP_HOST"),
+    ],
+)
+def test_a_misspelt_variable_is_refused_by_name_without_its_value(
+    monkeypatch: pytest.MonkeyPatch, variable: str, hint: str
+) -> None:
+    """A typo must not leave the app on the default SQLite file without a word."""
+    monkeypatch.setenv(variable, "postgresql://shop:hunter2@db/shop")
+    with pytest.raises(ConfigurationError) as info:
+        AfterSalesSettings.load()
+    text = str(info.value)
+    assert text.startswith(f"unknown variable {variable}; did you mean {hint}?")
+    assert "hunter2" not in text
+    assert "\n" not in text
+    with pytest.raises(ConfigurationError, match=f"unknown variable {variable}"):
+        AfterSalesSettings()  # built directly, the environment is checked too
+
+
+def test_a_keyword_only_setting_is_refused_as_a_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AFTERSALES_REVIEWS_CLASSIFIER", "mine")
+    with pytest.raises(ConfigurationError, match=r"^AFTERSALES_REVIEWS_CLASSIFIER: "
+                                                 r"reviews\.classifier is set by keyword only"):
+        AfterSalesSettings.load()
+
+
+def test_nested_and_other_known_variables_still_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AFTERSALES_DATABASE_URL", "sqlite:///x.db")
+    monkeypatch.setenv("AFTERSALES_RETURNS_POLICY", "p.toml")
+    monkeypatch.setenv("AFTERSALES_LOGISTICS_STUCK_AFTER", '{"sf": 60}')
+    monkeypatch.setenv("AFTERSALES_INTERVAL_WEEKLY_REPORT", "0")
+    monkeypatch.setenv("AFTERSALES_REQUIRE_POSTGRES", "1")  # the suite's own switches
+    monkeypatch.setenv("AFTERSALES_BENCH_ORDERS", "10")
+    settings = AfterSalesSettings.load()
+    assert settings.database_url == "sqlite:///x.db"
+    assert settings.returns.policy == "p.toml"
+    assert settings.logistics.stuck_after == {"sf": timedelta(seconds=60)}
+    assert settings.interval.weekly_report == 0
+
+
+def test_the_cli_refuses_a_misspelt_variable_with_exit_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from aftersales.cli import main
+
+    monkeypatch.setenv("AFTERSALES_DATABSE_URL", f"sqlite:///{tmp_path}/shop.db")
+    result = CliRunner().invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "error: unknown variable AFTERSALES_DATABSE_URL; did you mean AFTERSALES_DATABASE_URL? "
+        "(unset it; the README's configuration table lists the variables)"]
+    assert not (tmp_path / "shop.db").exists()
+    assert not (tmp_path / "aftersales.db").exists()
+
+
+def test_every_variable_the_project_reads_is_allowed() -> None:
+    """Tests, benchmarks and tools read some ``AFTERSALES_*`` switches: never refused."""
+    from aftersales.config import known_variable
+
+    read: dict[str, str] = {}
+    for folder in ("aftersales", "adapters", "tests", "benchmarks", "tools"):
+        for path in (ROOT / folder).rglob("*.py"):
+            if path == Path(__file__):  # its misspellings are on purpose
+                continue
+            text = path.read_text(encoding="utf-8")
+            for name in re.findall(r"(?<![A-Z0-9_])AFTERSALES_[A-Z0-9_]+", text):
+                if not name.endswith("_"):  # a prefix in prose (AFTERSALES_SMTP_*)
+                    read.setdefault(name, str(path.relative_to(ROOT)))
+    refused = {name: where for name, where in read.items() if not known_variable(name)}
+    assert not refused, f"read on purpose but refused: {refused}"
