@@ -3,7 +3,8 @@
 Several providers sign a notification with an HMAC of the raw request body
 (Shopify and WooCommerce send base64 of HMAC-SHA256). Adapters call these
 helpers instead of each rolling its own, so every check is constant-time and
-tolerant of the same header quirks (surrounding whitespace, a missing header).
+tolerant of the same header quirks (surrounding whitespace, a missing header,
+non-ASCII garbage: ``False``, never an exception).
 
 The Chinese open platforms' routers (Taobao's TOP, Pinduoduo, JD's JOS) sign
 each *request* the same way: the parameters sorted by name, written as
@@ -19,6 +20,7 @@ import hmac
 from collections.abc import Mapping
 
 __all__ = [
+    "header_bytes",
     "hexdigest_matches",
     "hmac_sha256",
     "hmac_sha256_base64",
@@ -30,6 +32,22 @@ __all__ = [
 
 def _key(secret: str | bytes) -> bytes:
     return secret.encode("utf-8") if isinstance(secret, str) else secret
+
+
+def header_bytes(value: object) -> bytes | None:
+    """A received signature or header value as stripped ASCII bytes, ``None`` when unusable.
+
+    Digests are ASCII; anything else is replaced by ``?`` so it compares
+    unequal instead of raising: a lone surrogate (a JSON-escaped header in a
+    serverless event), bytes from a raw header mapping (read as Latin-1, as
+    HTTP defines them), a number or a list. Empty text is ``None``.
+    """
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    return text.encode("ascii", "replace") if text else None
 
 
 def hmac_sha256(secret: str | bytes, body: bytes) -> bytes:
@@ -51,9 +69,9 @@ def verify_hmac_sha256_base64(body: bytes, signature: str | None, secret: str | 
     bits) is refused too. A missing or empty signature, or an empty secret,
     is simply ``False``.
     """
-    if not signature or not secret:
+    given = header_bytes(signature)
+    if given is None or not secret:
         return False
-    given = signature.strip().encode("ascii", "replace")
     return hmac.compare_digest(given, hmac_sha256_base64(secret, body).encode("ascii"))
 
 
@@ -62,11 +80,13 @@ def hexdigest_matches(given: str | None, expected: str) -> bool:
 
     For providers that sign with a plain hash of body and secret (17TRACK's
     SHA-256, Kuaidi100's MD5) rather than an HMAC. Constant-time; a missing
-    or empty ``given`` is simply ``False``.
+    or empty ``given`` is simply ``False``, and so is garbage (see
+    :func:`header_bytes`), never an exception.
     """
-    if not given or not expected:
+    raw = header_bytes(given)
+    if raw is None or not expected:
         return False
-    return hmac.compare_digest(given.strip().lower().encode(), expected.lower().encode())
+    return hmac.compare_digest(raw.lower(), expected.lower().encode("ascii", "replace"))
 
 
 def sorted_pairs(params: Mapping[str, str | None]) -> str:

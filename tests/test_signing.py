@@ -70,3 +70,17 @@ def test_md5_wrapped_sign_leaves_out_sign_and_empty_values() -> None:
 
     assert sorted_pairs({"b": "2", "a": "1", "sign": "X", "c": "", "d": None}) == "a1b2"
     assert md5_wrapped_sign({"a": "1", "sign": "X"}, "s") == md5_wrapped_sign({"a": "1"}, "s")
+
+
+# A lone surrogate reaches Python from a JSON-escaped header (a serverless
+# event: "\udcff"); bytes and numbers from a framework's raw header mapping.
+HOSTILE = ["\udcff", "\ud800" + SIGNATURE, "é" * 44, "\x00", b"\xff\xfe", 12345, ["a"]]
+
+
+@pytest.mark.parametrize("signature", HOSTILE)
+def test_a_garbage_signature_is_false_never_a_crash(signature: object) -> None:
+    from aftersales.signing import hexdigest_matches
+
+    assert not verify_hmac_sha256_base64(BODY, signature, "hush")  # type: ignore[arg-type]
+    assert not hexdigest_matches(signature, "ABCDEF0123")  # type: ignore[arg-type]
+

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -39,7 +40,7 @@ from aftersales.errors import (
 from aftersales.http import ApiClient
 from aftersales.interfaces import ChannelBase
 from aftersales.models import Message, Receipt
-from aftersales.signing import hmac_sha256
+from aftersales.signing import header_bytes, hmac_sha256
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -54,6 +55,10 @@ __all__ = [
 TIMESTAMP_HEADER = "X-Aftersales-Timestamp"
 SIGNATURE_HEADER = "X-Aftersales-Signature"
 _SCHEME = "v1"
+#: A timestamp as sent: ASCII digits, no sign, no spaces inside.
+_TIMESTAMP = re.compile(rb"[0-9]{1,15}")
+#: Signatures one header may carry (a sender signs with each of its secrets).
+_MAX_SIGNATURES = 8
 
 
 def sign(secret: str | bytes, body: bytes, timestamp: int) -> str:
@@ -88,22 +93,27 @@ def verify(
         now: the receiver's clock (Unix seconds); the system clock when omitted.
 
     Raises:
-        SignatureError: a header is missing or malformed, the timestamp is
-            outside the tolerance, or no secret produces the signature.
+        SignatureError: a header is missing or malformed (a timestamp other
+            than ASCII digits, more than eight signatures, non-ASCII text),
+            the timestamp is outside the tolerance, or no secret produces
+            the signature; never another exception for hostile headers.
     """
-    raw_ts = _header(headers, TIMESTAMP_HEADER)
-    raw_sig = _header(headers, SIGNATURE_HEADER)
-    if not raw_ts or not raw_sig:
+    raw_ts = header_bytes(_header(headers, TIMESTAMP_HEADER))
+    raw_sig = header_bytes(_header(headers, SIGNATURE_HEADER))
+    if raw_ts is None or raw_sig is None:
         raise SignatureError("webhook signature or timestamp header missing")
-    try:
-        timestamp = int(raw_ts.strip())
-    except ValueError:
-        raise SignatureError("webhook timestamp is not an integer") from None
+    if not _TIMESTAMP.fullmatch(raw_ts):
+        # ASCII digits only: int() would also read "１７…" or "1_7…" as the
+        # same second, and the signed text must be the header as sent.
+        raise SignatureError("webhook timestamp is not an integer")
+    timestamp = int(raw_ts)
     current = time.time() if now is None else now
     if abs(current - timestamp) > tolerance:
         raise SignatureError("webhook timestamp outside the allowed window")
     secrets = [secret] if isinstance(secret, (str, bytes)) else list(secret)
-    given = [part.strip() for part in raw_sig.split(",")]
+    given = [part.strip() for part in raw_sig.split(b",", _MAX_SIGNATURES)]
+    if len(given) > _MAX_SIGNATURES:
+        raise SignatureError("webhook signature header has too many signatures")
     matched = False
     for candidate in secrets:
         if not candidate:
@@ -111,7 +121,7 @@ def verify(
         expected = sign(candidate, body, timestamp)
         for value in given:
             # Every comparison runs; no early exit that would time the match.
-            matched |= hmac.compare_digest(value.encode(), expected.encode())
+            matched |= hmac.compare_digest(value, expected.encode("ascii"))
     if not matched:
         raise SignatureError("webhook signature does not match")
     return timestamp

@@ -138,3 +138,26 @@ def test_configuration_is_required(monkeypatch: pytest.MonkeyPatch) -> None:
     channel = WebhookChannel()
     assert channel.url == URL
     assert SECRET not in repr(channel)
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ({SIGNATURE_HEADER: "v1=\udcff"}, "does not match"),  # a JSON-escaped lone surrogate
+        ({SIGNATURE_HEADER: "v1=" + "é" * 64}, "does not match"),
+        ({TIMESTAMP_HEADER: "\udcff"}, "integer"),
+        # int() reads these as NOW; the signed text would not be the header as sent
+        ({TIMESTAMP_HEADER: "１７１７０００００００"}, "integer"),
+        ({TIMESTAMP_HEADER: "1_717_000_000"}, "integer"),
+        ({TIMESTAMP_HEADER: "+1717000000"}, "integer"),
+        ({TIMESTAMP_HEADER: "9" * 5000}, "integer"),
+        ({SIGNATURE_HEADER: ",".join(["v1=00"] * 100_000)}, "too many"),
+    ],
+)
+def test_verify_refuses_hostile_headers_with_a_signature_error(
+    headers: dict[str, str], message: str
+) -> None:
+    body = b'{"a":1}'
+    sent = {TIMESTAMP_HEADER: str(NOW), SIGNATURE_HEADER: sign(SECRET, body, NOW), **headers}
+    with pytest.raises(SignatureError, match=message):
+        verify(SECRET, body, sent, now=NOW)
