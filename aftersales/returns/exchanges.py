@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from aftersales.errors import NotEligibleError, ValidationError
+from aftersales.errors import NotEligibleError, RefundInFlightError, ValidationError
 from aftersales.interfaces import Capability
 from aftersales.models import ReturnKind, ReturnStatus, Shipment, ShipmentDirection
+from aftersales.money import Money
 from aftersales.redact import known_names
+from aftersales.returns import refund_claim as claims
 from aftersales.returns import repository as repo
 from aftersales.returns.actions import Actions
 from aftersales.returns.context import ReturnsContext, load
@@ -46,6 +48,9 @@ class Exchanges:
             NotEligibleError: a replacement is out of stock (refund instead:
                 a received exchange may be refunded).
             InvalidTransitionError: not a received exchange.
+            RefundInFlightError: a refund of the request is pending (its
+                answer was lost, or it is being paid): the money may have
+                moved, so nothing ships until it settles.
             ValidationError: no tracking number.
         """
         def work(session: Session) -> Shipment:
@@ -56,6 +61,13 @@ class Exchanges:
             model = repo.to_model(row)
             check_transition(ReturnKind(row.kind), S(row.status), S.EXCHANGE_SHIPPED,
                              entity=f"return {rma_id}")
+            pending = claims.pending_of(session, rma_id)
+            if pending is not None:
+                # its answer was lost, or it is being paid now: the money may have moved
+                raise RefundInFlightError(
+                    rma_id, pending.idempotency_key, f"{Money(pending.amount, pending.currency)}",
+                    "the replacement cannot ship while a refund of the request may have been "
+                    "paid; settle the refund first (refund() again, or the refunds tick)")
             short = [f"{ln.replacement_sku} × {ln.quantity}" for ln in model.lines
                      if ln.replacement_sku and not self.in_stock(ln.replacement_sku, ln.quantity)]
             if short:

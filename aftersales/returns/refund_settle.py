@@ -28,6 +28,7 @@ from aftersales.errors import (
     AuthenticationError,
     ConcurrentUpdateError,
     ConfigurationError,
+    InvalidTransitionError,
     RemoteNotFoundError,
     RemoteRejectedError,
     ResponseParseError,
@@ -35,15 +36,16 @@ from aftersales.errors import (
     ValidationError,
 )
 from aftersales.interfaces import Capability, Marketplace
-from aftersales.models import Refund, ReturnRequest, ReturnStatus
+from aftersales.models import Refund, ReturnKind, ReturnRequest, ReturnStatus
 from aftersales.money import Money
 from aftersales.redact import known_names, redact_text
 from aftersales.returns import refund_claim as claims
 from aftersales.returns import repository as repo
 from aftersales.returns.context import ReturnsContext
+from aftersales.returns.lifecycle import check_transition
 from aftersales.returns.writes import TransitionWriter
 from aftersales.store.locking import begin_write
-from aftersales.store.tables.returns import RefundRow
+from aftersales.store.tables.returns import RefundRow, ReturnRow
 from aftersales.ticks import TickReport
 
 __all__ = ["RefundReport", "Settlement", "mismatch", "refused"]
@@ -65,7 +67,8 @@ def refused(exc: BaseException) -> bool:
     counts. Every other failure may have followed the payment.
     """
     return isinstance(exc, RemoteRejectedError | RemoteNotFoundError | AuthenticationError
-                      | ValidationError | UnsupportedOperationError | ConfigurationError)
+                      | ValidationError | UnsupportedOperationError | ConfigurationError
+                      | InvalidTransitionError)
 
 
 def mismatch(asked: Refund, answered: Money) -> str | None:
@@ -123,19 +126,24 @@ class Settlement:
         instruction = claimed.instruction
         key = instruction.idempotency_key
 
-        def target(session: Session) -> tuple[Marketplace, ReturnRequest | None]:
+        def target(session: Session) -> tuple[Marketplace, ReturnRequest | None, ReturnRow]:
             row = repo.load_row(session, claimed.rma_id)
             return (self.ctx.market(row.marketplace, Capability.REFUND),
-                    repo.to_model(row) if row.external_id else None)
+                    repo.to_model(row) if row.external_id else None, row)
 
         try:
-            market, request = self.ctx.run(target)
+            market, request, row = self.ctx.run(target)
             found = None
             if claimed.resumed:
                 found = market.find_refund(instruction, request, keys=claimed.other_keys,
                                            exclude=claimed.known_ids)
             if found is not None and found.idempotency_key not in ("", key):
                 return self._superseded(claimed, found, actor=actor, note=note)
+            if found is None:
+                # The request may have moved on since the claim (its replacement shipped,
+                # the buyer withdrew it): a refund is only ever sent while it can be paid.
+                check_transition(ReturnKind(row.kind), S(row.status), S.REFUNDED,
+                                 entity=f"return {claimed.rma_id}")
             paid = found if found is not None else market.refund(instruction, request)
         except BaseException as exc:
             why = _why(exc)

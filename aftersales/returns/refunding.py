@@ -193,15 +193,17 @@ class Refunding:
             mine = claims.by_key(session, key)
             if mine is not None:
                 return self._reuse(session, mine, rma_id, print_, now, note, keyed=True)
-        check_transition(ReturnKind(row.kind), S(row.status), S.REFUNDED,
-                         entity=f"return {rma_id}")
         self.ctx.market(row.marketplace, Capability.REFUND)
         pending = claims.pending_of(session, rma_id)
         if pending is not None:
+            # Resumed even when the request moved on meanwhile: the push looks it up
+            # first, and sends it only while the request can still be refunded.
             if key is not None:
                 raise self._in_flight(pending, "it was asked for under another key; resume it "
                                       "with that key, or wait for its outcome")
             return self._reuse(session, pending, rma_id, print_, now, note, keyed=False)
+        check_transition(ReturnKind(row.kind), S(row.status), S.REFUNDED,
+                         entity=f"return {rma_id}")
         breakdown = self._breakdown(session, row, asked, refund_shipping)
         if not breakdown.total:
             raise ValidationError(f"nothing is left to refund on return {rma_id}",
