@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from aftersales.logistics.parcels import PARCEL_STORE, with_owners
 from aftersales.logistics.snapshot import Snapshot, fingerprint
 from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
-from aftersales.store.driver import Driver
+from aftersales.store.driver import IN_CHUNK, Driver
 from aftersales.store.locking import begin_write
 from aftersales.store.tables.core import ShipmentRow, TrackingEventRow
 from aftersales.store.types import UTCDateTime
@@ -244,6 +244,36 @@ def _known_fingerprints(db: Driver, ids: Sequence[int]) -> set[tuple[int, str]]:
     return set(db.select_in(_EVENTS, ("shipment_id", "fingerprint"), "shipment_id", ids))
 
 
+def _current(db: Driver, ids: Sequence[int]) -> dict[int, tuple[ParcelRow, tuple[Any, ...]]]:
+    """Each parcel as stored now, locked until the transaction ends (rows ``FOR UPDATE``
+    on PostgreSQL; SQLite's write lock is taken by the caller): its
+    :data:`ParcelRow` and ``(delivered_at, raw_status, provider)``.
+
+    A refresh claimed its rows earlier and a push read its own in another
+    transaction: either may be stale by the time the answer is written (a
+    poll and a push, or two pushes, for one parcel at once). Read again
+    under the lock, the write builds on what the store holds; the second
+    of two writers waits for the first and sees its scans and its status.
+    """
+    names = ", ".join(db.quote(c) for c in (*_ROW_COLUMNS, *_KEPT))
+    lock = " FOR UPDATE" if db.dialect.name == "postgresql" else ""
+    time = db.reader(_SHIP.c.last_checked_at)  # every time column has the same type
+    found: dict[int, tuple[ParcelRow, tuple[Any, ...]]] = {}
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start:start + IN_CHUNK]
+        marks = ", ".join([db.mark] * len(chunk))
+        # In id order, so two writers locking overlapping parcels cannot deadlock.
+        raw = db.fetch(
+            f"SELECT {names} FROM {db.table_name(_SHIP)} "  # noqa: S608 - names from metadata
+            f"WHERE {db.quote('id')} IN ({marks}) ORDER BY {db.quote('id')}{lock}", chunk)
+        for r in raw:
+            row: ParcelRow = (*r[:5], time(r[5]), time(r[6]), *r[7:10], time(r[10]))
+            found[row[0]] = (row, (time(r[11]), r[12], r[13]))
+    return found
+
+
+#: What a parcel keeps besides its :data:`ParcelRow` when an answer cannot move it.
+_KEPT = ("delivered_at", "raw_status", "provider")
 _UPDATED = ("carrier", "status", "issue", "raw_status", "provider", "terminal", "last_event_at",
             "delivered_at", "last_checked_at", "updated_at")
 _EVENT_COLUMNS = ("shipment_id", "fingerprint", "occurred_at", "status", "description",
@@ -255,17 +285,29 @@ def apply_trackings(
 ) -> list[Change]:
     """Write fresh trackings onto their parcels and store their new events.
 
-    A provider that answers "pending, no events" for a parcel already known
-    further along does not move it back, and a parcel with nothing new only
-    gets its check time recorded (the common case of a periodic refresh).
+    A parcel never moves back: an answer whose newest scan is older than the
+    parcel's (a push delayed in the provider's queue, a poll racing a push),
+    or a "pending, no events" answer for a parcel already known further
+    along, leaves its status, issue and delivery time as they are (its
+    unseen scans are still stored); a delivered, returned or expired parcel
+    takes nothing from an answer that is not final (the carrier may even
+    have reused the number for a new parcel). A parcel with nothing new
+    only gets its check time recorded (the common case of a periodic
+    refresh).
+
+    The parcels are read again and locked inside this transaction
+    (:func:`_current`), so what the caller read earlier only says which
+    parcels to write: two writers for one parcel (two pushes, a push and a
+    refresh, on one host or two) store each scan and report each change once.
     The rows go to the driver as plain tuples (:class:`~aftersales.store.driver.Driver`):
     a refresh writes tens of thousands of events, and per-row statement
     building would cost more than the database's own work.
 
     Args:
-        pairs: each parcel (a :data:`ParcelRow`, or a :class:`ParcelRef`)
-            with its fresh tracking, as a
-            :func:`~aftersales.logistics.snapshot.snapshot`.
+        pairs: each parcel (a :data:`ParcelRow`, or a :class:`ParcelRef`;
+            only its id is read) with its fresh tracking, as a
+            :func:`~aftersales.logistics.snapshot.snapshot`. A parcel named
+            twice takes its answers in the given order.
 
     Returns:
         The parcels whose status changed.
@@ -273,25 +315,37 @@ def apply_trackings(
     pairs = list(pairs)
     if not pairs:
         return []
+    begin_write(session)  # SQLite: the database's single write lock, before the reads
     db = Driver(session)
+    current = _current(db, sorted({row[0] for row, _ in pairs}))
     at = db.converter(_SHIP.c.last_event_at)
     flag = db.converter(_SHIP.c.terminal)
     inferred = db.converter(_EVENTS.c.time_inferred)
     checked_at = at(now)
     # A parcel that never had an event has none stored: no need to look.
-    seen_before = sorted({row[0] for row, _ in pairs if row[5] is not None})
+    seen_before = sorted(parcel for parcel, (row, _) in current.items() if row[5] is not None)
     known = _known_fingerprints(db, seen_before)
-    updates: list[tuple[Any, ...]] = []
-    checked: list[tuple[Any, ...]] = []
+    updates: dict[int, tuple[Any, ...]] = {}
+    checked: dict[int, tuple[Any, ...]] = {}
     new_events: list[tuple[Any, ...]] = []
     changes: list[Change] = []
     pending = ParcelStatus.PENDING.value
-    for row, snap in pairs:
+    for asked, snap in pairs:
+        if asked[0] not in current:
+            continue  # deleted meanwhile
+        row, kept = current[asked[0]]
         parcel, _, stored_carrier, stored_status, stored_issue, stored_last, *_ = row
         fresh_carrier, fresh_status, fresh_issue, raw, provider, delivered, latest, scans = snap
-        regress = fresh_status == pending and not scans
-        status = stored_status if regress else fresh_status
-        issue = stored_issue if regress else fresh_issue
+        stored_canonical = _STATUS[stored_status]
+        closed = stored_canonical.is_terminal and not _STATUS[fresh_status].is_terminal
+        if closed:
+            scans = ()  # scans of a reused number, or re-sent ones: not this parcel's news
+        older = latest is not None and stored_last is not None and latest < stored_last
+        if closed or older or (fresh_status == pending and not scans):
+            status, issue = stored_status, stored_issue
+            delivered, raw, provider = kept
+        else:
+            status, issue = fresh_status, fresh_issue
         added = len(new_events)
         for mark, when, kind, description, location, raw_code, guessed in scans:
             if (parcel, mark) not in known:
@@ -305,15 +359,18 @@ def apply_trackings(
         if len(new_events) == added and (status, issue, carrier) == (
             stored_status, stored_issue, stored_carrier
         ):
-            checked.append((checked_at, parcel))
+            if parcel not in updates:
+                checked[parcel] = (checked_at, parcel)
             continue
         last = max(stored_last, latest) if stored_last and latest else stored_last or latest
         canonical = _STATUS[status]
-        updates.append((
+        raw = (raw or "")[:80] or None
+        checked.pop(parcel, None)
+        updates[parcel] = (
             carrier,
             status,
             issue,
-            (raw or "")[:80] or None,
+            raw,
             provider,
             flag(canonical.is_terminal),
             at(last),
@@ -321,13 +378,16 @@ def apply_trackings(
             checked_at,
             checked_at,
             parcel,
-        ))
+        )
         if status != stored_status or (issue != stored_issue
                                        and canonical is ParcelStatus.EXCEPTION):
             changes.append(Change(ParcelRef(*row), canonical, _ISSUE[issue] if issue else None,
                                   last, delivered))
-    db.update(_SHIP, _UPDATED, ("id",), updates, bump="version")
-    db.update(_SHIP, ("last_checked_at",), ("id",), checked)
+        # A later answer for the same parcel in this batch builds on this one.
+        current[parcel] = ((*row[:2], carrier, status, issue, last, *row[6:10], checked_at),
+                           (delivered, raw, provider))
+    db.update(_SHIP, _UPDATED, ("id",), list(updates.values()), bump="version")
+    db.update(_SHIP, ("last_checked_at",), ("id",), list(checked.values()))
     db.insert(_EVENTS, _EVENT_COLUMNS, new_events)
     return changes
 

@@ -1,0 +1,143 @@
+"""Pushes and polls out of order, twice, or at the same instant: a parcel never moves back.
+
+A provider's answer describes the parcel as of its newest scan. An answer
+older than what the store already has (a push delayed in the provider's
+queue, a poll racing a push) keeps the newer status; a delivered, returned
+or expired parcel is never reopened by a non-final answer; the same push
+applied twice, or by two processes at once, stores each scan and announces
+each change once.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from aftersales.models import ParcelStatus
+from aftersales.store.tables.core import OutboxRow, ShipmentRow, TrackingEventRow
+
+from .conftest import Clock, ScriptedCarrier, add_parcels, numbers
+from .push_worker import T0, JsonPushCarrier, push
+
+WORKER = Path(__file__).with_name("push_worker.py")
+
+
+def _parcel(app: Any) -> ShipmentRow:
+    with app.store.session() as session:
+        row = session.scalar(select(ShipmentRow))
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def _topics(app: Any) -> list[str]:
+    with app.store.session() as session:
+        return list(session.scalars(select(OutboxRow.event_type).order_by(OutboxRow.id)))
+
+
+def test_a_delivered_parcel_is_not_reopened_by_an_in_transit_push(make_app: Any) -> None:
+    app = make_app(ScriptedCarrier(status=ParcelStatus.DELIVERED), JsonPushCarrier())
+    [number] = numbers(1)
+    add_parcels(app, [number])
+    app.logistics.refresh()
+    before = _parcel(app)
+    assert (before.status, before.terminal, before.delivered_at) == ("delivered", True, T0)
+
+    app.logistics.handle_push("pusher", push([number], ParcelStatus.IN_TRANSIT, 3), {})
+
+    after = _parcel(app)
+    assert (after.status, after.terminal, after.delivered_at) == ("delivered", True, T0)
+    assert _topics(app) == ["parcel.delivered"]
+    assert app.logistics.anomalies() == []
+
+
+def test_a_pending_answer_keeps_a_delivered_parcels_delivery_time(make_app: Any,
+                                                                  clock: Clock) -> None:
+    app = make_app(ScriptedCarrier(status=ParcelStatus.DELIVERED), JsonPushCarrier())
+    [number] = numbers(1)
+    add_parcels(app, [number])
+    app.logistics.refresh()
+    app.logistics.handle_push("pusher", push([number], ParcelStatus.PENDING, 0), {})
+    after = _parcel(app)
+    assert (after.status, after.delivered_at) == ("delivered", T0)
+
+
+def test_an_older_push_after_a_newer_one_keeps_the_newer_status(make_app: Any) -> None:
+    app = make_app(JsonPushCarrier())
+    [number] = numbers(1)
+    add_parcels(app, [number])
+    app.logistics.handle_push("pusher", push([number], ParcelStatus.OUT_FOR_DELIVERY, 5), {})
+    # The provider's earlier push, delayed in its queue, arrives second.
+    app.logistics.handle_push("pusher", push([number], ParcelStatus.EXCEPTION, 3), {})
+
+    after = _parcel(app)
+    assert after.status == "out_for_delivery"
+    assert after.last_event_at == T0 + timedelta(hours=4)
+    assert _topics(app) == ["parcel.out_for_delivery"]  # no exception alerted from the past
+    assert app.logistics.anomalies() == []
+    with app.store.session() as session:  # its scans are real ones all the same
+        scans = session.scalar(select(func.count()).select_from(TrackingEventRow))
+    assert scans == 5 + 1  # the older push's last scan is an exception scan, new
+
+
+def test_the_same_push_twice_stores_and_announces_once(make_app: Any) -> None:
+    app = make_app(JsonPushCarrier())
+    [number] = numbers(1)
+    add_parcels(app, [number])
+    body = push([number], ParcelStatus.EXCEPTION, 4)
+    assert app.logistics.handle_push("pusher", body, {}) == 1
+    app.logistics.handle_push("pusher", body, {})
+    with app.store.session() as session:
+        scans = session.scalar(select(func.count()).select_from(TrackingEventRow))
+    assert scans == 4
+    assert _topics(app) == ["parcel.exception"]
+
+
+def test_one_push_naming_a_parcel_twice_is_applied_in_order(make_app: Any) -> None:
+    app = make_app(JsonPushCarrier())
+    [number] = numbers(1)
+    add_parcels(app, [number])
+    body = (push([number], ParcelStatus.EXCEPTION, 2)[:-1] + b","
+            + push([number], ParcelStatus.DELIVERED, 3)[1:])
+    app.logistics.handle_push("pusher", body, {})
+    after = _parcel(app)
+    assert (after.status, after.terminal) == ("delivered", True)
+    assert _topics(app) == ["parcel.exception", "parcel.delivered"]
+
+
+@pytest.mark.slow
+def test_two_processes_applying_the_same_pushes_at_once(db_url: str) -> None:
+    from aftersales.app import AfterSales
+
+    parcels, steps = 40, 24  # the last push is an in-transit one
+    app = AfterSales(db_url, marketplaces=[], carriers=[])
+    try:
+        add_parcels(app, numbers(parcels), carrier="sf")
+        procs = [subprocess.Popen([sys.executable, str(WORKER), db_url, str(parcels), str(steps)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        for proc in procs:
+            out, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, err[-2000:]
+            assert out.strip() == "done"
+        with app.store.session() as session:
+            scans = session.execute(select(TrackingEventRow.shipment_id, func.count())
+                                    .group_by(TrackingEventRow.shipment_id)).all()
+            alerts = session.scalar(select(func.count()).select_from(OutboxRow)
+                                    .where(OutboxRow.event_type == "parcel.exception"))
+            rows = list(session.scalars(select(ShipmentRow)))
+        # Push k re-sends scans 0 … k-2 in transit and tells scan k-1 at its own status.
+        distinct = {(h, "exception" if k % 5 == 0 and h == k - 1 else "in_transit")
+                    for k in range(1, steps + 1) for h in range(k)}
+        assert sorted(count for _, count in scans) == [len(distinct)] * parcels
+        assert alerts == parcels * (steps // 5)
+        assert {(r.status, r.last_event_at) for r in rows} == {
+            ("in_transit", T0 + timedelta(hours=steps - 1))}
+    finally:
+        app.close()
