@@ -21,18 +21,31 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from aftersales.errors import ValidationError
+from aftersales.logistics.carrier_names import carrier_for_name
 from aftersales.logistics.checksums import CHECKSUMS, validate
 
 __all__ = [
+    "MAX_NUMBER",
     "CarrierFormat",
     "FormatMatch",
+    "checked_carrier",
+    "checked_number",
     "detect_carrier",
+    "is_tracking_number",
     "load_formats",
     "match_formats",
     "normalize_number",
 ]
 
 _STRIP = re.compile(r"[\s\-_./·]+")
+#: The longest normalised tracking number accepted (the table's longest format has 42
+#: characters; the store's column holds 80).
+MAX_NUMBER = 64
+_NUMBER = re.compile(rf"[A-Z0-9]{{1,{MAX_NUMBER}}}", re.ASCII)
+_CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}", re.ASCII)
+#: Input longer than this is refused before it is folded (folding costs its length).
+_READ_AT_MOST = 4 * MAX_NUMBER
 _TABLE = "carrier_formats.json"
 
 
@@ -125,6 +138,55 @@ def normalize_number(number: str) -> str:
     if number.isascii() and number.isalnum():
         return number.upper()  # the common case, without the Unicode machinery
     return _STRIP.sub("", unicodedata.normalize("NFKC", number)).upper()
+
+
+def is_tracking_number(normal: str) -> bool:
+    """Whether a normalised number can be a tracking number: ASCII letters and digits,
+    1 to :data:`MAX_NUMBER` of them."""
+    return _NUMBER.fullmatch(normal) is not None
+
+
+def checked_number(number: object, *, field: str = "number") -> str:
+    """``number`` normalised (:func:`normalize_number`), or refused by ``field``.
+
+    What a caller hands to the providers and the store: letters and digits
+    only, so a NUL, a zero-width space, a look-alike letter from another
+    script or a megabyte of digits never reaches a provider's URL or a log.
+
+    Raises:
+        ValidationError: empty, too long, or not letters and digits once
+            spacing, dashes, case and full-width forms are folded; the
+            message names the field, never the value.
+    """
+    if not isinstance(number, str) or not number.strip():
+        raise ValidationError("a tracking number is required", field=field)
+    normal = normalize_number(number) if len(number) <= _READ_AT_MOST else ""
+    if not is_tracking_number(normal):
+        raise ValidationError(
+            f"not a tracking number (letters and digits, at most {MAX_NUMBER})", field=field)
+    return normal
+
+
+def checked_carrier(carrier: object, *, field: str = "carrier") -> str | None:
+    """A carrier code from a code (``sf``, ``ＳＦ``) or a courier's name (``顺丰速运``,
+    ``SF Express``); ``None`` when none is given.
+
+    Raises:
+        ValidationError: neither a code (lower-case letters, digits, ``-`` and
+            ``_``, at most 40) nor a name the carrier table knows; names the
+            field, never the value.
+    """
+    if carrier is None or (isinstance(carrier, str) and not carrier.strip()):
+        return None
+    if isinstance(carrier, str) and len(carrier) <= _READ_AT_MOST:
+        named = carrier_for_name(carrier)
+        if named is not None:
+            return named
+        code = unicodedata.normalize("NFKC", carrier).strip().lower()
+        if _CODE.fullmatch(code):
+            return code  # a code the name table does not know: the providers may
+    raise ValidationError("not a carrier code (such as sf, zto, ups) nor a known courier name",
+                          field=field)
 
 
 def match_formats(number: str) -> list[FormatMatch]:

@@ -42,11 +42,16 @@ from aftersales.errors import (
     ConfigurationError,
     NotFoundError,
     RemoteRejectedError,
-    ValidationError,
 )
 from aftersales.interfaces import Capability, Carrier
 from aftersales.logistics.anomalies import DEFAULT_STUCK_AFTER, STUCK_AFTER, Anomaly, classify
-from aftersales.logistics.detect import detect_carrier, normalize_number
+from aftersales.logistics.detect import (
+    checked_carrier,
+    checked_number,
+    detect_carrier,
+    is_tracking_number,
+    normalize_number,
+)
 from aftersales.logistics.parcels import Parcel, get_parcel, list_parcels
 from aftersales.logistics.refresh import Group, Refresher, RefreshReport
 from aftersales.logistics.repository import (
@@ -150,13 +155,14 @@ class LogisticsService:
             their events emitted as in :meth:`refresh`.
 
         Raises:
-            ValidationError: the number is empty.
+            ValidationError: the number is empty or not letters and digits
+                (64 at most once folded), or the carrier is neither a code nor
+                a courier name the carrier table knows.
             ConfigurationError: no tracking provider is configured.
             RemoteError: every provider failed (the last failure).
         """
-        normal = normalize_number(number)
-        if not normal:
-            raise ValidationError("a tracking number is required", field="number")
+        normal = checked_number(number)
+        given = checked_carrier(carrier)
         spellings = (normal, number.strip())  # stored numbers may keep a shop's spacing
         with self.runtime.unit_of_work() as session:
             refs = parcels_by_number(session, *spellings)
@@ -164,7 +170,7 @@ class LogisticsService:
                 stored = stored_tracking(session, *spellings)
                 if stored is not None:
                     return stored
-        code = (carrier or "").strip().lower() or (refs[0].carrier if refs else None)
+        code = given or (refs[0].carrier if refs else None)
         group = (normal, code or _unique(detect_carrier(normal)), tuple(refs))
         found: list[Tracking] = []
 
@@ -454,7 +460,7 @@ def _group(rows: Sequence[ParcelRow]) -> tuple[list[Group], list[ParcelRow]]:
     for row in rows:
         _, stored_number, stored_carrier, *_ = row
         number = normalize_number(stored_number)
-        if not number:
+        if not is_tracking_number(number):  # a NUL, a look-alike letter, a megabyte
             unusable.append(row)
             continue
         carrier = stored_carrier or _unique(detect_carrier(number))
