@@ -23,7 +23,7 @@ core model's refusal while mapping into the library's error.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -53,6 +53,7 @@ __all__ = [
     "read_answer",
     "read_payload",
     "refusing",
+    "split_items",
     "whole_fen",
     "wire_amount",
     "wire_code",
@@ -64,6 +65,7 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 def _first(exc: pydantic.ValidationError) -> tuple[str, str | None]:
@@ -97,6 +99,40 @@ def payload_error(exc: pydantic.ValidationError, *, payload: str, at: str = "") 
     text, where = _first(exc)
     field = ".".join(part for part in (at, where) if part) or None
     return ValidationError(text, field=field, payload=payload)
+
+
+def split_items(
+    items: Iterable[Any], validate: Callable[[Any], T], *, key: str, payload: str, at: str,
+) -> tuple[list[T], dict[str, str], list[str]]:
+    """A batch answer's items validated one by one, so one bad item spoils only itself.
+
+    Args:
+        items: the answer's list of per-number items.
+        validate: reads one item (raises pydantic's ``ValidationError``).
+        key: the item's field holding its tracking number.
+        payload: the payload's name in errors (``"17track gettrackinfo"``).
+        at: the list's path in the answer (``"data.accepted"``).
+
+    Returns:
+        The valid items; the one-line error of each malformed item, by its
+        number; and the one-line error of each item without a readable number
+        (missing, not text, or blank), naming ``at.<index>.<key>``, whether or
+        not the rest of it is valid: no asked number owns it.
+    """
+    kept: list[T] = []
+    invalid: dict[str, str] = {}
+    unowned: list[str] = []
+    for index, item in enumerate(items):
+        number = item.get(key) if isinstance(item, dict) else None
+        if not isinstance(number, str) or not number.strip():
+            unowned.append(str(ValidationError("item has no tracking number",
+                                               field=f"{at}.{index}.{key}", payload=payload)))
+            continue
+        try:
+            kept.append(validate(item))
+        except pydantic.ValidationError as exc:
+            invalid[number] = str(payload_error(exc, payload=payload, at=f"{at}.{index}"))
+    return kept, invalid, unowned
 
 
 def read_answer(model: type[M], data: Any, *, adapter: str, payload: str) -> M:

@@ -15,8 +15,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from pydantic import ValidationError as PydanticValidationError
-
 from aftersales.errors import (
     RemoteRejectedError,
     ResponseParseError,
@@ -25,9 +23,9 @@ from aftersales.errors import (
 )
 from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, CarrierBase
-from aftersales.logistics.tracking import header_value, status_map, track_result
+from aftersales.logistics.tracking import TrackAnswer, header_value, status_map, track_result
 from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
-from aftersales.wire import payload_error, read_answer, read_payload
+from aftersales.wire import read_answer, read_payload, split_items
 from aftersales_aftership.client import AfterShipClient
 from aftersales_aftership.mapping import (
     CARRIER_BY_SLUG,
@@ -89,7 +87,7 @@ class AfterShipCarrier(CarrierBase):
         if not queries:
             return []
         body = self.client.list_trackings([q.number for q in queries])
-        found, invalid = _listed(body)
+        found, invalid, unowned = _listed(body)
         results = []
         for query in queries:
             obj = found.get(query.number.upper())
@@ -98,9 +96,15 @@ class AfterShipCarrier(CarrierBase):
                                            error_code="invalid"))
             elif obj is not None:
                 results.append(_result(query, obj))
+            elif unowned:
+                # An item without a number may be this one's: creating it again
+                # would read "tracked already" as pending and hide the bad item.
+                results.append(TrackResult(
+                    query=query, error="AfterShip's listing does not mention this number, "
+                    "and holds a tracking without a number", error_code="missing"))
             else:
                 results.append(self._create(query))
-        return results
+        return TrackAnswer(results, unowned)
 
     def _create(self, query: TrackQuery) -> TrackResult:
         try:
@@ -171,31 +175,23 @@ def _parse(data: Any) -> TrackingObject:
     return read_answer(TrackingObject, data, adapter="aftership", payload="tracking object")
 
 
-def _listed(body: Any) -> tuple[dict[str, TrackingObject], dict[str, str]]:
-    """The listed trackings by upper-case number, and the error of each malformed one.
+def _listed(body: Any) -> tuple[dict[str, TrackingObject], dict[str, str], list[str]]:
+    """The listed trackings by upper-case number, the error of each malformed one, and
+    the error of each one without a number.
 
-    One malformed tracking is its number's error, not the whole listing's;
-    one without a readable number makes the listing malformed.
+    One malformed tracking is its number's error, and one without a readable
+    number an error of its own, not the whole listing's.
     """
     data = body.get("data") if isinstance(body, dict) else None
     items = data.get("trackings") if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise ResponseParseError("listing has no data.trackings", adapter="aftership")
-    found: dict[str, TrackingObject] = {}
-    invalid: dict[str, str] = {}
-    for index, item in enumerate(items):
-        try:
-            obj = TrackingObject.model_validate(item)
-        except PydanticValidationError as exc:
-            number = item.get("tracking_number") if isinstance(item, dict) else None
-            if not isinstance(number, str) or not number.strip():
-                raise ResponseParseError("unexpected tracking object",
-                                         adapter="aftership") from None
-            invalid[number.upper()] = str(payload_error(
-                exc, payload="aftership trackings", at=f"data.trackings.{index}"))
-            continue
-        found[obj.tracking_number.upper()] = obj
-    return found, invalid
+    good, bad, unowned = split_items(items, TrackingObject.model_validate,
+                                     key="tracking_number", payload="aftership trackings",
+                                     at="data.trackings")
+    found = {obj.tracking_number.upper(): obj for obj in good}
+    invalid = {number.upper(): error for number, error in bad.items()}
+    return found, invalid, unowned
 
 
 def _pending(query: TrackQuery) -> Tracking:

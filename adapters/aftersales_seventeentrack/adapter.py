@@ -20,13 +20,14 @@ from aftersales.errors import ResponseParseError, SignatureError, ValidationErro
 from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, CarrierBase
 from aftersales.logistics.tracking import (
+    TrackAnswer,
     header_value,
     provider_reason,
     status_map,
     track_result,
 )
 from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
-from aftersales.wire import payload_error
+from aftersales.wire import split_items
 from aftersales_seventeentrack.client import SeventeenTrackClient
 from aftersales_seventeentrack.mapping import (
     NOT_REGISTERED,
@@ -104,7 +105,7 @@ class SeventeenTrackCarrier(CarrierBase):
             )
         if not queries:
             return []
-        envelope, invalid = self._envelope(
+        envelope, invalid, unowned = self._envelope(
             self.client.get_track_info([_item(q) for q in queries]))
         data = envelope.get("data") or {}
         accepted = {item["number"]: item for item in data.get("accepted", ())}
@@ -114,17 +115,18 @@ class SeventeenTrackCarrier(CarrierBase):
             if q.number in rejected and rejected[q.number].get("code") == NOT_REGISTERED
         ]
         if to_register:
-            registered, _ = self._envelope(
+            registered, _, refused_unowned = self._envelope(
                 self.client.register([_item(q) for q in to_register]))
+            unowned += refused_unowned
             # A registration refused (carrier not detected, quota…) replaces "not registered".
             refused = (registered.get("data") or {}).get("rejected", ())
             rejected.update({item["number"]: item.get("error") or {} for item in refused})
-        return [
+        return TrackAnswer((
             TrackResult(query=q, error=invalid[q.number], error_code="invalid")
             if q.number in invalid else self._result(q, accepted.get(q.number),
                                                      rejected.get(q.number))
             for q in queries
-        ]
+        ), unowned)
 
     @staticmethod
     def _result(query: TrackQuery, item: TrackItem | None, error: ItemError | None) -> TrackResult:
@@ -178,51 +180,60 @@ class SeventeenTrackCarrier(CarrierBase):
             return []
         return [to_tracking(hook["data"], payload="17track webhook")]
 
-    def _envelope(self, response: requests.Response) -> tuple[Envelope, dict[str, str]]:
-        """The answer, and the error of each number whose own item is malformed.
+    def _envelope(
+        self, response: requests.Response,
+    ) -> tuple[Envelope, dict[str, str], list[str]]:
+        """The answer, the error of each number whose own item is malformed, and the
+        error of each item without a number (no asked number owns it).
 
         The whole answer is validated in one pass (the hot path); only when
-        that fails are its items validated one by one, so one number's bad
-        item is that number's error rather than the whole batch's.
+        that fails, or an item's number is blank, are its items validated one
+        by one (:func:`~aftersales.wire.split_items`), so one bad item is that
+        number's error, or an error of its own, rather than the whole batch's.
         """
         try:
-            return ENVELOPE.validate_json(response.content or b"null"), {}
+            envelope = ENVELOPE.validate_json(response.content or b"null")
         except PydanticValidationError:
             body = self.client.api.parse_json(response)  # not JSON at all: that error says so
-            split = _split(body)
-            if split is None:
-                # from None: pydantic's text quotes the answer's values (a buyer's words).
-                raise ResponseParseError("unexpected gettrackinfo answer",
-                                         adapter=self.name) from None
-            return split
+        else:
+            data = envelope.get("data") or {}
+            numbers = [item["number"] for item in data.get("accepted", ())] + [
+                item["number"] for item in data.get("rejected", ())]
+            if all(number.strip() for number in numbers):
+                return envelope, {}, []
+            body = envelope
+        split = _split(body)
+        if split is None:
+            # from None: pydantic's text quotes the answer's values (a buyer's words).
+            raise ResponseParseError("unexpected gettrackinfo answer",
+                                     adapter=self.name) from None
+        return split
 
 
-def _split(body: Any) -> tuple[Envelope, dict[str, str]] | None:
-    """``body`` with its malformed items taken out, and each one's error by number;
-    ``None`` when the envelope itself is malformed, or an item without a number."""
+def _split(body: Any) -> tuple[Envelope, dict[str, str], list[str]] | None:
+    """``body`` with its malformed items taken out, each one's error by number, and
+    the error of each item without a number; ``None`` when the envelope itself is
+    malformed."""
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, dict):
         return None
-    kept: dict[str, list[Any]] = {"accepted": [], "rejected": []}
+    kept: dict[str, list[Any]] = {}
     invalid: dict[str, str] = {}
+    unowned: list[str] = []
     for key, adapter in (("accepted", TRACK_ITEM), ("rejected", REJECTED)):
         items = data.get(key) or []
         if not isinstance(items, list):
             return None
-        for index, item in enumerate(items):
-            try:
-                kept[key].append(adapter.validate_python(item))
-            except PydanticValidationError as exc:
-                number = item.get("number") if isinstance(item, dict) else None
-                if not isinstance(number, str) or not number:
-                    return None  # a malformed item no number owns: the answer is malformed
-                at = f"data.{key}.{index}"
-                invalid[number] = str(payload_error(exc, payload=PAYLOAD, at=at))
+        good, bad, orphans = split_items(items, adapter.validate_python, key="number",
+                                         payload=PAYLOAD, at=f"data.{key}")
+        kept[key] = list(good)
+        invalid.update(bad)
+        unowned += orphans
     try:
         envelope = ENVELOPE.validate_python({**body, "data": {**data, **kept}})
     except PydanticValidationError:
         return None
-    return envelope, invalid
+    return envelope, invalid, unowned
 
 
 #: What a malformed item's error names as its payload.

@@ -68,7 +68,9 @@ def group() -> None:
 def refresh(state: CliState, app: Any) -> None:
     """Look up every open parcel not checked within the TTL.
 
-    Exit status 1 when provider calls failed (their parcels stay due).
+    Exit status 1 when provider calls failed (their parcels stay due), or an
+    answer held a malformed item (named under ``malformed``, or the number's
+    reason under ``failed``).
     """
     with steps(state, "tracking", every=1.0, unit=" parcels settled") as progress:
 
@@ -85,14 +87,25 @@ def refresh(state: CliState, app: Any) -> None:
         "failed_calls": dict(report.failed_calls),
         "fallbacks": report.fallbacks,
         "unresolved": report.unresolved,
+        "failed": report.failed,
+        "malformed": report.malformed,
     }
     calls = ", ".join(f"{k}: {v}" for k, v in report.calls.items()) or "none"
     output(state, data, lambda: (
         f"{report.checked} of {report.due} due parcels checked, {report.changed} changed; "
         f"provider calls {calls}; {len(report.unresolved)} unresolved"
         + (f"; failed calls {dict(report.failed_calls)}" if report.failed_calls else "")
+        + _malformed(list(report.malformed.values()))
     ))
-    finish(sum(report.failed_calls.values()))
+    finish(sum(report.failed_calls.values()) + report.failed)
+
+
+def _malformed(texts: list[str], shown: int = 3) -> str:
+    """The first malformed answer items, one line each, and how many more there were."""
+    if not texts:
+        return ""
+    more = f"; and {len(texts) - shown} more malformed" if len(texts) > shown else ""
+    return f"; {len(texts)} malformed answer items: " + "; ".join(texts[:shown]) + more
 
 
 @group.command("anomalies")

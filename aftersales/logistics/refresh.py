@@ -9,8 +9,11 @@ back to the calling thread, which writes them (so SQLite's single writer is
 never contended) while the next calls are still on the wire. A batch that
 fails as a whole, or a number a provider refuses or cannot serve, moves on
 to the next provider in the configured order; a number no provider could
-track is reported, not raised. Only the last batch of each provider may be
-part-filled: N numbers cost ``ceil(N / batch_size)`` calls.
+track is reported, not raised. An answer item that is malformed counts as a
+failure: its number's (when no later provider tracks it), or, when the item
+has no number, its own one-line error in ``RefreshReport.malformed`` while
+the batch's other numbers keep their results. Only the last batch of each
+provider may be part-filled: N numbers cost ``ceil(N / batch_size)`` calls.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from aftersales.errors import AfterSalesError, RemoteError
+from aftersales.errors import AfterSalesError, RemoteError, ResponseParseError
 from aftersales.interfaces import Capability, Carrier
+from aftersales.logistics.tracking import TrackAnswer
 from aftersales.models import Tracking, TrackQuery
 from aftersales.ticks import TickReport
 
@@ -53,6 +57,11 @@ class RefreshReport(TickReport):
         failed_calls: calls that failed as a whole, per provider.
         fallbacks: numbers handed to a later provider.
         unresolved: numbers no provider could track, with the last reason.
+        errors: unresolved numbers that failed (their call failed, or their
+            item in the answer was malformed), each with its error.
+        malformed: answer items no number owns (no readable tracking number),
+            one line each naming the provider, payload and field, keyed
+            ``"<provider> answer item <n>"``; each is a failure.
     """
 
     due: int = 0
@@ -63,6 +72,7 @@ class RefreshReport(TickReport):
     fallbacks: int = 0
     unresolved: dict[str, str] = field(default_factory=dict)
     errors: dict[str, AfterSalesError] = field(default_factory=dict, repr=False)
+    malformed: dict[str, str] = field(default_factory=dict)
 
     @property
     def total_calls(self) -> int:
@@ -71,12 +81,14 @@ class RefreshReport(TickReport):
 
     def tally(self) -> RefreshReport:
         """Fill the tick's shared counts: checked parcels are ``done``; numbers whose
-        provider call failed are ``failed`` (with the reason); other unresolved ones
+        provider call failed or whose answer item was malformed, and answer items
+        no number owns, are ``failed`` (with the reason); other unresolved numbers
         (not a tracking number, not found yet) are ``skipped``, due again later."""
         self.done = self.checked
-        self.failed = len(self.errors)
-        self.skipped = len(self.unresolved) - self.failed
+        self.failed = len(self.errors) + len(self.malformed)
+        self.skipped = len(self.unresolved) - len(self.errors)
         self.reasons = {n: self.unresolved.get(n, str(e)) for n, e in self.errors.items()}
+        self.reasons.update(self.malformed)
         return self
 
 
@@ -90,8 +102,10 @@ def serves(provider: Carrier, carrier: str | None) -> bool:
 #: A fresh tracking as the sink wants it (see ``Refresher``'s ``prepare``).
 P = TypeVar("P")
 
-#: Per number of a batch, the prepared tracking or why there is none; or the call's error.
-_Outcome = list[tuple[P | None, str]] | AfterSalesError
+#: Per number of a batch, the prepared tracking, or why there is none and whether
+#: that is a malformed item of the answer; and the answer's items no number owns
+#: (see :class:`~aftersales.logistics.tracking.TrackAnswer`). Or the call's error.
+_Outcome = tuple[list[tuple[P | None, str, bool]], tuple[str, ...]] | AfterSalesError
 
 
 def _call(
@@ -110,10 +124,12 @@ def _call(
         return RemoteError(f"unexpected {type(exc).__name__}", adapter=provider.name)
     # Prepared here, in the worker, so the models die with the call rather
     # than wait for the main thread (see aftersales.logistics.snapshot).
+    unowned = results.unowned if isinstance(results, TrackAnswer) else ()
     return [
-        (prepare(r.tracking), "") if r.tracking is not None else (None, r.error or "no tracking")
+        (prepare(r.tracking), "", False) if r.tracking is not None
+        else (None, r.error or "no tracking", r.error_code == "invalid")
         for r in results
-    ]
+    ], unowned
 
 
 class Refresher(Generic[P]):
@@ -278,20 +294,27 @@ class Refresher(Generic[P]):
         report: RefreshReport,
     ) -> None:
         provider = self.providers[index]
-        if isinstance(outcome, AfterSalesError) or len(outcome) != len(batch):
+        if isinstance(outcome, AfterSalesError) or len(outcome[0]) != len(batch):
             report.failed_calls[provider.name] += 1
             error = outcome if isinstance(outcome, AfterSalesError) else None
             reason = f"{provider.name}: {outcome if error else 'answer did not match the batch'}"
             for group in batch:
                 self._route(group, index, buffers, report, reason, error)
             return
+        results, unowned = outcome
+        for text in unowned:
+            # No number owns the item: it is reported on its own, never dropped unseen.
+            report.malformed[f"{provider.name} answer item {len(report.malformed) + 1}"] = (
+                f"{provider.name}: {text}")
         found: list[tuple[Group, P]] = []
-        for group, (prepared, why) in zip(batch, outcome, strict=True):
+        for group, (prepared, why, malformed) in zip(batch, results, strict=True):
             if prepared is not None:
                 found.append((group, prepared))
             else:
                 reason = f"{provider.name}: {why}"
-                self._route(group, index, buffers, report, reason)
+                # A malformed item is a failure when no later provider tracks the number.
+                bad = ResponseParseError(why, adapter=provider.name) if malformed else None
+                self._route(group, index, buffers, report, reason, bad)
         if found:
             self._waiting.extend(found)
             if self.progress is not None:

@@ -10,7 +10,12 @@ What a provider answers is checked here the same way for every adapter: a
 parcel-level code nobody documented is :data:`UNKNOWN` (a problem to look
 at, never "delivered"), :func:`scan_time` refuses a scan time that is no
 time by naming the field, and :func:`track_result` keeps an answer that
-names another number or carrier than was asked off the asked parcel.
+names another number or carrier than was asked off the asked parcel. A
+batch answer's items are read one by one, so one
+malformed item spoils only itself (:func:`aftersales.wire.split_items`): its
+number's error, or, when it has no readable number, a one-line error the
+call hands back beside its results (:class:`TrackAnswer`) and the refresh
+counts as a failure.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ __all__ = [
     "ScanTime",
     "StatusRule",
     "StatusTable",
+    "TrackAnswer",
     "build_tracking",
     "foreign_answer",
     "header_value",
@@ -311,3 +317,22 @@ def provider_reason(message: object, default: str = "refused") -> str:
     if len(text) > _MAX_REASON:
         text = text[: _MAX_REASON - 1] + "…"
     return text or default
+
+
+class TrackAnswer(list[TrackResult]):
+    """What one ``Carrier.track`` call found: one result per query, in order (a
+    list like any other), and ``unowned``: a one-line error for each item of
+    the provider's answer that no query owns because it has no readable number.
+
+    Such an item is no asked number's error, and dropping it would hide a
+    broken answer: the refresh keeps the batch's other results and counts each
+    unowned item as a failure (``RefreshReport.malformed``), so the job says
+    something failed.
+    """
+
+    unowned: tuple[str, ...]
+
+    def __init__(self, results: Iterable[TrackResult] = (), unowned: Iterable[str] = ()) -> None:
+        super().__init__(results)
+        self.unowned = tuple(unowned)
+

@@ -135,7 +135,7 @@ def test_malformed_json(mock: responses.RequestsMock, carrier: AfterShipCarrier)
 
 
 def test_wrong_shape(mock: responses.RequestsMock, carrier: AfterShipCarrier) -> None:
-    mock.get(LIST, json={"meta": {"code": 200}, "data": {"trackings": [{"slug": "x"}]}})
+    mock.get(LIST, json={"meta": {"code": 200}, "data": {"trackings": {"slug": "x"}}})
     with pytest.raises(ResponseParseError):
         carrier.track([TrackQuery(number=NUMBER)])
 

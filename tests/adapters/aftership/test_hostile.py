@@ -32,6 +32,7 @@ from aftersales.errors import (
     SignatureError,
     ValidationError,
 )
+from aftersales.logistics.tracking import TrackAnswer
 from aftersales.models import ParcelIssue, ParcelStatus, TrackQuery, TrackResult
 from aftersales.signing import hmac_sha256_base64
 from aftersales.testing import digest_comparisons
@@ -354,6 +355,29 @@ def test_one_malformed_tracking_is_that_numbers_error_not_the_listings(
     assert f"field {field!r}" in str(first.error)
     assert second.tracking is not None
     assert second.tracking.status is ParcelStatus.DELIVERED
+
+
+@pytest.mark.parametrize("bad", [
+    {"slug": "usps"}, {"tracking_number": None}, {"tracking_number": ""},
+    {"tracking_number": "  "}, {"tracking_number": 5}, "x", None,
+], ids=["missing", "null", "empty", "blank", "not-text", "not-an-item", "null-item"])
+def test_a_tracking_without_a_number_spoils_only_itself(
+        carrier: AfterShipCarrier, bad: Any) -> None:
+    other, gone = "1Z999AA10123456784", "9200190164917312751089"
+    queries = [ASKED, TrackQuery(number=other, carrier="ups"), TrackQuery(number=gone)]
+    answer = listing(_tracking(), bad, _tracking(tracking_number=other, slug="ups"))
+    with responses.RequestsMock() as mock:  # strict: a create would be an unexpected call
+        mock.get(LIST, json=answer)
+        results = carrier.track(queries)
+    first, second, third = results
+    assert first.tracking is not None
+    assert second.tracking is not None
+    assert second.tracking.status is ParcelStatus.DELIVERED
+    # the bad tracking may have been this one's: not created again and read as pending
+    assert (third.tracking, third.error_code) == (None, "missing")
+    assert isinstance(results, TrackAnswer)
+    assert results.unowned == ("aftership trackings, field 'data.trackings.1.tracking_number': "
+                               "item has no tracking number",)
 
 
 @pytest.mark.parametrize("code", ["\n", "4\n004", "9" * 100_000, {"a": 1}, 4.5, True, "<b>"])

@@ -156,7 +156,7 @@ def test_html_with_200(mock: responses.RequestsMock, carrier: SeventeenTrackCarr
 
 
 def test_wrong_shape(mock: responses.RequestsMock, carrier: SeventeenTrackCarrier) -> None:
-    mock.post(INFO, json={"code": 0, "data": {"accepted": [{"no_number": 1}]}})
+    mock.post(INFO, json={"code": 0, "data": {"accepted": {"no_number": 1}}})
     with pytest.raises(ResponseParseError):
         carrier.track([TrackQuery(number="RR123456789CN")])
 

@@ -30,6 +30,7 @@ from aftersales.errors import (
     SignatureError,
     ValidationError,
 )
+from aftersales.logistics.tracking import TrackAnswer
 from aftersales.models import ParcelIssue, ParcelStatus, TrackQuery, TrackResult
 from aftersales.testing import digest_comparisons
 
@@ -134,9 +135,36 @@ def test_one_malformed_item_is_that_numbers_error_not_the_batchs(
 
 def test_a_malformed_envelope_chains_no_quoted_values(carrier: SeventeenTrackCarrier) -> None:
     with pytest.raises(ResponseParseError) as caught:
-        _one(carrier, {"code": 0, "data": {"accepted": [{"no_number": PII[1]}]}})
+        _one(carrier, {"code": 0, "data": {"accepted": {"no_number": PII[1]}}})
     assert caught.value.__cause__ is None
     assert caught.value.__suppress_context__
+
+
+@pytest.mark.parametrize("bad", [
+    {"no_number": PII[1]}, {"number": None}, {"number": ""}, {"number": "  "},
+    {"number": 13800138000}, PII[1], None,
+], ids=["missing", "null", "empty", "blank", "not-text", "not-an-item", "null-item"])
+@pytest.mark.parametrize("where", ["accepted", "rejected"])
+def test_an_item_without_a_number_spoils_only_itself(
+        carrier: SeventeenTrackCarrier, bad: Any, where: str) -> None:
+    queries = [TrackQuery(number="AA1"), TrackQuery(number="BB2"), TrackQuery(number="CC3")]
+    if where == "accepted":
+        answer = _envelope(_item(number="AA1"), bad, _item(number="BB2"))
+        at = "data.accepted.1.number"
+    else:
+        answer = _envelope(_item(number="AA1"), _item(number="BB2"), rejected=[bad])
+        at = "data.rejected.0.number"
+    results = _track(carrier, answer, *queries)
+    first, second, third = results
+    assert first.tracking is not None
+    assert second.tracking is not None
+    assert second.tracking.status is ParcelStatus.DELIVERED
+    # the bad item may have been CC3's: no answer for it, never a pending tracking
+    assert (third.tracking, third.error_code) == (None, "missing")
+    assert isinstance(results, TrackAnswer)
+    [said] = results.unowned
+    assert said == f"17track gettrackinfo, field {at!r}: item has no tracking number"
+    assert PII[1] not in said
 
 
 def test_one_malformed_rejection_is_that_numbers_error(carrier: SeventeenTrackCarrier) -> None:
