@@ -35,11 +35,14 @@ def resolve_zone(name: str | None, fallback: str | None = None) -> ZoneInfo:
     """The zone called ``name``, else ``fallback``, else UTC.
 
     Raises:
-        ValidationError: a name was given that the tz database does not know.
+        ValidationError: a name was given that the tz database does not know
+            (or something that is not a name at all).
     """
     for candidate in (name, fallback):
         if candidate:
             try:
+                if not isinstance(candidate, str):  # a number on record, say
+                    raise ValueError(candidate)
                 return ZoneInfo(candidate)
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 raise ValidationError(

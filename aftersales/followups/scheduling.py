@@ -23,6 +23,7 @@ from aftersales.errors import (
     StorageError,
     ValidationError,
 )
+from aftersales.followups.inputs import check_ids, checked_context
 from aftersales.followups.plans import FollowUpPlan
 from aftersales.followups.quiet_hours import next_allowed, resolve_zone, shift_local
 from aftersales.followups.repository import begin_write
@@ -144,7 +145,9 @@ class Scheduling:
 
         Raises:
             NotFoundError: ``plan`` names no registered plan.
-            ValidationError: a naive datetime or a bad time zone.
+            ValidationError: a naive datetime, a bad time zone, a blank or
+                over-long id, or a context JSON cannot hold (see
+                :mod:`~aftersales.followups.inputs`); nothing is written.
         """
         if isinstance(plan, FollowUpPlan):
             if self.plans.get(plan.name) != plan:
@@ -154,8 +157,12 @@ class Scheduling:
         for name, value in (("at", at), ("due_at", due_at)):
             if value is not None and (value.tzinfo is None or value.utcoffset() is None):
                 raise ValidationError("must be timezone-aware", field=name)
+        check_ids(buyer_id=buyer_id, order_id=order_id, marketplace=marketplace, rma_id=rma_id)
+        given = checked_context(context)
+        if key is not None:
+            check_ids(key=key)
         ctx = self._order_context(marketplace, order_id)
-        for name, value in (context or {}).items():
+        for name, value in given.items():
             if isinstance(value, dict) and isinstance(ctx.get(name), dict):
                 ctx[name] = {**ctx[name], **value}
             else:
@@ -164,6 +171,7 @@ class Scheduling:
         key = key or (f"{plan.name}:{marketplace}:{order_id}" if order_id
                       else f"{plan.name}:rma:{rma_id}" if rma_id
                       else f"{plan.name}:{uuid.uuid4().hex}")
+        check_ids(key=key)
         try:
             return self._insert_one(plan, key, buyer_id, marketplace, order_id, rma_id, due,
                                     not_after, status, ctx, error)
@@ -248,10 +256,10 @@ class Scheduling:
         already scheduled is left as it is, so a re-run schedules nothing twice.
 
         Raises:
-            ValidationError: an item lacks ``buyer_id`` or a key; the error
-                names its 1-based row. Nothing of that item's chunk is
-                written; earlier chunks are, and re-running the fixed input
-                schedules none of them twice.
+            ValidationError: an item lacks ``buyer_id`` or a key, or holds
+                what :meth:`schedule` refuses; the error names its 1-based
+                row. Nothing of that item's chunk is written; earlier chunks
+                are, and re-running the fixed input schedules none of them twice.
         """
         if isinstance(plan, FollowUpPlan):
             if self.plans.get(plan.name) != plan:
@@ -262,11 +270,15 @@ class Scheduling:
         batch: list[tuple[Any, ...]] = []
         now = self.runtime.now()  # one reading per chunk, as one transaction writes it
         for n, item in enumerate(items, start=1):
-            ctx = dict(item.get("context") or {})
             order_id, market = item.get("order_id"), item.get("marketplace")
             key = item.get("key") or (f"{plan.name}:{market}:{order_id}" if order_id else None)
-            if not item.get("buyer_id") or not key:
-                raise ValidationError("each item needs buyer_id and a key or order_id", row=n)
+            if item.get("buyer_id") is None or not key:
+                raise ValidationError("each item needs buyer_id and a key or order_id",
+                                      field="buyer_id" if item.get("buyer_id") is None else "key",
+                                      row=n)
+            check_ids(row=n, buyer_id=item["buyer_id"], order_id=order_id, marketplace=market,
+                      rma_id=item.get("rma_id"), key=key)
+            ctx = checked_context(item.get("context"), row=n)
             due, not_after, status, error = self._timing(plan, ctx, item.get("at"),
                                                          item.get("due_at"), market, now)
             # In the order of _COLUMNS.

@@ -1,0 +1,79 @@
+"""Hostile input to schedule and schedule_many: one named error, nothing written, on both stores."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from aftersales.errors import ValidationError
+from aftersales.followups.plans import FollowUpPlan
+
+PLAN = FollowUpPlan(name="ask", channel="outbox", body="Dear {buyer.name}")
+
+BAD: list[tuple[dict[str, Any], str]] = [
+    ({"buyer_id": ""}, "buyer_id"),
+    ({"buyer_id": 123}, "buyer_id"),
+    ({"buyer_id": "b\x00"}, "buyer_id"),
+    ({"buyer_id": "b\udc80"}, "buyer_id"),
+    ({"buyer_id": "b" * 121}, "buyer_id"),
+    ({"order_id": "o" * 121, "marketplace": "shop"}, "order_id"),
+    ({"marketplace": "m" * 41}, "marketplace"),
+    ({"rma_id": "r" * 41}, "rma_id"),
+    ({"key": "k" * 201}, "key"),
+    ({"context": [1, 2]}, "context"),
+    ({"context": {"buyer": {"name": "a\udc80"}}}, "context.buyer.name"),
+    ({"context": {"buyer": {"name": "a\x00b"}}}, "context.buyer.name"),
+    ({"context": {"x": {1, 2}}}, "context.x"),
+    ({"context": {"x": object()}}, "context.x"),
+    ({"context": {"x": float("nan")}}, "context.x"),
+    ({"context": {"x": datetime(2024, 1, 1)}}, "context.x"),
+    ({"context": {"items": [{"sku": "a"}, {"sku": b"raw"}]}}, "context.items.1.sku"),
+    ({"context": {1: "x"}}, "context"),
+]
+
+
+@pytest.mark.parametrize(("given", "field"), BAD)
+def test_schedule_refuses_by_field_and_writes_nothing(
+    make_app: Any, db_url: str, given: dict[str, Any], field: str
+) -> None:
+    # These were accepted (an empty buyer, a NUL, a lone surrogate on SQLite,
+    # over-long ids SQLite does not check), failed as a StorageError after
+    # the work began (a Decimal, a set: "not JSON serializable"; the lengths
+    # on PostgreSQL), or raised a bare UnicodeEncodeError, AttributeError or
+    # pydantic error (an int buyer id, after its row was written).
+    app = make_app(db_url)
+    app.followups.register(PLAN)
+    args: dict[str, Any] = {"buyer_id": "b1", "key": "k1", **given}
+    with pytest.raises(ValidationError, match=f"field '{field}'"):
+        app.followups.schedule("ask", **args)
+    with pytest.raises(ValidationError, match=f"row 2, field '{field}'"):
+        app.followups.schedule_many("ask", [{"buyer_id": "b0", "key": "k0"}, args])
+    assert app.followups.list() == []
+
+
+def test_decimal_and_aware_times_in_context_are_kept_as_text(make_app: Any,
+                                                             db_url: str) -> None:
+    # Money is Decimal everywhere in the library; a shop passing an order's
+    # total as one must not meet "Object of type Decimal is not JSON serializable".
+    app = make_app(db_url)
+    app.followups.register(PLAN)
+    at = datetime(2024, 6, 1, 8, 0, tzinfo=UTC)
+    fu = app.followups.schedule("ask", buyer_id="b1", key="k1", context={
+        "order": {"total": Decimal("12.50"), "delivered_at": at}})
+    assert fu.context["order"] == {"total": "12.50", "delivered_at": at.isoformat()}
+
+
+def test_a_buyer_zone_that_is_not_a_name_falls_back_to_the_shop_clock(
+    app: Any, clock: Any
+) -> None:
+    # A number as the buyer's time zone raised TypeError from ZoneInfo inside
+    # dispatch_due, leaving the claimed batch leased and failing every tick.
+    app.followups.register(PLAN)
+    fid = app.followups.schedule("ask", buyer_id="b1", due_at=clock.now,
+                                 context={"buyer": {"name": "Li", "timezone": 5}}).id
+    report = app.followups.dispatch_due()
+    assert (report.claimed, report.sent) == (1, 1)
+    assert app.followups.get(fid).status.value == "sent"
