@@ -290,8 +290,9 @@ def apply_trackings(
     or a "pending, no events" answer for a parcel already known further
     along, leaves its status, issue and delivery time as they are (its
     unseen scans are still stored); a delivered, returned or expired parcel
-    takes nothing from an answer that is not final (the carrier may even
-    have reused the number for a new parcel). A parcel with nothing new
+    takes nothing from an answer that is not final, nor from one at its own
+    final status (the carrier may have reused the number for a new parcel:
+    its scans are not this parcel's). A parcel with nothing new
     only gets its check time recorded (the common case of a periodic
     refresh).
 
@@ -337,7 +338,8 @@ def apply_trackings(
         parcel, _, stored_carrier, stored_status, stored_issue, stored_last, *_ = row
         fresh_carrier, fresh_status, fresh_issue, raw, provider, delivered, latest, scans = snap
         stored_canonical = _STATUS[stored_status]
-        closed = stored_canonical.is_terminal and not _STATUS[fresh_status].is_terminal
+        closed = stored_canonical.is_terminal and (
+            fresh_status == stored_status or not _STATUS[fresh_status].is_terminal)
         if closed:
             scans = ()  # scans of a reused number, or re-sent ones: not this parcel's news
         older = latest is not None and stored_last is not None and latest < stored_last
@@ -408,11 +410,13 @@ def parcel_stores(session: Session, changes: Sequence[Change]) -> dict[int, str]
 
 
 def stored_tracking(session: Session, *numbers: str) -> Tracking | None:
-    """The last stored tracking of a number (its first parcel's), events included."""
+    """The last stored tracking of a number, events included: its first open parcel's,
+    else its newest parcel's (a carrier may have reused the number since)."""
     refs = parcels_by_number(session, *numbers)
     if not refs:
         return None
-    row = session.get(ShipmentRow, refs[0].id)
+    live = [ref for ref in refs if not ref.terminal]
+    row = session.get(ShipmentRow, live[0].id if live else refs[-1].id)
     assert row is not None
     events = session.scalars(
         select(TrackingEventRow)

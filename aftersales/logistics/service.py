@@ -165,7 +165,7 @@ class LogisticsService:
         given = checked_carrier(carrier)
         spellings = (normal, number.strip())  # stored numbers may keep a shop's spacing
         with self.runtime.unit_of_work() as session:
-            refs = parcels_by_number(session, *spellings)
+            refs = _current_parcels(parcels_by_number(session, *spellings))
             if refs and not fresh and all(self._fresh(r) for r in refs):
                 stored = stored_tracking(session, *spellings)
                 if stored is not None:
@@ -302,7 +302,7 @@ class LogisticsService:
         with self.runtime.unit_of_work() as session:
             for tracking in trackings:
                 normal = normalize_number(tracking.number)
-                refs = parcels_by_number(session, normal, tracking.number)
+                refs = _current_parcels(parcels_by_number(session, normal, tracking.number))
                 # A stop notice may say nothing of the parcel (no status, no events):
                 # the parcel keeps what it has and is only made due for a query.
                 says_nothing = (tracking.push_stopped and tracking.raw_status is None
@@ -447,6 +447,17 @@ class LogisticsService:
         except AfterSalesError as exc:
             # Already received, cancelled meanwhile, …: the event still tells the backend.
             log.warning("return %s not marked received: %s", rma_id, exc)
+
+
+def _current_parcels(refs: Sequence[ParcelRef]) -> builtins.list[ParcelRef]:
+    """The parcels an answer for their shared number is about: the open ones, if any.
+
+    Carriers reuse numbers: years after a parcel was delivered its number
+    may be a new parcel's. While one parcel of the number is open, a push
+    or a look-up is about that one; a finished parcel keeps its own history.
+    """
+    live = [ref for ref in refs if not ref.terminal]
+    return live or builtins.list(refs)
 
 
 def _unique(codes: Sequence[str]) -> str | None:

@@ -37,8 +37,10 @@ class JsonPushCarrier(CarrierBase):
             events = [TrackingEvent(time=T0 + timedelta(hours=h), description=f"scan {h}",
                                     status=status if h == hours - 1 else ParcelStatus.IN_TRANSIT)
                       for h in range(hours)]
+            delivered = events[-1].time if status is ParcelStatus.DELIVERED and events else None
             out.append(Tracking(carrier=item.get("carrier", "sf"), number=item["number"],
-                                status=status, events=events, provider=self.name))
+                                status=status, events=events, provider=self.name,
+                                delivered_at=delivered))
         return out
 
 

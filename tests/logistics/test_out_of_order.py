@@ -141,3 +141,48 @@ def test_two_processes_applying_the_same_pushes_at_once(db_url: str) -> None:
             ("in_transit", T0 + timedelta(hours=steps - 1))}
     finally:
         app.close()
+
+
+def _reused(make_app: Any, status: str = "delivered") -> tuple[Any, str, int, int]:
+    """A number finished two years ago, then given by the carrier to a new parcel."""
+    app = make_app(JsonPushCarrier())
+    [number] = numbers(1)
+    [old] = add_parcels(app, [number], shipped_at=T0 - timedelta(days=730))
+    with app.store.session() as session:
+        row = session.get(ShipmentRow, old)
+        assert row is not None
+        row.status, row.terminal = status, True
+        row.last_event_at = row.delivered_at = T0 - timedelta(days=728)
+    [new] = add_parcels(app, [number])
+    return app, number, old, new
+
+
+def _state(app: Any, parcel: int) -> tuple[str, Any, Any, int]:
+    with app.store.session() as session:
+        row = session.get(ShipmentRow, parcel)
+        assert row is not None
+        scans = session.scalar(select(func.count()).select_from(TrackingEventRow)
+                               .where(TrackingEventRow.shipment_id == parcel))
+        return row.status, row.delivered_at, row.last_event_at, int(scans or 0)
+
+
+@pytest.mark.parametrize("finished", ["delivered", "returned", "expired"])
+def test_a_reused_number_updates_the_new_parcel_only(make_app: Any, finished: str) -> None:
+    app, number, old, new = _reused(make_app, finished)
+    before = _state(app, old)
+    app.logistics.handle_push("pusher", push([number], ParcelStatus.IN_TRANSIT, 2), {})
+    app.logistics.handle_push("pusher", push([number], ParcelStatus.DELIVERED, 4), {})
+    assert _state(app, old) == before
+    assert _state(app, new) == ("delivered", T0 + timedelta(hours=3), T0 + timedelta(hours=3), 4)
+    with app.store.session() as session:
+        delivered = list(session.scalars(select(OutboxRow.payload)
+                                         .where(OutboxRow.event_type == "parcel.delivered")))
+    assert [p["shipment_id"] for p in delivered] == [new]
+
+
+def test_a_stored_reused_number_is_tracked_as_its_new_parcel(make_app: Any) -> None:
+    app, number, _old, _new = _reused(make_app)
+    app.logistics.handle_push("pusher", push([number], ParcelStatus.DELIVERED, 4), {})
+    tracking = app.logistics.track(number)  # every parcel of the number final: from the store
+    assert tracking.delivered_at == T0 + timedelta(hours=3)
+    assert len(tracking.events) == 4
