@@ -19,6 +19,7 @@ provider may be part-filled: N numbers cost ``ceil(N / batch_size)`` calls.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -118,9 +119,14 @@ def _call(
         return exc
     except Exception as exc:
         # A bug in one adapter must not stop the refresh: its numbers fall
-        # back like any failed call. Only the type is kept (a message could
-        # carry a secret); the traceback goes to the caller's logging.
-        log.exception("%s.track failed unexpectedly", provider.name)
+        # back like any failed call. Only the type is kept, in the report and
+        # in the log: the message may quote the checkpoint text the adapter
+        # choked on (a recipient's name, a courier's phone, an address), and
+        # a shop's own log handler has no redacting filter. The frames say
+        # where it happened; they hold source lines, not values.
+        where = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+        log.error("%s.track failed unexpectedly: %s (message withheld)\n%s",
+                  provider.name, type(exc).__name__, where)
         return RemoteError(f"unexpected {type(exc).__name__}", adapter=provider.name)
     # Prepared here, in the worker, so the models die with the call rather
     # than wait for the main thread (see aftersales.logistics.snapshot).
