@@ -32,6 +32,7 @@ import builtins
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
@@ -42,6 +43,7 @@ from aftersales.errors import (
     ConfigurationError,
     NotFoundError,
     RemoteRejectedError,
+    ValidationError,
 )
 from aftersales.interfaces import Capability, Carrier
 from aftersales.logistics.anomalies import DEFAULT_STUCK_AFTER, STUCK_AFTER, Anomaly, classify
@@ -69,7 +71,7 @@ from aftersales.logistics.repository import (
     stored_tracking,
 )
 from aftersales.logistics.snapshot import Snapshot, snapshot
-from aftersales.models import ParcelStatus, Tracking
+from aftersales.models import ParcelStatus, ShipmentDirection, Tracking
 
 if TYPE_CHECKING:
     from aftersales.runtime import Runtime
@@ -77,6 +79,7 @@ if TYPE_CHECKING:
 __all__ = ["NOTABLE", "LogisticsService", "ReceiveReturnParcel"]
 
 P = TypeVar("P")
+E = TypeVar("E", bound=StrEnum)
 
 log = logging.getLogger("aftersales.logistics")
 
@@ -334,17 +337,26 @@ class LogisticsService:
         carrier: str | None = None, direction: str | None = None, open_only: bool = False,
         since: datetime | None = None, limit: int = 50,
     ) -> builtins.list[Parcel]:
-        """Stored parcels, newest first, by store, status, carrier, direction or openness."""
+        """Stored parcels, newest first, by store, status, carrier, direction or openness.
+
+        Raises:
+            ValidationError: an unknown status or direction, a naive ``since``
+                or a ``limit`` below 1, by the argument's name.
+        """
+        wanted = _choice(ParcelStatus, status, "status")
+        way = _choice(ShipmentDirection, direction, "direction")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValidationError("must be a whole number of at least 1", field="limit")
         with self.runtime.unit_of_work() as session:
-            return list_parcels(session, store=store, status=status, carrier=carrier,
-                                direction=direction, open_only=open_only, since=since,
-                                limit=limit)
+            return list_parcels(session, store=store, status=wanted, carrier=carrier,
+                                direction=way, open_only=open_only,
+                                since=_aware(since, "since"), limit=limit)
 
     def anomalies(self, *, now: datetime | None = None) -> builtins.list[Anomaly]:
         """Parcels that need attention: exceptions, failed attempts, returns to
         sender, and parcels stuck without a new event for longer than their
         carrier usually takes (``stuck_after``), oldest first."""
-        now = now or self.runtime.now()
+        now = _aware(now, "now") or self.runtime.now()
         with self.runtime.unit_of_work() as session:
             refs = problem_parcels(session)
         found = []
@@ -458,6 +470,25 @@ def _current_parcels(refs: Sequence[ParcelRef]) -> builtins.list[ParcelRef]:
     """
     live = [ref for ref in refs if not ref.terminal]
     return live or builtins.list(refs)
+
+
+def _aware(value: datetime | None, field: str) -> datetime | None:
+    """``value`` unchanged, refusing a naive datetime by the argument's name (a naive
+    ``now`` failed as a bare TypeError, a naive ``since`` as a StorageError)."""
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise ValidationError("must be timezone-aware", field=field)
+    return value
+
+
+def _choice(kind: type[E], value: str | None, field: str) -> str | None:
+    """The stored value of ``value`` as a member of ``kind``, or refused by ``field``."""
+    if value is None:
+        return None
+    try:
+        return kind(value).value
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise ValidationError(f"must be one of {choices}", field=field) from None
 
 
 def _unique(codes: Sequence[str]) -> str | None:

@@ -8,6 +8,7 @@ field's name before any provider is asked, never echoed back.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -103,3 +104,30 @@ def test_a_refresh_sends_no_hostile_stored_number_to_a_provider(make_app: Any) -
     assert provider.numbers == ["SF1234567890"]
     assert report.checked == 1
     assert sorted(report.unresolved.values()) == ["not a tracking number"] * 2
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda app: app.logistics.anomalies(now=datetime(2026, 3, 5)), "now"),
+    (lambda app: app.logistics.list(since=datetime(2026, 3, 1)), "since"),
+    (lambda app: app.logistics.list(status="lost-in-space"), "status"),
+    (lambda app: app.logistics.list(direction="sideways"), "direction"),
+    (lambda app: app.logistics.list(limit=0), "limit"),
+    (lambda app: app.logistics.list(limit=-1), "limit"),
+])
+def test_reads_refuse_a_bad_argument_by_name(make_app: Any, call: Any, field: str) -> None:
+    app = make_app(ScriptedCarrier())
+    add_parcels(app, ["SF1234567890"])
+    with pytest.raises(ValidationError) as caught:
+        call(app)
+    assert caught.value.field == field
+
+
+def test_anomalies_take_an_aware_now_in_any_zone(make_app: Any) -> None:
+    from .conftest import T0
+
+    app = make_app(ScriptedCarrier())
+    add_parcels(app, ["SF1234567890"])  # shipped at T0, no scan since; sf: stuck after 2 days
+    shanghai = timezone(timedelta(hours=8))
+    assert app.logistics.anomalies(now=(T0 + timedelta(days=2)).astimezone(shanghai)) == []
+    [found] = app.logistics.anomalies(now=(T0 + timedelta(days=2, seconds=1)).astimezone(shanghai))
+    assert found.kind.value == "stuck"
