@@ -46,6 +46,7 @@ from aftersales.templating import Template
 from aftersales.tomlfile import parse_toml, read_toml
 
 __all__ = [
+    "MAX_DURATION",
     "REVIEW_WINDOWS",
     "CancelCondition",
     "FollowUpPlan",
@@ -128,6 +129,11 @@ def parse_duration(value: object) -> object:
     return value
 
 
+#: The longest ``delay`` or ``expires_after`` a plan may have: ten years (a due
+#: time beyond the calendar's end would fail every schedule).
+MAX_DURATION = timedelta(days=3650)
+
+
 class FollowUpPlan(BaseModel):
     """A rule that schedules a message to a buyer after an event.
 
@@ -138,8 +144,8 @@ class FollowUpPlan(BaseModel):
             ``return.closed``, ``exchange.delivered``, ``review.negative``,
             or a caller's own); ``None`` for plans only scheduled by hand.
         delay: how long after the event the message is due, on the buyer's
-            wall clock.
-        channel: the registered channel name that sends it.
+            wall clock (at most :data:`MAX_DURATION`, ten years).
+        channel: the registered channel name that sends it (1 to 40 characters).
         subject, body: templates over the follow-up's context.
         quiet_hours: local hours in which nothing is sent.
         zone: whose clock quiet hours and day counts use when the plan's
@@ -150,7 +156,7 @@ class FollowUpPlan(BaseModel):
         review_window: for review requests, the allowed days after delivery;
             when unset, the marketplace's rule from :data:`REVIEW_WINDOWS`.
         expires_after: a follow-up still unsent this long after it was due
-            is skipped rather than sent late.
+            is skipped rather than sent late (more than 0, at most ten years).
         retry: the retry schedule for transient channel failures.
         low_score_plan: the plan to trigger when the buyer answers with a
             low score (CSAT ≤ ``low_csat`` or NPS ≤ ``low_nps``).
@@ -162,7 +168,7 @@ class FollowUpPlan(BaseModel):
     kind: PlanKind = PlanKind.FOLLOW_UP
     trigger: str | None = None
     delay: timedelta = timedelta(0)
-    channel: str = "outbox"
+    channel: str = Field(default="outbox", min_length=1, max_length=40)
     subject: str = ""
     body: str = Field(min_length=1)
     recipient: str = "auto"  # "auto", "email", "phone", "buyer_id"
@@ -184,6 +190,16 @@ class FollowUpPlan(BaseModel):
     def _non_negative(cls, value: timedelta) -> timedelta:
         if value < timedelta(0):
             raise ValueError("delay cannot be negative")
+        if value > MAX_DURATION:
+            raise ValueError(f"delay cannot exceed {MAX_DURATION.days} days")
+        return value
+
+    @field_validator("expires_after")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and not timedelta(0) < value <= MAX_DURATION:
+            raise ValueError(f"expires_after must be more than 0 and at most "
+                             f"{MAX_DURATION.days} days")
         return value
 
     @field_validator("subject", "body")

@@ -85,6 +85,28 @@ def test_bad_plan_names_plan_and_field(snippet: str, field: str) -> None:
     assert info.value.field.startswith(field)
 
 
+@pytest.mark.parametrize(
+    ("snippet", "field"),
+    [
+        ('delay = "99999999d"', "delay"),
+        ("delay = 1000000000000", "delay"),
+        ("expires_after = 1000000000000", "expires_after"),
+        ("expires_after = -5", "expires_after"),
+        ('expires_after = "0s"', "expires_after"),
+        ('channel = ""', "channel"),
+        (f'channel = "{"c" * 41}"', "channel"),
+    ],
+)
+def test_plan_durations_and_channel_are_bounded(snippet: str, field: str) -> None:
+    # A delay or expiry of millions of days loaded fine and then raised a
+    # bare OverflowError from every schedule; a negative or zero expiry
+    # skipped every follow-up of the plan; an empty channel failed each
+    # send at dispatch time instead of at start-up.
+    with pytest.raises(ValidationError) as info:
+        load_plans(f"[plans.bad]\nbody = \"x\"\n{snippet}\n")
+    assert info.value.field == field
+
+
 def test_bad_toml_and_missing_tables() -> None:
     with pytest.raises(ValidationError, match="not valid TOML"):
         load_plans("[plans.x\n")
