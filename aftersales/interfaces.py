@@ -402,6 +402,8 @@ class MarketplaceBase:
 
         Raises:
             UnsupportedOperationError: the platform cannot tell (the default).
+            RemoteNotFoundError: the marketplace no longer shows the review, so
+                it cannot tell either.
             RemoteError: the marketplace could not be asked.
         """
         raise self._unsupported("find_reply")

@@ -52,6 +52,7 @@ from aftersales_taobao.schemas import (
     RefuseReasons,
     TopRefund,
     TopTrade,
+    TradeRatePage,
     parse,
 )
 from aftersales_taobao.settings import TaobaoSettings
@@ -113,7 +114,9 @@ class TaobaoMarketplace(MarketplaceBase):
     * ``list_reviews``: taobao.traderates.get, the ratings buyers gave (180 days);
     * ``list_shipments``: taobao.logistics.trace.search (:meth:`trace` gives
       the journey);
-    * ``reply_review``, Tmall shops only: taobao.traderate.explain.add.
+    * ``reply_review``, Tmall shops only: taobao.traderate.explain.add;
+      :meth:`find_reply` reads the rating's ``reply`` back (taobao.traderates.get
+      by ``tid``), so a reply whose answer was lost is never posted twice.
 
     Not supported: return receipt confirmation (on Taobao it is the refund
     agree itself), exchange shipping and buyer messages. A plain Taobao shop
@@ -508,8 +511,8 @@ class TaobaoMarketplace(MarketplaceBase):
     def reply_review(self, review: Review, text: str, *, idempotency_key: str) -> str:
         """Explain a rating (Tmall shops only); returns the sub-order id it answers.
 
-        ``taobao.traderate.explain.add`` takes no idempotency key and this
-        adapter has no ``find_reply`` yet, so a lost answer is not re-sent.
+        ``taobao.traderate.explain.add`` takes no idempotency key: after a lost
+        answer the library asks :meth:`find_reply` before sending again.
         """
         if not self.settings.tmall:
             raise self._unsupported("reply_review")
@@ -519,6 +522,34 @@ class TaobaoMarketplace(MarketplaceBase):
             "taobao.traderate.explain.add", {"oid": review.external_id, "reply": text}, write=True
         )
         return review.external_id
+
+    def find_reply(self, review: Review) -> str | None:
+        """The rating's explanation (评价解释) on Taobao now: its sub-order id when
+        the rating has one, ``None`` when it surely has none.
+
+        ``taobao.traderates.get`` with ``tid`` (TOP: "a parent or a sub-order
+        id") reads the rating of ``review.external_id`` (its sub-order) with
+        its ``reply``, the text ``taobao.traderate.explain.add`` writes. Any
+        text counts: a rating has one explanation, whoever wrote it.
+
+        Raises:
+            UnsupportedOperationError: a plain Taobao shop (it never replies).
+            RemoteNotFoundError: Taobao does not list the rating (it keeps 180
+                days of them), so whether the reply went cannot be told.
+            RemoteError: Taobao could not be asked.
+        """
+        if not self.settings.tmall:
+            raise self._unsupported("find_reply")
+        oid = review.external_id
+        body = self.client.call("taobao.traderates.get", {
+            "fields": _RATE_FIELDS, "rate_type": "get", "role": "buyer", "tid": oid,
+            "page_no": 1, "page_size": _RATES_OF_ONE_TRADE})
+        rates = [r for r in parse(TradeRatePage, body, payload="taobao.traderates.get")
+                 .trade_rates if r.oid == oid]
+        if not rates:
+            raise RemoteNotFoundError(f"Taobao lists no rating of sub-order {oid}",
+                                      adapter=self.name)
+        return oid if any(r.reply for r in rates) else None
 
     # ------------------------------------------------------------------ logistics
 
@@ -536,6 +567,9 @@ class TaobaoMarketplace(MarketplaceBase):
         return mapping.trace_to_tracking(self._trace(order_id))
 
 
+#: Ratings read of one trade or sub-order: TOP's largest ``page_size``; a trade
+#: has a rating per sub-order, far fewer.
+_RATES_OF_ONE_TRADE = 150
 #: taobao.traderates.get only reaches ratings of the last 180 days.
 _REVIEW_HORIZON = timedelta(days=180)
 #: taobao.trades.sold.increment.get only reaches trades of the last three months.

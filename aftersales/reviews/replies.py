@@ -9,9 +9,11 @@ the claim stays "sending" and the next attempt depends on the marketplace:
 * one that dedupes replies by key (``reply_idempotent``, as the sandbox
   does) gets the same text with the same key again, and answers with the
   first reply instead of a second;
-* one that can read the review's reply (``find_reply``) is asked first: a
-  reply found is recorded as sent, none found lets the reply go;
-* any other (Judge.me, Taobao, JD) is not sent again: the attempt raises
+* one that can read the review's reply (``find_reply``, as Tmall does) is
+  asked first: a reply found is recorded as sent, none found lets the reply
+  go;
+* any other (Judge.me, JD), or one that no longer shows the review, is not
+  sent again: the attempt raises
   :class:`~aftersales.errors.ReplyOutcomeUnknownError` until a person has
   looked and called :func:`mark_reply_sent` (it is there) or
   :func:`release_reply` (it is not; the next reply posts once).
@@ -34,6 +36,7 @@ from aftersales.errors import (
     InvalidTransitionError,
     NotEligibleError,
     NotFoundError,
+    RemoteNotFoundError,
     RemoteRejectedError,
     ReplyOutcomeUnknownError,
     StorageError,
@@ -265,7 +268,8 @@ def _settle(
         raise lost
     try:
         remote_id = find_reply(_review_model(runtime, row))
-    except UnsupportedOperationError:
+    except (UnsupportedOperationError, RemoteNotFoundError):
+        # It cannot tell (the platform no longer shows the review): a person looks.
         raise lost from None
     if remote_id is None:
         return None

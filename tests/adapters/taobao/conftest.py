@@ -220,7 +220,7 @@ class FakeShop:
         top.handle("taobao.rp.returngoods.agree", self._returngoods_agree)
         top.handle("taobao.refund.refuse", self._refuse)
         top.handle("taobao.rp.returngoods.refuse", self._goods_refuse)
-        top.handle("taobao.traderate.explain.add", lambda f: body("traderate_explain_add"))
+        top.handle("taobao.traderate.explain.add", self._explain)
         top.handle("taobao.logistics.trace.search", lambda f: body("logistics_trace_search"))
         top.handle("taobao.refund.refusereason.get", lambda f: json.loads(
             (FIXTURES / "platform" / "refusereason_get_doc_example.json").read_text("utf-8")
@@ -244,9 +244,20 @@ class FakeShop:
             "refunds": {"refund": got}, "total_results": total, "request_id": "r"}}
 
     def _rates(self, form: dict[str, str]) -> dict[str, Any]:
-        got, total = self._page(self.rates, form, "start_date", "end_date", "created")
+        if "tid" in form:  # one trade's or sub-order's ratings (TOP: a parent or sub-order id)
+            got = [r for r in self.rates if form["tid"] in (str(r["tid"]), str(r["oid"]))]
+            total = len(got)
+        else:
+            got, total = self._page(self.rates, form, "start_date", "end_date", "created")
         return {"traderates_get_response": {
             "trade_rates": {"trade_rate": got}, "total_results": total, "request_id": "r"}}
+
+    def _explain(self, form: dict[str, str]) -> dict[str, Any]:
+        """taobao.traderate.explain.add: the rating of ``oid`` gets its ``reply``."""
+        for rate in self.rates:
+            if str(rate["oid"]) == form["oid"]:
+                rate["reply"] = form["reply"]
+        return body("traderate_explain_add")
 
     def _trades(self, form: dict[str, str]) -> dict[str, Any]:
         got, total = self._page(list(self.trades.values()), form, "start_modified",
