@@ -25,7 +25,7 @@ from typing import Any
 
 from aftersales.errors import ValidationError
 
-__all__ = ["ID_LENGTHS", "check_ids", "checked_context"]
+__all__ = ["ID_LENGTHS", "check_ids", "check_text", "checked_context"]
 
 #: The longest value each id column holds (the follow-ups table's lengths).
 ID_LENGTHS = {"buyer_id": 120, "order_id": 120, "marketplace": 40, "rma_id": 40, "key": 200}
@@ -39,6 +39,19 @@ def _text_problem(value: str) -> str | None:
     except UnicodeEncodeError:
         return "text is not valid Unicode (a lone surrogate)"
     return None
+
+
+def check_text(value: Any, field: str) -> None:
+    """Refuse a free-text value (a buyer's comment) that is not text every store can hold.
+
+    Raises:
+        ValidationError: ``value`` is not a string, or holds NUL or lone surrogates.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(f"must be text, not {type(value).__name__}", field=field)
+    problem = _text_problem(value)
+    if problem:
+        raise ValidationError(problem, field=field)
 
 
 def check_ids(row: int | None = None, **ids: Any) -> None:

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from aftersales.errors import (
     InvalidTransitionError,
@@ -23,7 +24,7 @@ from aftersales.errors import (
     StorageError,
     ValidationError,
 )
-from aftersales.followups.inputs import check_ids, checked_context
+from aftersales.followups.inputs import check_ids, check_text, checked_context
 from aftersales.followups.plans import FollowUpPlan
 from aftersales.followups.quiet_hours import next_allowed, resolve_zone, shift_local
 from aftersales.followups.repository import begin_write
@@ -369,19 +370,26 @@ class Scheduling:
         A CSAT at or below the plan's ``low_csat``, or an NPS at or below
         its ``low_nps``, emits ``followup.low_score`` (an alert a backend can
         hook) and schedules the plan's ``low_score_plan`` when it has one.
-        Recording the same answer again changes nothing.
+        The answer commits first and the low-score follow-up is scheduled
+        after; recording the same answer again changes nothing but schedules
+        that follow-up if it is missing (keyed, so once), so a caller who
+        retries after a failure between the two loses no call-back.
 
         Raises:
-            ValidationError: no score, or a score out of range (CSAT 1–5, NPS 0–10).
+            ValidationError: no score, a score that is not a whole number in
+                range (CSAT 1–5, NPS 0–10), or a comment that is not text
+                (NUL, lone surrogates); nothing is written then.
             NotFoundError: no such follow-up.
             InvalidTransitionError: the follow-up was never sent.
         """
         if csat is None and nps is None:
             raise ValidationError("give csat (1-5) or nps (0-10)", field="csat")
-        if csat is not None and not 1 <= csat <= 5:
-            raise ValidationError("CSAT is from 1 to 5", field="csat")
-        if nps is not None and not 0 <= nps <= 10:
-            raise ValidationError("NPS is from 0 to 10", field="nps")
+        for name, value, low_end, high_end in (("csat", csat, 1, 5), ("nps", nps, 0, 10)):
+            if value is not None and (type(value) is not int or not low_end <= value <= high_end):
+                raise ValidationError(f"{name.upper()} is a whole number from {low_end} to "
+                                      f"{high_end}", field=name)
+        if comment is not None:
+            check_text(comment, "comment")
         now = self.runtime.now()
         with self.runtime.unit_of_work() as session:
             row = session.get(FollowUpRow, follow_up_id)
@@ -390,31 +398,40 @@ class Scheduling:
             if row.status not in (FollowUpStatus.SENT.value, FollowUpStatus.RESPONDED.value):
                 raise InvalidTransitionError("follow-up", row.status, "responded",
                                              "only a sent follow-up can be answered")
-            if (row.csat, row.nps, row.comment) == (csat, nps, comment):
-                return to_model(row)
-            row.status = FollowUpStatus.RESPONDED.value
-            row.responded_at = now
-            row.csat, row.nps, row.comment = csat, nps, comment
             plan = self.plans.get(row.plan)
             low = plan is not None and (
                 (csat is not None and csat <= plan.low_csat)
                 or (nps is not None and nps <= plan.low_nps))
-            payload = {"follow_up_id": row.id, "plan": row.plan, "buyer_id": row.buyer_id,
-                       "order_id": row.order_external_id, "marketplace": row.marketplace,
-                       "csat": csat, "nps": nps}
-            self.runtime.events.emit(session, "followup.responded", payload,
-                                 key=f"followup.responded:{row.id}:{row.version}")
-            if low:
-                self.runtime.events.emit(session, "followup.low_score", payload,
-                                     key=f"followup.low_score:{row.id}")
-            model = to_model(row)
             buyer, order, market = row.buyer_id, row.order_external_id, row.marketplace
+            model = to_model(row)
+            repeated = (row.status == FollowUpStatus.RESPONDED.value
+                        and (row.csat, row.nps, row.comment) == (csat, nps, comment))
+            if not repeated:
+                model = self._respond(session, row, now, csat, nps, comment, low)
         if low and plan is not None and plan.low_score_plan:
+            # Keyed: a repeated answer finds it scheduled, or schedules what
+            # a failure after the answer's commit left out.
             self.schedule(plan.low_score_plan, buyer_id=buyer, order_id=order,
                           marketplace=market, key=f"{plan.low_score_plan}:low:{follow_up_id}",
                           context={"outcome": {"csat": csat, "nps": nps,
                                                "comment": comment or ""}})
         return model
+
+    def _respond(self, session: Session, row: FollowUpRow, now: datetime, csat: int | None,
+                 nps: int | None, comment: str | None, low: bool) -> FollowUp:
+        """Store the answer on ``row`` and emit its events, in the caller's transaction."""
+        row.status = FollowUpStatus.RESPONDED.value
+        row.responded_at = now
+        row.csat, row.nps, row.comment = csat, nps, comment
+        payload = {"follow_up_id": row.id, "plan": row.plan, "buyer_id": row.buyer_id,
+                   "order_id": row.order_external_id, "marketplace": row.marketplace,
+                   "csat": csat, "nps": nps}
+        self.runtime.events.emit(session, "followup.responded", payload,
+                                 key=f"followup.responded:{row.id}:{row.version}")
+        if low:
+            self.runtime.events.emit(session, "followup.low_score", payload,
+                                     key=f"followup.low_score:{row.id}")
+        return to_model(row)
 
 
 def to_model(row: FollowUpRow) -> FollowUp:
