@@ -21,8 +21,9 @@ Checked against the Admin API reference for 2026-01 (the pinned version) on
   ``page_info`` of the ``Link: rel="next"`` header. Lists nested in an
   answer are never cut short unseen: an order's returns are paged through
   (``OrderReturns``), and so are a return's lines past the first 50
-  (``ReturnLines``, up to :data:`RETURN_LINE_PAGES` pages); a connection read
-  in one page (a return's reverse fulfillment orders and their lines, a
+  (``ReturnLines``) and a reverse fulfillment order's (``ReverseLines``,
+  through ``node(id:)``), up to :data:`RETURN_LINE_PAGES` pages each; a
+  connection read in one page (a return's reverse fulfillment orders, a
   refund's lines and transactions) asks for ``pageInfo { hasNextPage }`` and
   is refused as longer than read when more follow; ``Order.refunds`` is a plain list (no
   ``pageInfo``), so an answer holding as many as asked for is refused, since
@@ -39,7 +40,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from aftersales.errors import (
     RemoteError,
@@ -74,6 +75,7 @@ from .schemas import (
     GqlReturn,
     GqlReturnLineItem,
     GqlReverseFulfillmentOrder,
+    GqlReverseLine,
     OrderReturns,
     PageInfo,
     RestFulfillment,
@@ -86,6 +88,8 @@ from .settings import ShopifySettings
 __all__ = ["ShopifyMarketplace"]
 
 log = logging.getLogger("aftersales.shopify")
+
+N = TypeVar("N")
 
 #: ``returnReasonDefinition`` exists from 2026-01 on; older versions refuse the field.
 _REASON_DEFINITION_SINCE = "2026-01"
@@ -174,11 +178,20 @@ CLOSE = """mutation ReturnClose($id: ID!) {
   returnClose(id: $id) { return { id status closedAt } userErrors { code field message } }
 }"""
 
-REVERSE_ORDERS = """query ReturnReverse($id: ID!) {
-  return(id: $id) { id reverseFulfillmentOrders(first: 10) { pageInfo { hasNextPage } nodes {
-    id lineItems(first: 50) { pageInfo { hasNextPage } nodes { id totalQuantity } }
-  } } }
-}"""
+REVERSE_ORDERS = f"""query ReturnReverse($id: ID!) {{
+  return(id: $id) {{ id reverseFulfillmentOrders(first: 10) {{ pageInfo {{ hasNextPage }} nodes {{
+    id lineItems(first: {RETURN_LINES_PAGE}) {{ pageInfo {{ hasNextPage endCursor }}
+      nodes {{ id totalQuantity }} }}
+  }} }} }}
+}}"""
+
+#: The rest of one reverse fulfillment order's lines (``ReverseFulfillmentOrder``
+#: is a ``Node``), when the first page was not all of them.
+REVERSE_LINES = f"""query ReverseLines($id: ID!, $after: String) {{
+  node(id: $id) {{ id ... on ReverseFulfillmentOrder {{
+    lineItems(first: {RETURN_LINES_PAGE}, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }} nodes {{ id totalQuantity }} }} }} }}
+}}"""
 
 DISPOSE = """mutation Dispose($inputs: [ReverseFulfillmentOrderDisposeInput!]!) {
   reverseFulfillmentOrderDispose(dispositionInputs: $inputs) {
@@ -359,52 +372,65 @@ class ShopifyMarketplace(MarketplaceBase):
         """``found`` with every one of its lines: the first page, then the rest.
 
         The pages after the first are read with ``ReturnLines`` from the
-        ``endCursor`` each page gives, so a return of 120 lines is read whole.
+        ``endCursor`` each page gives, so a return of 120 lines is read whole
+        (see :meth:`_whole_connection` for what is refused).
+        """
+        lines = self._whole_connection(
+            found.returnLineItems, f"the returnLineItems of return {found.id}",
+            RETURN_LINES + self._line_fields, owner=found.id, root="return", kind="return",
+            field="returnLineItems", model=GqlReturnLineItem)
+        if lines is found.returnLineItems.nodes:
+            return found
+        whole = Connection[GqlReturnLineItem](nodes=lines, pageInfo=PageInfo())
+        return found.model_copy(update={"returnLineItems": whole})
+
+    def _whole_connection(
+        self, first: Connection[N], what: str, query: str, *, owner: str, root: str,
+        kind: str, field: str, model: type[N],
+    ) -> list[N]:
+        """Every node of a nested connection: ``first`` (the page already read), then
+        ``query`` from each page's ``endCursor``, answered under ``root`` about ``owner``.
 
         Raises:
-            ResponseParseError: the lines still cannot be read whole: an answer
+            ResponseParseError: ``what`` still cannot be read whole: an answer
                 without ``pageInfo`` or without the cursor to read the rest
-                from, a follow-up about another return, the same line twice,
+                from, a follow-up about another record, the same node twice,
                 or more than :data:`RETURN_LINE_PAGES` pages; each is one line
-                naming the return.
-            RemoteNotFoundError: the return is gone before its lines were read.
+                naming ``what``.
+            RemoteNotFoundError: ``owner`` is gone before its nodes were read.
         """
-        what = f"the returnLineItems of return {found.id}"
-        first = found.returnLineItems
         if first.next_token(what) is None:
-            return found
+            return first.nodes
         pages = 0
 
-        def fetch(after: str | None) -> tuple[list[GqlReturnLineItem], str | None]:
+        def fetch(after: str | None) -> tuple[list[N], str | None]:
             nonlocal pages
             pages += 1
-            if after is None:  # the page the return already holds
+            if after is None:  # the page already held
                 return first.nodes, first.next_token(what)
             if pages > RETURN_LINE_PAGES:
                 raise ResponseParseError(
-                    f"{what} has more than the {RETURN_LINE_PAGES * RETURN_LINES_PAGE} "
-                    "lines read at most", adapter=self.name, code="LONGER_THAN_READ")
-            data = self.client.graphql(RETURN_LINES + self._line_fields,
-                                       {"id": found.id, "after": after})
-            got = data.get("return")
+                    f"{what} is longer than the {RETURN_LINE_PAGES * RETURN_LINES_PAGE} "
+                    "read at most", adapter=self.name, code="LONGER_THAN_READ")
+            data = self.client.graphql(query, {"id": owner, "after": after})
+            got = data.get(root)
             if not isinstance(got, dict):
-                raise RemoteNotFoundError("return not found", adapter=self.name)
-            _same("return", found.id, got.get("id"))  # another return's lines are not its own
-            conn: Connection[GqlReturnLineItem] = self._parse(
-                Connection[GqlReturnLineItem], got.get("returnLineItems"))
+                raise RemoteNotFoundError(f"{kind} not found", adapter=self.name)
+            _same(kind, owner, got.get("id"))  # another record's nodes are not its own
+            conn: Connection[N] = self._parse(Connection[model], got.get(field))  # type: ignore[valid-type]
             return conn.nodes, conn.next_token(what)
 
-        lines: list[GqlReturnLineItem] = []
+        nodes: list[N] = []
         seen: set[str] = set()
         for batch in token_pages(fetch, adapter=self.name):
-            for line in batch:
-                if line.id in seen:  # counted twice, its quantity would be returned twice
-                    raise ResponseParseError(f"{what} lists line {line.id} twice",
+            for node in batch:
+                key = str(getattr(node, "id", ""))
+                if key in seen:  # counted twice, its quantity would be acted on twice
+                    raise ResponseParseError(f"{what} lists line {key} twice",
                                              adapter=self.name, code="DUPLICATE_LINE")
-                seen.add(line.id)
-                lines.append(line)
-        whole = Connection[GqlReturnLineItem](nodes=lines, pageInfo=PageInfo())
-        return found.model_copy(update={"returnLineItems": whole})
+                seen.add(key)
+                nodes.append(node)
+        return nodes
 
     def get_return(self, return_id: str) -> ReturnRequest:
         """One return by its GID or numeric id, as Shopify has it now.
@@ -469,16 +495,19 @@ class ShopifyMarketplace(MarketplaceBase):
         _same("return", wanted, ret.get("id"))  # never dispose another return's goods
         reverse = self._parse(Connection[GqlReverseFulfillmentOrder],
                               ret.get("reverseFulfillmentOrders") or {})
-        # disposing part of the goods and calling the return received would leave the rest
-        for rfo in reverse.whole(f"the reverseFulfillmentOrders of return {wanted}"):
-            rfo.lineItems.whole(f"the lineItems of reverse fulfillment order {rfo.id}")
+        # disposing part of the goods and calling the return received would leave the rest:
+        # every line is read (past the first page too) before anything is disposed
+        lines = [line for rfo in reverse.whole(f"the reverseFulfillmentOrders of return {wanted}")
+                 for line in self._whole_connection(
+                     rfo.lineItems, f"the lineItems of reverse fulfillment order {rfo.id}",
+                     REVERSE_LINES, owner=rfo.id, root="node",
+                     kind="reverse fulfillment order", field="lineItems", model=GqlReverseLine)]
         loc = self.settings.location_id
         inputs = [
             {"reverseFulfillmentOrderLineItemId": line.id, "quantity": line.totalQuantity,
              "dispositionType": "RESTOCKED" if loc else "PROCESSING_REQUIRED",
              **({"locationId": mapping.gid("Location", loc)} if loc else {})}
-            for rfo in reverse.nodes for line in rfo.lineItems.nodes
-            if line.totalQuantity > 0
+            for line in lines if line.totalQuantity > 0
         ]
         if not inputs:
             raise RemoteRejectedError("return has no reverse fulfillment to receive",

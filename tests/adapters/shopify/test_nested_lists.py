@@ -5,12 +5,13 @@ Shopify's Admin GraphQL 2026-01 reference: ``Order.returns`` (``ReturnConnection
 ``Return.reverseFulfillmentOrders`` (``ReverseFulfillmentOrderConnection``) and
 ``ReverseFulfillmentOrder.lineItems`` (``ReverseFulfillmentOrderLineItemConnection``)
 are connections with ``pageInfo``. An order's returns past the listing's first
-page, and a return's lines past its first 50, are read with follow-up queries
-from each page's ``endCursor`` (the ``ReturnLines`` answers start from
-``graphql_return_lines_follow_up``); lines that still cannot be read whole
-(no cursor, another return's answer, a line twice, no end) and reverse
-fulfillment orders past the page read are refused by name (one line) before
-anything is written; an answer without the ``pageInfo`` asked for is refused too, since it
+page, a return's lines past its first 50 and a reverse fulfillment order's
+lines past its first 50 (``node(id:)``: the order is a ``Node``) are read with
+follow-up queries from each page's ``endCursor`` (the ``ReturnLines`` answers
+start from ``graphql_return_lines_follow_up``); lines that still cannot be
+read whole (no cursor, another record's answer, a line twice, no end) and
+reverse fulfillment orders past the page read are refused by name (one line)
+before anything is written; an answer without the ``pageInfo`` asked for is refused too, since it
 does not say whether more follow. Answers start from ``graphql_return_get``.
 """
 
@@ -253,16 +254,64 @@ def _reverse(orders: dict[str, Any], lines: dict[str, Any]) -> dict[str, Any]:
                          "totalQuantity": 1}]}}]}}}}
 
 
-@pytest.mark.parametrize(("orders", "lines", "named"), [
-    (MORE, NO_MORE, "reverseFulfillmentOrders of return gid://shopify/Return/945000959"),
-    (NO_MORE, MORE, "lineItems of reverse fulfillment order "
-                    "gid://shopify/ReverseFulfillmentOrder/1")])
-def test_goods_are_never_disposed_in_part(market: ShopifyMarketplace, gql: GraphQL,
-                                          orders: dict[str, Any], lines: dict[str, Any],
-                                          named: str) -> None:
-    gql.reply("ReturnReverse", _reverse(orders, lines))
+def test_goods_are_never_disposed_in_part(market: ShopifyMarketplace, gql: GraphQL) -> None:
+    gql.reply("ReturnReverse", _reverse(MORE, NO_MORE))
     with pytest.raises(ResponseParseError) as err:
         market.confirm_return_received(_request())
     assert err.value.code == "LONGER_THAN_READ"
-    assert named in _one_line(err.value)
+    assert "reverseFulfillmentOrders of return gid://shopify/Return/945000959" in (
+        _one_line(err.value))
     assert gql.ops() == ["ReturnReverse"]  # no Dispose sent
+
+
+RFO = "gid://shopify/ReverseFulfillmentOrder/1"
+
+
+def _reverse_lines(numbers: range, cursor: str | None) -> dict[str, Any]:
+    return {"pageInfo": {"hasNextPage": cursor is not None, "endCursor": cursor},
+            "nodes": [{"id": f"gid://shopify/ReverseFulfillmentOrderLineItem/{n}",
+                       "totalQuantity": 1} for n in numbers]}
+
+
+def _reverse_page(node_id: str, lines: dict[str, Any]) -> dict[str, Any]:
+    return {"data": {"node": {"id": node_id, "lineItems": lines}}}
+
+
+def test_a_reverse_fulfillment_of_120_lines_is_disposed_whole(market: ShopifyMarketplace,
+                                                               gql: GraphQL) -> None:
+    first = _reverse(NO_MORE, NO_MORE)
+    first["data"]["return"]["reverseFulfillmentOrders"]["nodes"][0]["lineItems"] = (
+        _reverse_lines(range(50), "l50"))
+    gql.reply("ReturnReverse", first)
+    gql.reply("ReverseLines", _reverse_page(RFO, _reverse_lines(range(50, 100), "l100")))
+    gql.reply("ReverseLines", _reverse_page(RFO, _reverse_lines(range(100, 120), None)))
+    gql.reply("Dispose", {"data": {"reverseFulfillmentOrderDispose": {
+        "reverseFulfillmentOrderLineItems": [{"id": "x"}], "userErrors": []}}})
+    market.confirm_return_received(_request())
+    assert gql.ops() == ["ReturnReverse", "ReverseLines", "ReverseLines", "Dispose"]
+    assert [s["variables"] for s in gql.seen[1:3]] == [{"id": RFO, "after": "l50"},
+                                                       {"id": RFO, "after": "l100"}]
+    assert "... on ReverseFulfillmentOrder" in gql.seen[1]["query"]
+    disposed = [i["reverseFulfillmentOrderLineItemId"] for i in gql.seen[3]["variables"]["inputs"]]
+    assert disposed == [f"gid://shopify/ReverseFulfillmentOrderLineItem/{n}" for n in range(120)]
+
+
+@pytest.mark.parametrize(("answer", "code"), [
+    (_reverse_page("gid://shopify/ReverseFulfillmentOrder/2", _reverse_lines(range(50, 60), None)),
+     "WRONG_RECORD"),
+    (_reverse_page(RFO, {"pageInfo": {"hasNextPage": True}, "nodes": []}), "NO_END_CURSOR"),
+    (_reverse_page(RFO, _reverse_lines(range(49, 60), None)), "DUPLICATE_LINE"),
+])
+def test_reverse_lines_that_cannot_be_read_whole_dispose_nothing(
+    market: ShopifyMarketplace, gql: GraphQL, answer: dict[str, Any], code: str,
+) -> None:
+    first = _reverse(NO_MORE, NO_MORE)
+    first["data"]["return"]["reverseFulfillmentOrders"]["nodes"][0]["lineItems"] = (
+        _reverse_lines(range(50), "l50"))
+    gql.reply("ReturnReverse", first)
+    gql.reply("ReverseLines", answer)
+    with pytest.raises(ResponseParseError) as err:
+        market.confirm_return_received(_request())
+    assert err.value.code == code
+    _one_line(err.value)
+    assert gql.ops() == ["ReturnReverse", "ReverseLines"]  # no Dispose sent
