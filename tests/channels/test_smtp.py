@@ -176,3 +176,54 @@ def test_dispatch_fails_a_hostile_subject_and_sends_the_rest(
         assert all(b"evil" not in m.content for m in recorder.messages)
     finally:
         app.close()
+
+
+def test_lost_answer_is_retried_with_the_same_message_id(
+    smtp_server: tuple[Any, int], tmp_path: Any
+) -> None:
+    # The server takes the message, then drops the connection before it
+    # answers DATA. The channel cannot know it was delivered: a transient
+    # failure, retried along the plan's schedule with the same Message-ID
+    # and idempotency key (at least once, keyed, as documented).
+    from datetime import UTC, datetime, timedelta
+
+    from aftersales.app import AfterSales
+    from aftersales.followups.backoff import RetryPolicy
+    from aftersales.followups.plans import FollowUpPlan
+    from aftersales.models import FollowUpStatus
+
+    recorder, port = smtp_server
+    dropped: list[int] = []
+
+    async def take_then_drop(server: Any, session: Any, envelope: Any) -> str:
+        recorder.messages.append(envelope)
+        if not dropped:
+            dropped.append(1)
+            server.transport.close()
+        return "250 OK"
+
+    recorder.handle_DATA = take_then_drop  # type: ignore[method-assign]
+    clock = [datetime(2024, 6, 3, 2, 0, tzinfo=UTC)]
+    app = AfterSales(f"sqlite:///{tmp_path}/lost.db", marketplaces=[], carriers=[],
+                     channels=[_channel(port)], timezone="Asia/Shanghai",
+                     clock=lambda: clock[0], migrate=False)
+    try:
+        app.store.create_all()
+        app.followups.register(FollowUpPlan(
+            name="ask", channel="smtp", subject="How was it?", body="Dear {buyer.name}",
+            retry=RetryPolicy(max_attempts=3, initial=timedelta(minutes=10), jitter=0)))
+        fid = app.followups.schedule("ask", buyer_id="b1", due_at=clock[0], context={
+            "buyer": {"name": "Wang", "email": SECRET_ADDRESS}}).id
+        first = app.followups.dispatch_due()
+        assert (first.retried, first.sent) == (1, 0)
+        assert "SMTPServerDisconnected" in (app.followups.get(fid).last_error or "")
+        clock[0] += timedelta(minutes=10)
+        assert app.followups.dispatch_due().sent == 1
+        assert app.followups.get(fid).status is FollowUpStatus.SENT
+        copies = [_parsed(m) for m in recorder.messages]
+        assert len(copies) == 2
+        assert copies[0]["Message-ID"] == copies[1]["Message-ID"]
+        assert copies[0]["X-Aftersales-Idempotency-Key"] == \
+            copies[1]["X-Aftersales-Idempotency-Key"]
+    finally:
+        app.close()
