@@ -269,7 +269,10 @@ class Carrier(Protocol):
 
         An unknown number comes back as a pending tracking, and a number the
         provider refused comes back with ``error`` set: one bad number never
-        fails the batch.
+        fails the batch. An item of the provider's answer that no number owns
+        (it has no readable number) is handed back on a
+        :class:`~aftersales.logistics.tracking.TrackAnswer`'s ``unowned``, one
+        line each, so the refresh reports it instead of dropping it.
 
         Raises:
             AuthenticationError: the provider refused the credentials.
