@@ -186,3 +186,77 @@ def test_a_stored_reused_number_is_tracked_as_its_new_parcel(make_app: Any) -> N
     tracking = app.logistics.track(number)  # every parcel of the number final: from the store
     assert tracking.delivered_at == T0 + timedelta(hours=3)
     assert len(tracking.events) == 4
+
+
+REFRESH_WORKER = Path(__file__).with_name("refresh_worker.py")
+
+
+def _worker(url: str, name: str, pause_at: int = 0) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, str(REFRESH_WORKER), url, name, str(pause_at)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _asked(out: str) -> list[str]:
+    return [line.split()[1] for line in out.splitlines() if line.startswith("asked ")]
+
+
+@pytest.mark.slow
+def test_refresh_workers_in_two_processes_and_one_killed_mid_write(db_url: str) -> None:
+    """Two workers start at once, a third is SIGKILLed inside a write; a run one TTL
+    later finishes its parcels: each parcel asked for once per run that claimed it,
+    each scan stored once, each exception alerted once."""
+    import signal
+
+    from aftersales.app import AfterSales
+
+    total = 400
+    app = AfterSales(db_url, marketplaces=[], carriers=[])
+    try:
+        parcels = numbers(total)
+        add_parcels(app, parcels)
+        victim = _worker(db_url, "victim", pause_at=3)
+        assert victim.stdout is not None
+        victim_asked = []
+        for line in victim.stdout:
+            if line.strip() == "paused":
+                break
+            victim_asked += _asked(line)
+        others = [_worker(db_url, f"w{i}") for i in (1, 2)]
+        victim.send_signal(signal.SIGKILL)
+        assert victim.wait(timeout=60) == -signal.SIGKILL
+        victim_asked += _asked(victim.stdout.read())  # its calls still in flight
+        asked = []
+        for proc in others:
+            out, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, err[-2000:]
+            assert out.rstrip().endswith("done")
+            asked += _asked(out)
+        # Two workers at once split what was due: nothing asked twice.
+        assert len(asked) == len(set(asked))
+        assert not set(asked) & set(victim_asked)
+        with app.store.session() as session:
+            stranded = list(session.scalars(select(ShipmentRow.tracking_number)
+                                            .where(ShipmentRow.last_event_at.is_(None))))
+        # The victim's claimed but unwritten parcels wait out their lease (one TTL) ...
+        assert stranded
+        assert not set(stranded) & set(asked)
+        with app.store.session() as session:
+            for row in session.scalars(select(ShipmentRow)
+                                       .where(ShipmentRow.tracking_number.in_(stranded))):
+                row.last_checked_at -= timedelta(hours=2)  # ... which has passed
+        again = _worker(db_url, "next")
+        out, err = again.communicate(timeout=300)
+        assert again.returncode == 0, err[-2000:]
+        assert sorted(_asked(out)) == sorted(stranded)
+        with app.store.session() as session:
+            scans = session.execute(select(TrackingEventRow.shipment_id, func.count())
+                                    .group_by(TrackingEventRow.shipment_id)).all()
+            alerts = list(session.scalars(select(OutboxRow.key)
+                                          .where(OutboxRow.event_type == "parcel.exception")))
+            statuses = {r.tracking_number: r.status for r in session.scalars(select(ShipmentRow))}
+        assert sorted(count for _, count in scans) == [1] * total
+        assert len(alerts) == len(set(alerts)) == total // 10
+        assert statuses == {n: "exception" if n.endswith("0") else "in_transit" for n in parcels}
+    finally:
+        app.close()
