@@ -150,7 +150,10 @@ class Money(BaseModel):
         return bool(self.amount)
 
     def __str__(self) -> str:
-        return f"{self.rounded().amount} {self.currency}"
+        try:
+            return f"{self.rounded().amount} {self.currency}"
+        except ValidationError:  # too large to round: shown as it is, never a traceback
+            return f"{self.amount} {self.currency}"
 
     def __repr__(self) -> str:
         return f"Money('{self.amount}', '{self.currency}')"
@@ -161,9 +164,19 @@ class Money(BaseModel):
         return Decimal(1).scaleb(-minor_units(self.currency))
 
     def rounded(self) -> Money:
-        """Half-up to the currency's minor unit."""
-        return Money._derived(self.amount.quantize(self.quantum, rounding=ROUND_HALF_UP),
-                              self.currency)
+        """Half-up to the currency's minor unit.
+
+        Raises:
+            ValidationError: the amount has more digits than Decimal's context
+                can round (``1e30``: beyond any amount), where ``quantize``
+                raised ``decimal.InvalidOperation``.
+        """
+        try:
+            amount = self.amount.quantize(self.quantum, rounding=ROUND_HALF_UP)
+        except InvalidOperation:
+            raise ValidationError(f"{self.amount:.3g} {self.currency} is beyond any amount",
+                                  field="amount") from None
+        return Money._derived(amount, self.currency)
 
     def is_zero(self) -> bool:
         """True when the amount is zero."""
@@ -231,6 +244,6 @@ def to_fen(money: Money) -> int:
     """
     scaled = money.amount.scaleb(minor_units(money.currency))
     if scaled != scaled.to_integral_value():
-        raise ValidationError(f"{money} is finer than one minor unit of {money.currency}",
-                              field="amount")
+        raise ValidationError(f"{money.amount} {money.currency} is finer than one minor unit "
+                              f"of {money.currency}", field="amount")
     return int(scaled)

@@ -170,3 +170,24 @@ def test_a_code_not_in_normal_form_is_still_validated(cur: str) -> None:
 def test_a_non_finite_decimal_is_refused(amount: Decimal) -> None:
     with pytest.raises(pydantic.ValidationError, match="finite"):
         Money(amount, "CNY")
+
+
+@pytest.mark.parametrize("amount", ["1e30", "-1e26", "1E+999999"])
+def test_an_amount_too_large_to_round_is_a_validation_error_and_prints(amount: str) -> None:
+    """Half-up to the minor unit needs every digit: rounding or printing 1e30 CNY raised
+    decimal.InvalidOperation, a traceback in any message quoting it."""
+    from aftersales.errors import ValidationError
+
+    for money in (Money(amount, "CNY"), Money(Decimal(amount), "KWD")):
+        with pytest.raises(ValidationError, match="beyond any amount"):
+            money.rounded()
+        assert str(money) == f"{money.amount} {money.currency}"
+    assert str(Money("999999999999999999.995", "CNY")) == "1000000000000000000.00 CNY"
+
+
+def test_to_fen_names_the_amount_as_given_not_rounded() -> None:
+    from aftersales.errors import ValidationError
+    from aftersales.money import to_fen
+
+    with pytest.raises(ValidationError, match=r"0\.001 CNY is finer"):
+        to_fen(Money("0.001", "CNY"))  # it said '0.00 CNY is finer than one minor unit'

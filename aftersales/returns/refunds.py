@@ -47,7 +47,7 @@ ledger of earlier refunds and records the result.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -94,7 +94,11 @@ def _rounding(currency: str) -> Callable[[Decimal], Decimal]:
     quantum = Decimal(1).scaleb(-minor_units(currency))
 
     def rounded(amount: Decimal) -> Decimal:
-        return amount.quantize(quantum, rounding=ROUND_HALF_UP)
+        try:
+            return amount.quantize(quantum, rounding=ROUND_HALF_UP)
+        except InvalidOperation:  # as Money.rounded: too many digits to round
+            raise ValidationError(f"{amount:.3g} {currency} is beyond any amount",
+                                  field="amount") from None
     return rounded
 
 

@@ -251,3 +251,14 @@ def test_partial_refunds_then_a_top_up_never_report_more_tax_than_was_paid(
                 paid += b.total
             assert paid == full.total
             assert told == full.total_tax, (first, second)
+
+
+def test_an_order_too_large_to_round_is_a_validation_error_not_a_decimal_trap() -> None:
+    """An order a backend built with 1e30 (no wire bound on its way in): refund arithmetic
+    raised decimal.InvalidOperation from quantize; it is a one-line ValidationError."""
+    order = taxed_order([("L1", 1, "1e30", "0")])
+    line = [ReturnLine(order_line_id="L1", quantity=1)]
+    with pytest.raises(ValidationError, match="beyond any amount"):
+        refund(order, {"L1": 1})
+    with pytest.raises(ValidationError, match="beyond any amount"):
+        refund_total(order, line, kind=ReturnKind.RETURN, policy=ReturnPolicy())
