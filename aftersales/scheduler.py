@@ -271,7 +271,8 @@ def run_once(app: TickHost, only: Sequence[str] = (),
              stop: threading.Event | None = None) -> dict[str, Any]:
     """Run each available tick once, in order; returns each tick's result.
 
-    A tick that raises is reported as the error's text and the others still run.
+    A tick that raises is reported as the error's type and masked text (no
+    buyer e-mail, phone or secret) and the others still run.
     """
     results: dict[str, Any] = {}
     for name, fn in ticks_for(app, only).items():
@@ -282,7 +283,7 @@ def run_once(app: TickHost, only: Sequence[str] = (),
         try:
             results[name] = fn()
         except Exception as exc:  # one area's failure must not stop the others
-            results[name] = f"error: {type(exc).__name__}: {exc}"
+            results[name] = f"error: {observe.error_text(exc)}"  # masked: it is printed
     return results
 
 

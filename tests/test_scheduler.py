@@ -146,6 +146,24 @@ def test_worker_once_command(app: AfterSales, recorder: Recorder) -> None:
     assert "followups: nothing due" in again.output
 
 
+def test_worker_once_masks_a_raising_tick_in_its_report(
+    app: AfterSales, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A tick that raised was printed as its raw exception text: a driver or
+    # channel error quoting a buyer's e-mail or phone reached cron's mail.
+    def boom(**_: Any) -> None:
+        raise RuntimeError("cannot reach alice.private@example.com at +86 138 0013 8000")
+
+    monkeypatch.setattr(app.followups, "dispatch_due", boom)
+    result = CliRunner().invoke(worker_command, ["--once", "--only", "followups"],
+                                obj=SimpleNamespace(app=app))
+    assert result.exit_code == 1
+    assert "followups: error: RuntimeError: cannot reach" in result.output
+    for value in ("alice.private", "138 0013 8000"):
+        assert value not in result.output
+        assert value not in (result.stderr_bytes or b"").decode()
+
+
 def test_worker_bad_interval_is_a_usage_error(app: AfterSales) -> None:
     result = CliRunner().invoke(worker_command, ["--once", "--interval", "followups"],
                                 obj=SimpleNamespace(app=app))
