@@ -60,6 +60,7 @@ __all__ = [
     "SendHook",
     "TokenBucket",
     "add_send_hook",
+    "body_text",
     "bounded_wait",
     "may_have_arrived",
     "notify_send",
@@ -119,6 +120,23 @@ class TokenBucket:
         if wait > 0:
             self._sleep(wait)
         return wait
+
+
+def body_text(response: requests.Response) -> str:
+    """A response body as text, read as UTF-8 when the answer names no charset.
+
+    requests reads a ``text/*`` body without a charset as Latin-1, which
+    turns a UTF-8 error quoting a buyer (``张三``) into mojibake that no name
+    or address check recognises, while the bytes, and the name, are all
+    still there. Providers send UTF-8; a body that is not valid UTF-8 falls
+    back to requests' own reading.
+    """
+    if "charset" not in response.headers.get("Content-Type", "").lower():
+        try:
+            return (response.content or b"").decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return response.text
 
 
 def bounded_wait(seconds: float | None) -> float | None:
@@ -381,7 +399,7 @@ class ApiClient:
                 adapter=self.adapter,
                 status=response.status_code,
                 request_id=self._request_id(response),
-                body=self.excerpt(response.text),
+                body=self.excerpt(body_text(response)),
             ) from exc
 
     def close(self) -> None:
@@ -468,7 +486,7 @@ class ApiClient:
                 if not error.adapter:
                     error.adapter = self.adapter
                 if error.body is None:
-                    error.body = self.excerpt(response.text)
+                    error.body = self.excerpt(body_text(response))
                 if error.request_id is None:
                     error.request_id = self._request_id(response)
                 if isinstance(error, RateLimitError):
@@ -481,7 +499,7 @@ class ApiClient:
             "adapter": self.adapter,
             "status": status,
             "request_id": self._request_id(response),
-            "body": self.excerpt(response.text),
+            "body": self.excerpt(body_text(response)),
         }
         if status in (401, 403):
             return AuthenticationError("credentials were refused", **common)

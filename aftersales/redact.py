@@ -22,11 +22,13 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from urllib.parse import unquote_plus
 
 __all__ = [
     "PERSONAL_KEYS",
     "SENSITIVE_KEYS",
     "RedactingFilter",
+    "decode_escapes",
     "install_url_log_filter",
     "known_names",
     "mask_address",
@@ -192,7 +194,12 @@ _CUED_NAME = re.compile(
     r"((?i:(?<!\d\s)\b(?:customer|buyer|recipient|receiver|consignee|name|contact|dear|mr|mrs|ms)"
     r"\.?:?\s+))"
     r"((?:[A-Z][\w'-]+)(?:\s+[A-Z][\w'-]+){0,2})"
-    r"|((?:收货人|收件人|买家|联系人|姓名)[:：]?\s*)([\u4e00-\u9fff·]{2,4})"
+    # a Chinese name after a Chinese cue, or after an English one ("buyer 张三")
+    r"|((?:收货人|收件人|买家|联系人|姓名"
+    r"|(?i:\b(?:customer|buyer|recipient|receiver|consignee|name|contact)\b))[:：]?\s*)"
+    r"([\u4e00-\u9fff·]{2,4})"
+    # a Latin-script name after a Chinese cue ("收货人：Alice Wong")
+    r"|((?:收货人|收件人|买家|联系人|姓名)[:：]?\s*)((?:[A-Z][\w'-]+)(?:\s+[A-Z][\w'-]+){0,2})"
 )
 _MASK = "***"
 
@@ -276,13 +283,60 @@ def mask_names(text: str, names: Iterable[str]) -> str:
     return text
 
 
+# A word holding a percent-escape (a form or query value: alice%40example.com,
+# %E5%BC%A0%E4%B8%89), and a run of JSON \\uXXXX escapes (a body that failed to parse).
+_PERCENT_WORD = re.compile(r"[^\s\"'<>]*%[0-9A-Fa-f]{2}[^\s\"'<>]*")
+_U_ESCAPES = re.compile(r"(?:\\u[0-9A-Fa-f]{4})+")
+
+
+def decode_escapes(text: str) -> str:
+    """``text`` with URL percent-escapes and JSON ``\\uXXXX`` escapes decoded.
+
+    A provider's error may quote the request it refused (a form body, a URL)
+    or be JSON that failed to parse, so a buyer's e-mail can arrive as
+    ``alice%40example.com`` and a name as ``\\u5f20\\u4e09``: no pattern and no
+    known name matches those spellings until they are decoded. A piece that
+    does not decode to printable text (invalid UTF-8, a control character
+    such as ``%0A``) is left as it is, so decoding cannot forge a log line.
+    """
+    if "%" in text:
+        text = _PERCENT_WORD.sub(_unpercent, text)
+    if "\\u" in text:
+        text = _U_ESCAPES.sub(_unescape, text)
+    return text
+
+
+def _unpercent(match: re.Match[str]) -> str:
+    word = match.group(0)
+    decoded = unquote_plus(word, errors="strict") if _utf8(word) else word
+    return decoded if decoded.isprintable() else word
+
+
+def _utf8(word: str) -> bool:
+    try:
+        unquote_plus(word, errors="strict")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _unescape(match: re.Match[str]) -> str:
+    try:
+        decoded = json.loads(f'"{match.group(0)}"')
+    except ValueError:
+        return match.group(0)
+    return decoded if isinstance(decoded, str) and decoded.isprintable() else match.group(0)
+
+
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     """Mask known secret values, ``key=value`` pairs, e-mails, phones and bearer tokens.
 
+    URL- and JSON-escaped pieces are decoded first (:func:`decode_escapes`).
     Names are masked only where something tells they are names: the
     :func:`known_names` in effect here (and, in :func:`redact_remote`, a
     personal key or a cue word such as "customer").
     """
+    text = decode_escapes(text)
     for secret in sorted(set(secrets), key=len, reverse=True):
         if secret and len(secret) >= 4:
             text = text.replace(secret, _MASK)
@@ -331,6 +385,7 @@ def redact_remote(text: str, secrets: Iterable[str] = ()) -> str:
     addresses and everything :func:`redact_text` masks.
     """
     secrets = list(secrets)
+    text = decode_escapes(text)
     stripped = text.strip()
     if stripped[:1] in ("{", "["):
         try:
@@ -344,7 +399,7 @@ def redact_remote(text: str, secrets: Iterable[str] = ()) -> str:
             secrets += found  # the same name or street quoted again in a message
     text = _PERSONAL_KEYVAL.sub(lambda m: m.group(1) + '"' + _MASK + '"', text)
     text = _STREET.sub(_MASK, text)
-    text = _CUED_NAME.sub(lambda m: (m.group(1) or m.group(3)) + _MASK, text)
+    text = _CUED_NAME.sub(lambda m: (m.group(1) or m.group(3) or m.group(5)) + _MASK, text)
     return redact_text(text, secrets)
 
 

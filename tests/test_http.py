@@ -19,6 +19,7 @@ from aftersales.errors import (
     TransientError,
 )
 from aftersales.http import ApiClient, RateLimit, TokenBucket, parse_retry_after
+from aftersales.redact import known_names
 
 BASE = "https://api.example.test"
 TOKEN = "shpat_0123456789abcdef0123456789abcdef"
@@ -276,3 +277,15 @@ def test_a_post_is_still_not_resent_after_safe_calls_shared_the_policy(
     with pytest.raises(TransientError):
         client.post("refunds", json={"amount": "1.00"})
     assert [c.request.method for c in http.calls] == ["GET", "GET", "POST"]
+
+
+def test_a_text_body_without_charset_is_read_as_utf8_and_masked(
+    http: responses.RequestsMock, client: ApiClient
+) -> None:
+    # requests reads text/plain without a charset as Latin-1: the buyer's name
+    # became mojibake that the name check could not recognise.
+    http.get(f"{BASE}/orders", status=400, body="收货人 张三 不存在".encode(),
+             content_type="text/plain")
+    with known_names("张三"), pytest.raises(RemoteRejectedError) as info:
+        client.get("orders")
+    assert info.value.body == "收货人 *** 不存在"

@@ -8,6 +8,7 @@ from aftersales.errors import RemoteError, ValidationError
 from aftersales.redact import (
     _EMAIL,
     _STREET,
+    decode_escapes,
     known_names,
     mask_email,
     mask_names,
@@ -114,3 +115,24 @@ def test_milliseconds_before_an_error_type_are_no_name_cue() -> None:
     assert redact_remote(line) == line
     assert redact_remote("Dear Ms Alice Wong, your parcel") == "Dear ***, your parcel"
     assert redact_remote("Ms: Alice") == "Ms: ***"
+
+
+def test_url_and_json_escapes_are_decoded_before_masking() -> None:
+    # A provider quoting the form it refused, or JSON that failed to parse.
+    text = r"bad q=alice.wong%40example.com&mobile2=%2B86+138+1234+5678 name=\u5f20\u4e09"
+    with known_names("张三"):
+        out = redact_text(text)
+    assert out == "bad q=a***@example.com&mobile2=***5678 name=***"
+
+
+def test_decoding_never_makes_a_control_character_or_breaks_bad_escapes() -> None:
+    assert decode_escapes("a%0Ab%0D%0Ac") == "a%0Ab%0D%0Ac"  # no forged log line
+    assert decode_escapes(r"x\u000ay") == r"x\u000ay"
+    assert decode_escapes("100% sure, %ZZ, %E5%BC") == "100% sure, %ZZ, %E5%BC"
+    assert decode_escapes("%E5%BC%A0%E4%B8%89") == "张三"
+
+
+def test_names_after_a_cue_in_the_other_script() -> None:
+    assert redact_remote("buyer 张三 asked") == "buyer *** asked"
+    assert redact_remote("收货人：Alicia Wongsakul 电话") == "收货人：*** 电话"
+    assert redact_remote("买家 Alice") == "买家 ***"

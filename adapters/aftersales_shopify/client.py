@@ -27,7 +27,7 @@ from aftersales.errors import (
     ResponseParseError,
     TransientError,
 )
-from aftersales.http import ApiClient, bounded_wait
+from aftersales.http import ApiClient, body_text, bounded_wait
 
 from .settings import ShopifySettings
 
@@ -167,7 +167,7 @@ class ShopifyClient:
         if "errors" in body:
             raise RemoteRejectedError("REST answer carries errors", adapter=NAME,
                                       status=response.status_code, code="errors",
-                                      body=self.api.excerpt(response.text))
+                                      body=self.api.excerpt(body_text(response)))
         return body, token
 
     def post(self, path: str, body: Mapping[str, Any], *, idempotent: bool = False) -> Any:
