@@ -290,7 +290,9 @@ class Dispatcher:
         now: datetime, report: DispatchReport,
     ) -> None:
         try:
-            receipt = channel.send(message)
+            # the buyer's names, masked in whatever the channel's answer quotes
+            with known_names(*_names(row)):
+                receipt = channel.send(message)
         except Exception as exc:  # a channel's own bug must not stall the batch
             # An AfterSalesError says whether to retry; anything else is a
             # channel bug whose outcome is unknown: ended ``failed``, never
@@ -375,12 +377,21 @@ def _reason(exc: BaseException, row: FollowUpRow) -> str:
     so its name is masked by its parts and its other values (e-mail, phone,
     address) wherever they appear.
     """
-    buyer = row.context.get("buyer") if isinstance(row.context, dict) else None
-    values = buyer if isinstance(buyer, dict) else {}
-    names = [str(v) for k, v in values.items() if k in PERSONAL_KEYS and isinstance(v, str)]
+    values = _buyer_values(row)
     secrets = [v for k, v in values.items() if isinstance(v, str) and k not in ("id", "timezone")]
-    with known_names(*names):
+    with known_names(*_names(row)):
         return redact_text(f"{type(exc).__name__}: {exc}", secrets)[:500]
+
+
+def _buyer_values(row: FollowUpRow) -> dict[str, Any]:
+    buyer = row.context.get("buyer") if isinstance(row.context, dict) else None
+    return buyer if isinstance(buyer, dict) else {}
+
+
+def _names(row: FollowUpRow) -> list[str]:
+    """The follow-up's buyer's names (for ``redact.known_names``)."""
+    return [str(v) for k, v in _buyer_values(row).items()
+            if k in PERSONAL_KEYS and isinstance(v, str)]
 
 
 def _buyer(row: FollowUpRow) -> repo.BuyerKey:

@@ -26,6 +26,7 @@ from aftersales.models import (
     ReturnStatus,
 )
 from aftersales.money import Money
+from aftersales.redact import known_names
 from aftersales.returns import repository as repo
 from aftersales.returns.context import ReturnsContext
 from aftersales.returns.eligibility import Decision, Eligibility, EligibilityContext, evaluate
@@ -319,7 +320,9 @@ class Requests:
 
             try:
                 request = self.ctx.run(load)
-                step.call(self.ctx.market(request.marketplace, step.capability), request)
+                # the buyer's names, masked in whatever the platform's answer quotes
+                with known_names(*self.ctx.buyer_names_of(step.rma_id)):
+                    step.call(self.ctx.market(request.marketplace, step.capability), request)
             except AfterSalesError:
                 continue
 

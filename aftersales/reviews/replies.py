@@ -45,7 +45,8 @@ from aftersales.errors import (
 )
 from aftersales.interfaces import Capability, require
 from aftersales.models import Review
-from aftersales.redact import redact_text
+from aftersales.redact import known_names, redact_text
+from aftersales.store.orders import buyer_names
 from aftersales.store.tables.reviews import ReviewReplyRow, ReviewRow, ReviewVersionRow
 from aftersales.templating import Template
 
@@ -224,6 +225,18 @@ def send_reply(
                 raise
             return ReplyResult(row.id, "already_replied", other.text, other.remote_id)
     review = _review_model(runtime, row)
+    # the reviewer's and the buyer's names, masked in whatever the platform's answer quotes
+    with known_names(*_names_of(runtime, row)):
+        return _post(runtime, market, row, review, text, key)
+
+
+def _names_of(runtime: Runtime, row: ReviewRow) -> tuple[str, ...]:
+    with runtime.unit_of_work() as session:
+        return (*((row.author,) if row.author else ()), *buyer_names(session, row.order_id))
+
+
+def _post(runtime: Runtime, market: Any, row: ReviewRow, review: Review, text: str,
+          key: str) -> ReplyResult:
     try:
         remote_id = market.reply_review(review, text, idempotency_key=key)
     except _DEFINITELY_NOT_SENT:
