@@ -168,12 +168,13 @@ class LogisticsService:
         given = checked_carrier(carrier)
         spellings = (normal, number.strip())  # stored numbers may keep a shop's spacing
         with self.runtime.unit_of_work() as session:
-            refs = _current_parcels(parcels_by_number(session, *spellings))
+            every = parcels_by_number(session, *spellings)
+            code = given or (_current_parcels(every)[0].carrier if every else None)
+            refs = _current_parcels(every, code)
             if refs and not fresh and all(self._fresh(r) for r in refs):
                 stored = stored_tracking(session, *spellings)
                 if stored is not None:
                     return stored
-        code = given or (refs[0].carrier if refs else None)
         group = (normal, code or _unique(detect_carrier(normal)), tuple(refs))
         found: list[Tracking] = []
 
@@ -305,7 +306,8 @@ class LogisticsService:
         with self.runtime.unit_of_work() as session:
             for tracking in trackings:
                 normal = normalize_number(tracking.number)
-                refs = _current_parcels(parcels_by_number(session, normal, tracking.number))
+                refs = _current_parcels(parcels_by_number(session, normal, tracking.number),
+                                        tracking.carrier)
                 # A stop notice may say nothing of the parcel (no status, no events):
                 # the parcel keeps what it has and is only made due for a query.
                 says_nothing = (tracking.push_stopped and tracking.raw_status is None
@@ -461,13 +463,23 @@ class LogisticsService:
             log.warning("return %s not marked received: %s", rma_id, exc)
 
 
-def _current_parcels(refs: Sequence[ParcelRef]) -> builtins.list[ParcelRef]:
-    """The parcels an answer for their shared number is about: the open ones, if any.
+def _current_parcels(
+    refs: Sequence[ParcelRef], carrier: str | None = None
+) -> builtins.list[ParcelRef]:
+    """The parcels an answer for their shared number is about: those of ``carrier``
+    (or of no known carrier), and of those the open ones, if any.
 
-    Carriers reuse numbers: years after a parcel was delivered its number
-    may be a new parcel's. While one parcel of the number is open, a push
-    or a look-up is about that one; a finished parcel keeps its own history.
+    A number is unique only within its carrier: digits-only waybills of
+    ZTO, STO and Yunda share lengths, so two stores' parcels may carry one
+    number with two carriers, and an answer naming one carrier is never
+    stored on the other's parcel (as :func:`~aftersales.logistics.tracking.foreign_answer`
+    keeps a polled answer off it). Carriers also reuse numbers: years after
+    a parcel was delivered its number may be a new parcel's. While one
+    parcel of the number is open, a push or a look-up is about that one; a
+    finished parcel keeps its own history.
     """
+    if carrier:
+        refs = [ref for ref in refs if ref.carrier in (None, carrier)]
     live = [ref for ref in refs if not ref.terminal]
     return live or builtins.list(refs)
 

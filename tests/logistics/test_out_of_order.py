@@ -260,3 +260,29 @@ def test_refresh_workers_in_two_processes_and_one_killed_mid_write(db_url: str) 
         assert statuses == {n: "exception" if n.endswith("0") else "in_transit" for n in parcels}
     finally:
         app.close()
+
+
+def test_a_push_for_one_carrier_leaves_another_carriers_parcel_of_that_number(
+        make_app: Any) -> None:
+    app = make_app(JsonPushCarrier())
+    number = "7300000000001"  # digits only: ZTO, STO and Yunda waybills share the shape
+    [zto] = add_parcels(app, [number], carrier="zto")
+    [sto] = add_parcels(app, [number], carrier="sto")
+    app.logistics.handle_push("pusher", push([number], ParcelStatus.EXCEPTION, 2,
+                                             carrier="zto"), {})
+    assert _state(app, zto)[0::3] == ("exception", 2)
+    assert _state(app, sto) == ("pending", None, None, 0)
+    with app.store.session() as session:
+        assert session.get(ShipmentRow, sto).carrier == "sto"  # type: ignore[union-attr]
+        alerted = list(session.scalars(select(OutboxRow.payload)))
+    assert [p["shipment_id"] for p in alerted] == [zto]
+
+
+def test_track_with_a_carrier_writes_that_carriers_parcel_only(make_app: Any) -> None:
+    app = make_app(ScriptedCarrier(status=ParcelStatus.EXCEPTION))
+    number = "7300000000001"
+    [zto] = add_parcels(app, [number], carrier="zto")
+    [sto] = add_parcels(app, [number], carrier="sto")
+    assert app.logistics.track(number, "sto").carrier == "sto"
+    assert _state(app, sto)[0::3] == ("exception", 1)
+    assert _state(app, zto) == ("pending", None, None, 0)
