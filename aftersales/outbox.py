@@ -85,6 +85,13 @@ _FALLBACK_KEYS = ("rma_id", "order_id", "review_id", "tracking_number", "buyer_i
 
 log = observe.logger("outbox")
 
+#: The largest row id, ``after`` and ``limit`` (a signed 64-bit integer: the
+#: databases' own bound, beyond which the driver raises ``OverflowError``).
+MOST = 2**63 - 1
+#: The longest lease a claim may take (longer is a mistake, and far longer
+#: overflows the date type).
+MOST_LEASE = timedelta(days=7)
+
 
 def event_fields(name: str, payload: Mapping[str, Any], key: str) -> dict[str, Any]:
     """The outbox columns of a domain event called ``name`` (``return.approved``).
@@ -178,6 +185,20 @@ def _check(topic: str | None, limit: int) -> None:
                               field="topic")
     if limit < 1:
         raise ValidationError("must be at least 1", field="limit")
+    if limit > MOST:
+        raise ValidationError("must be below 2**63", field="limit")
+
+
+def _ids(ids: Iterable[int]) -> list[int]:
+    """``ids`` as sorted distinct row ids; one that is no whole number below 2**63 is refused."""
+    wanted: set[int] = set()
+    for value in ids:
+        if isinstance(value, str) and value.isascii() and value.isdigit():
+            value = int(value)  # an id read from text (a queue, a file)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MOST:
+            raise ValidationError("row ids are whole numbers from 1 to 2**63 - 1", field="ids")
+        wanted.add(value)
+    return sorted(wanted)
 
 
 def default_reader() -> str:
@@ -219,6 +240,8 @@ class Outbox:
             ValidationError: an unknown topic or a limit below 1.
         """
         _check(topic, limit)
+        if after > MOST:
+            raise ValidationError("must be below 2**63", field="after")
         with self.store.session() as session:
             rows = session.scalars(
                 select(OutboxRow).where(*self._filters(topic, store), OutboxRow.id > after)
@@ -230,12 +253,16 @@ class Outbox:
         """Mark rows delivered; returns how many were newly marked.
 
         Args:
-            ids: the rows' ids; already delivered or unknown ids are ignored.
+            ids: the rows' ids; already delivered or unknown ids are ignored
+                (:meth:`unknown` names the latter).
             reader: ack only rows this reader still holds under its lease
                 (a reader whose lease ran out must not ack a row another
                 reader has claimed since).
+
+        Raises:
+            ValidationError: an id is not a whole number from 1 to 2**63 - 1.
         """
-        wanted = sorted({int(i) for i in ids})
+        wanted = _ids(ids)
         if not wanted:
             return 0
         now = self._clock()
@@ -250,6 +277,21 @@ class Outbox:
                     stmt = stmt.where(OutboxRow.claimed_by == reader)
                 done += session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
         return done
+
+    def unknown(self, ids: Iterable[int]) -> list[int]:
+        """The ids among ``ids`` that no outbox row has, in order.
+
+        Raises:
+            ValidationError: an id is not a whole number from 1 to 2**63 - 1.
+        """
+        wanted = _ids(ids)
+        found: set[int] = set()
+        with self.store.session() as session:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                found.update(session.scalars(select(OutboxRow.id)
+                                             .where(OutboxRow.id.in_(chunk))))
+        return [i for i in wanted if i not in found]
 
     def claim(self, *, topic: str | None = None, store: str | None = None, limit: int = 100,
               lease: timedelta = timedelta(seconds=60),
@@ -268,6 +310,8 @@ class Outbox:
         _check(topic, limit)
         if lease <= timedelta(0):
             raise ValidationError("must be positive", field="lease")
+        if lease > MOST_LEASE:
+            raise ValidationError("must be at most 7 days", field="lease")
         me = reader or self.reader
         now = self._clock()
         with self.store.session() as session:
@@ -290,7 +334,7 @@ class Outbox:
 
     def release(self, ids: Iterable[int], *, reader: str | None = None) -> int:
         """Give claimed rows back at once (their lease ends now); returns how many."""
-        wanted = sorted({int(i) for i in ids})
+        wanted = _ids(ids)
         if not wanted:
             return 0
         me = reader or self.reader
@@ -310,7 +354,9 @@ class Outbox:
         """Claimed rows, one at a time, each acked when the loop asks for the next.
 
         Several readers (threads, processes, hosts) can stream one outbox:
-        each row goes to one of them while its lease holds. Leaving the loop
+        each row goes to one of them while its lease holds. A row whose
+        lease has ended by the time the loop asks for it is not handed out
+        (another reader may hold it now): the stream claims again. Leaving the loop
         early (``break``, an exception) gives the row in hand and the rest of
         the batch back to the pool.
 
@@ -334,11 +380,13 @@ class Outbox:
                 for entry in claimed:
                     if stop is not None and stop():
                         return
+                    if entry.claimed_until is not None and self._clock() >= entry.claimed_until:
+                        break  # the lease ran out: the rest may be another reader's
                     yield entry
                     held.remove(entry.id)
                     if not self.ack([entry.id], reader=me):
-                        log.warning("outbox row %d was acked after its lease ended "
-                                    "(reader=%s); another reader may deliver it again",
+                        log.warning("outbox row %d not acked: its lease ended and another "
+                                    "reader holds it (reader=%s); it may be delivered again",
                                     entry.id, me)
             finally:
                 if held:

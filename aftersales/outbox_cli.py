@@ -14,6 +14,7 @@ outbox and each row is printed by one of them.
 from __future__ import annotations
 
 import json
+import math
 import signal
 import threading
 from datetime import timedelta
@@ -23,13 +24,20 @@ from typing import Any
 import click
 
 from aftersales.cli_support import CliState, fail, output, pass_state, table
-from aftersales.outbox import TOPICS
+from aftersales.outbox import MOST, MOST_LEASE, TOPICS
 
 __all__ = ["group"]
 
 _topic = click.option("--topic", type=click.Choice(TOPICS), default=None,
                       help="message (to buyers), alert (to the shop) or event; default all.")
 _store = click.option("--store", default=None, help="Only this store's rows.")
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """Refuse ``nan`` (a range check lets it through: every comparison with it is false)."""
+    if not math.isfinite(value):
+        raise click.BadParameter("must be a finite number of seconds", ctx, param)
+    return value
 
 
 @click.group("outbox")
@@ -40,8 +48,9 @@ def group() -> None:
 @group.command("list")
 @_topic
 @_store
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--after", type=click.IntRange(min=0), default=0, help="Only ids above this.")
+@click.option("--limit", type=click.IntRange(min=1, max=MOST), default=50, show_default=True)
+@click.option("--after", type=click.IntRange(min=0, max=MOST), default=0,
+              help="Only ids above this.")
 @pass_state
 def list_command(state: CliState, topic: str | None, store: str | None, limit: int,
                  after: int) -> None:
@@ -54,23 +63,32 @@ def list_command(state: CliState, topic: str | None, store: str | None, limit: i
 
 
 @group.command("ack")
-@click.argument("ids", nargs=-1, required=True, type=click.IntRange(min=1))
+@click.argument("ids", nargs=-1, required=True, type=click.IntRange(min=1, max=MOST))
 @pass_state
 def ack_command(state: CliState, ids: tuple[int, ...]) -> None:
-    """Mark rows delivered."""
-    done = state.app.outbox.ack(ids)
-    output(state, {"acked": done, "requested": len(set(ids))},
-           lambda: f"acked {done} of {len(set(ids))}")
+    """Mark rows delivered (again is fine); an id no row has: exit 2, nothing acked."""
+    outbox = state.app.outbox
+    unknown = outbox.unknown(ids)
+    if unknown:
+        fail(f"outbox ack: no row with id {', '.join(map(str, unknown))}; nothing acked", 2)
+    done = outbox.ack(ids)
+    requested = len(set(ids))
+    already = requested - done
+    output(state, {"acked": done, "requested": requested, "already_delivered": already},
+           lambda: f"acked {done} of {requested}"
+                   + (f" ({already} already delivered)" if already else ""))
 
 
 @group.command("tail")
 @_topic
 @_store
-@click.option("--batch", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--lease", type=click.FloatRange(min=1), default=60.0, show_default=True,
-              help="Seconds a claimed batch is held.")
+@click.option("--batch", type=click.IntRange(min=1, max=MOST), default=100, show_default=True)
+@click.option("--lease", type=click.FloatRange(min=1, max=MOST_LEASE.total_seconds()),
+              default=60.0, show_default=True, callback=_finite,
+              help="Seconds a claimed batch is held (at most 7 days).")
 @click.option("--follow", is_flag=True, help="Wait for new rows instead of ending.")
-@click.option("--poll", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
+@click.option("--poll", type=click.FloatRange(min=0.05, max=3600), default=1.0,
+              show_default=True, callback=_finite,
               help="Seconds between claims when following an empty outbox.")
 @pass_state
 def tail_command(state: CliState, topic: str | None, store: str | None, batch: int,

@@ -177,3 +177,81 @@ def test_cli_list_ack_tail(tmp_path: Path) -> None:
     assert Outbox(store).pending() == []
     bad = runner.invoke(main, ["--database-url", url, "outbox", "list", "--topic", "nope"])
     assert bad.exit_code == 2
+
+
+def test_cli_ack_of_an_unknown_id_exits_2_and_acks_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/o.db"
+    store = _store(url)
+    _fill(store, 2)
+    runner = CliRunner()
+    unknown = runner.invoke(main, ["--database-url", url, "outbox", "ack", "1", "77", "78"])
+    assert unknown.exit_code == 2, unknown.output
+    assert unknown.output.strip() == "error: outbox ack: no row with id 77, 78; nothing acked"
+    assert [e.id for e in Outbox(store).pending()] == [1, 2]  # nothing half-done
+    assert runner.invoke(main, ["--database-url", url, "outbox", "ack", "1"]).exit_code == 0
+    again = runner.invoke(main, ["--database-url", url, "outbox", "ack", "1", "2"])
+    assert again.exit_code == 0, again.output  # an ack is idempotent: 1 was delivered already
+    assert "acked 1 of 2 (1 already delivered)" in again.output
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["ack", str(2**64)], "IDS"),
+        (["list", "--after", str(2**64)], "--after"),
+        (["list", "--limit", str(2**64)], "--limit"),
+        (["tail", "--batch", str(2**64)], "--batch"),
+        (["tail", "--lease", "1e20"], "--lease"),
+        (["tail", "--lease", "nan"], "--lease"),
+        (["tail", "--lease", "inf"], "--lease"),
+        (["tail", "--follow", "--poll", "nan"], "--poll"),
+    ],
+)
+def test_cli_refuses_numbers_out_of_range_by_option(
+    tmp_path: Path, args: list[str], name: str
+) -> None:
+    url = f"sqlite:///{tmp_path}/o.db"
+    _fill(_store(url), 2)
+    result = CliRunner().invoke(main, ["--database-url", url, "outbox", *args])
+    assert result.exit_code == 2, result.output
+    assert name in result.output
+    assert "unexpected" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda o: o.pending(limit=2**64), "limit"),
+        (lambda o: o.pending(after=2**64), "after"),
+        (lambda o: o.ack([2**64]), "ids"),
+        (lambda o: o.claim(lease=timedelta(days=10**6)), "lease"),
+    ],
+)
+def test_the_library_refuses_numbers_out_of_range_by_field(
+    tmp_path: Path, call: Any, field: str
+) -> None:
+    store = _store(f"sqlite:///{tmp_path}/o.db")
+    _fill(store, 2)
+    with pytest.raises(ValidationError) as info:
+        call(Outbox(store))
+    assert info.value.field == field
+    assert [e.id for e in Outbox(store).pending()] == [1, 2]
+
+
+def test_a_stream_whose_lease_ran_out_never_hands_out_a_row_another_reader_holds(
+    tmp_path: Path,
+) -> None:
+    store = _store(f"sqlite:///{tmp_path}/o.db")
+    _fill(store, 3)
+    clock = Clock()
+    outbox = Outbox(store, clock=clock)
+    seen = []
+    for entry in outbox.stream(batch=3, reader="slow", lease=timedelta(seconds=30)):
+        seen.append(entry.id)
+        if len(seen) > 5:
+            break
+        clock.now += timedelta(seconds=31)  # slower than its lease
+        if len(seen) == 1:
+            taken = outbox.claim(reader="fast", lease=timedelta(seconds=30))
+            assert [e.id for e in taken] == [1, 2, 3]
+    assert seen == [1]  # 2 and 3 are the fast reader's now: not handed out twice at once
