@@ -41,7 +41,7 @@ from aftersales.app import AfterSales
 from aftersales.channels.webhook import WebhookChannel, WebhookSettings
 from aftersales.cli import main
 from aftersales.cli_support import CliState
-from aftersales.errors import RemoteError
+from aftersales.errors import AfterSalesError
 from aftersales.followups.plans import FollowUpPlan
 from aftersales.sandbox import Faults, SandboxMarketplace
 from aftersales.sandbox import _orders as sandbox_orders
@@ -193,14 +193,14 @@ def _kuaidi_answer(request: requests.PreparedRequest) -> tuple[int, dict[str, st
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setattr(sandbox_orders, "_buyer_fields", _buyer_fields)
     SIGNATURES.clear()
-    errors: list[RemoteError] = []  # every remote error raised, to read its text and body
-    init = RemoteError.__init__
+    errors: list[AfterSalesError] = []  # every error made, to read its text and body
+    init = AfterSalesError.__init__
 
-    def record(self: RemoteError, *args: Any, **kwargs: Any) -> None:
+    def record(self: AfterSalesError, *args: Any, **kwargs: Any) -> None:
         init(self, *args, **kwargs)
         errors.append(self)
 
-    monkeypatch.setattr(RemoteError, "__init__", record)
+    monkeypatch.setattr(AfterSalesError, "__init__", record)
     url = f"sqlite:///{tmp_path / 'sweep.db'}"
     seed_tmall = SandboxMarketplace(seed=5, orders=16, returns=8, name="tmall")
     seed_flaky = SandboxMarketplace(seed=6, orders=8, returns=4, name="flaky")
@@ -328,11 +328,14 @@ def test_no_planted_value_leaks_anywhere(world: dict[str, Any], tmp_path: Path,
                for c in world["mock"].calls}
     # every kind of call the jobs make was made, and failed
     assert len(SIGNATURES) > 3
+    made = {type(e).__name__ for e in world["errors"]}
+    assert {"RemoteError", "RemoteRejectedError", "TransientError"} <= made, made
     assert {"taobao.refund.get", "taobao.trades.sold.increment.get", "taobao.traderates.get",
             "taobao.traderate.explain.add", "https://hooks.example.com/aftersales",
             "https://poll.kuaidi100.com/poll/query.do"} <= called, called
     texts = [(f"{type(e).__name__} {what}", text) for e in world["errors"]
-              for what, text in (("str", str(e)), ("repr", repr(e)), ("body", e.body or ""))]
+              for what, text in (("str", str(e)), ("repr", repr(e)),
+                                 ("body", getattr(e, "body", None) or ""))]
     texts += shown + [(f"log {r.name}", r.getMessage()) for r in caplog.records]
     texts += [(f"log {r.name} traceback", r.exc_text or "") for r in caplog.records]
     texts += _stored_texts(app, by_design=False)
