@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from aftersales.cli_support import CliState, output, pass_app, pass_state, table
+from aftersales.cli_support import CliState, clean_text, output, pass_app, pass_state, table
 
 __all__ = ["group"]
 
@@ -69,6 +69,7 @@ def show(state: CliState, app: Any, case_id: int) -> None:
 
     def render() -> Any:
         from rich.console import Group
+        from rich.text import Text
 
         head = (f"case {case.id} {case.kind.value} {case.status.value} {case.priority.value}"
                 f" store={case.store} order={case.order_id or '-'}"
@@ -82,7 +83,7 @@ def show(state: CliState, app: Any, case_id: int) -> None:
         hist = table("history", ["at", "actor", "from", "to", "reason", "note"],
                      [(e.at.isoformat(timespec="minutes"), e.actor, e.from_status,
                        e.to_status, e.reason, e.note) for e in trail])
-        return Group(head, facts, slas, hist)
+        return Group(Text(clean_text(head)), facts, slas, hist)
 
     output(state, data, render)
 

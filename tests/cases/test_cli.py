@@ -95,3 +95,12 @@ def test_an_unknown_case_is_one_line(sqlite_url: str) -> None:
     assert result.exit_code != 0
     assert len(result.output.strip().splitlines()) == 1
     assert "99" in result.output
+
+
+def test_show_prints_bracketed_values_as_they_are(sqlite_url: str) -> None:
+    """Square brackets in an order id or a cause are text, not terminal markup to obey."""
+    _json(sqlite_url, "cases", "open", "--store", "[bold]shop", "--buyer", "b1",
+          "--order", "[/bold]o1", "--kind", "complaint", "--subject", "[link=x]hi[/link]")
+    result = _run(sqlite_url, "cases", "show", "1")
+    assert result.exit_code == 0, result.output
+    assert "store=[bold]shop order=[/bold]o1" in result.output
