@@ -661,7 +661,10 @@ class CasesService:
         ``notify_channel`` (under the contact policy) after that commit, and
         the case then waits for the customer (its clock paused). A message
         the contact policy refuses (the buyer opted out) leaves the case
-        ``proposed`` with a note saying so.
+        ``proposed`` with a note saying so. Proposing the same resolution
+        again while the case is still ``proposed`` (the channel failed or its
+        answer was lost) records nothing new and tells the buyer under the
+        first proposal's key, so a channel that already took it sends it once.
         """
         if not isinstance(resolution, Resolution):
             raise ValidationError("a Resolution", field="resolution")
@@ -672,10 +675,16 @@ class CasesService:
             if resolution.kind is ResolutionKind.REFUND and not row.order_id:
                 raise ValidationError("a refund needs the case's order", field="resolution")
             previous = row.resolution or {}
+            offer = {**resolution.to_dict(), "currency": resolution.currency or row.currency}
+            if row.status == S.PROPOSED.value and not previous.get("done") \
+                    and {k: previous.get(k) for k in offer} == offer:
+                # The same offer again (the buyer's message may have gone before a lost
+                # answer): tell them under the first proposal's key, not a new one.
+                number.append(int(previous.get("number") or 1))
+                return
             n = int(previous.get("number") or 0) + 1
             number.append(n)
-            row.resolution = {**resolution.to_dict(), "number": n, "done": False,
-                              "currency": resolution.currency or row.currency}
+            row.resolution = {**offer, "number": n, "done": False}
             self._move(session, row, S.PROPOSED, actor=actor, now=now,
                        reason=f"proposed {resolution.kind.value}", data=row.resolution)
 

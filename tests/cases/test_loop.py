@@ -171,3 +171,44 @@ def test_a_refund_whose_recording_failed_is_not_paid_again_on_retry(
     resolved = app.cases.resolve(case.id)
     assert resolved.status in (CaseStatus.RESOLVED, CaseStatus.FOLLOWING_UP)
     assert len([r for r in shop.refunds_paid if r.order_id == case.order_id]) == 1
+
+
+def test_a_proposal_told_then_lost_is_told_again_under_its_key(
+        loop_app: AfterSales, shop: SandboxMarketplace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The channel took the message, then its answer was lost: proposing the same
+    resolution again tells the buyer under the same key (one message), where the
+    only way on was a new proposal with a new key: a second message."""
+    from aftersales.errors import TransientError
+
+    app = loop_app
+    app.sync()
+    case = next(c for c in app.cases.list(kind="negative_review") if c.order_id)
+    app.cases.investigate(case.id)
+    real = app.runtime.channel
+    lost = {"n": 0}
+
+    class LosesTheFirstAnswer:
+        def __init__(self, inner: object) -> None:
+            self.inner = inner
+
+        def send(self, message: object) -> object:
+            receipt = self.inner.send(message)  # type: ignore[attr-defined]
+            lost["n"] += 1
+            if lost["n"] == 1:
+                raise TransientError("the answer was lost", adapter="outbox")
+            return receipt
+
+    monkeypatch.setattr(app.runtime, "channel", lambda name: LosesTheFirstAnswer(real(name)))
+    offer = Resolution("reship", note="A new one is on its way.")
+    with pytest.raises(TransientError):
+        app.cases.propose(case.id, offer)
+    assert app.cases.get(case.id).status is CaseStatus.PROPOSED
+    with pytest.raises(InvalidTransitionError):  # another offer needs a step back first
+        app.cases.propose(case.id, Resolution("explanation"))
+    told = app.cases.propose(case.id, Resolution("reship", note="A new one is on its way."))
+    assert told.status is CaseStatus.AWAITING_CUSTOMER
+    assert (told.resolution or {})["number"] == 1
+    sent = [r for r in _outbox(app) if r.topic == "message"
+            and r.payload["metadata"].get("kind") == "case_proposal"]
+    assert len(sent) == 1
+    assert sent[0].payload["body"] == "A new one is on its way."
