@@ -18,10 +18,20 @@ from sqlalchemy import ColumnElement, and_, case, literal, null
 
 from aftersales.errors import ValidationError
 
-__all__ = ["GRAINS", "Grain", "Period", "Scope", "bucket", "periods"]
+__all__ = ["EARLIEST", "GRAINS", "LATEST", "MAX_BUCKETS", "Grain", "Period", "Scope", "bucket",
+           "check_bounds", "periods"]
 
 Grain = Literal["day", "week", "month"]
 GRAINS: tuple[Grain, ...] = ("day", "week", "month")
+#: The times a report window may start or end at: a year 1 or 9999 date overflowed in
+#: the bucket and "previous window" arithmetic.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+#: The most buckets one table may have (about four years of days, 125 years of months):
+#: beyond it SQLite's parser overflowed on the bucket expression, and before that the
+#: report took minutes for rows nobody reads.
+MAX_BUCKETS = 1500
+_DAYS = {"day": 1, "week": 7, "month": 28}
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,9 @@ def periods(since: datetime, until: datetime, grain: Grain, zone: ZoneInfo) -> l
     """
     if grain not in GRAINS:
         raise ValidationError(f"must be one of {', '.join(GRAINS)}", field="by")
+    if (until - since).days // _DAYS[grain] + 2 > MAX_BUCKETS:
+        raise ValidationError(f"the window holds more than {MAX_BUCKETS} {grain}s; "
+                              "start it later or count by a longer period", field="since")
     out: list[Period] = []
     day = _floor(since.astimezone(zone).date(), grain)
     while True:
@@ -97,6 +110,24 @@ def _aware(value: datetime, name: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValidationError("must be timezone-aware", field=name)
     return value.astimezone(UTC)
+
+
+def check_bounds(value: datetime, name: str) -> datetime:
+    """``value`` in UTC, if it is aware and from :data:`EARLIEST` to :data:`LATEST`.
+
+    Raises:
+        ValidationError: naive or out of range (field ``name``).
+    """
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError("must be timezone-aware", field=name)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        utc = EARLIEST - timedelta(days=1)  # a year 1 time with a positive offset
+    if not EARLIEST <= utc <= LATEST:
+        raise ValidationError(f"must be from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}",
+                              field=name)
+    return utc
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,21 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import exists, select
+
 from aftersales.errors import ValidationError
 from aftersales.reports import cases, followups, logistics, returns, reviews
 from aftersales.reports.html import render_report
 from aftersales.reports.labels import words
-from aftersales.reports.periods import Grain, Scope
+from aftersales.reports.periods import Grain, Scope, check_bounds
 from aftersales.reports.rows import ReportTable
 from aftersales.reports.weekly import WeeklyOutcome, send_weekly
 from aftersales.runtime import Runtime
+from aftersales.store.tables.cases import CaseRow
+from aftersales.store.tables.core import OrderRow
+from aftersales.store.tables.followups import FollowUpRow
+from aftersales.store.tables.returns import ReturnRow
+from aftersales.store.tables.reviews import ReviewRow
 
 __all__ = ["BY", "DEFAULT_DAYS", "SECTIONS", "ReportsService", "trend_grain"]
 
@@ -60,20 +67,45 @@ class ReportsService:
     def __init__(self, runtime: Runtime, *, policy: Callable[[], Any] | None = None) -> None:
         self.runtime = runtime
         self._policy = policy
+        self._known: set[str] = set()
 
     def scope(self, *, since: datetime | None = None, until: datetime | None = None,
               store: str | tuple[str, ...] | None = None) -> Scope:
         """The window ``[since, until)`` (default: the last 30 days to now) in the shop's zone.
 
         Raises:
-            ValidationError: a naive time, or ``until`` not after ``since``.
+            ValidationError: a naive time, a time before 1900 or after 3000,
+                ``until`` not after ``since``, or a store neither configured nor
+                named by any stored order, return, review, follow-up or case.
         """
-        until = until if until is not None else self.runtime.now()
-        if until.tzinfo is None or until.utcoffset() is None:
-            raise ValidationError("must be timezone-aware", field="until")
-        since = since if since is not None else until - timedelta(days=DEFAULT_DAYS)
+        until = check_bounds(until if until is not None else self.runtime.now(), "until")
+        since = check_bounds(since if since is not None else until - timedelta(days=DEFAULT_DAYS),
+                             "since")
         stores = (store,) if isinstance(store, str) else tuple(store or ())
-        return Scope(since, until, self.runtime.timezone, stores)
+        scope = Scope(since, until, self.runtime.timezone, stores)
+        self._check_stores(stores)
+        return scope
+
+    def _check_stores(self, stores: tuple[str, ...]) -> None:
+        """Refuse a store that is neither configured nor named by any stored row.
+
+        A misspelt ``--store`` used to give a report of zeros that looked true.
+        A store no longer configured still reports its stored history.
+        """
+        for name in stores:
+            if name in self._known or name in self.runtime.marketplaces:
+                continue
+            if not isinstance(name, str) or not name.strip():
+                raise ValidationError("must be a store's name", field="store")
+            with self.runtime.store.session() as session:
+                found = any(session.scalar(select(exists().where(column == name)))
+                            for column in (OrderRow.marketplace, CaseRow.store,
+                                           ReviewRow.marketplace, ReturnRow.marketplace,
+                                           FollowUpRow.marketplace))
+            if not found:
+                raise ValidationError(f"no store {name[:80]!r} is configured or has data",
+                                      field="store")
+            self._known.add(name)
 
     def _deadlines(self) -> tuple[timedelta | None, timedelta | None]:
         if self._policy is None:

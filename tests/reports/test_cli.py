@@ -88,10 +88,15 @@ def test_by_store_and_a_store_filter(demo_url: str) -> None:
     assert code == 0
     rate = next(t for t in json.loads(out)["tables"] if t["name"] == "return_rate")
     assert [r["key"] for r in rate["rows"]] == ["sandbox"]
-    code, out, _ = _invoke(demo_url, "--json", "report", "returns", "--since", "2025-11-01",
-                           "--by", "store", "--store", "elsewhere")
-    rate = next(t for t in json.loads(out)["tables"] if t["name"] == "return_rate")
-    assert rate["rows"] == []
+
+    # A misspelt store is a one-line error naming it, not a report of zeros that looks true.
+    for args in (("returns", "--by", "store"), ("cases",), ("html", "-o", "out.html")):
+        code, out, err = _invoke(demo_url, "report", *args, "--since", "2025-11-01",
+                                 "--store", "sandbox", "--store", "elsewhere")
+        assert (code, out) == (2, "")
+        assert len(err.strip().splitlines()) == 1
+        assert "'elsewhere'" in err
+        assert "store" in err
 
 
 @pytest.mark.parametrize(("args", "named"), [
@@ -100,6 +105,11 @@ def test_by_store_and_a_store_filter(demo_url: str) -> None:
     (("report", "returns", "--until", "2026-03-01T00:00"), "--until"),
     (("report", "logistics", "--since", "2026-03-01", "--until", "2026-02-01"), "until"),
     (("report", "nosuch"), "nosuch"),
+    (("report", "returns", "--until", "9999-12-31"), "until"),
+    (("report", "html", "-o", "out.html", "--until", "0001-01-02"), "until"),
+    (("report", "cases", "--since", "0001-01-01", "--by", "all"), "since"),
+    (("report", "reviews", "--since", "1900-01-01", "--by", "week"), "since"),
+    (("report", "logistics", "--since", "2000-01-01", "--by", "day"), "since"),
 ])
 def test_unusable_input_is_one_line_and_exit_2(demo_url: str, args: tuple[str, ...],
                                                named: str) -> None:
