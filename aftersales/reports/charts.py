@@ -15,7 +15,7 @@ from typing import Any
 import pygal
 from pygal.style import Style
 
-__all__ = ["FONTS", "Series", "bar_chart", "line_chart"]
+__all__ = ["FONTS", "LABEL_CHARS", "Series", "bar_chart", "line_chart", "plain", "short"]
 
 #: Fonts the viewer already has: Latin, then Chinese faces of each system.
 FONTS = ('system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK SC", '
@@ -32,6 +32,26 @@ _STYLE = Style(
 )
 
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
+#: Control characters and the invisible marks that reorder text (U+202E shows what
+#: follows backwards, up to the end of its paragraph).
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+#: The longest label a chart shows (pygal's ``truncate_label``).
+LABEL_CHARS = 18
+
+
+def plain(text: str) -> str:
+    """``text`` without control characters or direction overrides (a store's or SKU's name)."""
+    return _HIDDEN.sub("", text)
+
+
+def short(text: str) -> str:
+    """A label as a chart shows it: :func:`plain` and at most :data:`LABEL_CHARS` characters.
+
+    pygal truncates the label it draws, but sizes a horizontal chart's label
+    margin by the whole text: a long SKU name pushed the plot off the page.
+    """
+    text = plain(text)
+    return text if len(text) <= LABEL_CHARS else text[:LABEL_CHARS - 1] + "…"
 
 #: A named series: its legend text and one value per label (``None`` for a gap).
 Series = tuple[str, Sequence[float | None]]
@@ -45,14 +65,14 @@ def _config(title: str, labels: Sequence[str], formatter: Callable[[float], str]
         "width": 800, "height": 360, "explicit_size": False, "legend_at_bottom": True,
         "legend_at_bottom_columns": 3, "x_label_rotation": 40 if many else 0,
         "show_minor_x_labels": not many, "x_labels_major_every": max(1, len(labels) // 10),
-        "truncate_label": 18, "truncate_legend": 40, "print_values": False,
+        "truncate_label": LABEL_CHARS, "truncate_legend": 40, "print_values": False,
         "value_formatter": formatter or (lambda v: f"{v:g}"), "no_data_text": no_data,
         "margin": 16, "include_x_axis": True,
     }
 
 
 def _render(chart: Any, labels: Sequence[str], series: Sequence[Series]) -> str:
-    chart.x_labels = list(labels)
+    chart.x_labels = [short(label) for label in labels]
     for name, values in series:
         chart.add(name, list(values))
     svg: str = chart.render(is_unicode=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from html import escape
 
-from aftersales.reports.charts import FONTS, Series, bar_chart, line_chart
+from aftersales.reports.charts import FONTS, Series, bar_chart, line_chart, plain
 from aftersales.reports.labels import words
 from aftersales.reports.periods import Scope
 from aftersales.reports.rows import ReportTable, ratio
@@ -137,7 +137,7 @@ def render_report(data: Mapping[str, list[ReportTable]], *, scope: Scope, lang: 
     local = scope.zone
     window = (f"{scope.since.astimezone(local):%Y-%m-%d %H:%M} – "
               f"{scope.until.astimezone(local):%Y-%m-%d %H:%M}")
-    stores = ", ".join(scope.stores) if scope.stores else w["all_stores"]
+    stores = ", ".join(plain(s) for s in scope.stores) if scope.stores else w["all_stores"]
     meta = (f"{w['window']}: {window} · {w['zone']}: {local.key} · {w['stores']}: {stores}"
             + (f" · {w['generated']}: {generated:%Y-%m-%d %H:%M} UTC" if generated else ""))
     page.parts.append(f"<h1>{escape(w['title'])}</h1><p class=\"meta\">{escape(meta)}</p>")

@@ -180,3 +180,67 @@ def test_labels_in_english_and_chinese(reports: dict[str, Path]) -> None:
     assert "退货率" in zh
     assert "好评率" in zh
     assert "Return rate" not in zh
+
+
+HOSTILE = ["</svg><script>document.title='owned'</script>", '<img src=x onerror="alert(1)">',
+           "javascript:alert(1)", "\u202eevil reversed \u2066", "长" * 5000, "a" * 100_000]
+
+
+def _hostile_report(tmp_path: Path) -> Path:
+    """The report with SKUs, reasons, categories, carriers and stores named by an attacker."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from aftersales.reports.html import render_report
+    from aftersales.reports.periods import Scope
+    from aftersales.reports.rows import CountRow, RateRow, ReportTable
+
+    counts = [CountRow(k, 3 + i) for i, k in enumerate(HOSTILE)]
+    rates = [RateRow(k, 1 + i, 10) for i, k in enumerate(HOSTILE)]
+    data = {
+        "returns": [ReportTable("returned_by_reason", "reason", CountRow, counts)],
+        "returns_category": [ReportTable("return_rate", "category", RateRow, rates)],
+        "logistics": [ReportTable("exception_rate", "carrier", RateRow, rates),
+                      ReportTable("stuck_parcels", "carrier", CountRow, counts)],
+        "cases": [ReportTable("volume_by_cause", "cause", CountRow, counts),
+                  ReportTable("skus", "sku", CountRow, counts)],
+    }
+    zone = ZoneInfo(ZONE)
+    scope = Scope(datetime(2026, 3, 1, tzinfo=zone), datetime(2026, 4, 1, tzinfo=zone), zone,
+                  tuple(HOSTILE[:4]))
+    page = tmp_path / "hostile.html"
+    page.write_text(render_report(data, scope=scope), encoding="utf-8")
+    return page
+
+
+@pytest.mark.parametrize("dataset", ["sqlite"], indirect=True)
+def test_hostile_names_run_nothing_and_keep_every_chart_on_the_page(
+        browser: Browser, reports: dict[str, Path], tmp_path: Path) -> None:
+    """Names with markup, script URLs, direction overrides and 100 kB are text in their place.
+
+    Long names once sized a horizontal chart's label margin: its plot went
+    hundreds of thousands of pixels off the page, and a 50-character name
+    halved it.
+    """
+    page = _hostile_report(tmp_path)
+    assert load(browser, page) == [page.as_uri()]
+    found = json.loads(browser.evaluate("""JSON.stringify({
+      title: document.title, scripts: document.scripts.length,
+      handlers: [...document.querySelectorAll('*')].flatMap(e => [...e.attributes])
+        .filter(a => a.name.startsWith('on') || /^\\s*javascript:/i.test(a.value)).length,
+      meta: document.querySelector('p.meta').textContent})"""))
+    assert found["scripts"] == 0
+    assert found["handlers"] == 0
+    assert "owned" not in found["title"]
+    assert "\u202e" not in found["meta"]
+    assert "\u2066" not in found["meta"]
+    assert "evil reversed" in found["meta"]
+    layout_ = layout(browser)
+    assert layout_["width"] <= A4_PRINTABLE_PX
+    for chart in layout_["charts"]:
+        if chart["name"] in ("by_reason", "by_category", "carrier_rates", "stuck",
+                             "case_causes", "case_skus"):
+            assert chart["x"] >= 0, chart
+            assert chart["x"] + chart["w"] <= A4_PRINTABLE_PX, chart
+            assert chart["w"] > A4_PRINTABLE_PX / 2, chart
+            assert drawn(browser, chart) >= DRAWN, chart["name"]
