@@ -738,7 +738,9 @@ class CasesService:
         or a crash resumes that refund and never pays twice. With a
         follow-up plan (``follow_up_plan`` or the policy's), a 回访 is
         scheduled under the one contact policy and the case moves to
-        ``following_up``; the buyer's answer closes or reopens it.
+        ``following_up``; the buyer's answer closes or reopens it. Resolving
+        a case left ``resolved`` because scheduling the 回访 failed schedules
+        it (once: under the same key).
 
         Raises:
             InvalidTransitionError: the case cannot be resolved now.
@@ -746,6 +748,11 @@ class CasesService:
         """
         actor = _text(actor, "actor") or "merchant"
         case = self.get(case_id)
+        plan = follow_up_plan or self.policy.follow_up_plan
+        if case.status is S.RESOLVED and plan and self._schedule_callback is not None:
+            # Resolved, but the 回访 was not scheduled (it failed, or its answer was
+            # lost): schedule it now, under the same key.
+            return self._callback(case, plan, actor)
         check_transition(case.status, S.RESOLVED, entity=f"case {case_id}")
         outcome: dict[str, Any] = {}
         res = case.resolution or {}
@@ -772,7 +779,6 @@ class CasesService:
                        reason="resolved", data={"refund": outcome} if outcome else None)
 
         case = self._change(case_id, work)
-        plan = follow_up_plan or self.policy.follow_up_plan
         if plan and self._schedule_callback is not None:
             return self._callback(case, plan, actor)
         return case

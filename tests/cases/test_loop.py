@@ -212,3 +212,35 @@ def test_a_proposal_told_then_lost_is_told_again_under_its_key(
             and r.payload["metadata"].get("kind") == "case_proposal"]
     assert len(sent) == 1
     assert sent[0].payload["body"] == "A new one is on its way."
+
+
+def test_a_callback_that_failed_after_resolving_is_scheduled_by_resolving_again(
+        loop_app: AfterSales, shop: SandboxMarketplace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The case is resolved, then scheduling its 回访 fails (or its answer is lost):
+    resolving again schedules it once, where it refused (already resolved) and the
+    回访 was never made."""
+    app = loop_app
+    app.sync()
+    case = next(c for c in app.cases.list(kind="negative_review") if c.order_id)
+    app.cases.propose(case.id, Resolution("reship"), notify=False)
+    real = app.cases._schedule_callback
+    assert real is not None
+    calls = {"n": 0}
+
+    def loses_the_first_answer(*args: object, **kwargs: object) -> int:
+        follow_up = real(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("lost the answer after the 回访 was scheduled")
+        return follow_up
+
+    monkeypatch.setattr(app.cases, "_schedule_callback", loses_the_first_answer)
+    with pytest.raises(ConnectionError):
+        app.cases.resolve(case.id)
+    assert app.cases.get(case.id).status is CaseStatus.RESOLVED
+    again = app.cases.resolve(case.id)
+    assert again.status is CaseStatus.FOLLOWING_UP
+    (callback,) = app.followups.list(plan="case_callback")
+    assert again.links["callback"] == [str(callback.id)]
+    with pytest.raises(InvalidTransitionError):  # nothing left to resume
+        app.cases.resolve(case.id)
