@@ -18,8 +18,9 @@ The rules, in order:
    only reported, being inside the goods already. A restocking fee is kept
    back from the goods only.
 5. The order's original shipping (and its tax) is refunded when the policy
-   says so for one of the reasons, and only if no earlier refund on the
-   order included it.
+   says so for one of the reasons, by one request of the order: the first
+   that pays any of it. A partial refund that paid part of it leaves the
+   rest to that request's top-up.
 6. What this request already received is subtracted (a top-up pays only the
    difference), and the result is capped so that the total refunded for a
    line over all requests never exceeds what was paid for it, tax included.
@@ -207,6 +208,7 @@ class RefundLedger(_Frozen):
 
     lines: dict[str, LineLedger] = Field(default_factory=dict)
     shipping_refunded: Decimal = Decimal(0)  # by any request on the order
+    shipping_tax_refunded: Decimal = Decimal(0)  # the tax told with that shipping
     order_refunded: Decimal = Decimal(0)
     outside: tuple[str, ...] = ()
     outside_total: Decimal = Decimal(0)
@@ -382,9 +384,13 @@ def compute_refund(
         refund_shipping is None) else refund_shipping
     shipping = zero
     shipping_tax = zero
-    if wants_shipping and ledger.shipping_refunded == 0 and shipping_refunded_here == 0:
-        shipping = order.shipping.rounded()
-        shipping_tax = order.shipping_tax.rounded()
+    if wants_shipping and ledger.shipping_refunded <= shipping_refunded_here:
+        # No other refund on the order paid any of the shipping: what this request has
+        # not paid of it yet (all of it the first time, the rest after a partial refund
+        # took part of it), its tax likewise.
+        shipping = max(order.shipping.rounded() - Money(shipping_refunded_here, cur), zero)
+        shipping_tax = max(order.shipping_tax.rounded()
+                           - Money(ledger.shipping_tax_refunded, cur), zero)
 
     if ledger.outside:
         # Money refunded outside the library need not name a line: the order's
@@ -522,11 +528,14 @@ def ledger_from(
     rows: Sequence[tuple[str, str, int, Decimal]],
     rma_id: str,
     shipping: Mapping[str, Decimal],
+    *,
+    shipping_tax: Mapping[str, Decimal] | None = None,
 ) -> RefundLedger:
     """Build a ledger from stored refund lines ``(rma_id, order_line_id, units, amount)``.
 
     A request refunded in several steps (a top-up) counts its units once.
-    ``shipping`` maps rma ids to the original shipping each one refunded.
+    ``shipping`` maps rma ids to the original shipping each one refunded,
+    ``shipping_tax`` to the shipping tax told with it.
     """
     refunded: dict[str, Decimal] = {}
     here: dict[str, Decimal] = {}
@@ -550,6 +559,7 @@ def ledger_from(
             for line_id, total in refunded.items()
         },
         shipping_refunded=sum(shipping.values(), Decimal(0)),
+        shipping_tax_refunded=sum((shipping_tax or {}).values(), Decimal(0)),
     )
 
 

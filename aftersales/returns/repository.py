@@ -219,7 +219,17 @@ def ledger_for(
             select(RefundRow.rma_id, RefundRow.shipping, RefundRow.amount).where(*live)):
         shipping[rid or ""] = shipping.get(rid or "", Decimal(0)) + (amount or Decimal(0))
         total += money or Decimal(0)
-    ledger = ledger_from(rows, rma_id, shipping).model_copy(update={"order_refunded": total})
+    # The shipping tax told with a part of the shipping, from the refund's breakdown (only
+    # refunds that paid shipping: one an order, or a partial and its top-up).
+    shipping_tax: dict[str, Decimal] = {}
+    for rid, breakdown in session.execute(
+            select(RefundRow.rma_id, RefundRow.breakdown).where(*live, RefundRow.shipping != 0)):
+        told = (breakdown or {}).get("shipping_tax") if isinstance(breakdown, dict) else None
+        value = told.get("amount") if isinstance(told, dict) else None
+        shipping_tax[rid or ""] = shipping_tax.get(rid or "", Decimal(0)) + Decimal(
+            str(value or 0))
+    ledger = ledger_from(rows, rma_id, shipping, shipping_tax=shipping_tax).model_copy(
+        update={"order_refunded": total})
     if order is not None and order.refunds:
         # Every status: a refund recorded as failed may yet have been paid, and its
         # platform id then names it; it is the library's own either way.

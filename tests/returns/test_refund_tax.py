@@ -262,3 +262,35 @@ def test_an_order_too_large_to_round_is_a_validation_error_not_a_decimal_trap() 
         refund(order, {"L1": 1})
     with pytest.raises(ValidationError, match="beyond any amount"):
         refund_total(order, line, kind=ReturnKind.RETURN, policy=ReturnPolicy())
+
+
+@pytest.mark.parametrize("included", [False, True], ids=["tax-on-top", "tax-inside"])
+@pytest.mark.parametrize("first", ["5.00", "0.01", "10.99"])
+def test_a_partial_refund_of_the_shipping_leaves_the_rest_of_it_to_the_top_up(
+    included: bool, first: str,
+) -> None:
+    """A goodwill partial refund below the shipping alone takes it from the shipping; the
+    top-up then paid the goods but none of the shipping left (refunded "once per order"),
+    so refunding everything fell short of what the buyer paid."""
+    order = taxed_order([("L1", 1, "100.00", "10.00")], shipping="10.00",
+                        shipping_tax="1.00", included=included)
+    full = refund(order, {"L1": 1}, refund_shipping=True)
+    a = refund(order, {"L1": 1}, refund_shipping=True, amount=usd(first))
+    assert a.total == usd(first)
+    rows = [("R1", "L1", 1, a.lines[0].amount.amount)]
+    ledger = ledger_from(rows, "R1", {"R1": a.shipping.amount},
+                         shipping_tax={"R1": a.shipping_tax.amount})
+    b = refund(order, {"L1": 1}, refund_shipping=True, ledger=ledger,
+               shipping_refunded_here=a.shipping.amount)
+    assert a.total + b.total == full.total == order.total
+    assert a.total_tax + b.total_tax == full.total_tax
+    assert a.shipping + b.shipping == full.shipping
+    assert a.shipping_tax + b.shipping_tax == full.shipping_tax
+    # and nothing more after that, for this request or another
+    rows.append(("R1", "L1", 1, b.lines[0].amount.amount))
+    for rma in ("R1", "R2"):
+        again = refund(order, {"L1": 1}, refund_shipping=True, ledger=ledger_from(
+            rows, rma, {"R1": a.shipping.amount + b.shipping.amount},
+            shipping_tax={"R1": a.shipping_tax.amount + b.shipping_tax.amount}),
+            shipping_refunded_here=(a.shipping + b.shipping).amount if rma == "R1" else 0)
+        assert again.total.is_zero(), rma

@@ -197,3 +197,21 @@ def test_a_key_longer_than_its_column_is_hashed_whole_not_cut(
     assert len(stored) == 1
     assert stored[0].startswith("sha256:")
     assert len(stored[0]) <= 200
+
+
+def test_a_partial_refund_below_the_shipping_leaves_its_rest_to_the_top_up(
+    synced: Any, fresh_order: Callable[..., Order], sandbox: Any
+) -> None:
+    """A goodwill amount smaller than the shipping takes part of the shipping; the top-up
+    used to pay the goods but none of the shipping left, so the buyer never got all of it."""
+    order = fresh_order(shipping=True)
+    rma = refund_only(synced, order)
+    full = synced.returns.preview_refund(rma, refund_shipping=True)
+    assert full.shipping == order.shipping.rounded()
+    synced.returns.refund(rma, amount=Money("0.01", "CNY"), refund_shipping=True)
+    rest = synced.returns.refund(rma, refund_shipping=True)
+    assert rest.amount == full.total - Money("0.01", "CNY")
+    assert sum((r.amount for r in sandbox.refunds_paid), Money.zero("CNY")) == full.total
+    assert sum((r.shipping.amount for r in sandbox.refunds_paid if r.shipping),
+               Decimal(0)) == order.shipping.rounded().amount
+    assert synced.returns.preview_refund(rma, refund_shipping=True).total.is_zero()
