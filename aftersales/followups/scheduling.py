@@ -338,8 +338,9 @@ class Scheduling:
                   or _parse_time(p.get("at")) or self.runtime.now())
         extra = {k: v for k, v in p.items() if isinstance(v, (str, int, float, bool))}
         return self.schedule(
-            plan, buyer_id=buyer, order_id=p.get("order_id"), marketplace=p.get("marketplace"),
-            rma_id=p.get("rma_id"), at=anchor, context={"event": extra},
+            plan, buyer_id=buyer, order_id=_id_text(p.get("order_id")),
+            marketplace=_id_text(p.get("marketplace")), rma_id=_id_text(p.get("rma_id")),
+            at=anchor, context={"event": extra},
             key=f"{plan.name}:{event.key}",
         )
 
@@ -432,6 +433,13 @@ class Scheduling:
             self.runtime.events.emit(session, "followup.low_score", payload,
                                      key=f"followup.low_score:{row.id}")
         return to_model(row)
+
+
+def _id_text(value: Any) -> Any:
+    """An id from an event payload as text: JSON payloads carry order numbers as numbers too."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
 def to_model(row: FollowUpRow) -> FollowUp:

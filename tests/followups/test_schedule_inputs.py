@@ -77,3 +77,16 @@ def test_a_buyer_zone_that_is_not_a_name_falls_back_to_the_shop_clock(
     report = app.followups.dispatch_due()
     assert (report.claimed, report.sent) == (1, 1)
     assert app.followups.get(fid).status.value == "sent"
+
+
+def test_an_event_with_numeric_ids_schedules_with_text_ids(app: Any) -> None:
+    # A shop's own event (JSON) carrying order 1001 as a number: the trigger
+    # hook wrote the number and then failed building the model (SQLite), or
+    # was refused as not text; the ids are text on the follow-up.
+    app.followups.register(PLAN.model_copy(update={"trigger": "shop.delivered"}))
+    with app.runtime.unit_of_work() as session:
+        app.runtime.events.emit(session, "shop.delivered",
+                                {"buyer_id": 77, "order_id": 1001, "marketplace": "shop"},
+                                key="e1")
+    (fu,) = app.followups.list()
+    assert (fu.buyer_id, fu.order_id, fu.marketplace) == ("77", "1001", "shop")
