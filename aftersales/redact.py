@@ -255,8 +255,8 @@ def mask_names(text: str, names: Iterable[str]) -> str:
     """Mask each of ``names`` in ``text``: whole, and by its parts.
 
     A Latin-script name is masked whole (any case, any spacing) and by each
-    word of three letters or more as a whole word (``Wong``, not the
-    ``wong`` inside another word). A Chinese name is masked whole, by its
+    word of three letters or more as a whole word, as written or in capitals
+    (``Wong`` and ``WONG``, not the ``wong`` inside another word). A Chinese name is masked whole, by its
     given name when that has two characters or more (``小明`` of ``王小明``)
     and as surname plus honorific (``王先生``, ``王女士``).
     """
@@ -272,7 +272,10 @@ def mask_names(text: str, names: Iterable[str]) -> str:
                 variants.add(name[1:])
             variants.update(name[0] + h for h in _HONORIFICS)
         else:
-            words.update(w for w in re.split(r"[\s,.]+", name) if len(w) >= 3)
+            parts = [w for w in re.split(r"[\s,.]+", name) if len(w) >= 3]
+            # as written and in capitals (a shipping label's WONG); not in lower
+            # case, where a part may be an everyday word ("Will", "Rose")
+            words.update(parts + [w.upper() for w in parts])
     for variant in sorted(variants, key=len, reverse=True):
         pattern = r"\s+".join(re.escape(part) for part in variant.split(" "))
         if not _CJK.search(variant):

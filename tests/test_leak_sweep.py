@@ -88,6 +88,7 @@ def planted() -> dict[str, str]:
         for part in person["name"].split():
             if len(part) >= 3:
                 found[part] = f"name part {part!r}"
+                found[part.upper()] = f"name part {part.upper()!r}"
     return found | secrets()
 
 
@@ -114,7 +115,8 @@ def _quoting(person: dict[str, str], known: bool = True) -> str:
     there cannot be told from any other word (the README's known limit), so
     those quote the name after a cue word only.
     """
-    name = (f"{person['name']} ({person['name'].split()[-1]})" if known
+    name = (f"{person['name']} ({person['name'].split()[-1]}, "
+            f"{person['name'].split()[-1].upper()})" if known
             else f"buyer {ZH['name']}, 收货人：{EN['name']}, 收件人 {ZH['name']}, "
                  f"customer {EN['name']}")
     return (f"{name} "

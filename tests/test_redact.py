@@ -136,3 +136,10 @@ def test_names_after_a_cue_in_the_other_script() -> None:
     assert redact_remote("buyer 张三 asked") == "buyer *** asked"
     assert redact_remote("收货人：Alicia Wongsakul 电话") == "收货人：*** 电话"
     assert redact_remote("买家 Alice") == "买家 ***"
+
+
+def test_a_known_name_part_is_masked_in_capitals_too() -> None:
+    with known_names("Alicia Wongsakul"):
+        assert redact_text("to WONGSAKUL, A. / Alicia") == "to ***, A. / ***"
+    with known_names("Will Rose"):  # lower case stays: everyday words
+        assert redact_text("we will ship the rose; ROSE, Will") == "we will ship the rose; ***, ***"
