@@ -256,9 +256,10 @@ def mask_names(text: str, names: Iterable[str]) -> str:
 
     A Latin-script name is masked whole (any case, any spacing) and by each
     word of three letters or more as a whole word, as written or in capitals
-    (``Wong`` and ``WONG``, not the ``wong`` inside another word). A Chinese name is masked whole, by its
-    given name when that has two characters or more (``小明`` of ``王小明``)
-    and as surname plus honorific (``王先生``, ``王女士``).
+    (``Wong`` and ``WONG``, not the ``wong`` inside another word). A Chinese
+    name is masked whole, by its given name when that has two characters or
+    more (``小明`` of ``王小明``) and as surname plus honorific (``王先生``,
+    ``王女士``).
     """
     variants: set[str] = set()
     words: set[str] = set()
