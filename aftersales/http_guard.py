@@ -12,15 +12,19 @@ Two rules, kept apart from :mod:`aftersales.http` so they can be read alone:
   another scheme, host or port drops every credential header
   (``Authorization``, ``X-Shopify-Access-Token``, ``17token``,
   ``as-api-key``, cookies, any header holding one of the client's secrets)
-  and the session's ``auth``; a hop from https to http is refused outright.
+  and the session's ``auth``; a hop from https to http is refused outright,
+  and so is a 307/308 hop to another origin whose body (sent along, as
+  those codes demand) holds one of the client's secrets: the routers'
+  signed forms carry the shop's ``access_token``.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json as jsonlib
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote_plus, urljoin, urlsplit
 
 import requests
 
@@ -133,6 +137,23 @@ def _credential_names(
     return names
 
 
+def _body_text(kwargs: Mapping[str, Any]) -> str:
+    """The request body a hop would re-send, as text to look for secrets in."""
+    parts: list[str] = []
+    for name in ("data", "json", "files"):
+        value = kwargs.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bytes):
+            parts.append(value.decode("latin-1"))
+        elif isinstance(value, str):
+            parts.append(value)
+        else:
+            parts.append(jsonlib.dumps(value, default=str, ensure_ascii=False))
+    text = "\n".join(parts)
+    return f"{text}\n{unquote_plus(text)}"  # a form the caller encoded itself
+
+
 def follow_redirects(
     send: Callable[..., requests.Response],
     session: requests.Session,
@@ -154,7 +175,8 @@ def follow_redirects(
 
     Raises:
         ConfigurationError: the first URL is not https (see :func:`check_url`).
-        RemoteRejectedError: a redirect to plain http or with a credential in its URL.
+        RemoteRejectedError: a redirect to plain http or with a credential in
+            its URL, or a 307/308 to another origin with a secret in its body.
         RemoteError: more than :data:`MAX_REDIRECTS` hops.
     """
     check_url(url, adapter, allow_http_hosts)
@@ -188,6 +210,12 @@ def follow_redirects(
             hdrs = {k: v for k, v in hdrs.items() if k.lower() != "content-type"}
         kwargs.pop("params", None)  # the Location is the whole next URL
         if not same_origin(first, target):
+            values = [v for v in secrets if v and len(v) >= 4]
+            text = _body_text(kwargs) if values else ""
+            if any(v in text for v in values):
+                raise RemoteRejectedError(
+                    f"redirected ({status}) to {_host(target) or '?'} with a credential in "
+                    "the body; refused", adapter=adapter, status=status)
             for name in _credential_names(session, hdrs, secrets):
                 hdrs[name] = None  # requests drops a header merged as None
             kwargs["auth"] = _no_auth

@@ -7,7 +7,7 @@ import logging
 import pytest
 import responses
 
-from aftersales.errors import ConfigurationError, RemoteError
+from aftersales.errors import ConfigurationError, RemoteError, RemoteRejectedError
 from aftersales.http import ApiClient
 from aftersales.http_guard import check_url, same_origin
 from aftersales.redact import RedactingFilter
@@ -82,3 +82,25 @@ def test_the_filter_masks_any_record(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     log.info("buyer %s called from %s", "alice@example.com", "13812345678")
     assert caplog.records[0].getMessage() == "buyer a***@example.com called from ***5678"
+
+
+@pytest.mark.parametrize("status", [307, 308])
+@pytest.mark.parametrize("body", [
+    {"data": {"access_token": TOKEN, "type": "pdd.refund.list.increment.get"}},  # router form
+    {"json": {"token": TOKEN}},
+    {"data": f"access_token={TOKEN}&x=1"},
+    {"data": f"access_token={TOKEN}".encode()},
+    {"data": "access_token=" + "".join(f"%{ord(c):02X}" for c in TOKEN)},  # encoded by hand
+])
+def test_a_307_or_308_to_another_host_never_carries_a_secret_in_the_body(
+    status: int, body: dict[str, object]
+) -> None:
+    """The body goes along on 307/308; a token in a router's form must not reach another host."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.post("https://api.example.test/a", status=status,
+                  headers={"Location": "https://collector.example.net/b"})
+        mock.post("https://collector.example.net/b", json={"ok": True})
+        with pytest.raises(RemoteRejectedError, match=r"collector\.example\.net") as caught:
+            client().post("a", idempotent=True, **body)  # type: ignore[arg-type]
+        assert [c.request.url for c in mock.calls] == ["https://api.example.test/a"]
+    assert TOKEN not in str(caught.value)
