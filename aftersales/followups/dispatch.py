@@ -89,6 +89,7 @@ class Dispatcher:
         channel_for: Any,
         shop_zone: Any,
         lease: timedelta = timedelta(minutes=5),
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         #: Opens one write transaction (the runtime's ``unit_of_work``).
         self.unit_of_work = unit_of_work
@@ -98,6 +99,9 @@ class Dispatcher:
         self.channel_for = channel_for  # (plan, row) -> Channel
         self.shop_zone = shop_zone
         self.lease = lease
+        #: The current time, read when a lease is renewed: a batch's ``now`` is
+        #: when it was claimed, minutes ago after slow sends.
+        self.clock = clock
 
     # ------------------------------------------------------------ helpers
 
@@ -260,8 +264,11 @@ class Dispatcher:
             return
         with self.unit_of_work() as session:
             repo.lock_buyer(session, row.buyer_id)
-            # Renew the lease: a slow channel must not let it run out mid-send.
-            if not repo.still_owned(session, row.id, owner=self.owner, until=now + self.lease):
+            # Renew the lease from the clock, not the batch's start: a slow
+            # channel must not let it run out mid-send.
+            current = max(now, self.clock()) if self.clock is not None else now
+            if not repo.still_owned(session, row.id, owner=self.owner,
+                                    until=current + self.lease):
                 report.lost_lease += 1
                 return
             if row.attempts > 1:

@@ -291,7 +291,8 @@ class FollowUpsService:
         """The object that sends claimed rows for this worker."""
         return Dispatcher(self.runtime.unit_of_work, owner=self.owner, plans=self.plans,
                           policy=self.policy, channel_for=self._channel_for,
-                          shop_zone=self.runtime.timezone, lease=self.lease)
+                          shop_zone=self.runtime.timezone, lease=self.lease,
+                          clock=self.runtime.now)
 
     def request_stop(self) -> None:
         """Ask a running :meth:`dispatch_due` to finish the row in hand and return."""

@@ -148,3 +148,33 @@ def test_a_worker_that_lost_its_lease_keeps_the_new_holders_contact(
                                      due_at=clock.now).id
     assert first.followups.dispatch_due().deferred == 1  # the cap still sees B's message
     assert first.followups.get(later).last_error == "frequency cap reached"
+
+
+def test_a_slow_batch_renews_each_lease_from_the_clock_not_the_batch_start(
+    make_app: Any, clock: Any, recorder: Any, tmp_path: Any
+) -> None:
+    # The lease was renewed to batch start + lease before each send. After a
+    # slow first send (6 minutes of SMTP timeouts), the second row's
+    # "renewed" lease had already run out: another worker claimed it while
+    # it was being sent, and the buyer got the message twice.
+    url = f"sqlite:///{tmp_path}/shared.db"
+    first = make_app(url)
+    second = make_app(url)
+    for app in (first, second):
+        app.followups.register(PLAN)
+    for n in range(2):
+        first.followups.schedule("nudge", buyer_id=f"b{n}", due_at=clock.now,
+                                 context={"buyer": {"name": "Li"}})
+    taken: list[int] = []
+
+    def slow(message: Message) -> None:
+        if message.buyer_id == "b0":
+            clock.advance(minutes=6)  # the first send hangs past the claim's lease
+        else:  # while the second is being sent, another worker ticks
+            taken.append(second.followups.dispatch_due().claimed)
+
+    recorder.on_send = slow
+    report = first.followups.dispatch_due()
+    assert (report.claimed, report.sent) == (2, 2)
+    assert taken == [0]
+    assert sorted(m.buyer_id or "" for m in recorder.sent) == ["b0", "b1"]
