@@ -227,3 +227,60 @@ def test_lost_answer_is_retried_with_the_same_message_id(
             copies[1]["X-Aftersales-Idempotency-Key"]
     finally:
         app.close()
+
+
+def test_sigkill_between_send_and_record_resends_once_with_the_same_message_id(
+    smtp_server: tuple[Any, int], tmp_path: Any
+) -> None:
+    # A worker process is killed after the server took the message and
+    # before the follow-up was recorded sent. Once its lease runs out the
+    # next worker sends it again, the same Message-ID and key (at least
+    # once, keyed), records it sent, and the buyer's contact log holds the
+    # message once, so the frequency cap does not count it twice.
+    import signal
+    import subprocess
+    import sys
+    from datetime import UTC, datetime, timedelta
+    from pathlib import Path
+
+    from sqlalchemy import func, select
+
+    from aftersales.app import AfterSales
+    from aftersales.followups.plans import FollowUpPlan
+    from aftersales.models import FollowUpStatus
+    from aftersales.store.tables.followups import ContactLogRow
+
+    recorder, port = smtp_server
+    url = f"sqlite:///{tmp_path}/kill.db"
+    start = datetime(2024, 6, 3, 2, 0, tzinfo=UTC)
+    app = AfterSales(url, marketplaces=[], carriers=[], channels=["outbox"], migrate=False,
+                     clock=lambda: start, timezone="UTC")
+    try:
+        app.store.create_all()
+        app.followups.register(FollowUpPlan(name="ask", channel="smtp",
+                                            subject="How was it?", body="Dear {buyer.name}"))
+        fid = app.followups.schedule("ask", buyer_id="b1", due_at=start, context={
+            "buyer": {"name": "Wang", "email": SECRET_ADDRESS}}).id
+        worker = str(Path(__file__).with_name("smtp_worker.py"))
+        victim = subprocess.Popen([sys.executable, worker, url, str(port), start.isoformat(),
+                                   "hang"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        assert victim.stdout is not None
+        assert victim.stdout.readline().strip() == "sent"
+        victim.send_signal(signal.SIGKILL)
+        assert victim.wait(timeout=30) == -signal.SIGKILL
+        assert app.followups.get(fid).status is FollowUpStatus.CLAIMED
+        later = (start + timedelta(minutes=6)).isoformat()  # the lease has run out
+        after = subprocess.run([sys.executable, worker, url, str(port), later],
+                               capture_output=True, text=True, timeout=60, check=False)
+        assert after.returncode == 0, after.stderr[-2000:]
+        assert "claimed=1 sent=1" in after.stdout
+        done = app.followups.get(fid)
+        assert (done.status, done.attempts) == (FollowUpStatus.SENT, 2)
+        copies = [_parsed(m) for m in recorder.messages]
+        assert len(copies) == 2
+        assert copies[0]["Message-ID"] == copies[1]["Message-ID"]
+        with app.store.session() as s:
+            assert s.scalar(select(func.count()).select_from(ContactLogRow)) == 1
+    finally:
+        app.close()
