@@ -2,19 +2,22 @@
 
 A sandbox shop whose buyers are two planted people (a Chinese and an
 English-speaking one) is synced into SQLite. Then the same store is served
-by the real Taobao adapter and the tracking by the real Kuaidi100 adapter,
-both against ``responses`` answering every call with a failure: Taobao's
+by the real Taobao adapter and the tracking by the real Kuaidi100, AfterShip
+and 17TRACK adapters (in fallback order), follow-ups by the webhook channel,
+all against ``responses`` answering every call with a failure: Taobao's
 ``error_response`` whose ``sub_msg`` quotes the buyer (whole, by name parts,
 phone with spaces and dashes, URL-encoded, JSON-escaped), HTTP 4xx and 5xx
 bodies echoing the buyer and the credentials, malformed JSON quoting the
 request it answers (session, signature, the buyer's data), and timeouts.
 A second sandbox store fails by the sandbox's own fault injection. Every
 job runs through the ``aftersales`` command: sync, returns approve and
-refund, logistics refresh, reviews sync and reply, followups dispatch,
-cases, reports. None of the planted values, in any of its spellings, may
-then appear in a log record (message or traceback), in the command's
-stdout or stderr, or in any text column of the database except the
-columns that hold the buyer's data by design.
+refund (and automatic approvals), logistics refresh, reviews sync and
+reply, followups dispatch, cases, reports (the HTML one too) and ``worker
+--once`` at DEBUG. None of the planted values, in any of its spellings,
+may then appear in a log record (message or traceback), in the command's
+stdout or stderr, in the text, repr or body of any library error made,
+in the report, or in any text column of the database except the columns
+that hold the buyer's data by design (which may hold no credential).
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ from urllib.parse import parse_qsl, quote, quote_plus
 import pytest
 import requests
 import responses
+from aftersales_aftership import AfterShipCarrier, AfterShipSettings
 from aftersales_kuaidi100 import Kuaidi100Carrier, Kuaidi100Settings
+from aftersales_seventeentrack import SeventeenTrackCarrier, SeventeenTrackSettings
 from aftersales_taobao import TaobaoMarketplace, TaobaoSettings
 from click.testing import CliRunner
 from sqlalchemy import String, Text, delete, select
@@ -57,6 +62,8 @@ SECRETS = {
     "kuaidi_key": "kd100sweepkey4711",
     "kuaidi_customer": "KD100SWEEPCUSTOMER4711",
     "webhook": "whsec-sweep-4711-abcdef",
+    "aftership": "asat_sweep_4711_abcdef0123",
+    "seventeen": "17SWEEPTOKEN4711ABCDEF",
 }
 ZH = {"name": "张三", "phone": "+86 138 1234 5678",
       "email": "zhangsan.sweep@example.com", "address": "浙江省杭州市西湖区文三路100号"}
@@ -177,6 +184,18 @@ def _webhook_answer(request: requests.PreparedRequest) -> tuple[int, dict[str, s
     return 503, {}, f"unavailable for {_quoting(person)}"
 
 
+def _tracker_answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+    # AfterShip and 17TRACK: a refusal echoing the request and its key, or a 5xx, or a timeout
+    kind = next(_FAILURES) % 3
+    if kind == 0:
+        return 400, {}, json.dumps({"meta": {"code": 4001, "message": _quoting(ZH, False)},
+                                    "code": -18010012, "echo": dict(request.headers),
+                                    "request": str(request.body)}, ensure_ascii=False)
+    if kind == 1:
+        return 503, {}, f"busy: {_quoting(EN, False)} {request.headers}"
+    raise requests.exceptions.ReadTimeout(f"timeout {request.headers}")
+
+
 def _kuaidi_answer(request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
     # a batch of numbers is about no one buyer the call knows: names after cue words only
     SIGNATURES.add(dict(parse_qsl(str(request.body or ""))).get("sign", ""))
@@ -247,7 +266,12 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
     policy = tmp_path / "policy.toml"  # every request may be approved without a human
     policy.write_text("window_days = 3650\n[[auto_approve]]\nname = \"all\"\n",
                       encoding="utf-8")
-    app = AfterSales(url, marketplaces=[taobao, flaky], carriers=[kuaidi], channels=[webhook],
+    trackers = [kuaidi,  # fallbacks, in order, each failing too
+                AfterShipCarrier(AfterShipSettings(api_key=SECRETS["aftership"]),
+                                 sleep=lambda _s: None),
+                SeventeenTrackCarrier(SeventeenTrackSettings(token=SECRETS["seventeen"]),
+                                      sleep=lambda _s: None)]
+    app = AfterSales(url, marketplaces=[taobao, flaky], carriers=trackers, channels=[webhook],
                      clock=lambda: later, return_policy=str(policy))
     app.followups.register(plan)
     monkeypatch.setattr(CliState, "app", property(lambda self: app))
@@ -257,6 +281,9 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
         for method in (responses.GET, responses.POST):
             mock.add_callback(method, re.compile(r"https://[^/]*kuaidi100\.com/.*"),
                               callback=_kuaidi_answer, content_type="application/json")
+        for method in (responses.GET, responses.POST):
+            mock.add_callback(method, re.compile(r"https://api\.(aftership\.com|17track\.net)/.*"),
+                              callback=_tracker_answer, content_type="application/json")
         mock.add_callback(responses.POST, "https://hooks.example.com/aftersales",
                           callback=_webhook_answer)
         yield {"app": app, "url": url, "mock": mock, "errors": errors}
@@ -329,6 +356,7 @@ def test_no_planted_value_leaks_anywhere(world: dict[str, Any], tmp_path: Path,
     called = {dict(parse_qsl(str(c.request.body or ""))).get("method") or c.request.url
                for c in world["mock"].calls}
     # every kind of call the jobs make was made, and failed
+    assert all(any(host in c for c in called) for host in ("aftership.com", "17track.net"))
     assert len(SIGNATURES) > 3
     made = {type(e).__name__ for e in world["errors"]}
     assert {"RemoteError", "RemoteRejectedError", "TransientError"} <= made, made
