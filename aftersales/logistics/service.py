@@ -287,7 +287,9 @@ class LogisticsService:
     def handle_push(self, provider: str, body: bytes, headers: Mapping[str, str]) -> int:
         """Verify and apply a provider's push (webhook); returns parcels updated.
 
-        Numbers the store holds no parcel for are ignored. A push saying the
+        Numbers the store holds no parcel for are ignored, and so are
+        numbers that are not letters and digits (an empty one would match
+        the parcels stored without a real number). A push saying the
         provider stopped watching a parcel not yet at a final state
         (``Tracking.push_stopped``) leaves that parcel due for a refresh by
         query at once.
@@ -306,6 +308,10 @@ class LogisticsService:
         with self.runtime.unit_of_work() as session:
             for tracking in trackings:
                 normal = normalize_number(tracking.number)
+                if not is_tracking_number(normal):
+                    # An empty or garbled number would match the parcels stored
+                    # without a real one (a marketplace's blank): never written.
+                    continue
                 refs = _current_parcels(parcels_by_number(session, normal, tracking.number),
                                         tracking.carrier)
                 # A stop notice may say nothing of the parcel (no status, no events):

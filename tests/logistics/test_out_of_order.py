@@ -286,3 +286,12 @@ def test_track_with_a_carrier_writes_that_carriers_parcel_only(make_app: Any) ->
     assert app.logistics.track(number, "sto").carrier == "sto"
     assert _state(app, sto)[0::3] == ("exception", 1)
     assert _state(app, zto) == ("pending", None, None, 0)
+
+
+@pytest.mark.parametrize("pushed", ["", " ", "\x00", "-"])
+def test_a_push_without_a_usable_number_touches_no_parcel(make_app: Any, pushed: str) -> None:
+    app = make_app(JsonPushCarrier())
+    [blank] = add_parcels(app, [pushed])  # a marketplace's parcel with no real number
+    assert app.logistics.handle_push("pusher", push([pushed], ParcelStatus.EXCEPTION, 2), {}) == 0
+    assert _state(app, blank) == ("pending", None, None, 0)
+    assert _topics(app) == []
