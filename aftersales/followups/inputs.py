@@ -21,14 +21,18 @@ import math
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 from aftersales.errors import ValidationError
 
-__all__ = ["ID_LENGTHS", "check_ids", "check_text", "checked_context"]
+__all__ = ["ID_LENGTHS", "check_ids", "check_text", "checked_context", "choice"]
+
+E = TypeVar("E", bound=Enum)
 
 #: The longest value each id column holds (the follow-ups table's lengths).
-ID_LENGTHS = {"buyer_id": 120, "order_id": 120, "marketplace": 40, "rma_id": 40, "key": 200}
+ID_LENGTHS = {"buyer_id": 120, "order_id": 120, "marketplace": 40, "rma_id": 40, "key": 200,
+              "ref": 200}
 
 
 def _text_problem(value: str) -> str | None:
@@ -39,6 +43,19 @@ def _text_problem(value: str) -> str | None:
     except UnicodeEncodeError:
         return "text is not valid Unicode (a lone surrogate)"
     return None
+
+
+def choice(kind: type[E], value: Any, field: str) -> E:
+    """``value`` as a member of the enum ``kind``, given as the member or its name.
+
+    Raises:
+        ValidationError: ``value`` is neither, naming ``field`` and the choices.
+    """
+    try:
+        return kind(value)
+    except ValueError:
+        names = ", ".join(m.value for m in kind)
+        raise ValidationError(f"must be one of {names}", field=field) from None
 
 
 def check_text(value: Any, field: str) -> None:

@@ -43,6 +43,7 @@ from aftersales.followups.contact_policy import (
     Verdict,
 )
 from aftersales.followups.dispatch import Dispatcher, DispatchReport
+from aftersales.followups.inputs import check_ids, choice
 from aftersales.followups.metrics import PlanMetrics, plan_metrics
 from aftersales.followups.plans import FollowUpPlan, load_plans
 from aftersales.followups.scheduling import Scheduling, to_model
@@ -179,11 +180,18 @@ class FollowUpsService:
         else:
             self.resolve_hold(buyer, kind, ref)
 
-    def hold(self, buyer_id: str, kind: HoldKind, ref: str, *, at: datetime | None = None) -> None:
+    def hold(self, buyer_id: str, kind: HoldKind | str, ref: str, *,
+             at: datetime | None = None) -> None:
         """Open a hold (a return, complaint or negative review) on the buyer's contact.
 
         Opening an open hold changes nothing; opening a resolved one reopens it.
+        ``kind`` may be given by its name (``"return"``).
+
+        Raises:
+            ValidationError: a blank buyer or ref, an unknown kind, a naive ``at``.
         """
+        check_ids(buyer_id=buyer_id, ref=ref)
+        kind = choice(HoldKind, kind, "kind")
         at = _aware(at, "at") or self.runtime.now()
         with self.runtime.unit_of_work() as session:
             repo.begin_write(session)
@@ -198,9 +206,12 @@ class FollowUpsService:
                 existing.opened_at = at
 
     def resolve_hold(
-        self, buyer_id: str, kind: HoldKind, ref: str | None = None, *, at: datetime | None = None
+        self, buyer_id: str, kind: HoldKind | str, ref: str | None = None, *,
+        at: datetime | None = None,
     ) -> int:
         """Resolve the buyer's open holds of ``kind`` (only ``ref``'s when given)."""
+        check_ids(buyer_id=buyer_id)
+        kind = choice(HoldKind, kind, "kind")
         at = _aware(at, "at") or self.runtime.now()
         with self.runtime.unit_of_work() as session:
             query = select(ContactHoldRow).where(
@@ -216,7 +227,8 @@ class FollowUpsService:
     def opt_out(self, buyer_id: str, scope: MessageKind | str = "*", *,
                 note: str | None = None) -> None:
         """Record that the buyer wants no messages (``*``) or none of one kind."""
-        scope = MessageKind(scope).value if scope != "*" else "*"
+        check_ids(buyer_id=buyer_id)
+        scope = choice(MessageKind, scope, "scope").value if scope != "*" else "*"
         with self.runtime.unit_of_work() as session:
             repo.begin_write(session)
             found = session.scalar(select(OptOutRow).where(
@@ -227,7 +239,8 @@ class FollowUpsService:
 
     def opt_in(self, buyer_id: str, scope: MessageKind | str = "*") -> None:
         """Withdraw an opt-out."""
-        scope = MessageKind(scope).value if scope != "*" else "*"
+        check_ids(buyer_id=buyer_id)
+        scope = choice(MessageKind, scope, "scope").value if scope != "*" else "*"
         with self.runtime.unit_of_work() as session:
             for row in session.scalars(select(OptOutRow).where(
                     OptOutRow.buyer_id == buyer_id, OptOutRow.scope == scope)):
@@ -242,7 +255,7 @@ class FollowUpsService:
             opted_out=repo.opted_out(session, buyer_id, kind),
         )
 
-    def check_contact(self, buyer_id: str, kind: MessageKind, *,
+    def check_contact(self, buyer_id: str, kind: MessageKind | str, *,
                       now: datetime | None = None, store: str | None = None) -> Decision:
         """What the contact policy says about messaging ``buyer_id`` now.
 
@@ -251,11 +264,13 @@ class FollowUpsService:
         Caps count per store: with ``store``, only that store's contacts
         (and those recorded for no store) count; without, all of them.
         """
+        check_ids(buyer_id=buyer_id)
+        kind = choice(MessageKind, kind, "kind")
         now = _aware(now, "now") or self.runtime.now()
         with self.runtime.unit_of_work() as session:
             return self._decide(session, buyer_id, kind, now, store)
 
-    def record_contact(self, buyer_id: str, kind: MessageKind, *, key: str, channel: str = "",
+    def record_contact(self, buyer_id: str, kind: MessageKind | str, *, key: str, channel: str = "",
                        source: str = "", at: datetime | None = None,
                        store: str | None = None) -> Decision:
         """Check the policy and, when it allows, log the contact, atomically per buyer.
@@ -264,6 +279,8 @@ class FollowUpsService:
         A repeated ``key`` is logged once. ``store``: the store the message
         is for (its caps); a contact recorded without one counts for every store.
         """
+        check_ids(buyer_id=buyer_id, key=key)
+        kind = choice(MessageKind, kind, "kind")
         now = _aware(at, "at") or self.runtime.now()
         with self.runtime.unit_of_work() as session:
             repo.lock_buyer(session, buyer_id)
@@ -357,7 +374,8 @@ class FollowUpsService:
         """Follow-ups, soonest due first, filtered by status, plan or buyer."""
         query = select(FollowUpRow).order_by(FollowUpRow.due_at, FollowUpRow.id).limit(limit)
         if status is not None:
-            query = query.where(FollowUpRow.status == FollowUpStatus(status).value)
+            query = query.where(FollowUpRow.status == choice(FollowUpStatus, status,
+                                                             "status").value)
         if plan is not None:
             query = query.where(FollowUpRow.plan == plan)
         if buyer_id is not None:
