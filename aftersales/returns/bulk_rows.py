@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -187,7 +188,15 @@ def _amount(text: str | None, number: int) -> Decimal | None:
         raise ValidationError(f"{text!r} is not an amount", field="amount", row=number) from None
     if not value.is_finite() or value <= 0:
         raise ValidationError("must be a positive amount", field="amount", row=number)
+    if not _PLAIN.fullmatch(text):  # what Decimal reads beyond digits and one point
+        raise ValidationError(f"{text[:40]!r} is not a plain amount like 12.50",
+                              field="amount", row=number)
     return value
+
+
+#: An amount as a file writes it: ASCII digits and one point, as the CLI's --amount
+#: (Decimal alone also reads '1_000', '1E5', '+5' and non-ASCII digits).
+_PLAIN = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)
 
 
 def _enum(enum: type[E], text: str | None, field: str, number: int) -> E | None:

@@ -110,3 +110,14 @@ def test_stream_reports_bad_encoding_and_extra_values_per_row(tmp_path: Path) ->
     assert "not UTF-8" in items[1].error  # type: ignore[union-attr]
     assert "more values than columns" in items[2].error  # type: ignore[union-attr]
     assert items[3].note == "好"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("cell", ["1_000", "１２", "٣", "1E5", "1e3", "+5", "5.", ".5", "  5 5"])
+def test_an_amount_cell_must_be_plain_decimal_text(cell: str) -> None:
+    """Python's Decimal reads '1_000', '1E5', full-width and Arabic-Indic digits; a bulk
+    file's amount is read as the command line's --amount is: ASCII digits and one point
+    (these paid 1000, 100000, 12 and 3 before)."""
+    r = parse_row(4, row(action="refund", rma_id="R", amount=cell, currency="CNY"))
+    assert isinstance(r, BadRow), cell
+    assert "field 'amount'" in r.error
+    assert "row 4" in r.error

@@ -113,7 +113,7 @@ def test_through_bulk_rows(shop_app: Any, order_cur: str, amount: str, given: st
     assert bad.outcome == "error"
     assert "amount" in bad.detail
     assert "\n" not in bad.detail
-    if amount not in ("NaN", "-5.00"):  # those are refused as the row is read
+    if amount not in ("NaN", "-5.00", "1e30"):  # those are refused as the row is read
         assert says in bad.detail
     with app.store.session() as session:
         stored = session.scalars(select(RefundRow.rma_id)).all()
