@@ -285,8 +285,9 @@ def apply_trackings(
 ) -> list[Change]:
     """Write fresh trackings onto their parcels and store their new events.
 
-    A parcel never moves back: an answer whose newest scan is older than the
-    parcel's (a push delayed in the provider's queue, a poll racing a push),
+    A parcel never moves back: an answer that is not final and whose newest
+    scan is older than the parcel's (a push delayed in the provider's queue,
+    a poll racing a push),
     or a "pending, no events" answer for a parcel already known further
     along, leaves its status, issue and delivery time as they are (its
     unseen scans are still stored); a delivered, returned or expired parcel
@@ -342,7 +343,10 @@ def apply_trackings(
             fresh_status == stored_status or not _STATUS[fresh_status].is_terminal)
         if closed:
             scans = ()  # scans of a reused number, or re-sent ones: not this parcel's news
-        older = latest is not None and stored_last is not None and latest < stored_last
+        # A final answer is news whatever its times say: a scan whose local time
+        # one provider read in the wrong zone may sit hours ahead of the rest.
+        older = (latest is not None and stored_last is not None and latest < stored_last
+                 and not _STATUS[fresh_status].is_terminal)
         if closed or older or (fresh_status == pending and not scans):
             status, issue = stored_status, stored_issue
             delivered, raw, provider = kept

@@ -295,3 +295,18 @@ def test_a_push_without_a_usable_number_touches_no_parcel(make_app: Any, pushed:
     assert app.logistics.handle_push("pusher", push([pushed], ParcelStatus.EXCEPTION, 2), {}) == 0
     assert _state(app, blank) == ("pending", None, None, 0)
     assert _topics(app) == []
+
+
+def test_a_final_answer_applies_even_when_its_scans_look_older(make_app: Any) -> None:
+    """One provider read a scan's local time in the wrong zone (hours ahead); the next
+    says delivered with correct, so earlier-looking, times: the parcel is delivered."""
+    app = make_app(JsonPushCarrier())
+    [number] = numbers(1)
+    add_parcels(app, [number])
+    app.logistics.handle_push("pusher", push([number], ParcelStatus.IN_TRANSIT, 12), {})
+    app.logistics.handle_push("pusher", push([number], ParcelStatus.DELIVERED, 4), {})
+    after = _parcel(app)
+    assert (after.status, after.terminal) == ("delivered", True)
+    assert after.delivered_at == T0 + timedelta(hours=3)
+    assert after.last_event_at == T0 + timedelta(hours=11)  # never moves back
+    assert _topics(app) == ["parcel.delivered"]
