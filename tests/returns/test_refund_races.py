@@ -26,6 +26,7 @@ import pytest
 
 from aftersales.app import AfterSales
 from aftersales.errors import AfterSalesError, RefundInFlightError, ValidationError
+from aftersales.money import Money
 from aftersales.returns.refunds import paid_by_line
 from aftersales.store.orders import upsert_orders
 
@@ -61,7 +62,7 @@ def _prepare(url: str, ledger: Path, rounds: int, shared_line: bool) -> list[lis
 
 
 def _fire(url: str, ledger: str, totals: dict[str, Decimal], plan: list[list[str]], mode: str,
-          index: int, gate: Any, out: Any, unlocked: bool) -> None:
+          index: int, gate: Any, out: Any, unlocked: bool, amount: str | None = None) -> None:
     """One racing process: at each round's gate, refund its request of the round."""
     if unlocked:  # the demonstration that the order lock is what holds
         from aftersales.returns import refund_claim
@@ -81,12 +82,14 @@ def _fire(url: str, ledger: str, totals: dict[str, Decimal], plan: list[list[str
             key = {"none": None, "same": f"k{r}", "distinct": f"k{r}-{index}"}[mode]
             gate.wait()
             try:
-                app.returns.refund(rmas[index % len(rmas)], idempotency_key=key)
+                app.returns.refund(rmas[index % len(rmas)], idempotency_key=key,
+                                   amount=None if amount is None else Money(amount, "CNY"))
                 outcomes.append("paid")
             except RefundInFlightError:
                 outcomes.append("in flight")
             except ValidationError as exc:
                 outcomes.append("nothing left" if "nothing is left" in str(exc)
+                                or "can be refunded, not" in str(exc)
                                 else f"ValidationError: {exc}")
             except (AfterSalesError, AssertionError) as exc:
                 outcomes.append(f"{type(exc).__name__}: {exc}")
@@ -96,7 +99,8 @@ def _fire(url: str, ledger: str, totals: dict[str, Decimal], plan: list[list[str
 
 
 def race(url: str, tmp: Path, *, processes: int, mode: str, shared_line: bool,
-         rounds: int = ROUNDS, unlocked: bool = False) -> tuple[LedgerShop, Counter[str]]:
+         rounds: int = ROUNDS, unlocked: bool = False,
+         amount: str | None = None) -> tuple[LedgerShop, Counter[str]]:
     """Run the race; returns the ledger and the count of each outcome."""
     ledger = tmp / "ledger.db"
     plan = _prepare(url, ledger, rounds, shared_line)
@@ -105,7 +109,8 @@ def race(url: str, tmp: Path, *, processes: int, mode: str, shared_line: bool,
     gate = ctx.Barrier(processes)
     out = ctx.Queue()
     procs = [ctx.Process(target=_fire, args=(url, str(ledger), totals, plan, mode, i, gate,
-                                              out, unlocked)) for i in range(processes)]
+                                              out, unlocked, amount))
+             for i in range(processes)]
     for p in procs:
         p.start()
     results = [out.get(timeout=600) for _ in procs]
@@ -155,3 +160,20 @@ def test_racing_processes_pay_each_request_once(
                   if o not in ("paid", "in flight", "nothing left")}
     assert unexpected == {}
     assert counts["paid"] >= ROUNDS  # every round paid (a same-key caller may get it back)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("processes", [2, 4])
+def test_racing_partial_refunds_of_one_unit_never_sum_beyond_it(
+    db_url: str, tmp_path: Path, processes: int,
+) -> None:
+    """Two requests on the one unit of L1 (paid 100.00), each asked 80.00 at the same
+    instant: their sum would be 160.00, and the platform (capping only at the order's
+    610.00) would pay it; one request is paid 80.00, the other refused."""
+    shop, counts = race(db_url, tmp_path, processes=processes, mode="distinct",
+                        shared_line=True, unlocked=UNLOCKED, amount="80.00")
+    check_ledger(shop, ROUNDS, shared_line=True)
+    assert {p[2] for p in shop.payments()} == {Decimal("80.00")}
+    unexpected = {o: n for o, n in counts.items()
+                  if o not in ("paid", "in flight", "nothing left")}
+    assert unexpected == {}
