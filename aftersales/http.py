@@ -73,6 +73,9 @@ _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-requestid", "x-amzn-requestid")
 _MAX_RETRY_AFTER = 300.0
 _EXCERPT = 300
+#: The largest answer body kept by default, decoded (a gzip answer counts expanded).
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+_CHUNK = 64 * 1024
 
 _E = TypeVar("_E", bound=RemoteError)
 
@@ -220,6 +223,9 @@ class ApiClient:
             only by default; ``"loopback"`` allows any loopback address).
             Every other URL must be https (:mod:`aftersales.http_guard`), and
             credentials never follow a redirect to another origin.
+        max_response_bytes: the largest answer body read, after decoding
+            (a gzip bomb counts expanded); a larger one is a
+            ``ResponseParseError``, read no further and never retried.
     """
 
     def __init__(
@@ -240,9 +246,13 @@ class ApiClient:
         classify_error: ErrorClassifier | None = None,
         pool_size: int = 10,
         allow_http_hosts: Collection[str] = LOOPBACK_HOSTS,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if max_response_bytes < 1:
+            raise ValueError("max_response_bytes must be at least 1")
+        self.max_response_bytes = max_response_bytes
         self.adapter = adapter
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -451,7 +461,9 @@ class ApiClient:
                 json=json,
                 data=data,
                 timeout=self.timeout,
+                stream=True,
             )
+            self._read_body(response)
         except requests.exceptions.ConnectTimeout as exc:
             raise self._unsent(TransientError("connect timed out", adapter=self.adapter)) from exc
         except requests.exceptions.Timeout as exc:
@@ -478,6 +490,41 @@ class ApiClient:
         if error is not None:
             raise error
         return response
+
+    def _read_body(self, response: requests.Response) -> None:
+        """Read the streamed body into ``response.content``, at most ``max_response_bytes``.
+
+        Raises:
+            ResponseParseError: the answer is larger (declared or read); the
+                connection is closed, the rest never read.
+        """
+        limit = self.max_response_bytes
+        declared = response.headers.get("Content-Length", "")
+        encoded = response.headers.get("Content-Encoding", "identity").strip().lower()
+        too_large = declared.isdigit() and encoded == "identity" and int(declared) > limit
+        chunks: list[bytes] = []
+        size = 0
+        held = getattr(response, "_content", False)
+        if isinstance(held, bytes) and response.raw is None:
+            # built in memory (an in-process transport): the body is all there
+            too_large = too_large or len(held) > limit
+            if not too_large:
+                return
+        if not too_large:
+            for chunk in response.iter_content(_CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    too_large = True
+                    break
+                chunks.append(chunk)
+        if too_large:
+            response.close()
+            raise ResponseParseError(
+                f"answer larger than {limit} bytes; not read", adapter=self.adapter,
+                status=response.status_code, request_id=self._request_id(response))
+        response._content = b"".join(chunks)  # what requests' .content reads
+        setattr(response, "_content_consumed", True)  # noqa: B010 - not a typed attribute
+        response.close()  # the connection goes back to the pool
 
     def _error_for(self, response: requests.Response) -> RemoteError | None:
         if self.classify_error is not None:

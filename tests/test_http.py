@@ -289,3 +289,38 @@ def test_a_text_body_without_charset_is_read_as_utf8_and_masked(
     with known_names("张三"), pytest.raises(RemoteRejectedError) as info:
         client.get("orders")
     assert info.value.body == "收货人 *** 不存在"
+
+
+def _bounded(limit: int) -> ApiClient:
+    return ApiClient("testshop", BASE, max_attempts=3, sleep=Sleeps(),
+                     max_response_bytes=limit)
+
+
+@pytest.mark.parametrize("status", [200, 500])
+def test_an_answer_larger_than_the_limit_is_refused_without_being_kept(
+    http: responses.RequestsMock, status: int
+) -> None:
+    """A hostile or broken server must not make the client hold gigabytes in memory."""
+    http.get(f"{BASE}/orders", status=status, body=b"[" + b"1," * 5000 + b"1]")
+    with pytest.raises(ResponseParseError, match="larger than 4096 bytes") as caught:
+        _bounded(4096).get("orders")
+    assert caught.value.status == status
+    assert len(http.calls) == 1  # not fetched again
+
+
+def test_a_compressed_answer_is_bounded_by_its_decoded_size(
+    http: responses.RequestsMock,
+) -> None:
+    import gzip
+
+    bomb = gzip.compress(b"[" + b"0," * 500_000 + b"0]")
+    assert len(bomb) < 4096
+    http.get(f"{BASE}/orders", body=bomb, headers={"Content-Encoding": "gzip"})
+    with pytest.raises(ResponseParseError, match="larger than 65536 bytes"):
+        _bounded(65536).get("orders")
+
+
+def test_an_answer_within_the_limit_reads_as_before(http: responses.RequestsMock) -> None:
+    http.get(f"{BASE}/orders", json={"orders": list(range(100))})
+    assert _bounded(4096).get("orders") == {"orders": list(range(100))}
+    assert ApiClient("testshop", BASE).max_response_bytes == 64 * 1024 * 1024
