@@ -272,6 +272,8 @@ def _current(db: Driver, ids: Sequence[int]) -> dict[int, tuple[ParcelRow, tuple
     return found
 
 
+#: How far ahead of the clock a scan may be (as :func:`~aftersales.logistics.tracking.scan_time`).
+_AHEAD = timedelta(days=1)
 #: What a parcel keeps besides its :data:`ParcelRow` when an answer cannot move it.
 _KEPT = ("delivered_at", "raw_status", "provider")
 _UPDATED = ("carrier", "status", "issue", "raw_status", "provider", "terminal", "last_event_at",
@@ -295,7 +297,7 @@ def apply_trackings(
     final status (the carrier may have reused the number for a new parcel:
     its scans are not this parcel's). A parcel with nothing new
     only gets its check time recorded (the common case of a periodic
-    refresh).
+    refresh). A scan more than a day ahead of ``now`` is not stored.
 
     The parcels are read again and locked inside this transaction
     (:func:`_current`), so what the caller read earlier only says which
@@ -324,6 +326,7 @@ def apply_trackings(
     flag = db.converter(_SHIP.c.terminal)
     inferred = db.converter(_EVENTS.c.time_inferred)
     checked_at = at(now)
+    horizon = now + _AHEAD
     # A parcel that never had an event has none stored: no need to look.
     seen_before = sorted(parcel for parcel, (row, _) in current.items() if row[5] is not None)
     known = _known_fingerprints(db, seen_before)
@@ -343,6 +346,12 @@ def apply_trackings(
             fresh_status == stored_status or not _STATUS[fresh_status].is_terminal)
         if closed:
             scans = ()  # scans of a reused number, or re-sent ones: not this parcel's news
+        elif scans and scans[-1][1] > horizon:
+            # No scan happens after now: one more than a day ahead (a typo'd year, a
+            # day and month swapped) is dropped, or it would stand as the parcel's
+            # newest and make every true answer look older.
+            scans = tuple(scan for scan in scans if scan[1] <= horizon)
+            latest = scans[-1][1] if scans else None
         # A final answer is news whatever its times say: a scan whose local time
         # one provider read in the wrong zone may sit hours ahead of the rest.
         older = (latest is not None and stored_last is not None and latest < stored_last

@@ -310,3 +310,25 @@ def test_a_final_answer_applies_even_when_its_scans_look_older(make_app: Any) ->
     assert after.delivered_at == T0 + timedelta(hours=3)
     assert after.last_event_at == T0 + timedelta(hours=11)  # never moves back
     assert _topics(app) == ["parcel.delivered"]
+
+
+def test_a_scan_far_in_the_future_is_not_stored_nor_holds_the_parcel_back(
+        make_app: Any, clock: Clock) -> None:
+    """An adapter that let a year-ahead scan through (a typo'd year, a day/month swap)
+    must not freeze the parcel: that scan is dropped, later answers still apply."""
+    app = make_app(JsonPushCarrier())
+    [number] = numbers(1)
+    add_parcels(app, [number])
+    clock.now = T0 + timedelta(hours=3)
+    ahead = push([number], ParcelStatus.IN_TRANSIT, 24 * 400)  # scans up to 400 days on
+    app.logistics.handle_push("pusher", ahead, {})
+    row = _parcel(app)
+    assert row.last_event_at is not None
+    assert row.last_event_at <= clock.now + timedelta(days=1)
+    clock.advance(timedelta(days=2))
+    app.logistics.handle_push("pusher", push([number], ParcelStatus.EXCEPTION, 30), {})
+    assert _parcel(app).status == "exception"
+    with app.store.session() as session:
+        latest = session.scalar(select(func.max(TrackingEventRow.occurred_at)))
+    assert latest is not None
+    assert latest <= clock.now + timedelta(days=1)
