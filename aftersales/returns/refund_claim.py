@@ -91,17 +91,29 @@ def fingerprint(amount: Money | None, refund_shipping: bool | None) -> str:
     return asked + shipping
 
 
-def by_key(session: Session, key: str) -> RefundRow | None:
-    """The refund stored under ``key``, with its lines."""
-    return session.scalar(select(RefundRow).options(selectinload(RefundRow.lines))
-                          .where(RefundRow.idempotency_key == key))
+def by_key(session: Session, key: str, *, lock: bool = False) -> RefundRow | None:
+    """The refund stored under ``key``, with its lines.
+
+    ``lock``: read it ``FOR UPDATE`` (see :func:`pending_of`).
+    """
+    query = (select(RefundRow).options(selectinload(RefundRow.lines))
+             .where(RefundRow.idempotency_key == key))
+    return session.scalar(query.with_for_update() if lock else query)
 
 
-def pending_of(session: Session, rma_id: str) -> RefundRow | None:
-    """The request's pending refund, if one is in flight."""
-    return session.scalar(select(RefundRow).options(selectinload(RefundRow.lines))
-                          .where(RefundRow.rma_id == rma_id, RefundRow.status == "pending")
-                          .order_by(RefundRow.id).limit(1))
+def pending_of(session: Session, rma_id: str, *, lock: bool = False) -> RefundRow | None:
+    """The request's pending refund, if one is in flight.
+
+    ``lock``: read it ``FOR UPDATE``, as a claim does before it takes the push
+    lease. The ``refunds`` tick takes leases without the order's lock; on
+    PostgreSQL a claim reading the row unlocked saw the lease as it was before
+    the tick committed, took it again and pushed the refund beside the tick.
+    Locked, it waits for the tick and reads the lease the tick took.
+    """
+    query = (select(RefundRow).options(selectinload(RefundRow.lines))
+             .where(RefundRow.rma_id == rma_id, RefundRow.status == "pending")
+             .order_by(RefundRow.id).limit(1))
+    return session.scalar(query.with_for_update() if lock else query)
 
 
 def leased(row: RefundRow, now: datetime) -> bool:

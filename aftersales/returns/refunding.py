@@ -190,11 +190,11 @@ class Refunding:
         print_ = claims.fingerprint(asked, refund_shipping)
         now = self.ctx.runtime.now()
         if key is not None:
-            mine = claims.by_key(session, key)
+            mine = claims.by_key(session, key, lock=True)
             if mine is not None:
                 return self._reuse(session, mine, rma_id, print_, now, note, keyed=True)
         self.ctx.market(row.marketplace, Capability.REFUND)
-        pending = claims.pending_of(session, rma_id)
+        pending = claims.pending_of(session, rma_id, lock=True)
         if pending is not None:
             # Resumed even when the request moved on meanwhile: the push looks it up
             # first, and sends it only while the request can still be refunded.
