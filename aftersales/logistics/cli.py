@@ -16,7 +16,7 @@ from aftersales.cli_support import (
     steps,
     table,
 )
-from aftersales.logistics.detect import match_formats, normalize_number
+from aftersales.logistics.detect import checked_number, match_formats
 from aftersales.models import Tracking
 
 __all__ = ["group", "top_level_commands", "track"]
@@ -139,10 +139,15 @@ def anomalies(state: CliState, app: Any) -> None:
 @click.argument("number")
 @pass_state
 def detect(state: CliState, number: str) -> None:
-    """Which carriers a number may belong to, from its format alone (no network)."""
-    hits = match_formats(number)
+    """Which carriers a number may belong to, from its format alone (no network).
+
+    Exit status 2 when NUMBER is not letters and digits (64 at most once
+    spacing, dashes, case and full-width forms are folded).
+    """
+    normal = checked_number(number)
+    hits = match_formats(normal)
     data = {
-        "number": normalize_number(number),
+        "number": normal,
         "carriers": list(dict.fromkeys(c for h in hits for c in h.carriers)),
         "formats": [{"id": h.format_id, "name": h.name, "check_digit": h.check_digit}
                     for h in hits],

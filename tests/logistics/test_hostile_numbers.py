@@ -131,3 +131,13 @@ def test_anomalies_take_an_aware_now_in_any_zone(make_app: Any) -> None:
     assert app.logistics.anomalies(now=(T0 + timedelta(days=2)).astimezone(shanghai)) == []
     [found] = app.logistics.anomalies(now=(T0 + timedelta(days=2, seconds=1)).astimezone(shanghai))
     assert found.kind.value == "stuck"
+
+
+@pytest.mark.parametrize("number", ["", "   ", "SF\x00123", "9" * 5000, "hello world!"])
+def test_detect_refuses_what_is_no_tracking_number(sqlite_url: str, number: str) -> None:
+    result = CliRunner().invoke(main, ["--database-url", sqlite_url, "--json", "logistics",
+                                       "detect", number])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "number" in result.output
+    assert "9" * 100 not in result.output
