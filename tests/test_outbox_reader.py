@@ -255,3 +255,35 @@ def test_a_stream_whose_lease_ran_out_never_hands_out_a_row_another_reader_holds
             taken = outbox.claim(reader="fast", lease=timedelta(seconds=30))
             assert [e.id for e in taken] == [1, 2, 3]
     assert seen == [1]  # 2 and 3 are the fast reader's now: not handed out twice at once
+
+
+def test_a_reader_sigkilled_holding_a_lease_loses_no_row(db_url: str, tmp_path: Path) -> None:
+    """The killed reader's unacked rows come back when its lease ends; none is lost."""
+    import os
+    import signal
+
+    store = _store(db_url)
+    n = 200
+    _fill(store, n)
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    go.write_text("1")
+    proc = subprocess.Popen([sys.executable, str(PROBE), db_url, str(ready), str(go)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    printed = [int(proc.stdout.readline()) for _ in range(10)]  # mid-batch, lease held
+    os.kill(proc.pid, signal.SIGKILL)
+    rest, _ = proc.communicate(timeout=60)
+    printed += [int(line) for line in rest.split()]
+    assert proc.returncode == -signal.SIGKILL
+    clock = Clock()
+    clock.now = datetime.now(UTC)
+    outbox = Outbox(store, clock=clock)
+    free = [e.id for e in outbox.claim(reader="next", limit=n)]
+    outbox.ack(free, reader="next")
+    held = set(range(1, n + 1)) - set(printed) - set(free)
+    assert len(held) <= 7  # the killed reader's batch: still under its lease
+    clock.now += timedelta(minutes=6)  # past the probe's 5-minute lease
+    back = {e.id for e in outbox.claim(reader="next", limit=n)}
+    assert held <= back <= held | set(printed)  # its rows return; the one in hand again
+    assert sorted(set(printed) | set(free) | back) == list(range(1, n + 1))  # none lost
+    store.dispose()
