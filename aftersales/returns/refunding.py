@@ -124,6 +124,9 @@ class Refunding:
             RemoteError: the marketplace refused (the refund is marked
                 failed) or its answer was lost (the refund stays pending, and
                 the next call, a bulk re-run or ``reconcile_refunds`` settles it).
+            ResponseParseError: code ``AMOUNT_MISMATCH``: the marketplace
+                answered "paid" for another amount or currency; the refund is
+                recorded paid at the amount it named, and a person must check.
         """
         if idempotency_key is not None and not idempotency_key.strip():
             raise ValidationError("an idempotency key cannot be empty", field="idempotency_key")
