@@ -464,19 +464,11 @@ class ApiClient:
                 stream=True,
             )
             self._read_body(response)
-        except requests.exceptions.ConnectTimeout as exc:
-            raise self._unsent(TransientError("connect timed out", adapter=self.adapter)) from exc
-        except requests.exceptions.Timeout as exc:
-            raise TransientError("read timed out", adapter=self.adapter) from exc
-        except requests.exceptions.ConnectionError as exc:
-            err = TransientError("connection failed", adapter=self.adapter)
-            if "NewConnectionError" in repr(exc) or "Failed to establish" in str(exc):
-                err = self._unsent(err)
-            raise err from exc
         except requests.exceptions.RequestException as exc:
-            raise RemoteError(
-                f"request failed: {type(exc).__name__}", adapter=self.adapter
-            ) from exc
+            # ``from None``: requests' and urllib3's texts quote the full URL,
+            # query secrets included, and a shop's ``log.exception`` prints
+            # the whole chain; the kind of failure is all the error keeps.
+            raise self._transport_error(exc) from None
         if log.isEnabledFor(logging.DEBUG):  # redacting the URL is not free
             log.debug(
                 "%s %s %s -> %s in %.0f ms",
@@ -490,6 +482,19 @@ class ApiClient:
         if error is not None:
             raise error
         return response
+
+    def _transport_error(self, exc: requests.exceptions.RequestException) -> RemoteError:
+        """The library error for a failure of the transport (no answer, or half of one)."""
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return self._unsent(TransientError("connect timed out", adapter=self.adapter))
+        if isinstance(exc, requests.exceptions.Timeout):
+            return TransientError("read timed out", adapter=self.adapter)
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            err = TransientError("connection failed", adapter=self.adapter)
+            if "NewConnectionError" in repr(exc) or "Failed to establish" in str(exc):
+                err = self._unsent(err)
+            return err
+        return RemoteError(f"request failed: {type(exc).__name__}", adapter=self.adapter)
 
     def _read_body(self, response: requests.Response) -> None:
         """Read the streamed body into ``response.content``, at most ``max_response_bytes``.

@@ -13,6 +13,7 @@ import responses
 from aftersales.errors import (
     AuthenticationError,
     RateLimitError,
+    RemoteError,
     RemoteNotFoundError,
     RemoteRejectedError,
     ResponseParseError,
@@ -324,3 +325,26 @@ def test_an_answer_within_the_limit_reads_as_before(http: responses.RequestsMock
     http.get(f"{BASE}/orders", json={"orders": list(range(100))})
     assert _bounded(4096).get("orders") == {"orders": list(range(100))}
     assert ApiClient("testshop", BASE).max_response_bytes == 64 * 1024 * 1024
+
+
+@pytest.mark.parametrize("failure", ["refused", "read timeout", "chunked"])
+def test_a_transport_failure_carries_no_secret_in_its_chain(
+    http: responses.RequestsMock, failure: str
+) -> None:
+    """A shop's ``log.exception`` prints the whole chain: requests' texts quote the URL."""
+    import traceback
+
+    secret = "SUPERSECRET_query_token_123"
+    url = f"{BASE}/orders?access_token={secret}&sign=0123456789ABCDEF0123456789ABCDEF"
+    kinds = {"refused": requests.exceptions.ConnectionError,
+             "read timeout": requests.exceptions.ReadTimeout,
+             "chunked": requests.exceptions.ChunkedEncodingError}
+    http.get(f"{BASE}/orders", body=kinds[failure](f"HTTPSConnectionPool: Max retries "
+                                                   f"exceeded with url: {url}"))
+    api = ApiClient("testshop", BASE, max_attempts=1, secrets=[secret])
+    with pytest.raises(RemoteError) as caught:
+        api.get("orders", params={"access_token": secret,
+                                  "sign": "0123456789ABCDEF0123456789ABCDEF"})
+    text = "".join(traceback.format_exception(caught.value))
+    assert secret not in text
+    assert "0123456789ABCDEF0123456789ABCDEF" not in text
