@@ -20,7 +20,7 @@ from aftersales.cli_support import (
     steps,
     table,
 )
-from aftersales.config import check_environment
+from aftersales.config import check_environment, config_file_variables
 
 __all__ = ["main"]
 
@@ -42,7 +42,8 @@ def main(ctx: click.Context, database_url: str | None, as_json: bool) -> None:
     2 unusable input or configuration. ``--json`` works on every command.
     """
     ctx.obj = CliState(database_url, as_json)
-    check_environment()  # a misspelt AFTERSALES_* variable: exit 2, not the defaults
+    # a misspelt AFTERSALES_* variable: exit 2, not the defaults
+    check_environment(also=config_file_variables())
     if database_url is not None and not database_url.strip():
         fail("--database-url is empty; give a URL such as sqlite:///aftersales.db", 2)
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
@@ -276,8 +276,11 @@ class _CheckedEnvSource(PydanticBaseSettingsSource):
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False  # pragma: no cover - __call__ does the work
 
+    #: Variables the stores being loaded name in ``{ env = ... }`` (set by ``load``).
+    named: ContextVar[frozenset[str]] = ContextVar("aftersales_named", default=frozenset())
+
     def __call__(self) -> dict[str, Any]:
-        check_environment()
+        check_environment(also=self.named.get())
         return self.env()
 
 
@@ -387,12 +390,16 @@ class AfterSalesSettings(BaseSettings):
             data = read_toml(path, what="settings", error=ConfigurationError)
             _check_keys(data, where=f"{path}: ")
         given = _expand(keywords)
+        named = stores.referenced_variables(data.get("stores")) | stores.referenced_variables(
+            given.get("stores"))
         token = _TomlSource.data.set(data)
+        named_token = _CheckedEnvSource.named.set(frozenset(named))
         try:
             return cls(**given)
         except PydanticValidationError as exc:
             raise _error(exc) from None
         finally:
+            _CheckedEnvSource.named.reset(named_token)
             _TomlSource.data.reset(token)
 
 
@@ -505,25 +512,47 @@ def known_variable(name: str) -> bool:
     return _variables().get(upper, "unknown") is None
 
 
-def check_environment(environ: Mapping[str, str] | None = None) -> None:
+def config_file_variables() -> frozenset[str]:
+    """The variables the TOML settings file's stores name (none when it cannot be read).
+
+    For a check made before the settings load (the CLI's): the load itself
+    reports an unreadable file.
+    """
+    try:
+        path = _config_path(None)
+        if path is None:
+            return frozenset()
+        data = read_toml(path, what="settings", error=ConfigurationError)
+    except (ConfigurationError, OSError):
+        return frozenset()
+    return frozenset(stores.referenced_variables(data.get("stores")))
+
+
+def check_environment(environ: Mapping[str, str] | None = None,
+                      also: Iterable[str] = ()) -> None:
     """Refuse an ``AFTERSALES_*`` variable that no setting reads (names only, never values).
 
     pydantic-settings skips a name it does not know, so a misspelt database URL
     variable would leave the app on the default SQLite file without a word.
+
+    Args:
+        environ: the variables (default ``os.environ``).
+        also: more names read on purpose: those a store's ``{ env = ... }`` names.
 
     Raises:
         ConfigurationError: the first unknown (or keyword-only) variable, by
             name, with the closest known one.
     """
     env = os.environ if environ is None else environ
+    named = {n.upper() for n in also}
     for name in sorted(env):
-        if not name.upper().startswith(_PREFIX) or known_variable(name):
+        if not name.upper().startswith(_PREFIX) or name.upper() in named or known_variable(name):
             continue
         variables = _variables()
         why = variables.get(name.upper())
         if why is not None:
             raise ConfigurationError(f"{name}: {why}; unset the variable")
-        usable = [v for v, reason in variables.items() if reason is None]
+        usable = [*(v for v, reason in variables.items() if reason is None), *sorted(named)]
         near = difflib.get_close_matches(name.upper(), usable, n=1, cutoff=0.6)
         hint = f"; did you mean {near[0]}?" if near else ""
         raise ConfigurationError(f"unknown variable {name}{hint} (unset it; the README's "

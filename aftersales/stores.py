@@ -137,6 +137,24 @@ def _check_fields(where: str, model: type[BaseModel], values: Mapping[str, Any])
             _check_fields(spot, nested[0], value)
 
 
+def referenced_variables(stores: Any) -> set[str]:
+    """The environment variables the stores' ``{ env = "VARIABLE" }`` references name.
+
+    Unchecked input is walked as it is (anything but a mapping names none).
+    """
+    found: set[str] = set()
+    if not isinstance(stores, Mapping):
+        return found
+    pending: list[Any] = list(stores.values())
+    while pending:
+        value = pending.pop()
+        if _is_reference(value) and isinstance(value.get(ENV_KEY), str):
+            found.add(value[ENV_KEY].strip())
+        elif isinstance(value, Mapping):
+            pending.extend(value.values())
+    return found
+
+
 def check_stores(stores: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """``stores`` (name → table) checked without reading the environment; returns it as dicts.
 

@@ -226,3 +226,24 @@ def test_every_variable_the_project_reads_is_allowed() -> None:
                     read.setdefault(name, str(path.relative_to(ROOT)))
     refused = {name: where for name, where in read.items() if not known_variable(name)}
     assert not refused, f"read on purpose but refused: {refused}"
+
+
+def test_a_variable_a_store_names_is_allowed_whatever_its_prefix(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``{ env = "AFTERSALES_TMALL_SECRET" }`` is a variable read on purpose."""
+    from click.testing import CliRunner
+
+    from aftersales.cli import main
+
+    (tmp_path / "aftersales.toml").write_text(
+        '[stores.tmall]\nadapter = "sandbox"\nseed = { env = "AFTERSALES_TMALL_SEED" }\n')
+    monkeypatch.setenv("AFTERSALES_TMALL_SEED", "3")
+    settings = AfterSalesSettings.load()
+    assert settings.stores["tmall"]["seed"] == {"env": "AFTERSALES_TMALL_SEED"}
+    result = CliRunner().invoke(main, ["--database-url", f"sqlite:///{tmp_path}/a.db",
+                                       "db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    monkeypatch.setenv("AFTERSALES_TMALL_SEDE", "3")  # a misspelling of it is still refused
+    with pytest.raises(ConfigurationError, match="unknown variable AFTERSALES_TMALL_SEDE"):
+        AfterSalesSettings.load()
