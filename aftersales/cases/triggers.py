@@ -34,6 +34,7 @@ from typing import Any
 
 from aftersales.cases.policy import CasesPolicy
 from aftersales.cases.states import CaseChannel, CaseKind, Priority
+from aftersales.errors import ValidationError
 
 __all__ = ["TRIGGERS", "Opening", "OrderFacts", "OrderLookup", "opening_for"]
 
@@ -77,6 +78,27 @@ class Opening:
     order_total: Decimal | None = None
     currency: str | None = None
 
+    def __post_init__(self) -> None:
+        """Refuse a value the cases tables cannot hold, naming the field (never the value).
+
+        An event whose buyer id was 300 characters long failed its whole
+        batch on PostgreSQL: the other events of its commit opened nothing,
+        and the catch-up failed on that batch every tick.
+
+        Raises:
+            ValidationError: a field too long (named).
+        """
+        for name, width in _WIDTHS.items():
+            value = getattr(self, name)
+            if value is not None and len(value) > width:
+                raise ValidationError(f"at most {width} characters", field=name)
+        if any(len(ref) > _LINK_WIDTH for _, ref in self.links):
+            raise ValidationError(f"at most {_LINK_WIDTH} characters", field="link")
+
+
+#: The widths of the cases table's columns an opening fills from an event.
+_WIDTHS = {"store": 80, "buyer_id": 120, "order_id": 120, "source": 80}
+_LINK_WIDTH = 200
 
 _PARCEL = {"lost": (CaseKind.LOGISTICS, "logistics.lost_parcel"),
            "damaged": (CaseKind.DAMAGE_CLAIM, "logistics.damaged_in_transit"),

@@ -271,3 +271,23 @@ def test_hostile_messages_are_one_line_errors_and_record_nothing(
     assert f"'{field}'" in str(info.value)
     assert "\n" not in str(info.value)
     assert _events(lite, "message.received") == []
+
+
+def test_an_event_too_wide_for_a_case_is_skipped_and_the_rest_of_its_commit_opens(
+        app: AfterSales, caplog: pytest.LogCaptureFixture) -> None:
+    """A review whose buyer id is 300 characters long failed its whole batch on
+    PostgreSQL: the other events of that commit opened nothing, and every tick's
+    catch-up failed on the same batch again."""
+    hostile = "buyer-" + "9" * 294
+    with app.store.session() as session:
+        app.events.emit(session, "review.negative",
+                        {"marketplace": "sandbox", "buyer_id": hostile, "review_id": "r1",
+                         "rating": 1}, key="review.negative:r1")
+        app.events.emit(session, "review.negative",
+                        {"marketplace": "sandbox", "buyer_id": "good", "review_id": "r2",
+                         "rating": 1}, key="review.negative:r2")
+    assert [c.buyer_id for c in app.cases.list()] == ["good"]
+    assert app.cases.tick().failed == 0
+    assert [c.buyer_id for c in app.cases.list()] == ["good"]
+    assert "'buyer_id'" in caplog.text
+    assert hostile not in caplog.text
