@@ -1061,6 +1061,8 @@ class CasesService:
     def _row(self, session: Session, case_id: int) -> CaseRow:
         if not isinstance(case_id, int) or isinstance(case_id, bool):
             raise ValidationError("must be a whole number", field="case_id")
+        if not 1 <= case_id < 2**63:  # past the database's integers: an OverflowError
+            raise ValidationError("must be from 1 to 2**63 - 1", field="case_id")
         row = session.get(CaseRow, case_id)
         if row is None:
             raise NotFoundError("case", case_id)

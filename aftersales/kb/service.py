@@ -218,7 +218,8 @@ class KnowledgeBase:
             limit: at most this many suggestions (1-50).
 
         Raises:
-            ValidationError: neither or both ids are given, or ``limit`` is out of range.
+            ValidationError: neither or both ids are given, an id is not a whole
+                number from 1 to 2**63 - 1, or ``limit`` is out of range.
             NotFoundError: no such case or review.
             ConfigurationError: a case id was given but no cases area is wired.
         """
@@ -227,6 +228,9 @@ class KnowledgeBase:
         if not 1 <= limit <= 50:
             raise ValidationError("give 1 to 50", field="limit")
         if review_id is not None:
+            if isinstance(review_id, bool) or not isinstance(review_id, int) \
+                    or not 1 <= review_id < 2**63:  # past the database's integers
+                raise ValidationError("a whole number from 1 to 2**63 - 1", field="review_id")
             with self._runtime.store.session() as session:
                 subject = review_subject(session, review_id)
         elif self._case_facts is None:

@@ -104,3 +104,15 @@ def test_show_prints_bracketed_values_as_they_are(sqlite_url: str) -> None:
     result = _run(sqlite_url, "cases", "show", "1")
     assert result.exit_code == 0, result.output
     assert "store=[bold]shop order=[/bold]o1" in result.output
+
+
+@pytest.mark.parametrize("args", [["show", "99999999999999999999999"],
+                                  ["note", "99999999999999999999999", "hi"],
+                                  ["close", "9223372036854775808"]])
+def test_an_id_past_the_databases_integers_is_one_line_naming_it(
+        sqlite_url: str, args: list[str]) -> None:
+    """It stopped with an unexpected OverflowError (exit 1) before the look-up."""
+    result = _run(sqlite_url, "cases", *args)
+    assert result.exit_code == 2, result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert "case_id" in result.output

@@ -47,7 +47,10 @@ def test_refusals_are_one_line_with_exit_status_two(sqlite_url: str) -> None:
                  ["kb", "add", "--key", "k", "--question", "q", "--answer-zh", "a",
                   "--valid-from", "2026-01-01T00:00"],
                  ["kb", "search", "退款", "--limit", "0"],
-                 ["kb", "suggest"], ["kb", "suggest", "--review", "12345"]):
+                 ["kb", "suggest"], ["kb", "suggest", "--review", "12345"],
+                 # ids past the database's integers stopped with an OverflowError (exit 1)
+                 ["kb", "suggest", "--review", "99999999999999999999"],
+                 ["kb", "suggest", "--case", "99999999999999999999"]):
         code, out = _run(sqlite_url, *args)
         assert code == 2, (args, out)
         assert out.count("\n") == 1, (args, out)
