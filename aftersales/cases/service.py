@@ -331,6 +331,9 @@ class CasesService:
                     continue
                 opening = opening_for(event.name, event.payload, stored_key(event.key),
                                       self.policy, lookup)
+            except ValidationError as exc:  # a value the cases cannot hold: named, no value
+                log.warning("case trigger %s skipped: %s", event.name, exc)
+                continue
             except Exception:
                 log.exception("case trigger %s not handled", event.name)
                 continue
