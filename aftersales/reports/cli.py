@@ -109,10 +109,18 @@ def _section_command(name: str) -> click.Command:
     @pass_state
     def command(state: CliState, since: Any, until: Any, stores: tuple[str, ...],
                 by: str | None, csv_dir: Path | None) -> None:
+        if csv_dir is not None:  # before the report is built: nothing to throw away
+            try:
+                csv_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                fail(f"--csv: cannot make folder {csv_dir}: {exc.strerror}", EXIT_UNUSABLE)
         app = state.app
         tables = app.reports.section(name, since=_aware(since, app), until=_aware(until, app),
                                      store=stores or None, by=by)
-        written = write_csv_files(tables, csv_dir, name) if csv_dir is not None else []
+        try:
+            written = write_csv_files(tables, csv_dir, name) if csv_dir is not None else []
+        except OSError as exc:
+            fail(f"--csv: cannot write in {csv_dir}: {exc.strerror}", EXIT_UNUSABLE)
         data: dict[str, Any] = {"report": name, "tables": to_jsonable(tables)}
         if written:
             data["csv"] = [str(p) for p in written]
