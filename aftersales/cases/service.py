@@ -546,6 +546,7 @@ class CasesService:
         """
         goal = parse_enum(S, target, "status")
         actor = _text(actor, "actor") or "merchant"
+        reason = _text(reason, "reason", required=False)
 
         def work(session: Session, row: CaseRow, now: datetime) -> None:
             self._move(session, row, goal, actor=actor, now=now, reason=reason, note=note)
@@ -836,6 +837,7 @@ class CasesService:
                reason: str = "reopened") -> Case:
         """Reopen a resolved, following-up or closed case, one priority step higher."""
         actor = _text(actor, "actor") or "merchant"
+        reason = _text(reason, "reason") or "reopened"
 
         def work(session: Session, row: CaseRow, now: datetime) -> None:
             self._reopen(session, row, now, actor=actor, reason=reason)

@@ -74,6 +74,8 @@ def test_open_work_and_close_a_case(sqlite_url: str) -> None:
     (["assign", "1", " "], "assignee"),
     (["note", "1", ""], "text"),
     (["list", "--status", "lost"], "status"),
+    (["reopen", "1", "--reason", "r" * 201], "reason"),  # PostgreSQL refused it unnamed
+    (["reopen", "1", "--reason", "two\nlines"], "reason"),
 ])
 def test_hostile_input_is_one_line_naming_the_field_and_writes_nothing(
         sqlite_url: str, args: list[str], field: str) -> None:
