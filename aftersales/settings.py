@@ -35,8 +35,9 @@ from aftersales.http import ApiClient, ErrorClassifier, RateLimit
 
 __all__ = ["AdapterClient", "AdapterSettings"]
 
-#: What an on/off variable may say to mean "on" (anything else is off).
-_TRUE = frozenset({"1", "true", "yes"})
+#: What an on/off variable may say, in any case; anything else is refused by name.
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
 
 
 class AdapterSettings(BaseModel):
@@ -48,7 +49,10 @@ class AdapterSettings(BaseModel):
         adapter_name: the adapter's name; it starts every error message and,
             upper-cased, every variable name (:meth:`env_var`).
         env_fields: fields :meth:`from_env` reads from the environment.
-        env_flags: fields read as on/off (``1``, ``true`` or ``yes`` mean on).
+        env_flags: fields read as on/off (``1``, ``true``, ``yes`` or ``on``
+            mean on; ``0``, ``false``, ``no`` or ``off`` mean off; anything
+            else is a ``ConfigurationError`` naming the variable, so a typo
+            never quietly means off).
         required_from_env: fields :meth:`from_env` must find (in the
             environment or the overrides) before building; read from the
             environment too, without being listed in ``env_fields``.
@@ -85,7 +89,7 @@ class AdapterSettings(BaseModel):
         for field in dict.fromkeys((*cls.required_from_env, *cls.env_fields)):
             raw = env.get(cls.env_var(field))
             if raw:
-                values[field] = raw.strip().lower() in _TRUE if field in cls.env_flags else raw
+                values[field] = cls._flag(field, raw) if field in cls.env_flags else raw
         values.update({k: v for k, v in overrides.items() if v is not None})
         missing = [cls.env_var(f) for f in cls.required_from_env if f not in values]
         if missing:
@@ -99,6 +103,14 @@ class AdapterSettings(BaseModel):
             raise ConfigurationError(
                 f"{cls.adapter_name}: invalid setting(s) {', '.join(fields)}"
             ) from None
+
+    @classmethod
+    def _flag(cls, field: str, raw: str) -> bool:
+        word = raw.strip().lower()
+        if word in _TRUE or word in _FALSE:
+            return word in _TRUE
+        raise ConfigurationError(f"{cls.adapter_name}: {cls.env_var(field)} must be on or off "
+                                 "(1, true, yes, on or 0, false, no, off)")
 
     @classmethod
     def missing_error(cls, variables: list[str]) -> ConfigurationError:

@@ -93,9 +93,19 @@ def test_from_env_defaults_to_the_process_environment(monkeypatch: pytest.Monkey
 
 @pytest.mark.parametrize(("raw", "on"), [("1", True), ("true", True), (" Yes ", True),
                                          ("TRUE", True), ("0", False), ("no", False),
-                                         ("off", False)])
+                                         ("off", False), ("On", True), ("false", False)])
 def test_flags_read_as_on_or_off(raw: str, on: bool) -> None:
     assert ToySettings.from_env({"TOY_SANDBOX": raw}).sandbox is on
+
+
+@pytest.mark.parametrize("raw", ["ture", "enabled", "2", "y es", "oui-secret"])
+def test_a_flag_neither_on_nor_off_is_refused_by_name(raw: str) -> None:
+    """``TAOBAO_TMALL=ture`` must not quietly mean off (a Tmall shop read as Taobao)."""
+    with pytest.raises(ConfigurationError) as info:
+        ToySettings.from_env({"TOY_SANDBOX": raw})
+    assert str(info.value) == ("toy: TOY_SANDBOX must be on or off "
+                               "(1, true, yes, on or 0, false, no, off)")
+    assert raw not in str(info.value)
 
 
 def test_settings_are_frozen_and_refuse_unknown_keys() -> None:
