@@ -807,9 +807,18 @@ class CasesService:
 
     def record_answer(self, case_id: int, *, csat: int | None = None, nps: int | None = None,
                       key: str | None = None) -> Case:
-        """The buyer's answer to the 回访: satisfied closes the case, else it reopens it."""
+        """The buyer's answer to the 回访: satisfied closes the case, else it reopens it.
+
+        Raises:
+            ValidationError: no score, or a CSAT not from 1 to 5 or an NPS not
+                from 0 to 10 (named).
+        """
         if csat is None and nps is None:
             raise ValidationError("give csat (1-5) or nps (0-10)", field="csat")
+        for name, value, low, top in (("csat", csat, 1, 5), ("nps", nps, 0, 10)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or not low <= value <= top):
+                raise ValidationError(f"a whole number from {low} to {top}", field=name)
         satisfied = not ((csat is not None and csat <= self.policy.low_csat)
                          or (nps is not None and nps <= self.policy.detractor_nps))
         fact_key = stored_key(key or f"case:{case_id}:answer:{uuid.uuid4().hex}")

@@ -293,3 +293,19 @@ def test_an_event_too_wide_for_a_case_is_skipped_and_the_rest_of_its_commit_open
     mine = [r for r in caplog.records if r.name == "aftersales.cases"]
     assert mine
     assert all(r.exc_info is None and "'buyer_id'" in r.getMessage() for r in mine)
+
+
+@pytest.mark.parametrize(("field", "kwargs"), [
+    ("csat", {"csat": 99}), ("csat", {"csat": 0}), ("csat", {"csat": "5"}),
+    ("csat", {"csat": True}), ("nps", {"nps": 11}), ("nps", {"nps": -1}),
+    ("nps", {"nps": 7.5}),
+])
+def test_an_answer_out_of_its_scale_is_refused_by_name(
+        lite: AfterSales, field: str, kwargs: dict[str, Any]) -> None:
+    """A CSAT of 99 closed the case as satisfied and was stored; "5" was a TypeError."""
+    case = lite.cases.open(store="sandbox", buyer_id="b", kind="complaint")
+    with pytest.raises(ValidationError) as info:
+        lite.cases.record_answer(case.id, **kwargs)
+    assert f"'{field}'" in str(info.value)
+    after = lite.cases.get(case.id)
+    assert (after.status, after.csat, len(after.facts)) == (CaseStatus.RECEIVED, None, 1)
