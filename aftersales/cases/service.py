@@ -600,6 +600,7 @@ class CasesService:
                      actor: str = "merchant") -> Case:
         """Change the case's priority (recorded); deadlines already running keep their targets."""
         level = parse_enum(Priority, priority, "priority")
+        actor = _text(actor, "actor") or "merchant"
 
         def work(session: Session, row: CaseRow, now: datetime) -> None:
             if row.priority == level.value:
@@ -623,6 +624,7 @@ class CasesService:
         cause = self.causes.get(code)
         if not isinstance(valid, bool):
             raise ValidationError("true or false", field="valid")
+        actor = _text(actor, "actor") or "merchant"
 
         def work(session: Session, row: CaseRow, now: datetime) -> None:
             repo.audit(session, row.id, actor=actor, at=now, reason="root cause", note=note,

@@ -309,3 +309,17 @@ def test_an_answer_out_of_its_scale_is_refused_by_name(
     assert f"'{field}'" in str(info.value)
     after = lite.cases.get(case.id)
     assert (after.status, after.csat, len(after.facts)) == (CaseStatus.RECEIVED, None, 1)
+
+
+@pytest.mark.parametrize("change", ["priority", "cause"])
+def test_an_actor_the_audit_cannot_hold_is_refused_by_name(lite: AfterSales,
+                                                            change: str) -> None:
+    """Both took any actor; PostgreSQL then refused a long one as an unnamed database error."""
+    case = lite.cases.open(store="sandbox", buyer_id="b", kind="complaint")
+    with pytest.raises(ValidationError, match="'actor'"):
+        if change == "priority":
+            lite.cases.set_priority(case.id, "high", actor="a" * 121)
+        else:
+            lite.cases.set_cause(case.id, "product.quality", valid=True, actor="x\ny")
+    assert lite.cases.get(case.id).priority.value == "normal"
+    assert lite.cases.get(case.id).root_cause is None
