@@ -223,6 +223,8 @@ class ApiClient:
             only by default; ``"loopback"`` allows any loopback address).
             Every other URL must be https (:mod:`aftersales.http_guard`), and
             credentials never follow a redirect to another origin.
+        redirect_hosts: hosts a redirect may lead to besides the called
+            host (none by default: a redirect to another host is refused).
         max_response_bytes: the largest answer body read, after decoding
             (a gzip bomb counts expanded); a larger one is a
             ``ResponseParseError``, read no further and never retried.
@@ -246,6 +248,7 @@ class ApiClient:
         classify_error: ErrorClassifier | None = None,
         pool_size: int = 10,
         allow_http_hosts: Collection[str] = LOOPBACK_HOSTS,
+        redirect_hosts: Collection[str] = (),
         max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         if max_attempts < 1:
@@ -262,6 +265,7 @@ class ApiClient:
         self._sleep = sleep
         self._secrets = [s for s in secrets if s]
         self.allow_http_hosts = frozenset(h.lower() for h in allow_http_hosts)
+        self.redirect_hosts = frozenset(h.lower() for h in redirect_hosts)
         register_secret(self, *self._secrets)
         install_url_log_filter()
         self.classify_error = classify_error
@@ -457,6 +461,7 @@ class ApiClient:
                 headers=headers,
                 secrets=self._secrets,
                 allow_http_hosts=self.allow_http_hosts,
+                redirect_hosts=self.redirect_hosts,
                 params=params,
                 json=json,
                 data=data,

@@ -1,15 +1,21 @@
 """Where a provider call may go, and what it may carry there.
 
-Two rules, kept apart from :mod:`aftersales.http` so they can be read alone:
+Three rules, kept apart from :mod:`aftersales.http` so they can be read alone:
 
 * **https only.** Every URL a client calls is ``https://``; plain ``http://``
   is refused before anything is sent, except to hosts the client was
   explicitly told to allow (loopback by default, for local test servers).
   A URL with a user name or password in it is refused too: any logger
   printing the URL would print the credential.
-* **Credentials never follow a redirect to another origin.** Redirects are
-  followed here, one hop at a time, instead of inside requests. A hop to
-  another scheme, host or port drops every credential header
+* **A redirect never leaves the host.** Redirects are followed here, one
+  hop at a time, instead of inside requests. A hop to another host is
+  refused, with or without credentials on the call, naming the call's host
+  and the target host (never the target's path or query, which may hold a
+  token): a marketplace or carrier API has no business sending the shop's
+  data to a host the shop never configured (SSRF). An adapter that must
+  follow one names the hosts it trusts (``redirect_hosts``).
+* **Credentials never follow a redirect to another origin.** A hop to
+  another scheme or port, or to a host the adapter allows, drops every credential header
   (``Authorization``, ``X-Shopify-Access-Token``, ``17token``,
   ``as-api-key``, cookies, any header holding one of the client's secrets)
   and the session's ``auth``; a hop from https to http is refused outright,
@@ -164,23 +170,28 @@ def follow_redirects(
     headers: Mapping[str, str],
     secrets: Iterable[str] = (),
     allow_http_hosts: Collection[str] = LOOPBACK_HOSTS,
+    redirect_hosts: Collection[str] = (),
     **kwargs: Any,
 ) -> requests.Response:
     """Send a request through ``send`` (``session.request``-like), following redirects safely.
 
-    ``send`` is called with ``allow_redirects=False`` for every hop. A hop to
-    another origin goes without credential headers and without ``auth``;
-    303 (and 301/302 after a POST) turn into a body-less GET, as browsers
-    and requests do.
+    ``send`` is called with ``allow_redirects=False`` for every hop. A hop
+    stays on the first URL's host (any port) or goes to one of
+    ``redirect_hosts``; a hop to another origin goes without credential
+    headers and without ``auth``; 303 (and 301/302 after a POST) turn into
+    a body-less GET, as browsers and requests do.
 
     Raises:
         ConfigurationError: the first URL is not https (see :func:`check_url`).
-        RemoteRejectedError: a redirect to plain http or with a credential in
-            its URL, or a 307/308 to another origin with a secret in its body.
+        RemoteRejectedError: a redirect to another host (outside
+            ``redirect_hosts``), to plain http or with a credential in its
+            URL, or a 307/308 to another origin with a secret in its body.
         RemoteError: more than :data:`MAX_REDIRECTS` hops.
     """
     check_url(url, adapter, allow_http_hosts)
     first = url
+    home = _host(url)
+    trusted = {home, *(h.lower() for h in redirect_hosts)}
     hdrs: dict[str, Any] = dict(headers)
     history: list[requests.Response] = []
     secrets = list(secrets)
@@ -203,6 +214,10 @@ def follow_redirects(
                 status=response.status_code,
             ) from None
         status = response.status_code
+        if _host(target) not in trusted:
+            raise RemoteRejectedError(
+                f"redirected ({status}) from {home or '?'} to another host, "
+                f"{_host(target) or '?'}; refused", adapter=adapter, status=status)
         if method != "HEAD" and (status in (302, 303) or (status == 301 and method == "POST")):
             method = "GET"
             for body in ("json", "data", "files"):

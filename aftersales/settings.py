@@ -154,6 +154,7 @@ class AdapterSettings(BaseModel):
         session: requests.Session | None = None,
         max_attempts: int = 4,
         pool_size: int = 10,
+        redirect_hosts: Iterable[str] = (),
     ) -> ApiClient:
         """The adapter's ``ApiClient``, built from these settings.
 
@@ -180,6 +181,7 @@ class AdapterSettings(BaseModel):
             classify_error=classify_error,
             pool_size=pool_size,
             rate_limit=RateLimit(rps) if rps else None,
+            redirect_hosts=frozenset(redirect_hosts),
         )
 
 
@@ -199,6 +201,8 @@ class AdapterClient(Generic[SettingsT]):
         pool_size: connections kept per host.
         headers: sent with every request (no credentials: those are per call
             or in the subclass's own set-up).
+        redirect_hosts: hosts a redirect may lead to besides the called one
+            (none: the ``ApiClient`` refuses a redirect to another host).
 
     Args:
         settings: the adapter's settings.
@@ -212,6 +216,7 @@ class AdapterClient(Generic[SettingsT]):
     max_attempts: ClassVar[int] = 4
     pool_size: ClassVar[int] = 10
     headers: ClassVar[Mapping[str, str]] = {}
+    redirect_hosts: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,
@@ -236,6 +241,7 @@ class AdapterClient(Generic[SettingsT]):
             sleep=sleep,
             max_attempts=self.max_attempts if max_attempts is None else max_attempts,
             pool_size=self.pool_size,
+            redirect_hosts=self.redirect_hosts,
         )
 
     def classify(self, response: requests.Response) -> RemoteError | None:

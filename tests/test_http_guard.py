@@ -50,12 +50,13 @@ def test_a_same_origin_redirect_keeps_the_credential() -> None:
         assert mock.calls[1].request.headers["X-Shopify-Access-Token"] == TOKEN
 
 
-def test_a_307_to_another_host_keeps_method_and_body_but_not_the_credential() -> None:
+def test_a_307_to_an_allowed_host_keeps_method_and_body_but_not_the_credential() -> None:
     with responses.RequestsMock() as mock:
         mock.post("https://api.example.test/a", status=307,
                   headers={"Location": "https://other.example.net/b"})
         mock.post("https://other.example.net/b", json={"ok": True})
-        assert client().post("a", json={"x": 1}, idempotent=True) == {"ok": True}
+        allowed = client(redirect_hosts={"other.example.net"})
+        assert allowed.post("a", json={"x": 1}, idempotent=True) == {"ok": True}
         moved = mock.calls[1].request
         assert moved.method == "POST"
         assert moved.body == b'{"x": 1}'
@@ -100,7 +101,8 @@ def test_a_307_or_308_to_another_host_never_carries_a_secret_in_the_body(
         mock.post("https://api.example.test/a", status=status,
                   headers={"Location": "https://collector.example.net/b"})
         mock.post("https://collector.example.net/b", json={"ok": True})
-        with pytest.raises(RemoteRejectedError, match=r"collector\.example\.net") as caught:
-            client().post("a", idempotent=True, **body)  # type: ignore[arg-type]
+        allowed = client(redirect_hosts={"collector.example.net"})  # the host rule aside
+        with pytest.raises(RemoteRejectedError, match=r"credential in the body") as caught:
+            allowed.post("a", idempotent=True, **body)  # type: ignore[arg-type]
         assert [c.request.url for c in mock.calls] == ["https://api.example.test/a"]
     assert TOKEN not in str(caught.value)

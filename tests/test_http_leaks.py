@@ -7,7 +7,8 @@ street address, nested several levels deep) and echoes the credentials, or
 it redirects to another host, which records what it was sent. Nothing the
 test planted may then appear in any log record (urllib3's included), in the
 raised exception's text, ``repr``, ``body`` or chained causes, or in a
-per-number tracking error; and the redirect host must see no credential.
+per-number tracking error; and the redirect host must not be called at all
+(no adapter allows a redirect to another host), the failure naming it.
 """
 
 from __future__ import annotations
@@ -234,7 +235,7 @@ def test_a_failing_adapter_leaks_nothing(
 
 
 @pytest.mark.parametrize("adapter", list(ADAPTERS))
-def test_credentials_never_follow_a_redirect_to_another_host(
+def test_no_adapter_follows_a_redirect_to_another_host(
     adapter: str, debug_logs: pytest.LogCaptureFixture
 ) -> None:
     op = ADAPTERS[adapter]()
@@ -252,13 +253,9 @@ def test_credentials_never_follow_a_redirect_to_another_host(
         for method in ("GET", "POST", "PUT"):
             mock.add_callback(method, re.compile(r"https?://.*"), callback=answer)
         result, exc = _run(op)
-    assert evil.headers, "the redirect was not followed at all"
-    sent = [f"{k}: {v}" for h in evil.headers for k, v in h.items()]
-    credential_names = {"authorization", "x-shopify-access-token", "17token", "as-api-key",
-                        "aftership-api-key", "cookie"}
-    assert [s for s in sent if s.split(":", 1)[0].lower() in credential_names] == []
-    assert [s for s in sent if any(v in s for v in SECRETS.values())] == []
+    assert evil.urls == [], "the call followed a redirect to a host the shop never set"
     texts = _texts_of(exc) + _result_texts(result)
+    assert any("evil.example.net; refused" in t for t in texts), texts
     texts += [r.getMessage() for r in debug_logs.records]
     assert _leaks(texts) == []
 
