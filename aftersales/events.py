@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, SessionTransaction
 
+from aftersales.errors import ValidationError
 from aftersales.outbox import event_fields
 from aftersales.store.tables.base import utcnow
 from aftersales.store.tables.core import OutboxRow
 from aftersales.store.upsert import native_insert, upsert_rows
 
-__all__ = ["BatchHook", "Event", "EventBus", "Hook"]
+__all__ = ["BatchHook", "Event", "EventBus", "Hook", "skipping_invalid"]
 
 log = logging.getLogger("aftersales.events")
 
@@ -40,6 +42,25 @@ class Event:
 
     def __repr__(self) -> str:
         return f"Event({self.name!r}, key={self.key!r})"
+
+
+@contextmanager
+def skipping_invalid(logger: logging.Logger, what: str, event: Event) -> Iterator[None]:
+    """Handle one event; a value the store cannot hold skips that event on one WARNING line.
+
+    An event carries whatever a marketplace or a caller put in it (a buyer
+    id of 300 characters, say). The area's own checks refuse such a value
+    with a :class:`~aftersales.errors.ValidationError` naming the field;
+    inside this block that error skips this one event with
+    ``"<what> <event name> skipped: field 'buyer_id': …"`` (the event's
+    name and the field, never the value or the buyer) instead of a
+    traceback, and the other events of the same commit are still handled.
+    Any other error propagates.
+    """
+    try:
+        yield
+    except ValidationError as exc:
+        logger.warning("%s %s skipped: %s", what, event.name, exc)
 
 
 #: A hook receives the event after its transaction committed.

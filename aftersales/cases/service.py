@@ -61,7 +61,7 @@ from aftersales.errors import (
     StorageError,
     ValidationError,
 )
-from aftersales.events import Event
+from aftersales.events import Event, skipping_invalid
 from aftersales.models import Message
 from aftersales.store.keys import stored_key
 from aftersales.store.orders import get_order_row
@@ -322,18 +322,18 @@ class CasesService:
         run: builtins.list[tuple[Opening, str]] = []
         added = 0
         for event in events:
+            opening: Opening | None = None
             try:
-                special = self._applies_alone(event)
-                if special is not None:
-                    added += self._open_run(run)
-                    run = []
-                    special()
-                    continue
-                opening = opening_for(event.name, event.payload, stored_key(event.key),
-                                      self.policy, lookup)
-            except ValidationError as exc:  # a value the cases cannot hold: named, no value
-                log.warning("case trigger %s skipped: %s", event.name, exc)
-                continue
+                # a value the cases cannot hold: this event skipped, named, no value
+                with skipping_invalid(log, "case trigger", event):
+                    special = self._applies_alone(event)
+                    if special is not None:
+                        added += self._open_run(run)
+                        run = []
+                        special()
+                        continue
+                    opening = opening_for(event.name, event.payload, stored_key(event.key),
+                                          self.policy, lookup)
             except Exception:
                 log.exception("case trigger %s not handled", event.name)
                 continue

@@ -19,6 +19,7 @@ area consults before writing to a buyer (:meth:`check_contact`,
 from __future__ import annotations
 
 import builtins
+import logging
 import os
 import socket
 import threading
@@ -33,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from aftersales import observe
 from aftersales.errors import NotFoundError, ValidationError
-from aftersales.events import Event
+from aftersales.events import Event, skipping_invalid
 from aftersales.followups import repository as repo
 from aftersales.followups.contact_policy import (
     ContactPolicy,
@@ -55,6 +56,8 @@ if TYPE_CHECKING:
     from aftersales.runtime import Runtime
 
 __all__ = ["HOLD_EVENTS", "FollowUpsService"]
+
+log = logging.getLogger("aftersales.followups")
 
 #: Events that open (True) or resolve (False) a hold on the buyer's contact.
 HOLD_EVENTS: dict[str, tuple[HoldKind, bool]] = {
@@ -167,18 +170,21 @@ class FollowUpsService:
     # ------------------------------------------------------------ contact policy
 
     def _on_hold_event(self, event: Event) -> None:
-        kind, opens = HOLD_EVENTS[event.name]
-        buyer = self.buyer_for(event.payload)
-        if buyer is None:
-            return
-        p = event.payload
-        field = {HoldKind.RETURN: "rma_id", HoldKind.NEGATIVE_REVIEW: "review_id",
-                 HoldKind.COMPLAINT: "complaint_id"}[kind]
-        ref = str(p.get(field) or p.get("external_id") or p.get("order_id") or event.key)
-        if opens:
-            self.hold(buyer, kind, ref)
-        else:
-            self.resolve_hold(buyer, kind, ref)
+        """Open or resolve the hold an event names; a value the table cannot hold
+        (a 300-character buyer id) skips this event on one warning line."""
+        with skipping_invalid(log, "contact hold for", event):
+            kind, opens = HOLD_EVENTS[event.name]
+            buyer = self.buyer_for(event.payload)
+            if buyer is None:
+                return
+            p = event.payload
+            field = {HoldKind.RETURN: "rma_id", HoldKind.NEGATIVE_REVIEW: "review_id",
+                     HoldKind.COMPLAINT: "complaint_id"}[kind]
+            ref = str(p.get(field) or p.get("external_id") or p.get("order_id") or event.key)
+            if opens:
+                self.hold(buyer, kind, ref)
+            else:
+                self.resolve_hold(buyer, kind, ref)
 
     def hold(self, buyer_id: str, kind: HoldKind | str, ref: str, *,
              at: datetime | None = None) -> None:
@@ -209,8 +215,13 @@ class FollowUpsService:
         self, buyer_id: str, kind: HoldKind | str, ref: str | None = None, *,
         at: datetime | None = None,
     ) -> int:
-        """Resolve the buyer's open holds of ``kind`` (only ``ref``'s when given)."""
-        check_ids(buyer_id=buyer_id)
+        """Resolve the buyer's open holds of ``kind`` (only ``ref``'s when given).
+
+        Raises:
+            ValidationError: a blank or over-long buyer or ref, an unknown
+                kind, a naive ``at``.
+        """
+        check_ids(buyer_id=buyer_id, ref=ref)
         kind = choice(HoldKind, kind, "kind")
         at = _aware(at, "at") or self.runtime.now()
         with self.runtime.unit_of_work() as session:
