@@ -318,6 +318,10 @@ class MarketplaceBase:
     #: with the first reply instead of posting a second; ``True`` only where the
     #: platform dedupes by key (say why in the adapter's docstring).
     reply_idempotent: ClassVar[bool] = False
+    #: whether ``refund`` can only pay the amount on the buyer's request (the platform's
+    #: agree call takes no amount): a refund of any other amount is refused before it is
+    #: claimed (see :mod:`aftersales.asked_refunds`).
+    pays_asked: ClassVar[bool] = False
 
     def __init__(self, *, name: str | None = None) -> None:
         """Name this instance: ``name`` checked as a store name, the class's ``name`` by default."""

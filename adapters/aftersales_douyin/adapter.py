@@ -21,6 +21,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from aftersales.asked_refunds import check_asked
 from aftersales.errors import (
     ConfigurationError,
     RemoteNotFoundError,
@@ -46,7 +47,7 @@ from aftersales.models import (
     Tracking,
     TrackingEvent,
 )
-from aftersales.money import to_fen
+from aftersales.money import from_fen, to_fen
 from aftersales.multipart import FilePart
 from aftersales.paging import Watermark, time_windows, watermarked_pages, window_newest_first
 from aftersales_douyin import mapping
@@ -130,6 +131,7 @@ class DouyinMarketplace(MarketplaceBase):
     """
 
     name = "douyin"
+    pays_asked: ClassVar[bool] = True  # afterSale/operate takes no amount
     capabilities: frozenset[Capability] = frozenset({
         Capability.LIST_RETURNS, Capability.APPROVE_RETURN, Capability.REJECT_RETURN,
         Capability.REFUND, Capability.CONFIRM_RETURN_RECEIVED, Capability.LIST_ORDERS,
@@ -452,7 +454,7 @@ class DouyinMarketplace(MarketplaceBase):
         if request is None:
             raise ValidationError("Douyin pays only against a buyer's after-sales request",
                                   field="request")
-        fen = to_fen(refund.amount)
+        to_fen(refund.amount)  # a fraction of a fen is refused before any call
         for attempt in (1, 2):
             fresh = self.fetch_detail(request).process_info.after_sale_info
             if self._paid_state(fresh.after_sale_status, fresh.refund_status):
@@ -463,10 +465,11 @@ class DouyinMarketplace(MarketplaceBase):
                 raise RemoteRejectedError(
                     f"after-sales status {fresh.after_sale_status} cannot be paid",
                     adapter=self.name)
-            if fresh.refund_total_amount and fen != fresh.refund_total_amount:
-                raise ValidationError(
-                    f"Douyin refunds what the buyer asked ({fresh.refund_total_amount} fen), "
-                    f"not {fen} fen", field="amount")
+            asked = (from_fen(fresh.refund_total_amount, mapping.CURRENCY)
+                     if fresh.refund_total_amount else request.requested_amount)
+            if asked is not None:
+                check_asked(refund.amount, asked, platform="Douyin",
+                            request=f"after-sales {fresh.after_sale_id}")
             try:
                 self._operate(code, {"aftersale_id": fresh.after_sale_id,
                                      "update_time": fresh.update_time})

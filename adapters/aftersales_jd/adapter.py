@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from aftersales.asked_refunds import check_asked
 from aftersales.errors import (
     RemoteNotFoundError,
     RemoteRejectedError,
@@ -34,6 +35,7 @@ from aftersales.models import (
     Shipment,
 )
 from aftersales.paging import Watermark, time_windows, watermarked_pages, window_newest_first
+from aftersales.wire import whole_fen
 from aftersales_jd import mapping
 from aftersales_jd.client import JdClient
 from aftersales_jd.schemas import (
@@ -132,6 +134,7 @@ class JdMarketplace(MarketplaceBase):
     """
 
     name = "jd"
+    pays_asked: ClassVar[bool] = True  # refundapply.replyRefund takes no amount
     capabilities: frozenset[Capability] = frozenset({
         Capability.GET_ORDER,
         Capability.LIST_RETURNS,
@@ -424,18 +427,23 @@ class JdMarketplace(MarketplaceBase):
     def refund(self, refund: Refund, request: ReturnRequest | None = None) -> Refund:
         """Approve a refund application (replyRefund ``status=1``); a repeat never pays twice.
 
-        JD refunds what the buyer applied for; a refund for more is refused
-        before anything is sent. The state is read first and, after a failure
-        that may have reached JD, read again before any repeat.
+        replyRefund takes no amount (its parameters are ``status``, ``id``,
+        ``checkUserName``, ``remark``, ``rejectType``, ``outWareStatus``):
+        approving pays what the buyer applied for (``applyRefundSum``). A
+        refund of any other amount, more or less, is refused by name
+        (:func:`~aftersales.asked_refunds.check_asked`): before any call
+        against the application as stored, and again against the sum the
+        application reads back before the approval. The state is read first
+        and, after a failure that may have reached JD, read again before any
+        repeat.
         """
         if request is None:
             raise ValidationError("JD pays only against a buyer's refund application",
                                   field="request")
         refund_id = self._refund_id(request, "refund")
-        if request.requested_amount is not None and refund.amount > request.requested_amount:
-            raise ValidationError(f"JD refunds what the buyer applied for "
-                                  f"({request.requested_amount}), not {refund.amount}",
-                                  field="amount")
+        name = f"refund application {refund_id}"
+        if request.requested_amount is not None:
+            check_asked(refund.amount, request.requested_amount, platform="JD", request=name)
         for attempt in (1, 2):
             fresh = self.fetch_refund(refund_id)
             if fresh.status in mapping.REFUND_PAID:
@@ -443,6 +451,11 @@ class JdMarketplace(MarketplaceBase):
             if fresh.status != 0:
                 raise RemoteRejectedError(f"refund application is {fresh.status}; it cannot "
                                           "be paid", adapter=self.name)
+            asked = whole_fen(fresh.applyRefundSum, field="applyRefundSum",
+                              payload=f"jd refund application {fresh.id}",
+                              currency=mapping.CURRENCY)
+            check_asked(refund.amount, asked or request.requested_amount, platform="JD",
+                        request=name)
             try:
                 body = self.client.call(_REFUND_REPLY, {
                     "id": fresh.id, "status": 1, "remark": refund.note or "同意退款",

@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
+from aftersales.asked_refunds import check_asked
 from aftersales.errors import (
     ConfigurationError,
     RemoteNotFoundError,
@@ -81,6 +82,7 @@ class PinduoduoMarketplace(MarketplaceBase):
     """
 
     name = "pinduoduo"
+    pays_asked: ClassVar[bool] = True  # pdd.refund.agree takes no amount
     capabilities: frozenset[Capability] = frozenset({
         Capability.LIST_ORDERS,
         Capability.GET_ORDER,
@@ -314,19 +316,24 @@ class PinduoduoMarketplace(MarketplaceBase):
     def refund(self, refund: Refund, request: ReturnRequest | None = None) -> Refund:
         """Agree the buyer's refund (pdd.refund.agree); a repeat never pays twice.
 
-        Pinduoduo pays the amount the buyer asked for; a refund for more is
-        refused before anything is sent. The state is read first: one
-        already agreed (4, 5) or refunded (10) is returned as paid. If the
-        agree fails in a way that may have reached Pinduoduo, the state is
-        read again and the agree re-sent only when it still awaits the shop.
+        pdd.refund.agree takes no amount (its request is ``after_sales_id``,
+        ``order_sn`` and ``operate_desc``): Pinduoduo pays the amount the
+        buyer asked for. A refund of any other amount, more or less, is
+        refused by name (:func:`~aftersales.asked_refunds.check_asked`):
+        before any call against the request as stored, and again against
+        the amount the detail reads back before the agree. The state is read
+        first: one already agreed (4, 5) or refunded (10) is returned as
+        paid. If the agree fails in a way that may have reached Pinduoduo,
+        the state is read again and the agree re-sent only when it still
+        awaits the shop.
         """
         if request is None:
             raise ValidationError("Pinduoduo pays only against a buyer's after-sales order",
                                   field="request")
-        if request.requested_amount is not None and refund.amount > request.requested_amount:
-            raise ValidationError(
-                f"Pinduoduo refunds what the buyer asked ({request.requested_amount}), "
-                f"not {refund.amount}", field="amount")
+        name = f"after-sales order {request.external_id}"
+        if request.requested_amount is not None:
+            check_asked(refund.amount, request.requested_amount, platform="Pinduoduo",
+                        request=name)
         for attempt in (1, 2):
             fresh = self.fetch_detail(request)
             if fresh.after_sales_status in mapping.PAID:
@@ -335,6 +342,10 @@ class PinduoduoMarketplace(MarketplaceBase):
                 raise RemoteRejectedError(
                     f"after-sales status {fresh.after_sales_status} cannot be paid",
                     adapter=self.name)
+            asked = mapping.amount(fresh.refund_amount, field="refund_amount",
+                                   payload="pdd.refund.information.get")
+            check_asked(refund.amount, asked or request.requested_amount,
+                        platform="Pinduoduo", request=name)
             try:
                 body = self.client.call("pdd.refund.agree", {
                     "after_sales_id": fresh.id, "order_sn": fresh.order_sn,

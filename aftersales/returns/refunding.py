@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from aftersales import observe
 from aftersales.amounts import check_amount
+from aftersales.asked_refunds import check_asked
 from aftersales.errors import (
     IdempotencyKeyReusedError,
     NotFoundError,
@@ -196,7 +197,7 @@ class Refunding:
             mine = claims.by_key(session, key, lock=True)
             if mine is not None:
                 return self._reuse(session, mine, rma_id, print_, now, note, keyed=True)
-        self.ctx.market(row.marketplace, Capability.REFUND)
+        market = self.ctx.market(row.marketplace, Capability.REFUND)
         pending = claims.pending_of(session, rma_id, lock=True)
         if pending is not None:
             # Resumed even when the request moved on meanwhile: the push looks it up
@@ -211,6 +212,12 @@ class Refunding:
         if not breakdown.total:
             raise ValidationError(f"nothing is left to refund on return {rma_id}",
                                   field="amount")
+        if getattr(market, "pays_asked", False) and row.requested_amount is not None:
+            # The platform pays what the buyer asked whatever is sent: refuse another
+            # amount before anything is written (the adapter checks its fresh figure too).
+            check_asked(breakdown.total,
+                        Money(row.requested_amount, row.currency or breakdown.currency),
+                        platform=row.marketplace, request=f"return {rma_id}")
         count = session.scalar(select(func.count()).where(RefundRow.rma_id == rma_id)) or 0
         made = RefundRow(
             rma_id=rma_id, order_external_id=row.order_external_id,

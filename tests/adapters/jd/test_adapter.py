@@ -126,8 +126,36 @@ def test_a_refund_above_what_was_applied_for_is_refused_before_any_call(
     assert len(jos.calls) == before
     shop.set_status("61000100", 11)  # the buyer withdrew
     with pytest.raises(RemoteRejectedError, match="11"):
-        market.refund(Refund(order_id=request.order_id, amount=Money("1.00", "CNY"),
+        market.refund(Refund(order_id=request.order_id, amount=request.requested_amount
+                             or Money("1.00", "CNY"), idempotency_key="k"), request)
+    assert shop.approved == []
+
+
+def test_a_refund_below_what_was_applied_for_is_refused_by_name_before_any_call(
+        market: JdMarketplace, shop: FakeJdShop, jos: FakeJos) -> None:
+    """replyRefund takes no amount: approving pays the buyer's 10.00 whatever the shop
+    meant to pay, so a partial refund is refused, naming the application and both
+    amounts, and nothing is called."""
+    request = next(r for r in _requests(market) if r.external_id == "refund-61000100")
+    before = len(jos.calls)
+    with pytest.raises(ValidationError, match=r"refund application 61000100: JD pays what the "
+                       r"buyer asked for \(10\.00 CNY\), not 4\.00 CNY"):
+        market.refund(Refund(order_id=request.order_id, amount=Money("4.00", "CNY"),
                              idempotency_key="k"), request)
+    assert len(jos.calls) == before
+    assert shop.approved == []
+
+
+def test_an_application_whose_sum_changed_since_it_was_read_is_not_approved(
+        market: JdMarketplace, shop: FakeJdShop, jos: FakeJos) -> None:
+    """The application read back before the approval asks 7.00 now: a refund of the stored
+    10.00 is refused and replyRefund never sent."""
+    request = next(r for r in _requests(market) if r.external_id == "refund-61000100")
+    shop.refunds["61000100"]["applyRefundSum"] = 700
+    with pytest.raises(ValidationError, match=r"\(7\.00 CNY\), not 10\.00 CNY"):
+        market.refund(Refund(order_id=request.order_id, amount=Money("10.00", "CNY"),
+                             idempotency_key="k"), request)
+    assert "jingdong.pop.afs.soa.refundapply.replyRefund" not in [m for m, _ in jos.calls]
     assert shop.approved == []
 
 

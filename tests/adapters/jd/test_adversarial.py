@@ -240,7 +240,8 @@ def test_an_answer_about_another_application_is_never_acted_on(
     jos.handle("jingdong.pop.afs.soa.refundapply.queryById", lambda p: {
         "jingdong_pop_afs_soa_refundapply_queryById_responce": {"queryResult": {
             "success": True, "result": [dict(shop.refunds[other], status=0)]}}})
-    refund = Refund(order_id=request.order_id, amount=Money("1.00", "CNY"), idempotency_key="k")
+    refund = Refund(order_id=request.order_id, amount=request.requested_amount
+                    or Money("1.00", "CNY"), idempotency_key="k")
     with pytest.raises(ResponseParseError):
         market.refund(refund, request)
     assert shop.approved == []

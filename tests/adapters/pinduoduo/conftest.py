@@ -17,6 +17,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -55,6 +56,11 @@ def independent_sign(params: dict[str, str], secret: str) -> str:
 def china_time(moment: datetime) -> str:
     """``yyyy-MM-dd HH:mm:ss`` in Shanghai."""
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _fen(amount: Any) -> Any:
+    """A listed ``refund_amount`` (yuan text) as the detail writes it (a number in fen)."""
+    return int(Decimal(amount) * 100) if isinstance(amount, str) and amount else amount
 
 
 def _read(text: str) -> datetime:
@@ -225,6 +231,7 @@ class FakeMall:
         detail.update(id=r["id"], order_sn=r["order_sn"], after_sales_status=r["after_sales_status"],
                       after_sales_type={2: 1, 3: 2, 4: 3, 5: 4, 6: 5}[r["after_sales_type"]],
                       express_no=r.get("tracking_number", ""), sku_id=r["sku_id"],
+                      refund_amount=_fen(r["refund_amount"]),
                       shipping_status=0 if r["after_sales_type"] == 2 else 1,
                       expire_time=detail["expire_time"] if r["after_sales_status"] in (2, 3)
                       else None)

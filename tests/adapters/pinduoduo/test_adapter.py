@@ -125,13 +125,42 @@ def test_a_refund_above_what_the_buyer_asked_is_refused_before_any_call(
     assert mall.agreed == []
 
 
+def test_a_refund_below_what_the_buyer_asked_is_refused_by_name_before_any_call(
+        market: PinduoduoMarketplace, mall: FakeMall, router: FakeRouter) -> None:
+    """pdd.refund.agree takes no amount: agreeing pays the buyer's 10.50 whatever the shop
+    meant to pay, so a partial refund (here 5.00) is refused, naming the request and both
+    amounts, and nothing is called."""
+    request = next(r for p in market.list_returns() for r in p.items if r.external_id == "9000")
+    before = len(router.calls)
+    part = Refund(order_id=request.order_id, amount=Money("5.00", "CNY"), idempotency_key="k")
+    with pytest.raises(ValidationError, match=r"after-sales order 9000: Pinduoduo pays what "
+                       r"the buyer asked for \(10\.50 CNY\), not 5\.00 CNY") as caught:
+        market.refund(part, request)
+    assert "\n" not in str(caught.value)
+    assert len(router.calls) == before
+    assert mall.agreed == []
+
+
+def test_a_request_whose_amount_changed_since_it_was_read_is_not_agreed(
+        market: PinduoduoMarketplace, mall: FakeMall, router: FakeRouter) -> None:
+    """The buyer lowered the request in the meantime: the detail read before the agree
+    says 8.00, so a refund of the stored 10.50 is refused and the agree never sent."""
+    request = next(r for p in market.list_returns() for r in p.items if r.external_id == "9000")
+    mall.refunds["9000"]["refund_amount"] = "8.00"
+    with pytest.raises(ValidationError, match=r"\(8\.00 CNY\), not 10\.50 CNY"):
+        market.refund(Refund(order_id=request.order_id, amount=Money("10.50", "CNY"),
+                             idempotency_key="k"), request)
+    assert "pdd.refund.agree" not in router.types()
+    assert mall.agreed == []
+
+
 def test_a_refund_in_a_refused_state_is_not_sent(market: PinduoduoMarketplace,
                                                  mall: FakeMall) -> None:
     request = next(r for p in market.list_returns() for r in p.items if r.external_id == "9000")
     mall.set_status("9000", 6)
     with pytest.raises(RemoteRejectedError, match="6"):
-        market.refund(Refund(order_id=request.order_id, amount=Money("1.00", "CNY"),
-                             idempotency_key="k"), request)
+        market.refund(Refund(order_id=request.order_id, amount=request.requested_amount
+                             or Money("1.00", "CNY"), idempotency_key="k"), request)
     assert mall.agreed == []
 
 
@@ -181,6 +210,9 @@ def two_shops(http: responses.RequestsMock) -> tuple[FakeMall, FakeMall]:
     west = FakeMall(FakeRouter(http, secret="west-secret", token="west-token"), refunds=2)
     for key in list(west.refunds):  # west's ids overlap east's on purpose
         west.refunds[key]["refund_amount"] = "88.00"
+        order = west.orders[west.refunds[key]["order_sn"]]  # west's orders paid 88.00 too
+        order.update(pay_amount="88.00", goods_amount="88.00",
+                     item_list=[dict(order["item_list"][0], goods_price="88.00")])
     return east, west
 
 
@@ -214,3 +246,29 @@ def test_two_shops_in_one_app_keep_their_data_apart(
                      if r.external_id == "9000")
     assert east_9000.status is ReturnStatus.REQUESTED
     assert datetime.now(UTC) > NOW  # sanity: the fake clock is in the past
+
+
+def test_a_partial_refund_is_refused_before_anything_is_claimed_or_sent(
+        app: AfterSales, two_shops: tuple[FakeMall, FakeMall]) -> None:
+    """The refund service refuses a partial refund on Pinduoduo by name before it claims
+    anything: no refund row is left pending (or written at all), nothing is called, and
+    the full refund goes through afterwards."""
+    from sqlalchemy import func, select
+
+    from aftersales.store.tables.returns import RefundRow
+
+    _, west = two_shops
+    rma = next(r.rma_id for r in app.returns.list(marketplace="pdd-west")
+               if r.external_id == "9000") or ""
+    app.returns.approve(rma)
+    calls = len(west.router.calls)
+    with pytest.raises(ValidationError, match=rf"return {rma}: pdd-west pays what the buyer "
+                       r"asked for \(88\.00 CNY\), not 50\.00 CNY"):
+        app.returns.refund(rma, amount=Money("50.00", "CNY"), idempotency_key="part")
+    with app.store.session() as session:
+        assert session.scalar(select(func.count()).select_from(RefundRow)) == 0
+    assert len(west.router.calls) == calls
+    assert west.agreed == []
+    paid = app.returns.refund(rma, idempotency_key="whole")
+    assert paid.amount == Money("88.00", "CNY")
+    assert west.agreed == ["9000"]

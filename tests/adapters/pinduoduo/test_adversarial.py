@@ -251,8 +251,8 @@ def test_detail_of_another_after_sales_order_is_never_acted_on(
     router.handle("pdd.refund.information.get",
                   lambda f: real({**f, "after_sales_id": other,
                                   "order_sn": mall.refunds[other]["order_sn"]}))
-    refund = Refund(order_id=request.order_id, amount=Money("1.00", "CNY"),
-                    idempotency_key="k1")
+    refund = Refund(order_id=request.order_id, amount=request.requested_amount
+                    or Money("1.00", "CNY"), idempotency_key="k1")
     with pytest.raises(ResponseParseError):
         market.refund(refund, request)
     assert mall.agreed == []
