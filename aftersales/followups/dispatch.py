@@ -190,7 +190,23 @@ class Dispatcher:
         stop: Callable[[], bool] = lambda: False,
     ) -> None:
         """Process a claimed batch: rows for transactional channels in one transaction,
-        the others one by one; after ``stop()`` turns true, release what is left."""
+        the others one by one; after ``stop()`` turns true, release what is left.
+
+        An error that leaves this call (a transactional channel's refusal, a
+        database failure) has its text masked for every buyer of ``rows``
+        first: the ``dispatch failed`` warning is written after the send's
+        own masking block has closed.
+        """
+        try:
+            self._process_all(rows, now, report, stop)
+        except Exception as exc:
+            _mask_error(exc, rows)
+            raise
+
+    def _process_all(
+        self, rows: list[FollowUpRow], now: datetime, report: DispatchReport,
+        stop: Callable[[], bool],
+    ) -> None:
         batch = [r for r in rows if self._is_transactional(r)]
         single = [r for r in rows if r not in batch]
         if batch:
@@ -388,6 +404,22 @@ def _reason(exc: BaseException, row: FollowUpRow) -> str:
     secrets = [v for k, v in values.items() if isinstance(v, str) and k not in ("id", "timezone")]
     with known_names(*_names(row)):
         return redact_text(f"{type(exc).__name__}: {exc}", secrets)[:500]
+
+
+def _mask_error(exc: BaseException, rows: list[FollowUpRow]) -> None:
+    """Mask, in place, the buyers of ``rows`` in an error's text (and a remote error's body).
+
+    The same masking as :func:`_reason`, for every buyer of a claimed batch:
+    the error is re-raised as it is (its type is what callers catch), only
+    its words change.
+    """
+    secrets = [v for row in rows for k, v in _buyer_values(row).items()
+               if isinstance(v, str) and k not in ("id", "timezone")]
+    with known_names(*[n for row in rows for n in _names(row)]):
+        exc.args = (redact_text(str(exc), secrets),)
+        body = getattr(exc, "body", None)
+        if isinstance(body, str):
+            exc.body = redact_text(body, secrets)  # type: ignore[attr-defined]
 
 
 def _buyer_values(row: FollowUpRow) -> dict[str, Any]:

@@ -178,3 +178,35 @@ def test_a_slow_batch_renews_each_lease_from_the_clock_not_the_batch_start(
     assert (report.claimed, report.sent) == (2, 2)
     assert taken == [0]
     assert sorted(m.buyer_id or "" for m in recorder.sent) == ["b0", "b1"]
+
+
+class _RefusingOutbox:
+    """A transactional channel (writes in the dispatch's own transaction) that refuses,
+    quoting the buyer, as a database-backed SMS queue might."""
+
+    name = "smsqueue"
+    transactional = True
+
+    def send(self, message: Message) -> Any:
+        raise AssertionError("a transactional channel is sent to with send_in")
+
+    def send_in(self, session: Any, message: Message) -> Any:
+        raise RemoteRejectedError(f"no subscriber {NAME} at {PHONE}", adapter=self.name,
+                                  body=f"refused: {NAME}")
+
+
+def test_the_dispatch_failed_warning_masks_the_buyer_at_debug(
+    app: Any, clock: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An error that leaves dispatch_due (here a transactional channel's
+    # refusal) is logged as "dispatch failed …" after the send's masking
+    # block has closed: it printed the buyer's name whole.
+    app.runtime.channels["smsqueue"] = _RefusingOutbox()
+    app.followups.register(FollowUpPlan(name="sms", channel="smsqueue", body="Hi {buyer.name}"))
+    app.followups.schedule("sms", buyer_id="b1", context=_buyer(), due_at=clock.now)
+    with caplog.at_level(logging.DEBUG), pytest.raises(RemoteRejectedError) as raised:
+        app.followups.dispatch_due()
+    assert "dispatch failed" in caplog.text
+    _assert_clean(caplog.text)
+    _assert_clean(str(raised.value))
+    _assert_clean(raised.value.body or "")
