@@ -282,7 +282,7 @@ class Dispatcher:
             repo.lock_buyer(session, row.buyer_id)
             # Renew the lease from the clock, not the batch's start: a slow
             # channel must not let it run out mid-send.
-            current = max(now, self.clock()) if self.clock is not None else now
+            current = self._clock_at_least(now)
             if not repo.still_owned(session, row.id, owner=self.owner,
                                     until=current + self.lease):
                 report.lost_lease += 1
@@ -341,11 +341,17 @@ class Dispatcher:
                     report.retried += 1
             report.reasons[f"follow-up {row.id}"] = reason
             return
+        # When the channel took it: a slow send ends minutes after the claim.
+        taken = self._clock_at_least(now)
         with self.unit_of_work() as session:
-            _apply(session, [_settle(row, now, FollowUpStatus.SENT, None, sent_at=now,
+            _apply(session, [_settle(row, taken, FollowUpStatus.SENT, None, sent_at=taken,
                                      receipt_id=receipt.message_id[:200])])
         report.sent += 1
         report.done += 1
+
+    def _clock_at_least(self, now: datetime) -> datetime:
+        """The clock's time now, never before ``now`` (the claim's time)."""
+        return max(now, self.clock()) if self.clock is not None else now
 
 
 def _settle(row: FollowUpRow, now: datetime, status: FollowUpStatus, reason: str | None, *,

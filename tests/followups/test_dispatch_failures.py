@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +13,7 @@ from aftersales.errors import RemoteRejectedError, ValidationError
 from aftersales.followups.contact_policy import HoldKind, MessageKind
 from aftersales.followups.plans import FollowUpPlan
 from aftersales.models import FollowUpStatus, Message
-from aftersales.store.tables.followups import ContactHoldRow, ContactLogRow
+from aftersales.store.tables.followups import ContactHoldRow, ContactLogRow, FollowUpRow
 
 PLAN = FollowUpPlan(name="nudge", channel="recorder", body="Still happy, {buyer.name}?")
 NAME, EMAIL, PHONE = "Alice Wongsworth", "alice.private@example.com", "+86 138 0013 8000"
@@ -210,3 +210,18 @@ def test_the_dispatch_failed_warning_masks_the_buyer_at_debug(
     _assert_clean(caplog.text)
     _assert_clean(str(raised.value))
     _assert_clean(raised.value.body or "")
+
+
+def test_sent_at_is_when_the_channel_took_the_message_not_the_claim(
+    app: Any, clock: Any, recorder: Any
+) -> None:
+    # A slow channel (seven minutes for an SMTP server to answer) recorded
+    # the batch's claim time as sent_at, seven minutes before the buyer could
+    # have had the message.
+    app.followups.register(PLAN)
+    claimed_at = clock.now
+    fid = app.followups.schedule("nudge", buyer_id="b1", context=_buyer(), due_at=clock.now).id
+    recorder.on_send = lambda message: clock.advance(minutes=7)
+    assert app.followups.dispatch_due().sent == 1
+    with app.store.session() as s:
+        assert s.get(FollowUpRow, fid).sent_at == claimed_at + timedelta(minutes=7)
