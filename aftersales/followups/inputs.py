@@ -13,10 +13,13 @@ A :class:`~decimal.Decimal` or an aware :class:`~datetime.datetime` /
 :class:`~datetime.date` in the context is kept as its text (``"12.50"``,
 ISO 8601), as the order's own fields are; anything else that is not JSON
 (a set, bytes, an object, a naive time, NaN) is refused, naming its path.
+A context larger than :data:`MAX_CONTEXT_BYTES` as compact UTF-8 JSON is
+refused by name: it is stored on the row and read again by every tick.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -26,13 +29,19 @@ from typing import Any, TypeVar
 
 from aftersales.errors import ValidationError
 
-__all__ = ["ID_LENGTHS", "check_ids", "check_text", "checked_context", "choice"]
+__all__ = ["ID_LENGTHS", "MAX_CONTEXT_BYTES", "check_ids", "check_text", "checked_context",
+           "choice"]
 
 E = TypeVar("E", bound=Enum)
 
 #: The longest value each id column holds (the follow-ups table's lengths).
 ID_LENGTHS = {"buyer_id": 120, "order_id": 120, "marketplace": 40, "rma_id": 40, "key": 200,
               "ref": 200}
+
+
+#: The largest context a follow-up keeps: 16 KiB of compact UTF-8 JSON, room
+#: for an order's fields and a few dozen items, not for a document.
+MAX_CONTEXT_BYTES = 16 * 1024
 
 
 def _text_problem(value: str) -> str | None:
@@ -96,15 +105,21 @@ def checked_context(context: Any, row: int | None = None) -> dict[str, Any]:
     """``context`` as JSON-ready data: a copy, Decimals and aware times as text.
 
     Raises:
-        ValidationError: ``context`` is not a mapping, or holds a value JSON
-            cannot (the field is its dotted path, ``context.items.1.sku``).
+        ValidationError: ``context`` is not a mapping, holds a value JSON
+            cannot (the field is its dotted path, ``context.items.1.sku``), or
+            is larger than :data:`MAX_CONTEXT_BYTES` as JSON.
     """
     if context is None:
         return {}
     if not isinstance(context, Mapping):
         raise ValidationError(f"must be a mapping of template fields, not "
                               f"{type(context).__name__}", field="context", row=row)
-    return dict(_value(context, "context", row))
+    out = dict(_value(context, "context", row))
+    size = len(json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    if size > MAX_CONTEXT_BYTES:
+        raise ValidationError(f"larger than {MAX_CONTEXT_BYTES // 1024} KiB as JSON "
+                              f"({size} bytes)", field="context", row=row)
+    return out
 
 
 def _value(value: Any, path: str, row: int | None) -> Any:

@@ -46,6 +46,8 @@ _COLUMNS = ("buyer_id", "marketplace", "order_external_id", "rma_id", "due_at", 
             "status", "idempotency_key", "context", "last_error")
 _SHARED = ("plan", "kind", "channel", "attempts", "version", "created_at", "updated_at")
 _KEY = _COLUMNS.index("idempotency_key")
+#: The longest text an event field keeps in a triggered follow-up's context.
+_EVENT_TEXT = 1000
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -336,7 +338,10 @@ class Scheduling:
             return None
         anchor = (_parse_time(p.get("delivered_at")) or _parse_time(p.get("closed_at"))
                   or _parse_time(p.get("at")) or self.runtime.now())
-        extra = {k: v for k, v in p.items() if isinstance(v, (str, int, float, bool))}
+        # The event's plain fields, a long text (a review's) cut so the
+        # context stays well inside its size bound.
+        extra = {k: v[:_EVENT_TEXT] if isinstance(v, str) else v for k, v in p.items()
+                 if isinstance(v, (str, int, float, bool))}
         return self.schedule(
             plan, buyer_id=buyer, order_id=_id_text(p.get("order_id")),
             marketplace=_id_text(p.get("marketplace")), rma_id=_id_text(p.get("rma_id")),

@@ -165,7 +165,8 @@ class FollowUpsService:
     def _on_trigger(self, event: Event) -> None:
         for plan in list(self.plans.values()):
             if plan.trigger == event.name:
-                self.schedule_for_event(plan, event)
+                with skipping_invalid(log, f"follow-up {plan.name!r} for", event):
+                    self.schedule_for_event(plan, event)
 
     # ------------------------------------------------------------ contact policy
 

@@ -32,6 +32,9 @@ BAD: list[tuple[dict[str, Any], str]] = [
     ({"context": {"x": datetime(2024, 1, 1)}}, "context.x"),
     ({"context": {"items": [{"sku": "a"}, {"sku": b"raw"}]}}, "context.items.1.sku"),
     ({"context": {1: "x"}}, "context"),
+    # no size limit: a megabyte of context was stored and read again every tick
+    ({"context": {"note": "x" * 16_400}}, "context"),
+    ({"context": {"items": [{"sku": "é" * 9_000}]}}, "context"),  # 18 000 bytes of UTF-8
 ]
 
 
@@ -52,6 +55,13 @@ def test_schedule_refuses_by_field_and_writes_nothing(
     with pytest.raises(ValidationError, match=f"row 2, field '{field}'"):
         app.followups.schedule_many("ask", [{"buyer_id": "b0", "key": "k0"}, args])
     assert app.followups.list() == []
+
+
+def test_a_context_just_under_the_size_bound_is_kept(app: Any) -> None:
+    app.followups.register(PLAN)
+    note = "x" * (16 * 1024 - len('{"note":""}'))
+    fu = app.followups.schedule("ask", buyer_id="b1", context={"note": note})
+    assert fu.context["note"] == note
 
 
 def test_decimal_and_aware_times_in_context_are_kept_as_text(make_app: Any,
@@ -90,3 +100,25 @@ def test_an_event_with_numeric_ids_schedules_with_text_ids(app: Any) -> None:
                                 key="e1")
     (fu,) = app.followups.list()
     assert (fu.buyer_id, fu.order_id, fu.marketplace) == ("77", "1001", "shop")
+
+
+def test_a_trigger_event_with_a_long_text_schedules_with_the_text_cut(
+    app: Any, caplog: Any
+) -> None:
+    # A delivery event carrying 20 000 characters of note still schedules
+    # its follow-up (the note cut), and one whose buyer id is too long is
+    # skipped on one warning line instead of a traceback.
+    import logging
+
+    app.followups.register(FollowUpPlan(name="thanks", trigger="shop.delivered",
+                                        channel="outbox", body="Thanks"))
+    with caplog.at_level(logging.DEBUG), app.store.session() as session:
+        app.runtime.events.emit(session, "shop.delivered",
+                                {"buyer_id": "b1", "note": "n" * 20_000}, key="d:1")
+        app.runtime.events.emit(session, "shop.delivered",
+                                {"buyer_id": "b" * 300}, key="d:2")
+    (fu,) = app.followups.list()
+    assert fu.context["event"]["note"] == "n" * 1000
+    assert not [r for r in caplog.records if r.exc_info]
+    (line,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "shop.delivered skipped: field 'buyer_id'" in line
