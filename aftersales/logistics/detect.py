@@ -36,6 +36,7 @@ __all__ = [
     "load_formats",
     "match_formats",
     "normalize_number",
+    "number_key",
 ]
 
 _STRIP = re.compile(r"[\s\-_./·]+")
@@ -144,6 +145,21 @@ def is_tracking_number(normal: str) -> bool:
     """Whether a normalised number can be a tracking number: ASCII letters and digits,
     1 to :data:`MAX_NUMBER` of them."""
     return _NUMBER.fullmatch(normal) is not None
+
+
+def number_key(number: str | None) -> str | None:
+    """The folded form a parcel's number is stored and matched under, or ``None``.
+
+    A shop stores the number as it typed it ("sf 1234-5678"); a provider
+    pushes and answers the carrier's form ("SF12345678"). Both fold to one
+    key (:func:`normalize_number`), kept in ``shipments.tracking_key`` and
+    matched by pushes and look-ups. A number that folds to no tracking
+    number (blank, a NUL, too long) has no key: nothing ever matches it.
+    """
+    if not number or len(number) > _READ_AT_MOST:
+        return None
+    normal = normalize_number(number)
+    return normal if is_tracking_number(normal) else None
 
 
 def checked_number(number: object, *, field: str = "number") -> str:

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Table, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from aftersales.logistics.detect import number_key
 from aftersales.logistics.parcels import PARCEL_STORE, with_owners
 from aftersales.logistics.snapshot import Snapshot, fingerprint
 from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
@@ -223,12 +224,14 @@ def release(session: Session, rows: Iterable[ParcelRow]) -> None:
 
 
 def parcels_by_number(session: Session, *numbers: str) -> list[ParcelRef]:
-    """Every stored parcel with one of these spellings of a tracking number."""
-    query = (
-        select(*_COLUMNS)
-        .where(ShipmentRow.tracking_number.in_(set(numbers)))
-        .order_by(ShipmentRow.id)
-    )
+    """Every stored parcel whose number folds as one of these does (``"SF12345678"``
+    finds the parcel a shop stored as ``"sf 1234-5678"``; see
+    :func:`~aftersales.logistics.detect.number_key`). A number that folds to no
+    tracking number finds nothing."""
+    keys = {key for key in map(number_key, numbers) if key is not None}
+    if not keys:
+        return []
+    query = select(*_COLUMNS).where(ShipmentRow.tracking_key.in_(keys)).order_by(ShipmentRow.id)
     return _refs(session.execute(query))
 
 

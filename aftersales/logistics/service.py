@@ -166,13 +166,13 @@ class LogisticsService:
         """
         normal = checked_number(number)
         given = checked_carrier(carrier)
-        spellings = (normal, number.strip())  # stored numbers may keep a shop's spacing
         with self.runtime.unit_of_work() as session:
-            every = parcels_by_number(session, *spellings)
+            # matched folded: a parcel stored as "sf 1234-5678" is found by "SF12345678"
+            every = parcels_by_number(session, normal)
             code = given or (_current_parcels(every)[0].carrier if every else None)
             refs = _current_parcels(every, code)
             if refs and not fresh and all(self._fresh(r) for r in refs):
-                stored = stored_tracking(session, *spellings)
+                stored = stored_tracking(session, normal)
                 if stored is not None:
                     return stored
         group = (normal, code or _unique(detect_carrier(normal)), tuple(refs))
@@ -312,8 +312,8 @@ class LogisticsService:
                     # An empty or garbled number would match the parcels stored
                     # without a real one (a marketplace's blank): never written.
                     continue
-                refs = _current_parcels(parcels_by_number(session, normal, tracking.number),
-                                        tracking.carrier)
+                # matched folded, whatever spacing or case the shop stored it with
+                refs = _current_parcels(parcels_by_number(session, normal), tracking.carrier)
                 # A stop notice may say nothing of the parcel (no status, no events):
                 # the parcel keeps what it has and is only made due for a query.
                 says_nothing = (tracking.push_stopped and tracking.raw_status is None

@@ -44,7 +44,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from aftersales.models import Order, OrderLine, TaxLine
 from aftersales.store.orders import refunds_out
 from aftersales.store.tables.base import utcnow
-from aftersales.store.tables.core import OrderLineRow, OrderRow, ShipmentRow
+from aftersales.store.tables.core import OrderLineRow, OrderRow, ShipmentRow, tracking_key
 from aftersales.store.upsert import update_rows, upsert_rows
 
 __all__ = ["OrderWrite", "write_order_page"]
@@ -224,6 +224,8 @@ def _apply(slot: _Slot, order: Order, added: _Added) -> None:
             "store": order.marketplace,
             "direction": shipment.direction.value,
             "tracking_number": shipment.tracking_number,
+            # passed here: PostgreSQL's INSERT ... SELECT runs no column default
+            "tracking_key": tracking_key(shipment.tracking_number),
             "carrier": shipment.carrier,
             "shipped_at": shipment.shipped_at,
         }))

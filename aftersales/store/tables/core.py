@@ -21,6 +21,7 @@ __all__ = [
     "OutboxRow",
     "ShipmentRow",
     "TrackingEventRow",
+    "tracking_key",
 ]
 
 
@@ -76,6 +77,21 @@ class OrderLineRow(Base):
     order: Mapped[OrderRow] = relationship(back_populates="lines")
 
 
+def tracking_key(number: str | None) -> str | None:
+    """A parcel number's folded form, as ``shipments.tracking_key`` keeps it
+    (:func:`aftersales.logistics.detect.number_key`)."""
+    # Imported here: the logistics package imports these tables.
+    from aftersales.logistics.detect import number_key
+
+    return number_key(number)
+
+
+def _tracking_key(context: Any) -> str | None:
+    # The column's default, so the ORM and SQLAlchemy inserts keep it; a statement
+    # that bypasses Python defaults (INSERT ... SELECT) passes tracking_key itself.
+    return tracking_key(context.get_current_parameters().get("tracking_number"))
+
+
 class ShipmentRow(Timestamps, Versioned, Base):
     """A parcel: outbound, a buyer's return or an exchange replacement."""
 
@@ -98,6 +114,10 @@ class ShipmentRow(Timestamps, Versioned, Base):
     store: Mapped[str | None] = mapped_column(String(40))
     direction: Mapped[str] = mapped_column(String(20), default="outbound")
     tracking_number: Mapped[str] = mapped_column(String(80), index=True)
+    # the number folded (no spacing or dashes, upper case; None when it folds to no
+    # tracking number): what pushes and look-ups match, whatever the shop typed
+    tracking_key: Mapped[str | None] = mapped_column(String(64), default=_tracking_key,
+                                                     index=True)
     carrier: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(30), default="pending")
     issue: Mapped[str | None] = mapped_column(String(30))
