@@ -50,6 +50,7 @@ from .schemas import (
     MoneySet,
     RestFulfillment,
     RestOrder,
+    RestRefundTransaction,
     RestTaxLine,
     WebhookReturn,
     WebhookReturnLine,
@@ -307,6 +308,33 @@ def _taxes(lines: Iterable[RestTaxLine], pick: Callable[..., Decimal],
                     rate=t.rate) for t in lines]
 
 
+#: Refund transaction statuses whose money went back or is on its way (``failure``
+#: and ``error`` returned nothing): counted so that the same money is never paid twice.
+RETURNING_TRANSACTION = frozenset({"success", "pending"})
+
+
+def _returned(transactions: Iterable[RestRefundTransaction], cur: str) -> Decimal:
+    """The money a REST refund's transactions returned, in the buyer's currency ``cur``.
+
+    Only ``refund`` transactions that succeeded or are pending count. Their
+    amounts are in the order's presentment currency (Shopify converts them to
+    the shop's only when ``in_shop_currency`` is asked); one in another
+    currency is refused rather than added to the wrong money.
+    """
+    total = Decimal(0)
+    for t in transactions:
+        if (t.kind or "").strip().lower() != "refund" or t.amount is None:
+            continue
+        if (t.status or "").strip().lower() not in RETURNING_TRANSACTION:
+            continue
+        field = "refunds.transactions.amount"
+        if t.currency is not None and t.currency.strip().upper() != cur:
+            raise ValidationError(f"{field} is not in the order's {cur}", field=field,
+                                  payload="shopify order")
+        total += wire_money(t.amount, cur, field=field, payload="shopify order").amount
+    return total
+
+
 @refusing(payload="shopify order")
 def refunds_from_rest(o: RestOrder, *, store: str = NAME) -> list[PlatformRefund]:
     """The order's refunds as Shopify lists them (``refunds[]``), in the buyer's currency.
@@ -318,7 +346,15 @@ def refunds_from_rest(o: RestOrder, *, store: str = NAME) -> list[PlatformRefund
     shipping refunded is an ``order_adjustments[]`` entry of kind
     ``shipping_refund`` (its amount and tax, sign dropped). A
     ``refund_discrepancy`` adjustment is not counted: it only records a
-    difference to Shopify's own calculation. The refund's id is its
+    difference to Shopify's own calculation.
+
+    The money the refund returned is its ``transactions[]`` (:func:`_returned`):
+    a line refunded at 0.00 with a 41.94 transaction (Shopify's 2026-01
+    example refund 929361483) or an amount-only refund returned money no line
+    or shipping names, kept as ``other``. When the lines and shipping are
+    worth more than the transactions (Shopify's sample order 450789469, whose
+    ``current_total_price`` follows its lines), the larger figure stays, so
+    the caps never count less than was refunded. The refund's id is its
     GraphQL id, the one ``refundCreate`` returns and the store records for
     the library's own refunds.
     """
@@ -342,10 +378,13 @@ def refunds_from_rest(o: RestOrder, *, store: str = NAME) -> list[PlatformRefund
                 if not o.taxes_included:
                     shipping += Money(abs(pick(adj.tax_amount, adj.tax_amount_set,
                                                "order_adjustments.tax_amount", signed=True)), cur)
-        amount = sum((ln.amount for ln in lines), shipping)
+        attributed = sum((ln.amount for ln in lines), shipping)
+        other = Money(_returned(r.transactions, cur), cur) - attributed
+        amount = attributed + other if other.amount > 0 else attributed
         out.append(PlatformRefund(
             external_id=r.admin_graphql_api_id or gid("Refund", r.id), amount=amount,
-            lines=lines, shipping=shipping if shipping else None, created_at=r.created_at))
+            lines=lines, shipping=shipping if shipping else None,
+            other=other if other.amount > 0 else None, created_at=r.created_at))
     return out
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "RestOrderAdjustment",
     "RestRefund",
     "RestRefundLineItem",
+    "RestRefundTransaction",
     "RestSuggestedRefund",
     "RestTaxLine",
     "UserError",
@@ -389,6 +390,16 @@ class RestOrderAdjustment(_Wire):
     tax_amount_set: MoneySet | None = None
 
 
+class RestRefundTransaction(_Wire):
+    """One ``transactions[]`` entry of a REST refund: money the refund returned (``kind``
+    ``refund``), in the order's presentment currency unless ``in_shop_currency`` is asked."""
+
+    kind: str | None = None
+    status: str | None = None
+    amount: WireAmount | None = None
+    currency: str | None = None
+
+
 class RestRefund(_Wire):
     """A refund as the REST order lists it (``refunds[]``), whoever made it."""
 
@@ -397,6 +408,7 @@ class RestRefund(_Wire):
     created_at: AwareTime | None = None
     refund_line_items: list[RestRefundLineItem] = Field(default_factory=list)
     order_adjustments: list[RestOrderAdjustment] = Field(default_factory=list)
+    transactions: list[RestRefundTransaction] = Field(default_factory=list)
 
 
 class RestOrder(_Wire):
