@@ -182,17 +182,27 @@ def stores_with(app: Any, capability: Any, store: str | None = None) -> list[str
     """The configured stores that declare ``capability`` (only ``store`` when given).
 
     Raises:
-        click.UsageError: no marketplace is configured at all (a cron job
+        click.UsageError: no marketplace is configured at all, or none of
+            them (or not ``store``) can do ``capability`` (a cron job
             syncing nothing must not look like one that synced).
         NotFoundError: ``store`` is not a configured store (status 2).
     """
+    from aftersales.naming import shown
+
     if not app.marketplaces:
         raise click.UsageError(
             "no marketplaces configured; set AFTERSALES_MARKETPLACES=sandbox,… or [stores.NAME]")
     if store is not None:
         app.marketplace(store)
-    return [name for name, market in app.marketplaces.items()
-            if (store is None or name == store) and capability in market.capabilities]
+    names = [name for name, market in app.marketplaces.items()
+             if (store is None or name == store) and capability in market.capabilities]
+    if not names:
+        what = str(getattr(capability, "value", capability)).replace("_", " ")
+        if store is not None:
+            raise click.UsageError(f"store {shown(store)} cannot {what}")
+        configured = ", ".join(shown(n) for n in app.marketplaces)
+        raise click.UsageError(f"no configured store can {what} (configured: {configured[:200]})")
+    return names
 
 
 def finish_stores(state: CliState, report: Any, title: str, columns: Sequence[str]) -> None:

@@ -29,6 +29,7 @@ from aftersales.cli import main
 from aftersales.cli_support import CliState
 from aftersales.csv_cells import FORMULA_LEADS
 from aftersales.errors import TransientError
+from aftersales.interfaces import Capability
 from aftersales.models import Page, ReturnRequest, Review
 from aftersales.reports.export import write_csv
 from aftersales.reports.rows import CountRow, ReportTable
@@ -144,6 +145,36 @@ def test_an_area_sync_refuses_an_unknown_store_and_no_stores(
     assert none.exit_code == 2
     assert "no marketplaces configured" in _json_error(none)["error"]
     empty.close()
+
+
+class _NoListings(SandboxMarketplace):
+    """A store whose API lists neither return requests nor reviews (as Shopify's
+    has no review listing and WooCommerce's no return listing)."""
+
+    capabilities = SandboxMarketplace.capabilities - {
+        Capability.LIST_RETURNS, Capability.LIST_REVIEWS}
+
+
+@pytest.mark.parametrize("area", ["reviews", "returns"])
+def test_an_area_sync_no_store_can_do_is_status_2_naming_the_store(
+        sqlite_url: str, area: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rule: a cron job that syncs nothing must not look like one that synced.
+    # Before: with only stores that cannot list this area's records (a
+    # WooCommerce shop's `returns sync`, a Shopify shop's `reviews sync`), or
+    # `--store` naming one, the command printed an empty table and exited 0.
+    app = AfterSales(sqlite_url, carriers=[], channels=["outbox"],
+                     marketplaces=[_NoListings(seed=1, orders=5, name="plain")])
+    monkeypatch.setattr(CliState, "app", property(lambda self: app))
+    try:
+        for args in ([], ["--store", "plain"]):
+            result = _invoke(area, "sync", *args, "--json")
+            assert result.exit_code == 2, result.output
+            error = _json_error(result)["error"]
+            assert "plain" in error, error
+            assert area[:-1] in error, error
+            assert result.stdout == ""
+    finally:
+        app.close()
 
 
 def test_the_worker_reviews_tick_goes_on_past_a_failing_store(
