@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -43,6 +44,7 @@ from aftersales.returns import refund_claim as claims
 from aftersales.returns import repository as repo
 from aftersales.returns.context import ReturnsContext
 from aftersales.returns.lifecycle import check_transition
+from aftersales.returns.refunds import RefundBreakdown, as_paid
 from aftersales.returns.writes import TransitionWriter
 from aftersales.store.locking import begin_write
 from aftersales.store.tables.returns import RefundRow, ReturnRow
@@ -85,6 +87,32 @@ def mismatch(asked: Refund, answered: Money) -> str | None:
             return None
     return (f"the marketplace paid {answered.amount} {answered.currency} for a refund of "
             f"{want.amount} {want.currency}")
+
+
+def _spread(row: RefundRow, paid: Money) -> None:
+    """Make ``row``'s lines, shipping and breakdown add up to ``paid``, what really moved.
+
+    The ledger of later refunds reads them (:func:`~aftersales.returns.
+    repository.ledger_for`); see :func:`~aftersales.returns.refunds.as_paid`.
+    A row without a readable breakdown (written by an older release) spreads
+    ``paid`` over its lines and shipping alone.
+    """
+    try:
+        told = RefundBreakdown.model_validate(row.breakdown)
+    except PydanticValidationError:
+        told = None
+    if told is not None:
+        scaled = as_paid(told, paid)
+        row.breakdown = scaled.model_dump(mode="json")
+        by_line = {ln.order_line_id: ln.amount.amount for ln in scaled.lines}
+        for line in row.lines:
+            line.amount = by_line.get(line.order_line_external_id, line.amount)
+        row.shipping = scaled.shipping.amount
+        return
+    parts = paid.rounded().allocate([ln.amount for ln in row.lines] + [row.shipping])
+    for line, part in zip(row.lines, parts, strict=False):
+        line.amount = part.amount
+    row.shipping = parts[-1].amount
 
 
 def _why(exc: BaseException) -> str:
@@ -182,6 +210,8 @@ class Settlement:
             refund_row.external_id = paid.external_id
             refund_row.lease_until = None
             refund_row.error = differs
+            if amount != instruction.amount:
+                _spread(refund_row, amount)
             refund_row.amount = amount.amount
             now = self.ctx.runtime.now()
             data = {"refund": key, "amount": str(amount), "external_id": paid.external_id}

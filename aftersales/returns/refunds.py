@@ -70,6 +70,7 @@ __all__ = [
     "LineRefund",
     "RefundBreakdown",
     "RefundLedger",
+    "as_paid",
     "compute_refund",
     "ledger_from",
     "paid_by_line",
@@ -498,6 +499,42 @@ def _partial(
         return lines, shipping, shipping_tax
     tax_left = tax_inside(shipping_tax, ship_left, ship_full)
     return lines, (ship_left if included else ship_left - tax_left), tax_left
+
+
+def as_paid(breakdown: RefundBreakdown, paid: Money) -> RefundBreakdown:
+    """``breakdown`` as the marketplace really paid it: ``paid`` spread over its parts.
+
+    A marketplace may pay another amount than it was asked (its own
+    rounding, or a different figure: ``AMOUNT_MISMATCH``); the refund is then
+    recorded at what it paid, and so must its parts be, or the ledger of
+    later refunds (caps, top-ups, shipping once) would count money that never
+    moved, or miss money that did. ``paid`` is spread over the lines and the
+    shipping (with its tax when that comes on top) in proportion to what each
+    asked, with :meth:`Money.allocate`, so the parts add up to ``paid`` to
+    the cent; the difference goes into each part's ``adjustment`` (negative
+    when more was paid), and the tax inside each part shrinks with it (never
+    above the tax it carries). Another currency changes nothing: what was
+    paid cannot be spread over amounts it cannot be compared with.
+    """
+    cur = breakdown.currency
+    if paid.currency != cur or paid == breakdown.total:
+        return breakdown
+    included = breakdown.taxes_included
+    ship_full = breakdown.shipping if included else breakdown.shipping + breakdown.shipping_tax
+    parts = paid.rounded().allocate([ln.amount.amount for ln in breakdown.lines]
+                                    + [ship_full.amount])
+    lines = [
+        ln.model_copy(update={
+            "amount": part, "adjustment": ln.adjustment + ln.amount - part,
+            "amount_tax": tax_inside(ln.amount_tax, part, ln.amount)})
+        for ln, part in zip(breakdown.lines, parts, strict=False)
+    ]
+    ship = parts[-1]
+    ship_tax = tax_inside(breakdown.shipping_tax, ship, ship_full)
+    summary = _summarise(cur, lines, ship if included else ship - ship_tax, ship_tax,
+                         included=included)
+    return summary.model_copy(update={"outside_refunds": breakdown.outside_refunds,
+                                      "refunded_outside": breakdown.refunded_outside})
 
 
 def _summarise(cur: str, out: list[LineRefund], shipping: Money, shipping_tax: Money, *,

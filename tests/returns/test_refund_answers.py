@@ -122,3 +122,52 @@ def test_the_tick_settles_a_lost_answer_found_paid_for_another_amount_and_report
     with synced.store.session() as s:
         row = s.scalars(select(RefundRow).where(RefundRow.rma_id == rma)).one()
         assert (row.status, row.amount) == ("paid", (asked - Money("2.00", "CNY")).amount)
+
+
+def _ledger_of(synced: Any, rma: str) -> tuple[RefundRow, Money]:
+    """The refund row of ``rma`` and what its lines and shipping add up to."""
+    from decimal import Decimal
+
+    from aftersales.returns.refunds import RefundBreakdown
+
+    with synced.store.session() as s:
+        row = s.scalars(select(RefundRow).where(RefundRow.rma_id == rma)).one()
+        told = RefundBreakdown.model_validate(row.breakdown)
+        parts = sum((ln.amount for ln in row.lines), Decimal(0)) + row.shipping
+        if not told.taxes_included:
+            parts += told.shipping_tax.amount
+        assert told.total.amount == row.amount  # the stored breakdown says what was paid
+        assert [ln.amount.amount for ln in told.lines] == [ln.amount for ln in row.lines]
+        assert told.shipping.amount == row.shipping
+        s.expunge(row)
+        return row, Money(parts, row.currency)
+
+
+@pytest.mark.parametrize("difference", ["-3.00", "0.50"])
+def test_the_ledger_counts_what_the_marketplace_paid_not_what_was_asked(
+    synced: Any, fresh_order: Callable[..., Order], sandbox: Any,
+    monkeypatch: pytest.MonkeyPatch, difference: str,
+) -> None:
+    """Paid 3.00 less (or 0.50 more) than asked, over the goods and the shipping: the
+    refund's lines and shipping add up to what was paid, so the caps and top-ups of later
+    refunds count the money that moved: the 3.00 not paid is still due on the request."""
+    from aftersales.models import ReturnKind, ReturnLine, ReturnReason
+
+    order = fresh_order(shipping=True)
+    req = synced.returns.request(
+        order.marketplace, order.external_id,
+        [ReturnLine(order_line_id=ln.external_id, quantity=1,
+                    reason=ReturnReason.QUALITY_ISSUE) for ln in order.lines[:2]],
+        kind=ReturnKind.REFUND_ONLY, evidence=["photo.jpg"], force=True)
+    rma = req.rma_id
+    synced.returns.approve(rma, override=True)
+    asked = synced.returns.preview_refund(rma, refund_shipping=True).total
+    paid = asked + Money(difference, "CNY")
+    answer_with(sandbox, monkeypatch, lambda m: m + Money(difference, m.currency))
+    with pytest.raises(ResponseParseError, match=f"paid {paid.amount} CNY"):
+        synced.returns.refund(rma, refund_shipping=True, idempotency_key="k-1")
+    row, parts = _ledger_of(synced, rma)
+    assert (row.status, row.amount) == ("paid", paid.amount)
+    assert parts == paid
+    left = synced.returns.preview_refund(rma, refund_shipping=True).total
+    assert left == max(asked - paid, Money.zero("CNY"))

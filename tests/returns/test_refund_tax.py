@@ -294,3 +294,32 @@ def test_a_partial_refund_of_the_shipping_leaves_the_rest_of_it_to_the_top_up(
             shipping_tax={"R1": a.shipping_tax.amount + b.shipping_tax.amount}),
             shipping_refunded_here=(a.shipping + b.shipping).amount if rma == "R1" else 0)
         assert again.total.is_zero(), rma
+
+
+# ---------------------------------------------------------------- what the marketplace paid
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.booleans(), st.integers(min_value=0, max_value=40000),
+       st.sampled_from(["0", "7.35"]), st.sampled_from(["0", "0.59"]))
+def test_a_refund_recorded_at_what_was_paid_adds_up_to_it(
+        included: bool, cents: int, shipping: str, shipping_tax: str) -> None:
+    """Whatever the marketplace paid, the breakdown recorded for it adds up to it, part by
+    part, keeps the breakdown's identity, and never tells more tax than a part carries."""
+    from aftersales.returns.refunds import as_paid
+
+    order = taxed_order([("L1", 2, "19.99", "3.20"), ("L2", 1, "5.00", "0.41")],
+                        shipping=shipping, shipping_tax=shipping_tax, included=included)
+    asked = refund(order, {"L1": 2, "L2": 1}, refund_shipping=True)
+    paid = usd(f"{cents / 100:.2f}")
+    got = as_paid(asked, paid)
+    ship = got.shipping if included else got.shipping + got.shipping_tax
+    assert got.total == paid
+    assert sum((ln.amount for ln in got.lines), ship) == paid
+    assert identity_holds(got)
+    assert got.shipping_tax <= asked.shipping_tax
+    for before, after in zip(asked.lines, got.lines, strict=True):
+        assert after.amount_tax <= before.amount_tax
+        assert after.amount_tax <= after.amount or after.amount.is_zero()
+    assert as_paid(asked, asked.total) == asked
+    assert as_paid(asked, Money(paid.amount, "CAD")) == asked
