@@ -20,9 +20,10 @@ from __future__ import annotations
 import json as jsonlib
 import logging
 import random
+import socket
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
@@ -33,7 +34,7 @@ from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from urllib3.util.retry import Retry
 
-from aftersales import observe
+from aftersales import http_deadline, observe
 from aftersales.errors import (
     AuthenticationError,
     RateLimitError,
@@ -55,6 +56,7 @@ from aftersales.redact import (
 from aftersales.transport import ApiSession
 
 __all__ = [
+    "DEFAULT_DEADLINE",
     "ApiClient",
     "RateLimit",
     "SendHook",
@@ -75,6 +77,8 @@ _MAX_RETRY_AFTER = 300.0
 _EXCERPT = 300
 #: The largest answer body kept by default, decoded (a gzip answer counts expanded).
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+#: Seconds one attempt may take in all, answer read whole, unless a client sets its own.
+DEFAULT_DEADLINE = 120.0
 _CHUNK = 64 * 1024
 
 _E = TypeVar("_E", bound=RemoteError)
@@ -201,6 +205,19 @@ def may_have_arrived(exc: BaseException) -> bool:
     return not getattr(exc, "_unsent", False)
 
 
+def _socket_of(response: requests.Response) -> socket.socket | None:
+    """The socket a streamed answer is read from (``None`` for a test transport's body).
+
+    The connection's, else the one under http.client's reader: with
+    ``Connection: close`` the connection lets go of its socket at once.
+    """
+    sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+    if not isinstance(sock, socket.socket):
+        reader = getattr(getattr(getattr(response.raw, "_fp", None), "fp", None), "raw", None)
+        sock = getattr(reader, "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None
+
+
 class ApiClient:
     """HTTP for one adapter.
 
@@ -228,6 +245,13 @@ class ApiClient:
         max_response_bytes: the largest answer body read, after decoding
             (a gzip bomb counts expanded); a larger one is a
             ``ResponseParseError``, read no further and never retried.
+        deadline: seconds one attempt may take in all, redirects and the
+            whole answer included. The read timeout bounds each wait for a
+            byte, so a server dripping one byte every few seconds would
+            hold a call for ever; past the deadline the answer is dropped
+            with a ``TransientError`` naming the host and the deadline.
+            Default :data:`DEFAULT_DEADLINE`, or the connect and read
+            timeouts together when they are longer.
     """
 
     def __init__(
@@ -250,11 +274,16 @@ class ApiClient:
         allow_http_hosts: Collection[str] = LOOPBACK_HOSTS,
         redirect_hosts: Collection[str] = (),
         max_response_bytes: int = MAX_RESPONSE_BYTES,
+        deadline: float | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if max_response_bytes < 1:
             raise ValueError("max_response_bytes must be at least 1")
+        if deadline is not None and not 0 < deadline < float("inf"):  # NaN too
+            raise ValueError("deadline must be a finite number of seconds above 0")
+        self.deadline = float(deadline) if deadline is not None else max(
+            DEFAULT_DEADLINE, float(sum(timeout)))
         self.max_response_bytes = max_response_bytes
         self.adapter = adapter
         self.base_url = base_url.rstrip("/")
@@ -468,7 +497,7 @@ class ApiClient:
                 timeout=self.timeout,
                 stream=True,
             )
-            self._read_body(response)
+            self._read_body(response, started + self.deadline)
         except requests.exceptions.RequestException as exc:
             # ``from None``: requests' and urllib3's texts quote the full URL,
             # query secrets included, and a shop's ``log.exception`` prints
@@ -501,12 +530,17 @@ class ApiClient:
             return err
         return RemoteError(f"request failed: {type(exc).__name__}", adapter=self.adapter)
 
-    def _read_body(self, response: requests.Response) -> None:
-        """Read the streamed body into ``response.content``, at most ``max_response_bytes``.
+    def _read_body(self, response: requests.Response, end: float) -> None:
+        """Read the streamed body into ``response.content``, at most ``max_response_bytes``,
+        before ``end`` (a ``time.monotonic`` instant).
+
+        A watchdog (:mod:`aftersales.http_deadline`) shuts the socket down at
+        ``end``, whatever the framing and however the bytes trickle in.
 
         Raises:
             ResponseParseError: the answer is larger (declared or read); the
                 connection is closed, the rest never read.
+            TransientError: the answer was still arriving at ``end``.
         """
         limit = self.max_response_bytes
         declared = response.headers.get("Content-Length", "")
@@ -521,7 +555,7 @@ class ApiClient:
             if not too_large:
                 return
         if not too_large:
-            for chunk in response.iter_content(_CHUNK):
+            for chunk in self._chunks(response, end):
                 size += len(chunk)
                 if size > limit:
                     too_large = True
@@ -535,6 +569,30 @@ class ApiClient:
         response._content = b"".join(chunks)  # what requests' .content reads
         setattr(response, "_content_consumed", True)  # noqa: B010 - not a typed attribute
         response.close()  # the connection goes back to the pool
+
+    def _chunks(self, response: requests.Response, end: float) -> Iterator[bytes]:
+        """The decoded body as it arrives, ended by the deadline watchdog at ``end``."""
+        sock = _socket_of(response)
+        if sock is None:  # a test transport's own body: nothing to wait on
+            yield from response.iter_content(_CHUNK)
+            return
+        watched = http_deadline.watch(sock, end)
+        try:
+            for chunk in response.iter_content(_CHUNK):
+                if watched.fired:
+                    break
+                yield chunk
+        except requests.exceptions.RequestException:
+            if not watched.fired:
+                raise
+        finally:
+            watched.cancel()
+        if watched.fired:  # what was read is cut short, whatever the framing said
+            response.close()
+            host = urlsplit(response.url or "").hostname or "?"
+            raise TransientError(
+                f"{host}: the answer did not arrive whole within the {self.deadline:g} s "
+                "deadline (the server sends too slowly); dropped", adapter=self.adapter)
 
     def _error_for(self, response: requests.Response) -> RemoteError | None:
         if self.classify_error is not None:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import requests
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.errors import ConfigurationError, RemoteError
@@ -38,6 +38,8 @@ __all__ = ["AdapterClient", "AdapterSettings"]
 #: What an on/off variable may say, in any case; anything else is refused by name.
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
+#: Fields every adapter's settings have and :meth:`AdapterSettings.from_env` reads.
+_COMMON_ENV = ("deadline",)
 
 
 class AdapterSettings(BaseModel):
@@ -59,6 +61,11 @@ class AdapterSettings(BaseModel):
 
     Secrets are ``SecretStr`` fields: they never show in a repr, and
     :meth:`api_client` masks them in every log line and error.
+
+    Every adapter's settings also have ``deadline`` (``{ADAPTER}_DEADLINE``):
+    the seconds one HTTP attempt may take in all, the answer read whole;
+    unset, :data:`aftersales.http.DEFAULT_DEADLINE` (or the connect and read
+    timeouts together when longer).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -67,6 +74,8 @@ class AdapterSettings(BaseModel):
     env_fields: ClassVar[tuple[str, ...]] = ()
     env_flags: ClassVar[frozenset[str]] = frozenset()
     required_from_env: ClassVar[tuple[str, ...]] = ()
+
+    deadline: float | None = Field(default=None, gt=0, allow_inf_nan=False)
 
     @classmethod
     def env_var(cls, field: str) -> str:
@@ -86,7 +95,7 @@ class AdapterSettings(BaseModel):
         """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        for field in dict.fromkeys((*cls.required_from_env, *cls.env_fields)):
+        for field in dict.fromkeys((*cls.required_from_env, *cls.env_fields, *_COMMON_ENV)):
             raw = env.get(cls.env_var(field))
             if raw:
                 values[field] = cls._flag(field, raw) if field in cls.env_flags else raw
@@ -130,7 +139,7 @@ class AdapterSettings(BaseModel):
         """
         value = getattr(self, field)
         if value is None:
-            read = (*self.required_from_env, *self.env_fields)
+            read = (*self.required_from_env, *self.env_fields, *_COMMON_ENV)
             variable = self.env_var(field) if field in read else field
             why = f" to {purpose}" if purpose else ""
             raise ConfigurationError(f"{self.adapter_name} needs {variable}{why}")
@@ -159,8 +168,9 @@ class AdapterSettings(BaseModel):
         """The adapter's ``ApiClient``, built from these settings.
 
         Reads ``base_url`` (a field or property), ``timeout`` (read seconds,
-        with a 5 s connect timeout, or a ``(connect, read)`` pair) and, where
-        the settings have it, ``requests_per_second`` (``None``: no pacing).
+        with a 5 s connect timeout, or a ``(connect, read)`` pair),
+        ``deadline`` and, where the settings have it, ``requests_per_second``
+        (``None``: no pacing).
         Every ``SecretStr`` value is masked, plus ``secrets``; the other
         arguments go to :class:`~aftersales.http.ApiClient` as they are.
         """
@@ -182,6 +192,7 @@ class AdapterSettings(BaseModel):
             pool_size=pool_size,
             rate_limit=RateLimit(rps) if rps else None,
             redirect_hosts=frozenset(redirect_hosts),
+            deadline=self.deadline,
         )
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+
 import pytest
 import responses
 
-from aftersales.errors import RemoteRejectedError
+from aftersales.errors import ConfigurationError, RemoteRejectedError, TransientError
 from aftersales.http import ApiClient
 
 BASE = "https://api.example.test"
@@ -79,3 +84,116 @@ def test_an_adapter_client_names_the_hosts_it_trusts() -> None:
         mock.get("https://cdn.example.net/f", json={"ok": True})
         assert Trusting(Settings()).api.get("a") == {"ok": True}
     assert AdapterClient(Settings()).api.redirect_hosts == frozenset()
+
+
+# ---------------------------------------------------------------- real sockets
+
+
+class Drip:
+    """A local HTTP server that answers every connection with ``head`` at once, then
+    ``body`` one byte every ``every`` seconds (until the client goes away)."""
+
+    def __init__(self, head: bytes, body: bytes, every: float) -> None:
+        self.head, self.body, self.every = head, body, every
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        self.server.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                continue
+            with conn:
+                try:
+                    conn.recv(65536)
+                    conn.sendall(self.head)
+                    for i in range(len(self.body)):
+                        if self.stop.wait(self.every if i else 0):
+                            return
+                        conn.sendall(self.body[i:i + 1])
+                except OSError:
+                    continue
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def drip() -> Iterator[Callable[[bytes, bytes, float], Drip]]:
+    made: list[Drip] = []
+
+    def start(head: bytes, body: bytes, every: float) -> Drip:
+        made.append(Drip(head, body, every))
+        return made[-1]
+
+    yield start
+    for server in made:
+        server.close()
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked", "close"])
+def test_a_slow_drip_answer_ends_at_the_call_deadline(
+        drip: Callable[[bytes, bytes, float], Drip], framing: str) -> None:
+    """One byte every 0.3 s never trips the 2 s read timeout; the 1 s deadline ends it."""
+    body = b'{"orders": [' + b"1," * 200 + b"1]}"
+    heads = {
+        "length": f"Content-Length: {len(body)}\r\n",
+        "chunked": "Transfer-Encoding: chunked\r\n",
+        "close": "Connection: close\r\n",
+    }
+    if framing == "chunked":
+        body = b"".join(b"1\r\n" + body[i:i + 1] + b"\r\n" for i in range(len(body))) + b"0\r\n\r\n"
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{heads[framing]}\r\n".encode()
+    server = drip(head, body, 0.3)
+    api = ApiClient("edgy", f"http://127.0.0.1:{server.port}", timeout=(2.0, 2.0), deadline=1.0,
+                    max_attempts=1)
+    started = time.monotonic()
+    with pytest.raises(TransientError) as caught:
+        api.get("orders?token=abc123")
+    took = time.monotonic() - started
+    assert took < 2.5, took
+    text = str(caught.value)
+    assert "127.0.0.1" in text
+    assert "1 s" in text
+    assert "abc123" not in text
+    assert "\n" not in text
+
+
+def test_the_deadline_defaults_to_two_minutes_and_never_cuts_a_read_timeout_short() -> None:
+    assert ApiClient("edgy", BASE).deadline == 120.0
+    assert ApiClient("edgy", BASE, timeout=(10.0, 300.0)).deadline == 310.0
+    assert ApiClient("edgy", BASE, timeout=(10.0, 300.0), deadline=5).deadline == 5.0
+    with pytest.raises(ValueError, match="deadline"):
+        ApiClient("edgy", BASE, deadline=0)
+
+
+def test_an_adapter_reads_its_deadline_from_its_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aftersales.settings import AdapterSettings
+
+    class Settings(AdapterSettings):
+        adapter_name = "edgy"
+        base_url: str = BASE
+
+    assert Settings().api_client().deadline == 120.0
+    assert Settings(deadline=7.5).api_client().deadline == 7.5
+    monkeypatch.setenv("EDGY_DEADLINE", "9")
+    assert Settings.from_env().api_client().deadline == 9.0
+    monkeypatch.setenv("EDGY_DEADLINE", "-1")
+    with pytest.raises(ConfigurationError, match="deadline"):
+        Settings.from_env()
+
+
+def test_a_quick_answer_over_a_real_socket_still_reads_whole(
+        drip: Callable[[bytes, bytes, float], Drip]) -> None:
+    body = b'{"ok": true}'
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    server = drip(head, body, 0.0)
+    api = ApiClient("edgy", f"http://127.0.0.1:{server.port}", deadline=5, max_attempts=1)
+    assert api.get("x") == {"ok": True}

@@ -1,0 +1,100 @@
+"""A total deadline for reading an answer, whatever pace the server keeps.
+
+A socket's read timeout bounds each wait for the next byte, not the call:
+a server sending one byte every few seconds (a slow-drip answer, by fault
+or on purpose) never trips it and holds the calling thread for hours. No
+read loop can enforce a total time on its own either, because one read of
+a chunked body may wait for many bytes (a chunk-size line is read byte by
+byte up to 64 KiB).
+
+So one daemon thread, shared by every client in the process, keeps the
+deadlines of the answers being read and shuts down the socket of any that
+passes its own: the blocked read returns at once, and the caller, seeing
+:attr:`Watch.fired`, reports the deadline instead of a truncated body. The
+thread costs nothing while no answer is being read; a forked child starts
+its own on first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import os
+import socket
+import threading
+import time
+
+__all__ = ["Watch", "watch"]
+
+
+class Watch:
+    """One answer being read against a deadline; :meth:`cancel` when done."""
+
+    __slots__ = ("end", "fired", "live", "sock")
+
+    def __init__(self, sock: socket.socket, end: float) -> None:
+        self.sock = sock
+        self.end = end
+        self.live = True
+        #: True once the deadline passed and the socket was shut down.
+        self.fired = False
+
+    def cancel(self) -> None:
+        """Stop watching (the answer was read, or failed on its own)."""
+        self.live = False
+
+
+class _Watchdog:
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Watch]] = []
+        self._order = itertools.count()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, sock: socket.socket, end: float) -> Watch:
+        entry = Watch(sock, end)
+        with self._wake:
+            heapq.heappush(self._heap, (end, next(self._order), entry))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="aftersales-http-deadline", daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is entry:
+                self._wake.notify()  # an earlier deadline than the one waited for
+        return entry
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._heap and not self._heap[0][2].live:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._wake.wait(60.0)
+                    continue
+                end, _, entry = self._heap[0]
+                left = end - time.monotonic()
+                if left > 0:
+                    self._wake.wait(min(left, 3600.0))
+                    continue
+                heapq.heappop(self._heap)
+            if entry.live:
+                entry.fired = True
+                # socket.socket's own shutdown, also for an SSLSocket: its override
+                # would drop the TLS state under the reading thread. OSError: the
+                # socket was closed meanwhile, so the read has ended anyway.
+                with contextlib.suppress(OSError):
+                    socket.socket.shutdown(entry.sock, socket.SHUT_RDWR)
+
+    def reset(self) -> None:
+        self.__init__()  # type: ignore[misc]  # a forked child: no thread, fresh lock
+
+
+_WATCHDOG = _Watchdog()
+os.register_at_fork(after_in_child=_WATCHDOG.reset)
+
+
+def watch(sock: socket.socket, end: float) -> Watch:
+    """Shut ``sock`` down for reading and writing if it is still watched at ``end``
+    (a :func:`time.monotonic` instant)."""
+    return _WATCHDOG.watch(sock, end)
