@@ -31,8 +31,14 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import ValidationError as PydanticValidationError
 
-from aftersales.errors import RemoteRejectedError, TransientError, ValidationError
+from aftersales.errors import (
+    ConfigurationError,
+    RemoteRejectedError,
+    TransientError,
+    ValidationError,
+)
 from aftersales.interfaces import ChannelBase
 from aftersales.models import Message, Receipt
 from aftersales.redact import redact_text
@@ -61,11 +67,26 @@ class SmtpSettings(BaseModel):
 
     @classmethod
     def from_env(cls) -> SmtpSettings:
-        """Settings from ``AFTERSALES_SMTP_*`` variables, defaults for the rest."""
-        env = {k[len("AFTERSALES_SMTP_") :].lower(): v for k, v in os.environ.items()
-               if k.startswith("AFTERSALES_SMTP_")}
-        known = {k: v for k, v in env.items() if k in cls.model_fields}
-        return cls.model_validate(known)
+        """Settings from ``AFTERSALES_SMTP_*`` variables, defaults for the rest.
+
+        Raises:
+            ConfigurationError: a variable no setting reads (a misspelt
+                ``AFTERSALES_SMTP_PASWORD`` would leave the password unset
+                without a word), named with the closest known one, by the
+                app settings' own check; or a bad value, naming the
+                variable and never the value (it may be the password).
+        """
+        from aftersales.config import check_environment  # config imports this module
+
+        prefix = "AFTERSALES_SMTP_"
+        mine = {k: v for k, v in os.environ.items() if k.upper().startswith(prefix)}
+        check_environment(mine)
+        try:
+            return cls.model_validate({k[len(prefix):].lower(): v for k, v in mine.items()})
+        except PydanticValidationError as exc:
+            names = sorted({prefix + str(e["loc"][0]).upper() for e in exc.errors() if e["loc"]})
+            raise ConfigurationError(
+                f"smtp: invalid {', '.join(names) or 'settings'} (value not shown)") from None
 
 
 #: One ``local@domain`` address: no spaces, controls, quotes or list separators,
