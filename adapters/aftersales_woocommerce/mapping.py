@@ -244,6 +244,12 @@ def order_from_wc(o: WcOrder, *, store: str = NAME, refunds: Sequence[WcRefund] 
     ``prices_include_tax`` display setting says, so the order's amounts are
     always tax-exclusive here (``taxes_included`` False) and the tax is added.
 
+    A negative fee line (a discount given as a fee, which WooCommerce allows
+    since 3.2) becomes order-level discount, its tax with it, so the lines
+    refund no more than the buyer paid; the split between goods and tax is
+    then off by that fee's tax, the sum is not. A positive fee (a surcharge)
+    is no goods and is not refunded with them.
+
     ``refunds`` are the order's refunds as ``GET /orders/{id}/refunds`` gives
     them (:func:`refunds_from_wc`): the order keeps every refund on it.
 
@@ -266,6 +272,9 @@ def order_from_wc(o: WcOrder, *, store: str = NAME, refunds: Sequence[WcRefund] 
             taxes=_taxes(li.taxes, li.total_tax, cur),
         ))
     line_disc = sum((ln.discount.amount for ln in lines if ln.discount), Decimal(0))
+    # A negative fee is a discount the lines do not show: its amount and its tax
+    # come off what the goods were paid, so a full refund is what the buyer paid.
+    fee_disc = -sum((f.total + f.total_tax for f in o.fee_lines if f.total < 0), Decimal(0))
     b, s = o.billing, o.shipping
     address = ", ".join(filter(None, [s.address_1, s.address_2, s.city, s.state, s.postcode,
                                       s.country])) or None
@@ -284,7 +293,8 @@ def order_from_wc(o: WcOrder, *, store: str = NAME, refunds: Sequence[WcRefund] 
         taxes_included=False,
         shipping_taxes=([t for s in o.shipping_lines for t in _taxes(s.taxes, s.total_tax, cur)]
                         or _taxes([], o.shipping_tax, cur)),
-        discount=Money(max(o.discount_total - line_disc, Decimal(0)), cur),
+        discount=Money(max(o.discount_total - line_disc, Decimal(0)) + max(fee_disc, Decimal(0)),
+                       cur),
         total=Money(o.total, cur), raw_status=o.status, placed_at=created,
         updated_at=o.date_modified_gmt or created, shipments=_shipments(o),
         refunds=refunds_from_wc(o, refunds),

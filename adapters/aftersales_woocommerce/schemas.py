@@ -29,6 +29,7 @@ from aftersales.wire import (
 
 __all__ = [
     "ApiError",
+    "WcFeeLine",
     "WcLineItem",
     "WcNote",
     "WcOrder",
@@ -124,6 +125,15 @@ class WcShippingLine(_Wire):
     taxes: list[WcTax] = Field(default_factory=list)
 
 
+class WcFeeLine(_Wire):
+    """A fee line: a surcharge, or (negative ``total`` and ``total_tax``, as WooCommerce
+    allows since 3.2) a discount the buyer got that no line item shows."""
+
+    id: WireIntId
+    total: SignedWireAmount = Decimal(0)
+    total_tax: SignedWireAmount = Decimal(0)
+
+
 class WcOrderRefund(_Wire):
     """An entry of an order's ``refunds``: the refund's id and its total, negative."""
 
@@ -147,6 +157,7 @@ class WcOrder(_Wire):
     total: WireAmount = Decimal(0)
     prices_include_tax: bool = False
     shipping_lines: list[WcShippingLine] = Field(default_factory=list)
+    fee_lines: list[WcFeeLine] = Field(default_factory=list)
     customer_id: int = 0
     billing: _Billing = Field(default_factory=_Billing)
     shipping: _Shipping = Field(default_factory=_Shipping)
