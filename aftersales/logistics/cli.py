@@ -68,9 +68,13 @@ def group() -> None:
 def refresh(state: CliState, app: Any) -> None:
     """Look up every open parcel not checked within the TTL.
 
-    Exit status 1 when provider calls failed (their parcels stay due), or an
+    The job succeeded (exit status 0) when every parcel it asked about got
+    an answer: a provider whose calls failed is then a warning, its parcels
+    answered by a later provider. It failed (exit status 1) when some number
+    got no answer from any provider (its calls failed, or it was refused
+    after an earlier provider failed on it; the parcels stay due) or an
     answer held a malformed item (named under ``malformed``, or the number's
-    reason under ``failed``).
+    reason under ``reasons``). ``outcome`` says which.
     """
     with steps(state, "tracking", every=1.0, unit=" parcels settled") as progress:
 
@@ -79,7 +83,10 @@ def refresh(state: CliState, app: Any) -> None:
             progress.advance(settled)
 
         report = app.logistics.refresh(progress=tick)
+    outcome = ("failed" if report.failed
+               else "succeeded with warnings" if report.failed_calls else "succeeded")
     data = {
+        "outcome": outcome,
         "due": report.due,
         "checked": report.checked,
         "changed": report.changed,
@@ -88,16 +95,23 @@ def refresh(state: CliState, app: Any) -> None:
         "fallbacks": report.fallbacks,
         "unresolved": report.unresolved,
         "failed": report.failed,
+        "reasons": report.reasons,
         "malformed": report.malformed,
+        "warnings": report.warnings,
     }
     calls = ", ".join(f"{k}: {v}" for k, v in report.calls.items()) or "none"
+    unanswered = len(report.errors)
     output(state, data, lambda: (
-        f"{report.checked} of {report.due} due parcels checked, {report.changed} changed; "
+        f"{outcome}"
+        + (f": {unanswered} tracking numbers got no answer from any provider"
+           if unanswered else "")
+        + f"; {report.checked} of {report.due} due parcels checked, {report.changed} changed; "
         f"provider calls {calls}; {len(report.unresolved)} unresolved"
-        + (f"; failed calls {dict(report.failed_calls)}" if report.failed_calls else "")
+        + "".join(f"; warning: {line}" if not report.failed else f"; {line}"
+                  for line in report.warnings)
         + _malformed(list(report.malformed.values()))
     ))
-    finish(sum(report.failed_calls.values()) + report.failed)
+    finish(report.failed)
 
 
 def _malformed(texts: list[str], shown: int = 3) -> str:

@@ -59,7 +59,8 @@ class RefreshReport(TickReport):
         fallbacks: numbers handed to a later provider.
         unresolved: numbers no provider could track, with the last reason.
         errors: unresolved numbers that failed (their call failed, or their
-            item in the answer was malformed), each with its error.
+            item in the answer was malformed, or a call failed on them and
+            no later provider tracked them), each with its error.
         malformed: answer items no number owns (no readable tracking number),
             one line each naming the provider, payload and field, keyed
             ``"<provider> answer item <n>"``; each is a failure.
@@ -76,15 +77,33 @@ class RefreshReport(TickReport):
     malformed: dict[str, str] = field(default_factory=dict)
 
     @property
+    def warnings(self) -> list[str]:
+        """One line per provider whose calls failed as a whole. When nothing failed
+        (:meth:`tally` run), a later provider answered for every parcel of those calls:
+        the refresh succeeded, and the lines are its warnings."""
+        lines = []
+        for provider, count in self.failed_calls.items():
+            calls = "1 failed call" if count == 1 else f"{count} failed calls"
+            answered = "its parcels were" if count == 1 else "their parcels were"
+            lines.append(f"{provider}: {calls}" if self.failed
+                         else f"{provider}: {calls}; {answered} answered by a later provider")
+        return lines
+
+    @property
     def total_calls(self) -> int:
         """Provider calls over every provider."""
         return sum(self.calls.values())
 
     def tally(self) -> RefreshReport:
-        """Fill the tick's shared counts: checked parcels are ``done``; numbers whose
-        provider call failed or whose answer item was malformed, and answer items
-        no number owns, are ``failed`` (with the reason); other unresolved numbers
-        (not a tracking number, not found yet) are ``skipped``, due again later."""
+        """Fill the tick's shared counts: checked parcels are ``done``; numbers no
+        provider answered (a call failed on them and no later provider tracked
+        them, or their answer item was malformed), and answer items no number
+        owns, are ``failed`` (with the reason); other unresolved numbers (not a
+        tracking number, not found yet) are ``skipped``, due again later.
+
+        A call that failed while a later provider tracked each of its numbers
+        fails nothing: the refresh got a fresh answer for every parcel (see
+        :attr:`warnings`)."""
         self.done = self.checked
         self.failed = len(self.errors) + len(self.malformed)
         self.skipped = len(self.unresolved) - len(self.errors)
@@ -175,6 +194,9 @@ class Refresher(Generic[P]):
         self._waiting: list[tuple[Group, P]] = []
         self._exhausted = False
         self._order: dict[tuple[str | None, int], int | None] = {}
+        # Numbers a call failed on and no later provider has answered yet, with
+        # that failure: theirs if no provider tracks them in the end.
+        self._failed_over: dict[str, AfterSalesError] = {}
 
     def _next(self, group: Group, after: int) -> int | None:
         """The next provider after ``after`` that serves the group's carrier (looked up once)."""
@@ -196,6 +218,7 @@ class Refresher(Generic[P]):
         report = report or RefreshReport()
         source = iter(groups)
         self._exhausted = False
+        self._failed_over = {}
         buffers: dict[int, list[Group]] = {i: [] for i in range(len(self.providers))}
         inflight: dict[Future[_Outcome[P]], tuple[int, list[Group]]] = {}
         pool = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="aftersales-track")
@@ -260,6 +283,11 @@ class Refresher(Generic[P]):
         index = self._next(group, after)
         if index is None:
             number, _carrier, parcels = group
+            earlier = self._failed_over.pop(number, None)
+            if error is None and earlier is not None:
+                # a later provider said it knows nothing; an earlier one failed on it
+                error = earlier
+                reason = f"{reason}; after a failed call: {earlier}"
             report.unresolved[number] = reason
             if error is not None:
                 report.errors[number] = error
@@ -302,9 +330,12 @@ class Refresher(Generic[P]):
         provider = self.providers[index]
         if isinstance(outcome, AfterSalesError) or len(outcome[0]) != len(batch):
             report.failed_calls[provider.name] += 1
-            error = outcome if isinstance(outcome, AfterSalesError) else None
-            reason = f"{provider.name}: {outcome if error else 'answer did not match the batch'}"
+            mismatch = "answer did not match the batch"
+            error = outcome if isinstance(outcome, AfterSalesError) else ResponseParseError(
+                mismatch, adapter=provider.name)
+            reason = f"{provider.name}: {error if outcome is error else mismatch}"
             for group in batch:
+                self._failed_over.setdefault(group[0], error)
                 self._route(group, index, buffers, report, reason, error)
             return
         results, unowned = outcome
@@ -316,6 +347,8 @@ class Refresher(Generic[P]):
         for group, (prepared, why, malformed) in zip(batch, results, strict=True):
             if prepared is not None:
                 found.append((group, prepared))
+                if self._failed_over:
+                    self._failed_over.pop(group[0], None)
             else:
                 reason = f"{provider.name}: {why}"
                 # A malformed item is a failure when no later provider tracks the number.

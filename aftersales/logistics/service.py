@@ -162,7 +162,8 @@ class LogisticsService:
                 (64 at most once folded), or the carrier is neither a code nor
                 a courier name the carrier table knows.
             ConfigurationError: no tracking provider is configured.
-            RemoteError: every provider failed (the last failure).
+            RemoteError: every provider failed (the last failure), or a
+                provider failed and no later one knew the number (that failure).
         """
         normal = checked_number(number)
         given = checked_carrier(carrier)
