@@ -71,8 +71,8 @@ class SmtpSettings(BaseModel):
 
         Raises:
             ConfigurationError: a variable no setting reads (a misspelt
-                ``AFTERSALES_SMTP_PASWORD`` would leave the password unset
-                without a word), named with the closest known one, by the
+                password variable would leave the password unset without a
+                word), named with the closest known one, by the
                 app settings' own check; or a bad value, naming the
                 variable and never the value (it may be the password).
         """
