@@ -453,6 +453,9 @@ class LogisticsService:
         key = f"parcel.{change.status.value}:{ref.id}"
         if not change.status.is_terminal:
             key += f":{when}"  # a parcel may fail twice; a delivery happens once
+        if change.status is ParcelStatus.EXCEPTION and change.issue is not None:
+            # lost, then found damaged with no newer scan: a new alert (and claim)
+            key += f":{change.issue.value}"
         self.runtime.events.emit(session, f"parcel.{change.status.value}", payload, key=key)
 
     def _return_delivered(self, change: Change) -> None:
