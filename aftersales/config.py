@@ -48,6 +48,7 @@ from pydantic_settings import (
 from aftersales import registry, stores
 from aftersales.channels.smtp import SmtpSettings
 from aftersales.channels.webhook import WebhookSettings
+from aftersales.envnames import unknown_variable
 from aftersales.errors import ConfigurationError
 from aftersales.sandbox.settings import SandboxSettings
 from aftersales.tomlfile import read_toml
@@ -553,10 +554,7 @@ def check_environment(environ: Mapping[str, str] | None = None,
         if why is not None:
             raise ConfigurationError(f"{name}: {why}; unset the variable")
         usable = [*(v for v, reason in variables.items() if reason is None), *sorted(named)]
-        near = difflib.get_close_matches(name.upper(), usable, n=1, cutoff=0.6)
-        hint = f"; did you mean {near[0]}?" if near else ""
-        raise ConfigurationError(f"unknown variable {name}{hint} (unset it; the README's "
-                                 "configuration table lists the variables)")
+        raise unknown_variable(name, usable)
 
 
 def _rows() -> Iterator[tuple[str, str, str, str]]:

@@ -33,6 +33,7 @@ from email.utils import formatdate
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 
+from aftersales.envnames import unknown_variable
 from aftersales.errors import (
     ConfigurationError,
     RemoteRejectedError,
@@ -73,14 +74,15 @@ class SmtpSettings(BaseModel):
             ConfigurationError: a variable no setting reads (a misspelt
                 password variable would leave the password unset without a
                 word), named with the closest known one, by the
-                app settings' own check; or a bad value, naming the
+                app settings' own words; or a bad value, naming the
                 variable and never the value (it may be the password).
         """
-        from aftersales.config import check_environment  # config imports this module
-
         prefix = "AFTERSALES_SMTP_"
         mine = {k: v for k, v in os.environ.items() if k.upper().startswith(prefix)}
-        check_environment(mine)
+        known = [prefix + field.upper() for field in cls.model_fields]
+        for name in sorted(mine):
+            if name.upper() not in known:
+                raise unknown_variable(name, known)
         try:
             return cls.model_validate({k[len(prefix):].lower(): v for k, v in mine.items()})
         except PydanticValidationError as exc:
