@@ -425,8 +425,8 @@ def test_bulk_refuses_a_column_named_twice_and_names_a_bad_row_once(
                   "--dry-run")
     assert bad.exit_code == 1, bad.output
     first = json.loads(bad.stdout)["first_errors"][0]
-    assert first.startswith("row 1: ")
-    assert "row 1" not in first[len("row 1: "):]
+    assert first.startswith("row 1 (line 2): ")
+    assert "row 1" not in first[len("row 1 (line 2): "):]
 
 
 def test_worker_json_keeps_stderr_json_too(three_stores: AfterSales) -> None:

@@ -45,7 +45,7 @@ from aftersales.store.tables.returns import BulkKeyRow, RefundRow
 __all__ = ["REPORT_COLUMNS", "Bulk", "BulkOutcome", "BulkSummary"]
 
 #: The columns of a bulk report.
-REPORT_COLUMNS = ("row", "action", "rma_id", "outcome", "detail")
+REPORT_COLUMNS = ("row", "line", "action", "rma_id", "outcome", "detail")
 
 S = ReturnStatus
 Item = BulkRow | BadRow
@@ -64,6 +64,8 @@ class BulkOutcome(NamedTuple):
     rma_id: str | None
     outcome: str
     detail: str = ""
+    #: The line of the file the row starts on, when it came from a file.
+    line: int | None = None
 
 
 @dataclass
@@ -204,7 +206,8 @@ class Bulk:
         """Apply a bulk CSV file, streaming it, and write a per-row report.
 
         Args:
-            report: where to write ``row,action,rma_id,outcome,detail`` lines.
+            report: where to write ``row,line,action,rma_id,outcome,detail`` lines
+                (``line``: where the row starts in the file, the header being line 1).
             progress: called as ``progress(bytes_read, file_size)`` after each row.
 
         Raises:
@@ -224,7 +227,7 @@ class Bulk:
 
             def each(outcome: BulkOutcome) -> None:
                 if writer is not None:
-                    writer.writerow([outcome.row, safe_cell(outcome.action),
+                    writer.writerow([outcome.row, outcome.line or "", safe_cell(outcome.action),
                                      safe_cell(outcome.rma_id), outcome.outcome,
                                      safe_cell(outcome.detail)])
                 if on_outcome is not None:
@@ -268,7 +271,8 @@ class Bulk:
                 out.append(self._one(item, done, shared, actor=actor, dry_run=dry_run))
         if run:
             out.extend(self._approvals(run, done, shared, actor=actor, dry_run=dry_run))
-        return out
+        lines = {item.number: item.line for item in batch}
+        return [o._replace(line=lines.get(o.row)) for o in out]
 
     def _approvals(self, run: list[BulkRow], done: set[str], shared: Session | None, *,
                    actor: str, dry_run: bool) -> list[BulkOutcome]:

@@ -1,10 +1,13 @@
 """Bulk rows: the CSV layout, streaming reads, per-row validation and per-row keys (no I/O
 beyond reading the file).
 
-The CSV has a header. Columns (any order; all but ``action`` optional in the
-header): ``action`` (create, approve, reject, receive, refund, close, cancel),
-``rma_id``, ``marketplace``, ``order_id``, ``sku``, ``quantity``, ``kind``,
-``reason``, ``amount``, ``currency``, ``note``, ``idempotency_key``.
+The CSV has a header. Cells are separated by commas, or by semicolons or
+tabs when the header has no comma (a spreadsheet's CSV in a locale whose list
+separator is ``;``, or its tab-separated text). Columns (any order; all but
+``action`` optional in the header): ``action`` (create, approve, reject,
+receive, refund, close, cancel), ``rma_id``, ``marketplace``, ``order_id``,
+``sku``, ``quantity``, ``kind``, ``reason``, ``amount``, ``currency``,
+``note``, ``idempotency_key``.
 
 Every row gets a key that does not depend on the file: its
 ``idempotency_key`` when given (hashed whole when longer than 190
@@ -74,6 +77,8 @@ class BulkRow(NamedTuple):
     amount: Decimal | None = None
     currency: str | None = None
     note: str | None = None
+    #: The line of the file the row starts on (the header is line 1), when read from one.
+    line: int | None = None
 
     def money(self, default_currency: str | None) -> Money | None:
         """The row's amount as Money, in its currency or the order's."""
@@ -93,6 +98,8 @@ class BadRow(NamedTuple):
     action: str
     rma_id: str | None
     error: str
+    #: The line of the file the row starts on (the header is line 1), when read from one.
+    line: int | None = None
 
 
 def _shown(text: str | None) -> str:
@@ -210,13 +217,29 @@ def _enum(enum: type[E], text: str | None, field: str, number: int) -> E | None:
                               row=number) from None
 
 
+#: The longest header read: every known column once is about 100 characters.
+_HEADER_LIMIT = 65_536
+
+
+def _delimiter(header: str) -> str:
+    """The file's cell separator, told from its header line: a comma, or else a
+    semicolon or a tab when the header has one (the header is all known names,
+    none of which holds any of the three)."""
+    if "," not in header:
+        for other in (";", "\t"):
+            if other in header:
+                return other
+    return ","
+
+
 class CsvSource:
     """A bulk CSV read as a stream: constant memory however long the file.
 
     Opening checks the file is usable (it exists, has a header, and every
     column is known) and raises :class:`BulkFileError` otherwise. Iterating
-    yields a :class:`BulkRow` or :class:`BadRow` per data row; ``position``
-    and ``size`` (bytes) drive a progress bar.
+    yields a :class:`BulkRow` or :class:`BadRow` per data row, with the line
+    of the file it starts on (blank lines and cells over several lines
+    counted); ``position`` and ``size`` (bytes) drive a progress bar.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -229,9 +252,14 @@ class CsvSource:
         self.size = self.path.stat().st_size
         self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", errors="surrogateescape",
                                       newline="")
-        self._reader = csv.reader(self._text)
         try:
-            header = next(self._reader, None)
+            first = self._text.readline(_HEADER_LIMIT)
+            if len(first) == _HEADER_LIMIT and not first.endswith(("\n", "\r")):
+                self.close()
+                raise BulkFileError(f"the header row is longer than {_HEADER_LIMIT} characters",
+                                    payload=str(self.path))
+            delimiter = _delimiter(first)
+            header = next(csv.reader([first], delimiter=delimiter), None)
         except csv.Error as exc:
             self.close()
             raise BulkFileError(f"not a CSV file: {exc}", payload=str(self.path)) from None
@@ -254,6 +282,7 @@ class CsvSource:
             raise BulkFileError(f"column(s) named twice: {', '.join(map(repr, twice))}",
                                 payload=str(self.path))
         self._names = names
+        self._reader = csv.reader(self._text, delimiter=delimiter)
 
     @property
     def position(self) -> int:
@@ -265,19 +294,20 @@ class CsvSource:
         width = len(names)
         number = 0
         while True:
+            line = self._reader.line_num + 2  # after the header's line, counted from 1
             try:
                 raw = next(self._reader)
             except StopIteration:
                 return
             except csv.Error as exc:
                 number += 1
-                yield BadRow(number, "", None, f"row {number}: unreadable CSV ({exc})")
+                yield BadRow(number, "", None, f"row {number}: unreadable CSV ({exc})", line)
                 continue
             if not raw:
                 continue  # a blank line is not a row
             number += 1
             if len(raw) > width:
-                yield BadRow(number, "", None, f"row {number}: more values than columns")
+                yield BadRow(number, "", None, f"row {number}: more values than columns", line)
                 continue
             values = {}
             for name, value in zip(names, raw, strict=False):
@@ -285,7 +315,7 @@ class CsvSource:
                     value = value.strip()
                     if value:
                         values[name] = value
-            yield _parse(number, values)
+            yield _parse(number, values)._replace(line=line)
 
     def close(self) -> None:
         """Close the file."""

@@ -337,8 +337,12 @@ def bulk(state: CliState, file: Path, dry_run: bool, report: Path | None,
         if o.outcome == "error" and len(errors) < SHOWN_ERRORS:
             where = f"row {o.row}"  # not twice when the detail names the row itself
             detail = str(o.detail)
-            errors.append(detail if detail.startswith((where + ":", where + ","))
-                          else f"{where}: {detail}")
+            if detail.startswith((where + ":", where + ",")):
+                detail = detail[len(where):]
+            else:
+                detail = ": " + detail
+            line = f" (line {o.line})" if o.line is not None else ""
+            errors.append(f"{where}{line}{detail}")
 
     with steps(state, "bulk", max(size, 1), every=1.0, unit=" bytes read") as progress:
         try:

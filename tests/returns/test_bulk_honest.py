@@ -132,3 +132,43 @@ def test_a_dry_run_predicts_exactly_what_the_real_run_does(
     assert [(r["row"], r["outcome"]) for r in _rows(real_out)] == dry
     assert real.errors > 0
     assert real.ok + real.skipped + real.errors == 11
+
+
+def test_each_bad_row_names_its_line_in_the_file(
+        runner: CliRunner, seed: Callable[..., list[str]], tmp_path: Path) -> None:
+    # Rule: every bad row is named so a person finds it in the file. Before:
+    # only the data row's ordinal was given, which a blank line, a cell over
+    # two lines or the header row itself put off from the line an editor or
+    # spreadsheet shows ("row 2" was on line 5 here).
+    ok, other = seed(2)
+    path = tmp_path / "in.csv"
+    path.write_bytes(("\ufeffaction,rma_id,note\r\n"            # line 1
+                      f"approve,{ok},x\r\n"                       # line 2: row 1
+                      "\r\n"                                      # line 3: blank
+                      f'approve,{other},"two\r\nlines"\r\n'       # lines 4-5: row 2
+                      "approve,RMA-NOPE,y\r\n"                    # line 6: row 3
+                      "bogus,RMA-X,z\r\n").encode())              # line 7: row 4
+    report = tmp_path / "out.csv"
+    done = runner.invoke(main, ["returns", "bulk", str(path), "--report", str(report)])
+    assert done.exit_code == 1, done.output
+    assert "row 3 (line 6): return request RMA-NOPE not found" in done.output
+    assert "row 4 (line 7), field 'action': unknown action 'bogus'" in done.output
+    assert [(r["row"], r["line"], r["outcome"]) for r in _rows(report)] == [
+        ("1", "2", "ok"), ("2", "4", "ok"), ("3", "6", "error"), ("4", "7", "error")]
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"], ids=["semicolon", "tab"])
+def test_a_file_saved_with_semicolons_or_tabs_is_read(
+        runner: CliRunner, seed: Callable[..., list[str]], tmp_path: Path,
+        delimiter: str) -> None:
+    # Rule: a spreadsheet's own CSV is usable. Before: a file saved by a
+    # spreadsheet in a locale whose list separator is ";" (or as tab-separated
+    # text) was refused as one unknown column 'action;rma_id'.
+    ids = seed(2)
+    path = tmp_path / "in.csv"
+    path.write_text(f"action{delimiter}rma_id{delimiter}note\n"
+                    + "".join(f"approve{delimiter}{r}{delimiter}a, b\n" for r in ids),
+                    encoding="utf-8")
+    done = runner.invoke(main, ["returns", "bulk", str(path)])
+    assert done.exit_code == 0, done.output
+    assert "2 rows: 2 ok" in done.output
