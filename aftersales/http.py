@@ -35,6 +35,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from urllib3.util.retry import Retry
 
 from aftersales import http_deadline, observe
+from aftersales.call_budget import budget_end, check_budget, wait_within
 from aftersales.errors import (
     AuthenticationError,
     RateLimitError,
@@ -475,6 +476,7 @@ class ApiClient:
         data: Any,
         headers: dict[str, str],
     ) -> requests.Response:
+        timeout = check_budget(self.timeout, self.adapter)  # inside a push: its time left
         if _SEND_HOOKS:
             notify_send(self.adapter, method, url)
         if self.bucket is not None:
@@ -494,10 +496,10 @@ class ApiClient:
                 params=params,
                 json=json,
                 data=data,
-                timeout=self.timeout,
+                timeout=timeout,
                 stream=True,
             )
-            self._read_body(response, started + self.deadline)
+            self._read_body(response, budget_end(started + self.deadline))
         except requests.exceptions.RequestException as exc:
             # ``from None``: requests' and urllib3's texts quote the full URL,
             # query secrets included, and a shop's ``log.exception`` prints
@@ -642,9 +644,9 @@ class ApiClient:
             # day-long wait (a GraphQL cost figure gone wrong) never reaches sleep.
             wait = bounded_wait(exc.retry_after)
             if wait is not None:
-                return wait
+                return wait_within(wait)
         ceiling = min(self.backoff_max, self.backoff * (2 ** (state.attempt_number - 1)))
-        return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
+        return wait_within(random.uniform(0, ceiling))  # noqa: S311 - jitter, not security
 
     def _log_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None

@@ -16,6 +16,7 @@ marketplace whether the refund exists (``Marketplace.find_refund``).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -33,6 +34,7 @@ from aftersales.store.tables.returns import RefundRow
 
 __all__ = [
     "PUSH_LEASE",
+    "PUSH_MARGIN",
     "Claimed",
     "as_refund",
     "by_key",
@@ -44,6 +46,9 @@ __all__ = [
 
 #: How long one caller may push a refund before another may take it over.
 PUSH_LEASE = timedelta(minutes=2)
+#: How long before its lease runs out a push stops making calls (clock skew between
+#: workers, the last call's answer, the outcome's write): its calls share the rest.
+PUSH_MARGIN = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,9 @@ class Claimed:
         attempts: pushes started, this one included.
         other_keys: keys of the request's earlier attempts that were refused.
         known_ids: marketplace ids of the refunds recorded on the order.
+        lease_ends: when the push lease taken for this push runs out, on this
+            process's monotonic clock (a store's clock may be a fake one); the
+            push must be over :data:`PUSH_MARGIN` before it.
     """
 
     rma_id: str
@@ -65,6 +73,7 @@ class Claimed:
     attempts: int = 1
     other_keys: tuple[str, ...] = ()
     known_ids: frozenset[str] = field(default_factory=frozenset)
+    lease_ends: float | None = None
 
     @property
     def resumed(self) -> bool:
@@ -122,11 +131,11 @@ def leased(row: RefundRow, now: datetime) -> bool:
 
 
 def take(session: Session, row: RefundRow, rma_id: str, now: datetime, *, resumed: bool,
-         lease: timedelta = PUSH_LEASE) -> Claimed:
+         lease: timedelta | None = None) -> Claimed:
     """Take the push lease on ``row`` and count the attempt.
 
     ``resumed``: the row was claimed before, so a push may have reached the
-    marketplace whatever the count says.
+    marketplace whatever the count says. ``lease``: :data:`PUSH_LEASE` unless given.
     """
     refused = session.scalars(select(RefundRow.idempotency_key).where(
         RefundRow.rma_id == rma_id, RefundRow.status == "failed")).all()
@@ -134,7 +143,9 @@ def take(session: Session, row: RefundRow, rma_id: str, now: datetime, *, resume
     # (an older release took a 5xx for a refusal), and its key is then found.
     row.attempts = max((row.attempts or 0) + 1, 2 if resumed or refused else 1)
     row.attempted_at = now
+    lease = lease or PUSH_LEASE
     row.lease_until = now + lease
+    ends = time.monotonic() + lease.total_seconds()
     session.flush()
     known = session.scalars(select(RefundRow.external_id).where(
         RefundRow.marketplace == row.marketplace,
@@ -143,7 +154,7 @@ def take(session: Session, row: RefundRow, rma_id: str, now: datetime, *, resume
     stored = load_order(session, row.marketplace, row.order_external_id)
     instruction = as_refund(row, order=stored[0] if stored else None)
     return Claimed(rma_id, instruction, attempts=row.attempts, other_keys=tuple(refused),
-                   known_ids=frozenset(k for k in known if k))
+                   known_ids=frozenset(k for k in known if k), lease_ends=ends)
 
 
 def as_refund(row: RefundRow, note: str | None = None, order: Order | None = None) -> Refund:

@@ -17,6 +17,7 @@ The outcome of a push is one of three:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +25,7 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from aftersales.call_budget import time_budget
 from aftersales.errors import (
     AfterSalesError,
     AuthenticationError,
@@ -144,11 +146,24 @@ class Settlement:
     def settle(self, claimed: claims.Claimed, *, actor: str, note: str | None) -> Refund:
         """Push ``claimed`` (looking it up first when resumed) and record the outcome.
 
-        The buyer's name is masked in any error text written meanwhile.
+        The buyer's name is masked in any error text written meanwhile. The
+        push's calls end before the push lease does (:meth:`_budget`): a call
+        that would start later is not sent and the refund stays pending, its
+        outcome unknown, so no other worker ever takes it over while this one
+        still pushes.
         """
         names = self.ctx.buyer_names_of(claimed.rma_id)
-        with known_names(*names):
+        with known_names(*names), time_budget(self._budget(claimed)):
             return self._pay(claimed, actor=actor, note=note)
+
+    @staticmethod
+    def _budget(claimed: claims.Claimed) -> float:
+        """Seconds the push may take: until :data:`~aftersales.returns.refund_claim.
+        PUSH_MARGIN` before its lease runs out (the lease may be old: the tick takes
+        the leases of many refunds at once, then pushes them one after another)."""
+        if claimed.lease_ends is None:
+            return (claims.PUSH_LEASE - claims.PUSH_MARGIN).total_seconds()
+        return claimed.lease_ends - claims.PUSH_MARGIN.total_seconds() - time.monotonic()
 
     def _pay(self, claimed: claims.Claimed, *, actor: str, note: str | None) -> Refund:
         instruction = claimed.instruction

@@ -24,6 +24,7 @@ marketplace:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -261,10 +262,8 @@ class Refunding:
     def _with_note(claimed: claims.Claimed, note: str | None) -> claims.Claimed:
         if note is None:
             return claimed
-        return claims.Claimed(claimed.rma_id,
-                              claimed.instruction.model_copy(update={"note": note}),
-                              paid=claimed.paid, attempts=claimed.attempts,
-                              other_keys=claimed.other_keys, known_ids=claimed.known_ids)
+        return replace(claimed, instruction=claimed.instruction.model_copy(
+            update={"note": note}))
 
     @staticmethod
     def _in_flight(row: RefundRow, why: str) -> RefundInFlightError:
