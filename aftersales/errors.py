@@ -24,6 +24,7 @@ caller can catch one class at its boundary and still tell the cases apart::
         ├── RemoteNotFoundError       the remote side has no such object (404)
         ├── RemoteRejectedError       the remote side refused the request (400/409/422)
         ├── TransientError            a timeout, a dropped connection or a 5xx
+        │   └── ChannelUnavailableError  a channel cannot send anything now
         └── ResponseParseError        the answer was not what the API documents
 
 ``retryable`` on each class is the one fact the retry layer in
@@ -40,6 +41,7 @@ __all__ = [
     "AdapterNotFoundError",
     "AfterSalesError",
     "AuthenticationError",
+    "ChannelUnavailableError",
     "ConcurrentUpdateError",
     "ConfigurationError",
     "CurrencyMismatchError",
@@ -301,6 +303,17 @@ class TransientError(RemoteError):
     """A timeout, dropped connection or server error that may pass."""
 
     retryable = True
+
+
+class ChannelUnavailableError(TransientError):
+    """A channel cannot send any message now, whatever the message says.
+
+    Its server is unreachable, or it refuses the shop's sender address: a
+    fault of the channel or of the shop's configuration, not of the message
+    in hand, so the messages are kept for later rather than failed one by
+    one. (Refused credentials are an :class:`AuthenticationError`, which a
+    dispatcher treats the same way.)
+    """
 
 
 class ResponseParseError(RemoteError):

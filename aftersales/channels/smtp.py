@@ -11,6 +11,13 @@ again later); a 5xx reply or an address that is not an e-mail address is a
 :class:`~aftersales.errors.RemoteRejectedError`. Server replies often echo
 the recipient, so they are redacted before they reach an error message.
 
+Failures that are the channel's, not the message's, say so: a server that
+cannot be reached or refuses the connection, STARTTLS or the sender is a
+:class:`~aftersales.errors.ChannelUnavailableError`, and a refused login
+(535) an :class:`~aftersales.errors.AuthenticationError`. Their texts hold
+the reply code and the exception's type only, never the server's words
+(which may echo the login) nor the settings.
+
 A subject is often filled from buyer data (a name), so a line break in it
 would start a header of the buyer's choosing (``Bcc:``): such a subject,
 and text that cannot be encoded (lone surrogates), is refused with a
@@ -20,6 +27,7 @@ connection is made. Neither is retryable.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -35,6 +43,8 @@ from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.envnames import unknown_variable
 from aftersales.errors import (
+    AuthenticationError,
+    ChannelUnavailableError,
     ConfigurationError,
     RemoteRejectedError,
     TransientError,
@@ -157,19 +167,41 @@ class SmtpChannel(ChannelBase):
         return email
 
     def _connect(self) -> smtplib.SMTP:
+        """A logged-in connection, or the channel's own failure (nothing was sent).
+
+        Raises:
+            ChannelUnavailableError: the server cannot be reached, or refuses
+                the connection or STARTTLS.
+            AuthenticationError: the server refuses the login.
+        """
         s = self.settings
-        client: smtplib.SMTP
-        if s.ssl:
-            client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
-                                      context=ssl.create_default_context())
-        else:
-            client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
-        if s.starttls and not s.ssl:
-            client.starttls(context=ssl.create_default_context())
-        if s.username:
-            secret = s.password.get_secret_value() if s.password else ""
-            client.login(s.username, secret)
-        return client
+        client: smtplib.SMTP | None = None
+        try:
+            if s.ssl:
+                client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
+                                          context=ssl.create_default_context())
+            else:
+                client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            if s.starttls and not s.ssl:
+                client.starttls(context=ssl.create_default_context())
+            if s.username:
+                secret = s.password.get_secret_value() if s.password else ""
+                client.login(s.username, secret)
+            return client
+        # ``from None``: the server's words may echo the login.
+        except (smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError) as exc:
+            _close(client)
+            code = getattr(exc, "smtp_code", None)
+            raise AuthenticationError(
+                f"SMTP {code or 'AUTH'}: the server refused the login", adapter=self.name,
+                code=str(code) if code else None) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            _close(client)
+            code = getattr(exc, "smtp_code", None)
+            raise ChannelUnavailableError(
+                f"SMTP connection failed: {type(exc).__name__}"
+                + (f" {code}" if isinstance(code, int) else ""), adapter=self.name,
+                code=str(code) if isinstance(code, int) else None) from None
 
     def send(self, message: Message) -> Receipt:
         """Deliver ``message`` to ``message.to`` by e-mail.
@@ -177,6 +209,9 @@ class SmtpChannel(ChannelBase):
         Raises:
             TransientError: a 4xx reply, a timeout or a lost connection.
             RemoteRejectedError: a 5xx reply, or ``to`` is not an e-mail address.
+            ChannelUnavailableError: the server cannot be reached, or refuses
+                the connection, STARTTLS or the sender (no message can go).
+            AuthenticationError: the server refuses the login.
             ValidationError: the subject holds a line break or a control
                 character, or the subject or body is not valid Unicode.
         """
@@ -188,8 +223,8 @@ class SmtpChannel(ChannelBase):
         except (ValueError, TypeError, LookupError) as exc:  # an attachment it refuses
             raise ValidationError(f"the message cannot be written as an e-mail: "
                                   f"{type(exc).__name__}", payload="smtp message") from None
+        client = self._connect()
         try:
-            client = self._connect()
             try:
                 refused = client.send_message(email)
             finally:
@@ -199,6 +234,9 @@ class SmtpChannel(ChannelBase):
                     client.close()
         # ``from None`` throughout: smtplib's exceptions carry the recipient
         # address, which must not reach a traceback in someone's log.
+        except smtplib.SMTPSenderRefused as exc:  # the shop's From address, every message
+            raise ChannelUnavailableError(f"SMTP {exc.smtp_code}: the server refused the sender",
+                                          adapter=self.name, code=str(exc.smtp_code)) from None
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise self._error(min(codes) if codes else 550, "recipient refused") from None
@@ -224,3 +262,10 @@ class SmtpChannel(ChannelBase):
         if 400 <= code < 500:
             return TransientError(text, adapter=self.name, code=str(code))
         return RemoteRejectedError(text, adapter=self.name, code=str(code))
+
+
+def _close(client: smtplib.SMTP | None) -> None:
+    """Drop a half-open connection without waiting on the server."""
+    if client is not None:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            client.close()

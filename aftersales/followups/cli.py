@@ -20,6 +20,7 @@ import click
 from aftersales.cli_support import (
     CliState,
     aware_datetime,
+    fail,
     finish,
     output,
     pass_state,
@@ -97,18 +98,22 @@ def schedule_command(state: CliState, plan: str, buyer_id: str, order_id: str | 
 def dispatch_command(state: CliState, limit: int, now: datetime | None) -> None:
     """Send the follow-ups that are due (one worker tick).
 
-    Exit status 1 when a follow-up failed or was left to retry (the reasons say why).
+    Exit status 1 when a follow-up failed or was left to retry (the reasons say why),
+    or when a channel failed as a whole (a refused login, a server out of reach):
+    its follow-ups stay queued and one line on stderr says why.
     """
     with steps(state, "followups dispatch", unit=" follow-ups") as progress:
         report = _app(state).followups.dispatch_due(now=now, limit=limit,
                                                     progress=progress.advance)
-    counts = {k: v for k, v in vars(report).items() if k != "reasons"}
-    output(state, {**counts, "reasons": report.reasons},
+    counts = {k: v for k, v in vars(report).items() if k not in ("reasons", "stopped")}
+    output(state, {**counts, "reasons": report.reasons, "stopped": report.stopped},
            lambda: table("Dispatch", ["claimed", "sent", "deferred", "retried", "failed",
                                       "skipped", "cancelled", "released"],
                          [[counts[k] for k in ("claimed", "sent", "deferred", "retried",
                                                "failed", "skipped", "cancelled",
                                                "released")]]))
+    if report.stopped:  # a channel failed as a whole: its queue is kept, the job failed
+        fail(f"dispatch stopped: {report.stopped}")
     # As the worker judges the same tick: a failure, or a reason (a retry left
     # for later), is status 1; cron must not read a failed dispatch as done.
     finish(0 if report.ok else max(report.failed, 1))

@@ -19,7 +19,17 @@ the reservation and either reschedules the follow-up along its plan's retry
 schedule or ends it ``failed`` with the reason (the buyer's name, e-mail
 and phone masked). A channel that raises something other than an
 :class:`~aftersales.errors.AfterSalesError` ends that one follow-up
-``failed`` (whether it sent is unknown) and the batch goes on. A crash between that send
+``failed`` (whether it sent is unknown) and the batch goes on.
+
+A failure of the channel itself, not of the message (an
+:class:`~aftersales.errors.AuthenticationError` such as an SMTP 535, or a
+:class:`~aftersales.errors.ChannelUnavailableError`: a server that cannot
+be reached, a refused sender) fails no follow-up: the one in hand and the
+channel's whole due queue are kept, due again after the plan's retry wait
+for the channel's consecutive failures (growing, at most the plan's
+``max_delay``), no attempt counted; the run stops there, and its report
+says why in one line (``stopped``). A per-recipient refusal (an SMTP 550)
+stays the follow-up's own. A crash between that send
 and its record sends the message again once the lease ends, with the same
 key, for the receiver to drop: at least once, keyed, for such channels.
 """
@@ -35,7 +45,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, insert
 from sqlalchemy.orm import Session
 
-from aftersales.errors import AfterSalesError, StorageError, ValidationError
+from aftersales.errors import (
+    AfterSalesError,
+    AuthenticationError,
+    ChannelUnavailableError,
+    StorageError,
+    ValidationError,
+)
 from aftersales.followups import repository as repo
 from aftersales.followups.contact_policy import Contact, ContactPolicy
 from aftersales.followups.decide import BuyerFacts, evaluate
@@ -58,6 +74,8 @@ class DispatchReport(TickReport):
     ``done`` counts the follow-ups sent; ``skipped`` those the plan's
     conditions skipped; ``failed`` those that failed for good. ``reasons``
     holds every send that failed (``"follow-up ID"``: why), retried ones too.
+    ``stopped``: why the run stopped early, in one line, when a channel
+    failed as a whole (also in ``reasons`` as ``"channel NAME"``).
     """
 
     claimed: int = 0
@@ -67,6 +85,7 @@ class DispatchReport(TickReport):
     cancelled: int = 0
     released: int = 0
     lost_lease: int = 0
+    stopped: str = ""
 
     def merge(self, other: DispatchReport) -> None:
         """Add ``other``'s counts to this report."""
@@ -74,6 +93,7 @@ class DispatchReport(TickReport):
                      "cancelled", "released", "lost_lease"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.reasons.update(other.reasons)
+        self.stopped = self.stopped or other.stopped
 
 
 class Dispatcher:
@@ -90,6 +110,7 @@ class Dispatcher:
         shop_zone: Any,
         lease: timedelta = timedelta(minutes=5),
         clock: Callable[[], datetime] | None = None,
+        channel_failures: dict[str, int] | None = None,
     ) -> None:
         #: Opens one write transaction (the runtime's ``unit_of_work``).
         self.unit_of_work = unit_of_work
@@ -102,6 +123,11 @@ class Dispatcher:
         #: The current time, read when a lease is renewed: a batch's ``now`` is
         #: when it was claimed, minutes ago after slow sends.
         self.clock = clock
+        #: Consecutive whole-channel failures by channel name (kept by the
+        #: service across runs; a send that goes through clears its channel's).
+        self.channel_failures = channel_failures if channel_failures is not None else {}
+        #: Why this run stopped early (a channel failed as a whole), or "".
+        self.halted = ""
 
     # ------------------------------------------------------------ helpers
 
@@ -215,7 +241,7 @@ class Dispatcher:
             except StorageError:
                 single = batch + single  # judge them one at a time instead
         for index, row in enumerate(single):
-            if stop():
+            if stop() or self.halted:
                 with self.unit_of_work() as session:
                     report.released += repo.release(
                         session, [r.id for r in single[index:]], owner=self.owner, now=now)
@@ -320,6 +346,9 @@ class Dispatcher:
             # An AfterSalesError says whether to retry; anything else is a
             # channel bug whose outcome is unknown: ended ``failed``, never
             # sent again blindly, and the rest of the batch goes on.
+            if isinstance(exc, (AuthenticationError, ChannelUnavailableError)):
+                self._keep_queue(plan, row, channel, exc, now, report)
+                return
             reason = _reason(exc, row)
             retryable = isinstance(exc, AfterSalesError) and exc.retryable
             retry_at = (plan.retry.next_attempt(now, row.attempts, row.idempotency_key)
@@ -341,6 +370,7 @@ class Dispatcher:
                     report.retried += 1
             report.reasons[f"follow-up {row.id}"] = reason
             return
+        self.channel_failures.pop(channel.name, None)
         # When the channel took it: a slow send ends minutes after the claim.
         taken = self._clock_at_least(now)
         with self.unit_of_work() as session:
@@ -348,6 +378,38 @@ class Dispatcher:
                                      receipt_id=receipt.message_id[:200])])
         report.sent += 1
         report.done += 1
+
+    def _keep_queue(
+        self, plan: FollowUpPlan, row: FollowUpRow, channel: Channel, exc: Exception,
+        now: datetime, report: DispatchReport,
+    ) -> None:
+        """The channel failed as a whole: keep this row and the channel's queue, stop the run.
+
+        Credentials refused or a server out of reach say nothing of the
+        follow-up: failing it (and every one behind it) would lose the
+        shop's whole queue to a password it is about to fix.
+        """
+        count = self.channel_failures.get(channel.name, 0) + 1
+        self.channel_failures[channel.name] = count
+        retry_at = next_allowed(now + plan.retry.delay(count, channel.name),
+                                plan.quiet_hours, self._zone(plan, row))
+        why = " ".join(_reason(exc, row).split())[:300]
+        reason = (f"channel {channel.name} unavailable, follow-ups kept until "
+                  f"{retry_at:%Y-%m-%d %H:%M} UTC: {why}")
+        with self.unit_of_work() as session:
+            if repo.still_owned(session, row.id, owner=self.owner):
+                repo.forget_contact(session, row.idempotency_key)
+                _apply(session, [_settle(row, now, FollowUpStatus.SCHEDULED, reason,
+                                         due_at=retry_at, attempts=row.attempts - 1)])
+                report.deferred += 1
+            else:
+                report.lost_lease += 1
+            repo.postpone_channel(
+                session, channel=row.channel, owner=self.owner, until=retry_at, now=now,
+                marketplace=row.marketplace if plan.channel == "marketplace" else None)
+        self.halted = reason
+        report.stopped = reason
+        report.reasons[f"channel {channel.name}"] = reason
 
     def _clock_at_least(self, now: datetime) -> datetime:
         """The clock's time now, never before ``now`` (the claim's time)."""

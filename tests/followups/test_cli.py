@@ -88,5 +88,7 @@ def test_dispatch_exits_1_naming_what_failed(app: Any, clock: Any, recorder: Any
     result = _run(app, ["--plans", str(plans), "dispatch"], as_json=True)
     assert result.exit_code == 1, result.output
     data = json.loads(result.stdout)
-    assert data["failed"] + data["retried"] >= 1
+    # refused credentials fail no follow-up: it is kept, and the run says why it stopped
+    assert (data["failed"], data["deferred"]) == (0, 1)
+    assert "AuthenticationError" in data["stopped"]
     assert data["reasons"]

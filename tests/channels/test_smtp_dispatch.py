@@ -1,0 +1,182 @@
+"""Follow-ups through a real SMTP server that fails as a whole: the queue is kept, the run stops.
+
+A refused login (535), a refused sender or a server out of reach is the
+shop's configuration or the server's state, not a bad follow-up: none is
+failed, each waits for the plan's retry wait for the channel's consecutive
+failures (growing, at most ``max_delay``), no attempt counted, and a shop
+that fixes its password gets its whole queue sent. A refused recipient
+(550) stays the follow-up's own.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from aftersales.app import AfterSales
+from aftersales.channels.smtp import SmtpChannel, SmtpSettings
+from aftersales.cli_support import CliState
+from aftersales.followups.backoff import RetryPolicy
+from aftersales.followups.cli import group
+from aftersales.followups.plans import FollowUpPlan
+from aftersales.models import FollowUpStatus
+
+from .conftest import LOGIN, PASSWORD
+
+WRONG = "an-old-password-5f3a"
+START = datetime(2024, 6, 3, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+PLAN = FollowUpPlan(name="ask", channel="smtp", subject="How was it?", body="Dear {buyer.name}",
+                    retry=RetryPolicy(max_attempts=2, initial=timedelta(minutes=10),
+                                      max_delay=timedelta(minutes=30), jitter=0))
+
+
+class _App:
+    """An app whose only channel is SMTP to ``port``, on a clock the test moves."""
+
+    def __init__(self, url: str, port: int, password: str | None = None) -> None:
+        self.now = START
+        self.channel = SmtpChannel(_settings(port, password))
+        self.app = AfterSales(url, marketplaces=[], carriers=[],
+                              channels=[self.channel], timezone="Asia/Shanghai",
+                              clock=lambda: self.now, migrate=False)
+        self.app.store.create_all()
+        self.app.followups.register(PLAN)
+
+    def schedule(self, n: int, to: str = "buyer{}@example.com") -> list[int]:
+        return [self.app.followups.schedule("ask", buyer_id=to.format(i), due_at=self.now, context={
+            "buyer": {"name": f"Buyer {i}", "email": to.format(i)}}).id for i in range(n)]
+
+    def rows(self) -> list[Any]:
+        return self.app.followups.list(limit=100)
+
+
+def _settings(port: int, password: str | None) -> SmtpSettings:
+    return SmtpSettings(host="127.0.0.1", port=port, sender="shop@example.com", timeout=5,
+                        username=LOGIN if password else None, password=password)
+
+
+@pytest.fixture
+def make(tmp_path: Path) -> Iterator[Any]:
+    apps: list[_App] = []
+
+    def build(port: int, password: str | None = None, url: str | None = None) -> _App:
+        apps.append(_App(url or f"sqlite:///{tmp_path}/smtp.db", port, password))
+        return apps[-1]
+
+    yield build
+    for a in apps:
+        a.app.close()
+
+
+def _kept(rows: list[Any], due: datetime) -> None:
+    for row in rows:
+        assert row.status is FollowUpStatus.SCHEDULED
+        assert row.attempts == 0
+        assert row.due_at == due
+
+
+def test_a_refused_login_keeps_the_queue_backs_off_and_sends_it_once_fixed(
+    smtp_login_server: tuple[Any, int], make: Any, db_url: str
+) -> None:
+    # It failed every queued follow-up for good, one 535 each: a shop that
+    # fixed its password had lost its whole queue.
+    server, port = smtp_login_server
+    shop = make(port, WRONG, db_url)
+    shop.schedule(5)
+    report = shop.app.followups.dispatch_due()
+    assert (report.sent, report.failed, report.retried) == (0, 0, 0)
+    assert server.logins == 1  # the run stopped at the first refusal
+    assert (report.claimed, report.deferred, report.lost_lease) == (5, 1, 0)
+    assert "535" in report.stopped
+    assert "channel smtp unavailable" in report.stopped
+    assert "\n" not in report.stopped
+    assert WRONG not in report.stopped
+    assert not report.ok
+    _kept(shop.rows(), START + timedelta(minutes=10))
+    assert all("535" in (r.last_error or "") and WRONG not in (r.last_error or "")
+               for r in shop.rows()[:1])
+    assert shop.app.followups.dispatch_due().claimed == 0  # nothing is tried before the wait
+    # The waits grow with each failure of the channel and stop at max_delay;
+    # max_attempts (2) is never reached: no follow-up failed.
+    waits = []
+    for _ in range(4):
+        shop.now = min(r.due_at for r in shop.rows())
+        before = shop.now
+        assert shop.app.followups.dispatch_due().stopped
+        waits.append(min(r.due_at for r in shop.rows()) - before)
+    assert waits == [timedelta(minutes=m) for m in (20, 30, 30, 30)]
+    _kept(shop.rows(), shop.now + timedelta(minutes=30))
+    assert server.logins == 5
+    # The shop fixes its password: the whole queue goes out.
+    shop.channel.settings = _settings(port, PASSWORD)
+    shop.now += timedelta(minutes=30)
+    report = shop.app.followups.dispatch_due()
+    assert (report.sent, report.failed, report.stopped) == (5, 0, "")
+    assert len(server.messages) == 5
+    # and a later failure starts from the first wait again
+    shop.channel.settings = _settings(port, WRONG)
+    shop.schedule(1, to="late{}@example.com")
+    assert shop.app.followups.dispatch_due().stopped
+    assert max(r.due_at for r in shop.rows()) == shop.now + timedelta(minutes=10)
+
+
+def test_a_refused_sender_keeps_the_queue_a_refused_recipient_fails_alone(
+    smtp_server: tuple[Any, int], make: Any
+) -> None:
+    server, port = smtp_server
+    shop = make(port)
+    server.replies["nobody0@example.com"] = "550 5.1.1 no such user"
+    shop.schedule(2, to="nobody{}@example.com")  # nobody0 is refused, nobody1 is fine
+    report = shop.app.followups.dispatch_due()
+    assert (report.sent, report.failed, report.stopped) == (1, 1, "")
+    assert sorted(r.status.value for r in shop.rows()) == ["failed", "sent"]
+
+    server.mail_reply = "553 5.7.1 sender address rejected"
+    shop.schedule(4, to="more{}@example.com")
+    report = shop.app.followups.dispatch_due()
+    assert (report.sent, report.failed) == (0, 0)
+    assert "553" in report.stopped
+    assert server.mail_attempts == 2 + 1
+    _kept([r for r in shop.rows() if r.status is FollowUpStatus.SCHEDULED],
+          START + timedelta(minutes=10))
+    assert len([r for r in shop.rows() if r.status is FollowUpStatus.SCHEDULED]) == 4
+
+
+def test_a_server_out_of_reach_keeps_the_queue(make: Any) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # bound but not listening: connection refused
+        shop = make(port)
+        shop.schedule(3)
+        report = shop.app.followups.dispatch_due()
+    assert (report.sent, report.failed, report.claimed) == (0, 0, 3)
+    assert "ConnectionRefusedError" in report.stopped
+    _kept(shop.rows(), START + timedelta(minutes=10))
+
+
+def test_the_dispatch_command_exits_1_with_one_line_and_no_secret(
+    smtp_login_server: tuple[Any, int], make: Any
+) -> None:
+    _server, port = smtp_login_server
+    shop = make(port, WRONG)
+    shop.schedule(3)
+    for as_json in (False, True):
+        state = CliState(None, as_json)
+        state._app = shop.app
+        result = CliRunner().invoke(group, ["dispatch"], obj=state)
+        assert result.exit_code == 1, result.output
+        (line,) = [ln for ln in result.stderr.splitlines() if "dispatch stopped" in ln]
+        assert "535" in line
+        assert WRONG not in result.output
+        assert WRONG not in result.stderr
+        if as_json:
+            assert json.loads(line)["exit_code"] == 1
+        shop.now += timedelta(hours=1)
+    _kept(shop.rows(), shop.now - timedelta(hours=1) + timedelta(minutes=20))
