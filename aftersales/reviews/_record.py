@@ -12,7 +12,9 @@ its size:
    reviews name; a page of unchanged reviews reads only the requests of
    those not yet linked to one (a return may come after its review);
 3. the changes worked out in memory, review by review in page order (a
-   review listed twice in a page is a new version twice, as before);
+   review listed twice in a page is a new version twice, as before, unless
+   the second listing is older than the first: a copy from before an edit
+   never undoes it);
 4. one INSERT or UPDATE per kind of write, through the store's set-based
    writers (:mod:`aftersales.store.upsert`: ``executemany`` on SQLite, the
    page as one JSON value on PostgreSQL): new reviews (their ids returned
@@ -226,17 +228,25 @@ def _plan(reviews: Sequence[Review], slots: dict[str, _Slot]) -> _Plan:
     """Which listings are new versions, and which orders' links the page needs.
 
     A listing is unchanged when its review is stored, not yet changed by
-    this page, and has the same fingerprint as its latest version.
+    this page, and has the same fingerprint as its latest version; or when
+    it is older (``updated_at``) than the version stored or listed before it
+    in the page: a copy from before an edit (a lagging replica, a repeat on
+    a later page of a listing that shifted) must not undo the edit.
     """
     plan = _Plan()
     changed: set[str] = set()
+    latest: dict[str, datetime] = {
+        key: slot.values["remote_updated_at"] for key, slot in slots.items()}
     for review in reviews:
         fingerprint = _fingerprint(review)
         slot = slots.get(review.external_id)
-        same = (slot is not None and review.external_id not in changed
-                and slot.fingerprint == fingerprint)
+        newest = latest.get(review.external_id)
+        same = ((newest is not None and review.updated_at < newest)
+                or (slot is not None and review.external_id not in changed
+                    and slot.fingerprint == fingerprint))
         plan.steps.append((review, fingerprint, not same))
         if not same:
+            latest[review.external_id] = review.updated_at
             changed.add(review.external_id)
             if review.order_id:
                 plan.orders.add(review.order_id)

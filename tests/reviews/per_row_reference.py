@@ -236,7 +236,8 @@ def _store_versions(
         row = lookups.rows.get(review.external_id)
         previous: ReviewSnapshot | None = None
         if row is not None:
-            if lookups.fingerprints.get(row.id) == fingerprint:
+            if (lookups.fingerprints.get(row.id) == fingerprint
+                    or review.updated_at < row.remote_updated_at):  # a copy from before
                 if row.rma_id is None and links.rma_id:  # the return came after the review
                     row.rma_id = links.rma_id
                 continue

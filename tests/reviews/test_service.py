@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from aftersales.app import AfterSales
 from aftersales.errors import ConfigurationError, TransientError, ValidationError
 from aftersales.events import Event
-from aftersales.models import Sentiment
+from aftersales.models import Page, Sentiment
 from aftersales.reviews.alerts import AlertConfig, AlertRule
 from aftersales.reviews.classify import Severity
 from aftersales.store.tables.core import CursorRow, OrderRow, OutboxRow, ShipmentRow
@@ -110,6 +110,31 @@ def test_an_edited_review_keeps_every_version_and_raises_a_rating_drop(
     drop = review_app.reviews.alerts(rule=AlertRule.RATING_DROP)[0]
     assert drop.data["previous_rating"] == 5
     assert {e.name for e in seen} >= {"review.rating_drop", "review.negative"}
+
+
+def test_an_older_copy_of_an_edited_review_does_not_undo_the_edit(
+    review_app: AfterSales, shop: FakeReviewShop
+) -> None:
+    # Rule: an edited review keeps its latest version. Before: a listing that
+    # carried the review as it was before its edit (a page read from a lagging
+    # replica, a repeat on a later page of a shifting listing) was stored as a
+    # newer version: the review went back to 1 star and a false "edited from
+    # 5 to 1 star" alert went out for a buyer who had raised the rating.
+    old = shop.put("r1", 1, "Broke after a week, terrible quality")
+    review_app.reviews.sync()
+    new = shop.put("r1", 5, "Seller replaced it, great now", at=timedelta(days=2))
+    shop.reviews = {}
+    pages = [[new, old]]  # the newer version first, then the older copy
+    shop.list_reviews = lambda cursor=None: iter(  # type: ignore[method-assign]
+        Page(items=p, next_cursor=f"c{n}") for n, p in enumerate(pages))
+    assert review_app.reviews.sync() == {"fake": 1}
+    pages = [[old]]  # and again on a later sync
+    assert review_app.reviews.sync() == {"fake": 0}
+    with review_app.store.session() as session:
+        row = session.scalars(select(ReviewRow)).one()
+    assert (row.rating, row.current_version) == (5, 2)
+    assert count(review_app, ReviewVersionRow) == 2
+    assert review_app.reviews.alerts(rule=AlertRule.RATING_DROP) == []
 
 
 def test_an_appended_review_is_a_new_version_and_a_bare_timestamp_bump_is_not(
