@@ -18,6 +18,7 @@ provider may be part-filled: N numbers cost ``ceil(N / batch_size)`` calls.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import traceback
 from collections import Counter
@@ -30,6 +31,7 @@ from aftersales.errors import AfterSalesError, RemoteError, ResponseParseError
 from aftersales.interfaces import Capability, Carrier
 from aftersales.logistics.tracking import TrackAnswer
 from aftersales.models import Tracking, TrackQuery
+from aftersales.redact import known_names
 from aftersales.ticks import TickReport
 
 __all__ = ["Group", "RefreshReport", "Refresher", "serves"]
@@ -129,6 +131,16 @@ _Outcome = tuple[list[tuple[P | None, str, bool]], tuple[str, ...]] | AfterSales
 
 
 def _call(
+    provider: Carrier, batch: Sequence[Group], prepare: Callable[[Tracking], P],
+    names: Sequence[str],
+) -> _Outcome[P]:
+    """One provider call, in a worker thread, with ``names`` (the batch's buyers)
+    masked in whatever the provider's words become: log lines, errors, reasons."""
+    with known_names(*names):
+        return _ask(provider, batch, prepare)
+
+
+def _ask(
     provider: Carrier, batch: Sequence[Group], prepare: Callable[[Tracking], P]
 ) -> _Outcome[P]:
     queries = [TrackQuery(number=number, carrier=carrier) for number, carrier, _ in batch]
@@ -171,6 +183,12 @@ class Refresher(Generic[P]):
         progress: called with the number of parcels settled after each batch.
         write_every: results are handed to ``sink`` once this many numbers
             are waiting (and at the end): fewer, larger transactions.
+        names: the names to mask while a batch is asked (its parcels' buyers,
+            :func:`~aftersales.redact.known_names`), read when the call is sent.
+
+    Each call runs in a copy of the context that sent it, so the names and
+    settings in effect for the caller (``known_names`` blocks, for one) hold
+    in the worker thread too.
     """
 
     def __init__(
@@ -182,6 +200,7 @@ class Refresher(Generic[P]):
         sink: Callable[[list[tuple[Group, P]]], int],
         progress: Callable[[int], None] | None = None,
         write_every: int = 1,
+        names: Callable[[Sequence[Group]], Sequence[str]] | None = None,
     ) -> None:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
@@ -191,6 +210,7 @@ class Refresher(Generic[P]):
         self.sink = sink
         self.progress = progress
         self.write_every = max(1, write_every)
+        self.names = names
         self._waiting: list[tuple[Group, P]] = []
         self._exhausted = False
         self._order: dict[tuple[str | None, int], int | None] = {}
@@ -317,7 +337,12 @@ class Refresher(Generic[P]):
                 batch, buffer[:] = buffer[:size], buffer[size:]
                 provider = self.providers[index]
                 report.calls[provider.name] += 1
-                inflight[pool.submit(_call, provider, batch, self.prepare)] = (index, batch)
+                names = self.names(batch) if self.names is not None else ()
+                # A worker thread starts with an empty context: the call gets a copy of
+                # this one (known_names in effect for the caller, among others).
+                context = contextvars.copy_context()
+                call = pool.submit(context.run, _call, provider, batch, self.prepare, names)
+                inflight[call] = (index, batch)
 
     def _settle(
         self,

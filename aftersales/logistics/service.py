@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import builtins
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -72,6 +73,7 @@ from aftersales.logistics.repository import (
 )
 from aftersales.logistics.snapshot import Snapshot, snapshot
 from aftersales.models import ParcelStatus, ShipmentDirection, Tracking
+from aftersales.store.orders import buyer_names_by_order
 
 if TYPE_CHECKING:
     from aftersales.runtime import Runtime
@@ -176,6 +178,8 @@ class LogisticsService:
                 stored = stored_tracking(session, normal)
                 if stored is not None:
                     return stored
+            buyers = buyer_names_by_order(session, (r.order_id for r in refs if r.order_id))
+        names = tuple(name for found_names in buyers.values() for name in found_names)
         group = (normal, code or _unique(detect_carrier(normal)), tuple(refs))
         found: list[Tracking] = []
 
@@ -186,7 +190,7 @@ class LogisticsService:
             found.extend(tracking for _, (tracking, _snap) in pairs)
             return self._write([(g, snap) for g, (_tracking, snap) in pairs])
 
-        report = self._refresher(keep, sink).run([group])
+        report = self._refresher(keep, sink, names=lambda _batch: names).run([group])
         if found:
             return found[0]
         error = report.errors.get(normal)
@@ -228,12 +232,14 @@ class LogisticsService:
         now = self.runtime.now()
         report = RefreshReport()
         claimed: dict[int, ParcelRow] = {}  # claimed and not written yet
+        buyers = _Buyers()
 
         def sink(pairs: list[tuple[Group, Snapshot]]) -> int:
             changed = self._write(pairs)
             for (_, _, rows), _ in pairs:
                 for row in rows:
                     claimed.pop(row[0], None)
+                buyers.written(rows)
             return changed
 
         tick = None
@@ -241,9 +247,10 @@ class LogisticsService:
             with self.runtime.unit_of_work() as session:
                 total = count_due(session, now=now, ttl=self.ttl)
             tick = lambda n: progress(n, total)  # noqa: E731 - a closure over total
-        refresher = self._refresher(snapshot, sink, tick, write_every=self.write_every)
+        refresher = self._refresher(snapshot, sink, tick, write_every=self.write_every,
+                                    names=buyers.names)
         try:
-            refresher.run(self._claim_groups(now, report, claimed, tick), report)
+            refresher.run(self._claim_groups(now, report, claimed, tick, buyers), report)
         finally:
             # Claimed but not written (no provider could track it, or the run
             # stopped on an error): due again at the next refresh.
@@ -258,6 +265,7 @@ class LogisticsService:
         report: RefreshReport,
         claimed: dict[int, ParcelRow],
         tick: Callable[[int], None] | None,
+        buyers: _Buyers,
     ) -> Iterator[Group]:
         """Claim due parcels a chunk at a time, as the refresher asks for more.
 
@@ -270,11 +278,12 @@ class LogisticsService:
             with self.runtime.unit_of_work() as session:
                 chunk = claim_due(session, now=now, ttl=self.ttl, after=after,
                                   limit=self.claim_every)
+                groups, unusable = _group(chunk)
+                buyers.claimed(session, [row for _, _, rows in groups for row in rows])
             if not chunk:
                 return
             after = chunk[-1][0]
             report.due += len(chunk)
-            groups, unusable = _group(chunk)
             for row in unusable:  # stays claimed: back after the TTL
                 report.unresolved[row[1]] = "not a tracking number"
             if unusable and tick is not None:
@@ -404,6 +413,7 @@ class LogisticsService:
         progress: Callable[[int], None] | None = None,
         *,
         write_every: int = 1,
+        names: Callable[[Sequence[Group]], Sequence[str]] | None = None,
     ) -> Refresher[P]:
         if not self.providers:
             raise ConfigurationError("no tracking provider configured; set AFTERSALES_CARRIERS")
@@ -414,6 +424,7 @@ class LogisticsService:
             sink=sink,
             progress=progress,
             write_every=write_every,
+            names=names,
         )
 
     def _write(self, pairs: builtins.list[tuple[Group, Snapshot]]) -> int:
@@ -471,6 +482,40 @@ class LogisticsService:
         except AfterSalesError as exc:
             # Already received, cancelled meanwhile, …: the event still tells the backend.
             log.warning("return %s not marked received: %s", rma_id, exc)
+
+
+class _Buyers:
+    """The buyers' names of the parcels a refresh holds (claimed, not yet written), by
+    order: masked while their numbers are asked (:func:`~aftersales.redact.known_names`).
+
+    Read once per claimed chunk, and dropped once every parcel of the order is
+    written, so a refresh of a million parcels holds only the names in hand.
+    """
+
+    def __init__(self) -> None:
+        self._names: dict[int, tuple[str, ...]] = {}
+        self._held: Counter[int] = Counter()
+
+    def claimed(self, session: Session, rows: Sequence[ParcelRow]) -> None:
+        orders = [row[8] for row in rows if row[8] is not None]
+        self._held.update(orders)
+        new = {order for order in orders if order not in self._names}
+        if new:
+            self._names.update(buyer_names_by_order(session, new))
+
+    def written(self, rows: Sequence[ParcelRow]) -> None:
+        for row in rows:
+            order = row[8]
+            if order is not None and order in self._held:
+                self._held[order] -= 1
+                if self._held[order] <= 0:
+                    del self._held[order]
+                    self._names.pop(order, None)
+
+    def names(self, batch: Sequence[Group]) -> tuple[str, ...]:
+        found = {name for _, _, rows in batch for row in rows if row[8] is not None
+                 for name in self._names.get(row[8], ())}
+        return tuple(found)
 
 
 def _current_parcels(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -20,10 +20,11 @@ from aftersales.models import (
     TaxLine,
 )
 from aftersales.money import Money
+from aftersales.store.driver import IN_CHUNK
 from aftersales.store.tables.core import OrderLineRow, OrderRow, ShipmentRow
 
-__all__ = ["buyer_names", "get_order_row", "order_from_row", "order_validated", "refunds_out",
-           "upsert_orders"]
+__all__ = ["buyer_names", "buyer_names_by_order", "get_order_row", "order_from_row",
+           "order_validated", "refunds_out", "upsert_orders"]
 
 
 def get_order_row(session: Session, marketplace: str, external_id: str) -> OrderRow | None:
@@ -42,7 +43,26 @@ def buyer_names(session: Session, order_id: int | None) -> tuple[str, ...]:
     a person's name in a marketplace's free text is to know it already.
     """
     row = session.get(OrderRow, order_id) if order_id is not None else None
-    name = (row.buyer or {}).get("name") if row is not None else None
+    return _name_of(row.buyer) if row is not None else ()
+
+
+def buyer_names_by_order(session: Session, order_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
+    """:func:`buyer_names` of many stored orders in one query per 900 ids: each
+    order whose buyer has a name, by the order's id."""
+    ids = sorted(set(order_ids))
+    found: dict[int, tuple[str, ...]] = {}
+    for start in range(0, len(ids), IN_CHUNK):
+        rows = session.execute(select(OrderRow.id, OrderRow.buyer)
+                               .where(OrderRow.id.in_(ids[start:start + IN_CHUNK])))
+        for order_id, buyer in rows:
+            names = _name_of(buyer)
+            if names:
+                found[order_id] = names
+    return found
+
+
+def _name_of(buyer: Any) -> tuple[str, ...]:
+    name = buyer.get("name") if isinstance(buyer, dict) else None
     return (name,) if isinstance(name, str) and name.strip() else ()
 
 
