@@ -16,6 +16,10 @@ need not reimplement it. Sending goes through the core's
 5xx answers; what is left after its attempts surfaces as
 :class:`~aftersales.errors.TransientError` (try again later) or
 :class:`~aftersales.errors.RemoteRejectedError` (a 4xx: refused for good).
+Two failures are the channel's, not the message's, and say so: credentials
+refused (401/403) stay an :class:`~aftersales.errors.AuthenticationError`,
+and an endpoint that could not be connected to at all is a
+:class:`~aftersales.errors.ChannelUnavailableError`.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from aftersales.errors import (
+    AuthenticationError,
+    ChannelUnavailableError,
     ConfigurationError,
     RemoteError,
     RemoteRejectedError,
@@ -202,6 +208,8 @@ class WebhookChannel(ChannelBase):
             TransientError: the endpoint timed out, was unreachable or kept
                 answering 5xx/429 after the retries.
             RemoteRejectedError: the endpoint refused the message (4xx).
+            AuthenticationError: the endpoint refused the credentials (401/403).
+            ChannelUnavailableError: the endpoint could not be connected to.
         """
         body = encode_body(message)
         timestamp = int(self._now())
@@ -215,7 +223,14 @@ class WebhookChannel(ChannelBase):
                 "POST", self.url, data=body, headers=headers,
                 idempotency_key=message.idempotency_key,
             )
-        except (TransientError, RemoteRejectedError):
+        except AuthenticationError:
+            raise  # the endpoint refuses the shop's credentials: no message can go
+        except TransientError as exc:
+            if getattr(exc, "_unsent", False) and exc.status is None:  # never connected
+                raise ChannelUnavailableError("endpoint unreachable (connection failed)",
+                                              adapter=self.name) from None
+            raise
+        except RemoteRejectedError:
             raise
         except RemoteError as exc:
             if exc.retryable:

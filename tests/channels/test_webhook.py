@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
+import requests
 import responses
 
 from aftersales.channels.webhook import (
@@ -18,6 +19,8 @@ from aftersales.channels.webhook import (
     verify,
 )
 from aftersales.errors import (
+    AuthenticationError,
+    ChannelUnavailableError,
     ConfigurationError,
     RemoteRejectedError,
     SignatureError,
@@ -161,3 +164,28 @@ def test_verify_refuses_hostile_headers_with_a_signature_error(
     sent = {TIMESTAMP_HEADER: str(NOW), SIGNATURE_HEADER: sign(SECRET, body, NOW), **headers}
     with pytest.raises(SignatureError, match=message):
         verify(SECRET, body, sent, now=NOW)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_credentials_are_the_channels_failure(
+    mocked: responses.RequestsMock, status: int
+) -> None:
+    # A gateway (an SMS provider behind the webhook) refusing the shop's
+    # credentials was a RemoteRejectedError, which the follow-ups read as
+    # this one message's refusal: every queued follow-up failed for good.
+    mocked.post(URL, status=status, json={"error": "bad token"})
+    with pytest.raises(AuthenticationError):
+        _channel().send(_message())
+
+
+def test_an_endpoint_out_of_reach_is_the_channels_failure(
+    mocked: responses.RequestsMock,
+) -> None:
+    refused = requests.exceptions.ConnectionError(
+        "Failed to establish a new connection: [Errno 111] Connection refused")
+    for _ in range(3):
+        mocked.post(URL, body=refused)
+    with pytest.raises(ChannelUnavailableError) as raised:
+        _channel().send(_message())
+    assert isinstance(raised.value, TransientError)  # still retryable for any other caller
+    assert "\n" not in str(raised.value)
