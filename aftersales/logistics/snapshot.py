@@ -37,7 +37,16 @@ Snapshot = tuple[
 
 
 def fingerprint(event: TrackingEvent) -> str:
-    """A stable identity for one scan, so a re-fetched event is recognised."""
+    """A stable identity for one scan, so a re-fetched event is recognised.
+
+    Its time, canonical status, text and place; not ``raw_code``, which is
+    the provider's vocabulary for the scan (Kuaidi100's ``1001`` is
+    17TRACK's ``InTransit_PickedUp``): the same scan answered by a fallback
+    provider, or pushed by one after another polled it, would be stored
+    twice. Scans differing only by code are one scan for the shop; the code
+    stored is the first provider's. Changing what is hashed would make every
+    stored scan look new on the next refresh.
+    """
     text = "|".join(
         [event.time.isoformat(), event.status.value, event.description, event.location or ""]
     )
