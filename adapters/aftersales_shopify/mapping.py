@@ -388,6 +388,20 @@ def refunds_from_rest(o: RestOrder, *, store: str = NAME) -> list[PlatformRefund
     return out
 
 
+def _held(quantity: int, current: int | None, refunded: int) -> int:
+    """The units of a line the order still holds for returns and refunds.
+
+    ``current_quantity`` (REST 2024-01 on) is what is left after removals,
+    refunded units included; the refunds are counted on their own (the
+    refund ledger), so their units stay on the line. Units an order edit
+    removed without a refund line are gone. Without ``current_quantity``
+    (an older API version) the ordered quantity stands.
+    """
+    if current is None:
+        return quantity
+    return min(quantity, current + refunded)
+
+
 @refusing(payload="shopify order")
 def order_from_rest(o: RestOrder, *, store: str = NAME) -> Order:
     """An :class:`Order` of ``store`` from a REST order, in the buyer's (presentment) currency.
@@ -400,21 +414,34 @@ def order_from_rest(o: RestOrder, *, store: str = NAME) -> Order:
     shop's currency and total are kept beside (``shop_currency``,
     ``shop_total``). The refunds already made on the order, in Shopify's
     admin or by this library, are kept too (:func:`refunds_from_rest`).
+    A line holds the units an order edit left on it (:func:`_held`), with
+    its discount and tax in proportion; a line an edit removed is dropped.
     """
     pick = _in_buyer_money(o)
     cur = (o.presentment_currency or o.currency).upper()
     lines: list[OrderLine] = []
     allocated = Decimal(0)
+    refunded: dict[int, int] = {}
+    for r in o.refunds:
+        for rl in r.refund_line_items:
+            refunded[rl.line_item_id] = refunded.get(rl.line_item_id, 0) + rl.quantity
     for li in o.line_items:
         disc = sum((pick(a.amount, a.amount_set, "discount_allocations")
                     for a in li.discount_allocations), Decimal(0)) or pick(
             li.total_discount, li.total_discount_set, "total_discount")
         allocated += disc
+        taxes = _taxes(li.tax_lines, pick, cur, "tax_lines")
+        held = _held(li.quantity, li.current_quantity, refunded.get(li.id, 0))
+        if held == 0:
+            continue  # an order edit removed the whole line: nothing of it is left
+        if held < li.quantity:  # the removed units' share of discount and tax goes too
+            disc = Money(disc * held / li.quantity, cur).rounded().amount
+            taxes = [t.model_copy(update={"amount": Money(
+                t.amount.amount * held / li.quantity, cur).rounded()}) for t in taxes]
         lines.append(OrderLine(
             external_id=str(li.id), sku=li.sku or "", title=li.title or li.name or "",
-            quantity=li.quantity, unit_price=Money(pick(li.price, li.price_set, "price"), cur),
-            discount=Money(disc, cur) if disc else None,
-            taxes=_taxes(li.tax_lines, pick, cur, "tax_lines"),
+            quantity=held, unit_price=Money(pick(li.price, li.price_set, "price"), cur),
+            discount=Money(disc, cur) if disc else None, taxes=taxes,
         ))
     c = o.customer
     name = " ".join(filter(None, [c.first_name, c.last_name])) if c else None

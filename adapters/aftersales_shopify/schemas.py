@@ -318,6 +318,8 @@ class RestLineItem(_Wire):
     title: str = ""
     name: str | None = None
     quantity: WireCount
+    #: units left after removals, refunded ones included (REST 2024-01 and later)
+    current_quantity: WireCount | None = None
     price: WireAmount
     price_set: MoneySet | None = None
     total_discount: WireAmount = Decimal(0)
