@@ -338,7 +338,10 @@ class FollowUpsService:
         LOCKED`` on PostgreSQL, one writer on SQLite), so many workers can
         run this at once and each follow-up goes to one of them. After
         :meth:`request_stop`, the row in hand is finished and the rest of
-        the batch is released back to the pool at once.
+        the batch is released back to the pool at once. A channel that
+        fails as a whole (refused credentials, a server out of reach) fails
+        no follow-up: its due queue waits for a later try and the run stops
+        there (the report's ``stopped`` says why; see :mod:`.dispatch`).
 
         Args:
             progress: called with the number of rows after each claimed

@@ -11,6 +11,7 @@ that fixes its password gets its whole queue sent. A refused recipient
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -83,14 +84,17 @@ def _kept(rows: list[Any], due: datetime) -> None:
 
 
 def test_a_refused_login_keeps_the_queue_backs_off_and_sends_it_once_fixed(
-    smtp_login_server: tuple[Any, int], make: Any, db_url: str
+    smtp_login_server: tuple[Any, int], make: Any, db_url: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # It failed every queued follow-up for good, one 535 each: a shop that
     # fixed its password had lost its whole queue.
     server, port = smtp_login_server
     shop = make(port, WRONG, db_url)
     shop.schedule(5)
-    report = shop.app.followups.dispatch_due()
+    with caplog.at_level(logging.DEBUG):
+        report = shop.app.followups.dispatch_due()
+    assert WRONG not in caplog.text
     assert (report.sent, report.failed, report.retried) == (0, 0, 0)
     assert server.logins == 1  # the run stopped at the first refusal
     assert (report.claimed, report.deferred, report.lost_lease) == (5, 1, 0)
