@@ -22,7 +22,8 @@ The rules, in order:
    that pays any of it. A partial refund that paid part of it leaves the
    rest to that request's top-up.
 6. What this request already received is subtracted (a top-up pays only the
-   difference), and the result is capped so that the total refunded for a
+   difference, and names none of the units its earlier refunds named: a
+   platform would refund and restock them again), and the result is capped so that the total refunded for a
    line over all requests never exceeds what was paid for it, tax included.
 7. Refunds the platform reports that the library did not make (made in the
    shop's admin or the seller console, :attr:`Order.refunds`) count like
@@ -191,11 +192,14 @@ class LineLedger(_Frozen):
         settled_elsewhere: units of the line refunded by *other* requests.
         refunded: money refunded for the line by every request, this one included.
         refunded_here: money refunded for the line by this request.
+        units_here: units of the line this request's earlier refunds already
+            named (a top-up pays money for them, and names them no more).
     """
 
     settled_elsewhere: int = Field(default=0, ge=0)
     refunded: Decimal = Decimal(0)
     refunded_here: Decimal = Decimal(0)
+    units_here: int = Field(default=0, ge=0)
 
 
 class RefundLedger(_Frozen):
@@ -375,7 +379,9 @@ def compute_refund(
         capped = min(due, room)
         prior = min(before, full)
         out.append(LineRefund(
-            order_line_id=line_id, quantity=units, goods=goods, discount_share=goods - value,
+            # the units named now: a top-up names none its request's refunds already did
+            order_line_id=line_id, quantity=max(units - book.units_here, 0), goods=goods,
+            discount_share=goods - value,
             tax=tax, fee=fee, previously_refunded=prior,
             adjustment=due - capped, amount=capped,
             amount_tax=_tax_between(full_tax, prior, capped, full),
@@ -570,17 +576,21 @@ def ledger_from(
 ) -> RefundLedger:
     """Build a ledger from stored refund lines ``(rma_id, order_line_id, units, amount)``.
 
-    A request refunded in several steps (a top-up) counts its units once.
+    A request refunded in several steps (a top-up) counts its units once
+    (its first refund names them; a top-up names none again, though one an
+    older release recorded did).
     ``shipping`` maps rma ids to the original shipping each one refunded,
     ``shipping_tax`` to the shipping tax told with it.
     """
     refunded: dict[str, Decimal] = {}
     here: dict[str, Decimal] = {}
+    units_here: dict[str, int] = {}
     units: dict[tuple[str, str], int] = {}
     for rid, line_id, n, amt in rows:
         refunded[line_id] = refunded.get(line_id, Decimal(0)) + amt
         if rid == rma_id:
             here[line_id] = here.get(line_id, Decimal(0)) + amt
+            units_here[line_id] = max(units_here.get(line_id, 0), n)
         else:
             units[(rid, line_id)] = max(units.get((rid, line_id), 0), n)
     elsewhere: dict[str, int] = {}
@@ -592,6 +602,7 @@ def ledger_from(
                 settled_elsewhere=elsewhere.get(line_id, 0),
                 refunded=total,
                 refunded_here=here.get(line_id, Decimal(0)),
+                units_here=units_here.get(line_id, 0),
             )
             for line_id, total in refunded.items()
         },

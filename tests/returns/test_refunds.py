@@ -209,15 +209,24 @@ def test_to_refund_carries_lines_and_key(
     assert refund.idempotency_key == "rma-1:refund:1"
 
 
-def test_ledger_from_counts_top_up_units_once() -> None:
+def test_ledger_from_counts_top_up_units_once(
+    make_order: Callable[..., Order], make_line: Callable[..., ReturnLine]
+) -> None:
     rows = [("A", "L1", 1, Decimal("20")), ("A", "L1", 1, Decimal("70")),
             ("B", "L1", 1, Decimal("90")), ("B", "L2", 1, Decimal("45"))]
     ledger = ledger_from(rows, "B", {"A": Decimal("10")})
     assert ledger.line("L1") == LineLedger(settled_elsewhere=1, refunded=Decimal("180"),
-                                           refunded_here=Decimal("90"))
+                                           refunded_here=Decimal("90"), units_here=1)
     assert ledger.line("L2").settled_elsewhere == 0
     assert ledger.shipping_refunded == Decimal("10")
     assert ledger.line("L9") == LineLedger()
+    # Once its units are named, a top-up of B names none again (the money is still due).
+    again = compute_refund(
+        make_order(), [make_line("L1", 1)], kind=K.REFUND_ONLY, policy=ReturnPolicy(),
+        ledger=ledger_from([("B", "L1", 1, Decimal("30")), ("B", "L1", 0, Decimal("10"))],
+                           "B", {}))
+    assert [(ln.order_line_id, ln.quantity) for ln in again.lines] == [("L1", 0)]
+    assert again.total == cny("60.00")
 
 
 # ------------------------------------------------------------------ properties
