@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import signal
+import sys
 import threading
 from datetime import timedelta
 from types import FrameType
@@ -98,7 +99,12 @@ def tail_command(state: CliState, topic: str | None, store: str | None, batch: i
     SIGTERM or Ctrl-C ends after the row in hand; the rest of its batch goes
     back. Without ``--follow`` a run cut short so is not a drained outbox:
     exit status 128 + the signal's number (143 for SIGTERM, 130 for Ctrl-C).
+    With standard output closed nothing is claimed (exit status 2): each
+    print would go nowhere without an error, and every row would be acked.
     """
+    if sys.stdout is None:  # what Python leaves when the process started with fd 1 closed
+        fail("outbox tail: standard output is closed, so no row could be printed; "
+             "nothing was claimed", 2)
     stop = threading.Event()
     received: list[int] = []
 

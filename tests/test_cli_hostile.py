@@ -371,6 +371,32 @@ def test_outbox_tail_stopped_by_sigterm_is_not_status_0(tmp_path: Path) -> None:
     assert all(json.loads(line) for line in rest.splitlines())  # whole lines only
 
 
+def test_outbox_tail_with_stdout_closed_acks_nothing_and_is_not_status_0(
+        tmp_path: Path) -> None:
+    # Rule: a job that failed never exits 0, and a row is acked only once it
+    # was printed. Before: with standard output closed (`>&-` in a cron line
+    # or a supervisor's unit) each row's print went nowhere without an error,
+    # so `outbox tail` acked the whole outbox, delivered to no one, and
+    # exited 0.
+    url = f"sqlite:///{tmp_path}/o.db"
+    with AfterSales(url, marketplaces=[SandboxMarketplace(seed=0, orders=40)],
+                    carriers=[], channels=["outbox"]) as app:
+        app.sync_orders("sandbox")
+        app.returns.sync("sandbox")
+        pending = len(app.outbox.pending(limit=1000))
+    assert pending > 0
+    done = subprocess.run(
+        ["sh", "-c", 'exec "$0" "$@" >&-', sys.executable, "-m", "aftersales",
+         "--database-url", url, "outbox", "tail"],
+        stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: ")
+    assert "standard output" in done.stderr
+    assert "Traceback" not in done.stderr
+    with AfterSales(url, marketplaces=[], carriers=[], channels=["outbox"]) as app:
+        assert len(app.outbox.pending(limit=1000)) == pending
+
+
 def test_a_tick_whose_area_cannot_import_fails_the_worker_once(
         three_stores: AfterSales, monkeypatch: pytest.MonkeyPatch) -> None:
     # Rule: a scheduled job never exits 0 when it failed. Before: the tick
