@@ -205,9 +205,11 @@ def refunds_from_wc(o: WcOrder, details: Sequence[WcRefund] = ()) -> list[Platfo
     ``GET /orders/{id}/refunds`` (``details``) adds the lines: each names
     the order line it refunds in its ``_refunded_item_id`` meta entry, with
     a negative ``quantity``, ``total`` and ``total_tax`` (tax on top, as on
-    the order). Money of a refund not attributed to a line (an amount-only
-    refund, or shipping, which the refund list does not itemise) is
-    ``other``. A refund without details is all ``other``.
+    the order). The shipping it gave back is its ``shipping_lines`` (negative
+    ``total`` and ``total_tax`` likewise), so shipping refunded in the admin
+    is never paid again. Money of a refund attributed to no line and no
+    shipping (an amount-only refund, a fee) is ``other``. A refund without
+    details is all ``other``.
     """
     cur = _currency(o)
     known = {r.id: r for r in details}
@@ -223,9 +225,12 @@ def refunds_from_wc(o: WcOrder, details: Sequence[WcRefund] = ()) -> list[Platfo
                               amount=Money(abs(li.total) + abs(li.total_tax), cur),
                               tax=Money(abs(li.total_tax), cur) if li.total_tax else None)
                  for li in detail.line_items if (item := li.refunded_item()) is not None]
+        shipping = Money(sum((abs(s.total) + abs(s.total_tax) for s in detail.shipping_lines),
+                             Decimal(0)), cur)
         amount = Money(abs(detail.amount), cur)
-        rest = amount - sum((ln.amount for ln in lines), Money.zero(cur))
+        rest = amount - sum((ln.amount for ln in lines), shipping)
         out.append(PlatformRefund(external_id=str(detail.id), amount=amount, lines=lines,
+                                  shipping=shipping if shipping else None,
                                   other=rest if rest.amount > 0 else None,
                                   created_at=detail.date_created_gmt))
     return out

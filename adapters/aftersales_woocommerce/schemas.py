@@ -196,6 +196,8 @@ class WcRefund(_Wire):
     reason: str | None = None
     refunded_payment: bool = False
     line_items: list[WcRefundLine] = Field(default_factory=list)
+    #: the shipping it gave back, totals negative as on its line items
+    shipping_lines: list[WcRefundLine] = Field(default_factory=list)
 
     _times = field_validator("date_created_gmt", mode="before")(_no_time)
 
