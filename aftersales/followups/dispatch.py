@@ -36,6 +36,7 @@ key, for the receiver to drop: at least once, keyed, for such channels.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -389,13 +390,16 @@ class Dispatcher:
         follow-up: failing it (and every one behind it) would lose the
         shop's whole queue to a password it is about to fix.
         """
-        count = self.channel_failures.get(channel.name, 0) + 1
+        # Counted here and on the kept rows, so a job started again by cron
+        # (a new process) goes on growing the wait instead of starting over.
+        count = max(self.channel_failures.get(channel.name, 0),
+                    _in_a_row(row.last_error, channel.name)) + 1
         self.channel_failures[channel.name] = count
         retry_at = next_allowed(now + plan.retry.delay(count, channel.name),
                                 plan.quiet_hours, self._zone(plan, row))
         why = " ".join(_reason(exc, row).split())[:300]
-        reason = (f"channel {channel.name} unavailable, follow-ups kept until "
-                  f"{retry_at:%Y-%m-%d %H:%M} UTC: {why}")
+        reason = (f"channel {channel.name} unavailable ({count} in a row), follow-ups kept "
+                  f"until {retry_at:%Y-%m-%d %H:%M} UTC: {why}")
         with self.unit_of_work() as session:
             if repo.still_owned(session, row.id, owner=self.owner):
                 repo.forget_contact(session, row.idempotency_key)
@@ -406,6 +410,7 @@ class Dispatcher:
                 report.lost_lease += 1
             repo.postpone_channel(
                 session, channel=row.channel, owner=self.owner, until=retry_at, now=now,
+                reason=reason,
                 marketplace=row.marketplace if plan.channel == "marketplace" else None)
         self.halted = reason
         report.stopped = reason
@@ -472,6 +477,13 @@ def _reason(exc: BaseException, row: FollowUpRow) -> str:
     secrets = [v for k, v in values.items() if isinstance(v, str) and k not in ("id", "timezone")]
     with known_names(*_names(row)):
         return redact_text(f"{type(exc).__name__}: {exc}", secrets)[:500]
+
+
+def _in_a_row(last_error: str | None, channel: str) -> int:
+    """How many times in a row ``channel`` had failed as a whole when this row was kept."""
+    found = re.match(rf"channel {re.escape(channel)} unavailable \((\d{{1,6}}) in a row\)",
+                     last_error or "")
+    return int(found.group(1)) if found else 0
 
 
 def _mask_error(exc: BaseException, rows: list[FollowUpRow]) -> None:

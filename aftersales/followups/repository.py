@@ -135,20 +135,22 @@ def release(session: Session, ids: Sequence[int], *, owner: str, now: datetime) 
 
 
 def postpone_channel(session: Session, *, channel: str, marketplace: str | None,
-                     owner: str, until: datetime, now: datetime) -> int:
+                     owner: str, until: datetime, now: datetime, reason: str) -> int:
     """Move a channel's due queue to ``until`` (the channel failed as a whole); how many.
 
     Every scheduled follow-up of ``channel`` (of ``marketplace``'s store,
     when given) due before ``until`` is due at ``until`` instead, and those
     ``owner`` holds claimed go back to the pool with it, their claim not
-    counted as an attempt: one statement, so a queue of thousands costs
-    one write, not one failed send each.
+    counted as an attempt, each with ``reason`` as its last error: one
+    statement, so a queue of thousands costs one write, not one failed
+    send each.
     """
     mine = and_(FollowUpRow.status == CLAIMED, FollowUpRow.lease_owner == owner)
     query = (update(FollowUpRow)
              .where(FollowUpRow.channel == channel, FollowUpRow.due_at < until,
                     or_(FollowUpRow.status == SCHEDULED, mine))
              .values(status=SCHEDULED, due_at=until, lease_owner=None, lease_until=None,
+                     last_error=reason,
                      attempts=case((mine, FollowUpRow.attempts - 1),
                                    else_=FollowUpRow.attempts),
                      version=FollowUpRow.version + 1, updated_at=now)

@@ -184,3 +184,21 @@ def test_the_dispatch_command_exits_1_with_one_line_and_no_secret(
             assert json.loads(line)["exit_code"] == 1
         shop.now += timedelta(hours=1)
     _kept(shop.rows(), shop.now - timedelta(hours=1) + timedelta(minutes=20))
+
+
+def test_a_new_process_goes_on_growing_the_wait(
+    smtp_login_server: tuple[Any, int], make: Any
+) -> None:
+    # cron starts `followups dispatch` afresh each time: the count of the
+    # channel's failures in a row is read back from the kept follow-ups, so
+    # the wait grows across processes instead of starting over at 10 minutes.
+    _server, port = smtp_login_server
+    first = make(port, WRONG)
+    first.schedule(3)
+    assert first.app.followups.dispatch_due().stopped
+    _kept(first.rows(), START + timedelta(minutes=10))
+    assert all("(1 in a row)" in (r.last_error or "") for r in first.rows())
+    again = make(port, WRONG)  # the same database, a new app with nothing in memory
+    again.now = START + timedelta(minutes=10)
+    assert "(2 in a row)" in again.app.followups.dispatch_due().stopped
+    _kept(again.rows(), again.now + timedelta(minutes=20))
