@@ -30,7 +30,10 @@ For the ticks in this table the area's own counts decide; any other
 report that has ``done``, ``skipped`` and ``failed`` of its own (a
 :class:`~aftersales.ticks.TickReport`, as the sync tick's is) is read as it is.
 ``outcome`` is ``ok``, ``failed`` (the tick ran but some items failed) or
-``error`` (the tick raised; its masked text is in ``error``).
+``error`` (the tick raised; its masked text is in ``error``). A report
+whose ``stopped`` says why the tick stopped early (the follow-ups' channel
+failed as a whole: no item failed, the queue was kept) is ``failed``,
+with at least one failure and that one line in ``error``.
 """
 
 from __future__ import annotations
@@ -114,6 +117,10 @@ def summarize(tick: str, result: Any, seconds: float,
         failed = counts.get("failed", 0) + counts.get("errors", 0)
         skipped = counts.get("skipped", 0)
         done = sum(n for k, n in counts.items() if k not in ("failed", "errors", "skipped"))
+    stopped = getattr(result, "stopped", None)
+    if isinstance(stopped, str) and stopped:
+        return TickSummary(tick, "failed", done, skipped, max(failed, 1), duration, counts,
+                           error=" ".join(stopped.split())[:500])
     return TickSummary(tick, "failed" if failed else "ok", done, skipped, failed, duration,
                        counts)
 

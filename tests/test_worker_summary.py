@@ -142,3 +142,15 @@ def test_every_tick_report_reads_as_done_skipped_failed(
     assert (summary.done, summary.skipped, summary.failed) == expected
     assert summary.duration_ms == 12
     assert summary.outcome == ("failed" if expected[2] else "ok")
+
+
+def test_a_followups_tick_stopped_by_its_channel_is_failed_with_the_reason() -> None:
+    # A channel failing as a whole fails no follow-up (the queue is kept), so
+    # the counts alone read "ok": the worker logged a down SMTP server at INFO.
+    why = "channel smtp unavailable (1 in a row), follow-ups kept until …: SMTP 535"
+    report = DispatchReport(claimed=5, deferred=1, stopped=why,
+                            reasons={"channel smtp": why})
+    summary = summarize("followups", report, 0.01)
+    assert (summary.outcome, summary.failed) == ("failed", 1)
+    assert summary.line().endswith(f": {why}")
+    assert "\n" not in summary.line()
