@@ -25,6 +25,7 @@ from aftersales.errors import (
 )
 from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, CarrierBase
+from aftersales.logistics.detect import checked_number
 from aftersales.logistics.tracking import status_map, track_result
 from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
 from aftersales.wire import read_answer
@@ -88,8 +89,14 @@ class Kuaidi100Carrier(CarrierBase):
         self.client = Kuaidi100Client(self.settings, api=api, sleep=sleep)
 
     def detect(self, number: str) -> list[str]:
-        """Carrier codes from Kuaidi100's autonumber, best first; empty when it knows none."""
-        body = self.client.autonumber(number)
+        """Carrier codes from Kuaidi100's autonumber, best first; empty when it knows none.
+
+        The number is sent folded (:func:`~aftersales.logistics.detect.checked_number`).
+
+        Raises:
+            ValidationError: ``number`` is not a tracking number; nothing is sent.
+        """
+        body = self.client.autonumber(checked_number(number))
         if not isinstance(body, list):
             return []  # {"returnCode": "201"}: not a valid waybill number
         # read_answer names the field and chains nothing: pydantic's text quotes values.
@@ -141,10 +148,17 @@ class Kuaidi100Carrier(CarrierBase):
         :meth:`parse_push` verifies them); without a carrier, Kuaidi100
         detects it. The callback must answer :data:`PUSH_ACK`.
 
+        The number is sent folded (``"yt 9693-0836"`` as ``YT96930836``), as
+        Kuaidi100 knows it and pushes it back.
+
         Raises:
+            ValidationError: ``number`` is not letters and digits (64 at most
+                once spacing, dashes, case and full-width forms are folded);
+                nothing is sent.
             ConfigurationError: ``KUAIDI100_KEY`` is not set.
             RemoteRejectedError: Kuaidi100 refused the subscription.
         """
+        number = checked_number(number)
         body = self.client.subscribe(com_for(carrier), number, callback_url, phone_suffix)
         if not isinstance(body, dict):
             raise ResponseParseError("unexpected subscription answer", adapter=self.name)

@@ -185,6 +185,20 @@ def test_detect_uses_autonumber(mock: responses.RequestsMock, carrier: Kuaidi100
     assert carrier.detect(NUMBER) == ["yto"]
 
 
+def test_detect_sends_the_number_folded_and_refuses_what_is_no_number(
+    mock: responses.RequestsMock, carrier: Kuaidi100Carrier
+) -> None:
+    mock.post(
+        AUTONUMBER_URL,
+        json=load("autonumber_response_ok"),
+        match=[matchers.urlencoded_params_matcher({"num": NUMBER, "key": KEY})],
+    )
+    assert carrier.detect("yt 9693-0836 39795") == ["yto"]
+    with pytest.raises(ValidationError, match="number"):
+        carrier.detect("YT\x00" + "9" * 300)
+    assert len(mock.calls) == 1
+
+
 def test_track_without_carrier_detects_first(
     mock: responses.RequestsMock, carrier: Kuaidi100Carrier
 ) -> None:
@@ -272,6 +286,28 @@ def test_subscribe_sends_the_documented_form(
         match=[matchers.urlencoded_params_matcher(load("subscribe_request_form"))],
     )
     carrier.subscribe(NUMBER, "yto", callback_url="https://example.com/kd100/callback")
+
+
+def test_subscribe_sends_the_number_as_the_carrier_writes_it(
+    mock: responses.RequestsMock, carrier: Kuaidi100Carrier
+) -> None:
+    # A shop's spelling off the label: Kuaidi100 knows (and pushes) the folded form.
+    mock.post(
+        "https://poll.kuaidi100.com/poll",
+        json=load("subscribe_response_ok"),
+        match=[matchers.urlencoded_params_matcher(load("subscribe_request_form"))],
+    )
+    carrier.subscribe("yt 9693-0836 39795", "yto",
+                      callback_url="https://example.com/kd100/callback")
+
+
+@pytest.mark.parametrize("number", ["", "  ", "YT\x009693", "YT" + "9" * 200, "ＹＴ９６９３\u200b"])
+def test_subscribe_refuses_what_is_no_tracking_number_before_any_call(
+    mock: responses.RequestsMock, carrier: Kuaidi100Carrier, number: str
+) -> None:
+    with pytest.raises(ValidationError, match="number"):
+        carrier.subscribe(number, "yto", callback_url="https://example.com/kd100/callback")
+    assert len(mock.calls) == 0
 
 
 def test_subscribe_refused(mock: responses.RequestsMock, carrier: Kuaidi100Carrier) -> None:
