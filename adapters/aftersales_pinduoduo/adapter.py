@@ -48,6 +48,25 @@ def _result(body: dict[str, Any]) -> dict[str, Any]:
     return inner if isinstance(inner, dict) else body
 
 
+def _request(after_sales_id: str, order_sn: str, **more: Any) -> dict[str, Any]:
+    """The ``request`` object the after-sales writes take (``after_sales_id`` a Long)."""
+    return {"request": {"after_sales_id": int(after_sales_id) if after_sales_id.isdigit()
+                        else after_sales_id, "order_sn": order_sn, **more}}
+
+
+def _answer(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(``response``, its ``result``) of an after-sales write's answer.
+
+    The official SDKs read these writes' answers as ``response{result{…}}``
+    (``PddRefundAgreeResponse``, ``PddRefundReturngoodsAgreeResponse``,
+    ``PddRefundExchangeShippingResponse``); a ``*_response`` wrapper is read
+    the same way.
+    """
+    inner = body.get("response")
+    outer = inner if isinstance(inner, dict) else body
+    return outer, _result(outer)
+
+
 _EXCHANGE_SHIPPING = "pdd.refund.exchange.shipping"
 #: The order listing and detail reach three months back.
 _ORDER_HORIZON = timedelta(days=90)
@@ -232,14 +251,14 @@ class PinduoduoMarketplace(MarketplaceBase):
             raise ConfigurationError(
                 "agreeing a return needs the shop's return address id: set "
                 "PinduoduoSettings(return_address_id=...) or PINDUODUO_RETURN_ADDRESS_ID")
-        body = self.client.call("pdd.refund.returngoods.agree", {
-            "after_sales_id": fresh.id, "order_sn": fresh.order_sn,
-            "operate_desc": note or "同意退货", "return_address_id":
-            self.settings.return_address_id}, write=True)
-        result = _result(body)
-        if result.get("success") is False or body.get("success") is False:
-            raise RemoteRejectedError(f"return not agreed: {result.get('message') or ''}",
-                                      adapter=self.name)
+        body = self.client.call("pdd.refund.returngoods.agree", _request(
+            fresh.id, fresh.order_sn, operate_desc=note or "同意退货",
+            return_address_id=self.settings.return_address_id), write=True, bare=True)
+        outer, result = _answer(body)
+        if result.get("success") is False or outer.get("success") is False:
+            raise RemoteRejectedError(
+                f"return not agreed: {result.get('message') or outer.get('error_msg') or ''}",
+                adapter=self.name)
 
     def _shipping_company(self, carrier: str | None) -> tuple[int, str]:
         """(id, name) of the carrier among pdd.logistics.companies.get's available ones."""
@@ -295,17 +314,15 @@ class PinduoduoMarketplace(MarketplaceBase):
                     f"after-sales status {fresh.after_sales_status} ships no replacement",
                     adapter=self.name)
             try:
-                body = self.client.call(_EXCHANGE_SHIPPING, {"request": {
-                    "after_sales_id": int(fresh.id) if fresh.id.isdigit() else fresh.id,
-                    "order_sn": fresh.order_sn, "shipping_id": company_id,
-                    "shipping_name": company_name,
-                    "tracking_number": shipment.tracking_number}}, write=True, bare=True)
+                body = self.client.call(_EXCHANGE_SHIPPING, _request(
+                    fresh.id, fresh.order_sn, shipping_id=company_id,
+                    shipping_name=company_name, tracking_number=shipment.tracking_number),
+                    write=True, bare=True)
             except TransientError:
                 if attempt == 2:
                     raise
                 continue  # it may have gone through: read the state before any repeat
-            inner = body.get("response")
-            result = _result(inner) if isinstance(inner, dict) else _result(body)
+            _, result = _answer(body)
             if result.get("succ") is not True:
                 raise RemoteRejectedError(
                     f"replacement not shipped: {result.get('message') or 'refused'}",
@@ -347,17 +364,22 @@ class PinduoduoMarketplace(MarketplaceBase):
             check_asked(refund.amount, asked or request.requested_amount,
                         platform="Pinduoduo", request=name)
             try:
-                body = self.client.call("pdd.refund.agree", {
-                    "after_sales_id": fresh.id, "order_sn": fresh.order_sn,
-                    "operate_desc": refund.note or "同意退款"}, write=True)
+                body = self.client.call("pdd.refund.agree", _request(
+                    fresh.id, fresh.order_sn, operate_desc=refund.note or "同意退款"),
+                    write=True, bare=True)
             except TransientError:
                 if attempt == 2:
                     raise
                 continue  # it may have gone through: read the state before any repeat
-            result = _result(body)
-            if result.get("succ") is False or result.get("success") is False:
+            _, result = _answer(body)
+            succ = result.get("succ", result.get("success"))
+            if succ is False:
                 raise RemoteRejectedError(f"refund not agreed: {result.get('message') or ''}",
                                           adapter=self.name)
+            if succ is not True:
+                # neither yes nor no: it may have paid, so the state settles it, never a repeat
+                raise ResponseParseError("pdd.refund.agree answered without its succ flag",
+                                         adapter=self.name)
             return self._paid(refund, fresh, status="4")
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -58,6 +58,11 @@ def china_time(moment: datetime) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
 
 
+#: the router's answer to a call missing a required parameter (its error code 10000)
+PARAMETER_ERROR: dict[str, Any] = {"error_response": {
+    "error_code": 10000, "error_msg": "参数错误", "sub_msg": "request 不能为空"}}
+
+
 def _fen(amount: Any) -> Any:
     """A listed ``refund_amount`` (yuan text) as the detail writes it (a number in fen)."""
     return int(Decimal(amount) * 100) if isinstance(amount, str) and amount else amount
@@ -184,6 +189,8 @@ class FakeMall:
         #: replacement parcels sent (the request object of each exchange shipping)
         self.exchanges: list[dict[str, Any]] = []
         self.agreed: list[str] = []
+        #: the request object of each return agreed (pdd.refund.returngoods.agree)
+        self.returns_agreed: list[dict[str, Any]] = []
         self.windows: list[tuple[datetime, datetime]] = []
         router.handle("pdd.refund.list.increment.get", self._refund_list)
         router.handle("pdd.order.number.list.increment.get", self._order_list)
@@ -245,12 +252,28 @@ class FakeMall:
         self.refunds[after_sales_id] = {**self.refunds[after_sales_id],
                                         "after_sales_status": status}
 
+    @staticmethod
+    def _request(form: dict[str, str]) -> dict[str, Any] | None:
+        """The ``request`` object an after-sales write takes (the SDKs' request classes
+        hold every business parameter in it); ``None`` when it is missing or partial."""
+        try:
+            request = json.loads(form["request"])
+        except (KeyError, ValueError):
+            return None
+        if not isinstance(request, dict) or not isinstance(request.get("after_sales_id"), int):
+            return None
+        return request if request.get("order_sn") else None
+
     def _agree(self, form: dict[str, str]) -> dict[str, Any]:
-        self.agreed.append(form["after_sales_id"])
-        self.set_status(form["after_sales_id"], 4)
+        request = self._request(form)
+        if request is None:  # as the router answers a call missing a required parameter
+            return PARAMETER_ERROR
+        after_sales_id = str(request["after_sales_id"])
+        self.agreed.append(after_sales_id)
+        self.set_status(after_sales_id, 4)
         reply = body("refund_agree")
-        reply["refund_agree_response"]["result"].update(after_sales_id=int(form["after_sales_id"]),
-                                                        order_sn=form["order_sn"])
+        reply["response"]["result"].update(after_sales_id=request["after_sales_id"],
+                                           order_sn=request["order_sn"])
         return reply
 
     def _exchange_shipping(self, form: dict[str, str]) -> dict[str, Any]:
@@ -264,7 +287,11 @@ class FakeMall:
         return body("refund_exchange_shipping")
 
     def _returngoods_agree(self, form: dict[str, str]) -> dict[str, Any]:
-        self.set_status(form["after_sales_id"], 7)
+        request = self._request(form)
+        if request is None or not request.get("return_address_id"):
+            return PARAMETER_ERROR
+        self.returns_agreed.append(request)
+        self.set_status(str(request["after_sales_id"]), 7)
         return body("refund_returngoods_agree")
 
 

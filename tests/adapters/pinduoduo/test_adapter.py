@@ -89,9 +89,10 @@ def test_approving_a_return_sends_the_return_address(market: PinduoduoMarketplac
                                                      mall: FakeMall, router: FakeRouter) -> None:
     request = next(r for p in market.list_returns() for r in p.items if r.external_id == "9001")
     market.approve_return(request, note="请寄回")
-    sent = router.calls[-1]
-    assert sent["type"] == "pdd.refund.returngoods.agree"
-    assert (sent["return_address_id"], sent["operate_desc"]) == ("77001", "请寄回")
+    assert router.calls[-1]["type"] == "pdd.refund.returngoods.agree"
+    sent = mall.returns_agreed[-1]  # every business parameter inside the request object
+    assert sent == {"after_sales_id": 9001, "order_sn": mall.refunds["9001"]["order_sn"],
+                    "operate_desc": "请寄回", "return_address_id": "77001"}
     assert mall.refunds["9001"]["after_sales_status"] == 7
     market.approve_return(request)  # already agreed: nothing sent
     assert router.types()[-1] == "pdd.refund.information.get"
@@ -152,6 +153,37 @@ def test_a_request_whose_amount_changed_since_it_was_read_is_not_agreed(
                              idempotency_key="k"), request)
     assert "pdd.refund.agree" not in router.types()
     assert mall.agreed == []
+
+
+def test_the_agree_sends_its_request_object_and_reads_the_succ_flag(
+        market: PinduoduoMarketplace, mall: FakeMall, router: FakeRouter) -> None:
+    """pdd.refund.agree takes its parameters in a ``request`` object and answers
+    ``response{result{succ}}`` (the official SDKs' PddRefundAgreeRequest/-Response): an
+    answer with succ true is paid, succ false refused, and one without the flag cannot
+    tell (the refund stays unknown: a ResponseParseError, never "paid")."""
+    from aftersales.errors import ResponseParseError
+
+    request = next(r for p in market.list_returns() for r in p.items if r.external_id == "9000")
+    refund = Refund(order_id=request.order_id, amount=request.requested_amount
+                    or Money("1.00", "CNY"), idempotency_key="k")
+    real = router.handlers["pdd.refund.agree"]
+
+    def answering(result: dict[str, object]) -> None:
+        router.handle("pdd.refund.agree", lambda f: {"response": {"result": result}}
+                      if real(f) else {})
+
+    answering({"after_sales_id": 9000, "message": "?"})
+    with pytest.raises(ResponseParseError, match="succ"):
+        market.refund(refund, request)
+    mall.set_status("9000", 2)
+    answering({"after_sales_id": 9000, "succ": False, "message": "售后单状态已变更"})
+    with pytest.raises(RemoteRejectedError, match="售后单状态已变更"):
+        market.refund(refund, request)
+    mall.set_status("9000", 2)
+    router.handle("pdd.refund.agree", real)
+    paid = market.refund(refund, request)
+    assert (paid.external_id, paid.raw_status) == ("9000", "4")
+    assert mall.agreed == ["9000"] * 3
 
 
 def test_a_refund_in_a_refused_state_is_not_sent(market: PinduoduoMarketplace,
