@@ -213,7 +213,10 @@ class Store:
         Any number of processes may start at once on one database: each
         takes the migration lock (a session advisory lock on PostgreSQL,
         the write lock on SQLite) before reading the schema version, so one
-        migrates and the others then find the schema current.
+        migrates and the others then find the schema current. A database
+        already at the head is seen so without the lock: a process starting
+        while another holds a write transaction (SQLite's one writer) does not
+        wait for it.
 
         Raises:
             ConfigurationError: ``revision`` is not a known revision.
@@ -224,11 +227,14 @@ class Store:
         from alembic.util import CommandError
 
         cfg = self.alembic_config()
-        known = {s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()}
+        script = ScriptDirectory.from_config(cfg)
+        known = {s.revision for s in script.walk_revisions()}
         if revision not in known | {"head", "heads"}:
             raise ConfigurationError(
                 f"unknown revision {revision[:80]!r}; known: head, {', '.join(sorted(known))}")
         try:
+            if revision in ("head", "heads") and self._at(set(script.get_heads())):
+                return
             with self.engine.connect() as connection, migration_lock(connection):
                 _refuse_unknown_revision(connection, known)
                 cfg.attributes["connection"] = connection
@@ -239,6 +245,15 @@ class Store:
             ) from None
         except (SQLAlchemyError, OperationalError) as exc:
             raise StorageError(f"migration failed: {driver_message(exc)}") from None
+
+    def _at(self, heads: set[str]) -> bool:
+        """Whether the database's schema version is ``heads`` (a read; no lock taken)."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return False
+            return set(MigrationContext.configure(connection).get_current_heads()) == heads
 
     def alembic_config(self) -> Any:
         """The Alembic configuration for this store's database."""

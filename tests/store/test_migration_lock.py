@@ -85,3 +85,33 @@ def test_the_migration_lock_is_released_after_an_upgrade(db_url: str) -> None:
     assert _head(db_url) == "0002"
     first.dispose()
     second.dispose()
+
+
+def test_a_current_schema_starts_while_another_process_holds_the_write_lock(
+        tmp_path: Path) -> None:
+    # Rule: a command that only reads works while another process writes.
+    # Before: every start took SQLite's write lock for the migration check
+    # even with the schema current, so `returns list` (any command) waited
+    # the 30 s busy timeout behind another process's write transaction and
+    # failed as "migration failed: database is locked".
+    import sqlite3
+
+    from click.testing import CliRunner
+
+    from aftersales.cli import main
+
+    path = tmp_path / "a.db"
+    url = f"sqlite:///{path}"
+    Store(url).upgrade()
+    writer = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # another process's write transaction
+        started = time.monotonic()
+        result = CliRunner().invoke(main, ["--database-url", url, "--json", "returns",
+                                           "list"], env={"AFTERSALES_MARKETPLACES": ""})
+        assert result.exit_code == 0, result.output
+        assert result.stdout.strip() == "[]"
+        assert time.monotonic() - started < 25  # not the busy timeout
+    finally:
+        writer.rollback()
+        writer.close()
