@@ -84,7 +84,9 @@ def mismatch(asked: Refund, answered: Money) -> str | None:
     """
     want = asked.amount
     if answered.currency == want.currency:
-        parts = sum(1 for ln in asked.lines if ln.quantity > 0) + (1 if asked.shipping else 0)
+        # a top-up's lines pay money and name no units: each is a part all the same
+        parts = (sum(1 for ln in asked.lines if ln.quantity > 0 or ln.amount)
+                 + (1 if asked.shipping else 0))
         if abs(answered.amount - want.amount) <= want.quantum * parts:
             return None
     return (f"the marketplace paid {answered.amount} {answered.currency} for a refund of "

@@ -23,8 +23,9 @@ The rules, in order:
    rest to that request's top-up.
 6. What this request already received is subtracted (a top-up pays only the
    difference, and names none of the units its earlier refunds named: a
-   platform would refund and restock them again), and the result is capped so that the total refunded for a
-   line over all requests never exceeds what was paid for it, tax included.
+   platform would refund and restock them again), and the result is capped
+   so that the total refunded for a line over all requests never exceeds
+   what was paid for it, tax included.
 7. Refunds the platform reports that the library did not make (made in the
    shop's admin or the seller console, :attr:`Order.refunds`) count like
    other requests' refunds: their units and money per line, their shipping,

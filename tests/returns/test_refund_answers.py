@@ -171,3 +171,18 @@ def test_the_ledger_counts_what_the_marketplace_paid_not_what_was_asked(
     assert parts == paid
     left = synced.returns.preview_refund(rma, refund_shipping=True).total
     assert left == max(asked - paid, Money.zero("CNY"))
+
+
+def test_a_top_ups_rounding_is_no_mismatch() -> None:
+    """A top-up's lines name no units (they were named before) but still pay money: the
+    marketplace's rounding of a minor unit per line is allowed for them too."""
+    from aftersales.models import Refund, RefundLine
+    from aftersales.returns.refund_settle import mismatch
+
+    top_up = Refund(order_id="O-1", amount=Money("60.02", "CNY"), idempotency_key="k",
+                    lines=[RefundLine(order_line_id="L1", quantity=0,
+                                      amount=Money("30.01", "CNY")),
+                           RefundLine(order_line_id="L2", quantity=0,
+                                      amount=Money("30.01", "CNY"))])
+    assert mismatch(top_up, Money("60.00", "CNY")) is None
+    assert mismatch(top_up, Money("59.99", "CNY")) is not None
