@@ -35,6 +35,7 @@ __all__ = [
     "numbered_pages",
     "time_windows",
     "token_pages",
+    "trusted_total",
     "watermarked_pages",
     "window_newest_first",
 ]
@@ -181,6 +182,20 @@ def numbered_pages(
             return
         previous = items
         page += 1
+
+
+def trusted_total(total: int | None, seen: int, *, more: bool | None = None) -> int | None:
+    """A listing's reported item ``total`` if the pages read so far agree with it, else ``None``.
+
+    Listings walk the pages a total announces (:func:`window_newest_first`);
+    a total that cannot be (below zero, below the ``seen`` items the pages
+    already held, or no more than them while the answer says ``more``
+    follow) would end the walk early and drop items unread, so it is not
+    trusted and the pages are walked until a short one instead.
+    """
+    if total is None or total < 0 or total < seen or (more and total <= seen):
+        return None
+    return total
 
 
 def token_pages(fetch: Callable[[str | None], tuple[list[T], str | None]], *,

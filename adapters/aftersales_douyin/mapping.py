@@ -34,6 +34,7 @@ from aftersales.models import (
     Shipment,
 )
 from aftersales.money import Money, from_fen
+from aftersales.paging import trusted_total as core_trusted_total
 from aftersales_douyin.schemas import (
     SECONDS_SPAN,
     AftersaleItem,
@@ -338,12 +339,7 @@ def trusted_total(total: int | None, count: int, before: int | None, *,
     more" beside ``has_more``) would cut the walk short and lose requests
     silently, so it is dropped and the pages are walked until a short one.
     """
-    if total is None or total < 0:
-        return None
-    seen = count + (before or 0)
-    if total < seen or (has_more and total <= seen):
-        return None
-    return total
+    return core_trusted_total(total, count + (before or 0), more=has_more)
 
 
 def reject_reason(reason: RejectReason) -> RefusalReason:

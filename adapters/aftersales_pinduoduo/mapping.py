@@ -34,6 +34,7 @@ from aftersales.models import (
     ReturnStatus,
     Shipment,
 )
+from aftersales.paging import trusted_total
 from aftersales.wire import china_time, yuan_or_fen
 from aftersales_pinduoduo.schemas import (
     PddOrder,
@@ -347,15 +348,19 @@ def to_order(order: PddOrder, store: str = NAME) -> Order:
 
 
 def refunds_page(body: dict[str, Any], store: str = NAME) -> tuple[list[ReturnRequest], int | None]:
-    """A pdd.refund.list.increment.get answer: its requests and the total count."""
+    """A pdd.refund.list.increment.get answer: its requests and the total count, when the
+    page agrees with it (:func:`aftersales.paging.trusted_total`)."""
     page = read(PddRefundPage, body, payload="pdd.refund.list.increment.get")
-    return [refund_to_request(r, store) for r in page.refund_list], page.total_count
+    return [refund_to_request(r, store) for r in page.refund_list], trusted_total(
+        page.total_count, len(page.refund_list))
 
 
 def orders_page(body: dict[str, Any], store: str = NAME) -> tuple[list[Order], int | None]:
-    """A pdd.order.number.list.increment.get answer: its orders and the total count."""
+    """A pdd.order.number.list.increment.get answer: its orders and the total count, when
+    the page agrees with it (:func:`aftersales.paging.trusted_total`)."""
     page = read(PddOrderPage, body, payload="pdd.order.number.list.increment.get")
-    return [to_order(o, store) for o in page.order_sn_list], page.total_count
+    return [to_order(o, store) for o in page.order_sn_list], trusted_total(
+        page.total_count, len(page.order_sn_list))
 
 
 def request_stamp(item: ReturnRequest) -> tuple[datetime, str]:

@@ -38,6 +38,7 @@ from aftersales.models import (
     TrackingEvent,
 )
 from aftersales.money import to_fen as exact_fen
+from aftersales.paging import trusted_total as core_trusted_total
 from aftersales_taobao.schemas import (
     LogisticsTrace,
     RefundPage,
@@ -543,9 +544,7 @@ def trusted_total(total: int | None, count: int, has_next: bool | None) -> int |
     ``has_next``) would cut the walk short and lose items silently, so it is
     dropped and the pages are walked until a short one.
     """
-    if total is None or total < 0 or total < count or (has_next and total <= count):
-        return None
-    return total
+    return core_trusted_total(total, count, more=has_next)
 
 
 def order_stamp(item: Order) -> tuple[datetime, str]:
