@@ -20,6 +20,7 @@ from __future__ import annotations
 import json as jsonlib
 import logging
 import random
+import re
 import socket
 import threading
 import time
@@ -37,6 +38,7 @@ from urllib3.util.retry import Retry
 from aftersales import http_deadline, observe
 from aftersales.call_budget import budget_end, check_budget, wait_within
 from aftersales.errors import (
+    AfterSalesError,
     AuthenticationError,
     RateLimitError,
     RemoteError,
@@ -65,6 +67,7 @@ __all__ = [
     "add_send_hook",
     "body_text",
     "bounded_wait",
+    "loads_strict",
     "may_have_arrived",
     "notify_send",
     "parse_retry_after",
@@ -192,6 +195,73 @@ def notify_send(adapter: str, method: str, target: str) -> None:
     """Run the send hooks for one call about to leave (an adapter's or a simulation's)."""
     for hook in tuple(_SEND_HOOKS):
         hook(adapter, method, target)
+
+
+def _host_of(url: str | None) -> str:
+    """The host of ``url`` for an error message ("?" when it has none or is malformed)."""
+    try:
+        return (urlsplit(url or "").hostname or "?").lower()
+    except ValueError:
+        return "?"
+
+
+class UnsafeJSONError(ValueError):
+    """A body JSON parsers would read differently: NaN or Infinity, a repeated key, a
+    lone surrogate."""
+
+
+#: An escaped UTF-16 surrogate: only then can a parsed string hold a lone one.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+#: A key shown in an error: a plain field name, nothing a provider could put data in.
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+
+
+def _no_constant(name: str) -> Any:
+    raise UnsafeJSONError(f"{name} is not a JSON number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        shown = f" ({key!r})" if _PLAIN_KEY.fullmatch(key) else ""
+        raise UnsafeJSONError(f"a key repeated in one object{shown}")
+    return found
+
+
+def _check_text(value: Any) -> None:
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise UnsafeJSONError("a lone UTF-16 surrogate in a string") from None
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+
+
+def loads_strict(content: bytes | str) -> Any:
+    """JSON as RFC 8259 has it, refusing what parsers disagree on.
+
+    Python's parser reads ``NaN`` and ``Infinity`` (a money field would be
+    a float no Decimal check expects), keeps the last of a repeated key
+    (another reader of the same answer may keep the first: two views of
+    one refund's amount) and lets ``"\\ud800"`` through as a string no
+    database can store. Each is an :class:`UnsafeJSONError`; anything not
+    JSON at all is the parser's own ``ValueError`` (``RecursionError``
+    when nested past its limit).
+    """
+    parsed = jsonlib.loads(content, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
+    raw = content.encode("utf-8", "surrogatepass") if isinstance(content, str) else content
+    if _SURROGATE_ESCAPE.search(raw):
+        _check_text(parsed)
+    return parsed
 
 
 def may_have_arrived(exc: BaseException) -> bool:
@@ -434,12 +504,25 @@ class ApiClient:
         return self.request_json("DELETE", path, **kwargs)
 
     def parse_json(self, response: requests.Response) -> Any:
-        """The response body as JSON, or ``ResponseParseError`` naming the adapter."""
+        """The response body as JSON (:func:`loads_strict`), or ``ResponseParseError``
+        naming the adapter and the host.
+
+        The content type is not looked at: Kuaidi100 and TOP answer JSON as
+        ``text/html`` or ``text/javascript``.
+        """
+        host = _host_of(response.url)
         try:
-            return jsonlib.loads(response.content or b"null")
+            return loads_strict(response.content or b"null")
+        except UnsafeJSONError as exc:
+            raise ResponseParseError(
+                f"{host} answered JSON that is not safe to read: {exc}",
+                adapter=self.adapter,
+                status=response.status_code,
+                request_id=self._request_id(response),
+            ) from None
         except (ValueError, RecursionError) as exc:  # nested past the parser's limit too
             raise ResponseParseError(
-                f"expected JSON, got {self._content_kind(response)}",
+                f"expected JSON from {host}, got {self._content_kind(response)}",
                 adapter=self.adapter,
                 status=response.status_code,
                 request_id=self._request_id(response),
@@ -504,7 +587,7 @@ class ApiClient:
             # ``from None``: requests' and urllib3's texts quote the full URL,
             # query secrets included, and a shop's ``log.exception`` prints
             # the whole chain; the kind of failure is all the error keeps.
-            raise self._transport_error(exc) from None
+            raise self._transport_error(exc, url) from None
         if log.isEnabledFor(logging.DEBUG):  # redacting the URL is not free
             log.debug(
                 "%s %s %s -> %s in %.0f ms",
@@ -519,18 +602,23 @@ class ApiClient:
             raise error
         return response
 
-    def _transport_error(self, exc: requests.exceptions.RequestException) -> RemoteError:
-        """The library error for a failure of the transport (no answer, or half of one)."""
+    def _transport_error(
+        self, exc: requests.exceptions.RequestException, url: str
+    ) -> RemoteError:
+        """The library error for a failure of the transport (no answer, or half of one),
+        naming the host it came from (the hop's own, after a redirect)."""
+        sent = getattr(getattr(exc, "request", None), "url", None)
+        host = _host_of(sent if isinstance(sent, str) else url)
         if isinstance(exc, requests.exceptions.ConnectTimeout):
-            return self._unsent(TransientError("connect timed out", adapter=self.adapter))
+            return self._unsent(TransientError(f"{host}: connect timed out", adapter=self.adapter))
         if isinstance(exc, requests.exceptions.Timeout):
-            return TransientError("read timed out", adapter=self.adapter)
+            return TransientError(f"{host}: read timed out", adapter=self.adapter)
         if isinstance(exc, requests.exceptions.ConnectionError):
-            err = TransientError("connection failed", adapter=self.adapter)
+            err = TransientError(f"{host}: connection failed", adapter=self.adapter)
             if "NewConnectionError" in repr(exc) or "Failed to establish" in str(exc):
                 err = self._unsent(err)
             return err
-        return RemoteError(f"request failed: {type(exc).__name__}", adapter=self.adapter)
+        return RemoteError(f"{host}: request failed: {type(exc).__name__}", adapter=self.adapter)
 
     def _read_body(self, response: requests.Response, end: float) -> None:
         """Read the streamed body into ``response.content``, at most ``max_response_bytes``,
@@ -566,7 +654,8 @@ class ApiClient:
         if too_large:
             response.close()
             raise ResponseParseError(
-                f"answer larger than {limit} bytes; not read", adapter=self.adapter,
+                f"{_host_of(response.url)}: answer larger than {limit} bytes; not read",
+                adapter=self.adapter,
                 status=response.status_code, request_id=self._request_id(response))
         response._content = b"".join(chunks)  # what requests' .content reads
         setattr(response, "_content_consumed", True)  # noqa: B010 - not a typed attribute
@@ -591,14 +680,27 @@ class ApiClient:
             watched.cancel()
         if watched.fired:  # what was read is cut short, whatever the framing said
             response.close()
-            host = urlsplit(response.url or "").hostname or "?"
             raise TransientError(
-                f"{host}: the answer did not arrive whole within the {self.deadline:g} s "
-                "deadline (the server sends too slowly); dropped", adapter=self.adapter)
+                f"{_host_of(response.url)}: the answer did not arrive whole within the "
+                f"{self.deadline:g} s deadline (the server sends too slowly); dropped",
+                adapter=self.adapter)
 
     def _error_for(self, response: requests.Response) -> RemoteError | None:
         if self.classify_error is not None:
-            error = self.classify_error(response)
+            try:
+                error = self.classify_error(response)
+            except AfterSalesError:
+                raise  # the hook's own verdict
+            except (RecursionError, ValueError, TypeError, KeyError, IndexError,
+                    AttributeError) as exc:
+                # The hook reads every answer first, hostile ones too: JSON
+                # nested past the parser's stack, a list where it expects an
+                # object. Its failure is the answer's, named, not a traceback.
+                raise ResponseParseError(
+                    f"{_host_of(response.url)} answered a body the {self.adapter} error check "
+                    f"cannot read ({type(exc).__name__})",
+                    adapter=self.adapter, status=response.status_code,
+                    request_id=self._request_id(response)) from None
             if error is not None:
                 if not error.adapter:
                     error.adapter = self.adapter

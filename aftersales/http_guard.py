@@ -75,7 +75,10 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:  # a malformed IPv6 literal
+        return ""
 
 
 def _allowed_http(host: str, allow_http_hosts: Collection[str]) -> bool:
@@ -196,14 +199,30 @@ def follow_redirects(
     history: list[requests.Response] = []
     secrets = list(secrets)
     for _ in range(MAX_REDIRECTS + 1):
-        response = send(method, url, headers=hdrs, allow_redirects=False, **kwargs)
+        try:
+            response = send(method, url, headers=hdrs, allow_redirects=False, **kwargs)
+        except ValueError as exc:
+            if isinstance(exc, requests.exceptions.RequestException):
+                raise
+            # requests parses a redirect's Location even when not following it
+            # (``Response.next``): a malformed one (``http://[::1``, a port past
+            # 65535) is a bare ValueError out of the send.
+            raise RemoteRejectedError(
+                f"{_host(url) or '?'} answered with a malformed redirect Location; refused",
+                adapter=adapter) from None
         location = response.headers.get("Location")
         if response.status_code not in _REDIRECTS or not location:
             response.history = history
             return response
         history.append(response)
         response.close()
-        target = urljoin(url, location)
+        try:
+            target = urljoin(url, location)
+            urlsplit(target).port  # noqa: B018 - parsed for its ValueError (port past 65535)
+        except ValueError:
+            raise RemoteRejectedError(
+                f"redirected ({response.status_code}) from {home or '?'} to a malformed "
+                "Location; refused", adapter=adapter, status=response.status_code) from None
         try:
             check_url(target, adapter, allow_http_hosts)
         except ConfigurationError:

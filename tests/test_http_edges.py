@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
+import requests
 import responses
 
-from aftersales.errors import ConfigurationError, RemoteRejectedError, TransientError
+from aftersales.errors import (
+    AfterSalesError,
+    ConfigurationError,
+    RemoteError,
+    RemoteRejectedError,
+    ResponseParseError,
+    TransientError,
+)
 from aftersales.http import ApiClient
 
 BASE = "https://api.example.test"
@@ -197,3 +206,108 @@ def test_a_quick_answer_over_a_real_socket_still_reads_whole(
     server = drip(head, body, 0.0)
     api = ApiClient("edgy", f"http://127.0.0.1:{server.port}", deadline=5, max_attempts=1)
     assert api.get("x") == {"ok": True}
+
+
+# ---------------------------------------------------------------- hostile answers
+
+
+@pytest.fixture
+def answer() -> Iterator[Callable[[bytes], ApiClient]]:
+    """A client of a local server that answers its first call with these raw bytes."""
+    made: list[Drip] = []
+
+    def start(raw: bytes) -> ApiClient:
+        made.append(Drip(raw, b"", 0.0))
+        return ApiClient("edgy", f"http://127.0.0.1:{made[-1].port}", max_attempts=1,
+                         timeout=(2.0, 2.0), deadline=5.0)
+
+    yield start
+    for server in made:
+        server.close()
+
+
+def _raw(head: str, body: bytes = b"{}") -> bytes:
+    return f"HTTP/1.1 {head}\r\n\r\n".encode("latin-1") + body
+
+
+HOSTILE_HEADS = {
+    "two lengths": ("200 OK\r\nContent-Length: 2\r\nContent-Length: 5", b"{}"),
+    "a length list": ("200 OK\r\nContent-Length: 2, 5", b"{}"),
+    "a short body": ("200 OK\r\nContent-Length: 10", b"{}"),
+    "a bad chunk size": ("200 OK\r\nTransfer-Encoding: chunked", b"zz\r\n{}\r\n0\r\n\r\n"),
+    "a gzip that is not": ("200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4", b"abcd"),
+    "a status that is not": ("abc OK", b"{}"),
+    "200 headers": ("200 OK\r\n" + "".join(f"X-A{i}: 1\r\n" for i in range(200)), b"{}"),
+    "a 70 kB header": ("200 OK\r\nX-A: " + "a" * 70000, b"{}"),
+    "a bad IPv6 Location": ("302 Found\r\nLocation: http://[::1\r\nContent-Length: 0", b""),
+    "a Location port past 65535": ("302 Found\r\nLocation: http://127.0.0.1:99999/x\r\n"
+                                   "Content-Length: 0", b""),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_HEADS))
+def test_a_hostile_answer_is_one_line_naming_the_host(
+        answer: Callable[[bytes], ApiClient], case: str) -> None:
+    head, body = HOSTILE_HEADS[case]
+    api = answer(_raw(head, body))
+    with pytest.raises(AfterSalesError) as caught:
+        api.get("x?token=abc123")
+    text = str(caught.value)
+    assert "127.0.0.1" in text, text
+    assert "abc123" not in text
+    assert "\n" not in text
+
+
+@pytest.mark.parametrize(("case", "body"), [
+    ("NaN", b'{"amount": NaN}'),
+    ("Infinity", b'{"refund": {"amount": Infinity}}'),
+    ("-Infinity", b'[{"amount": -Infinity}]'),
+    ("a duplicate key", b'{"amount": "1.00", "amount": "1000.00"}'),
+    ("a nested duplicate key", b'{"refund": {"id": 1, "amount": 1, "amount": 2}}'),
+    ("invalid UTF-8", b'{"note": "\xff\xfe"}'),
+    ("nested 100000 deep", b"[" * 100_000 + b"]" * 100_000),
+    ("a lone surrogate escape", b'{"note": "\\ud800"}'),
+])
+def test_json_no_parser_agrees_on_is_refused_naming_the_host(case: str, body: bytes) -> None:
+    """NaN and Infinity are not JSON; a repeated key means what each parser likes."""
+    with responses.RequestsMock() as mock:
+        mock.get(f"{BASE}/refunds", body=body, content_type="application/json")
+        with pytest.raises(ResponseParseError) as caught:
+            _client().get("refunds")
+    text = str(caught.value)
+    assert "api.example.test" in text, text
+    assert "\n" not in text
+
+
+def test_json_under_another_content_type_is_still_read() -> None:
+    """Kuaidi100 and TOP answer JSON as text/html or text/javascript: read by content."""
+    with responses.RequestsMock() as mock:
+        mock.get(f"{BASE}/poll", body=b'{"ok": 1}', content_type="text/html;charset=UTF-8")
+        assert _client().get("poll") == {"ok": 1}
+
+
+def _reads_the_body(response: requests.Response) -> RemoteError | None:
+    """An adapter's error hook as most are written: json.loads, ValueError means not JSON."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return None
+    return None if body["ok"] else RemoteRejectedError("refused")
+
+
+@pytest.mark.parametrize(("case", "body"), [
+    ("nested 100000 deep", b"[" * 100_000 + b"]" * 100_000),
+    ("a list where an object is", b"[1, 2]"),
+    ("an object without the key", b'{"other": 1}'),
+])
+def test_an_error_hook_failing_on_a_hostile_body_is_a_parse_error_naming_the_host(
+        case: str, body: bytes) -> None:
+    """The hook sees every answer first: one it cannot read is not a traceback."""
+    api = ApiClient("edgy", BASE, max_attempts=1, classify_error=_reads_the_body)
+    with responses.RequestsMock() as mock:
+        mock.get(f"{BASE}/x", body=body, content_type="application/json")
+        with pytest.raises(ResponseParseError) as caught:
+            api.request("GET", "x")
+    text = str(caught.value)
+    assert "api.example.test" in text
+    assert "\n" not in text
