@@ -301,7 +301,8 @@ class AfterSales:
 
         return CasesService(self.runtime, refund=self._case_refund,
                             schedule_callback=self._case_callback,
-                            record_contact=self._case_contact)
+                            record_contact=self._case_contact,
+                            forget_contact=self._case_forget_contact)
 
     def _case_refund(self, *, store: str, order_id: str, rma_id: str | None,
                      amount: Decimal | None, currency: str | None, key: str,
@@ -342,6 +343,9 @@ class AfterSales:
         return self.followups.record_contact(buyer_id, MessageKind.RETURN_UPDATE, key=key,
                                              channel=channel, source=source,
                                              store=store).allowed
+
+    def _case_forget_contact(self, key: str) -> None:
+        self.followups.forget_contact(key)
 
     def _receive_return_parcel(
         self, rma_id: str, *, number: str, delivered_at: datetime | None, force: bool

@@ -19,7 +19,9 @@ change emits one event (``case.opened``, ``case.investigating``, …,
 
 What the service needs of other areas it is given as narrow callables by
 the app: ``refund`` (pay through returns), ``schedule_callback`` (a 回访
-through the follow-ups area) and ``record_contact`` (the one contact policy).
+through the follow-ups area), ``record_contact`` (the one contact policy)
+and ``forget_contact`` (withdraw a contact whose message the channel
+refused, so the caps count only messages that may have reached the buyer).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from aftersales.cases.states import (
 )
 from aftersales.cases.triggers import TRIGGERS, Opening, OrderFacts, OrderLookup, opening_for
 from aftersales.errors import (
+    ChannelUnavailableError,
     InvalidTransitionError,
     NotFoundError,
     StorageError,
@@ -83,6 +86,8 @@ RefundFn = Callable[..., dict[str, Any]]
 CallbackFn = Callable[..., int]
 #: ``record_contact(buyer_id, key=, channel=, source=, store=)`` → True when the policy allows.
 ContactFn = Callable[..., bool]
+#: ``forget_contact(key)``: withdraw a recorded contact whose message was never sent.
+ForgetFn = Callable[[str], object]
 
 _LIMITS = {"store": 80, "buyer_id": 120, "order_id": 120, "subject": 300, "assignee": 120,
            "actor": 120}
@@ -141,7 +146,8 @@ class CasesService:
 
     def __init__(self, runtime: Runtime, *, refund: RefundFn | None = None,
                  schedule_callback: CallbackFn | None = None,
-                 record_contact: ContactFn | None = None) -> None:
+                 record_contact: ContactFn | None = None,
+                 forget_contact: ForgetFn | None = None) -> None:
         self.runtime = runtime
         options = runtime.settings.cases
         self.policy: CasesPolicy = load_policy(options.policy)
@@ -151,6 +157,7 @@ class CasesService:
         self._refund = refund
         self._schedule_callback = schedule_callback
         self._record_contact = record_contact
+        self._forget_contact = forget_contact
         self._clocks: dict[str, Clock] = {"calendar": CalendarClock()}
         runtime.events.on_many(TRIGGERS, self.open_from_events)
 
@@ -715,7 +722,17 @@ class CasesService:
                           order_id=case.order_id,
                           metadata={"kind": "case_proposal", "case_id": case.id,
                                     "store": case.store})
-        receipt = channel.send(message)
+        try:
+            receipt = channel.send(message)
+        except Exception as exc:
+            # Refused outright (or the channel is down): nothing reached the
+            # buyer, so the contact must not count against the caps. A lost
+            # answer (retryable: it may have gone) keeps it.
+            unsent = not getattr(exc, "retryable", False) or isinstance(
+                exc, ChannelUnavailableError)
+            if unsent and allowed and self._forget_contact is not None:
+                self._forget_contact(key)
+            raise
 
         def work(session: Session, row: CaseRow, now: datetime) -> None:
             if row.status != S.PROPOSED.value:

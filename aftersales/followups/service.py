@@ -306,6 +306,21 @@ class FollowUpsService:
                                           kind=kind.value, channel=channel, source=source))
             return decision
 
+    def forget_contact(self, key: str) -> None:
+        """Withdraw the contact recorded under ``key``: its message was never sent.
+
+        For an area that recorded a contact (:meth:`record_contact`), then
+        had its channel refuse the message outright: a contact the buyer
+        never got must not count against the caps. A failure that may have
+        sent it (a lost answer) keeps the contact.
+
+        Raises:
+            ValidationError: a blank or over-long key.
+        """
+        check_ids(key=key)
+        with self.runtime.unit_of_work() as session:
+            repo.forget_contact(session, key)
+
     # ------------------------------------------------------------ dispatch
 
     def _channel_for(self, plan: FollowUpPlan, row: FollowUpRow) -> Channel:

@@ -244,3 +244,37 @@ def test_a_callback_that_failed_after_resolving_is_scheduled_by_resolving_again(
     assert again.links["callback"] == [str(callback.id)]
     with pytest.raises(InvalidTransitionError):  # nothing left to resume
         app.cases.resolve(case.id)
+
+
+def test_a_proposal_the_channel_refused_leaves_no_contact_behind(
+        loop_app: AfterSales, shop: SandboxMarketplace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A channel that refused the message (sent nothing) left its contact in the
+    log: the buyer's frequency cap counted a message never sent, and held back
+    the next one. A lost answer (the message may have gone) keeps its contact."""
+    from sqlalchemy import func
+
+    from aftersales.errors import RemoteRejectedError
+    from aftersales.followups.contact_policy import MessageKind
+    from aftersales.store.tables.followups import ContactLogRow
+
+    app = loop_app
+    app.sync()
+    case = next(c for c in app.cases.list(kind="negative_review") if c.order_id)
+    app.cases.investigate(case.id)
+
+    class Refuses:
+        name = "outbox"
+
+        def send(self, message: object) -> object:
+            raise RemoteRejectedError("no such recipient", adapter="outbox")
+
+    before = app.followups.check_contact(case.buyer_id, MessageKind.RETURN_UPDATE)
+    monkeypatch.setattr(app.runtime, "channel", lambda name: Refuses())
+    with pytest.raises(RemoteRejectedError):
+        app.cases.propose(case.id, Resolution("reship", note="A new one is on its way."))
+    with app.store.session() as session:
+        logged = session.scalar(select(func.count()).select_from(ContactLogRow).where(
+            ContactLogRow.source == f"case:{case.id}"))
+    assert logged == 0
+    after = app.followups.check_contact(case.buyer_id, MessageKind.RETURN_UPDATE)
+    assert after.verdict == before.verdict
