@@ -6,12 +6,16 @@ The body is compact JSON with sorted keys. Three headers go with it:
 * ``X-Aftersales-Signature``: ``v1=`` and the hex HMAC-SHA256, keyed with
   the shared secret, of ``"<timestamp>." + body``;
 * ``Idempotency-Key``: the message's key, the same on every retry, so the
-  receiver can drop a repeat.
+  receiver can drop a repeat. The header is not signed: a receiver drops a
+  repeat by the ``idempotency_key`` inside the verified body (the same
+  value, signed), or a replay with another header gets through.
 
 Signing the timestamp with the body lets a receiver refuse a replayed old
 request; :func:`verify` does the whole check (constant time, tolerance
 window, several secrets during a rotation) so a receiver written in Python
-need not reimplement it. Sending goes through the core's
+need not reimplement it. It keeps no state: inside the window a replay
+passes, and the body's key is what marks it a repeat, as it marks a resend
+after a lost answer (new timestamp and signature, same key). Sending goes through the core's
 :class:`~aftersales.http.ApiClient`, whose retry layer repeats timeouts and
 5xx answers; what is left after its attempts surfaces as
 :class:`~aftersales.errors.TransientError` (try again later) or
