@@ -492,5 +492,14 @@ class JdMarketplace(MarketplaceBase):
 
     @staticmethod
     def _paid(refund: Refund, fresh: RefundApply, status: str | None = None) -> Refund:
+        """``refund`` as JD paid it: at the application's own sum (``applyRefundSum``).
+
+        Approving pays what the application asks, whatever was sent; one approved
+        in the seller console may have been for another sum than the refund's, and
+        the core then records what was paid and says so (``AMOUNT_MISMATCH``).
+        """
+        paid = whole_fen(fresh.applyRefundSum, field="applyRefundSum",
+                         payload=f"jd refund application {fresh.id}", currency=mapping.CURRENCY)
         return refund.model_copy(update={"external_id": f"{mapping.REFUND_PREFIX}{fresh.id}",
-                                         "raw_status": status or str(fresh.status)})
+                                         "raw_status": status or str(fresh.status),
+                                         "amount": paid or refund.amount})

@@ -409,5 +409,14 @@ class PinduoduoMarketplace(MarketplaceBase):
 
     @staticmethod
     def _paid(refund: Refund, fresh: PddRefundDetail, status: str | None = None) -> Refund:
+        """``refund`` as Pinduoduo paid it: at the after-sales order's own amount.
+
+        The agree pays what the order asks, whatever was sent; one agreed in the
+        seller console may have been for another amount than the refund's, and the
+        core then records what was paid and says so (``AMOUNT_MISMATCH``).
+        """
+        paid = mapping.amount(fresh.refund_amount, field="refund_amount",
+                              payload="pdd.refund.information.get")
         return refund.model_copy(update={
-            "external_id": fresh.id, "raw_status": status or str(fresh.after_sales_status)})
+            "external_id": fresh.id, "raw_status": status or str(fresh.after_sales_status),
+            "amount": paid or refund.amount})

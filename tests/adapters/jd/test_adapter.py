@@ -159,6 +159,21 @@ def test_an_application_whose_sum_changed_since_it_was_read_is_not_approved(
     assert shop.approved == []
 
 
+def test_a_refund_found_approved_carries_the_sum_jd_paid(
+        market: JdMarketplace, shop: FakeJdShop) -> None:
+    """Approved in the seller console for an application of 7.00: the refund found (and
+    one refund() finds already approved) says 7.00 was paid, not the 10.00 asked."""
+    request = next(r for r in _requests(market) if r.external_id == "refund-61000100")
+    shop.refunds["61000100"]["applyRefundSum"] = 700
+    shop.set_status("61000100", 1)
+    asked = Refund(order_id=request.order_id, amount=Money("10.00", "CNY"), idempotency_key="k")
+    found = market.find_refund(asked, request)
+    assert found is not None
+    assert (found.external_id, found.amount) == ("refund-61000100", Money("7.00", "CNY"))
+    assert market.refund(asked, request).amount == Money("7.00", "CNY")
+    assert shop.approved == []
+
+
 def test_reviews_are_listed_and_answered(shop: FakeJdShop) -> None:
     market = JdMarketplace(make_settings(lookback=timedelta(days=3)), clock=lambda: NOW)
     reviews = [r for p in market.list_reviews() for r in p.items]

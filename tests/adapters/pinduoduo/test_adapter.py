@@ -186,6 +186,22 @@ def test_the_agree_sends_its_request_object_and_reads_the_succ_flag(
     assert mall.agreed == ["9000"] * 3
 
 
+def test_a_refund_found_agreed_carries_the_amount_pinduoduo_paid(
+        market: PinduoduoMarketplace, mall: FakeMall) -> None:
+    """Agreed in the seller console after the buyer lowered the request to 8.00: the
+    refund found (and one refund() finds already agreed) says 8.00 was paid, not the
+    10.50 asked, so the core records what moved and reports the difference."""
+    request = next(r for p in market.list_returns() for r in p.items if r.external_id == "9000")
+    mall.refunds["9000"]["refund_amount"] = "8.00"
+    mall.set_status("9000", 4)
+    asked = Refund(order_id=request.order_id, amount=Money("10.50", "CNY"), idempotency_key="k")
+    found = market.find_refund(asked, request)
+    assert found is not None
+    assert (found.external_id, found.amount) == ("9000", Money("8.00", "CNY"))
+    assert market.refund(asked, request).amount == Money("8.00", "CNY")
+    assert mall.agreed == []
+
+
 def test_a_refund_in_a_refused_state_is_not_sent(market: PinduoduoMarketplace,
                                                  mall: FakeMall) -> None:
     request = next(r for p in market.list_returns() for r in p.items if r.external_id == "9000")
