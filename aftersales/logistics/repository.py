@@ -425,10 +425,13 @@ def parcel_stores(session: Session, changes: Sequence[Change]) -> dict[int, str]
     return {shipment: store for shipment, store in found if store is not None}
 
 
-def stored_tracking(session: Session, *numbers: str) -> Tracking | None:
-    """The last stored tracking of a number, events included: its first open parcel's,
-    else its newest parcel's (a carrier may have reused the number since)."""
-    refs = parcels_by_number(session, *numbers)
+def stored_tracking(session: Session, refs: Sequence[ParcelRef]) -> Tracking | None:
+    """The last stored tracking of one of these parcels (those of a number and its
+    carrier), events included: the first open one's, else the newest one's (a carrier
+    may have reused the number since). ``None`` without parcels.
+
+    The caller picks the parcels: a number may be two carriers' (digits-only
+    waybills), and the answer for one is never the other's parcel."""
     if not refs:
         return None
     live = [ref for ref in refs if not ref.terminal]

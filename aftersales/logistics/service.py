@@ -175,7 +175,7 @@ class LogisticsService:
             code = given or (_current_parcels(every)[0].carrier if every else None)
             refs = _current_parcels(every, code)
             if refs and not fresh and all(self._fresh(r) for r in refs):
-                stored = stored_tracking(session, normal)
+                stored = stored_tracking(session, refs)
                 if stored is not None:
                     return stored
             buyers = buyer_names_by_order(session, (r.order_id for r in refs if r.order_id))

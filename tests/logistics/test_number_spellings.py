@@ -151,3 +151,24 @@ def test_the_migration_folds_the_numbers_already_stored(db_url: str, clock: Any)
     columns = inspect(back.engine).get_columns("shipments")
     assert "tracking_key" not in {c["name"] for c in columns}
     back.dispose()
+
+
+def test_a_fresh_stored_answer_is_the_asked_carriers_parcel(make_app: Any) -> None:
+    # Digits-only waybills of two carriers may be one number: the stored answer
+    # served for one carrier is its own parcel's, never the other carrier's.
+    provider = ScriptedCarrier()
+    app = make_app(provider)
+    number = "773012345678"
+    add_parcels(app, [number], carrier="zto")
+    add_parcels(app, [number], carrier="yunda")
+    provider.status = ParcelStatus.IN_TRANSIT
+    assert app.logistics.track(number, "zto").carrier == "zto"
+    provider.status = ParcelStatus.OUT_FOR_DELIVERY
+    assert app.logistics.track(number, "yunda").carrier == "yunda"
+    calls = provider.calls
+    stored_zto = app.logistics.track(number, "zto")
+    stored_yunda = app.logistics.track(number, "yunda")
+    assert provider.calls == calls  # both fresh: read from the store
+    assert (stored_zto.carrier, stored_zto.status) == ("zto", ParcelStatus.IN_TRANSIT)
+    assert (stored_yunda.carrier, stored_yunda.status) == ("yunda",
+                                                           ParcelStatus.OUT_FOR_DELIVERY)
