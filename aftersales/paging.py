@@ -260,7 +260,8 @@ def window_newest_first(
     item that moved up into page 1 after the first read is found there); an
     item seen twice keeps its newest version. A total that changes during
     the walk (an item came in and shifted the rest) has the window walked
-    again, at most three times. Without a total, pages are walked forward
+    again, at most three times. Without a total (or with one page 1
+    contradicts, :func:`trusted_total`), pages are walked forward
     until a short one, or one that brings no item not read before (a server
     that ignores the page number would never end the walk).
 
@@ -273,7 +274,9 @@ def window_newest_first(
     Returns:
         The window's items, oldest change first.
     """
-    first, total = fetch(1)
+    first, reported = fetch(1)
+    # a total below what page 1 holds (0 beside a full page) would end the walk early
+    total = trusted_total(reported, len(first))
     found: dict[str, T] = {}
 
     def keep(items: list[T]) -> None:
