@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from aftersales.app import AfterSales
 from aftersales.errors import RemoteRejectedError
 from aftersales.models import Buyer, Order, OrderLine, Shipment, TrackQuery, TrackResult
 from aftersales.money import Money
@@ -63,13 +64,16 @@ def records(caplog: pytest.LogCaptureFixture) -> Any:
     caplog.handler.removeFilter(masking)
 
 
-def test_worker_threads_mask_the_buyer_and_the_callers_names(make_app: Any,
+def test_worker_threads_mask_the_buyer_and_the_callers_names(db_url: str, clock: Any,
                                                              records: Any) -> None:
-    app = make_app(Echoing("echo"))
+    app = AfterSales(db_url, marketplaces=[], carriers=[Echoing("echo")], clock=clock)
     [number] = numbers(1)
-    _order_with_parcel(app, number)
-    with known_names(CALLER_KNOWS):
-        report = app.logistics.refresh()
+    try:
+        _order_with_parcel(app, number)
+        with known_names(CALLER_KNOWS):
+            report = app.logistics.refresh()
+    finally:
+        app.close()
     assert report.failed == 1
     logged = [r.getMessage() for r in records.records if r.name == provider_log.name]
     assert logged
