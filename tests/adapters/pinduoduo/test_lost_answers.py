@@ -86,3 +86,37 @@ def test_find_refund_reads_the_state(app: AfterSales, mall: FakeMall) -> None:
     mall.set_status("9000", 8)  # the platform arbitrates: cannot tell
     with pytest.raises(Exception, match="cannot tell"):
         market.find_refund(instruction, request)
+
+
+def test_the_tick_pushes_no_refund_whose_lease_is_nearly_out(
+        app: AfterSales, mall: FakeMall, router: FakeRouter,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tick takes the leases of all the refunds it settles at once, then pushes them
+    one after another: one whose lease has (nearly) run out by its turn makes no call at
+    all, so another worker taking it over never pushes beside it. It is left pending,
+    lease released, and the next tick pays it once."""
+    from datetime import timedelta
+
+    from aftersales.errors import RemoteError
+    from aftersales.returns import refund_claim
+
+    rma = _rma(app, "9000")
+    app.returns.approve(rma)
+    heal = _losing(mall, router, "500")
+    with pytest.raises(RemoteError):  # the answer is lost
+        app.returns.refund(rma)
+    heal()
+    mall.set_status("9000", 2)  # as if the lost agree never reached Pinduoduo
+    mall.agreed.clear()
+    calls = len(router.calls)
+    monkeypatch.setattr(refund_claim, "PUSH_LEASE", timedelta(seconds=0.5))
+    monkeypatch.setattr(refund_claim, "PUSH_MARGIN", timedelta(seconds=0.5))
+    report = app.returns.reconcile_refunds(app.runtime.now() + timedelta(minutes=5))
+    assert (report.settled, report.pending) == (0, 1)
+    assert "time budget" in next(iter(report.reasons.values()))
+    assert len(router.calls) == calls  # not even the look-up
+    monkeypatch.undo()
+    report = app.returns.reconcile_refunds(app.runtime.now() + timedelta(minutes=10))
+    assert (report.settled, report.pending) == (1, 0)
+    assert mall.agreed == ["9000"]
+    assert app.returns.get(rma).status is ReturnStatus.REFUNDED
