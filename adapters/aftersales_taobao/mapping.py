@@ -401,9 +401,18 @@ _RECEIVED = frozenset({"TRADE_FINISHED", "TRADE_BUYER_SIGNED"})
 
 
 def _line(sub: TopOrder) -> OrderLine:
-    # payment = price * num + adjust_fee - discount_fee: a manual adjustment
-    # is a negative discount.
-    discount = sub.discount_fee - sub.adjust_fee
+    """One sub-order as a line, its discount making its net what was paid for it.
+
+    ``divide_order_fee`` (分摊之后的实付金额) is that amount once the trade's
+    discounts were spread over the items they apply to, so when Taobao gives
+    it the line's discount is the rest of its price; without it, payment =
+    price * num + adjust_fee - discount_fee (a manual adjustment is a negative
+    discount) and the trade's own discounts are spread by the core.
+    """
+    if sub.divide_order_fee is not None:
+        discount = sub.price * max(sub.num, 1) - sub.divide_order_fee
+    else:
+        discount = sub.discount_fee - sub.adjust_fee
     return OrderLine(
         external_id=sub.oid,
         sku=sub.outer_sku_id or sub.sku_id or sub.outer_iid or sub.num_iid or sub.oid,
@@ -439,7 +448,8 @@ def trade_to_order(trade: TopTrade, *, store: str = NAME) -> Order:
     """A Taobao trade as an :class:`Order` of ``store``: one line per sub-order.
 
     ``total`` is what the buyer paid; the order-level ``discount`` is what
-    the lines and postage add up to beyond that (shop coupons and the like).
+    the lines and postage add up to beyond that (shop coupons and the like),
+    nothing when every sub-order gives its ``divide_order_fee``.
     """
     where = f"taobao trade {trade.tid}"
     if not trade.orders:

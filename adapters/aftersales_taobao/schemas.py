@@ -265,6 +265,9 @@ class TopOrder(_Wire):
     outer_sku_id: str | None = None
     discount_fee: Yuan = Decimal(0)
     adjust_fee: YuanAdjustment = Decimal(0)
+    #: 分摊之后的实付金额: what was paid for the sub-order once the trade's discounts
+    #: were spread over the items they apply to
+    divide_order_fee: Yuan | None = None
     status: str | None = None
     refund_status: str | None = None
     logistics_company: str | None = None
@@ -279,6 +282,11 @@ class TopOrder(_Wire):
     @classmethod
     def _zero(cls, value: Any) -> Any:
         return value if value not in (None, "") else Decimal(0)
+
+    @field_validator("divide_order_fee", mode="before")
+    @classmethod
+    def _absent(cls, value: Any) -> Any:
+        return None if value == "" else value
 
 
 class TopTrade(_Wire):
