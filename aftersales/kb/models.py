@@ -15,6 +15,7 @@ from aftersales.errors import AfterSalesError
 from aftersales.templating import Template
 
 __all__ = [
+    "KEY_PATTERN",
     "TEMPLATE_VARIABLES",
     "Entry",
     "EntryKind",
@@ -28,7 +29,8 @@ TEMPLATE_VARIABLES = frozenset({
     "deadline", "buyer_name", "store", "rma_id",
 })
 
-_KEY = re.compile(r"[a-z0-9][a-z0-9._-]{0,79}\Z")
+#: What an entry's key looks like (the key column holds 80 characters).
+KEY_PATTERN = _KEY = re.compile(r"[a-z0-9][a-z0-9._-]{0,79}\Z")
 _LABEL = re.compile(r"[^\s|,]{1,60}\Z")
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import delete, select
 from aftersales.errors import ConfigurationError, NotFoundError, ValidationError
 from aftersales.kb import files
 from aftersales.kb.index import entry_filter, rank
-from aftersales.kb.models import Entry, EntryKind, Hit, Suggestion
+from aftersales.kb.models import KEY_PATTERN, Entry, EntryKind, Hit, Suggestion
 from aftersales.kb.repository import (
     Written,
     entry_from_row,
@@ -46,6 +46,42 @@ if TYPE_CHECKING:
 __all__ = ["CaseFacts", "KnowledgeBase"]
 
 log = logging.getLogger("aftersales.kb")
+
+#: The longest store name an entry carries (its column's width).
+_STORE_WIDTH = 80
+
+
+def _checked_key(key: object) -> str:
+    """``key`` when it is an entry key (as entries are added); else a ValidationError naming it.
+
+    A key that cannot be one is refused before the query: a lone surrogate
+    raised a bare ``UnicodeEncodeError``, a NUL failed on PostgreSQL, and a
+    thousand characters came back whole in a "not found".
+    """
+    if not isinstance(key, str) or not KEY_PATTERN.match(key):
+        raise ValidationError("a key is 1-80 of a-z, 0-9, '.', '_' and '-', starting with a "
+                              "letter or digit", field="key")
+    return key
+
+
+def _checked_store(store: object) -> str:
+    """``store`` when it is text a store column holds; else a ValidationError naming it."""
+    if not isinstance(store, str) or len(store) > _STORE_WIDTH or "\x00" in store:
+        raise ValidationError(f"must be text of at most {_STORE_WIDTH} characters without "
+                              "NUL", field="store")
+    try:
+        store.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("is not valid Unicode (a lone surrogate)", field="store") from None
+    return store
+
+
+def _checked_kind(kind: EntryKind | str) -> EntryKind:
+    try:
+        return EntryKind(kind)
+    except ValueError:
+        raise ValidationError(f"one of {', '.join(k.value for k in EntryKind)}",
+                              field="kind") from None
 
 #: Given a case id, the facts suggestions rank by (the cases area supplies it).
 CaseFacts = Callable[[str], Subject]
@@ -88,7 +124,9 @@ class KnowledgeBase:
 
         Raises:
             NotFoundError: there is none.
+            ValidationError: ``key`` cannot be a key, or ``store`` a store (named).
         """
+        key, store = _checked_key(key), _checked_store(store)
         with self._runtime.store.session() as session:
             row = session.scalars(select(KbEntryRow).where(
                 KbEntryRow.store == store, KbEntryRow.key == key)).one_or_none()
@@ -101,14 +139,19 @@ class KnowledgeBase:
         """Every entry (of ``kind``; of ``store`` and the shared ones), by store and key."""
         query = select(KbEntryRow).order_by(KbEntryRow.store, KbEntryRow.key)
         if kind is not None:
-            query = query.where(KbEntryRow.kind == EntryKind(kind).value)
+            query = query.where(KbEntryRow.kind == _checked_kind(kind).value)
         if store is not None:
-            query = query.where(KbEntryRow.store.in_(["", store]))
+            query = query.where(KbEntryRow.store.in_(["", _checked_store(store)]))
         with self._runtime.store.session() as session:
             return [entry_from_row(row) for row in session.scalars(query)]
 
     def remove(self, key: str, *, store: str = "") -> bool:
-        """Delete the entry called ``key`` and its index; False if there was none."""
+        """Delete the entry called ``key`` and its index; False if there was none.
+
+        Raises:
+            ValidationError: ``key`` cannot be a key, or ``store`` a store (named).
+        """
+        key, store = _checked_key(key), _checked_store(store)
         with self._runtime.unit_of_work() as session:
             result = session.execute(delete(KbEntryRow).where(
                 KbEntryRow.store == store, KbEntryRow.key == key))
@@ -180,11 +223,13 @@ class KnowledgeBase:
             at: only entries valid at this time (default: now).
 
         Raises:
-            ValidationError: ``limit`` is out of range.
+            ValidationError: ``limit`` is out of range, ``kind`` is not a kind
+                or ``store`` not a store (named).
         """
         if not 1 <= limit <= 100:
             raise ValidationError("give 1 to 100", field="limit")
-        where = entry_filter(store=store, kind=EntryKind(kind) if kind else None,
+        where = entry_filter(store=_checked_store(store) if store is not None else None,
+                             kind=_checked_kind(kind) if kind else None,
                              at=at or self._runtime.now())
         with self._runtime.store.session() as session:
             text = query[:MAX_QUERY]

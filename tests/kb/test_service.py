@@ -219,3 +219,22 @@ def test_cause_tags_meet_the_samples_tags() -> None:
         "logistics.lost_parcel", "lost_parcel", "logistics_lost_parcel")
     assert "product_quality" in cause_tags("product.quality")
     assert cause_tags("other") == ("other",)
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda kb: kb.get("a\udc80"), "key"),  # a lone surrogate: UnicodeEncodeError
+    (lambda kb: kb.get("a\x00b"), "key"),  # PostgreSQL cannot hold a NUL
+    (lambda kb: kb.get("k" * 1000), "key"),  # echoed whole in a NotFoundError
+    (lambda kb: kb.get("refund-time", store="s\udc80"), "store"),
+    (lambda kb: kb.remove("a\x00b"), "key"),
+    (lambda kb: kb.remove("a\udc80"), "key"),
+    (lambda kb: kb.list(kind="bogus"), "kind"),  # a bare ValueError
+    (lambda kb: kb.list(store="s\x00"), "store"),
+])
+def test_reads_and_removals_refuse_a_bad_key_store_or_kind_by_name(
+    app: AfterSales, call: object, field: str
+) -> None:
+    with pytest.raises(ValidationError, match=f"field '{field}'") as raised:
+        call(app.kb)  # type: ignore[operator]
+    assert "k" * 100 not in str(raised.value)
+    assert app.kb.get("refund-time").key == "refund-time"  # nothing changed
