@@ -77,10 +77,19 @@ class _Meta(_Wire):
 
 
 class WcTax(_Wire):
-    """One rate's tax on a line item or a shipping line; ``id`` is the tax rate id."""
+    """One rate's tax on a line item or a shipping line; ``id`` is the tax rate id.
+
+    WooCommerce writes the stored amount as it is, and an empty one (a rate
+    that charged nothing) as ``""``, which it adds in as 0 itself.
+    """
 
     id: WireIntId
     total: WireAmount = Decimal(0)
+
+    @field_validator("total", mode="before")
+    @classmethod
+    def _empty(cls, value: Any) -> Any:
+        return Decimal(0) if value == "" else value
 
 
 class WcLineItem(_Wire):
