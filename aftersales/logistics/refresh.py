@@ -132,18 +132,21 @@ _Outcome = tuple[list[tuple[P | None, str, bool]], tuple[str, ...]] | AfterSales
 
 def _call(
     provider: Carrier, batch: Sequence[Group], prepare: Callable[[Tracking], P],
-    names: Sequence[str],
+    names: Sequence[str], phones: Sequence[str | None],
 ) -> _Outcome[P]:
     """One provider call, in a worker thread, with ``names`` (the batch's buyers)
-    masked in whatever the provider's words become: log lines, errors, reasons."""
+    masked in whatever the provider's words become: log lines, errors, reasons.
+    ``phones`` are the numbers' phone suffixes (see ``Refresher``), in order."""
     with known_names(*names):
-        return _ask(provider, batch, prepare)
+        return _ask(provider, batch, prepare, phones)
 
 
 def _ask(
-    provider: Carrier, batch: Sequence[Group], prepare: Callable[[Tracking], P]
+    provider: Carrier, batch: Sequence[Group], prepare: Callable[[Tracking], P],
+    phones: Sequence[str | None],
 ) -> _Outcome[P]:
-    queries = [TrackQuery(number=number, carrier=carrier) for number, carrier, _ in batch]
+    queries = [TrackQuery(number=number, carrier=carrier, phone_suffix=phone)
+               for (number, carrier, _), phone in zip(batch, phones, strict=True)]
     try:
         results = provider.track(queries)
     except AfterSalesError as exc:
@@ -185,6 +188,8 @@ class Refresher(Generic[P]):
             are waiting (and at the end): fewer, larger transactions.
         names: the names to mask while a batch is asked (its parcels' buyers,
             :func:`~aftersales.redact.known_names`), read when the call is sent.
+        phone: a number's ``phone_suffix`` for its query (SF Express shows a
+            waybill's scans only to who knows the phone's last four digits).
 
     Each call runs in a copy of the context that sent it, so the names and
     settings in effect for the caller (``known_names`` blocks, for one) hold
@@ -201,6 +206,7 @@ class Refresher(Generic[P]):
         progress: Callable[[int], None] | None = None,
         write_every: int = 1,
         names: Callable[[Sequence[Group]], Sequence[str]] | None = None,
+        phone: Callable[[Group], str | None] | None = None,
     ) -> None:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
@@ -211,6 +217,7 @@ class Refresher(Generic[P]):
         self.progress = progress
         self.write_every = max(1, write_every)
         self.names = names
+        self.phone = phone
         self._waiting: list[tuple[Group, P]] = []
         self._exhausted = False
         self._order: dict[tuple[str | None, int], int | None] = {}
@@ -338,10 +345,13 @@ class Refresher(Generic[P]):
                 provider = self.providers[index]
                 report.calls[provider.name] += 1
                 names = self.names(batch) if self.names is not None else ()
+                phones = [self.phone(group) if self.phone is not None else None
+                          for group in batch]
                 # A worker thread starts with an empty context: the call gets a copy of
                 # this one (known_names in effect for the caller, among others).
                 context = contextvars.copy_context()
-                call = pool.submit(context.run, _call, provider, batch, self.prepare, names)
+                call = pool.submit(context.run, _call, provider, batch, self.prepare, names,
+                                   phones)
                 inflight[call] = (index, batch)
 
     def _settle(

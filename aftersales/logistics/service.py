@@ -73,7 +73,7 @@ from aftersales.logistics.repository import (
 )
 from aftersales.logistics.snapshot import Snapshot, snapshot
 from aftersales.models import ParcelStatus, ShipmentDirection, Tracking
-from aftersales.store.orders import buyer_names_by_order
+from aftersales.store.orders import BuyerContact, buyer_contacts_by_order
 
 if TYPE_CHECKING:
     from aftersales.runtime import Runtime
@@ -178,8 +178,8 @@ class LogisticsService:
                 stored = stored_tracking(session, refs)
                 if stored is not None:
                     return stored
-            buyers = buyer_names_by_order(session, (r.order_id for r in refs if r.order_id))
-        names = tuple(name for found_names in buyers.values() for name in found_names)
+            buyers = _Buyers()
+            buyers.claimed(session, refs)
         group = (normal, code or _unique(detect_carrier(normal)), tuple(refs))
         found: list[Tracking] = []
 
@@ -190,7 +190,8 @@ class LogisticsService:
             found.extend(tracking for _, (tracking, _snap) in pairs)
             return self._write([(g, snap) for g, (_tracking, snap) in pairs])
 
-        report = self._refresher(keep, sink, names=lambda _batch: names).run([group])
+        report = self._refresher(keep, sink, names=buyers.names,
+                                 phone=buyers.phone).run([group])
         if found:
             return found[0]
         error = report.errors.get(normal)
@@ -248,7 +249,7 @@ class LogisticsService:
                 total = count_due(session, now=now, ttl=self.ttl)
             tick = lambda n: progress(n, total)  # noqa: E731 - a closure over total
         refresher = self._refresher(snapshot, sink, tick, write_every=self.write_every,
-                                    names=buyers.names)
+                                    names=buyers.names, phone=buyers.phone)
         try:
             refresher.run(self._claim_groups(now, report, claimed, tick, buyers), report)
         finally:
@@ -414,6 +415,7 @@ class LogisticsService:
         *,
         write_every: int = 1,
         names: Callable[[Sequence[Group]], Sequence[str]] | None = None,
+        phone: Callable[[Group], str | None] | None = None,
     ) -> Refresher[P]:
         if not self.providers:
             raise ConfigurationError("no tracking provider configured; set AFTERSALES_CARRIERS")
@@ -425,6 +427,7 @@ class LogisticsService:
             progress=progress,
             write_every=write_every,
             names=names,
+            phone=phone,
         )
 
     def _write(self, pairs: builtins.list[tuple[Group, Snapshot]]) -> int:
@@ -484,24 +487,32 @@ class LogisticsService:
             log.warning("return %s not marked received: %s", rma_id, exc)
 
 
+#: Carriers that show a waybill's scans only with the last four digits of the
+#: sender's or recipient's phone (Kuaidi100 requires ``phone`` for 顺丰速运); no
+#: other carrier's query carries the buyer's phone.
+PHONE_CHECKED = frozenset({"sf"})
+
+
 class _Buyers:
-    """The buyers' names of the parcels a refresh holds (claimed, not yet written), by
-    order: masked while their numbers are asked (:func:`~aftersales.redact.known_names`).
+    """The buyers of the parcels a look-up holds (claimed, not yet written), by
+    order: their names masked while their numbers are asked
+    (:func:`~aftersales.redact.known_names`), and their phone's last four digits
+    for the carriers of :data:`PHONE_CHECKED`.
 
     Read once per claimed chunk, and dropped once every parcel of the order is
-    written, so a refresh of a million parcels holds only the names in hand.
+    written, so a refresh of a million parcels holds only the buyers in hand.
     """
 
     def __init__(self) -> None:
-        self._names: dict[int, tuple[str, ...]] = {}
+        self._contacts: dict[int, BuyerContact] = {}
         self._held: Counter[int] = Counter()
 
     def claimed(self, session: Session, rows: Sequence[ParcelRow]) -> None:
         orders = [row[8] for row in rows if row[8] is not None]
         self._held.update(orders)
-        new = {order for order in orders if order not in self._names}
+        new = {order for order in orders if order not in self._contacts}
         if new:
-            self._names.update(buyer_names_by_order(session, new))
+            self._contacts.update(buyer_contacts_by_order(session, new))
 
     def written(self, rows: Sequence[ParcelRow]) -> None:
         for row in rows:
@@ -510,12 +521,25 @@ class _Buyers:
                 self._held[order] -= 1
                 if self._held[order] <= 0:
                     del self._held[order]
-                    self._names.pop(order, None)
+                    self._contacts.pop(order, None)
 
     def names(self, batch: Sequence[Group]) -> tuple[str, ...]:
         found = {name for _, _, rows in batch for row in rows if row[8] is not None
-                 for name in self._names.get(row[8], ())}
+                 for name in self._contact(row[8]).names}
         return tuple(found)
+
+    def phone(self, group: Group) -> str | None:
+        _, carrier, rows = group
+        if carrier not in PHONE_CHECKED:
+            return None
+        return next((phone for row in rows if row[8] is not None
+                     if (phone := self._contact(row[8]).phone_suffix)), None)
+
+    def _contact(self, order: int) -> BuyerContact:
+        return self._contacts.get(order, _NO_CONTACT)
+
+
+_NO_CONTACT = BuyerContact((), None)
 
 
 def _current_parcels(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -23,8 +23,8 @@ from aftersales.money import Money
 from aftersales.store.driver import IN_CHUNK
 from aftersales.store.tables.core import OrderLineRow, OrderRow, ShipmentRow
 
-__all__ = ["buyer_names", "buyer_names_by_order", "get_order_row", "order_from_row",
-           "order_validated", "refunds_out", "upsert_orders"]
+__all__ = ["BuyerContact", "buyer_contacts_by_order", "buyer_names", "get_order_row",
+           "order_from_row", "order_validated", "refunds_out", "upsert_orders"]
 
 
 def get_order_row(session: Session, marketplace: str, external_id: str) -> OrderRow | None:
@@ -46,18 +46,30 @@ def buyer_names(session: Session, order_id: int | None) -> tuple[str, ...]:
     return _name_of(row.buyer) if row is not None else ()
 
 
-def buyer_names_by_order(session: Session, order_ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
-    """:func:`buyer_names` of many stored orders in one query per 900 ids: each
-    order whose buyer has a name, by the order's id."""
+class BuyerContact(NamedTuple):
+    """What a parcel's look-up may need of its buyer: the names to mask
+    (:func:`aftersales.redact.known_names`), and the last four digits of the phone
+    (SF Express checks them before it shows a waybill's scans), when known."""
+
+    names: tuple[str, ...]
+    phone_suffix: str | None
+
+
+def buyer_contacts_by_order(session: Session, order_ids: Iterable[int]) -> dict[int, BuyerContact]:
+    """Each stored order's :class:`BuyerContact` when its buyer has a name or a phone
+    (of four digits or more), by the order's id, in one query per 900 ids."""
     ids = sorted(set(order_ids))
-    found: dict[int, tuple[str, ...]] = {}
+    found: dict[int, BuyerContact] = {}
     for start in range(0, len(ids), IN_CHUNK):
         rows = session.execute(select(OrderRow.id, OrderRow.buyer)
                                .where(OrderRow.id.in_(ids[start:start + IN_CHUNK])))
         for order_id, buyer in rows:
-            names = _name_of(buyer)
-            if names:
-                found[order_id] = names
+            phone = buyer.get("phone") if isinstance(buyer, dict) else None
+            digits = "".join(c for c in phone if c in "0123456789") if isinstance(
+                phone, str) else ""
+            contact = BuyerContact(_name_of(buyer), digits[-4:] if len(digits) >= 4 else None)
+            if contact.names or contact.phone_suffix:
+                found[order_id] = contact
     return found
 
 
