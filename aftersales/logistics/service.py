@@ -488,9 +488,10 @@ class LogisticsService:
 
 
 #: Carriers that show a waybill's scans only with the last four digits of the
-#: sender's or recipient's phone (Kuaidi100 requires ``phone`` for 顺丰速运); no
-#: other carrier's query carries the buyer's phone.
-PHONE_CHECKED = frozenset({"sf"})
+#: sender's or recipient's phone (Kuaidi100's query requires ``phone`` for
+#: 顺丰速运 and 中通快递; code 408 without it); no other carrier's query carries
+#: the buyer's phone.
+PHONE_CHECKED = frozenset({"sf", "zto"})
 
 
 class _Buyers:

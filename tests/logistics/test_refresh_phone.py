@@ -1,8 +1,9 @@
-"""SF Express parcels are asked with the buyer's phone suffix; no other carrier's are.
+"""SF Express and ZTO parcels are asked with the buyer's phone suffix; no other carrier's are.
 
-Kuaidi100 shows an SF waybill's scans only with the last four digits of the
-sender's or recipient's phone (its ``phone`` parameter is required for
-顺丰速运): a refresh that never sent it could not track SF parcels there.
+Kuaidi100 shows an SF or ZTO waybill's scans only with the last four digits
+of the sender's or recipient's phone (its ``phone`` parameter is required for
+顺丰速运 and 中通快递, answer 408 without it): a refresh that never sent it
+could not track those parcels there.
 The suffix comes from the parcel's stored order, and goes only with the
 carriers that check it (:data:`aftersales.logistics.service.PHONE_CHECKED`).
 """
@@ -61,16 +62,17 @@ def _order(app: Any, external_id: str, phone: str | None,
         upsert_orders(session, [order])
 
 
-def test_only_sf_parcels_are_asked_with_the_phone_suffix(make_app: Any) -> None:
+def test_only_sf_and_zto_parcels_are_asked_with_the_phone_suffix(make_app: Any) -> None:
     provider = Recording()
     app = make_app(provider)
     _order(app, "o-1", "+86 138-1234-5678", [("SF1234567890123", "sf"),
-                                             ("YT9693083639795", "yto")])
+                                             ("YT9693083639795", "yto"),
+                                             ("73100012345678", "zto")])
     _order(app, "o-2", "138****4321", [("SF1234567890124", "sf")])  # masked by the platform
     _order(app, "o-3", None, [("SF1234567890125", "sf")])
-    assert app.logistics.refresh().checked == 4
+    assert app.logistics.refresh().checked == 5
     assert sorted(provider.queries) == [
-        ("SF1234567890123", "sf", "5678"), ("SF1234567890124", "sf", "4321"),
+        ("73100012345678", "zto", "5678"), ("SF1234567890123", "sf", "5678"), ("SF1234567890124", "sf", "4321"),
         ("SF1234567890125", "sf", None), ("YT9693083639795", "yto", None)]
 
 
