@@ -5,14 +5,21 @@ after, so a channel that is down never blocks a sync. Each alert remembers
 which channels already have it: a retry only visits the others, and each
 message carries the same idempotency key on every attempt, so a channel that
 can tell (the outbox, a webhook receiver) drops a repeat.
+
+Two deliveries at once (two syncs, a sync and the worker) do not both send
+an alert: each claims its batch's alerts for a lease (``lease_until``) in a
+transaction of its own before any channel is called, reads them again as
+claimed, and gives the lease back with the marks. A delivery killed in
+between leaves the lease to run out (:data:`LEASE`); the next one retries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from aftersales.errors import AfterSalesError
 from aftersales.models import Message
@@ -25,9 +32,11 @@ if TYPE_CHECKING:
 
     from aftersales.runtime import Runtime
 
-__all__ = ["alert_message", "deliver_alerts"]
+__all__ = ["LEASE", "alert_message", "deliver_alerts"]
 
 _BATCH = 200
+#: How long a delivery holds the alerts it claimed (a killed one's come back after it).
+LEASE = timedelta(minutes=5)
 
 
 def alert_message(alert: ReviewAlertRow, to: str) -> Message:
@@ -83,24 +92,73 @@ def deliver_alerts(
     delivered = 0
     last_id = 0
     while True:
+        now = runtime.now()
         with runtime.unit_of_work() as session:
-            batch = list(
+            ids = list(
                 session.scalars(
-                    select(ReviewAlertRow)
-                    .where(ReviewAlertRow.delivered_at.is_(None), ReviewAlertRow.id > last_id)
+                    select(ReviewAlertRow.id)
+                    .where(ReviewAlertRow.delivered_at.is_(None), ReviewAlertRow.id > last_id,
+                           _free(now))
                     .order_by(ReviewAlertRow.id)
                     .limit(_BATCH)
                 )
             )
-        if not batch:
+        if not ids:
             return delivered
-        last_id = batch[-1].id
+        last_id = ids[-1]
+        batch = _claim(runtime, ids, now)
         failed: set[int] = set()
-        for name in channels:
-            todo = [a for a in batch if name not in a.delivered_to and a.id not in failed]
-            if todo:
-                failed |= _send(runtime, name, todo, channels, to)
+        try:
+            for name in channels:
+                todo = [a for a in batch if name not in a.delivered_to and a.id not in failed]
+                if todo:
+                    failed |= _send(runtime, name, todo, channels, to)
+        finally:
+            _release(runtime, [a.id for a in batch])
         delivered += len(batch) - len(failed)
+
+
+def _free(now: datetime) -> Any:
+    """The alerts no delivery holds now."""
+    return or_(ReviewAlertRow.lease_until.is_(None), ReviewAlertRow.lease_until <= now)
+
+
+def _claim(runtime: Runtime, ids: Sequence[int], now: datetime) -> list[ReviewAlertRow]:
+    """Claim the free, undelivered ones of ``ids``; they are read again as claimed.
+
+    Each claim is a conditional UPDATE, so of two deliveries that read the
+    same alerts one gets each; the other's UPDATE matches no row. The
+    claimed rows are read after the claim committed: what another delivery
+    marked before it is seen (a channel that already has an alert is not
+    called again).
+    """
+    mine: list[int] = []
+    with runtime.unit_of_work() as session:
+        for alert_id in ids:
+            done = session.execute(
+                update(ReviewAlertRow)
+                .where(ReviewAlertRow.id == alert_id, ReviewAlertRow.delivered_at.is_(None),
+                       _free(now))
+                .values(lease_until=now + LEASE)
+                .execution_options(synchronize_session=False))
+            if getattr(done, "rowcount", 0) == 1:
+                mine.append(alert_id)
+    if not mine:
+        return []
+    with runtime.unit_of_work() as session:
+        return list(session.scalars(
+            select(ReviewAlertRow).where(ReviewAlertRow.id.in_(mine))
+            .order_by(ReviewAlertRow.id)))
+
+
+def _release(runtime: Runtime, ids: Sequence[int]) -> None:
+    """Give the leases of ``ids`` back (after their marks, or a failure)."""
+    if not ids:
+        return
+    with runtime.unit_of_work() as session:
+        session.execute(update(ReviewAlertRow).where(ReviewAlertRow.id.in_(ids))
+                        .values(lease_until=None)
+                        .execution_options(synchronize_session=False))
 
 
 def _send(

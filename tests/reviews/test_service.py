@@ -258,6 +258,55 @@ def test_reviews_link_to_order_return_and_parcel(
     assert negative
 
 
+def test_two_deliveries_at_once_send_each_alert_once(db_url: str, shop: FakeReviewShop) -> None:
+    # Rule: an alert reaches each channel once, whatever runs at the same
+    # time. Before: two processes delivering at once (two `reviews sync`
+    # runs, or a sync and the worker) both read the same undelivered alerts
+    # and both sent them: the shop's pager (a channel that cannot drop a
+    # repeat by its key) rang twice for every alert.
+    from aftersales.models import Receipt
+
+    sent: list[str] = []
+    other: list[AfterSales] = []
+
+    class Pager:
+        name = "pager"
+
+        def send(self, message: Any) -> Receipt:
+            if len(other) == 1:  # mid-send, the other process delivers too
+                other.append(other[0])
+                other[0].reviews.deliver_alerts()
+            sent.append(message.idempotency_key)
+            return Receipt(channel="pager", message_id=str(len(sent)), accepted_at=T0)
+
+    def build() -> AfterSales:
+        return AfterSales(db_url, marketplaces=[shop], carriers=[], channels=[Pager()],
+                          clock=lambda: T0 + timedelta(days=30), migrate=False,
+                          review_alert_to="+10000000000")
+
+    first = build()
+    first.store.create_all()
+    second = build()
+    try:
+        shop.put("r1", 1, "质量太差")
+        shop.put("r2", 1, "Fake, counterfeit, broke", at=timedelta(minutes=1))
+        first.reviews.sync()  # delivers at its end
+        other.append(second)
+        with first.store.session() as session:
+            session.execute(ReviewAlertRow.__table__.update().values(
+                delivered_to=[], delivered_at=None))
+        sent.clear()
+        first.reviews.deliver_alerts()
+        alerts = len(first.reviews.alerts())
+        assert alerts >= 2
+        assert sorted(sent) == sorted(set(sent))
+        assert len(sent) == alerts
+        assert first.reviews.alerts(undelivered=True) == []
+    finally:
+        first.close()
+        second.close()
+
+
 def test_a_failing_alert_channel_keeps_the_alert_for_the_next_delivery(
     tmp_path: Path, shop: FakeReviewShop
 ) -> None:

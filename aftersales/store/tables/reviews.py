@@ -100,6 +100,8 @@ class ReviewAlertRow(Base):
     delivered_to: Mapped[list[str]] = mapped_column(JSONType(), default=list)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(300))
+    #: while in the future, one delivery is sending it and no other may
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ReviewReplyRow(Base):
