@@ -118,6 +118,27 @@ def _refuse_unknown_revision(connection: Connection, known: set[str]) -> None:
             "it; run that version, or upgrade this one")
 
 
+def _refuse_going_back(connection: Connection, script: Any, revision: str) -> None:
+    """Refuse an upgrade to a revision the database is already past, saying so.
+
+    Alembic does nothing then, and ``db upgrade --revision 0002`` on a
+    database at 0003 would report "database at 0002": the schema is not
+    taken back (there is no downgrade command), and it must not look so.
+    """
+    from alembic.runtime.migration import MigrationContext
+
+    if revision in ("head", "heads"):
+        return
+    current = MigrationContext.configure(connection).get_current_heads()
+    if revision in current:
+        return
+    past = {r.revision for head in current for r in script.iterate_revisions(head, "base")}
+    if revision in past:
+        raise ConfigurationError(
+            f"the database is at schema revision {', '.join(current)[:80]}, past "
+            f"{revision[:80]}; upgrades never take a schema back")
+
+
 def driver_message(exc: BaseException) -> str:
     """The database's own words for a failure, fit for an error text: the
     driver's first line, masked and cut to 300 characters.
@@ -237,6 +258,7 @@ class Store:
                 return
             with self.engine.connect() as connection, migration_lock(connection):
                 _refuse_unknown_revision(connection, known)
+                _refuse_going_back(connection, script, revision)
                 cfg.attributes["connection"] = connection
                 command.upgrade(cfg, revision)
         except CommandError as exc:
