@@ -31,7 +31,6 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from urllib3.util.retry import Retry
 
@@ -374,7 +373,7 @@ class ApiClient:
         self.bucket = TokenBucket(rate_limit, sleep=sleep) if rate_limit else None
         self._retryings: dict[tuple[bool, int], Retrying] = {}
         self.session = session or ApiSession()
-        no_retries = HTTPAdapter(
+        no_retries = http_deadline.DeadlineAdapter(
             max_retries=Retry(total=0, raise_on_status=False),
             pool_connections=pool_size,
             pool_maxsize=pool_size,
@@ -565,6 +564,8 @@ class ApiClient:
         if self.bucket is not None:
             self.bucket.acquire()
         started = time.monotonic()
+        end = budget_end(started + self.deadline)
+        token = http_deadline.CALL_END.set(end)
         try:
             response = follow_redirects(
                 self.session.request,
@@ -582,12 +583,16 @@ class ApiClient:
                 timeout=timeout,
                 stream=True,
             )
-            self._read_body(response, budget_end(started + self.deadline))
+            self._read_body(response, end)
         except requests.exceptions.RequestException as exc:
             # ``from None``: requests' and urllib3's texts quote the full URL,
             # query secrets included, and a shop's ``log.exception`` prints
             # the whole chain; the kind of failure is all the error keeps.
+            if time.monotonic() >= end:  # the watchdog cut the status line or headers short
+                raise self._too_slow(_host_of(url)) from None
             raise self._transport_error(exc, url) from None
+        finally:
+            http_deadline.CALL_END.reset(token)
         if log.isEnabledFor(logging.DEBUG):  # redacting the URL is not free
             log.debug(
                 "%s %s %s -> %s in %.0f ms",
@@ -680,10 +685,12 @@ class ApiClient:
             watched.cancel()
         if watched.fired:  # what was read is cut short, whatever the framing said
             response.close()
-            raise TransientError(
-                f"{_host_of(response.url)}: the answer did not arrive whole within the "
-                f"{self.deadline:g} s deadline (the server sends too slowly); dropped",
-                adapter=self.adapter)
+            raise self._too_slow(_host_of(response.url))
+
+    def _too_slow(self, host: str) -> TransientError:
+        return TransientError(
+            f"{host}: the answer did not arrive whole within the {self.deadline:g} s "
+            "deadline (the server sends too slowly); dropped", adapter=self.adapter)
 
     def _error_for(self, response: requests.Response) -> RemoteError | None:
         if self.classify_error is not None:

@@ -13,19 +13,35 @@ passes its own: the blocked read returns at once, and the caller, seeing
 :attr:`Watch.fired`, reports the deadline instead of a truncated body. The
 thread costs nothing while no answer is being read; a forked child starts
 its own on first use.
+
+The status line and headers are read before requests hands the answer
+back, so :class:`DeadlineAdapter` watches that part too: its connections
+read the call's deadline from :data:`CALL_END`, which the client sets
+around each attempt. (Through a proxy, urllib3's proxy pools are used and
+only the body is watched.)
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import heapq
 import itertools
 import os
 import socket
 import threading
 import time
+from typing import Any
 
-__all__ = ["Watch", "watch"]
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+__all__ = ["CALL_END", "DeadlineAdapter", "Watch", "watch"]
+
+#: The :func:`time.monotonic` instant the current call must end by (``None``: no deadline).
+CALL_END: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "aftersales_http_call_end", default=None)
 
 
 class Watch:
@@ -55,6 +71,8 @@ class _Watchdog:
     def watch(self, sock: socket.socket, end: float) -> Watch:
         entry = Watch(sock, end)
         with self._wake:
+            while self._heap and not self._heap[0][2].live:  # answers read since: forget them
+                heapq.heappop(self._heap)
             heapq.heappush(self._heap, (end, next(self._order), entry))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
@@ -98,3 +116,43 @@ def watch(sock: socket.socket, end: float) -> Watch:
     """Shut ``sock`` down for reading and writing if it is still watched at ``end``
     (a :func:`time.monotonic` instant)."""
     return _WATCHDOG.watch(sock, end)
+
+
+def _read_head(conn: Any, read: Any) -> Any:
+    end = CALL_END.get()
+    sock = conn.sock
+    if end is None or not isinstance(sock, socket.socket):
+        return read()
+    watched = watch(sock, end)
+    try:
+        return read()
+    finally:
+        watched.cancel()
+
+
+class _HTTPConnection(HTTPConnection):
+    def getresponse(self) -> Any:
+        return _read_head(self, super().getresponse)
+
+
+class _HTTPSConnection(HTTPSConnection):
+    def getresponse(self) -> Any:
+        return _read_head(self, super().getresponse)
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """An ``HTTPAdapter`` whose connections read the status line and headers
+    under the call's deadline (:data:`CALL_END`) too."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """requests' pool manager, its pools making watched connections."""
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}

@@ -311,3 +311,18 @@ def test_an_error_hook_failing_on_a_hostile_body_is_a_parse_error_naming_the_hos
     text = str(caught.value)
     assert "api.example.test" in text
     assert "\n" not in text
+
+
+def test_headers_dripped_in_end_at_the_call_deadline(
+        drip: Callable[[bytes, bytes, float], Drip]) -> None:
+    """The status line at once, then the headers a byte every 0.3 s: no answer yet to stream."""
+    server = drip(b"HTTP/1.1 200 OK\r\n", b"X-Slow: " + b"a" * 400 + b"\r\n\r\n{}", 0.3)
+    api = ApiClient("edgy", f"http://127.0.0.1:{server.port}", timeout=(2.0, 2.0), deadline=1.0,
+                    max_attempts=1)
+    started = time.monotonic()
+    with pytest.raises(TransientError) as caught:
+        api.get("orders")
+    assert time.monotonic() - started < 2.5
+    text = str(caught.value)
+    assert "127.0.0.1" in text
+    assert "1 s deadline" in text
