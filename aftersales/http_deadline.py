@@ -125,9 +125,14 @@ def _read_head(conn: Any, read: Any) -> Any:
         return read()
     watched = watch(sock, end)
     try:
-        return read()
+        answer = read()
     finally:
         watched.cancel()
+    if watched.fired:
+        # http.client reads the shut socket's end as the end of the headers:
+        # what it returns is cut short, not an answer.
+        raise TimeoutError("the call's deadline passed while its headers were read")
+    return answer
 
 
 class _HTTPConnection(HTTPConnection):
