@@ -72,6 +72,7 @@ from aftersales.logistics.repository import (
     stored_tracking,
 )
 from aftersales.logistics.snapshot import Snapshot, snapshot
+from aftersales.logistics.tracking import scan_clock
 from aftersales.models import ParcelStatus, ShipmentDirection, Tracking
 from aftersales.store.orders import BuyerContact, buyer_contacts_by_order
 
@@ -190,8 +191,9 @@ class LogisticsService:
             found.extend(tracking for _, (tracking, _snap) in pairs)
             return self._write([(g, snap) for g, (_tracking, snap) in pairs])
 
-        report = self._refresher(keep, sink, names=buyers.names,
-                                 phone=buyers.phone).run([group])
+        with scan_clock(self.runtime.now):
+            report = self._refresher(keep, sink, names=buyers.names,
+                                     phone=buyers.phone).run([group])
         if found:
             return found[0]
         error = report.errors.get(normal)
@@ -251,7 +253,8 @@ class LogisticsService:
         refresher = self._refresher(snapshot, sink, tick, write_every=self.write_every,
                                     names=buyers.names, phone=buyers.phone)
         try:
-            refresher.run(self._claim_groups(now, report, claimed, tick, buyers), report)
+            with scan_clock(self.runtime.now):  # the calls' worker threads get a copy
+                refresher.run(self._claim_groups(now, report, claimed, tick, buyers), report)
         finally:
             # Claimed but not written (no provider could track it, or the run
             # stopped on an error): due again at the next refresh.
@@ -313,7 +316,8 @@ class LogisticsService:
         adapter = self.runtime.carriers.get(provider)
         if adapter is None:
             raise NotFoundError("carrier", provider)
-        trackings = adapter.parse_push(body, headers)
+        with scan_clock(self.runtime.now):
+            trackings = adapter.parse_push(body, headers)
         pairs: list[tuple[Group, Snapshot]] = []
         orphaned = []  # parcels no push will follow: due for a query at once
         with self.runtime.unit_of_work() as session:

@@ -21,7 +21,9 @@ counts as a failure.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import NamedTuple
 
@@ -53,6 +55,7 @@ __all__ = [
     "parse_time",
     "place_time",
     "provider_reason",
+    "scan_clock",
     "scan_time",
     "status_map",
     "track_result",
@@ -145,6 +148,28 @@ def parse_time(text: str | None, naive_tz: tzinfo = UTC) -> datetime | None:
     return moment if EARLIEST_SCAN <= moment < LATEST_SCAN else None
 
 
+#: The clock scan times are checked against inside :func:`scan_clock` (the app's).
+_scan_clock: ContextVar[Callable[[], datetime] | None] = ContextVar(
+    "aftersales_scan_clock", default=None)
+
+
+@contextmanager
+def scan_clock(clock: Callable[[], datetime]) -> Iterator[None]:
+    """Check scan times against ``clock`` inside the block (see :func:`scan_time`).
+
+    The logistics service opens it with the app's clock around every provider
+    call and push it reads, so "more than a day ahead" means ahead of the
+    app's now (a shop replaying a day, a test at a set time), not the
+    machine's; the refresh's worker threads run in a copy of the caller's
+    context and see it too.
+    """
+    token = _scan_clock.set(clock)
+    try:
+        yield
+    finally:
+        _scan_clock.reset(token)
+
+
 class ScanTime(NamedTuple):
     """A scan's time in UTC, and whether the provider wrote it without an offset."""
 
@@ -163,8 +188,9 @@ def scan_time(
 
     Raises:
         ValidationError: a time that is no time: unreadable, a flag, before 2000,
-            or more than a day ahead of ``now`` (the clock); names the field and
-            the payload, never the value.
+            or more than a day ahead of ``now`` (default: the :func:`scan_clock`
+            in effect, else the machine's clock); names the field and the
+            payload, never the value.
     """
     if value is None or value == "":
         return None
@@ -190,7 +216,10 @@ def scan_time(
     if moment is None or not EARLIEST_SCAN <= moment < LATEST_SCAN:
         raise ValidationError("not a scan time (ISO-8601 or epoch seconds, 2000–2100)",
                               field=field, payload=payload)
-    if moment > (now or datetime.now(UTC)) + _AHEAD:
+    if now is None:
+        clock = _scan_clock.get()
+        now = clock() if clock is not None else datetime.now(UTC)
+    if moment > now + _AHEAD:
         raise ValidationError("a scan time in the future", field=field, payload=payload)
     return ScanTime(moment.astimezone(UTC), naive)
 
