@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from aftersales.amounts import check_amount
+from aftersales.cases.inputs import free_text
 from aftersales.errors import ValidationError
 
 __all__ = ["Resolution", "ResolutionKind"]
@@ -80,9 +81,7 @@ class Resolution:
         elif compensation is not None:
             raise ValidationError("only a compensation has a type", field="compensation")
         self.compensation = compensation
-        if len(note) > 2000:
-            raise ValidationError("at most 2000 characters", field="note")
-        self.note = note
+        self.note = free_text(note, "note", 2000, required=False) or ""
 
     def to_dict(self) -> dict[str, Any]:
         """The resolution as stored on the case (amounts as strings)."""

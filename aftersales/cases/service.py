@@ -44,6 +44,7 @@ from aftersales.cases import sla
 from aftersales.cases.catch_up import CatchUpReport, catch_up
 from aftersales.cases.causes import CRITICAL_CAUSES, Cause, CauseCatalog
 from aftersales.cases.clock import CalendarClock, Clock
+from aftersales.cases.inputs import check_unicode, free_text
 from aftersales.cases.model import AuditEntry, Case, to_case, to_entry
 from aftersales.cases.opening import open_batch
 from aftersales.cases.policy import CasesPolicy, load_policy
@@ -89,6 +90,9 @@ ContactFn = Callable[..., bool]
 #: ``forget_contact(key)``: withdraw a recorded contact whose message was never sent.
 ForgetFn = Callable[[str], object]
 
+#: The longest note on a status change, a cause or a resolution.
+_NOTE = 5000
+
 _LIMITS = {"store": 80, "buyer_id": 120, "order_id": 120, "subject": 300, "assignee": 120,
            "actor": 120}
 
@@ -104,6 +108,7 @@ def _text(value: object, field: str, *, required: bool = True) -> str | None:
     text = value.strip()
     if any(ord(c) < 32 for c in text) or "\x7f" in text:
         raise ValidationError("must be one line without control characters", field=field)
+    check_unicode(text, field)
     limit = _LIMITS.get(field, 200)
     if len(text) > limit:
         raise ValidationError(f"at most {limit} characters", field=field)
@@ -184,9 +189,11 @@ class CasesService:
             query = query.where(CaseRow.status == parse_enum(S, status, "status").value)
         if kind is not None:
             query = query.where(CaseRow.kind == parse_enum(CaseKind, kind, "kind").value)
-        for col, value in ((CaseRow.store, store), (CaseRow.buyer_id, buyer_id),
-                           (CaseRow.order_id, order_id)):
+        for col, value, name in ((CaseRow.store, store, "store"),
+                                 (CaseRow.buyer_id, buyer_id, "buyer_id"),
+                                 (CaseRow.order_id, order_id, "order_id")):
             if value is not None:
+                _text(value, name, required=False)  # text a column can hold, or named
                 query = query.where(col == value)
         if open_only:
             query = query.where(CaseRow.open_key.is_not(None))
@@ -284,10 +291,7 @@ class CasesService:
         buyer = _text(buyer_id, "buyer_id")
         message = _text(message_id, "message_id")
         order = _text(order_id, "order_id", required=False)
-        if not isinstance(text, str) or not text.strip():
-            raise ValidationError("is required", field="text")
-        if len(text) > 5000:
-            raise ValidationError("at most 5000 characters", field="text")
+        text = free_text(text, "text", 5000) or ""
         said = [_text(i, "intents") or "" for i in intents]
         how = parse_enum(CaseChannel, channel, "channel")
         key = stored_key(f"message.received:{store_}:{message}")
@@ -554,6 +558,7 @@ class CasesService:
         goal = parse_enum(S, target, "status")
         actor = _text(actor, "actor") or "merchant"
         reason = _text(reason, "reason", required=False)
+        note = free_text(note, "note", _NOTE, required=False)
 
         def work(session: Session, row: CaseRow, now: datetime) -> None:
             self._move(session, row, goal, actor=actor, now=now, reason=reason, note=note)
@@ -566,10 +571,7 @@ class CasesService:
 
         A reply meets the first-response deadline.
         """
-        if not isinstance(text, str) or not text.strip():
-            raise ValidationError("is required", field="text")
-        if len(text) > 5000:
-            raise ValidationError("at most 5000 characters", field="text")
+        text = free_text(text, "text", 5000) or ""
         actor = _text(actor, "actor") or "merchant"
 
         def work(session: Session, row: CaseRow, now: datetime) -> None:
@@ -632,6 +634,7 @@ class CasesService:
         if not isinstance(valid, bool):
             raise ValidationError("true or false", field="valid")
         actor = _text(actor, "actor") or "merchant"
+        note = free_text(note, "note", _NOTE, required=False)
 
         def work(session: Session, row: CaseRow, now: datetime) -> None:
             repo.audit(session, row.id, actor=actor, at=now, reason="root cause", note=note,
@@ -770,6 +773,7 @@ class CasesService:
             ValidationError: a refund the returns area refused (its reason).
         """
         actor = _text(actor, "actor") or "merchant"
+        note = free_text(note, "note", _NOTE, required=False)
         case = self.get(case_id)
         plan = follow_up_plan or self.policy.follow_up_plan
         if case.status is S.RESOLVED and plan and self._schedule_callback is not None:
@@ -976,6 +980,8 @@ class CasesService:
         Catching up comes first, so a case a crash kept from opening gets its
         deadlines before the SLA work reads them.
         """
+        if now is not None and (now.tzinfo is None or now.utcoffset() is None):
+            raise ValidationError("must be timezone-aware", field="now")
         caught = self.catch_up()
         sla_ = self.run_sla(now, limit)
         return CasesTickReport(**vars(sla_), replayed=caught.done, added=caught.added,
@@ -1001,6 +1007,8 @@ class CasesService:
         number of workers may run this at once: each event is emitted once,
         and a worker killed half-way leaves its rows due for another.
         """
+        if now is not None and (now.tzinfo is None or now.utcoffset() is None):
+            raise ValidationError("must be timezone-aware", field="now")
         report = SlaReport()
         skip: set[int] = set()
         while limit is None or report.checked < limit:
