@@ -20,7 +20,7 @@ import json
 import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, NoReturn, TypeVar, cast
@@ -205,22 +205,37 @@ def stores_with(app: Any, capability: Any, store: str | None = None) -> list[str
     return names
 
 
-def finish_stores(state: CliState, report: Any, title: str, columns: Sequence[str]) -> None:
+def finish_stores(state: CliState, report: Any, title: str, columns: Sequence[str],
+                  *, undelivered: Mapping[str, str] | None = None) -> None:
     """Print a per-store sync's counts and failures; status 1 when a store failed.
 
     ``report`` is a :class:`~aftersales.ticks.StoresReport`. With ``--json``
     the document is the counts by store, plus ``reasons`` (store → error)
-    when any failed.
+    when any failed. ``undelivered`` (channel → what failed) names what the
+    sync raised but could not deliver: it is in the document as
+    ``undelivered``, printed under the table, and makes the status 1 too.
     """
     data: dict[str, Any] = dict(report.counts)
     if report.reasons:
         data["reasons"] = dict(report.reasons)
+    if undelivered:
+        data["undelivered"] = dict(undelivered)
     rows = [*sorted(report.counts.items()),
             *((name, f"failed: {reason}") for name, reason in report.reasons.items())]
     suffix = f"; {report.failed} store(s) failed: {', '.join(report.reasons)}" \
         if report.reasons else ""
-    output(state, data, lambda: table(title + suffix, columns, rows))
-    finish(report.failed)
+
+    def render() -> Any:
+        shown = table(title + suffix, columns, rows)
+        if not undelivered:
+            return shown
+        from rich.console import Group
+
+        return Group(shown, *(Text(clean_text(f"not delivered through {name}: {what}"))
+                              for name, what in undelivered.items()))
+
+    output(state, data, render)
+    finish(report.failed + len(undelivered or {}))
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:

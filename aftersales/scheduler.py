@@ -170,8 +170,9 @@ def _store_by_store(app: TickHost, tick: Tick, method: Callable[..., Any]) -> Ca
 
     ``app.reviews.sync()`` stops at the first store that raises; run store
     by store, each failure is named in the tick's reasons and the stores
-    after it are still synced. An app without a ``marketplaces`` mapping (a
-    test double) gets ``method`` as it is.
+    after it are still synced; alerts a channel refused are failures of the
+    tick too (named ``alerts via CHANNEL``). An app without a
+    ``marketplaces`` mapping (a test double) gets ``method`` as it is.
     """
     capability = _PER_STORE.get(tick.name)
     markets = getattr(app, "marketplaces", None)
@@ -180,7 +181,14 @@ def _store_by_store(app: TickHost, tick: Tick, method: Callable[..., Any]) -> Ca
 
     def run() -> StoresReport:
         names = [n for n, m in markets.items() if capability in getattr(m, "capabilities", ())]
-        return per_store(names, lambda name: int(method(name).get(name, 0)))
+        report = per_store(names, lambda name: int(method(name).get(name, 0)))
+        # alerts raised but refused by a channel: kept for the next run, a failure of this one
+        area = getattr(app, tick.area, None) if tick.area else None
+        undelivered = getattr(area, "delivery_failures", None)
+        if callable(undelivered):
+            for channel, what in undelivered().items():
+                report.fail(f"alerts via {channel}", what)
+        return report
 
     return run
 

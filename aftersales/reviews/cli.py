@@ -75,14 +75,20 @@ def group() -> None:
               help="Only this store (--marketplace: its former name).")
 @pass_state
 def sync_command(state: CliState, marketplace: str | None) -> None:
-    """Pull new and changed reviews, raise and deliver alerts."""
+    """Pull new and changed reviews, raise and deliver alerts.
+
+    Exit status 1 when a store failed, or when an alert channel failed (the
+    alerts it did not take are kept and sent again on the next run).
+    """
     app = state.app
     names = stores_with(app, Capability.LIST_REVIEWS, marketplace)
     with steps(state, "reviews sync", unit=" reviews") as progress:
         # Store by store: one store failing is named and the others still sync.
         report = per_store(names, lambda name: app.reviews.sync(
             name, progress=lambda store, n: progress.advance(n, store)).get(name, 0))
-    finish_stores(state, report, "reviews changed", ["marketplace", "reviews"])
+    # alerts a channel refused are kept for the next run, but this run did not deliver them
+    finish_stores(state, report, "reviews changed", ["marketplace", "reviews"],
+                  undelivered=app.reviews.delivery_failures())
 
 
 @group.command("alerts")

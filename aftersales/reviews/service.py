@@ -234,6 +234,26 @@ class ReviewsService:
             return 0
         return deliver_alerts(self.runtime, channels=channels, to=self.alert_to)
 
+    def delivery_failures(self) -> dict[str, str]:
+        """Channels that failed the alerts still waiting for them: channel → what failed.
+
+        Each value counts the alerts and gives the latest error, e.g.
+        ``"2 alert(s): pager down"``; empty when no waiting alert has failed.
+        """
+        found: dict[str, tuple[int, str]] = {}
+        with self.runtime.unit_of_work() as session:
+            rows = session.execute(
+                select(ReviewAlertRow.last_error)
+                .where(ReviewAlertRow.delivered_at.is_(None),
+                       ReviewAlertRow.last_error.is_not(None))
+                .order_by(ReviewAlertRow.id))
+            for (error,) in rows:
+                channel, _, what = str(error).partition(": ")
+                count, _ = found.get(channel, (0, ""))
+                found[channel] = (count + 1, what)
+        return {channel: f"{count} alert(s): {what}" for channel, (count, what)
+                in found.items()}
+
     def alerts(
         self,
         *,

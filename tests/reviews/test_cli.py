@@ -108,3 +108,49 @@ def test_sync_progress_callback_gets_each_page(review_app: AfterSales,
     seen: list[tuple[str, int]] = []
     review_app.reviews.sync(progress=lambda name, n: seen.append((name, n)))
     assert seen == [("fake", 2), ("fake", 1)]
+
+
+def test_sync_whose_alert_channel_failed_is_not_status_0(
+        tmp_path: Any, shop: FakeReviewShop) -> None:
+    # Rule: a job that failed never exits 0. Before: with the shop's alert
+    # channel down, `reviews sync` raised the alerts, could not deliver any,
+    # and exited 0 with nothing said; a cron job could miss every alert for
+    # weeks. The alerts stay for the next run, which delivers them and exits 0.
+    from aftersales.errors import TransientError
+    from aftersales.models import Receipt
+    from tests.reviews.conftest import T0
+
+    class Pager:
+        name = "pager"
+        down = True
+
+        def send(self, message: Any) -> Receipt:
+            if self.down:
+                raise TransientError("pager gateway down", adapter="pager", status=503)
+            return Receipt(channel="pager", message_id="p1", accepted_at=T0)
+
+    pager = Pager()
+    app = AfterSales(f"sqlite:///{tmp_path}/p.db", marketplaces=[shop], carriers=[],
+                     channels=[pager], clock=lambda: T0, migrate=False,
+                     review_alert_to="+10000000000")
+    app.store.create_all()
+    try:
+        shop.put("r1", 1, "质量太差")
+        failed = run(app, ["sync"], as_json=True)
+        assert failed.exit_code == 1, failed.output
+        data = json.loads(failed.stdout)
+        assert data["fake"] == 1
+        assert "pager gateway down" in data["undelivered"]["pager"]
+        plain = run(app, ["sync"])
+        assert plain.exit_code == 1
+        assert "not delivered through pager" in plain.stdout
+        from aftersales.scheduler import failures, run_once
+
+        ticked = failures(run_once(app, ["reviews"]))  # the worker's tick says so too
+        assert "pager gateway down" in ticked["reviews"], ticked
+        pager.down = False
+        done = run(app, ["sync"], as_json=True)
+        assert done.exit_code == 0, done.output
+        assert json.loads(done.stdout) == {"fake": 0}
+    finally:
+        app.close()
