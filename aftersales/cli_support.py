@@ -54,6 +54,7 @@ __all__ = [
     "fail",
     "finish",
     "finish_stores",
+    "json_text",
     "output",
     "pass_app",
     "pass_state",
@@ -76,6 +77,18 @@ _UNUSABLE: tuple[type[AfterSalesError], ...] = (
 # C0 and C1 controls but newline, DEL, and the invisible reordering marks that
 # can make shown text differ from the stored text.
 _CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def json_text(data: Any, *, indent: int | None = None) -> str:
+    """``data`` as JSON for a terminal or a pipe: non-ASCII text stays readable,
+    but bidi controls, zero-width characters and C1 controls are ``\\u`` escapes.
+
+    Such characters would reorder or hide what a terminal shows; escaped,
+    every JSON reader still decodes the same text. They can only be inside
+    strings, so escaping them keeps the document valid.
+    """
+    text = json.dumps(data, default=str, ensure_ascii=False, indent=indent)
+    return _CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def clean_text(value: object) -> str:
@@ -262,7 +275,7 @@ def output(state: CliState, data: Any, render: Callable[[], Any] | None = None) 
     Text is printed as it is (no rich markup), without control characters.
     """
     if state.as_json:
-        click.echo(json.dumps(data, default=str, ensure_ascii=False, indent=2))
+        click.echo(json_text(data, indent=2))
         return
     shown = render() if render is not None else data
     if isinstance(shown, str | int | float | dict | list):

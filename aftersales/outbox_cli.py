@@ -13,7 +13,6 @@ outbox and each row is printed by one of them.
 
 from __future__ import annotations
 
-import json
 import math
 import signal
 import sys
@@ -24,7 +23,7 @@ from typing import Any
 
 import click
 
-from aftersales.cli_support import CliState, fail, output, pass_state, table
+from aftersales.cli_support import CliState, fail, json_text, output, pass_state, table
 from aftersales.outbox import MOST, MOST_LEASE, TOPICS
 
 __all__ = ["group"]
@@ -119,7 +118,7 @@ def tail_command(state: CliState, topic: str | None, store: str | None, batch: i
         for entry in state.app.outbox.stream(topic=topic, store=store, batch=batch,
                                              lease=timedelta(seconds=lease), follow=follow,
                                              poll=poll, stop=stop.is_set, sleep=stop.wait):
-            click.echo(json.dumps(entry.to_dict(), default=str, ensure_ascii=False))
+            click.echo(json_text(entry.to_dict()))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

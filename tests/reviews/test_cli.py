@@ -154,3 +154,22 @@ def test_sync_whose_alert_channel_failed_is_not_status_0(
         assert json.loads(done.stdout) == {"fake": 0}
     finally:
         app.close()
+
+
+def test_json_output_escapes_reordering_and_invisible_characters(
+        review_app: AfterSales, shop: FakeReviewShop) -> None:
+    # Rule: stored text is shown safely. Before: `--json` printed a review's
+    # bidi overrides, zero-width characters and C1 controls raw, so the JSON
+    # on a terminal showed "evil" reversed and hid characters; they are now
+    # \u escapes, which every JSON reader decodes back to the same text.
+    hostile = "\u202eevil\u202c \u200bzero\u2066x\u2069 \x85c1 " + "差" * 10
+    shop.put("r1", 1, hostile)
+    assert run(review_app, ["sync"]).exit_code == 0
+    result = run(review_app, ["alerts"], as_json=True)
+    assert result.exit_code == 0, result.output
+    for raw in ("\u202e", "\u202c", "\u200b", "\u2066", "\u2069", "\x85"):
+        assert raw not in result.stdout
+    assert "\\u202e" in result.stdout
+    assert "差" in result.stdout  # other text stays readable
+    (alert,) = json.loads(result.stdout)
+    assert "\u202eevil\u202c \u200bzero" in alert["message"]
