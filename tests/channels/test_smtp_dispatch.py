@@ -41,12 +41,13 @@ PLAN = FollowUpPlan(name="ask", channel="smtp", subject="How was it?", body="Dea
 class _App:
     """An app whose only channel is SMTP to ``port``, on a clock the test moves."""
 
-    def __init__(self, url: str, port: int, password: str | None = None) -> None:
+    def __init__(self, url: str, port: int, password: str | None = None,
+                 **options: Any) -> None:
         self.now = START
         self.channel = SmtpChannel(_settings(port, password))
         self.app = AfterSales(url, marketplaces=[], carriers=[],
                               channels=[self.channel], timezone="Asia/Shanghai",
-                              clock=lambda: self.now, migrate=False)
+                              clock=lambda: self.now, migrate=False, **options)
         self.app.store.create_all()
         self.app.followups.register(PLAN)
 
@@ -67,8 +68,9 @@ def _settings(port: int, password: str | None) -> SmtpSettings:
 def make(tmp_path: Path) -> Iterator[Any]:
     apps: list[_App] = []
 
-    def build(port: int, password: str | None = None, url: str | None = None) -> _App:
-        apps.append(_App(url or f"sqlite:///{tmp_path}/smtp.db", port, password))
+    def build(port: int, password: str | None = None, url: str | None = None,
+              **options: Any) -> _App:
+        apps.append(_App(url or f"sqlite:///{tmp_path}/smtp.db", port, password, **options))
         return apps[-1]
 
     yield build
@@ -202,3 +204,23 @@ def test_a_new_process_goes_on_growing_the_wait(
     again.now = START + timedelta(minutes=10)
     assert "(2 in a row)" in again.app.followups.dispatch_due().stopped
     _kept(again.rows(), again.now + timedelta(minutes=20))
+
+
+def test_workers_refused_at_the_same_instant_keep_the_whole_queue(
+    smtp_login_server: tuple[Any, int], make: Any, db_url: str, at_once: Any
+) -> None:
+    # Four workers, each holding a batch, all meet the 535 at once: each
+    # keeps its row and moves the shared queue in one statement; none may
+    # fail a follow-up, lose a row to a lock wait, or deadlock.
+    _server, port = smtp_login_server
+    workers = [make(port, WRONG, db_url, followups={"batch": 5}) for _ in range(4)]
+    workers[0].schedule(40)
+    results, errors = at_once([w.app.followups.dispatch_due for w in workers])
+    assert errors == []
+    assert all(r.failed == 0 for r in results)
+    # a worker that found nothing due (the queue already moved) has nothing to report
+    assert all(r.stopped for r in results if r.claimed), results
+    rows = workers[0].app.followups.list(limit=100)
+    assert len(rows) == 40
+    assert {(r.status, r.attempts) for r in rows} == {(FollowUpStatus.SCHEDULED, 0)}
+    assert all(r.due_at > START for r in rows)
