@@ -23,8 +23,8 @@ from aftersales.money import Money
 from aftersales.store.driver import IN_CHUNK
 from aftersales.store.tables.core import OrderLineRow, OrderRow, ShipmentRow
 
-__all__ = ["BuyerContact", "buyer_contacts_by_order", "buyer_names", "get_order_row",
-           "order_from_row", "order_validated", "refunds_out", "upsert_orders"]
+__all__ = ["MAX_MASKED_NAME", "BuyerContact", "buyer_contacts_by_order", "buyer_names",
+           "get_order_row", "order_from_row", "order_validated", "refunds_out", "upsert_orders"]
 
 
 def get_order_row(session: Session, marketplace: str, external_id: str) -> OrderRow | None:
@@ -46,6 +46,10 @@ def buyer_names(session: Session, order_id: int | None) -> tuple[str, ...]:
     return _name_of(row.buyer) if row is not None else ()
 
 
+#: The longest buyer name :func:`buyer_contacts_by_order` hands on for masking.
+MAX_MASKED_NAME = 100
+
+
 class BuyerContact(NamedTuple):
     """What a parcel's look-up may need of its buyer: the names to mask
     (:func:`aftersales.redact.known_names`), and the last four digits of the phone
@@ -56,8 +60,9 @@ class BuyerContact(NamedTuple):
 
 
 def buyer_contacts_by_order(session: Session, order_ids: Iterable[int]) -> dict[int, BuyerContact]:
-    """Each stored order's :class:`BuyerContact` when its buyer has a name or a phone
-    (of four digits or more), by the order's id, in one query per 900 ids."""
+    """Each stored order's :class:`BuyerContact` when its buyer has a name (of at most
+    :data:`MAX_MASKED_NAME` characters) or a phone (of four digits or more), by the
+    order's id, in one query per 900 ids."""
     ids = sorted(set(order_ids))
     found: dict[int, BuyerContact] = {}
     for start in range(0, len(ids), IN_CHUNK):
@@ -67,7 +72,10 @@ def buyer_contacts_by_order(session: Session, order_ids: Iterable[int]) -> dict[
             phone = buyer.get("phone") if isinstance(buyer, dict) else None
             digits = "".join(c for c in phone if c in "0123456789") if isinstance(
                 phone, str) else ""
-            contact = BuyerContact(_name_of(buyer), digits[-4:] if len(digits) >= 4 else None)
+            # A "name" longer than any person's is no name to look for: masking text
+            # by its every word took seconds of CPU per log line (a hostile checkout).
+            names = tuple(n for n in _name_of(buyer) if len(n) <= MAX_MASKED_NAME)
+            contact = BuyerContact(names, digits[-4:] if len(digits) >= 4 else None)
             if contact.names or contact.phone_suffix:
                 found[order_id] = contact
     return found

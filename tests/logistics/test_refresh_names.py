@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from aftersales.app import AfterSales
 from aftersales.errors import RemoteRejectedError
@@ -24,6 +25,7 @@ from aftersales.models import Buyer, Order, OrderLine, Shipment, TrackQuery, Tra
 from aftersales.money import Money
 from aftersales.redact import RedactingFilter, known_names
 from aftersales.store.orders import upsert_orders
+from aftersales.store.tables.core import OrderRow
 
 from .conftest import ScriptedCarrier, numbers
 
@@ -94,3 +96,24 @@ def test_a_look_up_masks_the_buyer_of_the_stored_parcel(make_app: Any, records: 
     for text in (logged, str(info.value)):
         assert BUYER not in text
         assert "Wongsakul" not in text
+
+
+def test_a_name_longer_than_any_persons_is_not_handed_on_for_masking(make_app: Any) -> None:
+    # Masking text by each word of a 170,000-character "name" took seconds of CPU
+    # per log line; a checkout can send one. A real name is kept.
+    from aftersales.store.orders import MAX_MASKED_NAME, buyer_contacts_by_order
+
+    app = make_app(Echoing("echo"))
+    _order_with_parcel(app, numbers(1)[0])
+    huge = " ".join(f"Wxy{i}" for i in range(20000))
+    with app.store.session() as session:
+        [order_id] = [row.id for row in session.scalars(select(OrderRow))]
+        assert buyer_contacts_by_order(session, [order_id])[order_id].names == (BUYER,)
+        row = session.get(OrderRow, order_id)
+        assert row is not None
+        row.buyer = {**row.buyer, "name": huge, "phone": "13812345678"}
+    with app.store.session() as session:
+        contact = buyer_contacts_by_order(session, [order_id])[order_id]
+    assert contact.names == ()
+    assert contact.phone_suffix == "5678"
+    assert len(BUYER) <= MAX_MASKED_NAME < len(huge)
