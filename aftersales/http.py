@@ -199,9 +199,10 @@ def notify_send(adapter: str, method: str, target: str) -> None:
 def _host_of(url: str | None) -> str:
     """The host of ``url`` for an error message ("?" when it has none or is malformed)."""
     try:
-        return (urlsplit(url or "").hostname or "?").lower()
+        host = (urlsplit(url or "").hostname or "?").lower()
     except ValueError:
         return "?"
+    return host if host.isprintable() and not any(c.isspace() for c in host) else "?"
 
 
 class UnsafeJSONError(ValueError):
@@ -440,7 +441,7 @@ class ApiClient:
         safe = idempotent if idempotent is not None else method in _IDEMPOTENT_METHODS
         safe = safe or bool(idempotency_key)
 
-        with observe.http_call(self.adapter, method, urlsplit(url).hostname or "") as outcome:
+        with observe.http_call(self.adapter, method, _host_of(url)) as outcome:
             try:
                 response: requests.Response = self._retrying(safe)(
                     self._send_once, method, url, params, json, data, hdrs

@@ -74,11 +74,19 @@ MAX_REDIRECTS = 5
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
+def _usable_host(host: str) -> bool:
+    """A host name fit to connect to and to print: no space, control or URL syntax."""
+    return bool(host) and host.isprintable() and not any(
+        c.isspace() or c in '<>"{}|\\^`%/?#@' for c in host)
+
+
 def _host(url: str) -> str:
+    """The URL's host, lower case; "" when it has none or none fit to print."""
     try:
-        return (urlsplit(url).hostname or "").lower()
+        host = (urlsplit(url).hostname or "").lower()
     except ValueError:  # a malformed IPv6 literal
         return ""
+    return host if _usable_host(host) else ""
 
 
 def _allowed_http(host: str, allow_http_hosts: Collection[str]) -> bool:
@@ -99,19 +107,30 @@ def check_url(url: str, adapter: str, allow_http_hosts: Collection[str] = LOOPBA
         ConfigurationError: naming the adapter and the scheme or the problem,
             never the URL's credential.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - read for its ValueError (not a number, past 65535)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        raise ConfigurationError(
+            f"{adapter}: a malformed URL (its host or port cannot be read); check its setting"
+        ) from None
     scheme = parts.scheme.lower()
     if parts.username or parts.password:
         raise ConfigurationError(
             f"{adapter}: a URL must not hold a user name or password; pass credentials as settings"
         )
+    if scheme in ("https", "http") and not _usable_host(host):
+        raise ConfigurationError(
+            f"{adapter}: a URL without a usable host (none, or one with spaces or control "
+            "characters); check its setting")
     if scheme == "https":
         return
-    if scheme == "http" and _allowed_http((parts.hostname or "").lower(), allow_http_hosts):
+    if scheme == "http" and _allowed_http(host, allow_http_hosts):
         return
     raise ConfigurationError(
-        f"{adapter}: refusing {scheme or 'a relative'}:// URL to {parts.hostname or '?'}; "
-        "provider calls must use https"
+        f"{adapter}: refusing {scheme or 'a relative'}:// URL to "
+        f"{host if _usable_host(host) else '?'}; provider calls must use https"
     )
 
 

@@ -329,3 +329,23 @@ def test_headers_dripped_in_end_at_the_call_deadline(
     text = str(caught.value)
     assert "127.0.0.1" in text
     assert "1 s deadline" in text
+
+
+@pytest.mark.parametrize("base", [
+    "https://[::1",
+    "https://shop.example.com:99999",
+    "https://shop.example.com:abc",
+    "https://",
+    "https://exa mple.com",
+    "https://ex\x00ample.com",
+    "https://shop.example.com\r\nX-Injected: 1",
+])
+def test_a_malformed_url_is_a_configuration_error_before_anything_is_sent(base: str) -> None:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        with pytest.raises(ConfigurationError) as caught:
+            ApiClient("edgy", base, max_attempts=1).get("orders")
+        assert len(mock.calls) == 0
+    text = str(caught.value)
+    assert text.isprintable(), text
+    assert "edgy" in text
+
