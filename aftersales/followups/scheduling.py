@@ -83,11 +83,17 @@ class Scheduling:
     # ------------------------------------------------------------ context
 
     def buyer_for(self, payload: dict[str, Any]) -> str | None:
-        """The buyer an event is about: its ``buyer_id``, or its order's buyer."""
+        """The buyer an event is about: its ``buyer_id``, or its order's buyer.
+
+        Raises:
+            ValidationError: the order id or store cannot be one (named).
+        """
         if payload.get("buyer_id"):
             return str(payload["buyer_id"])
         market, order_id = payload.get("marketplace"), payload.get("order_id")
         if market and order_id:
+            # refused by name (the caller skips the event) rather than failing the query
+            check_ids(marketplace=str(market), order_id=str(order_id))
             with self.runtime.unit_of_work() as session:
                 row = get_order_row(session, str(market), str(order_id))
                 return row.buyer_id if row else None

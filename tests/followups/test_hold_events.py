@@ -58,3 +58,21 @@ def test_a_too_long_buyer_or_ref_skips_its_hold_event_on_postgresql(
     make_app: Any, pg_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     _check_skipped(make_app(pg_url), caplog)
+
+
+@pytest.mark.parametrize("order_id", ["A\x00B", "A\udc80", "A" * 300])
+def test_an_unreadable_order_id_skips_its_event_on_one_line(
+    app: Any, caplog: pytest.LogCaptureFixture, order_id: str
+) -> None:
+    # With no buyer id the buyer is looked up by the order: a surrogate
+    # failed the look-up with a traceback; a NUL or an id wider than any
+    # order was looked up for nothing. (PostgreSQL's outbox cannot record
+    # such an event at all: its emitter is refused first.)
+    with caplog.at_level(logging.DEBUG):
+        _emit(app, [("return.requested", {"marketplace": "shop", "order_id": order_id,
+                                          "rma_id": "R1"}, "rr:bad"),
+                    ("return.requested", {"buyer_id": "b1", "rma_id": "R2"}, "rr:b1")])
+    assert _holds(app) == [("b1", "R2", True)]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    (line,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "return.requested skipped: field 'order_id'" in line
