@@ -81,7 +81,7 @@ class Actions:
         """
         return self.ctx.run(lambda s: self.approve_in(s, rma_id, note=note, actor=actor,
                                                  override=override, version=version,
-                                                 dry_run=dry_run), dry_run=dry_run)
+                                                 dry_run=dry_run), dry_run=dry_run, rma_id=rma_id)
 
     def approve_in(self, session: Session, rma_id: str, *, note: str | None, actor: str,
                  override: bool = False, version: int | None = None,
@@ -120,7 +120,7 @@ class Actions:
                                                      actor=actor, version=version,
                                                      dry_run=dry_run, reason_code=reason_code,
                                                      evidence=evidence),
-                            dry_run=dry_run)
+                            dry_run=dry_run, rma_id=rma_id)
 
     def reject_in(self, session: Session, rma_id: str, *, reason: str, note: str | None,
                   actor: str, version: int | None = None, dry_run: bool,
@@ -160,7 +160,7 @@ class Actions:
                        data={"tracking_number": number, "carrier": row.return_carrier})
             return repo.to_model(row)
 
-        return self.ctx.run(work, dry_run=dry_run)
+        return self.ctx.run(work, dry_run=dry_run, rma_id=rma_id)
 
     def receive_delivered_parcel(
         self, rma_id: str, *, number: str, delivered_at: datetime | None = None,
@@ -202,7 +202,7 @@ class Actions:
         """
         return self.ctx.run(lambda s: self.receive_in(s, rma_id, inspection=inspection, note=note,
                                                  actor=actor, version=version, dry_run=dry_run),
-                         dry_run=dry_run)
+                         dry_run=dry_run, rma_id=rma_id)
 
     def receive_in(self, session: Session, rma_id: str, *, inspection: Inspection | None,
                  note: str | None, actor: str, version: int | None = None,
@@ -275,14 +275,15 @@ class Actions:
                        reason="revised request")
             return repo.to_model(row)
 
-        return self.ctx.run(work, dry_run=dry_run)
+        return self.ctx.run(work, dry_run=dry_run, rma_id=rma_id)
 
     # ------------------------------------------------------------ helpers
 
     def _end(self, rma_id: str, target: ReturnStatus, *, note: str | None, actor: str,
                 version: int | None, dry_run: bool) -> ReturnRequest:
         return self.ctx.run(lambda s: self.end_in(s, rma_id, target, note=note, actor=actor,
-                                                       version=version), dry_run=dry_run)
+                                                       version=version), dry_run=dry_run,
+                                                       rma_id=rma_id)
 
     def end_in(self, session: Session, rma_id: str, target: ReturnStatus, *,
                        note: str | None, actor: str, version: int | None = None) -> ReturnRequest:

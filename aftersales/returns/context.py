@@ -96,8 +96,13 @@ class ReturnsContext:
 
     # ------------------------------------------------------------ units of work
 
-    def run(self, fn: Callable[[Session], T], *, dry_run: bool = False) -> T:
-        """Run ``fn`` in a unit of work of its own; a dry run does everything, then rolls back."""
+    def run(self, fn: Callable[[Session], T], *, dry_run: bool = False,
+            rma_id: str | None = None) -> T:
+        """Run ``fn`` in a unit of work of its own; a dry run does everything, then rolls back.
+
+        ``rma_id``: the request the work acts on; when another writer changed
+        it first, the :class:`ConcurrentUpdateError` names it and its status now.
+        """
         try:
             with self.runtime.unit_of_work() as session:
                 result = fn(session)
@@ -107,6 +112,20 @@ class ReturnsContext:
         except _DryRun as done:
             result_: T = done.result
             return result_
+        except ConcurrentUpdateError as exc:
+            if rma_id is None or rma_id in str(exc):
+                raise
+            raise ConcurrentUpdateError(
+                f"return {rma_id} was changed by someone else meanwhile "
+                f"(now {self._status_of(rma_id)}); reload and try again") from exc
+
+    def _status_of(self, rma_id: str) -> str:
+        """The request's status as stored now (for an error text)."""
+        try:
+            with self.runtime.unit_of_work() as session:
+                return str(repo.load_row(session, rma_id).status)
+        except Exception:  # only an error's wording depends on it
+            return "unknown"
 
     # ------------------------------------------------------------ marketplace
 

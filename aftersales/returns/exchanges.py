@@ -93,4 +93,4 @@ class Exchanges:
                              data={"tracking_number": number, "carrier": shipment.carrier})
             return recorded
 
-        return self.ctx.run(work, dry_run=dry_run)
+        return self.ctx.run(work, dry_run=dry_run, rma_id=rma_id)

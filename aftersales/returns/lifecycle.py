@@ -163,7 +163,8 @@ def check_transition(
         detail = f"{current.value} is final"
     else:
         verbs = ", ".join(sorted(ACTIONS[s] for s in nxt))
-        detail = f"a {kind.value} request in {current.value} can only: {verbs}"
+        article = "an" if kind.value[:1] in "aeiou" else "a"
+        detail = f"{article} {kind.value} request in {current.value} can only: {verbs}"
     raise InvalidTransitionError(entity, current.value, target.value, detail)
 
 

@@ -40,8 +40,12 @@ def test_of_two_racing_approvals_one_wins(two_apps: tuple[Any, Any, str]) -> Non
         original(*args, **kwargs)
 
     a.returns._writer.move = move_after_the_other_committed
-    with pytest.raises(ConcurrentUpdateError):
+    with pytest.raises(ConcurrentUpdateError) as lost:
         a.returns.approve(rma, override=True, actor="alice")
+    # the loser is told which request and what it is now (before: "the row
+    # was changed by someone else", naming neither)
+    assert rma in str(lost.value)
+    assert "now approved" in str(lost.value)
     trail = b.returns.history(rma)
     assert [(e.actor, e.to_status) for e in trail[1:]] == [("bob", "approved")]
     assert b.returns.get(rma).status is ReturnStatus.APPROVED
