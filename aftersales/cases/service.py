@@ -711,16 +711,18 @@ class CasesService:
 
     def _tell_buyer(self, case: Case, number: int, text: str, actor: str) -> Case:
         key = f"case:{case.id}:proposal:{number}"
+        name = self._channel_name()
+        channel = self.runtime.channel(name)
+        to = self._address(case, name)  # before the contact is recorded
         allowed = True
         if self._record_contact is not None:
             allowed = self._record_contact(case.buyer_id, key=key, source=f"case:{case.id}",
-                                           channel=self._channel_name(), store=case.store)
+                                           channel=name, store=case.store)
         if not allowed:
             return self.note(case.id, "the buyer was not told: the contact policy refused it",
                              actor=actor)
-        channel = self.runtime.channel(self._channel_name())
         body = text or f"We have a proposal for your complaint #{case.id}."
-        message = Message(to=case.buyer_id, subject=f"About your complaint #{case.id}",
+        message = Message(to=to, subject=f"About your complaint #{case.id}",
                           body=body, idempotency_key=key, buyer_id=case.buyer_id,
                           order_id=case.order_id,
                           metadata={"kind": "case_proposal", "case_id": case.id,
@@ -745,6 +747,25 @@ class CasesService:
                                                   "message_id": receipt.message_id})
 
         return self._change(case.id, work)
+
+    def _address(self, case: Case, channel: str) -> str:
+        """Where ``channel`` reaches the case's buyer: the order's e-mail for ``smtp``
+        (as follow-ups address it), the buyer id for any other channel.
+
+        Raises:
+            ValidationError: an e-mail channel, and no e-mail on the case's order.
+        """
+        if channel != "smtp":
+            return case.buyer_id
+        email = None
+        if case.order_id:
+            with self.runtime.store.session() as session:
+                order = get_order_row(session, case.store, case.order_id)
+                buyer = order.buyer if order is not None else None
+                email = buyer.get("email") if isinstance(buyer, dict) else None
+        if not isinstance(email, str) or not email.strip():
+            raise ValidationError("the buyer has no email on record", field="buyer.email")
+        return email.strip()
 
     def _channel_name(self) -> str:
         if self.notify_channel:

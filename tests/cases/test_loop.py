@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -24,7 +25,7 @@ from aftersales.errors import InvalidTransitionError
 from aftersales.followups.contact_policy import MessageKind
 from aftersales.models import FollowUpStatus
 from aftersales.sandbox import SandboxMarketplace
-from aftersales.store.tables.core import OutboxRow
+from aftersales.store.tables.core import OrderRow, OutboxRow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PLANS = """
@@ -278,3 +279,43 @@ def test_a_proposal_the_channel_refused_leaves_no_contact_behind(
     assert logged == 0
     after = app.followups.check_contact(case.buyer_id, MessageKind.RETURN_UPDATE)
     assert after.verdict == before.verdict
+
+
+def test_a_proposal_by_email_goes_to_the_buyers_address(
+        db_url: str, shop: SandboxMarketplace) -> None:
+    """Through an e-mail channel the buyer was "written" at their buyer id: the
+    smtp channel refused it as no address, and the proposal never went out.
+    As follow-ups do, an e-mail channel takes the order's buyer e-mail."""
+    from aftersales.models import Receipt
+
+    class Mail:
+        name = "smtp"
+
+        def __init__(self) -> None:
+            self.to: list[str] = []
+
+        def send(self, message: Any) -> Receipt:
+            if message.metadata.get("kind") == "case_proposal":  # not the shop's alerts
+                self.to.append(message.to)
+            return Receipt(channel=self.name, message_id=f"m{len(self.to)}",
+                           accepted_at=shop.now)
+
+    mail = Mail()
+    app = AfterSales(db_url, marketplaces=[shop], clock=lambda: shop.now, migrate=False,
+                     channels=[mail], timezone="Asia/Shanghai", plans=PLANS,
+                     cases={"policy": POLICY})
+    try:
+        app.store.create_all()
+        app.sync()
+        case = next(c for c in app.cases.list(kind="negative_review") if c.order_id)
+        app.cases.investigate(case.id)
+        told = app.cases.propose(case.id, Resolution("reship", note="A new one is coming."))
+        assert told.status is CaseStatus.AWAITING_CUSTOMER
+        with app.store.session() as session:
+            order = session.scalars(select(OrderRow).where(
+                OrderRow.marketplace == case.store,
+                OrderRow.external_id == case.order_id)).one()
+            email = order.buyer["email"]
+        assert mail.to == [email]
+    finally:
+        app.close()
