@@ -45,6 +45,7 @@ __all__ = [
     "ConcurrentUpdateError",
     "ConfigurationError",
     "CurrencyMismatchError",
+    "DatabaseUnavailableError",
     "IdempotencyKeyReusedError",
     "InvalidTransitionError",
     "NotEligibleError",
@@ -240,6 +241,11 @@ class SignatureError(AfterSalesError):
 
 class StorageError(AfterSalesError):
     """The database failed; the SQLAlchemy error is the ``__cause__``."""
+
+
+class DatabaseUnavailableError(StorageError):
+    """The database cannot be used now (locked past the busy timeout, read-only,
+    unreachable, its disk full): a failure of the whole run, not of one item."""
 
 
 class RemoteError(AfterSalesError):

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from aftersales.errors import AfterSalesError, ConcurrentUpdateError
+from aftersales.errors import AfterSalesError, ConcurrentUpdateError, DatabaseUnavailableError
 from aftersales.interfaces import Capability
 from aftersales.models import ReturnKind, ReturnLine, ReturnStatus
 from aftersales.returns import repository as repo
@@ -54,6 +54,18 @@ _EARLIER = "already applied by an earlier run"
 _STATUS = {s.value: s for s in ReturnStatus}
 _APPROVABLE = frozenset((k.value, s.value) for k in ReturnKind for s in ReturnStatus
                         if can_transition(k, s, ReturnStatus.APPROVED))
+
+
+def _stopped(row: BulkRow, exc: DatabaseUnavailableError) -> DatabaseUnavailableError:
+    """The error that stops a run at ``row``: the database, not the row, failed.
+
+    Every later row would wait the busy timeout and fail the same way; the
+    rows before it that committed are applied, and a re-run goes on from here.
+    """
+    where = f"row {row.number}" + (f" (line {row.line})" if row.line is not None else "")
+    return DatabaseUnavailableError(
+        f"{where}: {exc}; the run stopped here (rows before it that were applied stay "
+        "applied; run the file again to go on)")
 
 
 class BulkOutcome(NamedTuple):
@@ -323,6 +335,8 @@ class Bulk:
                 self.requests.run_later(later)
                 detail = f"created ({self.queries.get(rma_id or '').status.value})"
             return result("ok", detail, rma_id)
+        except DatabaseUnavailableError as exc:
+            raise _stopped(row, exc) from None
         except (AfterSalesError, SQLAlchemyError, StaleDataError) as exc:
             return result("error", _message(exc))
 
@@ -343,6 +357,8 @@ class Bulk:
             if not dry_run:
                 with self.ctx.runtime.unit_of_work() as session:
                     session.add(self._key_row(row, rma))
+        except DatabaseUnavailableError as exc:
+            raise _stopped(row, exc) from None
         except (AfterSalesError, SQLAlchemyError, StaleDataError) as exc:
             return BulkOutcome(row.number, row.action, rma, "error", _message(exc))
         except Exception as exc:  # a poison row must not stop the run

@@ -12,7 +12,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from aftersales.errors import ConcurrentUpdateError, ConfigurationError, StorageError
+from aftersales.errors import (
+    ConcurrentUpdateError,
+    ConfigurationError,
+    DatabaseUnavailableError,
+    StorageError,
+)
 from aftersales.redact import redact_text
 from aftersales.store import guard
 from aftersales.store.nul import install_nul_free_text, nul_free_json_dumps
@@ -204,6 +209,8 @@ class Store:
 
         Raises:
             ConcurrentUpdateError: an optimistic-lock check failed.
+            DatabaseUnavailableError: the database cannot be used now (locked,
+                read-only, unreachable, full): a StorageError too.
             StorageError: any other database failure, in the driver's first line
                 (not chained: the driver's error repeats the failing row's values).
         """
@@ -219,6 +226,9 @@ class Store:
         except IntegrityError as exc:
             session.rollback()
             raise StorageError(f"integrity error: {driver_message(exc)}") from None
+        except OperationalError as exc:
+            session.rollback()
+            raise DatabaseUnavailableError(f"database error: {driver_message(exc)}") from None
         except SQLAlchemyError as exc:
             session.rollback()
             raise StorageError(f"database error: {driver_message(exc)}") from None
