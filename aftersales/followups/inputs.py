@@ -29,8 +29,8 @@ from typing import Any, TypeVar
 
 from aftersales.errors import ValidationError
 
-__all__ = ["ID_LENGTHS", "MAX_CONTEXT_BYTES", "check_ids", "check_text", "checked_context",
-           "choice"]
+__all__ = ["ID_LENGTHS", "MAX_CONTEXT_BYTES", "check_ids", "check_limit", "check_row_id",
+           "check_text", "checked_context", "choice"]
 
 E = TypeVar("E", bound=Enum)
 
@@ -78,6 +78,31 @@ def check_text(value: Any, field: str) -> None:
     problem = _text_problem(value)
     if problem:
         raise ValidationError(problem, field=field)
+
+
+def check_row_id(value: Any, field: str = "follow_up_id") -> int:
+    """``value`` when it is a row id a store can hold (1 to 2**63 - 1).
+
+    Raises:
+        ValidationError: not a whole number in range (a bool, a string, a
+            number past 2**63 - 1 that raised a bare ``OverflowError``).
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError("must be a whole number", field=field)
+    if not 1 <= value <= 2**63 - 1:
+        raise ValidationError("must be from 1 to 2**63 - 1", field=field)
+    return value
+
+
+def check_limit(value: Any, top: int = 10_000) -> int:
+    """``value`` when it is a page size from 1 to ``top``.
+
+    Raises:
+        ValidationError: otherwise (SQLite read a limit of -1 as no limit at all).
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+        raise ValidationError(f"must be a whole number from 1 to {top}", field="limit")
+    return value
 
 
 def check_ids(row: int | None = None, **ids: Any) -> None:

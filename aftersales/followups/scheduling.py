@@ -24,7 +24,7 @@ from aftersales.errors import (
     StorageError,
     ValidationError,
 )
-from aftersales.followups.inputs import check_ids, check_text, checked_context
+from aftersales.followups.inputs import check_ids, check_row_id, check_text, checked_context
 from aftersales.followups.plans import FollowUpPlan
 from aftersales.followups.quiet_hours import next_allowed, resolve_zone, shift_local
 from aftersales.followups.repository import begin_write
@@ -361,7 +361,10 @@ class Scheduling:
         Raises:
             NotFoundError: no such follow-up.
             InvalidTransitionError: it was already sent, failed or settled.
+            ValidationError: a bad id or reason (named).
         """
+        follow_up_id = check_row_id(follow_up_id)
+        check_text(reason, "reason")
         with self.runtime.unit_of_work() as session:
             row = session.get(FollowUpRow, follow_up_id)
             if row is None:
@@ -394,6 +397,7 @@ class Scheduling:
             NotFoundError: no such follow-up.
             InvalidTransitionError: the follow-up was never sent.
         """
+        follow_up_id = check_row_id(follow_up_id)
         if csat is None and nps is None:
             raise ValidationError("give csat (1-5) or nps (0-10)", field="csat")
         for name, value, low_end, high_end in (("csat", csat, 1, 5), ("nps", nps, 0, 10)):

@@ -44,7 +44,7 @@ from aftersales.followups.contact_policy import (
     Verdict,
 )
 from aftersales.followups.dispatch import Dispatcher, DispatchReport
-from aftersales.followups.inputs import check_ids, choice
+from aftersales.followups.inputs import check_ids, check_limit, check_row_id, check_text, choice
 from aftersales.followups.metrics import PlanMetrics, plan_metrics
 from aftersales.followups.plans import FollowUpPlan, load_plans
 from aftersales.followups.scheduling import Scheduling, to_model
@@ -242,6 +242,8 @@ class FollowUpsService:
                 note: str | None = None) -> None:
         """Record that the buyer wants no messages (``*``) or none of one kind."""
         check_ids(buyer_id=buyer_id)
+        if note is not None:
+            check_text(note, "note")
         scope = choice(MessageKind, scope, "scope").value if scope != "*" else "*"
         with self.runtime.unit_of_work() as session:
             repo.begin_write(session)
@@ -397,6 +399,7 @@ class FollowUpsService:
         Raises:
             NotFoundError: no such follow-up.
         """
+        follow_up_id = check_row_id(follow_up_id)
         with self.runtime.unit_of_work() as session:
             row = session.get(FollowUpRow, follow_up_id)
             if row is None:
@@ -405,7 +408,16 @@ class FollowUpsService:
 
     def list(self, *, status: FollowUpStatus | str | None = None, plan: str | None = None,
              buyer_id: str | None = None, limit: int = 50) -> builtins.list[FollowUp]:
-        """Follow-ups, soonest due first, filtered by status, plan or buyer."""
+        """Follow-ups, soonest due first, filtered by status, plan or buyer.
+
+        Raises:
+            ValidationError: a ``limit`` not from 1 to 10000, or a filter that
+                is not text a store can hold (named).
+        """
+        limit = check_limit(limit)
+        for name, value in (("plan", plan), ("buyer_id", buyer_id)):
+            if value is not None:
+                check_text(value, name)
         query = select(FollowUpRow).order_by(FollowUpRow.due_at, FollowUpRow.id).limit(limit)
         if status is not None:
             query = query.where(FollowUpRow.status == choice(FollowUpStatus, status,
