@@ -88,6 +88,24 @@ def _aware(value: datetime | None, field: str) -> datetime | None:
     return value
 
 
+#: The widths of the contact log's label columns (and a plan's name).
+_LABEL_WIDTHS = {"store": 80, "channel": 40, "source": 80, "plan": 80}
+
+
+def _labels(**values: str | None) -> None:
+    """Refuse a store, channel, source or plan name no store can hold, by name.
+
+    Raises:
+        ValidationError: not text, a NUL or lone surrogate, or wider than its column.
+    """
+    for name, value in values.items():
+        if value is None or value == "":
+            continue
+        check_text(value, name)
+        if len(value) > _LABEL_WIDTHS[name]:
+            raise ValidationError(f"longer than {_LABEL_WIDTHS[name]} characters", field=name)
+
+
 class FollowUpsService:
     """Plans, scheduling, dispatch, outcomes and the contact policy.
 
@@ -281,6 +299,7 @@ class FollowUpsService:
         (and those recorded for no store) count; without, all of them.
         """
         check_ids(buyer_id=buyer_id)
+        _labels(store=store)
         kind = choice(MessageKind, kind, "kind")
         now = _aware(now, "now") or self.runtime.now()
         with self.runtime.unit_of_work() as session:
@@ -296,6 +315,7 @@ class FollowUpsService:
         is for (its caps); a contact recorded without one counts for every store.
         """
         check_ids(buyer_id=buyer_id, key=key)
+        _labels(store=store, channel=channel, source=source)
         kind = choice(MessageKind, kind, "kind")
         now = _aware(at, "at") or self.runtime.now()
         with self.runtime.unit_of_work() as session:
@@ -434,5 +454,6 @@ class FollowUpsService:
         """Sent, response rate, CSAT and NPS per plan (see :mod:`.metrics`)."""
         _aware(since, "since")
         _aware(until, "until")
+        _labels(plan=plan)
         with self.runtime.unit_of_work() as session:
             return plan_metrics(session, plan=plan, since=since, until=until)

@@ -29,6 +29,14 @@ CALLS: list[tuple[str, Any]] = [
     ("reason", lambda f, fid: f.cancel(fid, reason="x\udc80")),
     ("note", lambda f, fid: f.opt_out("b1", note="x\x00")),
     ("note", lambda f, fid: f.opt_out("b1", note="x\udc80")),
+    ("store", lambda f, fid: f.record_contact("b1", "follow_up", key="k1", store="s\x00")),
+    ("store", lambda f, fid: f.record_contact("b1", "follow_up", key="k1", store="s" * 81)),
+    ("store", lambda f, fid: f.check_contact("b1", "follow_up", store="s\udc80")),
+    ("channel", lambda f, fid: f.record_contact("b1", "follow_up", key="k1",
+                                                channel="c" * 41)),
+    ("source", lambda f, fid: f.record_contact("b1", "follow_up", key="k1",
+                                               source="x\x00")),
+    ("plan", lambda f, fid: f.metrics(plan="p\udc80")),
 ]
 
 
