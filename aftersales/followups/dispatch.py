@@ -520,8 +520,9 @@ def _buyer(row: FollowUpRow) -> repo.BuyerKey:
 
 def _contact(row: FollowUpRow, plan: FollowUpPlan, channel: Channel,
              now: datetime) -> dict[str, Any]:
+    # The column holds 40 characters; "marketplace:<store>" may run to 52.
     return {"key": row.idempotency_key, "buyer_id": row.buyer_id, "store": row.marketplace,
-            "sent_at": now, "kind": plan.message_kind.value, "channel": channel.name,
+            "sent_at": now, "kind": plan.message_kind.value, "channel": channel.name[:40],
             "source": plan.name}
 
 

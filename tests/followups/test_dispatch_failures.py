@@ -13,6 +13,7 @@ from aftersales.errors import RemoteRejectedError, ValidationError
 from aftersales.followups.contact_policy import HoldKind, MessageKind
 from aftersales.followups.plans import FollowUpPlan
 from aftersales.models import FollowUpStatus, Message
+from aftersales.store.tables.core import OrderRow
 from aftersales.store.tables.followups import ContactHoldRow, ContactLogRow, FollowUpRow
 
 PLAN = FollowUpPlan(name="nudge", channel="recorder", body="Still happy, {buyer.name}?")
@@ -225,3 +226,31 @@ def test_sent_at_is_when_the_channel_took_the_message_not_the_claim(
     assert app.followups.dispatch_due().sent == 1
     with app.store.session() as s:
         assert s.get(FollowUpRow, fid).sent_at == claimed_at + timedelta(minutes=7)
+
+
+@pytest.mark.parametrize("db", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_a_store_with_a_long_name_gets_its_marketplace_follow_ups(
+    make_app: Any, request: pytest.FixtureRequest, db: str
+) -> None:
+    # The contact log's channel column holds 40 characters; the marketplace
+    # channel is called "marketplace:<store>", 52 for a 40-character store
+    # name: PostgreSQL refused the contact, and dispatch_due failed on that
+    # row every tick.
+    from aftersales.sandbox import SandboxMarketplace
+
+    name = "shop-" + "x" * 35  # 40 characters, the longest store name
+    url = request.getfixturevalue("pg_url") if db == "postgresql" else None
+    app = make_app(url, marketplaces=[SandboxMarketplace(seed=0, orders=3, name=name)])
+    app.sync_orders(name)
+    with app.store.session() as s:
+        order = s.scalars(select(OrderRow)).first()
+        buyer, order_id = order.buyer_id, order.external_id
+    app.followups.register(FollowUpPlan(name="mp", channel="marketplace", body="Hi"))
+    fid = app.followups.schedule("mp", buyer_id=buyer, order_id=order_id, marketplace=name,
+                                 due_at=app.runtime.now()).id
+    report = app.followups.dispatch_due()
+    assert (report.sent, report.failed) == (1, 0), report.reasons
+    assert app.followups.get(fid).status is FollowUpStatus.SENT
+    with app.store.session() as s:
+        (channel,) = s.scalars(select(ContactLogRow.channel))
+    assert channel.startswith("marketplace:shop-")
