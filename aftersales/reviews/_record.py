@@ -42,7 +42,7 @@ from sqlalchemy import Table, func, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from aftersales.models import Review, Sentiment
+from aftersales.models import Review, ReviewVisibility, Sentiment
 from aftersales.reviews._lookups import Links, PageLinks
 from aftersales.reviews.alerts import (
     AlertConfig,
@@ -86,7 +86,10 @@ def review_text(title: str | None, body: str, appended: str | None) -> str:
 
 
 def _fingerprint(review: Review) -> str:
-    content = [review.rating, review.title, review.body, review.appended_body, review.reply]
+    content: list[object] = [review.rating, review.title, review.body, review.appended_body,
+                             review.reply]
+    if review.visibility is ReviewVisibility.HIDDEN:  # taken down or back: a new version
+        content.append("hidden")
     raw = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
@@ -104,7 +107,7 @@ _COLUMNS = (
     "sku", "order_external_id", "order_line_external_id", "order_id", "return_external_id",
     "rma_id", "tracking_number", "rating", "author", "title", "body", "appended_body",
     "sentiment", "topics", "complaints", "severity", "score", "replied", "remote_created_at",
-    "remote_updated_at", "current_version",
+    "remote_updated_at", "current_version", "hidden",
 )
 
 
@@ -176,6 +179,7 @@ def _columns(review: Review, verdict: Classification, links: Links,
         "remote_created_at": review.created_at,
         "remote_updated_at": review.updated_at,
         "current_version": (old["current_version"] + 1) if old else 1,
+        "hidden": review.visibility is ReviewVisibility.HIDDEN,
     }
 
 
@@ -228,10 +232,11 @@ def _plan(reviews: Sequence[Review], slots: dict[str, _Slot]) -> _Plan:
     """Which listings are new versions, and which orders' links the page needs.
 
     A listing is unchanged when its review is stored, not yet changed by
-    this page, and has the same fingerprint as its latest version; or when
-    it is older (``updated_at``) than the version stored or listed before it
-    in the page: a copy from before an edit (a lagging replica, a repeat on
-    a later page of a listing that shifted) must not undo the edit.
+    this page, and has the same fingerprint as its latest version. A listing
+    older (``updated_at``) than the version stored or listed before it in the
+    page is left out whole, links included: a copy from before an edit (a
+    lagging replica, a repeat on a later page of a listing that shifted)
+    must not undo the edit.
     """
     plan = _Plan()
     changed: set[str] = set()
@@ -241,9 +246,10 @@ def _plan(reviews: Sequence[Review], slots: dict[str, _Slot]) -> _Plan:
         fingerprint = _fingerprint(review)
         slot = slots.get(review.external_id)
         newest = latest.get(review.external_id)
-        same = ((newest is not None and review.updated_at < newest)
-                or (slot is not None and review.external_id not in changed
-                    and slot.fingerprint == fingerprint))
+        if newest is not None and review.updated_at < newest:
+            continue  # a copy from before the version known: nothing of it is used
+        same = (slot is not None and review.external_id not in changed
+                and slot.fingerprint == fingerprint)
         plan.steps.append((review, fingerprint, not same))
         if not same:
             latest[review.external_id] = review.updated_at
@@ -338,6 +344,7 @@ def _spikes(session: Session, changed: list[_Changed], config: AlertConfig,
     negatives = [
         c.current for c in changed
         if c.current.sku and c.current.sentiment is Sentiment.NEGATIVE
+        and not c.slot.values["hidden"]
     ]
     if AlertRule.SPIKE not in config.rules or not negatives:
         return []
@@ -353,6 +360,7 @@ def _spikes(session: Session, changed: list[_Changed], config: AlertConfig,
             ReviewRow.sentiment == Sentiment.NEGATIVE.value,
             ReviewRow.remote_updated_at > low,
             ReviewRow.remote_updated_at <= high,
+            ReviewRow.hidden.is_(False),
         )
     ):
         history.setdefault(sku or "", []).append(ReviewSnapshot(
@@ -399,6 +407,8 @@ def record_page(
     by_key = {c.current.key: c for c in changed}
     drafts: dict[tuple[str, str], AlertDraft] = {}
     for item in changed:
+        if item.slot.values["hidden"]:  # shoppers cannot see it: no alert
+            continue
         for draft in review_alerts(item.current, item.previous, config):
             drafts.setdefault((draft.rule.value, draft.subject), draft)
     for draft in _spikes(session, changed, config, marketplace):

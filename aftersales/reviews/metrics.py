@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from aftersales.errors import ValidationError
@@ -78,7 +78,7 @@ def compute_metrics(
     if since is not None and until is not None and since >= until:
         raise ValidationError("must be after since", field="until")
     column = ReviewRow.sku if by == "sku" else ReviewRow.marketplace
-    window = []
+    window: list[ColumnElement[bool]] = [ReviewRow.hidden.is_(False)]  # what shoppers see
     if since is not None:
         window.append(ReviewRow.remote_created_at >= since)
     if until is not None:

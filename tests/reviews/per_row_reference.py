@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
-from aftersales.models import Review, Sentiment
+from aftersales.models import Review, ReviewVisibility, Sentiment
 from aftersales.reviews.alerts import (
     AlertConfig,
     AlertDraft,
@@ -142,7 +142,10 @@ def review_text(title: str | None, body: str, appended: str | None) -> str:
 
 
 def _fingerprint(review: Review) -> str:
-    content = [review.rating, review.title, review.body, review.appended_body, review.reply]
+    content: list[object] = [review.rating, review.title, review.body, review.appended_body,
+                             review.reply]
+    if review.visibility is ReviewVisibility.HIDDEN:
+        content.append("hidden")
     raw = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
@@ -197,6 +200,7 @@ def _fill(row: ReviewRow, review: Review, verdict: Classification, links: Links)
     row.replied = row.replied or review.reply is not None
     row.remote_created_at = review.created_at
     row.remote_updated_at = review.updated_at
+    row.hidden = review.visibility is ReviewVisibility.HIDDEN
 
 
 def _version(row: ReviewRow, review: Review, verdict: Classification, fingerprint: str,
@@ -235,9 +239,10 @@ def _store_versions(
         links = lookups.links(review)
         row = lookups.rows.get(review.external_id)
         previous: ReviewSnapshot | None = None
+        if row is not None and review.updated_at < row.remote_updated_at:
+            continue  # a copy from before the version known: nothing of it is used
         if row is not None:
-            if (lookups.fingerprints.get(row.id) == fingerprint
-                    or review.updated_at < row.remote_updated_at):  # a copy from before
+            if lookups.fingerprints.get(row.id) == fingerprint:
                 if row.rma_id is None and links.rma_id:  # the return came after the review
                     row.rma_id = links.rma_id
                 continue
@@ -267,7 +272,7 @@ def _spikes(session: Session, changed: list[_Changed], config: AlertConfig,
     """
     negatives = [
         c.current for c in changed
-        if c.current.sku and c.current.sentiment is Sentiment.NEGATIVE
+        if c.current.sku and c.current.sentiment is Sentiment.NEGATIVE and not c.row.hidden
     ]
     if AlertRule.SPIKE not in config.rules or not negatives:
         return []
@@ -283,6 +288,7 @@ def _spikes(session: Session, changed: list[_Changed], config: AlertConfig,
             ReviewRow.sentiment == Sentiment.NEGATIVE.value,
             ReviewRow.remote_updated_at > low,
             ReviewRow.remote_updated_at <= high,
+            ReviewRow.hidden.is_(False),
         )
     ):
         history.setdefault(sku or "", []).append(ReviewSnapshot(
@@ -330,6 +336,8 @@ def record_page(
     by_key = {c.current.key: c for c in changed}
     drafts: dict[tuple[str, str], AlertDraft] = {}
     for item in changed:
+        if item.row.hidden:
+            continue
         for draft in review_alerts(item.current, item.previous, config):
             drafts.setdefault((draft.rule.value, draft.subject), draft)
     for draft in _spikes(session, changed, config, marketplace):

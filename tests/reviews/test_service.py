@@ -137,6 +137,34 @@ def test_an_older_copy_of_an_edited_review_does_not_undo_the_edit(
     assert review_app.reviews.alerts(rule=AlertRule.RATING_DROP) == []
 
 
+def test_a_hidden_or_deleted_review_leaves_metrics_and_raises_no_alert(
+    review_app: AfterSales, shop: FakeReviewShop
+) -> None:
+    # Rule: what shoppers cannot see is not the shop's rating. Before: a
+    # review the marketplace took down (spam, trash, hidden) was stored as
+    # any other: its one star stayed in the positive and negative rates and
+    # the spike count, and a review hidden before the first sync still
+    # alerted the shop.
+    from aftersales.models import ReviewVisibility
+
+    shop.put("good", 5, "质量很好", at=timedelta(minutes=1))
+    shop.put("spam", 1, "假货 垃圾 差评", at=timedelta(minutes=2))
+    shop.put("gone", 1, "质量太差，坏了", at=timedelta(minutes=3),
+             visibility=ReviewVisibility.HIDDEN)
+    review_app.reviews.sync()
+    assert {a.subject for a in review_app.reviews.alerts()} == {"fake:spam"}
+    shop.put("spam", 1, "假货 垃圾 差评", at=timedelta(minutes=4),
+             visibility=ReviewVisibility.HIDDEN)  # taken down after the first sync
+    assert review_app.reviews.sync() == {"fake": 1}
+    (shop_wide,) = review_app.reviews.metrics(by="shop")
+    assert (shop_wide.count, shop_wide.positive_rate) == (1, 1.0)
+    shop.put("spam", 1, "假货 垃圾 差评", at=timedelta(minutes=5),
+             visibility=ReviewVisibility.PUBLISHED)  # and put back
+    assert review_app.reviews.sync() == {"fake": 1}
+    (shop_wide,) = review_app.reviews.metrics(by="shop")
+    assert shop_wide.count == 2
+
+
 def test_an_appended_review_is_a_new_version_and_a_bare_timestamp_bump_is_not(
     review_app: AfterSales, shop: FakeReviewShop
 ) -> None:

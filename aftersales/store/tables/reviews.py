@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from aftersales.store.tables.base import Base, Timestamps
@@ -52,6 +62,8 @@ class ReviewRow(Timestamps, Base):
     remote_created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     remote_updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     current_version: Mapped[int] = mapped_column(Integer, default=1)
+    #: the marketplace took the review down (spam, trash, hidden): out of rates and alerts
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ReviewVersionRow(Base):
