@@ -183,18 +183,26 @@ class SmtpChannel(ChannelBase):
             else:
                 client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
             if s.starttls and not s.ssl:
-                client.starttls(context=ssl.create_default_context())
+                try:
+                    client.starttls(context=ssl.create_default_context())
+                except smtplib.SMTPNotSupportedError:
+                    _close(client)
+                    raise ChannelUnavailableError("the SMTP server does not offer STARTTLS",
+                                                  adapter=self.name) from None
             if s.username:
                 secret = s.password.get_secret_value() if s.password else ""
                 client.login(s.username, secret)
             return client
         # ``from None``: the server's words may echo the login.
-        except (smtplib.SMTPAuthenticationError, smtplib.SMTPNotSupportedError) as exc:
+        except smtplib.SMTPNotSupportedError:
             _close(client)
-            code = getattr(exc, "smtp_code", None)
+            raise AuthenticationError("the SMTP server does not offer AUTH (a login is "
+                                      "configured)", adapter=self.name) from None
+        except smtplib.SMTPAuthenticationError as exc:
+            _close(client)
             raise AuthenticationError(
-                f"SMTP {code or 'AUTH'}: the server refused the login", adapter=self.name,
-                code=str(code) if code else None) from None
+                f"SMTP {exc.smtp_code}: the server refused the login", adapter=self.name,
+                code=str(exc.smtp_code)) from None
         except (smtplib.SMTPException, OSError) as exc:
             _close(client)
             code = getattr(exc, "smtp_code", None)

@@ -284,3 +284,23 @@ def test_sigkill_between_send_and_record_resends_once_with_the_same_message_id(
             assert s.scalar(select(func.count()).select_from(ContactLogRow)) == 1
     finally:
         app.close()
+
+
+def test_a_server_without_starttls_or_auth_is_the_channels_failure(
+    smtp_server: tuple[Any, int],
+) -> None:
+    # A configuration the server cannot meet fails the channel (every message
+    # would), with words that say which part: STARTTLS was reported as a
+    # refused login.
+    from aftersales.errors import AuthenticationError, ChannelUnavailableError
+
+    _recorder, port = smtp_server
+    tls = SmtpChannel(SmtpSettings(host="127.0.0.1", port=port, sender="shop@example.com",
+                                   starttls=True, timeout=5))
+    with pytest.raises(ChannelUnavailableError, match="STARTTLS"):
+        tls.send(_message())
+    login = SmtpChannel(SmtpSettings(host="127.0.0.1", port=port, sender="shop@example.com",
+                                     username="shop", password="pw-123", timeout=5))
+    with pytest.raises(AuthenticationError, match="AUTH") as raised:
+        login.send(_message())
+    assert "pw-123" not in str(raised.value)
