@@ -67,6 +67,8 @@ class _Watchdog:
         self._order = itertools.count()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
+        #: the instant the thread sleeps until (it is woken only for an earlier one)
+        self._until = float("inf")
 
     def watch(self, sock: socket.socket, end: float) -> Watch:
         entry = Watch(sock, end)
@@ -78,8 +80,8 @@ class _Watchdog:
                 self._thread = threading.Thread(
                     target=self._run, name="aftersales-http-deadline", daemon=True)
                 self._thread.start()
-            elif self._heap[0][2] is entry:
-                self._wake.notify()  # an earlier deadline than the one waited for
+            elif end < self._until:
+                self._wake.notify()  # an earlier deadline than the one slept toward
         return entry
 
     def _run(self) -> None:
@@ -88,11 +90,13 @@ class _Watchdog:
                 while self._heap and not self._heap[0][2].live:
                     heapq.heappop(self._heap)
                 if not self._heap:
+                    self._until = float("inf")
                     self._wake.wait(60.0)
                     continue
                 end, _, entry = self._heap[0]
                 left = end - time.monotonic()
                 if left > 0:
+                    self._until = end
                     self._wake.wait(min(left, 3600.0))
                     continue
                 heapq.heappop(self._heap)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -349,3 +350,20 @@ def test_a_malformed_url_is_a_configuration_error_before_anything_is_sent(base: 
     assert text.isprintable(), text
     assert "edgy" in text
 
+
+
+def test_a_short_deadline_taken_after_a_long_one_still_fires() -> None:
+    """The watchdog sleeps toward its earliest deadline and is woken for an earlier one."""
+    from aftersales import http_deadline
+
+    long_a, long_b = socket.socketpair()
+    short_a, short_b = socket.socketpair()
+    with long_a, long_b, short_a, short_b:
+        slow = http_deadline.watch(long_a, time.monotonic() + 600)
+        time.sleep(0.3)  # the watchdog now sleeps toward the long deadline
+        quick = http_deadline.watch(short_a, time.monotonic() + 0.2)
+        short_a.settimeout(10)
+        assert short_a.recv(1) == b""  # shut down by the watchdog, not timed out
+        assert quick.fired
+        assert not slow.fired
+        slow.cancel()
