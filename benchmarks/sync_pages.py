@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from aftersales.app import AfterSales
 from aftersales.models import Order, Page
+from aftersales.store.tables.core import tracking_key
 
 __all__ = ["compare_prepared", "database_server", "detach_batch_hooks", "detach_hooks",
            "high_water_mark", "interleave", "page_sync_arguments", "prepare",
@@ -201,7 +202,8 @@ def _order_rows(page: Page[Order], ids: list[int], now: Any,
         for sh in o.shipments:
             ids[2] += 1
             ships.append((ids[2], order_id, o.marketplace, sh.direction.value,
-                          sh.tracking_number, sh.carrier, ts(sh.shipped_at), now, now))
+                          sh.tracking_number, tracking_key(sh.tracking_number), sh.carrier,
+                          ts(sh.shipped_at), now, now))
         if o.delivered_at is not None:
             payload = {"marketplace": o.marketplace, "order_id": o.external_id,
                        "buyer_id": o.buyer.external_id,
@@ -219,7 +221,8 @@ _ORDER_COPIES = (
                " version", ("[]", "[]", 1)),
     ("order_lines", "id, order_id, external_id, sku, title, category, quantity, unit_price,"
                     " discount, taxes", ("[]",)),
-    ("shipments", "id, order_id, store, direction, tracking_number, carrier, shipped_at,"
+    ("shipments", "id, order_id, store, direction, tracking_number, tracking_key, carrier,"
+                  " shipped_at,"
                   " created_at, updated_at, version, status, terminal", (1, "pending", False)),
     ("outbox", "key, payload, aggregate_id, store, created_at, topic, event_type,"
                " aggregate_type", ("event", "order.delivered", "order")),
@@ -263,8 +266,8 @@ def _store_orders_sqlite(db: Path, listed: Iterable[Page[Order]], store: str) ->
                 " quantity, unit_price, discount, taxes) VALUES (?,?,?,?,?,?,?,?,?,'[]')", lines)
             con.executemany(
                 "INSERT INTO shipments (id, order_id, store, direction, tracking_number,"
-                " carrier, shipped_at, version, created_at, updated_at, status, terminal)"
-                " VALUES (?,?,?,?,?,?,?,1,?,?,'pending',0)", ships)
+                " tracking_key, carrier, shipped_at, version, created_at, updated_at, status,"
+                " terminal) VALUES (?,?,?,?,?,?,?,?,1,?,?,'pending',0)", ships)
             con.executemany(
                 "INSERT INTO outbox (key, topic, event_type, aggregate_type, payload,"
                 " aggregate_id, store, created_at) VALUES (?,'event','order.delivered','order',"
