@@ -231,6 +231,10 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _HONORIFICS = ("先生", "女士", "小姐", "老师")
 
 
+#: The longest name :func:`known_names` masks (characters).
+MAX_KNOWN_NAME = 100
+
+
 @contextmanager
 def known_names(*names: str | None) -> Iterator[None]:
     """Mask these people's names in every text redacted inside the block.
@@ -241,9 +245,12 @@ def known_names(*names: str | None) -> Iterator[None]:
     refund push, for instance) opens this block with the buyer's name from
     the order, so any error text, log line or stored error written meanwhile
     masks it, whether the marketplace quoted it whole or in part. Nested
-    blocks add to the outer names. Blank and one-letter names are ignored.
+    blocks add to the outer names. Blank and one-letter names are ignored, and
+    so is one longer than :data:`MAX_KNOWN_NAME`: no person's name is, and
+    each of its words would become a pattern run over every text.
     """
-    kept = tuple(n.strip() for n in names if n and len(n.strip()) >= 2)
+    kept = tuple(n.strip() for n in names
+                 if n and 2 <= len(n.strip()) <= MAX_KNOWN_NAME)
     token = _known_names.set(_known_names.get() + kept)
     try:
         yield

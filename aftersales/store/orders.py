@@ -20,6 +20,7 @@ from aftersales.models import (
     TaxLine,
 )
 from aftersales.money import Money
+from aftersales.redact import MAX_KNOWN_NAME
 from aftersales.store.driver import IN_CHUNK
 from aftersales.store.tables.core import OrderLineRow, OrderRow, ShipmentRow
 
@@ -47,7 +48,7 @@ def buyer_names(session: Session, order_id: int | None) -> tuple[str, ...]:
 
 
 #: The longest buyer name :func:`buyer_contacts_by_order` hands on for masking.
-MAX_MASKED_NAME = 100
+MAX_MASKED_NAME = MAX_KNOWN_NAME
 
 
 class BuyerContact(NamedTuple):
