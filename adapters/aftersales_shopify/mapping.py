@@ -50,6 +50,7 @@ from .schemas import (
     MoneySet,
     RestFulfillment,
     RestOrder,
+    RestRefund,
     RestRefundTransaction,
     RestTaxLine,
     WebhookReturn,
@@ -335,6 +336,34 @@ def _returned(transactions: Iterable[RestRefundTransaction], cur: str) -> Decima
     return total
 
 
+def _shipping_refunded(r: RestRefund, pick: Callable[..., Decimal], *,
+                       included: bool) -> Decimal:
+    """The shipping refund ``r`` gave back, tax included, in the buyer's money.
+
+    From Admin API 2024-10 Shopify reports it as ``refund_shipping_lines``
+    (each ``subtotal_amount_set``, no tax) and calls the ``shipping_refund``
+    order adjustment deprecated; shops still send that adjustment beside the
+    lines for the same money (negative, with its ``tax_amount_set``). So the
+    lines, when there are any, give the shipping and an adjustment only its
+    tax; without lines (older versions) the adjustments give both. Taxes
+    included in the prices leave the tax out, as for the lines refunded.
+    """
+    adjustments = [a for a in r.order_adjustments if (a.kind or "").lower() == "shipping_refund"]
+    total = Decimal(0)
+    for sl in r.refund_shipping_lines:
+        field = "refund_shipping_lines.subtotal_amount_set"
+        if sl.subtotal_amount_set is None:
+            raise ValidationError(f"{field} is missing", field=field, payload="shopify order")
+        total += pick(sl.subtotal_amount_set.shop_money.amount, sl.subtotal_amount_set, field)
+    for adj in adjustments:
+        if not r.refund_shipping_lines:
+            total += abs(pick(adj.amount, adj.amount_set, "order_adjustments", signed=True))
+        if not included:
+            total += abs(pick(adj.tax_amount, adj.tax_amount_set, "order_adjustments.tax_amount",
+                              signed=True))
+    return total
+
+
 @refusing(payload="shopify order")
 def refunds_from_rest(o: RestOrder, *, store: str = NAME) -> list[PlatformRefund]:
     """The order's refunds as Shopify lists them (``refunds[]``), in the buyer's currency.
@@ -343,8 +372,9 @@ def refunds_from_rest(o: RestOrder, *, store: str = NAME) -> list[PlatformRefund
     ``subtotal_set`` plus ``total_tax_set`` when the order's prices exclude
     tax (Shopify's sample order 450789469: 195.66 + 3.98 for a 199.00 line
     less its 3.33 discount share), the subtotal alone when they include it;
-    shipping refunded is an ``order_adjustments[]`` entry of kind
-    ``shipping_refund`` (its amount and tax, sign dropped). A
+    shipping refunded is its ``refund_shipping_lines[]`` or, before API
+    2024-10, an ``order_adjustments[]`` entry of kind ``shipping_refund``,
+    never both for the same money (:func:`_shipping_refunded`). A
     ``refund_discrepancy`` adjustment is not counted: it only records a
     difference to Shopify's own calculation.
 
@@ -370,14 +400,7 @@ def refunds_from_rest(o: RestOrder, *, store: str = NAME) -> list[PlatformRefund
                                       amount=goods + (tax if not o.taxes_included else
                                                       Money.zero(cur)),
                                       tax=tax if tax else None))
-        shipping = Money.zero(cur)
-        for adj in r.order_adjustments:
-            if (adj.kind or "").lower() == "shipping_refund":
-                shipping += Money(abs(pick(adj.amount, adj.amount_set, "order_adjustments",
-                                                   signed=True)), cur)
-                if not o.taxes_included:
-                    shipping += Money(abs(pick(adj.tax_amount, adj.tax_amount_set,
-                                               "order_adjustments.tax_amount", signed=True)), cur)
+        shipping = Money(_shipping_refunded(r, pick, included=o.taxes_included), cur)
         attributed = sum((ln.amount for ln in lines), shipping)
         other = Money(_returned(r.transactions, cur), cur) - attributed
         amount = attributed + other if other.amount > 0 else attributed

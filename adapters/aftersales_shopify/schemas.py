@@ -47,6 +47,7 @@ __all__ = [
     "RestOrderAdjustment",
     "RestRefund",
     "RestRefundLineItem",
+    "RestRefundShippingLine",
     "RestRefundTransaction",
     "RestSuggestedRefund",
     "RestTaxLine",
@@ -381,6 +382,19 @@ class RestRefundLineItem(_Wire):
     total_tax_set: MoneySet | None = None
 
 
+class RestRefundShippingLine(_Wire):
+    """One ``refund_shipping_lines[]`` entry of a REST refund: shipping given back.
+
+    From Admin API 2024-10 this, not a ``shipping_refund`` order adjustment, is
+    where refunded shipping is reported; its one money field is
+    ``subtotal_amount_set`` (no tax; missing is refused by the mapping).
+    """
+
+    id: WireIntId | None = None
+    shipping_line_id: WireIntId | None = None
+    subtotal_amount_set: MoneySet | None = None
+
+
 class RestOrderAdjustment(_Wire):
     """One ``order_adjustments[]`` entry of a REST refund (``kind`` ``shipping_refund``
     for shipping refunded, ``refund_discrepancy`` for a difference to the calculation)."""
@@ -410,6 +424,7 @@ class RestRefund(_Wire):
     created_at: AwareTime | None = None
     refund_line_items: list[RestRefundLineItem] = Field(default_factory=list)
     order_adjustments: list[RestOrderAdjustment] = Field(default_factory=list)
+    refund_shipping_lines: list[RestRefundShippingLine] = Field(default_factory=list)
     transactions: list[RestRefundTransaction] = Field(default_factory=list)
 
 
