@@ -17,7 +17,8 @@ tick           done                           skipped                      faile
 ============== ============================== ============================ ===================
 followups      sent                           skipped, cancelled,          failed, retried
                                               deferred, released
-tracking       checked                        (none)                       unresolved
+tracking       checked                        not found yet, not a         no answer from any
+                                              tracking number (due again)  provider, malformed
 reviews        reviews with a new version     (none)                       (raises instead)
 sync           changed items, every stream    (none)                       stores that failed
 return_timers  alerts, reminders, actions     (none)                       failed
@@ -52,7 +53,9 @@ TICK_KINDS: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {
     "followups": (frozenset({"sent"}),
                   frozenset({"skipped", "cancelled", "deferred", "released"}),
                   frozenset({"failed", "retried"})),
-    "tracking": (frozenset({"checked"}), frozenset(), frozenset({"unresolved"})),
+    # as ``logistics refresh`` counts (RefreshReport.tally): a number the provider
+    # has no scans for yet is skipped, not failed
+    "tracking": (frozenset({"checked"}), frozenset({"skipped"}), frozenset({"failed"})),
     "return_timers": (frozenset({"alerts", "reminders", "actions"}), frozenset(),
                       frozenset({"failed"})),
     "refunds": (frozenset({"settled"}), frozenset({"pending"}), frozenset({"failed"})),
