@@ -303,7 +303,13 @@ class LogisticsService:
 
         Numbers the store holds no parcel for are ignored, and so are
         numbers that are not letters and digits (an empty one would match
-        the parcels stored without a real number). A push saying the
+        the parcels stored without a real number). A push item naming its
+        carrier goes to that carrier's parcels (and those of no known
+        carrier); one naming none goes to the number's parcels only when
+        they are of one carrier (or of none known). When they are of
+        several (digits-only waybills of ZTO, STO and SF share lengths), it
+        is refused: nothing written, one WARNING naming the provider, the
+        number and the carriers, and the parcels stay due for their refresh. A push saying the
         provider stopped watching a parcel not yet at a final state
         (``Tracking.push_stopped``) leaves that parcel due for a refresh by
         query at once.
@@ -329,6 +335,14 @@ class LogisticsService:
                     continue
                 # matched folded, whatever spacing or case the shop stored it with
                 refs = _current_parcels(parcels_by_number(session, normal), tracking.carrier)
+                carriers = sorted({ref.carrier for ref in refs if ref.carrier})
+                if not tracking.carrier and len(carriers) > 1:
+                    # Which carrier's parcel is it? The push cannot say: none is written,
+                    # and each stays due for its refresh, which asks per carrier.
+                    log.warning("push from %s for %s names no carrier and the number is "
+                                "parcels of %s: not applied", provider, normal,
+                                ", ".join(carriers))
+                    continue
                 # A stop notice may say nothing of the parcel (no status, no events):
                 # the parcel keeps what it has and is only made due for a query.
                 says_nothing = (tracking.push_stopped and tracking.raw_status is None
