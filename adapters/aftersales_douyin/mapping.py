@@ -42,6 +42,7 @@ from aftersales_douyin.schemas import (
     DetailInfo,
     RejectReason,
     ShopOrder,
+    SkuOrder,
     parse,
 )
 
@@ -353,20 +354,35 @@ def _fen(value: int, field: str, where: str) -> Money:
     return from_fen(value, CURRENCY, field=field, payload=where)
 
 
+def _allocated(sku: SkuOrder) -> int:
+    """The order's discounts (fen) the platform put on ``sku``: its ``promotion_amount``
+    (店铺 + 平台 + 达人优惠), or the sum of those three parts when only they are sent."""
+    return sku.promotion_amount or (sku.promotion_shop_amount + sku.promotion_platform_amount
+                                    + sku.promotion_talent_amount)
+
+
 def to_order(order: ShopOrder, store: str = NAME) -> Order:
     """An order/orderDetail shop order as the core's :class:`Order`: one line per SKU order.
 
     A line's unit price is ``origin_amount`` (商品现价, the price of one unit:
     the SDK gives ``sum_amount`` as 商品现价*件数); without it the line's
     ``sum_amount`` or ``pay_amount`` is spread over the units. ``total`` is
-    what the buyer paid (``pay_amount``); the order-level ``discount`` is what
-    lines and postage add up to beyond that.
+    what the buyer paid (``pay_amount``).
+
+    The order's discounts are the platform's own split where it sends one:
+    each SKU order's ``promotion_amount`` (店铺 + 平台 + 达人优惠 on that SKU,
+    so a single-product coupon stays on its product) becomes that line's
+    discount, and only what lines and postage add up to beyond that and the
+    paid total is an order-level ``discount``, which the core spreads by
+    price. A split that cannot be (one SKU's share above its line, or more
+    than the order was discounted: the SDK's own examples do that) is not
+    used, and the whole discount is spread by price as without one.
     """
     where = f"douyin order {order.order_id}"
     if not order.sku_order_list:
         raise ValidationError("an order without SKU orders", field="sku_order_list",
                               payload=where)
-    lines = []
+    units = []
     for sku in order.sku_order_list:
         qty = max(sku.item_num, 1)
         if sku.origin_amount:  # 商品现价: the price of one unit (sum_amount is it times item_num)
@@ -375,13 +391,22 @@ def to_order(order: ShopOrder, store: str = NAME) -> Order:
             line_fen = sku.sum_amount or sku.pay_amount
             unit = -(-line_fen // qty)  # whole fen a unit; the excess is the line's own discount
             extra = unit * qty - line_fen
-        lines.append(OrderLine(
-            external_id=sku.order_id, sku=sku.code or sku.out_sku_id or sku.sku_id or sku.order_id,
-            title=sku.product_name, quantity=qty,
-            unit_price=_fen(unit, "origin_amount", where),
-            discount=_fen(extra, "origin_amount", where) if extra else None))
+        units.append((sku, qty, unit, extra))
     shipping = _fen(order.post_amount, "post_amount", where)
     paid = _fen(order.pay_amount, "pay_amount", where)
+    discounted = (sum(unit * qty - extra for _, qty, unit, extra in units)
+                  + order.post_amount - order.pay_amount)
+    split = [_allocated(sku) for sku, *_ in units]
+    if (any(share > unit * qty - extra for share, (_, qty, unit, extra) in zip(split, units,
+                                                                                 strict=True))
+            or sum(split) > max(discounted, 0)):
+        split = [0] * len(units)  # not a split the order can have: spread by price instead
+    lines = [OrderLine(
+        external_id=sku.order_id, sku=sku.code or sku.out_sku_id or sku.sku_id or sku.order_id,
+        title=sku.product_name, quantity=qty,
+        unit_price=_fen(unit, "origin_amount", where),
+        discount=_fen(extra + share, "promotion_amount", where) if extra + share else None)
+        for (sku, qty, unit, extra), share in zip(units, split, strict=True)]
     gross = sum((line.net for line in lines), Money.zero(CURRENCY)) + shipping
     parcels = [Shipment(tracking_number=p.tracking_no, carrier=carrier_for_name(
         p.company_name or None) or (p.company or None), external_id=p.delivery_id or None,

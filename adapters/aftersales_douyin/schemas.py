@@ -310,6 +310,12 @@ class SkuOrder(_Wire):
     origin_amount: Fen = 0
     sum_amount: Fen = 0
     pay_amount: Fen = 0
+    #: the order's discounts the platform put on this SKU order (店铺 + 平台 + 达人), and
+    #: those three parts; 0 when not sent
+    promotion_amount: Fen = 0
+    promotion_shop_amount: Fen = 0
+    promotion_platform_amount: Fen = 0
+    promotion_talent_amount: Fen = 0
     product_name: str = ""
     code: str = ""
     out_sku_id: str = ""
