@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from aftersales.errors import (
@@ -86,11 +87,10 @@ class AfterShipCarrier(CarrierBase):
             )
         if not queries:
             return []
-        body = self.client.list_trackings([q.number for q in queries])
-        found, invalid, unowned = _listed(body)
+        found, invalid, unowned = self._list([q.number for q in queries])
         results = []
         for query in queries:
-            obj = found.get(query.number.upper())
+            obj = _pick(found.get(query.number.upper(), []), query)
             if query.number.upper() in invalid:
                 results.append(TrackResult(query=query, error=invalid[query.number.upper()],
                                            error_code="invalid"))
@@ -105,6 +105,34 @@ class AfterShipCarrier(CarrierBase):
             else:
                 results.append(self._create(query))
         return TrackAnswer(results, unowned)
+
+    def _list(self, numbers: list[str]
+              ) -> tuple[dict[str, list[TrackingObject]], dict[str, str], list[str]]:
+        """Every listed tracking of ``numbers`` (:func:`_listed`), all pages read.
+
+        ``created_at_min`` reaches back over the :data:`KEPT_DAYS` AfterShip
+        keeps: without it the listing holds only the trackings of the last 30
+        days, and an older number would be created again ("tracked already")
+        and read as pending. A further page (``has_next_page``, one number
+        tracked under several couriers) is read by its ``cursor``.
+        """
+        since = (datetime.now(UTC) - timedelta(days=KEPT_DAYS)).isoformat(timespec="seconds")
+        found: dict[str, list[TrackingObject]] = {}
+        invalid: dict[str, str] = {}
+        unowned: list[str] = []
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            body = self.client.list_trackings(numbers, created_at_min=since, cursor=cursor)
+            page, bad, orphans = _listed(body)
+            for number, objs in page.items():
+                found.setdefault(number, []).extend(objs)
+            invalid.update(bad)
+            unowned += orphans
+            cursor = _next_cursor(body)
+            if cursor is None:
+                return found, invalid, unowned
+        raise ResponseParseError(f"the listing of {len(numbers)} numbers runs past "
+                                 f"{MAX_PAGES} pages", adapter=self.name)
 
     def _create(self, query: TrackQuery) -> TrackResult:
         try:
@@ -175,7 +203,31 @@ def _parse(data: Any) -> TrackingObject:
     return read_answer(TrackingObject, data, adapter="aftership", payload="tracking object")
 
 
-def _listed(body: Any) -> tuple[dict[str, TrackingObject], dict[str, str], list[str]]:
+#: Days of trackings AfterShip keeps ("only stores data of 120 days"): the listing's reach.
+KEPT_DAYS = 120
+#: Pages of one listing read at most (50 numbers, a page at least as long as that).
+MAX_PAGES = 10
+
+
+def _next_cursor(body: Any) -> str | None:
+    """The cursor of the listing's next page, ``None`` when it has none (or is legacy)."""
+    data = body.get("data") if isinstance(body, dict) else None
+    paging = data.get("pagination") if isinstance(data, dict) else None
+    if not isinstance(paging, dict) or paging.get("has_next_page") is not True:
+        return None
+    cursor = paging.get("next_cursor")
+    return cursor if isinstance(cursor, str) and cursor.strip() else None
+
+
+def _pick(listed: list[TrackingObject], query: TrackQuery) -> TrackingObject | None:
+    """The tracking of ``query`` among its number's: one number may be tracked under
+    several couriers, and the asked courier's is read when it is listed."""
+    wanted = slug_for(query.carrier)
+    return next((o for o in listed if wanted and o.slug == wanted),
+                listed[0] if listed else None)
+
+
+def _listed(body: Any) -> tuple[dict[str, list[TrackingObject]], dict[str, str], list[str]]:
     """The listed trackings by upper-case number, the error of each malformed one, and
     the error of each one without a number.
 
@@ -189,7 +241,9 @@ def _listed(body: Any) -> tuple[dict[str, TrackingObject], dict[str, str], list[
     good, bad, unowned = split_items(items, TrackingObject.model_validate,
                                      key="tracking_number", payload="aftership trackings",
                                      at="data.trackings")
-    found = {obj.tracking_number.upper(): obj for obj in good}
+    found: dict[str, list[TrackingObject]] = {}
+    for obj in good:
+        found.setdefault(obj.tracking_number.upper(), []).append(obj)
     invalid = {number.upper(): error for number, error in bad.items()}
     return found, invalid, unowned
 

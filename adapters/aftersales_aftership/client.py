@@ -82,9 +82,15 @@ class AfterShipClient(AdapterClient[AfterShipSettings]):
     def _headers(self) -> dict[str, str]:
         return {"as-api-key": self.settings.require_api_key()}
 
-    def list_trackings(self, numbers: Sequence[str]) -> Any:
-        """``GET /trackings?tracking_numbers=a,b,…`` (up to 50 numbers)."""
-        params = {"tracking_numbers": ",".join(numbers), "limit": max(len(numbers), 1)}
+    def list_trackings(self, numbers: Sequence[str], *, created_at_min: str,
+                       cursor: str | None = None) -> Any:
+        """``GET /trackings?tracking_numbers=a,b,…`` (up to 50 numbers), the trackings
+        created since ``created_at_min``; ``cursor`` asks for a further page."""
+        params: dict[str, Any] = {"tracking_numbers": ",".join(numbers),
+                                  "limit": max(len(numbers), 1),
+                                  "created_at_min": created_at_min}
+        if cursor:
+            params["cursor"] = cursor
         return self.api.get("/trackings", params=params, headers=self._headers())
 
     def create_tracking(self, number: str, slug: str | None) -> Any:
