@@ -36,7 +36,6 @@ key, for the receiver to drop: at least once, keyed, for such channels.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -66,7 +65,10 @@ from aftersales.ticks import TickReport
 if TYPE_CHECKING:
     from aftersales.interfaces import Channel
 
-__all__ = ["DispatchReport", "Dispatcher"]
+__all__ = ["SPREAD_MAX", "DispatchReport", "Dispatcher"]
+
+#: The longest a kept queue is spread after its next try (see :func:`.repository.postpone_channel`).
+SPREAD_MAX = timedelta(hours=1)
 
 @dataclass
 class DispatchReport(TickReport):
@@ -111,7 +113,6 @@ class Dispatcher:
         shop_zone: Any,
         lease: timedelta = timedelta(minutes=5),
         clock: Callable[[], datetime] | None = None,
-        channel_failures: dict[str, int] | None = None,
     ) -> None:
         #: Opens one write transaction (the runtime's ``unit_of_work``).
         self.unit_of_work = unit_of_work
@@ -124,9 +125,10 @@ class Dispatcher:
         #: The current time, read when a lease is renewed: a batch's ``now`` is
         #: when it was claimed, minutes ago after slow sends.
         self.clock = clock
-        #: Consecutive whole-channel failures by channel name (kept by the
-        #: service across runs; a send that goes through clears its channel's).
-        self.channel_failures = channel_failures if channel_failures is not None else {}
+        #: Channels that have failed as a whole, by name, with their failures
+        #: in a row (the ``channel_health`` table, read at the first send
+        #: that goes through; such a send clears its channel's row).
+        self.channel_failures: dict[str, int] | None = None
         #: Why this run stopped early (a channel failed as a whole), or "".
         self.halted = ""
 
@@ -371,10 +373,13 @@ class Dispatcher:
                     report.retried += 1
             report.reasons[f"follow-up {row.id}"] = reason
             return
-        self.channel_failures.pop(channel.name, None)
         # When the channel took it: a slow send ends minutes after the claim.
         taken = self._clock_at_least(now)
         with self.unit_of_work() as session:
+            if self.channel_failures is None:
+                self.channel_failures = repo.failing_channels(session)
+            if self.channel_failures.pop(channel.name[:200], None) is not None:
+                repo.channel_recovered(session, channel.name)
             _apply(session, [_settle(row, taken, FollowUpStatus.SENT, None, sent_at=taken,
                                      receipt_id=receipt.message_id[:200])])
         report.sent += 1
@@ -390,17 +395,21 @@ class Dispatcher:
         follow-up: failing it (and every one behind it) would lose the
         shop's whole queue to a password it is about to fix.
         """
-        # Counted here and on the kept rows, so a job started again by cron
-        # (a new process) goes on growing the wait instead of starting over.
-        count = max(self.channel_failures.get(channel.name, 0),
-                    _in_a_row(row.last_error, channel.name)) + 1
-        self.channel_failures[channel.name] = count
-        retry_at = next_allowed(now + plan.retry.delay(count, channel.name),
-                                plan.quiet_hours, self._zone(plan, row))
+        # Counted in the database, so a job started again by cron (a new
+        # process) goes on growing the wait instead of starting over, and
+        # workers meeting the same outage count it once.
+        zone = self._zone(plan, row)
+
+        def retry_for(count: int) -> datetime:
+            return next_allowed(now + plan.retry.delay(count, channel.name),
+                                plan.quiet_hours, zone)
+
         why = " ".join(_reason(exc, row).split())[:300]
-        reason = (f"channel {channel.name} unavailable ({count} in a row), follow-ups kept "
-                  f"until {retry_at:%Y-%m-%d %H:%M} UTC: {why}")
         with self.unit_of_work() as session:
+            count, retry_at = repo.channel_failed(session, channel.name, now=now,
+                                                  retry_for=retry_for)
+            reason = (f"channel {channel.name} unavailable ({count} in a row), follow-ups "
+                      f"kept until {retry_at:%Y-%m-%d %H:%M} UTC: {why}")
             if repo.still_owned(session, row.id, owner=self.owner):
                 repo.forget_contact(session, row.idempotency_key)
                 _apply(session, [_settle(row, now, FollowUpStatus.SCHEDULED, reason,
@@ -410,7 +419,7 @@ class Dispatcher:
                 report.lost_lease += 1
             repo.postpone_channel(
                 session, channel=row.channel, owner=self.owner, until=retry_at, now=now,
-                reason=reason,
+                reason=reason, spread=min(max(retry_at - now, timedelta(0)), SPREAD_MAX),
                 marketplace=row.marketplace if plan.channel == "marketplace" else None)
         self.halted = reason
         report.stopped = reason
@@ -477,13 +486,6 @@ def _reason(exc: BaseException, row: FollowUpRow) -> str:
     secrets = [v for k, v in values.items() if isinstance(v, str) and k not in ("id", "timezone")]
     with known_names(*_names(row)):
         return redact_text(f"{type(exc).__name__}: {exc}", secrets)[:500]
-
-
-def _in_a_row(last_error: str | None, channel: str) -> int:
-    """How many times in a row ``channel`` had failed as a whole when this row was kept."""
-    found = re.match(rf"channel {re.escape(channel)} unavailable \((\d{{1,6}}) in a row\)",
-                     last_error or "")
-    return int(found.group(1)) if found else 0
 
 
 def _mask_error(exc: BaseException, rows: list[FollowUpRow]) -> None:

@@ -19,29 +19,34 @@ rows that are due, however many more are scheduled for later.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, text, update
+from sqlalchemy import and_, case, delete, func, literal, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from aftersales.followups.contact_policy import Contact, HoldKind, MessageKind
 from aftersales.followups.decide import BuyerFacts
 from aftersales.models import FollowUpStatus
-from aftersales.store.locking import begin_write
+from aftersales.store.locking import begin_write, one_writer
 from aftersales.store.tables.followups import (
+    ChannelHealthRow,
     ContactHoldRow,
     ContactLogRow,
     FollowUpRow,
     OptOutRow,
 )
+from aftersales.store.types import UTCDateTime
 
 __all__ = [
     "BuyerKey",
     "begin_write",
+    "channel_failed",
+    "channel_recovered",
     "claim_due",
     "contact_history",
+    "failing_channels",
     "holds_opened_since",
     "load_facts",
     "lock_buyer",
@@ -134,22 +139,38 @@ def release(session: Session, ids: Sequence[int], *, owner: str, now: datetime) 
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+#: How many due times a kept queue is spread over (by follow-up id).
+SPREAD_SLOTS = 64
+
+
 def postpone_channel(session: Session, *, channel: str, marketplace: str | None,
-                     owner: str, until: datetime, now: datetime, reason: str) -> int:
-    """Move a channel's due queue to ``until`` (the channel failed as a whole); how many.
+                     owner: str, until: datetime, now: datetime, reason: str,
+                     spread: timedelta = timedelta(0)) -> int:
+    """Move a channel's due queue to ``until`` and after (the channel failed as a whole).
 
     Every scheduled follow-up of ``channel`` (of ``marketplace``'s store,
-    when given) due before ``until`` is due at ``until`` instead, and those
-    ``owner`` holds claimed go back to the pool with it, their claim not
-    counted as an attempt, each with ``reason`` as its last error: one
-    statement, so a queue of thousands costs one write, not one failed
-    send each.
+    when given) due before ``until`` is due again between ``until`` and
+    ``until + spread``, and those ``owner`` holds claimed go back to the
+    pool with it, their claim not counted as an attempt, each with
+    ``reason`` as its last error: one statement, so a queue of thousands
+    costs one write, not one failed send each.
+
+    The queue is spread so that a channel coming back is not sent its whole
+    backlog at once: each follow-up gets one of :data:`SPREAD_SLOTS` evenly
+    spaced times by its id (the same follow-up always the same slot), so
+    the backlog arrives in slices of about 1/64 across ``spread``.
     """
     mine = and_(FollowUpRow.status == CLAIMED, FollowUpRow.lease_owner == owner)
+    due: Any = literal(until, UTCDateTime())
+    if spread > timedelta(0):
+        step = spread / SPREAD_SLOTS
+        due = case({slot: literal(until + step * slot, UTCDateTime())
+                    for slot in range(SPREAD_SLOTS)},
+                   value=FollowUpRow.id % SPREAD_SLOTS, else_=due)
     query = (update(FollowUpRow)
              .where(FollowUpRow.channel == channel, FollowUpRow.due_at < until,
                     or_(FollowUpRow.status == SCHEDULED, mine))
-             .values(status=SCHEDULED, due_at=until, lease_owner=None, lease_until=None,
+             .values(status=SCHEDULED, due_at=due, lease_owner=None, lease_until=None,
                      last_error=reason,
                      attempts=case((mine, FollowUpRow.attempts - 1),
                                    else_=FollowUpRow.attempts),
@@ -158,6 +179,43 @@ def postpone_channel(session: Session, *, channel: str, marketplace: str | None,
     if marketplace is not None:
         query = query.where(FollowUpRow.marketplace == marketplace)
     return int(getattr(session.execute(query), "rowcount", 0) or 0)
+
+
+def channel_failed(session: Session, channel: str, *, now: datetime,
+                   retry_for: Callable[[int], datetime]) -> tuple[int, datetime]:
+    """Count a whole-channel failure; returns the failures in a row and the next try's time.
+
+    One try a wait counts: a failure met before the stored ``retry_at``
+    (another worker met the same outage first, or claimed its rows before
+    the queue moved) is the same one, and gets the same count and time.
+    Otherwise the count goes up by one and ``retry_for(count)`` is the next
+    try. Workers failing at once take turns on the channel's row.
+    """
+    name = channel[:200]
+    one_writer(session, f"channel_health:{name}")
+    row = session.get(ChannelHealthRow, name, populate_existing=True)
+    if row is not None and row.retry_at > now:
+        return row.failures, row.retry_at
+    count = (row.failures if row is not None else 0) + 1
+    until = retry_for(count)
+    if row is None:
+        session.add(ChannelHealthRow(channel=name, failures=count, retry_at=until,
+                                     updated_at=now))
+    else:
+        row.failures, row.retry_at, row.updated_at = count, until, now
+    session.flush()
+    return count, until
+
+
+def failing_channels(session: Session) -> dict[str, int]:
+    """The channels that have failed as a whole and not yet sent since: name -> failures."""
+    rows = session.execute(select(ChannelHealthRow.channel, ChannelHealthRow.failures))
+    return {str(name): int(failures) for name, failures in rows}
+
+
+def channel_recovered(session: Session, channel: str) -> None:
+    """Forget a channel's failures: a send through it went through."""
+    session.execute(delete(ChannelHealthRow).where(ChannelHealthRow.channel == channel[:200]))
 
 
 def still_owned(session: Session, row_id: int, *, owner: str,

@@ -125,8 +125,6 @@ class FollowUpsService:
         self._stop = threading.Event()
         self._triggers: set[str] = set()
         self._market_channels: dict[str, Channel] = {}
-        #: Consecutive whole-channel failures by channel (the wait before the next try grows).
-        self._channel_failures: dict[str, int] = {}
         scheduling = Scheduling(runtime, self.plans, self.plan, self.register)
         self.buyer_for = scheduling.buyer_for
         self.schedule = scheduling.schedule
@@ -360,7 +358,7 @@ class FollowUpsService:
         return Dispatcher(self.runtime.unit_of_work, owner=self.owner, plans=self.plans,
                           policy=self.policy, channel_for=self._channel_for,
                           shop_zone=self.runtime.timezone, lease=self.lease,
-                          clock=self.runtime.now, channel_failures=self._channel_failures)
+                          clock=self.runtime.now)
 
     def request_stop(self) -> None:
         """Ask a running :meth:`dispatch_due` to finish the row in hand and return."""

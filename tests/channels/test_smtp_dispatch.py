@@ -78,11 +78,13 @@ def make(tmp_path: Path) -> Iterator[Any]:
         a.app.close()
 
 
-def _kept(rows: list[Any], due: datetime) -> None:
+def _kept(rows: list[Any], due: datetime, window: timedelta) -> None:
+    """Every row kept (no attempt counted), due from ``due`` on, spread over ``window``."""
     for row in rows:
         assert row.status is FollowUpStatus.SCHEDULED
         assert row.attempts == 0
-        assert row.due_at == due
+        assert due <= row.due_at <= due + window
+    assert min(r.due_at for r in rows) == due
 
 
 def test_a_refused_login_keeps_the_queue_backs_off_and_sends_it_once_fixed(
@@ -105,7 +107,7 @@ def test_a_refused_login_keeps_the_queue_backs_off_and_sends_it_once_fixed(
     assert "\n" not in report.stopped
     assert WRONG not in report.stopped
     assert not report.ok
-    _kept(shop.rows(), START + timedelta(minutes=10))
+    _kept(shop.rows(), START + timedelta(minutes=10), timedelta(minutes=10))
     assert all("535" in (r.last_error or "") and WRONG not in (r.last_error or "")
                for r in shop.rows()[:1])
     assert shop.app.followups.dispatch_due().claimed == 0  # nothing is tried before the wait
@@ -118,11 +120,11 @@ def test_a_refused_login_keeps_the_queue_backs_off_and_sends_it_once_fixed(
         assert shop.app.followups.dispatch_due().stopped
         waits.append(min(r.due_at for r in shop.rows()) - before)
     assert waits == [timedelta(minutes=m) for m in (20, 30, 30, 30)]
-    _kept(shop.rows(), shop.now + timedelta(minutes=30))
+    _kept(shop.rows(), shop.now + timedelta(minutes=30), timedelta(minutes=30))
     assert server.logins == 5
-    # The shop fixes its password: the whole queue goes out.
+    # The shop fixes its password: the whole queue goes out, once its spread is due.
     shop.channel.settings = _settings(port, PASSWORD)
-    shop.now += timedelta(minutes=30)
+    shop.now = max(r.due_at for r in shop.rows())
     report = shop.app.followups.dispatch_due()
     assert (report.sent, report.failed, report.stopped) == (5, 0, "")
     assert len(server.messages) == 5
@@ -151,7 +153,7 @@ def test_a_refused_sender_keeps_the_queue_a_refused_recipient_fails_alone(
     assert "553" in report.stopped
     assert server.mail_attempts == 2 + 1
     _kept([r for r in shop.rows() if r.status is FollowUpStatus.SCHEDULED],
-          START + timedelta(minutes=10))
+          START + timedelta(minutes=10), timedelta(minutes=10))
     assert len([r for r in shop.rows() if r.status is FollowUpStatus.SCHEDULED]) == 4
 
 
@@ -164,7 +166,7 @@ def test_a_server_out_of_reach_keeps_the_queue(make: Any) -> None:
         report = shop.app.followups.dispatch_due()
     assert (report.sent, report.failed, report.claimed) == (0, 0, 3)
     assert "ConnectionRefusedError" in report.stopped
-    _kept(shop.rows(), START + timedelta(minutes=10))
+    _kept(shop.rows(), START + timedelta(minutes=10), timedelta(minutes=10))
 
 
 def test_the_dispatch_command_exits_1_with_one_line_and_no_secret(
@@ -185,25 +187,26 @@ def test_the_dispatch_command_exits_1_with_one_line_and_no_secret(
         if as_json:
             assert json.loads(line)["exit_code"] == 1
         shop.now += timedelta(hours=1)
-    _kept(shop.rows(), shop.now - timedelta(hours=1) + timedelta(minutes=20))
+    _kept(shop.rows(), shop.now - timedelta(hours=1) + timedelta(minutes=20),
+          timedelta(minutes=20))
 
 
 def test_a_new_process_goes_on_growing_the_wait(
     smtp_login_server: tuple[Any, int], make: Any
 ) -> None:
     # cron starts `followups dispatch` afresh each time: the count of the
-    # channel's failures in a row is read back from the kept follow-ups, so
-    # the wait grows across processes instead of starting over at 10 minutes.
+    # channel's failures in a row is stored (channel_health), so the wait
+    # grows across processes instead of starting over at 10 minutes.
     _server, port = smtp_login_server
     first = make(port, WRONG)
     first.schedule(3)
     assert first.app.followups.dispatch_due().stopped
-    _kept(first.rows(), START + timedelta(minutes=10))
+    _kept(first.rows(), START + timedelta(minutes=10), timedelta(minutes=10))
     assert all("(1 in a row)" in (r.last_error or "") for r in first.rows())
     again = make(port, WRONG)  # the same database, a new app with nothing in memory
     again.now = START + timedelta(minutes=10)
     assert "(2 in a row)" in again.app.followups.dispatch_due().stopped
-    _kept(again.rows(), again.now + timedelta(minutes=20))
+    _kept(again.rows(), again.now + timedelta(minutes=20), timedelta(minutes=20))
 
 
 def test_workers_refused_at_the_same_instant_keep_the_whole_queue(
@@ -224,3 +227,67 @@ def test_workers_refused_at_the_same_instant_keep_the_whole_queue(
     assert len(rows) == 40
     assert {(r.status, r.attempts) for r in rows} == {(FollowUpStatus.SCHEDULED, 0)}
     assert all(r.due_at > START for r in rows)
+
+
+def _set_errors(shop: _App, text: str) -> None:
+    from sqlalchemy import update
+
+    from aftersales.store.tables.followups import FollowUpRow
+
+    with shop.app.runtime.unit_of_work() as session:
+        session.execute(update(FollowUpRow).values(last_error=text))
+
+
+def test_the_count_is_stored_not_read_from_the_kept_texts(
+    smtp_login_server: tuple[Any, int], make: Any, db_url: str
+) -> None:
+    # The count was parsed back from the kept follow-ups' last_error: a
+    # reworded text started the waits over, and a text claiming a million
+    # failures was believed.
+    _server, port = smtp_login_server
+    first = make(port, WRONG, db_url)
+    first.schedule(3)
+    assert "(1 in a row)" in first.app.followups.dispatch_due().stopped
+    _set_errors(first, "the channel was down")  # reworded
+    again = make(port, WRONG, db_url)  # a new process
+    again.now = START + timedelta(minutes=10)
+    assert "(2 in a row)" in again.app.followups.dispatch_due().stopped
+    _kept(again.rows(), again.now + timedelta(minutes=20), timedelta(minutes=20))
+    _set_errors(again, "channel smtp unavailable (999999 in a row), follow-ups kept until x: y")
+    third = make(port, WRONG, db_url)
+    third.now = again.now + timedelta(minutes=20)
+    assert "(3 in a row)" in third.app.followups.dispatch_due().stopped
+
+
+def test_a_channel_back_gets_its_queue_spread_not_all_at_once(
+    smtp_login_server: tuple[Any, int], make: Any, db_url: str
+) -> None:
+    # The whole kept queue was due at one instant: the first run after the
+    # server came back sent it all at once (a burst against the SMTP server
+    # or a marketplace's message limits). Each follow-up now has one of 64
+    # slots across the wait, by its id; every one is sent, once.
+    server, port = smtp_login_server
+    shop = make(port, WRONG, db_url)
+    ids = shop.schedule(128)
+    assert shop.app.followups.dispatch_due(limit=1000).stopped
+    retry_at = START + timedelta(minutes=10)
+    rows = shop.app.followups.list(limit=1000)
+    _kept(rows, retry_at, timedelta(minutes=10))
+    assert len({r.due_at for r in rows}) == 64
+    shop.channel.settings = _settings(port, PASSWORD)
+    shop.now = retry_at
+    first = shop.app.followups.dispatch_due(limit=1000)
+    assert 1 <= first.sent <= 4  # the first slot (and the row that was in hand)
+    assert len(server.messages) == first.sent
+    sent = first.sent
+    for _ in range(16):  # a tick every 40 s sends one slice each
+        shop.now += timedelta(seconds=40)
+        report = shop.app.followups.dispatch_due(limit=1000)
+        assert (report.failed, report.stopped) == (0, "")
+        assert report.sent <= 128 // 64 * 5
+        sent += report.sent
+    assert sent == len(server.messages) == 128
+    recipients = sorted(r for m in server.messages for r in m.rcpt_tos)
+    assert recipients == sorted(f"buyer{i}@example.com" for i in range(128))
+    assert {r.status for r in shop.app.followups.list(limit=1000)} == {FollowUpStatus.SENT}
+    assert len(ids) == 128

@@ -8,6 +8,10 @@
 * ``contact_holds``: open matters (a return, a complaint, a negative review)
   that hold some messages back, and when each was resolved.
 * ``contact_opt_outs``: buyers who asked not to be contacted.
+* ``channel_health``: a channel that failed as a whole (refused login, server
+  out of reach): how many of its tries failed in a row and until when its
+  queue is kept. The wait before the next try grows with that count, so it
+  is a column of its own, never read back from an error text.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from aftersales.store.tables.base import Base, Timestamps, Versioned, utcnow
 from aftersales.store.types import JSONType, UTCDateTime
 
-__all__ = ["ContactHoldRow", "ContactLogRow", "FollowUpRow", "OptOutRow"]
+__all__ = ["ChannelHealthRow", "ContactHoldRow", "ContactLogRow", "FollowUpRow", "OptOutRow"]
 
 
 class FollowUpRow(Timestamps, Versioned, Base):
@@ -104,3 +108,20 @@ class OptOutRow(Base):
     scope: Mapped[str] = mapped_column(String(20), default="*")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class ChannelHealthRow(Base):
+    """A channel whose tries have failed as a whole, by the channel's name.
+
+    ``failures`` counts the tries in a row that failed (one per wait: workers
+    that meet the same outage before ``retry_at`` count it once);
+    ``retry_at`` is when the kept queue is next tried. A send that goes
+    through deletes the row.
+    """
+
+    __tablename__ = "channel_health"
+
+    channel: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    retry_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
