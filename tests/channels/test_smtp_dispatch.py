@@ -24,6 +24,7 @@ from click.testing import CliRunner
 from aftersales.app import AfterSales
 from aftersales.channels.smtp import SmtpChannel, SmtpSettings
 from aftersales.cli_support import CliState
+from aftersales.followups import repository as repo
 from aftersales.followups.backoff import RetryPolicy
 from aftersales.followups.cli import group
 from aftersales.followups.plans import FollowUpPlan
@@ -227,6 +228,10 @@ def test_workers_refused_at_the_same_instant_keep_the_whole_queue(
     assert len(rows) == 40
     assert {(r.status, r.attempts) for r in rows} == {(FollowUpStatus.SCHEDULED, 0)}
     assert all(r.due_at > START for r in rows)
+    # one outage, one failure counted, however many workers met it
+    with workers[0].app.runtime.unit_of_work() as session:
+        assert repo.failing_channels(session) == {"smtp": 1}
+    assert min(r.due_at for r in rows) == START + timedelta(minutes=10)
 
 
 def _set_errors(shop: _App, text: str) -> None:
