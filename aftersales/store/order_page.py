@@ -6,7 +6,9 @@ one by one (:func:`aftersales.store.orders.upsert_orders`), in this order:
 1. one SELECT of the page's stored orders by natural key (marketplace,
    external id): id, version, remote update time, delivery time;
 2. only when some stored order really changed, one SELECT of those orders'
-   lines and one of their parcels' tracking numbers;
+   lines and one of their parcels' tracking numbers and carriers (a parcel
+   listed again under another spelling of its number is not added again:
+   :mod:`aftersales.store.parcel_keys`);
 3. the changes worked out in memory, order by order in page order (so an
    order listed twice in a page counts, and bumps its version, twice, as the
    per-order path did);
@@ -43,6 +45,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from aftersales.models import Order, OrderLine, TaxLine
 from aftersales.store.orders import refunds_out
+from aftersales.store.parcel_keys import KnownParcels
 from aftersales.store.tables.base import utcnow
 from aftersales.store.tables.core import OrderLineRow, OrderRow, ShipmentRow, tracking_key
 from aftersales.store.upsert import update_rows, upsert_rows
@@ -81,7 +84,7 @@ class _Slot:
     lines: dict[str, dict[str, Any]] = field(default_factory=dict)  # external id -> columns
     line_ids: dict[str, int] = field(default_factory=dict)  # stored lines' ids
     dirty_lines: set[str] = field(default_factory=set)  # stored lines to update
-    tracking: set[str] = field(default_factory=set)
+    tracking: KnownParcels = field(default_factory=KnownParcels)  # its parcels
     listed: Order | None = None  # the last listing applied to it
 
 
@@ -175,10 +178,10 @@ def _read_children(session: Session, changing: Sequence[_Slot]) -> None:
             slot.line_ids[line.external_id] = line.id
             slot.lines[line.external_id] = {c: getattr(line, c) for c in _LINE_COLUMNS}
         for parcel in session.execute(
-            select(_SHIPMENTS.c.order_id, _SHIPMENTS.c.tracking_number)
+            select(_SHIPMENTS.c.order_id, _SHIPMENTS.c.tracking_number, _SHIPMENTS.c.carrier)
             .where(_SHIPMENTS.c.order_id.in_(chunk))
         ):
-            by_id[parcel.order_id].tracking.add(parcel.tracking_number)
+            by_id[parcel.order_id].tracking.add(parcel.tracking_number, parcel.carrier)
 
 
 _LINE_COLUMNS = ("sku", "title", "category", "quantity", "unit_price", "discount", "taxes")
@@ -217,9 +220,10 @@ def _apply(slot: _Slot, order: Order, added: _Added) -> None:
             slot.dirty_lines.add(line.external_id)
         slot.lines[line.external_id] = columns
     for shipment in order.shipments:
-        if shipment.tracking_number in slot.tracking:
+        # one parcel per folded number and carrier, spelled as first written
+        if slot.tracking.has(shipment.tracking_number, shipment.carrier):
             continue
-        slot.tracking.add(shipment.tracking_number)
+        slot.tracking.add(shipment.tracking_number, shipment.carrier)
         added.shipments.append((slot, {
             "store": order.marketplace,
             "direction": shipment.direction.value,

@@ -22,6 +22,7 @@ from aftersales.models import (
 from aftersales.money import Money
 from aftersales.redact import MAX_KNOWN_NAME
 from aftersales.store.driver import IN_CHUNK
+from aftersales.store.parcel_keys import KnownParcels
 from aftersales.store.tables.core import OrderLineRow, OrderRow, ShipmentRow
 
 __all__ = ["MAX_MASKED_NAME", "BuyerContact", "buyer_contacts_by_order", "buyer_names",
@@ -175,15 +176,14 @@ def _taxes_in(data: Sequence[dict[str, Any]] | None, currency: str) -> list[TaxL
 def _sync_shipments(session: Session, row: OrderRow, shipments: Sequence[Shipment]) -> None:
     if not shipments:
         return
-    known = set(
-        session.scalars(
-            select(ShipmentRow.tracking_number).where(ShipmentRow.order_id == row.id)
-        )
-    )
+    # one parcel per folded number and carrier, spelled as first written
+    known = KnownParcels((number, carrier) for number, carrier in session.execute(
+        select(ShipmentRow.tracking_number, ShipmentRow.carrier)
+        .where(ShipmentRow.order_id == row.id)))
     for shipment in shipments:
-        if shipment.tracking_number in known:
+        if known.has(shipment.tracking_number, shipment.carrier):
             continue
-        known.add(shipment.tracking_number)
+        known.add(shipment.tracking_number, shipment.carrier)
         session.add(
             ShipmentRow(
                 order_id=row.id,
