@@ -22,11 +22,12 @@ import binascii
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from aftersales.errors import ResponseParseError, ValidationError
 from aftersales.models import Page
+from aftersales.times import utc
 
 __all__ = [
     "Watermark",
@@ -69,12 +70,6 @@ def decode_cursor(cursor: str, *, adapter: str) -> dict[str, Any]:
     return data
 
 
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("watermark times must be timezone-aware")
-    return value.astimezone(UTC)
-
-
 @dataclass
 class Watermark:
     """How far an incremental listing has got: a time and the ids seen at it.
@@ -89,12 +84,12 @@ class Watermark:
 
     def admits(self, at: datetime, key: str) -> bool:
         """True when an item changed at ``at`` with id ``key`` is new to this watermark."""
-        at = _aware(at)
+        at = utc(at, "at")
         return at > self.at or (at == self.at and key not in self.seen)
 
     def advance(self, at: datetime, key: str) -> None:
         """Record that the item (``at``, ``key``) was handed out."""
-        at = _aware(at)
+        at = utc(at, "at")
         if at > self.at:
             self.at, self.seen = at, {key}
         elif at == self.at:
@@ -115,9 +110,9 @@ class Watermark:
             return None
         data = decode_cursor(cursor, adapter=adapter)
         try:
-            at = _aware(datetime.fromisoformat(str(data["at"])))
+            at = utc(datetime.fromisoformat(str(data["at"])), "at")
             seen = {str(s) for s in data.get("seen", [])}
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, ValidationError) as exc:
             raise ValidationError("cursor has no valid time", field="cursor",
                                   payload=f"{adapter} cursor") from exc
         return cls(at, seen)
@@ -146,10 +141,10 @@ def watermarked_pages(
     for batch in batches:
         fresh: list[T] = []
         stamped = sorted(((stamp(item), n, item) for n, item in enumerate(batch)),
-                         key=lambda s: (_aware(s[0][0]), s[1]))
+                         key=lambda s: (utc(s[0][0], "at"), s[1]))
         for (at, key), _, item in stamped:
             if mark is None:
-                mark = Watermark(_aware(at), {key})
+                mark = Watermark(utc(at, "at"), {key})
                 fresh.append(item)
             elif mark.admits(at, key):
                 mark.advance(at, key)

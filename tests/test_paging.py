@@ -40,7 +40,7 @@ def test_cursor_without_time_is_refused() -> None:
 
 def test_naive_times_are_refused() -> None:
     mark = Watermark(T0)
-    with pytest.raises(ValueError, match="aware"):
+    with pytest.raises(ValidationError, match="aware"):
         mark.admits(datetime(2025, 7, 1), "1")
 
 

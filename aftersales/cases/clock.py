@@ -19,6 +19,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from aftersales.errors import ValidationError
+from aftersales.times import utc
 
 __all__ = ["BusinessClock", "CalendarClock", "Clock", "parse_window"]
 
@@ -37,23 +38,17 @@ class Clock(Protocol):
         """The first instant at which ``seconds`` have been counted since ``start``."""
 
 
-def _aware(value: datetime, name: str) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError("must be timezone-aware", field=name)
-    return value.astimezone(UTC)
-
-
 @dataclass(frozen=True)
 class CalendarClock:
     """Every second counts: plain elapsed (UTC) time."""
 
     def counted(self, start: datetime, end: datetime) -> float:
         """Seconds between ``start`` and ``end``, never negative."""
-        return max(0.0, (_aware(end, "end") - _aware(start, "start")).total_seconds())
+        return max(0.0, (utc(end, "end") - utc(start, "start")).total_seconds())
 
     def add(self, start: datetime, seconds: float) -> datetime:
         """``start`` plus ``seconds`` of real time."""
-        return _aware(start, "start") + timedelta(seconds=max(0.0, seconds))
+        return utc(start, "start") + timedelta(seconds=max(0.0, seconds))
 
 
 def parse_window(text: str) -> tuple[time, time | None]:
@@ -114,7 +109,7 @@ class BusinessClock:
 
     def open_intervals(self, start: datetime, end: datetime) -> Iterable[tuple[datetime, datetime]]:
         """The open (UTC) intervals that overlap ``[start, end)``, clipped to it."""
-        start, end = _aware(start, "start"), _aware(end, "end")
+        start, end = utc(start, "start"), utc(end, "end")
         day = start.astimezone(self.zone).date() - timedelta(days=1)
         last = end.astimezone(self.zone).date() + timedelta(days=1)
         while day <= last:
@@ -126,7 +121,7 @@ class BusinessClock:
 
     def counted(self, start: datetime, end: datetime) -> float:
         """Business seconds between ``start`` and ``end``."""
-        if _aware(end, "end") <= _aware(start, "start"):
+        if utc(end, "end") <= utc(start, "start"):
             return 0.0
         return sum((b - a).total_seconds() for a, b in self.open_intervals(start, end))
 
@@ -139,7 +134,7 @@ class BusinessClock:
         Raises:
             ValidationError: the shop is never open within three years.
         """
-        start = _aware(start, "start")
+        start = utc(start, "start")
         left = max(0.0, seconds)
         if left == 0:
             return start

@@ -71,6 +71,7 @@ from aftersales.store.keys import stored_key
 from aftersales.store.orders import get_order_row
 from aftersales.store.tables.cases import CaseFactRow, CaseLinkRow, CaseRow, CaseSlaRow
 from aftersales.store.tables.core import OrderRow
+from aftersales.times import aware
 
 if TYPE_CHECKING:
     from aftersales.runtime import Runtime
@@ -1001,8 +1002,7 @@ class CasesService:
         Catching up comes first, so a case a crash kept from opening gets its
         deadlines before the SLA work reads them.
         """
-        if now is not None and (now.tzinfo is None or now.utcoffset() is None):
-            raise ValidationError("must be timezone-aware", field="now")
+        aware(now, "now")
         caught = self.catch_up()
         sla_ = self.run_sla(now, limit)
         return CasesTickReport(**vars(sla_), replayed=caught.done, added=caught.added,
@@ -1028,8 +1028,7 @@ class CasesService:
         number of workers may run this at once: each event is emitted once,
         and a worker killed half-way leaves its rows due for another.
         """
-        if now is not None and (now.tzinfo is None or now.utcoffset() is None):
-            raise ValidationError("must be timezone-aware", field="now")
+        aware(now, "now")
         report = SlaReport()
         skip: set[int] = set()
         while limit is None or report.checked < limit:

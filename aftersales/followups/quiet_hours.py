@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 from aftersales.errors import ValidationError
+from aftersales.times import aware, utc
 
 __all__ = ["QuietHours", "ZonePreference", "next_allowed", "resolve_zone", "shift_local"]
 
@@ -144,9 +145,7 @@ def next_allowed(due: datetime, quiet: QuietHours | None, zone: tzinfo) -> datet
     Raises:
         ValidationError: ``due`` is naive.
     """
-    if due.tzinfo is None or due.utcoffset() is None:
-        raise ValidationError("due time must be timezone-aware", field="due_at")
-    due_utc = due.astimezone(UTC)
+    due_utc = utc(due, "due_at")
     if quiet is None:
         return due_utc
     local = due_utc.astimezone(zone)
@@ -171,8 +170,7 @@ def shift_local(instant: datetime, delta: timedelta, zone: tzinfo) -> datetime:
     "Three days after delivery" at 10:00 stays 10:00 across a clock change;
     a result inside a spring-forward gap becomes the moment of the jump.
     """
-    if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValidationError("datetime must be timezone-aware", field="due_at")
+    aware(instant, "due_at")
     local = instant.astimezone(zone).replace(tzinfo=None) + delta
     after = instant.astimezone(UTC) - _TICK if delta >= _ZERO else None
     return _naive_to_instant(local, zone, after)

@@ -32,6 +32,7 @@ from aftersales.models import FollowUp, FollowUpStatus
 from aftersales.store.driver import Driver
 from aftersales.store.orders import get_order_row
 from aftersales.store.tables.followups import FollowUpRow
+from aftersales.times import aware
 
 if TYPE_CHECKING:
     from aftersales.events import Event
@@ -163,9 +164,8 @@ class Scheduling:
                 self.register(plan)
         else:
             plan = self.plan(plan)
-        for name, value in (("at", at), ("due_at", due_at)):
-            if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-                raise ValidationError("must be timezone-aware", field=name)
+        aware(at, "at")
+        aware(due_at, "due_at")
         check_ids(buyer_id=buyer_id, order_id=order_id, marketplace=marketplace, rma_id=rma_id)
         given = checked_context(context)
         if key is not None:

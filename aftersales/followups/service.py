@@ -50,6 +50,7 @@ from aftersales.followups.plans import FollowUpPlan, load_plans
 from aftersales.followups.scheduling import Scheduling, to_model
 from aftersales.models import FollowUp, FollowUpStatus
 from aftersales.store.tables.followups import ContactHoldRow, ContactLogRow, FollowUpRow, OptOutRow
+from aftersales.times import aware
 
 if TYPE_CHECKING:
     from aftersales.interfaces import Channel
@@ -71,21 +72,6 @@ HOLD_EVENTS: dict[str, tuple[HoldKind, bool]] = {
     "review.negative": (HoldKind.NEGATIVE_REVIEW, True),
     "review.resolved": (HoldKind.NEGATIVE_REVIEW, False),
 }
-
-
-def _aware(value: datetime | None, field: str) -> datetime | None:
-    """``value`` unchanged, refusing a naive datetime by the argument's name.
-
-    The store would refuse it too, but only as a ``StorageError`` after the
-    work began, and a read (or a resolve with nothing to resolve) never
-    reaches it; every public entry point checks here first.
-
-    Raises:
-        ValidationError: ``value`` has no time zone.
-    """
-    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-        raise ValidationError("must be timezone-aware", field=field)
-    return value
 
 
 #: The widths of the contact log's label columns (and a plan's name).
@@ -217,7 +203,7 @@ class FollowUpsService:
         """
         check_ids(buyer_id=buyer_id, ref=ref)
         kind = choice(HoldKind, kind, "kind")
-        at = _aware(at, "at") or self.runtime.now()
+        at = aware(at, "at") or self.runtime.now()
         with self.runtime.unit_of_work() as session:
             repo.begin_write(session)
             existing = session.scalar(select(ContactHoldRow).where(
@@ -242,7 +228,7 @@ class FollowUpsService:
         """
         check_ids(buyer_id=buyer_id, ref=ref)
         kind = choice(HoldKind, kind, "kind")
-        at = _aware(at, "at") or self.runtime.now()
+        at = aware(at, "at") or self.runtime.now()
         with self.runtime.unit_of_work() as session:
             query = select(ContactHoldRow).where(
                 ContactHoldRow.buyer_id == buyer_id, ContactHoldRow.kind == kind.value,
@@ -299,7 +285,7 @@ class FollowUpsService:
         check_ids(buyer_id=buyer_id)
         _labels(store=store)
         kind = choice(MessageKind, kind, "kind")
-        now = _aware(now, "now") or self.runtime.now()
+        now = aware(now, "now") or self.runtime.now()
         with self.runtime.unit_of_work() as session:
             return self._decide(session, buyer_id, kind, now, store)
 
@@ -315,7 +301,7 @@ class FollowUpsService:
         check_ids(buyer_id=buyer_id, key=key)
         _labels(store=store, channel=channel, source=source)
         kind = choice(MessageKind, kind, "kind")
-        now = _aware(at, "at") or self.runtime.now()
+        now = aware(at, "at") or self.runtime.now()
         with self.runtime.unit_of_work() as session:
             repo.lock_buyer(session, buyer_id)
             if session.scalar(select(ContactLogRow.id).where(ContactLogRow.key == key)):
@@ -390,7 +376,7 @@ class FollowUpsService:
                 ``record_contact``, ``hold``, ``resolve_hold`` and ``metrics``
                 for their times).
         """
-        _aware(now, "now")
+        aware(now, "now")
         report = DispatchReport()
         dispatcher = self.dispatcher()
         while report.claimed < limit and not self._stop.is_set():
@@ -450,8 +436,8 @@ class FollowUpsService:
     def metrics(self, *, plan: str | None = None, since: datetime | None = None,
                 until: datetime | None = None) -> builtins.list[PlanMetrics]:
         """Sent, response rate, CSAT and NPS per plan (see :mod:`.metrics`)."""
-        _aware(since, "since")
-        _aware(until, "until")
+        aware(since, "since")
+        aware(until, "until")
         _labels(plan=plan)
         with self.runtime.unit_of_work() as session:
             return plan_metrics(session, plan=plan, since=since, until=until)

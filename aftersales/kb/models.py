@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from aftersales.errors import AfterSalesError
 from aftersales.templating import Template
+from aftersales.times import UtcDatetime
 
 __all__ = [
     "KEY_PATTERN",
@@ -52,14 +53,6 @@ def _text(value: str) -> str:
     if "\x00" in value:
         raise ValueError("contains a NUL character")
     return value.strip()
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("needs a time zone (…+08:00 or …Z)")
-    return value.astimezone(UTC)
 
 
 def _no_bar(value: str) -> str:
@@ -114,8 +107,8 @@ class Entry(BaseModel):
                                                                     max_length=20)
     tags: Annotated[list[str], AfterValidator(_labels)] = Field(default_factory=list,
                                                                  max_length=40)
-    valid_from: Annotated[datetime | None, AfterValidator(_utc)] = None
-    valid_until: Annotated[datetime | None, AfterValidator(_utc)] = None
+    valid_from: UtcDatetime | None = None
+    valid_until: UtcDatetime | None = None
     handoff: bool = False
 
     @model_validator(mode="after")

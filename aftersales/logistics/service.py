@@ -75,6 +75,7 @@ from aftersales.logistics.snapshot import Snapshot, snapshot
 from aftersales.logistics.tracking import scan_clock
 from aftersales.models import ParcelStatus, ShipmentDirection, Tracking
 from aftersales.store.orders import BuyerContact, buyer_contacts_by_order
+from aftersales.times import aware
 
 if TYPE_CHECKING:
     from aftersales.runtime import Runtime
@@ -387,13 +388,13 @@ class LogisticsService:
         with self.runtime.unit_of_work() as session:
             return list_parcels(session, store=store, status=wanted, carrier=carrier,
                                 direction=way, open_only=open_only,
-                                since=_aware(since, "since"), limit=limit)
+                                since=aware(since, "since"), limit=limit)
 
     def anomalies(self, *, now: datetime | None = None) -> builtins.list[Anomaly]:
         """Parcels that need attention: exceptions, failed attempts, returns to
         sender, and parcels stuck without a new event for longer than their
         carrier usually takes (``stuck_after``), oldest first."""
-        now = _aware(now, "now") or self.runtime.now()
+        now = aware(now, "now") or self.runtime.now()
         with self.runtime.unit_of_work() as session:
             refs = problem_parcels(session)
         found = []
@@ -580,14 +581,6 @@ def _current_parcels(
         refs = [ref for ref in refs if ref.carrier in (None, carrier)]
     live = [ref for ref in refs if not ref.terminal]
     return live or builtins.list(refs)
-
-
-def _aware(value: datetime | None, field: str) -> datetime | None:
-    """``value`` unchanged, refusing a naive datetime by the argument's name (a naive
-    ``now`` failed as a bare TypeError, a naive ``since`` as a StorageError)."""
-    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-        raise ValidationError("must be timezone-aware", field=field)
-    return value
 
 
 def _choice(kind: type[E], value: str | None, field: str) -> str | None:

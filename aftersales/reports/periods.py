@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, case, literal, null
 
 from aftersales.errors import ValidationError
+from aftersales.times import aware, utc
 
 __all__ = ["EARLIEST", "GRAINS", "LATEST", "MAX_BUCKETS", "Grain", "Period", "Scope", "bucket",
            "check_bounds", "periods"]
@@ -106,28 +107,20 @@ def bucket(column: Any, buckets: list[Period]) -> ColumnElement[Any]:
     return case((inside, tree(0, len(buckets))), else_=null())
 
 
-def _aware(value: datetime, name: str) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError("must be timezone-aware", field=name)
-    return value.astimezone(UTC)
-
-
 def check_bounds(value: datetime, name: str) -> datetime:
     """``value`` in UTC, if it is aware and from :data:`EARLIEST` to :data:`LATEST`.
 
     Raises:
         ValidationError: naive or out of range (field ``name``).
     """
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError("must be timezone-aware", field=name)
     try:
-        utc = value.astimezone(UTC)
+        moment = aware(value, name).astimezone(UTC)
     except OverflowError:
-        utc = EARLIEST - timedelta(days=1)  # a year 1 time with a positive offset
-    if not EARLIEST <= utc <= LATEST:
+        moment = EARLIEST - timedelta(days=1)  # a year 1 time with a positive offset
+    if not EARLIEST <= moment <= LATEST:
         raise ValidationError(f"must be from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}",
                               field=name)
-    return utc
+    return moment
 
 
 @dataclass(frozen=True)
@@ -148,8 +141,8 @@ class Scope:
     stores: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "since", _aware(self.since, "since"))
-        object.__setattr__(self, "until", _aware(self.until, "until"))
+        object.__setattr__(self, "since", utc(self.since, "since"))
+        object.__setattr__(self, "until", utc(self.until, "until"))
         if self.since >= self.until:
             raise ValidationError("must be after since", field="until")
 

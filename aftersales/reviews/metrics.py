@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from aftersales.errors import ValidationError
 from aftersales.models import Sentiment
 from aftersales.store.tables.reviews import ReviewRow
+from aftersales.times import aware
 
 __all__ = ["GroupBy", "ReviewMetrics", "compute_metrics"]
 
@@ -72,9 +73,8 @@ def compute_metrics(
     """
     if by not in ("sku", "shop"):
         raise ValidationError("must be 'sku' or 'shop'", field="by")
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-            raise ValidationError("must be timezone-aware", field=name)
+    aware(since, "since")
+    aware(until, "until")
     if since is not None and until is not None and since >= until:
         raise ValidationError("must be after since", field="until")
     column = ReviewRow.sku if by == "sku" else ReviewRow.marketplace

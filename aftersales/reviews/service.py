@@ -56,6 +56,7 @@ from aftersales.reviews.replies import (
 from aftersales.store.cursors import get_cursor, set_cursor
 from aftersales.store.locking import one_writer
 from aftersales.store.tables.reviews import ReviewAlertRow
+from aftersales.times import aware
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -280,9 +281,8 @@ class ReviewsService:
         """
         if limit < 1:
             raise ValidationError("must be at least 1", field="limit")
-        for name, value in (("since", since), ("until", until)):
-            if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-                raise ValidationError("must be timezone-aware", field=name)
+        aware(since, "since")
+        aware(until, "until")
         query = select(ReviewAlertRow)
         if rule is not None:
             try:
