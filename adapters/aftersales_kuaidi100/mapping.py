@@ -306,9 +306,17 @@ def to_tracking(
     parcel's state when newest and "in transit" otherwise. A ``state`` not
     in :data:`STATE_TABLE` (or none) is :data:`~aftersales.logistics.tracking.UNKNOWN`.
 
+    An answer without any scan in the default state (``state`` "0" 在途, or
+    none) is pending: Kuaidi100 sends that state for a number it never found
+    (a real abort push: "3天查询无记录", 单号不存在或者已经过期, empty
+    ``data``), which the query door answers with returnCode 500.
+
     Raises:
         ValidationError: a scan's time is no time (names the field and ``payload``).
     """
+    if not response.data and (response.state or "0") == "0":
+        return pending(response.nu or number,
+                       carrier_for(response.com) if response.com else carrier)
     rule = parcel_rule(STATE_TABLE, response.state)
     events = []
     for index, raw in enumerate(response.data):
