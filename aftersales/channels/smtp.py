@@ -12,7 +12,8 @@ again later); a 5xx reply or an address that is not an e-mail address is a
 the recipient, so they are redacted before they reach an error message.
 
 Failures that are the channel's, not the message's, say so: a server that
-cannot be reached or refuses the connection, STARTTLS or the sender is a
+cannot be reached or refuses the connection, STARTTLS or the sender, or
+answers 421 (closing its service) to any command, is a
 :class:`~aftersales.errors.ChannelUnavailableError`, and a refused login
 (535) an :class:`~aftersales.errors.AuthenticationError`. Their texts hold
 the reply code and the exception's type only, never the server's words
@@ -217,8 +218,9 @@ class SmtpChannel(ChannelBase):
         Raises:
             TransientError: a 4xx reply, a timeout or a lost connection.
             RemoteRejectedError: a 5xx reply, or ``to`` is not an e-mail address.
-            ChannelUnavailableError: the server cannot be reached, or refuses
-                the connection, STARTTLS or the sender (no message can go).
+            ChannelUnavailableError: the server cannot be reached, refuses
+                the connection, STARTTLS or the sender, or answers 421 (no
+                message can go).
             AuthenticationError: the server refuses the login.
             ValidationError: the subject holds a line break or a control
                 character, or the subject or body is not valid Unicode.
@@ -247,8 +249,12 @@ class SmtpChannel(ChannelBase):
                                           adapter=self.name, code=str(exc.smtp_code)) from None
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
+            if _CLOSING in codes:
+                raise self._closing() from None
             raise self._error(min(codes) if codes else 550, "recipient refused") from None
         except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code == _CLOSING:
+                raise self._closing() from None
             reply = exc.smtp_error.decode("utf-8", "replace") if isinstance(
                 exc.smtp_error, bytes) else str(exc.smtp_error)
             raise self._error(exc.smtp_code, reply) from None
@@ -265,11 +271,21 @@ class SmtpChannel(ChannelBase):
             accepted_at=datetime.now(UTC),
         )
 
+    def _closing(self) -> ChannelUnavailableError:
+        return ChannelUnavailableError(
+            f"SMTP {_CLOSING}: the server is closing its service", adapter=self.name,
+            code=str(_CLOSING))
+
     def _error(self, code: int, reply: str) -> TransientError | RemoteRejectedError:
         text = redact_text(f"SMTP {code}: {reply}")[:300]
         if 400 <= code < 500:
             return TransientError(text, adapter=self.name, code=str(code))
         return RemoteRejectedError(text, adapter=self.name, code=str(code))
+
+
+#: "Service not available, closing transmission channel": the server's state,
+#: which RFC 5321 (4.2.3) lets it answer to any command, not the message's.
+_CLOSING = 421
 
 
 def _close(client: smtplib.SMTP | None) -> None:

@@ -24,7 +24,7 @@ and phone masked). A channel that raises something other than an
 A failure of the channel itself, not of the message (an
 :class:`~aftersales.errors.AuthenticationError` such as an SMTP 535, or a
 :class:`~aftersales.errors.ChannelUnavailableError`: a server that cannot
-be reached, a refused sender) fails no follow-up: the one in hand and the
+be reached or answers SMTP 421, a refused sender) fails no follow-up: the one in hand and the
 channel's whole due queue are kept, due again after the plan's retry wait
 for the channel's consecutive failures (growing, at most the plan's
 ``max_delay``), no attempt counted; the run stops there, and its report

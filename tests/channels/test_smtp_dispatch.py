@@ -296,3 +296,31 @@ def test_a_channel_back_gets_its_queue_spread_not_all_at_once(
     assert recipients == sorted(f"buyer{i}@example.com" for i in range(128))
     assert {r.status for r in shop.app.followups.list(limit=1000)} == {FollowUpStatus.SENT}
     assert len(ids) == 128
+
+
+@pytest.mark.parametrize("stage", ["rcpt", "data"])
+def test_a_server_closing_its_service_keeps_the_queue(
+    smtp_server: tuple[Any, int], make: Any, stage: str
+) -> None:
+    # 421 is the server saying it is shutting its service down (RFC 5321
+    # 4.2.3, "may be a reply to any command"), not a word on the message:
+    # every follow-up of the queue met it in turn, one attempt each, and
+    # after max_attempts (2) the whole queue had failed.
+    server, port = smtp_server
+    shop = make(port)
+    shop.schedule(3)
+    if stage == "data":
+        server.data_reply = "421 4.3.2 service shutting down"
+    else:
+        server.replies.update({f"buyer{i}@example.com": "421 4.3.2 service shutting down"
+                               for i in range(3)})
+    for _ in range(3):
+        report = shop.app.followups.dispatch_due()
+        assert (report.failed, report.retried) == (0, 0)
+        assert "421" in report.stopped
+        shop.now = max(r.due_at for r in shop.rows())
+    assert {(r.status, r.attempts) for r in shop.rows()} == {(FollowUpStatus.SCHEDULED, 0)}
+    server.data_reply = "250 Message accepted for delivery"
+    server.replies.clear()
+    assert shop.app.followups.dispatch_due().sent == 3
+    assert len(server.messages) == 3
