@@ -237,10 +237,15 @@ class WebhookChannel(ChannelBase):
         except RemoteRejectedError:
             raise
         except RemoteError as exc:
-            if exc.retryable:
-                raise TransientError(str(exc), adapter=self.name, status=exc.status,
+            # The core's client leaves a bare 500 unrepeated and unclassified
+            # (a marketplace's 500 may answer this very request); from the
+            # shop's own endpoint any 5xx is its passing state, and the
+            # signed key makes a later try safe.
+            text = str(exc)
+            if exc.retryable or (exc.status or 0) >= 500:
+                raise TransientError(text, adapter=self.name, status=exc.status,
                                      code=exc.code, request_id=exc.request_id) from exc
-            raise RemoteRejectedError(str(exc), adapter=self.name, status=exc.status,
+            raise RemoteRejectedError(text, adapter=self.name, status=exc.status,
                                       code=exc.code, request_id=exc.request_id) from exc
         remote_id = response.headers.get("X-Request-Id") or message.idempotency_key
         return Receipt(channel=self.name, message_id=remote_id, accepted_at=datetime.now(UTC))

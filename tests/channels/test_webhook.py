@@ -189,3 +189,18 @@ def test_an_endpoint_out_of_reach_is_the_channels_failure(
         _channel().send(_message())
     assert isinstance(raised.value, TransientError)  # still retryable for any other caller
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("status", [500, 501, 507, 599])
+def test_any_5xx_is_transient_not_a_refusal(mocked: responses.RequestsMock, status: int) -> None:
+    # The core's client does not repeat a bare 500 (a marketplace's 500 may
+    # be its answer to this very request), and the channel turned it into
+    # RemoteRejectedError: the shop's endpoint failing for a moment ended
+    # the follow-up 'failed' for good. The receiver drops a repeat by the
+    # signed key, so a later try is safe.
+    mocked.post(URL, status=status, json={"error": "db down", "buyer": "Wang Fang"})
+    with pytest.raises(TransientError) as raised:
+        _channel().send(_message())
+    assert raised.value.retryable
+    assert raised.value.status == status
+    assert "Wang Fang" not in str(raised.value)
