@@ -220,11 +220,17 @@ def _next_cursor(body: Any) -> str | None:
 
 
 def _pick(listed: list[TrackingObject], query: TrackQuery) -> TrackingObject | None:
-    """The tracking of ``query`` among its number's: one number may be tracked under
-    several couriers, and the asked courier's is read when it is listed."""
+    """The tracking of ``query`` among its number's, ``None`` when it has none.
+
+    AfterShip keeps one tracking per number and courier: asked for a courier
+    it has a slug for, only that courier's is the parcel's (a number listed
+    only under another one is created under the asked one, never read as
+    its); asked without one, the first listed.
+    """
     wanted = slug_for(query.carrier)
-    return next((o for o in listed if wanted and o.slug == wanted),
-                listed[0] if listed else None)
+    if wanted is None:
+        return listed[0] if listed else None
+    return next((o for o in listed if o.slug == wanted), None)
 
 
 def _listed(body: Any) -> tuple[dict[str, list[TrackingObject]], dict[str, str], list[str]]:

@@ -21,6 +21,7 @@ import responses
 from aftersales_aftership import AfterShipCarrier
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from responses import matchers
 
 from aftersales.errors import (
     AfterSalesError,
@@ -94,9 +95,16 @@ def test_no_tag_at_all_is_pending(carrier: AfterShipCarrier) -> None:
 
 def test_an_answer_for_another_courier_is_not_stored_against_the_asked_one(
         carrier: AfterShipCarrier) -> None:
-    result = _one(carrier, _tracking(slug="fedex"))
-    assert result.tracking is None
-    assert result.error_code == "mismatch"
+    """Listed only under another courier, the number is created under the asked one
+    (AfterShip keeps one tracking per number and slug); the other's is never read."""
+    with responses.RequestsMock() as mock:  # strict: the create must be asked for usps
+        mock.get(LIST, json=listing(_tracking(slug="fedex", tag="Delivered")))
+        mock.post(LIST, json=load("create_tracking_response_2025-01"), status=201,
+                  match=[matchers.json_params_matcher({"tracking_number": NUMBER,
+                                                       "slug": "usps"})])
+        [result] = carrier.track([ASKED])
+    assert result.tracking is not None
+    assert (result.tracking.carrier, result.tracking.status) == ("usps", ParcelStatus.PENDING)
 
 
 def test_a_courier_aftership_detected_itself_is_the_asked_carrier(
