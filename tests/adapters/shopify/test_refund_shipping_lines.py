@@ -10,16 +10,19 @@ The fixture names its sources.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aftersales_shopify import mapping
+import responses
+from aftersales_shopify import ShopifyMarketplace, ShopifySettings, mapping
 from aftersales_shopify.schemas import RestOrder
 
+from aftersales.app import AfterSales
 from aftersales.errors import ValidationError
 from aftersales.models import Money, PlatformRefund
 
-from .conftest import body, fx
+from .conftest import BASE, TOKEN, body, fx
 
 
 def _refunds(refunds: list[dict[str, Any]], **order: Any) -> list[PlatformRefund]:
@@ -90,3 +93,43 @@ def test_a_broken_shipping_line_is_refused_naming_it(line: dict[str, Any]) -> No
     refunds[0]["refund_shipping_lines"] = [line]
     with pytest.raises(ValidationError, match="refund_shipping_lines"):
         _refunds(refunds)
+
+
+def _shipped_order() -> dict[str, Any]:
+    """Sample order 450789469 with 10.00 shipping, refunded in the admin: its refund
+    509562969 and a 10.00 shipping refund reported the 2024-10 way (no adjustment)."""
+    raw = copy.deepcopy(body("rest_orders_get"))
+    order = raw["order"]
+    money = {"shop_money": {"amount": "10.00", "currency_code": "USD"},
+             "presentment_money": {"amount": "10.00", "currency_code": "USD"}}
+    order["shipping_lines"][0].update(price="10.00", price_set=money, discounted_price="10.00",
+                                      discounted_price_set=money)
+    order["total_price"] = "608.94"
+    order["total_price_set"] = {"shop_money": {"amount": "608.94", "currency_code": "USD"},
+                                "presentment_money": {"amount": "608.94",
+                                                      "currency_code": "USD"}}
+    shipping_refund = _fixture()[0]
+    shipping_refund["refund_shipping_lines"][0]["subtotal_amount_set"] = money
+    shipping_refund["transactions"][0]["amount"] = "10.00"
+    order["refunds"].append(shipping_refund)
+    return raw
+
+
+@pytest.fixture
+def app(sqlite_url: str, http: responses.RequestsMock) -> Iterator[AfterSales]:
+    http.get(f"{BASE}/orders/450789469.json", json=_shipped_order())
+    market = ShopifyMarketplace(ShopifySettings(shop="example-shop", access_token=TOKEN),
+                                sleep=lambda _: None)
+    with AfterSales(sqlite_url, marketplaces=[market], carriers=[], migrate=False) as app:
+        app.store.create_all()
+        yield app
+
+
+def test_shipping_refunded_in_the_admin_is_not_offered_again(app: AfterSales) -> None:
+    opened = app.returns.request("shopify", "450789469", {"518995019": 1},
+                                 reason="damaged_in_transit", kind="refund_only",
+                                 idempotency_key="ship-once", auto=False)
+    assert opened.rma_id is not None
+    preview = app.returns.preview_refund(opened.rma_id, refund_shipping=True)
+    assert preview.shipping == Money("0", "USD")
+    assert preview.total == Money("199.65", "USD")
