@@ -17,9 +17,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 from collections.abc import Mapping
+from datetime import datetime, tzinfo
+
+from aftersales.wire import iso_time
 
 __all__ = [
+    "body_time",
     "header_bytes",
     "hexdigest_matches",
     "hmac_sha256",
@@ -108,3 +113,29 @@ def md5_wrapped_sign(params: Mapping[str, str | None], secret: str) -> str:
     """
     text = secret + sorted_pairs(params) + secret
     return hashlib.md5(text.encode("utf-8")).hexdigest().upper()  # noqa: S324
+
+
+def body_time(body: bytes, fields: tuple[str, ...], *,
+              naive: tzinfo | None = None) -> datetime | None:
+    """The latest of ``fields`` (top-level ISO 8601 times) in a JSON ``body``; ``None`` when none.
+
+    For the adapters' ``signed_time``: the body is signed, so a time in it
+    is the platform's word. A body that is not a JSON object, or a value
+    that is not a time (see :func:`~aftersales.wire.iso_time`; a time
+    without an offset only where ``naive`` names its zone) gives no time:
+    such a body is remembered for ``keep_untimed`` instead, and its parser
+    reports what is wrong with it.
+    """
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    found = []
+    for field in fields:
+        try:
+            found.append(iso_time(data.get(field), naive=naive))
+        except ValueError:
+            continue
+    return max(found, default=None)

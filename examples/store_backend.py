@@ -29,11 +29,15 @@ What makes it safe to copy:
 * every bad input is a 400 with a JSON error; a marketplace that is down or
   throttling is a 503 with ``Retry-After``; no request gets a traceback, and
   anything unexpected is a 500 with a JSON error and no details;
-* a webhook whose delivery id was already handled (Shopify's
-  ``X-Shopify-Event-Id``, else ``X-Shopify-Webhook-Id``; WooCommerce's
-  ``X-WC-Webhook-Delivery-ID``) is answered 200 and not handled again. The
-  id is recorded only after the delivery was handled, so a delivery that
-  failed is handled when the platform retries it.
+* a signed body that was already handled is answered 200 (``duplicate``)
+  and not handled again, whatever its delivery-id, topic or shop headers
+  say: none of them is signed, so a captured body replayed under a fresh
+  ``X-Shopify-Webhook-Id`` or ``X-WC-Webhook-Delivery-ID`` is still a
+  repeat (:mod:`aftersales.webhook_receipts`). A body whose own signed time
+  is older than the replay window (48 hours) is answered 200 (``stale``)
+  and not handled. The body is claimed before it is handled, so two
+  processes receiving it at once handle it once; a delivery whose handling
+  failed is released, so the platform's retry is handled.
 
 A webhook is then treated as a doorbell: the backend asks the library to
 pull what changed through the adapter's incremental listing, which is
@@ -47,11 +51,14 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from aftersales_shopify import ShopifyMarketplace, verify_webhook
 from aftersales_shopify.webhooks import FULFILLMENT_TOPICS, RETURN_TOPICS, header
+from aftersales_shopify.webhooks import signed_time as shopify_signed_time
 from aftersales_woocommerce import WooCommerceMarketplace, is_ping
+from aftersales_woocommerce.webhooks import signed_time as woocommerce_signed_time
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
@@ -68,8 +75,7 @@ from aftersales.errors import (
     ValidationError,
 )
 from aftersales.models import ReturnKind, ReturnReason
-from aftersales.store.keys import stored_key
-from aftersales.store.tables.core import IdempotencyRow
+from aftersales.webhook_receipts import Outcome, WebhookReceipts
 
 __all__ = ["MAX_BODY", "MAX_DEPTH", "TOKEN_VARIABLE", "create_app"]
 
@@ -116,6 +122,7 @@ def create_app(aftersales: AfterSales | None = None, *, api_token: str | None = 
     web.config["AFTERSALES"] = lib
     web.config["MAX_CONTENT_LENGTH"] = max_body
     expected = f"Bearer {token}".encode()
+    receipts = WebhookReceipts(lib.store, clock=lib.now)
 
     def market(name: str) -> Any:
         try:
@@ -142,8 +149,6 @@ def create_app(aftersales: AfterSales | None = None, *, api_token: str | None = 
             return _error(503, "set SHOPIFY_WEBHOOK_SECRET to receive Shopify webhooks")
         if not _shopify_signed(shopify, raw, headers):
             return _error(401, "signature missing or wrong")
-        delivery = header(headers, "X-Shopify-Event-Id") or header(headers,
-                                                                   "X-Shopify-Webhook-Id")
         topic = (header(headers, "X-Shopify-Topic") or "").lower()
 
         def handle() -> Any:
@@ -159,7 +164,7 @@ def create_app(aftersales: AfterSales | None = None, *, api_token: str | None = 
                         "tracking": [s.tracking_number for s in shipments]}
             return {"topic": topic, "ignored": True}  # signed, but not subscribed here
 
-        return _once(lib, "shopify", delivery, handle)
+        return _once(receipts, "shopify", shopify.name, raw, shopify_signed_time(raw), handle)
 
     @web.post("/webhooks/woocommerce")
     def woocommerce_webhook() -> Any:
@@ -177,15 +182,14 @@ def create_app(aftersales: AfterSales | None = None, *, api_token: str | None = 
             return _error(400, str(exc))
         except ConfigurationError as exc:
             return _error(503, str(exc))
-        delivery = header(headers, "X-WC-Webhook-Delivery-ID")
-
         def handle() -> Any:
             changed = lib.sync_orders("woocommerce")
             return {"topic": event.topic, "order": event.order_id, "changed": changed,
                     "return_status": event.return_status.value if event.return_status
                     else None}
 
-        return _once(lib, "woocommerce", delivery, handle)
+        return _once(receipts, "woocommerce", woo.name, raw, woocommerce_signed_time(raw),
+                     handle)
 
     @web.post("/returns")
     def open_return() -> Any:
@@ -240,25 +244,22 @@ def _answer(work: Callable[[], Any]) -> Any:
         return _error(409, str(exc))
 
 
-def _once(lib: AfterSales, platform: str, delivery: str | None,
-          handle: Callable[[], Any]) -> Any:
-    """Handle a verified webhook once per delivery id; a repeat gets the first answer."""
-    key = stored_key(f"webhook:{platform}:{delivery}") if delivery else None
-    if key is not None:
-        with lib.store.session() as session:
-            seen = session.get(IdempotencyRow, key)
-            if seen is not None:
-                return jsonify({**(seen.result or {}), "duplicate": True})
+def _once(receipts: WebhookReceipts, platform: str, store: str, raw: bytes,
+          signed_at: datetime | None, handle: Callable[[], Any]) -> Any:
+    """Handle a verified webhook body once; a repeat gets the first answer.
+
+    Keyed by the signed body (see :mod:`aftersales.webhook_receipts`),
+    never by a delivery-id header, which a replay can change at will.
+    """
 
     def work() -> Any:
-        result = handle()
-        if key is not None:
-            try:
-                with lib.store.session() as session:
-                    session.add(IdempotencyRow(key=key, scope="webhook", request_hash="",
-                                               result=result))
-            except AfterSalesError:
-                pass  # a concurrent delivery of the same id recorded it first
+        claim, result = receipts.run(platform, store, raw, handle, signed_at=signed_at)
+        if claim.outcome is Outcome.STALE:
+            return jsonify({"stale": True})
+        if claim.outcome is Outcome.IN_PROGRESS:
+            return jsonify({"duplicate": True, "in_progress": True})
+        if claim.outcome is Outcome.DUPLICATE:
+            return jsonify({**(result or {}), "duplicate": True})
         return jsonify(result)
 
     return _answer(work)

@@ -9,6 +9,13 @@ Shopify signs every webhook with ``X-Shopify-Hmac-Sha256``: base64 of the
 HMAC-SHA256 of the raw body keyed with the app's client secret. Verify the
 raw bytes before parsing them. Header names are matched case-insensitively
 and also without the ``X-`` prefix, as Shopify's own libraries accept.
+
+Nothing in a header is signed: not the topic, nor the delivery ids
+(``X-Shopify-Webhook-Id``, ``X-Shopify-Event-Id``) Shopify's guide
+("Ignore duplicate webhooks") suggests deduping by, nor
+``X-Shopify-Triggered-At``. A receiver dedupes on the signed body
+(:mod:`aftersales.webhook_receipts`), with :func:`signed_time` as the
+body's own time where it has one.
 """
 
 from __future__ import annotations
@@ -16,13 +23,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from pydantic import BaseModel
 
 from aftersales.errors import SignatureError, ValidationError
 from aftersales.models import ReturnRequest, ReturnStatus, Shipment
-from aftersales.signing import verify_hmac_sha256_base64
+from aftersales.signing import body_time, verify_hmac_sha256_base64
 from aftersales.wire import read_payload
 
 from .changes import ReturnChanges, WebhookReturnsUpdate, changes_from
@@ -34,6 +42,7 @@ __all__ = [
     "header",
     "parse_fulfillment_webhook",
     "parse_returns_webhook",
+    "signed_time",
     "verify_webhook",
 ]
 
@@ -50,6 +59,15 @@ def verify_webhook(body: bytes, hmac_header: str, secret: str) -> bool:
     Constant-time; a missing or malformed header is ``False``.
     """
     return verify_hmac_sha256_base64(body, hmac_header, secret)
+
+
+def signed_time(body: bytes) -> datetime | None:
+    """The latest of the body's own ``updated_at`` / ``created_at``, ``None`` when it has none.
+
+    Fulfillment and order bodies carry them; ``returns/*`` bodies do not
+    (webhook reference samples, API 2025-01 and 2026-01).
+    """
+    return body_time(body, ("updated_at", "created_at"))
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

@@ -5,6 +5,11 @@ the HMAC-SHA256 of the exact body, keyed with the webhook's secret after
 WordPress decodes HTML entities in it (``&amp;`` → ``&``). On creation it
 sends an unsigned ping (form body ``webhook_id=N``) that a receiver must
 answer with 200, or the webhook never activates.
+
+The delivery id (``X-WC-Webhook-Delivery-ID``) and the topic are headers
+the signature does not cover: a receiver dedupes on the signed body
+(:mod:`aftersales.webhook_receipts`), with :func:`signed_time` as the
+body's own time where it has one.
 """
 
 from __future__ import annotations
@@ -12,16 +17,17 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from aftersales.errors import SignatureError, ValidationError
 from aftersales.models import Order, ReturnStatus
-from aftersales.signing import verify_hmac_sha256_base64
+from aftersales.signing import body_time, verify_hmac_sha256_base64
 from aftersales.wire import read_payload, wire_int_id
 
 from .mapping import NAME, map_order_status, order_from_wc
 from .schemas import WcOrder
 
-__all__ = ["OrderEvent", "is_ping", "parse_order_webhook", "verify_webhook"]
+__all__ = ["OrderEvent", "is_ping", "parse_order_webhook", "signed_time", "verify_webhook"]
 
 
 def verify_webhook(body: bytes, signature: str, secret: str) -> bool:
@@ -35,6 +41,14 @@ def verify_webhook(body: bytes, signature: str, secret: str) -> bool:
                          ("&#39;", "'"), ("&amp;", "&")):
         key = key.replace(entity, char)
     return verify_hmac_sha256_base64(body, signature, key)
+
+
+def signed_time(body: bytes) -> datetime | None:
+    """The latest of the body's ``date_modified_gmt`` / ``date_created_gmt`` (UTC), if any.
+
+    Order bodies carry them; an ``order.deleted`` body (``{"id": N}``) does not.
+    """
+    return body_time(body, ("date_modified_gmt", "date_created_gmt"), naive=UTC)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -121,6 +121,7 @@ def test_shopify_fulfillment_webhook_refreshes_the_order(
     order = _fx(SHOPIFY_FX, "rest_orders_get")["response"]["body"]
     http.get(SHOPIFY_ORDERS, json={"orders": [order["order"]]})
     ful = _fx(SHOPIFY_FX, "rest_fulfillments_list_success")["response"]["body"]["fulfillments"][0]
+    ful["updated_at"] = lib.now().isoformat()  # a delivery is recent: an old one is stale
     raw = json.dumps(ful).encode()
     got = client.post("/webhooks/shopify", data=raw, headers={
         "X-Shopify-Topic": "fulfillments/create", "X-Shopify-Hmac-Sha256": _sign("hush", raw),

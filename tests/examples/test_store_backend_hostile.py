@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -150,9 +151,74 @@ def test_a_webhook_delivered_twice_is_handled_once(client: FlaskClient, lib: Aft
     assert (first.status_code, again.status_code) == (200, 200)
     assert again.get_json()["duplicate"] is True
     assert calls == [1]
-    other = {**hook["headers"], "X-Shopify-Webhook-Id": "another-delivery"}
-    assert client.post("/webhooks/shopify", data=hook["raw_body"], headers=other).status_code == 200
-    assert calls == [1, 1]
+
+
+
+# A replay: a captured signed body sent again with fresh (unsigned) headers.
+SHOPIFY_REPLAYS = [
+    {"X-Shopify-Webhook-Id": "fresh-delivery-by-the-attacker"},
+    {"X-Shopify-Webhook-Id": "fresh-2", "X-Shopify-Event-Id": "fresh-event"},
+    {"x-shopify-webhook-id": "fresh-3", "X-Shopify-Topic": "returns/approve"},
+    {"X-Shopify-Triggered-At": "2099-01-01T00:00:00Z", "X-Shopify-Shop-Domain": "other.myshopify.com"},
+]
+
+
+@pytest.mark.parametrize("fresh", SHOPIFY_REPLAYS)
+def test_a_shopify_body_replayed_with_fresh_headers_is_not_handled_again(
+        client: FlaskClient, lib: AfterSales, monkeypatch: pytest.MonkeyPatch,
+        fresh: dict[str, str]) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(lib.returns, "sync", lambda: calls.append(1) or {})
+    hook = _fx(SHOPIFY_FX, "webhook_returns_request")["request"]
+    assert client.post("/webhooks/shopify", data=hook["raw_body"],
+                       headers=hook["headers"]).status_code == 200
+    replay = {k: v for k, v in hook["headers"].items() if "webhook-id" not in k.lower()}
+    got = client.post("/webhooks/shopify", data=hook["raw_body"], headers={**replay, **fresh})
+    assert got.status_code == 200
+    assert got.get_json()["duplicate"] is True
+    assert calls == [1]
+
+
+def test_a_woocommerce_body_replayed_with_a_fresh_delivery_id_is_not_handled_again(
+        client: FlaskClient, lib: AfterSales, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(lib, "sync_orders", lambda name: calls.append(name) or 0)
+    hook = _fx(WOO_FX, "webhook_order_updated")["request"]
+    assert client.post("/webhooks/woocommerce", data=hook["raw_body"],
+                       headers=hook["headers"]).status_code == 200
+    for n, topic in enumerate(["order.updated", "order.created", "order.restored"]):
+        fresh = {**hook["headers"], "X-WC-Webhook-Delivery-ID": f"fresh-{n}",
+                 "X-WC-Webhook-Topic": topic}
+        got = client.post("/webhooks/woocommerce", data=hook["raw_body"], headers=fresh)
+        assert got.status_code == 200
+        assert got.get_json()["duplicate"] is True
+    assert calls == ["woocommerce"]
+
+
+def _stamped(path: str, topic: str, body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    raw = json.dumps(body).encode()
+    if "shopify" in path:
+        return raw, {"X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": _sign("hush", raw)}
+    return raw, {"X-WC-Webhook-Topic": topic,
+                 "X-WC-Webhook-Signature": _sign("wc-secret-0123", raw)}
+
+
+def test_a_body_signed_days_ago_is_acknowledged_and_not_handled(
+        client: FlaskClient, lib: AfterSales, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(lib, "sync_orders", lambda name: calls.append(name) or 0)
+    old = (lib.now() - timedelta(days=3)).isoformat()
+    ful = {"id": 1, "order_id": 450789469, "status": "success", "created_at": old,
+           "updated_at": old, "tracking_number": "1Z1"}
+    raw, headers = _stamped("/webhooks/shopify", "fulfillments/update", ful)
+    got = client.post("/webhooks/shopify", data=raw, headers=headers)
+    assert (got.status_code, got.get_json()) == (200, {"stale": True})
+    order = {**json.loads(_fx(WOO_FX, "webhook_order_updated")["request"]["raw_body"]),
+             "date_modified_gmt": old[:19]}
+    raw, headers = _stamped("/webhooks/woocommerce", "order.updated", order)
+    got = client.post("/webhooks/woocommerce", data=raw, headers=headers)
+    assert (got.status_code, got.get_json()) == (200, {"stale": True})
+    assert calls == []
 
 
 def test_a_failed_delivery_is_handled_again_when_retried(

@@ -21,6 +21,7 @@ __all__ = [
     "OutboxRow",
     "ShipmentRow",
     "TrackingEventRow",
+    "WebhookReceiptRow",
     "tracking_key",
 ]
 
@@ -218,3 +219,26 @@ class IdempotencyRow(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WebhookReceiptRow(Base):
+    """A signed webhook body received, kept for the replay window (see
+    :mod:`aftersales.webhook_receipts`).
+
+    ``key`` is a digest of the platform, the store and the exact signed
+    body: no header takes part, since none is signed. ``status`` is
+    ``handling`` while one receiver holds the claim (until ``lease_until``),
+    then ``done`` with the ``result`` its repeats are answered with. A row
+    is deleted once ``expires_at`` passes.
+    """
+
+    __tablename__ = "webhook_receipts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(10))
+    token: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType())
