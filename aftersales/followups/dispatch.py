@@ -22,12 +22,15 @@ and phone masked). A channel that raises something other than an
 ``failed`` (whether it sent is unknown) and the batch goes on.
 
 A failure of the channel itself, not of the message (an
-:class:`~aftersales.errors.AuthenticationError` such as an SMTP 535, or a
+:class:`~aftersales.errors.AuthenticationError` such as an SMTP 535, a
 :class:`~aftersales.errors.ChannelUnavailableError`: a server that cannot
-be reached or answers SMTP 421, a refused sender) fails no follow-up: the one in hand and the
+be reached or answers SMTP 421, a refused sender; or a
+:class:`~aftersales.errors.RateLimitError`: a marketplace's messaging
+quota) fails no follow-up: the one in hand and the
 channel's whole due queue are kept, due again after the plan's retry wait
 for the channel's consecutive failures (growing, at most the plan's
-``max_delay``), no attempt counted; the run stops there, and its report
+``max_delay``) or the rate limit's ``retry_after`` when longer (at most a
+day), no attempt counted; the run stops there, and its report
 says why in one line (``stopped``). A per-recipient refusal (an SMTP 550)
 stays the follow-up's own. A crash between that send
 and its record sends the message again once the lease ends, with the same
@@ -49,6 +52,7 @@ from aftersales.errors import (
     AfterSalesError,
     AuthenticationError,
     ChannelUnavailableError,
+    RateLimitError,
     StorageError,
     ValidationError,
 )
@@ -349,7 +353,7 @@ class Dispatcher:
             # An AfterSalesError says whether to retry; anything else is a
             # channel bug whose outcome is unknown: ended ``failed``, never
             # sent again blindly, and the rest of the batch goes on.
-            if isinstance(exc, (AuthenticationError, ChannelUnavailableError)):
+            if isinstance(exc, (AuthenticationError, ChannelUnavailableError, RateLimitError)):
                 self._keep_queue(plan, row, channel, exc, now, report)
                 return
             reason = _reason(exc, row)
@@ -400,8 +404,10 @@ class Dispatcher:
         # workers meeting the same outage count it once.
         zone = self._zone(plan, row)
 
+        hint = _limit_lifts_in(exc)
+
         def retry_for(count: int) -> datetime:
-            return next_allowed(now + plan.retry.delay(count, channel.name),
+            return next_allowed(now + max(plan.retry.delay(count, channel.name), hint),
                                 plan.quiet_hours, zone)
 
         why = " ".join(_reason(exc, row).split())[:300]
@@ -428,6 +434,19 @@ class Dispatcher:
     def _clock_at_least(self, now: datetime) -> datetime:
         """The clock's time now, never before ``now`` (the claim's time)."""
         return max(now, self.clock()) if self.clock is not None else now
+
+
+#: The longest a channel's rate limit is waited for (a daily messaging quota).
+MAX_LIMIT_WAIT = timedelta(days=1)
+
+
+def _limit_lifts_in(exc: Exception) -> timedelta:
+    """How long a rate-limited channel asked to be left alone (0 when it did not say),
+    at most :data:`MAX_LIMIT_WAIT`; a NaN, negative or infinite hint counts as none."""
+    seconds = getattr(exc, "retry_after", None) if isinstance(exc, RateLimitError) else None
+    if not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
+        return timedelta(0)
+    return min(timedelta(seconds=float(seconds)), MAX_LIMIT_WAIT)
 
 
 def _settle(row: FollowUpRow, now: datetime, status: FollowUpStatus, reason: str | None, *,

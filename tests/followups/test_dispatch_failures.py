@@ -254,3 +254,34 @@ def test_a_store_with_a_long_name_gets_its_marketplace_follow_ups(
     with app.store.session() as s:
         (channel,) = s.scalars(select(ContactLogRow.channel))
     assert channel.startswith("marketplace:shop-")
+
+
+def test_a_rate_limited_channel_keeps_its_queue_until_the_limit_lifts(
+    app: Any, clock: Any, recorder: Any
+) -> None:
+    # A 429 (a marketplace's messaging quota, an endpoint throttling) says
+    # nothing of the follow-up: each follow-up of the queue met it in turn,
+    # one attempt each, retried a minute later into the same limit, and the
+    # whole queue ended failed after max_attempts. The queue now waits for
+    # the limit's Retry-After (or the plan's wait when longer), as for a
+    # channel out of reach, and the run stops at the first refusal.
+    from aftersales.errors import RateLimitError
+
+    app.followups.register(PLAN)
+    for i in range(4):
+        app.followups.schedule("nudge", buyer_id=f"b{i}", context=_buyer(), due_at=clock.now)
+    calls: list[str] = []
+    recorder.on_send = lambda m: calls.append(m.buyer_id)
+    recorder.fail_with = RateLimitError("rate limited", adapter="recorder", status=429,
+                                        retry_after=3600)
+    report = app.followups.dispatch_due()
+    assert (report.failed, report.retried, len(calls)) == (0, 0, 1)
+    assert "rate limited" in report.stopped
+    rows = app.followups.list(limit=10)
+    assert {(r.status, r.attempts) for r in rows} == {(FollowUpStatus.SCHEDULED, 0)}
+    assert min(r.due_at for r in rows) == clock.now + timedelta(hours=1)
+    clock.advance(minutes=59)
+    assert app.followups.dispatch_due().claimed == 0
+    clock.advance(hours=2)
+    recorder.fail_with = None
+    assert app.followups.dispatch_due().sent == 4
