@@ -324,3 +324,46 @@ def test_a_server_closing_its_service_keeps_the_queue(
     server.replies.clear()
     assert shop.app.followups.dispatch_due().sent == 3
     assert len(server.messages) == 3
+
+
+def test_two_scheduled_workers_at_the_same_instant_send_each_follow_up_once(
+    smtp_server: tuple[Any, int], db_url: str
+) -> None:
+    # Two processes, each running the library's followups tick under the
+    # real APScheduler, start at the same wall-clock instant against one
+    # database and one SMTP server: each follow-up reaches the server once.
+    import subprocess
+    import sys
+    import time
+
+    server, port = smtp_server
+    now = datetime.now(UTC)
+    app = AfterSales(db_url, marketplaces=[], carriers=[], channels=["outbox"],
+                     migrate=False, timezone="UTC")
+    try:
+        app.store.create_all()
+        app.followups.register(PLAN)
+        total = 30
+        for i in range(total):
+            app.followups.schedule("ask", buyer_id=f"b{i}", due_at=now, context={
+                "buyer": {"name": f"Buyer {i}", "email": f"buyer{i}@example.com"}})
+        worker = str(Path(__file__).with_name("smtp_sched_worker.py"))
+        go_at = time.time() + 3
+        procs = [subprocess.Popen([sys.executable, worker, db_url, str(port), str(go_at), "4"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        outs = []
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err[-2000:]
+            assert out.rstrip().endswith("done"), out
+            assert "errors=[]" in out, out
+            outs.append(out)
+        sent = [int(o.split("sent=")[1].split()[0]) for o in outs]
+        assert sum(sent) == total, outs
+        recipients = sorted(r for m in server.messages for r in m.rcpt_tos)
+        assert recipients == sorted(f"buyer{i}@example.com" for i in range(total))
+        rows = app.followups.list(limit=100)
+        assert {(r.status, r.attempts) for r in rows} == {(FollowUpStatus.SENT, 1)}
+    finally:
+        app.close()
