@@ -446,7 +446,7 @@ def _limit_lifts_in(exc: Exception) -> timedelta:
     seconds = getattr(exc, "retry_after", None) if isinstance(exc, RateLimitError) else None
     if not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
         return timedelta(0)
-    return min(timedelta(seconds=float(seconds)), MAX_LIMIT_WAIT)
+    return timedelta(seconds=min(float(seconds), MAX_LIMIT_WAIT.total_seconds()))
 
 
 def _settle(row: FollowUpRow, now: datetime, status: FollowUpStatus, reason: str | None, *,

@@ -285,3 +285,25 @@ def test_a_rate_limited_channel_keeps_its_queue_until_the_limit_lifts(
     clock.advance(hours=2)
     recorder.fail_with = None
     assert app.followups.dispatch_due().sent == 4
+
+
+@pytest.mark.parametrize(("hint", "wait"), [
+    (float("nan"), None), (float("inf"), None), (-5.0, None), (0.0, None),
+    (1e12, timedelta(days=1)), (10**30, timedelta(days=1)),
+])
+def test_a_rate_limits_hostile_hint_is_bounded(
+    app: Any, clock: Any, recorder: Any, hint: float, wait: timedelta | None
+) -> None:
+    # The hint is the provider's: a NaN or an infinity is no hint (the
+    # plan's own wait), and a year is a day.
+    from aftersales.errors import RateLimitError
+
+    app.followups.register(PLAN)
+    app.followups.schedule("nudge", buyer_id="b1", context=_buyer(), due_at=clock.now)
+    recorder.fail_with = RateLimitError("rate limited", adapter="recorder", status=429,
+                                        retry_after=hint)
+    report = app.followups.dispatch_due()
+    assert (report.failed, report.retried) == (0, 0)
+    (row,) = app.followups.list(limit=10)
+    expected = clock.now + (wait or PLAN.retry.delay(1, "recorder"))
+    assert (row.status, row.attempts, row.due_at) == (FollowUpStatus.SCHEDULED, 0, expected)
