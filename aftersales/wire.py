@@ -35,6 +35,7 @@ from pydantic import BaseModel, BeforeValidator
 from aftersales.errors import ResponseParseError, ValidationError
 from aftersales.logistics.tracking import CHINA_TZ
 from aftersales.money import Money, from_fen, minor_units
+from aftersales.times import aware
 
 __all__ = [
     "MAX_WIRE_AMOUNT",
@@ -47,6 +48,7 @@ __all__ = [
     "WireCount",
     "WireId",
     "WireIntId",
+    "china_text",
     "china_time",
     "iso_time",
     "payload_error",
@@ -265,30 +267,41 @@ _LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def china_time(value: Any, *, field: str, payload: str) -> datetime:
+def china_time(value: Any, *, field: str, payload: str, epoch: bool = True,
+               years: tuple[int, int] = (2000, 2100)) -> datetime:
     """A wire time (epoch seconds or milliseconds, or China-time text) as aware UTC.
 
     Epoch numbers (a JSON integer or ASCII digits) above ``10**11`` are
     milliseconds; text without an offset is China time (+08:00, no DST).
+    Without ``epoch`` only the text is a time (Taobao's TOP writes every time
+    as ``yyyy-MM-dd HH:mm:ss``; a number there is a wrong field, not a time).
+    Digits are ASCII only: full-width or Arabic-Indic digits are refused.
+    ``years`` bounds the instant (UTC, first year included, last not): an
+    epoch 0, a millisecond count read as seconds or a year 9999 is no
+    after-sales time. Taobao's gateway documents 2000-01-01 00:00:00 China
+    time in its own examples, so it is read with wider bounds.
 
     Raises:
-        ValidationError: empty, in no such form, or outside 2000–2100 (names
+        ValidationError: empty, in no such form, or outside ``years`` (names
             field and payload, never the value).
     """
+    forms = ("not a 'yyyy-MM-dd HH:mm:ss' time or epoch seconds/milliseconds" if epoch
+             else "not a 'yyyy-MM-dd HH:mm:ss' time")
+
     def bad(why: str) -> ValidationError:
         return ValidationError(why, field=field, payload=payload)
 
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise bad("not a 'yyyy-MM-dd HH:mm:ss' time or epoch seconds/milliseconds")
+        raise bad(forms)
     text = str(value).strip()
-    if text.isascii() and text.isdigit() and len(text) <= 13:  # to year 2286 in ms
+    if epoch and text.isascii() and text.isdigit() and len(text) <= 13:  # to 2286 in ms
         number = int(text)
         moment = _EPOCH + (timedelta(milliseconds=number) if number > 10**11
                            else timedelta(seconds=number))
     else:
         match = _TEXT_TIME.fullmatch(text)
         if match is None:
-            raise bad("not a 'yyyy-MM-dd HH:mm:ss' time or epoch seconds/milliseconds")
+            raise bad(forms)
         y, mo, d, h, mi, sec, frac, zulu, sign, oh, om = match.groups()
         zone = CHINA_TZ
         if zulu:
@@ -303,9 +316,28 @@ def china_time(value: Any, *, field: str, payload: str) -> datetime:
                               int((frac or "0")[:6].ljust(6, "0")), tzinfo=zone)
         except ValueError:
             raise bad("not a calendar time") from None
-    if not _EARLIEST <= moment < _LATEST:
-        raise bad("a time outside 2000–2100")
+    first, last = years
+    if not datetime(first, 1, 1, tzinfo=UTC) <= moment < datetime(last, 1, 1, tzinfo=UTC):
+        raise bad(f"a time outside {first}–{last}")
     return moment.astimezone(UTC)
+
+
+def china_text(moment: datetime, *, field: str = "time") -> str:
+    """``moment`` as ``yyyy-MM-dd HH:mm:ss`` China time, as Taobao's and JD's gateways
+    read a time (a listing window's ends, a request's ``timestamp``).
+
+    Raises:
+        ValidationError: ``moment`` is naive (it would be read in the machine's
+            zone), not a datetime, or before year 1000 or after 9999 in China
+            time (no four-digit year to write); names ``field``.
+    """
+    try:
+        local = aware(moment, field).astimezone(CHINA_TZ)
+    except OverflowError:
+        local = None
+    if local is None or local.year < 1000:
+        raise ValidationError("a time with no four-digit year in China time", field=field)
+    return local.strftime("%Y-%m-%d %H:%M:%S")
 
 
 #: An amount as text: ASCII digits, an optional point and fraction (no exponent).

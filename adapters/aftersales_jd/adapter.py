@@ -24,7 +24,6 @@ from aftersales.errors import (
 from aftersales.evidence import Evidence, refuse_unsent
 from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, MarketplaceBase
-from aftersales.logistics.tracking import CHINA_TZ
 from aftersales.models import (
     Order,
     Page,
@@ -35,7 +34,7 @@ from aftersales.models import (
     Shipment,
 )
 from aftersales.paging import Watermark, time_windows, watermarked_pages, window_newest_first
-from aftersales.wire import whole_fen
+from aftersales.wire import china_text, whole_fen
 from aftersales_jd import mapping
 from aftersales_jd.client import JdClient
 from aftersales_jd.schemas import (
@@ -94,10 +93,6 @@ def _inner(body: dict[str, Any], key: str, method: str, adapter: str) -> Any:
         words = body.get("zh_desc") or body.get("errorMessage") or body.get("msg") or "refused"
         raise RemoteRejectedError(f"{method}: {words}", adapter=adapter, code=str(code))
     raise ResponseParseError(f"{method}: the answer has no {key}", adapter=adapter)
-
-
-def _fmt(moment: datetime) -> str:
-    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class JdMarketplace(MarketplaceBase):
@@ -208,8 +203,8 @@ class JdMarketplace(MarketplaceBase):
             def fetch(page: int, a: str = start_key, b: str = end_key) -> tuple[
                     list[ReturnRequest], int | None]:
                 body = self.client.call(_REFUND_LIST, {
-                    a: _fmt(since), b: _fmt(until), "pageIndex": page,
-                    "pageSize": self.settings.page_size})
+                    a: china_text(since, field="since"), b: china_text(until, field="until"),
+                    "pageIndex": page, "pageSize": self.settings.page_size})
                 result = self._query_result(body, _REFUND_LIST)
                 return ([mapping.refund_to_request(r, self.name) for r in result.result],
                         result.totalCount)
@@ -238,8 +233,10 @@ class JdMarketplace(MarketplaceBase):
         def fetch(page: int) -> tuple[list[ReturnRequest], int | None]:
             body = self.client.call(_SERVICE_LIST, {
                 "buId": s.vender_id, "operatePin": s.operator_pin,
-                "operateNick": s.operator_name, "updateTimeBegin": _fmt(since),
-                "updateTimeEnd": _fmt(until), "pageNumber": page, "pageSize": s.page_size})
+                "operateNick": s.operator_name,
+                "updateTimeBegin": china_text(since, field="since"),
+                "updateTimeEnd": china_text(until, field="until"), "pageNumber": page,
+                "pageSize": s.page_size})
             page_result = read(ServicePage, _inner(body, "pageResult", _SERVICE_LIST, self.name),
                                payload=_SERVICE_LIST)
             return ([mapping.service_to_request(b, self.name) for b in page_result.data],
@@ -262,8 +259,8 @@ class JdMarketplace(MarketplaceBase):
         def window(since: datetime, until: datetime) -> list[Review]:
             def fetch(page: int) -> tuple[list[Review], int | None]:
                 body = self.client.call(_COMMENTS, {
-                    "beginTime": _fmt(since), "endTime": _fmt(until), "page": page,
-                    "pageSize": size})
+                    "beginTime": china_text(since, field="since"),
+                    "endTime": china_text(until, field="until"), "page": page, "pageSize": size})
                 got = read(_CommentPage, body, payload=_COMMENTS)
                 return ([mapping.comment_to_review(c, self.name) for c in got.items],
                         got.totalItem)

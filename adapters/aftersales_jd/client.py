@@ -33,9 +33,9 @@ from aftersales.errors import (
     TransientError,
 )
 from aftersales.http import ApiClient
-from aftersales.logistics.tracking import CHINA_TZ
 from aftersales.router import RouterClient
 from aftersales.signing import md5_wrapped_sign
+from aftersales.wire import china_text
 from aftersales_jd.settings import JdSettings
 
 __all__ = ["JdClient", "error_from_body", "param_json", "sign"]
@@ -115,7 +115,7 @@ class JdClient:
             "method": method,
             "app_key": s.app_key,
             "access_token": s.access_token.get_secret_value(),
-            "timestamp": self.clock().astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S"),
+            "timestamp": china_text(self.clock(), field="timestamp"),
             "v": "2.0",
             "360buy_param_json": param_json(params),
         }

@@ -49,6 +49,7 @@ from aftersales.http import ApiClient
 from aftersales.logistics.tracking import CHINA_TZ
 from aftersales.multipart import FilePart
 from aftersales.signing import md5_wrapped_sign, sorted_pairs
+from aftersales.wire import china_text
 from aftersales_taobao.settings import TaobaoSettings
 
 __all__ = ["TaobaoClient", "classify_error", "error_from_body", "format_time", "sign"]
@@ -84,10 +85,9 @@ def sign(params: Mapping[str, str], secret: str, method: str = "md5") -> str:
 
 
 def format_time(moment: datetime) -> str:
-    """``yyyy-MM-dd HH:mm:ss`` in China time, as the gateway reads times."""
-    if moment.tzinfo is None:
-        raise ValueError("TOP times must be built from aware datetimes")
-    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    """``yyyy-MM-dd HH:mm:ss`` in China time, as the gateway reads times
+    (:func:`aftersales.wire.china_text`; a naive time is refused)."""
+    return china_text(moment)
 
 
 def _seconds_to_china_midnight(now: datetime) -> float:

@@ -16,7 +16,7 @@ from typing import Any
 from aftersales.errors import ValidationError
 from aftersales.evidence import choose_refusal_reason
 from aftersales.logistics.carrier_names import carrier_for_name
-from aftersales.logistics.tracking import CHINA_TZ, StatusRule, build_tracking, lookup
+from aftersales.logistics.tracking import StatusRule, build_tracking, lookup
 from aftersales.models import (
     Buyer,
     FulfilmentStage,
@@ -39,6 +39,7 @@ from aftersales.models import (
 )
 from aftersales.money import to_fen as exact_fen
 from aftersales.paging import trusted_total as core_trusted_total
+from aftersales.wire import china_time
 from aftersales_taobao.schemas import (
     LogisticsTrace,
     RefundPage,
@@ -233,26 +234,20 @@ TRACE_ACTIONS: dict[str, StatusRule] = {
 def parse_time(
     text: str | None, *, field: str = "time", payload: str = "taobao payload"
 ) -> datetime:
-    """``yyyy-MM-dd HH:mm:ss`` China time → aware UTC datetime.
+    """``yyyy-MM-dd HH:mm:ss`` China time → aware UTC datetime
+    (:func:`aftersales.wire.china_time` without epoch numbers: TOP writes every
+    time as text, so a number is a wrong field).
 
     Raises:
-        ValidationError: empty or not in that format (names field and payload).
+        ValidationError: empty, not in that format (ASCII digits only), or
+            outside :data:`YEARS` (names field and payload, never the value).
     """
-    try:
-        local = datetime.strptime(str(text).strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA_TZ)
-    except ValueError:
-        raise ValidationError(
-            "not a 'yyyy-MM-dd HH:mm:ss' time", field=field, payload=payload
-        ) from None
-    if not _YEARS[0] <= local.year < _YEARS[1]:
-        # Year 1 would overflow on the way to UTC; year 9999 is no real change.
-        raise ValidationError(f"a time outside the years {_YEARS[0]}-{_YEARS[1] - 1}",
-                              field=field, payload=payload)
-    return local.astimezone(UTC)
+    return china_time(text, field=field, payload=payload, epoch=False, years=YEARS)
 
 
-#: The years a TOP time is believed in (Taobao opened in 2003; the gateway started later).
-_YEARS = (1970, 2200)
+#: The years a TOP time is believed in: TOP's own examples write 2000-01-01 00:00:00
+#: China time (1999 in UTC), and Taobao opened in 2003.
+YEARS = (1970, 2200)
 
 
 def return_status(raw: str) -> ReturnStatus:

@@ -16,6 +16,7 @@ from aftersales.errors import (
     RemoteRejectedError,
     ResponseParseError,
     TransientError,
+    ValidationError,
 )
 
 from .conftest import GATEWAY, NOW, SECRET, SESSION, FakeTop, Sleeps, body, fx, make_settings
@@ -230,7 +231,7 @@ def test_read_timeout_on_a_read_is_retried(http: responses.RequestsMock, client:
 
 def test_timestamps_are_china_time() -> None:
     assert format_time(datetime(2024, 5, 19, 16, 30, tzinfo=UTC)) == "2024-05-20 00:30:00"
-    with pytest.raises(ValueError, match="aware"):
+    with pytest.raises(ValidationError, match="aware"):
         format_time(datetime(2024, 5, 19, 16, 30))
 
 
