@@ -20,7 +20,9 @@ after a lost answer (new timestamp and signature, same key). Sending goes throug
 5xx answers; what is left after its attempts surfaces as
 :class:`~aftersales.errors.TransientError` (try again later) or
 :class:`~aftersales.errors.RemoteRejectedError` (a 4xx: refused for good).
-Two failures are the channel's, not the message's, and say so: credentials
+A 429 left after the attempts stays a
+:class:`~aftersales.errors.RateLimitError` with the endpoint's
+``Retry-After``. Two failures are the channel's, not the message's, and say so: credentials
 refused (401/403) stay an :class:`~aftersales.errors.AuthenticationError`,
 and an endpoint that could not be connected to at all is a
 :class:`~aftersales.errors.ChannelUnavailableError`.
@@ -42,6 +44,7 @@ from aftersales.errors import (
     AuthenticationError,
     ChannelUnavailableError,
     ConfigurationError,
+    RateLimitError,
     RemoteError,
     RemoteRejectedError,
     SignatureError,
@@ -210,7 +213,9 @@ class WebhookChannel(ChannelBase):
 
         Raises:
             TransientError: the endpoint timed out, was unreachable or kept
-                answering 5xx/429 after the retries.
+                answering 5xx after the retries.
+            RateLimitError: the endpoint kept answering 429 after the retries
+                (``retry_after`` from its ``Retry-After``).
             RemoteRejectedError: the endpoint refused the message (4xx).
             AuthenticationError: the endpoint refused the credentials (401/403).
             ChannelUnavailableError: the endpoint could not be connected to.
@@ -229,6 +234,8 @@ class WebhookChannel(ChannelBase):
             )
         except AuthenticationError:
             raise  # the endpoint refuses the shop's credentials: no message can go
+        except RateLimitError:
+            raise  # the endpoint throttles every message: leave it alone for Retry-After
         except TransientError as exc:
             if getattr(exc, "_unsent", False) and exc.status is None:  # never connected
                 raise ChannelUnavailableError("endpoint unreachable (connection failed)",

@@ -22,6 +22,7 @@ from aftersales.errors import (
     AuthenticationError,
     ChannelUnavailableError,
     ConfigurationError,
+    RateLimitError,
     RemoteRejectedError,
     SignatureError,
     TransientError,
@@ -204,3 +205,18 @@ def test_any_5xx_is_transient_not_a_refusal(mocked: responses.RequestsMock, stat
     assert raised.value.retryable
     assert raised.value.status == status
     assert "Wang Fang" not in str(raised.value)
+
+
+def test_a_throttling_endpoint_is_a_rate_limit_with_its_retry_after(
+    mocked: responses.RequestsMock,
+) -> None:
+    # A 429 left after the client's attempts came out as a TransientError,
+    # so follow-ups took it as their own passing failure (each used an
+    # attempt) instead of leaving the channel alone until Retry-After.
+    for _ in range(3):
+        mocked.post(URL, status=429, headers={"Retry-After": "120"})
+    with pytest.raises(RateLimitError) as raised:
+        _channel().send(_message())
+    assert raised.value.retryable
+    assert raised.value.retry_after == 120
+    assert raised.value.status == 429
