@@ -3,8 +3,9 @@
 The shop's backend reads the outbox (``app.outbox``, topic ``message`` for
 buyers, ``alert`` for messages to the shop's staff) and delivers each
 message its own way: an app push, an in-app inbox, an SMS gateway. Rows are
-keyed ``message:<idempotency key>``, so writing the same message twice
-leaves one row and returns the first receipt.
+keyed ``message:<idempotency key>`` (a key too long for the column by its
+digest), so writing the same message twice leaves one row and returns the
+first receipt.
 
 The channel is *transactional*: :meth:`OutboxChannel.send_in` writes in the
 caller's transaction, so the follow-up service marks a follow-up sent and
@@ -14,6 +15,7 @@ sent message nor send one twice.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -38,9 +40,22 @@ __all__ = ["TOPIC", "OutboxChannel"]
 TOPIC = "message"
 
 
+#: The outbox key column's width.
+_KEY_WIDTH = 200
+
+
 def outbox_key(message: Message) -> str:
-    """The outbox row key of ``message``."""
-    return f"{TOPIC}:{message.idempotency_key}"
+    """The outbox row key of ``message``: ``message:<idempotency key>``.
+
+    A key too long for the column with the prefix (a follow-up key may be
+    200 characters) is stored as ``message:sha256:<hex digest of the key>``,
+    the same for the same key; the payload keeps the key as given.
+    """
+    key = f"{TOPIC}:{message.idempotency_key}"
+    if len(key) <= _KEY_WIDTH:
+        return key
+    digest = hashlib.sha256(message.idempotency_key.encode("utf-8", "surrogatepass"))
+    return f"{TOPIC}:sha256:{digest.hexdigest()}"
 
 
 def _payload(message: Message) -> dict[str, Any]:

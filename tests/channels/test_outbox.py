@@ -59,3 +59,40 @@ def test_database_failure_is_transient(tmp_path: Path) -> None:
     with pytest.raises(TransientError, match="outbox write failed") as info:
         OutboxChannel(store).send(Message(to="b1", body="x", idempotency_key="k"))
     assert info.value.retryable
+
+
+def test_a_follow_up_key_of_any_allowed_length_is_written_once(db_url: str) -> None:
+    # A follow-up key may be 200 characters; the outbox row's key is
+    # "message:" + it, which PostgreSQL refused past 200 (StorageError every
+    # tick, and the follow-up, first in the queue, blocked those behind it).
+    # Such a key is stored by its digest; the payload keeps the key itself.
+    from datetime import UTC, datetime
+
+    from aftersales.app import AfterSales
+    from aftersales.followups.plans import FollowUpPlan
+    from aftersales.models import FollowUpStatus
+
+    now = datetime(2024, 6, 3, 2, 0, tzinfo=UTC)
+    app = AfterSales(db_url, marketplaces=[], carriers=[], channels=["outbox"],
+                     migrate=False, clock=lambda: now, timezone="UTC")
+    try:
+        app.store.create_all()
+        app.followups.register(FollowUpPlan(name="p", channel="outbox", body="Hi"))
+        keys = ["k" * 200, "k" * 199 + "j", "k" * 192, "short"]
+        ids = [app.followups.schedule("p", buyer_id=f"b{i}", key=key, due_at=now).id
+               for i, key in enumerate(keys)]
+        report = app.followups.dispatch_due()
+        assert (report.sent, report.failed) == (4, 0)
+        assert {app.followups.get(i).status for i in ids} == {FollowUpStatus.SENT}
+        channel = OutboxChannel(app.store)
+        again = channel.send(Message(to="b0", subject="", body="Hi", idempotency_key=keys[0],
+                                     buyer_id="b0"))
+        with app.store.session() as s:
+            rows = {r.payload["idempotency_key"]: r for r in s.scalars(select(OutboxRow))}
+        assert sorted(rows) == sorted(keys)
+        assert again.message_id == f"outbox:{rows[keys[0]].id}"  # the same row, once
+        assert rows["k" * 192].key == "message:" + "k" * 192  # as before, up to 200
+        assert rows[keys[0]].key != rows[keys[1]].key
+        assert all(len(r.key) <= 200 for r in rows.values())
+    finally:
+        app.close()
