@@ -180,3 +180,96 @@ def test_off_until_configured(tmp_path: Path) -> None:
         assert app.reports.send_weekly().status == "off"
     finally:
         app.close()
+
+
+WORKER = Path(__file__).with_name("weekly_worker.py")
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[int, Recorder]]:
+    """A real SMTP server on localhost: its port and what it received."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    recorder = Recorder()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, recorder
+    finally:
+        controller.stop()
+
+
+def _two_workers(url: str, port: int) -> list[str]:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from aftersales.store import Store
+
+    store = Store(url)
+    store.create_all()
+    store.dispose()
+    now = datetime(2026, 3, 4, 4, tzinfo=UTC).isoformat()
+    start_at = str(time.time() + 4)  # both import and connect first, then go together
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    workers = [subprocess.Popen([sys.executable, str(WORKER), url, str(port), now, start_at],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env) for _ in range(2)]
+    outputs = [w.communicate(timeout=120) for w in workers]
+    for worker, (_, err) in zip(workers, outputs, strict=True):
+        assert worker.returncode == 0, err[-2000:]
+    return sorted(out.strip() for out, _ in outputs)
+
+
+@pytest.mark.slow
+def test_two_workers_at_the_same_instant_send_the_week_once_on_sqlite(
+        tmp_path: Path, smtp_server: tuple[int, Recorder]) -> None:
+    port, recorder = smtp_server
+    statuses = _two_workers(f"sqlite:///{tmp_path}/weekly.db", port)
+    assert len(recorder.messages) == 1
+    assert statuses in (["already_sent", "sent"], ["sending", "sent"])
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_two_workers_at_the_same_instant_send_the_week_once_on_postgresql(
+        pg_url: str, smtp_server: tuple[int, Recorder]) -> None:
+    port, recorder = smtp_server
+    statuses = _two_workers(pg_url, port)
+    assert len(recorder.messages) == 1
+    assert statuses in (["already_sent", "sent"], ["sending", "sent"])
+
+
+def test_a_claim_left_by_a_killed_run_is_taken_over_after_its_lease(
+        mailed: tuple[Any, Recorder]) -> None:
+    """A run died holding the week's claim: others wait out its lease, then one sends."""
+    from aftersales.reports.weekly import LEASE, SCOPE
+
+    app, recorder = mailed
+    since, _ = last_week(app.now(), app.runtime.timezone)
+    week = since.date().isoformat()
+    first = app.reports.send_weekly()
+    assert first.status == "sent"
+    recorder.messages.clear()
+    with app.store.session() as session:  # as a run killed after its claim leaves it
+        session.get(IdempotencyRow, first.key).result = {
+            "week": week, "claim": "killed", "lease_until": (app.now() + LEASE).isoformat()}
+    held = app.reports.send_weekly()
+    assert (held.status, held.skipped, held.done) == ("sending", 1, 0)
+    assert recorder.messages == []
+    with app.store.session() as session:
+        session.get(IdempotencyRow, first.key).result = {
+            "week": week, "claim": "killed",
+            "lease_until": (app.now() - timedelta(seconds=1)).isoformat()}
+    assert app.reports.send_weekly().status == "sent"
+    assert len(recorder.messages) == 1
+    assert app.reports.send_weekly().status == "already_sent"
+    with app.store.session() as session:
+        row = session.get(IdempotencyRow, first.key)
+        assert (row.scope, set(row.result)) == (SCOPE, {"week", "message_id"})
