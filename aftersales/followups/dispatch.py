@@ -39,6 +39,7 @@ key, for the receiver to drop: at least once, keyed, for such channels.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -291,7 +292,7 @@ class Dispatcher:
                 session.execute(insert(ContactLogRow), contacts)
             for row, receipt in _send_in(session, sends):
                 settles.append(_settle(row, now, FollowUpStatus.SENT, None, sent_at=now,
-                                       receipt_id=receipt.message_id[:200]))
+                                       receipt_id=_receipt_id(receipt)))
             _apply(session, settles)
             for settle in settles:
                 _count(local, settle["_status"])
@@ -335,7 +336,7 @@ class Dispatcher:
             if getattr(channel, "transactional", False):
                 ((_, receipt),) = _send_in(session, [(row, channel, message)])
                 _apply(session, [_settle(row, now, FollowUpStatus.SENT, None, sent_at=now,
-                                         receipt_id=receipt.message_id[:200])])
+                                         receipt_id=_receipt_id(receipt))])
                 report.sent += 1
                 report.done += 1
                 return
@@ -385,7 +386,7 @@ class Dispatcher:
             if self.channel_failures.pop(channel.name[:200], None) is not None:
                 repo.channel_recovered(session, channel.name)
             _apply(session, [_settle(row, taken, FollowUpStatus.SENT, None, sent_at=taken,
-                                     receipt_id=receipt.message_id[:200])])
+                                     receipt_id=_receipt_id(receipt))])
         report.sent += 1
         report.done += 1
 
@@ -447,6 +448,18 @@ def _limit_lifts_in(exc: Exception) -> timedelta:
     if not isinstance(seconds, (int, float)) or not 0 < seconds < float("inf"):
         return timedelta(0)
     return timedelta(seconds=min(float(seconds), MAX_LIMIT_WAIT.total_seconds()))
+
+
+#: A NUL or a lone surrogate: text neither database stores as given.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _receipt_id(receipt: Receipt) -> str:
+    """The receipt's id as the ``receipt_id`` column can hold it: at most 200
+    characters, a NUL or a lone surrogate (a provider's id is its own text)
+    stored as U+FFFD. A receipt that cannot be stored would fail the record
+    of a message already sent, and the message would be sent again each lease."""
+    return _UNSTORABLE.sub("\ufffd", str(receipt.message_id)[:200])
 
 
 def _settle(row: FollowUpRow, now: datetime, status: FollowUpStatus, reason: str | None, *,

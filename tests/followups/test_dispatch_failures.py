@@ -307,3 +307,35 @@ def test_a_rate_limits_hostile_hint_is_bounded(
     (row,) = app.followups.list(limit=10)
     expected = clock.now + (wait or PLAN.retry.delay(1, "recorder"))
     assert (row.status, row.attempts, row.due_at) == (FollowUpStatus.SCHEDULED, 0, expected)
+
+
+def test_a_receipt_id_no_column_can_hold_is_stored_readable_and_sent_once(
+    make_app: Any, clock: Any, recorder: Any, db_url: str
+) -> None:
+    # A channel's receipt id is the provider's (an X-Request-Id, a JSON
+    # field): a lone surrogate in it raised UnicodeEncodeError out of
+    # dispatch_due after the send, the follow-up stayed claimed, and each
+    # lease later it was sent again, for ever.
+    from aftersales.models import Receipt
+
+    app = make_app(db_url)
+    app.followups.register(PLAN)
+    fid = app.followups.schedule("nudge", buyer_id="b1", context=_buyer(), due_at=clock.now).id
+    plain = recorder.send
+
+    def send(message: Message) -> Receipt:
+        plain(message)
+        return Receipt(channel="recorder", message_id="id\ud800-\x00-" + "x" * 300,
+                       accepted_at=clock.now)
+
+    recorder.send = send
+    report = app.followups.dispatch_due()
+    assert (report.sent, report.failed) == (1, 0)
+    clock.advance(hours=1)
+    assert app.followups.dispatch_due().claimed == 0
+    assert len(recorder.sent) == 1
+    assert app.followups.get(fid).status is FollowUpStatus.SENT
+    with app.store.session() as s:
+        stored = s.scalar(select(FollowUpRow.receipt_id).where(FollowUpRow.id == fid)) or ""
+    assert stored.startswith("id\ufffd-\ufffd-x")
+    assert len(stored) == 200
