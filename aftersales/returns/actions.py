@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from aftersales.errors import NotEligibleError, ValidationError
@@ -26,8 +25,7 @@ from aftersales.returns.inspection import judge_inspection, normalise_inspection
 from aftersales.returns.lifecycle import check_transition
 from aftersales.returns.requests import LinesIn, Requests, resolve_lines
 from aftersales.returns.writes import TransitionWriter
-from aftersales.store.parcel_keys import KnownParcels
-from aftersales.store.tables.core import ShipmentRow, tracking_key
+from aftersales.store.parcel_keys import store_parcel
 from aftersales.store.tables.returns import ReturnRow
 
 __all__ = ["Actions", "Inspection"]
@@ -296,25 +294,10 @@ class Actions:
 
     def parcel(self, session: Session, row: ReturnRow, number: str, carrier: str | None,
                 direction: ShipmentDirection) -> None:
-        """Record a parcel for the logistics area to track: once per order, direction,
-        folded number and carrier (:mod:`aftersales.store.parcel_keys`), so "SF 1234"
-        after "sf1234" is the parcel already stored, shown as first written. A stored
-        parcel of no return yet (listed by the order's sync) is linked to this one."""
-        key = tracking_key(number)
-        same = session.scalars(select(ShipmentRow).where(
-            ShipmentRow.direction == direction.value,
-            ShipmentRow.order_id.is_(None) if row.order_id is None
-            else ShipmentRow.order_id == row.order_id,
-            ShipmentRow.tracking_key == key if key is not None
-            else ShipmentRow.tracking_number == number,
-        ).order_by(ShipmentRow.id)).all()
-        exists = next((p for p in same
-                       if KnownParcels([(p.tracking_number, p.carrier)]).has(number, carrier)),
-                      None)
-        if exists is not None and exists.rma_id is None:
-            exists.rma_id = row.rma_id
-        if exists is None:
-            session.add(ShipmentRow(order_id=row.order_id, rma_id=row.rma_id,
-                                    store=row.marketplace,
-                                    direction=direction.value, tracking_number=number,
-                                    carrier=carrier, shipped_at=self.ctx.runtime.now()))
+        """Record a parcel for the logistics area to track, once
+        (:func:`~aftersales.store.parcel_keys.store_parcel`: "SF 1234" after "sf1234"
+        is the parcel already stored; one the order's sync listed is linked to this
+        request)."""
+        store_parcel(session, order_id=row.order_id, rma_id=row.rma_id, store=row.marketplace,
+                     direction=direction.value, number=number, carrier=carrier,
+                     shipped_at=self.ctx.runtime.now())

@@ -18,10 +18,23 @@ folds to no tracking number (blank, a NUL, too long) is matched as written.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
+from typing import cast
 
-from aftersales.store.tables.core import tracking_key
+from sqlalchemy import Table, select, update
+from sqlalchemy.orm import Session
 
-__all__ = ["KnownParcels", "parcel_identity"]
+from aftersales.store.tables.core import ShipmentRow, tracking_key
+from aftersales.store.upsert import native_insert
+
+__all__ = ["PARCEL_KEY", "KnownParcels", "parcel_identity", "store_parcel"]
+
+_SHIPMENTS = cast(Table, ShipmentRow.__table__)
+
+#: The columns of ``shipments``' unique index that holds this rule in the database
+#: (migration 0007) for parcels of a known order and carrier, even when two
+#: processes write one order's parcel at the same instant.
+PARCEL_KEY = ("order_id", "direction", "tracking_key", "carrier")
 
 
 def parcel_identity(number: str, carrier: str | None) -> tuple[str, str | None]:
@@ -54,3 +67,41 @@ class KnownParcels:
         if not known:
             return False
         return code is None or code in known or None in known
+
+
+def store_parcel(session: Session, *, order_id: int | None, rma_id: str | None,
+                 store: str | None, direction: str, number: str, carrier: str | None,
+                 shipped_at: datetime | None) -> None:
+    """Store a parcel of a return request (or an exchange) unless it is stored already.
+
+    Stored already: a parcel of the same order and direction that
+    :class:`KnownParcels` calls the same. A parcel of no request yet (listed
+    by the order's sync) is linked to ``rma_id``. The insert leaves alone a
+    parcel another process stored meanwhile (the unique index of
+    :data:`PARCEL_KEY`, ``ON CONFLICT DO NOTHING``), and then links that one.
+    """
+    key = tracking_key(number)
+    c = _SHIPMENTS.c
+    same_order = c.order_id.is_(None) if order_id is None else c.order_id == order_id
+    found = session.execute(select(c.id, c.tracking_number, c.carrier, c.rma_id).where(
+        c.direction == direction, same_order,
+        c.tracking_key == key if key is not None else c.tracking_number == number,
+    ).order_by(c.id)).all()
+    exists = next((p for p in found
+                   if KnownParcels([(p.tracking_number, p.carrier)]).has(number, carrier)), None)
+    if exists is None:
+        insert = native_insert(session)
+        assert insert is not None  # the store runs on SQLite and PostgreSQL only
+        session.execute(insert(_SHIPMENTS).values(
+            order_id=order_id, rma_id=rma_id, store=store, direction=direction,
+            tracking_number=number, tracking_key=key, carrier=carrier,
+            shipped_at=shipped_at, version=1).on_conflict_do_nothing())
+        if rma_id is None or key is None or carrier is None or order_id is None:
+            return
+        # stored meanwhile by another writer (the insert did nothing): this request's
+        session.execute(update(_SHIPMENTS).where(
+            c.order_id == order_id, c.direction == direction, c.tracking_key == key,
+            c.carrier == carrier, c.rma_id.is_(None)).values(rma_id=rma_id, version=c.version + 1))
+    elif exists.rma_id is None and rma_id is not None:
+        session.execute(update(_SHIPMENTS).where(c.id == exists.id)
+                        .values(rma_id=rma_id, version=c.version + 1))

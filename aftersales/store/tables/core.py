@@ -99,6 +99,10 @@ class ShipmentRow(Timestamps, Versioned, Base):
     __tablename__ = "shipments"
     __table_args__ = (
         UniqueConstraint("tracking_number", "direction", "order_id"),
+        # one parcel per order, direction, folded number and carrier (migration
+        # 0007): two processes storing "SF 123" and "sf123" at once store one
+        Index("uq_shipments_order_parcel", "order_id", "direction", "tracking_key", "carrier",
+              unique=True),
         # due parcels, oldest check first (select_due, count_due)
         Index("ix_shipments_open_checked", "terminal", "last_checked_at"),
         # a refresh's chunked claims walk open parcels in id order: each
