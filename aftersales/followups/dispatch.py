@@ -131,8 +131,8 @@ class Dispatcher:
         #: when it was claimed, minutes ago after slow sends.
         self.clock = clock
         #: Channels that have failed as a whole, by name, with their failures
-        #: in a row (the ``channel_health`` table, read at the first send
-        #: that goes through; such a send clears its channel's row).
+        #: in a row (the ``channel_health`` table, read at a batch's first
+        #: send that goes through; such a send clears its channel's row).
         self.channel_failures: dict[str, int] | None = None
         #: Why this run stopped early (a channel failed as a whole), or "".
         self.halted = ""
@@ -231,6 +231,7 @@ class Dispatcher:
         first: the ``dispatch failed`` warning is written after the send's
         own masking block has closed.
         """
+        self.channel_failures = None  # read again for each batch: other workers write it
         try:
             self._process_all(rows, now, report, stop)
         except Exception as exc:

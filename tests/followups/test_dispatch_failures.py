@@ -339,3 +339,28 @@ def test_a_receipt_id_no_column_can_hold_is_stored_readable_and_sent_once(
         stored = s.scalar(select(FollowUpRow.receipt_id).where(FollowUpRow.id == fid)) or ""
     assert stored.startswith("id\ufffd-\ufffd-x")
     assert len(stored) == 200
+
+
+def test_a_send_that_goes_through_clears_a_failure_another_worker_counted(
+    make_app: Any, clock: Any, recorder: Any
+) -> None:
+    # The failing channels were read once a run: a failure another worker
+    # counted while this run went on was never cleared by this run's later
+    # sends, and the channel's next outage started from that count.
+    from aftersales.followups import repository as repo
+
+    app = make_app(followups={"batch": 1})
+    app.followups.register(PLAN)
+    for i in range(3):
+        app.followups.schedule("nudge", buyer_id=f"b{i}", context=_buyer(), due_at=clock.now)
+
+    def other_worker_fails(message: Message) -> None:
+        if message.buyer_id == "b1":
+            with app.runtime.unit_of_work() as session:
+                repo.channel_failed(session, "recorder", now=clock.now,
+                                    retry_for=lambda n: clock.now)
+
+    recorder.on_send = other_worker_fails
+    assert app.followups.dispatch_due().sent == 3
+    with app.runtime.unit_of_work() as session:
+        assert repo.failing_channels(session) == {}
