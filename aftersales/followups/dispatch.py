@@ -18,7 +18,8 @@ and a second short transaction records the receipt, or, on failure, frees
 the reservation and either reschedules the follow-up along its plan's retry
 schedule or ends it ``failed`` with the reason (the buyer's name, e-mail
 and phone masked). A channel that raises something other than an
-:class:`~aftersales.errors.AfterSalesError` ends that one follow-up
+:class:`~aftersales.errors.AfterSalesError`, or returns something other
+than a :class:`~aftersales.models.Receipt`, ends that one follow-up
 ``failed`` (whether it sent is unknown) and the batch goes on.
 
 A failure of the channel itself, not of the message (an
@@ -351,6 +352,9 @@ class Dispatcher:
             # the buyer's names, masked in whatever the channel's answer quotes
             with known_names(*_names(row)):
                 receipt = channel.send(message)
+            if not isinstance(receipt, Receipt):  # a channel bug: whether it sent is unknown
+                raise TypeError(f"channel {channel.name} returned {type(receipt).__name__}, "
+                                "not a Receipt")
         except Exception as exc:  # a channel's own bug must not stall the batch
             # An AfterSalesError says whether to retry; anything else is a
             # channel bug whose outcome is unknown: ended ``failed``, never

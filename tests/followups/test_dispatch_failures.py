@@ -364,3 +364,30 @@ def test_a_send_that_goes_through_clears_a_failure_another_worker_counted(
     assert app.followups.dispatch_due().sent == 3
     with app.runtime.unit_of_work() as session:
         assert repo.failing_channels(session) == {}
+
+
+def test_a_channel_returning_no_receipt_fails_its_row_and_the_batch_goes_on(
+    app: Any, clock: Any, recorder: Any
+) -> None:
+    # A custom channel that returns None (or anything but a Receipt): the
+    # record raised AttributeError out of dispatch_due, the follow-up stayed
+    # claimed and was sent again every lease, and none behind it went out.
+    app.followups.register(PLAN)
+    bad = app.followups.schedule("nudge", buyer_id="b1", context=_buyer(), due_at=clock.now).id
+    good = app.followups.schedule("nudge", buyer_id="b2", context=_buyer(), due_at=clock.now).id
+    plain = recorder.send
+
+    def send(message: Message) -> Any:
+        receipt = plain(message)
+        return None if message.buyer_id == "b1" else receipt
+
+    recorder.send = send
+    report = app.followups.dispatch_due()
+    assert (report.sent, report.failed) == (1, 1)
+    failed = app.followups.get(bad)
+    assert failed.status is FollowUpStatus.FAILED
+    assert "not a Receipt" in (failed.last_error or "")
+    assert app.followups.get(good).status is FollowUpStatus.SENT
+    clock.advance(hours=1)
+    assert app.followups.dispatch_due().claimed == 0
+    assert len(recorder.sent) == 2
