@@ -31,7 +31,7 @@ from aftersales.errors import AfterSalesError, RemoteError, ResponseParseError
 from aftersales.interfaces import Capability, Carrier
 from aftersales.logistics.tracking import TrackAnswer
 from aftersales.models import Tracking, TrackQuery
-from aftersales.redact import known_names
+from aftersales.redact import known_names, redact_remote
 from aftersales.ticks import TickReport
 
 __all__ = ["Group", "RefreshReport", "Refresher", "serves"]
@@ -150,6 +150,10 @@ def _ask(
     try:
         results = provider.track(queries)
     except AfterSalesError as exc:
+        # Its text may quote the recipient (a payload that failed validation says
+        # what it read): masked here, where the batch's buyers' names are known.
+        # A RemoteError masked its own; the report, the CLI and the worker print it.
+        exc.args = (redact_remote(str(exc)),)
         return exc
     except Exception as exc:
         # A bug in one adapter must not stop the refresh: its numbers fall
@@ -165,11 +169,14 @@ def _ask(
     # Prepared here, in the worker, so the models die with the call rather
     # than wait for the main thread (see aftersales.logistics.snapshot).
     unowned = results.unowned if isinstance(results, TrackAnswer) else ()
+    # A provider's per-number words ("recipient … tel … refused") are masked as its
+    # errors are: they become the report's reasons, printed by the CLI and the worker.
     return [
         (prepare(r.tracking), "", False) if r.tracking is not None
-        else (None, r.error or "no tracking", r.error_code == "invalid")
+        else (None, redact_remote(r.error) if r.error else "no tracking",
+              r.error_code == "invalid")
         for r in results
-    ], unowned
+    ], tuple(redact_remote(text) for text in unowned)
 
 
 class Refresher(Generic[P]):
