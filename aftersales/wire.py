@@ -61,8 +61,10 @@ __all__ = [
     "wire_code",
     "wire_count",
     "wire_id",
+    "wire_int",
     "wire_int_id",
     "wire_money",
+    "wire_number",
     "yuan_or_fen",
 ]
 
@@ -210,22 +212,42 @@ WireId = Annotated[str, BeforeValidator(wire_id)]
 _MOST_ID = 2**63
 
 
-def _whole(value: Any, what: str) -> int:
+def wire_int(value: Any, what: str = "a number", *, signed: bool = False) -> int:
+    """A whole number as a payload writes it: a JSON integer, or its ASCII digits (after
+    one ``-`` when ``signed``), at most 19 of them (a signed 64-bit value).
+
+    Never a flag, a float, an exponent, full-width digits, ``--5`` or 5,000 digits
+    (which ``int()`` turned into a bare ``ValueError`` quoting the value). Raises
+    ``ValueError`` naming ``what``, never the value, for a pydantic validator.
+    """
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(f"{what} must be a whole number")
     if isinstance(value, str):
         text = value.strip()
-        if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        digits = text[1:] if signed and text.startswith("-") else text
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > 19:
             raise ValueError(f"{what} must be a whole number")
         return int(text)
     number: int = value
+    if number < 0 and not signed:
+        raise ValueError(f"{what} must not be negative")
     return number
+
+
+def wire_number(value: Any) -> int | None:
+    """An answer's numeric code (``10000``, ``"-1"``, ``"2"``) read by :func:`wire_int`
+    (signed), or ``None`` when it is no such number: a status check then treats the
+    answer as malformed instead of raising on a hostile code."""
+    try:
+        return wire_int(value, signed=True)
+    except ValueError:
+        return None
 
 
 def wire_int_id(value: Any) -> int:
     """A numeric id (a JSON integer or its digits): positive and below 2**63; a flag,
     a fraction, a negative or an over-long number is refused (it names no record)."""
-    number = _whole(value, "an id")
+    number = wire_int(value, "an id", signed=True)
     if not 0 < number < _MOST_ID:
         raise ValueError("an id must be a positive whole number below 2**63")
     return number
@@ -234,7 +256,7 @@ def wire_int_id(value: Any) -> int:
 def wire_count(value: Any) -> int:
     """A quantity (a JSON integer or its digits), never a flag, a fraction or
     negative, and below a billion."""
-    number = _whole(value, "a quantity")
+    number = wire_int(value, "a quantity", signed=True)
     if not 0 <= number < 10**9:
         raise ValueError("a quantity must be between 0 and a billion")
     return number

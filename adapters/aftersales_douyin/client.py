@@ -48,6 +48,7 @@ from aftersales.errors import (
     TransientError,
 )
 from aftersales.http import ApiClient
+from aftersales.wire import wire_number
 from aftersales_douyin.settings import DouyinSettings
 
 __all__ = ["DouyinClient", "canonical_param_json", "error_from_body", "method_of", "sign"]
@@ -162,18 +163,6 @@ def _words(text: str, words: tuple[str, ...]) -> bool:
     return any(w in low for w in words)
 
 
-def _number(value: Any) -> int | None:
-    """An answer's code: an int or the digits of one (never a bool or a fraction)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isascii() \
-            and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
-
-
 def error_from_body(body: Any) -> RemoteError | None:
     """The library error for a failed Douyin answer, or ``None`` for a success."""
     if not isinstance(body, dict):
@@ -182,14 +171,14 @@ def error_from_body(body: Any) -> RemoteError | None:
         # Some gateways answer ``err_no`` (0: success) and ``message`` instead.
         if "err_no" not in body:
             return None
-        err_no = _number(body["err_no"])
+        err_no = wire_number(body["err_no"])
         if err_no is None:
             return ResponseParseError("the answer's err_no is not a number", adapter="douyin")
         if err_no == 0:
             return None
         body = {"code": err_no, "msg": body.get("message") or body.get("err_tips"),
                 "sub_code": body.get("sub_code"), "log_id": body.get("log_id")}
-    code = _number(body["code"])
+    code = wire_number(body["code"])
     if code is None:
         return ResponseParseError("the answer's code is not a number", adapter="douyin")
     if code == SUCCESS:
@@ -282,7 +271,7 @@ class DouyinClient:
                                headers={"Content-Type": "application/json"},
                                idempotent=not write)
         data = answer.get("data") if isinstance(answer, dict) else None
-        if data is None and isinstance(answer, dict) and _number(answer.get("code")) == SUCCESS:
+        if data is None and isinstance(answer, dict) and wire_number(answer.get("code")) == SUCCESS:
             return {}
         if not isinstance(data, dict):
             raise ResponseParseError(f"{path}: the answer has no data object", adapter="douyin")

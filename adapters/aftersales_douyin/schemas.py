@@ -22,6 +22,7 @@ from pydantic import (
 
 from aftersales.wire import read_payload as parse
 from aftersales.wire import wire_id as _id
+from aftersales.wire import wire_int
 
 __all__ = [
     "AfterSaleInfo",
@@ -46,29 +47,15 @@ MAX_FEN = 10**12
 SECONDS_SPAN = (946_684_800, 4_102_444_800)
 
 
-def _whole(value: Any, what: str) -> int:
-    """A JSON whole number as Douyin writes it: an int or the text of one, never a
-    bool or a float (a float is no exact amount, and ``True`` is no count)."""
-    if isinstance(value, (bool, float)):
-        raise ValueError(f"{what} must be a whole number, not a {type(value).__name__}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lstrip("-").isascii() and text.lstrip("-").isdigit() and len(text) <= 20:
-            return int(text)
-    raise ValueError(f"{what} must be a whole number")
-
-
 def _fen(value: Any) -> int:
-    fen = _whole(value, "an amount in fen")
+    fen = wire_int(value, "an amount in fen", signed=True)
     if not 0 <= fen <= MAX_FEN:
         raise ValueError(f"an amount in fen must be between 0 and {MAX_FEN}")
     return fen
 
 
 def _seconds(value: Any) -> int:
-    seconds = _whole(value, "a time in Unix seconds")
+    seconds = wire_int(value, "a time in Unix seconds", signed=True)
     if seconds and not SECONDS_SPAN[0] <= seconds < SECONDS_SPAN[1]:
         raise ValueError("not a time in Unix seconds between 2000 and 2100 "
                          "(milliseconds, or out of range)")
@@ -76,7 +63,7 @@ def _seconds(value: Any) -> int:
 
 
 def _code(value: Any) -> int:
-    return _whole(value, "a code")
+    return wire_int(value, "a code", signed=True)
 
 
 #: Whole fen, 0 to :data:`MAX_FEN`.

@@ -34,6 +34,7 @@ from aftersales.errors import (
 from aftersales.http import ApiClient
 from aftersales.router import RouterClient
 from aftersales.signing import md5_wrapped_sign
+from aftersales.wire import wire_number
 from aftersales_pinduoduo.settings import PinduoduoSettings
 
 __all__ = ["PinduoduoClient", "error_from_body", "sign", "wire_value"]
@@ -69,10 +70,7 @@ def error_from_body(body: Any) -> RemoteError | None:
     if not isinstance(body, dict) or not isinstance(body.get("error_response"), dict):
         return None
     err = body["error_response"]
-    try:
-        code = int(err.get("error_code") or 0)
-    except (TypeError, ValueError, OverflowError):  # JSON's Infinity reaches here as a float
-        code = 0
+    code = wire_number(err.get("error_code")) or 0  # never a float (JSON's Infinity, NaN)
     sub = str(err.get("sub_code") or "")
     msg, sub_msg = str(err.get("error_msg") or "error"), str(err.get("sub_msg") or "")
     text = msg if not sub_msg or sub_msg == msg else f"{msg}: {sub_msg}"

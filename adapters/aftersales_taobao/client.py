@@ -49,7 +49,7 @@ from aftersales.http import ApiClient
 from aftersales.logistics.tracking import CHINA_TZ
 from aftersales.multipart import FilePart
 from aftersales.signing import md5_wrapped_sign, sorted_pairs
-from aftersales.wire import china_text
+from aftersales.wire import china_text, wire_number
 from aftersales_taobao.settings import TaobaoSettings
 
 __all__ = ["TaobaoClient", "classify_error", "error_from_body", "format_time", "sign"]
@@ -106,10 +106,7 @@ def error_from_body(
     if not isinstance(err, dict):
         return ResponseParseError("the answer's error_response is not an object",
                                   adapter="taobao")
-    raw_code = err.get("code", 0)
-    code = raw_code if isinstance(raw_code, int) and not isinstance(raw_code, bool) else (
-        int(raw_code) if isinstance(raw_code, str) and raw_code.strip().isascii()
-        and raw_code.strip().isdigit() else 0)
+    code = wire_number(err.get("code", 0)) or 0
     sub_code = str(err.get("sub_code") or "")
     text = f"{err.get('msg') or 'error'}" + (f": {err['sub_msg']}" if err.get("sub_msg") else "")
     kw: dict[str, Any] = {"code": f"{code}/{sub_code}" if sub_code else str(code),

@@ -1,0 +1,80 @@
+"""Whole numbers on the wire: one core reader for the adapters' ids, fen, seconds and codes.
+
+Douyin, Taobao and Pinduoduo each read an answer's numeric code their own
+way: Douyin's ``--5`` and a 5,000-digit code, and Taobao's 5,000-digit one,
+raised a bare ``ValueError`` out of the error check; Douyin's wire models
+quoted a ``--``-prefixed value (a phone number) in the error text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aftersales_douyin.client import error_from_body as douyin_error
+from aftersales_douyin.schemas import OrderLogistics
+from aftersales_pinduoduo.client import error_from_body as pinduoduo_error
+from aftersales_taobao.client import error_from_body as taobao_error
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aftersales.errors import RemoteError, ResponseParseError, ValidationError
+from aftersales.wire import read_payload, wire_int, wire_number
+
+PHONE = "13800138000"
+HOSTILE = ["--5", f"--{PHONE}", "1" * 5000, "1e3", "１２", "٣", "1_000", "0x10", "+5", " ",
+           "", "NaN", "inf", "-", "5-", 1.0, float("nan"), True, None, [], {}]
+
+
+@pytest.mark.parametrize(("value", "read"), [
+    (0, 0), (12, 12), ("12", 12), (" 12 ", 12), ("9" * 19, int("9" * 19)), (-3, -3),
+    ("-3", -3), (10**30, 10**30),
+])
+def test_a_whole_number_is_read_exactly(value: Any, read: int) -> None:
+    assert wire_int(value, signed=True) == read
+
+
+@pytest.mark.parametrize("value", [*HOSTILE, "9" * 20, "-" + "9" * 20])
+def test_what_is_no_whole_number_is_refused_without_its_value(value: Any) -> None:
+    with pytest.raises(ValueError, match=r"^a code must be a whole number$"):
+        wire_int(value, "a code", signed=True)
+    assert wire_number(value) is None
+
+
+@pytest.mark.parametrize("value", [-1, "-1"])
+def test_an_unsigned_number_refuses_a_minus(value: Any) -> None:
+    with pytest.raises(ValueError, match="a count"):
+        wire_int(value, "a count")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=30), st.integers(), st.floats(), st.booleans(), st.none(),
+                 st.text(alphabet="-0123456789０ ", max_size=25)))
+def test_any_value_is_a_number_or_none_never_an_exception(value: Any) -> None:
+    found = wire_number(value)
+    if found is not None:
+        assert found == int(value)
+        assert not isinstance(value, bool | float)
+
+
+@pytest.mark.parametrize("code", ["--5", "1" * 5000, "１２", 12.5, True])
+def test_douyin_a_hostile_answer_code_is_a_parse_error_not_a_crash(code: Any) -> None:
+    error = douyin_error({"code": code, "msg": "x"})
+    assert isinstance(error, ResponseParseError)
+
+
+@pytest.mark.parametrize("code", ["--5", "1" * 5000, "１２", 12.5, True, None])
+def test_taobao_and_pinduoduo_a_hostile_answer_code_is_still_an_error(code: Any) -> None:
+    taobao = taobao_error({"error_response": {"code": code, "msg": "x"}})
+    pdd = pinduoduo_error({"error_response": {"error_code": code, "error_msg": "x"}})
+    assert isinstance(taobao, RemoteError)
+    assert isinstance(pdd, RemoteError)
+    assert taobao.code == "0"
+    assert "1111" not in str(taobao)
+
+
+def test_douyin_a_hostile_number_is_refused_by_name_never_quoted() -> None:
+    with pytest.raises(ValidationError) as info:
+        read_payload(OrderLogistics, {"logistics_state": f"--{PHONE}"}, payload="douyin order")
+    assert info.value.field == "logistics_state"
+    assert PHONE not in str(info.value)
