@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from aftersales_douyin import mapping as douyin
 from aftersales_jd.client import JdClient
 from aftersales_taobao import mapping as taobao
 from hypothesis import given, settings
@@ -130,3 +131,30 @@ def test_a_jd_clock_without_a_zone_is_refused_not_read_in_the_machines_zone() ->
         client.form("jingdong.test", {})
     aware = JdClient(make_settings(), clock=lambda: datetime(2024, 5, 19, 16, 30, tzinfo=UTC))
     assert aware.form("jingdong.test", {})["timestamp"] == "2024-05-20 00:30:00"
+
+
+def _old_route_rule(value: int) -> datetime | None:
+    """Douyin's route rule before it moved onto china_time: seconds, else milliseconds."""
+    for seconds in (value, value / 1000):
+        if 946_684_800 <= seconds < 4_102_444_800:
+            return datetime.fromtimestamp(seconds, UTC)
+    return None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.integers(0, 10**14),
+                 st.integers(946_684_800_000, 4_102_444_800_000),
+                 st.integers(946_684_700, 4_102_444_900)))
+def test_douyin_route_digits_read_as_before(value: int) -> None:
+    old = _old_route_rule(value)
+    new = douyin.route_moment(str(value))
+    if old is None or new is None:
+        assert old == new
+    else:  # the old rule divided by 1000.0; the core counts whole milliseconds
+        assert abs(new - old) <= timedelta(microseconds=1)
+
+
+@pytest.mark.parametrize("text", ["１７１５６５２０００", "١٧١٥٦٥٢٠٠٠", "1715652000\x00", "-1715652000"])
+def test_douyin_a_route_time_in_other_digits_is_no_time(text: str) -> None:
+    """``str.isdigit`` took full-width and Arabic-Indic digits as a time."""
+    assert douyin.route_moment(text) is None

@@ -35,6 +35,7 @@ from aftersales.models import (
 )
 from aftersales.money import Money, from_fen
 from aftersales.paging import trusted_total as core_trusted_total
+from aftersales.wire import china_time
 from aftersales_douyin.schemas import (
     SECONDS_SPAN,
     AftersaleItem,
@@ -190,25 +191,18 @@ def moment(seconds: int | None, *, field: str = "time",
     return datetime.fromtimestamp(seconds, UTC)
 
 
-#: The span in which a route node's time is believed (2000-01-01 to 2100-01-01, seconds).
-_ROUTE_SPAN = (946_684_800, 4_102_444_800)
-
-
 def route_moment(text: str) -> datetime | None:
-    """A route node's ``timestamp`` (documented as a string of seconds) as an aware time.
+    """A route node's ``timestamp`` (documented as a string of seconds) as an aware time
+    (:func:`aftersales.wire.china_time`: seconds, or milliseconds above ``10**11``).
 
-    A value that is no plausible day as seconds is tried as milliseconds;
-    one that is neither (the SDK's own example, ``161324234234``, is such a
-    value) is no time at all (``None``) rather than a made-up one.
+    One that is no time between 2000 and 2100 (the SDK's own example,
+    ``161324234234``, is 1975 as milliseconds) or not in ASCII digits is no
+    time at all (``None``) rather than a made-up one: the node is left out.
     """
-    digits = text.strip()
-    if not digits.isdigit():
+    try:
+        return china_time(text, field="timestamp", payload="douyin route")
+    except ValidationError:
         return None
-    value = int(digits)
-    for seconds in (value, value / 1000):
-        if _ROUTE_SPAN[0] <= seconds < _ROUTE_SPAN[1]:
-            return datetime.fromtimestamp(seconds, UTC)
-    return None
 
 
 def kind_of(type_code: int) -> ReturnKind:
