@@ -42,17 +42,27 @@ def _key(value: str) -> str:
     return value
 
 
+def _storable(value: str) -> str:
+    """``value`` if a database column holds it: no NUL (PostgreSQL refuses it in text and
+    JSON) and no lone surrogate (it has no UTF-8 form: a bare ``UnicodeEncodeError``)."""
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("is not valid Unicode (a lone surrogate)") from None
+    return value
+
+
 def _labels(values: list[str]) -> list[str]:
     for v in values:
-        if not _LABEL.match(v):
+        if not _LABEL.match(_storable(v)):
             raise ValueError(f"{v[:40]!r} is not a label (1-60 characters, no spaces, | or ,)")
     return sorted(set(values))
 
 
 def _text(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("contains a NUL character")
-    return value.strip()
+    return _storable(value).strip()
 
 
 def _no_bar(value: str) -> str:
@@ -96,7 +106,7 @@ class Entry(BaseModel):
 
     key: Annotated[str, AfterValidator(_key)]
     kind: EntryKind = EntryKind.FAQ
-    store: Annotated[str, Field(max_length=80)] = ""
+    store: Annotated[str, Field(max_length=80), AfterValidator(_storable)] = ""
     question: Annotated[Text, Field(min_length=1, max_length=2000)]
     also: list[Annotated[Text, Field(min_length=1, max_length=2000),
                          AfterValidator(_no_bar)]] = Field(

@@ -238,3 +238,23 @@ def test_reads_and_removals_refuse_a_bad_key_store_or_kind_by_name(
         call(app.kb)  # type: ignore[operator]
     assert "k" * 100 not in str(raised.value)
     assert app.kb.get("refund-time").key == "refund-time"  # nothing changed
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"question": "refund \ud800 time"}, "question"),  # a bare UnicodeEncodeError
+    ({"also": ["when \udc80"]}, "also"),
+    ({"answer_en": "in 3 days \ud83d"}, "answer_en"),
+    ({"answer_zh": "三天\udfff"}, "answer_zh"),
+    ({"store": "shop\x00"}, "store"),  # added, then unreadable; PostgreSQL refused it
+    ({"store": "shop\ud800"}, "store"),
+    ({"intents": ["refund\x00"]}, "intents"),
+    ({"tags": ["damage\udc80"]}, "tags"),
+])
+def test_an_entry_with_a_nul_or_a_lone_surrogate_is_refused_by_name(
+    app: AfterSales, changes: dict[str, object], field: str
+) -> None:
+    before = len(app.kb.list())
+    entry = {"key": "hostile", "question": "refund time", "answer_en": "3 days", **changes}
+    with pytest.raises(ValidationError, match=f"field '{field}"):
+        app.kb.add(entry)
+    assert len(app.kb.list()) == before
