@@ -26,6 +26,7 @@ from aftersales.wire import iso_time
 __all__ = [
     "body_time",
     "header_bytes",
+    "header_text",
     "hexdigest_matches",
     "hmac_sha256",
     "hmac_sha256_base64",
@@ -53,6 +54,14 @@ def header_bytes(value: object) -> bytes | None:
         return None
     text = value.strip()
     return text.encode("ascii", "replace") if text else None
+
+
+def header_text(value: object) -> str | None:
+    """A received header value as text: bytes read as Latin-1 (as HTTP defines
+    them), text as it is, anything else (a number, a list) ``None``."""
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return value if isinstance(value, str) else None
 
 
 def hmac_sha256(secret: str | bytes, body: bytes) -> bytes:

@@ -10,7 +10,6 @@ of the 2025-01 reference, paced by ``requests_per_second``.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -26,6 +25,7 @@ from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, CarrierBase
 from aftersales.logistics.tracking import TrackAnswer, header_value, status_map, track_result
 from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
+from aftersales.webhook_body import json_body, raw_body
 from aftersales.wire import read_answer, read_payload, split_items
 from aftersales_aftership.client import AfterShipClient
 from aftersales_aftership.mapping import (
@@ -157,21 +157,17 @@ class AfterShipCarrier(CarrierBase):
             ValidationError: the body is not an AfterShip tracking webhook.
         """
         secret = self.settings.require_webhook_secret()
+        body = raw_body(body, payload="aftership webhook")
         signature = header_value(headers, "aftership-hmac-sha256") or ""
         if not verify_webhook(body, signature, secret):
             raise SignatureError("aftership webhook signature does not match")
-        try:
-            event = json.loads(body).get("event")
-        except (ValueError, AttributeError, RecursionError):
-            raise ValidationError("not a tracking webhook", payload="aftership webhook") from None
-        if event != TRACKING_UPDATE:
+        data = json_body(body, payload="aftership webhook")
+        if not isinstance(data, dict):
+            raise ValidationError("not a tracking webhook", payload="aftership webhook")
+        if data.get("event") != TRACKING_UPDATE:
             # Only tracking_update carries a tracking; any other event type is
             # acknowledged and changes no parcel.
             return []
-        try:
-            data = json.loads(body)
-        except (ValueError, RecursionError):
-            raise ValidationError("not a tracking webhook", payload="aftership webhook") from None
         hook = read_payload(Webhook, data, payload="aftership webhook")
         if not hook.msg.tracking_number.strip():
             raise ValidationError("no number", field="msg.tracking_number",

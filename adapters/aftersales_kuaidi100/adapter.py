@@ -9,7 +9,6 @@ paging and no numeric rate limit.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
@@ -28,6 +27,7 @@ from aftersales.interfaces import Capability, CarrierBase
 from aftersales.logistics.detect import checked_number
 from aftersales.logistics.tracking import status_map, track_result
 from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
+from aftersales.webhook_body import json_body, raw_body
 from aftersales.wire import read_answer
 from aftersales_kuaidi100.client import Kuaidi100Client
 from aftersales_kuaidi100.mapping import (
@@ -174,16 +174,29 @@ class Kuaidi100Carrier(CarrierBase):
             ValidationError: the body is not a Kuaidi100 push.
         """
         salt = self.settings.require_salt()
-        form = parse_qs(body.decode("utf-8", errors="replace"))
+        payload = "kuaidi100 push"
+        body = raw_body(body, payload=payload)
+        try:
+            # strict: text that is not UTF-8 (raw or %-escaped) would be
+            # replaced, and two different forms would read (and sign) alike
+            form = parse_qs(body.decode("utf-8"), errors="strict")
+        except UnicodeDecodeError:
+            raise ValidationError("body is not UTF-8", payload=payload) from None
+        for name in ("param", "sign"):
+            if len(form.get(name, ())) > 1:
+                raise ValidationError("the field is sent twice", field=name, payload=payload)
         param = (form.get("param") or [""])[0]
         if not param:
-            raise ValidationError("no param field", field="param", payload="kuaidi100 push")
+            raise ValidationError("no param field", field="param", payload=payload)
         signature = (form.get("sign") or [""])[0]
         if not verify_push(param, signature, salt):
             raise SignatureError("kuaidi100 push signature does not match")
         try:
-            push = PushParam.model_validate(json.loads(param))
-        except (ValueError, RecursionError, PydanticValidationError):
+            push = PushParam.model_validate(json_body(param.encode("utf-8"), payload=payload))
+        except ValidationError as exc:
+            raise ValidationError(str(exc).removeprefix(f"{payload}: "), field="param",
+                                  payload=payload) from None
+        except PydanticValidationError:
             raise ValidationError(
                 "param is not a push", field="param", payload="kuaidi100 push"
             ) from None

@@ -27,6 +27,7 @@ from aftersales.logistics.tracking import (
     track_result,
 )
 from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
+from aftersales.webhook_body import json_body, raw_body
 from aftersales.wire import split_items
 from aftersales_seventeentrack.client import SeventeenTrackClient
 from aftersales_seventeentrack.mapping import (
@@ -164,10 +165,12 @@ class SeventeenTrackCarrier(CarrierBase):
             ValidationError: the body is not a 17TRACK webhook.
         """
         key = self.settings.require_webhook_key()
+        body = raw_body(body, payload="17track webhook")
         if not verify_webhook(body, header_value(headers, "sign"), key):
             raise SignatureError("17track webhook signature does not match")
+        data = json_body(body, payload="17track webhook")
         try:
-            hook = WEBHOOK.validate_json(body)
+            hook = WEBHOOK.validate_python(data)
         except (ValueError, PydanticValidationError):
             # from None: pydantic's text quotes the payload's values (a buyer's words).
             raise ValidationError("not a 17track webhook", payload="17track webhook") from None

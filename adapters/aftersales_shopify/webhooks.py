@@ -20,7 +20,6 @@ body's own time where it has one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +29,8 @@ from pydantic import BaseModel
 
 from aftersales.errors import SignatureError, ValidationError
 from aftersales.models import ReturnRequest, ReturnStatus, Shipment
-from aftersales.signing import body_time, verify_hmac_sha256_base64
+from aftersales.signing import body_time, header_text, verify_hmac_sha256_base64
+from aftersales.webhook_body import json_body, raw_body
 from aftersales.wire import read_payload
 
 from .changes import ReturnChanges, WebhookReturnsUpdate, changes_from
@@ -74,8 +74,8 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     """A Shopify header by name, case-insensitive, with or without its ``X-`` prefix."""
     wanted = {name.lower(), name.lower().removeprefix("x-")}
     for key, value in headers.items():
-        if key.lower() in wanted:
-            return value
+        if (header_text(key) or "").lower() in wanted:
+            return header_text(value)
     return None
 
 
@@ -103,13 +103,6 @@ class ReturnEvent:
     changes: ReturnChanges | None = None
 
 
-def _load(body: bytes, payload: str) -> object:
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ValidationError("body is not JSON", payload=payload) from None
-
-
 def _check(body: bytes, headers: Mapping[str, str], secret: str | None) -> None:
     if secret is None:
         return
@@ -131,14 +124,15 @@ def _verified(
     body: bytes, headers: Mapping[str, str], secret: str | None, *,
     topics: frozenset[str], model: type[_Hook], kind: str,
 ) -> tuple[str, _Hook]:
-    """Check the signature and the topic, then parse the body as ``model``."""
-    _check(body, headers, secret)
+    """Check the body's size, the signature and the topic, then parse the body as ``model``."""
     payload = f"shopify {kind} webhook"
+    body = raw_body(body, payload=payload)
+    _check(body, headers, secret)
     topic = _topic(headers)
     if topic not in topics:
         # the header is the sender's text: named, never echoed
         raise ValidationError(f"not a {kind} topic", field="X-Shopify-Topic", payload=payload)
-    return topic, read_payload(model, _load(body, payload), payload=payload)
+    return topic, read_payload(model, json_body(body, payload=payload), payload=payload)
 
 
 def parse_returns_webhook(

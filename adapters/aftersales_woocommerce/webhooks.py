@@ -14,14 +14,14 @@ body's own time where it has one.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aftersales.errors import SignatureError, ValidationError
 from aftersales.models import Order, ReturnStatus
-from aftersales.signing import body_time, verify_hmac_sha256_base64
+from aftersales.signing import body_time, header_text, verify_hmac_sha256_base64
+from aftersales.webhook_body import json_body, raw_body
 from aftersales.wire import read_payload, wire_int_id
 
 from .mapping import NAME, map_order_status, order_from_wc
@@ -53,14 +53,16 @@ def signed_time(body: bytes) -> datetime | None:
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     low = name.lower()
-    return next((v for k, v in headers.items() if k.lower() == low), None)
+    return next((header_text(v) for k, v in headers.items()
+                 if (header_text(k) or "").lower() == low), None)
 
 
 def is_ping(body: bytes, headers: Mapping[str, str]) -> bool:
     """True for the unsigned activation ping (``webhook_id=N``, no ``X-WC-Webhook-*``)."""
-    if any(k.lower().startswith("x-wc-webhook-") for k in headers):
+    if any((header_text(k) or "").lower().startswith("x-wc-webhook-") for k in headers):
         return False
-    return body.startswith(b"webhook_id=") and body[len(b"webhook_id="):].isdigit()
+    prefix = b"webhook_id="
+    return isinstance(body, bytes) and body.startswith(prefix) and body[len(prefix):].isdigit()
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,7 @@ def parse_order_webhook(
         SignatureError: the signature is missing or wrong.
         ValidationError: the topic is not an order topic or the body is not an order.
     """
+    body = raw_body(body, payload="woocommerce order webhook")
     signature = _header(headers, "X-WC-Webhook-Signature")
     if not signature:
         raise SignatureError("woocommerce webhook has no X-WC-Webhook-Signature header")
@@ -106,10 +109,7 @@ def parse_order_webhook(
     if len(topic) > 64 or not topic.isprintable():
         raise ValidationError("not a topic", field="X-WC-Webhook-Topic",
                               payload="woocommerce order webhook")
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ValidationError("body is not JSON", payload="woocommerce order webhook") from None
+    data = json_body(body, payload="woocommerce order webhook")
     if not isinstance(data, dict) or "id" not in data:
         raise ValidationError("body has no order id", field="id",
                               payload="woocommerce order webhook")

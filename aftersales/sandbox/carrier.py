@@ -19,6 +19,8 @@ from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
 from aftersales.sandbox._clock import SandboxClock
 from aftersales.sandbox._faults import FaultInjector, Faults
 from aftersales.sandbox._parcels import RAW_PARCEL_STATUSES, carrier_of, tracking_at
+from aftersales.signing import header_text, hexdigest_matches
+from aftersales.webhook_body import json_body, raw_body
 
 __all__ = ["SANDBOX_PUSH_SECRET", "SIGNATURE_HEADER", "SandboxCarrier"]
 
@@ -190,21 +192,25 @@ class SandboxCarrier(CarrierBase):
             SignatureError: the signature header is missing or does not match.
             ValidationError: the body is not a sandbox push.
         """
+        body = raw_body(body, payload="sandbox push")
         wanted = SIGNATURE_HEADER.lower()
-        given = next((v for k, v in headers.items() if k.lower() == wanted), None)
+        given = next((v for k, v in headers.items() if (header_text(k) or "").lower() == wanted),
+                     None)
         if not given:
             raise SignatureError(f"sandbox push without {SIGNATURE_HEADER} header")
-        if not hmac.compare_digest(given.strip().lower().encode(), self.sign(body).encode()):
+        if not hexdigest_matches(given, self.sign(body)):  # constant time
             raise SignatureError("sandbox push signature does not match")
+        payload = json_body(body, payload="sandbox push")
         try:
-            payload = json.loads(body)
             items = payload["trackings"]
             if payload.get("event") != "tracking_updated" or not isinstance(items, list):
                 raise TypeError("not a tracking update")
             return [Tracking.model_validate(item) for item in items]
-        except (ValueError, TypeError, KeyError, pydantic.ValidationError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError,
+                pydantic.ValidationError) as exc:
+            # from None: pydantic's text quotes the push's values
             raise ValidationError(f"not a sandbox tracking push ({type(exc).__name__})",
-                                  payload="sandbox push") from exc
+                                  payload="sandbox push") from None
 
 
 def _delegate_detect(number: str) -> list[str] | None:
