@@ -33,11 +33,14 @@ import hashlib
 import os
 import re
 import smtplib
+import socket
 import ssl
+import time
 import unicodedata
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic import ValidationError as PydanticValidationError
@@ -51,6 +54,7 @@ from aftersales.errors import (
     TransientError,
     ValidationError,
 )
+from aftersales.http_deadline import Watch, watch
 from aftersales.interfaces import ChannelBase
 from aftersales.models import Message, Receipt
 from aftersales.redact import redact_text
@@ -63,7 +67,10 @@ class SmtpSettings(BaseModel):
 
     From the environment (:meth:`from_env`): ``AFTERSALES_SMTP_HOST``,
     ``_PORT``, ``_SENDER``, ``_USERNAME``, ``_PASSWORD``, ``_STARTTLS``
-    (``1``/``0``), ``_SSL`` and ``_TIMEOUT``.
+    (``1``/``0``), ``_SSL``, ``_TIMEOUT`` and ``_DEADLINE``.
+
+    ``timeout`` bounds each wait for the server; ``deadline`` the whole
+    send, connection to reply, however the server paces its bytes.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -76,6 +83,9 @@ class SmtpSettings(BaseModel):
     starttls: bool = Field(default=False, description="upgrade the connection with STARTTLS")
     ssl: bool = Field(default=False, description="connect over TLS from the start")
     timeout: float = Field(default=10.0, gt=0, description="seconds to wait for the server")
+    deadline: float = Field(default=120.0, gt=0, le=3600,
+                            description="seconds one whole send may take (keep it under the "
+                                        "follow-ups lease)")
 
     @classmethod
     def from_env(cls) -> SmtpSettings:
@@ -177,12 +187,14 @@ class SmtpChannel(ChannelBase):
         """
         s = self.settings
         client: smtplib.SMTP | None = None
+        end = time.monotonic() + s.deadline
         try:
             if s.ssl:
-                client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
-                                          context=ssl.create_default_context())
+                client = _WatchedSmtpSsl(end, timeout=s.timeout,
+                                         context=ssl.create_default_context())
             else:
-                client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+                client = _WatchedSmtp(end, timeout=s.timeout)
+            client.connect(s.host, s.port)
             if s.starttls and not s.ssl:
                 try:
                     client.starttls(context=ssl.create_default_context())
@@ -206,6 +218,10 @@ class SmtpChannel(ChannelBase):
                 code=str(exc.smtp_code)) from None
         except (smtplib.SMTPException, OSError) as exc:
             _close(client)
+            if _fired(client):
+                raise ChannelUnavailableError(
+                    f"the SMTP server did not let a connection start within the "
+                    f"{s.deadline:g} s deadline", adapter=self.name) from None
             code = getattr(exc, "smtp_code", None)
             raise ChannelUnavailableError(
                 f"SMTP connection failed: {type(exc).__name__}"
@@ -242,6 +258,7 @@ class SmtpChannel(ChannelBase):
                     client.quit()
                 except (smtplib.SMTPException, OSError):
                     client.close()
+                _unwatch(client)
         # ``from None`` throughout: smtplib's exceptions carry the recipient
         # address, which must not reach a traceback in someone's log.
         except smtplib.SMTPSenderRefused as exc:  # the shop's From address, every message
@@ -259,6 +276,10 @@ class SmtpChannel(ChannelBase):
                 exc.smtp_error, bytes) else str(exc.smtp_error)
             raise self._error(exc.smtp_code, reply) from None
         except (smtplib.SMTPException, OSError) as exc:
+            if _fired(client):  # what the server did with the message is unknown
+                raise TransientError(
+                    f"the SMTP server did not answer within the {self.settings.deadline:g} s "
+                    "deadline", adapter=self.name) from None
             raise TransientError(
                 f"SMTP connection failed: {type(exc).__name__}", adapter=self.name
             ) from None
@@ -293,3 +314,59 @@ def _close(client: smtplib.SMTP | None) -> None:
     if client is not None:
         with contextlib.suppress(smtplib.SMTPException, OSError):
             client.close()
+        _unwatch(client)
+
+
+class _Deadline:
+    """A connection whose socket the core's deadline watchdog shuts at ``end``.
+
+    A socket timeout bounds each wait for a byte; a server that keeps
+    sending a little (a reply dripped line by line) never trips it. The
+    watchdog (:mod:`aftersales.http_deadline`) shuts the socket down at the
+    send's deadline, so the blocked read ends and the send fails.
+    """
+
+    _end: float
+    _watch: Watch | None = None
+
+    def _watched(self, sock: socket.socket) -> socket.socket:
+        self._watch = watch(sock, self._end)
+        return sock
+
+    def starttls(self, *args: Any, **kwargs: Any) -> Any:
+        """STARTTLS, then the TLS socket watched in place of the plain one it replaced."""
+        answer = super().starttls(*args, **kwargs)  # type: ignore[misc]
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watched(self.sock)  # type: ignore[attr-defined]
+        return answer
+
+
+class _WatchedSmtp(_Deadline, smtplib.SMTP):
+    def __init__(self, end: float, **kwargs: Any) -> None:
+        self._end = end
+        super().__init__(**kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return self._watched(super()._get_socket(host, port, timeout))  # type: ignore[misc]
+
+
+class _WatchedSmtpSsl(_Deadline, smtplib.SMTP_SSL):
+    def __init__(self, end: float, **kwargs: Any) -> None:
+        self._end = end
+        super().__init__(**kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return self._watched(super()._get_socket(host, port, timeout))  # type: ignore[misc]
+
+
+def _fired(client: smtplib.SMTP | None) -> bool:
+    """True when ``client``'s deadline passed and its socket was shut down."""
+    found = getattr(client, "_watch", None)
+    return bool(found is not None and found.fired)
+
+
+def _unwatch(client: smtplib.SMTP) -> None:
+    found = getattr(client, "_watch", None)
+    if found is not None:
+        found.cancel()

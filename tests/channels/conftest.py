@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ class Recorder:
     mail_reply: str = ""  # a MAIL FROM reply refusing the sender, e.g. "553 …"
     mail_attempts: int = 0
     login_peers: set[Any] = field(default_factory=set)
+    data_drip: int = 0  # continuation lines sent, 0.1 s apart, before the DATA reply
+    hung_up: bool = False  # the client hung up while the reply dripped
 
     @property
     def logins(self) -> int:
@@ -57,6 +60,16 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        for _ in range(self.data_drip):  # a reply dripped line by line ("250-…")
+            try:
+                await server.push("250-still working")
+            except (ConnectionError, OSError):
+                self.hung_up = True
+                return self.data_reply
+            await asyncio.sleep(0.1)
+            if server.transport is None or server.transport.is_closing():
+                self.hung_up = True
+                return self.data_reply
         if self.data_reply.startswith("250"):
             self.messages.append(envelope)
         return self.data_reply

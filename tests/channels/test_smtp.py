@@ -304,3 +304,36 @@ def test_a_server_without_starttls_or_auth_is_the_channels_failure(
     with pytest.raises(AuthenticationError, match="AUTH") as raised:
         login.send(_message())
     assert "pw-123" not in str(raised.value)
+
+
+def test_a_reply_dripped_past_the_deadline_is_a_lost_answer(
+    smtp_server: tuple[Any, int],
+) -> None:
+    # Each reply line came within the socket timeout, so a server dripping
+    # its DATA reply a line at a time held the send (and the worker) for as
+    # long as it liked, past the follow-up's lease, when another worker
+    # took the row and sent it again. A whole send now has a deadline; what
+    # passes it is a lost answer (retried later under the same Message-ID).
+    import threading
+
+    recorder, port = smtp_server
+    recorder.data_drip = 600  # a minute of "250-still working"
+    channel = SmtpChannel(SmtpSettings(host="127.0.0.1", port=port, sender="shop@example.com",
+                                       timeout=5, deadline=1))
+    raised: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            channel.send(_message())
+        except BaseException as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "the send outlived its deadline"
+    (error,) = raised
+    assert isinstance(error, TransientError), error
+    assert "deadline" in str(error)
+    assert SECRET_ADDRESS not in str(error)
+    assert recorder.messages == []
