@@ -95,8 +95,13 @@ class ReportsService:
         for name in stores:
             if name in self._known or name in self.runtime.marketplaces:
                 continue
-            if not isinstance(name, str) or not name.strip():
+            if not isinstance(name, str) or not name.strip() or "\x00" in name:
                 raise ValidationError("must be a store's name", field="store")
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:  # no column holds it; the driver raised it bare
+                raise ValidationError("is not valid Unicode (a lone surrogate)",
+                                      field="store") from None
             with self.runtime.store.session() as session:
                 found = any(session.scalar(select(exists().where(column == name)))
                             for column in (OrderRow.marketplace, CaseRow.store,
