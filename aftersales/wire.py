@@ -453,7 +453,8 @@ def whole_fen(value: object, *, field: str, payload: str, currency: str = "CNY")
 MAX_WIRE_AMOUNT = Decimal(10) ** 12
 
 
-def wire_amount(value: Any, *, signed: bool = False) -> Decimal:
+def wire_amount(value: Any, *, signed: bool = False, numbers: bool = True,
+                places: int | None = None) -> Decimal:
     """An amount as a wire model reads it: decimal text (``"19.99"``) or a JSON number.
 
     A JSON number is read from its shortest text, so ``195.66`` is exactly
@@ -463,12 +464,20 @@ def wire_amount(value: Any, *, signed: bool = False) -> Decimal:
     amount of :data:`MAX_WIRE_AMOUNT` or more, and, unless ``signed``, a
     negative amount. Raises ``ValueError`` for a pydantic validator, which
     :func:`read_payload` / :func:`read_answer` turn into the library's error.
+
+    For a platform that writes every amount as text with a fixed number of
+    decimals (Taobao's TOP ``Price``: yuan, two places), ``numbers=False``
+    refuses a JSON number with a fraction (a float is no exact amount; a
+    JSON integer is still its own digits) and ``places`` refuses text with
+    more decimals than that (``"12.305"`` is a mistake, never rounded).
     """
     if isinstance(value, bool):
         raise ValueError("a flag is not an amount")
     if isinstance(value, int):
         text = str(value)
     elif isinstance(value, float):
+        if not numbers:
+            raise ValueError("an amount must be decimal text, not a JSON number with a fraction")
         text = repr(value)
     elif isinstance(value, str):
         text = value.strip()
@@ -478,6 +487,8 @@ def wire_amount(value: Any, *, signed: bool = False) -> Decimal:
         raise ValueError("an amount must be decimal text or a number")
     if not _DECIMAL_TEXT.fullmatch(text):
         raise ValueError("not a plain decimal amount")
+    if places is not None and len(text.partition(".")[2]) > places:
+        raise ValueError(f"an amount with more than {places} decimals")
     try:
         amount = Decimal(text)
     except InvalidOperation:  # pragma: no cover - the pattern admits only decimals

@@ -8,6 +8,7 @@ quoted a ``--``-prefixed value (a phone number) in the error text.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,11 +16,12 @@ from aftersales_douyin.client import error_from_body as douyin_error
 from aftersales_douyin.schemas import OrderLogistics
 from aftersales_pinduoduo.client import error_from_body as pinduoduo_error
 from aftersales_taobao.client import error_from_body as taobao_error
+from aftersales_taobao.schemas import TopRefund
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aftersales.errors import RemoteError, ResponseParseError, ValidationError
-from aftersales.wire import read_payload, wire_int, wire_number
+from aftersales.wire import read_payload, wire_amount, wire_int, wire_number
 
 PHONE = "13800138000"
 HOSTILE = ["--5", f"--{PHONE}", "1" * 5000, "1e3", "１２", "٣", "1_000", "0x10", "+5", " ",
@@ -78,3 +80,45 @@ def test_douyin_a_hostile_number_is_refused_by_name_never_quoted() -> None:
         read_payload(OrderLogistics, {"logistics_state": f"--{PHONE}"}, payload="douyin order")
     assert info.value.field == "logistics_state"
     assert PHONE not in str(info.value)
+
+
+# ------------------------------------------------------------------ amounts as fixed-place text
+
+
+@pytest.mark.parametrize(("value", "read"), [
+    ("12.30", Decimal("12.30")), (" 0.01 ", Decimal("0.01")), ("12", Decimal(12)), (12, Decimal(12)),
+    (Decimal("7.5"), Decimal("7.5")), ("0", Decimal(0)),
+])
+def test_fixed_place_text_is_read_exactly(value: Any, read: Decimal) -> None:
+    amount = wire_amount(value, numbers=False, places=2)
+    assert amount == read
+    assert str(amount) == str(read)
+
+
+@pytest.mark.parametrize("value", [
+    "12.305", "12.300", 12.3, 12.0, float("nan"), float("inf"), "NaN", "Infinity", "-Infinity",
+    "1e400", "1E+2", Decimal("1E+2"), "１２", "٣", "1,234.00", "12.", ".5", "9" * 5000,
+    "1" + "0" * 12, 10**400, "-5.00", True, None, [],
+])
+def test_fixed_place_text_refuses_what_no_price_is(value: Any) -> None:
+    with pytest.raises(ValueError) as info:
+        wire_amount(value, numbers=False, places=2)
+    assert "9999" not in str(info.value)
+
+
+def test_a_signed_fixed_place_amount_may_be_negative() -> None:
+    assert wire_amount("-5.00", signed=True, numbers=False, places=2) == Decimal("-5.00")
+    with pytest.raises(ValueError, match="2 decimals"):
+        wire_amount("-5.001", signed=True, numbers=False, places=2)
+
+
+def test_without_the_options_a_number_and_any_places_are_still_read() -> None:
+    assert wire_amount(12.305) == Decimal("12.305")
+    assert wire_amount("12.3050") == Decimal("12.3050")
+
+
+@pytest.mark.parametrize("fee", ["12.300", 12.5, "1" + "0" * 12])
+def test_a_taobao_price_is_read_by_the_core_rule(fee: Any) -> None:
+    with pytest.raises(ValidationError, match="'refund_fee'"):
+        read_payload(TopRefund, {"refund_id": "1", "tid": "2", "status": "SUCCESS",
+                                 "refund_fee": fee}, payload="taobao refund")

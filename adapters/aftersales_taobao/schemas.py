@@ -9,13 +9,13 @@ strings here; money stays the decimal text Taobao sends, in yuan.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from aftersales.wire import read_payload as parse
+from aftersales.wire import wire_amount
 from aftersales.wire import wire_id as _id
 
 __all__ = [
@@ -66,30 +66,13 @@ def _token(value: Any) -> Any:
     return value
 
 
-#: TOP's Price: yuan as decimal text, at most two places ("12.30"), ASCII digits only.
-_YUAN = re.compile(r"-?[0-9]{1,13}(?:\.[0-9]{1,2})?")
-
-
-def _yuan(value: Any, *, negative: bool) -> Decimal:
-    # TOP writes every Price as text; a JSON float is not exact and a bool is no amount.
-    if isinstance(value, (bool, float)):
-        raise ValueError(f"an amount in yuan must be decimal text, not a {type(value).__name__}")
-    text = str(value).strip() if isinstance(value, int | str | Decimal) else None
-    if text is None or not _YUAN.fullmatch(text):
-        raise ValueError("an amount in yuan must be decimal text with at most two places "
-                         "(\"12.30\") below 10^13")
-    amount = Decimal(text)
-    if amount < 0 and not negative:
-        raise ValueError("an amount in yuan must not be negative")
-    return amount
-
-
 def _price(value: Any) -> Decimal:
-    return _yuan(value, negative=False)
+    # TOP writes every Price as yuan text with at most two places: a float is not exact
+    return wire_amount(value, numbers=False, places=2)
 
 
 def _adjustment(value: Any) -> Decimal:
-    return _yuan(value, negative=True)
+    return wire_amount(value, signed=True, numbers=False, places=2)
 
 
 #: Yuan, at least zero, at most two places.
