@@ -221,9 +221,8 @@ def _apply(slot: _Slot, order: Order, added: _Added) -> None:
         slot.lines[line.external_id] = columns
     for shipment in order.shipments:
         # one parcel per folded number and carrier, spelled as first written
-        if slot.tracking.has(shipment.tracking_number, shipment.carrier):
+        if not slot.tracking.first(shipment.tracking_number, shipment.carrier):
             continue
-        slot.tracking.add(shipment.tracking_number, shipment.carrier)
         added.shipments.append((slot, {
             "store": order.marketplace,
             "direction": shipment.direction.value,

@@ -181,9 +181,8 @@ def _sync_shipments(session: Session, row: OrderRow, shipments: Sequence[Shipmen
         select(ShipmentRow.tracking_number, ShipmentRow.carrier)
         .where(ShipmentRow.order_id == row.id)))
     for shipment in shipments:
-        if known.has(shipment.tracking_number, shipment.carrier):
+        if not known.first(shipment.tracking_number, shipment.carrier):
             continue
-        known.add(shipment.tracking_number, shipment.carrier)
         session.add(
             ShipmentRow(
                 order_id=row.id,

@@ -63,6 +63,18 @@ class KnownParcels:
         """Whether a parcel of this number and carrier is known: same folded
         number, and the same carrier or one of the two unknown."""
         key, code = parcel_identity(number, carrier)
+        return self._known(key, code)
+
+    def first(self, number: str, carrier: str | None) -> bool:
+        """Whether this parcel is new (:meth:`has` is False); a new one is
+        remembered. The number is folded once (a sync page checks hundreds)."""
+        key, code = parcel_identity(number, carrier)
+        if self._known(key, code):
+            return False
+        self._carriers.setdefault(key, set()).add(code)
+        return True
+
+    def _known(self, key: str, code: str | None) -> bool:
         known = self._carriers.get(key)
         if not known:
             return False
