@@ -21,7 +21,8 @@ A body whose signed time (Shopify's ``updated_at``, WooCommerce's
 gone. A body's record is kept until that age passes (plus a margin for
 clocks that disagree), or ``keep_untimed`` for a body with no signed time
 (Shopify's ``returns/*`` bodies, WooCommerce's ``order.deleted``), and
-then deleted by later claims, so the table stays bounded.
+then deleted by later claims (each receiver purges at most once a minute:
+a purge is a write), so the table stays bounded.
 
 The claim is one ``INSERT … ON CONFLICT DO NOTHING``: of two processes
 receiving the same body at the same instant, one inserts and handles, the
@@ -77,8 +78,10 @@ DEFAULT_KEEP_UNTIMED = timedelta(days=30)
 DEFAULT_LEASE = timedelta(minutes=5)
 #: Added to every record's life, for receivers whose clocks disagree a little.
 CLOCK_MARGIN = timedelta(minutes=10)
-#: Expired records deleted per claim at most (older ones go with later claims).
+#: Expired records deleted per purge at most (older ones go with later purges).
 PURGE_BATCH = 500
+#: A receiver purges from its claims at most this often (a purge is a write).
+PURGE_EVERY = timedelta(minutes=1)
 
 class Outcome(StrEnum):
     """What a claim found."""
@@ -159,6 +162,7 @@ class WebhookReceipts:
         self.max_age = max_age
         self.keep_untimed = keep_untimed
         self.lease = lease
+        self._purged_at: datetime | None = None
 
     def _now(self) -> datetime:
         now = self._clock()
@@ -194,7 +198,10 @@ class WebhookReceipts:
             expires = now + self.keep_untimed + CLOCK_MARGIN
         else:
             expires = max(signed_at.astimezone(UTC) + self.max_age, now) + CLOCK_MARGIN
-        self.purge(now=now)
+        last = self._purged_at
+        if last is None or not last <= now < last + PURGE_EVERY:
+            self._purged_at = now
+            self.purge(now=now)
         for _ in range(3):
             claim = self._claim_once(key, platform, now, expires)
             if claim is not None:

@@ -196,3 +196,19 @@ def test_a_receiver_killed_mid_way_leaves_the_body_to_the_next_after_the_lease(
     assert receipts.claim("shopify", "shop-a", body(0)).outcome is Outcome.IN_PROGRESS
     later = WebhookReceipts(store, clock=lambda: now + receipts.lease + timedelta(seconds=1))
     assert later.claim("shopify", "shop-a", body(0)).new
+
+
+def test_a_receiver_purges_at_most_once_a_minute(store: Store, receipts: WebhookReceipts,
+                                                 clock: Clock) -> None:
+    receipts.finish(receipts.claim("shopify", "shop-a", b"old", signed_at=T0), {})
+    clock.now = T0 + receipts.max_age + CLOCK_MARGIN + timedelta(seconds=1)
+    receipts.claim("shopify", "shop-a", b"a")  # purges: the old record goes
+    assert _rows(store) == 1
+    receipts.finish(receipts.claim("shopify", "shop-a", b"b", signed_at=clock.now), {})
+    clock.now += receipts.max_age + CLOCK_MARGIN + timedelta(seconds=1)
+    receipts._purged_at = clock.now - timedelta(seconds=30)  # purged 30 s ago
+    receipts.claim("shopify", "shop-a", b"c")
+    assert _rows(store) == 3  # b expired, but not purged again within the minute
+    clock.now += timedelta(seconds=31)
+    receipts.claim("shopify", "shop-a", b"d")
+    assert _rows(store) == 3  # a and c are untimed and kept; b went; d came
