@@ -56,6 +56,17 @@ def _mask_id(buyer_id: str) -> str:
     return buyer_id[:2] + "***"
 
 
+def _storable(text: str) -> bool:
+    """Whether a text column holds ``text``: no NUL, no lone surrogate (no UTF-8 form)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _sum(pairs: Iterable[tuple[str, Decimal]]) -> dict[str, Decimal]:
     out: dict[str, Decimal] = defaultdict(Decimal)
     for currency, amount in pairs:
@@ -85,11 +96,16 @@ class Customers:
         """Everything about ``buyer_id`` (in ``store``, or in every store).
 
         Raises:
-            ValidationError: ``buyer_id`` is empty or longer than 120 characters.
+            ValidationError: ``buyer_id`` is empty or longer than 120 characters, or
+                either it or ``store`` is no text or holds a NUL or a lone surrogate.
             NotFoundError: nothing at all is known about the buyer.
         """
-        if not buyer_id or len(buyer_id) > 120 or not buyer_id.strip():
-            raise ValidationError("give a buyer id of 1-120 characters", field="buyer_id")
+        if not isinstance(buyer_id, str) or not 0 < len(buyer_id) <= 120 \
+                or not buyer_id.strip() or not _storable(buyer_id):
+            raise ValidationError("give a buyer id of 1-120 characters, without NUL or a lone "
+                                  "surrogate", field="buyer_id")
+        if store is not None and (not isinstance(store, str) or not _storable(store)):
+            raise ValidationError("must be a store's name", field="store")
         with self._runtime.store.session() as session:
             rows = load_rows(session, buyer_id, store)
         if not any((rows.orders, rows.returns, rows.follow_ups, rows.contacts, rows.holds,

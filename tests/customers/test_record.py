@@ -119,6 +119,22 @@ def test_unknown_and_bad_buyer_ids(app: AfterSales) -> None:
             app.customers.get(bad)
 
 
+@pytest.mark.parametrize(("buyer", "store", "field"), [
+    ("b\ud800", None, "buyer_id"),  # a bare UnicodeEncodeError
+    ("b\x00", None, "buyer_id"),
+    (5, None, "buyer_id"),  # a TypeError
+    ("b1", "shop\ud800", "store"),  # a bare UnicodeEncodeError
+    ("b1", "shop\x00", "store"),  # a record for a store no column can hold
+    ("b1", 5, "store"),  # pydantic's many-line error
+])
+def test_a_buyer_or_store_no_column_holds_is_refused_by_name(
+        app: AfterSales, buyer: object, store: object, field: str) -> None:
+    app.cases.open(store="shop", buyer_id="b1", kind="complaint")
+    with pytest.raises(ValidationError, match=f"field '{field}'") as raised:
+        app.customers.get(buyer, store=store)  # type: ignore[arg-type]
+    assert "\n" not in str(raised.value)
+
+
 def _statements(app: AfterSales, buyer: str) -> int:
     seen: list[str] = []
 
