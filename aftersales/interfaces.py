@@ -39,7 +39,7 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
-from aftersales.errors import UnsupportedOperationError
+from aftersales.errors import UnsupportedOperationError, ValidationError
 from aftersales.models import (
     Message,
     Order,
@@ -448,6 +448,18 @@ class CarrierBase:
     def track(self, queries: Sequence[TrackQuery]) -> list[TrackResult]:
         """See :meth:`Carrier.track`."""
         raise UnsupportedOperationError(self.name, "track")
+
+    def check_batch(self, queries: Sequence[TrackQuery]) -> None:
+        """Refuse more than :attr:`batch_size` queries in one :meth:`track` call, before
+        any request: the provider would refuse the whole batch, or drop the rest.
+
+        Raises:
+            ValidationError: too many queries (names ``queries`` and the adapter).
+        """
+        if len(queries) > self.batch_size:
+            unit = "number" if self.batch_size == 1 else "numbers"
+            raise ValidationError(f"at most {self.batch_size} {unit} per call",
+                                  field="queries", payload=self.name)
 
     def parse_push(self, body: bytes, headers: Mapping[str, str]) -> list[Tracking]:
         """See :meth:`Carrier.parse_push`."""

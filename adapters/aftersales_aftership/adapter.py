@@ -81,10 +81,7 @@ class AfterShipCarrier(CarrierBase):
 
     def track(self, queries: Sequence[TrackQuery]) -> list[TrackResult]:
         """Look up to ``batch_size`` numbers with one listing call."""
-        if len(queries) > self.batch_size:
-            raise ValidationError(
-                f"at most {self.batch_size} numbers per call", field="queries", payload=self.name
-            )
+        self.check_batch(queries)
         if not queries:
             return []
         found, invalid, unowned = self._list([q.number for q in queries])

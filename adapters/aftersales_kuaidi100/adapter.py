@@ -109,10 +109,7 @@ class Kuaidi100Carrier(CarrierBase):
 
         A number without a carrier is first resolved through autonumber.
         """
-        if len(queries) > self.batch_size:
-            raise ValidationError(
-                f"at most {self.batch_size} number per call", field="queries", payload=self.name
-            )
+        self.check_batch(queries)
         return [self._track_one(query) for query in queries]
 
     def _track_one(self, query: TrackQuery) -> TrackResult:

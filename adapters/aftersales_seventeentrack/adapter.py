@@ -100,10 +100,7 @@ class SeventeenTrackCarrier(CarrierBase):
         Raises:
             RateLimitError: the daily limit or the quota is used up.
         """
-        if len(queries) > self.batch_size:
-            raise ValidationError(
-                f"at most {self.batch_size} numbers per call", field="queries", payload=self.name
-            )
+        self.check_batch(queries)
         if not queries:
             return []
         envelope, invalid, unowned = self._envelope(
