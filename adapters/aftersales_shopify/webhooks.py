@@ -27,7 +27,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from aftersales.errors import SignatureError, ValidationError
+from aftersales.errors import ConfigurationError, SignatureError, ValidationError
 from aftersales.models import ReturnRequest, ReturnStatus, Shipment
 from aftersales.signing import body_time, header_text, verify_hmac_sha256_base64
 from aftersales.webhook_body import json_body, raw_body
@@ -103,9 +103,14 @@ class ReturnEvent:
     changes: ReturnChanges | None = None
 
 
-def _check(body: bytes, headers: Mapping[str, str], secret: str | None) -> None:
+def _check(body: bytes, headers: Mapping[str, str], secret: str | None, verified: bool) -> None:
+    if verified:
+        return  # the caller checked the signature itself, and says so
     if secret is None:
-        return
+        # a missing secret must not read as "skip the check"
+        raise ConfigurationError("shopify webhook: no webhook secret to verify it with; set "
+                                 "SHOPIFY_WEBHOOK_SECRET (or pass verified=True for a body "
+                                 "already verified)")
     signature = header(headers, "X-Shopify-Hmac-Sha256")
     if not signature:
         raise SignatureError("shopify webhook has no X-Shopify-Hmac-Sha256 header")
@@ -122,12 +127,12 @@ def _topic(headers: Mapping[str, str]) -> str:
 
 def _verified(
     body: bytes, headers: Mapping[str, str], secret: str | None, *,
-    topics: frozenset[str], model: type[_Hook], kind: str,
+    topics: frozenset[str], model: type[_Hook], kind: str, verified: bool,
 ) -> tuple[str, _Hook]:
     """Check the body's size, the signature and the topic, then parse the body as ``model``."""
     payload = f"shopify {kind} webhook"
     body = raw_body(body, payload=payload)
-    _check(body, headers, secret)
+    _check(body, headers, secret, verified)
     topic = _topic(headers)
     if topic not in topics:
         # the header is the sender's text: named, never echoed
@@ -136,25 +141,29 @@ def _verified(
 
 
 def parse_returns_webhook(
-    body: bytes, headers: Mapping[str, str], *, secret: str | None, store: str = NAME
+    body: bytes, headers: Mapping[str, str], *, secret: str | None, store: str = NAME,
+    verified: bool = False,
 ) -> ReturnEvent:
-    """Verify (when ``secret`` is given) and parse a ``returns/*`` webhook of ``store``.
+    """Verify with ``secret`` and parse a ``returns/*`` webhook of ``store``.
 
-    ``returns/update`` gives an event with ``changes`` and no status.
+    ``returns/update`` gives an event with ``changes`` and no status. Only
+    ``verified=True`` (the caller checked the signature itself) skips the
+    check; a ``secret`` of ``None`` never does.
 
     Raises:
+        ConfigurationError: ``secret`` is ``None`` and ``verified`` is not set.
         SignatureError: the signature is missing or wrong.
         ValidationError: the topic is not a returns topic or the body is not a return.
     """
     if _topic(headers) == "returns/update":
         _, update = _verified(body, headers, secret, topics=RETURN_TOPICS,
-                              model=WebhookReturnsUpdate, kind="returns")
+                              model=WebhookReturnsUpdate, kind="returns", verified=verified)
         return ReturnEvent(
             topic="returns/update",
             external_id=update.admin_graphql_api_id or gid("Return", update.id or ""),
             status=None, raw_status=None, request=None, changes=changes_from(update))
     topic, hook = _verified(body, headers, secret, topics=RETURN_TOPICS, model=WebhookReturn,
-                            kind="returns")
+                            kind="returns", verified=verified)
     return ReturnEvent(
         topic=topic, external_id=hook.admin_graphql_api_id or gid("Return", hook.id),
         status=map_return_status(hook.status), raw_status=hook.status.upper(),
@@ -163,19 +172,21 @@ def parse_returns_webhook(
 
 
 def parse_fulfillment_webhook(
-    body: bytes, headers: Mapping[str, str], *, secret: str | None
+    body: bytes, headers: Mapping[str, str], *, secret: str | None, verified: bool = False,
 ) -> tuple[str, list[Shipment]]:
-    """Verify and parse a ``fulfillments/create|update`` webhook.
+    """Verify and parse a ``fulfillments/create|update`` webhook (``verified``: see
+    :func:`parse_returns_webhook`).
 
     Returns:
         The order id and the shipments (one per tracking number).
 
     Raises:
+        ConfigurationError: ``secret`` is ``None`` and ``verified`` is not set.
         SignatureError: the signature is missing or wrong.
         ValidationError: the topic or the body is not a fulfillment.
     """
     _, hook = _verified(body, headers, secret, topics=FULFILLMENT_TOPICS,
-                        model=WebhookFulfillment, kind="fulfillment")
+                        model=WebhookFulfillment, kind="fulfillment", verified=verified)
     if hook.order_id is None:
         raise ValidationError("fulfillment has no order_id", field="order_id",
                               payload="shopify fulfillment webhook")

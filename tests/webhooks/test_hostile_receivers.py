@@ -194,3 +194,21 @@ def test_a_return_whose_status_is_written_twice_is_refused_not_read_as_the_last(
     body = b'{"id":1,"status":"declined","order":{"id":2},"status":"requested"}'
     with pytest.raises(ValidationError, match="twice"):
         call(body, signed(body))
+
+
+def test_a_shopify_webhook_is_never_read_unverified_by_a_missing_secret() -> None:
+    from aftersales_shopify.webhooks import parse_fulfillment_webhook, parse_returns_webhook
+
+    from aftersales.errors import ConfigurationError
+
+    body = b'{"id":1,"status":"requested","order":{"id":2}}'
+    headers = {"X-Shopify-Topic": "returns/request"}  # no signature at all
+    with pytest.raises(ConfigurationError, match="secret"):
+        parse_returns_webhook(body, headers, secret=None)
+    with pytest.raises(ConfigurationError, match="secret"):
+        parse_fulfillment_webhook(body, {"X-Shopify-Topic": "fulfillments/create"}, secret=None)
+    with pytest.raises(SignatureError):
+        parse_returns_webhook(body, headers, secret="")
+    # reading a payload already verified elsewhere is said out loud
+    assert parse_returns_webhook(body, headers, secret=None, verified=True).topic == \
+        "returns/request"

@@ -66,7 +66,7 @@ def test_the_return_status_samples_give_the_status_shopify_names(
     topic: str, status: ReturnStatus, raw_status: str,
 ) -> None:
     raw = _raw(fx("webhook_returns_status_samples")[topic])
-    event = parse_returns_webhook(raw, {"X-Shopify-Topic": topic}, secret=None)
+    event = parse_returns_webhook(raw, {"X-Shopify-Topic": topic}, secret=None, verified=True)
     assert (event.topic, event.status, event.raw_status) == (topic, status, raw_status)
     assert event.external_id == "gid://shopify/Return/123134564567890"
 
@@ -76,11 +76,11 @@ def test_a_fulfillment_still_pending_at_its_service_is_no_parcel_yet() -> None:
     # has not taken it ("pending"): nothing has left, so no tracking starts.
     sample = fx("webhook_fulfillments_create_sample")["body"]
     order_id, shipments = parse_fulfillment_webhook(
-        _raw(sample), {"X-Shopify-Topic": "fulfillments/create"}, secret=None)
+        _raw(sample), {"X-Shopify-Topic": "fulfillments/create"}, secret=None, verified=True)
     assert (order_id, shipments) == ("820982911946154508", [])
     done = copy.deepcopy(sample)
     done["status"] = "success"  # the same fulfillment once it succeeded
     _, shipments = parse_fulfillment_webhook(
-        _raw(done), {"X-Shopify-Topic": "fulfillments/update"}, secret=None)
+        _raw(done), {"X-Shopify-Topic": "fulfillments/update"}, secret=None, verified=True)
     assert [(s.tracking_number, s.carrier, s.line_ids) for s in shipments] == [
         ("1z827wk74630", "ups", ["866550311766439020", "141249953214522974"])]
