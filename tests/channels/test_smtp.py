@@ -337,3 +337,39 @@ def test_a_reply_dripped_past_the_deadline_is_a_lost_answer(
     assert "deadline" in str(error)
     assert SECRET_ADDRESS not in str(error)
     assert recorder.messages == []
+
+
+def test_a_greeting_dripped_past_the_deadline_is_the_channels_failure() -> None:
+    # Nothing was sent yet: a server that never finishes its greeting is
+    # the channel's state (the queue is kept), not the message's.
+    import threading
+    import time
+
+    from aftersales.errors import ChannelUnavailableError
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    hung_up = threading.Event()
+
+    def drip() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            try:
+                for _ in range(600):  # a minute of "220-" lines
+                    conn.sendall(b"220-still starting\r\n")
+                    time.sleep(0.1)
+            except OSError:
+                hung_up.set()
+
+    server = threading.Thread(target=drip, daemon=True)
+    server.start()
+    channel = SmtpChannel(SmtpSettings(host="127.0.0.1", port=port, sender="shop@example.com",
+                                       timeout=5, deadline=1))
+    try:
+        with pytest.raises(ChannelUnavailableError, match="deadline"):
+            channel.send(_message())
+        assert hung_up.wait(timeout=30)  # the client hung up on the server
+    finally:
+        listener.close()
