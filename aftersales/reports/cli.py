@@ -23,7 +23,7 @@ import click
 from aftersales.cli_support import (
     EXIT_UNUSABLE,
     CliState,
-    clean_text,
+    aware_datetime,
     fail,
     output,
     pass_state,
@@ -39,21 +39,13 @@ __all__ = ["group"]
 
 def _when(ctx: click.Context, param: click.Parameter, value: str | None
           ) -> datetime | date | None:
+    """A day (read in the shop's zone later) or an ISO time with its zone."""
     if value is None:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{clean_text(value)!r} is neither a date (2026-03-01) nor an ISO time with a zone"
-        ) from None
-    if parsed.tzinfo is None:
-        raise click.BadParameter(f"{clean_text(value)!r} has no time zone (add +08:00 or Z)")
-    return parsed
+        return aware_datetime(ctx, param, value)
 
 
 def _aware(value: datetime | date | None, app: Any) -> datetime | None:

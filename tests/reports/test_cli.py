@@ -110,6 +110,7 @@ def test_by_store_and_a_store_filter(demo_url: str) -> None:
     (("report", "cases", "--since", "0001-01-01", "--by", "all"), "since"),
     (("report", "reviews", "--since", "1900-01-01", "--by", "week"), "since"),
     (("report", "logistics", "--since", "2000-01-01", "--by", "day"), "since"),
+    (("report", "returns", "--since", "0001-01-01T03:00+08:00"), "since"),
     (("report", "followups", "--csv", "/dev/null/out"), "--csv"),
 ])
 def test_unusable_input_is_one_line_and_exit_2(demo_url: str, args: tuple[str, ...],
