@@ -37,7 +37,9 @@ What makes it safe to copy:
   is older than the replay window (48 hours) is answered 200 (``stale``)
   and not handled. The body is claimed before it is handled, so two
   processes receiving it at once handle it once; a delivery whose handling
-  failed is released, so the platform's retry is handled.
+  failed is released, so the platform's retry is handled. A signed body
+  under a topic not handled here is answered 200 (``ignored``) and not
+  recorded, so a replay under a made-up topic cannot use it up.
 
 A webhook is then treated as a doorbell: the backend asks the library to
 pull what changed through the adapter's incremental listing, which is
@@ -50,6 +52,7 @@ import hmac
 import json
 import logging
 import os
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -89,6 +92,8 @@ MAX_BODY = 1024 * 1024
 MAX_DEPTH = 8
 #: Seconds a client is asked to wait when a marketplace is down.
 RETRY_AFTER = 30
+#: What a Shopify topic looks like (``returns/request``); anything else is not echoed.
+_TOPIC = re.compile(r"[a-z0-9_]{1,40}/[a-z0-9_]{1,40}")
 _KINDS = tuple(k.value for k in ReturnKind)
 _REASONS = frozenset(r.value for r in ReturnReason)
 
@@ -149,20 +154,24 @@ def create_app(aftersales: AfterSales | None = None, *, api_token: str | None = 
             return _error(503, "set SHOPIFY_WEBHOOK_SECRET to receive Shopify webhooks")
         if not _shopify_signed(shopify, raw, headers):
             return _error(401, "signature missing or wrong")
-        topic = (header(headers, "X-Shopify-Topic") or "").lower()
+        topic = (header(headers, "X-Shopify-Topic") or "").strip().lower()
+        if topic not in RETURN_TOPICS | FULFILLMENT_TOPICS:
+            # Signed, but not a topic handled here. Not recorded: the topic is
+            # not signed, so this must not use up the body for its real topic;
+            # and the sender's header is echoed only when it looks like one.
+            shown = topic if _TOPIC.fullmatch(topic) else "?"
+            return jsonify({"topic": shown, "ignored": True})
 
         def handle() -> Any:
             if topic in RETURN_TOPICS:
                 event = shopify.parse_returns_webhook(raw, headers)
                 lib.returns.sync()
                 return {"topic": topic, "return": event.external_id,
-                        "status": event.status.value}
-            if topic in FULFILLMENT_TOPICS:
-                order_id, shipments = shopify.parse_fulfillment_webhook(raw, headers)
-                changed = lib.sync_orders("shopify")
-                return {"topic": topic, "order": order_id, "changed": changed,
-                        "tracking": [s.tracking_number for s in shipments]}
-            return {"topic": topic, "ignored": True}  # signed, but not subscribed here
+                        "status": event.status.value if event.status else None}
+            order_id, shipments = shopify.parse_fulfillment_webhook(raw, headers)
+            changed = lib.sync_orders("shopify")
+            return {"topic": topic, "order": order_id, "changed": changed,
+                    "tracking": [s.tracking_number for s in shipments]}
 
         return _once(receipts, "shopify", shopify.name, raw, shopify_signed_time(raw), handle)
 

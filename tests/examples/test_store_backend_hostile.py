@@ -274,3 +274,35 @@ def test_no_bad_request_gets_a_500(client: FlaskClient, http: responses.Requests
         assert got.is_json, name
         assert "Traceback" not in got.get_data(as_text=True)
     assert len(statuses) >= 150
+
+
+@pytest.mark.parametrize("topic", ["products/update", "returns/request, returns/approve",
+                                   "x" * 5000])
+def test_a_signed_body_under_a_topic_not_handled_does_not_use_up_the_body(
+        client: FlaskClient, lib: AfterSales, monkeypatch: pytest.MonkeyPatch,
+        topic: str) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(lib.returns, "sync", lambda: calls.append(1) or {})
+    hook = _fx(SHOPIFY_FX, "webhook_returns_request")["request"]
+    first = client.post("/webhooks/shopify", data=hook["raw_body"],
+                        headers={**hook["headers"], "X-Shopify-Topic": topic})
+    assert first.status_code == 200
+    assert first.get_json()["ignored"] is True
+    assert len(first.get_data()) < 200  # the unsigned header is not echoed at length
+    got = client.post("/webhooks/shopify", data=hook["raw_body"], headers=hook["headers"])
+    assert got.status_code == 200
+    assert "duplicate" not in got.get_json()
+    assert calls == [1]
+
+
+def test_a_signed_returns_update_change_set_is_handled(
+        client: FlaskClient, lib: AfterSales, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(lib.returns, "sync", lambda: calls.append(1) or {})
+    body = _fx(SHOPIFY_FX, "webhook_returns_update_sample")["body"]
+    raw, headers = _stamped("/webhooks/shopify", "returns/update", body)
+    got = client.post("/webhooks/shopify", data=raw, headers=headers)
+    assert got.status_code == 200, got.get_data()
+    assert got.get_json() == {"topic": "returns/update",
+                              "return": "gid://shopify/Return/123134564567890", "status": None}
+    assert calls == [1]
