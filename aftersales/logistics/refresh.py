@@ -29,8 +29,9 @@ from typing import Any, Generic, TypeVar
 
 from aftersales.errors import AfterSalesError, RemoteError, ResponseParseError
 from aftersales.interfaces import Capability, Carrier
+from aftersales.logistics.detect import normalize_number
 from aftersales.logistics.tracking import TrackAnswer
-from aftersales.models import Tracking, TrackQuery
+from aftersales.models import Tracking, TrackQuery, TrackResult
 from aftersales.redact import known_names, redact_remote
 from aftersales.ticks import TickReport
 
@@ -172,11 +173,27 @@ def _ask(
     # A provider's per-number words ("recipient … tel … refused") are masked as its
     # errors are: they become the report's reasons, printed by the CLI and the worker.
     return [
-        (prepare(r.tracking), "", False) if r.tracking is not None
-        else (None, redact_remote(r.error) if r.error else "no tracking",
-              r.error_code == "invalid")
-        for r in results
-    ], tuple(redact_remote(text) for text in unowned)
+        _outcome(query, r, prepare) for query, r in zip(queries, results, strict=True)
+    ] if len(results) == len(queries) else [], tuple(redact_remote(text) for text in unowned)
+
+
+def _outcome(
+    query: TrackQuery, result: TrackResult, prepare: Callable[[Tracking], P],
+) -> tuple[P | None, str, bool]:
+    """One number's prepared tracking, or why there is none and whether the answer
+    was malformed. A tracking about another number than its place in the batch
+    asked (an adapter that answered out of order or let another parcel's item
+    through) is malformed, never written onto the asked parcel: checked here, in
+    the core, whatever the adapter checked (its carrier is the adapter's to
+    judge, :func:`~aftersales.logistics.tracking.foreign_answer`: the asked one
+    may only be detected from the number's shape)."""
+    tracking = result.tracking
+    if tracking is not None:
+        if normalize_number(tracking.number) == query.number:
+            return prepare(tracking), "", False
+        return None, "the answer names another tracking number than was asked", True
+    return (None, redact_remote(result.error) if result.error else "no tracking",
+            result.error_code == "invalid")
 
 
 class Refresher(Generic[P]):
