@@ -198,6 +198,7 @@ class ReportsService:
         Raises:
             NotFoundError: the channel is not configured.
             RemoteError: the channel refused or failed (the next run tries again).
+            ValidationError: ``now`` is naive; nothing is sent.
         """
         settings = self.runtime.settings.reports
         channel = (self.runtime.channel(settings.weekly_channel)

@@ -33,6 +33,7 @@ from aftersales.reports.labels import words
 from aftersales.runtime import Runtime
 from aftersales.store.locking import one_writer
 from aftersales.store.tables.core import IdempotencyRow
+from aftersales.times import aware
 
 __all__ = ["LEASE", "SCOPE", "WeeklyOutcome", "last_week", "send_weekly"]
 
@@ -82,11 +83,16 @@ def send_weekly(runtime: Runtime, html: Callable[[datetime, datetime, str], str]
         to: the recipient the channel understands (an e-mail address for ``smtp``).
         lang: ``en`` or ``zh``.
         now: the moment to act as (default the runtime's clock).
+
+    Raises:
+        ValidationError: ``now`` is naive (the week would depend on the
+            machine's zone); nothing is claimed or sent.
     """
+    now = aware(now, "now") or runtime.now()
     if channel is None or not to:
         return WeeklyOutcome("off", skipped=1)
     title = words(lang)["title"]
-    since, until = last_week(now or runtime.now(), runtime.timezone)
+    since, until = last_week(now, runtime.timezone)
     week = since.date().isoformat()
     digest = hashlib.sha256(f"{channel.name}\0{to}".encode()).hexdigest()[:16]
     key = f"{SCOPE}:{week}:{digest}"

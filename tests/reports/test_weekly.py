@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from aftersales.errors import TransientError
+from aftersales.errors import TransientError, ValidationError
 from aftersales.reports.weekly import last_week
 from aftersales.store.tables.core import IdempotencyRow, OutboxRow
 from tests.channels.conftest import Recorder
@@ -273,3 +273,23 @@ def test_a_claim_left_by_a_killed_run_is_taken_over_after_its_lease(
     with app.store.session() as session:
         row = session.get(IdempotencyRow, first.key)
         assert (row.scope, set(row.result)) == (SCOPE, {"week", "message_id"})
+
+
+def test_a_naive_now_is_refused_by_name_and_nothing_is_sent(
+        mailed: tuple[Any, Recorder]) -> None:
+    """It was read in the machine's zone, so which week went depended on the server."""
+    app, recorder = mailed
+    with pytest.raises(ValidationError, match="field 'now': must be timezone-aware"):
+        app.reports.send_weekly(now=datetime(2026, 1, 12, 1, 0))
+    assert recorder.messages == []
+    with app.store.session() as session:
+        assert session.query(IdempotencyRow).count() == 0
+
+
+def test_a_naive_now_is_refused_even_when_the_report_is_off(tmp_path: Path) -> None:
+    app = _app(tmp_path)
+    try:
+        with pytest.raises(ValidationError, match="field 'now'"):
+            app.reports.send_weekly(now=datetime(2026, 1, 12, 1, 0))
+    finally:
+        app.close()
