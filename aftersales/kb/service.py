@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from aftersales.errors import ConfigurationError, NotFoundError, ValidationError
 from aftersales.kb import files
@@ -37,6 +38,7 @@ from aftersales.kb.repository import (
 )
 from aftersales.kb.suggest import Subject, label_matches, review_subject, suggestion
 from aftersales.kb.text import query_terms
+from aftersales.store.locking import one_writer
 from aftersales.store.tables.kb import KbEntryRow
 from aftersales.templating import Template
 
@@ -49,6 +51,16 @@ log = logging.getLogger("aftersales.kb")
 
 #: The longest store name an entry carries (its column's width).
 _STORE_WIDTH = 80
+
+
+def _one_writer(session: Session) -> None:
+    """Let one transaction at a time write the knowledge base.
+
+    Adding reads whether the entry exists and then inserts it or replaces its
+    index: two imports at the same instant (two deploy hooks, two workers
+    loading the sample) both inserted, and one failed on the unique key.
+    """
+    one_writer(session, "kb.entries")
 
 
 def _checked_key(key: object) -> str:
@@ -117,6 +129,7 @@ class KnowledgeBase:
         if not isinstance(entry, Entry):
             entry = files.validate(dict(entry), where="entry")
         with self._runtime.unit_of_work() as session:
+            _one_writer(session)
             return upsert_entry(session, entry)
 
     def get(self, key: str, *, store: str = "") -> Entry:
@@ -168,6 +181,7 @@ class KnowledgeBase:
             How many entries were indexed again.
         """
         with self._runtime.unit_of_work() as session:
+            _one_writer(session)
             count = reindex_stale(session)
         log.info("knowledge base reindex: %d entries", count)
         return count
@@ -195,6 +209,7 @@ class KnowledgeBase:
     def _write_all(self, entries: Iterable[Entry]) -> dict[str, int]:
         counts = {w.value: 0 for w in Written}
         with self._runtime.unit_of_work() as session:
+            _one_writer(session)
             for entry in entries:
                 counts[upsert_entry(session, entry).value] += 1
         log.info("knowledge base import: %s", counts)
