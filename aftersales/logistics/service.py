@@ -307,8 +307,9 @@ class LogisticsService:
         the parcels stored without a real number). A push item naming its
         carrier goes to that carrier's parcels (and those of no known
         carrier); one naming none goes to the number's parcels only when
-        they are of one carrier (or of none known). When they are of
-        several (digits-only waybills of ZTO, STO and SF share lengths), it
+        they are all of one carrier, or all of no known one. When they are
+        of several, or some of none (digits-only waybills of ZTO, STO and SF
+        share lengths: a parcel of no known carrier may be another's), it
         is refused: nothing written, one WARNING naming the provider, the
         number and the carriers, and the parcels stay due for their refresh. A push saying the
         provider stopped watching a parcel not yet at a final state
@@ -336,7 +337,8 @@ class LogisticsService:
                     continue
                 # matched folded, whatever spacing or case the shop stored it with
                 refs = _current_parcels(parcels_by_number(session, normal), tracking.carrier)
-                carriers = sorted({ref.carrier for ref in refs if ref.carrier})
+                # a parcel of no known carrier may be any carrier's: one more to tell apart
+                carriers = sorted({ref.carrier or "unknown carrier" for ref in refs})
                 if not tracking.carrier and len(carriers) > 1:
                     # Which carrier's parcel is it? The push cannot say: none is written,
                     # and each stays due for its refresh, which asks per carrier.

@@ -5,8 +5,9 @@ parcels (or two orders') may carry one number with two carriers. A push
 whose item names no carrier cannot say which of them it is about: it is
 refused (nothing written, one WARNING naming the provider, the number and
 the carriers) and the parcels stay due for their refresh, which asks per
-carrier. When the number's parcels are all of one carrier (or of none
-known) the push is theirs and is applied, as before.
+carrier. A parcel of no known carrier beside another carrier's is one more
+it cannot tell apart. When the number's parcels are all of one carrier (or
+all of none known) the push is theirs and is applied, as before.
 """
 
 from __future__ import annotations
@@ -70,3 +71,15 @@ def test_a_push_without_carrier_for_one_carriers_parcels_is_applied(make_app: An
     assert _statuses(app, both) == ["in_transit", "in_transit"]
     assert _push(app, ("SF432112345678", None, "in_transit")) == 1
     assert _statuses(app, unknown) == ["in_transit"]
+
+
+def test_a_parcel_of_no_known_carrier_beside_a_carriers_makes_the_push_ambiguous(
+    make_app: Any, caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = make_app(Pusher())
+    ids = add_parcels(app, [NUMBER], carrier="zto") + add_parcels(app, [NUMBER], carrier=None)
+    with caplog.at_level(logging.WARNING, logger="aftersales.logistics"):
+        assert _push(app, (NUMBER, None, "delivered")) == 0
+    assert _statuses(app, ids) == ["pending", "pending"]
+    assert any("unknown carrier" in r.getMessage() for r in caplog.records)
+    assert _push(app, (NUMBER, "zto", "in_transit")) == 2  # as before: zto's, and the unknown
