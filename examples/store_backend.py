@@ -27,7 +27,8 @@ What makes it safe to copy:
 * the portal needs a bearer token from the settings, compared in constant
   time; the webhooks are verified against the raw body before anything else;
 * every bad input is a 400 with a JSON error; a marketplace that is down or
-  throttling is a 503 with ``Retry-After``; no request gets a traceback, and
+  throttling, or a database that fails, is a 503 with ``Retry-After`` (the
+  driver's words are not in the answer); no request gets a traceback, and
   anything unexpected is a 500 with a JSON error and no details;
 * a signed body that was already handled is answered 200 (``duplicate``)
   and not handled again, whatever its delivery-id, topic or shop headers
@@ -75,6 +76,7 @@ from aftersales.errors import (
     RemoteError,
     RemoteNotFoundError,
     SignatureError,
+    StorageError,
     ValidationError,
 )
 from aftersales.models import ReturnKind, ReturnReason
@@ -249,6 +251,13 @@ def _answer(work: Callable[[], Any]) -> Any:
         return _error(502, str(exc))
     except ConfigurationError as exc:
         return _error(503, str(exc))
+    except StorageError as exc:
+        # the database failed (down, locked, a table missing): try again later;
+        # the driver's words stay in the log, never in the answer
+        log.error("storage failure on %s: %s", request.path, type(exc).__name__)
+        response, status = _error(503, "storage unavailable; try again later")
+        response.headers["Retry-After"] = str(RETRY_AFTER)
+        return response, status
     except AfterSalesError as exc:
         return _error(409, str(exc))
 

@@ -306,3 +306,14 @@ def test_a_signed_returns_update_change_set_is_handled(
     assert got.get_json() == {"topic": "returns/update",
                               "return": "gid://shopify/Return/123134564567890", "status": None}
     assert calls == [1]
+
+
+def test_a_database_that_fails_is_a_503_with_retry_after_and_no_details(
+        client: FlaskClient, lib: AfterSales) -> None:
+    with lib.store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE webhook_receipts")  # as a failing database would
+    hook = _fx(SHOPIFY_FX, "webhook_returns_request")["request"]
+    got = client.post("/webhooks/shopify", data=hook["raw_body"], headers=hook["headers"])
+    assert got.status_code == 503
+    assert int(got.headers["Retry-After"]) > 0
+    assert "webhook_receipts" not in got.get_data(as_text=True)
