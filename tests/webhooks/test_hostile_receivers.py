@@ -27,6 +27,8 @@ from aftersales_kuaidi100 import Kuaidi100Carrier, Kuaidi100Settings, push_sign
 from aftersales_seventeentrack import SeventeenTrackCarrier, SeventeenTrackSettings
 from aftersales_shopify import ShopifyMarketplace, ShopifySettings
 from aftersales_woocommerce import WooCommerceMarketplace, WooCommerceSettings
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aftersales.errors import SignatureError, ValidationError
 from aftersales.sandbox import SandboxCarrier
@@ -212,3 +214,18 @@ def test_a_shopify_webhook_is_never_read_unverified_by_a_missing_secret() -> Non
     # reading a payload already verified elsewhere is said out loud
     assert parse_returns_webhook(body, headers, secret=None, verified=True).topic == \
         "returns/request"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20)
+
+
+@given(value=JSON_VALUES)
+def test_strict_reading_agrees_with_json_on_every_plain_document(value: object) -> None:
+    from aftersales.webhook_body import json_body
+
+    text = json.dumps(value, ensure_ascii=False).encode()
+    assert json_body(text, payload="p") == json.loads(text)
