@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aftersales.app import AfterSales
 from aftersales.errors import (
+    ActionInFlightError,
     AdapterNotFoundError,
     AfterSalesError,
     AuthenticationError,
@@ -65,6 +66,7 @@ from aftersales.ticks import TickReport
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActionInFlightError",
     "AdapterNotFoundError",
     "AfterSales",
     "AfterSalesError",

@@ -14,7 +14,8 @@ caller can catch one class at its boundary and still tell the cases apart::
     ├── NotEligibleError              a policy refuses the request
     ├── NotFoundError                 no such row in the store
     ├── ConcurrentUpdateError         someone else changed the row first
-    │   └── RefundInFlightError       another refund of the request is still pending
+    │   ├── RefundInFlightError       another refund of the request is still pending
+    │   └── ActionInFlightError       another action on the request is with its marketplace
     ├── ReplyOutcomeUnknownError      a review reply may have been posted: a person must check
     ├── SignatureError                a push or webhook failed its signature check
     ├── StorageError                  the database failed (wraps SQLAlchemy's error)
@@ -38,6 +39,7 @@ from __future__ import annotations
 from aftersales.redact import redact_remote
 
 __all__ = [
+    "ActionInFlightError",
     "AdapterNotFoundError",
     "AfterSalesError",
     "AuthenticationError",
@@ -207,6 +209,27 @@ class RefundInFlightError(ConcurrentUpdateError):
         self.amount = amount
         super().__init__(f"return {rma_id} has refund {idempotency_key!r} of {amount} in "
                          f"flight: {why}")
+
+
+class ActionInFlightError(ConcurrentUpdateError):
+    """Another merchant action on the request is with its marketplace, or its outcome is unknown.
+
+    Raised before anything is sent: the caller never reaches the
+    marketplace. Either another caller is sending an action now (try again
+    once it is done), or an earlier action's answer was lost and only a
+    retry of that same action, or a sync of the store, may settle it.
+
+    Attributes:
+        rma_id: the request.
+        action: the action in flight (``approve``, ``reject``, ``receive``,
+            ``ship_exchange``).
+    """
+
+    def __init__(self, rma_id: str, action: str, why: str) -> None:
+        self.rma_id = rma_id
+        self.action = action
+        why = " ".join(why.split())
+        super().__init__(f"return {rma_id} has {action} in flight: {why}")
 
 
 class ReplyOutcomeUnknownError(AfterSalesError):

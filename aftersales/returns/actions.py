@@ -19,6 +19,7 @@ from aftersales.models import (
     ReturnStatus,
     ShipmentDirection,
 )
+from aftersales.returns import action_claim as claims
 from aftersales.returns import repository as repo
 from aftersales.returns.context import ReturnsContext, load
 from aftersales.returns.inspection import judge_inspection, normalise_inspection
@@ -98,11 +99,17 @@ class Actions:
             raise NotEligibleError(
                 f"return {rma_id} was found ineligible; approve with override=True "
                 "to make an exception", list(row.eligibility_reasons or []))
-        self.ctx.push(row, Capability.APPROVE_RETURN, lambda m, r: m.approve_return(r, note=note),
-                      dry_run=dry_run or pushed)
+        cap = Capability.APPROVE_RETURN
+        claim = self.ctx.claim(row, "approve", cap, dry_run=dry_run or pushed)
+        self.ctx.push(row, cap, lambda m, r: m.approve_return(r, note=note),
+                      dry_run=dry_run or pushed, claim=claim)
+        self.ctx.answered(claim)
         self.writer.move(session, row, S.APPROVED, actor=actor, now=self.ctx.runtime.now(),
                          note=note,
                          reason="override" if row.eligibility == "ineligible" else None)
+        claims.settle(session, claim)
+        if pushed:
+            claims.settle_pushed(session, rma_id, "approve")
         return repo.to_model(row)
 
     def reject(
@@ -132,12 +139,15 @@ class Actions:
         row = load(session, rma_id, version)
         check_transition(ReturnKind(row.kind), S(row.status), S.REJECTED,
                          entity=f"return {rma_id}")
+        claim = self.ctx.claim(row, "reject", Capability.REJECT_RETURN, dry_run=dry_run)
         self.ctx.push(row, Capability.REJECT_RETURN,
                       lambda m, r: m.reject_return(r, reason=reason, note=note,
                                                    **_refusal(reason_code, evidence)),
-                      dry_run=dry_run)
+                      dry_run=dry_run, claim=claim)
+        self.ctx.answered(claim)
         self.writer.move(session, row, S.REJECTED, actor=actor, now=self.ctx.runtime.now(),
                          reason=reason, note=note, data=_refusal_audit(reason_code, evidence))
+        claims.settle(session, claim)
         return repo.to_model(row)
 
     def mark_shipped(
@@ -149,6 +159,7 @@ class Actions:
             number = (tracking_number or "").strip()
             if not number:
                 raise ValidationError("a tracking number is required", field="tracking_number")
+            claims.hold(session, rma_id, self.ctx.runtime)
             row = load(session, rma_id, version)
             now = self.ctx.runtime.now()
             check_transition(ReturnKind(row.kind), S(row.status), S.RETURN_SHIPPED,
@@ -215,12 +226,17 @@ class Actions:
         skus = {ln.order_line_id: ln.sku or ln.order_line_id for ln in model.lines}
         outcome = judge_inspection(model.lines, results, self.ctx.policy, skus)
         reject = outcome.failed and self.ctx.policy.reject_failed_inspection
+        claim = self.ctx.claim(row, "receive", Capability.CONFIRM_RETURN_RECEIVED,
+                               dry_run=dry_run)
+        if claim is None and reject:
+            claim = self.ctx.claim(row, "receive", Capability.REJECT_RETURN, dry_run=dry_run)
         self.ctx.push(row, Capability.CONFIRM_RETURN_RECEIVED,
-                   lambda m, r: m.confirm_return_received(r), dry_run=dry_run)
+                   lambda m, r: m.confirm_return_received(r), dry_run=dry_run, claim=claim)
         if reject:
             self.ctx.push(row, Capability.REJECT_RETURN,
                        lambda m, r: m.reject_return(r, reason=" ".join(outcome.failures)),
-                       dry_run=dry_run)
+                       dry_run=dry_run, claim=claim)
+        self.ctx.answered(claim)
         now = self.ctx.runtime.now()
         for line in row.lines:
             line.inspection = [r.value for r in results[line.order_line_external_id]]
@@ -235,6 +251,7 @@ class Actions:
         if reject:
             self.writer.move(session, row, S.REJECTED, actor=actor, now=now,
                        reason="inspection failed", note=" ".join(outcome.failures))
+        claims.settle(session, claim)
         return repo.to_model(row)
 
     def close(self, rma_id: str, *, note: str | None = None, actor: str = "merchant",
@@ -256,6 +273,7 @@ class Actions:
     ) -> ReturnRequest:
         """A revised request reopens a rejected one; eligibility is judged again."""
         def work(session: Session) -> ReturnRequest:
+            claims.hold(session, rma_id, self.ctx.runtime)
             row = load(session, rma_id, version)
             check_transition(ReturnKind(row.kind), S(row.status), S.REQUESTED,
                              entity=f"return {rma_id}")
@@ -287,7 +305,11 @@ class Actions:
 
     def end_in(self, session: Session, rma_id: str, target: ReturnStatus, *,
                        note: str | None, actor: str, version: int | None = None) -> ReturnRequest:
-        """Close or cancel in the caller's unit of work (no marketplace call)."""
+        """Close or cancel in the caller's unit of work (no marketplace call).
+
+        Refused while an action on the request is with its marketplace.
+        """
+        claims.hold(session, rma_id, self.ctx.runtime)
         row = load(session, rma_id, version)
         self.writer.move(session, row, target, actor=actor, now=self.ctx.runtime.now(), note=note)
         return repo.to_model(row)

@@ -27,6 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from aftersales.errors import AfterSalesError, ConcurrentUpdateError, DatabaseUnavailableError
 from aftersales.interfaces import Capability
 from aftersales.models import ReturnKind, ReturnLine, ReturnStatus
+from aftersales.returns import action_claim as action_claims
 from aftersales.returns import repository as repo
 from aftersales.returns.actions import Actions
 from aftersales.returns.bulk_approve import applied_keys, read_requests, write_keys
@@ -476,6 +477,8 @@ class Bulk:
             applied.append((row.key, rma))
             add(BulkOutcome(row.number, "approve", rma, "ok", "approved"))
         self.writer.move_many(session, moves, now=now)
+        for rma in pushed:
+            action_claims.settle_pushed(session, rma, "approve")
         write_keys(session, applied, now=now)
 
     def _push_approve(self, rma: str, marketplace: str, note: str | None, *,
@@ -487,6 +490,12 @@ class Bulk:
         if dry_run:
             self.ctx.market(marketplace, Capability.APPROVE_RETURN)
             return
-        self.ctx.run(lambda s: self.ctx.push(
-            repo.load_row(s, rma), Capability.APPROVE_RETURN,
-            lambda m, r: m.approve_return(r, note=note), dry_run=dry_run))
+        def push(session: Session) -> None:
+            row = repo.load_row(session, rma)
+            cap = Capability.APPROVE_RETURN
+            claim = self.ctx.claim(row, "approve", cap, dry_run=dry_run)
+            self.ctx.push(row, cap, lambda m, r: m.approve_return(r, note=note),
+                          dry_run=dry_run, claim=claim)
+            self.ctx.answered(claim)  # the run's write settles it (settle_pushed)
+
+        self.ctx.run(push)

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.orm import Session, object_session
 
-from aftersales.errors import ConcurrentUpdateError, ConfigurationError
+from aftersales.errors import ActionInFlightError, ConcurrentUpdateError, ConfigurationError
 from aftersales.interfaces import Capability, Marketplace, require
 from aftersales.models import ReturnRequest
 from aftersales.redact import known_names
+from aftersales.returns import action_claim
 from aftersales.returns import repository as repo
 from aftersales.returns.eligibility import DEFAULT_VALIDATORS, Validator
 from aftersales.returns.policy import ReturnPolicy
@@ -168,23 +169,84 @@ class ReturnsContext:
             or capability not in local.capabilities
         )
 
+    def claim(self, row: ReturnRow, action: str, capability: Capability, *,
+              dry_run: bool) -> action_claim.ActionClaim | None:
+        """Claim ``row`` for ``action`` before its push (see :mod:`.action_claim`).
+
+        Committed in a transaction of its own before anything is sent, so a
+        second caller is refused and never calls the marketplace. ``None``
+        when nothing will be sent: a dry run, or a step the marketplace does
+        not hear (:meth:`reaches_market`).
+
+        Raises:
+            ConcurrentUpdateError: the request changed since ``row`` was read.
+            ActionInFlightError: another action on it is with the marketplace.
+        """
+        if dry_run or not self.reaches_market(row, capability):
+            return None
+        self.market(row.marketplace, capability)  # refused before claiming if it cannot
+        return action_claim.take(self.runtime, row.rma_id, action, row.version)
+
     def push(
         self, row: ReturnRow, capability: Capability,
         call: Callable[[Marketplace, ReturnRequest], object], *, dry_run: bool,
+        claim: action_claim.ActionClaim | None = None,
     ) -> None:
         """Send a local action to the marketplace that owns the request.
 
         Called before the caller's unit of work writes anything, so no
         write transaction is open during the call. A dry run checks the
-        capability and sends nothing.
+        capability and sends nothing. With ``claim`` (:meth:`claim`), an
+        action already answered is not sent again, and a failed call
+        settles the claim: released after a definite refusal, kept as
+        "outcome unknown" otherwise.
         """
         if not self.reaches_market(row, capability):
             return
         market = self.market(row.marketplace, capability)
-        if not dry_run:
-            # the buyer's names, masked in whatever the platform's answer quotes
-            with known_names(*self.buyer_names_of_row(row)):
-                call(market, repo.to_model(row))
+        if dry_run or (claim is not None and claim.pushed):
+            return
+        # the buyer's names, masked in whatever the platform's answer quotes
+        names = self.buyer_names_of_row(row)
+        request = repo.to_model(row)
+        try:
+            with known_names(*names):
+                call(market, request)
+        except BaseException as exc:
+            if claim is not None and (instead := self.failed(claim, exc)) is not None:
+                raise instead from exc
+            raise
+        if claim is not None:
+            claim.sent += 1
+
+    def answered(self, claim: action_claim.ActionClaim | None) -> None:
+        """Every push of ``claim`` was answered: record it before the local write."""
+        if claim is not None:
+            action_claim.answered(self.runtime, claim)
+
+    def failed(self, claim: action_claim.ActionClaim,
+               exc: BaseException) -> ActionInFlightError | None:
+        """Settle ``claim`` after a failed push.
+
+        Released when the marketplace surely did nothing: a definite refusal
+        of a first attempt. Anything else keeps it as "outcome unknown"; a
+        refusal of a resumed attempt (an earlier answer was lost, so the
+        marketplace may be refusing what it already did) comes back as the
+        error to raise instead, telling the caller to sync.
+        """
+        from aftersales.returns.refund_settle import refused  # a cycle: it imports this
+
+        if refused(exc) and claim.sent == 0 and claim.attempts == 1:
+            action_claim.release(self.runtime, claim)
+            return None
+        action_claim.lost(self.runtime, claim, exc)
+        if refused(exc) and claim.sent == 0:
+            return ActionInFlightError(
+                claim.rma_id, claim.action,
+                f"the marketplace refused it ({exc}) after an earlier attempt's answer was "
+                "lost, so it may have acted already; sync the store (aftersales returns sync) "
+                "to settle it")
+        return None
 
     def buyer_names_of(self, rma_id: str) -> tuple[str, ...]:
         """The buyer's name on the request's stored order (for ``redact.known_names``)."""

@@ -8,7 +8,7 @@ from aftersales.errors import NotEligibleError, RefundInFlightError, ValidationE
 from aftersales.interfaces import Capability
 from aftersales.models import ReturnKind, ReturnStatus, Shipment, ShipmentDirection
 from aftersales.money import Money
-from aftersales.redact import known_names
+from aftersales.returns import action_claim
 from aftersales.returns import refund_claim as claims
 from aftersales.returns import repository as repo
 from aftersales.returns.actions import Actions
@@ -80,17 +80,23 @@ class Exchanges:
                 line_ids=[ln.order_line_id for ln in model.lines],
             )
             recorded = shipment
+            claim: action_claim.ActionClaim | None = None
             if row.external_id is not None:
-                market = self.ctx.market(row.marketplace, Capability.SHIP_EXCHANGE)
-                if not dry_run:
-                    with known_names(*self.ctx.buyer_names_of_row(row)):
-                        recorded = market.ship_exchange(model, shipment)
+                claim = self.ctx.claim(row, "ship_exchange", Capability.SHIP_EXCHANGE,
+                                       dry_run=dry_run)
+                sent: list[Shipment] = []
+                self.ctx.push(row, Capability.SHIP_EXCHANGE,
+                              lambda m, r: sent.append(m.ship_exchange(model, shipment)),
+                              dry_run=dry_run, claim=claim)
+                recorded = sent[0] if sent else shipment
+                self.ctx.answered(claim)
             row.exchange_tracking_number = number
             row.exchange_carrier = shipment.carrier
             self.actions.parcel(session, row, number, shipment.carrier, ShipmentDirection.EXCHANGE)
             self.writer.move(session, row, S.EXCHANGE_SHIPPED, actor=actor,
                              now=self.ctx.runtime.now(), note=note,
                              data={"tracking_number": number, "carrier": shipment.carrier})
+            action_claim.settle(session, claim)
             return recorded
 
         return self.ctx.run(work, dry_run=dry_run, rma_id=rma_id)

@@ -26,8 +26,8 @@ from aftersales.models import (
     ReturnStatus,
 )
 from aftersales.money import Money
-from aftersales.redact import known_names
 from aftersales.returns import repository as repo
+from aftersales.returns.action_claim import ActionClaim, settle
 from aftersales.returns.context import ReturnsContext
 from aftersales.returns.eligibility import Decision, Eligibility, EligibilityContext, evaluate
 from aftersales.returns.policy import BuyerStats
@@ -315,18 +315,26 @@ class Requests:
         a new unit of work only if nobody changed the request meanwhile.
         """
         for step in steps:
-            def load(session: Session, rma: str = step.rma_id) -> ReturnRequest:
-                return repo.to_model(repo.load_row(session, rma))
+            action = "approve" if step.target is ReturnStatus.APPROVED else "reject"
+
+            def push(session: Session, step: AutoStep = step,
+                     action: str = action) -> ActionClaim | None:
+                # claimed first, as a merchant's action is: a racing approval never
+                # reaches the marketplace beside this one
+                row = repo.load_row(session, step.rma_id)
+                claim = self.ctx.claim(row, action, step.capability, dry_run=False)
+                self.ctx.push(row, step.capability, step.call, dry_run=False, claim=claim)
+                self.ctx.answered(claim)
+                return claim
 
             try:
-                request = self.ctx.run(load)
-                # the buyer's names, masked in whatever the platform's answer quotes
-                with known_names(*self.ctx.buyer_names_of(step.rma_id)):
-                    step.call(self.ctx.market(request.marketplace, step.capability), request)
+                claim = self.ctx.run(push)
             except AfterSalesError:
                 continue
 
-            def record(session: Session, step: AutoStep = step) -> None:
+            def record(session: Session, step: AutoStep = step,
+                       claim: ActionClaim | None = claim) -> None:
+                settle(session, claim)
                 row = repo.load_row(session, step.rma_id)
                 if row.status != ReturnStatus.REQUESTED.value:
                     return

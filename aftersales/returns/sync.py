@@ -40,6 +40,7 @@ from aftersales.models import (
     ReturnRequest,
     ReturnStatus,
 )
+from aftersales.returns import action_claim
 from aftersales.returns import repository as repo
 from aftersales.returns.context import ReturnsContext
 from aftersales.returns.eligibility import Eligibility, EligibilityContext, evaluate
@@ -516,6 +517,8 @@ class ReturnsSync:
     def _update(self, session: Session, name: str, row: ReturnRow, req: ReturnRequest) -> bool:
         now = self.ctx.runtime.now()
         actor = f"marketplace:{name}"
+        # the marketplace's newer word says what became of an action whose answer was lost
+        action_claim.settle_synced(session, row.rma_id, now)
         changed = False
         stored = repo.to_model(row)
         if _line_key(stored) != _line_key(req):

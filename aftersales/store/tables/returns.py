@@ -13,6 +13,7 @@ from aftersales.store.tables.base import Base, Timestamps, Versioned
 from aftersales.store.types import DecimalText, JSONType, UTCDateTime
 
 __all__ = [
+    "ActionClaimRow",
     "BulkKeyRow",
     "PlatformDeadlineRow",
     "RefundLineRow",
@@ -180,6 +181,37 @@ class PlatformDeadlineRow(Base):
     extensions: Mapped[int] = mapped_column(Integer, default=0)
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime())
     alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ActionClaimRow(Base):
+    """A merchant action on a request that is being told to its marketplace (one per request).
+
+    Committed before the call, so a second caller sees it and is refused
+    instead of calling too. ``state`` is ``pushing`` (the call is under way,
+    or its process died: ``lease_until`` then runs out), ``pushed`` (the
+    marketplace answered; the local write is left) or ``unknown`` (the
+    answer was lost: the marketplace may have acted). The local write that
+    follows a push deletes the row in its own transaction.
+    """
+
+    __tablename__ = "return_action_claims"
+
+    rma_id: Mapped[str] = mapped_column(
+        ForeignKey("return_requests.rma_id", ondelete="CASCADE"), primary_key=True
+    )
+    action: Mapped[str] = mapped_column(String(30))
+    #: the request's version when claimed: once the request moved on, the claim is void
+    version: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20))
+    #: who holds it: a fresh value per claim, so one caller never settles another's
+    token: Mapped[str] = mapped_column(String(40))
+    #: pushes started; above one, an earlier push may have reached the marketplace
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: while in the future, its holder may be calling the marketplace and no one else may
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: why the last push's outcome is unknown (masked, one line)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class BulkKeyRow(Base):

@@ -1,0 +1,224 @@
+"""The action claim: one merchant action at a time reaches a request's marketplace.
+
+Approving, refusing, receiving and shipping an exchange each tell the
+marketplace first and write here after. Two callers acting on one request
+at the same instant both called the marketplace before either wrote; the
+loser found out only when its write failed, after its call had gone out.
+
+So an action that will call the marketplace first *claims* the request
+(:func:`take`), in a short transaction of its own that holds the request's
+lock (``SELECT … FOR UPDATE`` on PostgreSQL, the write lock on SQLite) and
+commits before anything is sent. The claim is refused when the request
+changed since the caller read it (someone else acted first) or another
+claim is live, so the second caller never calls the marketplace. Then:
+
+* the marketplace answered: the claim is marked ``pushed`` (:func:`answered`)
+  and the caller's own write deletes it (:func:`settle`), in the same
+  transaction as the request's move. A write that failed after the answer
+  leaves it ``pushed``: a retry of the action only writes (it sends nothing);
+* the marketplace refused (a definite refusal, nothing happened there):
+  the claim is deleted (:func:`release`);
+* the answer was lost (a timeout, a reset, a 5xx): the claim stays,
+  ``unknown``, with its lease released (:func:`lost`). Only a retry of the
+  same action may take it (it is sent again: approving, refusing,
+  confirming a receipt and recording a parcel are moves the marketplace
+  refuses, or records once, when they are already done); any other action
+  is refused until then, or until a sync of the store reads the request's
+  state on the marketplace and settles it (:func:`settle_synced`);
+* the process died mid-push: the claim keeps its lease (:data:`LEASE`),
+  which runs out; the next caller of the same action resumes it as above.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from uuid import uuid4
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from aftersales.errors import (
+    ActionInFlightError,
+    AfterSalesError,
+    ConcurrentUpdateError,
+    NotFoundError,
+)
+from aftersales.redact import redact_text
+from aftersales.store.locking import begin_write
+from aftersales.store.tables.returns import ActionClaimRow, ReturnRow
+
+if TYPE_CHECKING:
+    from aftersales.runtime import Runtime
+
+__all__ = [
+    "LEASE",
+    "ActionClaim",
+    "answered",
+    "hold",
+    "lost",
+    "release",
+    "settle",
+    "settle_pushed",
+    "settle_synced",
+    "take",
+]
+
+#: How long one caller may be telling the marketplace before another may take over.
+LEASE = timedelta(minutes=2)
+
+_BUSY = ("it is being sent to the marketplace right now (a process that died keeps it "
+         "until its lease runs out, {minutes} minutes at most); try again shortly")
+_UNKNOWN = ("the marketplace's answer to it was lost, so it may have acted; {action} "
+            "again (it resumes) or sync the store before anything else")
+
+
+@dataclass
+class ActionClaim:
+    """A request claimed for one action's push.
+
+    Attributes:
+        rma_id: the request.
+        action: what is being sent (``approve``, ``reject``, ``receive``,
+            ``ship_exchange``).
+        token: this claim's own value: only its holder settles it.
+        attempts: pushes started, this one included; above one, an
+            earlier push may have reached the marketplace.
+        pushed: an earlier push of this action was answered (its local
+            write failed): nothing is sent again, only the write is left.
+        sent: pushes this holder made that the marketplace answered.
+    """
+
+    rma_id: str
+    action: str
+    token: str
+    attempts: int = 1
+    pushed: bool = False
+    sent: int = 0
+
+
+def _lock_request(session: Session, rma_id: str) -> tuple[str, int]:
+    """Hold the request until the transaction ends; its status and version now."""
+    begin_write(session)
+    found = session.execute(select(ReturnRow.status, ReturnRow.version)
+                            .where(ReturnRow.rma_id == rma_id).with_for_update()).first()
+    if found is None:
+        raise NotFoundError("return request", rma_id)
+    return str(found[0]), int(found[1])
+
+
+def _busy(row: ActionClaimRow) -> ActionInFlightError:
+    return ActionInFlightError(row.rma_id, row.action,
+                               _BUSY.format(minutes=int(LEASE.total_seconds() // 60)))
+
+
+def take(runtime: Runtime, rma_id: str, action: str, version: int) -> ActionClaim:
+    """Claim request ``rma_id``, read at ``version``, for ``action``; committed on return.
+
+    Raises:
+        ConcurrentUpdateError: the request is no longer at ``version``
+            (someone acted first): reload it.
+        ActionInFlightError: another action is being sent now, or an
+            earlier one (another action) has an unknown outcome.
+    """
+    with runtime.unit_of_work() as session:
+        status, now_version = _lock_request(session, rma_id)
+        if now_version != version:
+            raise ConcurrentUpdateError(
+                f"return {rma_id} was changed by someone else meanwhile (now {status}); "
+                "reload and try again")
+        now = runtime.now()
+        token = uuid4().hex
+        row = session.scalar(select(ActionClaimRow).where(ActionClaimRow.rma_id == rma_id)
+                             .with_for_update())
+        if row is not None and row.version != version:
+            session.delete(row)  # the request moved on since: void
+            session.flush()
+            row = None
+        if row is None:
+            session.add(ActionClaimRow(rma_id=rma_id, action=action, version=version,
+                                       state="pushing", token=token, attempts=1,
+                                       claimed_at=now, lease_until=now + LEASE))
+            return ActionClaim(rma_id, action, token)
+        if row.lease_until is not None and row.lease_until > now:
+            raise _busy(row)
+        if row.action != action:
+            raise ActionInFlightError(rma_id, row.action, _UNKNOWN.format(action=row.action))
+        pushed = row.state == "pushed"
+        row.attempts = (row.attempts or 1) + 1
+        row.token = token
+        row.state = "pushed" if pushed else "pushing"
+        row.claimed_at = now
+        row.lease_until = now + LEASE
+        return ActionClaim(rma_id, action, token, attempts=row.attempts, pushed=pushed)
+
+
+def _mark(runtime: Runtime, claim: ActionClaim, **values: object) -> None:
+    with runtime.unit_of_work() as session:
+        session.execute(update(ActionClaimRow).where(
+            ActionClaimRow.rma_id == claim.rma_id, ActionClaimRow.token == claim.token,
+        ).values(**values))
+
+
+def answered(runtime: Runtime, claim: ActionClaim) -> None:
+    """The marketplace answered every push: only the local write is left (lease kept)."""
+    if not claim.pushed:
+        _mark(runtime, claim, state="pushed", error=None)
+
+
+def lost(runtime: Runtime, claim: ActionClaim, exc: BaseException) -> None:
+    """The answer was lost: the outcome is unknown until a retry or a sync settles it."""
+    why = str(exc) if isinstance(exc, AfterSalesError) else type(exc).__name__
+    _mark(runtime, claim, state="unknown", lease_until=None,
+          error=" ".join(redact_text(why).split())[:450])
+
+
+def release(runtime: Runtime, claim: ActionClaim) -> None:
+    """The marketplace surely did nothing (a definite refusal): the claim goes."""
+    with runtime.unit_of_work() as session:
+        session.execute(delete(ActionClaimRow).where(
+            ActionClaimRow.rma_id == claim.rma_id, ActionClaimRow.token == claim.token))
+
+
+def settle(session: Session, claim: ActionClaim | None) -> None:
+    """Delete ``claim`` in the caller's unit of work, beside the request's move."""
+    if claim is not None:
+        session.execute(delete(ActionClaimRow).where(
+            ActionClaimRow.rma_id == claim.rma_id, ActionClaimRow.token == claim.token))
+
+
+def settle_pushed(session: Session, rma_id: str, action: str) -> None:
+    """Delete the request's answered ``action`` claim (a bulk run's pushes, written later)."""
+    session.execute(delete(ActionClaimRow).where(
+        ActionClaimRow.rma_id == rma_id, ActionClaimRow.action == action,
+        ActionClaimRow.state == "pushed"))
+
+
+def settle_synced(session: Session, rma_id: str, now: datetime) -> None:
+    """The marketplace's own newer word on the request replaces an unknown outcome.
+
+    Called by the sync for each stored request it merges: a claim whose
+    lease is over (unknown, answered but never written, or left by a
+    process that died) is deleted, as the request now says what the
+    marketplace did; a live one is left to its holder.
+    """
+    session.execute(delete(ActionClaimRow).where(
+        ActionClaimRow.rma_id == rma_id,
+        or_(ActionClaimRow.lease_until.is_(None), ActionClaimRow.lease_until <= now)))
+
+
+def hold(session: Session, rma_id: str, runtime: Runtime) -> None:
+    """Before a local-only move (close, cancel, mark shipped, reopen): lock the request and
+    refuse while an action on it is with the marketplace.
+
+    Raises:
+        ActionInFlightError: a live claim, or one whose outcome is unknown.
+    """
+    _, version = _lock_request(session, rma_id)
+    row = session.scalar(select(ActionClaimRow).where(ActionClaimRow.rma_id == rma_id))
+    if row is None or row.version != version:  # none, or void: the request moved on
+        return
+    if row.lease_until is not None and row.lease_until > runtime.now():
+        raise _busy(row)
+    raise ActionInFlightError(rma_id, row.action, _UNKNOWN.format(action=row.action))

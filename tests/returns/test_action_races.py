@@ -1,0 +1,139 @@
+"""Processes racing to act on one request: the marketplace hears one action, never two.
+
+Two (and three) processes approve, or one approves while another refuses,
+the same request at the same instant (a barrier per round), on SQLite and
+on PostgreSQL. The marketplace (:mod:`action_shop`) records every call it
+receives in a file all processes share and pauses inside each, so without
+a claim taken before the push both racers are in the call together. Each
+request must be called once, its stored status must be the action the
+marketplace heard, and every loser must be refused before calling, with a
+one-line error. Every process also fails any call made inside an open
+write transaction.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aftersales.app import AfterSales
+from aftersales.errors import (
+    ActionInFlightError,
+    AfterSalesError,
+    ConcurrentUpdateError,
+    InvalidTransitionError,
+)
+from aftersales.models import ReturnStatus
+from aftersales.store.orders import upsert_orders
+
+from .action_shop import ActionShop
+from .ledger_shop import ledger_order
+
+ROUNDS = int(os.environ.get("AFTERSALES_RACE_ROUNDS", "3"))
+STATUS = {"approve": ReturnStatus.APPROVED, "reject": ReturnStatus.REJECTED}
+
+
+def prepare(url: str, ledger: Path, rounds: int) -> list[str]:
+    """One order and one waiting request per round."""
+    orders = [ledger_order(f"O-{r}", [("L1", 1, "100.00")]) for r in range(rounds)]
+    app = AfterSales(url, marketplaces=[ActionShop(ledger)], migrate=False)
+    try:
+        app.store.create_all()
+        with app.store.session() as session:
+            upsert_orders(session, orders)
+        return [app.returns.request("ledger", o.external_id, {"L1": 1}, reason="quality_issue",
+                                    kind="return", evidence=["photo.jpg"], force=True,
+                                    auto=False).rma_id or ""
+                for o in orders]
+    finally:
+        app.close()
+
+
+def act(app: AfterSales, action: str, rma: str) -> None:
+    if action == "approve":
+        app.returns.approve(rma, override=True)
+    else:
+        app.returns.reject(rma, reason="not as described")
+
+
+def _fire(url: str, ledger: str, rmas: list[str], action: str, gate: Any, out: Any) -> None:
+    """One racing process: at each round's gate, ``action`` the round's request."""
+    from aftersales.http import add_send_hook
+    from aftersales.store.guard import write_open
+
+    def no_call_inside_a_write(adapter: str, method: str, target: str) -> None:
+        if write_open():
+            raise AssertionError(f"{adapter} {method} {target} called inside a write")
+
+    add_send_hook(no_call_inside_a_write)
+    app = AfterSales(url, marketplaces=[ActionShop(ledger)], migrate=False)
+    outcomes: list[str] = []
+    try:
+        for rma in rmas:
+            gate.wait()
+            try:
+                act(app, action, rma)
+                outcomes.append("done")
+            except ActionInFlightError as exc:
+                outcomes.append("in flight" if "\n" not in str(exc) else f"two lines: {exc}")
+            except InvalidTransitionError:
+                outcomes.append("decided")  # the winner committed before this one read
+            except ConcurrentUpdateError as exc:
+                outcomes.append("changed" if "\n" not in str(exc) else f"two lines: {exc}")
+            except (AfterSalesError, AssertionError) as exc:
+                outcomes.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        app.close()
+        out.put(outcomes)
+
+
+def race(url: str, tmp: Path, actions: list[str]) -> tuple[ActionShop, list[str], Counter[str]]:
+    ledger = tmp / "shop.db"
+    rmas = prepare(url, ledger, ROUNDS)
+    ctx = multiprocessing.get_context("fork")
+    gate = ctx.Barrier(len(actions))
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_fire, args=(url, str(ledger), rmas, action, gate, out))
+             for action in actions]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=300) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    return ActionShop(ledger), rmas, Counter(o for outcomes in results for o in outcomes)
+
+
+@pytest.mark.parametrize("actions", [
+    pytest.param(["approve", "approve"], id="2p-approve-approve"),
+    pytest.param(["approve", "reject"], id="2p-approve-reject"),
+    pytest.param(["approve", "reject", "approve"], id="3p-approve-reject-approve"),
+])
+def test_racing_processes_send_one_action_per_request(
+    db_url: str, tmp_path: Path, actions: list[str],
+) -> None:
+    shop, rmas, counts = race(db_url, tmp_path, actions)
+    calls = Counter(rma for rma, _ in shop.calls())
+    assert {rma: n for rma, n in calls.items() if n != 1} == {}, shop.calls()
+    assert set(calls) == set(rmas)
+    unexpected = {o: n for o, n in counts.items()
+                  if o not in ("done", "in flight", "decided", "changed")}
+    assert unexpected == {}
+    assert counts["done"] == ROUNDS
+    heard = shop.decisions()
+    app = AfterSales(db_url, marketplaces=[shop], migrate=False)
+    try:
+        for rma in rmas:
+            assert app.returns.get(rma).status is STATUS[heard[rma]]
+        with app.store.session() as session:
+            from sqlalchemy import func, select
+
+            from aftersales.store.tables.returns import ActionClaimRow
+
+            assert session.scalar(select(func.count()).select_from(ActionClaimRow)) == 0
+    finally:
+        app.close()
