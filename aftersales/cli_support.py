@@ -55,10 +55,12 @@ __all__ = [
     "finish",
     "finish_stores",
     "json_text",
+    "known_store",
     "output",
     "pass_app",
     "pass_state",
     "steps",
+    "stored_stores",
     "stores_with",
     "table",
 ]
@@ -191,6 +193,48 @@ def finish(failures: int) -> None:
         click.get_current_context().exit(EXIT_FAILURES)
 
 
+def known_store(app: Any, store: str | None, *, option: str = "--store",
+                stored: Callable[[], Iterable[str]] | None = None,
+                labels: bool = False) -> str | None:
+    """``store`` when it names a configured store, or one ``stored`` finds in the database.
+
+    A filter naming no store (a typo) listed nothing and exited 0, as if
+    the store had nothing; a command acting for a store wrote rows no
+    store would ever match. ``stored`` gives the store names the area's
+    rows hold (a store since removed from the configuration still lists).
+    ``labels``: with no store configured at all, the names are the shop's
+    own labels (complaint cases taken by phone) and any passes. ``None``
+    passes through.
+
+    Raises:
+        click.BadParameter: an unknown name (status 2), naming ``option``.
+    """
+    from aftersales.naming import shown
+
+    if store is None:
+        return None
+    configured = list(app.marketplaces)
+    if labels and not configured:
+        return store
+    if store in configured or (stored is not None and store in set(stored())):
+        return store
+    known = ", ".join(shown(n) for n in configured) or "none"
+    raise click.BadParameter(f"no store {shown(store)} (configured: {known[:200]})",
+                             param_hint=f"'{option}'")
+
+
+def stored_stores(app: Any, *columns: Any) -> Callable[[], list[str]]:
+    """For :func:`known_store`: the distinct store names held in ``columns``."""
+    from sqlalchemy import select
+
+    def names() -> list[str]:
+        with app.store.session() as session:
+            return [str(n) for column in columns
+                    for n in session.scalars(select(column).distinct()) if n is not None]
+
+    return names
+
+
 def stores_with(app: Any, capability: Any, store: str | None = None) -> list[str]:
     """The configured stores that declare ``capability`` (only ``store`` when given).
 
@@ -205,8 +249,7 @@ def stores_with(app: Any, capability: Any, store: str | None = None) -> list[str
     if not app.marketplaces:
         raise click.UsageError(
             "no marketplaces configured; set AFTERSALES_MARKETPLACES=sandbox,… or [stores.NAME]")
-    if store is not None:
-        app.marketplace(store)
+    known_store(app, store)
     names = [name for name, market in app.marketplaces.items()
              if (store is None or name == store) and capability in market.capabilities]
     if not names:

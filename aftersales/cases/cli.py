@@ -12,7 +12,18 @@ from typing import Any
 
 import click
 
-from aftersales.cli_support import CliState, clean_text, output, pass_app, pass_state, table
+from aftersales.cli_support import (
+    CliState,
+    clean_text,
+    known_store,
+    output,
+    pass_app,
+    pass_state,
+    stored_stores,
+    table,
+)
+from aftersales.store.tables.cases import CaseRow
+from aftersales.store.tables.core import OrderRow
 
 __all__ = ["group"]
 
@@ -48,6 +59,7 @@ def _said(state: CliState, case: Any) -> None:
 def list_(state: CliState, app: Any, status: str | None, kind: str | None, store: str | None,
           buyer_id: str | None, order_id: str | None, open_only: bool, limit: int) -> None:
     """List cases, newest first."""
+    known_store(app, store, stored=stored_stores(app, CaseRow.store))
     found = app.cases.list(status=status, kind=kind, store=store, buyer_id=buyer_id,
                            order_id=order_id, open_only=open_only, limit=limit)
     output(state, [_data(c) for c in found], lambda: table(
@@ -102,6 +114,8 @@ def show(state: CliState, app: Any, case_id: int) -> None:
 def open_(state: CliState, app: Any, store: str, buyer_id: str, kind: str, channel: str,
           order_id: str | None, priority: str, subject: str, key: str | None) -> None:
     """Open a case (or add a fact to the open one for the same order and kind)."""
+    known_store(app, store, stored=stored_stores(app, CaseRow.store, OrderRow.marketplace),
+                labels=True)
     _said(state, app.cases.open(store=store, buyer_id=buyer_id, kind=kind, channel=channel,
                                 order_id=order_id, priority=priority, subject=subject,
                                 key=key, actor="cli"))

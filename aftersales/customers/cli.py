@@ -13,7 +13,8 @@ from typing import Any
 import click
 from rich.console import Group
 
-from aftersales.cli_support import CliState, output, pass_state, table
+from aftersales.cli_support import CliState, known_store, output, pass_state, stored_stores, table
+from aftersales.store.tables.core import OrderRow
 
 __all__ = ["group"]
 
@@ -38,6 +39,7 @@ def show_command(state: CliState, buyer_id: str, store: str | None, limit: int) 
 
     Contact details are masked.
     """
+    known_store(state.app, store, stored=stored_stores(state.app, OrderRow.marketplace))
     record = state.app.customers.get(buyer_id, store=store)
     data = record.as_dict()
 

@@ -22,12 +22,16 @@ from aftersales.cli_support import (
     aware_datetime,
     fail,
     finish,
+    known_store,
     output,
     pass_state,
     steps,
+    stored_stores,
     table,
 )
 from aftersales.models import FollowUpStatus
+from aftersales.store.tables.core import OrderRow
+from aftersales.store.tables.followups import FollowUpRow
 
 __all__ = ["group"]
 
@@ -82,6 +86,8 @@ def schedule_command(state: CliState, plan: str, buyer_id: str, order_id: str | 
                      marketplace: str | None, rma_id: str | None, at: datetime | None,
                      due_at: datetime | None, key: str | None) -> None:
     """Schedule one follow-up of PLAN for a buyer."""
+    known_store(_app(state), marketplace,
+                stored=stored_stores(_app(state), OrderRow.marketplace, FollowUpRow.marketplace))
     fu = _app(state).followups.schedule(plan, buyer_id=buyer_id, order_id=order_id,
                                         marketplace=marketplace, rma_id=rma_id, at=at,
                                         due_at=due_at, key=key)

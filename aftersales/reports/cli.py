@@ -25,14 +25,20 @@ from aftersales.cli_support import (
     CliState,
     aware_datetime,
     fail,
+    known_store,
     output,
     pass_state,
+    stored_stores,
     table,
 )
 from aftersales.reports.export import to_jsonable, write_csv_files, write_whole
 from aftersales.reports.labels import LANGS
 from aftersales.reports.rows import ReportTable
 from aftersales.reports.service import SECTIONS
+from aftersales.store.tables.cases import CaseRow
+from aftersales.store.tables.core import OrderRow
+from aftersales.store.tables.returns import ReturnRow
+from aftersales.store.tables.reviews import ReviewRow
 
 __all__ = ["group"]
 
@@ -66,6 +72,14 @@ def window_options(fn: Any) -> Any:
     ]):
         fn = option(fn)
     return fn
+
+
+def _known_stores(app: Any, stores: tuple[str, ...]) -> None:
+    """Refuse a ``--store`` that names no store (a typo reported an empty shop)."""
+    stored = stored_stores(app, OrderRow.marketplace, ReturnRow.marketplace,
+                           ReviewRow.marketplace, CaseRow.store)
+    for store in stores:
+        known_store(app, store, stored=stored)
 
 
 def _cell(value: Any, column: str) -> str:
@@ -107,6 +121,7 @@ def _section_command(name: str) -> click.Command:
             except OSError as exc:
                 fail(f"--csv: cannot make folder {csv_dir}: {exc.strerror}", EXIT_UNUSABLE)
         app = state.app
+        _known_stores(app, stores)
         tables = app.reports.section(name, since=_aware(since, app), until=_aware(until, app),
                                      store=stores or None, by=by)
         try:
@@ -134,6 +149,7 @@ def html_command(state: CliState, since: Any, until: Any, stores: tuple[str, ...
     if not path.parent.is_dir():  # before the report is built: nothing to throw away
         fail(f"--output: folder {path.parent} does not exist", EXIT_UNUSABLE)
     app = state.app
+    _known_stores(app, stores)
     text = app.reports.html(since=_aware(since, app), until=_aware(until, app),
                             store=stores or None, lang=lang)
     try:

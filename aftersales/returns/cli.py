@@ -22,10 +22,12 @@ from aftersales.cli_support import (
     fail,
     finish,
     finish_stores,
+    known_store,
     output,
     pass_app,
     pass_state,
     steps,
+    stored_stores,
     stores_with,
     table,
 )
@@ -33,6 +35,8 @@ from aftersales.errors import AfterSalesError
 from aftersales.interfaces import Capability
 from aftersales.returns.bulk_report import SHOWN_ERRORS, check_report_path
 from aftersales.returns.bulk_rows import BulkFileError
+from aftersales.store.tables.core import OrderRow
+from aftersales.store.tables.returns import ReturnRow
 from aftersales.ticks import per_store
 
 __all__ = ["group"]
@@ -60,6 +64,8 @@ def _req(r: Any) -> dict[str, Any]:
 def list_(state: CliState, app: Any, status: tuple[str, ...], kind: str | None,
           marketplace: str | None, order_id: str | None, limit: int) -> None:
     """List requests, most recently updated first."""
+    known_store(app, marketplace,
+                stored=stored_stores(app, ReturnRow.marketplace, OrderRow.marketplace))
     found = app.returns.list(status=list(status) or None, kind=kind, marketplace=marketplace,
                              order_id=order_id, limit=limit)
     rows = [(r.rma_id, r.marketplace, r.order_id, r.kind.value, r.status.value,
@@ -246,6 +252,7 @@ def request(state: CliState, app: Any, marketplace: str, order_id: str,
             lines: tuple[str, ...], reason: str, kind: str, buyer_note: str | None,
             idempotency_key: str | None, force: bool, dry_run: bool) -> None:
     """Open a request for an order (made in the shop's own portal or by phone)."""
+    known_store(app, marketplace, option="STORE", stored=stored_stores(app, OrderRow.marketplace))
     wanted: dict[str, int] = {}
     for spec in lines:
         line, sep, qty = spec.partition("=")

@@ -22,9 +22,11 @@ from aftersales.cli_support import (
     CliState,
     aware_datetime,
     finish_stores,
+    known_store,
     output,
     pass_state,
     steps,
+    stored_stores,
     stores_with,
     table,
 )
@@ -32,6 +34,7 @@ from aftersales.errors import NotFoundError
 from aftersales.interfaces import Capability
 from aftersales.reviews.alerts import AlertRule
 from aftersales.reviews.classify import Severity
+from aftersales.store.tables.reviews import ReviewRow
 from aftersales.ticks import per_store
 
 __all__ = ["group"]
@@ -174,6 +177,8 @@ def reply_command(state: CliState, review_id: str, template: str | None,
                   release: bool) -> None:
     """Reply to a review once (REVIEW_ID: the library's id, or the marketplace's)."""
     reviews = state.app.reviews
+    known_store(state.app, marketplace,
+                stored=stored_stores(state.app, ReviewRow.marketplace))
     if mark_sent and release:
         raise click.UsageError("--mark-sent and --release exclude each other")
     if not (mark_sent or release) and template is None:
