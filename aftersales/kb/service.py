@@ -41,6 +41,7 @@ from aftersales.kb.text import query_terms
 from aftersales.store.locking import one_writer
 from aftersales.store.tables.kb import KbEntryRow
 from aftersales.templating import Template
+from aftersales.times import aware
 
 if TYPE_CHECKING:
     from aftersales.runtime import Runtime
@@ -238,14 +239,14 @@ class KnowledgeBase:
             at: only entries valid at this time (default: now).
 
         Raises:
-            ValidationError: ``limit`` is out of range, ``kind`` is not a kind
-                or ``store`` not a store (named).
+            ValidationError: ``limit`` is out of range, ``kind`` is not a kind,
+                ``store`` not a store or ``at`` naive (named).
         """
         if not 1 <= limit <= 100:
             raise ValidationError("give 1 to 100", field="limit")
         where = entry_filter(store=_checked_store(store) if store is not None else None,
                              kind=_checked_kind(kind) if kind else None,
-                             at=at or self._runtime.now())
+                             at=aware(at, "at") or self._runtime.now())
         with self._runtime.store.session() as session:
             text = query[:MAX_QUERY]
             ranked = rank(session, query_terms(text), where, limit, query=text)

@@ -319,7 +319,12 @@ class ReviewsService:
         sku: str | None = None, max_rating: int | None = None, replied: bool | None = None,
         since: datetime | None = None, limit: int = 50,
     ) -> builtins.list[StoredReview]:
-        """Stored reviews, newest first, by store, sentiment, SKU, rating, reply or date."""
+        """Stored reviews, newest first, by store, sentiment, SKU, rating, reply or date.
+
+        Raises:
+            ValidationError: ``since`` is naive (named).
+        """
+        aware(since, "since")
         with self.runtime.unit_of_work() as session:
             return list_reviews(session, store=store, sentiment=sentiment, sku=sku,
                                 max_rating=max_rating, replied=replied, since=since,

@@ -29,6 +29,12 @@ def _keys(app: AfterSales, query: str, **kw: object) -> list[str]:
     return [h.entry.key for h in app.kb.search(query, **kw)]  # type: ignore[arg-type]
 
 
+def test_a_naive_search_time_is_refused_by_name(app: AfterSales) -> None:
+    """It failed as a StorageError (or, with no entry, was accepted)."""
+    with pytest.raises(ValidationError, match="field 'at': must be timezone-aware"):
+        app.kb.search("预售定金能退吗", at=datetime(2026, 11, 1))
+
+
 def test_an_entry_outside_its_window_is_not_found(app: AfterSales) -> None:
     # The sample's pre-sale entry runs 2026-10-20 .. 2026-11-20 (+08:00).
     assert "double-eleven-presale" not in _keys(app, "预售定金能退吗")

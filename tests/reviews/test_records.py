@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
-from aftersales.errors import NotFoundError
+from aftersales.errors import NotFoundError, ValidationError
 from aftersales.reviews import StoredReview
 
 
@@ -31,3 +31,9 @@ def test_get_and_list_read_stored_reviews(review_app: Any, shop: Any) -> None:
 def test_get_of_an_unknown_review_is_not_found(review_app: Any) -> None:
     with pytest.raises(NotFoundError, match="review"):
         review_app.reviews.get(999)
+
+
+def test_a_naive_since_is_refused_by_name(review_app: Any) -> None:
+    """It failed as a StorageError ("database error")."""
+    with pytest.raises(ValidationError, match="field 'since': must be timezone-aware"):
+        review_app.reviews.list(since=datetime(2026, 1, 1))
