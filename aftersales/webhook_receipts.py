@@ -197,7 +197,9 @@ class WebhookReceipts:
         if signed_at is None:
             expires = now + self.keep_untimed + CLOCK_MARGIN
         else:
-            expires = max(signed_at.astimezone(UTC) + self.max_age, now) + CLOCK_MARGIN
+            # a time past the untimed life (a sender's clock far ahead) counts as that
+            signed = min(signed_at.astimezone(UTC), now + self.keep_untimed)
+            expires = max(signed + self.max_age, now) + CLOCK_MARGIN
         last = self._purged_at
         if last is None or not last <= now < last + PURGE_EVERY:
             self._purged_at = now

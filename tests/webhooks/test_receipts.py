@@ -212,3 +212,13 @@ def test_a_receiver_purges_at_most_once_a_minute(store: Store, receipts: Webhook
     clock.now += timedelta(seconds=31)
     receipts.claim("shopify", "shop-a", b"d")
     assert _rows(store) == 3  # a and c are untimed and kept; b went; d came
+
+
+def test_a_body_signed_far_in_the_future_is_not_kept_for_ever(
+        store: Store, receipts: WebhookReceipts) -> None:
+    receipts.finish(receipts.claim("shopify", "shop-a", BODY,
+                                   signed_at=T0 + timedelta(days=3650)), {})
+    with store.session() as session:
+        expires = session.scalar(select(WebhookReceiptRow.expires_at))
+    assert expires is not None
+    assert expires <= T0 + receipts.keep_untimed + receipts.max_age + CLOCK_MARGIN
