@@ -21,6 +21,7 @@ import json
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 
+from aftersales.webhook_body import raw_body
 from aftersales.wire import iso_time
 
 __all__ = [
@@ -82,7 +83,12 @@ def verify_hmac_sha256_base64(body: bytes, signature: str | None, secret: str | 
     non-canonical spelling of the right digest (different unused padding
     bits) is refused too. A missing or empty signature, or an empty secret,
     is simply ``False``.
+
+    Raises:
+        ValidationError: ``body`` is not the raw bytes (text a framework
+            decoded), or is over :data:`~aftersales.webhook_body.MAX_BODY_BYTES`.
     """
+    body = raw_body(body, payload="webhook")
     given = header_bytes(signature)
     if given is None or not secret:
         return False

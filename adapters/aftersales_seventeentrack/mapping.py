@@ -39,6 +39,7 @@ from aftersales.logistics.tracking import (
 )
 from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
 from aftersales.signing import hexdigest_matches
+from aftersales.webhook_body import raw_body
 from aftersales_seventeentrack.schemas import RawEvent, TrackItem
 
 __all__ = [
@@ -174,7 +175,12 @@ def webhook_sign(body: bytes, key: str) -> str:
 
 
 def verify_webhook(body: bytes, signature: str | None, key: str) -> bool:
-    """Whether a webhook's ``sign`` header matches its raw body (constant time)."""
+    """Whether a webhook's ``sign`` header matches its raw body (constant time).
+
+    Raises:
+        ValidationError: ``body`` is not the raw bytes, or is over the limit.
+    """
+    body = raw_body(body, payload="17track webhook")
     return hexdigest_matches(signature, webhook_sign(body, key))
 
 

@@ -229,3 +229,16 @@ def test_strict_reading_agrees_with_json_on_every_plain_document(value: object) 
 
     text = json.dumps(value, ensure_ascii=False).encode()
     assert json_body(text, payload="p") == json.loads(text)
+
+
+def test_the_public_verify_functions_refuse_a_body_that_is_not_bytes_by_name() -> None:
+    from aftersales_aftership import verify_webhook as aftership_verify
+    from aftersales_seventeentrack import verify_webhook as seventeentrack_verify
+    from aftersales_shopify import verify_webhook as shopify_verify
+    from aftersales_woocommerce import verify_webhook as woocommerce_verify
+
+    for verify in (aftership_verify, seventeentrack_verify, shopify_verify, woocommerce_verify):
+        with pytest.raises(ValidationError) as info:
+            verify('{"id": 1}', "c2lnbmF0dXJl", SECRET)  # type: ignore[arg-type]
+        assert info.value.field == "body"
+        assert verify(bytearray(b'{"id": 1}'), "c2lnbmF0dXJl", SECRET) is False  # type: ignore[arg-type]
