@@ -39,6 +39,8 @@ class CaseRow(Timestamps, Versioned, Base):
         Index("ix_cases_buyer", "buyer_id", "opened_at"),
         Index("ix_cases_status", "status", "opened_at"),
         Index("ix_cases_order", "store", "order_id"),
+        # a report's window (migration 0009)
+        Index("ix_cases_opened", "opened_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

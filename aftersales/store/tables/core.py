@@ -30,7 +30,11 @@ class OrderRow(Timestamps, Versioned, Base):
     """An order as last synced from its marketplace."""
 
     __tablename__ = "orders"
-    __table_args__ = (UniqueConstraint("marketplace", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("marketplace", "external_id"),
+        # a report's window (migration 0009): one month is read, not every order
+        Index("ix_orders_placed", "placed_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     marketplace: Mapped[str] = mapped_column(String(40))
@@ -108,6 +112,8 @@ class ShipmentRow(Timestamps, Versioned, Base):
         # a refresh's chunked claims walk open parcels in id order: each
         # chunk reads its own rows, not every open parcel again
         Index("ix_shipments_open_id", "terminal", "id"),
+        # a report's window (migration 0009)
+        Index("ix_shipments_shipped", "shipped_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -36,6 +36,8 @@ class FollowUpRow(Timestamps, Versioned, Base):
         Index("ix_follow_ups_due", "status", "due_at"),
         Index("ix_follow_ups_lease", "status", "lease_until"),
         Index("ix_follow_ups_plan", "plan", "status"),
+        # a report's window (migration 0009)
+        Index("ix_follow_ups_sent", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -33,6 +33,8 @@ class ReviewRow(Timestamps, Base):
         UniqueConstraint("marketplace", "external_id"),
         Index("ix_reviews_sku_created", "sku", "remote_created_at"),
         Index("ix_reviews_marketplace_created", "marketplace", "remote_created_at"),
+        # a report's window over every store (migration 0009)
+        Index("ix_reviews_created", "remote_created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
