@@ -51,6 +51,7 @@ __all__ = [
     "china_text",
     "china_time",
     "iso_time",
+    "number_text",
     "payload_error",
     "read_answer",
     "read_payload",
@@ -203,6 +204,22 @@ def wire_id(value: Any) -> Any:
             raise ValueError(f"an id must be at most {MAX_WIRE_ID} printable characters")
         return text
     raise ValueError("an id must be a string or a whole number")
+
+
+def number_text(value: Any) -> Any:
+    """An optional id or code a platform writes as a number or as text, as text, for
+    a wire model's ``mode="before"`` validator: a JSON integer becomes its digits; any
+    other value (text, ``None``, a flag) goes on to the field's own check. An integer
+    of more than :data:`MAX_WIRE_ID` digits is no id and is refused as such, before
+    ``str()`` meets Python's 4,300-digit limit."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return value
+    if value.bit_length() > 4 * MAX_WIRE_ID:  # more digits than any id, cheaply
+        raise ValueError(f"an id must be at most {MAX_WIRE_ID} characters")
+    text = str(value)
+    if len(text) > MAX_WIRE_ID:
+        raise ValueError(f"an id must be at most {MAX_WIRE_ID} characters")
+    return text
 
 
 #: A required id as text (see :func:`wire_id`), for a wire model field.

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aftersales.errors import RemoteError, ResponseParseError, ValidationError
-from aftersales.wire import read_payload, wire_amount, wire_int, wire_number
+from aftersales.wire import number_text, read_payload, wire_amount, wire_int, wire_number
 
 PHONE = "13800138000"
 HOSTILE = ["--5", f"--{PHONE}", "1" * 5000, "1e3", "１２", "٣", "1_000", "0x10", "+5", " ",
@@ -122,3 +122,26 @@ def test_a_taobao_price_is_read_by_the_core_rule(fee: Any) -> None:
     with pytest.raises(ValidationError, match="'refund_fee'"):
         read_payload(TopRefund, {"refund_id": "1", "tid": "2", "status": "SUCCESS",
                                  "refund_fee": fee}, payload="taobao refund")
+
+
+# ------------------------------------------------------------------ ids written as numbers
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (123456789012345678, "123456789012345678"), ("A-1", "A-1"), (None, None), (True, True),
+    (-5, "-5"), (10**63, "1" + "0" * 63),
+])
+def test_a_number_written_for_text_becomes_its_digits(value: Any, text: Any) -> None:
+    assert number_text(value) == text
+
+
+@pytest.mark.parametrize("value", [10**64, 10**5000, -(10**5000)], ids=["65", "5001", "-5001"])
+def test_a_number_too_long_for_any_id_is_refused_without_a_bare_error(value: int) -> None:
+    with pytest.raises(ValueError, match="at most 64 characters"):
+        number_text(value)
+
+
+def test_a_hostile_id_number_is_refused_by_name_in_a_payload() -> None:
+    with pytest.raises(ValidationError, match="'oid'"):
+        read_payload(TopRefund, {"refund_id": "1", "tid": "2", "status": "SUCCESS",
+                                 "oid": 10**5000}, payload="taobao refund")

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from aftersales.wire import number_text as _text
 from aftersales.wire import read_payload as parse
 from aftersales.wire import wire_id as _id
 from aftersales.wire import wire_int
@@ -72,11 +73,6 @@ Fen = Annotated[int, BeforeValidator(_fen)]
 Seconds = Annotated[int, BeforeValidator(_seconds)]
 #: A status, type or count code: a whole number.
 Code = Annotated[int, BeforeValidator(_code)]
-
-
-def _text(value: Any) -> Any:
-    """A number written as text (ids, codes): an int becomes its digits."""
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class _Wire(BaseModel):

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aftersales.wire import WireCount, WireId
+from aftersales.wire import number_text as _text
 
 __all__ = [
     "JudgeMePicture",
@@ -27,12 +28,6 @@ class _Wire(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-def _text_id(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    return str(value) if isinstance(value, int) else value
-
-
 class JudgeMeReviewer(_Wire):
     """The reviewer; only the display name is used (contact fields never leave here)."""
 
@@ -40,7 +35,7 @@ class JudgeMeReviewer(_Wire):
     external_id: str | None = None
     name: str | None = None
 
-    _ids = field_validator("id", "external_id", mode="before")(_text_id)
+    _ids = field_validator("id", "external_id", mode="before")(_text)
 
 
 class JudgeMePicture(_Wire):
@@ -74,7 +69,7 @@ class JudgeMeReview(_Wire):
     updated_at: str | None = None
     pictures: list[JudgeMePicture] = Field(default_factory=list)
 
-    _ids = field_validator("product_external_id", mode="before")(_text_id)
+    _ids = field_validator("product_external_id", mode="before")(_text)
 
 
 class JudgeMeReviewList(_Wire):
@@ -99,7 +94,7 @@ class JudgeMeReply(_Wire):
     id: str | None = None
     reply: dict[str, Any] | None = None
 
-    _ids = field_validator("id", mode="before")(_text_id)
+    _ids = field_validator("id", mode="before")(_text)
 
     def reply_id(self) -> str | None:
         """The reply's id, wherever the answer put it."""

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from aftersales.wire import number_text as _text
 from aftersales.wire import read_payload as parse
 from aftersales.wire import wire_amount
 from aftersales.wire import wire_id as _id
@@ -46,10 +47,6 @@ def _unwrap(value: Any, *item_keys: str) -> list[Any]:
     if isinstance(value, list):
         return value
     return [value]
-
-
-def _text(value: Any) -> Any:
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 
