@@ -34,14 +34,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pydantic
 
+from aftersales.atomic import write_whole
 from aftersales.csv_cells import read_cell, safe_cell
 from aftersales.errors import ValidationError
 from aftersales.kb.models import Entry, EntryKind
@@ -204,15 +203,8 @@ def write_entries(path: str | Path, entries: Sequence[Entry]) -> int:
     else:
         raise ValidationError(f"cannot write knowledge base {p}: give a .toml or .csv file")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent or Path("."))
+        write_whole(p, text)
     except OSError as exc:
-        raise ValidationError(f"cannot write knowledge base {p}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, p)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise ValidationError(f"cannot write knowledge base {p}: {exc.strerror}") from None
     return len(entries)
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+from aftersales.atomic import write_whole
 from aftersales.csv_cells import safe_cell
 from aftersales.reports.rows import ReportTable
 
@@ -56,7 +55,7 @@ def write_csv(table: ReportTable, stream: IO[str]) -> None:
 def write_csv_files(tables: Sequence[ReportTable], directory: Path, prefix: str) -> list[Path]:
     """Each table to ``directory/<prefix>-<table>.csv`` (UTF-8); returns the paths written.
 
-    Each file is written whole (see :func:`write_whole`): an interrupted run
+    Each file is written whole (see :func:`aftersales.atomic.write_whole`): an interrupted run
     leaves the previous file or none, never half of one.
     """
     directory.mkdir(parents=True, exist_ok=True)
@@ -68,19 +67,3 @@ def write_csv_files(tables: Sequence[ReportTable], directory: Path, prefix: str)
         write_whole(path, stream.getvalue())
         paths.append(path)
     return paths
-
-
-def write_whole(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it into place.
-
-    Raises:
-        OSError: the folder cannot be written; no temporary file is left.
-    """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

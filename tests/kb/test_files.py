@@ -143,3 +143,22 @@ def test_export_is_never_half_written(app: AfterSales, tmp_path: Path) -> None:
         app.kb.export_file(tmp_path / "kb.txt")
     assert target.read_text(encoding="utf-8") == "old\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kb.toml"]
+
+
+def test_an_export_gets_the_mode_of_a_plain_write(app: AfterSales, tmp_path: Path) -> None:
+    """The export is written to a private temporary file and renamed: the file in
+    place must be as readable as any file the user writes (it was 0600)."""
+    import os
+    import stat
+
+    before = os.umask(0o022)
+    try:
+        app.kb.export_file(tmp_path / "kb.csv")
+        existing = tmp_path / "kb.toml"
+        existing.write_text("", encoding="utf-8")
+        existing.chmod(0o640)
+        app.kb.export_file(existing)
+    finally:
+        os.umask(before)
+    assert stat.S_IMODE((tmp_path / "kb.csv").stat().st_mode) == 0o644
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o640

@@ -1,0 +1,47 @@
+"""Writing a file whole: a temporary file beside it, renamed into place.
+
+A reader, a crash or a SIGKILL never finds half a file under the final
+name: the old file (or none) stays until the new one is complete. The
+temporary file is private while it is written (``mkstemp``: mode 0600), so
+before the rename it gets the mode of the file it replaces, or for a new
+file the mode a plain ``open(path, "w")`` gives (0666 less the umask): a
+report or export the shop serves or shares stays readable as before.
+Used by the report files and the knowledge-base export.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+__all__ = ["write_whole"]
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)  # the only way to read it; set back at once
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to a temporary file beside ``path``, then rename it into place.
+
+    Raises:
+        OSError: the folder cannot be written; no temporary file is left.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, _mode_for(path))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
