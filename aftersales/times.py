@@ -33,7 +33,7 @@ from pydantic import AfterValidator
 
 from aftersales.errors import ValidationError
 
-__all__ = ["NAIVE", "OUT_OF_RANGE", "UtcDatetime", "aware", "utc"]
+__all__ = ["NAIVE", "OUT_OF_RANGE", "UtcDatetime", "aware", "is_aware", "utc"]
 
 #: What a naive time is told (with the field named before it).
 NAIVE = "must be timezone-aware (with an offset such as +08:00 or Z)"
@@ -51,6 +51,12 @@ def _problem(value: object) -> str | None:
     except (ValueError, TypeError):  # a tzinfo answering 25 hours, or no timedelta
         return NAIVE
     return NAIVE if offset is None else None
+
+
+def is_aware(value: datetime) -> bool:
+    """True when ``value`` gives a UTC offset (for a caller that raises its own error,
+    naming a row or a path: see :data:`NAIVE` for the words)."""
+    return _problem(value) is None
 
 
 def _in_utc(value: datetime) -> datetime | None:

@@ -16,6 +16,7 @@ import pytest
 
 from aftersales.cases.clock import BusinessClock, CalendarClock
 from aftersales.errors import ValidationError
+from aftersales.followups.inputs import checked_context
 from aftersales.kb.files import validate
 from aftersales.kb.models import Entry
 from aftersales.paging import Watermark
@@ -145,3 +146,12 @@ def test_a_watermark_refuses_a_naive_stamp_by_name() -> None:
     mark = Watermark(datetime(2025, 7, 1, tzinfo=UTC))
     with pytest.raises(ValidationError, match="field 'at': must be timezone-aware"):
         mark.admits(NAIVE, "1")
+
+
+@pytest.mark.parametrize("bad", [NAIVE, NO_OFFSET, TOO_FAR])
+def test_a_follow_up_context_time_without_a_usable_offset_is_refused_by_path(
+        bad: datetime) -> None:
+    """A zone whose offset is a day or more raised a bare ValueError out of the check."""
+    with pytest.raises(ValidationError, match=r"row 4, field 'context.sent.0'") as info:
+        checked_context({"sent": [bad]}, row=4)
+    assert "timezone-aware" in str(info.value)

@@ -28,6 +28,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 from aftersales.errors import ValidationError
+from aftersales.times import NAIVE, is_aware
 
 __all__ = ["ID_LENGTHS", "MAX_CONTEXT_BYTES", "check_ids", "check_limit", "check_row_id",
            "check_text", "checked_context", "choice"]
@@ -164,8 +165,8 @@ def _value(value: Any, path: str, row: int | None) -> Any:
             raise ValidationError("a number must be finite", field=path, row=row)
         return str(value)
     if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValidationError("must be timezone-aware", field=path, row=row)
+        if not is_aware(value):
+            raise ValidationError(NAIVE, field=path, row=row)
         return value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
