@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, case, func
+from sqlalchemy import BigInteger, ColumnElement, case, func, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.sql.selectable import TableValuedAlias
 
-__all__ = ["count_if", "epoch", "json_texts", "milli", "nearest_rank"]
+__all__ = ["count_if", "epoch", "json_path_text", "json_texts", "milli", "nearest_rank"]
 
 
 class epoch(FunctionElement[int]):
@@ -80,6 +80,20 @@ def nearest_rank(value: Any, rank: Any, total: Any, percent: int) -> ColumnEleme
     backends pick the same row).
     """
     return func.min(case((rank * 100 >= total * percent, value)))
+
+
+def json_path_text(column: Any, keys: tuple[str, ...], dialect: str) -> ColumnElement[str]:
+    """The text at the path ``keys`` in the JSON ``column`` (``NULL`` where there is none).
+
+    The keys are written into the SQL, so they must be plain names (the
+    callers' own constants, never input).
+    """
+    if not keys or not all(k.isascii() and k.isidentifier() for k in keys):
+        raise ValueError("JSON path keys are plain names")
+    if dialect == "postgresql":
+        path: ColumnElement[Any] = literal_column("'{" + ",".join(keys) + "}'::text[]")
+        return column.op("#>>")(path)  # type: ignore[no-any-return]
+    return func.json_extract(column, "$." + ".".join(keys))
 
 
 def json_texts(column: Any, dialect: str) -> TableValuedAlias:

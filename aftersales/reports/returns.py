@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 from aftersales.reports._durations import distribution
 from aftersales.reports._group import fill_periods, key_of
 from aftersales.reports._money import from_milli
-from aftersales.reports._sql import epoch, milli
+from aftersales.reports._sql import epoch, json_path_text, milli
 from aftersales.reports.periods import GRAINS, Scope
 from aftersales.reports.rows import (
     CountRow,
@@ -152,10 +152,17 @@ def revenue(session: Session, scope: Scope, by: str = "week") -> list[RevenueRow
         _O.join(_R, _of_order()).join(_RL, RL.rma_id == R.rma_id).join(
             _L, and_(L.order_id == ORD.id, L.external_id == RL.order_line_external_id))
     ).where(R.kind == "exchange", R.status != "rejected", *_orders_in(scope)))
+    # the tax inside each paid refund, as the returns area recorded it
+    tax = json_path_text(F.breakdown, ("total_tax", "amount"), session.get_bind().dialect.name)
+    refunded_tax = _sums(session, select(key.label("k"), F.currency.label("cur"),
+                                         milli(func.coalesce(tax, "0")).label("m")).select_from(
+        _F.join(_O, and_(F.marketplace == ORD.marketplace, F.order_external_id == ORD.external_id))
+    ).where(F.status == "paid", *_orders_in(scope)))
     keys = sorted(set(sold) | set(refunded) | set(retained))
     rows = [RevenueRow(k, cur, from_milli(sold.get((k, cur)), cur),
                        from_milli(refunded.get((k, cur)), cur),
-                       from_milli(retained.get((k, cur)), cur)) for k, cur in keys]
+                       from_milli(retained.get((k, cur)), cur),
+                       from_milli(refunded_tax.get((k, cur)), cur)) for k, cur in keys]
     if by not in GRAINS:
         return rows
     order = {p.label: i for i, p in enumerate(scope.periods(by))}

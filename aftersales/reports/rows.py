@@ -63,7 +63,9 @@ class CountRow:
 class RevenueRow:
     """Revenue, refunds and retained revenue of one key in one currency (never mixed).
 
-    ``revenue``, ``refunded`` and ``retained`` are exact Decimals of ``currency``.
+    ``revenue``, ``refunded`` and ``retained`` are exact Decimals of ``currency``;
+    ``refunded_tax`` is the tax inside ``refunded`` as the returns area recorded
+    each refund (its breakdown's total tax), also in ``currency``.
     """
 
     key: str
@@ -71,6 +73,7 @@ class RevenueRow:
     revenue: Decimal
     refunded: Decimal
     retained: Decimal
+    refunded_tax: Decimal = Decimal(0)
 
     @property
     def refund_share(self) -> float | None:

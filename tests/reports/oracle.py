@@ -168,6 +168,19 @@ class Oracle:
                             out[(key(o), o.currency)][2] += ln.unit_price * x.quantity
         return {k: (v[0], v[1], v[2]) for k, v in out.items()}
 
+    def refunded_tax(self, by: str) -> dict[tuple[str, str], Decimal]:
+        """(key, currency) -> the tax inside paid refunds, as each refund's breakdown says."""
+        key = self.keyer(by, lambda o: o.placed_at, lambda o: o.marketplace)
+        out: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        for o in self.orders():
+            out[(key(o), o.currency)] += 0
+            for f in self.t.refunds:
+                if (f.marketplace, f.order_external_id) == (o.marketplace, o.external_id) \
+                        and f.status == "paid":
+                    tax = (f.breakdown or {}).get("total_tax") or {}
+                    out[(key(o), f.currency)] += Decimal(tax.get("amount") or 0)
+        return dict(out)
+
     def exchange_share(self, by: str) -> dict[str, tuple[int, int]]:
         key = self.keyer(by, lambda o: o.placed_at, lambda o: o.marketplace)
         out: dict[str, list[int]] = defaultdict(lambda: [0, 0])

@@ -82,6 +82,16 @@ def test_revenue_refunds_and_retained(case: tuple[Any, Scope, Oracle], by: str) 
         assert rows[0].retained > 0
 
 
+@pytest.mark.parametrize("by", ["week", "store", "all"])
+def test_refunded_tax_as_the_returns_area_recorded_it(case: tuple[Any, Scope, Oracle],
+                                                      by: str) -> None:
+    dataset, scope, oracle = case
+    rows = _run(dataset, returns.revenue, scope, by)
+    got = {(r.key, r.currency): r.refunded_tax for r in rows}
+    assert got == oracle.refunded_tax(by)
+    assert all(r.refunded_tax <= r.refunded for r in rows)
+
+
 @pytest.mark.parametrize("by", ["day", "week", "store"])
 def test_exchange_share(case: tuple[Any, Scope, Oracle], by: str) -> None:
     dataset, scope, oracle = case
