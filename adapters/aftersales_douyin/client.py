@@ -48,6 +48,7 @@ from aftersales.errors import (
     TransientError,
 )
 from aftersales.http import ApiClient
+from aftersales.settings import AdapterClient
 from aftersales.wire import wire_number
 from aftersales_douyin.settings import DouyinSettings
 
@@ -210,8 +211,10 @@ def classify_error(response: requests.Response) -> RemoteError | None:
     return error_from_body(body)
 
 
-class DouyinClient:
-    """Signed calls to the open platform for one shop.
+class DouyinClient(AdapterClient[DouyinSettings]):
+    """Signed calls to the open platform for one shop (the core's
+    :class:`~aftersales.settings.AdapterClient`: an injected ApiClient masks every
+    secret of the settings).
 
     Args:
         settings: credentials and options.
@@ -228,15 +231,12 @@ class DouyinClient:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        self.settings = settings
+        super().__init__(settings, api=api, sleep=time.sleep if sleep is None else sleep)
         self.clock = clock
-        if api is None:
-            api = settings.api_client(sleep=time.sleep if sleep is None else sleep)
-        else:
-            api.add_secret(settings.app_secret.get_secret_value())
-            api.add_secret(settings.access_token.get_secret_value())
-        api.classify_error = classify_error
-        self.api = api
+
+    def classify(self, response: requests.Response) -> RemoteError | None:
+        """See :func:`classify_error`."""
+        return classify_error(response)
 
     def signed_query(self, path: str, body: str) -> dict[str, str]:
         """The query string of one call: system parameters and ``sign`` over ``body``."""

@@ -48,6 +48,7 @@ from aftersales.errors import (
 from aftersales.http import ApiClient
 from aftersales.logistics.tracking import CHINA_TZ
 from aftersales.multipart import FilePart
+from aftersales.settings import AdapterClient
 from aftersales.signing import md5_wrapped_sign, sorted_pairs
 from aftersales.wire import china_text, wire_number
 from aftersales_taobao.settings import TaobaoSettings
@@ -149,8 +150,10 @@ def _response_key(method: str) -> str:
     return name.replace(".", "_") + "_response"
 
 
-class TaobaoClient:
-    """Signed calls to the gateway for one seller.
+class TaobaoClient(AdapterClient[TaobaoSettings]):
+    """Signed calls to the gateway for one seller (the core's
+    :class:`~aftersales.settings.AdapterClient`: an injected ApiClient masks every
+    secret of the settings).
 
     Args:
         settings: credentials and options.
@@ -167,19 +170,11 @@ class TaobaoClient:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        self.settings = settings
+        super().__init__(settings, api=api, sleep=time.sleep if sleep is None else sleep)
         self.clock = clock
-        secret = settings.app_secret.get_secret_value()
-        session = settings.session.get_secret_value()
-        if api is None:
-            api = settings.api_client(sleep=time.sleep if sleep is None else sleep)
-        else:
-            api.add_secret(secret)
-            api.add_secret(session)
-        api.classify_error = self._classify
-        self.api = api
 
-    def _classify(self, response: requests.Response) -> RemoteError | None:
+    def classify(self, response: requests.Response) -> RemoteError | None:
+        """See :func:`classify_error`; a ban longer than ``max_ban_wait`` is not retried."""
         error = classify_error(response)
         too_long = self.settings.max_ban_wait
         if isinstance(error, RateLimitError) and (error.retry_after or 0) > too_long:
