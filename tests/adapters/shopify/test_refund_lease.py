@@ -7,7 +7,9 @@ here every calculation is slow and the first ones fail, so, unbounded, the
 push would still be retrying, and then paying, after the lease had run out.
 Bounded, every call ends before the lease does, and the refund is left
 pending (its outcome unknown, the lease released) for the next call.
-The lease is shrunk to a second so the case stays quick.
+The lease is shrunk to seconds so the case stays quick; a call may start
+up to MARGIN before the lease ends, so MARGIN - SLOW (0.4 s) is the room
+left for a loaded machine.
 """
 
 from __future__ import annotations
@@ -32,9 +34,9 @@ from aftersales.store.tables.returns import RefundRow
 from .conftest import TOKEN
 from .test_lost_answers import LosingShop
 
-LEASE = 1.2  # seconds
-MARGIN = 0.4
-SLOW = 0.3  # each calculation takes this long
+LEASE = 2.4  # seconds
+MARGIN = 1.0
+SLOW = 0.6  # each calculation takes this long
 
 
 class SlowShop(LosingShop):
