@@ -39,6 +39,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from aftersales import observe
+from aftersales.amounts import check_amount
 from aftersales.cases import repository as repo
 from aftersales.cases import sla
 from aftersales.cases.catch_up import CatchUpReport, catch_up
@@ -691,6 +692,13 @@ class CasesService:
         def work(session: Session, row: CaseRow, now: datetime) -> None:
             if resolution.kind is ResolutionKind.REFUND and not row.order_id:
                 raise ValidationError("a refund needs the case's order", field="resolution")
+            if resolution.kind is ResolutionKind.REFUND and resolution.currency \
+                    and row.currency and resolution.currency != row.currency:
+                # returns refuses it when the case is resolved: the buyer must not be told
+                raise ValidationError(f"the order is in {row.currency}, not "
+                                      f"{resolution.currency}", field="currency")
+            if resolution.amount is not None and not resolution.currency and row.currency:
+                check_amount(resolution.amount, row.currency)  # 10.5 JPY: refused now
             previous = row.resolution or {}
             offer = {**resolution.to_dict(), "currency": resolution.currency or row.currency}
             if row.status == S.PROPOSED.value and not previous.get("done") \

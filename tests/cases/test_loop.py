@@ -319,3 +319,30 @@ def test_a_proposal_by_email_goes_to_the_buyers_address(
         assert mail.to == [email]
     finally:
         app.close()
+
+
+def test_a_refund_in_another_currency_than_the_order_is_refused_when_proposed(
+        loop_app: AfterSales, shop: SandboxMarketplace) -> None:
+    """The buyer must never be told of a refund the returns area will refuse: a
+    refund in another currency than the order's was proposed (and the buyer told),
+    and refused only when the case was resolved."""
+    from aftersales.errors import ValidationError
+
+    app = loop_app
+    app.sync()
+    case = next(c for c in app.cases.list(kind="negative_review") if c.order_id)
+    order = shop.get_order(str(case.order_id))
+    other = "USD" if order.currency != "USD" else "EUR"
+    before = len(_outbox(app))
+    with pytest.raises(ValidationError, match="field 'currency'"):
+        app.cases.propose(case.id, Resolution("refund", amount="1.00", currency=other))
+    after = app.cases.get(case.id)
+    assert (after.status, after.resolution) == (case.status, case.resolution)
+    assert len(_outbox(app)) == before  # nothing told, nothing recorded
+    if order.currency in ("CNY", "USD", "EUR"):  # two decimals: three are one too many
+        with pytest.raises(ValidationError, match="field 'amount'"):
+            app.cases.propose(case.id, Resolution("refund", amount="1.005"), notify=False)
+    proposed = app.cases.propose(case.id, Resolution("refund", amount="1.00",
+                                                     currency=order.currency), notify=False)
+    assert proposed.resolution is not None
+    assert proposed.resolution["currency"] == order.currency
