@@ -27,6 +27,12 @@ claim is live, so the second caller never calls the marketplace. Then:
   state on the marketplace and settles it (:func:`settle_synced`);
 * the process died mid-push: the claim keeps its lease (:data:`LEASE`),
   which runs out; the next caller of the same action resumes it as above.
+
+A claim whose request moved on since (its ``version`` is not the
+request's) is void. The claim holds the order's lock too, as a refund's
+claim does, and each refuses while the other is in flight
+(:func:`blocking`), so a refund and a refusal of one received request
+never both reach the marketplace.
 """
 
 from __future__ import annotations
@@ -44,8 +50,11 @@ from aftersales.errors import (
     AfterSalesError,
     ConcurrentUpdateError,
     NotFoundError,
+    RefundInFlightError,
 )
+from aftersales.money import Money
 from aftersales.redact import redact_text
+from aftersales.returns.refund_claim import lock_order, pending_of
 from aftersales.store.locking import begin_write
 from aftersales.store.tables.returns import ActionClaimRow, ReturnRow
 
@@ -56,6 +65,7 @@ __all__ = [
     "LEASE",
     "ActionClaim",
     "answered",
+    "blocking",
     "hold",
     "lost",
     "release",
@@ -99,13 +109,51 @@ class ActionClaim:
 
 
 def _lock_request(session: Session, rma_id: str) -> tuple[str, int]:
-    """Hold the request until the transaction ends; its status and version now."""
+    """Hold the request's order and the request until the transaction ends; the
+    request's status and version now.
+
+    The order's lock is the one a refund's claim holds
+    (:func:`~aftersales.returns.refund_claim.lock_order`), taken first as
+    the refund takes it: an action and a refund of one request see each other.
+    """
     begin_write(session)
+    where = session.execute(select(ReturnRow.marketplace, ReturnRow.order_external_id)
+                            .where(ReturnRow.rma_id == rma_id)).first()
+    if where is None:
+        raise NotFoundError("return request", rma_id)
+    lock_order(session, where[0], where[1])
     found = session.execute(select(ReturnRow.status, ReturnRow.version)
                             .where(ReturnRow.rma_id == rma_id).with_for_update()).first()
     if found is None:
         raise NotFoundError("return request", rma_id)
     return str(found[0]), int(found[1])
+
+
+def _no_refund_in_flight(session: Session, rma_id: str) -> None:
+    """Refuse while a refund of the request is pending: the money may be moving, and
+    refusing (or shipping the exchange of) a request being refunded does both."""
+    pending = pending_of(session, rma_id)
+    if pending is not None:
+        raise RefundInFlightError(
+            rma_id, pending.idempotency_key, f"{Money(pending.amount, pending.currency)}",
+            "nothing else is sent to the marketplace until it settles (refund() again, "
+            "or the refunds tick)")
+
+
+def blocking(session: Session, rma_id: str, version: int,
+             now: datetime) -> ActionInFlightError | None:
+    """The error that keeps a refund of the request from being claimed, or ``None``.
+
+    Called by the refund's claim under the order's lock: an action being sent
+    now, or one whose outcome is unknown, may be a refusal the marketplace
+    is taking; the refund waits for it.
+    """
+    row = session.scalar(select(ActionClaimRow).where(ActionClaimRow.rma_id == rma_id))
+    if row is None or row.version != version:
+        return None
+    if row.lease_until is not None and row.lease_until > now:
+        return _busy(row)
+    return ActionInFlightError(rma_id, row.action, _UNKNOWN.format(action=row.action))
 
 
 def _busy(row: ActionClaimRow) -> ActionInFlightError:
@@ -121,6 +169,7 @@ def take(runtime: Runtime, rma_id: str, action: str, version: int) -> ActionClai
             (someone acted first): reload it.
         ActionInFlightError: another action is being sent now, or an
             earlier one (another action) has an unknown outcome.
+        RefundInFlightError: a refund of the request is pending.
     """
     with runtime.unit_of_work() as session:
         status, now_version = _lock_request(session, rma_id)
@@ -128,6 +177,7 @@ def take(runtime: Runtime, rma_id: str, action: str, version: int) -> ActionClai
             raise ConcurrentUpdateError(
                 f"return {rma_id} was changed by someone else meanwhile (now {status}); "
                 "reload and try again")
+        _no_refund_in_flight(session, rma_id)
         now = runtime.now()
         token = uuid4().hex
         row = session.scalar(select(ActionClaimRow).where(ActionClaimRow.rma_id == rma_id)

@@ -42,6 +42,7 @@ from aftersales.errors import (
 from aftersales.interfaces import Capability
 from aftersales.models import Refund, ReturnKind, ReturnStatus
 from aftersales.money import Money
+from aftersales.returns import action_claim
 from aftersales.returns import refund_claim as claims
 from aftersales.returns import repository as repo
 from aftersales.returns.context import ReturnsContext, expect
@@ -199,6 +200,9 @@ class Refunding:
             if mine is not None:
                 return self._reuse(session, mine, rma_id, print_, now, note, keyed=True)
         market = self.ctx.market(row.marketplace, Capability.REFUND)
+        acting = action_claim.blocking(session, rma_id, row.version, now)
+        if acting is not None:  # a refusal (say) is with the marketplace: not both
+            raise acting
         pending = claims.pending_of(session, rma_id, lock=True)
         if pending is not None:
             # Resumed even when the request moved on meanwhile: the push looks it up

@@ -3,10 +3,11 @@
 Each process builds its own :class:`ActionShop` on the same SQLite file.
 Every call to approve, refuse or confirm a receipt is written to ``calls``
 on arrival, before the shop decides anything, so the file shows exactly
-what reached "the platform", whoever sent it. Like the Chinese
-marketplaces, the shop decides a request once: a second decision is a
-409 (it is not idempotent; ``idempotent=True`` answers the same decision
-again without acting twice), recorded as a call all the same. A short pause
+what reached "the platform", whoever sent it; a refund is recorded under
+its order. Like the Chinese marketplaces, the shop takes each decision on
+a request once: the same decision again is a 409 (it is not idempotent;
+``idempotent=True`` answers it again without acting twice), recorded as a
+call all the same. A short pause
 inside each call keeps both racers in it at once when nothing stops the
 second one.
 """
@@ -22,7 +23,7 @@ from typing import Any
 from aftersales.errors import RemoteRejectedError, TransientError
 from aftersales.http import notify_send
 from aftersales.interfaces import Capability, MarketplaceBase
-from aftersales.models import ReturnRequest
+from aftersales.models import Refund, ReturnRequest
 
 from .ledger_shop import NAME
 
@@ -32,7 +33,7 @@ class ActionShop(MarketplaceBase):
 
     name = NAME
     capabilities = frozenset({Capability.APPROVE_RETURN, Capability.REJECT_RETURN,
-                              Capability.CONFIRM_RETURN_RECEIVED})
+                              Capability.CONFIRM_RETURN_RECEIVED, Capability.REFUND})
 
     def __init__(self, path: str | Path, *, pause: float = 0.3, idempotent: bool = False) -> None:
         self.path = str(path)
@@ -41,8 +42,8 @@ class ActionShop(MarketplaceBase):
         with self._db() as db:
             db.execute("CREATE TABLE IF NOT EXISTS calls (id INTEGER PRIMARY KEY, "
                        "rma TEXT, action TEXT, pid INTEGER)")
-            db.execute("CREATE TABLE IF NOT EXISTS decided (rma TEXT PRIMARY KEY, "
-                       "action TEXT)")
+            db.execute("CREATE TABLE IF NOT EXISTS decided (rma TEXT, action TEXT, "
+                       "PRIMARY KEY (rma, action))")
 
     def _db(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
@@ -59,9 +60,9 @@ class ActionShop(MarketplaceBase):
         db = self._db()
         try:
             db.execute("BEGIN IMMEDIATE")
-            done = db.execute("SELECT action FROM decided WHERE rma = ?",
-                              (request.rma_id,)).fetchone()
-            if done is not None and self.idempotent and done[0] == action:
+            done = db.execute("SELECT action FROM decided WHERE rma = ? AND action = ?",
+                              (request.rma_id, action)).fetchone()
+            if done is not None and self.idempotent:
                 db.execute("ROLLBACK")  # the same decision again: answered, not done twice
                 return
             if done is not None and action != "receive":
@@ -94,6 +95,16 @@ class ActionShop(MarketplaceBase):
     def confirm_return_received(self, request: ReturnRequest) -> None:
         """See :meth:`Marketplace.confirm_return_received`."""
         self._call(request, "receive")
+
+    def refund(self, refund: Refund, request: ReturnRequest | None = None) -> Refund:
+        """See :meth:`Marketplace.refund`: recorded as a call under its order, then paid."""
+        notify_send(self.name, "POST", "refund")
+        with self._db() as db:
+            cur = db.execute("INSERT INTO calls (rma, action, pid) VALUES (?, ?, ?)",
+                             (refund.order_id, "refund", os.getpid()))
+            paid = cur.lastrowid
+        time.sleep(self.pause)
+        return refund.model_copy(update={"external_id": f"P{paid}", "raw_status": "paid"})
 
     def calls(self, rma: str | None = None) -> list[tuple[str, str]]:
         """Every call that arrived, as ``(rma, action)``, in order."""

@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import select
 
 from aftersales.app import AfterSales
-from aftersales.errors import ActionInFlightError, TransientError
-from aftersales.models import ReturnRequest, ReturnStatus
+from aftersales.errors import ActionInFlightError, RefundInFlightError, TransientError
+from aftersales.models import Refund, ReturnRequest, ReturnStatus
 from aftersales.store.tables.returns import ActionClaimRow
 
 from .action_shop import ActionShop, LosingShop
@@ -152,5 +152,31 @@ def test_a_lost_answer_holds_other_actions_and_the_retry_never_acts_twice(
             assert app.returns.get(rma).status is ReturnStatus.REQUESTED
         assert shop.decisions() == {rma: "approve"}
         assert [a for _, a in shop.calls()] == ["approve", "approve"]
+    finally:
+        app.close()
+
+
+class LostRefundShop(ActionShop):
+    """Pays a refund, then answers 500."""
+
+    def refund(self, refund: Refund, request: ReturnRequest | None = None) -> Refund:
+        super().refund(refund, request)
+        raise TransientError("upstream answered 500 after paying", adapter="ledger", status=500)
+
+
+def test_a_refund_whose_answer_was_lost_holds_a_refusal(db_url: str, tmp_path: Path) -> None:
+    """The refund may have been paid: refusing the request too is not sent."""
+    ledger = tmp_path / "shop.db"
+    (rma,) = prepare(db_url, ledger, 1, received=True)
+    shop = LostRefundShop(ledger, pause=0)
+    app = AfterSales(db_url, marketplaces=[shop], migrate=False)
+    try:
+        with pytest.raises(TransientError, match="500"):
+            app.returns.refund(rma)
+        with pytest.raises(RefundInFlightError, match="until it settles") as info:
+            app.returns.reject(rma, reason="not as described")
+        assert "\n" not in str(info.value)
+        assert [a for _, a in shop.calls()] == ["approve", "receive", "refund"]
+        assert app.returns.get(rma).status is ReturnStatus.RECEIVED
     finally:
         app.close()

@@ -27,6 +27,7 @@ from aftersales.errors import (
     AfterSalesError,
     ConcurrentUpdateError,
     InvalidTransitionError,
+    RefundInFlightError,
 )
 from aftersales.models import ReturnStatus
 from aftersales.store.orders import upsert_orders
@@ -38,18 +39,24 @@ ROUNDS = int(os.environ.get("AFTERSALES_RACE_ROUNDS", "3"))
 STATUS = {"approve": ReturnStatus.APPROVED, "reject": ReturnStatus.REJECTED}
 
 
-def prepare(url: str, ledger: Path, rounds: int) -> list[str]:
-    """One order and one waiting request per round."""
+def prepare(url: str, ledger: Path, rounds: int, *, received: bool = False) -> list[str]:
+    """One order and one waiting request per round (``received``: approved, shipped back
+    and received, so it may be refunded or refused)."""
     orders = [ledger_order(f"O-{r}", [("L1", 1, "100.00")]) for r in range(rounds)]
     app = AfterSales(url, marketplaces=[ActionShop(ledger)], migrate=False)
     try:
         app.store.create_all()
         with app.store.session() as session:
             upsert_orders(session, orders)
-        return [app.returns.request("ledger", o.external_id, {"L1": 1}, reason="quality_issue",
+        rmas = [app.returns.request("ledger", o.external_id, {"L1": 1}, reason="quality_issue",
                                     kind="return", evidence=["photo.jpg"], force=True,
                                     auto=False).rma_id or ""
                 for o in orders]
+        for rma in rmas if received else ():
+            app.returns.approve(rma, override=True)
+            app.returns.mark_shipped(rma, f"SF{rma[-8:]}")
+            app.returns.receive(rma)
+        return rmas
     finally:
         app.close()
 
@@ -57,6 +64,8 @@ def prepare(url: str, ledger: Path, rounds: int) -> list[str]:
 def act(app: AfterSales, action: str, rma: str) -> None:
     if action == "approve":
         app.returns.approve(rma, override=True)
+    elif action == "refund":
+        app.returns.refund(rma)
     else:
         app.returns.reject(rma, reason="not as described")
 
@@ -79,7 +88,7 @@ def _fire(url: str, ledger: str, rmas: list[str], action: str, gate: Any, out: A
             try:
                 act(app, action, rma)
                 outcomes.append("done")
-            except ActionInFlightError as exc:
+            except (ActionInFlightError, RefundInFlightError) as exc:
                 outcomes.append("in flight" if "\n" not in str(exc) else f"two lines: {exc}")
             except InvalidTransitionError:
                 outcomes.append("decided")  # the winner committed before this one read
@@ -92,9 +101,10 @@ def _fire(url: str, ledger: str, rmas: list[str], action: str, gate: Any, out: A
         out.put(outcomes)
 
 
-def race(url: str, tmp: Path, actions: list[str]) -> tuple[ActionShop, list[str], Counter[str]]:
+def race(url: str, tmp: Path, actions: list[str],
+         received: bool = False) -> tuple[ActionShop, list[str], Counter[str]]:
     ledger = tmp / "shop.db"
-    rmas = prepare(url, ledger, ROUNDS)
+    rmas = prepare(url, ledger, ROUNDS, received=received)
     ctx = multiprocessing.get_context("fork")
     gate = ctx.Barrier(len(actions))
     out = ctx.Queue()
@@ -135,5 +145,36 @@ def test_racing_processes_send_one_action_per_request(
             from aftersales.store.tables.returns import ActionClaimRow
 
             assert session.scalar(select(func.count()).select_from(ActionClaimRow)) == 0
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("actions", [
+    pytest.param(["refund", "reject"], id="2p-refund-reject"),
+    pytest.param(["reject", "refund", "reject"], id="3p-reject-refund-reject"),
+])
+def test_a_refund_and_a_refusal_at_the_same_instant_reach_the_marketplace_once(
+    db_url: str, tmp_path: Path, actions: list[str],
+) -> None:
+    """A received return refunded and refused at once: the marketplace pays it or
+    refuses it, never both (the refund's claim and the refusal's see each other)."""
+    shop, rmas, counts = race(db_url, tmp_path, actions, received=True)
+    # a refund names its order (O-<round>), a refusal its request
+    of = {f"O-{r}": rma for r, rma in enumerate(rmas)}
+    calls = [(of.get(key, key), action) for key, action in shop.calls()
+             if action in ("refund", "reject")]
+    raced = Counter(rma for rma, _ in calls)
+    assert {rma: n for rma, n in raced.items() if n != 1} == {}, calls
+    assert set(raced) == set(rmas)
+    unexpected = {o: n for o, n in counts.items()
+                  if o not in ("done", "in flight", "decided", "changed")}
+    assert unexpected == {}
+    assert counts["done"] == ROUNDS
+    heard = dict(calls)
+    app = AfterSales(db_url, marketplaces=[shop], migrate=False)
+    try:
+        for rma in rmas:
+            want = ReturnStatus.REFUNDED if heard[rma] == "refund" else ReturnStatus.REJECTED
+            assert app.returns.get(rma).status is want
     finally:
         app.close()
