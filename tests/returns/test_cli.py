@@ -69,6 +69,29 @@ def test_refusals_are_one_line_with_status_1(cli: Callable[..., Any], synced: An
     assert "cancelled" in cli("returns", "cancel", other.rma_id).output
 
 
+def test_an_action_in_flight_is_one_line_with_status_1(
+        cli: Callable[..., Any], synced: Any, fresh_order: Callable[..., Order]) -> None:
+    from aftersales.returns.action_claim import LEASE
+    from aftersales.store.tables.returns import ActionClaimRow, ReturnRow
+
+    order = fresh_order()
+    req = synced.returns.request(order.marketplace, order.external_id,
+                                 {order.lines[0].external_id: 1}, reason="no_reason",
+                                 force=True)
+    now = synced.now()
+    with synced.store.session() as session:  # another process is approving it now
+        version = session.get(ReturnRow, req.rma_id).version
+        session.add(ActionClaimRow(rma_id=req.rma_id, action="approve", version=version,
+                                   state="pushing", token="t", attempts=1, claimed_at=now,
+                                   lease_until=now + LEASE))
+    for args in (["cancel", req.rma_id], ["close", req.rma_id]):
+        failed = cli("returns", *args, code=1)
+        lines = [ln for ln in failed.output.splitlines() if ln.strip()]
+        assert len(lines) == 1, failed.output
+        assert f"return {req.rma_id} has approve in flight" in lines[0]
+    assert synced.returns.get(req.rma_id).status.value == "requested"
+
+
 def test_sync_and_timers(cli: Callable[..., Any], synced: Any) -> None:
     counts = json.loads(cli("--json", "returns", "sync").output)
     assert counts["sandbox"] > 0
