@@ -226,8 +226,7 @@ def _insert_cases(svc: Opener, session: Session, fresh: list[tuple[Opening, str,
         level, reasons = 0, list[str]()
         if o.cause in CRITICAL_CAUSES:
             level, reasons = max(level, rules.critical_level), [*reasons, "counterfeit or safety"]
-        if (rules.high_value is not None and o.order_total is not None
-                and o.order_total >= rules.high_value):
+        if rules.is_high_value(o.order_total, o.currency):
             level, reasons = max(level, 1), [*reasons, "high-value order"]
         buyer = (o.store, o.buyer_id)
         if prior.get(buyer, 0) + earlier[buyer] >= rules.repeat_cases:

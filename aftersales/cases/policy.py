@@ -25,7 +25,7 @@
     assignees = { 1 = "team-lead", 2 = "manager", 3 = "director" }
     repeat_cases = 2            # the buyer had this many cases within repeat_days
     repeat_days = 90
-    high_value = "2000"         # order total, in the order's currency
+    high_value = { CNY = "2000", USD = "300" }   # order total, per currency
 
     # a buyer message is a complaint when it holds one of these words, or when
     # the shop's own classifier gave it one of these intents (receive_message)
@@ -112,8 +112,34 @@ class Escalation(BaseModel):
     assignees: dict[int, str] = Field(default_factory=dict)
     repeat_cases: int = Field(default=2, ge=1)
     repeat_days: int = Field(default=90, ge=1)
-    high_value: Decimal | None = Field(default=None, gt=0)
+    #: The order total at which a case escalates: a table of amounts by currency
+    #: (an order in a currency not listed never escalates for its value), or one
+    #: amount that every currency is compared with (a shop selling in one).
+    high_value: Decimal | dict[str, Decimal] | None = None
     critical_level: int = Field(default=2, ge=1)
+
+    @field_validator("high_value")
+    @classmethod
+    def _positive(cls, value: Decimal | dict[str, Decimal] | None
+                  ) -> Decimal | dict[str, Decimal] | None:
+        amounts = value.values() if isinstance(value, dict) else [] if value is None else [value]
+        if any(not a.is_finite() or a <= 0 for a in amounts):
+            raise ValueError("amounts must be more than 0")
+        if isinstance(value, dict):
+            for code in value:
+                if not (len(code) == 3 and code.isascii() and code.isalpha()
+                        and code.isupper()):
+                    raise ValueError(f"{code[:10]!r} is not a currency code like CNY")
+        return value
+
+    def is_high_value(self, total: Decimal | None, currency: str | None) -> bool:
+        """Whether an order of ``total`` in ``currency`` reaches the high-value threshold."""
+        if total is None or self.high_value is None:
+            return False
+        if isinstance(self.high_value, dict):
+            threshold = self.high_value.get((currency or "").upper())
+            return threshold is not None and total >= threshold
+        return total >= self.high_value
 
     def assignee(self, level: int) -> str | None:
         """Who takes a case at ``level`` (the nearest level below that names someone)."""

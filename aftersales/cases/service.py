@@ -532,8 +532,7 @@ class CasesService:
         level, reasons = 0, list[str]()
         if o.cause in CRITICAL_CAUSES:
             level, reasons = max(level, rules.critical_level), [*reasons, "counterfeit or safety"]
-        if (rules.high_value is not None and o.order_total is not None
-                and o.order_total >= rules.high_value):
+        if rules.is_high_value(o.order_total, o.currency):
             level, reasons = max(level, 1), [*reasons, "high-value order"]
         since = repo.lookback(now, rules.repeat_days)
         if repo.prior_cases(session, row.store, row.buyer_id, since, exclude=row.id) \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -106,3 +107,52 @@ def test_resolving_meets_the_deadline_and_nothing_fires_after(sla_app: AfterSale
     clock.advance(days=30)
     assert sla_app.cases.run_sla().checked == 0
     assert all(d.status == "met" for d in sla_app.cases.get(case.id).deadlines)
+
+
+@pytest.mark.parametrize(("currency", "total", "escalated"), [
+    ("JPY", "5000", 0),  # 2000 would have been high value in any currency
+    ("JPY", "50000", 1),
+    ("CNY", "2500.00", 1),
+    ("CNY", "1999.99", 0),
+    ("USD", "90000.00", 0),  # no threshold for USD: value never escalates it
+])
+def test_a_high_value_threshold_is_per_currency(db_url: str, clock: Clock, currency: str,
+                                                total: str, escalated: int) -> None:
+    """``high_value`` as a table of currencies: an order is compared only with the
+    threshold of its own currency, never with a number in another one."""
+    from aftersales.cases.states import CaseChannel, CaseKind, Priority
+    from aftersales.cases.triggers import Opening
+    from aftersales.store.tables.core import OrderRow
+
+    policy = '[escalation]\nassignees = { 1 = "lead" }\nrepeat_cases = 9\n' \
+             'high_value = { CNY = "2000", JPY = "40000" }\n'
+    app = make_app(db_url, clock, cases={"policy": policy})
+    try:
+        with app.store.session() as session:
+            session.add(OrderRow(marketplace="sandbox", external_id="big-1", buyer_id="vip",
+                                 buyer={}, currency=currency, shipping=Decimal(0),
+                                 discount=Decimal(0), total=Decimal(total),
+                                 placed_at=clock.now, remote_updated_at=clock.now, version=1))
+        case = app.cases.open(store="sandbox", buyer_id="vip", order_id="big-1",
+                              kind="complaint")
+        assert (case.currency, case.escalation) == (currency, escalated)
+        # the set-based path (events, imports) reads the same rule
+        app.cases.open_many([Opening(
+            store="sandbox", buyer_id="vip2", order_id="big-2", kind=CaseKind.COMPLAINT,
+            channel=CaseChannel.PHONE, priority=Priority.NORMAL, subject="", key="big-2",
+            source="test", data={}, links=[], order_total=Decimal(total), currency=currency)])
+        assert [c.escalation for c in app.cases.list(buyer_id="vip2")] == [escalated]
+    finally:
+        app.close()
+
+
+def test_a_high_value_table_names_currencies() -> None:
+    from aftersales.cases.policy import load_policy
+    from aftersales.errors import ValidationError
+
+    for bad in ('{ yen = "40000" }', '{ JPY = "-1" }', '{ JPY = "abc" }'):
+        with pytest.raises(ValidationError, match="high_value"):
+            load_policy(f"[escalation]\nhigh_value = {bad}\n")
+    plain = load_policy('[escalation]\nhigh_value = "2000"\n').escalation
+    assert plain.is_high_value(Decimal("2000"), "CNY")  # one amount: every currency, as before
+    assert not plain.is_high_value(None, "CNY")
