@@ -25,6 +25,7 @@ from aftersales.logistics.tracking import (
     lookup,
     parcel_rule,
     place_time,
+    status_codes,
 )
 from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
 from aftersales.signing import verify_hmac_sha256_base64
@@ -152,7 +153,7 @@ def _event(point: Checkpoint, index: int, payload: str) -> TrackingEvent | None:
     if found is None:
         return None  # a checkpoint without a time: a placeholder, not a scan
     when, inferred = found
-    rule = lookup(STATUS_TABLE, point.subtag, point.tag)
+    rule = lookup(STATUS_TABLE, *status_codes(point.tag, point.subtag))
     return TrackingEvent(
         time=when,
         status=rule.status,
@@ -174,7 +175,8 @@ def to_tracking(
     Raises:
         ValidationError: a checkpoint's time is no time (names the field and ``payload``).
     """
-    rule = parcel_rule(STATUS_TABLE, obj.subtag, obj.tag, absent=StatusRule(S.PENDING))
+    rule = parcel_rule(STATUS_TABLE, *status_codes(obj.tag, obj.subtag),
+                       absent=StatusRule(S.PENDING))
     events = [e for e in (_event(p, i, payload) for i, p in enumerate(obj.checkpoints))
               if e is not None]
     return build_tracking(

@@ -36,6 +36,7 @@ from aftersales.logistics.tracking import (
     parcel_rule,
     place_time,
     scan_time,
+    status_codes,
 )
 from aftersales.models import ParcelIssue, ParcelStatus, Tracking, TrackingEvent
 from aftersales.signing import hexdigest_matches
@@ -258,7 +259,7 @@ def to_tracking(
     if info is None:
         return pending(item["number"], ours)
     latest = info.get("latest_status") or {}
-    rule = parcel_rule(STATUS_TABLE, latest.get("sub_status"), latest.get("status"))
+    rule = parcel_rule(STATUS_TABLE, *status_codes(latest.get("status"), latest.get("sub_status")))
     providers = (info.get("tracking") or {}).get("providers") or []
     raws = [(f"track_info.tracking.providers[{p}].events[{e}]", raw)
             for p, provider in enumerate(providers)

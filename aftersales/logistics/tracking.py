@@ -57,6 +57,7 @@ __all__ = [
     "provider_reason",
     "scan_clock",
     "scan_time",
+    "status_codes",
     "status_map",
     "track_result",
 ]
@@ -90,6 +91,29 @@ def lookup(table: StatusTable, *codes: str | None, default: StatusRule | None = 
         if code is not None and code in table:
             return table[code]
     return default or StatusRule(ParcelStatus.IN_TRANSIT)
+
+
+#: The code :func:`status_codes` gives for a main status that is none; no table holds it.
+_NOT_A_STATUS = "\x00not a status"
+
+
+def status_codes(main: str | None, sub: str | None) -> tuple[str | None, ...]:
+    """A status and its sub-status as codes for :func:`lookup`, most specific first.
+
+    Providers name a sub-status after its main status (AfterShip's
+    ``Delivered_001`` under ``Delivered``, 17TRACK's ``InTransit_PickedUp``
+    under ``InTransit``). A sub-status that belongs to another status than
+    the one sent beside it is a contradiction, not a refinement, so only the
+    main status is read: a forged or garbled ``Delivered_001`` never marks a
+    parcel delivered on its own. A sub-status sent in the main status's
+    place (``Delivered_001`` as the tag) is no main status: the codes are
+    then ones no table knows, so the parcel reads as unknown.
+    """
+    if main and "_" in main:
+        return (_NOT_A_STATUS,)
+    if sub and main and not sub.startswith(f"{main}_"):
+        return (main,)
+    return (sub, main)
 
 
 def parcel_rule(

@@ -80,6 +80,22 @@ def test_an_unknown_subtag_falls_back_to_its_tag() -> None:
     assert to_tracking(TrackingObject.model_validate(data)).status is S.DELIVERED
 
 
+@pytest.mark.parametrize(("tag", "subtag", "expected"), [
+    ("InTransit", "Delivered_001", S.IN_TRANSIT),
+    ("Delivered_001", "Delivered_001", S.EXCEPTION),
+    ("Exception", "Delivered_003", S.EXCEPTION),
+])
+def test_a_subtag_of_another_tag_is_not_read(tag: str, subtag: str,
+                                             expected: ParcelStatus) -> None:
+    """A subtag belongs to its tag; one naming another tag (delivered) is a contradiction."""
+    data = load("get_tracking_response_2025-01")["data"] | {"tag": tag, "subtag": subtag}
+    for point in data["checkpoints"]:
+        point |= {"tag": tag, "subtag": subtag}
+    tracking = to_tracking(TrackingObject.model_validate(data))
+    assert tracking.status is expected
+    assert all(e.status is not S.DELIVERED for e in tracking.events)
+
+
 @pytest.mark.parametrize("vector", load("webhook_signature_vectors")["vectors"])
 def test_webhook_signature_vectors(vector: dict[str, str]) -> None:
     if "raw_body" in vector:

@@ -90,6 +90,11 @@ def test_an_unknown_sub_status_falls_back_to_its_main_status() -> None:
     assert (tracking.status, tracking.issue) == (S.EXCEPTION, R.OTHER)
 
 
+def test_a_sub_status_of_another_status_is_not_read() -> None:
+    """A sub-status belongs to its main status; one naming another (delivered) contradicts it."""
+    assert to_tracking(_item("InTransit", "Delivered_Other")).status is S.IN_TRANSIT
+
+
 @pytest.mark.parametrize("vector", load("webhook_sign_vectors")["vectors"])
 def test_webhook_sign_vectors(vector: dict[str, str]) -> None:
     if "raw_body" in vector:
