@@ -64,6 +64,12 @@ def _one_writer(session: Session) -> None:
     one_writer(session, "kb.entries")
 
 
+def _checked_limit(limit: object, top: int) -> None:
+    """Refuse a limit that is not a whole number from 1 to ``top`` (named)."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= top:
+        raise ValidationError(f"give 1 to {top}", field="limit")
+
+
 def _checked_key(key: object) -> str:
     """``key`` when it is an entry key (as entries are added); else a ValidationError naming it.
 
@@ -242,8 +248,9 @@ class KnowledgeBase:
             ValidationError: ``limit`` is out of range, ``kind`` is not a kind,
                 ``store`` not a store or ``at`` naive (named).
         """
-        if not 1 <= limit <= 100:
-            raise ValidationError("give 1 to 100", field="limit")
+        _checked_limit(limit, 100)
+        if not isinstance(query, str):
+            raise ValidationError("must be text", field="query")
         where = entry_filter(store=_checked_store(store) if store is not None else None,
                              kind=_checked_kind(kind) if kind else None,
                              at=aware(at, "at") or self._runtime.now())
@@ -286,8 +293,7 @@ class KnowledgeBase:
         """
         if (case_id is None) == (review_id is None):
             raise ValidationError("give a case id or a review id", field="case_id")
-        if not 1 <= limit <= 50:
-            raise ValidationError("give 1 to 50", field="limit")
+        _checked_limit(limit, 50)
         if review_id is not None:
             if isinstance(review_id, bool) or not isinstance(review_id, int) \
                     or not 1 <= review_id < 2**63:  # past the database's integers
@@ -297,6 +303,10 @@ class KnowledgeBase:
         elif self._case_facts is None:
             raise ConfigurationError("suggestions for cases need the cases area")
         else:
+            # int() reads "١٢" as case 12, and a lone surrogate came back in the error
+            if isinstance(case_id, bool) or not isinstance(case_id, (int, str)) \
+                    or not str(case_id).isascii():
+                raise ValidationError("a whole number from 1 to 2**63 - 1", field="case_id")
             subject = self._case_facts(str(case_id))
         return self.suggest_for(subject, limit=limit)
 

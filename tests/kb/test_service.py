@@ -264,3 +264,20 @@ def test_an_entry_with_a_nul_or_a_lone_surrogate_is_refused_by_name(
     with pytest.raises(ValidationError, match=f"field '{field}"):
         app.kb.add(entry)
     assert len(app.kb.list()) == before
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda kb: kb.search(None), "query"),  # a TypeError
+    (lambda kb: kb.search(5), "query"),
+    (lambda kb: kb.search("refund", limit="5"), "limit"),  # a TypeError
+    (lambda kb: kb.search("refund", limit=True), "limit"),
+    (lambda kb: kb.search("refund", limit=2.5), "limit"),
+    (lambda kb: kb.suggest("1", limit="5"), "limit"),
+    (lambda kb: kb.suggest("\ud800"), "case_id"),  # a not-found naming a surrogate
+    (lambda kb: kb.suggest("١٢"), "case_id"),  # Arabic-Indic digits
+    (lambda kb: kb.suggest(1.5), "case_id"),
+])
+def test_a_query_limit_or_case_id_of_the_wrong_type_is_refused_by_name(
+        app: AfterSales, call: object, field: str) -> None:
+    with pytest.raises(ValidationError, match=f"field '{field}'"):
+        call(app.kb)  # type: ignore[operator]
