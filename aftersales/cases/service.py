@@ -99,6 +99,21 @@ _LIMITS = {"store": 80, "buyer_id": 120, "order_id": 120, "subject": 300, "assig
            "actor": 120}
 
 
+def _limit(value: object, top: int | None = None) -> None:
+    """Refuse a limit that is not a whole number from 1 (to ``top``), naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1 \
+            or (top is not None and value > top):
+        raise ValidationError(f"from 1 to {top}" if top else "a whole number from 1",
+                              field="limit")
+
+
+def _flag(value: object, field: str) -> bool:
+    """``value`` if it is True or False; a truthy "no" must not count as yes."""
+    if not isinstance(value, bool):
+        raise ValidationError("true or false", field=field)
+    return value
+
+
 def _text(value: object, field: str, *, required: bool = True) -> str | None:
     """A clean one-line value of ``field``, or a ValidationError naming it."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -184,8 +199,7 @@ class CasesService:
              order_id: str | None = None, open_only: bool = False,
              limit: int = 50) -> builtins.list[Case]:
         """Cases, newest first, filtered (facts and deadlines not loaded)."""
-        if not 1 <= limit <= 10_000:
-            raise ValidationError("from 1 to 10000", field="limit")
+        _limit(limit, 10_000)
         query = select(CaseRow).order_by(CaseRow.id.desc()).limit(limit)
         if status is not None:
             query = query.where(CaseRow.status == parse_enum(S, status, "status").value)
@@ -574,6 +588,7 @@ class CasesService:
         """
         text = free_text(text, "text", 5000) or ""
         actor = _text(actor, "actor") or "merchant"
+        reply = _flag(reply, "reply")
 
         def work(session: Session, row: CaseRow, now: datetime) -> None:
             repo.audit(session, row.id, actor=actor, at=now,
@@ -1010,6 +1025,8 @@ class CasesService:
         deadlines before the SLA work reads them.
         """
         aware(now, "now")
+        if limit is not None:
+            _limit(limit)
         caught = self.catch_up()
         sla_ = self.run_sla(now, limit)
         return CasesTickReport(**vars(sla_), replayed=caught.done, added=caught.added,
@@ -1024,6 +1041,8 @@ class CasesService:
         already gave its fact adds nothing. See :mod:`.catch_up` for the
         position, concurrent workers and the first run.
         """
+        if limit is not None:
+            _limit(limit)
         return catch_up(self, limit)
 
     @observe.traced("cases", "sla")
@@ -1036,6 +1055,8 @@ class CasesService:
         and a worker killed half-way leaves its rows due for another.
         """
         aware(now, "now")
+        if limit is not None:
+            _limit(limit)
         report = SlaReport()
         skip: set[int] = set()
         while limit is None or report.checked < limit:

@@ -60,3 +60,23 @@ def test_a_naive_now_is_refused_by_name(app: AfterSales) -> None:
     for run in (app.cases.tick, app.cases.run_sla):
         with pytest.raises(ValidationError, match="field 'now'"):
             run(datetime(2026, 3, 2, 12, 0))  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(("field", "call"), [
+    ("limit", lambda app, cid: app.cases.list(limit="5")),  # a TypeError
+    ("limit", lambda app, cid: app.cases.list(limit=True)),
+    ("limit", lambda app, cid: app.cases.tick(limit="5")),  # a TypeError, logged as a failure
+    ("limit", lambda app, cid: app.cases.run_sla(limit=0)),  # ran and did nothing
+    ("limit", lambda app, cid: app.cases.catch_up(limit=-1)),
+    ("reply", lambda app, cid: app.cases.note(cid, "not an answer", reply="no")),  # a reply
+    ("valid", lambda app, cid: app.cases.set_cause(cid, "logistics.lost_parcel",
+                                                   valid="no")),
+])
+def test_a_limit_or_flag_of_the_wrong_type_is_refused_by_name(
+        app: AfterSales, field: str, call: Any) -> None:
+    cid = _case(app)
+    before = [(e.reason, e.note) for e in app.cases.history(cid)]
+    with pytest.raises(ValidationError, match=f"field '{field}'"):
+        call(app, cid)
+    assert [(e.reason, e.note) for e in app.cases.history(cid)] == before
+    assert app.cases.get(cid).first_response_at is None
