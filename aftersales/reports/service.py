@@ -81,6 +81,8 @@ class ReportsService:
         until = check_bounds(until if until is not None else self.runtime.now(), "until")
         since = check_bounds(since if since is not None else until - timedelta(days=DEFAULT_DAYS),
                              "since")
+        if store is not None and not isinstance(store, (str, tuple, list)):
+            raise ValidationError("a store's name or a list of them", field="store")
         stores = (store,) if isinstance(store, str) else tuple(store or ())
         scope = Scope(since, until, self.runtime.timezone, stores)
         self._check_stores(stores)

@@ -20,9 +20,10 @@ def app(db_url: str) -> Iterator[AfterSales]:
     "shop\x00",
     "shop\ud800",  # a bare UnicodeEncodeError
     "s" * 100_000,
+    5,  # a TypeError
 ])
 @pytest.mark.parametrize("section", ["cases", "returns"])
-def test_a_store_a_column_cannot_hold_is_refused_by_name(app: AfterSales, store: str,
+def test_a_store_a_column_cannot_hold_is_refused_by_name(app: AfterSales, store: object,
                                                          section: str) -> None:
     with pytest.raises(ValidationError, match="field 'store'") as raised:
         app.reports.section(section, store=store)
