@@ -24,6 +24,7 @@ from aftersales.redact import known_names
 from aftersales.returns import action_claim
 from aftersales.returns import repository as repo
 from aftersales.returns.eligibility import DEFAULT_VALIDATORS, Validator
+from aftersales.returns.outcomes import refused
 from aftersales.returns.policy import ReturnPolicy
 from aftersales.store.orders import buyer_names
 from aftersales.store.tables.returns import ReturnRow
@@ -234,8 +235,6 @@ class ReturnsContext:
         marketplace may be refusing what it already did) comes back as the
         error to raise instead, telling the caller to sync.
         """
-        from aftersales.returns.refund_settle import refused  # a cycle: it imports this
-
         if refused(exc) and claim.sent == 0 and claim.attempts == 1:
             action_claim.release(self.runtime, claim)
             return None

@@ -28,15 +28,8 @@ from sqlalchemy.orm import Session
 from aftersales.call_budget import time_budget
 from aftersales.errors import (
     AfterSalesError,
-    AuthenticationError,
     ConcurrentUpdateError,
-    ConfigurationError,
-    InvalidTransitionError,
-    RemoteNotFoundError,
-    RemoteRejectedError,
     ResponseParseError,
-    UnsupportedOperationError,
-    ValidationError,
 )
 from aftersales.interfaces import Capability, Marketplace
 from aftersales.models import Refund, ReturnKind, ReturnRequest, ReturnStatus
@@ -46,6 +39,7 @@ from aftersales.returns import refund_claim as claims
 from aftersales.returns import repository as repo
 from aftersales.returns.context import ReturnsContext
 from aftersales.returns.lifecycle import check_transition
+from aftersales.returns.outcomes import refused
 from aftersales.returns.refunds import RefundBreakdown, as_paid
 from aftersales.returns.writes import TransitionWriter
 from aftersales.store.locking import begin_write
@@ -61,18 +55,6 @@ MISMATCH = "AMOUNT_MISMATCH"
 
 #: A pending refund is reconciled by the tick only this long after its last push.
 SETTLE_AFTER = timedelta(minutes=1)
-
-
-def refused(exc: BaseException) -> bool:
-    """Whether a failed push surely paid nothing (a definite refusal).
-
-    Only a refusal by the marketplace (4xx: rejected, not found, bad
-    credentials) or a check the adapter or the core made before sending
-    counts. Every other failure may have followed the payment.
-    """
-    return isinstance(exc, RemoteRejectedError | RemoteNotFoundError | AuthenticationError
-                      | ValidationError | UnsupportedOperationError | ConfigurationError
-                      | InvalidTransitionError)
 
 
 def mismatch(asked: Refund, answered: Money) -> str | None:
