@@ -9,27 +9,38 @@ Three use cases the Chinese marketplaces need beside approve and refuse:
 * :func:`extend_deadline`: more time on the marketplace's own deadline,
   stored as the request's new platform deadline.
 
-Each reads the request in one short transaction, calls the marketplace with
-no transaction open, and records the outcome (audit row, event, deadline) in
-another. A call that failed records nothing: it is safe to repeat, because
-evidence and extensions are additions the shop chooses to make again.
+Each reads the request in one short transaction, claims it
+(:mod:`~aftersales.returns.action_claim`: a second caller at the same
+instant is refused and sends nothing; an extension asked twice at once was
+granted twice), calls the marketplace with no transaction open, and records
+the outcome (audit row, event, deadline) in another, which settles the
+claim. A refused call records nothing and releases the claim; a lost
+answer keeps it as "outcome unknown" until the same action is asked again
+or a sync reads the request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
+
+from sqlalchemy.orm import Session
 
 from aftersales.errors import ValidationError
 from aftersales.evidence import Evidence
 from aftersales.interfaces import Capability
 from aftersales.models import PlatformDeadline, RefusalReason, ReturnRequest, ReturnStatus
 from aftersales.redact import known_names
+from aftersales.returns import action_claim
 from aftersales.returns import repository as repo
 from aftersales.returns.context import ReturnsContext
 from aftersales.returns.platform_deadlines import record_platform_deadline
 from aftersales.returns.writes import TransitionWriter
 
 __all__ = ["PlatformActions"]
+
+T = TypeVar("T")
 
 
 class PlatformActions:
@@ -40,12 +51,38 @@ class PlatformActions:
         self.writer = writer
 
     def _request(self, rma_id: str) -> ReturnRequest:
-        request = self.ctx.run(lambda s: repo.to_model(repo.load_row(s, rma_id)))
+        request, _ = self._read(rma_id)
+        return request
+
+    def _read(self, rma_id: str) -> tuple[ReturnRequest, int]:
+        """The request and its version, refused when the marketplace has no copy of it."""
+        def read(session: Session) -> tuple[ReturnRequest, int]:
+            row = repo.load_row(session, rma_id)
+            return repo.to_model(row), row.version
+
+        request, version = self.ctx.run(read)
         if request.external_id is None:
             raise ValidationError(
                 f"return {rma_id} was made in the shop's own portal; the marketplace has no "
                 "request to act on", field="external_id", payload=f"return {rma_id}")
-        return request
+        return request, version
+
+    def _send(self, rma_id: str, version: int, action: str,
+              call: Callable[[], T]) -> tuple[T, action_claim.ActionClaim]:
+        """Claim the request for ``action``, then ``call`` the marketplace (no transaction
+        open); a failed call settles the claim (released, or outcome unknown)."""
+        claim = action_claim.take(self.ctx.runtime, rma_id, action, version)
+        try:
+            with known_names(*self.ctx.buyer_names_of(rma_id)):
+                result = call()
+        except BaseException as exc:
+            instead = self.ctx.failed(claim, exc)
+            if instead is not None:
+                raise instead from exc
+            raise
+        claim.sent += 1
+        self.ctx.answered(claim)
+        return result, claim
 
     def refusal_reasons(self, rma_id: str) -> list[RefusalReason]:
         """The reasons the request's marketplace offers for refusing it, each with its code.
@@ -72,12 +109,13 @@ class PlatformActions:
         if not evidence:
             raise ValidationError("evidence needs a text or a picture", field="evidence",
                                   payload=f"return {rma_id}")
-        request = self._request(rma_id)
+        request, version = self._read(rma_id)
         market = self.ctx.market(request.marketplace, Capability.SUBMIT_EVIDENCE)
-        with known_names(*self.ctx.buyer_names_of(rma_id)):
-            market.submit_evidence(request, evidence)
+        _, claim = self._send(rma_id, version, "submit_evidence",
+                              lambda: market.submit_evidence(request, evidence))
         names = [p.filename for p in evidence.pictures]
         with self.ctx.runtime.unit_of_work() as session:
+            action_claim.settle(session, claim)
             row = repo.load_row(session, rma_id)
             now = self.ctx.runtime.now()
             status = ReturnStatus(row.status)
@@ -101,16 +139,17 @@ class PlatformActions:
         if by is not None and by <= timedelta(0):
             raise ValidationError("an extension must be positive", field="by",
                                   payload=f"return {rma_id}")
-        request = self._request(rma_id)
+        request, version = self._read(rma_id)
         market = self.ctx.market(request.marketplace, Capability.EXTEND_DEADLINE)
         current = request.platform_deadline
         if current is None or not current.extendable:
             raise ValidationError(
                 f"return {rma_id} has no platform deadline the marketplace lets the shop extend",
                 field="platform_deadline", payload=f"return {rma_id}")
-        with known_names(*self.ctx.buyer_names_of(rma_id)):
-            extended = market.extend_deadline(request, by)
+        extended, claim = self._send(rma_id, version, "extend_deadline",
+                                     lambda: market.extend_deadline(request, by))
         with self.ctx.runtime.unit_of_work() as session:
+            action_claim.settle(session, claim)
             row = repo.load_row(session, rma_id)
             now = self.ctx.runtime.now()
             record_platform_deadline(row, extended, now=now, extended=True)

@@ -17,13 +17,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from aftersales.errors import RemoteRejectedError, TransientError
 from aftersales.http import notify_send
 from aftersales.interfaces import Capability, MarketplaceBase
-from aftersales.models import Refund, ReturnRequest
+from aftersales.models import PlatformDeadline, Refund, ReturnRequest
 
 from .ledger_shop import NAME
 
@@ -33,7 +34,8 @@ class ActionShop(MarketplaceBase):
 
     name = NAME
     capabilities = frozenset({Capability.APPROVE_RETURN, Capability.REJECT_RETURN,
-                              Capability.CONFIRM_RETURN_RECEIVED, Capability.REFUND})
+                              Capability.CONFIRM_RETURN_RECEIVED, Capability.REFUND,
+                              Capability.EXTEND_DEADLINE})
 
     def __init__(self, path: str | Path, *, pause: float = 0.3, idempotent: bool = False) -> None:
         self.path = str(path)
@@ -105,6 +107,19 @@ class ActionShop(MarketplaceBase):
             paid = cur.lastrowid
         time.sleep(self.pause)
         return refund.model_copy(update={"external_id": f"P{paid}", "raw_status": "paid"})
+
+    def extend_deadline(self, request: ReturnRequest,
+                        by: timedelta | None = None) -> PlatformDeadline:
+        """See :meth:`Marketplace.extend_deadline`: each call grants more time."""
+        notify_send(self.name, "POST", "extend_deadline")
+        with self._db() as db:
+            db.execute("INSERT INTO calls (rma, action, pid) VALUES (?, ?, ?)",
+                       (request.rma_id, "extend_deadline", os.getpid()))
+        time.sleep(self.pause)
+        current = request.platform_deadline
+        assert current is not None
+        return current.model_copy(update={"due_at": current.due_at + (by or timedelta(days=1)),
+                                          "extensions": current.extensions + 1})
 
     def calls(self, rma: str | None = None) -> list[tuple[str, str]]:
         """Every call that arrived, as ``(rma, action)``, in order."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +32,21 @@ from aftersales.errors import (
 )
 from aftersales.models import ReturnStatus
 from aftersales.store.orders import upsert_orders
+from aftersales.store.tables.returns import PlatformDeadlineRow, ReturnRow
 
 from .action_shop import ActionShop
 from .ledger_shop import ledger_order
 
 ROUNDS = int(os.environ.get("AFTERSALES_RACE_ROUNDS", "3"))
+DUE = datetime(2030, 1, 1, tzinfo=UTC)
 STATUS = {"approve": ReturnStatus.APPROVED, "reject": ReturnStatus.REJECTED}
 
 
-def prepare(url: str, ledger: Path, rounds: int, *, received: bool = False) -> list[str]:
+def prepare(url: str, ledger: Path, rounds: int, *, received: bool = False,
+            on_platform: bool = False) -> list[str]:
     """One order and one waiting request per round (``received``: approved, shipped back
-    and received, so it may be refunded or refused)."""
+    and received, so it may be refunded or refused; ``on_platform``: known to the
+    marketplace, with a platform deadline it lets the shop extend)."""
     orders = [ledger_order(f"O-{r}", [("L1", 1, "100.00")]) for r in range(rounds)]
     app = AfterSales(url, marketplaces=[ActionShop(ledger)], migrate=False)
     try:
@@ -56,6 +61,14 @@ def prepare(url: str, ledger: Path, rounds: int, *, received: bool = False) -> l
             app.returns.approve(rma, override=True)
             app.returns.mark_shipped(rma, f"SF{rma[-8:]}")
             app.returns.receive(rma)
+        with app.store.session() as session:
+            for rma in rmas if on_platform else ():
+                row = session.get(ReturnRow, rma)
+                assert row is not None
+                row.external_id = f"P-{rma}"
+                row.platform_deadline = PlatformDeadlineRow(
+                    rma_id=rma, store="ledger", status="requested", due_at=DUE,
+                    extendable=True, extensions=0, synced_at=DUE - timedelta(days=1))
         return rmas
     finally:
         app.close()
@@ -66,6 +79,8 @@ def act(app: AfterSales, action: str, rma: str) -> None:
         app.returns.approve(rma, override=True)
     elif action == "refund":
         app.returns.refund(rma)
+    elif action == "extend":
+        app.returns.extend_deadline(rma, timedelta(hours=24))
     else:
         app.returns.reject(rma, reason="not as described")
 
@@ -101,10 +116,10 @@ def _fire(url: str, ledger: str, rmas: list[str], action: str, gate: Any, out: A
         out.put(outcomes)
 
 
-def race(url: str, tmp: Path, actions: list[str],
-         received: bool = False) -> tuple[ActionShop, list[str], Counter[str]]:
+def race(url: str, tmp: Path, actions: list[str], received: bool = False,
+         on_platform: bool = False) -> tuple[ActionShop, list[str], Counter[str]]:
     ledger = tmp / "shop.db"
-    rmas = prepare(url, ledger, ROUNDS, received=received)
+    rmas = prepare(url, ledger, ROUNDS, received=received, on_platform=on_platform)
     ctx = multiprocessing.get_context("fork")
     gate = ctx.Barrier(len(actions))
     out = ctx.Queue()
@@ -176,5 +191,27 @@ def test_a_refund_and_a_refusal_at_the_same_instant_reach_the_marketplace_once(
         for rma in rmas:
             want = ReturnStatus.REFUNDED if heard[rma] == "refund" else ReturnStatus.REJECTED
             assert app.returns.get(rma).status is want
+    finally:
+        app.close()
+
+
+def test_two_extensions_asked_at_the_same_instant_are_granted_once(
+    db_url: str, tmp_path: Path,
+) -> None:
+    """The platform grants every extension it is asked for: asked twice at once, the
+    request got two days where the shop asked one."""
+    shop, rmas, counts = race(db_url, tmp_path, ["extend", "extend"], on_platform=True)
+    calls = Counter(rma for rma, action in shop.calls() if action == "extend_deadline")
+    assert {rma: n for rma, n in calls.items() if n != 1} == {}, shop.calls()
+    assert set(calls) == set(rmas)
+    unexpected = {o: n for o, n in counts.items() if o not in ("done", "in flight")}
+    assert unexpected == {}
+    assert counts["done"] == ROUNDS
+    app = AfterSales(db_url, marketplaces=[shop], migrate=False)
+    try:
+        for rma in rmas:
+            deadline = app.returns.get(rma).platform_deadline
+            assert deadline is not None
+            assert deadline.due_at == DUE + timedelta(hours=24)
     finally:
         app.close()
