@@ -35,6 +35,7 @@ from aftersales.returns.queries import Queries
 from aftersales.returns.refunds import refund_total
 from aftersales.returns.writes import RequestFacts, TransitionWriter
 from aftersales.store.keys import stored_key
+from aftersales.store.locking import one_writer
 from aftersales.store.orders import upsert_orders
 from aftersales.store.tables.core import OrderRow
 from aftersales.store.tables.returns import ReturnRow
@@ -208,6 +209,9 @@ class Requests:
         """:meth:`request` in the caller's unit of work; a push it needs goes to ``later``."""
         key = stored_key(idempotency_key) if idempotency_key is not None else None
         if key is not None:
+            # Callers repeating one key at the same instant (a portal's retries)
+            # meet here one at a time, so the later ones find the first's request.
+            one_writer(session, f"return-request:{key}")
             found = session.scalar(select(ReturnRow).options(selectinload(ReturnRow.lines))
                                    .where(ReturnRow.idempotency_key == key))
             if found is not None:

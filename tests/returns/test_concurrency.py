@@ -115,3 +115,24 @@ def test_two_workers_ticking_timers_at_once_act_on_each_deadline_once(
         for app in apps:
             app.close()
 
+
+
+def test_requests_with_one_key_at_the_same_instant_open_one_request(
+        db_url: str, at_once: Any) -> None:
+    """A portal's retries race: each caller gets the one request, none a storage error."""
+    shop = SandboxMarketplace(seed=0, orders=40)
+    apps = [AfterSales(db_url, marketplaces=[shop], clock=lambda: shop.now, migrate=False)
+            for _ in range(4)]
+    try:
+        apps[0].store.create_all()
+        apps[0].sync_orders("sandbox")
+        calls = [partial(app.returns.request, "sandbox", "SO00000004", {"SO00000004-L1": 1},
+                         reason="no_reason", force=True, idempotency_key="portal-42")
+                 for app in apps]
+        made, errors = at_once(calls)
+        assert errors == []
+        assert len({r.rma_id for r in made}) == 1
+        assert len(apps[0].returns.list(marketplace="sandbox")) == 1
+    finally:
+        for app in apps:
+            app.close()
