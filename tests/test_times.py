@@ -9,6 +9,7 @@ knowledge base read a ``tzinfo`` without an offset in the machine's zone.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pydantic
@@ -155,3 +156,16 @@ def test_a_follow_up_context_time_without_a_usable_offset_is_refused_by_path(
     with pytest.raises(ValidationError, match=r"row 4, field 'context.sent.0'") as info:
         checked_context({"sent": [bad]}, row=4)
     assert "timezone-aware" in str(info.value)
+
+
+@pytest.mark.parametrize("tick", ["run_timers", "reconcile_refunds"])
+def test_the_returns_ticks_refuse_a_naive_now_by_name(tmp_path: Path, tick: str) -> None:
+    """Both ticks compare ``now`` with stored times; naive, it was a bare "database error"."""
+    from aftersales.app import AfterSales
+    from aftersales.sandbox import SandboxMarketplace
+
+    shop = SandboxMarketplace(seed=0, orders=4)
+    with (AfterSales(f"sqlite:///{tmp_path}/a.db", marketplaces=[shop],
+                     clock=lambda: shop.now) as app,
+          pytest.raises(ValidationError, match=r"^field 'now': must be timezone-aware")):
+        getattr(app.returns, tick)(NAIVE)

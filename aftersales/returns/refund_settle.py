@@ -45,6 +45,7 @@ from aftersales.returns.writes import TransitionWriter
 from aftersales.store.locking import begin_write
 from aftersales.store.tables.returns import RefundRow, ReturnRow
 from aftersales.ticks import TickReport
+from aftersales.times import aware
 
 __all__ = ["RefundReport", "Settlement", "mismatch", "refused"]
 
@@ -280,7 +281,7 @@ class Settlement:
         finishing it). Each is looked up with ``find_refund`` first; the
         worker runs this as its ``refunds`` tick.
         """
-        now = now or self.ctx.runtime.now()
+        now = aware(now, "now") or self.ctx.runtime.now()
         report = RefundReport()
         with self.ctx.runtime.unit_of_work() as session:
             begin_write(session)  # SQLite: no other worker takes the same rows

@@ -26,6 +26,7 @@ from aftersales.returns.writes import TransitionWriter
 from aftersales.store.locking import begin_write
 from aftersales.store.tables.returns import ReturnDeadlineRow
 from aftersales.ticks import TickReport
+from aftersales.times import aware
 
 __all__ = ["TimerReport", "Timers"]
 
@@ -73,7 +74,7 @@ class Timers:
             limit: at most this many deadlines of each sort per tick.
             lease: how long a claimed deadline is kept from other workers.
         """
-        now = now or self.ctx.runtime.now()
+        now = aware(now, "now") or self.ctx.runtime.now()
         report = TimerReport()
         self._alerts(now, limit, report)
         with self.ctx.runtime.unit_of_work() as session:
