@@ -23,8 +23,10 @@ claim is live, so the second caller never calls the marketplace. Then:
   same action may take it (it is sent again: approving, refusing,
   confirming a receipt and recording a parcel are moves the marketplace
   refuses, or records once, when they are already done); any other action
-  is refused until then, or until a sync of the store reads the request's
-  state on the marketplace and settles it (:func:`settle_synced`);
+  is refused until then, until a sync of the store reads the request's
+  state on the marketplace and settles it (:func:`settle_synced`), or until
+  a person who checked the marketplace's own console says what happened
+  (:func:`unsettled`: marked done or released, as a review's lost reply is);
 * the process died mid-push: the claim keeps its lease (:data:`LEASE`),
   which runs out; the next caller of the same action resumes it as above.
 
@@ -49,6 +51,7 @@ from aftersales.errors import (
     ActionInFlightError,
     AfterSalesError,
     ConcurrentUpdateError,
+    InvalidTransitionError,
     NotFoundError,
     RefundInFlightError,
 )
@@ -73,6 +76,7 @@ __all__ = [
     "settle_pushed",
     "settle_synced",
     "take",
+    "unsettled",
 ]
 
 #: How long one caller may be telling the marketplace before another may take over.
@@ -81,7 +85,9 @@ LEASE = timedelta(minutes=2)
 _BUSY = ("it is being sent to the marketplace right now (a process that died keeps it "
          "until its lease runs out, {minutes} minutes at most); try again shortly")
 _UNKNOWN = ("the marketplace's answer to it was lost, so it may have acted; {action} "
-            "again (it resumes) or sync the store before anything else")
+            "again (it resumes) or sync the store before anything else (a store that lists "
+            "no returns: check its console, then aftersales returns resolve --mark-done or "
+            "--release)")
 
 
 @dataclass
@@ -272,3 +278,41 @@ def hold(session: Session, rma_id: str, runtime: Runtime) -> None:
     if row.lease_until is not None and row.lease_until > runtime.now():
         raise _busy(row)
     raise ActionInFlightError(rma_id, row.action, _UNKNOWN.format(action=row.action))
+
+
+def unsettled(session: Session, rma_id: str, now: datetime,
+              target: str) -> tuple[ActionClaimRow, str]:
+    """Lock the request and return its claim a person may settle by hand, with the
+    request's status (``target``: ``done`` or ``released``, for the error's wording).
+
+    A store that cannot list its returns (WooCommerce, a request made in the
+    shop's own portal) never has a sync to settle an unknown outcome, so
+    staff who checked the marketplace's console settle it instead.
+
+    Raises:
+        InvalidTransitionError: the request has no claim, the request moved
+            on since the claim was taken (it is void), or (``released``)
+            the marketplace answered the action, so it was done.
+        ActionInFlightError: the claim's lease is live: a process may be
+            sending the action right now.
+    """
+    status, version = _lock_request(session, rma_id)
+    row = session.scalar(select(ActionClaimRow).where(ActionClaimRow.rma_id == rma_id)
+                         .with_for_update())
+    entity = f"the action on return {rma_id}"
+    if row is None:
+        raise InvalidTransitionError(entity, "no action in flight", target,
+                                     "only an action whose marketplace answer was lost can be")
+    if row.version != version:
+        raise InvalidTransitionError(
+            entity, f"a void {row.action}", target,
+            f"the request moved on since it was claimed (it is {status} now); nothing is left "
+            "to settle")
+    if row.lease_until is not None and row.lease_until > now:
+        raise _busy(row)
+    if target == "released" and row.state == "pushed":
+        raise InvalidTransitionError(
+            entity, f"{row.action} answered", target,
+            f"the marketplace answered it, so it was done: mark it done, or {row.action} "
+            "again (it writes without sending)")
+    return row, status

@@ -1,7 +1,11 @@
 """The ``aftersales returns`` commands: list, show, request, each action, bulk, sync, timers.
 
 Every action takes ``--dry-run``, which checks everything, changes nothing and says
-what it would do (``would approve``).
+what it would do (``would approve``). An action whose marketplace answer was lost
+is settled by hand, as a review's lost reply is::
+
+    aftersales returns resolve RMA --mark-done     # it is done there: record it
+    aftersales returns resolve RMA --release       # it is not: any action may go again
 """
 
 from __future__ import annotations
@@ -174,17 +178,66 @@ def reject(state: CliState, app: Any, rma_id: str, reason: str, note: str | None
 def receive(state: CliState, app: Any, rma_id: str, inspect: tuple[str, ...],
             note: str | None, dry_run: bool) -> None:
     """Record the returned parcel's arrival and inspection."""
-    inspection = None
-    if inspect:
-        inspection = {}
-        for spec in inspect:
-            line, sep, results = spec.partition("=")
-            if not sep or not line.strip():
-                raise click.BadParameter(f"expected LINE=R1,R2, got {clean_text(spec)[:60]!r}",
-                                         param_hint="--inspect")
-            inspection[line.strip()] = [r.strip() for r in results.split(",") if r.strip()]
-    _act(state, app.returns.receive(rma_id, inspection=inspection, note=note, actor="cli",
-                                    dry_run=dry_run), "receive", dry_run)
+    _act(state, app.returns.receive(rma_id, inspection=_inspection(inspect), note=note,
+                                    actor="cli", dry_run=dry_run), "receive", dry_run)
+
+
+def _inspection(inspect: tuple[str, ...]) -> dict[str, list[str]] | None:
+    """``--inspect LINE=R1,R2`` options as ``{line: [result, ...]}`` (``None``: none given)."""
+    if not inspect:
+        return None
+    inspection: dict[str, list[str]] = {}
+    for spec in inspect:
+        line, sep, results = spec.partition("=")
+        if not sep or not line.strip():
+            raise click.BadParameter(f"expected LINE=R1,R2, got {clean_text(spec)[:60]!r}",
+                                     param_hint="--inspect")
+        inspection[line.strip()] = [r.strip() for r in results.split(",") if r.strip()]
+    return inspection
+
+
+@group.command("resolve")
+@click.argument("rma_id")
+@click.option("--mark-done", is_flag=True,
+              help="The action whose answer was lost is done on the marketplace (you checked "
+              "its seller console): record it, sending nothing.")
+@click.option("--release", is_flag=True,
+              help="The action whose answer was lost is not done there (you checked): drop it "
+              "so any action may go again.")
+@click.option("--reason", default=None, help="A refusal marked done: its reason for the buyer.")
+@click.option("--inspect", multiple=True, metavar="LINE=R1,R2",
+              help="A receipt marked done: per-unit results of one line.")
+@click.option("--tracking-number", default=None,
+              help="An exchange shipment marked done: its tracking number.")
+@click.option("--carrier", default=None, help="An exchange shipment marked done: its carrier.")
+@note_opt
+@pass_app
+@pass_state
+def resolve(state: CliState, app: Any, rma_id: str, mark_done: bool, release: bool,
+            reason: str | None, inspect: tuple[str, ...], tracking_number: str | None,
+            carrier: str | None, note: str | None) -> None:
+    """Settle an action whose marketplace answer was lost, once you checked the marketplace.
+
+    For stores no sync can read (WooCommerce, requests made in the shop's own
+    portal): the request holds every other action until this says what happened.
+    """
+    if mark_done == release:
+        raise click.UsageError("give one of --mark-done or --release")
+    if release and (reason is not None or inspect or tracking_number is not None
+                    or carrier is not None):
+        raise click.UsageError(
+            "--reason, --inspect, --tracking-number and --carrier go with --mark-done")
+    if release:
+        released = app.returns.release_action(rma_id, note=note, actor="cli")
+        output(state, {**_req(released), "resolved": "released"},
+               lambda: f"{released.rma_id}: released (now {released.status.value}); any "
+                       "action may go again")
+        return
+    done = app.returns.mark_action_done(rma_id, note=note, actor="cli", reason=reason,
+                                        inspection=_inspection(inspect),
+                                        tracking_number=tracking_number, carrier=carrier)
+    output(state, {**_req(done), "resolved": "done"},
+           lambda: f"{done.rma_id}: marked done, {done.status.value}")
 
 
 @group.command("refund")

@@ -244,7 +244,8 @@ class ReturnsContext:
                 claim.rma_id, claim.action,
                 f"the marketplace refused it ({exc}) after an earlier attempt's answer was "
                 "lost, so it may have acted already; sync the store (aftersales returns sync) "
-                "to settle it")
+                "to settle it, or check the marketplace's console and settle it by hand "
+                "(aftersales returns resolve --mark-done or --release)")
         return None
 
     def buyer_names_of(self, rma_id: str) -> tuple[str, ...]:

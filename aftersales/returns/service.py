@@ -18,6 +18,8 @@ parts hold their collaborators.
   :mod:`~aftersales.returns.refund_settle`: ``preview_refund``, ``refund``,
   ``reconcile_refunds``;
 * :mod:`~aftersales.returns.exchanges`: ``ship_exchange``, ``in_stock``;
+* :mod:`~aftersales.returns.action_resolve`: ``mark_action_done``,
+  ``release_action`` (an action whose answer was lost, settled by hand);
 * :mod:`~aftersales.returns.sync`: ``sync``;
 * :mod:`~aftersales.returns.timers`: ``run_timers``;
 * :mod:`~aftersales.returns.bulk`: ``bulk``, ``bulk_file``;
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from aftersales.returns.action_resolve import ActionResolution
 from aftersales.returns.actions import Actions
 from aftersales.returns.bulk import Bulk
 from aftersales.returns.context import ReturnsContext, StockCheck
@@ -79,6 +82,7 @@ class ReturnsService:
         timers = Timers(ctx, writer, actions, refunding)
         bulk = Bulk(ctx, writer, queries, requests, actions, refunding)
         platform = PlatformActions(ctx, writer)
+        resolution = ActionResolution(ctx, actions, exchanges)
         # Reading
         self.get = queries.get
         self.list = queries.list
@@ -97,6 +101,9 @@ class ReturnsService:
         self.close = actions.close
         self.cancel = actions.cancel
         self.reopen = actions.reopen
+        # An action whose marketplace answer was lost, settled by a person who checked
+        self.mark_action_done = resolution.mark_action_done
+        self.release_action = resolution.release_action
         # Money and replacements
         self.preview_refund = refunding.preview_refund
         self.refund = refunding.refund
