@@ -16,7 +16,9 @@ granted twice), calls the marketplace with no transaction open, and records
 the outcome (audit row, event, deadline) in another, which settles the
 claim. A refused call records nothing and releases the claim; a lost
 answer keeps it as "outcome unknown" until the same action is asked again
-or a sync reads the request.
+or a sync reads the request. An answered call whose record failed is not
+sent again: evidence is only audited, and an extension (whose record is the
+marketplace's new deadline) is refused until a sync reads it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from aftersales.errors import ValidationError
+from aftersales.errors import ActionInFlightError, ValidationError
 from aftersales.evidence import Evidence
 from aftersales.interfaces import Capability
 from aftersales.models import PlatformDeadline, RefusalReason, ReturnRequest, ReturnStatus
@@ -67,11 +69,27 @@ class PlatformActions:
                 "request to act on", field="external_id", payload=f"return {rma_id}")
         return request, version
 
-    def _send(self, rma_id: str, version: int, action: str,
-              call: Callable[[], T]) -> tuple[T, action_claim.ActionClaim]:
+    def _send(self, rma_id: str, version: int, action: str, call: Callable[[], T], *,
+              answered: Callable[[], T] | None = None) -> tuple[T, action_claim.ActionClaim]:
         """Claim the request for ``action``, then ``call`` the marketplace (no transaction
-        open); a failed call settles the claim (released, or outcome unknown)."""
+        open); a failed call settles the claim (released, or outcome unknown).
+
+        A claim the marketplace already answered (its local write failed, or
+        its process died before the commit) is not sent again: ``answered``
+        gives the result to record instead. Without one (the record is the
+        marketplace's own answer, as an extension's new deadline), the ask is
+        refused and the claim waits for a sync as a lost answer does; asking
+        again granted an extension twice.
+        """
         claim = action_claim.take(self.ctx.runtime, rma_id, action, version)
+        if claim.pushed:
+            if answered is not None:
+                return answered(), claim
+            refusal = ActionInFlightError(
+                rma_id, action, "the marketplace answered it but its answer was not recorded "
+                "here, so it is not asked twice; sync the store to read it")
+            action_claim.lost(self.ctx.runtime, claim, refusal)
+            raise refusal
         try:
             with known_names(*self.ctx.buyer_names_of(rma_id)):
                 result = call()
@@ -112,7 +130,8 @@ class PlatformActions:
         request, version = self._read(rma_id)
         market = self.ctx.market(request.marketplace, Capability.SUBMIT_EVIDENCE)
         _, claim = self._send(rma_id, version, "submit_evidence",
-                              lambda: market.submit_evidence(request, evidence))
+                              lambda: market.submit_evidence(request, evidence),
+                              answered=lambda: None)  # uploaded: only the audit is left
         names = [p.filename for p in evidence.pictures]
         with self.ctx.runtime.unit_of_work() as session:
             action_claim.settle(session, claim)
