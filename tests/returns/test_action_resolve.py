@@ -254,3 +254,29 @@ def test_the_cli_settles_by_hand_with_one_line_and_its_exit_status(
         assert len(shop.calls()) == 1
     finally:
         app.close()
+
+
+def test_an_exchange_shipment_marked_done_needs_its_number_and_records_the_parcel(
+        synced: Any, fresh_order: Any, sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from .test_exchange_shipping_masked import _received_exchange
+
+    rma = _received_exchange(synced, fresh_order(), "Grace Hopperton")
+    sent: list[str] = []
+
+    def shipped_then_lost(request: Any, shipment: Any) -> Any:
+        sent.append(shipment.tracking_number)  # recorded there, then the answer is lost
+        raise TransientError("sandbox ship_exchange reply timed out", adapter="sandbox")
+
+    monkeypatch.setattr(sandbox, "ship_exchange", shipped_then_lost)
+    with pytest.raises(TransientError):
+        synced.returns.ship_exchange(rma, "YT1234567890123", carrier="yto")
+    with pytest.raises(ValidationError, match="field 'tracking_number'"):
+        synced.returns.mark_action_done(rma, actor="carol")
+    done = synced.returns.mark_action_done(rma, actor="carol",
+                                           tracking_number="YT1234567890123", carrier="yto")
+    assert done.status is ReturnStatus.EXCHANGE_SHIPPED
+    assert sent == ["YT1234567890123"]  # sent once, never again
+    last = synced.returns.history(rma)[-1]
+    assert (last.actor, last.to_status) == ("carol", "exchange_shipped")
+    assert last.data == {"tracking_number": "YT1234567890123", "carrier": "yto"}
+    assert _claim(synced, rma) is None
