@@ -24,9 +24,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from aftersales.errors import AfterSalesError, ConcurrentUpdateError, DatabaseUnavailableError
+from aftersales.errors import (
+    AfterSalesError,
+    ConcurrentUpdateError,
+    DatabaseUnavailableError,
+    ValidationError,
+)
 from aftersales.interfaces import Capability
 from aftersales.models import ReturnKind, ReturnLine, ReturnStatus
+from aftersales.naming import shown
 from aftersales.returns import action_claim as action_claims
 from aftersales.returns import repository as repo
 from aftersales.returns.actions import Actions
@@ -320,8 +326,11 @@ class Bulk:
         later: list[AutoStep] = []
         try:
             with self._tx(shared) as session:
-                if row.action != "create":
+                if row.action == "create":
+                    self._check_store(row, None)
+                else:
                     current = repo.load_row(session, row.rma_id or "")
+                    self._check_store(row, current.marketplace)
                     if row.action == "approve" and current.status == S.APPROVED.value:
                         session.add(self._key_row(row, row.rma_id))
                         outcome = result("skipped", "already approved")
@@ -352,7 +361,7 @@ class Bulk:
         """
         rma = row.rma_id or ""
         try:
-            money = row.money(self._currency(rma))
+            money = row.money(self._checked_currency(row))
             paid = self.refunding.refund(rma, amount=money, note=row.note, idempotency_key=row.key,
                                actor=actor, dry_run=dry_run)
             if not dry_run:
@@ -422,8 +431,36 @@ class Bulk:
             self.writer.move(session, row, S.REFUNDED, actor=actor, now=self.ctx.runtime.now(),
                        reason=f"refunded {refund_row.amount}")
 
-    def _currency(self, rma_id: str) -> str | None:
-        return self.ctx.run(lambda s: repo.load_row(s, rma_id).currency)
+    def _checked_currency(self, row: BulkRow) -> str | None:
+        """The currency of a refund row's request, once the row's store is checked."""
+        def read(session: Session) -> str | None:
+            request = repo.load_row(session, row.rma_id or "")
+            self._check_store(row, request.marketplace)
+            return request.currency
+
+        return self.ctx.run(read)
+
+    def _check_store(self, row: BulkRow, owner: str | None) -> None:
+        """Refuse a row whose ``marketplace`` cell names no store it may act for.
+
+        A create row must name a configured store; any other row, the store
+        of its request (``owner``; a store since removed from the
+        configuration still matches its own requests). The CLI's ``--store``
+        options are checked the same way (``cli_support.known_store``).
+
+        Raises:
+            ValidationError: naming the row and the ``marketplace`` field.
+        """
+        name = row.marketplace
+        configured = self.ctx.runtime.marketplaces
+        if name is None or name == owner or (owner is None and name in configured):
+            return
+        if name not in configured:
+            known = ", ".join(shown(n) for n in configured) or "none"
+            message = f"no store {shown(name)} (configured: {known[:200]})"
+        else:
+            message = f"return {row.rma_id} is of store {shown(owner)}, not {shown(name)}"
+        raise ValidationError(message, field="marketplace", row=row.number)
 
     # ------------------------------------------------------------ approvals, set-based
 
@@ -454,6 +491,11 @@ class Bulk:
                                 f"return request {rma} not found"))
                 continue
             _, status, kind, version, marketplace, external_id, eligibility, order_id = rec
+            try:
+                self._check_store(row, marketplace)
+            except ValidationError as exc:
+                add(BulkOutcome(row.number, "approve", rma, "error", str(exc)))
+                continue
             if status == approved or rma in taken:
                 add(BulkOutcome(row.number, "approve", rma, "skipped", "already approved"))
                 continue
