@@ -47,6 +47,7 @@ from types import FrameType
 from typing import Any, Protocol
 
 import click
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -57,7 +58,7 @@ from aftersales.errors import ConfigurationError
 from aftersales.interfaces import Capability
 from aftersales.logconfig import LEVELS, configure_logging
 from aftersales.ticks import StoresReport, TickReport, per_store
-from aftersales.worker_summary import log_tick, summarize
+from aftersales.worker_summary import log_tick, summarize, tick_error
 
 
 class TickHost(Protocol):
@@ -248,11 +249,14 @@ def build_scheduler(
     blocking: bool = False,
     intervals: Mapping[str, float] | None = None,
     only: Sequence[str] = (),
+    last: dict[str, Any] | None = None,
 ) -> BaseScheduler:
     """A scheduler with one interval job per available tick; not started.
 
     Each job runs at most one instance at a time and coalesces missed runs,
-    and the first run is due at once.
+    and the first run is due at once. A run due while the tick's previous
+    run is still going is skipped and logged (``aftersales.worker``,
+    ``event`` = ``tick_skipped``), never started beside it.
 
     Args:
         app: the app whose areas the ticks call.
@@ -260,6 +264,11 @@ def build_scheduler(
             :class:`BackgroundScheduler` (a backend embedding it).
         intervals: seconds per tick name; 0 leaves a tick out.
         only: run only these ticks.
+        last: when given, each tick's latest result is kept here by name (a
+            tick that raised as ``"error: "`` and its masked text, as
+            :func:`run_once` reports it) and a failing tick does not raise
+            into APScheduler, whose executor would log its traceback: its
+            one summary line has said what failed.
     """
     seconds = resolve_intervals(intervals, app.settings.interval)
     scheduler: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(
@@ -269,10 +278,32 @@ def build_scheduler(
     for name, fn in ticks_for(app, only).items():
         if seconds[name] <= 0:
             continue
-        scheduler.add_job(fn, "interval", seconds=seconds[name], id=name, name=name,
+        job = fn if last is None else _kept(name, fn, last)
+        scheduler.add_job(job, "interval", seconds=seconds[name], id=name, name=name,
                           max_instances=1, coalesce=True, next_run_time=now,
                           misfire_grace_time=None)
+    scheduler.add_listener(_report_overrun, EVENT_JOB_MAX_INSTANCES)
     return scheduler
+
+
+def _kept(name: str, fn: Callable[[], TickReport], last: dict[str, Any]) -> Callable[[], Any]:
+    """``fn`` whose latest result (or masked error) is kept in ``last[name]``; never raises."""
+
+    @functools.wraps(fn)
+    def tick() -> Any:
+        try:
+            last[name] = fn()
+        except Exception as exc:  # logged by _observed; the next run may succeed
+            last[name] = f"error: {tick_error(exc)}"
+        return last[name]
+
+    return tick
+
+
+def _report_overrun(event: JobSubmissionEvent) -> None:
+    """A run skipped because the tick's previous run is still going, in the worker's words."""
+    worker_log.warning("tick.%s skipped: its previous run is still running", event.job_id,
+                       extra={"event": "tick_skipped", "tick": event.job_id})
 
 
 def run_once(app: TickHost, only: Sequence[str] = (),
@@ -291,7 +322,7 @@ def run_once(app: TickHost, only: Sequence[str] = (),
         try:
             results[name] = fn()
         except Exception as exc:  # one area's failure must not stop the others
-            results[name] = f"error: {observe.error_text(exc)}"  # masked: it is printed
+            results[name] = f"error: {tick_error(exc)}"  # masked: it is printed
     return results
 
 
@@ -307,6 +338,9 @@ def run_worker(
 
     On SIGTERM the follow-up tick finishes the row in hand and releases the
     rest of its claimed batch; running ticks are waited for before return.
+    Returns each tick's result (:func:`run_once`'s); run until stopped, each
+    tick's latest one, so a worker stopped while a tick was failing (the
+    database gone) says so (:func:`failures`).
     Signal handlers are installed only on the main thread (Python allows
     nothing else); elsewhere, stop it with ``app.followups.request_stop()``
     and the scheduler's ``shutdown()``.
@@ -315,8 +349,9 @@ def run_worker(
         received: each signal that stopped the worker is appended here.
     """
     stop = threading.Event()
+    last: dict[str, Any] = {}
     scheduler = None if once else build_scheduler(app, blocking=True, intervals=intervals,
-                                                  only=only)
+                                                  only=only, last=last)
     stopper: list[threading.Thread] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -345,7 +380,7 @@ def run_worker(
         for thread in stopper:
             thread.join()
         worker_log.info("worker stopped")
-        return {}
+        return dict(last)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -365,11 +400,18 @@ def _parse_interval(values: Sequence[str]) -> dict[str, float]:
         if not sep:
             raise click.BadParameter(f"expected NAME=SECONDS, got {value!r}",
                                      param_hint="--interval")
+        name = name.strip()
+        if name not in DEFAULT_INTERVALS:
+            raise click.BadParameter(f"unknown tick {name!r}; ticks: "
+                                     f"{', '.join(DEFAULT_INTERVALS)}", param_hint="--interval")
         try:
-            out[name.strip()] = float(seconds)
+            out[name] = float(seconds)
         except ValueError:
             raise click.BadParameter(f"{seconds!r} is not a number of seconds",
                                      param_hint="--interval") from None
+        if not math.isfinite(out[name]) or out[name] < 0:
+            raise click.BadParameter(f"{name!r}: {seconds.strip()!r} is not 0 or a positive "
+                                     "number of seconds", param_hint="--interval")
     return out
 
 
@@ -412,8 +454,11 @@ def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
                    only: Sequence[str], log_level: str, log_format: str | None) -> None:
     """Run follow-up dispatch, tracking refresh, review and marketplace sync, SLA timers.
 
-    SIGTERM (or Ctrl-C) lets the ticks running finish, then exits. With
-    ``--once``, exit status 0 when every tick succeeded and 1 when any failed
+    SIGTERM (or Ctrl-C) lets the ticks running finish, prints each tick's
+    latest result and exits: status 1 when a tick's latest run failed (the
+    database was gone when the worker stopped), else 0; a failing tick is
+    one summary line a run, never a traceback, and runs again at its next
+    interval. With ``--once``, exit status 0 when every tick succeeded and 1 when any failed
     (each failure is printed); a bad interval or setting is status 2; stopped
     by a signal, 128 + its number (143 for SIGTERM, 130 for Ctrl-C), the
     ticks not run named as failed.

@@ -46,7 +46,7 @@ from typing import Any
 
 from aftersales.observe import counts_of, error_text
 
-__all__ = ["TICK_KINDS", "TickSummary", "log_tick", "summarize"]
+__all__ = ["TICK_KINDS", "TickSummary", "log_tick", "summarize", "tick_error"]
 
 #: Per tick: the count kinds that are done, skipped and failed.
 TICK_KINDS: dict[str, tuple[frozenset[str], frozenset[str], frozenset[str]]] = {
@@ -99,12 +99,17 @@ class TickSummary:
         return text
 
 
+def tick_error(exc: BaseException) -> str:
+    """A tick's error as one masked line: a driver's text spans several (SQL, a hint)."""
+    return " ".join(error_text(exc).split())
+
+
 def summarize(tick: str, result: Any, seconds: float,
               exc: BaseException | None = None) -> TickSummary:
     """The summary of tick ``tick`` that returned ``result`` (or raised ``exc``)."""
     duration = round(seconds * 1000)
     if exc is not None:
-        return TickSummary(tick, "error", duration_ms=duration, error=error_text(exc))
+        return TickSummary(tick, "error", duration_ms=duration, error=tick_error(exc))
     counts = dict(counts_of(result))
     own = [getattr(result, k, None) for k in ("done", "skipped", "failed")]
     if tick in TICK_KINDS:  # the table first: its kinds are the area's own counts
