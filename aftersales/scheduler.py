@@ -466,6 +466,14 @@ def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
     intervals = _parse_interval(interval)
     resolve_intervals(intervals)  # bad names and values are refused before any work
     as_json = bool(getattr(ctx.obj, "as_json", False))
+    # The app (its database opened and migrated) before the log handler: a
+    # database that cannot be reached is then the one error line, not the
+    # migration's INFO lines and then the error.
+    app = getattr(ctx.obj, "app", None)
+    if app is None:
+        # The facade is the caller's to build (``aftersales worker`` does):
+        # this module must not import it, since the facade builds schedulers.
+        raise click.UsageError("no app to run: use `aftersales worker`")
     root, level_before = logging.getLogger(), logging.getLogger().level
     # With --json every line on stderr is JSON too: the log lines by default.
     handler = configure_logging(log_level, log_format or ("json" if as_json else "text"))
@@ -475,11 +483,6 @@ def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
         root.setLevel(level_before)
 
     ctx.call_on_close(restore)
-    app = getattr(ctx.obj, "app", None)
-    if app is None:
-        # The facade is the caller's to build (``aftersales worker`` does):
-        # this module must not import it, since the facade builds schedulers.
-        raise click.UsageError("no app to run: use `aftersales worker`")
     available = list(ticks_for(app, only))
     started = f"worker {'once' if once else 'started'}: ticks {', '.join(available) or 'none'}"
     if as_json:

@@ -126,3 +126,21 @@ def test_a_bad_interval_is_a_usage_error_naming_the_option(value: str, named: st
     assert "--interval" in result.output
     assert named in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_database_unreachable_at_start_is_one_line_and_status_1(as_json: bool) -> None:
+    # The worker set up its INFO logging before the app opened the database,
+    # so the migration's own INFO lines came before the error line.
+    url = "postgresql+psycopg://shop:Sup3rS3cretPw@127.0.0.1:1/shop"
+    proc = subprocess.run(
+        [sys.executable, "-c", "from aftersales.cli import main; main()",
+         *(["--json"] if as_json else []), "--database-url", url, "worker"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 1, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "Connection refused" in lines[0] or "connection" in lines[0].lower()
+    assert "Sup3rS3cretPw" not in proc.stderr + proc.stdout
+    if as_json:
+        assert json.loads(lines[0])["exit_code"] == 1
