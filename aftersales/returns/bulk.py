@@ -57,7 +57,9 @@ REPORT_COLUMNS = ("row", "line", "action", "rma_id", "outcome", "detail")
 S = ReturnStatus
 Item = BulkRow | BadRow
 #: (kind, status) pairs the machine lets approve, read once from the table.
-_EARLIER = "already applied by an earlier run"
+_EARLIER = "already applied (by an earlier row or run)"
+#: Applied row keys: each one's (action, rma id).
+Done = dict[str, tuple[str, str | None]]
 _STATUS = {s.value: s for s in ReturnStatus}
 _APPROVABLE = frozenset((k.value, s.value) for k in ReturnKind for s in ReturnStatus
                         if can_transition(k, s, ReturnStatus.APPROVED))
@@ -73,6 +75,18 @@ def _stopped(row: BulkRow, exc: DatabaseUnavailableError) -> DatabaseUnavailable
     return DatabaseUnavailableError(
         f"{where}: {exc}; the run stopped here (rows before it that were applied stay "
         "applied; run the file again to go on)")
+
+
+def _seen(row: BulkRow, done: Done) -> BulkOutcome:
+    """A row whose key was applied: skipped, or an error when the key was applied to another
+    action or request (a reused ``idempotency_key``; skipping would lose the row silently)."""
+    action, rma = done[row.key]
+    if action == row.action and (action == "create" or rma == row.rma_id):
+        return BulkOutcome(row.number, row.action, row.rma_id, "skipped", _EARLIER)
+    what = f"{action} of {rma}" if rma else action
+    error = ValidationError(f"already used for the {what}; give each row its own",
+                            field="idempotency_key", row=row.number)
+    return BulkOutcome(row.number, row.action, row.rma_id, "error", str(error))
 
 
 class BulkOutcome(NamedTuple):
@@ -284,8 +298,7 @@ class Bulk:
                 out.append(BulkOutcome(item.number, item.action, item.rma_id, "error",
                                        item.error))
             elif item.key in done:
-                out.append(BulkOutcome(item.number, item.action, item.rma_id, "skipped",
-                                       _EARLIER))
+                out.append(_seen(item, done))
             else:
                 out.append(self._one(item, done, shared, actor=actor, dry_run=dry_run))
         if run:
@@ -293,10 +306,10 @@ class Bulk:
         lines = {item.number: item.line for item in batch}
         return [o._replace(line=lines.get(o.row)) for o in out]
 
-    def _approvals(self, run: list[BulkRow], done: set[str], shared: Session | None, *,
+    def _approvals(self, run: list[BulkRow], done: Done, shared: Session | None, *,
                    actor: str, dry_run: bool) -> list[BulkOutcome]:
         """A run of approvals, set-based in one transaction; row by row after a race."""
-        before = set(done)
+        before = dict(done)
         out: list[BulkOutcome] = []
         pushed: set[str] = set()
         try:
@@ -306,17 +319,18 @@ class Bulk:
         except (StaleDataError, ConcurrentUpdateError):
             # A racing writer changed one of the requests: redo the run row by row,
             # without telling a marketplace again what it already heard.
-            done.intersection_update(before)
+            done.clear()
+            done.update(before)
             return [self._one(row, done, shared, actor=actor, dry_run=dry_run,
                               pushed=row.rma_id in pushed)
                     if row.key not in done
-                    else BulkOutcome(row.number, row.action, row.rma_id, "skipped", _EARLIER)
+                    else _seen(row, done)
                     for row in run]
         return out
 
     # ------------------------------------------------------------ one row, any action
 
-    def _one(self, row: BulkRow, done: set[str], shared: Session | None, *, actor: str,
+    def _one(self, row: BulkRow, done: Done, shared: Session | None, *, actor: str,
              dry_run: bool, pushed: bool = False) -> BulkOutcome:
         def result(outcome: str, detail: str, rma_id: str | None = row.rma_id) -> BulkOutcome:
             return BulkOutcome(row.number, row.action, rma_id, outcome, detail)
@@ -334,13 +348,13 @@ class Bulk:
                     if row.action == "approve" and current.status == S.APPROVED.value:
                         session.add(self._key_row(row, row.rma_id))
                         outcome = result("skipped", "already approved")
-                        done.add(row.key)
+                        done[row.key] = (row.action, row.rma_id)
                         return outcome
                 detail, rma_id = self._do(session, row, actor=actor, dry_run=dry_run,
                                           later=later, pushed=pushed)
                 session.add(self._key_row(row, rma_id))
                 session.flush()
-            done.add(row.key)
+            done[row.key] = (row.action, rma_id)
             if later:  # a policy decision the marketplace must hear, after the commit
                 self.requests.run_later(later)
                 detail = f"created ({self.queries.get(rma_id or '').status.value})"
@@ -350,7 +364,7 @@ class Bulk:
         except (AfterSalesError, SQLAlchemyError, StaleDataError) as exc:
             return result("error", _message(exc))
 
-    def _refund_row(self, row: BulkRow, done: set[str], *, actor: str,
+    def _refund_row(self, row: BulkRow, done: Done, *, actor: str,
                     dry_run: bool) -> BulkOutcome:
         """A refund row, in no batch transaction: claim, push and record are its own.
 
@@ -374,7 +388,7 @@ class Bulk:
         except Exception as exc:  # a poison row must not stop the run
             return BulkOutcome(row.number, row.action, rma, "error",
                                f"unexpected error: {type(exc).__name__}")
-        done.add(row.key)
+        done[row.key] = (row.action, rma)
         return BulkOutcome(row.number, row.action, rma, "ok", f"refunded {paid.amount}")
 
     def _key_row(self, row: BulkRow, rma_id: str | None) -> BulkKeyRow:
@@ -464,7 +478,7 @@ class Bulk:
 
     # ------------------------------------------------------------ approvals, set-based
 
-    def _approve_run(self, session: Session, run: list[BulkRow], done: set[str],
+    def _approve_run(self, session: Session, run: list[BulkRow], done: Done,
                      out: list[BulkOutcome], pushed: set[str], *, actor: str,
                      dry_run: bool) -> None:
         """Approve a run set-based: one read, the pushes (before any write), one write a table.
@@ -483,7 +497,7 @@ class Bulk:
         for row in run:
             rma = row.rma_id or ""
             if row.key in done:
-                add(BulkOutcome(row.number, "approve", rma, "skipped", _EARLIER))
+                add(_seen(row, done))
                 continue
             rec = found.get(rma)
             if rec is None:
@@ -512,7 +526,7 @@ class Bulk:
                 except AfterSalesError as exc:
                     add(BulkOutcome(row.number, "approve", rma, "error", str(exc)))
                     continue
-            done.add(row.key)
+            done[row.key] = ("approve", rma)
             taken.add(rma)  # a repeat later in the run is "already approved"
             moves.append(Move(rma, kind, marketplace, order_id, external_id, _STATUS[status],
                               version, S.APPROVED, actor, note=row.note))

@@ -29,11 +29,12 @@ REQUEST_COLUMNS = ("rma_id", "status", "kind", "version", "marketplace", "extern
                    "eligibility", "order_external_id")
 
 
-def applied_keys(session: Session, keys: Sequence[str]) -> set[str]:
-    """Which of these bulk row keys were applied by an earlier run (one query)."""
+def applied_keys(session: Session, keys: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+    """Which of these bulk row keys were applied before, each with its ``(action, rma id)``
+    (one query): a key given again for another action or request is that row's error."""
     db = Driver(session)
-    return {r[0] for r in db.select_in(BulkKeyRow.__table__, ("key",), "key",
-                                       list(dict.fromkeys(keys)))}
+    return {r[0]: (r[1], r[2]) for r in db.select_in(
+        BulkKeyRow.__table__, ("key", "action", "rma_id"), "key", list(dict.fromkeys(keys)))}
 
 
 def read_requests(session: Session, ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:

@@ -15,6 +15,8 @@ characters, never cut), else a hash of what the row does (the note
 left out). The key is stored with the row's effect in one transaction, so a
 re-run, or a run after a crash, applies each row once. Two identical rows
 are one operation: give them distinct ``idempotency_key`` values to mean two.
+A key applied before to another action or request fails the row (the bulk
+run checks the stored key's action and request).
 """
 
 from __future__ import annotations

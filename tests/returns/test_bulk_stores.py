@@ -85,3 +85,31 @@ def test_other_rows_must_name_the_store_of_their_request(
         assert s.scalar(select(func.count()).select_from(BulkKeyRow)) == 1
     assert statuses[ok] == ReturnStatus.APPROVED.value
     assert {statuses[r] for r in (unknown, other, refund, cancel)} == {"requested"}
+
+
+def test_an_idempotency_key_reused_for_another_row_is_that_rows_error(
+        synced: Any, runner: CliRunner, seed: Callable[..., list[str]], tmp_path: Path) -> None:
+    a, b, c = seed(3)
+    path = tmp_path / "in.csv"
+    path.write_text("action,rma_id,idempotency_key,note\n"
+                    f"approve,{a},K1,first\n"
+                    f"approve,{a},K1,the same row again\n"
+                    f"cancel,{b},K1,\n"
+                    f"approve,{c},K1,\n", encoding="utf-8")
+    report = tmp_path / "out.csv"
+    done = runner.invoke(main, ["returns", "bulk", str(path), "--report", str(report)])
+    assert done.exit_code == 1, done.output
+    rows = _rows(report)
+    assert [r["outcome"] for r in rows] == ["ok", "skipped", "error", "error"]
+    used = f"field 'idempotency_key': already used for the approve of {a}; give each row its own"
+    assert rows[2]["detail"] == f"row 3, {used}"
+    assert rows[3]["detail"] == f"row 4, {used}"
+    # A later run is told the same from the stored key.
+    again = tmp_path / "again.csv"
+    again.write_text(f"action,rma_id,idempotency_key\ncancel,{b},K1\n", encoding="utf-8")
+    rerun = runner.invoke(main, ["returns", "bulk", str(again)])
+    assert rerun.exit_code == 1, rerun.output
+    assert f"row 1 (line 2), {used}" in rerun.output
+    with synced.store.session() as s:
+        statuses = dict(s.execute(select(ReturnRow.rma_id, ReturnRow.status)).all())
+    assert (statuses[a], statuses[b], statuses[c]) == ("approved", "requested", "requested")
