@@ -37,6 +37,7 @@ import functools
 import json
 import logging
 import math
+import os
 import signal
 import threading
 import time
@@ -341,9 +342,11 @@ def run_worker(
     Returns each tick's result (:func:`run_once`'s); run until stopped, each
     tick's latest one, so a worker stopped while a tick was failing (the
     database gone) says so (:func:`failures`).
-    Signal handlers are installed only on the main thread (Python allows
-    nothing else); elsewhere, stop it with ``app.followups.request_stop()``
-    and the scheduler's ``shutdown()``.
+    A second signal ends the process at once (status 128 + the signal),
+    abandoning the running ticks to their leases' expiry. Signal handlers
+    are installed only on the main thread (Python allows nothing else);
+    elsewhere, stop it with ``app.followups.request_stop()`` and the
+    scheduler's ``shutdown()``.
 
     Args:
         received: each signal that stopped the worker is appended here.
@@ -355,7 +358,17 @@ def run_worker(
     stopper: list[threading.Thread] = []
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        """Stop after the row in hand; shut the scheduler down from another thread."""
+        """Stop after the row in hand; shut the scheduler down from another thread.
+
+        A second signal abandons the running ticks: a tick hung on a call
+        would otherwise keep the worker until SIGKILL. The process ends at
+        once (128 + the signal), as a kill would; what the ticks held under
+        lease is taken again when the leases expire.
+        """
+        if stop.is_set():
+            worker_log.warning("worker: second %s: abandoning the running ticks; their "
+                               "leases expire", signal.Signals(signum).name)
+            os._exit(128 + signum)
         stop.set()
         if received is not None:
             received.append(signum)
@@ -461,7 +474,8 @@ def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
     interval. With ``--once``, exit status 0 when every tick succeeded and 1 when any failed
     (each failure is printed); a bad interval or setting is status 2; stopped
     by a signal, 128 + its number (143 for SIGTERM, 130 for Ctrl-C), the
-    ticks not run named as failed.
+    ticks not run named as failed. A second signal abandons the running
+    ticks (a hung call) and exits at once with 128 + its number.
     """
     intervals = _parse_interval(interval)
     resolve_intervals(intervals)  # bad names and values are refused before any work

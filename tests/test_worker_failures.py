@@ -144,3 +144,28 @@ def test_a_database_unreachable_at_start_is_one_line_and_status_1(as_json: bool)
     assert "Sup3rS3cretPw" not in proc.stderr + proc.stdout
     if as_json:
         assert json.loads(lines[0])["exit_code"] == 1
+
+
+@pytest.mark.parametrize("once", [False, True])
+def test_a_second_signal_abandons_a_hung_tick_and_exits_at_once(
+    tmp_path: Path, once: bool
+) -> None:
+    # The first SIGTERM waits for the running tick; a tick hung on a call
+    # without an end kept the worker alive, and signals after the first were
+    # ignored, so only SIGKILL stopped it. The second one abandons the tick
+    # (its leases are left to expire, as after a kill) and exits 128 + signal.
+    (tmp_path / "slow").write_text("600")
+    proc = _start(tmp_path, *(["--once"] if once else ["--interval", "sync=60"]))
+    _until(proc, lambda: (tmp_path / "started").exists())
+    try:
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "second SIGTERM: abandoning the running ticks" in err
+    assert "Traceback" not in err
+    assert not _runs(tmp_path)  # the tick never finished

@@ -1,7 +1,8 @@
 """A real ``aftersales worker`` process whose sync tick fails while a file exists.
 
 Usage: ``python worker_fail_probe.py DATABASE_URL DIR [worker options…]``.
-Each run of the sync tick appends a line to ``DIR/runs``; while ``DIR/down``
+Each run of the sync tick writes ``DIR/started`` as it begins and appends a
+line to ``DIR/runs`` as it ends; while ``DIR/down``
 exists it raises the error a database driver raises when the server has gone
 away (several lines of text; its parameters hidden, as the store's engine
 hides them); while
@@ -30,6 +31,7 @@ def main() -> None:
     app = AfterSales(url, marketplaces=[], carriers=[], channels=["outbox"])
 
     def sync() -> TickReport:
+        (base / "started").write_text("1")
         slow = base / "slow"
         if slow.exists():
             time.sleep(float(slow.read_text()))
