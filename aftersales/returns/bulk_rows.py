@@ -57,6 +57,9 @@ _NEEDS = {
 
 
 _TYPED = frozenset({"quantity", "kind", "reason", "amount", "currency"})
+#: Cells that name something (and are echoed in errors): one line of printable text.
+_ONE_LINE = ("rma_id", "marketplace", "order_id", "sku")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class BulkFileError(ValidationError):
@@ -142,6 +145,11 @@ def _parse(number: int, values: dict[str, str]) -> BulkRow | BadRow:
         for column in _NEEDS[action]:
             if column not in values:
                 raise ValidationError("missing value", field=column, row=number)
+        for column in _ONE_LINE:
+            if _CONTROL.search(values.get(column, "")):
+                # Echoed in errors and reports: a line break would forge output lines.
+                raise ValidationError("has a line break or control character", field=column,
+                                      row=number)
         quantity = kind = reason = amount = currency = None
         if not values.keys().isdisjoint(_TYPED):  # columns that need parsing
             quantity = _int(get("quantity"), number)

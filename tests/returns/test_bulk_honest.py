@@ -207,3 +207,15 @@ def test_a_database_that_cannot_be_written_stops_the_run_at_the_first_row(
     again = runner.invoke(main, ["returns", "bulk", str(path)])
     assert again.exit_code == 0, again.output
     assert "40 rows: 40 ok" in again.output
+
+
+def test_printed_errors_are_one_line_each_whatever_the_cells_hold(
+        runner: CliRunner, seed: Callable[..., list[str]], tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text('action,rma_id\napprove,"RMA-1\n0 rows: 0 ok"\n'
+                    + "".join(f"approve,{r}\n" for r in seed(1)), encoding="utf-8")
+    done = runner.invoke(main, ["returns", "bulk", str(path)])
+    assert done.exit_code == 1, done.output
+    assert done.output.splitlines()[1:] == [
+        "2 rows: 1 ok, 0 skipped (already done), 1 errors",
+        "row 1 (line 2), field 'rma_id': has a line break or control character"]

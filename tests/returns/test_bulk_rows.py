@@ -121,3 +121,15 @@ def test_an_amount_cell_must_be_plain_decimal_text(cell: str) -> None:
     assert isinstance(r, BadRow), cell
     assert "field 'amount'" in r.error
     assert "row 4" in r.error
+
+
+@pytest.mark.parametrize("column", ["rma_id", "marketplace", "order_id", "sku"])
+@pytest.mark.parametrize("cell", ["RMA-1\nall rows ok", "RMA-1\rx", "RMA-\x1b[31m1", "A\u2028B"])
+def test_an_id_cell_with_a_line_break_or_control_character_is_refused(
+        column: str, cell: str) -> None:
+    record = {"action": "create", "rma_id": "RMA-1", "marketplace": "sandbox",
+              "order_id": "O-1", "sku": "S-1", "quantity": "1", "kind": "return",
+              "reason": "wrong_size", column: cell}
+    bad = parse_row(3, record)
+    assert isinstance(bad, BadRow)
+    assert bad.error == (f"row 3, field {column!r}: has a line break or control character")
