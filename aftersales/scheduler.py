@@ -308,14 +308,19 @@ def _report_overrun(event: JobSubmissionEvent) -> None:
 
 
 def run_once(app: TickHost, only: Sequence[str] = (),
-             stop: threading.Event | None = None) -> dict[str, Any]:
+             stop: threading.Event | None = None,
+             intervals: Mapping[str, float] | None = None) -> dict[str, Any]:
     """Run each available tick once, in order; returns each tick's result.
 
     A tick that raises is reported as the error's type and masked text (no
-    buyer e-mail, phone or secret) and the others still run.
+    buyer e-mail, phone or secret) and the others still run. With
+    ``intervals`` (seconds per tick name), a tick whose interval is 0 is
+    turned off and left out, as the running worker leaves it out.
     """
     results: dict[str, Any] = {}
     for name, fn in ticks_for(app, only).items():
+        if intervals is not None and intervals.get(name, 1) <= 0:
+            continue
         if stop is not None and stop.is_set():
             # A stopped run is not a clean one: the ticks left out are failures.
             results[name] = "error: not run: the worker was stopped"
@@ -387,7 +392,7 @@ def run_worker(
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         if once:
-            return run_once(app, only, stop)
+            return run_once(app, only, stop, resolve_intervals(intervals, app.settings.interval))
         assert scheduler is not None
         scheduler.start()
         for thread in stopper:
@@ -471,11 +476,13 @@ def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
     latest result and exits: status 1 when a tick's latest run failed (the
     database was gone when the worker stopped), else 0; a failing tick is
     one summary line a run, never a traceback, and runs again at its next
-    interval. With ``--once``, exit status 0 when every tick succeeded and 1 when any failed
-    (each failure is printed); a bad interval or setting is status 2; stopped
-    by a signal, 128 + its number (143 for SIGTERM, 130 for Ctrl-C), the
-    ticks not run named as failed. A second signal abandons the running
-    ticks (a hung call) and exits at once with 128 + its number.
+    interval. With ``--once``, each tick not turned off (interval 0) runs
+    once: exit status 0 when every tick succeeded and 1 when any failed
+    (each failure is printed); a bad interval or setting, or every tick
+    asked for turned off, is status 2; stopped by a signal, 128 + its number
+    (143 for SIGTERM, 130 for Ctrl-C), the ticks not run named as failed.
+    A second signal abandons the running ticks (a hung call) and exits at
+    once with 128 + its number.
     """
     intervals = _parse_interval(interval)
     resolve_intervals(intervals)  # bad names and values are refused before any work
@@ -497,7 +504,12 @@ def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
         root.setLevel(level_before)
 
     ctx.call_on_close(restore)
-    available = list(ticks_for(app, only))
+    seconds = resolve_intervals(intervals, app.settings.interval)
+    available = [name for name in ticks_for(app, only) if seconds[name] > 0]
+    if not available and ticks_for(app, only):
+        # Idle until stopped (or, once, a run that did nothing) would look like a worker.
+        raise click.BadParameter("every tick asked for is turned off (interval 0)",
+                                 param_hint="--interval / [interval]")
     started = f"worker {'once' if once else 'started'}: ticks {', '.join(available) or 'none'}"
     if as_json:
         worker_log.info(started)

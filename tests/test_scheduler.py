@@ -194,3 +194,21 @@ def test_sigterm_finishes_current_row_and_releases_the_rest(
                           .where(FollowUpRow.lease_owner.is_not(None)))
     assert statuses == {"sent": 1, "scheduled": 4}
     assert leased == 0
+
+
+def test_worker_once_leaves_out_a_tick_turned_off(app: AfterSales, recorder: Recorder) -> None:
+    # An interval of 0 turns a tick off, but `worker --once` (cron) ran it
+    # anyway: a shop that turned the follow-ups off still had them sent.
+    _schedule(app, 2)
+    result = CliRunner().invoke(worker_command, ["--once", "--only", "followups", "--only",
+                                                 "cases", "--interval", "followups=0"],
+                                obj=SimpleNamespace(app=app))
+    assert result.exit_code == 0, result.output
+    assert not recorder.sent
+    assert "followups:" not in result.output
+    assert "cases: " in result.output
+    off = CliRunner().invoke(worker_command, ["--once", "--only", "cases", "--interval",
+                                              "cases=0"], obj=SimpleNamespace(app=app))
+    assert off.exit_code == 2, off.output
+    assert "every tick asked for is turned off" in off.output
+    assert "--interval" in off.output
