@@ -7,7 +7,8 @@ separator is ``;``, or its tab-separated text). Columns (any order; all but
 ``action`` optional in the header): ``action`` (create, approve, reject,
 receive, refund, close, cancel), ``rma_id``, ``marketplace``, ``order_id``,
 ``sku``, ``quantity``, ``kind``, ``reason``, ``amount``, ``currency``,
-``note``, ``idempotency_key``.
+``note``, ``idempotency_key``. A blank column name (an empty column a
+spreadsheet saved) is allowed; a value under one fails its row.
 
 Every row gets a key that does not depend on the file: its
 ``idempotency_key`` when given (hashed whole when longer than 190
@@ -277,7 +278,8 @@ class CsvSource:
             self.close()
             raise BulkFileError("the file has no header row", payload=str(self.path))
         names = [h.strip().lower() for h in header]
-        unknown = [h for h in names if h not in COLUMNS]
+        # A blank name is a column a spreadsheet saved empty: read, its cells must be empty.
+        unknown = [h for h in names if h and h not in COLUMNS]
         if unknown or "action" not in names:
             self.close()
             shown = [u if len(u) <= 40 else u[:40] + "…" for u in unknown[:5]]
@@ -286,7 +288,7 @@ class CsvSource:
                       else "the header has no 'action' column")
             raise BulkFileError(f"{detail}; known columns: {', '.join(COLUMNS)}",
                                 payload=str(self.path))
-        twice = sorted({n for n in names if names.count(n) > 1})
+        twice = sorted({n for n in names if n and names.count(n) > 1})
         if twice:  # which of the two cells a row means cannot be told: refuse the file
             self.close()
             raise BulkFileError(f"column(s) named twice: {', '.join(map(repr, twice))}",
@@ -320,11 +322,19 @@ class CsvSource:
                 yield BadRow(number, "", None, f"row {number}: more values than columns", line)
                 continue
             values = {}
-            for name, value in zip(names, raw, strict=False):
+            unnamed = 0
+            for column, (name, value) in enumerate(zip(names, raw, strict=False), start=1):
                 if value:
                     value = value.strip()
                     if value:
                         values[name] = value
+                        unnamed = unnamed or (0 if name else column)
+            if unnamed:
+                yield BadRow(number, _shown(values.get("action")).lower(),
+                             _shown(values.get("rma_id")) or None,
+                             f"row {number}: a value in column {unnamed}, which has no name "
+                             "in the header", line)
+                continue
             yield _parse(number, values)._replace(line=line)
 
     def close(self) -> None:

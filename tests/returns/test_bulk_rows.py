@@ -133,3 +133,14 @@ def test_an_id_cell_with_a_line_break_or_control_character_is_refused(
     bad = parse_row(3, record)
     assert isinstance(bad, BadRow)
     assert bad.error == (f"row 3, field {column!r}: has a line break or control character")
+
+
+def test_blank_header_columns_a_spreadsheet_saved_are_read(tmp_path: Path) -> None:
+    """Spreadsheets save formatted but empty columns as blank names (``action,rma_id,,``);
+    the file was refused whole. A value under such a column fails its row, naming it."""
+    content = b"action,rma_id,,\r\napprove,R1,,\r\napprove,R2,,oops\r\napprove,R3\r\n"
+    with CsvSource(write(tmp_path, content)) as source:
+        items = list(source)
+    assert [type(i).__name__ for i in items] == ["BulkRow", "BadRow", "BulkRow"]
+    assert items[1].error == "row 2: a value in column 4, which has no name in the header"
+    assert (items[1].line, items[1].rma_id) == (3, "R2")
