@@ -32,8 +32,10 @@ from aftersales.errors import (
 )
 from aftersales.interfaces import Capability
 from aftersales.models import ReturnKind, ReturnLine, ReturnStatus
+from aftersales.money import Money
 from aftersales.naming import shown
 from aftersales.returns import action_claim as action_claims
+from aftersales.returns import refund_claim as refund_claims
 from aftersales.returns import repository as repo
 from aftersales.returns.actions import Actions
 from aftersales.returns.bulk_approve import applied_keys, read_requests, write_keys
@@ -298,7 +300,10 @@ class Bulk:
                 out.append(BulkOutcome(item.number, item.action, item.rma_id, "error",
                                        item.error))
             elif item.key in done:
-                out.append(_seen(item, done))
+                seen = _seen(item, done)
+                if item.action == "refund" and seen.outcome == "skipped":
+                    seen = self._same_refund(item, seen, shared)
+                out.append(seen)
             else:
                 out.append(self._one(item, done, shared, actor=actor, dry_run=dry_run))
         if run:
@@ -390,6 +395,25 @@ class Bulk:
                                f"unexpected error: {type(exc).__name__}")
         done[row.key] = (row.action, rma)
         return BulkOutcome(row.number, row.action, rma, "ok", f"refunded {paid.amount}")
+
+    def _same_refund(self, row: BulkRow, seen: BulkOutcome,
+                     shared: Session | None) -> BulkOutcome:
+        """A refund row whose key was applied: skipped only when it asks what the key's
+        refund asked (as ``refund()`` refuses a key given again with other values)."""
+        with self._tx(shared) as session:
+            found = refund_claims.by_key(session, row.key)
+            if found is None or found.fingerprint is None:
+                return seen
+            try:
+                money = None if row.amount is None else Money(row.amount,
+                                                              row.currency or found.currency)
+            except AfterSalesError as exc:
+                return seen._replace(outcome="error", detail=str(exc))
+            if refund_claims.fingerprint(money, None) == found.fingerprint:
+                return seen
+            error = ValidationError(f"already used for a refund {found.fingerprint}; give each "
+                                    "row its own", field="idempotency_key", row=row.number)
+        return seen._replace(outcome="error", detail=str(error))
 
     def _key_row(self, row: BulkRow, rma_id: str | None) -> BulkKeyRow:
         return BulkKeyRow(key=row.key, action=row.action, rma_id=rma_id,

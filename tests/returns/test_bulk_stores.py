@@ -113,3 +113,33 @@ def test_an_idempotency_key_reused_for_another_row_is_that_rows_error(
     with synced.store.session() as s:
         statuses = dict(s.execute(select(ReturnRow.rma_id, ReturnRow.status)).all())
     assert (statuses[a], statuses[b], statuses[c]) == ("approved", "requested", "requested")
+
+
+def test_a_refund_key_given_again_with_another_amount_is_that_rows_error(
+        synced: Any, runner: CliRunner, fresh_order: Callable[..., Order], tmp_path: Path) -> None:
+    from aftersales.models import ReturnKind, ReturnLine, ReturnReason
+
+    order = fresh_order()
+    rma = synced.returns.request(
+        order.marketplace, order.external_id,
+        [ReturnLine(order_line_id=order.lines[0].external_id, quantity=1,
+                    reason=ReturnReason.QUALITY_ISSUE)],
+        kind=ReturnKind.REFUND_ONLY, evidence=["p.jpg"]).rma_id
+    synced.returns.approve(rma)
+
+    def run(amount: str) -> Any:
+        path = tmp_path / f"{amount}.csv"
+        path.write_text(f"action,rma_id,amount,currency,idempotency_key\n"
+                        f"refund,{rma},{amount},CNY,K9\n", encoding="utf-8")
+        return runner.invoke(main, ["returns", "bulk", str(path)])
+
+    assert run("5.00").exit_code == 0
+    changed = run("6.00")
+    assert changed.exit_code == 1, changed.output
+    assert ("row 1 (line 2), field 'idempotency_key': already used for a refund for 5 CNY; "
+            "give each row its own") in changed.output
+    same = run("5.0")
+    assert same.exit_code == 0, same.output
+    assert "1 rows: 0 ok, 1 skipped" in same.output
+    with synced.store.session() as s:
+        assert s.scalar(select(func.count()).select_from(RefundRow)) == 1
