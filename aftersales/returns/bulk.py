@@ -368,6 +368,8 @@ class Bulk:
             raise _stopped(row, exc) from None
         except (AfterSalesError, SQLAlchemyError, StaleDataError) as exc:
             return result("error", _message(exc))
+        except Exception as exc:  # an adapter's bug fails this row, not the run
+            return result("error", f"unexpected error: {type(exc).__name__}")
 
     def _refund_row(self, row: BulkRow, done: Done, *, actor: str,
                     dry_run: bool) -> BulkOutcome:
@@ -549,6 +551,10 @@ class Bulk:
                     pushed.add(rma)
                 except AfterSalesError as exc:
                     add(BulkOutcome(row.number, "approve", rma, "error", str(exc)))
+                    continue
+                except Exception as exc:  # an adapter's bug fails this row, not the run
+                    add(BulkOutcome(row.number, "approve", rma, "error",
+                                    f"unexpected error: {type(exc).__name__}"))
                     continue
             done[row.key] = ("approve", rma)
             taken.add(rma)  # a repeat later in the run is "already approved"

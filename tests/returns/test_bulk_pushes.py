@@ -90,3 +90,39 @@ def test_a_batch_redone_after_a_race_tells_the_marketplace_once(
     assert sorted(c[0] for c in shop.calls) == ids
     for rma in ids:
         assert [e.to_status for e in app.returns.history(rma)] == ["approved"]
+
+
+def test_an_adapter_bug_on_one_row_fails_that_row_and_the_run_goes_on(
+    portal: tuple[AfterSales, PortalShop], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A raw exception from an adapter (a bug, not a refusal) ended the run: the approvals
+    of the batch before it, which the marketplace had heard, were rolled back unrecorded."""
+    app, shop = portal
+    ids = seed_requests(app, 4)
+    heard = shop.approve_return
+
+    def buggy(request: ReturnRequest, *, note: str | None = None) -> None:
+        if request.rma_id == ids[1]:
+            raise KeyError("status")
+        heard(request, note=note)
+
+    monkeypatch.setattr(shop, "approve_return", buggy)
+    rows = [{"action": "approve", "rma_id": r} for r in ids]
+    seen: list[Any] = []
+    summary = app.returns.bulk(rows, on_outcome=seen.append)
+    assert [o.outcome for o in seen] == ["ok", "error", "ok", "ok"]
+    assert seen[1].detail == "unexpected error: KeyError"
+    assert (summary.ok, summary.errors) == (3, 1)
+    assert sorted(c[0] for c in shop.calls) == [ids[0], ids[2], ids[3]]
+    for rma in (ids[0], ids[2], ids[3]):
+        assert [e.to_status for e in app.returns.history(rma)] == ["approved"]
+    # A reject row goes the row-by-row way: the same there.
+    monkeypatch.setattr(shop, "capabilities", frozenset({Capability.APPROVE_RETURN,
+                                                         Capability.REJECT_RETURN}))
+    monkeypatch.setattr(shop, "reject_return", lambda request, **kw: {}["bug"], raising=False)
+    other = seed_requests(app, 2, start=10)
+    seen.clear()
+    app.returns.bulk([{"action": "reject", "rma_id": other[0]},
+                      {"action": "approve", "rma_id": other[1]}], on_outcome=seen.append)
+    assert [(o.outcome, o.detail) for o in seen] == [
+        ("error", "unexpected error: KeyError"), ("ok", "approved")]
