@@ -230,6 +230,25 @@ def _enum(enum: type[E], text: str | None, field: str, number: int) -> E | None:
 
 #: The longest header read: every known column once is about 100 characters.
 _HEADER_LIMIT = 65_536
+#: The longest data line read (a cell is at most the CSV reader's 128 KiB anyway).
+_LINE_LIMIT = 1_048_576
+#: Stands in for a line over the limit, which is skipped without being held whole.
+_TOO_LONG = "\x00line too long\x00"
+
+
+def _lines(text: io.TextIOWrapper) -> Iterator[str]:
+    """The lines of ``text``, each read at most :data:`_LINE_LIMIT` characters at a time."""
+    while True:
+        line = text.readline(_LINE_LIMIT)
+        if not line:
+            return
+        if len(line) == _LINE_LIMIT and not line.endswith(("\n", "\r")):
+            while True:  # skip the rest of the line, a chunk at a time
+                rest = text.readline(_LINE_LIMIT)
+                if not rest or rest.endswith(("\n", "\r")):
+                    break
+            line = _TOO_LONG + "\n"
+        yield line
 
 
 def _delimiter(header: str) -> str:
@@ -294,7 +313,7 @@ class CsvSource:
             raise BulkFileError(f"column(s) named twice: {', '.join(map(repr, twice))}",
                                 payload=str(self.path))
         self._names = names
-        self._reader = csv.reader(self._text, delimiter=delimiter)
+        self._reader = csv.reader(_lines(self._text), delimiter=delimiter)
 
     @property
     def position(self) -> int:
@@ -318,6 +337,11 @@ class CsvSource:
             if not raw:
                 continue  # a blank line is not a row
             number += 1
+            if raw == [_TOO_LONG]:
+                yield BadRow(number, "", None,
+                             f"row {number}: the line is longer than {_LINE_LIMIT} characters",
+                             line)
+                continue
             if len(raw) > width:
                 yield BadRow(number, "", None, f"row {number}: more values than columns", line)
                 continue

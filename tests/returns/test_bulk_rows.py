@@ -144,3 +144,27 @@ def test_blank_header_columns_a_spreadsheet_saved_are_read(tmp_path: Path) -> No
     assert [type(i).__name__ for i in items] == ["BulkRow", "BadRow", "BulkRow"]
     assert items[1].error == "row 2: a value in column 4, which has no name in the header"
     assert (items[1].line, items[1].rma_id) == (3, "R2")
+
+
+def test_a_line_too_long_is_its_rows_error_and_never_held_whole(tmp_path: Path) -> None:
+    """The stream read a line whole before the CSV reader saw it: one 100 MB line (no
+    line break) cost some 190 MB; a file of one endless line, all the memory there is."""
+    import tracemalloc
+
+    path = tmp_path / "rows.csv"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("action,rma_id,note\napprove,R1,x\napprove,R2,")
+        for _ in range(16):
+            f.write("a" * 1_000_000)
+        f.write("\napprove,R3,y\n")
+    tracemalloc.start()
+    try:
+        with CsvSource(path) as source:
+            items = list(source)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8_000_000, peak
+    assert [type(i).__name__ for i in items] == ["BulkRow", "BadRow", "BulkRow"]
+    assert items[1].error == "row 2: the line is longer than 1048576 characters"
+    assert (items[1].line, items[2].line) == (3, 4)
