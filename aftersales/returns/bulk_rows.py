@@ -87,9 +87,17 @@ class BulkRow(NamedTuple):
     line: int | None = None
 
     def money(self, default_currency: str | None) -> Money | None:
-        """The row's amount as Money, in its currency or the order's."""
+        """The row's amount as Money, in its currency or the request's (``default_currency``).
+
+        Raises:
+            ValidationError: no currency at all, or one other than the request's
+                (named as the ``currency`` cell of this row).
+        """
         if self.amount is None:
             return None
+        if self.currency and default_currency and self.currency != default_currency.upper():
+            raise ValidationError(f"the order is in {default_currency}, not {self.currency}",
+                                  field="currency", row=self.number)
         cur = self.currency or default_currency
         if not cur:
             raise ValidationError("give a currency with the amount", field="currency",

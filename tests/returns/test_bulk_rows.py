@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from aftersales.errors import ValidationError
 from aftersales.models import ReturnKind, ReturnReason
 from aftersales.returns.bulk_rows import BadRow, BulkFileError, BulkRow, CsvSource, parse_row
 
@@ -168,3 +169,13 @@ def test_a_line_too_long_is_its_rows_error_and_never_held_whole(tmp_path: Path) 
     assert [type(i).__name__ for i in items] == ["BulkRow", "BadRow", "BulkRow"]
     assert items[1].error == "row 2: the line is longer than 1048576 characters"
     assert (items[1].line, items[2].line) == (3, 4)
+
+
+def test_a_currency_other_than_the_requests_names_the_currency_cell() -> None:
+    """It was told as "field 'amount': the order is in CNY, not USD", without the row."""
+    r = parse_row(5, row(action="refund", rma_id="R", amount="5.00", currency="usd"))
+    assert isinstance(r, BulkRow)
+    with pytest.raises(ValidationError) as caught:
+        r.money("CNY")
+    assert str(caught.value) == "row 5, field 'currency': the order is in CNY, not USD"
+    assert r.money("USD") is not None
