@@ -396,7 +396,7 @@ def bulk(state: CliState, file: Path, dry_run: bool, report: Path | None,
     def record(o: Any) -> None:
         if o.outcome == "error" and len(errors) < SHOWN_ERRORS:
             where = f"row {o.row}"  # not twice when the detail names the row itself
-            detail = str(o.detail)
+            detail = " ".join(str(o.detail).split())  # one line, whatever the text quoted
             if detail.startswith((where + ":", where + ",")):
                 detail = detail[len(where):]
             else:

@@ -219,3 +219,24 @@ def test_printed_errors_are_one_line_each_whatever_the_cells_hold(
     assert done.output.splitlines()[1:] == [
         "2 rows: 1 ok, 0 skipped (already done), 1 errors",
         "row 1 (line 2), field 'rma_id': has a line break or control character"]
+
+
+def test_an_error_text_over_several_lines_is_printed_on_one(
+        runner: CliRunner, seed: Callable[..., list[str]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A marketplace's refusal can quote text with line breaks; each error row is one line."""
+    from aftersales.errors import AfterSalesError
+    from aftersales.returns.bulk import Bulk
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise AfterSalesError("refused:\nline two\r\nline three")
+
+    monkeypatch.setattr(Bulk, "_do", refused)
+    path = tmp_path / "in.csv"
+    path.write_text("action,rma_id\n" + "".join(f"cancel,{r}\n" for r in seed(1)),
+                    encoding="utf-8")
+    done = runner.invoke(main, ["returns", "bulk", str(path)])
+    assert done.exit_code == 1, done.output
+    assert done.output.splitlines()[1:] == [
+        "1 rows: 0 ok, 0 skipped (already done), 1 errors",
+        "row 1 (line 2): refused: line two line three"]
