@@ -6,10 +6,13 @@ cells echo text that came from outside: a marketplace's SKU or reason, an
 imported FAQ answer, a buyer's words. A cell that starts with ``=``, ``+``,
 ``-``, ``@``, a tab or a carriage return is a formula there
 (``=cmd|' /C calc'!A0``, ``=HYPERLINK(...)``); :func:`safe_cell` writes it
-with a leading ``'``, which shows the text as it is. A plain number
-(``-12.50``) is left alone: it is no formula, and a sum over the column
-still works. :func:`read_cell` takes the ``'`` off again, so a file the
-library wrote reads back to the same text.
+with a leading ``'``, which shows the text as it is. A plain number in
+ASCII digits (``-12.50``, ``+3``, ``-1e3``) is left alone: a spreadsheet
+reads it as the number it is, never as an expression, and a sum over the
+column still works; digits of other scripts (``-١٢``) are prefixed, since a
+spreadsheet would parse them as an expression, not a number.
+:func:`read_cell` takes the ``'`` off again, so a file the library wrote
+reads back to the same text.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ __all__ = ["FORMULA_LEADS", "read_cell", "safe_cell"]
 
 #: First characters that make a spreadsheet treat a cell as a formula.
 FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 
 
 def safe_cell(value: object) -> str:

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from aftersales.csv_cells import safe_cell
 from aftersales.errors import (
     AfterSalesError,
     ConcurrentUpdateError,
@@ -39,7 +40,7 @@ from aftersales.returns import refund_claim as refund_claims
 from aftersales.returns import repository as repo
 from aftersales.returns.actions import Actions
 from aftersales.returns.bulk_approve import applied_keys, read_requests, write_keys
-from aftersales.returns.bulk_report import check_report_path, safe_cell
+from aftersales.returns.bulk_report import check_report_path
 from aftersales.returns.bulk_rows import BadRow, BulkRow, CsvSource, parse_row
 from aftersales.returns.context import ReturnsContext
 from aftersales.returns.lifecycle import can_transition, check_transition

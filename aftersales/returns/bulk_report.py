@@ -1,12 +1,10 @@
-"""The bulk report: where it may go, and cells a spreadsheet cannot run.
+"""The bulk report: where it may go.
 
-A report is opened by people in spreadsheets, and its cells echo what the
-input file said (ids, notes, error texts). A cell that starts with ``=``,
-``+``, ``-``, ``@``, a tab or a carriage return is a formula to Excel and
-LibreOffice (CSV injection, OWASP); :func:`safe_cell` prefixes it with ``'``
-so it shows as text. The report path is checked before any row runs: its
-folder must exist and it must not be the input file, which writing the
-report would destroy while it is being read.
+The report path is checked before any row runs: its folder must exist and
+it must not be the input file, which writing the report would destroy while
+it is being read. Its cells echo what the input file said (ids, notes, error
+texts) and are written through :func:`aftersales.csv_cells.safe_cell`, as
+every CSV the library writes, so no spreadsheet runs one as a formula.
 """
 
 from __future__ import annotations
@@ -16,18 +14,10 @@ from pathlib import Path
 
 from aftersales.returns.bulk_rows import BulkFileError
 
-__all__ = ["FORMULA_LEADS", "SHOWN_ERRORS", "check_report_path", "safe_cell"]
+__all__ = ["SHOWN_ERRORS", "check_report_path"]
 
-#: First characters that make a spreadsheet treat a cell as a formula.
-FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 #: Error rows the CLI prints before "and N more".
 SHOWN_ERRORS = 20
-
-
-def safe_cell(value: object) -> str:
-    """``value`` as a CSV cell no spreadsheet runs as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_LEADS) else text
 
 
 def check_report_path(report: str | Path, source: str | Path) -> None:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from aftersales.cli import main
 from aftersales.cli_support import CliState
-from aftersales.returns.bulk_report import safe_cell
+from aftersales.csv_cells import read_cell, safe_cell
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -71,11 +71,21 @@ def test_the_report_cannot_be_the_input_and_the_input_survives(
     assert len(missing.output.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx",
-                                  '=HYPERLINK("http://x","y")'])
+@pytest.mark.parametrize("cell", ["=1+1", "+1+cmd|' /C calc'!A0", "-1+1", "-2-3", "@SUM(A1)",
+                                  "\tx", "\rx", "-", "--1", "-1,5", "-0x1F", "-inf",
+                                  '=HYPERLINK("http://x","y")',
+                                  # digits of other scripts are no plain number to a spreadsheet
+                                  "-\u0661\u0662", "+\uff11"])
 def test_report_cells_are_never_formulas(cell: str) -> None:
     assert safe_cell(cell) == "'" + cell
+    assert read_cell(safe_cell(cell)) == cell
     assert safe_cell("RMA-1") == "RMA-1"
+
+
+@pytest.mark.parametrize("cell", ["-12.50", "+3", "-0.5", "-.5", "-1e3", "12"])
+def test_a_plain_number_stays_a_number(cell: str) -> None:
+    """A plain number is no formula: left as it is, a column of amounts still sums."""
+    assert safe_cell(cell) == cell
 
 
 def test_a_formula_in_the_input_is_text_in_the_report(
