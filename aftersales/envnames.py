@@ -1,27 +1,70 @@
-"""The one wording of "this ``AFTERSALES_*`` variable is read by nothing".
+"""The one wording of "this variable is read by nothing".
 
-A misspelt variable (the database URL's, the SMTP password's) would
-otherwise leave a setting on its default without a word. The app's
-settings (:func:`aftersales.config.check_environment`) and the settings
-read on their own (:meth:`aftersales.channels.smtp.SmtpSettings.from_env`)
-refuse one the same way, naming it and the closest known variable, never
-its value. Kept apart from :mod:`aftersales.config`, which imports those
+A misspelt variable (the database URL's, the SMTP password's, Shopify's
+location id) would otherwise leave a setting on its default without a word.
+Two cases, told apart by who owns the prefix:
+
+- ``AFTERSALES_*`` is the library's own: no other tool reads it, so the
+  app's settings (:func:`aftersales.config.check_environment`) and the
+  settings read on their own (:meth:`aftersales.channels.smtp.SmtpSettings.from_env`)
+  refuse an unknown one (:func:`unknown_variable`);
+- an adapter's prefix (``SHOPIFY_*``, ``TAOBAO_*``) is shared with the
+  platform's own tools (Shopify's CLI and app templates read
+  ``SHOPIFY_API_KEY``, ``SHOPIFY_CLI_*``), so refusing would break a shop
+  that runs both: :func:`warn_unknown_variables` logs one WARNING line per
+  unknown name instead.
+
+Both name the variable and the closest known one, never its value (it may
+be a secret). Kept apart from :mod:`aftersales.config`, which imports those
 settings models.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Mapping
 
 from aftersales.errors import ConfigurationError
 
-__all__ = ["unknown_variable"]
+__all__ = ["unknown_variable", "warn_unknown_variables"]
+
+log = logging.getLogger("aftersales.config")
+
+
+def _hint(name: str, usable: Iterable[str]) -> str:
+    near = difflib.get_close_matches(name.upper(), list(usable), n=1, cutoff=0.6)
+    return f"; did you mean {near[0]}?" if near else ""
 
 
 def unknown_variable(name: str, usable: Iterable[str]) -> ConfigurationError:
     """The error for variable ``name``, which no setting reads; ``usable`` are the known ones."""
-    near = difflib.get_close_matches(name.upper(), list(usable), n=1, cutoff=0.6)
-    hint = f"; did you mean {near[0]}?" if near else ""
+    hint = _hint(name, usable)
     return ConfigurationError(f"unknown variable {name}{hint} (unset it; the README's "
                               "configuration table lists the variables)")
+
+
+def warn_unknown_variables(prefix: str, known: Iterable[str], environ: Mapping[str, str], *,
+                           owner: str) -> list[str]:
+    """Log one WARNING per variable of ``environ`` under ``prefix`` that is not in ``known``.
+
+    The prefix matches in any case (``shopify_location_id`` is not
+    ``SHOPIFY_LOCATION_ID`` to the reader, so it is warned); a known name
+    must match exactly. Only names are logged, never values.
+
+    Args:
+        prefix: the adapter's prefix, ``SHOPIFY_``.
+        known: every variable the owner reads.
+        environ: the variables to look through.
+        owner: who reads them, for the message (``the shopify adapter``).
+
+    Returns:
+        The names warned about, sorted.
+    """
+    usable = sorted(set(known))
+    unknown = sorted(name for name in environ
+                     if name.upper().startswith(prefix.upper()) and name not in usable)
+    for name in unknown:
+        log.warning("%s is read by no setting of %s%s (its value is ignored; "
+                    "if another tool reads it, ignore this)", name, owner, _hint(name, usable))
+    return unknown

@@ -30,6 +30,7 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 
+from aftersales.envnames import warn_unknown_variables
 from aftersales.errors import ConfigurationError, RemoteError
 from aftersales.http import ApiClient, ErrorClassifier, RateLimit
 
@@ -58,6 +59,13 @@ class AdapterSettings(BaseModel):
         required_from_env: fields :meth:`from_env` must find (in the
             environment or the overrides) before building; read from the
             environment too, without being listed in ``env_fields``.
+        env_other: further variables a subclass's own ``from_env`` reads
+            by name (Taobao's return address parts).
+
+    A variable under the adapter's prefix that none of these name
+    (``SHOPIFY_LOCATON_ID``) is read by nothing: :meth:`from_env` logs one
+    WARNING naming it and the closest known one, never its value. Not an
+    error: the platform's own tools share the prefix (``SHOPIFY_API_KEY``).
 
     Secrets are ``SecretStr`` fields: they never show in a repr, and
     :meth:`api_client` masks them in every log line and error.
@@ -74,6 +82,7 @@ class AdapterSettings(BaseModel):
     env_fields: ClassVar[tuple[str, ...]] = ()
     env_flags: ClassVar[frozenset[str]] = frozenset()
     required_from_env: ClassVar[tuple[str, ...]] = ()
+    env_other: ClassVar[frozenset[str]] = frozenset()
 
     deadline: float | None = Field(default=None, gt=0, allow_inf_nan=False)
 
@@ -86,16 +95,21 @@ class AdapterSettings(BaseModel):
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
         """Settings from the environment (see :meth:`env_var`); keyword ``overrides`` win.
 
-        An empty variable counts as unset, and an override of ``None`` leaves
-        the environment's value (or the default) in place.
+        A variable under the adapter's prefix that no field reads is logged
+        as a WARNING by name (see the class's docstring). An empty variable
+        counts as unset, and an override of ``None`` leaves the
+        environment's value (or the default) in place.
 
         Raises:
             ConfigurationError: a required setting is missing, or a value is
                 malformed; the message names the variable or field, never its value.
         """
         env = os.environ if environ is None else environ
+        read = dict.fromkeys((*cls.required_from_env, *cls.env_fields, *_COMMON_ENV))
+        warn_unknown_variables(cls.env_var(""), [*map(cls.env_var, read), *cls.env_other], env,
+                               owner=f"the {cls.adapter_name} adapter")
         values: dict[str, Any] = {}
-        for field in dict.fromkeys((*cls.required_from_env, *cls.env_fields, *_COMMON_ENV)):
+        for field in read:
             raw = env.get(cls.env_var(field))
             if raw:
                 values[field] = cls._flag(field, raw) if field in cls.env_flags else raw

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -247,3 +249,90 @@ def test_a_variable_a_store_names_is_allowed_whatever_its_prefix(
     monkeypatch.setenv("AFTERSALES_TMALL_SEDE", "3")  # a misspelling of it is still refused
     with pytest.raises(ConfigurationError, match="unknown variable AFTERSALES_TMALL_SEDE"):
         AfterSalesSettings.load()
+
+
+def _adapter_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.name == "aftersales.config" and r.levelname == "WARNING"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "hint"),
+    [
+        ("SHOPIFY_LOCATON_ID", "SHOPIFY_LOCATION_ID"),
+        ("shopify_webhook_secert", "SHOPIFY_WEBHOOK_SECRET"),
+        ("SHOPIFY_DEADLIN", "SHOPIFY_DEADLINE"),  # the field every adapter has
+    ],
+)
+def test_a_misspelt_adapter_variable_is_a_warning_naming_it_without_its_value(
+    caplog: pytest.LogCaptureFixture, variable: str, hint: str
+) -> None:
+    """``SHOPIFY_*`` is shared with Shopify's own tools: warned, never refused, never echoed."""
+    from aftersales_shopify.settings import ShopifySettings
+
+    caplog.set_level(logging.WARNING, logger="aftersales.config")
+    env = {"SHOPIFY_SHOP": "demo", "SHOPIFY_ACCESS_TOKEN": "tok", variable: "gid-hunter2"}
+    settings = ShopifySettings.from_env(env)
+    assert settings.location_id is None  # the misspelt one is read by nothing
+    (text,) = _adapter_warnings(caplog)
+    assert text.startswith(f"{variable} is read by no setting of the shopify adapter; "
+                           f"did you mean {hint}?")
+    assert "hunter2" not in text
+    assert "\n" not in text
+
+
+def test_known_adapter_variables_and_other_prefixes_are_not_warned(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from aftersales_shopify.settings import ShopifySettings
+    from aftersales_taobao.settings import TaobaoSettings
+
+    caplog.set_level(logging.WARNING, logger="aftersales.config")
+    ShopifySettings.from_env({
+        "SHOPIFY_SHOP": "demo", "SHOPIFY_ACCESS_TOKEN": "tok", "SHOPIFY_LOCATION_ID": "1",
+        "SHOPIFY_DEADLINE": "20", "SHOPIFYCLI_X": "1", "TAOBAO_APP_KEY": "k"})
+    TaobaoSettings.from_env({
+        "TAOBAO_APP_KEY": "k", "TAOBAO_APP_SECRET": "s", "TAOBAO_SESSION": "x",
+        "TAOBAO_TMALL": "1", "TAOBAO_RETURN_NAME": "n", "TAOBAO_RETURN_ADDRESS": "a",
+        "TAOBAO_RETURN_POST": "p", "TAOBAO_RETURN_MOBILE": "m"})
+    assert _adapter_warnings(caplog) == []
+
+
+def test_a_misspelt_extra_variable_of_an_adapter_is_warned(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Taobao's return address is read outside the model's fields, by name: still known."""
+    from aftersales_taobao.settings import TaobaoSettings
+
+    caplog.set_level(logging.WARNING, logger="aftersales.config")
+    TaobaoSettings.from_env({"TAOBAO_APP_KEY": "k", "TAOBAO_APP_SECRET": "s",
+                             "TAOBAO_SESSION": "x", "TAOBAO_RETURN_ADRESS": "Hangzhou Rd 1"})
+    (text,) = _adapter_warnings(caplog)
+    assert text.startswith("TAOBAO_RETURN_ADRESS is read by no setting of the taobao adapter; "
+                           "did you mean TAOBAO_RETURN_ADDRESS?")
+    assert "Hangzhou" not in text
+
+
+def test_every_adapter_warns_for_its_own_prefix(caplog: pytest.LogCaptureFixture) -> None:
+    """The check lives in the shared base: no marketplace or carrier adapter can miss it."""
+    from aftersales import registry
+    from aftersales.settings import AdapterSettings
+
+    for group in (registry.MARKETPLACES, registry.CARRIERS):
+        for kind in registry.available(group):
+            registry.load(group, kind)
+    models, pending = [], list(AdapterSettings.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model.__module__.startswith("aftersales_"):
+            models.append(model)
+    caplog.set_level(logging.WARNING, logger="aftersales.config")
+    for model in models:
+        caplog.clear()
+        variable = model.env_var("deadlne")
+        with contextlib.suppress(ConfigurationError):  # required ones unset: refused after
+            model.from_env({variable: "9"})
+        assert any(t.startswith(f"{variable} is read by no setting")
+                   for t in _adapter_warnings(caplog)), model
+    assert {m.adapter_name for m in models} >= {"shopify", "jd", "kuaidi100", "aftership"}

@@ -90,6 +90,7 @@ class TaobaoSettings(AdapterSettings):
         "seller_address_id",
     )
     env_flags = frozenset({"tmall"})
+    env_other = frozenset(RETURN_ADDRESS_VARIABLES.values())
     required_from_env = ("app_key", "app_secret", "session")
 
     app_key: str = Field(min_length=1)
