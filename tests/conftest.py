@@ -4,6 +4,8 @@
   binaries as the ``postgres`` user (the server refuses to run as root).
   Without the binaries the PostgreSQL tests skip with the reason, unless
   ``AFTERSALES_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) makes that a failure.
+* ``pg_cluster``: a PostgreSQL cluster of the test's own, with a ``ctl`` to
+  stop and start its server (outage and restart tests).
 * ``db_url``: parametrized over SQLite and PostgreSQL, for tests that must
   hold on both backends.
 * ``app``: an :class:`AfterSales` on a fresh SQLite file with the sandbox.
@@ -80,6 +82,38 @@ def pg_server() -> Iterator[str]:
         subprocess.run(
             _as_postgres([pg_ctl, "-D", data, "-m", "immediate", "stop"]), capture_output=True
         )
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_cluster() -> Iterator[tuple[str, Callable[[str], None]]]:
+    """A PostgreSQL cluster of the test's own: its URL and ``ctl("stop" | "start")``.
+
+    For tests that stop and start the server, which the session's shared one
+    must not be.
+    """
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    tmp = tempfile.mkdtemp(prefix="aftersales-pg-outage-")
+    if os.geteuid() == 0:
+        shutil.chown(tmp, "postgres", "postgres")
+    data, port = f"{tmp}/data", _free_port()
+    subprocess.run(_as_postgres([initdb, "-D", data, "-A", "trust", "-U", "postgres"]),
+                   check=True, capture_output=True)
+    opts = f"-k {tmp} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off"
+
+    def ctl(action: str) -> None:
+        extra = ["-m", "immediate"] if action == "stop" else ["-o", opts, "-l", f"{tmp}/log"]
+        subprocess.run(_as_postgres([pg_ctl, "-D", data, "-w", *extra, action]),
+                       check=True, capture_output=True)
+
+    ctl("start")
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", ctl
+    finally:
+        subprocess.run(_as_postgres([pg_ctl, "-D", data, "-m", "immediate", "stop"]),
+                       capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -33,6 +33,7 @@ SQLITE_RUNS = {
                      "--no-memory"],
 }
 POSTGRES_RUNS = {
+    "pool_pre_ping": ["--checkouts", "50", "--repeat", "1"],
     "sync": ["--orders", "300", "--repeat", "1", "--no-memory", "--no-before"],
     "sync_returns": ["--returns", "200", "--repeat", "1", "--no-memory", "--no-before"],
     "sync_returns_factory": ["--returns", "200", "--repeat", "1", "--no-memory", "--no-before",

@@ -2,59 +2,24 @@
 
 Each tick that meets the stopped server is one summary line (no traceback);
 once the server is back the next ticks succeed with no restart of the
-worker, and SIGTERM then exits 0. The cluster is this module's own, since
-the test stops and starts it.
+worker, and SIGTERM then exits 0. The cluster is the test's own
+(``pg_cluster``), since the test stops and starts it.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-
-import pytest
-
-from tests.conftest import _as_postgres, _free_port, _pg_bin
-
-
-@pytest.fixture
-def cluster() -> Iterator[tuple[str, Callable[[str], None]]]:
-    """A PostgreSQL URL and ``ctl("stop" | "start")`` for its server."""
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not (initdb and pg_ctl):
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    tmp = tempfile.mkdtemp(prefix="aftersales-pg-outage-")
-    if os.geteuid() == 0:
-        shutil.chown(tmp, "postgres", "postgres")
-    data, port = f"{tmp}/data", _free_port()
-    subprocess.run(_as_postgres([initdb, "-D", data, "-A", "trust", "-U", "postgres"]),
-                   check=True, capture_output=True)
-    opts = f"-k {tmp} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off"
-
-    def ctl(action: str) -> None:
-        extra = ["-m", "immediate"] if action == "stop" else ["-o", opts, "-l", f"{tmp}/log"]
-        subprocess.run(_as_postgres([pg_ctl, "-D", data, "-w", *extra, action]),
-                       check=True, capture_output=True)
-
-    ctl("start")
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", ctl
-    finally:
-        subprocess.run(_as_postgres([pg_ctl, "-D", data, "-m", "immediate", "stop"]),
-                       capture_output=True)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_the_worker_rides_out_a_database_outage(
-    tmp_path: Path, cluster: tuple[str, Callable[[str], None]]
+    tmp_path: Path, pg_cluster: tuple[str, Callable[[str], None]]
 ) -> None:
-    url, ctl = cluster
+    url, ctl = pg_cluster
     log = tmp_path / "stderr"
     with log.open("w") as err:
         proc = subprocess.Popen(

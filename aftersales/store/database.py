@@ -165,6 +165,10 @@ class Store:
         url: a SQLAlchemy URL; ``sqlite:///aftersales.db`` is the embedded
             default, ``postgresql+psycopg://…`` the scale-out one.
         echo: log SQL through SQLAlchemy's own logger (off by default).
+        engine_options: passed to :func:`~sqlalchemy.create_engine`. On a
+            server database ``pool_pre_ping`` is on unless given: a pooled
+            connection a server restart closed is replaced as it is taken,
+            instead of failing the operation that took it.
 
     Every unit of work runs in :meth:`session`, which commits on success and
     rolls back on any error, so nothing is ever half-written.
@@ -181,6 +185,13 @@ class Store:
         # A failed statement's text would otherwise quote its parameters (a
         # buyer's name, phone, address) into the error, its cause and the logs.
         engine_options.setdefault("hide_parameters", True)
+        if not url.startswith("sqlite"):
+            # A server restart (or a proxy's idle cut) closes every pooled
+            # connection; tested at checkout, a dead one is replaced before
+            # the operation uses it, instead of failing that operation (a
+            # worker tick, a CLI call). SQLite's file connections never go
+            # stale, so it pays nothing.
+            engine_options.setdefault("pool_pre_ping", True)
         try:
             self.engine: Engine = create_engine(url, echo=echo, **engine_options)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
