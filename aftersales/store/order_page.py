@@ -45,7 +45,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from aftersales.models import Order, OrderLine, TaxLine
 from aftersales.store.orders import refunds_out
-from aftersales.store.parcel_keys import PARCEL_KEY, KnownParcels
+from aftersales.store.parcel_keys import KnownParcels, insert_parcels
 from aftersales.store.tables.base import utcnow
 from aftersales.store.tables.core import OrderLineRow, OrderRow, ShipmentRow, tracking_key
 from aftersales.store.upsert import update_rows, upsert_rows
@@ -319,5 +319,5 @@ def _write(session: Session, slots: Sequence[_Slot], added: _Added) -> set[int]:
     parcels = [{"order_id": s.id, **p, "version": 1, "created_at": now, "updated_at": now}
                for s, p in added.shipments if id(s) not in skipped]
     # a parcel another writer stored meanwhile (under any spelling) is left as it is
-    upsert_rows(session, _SHIPMENTS, parcels, key=PARCEL_KEY)
+    insert_parcels(session, parcels)
     return skipped

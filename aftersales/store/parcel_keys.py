@@ -17,17 +17,18 @@ folds to no tracking number (blank, a NUL, too long) is matched as written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from aftersales.store.tables.core import ShipmentRow, tracking_key
-from aftersales.store.upsert import native_insert
+from aftersales.store.upsert import native_insert, upsert_rows
 
-__all__ = ["PARCEL_KEY", "KnownParcels", "parcel_identity", "store_parcel"]
+__all__ = ["NO_CARRIER_KEY", "PARCEL_KEY", "KnownParcels", "insert_parcels", "parcel_identity",
+           "store_parcel"]
 
 _SHIPMENTS = cast(Table, ShipmentRow.__table__)
 
@@ -35,6 +36,11 @@ _SHIPMENTS = cast(Table, ShipmentRow.__table__)
 #: (migration 0007) for parcels of a known order and carrier, even when two
 #: processes write one order's parcel at the same instant.
 PARCEL_KEY = ("order_id", "direction", "tracking_key", "carrier")
+#: The same for parcels of no carrier (migration 0010): a partial unique index on
+#: these columns ``WHERE carrier IS NULL`` (NULLs never conflict in the one above).
+#: A no-carrier parcel and a carrier's parcel of one number written at the same
+#: instant are still two rows: no index can tell that they are one.
+NO_CARRIER_KEY = ("order_id", "direction", "tracking_key")
 
 
 def parcel_identity(number: str, carrier: str | None) -> tuple[str, str | None]:
@@ -90,7 +96,8 @@ def store_parcel(session: Session, *, order_id: int | None, rma_id: str | None,
     :class:`KnownParcels` calls the same. A parcel of no request yet (listed
     by the order's sync) is linked to ``rma_id``. The insert leaves alone a
     parcel another process stored meanwhile (the unique index of
-    :data:`PARCEL_KEY`, ``ON CONFLICT DO NOTHING``), and then links that one.
+    :data:`PARCEL_KEY`, or of :data:`NO_CARRIER_KEY` for a parcel of no
+    carrier: ``ON CONFLICT DO NOTHING``), and then links that one.
     """
     key = tracking_key(number)
     c = _SHIPMENTS.c
@@ -108,12 +115,24 @@ def store_parcel(session: Session, *, order_id: int | None, rma_id: str | None,
             order_id=order_id, rma_id=rma_id, store=store, direction=direction,
             tracking_number=number, tracking_key=key, carrier=carrier,
             shipped_at=shipped_at, version=1).on_conflict_do_nothing())
-        if rma_id is None or key is None or carrier is None or order_id is None:
+        if rma_id is None or key is None or order_id is None:
             return
         # stored meanwhile by another writer (the insert did nothing): this request's
         session.execute(update(_SHIPMENTS).where(
             c.order_id == order_id, c.direction == direction, c.tracking_key == key,
-            c.carrier == carrier, c.rma_id.is_(None)).values(rma_id=rma_id, version=c.version + 1))
+            c.carrier.is_(None) if carrier is None else c.carrier == carrier,
+            c.rma_id.is_(None)).values(rma_id=rma_id, version=c.version + 1))
     elif exists.rma_id is None and rma_id is not None:
         session.execute(update(_SHIPMENTS).where(c.id == exists.id)
                         .values(rma_id=rma_id, version=c.version + 1))
+
+
+def insert_parcels(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert new ``shipments`` rows (dicts with the same keys), leaving alone any another
+    process stored meanwhile: the rows of a carrier conflict on :data:`PARCEL_KEY`, those
+    of none on :data:`NO_CARRIER_KEY` (a statement names one conflict target: two)."""
+    known = [r for r in rows if r["carrier"] is not None]
+    unknown = [r for r in rows if r["carrier"] is None]
+    upsert_rows(session, _SHIPMENTS, known, key=PARCEL_KEY)
+    upsert_rows(session, _SHIPMENTS, unknown, key=NO_CARRIER_KEY,
+                key_where=_SHIPMENTS.c.carrier.is_(None))

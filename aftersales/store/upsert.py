@@ -51,6 +51,7 @@ def upsert_rows(
     rows: Sequence[Mapping[str, Any]],
     *,
     key: Sequence[str] = (),
+    key_where: ColumnElement[bool] | None = None,
     update: Sequence[str] = (),
     add: Sequence[str] = (),
     where: Guard | None = None,
@@ -61,6 +62,8 @@ def upsert_rows(
     Args:
         key: the columns of a unique constraint: a row whose key is stored
             already is not inserted (``ON CONFLICT (key)``). Empty: plain insert.
+        key_where: the predicate of a partial unique index on ``key``
+            (``ON CONFLICT (key) WHERE …``: the database picks that index).
         update: on a conflict, these columns take the new row's value.
         add: on a conflict, these columns take the stored value plus the new
             row's (a version column: the new row carries how many changes it makes).
@@ -93,8 +96,9 @@ def upsert_rows(
         sets: dict[str, Any] = {c: insert.excluded[c] for c in update}
         sets.update({c: table.c[c] + insert.excluded[c] for c in add})
         guard = where(table, insert.excluded) if where is not None else None
-        stmt = (insert.on_conflict_do_update(index_elements=list(key), set_=sets, where=guard)
-                if sets else insert.on_conflict_do_nothing(index_elements=list(key)))
+        target = {"index_elements": list(key), "index_where": key_where}
+        stmt = (insert.on_conflict_do_update(**target, set_=sets, where=guard)
+                if sets else insert.on_conflict_do_nothing(**target))
     wanted = [table.c[c] for c in returning]
     if wanted:
         stmt = stmt.returning(*wanted)

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from aftersales.store.tables.base import Base, Timestamps, Versioned, utcnow
@@ -107,6 +107,10 @@ class ShipmentRow(Timestamps, Versioned, Base):
         # 0007): two processes storing "SF 123" and "sf123" at once store one
         Index("uq_shipments_order_parcel", "order_id", "direction", "tracking_key", "carrier",
               unique=True),
+        # and once with no carrier (migration 0010): NULLs never conflict above
+        Index("uq_shipments_order_parcel_no_carrier", "order_id", "direction", "tracking_key",
+              unique=True, sqlite_where=text("carrier IS NULL"),
+              postgresql_where=text("carrier IS NULL")),
         # due parcels, oldest check first (select_due, count_due)
         Index("ix_shipments_open_checked", "terminal", "last_checked_at"),
         # a refresh's chunked claims walk open parcels in id order: each

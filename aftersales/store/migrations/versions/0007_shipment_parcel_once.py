@@ -20,10 +20,10 @@ Create Date: 2026-12-03 07:00:00
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from alembic import op
+
+from aftersales.store.migrations.parcel_merge import merge_parcels
 
 revision = '0007'
 down_revision = '0006'
@@ -32,9 +32,6 @@ depends_on = None
 
 INDEX = 'uq_shipments_order_parcel'
 COLUMNS = ['order_id', 'direction', 'tracking_key', 'carrier']
-#: What the kept parcel takes from a duplicate whose newest scan is newer.
-_STATE = ('status', 'issue', 'raw_status', 'provider', 'terminal', 'last_event_at',
-          'delivered_at', 'last_checked_at')
 
 
 def upgrade() -> None:
@@ -55,24 +52,7 @@ def _merge() -> None:
     for group in groups:
         rows = bind.execute(sa.select(ships).where(
             *(k == v for k, v in zip(keys, group, strict=True))).order_by(ships.c.id)).all()
-        kept, dups = rows[0], rows[1:]
-        newest = max(rows, key=lambda r: (r.last_event_at is not None, r.last_event_at or 0,
-                                          -r.id))
-        values: dict[str, Any] = {}
-        if newest.id != kept.id:
-            values.update({c: getattr(newest, c) for c in _STATE})
-        rma = kept.rma_id or next((r.rma_id for r in dups if r.rma_id), None)
-        if rma != kept.rma_id:
-            values['rma_id'] = rma
-        if values:
-            bind.execute(ships.update().where(ships.c.id == kept.id).values(**values))
-        for dup in dups:
-            held = sa.select(events.c.fingerprint).where(events.c.shipment_id == kept.id)
-            bind.execute(events.update().where(events.c.shipment_id == dup.id,
-                                               events.c.fingerprint.not_in(held))
-                         .values(shipment_id=kept.id))
-            bind.execute(events.delete().where(events.c.shipment_id == dup.id))
-            bind.execute(ships.delete().where(ships.c.id == dup.id))
+        merge_parcels(bind, ships, events, rows[0], rows[1:])
 
 
 def downgrade() -> None:
