@@ -69,12 +69,15 @@ class SyncReport(TickReport):
     """What one :meth:`AfterSales.sync` pulled, per marketplace and stream.
 
     ``done`` counts the changed items over every marketplace and stream;
-    ``failed`` the marketplaces that failed, each named in ``reasons`` with
-    what failed (one line per stream, redacted); its other streams and the
-    other marketplaces still synced.
+    ``failed`` the streams that failed (a marketplace whose orders and
+    returns both failed counts two), each in ``failures`` by marketplace and
+    stream with its error (redacted), and named in the marketplace's one
+    line in ``reasons``; its other streams and the other marketplaces still
+    synced.
     """
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    failures: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def add(self, marketplace: str, stream: str, count: int) -> None:
         """Count ``count`` changed items of ``stream`` from ``marketplace``."""
@@ -83,13 +86,17 @@ class SyncReport(TickReport):
         self.done += count
 
     def fail_stream(self, marketplace: str, stream: str, exc: Exception) -> None:
-        """Record that ``stream`` of ``marketplace`` failed with ``exc`` (redacted text)."""
-        text = f"{stream}: {type(exc).__name__}: {redact_text(str(exc))[:300]}"
+        """Count ``stream`` of ``marketplace`` failed with ``exc`` (redacted text)."""
+        error = f"{type(exc).__name__}: {redact_text(str(exc))[:300]}"
+        self.failures.setdefault(marketplace, {})[stream] = error
         previous = self.reasons.get(marketplace)
-        if previous is None:
-            self.fail(marketplace, text)
-        else:
-            self.reasons[marketplace] = f"{previous}; {text}"
+        self.failed += 1
+        self.reasons[marketplace] = (f"{stream}: {error}" if previous is None
+                                     else f"{previous}; {stream}: {error}")
+
+    def failed_streams(self) -> str:
+        """What failed, in a few words: ``down (orders, returns), east (reviews)``."""
+        return ", ".join(f"{m} ({', '.join(per)})" for m, per in self.failures.items())
 
     def total(self, stream: str) -> int:
         """Changed items of ``stream`` over every marketplace."""

@@ -103,7 +103,12 @@ def db_upgrade(state: CliState, revision: str) -> None:
 @pass_app
 @pass_state
 def sync(state: CliState, app: Any, store: str | None) -> None:
-    """Pull what changed on every configured store ([stores.NAME], AFTERSALES_MARKETPLACES)."""
+    """Pull what changed on every configured store ([stores.NAME], AFTERSALES_MARKETPLACES).
+
+    Each store's orders, return requests and reviews sync on their own:
+    a failed stream is one failure, named with its store (status 1); the
+    other streams and stores still sync.
+    """
     if not app.marketplaces:
         raise click.UsageError("no marketplaces configured; set AFTERSALES_MARKETPLACES=sandbox,…")
     if store is not None and store not in app.marketplaces:
@@ -114,11 +119,17 @@ def sync(state: CliState, app: Any, store: str | None) -> None:
     with steps(state, "sync") as progress:
         report = app.sync(store, progress=lambda stream, n: progress.advance(n, stream))
     rows = [(m, s, n) for m, per in report.counts.items() for s, n in per.items()]
-    failed = [(m, "failed", e) for m, e in report.reasons.items()]
-    data = report.counts if not report.reasons else {**report.counts, "reasons": report.reasons}
-    output(state, data, lambda: table(
-        "changed" + (f"; {report.failed} store(s) failed" if report.failed else ""),
-        ["store", "stream", "count"], rows + failed))
+    # each failed stream is one row and one failure: a store's orders and
+    # returns failing together are two things to look at, not one
+    failed = [(m, s, f"failed: {e}") for m, per in report.failures.items()
+              for s, e in per.items()]
+    data = report.counts if not report.reasons else {
+        **report.counts, "reasons": report.reasons, "failures": report.failures}
+    title = "changed"
+    if report.failed:
+        title += (f"; {report.failed} stream(s) of {len(report.failures)} store(s) failed: "
+                  f"{report.failed_streams()}")
+    output(state, data, lambda: table(title, ["store", "stream", "count"], rows + failed))
     finish(report.failed)
 
 

@@ -554,6 +554,9 @@ def _summary(result: Any) -> str:
 
 
 def _count(value: Any) -> int:
+    """Items a value counts: an int is a count; a text (an error by name) is one item."""
     if isinstance(value, Mapping):
         return sum(_count(v) for v in value.values())
+    if isinstance(value, str):
+        return 1
     return value if isinstance(value, int) and not isinstance(value, bool) else 0

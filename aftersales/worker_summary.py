@@ -20,7 +20,7 @@ followups      sent                           skipped, cancelled,          faile
 tracking       checked                        not found yet, not a         no answer from any
                                               tracking number (due again)  provider, malformed
 reviews        reviews with a new version     (none)                       (raises instead)
-sync           changed items, every stream    (none)                       stores that failed
+sync           changed items, every stream    (none)                       streams that failed
 return_timers  alerts, reminders, actions     (none)                       failed
 refunds        settled                        pending (left for later)     failed
 cases          deadlines checked, triggers    skipped                      failed (catch-up)
@@ -30,8 +30,9 @@ cases          deadlines checked, triggers    skipped                      faile
 For the ticks in this table the area's own counts decide; any other
 report that has ``done``, ``skipped`` and ``failed`` of its own (a
 :class:`~aftersales.ticks.TickReport`, as the sync tick's is) is read as it is.
-``outcome`` is ``ok``, ``failed`` (the tick ran but some items failed) or
-``error`` (the tick raised; its masked text is in ``error``). A report
+``outcome`` is ``ok``, ``failed`` (the tick ran but some items failed;
+their reasons, item by item, are in ``error``, one line of at most 500
+characters) or ``error`` (the tick raised; its masked text is in ``error``). A report
 whose ``stopped`` says why the tick stopped early (the follow-ups' channel
 failed as a whole: no item failed, the queue was kept) is ``failed``,
 with at least one failure and that one line in ``error``.
@@ -129,8 +130,19 @@ def summarize(tick: str, result: Any, seconds: float,
     if isinstance(stopped, str) and stopped:
         return TickSummary(tick, "failed", done, skipped, max(failed, 1), duration, counts,
                            error=" ".join(stopped.split())[:500])
-    return TickSummary(tick, "failed" if failed else "ok", done, skipped, failed, duration,
-                       counts)
+    if not failed:
+        return TickSummary(tick, "ok", done, skipped, failed, duration, counts)
+    return TickSummary(tick, "failed", done, skipped, failed, duration, counts,
+                       error=_reasons(result))
+
+
+def _reasons(result: Any) -> str | None:
+    """A failed report's ``reasons`` (item: why) as one line of at most 500 characters."""
+    reasons = getattr(result, "reasons", None)
+    if not isinstance(reasons, Mapping) or not reasons:
+        return None
+    text = "; ".join(f"{k}: {v}" for k, v in reasons.items())
+    return " ".join(text.split())[:500]
 
 
 def log_tick(log: logging.Logger, summary: TickSummary) -> None:
