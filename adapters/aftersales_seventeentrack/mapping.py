@@ -30,6 +30,7 @@ from aftersales.errors import (
     TransientError,
 )
 from aftersales.logistics.tracking import (
+    UNKNOWN,
     StatusRule,
     build_tracking,
     lookup,
@@ -259,13 +260,16 @@ def to_tracking(
     if info is None:
         return pending(item["number"], ours)
     latest = info.get("latest_status") or {}
-    rule = parcel_rule(STATUS_TABLE, *status_codes(latest.get("status"), latest.get("sub_status")))
     providers = (info.get("tracking") or {}).get("providers") or []
     raws = [(f"track_info.tracking.providers[{p}].events[{e}]", raw)
             for p, provider in enumerate(providers)
             for e, raw in enumerate(provider.get("events") or [])]
     if not raws and info.get("latest_event"):
         raws = [("track_info.latest_event", info["latest_event"] or {})]
+    # no status and no scan: nothing known yet (pending); a scan without a status
+    # is a parcel nobody said the state of (unknown, a problem to look at)
+    rule = parcel_rule(STATUS_TABLE, *status_codes(latest.get("status"), latest.get("sub_status")),
+                       absent=UNKNOWN if raws else StatusRule(S.PENDING))
     seen: set[tuple[object, str | None]] = set()
     events = []
     for where, raw in raws:

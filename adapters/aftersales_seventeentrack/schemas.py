@@ -6,7 +6,10 @@ into plain dicts costs a third of the time and a fraction of the objects
 that a tree of models does. A refresh of thousands of parcels validates
 hundreds of such answers, so this is the adapter's hot path. Optional keys
 are read with ``.get``; the validators (``ENVELOPE``, ``WEBHOOK``,
-``TRACK_ITEM``) still refuse wrong types.
+``TRACK_ITEM``) still refuse wrong types. A block 17TRACK has nothing in yet
+may come as ``null`` (its reference's examples send ``latest_event``, an
+address's parts and a milestone's times so): every optional field takes
+``None`` and is read as absent.
 """
 
 from __future__ import annotations
@@ -76,21 +79,21 @@ class LatestStatus(TypedDict, total=False):
 class ProviderEvents(TypedDict, total=False):
     """One carrier's events (origin post and last-mile carrier each have their own)."""
 
-    events: list[RawEvent]
+    events: list[RawEvent] | None
 
 
 class TrackingBlock(TypedDict, total=False):
     """``track_info.tracking``."""
 
-    providers: list[ProviderEvents]
+    providers: list[ProviderEvents] | None
 
 
 class TrackInfo(TypedDict, total=False):
     """``track_info``: status, latest event and every provider's events."""
 
-    latest_status: LatestStatus
+    latest_status: LatestStatus | None
     latest_event: RawEvent | None
-    tracking: TrackingBlock
+    tracking: TrackingBlock | None
 
 
 class TrackItem(TypedDict):

@@ -133,6 +133,39 @@ def test_one_malformed_item_is_that_numbers_error_not_the_batchs(
     assert second.tracking.status is ParcelStatus.DELIVERED
 
 
+NOT_FOUND = {"status": "NotFound", "sub_status": "NotFound_Other"}
+
+
+@pytest.mark.parametrize("info", [
+    {"latest_status": NOT_FOUND, "latest_event": None, "tracking": None},
+    {"latest_status": NOT_FOUND, "latest_event": None, "tracking": {"providers": None}},
+    {"latest_status": NOT_FOUND, "latest_event": None,
+     "tracking": {"providers": [{"events": None}]}},
+    {"latest_status": None, "latest_event": None, "tracking": {"providers": []}},
+    {"latest_status": None, "latest_event": None, "tracking": None},
+], ids=["tracking", "providers", "events", "latest_status", "all"])
+def test_a_number_with_nothing_yet_sent_as_nulls_is_pending_not_invalid(
+        carrier: SeventeenTrackCarrier, info: dict[str, Any]) -> None:
+    """17TRACK v2.2 sends ``null`` for what it has nothing on yet (its reference's
+    examples: ``latest_event``, an address's parts, a milestone's times): null is absent."""
+    result = _one(carrier, _envelope(_item(track_info=info)))
+    assert result.error is None
+    assert result.tracking is not None
+    assert result.tracking.status is ParcelStatus.PENDING
+    assert result.tracking.events == []
+
+
+def test_null_events_of_one_provider_leave_the_others_scans(
+        carrier: SeventeenTrackCarrier) -> None:
+    item = _item()
+    providers = item["track_info"]["tracking"]["providers"]
+    providers.insert(0, {"provider": {"key": 3011}, "events": None})
+    tracking = _one(carrier, _envelope(item)).tracking
+    assert tracking is not None
+    assert tracking.status is ParcelStatus.DELIVERED
+    assert len(tracking.events) == len(_events(_item()))
+
+
 def test_a_malformed_envelope_chains_no_quoted_values(carrier: SeventeenTrackCarrier) -> None:
     with pytest.raises(ResponseParseError) as caught:
         _one(carrier, {"code": 0, "data": {"accepted": {"no_number": PII[1]}}})
@@ -380,6 +413,14 @@ def test_a_signed_webhook_with_a_time_that_is_no_time_is_refused_by_name(
     assert caught.value.payload == "17track webhook"
     assert caught.value.field is not None
     assert caught.value.field.endswith("events[0].time_utc")
+
+
+def test_a_signed_webhook_with_nothing_yet_sent_as_nulls_is_a_pending_parcel(
+        carrier: SeventeenTrackCarrier) -> None:
+    hook = _hook(track_info={"latest_status": None, "latest_event": None,
+                             "tracking": {"providers": [{"events": None}]}})
+    [tracking] = carrier.parse_push(*_signed(hook))
+    assert (tracking.status, tracking.events) == (ParcelStatus.PENDING, [])
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[1]", b'{"event": "TRACKING_UPDATED"}',
