@@ -61,9 +61,13 @@ from aftersales.cases.states import (
 from aftersales.cases.triggers import TRIGGERS, Opening, OrderFacts, OrderLookup, opening_for
 from aftersales.errors import (
     ChannelUnavailableError,
+    ConcurrentUpdateError,
     InvalidTransitionError,
+    NotEligibleError,
     NotFoundError,
+    RemoteRejectedError,
     StorageError,
+    UnsupportedOperationError,
     ValidationError,
 )
 from aftersales.events import Event, skipping_invalid
@@ -91,6 +95,13 @@ CallbackFn = Callable[..., int]
 ContactFn = Callable[..., bool]
 #: ``forget_contact(key)``: withdraw a recorded contact whose message was never sent.
 ForgetFn = Callable[[str], object]
+
+#: What the returns area raises when it refused a refund outright, nothing paid (see
+#: ``ReturnsService.refund``); anything else (a lost answer, a refund in flight, a
+#: crash) may have paid, so the proposal stays marked started.
+_REFUSED: tuple[type[Exception], ...] = (
+    ValidationError, InvalidTransitionError, NotEligibleError, NotFoundError,
+    UnsupportedOperationError, RemoteRejectedError)
 
 #: The longest note on a status change, a cause or a resolution.
 _NOTE = 5000
@@ -715,8 +726,17 @@ class CasesService:
                 check_amount(resolution.amount, row.currency)  # 10.5 JPY: refused now
             previous = row.resolution or {}
             offer = {**resolution.to_dict(), "currency": resolution.currency or row.currency}
-            if row.status == S.PROPOSED.value and not previous.get("done") \
-                    and {k: previous.get(k) for k in offer} == offer:
+            same = {k: previous.get(k) for k in offer} == offer
+            if previous.get("started") and not previous.get("done"):
+                # Resolving has started paying this proposal's refund (or paid it and
+                # failed to record it): another proposal would be paid on top of it.
+                if not same:
+                    raise ValidationError(
+                        f"the refund of proposal {previous.get('number') or 1} has started; "
+                        "resolve the case to finish it first", field="resolution")
+                number.append(int(previous.get("number") or 1))
+                return
+            if row.status == S.PROPOSED.value and not previous.get("done") and same:
                 # The same offer again (the buyer's message may have gone before a lost
                 # answer): tell them under the first proposal's key, not a new one.
                 number.append(int(previous.get("number") or 1))
@@ -805,7 +825,11 @@ class CasesService:
 
         A refund is paid through returns under a key derived from the case
         and the proposal's number, so calling this again after a lost answer
-        or a crash resumes that refund and never pays twice. With a
+        or a crash resumes that refund and never pays twice. The proposal is
+        marked ``started`` in its own commit before the refund is asked for:
+        from then until it is resolved, :meth:`propose` refuses any other
+        offer (it would be paid on top); a refund the returns area refused
+        outright (nothing paid) lifts the mark. With a
         follow-up plan (``follow_up_plan`` or the policy's), a 回访 is
         scheduled under the one contact policy and the case moves to
         ``following_up``; the buyer's answer closes or reopens it. Resolving
@@ -832,13 +856,22 @@ class CasesService:
                 raise ValidationError("refunds need the returns area (use app.cases)",
                                       field="resolution")
             amount = Decimal(res["amount"]) if res.get("amount") else None
-            outcome = self._refund(store=case.store, order_id=case.order_id,
-                                   rma_id=res.get("rma_id"), amount=amount,
-                                   currency=res.get("currency") or case.currency,
-                                   key=f"case:{case.id}:refund:{res.get('number') or 1}",
-                                   note=res.get("note") or None)
+            number = res.get("number") or 1
+            self._mark_refund(case_id, number, started=True)
+            try:
+                outcome = self._refund(store=case.store, order_id=case.order_id,
+                                       rma_id=res.get("rma_id"), amount=amount,
+                                       currency=res.get("currency") or case.currency,
+                                       key=f"case:{case.id}:refund:{number}",
+                                       note=res.get("note") or None)
+            except _REFUSED:
+                self._mark_refund(case_id, number, started=False)
+                raise
 
         def work(session: Session, row: CaseRow, now: datetime) -> None:
+            if outcome and ((row.resolution or {}).get("number") or 1) != (res.get("number") or 1):
+                raise ConcurrentUpdateError(f"case {row.id} got another proposal while its "
+                                            "refund was paid; resolve it again")
             if outcome:
                 repo.link(session, row.id, "return", str(outcome["rma_id"]), now)
                 repo.link(session, row.id, "refund", str(outcome["refund"]), now)
@@ -853,6 +886,23 @@ class CasesService:
         if plan and self._schedule_callback is not None:
             return self._callback(case, plan, actor)
         return case
+
+    def _mark_refund(self, case_id: int, number: int, *, started: bool) -> None:
+        """Mark proposal ``number``'s refund started (committed before it is asked for),
+        or lift the mark after the returns area refused it; refused if the case moved on."""
+        def work(session: Session, row: CaseRow, now: datetime) -> None:
+            current = row.resolution or {}
+            if current.get("done") or (current.get("number") or 1) != number:
+                if started:
+                    raise ConcurrentUpdateError(f"case {row.id} got another proposal; "
+                                                "resolve it again")
+                return
+            if started:
+                check_transition(S(row.status), S.RESOLVED, entity=f"case {row.id}")
+            if bool(current.get("started")) != started:
+                row.resolution = {**current, "started": started}
+
+        self._change(case_id, work)
 
     def _callback(self, case: Case, plan: str, actor: str) -> Case:
         round_ = case.reopened

@@ -346,3 +346,97 @@ def test_a_refund_in_another_currency_than_the_order_is_refused_when_proposed(
                                                      currency=order.currency), notify=False)
     assert proposed.resolution is not None
     assert proposed.resolution["currency"] == order.currency
+
+
+def _paid(shop: SandboxMarketplace, order_id: str | None) -> list[Decimal]:
+    return [r.amount.amount for r in shop.refunds_paid if r.order_id == order_id]
+
+
+def test_a_proposal_cannot_replace_one_whose_refund_was_paid_but_not_recorded(
+        loop_app: AfterSales, shop: SandboxMarketplace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Proposal 1's refund is paid, then recording it fails: a new refund proposal
+    would have been paid as well (the buyer refunded 1.00 + 2.00 for one complaint)."""
+    from aftersales.cases import repository
+    from aftersales.errors import ValidationError
+
+    app = loop_app
+    app.sync()
+    case = next(c for c in app.cases.list(kind="negative_review") if c.order_id)
+    currency = shop.get_order(str(case.order_id)).currency
+    told = app.cases.propose(case.id, Resolution("refund", amount="1.00", currency=currency))
+    assert told.status is CaseStatus.AWAITING_CUSTOMER
+    real = repository.link
+    calls = {"n": 0}
+
+    def failing(*args: object, **kwargs: object) -> bool:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("lost the database after the refund was paid")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repository, "link", failing)
+    with pytest.raises(ConnectionError):
+        app.cases.resolve(case.id)
+    with pytest.raises(ValidationError, match="field 'resolution': the refund of proposal 1 "
+                                              "has started"):
+        app.cases.propose(case.id, Resolution("refund", amount="2.00", currency=currency),
+                          notify=False)
+    again = app.cases.propose(case.id, Resolution("refund", amount="1.00", currency=currency),
+                              notify=False)  # the same offer is still welcome
+    assert again.resolution is not None
+    assert again.resolution["number"] == 1
+    resolved = app.cases.resolve(case.id)
+    assert resolved.status in (CaseStatus.RESOLVED, CaseStatus.FOLLOWING_UP)
+    assert _paid(shop, case.order_id) == [Decimal("1.00")]
+
+
+def test_a_proposal_made_while_its_refund_is_being_paid_is_refused(
+        loop_app: AfterSales, shop: SandboxMarketplace) -> None:
+    """Another person proposes while resolving pays: the case was marked resolved with
+    the new proposal done, though only the old one was paid."""
+    from aftersales.errors import ValidationError
+
+    app = loop_app
+    app.sync()
+    case = next(c for c in app.cases.list(kind="negative_review") if c.order_id)
+    currency = shop.get_order(str(case.order_id)).currency
+    told = app.cases.propose(case.id, Resolution("refund", amount="1.00", currency=currency))
+    assert told.status is CaseStatus.AWAITING_CUSTOMER
+    service = app.cases
+    pay = service._refund
+    assert pay is not None
+    refused: list[str] = []
+
+    def paying(**kwargs: Any) -> dict[str, Any]:
+        try:  # the other person, in the middle of the payment
+            service.propose(case.id, Resolution("refund", amount="2.00", currency=currency),
+                            notify=False)
+        except ValidationError as exc:
+            refused.append(str(exc))
+        return pay(**kwargs)
+
+    service._refund = paying
+    resolved = service.resolve(case.id)
+    assert refused
+    assert "the refund of proposal 1 has started" in refused[0]
+    assert resolved.resolution is not None
+    assert (resolved.resolution["amount"], resolved.resolution["done"]) == ("1.00", True)
+    assert _paid(shop, case.order_id) == [Decimal("1.00")]
+
+
+def test_a_refund_the_returns_area_refused_can_be_proposed_anew(
+        loop_app: AfterSales, shop: SandboxMarketplace) -> None:
+    from aftersales.errors import ValidationError
+
+    app = loop_app
+    app.sync()
+    case = next(c for c in app.cases.list(kind="negative_review") if c.order_id)
+    order = shop.get_order(str(case.order_id))
+    too_much = str(order.total.amount * 10)
+    app.cases.propose(case.id, Resolution("refund", amount=too_much, currency=order.currency))
+    with pytest.raises(ValidationError):
+        app.cases.resolve(case.id)  # more than the order: refused, nothing paid
+    app.cases.propose(case.id, Resolution("refund", amount="1.00", currency=order.currency),
+                      notify=False)
+    app.cases.resolve(case.id)
+    assert _paid(shop, case.order_id) == [Decimal("1.00")]
