@@ -29,6 +29,7 @@ from aftersales.errors import (
     AfterSalesError,
     ConcurrentUpdateError,
     DatabaseUnavailableError,
+    StorageError,
     ValidationError,
 )
 from aftersales.interfaces import Capability
@@ -36,6 +37,7 @@ from aftersales.models import ReturnKind, ReturnLine, ReturnStatus
 from aftersales.money import Money
 from aftersales.naming import shown
 from aftersales.returns import action_claim as action_claims
+from aftersales.returns import bulk_refunds
 from aftersales.returns import refund_claim as refund_claims
 from aftersales.returns import repository as repo
 from aftersales.returns.actions import Actions
@@ -45,7 +47,7 @@ from aftersales.returns.bulk_rows import BadRow, BulkRow, CsvSource, parse_row
 from aftersales.returns.context import ReturnsContext
 from aftersales.returns.lifecycle import can_transition, check_transition
 from aftersales.returns.queries import Queries
-from aftersales.returns.refunding import Refunding
+from aftersales.returns.refunding import Guard, Refunding
 from aftersales.returns.requests import AutoStep, Requests
 from aftersales.returns.write_many import Move
 from aftersales.returns.writes import TransitionWriter
@@ -378,17 +380,27 @@ class Bulk:
 
         The row's key is the refund's idempotency key, so a re-run resumes
         (or returns) the refund instead of paying again; the key row is
-        written once the refund is settled. Any failure, even one the
-        library did not foresee, fails this row only.
+        written once the refund is settled (a run of the same file at the
+        same instant may have written it first: the row is then already
+        applied). A row without an ``idempotency_key`` is refused when the
+        request has another refund from a bulk row (:mod:`bulk_refunds`).
+        Any failure, even one the library did not foresee, fails this row only.
         """
         rma = row.rma_id or ""
         try:
             money = row.money(self._checked_currency(row))
             paid = self.refunding.refund(rma, amount=money, note=row.note, idempotency_key=row.key,
-                               actor=actor, dry_run=dry_run)
+                               actor=actor, dry_run=dry_run, guard=self._guard(row, money))
             if not dry_run:
-                with self.ctx.runtime.unit_of_work() as session:
-                    session.add(self._key_row(row, rma))
+                try:
+                    with self.ctx.runtime.unit_of_work() as session:
+                        session.add(self._key_row(row, rma))
+                except StorageError:
+                    if (self.ctx.run(lambda s: applied_keys(s, [row.key])).get(row.key)
+                            != (row.action, rma)):
+                        raise
+                    done[row.key] = (row.action, rma)
+                    return BulkOutcome(row.number, row.action, rma, "skipped", _EARLIER)
         except DatabaseUnavailableError as exc:
             raise _stopped(row, exc) from None
         except (AfterSalesError, SQLAlchemyError, StaleDataError) as exc:
@@ -414,9 +426,18 @@ class Bulk:
                 return seen._replace(outcome="error", detail=str(exc))
             if refund_claims.fingerprint(money, None) == found.fingerprint:
                 return seen
-            error = ValidationError(f"already used for a refund {found.fingerprint}; give each "
-                                    "row its own", field="idempotency_key", row=row.number)
+            if not row.keyed:  # an edited amount: say what was refunded before
+                error = bulk_refunds.already_refunded(row.number, row.rma_id or "", found, money)
+            else:
+                error = ValidationError(f"already used for a refund {found.fingerprint}; give "
+                                        "each row its own", field="idempotency_key",
+                                        row=row.number)
         return seen._replace(outcome="error", detail=str(error))
+
+    @staticmethod
+    def _guard(row: BulkRow, money: Money | None) -> Guard | None:
+        """The claim's check for a refund row without a key (:mod:`bulk_refunds`)."""
+        return None if row.keyed else bulk_refunds.guard(row.number, row.key, money)
 
     def _key_row(self, row: BulkRow, rma_id: str | None) -> BulkKeyRow:
         return BulkKeyRow(key=row.key, action=row.action, rma_id=rma_id,
@@ -452,7 +473,7 @@ class Bulk:
         elif row.action == "refund":  # only a dry run comes here: nothing is sent
             money = row.money(repo.load_row(session, rma).currency)
             paid = self.refunding.claim_in(session, rma, amount=money, note=row.note,
-                                      idempotency_key=row.key)
+                                      idempotency_key=row.key, guard=self._guard(row, money))
             self._as_if_paid(session, rma, paid.idempotency_key, actor=actor)
             return f"refunded {paid.amount}", rma
         elif row.action == "close":

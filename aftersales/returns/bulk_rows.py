@@ -13,7 +13,11 @@ spreadsheet saved) is allowed; a value under one fails its row.
 Every row gets a key that does not depend on the file: its
 ``idempotency_key`` when given (hashed whole when longer than 190
 characters, never cut), else a hash of what the row does (the note
-left out). The key is stored with the row's effect in one transaction, so a
+left out), except for a refund row, whose key is its request's alone
+(``refund`` and the ``rma_id``): whatever its amount, a refund row without a
+key is the request's one bulk refund, so an amount edited between two runs
+of a file is refused, not paid again (:mod:`~aftersales.returns.bulk_refunds`).
+The key is stored with the row's effect in one transaction, so a
 re-run, or a run after a crash, applies each row once. Two identical rows
 are one operation: give them distinct ``idempotency_key`` values to mean two.
 A key applied before to another action or request fails the row (the bulk
@@ -85,6 +89,11 @@ class BulkRow(NamedTuple):
     note: str | None = None
     #: The line of the file the row starts on (the header is line 1), when read from one.
     line: int | None = None
+
+    @property
+    def keyed(self) -> bool:
+        """The row gave an ``idempotency_key`` of its own."""
+        return self.key.startswith("k:")
 
     def money(self, default_currency: str | None) -> Money | None:
         """The row's amount as Money, in its currency or the request's (``default_currency``).
@@ -179,11 +188,15 @@ def _parse(number: int, values: dict[str, str]) -> BulkRow | BadRow:
     if given:
         key = "k:" + stored_key(given, 190)  # a longer key is hashed whole, never cut
     else:
-        text = "\x1f".join((
-            action, rma_id or "", marketplace or "", order_id or "", sku or "",
-            "" if quantity is None else str(quantity), kind or "", reason or "",
-            # 10, 10.0 and 10.00 are the same refund
-            "" if amount is None else format(amount.normalize(), "f"), currency or ""))
+        if action == "refund":
+            # The request's one bulk refund, whatever the amount: an edited amount is the
+            # same row, refused by bulk_refunds, never a second payment.
+            text = "refund\x1f" + (rma_id or "")
+        else:
+            text = "\x1f".join((
+                action, rma_id or "", marketplace or "", order_id or "", sku or "",
+                "" if quantity is None else str(quantity), kind or "", reason or "",
+                "" if amount is None else format(amount.normalize(), "f"), currency or ""))
         # The request (or order) leads the key: rows of one file land next to each other
         # in the key index instead of at random places, which keeps big runs fast.
         lead = (rma_id or order_id or "")[:60]

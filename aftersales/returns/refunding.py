@@ -24,6 +24,7 @@ marketplace:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -53,6 +54,9 @@ from aftersales.returns.requests import Requests
 from aftersales.store.keys import stored_key
 from aftersales.store.orders import upsert_orders
 from aftersales.store.tables.returns import RefundLineRow, RefundRow, ReturnRow
+
+#: A caller's check in the claim: ``(session, rma id, fingerprint asked)``; raises to refuse.
+Guard = Callable[[Session, str, str], None]
 
 __all__ = ["Refunding"]
 
@@ -97,7 +101,7 @@ class Refunding:
     def refund(
         self, rma_id: str, *, amount: Money | None = None, refund_shipping: bool | None = None,
         note: str | None = None, idempotency_key: str | None = None, actor: str = "merchant",
-        version: int | None = None, dry_run: bool = False,
+        version: int | None = None, dry_run: bool = False, guard: Guard | None = None,
     ) -> Refund:
         """Pay the buyer back through the marketplace, exactly once.
 
@@ -112,6 +116,10 @@ class Refunding:
                 values never pays twice and returns the first refund; with
                 other values it raises ``IdempotencyKeyReusedError``.
                 Without a key, one is made per request and attempt.
+            guard: a caller's own check, run in the claim under the order's
+                lock before the key is looked up (a bulk refund row without a
+                key refuses a request refunded by a bulk row before); it raises
+                to refuse.
 
         A refund of this request still pending (its answer was lost) is
         resumed first when the values match: it is looked up on the
@@ -140,7 +148,7 @@ class Refunding:
 
         def claim(session: Session) -> claims.Claimed:
             return self._claim(session, rma_id, amount, refund_shipping, idempotency_key,
-                               version, note)
+                               version, note, guard)
 
         claimed = self.ctx.run(claim, dry_run=dry_run)
         if dry_run or claimed.paid:
@@ -148,12 +156,13 @@ class Refunding:
         return self.settlement.settle(claimed, actor=actor, note=note)
 
     def claim_in(self, session: Session, rma_id: str, *, amount: Money | None,
-                      note: str | None, idempotency_key: str) -> Refund:
+                      note: str | None, idempotency_key: str,
+                      guard: Guard | None = None) -> Refund:
         """A dry run's refund in the caller's unit of work: claimed, never sent."""
         row = repo.load_row(session, rma_id)
         self.requests.order(session, row.marketplace, row.order_external_id)
         claimed = self._claim(session, rma_id, amount, None, stored_key(idempotency_key), None,
-                              note)
+                              note, guard)
         return claimed.instruction
 
     # ------------------------------------------------------------ the claim
@@ -184,7 +193,7 @@ class Refunding:
 
     def _claim(self, session: Session, rma_id: str, amount: Money | None,
                refund_shipping: bool | None, key: str | None, version: int | None,
-               note: str | None) -> claims.Claimed:
+               note: str | None, guard: Guard | None = None) -> claims.Claimed:
         where = session.execute(select(ReturnRow.marketplace, ReturnRow.order_external_id)
                                 .where(ReturnRow.rma_id == rma_id)).first()
         if where is None:
@@ -195,6 +204,8 @@ class Refunding:
         asked = self._strict(session, row, amount)
         print_ = claims.fingerprint(asked, refund_shipping)
         now = self.ctx.runtime.now()
+        if guard is not None:
+            guard(session, rma_id, print_)
         if key is not None:
             mine = claims.by_key(session, key, lock=True)
             if mine is not None:

@@ -106,6 +106,24 @@ def fresh_order(synced: Any) -> Callable[..., Order]:
 
 
 @pytest.fixture
+def refundable(synced: Any, fresh_order: Callable[..., Order]) -> Callable[[], str]:
+    """``refundable()``: a new approved refund-only request of the sandbox shop."""
+    from aftersales.models import ReturnKind
+
+    def make() -> str:
+        order = fresh_order()
+        rma = synced.returns.request(
+            order.marketplace, order.external_id,
+            [ReturnLine(order_line_id=order.lines[0].external_id, quantity=1,
+                        reason=ReturnReason.QUALITY_ISSUE)],
+            kind=ReturnKind.REFUND_ONLY, evidence=["p.jpg"]).rma_id
+        synced.returns.approve(rma)
+        return str(rma)
+
+    return make
+
+
+@pytest.fixture
 def events(app: Any) -> list[Any]:
     """Every event the app dispatched after commit, in order."""
     seen: list[Any] = []

@@ -16,12 +16,14 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from aftersales.errors import RemoteRejectedError
 from aftersales.http import notify_send
 from aftersales.interfaces import Capability, MarketplaceBase
 from aftersales.models import Buyer, Order, OrderLine, Refund, ReturnRequest
 from aftersales.money import Money
+from aftersales.store.orders import upsert_orders
 
 NAME = "ledger"
 PLACED = datetime(2026, 1, 1, tzinfo=UTC)
@@ -38,6 +40,24 @@ def ledger_order(order_id: str, lines: Sequence[tuple[str, int, str]], shipping:
                  discount=Money.zero(currency),
                  total=goods + Money(shipping, currency), placed_at=PLACED, updated_at=PLACED,
                  delivered_at=PLACED)
+
+
+def approved_requests(app: Any, orders: Sequence[Order], per_order: int = 1) -> list[list[str]]:
+    """Store ``orders`` in ``app`` and open ``per_order`` approved refund-only requests for
+    one unit of each one's line L1; returns each order's rma ids."""
+    with app.store.session() as session:
+        upsert_orders(session, orders)
+    plan = []
+    for order in orders:
+        rmas = []
+        for _ in range(per_order):
+            req = app.returns.request(NAME, order.external_id, {"L1": 1},
+                                      reason="quality_issue", kind="refund_only",
+                                      evidence=["photo.jpg"], force=True)
+            app.returns.approve(req.rma_id or "", override=True)
+            rmas.append(req.rma_id or "")
+        plan.append(rmas)
+    return plan
 
 
 class LedgerShop(MarketplaceBase):

@@ -53,9 +53,12 @@ def test_bad_rows_say_what_is_wrong(record: dict[str, str], message: str) -> Non
 
 
 def test_keys_follow_content_not_position_or_note() -> None:
-    a = parse_row(1, row(action="refund", rma_id="R", amount="10.0", note="x"))
-    b = parse_row(99, row(action="refund", rma_id="R", amount="10.00", note="y"))
-    c = parse_row(1, row(action="refund", rma_id="R", amount="11"))
+    a = parse_row(1, row(action="create", marketplace="m", order_id="O", sku="S", quantity="1",
+                         kind="return", reason="wrong_size", note="x"))
+    b = parse_row(99, row(action="create", marketplace="m", order_id="O", sku="S",
+                          quantity="1", kind="return", reason="wrong_size", note="y"))
+    c = parse_row(1, row(action="create", marketplace="m", order_id="O", sku="S", quantity="2",
+                         kind="return", reason="wrong_size"))
     d = parse_row(1, row(action="refund", rma_id="R", amount="10", idempotency_key="k1"))
     assert isinstance(a, BulkRow)
     assert isinstance(b, BulkRow)
@@ -64,6 +67,22 @@ def test_keys_follow_content_not_position_or_note() -> None:
     assert a.key == b.key
     assert a.key != c.key
     assert d.key == "k:k1"
+    assert d.keyed
+    assert not a.keyed
+
+
+def test_a_refund_row_without_a_key_is_keyed_by_its_request_alone() -> None:
+    """Whatever its amount, currency, store or note: an edited amount is the same row."""
+    a = parse_row(1, row(action="refund", rma_id="R", amount="10.0", note="x"))
+    b = parse_row(99, row(action="refund", rma_id="R", amount="11", currency="CNY",
+                          marketplace="sandbox"))
+    c = parse_row(1, row(action="refund", rma_id="R"))
+    other = parse_row(1, row(action="refund", rma_id="R2", amount="10.0"))
+    assert isinstance(a, BulkRow)
+    assert isinstance(b, BulkRow)
+    assert isinstance(c, BulkRow)
+    assert isinstance(other, BulkRow)
+    assert a.key == b.key == c.key != other.key
     assert a.amount == Decimal("10.0")
 
 

@@ -116,16 +116,8 @@ def test_an_idempotency_key_reused_for_another_row_is_that_rows_error(
 
 
 def test_a_refund_key_given_again_with_another_amount_is_that_rows_error(
-        synced: Any, runner: CliRunner, fresh_order: Callable[..., Order], tmp_path: Path) -> None:
-    from aftersales.models import ReturnKind, ReturnLine, ReturnReason
-
-    order = fresh_order()
-    rma = synced.returns.request(
-        order.marketplace, order.external_id,
-        [ReturnLine(order_line_id=order.lines[0].external_id, quantity=1,
-                    reason=ReturnReason.QUALITY_ISSUE)],
-        kind=ReturnKind.REFUND_ONLY, evidence=["p.jpg"]).rma_id
-    synced.returns.approve(rma)
+        synced: Any, runner: CliRunner, refundable: Callable[[], str], tmp_path: Path) -> None:
+    rma = refundable()
 
     def run(amount: str) -> Any:
         path = tmp_path / f"{amount}.csv"

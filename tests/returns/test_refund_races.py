@@ -28,9 +28,8 @@ from aftersales.app import AfterSales
 from aftersales.errors import AfterSalesError, RefundInFlightError, ValidationError
 from aftersales.money import Money
 from aftersales.returns.refunds import paid_by_line
-from aftersales.store.orders import upsert_orders
 
-from .ledger_shop import LedgerShop, ledger_order
+from .ledger_shop import LedgerShop, approved_requests, ledger_order
 
 ROUNDS = int(os.environ.get("AFTERSALES_RACE_ROUNDS", "6"))
 UNLOCKED = os.environ.get("AFTERSALES_RACE_UNLOCKED") == "1"
@@ -44,19 +43,7 @@ def _prepare(url: str, ledger: Path, rounds: int, shared_line: bool) -> list[lis
     app = AfterSales(url, marketplaces=[shop], migrate=False)
     try:
         app.store.create_all()
-        with app.store.session() as session:
-            upsert_orders(session, orders)
-        plan = []
-        for order in orders:
-            rmas = []
-            for _ in range(2 if shared_line else 1):
-                req = app.returns.request("ledger", order.external_id, {"L1": 1},
-                                          reason="quality_issue", kind="refund_only",
-                                          evidence=["photo.jpg"], force=True)
-                app.returns.approve(req.rma_id or "", override=True)
-                rmas.append(req.rma_id or "")
-            plan.append(rmas)
-        return plan
+        return approved_requests(app, orders, 2 if shared_line else 1)
     finally:
         app.close()
 
