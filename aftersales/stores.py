@@ -53,7 +53,9 @@ _ADAPTER = "adapter"
 
 
 def settings_model(kind: str) -> type[BaseModel]:
-    """The settings model of marketplace adapter ``kind``: its constructor's ``settings=`` type.
+    """The settings model of marketplace adapter ``kind``: its constructor's ``settings=`` type
+    (or, for a :class:`~aftersales.adapter_setup.ClientMarketplace`, whose constructor
+    is generic, its ``settings_class``).
 
     Raises:
         ConfigurationError: ``kind`` is not installed, or its constructor
@@ -63,7 +65,9 @@ def settings_model(kind: str) -> type[BaseModel]:
         cls = registry.load(registry.MARKETPLACES, kind)
     except AdapterNotFoundError as exc:
         raise ConfigurationError(str(exc)) from None
-    found = _models(_settings_annotation(cls))
+    declared = getattr(cls, "settings_class", None)
+    found = ([declared] if isinstance(declared, type) and issubclass(declared, BaseModel)
+             else _models(_settings_annotation(cls)))
     if not found:
         raise ConfigurationError(
             f"adapter {kind!r} takes no settings model, so it cannot be configured as a store")

@@ -50,6 +50,7 @@ __all__ = [
     "WireIntId",
     "china_text",
     "china_time",
+    "discount_beyond_paid",
     "iso_time",
     "number_text",
     "payload_error",
@@ -67,6 +68,7 @@ __all__ = [
     "wire_money",
     "wire_number",
     "yuan_or_fen",
+    "yuan_or_zero",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -427,6 +429,29 @@ def yuan_or_fen(value: object, *, field: str, payload: str, currency: str = "CNY
     if money.amount != money.amount.quantize(Decimal("0.01")):
         raise bad("an amount finer than one fen")
     return money
+
+
+def yuan_or_zero(value: object, *, field: str, payload: str, currency: str = "CNY",
+                 decimal_numbers: bool = False) -> Money:
+    """An order amount read by :func:`yuan_or_fen`, with no amount (``None``, empty
+    text) as zero: order payloads leave a price, postage or paid total out, or
+    empty, when there is none.
+
+    Raises:
+        ValidationError: as :func:`yuan_or_fen` (names field and payload).
+    """
+    found = yuan_or_fen(value, field=field, payload=payload, currency=currency,
+                        decimal_numbers=decimal_numbers)
+    return found if found is not None else Money.zero(currency)
+
+
+def discount_beyond_paid(charged: Iterable[Money], paid: Money) -> Money:
+    """The order-level discount of an order whose payload gives only what the buyer
+    paid: what its lines and postage (``charged``) add up to beyond ``paid``, and
+    none when they add up to no more (a platform's own rounding is never a
+    surcharge)."""
+    gross = sum(charged, Money.zero(paid.currency))
+    return gross - paid if gross > paid else Money.zero(paid.currency)
 
 
 def whole_fen(value: object, *, field: str, payload: str, currency: str = "CNY") -> Money | None:

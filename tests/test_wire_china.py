@@ -20,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aftersales.errors import ValidationError
-from aftersales.wire import china_text, china_time
+from aftersales.money import Money
+from aftersales.wire import china_text, china_time, discount_beyond_paid, yuan_or_zero
 from tests.adapters.jd.conftest import make_settings
 
 WHERE = "test payload"
@@ -158,3 +159,22 @@ def test_douyin_route_digits_read_as_before(value: int) -> None:
 def test_douyin_a_route_time_in_other_digits_is_no_time(text: str) -> None:
     """``str.isdigit`` took full-width and Arabic-Indic digits as a time."""
     assert douyin.route_moment(text) is None
+
+
+def test_an_order_amount_left_out_is_zero_and_a_bad_one_is_named() -> None:
+    assert yuan_or_zero(None, field="postage", payload="p") == Money("0", "CNY")
+    assert yuan_or_zero("", field="postage", payload="p") == Money("0", "CNY")
+    assert yuan_or_zero("12.50", field="postage", payload="p") == Money("12.50", "CNY")
+    assert yuan_or_zero(1250, field="postage", payload="p") == Money("12.50", "CNY")
+    with pytest.raises(ValidationError, match="postage") as info:
+        yuan_or_zero("-1", field="postage", payload="order 7")
+    assert "order 7" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_the_discount_beyond_paid_is_never_a_surcharge() -> None:
+    lines = [Money("30.00", "CNY"), Money("20.00", "CNY"), Money("5.00", "CNY")]
+    assert discount_beyond_paid(lines, Money("50.00", "CNY")) == Money("5.00", "CNY")
+    assert discount_beyond_paid(lines, Money("55.00", "CNY")) == Money("0", "CNY")
+    assert discount_beyond_paid(lines, Money("60.00", "CNY")) == Money("0", "CNY")
+    assert discount_beyond_paid([], Money("1.00", "CNY")) == Money("0", "CNY")

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Collection, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from aftersales.adapter_setup import ClientMarketplace
 from aftersales.asked_refunds import check_asked
 from aftersales.errors import (
     ConfigurationError,
@@ -32,8 +33,7 @@ from aftersales.errors import (
     ValidationError,
 )
 from aftersales.evidence import Evidence, choose_refusal_reason
-from aftersales.http import ApiClient
-from aftersales.interfaces import Capability, MarketplaceBase
+from aftersales.interfaces import Capability
 from aftersales.models import (
     Order,
     Page,
@@ -102,7 +102,7 @@ _AUDIT_PASSED = 3
 _AUDIT_REFUSED = frozenset({4})
 
 
-class DouyinMarketplace(MarketplaceBase):
+class DouyinMarketplace(ClientMarketplace[DouyinSettings, DouyinClient]):
     """Douyin Shop open platform (抖店开放平台), API ``v=2``, HMAC-SHA256 signed.
 
     Docs: https://op.jinritemai.com (API reference per path below).
@@ -131,6 +131,8 @@ class DouyinMarketplace(MarketplaceBase):
     """
 
     name = "douyin"
+    settings_class = DouyinSettings
+    client_class = DouyinClient
     pays_asked: ClassVar[bool] = True  # afterSale/operate takes no amount
     capabilities: frozenset[Capability] = frozenset({
         Capability.LIST_RETURNS, Capability.APPROVE_RETURN, Capability.REJECT_RETURN,
@@ -141,20 +143,6 @@ class DouyinMarketplace(MarketplaceBase):
     raw_return_statuses: ClassVar[tuple[str, ...]] = tuple(str(c) for c in mapping.STATUSES)
     return_status_table: ClassVar[dict[str, Any]] = {
         str(code): status for code, status in mapping.STATUSES.items()}
-
-    def __init__(
-        self,
-        settings: DouyinSettings | None = None,
-        *,
-        api: ApiClient | None = None,
-        name: str | None = None,
-        clock: Callable[[], datetime] | None = None,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        super().__init__(name=name)
-        self.settings = settings or DouyinSettings.from_env()
-        self.clock = clock or (lambda: datetime.now(UTC))
-        self.client = DouyinClient(self.settings, api=api, clock=self.clock, sleep=sleep)
 
     # ------------------------------------------------------------------ listings
 

@@ -35,7 +35,7 @@ from aftersales.models import (
 )
 from aftersales.money import Money, from_fen
 from aftersales.paging import trusted_total as core_trusted_total
-from aftersales.wire import china_time
+from aftersales.wire import china_time, discount_beyond_paid
 from aftersales_douyin.schemas import (
     SECONDS_SPAN,
     AftersaleItem,
@@ -401,7 +401,6 @@ def to_order(order: ShopOrder, store: str = NAME) -> Order:
         unit_price=_fen(unit, "origin_amount", where),
         discount=_fen(extra + share, "promotion_amount", where) if extra + share else None)
         for (sku, qty, unit, extra), share in zip(units, split, strict=True)]
-    gross = sum((line.net for line in lines), Money.zero(CURRENCY)) + shipping
     parcels = [Shipment(tracking_number=p.tracking_no, carrier=carrier_for_name(
         p.company_name or None) or (p.company or None), external_id=p.delivery_id or None,
         shipped_at=moment(p.ship_time)) for p in order.logistics_info if p.tracking_no]
@@ -415,6 +414,7 @@ def to_order(order: ShopOrder, store: str = NAME) -> Order:
         buyer=Buyer(external_id=order.doudian_open_id or order.open_id
                     or f"order-{order.order_id}"),
         currency=CURRENCY, lines=lines, shipping=shipping,
-        discount=gross - paid if gross > paid else Money.zero(CURRENCY), total=paid,
+        discount=discount_beyond_paid([*(line.net for line in lines), shipping], paid),
+        total=paid,
         raw_status=str(order.order_status) if order.order_status is not None else None,
         placed_at=created, updated_at=updated, shipments=parcels, taxes_included=True)

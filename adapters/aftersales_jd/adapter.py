@@ -8,11 +8,12 @@ reference as the official SDKs' request classes carry it
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from aftersales.adapter_setup import ClientMarketplace
 from aftersales.asked_refunds import check_asked
 from aftersales.errors import (
     RemoteNotFoundError,
@@ -22,8 +23,7 @@ from aftersales.errors import (
     ValidationError,
 )
 from aftersales.evidence import Evidence, refuse_unsent
-from aftersales.http import ApiClient
-from aftersales.interfaces import Capability, MarketplaceBase
+from aftersales.interfaces import Capability
 from aftersales.models import (
     Order,
     Page,
@@ -95,7 +95,7 @@ def _inner(body: dict[str, Any], key: str, method: str, adapter: str) -> Any:
     raise ResponseParseError(f"{method}: the answer has no {key}", adapter=adapter)
 
 
-class JdMarketplace(MarketplaceBase):
+class JdMarketplace(ClientMarketplace[JdSettings, JdClient]):
     """JD open platform (JOS), router ``v=2.0``.
 
     Docs: https://open.jd.com (API reference per method below). Alias ``jd``.
@@ -129,6 +129,8 @@ class JdMarketplace(MarketplaceBase):
     """
 
     name = "jd"
+    settings_class = JdSettings
+    client_class = JdClient
     pays_asked: ClassVar[bool] = True  # refundapply.replyRefund takes no amount
     capabilities: frozenset[Capability] = frozenset({
         Capability.GET_ORDER,
@@ -146,19 +148,8 @@ class JdMarketplace(MarketplaceBase):
         *(f"afs:{c}" for c in mapping.SERVICE_STATUSES),
     )
 
-    def __init__(
-        self,
-        settings: JdSettings | None = None,
-        *,
-        api: ApiClient | None = None,
-        name: str | None = None,
-        clock: Callable[[], datetime] | None = None,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        super().__init__(name=name)
-        self.settings = settings or JdSettings.from_env()
-        self.clock = clock or (lambda: datetime.now(UTC))
-        self.client = JdClient(self.settings, api=api, clock=self.clock, sleep=sleep)
+    def connected(self) -> None:
+        """Service orders, and the capabilities the settings give."""
         self.services = ServiceOrders(self.client, self.settings, self.name)
         if self.settings.receive_codes and self.settings.vender_id:
             self.capabilities = type(self).capabilities | {

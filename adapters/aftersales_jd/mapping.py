@@ -17,6 +17,7 @@ order (服务单: return, exchange, repair, …).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from aftersales.errors import ValidationError
@@ -36,7 +37,13 @@ from aftersales.models import (
     Review,
     Shipment,
 )
-from aftersales.wire import china_time, whole_fen, yuan_or_fen
+from aftersales.wire import (
+    china_time,
+    discount_beyond_paid,
+    whole_fen,
+    yuan_or_fen,
+    yuan_or_zero,
+)
 from aftersales_jd.schemas import JdComment, JdOrder, RefundApply, ServiceBill
 
 __all__ = [
@@ -321,25 +328,23 @@ def to_order(order: JdOrder, store: str = NAME) -> Order:
     if not order.itemInfoList:
         raise ValidationError("an order without items", field="itemInfoList", payload=where)
 
-    def yuan(text: str, field: str) -> Money:
-        found = amount(text or "0", field=field, payload=where)
-        return found if found is not None else Money.zero(CURRENCY)
+    yuan = partial(yuan_or_zero, payload=where, currency=CURRENCY, decimal_numbers=True)
 
     lines = [OrderLine(external_id=item.skuId or f"{order.orderId}-{n}",
                        sku=item.outerSkuId or item.skuId or order.orderId, title=item.skuName,
                        quantity=_count(item.itemTotal, "itemTotal", where),
-                       unit_price=yuan(item.jdPrice, "jdPrice"))
+                       unit_price=yuan(item.jdPrice, field="jdPrice"))
              for n, item in enumerate(order.itemInfoList)]
-    shipping = yuan(order.freightPrice, "freightPrice")
-    paid = yuan(order.orderPayment, "orderPayment")
-    gross = sum((line.net for line in lines), Money.zero(CURRENCY)) + shipping
+    shipping = yuan(order.freightPrice, field="freightPrice")
+    paid = yuan(order.orderPayment, field="orderPayment")
     shipments = [Shipment(tracking_number=order.waybill, external_id=order.waybill,
                           line_ids=[line.external_id for line in lines])] if order.waybill else []
     return Order(
         marketplace=store, external_id=order.orderId,
         buyer=Buyer(external_id=f"order-{order.orderId}"),  # JD hides buyer identities
         currency=CURRENCY, lines=lines, shipping=shipping,
-        discount=gross - paid if gross > paid else Money.zero(CURRENCY), total=paid,
+        discount=discount_beyond_paid([*(line.net for line in lines), shipping], paid),
+        total=paid,
         raw_status=order.orderState or None,
         placed_at=parse_time(order.orderStartTime, field="orderStartTime", payload=where),
         updated_at=parse_time(order.modified or order.orderStartTime, field="modified",

@@ -10,9 +10,10 @@ those capabilities are not declared.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from aftersales.adapter_setup import ClientMarketplace
 from aftersales.asked_refunds import check_asked
 from aftersales.errors import (
     ConfigurationError,
@@ -22,8 +23,7 @@ from aftersales.errors import (
     TransientError,
     ValidationError,
 )
-from aftersales.http import ApiClient
-from aftersales.interfaces import Capability, MarketplaceBase
+from aftersales.interfaces import Capability
 from aftersales.logistics.carrier_names import carrier_for_name
 from aftersales.models import (
     Order,
@@ -72,7 +72,7 @@ _EXCHANGE_SHIPPING = "pdd.refund.exchange.shipping"
 _ORDER_HORIZON = timedelta(days=90)
 
 
-class PinduoduoMarketplace(MarketplaceBase):
+class PinduoduoMarketplace(ClientMarketplace[PinduoduoSettings, PinduoduoClient]):
     """Pinduoduo open platform (router API ``V1``).
 
     Docs: https://open.pinduoduo.com (API reference per ``type`` below).
@@ -101,6 +101,8 @@ class PinduoduoMarketplace(MarketplaceBase):
     """
 
     name = "pinduoduo"
+    settings_class = PinduoduoSettings
+    client_class = PinduoduoClient
     pays_asked: ClassVar[bool] = True  # pdd.refund.agree takes no amount
     capabilities: frozenset[Capability] = frozenset({
         Capability.LIST_ORDERS,
@@ -114,20 +116,6 @@ class PinduoduoMarketplace(MarketplaceBase):
     raw_return_statuses: ClassVar[tuple[str, ...]] = tuple(str(c) for c in mapping.STATUSES)
     return_status_table: ClassVar[dict[str, Any]] = {
         str(code): status for code, status in mapping.STATUSES.items()}
-
-    def __init__(
-        self,
-        settings: PinduoduoSettings | None = None,
-        *,
-        api: ApiClient | None = None,
-        name: str | None = None,
-        clock: Callable[[], datetime] | None = None,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        super().__init__(name=name)
-        self.settings = settings or PinduoduoSettings.from_env()
-        self.clock = clock or (lambda: datetime.now(UTC))
-        self.client = PinduoduoClient(self.settings, api=api, clock=self.clock, sleep=sleep)
 
     # ------------------------------------------------------------------ listings
 

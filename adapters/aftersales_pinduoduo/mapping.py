@@ -16,6 +16,7 @@ Order amounts are yuan text ("单位：元").
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from aftersales.errors import ValidationError
@@ -35,7 +36,7 @@ from aftersales.models import (
     Shipment,
 )
 from aftersales.paging import trusted_total
-from aftersales.wire import china_time, yuan_or_fen
+from aftersales.wire import china_time, discount_beyond_paid, yuan_or_fen, yuan_or_zero
 from aftersales_pinduoduo.schemas import (
     PddOrder,
     PddOrderPage,
@@ -309,20 +310,17 @@ def to_order(order: PddOrder, store: str = NAME) -> Order:
     if not order.item_list:
         raise ValidationError("an order without items", field="item_list", payload=where)
 
-    def yuan(text: str, field: str) -> Money:
-        found = amount(text or "0", field=field, payload=where)
-        return found if found is not None else Money.zero(CURRENCY)
+    yuan = partial(yuan_or_zero, payload=where, currency=CURRENCY, decimal_numbers=False)
 
     lines = [
         OrderLine(external_id=item.sku_id or f"{order.order_sn}-{n}",
                   sku=item.outer_id or item.sku_id or item.goods_id or order.order_sn,
                   title=item.goods_name, quantity=_count(item.goods_count, where),
-                  unit_price=yuan(item.goods_price, "goods_price"))
+                  unit_price=yuan(item.goods_price, field="goods_price"))
         for n, item in enumerate(order.item_list)
     ]
-    shipping = yuan(order.postage, "postage")
-    paid = yuan(order.pay_amount, "pay_amount")
-    gross = sum((line.net for line in lines), Money.zero(CURRENCY)) + shipping
+    shipping = yuan(order.postage, field="postage")
+    paid = yuan(order.pay_amount, field="pay_amount")
     shipments = []
     if order.tracking_number:
         shipments.append(Shipment(
@@ -334,7 +332,8 @@ def to_order(order: PddOrder, store: str = NAME) -> Order:
         marketplace=store, external_id=order.order_sn,
         buyer=Buyer(external_id=f"order-{order.order_sn}"),  # PDD hides buyer identities
         currency=CURRENCY, lines=lines, shipping=shipping,
-        discount=gross - paid if gross > paid else Money.zero(CURRENCY), total=paid,
+        discount=discount_beyond_paid([*(line.net for line in lines), shipping], paid),
+        total=paid,
         raw_status=str(order.order_status) if order.order_status is not None else None,
         placed_at=parse_time(order.created_time, field="created_time", payload=where),
         updated_at=parse_time(order.updated_at, field="updated_at", payload=where),

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, ClassVar, Generic, TypeVar
 
+from aftersales.adapter_setup import ClientMarketplace
 from aftersales.errors import (
     ConfigurationError,
     RemoteNotFoundError,
@@ -26,8 +27,7 @@ from aftersales.errors import (
     ValidationError,
 )
 from aftersales.evidence import Evidence
-from aftersales.http import ApiClient
-from aftersales.interfaces import Capability, MarketplaceBase
+from aftersales.interfaces import Capability
 from aftersales.models import (
     Order,
     Page,
@@ -90,7 +90,7 @@ _BASE = frozenset(
 )
 
 
-class TaobaoMarketplace(MarketplaceBase):
+class TaobaoMarketplace(ClientMarketplace[TaobaoSettings, TaobaoClient]):
     """Taobao/Tmall open platform (TOP), REST router API ``v=2.0``.
 
     Docs: https://open.taobao.com (API reference per method name below).
@@ -131,24 +131,15 @@ class TaobaoMarketplace(MarketplaceBase):
     """
 
     name = "taobao"
+    settings_class = TaobaoSettings
+    client_class = TaobaoClient
     capabilities: frozenset[Capability] = _BASE
     raw_return_statuses: ClassVar[tuple[str, ...]] = tuple(mapping.REFUND_STATUSES)
     return_status_table: ClassVar[dict[str, Any]] = dict(mapping.REFUND_STATUSES)
 
-    def __init__(
-        self,
-        settings: TaobaoSettings | None = None,
-        *,
-        api: ApiClient | None = None,
-        name: str | None = None,
-        clock: Callable[[], datetime] | None = None,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        super().__init__(name=name)
-        self.settings = settings or TaobaoSettings.from_env()
+    def connected(self) -> None:
+        """The store is checked, and a Tmall shop can reply to reviews."""
         self.settings.check_store()
-        self.clock = clock or (lambda: datetime.now(UTC))
-        self.client = TaobaoClient(self.settings, api=api, clock=self.clock, sleep=sleep)
         if self.settings.tmall:
             self.capabilities = _BASE | {Capability.REPLY_REVIEW}
 

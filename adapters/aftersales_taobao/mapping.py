@@ -39,7 +39,7 @@ from aftersales.models import (
 )
 from aftersales.money import to_fen as exact_fen
 from aftersales.paging import trusted_total as core_trusted_total
-from aftersales.wire import china_time
+from aftersales.wire import china_time, discount_beyond_paid
 from aftersales_taobao.schemas import (
     LogisticsTrace,
     RefundPage,
@@ -452,8 +452,7 @@ def trade_to_order(trade: TopTrade, *, store: str = NAME) -> Order:
     lines = [_line(sub) for sub in trade.orders]
     shipping = Money(trade.post_fee, CURRENCY)
     paid = Money(trade.payment, CURRENCY)
-    gross = sum((line.net for line in lines), Money.zero(CURRENCY)) + shipping
-    discount = gross - paid if gross > paid else Money.zero(CURRENCY)
+    discount = discount_beyond_paid([*(line.net for line in lines), shipping], paid)
     return Order(
         marketplace=store,
         external_id=trade.tid,
