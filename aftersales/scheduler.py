@@ -48,7 +48,12 @@ from types import FrameType
 from typing import Any, Protocol
 
 import click
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
+from apscheduler.events import (
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_SCHEDULER_STARTED,
+    JobSubmissionEvent,
+    SchedulerEvent,
+)
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -339,6 +344,7 @@ def run_worker(
     intervals: Mapping[str, float] | None = None,
     only: Sequence[str] = (),
     received: list[int] | None = None,
+    ready: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Run the worker in this thread until SIGTERM/SIGINT, or once with ``once``.
 
@@ -353,8 +359,16 @@ def run_worker(
     elsewhere, stop it with ``app.followups.request_stop()`` and the
     scheduler's ``shutdown()``.
 
+    A signal that lands after the handlers are in but before the scheduler
+    runs is kept: the scheduler is shut down as it starts, before any tick
+    (a shutdown from the handler would have met a scheduler not yet running,
+    and the signal would have been lost).
+
     Args:
         received: each signal that stopped the worker is appended here.
+        ready: called once the signal handlers are in, before the scheduler
+            starts or the single run begins (a readiness notice to a
+            supervisor; the tests send their signal into this window).
     """
     stop = threading.Event()
     last: dict[str, Any] = {}
@@ -375,22 +389,41 @@ def run_worker(
                                "leases expire", signal.Signals(signum).name)
             os._exit(128 + signum)
         stop.set()
+        signals.append(signum)
         if received is not None:
             received.append(signum)
         followups = app.__dict__.get("followups")  # only if the area was started
         if followups is not None:
             followups.request_stop()
-        if scheduler is not None and not stopper:
+        # Not running yet: the stop is only the flag, which started() acts on.
+        if scheduler is not None and scheduler.running and not stopper:
             # shutdown(wait=True) waits for running ticks: not from inside a handler.
             thread = threading.Thread(target=_shut_down, args=(scheduler, signum),
                                       name="aftersales-worker-stop")
             stopper.append(thread)
             thread.start()
 
+    def started(_event: SchedulerEvent) -> None:
+        """Shut down a scheduler a signal stopped before it ran: no tick has started.
+
+        Called inside ``scheduler.start()``, in this thread, once the
+        scheduler is running and before it looks for due jobs; the handler
+        runs in this thread too, so the two never interleave.
+        """
+        if stop.is_set() and not stopper and scheduler is not None:
+            worker_log.info("worker: %s received before the first tick; stopping",
+                            signal.Signals(signals[0]).name)
+            scheduler.shutdown(wait=False)
+
+    signals: list[int] = []
+    if scheduler is not None:
+        scheduler.add_listener(started, EVENT_SCHEDULER_STARTED)
     previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():  # handlers live there only
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
+        if ready is not None:
+            ready()
         if once:
             return run_once(app, only, stop, resolve_intervals(intervals, app.settings.interval))
         assert scheduler is not None

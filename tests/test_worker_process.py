@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, func, select
 
 from aftersales.store.tables.core import OrderRow
@@ -59,3 +60,32 @@ def test_sigterm_lets_the_running_tick_finish_then_exits_cleanly(tmp_path: Path)
     with engine.connect() as conn:
         assert (conn.scalar(select(func.count()).select_from(OrderRow)) or 0) > 0
     engine.dispose()
+
+
+SIGNAL_PROBE = Path(__file__).with_name("worker_signal_probe.py")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_before_the_scheduler_starts_stops_the_worker(
+        tmp_path: Path, signum: signal.Signals) -> None:
+    # Rule: a stop signal is never lost. One landing after the handlers were
+    # installed but before the scheduler ran was: the handler's shutdown of a
+    # scheduler not yet running raised in its thread (a traceback), then the
+    # scheduler started and ran until a second signal killed it.
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    proc = subprocess.Popen(
+        [sys.executable, str(SIGNAL_PROBE), f"sqlite:///{tmp_path}/w.db", str(ready), str(go)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(ready, proc)
+        proc.send_signal(signum)
+        time.sleep(0.3)  # the handler runs while the hook waits (not an assertion)
+        go.write_text("1")
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert json.loads(out) == {"received": [int(signum)], "ticks": []}  # no tick ran
+    assert "Traceback" not in err
