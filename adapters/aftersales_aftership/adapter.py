@@ -10,10 +10,9 @@ of the 2025-01 reference, paced by ``requests_per_second``.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from aftersales.errors import (
     RemoteRejectedError,
@@ -21,10 +20,10 @@ from aftersales.errors import (
     SignatureError,
     ValidationError,
 )
-from aftersales.http import ApiClient
-from aftersales.interfaces import Capability, CarrierBase
-from aftersales.logistics.tracking import TrackAnswer, header_value, status_map, track_result
-from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
+from aftersales.interfaces import Capability
+from aftersales.logistics.provider import ProviderCarrier
+from aftersales.logistics.tracking import TrackAnswer, header_value, track_result
+from aftersales.models import Tracking, TrackQuery, TrackResult
 from aftersales.webhook_body import json_body, raw_body
 from aftersales.wire import read_answer, read_payload, split_items
 from aftersales_aftership.client import AfterShipClient
@@ -45,7 +44,7 @@ __all__ = ["AfterShipCarrier"]
 _ALREADY = frozenset({"4003"})
 
 
-class AfterShipCarrier(CarrierBase):
+class AfterShipCarrier(ProviderCarrier[AfterShipSettings, AfterShipClient]):
     """AfterShip: 1,000+ couriers, up to 50 numbers per listing call.
 
     Alias ``aftership``; API: Tracking API 2025-01 (``GET /trackings`` with
@@ -61,23 +60,9 @@ class AfterShipCarrier(CarrierBase):
 
     name = "aftership"
     capabilities = frozenset({Capability.TRACK, Capability.PUSH})
-    carriers: frozenset[str] | None = None  # any carrier the provider knows
-    #: every documented provider status code, and what each means (for the conformance kit).
-    raw_parcel_statuses: ClassVar[tuple[str, ...]] = tuple(STATUS_TABLE)
-    parcel_status_table: ClassVar[dict[str, ParcelStatus]] = status_map(STATUS_TABLE)
-
-    def __init__(
-        self,
-        settings: AfterShipSettings | None = None,
-        *,
-        api: ApiClient | None = None,
-        name: str | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        super().__init__(name=name)
-        self.settings = settings or AfterShipSettings.from_env()
-        self.batch_size = self.settings.batch_size
-        self.client = AfterShipClient(self.settings, api=api, sleep=sleep)
+    settings_class = AfterShipSettings
+    client_class = AfterShipClient
+    status_table = STATUS_TABLE
 
     def track(self, queries: Sequence[TrackQuery]) -> list[TrackResult]:
         """Look up to ``batch_size`` numbers with one listing call."""

@@ -9,9 +9,7 @@ paging and no numeric rate limit.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
 from urllib.parse import parse_qs
 
 from pydantic import ValidationError as PydanticValidationError
@@ -22,11 +20,11 @@ from aftersales.errors import (
     SignatureError,
     ValidationError,
 )
-from aftersales.http import ApiClient
-from aftersales.interfaces import Capability, CarrierBase
+from aftersales.interfaces import Capability
 from aftersales.logistics.detect import checked_number
-from aftersales.logistics.tracking import status_map, track_result
-from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
+from aftersales.logistics.provider import ProviderCarrier
+from aftersales.logistics.tracking import track_result
+from aftersales.models import Tracking, TrackQuery, TrackResult
 from aftersales.webhook_body import json_body, raw_body
 from aftersales.wire import read_answer
 from aftersales_kuaidi100.client import Kuaidi100Client
@@ -49,7 +47,7 @@ __all__ = ["PUSH_ACK", "Kuaidi100Carrier"]
 PUSH_ACK = {"result": True, "returnCode": "200", "message": "成功"}
 
 
-class Kuaidi100Carrier(CarrierBase):
+class Kuaidi100Carrier(ProviderCarrier[Kuaidi100Settings, Kuaidi100Client]):
     """Kuaidi100: China's carriers and many international ones, one number per call.
 
     Alias ``kuaidi100``; API: ``poll/query.do`` (signed real-time query,
@@ -71,22 +69,9 @@ class Kuaidi100Carrier(CarrierBase):
     name = "kuaidi100"
     capabilities = frozenset({Capability.DETECT_CARRIER, Capability.TRACK, Capability.PUSH})
     batch_size = 1
-    carriers: frozenset[str] | None = None  # any carrier the provider knows
-    #: every documented provider status code, and what each means (for the conformance kit).
-    raw_parcel_statuses: ClassVar[tuple[str, ...]] = tuple(STATE_TABLE)
-    parcel_status_table: ClassVar[dict[str, ParcelStatus]] = status_map(STATE_TABLE)
-
-    def __init__(
-        self,
-        settings: Kuaidi100Settings | None = None,
-        *,
-        api: ApiClient | None = None,
-        name: str | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        super().__init__(name=name)
-        self.settings = settings or Kuaidi100Settings.from_env()
-        self.client = Kuaidi100Client(self.settings, api=api, sleep=sleep)
+    settings_class = Kuaidi100Settings
+    client_class = Kuaidi100Client
+    status_table = STATE_TABLE
 
     def detect(self, number: str) -> list[str]:
         """Carrier codes from Kuaidi100's autonumber, best first; empty when it knows none.

@@ -9,24 +9,22 @@ retrieved states no request-rate limit.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import requests
 from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.errors import ResponseParseError, SignatureError, ValidationError
-from aftersales.http import ApiClient
-from aftersales.interfaces import Capability, CarrierBase
+from aftersales.interfaces import Capability
+from aftersales.logistics.provider import ProviderCarrier
 from aftersales.logistics.tracking import (
     TrackAnswer,
     header_value,
     provider_reason,
-    status_map,
     track_result,
 )
-from aftersales.models import ParcelStatus, Tracking, TrackQuery, TrackResult
+from aftersales.models import Tracking, TrackQuery, TrackResult
 from aftersales.webhook_body import json_body, raw_body
 from aftersales.wire import split_items
 from aftersales_seventeentrack.client import SeventeenTrackClient
@@ -57,7 +55,7 @@ __all__ = ["SeventeenTrackCarrier"]
 _QUOTA_CODES = frozenset({-18019907, -18019908})
 
 
-class SeventeenTrackCarrier(CarrierBase):
+class SeventeenTrackCarrier(ProviderCarrier[SeventeenTrackSettings, SeventeenTrackClient]):
     """17TRACK: 3,000+ carriers worldwide, up to 40 numbers per call.
 
     Alias ``seventeentrack``; API: Tracking API v2.2 (``/gettrackinfo``,
@@ -72,23 +70,9 @@ class SeventeenTrackCarrier(CarrierBase):
 
     name = "seventeentrack"
     capabilities = frozenset({Capability.TRACK, Capability.PUSH})
-    carriers: frozenset[str] | None = None  # any carrier the provider knows
-    #: every documented provider status code, and what each means (for the conformance kit).
-    raw_parcel_statuses: ClassVar[tuple[str, ...]] = tuple(STATUS_TABLE)
-    parcel_status_table: ClassVar[dict[str, ParcelStatus]] = status_map(STATUS_TABLE)
-
-    def __init__(
-        self,
-        settings: SeventeenTrackSettings | None = None,
-        *,
-        api: ApiClient | None = None,
-        name: str | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        super().__init__(name=name)
-        self.settings = settings or SeventeenTrackSettings.from_env()
-        self.batch_size = self.settings.batch_size
-        self.client = SeventeenTrackClient(self.settings, api=api, sleep=sleep)
+    settings_class = SeventeenTrackSettings
+    client_class = SeventeenTrackClient
+    status_table = STATUS_TABLE
 
     def track(self, queries: Sequence[TrackQuery]) -> list[TrackResult]:
         """Look up to ``batch_size`` numbers in one ``gettrackinfo`` call.
