@@ -6,9 +6,10 @@ page's ``review.negative`` events in one commit), so the cases area opens
 a page's cases together, in a fixed number of statements whatever the
 page's size:
 
-1. lock every open key of the batch (PostgreSQL: one statement taking the
-   same advisory locks as the per-case path, in hash order so two batches
-   never deadlock; SQLite: the write lock);
+1. lock every open key of the batch and each buyer's repeat key
+   (PostgreSQL: one statement taking the same advisory locks as the
+   per-case path, in hash order so two batches never deadlock; SQLite: the
+   write lock);
 2. read which fact keys are already recorded, and which open keys have an
    open case (locked), each in one query;
 3. insert the new cases (``RETURNING`` their ids), then their facts, links,
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from aftersales.cases import repository as repo
@@ -44,7 +45,6 @@ from aftersales.cases.causes import CRITICAL_CAUSES
 from aftersales.cases.states import CaseStatus
 from aftersales.cases.triggers import Opening
 from aftersales.store.keys import stored_key
-from aftersales.store.locking import begin_write
 from aftersales.store.tables.cases import CaseFactRow, CaseLinkRow, CaseRow, CaseSlaRow
 from aftersales.store.tables.core import AuditRow
 from aftersales.store.tables.followups import ContactHoldRow
@@ -89,13 +89,7 @@ class _Case:
 
 def lock_open_keys(session: Session, keys: Sequence[str]) -> None:
     """Hold the per-case path's lock of every key in ``keys`` until the transaction ends."""
-    if session.get_bind().dialect.name != "postgresql":
-        begin_write(session)
-        return
-    session.execute(text(
-        "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT "
-        "hashtextextended('case:' || k, 0) AS h FROM unnest(CAST(:keys AS text[])) AS t(k) "
-        "ORDER BY h) AS ordered"), {"keys": sorted(set(keys))})
+    repo.lock_open_keys(session, keys)
 
 
 def _payload(case: _Case, extra: dict[str, Any]) -> dict[str, Any]:
@@ -125,7 +119,9 @@ def open_batch(svc: Opener, items: Sequence[tuple[Opening, str]]) -> int:
     if not todo:
         return 0
     with svc.runtime.store.session() as session:
-        lock_open_keys(session, [k for _, _, k in todo])
+        # each buyer's key too: the repeat-complainant count sees every earlier opening
+        lock_open_keys(session, [*(k for _, _, k in todo),
+                                 *(repo.repeat_key(o.store, o.buyer_id) for o, _, _ in todo)])
         known = set(session.scalars(select(CaseFactRow.key).where(
             CaseFactRow.key.in_([o.key for o, _, _ in todo]))))
         todo = [t for t in todo if t[0].key not in known]

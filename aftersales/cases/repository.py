@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from aftersales.store.locking import begin_write, one_writer
@@ -39,9 +39,11 @@ __all__ = [
     "link",
     "lock_case",
     "lock_open_key",
+    "lock_open_keys",
     "open_key",
     "prior_cases",
     "release_hold",
+    "repeat_key",
 ]
 
 #: The audit log's entity name for cases.
@@ -59,9 +61,33 @@ def open_key(store: str, buyer_id: str, order_id: str | None, kind: str) -> str:
     return stored_key(raw)
 
 
+def repeat_key(store: str, buyer_id: str) -> str:
+    """The lock key of one buyer's openings in one store (the repeat-complainant count).
+
+    Shaped as an open key of kind ``*``, which no case has, so it shares their
+    lock space (and :func:`lock_open_keys`' order) without meeting one.
+    """
+    return open_key(store, buyer_id, None, "*")
+
+
 def lock_open_key(session: Session, key: str) -> None:
     """Serialise openings of one case key until the transaction ends."""
     one_writer(session, "case:" + key)
+
+
+def lock_open_keys(session: Session, keys: Sequence[str]) -> None:
+    """Hold :func:`lock_open_key`'s lock of every key in ``keys`` until the transaction ends.
+
+    PostgreSQL takes them in one statement in hash order, so two openings
+    that share keys never deadlock; SQLite takes its write lock.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        begin_write(session)
+        return
+    session.execute(text(
+        "SELECT pg_advisory_xact_lock(h) FROM (SELECT DISTINCT "
+        "hashtextextended('case:' || k, 0) AS h FROM unnest(CAST(:keys AS text[])) AS t(k) "
+        "ORDER BY h) AS ordered"), {"keys": sorted(set(keys))})
 
 
 def find_open(session: Session, key: str) -> CaseRow | None:

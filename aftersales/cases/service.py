@@ -504,7 +504,9 @@ class CasesService:
         now = self.runtime.now()
         okey = repo.open_key(o.store, o.buyer_id, o.order_id, o.kind.value)
         with self.runtime.store.session() as session:
-            repo.lock_open_key(session, okey)
+            # The buyer's key too: a case opened at the same instant for another of
+            # their orders is counted (repeat complainant) by whichever opens second.
+            repo.lock_open_keys(session, [okey, repo.repeat_key(o.store, o.buyer_id)])
             seen = repo.fact_seen(session, o.key)
             if seen is not None:
                 return self._model(session, self._row(session, seen)) if model else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -323,3 +324,70 @@ def test_an_actor_the_audit_cannot_hold_is_refused_by_name(lite: AfterSales,
             lite.cases.set_cause(case.id, "product.quality", valid=True, actor="x\ny")
     assert lite.cases.get(case.id).priority.value == "normal"
     assert lite.cases.get(case.id).root_cause is None
+
+
+def test_two_cases_of_one_buyer_opened_at_once_count_each_other_as_repeats(
+        app: AfterSales, at_once: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The buyer's third case escalates (repeat complainant, two cases before it), also
+    when the second and third open at the same instant: on PostgreSQL each counted the
+    buyer's cases before the other had committed, so neither escalated."""
+    import threading
+
+    from aftersales.cases import repository
+
+    buyer = "B-REPEAT"
+    app.cases.open(store="sandbox", buyer_id=buyer, order_id="R-1", kind="inquiry", key="r-1")
+    real = repository.prior_cases
+    meet = threading.Barrier(2)
+
+    def counted_then_paused(*args: Any, **kwargs: Any) -> int:
+        found = real(*args, **kwargs)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            meet.wait(timeout=2)  # the other opening counts now, unless it must wait
+        return found
+
+    monkeypatch.setattr(repository, "prior_cases", counted_then_paused)
+
+    def opening(n: int) -> Any:
+        return lambda: app.cases.open(store="sandbox", buyer_id=buyer, order_id=f"R-{n}",
+                                      kind="inquiry", key=f"r-{n}")
+
+    results, errors = at_once([opening(2), opening(3)])
+    assert errors == []
+    levels = sorted(app.cases.get(c.id).escalation for c in results)
+    assert levels == [0, 1]
+
+
+def test_two_batches_with_one_buyer_opened_at_once_count_each_other_as_repeats(
+        app: AfterSales, at_once: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The set-based path (a page of trigger events) counts the same way."""
+    import threading
+
+    from aftersales.cases import opening as batch
+    from aftersales.cases.states import CaseChannel, CaseKind, Priority
+    from aftersales.cases.triggers import Opening
+
+    buyer = "B-REPEAT"
+    app.cases.open(store="sandbox", buyer_id=buyer, order_id="R-1", kind="inquiry", key="r-1")
+    real = batch._prior_cases
+    meet = threading.Barrier(2)
+
+    def counted_then_paused(*args: Any, **kwargs: Any) -> Any:
+        found = real(*args, **kwargs)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            meet.wait(timeout=2)
+        return found
+
+    monkeypatch.setattr(batch, "_prior_cases", counted_then_paused)
+
+    def page(n: int) -> Any:
+        one = Opening(store="sandbox", buyer_id=buyer, order_id=f"R-{n}", kind=CaseKind.INQUIRY,
+                      channel=CaseChannel.CHAT, priority=Priority.NORMAL, subject="",
+                      key=f"r-{n}", source="test")
+        return lambda: app.cases.open_many([one])
+
+    results, errors = at_once([page(2), page(3)])
+    assert errors == []
+    assert results == [1, 1]
+    levels = sorted(c.escalation for c in app.cases.list(buyer_id=buyer) if c.order_id != "R-1")
+    assert levels == [0, 1]
