@@ -8,7 +8,11 @@ separator is ``;``, or its tab-separated text). Columns (any order; all but
 receive, refund, close, cancel), ``rma_id``, ``marketplace``, ``order_id``,
 ``sku``, ``quantity``, ``kind``, ``reason``, ``amount``, ``currency``,
 ``note``, ``idempotency_key``. A blank column name (an empty column a
-spreadsheet saved) is allowed; a value under one fails its row.
+spreadsheet saved) is allowed; a value under one fails its row. The file is
+UTF-8 (a BOM is allowed; UTF-16 is refused by name). A row of empty cells is
+skipped as a blank line is. Quotes are read strictly: a cell in quotes must
+end with its quote, and one left open fails its row, naming its lines,
+instead of taking the rows after it as its text.
 
 Every row gets a key that does not depend on the file: its
 ``idempotency_key`` when given (hashed whole when longer than 190
@@ -301,6 +305,10 @@ class CsvSource:
             raise BulkFileError(f"cannot open {self.path}: {exc.strerror}",
                                 payload=str(self.path)) from None
         self.size = self.path.stat().st_size
+        if self._raw.peek(2)[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            self.close()
+            raise BulkFileError("the file is UTF-16 text (as a spreadsheet's \"Unicode text\" "
+                                "saves it); save it as CSV UTF-8", payload=str(self.path))
         self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", errors="surrogateescape",
                                       newline="")
         try:
@@ -308,6 +316,11 @@ class CsvSource:
             if len(first) == _HEADER_LIMIT and not first.endswith(("\n", "\r")):
                 self.close()
                 raise BulkFileError(f"the header row is longer than {_HEADER_LIMIT} characters",
+                                    payload=str(self.path))
+            if "\x00" in first:
+                self.close()
+                raise BulkFileError("the header has NUL characters: the file is not UTF-8 text "
+                                    "(UTF-16 without its mark?); save it as CSV UTF-8",
                                     payload=str(self.path))
             delimiter = _delimiter(first)
             header = next(csv.reader([first], delimiter=delimiter), None)
@@ -334,7 +347,9 @@ class CsvSource:
             raise BulkFileError(f"column(s) named twice: {', '.join(map(repr, twice))}",
                                 payload=str(self.path))
         self._names = names
-        self._reader = csv.reader(_lines(self._text), delimiter=delimiter)
+        # Strict: a quote that does not close where a cell ends fails its row, where the
+        # loose reader read on, taking the rows after it as the cell's text, unreported.
+        self._reader = csv.reader(_lines(self._text), delimiter=delimiter, strict=True)
 
     @property
     def position(self) -> int:
@@ -353,10 +368,14 @@ class CsvSource:
                 return
             except csv.Error as exc:
                 number += 1
-                yield BadRow(number, "", None, f"row {number}: unreadable CSV ({exc})", line)
+                end = self._reader.line_num + 1
+                lines = f"line {line}" if end <= line else f"lines {line}-{end}"
+                yield BadRow(number, "", None, f"row {number}: unreadable CSV on {lines} ({exc}); "
+                             "check the quotes: a cell in quotes must end with its quote",
+                             line)
                 continue
-            if not raw:
-                continue  # a blank line is not a row
+            if not any(cell.strip() for cell in raw):
+                continue  # a blank line, or a row of empty cells a spreadsheet saved, is no row
             number += 1
             if raw == [_TOO_LONG]:
                 yield BadRow(number, "", None,

@@ -386,8 +386,10 @@ def bulk(state: CliState, file: Path, dry_run: bool, report: Path | None,
     """
     try:
         size = file.stat().st_size
-    except OSError:
-        fail(f"cannot open {file}", 2)
+    except OSError as exc:
+        if str(file) == "-":
+            fail("bulk reads a file, not standard input: give the file's path", 2)
+        fail(f"cannot open {file}: {exc.strerror}", 2)
     if report is not None:
         check_report_path(report, file)
     app = state.app

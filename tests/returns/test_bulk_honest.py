@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from aftersales.cli import main
 from aftersales.cli_support import CliState
 from aftersales.csv_cells import read_cell, safe_cell
+from aftersales.store.tables.returns import ReturnRow
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -250,3 +252,61 @@ def test_an_error_text_over_several_lines_is_printed_on_one(
     assert done.output.splitlines()[1:] == [
         "1 rows: 0 ok, 0 skipped (already done), 1 errors",
         "row 1 (line 2): refused: line two line three"]
+
+
+@pytest.mark.parametrize("tail", ["", "approve,{c},\"closed later\"\n"], ids=["to-eof", "mid"])
+def test_a_quoted_cell_never_closed_fails_its_row_and_swallows_no_row_silently(
+        app: Any, runner: CliRunner, seed: Callable[..., list[str]], tmp_path: Path,
+        tail: str) -> None:
+    """An unclosed quote read the rows after it as the cell's text: the row was applied with
+    them in its note, they were not, and the run said "1 rows: 1 ok" and exited 0."""
+    a, b, c, d = seed(4)
+    path = tmp_path / "in.csv"
+    path.write_text(f'action,rma_id,note\napprove,{a},"never closed\napprove,{b},x\n'
+                    + tail.format(c=c) + f"approve,{d},y\n" * bool(tail), encoding="utf-8")
+    done = runner.invoke(main, ["returns", "bulk", str(path)])
+    assert done.exit_code == 1, done.output
+    assert f"row 1 (line 2): unreadable CSV on lines 2-{4 if tail else 3}" in done.output
+    assert "check the quotes" in done.output
+    with app.store.session() as s:
+        approved = set(s.scalars(select(ReturnRow.rma_id).where(ReturnRow.status == "approved")))
+    assert approved == ({d} if tail else set())  # the row after the broken ones still runs
+
+
+def test_rows_of_empty_cells_a_spreadsheet_saved_are_blank_lines(
+        runner: CliRunner, seed: Callable[..., list[str]], tmp_path: Path) -> None:
+    (a,) = seed(1)
+    path = tmp_path / "in.csv"
+    path.write_text(f"action,rma_id,note\n,,\napprove,{a},x\n,,\n , ,\n,,\n", encoding="utf-8")
+    done = runner.invoke(main, ["returns", "bulk", str(path)])
+    assert done.exit_code == 0, done.output
+    assert "1 rows: 1 ok" in done.output
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("action\trma_id\napprove\tRMA-1\n".encode("utf-16"), "UTF-16"),
+    (b"\xfe\xff" + "action,rma_id\n".encode("utf-16-be"), "UTF-16"),
+    ("action,rma_id\n".encode("utf-16-le"), "NUL"),
+])
+def test_a_utf16_file_is_refused_by_name(runner: CliRunner, tmp_path: Path, content: bytes,
+                                         message: str) -> None:
+    path = tmp_path / "in.csv"
+    path.write_bytes(content)
+    done = runner.invoke(main, ["returns", "bulk", str(path)])
+    assert done.exit_code == 2, done.output
+    assert message in done.output
+    assert "save it as CSV UTF-8" in done.output
+    assert "\\x00" not in done.output
+    assert len(done.output.strip().splitlines()) == 1
+
+
+def test_a_file_that_cannot_be_opened_says_why(runner: CliRunner, tmp_path: Path) -> None:
+    missing = runner.invoke(main, ["returns", "bulk", str(tmp_path / "nope.csv")])
+    assert missing.exit_code == 2
+    assert "No such file or directory" in missing.output
+    folder = runner.invoke(main, ["returns", "bulk", str(tmp_path)])
+    assert folder.exit_code == 2
+    assert "Is a directory" in folder.output
+    stdin = runner.invoke(main, ["returns", "bulk", "-"], input="action,rma_id\n")
+    assert stdin.exit_code == 2
+    assert "not standard input" in stdin.output
