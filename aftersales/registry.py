@@ -8,16 +8,19 @@ of the built-ins. Nothing is imported until a name is asked for.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from aftersales.errors import AdapterNotFoundError, ConfigurationError
+from aftersales.errors import AdapterNotFoundError, AfterSalesError, ConfigurationError
+from aftersales.redact import redact_text
 
 __all__ = [
     "CARRIERS",
     "CHANNELS",
     "MARKETPLACES",
     "available",
+    "build",
     "create",
     "load",
 ]
@@ -54,6 +57,37 @@ def load(group: str, name: str) -> Any:
         raise ConfigurationError(f"adapter {name!r} in {group} failed to import: {exc}") from exc
 
 
+#: What one adapter of each group is called in an error.
+_KIND = {MARKETPLACES: "marketplace", CARRIERS: "carrier", CHANNELS: "channel"}
+
+
 def create(group: str, name: str, **kwargs: Any) -> Any:
-    """An instance of the adapter registered as ``name``, built with ``kwargs``."""
-    return load(group, name)(**kwargs)
+    """An instance of the adapter registered as ``name``, built with ``kwargs``.
+
+    Raises:
+        ConfigurationError: as :func:`load`, or as :func:`build` (named
+            ``marketplace 'shopify'``, …).
+    """
+    return build(f"{_KIND.get(group, group)} {name!r}", load(group, name), **kwargs)
+
+
+def build(where: str, factory: Callable[..., Any], **kwargs: Any) -> Any:
+    """``factory(**kwargs)``: an adapter's construction, its failure named by ``where``.
+
+    An adapter that raises while it is built (a bug, a value its own code
+    refuses) would otherwise reach the command line as an unexpected
+    error naming no store. A library error (:class:`AfterSalesError`) keeps
+    its kind, a :class:`ConfigurationError` gains ``where``; anything else
+    becomes a ConfigurationError naming ``where`` with the error's type and
+    masked first line, not chained: its text may quote a token.
+    """
+    try:
+        return factory(**kwargs)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{where}: {exc}") from None
+    except AfterSalesError:
+        raise
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise ConfigurationError(f"{where}: the adapter failed to start: "
+                                 f"{type(exc).__name__}: {redact_text(first)[:200]}") from None

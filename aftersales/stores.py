@@ -219,6 +219,8 @@ def build_store(
     Raises:
         ConfigurationError: a referenced variable is unset, or the adapter's
             settings refuse a value; the message names the store and the key.
+            An adapter that raises while it is built is one too, naming
+            the store (:func:`aftersales.registry.build`).
     """
     where = f"stores.{name}"
     kind = str(table[_ADAPTER])
@@ -236,10 +238,7 @@ def build_store(
     cls = registry.load(registry.MARKETPLACES, kind)
     if "name" not in inspect.signature(cls).parameters:
         raise ConfigurationError(f"{where}: adapter {kind!r} takes no name=")
-    try:
-        built: Marketplace = cls(settings=settings, name=name)
-    except ConfigurationError as exc:
-        raise ConfigurationError(f"{where}: {exc}") from None
+    built: Marketplace = registry.build(where, cls, settings=settings, name=name)
     return built
 
 
