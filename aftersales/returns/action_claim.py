@@ -30,6 +30,17 @@ claim is live, so the second caller never calls the marketplace. Then:
 * the process died mid-push: the claim keeps its lease (:data:`LEASE`),
   which runs out; the next caller of the same action resumes it as above.
 
+A policy's automatic decision on a new request is *planned* (:func:`plan`)
+in the request's own transaction: a claim in state ``planned`` naming who
+decided and why, nothing sent yet, so a process killed after that commit
+leaves the decision on record instead of losing it. Whoever comes next
+takes it for its push (:func:`take_planned`, under the request's lock, so
+of two takers one pushes): the process that opened the request, right after
+its commit, or failing that the timer tick or a re-run of the bulk row
+(:mod:`~aftersales.returns.auto_decisions`). A planned claim holds nothing
+back: nothing of it reached the marketplace, so a merchant's own action
+replaces it, and any move of the request makes it void.
+
 A claim whose request moved on since (its ``version`` is not the
 request's) is void. The claim holds the order's lock too, as a refund's
 claim does, and each refuses while the other is in flight
@@ -67,20 +78,25 @@ if TYPE_CHECKING:
 __all__ = [
     "LEASE",
     "ActionClaim",
+    "Planned",
     "answered",
     "blocking",
     "hold",
     "lost",
+    "plan",
     "release",
     "settle",
     "settle_pushed",
     "settle_synced",
     "take",
+    "take_planned",
     "unsettled",
 ]
 
 #: How long one caller may be telling the marketplace before another may take over.
 LEASE = timedelta(minutes=2)
+#: The state of an automatic decision recorded with its request and not sent yet.
+PLANNED = "planned"
 
 _BUSY = ("it is being sent to the marketplace right now (a process that died keeps it "
          "until its lease runs out, {minutes} minutes at most); try again shortly")
@@ -155,8 +171,8 @@ def blocking(session: Session, rma_id: str, version: int,
     is taking; the refund waits for it.
     """
     row = session.scalar(select(ActionClaimRow).where(ActionClaimRow.rma_id == rma_id))
-    if row is None or row.version != version:
-        return None
+    if row is None or row.version != version or row.state == PLANNED:
+        return None  # none, void, or nothing sent yet
     if row.lease_until is not None and row.lease_until > now:
         return _busy(row)
     return ActionInFlightError(rma_id, row.action, _UNKNOWN.format(action=row.action))
@@ -188,8 +204,10 @@ def take(runtime: Runtime, rma_id: str, action: str, version: int) -> ActionClai
         token = uuid4().hex
         row = session.scalar(select(ActionClaimRow).where(ActionClaimRow.rma_id == rma_id)
                              .with_for_update())
-        if row is not None and row.version != version:
-            session.delete(row)  # the request moved on since: void
+        if row is not None and (row.version != version or row.state == PLANNED):
+            # void (the request moved on since), or an automatic decision nothing of
+            # which was sent: this caller's own action replaces it
+            session.delete(row)
             session.flush()
             row = None
         if row is None:
@@ -208,6 +226,83 @@ def take(runtime: Runtime, rma_id: str, action: str, version: int) -> ActionClai
         row.claimed_at = now
         row.lease_until = now + LEASE
         return ActionClaim(rma_id, action, token, attempts=row.attempts, pushed=pushed)
+
+
+@dataclass
+class Planned:
+    """An automatic decision taken for its push (:func:`take_planned`).
+
+    Attributes:
+        claim: the claim its holder pushes under (``pushed``: answered
+            before, only the local write is left).
+        version: the request's version the decision was made at.
+        actor: who decided (``policy:<rule>``), for the audit row.
+        reason: why; a refusal's text for the buyer.
+    """
+
+    claim: ActionClaim
+    version: int
+    actor: str
+    reason: str
+
+
+def plan(session: Session, rma_id: str, action: str, version: int, now: datetime, *,
+         actor: str, reason: str) -> str | None:
+    """Record a policy's automatic ``action`` on request ``rma_id`` (at ``version``) in the
+    caller's unit of work, the request's own; its token, or ``None`` when the request has a
+    live claim already (a merchant's action: the decision is left to people).
+
+    Nothing is locked here: the claim is a row written with the request, and
+    :func:`take_planned` takes it under the request's lock.
+    """
+    row = session.scalar(select(ActionClaimRow).where(ActionClaimRow.rma_id == rma_id))
+    if row is not None:
+        if row.version == version:
+            return None
+        session.delete(row)  # void: the request moved on since
+        session.flush()
+    token = uuid4().hex
+    session.add(ActionClaimRow(rma_id=rma_id, action=action, version=version, state=PLANNED,
+                               token=token, attempts=0, claimed_at=now, lease_until=None,
+                               actor=actor[:120], reason=reason))
+    return token
+
+
+def take_planned(runtime: Runtime, rma_id: str, token: str | None = None) -> Planned | None:
+    """Take request ``rma_id``'s automatic decision for its push; committed on return.
+
+    ``token``: the planner's own (the process that opened the request);
+    ``None``: any planned decision (the timer tick, a bulk re-run), or one
+    whose push was answered and whose local write is left (its lease over:
+    its process died before writing). ``None`` when there is nothing to
+    take: no automatic decision, another caller took it first (its push is
+    under way or its answer was lost: those follow the rules above), or the
+    request moved on since (the claim, void, is deleted).
+    """
+    with runtime.unit_of_work() as session:
+        _, version = _lock_request(session, rma_id)
+        row = session.scalar(select(ActionClaimRow).where(ActionClaimRow.rma_id == rma_id)
+                             .with_for_update())
+        if row is None or row.actor is None:
+            return None
+        if row.version != version:
+            session.delete(row)
+            return None
+        now = runtime.now()
+        if row.state == PLANNED and token in (None, row.token):
+            pushed = False
+        elif (row.state == "pushed" and token is None
+              and (row.lease_until is None or row.lease_until <= now)):
+            pushed = True
+        else:
+            return None
+        row.token = uuid4().hex
+        row.state = "pushed" if pushed else "pushing"
+        row.attempts = (row.attempts or 0) + 1
+        row.claimed_at = now
+        row.lease_until = now + LEASE
+        claim = ActionClaim(rma_id, row.action, row.token, attempts=row.attempts, pushed=pushed)
+        return Planned(claim, version, row.actor, row.reason or "")
 
 
 def _mark(runtime: Runtime, claim: ActionClaim, **values: object) -> None:
@@ -257,10 +352,11 @@ def settle_synced(session: Session, rma_id: str, now: datetime) -> None:
     Called by the sync for each stored request it merges: a claim whose
     lease is over (unknown, answered but never written, or left by a
     process that died) is deleted, as the request now says what the
-    marketplace did; a live one is left to its holder.
+    marketplace did; a live one is left to its holder, and a planned
+    automatic decision (nothing of it was sent) to whoever sends it.
     """
     session.execute(delete(ActionClaimRow).where(
-        ActionClaimRow.rma_id == rma_id,
+        ActionClaimRow.rma_id == rma_id, ActionClaimRow.state != PLANNED,
         or_(ActionClaimRow.lease_until.is_(None), ActionClaimRow.lease_until <= now)))
 
 
@@ -273,8 +369,8 @@ def hold(session: Session, rma_id: str, runtime: Runtime) -> None:
     """
     _, version = _lock_request(session, rma_id)
     row = session.scalar(select(ActionClaimRow).where(ActionClaimRow.rma_id == rma_id))
-    if row is None or row.version != version:  # none, or void: the request moved on
-        return
+    if row is None or row.version != version or row.state == PLANNED:
+        return  # none, void (the request moved on), or nothing sent yet (the move voids it)
     if row.lease_until is not None and row.lease_until > runtime.now():
         raise _busy(row)
     raise ActionInFlightError(rma_id, row.action, _UNKNOWN.format(action=row.action))
@@ -300,7 +396,7 @@ def unsettled(session: Session, rma_id: str, now: datetime,
     row = session.scalar(select(ActionClaimRow).where(ActionClaimRow.rma_id == rma_id)
                          .with_for_update())
     entity = f"the action on return {rma_id}"
-    if row is None:
+    if row is None or row.state == PLANNED:
         raise InvalidTransitionError(entity, "no action in flight", target,
                                      "only an action whose marketplace answer was lost can be")
     if row.version != version:

@@ -41,6 +41,7 @@ from aftersales.returns import bulk_refunds
 from aftersales.returns import refund_claim as refund_claims
 from aftersales.returns import repository as repo
 from aftersales.returns.actions import Actions
+from aftersales.returns.auto_decisions import Finished
 from aftersales.returns.bulk_approve import applied_keys, read_requests, write_keys
 from aftersales.returns.bulk_report import check_report_path
 from aftersales.returns.bulk_rows import BadRow, BulkRow, CsvSource, parse_row
@@ -306,6 +307,8 @@ class Bulk:
                 seen = _seen(item, done)
                 if item.action == "refund" and seen.outcome == "skipped":
                     seen = self._same_refund(item, seen, shared)
+                if item.action == "create" and seen.outcome == "skipped" and shared is None:
+                    seen = self._finish_decision(item, seen, done[item.key][1])
                 out.append(seen)
             else:
                 out.append(self._one(item, done, shared, actor=actor, dry_run=dry_run))
@@ -373,6 +376,34 @@ class Bulk:
             return result("error", _message(exc))
         except Exception as exc:  # an adapter's bug fails this row, not the run
             return result("error", f"unexpected error: {type(exc).__name__}")
+
+    def _finish_decision(self, row: BulkRow, seen: BulkOutcome,
+                         rma_id: str | None) -> BulkOutcome:
+        """A create row applied before: its request's automatic decision, should the run
+        that opened it have died before telling the marketplace, is sent now (once).
+
+        As in the run that opened it, a decision the marketplace refused (or
+        whose answer was lost) leaves the request to a person; the row stays
+        skipped and its detail says so.
+        """
+        if rma_id is None:
+            return seen
+        try:
+            finished = self.requests.auto.finish(rma_id)
+        except DatabaseUnavailableError as exc:
+            raise _stopped(row, exc) from None
+        except AfterSalesError as exc:
+            finished = Finished("failed", str(exc))
+        except Exception as exc:  # an adapter's bug fails this row, not the run
+            return seen._replace(outcome="error", detail=f"unexpected error: {type(exc).__name__}")
+        if finished.outcome == "done":
+            status = self.queries.get(rma_id).status.value
+            return seen._replace(rma_id=rma_id,
+                                 detail=f"{_EARLIER}; its automatic decision sent now ({status})")
+        if finished.outcome == "failed":
+            return seen._replace(rma_id=rma_id, detail=f"{_EARLIER}; its automatic decision "
+                                 f"was not sent: {finished.reason}")
+        return seen
 
     def _refund_row(self, row: BulkRow, done: Done, *, actor: str,
                     dry_run: bool) -> BulkOutcome:

@@ -444,15 +444,16 @@ def sync(state: CliState, app: Any, store: str | None) -> None:
 @pass_app
 @pass_state
 def timers(state: CliState, app: Any, now: datetime | None) -> None:
-    """Run one SLA timer tick: alerts before deadlines, actions after them.
+    """Run one SLA timer tick: alerts before deadlines, actions after them, and the
+    policy's automatic decisions a killed process left unsent.
 
     Exit status 1 when some action failed (the report counts them).
     """
     report = app.returns.run_timers(now)
     data = {"done": report.done, "skipped": report.skipped, "failed": report.failed,
             "reasons": report.reasons, "alerts": report.alerts, "reminders": report.reminders,
-            "actions": report.actions}
+            "actions": report.actions, "decisions": report.decisions}
     output(state, data, lambda: f"{report.alerts} alerts, {report.reminders} reminders, "
-                                f"{report.actions} actions, {report.skipped} skipped, "
-                                f"{report.failed} failed")
+                                f"{report.actions} actions, {report.decisions} automatic "
+                                f"decisions, {report.skipped} skipped, {report.failed} failed")
     finish(report.failed)

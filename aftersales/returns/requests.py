@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -27,7 +27,7 @@ from aftersales.models import (
 )
 from aftersales.money import Money
 from aftersales.returns import repository as repo
-from aftersales.returns.action_claim import ActionClaim, settle
+from aftersales.returns.auto_decisions import AutoDecisions
 from aftersales.returns.context import ReturnsContext
 from aftersales.returns.eligibility import Decision, Eligibility, EligibilityContext, evaluate
 from aftersales.returns.policy import BuyerStats
@@ -77,7 +77,12 @@ def resolve_lines(
 
 @dataclass(frozen=True)
 class AutoStep:
-    """A policy decision the marketplace must hear first: pushed after its unit commits."""
+    """A policy decision the marketplace must hear first: pushed after its unit commits.
+
+    ``reason``: the audit row's (cut to its 200 characters there), and a
+    refusal's whole text for the buyer. ``token``: its planned claim's (set
+    once it is recorded with the request).
+    """
 
     rma_id: str
     version: int
@@ -86,6 +91,7 @@ class AutoStep:
     call: Callable[[Marketplace, ReturnRequest], object]
     actor: str
     reason: str
+    token: str | None = None
 
 
 def _kind(kind: ReturnKind | str) -> ReturnKind:
@@ -103,6 +109,8 @@ class Requests:
         self.ctx = ctx
         self.writer = writer
         self.queries = queries
+        #: automatic decisions: recorded with their request, sent after its commit
+        self.auto = AutoDecisions(ctx, writer)
 
     # ------------------------------------------------------------ orders
 
@@ -179,7 +187,8 @@ class Requests:
             lines: ``ReturnLine`` objects (each with its reason), or
                 ``{order_line_id or sku: quantity}`` with ``reason`` for all.
             idempotency_key: a repeat with the same key returns the first
-                request instead of opening another.
+                request instead of opening another (and sends its automatic
+                decision, should the first call have died before sending it).
 
         Raises:
             NotEligibleError: the policy refuses it; ``reasons`` say why.
@@ -195,6 +204,12 @@ class Requests:
                                     auto=auto, dry_run=dry_run, later=later),
             dry_run=dry_run)
         if not later:
+            if (idempotency_key is not None and not dry_run
+                    and made.status is ReturnStatus.REQUESTED
+                    and self.auto.finish(made.rma_id or "").outcome == "done"):
+                # a repeat of a request whose process died before telling the
+                # marketplace the policy's decision: sent now, once
+                return self.queries.get(made.rma_id or "")
             return made
         self.run_later(later)
         return self.queries.get(made.rma_id or "")
@@ -246,10 +261,12 @@ class Requests:
         """Apply the policy's automatic decision to a new request, if any.
 
         A decision the marketplace must hear first is not pushed here, inside
-        the caller's unit of work: it is appended to ``later``, and the caller
-        runs it with :meth:`run_later` once its unit has committed (without
-        ``later`` it is dropped, leaving the request for a human). A
-        marketplace that refuses or fails leaves the request for a human.
+        the caller's unit of work: it is recorded with the request (a planned
+        claim, :mod:`~aftersales.returns.auto_decisions`) and appended to
+        ``later``, and the caller runs it with :meth:`run_later` once its unit
+        has committed; should the caller die first, the timer tick runs it
+        (without ``later`` it is dropped, leaving the request for a human).
+        A marketplace that refuses leaves the request for a human.
         """
         if row.status != ReturnStatus.REQUESTED.value:
             return
@@ -268,13 +285,18 @@ class Requests:
                 return
             if not dry_run and self.ctx.reaches_market(row, step.capability):
                 self.ctx.market(row.marketplace, step.capability)  # refused now if it cannot
-                if later is not None:
-                    later.append(step)
+                if later is None:
+                    return
+                token = self.auto.plan(session, row, step.target, actor=step.actor,
+                                       reason=step.reason)
+                if token is not None:
+                    later.append(replace(step, token=token))
                 return
             self.ctx.push(row, step.capability, step.call, dry_run=dry_run)  # sends nothing
         except AfterSalesError:
             return
-        self.writer.move(session, row, step.target, actor=step.actor, now=now, reason=step.reason)
+        self.writer.move(session, row, step.target, actor=step.actor, now=now,
+                         reason=step.reason[:200])
 
     def auto_step(self, session: Session, row: RequestFacts, order: Order,
                    verdict: Eligibility, now: datetime, *,
@@ -290,7 +312,7 @@ class Requests:
             text = " ".join(verdict.reasons)
             return AutoStep(row.rma_id, row.version, ReturnStatus.REJECTED,
                             Capability.REJECT_RETURN,
-                            lambda m, r: m.reject_return(r, reason=text), "policy", text[:200])
+                            lambda m, r: m.reject_return(r, reason=text), "policy", text)
         if not verdict.eligible:
             return None
         if not self.ctx.policy.auto_approve:
@@ -315,37 +337,15 @@ class Requests:
     def run_later(self, steps: Sequence[AutoStep]) -> None:
         """Run automatic decisions after their unit of work committed: push, then record.
 
-        The push happens with no transaction open; the move is recorded in
-        a new unit of work only if nobody changed the request meanwhile.
+        Each was recorded with its request (:meth:`apply_step`) and is taken
+        under the request's lock, so a racing action (or the timer tick)
+        and this one never both reach the marketplace. The push happens with
+        no transaction open; the move is recorded in a new unit of work only
+        if nobody changed the request meanwhile.
         """
         for step in steps:
-            action = "approve" if step.target is ReturnStatus.APPROVED else "reject"
-
-            def push(session: Session, step: AutoStep = step,
-                     action: str = action) -> ActionClaim | None:
-                # claimed first, as a merchant's action is: a racing approval never
-                # reaches the marketplace beside this one
-                row = repo.load_row(session, step.rma_id)
-                claim = self.ctx.claim(row, action, step.capability, dry_run=False)
-                self.ctx.push(row, step.capability, step.call, dry_run=False, claim=claim)
-                self.ctx.answered(claim)
-                return claim
-
-            try:
-                claim = self.ctx.run(push)
-            except AfterSalesError:
-                continue
-
-            def record(session: Session, step: AutoStep = step,
-                       claim: ActionClaim | None = claim) -> None:
-                settle(session, claim)
-                row = repo.load_row(session, step.rma_id)
-                if row.status != ReturnStatus.REQUESTED.value:
-                    return
-                self.writer.move(session, row, step.target, actor=step.actor,
-                                 now=self.ctx.runtime.now(), reason=step.reason)
-
-            self.ctx.run(record)
+            if step.token is not None:
+                self.auto.finish(step.rma_id, step.token)
 
     def decide(self, rma_id: str, *, dry_run: bool = False) -> ReturnRequest:
         """Judge a waiting request again and apply the policy's automatic decision.

@@ -79,7 +79,7 @@ class ReturnsService:
         refunding = Refunding(ctx, requests, Settlement(ctx, writer))
         exchanges = Exchanges(ctx, writer, actions)
         syncing = ReturnsSync(ctx, writer, requests)
-        timers = Timers(ctx, writer, actions, refunding)
+        timers = Timers(ctx, writer, actions, refunding, requests.auto)
         bulk = Bulk(ctx, writer, queries, requests, actions, refunding)
         platform = PlatformActions(ctx, writer)
         resolution = ActionResolution(ctx, actions, exchanges)

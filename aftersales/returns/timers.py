@@ -5,6 +5,11 @@ so a million open requests are a million rows, not a million scheduled jobs.
 Each tick claims due rows with a lease (``FOR UPDATE SKIP LOCKED`` where the
 database has it; SQLite's write lock taken before the read otherwise), so
 several workers never act on the same deadline twice.
+
+Each tick also finishes the policy's automatic decisions that a process
+left behind, killed between opening a request and telling the marketplace
+(:mod:`~aftersales.returns.auto_decisions`): each is taken under its
+request's lock and sent once, whichever worker takes it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from aftersales.errors import AfterSalesError
 from aftersales.models import ReturnKind, ReturnStatus
 from aftersales.returns import repository as repo
 from aftersales.returns.actions import Actions
+from aftersales.returns.auto_decisions import AutoDecisions
 from aftersales.returns.context import ReturnsContext
 from aftersales.returns.policy import SlaAction
 from aftersales.returns.refunding import Refunding
@@ -40,23 +46,26 @@ class TimerReport(TickReport):
     A deadline whose action failed for good is ``failed``; one whose
     marketplace was unreachable is ``skipped`` (its lease runs out and the
     next tick tries again). Both carry their reason in ``reasons``, keyed by
-    ``rma_id``.
+    ``rma_id``. ``decisions``: the policy's automatic decisions left behind
+    by a process that died, sent (or written) now (also ``done``).
     """
 
     alerts: int = 0
     reminders: int = 0
     actions: int = 0
+    decisions: int = 0
 
 
 class Timers:
     """``run_timers``: SLA warnings, and the action each passed deadline runs."""
 
     def __init__(self, ctx: ReturnsContext, writer: TransitionWriter, actions: Actions,
-                 refunding: Refunding) -> None:
+                 refunding: Refunding, auto: AutoDecisions) -> None:
         self.ctx = ctx
         self.writer = writer
         self.actions = actions
         self.refunding = refunding
+        self.auto = auto
 
     def run_timers(self, now: datetime | None = None, *, limit: int = 500,
                    lease: timedelta = timedelta(minutes=5)) -> TimerReport:
@@ -68,6 +77,9 @@ class Timers:
         receipt, refunds); ``auto_close`` closes. A retryable failure (the
         marketplace is down) is tried again when the lease ends; any other
         is recorded and reported as ``return.sla_breached`` with the error.
+        First, the policy's automatic decisions a dead process left unsent
+        are sent, once (:mod:`~aftersales.returns.auto_decisions`); one
+        the marketplace refused, or whose answer was lost, is ``failed``.
 
         Args:
             now: the tick's time (default: the app's clock).
@@ -76,6 +88,7 @@ class Timers:
         """
         now = aware(now, "now") or self.ctx.runtime.now()
         report = TimerReport()
+        self._decisions(now, limit, report)
         self._alerts(now, limit, report)
         with self.ctx.runtime.unit_of_work() as session:
             begin_write(session)  # SQLite: no other worker claims between read and write
@@ -90,6 +103,25 @@ class Timers:
         for rma_id, name, action, status in claimed:
             self._expire(rma_id, name, SlaAction(action), status, now, report)
         return report
+
+    def _decisions(self, now: datetime, limit: int, report: TimerReport) -> None:
+        """Finish the automatic decisions left behind (see the module's docstring)."""
+        for rma_id in self.auto.due(now, limit):
+            try:
+                finished = self.auto.finish(rma_id)
+            except AfterSalesError as exc:
+                report.fail(rma_id, str(exc))
+                continue
+            except Exception as exc:  # an adapter's bug fails this request, not the tick
+                report.fail(rma_id, f"unexpected error: {type(exc).__name__}")
+                continue
+            if finished.outcome == "done":
+                report.decisions += 1
+                report.done += 1
+            elif finished.outcome == "skipped":
+                report.skipped += 1
+            else:
+                report.fail(rma_id, finished.reason)
 
     def _alerts(self, now: datetime, limit: int, report: TimerReport) -> None:
         with self.ctx.runtime.unit_of_work() as session:

@@ -187,7 +187,9 @@ class ActionClaimRow(Base):
     """A merchant action on a request that is being told to its marketplace (one per request).
 
     Committed before the call, so a second caller sees it and is refused
-    instead of calling too. ``state`` is ``pushing`` (the call is under way,
+    instead of calling too. ``state`` is ``planned`` (a policy's automatic
+    decision committed with its request, nothing sent yet: ``actor`` and
+    ``reason`` say who decided and why), ``pushing`` (the call is under way,
     or its process died: ``lease_until`` then runs out), ``pushed`` (the
     marketplace answered; the local write is left) or ``unknown`` (the
     answer was lost: the marketplace may have acted). The local write that
@@ -212,6 +214,10 @@ class ActionClaimRow(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: why the last push's outcome is unknown (masked, one line)
     error: Mapped[str | None] = mapped_column(Text)
+    #: an automatic decision's decider (``policy:<rule>``); empty for a merchant's action
+    actor: Mapped[str | None] = mapped_column(String(120))
+    #: an automatic decision's reason: the audit row's, and a refusal's text for the buyer
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class BulkKeyRow(Base):
