@@ -103,6 +103,9 @@ _REFUSED: tuple[type[Exception], ...] = (
     ValidationError, InvalidTransitionError, NotEligibleError, NotFoundError,
     UnsupportedOperationError, RemoteRejectedError)
 
+#: Where proposing the current offer again is a retry of it, not a new proposal.
+_TOLD_OR_TELLING = frozenset({CaseStatus.PROPOSED.value, CaseStatus.AWAITING_CUSTOMER.value})
+
 #: The longest note on a status change, a cause or a resolution.
 _NOTE = 5000
 
@@ -709,12 +712,16 @@ class CasesService:
         ``proposed`` with a note saying so. Proposing the same resolution
         again while the case is still ``proposed`` (the channel failed or its
         answer was lost) records nothing new and tells the buyer under the
-        first proposal's key, so a channel that already took it sends it once.
+        first proposal's key, so a channel that already took it sends it
+        once; once the case is ``awaiting_customer`` (the call went through
+        and only its answer was lost) the message is on record as sent, and
+        nothing is recorded or sent again.
         """
         if not isinstance(resolution, Resolution):
             raise ValidationError("a Resolution", field="resolution")
         actor = _text(actor, "actor") or "merchant"
         number: list[int] = []
+        told: list[bool] = []
 
         def work(session: Session, row: CaseRow, now: datetime) -> None:
             if resolution.kind is ResolutionKind.REFUND and not row.order_id:
@@ -738,10 +745,13 @@ class CasesService:
                         "resolve the case to finish it first", field="resolution")
                 number.append(int(previous.get("number") or 1))
                 return
-            if row.status == S.PROPOSED.value and not previous.get("done") and same:
+            if row.status in _TOLD_OR_TELLING and not previous.get("done") and same:
                 # The same offer again (the buyer's message may have gone before a lost
-                # answer): tell them under the first proposal's key, not a new one.
+                # answer, or the whole call went through and only its answer was lost):
+                # tell them under the first proposal's key, not a new one; once the
+                # case is awaiting the customer, their message is on record as sent.
                 number.append(int(previous.get("number") or 1))
+                told.append(row.status == S.AWAITING_CUSTOMER.value)
                 return
             n = int(previous.get("number") or 0) + 1
             number.append(n)
@@ -750,7 +760,7 @@ class CasesService:
                        reason=f"proposed {resolution.kind.value}", data=row.resolution)
 
         case = self._change(case_id, work)
-        if not notify:
+        if not notify or any(told):
             return case
         return self._tell_buyer(case, number[0], message or resolution.note, actor)
 

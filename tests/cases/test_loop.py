@@ -440,3 +440,37 @@ def test_a_refund_the_returns_area_refused_can_be_proposed_anew(
                       notify=False)
     app.cases.resolve(case.id)
     assert _paid(shop, case.order_id) == [Decimal("1.00")]
+
+
+def test_a_proposal_retried_after_it_was_told_tells_the_buyer_once(
+        loop_app: AfterSales, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole call went through (buyer told, case awaiting the customer) but its
+    answer never reached the caller, who proposes the same again: it was a second
+    proposal under a new key, a second message to the buyer and a second contact."""
+    app = loop_app
+    app.sync()
+    case = next(c for c in app.cases.list(kind="negative_review") if c.order_id)
+    offer = Resolution("reship", note="A new one is on its way.")
+    first = app.cases.propose(case.id, offer)
+    assert first.status is CaseStatus.AWAITING_CUSTOMER
+    real, sends = app.runtime.channel, []
+
+    class Counting:  # a channel that would send the same message twice (SMTP)
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def send(self, message: Any) -> Any:
+            sends.append(message.idempotency_key)
+            return self.inner.send(message)
+
+    monkeypatch.setattr(app.runtime, "channel", lambda name: Counting(real(name)))
+    again = app.cases.propose(case.id, Resolution("reship", note="A new one is on its way."))
+    assert again.status is CaseStatus.AWAITING_CUSTOMER
+    assert (again.resolution or {})["number"] == 1
+    assert again.version == first.version  # nothing new recorded
+    assert sends == []  # nothing sent again
+    sent = [r for r in _outbox(app) if r.topic == "message"
+            and r.payload["metadata"].get("kind") == "case_proposal"]
+    assert len(sent) == 1
+    other = app.cases.propose(case.id, Resolution("explanation", note="It was fine."))
+    assert (other.resolution or {})["number"] == 2  # another offer is a new proposal
