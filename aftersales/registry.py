@@ -8,9 +8,12 @@ of the built-ins. Nothing is imported until a name is asked for.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
+
+from pydantic import SecretStr
 
 from aftersales.errors import AdapterNotFoundError, AfterSalesError, ConfigurationError
 from aftersales.redact import redact_text
@@ -79,7 +82,12 @@ def build(where: str, factory: Callable[..., Any], **kwargs: Any) -> Any:
     error naming no store. A library error (:class:`AfterSalesError`) keeps
     its kind, a :class:`ConfigurationError` gains ``where``; anything else
     becomes a ConfigurationError naming ``where`` with the error's type and
-    masked first line, not chained: its text may quote a token.
+    masked first line, not chained: its text may quote a token. Its
+    credentials are masked even bare (no ``key=`` before them): those in
+    ``kwargs`` (a settings model's ``SecretStr`` fields) and, for an adapter
+    that reads its own from the environment, every variable whose name
+    says it holds one (``…TOKEN``, ``…SECRET``, ``…KEY``, ``…PASSWORD``,
+    ``…SESSION``).
     """
     try:
         return factory(**kwargs)
@@ -89,5 +97,23 @@ def build(where: str, factory: Callable[..., Any], **kwargs: Any) -> Any:
         raise
     except Exception as exc:
         first = (str(exc).strip().splitlines() or [""])[0]
+        masked = redact_text(first, _secrets(kwargs.values()))[:200]
         raise ConfigurationError(f"{where}: the adapter failed to start: "
-                                 f"{type(exc).__name__}: {redact_text(first)[:200]}") from None
+                                 f"{type(exc).__name__}: {masked}") from None
+
+
+#: Words in an environment variable's name that say its value is a credential.
+_SECRET_WORDS = ("TOKEN", "SECRET", "KEY", "PASSWORD", "PASSWD", "SESSION", "CREDENTIAL")
+
+
+def _secrets(values: Iterable[Any]) -> list[str]:
+    """Credential values an adapter's construction may have seen, for masking."""
+    out = [value for name, value in os.environ.items()
+           if any(word in name.upper() for word in _SECRET_WORDS)]
+    for value in values:
+        if isinstance(value, SecretStr):
+            out.append(value.get_secret_value())
+        secret_values = getattr(value, "secret_values", None)
+        if callable(secret_values):
+            out.extend(str(v) for v in secret_values())
+    return out

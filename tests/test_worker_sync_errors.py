@@ -80,3 +80,44 @@ def test_a_named_marketplace_whose_adapter_raises_is_one_json_line_naming_it(
     assert "RuntimeError" in error["error"]
     assert SECRET not in result.output
     assert "alice.buyer" not in result.output
+
+
+TOKEN = "k7Qz0123456789abcdefXYZ"
+
+SHOPIFY_STORE = """
+[stores.north]
+adapter = "shopify"
+shop = "north-shop"
+access_token = { env = "NORTH_SHOPIFY_ACCESS" }
+"""
+
+
+@pytest.fixture
+def quoting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Shopify adapter raising as it is built, its text quoting its bare access token."""
+    from aftersales_shopify import ShopifyMarketplace
+
+    @functools.wraps(ShopifyMarketplace.__init__)
+    def refuse(self: Any, *args: Any, settings: Any = None, **kwargs: Any) -> None:
+        raise RuntimeError(f"the shop refused {TOKEN} today")
+
+    monkeypatch.setattr(ShopifyMarketplace, "__init__", refuse)
+
+
+@pytest.mark.usefixtures("quoting")
+@pytest.mark.parametrize("how", ["store", "name"])
+def test_an_adapter_failing_to_start_never_shows_its_bare_secret(
+        tmp_path: Path, how: str) -> None:
+    # A bare value has no key=value to mask it by: only knowing the secret does
+    # (the store's from its settings, the variable's name saying nothing).
+    if how == "store":
+        config = tmp_path / "aftersales.toml"
+        config.write_text(SHOPIFY_STORE, encoding="utf-8")
+        env = {"AFTERSALES_CONFIG": str(config), "NORTH_SHOPIFY_ACCESS": TOKEN}
+    else:
+        env = {"AFTERSALES_MARKETPLACES": "shopify", "SHOPIFY_SHOP": "north-shop",
+               "SHOPIFY_ACCESS_TOKEN": TOKEN}
+    result = _run(tmp_path, env, "worker", "--once", "--log-level", "DEBUG")
+    assert result.exit_code == 2, result.output
+    assert "the adapter failed to start: RuntimeError: the shop refused *** today" in result.stderr
+    assert TOKEN not in result.output
