@@ -19,13 +19,30 @@ from pathlib import Path
 __all__ = ["write_whole"]
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it where the system tells it (Linux).
+
+    Setting it to read it (``os.umask(0)`` and back) opens a window in which
+    another thread of the process creates its files with no mask at all:
+    readable and writable by everyone. That remains the fallback elsewhere.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    umask = os.umask(0o077)  # the strictest mask for the moment it is set
+    os.umask(umask)
+    return umask
+
+
 def _mode_for(path: Path) -> int:
     try:
         return stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
-        umask = os.umask(0)  # the only way to read it; set back at once
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~_umask()
 
 
 def write_whole(path: Path, text: str) -> None:

@@ -48,3 +48,19 @@ def test_a_replaced_report_keeps_its_mode(tmp_path: Path, umask_022: None) -> No
     write_whole(path, "new\n")
     assert path.read_text(encoding="utf-8") == "new\n"
     assert _mode(path) == 0o664
+
+
+def test_a_new_report_never_changes_the_process_umask(
+        tmp_path: Path, umask_022: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading the umask by setting it to 0 and back left a window in which another
+    thread of the process (a worker's tick, a web app's request) created its files
+    readable and writable by everyone."""
+    import aftersales.atomic
+
+    def no_umask(mask: int) -> int:
+        raise AssertionError(f"os.umask({mask:o}) called")
+
+    monkeypatch.setattr(aftersales.atomic.os, "umask", no_umask)
+    path = tmp_path / "report.html"
+    write_whole(path, "<p>new</p>")
+    assert _mode(path) == 0o644
