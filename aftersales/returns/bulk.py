@@ -372,6 +372,9 @@ class Bulk:
             return result("ok", detail, rma_id)
         except DatabaseUnavailableError as exc:
             raise _stopped(row, exc) from None
+        except bulk_refunds.AppliedBefore:  # a dry run's refund row, applied by an older run
+            done[row.key] = (row.action, row.rma_id)
+            return result("skipped", _EARLIER)
         except (AfterSalesError, SQLAlchemyError, StaleDataError) as exc:
             return result("error", _message(exc))
         except Exception as exc:  # an adapter's bug fails this row, not the run
@@ -420,8 +423,12 @@ class Bulk:
         rma = row.rma_id or ""
         try:
             money = row.money(self._checked_currency(row))
-            paid = self.refunding.refund(rma, amount=money, note=row.note, idempotency_key=row.key,
-                               actor=actor, dry_run=dry_run, guard=self._guard(row, money))
+            try:
+                paid = self.refunding.refund(rma, amount=money, note=row.note,
+                                             idempotency_key=row.key, actor=actor,
+                                             dry_run=dry_run, guard=self._guard(row, money))
+            except bulk_refunds.AppliedBefore:
+                paid = None
             if not dry_run:
                 try:
                     with self.ctx.runtime.unit_of_work() as session:
@@ -440,6 +447,8 @@ class Bulk:
             return BulkOutcome(row.number, row.action, rma, "error",
                                f"unexpected error: {type(exc).__name__}")
         done[row.key] = (row.action, rma)
+        if paid is None:
+            return BulkOutcome(row.number, row.action, rma, "skipped", _EARLIER)
         return BulkOutcome(row.number, row.action, rma, "ok", f"refunded {paid.amount}")
 
     def _same_refund(self, row: BulkRow, seen: BulkOutcome,
@@ -448,6 +457,8 @@ class Bulk:
         refund asked (as ``refund()`` refuses a key given again with other values)."""
         with self._tx(shared) as session:
             found = refund_claims.by_key(session, row.key)
+            if found is None and not row.keyed:  # applied by an older release's run
+                found = bulk_refunds.earlier_bulk_refund(session, row.rma_id or "")
             if found is None or found.fingerprint is None:
                 return seen
             try:

@@ -11,7 +11,9 @@ when the request already has a refund that came from a bulk row:
   claim would refuse the reused key anyway, but named by an internal key;
 - under another bulk key: a row of its own ``idempotency_key`` (``k:``), or
   an older release's key made from the row's content (``h:``), which an
-  edited amount changed.
+  edited amount changed. An older release's refund for the same amount is
+  this row run before the upgrade: :class:`AppliedBefore`, reported as
+  already applied.
 
 Either way the row fails with one line naming the row, the request and the
 amount refunded before, and nothing is paid. The same row again (same
@@ -28,15 +30,22 @@ from collections.abc import Callable
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from aftersales.errors import ValidationError
+from aftersales.errors import AfterSalesError, ValidationError
 from aftersales.money import Money
 from aftersales.returns import refund_claim as refund_claims
 from aftersales.store.tables.returns import RefundRow
 
-__all__ = ["BULK_KEY_PREFIXES", "already_refunded", "earlier_bulk_refund", "guard"]
+__all__ = ["BULK_KEY_PREFIXES", "AppliedBefore", "already_refunded", "earlier_bulk_refund",
+           "guard"]
 
 #: How the keys a bulk run gives refunds start: a row's own key, or a key made by the run.
 BULK_KEY_PREFIXES = ("k:", "h:")
+#: How the keys a bulk run made for rows without one start.
+_MADE = "h:"
+
+
+class AppliedBefore(AfterSalesError):
+    """The row was applied by an older release's run, under the key it made then."""
 
 
 def earlier_bulk_refund(session: Session, rma_id: str) -> RefundRow | None:
@@ -77,7 +86,11 @@ def guard(row_number: int, key: str, asked: Money | None) -> Callable[[Session, 
                 return  # the same row again: the claim returns or resumes its refund
             raise already_refunded(row_number, rma_id, mine, asked)
         earlier = earlier_bulk_refund(session, rma_id)
-        if earlier is not None:
-            raise already_refunded(row_number, rma_id, earlier, asked)
+        if earlier is None:
+            return
+        if earlier.idempotency_key.startswith(_MADE) and earlier.fingerprint == asks:
+            raise AppliedBefore(f"return {rma_id} was refunded {earlier.fingerprint} by this row "
+                                "before")
+        raise already_refunded(row_number, rma_id, earlier, asked)
 
     return check

@@ -108,15 +108,23 @@ def test_a_second_partial_refund_takes_its_own_keys(
 
 def test_a_refund_an_older_release_keyed_by_content_is_not_paid_again(
         synced: Any, runner: CliRunner, refundable: Callable[[], str], tmp_path: Path) -> None:
-    """A file run by a release that keyed refund rows by their content, run again now."""
+    """A file run by a release that keyed refund rows by their content, run again now:
+    unchanged, already applied; edited, refused."""
     rma = refundable()
     synced.returns.refund(rma, amount=Money("5.00", "CNY"),
                           idempotency_key=f"h:{rma}:0123456789abcdef0123456789abcdef")
-    path = _file(tmp_path, "in.csv", f"refund,{rma},5.00,CNY\n")
-    for dry in ([], ["--dry-run"]):
-        done = runner.invoke(main, ["returns", "bulk", str(path), *dry])
+    edited = _file(tmp_path, "edited.csv", f"refund,{rma},6.00,CNY\n")
+    same = _file(tmp_path, "same.csv", f"refund,{rma},5.0,CNY\n")
+    for dry in (["--dry-run"], []):
+        done = runner.invoke(main, ["returns", "bulk", str(edited), *dry])
         assert done.exit_code == 1, done.output
         assert f"return {rma} already has a refund of 5.00 CNY from a bulk row" in done.output
+        again = runner.invoke(main, ["returns", "bulk", str(same), *dry])
+        assert again.exit_code == 0, again.output
+        assert "1 rows: 0 " in again.output
+        assert "1 skipped" in again.output
+    assert runner.invoke(main, ["returns", "bulk", str(same)]).exit_code == 0
+    assert runner.invoke(main, ["returns", "bulk", str(edited)]).exit_code == 1
     assert len(_refunds(synced, rma)) == 1
 
 
