@@ -121,3 +121,16 @@ def test_an_adapter_failing_to_start_never_shows_its_bare_secret(
     assert result.exit_code == 2, result.output
     assert "the adapter failed to start: RuntimeError: the shop refused *** today" in result.stderr
     assert TOKEN not in result.output
+
+
+@pytest.mark.parametrize("command", [["sync"], ["worker", "--once"], ["worker"]])
+def test_a_database_file_that_cannot_be_created_is_status_2_naming_it(
+        command: list[str]) -> None:
+    # /proc takes no new file, even from root. Before: "migration failed:
+    # unable to open database file", status 1, naming no file.
+    result = CliRunner().invoke(main, ["--database-url", "sqlite:////proc/aftersales.db",
+                                       *command], env={"AFTERSALES_MARKETPLACES": "sandbox"})
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines() == [
+        "error: database url: cannot open or create /proc/aftersales.db: "
+        "unable to open database file"]

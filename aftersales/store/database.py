@@ -106,6 +106,21 @@ def _check_sqlite_file(engine: Engine) -> None:
         raise ConfigurationError(f"database url: {name[:200]} is not a SQLite database")
 
 
+def _refuse_unopenable(engine: Engine, exc: BaseException) -> None:
+    """Refuse a SQLite file that cannot be opened or created, naming it (status 2).
+
+    A folder that takes no new file (read-only, not ours) passes
+    :func:`_check_sqlite_file` and fails at the first connection, where
+    SQLite's "unable to open database file" names no file and read like a
+    failed migration.
+    """
+    message = driver_message(exc)
+    if engine.dialect.name == "sqlite" and message == "unable to open database file":
+        name = engine.url.database or ""
+        raise ConfigurationError(f"database url: cannot open or create {name[:200]}: "
+                                 f"{message}") from None
+
+
 def _refuse_unknown_revision(connection: Connection, known: set[str]) -> None:
     """Refuse a database another, newer aftersales migrated, saying so.
 
@@ -287,6 +302,7 @@ class Store:
                 f"cannot upgrade to revision {revision[:80]!r}: {redact_text(str(exc))[:200]}"
             ) from None
         except (SQLAlchemyError, OperationalError) as exc:
+            _refuse_unopenable(self.engine, exc)
             raise StorageError(f"migration failed: {driver_message(exc)}") from None
 
     def _at(self, heads: set[str]) -> bool:
