@@ -19,7 +19,10 @@ one by one (:func:`aftersales.store.orders.upsert_orders`), in this order:
    by the version read (a row someone else changed meanwhile raises
    ``StaleDataError``, which the store turns into
    :class:`~aftersales.errors.ConcurrentUpdateError`), new and changed lines,
-   new parcels. A new order another writer stored meanwhile, as recent, is
+   new parcels (those of known orders checked again by one more SELECT once
+   the orders' UPDATE holds their rows: a parcel another writer stored
+   meanwhile, with a carrier or without, is not added beside it). A new
+   order another writer stored meanwhile, as recent, is
    left alone and counts as unchanged (two syncs of the same orders at once
    both succeed); one stored meanwhile but older raises ``StaleDataError``,
    since the page planned its lines and parcels as new. Known orders are
@@ -45,7 +48,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from aftersales.models import Order, OrderLine, TaxLine
 from aftersales.store.orders import refunds_out
-from aftersales.store.parcel_keys import KnownParcels, insert_parcels
+from aftersales.store.parcel_keys import KnownParcels, insert_parcels, still_new
 from aftersales.store.tables.base import utcnow
 from aftersales.store.tables.core import OrderLineRow, OrderRow, ShipmentRow, tracking_key
 from aftersales.store.upsert import update_rows, upsert_rows
@@ -318,6 +321,8 @@ def _write(session: Session, slots: Sequence[_Slot], added: _Added) -> set[int]:
     update_rows(session, _LINES, dirty)
     parcels = [{"order_id": s.id, **p, "version": 1, "created_at": now, "updated_at": now}
                for s, p in added.shipments if id(s) not in skipped]
-    # a parcel another writer stored meanwhile (under any spelling) is left as it is
-    insert_parcels(session, parcels)
+    # a parcel another writer stored meanwhile (under any spelling) is left as it is:
+    # the known orders' rows are locked by their UPDATE above, so their parcels read
+    # now are all there are (a carrier's parcel and one of none never conflict)
+    insert_parcels(session, still_new(session, parcels, [s.id for s in stale if s.id]))
     return skipped

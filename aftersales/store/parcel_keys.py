@@ -28,7 +28,7 @@ from aftersales.store.tables.core import ShipmentRow, tracking_key
 from aftersales.store.upsert import native_insert, upsert_rows
 
 __all__ = ["NO_CARRIER_KEY", "PARCEL_KEY", "KnownParcels", "insert_parcels", "parcel_identity",
-           "store_parcel"]
+           "still_new", "store_parcel"]
 
 _SHIPMENTS = cast(Table, ShipmentRow.__table__)
 
@@ -125,6 +125,26 @@ def store_parcel(session: Session, *, order_id: int | None, rma_id: str | None,
     elif exists.rma_id is None and rma_id is not None:
         session.execute(update(_SHIPMENTS).where(c.id == exists.id)
                         .values(rma_id=rma_id, version=c.version + 1))
+
+
+def still_new(session: Session, rows: Sequence[Mapping[str, Any]],
+              order_ids: Iterable[int]) -> list[Mapping[str, Any]]:
+    """``rows`` (new ``shipments`` rows) less those of ``order_ids`` that
+    :class:`KnownParcels` now calls stored: read again once the writer holds those
+    orders' rows, so a parcel another writer stored meanwhile under the other index
+    (one with a carrier, one without, which never conflict) is not added beside it."""
+    again = sorted(set(order_ids) & {r["order_id"] for r in rows})
+    if not again:
+        return list(rows)
+    known: dict[int, KnownParcels] = {}
+    c = _SHIPMENTS.c
+    for start in range(0, len(again), 500):
+        for parcel in session.execute(select(c.order_id, c.tracking_number, c.carrier)
+                                      .where(c.order_id.in_(again[start:start + 500]))):
+            known.setdefault(parcel.order_id, KnownParcels()).add(parcel.tracking_number,
+                                                                 parcel.carrier)
+    return [r for r in rows if r["order_id"] not in known
+            or not known[r["order_id"]].has(r["tracking_number"], r["carrier"])]
 
 
 def insert_parcels(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -29,6 +29,7 @@ from aftersales.store.tables.core import ShipmentRow, TrackingEventRow
 from .test_parcel_spellings import _order
 
 RACER = Path(__file__).with_name("parcel_racer.py")
+WRITER = Path(__file__).with_name("parcel_writer.py")
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
@@ -148,3 +149,43 @@ def test_a_page_storing_a_no_carrier_parcel_stored_meanwhile_leaves_it(db_url: s
     assert [tuple(p) for p in parcels] == [("YT 9999 0000", None, "RMA-1"),
                                            ("yt99990000", "yto", None)]
     store.dispose()
+
+
+def test_an_order_sync_listing_a_return_parcel_without_carrier_while_the_return_stores_it(
+    db_url: str, sandbox: Any, tmp_path: Path,
+) -> None:
+    """The buyer's "shipped" (carrier named) holds its write open; the order's sync lists
+    the parcel with no carrier and reads the order's parcels meanwhile. Two indexes, no
+    conflict: the sync must see the return's parcel once it may write, not add a second."""
+    from aftersales.app import AfterSales
+
+    app = AfterSales(db_url, marketplaces=[sandbox], clock=lambda: sandbox.now)
+    try:
+        app.sync_orders("sandbox")
+        order = next(o for page in sandbox.list_orders(None) for o in page.items
+                     if o.delivered_at is not None)
+        request = app.returns.request("sandbox", order.external_id,
+                                      {order.lines[0].external_id: 1},
+                                      reason="wrong_size", force=True, auto=False)
+        assert request.rma_id is not None
+        app.returns.approve(request.rma_id, override=True)
+        args = [sys.executable, str(WRITER), db_url]
+        back = subprocess.Popen([*args, "held-return", "SF 5555 6666 7777", str(tmp_path),
+                                 order.external_id, request.rma_id],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sync = subprocess.Popen([*args, "late-sync", "sf555566667777", str(tmp_path),
+                                 order.external_id],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        outs = []
+        for proc in (back, sync):
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err[-2000:]
+            outs.append(out.strip())
+        assert outs == ["done", "done"]
+        with app.store.session() as s:
+            parcels = s.execute(select(ShipmentRow.tracking_number, ShipmentRow.carrier,
+                                       ShipmentRow.rma_id)
+                                .where(ShipmentRow.tracking_key == "SF555566667777")).all()
+        assert [tuple(p) for p in parcels] == [("SF 5555 6666 7777", "sf", request.rma_id)]
+    finally:
+        app.close()
