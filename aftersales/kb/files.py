@@ -132,6 +132,8 @@ def _csv_items(path: Path) -> list[tuple[str, dict[str, Any]]]:
     if "\x00" in text:
         raise ValidationError(f"cannot read knowledge base {path}: contains NUL bytes")
     reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    number = 1
     try:
         header = next(reader, None)
         if not header:
@@ -147,7 +149,7 @@ def _csv_items(path: Path) -> list[tuple[str, dict[str, Any]]]:
         if len(set(header)) != len(header):
             raise ValidationError(f"{path}: a column is named twice")
         items = []
-        for number, cells in enumerate(reader, start=2):
+        for number, cells in enumerate(reader, start=2):  # ``number`` read after a csv.Error
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) != len(header):
@@ -158,7 +160,13 @@ def _csv_items(path: Path) -> list[tuple[str, dict[str, Any]]]:
             if len(items) > MAX_ENTRIES:
                 raise ValidationError(f"{path}: more than {MAX_ENTRIES} entries")
     except csv.Error as exc:
-        raise ValidationError(f"{path}: not valid CSV: {exc}") from None
+        # The row the reader stopped in: the one after the last it gave (the header's
+        # line included), as a spreadsheet numbers rows.
+        where = f"row {number + 1}" if header else "the header"
+        if "field larger than field limit" in str(exc):
+            raise ValidationError(f"{path}: {where}: a cell longer than "
+                                  f"{csv.field_size_limit()} characters") from None
+        raise ValidationError(f"{path}: {where}: not valid CSV: {exc}") from None
     return items
 
 
