@@ -90,8 +90,8 @@ class SeventeenTrackCarrier(ProviderCarrier[SeventeenTrackSettings, SeventeenTra
         envelope, invalid, unowned = self._envelope(
             self.client.get_track_info([_item(q) for q in queries]))
         data = envelope.get("data") or {}
-        accepted = {item["number"]: item for item in data.get("accepted", ())}
-        rejected = {item["number"]: item.get("error") or {} for item in data.get("rejected", ())}
+        accepted = {item["number"]: item for item in data.get("accepted") or ()}
+        rejected = {item["number"]: item.get("error") or {} for item in data.get("rejected") or ()}
         to_register = [
             q for q in queries
             if q.number in rejected and rejected[q.number].get("code") == NOT_REGISTERED
@@ -101,7 +101,7 @@ class SeventeenTrackCarrier(ProviderCarrier[SeventeenTrackSettings, SeventeenTra
                 self.client.register([_item(q) for q in to_register]))
             unowned += refused_unowned
             # A registration refused (carrier not detected, quota…) replaces "not registered".
-            refused = (registered.get("data") or {}).get("rejected", ())
+            refused = (registered.get("data") or {}).get("rejected") or ()
             rejected.update({item["number"]: item.get("error") or {} for item in refused})
         return TrackAnswer((
             TrackResult(query=q, error=invalid[q.number], error_code="invalid")
@@ -181,8 +181,8 @@ class SeventeenTrackCarrier(ProviderCarrier[SeventeenTrackSettings, SeventeenTra
             body = self.client.api.parse_json(response)  # not JSON at all: that error says so
         else:
             data = envelope.get("data") or {}
-            numbers = [item["number"] for item in data.get("accepted", ())] + [
-                item["number"] for item in data.get("rejected", ())]
+            numbers = [item["number"] for item in data.get("accepted") or ()] + [
+                item["number"] for item in data.get("rejected") or ()]
             if all(number.strip() for number in numbers):
                 return envelope, {}, []
             body = envelope

@@ -115,9 +115,9 @@ class Rejected(TypedDict):
 class Data(TypedDict, total=False):
     """``data`` of the envelope."""
 
-    accepted: list[TrackItem]
-    rejected: list[Rejected]
-    errors: list[ItemError]
+    accepted: list[TrackItem] | None
+    rejected: list[Rejected] | None
+    errors: list[ItemError] | None
 
 
 class Envelope(TypedDict, total=False):

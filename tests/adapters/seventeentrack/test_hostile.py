@@ -155,6 +155,17 @@ def test_a_number_with_nothing_yet_sent_as_nulls_is_pending_not_invalid(
     assert result.tracking.events == []
 
 
+@pytest.mark.parametrize("nulls", [{"errors": None}, {"rejected": None},
+                                   {"errors": None, "rejected": None}])
+def test_a_null_list_beside_the_accepted_items_is_an_empty_one(
+        carrier: SeventeenTrackCarrier, nulls: dict[str, Any]) -> None:
+    answer = _envelope(_item())
+    answer["data"].update(nulls)
+    tracking = _one(carrier, answer).tracking
+    assert tracking is not None
+    assert tracking.status is ParcelStatus.DELIVERED
+
+
 def test_null_events_of_one_provider_leave_the_others_scans(
         carrier: SeventeenTrackCarrier) -> None:
     item = _item()
