@@ -51,6 +51,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from aftersales.cases.clock import BusinessClock, CalendarClock, Clock, parse_window
 from aftersales.cases.states import CaseKind, Priority
 from aftersales.errors import ValidationError
+from aftersales.fieldhints import did_you_mean
 from aftersales.followups.plans import parse_duration
 from aftersales.tomlfile import parse_toml, read_toml
 
@@ -226,4 +227,7 @@ def load_policy(source: CasesPolicy | str | Path | Mapping[str, Any] | None) -> 
     except pydantic.ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "policy"
+        if err["type"] == "extra_forbidden":  # a typo: say what was meant
+            raise ValidationError("case policy: unknown setting"
+                                  + did_you_mean(CasesPolicy, err["loc"]), field=where) from None
         raise ValidationError(f"case policy: {err['msg']}", field=where) from None

@@ -156,3 +156,25 @@ def test_counted_time_never_includes_paused_or_closed_hours(marks: list[int]) ->
         assert row.due_at is not None
         assert _CLOCK.counted(times[-1], row.due_at) == pytest.approx(
             1000 * H - expected * 60)
+
+
+@pytest.mark.parametrize(("text", "field", "meant"), [
+    ('[escalaton]\nhigh_value = "100"\n', "escalaton", "escalation"),
+    ('[escalation]\nhigh_valu = "100"\n', "escalation.high_valu", "high_value"),
+    ('folow_up_plan = "x"\n', "folow_up_plan", "follow_up_plan"),
+    ('[targets."*"."*"]\nfirst_respons = "4h"\n', "targets.*.*.first_respons",
+     "first_response"),
+    ('[hours]\nwindowz = ["09:00-18:00"]\n', "hours.windowz", "windows"),
+])
+def test_a_misspelt_policy_key_names_the_key_it_meant(text: str, field: str, meant: str) -> None:
+    """A typo in cases.toml was refused as "Extra inputs are not permitted", no more."""
+    with pytest.raises(ValidationError) as caught:
+        load_policy(text)
+    assert str(caught.value) == (f"field '{field}': case policy: unknown setting; "
+                                 f"did you mean '{meant}'?")
+
+
+def test_an_unknown_policy_key_with_nothing_close_is_refused_plainly() -> None:
+    with pytest.raises(ValidationError) as caught:
+        load_policy('colour = "red"\n')
+    assert str(caught.value) == "field 'colour': case policy: unknown setting"
