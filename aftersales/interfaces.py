@@ -79,6 +79,8 @@ class Capability(StrEnum):
     LIST_ORDERS = "list_orders"
     GET_ORDER = "get_order"
     LIST_RETURNS = "list_returns"
+    #: optional: ``get_return(external_id)``, one request as the marketplace has it now
+    GET_RETURN = "get_return"
     APPROVE_RETURN = "approve_return"
     REJECT_RETURN = "reject_return"
     CONFIRM_RETURN_RECEIVED = "confirm_return_received"
@@ -346,6 +348,22 @@ class MarketplaceBase:
     def list_returns(self, cursor: str | None = None) -> Iterator[Page[ReturnRequest]]:
         """See :meth:`Marketplace.list_returns`."""
         raise self._unsupported("list_returns")
+
+    def get_return(self, external_id: str) -> ReturnRequest:
+        """One return request by the marketplace's id, as it stands there now.
+
+        Optional (declared as ``GET_RETURN``): the returns area asks it, where
+        declared, whether an approval or refusal whose answer was lost was
+        done before sending it again (:mod:`aftersales.returns.remote_lookup`).
+        The request's ``status`` must be current, not a cached copy.
+
+        Raises:
+            UnsupportedOperationError: the marketplace cannot fetch one request
+                (the default).
+            RemoteNotFoundError: it has no such request.
+            RemoteError: it could not be asked.
+        """
+        raise self._unsupported("get_return")
 
     def approve_return(self, request: ReturnRequest, *, note: str | None = None) -> None:
         """See :meth:`Marketplace.approve_return`."""

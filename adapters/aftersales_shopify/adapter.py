@@ -266,8 +266,8 @@ class ShopifyMarketplace(MarketplaceBase):
     name = "shopify"
     capabilities = frozenset({
         Capability.LIST_ORDERS, Capability.GET_ORDER, Capability.LIST_SHIPMENTS,
-        Capability.LIST_RETURNS, Capability.APPROVE_RETURN, Capability.REJECT_RETURN,
-        Capability.CONFIRM_RETURN_RECEIVED, Capability.REFUND,
+        Capability.LIST_RETURNS, Capability.GET_RETURN, Capability.APPROVE_RETURN,
+        Capability.REJECT_RETURN, Capability.CONFIRM_RETURN_RECEIVED, Capability.REFUND,
     })
     raw_return_statuses: ClassVar[tuple[str, ...]] = tuple(mapping.RETURN_STATUS)
     #: The status table, for the conformance kit.
@@ -433,7 +433,9 @@ class ShopifyMarketplace(MarketplaceBase):
         return nodes
 
     def get_return(self, return_id: str) -> ReturnRequest:
-        """One return by its GID or numeric id, as Shopify has it now.
+        """One return by its GID or numeric id, as Shopify has it now (``GET_RETURN``:
+        the Admin API's ``return(id:)`` query, read before an approval or refusal whose
+        answer was lost is sent again).
 
         Raises:
             RemoteNotFoundError: Shopify has no such return.

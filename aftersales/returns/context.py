@@ -26,6 +26,7 @@ from aftersales.returns import repository as repo
 from aftersales.returns.eligibility import DEFAULT_VALIDATORS, Validator
 from aftersales.returns.outcomes import refused
 from aftersales.returns.policy import ReturnPolicy
+from aftersales.returns.remote_lookup import shows_done
 from aftersales.store.orders import buyer_names
 from aftersales.store.tables.returns import ReturnRow
 
@@ -198,7 +199,10 @@ class ReturnsContext:
         Called before the caller's unit of work writes anything, so no
         write transaction is open during the call. A dry run checks the
         capability and sends nothing. With ``claim`` (:meth:`claim`), an
-        action already answered is not sent again, and a failed call
+        action already answered is not sent again, one resumed after a lost
+        answer is first looked up where the marketplace can say
+        (:mod:`~aftersales.returns.remote_lookup`: shown done, it is not
+        sent, and the caller writes it as answered), and a failed call
         settles the claim: released after a definite refusal, kept as
         "outcome unknown" otherwise.
         """
@@ -212,6 +216,9 @@ class ReturnsContext:
         request = repo.to_model(row)
         try:
             with known_names(*names):
+                if claim is not None and claim.attempts > 1 and shows_done(
+                        market, row.external_id, claim.action, rma_id=row.rma_id):
+                    return  # done there already: the caller's answered() and write follow
                 call(market, request)
         except BaseException as exc:
             if claim is not None and (instead := self.failed(claim, exc)) is not None:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from aftersales.errors import ConfigurationError
+from aftersales.http import notify_send
 from aftersales.interfaces import Capability, MarketplaceBase
 from aftersales.models import (
     Message,
@@ -103,7 +104,7 @@ class SandboxMarketplace(ShopActions, MarketplaceBase):
     name = "sandbox"
     capabilities: frozenset[Capability] = frozenset({
         Capability.LIST_ORDERS, Capability.GET_ORDER, Capability.LIST_RETURNS,
-        Capability.APPROVE_RETURN, Capability.REJECT_RETURN,
+        Capability.GET_RETURN, Capability.APPROVE_RETURN, Capability.REJECT_RETURN,
         Capability.CONFIRM_RETURN_RECEIVED, Capability.REFUND, Capability.SHIP_EXCHANGE,
         Capability.LIST_REVIEWS, Capability.REPLY_REVIEW, Capability.MESSAGE_BUYER,
         Capability.LIST_SHIPMENTS,
@@ -273,7 +274,13 @@ class SandboxMarketplace(ShopActions, MarketplaceBase):
         return self._world.shipments(self._visible_order(order_id), self.now)
 
     def get_return(self, external_id: str) -> ReturnRequest:
-        """One return request by id, as it stands now (a sandbox convenience)."""
+        """See :meth:`MarketplaceBase.get_return`: one return request by id, as it stands now.
+
+        Counted in ``calls`` and seen by send hooks as a call, but never
+        faulted (tests read the shop's state through it).
+        """
+        notify_send(self.name, "CALL", "get_return")  # as a real marketplace's HTTP call would
+        self.calls["get_return"] += 1
         return self._world.return_request(self._visible_return(external_id), self.now)
 
     def get_review(self, external_id: str) -> Review:

@@ -31,6 +31,7 @@ from aftersales.models import (
     Receipt,
     Refund,
     RefusalReason,
+    ReturnRequest,
     Shipment,
     Tracking,
     TrackQuery,
@@ -60,6 +61,7 @@ MARKETPLACE_CAPABILITIES: tuple[Capability, ...] = (
     Capability.LIST_ORDERS,
     Capability.GET_ORDER,
     Capability.LIST_RETURNS,
+    Capability.GET_RETURN,
     Capability.APPROVE_RETURN,
     Capability.REJECT_RETURN,
     Capability.CONFIRM_RETURN_RECEIVED,
@@ -149,6 +151,8 @@ def _marketplace_call(adapter: Marketplace, cap: Capability, s: MarketplaceSampl
         return drain(getattr(adapter, LISTINGS[cap])(None))
     if cap is Capability.GET_ORDER:
         return adapter.get_order(s.order_id)
+    if cap is Capability.GET_RETURN:
+        return getattr(adapter, "get_return")(s.return_request.external_id or "")  # noqa: B009
     if cap is Capability.APPROVE_RETURN:
         return adapter.approve_return(s.return_request)
     if cap is Capability.REJECT_RETURN:
@@ -212,6 +216,7 @@ def invoke(adapter: Any, cap: Capability, samples: MarketplaceSamples | CarrierS
 
 _RESULT_TYPES: dict[Capability, type | None] = {
     Capability.GET_ORDER: Order,
+    Capability.GET_RETURN: ReturnRequest,
     Capability.REFUND: Refund,
     Capability.SHIP_EXCHANGE: Shipment,
     Capability.REPLY_REVIEW: str,
@@ -248,6 +253,9 @@ def check_capability_declared(
         assert result.external_id, "refund() must return the refund with external_id set"
     if cap is Capability.REPLY_REVIEW:
         assert result, "reply_review() must return the reply's id"
+    if cap is Capability.GET_RETURN and isinstance(samples, MarketplaceSamples):
+        assert result.external_id == samples.return_request.external_id, (
+            "get_return() must return the request it was asked for")
     if cap is Capability.LIST_SHIPMENTS:
         assert isinstance(result, list), "list_shipments() must return a list"
         assert all(isinstance(x, Shipment) for x in result), "list_shipments(): not Shipments"

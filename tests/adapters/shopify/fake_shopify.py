@@ -153,6 +153,9 @@ class FakeShop:
         self.touch(i)
         return {field: {"return": {"id": gid, "status": to}, "userErrors": []}}
 
+    def _op_GetReturn(self, v: dict[str, Any]) -> dict[str, Any]:
+        return {"return": self.returns.get(self._ret_index(v["id"]))}
+
     def _op_ReturnApproveRequest(self, v: dict[str, Any]) -> dict[str, Any]:
         return self._mutate(v["input"]["id"], "returnApproveRequest", {"REQUESTED"}, "OPEN")
 
