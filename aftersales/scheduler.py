@@ -83,6 +83,7 @@ worker_log = observe.logger("worker")
 
 __all__ = [
     "DEFAULT_INTERVALS",
+    "MAX_INTERVAL",
     "TICKS",
     "Tick",
     "TickHost",
@@ -118,6 +119,9 @@ TICKS: tuple[Tick, ...] = (
     Tick("cases", "cases", "tick", 60),
 )
 DEFAULT_INTERVALS: dict[str, float] = {t.name: t.default_interval for t in TICKS}
+#: The longest interval a tick may have, in seconds (365 days). Much longer
+#: ones overflow the scheduler's clock arithmetic; 0 turns a tick off instead.
+MAX_INTERVAL = 365 * 24 * 3600
 
 
 def resolve_intervals(
@@ -126,7 +130,8 @@ def resolve_intervals(
     """Seconds per tick: ``configured`` settings (else the environment's), then ``intervals``.
 
     Raises:
-        ConfigurationError: an unknown tick name or a negative or non-numeric interval.
+        ConfigurationError: an unknown tick name, or an interval that is
+            negative, not a number, or over :data:`MAX_INTERVAL`.
     """
     if configured is None:
         configured = AfterSalesSettings.load().interval
@@ -138,6 +143,10 @@ def resolve_intervals(
     bad = [n for n, v in out.items() if not math.isfinite(v) or v < 0]
     if bad:
         raise ConfigurationError(f"intervals cannot be negative or infinite: {', '.join(bad)}")
+    long = [n for n, v in out.items() if v > MAX_INTERVAL]
+    if long:
+        raise ConfigurationError(f"intervals are at most {MAX_INTERVAL} seconds: "
+                                 f"{', '.join(long)}")
     return out
 
 
@@ -463,6 +472,10 @@ def _parse_interval(values: Sequence[str]) -> dict[str, float]:
         if not math.isfinite(out[name]) or out[name] < 0:
             raise click.BadParameter(f"{name!r}: {seconds.strip()!r} is not 0 or a positive "
                                      "number of seconds", param_hint="--interval")
+        if out[name] > MAX_INTERVAL:
+            raise click.BadParameter(f"{name!r}: {seconds.strip()!r} is over a year; "
+                                     f"intervals are at most {MAX_INTERVAL} seconds",
+                                     param_hint="--interval")
     return out
 
 

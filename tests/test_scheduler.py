@@ -164,6 +164,41 @@ def test_worker_once_masks_a_raising_tick_in_its_report(
         assert value not in (result.stderr_bytes or b"").decode()
 
 
+@pytest.mark.parametrize("given", [["--interval", "sync=1e300"], ["--interval", "sync=3e7"]])
+def test_an_interval_over_a_year_is_a_usage_error_before_the_worker_starts(
+        app: AfterSales, given: list[str]) -> None:
+    # Before: "worker started", then "unexpected OverflowError: Python int
+    # too large to convert to C int" from the scheduler, status 1 (3e7 s,
+    # under a year, is accepted).
+    runs = given[1] == "sync=3e7"
+    result = CliRunner().invoke(worker_command, ["--only", "sync", *given, "--once"],
+                                obj=SimpleNamespace(app=app))
+    if runs:
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == 2, result.output
+    assert "--interval" in result.output
+    assert "at most 31536000" in result.output
+    assert "worker started" not in result.output
+
+
+def test_an_interval_over_a_year_from_the_settings_is_refused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AFTERSALES_INTERVAL_SYNC", "1e300")
+    with pytest.raises(ConfigurationError, match="at most 31536000 seconds: sync"):
+        resolve_intervals()
+
+
+def test_a_running_worker_refuses_an_interval_over_a_year(
+        app: AfterSales, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AFTERSALES_INTERVAL_SYNC", "1e300")
+    result = CliRunner().invoke(worker_command, ["--only", "sync"],
+                                obj=SimpleNamespace(app=app))
+    assert result.exit_code != 0
+    assert isinstance(result.exception, ConfigurationError)
+    assert "worker started" not in result.output
+
+
 def test_worker_bad_interval_is_a_usage_error(app: AfterSales) -> None:
     result = CliRunner().invoke(worker_command, ["--once", "--interval", "followups"],
                                 obj=SimpleNamespace(app=app))
