@@ -51,6 +51,7 @@ from aftersales.cases.opening import open_batch
 from aftersales.cases.policy import CasesPolicy, load_policy
 from aftersales.cases.resolutions import Resolution, ResolutionKind
 from aftersales.cases.states import (
+    TRANSITIONS,
     CaseChannel,
     CaseKind,
     CaseStatus,
@@ -841,7 +842,9 @@ class CasesService:
         marked ``started`` in its own commit before the refund is asked for:
         from then until it is resolved, :meth:`propose` refuses any other
         offer (it would be paid on top); a refund the returns area refused
-        outright (nothing paid) lifts the mark. With a
+        outright (nothing paid) lifts the mark. A case closed by someone
+        while its refund was paid keeps the refund on record (fact, links,
+        an audit row) and stays closed, with no 回访. With a
         follow-up plan (``follow_up_plan`` or the policy's), a 回访 is
         scheduled under the one contact policy and the case moves to
         ``following_up``; the buyer's answer closes or reopens it. Resolving
@@ -880,6 +883,8 @@ class CasesService:
                 self._mark_refund(case_id, number, started=False)
                 raise
 
+        moved: list[bool] = []
+
         def work(session: Session, row: CaseRow, now: datetime) -> None:
             if outcome and ((row.resolution or {}).get("number") or 1) != (res.get("number") or 1):
                 raise ConcurrentUpdateError(f"case {row.id} got another proposal while its "
@@ -891,11 +896,21 @@ class CasesService:
                               source="returns.refund", at=now, data=outcome)
             if row.resolution is not None:
                 row.resolution = {**row.resolution, "done": True}
+            if outcome and S.RESOLVED not in TRANSITIONS[S(row.status)]:
+                # Closed by someone while the refund was paid: the money went out, so
+                # it is recorded on the case as it is; the case is not moved.
+                row.updated_at = now
+                session.flush()
+                repo.audit(session, row.id, actor=actor, at=now,
+                           reason="refund paid after the case was closed", note=note,
+                           data={"refund": outcome})
+                return
             self._move(session, row, S.RESOLVED, actor=actor, now=now, note=note,
                        reason="resolved", data={"refund": outcome} if outcome else None)
+            moved.append(True)
 
         case = self._change(case_id, work)
-        if plan and self._schedule_callback is not None:
+        if moved and plan and self._schedule_callback is not None:
             return self._callback(case, plan, actor)
         return case
 

@@ -474,3 +474,39 @@ def test_a_proposal_retried_after_it_was_told_tells_the_buyer_once(
     assert len(sent) == 1
     other = app.cases.propose(case.id, Resolution("explanation", note="It was fine."))
     assert (other.resolution or {})["number"] == 2  # another offer is a new proposal
+
+
+def test_a_case_closed_while_its_refund_was_paid_still_records_the_refund(
+        loop_app: AfterSales, shop: SandboxMarketplace) -> None:
+    """Another person closed the case while resolving paid its refund: the money went
+    out, then resolving failed (closed cannot move to resolved) and rolled back the
+    record of it, leaving a closed case with no trace of the refund."""
+    app = loop_app
+    app.sync()
+    case = next(c for c in app.cases.list(kind="negative_review") if c.order_id)
+    currency = shop.get_order(str(case.order_id)).currency
+    app.cases.propose(case.id, Resolution("refund", amount="1.00", currency=currency))
+    service = app.cases
+    pay = service._refund
+    assert pay is not None
+
+    def paying(**kwargs: Any) -> dict[str, Any]:
+        paid = pay(**kwargs)
+        service.close(case.id, note="closed by a colleague")  # the other person
+        return paid
+
+    service._refund = paying
+    after = service.resolve(case.id)
+    assert after.status is CaseStatus.CLOSED
+    assert after.resolution is not None
+    assert after.resolution["done"] is True
+    assert "refund" in after.links
+    assert any(f.source == "returns.refund" for f in after.facts)
+    assert "callback" not in after.links  # no 回访 for a case someone closed
+    assert _paid(shop, case.order_id) == [Decimal("1.00")]
+    assert any(e.reason == "refund paid after the case was closed"
+               for e in app.cases.history(case.id))
+    service._refund = pay
+    with pytest.raises(InvalidTransitionError):
+        service.resolve(case.id)  # nothing left to do: refused, nothing paid again
+    assert _paid(shop, case.order_id) == [Decimal("1.00")]
