@@ -13,22 +13,18 @@ names its settings and client classes, and does what is its own in
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from aftersales.http import ApiClient
 from aftersales.interfaces import MarketplaceBase
 from aftersales.settings import AdapterSettings
+from aftersales.times import utc_now
 
 __all__ = ["ClientMarketplace", "utc_now"]
 
 SettingsT = TypeVar("SettingsT", bound=AdapterSettings)
 ClientT = TypeVar("ClientT")
-
-
-def utc_now() -> datetime:
-    """The current time, aware, in UTC (an adapter's clock unless one is given)."""
-    return datetime.now(UTC)
 
 
 class ClientMarketplace(MarketplaceBase, Generic[SettingsT, ClientT]):

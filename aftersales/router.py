@@ -18,16 +18,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Self
+from datetime import datetime
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import requests
+from pydantic import SecretStr
 
 from aftersales.errors import RemoteError, ResponseParseError
 from aftersales.http import ApiClient
 from aftersales.settings import AdapterSettings
 from aftersales.signing import md5_wrapped_sign
+from aftersales.times import utc_now
 
-__all__ = ["RESPONSE_SUFFIXES", "RouterClient", "unwrap"]
+__all__ = [
+    "RESPONSE_SUFFIXES",
+    "RouterClient",
+    "RouterSettings",
+    "ShopRouterClient",
+    "error_in_body",
+    "unwrap",
+]
 
 #: How a router names the object holding a call's result (JD writes ``responce``).
 RESPONSE_SUFFIXES = ("_response", "_responce")
@@ -55,6 +65,23 @@ def unwrap(body: Any, *, adapter: str, method: str, bare: bool = False) -> dict[
     raise ResponseParseError(f"{method}: the answer has no *_response object", adapter=adapter)
 
 
+def error_in_body(response: requests.Response, read_error: ErrorReader) -> RemoteError | None:
+    """The error a ``200 OK`` answer reports in its JSON body (the ApiClient's
+    ``classify_error`` of a Chinese gateway), read by ``read_error``.
+
+    An HTTP error status is left to the ApiClient, which maps it itself; so is
+    a body that is not JSON or is nested past the parser's limit (an HTML page
+    or a hostile body becomes a ``ResponseParseError`` there).
+    """
+    if response.status_code >= 400:
+        return None
+    try:
+        body = response.json()
+    except (ValueError, RecursionError):
+        return None
+    return read_error(body)
+
+
 class RouterClient:
     """One app's signed calls to a router URL.
 
@@ -77,7 +104,7 @@ class RouterClient:
     @classmethod
     def for_shop(
         cls,
-        settings: AdapterSettings,
+        settings: RouterSettings | AdapterSettings,
         *,
         url: str,
         secret: str,
@@ -103,13 +130,7 @@ class RouterClient:
         return cls(api, url, secret, read_error)
 
     def _classify(self, response: requests.Response) -> RemoteError | None:
-        if response.status_code >= 400:
-            return None  # the ApiClient maps HTTP errors itself
-        try:
-            body = response.json()
-        except (ValueError, RecursionError):
-            return None  # not JSON (or nested past the parser's limit): a parse error
-        return self.read_error(body)
+        return error_in_body(response, self.read_error)
 
     def signed(self, form: Mapping[str, str | None]) -> dict[str, str]:
         """``form`` without empty values, plus its ``sign``."""
@@ -131,3 +152,75 @@ class RouterClient:
         """
         body = self.api.post(self.url, data=self.signed(form), idempotent=not write)
         return unwrap(body, adapter=self.api.adapter, method=method, bare=bare)
+
+
+class RouterSettings(Protocol):
+    """What a router client reads of its shop's settings."""
+
+    @property
+    def gateway_url(self) -> str:
+        """The router's URL."""
+
+    @property
+    def access_token(self) -> SecretStr:
+        """The shop's access token."""
+
+    @property
+    def router_secret(self) -> SecretStr:
+        """The app secret the calls are signed with (each platform names it its own way)."""
+
+    def api_client(self, *, sleep: Callable[[float], None]) -> ApiClient:
+        """The adapter's ``ApiClient`` (:meth:`~aftersales.settings.AdapterSettings.api_client`)."""
+
+
+RouterSettingsT = TypeVar("RouterSettingsT", bound=RouterSettings)
+
+
+class ShopRouterClient(Generic[RouterSettingsT]):
+    """One shop's signed calls to a router (Pinduoduo, JD): its settings, clock and
+    :class:`RouterClient`.
+
+    A subclass says how its platform's ``error_response`` reads
+    (:meth:`read_error`) and builds each call's form from ``self.settings``
+    and ``self.clock``.
+
+    Args:
+        settings: credentials and options.
+        api: a ready ApiClient (tests inject one with a recorded ``sleep``).
+        clock: the current aware time, for each call's ``timestamp``.
+        sleep: how the retry layer waits (ignored when ``api`` is given).
+    """
+
+    def __init__(
+        self,
+        settings: RouterSettingsT,
+        *,
+        api: ApiClient | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.router = RouterClient.for_shop(
+            settings, url=settings.gateway_url, secret=settings.router_secret.get_secret_value(),
+            token=settings.access_token.get_secret_value(), read_error=self.read_error,
+            api=api, sleep=sleep)
+        self.api = self.router.api
+
+    def read_error(self, body: Any) -> RemoteError | None:
+        """The library error a parsed answer reports, ``None`` when it reports none."""
+        raise NotImplementedError
+
+    def form(self, method: str, params: Mapping[str, Any]) -> dict[str, str | None]:
+        """The unsigned form of one call of API ``method`` with business ``params``."""
+        raise NotImplementedError
+
+    def call(self, method: str, params: Mapping[str, Any], *, write: bool = False,
+             bare: bool = False) -> dict[str, Any]:
+        """Call API ``method`` and return its result object (see :meth:`RouterClient.call`).
+
+        Raises:
+            RemoteError: the error :meth:`read_error` chose, after retries.
+            ResponseParseError: the answer was not JSON or had no result object.
+        """
+        return self.router.call(method, self.form(method, params), write=write, bare=bare)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import requests
@@ -33,6 +34,7 @@ from pydantic import ValidationError as PydanticValidationError
 from aftersales.envnames import warn_unknown_variables
 from aftersales.errors import ConfigurationError, RemoteError
 from aftersales.http import ApiClient, ErrorClassifier, RateLimit
+from aftersales.times import utc_now
 
 __all__ = ["AdapterClient", "AdapterSettings"]
 
@@ -234,8 +236,11 @@ class AdapterClient(Generic[SettingsT]):
         api: a ready ``ApiClient`` (tests and custom transports); it is given
             this client's error classifier and the settings' secrets to mask.
         session: a ready ``requests.Session`` for the ``ApiClient`` built otherwise.
-        sleep: how the retry layer waits (tests pass a recorder).
+        sleep: how the retry layer waits (tests pass a recorder; ``time.sleep``
+            when ``None``).
         max_attempts: overrides the class's ``max_attempts``.
+        clock: the current aware time, for what the client signs or stamps
+            (``self.clock``); the current UTC time by default.
     """
 
     max_attempts: ClassVar[int] = 4
@@ -249,10 +254,12 @@ class AdapterClient(Generic[SettingsT]):
         *,
         api: ApiClient | None = None,
         session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         max_attempts: int | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.settings = settings
+        self.clock = clock
         if api is not None:
             api.classify_error = self.classify
             for secret in settings.secret_values():
@@ -263,7 +270,7 @@ class AdapterClient(Generic[SettingsT]):
             classify_error=self.classify,
             headers=self.headers or None,
             session=session,
-            sleep=sleep,
+            sleep=time.sleep if sleep is None else sleep,
             max_attempts=self.max_attempts if max_attempts is None else max_attempts,
             pool_size=self.pool_size,
             redirect_hosts=self.redirect_hosts,

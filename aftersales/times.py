@@ -33,12 +33,17 @@ from pydantic import AfterValidator
 
 from aftersales.errors import ValidationError
 
-__all__ = ["NAIVE", "OUT_OF_RANGE", "UtcDatetime", "aware", "is_aware", "utc"]
+__all__ = ["NAIVE", "OUT_OF_RANGE", "UtcDatetime", "aware", "is_aware", "utc", "utc_now"]
 
 #: What a naive time is told (with the field named before it).
 NAIVE = "must be timezone-aware (with an offset such as +08:00 or Z)"
 #: What a time is told whose offset carries it beyond year 1 or 9999.
 OUT_OF_RANGE = "is outside the years 1 to 9999 in UTC"
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC (the clock an adapter or client uses unless given one)."""
+    return datetime.now(UTC)
 
 
 def _problem(value: object) -> str | None:

@@ -31,9 +31,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -47,7 +45,7 @@ from aftersales.errors import (
     ResponseParseError,
     TransientError,
 )
-from aftersales.http import ApiClient
+from aftersales.router import error_in_body
 from aftersales.settings import AdapterClient
 from aftersales.wire import wire_number
 from aftersales_douyin.settings import DouyinSettings
@@ -202,37 +200,14 @@ def error_from_body(body: Any) -> RemoteError | None:
 
 def classify_error(response: requests.Response) -> RemoteError | None:
     """The ApiClient hook: a 200 answer whose ``code`` is not 10000 becomes an error."""
-    if response.status_code >= 400:
-        return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return error_from_body(body)
+    return error_in_body(response, error_from_body)
 
 
 class DouyinClient(AdapterClient[DouyinSettings]):
     """Signed calls to the open platform for one shop (the core's
     :class:`~aftersales.settings.AdapterClient`: an injected ApiClient masks every
-    secret of the settings).
-
-    Args:
-        settings: credentials and options.
-        api: a ready ApiClient (tests inject one with a recorded ``sleep``).
-        clock: the current aware time, for ``timestamp``.
-        sleep: how the retry layer waits (ignored when ``api`` is given).
+    secret of the settings; its ``clock`` gives each call's ``timestamp``).
     """
-
-    def __init__(
-        self,
-        settings: DouyinSettings,
-        *,
-        api: ApiClient | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        super().__init__(settings, api=api, sleep=time.sleep if sleep is None else sleep)
-        self.clock = clock
 
     def classify(self, response: requests.Response) -> RemoteError | None:
         """See :func:`classify_error`."""

@@ -21,8 +21,7 @@ rest is ``RemoteRejectedError``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import Any
 
 from aftersales.errors import (
@@ -32,8 +31,7 @@ from aftersales.errors import (
     RemoteRejectedError,
     TransientError,
 )
-from aftersales.http import ApiClient
-from aftersales.router import RouterClient
+from aftersales.router import ShopRouterClient
 from aftersales.signing import md5_wrapped_sign
 from aftersales.wire import china_text
 from aftersales_jd.settings import JdSettings
@@ -82,31 +80,14 @@ def error_from_body(body: Any) -> RemoteError | None:
     return RemoteRejectedError(text, **kw)
 
 
-class JdClient:
-    """Signed calls to the JOS router for one shop.
-
-    Args:
-        settings: credentials and options.
-        api: a ready ApiClient (tests inject one with a recorded ``sleep``).
-        clock: the current aware time, for ``timestamp``.
-        sleep: how the retry layer waits (ignored when ``api`` is given).
+class JdClient(ShopRouterClient[JdSettings]):
+    """Signed calls to the JOS router for one shop (the core's
+    :class:`~aftersales.router.ShopRouterClient`).
     """
 
-    def __init__(
-        self,
-        settings: JdSettings,
-        *,
-        api: ApiClient | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        self.settings = settings
-        self.clock = clock
-        self.router = RouterClient.for_shop(
-            settings, url=settings.gateway_url, secret=settings.app_secret.get_secret_value(),
-            token=settings.access_token.get_secret_value(), read_error=error_from_body,
-            api=api, sleep=sleep)
-        self.api = self.router.api
+    def read_error(self, body: Any) -> RemoteError | None:
+        """See :func:`error_from_body`."""
+        return error_from_body(body)
 
     def form(self, method: str, params: Mapping[str, Any]) -> dict[str, str | None]:
         """The unsigned form of one call: the system parameters and ``360buy_param_json``."""
@@ -119,13 +100,3 @@ class JdClient:
             "v": "2.0",
             "360buy_param_json": param_json(params),
         }
-
-    def call(self, method: str, params: Mapping[str, Any], *,
-             write: bool = False) -> dict[str, Any]:
-        """Call API ``method`` and return the object under its ``*_responce`` key.
-
-        Raises:
-            RemoteError: the subclass :func:`error_from_body` chose, after retries.
-            ResponseParseError: the answer was not JSON or had no result object.
-        """
-        return self.router.call(method, self.form(method, params), write=write)

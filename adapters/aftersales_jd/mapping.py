@@ -18,14 +18,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
 
 from aftersales.errors import ValidationError
 from aftersales.evidence import choose_refusal_reason
 from aftersales.models import (
     Buyer,
     FulfilmentStage,
-    Money,
     Order,
     OrderLine,
     RefusalReason,
@@ -181,29 +179,14 @@ REASONS: dict[str, ReturnReason] = {
 }
 
 
-def parse_time(value: Any, *, field: str = "time", payload: str = "jd payload") -> datetime:
-    """A wire time (epoch seconds or milliseconds, or China-time text) as aware UTC
-    (:func:`aftersales.wire.china_time`).
-
-    Raises:
-        ValidationError: empty, in no such form, or outside 2000–2100 (names
-            field and payload, never the value).
-    """
-    return china_time(value, field=field, payload=payload)
-
-
-def amount(value: object, *, field: str, payload: str) -> Money | None:
-    """An order amount, which JD writes as yuan text (``"59.90"``; a JSON integer
-    would be fen, :func:`aftersales.wire.yuan_or_fen`). A refund application's
-    ``applyRefundSum`` is fen in every spelling and is read by
-    :func:`aftersales.wire.whole_fen` instead.
-
-    Raises:
-        ValidationError: a flag, not plain decimal digits, negative, finer than a
-            fen or beyond any after-sales amount (names field and payload).
-    """
-    return yuan_or_fen(value, field=field, payload=payload, currency=CURRENCY,
-                       decimal_numbers=True)
+#: A wire time (epoch seconds or milliseconds, or China-time text) as aware UTC:
+#: :func:`aftersales.wire.china_time`, naming this platform's payload unless told which.
+parse_time = partial(china_time, field="time", payload="jd payload")
+#: An order amount, which JD writes as yuan text (``"59.90"``; a JSON integer
+#: would be fen): :func:`aftersales.wire.yuan_or_fen` with a JSON number's fraction
+#: read as yuan. A refund application's ``applyRefundSum`` is fen in every spelling and
+#: is read by :func:`aftersales.wire.whole_fen` instead.
+amount = partial(yuan_or_fen, currency=CURRENCY, decimal_numbers=True)
 
 
 def _count(count: int, field: str, where: str) -> int:

@@ -20,8 +20,7 @@ library's errors (codes from the platform's error-code table):
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import Any
 
 from aftersales.errors import (
@@ -31,8 +30,7 @@ from aftersales.errors import (
     RemoteRejectedError,
     TransientError,
 )
-from aftersales.http import ApiClient
-from aftersales.router import RouterClient
+from aftersales.router import ShopRouterClient
 from aftersales.signing import md5_wrapped_sign
 from aftersales.wire import wire_number
 from aftersales_pinduoduo.settings import PinduoduoSettings
@@ -86,31 +84,14 @@ def error_from_body(body: Any) -> RemoteError | None:
     return RemoteRejectedError(text, **kw)
 
 
-class PinduoduoClient:
-    """Signed calls to the router for one shop.
-
-    Args:
-        settings: credentials and options.
-        api: a ready ApiClient (tests inject one with a recorded ``sleep``).
-        clock: the current aware time, for ``timestamp``.
-        sleep: how the retry layer waits (ignored when ``api`` is given).
+class PinduoduoClient(ShopRouterClient[PinduoduoSettings]):
+    """Signed calls to the router for one shop (the core's
+    :class:`~aftersales.router.ShopRouterClient`).
     """
 
-    def __init__(
-        self,
-        settings: PinduoduoSettings,
-        *,
-        api: ApiClient | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        self.settings = settings
-        self.clock = clock
-        self.router = RouterClient.for_shop(
-            settings, url=settings.gateway_url, secret=settings.client_secret.get_secret_value(),
-            token=settings.access_token.get_secret_value(), read_error=error_from_body,
-            api=api, sleep=sleep)
-        self.api = self.router.api
+    def read_error(self, body: Any) -> RemoteError | None:
+        """See :func:`error_from_body`."""
+        return error_from_body(body)
 
     def form(self, api_type: str, params: Mapping[str, Any]) -> dict[str, str | None]:
         """The unsigned form of one call: common parameters and business ones."""
@@ -125,13 +106,3 @@ class PinduoduoClient:
         }
         form.update({k: wire_value(v) for k, v in params.items() if v is not None})
         return form
-
-    def call(self, api_type: str, params: Mapping[str, Any], *, write: bool = False,
-             bare: bool = False) -> dict[str, Any]:
-        """Call API ``api_type`` and return its result object.
-
-        Raises:
-            RemoteError: the subclass :func:`error_from_body` chose, after retries.
-            ResponseParseError: the answer was not JSON or had no result object.
-        """
-        return self.router.call(api_type, self.form(api_type, params), write=write, bare=bare)

@@ -24,7 +24,6 @@ from aftersales.logistics.carrier_names import carrier_for_name
 from aftersales.models import (
     Buyer,
     FulfilmentStage,
-    Money,
     Order,
     OrderLine,
     PlatformDeadline,
@@ -171,27 +170,12 @@ REASONS: dict[str, ReturnReason] = {
 }
 
 
-def parse_time(value: Any, *, field: str = "time", payload: str = "pinduoduo payload") -> datetime:
-    """A wire time (epoch seconds or milliseconds, or China-time text) as aware UTC
-    (:func:`aftersales.wire.china_time`).
-
-    Raises:
-        ValidationError: empty, in no such form, or outside 2000–2100 (names
-            field and payload, never the value).
-    """
-    return china_time(value, field=field, payload=payload)
-
-
-def amount(value: object, *, field: str, payload: str) -> Money | None:
-    """An amount as written on the wire: text in yuan, a JSON integer in fen; a JSON
-    number with a fraction is refused (:func:`aftersales.wire.yuan_or_fen`).
-
-    Raises:
-        ValidationError: a flag, not plain decimal digits, negative, finer than a
-            fen or beyond any after-sales amount (names field and payload).
-    """
-    return yuan_or_fen(value, field=field, payload=payload, currency=CURRENCY,
-                       decimal_numbers=False)
+#: A wire time (epoch seconds or milliseconds, or China-time text) as aware UTC:
+#: :func:`aftersales.wire.china_time`, naming this platform's payload unless told which.
+parse_time = partial(china_time, field="time", payload="pinduoduo payload")
+#: An amount as written on the wire: text in yuan, a JSON integer in fen; a JSON
+#: number with a fraction is refused (:func:`aftersales.wire.yuan_or_fen`).
+amount = partial(yuan_or_fen, currency=CURRENCY, decimal_numbers=False)
 
 
 def return_status(code: int) -> ReturnStatus:

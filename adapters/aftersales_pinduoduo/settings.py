@@ -65,6 +65,11 @@ class PinduoduoSettings(AdapterSettings):
         """The router every call goes to (``gateway_url``)."""
         return self.gateway_url
 
+    @property
+    def router_secret(self) -> SecretStr:
+        """The secret the router calls are signed with (``client_secret``)."""
+        return self.client_secret
+
     @classmethod
     def missing_error(cls, variables: list[str]) -> ConfigurationError:
         """Missing credentials, with how to give them."""

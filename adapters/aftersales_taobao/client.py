@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -45,9 +44,9 @@ from aftersales.errors import (
     ResponseParseError,
     TransientError,
 )
-from aftersales.http import ApiClient
 from aftersales.logistics.tracking import CHINA_TZ
 from aftersales.multipart import FilePart
+from aftersales.router import error_in_body
 from aftersales.settings import AdapterClient
 from aftersales.signing import md5_wrapped_sign, sorted_pairs
 from aftersales.wire import china_text, wire_number
@@ -136,13 +135,7 @@ def classify_error(response: requests.Response) -> RemoteError | None:
     Bodies that are not JSON are left to the ApiClient (an HTML page becomes
     ``ResponseParseError``, a 5xx a ``TransientError``).
     """
-    if response.status_code >= 400:
-        return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return error_from_body(body)
+    return error_in_body(response, error_from_body)
 
 
 def _response_key(method: str) -> str:
@@ -153,25 +146,8 @@ def _response_key(method: str) -> str:
 class TaobaoClient(AdapterClient[TaobaoSettings]):
     """Signed calls to the gateway for one seller (the core's
     :class:`~aftersales.settings.AdapterClient`: an injected ApiClient masks every
-    secret of the settings).
-
-    Args:
-        settings: credentials and options.
-        api: a ready ApiClient (tests inject one with a recorded ``sleep``).
-        clock: the current aware time, for ``timestamp``.
-        sleep: how the retry layer waits (ignored when ``api`` is given).
+    secret of the settings; its ``clock`` gives each call's ``timestamp``).
     """
-
-    def __init__(
-        self,
-        settings: TaobaoSettings,
-        *,
-        api: ApiClient | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        super().__init__(settings, api=api, sleep=time.sleep if sleep is None else sleep)
-        self.clock = clock
 
     def classify(self, response: requests.Response) -> RemoteError | None:
         """See :func:`classify_error`; a ban longer than ``max_ban_wait`` is not retried."""
