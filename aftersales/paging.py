@@ -39,6 +39,7 @@ __all__ = [
     "trusted_total",
     "watermarked_pages",
     "window_newest_first",
+    "windowed_pages",
 ]
 
 T = TypeVar("T")
@@ -240,6 +241,45 @@ def time_windows(
         until = min(since + width, end)
         yield since, until
         since = until
+
+
+def windowed_pages(
+    start: Watermark | None,
+    window: Callable[[datetime, datetime], list[T]],
+    stamp: Callable[[T], tuple[datetime, str]],
+    *,
+    clock: Callable[[], datetime],
+    lag: timedelta,
+    lookback: timedelta,
+    width: timedelta,
+    size: int,
+) -> Iterator[Page[T]]:
+    """An incremental listing read window by window (:func:`time_windows`), in pages
+    of at most ``size`` items with watermark cursors (:func:`watermarked_pages`).
+
+    An item a window's answer stamps after that window's end is left to the
+    window (or the next run) that covers its stamp: a stale search index, or a
+    write during the walk, returns an item under its old time with its new one,
+    and read early it would move the watermark past every window still to read,
+    whose items would then never be listed.
+
+    Args:
+        start: the watermark to resume from, or ``None``.
+        window: every item changed in ``[since, until]``, oldest change first.
+        stamp: an item's (change time, id).
+        clock: the current aware time, read when the walk starts.
+        lag, lookback, width: see :func:`time_windows`.
+        size: the largest page handed out.
+    """
+    def batches() -> Iterator[list[T]]:
+        for since, until in time_windows(start, now=clock(), lag=lag, lookback=lookback,
+                                         width=width):
+            items = [item for item in window(since, until)
+                     if utc(stamp(item)[0], "at") <= until]
+            for i in range(0, len(items), size):
+                yield items[i : i + size]
+
+    return watermarked_pages(batches(), stamp, start)
 
 
 def window_newest_first(

@@ -49,7 +49,11 @@ from aftersales.models import (
 )
 from aftersales.money import from_fen, to_fen
 from aftersales.multipart import FilePart
-from aftersales.paging import Watermark, time_windows, watermarked_pages, window_newest_first
+from aftersales.paging import (
+    Watermark,
+    window_newest_first,
+    windowed_pages,
+)
 from aftersales_douyin import mapping
 from aftersales_douyin.client import DouyinClient
 from aftersales_douyin.schemas import (
@@ -161,14 +165,8 @@ class DouyinMarketplace(ClientMarketplace[DouyinSettings, DouyinClient]):
                     "page": page - 1, "size": s.page_size}))  # Douyin counts pages from 0
             return window_newest_first(fetch, s.page_size, stamp)
 
-        def batches() -> Iterator[list[Any]]:
-            for since, until in time_windows(start, now=self.clock(), lag=s.lag,
-                                             lookback=lookback, width=s.window):
-                items = window(since, until)
-                for i in range(0, len(items), s.page_size):
-                    yield items[i : i + s.page_size]
-
-        return watermarked_pages(batches(), stamp, start)
+        return windowed_pages(start, window, stamp, clock=self.clock, lag=s.lag,
+                              lookback=lookback, width=s.window, size=s.page_size)
 
     def list_returns(self, cursor: str | None = None) -> Iterator[Page[ReturnRequest]]:
         """After-sales requests changed after ``cursor``, oldest change first.

@@ -33,7 +33,11 @@ from aftersales.models import (
     Review,
     Shipment,
 )
-from aftersales.paging import Watermark, time_windows, watermarked_pages, window_newest_first
+from aftersales.paging import (
+    Watermark,
+    window_newest_first,
+    windowed_pages,
+)
 from aftersales.wire import china_text, whole_fen
 from aftersales_jd import mapping
 from aftersales_jd.client import JdClient
@@ -174,18 +178,9 @@ class JdMarketplace(ClientMarketplace[JdSettings, JdClient]):
                      window: Callable[[datetime, datetime], list[Any]],
                      stamp: Callable[[Any], tuple[datetime, str]]) -> Iterator[Page[Any]]:
         s = self.settings
-        start = Watermark.from_cursor(cursor, adapter=self.name)
-
-        def batches() -> Iterator[list[Any]]:
-            for since, until in time_windows(start, now=self.clock(), lag=s.lag,
-                                             lookback=lookback, width=s.window):
-                # an item stamped after the window (a skewed clock, a late answer) would
-                # move the watermark past the windows still to read: it is read there
-                items = [i for i in window(since, until) if stamp(i)[0] <= until]
-                for i in range(0, len(items), s.page_size):
-                    yield items[i : i + s.page_size]
-
-        return watermarked_pages(batches(), stamp, start)
+        return windowed_pages(Watermark.from_cursor(cursor, adapter=self.name), window, stamp,
+                              clock=self.clock, lag=s.lag, lookback=lookback, width=s.window,
+                              size=s.page_size)
 
     def _refund_window(self, since: datetime, until: datetime) -> list[ReturnRequest]:
         found: dict[str, ReturnRequest] = {}

@@ -34,7 +34,11 @@ from aftersales.models import (
     Shipment,
     ShipmentDirection,
 )
-from aftersales.paging import Watermark, time_windows, watermarked_pages, window_newest_first
+from aftersales.paging import (
+    Watermark,
+    window_newest_first,
+    windowed_pages,
+)
 from aftersales_pinduoduo import mapping
 from aftersales_pinduoduo.client import PinduoduoClient
 from aftersales_pinduoduo.schemas import PddOrder, PddRefundDetail, read
@@ -135,16 +139,8 @@ class PinduoduoMarketplace(ClientMarketplace[PinduoduoSettings, PinduoduoClient]
                 return parse(body, self.name)
             return window_newest_first(fetch, s.page_size, stamp)
 
-        def batches() -> Iterator[list[Any]]:
-            for since, until in time_windows(start, now=self.clock(), lag=s.lag,
-                                             lookback=lookback, width=s.window):
-                # an item stamped after the window (a skewed clock, a late answer) would
-                # move the watermark past the windows still to read: it is read there
-                items = [i for i in window(since, until) if stamp(i)[0] <= until]
-                for i in range(0, len(items), s.page_size):
-                    yield items[i : i + s.page_size]
-
-        return watermarked_pages(batches(), stamp, start)
+        return windowed_pages(start, window, stamp, clock=self.clock, lag=s.lag,
+                              lookback=lookback, width=s.window, size=s.page_size)
 
     def list_returns(self, cursor: str | None = None) -> Iterator[Page[ReturnRequest]]:
         """After-sales orders changed after ``cursor``, oldest change first.

@@ -40,7 +40,11 @@ from aftersales.models import (
     Tracking,
 )
 from aftersales.multipart import FilePart
-from aftersales.paging import Watermark, time_windows, watermarked_pages, window_newest_first
+from aftersales.paging import (
+    Watermark,
+    window_newest_first,
+    windowed_pages,
+)
 from aftersales_taobao import mapping
 from aftersales_taobao.client import TaobaoClient, format_time
 from aftersales_taobao.errors import RefundCapError, VerificationRequiredError
@@ -165,18 +169,11 @@ class TaobaoMarketplace(ClientMarketplace[TaobaoSettings, TaobaoClient]):
         return window_newest_first(fetch, size, spec.stamp)
 
     def _listing(self, spec: _Listing[T], cursor: str | None) -> Iterator[Page[T]]:
-        start = Watermark.from_cursor(cursor, adapter=self.name)
-        size = self.settings.page_size
-
-        def batches() -> Iterator[list[T]]:
-            for since, until in time_windows(start, now=self.clock(), lag=self.settings.lag,
-                                             lookback=spec.lookback,
-                                             width=self.settings.window):
-                items = self._window(spec, since, until)
-                for i in range(0, len(items), size):
-                    yield items[i : i + size]
-
-        return watermarked_pages(batches(), spec.stamp, start)
+        s = self.settings
+        return windowed_pages(Watermark.from_cursor(cursor, adapter=self.name),
+                              partial(self._window, spec), spec.stamp, clock=self.clock,
+                              lag=s.lag, lookback=spec.lookback, width=s.window,
+                              size=s.page_size)
 
     def list_returns(self, cursor: str | None = None) -> Iterator[Page[ReturnRequest]]:
         """Refunds (退款) changed after ``cursor``, oldest change first.

@@ -277,3 +277,27 @@ def test_two_douyin_stores_keep_their_data_apart() -> None:
             assert [c for c, _ in b_shop.operated] == [201]
             assert a_shop.operated == []
             assert app.returns.get(a_req.rma_id or "").status is ReturnStatus.REQUESTED
+
+
+def test_an_item_stamped_after_its_window_loses_none_of_the_later_windows(
+    market: DouyinMarketplace, shop: FakeShop, api: FakeDoudian
+) -> None:
+    """A stale list index (or a write during the walk) returns a request in an old
+    window with its newer ``update_time``: read there, it would move the watermark
+    past every window still to read, and their requests would never be listed."""
+    oldest = min(shop.items, key=lambda aid: shop.info(aid)["update_time"])
+    served = shop._list
+    first = True
+
+    def stale(call: dict[str, Any]) -> dict[str, Any]:
+        nonlocal first
+        answer = served(call)
+        if first and any(it["aftersale_info"]["aftersale_id"] == oldest
+                         for it in answer["data"]["items"]):
+            first = False
+            shop.info(oldest)["update_time"] = int(NOW.timestamp()) - 90  # changed since
+        return answer
+
+    api.handle("/afterSale/List", stale)
+    listed = {r.external_id for p in market.list_returns() for r in p.items}
+    assert listed == set(shop.items)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import requests
@@ -401,3 +402,27 @@ def test_any_shop_is_listed_once_and_resumes_from_every_cursor(
         market = TaobaoMarketplace(make_settings(page_size=page_size), clock=lambda: NOW)
         items = check_resume(market.list_returns, min_pages=0)
     assert sorted(r.external_id or "" for r in items) == sorted(shop.refunds)
+
+
+def test_a_refund_stamped_after_its_window_loses_none_of_the_later_windows(
+    top: FakeTop, shop: FakeShop, market: TaobaoMarketplace
+) -> None:
+    """A stale search index (or a write during the walk) returns a refund in an old
+    window with its newer ``modified``: read there, it would move the watermark past
+    every window still to read, and their refunds would never be listed."""
+    oldest = min(shop.refunds, key=lambda rid: shop.refunds[rid]["modified"])
+    served = shop._refunds
+    first = True
+
+    def stale(form: dict[str, str]) -> dict[str, Any]:
+        nonlocal first
+        answer = served(form)
+        listed = answer["refunds_receive_get_response"]["refunds"]["refund"]
+        if first and any(r["refund_id"] == oldest for r in listed):
+            first = False
+            shop.refunds[oldest]["modified"] = china_time(NOW - timedelta(seconds=90))
+        return answer
+
+    top.handle("taobao.refunds.receive.get", stale)
+    listed = {r.external_id for p in market.list_returns() for r in p.items}
+    assert listed == set(shop.refunds)
