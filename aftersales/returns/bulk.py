@@ -37,7 +37,7 @@ from aftersales.models import ReturnKind, ReturnLine, ReturnStatus
 from aftersales.money import Money
 from aftersales.naming import shown
 from aftersales.returns import action_claim as action_claims
-from aftersales.returns import bulk_refunds
+from aftersales.returns import bulk_creates, bulk_refunds
 from aftersales.returns import refund_claim as refund_claims
 from aftersales.returns import repository as repo
 from aftersales.returns.actions import Actions
@@ -353,6 +353,7 @@ class Bulk:
             with self._tx(shared) as session:
                 if row.action == "create":
                     self._check_store(row, None)
+                    bulk_creates.check(session, row)
                 else:
                     current = repo.load_row(session, row.rma_id or "")
                     self._check_store(row, current.marketplace)
