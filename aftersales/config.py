@@ -554,7 +554,9 @@ def check_environment(environ: Mapping[str, str] | None = None,
         if why is not None:
             raise ConfigurationError(f"{name}: {why}; unset the variable")
         usable = [*(v for v, reason in variables.items() if reason is None), *sorted(named)]
-        raise unknown_variable(name, usable)
+        from aftersales.settings import adapter_variables
+
+        raise unknown_variable(name, usable, adapter_variables())
 
 
 def _rows() -> Iterator[tuple[str, str, str, str]]:

@@ -27,18 +27,58 @@ from collections.abc import Iterable, Mapping
 
 from aftersales.errors import ConfigurationError
 
-__all__ = ["unknown_variable", "warn_unknown_variables"]
+__all__ = ["closest", "unknown_variable", "warn_unknown_variables"]
 
 log = logging.getLogger("aftersales.config")
 
 
+def _after_shared(a: str, b: str) -> tuple[str, str]:
+    """``a`` and ``b`` without the ``_``-separated words they both start with."""
+    left, right = a.split("_"), b.split("_")
+    while len(left) > 1 and len(right) > 1 and left[0] == right[0]:
+        left, right = left[1:], right[1:]
+    return "_".join(left), "_".join(right)
+
+
+def closest(name: str, usable: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The known variable most like ``name`` (any case), or None.
+
+    Names are compared after the words they share at the start: every
+    library variable begins ``AFTERSALES_`` (every Shopify one ``SHOPIFY_``),
+    and that prefix alone made any name look like some known variable (a
+    Shopify variable given the library's prefix "meant" the cases' notify
+    channel).
+    """
+    upper = name.upper()
+    best, score = None, cutoff
+    for known in usable:
+        ratio = difflib.SequenceMatcher(None, *_after_shared(upper, known)).ratio()
+        if ratio >= score and (best is None or ratio > score):
+            best, score = known, ratio
+    return best
+
+
 def _hint(name: str, usable: Iterable[str]) -> str:
-    near = difflib.get_close_matches(name.upper(), list(usable), n=1, cutoff=0.6)
-    return f"; did you mean {near[0]}?" if near else ""
+    near = closest(name, usable)
+    return f"; did you mean {near}?" if near else ""
 
 
-def unknown_variable(name: str, usable: Iterable[str]) -> ConfigurationError:
-    """The error for variable ``name``, which no setting reads; ``usable`` are the known ones."""
+def unknown_variable(name: str, usable: Iterable[str],
+                     adapters: Iterable[str] = ()) -> ConfigurationError:
+    """The error for variable ``name``, which no setting reads; ``usable`` are the known ones.
+
+    ``adapters`` are the installed adapters' variables: a library-prefixed
+    name that is one of them (or close to one) once the prefix is dropped,
+    such as ``SHOPIFY_LOCATION_ID`` given the library's prefix, is pointed to it.
+    """
+    prefix = "AFTERSALES_"
+    if name.upper().startswith(prefix):
+        meant = closest(name[len(prefix):], adapters, cutoff=0.8)
+        if meant is not None:
+            return ConfigurationError(
+                f"unknown variable {name}; adapter variables have no {prefix} prefix: "
+                f"did you mean {meant}? (unset it; the README's configuration table "
+                "lists the variables)")
     hint = _hint(name, usable)
     return ConfigurationError(f"unknown variable {name}{hint} (unset it; the README's "
                               "configuration table lists the variables)")

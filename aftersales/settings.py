@@ -21,6 +21,7 @@ calls it makes, nothing more): it holds the settings and the ``ApiClient``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -36,7 +37,7 @@ from aftersales.errors import ConfigurationError, RemoteError
 from aftersales.http import ApiClient, ErrorClassifier, RateLimit
 from aftersales.times import utc_now
 
-__all__ = ["AdapterClient", "AdapterSettings"]
+__all__ = ["AdapterClient", "AdapterSettings", "adapter_variables"]
 
 #: What an on/off variable may say, in any case; anything else is refused by name.
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -94,6 +95,12 @@ class AdapterSettings(BaseModel):
         return f"{cls.adapter_name}_{field}".upper()
 
     @classmethod
+    def env_variables(cls) -> list[str]:
+        """Every variable :meth:`from_env` reads (``SHOPIFY_SHOP``, …, ``SHOPIFY_DEADLINE``)."""
+        read = dict.fromkeys((*cls.required_from_env, *cls.env_fields, *_COMMON_ENV))
+        return [*map(cls.env_var, read), *sorted(cls.env_other)]
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
         """Settings from the environment (see :meth:`env_var`); keyword ``overrides`` win.
 
@@ -108,7 +115,7 @@ class AdapterSettings(BaseModel):
         """
         env = os.environ if environ is None else environ
         read = dict.fromkeys((*cls.required_from_env, *cls.env_fields, *_COMMON_ENV))
-        warn_unknown_variables(cls.env_var(""), [*map(cls.env_var, read), *cls.env_other], env,
+        warn_unknown_variables(cls.env_var(""), cls.env_variables(), env,
                                owner=f"the {cls.adapter_name} adapter")
         values: dict[str, Any] = {}
         for field in read:
@@ -282,3 +289,23 @@ class AdapterClient(Generic[SettingsT]):
         By default none: the HTTP status decides, as the ``ApiClient`` maps it.
         """
         return None
+
+
+def adapter_variables() -> list[str]:
+    """The variables every installed marketplace and carrier adapter reads (for error hints).
+
+    Loads the installed adapters; one that fails to import is left out.
+    """
+    from aftersales import registry
+
+    for group in (registry.MARKETPLACES, registry.CARRIERS):
+        for kind in registry.available(group):
+            with contextlib.suppress(ConfigurationError):
+                registry.load(group, kind)
+    found: dict[str, None] = {}
+    pending: list[type[AdapterSettings]] = list(AdapterSettings.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        found.update(dict.fromkeys(model.env_variables()))
+    return sorted(found)

@@ -336,3 +336,36 @@ def test_every_adapter_warns_for_its_own_prefix(caplog: pytest.LogCaptureFixture
         assert any(t.startswith(f"{variable} is read by no setting")
                    for t in _adapter_warnings(caplog)), model
     assert {m.adapter_name for m in models} >= {"shopify", "jd", "kuaidi100", "aftership"}
+
+
+@pytest.mark.parametrize(
+    ("variable", "hint"),
+    [
+        ("AFTERSALES_SHOPIFY_LOCATON_ID", "SHOPIFY_LOCATION_ID"),
+        ("AFTERSALES_SHOPIFY_LOCATION_ID", "SHOPIFY_LOCATION_ID"),
+        ("AFTERSALES_TAOBAO_APP_KEY", "TAOBAO_APP_KEY"),
+        ("AFTERSALES_KUAIDI100_KEY", "KUAIDI100_KEY"),
+    ],
+)
+def test_an_adapter_variable_under_the_library_prefix_points_to_the_adapters_name(
+    monkeypatch: pytest.MonkeyPatch, variable: str, hint: str
+) -> None:
+    """It was refused with a nonsense hint: "did you mean AFTERSALES_CASES_NOTIFY_CHANNEL?"."""
+    monkeypatch.setenv(variable, "gid-hunter2")
+    with pytest.raises(ConfigurationError) as info:
+        AfterSalesSettings.load()
+    text = str(info.value)
+    assert text.startswith(f"unknown variable {variable}; adapter variables have no "
+                           f"AFTERSALES_ prefix: did you mean {hint}?")
+    assert "hunter2" not in text
+
+
+def test_an_unknown_variable_like_no_known_one_gets_no_hint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The shared ``AFTERSALES_`` prefix made any name look like some known variable."""
+    monkeypatch.setenv("AFTERSALES_TOTALLY_UNRELATED_THING", "1")
+    with pytest.raises(ConfigurationError) as info:
+        AfterSalesSettings.load()
+    assert str(info.value).startswith("unknown variable AFTERSALES_TOTALLY_UNRELATED_THING "
+                                      "(unset it;")
