@@ -261,19 +261,41 @@ _LINE_LIMIT = 1_048_576
 _TOO_LONG = "\x00line too long\x00"
 
 
-def _lines(text: io.TextIOWrapper) -> Iterator[str]:
-    """The lines of ``text``, each read at most :data:`_LINE_LIMIT` characters at a time."""
-    while True:
+class _Lines:
+    """The lines of ``text``, each read at most :data:`_LINE_LIMIT` characters at a time.
+
+    ``count``: lines given so far; ``quotes``: quote characters in the lines
+    given since the caller last set it to 0 (odd: inside a quoted cell).
+    """
+
+    def __init__(self, text: io.TextIOWrapper) -> None:
+        self.text = text
+        self.count = 0
+        self.quotes = 0
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        text = self.text
         line = text.readline(_LINE_LIMIT)
         if not line:
-            return
+            raise StopIteration
         if len(line) == _LINE_LIMIT and not line.endswith(("\n", "\r")):
             while True:  # skip the rest of the line, a chunk at a time
                 rest = text.readline(_LINE_LIMIT)
                 if not rest or rest.endswith(("\n", "\r")):
                     break
             line = _TOO_LONG + "\n"
-        yield line
+        self.count += 1
+        self.quotes += line.count('"')
+        return line
+
+    def close_cell(self) -> None:
+        """Skip to the end of the quoted cell a record broke off in (the quotes so far are
+        odd), so that none of its lines is read as a row of its own."""
+        while self.quotes % 2 and next(self, None) is not None:
+            pass
 
 
 def _delimiter(header: str) -> str:
@@ -349,7 +371,8 @@ class CsvSource:
         self._names = names
         # Strict: a quote that does not close where a cell ends fails its row, where the
         # loose reader read on, taking the rows after it as the cell's text, unreported.
-        self._reader = csv.reader(_lines(self._text), delimiter=delimiter, strict=True)
+        self._lines = _Lines(self._text)
+        self._reader = csv.reader(self._lines, delimiter=delimiter, strict=True)
 
     @property
     def position(self) -> int:
@@ -360,15 +383,21 @@ class CsvSource:
         names = self._names
         width = len(names)
         number = 0
+        source = self._lines
         while True:
-            line = self._reader.line_num + 2  # after the header's line, counted from 1
+            line = source.count + 2  # after the header's line, counted from 1
+            source.quotes = 0
             try:
                 raw = next(self._reader)
             except StopIteration:
                 return
             except csv.Error as exc:
                 number += 1
-                end = self._reader.line_num + 1
+                if "field limit" in str(exc):
+                    # It broke off inside a cell, and reads on from the next line: the
+                    # cell's other lines would be rows of their own.
+                    source.close_cell()
+                end = source.count + 1
                 lines = f"line {line}" if end <= line else f"lines {line}-{end}"
                 yield BadRow(number, "", None, f"row {number}: unreadable CSV on {lines} ({exc}); "
                              "check the quotes: a cell in quotes must end with its quote",
@@ -377,7 +406,7 @@ class CsvSource:
             if not any(cell.strip() for cell in raw):
                 continue  # a blank line, or a row of empty cells a spreadsheet saved, is no row
             number += 1
-            if raw == [_TOO_LONG]:
+            if any(_TOO_LONG in cell for cell in raw):  # a line, or a quoted cell's
                 yield BadRow(number, "", None,
                              f"row {number}: the line is longer than {_LINE_LIMIT} characters",
                              line)

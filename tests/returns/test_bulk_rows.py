@@ -198,3 +198,28 @@ def test_a_currency_other_than_the_requests_names_the_currency_cell() -> None:
         r.money("CNY")
     assert str(caught.value) == "row 5, field 'currency': the order is in CNY, not USD"
     assert r.money("USD") is not None
+
+
+def test_a_cell_over_the_csv_limit_swallows_no_row_into_the_file(tmp_path: Path) -> None:
+    """A quoted cell longer than the CSV reader's limit failed its row mid-cell, and the
+    reader went on inside the cell: its lines were read as rows of their own."""
+    big = "x" * 140_000
+    content = (f'action,rma_id,note\napprove,R1,"{big}\napprove,R2,inside the note\n'
+               'said ""hi"" and ended"\napprove,R3,after\n'
+               f'approve,R4,"{big}",\napprove,R5,after too\n').encode()
+    with CsvSource(write(tmp_path, content)) as source:
+        items = list(source)
+    assert [(type(i).__name__, i.line) for i in items] == [
+        ("BadRow", 2), ("BulkRow", 5), ("BadRow", 6), ("BulkRow", 7)]
+    assert [i.rma_id for i in items if isinstance(i, BulkRow)] == ["R3", "R5"]
+    assert "unreadable CSV on lines 2-4" in items[0].error  # type: ignore[union-attr]
+    assert "unreadable CSV on line 6 " in items[2].error  # type: ignore[union-attr]
+
+
+def test_a_line_too_long_inside_a_quoted_cell_fails_that_row(tmp_path: Path) -> None:
+    content = (b'action,rma_id,note\napprove,R1,"start\n' + b"y" * 1_100_000
+               + b'\nend"\napprove,R2,x\n')
+    with CsvSource(write(tmp_path, content)) as source:
+        items = list(source)
+    assert [type(i).__name__ for i in items] == ["BadRow", "BulkRow"]
+    assert "longer than" in items[0].error  # type: ignore[union-attr]
