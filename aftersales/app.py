@@ -173,7 +173,7 @@ class AfterSales:
         markets = _resolve(
             registry.MARKETPLACES, _given(marketplaces, settings.marketplaces), settings)
         if marketplaces is None:
-            markets += build_stores(settings.stores)
+            markets += build_stores(settings.stores, from_env=settings.marketplaces)
         markets_by_name = by_name(markets, "marketplace")
         carriers_by_name = by_name(
             _resolve(registry.CARRIERS, _given(carriers, settings.carriers), settings), "carrier")

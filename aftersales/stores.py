@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import logging
 import os
 import sys
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
@@ -44,7 +45,10 @@ from aftersales.errors import AdapterNotFoundError, ConfigurationError
 from aftersales.interfaces import Marketplace
 from aftersales.naming import check_store_name, shown
 
-__all__ = ["ENV_KEY", "build_store", "build_stores", "check_stores", "settings_model"]
+__all__ = ["ENV_KEY", "build_store", "build_stores", "check_stores", "settings_model",
+           "warn_unread_variables"]
+
+_log = logging.getLogger("aftersales.config")
 
 #: The one key of a reference to an environment variable: ``{ env = "VARIABLE" }``.
 ENV_KEY = "env"
@@ -243,7 +247,66 @@ def build_store(
 
 
 def build_stores(
-    stores: Mapping[str, Mapping[str, Any]], environ: Mapping[str, str] | None = None
+    stores: Mapping[str, Mapping[str, Any]], environ: Mapping[str, str] | None = None,
+    *, from_env: Iterable[str] = (),
 ) -> list[Marketplace]:
-    """Every configured store's adapter, in configuration order (see :func:`build_store`)."""
-    return [build_store(name, table, environ) for name, table in stores.items()]
+    """Every configured store's adapter, in configuration order (see :func:`build_store`).
+
+    Then :func:`warn_unread_variables`: ``from_env`` are the kinds also built
+    from the environment (the ``marketplaces`` setting), which read their
+    variables themselves.
+    """
+    built = [build_store(name, table, environ) for name, table in stores.items()]
+    warn_unread_variables(stores, environ, from_env=from_env)
+    return built
+
+
+def warn_unread_variables(
+    stores: Mapping[str, Mapping[str, Any]], environ: Mapping[str, str] | None = None,
+    *, from_env: Iterable[str] = (),
+) -> list[str]:
+    """Log one WARNING per variable under a store kind's prefix that nothing reads.
+
+    A store takes its settings from its table only, so ``SHOPIFY_LOCATION_ID``
+    left from a single-shop set-up (``marketplaces = ["shopify"]``) is read
+    by nothing once the shop is a ``[stores.NAME]`` table: the warning names
+    the store and the ``{ env = ... }`` line that would read it. A name the
+    adapter does not know at all (``SHOPIFY_LOCATON_ID``) is warned as
+    :meth:`~aftersales.settings.AdapterSettings.from_env` warns it. Names
+    only, never values; not an error, as the platform's own tools share
+    the prefix. Kinds in ``from_env`` are skipped: their adapter reads
+    (and checks) its variables itself.
+
+    Returns:
+        The variables warned about.
+    """
+    from aftersales.envnames import warn_unknown_variables
+    from aftersales.settings import AdapterSettings
+
+    env = os.environ if environ is None else environ
+    referenced = {v.upper() for v in referenced_variables(stores)}
+    skip = {str(k).lower() for k in from_env}
+    kinds: dict[str, list[str]] = {}
+    for name, table in stores.items():
+        kinds.setdefault(str(table[_ADAPTER]), []).append(name)
+    warned: list[str] = []
+    for kind, names in kinds.items():
+        model = settings_model(kind)
+        if kind in skip or not issubclass(model, AdapterSettings):
+            continue
+        prefix, known = model.env_var(""), model.env_variables()
+        unread = sorted(n for n in env if n.upper().startswith(prefix.upper())
+                        and n.upper() not in referenced)
+        who = f"store {names[0]} takes" if len(names) == 1 else (
+            f"stores {', '.join(names)} take")
+        for variable in (n for n in unread if n in known):
+            field = variable[len(prefix):].lower()
+            how = (f'{field} = {{ env = "{variable}" }} reads it'
+                   if field in model.model_fields else "a { env = ... } reference reads it")
+            _log.warning("%s is read by no store: %s its settings from its table only (%s)",
+                         variable, who, how)
+            warned.append(variable)
+        warned += warn_unknown_variables(prefix, [*known, *referenced],
+                                         {n: "" for n in unread if n not in known},
+                                         owner=f"the {kind} adapter")
+    return warned

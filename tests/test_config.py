@@ -369,3 +369,47 @@ def test_an_unknown_variable_like_no_known_one_gets_no_hint(
         AfterSalesSettings.load()
     assert str(info.value).startswith("unknown variable AFTERSALES_TOTALLY_UNRELATED_THING "
                                       "(unset it;")
+
+
+_SHOPIFY_STORE = ('[stores.shopify-us]\nadapter = "shopify"\nshop = "us-shop"\n'
+                  'access_token = { env = "SHOP_US_TOKEN" }\n')
+
+
+def _store_app(tmp_path: Path, text: str) -> AfterSales:
+    path = tmp_path / "aftersales.toml"
+    path.write_text(f'database_url = "sqlite:///{tmp_path}/s.db"\n{text}', encoding="utf-8")
+    return AfterSales(config=path)
+
+
+def test_an_adapter_variable_no_store_reads_is_a_warning_naming_the_store(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A shop moved from ``marketplaces = ["shopify"]`` to a store table kept
+    ``SHOPIFY_LOCATION_ID``: no store reads it (a store reads its table only), so
+    refunds quietly stopped restocking."""
+    monkeypatch.setenv("SHOP_US_TOKEN", "shpat_hunter2")
+    monkeypatch.setenv("SHOPIFY_LOCATION_ID", "gid-4711")
+    monkeypatch.setenv("SHOPIFY_LOCATON_ID", "gid-4712")
+    caplog.set_level(logging.WARNING, logger="aftersales.config")
+    with _store_app(tmp_path, _SHOPIFY_STORE) as app:
+        assert app.marketplaces["shopify-us"].settings.location_id is None
+    texts = _adapter_warnings(caplog)
+    assert texts == [
+        "SHOPIFY_LOCATION_ID is read by no store: store shopify-us takes its settings from "
+        "its table only (location_id = { env = \"SHOPIFY_LOCATION_ID\" } reads it)",
+        "SHOPIFY_LOCATON_ID is read by no setting of the shopify adapter; did you mean "
+        "SHOPIFY_LOCATION_ID? (its value is ignored; if another tool reads it, ignore this)",
+    ]
+    assert not any("gid-" in t or "hunter2" in t for t in texts)
+
+
+def test_a_variable_a_store_references_or_the_adapter_reads_is_not_warned(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("SHOP_US_TOKEN", "shpat_x")
+    monkeypatch.setenv("SHOPIFY_LOCATION_ID", "4711")
+    caplog.set_level(logging.WARNING, logger="aftersales.config")
+    with _store_app(tmp_path, _SHOPIFY_STORE + 'location_id = { env = "SHOPIFY_LOCATION_ID" }\n'
+                    ) as app:
+        assert app.marketplaces["shopify-us"].settings.location_id == "4711"
+    assert _adapter_warnings(caplog) == []
