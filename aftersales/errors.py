@@ -280,7 +280,12 @@ class RemoteError(AfterSalesError):
         code: the provider's own error code, when it gave one.
         request_id: the provider's request id, for its support desk.
         body: a redacted excerpt of the response body.
+        sent_nothing: set by an adapter whose write failed in a call it makes
+            before the write itself (a state check): nothing was sent, so a
+            caller that guards the write against a lost answer may send again.
     """
+
+    sent_nothing: bool = False
 
     def __init__(
         self,

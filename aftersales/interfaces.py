@@ -233,6 +233,8 @@ class Marketplace(Protocol):
         says the platform answers the same ``idempotency_key`` with the first
         reply; otherwise the earlier attempt is settled with the adapter's
         ``find_reply(review) -> str | None`` where it has one, or by a person.
+        An error of a call made before the post (a state check) carries
+        ``sent_nothing = True``: the attempt is dropped, not left to settle.
         """
         ...
 

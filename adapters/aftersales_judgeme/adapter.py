@@ -26,7 +26,12 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from aftersales.errors import NotEligibleError, ResponseParseError, ValidationError
+from aftersales.errors import (
+    NotEligibleError,
+    RemoteError,
+    ResponseParseError,
+    ValidationError,
+)
 from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, MarketplaceBase
 from aftersales.models import Page, Review, ReviewVisibility
@@ -163,7 +168,7 @@ class JudgeMeMarketplace(MarketplaceBase):
             # it goes into a URL path and a reply: Judge.me's review ids are numbers
             raise ValidationError("not a Judge.me review id", field="external_id",
                                   payload="judgeme reply")
-        if review.visibility is ReviewVisibility.HIDDEN or self._hidden_now(review_id):
+        if review.visibility is ReviewVisibility.HIDDEN or self._hidden_now_before_reply(review_id):
             raise HiddenReviewError(
                 f"judgeme review {review.external_id} is hidden from shoppers: "
                 "no public reply is posted", reasons=["review hidden"])
@@ -181,6 +186,14 @@ class JudgeMeMarketplace(MarketplaceBase):
             log.warning("judgeme: reply to review %s posted; its answer was not read: %s",
                         review_id, exc)
         return answer.reply_id() or f"reply-to-{review_id}"
+
+    def _hidden_now_before_reply(self, review_id: str) -> bool:
+        """:meth:`_hidden_now`, its failures marked ``sent_nothing``: no reply was posted."""
+        try:
+            return self._hidden_now(review_id)
+        except RemoteError as exc:
+            exc.sent_nothing = True
+            raise
 
     def _hidden_now(self, review_id: str) -> bool:
         """Whether Judge.me has the review hidden now (``GET /reviews/{id}``)."""

@@ -18,8 +18,10 @@ the claim stays "sending" and the next attempt depends on the marketplace:
   looked and called :func:`mark_reply_sent` (it is there) or
   :func:`release_reply` (it is not; the next reply posts once).
 
-A refusal (the text was too long, the credentials were wrong) releases the
-claim so a corrected reply can go.
+A refusal (the text was too long, the credentials were wrong), or a failure
+the adapter marks ``sent_nothing`` (a check it makes before posting, such as
+Judge.me's look at the review's state), releases the claim so a (corrected)
+reply can go.
 """
 
 from __future__ import annotations
@@ -239,15 +241,16 @@ def _post(runtime: Runtime, market: Any, row: ReviewRow, review: Review, text: s
           key: str) -> ReplyResult:
     try:
         remote_id = market.reply_review(review, text, idempotency_key=key)
-    except _DEFINITELY_NOT_SENT:
-        with runtime.unit_of_work() as session:
-            claimed = session.scalar(
-                select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id)
-            )
-            if claimed is not None:
-                session.delete(claimed)
-        raise
     except Exception as exc:
+        if isinstance(exc, _DEFINITELY_NOT_SENT) or getattr(exc, "sent_nothing", False):
+            # refused, or failed in a check before the post: the claim goes
+            with runtime.unit_of_work() as session:
+                claimed = session.scalar(
+                    select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id)
+                )
+                if claimed is not None:
+                    session.delete(claimed)
+            raise
         with runtime.unit_of_work() as session:
             claimed = session.scalar(
                 select(ReviewReplyRow).where(ReviewReplyRow.review_id == row.id)

@@ -210,3 +210,28 @@ def test_two_processes_at_once_post_once(tmp_path: Path) -> None:
     assert other.reviews.reply("r1", template="sorry").status == "already_replied"
     other.close()
     first.close()
+
+
+@pytest.mark.parametrize("status", [500, 404])
+def test_a_failed_state_check_posted_nothing_so_the_next_reply_posts_once(
+    http: responses.RequestsMock, tmp_path: Path, status: int,
+) -> None:
+    """Judge.me's state check (``GET /reviews/{id}``) failing comes before the
+    POST: nothing can be on the widget, so no person has to settle it."""
+    serve_all(http)
+    app = AfterSales(f"sqlite:///{tmp_path}/j.db", marketplaces=[adapter()], carriers=[],
+                     channels=["outbox"], migrate=False)
+    app.store.create_all()
+    app.reviews.sync()
+    http.add("GET", f"{BASE}/reviews/{REVIEW}", status=status, json={"error": "down"})
+    with pytest.raises(RemoteError):
+        app.reviews.reply(REVIEW, template="sorry")
+    assert _posts(http) == 0
+    http.replace("GET", f"{BASE}/reviews/{REVIEW}", status=200,
+                 json={"review": {"id": int(REVIEW), "curated": "ok", "hidden": False,
+                                  "rating": 1, "created_at": "2022-05-12T04:38:32+00:00"}})
+    http.add("POST", f"{BASE}/replies", json={"reply": {"id": 91}})
+    result = app.reviews.reply(REVIEW, template="sorry")
+    assert (result.status, result.remote_id) == ("sent", "91")
+    assert _posts(http) == 1
+    app.close()
