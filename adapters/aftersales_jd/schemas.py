@@ -2,7 +2,9 @@
 
 Field names follow the API reference as the official SDKs' domain classes
 spell them (camelCase); unknown fields are ignored, ids written as numbers
-are read as text, and every field the adapter can do without has a default.
+are read as text (a required id through :data:`aftersales.wire.WireId`: never a
+float, empty, over-long or with control characters, which would name no
+record or a wrong one), and every field the adapter can do without has a default.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from aftersales.wire import WireCount, WireId
 from aftersales.wire import read_payload as read
 
 __all__ = [
@@ -47,8 +50,8 @@ class RefundApply(_Wire):
                 return inner
         return data
 
-    id: str
-    orderId: str  # the wire spells fields in camelCase
+    id: WireId
+    orderId: WireId  # the wire spells fields in camelCase
     status: int
     applyTime: str = ""
     checkTime: str | None = None
@@ -74,15 +77,15 @@ class RefundApplyResult(_Wire):
 class ServiceBill(_Wire):
     """An after-sales service order (服务单) of jingdong.asc.query.list (``ServiceBrief``)."""
 
-    serviceId: str
-    orderId: str
+    serviceId: WireId
+    orderId: WireId
     serviceStatus: int
     serviceStatusName: str = ""
     customerExpect: int
     customerExpectName: str = ""
     skuId: str = ""
     wareName: str = ""
-    serviceCount: int = 1
+    serviceCount: WireCount = 1
     applyTime: str | None = None
     updateDate: str | None = None
     approveReasonCid1Name: str = ""
@@ -108,13 +111,13 @@ class JdItem(_Wire):
     wareId: str = ""
     skuName: str = ""
     jdPrice: str = "0"
-    itemTotal: int = 1
+    itemTotal: WireCount = 1
 
 
 class JdOrder(_Wire):
     """An order of jingdong.pop.order.get (``orderInfo``); amounts are yuan text."""
 
-    orderId: str
+    orderId: WireId
     orderState: str = ""
     orderTotalPrice: str = "0"
     orderPayment: str = "0"
@@ -131,7 +134,7 @@ class JdOrder(_Wire):
 class JdComment(_Wire):
     """A buyer's comment of getVenderCommentsForJos."""
 
-    commentId: str
+    commentId: WireId
     content: str = ""
     creationTime: str
     score: int = 5

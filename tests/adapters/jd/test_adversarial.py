@@ -65,6 +65,12 @@ def applied(**change: Any) -> Any:
     ({"applyTime": "2024-13-01 08:40:00"}, "applyTime"),
     ({"applyTime": ""}, "checkTime"),
     ({"checkTime": "0"}, "checkTime"),
+    # ids that name no application (or a wrong one): replyRefund would be sent "nan"
+    ({"id": float("nan")}, "id"), ({"id": float("inf")}, "id"), ({"id": 5001.5}, "id"),
+    ({"id": True}, "id"), ({"id": ""}, "id"), ({"id": "   "}, "id"),
+    ({"id": "\u202e1005"}, "id"), ({"id": "9" * 300}, "id"),
+    ({"orderId": float("nan")}, "orderId"), ({"orderId": ""}, "orderId"),
+    ({"orderId": "3000\n1"}, "orderId"),
 ])
 def test_bad_application_is_a_named_validation_error(change: dict[str, Any],
                                                      field: str) -> None:
@@ -197,6 +203,12 @@ def test_error_envelope_with_http_200_hides_secrets_and_buyer(
     {"jingdong_pop_order_get_response": {"orderDetailInfo": {"orderInfo": {
         "orderId": "1", "orderStartTime": "2024-11-21 10:00:00", "orderPayment": "-1",
         "itemInfoList": [{"jdPrice": "1"}]}}}},
+    {"jingdong_pop_order_get_responce": {"orderDetailInfo": {"orderInfo": {
+        "orderId": "1", "orderStartTime": "2024-11-21 10:00:00", "orderPayment": "1",
+        "itemInfoList": [{"jdPrice": "1", "itemTotal": True}]}}}},  # was one unit
+    {"jingdong_pop_order_get_responce": {"orderDetailInfo": {"orderInfo": {
+        "orderId": 1.5, "orderStartTime": "2024-11-21 10:00:00", "orderPayment": "1",
+        "itemInfoList": [{"jdPrice": "1"}]}}}},  # was order "1.5"
     {"unrelated": 1},
     (200, "<html>系统繁忙</html>"),
     (200, '{"jingdong_pop_order_get_responce": {"orderDetailInfo": '),
