@@ -81,6 +81,13 @@ def guard(row_number: int, key: str, asked: Money | None) -> Callable[[Session, 
     """
     def check(session: Session, rma_id: str, asks: str) -> None:
         mine = refund_claims.by_key(session, key)
+        if mine is not None and mine.status == "failed":
+            why = mine.error or "no reason given"
+            raise ValidationError(
+                f"the refund of {Money(mine.amount, mine.currency)} a bulk row asked for on "
+                f"return {rma_id} was refused by the marketplace ({why}); nothing was paid. "
+                "To try again, give the row an idempotency_key of its own",
+                field="idempotency_key", row=row_number)
         if mine is not None:
             if mine.fingerprint in (None, asks):
                 return  # the same row again: the claim returns or resumes its refund

@@ -221,3 +221,38 @@ def test_two_processes_running_the_file_at_once_pay_each_request_once(
         assert len(LedgerShop(ledger).payments()) == ROWS
     finally:
         app.close()
+
+
+def test_a_refused_keyless_refund_is_not_told_as_paid(
+        synced: Any, runner: CliRunner, refundable: Callable[[], str], sandbox: Any,
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A refund the marketplace refused paid nothing: an edited row says it was refused and
+    how to try again, not that the request already has a refund."""
+    from aftersales.errors import RemoteRejectedError
+
+    rma = refundable()
+
+    def refuse(refund: Any, request: Any = None) -> Any:
+        raise RemoteRejectedError("amount not allowed", status=422)
+
+    monkeypatch.setattr(sandbox, "refund", refuse)
+    first = runner.invoke(main, ["returns", "bulk",
+                                 str(_file(tmp_path, "a.csv", f"refund,{rma},5.00,CNY\n"))])
+    assert first.exit_code == 1, first.output
+    edited = runner.invoke(main, ["returns", "bulk",
+                                  str(_file(tmp_path, "b.csv", f"refund,{rma},4.00,CNY\n"))])
+    assert edited.exit_code == 1, edited.output
+    assert "already has a refund" not in edited.output
+    assert (f"the refund of 5.00 CNY a bulk row asked for on return {rma} was refused by the "
+            "marketplace ([HTTP 422] amount not allowed); nothing was paid. To try again, give "
+            "the row an idempotency_key of its own") in edited.output
+    again = runner.invoke(main, ["returns", "bulk",
+                                 str(_file(tmp_path, "a.csv", f"refund,{rma},5.00,CNY\n"))])
+    assert again.exit_code == 1, again.output
+    assert "was refused by the marketplace" in again.output
+    assert _refund_statuses(synced, rma) == ["failed"]
+
+
+def _refund_statuses(app: Any, rma: str) -> list[str]:
+    with app.store.session() as s:
+        return list(s.scalars(select(RefundRow.status).where(RefundRow.rma_id == rma)))
