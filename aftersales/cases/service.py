@@ -27,6 +27,7 @@ refused, so the caps count only messages that may have reached the buyer).
 from __future__ import annotations
 
 import builtins
+import itertools
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -106,6 +107,9 @@ _REFUSED: tuple[type[Exception], ...] = (
 
 #: Where proposing the current offer again is a retry of it, not a new proposal.
 _TOLD_OR_TELLING = frozenset({CaseStatus.PROPOSED.value, CaseStatus.AWAITING_CUSTOMER.value})
+
+#: The most intents one buyer message may carry.
+_INTENTS = 100
 
 #: The longest note on a status change, a cause or a resolution.
 _NOTE = 5000
@@ -323,7 +327,12 @@ class CasesService:
         message = _text(message_id, "message_id")
         order = _text(order_id, "order_id", required=False)
         text = free_text(text, "text", 5000) or ""
-        said = [_text(i, "intents") or "" for i in intents]
+        if isinstance(intents, str | bytes) or not isinstance(intents, Iterable):
+            # one intent given as text was read letter by letter: no complaint, no error
+            raise ValidationError("a list of intent names", field="intents")
+        said = [_text(i, "intents") or "" for i in itertools.islice(intents, _INTENTS + 1)]
+        if len(said) > _INTENTS:
+            raise ValidationError(f"at most {_INTENTS} intents", field="intents")
         how = parse_enum(CaseChannel, channel, "channel")
         key = stored_key(f"message.received:{store_}:{message}")
         payload: dict[str, Any] = {"store": store_, "marketplace": store_, "buyer_id": buyer,

@@ -261,6 +261,10 @@ def test_the_shops_complaint_rules_come_from_its_policy(sqlite_url: str, clock: 
     ("text", {"text": " "}),
     ("text", {"text": "x" * 5001}),
     ("intents", {"intents": ["a\nb"]}),
+    # one intent given as text was read letter by letter: no complaint, no error
+    ("intents", {"text": "hello", "intents": "complaint"}),
+    ("intents", {"intents": 5}),
+    ("intents", {"intents": ["x"] * 101}),
     ("channel", {"channel": "pigeon"}),
     ("buyer_id", {"buyer_id": None}),
 ])
