@@ -84,6 +84,7 @@ worker_log = observe.logger("worker")
 __all__ = [
     "DEFAULT_INTERVALS",
     "MAX_INTERVAL",
+    "REPEAT_WINDOW",
     "TICKS",
     "Tick",
     "TickHost",
@@ -122,6 +123,8 @@ DEFAULT_INTERVALS: dict[str, float] = {t.name: t.default_interval for t in TICKS
 #: The longest interval a tick may have, in seconds (365 days). Much longer
 #: ones overflow the scheduler's clock arithmetic; 0 turns a tick off instead.
 MAX_INTERVAL = 365 * 24 * 3600
+#: Seconds in which the stop signal repeated is the same stop, not a second one.
+REPEAT_WINDOW = 1.0
 
 
 def resolve_intervals(
@@ -363,8 +366,9 @@ def run_worker(
     tick's latest one, so a worker stopped while a tick was failing (the
     database gone) says so (:func:`failures`).
     A second signal ends the process at once (status 128 + the signal),
-    abandoning the running ticks to their leases' expiry. Signal handlers
-    are installed only on the main thread (Python allows nothing else);
+    abandoning the running ticks to their leases' expiry; the same signal
+    again within :data:`REPEAT_WINDOW` seconds counts as the first. Signal
+    handlers are installed only on the main thread (Python allows nothing else);
     elsewhere, stop it with ``app.followups.request_stop()`` and the
     scheduler's ``shutdown()``.
 
@@ -391,13 +395,19 @@ def run_worker(
         A second signal abandons the running ticks: a tick hung on a call
         would otherwise keep the worker until SIGKILL. The process ends at
         once (128 + the signal), as a kill would; what the ticks held under
-        lease is taken again when the leases expire.
+        lease is taken again when the leases expire. The same signal again
+        within :data:`REPEAT_WINDOW` is the first one delivered twice
+        (``timeout`` sends it to the process and to its process group), not
+        a second request.
         """
         if stop.is_set():
+            if signum == signals[0] and time.monotonic() - first_at[0] < REPEAT_WINDOW:
+                return  # the same stop delivered twice (`timeout` signals process and group)
             worker_log.warning("worker: second %s: abandoning the running ticks; their "
                                "leases expire", signal.Signals(signum).name)
             os._exit(128 + signum)
         stop.set()
+        first_at.append(time.monotonic())
         signals.append(signum)
         if received is not None:
             received.append(signum)
@@ -425,6 +435,7 @@ def run_worker(
             scheduler.shutdown(wait=False)
 
     signals: list[int] = []
+    first_at: list[float] = []
     if scheduler is not None:
         scheduler.add_listener(started, EVENT_SCHEDULER_STARTED)
     previous: dict[int, Any] = {}
@@ -528,7 +539,8 @@ def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
     asked for turned off, is status 2; stopped by a signal, 128 + its number
     (143 for SIGTERM, 130 for Ctrl-C), the ticks not run named as failed.
     A second signal abandons the running ticks (a hung call) and exits at
-    once with 128 + its number.
+    once with 128 + its number; the same signal repeated within a second is
+    the first one delivered twice (``timeout`` does so), not a second.
     """
     intervals = _parse_interval(interval)
     resolve_intervals(intervals)  # bad names and values are refused before any work
