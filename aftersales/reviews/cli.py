@@ -181,6 +181,10 @@ def reply_command(state: CliState, review_id: str, template: str | None,
                 stored=stored_stores(state.app, ReviewRow.marketplace))
     if mark_sent and release:
         raise click.UsageError("--mark-sent and --release exclude each other")
+    if dry_run and (mark_sent or release):
+        # a dry run writes nothing, and a mark or a release is nothing but a write
+        raise click.UsageError("--dry-run sends nothing; --mark-sent and --release only "
+                               "write, so they take no --dry-run")
     if not (mark_sent or release) and template is None:
         raise click.UsageError("Missing option '--template'.")
 

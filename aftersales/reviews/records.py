@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from aftersales.errors import NotFoundError
 from aftersales.store.tables.reviews import ReviewRow
 
-__all__ = ["StoredReview", "get_review", "list_reviews"]
+__all__ = ["StoredReview", "get_review", "list_reviews", "stored_review_row"]
 
 
 class StoredReview(BaseModel):
@@ -55,16 +55,28 @@ def _review(row: ReviewRow) -> StoredReview:
         version=row.current_version)
 
 
+def stored_review_row(session: Session, review_id: int) -> ReviewRow:
+    """The stored row of the review with this id.
+
+    An id no database integer can hold (from 2**63, or below 1) is no
+    review's: it is not found, not sent to the database to overflow there.
+
+    Raises:
+        NotFoundError: no such review.
+    """
+    row = session.get(ReviewRow, review_id) if 1 <= review_id < 2**63 else None
+    if row is None:
+        raise NotFoundError("review", review_id)
+    return row
+
+
 def get_review(session: Session, review_id: int) -> StoredReview:
     """The review with this id.
 
     Raises:
         NotFoundError: no such review.
     """
-    row = session.get(ReviewRow, review_id)
-    if row is None:
-        raise NotFoundError("review", review_id)
-    return _review(row)
+    return _review(stored_review_row(session, review_id))
 
 
 def list_reviews(

@@ -48,6 +48,7 @@ from aftersales.errors import (
 from aftersales.interfaces import Capability, require
 from aftersales.models import Review
 from aftersales.redact import known_names, redact_text
+from aftersales.reviews.records import stored_review_row
 from aftersales.store.orders import buyer_names
 from aftersales.store.tables.reviews import ReviewReplyRow, ReviewRow, ReviewVersionRow
 from aftersales.templating import Template
@@ -103,18 +104,17 @@ class ReplyResult:
 def _find(runtime: Runtime, review_id: int | str, marketplace: str | None) -> ReviewRow:
     with runtime.unit_of_work() as session:
         if isinstance(review_id, int):
-            row = session.get(ReviewRow, review_id)
-        else:
-            query = select(ReviewRow).where(ReviewRow.external_id == review_id)
-            if marketplace:
-                query = query.where(ReviewRow.marketplace == marketplace)
-            rows = list(session.scalars(query.limit(2)))
-            if len(rows) > 1:
-                raise ValidationError(
-                    "several marketplaces have a review with this id; pass marketplace=",
-                    field="review_id",
-                )
-            row = rows[0] if rows else None
+            return stored_review_row(session, review_id)
+        query = select(ReviewRow).where(ReviewRow.external_id == review_id)
+        if marketplace:
+            query = query.where(ReviewRow.marketplace == marketplace)
+        rows = list(session.scalars(query.limit(2)))
+        if len(rows) > 1:
+            raise ValidationError(
+                "several marketplaces have a review with this id; pass marketplace=",
+                field="review_id",
+            )
+        row = rows[0] if rows else None
         if row is None:
             raise NotFoundError("review", review_id)
         return row

@@ -173,3 +173,27 @@ def test_json_output_escapes_reordering_and_invisible_characters(
     assert "差" in result.stdout  # other text stays readable
     (alert,) = json.loads(result.stdout)
     assert "\u202eevil\u202c \u200bzero" in alert["message"]
+
+
+def test_a_store_review_id_past_the_databases_integers_is_found_by_the_cli(
+    review_app: AfterSales, shop: FakeReviewShop
+) -> None:
+    """Digits are first read as the library's id; past 2**63 that crashed
+    (``unexpected OverflowError``) before the store's id was tried."""
+    shop.put("99999999999999999999", 1, "很差")
+    review_app.reviews.sync()
+    result = run(review_app, ["reply", "99999999999999999999", "--template", "sorry",
+                              "--dry-run"], as_json=True)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["status"] == "dry_run"
+
+
+def test_a_dry_run_never_marks_or_releases(review_app: AfterSales,
+                                           shop: FakeReviewShop) -> None:
+    """``--dry-run`` with ``--mark-sent`` or ``--release`` wrote the mark anyway."""
+    shop.put("r1", 1, "很差")
+    review_app.reviews.sync()
+    for flag in ("--mark-sent", "--release"):
+        result = run(review_app, ["reply", "r1", flag, "--dry-run"])
+        assert result.exit_code == 2, result.output
+        assert "--dry-run" in result.output

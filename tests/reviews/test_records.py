@@ -37,3 +37,13 @@ def test_a_naive_since_is_refused_by_name(review_app: Any) -> None:
     """It failed as a StorageError ("database error")."""
     with pytest.raises(ValidationError, match="field 'since': must be timezone-aware"):
         review_app.reviews.list(since=datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize("review_id", [2**63, 10**20, -(2**63) - 1])
+def test_an_id_past_the_databases_integers_is_not_found(review_app: Any,
+                                                        review_id: int) -> None:
+    """It failed as ``unexpected OverflowError`` (SQLite) or a database error."""
+    with pytest.raises(NotFoundError, match="review"):
+        review_app.reviews.get(review_id)
+    with pytest.raises(NotFoundError, match="review"):
+        review_app.reviews.reply(review_id, template="sorry", dry_run=True)
