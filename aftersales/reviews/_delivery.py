@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select, update
 
-from aftersales.errors import AfterSalesError
 from aftersales.models import Message
 from aftersales.redact import redact_text
 from aftersales.reviews.classify import Severity
@@ -86,8 +85,9 @@ def deliver_alerts(
     called alert by alert, each mark written right after its send.
 
     Returns:
-        How many alerts became fully delivered. A channel failure is recorded
-        on the alert (``attempts``, ``last_error``) and retried next time.
+        How many alerts became fully delivered. A channel failure (a library
+        error, or any other exception: the channel's own bug) is recorded on
+        the alert (``attempts``, ``last_error``, masked) and retried next time.
     """
     delivered = 0
     last_id = 0
@@ -110,7 +110,8 @@ def deliver_alerts(
         failed: set[int] = set()
         try:
             for name in channels:
-                todo = [a for a in batch if name not in a.delivered_to and a.id not in failed]
+                # every channel is tried: one that is down holds no alert back from the rest
+                todo = [a for a in batch if name not in a.delivered_to]
                 if todo:
                     failed |= _send(runtime, name, todo, channels, to)
         finally:
@@ -177,7 +178,7 @@ def _send(
                 for alert in alerts:
                     channel.send_in(session, alert_message(alert, address))
                     _mark(session, alert.id, name, channels, runtime.now())
-        except AfterSalesError as exc:
+        except Exception as exc:  # a channel's own bug fails the batch, never the sync
             _failed(runtime, [a.id for a in alerts], name, exc)
             return {a.id for a in alerts}
         return set()
@@ -185,7 +186,7 @@ def _send(
     for alert in alerts:
         try:
             channel.send(alert_message(alert, address))
-        except AfterSalesError as exc:
+        except Exception as exc:  # an AfterSalesError, or the channel's own bug
             _failed(runtime, [alert.id], name, exc)
             failed.add(alert.id)
             continue

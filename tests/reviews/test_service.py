@@ -379,6 +379,35 @@ def test_a_failing_alert_channel_keeps_the_alert_for_the_next_delivery(
     app.close()
 
 
+def test_a_channel_bug_fails_its_alert_not_the_sync(tmp_path: Path,
+                                                    shop: FakeReviewShop) -> None:
+    """A channel raising something other than the library's errors (its own
+    bug) stopped the sync with it; it is recorded on the alert like any
+    failure (masked), the other channels still deliver, and it is retried."""
+
+    class Buggy:
+        name = "pager"
+
+        def send(self, message: Any) -> Any:
+            raise KeyError(f"no route for {message.to} (buyer shopper@example.com)")
+
+    app = AfterSales(f"sqlite:///{tmp_path}/b.db", marketplaces=[shop], carriers=[],
+                     channels=[Buggy(), "outbox"], clock=lambda: T0, migrate=False)
+    app.store.create_all()
+    shop.put("r1", 1, "质量太差")
+    assert app.reviews.sync() == {"fake": 1}
+    (alert,) = app.reviews.alerts(undelivered=True)
+    with app.store.session() as session:
+        row = session.get(ReviewAlertRow, alert.id)
+        assert row is not None
+        assert (row.delivered_to, row.attempts, row.lease_until) == (["outbox"], 1, None)
+        assert row.last_error is not None
+        assert row.last_error.startswith("pager: ")
+        assert "shopper@example.com" not in row.last_error
+    assert "pager" in app.reviews.delivery_failures()
+    app.close()
+
+
 def test_alert_filters(review_app: AfterSales, shop: FakeReviewShop) -> None:
     shop.put("r1", 1, "假货", at=timedelta(hours=1), sku="A")
     shop.put("r2", 2, "太慢了", at=timedelta(days=3), sku="B")
