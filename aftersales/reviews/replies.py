@@ -203,6 +203,10 @@ def send_reply(
     if dry_run:
         return ReplyResult(row.id, "dry_run", text)
     key = f"review-reply:{row.marketplace}:{row.external_id}"
+    # Everything the post needs is read before the claim: a failure here (the
+    # database down) leaves no claim that nothing posted.
+    review = _review_model(runtime, row)
+    names = _names_of(runtime, row)
     if claim is None:
         name, _ = _template_text(template, templates, row.body or "")
         try:
@@ -226,9 +230,8 @@ def send_reply(
             if other is None:
                 raise
             return ReplyResult(row.id, "already_replied", other.text, other.remote_id)
-    review = _review_model(runtime, row)
     # the reviewer's and the buyer's names, masked in whatever the platform's answer quotes
-    with known_names(*_names_of(runtime, row)):
+    with known_names(*names):
         return _post(runtime, market, row, review, text, key)
 
 

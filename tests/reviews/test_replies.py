@@ -181,3 +181,25 @@ def test_the_same_external_id_on_two_marketplaces_needs_a_marketplace(tmp_path: 
     assert app.reviews.reply("r1", template="sorry", marketplace="fake2").status == "sent"
     assert (len(one.reply_calls), len(two.reply_calls)) == (0, 1)
     app.close()
+
+
+def test_a_failure_before_the_post_leaves_no_claim_behind(
+    synced: AfterSales, shop: FakeReviewShop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reads a reply needs (the review's latest version, the buyer's names)
+    came after the claim: a database failure there left a claim that nothing
+    had posted, and every later reply raised ReplyOutcomeUnknownError."""
+    from aftersales.errors import DatabaseUnavailableError
+    from aftersales.reviews import replies
+
+    def down(*_args: Any) -> Any:
+        raise DatabaseUnavailableError("database is locked")
+
+    monkeypatch.setattr(replies, "buyer_names", down)
+    with pytest.raises(DatabaseUnavailableError):
+        synced.reviews.reply("r1", template="sorry")
+    assert _claims(synced) == 0
+    assert shop.reply_calls == []
+    monkeypatch.undo()
+    assert synced.reviews.reply("r1", template="sorry").status == "sent"
+    assert len(shop.reply_calls) == 1
