@@ -56,6 +56,7 @@ __all__ = [
     "payload_error",
     "read_answer",
     "read_payload",
+    "record_name",
     "refusing",
     "split_items",
     "whole_fen",
@@ -82,6 +83,22 @@ def _first(exc: pydantic.ValidationError) -> tuple[str, str | None]:
     more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
     text = first["msg"].removeprefix("Value error, ")[:200]
     return f"{text}{more}", where
+
+
+#: An id that may name a record in an error: ASCII letters, digits and ``- _ . :``.
+_PLAIN_ID = re.compile(r"[0-9A-Za-z_.:-]{1,64}")
+
+
+def record_name(kind: str, record_id: object) -> str:
+    """``"<kind> <id>"``, naming a record as an error's payload.
+
+    The id is shown only when it is a plain one (ASCII letters, digits and
+    ``- _ . :``, at most 64 characters): a hostile answer can put a buyer's
+    name, phone or address in an id field, and an error text never carries
+    personal data; such a record is named ``"<kind> (id not shown)"``.
+    """
+    text = str(record_id)
+    return f"{kind} {text}" if _PLAIN_ID.fullmatch(text) else f"{kind} (id not shown)"
 
 
 def read_payload(model: type[M], data: Any, *, payload: str) -> M:

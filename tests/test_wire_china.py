@@ -21,7 +21,13 @@ from hypothesis import strategies as st
 
 from aftersales.errors import ValidationError
 from aftersales.money import Money
-from aftersales.wire import china_text, china_time, discount_beyond_paid, yuan_or_zero
+from aftersales.wire import (
+    china_text,
+    china_time,
+    discount_beyond_paid,
+    record_name,
+    yuan_or_zero,
+)
 from tests.adapters.jd.conftest import make_settings
 
 WHERE = "test payload"
@@ -178,3 +184,14 @@ def test_the_discount_beyond_paid_is_never_a_surcharge() -> None:
     assert discount_beyond_paid(lines, Money("55.00", "CNY")) == Money("0", "CNY")
     assert discount_beyond_paid(lines, Money("60.00", "CNY")) == Money("0", "CNY")
     assert discount_beyond_paid([], Money("1.00", "CNY")) == Money("0", "CNY")
+
+
+@pytest.mark.parametrize(("record_id", "named"), [
+    ("5001", "jd order 5001"), (5001, "jd order 5001"),
+    ("241120-331122447788990", "jd order 241120-331122447788990"),
+    ("张三 13800138000", "jd order (id not shown)"), ("1\n2", "jd order (id not shown)"),
+    ("\u202e1005", "jd order (id not shown)"), ("9" * 65, "jd order (id not shown)"),
+    ("", "jd order (id not shown)"),
+])
+def test_a_record_is_named_by_a_plain_id_only(record_id: object, named: str) -> None:
+    assert record_name("jd order", record_id) == named

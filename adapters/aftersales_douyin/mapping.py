@@ -35,7 +35,7 @@ from aftersales.models import (
 )
 from aftersales.money import Money, from_fen
 from aftersales.paging import trusted_total as core_trusted_total
-from aftersales.wire import china_time, discount_beyond_paid
+from aftersales.wire import china_time, discount_beyond_paid, record_name
 from aftersales_douyin.schemas import (
     SECONDS_SPAN,
     AftersaleItem,
@@ -266,7 +266,7 @@ def item_to_request(item: AftersaleItem, store: str = NAME) -> ReturnRequest:
     the platform deadline and ``risk_decision_*`` the risk signal.
     """
     info = item.aftersale_info
-    where = f"douyin after-sale {info.aftersale_id}"
+    where = record_name("douyin after-sale", info.aftersale_id)
     kind = kind_of(info.aftersale_type)
     status = return_status(info.aftersale_status, kind)
     reason = reason_for(item.text_part.reason_text)
@@ -372,7 +372,7 @@ def to_order(order: ShopOrder, store: str = NAME) -> Order:
     than the order was discounted: the SDK's own examples do that) is not
     used, and the whole discount is spread by price as without one.
     """
-    where = f"douyin order {order.order_id}"
+    where = record_name("douyin order", order.order_id)
     if not order.sku_order_list:
         raise ValidationError("an order without SKU orders", field="sku_order_list",
                               payload=where)

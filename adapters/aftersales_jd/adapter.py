@@ -38,7 +38,7 @@ from aftersales.paging import (
     window_newest_first,
     windowed_pages,
 )
-from aftersales.wire import china_text, whole_fen
+from aftersales.wire import china_text, record_name, whole_fen
 from aftersales_jd import mapping
 from aftersales_jd.client import JdClient
 from aftersales_jd.schemas import (
@@ -435,7 +435,7 @@ class JdMarketplace(ClientMarketplace[JdSettings, JdClient]):
                 raise RemoteRejectedError(f"refund application is {fresh.status}; it cannot "
                                           "be paid", adapter=self.name)
             asked = whole_fen(fresh.applyRefundSum, field="applyRefundSum",
-                              payload=f"jd refund application {fresh.id}",
+                              payload=record_name("jd refund application", fresh.id),
                               currency=mapping.CURRENCY)
             check_asked(refund.amount, asked or request.requested_amount, platform="JD",
                         request=name)
@@ -482,7 +482,8 @@ class JdMarketplace(ClientMarketplace[JdSettings, JdClient]):
         the core then records what was paid and says so (``AMOUNT_MISMATCH``).
         """
         paid = whole_fen(fresh.applyRefundSum, field="applyRefundSum",
-                         payload=f"jd refund application {fresh.id}", currency=mapping.CURRENCY)
+                         payload=record_name("jd refund application", fresh.id),
+                         currency=mapping.CURRENCY)
         return refund.model_copy(update={"external_id": f"{mapping.REFUND_PREFIX}{fresh.id}",
                                          "raw_status": status or str(fresh.status),
                                          "amount": paid or refund.amount})

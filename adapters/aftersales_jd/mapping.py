@@ -38,6 +38,7 @@ from aftersales.models import (
 from aftersales.wire import (
     china_time,
     discount_beyond_paid,
+    record_name,
     whole_fen,
     yuan_or_fen,
     yuan_or_zero,
@@ -229,7 +230,7 @@ def refund_to_request(apply: RefundApply, store: str = NAME) -> ReturnRequest:
 
     The application covers the whole order; its one line is the order itself.
     """
-    where = f"jd refund application {apply.id}"
+    where = record_name("jd refund application", apply.id)
     changed = apply.checkTime or apply.applyTime
     return ReturnRequest(
         marketplace=store, order_id=apply.orderId, kind=ReturnKind.REFUND_ONLY,
@@ -260,7 +261,7 @@ def for_whole_order(request: ReturnRequest, order: Order) -> ReturnRequest:
 
 def service_to_request(bill: ServiceBill, store: str = NAME) -> ReturnRequest:
     """An after-sales service order as a :class:`ReturnRequest` (one line: the SKU)."""
-    where = f"jd service order {bill.serviceId}"
+    where = record_name("jd service order", bill.serviceId)
     changed = bill.updateDate or bill.applyTime
     reason = bill.approveReasonCid1Name or bill.questionDesc
     return ReturnRequest(
@@ -307,7 +308,7 @@ def to_order(order: JdOrder, store: str = NAME) -> Order:
     ``total`` is what the buyer paid (``orderPayment``); the order-level
     discount is what the lines and freight add up to beyond it.
     """
-    where = f"jd order {order.orderId}"
+    where = record_name("jd order", order.orderId)
     if not order.itemInfoList:
         raise ValidationError("an order without items", field="itemInfoList", payload=where)
 
@@ -340,7 +341,7 @@ def to_order(order: JdOrder, store: str = NAME) -> Order:
 
 def comment_to_review(comment: JdComment, store: str = NAME) -> Review:
     """A buyer's comment as the core's :class:`Review` (score 1–5 is the rating)."""
-    where = f"jd comment {comment.commentId}"
+    where = record_name("jd comment", comment.commentId)
     created = parse_time(comment.creationTime, field="creationTime", payload=where)
     if not 1 <= comment.score <= 5:
         raise ValidationError("a score outside 1–5", field="score", payload=where)

@@ -35,7 +35,7 @@ from aftersales.models import (
     Shipment,
 )
 from aftersales.paging import trusted_total
-from aftersales.wire import china_time, discount_beyond_paid, yuan_or_fen, yuan_or_zero
+from aftersales.wire import china_time, discount_beyond_paid, record_name, yuan_or_fen, yuan_or_zero
 from aftersales_pinduoduo.schemas import (
     PddOrder,
     PddOrderPage,
@@ -213,7 +213,7 @@ def _quantity(text: str, where: str) -> int:
 
 def refund_to_request(refund: PddRefund, store: str = NAME) -> ReturnRequest:
     """An after-sales order as the core's :class:`ReturnRequest` (one line: the SKU)."""
-    where = f"pinduoduo after-sales {refund.id}"
+    where = record_name("pinduoduo after-sales", refund.id)
     return ReturnRequest(
         marketplace=store,
         order_id=refund.order_sn,
@@ -245,7 +245,7 @@ def with_detail(request: ReturnRequest, detail: PddRefundDetail) -> ReturnReques
     ``expire_time`` (售后逾期时间, given only while the shop has to answer)
     is the platform's deadline on the request's current status.
     """
-    where = f"pinduoduo after-sales {detail.id}"
+    where = record_name("pinduoduo after-sales", detail.id)
     stage = {0: FulfilmentStage.NOT_SHIPPED, 1: FulfilmentStage.SHIPPED}.get(
         detail.shipping_status if detail.shipping_status is not None else -1)
     deadline = None
@@ -290,7 +290,7 @@ def to_order(order: PddOrder, store: str = NAME) -> Order:
     ``discount`` is what the lines and postage add up to beyond that.
     Prices include VAT and the order itemises no tax.
     """
-    where = f"pinduoduo order {order.order_sn}"
+    where = record_name("pinduoduo order", order.order_sn)
     if not order.item_list:
         raise ValidationError("an order without items", field="item_list", payload=where)
 

@@ -39,7 +39,7 @@ from aftersales.models import (
 )
 from aftersales.money import to_fen as exact_fen
 from aftersales.paging import trusted_total as core_trusted_total
-from aftersales.wire import china_time, discount_beyond_paid
+from aftersales.wire import china_time, discount_beyond_paid, record_name
 from aftersales_taobao.schemas import (
     LogisticsTrace,
     RefundPage,
@@ -320,7 +320,7 @@ def choose_reason(listed: list[RefuseReason], reason_id: int | None, text: str) 
 
 def refund_to_request(refund: TopRefund, *, store: str = NAME) -> ReturnRequest:
     """A Taobao refund as a :class:`ReturnRequest` of ``store`` (one line: the sub-order)."""
-    where = f"taobao refund {refund.refund_id}"
+    where = record_name("taobao refund", refund.refund_id)
     amount = refund.refund_fee
     return ReturnRequest(
         marketplace=store,
@@ -353,7 +353,7 @@ def refund_to_request(refund: TopRefund, *, store: str = NAME) -> ReturnRequest:
 
 def rate_to_review(rate: TradeRate, *, store: str = NAME) -> Review:
     """A buyer's rating of a sub-order as a :class:`Review` of ``store`` (id: the sub-order)."""
-    where = f"taobao rating {rate.oid}"
+    where = record_name("taobao rating", rate.oid)
     try:
         rating = RATE_RESULTS[rate.result]
     except KeyError:
@@ -446,7 +446,7 @@ def trade_to_order(trade: TopTrade, *, store: str = NAME) -> Order:
     the lines and postage add up to beyond that (shop coupons and the like),
     nothing when every sub-order gives its ``divide_order_fee``.
     """
-    where = f"taobao trade {trade.tid}"
+    where = record_name("taobao trade", trade.tid)
     if not trade.orders:
         raise ValidationError("a trade without sub-orders", field="orders", payload=where)
     lines = [_line(sub) for sub in trade.orders]
@@ -476,7 +476,7 @@ def trade_to_order(trade: TopTrade, *, store: str = NAME) -> Order:
 
 def trace_to_tracking(trace: LogisticsTrace) -> Tracking:
     """The outbound parcel's journey; its status is that of the latest step."""
-    where = f"taobao trace {trace.tid}"
+    where = record_name("taobao trace", trace.tid)
     events = [
         TrackingEvent(
             time=parse_time(step.status_time, field="status_time", payload=where),

@@ -316,3 +316,13 @@ def test_applications_wrapped_as_refund_apply_vo_are_read_as_listed_ones(
                     or Money("1.00", "CNY"), idempotency_key="k-wrapped")
     market.refund(refund, request)
     assert shop.approved
+
+
+def test_an_id_carrying_personal_data_is_not_echoed_in_an_error() -> None:
+    """A hostile answer can put a buyer's name or phone in an id field; the error
+    names the record only by a plain id, never by such text."""
+    with pytest.raises(ValidationError) as info:
+        applied(id=NAME + PHONE, applyRefundSum=-1)
+    assert info.value.field == "applyRefundSum"
+    assert PHONE not in str(info.value)
+    assert NAME not in str(info.value)

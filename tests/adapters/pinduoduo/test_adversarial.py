@@ -18,13 +18,14 @@ from typing import Any
 
 import pytest
 from aftersales_pinduoduo import PinduoduoMarketplace, mapping
+from aftersales_pinduoduo.schemas import PddOrder, read
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aftersales.errors import AfterSalesError, ResponseParseError, ValidationError
 from aftersales.models import Money, Refund, ReturnKind, ReturnRequest, ReturnStatus
 
-from .conftest import NOW, SECRET, TOKEN, FakeMall, FakeRouter, china_time
+from .conftest import NOW, SECRET, TOKEN, FakeMall, FakeRouter, body, china_time
 
 PHONE = "13812345678"
 NAME = "张小凡"
@@ -337,3 +338,17 @@ def test_a_total_that_grows_mid_walk_loses_nothing() -> None:
 
     found = {key for _, key in window_newest_first(fetch, 2, lambda x: x)}
     assert found == {"A", "B", "C", "D", "E", "X"}
+
+
+@pytest.mark.parametrize("field", ["order_sn"])
+def test_an_id_carrying_personal_data_is_not_echoed_in_an_error(field: str) -> None:
+    """A hostile answer can put a buyer's name or phone in an id field; the error
+    names the record only by a plain id, never by such text."""
+    info = body("order_information_get")["order_info_get_response"]["order_info"]
+    order = read(PddOrder, {**info, field: "张三 13800138000", "pay_amount": "-1"},
+                 payload="pdd.order.information.get")
+    with pytest.raises(ValidationError) as info:
+        mapping.to_order(order)
+    assert "13800138000" not in str(info.value)
+    assert "张三" not in str(info.value)
+    assert info.value.field == "pay_amount"
