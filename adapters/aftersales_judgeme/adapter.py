@@ -71,7 +71,7 @@ class JudgeMeMarketplace(MarketplaceBase):
     connector filters the same way, client-side). Replies are not in the
     list, so ``Review.reply`` is never set here. A review the mapping
     refuses (no rating, no date) is skipped, logged and kept in
-    :attr:`skipped`, and the rest of its page goes on.
+    :attr:`skipped` (the last listing's), and the rest of its page goes on.
 
     Args:
         settings: token, shop domain and options (default: from the environment).
@@ -94,7 +94,8 @@ class JudgeMeMarketplace(MarketplaceBase):
         super().__init__(name=name)
         self.settings = settings or JudgeMeSettings.from_env()
         self.client = JudgeMeClient(self.settings, api=api, sleep=sleep)
-        #: ``(review id, reason)`` of every review a listing skipped as malformed.
+        #: ``(review id, reason)`` of every review the last listing skipped as malformed
+        #: (each listing starts it afresh: a worker listing for months keeps no backlog).
         self.skipped: list[tuple[str, str]] = []
 
     def _reviews(self, body: Any, page: int) -> JudgeMeReviewList:
@@ -105,6 +106,7 @@ class JudgeMeMarketplace(MarketplaceBase):
 
     def _scan(self, start: Watermark | None) -> list[Review]:
         per_page = self.settings.per_page
+        self.skipped = []
         changed: dict[str, Review] = {}
         pages_seen: set[tuple[str, ...]] = set()
         for page in range(1, MAX_PAGES + 1):

@@ -118,6 +118,20 @@ def test_a_malformed_review_is_skipped_and_the_rest_of_the_page_goes_on(
     assert "created_at" in market.skipped[1][1]
 
 
+def test_skipped_holds_the_last_listings_reviews_not_every_listings(
+    http: responses.RequestsMock,
+) -> None:
+    """A worker lists every few minutes; each listing appended its skipped
+    reviews again, so the list grew for as long as the process ran."""
+    serve(http, "reviews_bad_items.json")
+    market = JudgeMeMarketplace(
+        JudgeMeSettings(api_token=TOKEN, shop_domain="example.myshopify.com", per_page=100)
+    )
+    for _ in range(3):
+        list(market.list_reviews())
+    assert [rid for rid, _ in market.skipped] == ["465077607", "465077608"]
+
+
 def test_a_body_that_is_not_a_review_list_is_a_parse_error(
     http: responses.RequestsMock,
 ) -> None:
