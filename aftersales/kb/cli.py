@@ -19,9 +19,25 @@ from typing import Any
 
 import click
 
-from aftersales.cli_support import CliState, aware_datetime, output, pass_state, table
+from aftersales.cli_support import (
+    CliState,
+    aware_datetime,
+    known_store,
+    output,
+    pass_state,
+    stored_stores,
+    table,
+)
 
 __all__ = ["group"]
+
+
+def _stores(app: Any) -> Any:
+    """The store names the knowledge base and the orders hold (a ``--store`` typo is exit 2)."""
+    from aftersales.store.tables.core import OrderRow
+    from aftersales.store.tables.kb import KbEntryRow
+
+    return stored_stores(app, KbEntryRow.store, OrderRow.marketplace)
 
 
 def _entry_data(entry: Any) -> dict[str, Any]:
@@ -55,6 +71,8 @@ def add_command(state: CliState, key: str, question: str, answer_zh: str, answer
                 is_template: bool, handoff: bool, store: str, valid_from: datetime | None,
                 valid_until: datetime | None) -> None:
     """Add a FAQ entry or a reply template (or replace the one with the same key)."""
+    if store:
+        known_store(state.app, store, stored=_stores(state.app), labels=True)
     written = state.app.kb.add({
         "key": key, "kind": "template" if is_template else "faq", "store": store,
         "question": question, "also": list(also), "answer_zh": answer_zh,
@@ -76,6 +94,7 @@ def add_command(state: CliState, key: str, question: str, answer_zh: str, answer
 def search_command(state: CliState, query: str, limit: int, store: str | None,
                    kind: str | None, lang: str) -> None:
     """Find the entries that answer QUERY (Chinese or English), best first."""
+    known_store(state.app, store, stored=_stores(state.app))
     hits = state.app.kb.search(query, limit=limit, store=store, kind=kind)
     data = [{"score": h.score, **_entry_data(h.entry)} for h in hits]
     rows = [(h.entry.key, f"{h.score:.2f}", h.entry.question,
@@ -111,6 +130,7 @@ def reindex_command(state: CliState) -> None:
 @pass_state
 def export_command(state: CliState, path: Path, store: str | None) -> None:
     """Write every entry to a TOML or CSV file (by its suffix)."""
+    known_store(state.app, store, stored=_stores(state.app))
     count = state.app.kb.export_file(path, store=store)
     output(state, {"path": str(path), "entries": count},
            lambda: f"{count} entries written to {path}")

@@ -54,3 +54,26 @@ def test_refusals_are_one_line_with_exit_status_two(sqlite_url: str) -> None:
         code, out = _run(sqlite_url, *args)
         assert code == 2, (args, out)
         assert out.count("\n") == 1, (args, out)
+
+
+def test_a_store_option_naming_no_store_is_exit_2_and_writes_nothing(
+        sqlite_url: str, tmp_path: Path) -> None:
+    """``--store tyop`` searched and exported the shared entries only and exited 0, as
+    if the store had none of its own."""
+    assert _run(sqlite_url, "kb", "import", "--sample")[0] == 0
+    code, out = _run(sqlite_url, "kb", "add", "--key", "north-gift", "--question",
+                     "可以礼品包装吗", "--answer-zh", "可以", "--store", "north")
+    assert code == 0, out  # no store configured: the name is the shop's own label
+    for args in (["kb", "search", "礼品包装", "--store", "nrth"],
+                 ["kb", "export", str(tmp_path / "kb.csv"), "--store", "nrth"]):
+        code, out = _run(sqlite_url, *args)
+        assert code == 2, (args, out)
+        assert out.count("\n") == 1, out
+        assert "'--store'" in out
+        assert "nrth" in out
+    assert not (tmp_path / "kb.csv").exists()
+    code, out = _run(sqlite_url, "kb", "search", "礼品包装", "--store", "north")
+    assert code == 0
+    assert "north-gift" in out
+    code, out = _run(sqlite_url, "kb", "export", str(tmp_path / "kb.csv"), "--store", "north")
+    assert code == 0, out
