@@ -377,6 +377,10 @@ class Bulk:
             done[row.key] = (row.action, row.rma_id)
             return result("skipped", _EARLIER)
         except (AfterSalesError, SQLAlchemyError, StaleDataError) as exc:
+            meanwhile = None if shared is not None else self._applied_meanwhile(row)
+            if meanwhile is not None:
+                done[row.key] = (row.action, meanwhile)
+                return result("skipped", _EARLIER, meanwhile)
             return result("error", _message(exc))
         except Exception as exc:  # an adapter's bug fails this row, not the run
             return result("error", f"unexpected error: {type(exc).__name__}")
@@ -408,6 +412,25 @@ class Bulk:
             return seen._replace(rma_id=rma_id, detail=f"{_EARLIER}; its automatic decision "
                                  f"was not sent: {finished.reason}")
         return seen
+
+    def _applied_meanwhile(self, row: BulkRow) -> str | None:
+        """The request of a row that failed because another run applied it meanwhile.
+
+        Two runs of one file at the same instant both find a row's key not yet
+        applied; the one that comes second fails on the other's write (the
+        request moved on, a version or key already taken). When the row's
+        key is now recorded for this very action (and request), the row is
+        applied, once: it is reported skipped, not as the error.
+        """
+        try:
+            found = self.ctx.run(lambda s: applied_keys(s, [row.key])).get(row.key)
+        except AfterSalesError:
+            return None
+        if found is None or found[0] != row.action:
+            return None
+        if row.action != "create" and found[1] != row.rma_id:
+            return None
+        return found[1] or row.rma_id or ""
 
     def _refund_row(self, row: BulkRow, done: Done, *, actor: str,
                     dry_run: bool) -> BulkOutcome:
