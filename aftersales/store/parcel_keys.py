@@ -24,6 +24,8 @@ from typing import Any, cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
+from aftersales.errors import ValidationError
+from aftersales.logistics.detect import checked_carrier, checked_number
 from aftersales.store.tables.core import ShipmentRow, tracking_key
 from aftersales.store.upsert import native_insert, upsert_rows
 
@@ -31,6 +33,8 @@ __all__ = ["NO_CARRIER_KEY", "PARCEL_KEY", "KnownParcels", "insert_parcels", "pa
            "still_new", "store_parcel"]
 
 _SHIPMENTS = cast(Table, ShipmentRow.__table__)
+#: How long a number may be as written (the ``tracking_number`` column).
+_NUMBER_COLUMN = 80
 
 #: The columns of ``shipments``' unique index that holds this rule in the database
 #: (migration 0007) for parcels of a known order and carrier, even when two
@@ -98,7 +102,20 @@ def store_parcel(session: Session, *, order_id: int | None, rma_id: str | None,
     parcel another process stored meanwhile (the unique index of
     :data:`PARCEL_KEY`, or of :data:`NO_CARRIER_KEY` for a parcel of no
     carrier: ``ON CONFLICT DO NOTHING``), and then links that one.
+
+    Raises:
+        ValidationError: ``number`` is no tracking number (a NUL, a line break,
+            not letters and digits once folded, longer than the column) or
+            ``carrier`` is no carrier code or name (field ``tracking_number``
+            or ``carrier``; nothing is written). Someone typed these: the
+            order sync's parcels come from a marketplace and are kept as listed.
+            A carrier given by a courier's name is stored as its code.
     """
+    checked_number(number, field="tracking_number")
+    if len(number) > _NUMBER_COLUMN:
+        raise ValidationError(f"longer than {_NUMBER_COLUMN} characters as written",
+                              field="tracking_number")
+    carrier = checked_carrier(carrier)  # a courier's name as its code ("顺丰速运": sf)
     key = tracking_key(number)
     c = _SHIPMENTS.c
     same_order = c.order_id.is_(None) if order_id is None else c.order_id == order_id

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from aftersales.models import Buyer, Order, OrderLine, Shipment, ShipmentDirection
 from aftersales.money import Money
@@ -109,5 +109,67 @@ def test_a_return_parcel_the_order_sync_listed_is_the_returns_parcel(
                                 .where(ShipmentRow.order_id == order_id)).all()
         # one parcel, as first written, now the return's (its delivery receives it)
         assert [tuple(r) for r in returns] == [("sf 5555 6666 7777", request.rma_id)]
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize(("number", "carrier", "field"), [
+    ("A" * 200, None, "tracking_number"),
+    ("SF\x00123456", None, "tracking_number"),
+    ("S F " * 30, None, "tracking_number"),  # folds short, but longer than the column
+    ("SF1234567890", "x" * 100, "carrier"),
+    ("SF1234567890", "s\x00f", "carrier"),
+])
+def test_a_return_parcel_that_is_no_tracking_number_is_refused_by_name(
+    db_url: str, sandbox: Any, number: str, carrier: str | None, field: str,
+) -> None:
+    """The buyer's "shipped" stores the parcel as typed: a number or carrier that is
+    none (or overflows its column) is refused naming the field, and nothing is written."""
+    from aftersales.app import AfterSales
+    from aftersales.errors import ValidationError
+
+    app = AfterSales(db_url, marketplaces=[sandbox], clock=lambda: sandbox.now)
+    try:
+        app.sync_orders("sandbox")
+        order = next(o for page in sandbox.list_orders(None) for o in page.items
+                     if o.delivered_at is not None)
+        request = app.returns.request("sandbox", order.external_id,
+                                      {order.lines[0].external_id: 1},
+                                      reason="wrong_size", force=True, auto=False)
+        assert request.rma_id is not None
+        app.returns.approve(request.rma_id, override=True)
+        with app.store.session() as s:
+            before = s.scalar(select(func.count()).select_from(ShipmentRow))
+        with pytest.raises(ValidationError) as caught:
+            app.returns.mark_shipped(request.rma_id, number, carrier)
+        assert caught.value.field == field
+        assert "\n" not in str(caught.value)
+        with app.store.session() as s:
+            assert s.scalar(select(func.count()).select_from(ShipmentRow)) == before
+        assert app.returns.get(request.rma_id).status.value == "approved"
+    finally:
+        app.close()
+
+
+def test_a_return_parcels_carrier_given_by_name_is_stored_as_its_code(
+    sqlite_url: str, sandbox: Any,
+) -> None:
+    from aftersales.app import AfterSales
+
+    app = AfterSales(sqlite_url, marketplaces=[sandbox], clock=lambda: sandbox.now)
+    try:
+        app.sync_orders("sandbox")
+        order = next(o for page in sandbox.list_orders(None) for o in page.items
+                     if o.delivered_at is not None)
+        request = app.returns.request("sandbox", order.external_id,
+                                      {order.lines[0].external_id: 1},
+                                      reason="wrong_size", force=True, auto=False)
+        assert request.rma_id is not None
+        app.returns.approve(request.rma_id, override=True)
+        app.returns.mark_shipped(request.rma_id, "SF555566667777", "顺丰速运")
+        with app.store.session() as s:
+            carrier = s.scalar(select(ShipmentRow.carrier)
+                               .where(ShipmentRow.tracking_key == "SF555566667777"))
+        assert carrier == "sf"  # what the providers are asked by, not the name as typed
     finally:
         app.close()
