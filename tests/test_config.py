@@ -413,3 +413,15 @@ def test_a_variable_a_store_references_or_the_adapter_reads_is_not_warned(
                     ) as app:
         assert app.marketplaces["shopify-us"].settings.location_id == "4711"
     assert _adapter_warnings(caplog) == []
+
+
+def test_a_bad_sandbox_variable_is_refused_without_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A variable's value is never echoed (another variable's may be a secret)."""
+    from aftersales.sandbox import SandboxMarketplace
+
+    monkeypatch.setenv("AFTERSALES_SANDBOX_SEED", "hunter2")
+    with pytest.raises(ConfigurationError) as info:
+        SandboxMarketplace()
+    assert str(info.value) == "AFTERSALES_SANDBOX_SEED must be a whole number (value not shown)"

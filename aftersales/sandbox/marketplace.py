@@ -317,4 +317,5 @@ def _env_int(variable: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise ConfigurationError(f"{variable} must be a whole number, not {raw!r}") from None
+        # never the value: the rule for every variable (another one may be a secret)
+        raise ConfigurationError(f"{variable} must be a whole number (value not shown)") from None
