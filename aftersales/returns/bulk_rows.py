@@ -3,7 +3,9 @@ beyond reading the file).
 
 The CSV has a header. Cells are separated by commas, or by semicolons or
 tabs when the header has no comma (a spreadsheet's CSV in a locale whose list
-separator is ``;``, or its tab-separated text). Columns (any order; all but
+separator is ``;``, or its tab-separated text), or as a first line ``sep=;``
+names them (as Excel writes and reads it). A workbook (.xlsx, .xls) or a
+UTF-16 file is refused by name. Columns (any order; all but
 ``action`` optional in the header): ``action`` (create, approve, reject,
 receive, refund, close, cancel), ``rma_id``, ``marketplace``, ``order_id``,
 ``sku``, ``quantity``, ``kind``, ``reason``, ``amount``, ``currency``,
@@ -298,6 +300,17 @@ class _Lines:
             pass
 
 
+#: What a file that is no CSV text starts with, and what it is then.
+_NOT_CSV = (
+    (b"\xff\xfe", 'UTF-16 text (as a spreadsheet\'s "Unicode text" saves it)'),
+    (b"\xfe\xff", 'UTF-16 text (as a spreadsheet\'s "Unicode text" saves it)'),
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx or .ods workbook?), not CSV text"),
+    (b"\xd0\xcf\x11\xe0", "an .xls workbook, not CSV text"),
+)
+#: The first line a spreadsheet may write to name the separator: ``sep=;``.
+_SEPARATOR_LINE = re.compile(r"sep=([,;\t|])\r?\n?", re.IGNORECASE)
+
+
 def _delimiter(header: str) -> str:
     """The file's cell separator, told from its header line: a comma, or else a
     semicolon or a tab when the header has one (the header is all known names,
@@ -327,10 +340,12 @@ class CsvSource:
             raise BulkFileError(f"cannot open {self.path}: {exc.strerror}",
                                 payload=str(self.path)) from None
         self.size = self.path.stat().st_size
-        if self._raw.peek(2)[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            self.close()
-            raise BulkFileError("the file is UTF-16 text (as a spreadsheet's \"Unicode text\" "
-                                "saves it); save it as CSV UTF-8", payload=str(self.path))
+        start = self._raw.peek(8)[:8]
+        for magic, what in _NOT_CSV:
+            if start.startswith(magic):
+                self.close()
+                raise BulkFileError(f"the file is {what}; save it as CSV UTF-8",
+                                    payload=str(self.path))
         self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", errors="surrogateescape",
                                       newline="")
         try:
@@ -344,7 +359,12 @@ class CsvSource:
                 raise BulkFileError("the header has NUL characters: the file is not UTF-8 text "
                                     "(UTF-16 without its mark?); save it as CSV UTF-8",
                                     payload=str(self.path))
-            delimiter = _delimiter(first)
+            hint = _SEPARATOR_LINE.fullmatch(first)
+            # The line of the file the header is on (after a separator line, the second).
+            self._header_line = 2 if hint else 1
+            if hint:  # "sep=;": a spreadsheet's line naming the separator
+                first = self._text.readline(_HEADER_LIMIT)
+            delimiter = hint.group(1) if hint else _delimiter(first)
             header = next(csv.reader([first], delimiter=delimiter), None)
         except csv.Error as exc:
             self.close()
@@ -385,7 +405,7 @@ class CsvSource:
         number = 0
         source = self._lines
         while True:
-            line = source.count + 2  # after the header's line, counted from 1
+            line = source.count + self._header_line + 1  # counted from 1
             source.quotes = 0
             try:
                 raw = next(self._reader)
@@ -397,7 +417,7 @@ class CsvSource:
                     # It broke off inside a cell, and reads on from the next line: the
                     # cell's other lines would be rows of their own.
                     source.close_cell()
-                end = source.count + 1
+                end = source.count + self._header_line
                 lines = f"line {line}" if end <= line else f"lines {line}-{end}"
                 yield BadRow(number, "", None, f"row {number}: unreadable CSV on {lines} ({exc}); "
                              "check the quotes: a cell in quotes must end with its quote",

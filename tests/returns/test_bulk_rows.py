@@ -223,3 +223,26 @@ def test_a_line_too_long_inside_a_quoted_cell_fails_that_row(tmp_path: Path) -> 
         items = list(source)
     assert [type(i).__name__ for i in items] == ["BadRow", "BulkRow"]
     assert "longer than" in items[0].error  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00" + b"x" * 200, ".xlsx"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 200, ".xls"),
+])
+def test_a_workbook_is_refused_by_name(tmp_path: Path, content: bytes, message: str) -> None:
+    with pytest.raises(BulkFileError) as info:
+        CsvSource(write(tmp_path, content))
+    assert message in str(info.value)
+    assert "save it as CSV UTF-8" in str(info.value)
+
+
+@pytest.mark.parametrize("hint", ["sep=;\n", "SEP=;\r\n", "\ufeffsep=;\n"])
+def test_a_spreadsheets_separator_line_is_read(tmp_path: Path, hint: str) -> None:
+    """Excel writes (and reads) a first line "sep=;" naming the separator."""
+    content = (hint + "action;rma_id;note\napprove;R1;a,b\n\napprove;R2,x\n").encode()
+    with CsvSource(write(tmp_path, content)) as source:
+        items = list(source)
+    assert [(type(i).__name__, i.line, i.rma_id) for i in items] == [
+        ("BulkRow", 3, "R1"), ("BulkRow", 5, "R2,x")]
+    assert isinstance(items[0], BulkRow)
+    assert items[0].note == "a,b"
