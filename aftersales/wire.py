@@ -58,6 +58,7 @@ __all__ = [
     "read_payload",
     "record_name",
     "refusing",
+    "shown_code",
     "split_items",
     "whole_fen",
     "wire_amount",
@@ -99,6 +100,15 @@ def record_name(kind: str, record_id: object) -> str:
     """
     text = str(record_id)
     return f"{kind} {text}" if _PLAIN_ID.fullmatch(text) else f"{kind} (id not shown)"
+
+
+def shown_code(value: object) -> str:
+    """An unknown code as an error may show it: quoted when it is a plain code
+    (ASCII letters, digits and ``- _ . :``, at most 64 characters), so a new
+    platform code can be read; otherwise not shown, since a hostile answer can
+    put a buyer's words in a code field."""
+    text = str(value)
+    return repr(text) if _PLAIN_ID.fullmatch(text) else "(a value that is not a plain code)"
 
 
 def read_payload(model: type[M], data: Any, *, payload: str) -> M:

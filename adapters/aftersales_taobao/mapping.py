@@ -39,7 +39,7 @@ from aftersales.models import (
 )
 from aftersales.money import to_fen as exact_fen
 from aftersales.paging import trusted_total as core_trusted_total
-from aftersales.wire import china_time, discount_beyond_paid, record_name
+from aftersales.wire import china_time, discount_beyond_paid, record_name, shown_code
 from aftersales_taobao.schemas import (
     LogisticsTrace,
     RefundPage,
@@ -358,7 +358,7 @@ def rate_to_review(rate: TradeRate, *, store: str = NAME) -> Review:
         rating = RATE_RESULTS[rate.result]
     except KeyError:
         raise ValidationError(
-            f"unknown rating result {rate.result!r}", field="result", payload=where
+            f"unknown rating result {shown_code(rate.result)}", field="result", payload=where
         ) from None
     created = parse_time(rate.created, field="created", payload=where)
     return Review(

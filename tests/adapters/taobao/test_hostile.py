@@ -239,3 +239,21 @@ def test_an_enumeration_value_that_is_no_token_is_refused(field: str, value: str
     with pytest.raises(ValidationError) as caught:
         mapping.refunds_page(page)
     assert str(caught.value.field).endswith(field)
+
+
+@pytest.mark.parametrize("result", ["<b>好评</b>" + PII[:12], "13800138000"])
+def test_an_unknown_rating_result_is_named_without_echoing_what_it_says(result: str) -> None:
+    """An unknown ``result`` is refused naming the field; a value that is not a
+    plain code (letters, digits, ``- _ . :``) is not quoted, since it may be a
+    buyer's words. A plain one is quoted, so a new platform code can be read."""
+    page = body("traderates_get")["traderates_get_response"]
+    page["trade_rates"]["trade_rate"][0]["result"] = result
+    with pytest.raises(ValidationError) as info:
+        mapping.rates_page(page)
+    assert info.value.field == "result"
+    text = str(info.value)
+    assert "张三" not in text
+    assert "<b>" not in text
+    page["trade_rates"]["trade_rate"][0]["result"] = "superb"
+    with pytest.raises(ValidationError, match="'superb'"):
+        mapping.rates_page(page)
