@@ -11,6 +11,11 @@ an alert: each claims its batch's alerts for a lease (``lease_until``) in a
 transaction of its own before any channel is called, reads them again as
 claimed, and gives the lease back with the marks. A delivery killed in
 between leaves the lease to run out (:data:`LEASE`); the next one retries.
+The lease's time is the claim's token: before each alert goes to a channel
+that is called alert by alert, the lease is renewed only if it still holds
+that time, so a slow channel that outlasts a batch's lease loses the alerts
+another delivery took over instead of sending them a second time, and its
+release frees only the leases still its own.
 """
 
 from __future__ import annotations
@@ -107,16 +112,17 @@ def deliver_alerts(
             return delivered
         last_id = ids[-1]
         batch = _claim(runtime, ids, now)
+        leases = {a.id: now + LEASE for a in batch}  # alert id -> the lease it holds
         failed: set[int] = set()
         try:
             for name in channels:
                 # every channel is tried: one that is down holds no alert back from the rest
-                todo = [a for a in batch if name not in a.delivered_to]
+                todo = [a for a in batch if name not in a.delivered_to and a.id in leases]
                 if todo:
-                    failed |= _send(runtime, name, todo, channels, to)
+                    failed |= _send(runtime, name, todo, channels, to, leases)
         finally:
-            _release(runtime, [a.id for a in batch])
-        delivered += len(batch) - len(failed)
+            _release(runtime, leases)
+        delivered += sum(1 for a in batch if a.id in leases and a.id not in failed)
 
 
 def _free(now: datetime) -> Any:
@@ -152,14 +158,35 @@ def _claim(runtime: Runtime, ids: Sequence[int], now: datetime) -> list[ReviewAl
             .order_by(ReviewAlertRow.id)))
 
 
-def _release(runtime: Runtime, ids: Sequence[int]) -> None:
-    """Give the leases of ``ids`` back (after their marks, or a failure)."""
-    if not ids:
+def _renew(runtime: Runtime, alert_id: int, leases: dict[int, datetime]) -> bool:
+    """Extend this delivery's lease on one alert before a send; ``False`` (and the
+    alert dropped from ``leases``) when another delivery took it over meanwhile."""
+    until = runtime.now() + LEASE
+    with runtime.unit_of_work() as session:
+        done = session.execute(
+            update(ReviewAlertRow)
+            .where(ReviewAlertRow.id == alert_id,
+                   ReviewAlertRow.lease_until == leases[alert_id])
+            .values(lease_until=until)
+            .execution_options(synchronize_session=False))
+    if getattr(done, "rowcount", 0) == 1:
+        leases[alert_id] = until
+        return True
+    del leases[alert_id]
+    return False
+
+
+def _release(runtime: Runtime, leases: Mapping[int, datetime]) -> None:
+    """Give back the leases still this delivery's (after their marks, or a failure)."""
+    if not leases:
         return
     with runtime.unit_of_work() as session:
-        session.execute(update(ReviewAlertRow).where(ReviewAlertRow.id.in_(ids))
-                        .values(lease_until=None)
-                        .execution_options(synchronize_session=False))
+        for alert_id, until in leases.items():
+            session.execute(update(ReviewAlertRow)
+                            .where(ReviewAlertRow.id == alert_id,
+                                   ReviewAlertRow.lease_until == until)
+                            .values(lease_until=None)
+                            .execution_options(synchronize_session=False))
 
 
 def _send(
@@ -168,8 +195,13 @@ def _send(
     alerts: list[ReviewAlertRow],
     channels: Sequence[str],
     to: str | Mapping[str, str],
+    leases: dict[int, datetime],
 ) -> set[int]:
-    """Deliver ``alerts`` through channel ``name``; the ids that failed."""
+    """Deliver ``alerts`` through channel ``name``; the ids that failed.
+
+    One by one, each alert's lease is renewed first (:func:`_renew`): one
+    another delivery took over is left to it, neither sent nor failed here.
+    """
     channel: Any = runtime.channel(name)
     address = _address(to, name)
     if getattr(channel, "transactional", False) and hasattr(channel, "send_in"):
@@ -184,6 +216,8 @@ def _send(
         return set()
     failed: set[int] = set()
     for alert in alerts:
+        if not _renew(runtime, alert.id, leases):
+            continue
         try:
             channel.send(alert_message(alert, address))
         except Exception as exc:  # an AfterSalesError, or the channel's own bug

@@ -335,6 +335,57 @@ def test_two_deliveries_at_once_send_each_alert_once(db_url: str, shop: FakeRevi
         second.close()
 
 
+def test_a_slow_channel_past_the_lease_sends_no_alert_twice(db_url: str,
+                                                            shop: FakeReviewShop) -> None:
+    # Rule: an alert reaches each channel once even when a channel is slow. Before:
+    # a batch's lease (5 minutes) was taken once for the whole batch; a pager
+    # taking 4 minutes an alert let it run out mid-batch, the other process
+    # claimed the alerts not yet sent, and both sent them (and the first's
+    # release then freed the other's claims).
+    from aftersales.models import Receipt
+
+    clock = [T0 + timedelta(days=30)]
+    sent: list[str] = []
+    other: list[AfterSales] = []
+
+    class SlowPager:
+        name = "pager"
+
+        def send(self, message: Any) -> Receipt:
+            clock[0] += timedelta(minutes=4)
+            if len(sent) == 1 and other:  # mid-send of the second alert, 8 minutes on
+                other.pop().reviews.deliver_alerts()
+            sent.append(message.idempotency_key)
+            return Receipt(channel="pager", message_id=str(len(sent)), accepted_at=clock[0])
+
+    def build() -> AfterSales:
+        return AfterSales(db_url, marketplaces=[shop], carriers=[], channels=[SlowPager()],
+                          clock=lambda: clock[0], migrate=False,
+                          review_alert_to="+10000000000")
+
+    first = build()
+    first.store.create_all()
+    second = build()
+    try:
+        first.reviews.alert_config = AlertConfig(rules=frozenset({AlertRule.NEGATIVE}))
+        second.reviews.alert_config = first.reviews.alert_config
+        for n in range(3):
+            shop.put(f"r{n}", 1, "质量太差", at=timedelta(minutes=n))
+        first.reviews.sync()  # delivers at its end
+        with first.store.session() as session:
+            session.execute(ReviewAlertRow.__table__.update().values(
+                delivered_to=[], delivered_at=None, lease_until=None))
+        sent.clear()
+        other.append(second)
+        first.reviews.deliver_alerts()
+        assert sorted(sent) == sorted(set(sent))
+        assert len(sent) == 3
+        assert first.reviews.alerts(undelivered=True) == []
+    finally:
+        first.close()
+        second.close()
+
+
 def test_a_failing_alert_channel_keeps_the_alert_for_the_next_delivery(
     tmp_path: Path, shop: FakeReviewShop
 ) -> None:
