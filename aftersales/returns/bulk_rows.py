@@ -396,8 +396,12 @@ class CsvSource:
 
     @property
     def position(self) -> int:
-        """Bytes read so far (the reader's buffer runs slightly ahead)."""
-        return self._raw.tell()
+        """Bytes read so far (the reader's buffer runs slightly ahead); 0 from a pipe
+        (``<(...)``, ``/dev/stdin``), which has no position, as its ``size`` is 0."""
+        try:
+            return self._raw.tell()
+        except OSError:
+            return 0
 
     def __iter__(self) -> Iterator[BulkRow | BadRow]:
         names = self._names

@@ -388,7 +388,8 @@ def bulk(state: CliState, file: Path, dry_run: bool, report: Path | None,
         size = file.stat().st_size
     except OSError as exc:
         if str(file) == "-":
-            fail("bulk reads a file, not standard input: give the file's path", 2)
+            fail("bulk reads a file, not standard input: give the file's path "
+                 "(or /dev/stdin)", 2)
         fail(f"cannot open {file}: {exc.strerror}", 2)
     if report is not None:
         check_report_path(report, file)

@@ -310,3 +310,30 @@ def test_a_file_that_cannot_be_opened_says_why(runner: CliRunner, tmp_path: Path
     stdin = runner.invoke(main, ["returns", "bulk", "-"], input="action,rma_id\n")
     assert stdin.exit_code == 2
     assert "not standard input" in stdin.output
+
+
+def test_a_pipe_is_read_whole_with_its_progress(
+        app: Any, seed: Callable[..., list[str]], tmp_path: Path) -> None:
+    """`aftersales returns bulk <(...)` or /dev/stdin: a pipe has no position to tell; the
+    progress after the 200th row ended the run with "Illegal seek", half applied."""
+    import os
+    import threading
+
+    ids = seed(450)
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with open(fifo, "w", encoding="utf-8") as f:
+            f.write("action,rma_id\n" + "".join(f"approve,{r}\n" for r in ids))
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    seen: list[tuple[int, int]] = []
+    try:
+        summary = app.returns.bulk_file(fifo, batch_size=100,
+                                        progress=lambda at, size: seen.append((at, size)))
+    finally:
+        writer.join(timeout=10)
+    assert (summary.ok, summary.errors) == (450, 0)
+    assert seen
