@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aftersales.errors import (
@@ -55,6 +56,9 @@ log = logging.getLogger("aftersales.judgeme")
 
 #: Stop a listing that never ends (a server ignoring ``page``) after this many pages.
 MAX_PAGES = 10_000
+#: How far ahead of this machine's clock a review's change time may be (clock skew).
+#: One further ahead would carry the listing's cursor past every review to come.
+MAX_AHEAD = timedelta(minutes=5)
 
 
 class JudgeMeMarketplace(MarketplaceBase):
@@ -71,13 +75,17 @@ class JudgeMeMarketplace(MarketplaceBase):
     connector filters the same way, client-side). Replies are not in the
     list, so ``Review.reply`` is never set here. A review the mapping
     refuses (no rating, no date) is skipped, logged and kept in
-    :attr:`skipped` (the last listing's), and the rest of its page goes on.
+    :attr:`skipped` (the last listing's), and the rest of its page goes on;
+    so is one changed more than :data:`MAX_AHEAD` after this machine's clock
+    (``updated_at`` in 2099 would move the cursor past every review to
+    come), which a later listing hands out once its time has come.
 
     Args:
         settings: token, shop domain and options (default: from the environment).
         api: a ready :class:`~aftersales.http.ApiClient` (tests, custom transports).
         name: the store's name (default ``judgeme``).
         sleep: how the retry layer waits.
+        clock: what "now" is for the change times' bound (default: UTC now).
     """
 
     name = MARKETPLACE
@@ -90,8 +98,10 @@ class JudgeMeMarketplace(MarketplaceBase):
         api: ApiClient | None = None,
         name: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__(name=name)
+        self.clock = clock
         self.settings = settings or JudgeMeSettings.from_env()
         self.client = JudgeMeClient(self.settings, api=api, sleep=sleep)
         #: ``(review id, reason)`` of every review the last listing skipped as malformed
@@ -107,6 +117,7 @@ class JudgeMeMarketplace(MarketplaceBase):
     def _scan(self, start: Watermark | None) -> list[Review]:
         per_page = self.settings.per_page
         self.skipped = []
+        latest = self.clock() + MAX_AHEAD
         changed: dict[str, Review] = {}
         pages_seen: set[tuple[str, ...]] = set()
         for page in range(1, MAX_PAGES + 1):
@@ -121,6 +132,11 @@ class JudgeMeMarketplace(MarketplaceBase):
             for raw in raw_reviews:
                 try:
                     review = to_review(raw, self.settings, store=self.name)
+                    if review.updated_at > latest:
+                        raise ValidationError(
+                            f"after {latest.isoformat()}, this machine's clock and "
+                            f"{MAX_AHEAD} of skew; listed once its time has come",
+                            field="updated_at", payload=f"judgeme review {review_ref(raw)}")
                 except ValidationError as exc:
                     self.skipped.append((review_ref(raw), str(exc)))
                     log.warning("judgeme: skipped a malformed review: %s", exc)

@@ -166,3 +166,24 @@ def test_any_field_of_a_review_is_read_or_named(value: Any) -> None:
             to_review(raw)
         except AfterSalesError as exc:
             _clean(str(exc))
+
+
+def test_a_review_stamped_in_the_future_does_not_stop_the_sync(
+    http: responses.RequestsMock,
+) -> None:
+    """An ``updated_at`` of 2099 (allowed: times are bounded by 2000–2100) was
+    handed out and moved the cursor to 2099: no later review was ever listed
+    again. It is skipped, named, and listed once its time has come."""
+    later = "2026-03-05T00:00:00+00:00"
+    ahead = "2099-01-01T00:00:00+00:00"
+    first = [_raw(id=1), _raw(id=2, updated_at=ahead)]
+    http.add("GET", f"{BASE}/reviews", json={"per_page": 10, "reviews": first})
+    market = adapter()
+    pages = list(market.list_reviews())
+    assert [r.external_id for p in pages for r in p.items] == ["1"]
+    assert [ref for ref, _ in market.skipped] == ["2"]
+    assert "updated_at" in market.skipped[0][1]
+    http.replace("GET", f"{BASE}/reviews",
+                 json={"per_page": 10, "reviews": [*first, _raw(id=3, updated_at=later)]})
+    resumed = list(market.list_reviews(pages[-1].cursor))
+    assert [r.external_id for p in resumed for r in p.items] == ["3"]
