@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aftersales.wire import WireId
 from aftersales.wire import read_payload as read
 
 __all__ = [
@@ -29,8 +30,8 @@ class _Wire(BaseModel):
 class PddRefund(_Wire):
     """One after-sales order (售后单) of pdd.refund.list.increment.get."""
 
-    id: str
-    order_sn: str
+    id: WireId
+    order_sn: WireId
     after_sales_status: int
     after_sales_type: int
     after_sale_reason: str = ""
@@ -64,8 +65,8 @@ class PddRefundPage(_Wire):
 class PddRefundDetail(_Wire):
     """pdd.refund.information.get: one after-sales order as it stands now."""
 
-    id: str
-    order_sn: str
+    id: WireId
+    order_sn: WireId
     after_sales_status: int
     after_sales_type: int | None = None
     after_sales_reason: str = ""
@@ -100,7 +101,7 @@ class PddItem(_Wire):
 class PddOrder(_Wire):
     """An order of pdd.order.information.get / pdd.order.number.list.increment.get."""
 
-    order_sn: str
+    order_sn: WireId
     order_status: int | None = None
     refund_status: int | None = None
     confirm_status: int | None = None

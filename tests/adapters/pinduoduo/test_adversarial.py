@@ -49,6 +49,11 @@ def listed(**change: Any) -> ReturnRequest:
 @pytest.mark.parametrize(("change", "field"), [
     ({"id": ...}, "refund_list.0.id"),
     ({"id": None}, "refund_list.0.id"),
+    # ids that name no record (or a wrong one): pdd.refund.agree would be sent "nan"
+    ({"id": float("nan")}, "refund_list.0.id"), ({"id": 9001.5}, "refund_list.0.id"),
+    ({"id": ""}, "refund_list.0.id"), ({"id": "\u202e9001"}, "refund_list.0.id"),
+    ({"order_sn": float("inf")}, "refund_list.0.order_sn"),
+    ({"order_sn": " "}, "refund_list.0.order_sn"),
     ({"order_sn": [PHONE]}, "refund_list.0.order_sn"),
     ({"after_sales_status": ...}, "refund_list.0.after_sales_status"),
     ({"after_sales_status": None}, "refund_list.0.after_sales_status"),
