@@ -15,6 +15,7 @@ from aftersales.returns.actions import Actions
 from aftersales.returns.context import ReturnsContext, load
 from aftersales.returns.lifecycle import check_transition
 from aftersales.returns.writes import TransitionWriter
+from aftersales.store.parcel_keys import check_parcel
 
 __all__ = ["Exchanges"]
 
@@ -57,6 +58,7 @@ class Exchanges:
             number = (tracking_number or "").strip()
             if not number:
                 raise ValidationError("a tracking number is required", field="tracking_number")
+            check_parcel(number, carrier)  # refused before the marketplace hears of it
             row = load(session, rma_id, version)
             model = repo.to_model(row)
             check_transition(ReturnKind(row.kind), S(row.status), S.EXCHANGE_SHIPPED,

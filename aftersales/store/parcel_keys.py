@@ -29,8 +29,8 @@ from aftersales.logistics.detect import checked_carrier, checked_number
 from aftersales.store.tables.core import ShipmentRow, tracking_key
 from aftersales.store.upsert import native_insert, upsert_rows
 
-__all__ = ["NO_CARRIER_KEY", "PARCEL_KEY", "KnownParcels", "insert_parcels", "parcel_identity",
-           "still_new", "store_parcel"]
+__all__ = ["NO_CARRIER_KEY", "PARCEL_KEY", "KnownParcels", "check_parcel", "insert_parcels",
+           "parcel_identity", "still_new", "store_parcel"]
 
 _SHIPMENTS = cast(Table, ShipmentRow.__table__)
 #: How long a number may be as written (the ``tracking_number`` column).
@@ -91,6 +91,24 @@ class KnownParcels:
         return code is None or code in known or None in known
 
 
+def check_parcel(number: str, carrier: str | None) -> str | None:
+    """The carrier code :func:`store_parcel` stores for a typed parcel (a courier's name
+    as its code, ``顺丰速运``: ``sf``), or its refusal: call it before anyone else hears
+    of the parcel (an exchange's marketplace), so nothing is told that is then refused.
+
+    Raises:
+        ValidationError: ``number`` is no tracking number (a NUL, not letters and
+            digits once folded, longer than the column as written), or ``carrier``
+            is neither a carrier code nor a known courier name; names the field
+            (``tracking_number``, ``carrier``), never the value.
+    """
+    checked_number(number, field="tracking_number")
+    if len(number) > _NUMBER_COLUMN:
+        raise ValidationError(f"longer than {_NUMBER_COLUMN} characters as written",
+                              field="tracking_number")
+    return checked_carrier(carrier)
+
+
 def store_parcel(session: Session, *, order_id: int | None, rma_id: str | None,
                  store: str | None, direction: str, number: str, carrier: str | None,
                  shipped_at: datetime | None) -> None:
@@ -111,11 +129,7 @@ def store_parcel(session: Session, *, order_id: int | None, rma_id: str | None,
             order sync's parcels come from a marketplace and are kept as listed.
             A carrier given by a courier's name is stored as its code.
     """
-    checked_number(number, field="tracking_number")
-    if len(number) > _NUMBER_COLUMN:
-        raise ValidationError(f"longer than {_NUMBER_COLUMN} characters as written",
-                              field="tracking_number")
-    carrier = checked_carrier(carrier)  # a courier's name as its code ("顺丰速运": sf)
+    carrier = check_parcel(number, carrier)
     key = tracking_key(number)
     c = _SHIPMENTS.c
     same_order = c.order_id.is_(None) if order_id is None else c.order_id == order_id
