@@ -49,6 +49,17 @@ def _since(app: Any, since: datetime | None, days: float | None) -> datetime | N
     return since
 
 
+#: The longest ``--days`` window: a century (a larger one is no calendar date).
+_MOST_DAYS = 36_500
+
+
+def _days(_ctx: click.Context, _param: click.Parameter, value: float | None) -> float | None:
+    """``--days``: a finite number of days above 0, at most a century."""
+    if value is not None and not 0 < value <= _MOST_DAYS:  # NaN fails both comparisons
+        raise click.BadParameter(f"give a number of days above 0, at most {_MOST_DAYS}")
+    return value
+
+
 def _pct(value: float) -> str:
     return f"{value * 100:.1f}%"
 
@@ -57,8 +68,8 @@ _window = [
     click.option("--since", callback=aware_datetime, default=None,
                  help="ISO 8601 start, with zone."),
     click.option("--until", callback=aware_datetime, default=None, help="ISO 8601 end, with zone."),
-    click.option("--days", type=click.FloatRange(min=0, min_open=True), default=None,
-                 help="The last N days (instead of --since)."),
+    click.option("--days", type=float, callback=_days, default=None,
+                 help="The last N days (instead of --since), at most 36500."),
 ]
 
 

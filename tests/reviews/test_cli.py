@@ -197,3 +197,13 @@ def test_a_dry_run_never_marks_or_releases(review_app: AfterSales,
         result = run(review_app, ["reply", "r1", flag, "--dry-run"])
         assert result.exit_code == 2, result.output
         assert "--dry-run" in result.output
+
+
+def test_a_days_window_no_calendar_holds_is_a_usage_error(review_app: AfterSales) -> None:
+    """They failed as ``unexpected OverflowError`` / ``ValueError``, status 1."""
+    for days in ("1e12", "800000", "nan", "inf", "-inf"):
+        for command in ("alerts", "report"):
+            result = run(review_app, [command, "--days", days])
+            assert result.exit_code == 2, (command, days, result.output)
+            assert "--days" in result.output
+    assert run(review_app, ["report", "--days", "36500"]).exit_code == 0
