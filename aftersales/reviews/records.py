@@ -12,10 +12,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from aftersales.errors import NotFoundError
+from aftersales.errors import NotFoundError, ValidationError
+from aftersales.models import Sentiment
 from aftersales.store.tables.reviews import ReviewRow
 
-__all__ = ["StoredReview", "get_review", "list_reviews", "stored_review_row"]
+__all__ = ["StoredReview", "check_limit", "get_review", "list_reviews", "stored_review_row"]
+
+#: One past the largest id or count a database integer holds.
+_PAST_INTEGERS = 2**63
 
 
 class StoredReview(BaseModel):
@@ -63,8 +67,11 @@ def stored_review_row(session: Session, review_id: int) -> ReviewRow:
 
     Raises:
         NotFoundError: no such review.
+        ValidationError: ``review_id`` is not a whole number (a flag is not one).
     """
-    row = session.get(ReviewRow, review_id) if 1 <= review_id < 2**63 else None
+    if isinstance(review_id, bool) or not isinstance(review_id, int):
+        raise ValidationError("must be a whole number", field="review_id")
+    row = session.get(ReviewRow, review_id) if 1 <= review_id < _PAST_INTEGERS else None
     if row is None:
         raise NotFoundError("review", review_id)
     return row
@@ -79,12 +86,36 @@ def get_review(session: Session, review_id: int) -> StoredReview:
     return _review(stored_review_row(session, review_id))
 
 
+def check_limit(limit: object, field: str = "limit") -> None:
+    """Refuse a page size no query can use: not a whole number from 1 to 2**63 - 1.
+
+    Raises:
+        ValidationError: names ``field``.
+    """
+    if (isinstance(limit, bool) or not isinstance(limit, int)
+            or not 1 <= limit < _PAST_INTEGERS):
+        raise ValidationError("must be a whole number from 1 to 2**63 - 1", field=field)
+
+
 def list_reviews(
     session: Session, *, store: str | None = None, sentiment: str | None = None,
     sku: str | None = None, max_rating: int | None = None, replied: bool | None = None,
     since: datetime | None = None, limit: int = 50,
 ) -> list[StoredReview]:
-    """Reviews, newest first, filtered by store, sentiment, SKU, rating, reply or date."""
+    """Reviews, newest first, filtered by store, sentiment, SKU, rating, reply or date.
+
+    Raises:
+        ValidationError: a limit, a rating (1–5) or a sentiment no review can
+            have, named.
+    """
+    check_limit(limit)
+    if max_rating is not None and (isinstance(max_rating, bool)
+                                   or not isinstance(max_rating, int)
+                                   or not 1 <= max_rating <= 5):
+        raise ValidationError("must be a rating from 1 to 5", field="max_rating")
+    if sentiment is not None and sentiment not in {s.value for s in Sentiment}:
+        raise ValidationError(
+            f"must be one of {', '.join(s.value for s in Sentiment)}", field="sentiment")
     query = select(ReviewRow).order_by(ReviewRow.remote_created_at.desc(),
                                        ReviewRow.id.desc()).limit(limit)
     if store is not None:

@@ -45,7 +45,7 @@ from aftersales.reviews.alerts import AlertConfig, AlertRule
 from aftersales.reviews.blended import default_classifier
 from aftersales.reviews.classify import Classifier, Severity
 from aftersales.reviews.metrics import GroupBy, ReviewMetrics, compute_metrics
-from aftersales.reviews.records import StoredReview, get_review, list_reviews
+from aftersales.reviews.records import StoredReview, check_limit, get_review, list_reviews
 from aftersales.reviews.replies import (
     DEFAULT_TEMPLATES,
     ReplyResult,
@@ -277,12 +277,14 @@ class ReviewsService:
             limit: at most this many.
 
         Raises:
-            ValidationError: an unknown rule, a naive time or a non-positive limit.
+            ValidationError: an unknown rule, a naive time, an empty window
+                (``until`` not after ``since``) or a limit not from 1 to 2**63 - 1.
         """
-        if limit < 1:
-            raise ValidationError("must be at least 1", field="limit")
+        check_limit(limit)
         aware(since, "since")
         aware(until, "until")
+        if since is not None and until is not None and since >= until:
+            raise ValidationError("must be after since", field="until")
         query = select(ReviewAlertRow)
         if rule is not None:
             try:
@@ -322,7 +324,8 @@ class ReviewsService:
         """Stored reviews, newest first, by store, sentiment, SKU, rating, reply or date.
 
         Raises:
-            ValidationError: ``since`` is naive (named).
+            ValidationError: ``since`` is naive, or a limit, rating (1–5) or
+                sentiment no review can have (named).
         """
         aware(since, "since")
         with self.runtime.unit_of_work() as session:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -47,3 +47,24 @@ def test_an_id_past_the_databases_integers_is_not_found(review_app: Any,
         review_app.reviews.get(review_id)
     with pytest.raises(NotFoundError, match="review"):
         review_app.reviews.reply(review_id, template="sorry", dry_run=True)
+
+
+@pytest.mark.parametrize(("call", "field"), [
+    (lambda r: r.list(limit=0), "limit"),
+    (lambda r: r.list(limit=-1), "limit"),  # every review, on SQLite
+    (lambda r: r.list(limit=10**30), "limit"),  # unexpected OverflowError
+    (lambda r: r.list(max_rating=10**30), "max_rating"),
+    (lambda r: r.list(max_rating=0), "max_rating"),
+    (lambda r: r.list(sentiment="angry"), "sentiment"),  # nothing, silently
+    (lambda r: r.alerts(limit=10**30), "limit"),
+    (lambda r: r.alerts(since=datetime(2027, 1, 1, tzinfo=UTC),
+                        until=datetime(2026, 1, 1, tzinfo=UTC)), "until"),
+    (lambda r: r.get("1"), "review_id"),  # TypeError
+    (lambda r: r.get(True), "review_id"),  # read as review 1
+])
+def test_a_filter_no_review_can_match_is_refused_by_name(review_app: Any, shop: Any,
+                                                        call: Any, field: str) -> None:
+    shop.put("r1", 1, "Arrived broken, terrible")
+    review_app.reviews.sync()
+    with pytest.raises(ValidationError, match=f"field '{field}'"):
+        call(review_app.reviews)
