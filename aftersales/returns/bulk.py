@@ -16,6 +16,7 @@ import csv
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
@@ -43,7 +44,7 @@ from aftersales.returns import repository as repo
 from aftersales.returns.actions import Actions
 from aftersales.returns.auto_decisions import Finished
 from aftersales.returns.bulk_approve import applied_keys, read_requests, write_keys
-from aftersales.returns.bulk_report import check_report_path
+from aftersales.returns.bulk_report import check_report_path, report_failed
 from aftersales.returns.bulk_rows import BadRow, BulkRow, CsvSource, parse_row
 from aftersales.returns.context import ReturnsContext
 from aftersales.returns.lifecycle import can_transition, check_transition
@@ -254,21 +255,27 @@ class Bulk:
                 columns, or ``report`` is the input file or in a missing folder
                 (checked before any row runs). Report cells that a spreadsheet
                 would run as formulas are written as text (``'=...``).
+            BulkReportError: the report could not be written during the run
+                (a full disk): the run stopped; the rows it applied stay applied.
         """
         if report is not None:
             check_report_path(report, path)
         with CsvSource(path) as source, ExitStack() as stack:
             writer = None
             if report is not None:
-                handle = stack.enter_context(open(report, "w", newline="", encoding="utf-8"))
+                handle = open(report, "w", newline="", encoding="utf-8")  # noqa: SIM115
+                stack.push(partial(self._close_report, report, handle))
                 writer = csv.writer(handle)
                 writer.writerow(REPORT_COLUMNS)
 
             def each(outcome: BulkOutcome) -> None:
                 if writer is not None:
-                    writer.writerow([outcome.row, outcome.line or "", safe_cell(outcome.action),
-                                     safe_cell(outcome.rma_id), outcome.outcome,
-                                     safe_cell(outcome.detail)])
+                    try:
+                        writer.writerow([outcome.row, outcome.line or "",
+                                         safe_cell(outcome.action), safe_cell(outcome.rma_id),
+                                         outcome.outcome, safe_cell(outcome.detail)])
+                    except OSError as exc:
+                        raise report_failed(report or "", exc) from None
                 if on_outcome is not None:
                     on_outcome(outcome)
                 if progress is not None and outcome.row % 200 == 0:
@@ -279,6 +286,18 @@ class Bulk:
             if progress is not None:
                 progress(source.size, source.size)
             return summary
+
+    @staticmethod
+    def _close_report(report: str | Path, handle: Any, kind: type[BaseException] | None,
+                      *_: object) -> bool:
+        """Close the report; what the disk refuses then is the run's error, unless the run
+        already failed (its own error is the one to tell)."""
+        try:
+            handle.close()
+        except OSError as exc:
+            if kind is None:
+                raise report_failed(report, exc) from None
+        return False
 
     def _batch(self, batch: list[Item], shared: Session | None, *, actor: str,
                dry_run: bool) -> list[BulkOutcome]:

@@ -12,12 +12,29 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from aftersales.errors import AfterSalesError
 from aftersales.returns.bulk_rows import BulkFileError
 
-__all__ = ["SHOWN_ERRORS", "check_report_path"]
+__all__ = ["SHOWN_ERRORS", "BulkReportError", "check_report_path", "report_failed"]
 
 #: Error rows the CLI prints before "and N more".
 SHOWN_ERRORS = 20
+
+
+class BulkReportError(AfterSalesError):
+    """The report could not be written once the run had begun (a full disk): the run stops."""
+
+
+def report_failed(report: str | Path, exc: OSError) -> BulkReportError:
+    """The error that stops a run whose report cannot be written.
+
+    The rows applied before it stay applied (their keys are stored), so the
+    file run again, with room for the report, goes on where this run stopped.
+    """
+    return BulkReportError(
+        f"--report {report}: cannot be written ({exc.strerror or type(exc).__name__}); the run "
+        "stopped, and the rows it applied stay applied: make room and run the file again "
+        "(they are then reported as already done)")
 
 
 def check_report_path(report: str | Path, source: str | Path) -> None:

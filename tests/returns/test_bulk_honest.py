@@ -337,3 +337,29 @@ def test_a_pipe_is_read_whole_with_its_progress(
         writer.join(timeout=10)
     assert (summary.ok, summary.errors) == (450, 0)
     assert seen
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("rows", [3, 400])  # refused at the close, or mid-run
+def test_a_report_that_cannot_be_written_says_so_and_the_rerun_goes_on(
+        runner: CliRunner, seed: Callable[..., list[str]], tmp_path: Path, rows: int) -> None:
+    """A full disk under --report: one line naming the report and what to do, exit 1; it
+    said only "unexpected OSError: [Errno 28] No space left on device"."""
+    path = tmp_path / "in.csv"
+    path.write_text("action,rma_id\n" + "".join(f"approve,{r}\n" for r in seed(rows)),
+                    encoding="utf-8")
+    done = runner.invoke(main, ["returns", "bulk", str(path), "--report", "/dev/full",
+                                "--batch-size", "50"])
+    assert done.exit_code == 1, done.output
+    (line,) = [ln for ln in done.output.splitlines() if "error" in ln]
+    assert "--report /dev/full: cannot be written (No space left on device)" in line
+    assert "run the file again" in line
+    again = runner.invoke(main, ["returns", "bulk", str(path), "--report",
+                                 str(tmp_path / "out.csv")])
+    assert again.exit_code == 0, again.output
+    if rows == 3:
+        assert "3 rows: 0 ok, 3 skipped" in again.output
+    else:  # stopped mid-run: the rerun applies the rest
+        assert f"{rows} rows: " in again.output
+        assert " 0 ok," not in again.output
+        assert " 0 skipped" not in again.output
