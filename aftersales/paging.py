@@ -30,7 +30,9 @@ from aftersales.models import Page
 from aftersales.times import utc
 
 __all__ = [
+    "MAX_AHEAD",
     "Watermark",
+    "ahead_of_clock",
     "decode_cursor",
     "encode_cursor",
     "numbered_pages",
@@ -44,6 +46,21 @@ __all__ = [
 
 T = TypeVar("T")
 _VERSION = 1
+
+#: How far after this machine's clock a listed item's change time may be (clock
+#: skew). An item further ahead (a bogus 2099) would carry a watermark past
+#: every item to come, so a listing leaves it out until its time has come.
+MAX_AHEAD = timedelta(minutes=5)
+
+
+def ahead_of_clock(at: datetime, now: datetime) -> bool:
+    """Whether a change time ``at`` is more than :data:`MAX_AHEAD` after ``now``.
+
+    A watermarked listing leaves such an item out (named in a warning), so
+    it never moves the cursor; a later listing hands it out once ``now`` has
+    caught up.
+    """
+    return utc(at, "at") > utc(now, "now") + MAX_AHEAD
 
 
 def encode_cursor(data: dict[str, Any]) -> str:

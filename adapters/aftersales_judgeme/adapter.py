@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aftersales.errors import (
@@ -36,7 +36,7 @@ from aftersales.errors import (
 from aftersales.http import ApiClient
 from aftersales.interfaces import Capability, MarketplaceBase
 from aftersales.models import Page, Review, ReviewVisibility
-from aftersales.paging import Watermark, watermarked_pages
+from aftersales.paging import MAX_AHEAD, Watermark, ahead_of_clock, watermarked_pages
 from aftersales.wire import read_answer
 from aftersales_judgeme.client import JudgeMeClient
 from aftersales_judgeme.mapping import MARKETPLACE, review_ref, to_review, visibility
@@ -56,9 +56,6 @@ log = logging.getLogger("aftersales.judgeme")
 
 #: Stop a listing that never ends (a server ignoring ``page``) after this many pages.
 MAX_PAGES = 10_000
-#: How far ahead of this machine's clock a review's change time may be (clock skew).
-#: One further ahead would carry the listing's cursor past every review to come.
-MAX_AHEAD = timedelta(minutes=5)
 
 
 class JudgeMeMarketplace(MarketplaceBase):
@@ -76,7 +73,8 @@ class JudgeMeMarketplace(MarketplaceBase):
     list, so ``Review.reply`` is never set here. A review the mapping
     refuses (no rating, no date) is skipped, logged and kept in
     :attr:`skipped` (the last listing's), and the rest of its page goes on;
-    so is one changed more than :data:`MAX_AHEAD` after this machine's clock
+    so is one changed more than :data:`~aftersales.paging.MAX_AHEAD` after
+    this machine's clock
     (``updated_at`` in 2099 would move the cursor past every review to
     come), which a later listing hands out once its time has come.
 
@@ -117,7 +115,7 @@ class JudgeMeMarketplace(MarketplaceBase):
     def _scan(self, start: Watermark | None) -> list[Review]:
         per_page = self.settings.per_page
         self.skipped = []
-        latest = self.clock() + MAX_AHEAD
+        now = self.clock()
         changed: dict[str, Review] = {}
         pages_seen: set[tuple[str, ...]] = set()
         for page in range(1, MAX_PAGES + 1):
@@ -132,10 +130,10 @@ class JudgeMeMarketplace(MarketplaceBase):
             for raw in raw_reviews:
                 try:
                     review = to_review(raw, self.settings, store=self.name)
-                    if review.updated_at > latest:
+                    if ahead_of_clock(review.updated_at, now):
                         raise ValidationError(
-                            f"after {latest.isoformat()}, this machine's clock and "
-                            f"{MAX_AHEAD} of skew; listed once its time has come",
+                            f"more than {MAX_AHEAD} after this machine's clock; "
+                            "listed once its time has come",
                             field="updated_at", payload=f"judgeme review {review_ref(raw)}")
                 except ValidationError as exc:
                     self.skipped.append((review_ref(raw), str(exc)))

@@ -34,6 +34,7 @@ controllers (woocommerce/woocommerce ``includes/rest-api/Controllers``):
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -59,7 +60,13 @@ from aftersales.models import (
     Review,
     Shipment,
 )
-from aftersales.paging import Watermark, numbered_pages, watermarked_pages
+from aftersales.paging import (
+    MAX_AHEAD,
+    Watermark,
+    ahead_of_clock,
+    numbered_pages,
+    watermarked_pages,
+)
 from aftersales.wire import read_answer
 
 from . import mapping, webhooks
@@ -90,6 +97,9 @@ def _order_id(value: str) -> int:
 
 def _since(mark: Watermark, margin: timedelta = timedelta(seconds=1)) -> str:
     return (mark.at - margin).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+log = logging.getLogger("aftersales.woocommerce")
 
 
 class WooCommerceMarketplace(MarketplaceBase):
@@ -131,8 +141,10 @@ class WooCommerceMarketplace(MarketplaceBase):
         api: ApiClient | None = None,
         name: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__(name=name)
+        self.clock = clock
         self.settings = settings or WooCommerceSettings.from_env()
         self.client = WooCommerceClient(self.settings, api=api, sleep=sleep)
         self._sleep = sleep
@@ -286,7 +298,10 @@ class WooCommerceMarketplace(MarketplaceBase):
 
         Each carries its moderation state (``approved``/``hold``/``spam``) as
         ``Review.visibility``. Comments without a star rating (rating 0) are not
-        reviews and are skipped.
+        reviews and are skipped. A review dated more than
+        :data:`~aftersales.paging.MAX_AHEAD` after this machine's clock is left
+        out with a warning naming it (it would carry the cursor past every
+        review to come) and listed once its time has come.
         """
         start = Watermark.from_cursor(cursor, adapter=self.name)
         params: dict[str, Any] = {"status": "all", "orderby": "date_gmt", "order": "asc",
@@ -294,11 +309,22 @@ class WooCommerceMarketplace(MarketplaceBase):
         if start is not None:
             params["after"] = _since(start, _LOCAL_TIME_MARGIN)
 
+        now = self.clock()
+
         def fetch(page: int) -> tuple[list[WcReview], int | None]:
             data, pages = self.client.get("products/reviews", {**params, "page": page})
             return [self._parse(WcReview, r) for r in self._list(data)], pages
 
-        for page in watermarked_pages(numbered_pages(fetch),
+        def in_time(batch: list[WcReview]) -> list[WcReview]:
+            for item in batch:
+                if ahead_of_clock(item.date_created_gmt, now):
+                    log.warning("%s: left out review %s: dated more than %s after this "
+                                "machine's clock; listed once its time has come",
+                                self.name, item.id, MAX_AHEAD)
+            return [r for r in batch if not ahead_of_clock(r.date_created_gmt, now)]
+
+        batches = (in_time(batch) for batch in numbered_pages(fetch))
+        for page in watermarked_pages(batches,
                                       lambda r: (r.date_created_gmt, str(r.id)), start):
             reviews = [mapping.review_from_wc(r, store=self.name) for r in page.items]
             yield Page[Review](items=[r for r in reviews if r is not None], cursor=page.cursor)

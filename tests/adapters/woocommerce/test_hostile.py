@@ -222,6 +222,31 @@ def test_a_bad_review_is_refused_by_name(market: WooCommerceMarketplace,
     _clean(caught.value)
 
 
+def test_a_review_dated_in_the_future_does_not_stop_the_review_sync(
+    market: WooCommerceMarketplace, http: responses.RequestsMock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``date_created_gmt`` in 2099 (inside the 2000–2100 bound) was handed out
+    and carried the cursor there: every later listing asked ``after=2099``."""
+    def review(n: int, created: str) -> dict[str, Any]:
+        item: dict[str, Any] = copy.deepcopy(body("products_reviews_list")[0])
+        item.update(id=n, date_created_gmt=created, rating=4)
+        return item
+
+    first = [review(1, "2025-07-01T10:00:00"), review(2, "2099-01-01T00:00:00")]
+    http.get(f"{BASE}/products/reviews", json=first, headers={"X-WP-TotalPages": "1"})
+    with caplog.at_level(logging.WARNING):
+        pages = list(market.list_reviews())
+    assert [r.external_id for p in pages for r in p.items] == ["1"]
+    assert "review 2" in caplog.text
+    http.replace(responses.GET, f"{BASE}/products/reviews",
+                 json=[*first, review(3, "2025-07-02T10:00:00")],
+                 headers={"X-WP-TotalPages": "1"})
+    resumed = list(market.list_reviews(pages[-1].cursor))
+    assert [r.external_id for p in resumed for r in p.items] == ["3"]
+    assert "2099" not in http.calls[-1].request.url
+
+
 # ---------------------------------------------------------------- webhooks
 
 
