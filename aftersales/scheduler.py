@@ -90,6 +90,7 @@ __all__ = [
     "TickHost",
     "as_tick_report",
     "build_scheduler",
+    "check_shared_database",
     "failures",
     "resolve_intervals",
     "run_once",
@@ -288,6 +289,7 @@ def build_scheduler(
             into APScheduler, whose executor would log its traceback: its
             one summary line has said what failed.
     """
+    check_shared_database(app)
     seconds = resolve_intervals(intervals, app.settings.interval)
     scheduler: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(
         timezone=UTC
@@ -302,6 +304,26 @@ def build_scheduler(
                           misfire_grace_time=None)
     scheduler.add_listener(_report_overrun, EVENT_JOB_MAX_INSTANCES)
     return scheduler
+
+
+def check_shared_database(app: TickHost) -> None:
+    """Refuse to schedule ticks on a database their threads cannot share.
+
+    The scheduler runs each tick on a thread of its pool, and each thread
+    gets its own connection: an in-memory SQLite database is private to
+    one, so every tick met an empty database ("no such table") for as long
+    as the worker ran. ``--once`` runs in the calling thread and is not
+    refused.
+
+    Raises:
+        ConfigurationError: the app's store is an in-memory SQLite database.
+    """
+    store = getattr(app, "store", None)
+    if getattr(store, "in_memory", False):
+        raise ConfigurationError(
+            "the worker's ticks run on threads of their own, and an in-memory SQLite "
+            "database is private to one connection: give a database file "
+            "(sqlite:///aftersales.db), or run --once")
 
 
 def _kept(name: str, fn: Callable[[], TickReport], last: dict[str, Any]) -> Callable[[], Any]:
@@ -562,6 +584,8 @@ def worker_command(ctx: click.Context, once: bool, interval: Sequence[str],
         root.setLevel(level_before)
 
     ctx.call_on_close(restore)
+    if not once:
+        check_shared_database(app)
     seconds = resolve_intervals(intervals, app.settings.interval)
     available = [name for name in ticks_for(app, only) if seconds[name] > 0]
     if not available and ticks_for(app, only):

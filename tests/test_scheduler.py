@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -197,6 +199,33 @@ def test_a_running_worker_refuses_an_interval_over_a_year(
     assert result.exit_code != 0
     assert isinstance(result.exception, ConfigurationError)
     assert "worker started" not in result.output
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:",
+                                 "sqlite:///file:w?mode=memory&uri=true"])
+def test_a_scheduler_on_an_in_memory_database_is_refused(url: str) -> None:
+    # Each scheduler thread opens its own connection, and an in-memory
+    # SQLite database is private to one: every tick failed on "no such
+    # table" for as long as the worker ran. `--once` runs in this thread.
+    app = AfterSales(url, marketplaces=[], carriers=[], channels=["outbox"])
+    try:
+        with pytest.raises(ConfigurationError, match="in-memory"):
+            build_scheduler(app)
+        once = CliRunner().invoke(worker_command, ["--only", "cases", "--once"],
+                                  obj=SimpleNamespace(app=app))
+        assert once.exit_code == 0, once.output
+    finally:
+        app.close()
+
+
+def test_the_worker_command_on_an_in_memory_database_is_status_2() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "aftersales", "--database-url", "sqlite://", "worker",
+         "--only", "cases"], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert "in-memory" in proc.stderr
+    assert "worker started" not in proc.stderr
 
 
 def test_worker_bad_interval_is_a_usage_error(app: AfterSales) -> None:

@@ -225,6 +225,23 @@ class Store:
         return self.engine.dialect.name
 
     @property
+    def in_memory(self) -> bool:
+        """True for an in-memory SQLite database private to the connection that made it.
+
+        Every thread of a pool gets its own, empty one, so work spread over
+        threads (the worker's scheduler) cannot use it. A shared-cache one
+        (``file:name?mode=memory&cache=shared``) is shared, so not this.
+        """
+        if not self.is_sqlite:
+            return False
+        url = self.engine.url
+        name = url.database or ""
+        if "cache=shared" in name or url.query.get("cache") == "shared":
+            return False
+        return name in ("", ":memory:") or "mode=memory" in name or \
+            url.query.get("mode") == "memory"
+
+    @property
     def is_sqlite(self) -> bool:
         """True on the embedded SQLite backend (one writer at a time)."""
         return self.dialect == "sqlite"
