@@ -67,7 +67,7 @@ from aftersales.paging import (
     numbered_pages,
     watermarked_pages,
 )
-from aftersales.wire import read_answer
+from aftersales.wire import read_answer, record_name
 
 from . import mapping, webhooks
 from .client import WooCommerceClient
@@ -313,7 +313,7 @@ class WooCommerceMarketplace(MarketplaceBase):
 
         def fetch(page: int) -> tuple[list[WcReview], int | None]:
             data, pages = self.client.get("products/reviews", {**params, "page": page})
-            return [self._parse(WcReview, r) for r in self._list(data)], pages
+            return [self._review(r) for r in self._list(data)], pages
 
         def in_time(batch: list[WcReview]) -> list[WcReview]:
             for item in batch:
@@ -406,6 +406,13 @@ class WooCommerceMarketplace(MarketplaceBase):
         if not all(isinstance(d, dict) for d in data):  # never silently fewer items
             raise ResponseParseError("a list item is not a JSON object", adapter=self.name)
         return data
+
+    def _review(self, data: Any) -> WcReview:
+        """One listed review, or ResponseParseError naming it by its id (a plain one)."""
+        ref = data.get("id") if isinstance(data, dict) else None
+        return read_answer(WcReview, data, adapter=self.name,
+                           payload=record_name("woocommerce product review",
+                                               "?" if ref is None else ref))
 
     def _parse(self, model: Any, data: Any) -> Any:
         """``data`` as ``model``, or ResponseParseError naming the field, never the value."""

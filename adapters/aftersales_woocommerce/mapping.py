@@ -42,7 +42,7 @@ from aftersales.models import (
     TaxLine,
 )
 from aftersales.money import Money
-from aftersales.wire import refusing, wire_id, wire_money
+from aftersales.wire import record_name, refusing, wire_id, wire_money
 
 from .schemas import WcOrder, WcRefund, WcReview, WcShippingLine, WcTax
 
@@ -415,7 +415,7 @@ def review_from_wc(r: WcReview, *, store: str = NAME) -> Review | None:
         return None
     if r.rating > 5:
         raise ValidationError("must be 0 to 5", field="rating",
-                              payload="woocommerce product review")
+                              payload=record_name("woocommerce product review", r.id))
     return Review(
         marketplace=store, external_id=str(r.id), rating=r.rating,
         body=strip_html(r.review), sku=str(r.product_id) if r.product_id else None,

@@ -222,6 +222,22 @@ def test_a_bad_review_is_refused_by_name(market: WooCommerceMarketplace,
     _clean(caught.value)
 
 
+@pytest.mark.parametrize("change", [{"rating": 99}, {"rating": "x"},
+                                    {"date_created_gmt": "garbage"}, {"review": None}])
+def test_a_bad_review_is_named_by_its_id(market: WooCommerceMarketplace,
+                                        http: responses.RequestsMock,
+                                        change: dict[str, Any]) -> None:
+    """One bad review stops the review sync: the error named only "woocommerce
+    WcReview", so the shop could not tell which review to fix."""
+    reviews = body("products_reviews_list")[:1]
+    reviews[0].update(id=4242, **change)
+    http.get(f"{BASE}/products/reviews", json=reviews, headers={"X-WP-TotalPages": "1"})
+    with pytest.raises((ValidationError, ResponseParseError)) as caught:
+        list(market.list_reviews())
+    assert "product review 4242" in str(caught.value)
+    _clean(caught.value)
+
+
 def test_a_review_dated_in_the_future_does_not_stop_the_review_sync(
     market: WooCommerceMarketplace, http: responses.RequestsMock,
     caplog: pytest.LogCaptureFixture,
