@@ -11,7 +11,8 @@ the claim stays "sending" and the next attempt depends on the marketplace:
   first reply instead of a second;
 * one that can read the review's reply (``find_reply``, as Tmall does) is
   asked first: a reply found is recorded as sent, none found lets the reply
-  go;
+  go; so is it after an attempt killed between its post and its record, once
+  its claim is older than :data:`STALE_CLAIM` (a younger one may be in flight);
 * any other (Judge.me, JD), or one that no longer shows the review, is not
   sent again: the attempt raises
   :class:`~aftersales.errors.ReplyOutcomeUnknownError` until a person has
@@ -29,6 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -56,7 +58,20 @@ from aftersales.templating import Template
 if TYPE_CHECKING:
     from aftersales.runtime import Runtime
 
-__all__ = ["DEFAULT_TEMPLATES", "ReplyResult", "mark_reply_sent", "release_reply", "send_reply"]
+__all__ = [
+    "DEFAULT_TEMPLATES",
+    "STALE_CLAIM",
+    "ReplyResult",
+    "mark_reply_sent",
+    "release_reply",
+    "send_reply",
+]
+
+#: A claim with no error older than this was left by an attempt that stopped
+#: (killed between its post and its record): no call takes this long, so a
+#: marketplace that can read the review's reply (``find_reply``) is asked.
+#: A younger one may still be in flight, and nothing is sent or asked.
+STALE_CLAIM = timedelta(minutes=10)
 
 #: Built-in templates; each has a Chinese and an English text, chosen by the review's language.
 DEFAULT_TEMPLATES: Mapping[str, Mapping[str, str]] = {
@@ -273,14 +288,17 @@ def _settle(
     Returns the result when the reply is found on the marketplace, ``None``
     when it surely is not there (the caller sends); raises otherwise.
     """
-    if claim.last_error is None:
-        # Another attempt is sending right now, or died before it could tell.
+    if claim.last_error is None and runtime.now() - claim.created_at < STALE_CLAIM:
+        # Another attempt may be sending right now (or died a moment ago).
         raise ReplyOutcomeUnknownError(
             row.id, row.marketplace, row.external_id,
             "another attempt is sending the reply or stopped before its answer")
+    # An attempt that failed, or one claimed longer ago than any call takes:
+    # it stopped (killed) between its post and its record.
+    why = claim.last_error or "the attempt stopped before its answer"
     lost = ReplyOutcomeUnknownError(
         row.id, row.marketplace, row.external_id,
-        f"the last attempt's answer was lost ({claim.last_error}) and "
+        f"the last attempt's answer was lost ({why}) and "
         f"{row.marketplace} takes no idempotency key on replies")
     find_reply = getattr(market, "find_reply", None)
     if find_reply is None:

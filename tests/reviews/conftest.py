@@ -91,8 +91,9 @@ def shop() -> FakeReviewShop:
 
 
 def make_app(url: str, shop: MarketplaceBase, **options: Any) -> AfterSales:
+    options.setdefault("clock", lambda: T0 + timedelta(days=30))
     app = AfterSales(url, marketplaces=[shop], carriers=[], channels=["outbox"],
-                     clock=lambda: T0 + timedelta(days=30), migrate=False, **options)
+                     migrate=False, **options)
     app.store.create_all()
     return app
 

@@ -9,6 +9,7 @@ released it. A marketplace that can read the review's reply is asked instead.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -235,3 +236,63 @@ def test_a_failed_state_check_posted_nothing_so_the_next_reply_posts_once(
     assert (result.status, result.remote_id) == ("sent", "91")
     assert _posts(http) == 1
     app.close()
+
+
+_KILLED_MID_POST = """
+import os, signal, sys
+from tests.reviews.conftest import make_app
+from tests.reviews.test_reply_lost_answers import _LookupShop
+
+class Killed(_LookupShop):
+    def reply_review(self, review, text, *, idempotency_key):
+        super().reply_review(review, text, idempotency_key=idempotency_key)
+        os.kill(os.getpid(), signal.SIGKILL)  # posted; killed before the record
+
+shop = Killed()
+shop.put("r1", 1, "很差")
+app = make_app(sys.argv[1], shop)
+app.reviews.sync()
+app.reviews.reply("r1", template="sorry")
+"""
+
+
+@pytest.mark.parametrize("there", [True, False], ids=["posted", "not-posted"])
+def test_a_reply_killed_mid_post_is_settled_by_asking_the_marketplace(
+    tmp_path: Path, there: bool,
+) -> None:
+    """SIGKILL between the post and its record left a claim with no error, read
+    as "another attempt is sending" for ever, though the marketplace can say
+    whether the reply is there. Once the claim is older than any call could
+    take (STALE_CLAIM), the marketplace is asked."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from aftersales.reviews.replies import STALE_CLAIM
+    from tests.reviews.conftest import T0
+
+    url = f"sqlite:///{tmp_path}/k.db"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([".", "adapters"])}
+    child = subprocess.run([sys.executable, "-c", _KILLED_MID_POST, url], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    shop = _LookupShop()
+    shop.put("r1", 1, "很差")
+    shop.on_marketplace = "R-1" if there else None
+    soon = make_app(url, shop)  # the same minute: it may still be in flight
+    with pytest.raises(ReplyOutcomeUnknownError):
+        soon.reviews.reply("r1", template="sorry")
+    soon.close()
+    later = make_app(url, shop,
+                     clock=lambda: T0 + timedelta(days=30) + STALE_CLAIM + timedelta(seconds=1))
+    result = later.reviews.reply("r1", template="sorry")
+    if there:
+        assert (result.status, result.remote_id) == ("already_replied", "R-1")
+        assert shop.reply_calls == []
+    else:
+        assert result.status == "sent"
+        assert len(shop.reply_calls) == 1
+    assert later.reviews.reply("r1", template="sorry").status == "already_replied"
+    assert shop.lookups == 1
+    later.close()
