@@ -173,6 +173,9 @@ class KnowledgeBase:
         """
         key, store = _checked_key(key), _checked_store(store)
         with self._runtime.unit_of_work() as session:
+            # Queued behind a replacement: taking the entry between its read and its
+            # write failed the replacement ("changed by someone else") on PostgreSQL.
+            _one_writer(session)
             result = session.execute(delete(KbEntryRow).where(
                 KbEntryRow.store == store, KbEntryRow.key == key))
             return bool(getattr(result, "rowcount", 0))

@@ -3,6 +3,7 @@ workers loading the sample): both succeed, and every entry and its index is ther
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -67,3 +68,36 @@ def test_two_imports_at_the_same_instant_both_succeed_with_each_entry_once(
     assert _index(db_url)[0] == alone[0]
     with AfterSales(db_url, marketplaces=[], carriers=[], migrate=False) as app:
         assert all(e.answer_en.endswith(" (new)") for e in app.kb.list())
+
+
+def test_removing_an_entry_while_it_is_replaced_fails_neither(
+        db_url: str, at_once: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The removal did not queue behind the replacement: on PostgreSQL the entry went
+    between the replacement's read and its write, which failed ("0 rows matched")."""
+    import threading
+
+    from aftersales.kb import repository
+
+    app = AfterSales(db_url, marketplaces=[], carriers=[])  # migrated, empty
+    app.kb.add({"key": "gift", "question": "可以礼品包装吗", "answer_zh": "可以"})
+    real = repository.indexed_fingerprint
+    meet = threading.Barrier(2)
+
+    def read_then_paused(entry: object) -> str:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            meet.wait(timeout=5)  # the entry is read; the removal starts now
+        time.sleep(0.5)  # it would commit first unless it must wait for this one
+        return real(entry)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(repository, "indexed_fingerprint", read_then_paused)
+
+    def removal() -> bool:
+        meet.wait(timeout=5)
+        return app.kb.remove("gift")
+
+    results, errors = at_once([  # type: ignore[operator]
+        lambda: app.kb.add({"key": "gift", "question": "可以礼品包装吗", "answer_zh": "可以的"}),
+        removal])
+    app.close()
+    assert errors == []
+    assert len(results) == 2
