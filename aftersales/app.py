@@ -32,7 +32,6 @@ from aftersales.errors import ConfigurationError, NotFoundError
 from aftersales.events import EventBus, Hook
 from aftersales.interfaces import Capability, Carrier, Channel, Marketplace
 from aftersales.money import Money
-from aftersales.redact import redact_text
 from aftersales.runtime import Runtime, adapter_options, by_name
 from aftersales.store import Store
 from aftersales.store.cursors import get_cursor, set_cursor
@@ -40,7 +39,7 @@ from aftersales.store.order_page import write_order_page
 from aftersales.store.orders import get_order_row
 from aftersales.store_metrics import StoreMetrics, store_metrics
 from aftersales.stores import build_stores
-from aftersales.ticks import TickReport
+from aftersales.ticks import TickReport, failure_text
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.base import BaseScheduler
@@ -87,7 +86,7 @@ class SyncReport(TickReport):
 
     def fail_stream(self, marketplace: str, stream: str, exc: Exception) -> None:
         """Count ``stream`` of ``marketplace`` failed with ``exc`` (redacted text)."""
-        error = f"{type(exc).__name__}: {redact_text(str(exc))[:300]}"
+        error = failure_text(exc)
         self.failures.setdefault(marketplace, {})[stream] = error
         previous = self.reasons.get(marketplace)
         self.failed += 1

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from aftersales.redact import redact_text
+from aftersales.observe import error_text
 
-__all__ = ["StoresReport", "TickReport", "per_store"]
+__all__ = ["StoresReport", "TickReport", "failure_text", "per_store"]
 
 
 @dataclass
@@ -56,18 +56,28 @@ class StoresReport(TickReport):
     counts: dict[str, int] = field(default_factory=dict)
 
 
+def failure_text(exc: BaseException) -> str:
+    """An item's failure for ``reasons``: ``Type: message``, masked, on one line.
+
+    A driver's or a remote page's text runs over several lines; a reason is
+    one row of a table and one value of a summary line.
+    """
+    return " ".join(error_text(exc).split())
+
+
 def per_store(names: Iterable[str], run: Callable[[str], int]) -> StoresReport:
     """``run(name)`` for each store in turn; one store's failure does not stop the others.
 
     A store that raises is counted failed, named in ``reasons`` with the
-    error's type and masked text; the next store still runs.
+    error's type and masked text on one line (:func:`failure_text`); the
+    next store still runs.
     """
     report = StoresReport()
     for name in names:
         try:
             count = run(name)
         except Exception as exc:  # one store's failure must not stop the others
-            report.fail(name, f"{type(exc).__name__}: {redact_text(str(exc))[:300]}")
+            report.fail(name, failure_text(exc))
             continue
         report.counts[name] = count
         report.done += count

@@ -88,3 +88,40 @@ def test_the_worker_sync_tick_counts_each_failed_stream(app: AfterSales) -> None
     assert "returns API down" in tick["error"]
     assert "failed=2" in result.stdout
     assert "failures=2" in result.stdout  # each named failure counts, not 0
+
+
+class _Wordy(SandboxMarketplace):
+    """A store whose failures run over several lines (a driver's text, a remote page)."""
+
+    def list_orders(self, cursor: str | None = None) -> Iterator[Page[Order]]:
+        raise TransientError("gateway said no\nDETAIL: retry later\n  at the edge",
+                             adapter=self.name)
+
+    def list_returns(self, cursor: str | None = None) -> Iterator[Page[ReturnRequest]]:
+        raise TransientError("returns gateway said no\nsecond line", adapter=self.name)
+
+
+def test_a_failure_of_several_lines_is_one_line_everywhere(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Before: the text was kept with its line breaks: the sync table's row ran
+    # over three lines, and so did the JSON's reasons and an area sync's.
+    app = AfterSales(f"sqlite:///{tmp_path}/m.db", carriers=[], channels=["outbox"],
+                     marketplaces=[_Wordy(seed=2, orders=5, name="wordy")])
+    monkeypatch.setattr(CliState, "app", property(lambda self: app))
+    try:
+        report = app.sync()
+        texts = [*report.failures["wordy"].values(), *report.reasons.values()]
+        assert all("\n" not in t for t in texts), texts
+        assert report.failures["wordy"]["orders"].endswith(
+            "gateway said no DETAIL: retry later at the edge")
+        plain = CliRunner().invoke(main, ["sync"], terminal_width=400)
+        assert plain.exit_code == 1
+        assert any("gateway said no DETAIL: retry later at the edge" in line
+                   for line in plain.stdout.splitlines()), plain.stdout
+        area = CliRunner().invoke(main, ["returns", "sync", "--json"])
+        assert area.exit_code == 1, area.output
+        reason = json.loads(area.stdout)["reasons"]["wordy"]
+        assert "\n" not in reason
+        assert reason.endswith("returns gateway said no second line")
+    finally:
+        app.close()
