@@ -96,6 +96,7 @@ def sync_command(state: CliState, marketplace: str | None) -> None:
     """
     app = state.app
     names = stores_with(app, Capability.LIST_REVIEWS, marketplace)
+    app.reviews.check_alert_channels()  # status 2 before any store is synced
     with steps(state, "reviews sync", unit=" reviews") as progress:
         # Store by store: one store failing is named and the others still sync.
         report = per_store(names, lambda name: app.reviews.sync(

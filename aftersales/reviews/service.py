@@ -168,9 +168,12 @@ class ReviewsService:
             Reviews with a new version, per marketplace.
 
         Raises:
+            ConfigurationError: ``review_alert_channels`` names a channel that
+                is not configured (before anything is synced).
             RemoteError: a marketplace failed after the retry layer gave up;
                 pages before the failure stay synced.
         """
+        self.check_alert_channels()
         counts: dict[str, int] = {}
         for name, market in self.runtime.marketplaces.items():
             if store is not None and name != store:
@@ -223,6 +226,23 @@ class ReviewsService:
         if self._alert_channels is not None:
             return list(self._alert_channels)
         return list(self.runtime.channels)
+
+    def check_alert_channels(self) -> None:
+        """Refuse alert channels that are not configured, before a sync raises
+        alerts no delivery could ever send.
+
+        Raises:
+            ConfigurationError: names each unknown channel and the configured ones.
+        """
+        if self._alert_channels is None:
+            return
+        known = self.runtime.channels
+        missing = [name for name in self._alert_channels if name not in known]
+        if missing:
+            raise ConfigurationError(
+                "reviews.alert_channels: no channel "
+                f"{', '.join(repr(name) for name in missing)} is configured "
+                f"(configured: {', '.join(known) or 'none'})")
 
     def deliver_alerts(self) -> int:
         """Send undelivered alerts through :attr:`alert_channels`; returns how many went.

@@ -207,3 +207,19 @@ def test_a_days_window_no_calendar_holds_is_a_usage_error(review_app: AfterSales
             assert result.exit_code == 2, (command, days, result.output)
             assert "--days" in result.output
     assert run(review_app, ["report", "--days", "36500"]).exit_code == 0
+
+
+def test_sync_with_an_alert_channel_not_configured_is_status_2(
+    tmp_path: Any, shop: FakeReviewShop
+) -> None:
+    from tests.reviews.conftest import make_app
+
+    app = make_app(f"sqlite:///{tmp_path}/n.db", shop, review_alert_channels=["nope"])
+    shop.put("r1", 1, "质量太差")
+    from aftersales.cli_support import exit_code_for
+
+    result = run(app, ["sync"])
+    assert result.exception is not None, result.output  # per store, it was status 1
+    assert exit_code_for(result.exception) == 2
+    assert "'nope'" in str(result.exception)
+    app.close()

@@ -573,3 +573,16 @@ def test_a_title_repeating_the_body_is_not_counted_twice() -> None:
         "Way too small, cannot wear it"
     )
     assert review_text("Fake?", "The logo is wrong", "追评") == "Fake?\nThe logo is wrong\n追评"
+
+
+def test_an_alert_channel_that_is_not_configured_stops_the_sync_before_it_starts(
+    tmp_path: Path, shop: FakeReviewShop
+) -> None:
+    """It synced every page, then failed delivering (``channel nope not found``)
+    on every run, with the alerts piling up undelivered."""
+    app = make_app(f"sqlite:///{tmp_path}/n.db", shop, review_alert_channels=["outbox", "nope"])
+    shop.put("r1", 1, "质量太差")
+    with pytest.raises(ConfigurationError, match="'nope'"):
+        app.reviews.sync()
+    assert count(app, ReviewRow) == 0
+    app.close()
