@@ -38,7 +38,7 @@ from sqlalchemy import select
 
 from aftersales import observe
 from aftersales.errors import ConfigurationError, ValidationError
-from aftersales.interfaces import Capability
+from aftersales.interfaces import Capability, require
 from aftersales.reviews._delivery import deliver_alerts
 from aftersales.reviews._record import record_page
 from aftersales.reviews.alerts import AlertConfig, AlertRule
@@ -168,11 +168,15 @@ class ReviewsService:
             Reviews with a new version, per marketplace.
 
         Raises:
+            NotFoundError: ``store`` is not configured here.
+            UnsupportedOperationError: ``store`` cannot list reviews.
             ConfigurationError: ``review_alert_channels`` names a channel that
                 is not configured (before anything is synced).
             RemoteError: a marketplace failed after the retry layer gave up;
                 pages before the failure stay synced.
         """
+        if store is not None:  # named: it must be there and list reviews
+            require(self.runtime.marketplace(store), Capability.LIST_REVIEWS)
         self.check_alert_channels()
         counts: dict[str, int] = {}
         for name, market in self.runtime.marketplaces.items():

@@ -586,3 +586,17 @@ def test_an_alert_channel_that_is_not_configured_stops_the_sync_before_it_starts
         app.reviews.sync()
     assert count(app, ReviewRow) == 0
     app.close()
+
+
+def test_syncing_a_store_that_is_not_there_or_has_no_reviews_is_refused(
+    review_app: AfterSales, shop: FakeReviewShop
+) -> None:
+    """``sync("typo")`` answered ``{}``: nothing synced and nothing said."""
+    from aftersales.errors import NotFoundError, UnsupportedOperationError
+    from aftersales.interfaces import MarketplaceBase
+
+    with pytest.raises(NotFoundError, match="typo"):
+        review_app.reviews.sync("typo")
+    review_app.runtime.marketplaces["plain"] = MarketplaceBase(name="plain")
+    with pytest.raises(UnsupportedOperationError, match="list_reviews"):
+        review_app.reviews.sync("plain")
