@@ -9,7 +9,9 @@ command line:
 
 - 1 to :data:`MAX_LENGTH` characters;
 - lowercase ASCII letters, digits, ``.``, ``-`` and ``_``;
-- starting with a letter or a digit.
+- starting with a letter or a digit;
+- none of :data:`RESERVED`, the keys a sync's JSON output keeps beside
+  the stores' counts.
 
 An adapter built without a name takes its kind's name (``"shopify"``), as
 it always did, so one store per kind needs no configuration at all.
@@ -21,12 +23,16 @@ import re
 
 from aftersales.errors import ConfigurationError
 
-__all__ = ["MAX_LENGTH", "adapter_name", "check_store_name", "shown"]
+__all__ = ["MAX_LENGTH", "RESERVED", "adapter_name", "check_store_name", "shown"]
 
 #: The longest store name: the width of the ``marketplace`` and cursor columns.
 MAX_LENGTH = 40
 
 _NAME = re.compile(rf"[a-z0-9][a-z0-9._-]{{0,{MAX_LENGTH - 1}}}")
+
+#: Names no store may take: ``aftersales sync --json`` (and an area's sync)
+#: prints the counts keyed by store beside these keys.
+RESERVED = frozenset({"reasons", "failures", "undelivered"})
 
 
 def shown(name: object, limit: int = 48) -> str:
@@ -49,6 +55,10 @@ def check_store_name(name: object) -> str:
             f"store name {shown(name)} is not valid: use 1 to {MAX_LENGTH} lowercase letters, "
             "digits, '.', '-' or '_', starting with a letter or a digit"
         )
+    if name in RESERVED:
+        raise ConfigurationError(
+            f"store name {shown(name)} is reserved: the sync output uses it beside the "
+            f"stores' names ({', '.join(sorted(RESERVED))}); pick another")
     return name
 
 

@@ -125,3 +125,14 @@ def test_a_failure_of_several_lines_is_one_line_everywhere(
         assert reason.endswith("returns gateway said no second line")
     finally:
         app.close()
+
+
+@pytest.mark.parametrize("name", ["reasons", "failures", "undelivered"])
+def test_a_store_cannot_take_a_name_the_sync_output_keeps_for_itself(name: str) -> None:
+    # `sync --json` is the counts by store beside "reasons" and "failures"
+    # (an area sync's, beside "undelivered"): a store of that name had its
+    # counts overwritten by the failures of the others.
+    from aftersales.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=f"store name '{name}' is reserved"):
+        SandboxMarketplace(seed=1, orders=1, name=name)
