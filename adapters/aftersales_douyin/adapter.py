@@ -114,6 +114,7 @@ class DouyinMarketplace(ClientMarketplace[DouyinSettings, DouyinClient]):
 
     * ``list_returns``: afterSale/List by update time (windows of at most a
       day, pages from 0 of at most 100, newest first, read from the last back);
+    * ``get_return``: afterSale/Detail, mapped as the listing maps a request;
     * ``approve_return``: afterSale/operate 101 (return) or 301 (exchange)
       with the shop's ``return_address_id``; a refund-only request has no
       approval of its own (agreeing *is* paying), so approving one checks it
@@ -139,8 +140,9 @@ class DouyinMarketplace(ClientMarketplace[DouyinSettings, DouyinClient]):
     client_class = DouyinClient
     pays_asked: ClassVar[bool] = True  # afterSale/operate takes no amount
     capabilities: frozenset[Capability] = frozenset({
-        Capability.LIST_RETURNS, Capability.APPROVE_RETURN, Capability.REJECT_RETURN,
-        Capability.REFUND, Capability.CONFIRM_RETURN_RECEIVED, Capability.LIST_ORDERS,
+        Capability.LIST_RETURNS, Capability.GET_RETURN, Capability.APPROVE_RETURN,
+        Capability.REJECT_RETURN, Capability.REFUND, Capability.CONFIRM_RETURN_RECEIVED,
+        Capability.LIST_ORDERS,
         Capability.GET_ORDER, Capability.LIST_SHIPMENTS, Capability.LIST_REFUSAL_REASONS,
         Capability.SUBMIT_EVIDENCE, Capability.EXTEND_DEADLINE,
     })
@@ -233,11 +235,28 @@ class DouyinMarketplace(ClientMarketplace[DouyinSettings, DouyinClient]):
 
     def fetch_detail(self, request: ReturnRequest) -> AftersaleDetail:
         """The after-sales request as Douyin holds it now (afterSale/Detail)."""
-        after_sale_id = self._id(request)
+        return self._detail(self._id(request))
+
+    def _detail(self, after_sale_id: str) -> AftersaleDetail:
         data = self.client.call("/afterSale/Detail", {"after_sale_id": after_sale_id})
         if not data.get("process_info"):
             raise RemoteNotFoundError(f"no after-sale {after_sale_id}", adapter=self.name)
         return parse_wire(AftersaleDetail, data, payload="douyin afterSale/Detail")
+
+    def get_return(self, external_id: str) -> ReturnRequest:
+        """One after-sales request as Douyin holds it now (``GET_RETURN``, afterSale/Detail).
+
+        Mapped as the listing maps it (:func:`~aftersales_douyin.mapping.detail_to_request`),
+        so a request read here equals the one a sync reads from afterSale/List.
+
+        Raises:
+            ValidationError: an empty id.
+            RemoteNotFoundError: Douyin has no such request.
+        """
+        if not external_id.strip():
+            raise ValidationError("a Douyin after-sales id is needed", field="external_id",
+                                  payload="douyin afterSale/Detail")
+        return mapping.detail_to_request(self._detail(external_id), self.name)
 
     def refusal_reasons(self, request: ReturnRequest) -> list[RefusalReason]:
         """The reasons Douyin offers for refusing this request (afterSale/rejectReasonCodeList).

@@ -38,6 +38,7 @@ from aftersales.paging import trusted_total as core_trusted_total
 from aftersales.wire import china_time, discount_beyond_paid, record_name
 from aftersales_douyin.schemas import (
     SECONDS_SPAN,
+    AftersaleDetail,
     AftersaleItem,
     AftersalePage,
     DetailInfo,
@@ -59,6 +60,8 @@ __all__ = [
     "STATUSES",
     "TYPES",
     "detail_status",
+    "detail_to_item",
+    "detail_to_request",
     "item_to_request",
     "kind_of",
     "moment",
@@ -308,6 +311,68 @@ def item_to_request(item: AftersaleItem, store: str = NAME) -> ReturnRequest:
                                 open=ARBITRATE_STATUSES.get(info.arbitrate_status, True))
         if info.arbitrate_status else None,
     )
+
+
+def detail_to_item(detail: AftersaleDetail) -> AftersaleItem:
+    """An afterSale/Detail answer as the afterSale/List item it would be listed as.
+
+    The detail spells the same facts its own way (``after_sale_*``,
+    ``risk_decsison_*``, the SKU orders as ``sku_order_infos``, the buyer's
+    parcel under ``logistics_info.return``, the dispute under
+    ``arbitrate_info``) and gives the amount with postage
+    (``refund_total_amount``, 售后总金额（含运费）) where the list gives the
+    goods and the postage apart. Renamed here, the request is then read by
+    :func:`item_to_request`, the listing's own mapping.
+
+    Raises:
+        ValidationError: no order (``order_info``), or a postage refund above
+            the total (named by the payload).
+    """
+    payload = "douyin afterSale/Detail"
+    info = detail.process_info.after_sale_info
+    order = detail.order_info
+    if order is None:
+        raise ValidationError("an after-sale without its order", field="order_info",
+                              payload=record_name(payload, info.after_sale_id))
+    parcel = (detail.process_info.logistics_info.return_parcel
+              if detail.process_info.logistics_info else None)
+    arbitrate = detail.process_info.arbitrate_info
+    return parse(AftersaleItem, {
+        "aftersale_info": {
+            "aftersale_id": info.after_sale_id,
+            "aftersale_order_type": info.after_sale_order_type,
+            "aftersale_type": info.after_sale_type,
+            "aftersale_status": info.after_sale_status,
+            "apply_time": info.apply_time, "update_time": info.update_time,
+            "status_deadline": info.status_deadline,
+            "refund_amount": info.refund_total_amount - info.refund_post_amount,
+            "refund_post_amount": info.refund_post_amount,
+            "aftersale_num": info.after_sale_apply_count,
+            "refund_status": info.refund_status,
+            "arbitrate_status": arbitrate.arbitrate_status if arbitrate else 0,
+            "return_logistics_code": parcel.tracking_no if parcel else "",
+            "return_logistics_company_name": parcel.company_name if parcel else "",
+            "risk_decision_code": info.risk_decsison_code,
+            "risk_decision_reason": info.risk_decsison_reason,
+            "risk_decision_description": info.risk_decsison_description,
+            "got_pkg": info.got_pkg,
+        },
+        "order_info": {
+            "shop_order_id": order.shop_order_id,
+            "related_order_info": [
+                {"sku_order_id": sku.sku_order_id, "order_status": sku.order_status,
+                 "pay_amount": sku.pay_amount, "item_num": sku.item_quantity,
+                 "product_name": sku.product_name, "shop_sku_code": sku.shop_sku_code,
+                 "aftersale_item_num": sku.after_sale_item_count}
+                for sku in order.sku_order_infos],
+        },
+        "text_part": {"reason_text": info.reason},
+    }, payload=payload)
+
+
+def detail_to_request(detail: AftersaleDetail, store: str = NAME) -> ReturnRequest:
+    """An afterSale/Detail answer as the :class:`ReturnRequest` the listing gives for it."""
+    return item_to_request(detail_to_item(detail), store)
 
 
 def request_stamp(request: ReturnRequest) -> tuple[datetime, str]:

@@ -31,10 +31,12 @@ __all__ = [
     "AftersaleItem",
     "AftersalePage",
     "DetailInfo",
+    "DetailLogistics",
     "LogisticsInfo",
     "OrderLogistics",
     "RejectReason",
     "RelatedOrder",
+    "ReturnParcel",
     "RouteNode",
     "ShopOrder",
     "SkuOrder",
@@ -195,6 +197,7 @@ class DetailInfo(_Wire):
     ``after_sale_*``, and ``risk_decsison_*`` as the platform writes it)."""
 
     after_sale_id: str
+    after_sale_order_type: Code | None = None
     after_sale_status: Code
     after_sale_type: Code
     refund_status: Code | None = None
@@ -208,6 +211,7 @@ class DetailInfo(_Wire):
     evidence: list[str] = Field(default_factory=list)
     got_pkg: Code = 0
     status_deadline: Seconds = 0
+    after_sale_apply_count: Code = 0
     risk_decsison_code: Code = 0
     risk_decsison_reason: str = ""
     risk_decsison_description: str = ""
@@ -225,11 +229,26 @@ class ArbitrateInfo(_Wire):
     _ids = field_validator("arbitrate_id", mode="before")(_text)
 
 
+class ReturnParcel(_Wire):
+    """``process_info.logistics_info.return``: the parcel the buyer sends back."""
+
+    tracking_no: str = ""
+    company_name: str = ""
+    company_code: str = ""
+
+
+class DetailLogistics(_Wire):
+    """``process_info.logistics_info`` of afterSale/Detail (only the return parcel is read)."""
+
+    return_parcel: ReturnParcel | None = Field(default=None, alias="return")
+
+
 class ProcessInfo(_Wire):
     """``process_info`` of afterSale/Detail."""
 
     after_sale_info: DetailInfo
     arbitrate_info: ArbitrateInfo | None = None
+    logistics_info: DetailLogistics | None = None
 
 
 class DetailSku(_Wire):
@@ -240,6 +259,8 @@ class DetailSku(_Wire):
     pay_amount: Fen = 0
     item_quantity: Code = 0
     product_name: str = ""
+    shop_sku_code: str = ""
+    after_sale_item_count: Code = 0  # 商品单对应的售后数量
 
     _ids = field_validator("sku_order_id", mode="before")(_id)
 

@@ -245,6 +245,26 @@ class FakeShop:
                       refund_total_amount=info["refund_amount"] + info["refund_post_amount"],
                       refund_post_amount=info["refund_post_amount"],
                       update_time=info["update_time"], status_deadline=info["status_deadline"])
+        # the rest of the request as this shop lists it, in the detail's own spellings
+        order = self.items[aid]["order_info"]
+        answer["data"]["order_info"]["shop_order_id"] = int(order["shop_order_id"])
+        answer["data"]["order_info"]["sku_order_infos"] = [
+            {"sku_order_id": int(sku["sku_order_id"]), "order_status": sku["order_status"],
+             "pay_amount": sku["pay_amount"], "item_quantity": sku["item_num"],
+             "product_name": sku["product_name"], "shop_sku_code": sku["shop_sku_code"],
+             "after_sale_item_count": sku["aftersale_item_num"]}
+            for sku in order["related_order_info"]]
+        answer["data"]["process_info"]["logistics_info"]["return"].update(
+            tracking_no=info["return_logistics_code"],
+            company_name=info["return_logistics_company_name"])
+        answer["data"]["process_info"]["arbitrate_info"]["arbitrate_status"] = info[
+            "arbitrate_status"]
+        detail.update(apply_time=info["apply_time"], got_pkg=info["got_pkg"],
+                      after_sale_apply_count=info["aftersale_num"],
+                      risk_decsison_code=info["risk_decision_code"],
+                      risk_decsison_reason=info["risk_decision_reason"],
+                      risk_decsison_description=info["risk_decision_description"],
+                      reason=self.items[aid]["text_part"]["reason_text"])
         return answer
 
     def _operate(self, call: dict[str, Any]) -> dict[str, Any]:
