@@ -20,6 +20,8 @@ __all__ = ["MAX_DEPTH", "MAX_SIZE", "parse_toml", "read_toml"]
 MAX_DEPTH = 32
 #: Files larger than this (bytes) are refused: these are hand-written settings.
 MAX_SIZE = 4 * 1024 * 1024
+#: Longer "paths" are taken for text given by mistake (Linux's PATH_MAX).
+_MAX_PATH = 4096
 
 
 def read_toml(path: str | Path, *, what: str,
@@ -34,6 +36,13 @@ def read_toml(path: str | Path, *, what: str,
         error: the file is missing, unreadable, too large, not UTF-8, not
             TOML, or nested deeper than :data:`MAX_DEPTH`.
     """
+    given = str(path)
+    if len(given) > _MAX_PATH or not given.isprintable():
+        # TOML text given where a file's path goes (``return_policy="[rules]..."``):
+        # echoing it would print the whole text, secrets included, over many lines.
+        raise error(f"cannot read {what}: the value given is not a file's path "
+                    "(it holds a line break or control character, or is too long); "
+                    "give the path of a TOML file")
     p = Path(path)
     try:
         if p.stat().st_size > MAX_SIZE:

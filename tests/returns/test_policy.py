@@ -233,6 +233,20 @@ def test_missing_file_is_a_configuration_error(tmp_path: Path) -> None:
         ReturnPolicy.load(tmp_path / "nope.toml")
 
 
+def test_policy_text_given_as_a_path_is_one_line_without_the_text() -> None:
+    """``return_policy="<TOML text>"`` was "no such file" quoting the whole text."""
+    text = 'window_days = 7\n[shop]\napi_token = "tok-secret-1"\n'
+    with pytest.raises(ConfigurationError) as caught:
+        ReturnPolicy.load(text)
+    message = str(caught.value)
+    assert "not a file's path" in message
+    assert "\n" not in message
+    assert "tok-secret-1" not in message
+    assert "window_days" not in message
+    with pytest.raises(ConfigurationError, match="not a file's path"):
+        ReturnPolicy.load("p" * 5000)
+
+
 def test_deadline_can_be_switched_off() -> None:
     p = ReturnPolicy.from_mapping({"sla": {"merchant_confirmation": None}})
     assert p.sla.deadline("merchant_confirmation") is None
