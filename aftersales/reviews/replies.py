@@ -244,6 +244,10 @@ def send_reply(
                 )
             if other is None:
                 raise
+            if other.status != "sent":  # still posting: it may yet be refused
+                raise ReplyOutcomeUnknownError(
+                    row.id, row.marketplace, row.external_id,
+                    "another attempt is sending the reply") from None
             return ReplyResult(row.id, "already_replied", other.text, other.remote_id)
     # the reviewer's and the buyer's names, masked in whatever the platform's answer quotes
     with known_names(*names):

@@ -8,7 +8,7 @@ released it. A marketplace that can read the review's reply is asked instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from aftersales.app import AfterSales
 from aftersales.errors import (
     InvalidTransitionError,
     RemoteError,
+    RemoteRejectedError,
     ReplyOutcomeUnknownError,
     TransientError,
 )
@@ -296,3 +297,77 @@ def test_a_reply_killed_mid_post_is_settled_by_asking_the_marketplace(
     assert later.reviews.reply("r1", template="sorry").status == "already_replied"
     assert shop.lookups == 1
     later.close()
+
+
+class _HeldShop(FakeReviewShop):
+    """No key on replies; ``reply_review`` signals it started, then waits to be let go."""
+
+    reply_idempotent = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        import threading
+
+        self.started = threading.Event()
+        self.go = threading.Event()
+
+    def reply_review(self, review: Review, text: str, *, idempotency_key: str) -> str:
+        self.started.set()
+        assert self.go.wait(30)
+        return super().reply_review(review, text, idempotency_key=idempotency_key)
+
+
+def test_losing_the_race_for_the_claim_never_says_already_replied_while_in_flight(
+    tmp_path: Path,
+) -> None:
+    """Two attempts at once, the second reading no claim and then losing the
+    insert: it answered ``already_replied`` while the first was still posting;
+    the first was then refused, and no reply existed."""
+    import threading
+
+    url = f"sqlite:///{tmp_path}/race.db"
+    shop = _HeldShop()
+    first = make_app(url, shop)
+    shop.put("r1", 1, "很差")
+    first.reviews.sync()
+    second = AfterSales(url, marketplaces=[shop], carriers=[], channels=["outbox"],
+                        migrate=False)
+    outcome: list[BaseException] = []
+
+    def attempt() -> None:
+        try:
+            first.reviews.reply("r1", template="sorry")
+        except BaseException as exc:  # the refusal below
+            outcome.append(exc)
+
+    class Late(Mapping[str, Any]):
+        """The second's template fields: read after its claim check, before its insert."""
+
+        def keys(self) -> Any:
+            thread.start()
+            assert shop.started.wait(30)  # the first has claimed and is posting
+            return {}.keys()
+
+        def __getitem__(self, key: str) -> Any:
+            raise KeyError(key)
+
+        def __iter__(self) -> Any:
+            return iter(())
+
+        def __len__(self) -> int:
+            return 0
+
+        def __bool__(self) -> bool:  # read, not skipped as empty
+            return True
+
+    thread = threading.Thread(target=attempt)
+    shop.reply_error = RemoteRejectedError("too long", adapter="fake", status=422)
+    try:
+        with pytest.raises(ReplyOutcomeUnknownError, match="another attempt"):
+            second.reviews.reply("r1", template="sorry", context=Late())
+    finally:
+        shop.go.set()
+        thread.join(30)
+    assert [type(e) for e in outcome] == [RemoteRejectedError]
+    second.close()
+    first.close()
