@@ -39,6 +39,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from aftersales.errors import ValidationError
+from aftersales.fieldhints import did_you_mean
 from aftersales.followups.backoff import RetryPolicy
 from aftersales.followups.contact_policy import MessageKind
 from aftersales.followups.quiet_hours import QuietHours, shift_local
@@ -282,7 +283,12 @@ def load_plans(source: str | Path | Mapping[str, Any]) -> dict[str, FollowUpPlan
         try:
             plans[name] = FollowUpPlan.model_validate({"name": name, **table})
         except pydantic.ValidationError as exc:
-            first = exc.errors()[0]
+            errors = exc.errors()
+            # A typo is both a missing field and an unknown one: tell the typo.
+            first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
             field = ".".join(str(p) for p in first["loc"]) or None
+            if first["type"] == "extra_forbidden":  # a typo: say what was meant
+                raise ValidationError("unknown setting" + did_you_mean(FollowUpPlan, first["loc"]),
+                                      field=field, payload=f"plan {name!r}") from None
             raise ValidationError(first["msg"], field=field, payload=f"plan {name!r}") from exc
     return plans

@@ -114,6 +114,17 @@ def test_bad_toml_and_missing_tables() -> None:
         load_plans("[other]\nx = 1\n")
 
 
+def test_a_misspelt_plan_key_is_refused_naming_the_key_meant() -> None:
+    """A typo was "Extra inputs are not permitted", saying nothing of what was meant."""
+    with pytest.raises(ValidationError) as caught:
+        load_plans('[plans.x]\nbody = "hi"\ntriger = "order.delivered"\n')
+    message = str(caught.value)
+    assert "did you mean 'trigger'" in message
+    assert "plan 'x'" in message
+    with pytest.raises(ValidationError, match="did you mean 'max_days'"):
+        load_plans('[plans.x]\nbody = "hi"\nreview_window = { min_days = 1, max_day = 9 }\n')
+
+
 def test_render_fills_buyer_and_order_fields() -> None:
     plan = load_plans(PLANS_TOML)["satisfaction"]
     subject, body = plan.render({"order": {"id": "A-1"}, "buyer": {"name": "Li"}})
