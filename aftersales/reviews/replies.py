@@ -90,6 +90,7 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 _DEFINITELY_NOT_SENT = (
     NotEligibleError,  # the adapter refused before sending (a hidden review)
     RemoteRejectedError,
+    RemoteNotFoundError,  # the platform has no such review: nothing to reply to
     AuthenticationError,
     UnsupportedOperationError,
     ValidationError,

@@ -371,3 +371,19 @@ def test_losing_the_race_for_the_claim_never_says_already_replied_while_in_fligh
     assert [type(e) for e in outcome] == [RemoteRejectedError]
     second.close()
     first.close()
+
+
+def test_a_reply_the_platform_answers_404_posted_nothing_and_holds_nothing(
+    judgeme_app: AfterSales, http: responses.RequestsMock,
+) -> None:
+    """``POST /replies`` answering 404 (the review is gone) left the claim
+    "sending" with its error: every later reply asked a person to check a
+    reply that could not exist."""
+    http.add("POST", f"{BASE}/replies", status=404, json={"error": "not found"})
+    with pytest.raises(RemoteError):
+        judgeme_app.reviews.reply(REVIEW, template="sorry")
+    http.replace("POST", f"{BASE}/replies", json={"reply": {"id": 92}})
+    result = judgeme_app.reviews.reply(REVIEW, template="sorry")
+    assert (result.status, result.remote_id) == ("sent", "92")
+    assert _posts(http) == 2
+    judgeme_app.close()
