@@ -83,6 +83,7 @@ _BASE = frozenset(
         Capability.LIST_ORDERS,
         Capability.GET_ORDER,
         Capability.LIST_RETURNS,
+        Capability.GET_RETURN,
         Capability.APPROVE_RETURN,
         Capability.REJECT_RETURN,
         Capability.REFUND,
@@ -103,6 +104,7 @@ class TaobaoMarketplace(ClientMarketplace[TaobaoSettings, TaobaoClient]):
     * ``list_orders`` / ``get_order``: taobao.trades.sold.increment.get (by
       modified time, last three months) and taobao.trade.fullinfo.get;
     * ``list_returns``: taobao.refunds.receive.get, by modified time;
+    * ``get_return``: taobao.refund.get, the same fields, mapped as the listing maps them;
     * ``approve_return``: taobao.rp.returngoods.agree for a return. A
       refund-only request has no separate approval on Taobao (agreeing *is*
       paying), so approving one only checks it still awaits the seller and
@@ -233,6 +235,22 @@ class TaobaoMarketplace(ClientMarketplace[TaobaoSettings, TaobaoClient]):
         if not body.get("refund"):
             raise RemoteNotFoundError(f"no refund {refund_id}", adapter=self.name)
         return parse(TopRefund, body["refund"], payload="taobao.refund.get")
+
+    def get_return(self, external_id: str) -> ReturnRequest:
+        """One buyer's refund request as Taobao holds it now (``GET_RETURN``, taobao.refund.get).
+
+        Asked for the listing's fields and mapped by the listing's own
+        :func:`~aftersales_taobao.mapping.refund_to_request`, so a request
+        read by id equals the one a sync reads from taobao.refunds.receive.get.
+
+        Raises:
+            ValidationError: an empty id.
+            RemoteNotFoundError: Taobao has no such refund.
+        """
+        if not external_id.strip():
+            raise ValidationError("a Taobao refund id is needed", field="external_id",
+                                  payload="taobao.refund.get")
+        return mapping.refund_to_request(self.fetch_refund(external_id), store=self.name)
 
     def _phase(self, fresh: TopRefund) -> dict[str, Any]:
         return {"refund_phase": fresh.refund_phase, "refund_version": fresh.refund_version}

@@ -37,7 +37,8 @@ def test_is_a_marketplace_with_truthful_capabilities(market: TaobaoMarketplace) 
     assert isinstance(market, Marketplace)
     assert market.capabilities == {
         Capability.LIST_ORDERS, Capability.GET_ORDER,
-        Capability.LIST_RETURNS, Capability.APPROVE_RETURN, Capability.REJECT_RETURN,
+        Capability.LIST_RETURNS, Capability.GET_RETURN, Capability.APPROVE_RETURN,
+        Capability.REJECT_RETURN,
         Capability.REFUND, Capability.LIST_REVIEWS, Capability.LIST_SHIPMENTS,
         Capability.LIST_REFUSAL_REASONS, Capability.SUBMIT_EVIDENCE}
 
