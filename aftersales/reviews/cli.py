@@ -197,6 +197,10 @@ def reply_command(state: CliState, review_id: str, template: str | None,
         # a dry run writes nothing, and a mark or a release is nothing but a write
         raise click.UsageError("--dry-run sends nothing; --mark-sent and --release only "
                                "write, so they take no --dry-run")
+    if (mark_sent or release) and template is not None:
+        # a mark or a release sends nothing: the template would be silently dropped
+        raise click.UsageError("--mark-sent and --release send nothing and take no "
+                               "--template; reply again after --release")
     if not (mark_sent or release) and template is None:
         raise click.UsageError("Missing option '--template'.")
 

@@ -199,6 +199,20 @@ def test_a_dry_run_never_marks_or_releases(review_app: AfterSales,
         assert "--dry-run" in result.output
 
 
+def test_a_template_with_mark_sent_or_release_is_a_usage_error(
+    review_app: AfterSales, shop: FakeReviewShop
+) -> None:
+    """``--release --template sorry`` released and sent nothing, silently
+    dropping the template the user expected to go out."""
+    shop.put("r1", 1, "很差")
+    review_app.reviews.sync()
+    for flag in ("--mark-sent", "--release"):
+        result = run(review_app, ["reply", "r1", flag, "--template", "sorry"])
+        assert result.exit_code == 2, result.output
+        assert "--template" in result.output
+    assert shop.reply_calls == []
+
+
 def test_a_days_window_no_calendar_holds_is_a_usage_error(review_app: AfterSales) -> None:
     """They failed as ``unexpected OverflowError`` / ``ValueError``, status 1."""
     for days in ("1e12", "800000", "nan", "inf", "-inf"):
