@@ -38,7 +38,7 @@ from aftersales.errors import (
     RemoteNotFoundError,
     ValidationError,
 )
-from aftersales.redact import redact_text
+from aftersales.redact import environment_secrets, redact_text
 
 __all__ = [
     "EXIT_FAILURES",
@@ -478,5 +478,8 @@ class ErrorsAsLines(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:
-            fail(f"unexpected {type(exc).__name__}: {redact_text(str(exc))[:300]}")
+            # the environment's credentials too: an error raised before any client
+            # registered its own may quote one bare
+            shown = redact_text(str(exc), environment_secrets())[:300]
+            fail(f"unexpected {type(exc).__name__}: {shown}")
         return None

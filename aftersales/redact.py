@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
 import weakref
@@ -29,6 +30,7 @@ __all__ = [
     "SENSITIVE_KEYS",
     "RedactingFilter",
     "decode_escapes",
+    "environment_secrets",
     "install_url_log_filter",
     "known_names",
     "mask_address",
@@ -461,6 +463,21 @@ def register_secret(owner: object, *values: str) -> None:
         return
     with _registry_lock:
         _registered[owner] = _registered.get(owner, ()) + kept
+
+
+#: Words in an environment variable's name that say its value is a credential.
+SECRET_WORDS = ("TOKEN", "SECRET", "KEY", "PASSWORD", "PASSWD", "SESSION", "CREDENTIAL")
+
+
+def environment_secrets() -> list[str]:
+    """Values of the environment variables whose names say they hold a credential.
+
+    For texts made before any client registered its credentials (an adapter
+    failing while it is built, an unexpected error in a command): the
+    value is masked even where it is quoted bare, with no ``key=`` before it.
+    """
+    return [value for name, value in os.environ.items()
+            if any(word in name.upper() for word in SECRET_WORDS)]
 
 
 def _registry_mask(text: str) -> str:

@@ -8,7 +8,6 @@ of the built-ins. Nothing is imported until a name is asked for.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from aftersales.errors import AdapterNotFoundError, AfterSalesError, ConfigurationError
-from aftersales.redact import redact_text
+from aftersales.redact import environment_secrets, redact_text
 
 __all__ = [
     "CARRIERS",
@@ -102,14 +101,9 @@ def build(where: str, factory: Callable[..., Any], **kwargs: Any) -> Any:
                                  f"{type(exc).__name__}: {masked}") from None
 
 
-#: Words in an environment variable's name that say its value is a credential.
-_SECRET_WORDS = ("TOKEN", "SECRET", "KEY", "PASSWORD", "PASSWD", "SESSION", "CREDENTIAL")
-
-
 def _secrets(values: Iterable[Any]) -> list[str]:
     """Credential values an adapter's construction may have seen, for masking."""
-    out = [value for name, value in os.environ.items()
-           if any(word in name.upper() for word in _SECRET_WORDS)]
+    out = environment_secrets()
     for value in values:
         if isinstance(value, SecretStr):
             out.append(value.get_secret_value())

@@ -141,3 +141,18 @@ def test_the_missing_commands_exist_and_messages_name_them(cli: Any, app: AfterS
     assert "tracking number is required" in empty.output
     refused = cli("returns", "reopen", rma, code=1)
     assert "cannot move from approved to requested" in refused.output
+
+
+def test_an_unexpected_error_never_shows_a_credential_from_the_environment(
+        cli: Any, app: AfterSales, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unexpected-error line masked only ``key=value``: a token quoted bare showed."""
+    token = "shpat-0a1b2c3d4e5f60718293"
+    monkeypatch.setenv("NORTH_SHOP_ACCESS_TOKEN", token)
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"login refused for {token}")
+
+    monkeypatch.setattr(app, "sync", boom)
+    result = cli("sync", code=1)
+    assert "unexpected RuntimeError: login refused for" in result.output
+    assert token not in result.output
