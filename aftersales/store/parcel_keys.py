@@ -97,12 +97,17 @@ def check_parcel(number: str, carrier: str | None) -> str | None:
     of the parcel (an exchange's marketplace), so nothing is told that is then refused.
 
     Raises:
-        ValidationError: ``number`` is no tracking number (a NUL, not letters and
-            digits once folded, longer than the column as written), or ``carrier``
+        ValidationError: ``number`` is no tracking number (a NUL, a line break or
+            tab inside, not letters and digits once folded, longer than the
+            column as written), or ``carrier``
             is neither a carrier code nor a known courier name; names the field
             (``tracking_number``, ``carrier``), never the value.
     """
     checked_number(number, field="tracking_number")
+    if not number.strip().isprintable():
+        # folded away as spacing, a line break or tab inside is two numbers pasted as one
+        raise ValidationError("a line break or control character inside",
+                              field="tracking_number")
     if len(number) > _NUMBER_COLUMN:
         raise ValidationError(f"longer than {_NUMBER_COLUMN} characters as written",
                               field="tracking_number")

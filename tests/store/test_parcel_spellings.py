@@ -117,6 +117,8 @@ def test_a_return_parcel_the_order_sync_listed_is_the_returns_parcel(
     ("A" * 200, None, "tracking_number"),
     ("SF\x00123456", None, "tracking_number"),
     ("S F " * 30, None, "tracking_number"),  # folds short, but longer than the column
+    ("SF1234567890\nSF5678901234", None, "tracking_number"),  # two numbers pasted as one
+    ("SF1234567890\tYT1234567890", None, "tracking_number"),
     ("SF1234567890", "x" * 100, "carrier"),
     ("SF1234567890", "s\x00f", "carrier"),
 ])
