@@ -126,6 +126,9 @@ class JdMarketplace(ClientMarketplace[JdSettings, JdClient]):
       orders are not wired: each raises ``UnsupportedOperationError`` naming
       the call and the code list it lacks.
 
+    ``get_return`` reads either kind by its id as the listing maps it
+    (queryById with the order's lines; jingdong.asc.query.list by ``serviceId``).
+
     Also: ``get_order`` / ``list_shipments`` (jingdong.pop.order.get),
     ``list_reviews`` / ``reply_review`` (getVenderCommentsForJos, saveReply).
     Not supported: listing orders, shipping an exchange or a repaired item,
@@ -139,6 +142,7 @@ class JdMarketplace(ClientMarketplace[JdSettings, JdClient]):
     capabilities: frozenset[Capability] = frozenset({
         Capability.GET_ORDER,
         Capability.LIST_RETURNS,
+        Capability.GET_RETURN,
         Capability.APPROVE_RETURN,
         Capability.REJECT_RETURN,
         Capability.LIST_REFUSAL_REASONS,
@@ -202,10 +206,12 @@ class JdMarketplace(ClientMarketplace[JdSettings, JdClient]):
                 if r.updated_at is not None and since <= r.updated_at <= until]
         return sorted((self._with_order_lines(r) for r in mine), key=mapping.request_stamp)
 
-    def _with_order_lines(self, request: ReturnRequest) -> ReturnRequest:
-        """The application with its order's lines (it names only the order)."""
+    def _with_order_lines(self, request: ReturnRequest, *, cached: bool = True) -> ReturnRequest:
+        """The application with its order's lines (it names only the order); ``cached``:
+        an order this listing run already read is not read again."""
         try:
-            order = self._orders.get(request.order_id) or self.get_order(request.order_id)
+            order = ((self._orders.get(request.order_id) if cached else None)
+                     or self.get_order(request.order_id))
         except RemoteNotFoundError:
             return request  # the order is gone from JD: keep the order-wide line
         self._orders[request.order_id] = order
@@ -348,6 +354,23 @@ class JdMarketplace(ClientMarketplace[JdSettings, JdClient]):
             raise ResponseParseError(f"{_REFUND_GET} answered for another refund application "
                                      f"than {refund_id}", adapter=self.name)
         return found
+
+    def get_return(self, external_id: str) -> ReturnRequest:
+        """One request as JD holds it now (``GET_RETURN``), mapped as the listing maps it.
+
+        ``refund-<id>``: the application by queryById, with its order's lines
+        read afresh; ``afs-<serviceId>``: the service order by
+        jingdong.asc.query.list with its ``serviceId`` (needs ``vender_id``).
+
+        Raises:
+            ValidationError: an id this adapter did not make.
+            RemoteNotFoundError: JD has no such request.
+        """
+        kind, raw = mapping.split_id(external_id)
+        if kind == "afs":
+            return mapping.service_to_request(self.services.fetch(raw), self.name)
+        return self._with_order_lines(mapping.refund_to_request(self.fetch_refund(raw),
+                                                                self.name), cached=False)
 
     def approve_return(self, request: ReturnRequest, *, note: str | None = None) -> None:
         """Approve a service order, or check a refund application awaits the shop.
