@@ -177,12 +177,31 @@ class DouyinWorld:
                     "total": len(hits), "page": page, "size": size})
 
     def _detail(self, p: dict[str, Any]) -> dict[str, Any]:
-        info = self.items[str(p["after_sale_id"])]["aftersale_info"]
-        return _ok({"process_info": {"after_sale_info": {
-            "after_sale_id": info["aftersale_id"], "after_sale_status": info["aftersale_status"],
-            "after_sale_type": info["aftersale_type"], "refund_status": info["refund_status"],
-            "refund_total_amount": info["refund_amount"] + info["refund_post_amount"],
-            "update_time": info["update_time"], "status_deadline": info["status_deadline"]}}})
+        """afterSale/Detail: the listed request in the detail's own spellings."""
+        item = self.items[str(p["after_sale_id"])]
+        info, order = item["aftersale_info"], item["order_info"]
+        return _ok({"process_info": {
+            "after_sale_info": {
+                "after_sale_id": info["aftersale_id"],
+                "after_sale_status": info["aftersale_status"],
+                "after_sale_type": info["aftersale_type"], "refund_status": info["refund_status"],
+                "refund_total_amount": info["refund_amount"] + info["refund_post_amount"],
+                "refund_post_amount": info["refund_post_amount"],
+                "apply_time": info["apply_time"], "update_time": info["update_time"],
+                "status_deadline": info["status_deadline"], "got_pkg": info["got_pkg"],
+                "reason": item["text_part"]["reason_text"],
+                "risk_decsison_code": info["risk_decision_code"],
+                "risk_decsison_reason": info["risk_decision_reason"],
+                "risk_decsison_description": info["risk_decision_description"]},
+            "arbitrate_info": {"arbitrate_status": info["arbitrate_status"]},
+            "logistics_info": {"return": {
+                "tracking_no": info["return_logistics_code"],
+                "company_name": info["return_logistics_company_name"]}}},
+            "order_info": {"shop_order_id": order["shop_order_id"], "sku_order_infos": [
+                {"sku_order_id": sku["sku_order_id"], "item_quantity": sku["item_num"],
+                 "after_sale_item_count": sku["aftersale_item_num"],
+                 "product_name": sku["product_name"], "shop_sku_code": sku["shop_sku_code"],
+                 "pay_amount": sku["pay_amount"]} for sku in order["related_order_info"]]}})
 
     def _operate(self, p: dict[str, Any]) -> dict[str, Any]:
         code, item = int(p["type"]), p["items"][0]

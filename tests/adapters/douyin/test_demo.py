@@ -36,3 +36,12 @@ def test_the_world_has_every_kind_fen_amounts_and_deadlines(tmp_path: Path) -> N
     assert all(r.platform_deadline is not None for r in synced)
     paid = [r.requested_amount for r in synced if r.requested_amount is not None]
     assert any(m.amount.as_tuple().exponent == -2 and m.amount % 1 for m in paid)
+
+
+def test_the_world_reads_each_request_by_id_as_it_lists_it() -> None:
+    world = DouyinWorld(seed=3, count=16)
+    market = world.marketplace()
+    listed = [r for page in market.list_returns() for r in page.items]
+    assert len(listed) == 16
+    for request in listed:
+        assert market.get_return(request.external_id or "") == request
