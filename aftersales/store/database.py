@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -173,6 +173,31 @@ def driver_message(exc: BaseException) -> str:
     return redact_text(first)[:300]
 
 
+#: libpq's connection settings the store sets unless the URL or ``connect_args``
+#: give them. Without them a server that accepts the connection and never answers
+#: (a hung proxy, a stopped VM behind a live load balancer) holds the caller
+#: forever, and a connection a firewall dropped silently makes the next query (or
+#: the pool's ping) wait for the kernel's retransmissions, about 15 minutes.
+SERVER_TIMEOUTS: dict[str, int] = {
+    "connect_timeout": 10,  # seconds to a usable connection, login included
+    "keepalives": 1,
+    "keepalives_idle": 60,  # seconds idle before the first probe
+    "keepalives_interval": 10,
+    "keepalives_count": 5,
+    "tcp_user_timeout": 60_000,  # ms sent data may stay unacknowledged
+}
+
+
+#: The PostgreSQL drivers that take libpq's settings.
+_LIBPQ_DRIVERS = ("psycopg", "psycopg2")
+
+
+def server_timeouts(url: str, given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` with :data:`SERVER_TIMEOUTS` added where neither it nor ``url`` sets one."""
+    query = make_url(url).query
+    return {**{k: v for k, v in SERVER_TIMEOUTS.items() if k not in query}, **given}
+
+
 class Store:
     """The database behind an :class:`~aftersales.app.AfterSales`.
 
@@ -183,7 +208,10 @@ class Store:
         engine_options: passed to :func:`~sqlalchemy.create_engine`. On a
             server database ``pool_pre_ping`` is on unless given: a pooled
             connection a server restart closed is replaced as it is taken,
-            instead of failing the operation that took it.
+            instead of failing the operation that took it; and libpq's
+            :data:`SERVER_TIMEOUTS` are set unless the URL or ``connect_args``
+            give them, so an unanswering server or a silently dropped
+            connection fails in seconds instead of holding the caller.
 
     Every unit of work runs in :meth:`session`, which commits on success and
     rolls back on any error, so nothing is ever half-written.
@@ -208,6 +236,9 @@ class Store:
             # stale, so it pays nothing.
             engine_options.setdefault("pool_pre_ping", True)
         try:
+            if make_url(url).get_driver_name() in _LIBPQ_DRIVERS:
+                engine_options["connect_args"] = server_timeouts(
+                    url, engine_options.get("connect_args") or {})
             self.engine: Engine = create_engine(url, echo=echo, **engine_options)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise ConfigurationError(f"cannot use database url: {redact_text(str(exc))}") from exc
