@@ -54,6 +54,7 @@ __all__ = [
     "iso_time",
     "number_text",
     "payload_error",
+    "plain_id",
     "read_answer",
     "read_payload",
     "record_name",
@@ -100,6 +101,17 @@ def record_name(kind: str, record_id: object) -> str:
     """
     text = str(record_id)
     return f"{kind} {text}" if _PLAIN_ID.fullmatch(text) else f"{kind} (id not shown)"
+
+
+def plain_id(value: object) -> str | None:
+    """``value`` as text when it is a plain id (a whole number, or ASCII letters,
+    digits and ``- _ . :``, at most 64 characters), else ``None``: what a
+    platform answered as an id is stored only when it can be one, never a
+    buyer's words or a 100 kB string put in its place."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value)
+    return text if _PLAIN_ID.fullmatch(text) else None
 
 
 def shown_code(value: object) -> str:

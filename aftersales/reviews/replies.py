@@ -54,6 +54,7 @@ from aftersales.reviews.records import stored_review_row
 from aftersales.store.orders import buyer_names
 from aftersales.store.tables.reviews import ReviewReplyRow, ReviewRow, ReviewVersionRow
 from aftersales.templating import Template
+from aftersales.wire import plain_id
 
 if TYPE_CHECKING:
     from aftersales.runtime import Runtime
@@ -281,6 +282,8 @@ def _post(runtime: Runtime, market: Any, row: ReviewRow, review: Review, text: s
             if claimed is not None:
                 claimed.last_error = redact_text(str(exc))[:300]
         raise
+    # posted: whatever the answer called its id, the record must go in
+    remote_id = plain_id(remote_id)
     _record_sent(runtime, row, remote_id)
     return ReplyResult(row.id, "sent", text, remote_id)
 
@@ -315,6 +318,7 @@ def _settle(
         raise lost from None
     if remote_id is None:
         return None
+    remote_id = plain_id(remote_id)  # found: whatever it is called, it is recorded
     _record_sent(runtime, row, remote_id)
     return ReplyResult(row.id, "already_replied", claim.text, remote_id)
 
@@ -362,7 +366,12 @@ def mark_reply_sent(
 
     Raises:
         InvalidTransitionError: the review has no unfinished reply.
+        ValidationError: ``remote_id`` is not a plain id (at most 64 ASCII
+            letters, digits and ``- _ . :``).
     """
+    if remote_id is not None and plain_id(remote_id) is None:
+        raise ValidationError("must be at most 64 ASCII letters, digits and - _ . :",
+                              field="remote_id")
     row = _find(runtime, review_id, marketplace)
     claim = _unfinished(runtime, row, "sent")
     _record_sent(runtime, row, remote_id)

@@ -203,3 +203,52 @@ def test_a_failure_before_the_post_leaves_no_claim_behind(
     monkeypatch.undo()
     assert synced.reviews.reply("r1", template="sorry").status == "sent"
     assert len(shop.reply_calls) == 1
+
+
+class _OddIdShop(FakeReviewShop):
+    """A platform whose answer to a posted reply carries an odd "id"."""
+
+    reply_idempotent = False
+
+    def __init__(self, answer: Any) -> None:
+        super().__init__()
+        self.answer = answer
+
+    def reply_review(self, review: Any, text: str, *, idempotency_key: str) -> str:
+        super().reply_review(review, text, idempotency_key=idempotency_key)
+        return self.answer  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("answer", ["R-" + "9" * 300, "王芳 +86 138 0013 8000", 12345, None])
+def test_a_posted_reply_is_recorded_whatever_id_the_platform_answers(
+    db_url: str, answer: Any,
+) -> None:
+    """A 300-character id failed the record on PostgreSQL (``remote_id`` holds
+    120) after the post: the reply was on the platform, its claim "sending"."""
+    shop = _OddIdShop(answer)
+    app = make_app(db_url, shop)
+    shop.put("r1", 1, "质量太差了")
+    app.reviews.sync()
+    result = app.reviews.reply("r1", template="sorry")
+    assert result.status == "sent"
+    assert app.reviews.reply("r1", template="sorry").status == "already_replied"
+    assert len(shop.reply_calls) == 1
+    with app.store.session() as session:
+        stored = session.scalar(select(ReviewReplyRow.remote_id))
+    assert stored is None or (len(stored) <= 120 and "138" not in stored)
+    app.close()
+
+
+def test_mark_sent_refuses_a_remote_id_that_is_no_plain_id(db_url: str) -> None:
+    """It failed the write on PostgreSQL (``database error``) and was stored whole on SQLite."""
+    shop = _OddIdShop("R-1")
+    app = make_app(db_url, shop)
+    shop.put("r1", 1, "质量太差了")
+    app.reviews.sync()
+    shop.reply_error = TransientError("read timed out", adapter="fake")
+    with pytest.raises(TransientError):
+        app.reviews.reply("r1", template="sorry")
+    with pytest.raises(ValidationError, match="field 'remote_id'"):
+        app.reviews.mark_reply_sent("r1", remote_id="R-" + "9" * 300)
+    assert app.reviews.mark_reply_sent("r1", remote_id="R-77").remote_id == "R-77"
+    app.close()
