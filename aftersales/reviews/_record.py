@@ -183,6 +183,28 @@ def _columns(review: Review, verdict: Classification, links: Links,
     }
 
 
+#: Display text clipped to its column; the whole text stays in the version's data.
+_CLIPPED = ("title", "author")
+#: Identifiers longer than their column are left out: a cut id would name another record.
+_LONG_IDS = ("sku", "order_external_id", "order_line_external_id", "return_external_id",
+             "tracking_number")
+
+
+def _fit(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with each text that its column cannot hold clipped or left out.
+
+    PostgreSQL refuses a value longer than its column, which failed the whole
+    page, and every sync after it, on one review's 1,000-character title.
+    """
+    for name in (*_CLIPPED, *_LONG_IDS):
+        value = values[name]
+        width = getattr(_REVIEWS.c[name].type, "length", None)
+        if value is None or width is None or len(value) <= width:
+            continue
+        values[name] = value[: width - 1] + "…" if name in _CLIPPED else None
+    return values
+
+
 def _version(slot: _Slot, review: Review, verdict: Classification, fingerprint: str,
              now: datetime) -> dict[str, Any]:
     return {
@@ -297,7 +319,7 @@ def _store_versions(
         verdict = classifier.classify(
             review_text(review.title, review.body, review.appended_body), rating=review.rating
         )
-        slot.values = _columns(review, verdict, links, old)
+        slot.values = _fit(_columns(review, verdict, links, old))
         versions.append((slot, _version(slot, review, verdict, fingerprint, now)))
         changed.append(_Changed(slot, _snapshot(key, slot.values), previous, links))
     _write(session, slots.values(), fresh, versions)

@@ -600,3 +600,25 @@ def test_syncing_a_store_that_is_not_there_or_has_no_reviews_is_refused(
     review_app.runtime.marketplaces["plain"] = MarketplaceBase(name="plain")
     with pytest.raises(UnsupportedOperationError, match="list_reviews"):
         review_app.reviews.sync("plain")
+
+
+def test_a_review_with_fields_longer_than_their_columns_syncs_on_every_database(
+    db_url: str, shop: FakeReviewShop
+) -> None:
+    """A 1,000-character title, a 500-character display name or a 200-character
+    product handle failed the page on PostgreSQL (``value too long``), and every
+    later sync failed on the same review. The whole text stays in the version."""
+    app = make_app(db_url, shop)
+    shop.put("r1", 1, "质量太差", title="T" * 1000, author="A" * 500, sku="S" * 200,
+             order_id="O" * 300)
+    shop.put("r2", 5, "很好", at=timedelta(minutes=1))
+    assert app.reviews.sync() == {"fake": 2}
+    (stored,) = app.reviews.list(max_rating=1)
+    assert stored.title is not None
+    assert stored.title.startswith("T")
+    with app.store.session() as session:
+        data = session.scalar(select(ReviewVersionRow.data))
+    assert data is not None
+    assert data["title"] == "T" * 1000
+    assert app.reviews.sync() == {"fake": 0}
+    app.close()
