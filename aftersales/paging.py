@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -46,6 +47,7 @@ __all__ = [
 
 T = TypeVar("T")
 _VERSION = 1
+log = logging.getLogger("aftersales.paging")
 
 #: How far after this machine's clock a listed item's change time may be (clock
 #: skew). An item further ahead (a bogus 2099) would carry a watermark past
@@ -140,6 +142,10 @@ def watermarked_pages(
     batches: Iterable[list[T]],
     stamp: Callable[[T], tuple[datetime, str]],
     start: Watermark | None,
+    *,
+    now: datetime | None = None,
+    what: str = "item",
+    adapter: str = "",
 ) -> Iterator[Page[T]]:
     """Turn raw batches (oldest change first) into pages with watermark cursors.
 
@@ -154,13 +160,28 @@ def watermarked_pages(
         batches: the marketplace's pages, in ascending change order.
         stamp: gives an item's (change time, id).
         start: the watermark to resume from, or ``None``.
+        now: this machine's clock when the listing started; an item changed
+            more than :data:`MAX_AHEAD` after it (:func:`ahead_of_clock`) is
+            left out and named once in a warning, so a bogus 2099 never
+            moves the cursor past every item to come; a later listing hands
+            it out once its time has come. ``None``: no bound.
+        what, adapter: name the left-out item in the warning (``"order"``,
+            ``"shopify"``); only its id is logged.
     """
     mark = Watermark(start.at, set(start.seen)) if start else None
+    named: set[str] = set()
     for batch in batches:
         fresh: list[T] = []
         stamped = sorted(((stamp(item), n, item) for n, item in enumerate(batch)),
                          key=lambda s: (utc(s[0][0], "at"), s[1]))
         for (at, key), _, item in stamped:
+            if now is not None and ahead_of_clock(at, now):
+                if key not in named:
+                    named.add(key)
+                    log.warning("%s: left out %s %s: changed more than %s after this "
+                                "machine's clock; listed once its time has come",
+                                adapter or "listing", what, key, MAX_AHEAD)
+                continue
             if mark is None:
                 mark = Watermark(utc(at, "at"), {key})
                 fresh.append(item)

@@ -82,6 +82,29 @@ def test_an_old_only_batch_keeps_the_cursor() -> None:
     assert pages[0].cursor == start.to_cursor()
 
 
+def test_an_item_far_ahead_of_the_clock_is_left_out_once_and_listed_when_due(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A change time decades ahead (a bogus 2099) would carry the cursor past
+    every item to come: it is left out of the pages and the cursor, named
+    once in a warning (by id, twice listed or not), and listed once the clock
+    has caught up. An item within the skew allowance is listed as usual."""
+    ahead = (3_000_000_000, "far")  # 2120: past the clock by decades
+    skew = (60, "skew")  # a minute ahead of the clock below: clock skew
+    clock = T0
+    with caplog.at_level("WARNING"):
+        pages = list(watermarked_pages([[(0, "a"), ahead], [ahead, skew]], _stamp, None,
+                                       now=clock, what="order", adapter="shop"))
+    assert [key for p in pages for _, key in p.items] == ["a", "skew"]
+    assert Watermark.from_cursor(pages[-1].cursor, adapter="t") == Watermark(
+        T0 + timedelta(seconds=60), {"skew"})
+    assert caplog.text.count("shop: left out order far:") == 1
+    start = Watermark.from_cursor(pages[-1].cursor, adapter="t")
+    later = list(watermarked_pages([[skew, (90, "b"), ahead]], _stamp, start,
+                                   now=clock + timedelta(seconds=3_000_000_000)))
+    assert [key for p in later for _, key in p.items] == ["b", "far"]
+
+
 def test_numbered_pages_stops_at_total_pages() -> None:
     calls: list[int] = []
 

@@ -40,6 +40,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
 from aftersales.errors import (
@@ -280,8 +281,11 @@ class ShopifyMarketplace(MarketplaceBase):
         api: ApiClient | None = None,
         name: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__(name=name)
+        #: what "now" is for the listings' bound on change times (tests pin it)
+        self.clock = clock
         self.settings = settings or ShopifySettings.from_env()
         self.client = ShopifyClient(self.settings, api=api, sleep=sleep)
         self._fields = return_fields(self.settings.api_version)
@@ -290,7 +294,13 @@ class ShopifyMarketplace(MarketplaceBase):
     # ------------------------------------------------------------ orders
 
     def list_orders(self, cursor: str | None = None) -> Iterator[Page[Order]]:
-        """Orders changed since ``cursor`` (REST, oldest change first, ``page_info`` paging)."""
+        """Orders changed since ``cursor`` (REST, oldest change first, ``page_info`` paging).
+
+        An order changed more than :data:`~aftersales.paging.MAX_AHEAD` after this
+        machine's clock is left out and named in a warning (it would carry the
+        cursor past every order to come); it is listed once its time has come.
+        ``list_returns`` does the same with the orders it lists returns through.
+        """
         start = Watermark.from_cursor(cursor, adapter=self.name)
         first: dict[str, Any] = {"status": "any", "order": "updated_at asc",
                                  "limit": self.settings.page_size}
@@ -304,7 +314,8 @@ class ShopifyMarketplace(MarketplaceBase):
             return [self._parse(RestOrder, o) for o in _listed(body, "orders")], nxt
 
         for page in watermarked_pages(token_pages(fetch, adapter=self.name),
-                                      lambda o: (o.updated_at, str(o.id)), start):
+                                      lambda o: (o.updated_at, str(o.id)), start,
+                                      now=self.clock(), what="order", adapter=self.name):
             items = [mapping.order_from_rest(o, store=self.name) for o in page.items]
             yield Page[Order](items=items, cursor=page.cursor)
 
@@ -342,7 +353,8 @@ class ShopifyMarketplace(MarketplaceBase):
             return conn.nodes, conn.next_token("the orders listing")
 
         for page in watermarked_pages(token_pages(fetch, adapter=self.name),
-                                      lambda o: (o.updatedAt, o.id), start):
+                                      lambda o: (o.updatedAt, o.id), start,
+                                      now=self.clock(), what="order", adapter=self.name):
             items = [mapping.return_from_gql(r, order_id=mapping.numeric_id(o.id),
                                              updated_at=o.updatedAt, store=self.name)
                      for o in page.items for r in map(self._all_lines, self._order_returns(o))

@@ -152,7 +152,13 @@ class WooCommerceMarketplace(MarketplaceBase):
     # ------------------------------------------------------------ orders
 
     def list_orders(self, cursor: str | None = None) -> Iterator[Page[Order]]:
-        """Orders modified since ``cursor``, oldest first, page by page."""
+        """Orders modified since ``cursor``, oldest first, page by page.
+
+        An order modified more than :data:`~aftersales.paging.MAX_AHEAD` after
+        this machine's clock is left out with a warning naming it (it would
+        carry the cursor past every order to come) and listed once its time
+        has come.
+        """
         start = Watermark.from_cursor(cursor, adapter=self.name)
         params: dict[str, Any] = {"status": "any", "orderby": "modified", "order": "asc",
                                   "per_page": self.settings.page_size}
@@ -177,7 +183,8 @@ class WooCommerceMarketplace(MarketplaceBase):
                 raise ResponseParseError("order has no date", adapter=self.name)
             return at, str(o.id)
 
-        for page in watermarked_pages(numbered_pages(fetch), stamp, start):
+        for page in watermarked_pages(numbered_pages(fetch), stamp, start, now=self.clock(),
+                                      what="order", adapter=self.name):
             yield Page[Order](items=[self._order(o) for o in page.items if o.line_items],
                               cursor=page.cursor)
 

@@ -7,6 +7,7 @@ import copy
 import hashlib
 import hmac
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -133,6 +134,25 @@ def test_list_orders_follows_page_info_over_three_pages_and_resumes(
     assert [o.external_id for p in resumed for o in p.items] == ["3", "4", "5"]
 
 
+def test_an_order_updated_in_the_future_does_not_stop_the_order_sync(
+    market: ShopifyMarketplace, http: responses.RequestsMock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``updated_at`` in 2099 (inside the 2000-2100 bound) was handed out and
+    carried the cursor there: every later sync asked ``updated_at_min=2099``."""
+    first = [_order(1, "2025-07-01T10:00:00Z"), _order(2, "2099-01-01T00:00:00Z")]
+    http.get(ORDERS_URL, json={"orders": first})
+    with caplog.at_level(logging.WARNING):
+        pages = list(market.list_orders())
+    assert [o.external_id for p in pages for o in p.items] == ["1"]
+    assert caplog.text.count("order 2:") == 1
+    http.replace(responses.GET, ORDERS_URL,
+                 json={"orders": [*first, _order(3, "2025-07-02T10:00:00Z")]})
+    resumed = list(market.list_orders(pages[-1].cursor))
+    assert [o.external_id for p in resumed for o in p.items] == ["3"]
+    assert "2099" not in http.calls[-1].request.url
+
+
 def test_rest_429_waits_retry_after_then_succeeds(
     market: ShopifyMarketplace, http: responses.RequestsMock, sleeps: Sleeps
 ) -> None:
@@ -237,6 +257,24 @@ def test_list_returns_pages_through_three_graphql_pages_and_resumes(
     resumed = list(market.list_returns(pages[1].cursor))
     assert [r.order_id for p in resumed for r in p.items] == ["5"]
     assert gql.seen[-1]["variables"]["query"] == "updated_at:>='2025-07-02T11:00:00Z'"
+
+
+def test_a_return_of_an_order_updated_in_the_future_does_not_stop_the_return_sync(
+    market: ShopifyMarketplace, gql: GraphQL, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An order ``updatedAt`` 2099 carried the returns cursor there: every
+    later sync searched ``updated_at:>='2099-...'`` and found nothing again."""
+    first = [_order_node(1, "2025-07-01T10:00:00Z"), _order_node(2, "2099-01-01T00:00:00Z")]
+    gql.reply("ListReturns", _orders_page(first, None))
+    with caplog.at_level(logging.WARNING):
+        pages = list(market.list_returns())
+    assert [r.order_id for p in pages for r in p.items] == ["1"]
+    assert caplog.text.count("gid://shopify/Order/2:") == 1
+    gql.reply("ListReturns", _orders_page([*first, _order_node(3, "2025-07-02T10:00:00Z")],
+                                          None))
+    resumed = list(market.list_returns(pages[-1].cursor))
+    assert [r.order_id for p in resumed for r in p.items] == ["3"]
+    assert "2099" not in gql.seen[-1]["variables"]["query"]
 
 
 def test_graphql_throttled_waits_for_the_bucket_then_retries(

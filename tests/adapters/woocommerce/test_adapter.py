@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -118,6 +119,27 @@ def test_list_orders_walks_total_pages_and_resumes(
                  "dates_are_gmt": "true"})])
     resumed = list(market.list_orders(got[0].cursor))
     assert [o.external_id for p in resumed for o in p.items] == ["3", "4", "5"]
+
+
+def test_an_order_modified_in_the_future_does_not_stop_the_order_sync(
+    market: WooCommerceMarketplace, http: responses.RequestsMock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``date_modified_gmt`` in 2099 (inside the 2000-2100 bound) was handed out
+    and carried the cursor there: every later sync asked ``modified_after=2099``
+    and no order changed afterwards was listed again."""
+    first = [_order(1, "2025-07-01T10:00:00"), _order(2, "2099-01-01T00:00:00")]
+    http.get(f"{BASE}/orders", json=first, headers={"X-WP-TotalPages": "1"})
+    with caplog.at_level(logging.WARNING):
+        pages = list(market.list_orders())
+    assert [o.external_id for p in pages for o in p.items] == ["1"]
+    assert caplog.text.count("order 2:") == 1
+    http.replace(responses.GET, f"{BASE}/orders",
+                 json=[*first, _order(3, "2025-07-02T10:00:00")],
+                 headers={"X-WP-TotalPages": "1"})
+    resumed = list(market.list_orders(pages[-1].cursor))
+    assert [o.external_id for p in resumed for o in p.items] == ["3"]
+    assert "2099" not in http.calls[-1].request.url
 
 
 def test_missing_order_maps_the_error_object(market: WooCommerceMarketplace,
