@@ -153,6 +153,28 @@ def test_time_windows_tile_from_the_watermark_to_lag_before_now() -> None:
         (now - timedelta(seconds=1), now)]
 
 
+def test_a_windowed_listing_never_hands_out_an_item_stamped_in_the_future() -> None:
+    """Taobao, Douyin, Pinduoduo and JD list by time windows ending ``lag``
+    before the clock. A server answering every window with an item stamped
+    2099 (it ignores the bounds, or its index is stale) must not have it
+    handed out: it would carry the cursor past every item to come."""
+    from aftersales.paging import windowed_pages
+
+    now = T0 + timedelta(hours=1)
+    bogus = (3_000_000_000, "far")  # 2120
+
+    def window(since: datetime, until: datetime) -> list[tuple[int, str]]:
+        return [(60, "a"), bogus] if since <= T0 + timedelta(seconds=60) <= until else [bogus]
+
+    pages = list(windowed_pages(None, window, _stamp, clock=lambda: now,
+                                lag=timedelta(minutes=1), lookback=timedelta(hours=1),
+                                width=timedelta(minutes=30), size=10))
+    assert [key for p in pages for _, key in p.items] == ["a"]
+    mark = Watermark.from_cursor(pages[-1].cursor, adapter="t")
+    assert mark is not None
+    assert mark.at == T0 + timedelta(seconds=60)
+
+
 def test_window_newest_first_reads_page_one_then_back_and_keeps_newest() -> None:
     from datetime import UTC, datetime
 
