@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from aftersales import observe, registry
 from aftersales.config import AfterSalesSettings
-from aftersales.errors import ConfigurationError, NotFoundError
+from aftersales.errors import ConfigurationError, NotFoundError, UnsupportedOperationError
 from aftersales.events import EventBus, Hook
 from aftersales.interfaces import Capability, Carrier, Channel, Marketplace
 from aftersales.money import Money
@@ -61,6 +61,8 @@ DEFAULT_DATABASE_URL = "sqlite:///aftersales.db"
 #: What :meth:`AfterSales.sync` pulls from each marketplace, in order.
 _STREAMS = (("orders", Capability.LIST_ORDERS), ("returns", Capability.LIST_RETURNS),
             ("reviews", Capability.LIST_REVIEWS))
+#: What a store must declare at least one of to have anything to sync.
+SYNC_CAPABILITIES = frozenset(capability for _, capability in _STREAMS)
 
 
 @dataclass
@@ -392,9 +394,16 @@ class AfterSales:
             that failed is named in ``reasons`` with what failed, and its other
             streams and the other marketplaces still sync. Pages written before
             a failure stay written, so the next sync resumes after them.
+
+        Raises:
+            UnsupportedOperationError: ``store`` lists none of orders, returns
+                or reviews, so there is nothing to sync.
         """
         report = SyncReport()
         chosen = self.marketplaces if store is None else {store: self.marketplace(store)}
+        if store is not None and not SYNC_CAPABILITIES & chosen[store].capabilities:
+            # asked by name, a store with nothing to list would "sync" 0 rows and succeed
+            raise UnsupportedOperationError(store, "sync (it lists no orders, returns or reviews)")
         for name, market in chosen.items():
             for stream, capability in _STREAMS:
                 if capability not in market.capabilities:

@@ -116,6 +116,11 @@ def sync(state: CliState, app: Any, store: str | None) -> None:
 
         raise click.BadParameter(f"no store {shown(store)}; configured: "
                                  f"{', '.join(app.marketplaces)}", param_hint="--store")
+    from aftersales.app import SYNC_CAPABILITIES
+
+    if store is not None and not SYNC_CAPABILITIES & app.marketplaces[store].capabilities:
+        raise click.BadParameter(f"store {store} lists no orders, returns or reviews: "
+                                 "nothing to sync", param_hint="--store")
     with steps(state, "sync") as progress:
         report = app.sync(store, progress=lambda stream, n: progress.advance(n, stream))
     rows = [(m, s, n) for m, per in report.counts.items() for s, n in per.items()]

@@ -14,7 +14,8 @@ from rich.console import Console
 from aftersales.app import AfterSales
 from aftersales.cli import main
 from aftersales.cli_support import CliState, clean_text, table
-from aftersales.errors import TransientError
+from aftersales.errors import TransientError, UnsupportedOperationError
+from aftersales.interfaces import Capability
 from aftersales.models import Order, Page
 from aftersales.sandbox import SandboxMarketplace
 
@@ -156,3 +157,24 @@ def test_an_unexpected_error_never_shows_a_credential_from_the_environment(
     result = cli("sync", code=1)
     assert "unexpected RuntimeError: login refused for" in result.output
     assert token not in result.output
+
+
+class _ListsNothing(SandboxMarketplace):
+    capabilities = frozenset(SandboxMarketplace.capabilities - {
+        Capability.LIST_ORDERS, Capability.LIST_RETURNS, Capability.LIST_REVIEWS})
+
+
+def test_sync_of_a_store_that_lists_nothing_is_refused_by_name(
+        sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked by name, such a store "synced" 0 rows and exited 0, as if all were well."""
+    stores = [SandboxMarketplace(seed=1, orders=5, name="north"),
+              _ListsNothing(seed=2, orders=5, name="portal")]
+    with AfterSales(sqlite_url, marketplaces=stores, carriers=[]) as app:
+        with pytest.raises(UnsupportedOperationError, match="portal"):
+            app.sync("portal")
+        assert app.sync().failed == 0  # unnamed, it is passed over as before
+        monkeypatch.setattr(CliState, "app", property(lambda self: app))
+        result = CliRunner().invoke(main, ["sync", "--store", "portal"])
+        assert result.exit_code == 2, result.output
+        assert "--store" in result.output
+        assert "nothing to sync" in result.output
