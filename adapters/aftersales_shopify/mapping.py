@@ -613,9 +613,12 @@ def refund_input(refund: Refund, transactions: list[dict[str, Any]],
 
     ``transactions`` are Shopify's suggested refund transactions for the same
     lines and shipping (from ``refunds/calculate.json``). When their sum is
-    the refund's amount, give or take the rounding of one minor unit per
+    the refund's amount, or below it by the rounding of one minor unit per
     line, Shopify's own figures are sent as they are, so the refund agrees
-    with Shopify to the cent. Otherwise (a partial amount, a restocking fee)
+    with Shopify to the cent. A sum above the refund's amount is never sent
+    as it is: the refund may be a cent smaller on purpose (a restocking fee
+    kept back, a partial amount), and Shopify would pay more than was asked
+    and recorded. Otherwise (a partial amount, a restocking fee)
     the refund's amount is spread over them in order, never more than each
     can take (``maximum_refundable``). Lines restock at ``location_id`` when
     one is configured and are otherwise refunded without restocking.
@@ -635,7 +638,7 @@ def refund_input(refund: Refund, transactions: list[dict[str, Any]],
                     "parentId": gid("OrderTransaction", tx["parent_id"]),
                     "gateway": tx.get("gateway"), "kind": "REFUND", "amount": str(take)})
 
-    if offered > 0 and abs(offered - wanted) <= slack:
+    if offered > 0 and wanted - slack <= offered <= wanted:
         for tx, amount in suggested:
             if amount > 0:
                 pay(tx, amount)

@@ -170,3 +170,31 @@ def test_refund_input_refuses_more_than_the_payments_can_refund() -> None:
     txs = [{"parent_id": 1, "gateway": "g", "maximum_refundable": "41.94"}]
     with pytest.raises(ValidationError, match="amount"):
         mapping.refund_input(_refund("50.00"), txs, None)
+
+
+def test_refund_input_never_sends_more_than_the_refund_even_within_rounding() -> None:
+    # Shopify suggests 20.00 for two lines; the refund keeps a 0.01 restocking fee back
+    # (19.99). Shopify's figure is one cent more, inside the one-cent-per-line rounding
+    # slack: sending it would pay the fee out and record more than was asked.
+    lines = [RefundLine(order_line_id="1", quantity=1, amount=Money("9.99", "USD")),
+             RefundLine(order_line_id="2", quantity=1, amount=Money("10.00", "USD"))]
+    txs = [{"parent_id": 1, "gateway": "g", "amount": "20.00", "maximum_refundable": "20.00"}]
+    data = mapping.refund_input(_refund("19.99", lines), txs, None)
+    assert [t["amount"] for t in data["transactions"]] == ["19.99"]
+
+
+def test_refund_input_takes_shopifys_lower_figure_within_rounding() -> None:
+    # Shopify rounds a cent lower than the library: its own figure is sent (never more).
+    lines = [RefundLine(order_line_id="1", quantity=1, amount=Money("10.00", "USD"))]
+    txs = [{"parent_id": 1, "gateway": "g", "amount": "9.99", "maximum_refundable": "9.99"}]
+    data = mapping.refund_input(_refund("10.00", lines), txs, None)
+    assert [t["amount"] for t in data["transactions"]] == ["9.99"]
+
+
+def test_refund_input_in_yen_never_sends_more_than_the_refund() -> None:
+    lines = [RefundLine(order_line_id="1", quantity=1, amount=Money("999", "JPY"))]
+    refund = Refund(order_id="450789469", amount=Money("999", "JPY"), lines=lines,
+                    idempotency_key="k1")
+    txs = [{"parent_id": 1, "gateway": "g", "amount": "1000", "maximum_refundable": "1000"}]
+    data = mapping.refund_input(refund, txs, None)
+    assert [t["amount"] for t in data["transactions"]] == ["999"]
