@@ -620,7 +620,12 @@ def refund_input(refund: Refund, transactions: list[dict[str, Any]],
     kept back, a partial amount), and Shopify would pay more than was asked
     and recorded. Otherwise (a partial amount, a restocking fee)
     the refund's amount is spread over them in order, never more than each
-    can take (``maximum_refundable``). Lines restock at ``location_id`` when
+    can take (``maximum_refundable``). A refund that names units for every
+    line and asks more than Shopify suggests for them (beyond that rounding)
+    is refused: Shopify values those units lower (a refund made in its admin,
+    an edit since the order was read), and a payment's maximum is no licence
+    to pay more. A top-up (units already named, quantity 0) has no such
+    figure and is capped by the payments only. Lines restock at ``location_id`` when
     one is configured and are otherwise refunded without restocking.
 
     Raises:
@@ -638,6 +643,13 @@ def refund_input(refund: Refund, transactions: list[dict[str, Any]],
                     "parentId": gid("OrderTransaction", tx["parent_id"]),
                     "gateway": tx.get("gateway"), "kind": "REFUND", "amount": str(take)})
 
+    named = bool(refund.lines) and all(ln.quantity > 0 for ln in refund.lines)
+    if named and offered > 0 and wanted > offered + slack:
+        # Shopify values these very units (and shipping) at less than the refund: the
+        # payments' maximum would let more go out than they are refundable for.
+        raise ValidationError(f"Shopify can refund {offered} {currency} for these lines and "
+                              f"shipping, not {wanted} {currency}; sync the order and preview "
+                              "again", field="amount", payload="shopify refund")
     if offered > 0 and wanted - slack <= offered <= wanted:
         for tx, amount in suggested:
             if amount > 0:

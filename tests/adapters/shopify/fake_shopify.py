@@ -113,7 +113,10 @@ class FakeShop:
 
     def _calculate(self, request: Any) -> tuple[int, dict[str, str], str]:
         calc = copy.deepcopy(body("rest_refunds_calculate"))
+        # The fake values no lines: its suggestion is the payment's whole maximum, so
+        # the refund's own amount is what is sent (a real suggestion is the lines' value).
         calc["refund"]["transactions"][0]["maximum_refundable"] = "10000.00"
+        calc["refund"]["transactions"][0]["amount"] = "10000.00"
         for tx in calc["refund"]["transactions"]:
             tx["order_id"] = _order_in(request.url)
         return 200, JSON, json.dumps(calc)

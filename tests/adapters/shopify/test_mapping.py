@@ -198,3 +198,23 @@ def test_refund_input_in_yen_never_sends_more_than_the_refund() -> None:
     txs = [{"parent_id": 1, "gateway": "g", "amount": "1000", "maximum_refundable": "1000"}]
     data = mapping.refund_input(refund, txs, None)
     assert [t["amount"] for t in data["transactions"]] == ["999"]
+
+
+def test_refund_input_refuses_more_than_shopify_values_the_named_units() -> None:
+    # Shopify values the unit at 41.94 (say a refund made in its admin took the rest),
+    # while the payment could still refund 500.00: the library's 199.65 would pay the
+    # buyer more than the unit is refundable for.
+    line = RefundLine(order_line_id="518995019", quantity=1, amount=Money("199.65", "USD"))
+    txs = [{"parent_id": 1, "gateway": "g", "amount": "41.94", "maximum_refundable": "500.00"}]
+    with pytest.raises(ValidationError, match=r"41\.94.*199\.65") as err:
+        mapping.refund_input(_refund("199.65", [line]), txs, None)
+    assert err.value.field == "amount"
+
+
+def test_refund_input_tops_up_units_already_named_beyond_the_suggestion() -> None:
+    # A top-up names no units (quantity 0): Shopify's suggestion for no units says
+    # nothing about the money still due, so the payment's maximum is the only cap.
+    line = RefundLine(order_line_id="518995019", quantity=0, amount=Money("20.00", "USD"))
+    txs = [{"parent_id": 1, "gateway": "g", "amount": "0.00", "maximum_refundable": "50.00"}]
+    data = mapping.refund_input(_refund("20.00", [line]), txs, None)
+    assert [t["amount"] for t in data["transactions"]] == ["20.00"]

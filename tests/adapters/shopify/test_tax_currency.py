@@ -216,5 +216,5 @@ def test_refund_more_than_shopify_allows_is_refused(
     _calc(http, "450789469", "USD", "41.94", {
         "currency": "USD", "refund_line_items": [
             {"line_item_id": 518995019, "quantity": 1, "restock_type": "no_restock"}]})
-    with pytest.raises(ValidationError, match=r"by 157\.71 USD"):  # 199.65 − 41.94
+    with pytest.raises(ValidationError, match=r"41\.94 USD .*not 199\.65 USD"):
         market.refund(instruction)
