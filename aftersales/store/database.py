@@ -78,6 +78,32 @@ def migration_lock(connection: Connection) -> Iterator[None]:
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
+#: libpq's ``sslmode`` values (a typo there otherwise fails every connection).
+_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+def _check_libpq_options(engine: Engine) -> None:
+    """Refuse a PostgreSQL URL whose libpq options cannot work, as configuration (status 2).
+
+    An unknown option (``?sslmod=require``) or an ``sslmode`` libpq does not
+    know fails every connection, and did so first as a "migration failed"
+    storage error (status 1), which reads like an outage, not a typo.
+    Names the option, never the URL (it may hold the password).
+    """
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    _, options = engine.dialect.create_connect_args(engine.url)
+    try:
+        # the driver's own arguments (an adapters ``context``) are not libpq's
+        make_conninfo("", **{k: v for k, v in options.items() if isinstance(v, str | int)})
+    except psycopg.ProgrammingError as exc:
+        raise ConfigurationError(f"database url: {redact_text(str(exc))[:200]}") from None
+    sslmode = options.get("sslmode")
+    if sslmode is not None and sslmode not in _SSLMODES:
+        raise ConfigurationError(f"database url: sslmode must be one of {', '.join(_SSLMODES)}")
+
+
 def _check_sqlite_file(engine: Engine) -> None:
     """Refuse a SQLite file that cannot be a database, as configuration (status 2).
 
@@ -246,6 +272,7 @@ class Store:
             _check_sqlite_file(self.engine)
             event.listen(self.engine, "connect", _sqlite_pragmas)
         elif self.engine.dialect.driver == "psycopg":
+            _check_libpq_options(self.engine)
             event.listen(self.engine, "connect", install_nul_free_text)
         guard.watch(self.engine)  # write_open() can tell a push made inside a write
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)

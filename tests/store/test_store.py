@@ -229,3 +229,21 @@ def test_a_bad_url_is_a_configuration_error() -> None:
         Store("not a url")
     with pytest.raises(ConfigurationError):
         Store("nosuchdialect://x")
+
+
+@pytest.mark.parametrize(("query", "named"), [
+    ("sslmode=requre", "sslmode must be one of"),
+    ("sslmod=require", 'invalid connection option "sslmod"'),
+])
+def test_a_postgresql_url_libpq_cannot_use_is_a_configuration_error(
+        query: str, named: str) -> None:
+    """A typo in a libpq option failed every connection as "migration failed" (status 1)."""
+    with pytest.raises(ConfigurationError, match=named) as caught:
+        Store(f"postgresql+psycopg://app:s3cret-pw@db.invalid/shop?{query}")
+    assert "s3cret-pw" not in str(caught.value)
+
+
+def test_a_postgresql_url_with_good_libpq_options_is_accepted() -> None:
+    store = Store("postgresql+psycopg://app@db.invalid/shop?sslmode=verify-full"
+                  "&connect_timeout=3&application_name=aftersales")
+    store.dispose()
