@@ -538,7 +538,8 @@ class ShopifyMarketplace(MarketplaceBase):
         when they match the refund (see :func:`mapping.refund_input`). A
         retry with the same key returns Shopify's first result instead of
         paying again. A Shopify return refunded this way (not an exchange) is
-        closed.
+        closed. A calculation answered in another currency than the refund's
+        is refused before anything is paid.
 
         The created refund's transactions are read: when the payment gateway
         declined every one (``OrderTransactionStatus`` ``FAILURE`` or
@@ -561,6 +562,13 @@ class ShopifyMarketplace(MarketplaceBase):
         suggested: RestSuggestedRefund = self._parse(
             RestSuggestedRefund, calc.get("refund") if isinstance(calc, dict) else None)
         for tx in suggested.transactions:
+            for cur in (tx.currency, suggested.currency):
+                if cur is not None and cur.strip().upper() != refund.amount.currency:
+                    # figures in the shop's money cannot cap or pay the buyer's money
+                    raise ValidationError(
+                        f"the refund calculation answered in {cur.strip()[:8]}, not "
+                        f"{refund.amount.currency}", field="transactions.currency",
+                        payload="shopify refund calculation")
             if tx.order_id is not None and str(tx.order_id) != order:
                 # the calculation of another order: its payments must never pay this refund
                 raise ValidationError("the refund calculation answered for another order",

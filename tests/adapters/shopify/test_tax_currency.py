@@ -171,6 +171,23 @@ def test_multi_currency_refund_is_sent_in_the_buyers_currency(
     assert done.amount == Money("35.51", "CAD")  # never the shop-currency 26.30
 
 
+def test_a_suggestion_in_another_currency_pays_nothing(
+    market: ShopifyMarketplace, http: responses.RequestsMock
+) -> None:
+    # The refund is in CAD (the buyer's money); a calculation answered in the shop's USD
+    # gives payment maxima in USD, which must never cap (or pay) a CAD amount.
+    order = _order("rest_order_multi_currency")
+    instruction = _everything(order).to_refund(order.external_id, "rk-usd", order=order)
+    _calc(http, "5150235935", "USD", "100.00", {
+        "currency": "CAD", "shipping": {"amount": "6.75"},
+        "refund_line_items": [{"line_item_id": 10433434452, "quantity": 2,
+                               "restock_type": "no_restock"}]})
+    with pytest.raises(ValidationError, match="USD") as err:
+        market.refund(instruction)
+    assert err.value.field == "transactions.currency"
+    assert not [c for c in http.calls if "graphql" in c.request.url]  # refundCreate never sent
+
+
 # ---------------------------------------------------------------- Shopify's own figures
 
 
