@@ -269,7 +269,8 @@ class Carrier(Protocol):
         ...
 
     def track(self, queries: Sequence[TrackQuery]) -> list[TrackResult]:
-        """Look up at most ``batch_size`` numbers in one call.
+        """Look up at most ``batch_size`` numbers in one call: one result per query, in
+        the queries' order.
 
         An unknown number comes back as a pending tracking, and a number the
         provider refused comes back with ``error`` set: one bad number never

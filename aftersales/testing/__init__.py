@@ -41,7 +41,10 @@ What runs (one pytest item per line):
 * ``test_capability[<capability>]`` for each of the twelve marketplace
   capabilities: a declared one is called with samples and must return what
   the interface promises (models that round-trip through ``model_dump`` and
-  JSON, a refund with ``external_id``, a reply id); an undeclared one must
+  JSON with no negative amount, a refund with ``external_id`` paying the
+  amount and currency it was asked, a reply id, an approval that can be
+  sent twice or, refused the second time, shows done through
+  ``get_return``); an undeclared one must
   raise :class:`~aftersales.errors.UnsupportedOperationError` naming the
   adapter;
 * ``test_listing_resumes_from_every_cursor[<listing>]``: for each declared
@@ -81,10 +84,10 @@ It checks that every code in ``raw_parcel_statuses`` maps to a
 ``parcel_status_table`` on the class, or the hooks here), that each of
 detect / track / push works when declared and raises
 ``UnsupportedOperationError`` when not, that ``track`` answers one result
-per query for a full batch of ``batch_size`` and either refuses a larger
-batch (``ValidationError``, or the provider's ``RemoteRejectedError``) or
-still answers every query, and that a
-push with a bad or missing signature raises
+per query, in the queries' order and for no other number, for a full batch
+of ``batch_size`` and either refuses a larger batch (``ValidationError``, or
+the provider's ``RemoteRejectedError``) or still answers every query, and
+that a push with a bad or missing signature raises
 :class:`~aftersales.errors.SignatureError` while a good one parses.
 
 Without pytest
@@ -96,7 +99,10 @@ Without pytest
 :func:`~aftersales.testing.checks.check_round_trip`,
 :func:`~aftersales.testing.checks.check_track_batch` and
 :func:`~aftersales.testing.checks.check_push` raise ``AssertionError`` with a
-message naming what is wrong.
+message naming what is wrong. A model that does not validate again (built
+with ``model_construct``: a naive datetime, a float or NaN amount, a status
+outside the enum, an id that is not text) fails as an ``AssertionError``
+naming the model, its id and each bad field.
 """
 
 from __future__ import annotations

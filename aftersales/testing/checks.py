@@ -15,6 +15,7 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.errors import (
     RemoteRejectedError,
@@ -24,6 +25,7 @@ from aftersales.errors import (
 )
 from aftersales.interfaces import Capability, Carrier, Marketplace
 from aftersales.models import (
+    Money,
     Order,
     Page,
     ParcelStatus,
@@ -37,6 +39,7 @@ from aftersales.models import (
     TrackQuery,
     TrackResult,
 )
+from aftersales.returns.remote_lookup import DONE_WHEN
 from aftersales.testing.samples import CarrierSamples, MarketplaceSamples
 
 __all__ = [
@@ -249,8 +252,11 @@ def check_capability_declared(
         assert isinstance(result, expected), (
             f"{cap.value} returned {type(result).__name__}, expected {expected.__name__}"
         )
-    if cap is Capability.REFUND:
+    if cap is Capability.REFUND and isinstance(samples, MarketplaceSamples):
         assert result.external_id, "refund() must return the refund with external_id set"
+        _same_amount(samples.refund.amount, result.amount)
+    if cap is Capability.APPROVE_RETURN and isinstance(samples, MarketplaceSamples):
+        _approve_again(adapter, samples.return_request)
     if cap is Capability.REPLY_REVIEW:
         assert result, "reply_review() must return the reply's id"
     if cap is Capability.GET_RETURN and isinstance(samples, MarketplaceSamples):
@@ -274,6 +280,41 @@ def check_capability_declared(
         assert isinstance(result, list), "parse_push() must return a list of Trackings"
         assert all(isinstance(t, Tracking) for t in result), "parse_push(): not Trackings"
     return result
+
+
+def _same_amount(asked: Money, paid: Money) -> None:
+    """The refund handed back pays what was asked, in its currency (not fen, not another
+    currency): the core books what ``refund()`` returns."""
+    problem = (f"refund() returned {paid.amount} {paid.currency} but was asked "
+               f"{asked.amount} {asked.currency}")
+    assert paid.currency == asked.currency, problem
+    assert paid.amount == asked.amount, problem
+
+
+def _approve_again(adapter: Any, request: ReturnRequest) -> None:
+    """A second identical approval succeeds, or the adapter can tell it was done.
+
+    The core sends an approval whose answer was lost again. A platform may
+    refuse a decision it already took; then the core first asks
+    ``get_return`` (:mod:`aftersales.returns.remote_lookup`), so that must be
+    declared and show the request approved. Anything else leaves a done
+    approval looking failed.
+    """
+    try:
+        adapter.approve_return(request)
+    except Exception as exc:
+        refused = (f"a second identical approve_return({request.external_id}) raised "
+                   f"{type(exc).__name__}: {exc}")
+        if Capability.GET_RETURN not in adapter.capabilities:
+            raise AssertionError(
+                f"{refused}; make the approval idempotent, or declare get_return so a "
+                "resent approval can be checked first"
+            ) from exc
+        now = adapter.get_return(request.external_id or "")
+        assert now.status in DONE_WHEN["approve"], (
+            f"{refused}, and get_return() shows it {now.status.value}, not approved; "
+            "get_return() must read the request as it stands now"
+        )
 
 
 def check_capability_undeclared(
@@ -364,10 +405,19 @@ def check_round_trip(items: Iterable[BaseModel], *, adapter_name: str | None = N
     for item in items:
         assert isinstance(item, BaseModel), f"{type(item).__name__} is not a core model"
         cls = type(item)
-        again = cls.model_validate(item.model_dump())
+        label = f"{cls.__name__} {getattr(item, 'external_id', None) or ''}".rstrip()
+        try:
+            again = cls.model_validate(item.model_dump(warnings=False))
+        except PydanticValidationError as exc:
+            raise AssertionError(
+                f"{label} does not validate (built with model_construct or mutated "
+                f"without validation?): {_pydantic_fields(exc)}"
+            ) from None
         assert again == item, f"{cls.__name__} changes through model_dump(): {item!r}"
         from_json = cls.model_validate_json(item.model_dump_json())
         assert from_json == item, f"{cls.__name__} changes through JSON: {item!r}"
+        negative = [path for path, money in _money_fields(item) if money.amount < 0]
+        assert not negative, f"{label}: {', '.join(negative)} is negative"
         market = getattr(item, "marketplace", None)
         if adapter_name is not None and market is not None:
             assert market == adapter_name, (
@@ -375,6 +425,28 @@ def check_round_trip(items: Iterable[BaseModel], *, adapter_name: str | None = N
             )
         count += 1
     return count
+
+
+def _pydantic_fields(exc: PydanticValidationError) -> str:
+    """Each failing field with pydantic's reason, on one line."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+    )
+
+
+def _money_fields(value: Any, path: str = "") -> Iterator[tuple[str, Money]]:
+    """Every Money inside a model, with its field path (``lines[0].amount``)."""
+    if isinstance(value, Money):
+        yield path, value
+    elif isinstance(value, BaseModel):
+        for name, field in value.__dict__.items():
+            yield from _money_fields(field, f"{path}.{name}" if path else name)
+    elif isinstance(value, list | tuple):
+        for index, entry in enumerate(value):
+            yield from _money_fields(entry, f"{path}[{index}]")
+    elif isinstance(value, dict):
+        for key, entry in value.items():
+            yield from _money_fields(entry, f"{path}[{key!r}]")
 
 
 def listed_models(result: Any) -> list[BaseModel]:
@@ -426,6 +498,10 @@ def _one_per_query(queries: Sequence[TrackQuery], results: Sequence[TrackResult]
     asked = Counter(q.number for q in queries)
     answered = Counter(r.query.number for r in results)
     assert asked == answered, f"track() answered {dict(answered)} for {dict(asked)}"
+    order = [r.query.number for r in results]
+    assert order == [q.number for q in queries], (
+        f"track() answered out of order: {order} for {[q.number for q in queries]}"
+    )
     for result in results:
         assert isinstance(result, TrackResult), f"track() returned {type(result).__name__}"
         assert (result.tracking is None) != (result.error is None), (

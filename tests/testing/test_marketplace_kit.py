@@ -78,8 +78,9 @@ class ToyMarketplace(MarketplaceBase):
             start = end
 
     def approve_return(self, request: ReturnRequest, *, note: str | None = None) -> None:
-        """Record the approval."""
-        self.approved.append(str(request.external_id))
+        """Record the approval, once: approving an approved request changes nothing."""
+        if str(request.external_id) not in self.approved:
+            self.approved.append(str(request.external_id))
 
     def refund(self, refund: Refund, request: ReturnRequest | None = None) -> Refund:
         """Pay and return the recorded refund."""
