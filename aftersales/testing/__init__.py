@@ -23,6 +23,7 @@ a stateful fake starts clean each time::
     class TestFooConformance(MarketplaceConformance):
         adapter_class = FooMarketplace   # the status-table check needs no instance
         min_pages = 3                    # each declared listing must serve >= 3 pages
+        max_page_size = 50               # the documented page size (default: unchecked)
 
         @pytest.fixture
         def marketplace(self):
@@ -51,11 +52,12 @@ What runs (one pytest item per line):
   listing (orders, returns, reviews), the whole listing is read, then
   resumed from every page's cursor; what comes back must be exactly what
   followed that page. The fake must serve at least ``min_pages`` pages with
-  items, and the items must round-trip. Make the fake's data hard: items
-  that share a change time across a page boundary, and the newest item at
-  the very end of the listed span, are where resumable cursors usually
-  break (a hypothesis test calling :func:`check_resume` over random data
-  finds such bugs quickly).
+  items, none over ``max_page_size`` when set, and the items must
+  round-trip. Make the fake's data hard: items that share a change time
+  across a page boundary, and the newest item at the very end of the
+  listed span, are where resumable cursors usually break (a hypothesis
+  test calling :func:`check_resume` over random data finds such bugs
+  quickly).
 
 The samples default to the adapter's own listings (the first return request
 listed is the one approved, rejected and refunded; the first review listed

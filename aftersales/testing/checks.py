@@ -356,6 +356,7 @@ def check_resume(
     *,
     min_pages: int = 3,
     name: str = "listing",
+    max_page_size: int | None = None,
 ) -> list[Any]:
     """A listing resumed from any page's cursor misses and repeats nothing.
 
@@ -366,6 +367,8 @@ def check_resume(
         listing: e.g. ``adapter.list_returns``.
         min_pages: how many pages with items the fixture must serve, so the
             check means something.
+        max_page_size: the most items a page may hold (the adapter's documented
+            page size); ``None`` leaves sizes unchecked.
 
     Returns:
         Every item of the full listing, in order.
@@ -375,6 +378,13 @@ def check_resume(
     keys = [_key(item) for item in items]
     repeated = sorted(k for k, n in Counter(keys).items() if n > 1)
     assert not repeated, f"{name} repeats items in one run: {repeated}"
+    if max_page_size is not None:
+        oversized = [(i, len(p.items)) for i, p in enumerate(pages)
+                     if len(p.items) > max_page_size]
+        assert not oversized, (
+            f"{name} pages over the documented size {max_page_size} "
+            f"(page, items): {oversized}"
+        )
     filled = sum(1 for page in pages if page.items)
     assert filled >= min_pages, (
         f"{name} served {filled} page(s) with items; serve at least {min_pages} "

@@ -55,6 +55,9 @@ class MarketplaceConformance:
     adapter_class: ClassVar[type | None] = None
     #: How many pages with items each declared listing must serve.
     min_pages: ClassVar[int] = 3
+    #: The most items one page of a listing may hold (the documented page size);
+    #: ``None`` leaves page sizes unchecked.
+    max_page_size: ClassVar[int | None] = None
     #: The currency of generic sample refunds.
     currency: ClassVar[str] = "CNY"
 
@@ -124,5 +127,6 @@ class MarketplaceConformance:
         if capability not in marketplace.capabilities:
             pytest.skip(f"{marketplace.name} does not declare {capability.value}")
         listing = getattr(marketplace, LISTINGS[capability])
-        items = check_resume(listing, min_pages=self.min_pages, name=LISTINGS[capability])
+        items = check_resume(listing, min_pages=self.min_pages, name=LISTINGS[capability],
+                             max_page_size=self.max_page_size)
         check_round_trip(items, adapter_name=marketplace.name)

@@ -189,3 +189,17 @@ def test_carrier_misbehaviour_fails_the_kit(toy: type[ToyCarrier], message: str)
     carrier = toy()
     with pytest.raises(AssertionError, match=message):
         kit.test_track_respects_batch_size(carrier)
+
+
+class PagesOfThree(ToyMarketplace):
+    """Documents pages of two and serves three."""
+
+    page_size = 3
+
+
+def test_a_page_over_the_documented_size_fails_the_kit() -> None:
+    kit = marketplace_kit.TestToyPassesTheKit()
+    kit.max_page_size = 2  # type: ignore[misc]
+    kit.test_listing_resumes_from_every_cursor(ToyMarketplace(), Capability.LIST_RETURNS)
+    with pytest.raises(AssertionError, match=r"over the documented size 2.*\(0, 3\)"):
+        kit.test_listing_resumes_from_every_cursor(PagesOfThree(), Capability.LIST_RETURNS)
