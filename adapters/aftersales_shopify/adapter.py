@@ -538,8 +538,9 @@ class ShopifyMarketplace(MarketplaceBase):
         when they match the refund (see :func:`mapping.refund_input`). A
         retry with the same key returns Shopify's first result instead of
         paying again. A Shopify return refunded this way (not an exchange) is
-        closed. A calculation answered in another currency than the refund's
-        is refused before anything is paid.
+        closed. A calculation answered in another currency than the refund's,
+        or holding less of the shipping refundable than the refund gives back
+        (``shipping.maximum_refundable``), is refused before anything is paid.
 
         The created refund's transactions are read: when the payment gateway
         declined every one (``OrderTransactionStatus`` ``FAILURE`` or
@@ -574,6 +575,13 @@ class ShopifyMarketplace(MarketplaceBase):
                 raise ValidationError("the refund calculation answered for another order",
                                       field="transactions.order_id",
                                       payload="shopify refund calculation")
+        most = suggested.shipping.maximum_refundable if suggested.shipping else None
+        if refund.shipping and most is not None and refund.shipping.rounded().amount > most:
+            # Shopify holds less of the shipping refundable (a refund in its admin took it)
+            raise ValidationError(
+                f"Shopify can refund {most} {refund.amount.currency} of the shipping, not "
+                f"{refund.shipping.rounded()}; sync the order and preview again",
+                field="shipping", payload="shopify refund calculation")
         txs = [t.model_dump(mode="json") for t in suggested.transactions if t.parent_id]
         body = mapping.refund_input(refund.model_copy(update={"order_id": order}), txs,
                                     self.settings.location_id)

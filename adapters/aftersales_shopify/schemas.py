@@ -466,10 +466,18 @@ class _SuggestedTransaction(_Wire):
     currency: str | None = None
 
 
+class _SuggestedShipping(_Wire):
+    amount: WireAmount | None = None
+    tax: WireAmount | None = None
+    maximum_refundable: WireAmount | None = None
+
+
 class RestSuggestedRefund(_Wire):
-    """The answer of ``refunds/calculate.json``: which transactions can pay a refund."""
+    """The answer of ``refunds/calculate.json``: which transactions can pay a refund,
+    and how much of the order's shipping is still refundable (``shipping``)."""
 
     currency: str | None = None
+    shipping: _SuggestedShipping | None = None
     transactions: list[_SuggestedTransaction] = Field(default_factory=list)
 
 

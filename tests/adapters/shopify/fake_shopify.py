@@ -117,6 +117,7 @@ class FakeShop:
         # the refund's own amount is what is sent (a real suggestion is the lines' value).
         calc["refund"]["transactions"][0]["maximum_refundable"] = "10000.00"
         calc["refund"]["transactions"][0]["amount"] = "10000.00"
+        calc["refund"]["shipping"]["maximum_refundable"] = "10000.00"
         for tx in calc["refund"]["transactions"]:
             tx["order_id"] = _order_in(request.url)
         return 200, JSON, json.dumps(calc)

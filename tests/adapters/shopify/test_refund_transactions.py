@@ -54,6 +54,7 @@ def _calculate(http: responses.RequestsMock) -> None:
         "order_id": int(ORDER), "kind": "suggested_refund", "gateway": "foo",
         "parent_id": 723599266, "amount": "16.99", "currency": "CAD",
         "maximum_refundable": "16.99"}]
+    calc["refund"]["shipping"] = {"amount": "6.99", "tax": "0.00", "maximum_refundable": "6.99"}
     http.post(f"{BASE}/orders/{ORDER}/refunds/calculate.json", json=calc, match=[
         matchers.json_params_matcher({"refund": {
             "currency": "CAD", "refund_line_items": [], "shipping": {"amount": "6.99"}}})])

@@ -19,7 +19,7 @@ from aftersales_shopify.schemas import RestOrder
 from responses import matchers
 
 from aftersales.errors import ValidationError
-from aftersales.models import Order, ReturnKind, ReturnLine
+from aftersales.models import Order, Refund, ReturnKind, ReturnLine
 from aftersales.money import Money
 from aftersales.returns.policy import ReturnPolicy
 from aftersales.returns.refunds import RefundBreakdown, compute_refund
@@ -141,6 +141,9 @@ def _calc(http: responses.RequestsMock, order_id: str, currency: str, amount: st
     tx.update(amount=amount, maximum_refundable=amount, currency=currency,
               order_id=int(order_id))
     calc["refund"]["currency"] = currency
+    if "shipping" in expect:  # the shipping asked is still refundable there
+        most = expect["shipping"]["amount"]
+        calc["refund"]["shipping"] = {"amount": most, "tax": "0.00", "maximum_refundable": most}
     http.post(f"{BASE}/orders/{order_id}/refunds/calculate.json", json=calc,
               match=[matchers.json_params_matcher({"refund": expect})])
 
@@ -235,3 +238,19 @@ def test_refund_more_than_shopify_allows_is_refused(
             {"line_item_id": 518995019, "quantity": 1, "restock_type": "no_restock"}]})
     with pytest.raises(ValidationError, match=r"41\.94 USD .*not 199\.65 USD"):
         market.refund(instruction)
+
+
+def test_shipping_shopify_holds_already_refunded_is_not_paid_again(
+    market: ShopifyMarketplace, http: responses.RequestsMock
+) -> None:
+    # Shopify's own calculation for order 450789469 (the SDK's answer, unchanged): its
+    # shipping is refundable no more (maximum_refundable 0.00), say a refund in the admin
+    # the store has not read yet. A shipping refund must not be paid from the payment.
+    instruction = Refund(order_id="450789469", amount=Money("10.00", "USD"),
+                         shipping=Money("10.00", "USD"), idempotency_key="rk-ship")
+    http.post(f"{BASE}/orders/450789469/refunds/calculate.json",
+              json=body("rest_refunds_calculate"))
+    with pytest.raises(ValidationError, match=r"0\.00 USD of the shipping") as err:
+        market.refund(instruction)
+    assert err.value.field == "shipping"
+    assert not [c for c in http.calls if "graphql" in c.request.url]  # refundCreate never sent
