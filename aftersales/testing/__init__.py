@@ -42,7 +42,7 @@ What runs (one pytest item per line):
 * ``test_capability[<capability>]`` for each of the twelve marketplace
   capabilities: a declared one is called with samples and must return what
   the interface promises (models that round-trip through ``model_dump`` and
-  JSON with no negative amount, a refund with ``external_id`` paying the
+  JSON with no negative amount and one currency per model, a refund with ``external_id`` paying the
   amount and currency it was asked, a reply id, an approval that can be
   sent twice or, refused the second time, shows done through
   ``get_return``); an undeclared one must

@@ -426,8 +426,10 @@ def check_round_trip(items: Iterable[BaseModel], *, adapter_name: str | None = N
         assert again == item, f"{cls.__name__} changes through model_dump(): {item!r}"
         from_json = cls.model_validate_json(item.model_dump_json())
         assert from_json == item, f"{cls.__name__} changes through JSON: {item!r}"
-        negative = [path for path, money in _money_fields(item) if money.amount < 0]
+        amounts = list(_money_fields(item))
+        negative = [path for path, money in amounts if money.amount < 0]
         assert not negative, f"{label}: {', '.join(negative)} is negative"
+        _one_currency(label, amounts)
         market = getattr(item, "marketplace", None)
         if adapter_name is not None and market is not None:
             assert market == adapter_name, (
@@ -435,6 +437,18 @@ def check_round_trip(items: Iterable[BaseModel], *, adapter_name: str | None = N
             )
         count += 1
     return count
+
+
+def _one_currency(label: str, amounts: Sequence[tuple[str, Money]]) -> None:
+    """Every amount of one model is in one currency: the buyer's. Only ``shop_*``
+    fields (an order's total in the shop's own currency) may differ."""
+    buyer = [(path, money.currency) for path, money in amounts
+             if not path.startswith("shop_")]
+    currencies = sorted({currency for _, currency in buyer})
+    assert len(currencies) <= 1, (
+        f"{label} mixes currencies {currencies}: "
+        + ", ".join(f"{path} {currency}" for path, currency in buyer)
+    )
 
 
 def _pydantic_fields(exc: PydanticValidationError) -> str:

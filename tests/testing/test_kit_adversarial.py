@@ -114,6 +114,14 @@ class RefundInAnotherCurrency(ToyMarketplace):
         return paid.model_copy(update={"amount": Money(paid.amount.amount, "USD")})
 
 
+class RefundLinesInAnotherCurrency(ToyMarketplace):
+    """Pays in CNY but books the shipping part in the shop's USD."""
+
+    def refund(self, refund: Refund, request: ReturnRequest | None = None) -> Refund:
+        paid = super().refund(refund, request)
+        return paid.model_copy(update={"shipping": Money("1.00", "USD")})
+
+
 class ApprovesOnce(ToyMarketplace):
     """The platform answers a second approval 'already approved'; the adapter raises it."""
 
@@ -152,6 +160,8 @@ def test_a_refused_second_approval_passes_when_get_return_shows_it_done() -> Non
     [
         (RefundInFen, Capability.REFUND, r"refund\(\) returned 990.* asked 9.90"),
         (RefundInAnotherCurrency, Capability.REFUND, r"refund\(\) returned .*USD.* asked .*CNY"),
+        (RefundLinesInAnotherCurrency, Capability.REFUND,
+         r"Refund pay-1 mixes currencies \['CNY', 'USD'\]: amount CNY, shipping USD"),
         (ApprovesOnce, Capability.APPROVE_RETURN,
          r"second identical approve_return\(r0\) raised RemoteRejectedError.*declare get_return"),
         (ReadsAStaleCopy, Capability.APPROVE_RETURN, r"get_return\(\) shows it requested"),
