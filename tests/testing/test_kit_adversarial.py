@@ -18,10 +18,12 @@ from aftersales.interfaces import Capability
 from aftersales.models import (
     Money,
     Page,
+    ParcelStatus,
     Refund,
     ReturnRequest,
     ReturnStatus,
     Tracking,
+    TrackingEvent,
     TrackQuery,
     TrackResult,
 )
@@ -213,3 +215,19 @@ def test_a_page_over_the_documented_size_fails_the_kit() -> None:
     kit.test_listing_resumes_from_every_cursor(ToyMarketplace(), Capability.LIST_RETURNS)
     with pytest.raises(AssertionError, match=r"over the documented size 2.*\(0, 3\)"):
         kit.test_listing_resumes_from_every_cursor(PagesOfThree(), Capability.LIST_RETURNS)
+
+
+class NaiveScanTimes(ToyCarrier):
+    """Builds its scans with model_construct and forgets the provider's zone."""
+
+    def track(self, queries: Sequence[TrackQuery]) -> list[TrackResult]:
+        scan = TrackingEvent.model_construct(
+            time=datetime(2025, 7, 1, 8, 30), status=ParcelStatus.IN_TRANSIT, description="")
+        return [r.model_copy(update={"tracking": r.tracking.model_copy(update={"events": [scan]})})
+                for r in super().track(queries) if r.tracking is not None]
+
+
+def test_a_naive_scan_time_fails_the_carrier_kit() -> None:
+    kit = carrier_kit.TestToyCarrierPassesTheKit()
+    with pytest.raises(AssertionError, match=r"TrackResult.*tracking.events.0.time.*timezone"):
+        kit.test_capability(NaiveScanTimes(), Capability.TRACK)
