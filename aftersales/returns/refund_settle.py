@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import or_, select
@@ -61,16 +62,18 @@ SETTLE_AFTER = timedelta(minutes=1)
 def mismatch(asked: Refund, answered: Money) -> str | None:
     """Why a marketplace's "paid" answer is not the refund ``asked``, or ``None``.
 
-    A difference of the rounding of one minor unit per line and for the
-    shipping is the marketplace's own figure for the same refund (Shopify
-    pays the transactions its ``refunds/calculate`` suggests), not a mismatch.
+    Less by the rounding of one minor unit per line and for the shipping is
+    the marketplace's own figure for the same refund (Shopify pays the
+    transactions its ``refunds/calculate`` suggests), not a mismatch. More,
+    by even one minor unit, is: what was kept back (a fee, a partial amount)
+    was paid out, and a person must see it.
     """
     want = asked.amount
     if answered.currency == want.currency:
         # a top-up's lines pay money and name no units: each is a part all the same
         parts = (sum(1 for ln in asked.lines if ln.quantity > 0 or ln.amount)
                  + (1 if asked.shipping else 0))
-        if abs(answered.amount - want.amount) <= want.quantum * parts:
+        if Decimal(0) <= want.amount - answered.amount <= want.quantum * parts:
             return None
     return (f"the marketplace paid {answered.amount} {answered.currency} for a refund of "
             f"{want.amount} {want.currency}")

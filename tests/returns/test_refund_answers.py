@@ -186,3 +186,22 @@ def test_a_top_ups_rounding_is_no_mismatch() -> None:
                                       amount=Money("30.01", "CNY"))])
     assert mismatch(top_up, Money("60.00", "CNY")) is None
     assert mismatch(top_up, Money("59.99", "CNY")) is not None
+
+
+def test_a_cent_more_than_asked_is_a_mismatch(
+    synced: Any, fresh_order: Callable[..., Order], sandbox: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rounding allowance works downwards only: a marketplace that paid even one minor
+    unit more than asked paid out what was kept back (a fee, a partial amount), and a
+    person must see it (recorded paid at the marketplace's figure, AMOUNT_MISMATCH)."""
+    rma = refund_only(synced, fresh_order())
+    asked = synced.returns.preview_refund(rma).total
+    answer_with(sandbox, monkeypatch, lambda m: m + Money("0.01", m.currency))
+    more = asked + Money("0.01", "CNY")
+    with pytest.raises(ResponseParseError, match=f"paid {more.amount} CNY"):
+        synced.returns.refund(rma)
+    with synced.store.session() as s:
+        row = s.scalars(select(RefundRow).where(RefundRow.rma_id == rma)).one()
+        assert (row.status, row.amount) == ("paid", more.amount)
+        assert "for a refund of" in (row.error or "")
