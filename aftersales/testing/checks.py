@@ -259,6 +259,8 @@ def check_capability_declared(
         _approve_again(adapter, samples.return_request)
     if cap is Capability.REPLY_REVIEW:
         assert result, "reply_review() must return the reply's id"
+    if cap is Capability.GET_ORDER and isinstance(samples, MarketplaceSamples):
+        _request_in_order_currency(samples.return_request, result)
     if cap is Capability.GET_RETURN and isinstance(samples, MarketplaceSamples):
         assert result.external_id == samples.return_request.external_id, (
             "get_return() must return the request it was asked for")
@@ -280,6 +282,17 @@ def check_capability_declared(
         assert isinstance(result, list), "parse_push() must return a list of Trackings"
         assert all(isinstance(t, Tracking) for t in result), "parse_push(): not Trackings"
     return result
+
+
+def _request_in_order_currency(request: ReturnRequest, order: Order) -> None:
+    """A listed return request asks its money in its order's currency (the buyer's)."""
+    asked = request.requested_amount
+    if asked is None or request.order_id != order.external_id:
+        return
+    assert asked.currency == order.currency, (
+        f"ReturnRequest {request.external_id} asks {asked.currency} but its order "
+        f"{order.external_id} is in {order.currency}"
+    )
 
 
 def _same_amount(asked: Money, paid: Money) -> None:

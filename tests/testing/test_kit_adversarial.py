@@ -7,7 +7,7 @@ the kit must fail it with a message that names what is wrong.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -16,7 +16,10 @@ import pytest
 from aftersales.errors import RemoteRejectedError
 from aftersales.interfaces import Capability
 from aftersales.models import (
+    Buyer,
     Money,
+    Order,
+    OrderLine,
     Page,
     ParcelStatus,
     Refund,
@@ -124,6 +127,22 @@ class RefundLinesInAnotherCurrency(ToyMarketplace):
         return paid.model_copy(update={"shipping": Money("1.00", "USD")})
 
 
+class AsksInTheShopCurrency(ToyMarketplace):
+    """Serves orders in USD while their return requests ask CNY."""
+
+    capabilities = ToyMarketplace.capabilities | {Capability.GET_ORDER}
+
+    def get_order(self, order_id: str) -> Order:
+        return Order(
+            marketplace=self.name, external_id=order_id, currency="USD",
+            buyer=Buyer(external_id="b1"), shipping=Money("0", "USD"),
+            discount=Money("0", "USD"), total=Money("9.90", "USD"),
+            lines=[OrderLine(external_id="l0", sku="s", quantity=1,
+                             unit_price=Money("9.90", "USD"))],
+            placed_at=datetime(2025, 7, 1, tzinfo=UTC),
+            updated_at=datetime(2025, 7, 1, tzinfo=UTC))
+
+
 class ApprovesOnce(ToyMarketplace):
     """The platform answers a second approval 'already approved'; the adapter raises it."""
 
@@ -164,6 +183,8 @@ def test_a_refused_second_approval_passes_when_get_return_shows_it_done() -> Non
         (RefundInAnotherCurrency, Capability.REFUND, r"refund\(\) returned .*USD.* asked .*CNY"),
         (RefundLinesInAnotherCurrency, Capability.REFUND,
          r"Refund pay-1 mixes currencies \['CNY', 'USD'\]: amount CNY, shipping USD"),
+        (AsksInTheShopCurrency, Capability.GET_ORDER,
+         r"ReturnRequest r0 asks CNY but its order o0 is in USD"),
         (ApprovesOnce, Capability.APPROVE_RETURN,
          r"second identical approve_return\(r0\) raised RemoteRejectedError.*declare get_return"),
         (ReadsAStaleCopy, Capability.APPROVE_RETURN, r"get_return\(\) shows it requested"),
