@@ -22,7 +22,7 @@ import html
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from typing import Any
 
 from aftersales.errors import ValidationError
@@ -343,7 +343,11 @@ def _shipping_items(refund: Refund, shipping: Sequence[WcShippingLine]) -> list[
     out = []
     for line, part in zip(shipping, parts, strict=True):
         item: dict[str, Any] = {"id": line.id, "refund_total": str(part.amount)}
-        paid = [TaxLine(amount=Money(t.total, cur), rate_id=str(t.id)) for t in line.taxes]
+        # A rate's tax on the line is stored unrounded (0.3334); as a cap it counts as the
+        # whole minor units it reaches (0.34), or a rate the split rounded up loses a cent.
+        paid = [TaxLine(amount=Money(Money(t.total, cur).amount.quantize(
+                    Money.zero(cur).quantum, rounding=ROUND_UP), cur), rate_id=str(t.id))
+                for t in line.taxes]
         wanted = {t.rate_id: t.amount for t in refund.shipping_taxes}
         back = [t.model_copy(update={"amount": min(t.amount, wanted.get(t.rate_id, t.amount))})
                 for t in paid if t.rate_id in wanted]

@@ -9,14 +9,15 @@ each tax rate the way the "Create a refund" example does.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import responses
 from aftersales_woocommerce import mapping
-from aftersales_woocommerce.schemas import WcOrder
+from aftersales_woocommerce.schemas import WcOrder, WcShippingLine
 
 from aftersales.app import AfterSales
-from aftersales.models import Order, ReturnKind, ReturnLine
+from aftersales.models import Order, Refund, ReturnKind, ReturnLine, TaxLine
 from aftersales.money import Money
 from aftersales.returns.policy import ReturnPolicy
 from aftersales.returns.refunds import RefundBreakdown, compute_refund
@@ -125,3 +126,26 @@ def _full_refund(app: AfterSales) -> None:
     app.returns.receive(rma)
     paid = app.returns.refund(rma, refund_shipping=True, idempotency_key="rk-tax")
     assert paid.amount == Money("29.35", "USD")
+
+
+def test_unrounded_shipping_taxes_are_given_back_to_the_cent() -> None:
+    # WooCommerce keeps per-rate taxes unrounded (rounding at subtotal): three rates of
+    # 0.3333, 0.3333 and 0.3334 on one shipping line, 1.00 of shipping tax in all. The
+    # library splits the 1.00 it gives back over the rates (0.33, 0.33, 0.34); refund_tax
+    # must name all of it, or the body's lines add up to a cent less than its amount.
+    rates = {"75": "0.3333", "76": "0.3333", "77": "0.3334"}
+    ship = WcShippingLine.model_validate({"id": 9, "total": "10.00", "total_tax": "1.00",
+                                          "taxes": [{"id": int(k), "total": v}
+                                                    for k, v in rates.items()]})
+    split = Money("1.00", "USD").allocate([Decimal(v) for v in rates.values()])
+    refund = Refund(order_id="727", amount=Money("11.00", "USD"),
+                    shipping=Money("10.00", "USD"), shipping_tax=Money("1.00", "USD"),
+                    shipping_taxes=[TaxLine(amount=m, rate_id=k)
+                                    for k, m in zip(rates, split, strict=True)],
+                    idempotency_key="rk-ship")
+    sent = mapping.refund_body(refund, api_refund=True, restock=False, shipping=[ship])
+    (item,) = sent["line_items"]
+    tax = sum((Money(t["refund_total"], "USD") for t in item["refund_tax"]),
+              Money.zero("USD"))
+    assert Money(item["refund_total"], "USD") + tax == Money(sent["amount"], "USD")
+    assert tax == Money("1.00", "USD")
