@@ -9,7 +9,14 @@ from aftersales_shopify import mapping
 from aftersales_shopify.schemas import GqlReturn, RestFulfillment, RestOrder, WebhookReturn
 
 from aftersales.errors import ValidationError
-from aftersales.models import Refund, RefundLine, ReturnKind, ReturnReason, ReturnStatus
+from aftersales.models import (
+    Refund,
+    RefundLine,
+    ReturnKind,
+    ReturnReason,
+    ReturnStatus,
+    TaxLine,
+)
 from aftersales.money import Money
 
 from .conftest import body, fx
@@ -218,3 +225,15 @@ def test_refund_input_tops_up_units_already_named_beyond_the_suggestion() -> Non
     txs = [{"parent_id": 1, "gateway": "g", "amount": "0.00", "maximum_refundable": "50.00"}]
     data = mapping.refund_input(_refund("20.00", [line]), txs, None)
     assert [t["amount"] for t in data["transactions"]] == ["20.00"]
+
+
+def test_refund_input_allows_shopifys_rounding_of_each_tax_line() -> None:
+    # Three tax lines (state, county, city) each rounded by Shopify: its suggestion may be
+    # a cent lower per tax line; that is rounding, and the library's figure is paid.
+    taxes = [TaxLine(amount=Money("0.50", "USD"), rate_id=None, title=t)
+             for t in ("state", "county", "city")]
+    line = RefundLine(order_line_id="1", quantity=1, amount=Money("11.50", "USD"),
+                      taxes=taxes)
+    txs = [{"parent_id": 1, "gateway": "g", "amount": "11.47", "maximum_refundable": "50.00"}]
+    data = mapping.refund_input(_refund("11.50", [line]), txs, None)
+    assert [t["amount"] for t in data["transactions"]] == ["11.50"]
