@@ -61,9 +61,7 @@ from aftersales.models import (
     Shipment,
 )
 from aftersales.paging import (
-    MAX_AHEAD,
     Watermark,
-    ahead_of_clock,
     numbered_pages,
     watermarked_pages,
 )
@@ -322,17 +320,9 @@ class WooCommerceMarketplace(MarketplaceBase):
             data, pages = self.client.get("products/reviews", {**params, "page": page})
             return [self._review(r) for r in self._list(data)], pages
 
-        def in_time(batch: list[WcReview]) -> list[WcReview]:
-            for item in batch:
-                if ahead_of_clock(item.date_created_gmt, now):
-                    log.warning("%s: left out review %s: dated more than %s after this "
-                                "machine's clock; listed once its time has come",
-                                self.name, item.id, MAX_AHEAD)
-            return [r for r in batch if not ahead_of_clock(r.date_created_gmt, now)]
-
-        batches = (in_time(batch) for batch in numbered_pages(fetch))
-        for page in watermarked_pages(batches,
-                                      lambda r: (r.date_created_gmt, str(r.id)), start):
+        for page in watermarked_pages(numbered_pages(fetch),
+                                      lambda r: (r.date_created_gmt, str(r.id)), start,
+                                      now=now, what="review", adapter=self.name):
             reviews = [mapping.review_from_wc(r, store=self.name) for r in page.items]
             yield Page[Review](items=[r for r in reviews if r is not None], cursor=page.cursor)
 
